@@ -1,0 +1,233 @@
+/**
+ * Loads the gateway's configuration (SPEC §8.1): .env files, then the YAML file with ${VAR} interpolation, then
+ * GATEWAY_ and OTARI_ env vars (OTARI_ wins), then CLI flags; validated once by the zod schema and frozen.
+ * This is the only module that reads process.env.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { configSchema, type FileConfig, SCALAR_KEYS } from "./schema";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Settings read only from the environment (SPEC §8.3), resolved once here. */
+export interface EnvSettings {
+  platformToken: string | null;
+  sandboxUrl: string | null;
+  sandboxPurposeHint: string | null;
+  sandboxEmbedded: boolean;
+  sandboxTimeoutS: number;
+  sandboxMemoryMb: number;
+  webSearchUrl: string | null;
+  webSearchEngines: string | null;
+  webSearchMaxResults: string | null;
+  webSearchExtract: string | null;
+  webSearchPurposeHint: string | null;
+  webSearchAllowPrivateHosts: boolean;
+  toolsHeader: string | null;
+  mcpAllowLoopback: boolean;
+  mcpAllowPrivateHosts: boolean;
+}
+
+export interface Config extends FileConfig {
+  /** Path of the YAML file that was read, if any. */
+  readonly configPath: string | null;
+  readonly envSettings: EnvSettings;
+  /** Snapshot of the environment, for provider credential fallbacks (SPEC §5.2). */
+  readonly env: Env;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export interface LoadOptions {
+  /** `--config` */
+  configPath?: string | null;
+  /** CLI flags by config key (`--port` -> `port`), already typed by the CLI parser. */
+  flags?: Partial<Record<keyof FileConfig, unknown>>;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Where unknown-key warnings go. */
+  warn?: (message: string) => void;
+}
+
+const TRUE = new Set(["1", "true", "yes", "on"]);
+const FALSE = new Set(["0", "false", "no", "off"]);
+
+function parseBool(name: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw new ConfigError(`Invalid value for ${name}: '${raw}' is not a boolean (use true/false, 1/0, yes/no, on/off)`);
+}
+
+/** Parses a `.env` file: KEY=VALUE lines, optional `export `, quotes stripped; never overrides what is set. */
+function loadDotEnv(path: string, env: Record<string, string | undefined>): void {
+  if (!existsSync(path)) return;
+  for (const line of readFileSync(path, "utf8").split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
+    if (!m?.[1]) continue;
+    let value = m[2] ?? "";
+    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
+    else value = value.replace(/\s+#.*$/, "");
+    if (env[m[1]] === undefined) env[m[1]] = value;
+  }
+}
+
+function interpolate(value: unknown, env: Env): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new ConfigError(`Environment variable '${name}' is not set (referenced in config as '\${${name}}')`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, env));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)]));
+  }
+  return value;
+}
+
+function firstSet(env: Env, names: string[]): [string, string] | null {
+  for (const name of names) {
+    const v = env[name];
+    if (v !== undefined && v !== "") return [name, v];
+  }
+  return null;
+}
+
+function coerceScalar(key: string, name: string, raw: string): unknown {
+  const kind = SCALAR_KEYS[key];
+  if (kind === "boolean") return parseBool(name, raw);
+  if (kind === "number") {
+    const n = Number(raw.trim());
+    if (raw.trim() === "" || !Number.isFinite(n)) throw new ConfigError(`Invalid value for ${name}: '${raw}' is not a number`);
+    return n;
+  }
+  return raw;
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const key = issue.path.join(".") || "(root)";
+      return `  ${key}: ${issue.message}`;
+    })
+    .join("\n");
+}
+
+function readEnvSettings(env: Env): EnvSettings {
+  // OTARI_<suffix> wins over GATEWAY_<suffix> (SPEC §8.3).
+  const str = (suffix: string): string | null => firstSet(env, [`OTARI_${suffix}`, `GATEWAY_${suffix}`])?.[1] ?? null;
+  const bool = (suffix: string, fallback: boolean): boolean => {
+    const hit = firstSet(env, [`OTARI_${suffix}`, `GATEWAY_${suffix}`]);
+    return hit ? parseBool(hit[0], hit[1]) : fallback;
+  };
+  const num = (suffix: string, fallback: number): number => {
+    const hit = firstSet(env, [`OTARI_${suffix}`, `GATEWAY_${suffix}`]);
+    if (!hit) return fallback;
+    const n = Number(hit[1]);
+    if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`Invalid value for ${hit[0]}: '${hit[1]}' is not a positive number`);
+    return n;
+  };
+  return {
+    platformToken: firstSet(env, ["OTARI_AI_TOKEN", "OTARI_PLATFORM_TOKEN", "ANY_LLM_PLATFORM_TOKEN"])?.[1]?.trim() || null,
+    sandboxUrl: str("SANDBOX_URL")?.replace(/\/+$/, "") || null,
+    sandboxPurposeHint: str("SANDBOX_PURPOSE_HINT"),
+    sandboxEmbedded: bool("SANDBOX_EMBEDDED", true),
+    sandboxTimeoutS: num("SANDBOX_TIMEOUT_S", 30),
+    sandboxMemoryMb: num("SANDBOX_MEMORY_MB", 256),
+    webSearchUrl: str("WEB_SEARCH_URL")?.replace(/\/+$/, "") || null,
+    webSearchEngines: str("WEB_SEARCH_ENGINES"),
+    webSearchMaxResults: str("WEB_SEARCH_MAX_RESULTS"),
+    webSearchExtract: str("WEB_SEARCH_EXTRACT"),
+    webSearchPurposeHint: str("WEB_SEARCH_PURPOSE_HINT"),
+    webSearchAllowPrivateHosts: bool("WEB_SEARCH_ALLOW_PRIVATE_HOSTS", false),
+    toolsHeader: str("TOOLS_HEADER"),
+    mcpAllowLoopback: bool("MCP_ALLOW_LOOPBACK", true),
+    mcpAllowPrivateHosts: bool("MCP_ALLOW_PRIVATE_HOSTS", false),
+  };
+}
+
+/** Which file: --config > OTARI_CONFIG > GATEWAY_CONFIG > ./config.yml if it exists > none. */
+function pickConfigFile(opts: LoadOptions, env: Env, cwd: string): string | null {
+  const explicit = opts.configPath ?? firstSet(env, ["OTARI_CONFIG", "GATEWAY_CONFIG"])?.[1] ?? null;
+  if (explicit) {
+    const path = resolve(cwd, explicit);
+    if (!existsSync(path)) throw new ConfigError(`Config file not found: ${explicit}`);
+    return path;
+  }
+  const fallback = resolve(cwd, "config.yml");
+  return existsSync(fallback) ? fallback : null;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const cwd = opts.cwd ?? process.cwd();
+  const env: Record<string, string | undefined> = { ...(opts.env ?? process.env) };
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+
+  const preliminary = pickConfigFile(opts, env, cwd);
+  if (preliminary) loadDotEnv(resolve(dirname(preliminary), ".env"), env);
+  if (!preliminary || resolve(dirname(preliminary)) !== resolve(cwd)) loadDotEnv(resolve(cwd, ".env"), env);
+  // .env may itself name the config file.
+  const configPath = preliminary ?? pickConfigFile(opts, env, cwd);
+
+  let raw: Record<string, unknown> = {};
+  if (configPath) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(configPath, "utf8"));
+    } catch (err) {
+      throw new ConfigError(`Cannot parse ${configPath}: ${(err as Error).message.split("\n")[0]}`);
+    }
+    if (parsed !== null && parsed !== undefined && (typeof parsed !== "object" || Array.isArray(parsed))) {
+      throw new ConfigError(`${configPath}: the top level must be a mapping of config keys`);
+    }
+    raw = interpolate(parsed ?? {}, env) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(raw)) {
+      if (!(key in configSchema.shape)) warn(`Unknown config key '${key}' in ${configPath} is ignored`);
+      // `port: ${PORT}` interpolates to a string: read it as the key's kind.
+      else if (typeof value === "string" && SCALAR_KEYS[key] !== "string") raw[key] = coerceScalar(key, key, value);
+    }
+  }
+
+  const merged: Record<string, unknown> = { ...raw };
+  for (const key of Object.keys(SCALAR_KEYS)) {
+    const upper = key.toUpperCase();
+    const names = key === "database_url" ? [`OTARI_${upper}`, `GATEWAY_${upper}`, "DATABASE_URL"] : [`OTARI_${upper}`, `GATEWAY_${upper}`];
+    const hit = firstSet(env, names);
+    if (hit) merged[key] = coerceScalar(key, hit[0], hit[1]);
+  }
+  // Platform env knobs override the matching platform.* keys (SPEC §8.3).
+  const platformEnv: [string, string][] = [
+    ["PLATFORM_BASE_URL", "base_url"],
+    ["PLATFORM_RESOLVE_TIMEOUT_MS", "resolve_timeout_ms"],
+    ["PLATFORM_USAGE_TIMEOUT_MS", "usage_timeout_ms"],
+    ["PLATFORM_USAGE_MAX_RETRIES", "usage_max_retries"],
+    ["STREAMING_FALLBACK_FIRST_CHUNK_TIMEOUT_MS", "streaming_first_chunk_timeout_ms"],
+  ];
+  for (const [name, key] of platformEnv) {
+    const v = env[name];
+    if (v === undefined || v === "") continue;
+    const platform = { ...((merged.platform as Record<string, unknown> | undefined) ?? {}) };
+    platform[key] = key === "base_url" ? v : coerceScalar("port", name, v);
+    merged.platform = platform;
+  }
+  for (const [key, value] of Object.entries(opts.flags ?? {})) {
+    if (value !== undefined && value !== null) merged[key] = value;
+  }
+
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(`Invalid configuration${configPath ? ` in ${configPath}` : ""}:\n${formatIssues(result.error)}`);
+  }
+  const envSettings = readEnvSettings(env);
+  const config: Config = { ...result.data, configPath, envSettings, env: Object.freeze({ ...env }) };
+  return Object.freeze(config);
+}

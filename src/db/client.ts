@@ -1,0 +1,153 @@
+/**
+ * Opens the store for the configured dialect, once. Both dialects expose the same drizzle query API over tables
+ * whose row types are proven equal (schema/check.ts), so repositories are written once against `Db` (typed with
+ * the pg schema) and run unchanged on SQLite.
+ */
+import { Database } from "bun:sqlite";
+import { SQL } from "bun";
+import { drizzle as drizzleSqlite } from "drizzle-orm/bun-sqlite";
+import { drizzle as drizzlePg } from "drizzle-orm/bun-sql";
+import { databaseUnavailable } from "../core/errors";
+import * as pgSchema from "./schema/pg";
+import * as sqliteSchema from "./schema/sqlite";
+import { type DatabaseTarget, parseDatabaseUrl } from "./url";
+
+export type Tables = typeof pgSchema;
+export type Db = ReturnType<typeof drizzlePg<Tables>>;
+
+export interface PoolOptions {
+  poolSize: number;
+  maxOverflow: number;
+  poolTimeoutSeconds: number;
+  poolRecycleSeconds: number;
+}
+
+export interface Store {
+  readonly dialect: "sqlite" | "pg";
+  readonly display: string;
+  readonly db: Db;
+  readonly t: Tables;
+  /** Runs `fn` in one transaction: BEGIN IMMEDIATE on SQLite (serialised in-process), a pooled tx on Postgres. */
+  tx<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /** `SELECT 1`, bounded by `timeoutMs`; throws a 503 GatewayError when the database does not answer. */
+  ping(timeoutMs?: number): Promise<void>;
+  /** Raw SQL for migrations and one-off statements (not on the request path). */
+  exec(statement: string): Promise<void>;
+  query<R>(statement: string, params?: unknown[]): Promise<R[]>;
+  /** Serialised multi-statement transaction over raw SQL (migrations, locks). */
+  rawTx(fn: (exec: (statement: string, params?: unknown[]) => Promise<unknown[]>) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Serialises async critical sections (SQLite has one connection, so its transactions must not interleave). */
+function createMutex() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+function openSqlite(target: Extract<DatabaseTarget, { dialect: "sqlite" }>): Store {
+  const client = new Database(target.path, { create: true, strict: true });
+  client.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
+  const db = drizzleSqlite({ client, schema: sqliteSchema }) as unknown as Db;
+  const t = sqliteSchema as unknown as Tables;
+  const lock = createMutex();
+  const run = (statement: string, params: unknown[] = []) =>
+    client.query(statement).all(...(params as import("bun:sqlite").SQLQueryBindings[])) as unknown[];
+  return {
+    dialect: "sqlite",
+    display: target.display,
+    db,
+    t,
+    tx: (fn) =>
+      lock(async () => {
+        client.exec("BEGIN IMMEDIATE");
+        try {
+          const result = await fn(db);
+          client.exec("COMMIT");
+          return result;
+        } catch (err) {
+          client.exec("ROLLBACK");
+          throw err;
+        }
+      }),
+    ping: async () => {
+      try {
+        client.query("SELECT 1").get();
+      } catch (err) {
+        throw databaseUnavailable(err);
+      }
+    },
+    exec: async (statement) => {
+      client.exec(statement);
+    },
+    query: async <R>(statement: string, params?: unknown[]) => run(statement, params) as R[],
+    rawTx: (fn) =>
+      lock(async () => {
+        client.exec("BEGIN IMMEDIATE");
+        try {
+          await fn(async (s, p) => run(s, p));
+          client.exec("COMMIT");
+        } catch (err) {
+          client.exec("ROLLBACK");
+          throw err;
+        }
+      }),
+    close: async () => client.close(),
+  };
+}
+
+function openPg(target: Extract<DatabaseTarget, { dialect: "pg" }>, pool: PoolOptions): Store {
+  const client = new SQL({
+    url: target.url,
+    max: pool.poolSize + pool.maxOverflow,
+    connectionTimeout: pool.poolTimeoutSeconds,
+    idleTimeout: 60,
+    maxLifetime: pool.poolRecycleSeconds > 0 ? pool.poolRecycleSeconds : 0,
+    // Postgres NOTICEs (e.g. "schema already exists") are not errors.
+    onnotice: () => undefined,
+  } as ConstructorParameters<typeof SQL>[0]);
+  const db = drizzlePg({ client, schema: pgSchema });
+  return {
+    dialect: "pg",
+    display: target.display,
+    db,
+    t: pgSchema,
+    tx: (fn) => db.transaction((tx) => fn(tx as unknown as Db)),
+    ping: async (timeoutMs = 2000) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await Promise.race([
+          client`SELECT 1`,
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error("database ping timed out")), timeoutMs);
+          }),
+        ]);
+      } catch (err) {
+        throw databaseUnavailable(err);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    exec: async (statement) => {
+      await client.unsafe(statement);
+    },
+    query: async <R>(statement: string, params: unknown[] = []) => (await client.unsafe(statement, params)) as R[],
+    rawTx: async (fn) => {
+      await client.begin(async (tx) => {
+        await fn(async (s, p = []) => (await tx.unsafe(s, p)) as unknown[]);
+      });
+    },
+    close: async () => client.close(),
+  };
+}
+
+export const DEFAULT_POOL: PoolOptions = { poolSize: 10, maxOverflow: 20, poolTimeoutSeconds: 30, poolRecycleSeconds: -1 };
+
+export function openStore(databaseUrl: string, pool: PoolOptions = DEFAULT_POOL): Store {
+  const target = parseDatabaseUrl(databaseUrl);
+  return target.dialect === "sqlite" ? openSqlite(target) : openPg(target, pool);
+}

@@ -1,0 +1,72 @@
+/**
+ * Applies the embedded migrations (migrations.gen.ts). Bookkeeping uses drizzle's own `__drizzle_migrations`
+ * table (same hash and created_at), so `drizzle-kit migrate` and this runner agree on one database.
+ * On Postgres an advisory lock makes replicas that start together apply each migration once.
+ */
+import { createHash } from "node:crypto";
+import type { Store } from "./client";
+import { embeddedMigrations } from "./migrations.gen";
+
+export interface MigrationResult {
+  applied: string[];
+  current: string | null;
+}
+
+const MIGRATION_LOCK = 728_411_093;
+
+function matchesRevision(tag: string, revision: string): boolean {
+  return tag === revision || tag.split("_")[0] === revision;
+}
+
+export async function migrate(store: Store, revision = "head"): Promise<MigrationResult> {
+  if (!/^[a-zA-Z0-9_+-]+$/.test(revision)) throw new Error(`Invalid revision format: ${revision}`);
+  const all = embeddedMigrations[store.dialect];
+  let target = all.length;
+  if (revision !== "head") {
+    const idx = all.findIndex((m) => matchesRevision(m.tag, revision));
+    if (idx < 0) throw new Error(`Unknown revision '${revision}'. Known: ${all.map((m) => m.tag).join(", ")}`);
+    target = idx + 1;
+  }
+  const table = store.dialect === "pg" ? `"drizzle"."__drizzle_migrations"` : `"__drizzle_migrations"`;
+  const applied: string[] = [];
+  let current: string | null = null;
+
+  await store.rawTx(async (exec) => {
+    if (store.dialect === "pg") {
+      await exec(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+      await exec(`CREATE SCHEMA IF NOT EXISTS "drizzle"`);
+      await exec(`CREATE TABLE IF NOT EXISTS ${table} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`);
+    } else {
+      await exec(`CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)`);
+    }
+    const rows = (await exec(`SELECT created_at FROM ${table} ORDER BY created_at DESC LIMIT 1`)) as { created_at: unknown }[];
+    const last = rows[0] ? Number(rows[0].created_at) : null;
+    for (const [i, m] of all.entries()) {
+      if (last !== null && m.when <= last) {
+        current = m.tag;
+        continue;
+      }
+      if (i >= target) break;
+      for (const statement of m.sql.split("--> statement-breakpoint")) {
+        if (statement.trim()) await exec(statement);
+      }
+      const hash = createHash("sha256").update(m.sql).digest("hex");
+      await exec(`INSERT INTO ${table} (hash, created_at) VALUES ('${hash}', ${m.when})`);
+      applied.push(m.tag);
+      current = m.tag;
+    }
+  });
+  return { applied, current };
+}
+
+/** Tag of the newest applied migration, or null on an empty database. */
+export async function currentRevision(store: Store): Promise<string | null> {
+  const table = store.dialect === "pg" ? `"drizzle"."__drizzle_migrations"` : `"__drizzle_migrations"`;
+  try {
+    const rows = await store.query<{ created_at: unknown }>(`SELECT created_at FROM ${table} ORDER BY created_at DESC LIMIT 1`);
+    const when = rows[0] ? Number(rows[0].created_at) : null;
+    return embeddedMigrations[store.dialect].find((m) => m.when === when)?.tag ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,147 @@
+/** SQLite dialect of the store (bun:sqlite). Same logical tables as ./pg.ts; ./check.ts proves the row types agree. */
+import { sql } from "drizzle-orm";
+import { type AnySQLiteColumn, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+const ts = (name: string) => integer(name, { mode: "timestamp_ms" });
+const bool = (name: string) => integer(name, { mode: "boolean" });
+const json = <T>(name: string) => text(name, { mode: "json" }).$type<T>();
+
+export const budgets = sqliteTable("budgets", {
+  budgetId: text("budget_id").primaryKey(),
+  maxBudgetMicros: integer("max_budget_micros"),
+  budgetDurationSec: integer("budget_duration_sec"),
+  createdAt: ts("created_at").notNull(),
+  updatedAt: ts("updated_at").notNull(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    userId: text("user_id").primaryKey(),
+    alias: text("alias"),
+    spendMicros: integer("spend_micros").notNull().default(0),
+    reservedMicros: integer("reserved_micros").notNull().default(0),
+    budgetId: text("budget_id").references((): AnySQLiteColumn => budgets.budgetId),
+    budgetStartedAt: ts("budget_started_at"),
+    nextBudgetResetAt: ts("next_budget_reset_at"),
+    blocked: bool("blocked").notNull().default(false),
+    deletedAt: ts("deleted_at"),
+    createdAt: ts("created_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+    metadata: json<Record<string, unknown>>("metadata").notNull().default(sql`'{}'`),
+    rpmLimit: integer("rpm_limit"),
+    tpmLimit: integer("tpm_limit"),
+    allowedModels: json<string[]>("allowed_models"),
+  },
+  (t) => [index("ix_users_deleted_at").on(t.deletedAt), index("ix_users_next_reset").on(t.nextBudgetResetAt)],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    keyHash: text("key_hash").notNull().unique(),
+    keyPrefix: text("key_prefix").notNull(),
+    keyName: text("key_name"),
+    userId: text("user_id").references(() => users.userId, { onDelete: "cascade" }),
+    createdAt: ts("created_at").notNull(),
+    lastUsedAt: ts("last_used_at"),
+    expiresAt: ts("expires_at"),
+    isActive: bool("is_active").notNull().default(true),
+    metadata: json<Record<string, unknown>>("metadata").notNull().default(sql`'{}'`),
+    rpmLimit: integer("rpm_limit"),
+    tpmLimit: integer("tpm_limit"),
+    allowedModels: json<string[]>("allowed_models"),
+  },
+  (t) => [index("ix_api_keys_user_id").on(t.userId)],
+);
+
+export const budgetResetLogs = sqliteTable(
+  "budget_reset_logs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: text("user_id").references(() => users.userId, { onDelete: "set null" }),
+    budgetId: text("budget_id")
+      .notNull()
+      .references(() => budgets.budgetId, { onDelete: "cascade" }),
+    previousSpendMicros: integer("previous_spend_micros").notNull(),
+    resetAt: ts("reset_at").notNull(),
+    nextResetAt: ts("next_reset_at"),
+  },
+  (t) => [index("ix_budget_reset_logs_user_id").on(t.userId), index("ix_budget_reset_logs_budget_id").on(t.budgetId)],
+);
+
+export const modelPricing = sqliteTable(
+  "model_pricing",
+  {
+    modelKey: text("model_key").notNull(),
+    effectiveAt: ts("effective_at").notNull(),
+    inputPricePerMillionMicros: integer("input_price_per_million_micros").notNull(),
+    outputPricePerMillionMicros: integer("output_price_per_million_micros").notNull(),
+    createdAt: ts("created_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelKey, t.effectiveAt] })],
+);
+
+export const usageLogs = sqliteTable(
+  "usage_logs",
+  {
+    id: text("id").primaryKey(),
+    apiKeyId: text("api_key_id").references(() => apiKeys.id, { onDelete: "set null" }),
+    userId: text("user_id").references(() => users.userId, { onDelete: "set null" }),
+    timestamp: ts("timestamp").notNull(),
+    model: text("model").notNull(),
+    provider: text("provider"),
+    endpoint: text("endpoint").notNull(),
+    promptTokens: integer("prompt_tokens"),
+    completionTokens: integer("completion_tokens"),
+    totalTokens: integer("total_tokens"),
+    costMicros: integer("cost_micros"),
+    status: text("status").notNull(),
+    errorMessage: text("error_message"),
+    cacheReadTokens: integer("cache_read_tokens"),
+    cacheWriteTokens: integer("cache_write_tokens"),
+    statusCode: integer("status_code"),
+    estimated: bool("estimated").notNull().default(false),
+    requestId: text("request_id"),
+    attempt: integer("attempt"),
+    attempts: integer("attempts"),
+  },
+  (t) => [
+    index("ix_usage_logs_api_key_id").on(t.apiKeyId),
+    index("ix_usage_logs_user_id").on(t.userId),
+    index("ix_usage_logs_timestamp").on(t.timestamp),
+    index("ix_usage_logs_user_ts").on(t.userId, t.timestamp),
+  ],
+);
+
+export const budgetReservations = sqliteTable(
+  "budget_reservations",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    amountMicros: integer("amount_micros").notNull(),
+    createdAt: ts("created_at").notNull(),
+    expiresAt: ts("expires_at").notNull(),
+  },
+  (t) => [index("ix_budget_reservations_expires_at").on(t.expiresAt), index("ix_budget_reservations_user_id").on(t.userId)],
+);
+
+export const rateLimitCounters = sqliteTable(
+  "rate_limit_counters",
+  {
+    scope: text("scope").notNull(),
+    subject: text("subject").notNull(),
+    windowStart: integer("window_start").notNull(),
+    requests: integer("requests").notNull().default(0),
+    tokens: integer("tokens").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.subject, t.windowStart] })],
+);
+
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: ts("updated_at").notNull(),
+});
