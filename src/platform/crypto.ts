@@ -1,0 +1,26 @@
+/** Secrets: generation, hashing and comparison. */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+/** Lowercase hex SHA-256 of the UTF-8 text (how keys are stored, SPEC §2.3). */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** `gw-` + 48 random bytes as URL-safe base64 without padding: 67 characters (SPEC §2.3). */
+export function mintVirtualKey(): string {
+  return `gw-${randomBytes(48).toString("base64url")}`;
+}
+
+/** A generated master key; same alphabet as virtual keys but a distinct prefix. */
+export function mintMasterKey(): string {
+  return `gwm-${randomBytes(32).toString("base64url")}`;
+}
+
+/** Constant-time equality of two hex digests (hash first, so lengths never leak). */
+export function digestsEqual(aHex: string, bHex: string): boolean {
+  const a = Buffer.from(aHex, "hex");
+  const b = Buffer.from(bHex, "hex");
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export const uuid = (): string => crypto.randomUUID();

@@ -1,0 +1,89 @@
+/**
+ * The logger factory: consola for people on a TTY, one JSON object per line otherwise (or with log_format json).
+ * One tagged logger per module: `const log = logger("keys")`.
+ */
+import { createConsola, LogLevels, type ConsolaInstance, type LogObject } from "consola";
+
+export type LogFormat = "auto" | "pretty" | "json";
+export type LogLevelName = "debug" | "info" | "warning" | "error" | "critical";
+
+const LEVEL: Record<LogLevelName, number> = {
+  debug: LogLevels.debug,
+  info: LogLevels.info,
+  warning: LogLevels.warn,
+  error: LogLevels.error,
+  critical: LogLevels.fatal,
+};
+
+const NAME_BY_TYPE: Record<string, string> = {
+  fatal: "critical",
+  error: "error",
+  warn: "warning",
+  log: "info",
+  info: "info",
+  success: "info",
+  start: "info",
+  ready: "info",
+  box: "info",
+  debug: "debug",
+  trace: "debug",
+  verbose: "debug",
+  fail: "error",
+};
+
+function jsonReporter(write: (line: string) => void) {
+  return {
+    log(entry: LogObject) {
+      const [first, ...rest] = entry.args;
+      const fields: Record<string, unknown> = {};
+      const parts: string[] = [];
+      for (const arg of [first, ...rest]) {
+        if (arg instanceof Error) fields.error = arg.message;
+        else if (arg && typeof arg === "object") Object.assign(fields, arg);
+        else if (arg !== undefined) parts.push(String(arg));
+      }
+      write(
+        `${JSON.stringify({ ts: entry.date.toISOString(), level: NAME_BY_TYPE[entry.type] ?? "info", logger: entry.tag || undefined, msg: parts.join(" "), ...fields })}\n`,
+      );
+    },
+  };
+}
+
+let root: ConsolaInstance = createConsola({ level: LEVEL.info, formatOptions: { date: true } });
+
+/** Configures the process-wide logger once at start-up. */
+export function configureLogging(opts: { level: LogLevelName; format: LogFormat; stream?: NodeJS.WriteStream }): void {
+  const stream = opts.stream ?? process.stderr;
+  const json = opts.format === "json" || (opts.format === "auto" && !(stream as { isTTY?: boolean }).isTTY);
+  root = createConsola({
+    level: LEVEL[opts.level],
+    formatOptions: { date: true },
+    ...(json ? { reporters: [jsonReporter((line) => stream.write(line))] } : { stderr: stream, stdout: stream }),
+  });
+}
+
+type LogFn = (message: string, fields?: Record<string, unknown>) => void;
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
+}
+
+/** A logger tagged with the module name; it follows later `configureLogging` calls. Fields become JSON keys. */
+export function logger(tag: string): Logger {
+  const emit =
+    (type: "debug" | "info" | "warn" | "error" | "fatal"): LogFn =>
+    (message, fields) => {
+      const tagged = root.withTag(tag);
+      if (fields) tagged[type](message, fields);
+      else tagged[type](message);
+    };
+  return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error"), fatal: emit("fatal") };
+}
+
+/** Secrets printed once at first start go straight to stderr, never through the logger (SPEC §0). */
+export function printSecretOnce(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
