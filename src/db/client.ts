@@ -106,7 +106,7 @@ function openPg(target: Extract<DatabaseTarget, { dialect: "pg" }>, pool: PoolOp
     max: pool.poolSize + pool.maxOverflow,
     connectionTimeout: pool.poolTimeoutSeconds,
     idleTimeout: 60,
-    maxLifetime: pool.poolRecycleSeconds > 0 ? pool.poolRecycleSeconds : 0,
+    maxLifetime: Math.max(pool.poolRecycleSeconds, 0),
     // Postgres NOTICEs (e.g. "schema already exists") are not errors.
     onnotice: () => undefined,
   } as ConstructorParameters<typeof SQL>[0]);

@@ -1,0 +1,55 @@
+/** Wire schemas of /v1/keys (openapi: CreateKeyRequest, CreateKeyResponse, KeyInfo, UpdateKeyRequest). */
+import { z } from "zod";
+import { allowedModelsSchema, isoDateTime, limitSchema, metadataSchema } from "./common";
+
+export const createKeyRequest = z
+  .object({
+    key_name: z.string().max(256).nullish().describe("Optional name for the key"),
+    user_id: z.string().min(1).max(256).nullish().describe("Optional user ID to associate with this key"),
+    expires_at: isoDateTime.nullish().describe("Optional expiration timestamp"),
+    metadata: metadataSchema.default({}).describe("Optional metadata"),
+    rpm_limit: limitSchema.nullish().describe("Requests per minute for this key"),
+    tpm_limit: limitSchema.nullish().describe("Tokens per minute for this key"),
+    allowed_models: allowedModelsSchema.nullish().describe("Models this key may call (null = all its user may)"),
+  })
+  .strict()
+  .meta({ id: "CreateKeyRequest" });
+export type CreateKeyInput = z.infer<typeof createKeyRequest>;
+
+export const updateKeyRequest = z
+  .object({
+    key_name: z.string().max(256).nullish(),
+    is_active: z.boolean().nullish(),
+    expires_at: isoDateTime.nullish(),
+    metadata: metadataSchema.nullish(),
+    rpm_limit: limitSchema.nullish(),
+    tpm_limit: limitSchema.nullish(),
+    allowed_models: allowedModelsSchema.nullish(),
+  })
+  .strict()
+  .meta({ id: "UpdateKeyRequest" });
+export type UpdateKeyInput = z.infer<typeof updateKeyRequest>;
+
+export const keyInfo = z
+  .object({
+    id: z.string(),
+    key_name: z.string().nullable(),
+    key_prefix: z.string(),
+    user_id: z.string().nullable(),
+    created_at: z.string(),
+    last_used_at: z.string().nullable(),
+    expires_at: z.string().nullable(),
+    is_active: z.boolean(),
+    metadata: metadataSchema,
+    rpm_limit: z.number().int().nullable(),
+    tpm_limit: z.number().int().nullable(),
+    allowed_models: z.array(z.string()).nullable(),
+  })
+  .meta({ id: "KeyInfo" });
+export type KeyInfo = z.infer<typeof keyInfo>;
+
+export const createKeyResponse = keyInfo
+  .omit({ last_used_at: true })
+  .extend({ key: z.string().describe("The secret; shown only once") })
+  .meta({ id: "CreateKeyResponse" });
+export type CreateKeyResponse = z.infer<typeof createKeyResponse>;

@@ -1,0 +1,88 @@
+/**
+ * Builds the Elysia app: cross-cutting headers, body limit, the error mapper, and every route module.
+ * Exported for tests (`app.handle(new Request(...))`) and for `serve`.
+ */
+import { type AnyElysia, Elysia } from "elysia";
+import { GatewayError } from "../core/errors";
+import type { HttpContext } from "./context";
+import { buildOpenApiDocument, type OpenApiDocument } from "./docs/document";
+import { errorResponse, issuesToValidation, toGatewayError } from "./errors";
+import { budgetsRoutes } from "./routes/budgets";
+import { docsRoutes } from "./routes/docs";
+import { healthRoutes } from "./routes/health";
+import { keysRoutes } from "./routes/keys";
+import { pricingRoutes } from "./routes/pricing";
+import { usageRoutes } from "./routes/usage";
+import { usersRoutes } from "./routes/users";
+import { applySecurityHeaders } from "./security-headers";
+
+/** Every API route, without docs: what the OpenAPI document is generated from. */
+export function apiRoutes(ctx: HttpContext) {
+  return new Elysia({ name: "api" })
+    .use(healthRoutes(ctx))
+    .use(keysRoutes(ctx))
+    .use(usersRoutes(ctx))
+    .use(budgetsRoutes(ctx))
+    .use(pricingRoutes(ctx))
+    .use(usageRoutes(ctx));
+}
+
+interface StandardSchemaLike {
+  "~standard": { validate: (value: unknown) => unknown };
+}
+
+type Issue = { message: string; path?: PropertyKey[]; keys?: string[] };
+
+/** Re-validates with the route's own zod schema to get its issues as the FastAPI-style list. */
+function validationFromElysia(error: { type: string; validator: unknown; value: unknown }): GatewayError {
+  const where = error.type === "params" ? "path" : error.type;
+  // Elysia wraps Standard Schemas; the zod schema itself sits in `.schema`.
+  const wrapped = error.validator as { schema?: Partial<StandardSchemaLike> } & Partial<StandardSchemaLike>;
+  const schema = wrapped.schema?.["~standard"] ? wrapped.schema : wrapped;
+  const result = schema["~standard"]?.validate(error.value) as { issues?: Issue[] } | undefined;
+  const issues = (result?.issues ?? []).flatMap((issue) =>
+    issue.keys?.length ? issue.keys.map((key) => ({ message: "Extra inputs are not permitted", path: [...(issue.path ?? []), key] })) : [issue],
+  );
+  return issuesToValidation(where, issues.length ? issues : [{ message: "Invalid input" }]);
+}
+
+/** Which methods serve a path, for 405 vs 404 (Elysia answers 404 for both). */
+function methodsFor(app: AnyElysia, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    const pattern = new RegExp(`^${route.path.replace(/:[^/]+/g, "[^/]+").replace(/\*/g, ".*")}$`);
+    if (pattern.test(path)) methods.add(route.method);
+  }
+  return [...methods];
+}
+
+export function createApp(ctx: HttpContext, options: { document?: () => OpenApiDocument } = {}) {
+  const limit = ctx.config.max_request_body_bytes;
+  const api = apiRoutes(ctx);
+  const document = options.document ?? (() => buildOpenApiDocument(apiRoutes(ctx)));
+  const app = new Elysia()
+    .onRequest(({ request, set }) => {
+      applySecurityHeaders(new URL(request.url).pathname, set.headers);
+      const length = Number(request.headers.get("content-length") ?? 0);
+      if (length > limit) {
+        throw new GatewayError(413, `Request body too large: ${length} bytes exceeds the limit of ${limit} bytes`, { code: "request_too_large" });
+      }
+    })
+    .onError(({ code, error, request, set, path }) => {
+      let err: GatewayError;
+      if (code === "VALIDATION") err = validationFromElysia(error);
+      else if (code === "PARSE") err = issuesToValidation("body", [{ message: "JSON decode error: the body is not valid JSON", path: [] }]);
+      else if (code === "NOT_FOUND") {
+        const allowed = methodsFor(app, path).filter((m) => m !== request.method);
+        err = allowed.length
+          ? new GatewayError(405, "Method Not Allowed", { code: "method_not_allowed", headers: { Allow: allowed.join(", ") } })
+          : new GatewayError(404, "Not Found", { code: "not_found" });
+      } else err = toGatewayError(error);
+      return errorResponse(err, path, set.headers as Record<string, string>);
+    })
+    .use(api);
+  if (ctx.config.enable_docs) app.use(docsRoutes(document));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,30 @@
+/**
+ * The OpenAPI document, generated from the same zod schemas that validate requests. It never depends on config or
+ * mode (SPEC §0): it is built from an app with every route mounted, and `gateway openapi --check` guards the
+ * committed copy in docs/openapi.json.
+ */
+import { toOpenAPISchema } from "@elysiajs/openapi";
+import type { AnyElysia } from "elysia";
+import { z } from "zod";
+import { VERSION } from "../../version";
+
+export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, unknown> };
+
+export function buildOpenApiDocument(app: AnyElysia): OpenApiDocument {
+  const { paths, components } = toOpenAPISchema(app, { paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] }, undefined, { zod: (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) }, "3.1.0");
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "otari-gateway",
+      version: VERSION,
+      description: "An OpenAI-compatible LLM gateway with virtual keys, budgets, usage tracking and built-in tools (otari-compatible).",
+    },
+    paths,
+    components: {
+      ...components,
+      securitySchemes: {
+        bearerAuth: { type: "http", scheme: "bearer", description: "Master key or virtual key (also accepted in Otari-Key, AnyLLM-Key, X-AnyLLM-Key and x-api-key)" },
+      },
+    },
+  };
+}

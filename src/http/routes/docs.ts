@@ -1,0 +1,30 @@
+/** /docs (Swagger UI), /redoc and /openapi.json (SPEC §3.15), assets served from the binary. */
+import { Elysia } from "elysia";
+import { type DocAssetName, docAssets } from "../docs/assets";
+import type { OpenApiDocument } from "../docs/document";
+
+const swaggerPage = `<!doctype html><html><head><meta charset="utf-8"><title>otari-gateway API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head><body><div id="ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui", deepLinking: true });</script></body></html>`;
+
+const redocPage = `<!doctype html><html><head><meta charset="utf-8"><title>otari-gateway API</title></head><body>
+<redoc spec-url="/openapi.json"></redoc><script src="/docs/assets/redoc.standalone.js"></script></body></html>`;
+
+const html = (body: string) => new Response(body, { headers: { "content-type": "text/html; charset=utf-8" } });
+
+export function docsRoutes(document: () => OpenApiDocument) {
+  let json: string | null = null;
+  return new Elysia({ name: "docs" })
+    .get("/openapi.json", () => {
+      json ??= JSON.stringify(document());
+      return new Response(json, { headers: { "content-type": "application/json" } });
+    })
+    .get("/docs", () => html(swaggerPage))
+    .get("/redoc", () => html(redocPage))
+    .get("/docs/assets/:name", ({ params, status }) => {
+      const asset = docAssets[params.name as DocAssetName];
+      if (!asset) return status(404, { detail: "Not Found" });
+      return new Response(Bun.file(asset.path), { headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" } });
+    });
+}

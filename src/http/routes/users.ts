@@ -1,0 +1,25 @@
+/** /v1/users (SPEC §3.10): master key only. */
+import { Elysia } from "elysia";
+import { z } from "zod";
+import { paginationQuery } from "../../core/schemas/common";
+import { usageEntry } from "../../core/schemas/usage";
+import { createUserRequest, updateUserRequest, userResponse } from "../../core/schemas/users";
+import type { HttpContext } from "../context";
+import { requireMaster, securedDetail } from "../plugins/auth";
+
+const params = z.object({ user_id: z.string() });
+
+export function usersRoutes(ctx: HttpContext) {
+  const users = ctx.services.users;
+  return new Elysia({ name: "users", prefix: "/v1/users", detail: { tags: ["users"], ...securedDetail } })
+    .onBeforeHandle(({ request }) => requireMaster(ctx, request))
+    .post("", ({ body }) => users.create(body), { body: createUserRequest, response: { 200: userResponse }, detail: { summary: "Create (or revive) a user" } })
+    .get("", ({ query }) => users.list(query), { query: paginationQuery, response: { 200: z.array(userResponse) }, detail: { summary: "List users" } })
+    .get("/:user_id", ({ params }) => users.get(params.user_id), { params, response: { 200: userResponse }, detail: { summary: "Get a user" } })
+    .patch("/:user_id", ({ params, body }) => users.update(params.user_id, body), { params, body: updateUserRequest, response: { 200: userResponse }, detail: { summary: "Update a user" } })
+    .delete("/:user_id", async ({ params }) => {
+      await users.remove(params.user_id);
+      return new Response(null, { status: 204 });
+    }, { params, detail: { summary: "Soft-delete a user and deactivate its keys" } })
+    .get("/:user_id/usage", ({ params, query }) => users.usage(params.user_id, query), { params, query: paginationQuery, response: { 200: z.array(usageEntry) }, detail: { summary: "A user's usage, newest first" } });
+}

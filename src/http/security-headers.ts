@@ -1,0 +1,18 @@
+/** Headers on every response (SPEC §3.0). Health probes get no Cache-Control. */
+type HeaderBag = Record<string, string | number | undefined> & { vary?: string | number };
+
+export function applySecurityHeaders(path: string, headers: HeaderBag): void {
+  headers["x-content-type-options"] = "nosniff";
+  headers["x-frame-options"] = "DENY";
+  headers["referrer-policy"] = "strict-origin-when-cross-origin";
+  if (path.startsWith("/health")) return;
+  headers["cache-control"] = "private, no-store, no-cache";
+  headers.vary = mergeVary(headers.vary === undefined ? undefined : String(headers.vary), "Authorization");
+}
+
+/** Merges Vary values: unique, sorted, comma+space separated. */
+export function mergeVary(existing: string | undefined, ...add: string[]): string {
+  const values = new Set((existing ?? "").split(",").map((v) => v.trim()).filter(Boolean));
+  for (const v of add) values.add(v);
+  return [...values].sort((a, b) => a.localeCompare(b)).join(", ");
+}

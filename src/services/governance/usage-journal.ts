@@ -1,0 +1,98 @@
+/**
+ * The usage crash journal (SPEC §0 Storage): one JSON line per row, appended with write() before `enqueue`
+ * returns, so a killed process loses nothing. The active file is rotated into a numbered segment when a flush
+ * takes its rows; a segment is deleted once its rows are committed. Whatever segments (or active file) an
+ * earlier process left behind are replayed on start. One journal path per process.
+ */
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+
+export interface Journal {
+  /** Appends one line (no newline in `line`); fsyncs when configured. */
+  append(line: string): void;
+  /** Closes the active file and renames it to a new segment; returns the segment path (null when empty). */
+  rotate(): string | null;
+  /** Deletes a segment whose rows are durably in the database. */
+  remove(segment: string | null): void;
+  /** Segments left by an earlier process (not created by this instance). */
+  leftovers(): string[];
+  close(): void;
+}
+
+const SEGMENT = /\.(\d+)-(\d+)\.seg$/;
+
+export function openJournal(path: string, fsync: boolean): Journal {
+  mkdirSync(dirname(path), { recursive: true });
+  const dir = dirname(path);
+  const base = basename(path);
+  const owned = new Set<string>();
+  let fd: number | null = null;
+  let seq = 0;
+  let bytes = 0;
+
+  const segmentName = () => join(dir, `${base}.${Date.now()}-${seq++}.seg`);
+
+  // An active file left by a killed process becomes a segment at once, so this instance never appends to it and
+  // replay() can pick it up whenever it is called.
+  if (existsSync(path) && statSync(path).size > 0) renameSync(path, segmentName());
+
+  return {
+    append(line) {
+      if (fd === null) fd = openSync(path, "a");
+      bytes += writeSync(fd, `${line}\n`);
+      if (fsync) fdatasyncSync(fd);
+    },
+    rotate() {
+      if (fd === null || bytes === 0) return null;
+      closeSync(fd);
+      fd = null;
+      bytes = 0;
+      const segment = segmentName();
+      renameSync(path, segment);
+      owned.add(segment);
+      return segment;
+    },
+    remove(segment) {
+      if (!segment) return;
+      owned.delete(segment);
+      try {
+        unlinkSync(segment);
+      } catch {
+        // Already gone (e.g. replayed by a restart racing this one): nothing left to protect.
+      }
+    },
+    leftovers() {
+      return readdirSync(dir)
+        .filter((f) => f.startsWith(`${base}.`) && SEGMENT.test(f.slice(base.length)))
+        .map((f) => join(dir, f))
+        .filter((f) => !owned.has(f))
+        .sort((a, b) => segmentOrder(a) - segmentOrder(b));
+    },
+    close() {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+      // An empty active file carries nothing worth replaying.
+      if (bytes === 0 && existsSync(path) && statSync(path).size === 0) unlinkSync(path);
+    },
+  };
+}
+
+function segmentOrder(path: string): number {
+  const m = SEGMENT.exec(path);
+  return m ? Number(m[1]) * 1e6 + Number(m[2]) : 0;
+}
+
+/** Parses a journal file; a torn last line (killed mid-write) is skipped and counted. */
+export function readJournal<T>(path: string): { rows: T[]; corrupt: number } {
+  const rows: T[] = [];
+  let corrupt = 0;
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      rows.push(JSON.parse(line) as T);
+    } catch {
+      corrupt++;
+    }
+  }
+  return { rows, corrupt };
+}

@@ -1,0 +1,42 @@
+/** Builds the service layer once; HTTP routes, tRPC procedures and CLI commands all call these same objects. */
+import type { Store } from "../db/client";
+import { createAuthService } from "./auth";
+import { createBudgetsService } from "./budgets";
+import type { ChangeTopic, ServiceDeps } from "./deps";
+import { createKeysService } from "./keys";
+import type { MasterKey } from "./master-key";
+import { createPricingService } from "./pricing";
+import { createUsageService } from "./usage";
+import { createUsersService } from "./users";
+
+export interface ServicesOptions {
+  store: Store;
+  masterKey: MasterKey;
+  isKnownProvider: (name: string) => boolean;
+  now?: () => Date;
+  /** Extra listeners for committed changes (e.g. the cross-process change feed). */
+  onChange?: (topic: ChangeTopic) => void;
+  onAuthFailure?: Parameters<typeof createAuthService>[0]["onFailure"];
+}
+
+export function createServices(opts: ServicesOptions) {
+  const now = opts.now ?? (() => new Date());
+  const auth = createAuthService({ store: opts.store, masterKey: opts.masterKey, now, onFailure: opts.onAuthFailure });
+  const changed = (topic: ChangeTopic) => {
+    if (topic === "keys" || topic === "users") auth.invalidate();
+    opts.onChange?.(topic);
+  };
+  const deps: ServiceDeps = { store: opts.store, now, changed };
+  return {
+    store: opts.store,
+    now,
+    auth,
+    keys: createKeysService(deps),
+    users: createUsersService(deps),
+    budgets: createBudgetsService(deps),
+    pricing: createPricingService({ ...deps, isKnownProvider: opts.isKnownProvider }),
+    usage: createUsageService(deps),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,160 @@
+/** Users: CRUD, soft delete, revival and per-user usage (SPEC §3.10). */
+import { and, desc, eq, isNull } from "drizzle-orm";
+import { conflict, notFound } from "../core/errors";
+import { microsToUsd } from "../core/money";
+import type { Pagination } from "../core/schemas/common";
+import type { UsageEntry } from "../core/schemas/usage";
+import type { CreateUserInput, UpdateUserInput, UserResponse } from "../core/schemas/users";
+import { toIso, toIsoOrNull } from "../core/time";
+import { windowOnAssign } from "./budget-period";
+import { applyDueReset, type UserRow } from "./budget-resets";
+import { budgetNotFound } from "./budgets";
+import type { ServiceDeps } from "./deps";
+import { toUsageEntry } from "./usage";
+
+export function toUserResponse(row: UserRow): UserResponse {
+  return {
+    user_id: row.userId,
+    alias: row.alias,
+    spend: microsToUsd(row.spendMicros),
+    reserved: microsToUsd(row.reservedMicros),
+    budget_id: row.budgetId,
+    budget_started_at: toIsoOrNull(row.budgetStartedAt),
+    next_budget_reset_at: toIsoOrNull(row.nextBudgetResetAt),
+    blocked: row.blocked,
+    created_at: toIso(row.createdAt),
+    updated_at: toIso(row.updatedAt),
+    metadata: row.metadata,
+    rpm_limit: row.rpmLimit,
+    tpm_limit: row.tpmLimit,
+    allowed_models: row.allowedModels,
+  };
+}
+
+const userNotFound = (id: string) => notFound(`User with id '${id}' not found`, "user_not_found");
+
+export function createUsersService({ store, now, changed }: ServiceDeps) {
+  const { db, t } = store;
+
+  async function budgetWindow(budgetId: string, at: Date) {
+    const [budget] = await db.select().from(t.budgets).where(eq(t.budgets.budgetId, budgetId));
+    if (!budget) throw budgetNotFound(budgetId);
+    return windowOnAssign(budget.budgetDurationSec, at);
+  }
+
+  /** A live (not soft-deleted) user, with any due reset applied. */
+  async function liveRow(userId: string): Promise<UserRow> {
+    const [row] = await db
+      .select()
+      .from(t.users)
+      .where(and(eq(t.users.userId, userId), isNull(t.users.deletedAt)));
+    if (!row) throw userNotFound(userId);
+    return applyDueReset(store, row, now());
+  }
+
+  return {
+    /** Creates a user, or revives a soft-deleted one with the request's fields and zero spend; 409 if live. */
+    async create(input: CreateUserInput): Promise<UserResponse> {
+      const at = now();
+      const window = input.budget_id ? await budgetWindow(input.budget_id, at) : null;
+      const fields = {
+        alias: input.alias ?? null,
+        budgetId: input.budget_id ?? null,
+        budgetStartedAt: window?.startedAt ?? null,
+        nextBudgetResetAt: window?.nextResetAt ?? null,
+        blocked: input.blocked,
+        metadata: input.metadata,
+        rpmLimit: input.rpm_limit ?? null,
+        tpmLimit: input.tpm_limit ?? null,
+        allowedModels: input.allowed_models ?? null,
+        spendMicros: 0,
+        reservedMicros: 0,
+        deletedAt: null,
+        updatedAt: at,
+      };
+      const row = await store.tx(async (tx) => {
+        const [existing] = await tx.select().from(t.users).where(eq(t.users.userId, input.user_id));
+        if (existing && !existing.deletedAt) throw conflict(`User with id '${input.user_id}' already exists`);
+        if (existing) {
+          await tx.delete(t.budgetReservations).where(eq(t.budgetReservations.userId, input.user_id));
+          const [revived] = await tx.update(t.users).set(fields).where(eq(t.users.userId, input.user_id)).returning();
+          return revived!;
+        }
+        const [created] = await tx
+          .insert(t.users)
+          .values({ userId: input.user_id, createdAt: at, ...fields })
+          .returning();
+        return created!;
+      });
+      changed("users");
+      return toUserResponse(row);
+    },
+
+    async list({ skip, limit }: Pagination): Promise<UserResponse[]> {
+      const rows = await db
+        .select()
+        .from(t.users)
+        .where(isNull(t.users.deletedAt))
+        .orderBy(t.users.createdAt, t.users.userId)
+        .limit(limit)
+        .offset(skip);
+      const at = now();
+      const fresh = await Promise.all(rows.map((r) => applyDueReset(store, r, at)));
+      return fresh.map(toUserResponse);
+    },
+
+    async get(userId: string): Promise<UserResponse> {
+      return toUserResponse(await liveRow(userId));
+    },
+
+    /** Absent or null fields are unchanged; assigning a budget (even the same one) restarts its window. */
+    async update(userId: string, input: UpdateUserInput): Promise<UserResponse> {
+      await liveRow(userId);
+      const at = now();
+      const patch: Partial<UserRow> = { updatedAt: at };
+      if (input.alias != null) patch.alias = input.alias;
+      if (input.blocked != null) patch.blocked = input.blocked;
+      if (input.metadata != null) patch.metadata = input.metadata;
+      if (input.rpm_limit != null) patch.rpmLimit = input.rpm_limit;
+      if (input.tpm_limit != null) patch.tpmLimit = input.tpm_limit;
+      if (input.allowed_models != null) patch.allowedModels = input.allowed_models;
+      if (input.budget_id != null) {
+        const window = await budgetWindow(input.budget_id, at);
+        patch.budgetId = input.budget_id;
+        patch.budgetStartedAt = window.startedAt;
+        patch.nextBudgetResetAt = window.nextResetAt;
+      }
+      const [row] = await db.update(t.users).set(patch).where(eq(t.users.userId, userId)).returning();
+      changed("users");
+      return toUserResponse(row!);
+    },
+
+    /** Soft delete: the user row, its keys and its usage stay; every key is deactivated. */
+    async remove(userId: string): Promise<void> {
+      await liveRow(userId);
+      const at = now();
+      await store.tx(async (tx) => {
+        await tx.update(t.users).set({ deletedAt: at, updatedAt: at }).where(eq(t.users.userId, userId));
+        await tx.update(t.apiKeys).set({ isActive: false }).where(eq(t.apiKeys.userId, userId));
+      });
+      changed("users");
+      changed("keys");
+    },
+
+    /** Newest first; works for soft-deleted users, 404 only when the user never existed. */
+    async usage(userId: string, { skip, limit }: Pagination): Promise<UsageEntry[]> {
+      const [row] = await db.select({ id: t.users.userId }).from(t.users).where(eq(t.users.userId, userId));
+      if (!row) throw userNotFound(userId);
+      const rows = await db
+        .select()
+        .from(t.usageLogs)
+        .where(eq(t.usageLogs.userId, userId))
+        .orderBy(desc(t.usageLogs.timestamp), desc(t.usageLogs.id))
+        .limit(limit)
+        .offset(skip);
+      return rows.map(toUsageEntry);
+    },
+  };
+}
+
+export type UsersService = ReturnType<typeof createUsersService>;
