@@ -1,0 +1,83 @@
+/** `serve` (SPEC §11): start the gateway, drain on SIGTERM/SIGINT, exit 0. */
+import { defineCommand } from "citty";
+import { GatewayError } from "../core/errors";
+import { createGateway } from "../gateway";
+import { errorResponse } from "../http/errors";
+import { configureLogging, logger } from "../platform/logger";
+import { startServer } from "../platform/server";
+import { VERSION } from "../version";
+import { commonArgs } from "./_args";
+import { fail, loadCliConfig, UsageError } from "./_run";
+
+const log = logger("serve");
+
+export const serveCommand = defineCommand({
+  meta: { name: "serve", description: "Run the gateway HTTP server" },
+  args: {
+    ...commonArgs,
+    host: { type: "string", description: "Bind address (default 0.0.0.0)" },
+    port: { type: "string", description: "Bind port (default 8000)" },
+    "master-key": { type: "string", description: "Master key (env OTARI_MASTER_KEY)" },
+    "auto-migrate": { type: "boolean", description: "Apply migrations at start (default true; --no-auto-migrate to skip)" },
+    workers: { type: "string", description: "Must be 1: scale with replicas instead", default: "1" },
+    "log-level": { type: "string", description: "debug | info | warning | error | critical" },
+    "log-format": { type: "string", description: "auto | pretty | json" },
+  },
+  async run({ args }) {
+    let config: ReturnType<typeof loadCliConfig>;
+    try {
+      if (args.workers !== "1") throw new UsageError("--workers > 1 is not supported: run several replicas behind a load balancer instead");
+      config = loadCliConfig(args, {
+        host: args.host,
+        port: args.port === undefined ? undefined : Number(args.port),
+        master_key: args["master-key"],
+        auto_migrate: args["auto-migrate"],
+        log_level: args["log-level"],
+        log_format: args["log-format"],
+      });
+    } catch (err) {
+      fail(err, false);
+    }
+    configureLogging({ level: config.log_level, format: config.log_format });
+    log.info(`Starting otari-gateway on ${config.host}:${config.port}`, { version: VERSION });
+
+    let gateway: Awaited<ReturnType<typeof createGateway>>;
+    try {
+      gateway = await createGateway(config);
+    } catch (err) {
+      log.error(`Start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    }
+    log.info(`Database: ${gateway.store.display}`);
+    const providers = Object.keys(config.providers);
+    log.info(`Providers: ${providers.length ? providers.join(", ") : "(none configured; provider env vars are used)"}`);
+
+    const server = startServer({
+      host: config.host,
+      port: config.port,
+      maxRequestBodySize: config.max_request_body_bytes + 1024 * 1024,
+      fetch: (request) => gateway.app.handle(request),
+      refuse: (request) => errorResponse(new GatewayError(503, "Service is shutting down", { code: "shutting_down" }), new URL(request.url).pathname),
+    });
+    log.info(`Listening on ${server.url}`);
+
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) {
+        log.warn(`Second ${signal}: exiting now`);
+        process.exit(1);
+      }
+      stopping = true;
+      gateway.startDrain();
+      log.info(`${signal} received: draining (up to ${config.shutdown_grace_seconds}s)`, { in_flight: server.inFlight() });
+      const clean = await server.drain(config.shutdown_grace_seconds * 1000);
+      if (!clean) log.warn("Grace period over with requests still in flight", { in_flight: server.inFlight() });
+      await server.close();
+      await gateway.close();
+      log.info("Stopped");
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+  },
+});

@@ -1,0 +1,72 @@
+/**
+ * The composition root: builds the store, services and HTTP app from a Config. `serve` and the end-to-end tests
+ * use it; nothing else wires dependencies.
+ */
+import type { Config } from "./config/load";
+import { isKnownProvider } from "./core/provider-names";
+import { openStore, type Store } from "./db/client";
+import { migrate } from "./db/migrate";
+import { createApp } from "./http/app";
+import { printSecretOnce } from "./platform/logger";
+import { createServices, type Services } from "./services";
+import { bootstrapKeyIfEmpty } from "./services/bootstrap";
+import { ensureMasterKey } from "./services/master-key";
+import { seedPricing } from "./services/pricing-seed";
+
+export interface Gateway {
+  config: Config;
+  store: Store;
+  services: Services;
+  app: ReturnType<typeof createApp>;
+  /** Set when drain starts. */
+  startDrain(): void;
+  close(): Promise<void>;
+}
+
+/** Provider names a request may use: the built-in table plus named instances from config (SPEC §0). */
+export function providerChecker(config: Config): (name: string) => boolean {
+  const configured = new Set(Object.keys(config.providers).map((p) => p.toLowerCase()));
+  return (name) => isKnownProvider(name) || configured.has(name.trim().toLowerCase());
+}
+
+export interface StartupOutput {
+  /** Where the two first-start secrets go (stderr by default; tests capture them). */
+  printSecret?: (line: string) => void;
+}
+
+export async function createGateway(config: Config, output: StartupOutput = {}): Promise<Gateway> {
+  const print = output.printSecret ?? printSecretOnce;
+  const store = openStore(config.database_url, {
+    poolSize: config.db_pool_size,
+    maxOverflow: config.db_max_overflow,
+    poolTimeoutSeconds: config.db_pool_timeout,
+    poolRecycleSeconds: config.db_pool_recycle,
+  });
+  try {
+    if (config.auto_migrate) await migrate(store);
+    const now = new Date();
+    const { key: masterKey, generated } = await ensureMasterKey(store, config.master_key, now);
+    if (generated) print(`Generated a master key (stored hashed; shown only now): ${generated}`);
+    if (config.bootstrap_api_key) {
+      const key = await bootstrapKeyIfEmpty(store, now);
+      if (key) print(`WARNING: No API keys found. Created bootstrap key for first run. Save this key now: ${key}`);
+    }
+    await seedPricing(store, config.pricing, Object.keys(config.providers), now);
+    const services = createServices({ store, masterKey, isKnownProvider: providerChecker(config) });
+    let draining = false;
+    const app = createApp({ services, config, draining: () => draining });
+    return {
+      config,
+      store,
+      services,
+      app,
+      startDrain: () => {
+        draining = true;
+      },
+      close: () => store.close(),
+    };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
