@@ -1,0 +1,78 @@
+/**
+ * Stores for tests: every store suite runs on SQLite and on the real Postgres (127.0.0.1:5432, or
+ * GATEWAY_TEST_PG_URL). Each call gets a fresh database, so test files never collide when run in parallel.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SQL } from "bun";
+import { openStore, type Store } from "../../src/db/client";
+import { migrate } from "../../src/db/migrate";
+
+export const PG_ADMIN_URL = process.env.GATEWAY_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export interface TestDatabase {
+  dialect: "sqlite" | "pg";
+  url: string;
+  store: Store;
+  /** Opens another store on the same database (a second replica, or the CLI). */
+  open(): Store;
+  drop(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function createSqliteDatabase(): Promise<TestDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), "gw-test-"));
+  const url = `sqlite:///${join(dir, "gw.db")}`;
+  const store = openStore(url);
+  await migrate(store);
+  const opened: Store[] = [store];
+  return {
+    dialect: "sqlite",
+    url,
+    store,
+    open: () => {
+      const s = openStore(url);
+      opened.push(s);
+      return s;
+    },
+    drop: async () => {
+      for (const s of opened) await s.close().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function createPgDatabase(): Promise<TestDatabase> {
+  const name = `gw_test_${process.pid}_${Date.now()}_${counter++}`;
+  const admin = new SQL(PG_ADMIN_URL);
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  await admin.close();
+  const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+  const store = openStore(url);
+  await migrate(store);
+  const opened: Store[] = [store];
+  return {
+    dialect: "pg",
+    url,
+    store,
+    open: () => {
+      const s = openStore(url);
+      opened.push(s);
+      return s;
+    },
+    drop: async () => {
+      for (const s of opened) await s.close().catch(() => undefined);
+      const a = new SQL(PG_ADMIN_URL);
+      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.close();
+    },
+  };
+}
+
+/** Both dialects, for `describe.each`. */
+export const DIALECTS = [
+  { dialect: "sqlite" as const, create: createSqliteDatabase },
+  { dialect: "pg" as const, create: createPgDatabase },
+];
