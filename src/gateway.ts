@@ -3,10 +3,10 @@
  * use it; nothing else wires dependencies.
  */
 import type { Config } from "./config/load";
-import { isKnownProvider } from "./core/provider-names";
 import { openStore, type Store } from "./db/client";
 import { migrate } from "./db/migrate";
 import { createApp } from "./http/app";
+import { canonicalProviderName } from "./providers/registry";
 import { printSecretOnce } from "./platform/logger";
 import { createServices, type Services } from "./services";
 import { bootstrapKeyIfEmpty } from "./services/bootstrap";
@@ -26,7 +26,7 @@ export interface Gateway {
 /** Provider names a request may use: the built-in table plus named instances from config (SPEC §0). */
 export function providerChecker(config: Config): (name: string) => boolean {
   const configured = new Set(Object.keys(config.providers).map((p) => p.toLowerCase()));
-  return (name) => isKnownProvider(name) || configured.has(name.trim().toLowerCase());
+  return (name) => canonicalProviderName(name) !== null || configured.has(name.trim().toLowerCase());
 }
 
 export interface StartupOutput {

@@ -8,7 +8,7 @@ import { ConfigError, type Config, loadConfig } from "../config/load";
 import { GatewayError } from "../core/errors";
 import { openStore, type Store } from "../db/client";
 import { errorBody, issuesToValidation } from "../http/errors";
-import { isKnownProvider } from "../core/provider-names";
+import { providerChecker } from "../gateway";
 import { createServices, type Services } from "../services";
 import { createMasterKey, storedMasterKeyHash } from "../services/master-key";
 import { sha256Hex } from "../platform/crypto";
@@ -42,7 +42,7 @@ export async function openRuntime(flags: CommonFlags): Promise<CliRuntime> {
     poolRecycleSeconds: config.db_pool_recycle,
   });
   const stored = config.master_key ? sha256Hex(config.master_key) : await storedMasterKeyHash(store).catch(() => null);
-  const services = createServices({ store, masterKey: createMasterKey(stored), isKnownProvider });
+  const services = createServices({ store, masterKey: createMasterKey(stored), isKnownProvider: providerChecker(config) });
   return { config, store, services };
 }
 
