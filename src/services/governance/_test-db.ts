@@ -38,7 +38,8 @@ export async function createTestDb(dialect: Dialect): Promise<TestDb> {
     url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
   }
   const open = () => {
-    const store = openStore(url);
+    // Small pools: other test files (and other engineers) share this Postgres and its max_connections.
+    const store = openStore(url, { poolSize: 4, maxOverflow: 0, poolTimeoutSeconds: 30, poolRecycleSeconds: -1 });
     stores.push(store);
     return store;
   };

@@ -69,8 +69,7 @@ for (const dialect of DIALECTS) {
       await dead.flush();
       for (let i = 0; i < 50; i++) dead.enqueue(row(i));
       expect(await count(store)).toBe(before + 50);
-      // Simulate the kill: the journal of the dead writer still holds its last 50 rows; copy the flushed segment
-      // back too, as if the process died between commit and unlink.
+      // The kill: the dead writer's journal still holds its last 50 rows, never flushed and never closed.
       const next = createUsageWriter({ store, strategy: "batch", journalPath: path, fsync: false, flushIntervalMs: 60_000 });
       expect(await next.replay()).toBe(50);
       expect(await count(store)).toBe(before + 100);
