@@ -1,0 +1,30 @@
+import { z } from "zod";
+
+/** OpenAI Responses API: forwarded verbatim (SPEC §3.5); only `model`, `input` and usage are read. */
+
+export const responsesRequestSchema = z
+  .object({ model: z.string(), input: z.unknown(), stream: z.boolean().nullish() })
+  .loose();
+export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
+
+const count = z.number().nullish();
+export const responsesUsageSchema = z
+  .object({
+    input_tokens: count,
+    output_tokens: count,
+    total_tokens: count,
+    input_tokens_details: z.object({ cached_tokens: count }).loose().nullish(),
+    output_tokens_details: z.object({ reasoning_tokens: count }).loose().nullish(),
+  })
+  .loose();
+
+export const responsesObjectSchema = z
+  .object({ id: z.string().default(""), object: z.string().default("response"), usage: responsesUsageSchema.nullish() })
+  .loose();
+export type ResponsesObject = z.infer<typeof responsesObjectSchema>;
+
+/** A Responses stream event; the SSE `event:` name equals `type`. */
+export const responsesEventSchema = z
+  .object({ type: z.string(), response: responsesObjectSchema.nullish() })
+  .loose();
+export type ResponsesEvent = z.infer<typeof responsesEventSchema>;

@@ -1,0 +1,104 @@
+import { z } from "zod";
+
+/**
+ * Token usage: the OpenAI wire shape (what clients see) and the gateway's normalised form (what billing reads).
+ * Canonical `prompt_tokens` always includes cache-read and cache-write tokens (SPEC §5.4).
+ */
+
+const count = z.number().nullish();
+
+/** OpenAI `usage` object; loose because providers add their own members (DeepSeek, Groq, OpenRouter...). */
+export const openAIUsageSchema = z
+  .object({
+    prompt_tokens: count,
+    completion_tokens: count,
+    total_tokens: count,
+    prompt_tokens_details: z.object({ cached_tokens: count }).loose().nullish(),
+    completion_tokens_details: z.object({ reasoning_tokens: count }).loose().nullish(),
+  })
+  .loose();
+export type OpenAIUsage = z.infer<typeof openAIUsageSchema>;
+
+/** Usage as billing and usage rows read it; `null` = the provider did not say. */
+export interface NormalizedUsage {
+  promptTokens: number | null;
+  completionTokens: number | null;
+  totalTokens: number | null;
+  cacheReadTokens: number | null;
+  cacheWriteTokens: number | null;
+  reasoningTokens: number | null;
+}
+
+export const emptyUsage = (): NormalizedUsage => ({
+  promptTokens: null,
+  completionTokens: null,
+  totalTokens: null,
+  cacheReadTokens: null,
+  cacheWriteTokens: null,
+  reasoningTokens: null,
+});
+
+/** True when the provider reported any token count at all (SPEC §6.3 "usage seen"). */
+export function hasUsage(u: NormalizedUsage): boolean {
+  return u.promptTokens !== null || u.completionTokens !== null || u.totalTokens !== null;
+}
+
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+/**
+ * Reads an OpenAI-format usage object. Cache writes are not part of OpenAI's schema, but OpenAI-compatible
+ * routers (OpenRouter, LiteLLM-style proxies) report them as `cache_creation_tokens`/`cache_write_tokens`;
+ * DeepSeek reports reads as top-level `prompt_cache_hit_tokens`.
+ */
+export function fromOpenAIUsage(usage: OpenAIUsage | null | undefined): NormalizedUsage {
+  if (!usage) return emptyUsage();
+  const details = usage.prompt_tokens_details ?? {};
+  const prompt = num(usage.prompt_tokens);
+  const completion = num(usage.completion_tokens);
+  return {
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens: num(usage.total_tokens) ?? (prompt !== null && completion !== null ? prompt + completion : null),
+    cacheReadTokens: num(details.cached_tokens) ?? num(usage["prompt_cache_hit_tokens"]),
+    cacheWriteTokens: num(details["cache_creation_tokens"]) ?? num(details["cache_write_tokens"]),
+    reasoningTokens: num(usage.completion_tokens_details?.reasoning_tokens),
+  };
+}
+
+/** Renders normalised usage as the OpenAI object clients receive (absent details are omitted). */
+export function toOpenAIUsage(u: NormalizedUsage): OpenAIUsage {
+  const prompt = u.promptTokens ?? 0;
+  const completion = u.completionTokens ?? 0;
+  const out: OpenAIUsage = {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: u.totalTokens ?? prompt + completion,
+  };
+  if (u.cacheReadTokens !== null) out.prompt_tokens_details = { cached_tokens: u.cacheReadTokens };
+  if (u.reasoningTokens !== null) out.completion_tokens_details = { reasoning_tokens: u.reasoningTokens };
+  return out;
+}
+
+const pick = (prev: number | null, next: number | null): number | null =>
+  next !== null && next !== 0 ? next : prev === null ? next : prev;
+
+/**
+ * SPEC §6.2 merging rule: field by field, the last non-zero value wins (a later zero or null never erases an
+ * earlier count, e.g. Anthropic's message_delta repeating `input_tokens: 0`).
+ */
+export function mergeUsage(prev: NormalizedUsage, next: NormalizedUsage): NormalizedUsage {
+  return {
+    promptTokens: pick(prev.promptTokens, next.promptTokens),
+    completionTokens: pick(prev.completionTokens, next.completionTokens),
+    totalTokens: pick(prev.totalTokens, next.totalTokens),
+    cacheReadTokens: pick(prev.cacheReadTokens, next.cacheReadTokens),
+    cacheWriteTokens: pick(prev.cacheWriteTokens, next.cacheWriteTokens),
+    reasoningTokens: pick(prev.reasoningTokens, next.reasoningTokens),
+  };
+}
+
+/** Fills `totalTokens` when a provider gave the parts only (Anthropic never sends a total). */
+export function withTotal(u: NormalizedUsage): NormalizedUsage {
+  if (u.totalTokens !== null || (u.promptTokens === null && u.completionTokens === null)) return u;
+  return { ...u, totalTokens: (u.promptTokens ?? 0) + (u.completionTokens ?? 0) };
+}

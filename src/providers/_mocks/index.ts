@@ -1,0 +1,11 @@
+/**
+ * Mock upstreams for tests and benchmarks (Bun.serve on 127.0.0.1, free port by default). Each returns a
+ * MockServer: `{ url, apiBase, requests, setScenario(tokens|null), reset(), stop() }`. The scenario is chosen per
+ * request by the `model` name (see scenario.ts for the token list), so a test through the gateway can send
+ * model `openai:error-429` or `anthropic:tools+cache` and get that behaviour.
+ */
+export { startAnthropicMock, MOCK_ANTHROPIC_TOOL } from "./anthropic-mock.ts";
+export { startOpenAIMock } from "./openai-mock.ts";
+export { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, chunkText, parseScenario } from "./scenario.ts";
+export type { MockScenario } from "./scenario.ts";
+export type { MockOptions, MockServer, RecordedRequest } from "./server.ts";

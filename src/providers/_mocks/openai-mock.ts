@@ -1,0 +1,138 @@
+import { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
+import { type MockOptions, type MockServer, json, sseResponse, startMockServer, timedSteps } from "./server.ts";
+
+/**
+ * An OpenAI-format upstream speaking the real wire format (https://platform.openai.com/docs/api-reference):
+ * POST /v1/chat/completions (JSON and SSE, usage chunk only when `stream_options.include_usage`),
+ * /v1/embeddings, /v1/moderations, /v1/responses (JSON and SSE), GET /v1/models. Scenarios: see scenario.ts.
+ *
+ *   const mock = startOpenAIMock();           // { url, apiBase: `${url}/v1`, requests, setScenario, reset, stop }
+ *   ... model "tools+cache" / "error-429" / "break-stream" ...
+ *   mock.requests.at(-1)?.body                // what the gateway sent upstream
+ *   await mock.stop();
+ */
+
+const ERROR_MESSAGES: Record<number, [string, string]> = {
+  400: ["invalid_request_error", "Invalid value for 'temperature': sk-proj-abcdef1234567890XYZ was sent with Bearer abc.def.ghi"],
+  401: ["invalid_request_error", "Incorrect API key provided: sk-test-1234567890abcdef. You can find your API key at https://platform.openai.com/account/api-keys."],
+  402: ["insufficient_quota", "You exceeded your current quota, please check your plan and billing details."],
+  403: ["invalid_request_error", "You are not allowed to sample from this model"],
+  404: ["invalid_request_error", "The model `missing-model` does not exist or you do not have access to it."],
+  413: ["invalid_request_error", "Request too large for model: 9000000 tokens requested."],
+  429: ["requests", "Rate limit reached for requests. Please try again in 7s."],
+};
+
+function errorResponse(s: MockScenario): Response {
+  const status = s.errorStatus ?? 500;
+  if (status === 422) return json({ detail: [{ loc: ["body", "messages"], msg: "Field required", type: "missing" }] }, 422);
+  const [type, message] = ERROR_MESSAGES[status] ?? ["server_error", "The server had an error while processing your request."];
+  const headers: Record<string, string> = { "x-request-id": "req_mock_error" };
+  if (status === 429) {
+    headers["x-ratelimit-limit-requests"] = "60";
+    if (s.retryVariant === "seconds") headers["retry-after"] = "7";
+    if (s.retryVariant === "ms") headers["retry-after-ms"] = "1500";
+    if (s.retryVariant === "reset") {
+      headers["x-ratelimit-remaining-requests"] = "0";
+      headers["x-ratelimit-reset-requests"] = "6m0s";
+      headers["x-ratelimit-remaining-tokens"] = "5000";
+      headers["x-ratelimit-reset-tokens"] = "20ms";
+    }
+  }
+  return json({ error: { message, type, param: null, code: status === 429 ? "rate_limit_exceeded" : null } }, status, headers);
+}
+
+const created = () => Math.floor(Date.now() / 1000);
+
+function usageObject(s: MockScenario, completion: number) {
+  const usage: Record<string, unknown> = {
+    prompt_tokens: MOCK_USAGE.prompt,
+    completion_tokens: completion,
+    total_tokens: MOCK_USAGE.prompt + completion,
+  };
+  if (s.cache) usage["prompt_tokens_details"] = { cached_tokens: MOCK_USAGE.cacheRead };
+  if (s.reasoning) usage["completion_tokens_details"] = { reasoning_tokens: MOCK_USAGE.reasoning };
+  return usage;
+}
+
+function chatJson(model: string, s: MockScenario): Response {
+  const message: Record<string, unknown> = s.tools
+    ? { role: "assistant", content: null, tool_calls: [{ id: MOCK_TOOL.id, type: "function", function: { name: MOCK_TOOL.name, arguments: MOCK_TOOL.arguments } }] }
+    : { role: "assistant", content: MOCK_TEXT };
+  if (s.reasoning) message["reasoning_content"] = "Thinking it over.";
+  const body: Record<string, unknown> = {
+    id: "chatcmpl-mock",
+    object: "chat.completion",
+    created: created(),
+    model,
+    system_fingerprint: "fp_mock",
+    choices: [{ index: 0, message, logprobs: null, finish_reason: s.tools ? "tool_calls" : "stop" }],
+  };
+  if (!s.noUsage) body["usage"] = usageObject(s, MOCK_USAGE.completion);
+  return json(body, 200, { "x-request-id": "req_mock" });
+}
+
+function chatStream(model: string, s: MockScenario, includeUsage: boolean, signal: AbortSignal): Response {
+  const base = { id: "chatcmpl-mock", object: "chat.completion.chunk", created: created(), model, system_fingerprint: "fp_mock" };
+  const data = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ ...base, choices, ...extra })}\n\n`;
+  const delta = (d: Record<string, unknown>, finish: string | null = null) => [{ index: 0, delta: d, logprobs: null, finish_reason: finish }];
+  if (s.errorFirst) return sseResponse([`data: ${JSON.stringify({ error: { message: "The server is overloaded", type: "server_error", code: null } })}\n\n`], signal);
+  const events: string[] = [data(delta({ role: "assistant", content: "", refusal: null }))];
+  if (s.reasoning) events.push(data(delta({ reasoning_content: "Thinking it over." })));
+  if (s.malformed) events.push("data: {this is not json\n\n");
+  if (s.tools) {
+    events.push(data(delta({ tool_calls: [{ index: 0, id: MOCK_TOOL.id, type: "function", function: { name: MOCK_TOOL.name, arguments: "" } }] })));
+    events.push(data(delta({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] })));
+    events.push(data(delta({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] })));
+  } else for (let i = 0; i < s.chunks; i++) events.push(data(delta({ content: chunkText(i) })));
+  events.push(data(delta({}, s.tools ? "tool_calls" : "stop")));
+  const completion = s.tools ? 3 : s.chunks;
+  if (includeUsage && !s.noUsage) events.push(data([], { usage: usageObject(s, completion) }));
+  events.push("data: [DONE]\n\n");
+  const failure = `data: ${JSON.stringify({ error: { message: "Internal error mid-stream", type: "server_error", code: null } })}\n\n`;
+  return sseResponse(timedSteps(events, s, failure), signal);
+}
+
+function responsesApi(model: string, s: MockScenario, stream: boolean, signal: AbortSignal): Response {
+  const usage = { input_tokens: MOCK_USAGE.prompt, output_tokens: MOCK_USAGE.completion, total_tokens: MOCK_USAGE.prompt + MOCK_USAGE.completion, input_tokens_details: { cached_tokens: s.cache ? MOCK_USAGE.cacheRead : 0 }, output_tokens_details: { reasoning_tokens: 0 } };
+  const output = [{ type: "message", id: "msg_mock", status: "completed", role: "assistant", content: [{ type: "output_text", text: MOCK_TEXT, annotations: [] }] }];
+  const response = { id: "resp_mock", object: "response", created_at: created(), status: "completed", model, output, usage };
+  if (!stream) return json(response);
+  const ev = (type: string, payload: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
+  const events = [ev("response.created", { response: { ...response, status: "in_progress", output: [], usage: null } })];
+  for (let i = 0; i < s.chunks; i++) events.push(ev("response.output_text.delta", { item_id: "msg_mock", output_index: 0, content_index: 0, delta: chunkText(i) }));
+  events.push(ev("response.completed", { response }));
+  return sseResponse(timedSteps(events, s, ev("error", { code: "server_error", message: "mid-stream failure" })), signal);
+}
+
+function inputsOf(input: unknown): unknown[] {
+  return Array.isArray(input) ? input : [input];
+}
+
+export function startOpenAIMock(options: MockOptions = {}): MockServer {
+  return startMockServer(options, "/v1", ({ req, path, body, scenario: s }) => {
+    if (s.errorStatus !== null) return errorResponse(s);
+    const model = typeof body["model"] === "string" ? body["model"] : "mock-model";
+    if (s.malformed && body["stream"] !== true) return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
+    if (req.method === "GET" && path === "/v1/models")
+      return json({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 1_700_000_000, owned_by: "system" }, { id: "text-embedding-3-small", object: "model", created: 1_700_000_001, owned_by: "system" }] });
+    if (path === "/v1/chat/completions") {
+      if (body["stream"] !== true) return chatJson(model, s);
+      const opts = body["stream_options"] as { include_usage?: boolean } | undefined;
+      return chatStream(model, s, opts?.include_usage === true, req.signal);
+    }
+    if (path === "/v1/embeddings") {
+      const data = inputsOf(body["input"]).map((_, index) => ({ object: "embedding", index, embedding: [0.1, 0.2, 0.3] }));
+      return json({ object: "list", data, model, usage: { prompt_tokens: 3 * data.length, total_tokens: 3 * data.length } });
+    }
+    if (path === "/v1/moderations") {
+      const results = inputsOf(body["input"]).map((text) => {
+        const flagged = typeof text === "string" && text.includes("flag");
+        return { flagged, categories: { violence: flagged, harassment: false }, category_scores: { violence: flagged ? 0.9 : 0.01, harassment: 0.0 } };
+      });
+      return json({ id: "modr-mock", model, results });
+    }
+    if (path === "/v1/responses") return responsesApi(model, s, body["stream"] === true, req.signal);
+    return json({ error: { message: `Unknown path ${path}`, type: "invalid_request_error", param: null, code: "unknown_url" } }, 404);
+  });
+}

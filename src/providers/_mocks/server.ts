@@ -1,0 +1,129 @@
+import { type MockScenario, defaultScenario, parseScenario } from "./scenario.ts";
+
+/** The plumbing both mocks share: Bun.serve, request recording, scenario selection, timed SSE bodies. */
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  /** Parsed JSON body, or the raw text when it is not JSON, or null for no body. */
+  body: unknown;
+}
+
+export interface MockServer {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** What to configure as the provider's `api_base` (OpenAI mock: `<url>/v1`; Anthropic mock: `<url>`). */
+  apiBase: string;
+  /** Every request received, in order. */
+  readonly requests: RecordedRequest[];
+  /** Default scenario tokens for requests whose model names none (null resets), e.g. `setScenario("error-500")`. */
+  setScenario(tokens: string | null): void;
+  /** Forgets recorded requests and the default scenario. */
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+export interface MockOptions {
+  /** 0 or absent = a free port. */
+  port?: number;
+}
+
+export type MockHandler = (ctx: {
+  req: Request;
+  path: string;
+  body: Record<string, unknown>;
+  scenario: MockScenario;
+}) => Response | Promise<Response>;
+
+export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
+  Response.json(body, { status, headers });
+
+/** A step of a streamed body: text to send, a pause, silence until the client leaves, or a connection reset. */
+export type SseStep = string | { pauseMs: number } | "silence" | "reset";
+
+/** Streams `steps`; stops early when the client disconnects. */
+export function sseResponse(steps: SseStep[], signal: AbortSignal): Response {
+  const enc = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async start(c) {
+      for (const step of steps) {
+        if (signal.aborted) return;
+        if (step === "silence") return await new Promise<void>((r) => signal.addEventListener("abort", () => r()));
+        if (step === "reset") return c.error(new Error("mock: connection reset mid-stream"));
+        if (typeof step === "string") c.enqueue(enc.encode(step));
+        else if (step.pauseMs > 0) await Bun.sleep(step.pauseMs);
+      }
+      c.close();
+    },
+  });
+  return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+}
+
+/** Builds the stream steps: `events` in order with the scenario's pauses, breaks and silences spliced in. */
+export function timedSteps(events: string[], s: MockScenario, midStreamFailure: string | null): SseStep[] {
+  const steps: SseStep[] = [];
+  events.forEach((event, i) => {
+    if (i > 0 && s.intervalMs > 0) steps.push({ pauseMs: s.intervalMs });
+    steps.push(event);
+    if (i === 0 && s.pauseMs > 0) steps.push({ pauseMs: s.pauseMs });
+    if (i === 0 && s.silent) steps.push("silence");
+    // the pause lets the events already written reach the client before the reset
+    if (i === 1 && s.breakStream) steps.push({ pauseMs: 20 }, "reset");
+    if (i === 1 && s.streamError && midStreamFailure) steps.push(midStreamFailure);
+  });
+  return steps;
+}
+
+const hang = (signal: AbortSignal) =>
+  new Promise<Response>((resolve) =>
+    signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 })), { once: true }),
+  );
+
+export function startMockServer(options: MockOptions, apiPrefix: string, handle: MockHandler): MockServer {
+  const requests: RecordedRequest[] = [];
+  let base: MockScenario = defaultScenario();
+  const server = Bun.serve({
+    port: options.port ?? 0,
+    hostname: "127.0.0.1",
+    idleTimeout: 0, // `hang` and `silent-stream` must outlive Bun's 10 s default
+    async fetch(req) {
+      const url = new URL(req.url);
+      const text = req.method === "GET" ? "" : await req.text();
+      let body: unknown = null;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        body = text;
+      }
+      const headers: Record<string, string> = {};
+      req.headers.forEach((v, k) => {
+        headers[k.toLowerCase()] = v;
+      });
+      requests.push({ method: req.method, path: url.pathname + url.search, headers, body });
+      const obj = body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+      const model = typeof obj["model"] === "string" ? obj["model"] : "";
+      const scenario = parseScenario(model, base);
+      if (scenario.hang) return hang(req.signal);
+      if (scenario.firstByteDelayMs > 0) await Bun.sleep(scenario.firstByteDelayMs);
+      return handle({ req, path: url.pathname, body: obj, scenario });
+    },
+  });
+  const url = `http://127.0.0.1:${server.port}`;
+  return {
+    url,
+    apiBase: `${url}${apiPrefix}`,
+    requests,
+    setScenario(tokens) {
+      base = tokens ? parseScenario(tokens) : defaultScenario();
+    },
+    reset() {
+      requests.length = 0;
+      base = defaultScenario();
+    },
+    async stop() {
+      await server.stop(true);
+    },
+  };
+}

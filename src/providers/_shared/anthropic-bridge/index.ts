@@ -1,0 +1,35 @@
+import type { AnthropicEvent, AnthropicMessage, AnthropicRequest } from "../../../core/wire/index.ts";
+import type { CallOptions, Provider, ProviderResult, ProviderSettings, ProviderStream } from "../../types.ts";
+import { mapStream } from "../stream.ts";
+import { createAnthropicEventEncoder } from "./events.ts";
+import { anthropicToCanonical } from "./request.ts";
+import { toAnthropicMessage } from "./response.ts";
+
+/** /v1/messages through a provider's chat methods: Anthropic -> canonical -> (provider) -> Anthropic. */
+
+export { anthropicToCanonical, blocksText } from "./request.ts";
+export { createAnthropicEventEncoder } from "./events.ts";
+export { parseToolInput, toAnthropicMessage, toAnthropicUsage } from "./response.ts";
+
+type ChatCapable = Pick<Provider, "chat" | "chatStream">;
+
+export async function messagesViaChat(
+  provider: ChatCapable,
+  req: AnthropicRequest,
+  settings: ProviderSettings,
+  options?: CallOptions,
+): Promise<ProviderResult<AnthropicMessage>> {
+  const result = await provider.chat({ ...anthropicToCanonical(req), stream: false }, settings, options);
+  return { ...result, body: toAnthropicMessage(result.body, result.usage) };
+}
+
+export async function messagesStreamViaChat(
+  provider: ChatCapable,
+  req: AnthropicRequest,
+  settings: ProviderSettings,
+  options?: CallOptions,
+): Promise<ProviderStream<AnthropicEvent>> {
+  const source = await provider.chatStream({ ...anthropicToCanonical(req), stream: true }, settings, options);
+  const encoder = createAnthropicEventEncoder();
+  return mapStream(source, (chunk) => encoder.push(chunk), () => encoder.finish(source.usage));
+}

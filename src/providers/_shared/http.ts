@@ -1,0 +1,100 @@
+import type { z } from "zod";
+import { GatewayError } from "../../core/errors.ts";
+import type { CallOptions, ProviderSettings } from "../types.ts";
+import { type FailureRoute, connectionError, malformedBodyError, timeoutError, upstreamHttpError } from "./errors.ts";
+
+/**
+ * The one place providers call fetch. Bun's fetch pools keep-alive connections per origin, so no agent is
+ * needed; redirects are never followed (SPEC §5.3: a redirect from an API is a misconfiguration, and following
+ * it could leak the credential to another host).
+ */
+
+export interface UpstreamRequest {
+  url: string;
+  method?: "GET" | "POST";
+  /** Serialised as JSON when present. */
+  body?: unknown;
+  /** The provider's own headers (auth, versions); custom and per-call headers are layered on top. */
+  headers: Record<string, string>;
+}
+
+export function buildHeaders(req: UpstreamRequest, settings: ProviderSettings, options: CallOptions): Headers {
+  const headers = new Headers({ "user-agent": `otari-gateway/${settings.version}`, accept: "application/json" });
+  if (req.body !== undefined) headers.set("content-type", "application/json");
+  for (const layer of [req.headers, settings.headers, options.headers ?? {}])
+    for (const [k, v] of Object.entries(layer)) headers.set(k, v);
+  return headers;
+}
+
+/** Joins a base URL and a path without doubling or dropping the slash. */
+export const joinUrl = (base: string, path: string): string => `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
+
+/** A caller abort rejects with the caller's reason, untouched, so the service can tell it from a failure. */
+export function rethrowIfCallerAborted(options: CallOptions): void {
+  if (options.signal?.aborted) throw options.signal.reason ?? new DOMException("Aborted", "AbortError");
+}
+
+export interface JsonResult<T> {
+  body: T;
+  status: number;
+  headers: Headers;
+}
+
+/**
+ * One non-stream call under `settings.timeoutMs` (connect to last body byte). Non-2xx -> SPEC §4.4 mapping;
+ * a 2xx body that is not JSON or does not match `schema` -> 502.
+ */
+export async function requestJson<S extends z.ZodType>(
+  req: UpstreamRequest,
+  schema: S,
+  settings: ProviderSettings,
+  options: CallOptions,
+  route: FailureRoute,
+): Promise<JsonResult<z.infer<S>>> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, settings.timeoutMs);
+  const onAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(req.url, {
+        method: req.method ?? "POST",
+        headers: buildHeaders(req, settings, options),
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        redirect: "manual",
+        signal: controller.signal,
+      });
+      text = await res.text();
+    } catch (err) {
+      if (timedOut) throw timeoutError(`no complete response within ${settings.timeoutMs} ms`);
+      rethrowIfCallerAborted(options);
+      throw connectionError(route, err);
+    }
+    if (res.status >= 300 && res.status < 400)
+      throw connectionError(route, new Error(`refused to follow redirect ${res.status} to ${res.headers.get("location")}`));
+    if (!res.ok)
+      throw upstreamHttpError({ status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw malformedBodyError(route, `not JSON (${text.slice(0, 80)})`, err);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw malformedBodyError(route, parsed.error.message.slice(0, 300));
+    return { body: parsed.data, status: res.status, headers: res.headers };
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    rethrowIfCallerAborted(options);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,147 @@
+import { z } from "zod";
+import {
+  type AnthropicRequest,
+  type ChatRequest,
+  type EmbeddingRequest,
+  GATEWAY_ONLY_FIELDS,
+  type ModerationRequest,
+  type ModerationResponse,
+  type ResponsesRequest,
+  chatCompletionSchema,
+  embeddingResponseSchema,
+  fromOpenAIUsage,
+  moderationResponseSchema,
+  responsesObjectSchema,
+} from "../../core/wire/index.ts";
+import { badRequest } from "../../core/errors.ts";
+import type { CallOptions, Provider, ProviderCapabilities, ProviderModel, ProviderSettings } from "../types.ts";
+import { messagesStreamViaChat, messagesViaChat } from "./anthropic-bridge/index.ts";
+import { type UpstreamRequest, joinUrl, requestJson } from "./http.ts";
+import { type ChatBodyAdapter, type JsonObject, decodeOpenAIChunks, normalizeCompletion, toOpenAIBody } from "./openai-chat.ts";
+import { decodeResponsesEvents, fromResponsesUsage } from "./openai-responses.ts";
+import { openEventStream } from "./stream.ts";
+
+/**
+ * The OpenAI-compatible base (SPEC §5.2 "OAI", §5.4.7): most providers are a dialect object on it.
+ * Paths are relative to the resolved base: /chat/completions, /embeddings, /moderations, /responses, /models.
+ */
+export interface OpenAIDialect {
+  name: string;
+  /** Overrides of the default capabilities (chat, stream, embeddings, models: true; the rest false). */
+  capabilities?: Partial<ProviderCapabilities>;
+  /** Whether the upstream accepts `stream_options.include_usage` (default true; Mistral: false). */
+  streamUsage?: boolean;
+  /** The base the paths hang off, from the configured `api_base` (e.g. Ollama adds `/v1`). */
+  resolveBase?: (settings: ProviderSettings) => string;
+  /** Auth headers; default `Authorization: Bearer <key>` when a key is set. */
+  authHeaders?: (settings: ProviderSettings) => Record<string, string>;
+  adaptChatBody?: ChatBodyAdapter;
+  /** Extra embedding request fields the provider accepts beyond model/input/encoding_format/dimensions. */
+  embeddingFields?: readonly string[];
+  /** Provider moderation body -> OpenAI shape; default: the body is already OpenAI's. */
+  adaptModeration?: (raw: unknown, model: string) => ModerationResponse;
+}
+
+const DEFAULT_CAPABILITIES: ProviderCapabilities = {
+  chat: true,
+  stream: true,
+  embeddings: true,
+  moderations: false,
+  responses: false,
+  models: true,
+  messagesPassthrough: false,
+};
+
+const modelListSchema = z.object({
+  data: z.array(z.object({ id: z.string(), created: z.number().nullish(), owned_by: z.string().nullish() }).loose()),
+});
+
+const bearer = (s: ProviderSettings): Record<string, string> => (s.apiKey ? { authorization: `Bearer ${s.apiKey}` } : {});
+
+/** Drops gateway-only fields and `user` (consumed by the gateway) from a body forwarded verbatim. */
+function withoutGatewayFields(body: JsonObject): JsonObject {
+  const out: JsonObject = { ...body };
+  for (const key of [...GATEWAY_ONLY_FIELDS, "user"]) delete out[key];
+  return out;
+}
+
+export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider {
+  const capabilities: ProviderCapabilities = { ...DEFAULT_CAPABILITIES, ...dialect.capabilities };
+  const streamUsage = dialect.streamUsage ?? true;
+  const base = (s: ProviderSettings) => (dialect.resolveBase ? dialect.resolveBase(s) : s.apiBase);
+  const auth = dialect.authHeaders ?? bearer;
+  const adapt = dialect.adaptChatBody ?? ((b: JsonObject) => b);
+
+  function request(s: ProviderSettings, path: string, body?: unknown): UpstreamRequest {
+    return { url: joinUrl(base(s), path), method: body === undefined ? "GET" : "POST", body, headers: auth(s) };
+  }
+
+  function ensure(flag: keyof ProviderCapabilities, what: string): void {
+    if (!capabilities[flag])
+      throw badRequest(`Provider '${dialect.name}' does not support ${what}`, "unsupported_provider");
+  }
+
+  const provider: Provider = {
+    name: dialect.name,
+    wire: "openai",
+    capabilities,
+
+    async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
+      ensure("chat", "chat completions");
+      const body = adapt(toOpenAIBody(req, false, streamUsage));
+      const res = await requestJson(request(s, "/chat/completions", body), chatCompletionSchema, s, o, "inference");
+      const completion = normalizeCompletion(res.body);
+      return { ...res, body: completion, usage: fromOpenAIUsage(completion.usage) };
+    },
+
+    async chatStream(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
+      ensure("stream", "streaming");
+      const body = adapt(toOpenAIBody(req, true, streamUsage));
+      return openEventStream(request(s, "/chat/completions", body), decodeOpenAIChunks, s, o, "inference");
+    },
+
+    messages: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) => messagesViaChat(provider, req, s, o),
+    messagesStream: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) =>
+      messagesStreamViaChat(provider, req, s, o),
+
+    async embed(req: EmbeddingRequest, s: ProviderSettings, o: CallOptions = {}) {
+      ensure("embeddings", "embeddings");
+      const body: JsonObject = { model: req.model, input: req.input };
+      for (const key of ["encoding_format", "dimensions", ...(dialect.embeddingFields ?? [])])
+        if (req[key] !== undefined && req[key] !== null) body[key] = req[key];
+      const res = await requestJson(request(s, "/embeddings", body), embeddingResponseSchema, s, o, "passthrough");
+      const prompt = res.body.usage?.prompt_tokens ?? null;
+      const usage = fromOpenAIUsage({ prompt_tokens: prompt, completion_tokens: 0, total_tokens: res.body.usage?.total_tokens });
+      return { ...res, usage };
+    },
+
+    async moderate(req: ModerationRequest, s: ProviderSettings, o: CallOptions = {}) {
+      ensure("moderations", "moderation");
+      const body = { model: req.model, input: req.input };
+      const schema = dialect.adaptModeration ? z.unknown() : moderationResponseSchema;
+      const res = await requestJson(request(s, "/moderations", body), schema, s, o, "passthrough");
+      const out = dialect.adaptModeration ? dialect.adaptModeration(res.body, req.model) : moderationResponseSchema.parse(res.body);
+      return { ...res, body: out, usage: fromOpenAIUsage(null) };
+    },
+
+    async responses(req: ResponsesRequest, s: ProviderSettings, o: CallOptions = {}) {
+      ensure("responses", "the Responses API");
+      const body = { ...withoutGatewayFields(req), stream: false };
+      const res = await requestJson(request(s, "/responses", body), responsesObjectSchema, s, o, "inference");
+      return { ...res, usage: fromResponsesUsage(res.body.usage) };
+    },
+
+    async responsesStream(req: ResponsesRequest, s: ProviderSettings, o: CallOptions = {}) {
+      ensure("responses", "the Responses API");
+      const body = { ...withoutGatewayFields(req), stream: true };
+      return openEventStream(request(s, "/responses", body), decodeResponsesEvents, s, o, "inference");
+    },
+
+    async listModels(s: ProviderSettings, o: CallOptions = {}): Promise<ProviderModel[]> {
+      ensure("models", "model listing");
+      const res = await requestJson(request(s, "/models"), modelListSchema, s, o, "passthrough");
+      return res.body.data.map((m) => ({ id: m.id, created: m.created ?? null, ownedBy: m.owned_by ?? null }));
+    },
+  };
+  return provider;
+}

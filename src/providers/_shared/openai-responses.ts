@@ -1,0 +1,55 @@
+import type { z } from "zod";
+import {
+  type NormalizedUsage,
+  type ResponsesEvent,
+  emptyUsage,
+  mergeUsage,
+  responsesEventSchema,
+  type responsesUsageSchema,
+} from "../../core/wire/index.ts";
+import { malformedBodyError } from "./errors.ts";
+import { inStreamError } from "./openai-chat.ts";
+import type { SseEvent } from "./sse.ts";
+import type { StreamState } from "./stream.ts";
+
+/** OpenAI Responses API usage and stream events (SPEC §3.5): forwarded as-is, usage read on the way. */
+
+export function fromResponsesUsage(u: z.infer<typeof responsesUsageSchema> | null | undefined): NormalizedUsage {
+  if (!u) return emptyUsage();
+  const n = (v: number | null | undefined) => (typeof v === "number" ? v : null);
+  const prompt = n(u.input_tokens);
+  const completion = n(u.output_tokens);
+  return {
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens: n(u.total_tokens) ?? (prompt !== null && completion !== null ? prompt + completion : null),
+    cacheReadTokens: n(u.input_tokens_details?.cached_tokens),
+    cacheWriteTokens: null,
+    reasoningTokens: n(u.output_tokens_details?.reasoning_tokens),
+  };
+}
+
+/**
+ * Events pass through untouched; usage comes from the terminal `response.completed` / `.incomplete` /
+ * `.failed` event's `response.usage`. A top-level `error` event is an upstream failure.
+ */
+export async function* decodeResponsesEvents(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<ResponsesEvent> {
+  for await (const sse of events) {
+    const data = sse.data.trim();
+    if (data === "[DONE]") return;
+    if (data === "") continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch (err) {
+      throw malformedBodyError("inference", "responses stream data is not JSON", err);
+    }
+    const parsed = responsesEventSchema.safeParse(json);
+    if (!parsed.success) throw malformedBodyError("inference", parsed.error.message.slice(0, 300));
+    const event = parsed.data;
+    if (event.type === "error") throw inStreamError(event["error"] ?? event, "inference");
+    if (event.response?.usage) state.usage = mergeUsage(state.usage, fromResponsesUsage(event.response.usage));
+    if (!state.contentSeen && event.type.endsWith(".delta")) state.contentSeen = true;
+    yield event;
+  }
+}

@@ -1,0 +1,154 @@
+import { GatewayError } from "../../core/errors.ts";
+import { type NormalizedUsage, emptyUsage } from "../../core/wire/index.ts";
+import type { CallOptions, ProviderSettings, ProviderStream } from "../types.ts";
+import { type FailureRoute, connectionError, timeoutError, upstreamHttpError } from "./errors.ts";
+import { type UpstreamRequest, buildHeaders } from "./http.ts";
+import { type SseEvent, readSse } from "./sse.ts";
+
+/** What a decoder reports while it translates: merged usage and whether content was produced (SPEC §6.3). */
+export interface StreamState {
+  usage: NormalizedUsage;
+  contentSeen: boolean;
+}
+
+/** Turns the upstream's SSE events into items; throws GatewayError for in-stream errors or bad data. */
+export type StreamDecoder<T> = (events: AsyncIterable<SseEvent>, state: StreamState) => AsyncIterable<T>;
+
+/**
+ * Opens an upstream SSE stream and returns once its first item is decoded (SPEC §6.1 gate). Until then every
+ * failure is an ordinary GatewayError for the caller to answer as HTTP; the whole opening is bounded by
+ * `firstByteTimeoutMs`. Afterwards each wait for the next item is bounded by `timeoutMs` (a read timeout: a slow
+ * consumer never counts against the upstream).
+ */
+export async function openEventStream<T>(
+  req: UpstreamRequest,
+  decode: StreamDecoder<T>,
+  settings: ProviderSettings,
+  options: CallOptions,
+  route: FailureRoute,
+): Promise<ProviderStream<T>> {
+  const controller = new AbortController();
+  const state: StreamState = { usage: emptyUsage(), contentSeen: false };
+  let timedOut: string | null = null;
+  let cancelled = false;
+  const onAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const release = () => options.signal?.removeEventListener("abort", onAbort);
+
+  /** Runs one upstream wait under a timer, mapping whatever goes wrong to the SPEC §4.4 table. */
+  async function guarded<R>(work: Promise<R>, ms: number, what: string): Promise<R> {
+    const timer = setTimeout(() => {
+      timedOut = what;
+      controller.abort();
+    }, ms);
+    try {
+      return await work;
+    } catch (err) {
+      if (timedOut) throw timeoutError(timedOut);
+      if (options.signal?.aborted) throw options.signal.reason ?? err;
+      if (err instanceof GatewayError) throw err;
+      throw connectionError(route, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const firstByte = `no first event within ${settings.firstByteTimeoutMs} ms`;
+  let res: Response;
+  let iterator: AsyncIterator<T>;
+  let first: IteratorResult<T>;
+  try {
+    res = await guarded(
+      fetch(req.url, {
+        method: req.method ?? "POST",
+        headers: buildHeaders(req, settings, options),
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        redirect: "manual",
+        signal: controller.signal,
+      }),
+      settings.firstByteTimeoutMs,
+      firstByte,
+    );
+    if (!res.ok || !res.body) {
+      const text = await guarded(res.text(), settings.firstByteTimeoutMs, firstByte);
+      if (res.status >= 300 && res.status < 400) throw connectionError(route, new Error(`redirect ${res.status}`));
+      if (!res.ok)
+        throw upstreamHttpError({ status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
+    }
+    iterator = decode(res.body ? readSse(res.body) : emptyEvents(), state)[Symbol.asyncIterator]();
+    first = await guarded(iterator.next(), settings.firstByteTimeoutMs, firstByte);
+  } catch (err) {
+    controller.abort();
+    release();
+    throw err;
+  }
+  if (first.done) release();
+
+  const idle = `no stream event for ${settings.timeoutMs} ms`;
+  async function* items(): AsyncGenerator<T> {
+    try {
+      if (first.done) return;
+      yield first.value;
+      while (!cancelled) {
+        let next: IteratorResult<T>;
+        try {
+          next = await guarded(iterator.next(), settings.timeoutMs, idle);
+        } catch (err) {
+          if (cancelled) return;
+          throw err;
+        }
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  return {
+    status: res.status,
+    headers: res.headers,
+    get usage() {
+      return state.usage;
+    },
+    get contentSeen() {
+      return state.contentSeen;
+    },
+    async cancel(reason?: unknown) {
+      if (cancelled) return;
+      cancelled = true;
+      release();
+      controller.abort(reason);
+    },
+    [Symbol.asyncIterator]: items,
+  };
+}
+
+async function* emptyEvents(): AsyncGenerator<SseEvent> {}
+
+/**
+ * A stream whose items are translated one to many (e.g. canonical chunks -> Anthropic events); `flush` runs
+ * once after the source ends normally. Usage, contentSeen and cancel stay the source's.
+ */
+export function mapStream<A, B>(
+  source: ProviderStream<A>,
+  map: (item: A) => B[],
+  flush: () => B[],
+): ProviderStream<B> {
+  async function* items(): AsyncGenerator<B> {
+    for await (const item of source) yield* map(item);
+    yield* flush();
+  }
+  return {
+    status: source.status,
+    headers: source.headers,
+    get usage() {
+      return source.usage;
+    },
+    get contentSeen() {
+      return source.contentSeen;
+    },
+    cancel: (reason?: unknown) => source.cancel(reason),
+    [Symbol.asyncIterator]: items,
+  };
+}

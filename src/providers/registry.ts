@@ -1,0 +1,173 @@
+import { GatewayError, badRequest } from "../core/errors.ts";
+import { anthropic } from "./anthropic/index.ts";
+import { mistral } from "./mistral/index.ts";
+import { openaiFamily } from "./openai-family/index.ts";
+import type { Provider, ProviderSettings } from "./types.ts";
+
+/**
+ * Every provider key of SPEC §5.2 (core and extended rows) with its defaults. A key without an adapter is still
+ * recognised by the selector parser; calling it answers 400 `Provider '<p>' is not supported by this gateway yet`.
+ * Defaults come from each provider's public docs (SPEC §5.2 table).
+ */
+export interface ProviderDefinition {
+  name: string;
+  priority: "core" | "extended";
+  /** null when the deployment must configure `api_base`. */
+  defaultApiBase: string | null;
+  /** Credential env vars, first set wins. */
+  apiKeyEnv: readonly string[];
+  /** Env vars that may override the base URL. */
+  apiBaseEnv: readonly string[];
+  /** The adapter, or null while the provider's native format is not implemented. */
+  adapter: Provider | null;
+}
+
+const def = (
+  name: string,
+  priority: ProviderDefinition["priority"],
+  defaultApiBase: string | null,
+  apiKeyEnv: string[],
+  adapter: Provider | null,
+  apiBaseEnv: string[] = [],
+): ProviderDefinition => ({ name, priority, defaultApiBase, apiKeyEnv, apiBaseEnv, adapter });
+
+const oai = (name: string): Provider => {
+  const p = openaiFamily[name];
+  if (!p) throw new Error(`no OpenAI-family adapter named ${name}`);
+  return p;
+};
+
+const DEFINITIONS: ProviderDefinition[] = [
+  def("openai", "core", "https://api.openai.com/v1", ["OPENAI_API_KEY"], oai("openai")),
+  def("anthropic", "core", "https://api.anthropic.com", ["ANTHROPIC_API_KEY"], anthropic),
+  def("gemini", "core", "https://generativelanguage.googleapis.com", ["GEMINI_API_KEY", "GOOGLE_API_KEY"], null),
+  def("vertexai", "core", null, [], null),
+  def("mistral", "core", "https://api.mistral.ai/v1", ["MISTRAL_API_KEY"], mistral),
+  def("groq", "core", "https://api.groq.com/openai/v1", ["GROQ_API_KEY"], oai("groq")),
+  def("cohere", "core", "https://api.cohere.com", ["COHERE_API_KEY", "CO_API_KEY"], null),
+  def("ollama", "core", "http://localhost:11434", [], oai("ollama"), ["OLLAMA_API_BASE"]),
+  def("together", "core", "https://api.together.xyz/v1", ["TOGETHER_API_KEY"], oai("together")),
+  def("deepseek", "core", "https://api.deepseek.com", ["DEEPSEEK_API_KEY"], oai("deepseek")),
+  def("xai", "core", "https://api.x.ai/v1", ["XAI_API_KEY"], oai("xai")),
+  def("openrouter", "core", "https://openrouter.ai/api/v1", ["OPENROUTER_API_KEY"], oai("openrouter")),
+  def("fireworks", "core", "https://api.fireworks.ai/inference/v1", ["FIREWORKS_API_KEY"], oai("fireworks")),
+  def("perplexity", "core", "https://api.perplexity.ai", ["PERPLEXITY_API_KEY"], oai("perplexity")),
+  def("azureopenai", "core", null, ["AZURE_OPENAI_API_KEY"], null, ["AZURE_OPENAI_ENDPOINT"]),
+  def("bedrock", "core", null, ["AWS_BEARER_TOKEN_BEDROCK"], null),
+  def("huggingface", "core", "https://router.huggingface.co/v1", ["HF_TOKEN", "HUGGINGFACE_API_KEY"], oai("huggingface")),
+  def("llamacpp", "core", "http://127.0.0.1:8080/v1", [], oai("llamacpp")),
+  def("llamafile", "core", "http://127.0.0.1:8080/v1", [], oai("llamafile"), ["LLAMAFILE_API_BASE"]),
+  def("lmstudio", "core", "http://localhost:1234/v1", [], oai("lmstudio"), ["LM_STUDIO_API_BASE"]),
+  def("vllm", "core", "http://localhost:8000/v1", ["VLLM_API_KEY"], oai("vllm"), ["VLLM_API_BASE"]),
+  def("cerebras", "core", "https://api.cerebras.ai/v1", ["CEREBRAS_API_KEY"], oai("cerebras")),
+  def("deepinfra", "core", "https://api.deepinfra.com/v1/openai", ["DEEPINFRA_API_KEY"], oai("deepinfra")),
+  def("voyage", "core", "https://api.voyageai.com/v1", ["VOYAGE_API_KEY"], oai("voyage")),
+  def("azureanthropic", "extended", null, ["AZURE_ANTHROPIC_API_KEY"], null),
+  def("vertexaianthropic", "extended", null, [], null),
+  def("dashscope", "extended", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", ["DASHSCOPE_API_KEY"], oai("dashscope")),
+  def("databricks", "extended", null, ["DATABRICKS_TOKEN"], oai("databricks"), ["DATABRICKS_HOST"]),
+  def("inception", "extended", "https://api.inceptionlabs.ai/v1", ["INCEPTION_API_KEY"], oai("inception")),
+  def("minimax", "extended", "https://api.minimax.io/v1", ["MINIMAX_API_KEY"], oai("minimax")),
+  def("moonshot", "extended", "https://api.moonshot.ai/v1", ["MOONSHOT_API_KEY"], oai("moonshot")),
+  def("nebius", "extended", "https://api.studio.nebius.com/v1", ["NEBIUS_API_KEY"], oai("nebius")),
+  def("sambanova", "extended", "https://api.sambanova.ai/v1", ["SAMBANOVA_API_KEY"], oai("sambanova")),
+  def("watsonx", "extended", null, ["WATSONX_API_KEY"], null, ["WATSONX_URL"]),
+  def("sagemaker", "extended", null, [], null),
+  def("azure", "extended", null, ["AZURE_API_KEY"], null),
+  def("openai-compatible", "core", null, [], oai("openai-compatible")),
+];
+
+const BY_NAME = new Map(DEFINITIONS.map((d) => [d.name, d]));
+/** Spelling variants accepted for a key (SPEC §0). */
+const ALIASES: Record<string, string> = { openai_compatible: "openai-compatible" };
+
+/** Canonical key for a provider name (trimmed, case-insensitive, aliases applied), or null if unknown. */
+export function canonicalProviderName(raw: string): string | null {
+  const name = raw.trim().toLowerCase();
+  const key = ALIASES[name] ?? name;
+  return BY_NAME.has(key) ? key : null;
+}
+
+export function getProviderDefinition(name: string): ProviderDefinition | null {
+  const key = canonicalProviderName(name);
+  return key ? (BY_NAME.get(key) ?? null) : null;
+}
+
+export const providerDefinitions = (): readonly ProviderDefinition[] => DEFINITIONS;
+
+/** The adapter for a known key; 400 for an unknown key or one whose native format is not implemented yet. */
+export function getProvider(name: string): Provider {
+  const d = getProviderDefinition(name);
+  if (!d) throw badRequest(`Unsupported provider '${name}'`, "unsupported_provider");
+  if (!d.adapter) throw badRequest(`Provider '${d.name}' is not supported by this gateway yet`, "unsupported_provider");
+  return d.adapter;
+}
+
+export interface ModelSelector {
+  /** Provider key as written (lower-cased), or a configured instance name. */
+  provider: string;
+  /** Sent to the provider unchanged. */
+  model: string;
+  /** True for the deprecated `provider/model` form; the caller logs the deprecation once per process. */
+  legacy: boolean;
+}
+
+/**
+ * SPEC §5.1: split at the first `:` when it comes before any `/` (`openrouter:openai/gpt-4o`,
+ * `ollama:llama3:8b`), else at the first `/` (legacy). `instances` are configured named instances
+ * (`providers` keys with `provider_type`), accepted besides the §5.2 keys.
+ */
+export function parseModelSelector(selector: string, instances: Iterable<string> = []): ModelSelector {
+  const colon = selector.indexOf(":");
+  const slash = selector.indexOf("/");
+  const useColon = colon !== -1 && (slash === -1 || colon < slash);
+  const at = useColon ? colon : slash;
+  const invalid = () =>
+    new GatewayError(400, `Invalid model format. Expected 'provider:model', got '${selector}'`, { code: "invalid_request" });
+  if (at === -1) throw invalid();
+  const rawProvider = selector.slice(0, at).trim();
+  const model = selector.slice(at + 1);
+  if (!rawProvider || !model.trim()) throw invalid();
+  const lowered = rawProvider.toLowerCase();
+  const known = canonicalProviderName(lowered);
+  const provider = known ?? [...instances].find((i) => i.trim().toLowerCase() === lowered)?.trim();
+  if (!provider) throw badRequest(`Unsupported provider '${rawProvider}'`, "unsupported_provider");
+  return { provider, model, legacy: !useColon };
+}
+
+export interface ProviderSettingsInput {
+  apiKey?: string | null;
+  apiBase?: string | null;
+  headers?: Record<string, string>;
+  /** `client_args.timeout` in seconds (default 600). */
+  timeoutSeconds?: number | null;
+  firstByteTimeoutMs?: number | null;
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * Settings for a call from a config entry and the environment (passed in: providers never read process.env).
+ * Config wins over env vars (SPEC §5.3); a provider without a default base needs one configured -> 400.
+ */
+export function buildProviderSettings(
+  name: string,
+  input: ProviderSettingsInput,
+  env: Record<string, string | undefined>,
+  version: string,
+): ProviderSettings {
+  const d = getProviderDefinition(name);
+  if (!d) throw badRequest(`Unsupported provider '${name}'`, "unsupported_provider");
+  const fromEnv = (keys: readonly string[]) => keys.map((k) => env[k]).find((v) => v !== undefined && v !== "") ?? null;
+  const apiBase = input.apiBase || fromEnv(d.apiBaseEnv) || d.defaultApiBase;
+  if (!apiBase) throw badRequest(`Provider '${d.name}' requires api_base to be configured`, "invalid_request");
+  return {
+    name: d.name,
+    apiKey: input.apiKey || fromEnv(d.apiKeyEnv),
+    apiBase: apiBase.replace(/\/+$/, ""),
+    headers: input.headers ?? {},
+    timeoutMs: Math.round((input.timeoutSeconds ?? 600) * 1000),
+    firstByteTimeoutMs: input.firstByteTimeoutMs ?? 120_000,
+    version,
+    extra: input.extra ?? {},
+  };
+}

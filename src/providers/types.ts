@@ -1,0 +1,151 @@
+/**
+ * The provider contract (SPEC §5, §6). A provider is a stateless object: settings and the abort signal come in
+ * with every call, so one instance serves every configured deployment of its kind. Providers import only
+ * src/core/**; they throw GatewayError (already mapped per SPEC §4.4) and never see HTTP, config or the DB.
+ *
+ * How a caller streams (SPEC §6.1):
+ *   const stream = await provider.chatStream(req, settings, { signal });  // throws GatewayError -> ordinary HTTP error
+ *   // resolved = the upstream's first event has arrived: now send the 200 and the head
+ *   try { for await (const chunk of stream) write(chunk) }               // chunks as they arrive, never buffered
+ *   catch (e) { ...mid-stream failure: write the route's error event... }
+ *   stream.usage                                                          // merged usage (SPEC §6.2), final after the loop
+ *   await stream.cancel()                                                 // client gone / drain timeout: abort upstream
+ */
+import type {
+  AnthropicEvent,
+  AnthropicMessage,
+  AnthropicRequest,
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  ModerationRequest,
+  ModerationResponse,
+  NormalizedUsage,
+  ResponsesEvent,
+  ResponsesObject,
+  ResponsesRequest,
+} from "../core/wire/index.ts";
+
+/** Everything a provider needs about one deployment; built by the caller from config (see buildProviderSettings). */
+export interface ProviderSettings {
+  /** Provider key or named instance (`providers` config key); used in messages and logs. */
+  name: string;
+  /** Credential; null for local servers (ollama, vllm...). */
+  apiKey: string | null;
+  /** Base URL without trailing slash, e.g. `https://api.openai.com/v1`. */
+  apiBase: string;
+  /** `client_args.custom_headers`: added to every upstream request, after the provider's own headers. */
+  headers: Record<string, string>;
+  /** Whole-call timeout for non-stream calls, and the longest silence between stream events (default 600 000). */
+  timeoutMs: number;
+  /** Longest wait for a stream's first event, connect included (default 120 000). */
+  firstByteTimeoutMs: number;
+  /** Gateway version for `User-Agent: otari-gateway/<version>`. */
+  version: string;
+  /** Unknown keys of the provider's config entry (SPEC §5.3), e.g. `api_version`. */
+  extra: Record<string, unknown>;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborting it cancels the upstream call; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Per-request upstream headers (e.g. the client's `anthropic-beta` on /v1/messages). */
+  headers?: Record<string, string>;
+}
+
+/** A non-stream result: the body as the client will see it, plus what billing and logs need. */
+export interface ProviderResult<T> {
+  body: T;
+  usage: NormalizedUsage;
+  /** Upstream HTTP status (2xx). */
+  status: number;
+  /** Upstream response headers (request ids, provider rate-limit state). */
+  headers: Headers;
+}
+
+/**
+ * An open upstream stream whose first event has already arrived (the promise that returned it is the
+ * first-byte gate). Iterate it once; items come as the upstream sends them. Iteration throws a GatewayError on
+ * an upstream failure after the first event (in-stream error event, broken connection, malformed data, or a
+ * silence longer than `timeoutMs` -> 504).
+ */
+export interface ProviderStream<T> extends AsyncIterable<T> {
+  /** Upstream HTTP status and headers of the stream's response. */
+  readonly status: number;
+  readonly headers: Headers;
+  /** Usage merged over every event so far (SPEC §6.2); final once iteration has ended. */
+  readonly usage: NormalizedUsage;
+  /** True once an item carrying content (text, tool call, reasoning) was produced: SPEC §6.3 settlement. */
+  readonly contentSeen: boolean;
+  /** Aborts the upstream request and ends iteration; safe to call more than once and after the end. */
+  cancel(reason?: unknown): Promise<void>;
+}
+
+export type ProviderWire = "openai" | "anthropic";
+
+/** What a provider can do; a false flag means the gateway answers 400 without calling upstream. */
+export interface ProviderCapabilities {
+  chat: boolean;
+  stream: boolean;
+  embeddings: boolean;
+  moderations: boolean;
+  /** OpenAI Responses API (`/v1/responses`). */
+  responses: boolean;
+  /** `GET /models` discovery. */
+  models: boolean;
+  /** `/v1/messages` is forwarded natively (Anthropic wire) rather than translated through chat. */
+  messagesPassthrough: boolean;
+}
+
+/** One model of a provider's listing, before the gateway prefixes `provider:`. */
+export interface ProviderModel {
+  id: string;
+  created: number | null;
+  ownedBy: string | null;
+}
+
+export interface Provider {
+  readonly name: string;
+  readonly wire: ProviderWire;
+  readonly capabilities: ProviderCapabilities;
+  chat(req: ChatRequest, settings: ProviderSettings, options?: CallOptions): Promise<ProviderResult<ChatCompletion>>;
+  /** Canonical chunks, ending with a usage-only chunk (`choices: []`) when usage is known; see chunkForClient. */
+  chatStream(req: ChatRequest, settings: ProviderSettings, options?: CallOptions): Promise<ProviderStream<ChatChunk>>;
+  /** `/v1/messages`: native pass-through on Anthropic wire, translated through chat elsewhere. */
+  messages(
+    req: AnthropicRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<AnthropicMessage>>;
+  /** Anthropic events in order (message_start ... message_stop); the caller frames `event: <type>`. */
+  messagesStream(
+    req: AnthropicRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderStream<AnthropicEvent>>;
+  embed?(
+    req: EmbeddingRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<EmbeddingResponse>>;
+  /** `body.results[i].provider_raw` carries the provider's own result when it had to be translated. */
+  moderate?(
+    req: ModerationRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<ModerationResponse>>;
+  responses?(
+    req: ResponsesRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<ResponsesObject>>;
+  responsesStream?(
+    req: ResponsesRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderStream<ResponsesEvent>>;
+  listModels?(settings: ProviderSettings, options?: CallOptions): Promise<ProviderModel[]>;
+}
