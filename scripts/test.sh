@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: bash scripts/test.sh
+# Installs Bun and packages, starts Postgres if it is down, type-checks, lints, runs every test (each store suite
+# on SQLite and on Postgres), builds the binary and smoke-tests it. Exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-bun.sh || exit 1
+status=0
+step() { echo; echo "==> $*"; }
+
+step "bun install"
+bun install --frozen-lockfile || exit 1
+step "postgres"
+bash scripts/ensure-postgres.sh || exit 1
+step "typecheck"
+bun run typecheck || status=1
+step "lint"
+bun run lint || status=1
+step "migrations embedded"
+bun scripts/gen-migrations.ts --check || status=1
+step "build binary"
+bun run build || status=1
+
+step "bun test"
+rm -f junit.xml
+bun test --reporter=junit --reporter-outfile=junit.xml "$@"
+test_status=$?
+[ $test_status -eq 0 ] || status=1
+if [ -f junit.xml ]; then
+  line=$(grep -m1 -o '<testsuites[^>]*>' junit.xml)
+  tests=$(echo "$line" | sed -nE 's/.*tests="([0-9]+)".*/\1/p')
+  failures=$(echo "$line" | sed -nE 's/.*failures="([0-9]+)".*/\1/p')
+  errors=$(echo "$line" | sed -nE 's/.*errors="([0-9]+)".*/\1/p')
+  skipped=$(echo "$line" | sed -nE 's/.*skipped="([0-9]+)".*/\1/p')
+  failed=$(( ${failures:-0} + ${errors:-0} ))
+  passed=$(( ${tests:-0} - failed - ${skipped:-0} ))
+  [ "${tests:-0}" -gt 0 ] || status=1
+  echo
+  echo "${passed} passed, ${failed} failed, ${skipped:-0} skipped"
+else
+  echo "no JUnit report was written"
+  echo "0 passed, 1 failed"
+  status=1
+fi
+exit $status

@@ -1,0 +1,270 @@
+/**
+ * Governance around one inference request (SPEC §3.1 steps 3-6 and 8, §7): who pays, may they call this model,
+ * within their rate limits and budget; then, exactly once, settlement: cost, spend, tokens for TPM, and one usage
+ * row (written off the request path by the usage writer).
+ */
+import { GatewayError, badRequest, forbidden, notFound } from "../../core/errors";
+import { costMicros, microsToUsd } from "../../core/money";
+import type { NormalizedUsage } from "../../core/wire/index";
+import { logger } from "../../platform/logger";
+import type { Caller } from "../auth";
+import type { BudgetLedger, Reservation } from "../governance/budget-ledger";
+import type { RateLimiter, RateScope } from "../governance/rate-limiter";
+import type { UsageRowInsert, UsageWriter } from "../governance/usage-writer";
+import type { Price, PriceBook } from "./prices";
+import type { Route, Router } from "./routing";
+import type { DirectoryUser, UserDirectory } from "./user-directory";
+
+const log = logger("admission");
+
+export interface AdmissionSettings {
+  requirePricing: boolean;
+  rejectUserMismatch: boolean;
+  defaultOutputTokens: number;
+  rateLimitRpm: number | null;
+  rateLimitTpm: number | null;
+  budgetsEnabled: boolean;
+}
+
+export interface AdmissionDeps {
+  router: Router;
+  users: UserDirectory;
+  prices: PriceBook;
+  ledger: BudgetLedger;
+  limiter: RateLimiter;
+  usage: UsageWriter;
+  settings: AdmissionSettings;
+  now: () => Date;
+  /** Metric hooks (tokens, cost). */
+  onSettled?: (row: UsageRowInsert) => void;
+}
+
+export interface AdmitInput {
+  caller: Caller;
+  endpoint: string;
+  requestId: string;
+  /** `user` (or `metadata.user_id` on /v1/messages). */
+  requestedUser: string | null | undefined;
+  /** The 400 text when the master key names no user. */
+  userRequiredMessage: string;
+  selector: string;
+  /** SPEC §7.3 item 1. */
+  estimate: { promptTokens: number; outputTokens: number };
+}
+
+export interface Outcome {
+  usage: NormalizedUsage | null;
+  /** Tokens are the reservation's estimate (the provider reported none). */
+  estimated?: boolean;
+  statusCode: number;
+  errorMessage?: string | null;
+  attempt?: number;
+  attempts?: number;
+  /** Cost decided by the endpoint instead of tokens × rates (moderations: one request at the input rate). */
+  fixedCostMicros?: number | null;
+}
+
+/** Headers a settled response carries (SPEC §0 cost visibility, §3.0 rate limits). */
+export interface SettledInfo {
+  costMicros: number | null;
+  headers: Record<string, string>;
+}
+
+/** `provider:*` or an exact `provider:model` entry; null list = everything (SPEC §0 allow-lists). */
+function allowed(list: string[] | null, providerName: string, model: string): boolean {
+  if (!list) return true;
+  const full = `${providerName}:${model}`;
+  return list.some((e) => e === full || e === `${providerName}:*` || e === `${providerName}/${model}`);
+}
+
+export class Admission {
+  private settled = false;
+  readonly startedAt: Date;
+
+  constructor(
+    private readonly deps: AdmissionDeps,
+    readonly input: AdmitInput,
+    readonly userId: string,
+    readonly apiKeyId: string | null,
+    readonly route: Route,
+    readonly price: Price | null,
+    readonly maxBudgetMicros: number | null,
+    private readonly reservation: Reservation | null,
+    private readonly scopes: RateScope[],
+    readonly rateHeaders: Record<string, string>,
+    startedAt: Date,
+  ) {
+    this.startedAt = startedAt;
+  }
+
+  /** Tokens the reservation assumed, for settlement without provider usage (SPEC §6.3). */
+  estimatedUsage(): NormalizedUsage {
+    const { promptTokens, outputTokens } = this.input.estimate;
+    return { promptTokens, completionTokens: outputTokens, totalTokens: promptTokens + outputTokens, cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null };
+  }
+
+  /** Settles at actual usage (or releases when there is none and the call failed); once per request. */
+  finish(outcome: Outcome, status: "success" | "error"): SettledInfo {
+    if (this.settled) return { costMicros: null, headers: {} };
+    this.settled = true;
+    const u = outcome.usage;
+    const prompt = u?.promptTokens ?? null;
+    const completion = u?.completionTokens ?? (this.input.endpoint === "/v1/embeddings" && u ? 0 : null);
+    const billable = u !== null && (prompt !== null || completion !== null);
+    const cost =
+      outcome.fixedCostMicros !== undefined
+        ? outcome.fixedCostMicros
+        : billable && this.price
+          ? costMicros(prompt ?? 0, completion ?? 0, this.price.inputRate, this.price.outputRate)
+          : null;
+    const { ledger, limiter } = this.deps;
+    if (billable || outcome.fixedCostMicros != null) ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
+    else ledger.release(this.reservation);
+    const total = u?.totalTokens ?? (prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : null);
+    if (total) limiter.recordTokens(this.scopes, total);
+    if (!this.price && billable && this.input.endpoint !== "/v1/moderations") {
+      log.warn(`No pricing configured for '${this.route.providerName}:${this.route.model}'. Usage will be tracked without cost.`);
+    }
+    const row: UsageRowInsert = {
+      id: crypto.randomUUID(),
+      apiKeyId: this.apiKeyId,
+      userId: this.userId,
+      timestamp: this.startedAt,
+      model: this.route.model,
+      provider: this.route.providerName,
+      endpoint: this.input.endpoint,
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: total,
+      costMicros: cost,
+      status,
+      errorMessage: outcome.errorMessage ?? null,
+      cacheReadTokens: u?.cacheReadTokens ?? null,
+      cacheWriteTokens: u?.cacheWriteTokens ?? null,
+      statusCode: outcome.statusCode,
+      estimated: outcome.estimated ?? false,
+      requestId: this.input.requestId,
+      attempt: outcome.attempt ?? null,
+      attempts: outcome.attempts ?? null,
+    };
+    this.deps.usage.enqueue(row);
+    this.deps.onSettled?.(row);
+    const headers: Record<string, string> = { ...this.rateHeaders };
+    if (cost !== null) headers["X-Gateway-Cost-USD"] = microsToUsd(cost).toFixed(6);
+    return { costMicros: cost, headers };
+  }
+
+  /** A failed call: no charge unless tokens were produced (SPEC §6.3), one error row. */
+  fail(err: unknown, usage: NormalizedUsage | null = null, estimated = false): void {
+    const status = err instanceof GatewayError ? err.status : 500;
+    const message = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+    this.finish({ usage, estimated, statusCode: status, errorMessage: message }, "error");
+  }
+
+  /** X-Gateway-Budget-Remaining-USD after settlement (absent without a budget cap). */
+  async budgetHeaders(): Promise<Record<string, string>> {
+    if (this.maxBudgetMicros === null) return {};
+    const state = await this.deps.ledger.usage(this.userId);
+    if (!state) return {};
+    return { "X-Gateway-Budget-Remaining-USD": microsToUsd(Math.max(this.maxBudgetMicros - state.spendMicros, 0)).toFixed(6) };
+  }
+}
+
+export function createAdmissions(deps: AdmissionDeps) {
+  const { settings } = deps;
+
+  async function resolveUser(input: AdmitInput): Promise<{ userId: string; user: DirectoryUser }> {
+    const { caller, requestedUser } = input;
+    let userId: string;
+    if (caller.kind === "master") {
+      if (!requestedUser) throw badRequest(input.userRequiredMessage, "user_required", "user");
+      userId = requestedUser;
+    } else if (requestedUser) {
+      if (settings.rejectUserMismatch && requestedUser !== caller.key.userId) {
+        throw forbidden("'user' field does not match the authenticated API key's user", "user_mismatch");
+      }
+      userId = requestedUser;
+    } else {
+      if (!caller.key.userId) throw new GatewayError(500, "API key has no associated user", { code: "internal_error" });
+      userId = caller.key.userId;
+    }
+    const user = await deps.users.get(userId);
+    if (!user || user.deleted) throw notFound(`User '${userId}' not found`, "user_not_found");
+    return { userId, user };
+  }
+
+  /** Writes the error row for a refusal after the user is known (SPEC §4.4 last paragraph). */
+  function refusalRow(input: AdmitInput, userId: string, apiKeyId: string | null, err: GatewayError, providerName: string | null, model: string) {
+    deps.usage.enqueue({
+      id: crypto.randomUUID(),
+      apiKeyId,
+      userId,
+      timestamp: deps.now(),
+      model,
+      provider: providerName,
+      endpoint: input.endpoint,
+      promptTokens: null,
+      completionTokens: null,
+      totalTokens: null,
+      costMicros: null,
+      status: "error",
+      errorMessage: err.message,
+      cacheReadTokens: null,
+      cacheWriteTokens: null,
+      statusCode: err.status,
+      estimated: false,
+      requestId: input.requestId,
+      attempt: null,
+      attempts: null,
+    });
+  }
+
+  return {
+    /** Runs the checks in SPEC §3.1 order and reserves the estimate; throws the refusal. */
+    async admit(input: AdmitInput): Promise<Admission> {
+      const startedAt = deps.now();
+      const { userId, user } = await resolveUser(input);
+      const key = input.caller.kind === "key" ? input.caller.key : null;
+      const apiKeyId = key?.id ?? null;
+      let providerName: string | null = null;
+      let model = input.selector;
+      try {
+        const scopes: RateScope[] = [];
+        if (key && (key.rpmLimit || key.tpmLimit)) scopes.push({ scope: "key", subject: key.id, rpm: key.rpmLimit, tpm: key.tpmLimit });
+        const userRpm = user.rpmLimit ?? settings.rateLimitRpm;
+        const userTpm = user.tpmLimit ?? settings.rateLimitTpm;
+        if (userRpm || userTpm) scopes.push({ scope: "user", subject: userId, rpm: userRpm, tpm: userTpm });
+        const rateHeaders = scopes.length ? await deps.limiter.check(scopes) : {};
+
+        const route = deps.router.route(input.selector);
+        providerName = route.providerName;
+        model = route.model;
+        if (!allowed(key?.allowedModels ?? null, route.providerName, route.model) || !allowed(user.allowedModels, route.providerName, route.model)) {
+          throw forbidden(`Model '${route.providerName}:${route.model}' is not allowed for this key`, "model_not_allowed");
+        }
+        if (user.blocked) throw forbidden(`User '${userId}' is blocked`, "user_blocked");
+
+        const price = await deps.prices.lookup(route.pricingKeys, startedAt.getTime());
+        const estimateMicros = price ? costMicros(input.estimate.promptTokens, input.estimate.outputTokens, price.inputRate, price.outputRate) : 0;
+        const capped = settings.budgetsEnabled && user.hasBudget && user.maxBudgetMicros !== null;
+        const reservation = await deps.ledger.reserve({
+          userId,
+          estimateMicros,
+          maxBudgetMicros: capped ? user.maxBudgetMicros : null,
+          free: price?.free ?? false,
+          nextResetAt: user.nextResetAt,
+        });
+        if (!price && settings.requirePricing) {
+          deps.ledger.release(reservation);
+          throw new GatewayError(402, `No pricing configured for model '${route.providerName}:${route.model}'`, { code: "pricing_not_configured" });
+        }
+        return new Admission(deps, input, userId, apiKeyId, route, price, capped ? user.maxBudgetMicros : null, reservation, scopes, rateHeaders, startedAt);
+      } catch (err) {
+        if (err instanceof GatewayError) refusalRow(input, userId, apiKeyId, err, providerName, model);
+        throw err;
+      }
+    },
+  };
+}
+
+export type Admissions = ReturnType<typeof createAdmissions>;

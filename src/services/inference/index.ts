@@ -1,0 +1,146 @@
+/**
+ * The inference runtime: routing, hot-path caches, the governance engine and the endpoint services, wired once.
+ * Timers (sweeps, change feed) start with `start()`; `close()` flushes spend and usage (graceful shutdown).
+ */
+import type { Config } from "../../config/load";
+import { logger } from "../../platform/logger";
+import type { ChangeTopic } from "../deps";
+import { type ChangeFeed, createBudgetLedger, createChangeFeed, createRateLimiter, createUsageWriter, type UsageRowInsert } from "../governance";
+import type { PricingService } from "../pricing";
+import { createAdmissions } from "./admission";
+import { createChatService } from "./chat";
+import { createEmbeddingsService, createModerationsService } from "./embeddings";
+import { countMessageTokens, createMessagesService } from "./messages";
+import { createModelsService } from "./models";
+import { createPriceBook } from "./prices";
+import { createResponsesService } from "./responses";
+import { createRouter } from "./routing";
+import { createUserDirectory } from "./user-directory";
+import type { Store } from "../../db/client";
+import { journalPathFor } from "./journal-path";
+
+const log = logger("inference");
+
+export interface InferenceHooks {
+  onSettled?: (row: UsageRowInsert) => void;
+  onBudgetExceeded?: () => void;
+  onRateLimited?: () => void;
+  onReservationsReleased?: (n: number) => void;
+  onStreamDisconnect?: () => void;
+  onUsageFlush?: Parameters<typeof createUsageWriter>[0]["onFlush"];
+}
+
+export interface InferenceOptions {
+  config: Config;
+  store: Store;
+  pricing: PricingService;
+  version: string;
+  /** Called when remote changes arrive (auth cache and the like live outside). */
+  onRemoteChange?: (topic: ChangeTopic) => void;
+  hooks?: InferenceHooks;
+  now?: () => Date;
+}
+
+export function createInference(o: InferenceOptions) {
+  const { config, store } = o;
+  const hooks = o.hooks ?? {};
+  const now = o.now ?? (() => new Date());
+  const router = createRouter(config, o.version);
+  const users = createUserDirectory(store);
+  const prices = createPriceBook(store);
+  const ledger = createBudgetLedger({
+    store,
+    reservationTtlSeconds: config.reservation_ttl_seconds,
+    strategy: config.budget_strategy,
+    metrics: {
+      budgetExceeded: hooks.onBudgetExceeded,
+      reservationsReleased: hooks.onReservationsReleased,
+      userReset: () => void feed.bump("users"),
+    },
+  });
+  const limiter = createRateLimiter({ store: store.dialect === "pg" ? store : null, metrics: { rateLimitHit: hooks.onRateLimited } });
+  const usage = createUsageWriter({
+    store,
+    strategy: config.log_writer_strategy,
+    journalPath: journalPathFor(config),
+    fsync: config.usage_journal_fsync,
+    onFlush: hooks.onUsageFlush,
+  });
+  const feed: ChangeFeed = createChangeFeed({ store });
+  const invalidate = (topic: ChangeTopic) => {
+    if (topic === "users" || topic === "keys") users.invalidate();
+    if (topic === "users" || topic === "budgets") {
+      users.invalidate();
+      ledger.invalidate();
+    }
+    if (topic === "pricing") prices.invalidate();
+    o.onRemoteChange?.(topic);
+  };
+  for (const topic of ["keys", "users", "budgets", "pricing"] as const) feed.subscribe(topic, () => invalidate(topic));
+
+  const admissions = createAdmissions({
+    router,
+    users,
+    prices,
+    ledger,
+    limiter,
+    usage,
+    now,
+    onSettled: hooks.onSettled,
+    settings: {
+      requirePricing: config.require_pricing,
+      rejectUserMismatch: config.reject_user_mismatch,
+      defaultOutputTokens: config.budget_estimate_default_output_tokens,
+      rateLimitRpm: config.rate_limit_rpm ?? null,
+      rateLimitTpm: config.rate_limit_tpm ?? null,
+      budgetsEnabled: config.budget_strategy !== "disabled",
+    },
+  });
+  const streaming = { keepaliveMs: config.streaming_keepalive_interval_ms, drainMs: config.stream_drain_timeout_ms, onDisconnect: hooks.onStreamDisconnect };
+  const defaultOut = config.budget_estimate_default_output_tokens;
+
+  let sweepTimer: ReturnType<typeof setInterval> | null = null;
+  const sweep = async () => {
+    try {
+      await ledger.sweep();
+      await limiter.sweep();
+    } catch (err) {
+      log.warn("sweep failed", { error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+
+  return {
+    router,
+    ledger,
+    usage,
+    chat: createChatService(admissions, streaming, defaultOut),
+    messages: createMessagesService(admissions, streaming),
+    countTokens: countMessageTokens,
+    responses: createResponsesService(admissions, streaming, defaultOut),
+    embeddings: createEmbeddingsService(admissions),
+    moderations: createModerationsService(admissions),
+    models: createModelsService({ router, pricing: o.pricing, users, discovery: config.model_discovery, ttlSeconds: config.model_cache_ttl_seconds }),
+    /** A committed local change: tell this process's caches now and other processes through the feed. */
+    changed(topic: ChangeTopic) {
+      invalidate(topic);
+      feed.bump(topic).catch((err: unknown) => log.warn("change feed bump failed", { error: String(err) }));
+    },
+    async start() {
+      const replayed = await usage.replay();
+      if (replayed) log.info(`Replayed ${replayed} usage rows from the journal`);
+      await feed.start();
+      sweepTimer = setInterval(() => void sweep(), config.budget_sweep_interval_seconds * 1000);
+      sweepTimer.unref();
+    },
+    /** Writes settled spend and every queued usage row. */
+    async close() {
+      if (sweepTimer) clearInterval(sweepTimer);
+      feed.stop();
+      await ledger.close();
+      await limiter.close();
+      await usage.close();
+    },
+  };
+}
+
+export type Inference = ReturnType<typeof createInference>;

@@ -1,0 +1,48 @@
+/** Current prices for the hot path (SPEC §7.2), from an in-memory snapshot of model_pricing. */
+import { asc, desc } from "drizzle-orm";
+import type { Store } from "../../db/client";
+import { createSnapshot } from "./snapshot";
+
+/** µ$ per million tokens. */
+export interface Price {
+  modelKey: string;
+  inputRate: number;
+  outputRate: number;
+  /** Both rates 0: allowed even over budget (SPEC §7.2). */
+  free: boolean;
+}
+
+interface Version {
+  effectiveAt: number;
+  price: Price;
+}
+
+export function createPriceBook(store: Store, ttlMs = 1000) {
+  const { db, t } = store;
+  const snapshot = createSnapshot(async () => {
+    const rows = await db.select().from(t.modelPricing).orderBy(asc(t.modelPricing.modelKey), desc(t.modelPricing.effectiveAt));
+    const byKey = new Map<string, Version[]>();
+    for (const r of rows) {
+      const list = byKey.get(r.modelKey) ?? [];
+      const price = { modelKey: r.modelKey, inputRate: r.inputPricePerMillionMicros, outputRate: r.outputPricePerMillionMicros, free: r.inputPricePerMillionMicros === 0 && r.outputPricePerMillionMicros === 0 };
+      list.push({ effectiveAt: r.effectiveAt.getTime(), price });
+      byKey.set(r.modelKey, list);
+    }
+    return byKey;
+  }, ttlMs);
+
+  return {
+    /** The newest version at or before `at` of the first key that has one; null = unpriced. */
+    async lookup(keys: readonly string[], at = Date.now()): Promise<Price | null> {
+      const byKey = await snapshot.get();
+      for (const key of keys) {
+        const hit = byKey.get(key)?.find((v) => v.effectiveAt <= at);
+        if (hit) return hit.price;
+      }
+      return null;
+    },
+    invalidate: snapshot.invalidate,
+  };
+}
+
+export type PriceBook = ReturnType<typeof createPriceBook>;

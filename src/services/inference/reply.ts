@@ -1,0 +1,10 @@
+/** What an inference service hands the HTTP layer: a JSON body or an SSE stream, with headers. */
+export type Reply =
+  | { kind: "json"; body: unknown; headers: Record<string, string> }
+  | { kind: "stream"; body: ReadableStream<Uint8Array>; headers: Record<string, string> };
+
+export const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no",
+} as const;

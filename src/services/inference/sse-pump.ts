@@ -1,0 +1,89 @@
+/**
+ * Relays a provider stream to the client as SSE (SPEC §6): frames are enqueued as they arrive, keepalives fill
+ * silences, and the stream settles exactly once however it ends (SPEC §6.3): normal end, upstream failure
+ * mid-stream, or a client that went away (then the upstream is still read, unforwarded, for up to `drainMs` so
+ * the tokens it produced are billed).
+ */
+import type { NormalizedUsage } from "../../core/wire/index";
+import { hasUsage } from "../../core/wire/index";
+import type { ProviderStream } from "../../providers/types";
+
+export interface PumpEnd {
+  kind: "completed" | "upstream_error" | "client_gone";
+  usage: NormalizedUsage;
+  usageSeen: boolean;
+  contentSeen: boolean;
+  error?: unknown;
+}
+
+export interface PumpOptions<T> {
+  stream: ProviderStream<T>;
+  /** The SSE frame for one item; null skips it (held back or swallowed). */
+  frame(item: T): string | null;
+  /** Settles and returns the closing frames (e.g. the usage chunk with its cost, then `[DONE]`). */
+  finish(end: PumpEnd): string[];
+  keepalive: string;
+  keepaliveMs: number;
+  drainMs: number;
+  /** Told when a client disconnect is noticed (metrics). */
+  onDisconnect?: () => void;
+}
+
+const encoder = new TextEncoder();
+
+export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
+  let clientGone = false;
+  let drainTimer: ReturnType<typeof setTimeout> | null = null;
+  let keepaliveTimer: ReturnType<typeof setInterval> | null = null;
+  let lastWrite = Date.now();
+
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const write = (text: string) => {
+        if (clientGone) return;
+        try {
+          controller.enqueue(encoder.encode(text));
+          lastWrite = Date.now();
+        } catch {
+          clientGone = true;
+        }
+      };
+      if (o.keepaliveMs > 0) {
+        keepaliveTimer = setInterval(() => {
+          if (Date.now() - lastWrite >= o.keepaliveMs) write(o.keepalive);
+        }, Math.max(Math.floor(o.keepaliveMs / 4), 10));
+      }
+      const run = async () => {
+        let end: PumpEnd;
+        try {
+          for await (const item of o.stream) {
+            const f = o.frame(item);
+            if (f !== null) write(f);
+          }
+          const usage = o.stream.usage;
+          end = { kind: clientGone ? "client_gone" : "completed", usage, usageSeen: hasUsage(usage), contentSeen: o.stream.contentSeen };
+        } catch (error) {
+          const usage = o.stream.usage;
+          end = { kind: clientGone ? "client_gone" : "upstream_error", usage, usageSeen: hasUsage(usage), contentSeen: o.stream.contentSeen, error };
+        }
+        if (keepaliveTimer) clearInterval(keepaliveTimer);
+        if (drainTimer) clearTimeout(drainTimer);
+        for (const f of o.finish(end)) write(f);
+        if (!clientGone) {
+          try {
+            controller.close();
+          } catch {
+            // already closed by the client
+          }
+        }
+      };
+      void run();
+    },
+    cancel() {
+      if (clientGone) return;
+      clientGone = true;
+      o.onDisconnect?.();
+      drainTimer = setTimeout(() => void o.stream.cancel("client disconnected; drain window over"), o.drainMs);
+    },
+  });
+}
