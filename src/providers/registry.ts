@@ -18,7 +18,7 @@ export interface ProviderDefinition {
   apiKeyEnv: readonly string[];
   /** Env vars that may override the base URL. */
   apiBaseEnv: readonly string[];
-  /** The adapter, or null while the provider's native format is not implemented. */
+  /** The adapter, or null while no adapter speaks the provider's native format yet. */
   adapter: Provider | null;
 }
 
@@ -95,7 +95,7 @@ export function getProviderDefinition(name: string): ProviderDefinition | null {
 
 export const providerDefinitions = (): readonly ProviderDefinition[] => DEFINITIONS;
 
-/** The adapter for a known key; 400 for an unknown key or one whose native format is not implemented yet. */
+/** The adapter for a known key; 400 for an unknown key or one whose native format has no adapter yet. */
 export function getProvider(name: string): Provider {
   const d = getProviderDefinition(name);
   if (!d) throw badRequest(`Unsupported provider '${name}'`, "unsupported_provider");

@@ -102,13 +102,15 @@ export const GATEWAY_ONLY_FIELDS: readonly string[] = ["mcp_servers", "mcp_serve
 
 /** Reasoning text in the baseline's any-llm shape (SPEC §3.3). */
 export const reasoningSchema = z.object({ content: z.string() }).loose();
+/** Upstream `reasoning` may be a bare string (OpenRouter, Groq, vLLM): read it as `{content}`. */
+const upstreamReasoning = z.preprocess((v) => (typeof v === "string" ? { content: v } : v), reasoningSchema.nullish());
 
 export const assistantMessageSchema = z
   .object({
     role: z.string().default("assistant"),
     content: z.string().nullish(),
     tool_calls: z.array(toolCallSchema).nullish(),
-    reasoning: reasoningSchema.nullish(),
+    reasoning: upstreamReasoning,
   })
   .loose();
 
@@ -151,7 +153,7 @@ export const chunkChoiceSchema = z
         role: z.string().nullish(),
         content: z.string().nullish(),
         tool_calls: z.array(toolCallDeltaSchema).nullish(),
-        reasoning: reasoningSchema.nullish(),
+        reasoning: upstreamReasoning,
       })
       .loose()
       .default({}),

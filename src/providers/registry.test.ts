@@ -1,0 +1,83 @@
+import { describe, expect, test } from "bun:test";
+import { GatewayError } from "../core/errors.ts";
+import { buildProviderSettings, getProvider, parseModelSelector, providerDefinitions } from "./registry.ts";
+
+function errorOf(fn: () => unknown): GatewayError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof GatewayError) return err;
+    throw err;
+  }
+  throw new Error("expected a GatewayError");
+}
+
+describe("parseModelSelector (SPEC §5.1)", () => {
+  test("colon before slash", () => {
+    expect(parseModelSelector("openrouter:openai/gpt-4o")).toEqual({ provider: "openrouter", model: "openai/gpt-4o", legacy: false });
+    expect(parseModelSelector("ollama:llama3:8b")).toEqual({ provider: "ollama", model: "llama3:8b", legacy: false });
+    expect(parseModelSelector(" OpenAI :gpt-4o")).toEqual({ provider: "openai", model: "gpt-4o", legacy: false });
+  });
+
+  test("legacy slash form", () => {
+    expect(parseModelSelector("openai/gpt-4o")).toEqual({ provider: "openai", model: "gpt-4o", legacy: true });
+  });
+
+  test("no separator -> 400 with the exact message", () => {
+    const err = errorOf(() => parseModelSelector("gpt-4o"));
+    expect([err.status, err.message]).toEqual([400, "Invalid model format. Expected 'provider:model', got 'gpt-4o'"]);
+  });
+
+  test("unknown provider -> 400 Unsupported provider", () => {
+    const err = errorOf(() => parseModelSelector("nope:gpt-4o"));
+    expect([err.status, err.message, err.code]).toEqual([400, "Unsupported provider 'nope'", "unsupported_provider"]);
+  });
+
+  test("configured named instances and the openai_compatible spelling", () => {
+    expect(parseModelSelector("my-llm:x", ["My-LLM"]).provider).toBe("My-LLM");
+    expect(parseModelSelector("openai_compatible:x").provider).toBe("openai-compatible");
+  });
+});
+
+describe("registry", () => {
+  test("every SPEC §5.2 key is known", () => {
+    const names = providerDefinitions().map((d) => d.name);
+    for (const key of [
+      "openai", "anthropic", "gemini", "vertexai", "mistral", "groq", "cohere", "ollama", "together", "deepseek", "xai",
+      "openrouter", "fireworks", "perplexity", "azureopenai", "bedrock", "huggingface", "llamacpp", "llamafile",
+      "lmstudio", "vllm", "cerebras", "deepinfra", "voyage", "azureanthropic", "vertexaianthropic", "dashscope",
+      "databricks", "inception", "minimax", "moonshot", "nebius", "sambanova", "watsonx", "sagemaker", "azure",
+      "openai-compatible",
+    ])
+      expect(names).toContain(key);
+  });
+
+  test("providers without an adapter yet answer 400, never a fake success", () => {
+    for (const name of ["gemini", "vertexai", "bedrock", "cohere", "azure", "azureopenai", "azureanthropic", "watsonx", "sagemaker"]) {
+      const err = errorOf(() => getProvider(name));
+      expect([err.status, err.message]).toEqual([400, `Provider '${name}' is not supported by this gateway yet`]);
+    }
+    expect(getProvider("Mistral").name).toBe("mistral");
+    expect(getProvider("anthropic").wire).toBe("anthropic");
+  });
+
+  test("capability flags", () => {
+    expect(getProvider("openai").capabilities).toMatchObject({ responses: true, moderations: true });
+    expect(getProvider("anthropic").capabilities).toMatchObject({ messagesPassthrough: true, embeddings: false, moderations: false });
+    expect(getProvider("voyage").capabilities).toMatchObject({ chat: false, embeddings: true });
+  });
+
+  test("buildProviderSettings: config over env, env over default, required bases", () => {
+    const env = { OPENAI_API_KEY: "env-key", OLLAMA_API_BASE: "http://gpu:11434" };
+    expect(buildProviderSettings("openai", {}, env, "1.0.0")).toMatchObject({
+      apiKey: "env-key",
+      apiBase: "https://api.openai.com/v1",
+      timeoutMs: 600_000,
+      firstByteTimeoutMs: 120_000,
+    });
+    expect(buildProviderSettings("openai", { apiKey: "cfg", apiBase: "http://x/v1/", timeoutSeconds: 5 }, env, "1").apiBase).toBe("http://x/v1");
+    expect(buildProviderSettings("ollama", {}, env, "1").apiBase).toBe("http://gpu:11434");
+    const err = errorOf(() => buildProviderSettings("openai-compatible", {}, {}, "1"));
+    expect(err.status).toBe(400);
+  });
+});
