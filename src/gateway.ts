@@ -9,14 +9,17 @@ import { createApp } from "./http/app";
 import { canonicalProviderName } from "./providers/registry";
 import { printSecretOnce } from "./platform/logger";
 import { createServices, type Services } from "./services";
+import { createInference, type Inference, type InferenceHooks } from "./services/inference";
 import { bootstrapKeyIfEmpty } from "./services/bootstrap";
 import { ensureMasterKey } from "./services/master-key";
 import { seedPricing } from "./services/pricing-seed";
+import { VERSION } from "./version";
 
 export interface Gateway {
   config: Config;
   store: Store;
   services: Services;
+  inference: Inference;
   app: ReturnType<typeof createApp>;
   /** Set when drain starts. */
   startDrain(): void;
@@ -32,6 +35,9 @@ export function providerChecker(config: Config): (name: string) => boolean {
 export interface StartupOutput {
   /** Where the two first-start secrets go (stderr by default; tests capture them). */
   printSecret?: (line: string) => void;
+  hooks?: InferenceHooks;
+  /** The clock (tests move it). */
+  now?: () => Date;
 }
 
 export async function createGateway(config: Config, output: StartupOutput = {}): Promise<Gateway> {
@@ -52,18 +58,43 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       if (key) print(`WARNING: No API keys found. Created bootstrap key for first run. Save this key now: ${key}`);
     }
     await seedPricing(store, config.pricing, Object.keys(config.providers), now);
-    const services = createServices({ store, masterKey, isKnownProvider: providerChecker(config) });
+    let inference: Inference | null = null;
+    const services = createServices({
+      store,
+      masterKey,
+      now: output.now,
+      isKnownProvider: providerChecker(config),
+      onChange: (topic) => inference?.changed(topic),
+      flushSpend: () => inference?.ledger.flush() ?? Promise.resolve(),
+    });
+    const runtime = createInference({
+      config,
+      store,
+      pricing: services.pricing,
+      version: VERSION,
+      hooks: output.hooks,
+      now: output.now,
+      onRemoteChange: (topic) => {
+        if (topic === "keys" || topic === "users") services.auth.invalidate();
+      },
+    });
+    inference = runtime;
+    await runtime.start();
     let draining = false;
-    const app = createApp({ services, config, draining: () => draining });
+    const app = createApp({ services, inference: () => runtime, config, draining: () => draining });
     return {
       config,
       store,
       services,
+      inference: runtime,
       app,
       startDrain: () => {
         draining = true;
       },
-      close: () => store.close(),
+      close: async () => {
+        await runtime.close();
+        await store.close();
+      },
     };
   } catch (err) {
     await store.close().catch(() => undefined);

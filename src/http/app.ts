@@ -10,6 +10,7 @@ import { errorResponse, issuesToValidation, toGatewayError } from "./errors";
 import { budgetsRoutes } from "./routes/budgets";
 import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { inferenceRoutes } from "./routes/inference";
 import { keysRoutes } from "./routes/keys";
 import { pricingRoutes } from "./routes/pricing";
 import { usageRoutes } from "./routes/usage";
@@ -20,6 +21,7 @@ import { applySecurityHeaders } from "./security-headers";
 export function apiRoutes(ctx: HttpContext) {
   return new Elysia({ name: "api" })
     .use(healthRoutes(ctx))
+    .use(inferenceRoutes(ctx))
     .use(keysRoutes(ctx))
     .use(usersRoutes(ctx))
     .use(budgetsRoutes(ctx))

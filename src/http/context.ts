@@ -1,9 +1,12 @@
 /** What the HTTP layer is built from: the services plus the few settings routes need. */
 import type { Config } from "../config/load";
 import type { Services } from "../services";
+import type { Inference } from "../services/inference";
 
 export interface HttpContext {
   services: Services;
+  /** The inference runtime (a function so the OpenAPI document can be built without one). */
+  inference: () => Inference;
   config: Config;
   /** True once SIGTERM started the drain: readiness answers 503 and new requests are refused. */
   draining: () => boolean;

@@ -9,4 +9,6 @@ export interface ServiceDeps {
   now: () => Date;
   /** Told after a committed write, so hot-path caches (this process and, via the change feed, others) refresh. */
   changed: (topic: ChangeTopic) => void;
+  /** Writes spend the hot path settled in memory, before reads that show it. */
+  flushSpend: () => Promise<void>;
 }

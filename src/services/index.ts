@@ -17,6 +17,8 @@ export interface ServicesOptions {
   /** Extra listeners for committed changes (e.g. the cross-process change feed). */
   onChange?: (topic: ChangeTopic) => void;
   onAuthFailure?: Parameters<typeof createAuthService>[0]["onFailure"];
+  /** Writes spend settled in memory, so user reads are exact (the budget ledger batches its writes). */
+  flushSpend?: () => Promise<void>;
 }
 
 export function createServices(opts: ServicesOptions) {
@@ -26,7 +28,7 @@ export function createServices(opts: ServicesOptions) {
     if (topic === "keys" || topic === "users") auth.invalidate();
     opts.onChange?.(topic);
   };
-  const deps: ServiceDeps = { store: opts.store, now, changed };
+  const deps: ServiceDeps = { store: opts.store, now, changed, flushSpend: opts.flushSpend ?? (() => Promise.resolve()) };
   return {
     store: opts.store,
     now,

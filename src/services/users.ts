@@ -33,7 +33,7 @@ export function toUserResponse(row: UserRow): UserResponse {
 
 const userNotFound = (id: string) => notFound(`User with id '${id}' not found`, "user_not_found");
 
-export function createUsersService({ store, now, changed }: ServiceDeps) {
+export function createUsersService({ store, now, changed, flushSpend }: ServiceDeps) {
   const { db, t } = store;
 
   async function budgetWindow(budgetId: string, at: Date) {
@@ -44,6 +44,7 @@ export function createUsersService({ store, now, changed }: ServiceDeps) {
 
   /** A live (not soft-deleted) user, with any due reset applied. */
   async function liveRow(userId: string): Promise<UserRow> {
+    await flushSpend();
     const [row] = await db
       .select()
       .from(t.users)
@@ -91,6 +92,7 @@ export function createUsersService({ store, now, changed }: ServiceDeps) {
     },
 
     async list({ skip, limit }: Pagination): Promise<UserResponse[]> {
+      await flushSpend();
       const rows = await db
         .select()
         .from(t.users)

@@ -7,6 +7,7 @@ import { GatewayError, badRequest, forbidden, notFound } from "../../core/errors
 import { costMicros, microsToUsd } from "../../core/money";
 import type { NormalizedUsage } from "../../core/wire/index";
 import { logger } from "../../platform/logger";
+import { ProviderFailure } from "../../providers/_shared/errors";
 import type { Caller } from "../auth";
 import type { BudgetLedger, Reservation } from "../governance/budget-ledger";
 import type { RateLimiter, RateScope } from "../governance/rate-limiter";
@@ -16,6 +17,8 @@ import type { Route, Router } from "./routing";
 import type { DirectoryUser, UserDirectory } from "./user-directory";
 
 const log = logger("admission");
+/** Models already warned about as unpriced (once per process, not per request). */
+const warnedUnpriced = new Set<string>();
 
 export interface AdmissionSettings {
   requirePricing: boolean;
@@ -70,6 +73,18 @@ export interface SettledInfo {
   headers: Record<string, string>;
 }
 
+/**
+ * The usage row's status_code and error_message for a failure: the upstream status and the provider's own
+ * (internal, never client-facing) text when the provider failed, else the gateway's status and message.
+ */
+export function failureDetail(err: unknown): { statusCode: number; errorMessage: string } {
+  if (err instanceof GatewayError && err.cause instanceof ProviderFailure) {
+    return { statusCode: err.cause.upstreamStatus ?? err.status, errorMessage: err.cause.message };
+  }
+  if (err instanceof GatewayError) return { statusCode: err.status, errorMessage: err.message };
+  return { statusCode: 500, errorMessage: err instanceof Error ? err.message : String(err) };
+}
+
 /** `provider:*` or an exact `provider:model` entry; null list = everything (SPEC §0 allow-lists). */
 function allowed(list: string[] | null, providerName: string, model: string): boolean {
   if (!list) return true;
@@ -122,7 +137,9 @@ export class Admission {
     else ledger.release(this.reservation);
     const total = u?.totalTokens ?? (prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : null);
     if (total) limiter.recordTokens(this.scopes, total);
-    if (!this.price && billable && this.input.endpoint !== "/v1/moderations") {
+    const modelKey = `${this.route.providerName}:${this.route.model}`;
+    if (!this.price && billable && this.input.endpoint !== "/v1/moderations" && !warnedUnpriced.has(modelKey)) {
+      warnedUnpriced.add(modelKey);
       log.warn(`No pricing configured for '${this.route.providerName}:${this.route.model}'. Usage will be tracked without cost.`);
     }
     const row: UsageRowInsert = {
@@ -156,9 +173,7 @@ export class Admission {
 
   /** A failed call: no charge unless tokens were produced (SPEC §6.3), one error row. */
   fail(err: unknown, usage: NormalizedUsage | null = null, estimated = false): void {
-    const status = err instanceof GatewayError ? err.status : 500;
-    const message = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
-    this.finish({ usage, estimated, statusCode: status, errorMessage: message }, "error");
+    this.finish({ usage, estimated, ...failureDetail(err) }, "error");
   }
 
   /** X-Gateway-Budget-Remaining-USD after settlement (absent without a budget cap). */

@@ -1,18 +1,17 @@
 /** SPEC §6.3: how a stream's ending becomes its usage row and budget settlement. */
-import type { Admission, SettledInfo } from "./admission";
+import { type Admission, failureDetail, type SettledInfo } from "./admission";
 import type { PumpEnd } from "./sse-pump";
 
 export function settleStream(admission: Admission, end: PumpEnd): SettledInfo {
-  const statusOf = (err: unknown) => (err && typeof err === "object" && "status" in err && typeof err.status === "number" ? err.status : 502);
   switch (end.kind) {
     case "completed":
       return end.usageSeen
         ? admission.finish({ usage: end.usage, statusCode: 200 }, "success")
         : admission.finish({ usage: admission.estimatedUsage(), estimated: true, statusCode: 200 }, "success");
     case "upstream_error": {
-      const message = end.error instanceof Error ? end.error.message : String(end.error);
-      if (end.usageSeen) return admission.finish({ usage: end.usage, statusCode: statusOf(end.error), errorMessage: message }, "error");
-      if (end.contentSeen) return admission.finish({ usage: admission.estimatedUsage(), estimated: true, statusCode: statusOf(end.error), errorMessage: message }, "error");
+      const detail = failureDetail(end.error);
+      if (end.usageSeen) return admission.finish({ usage: end.usage, ...detail }, "error");
+      if (end.contentSeen) return admission.finish({ usage: admission.estimatedUsage(), estimated: true, ...detail }, "error");
       admission.fail(end.error);
       return { costMicros: null, headers: {} };
     }

@@ -1,0 +1,93 @@
+/** Inference routes (SPEC §3.3-§3.8): parse -> authenticate -> service -> reply. Thin by design. */
+import { Elysia } from "elysia";
+import { z } from "zod";
+import type { HttpContext } from "../../context";
+import { authenticate, securedDetail } from "../../plugins/auth";
+import { requestIdOf, requireModel, toResponse } from "./reply";
+import { chatBody, embeddingsBody, messagesBody, moderationQuery, moderationsBody, modelsQuery, responsesBody } from "./schemas";
+
+/** Anthropic request headers forwarded on /v1/messages (SPEC §5.4.1). */
+function anthropicHeaders(request: Request): Record<string, string> {
+  const beta = request.headers.get("anthropic-beta");
+  return beta ? { "anthropic-beta": beta } : {};
+}
+
+export function inferenceRoutes(ctx: HttpContext) {
+  const inference = () => ctx.inference();
+  const getModel = async (request: Request, id: string) => {
+    const caller = await authenticate(ctx, request);
+    return inference().models.get(caller, decodeURIComponent(id));
+  };
+  return new Elysia({ name: "inference", detail: { tags: ["inference"], ...securedDetail } })
+    .post(
+      "/v1/chat/completions",
+      async ({ body, request }) => {
+        requireModel(body.model);
+        const caller = await authenticate(ctx, request);
+        const id = requestIdOf(request);
+        return toResponse(await inference().chat(caller, body, id), id);
+      },
+      { body: chatBody, detail: { summary: "OpenAI Chat Completions (JSON or SSE), routed by provider:model" } },
+    )
+    .post(
+      "/v1/messages",
+      async ({ body, request }) => {
+        requireModel(body.model);
+        const caller = await authenticate(ctx, request);
+        const id = requestIdOf(request);
+        return toResponse(await inference().messages(caller, body, id, anthropicHeaders(request)), id);
+      },
+      { body: messagesBody, detail: { summary: "Anthropic Messages API (JSON or SSE), routed by provider:model" } },
+    )
+    .post(
+      "/v1/messages/count_tokens",
+      async ({ body, request }) => {
+        await authenticate(ctx, request);
+        return inference().countTokens(body);
+      },
+      { body: messagesBody, response: { 200: z.object({ input_tokens: z.number().int() }) }, detail: { summary: "Estimate input tokens locally (no provider call)" } },
+    )
+    .post(
+      "/v1/responses",
+      async ({ body, request }) => {
+        requireModel(body.model);
+        const caller = await authenticate(ctx, request);
+        const id = requestIdOf(request);
+        return toResponse(await inference().responses(caller, body, id), id);
+      },
+      { body: responsesBody, detail: { summary: "OpenAI Responses API (JSON or SSE)" } },
+    )
+    .post(
+      "/v1/embeddings",
+      async ({ body, request }) => {
+        requireModel(body.model);
+        const caller = await authenticate(ctx, request);
+        const id = requestIdOf(request);
+        return toResponse(await inference().embeddings(caller, body, id), id);
+      },
+      { body: embeddingsBody, detail: { summary: "OpenAI Embeddings" } },
+    )
+    .post(
+      "/v1/moderations",
+      async ({ body, query, request }) => {
+        requireModel(body.model);
+        const caller = await authenticate(ctx, request);
+        const id = requestIdOf(request);
+        return toResponse(await inference().moderations(caller, body, id, query.include_raw), id);
+      },
+      { body: moderationsBody, query: moderationQuery, detail: { summary: "OpenAI Moderations" } },
+    )
+    .get(
+      "/v1/models",
+      async ({ query, request }) => {
+        const caller = await authenticate(ctx, request);
+        return inference().models.list(caller, query.provider);
+      },
+      { query: modelsQuery, detail: { summary: "Models the caller may use, with pricing" } },
+    )
+    .get("/v1/models/:model_id", async ({ params, request }) => getModel(request, params.model_id), {
+      params: z.object({ model_id: z.string() }),
+      detail: { summary: "One model (model_id may contain '/' and ':')" },
+    })
+    .get("/v1/models/*", async ({ params, request }) => getModel(request, params["*"]), { params: z.object({ "*": z.string() }), detail: { hide: true } });
+}

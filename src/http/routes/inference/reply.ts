@@ -1,0 +1,20 @@
+/** Turns a service Reply into a Response; every inference route carries the request id. */
+import { badRequest } from "../../../core/errors";
+import type { Reply } from "../../../services/inference/reply";
+
+export function toResponse(reply: Reply, requestId: string): Response {
+  const headers = { ...reply.headers, "x-request-id": requestId };
+  if (reply.kind === "stream") return new Response(reply.body, { status: 200, headers });
+  return new Response(JSON.stringify(reply.body), { status: 200, headers: { ...headers, "content-type": "application/json" } });
+}
+
+/** The request id: the client's `x-request-id` when sane, else a new one. */
+export function requestIdOf(request: Request): string {
+  const given = request.headers.get("x-request-id");
+  return given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID();
+}
+
+/** SPEC §3.3: a blank model is a 400 before anything else. */
+export function requireModel(model: string): void {
+  if (!model.trim()) throw badRequest("Invalid request: model is required", "model_required", "model");
+}
