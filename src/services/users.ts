@@ -7,7 +7,7 @@ import type { UsageEntry } from "../core/schemas/usage";
 import type { CreateUserInput, UpdateUserInput, UserResponse } from "../core/schemas/users";
 import { toIso, toIsoOrNull } from "../core/time";
 import { windowOnAssign } from "./budget-period";
-import { applyDueReset, type UserRow } from "./budget-resets";
+import { ledgerSql } from "./governance/budget-ledger-sql";
 import { budgetNotFound } from "./budgets";
 import type { ServiceDeps } from "./deps";
 import { toUsageEntry } from "./usage";
@@ -31,10 +31,23 @@ export function toUserResponse(row: UserRow): UserResponse {
   };
 }
 
+export type UserRow = ServiceDeps["store"]["t"]["users"]["$inferSelect"];
+
 const userNotFound = (id: string) => notFound(`User with id '${id}' not found`, "user_not_found");
 
 export function createUsersService({ store, now, changed, flushSpend }: ServiceDeps) {
   const { db, t } = store;
+  const resets = ledgerSql(store);
+
+  /** Reads show a due period reset as applied (SPEC §7.3 item 6): the same CAS the budget ledger uses. */
+  async function applyDueReset(row: UserRow, at: Date): Promise<UserRow> {
+    if (!row.budgetId || !row.nextBudgetResetAt || row.nextBudgetResetAt.getTime() > at.getTime()) return row;
+    const { reset } = await resets.resetIfDue(row.userId, at);
+    if (!reset) return row;
+    const [fresh] = await db.select().from(t.users).where(eq(t.users.userId, row.userId));
+    changed("users");
+    return fresh ?? row;
+  }
 
   async function budgetWindow(budgetId: string, at: Date) {
     const [budget] = await db.select().from(t.budgets).where(eq(t.budgets.budgetId, budgetId));
@@ -50,7 +63,7 @@ export function createUsersService({ store, now, changed, flushSpend }: ServiceD
       .from(t.users)
       .where(and(eq(t.users.userId, userId), isNull(t.users.deletedAt)));
     if (!row) throw userNotFound(userId);
-    return applyDueReset(store, row, now());
+    return applyDueReset(row, now());
   }
 
   return {
@@ -101,7 +114,7 @@ export function createUsersService({ store, now, changed, flushSpend }: ServiceD
         .limit(limit)
         .offset(skip);
       const at = now();
-      const fresh = await Promise.all(rows.map((r) => applyDueReset(store, r, at)));
+      const fresh = await Promise.all(rows.map((r) => applyDueReset(r, at)));
       return fresh.map(toUserResponse);
     },
 
