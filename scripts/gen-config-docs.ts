@@ -1,0 +1,52 @@
+/**
+ * Writes the configuration reference in README.md (between the config-reference markers) from the zod schema in
+ * src/config/schema.ts. `--check` exits 1 when README.md is stale; src/config/docs.test.ts runs that check.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { z } from "zod";
+import { configSchema, SCALAR_KEYS } from "../src/config/schema";
+
+const BEGIN = "<!-- config-reference:begin -->";
+const END = "<!-- config-reference:end -->";
+
+interface JsonField {
+  type?: string | string[];
+  anyOf?: JsonField[];
+  enum?: unknown[];
+  default?: unknown;
+  description?: string;
+  items?: JsonField;
+}
+
+function typeOf(f: JsonField): string {
+  if (f.enum) return f.enum.map((v) => `\`${String(v)}\``).join(" \\| ");
+  if (f.anyOf) return [...new Set(f.anyOf.map(typeOf).filter((t) => t !== "null"))].join(" \\| ");
+  if (Array.isArray(f.type)) return f.type.filter((t) => t !== "null").join(" \\| ");
+  if (f.type === "array") return `list of ${f.items ? typeOf(f.items) : "any"}`;
+  if (f.type === "object") return "map";
+  return f.type ?? "any";
+}
+
+export function renderConfigReference(): string {
+  const rows = Object.entries(configSchema.shape).map(([key, field]) => {
+    const json = z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as JsonField;
+    const def = json.default === undefined ? "null" : `\`${JSON.stringify(json.default)}\``;
+    const envs = key in SCALAR_KEYS ? `\`OTARI_${key.toUpperCase()}\`` : "YAML only";
+    return `| \`${key}\` | ${typeOf(json)} | ${def} | ${envs} | ${(field.description ?? json.description ?? "").replace(/\|/g, "\\|")} |`;
+  });
+  return [BEGIN, "| Key | Type | Default | Env override | Meaning |", "|---|---|---|---|---|", ...rows, END].join("\n");
+}
+
+if (import.meta.main) {
+  const readme = readFileSync("README.md", "utf8");
+  const start = readme.indexOf(BEGIN);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < 0) throw new Error("README.md has no config-reference markers");
+  const next = readme.slice(0, start) + renderConfigReference() + readme.slice(end + END.length);
+  if (process.argv.includes("--check")) {
+    if (next !== readme) {
+      console.error("README.md's configuration reference is stale: run bun scripts/gen-config-docs.ts");
+      process.exit(1);
+    }
+  } else writeFileSync("README.md", next);
+}
