@@ -22,14 +22,13 @@ export interface TestDatabase {
 
 let counter = 0;
 
-export async function createSqliteDatabase(): Promise<TestDatabase> {
-  const dir = mkdtempSync(join(tmpdir(), "gw-test-"));
-  const url = `sqlite:///${join(dir, "gw.db")}`;
+/** A migrated store on `url`, plus more stores on the same database on demand; `cleanup` runs after they close. */
+async function testDatabase(dialect: TestDatabase["dialect"], url: string, cleanup: () => Promise<void> | void): Promise<TestDatabase> {
   const store = openStore(url);
   await migrate(store);
   const opened: Store[] = [store];
   return {
-    dialect: "sqlite",
+    dialect,
     url,
     store,
     open: () => {
@@ -39,9 +38,14 @@ export async function createSqliteDatabase(): Promise<TestDatabase> {
     },
     drop: async () => {
       for (const s of opened) await s.close().catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      await cleanup();
     },
   };
+}
+
+export async function createSqliteDatabase(): Promise<TestDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), "gw-test-"));
+  return testDatabase("sqlite", `sqlite:///${join(dir, "gw.db")}`, () => rmSync(dir, { recursive: true, force: true }));
 }
 
 export async function createPgDatabase(): Promise<TestDatabase> {
@@ -49,26 +53,11 @@ export async function createPgDatabase(): Promise<TestDatabase> {
   const admin = new SQL(PG_ADMIN_URL);
   await admin.unsafe(`CREATE DATABASE ${name}`);
   await admin.close();
-  const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
-  const store = openStore(url);
-  await migrate(store);
-  const opened: Store[] = [store];
-  return {
-    dialect: "pg",
-    url,
-    store,
-    open: () => {
-      const s = openStore(url);
-      opened.push(s);
-      return s;
-    },
-    drop: async () => {
-      for (const s of opened) await s.close().catch(() => undefined);
-      const a = new SQL(PG_ADMIN_URL);
-      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.close();
-    },
-  };
+  return testDatabase("pg", PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`), async () => {
+    const a = new SQL(PG_ADMIN_URL);
+    await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await a.close();
+  });
 }
 
 /** Both dialects, for `describe.each`. */
