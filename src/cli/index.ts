@@ -4,9 +4,17 @@ import { VERSION } from "../version";
 
 export const mainCommand = defineCommand({
   meta: { name: "gateway", version: VERSION, description: "otari-compatible LLM gateway: one binary for access control, cost control and observability" },
+  // Bad usage (unknown command or flag, missing argument) exits 2 before any command runs (SPEC §11).
+  setup: async ({ rawArgs }) => (await import("./_usage")).enforceUsage(mainCommand, rawArgs),
   subCommands: {
     serve: () => import("./serve").then((m) => m.serveCommand),
     "init-db": () => import("./migrate").then((m) => m.initDbCommand),
     migrate: () => import("./migrate").then((m) => m.migrateCommand),
+    keys: () => import("./keys").then((m) => m.keysCommand),
+    users: () => import("./users").then((m) => m.usersCommand),
+    budgets: () => import("./budgets").then((m) => m.budgetsCommand),
+    pricing: () => import("./pricing").then((m) => m.pricingCommand),
+    usage: () => import("./usage").then((m) => m.usageCommand),
+    openapi: () => import("./openapi").then((m) => m.openapiCommand),
   },
 });
