@@ -6,6 +6,7 @@ import type { Config } from "./config/load";
 import { openStore, type Store } from "./db/client";
 import { migrate } from "./db/migrate";
 import { createApp } from "./http/app";
+import { createRecorder, type Recorder } from "./metrics/registry";
 import { canonicalProviderName } from "./providers/registry";
 import { printSecretOnce } from "./platform/logger";
 import { createServices, type Services } from "./services";
@@ -20,6 +21,7 @@ export interface Gateway {
   store: Store;
   services: Services;
   inference: Inference;
+  metrics: Recorder | null;
   app: ReturnType<typeof createApp>;
   /** Set when drain starts. */
   startDrain(): void;
@@ -30,6 +32,19 @@ export interface Gateway {
 export function providerChecker(config: Config): (name: string) => boolean {
   const configured = new Set(Object.keys(config.providers).map((p) => p.toLowerCase()));
   return (name) => canonicalProviderName(name) !== null || configured.has(name.trim().toLowerCase());
+}
+
+/** The inference runtime's hooks, feeding the metrics (none when metrics are off). */
+function metricHooks(m: Recorder | null): InferenceHooks {
+  if (!m) return {};
+  return {
+    onSettled: m.settled,
+    onBudgetExceeded: m.budgetExceeded,
+    onRateLimited: m.rateLimitHit,
+    onReservationsReleased: m.reservationsReleased,
+    onStreamDisconnect: m.streamDisconnect,
+    onUsageFlush: m.usageFlush,
+  };
 }
 
 export interface StartupOutput {
@@ -59,7 +74,9 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
     }
     await seedPricing(store, config.pricing, Object.keys(config.providers), now);
     let inference: Inference | null = null;
+    const metrics = config.enable_metrics ? createRecorder() : null;
     const services = createServices({
+      onAuthFailure: metrics?.authFailure,
       store,
       masterKey,
       now: output.now,
@@ -72,21 +89,23 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       store,
       pricing: services.pricing,
       version: VERSION,
-      hooks: output.hooks,
+      hooks: output.hooks ?? metricHooks(metrics),
       now: output.now,
       onRemoteChange: (topic) => {
         if (topic === "keys" || topic === "users") services.auth.invalidate();
       },
     });
     inference = runtime;
+    metrics?.watchQueueDepth(() => runtime.usage.depth());
     await runtime.start();
     let draining = false;
-    const app = createApp({ services, inference: () => runtime, config, draining: () => draining });
+    const app = createApp({ services, inference: () => runtime, config, metrics, draining: () => draining });
     return {
       config,
       store,
       services,
       inference: runtime,
+      metrics,
       app,
       startDrain: () => {
         draining = true;

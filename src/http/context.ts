@@ -1,5 +1,6 @@
 /** What the HTTP layer is built from: the services plus the few settings routes need. */
 import type { Config } from "../config/load";
+import type { Recorder } from "../metrics/registry";
 import type { Services } from "../services";
 import type { Inference } from "../services/inference";
 
@@ -8,6 +9,8 @@ export interface HttpContext {
   /** The inference runtime (a function so the OpenAPI document can be built without one). */
   inference: () => Inference;
   config: Config;
+  /** Metrics recorder; null when `enable_metrics` is off. */
+  metrics?: Recorder | null;
   /** True once SIGTERM started the drain: readiness answers 503 and new requests are refused. */
   draining: () => boolean;
 }

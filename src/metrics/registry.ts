@@ -1,0 +1,84 @@
+/**
+ * Prometheus metrics with otari's names and labels (SPEC §12), on prom-client, plus process metrics.
+ * Services and HTTP call the Recorder; only /metrics reads the registry.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { AuthFailureReason } from "../services/auth";
+import type { FlushEvent, UsageRowInsert } from "../services/governance";
+
+export interface Recorder {
+  readonly registry: Registry;
+  requestStarted(): void;
+  requestFinished(method: string, endpoint: string, status: number, seconds: number): void;
+  settled(row: UsageRowInsert): void;
+  rateLimitHit(): void;
+  budgetExceeded(): void;
+  authFailure(reason: AuthFailureReason): void;
+  usageFlush(event: FlushEvent): void;
+  reservationsReleased(n: number): void;
+  streamDisconnect(): void;
+  /** The usage writer's queue depth, read at scrape time. */
+  watchQueueDepth(read: () => number): void;
+}
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+const COST_BUCKETS = [0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10];
+const BATCH_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000];
+
+export function createRecorder(): Recorder {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({ name: "gateway_requests_total", help: "HTTP requests", labelNames: ["method", "endpoint", "status"], registers: [registry] });
+  const duration = new Histogram({ name: "gateway_request_duration_seconds", help: "HTTP request duration", labelNames: ["method", "endpoint"], buckets: DURATION_BUCKETS, registers: [registry] });
+  const active = new Gauge({ name: "gateway_active_requests", help: "In-flight HTTP requests", registers: [registry] });
+  const tokens = new Counter({ name: "gateway_tokens_total", help: "Tokens from successful usage", labelNames: ["provider", "model", "type"], registers: [registry] });
+  const cost = new Histogram({ name: "gateway_request_cost_dollars", help: "Per-request cost in USD (priced requests)", labelNames: ["provider", "model"], buckets: COST_BUCKETS, registers: [registry] });
+  const rateLimited = new Counter({ name: "gateway_rate_limit_hits_total", help: "429s from the rate limiter", registers: [registry] });
+  const overBudget = new Counter({ name: "gateway_budget_exceeded_total", help: "403 over-budget refusals", registers: [registry] });
+  const authFailures = new Counter({ name: "gateway_auth_failures_total", help: "401s by reason", labelNames: ["reason"], registers: [registry] });
+  let queueDepth: () => number = () => 0;
+  new Gauge({
+    name: "gateway_usage_log_queue_depth",
+    help: "Usage rows not yet in the database",
+    registers: [registry],
+    collect() {
+      this.set(queueDepth());
+    },
+  });
+  const batchSize = new Histogram({ name: "gateway_usage_log_batch_size", help: "Rows per usage flush", labelNames: ["writer"], buckets: BATCH_BUCKETS, registers: [registry] });
+  const flushDuration = new Histogram({ name: "gateway_usage_log_flush_duration_seconds", help: "Usage flush time", labelNames: ["writer", "result"], buckets: DURATION_BUCKETS, registers: [registry] });
+  const rows = new Counter({ name: "gateway_usage_log_rows_total", help: "Usage rows by outcome", labelNames: ["writer", "result"], registers: [registry] });
+  const released = new Counter({ name: "gateway_budget_reservations_released_total", help: "Stale budget reservations released by the sweep", registers: [registry] });
+  const disconnects = new Counter({ name: "gateway_stream_disconnects_total", help: "Clients that left a stream before its end", registers: [registry] });
+
+  return {
+    registry,
+    requestStarted: () => active.inc(),
+    requestFinished(method, endpoint, status, seconds) {
+      active.dec();
+      requests.inc({ method, endpoint, status: String(status) });
+      duration.observe({ method, endpoint }, seconds);
+    },
+    settled(row) {
+      if (row.status !== "success") return;
+      const labels = { provider: row.provider ?? "unknown", model: row.model };
+      if (row.promptTokens) tokens.inc({ ...labels, type: "input" }, row.promptTokens);
+      if (row.completionTokens) tokens.inc({ ...labels, type: "output" }, row.completionTokens);
+      if (row.costMicros !== null && row.costMicros !== undefined) cost.observe(labels, row.costMicros / 1e6);
+    },
+    rateLimitHit: () => rateLimited.inc(),
+    budgetExceeded: () => overBudget.inc(),
+    authFailure: (reason) => authFailures.inc({ reason }),
+    usageFlush(e) {
+      batchSize.observe({ writer: e.writer }, e.rows);
+      flushDuration.observe({ writer: e.writer, result: e.result }, e.durationSeconds);
+      if (e.written) rows.inc({ writer: e.writer, result: "written" }, e.written);
+      if (e.dropped) rows.inc({ writer: e.writer, result: "dropped" }, e.dropped);
+    },
+    reservationsReleased: (n) => released.inc(n),
+    streamDisconnect: () => disconnects.inc(),
+    watchQueueDepth(read) {
+      queueDepth = read;
+    },
+  };
+}
