@@ -87,6 +87,10 @@ export interface Served {
   /** Everything the process wrote so far (ANSI stripped). */
   output(): string;
   stop(): Promise<number>;
+  /** Sends a signal without waiting. */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
 }
 
 async function collect(stream: ReadableStream<Uint8Array>, sink: (text: string) => void): Promise<void> {
@@ -114,6 +118,8 @@ export async function startServe(args: string[], opts: { cwd: string; env?: Reco
   const served: Served = {
     url,
     output: () => plain(text),
+    kill: (signal) => proc.kill(signal),
+    exited: proc.exited,
     stop: async () => {
       proc.kill("SIGTERM");
       const code = await proc.exited;
