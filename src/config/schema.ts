@@ -114,8 +114,10 @@ type ScalarKind = "string" | "number" | "boolean";
 /** Scalar keys that env vars (OTARI_/GATEWAY_) and flags may set, with their kind; lists and maps come only from YAML. */
 export const SCALAR_KEYS: Readonly<Record<string, ScalarKind>> = Object.fromEntries(
   Object.entries(configSchema.shape).flatMap(([key, field]) => {
-    const json = z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as { type?: string; anyOf?: { type?: string }[] };
-    const types = json.type ? [json.type] : (json.anyOf ?? []).map((t) => t.type);
+    type Json = { type?: string | string[]; anyOf?: { type?: string | string[] }[] };
+    const json = z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as Json;
+    // A nullable field's type is a list (`["string", "null"]`): flatten, or `master_key` would not be read from env.
+    const types = (json.type ? [json.type] : (json.anyOf ?? []).map((t) => t.type)).flat();
     const kind = types.includes("boolean") ? "boolean" : types.some((t) => t === "number" || t === "integer") ? "number" : types.includes("string") ? "string" : null;
     return kind ? [[key, kind]] : [];
   }),

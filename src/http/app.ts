@@ -16,6 +16,7 @@ import { pricingRoutes } from "./routes/pricing";
 import { usageRoutes } from "./routes/usage";
 import { usersRoutes } from "./routes/users";
 import { applySecurityHeaders } from "./security-headers";
+import { trpcRoutes } from "./trpc";
 
 /** Every API route, without docs: what the OpenAPI document is generated from. */
 export function apiRoutes(ctx: HttpContext) {
@@ -82,7 +83,8 @@ export function createApp(ctx: HttpContext, options: { document?: () => OpenApiD
       } else err = toGatewayError(error);
       return errorResponse(err, path, set.headers as Record<string, string>);
     })
-    .use(api);
+    .use(api)
+    .use(trpcRoutes(ctx));
   if (ctx.config.enable_docs) app.use(docsRoutes(document));
   return app;
 }

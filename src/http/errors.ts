@@ -2,7 +2,7 @@
  * The one place errors become HTTP responses (SPEC §4): OpenAI-style `{error:{…}, detail}` everywhere, Anthropic's
  * top-level envelope on /v1/messages, FastAPI-style 422 lists for validation failures.
  */
-import { GatewayError, type ValidationIssue, validationError } from "../core/errors";
+import { databaseUnavailable, GatewayError, type ValidationIssue, validationError } from "../core/errors";
 import { logger } from "../platform/logger";
 
 const log = logger("http");
@@ -38,11 +38,16 @@ export function errorResponse(err: GatewayError, path: string, extraHeaders?: Re
 interface StandardIssue {
   message: string;
   path?: readonly (PropertyKey | { key: PropertyKey })[];
+  /** zod's `unrecognized_keys` lists the extra fields here; each becomes its own item. */
+  keys?: readonly string[];
 }
 
 /** Converts Standard Schema (zod) issues to the FastAPI list, located under `body`/`query`/`path`. */
 export function issuesToValidation(where: string, issues: readonly StandardIssue[]): GatewayError {
-  const list: ValidationIssue[] = issues.map((issue) => ({
+  const expanded = issues.flatMap((issue): StandardIssue[] =>
+    issue.keys?.length ? issue.keys.map((key) => ({ message: "Extra inputs are not permitted", path: [...(issue.path ?? []), key] })) : [issue],
+  );
+  const list: ValidationIssue[] = expanded.map((issue) => ({
     type: "value_error",
     loc: [where, ...(issue.path ?? []).map((p) => {
       const key = typeof p === "object" ? p.key : p;
@@ -53,9 +58,39 @@ export function issuesToValidation(where: string, issues: readonly StandardIssue
   return validationError(list);
 }
 
-/** Anything that is not a GatewayError is a 500 whose text never leaks (SPEC §4.1). */
+/** Driver codes that mean "the database cannot be reached", not "the statement is wrong". */
+const UNREACHABLE_SQLSTATE = /^(08|57P0[123]|53300|3D000)/;
+const UNREACHABLE_CODE = /^(ERR_POSTGRES_(CONNECTION_|IDLE_TIMEOUT|LIFETIME_TIMEOUT)|SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR))/;
+const UNREACHABLE_TEXT = /^(Cannot use a closed database|Database has closed)/;
+
+/** True when `err` (or one of its causes) says the database is down or closed (Bun SQL, bun:sqlite). */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const { code, errno } = e as Error & { code?: unknown; errno?: unknown };
+    if (typeof code === "string" && UNREACHABLE_CODE.test(code)) return true;
+    if (typeof errno === "string" && UNREACHABLE_SQLSTATE.test(errno)) return true;
+    if (UNREACHABLE_TEXT.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** The innermost cause's first line (drizzle wraps driver errors in "Failed query: <sql>"). */
+function rootMessage(err: unknown): string {
+  let e = err;
+  for (let depth = 0; e instanceof Error && e.cause instanceof Error && depth < 5; depth++) e = e.cause;
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "";
+}
+
+/**
+ * Anything that is not a GatewayError is a 500 whose text never leaks (SPEC §4.1); a database that cannot be
+ * reached is a 503 (SPEC §4.1 `database_unavailable`), again without the driver's text.
+ */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
+  if (isDatabaseUnreachable(err)) {
+    log.warn("database unavailable", { error: rootMessage(err) });
+    return databaseUnavailable(err);
+  }
   log.error("unhandled error", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return new GatewayError(500, "Internal server error", { code: "internal_error" });
 }

@@ -2,6 +2,7 @@
 import { readCredential } from "../../services/auth";
 import { type HttpContext, headerReader } from "../context";
 
+/** Used as a transform hook, so a caller without the master key gets 401 before any body/query validation (baseline order). */
 export function requireMaster(ctx: HttpContext, request: Request): void {
   ctx.services.auth.requireMaster(readCredential(headerReader(request)));
 }

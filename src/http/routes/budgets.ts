@@ -11,7 +11,7 @@ const params = z.object({ budget_id: z.string() });
 export function budgetsRoutes(ctx: HttpContext) {
   const budgets = ctx.services.budgets;
   return new Elysia({ name: "budgets", prefix: "/v1/budgets", detail: { tags: ["budgets"], ...securedDetail } })
-    .onBeforeHandle(({ request }) => requireMaster(ctx, request))
+    .onTransform(({ request }) => requireMaster(ctx, request))
     .post("", ({ body }) => budgets.create(body), { body: createBudgetRequest, response: { 200: budgetResponse }, detail: { summary: "Create a budget" } })
     .get("", ({ query }) => budgets.list(query), { query: paginationQuery, response: { 200: z.array(budgetResponse) }, detail: { summary: "List budgets" } })
     .get("/:budget_id", ({ params }) => budgets.get(params.budget_id), { params, response: { 200: budgetResponse }, detail: { summary: "Get a budget" } })

@@ -11,7 +11,7 @@ const params = z.object({ key_id: z.string() });
 export function keysRoutes(ctx: HttpContext) {
   const keys = ctx.services.keys;
   return new Elysia({ name: "keys", prefix: "/v1/keys", detail: { tags: ["keys"], ...securedDetail } })
-    .onBeforeHandle(({ request }) => requireMaster(ctx, request))
+    .onTransform(({ request }) => requireMaster(ctx, request))
     .post("", ({ body }) => keys.create(body), { body: createKeyRequest, response: { 200: createKeyResponse }, detail: { summary: "Create a virtual API key (the secret is shown once)" } })
     .get("", ({ query }) => keys.list(query), { query: paginationQuery, response: { 200: z.array(keyInfo) }, detail: { summary: "List keys" } })
     .get("/:key_id", ({ params }) => keys.get(params.key_id), { params, response: { 200: keyInfo }, detail: { summary: "Get a key" } })

@@ -16,59 +16,57 @@ const HISTORY = "/history";
 
 export function pricingRoutes(ctx: HttpContext) {
   const pricing = ctx.services.pricing;
+  // Auth runs as a transform hook, before validation: a caller without a credential gets 401, not 422.
+  const master = { transform: ({ request }: { request: Request }) => requireMaster(ctx, request) };
+  const anyKey = {
+    transform: async ({ request }: { request: Request }) => {
+      await authenticate(ctx, request);
+    },
+  };
 
-  const readOne = async (request: Request, key: string, asOf: Date | undefined) => {
-    await authenticate(ctx, request);
-    return pricing.get(decodeURIComponent(key), asOf);
-  };
-  const readHistory = async (request: Request, key: string) => {
-    await authenticate(ctx, request);
-    return pricing.history(decodeURIComponent(key));
-  };
-  const remove = async (request: Request, rawKey: string, effectiveAt: Date | undefined) => {
-    requireMaster(ctx, request);
+  const readOne = (key: string, asOf: Date | undefined) => pricing.get(decodeURIComponent(key), asOf);
+  const readHistory = (key: string) => pricing.history(decodeURIComponent(key));
+  const remove = async (rawKey: string, effectiveAt: Date | undefined) => {
     await pricing.remove(decodeURIComponent(rawKey), effectiveAt);
     return new Response(null, { status: 204 });
   };
 
   return new Elysia({ name: "pricing", prefix: "/v1/pricing", detail: { tags: ["pricing"], ...securedDetail } })
-    .post(
-      "",
-      ({ body, request }) => {
-        requireMaster(ctx, request);
-        return pricing.set(body);
-      },
-      { body: setPricingRequest, response: { 200: pricingResponse }, detail: { summary: "Set a model's price (a new version per effective_at)" } },
-    )
-    .get(
-      "",
-      async ({ query, request }) => {
-        await authenticate(ctx, request);
-        return pricing.list(query);
-      },
-      { query: paginationQuery, response: { 200: z.array(pricingResponse) }, detail: { summary: "List every pricing version" } },
-    )
-    .get("/:model_key", ({ params, query, request }) => readOne(request, params.model_key, query.as_of), {
+    .post("", ({ body }) => pricing.set(body), {
+      ...master,
+      body: setPricingRequest,
+      response: { 200: pricingResponse },
+      detail: { summary: "Set a model's price (a new version per effective_at)" },
+    })
+    .get("", ({ query }) => pricing.list(query), {
+      ...anyKey,
+      query: paginationQuery,
+      response: { 200: z.array(pricingResponse) },
+      detail: { summary: "List every pricing version" },
+    })
+    .get("/:model_key", ({ params, query }) => readOne(params.model_key, query.as_of), {
+      ...anyKey,
       params: keyParams,
       query: pricingAsOfQuery,
       response: { 200: pricingResponse },
       detail: { summary: "Price of a model as of a time (default now)" },
     })
-    .get("/:model_key/history", ({ params, request }) => readHistory(request, params.model_key), {
+    .get("/:model_key/history", ({ params }) => readHistory(params.model_key), {
+      ...anyKey,
       params: keyParams,
       response: { 200: z.array(pricingResponse) },
       detail: { summary: "Every price version of a model, newest first" },
     })
-    .delete("/:model_key", ({ params, query, request }) => remove(request, params.model_key, query.effective_at), {
+    .delete("/:model_key", ({ params, query }) => remove(params.model_key, query.effective_at), {
+      ...master,
       params: keyParams,
       query: pricingDeleteQuery,
       detail: { summary: "Delete a model's pricing (one version with effective_at)" },
     })
     .get(
       "/*",
-      ({ params, query, request }) =>
-        params["*"].endsWith(HISTORY) ? readHistory(request, params["*"].slice(0, -HISTORY.length)) : readOne(request, params["*"], query.as_of),
-      { params: wildParams, query: pricingAsOfQuery, detail: { hide: true } },
+      ({ params, query }) => (params["*"].endsWith(HISTORY) ? readHistory(params["*"].slice(0, -HISTORY.length)) : readOne(params["*"], query.as_of)),
+      { ...anyKey, params: wildParams, query: pricingAsOfQuery, detail: { hide: true } },
     )
-    .delete("/*", ({ params, query, request }) => remove(request, params["*"], query.effective_at), { params: wildParams, query: pricingDeleteQuery, detail: { hide: true } });
+    .delete("/*", ({ params, query }) => remove(params["*"], query.effective_at), { ...master, params: wildParams, query: pricingDeleteQuery, detail: { hide: true } });
 }

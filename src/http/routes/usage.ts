@@ -7,6 +7,6 @@ import { requireMaster, securedDetail } from "../plugins/auth";
 
 export function usageRoutes(ctx: HttpContext) {
   return new Elysia({ name: "usage", detail: { tags: ["usage"], ...securedDetail } })
-    .onBeforeHandle(({ request }) => requireMaster(ctx, request))
+    .onTransform(({ request }) => requireMaster(ctx, request))
     .get("/v1/usage", ({ query }) => ctx.services.usage.list(query), { query: usageQuery, response: { 200: z.array(usageEntry) }, detail: { summary: "Usage records, newest first" } });
 }

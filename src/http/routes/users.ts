@@ -12,7 +12,7 @@ const params = z.object({ user_id: z.string() });
 export function usersRoutes(ctx: HttpContext) {
   const users = ctx.services.users;
   return new Elysia({ name: "users", prefix: "/v1/users", detail: { tags: ["users"], ...securedDetail } })
-    .onBeforeHandle(({ request }) => requireMaster(ctx, request))
+    .onTransform(({ request }) => requireMaster(ctx, request))
     .post("", ({ body }) => users.create(body), { body: createUserRequest, response: { 200: userResponse }, detail: { summary: "Create (or revive) a user" } })
     .get("", ({ query }) => users.list(query), { query: paginationQuery, response: { 200: z.array(userResponse) }, detail: { summary: "List users" } })
     .get("/:user_id", ({ params }) => users.get(params.user_id), { params, response: { 200: userResponse }, detail: { summary: "Get a user" } })

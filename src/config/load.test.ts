@@ -1,0 +1,267 @@
+/** Config loading (SPEC §0 Config, §8.1, §13 items 58-60). Every test uses its own temp dir and an explicit env. */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the YAML `${VAR}` syntax is what these tests feed the loader.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, type LoadOptions, loadConfig } from "./load";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory holding the given files. */
+function sandbox(files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), "gw-config-"));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, ".."), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+/** Loads with `cwd` = a sandbox, collecting warnings. */
+function load(files: Record<string, string>, opts: Omit<LoadOptions, "cwd" | "warn"> = {}) {
+  const cwd = sandbox(files);
+  const warnings: string[] = [];
+  const config = loadConfig({ env: {}, ...opts, cwd, warn: (m) => warnings.push(m) });
+  return { config, warnings, cwd };
+}
+
+function loadError(files: Record<string, string>, opts: Omit<LoadOptions, "cwd" | "warn"> = {}): ConfigError {
+  try {
+    load(files, opts);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("defaults", () => {
+  test("no file, empty env: the documented defaults (item 60)", () => {
+    const { config, warnings } = load({});
+    expect(config.database_url).toBe("sqlite:///./otari-gateway.db");
+    expect(config.configPath).toBeNull();
+    expect(config).toMatchObject({
+      host: "0.0.0.0",
+      port: 8000,
+      auto_migrate: true,
+      bootstrap_api_key: true,
+      enable_docs: true,
+      enable_metrics: false,
+      require_pricing: false,
+      budget_strategy: "for_update",
+      mode: "standalone",
+      log_level: "info",
+      max_request_body_bytes: 33554432,
+      cors_allow_origins: [],
+      providers: {},
+      pricing: {},
+    });
+    expect(config.master_key ?? null).toBeNull();
+    expect(warnings).toEqual([]);
+  });
+
+  test("the result is frozen", () => {
+    const { config } = load({});
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+});
+
+describe("precedence (item 58)", () => {
+  test("OTARI_PORT beats GATEWAY_PORT beats YAML", () => {
+    const files = { "config.yml": "port: 8001\n" };
+    expect(load(files, { env: { OTARI_PORT: "9001", GATEWAY_PORT: "7000" } }).config.port).toBe(9001);
+    expect(load(files, { env: { GATEWAY_PORT: "7000" } }).config.port).toBe(7000);
+    expect(load(files).config.port).toBe(8001);
+  });
+
+  test("an empty env value counts as unset", () => {
+    expect(load({ "config.yml": "port: 8001\n" }, { env: { OTARI_PORT: "", GATEWAY_PORT: "7000" } }).config.port).toBe(7000);
+    expect(load({ "config.yml": "port: 8001\n" }, { env: { OTARI_PORT: "" } }).config.port).toBe(8001);
+  });
+
+  test("nullable string keys are read from env too: OTARI_MASTER_KEY, GATEWAY_METRICS_TOKEN, OTARI_USAGE_JOURNAL_PATH", () => {
+    const { config } = load({ "config.yml": "master_key: from-yaml\n" }, { env: { OTARI_MASTER_KEY: "from-env", GATEWAY_METRICS_TOKEN: "mt", OTARI_USAGE_JOURNAL_PATH: "/tmp/j" } });
+    expect(config.master_key).toBe("from-env");
+    expect(config.metrics_token).toBe("mt");
+    expect(config.usage_journal_path).toBe("/tmp/j");
+    expect(load({}, { env: { GATEWAY_MASTER_KEY: "g", OTARI_MASTER_KEY: "o" } }).config.master_key).toBe("o");
+  });
+
+  test("CLI flags beat every env var", () => {
+    expect(load({}, { env: { OTARI_PORT: "9001" }, flags: { port: 9100 } }).config.port).toBe(9100);
+    expect(load({}, { env: { OTARI_MASTER_KEY: "from-env" }, flags: { master_key: "from-flag" } }).config.master_key).toBe("from-flag");
+  });
+
+  test("booleans: 1/true/yes/on and 0/false/no/off, any case (OTARI_AUTO_MIGRATE=false -> false)", () => {
+    expect(load({}, { env: { OTARI_AUTO_MIGRATE: "false" } }).config.auto_migrate).toBe(false);
+    for (const v of ["0", "false", "no", "off", "FALSE", "Off"]) expect(load({}, { env: { OTARI_AUTO_MIGRATE: v } }).config.auto_migrate).toBe(false);
+    for (const v of ["1", "true", "yes", "on", "TRUE", "Yes"]) expect(load({}, { env: { GATEWAY_ENABLE_METRICS: v } }).config.enable_metrics).toBe(true);
+    expect(load({ "config.yml": "auto_migrate: true\n" }, { env: { GATEWAY_AUTO_MIGRATE: "no" } }).config.auto_migrate).toBe(false);
+  });
+
+  test("OTARI_PORT=abc or a bad boolean fails start-up, naming the variable", () => {
+    expect(loadError({}, { env: { OTARI_PORT: "abc" } }).message).toContain("OTARI_PORT");
+    expect(loadError({}, { env: { GATEWAY_PORT: "80x" } }).message).toContain("GATEWAY_PORT");
+    const bool = loadError({}, { env: { OTARI_AUTO_MIGRATE: "maybe" } });
+    expect(bool.message).toContain("OTARI_AUTO_MIGRATE");
+    expect(bool.message).toContain("maybe");
+    expect(loadError({}, { env: { OTARI_PORT: "70000" } }).message).toContain("port");
+    expect(loadError({}, { env: { OTARI_PORT: "1.5" } }).message).toContain("port");
+  });
+
+  test("database_url: flag > OTARI_ > GATEWAY_ > DATABASE_URL > YAML", () => {
+    const files = { "config.yml": "database_url: sqlite:///yaml.db\n" };
+    const env = { OTARI_DATABASE_URL: "sqlite:///otari.db", GATEWAY_DATABASE_URL: "sqlite:///gateway.db", DATABASE_URL: "sqlite:///plain.db" };
+    expect(load(files, { env, flags: { database_url: "sqlite:///flag.db" } }).config.database_url).toBe("sqlite:///flag.db");
+    expect(load(files, { env }).config.database_url).toBe("sqlite:///otari.db");
+    expect(load(files, { env: { GATEWAY_DATABASE_URL: env.GATEWAY_DATABASE_URL, DATABASE_URL: env.DATABASE_URL } }).config.database_url).toBe("sqlite:///gateway.db");
+    expect(load(files, { env: { DATABASE_URL: env.DATABASE_URL } }).config.database_url).toBe("sqlite:///plain.db");
+    expect(load(files).config.database_url).toBe("sqlite:///yaml.db");
+  });
+
+  test("which file: --config > OTARI_CONFIG > GATEWAY_CONFIG > ./config.yml", () => {
+    const files = { "config.yml": "port: 1001\n", "a.yml": "port: 1002\n", "b.yml": "port: 1003\n", "c.yml": "port: 1004\n" };
+    expect(load(files, { configPath: "a.yml", env: { OTARI_CONFIG: "b.yml", GATEWAY_CONFIG: "c.yml" } }).config.port).toBe(1002);
+    expect(load(files, { env: { OTARI_CONFIG: "b.yml", GATEWAY_CONFIG: "c.yml" } }).config.port).toBe(1003);
+    expect(load(files, { env: { GATEWAY_CONFIG: "c.yml" } }).config.port).toBe(1004);
+    const { config, cwd } = load(files);
+    expect(config.port).toBe(1001);
+    expect(config.configPath).toBe(join(cwd, "config.yml"));
+    expect(loadError({}, { configPath: "missing.yml" }).message).toContain("missing.yml");
+  });
+
+  test("list and map keys come only from YAML", () => {
+    const { config } = load({ "config.yml": "cors_allow_origins: [https://a.example]\nproviders:\n  openai:\n    api_key: sk-1\n" }, { env: { OTARI_CORS_ALLOW_ORIGINS: "https://b.example" } });
+    expect(config.cors_allow_origins).toEqual(["https://a.example"]);
+    expect(config.providers.openai?.api_key).toBe("sk-1");
+  });
+});
+
+describe("${VAR} interpolation (item 59)", () => {
+  test("replaced in any string value, several per string, nested too", () => {
+    const yaml = [
+      "master_key: ${MK}",
+      "database_url: postgresql://${DB_USER}:${DB_PASS}@db:5432/gw",
+      "port: ${PORT}",
+      "providers:",
+      "  openai:",
+      "    api_key: ${OPENAI_KEY}",
+      "cors_allow_origins: ['https://${HOST}']",
+    ].join("\n");
+    const { config } = load({ "config.yml": yaml }, { env: { MK: "m-1", DB_USER: "u", DB_PASS: "p", PORT: "8123", OPENAI_KEY: "sk-x", HOST: "h.example" } });
+    expect(config.master_key).toBe("m-1");
+    expect(config.database_url).toBe("postgresql://u:p@db:5432/gw");
+    expect(config.port).toBe(8123);
+    expect(config.providers.openai?.api_key).toBe("sk-x");
+    expect(config.cors_allow_origins).toEqual(["https://h.example"]);
+  });
+
+  test("an unset variable fails start-up naming it", () => {
+    const err = loadError({ "config.yml": "master_key: ${NOT_SET_ANYWHERE}\n" });
+    expect(err.message).toBe("Environment variable 'NOT_SET_ANYWHERE' is not set (referenced in config as '${NOT_SET_ANYWHERE}')");
+  });
+
+  test("an empty variable is set (replaced by the empty string)", () => {
+    expect(load({ "config.yml": "host: '${EMPTY}'\n" }, { env: { EMPTY: "" } }).config.host).toBe("");
+  });
+});
+
+describe(".env files (item 59)", () => {
+  test(".env next to the config file is loaded and never overrides an existing env var", () => {
+    const files = { "conf/config.yml": "master_key: ${MK}\nport: ${PORT}\n", "conf/.env": "MK=from-dotenv\nPORT=8200\n" };
+    expect(load(files, { configPath: "conf/config.yml" }).config).toMatchObject({ master_key: "from-dotenv", port: 8200 });
+    expect(load(files, { configPath: "conf/config.yml", env: { MK: "from-env" } }).config).toMatchObject({ master_key: "from-env", port: 8200 });
+  });
+
+  test("./.env is loaded too, after the config dir's .env (which wins)", () => {
+    const files = { "conf/config.yml": "host: ${H}\n", "conf/.env": "H=conf-host\n", ".env": "H=cwd-host\nOTARI_PORT=8300\n" };
+    const { config } = load(files, { configPath: "conf/config.yml" });
+    expect(config.host).toBe("conf-host");
+    expect(config.port).toBe(8300);
+  });
+
+  test(".env sets OTARI_ variables without a config file; quotes, export and comments are handled", () => {
+    const { config } = load({ ".env": "# comment\nexport OTARI_MASTER_KEY='quoted key'\nOTARI_PORT=8400 # trailing\nGATEWAY_HOST=\"127.0.0.1\"\n" });
+    expect(config).toMatchObject({ master_key: "quoted key", port: 8400, host: "127.0.0.1" });
+  });
+
+  test("a real env var beats .env", () => {
+    expect(load({ ".env": "OTARI_PORT=8400\n" }, { env: { OTARI_PORT: "8500" } }).config.port).toBe(8500);
+  });
+});
+
+describe("validation of the file", () => {
+  test("an unknown key is a warning naming it, not an error", () => {
+    const { config, warnings } = load({ "config.yml": "port: 8001\nnot_a_key: 1\n" });
+    expect(config.port).toBe(8001);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("not_a_key");
+  });
+
+  test("an unknown enum value stops start-up naming the key", () => {
+    expect(loadError({ "config.yml": "log_writer_strategy: sometimes\n" }).message).toContain("log_writer_strategy");
+    expect(loadError({ "config.yml": "budget_strategy: yolo\n" }).message).toContain("budget_strategy");
+    expect(loadError({ "config.yml": "log_format: xml\n" }).message).toContain("log_format");
+    expect(loadError({ "config.yml": "log_level: loud\n" }).message).toContain("log_level");
+    expect(loadError({}, { env: { OTARI_MODE: "hybrid" } }).message).toContain("mode");
+  });
+
+  test("enum spellings that are accepted: warn -> warning, mode case-insensitive", () => {
+    expect(load({ "config.yml": "log_level: warn\n" }).config.log_level).toBe("warning");
+    expect(load({}, { env: { GATEWAY_LOG_LEVEL: "DEBUG" } }).config.log_level).toBe("debug");
+    expect(load({}, { env: { GATEWAY_MODE: "Standalone" } }).config.mode).toBe("standalone");
+  });
+
+  test("a wrong type stops start-up naming the key", () => {
+    expect(loadError({ "config.yml": "port: eighty\n" }).message).toContain("port");
+    expect(loadError({ "config.yml": "port: [1]\n" }).message).toContain("port");
+    expect(loadError({ "config.yml": "enable_docs: 'maybe'\n" }).message).toContain("enable_docs");
+    expect(loadError({ "config.yml": "cors_allow_origins: https://a\n" }).message).toContain("cors_allow_origins");
+    expect(loadError({ "config.yml": "rate_limit_rpm: 0\n" }).message).toContain("rate_limit_rpm");
+  });
+
+  test("negative config prices fail start-up (item 22); zero is accepted", () => {
+    const err = loadError({ "config.yml": "pricing:\n  openai:gpt-4o:\n    input_price_per_million: -1\n    output_price_per_million: 1\n" });
+    expect(err.message).toContain("input_price_per_million");
+    const ok = load({ "config.yml": "pricing:\n  openai:gpt-4o:\n    input_price_per_million: 0\n    output_price_per_million: 0\n" });
+    expect(ok.config.pricing["openai:gpt-4o"]).toMatchObject({ input_price_per_million: 0, output_price_per_million: 0 });
+  });
+
+  test("unparseable YAML or a non-mapping top level fails start-up", () => {
+    expect(loadError({ "config.yml": "port: [unclosed\n" }).message).toContain("config.yml");
+    expect(loadError({ "config.yml": "- a\n- b\n" }).message).toContain("mapping");
+    expect(load({ "config.yml": "" }).config.port).toBe(8000);
+  });
+});
+
+describe("environment-only settings", () => {
+  test("OTARI_ wins over GATEWAY_; platform token precedence", () => {
+    const { config } = load(
+      {},
+      {
+        env: {
+          OTARI_SANDBOX_URL: "http://otari/",
+          GATEWAY_SANDBOX_URL: "http://gateway",
+          OTARI_PLATFORM_TOKEN: "legacy",
+          ANY_LLM_PLATFORM_TOKEN: "older",
+          OTARI_AI_TOKEN: "new",
+        },
+      },
+    );
+    expect(config.envSettings.sandboxUrl).toBe("http://otari");
+    expect(config.envSettings.platformToken).toBe("new");
+    expect(load({}, { env: { ANY_LLM_PLATFORM_TOKEN: "older", OTARI_PLATFORM_TOKEN: "legacy" } }).config.envSettings.platformToken).toBe("legacy");
+    expect(loadError({}, { env: { GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS: "perhaps" } }).message).toContain("GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS");
+  });
+
+  test("platform env knobs override platform.* keys", () => {
+    const { config } = load({ "config.yml": "platform:\n  base_url: http://yaml\n  resolve_timeout_ms: 100\n" }, { env: { PLATFORM_BASE_URL: "http://env", PLATFORM_RESOLVE_TIMEOUT_MS: "250" } });
+    expect(config.platform.base_url).toBe("http://env");
+    expect(config.platform.resolve_timeout_ms).toBe(250);
+  });
+});
