@@ -11,10 +11,12 @@ import { budgetsRoutes } from "./routes/budgets";
 import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { inferenceRoutes } from "./routes/inference";
+import { metricsRoutes } from "./routes/metrics";
 import { keysRoutes } from "./routes/keys";
 import { pricingRoutes } from "./routes/pricing";
 import { usageRoutes } from "./routes/usage";
 import { usersRoutes } from "./routes/users";
+import { enterRequest } from "../platform/request-context";
 import { applySecurityHeaders } from "./security-headers";
 import { trpcRoutes } from "./trpc";
 
@@ -59,13 +61,24 @@ function methodsFor(app: AnyElysia, path: string): string[] {
   return [...methods];
 }
 
+/** `/v1/keys/:key_id` -> `/v1/keys/{key_id}`; unmatched paths share one label (SPEC §12). */
+const endpointLabel = (route: string | undefined): string => (route ? route.replace(/:([^/]+)/g, "{$1}") : "unmatched");
+
 export function createApp(ctx: HttpContext, options: { document?: () => OpenApiDocument } = {}) {
   const limit = ctx.config.max_request_body_bytes;
+  const metrics = ctx.metrics ?? null;
+  const started = new WeakMap<Request, number>();
   const api = apiRoutes(ctx);
   const document = options.document ?? (() => buildOpenApiDocument(apiRoutes(ctx)));
   const app = new Elysia()
     .onRequest(({ request, set }) => {
-      applySecurityHeaders(new URL(request.url).pathname, set.headers);
+      set.headers["x-request-id"] = enterRequest(request.headers.get("x-request-id"));
+      const path = new URL(request.url).pathname;
+      if (metrics && path !== "/metrics") {
+        metrics.requestStarted();
+        started.set(request, performance.now());
+      }
+      applySecurityHeaders(path, set.headers);
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > limit) {
         throw new GatewayError(413, `Request body too large: ${length} bytes exceeds the limit of ${limit} bytes`, { code: "request_too_large" });
@@ -81,11 +94,19 @@ export function createApp(ctx: HttpContext, options: { document?: () => OpenApiD
           ? new GatewayError(405, "Method Not Allowed", { code: "method_not_allowed", headers: { Allow: allowed.join(", ") } })
           : new GatewayError(404, "Not Found", { code: "not_found" });
       } else err = toGatewayError(error);
+      set.status = err.status; // for the request metrics in onAfterResponse
       return errorResponse(err, path, set.headers as Record<string, string>);
+    })
+    .onAfterResponse(({ request, route, set, responseValue }) => {
+      const t0 = started.get(request);
+      if (!metrics || t0 === undefined) return;
+      const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
+      metrics.requestFinished(request.method, endpointLabel(route), status, (performance.now() - t0) / 1000);
     })
     .use(api)
     .use(trpcRoutes(ctx));
   if (ctx.config.enable_docs) app.use(docsRoutes(document));
+  if (metrics && ctx.config.enable_metrics) app.use(metricsRoutes(metrics, ctx.config.metrics_token));
   return app;
 }
 

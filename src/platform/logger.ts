@@ -3,6 +3,7 @@
  * One tagged logger per module: `const log = logger("keys")`.
  */
 import { createConsola, LogLevels, type ConsolaInstance, type LogObject } from "consola";
+import { currentRequestId } from "./request-context";
 
 export type LogFormat = "auto" | "pretty" | "json";
 export type LogLevelName = "debug" | "info" | "warning" | "error" | "critical";
@@ -36,6 +37,8 @@ function jsonReporter(write: (line: string) => void) {
     log(entry: LogObject) {
       const [first, ...rest] = entry.args;
       const fields: Record<string, unknown> = {};
+      const requestId = currentRequestId();
+      if (requestId) fields.request_id = requestId;
       const parts: string[] = [];
       for (const arg of [first, ...rest]) {
         if (arg instanceof Error) fields.error = arg.message;
@@ -77,7 +80,9 @@ export function logger(tag: string): Logger {
     (type: "debug" | "info" | "warn" | "error" | "fatal"): LogFn =>
     (message, fields) => {
       const tagged = root.withTag(tag);
-      if (fields) tagged[type](message, fields);
+      const requestId = currentRequestId();
+      const all = requestId ? { request_id: requestId, ...fields } : fields;
+      if (all) tagged[type](message, all);
       else tagged[type](message);
     };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error"), fatal: emit("fatal") };

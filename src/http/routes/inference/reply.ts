@@ -1,5 +1,6 @@
 /** Turns a service Reply into a Response; every inference route carries the request id. */
 import { badRequest } from "../../../core/errors";
+import { currentRequestId, requestIdFrom } from "../../../platform/request-context";
 import type { Reply } from "../../../services/inference/reply";
 
 export function toResponse(reply: Reply, requestId: string): Response {
@@ -8,10 +9,9 @@ export function toResponse(reply: Reply, requestId: string): Response {
   return new Response(JSON.stringify(reply.body), { status: 200, headers: { ...headers, "content-type": "application/json" } });
 }
 
-/** The request id: the client's `x-request-id` when sane, else a new one. */
+/** The request id the app bound to this request (see src/platform/request-context.ts). */
 export function requestIdOf(request: Request): string {
-  const given = request.headers.get("x-request-id");
-  return given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID();
+  return currentRequestId() ?? requestIdFrom(request.headers.get("x-request-id"));
 }
 
 /** SPEC §3.3: a blank model is a 400 before anything else. */
