@@ -160,13 +160,15 @@ export function buildProviderSettings(
   const fromEnv = (keys: readonly string[]) => keys.map((k) => env[k]).find((v) => v !== undefined && v !== "") ?? null;
   const apiBase = input.apiBase || fromEnv(d.apiBaseEnv) || d.defaultApiBase;
   if (!apiBase) throw badRequest(`Provider '${d.name}' requires api_base to be configured`, "invalid_request");
+  const timeoutMs = Math.round((input.timeoutSeconds ?? 600) * 1000);
   return {
     name: d.name,
     apiKey: input.apiKey || fromEnv(d.apiKeyEnv),
     apiBase: apiBase.replace(/\/+$/, ""),
     headers: input.headers ?? {},
-    timeoutMs: Math.round((input.timeoutSeconds ?? 600) * 1000),
-    firstByteTimeoutMs: input.firstByteTimeoutMs ?? 120_000,
+    timeoutMs,
+    // The read timeout also bounds the wait for a stream's first event: a configured 5 s never waits 120 s.
+    firstByteTimeoutMs: Math.min(input.firstByteTimeoutMs ?? 120_000, timeoutMs),
     version,
     extra: input.extra ?? {},
   };

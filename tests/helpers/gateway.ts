@@ -2,6 +2,9 @@
  * A real gateway for tests: the composition root (createGateway) on a TestDatabase, served on a random port,
  * with the OpenAI- and Anthropic-format mock providers configured as `openai` and `anthropic`.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { FileConfig } from "../../src/config/schema";
 import { loadConfig } from "../../src/config/load";
 import { createGateway, type Gateway, type StartupOutput } from "../../src/gateway";
@@ -31,6 +34,7 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const openai = startOpenAIMock();
   const anthropic = startAnthropicMock();
+  const journalDir = mkdtempSync(join(tmpdir(), "gw-journal-"));
   const config = loadConfig({
     env: {},
     cwd: "/nonexistent-dir-for-tests",
@@ -38,7 +42,8 @@ export async function startTestGateway(
       database_url: db.url,
       master_key: MASTER_KEY,
       log_level: "error",
-      usage_journal_path: null,
+      // A journal of its own per gateway: two test gateways on one Postgres (replicas) must never share one.
+      usage_journal_path: join(journalDir, "usage-journal.jsonl"),
       providers: {
         openai: { api_key: "sk-test-openai-key", api_base: openai.apiBase },
         anthropic: { api_key: "sk-ant-test-key", api_base: anthropic.apiBase },
@@ -77,6 +82,7 @@ export async function startTestGateway(
       await gateway.close();
       openai.stop();
       anthropic.stop();
+      rmSync(journalDir, { recursive: true, force: true });
     },
   };
 }

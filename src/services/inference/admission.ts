@@ -135,7 +135,8 @@ export class Admission {
     const { ledger, limiter } = this.deps;
     if (billable || outcome.fixedCostMicros != null) ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
     else ledger.release(this.reservation);
-    const total = u?.totalTokens ?? (prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : null);
+    // No prompt count means no total (moderations: prompt/total null, completion 0; SPEC §3.7).
+    const total = u?.totalTokens ?? (prompt !== null ? prompt + (completion ?? 0) : null);
     if (total) limiter.recordTokens(this.scopes, total);
     const modelKey = `${this.route.providerName}:${this.route.model}`;
     if (!this.price && billable && this.input.endpoint !== "/v1/moderations" && !warnedUnpriced.has(modelKey)) {

@@ -67,6 +67,6 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
 }
 
 /** POST /v1/messages/count_tokens (SPEC §0): a local estimate; no provider call, no budget, no usage row. */
-export function countMessageTokens(body: AnthropicRequest): { input_tokens: number } {
+export function countMessageTokens(body: Pick<AnthropicRequest, "messages" | "system" | "tools">): { input_tokens: number } {
   return { input_tokens: estimateTokens([body.messages, body.system, body.tools], 0, 0).promptTokens };
 }

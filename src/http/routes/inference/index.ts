@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { HttpContext } from "../../context";
 import { authenticate, securedDetail } from "../../plugins/auth";
 import { requestIdOf, requireModel, toResponse } from "./reply";
-import { chatBody, embeddingsBody, messagesBody, moderationQuery, moderationsBody, modelsQuery, responsesBody } from "./schemas";
+import { chatBody, countTokensBody, embeddingsBody, messagesBody, moderationQuery, moderationsBody, modelsQuery, responsesBody } from "./schemas";
 
 /** Anthropic request headers forwarded on /v1/messages (SPEC §5.4.1). */
 function anthropicHeaders(request: Request): Record<string, string> {
@@ -45,7 +45,7 @@ export function inferenceRoutes(ctx: HttpContext) {
         await authenticate(ctx, request);
         return inference().countTokens(body);
       },
-      { body: messagesBody, response: { 200: z.object({ input_tokens: z.number().int() }) }, detail: { summary: "Estimate input tokens locally (no provider call)" } },
+      { body: countTokensBody, response: { 200: z.object({ input_tokens: z.number().int() }) }, detail: { summary: "Estimate input tokens locally (no provider call)" } },
     )
     .post(
       "/v1/responses",

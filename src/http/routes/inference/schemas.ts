@@ -19,6 +19,8 @@ const messagesWithRoles = z
 
 export const chatBody = chatRequestSchema.extend({ messages: messagesWithRoles }).meta({ id: "ChatCompletionRequest" });
 export const messagesBody = anthropicRequestSchema.meta({ id: "MessagesRequest" });
+/** count_tokens takes the Messages body without `max_tokens` (Anthropic's own SDK sends none there). */
+export const countTokensBody = anthropicRequestSchema.extend({ max_tokens: z.number().int().optional() }).meta({ id: "CountTokensRequest" });
 export const responsesBody = responsesRequestSchema.meta({ id: "ResponsesRequest" });
 export const embeddingsBody = embeddingRequestSchema.meta({ id: "EmbeddingRequest" });
 export const moderationsBody = moderationRequestSchema.meta({ id: "ModerationRequest" });
