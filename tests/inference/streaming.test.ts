@@ -200,6 +200,22 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
     expect(Number(user["spend"])).toBeCloseTo((PROMPT_ESTIMATE + MAX_TOKENS) * perToken, 9);
   });
 
+  test("the same for a non-stream call without usage: billed at the estimate, estimated:true", async () => {
+    const { userId, key: k } = await fresh("nousage-json");
+    const res = await post(gw, "/v1/chat/completions", k, { model: "openai:no-usage", messages: ask, max_tokens: MAX_TOKENS });
+    expect(res.status).toBe(200);
+    const cost = (PROMPT_ESTIMATE + MAX_TOKENS) * perToken;
+    expect(res.headers.get("x-gateway-cost-usd")).toBe(cost.toFixed(6));
+    const msg = await post(gw, "/v1/messages", k, { model: "openai:no-usage", messages: ask, max_tokens: MAX_TOKENS });
+    expect(msg.status).toBe(200);
+    const rows = await rowsOf(gw, userId);
+    expect(rows.length).toBe(2);
+    for (const row of rows) {
+      expect(row).toMatchObject({ status: "success", estimated: true, prompt_tokens: PROMPT_ESTIMATE, completion_tokens: MAX_TOKENS });
+      expect(Number(row["cost"])).toBeCloseTo(cost, 9);
+    }
+  });
+
   test("keepalives fill a silent upstream: `: keepalive` (chat, responses), `event: ping` (messages) (§13 item 52)", async () => {
     const { userId, key: k } = await fresh("ka");
     const chat = await post(gw, "/v1/chat/completions", k, { model: "openai:pause-300", messages: ask, stream: true });

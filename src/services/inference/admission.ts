@@ -5,7 +5,7 @@
  */
 import { GatewayError, badRequest, forbidden, notFound } from "../../core/errors";
 import { costMicros, microsToUsd } from "../../core/money";
-import type { NormalizedUsage } from "../../core/wire/index";
+import { hasUsage, type NormalizedUsage } from "../../core/wire/index";
 import { logger } from "../../platform/logger";
 import { ProviderFailure } from "../../providers/_shared/errors";
 import type { Caller } from "../auth";
@@ -170,6 +170,15 @@ export class Admission {
     const headers: Record<string, string> = { ...this.rateHeaders };
     if (cost !== null) headers["X-Gateway-Cost-USD"] = microsToUsd(cost).toFixed(6);
     return { costMicros: cost, headers };
+  }
+
+  /**
+   * A completed non-stream call. A provider that reported no usage is billed at the reservation estimate, as a
+   * stream would be (SPEC §6.3 "normal end, no usage"): it produced tokens, so it is never free.
+   */
+  succeed(usage: NormalizedUsage | null): SettledInfo {
+    if (usage && hasUsage(usage)) return this.finish({ usage, statusCode: 200 }, "success");
+    return this.finish({ usage: this.estimatedUsage(), estimated: true, statusCode: 200 }, "success");
   }
 
   /** A failed call: no charge unless tokens were produced (SPEC §6.3), one error row. */

@@ -28,7 +28,7 @@ export function createChatService(admissions: Admissions, streaming: StreamSetti
     if (!body.stream) {
       try {
         const result = await provider.chat({ ...upstream, stream: false }, settings);
-        const settled = admission.finish({ usage: result.usage, statusCode: 200 }, "success");
+        const settled = admission.succeed(result.usage);
         return { kind: "json", body: result.body, headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
       } catch (err) {
         admission.fail(err);

@@ -33,7 +33,7 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
     if (!body.stream) {
       try {
         const result = await provider.messages({ ...upstream, stream: false }, settings, options);
-        const settled = admission.finish({ usage: result.usage, statusCode: 200 }, "success");
+        const settled = admission.succeed(result.usage);
         return { kind: "json", body: withoutNulls(result.body), headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
       } catch (err) {
         admission.fail(err);

@@ -39,7 +39,7 @@ export function createResponsesService(admissions: Admissions, streaming: Stream
     if (!body.stream) {
       try {
         const result = await provider.responses({ ...upstream, stream: false }, settings);
-        const settled = admission.finish({ usage: result.usage, statusCode: 200 }, "success");
+        const settled = admission.succeed(result.usage);
         return { kind: "json", body: withoutNulls(result.body), headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
       } catch (err) {
         admission.fail(err);
