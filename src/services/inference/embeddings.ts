@@ -4,6 +4,7 @@ import type { EmbeddingRequest, ModerationRequest } from "../../core/wire/index"
 import type { Caller } from "../auth";
 import type { Admissions } from "./admission";
 import { estimateTokens } from "./estimate";
+import { guarded, relayJson } from "./relay";
 import type { Reply } from "./reply";
 
 const USER_REQUIRED = "When using master key, 'user' field is required in request body";
@@ -20,17 +21,15 @@ export function createEmbeddingsService(admissions: Admissions) {
       estimate: estimateTokens([body.input], 0, 0),
     });
     const { provider, settings, model, providerName } = admission.route;
-    try {
+    const embed = await guarded(admission, () => {
       if (!provider.capabilities.embeddings || !provider.embed) throw badRequest(`Provider '${providerName}' does not support embeddings`, "unsupported_provider");
-      const { user: _user, ...rest } = body;
-      const result = await provider.embed({ ...rest, model }, settings);
-      const usage = { ...result.usage, completionTokens: 0 };
-      const settled = admission.finish({ usage, statusCode: 200 }, "success");
-      return { kind: "json", body: result.body, headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
-    } catch (err) {
-      admission.fail(err);
-      throw err;
-    }
+      return provider.embed;
+    });
+    const { user: _user, ...rest } = body;
+    return relayJson(admission, {
+      call: () => embed.call(provider, { ...rest, model }, settings),
+      settle: (r) => admission.finish({ usage: { ...r.usage, completionTokens: 0 }, statusCode: 200 }, "success"),
+    });
   };
 }
 
@@ -46,19 +45,18 @@ export function createModerationsService(admissions: Admissions) {
       estimate: { promptTokens: 0, outputTokens: 0 },
     });
     const { provider, settings, model, providerName } = admission.route;
-    try {
+    const moderate = await guarded(admission, () => {
       if (!provider.capabilities.moderations || !provider.moderate) throw badRequest(`Provider '${providerName}' does not support moderation`, "unsupported_provider");
-      const { user: _user, ...rest } = body;
-      const result = await provider.moderate({ ...rest, model }, settings);
-      // One request at the input rate, which holds USD per million requests here (SPEC §3.7).
-      const fixed = admission.price ? Math.round(admission.price.inputRate / 1_000_000) : 0;
-      const usage = { promptTokens: null, completionTokens: 0, totalTokens: null, cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null };
-      const settled = admission.finish({ usage, statusCode: 200, fixedCostMicros: fixed }, "success");
-      const out = includeRaw ? result.body : { ...result.body, results: result.body.results.map(({ provider_raw: _raw, ...r }) => r) };
-      return { kind: "json", body: out, headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
-    } catch (err) {
-      admission.fail(err);
-      throw err;
-    }
+      return provider.moderate;
+    });
+    const { user: _user, ...rest } = body;
+    // One request at the input rate, which holds USD per million requests here (SPEC §3.7).
+    const fixed = admission.price ? Math.round(admission.price.inputRate / 1_000_000) : 0;
+    const usage = { promptTokens: null, completionTokens: 0, totalTokens: null, cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null };
+    return relayJson(admission, {
+      call: () => moderate.call(provider, { ...rest, model }, settings),
+      settle: () => admission.finish({ usage, statusCode: 200, fixedCostMicros: fixed }, "success"),
+      body: (r) => (includeRaw ? r.body : { ...r.body, results: r.body.results.map(({ provider_raw: _raw, ...x }) => x) }),
+    });
   };
 }

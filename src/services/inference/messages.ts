@@ -2,21 +2,22 @@
  * POST /v1/messages (SPEC §3.4): Anthropic Messages API, JSON and SSE. Anthropic-wire providers get the body
  * natively; others are translated through chat by the adapter. Errors use Anthropic's envelope (the HTTP mapper).
  */
+import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 import type { AnthropicEvent, AnthropicRequest } from "../../core/wire/index";
 import { sseEvent } from "../../providers/_shared/sse";
 import { withoutNulls } from "../../core/json";
 import type { Caller } from "../auth";
 import type { Admissions } from "./admission";
 import { estimateTokens } from "./estimate";
-import { type Reply, SSE_HEADERS } from "./reply";
-import { pumpSse } from "./sse-pump";
-import { settleStream } from "./stream-settlement";
+import { refuseUnavailableTools, withoutGatewayFields } from "./gateway-tools";
+import { guarded, relayJson, relayStream } from "./relay";
+import type { Reply } from "./reply";
 import type { StreamSettings } from "./stream-settings";
 
 const STREAM_ERROR = { type: "error", error: { type: "api_error", message: "An error occurred during streaming" } };
 
 export function createMessagesService(admissions: Admissions, streaming: StreamSettings) {
-  return async function messages(caller: Caller, body: AnthropicRequest, requestId: string, headers: Record<string, string>): Promise<Reply> {
+  return async function messages(caller: Caller, body: AnthropicRequest & GatewayToolFields, requestId: string, headers: Record<string, string>): Promise<Reply> {
     const admission = await admissions.admit({
       caller,
       endpoint: "/v1/messages",
@@ -26,43 +27,20 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
       selector: body.model,
       estimate: estimateTokens([body.messages, body.system, body.tools], body.max_tokens, body.max_tokens),
     });
+    await guarded(admission, () => refuseUnavailableTools(body));
     const { provider, settings, model } = admission.route;
-    const upstream: AnthropicRequest = { ...body, model };
+    const upstream: AnthropicRequest = { ...withoutGatewayFields(body), model };
     const options = { headers };
 
     if (!body.stream) {
-      try {
-        const result = await provider.messages({ ...upstream, stream: false }, settings, options);
-        const settled = admission.succeed(result.usage);
-        return { kind: "json", body: withoutNulls(result.body), headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
-      } catch (err) {
-        admission.fail(err);
-        throw err;
-      }
+      return relayJson(admission, { call: () => provider.messages({ ...upstream, stream: false }, settings, options), body: (r) => withoutNulls(r.body) });
     }
-
-    let stream: Awaited<ReturnType<typeof provider.messagesStream>>;
-    try {
-      stream = await provider.messagesStream({ ...upstream, stream: true }, settings, options);
-    } catch (err) {
-      admission.fail(err);
-      throw err;
-    }
-    const out = pumpSse<AnthropicEvent>({
-      stream,
+    return relayStream<AnthropicEvent>(admission, streaming, {
+      open: () => provider.messagesStream({ ...upstream, stream: true }, settings, options),
       keepalive: sseEvent("ping", { type: "ping" }),
-      keepaliveMs: streaming.keepaliveMs,
-      drainMs: streaming.drainMs,
-      onDisconnect: streaming.onDisconnect,
       frame: (event) => sseEvent(event.type, withoutNulls(event)),
-      finish: (end) => {
-        settleStream(admission, end);
-        if (end.kind === "client_gone") return [];
-        if (end.kind === "upstream_error") return [sseEvent("error", STREAM_ERROR)];
-        return [sseEvent("done", {})];
-      },
+      closing: (end) => [end.kind === "upstream_error" ? sseEvent("error", STREAM_ERROR) : sseEvent("done", {})],
     });
-    return { kind: "stream", body: out, headers: { ...SSE_HEADERS, ...admission.rateHeaders } };
   };
 }
 

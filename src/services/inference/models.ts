@@ -4,6 +4,7 @@
  * flight per provider; a failing provider is logged and skipped.
  */
 import { notFound } from "../../core/errors";
+import type { ModelListResponse, ModelObject } from "../../core/schemas/models";
 import { logger } from "../../platform/logger";
 import type { ProviderModel } from "../../providers/types";
 import type { Caller } from "../auth";
@@ -13,13 +14,6 @@ import type { UserDirectory } from "./user-directory";
 
 const log = logger("models");
 
-export interface ModelObject {
-  id: string;
-  object: "model";
-  created: number;
-  owned_by: string;
-  pricing: { input_price_per_million: number; output_price_per_million: number } | null;
-}
 
 interface CacheEntry {
   models: ProviderModel[];
@@ -99,7 +93,7 @@ export function createModelsService(o: ModelsOptions) {
   }
 
   return {
-    async list(caller: Caller, provider?: string): Promise<{ object: "list"; data: ModelObject[] }> {
+    async list(caller: Caller, provider?: string): Promise<ModelListResponse> {
       const lists = await allowLists(caller);
       const data = [...(await all(provider)).values()].filter((m) => lists.every((l) => matches(l, m.id))).sort((a, b) => a.id.localeCompare(b.id));
       return { object: "list", data };

@@ -4,7 +4,8 @@ import { z } from "zod";
 import type { HttpContext } from "../../context";
 import { authenticate, securedDetail } from "../../plugins/auth";
 import { requestIdOf, requireModel, toResponse } from "./reply";
-import { chatBody, countTokensBody, embeddingsBody, messagesBody, moderationQuery, moderationsBody, modelsQuery, responsesBody } from "./schemas";
+import { modelListResponse, modelObject } from "../../../core/schemas/models";
+import { chatBody, countTokensBody, embeddingsBody, messagesBody, moderationQuery, moderationResponse, moderationsBody, modelsQuery, responsesBody } from "./schemas";
 
 /** Anthropic request headers forwarded on /v1/messages (SPEC §5.4.1). */
 function anthropicHeaders(request: Request): Record<string, string> {
@@ -75,7 +76,7 @@ export function inferenceRoutes(ctx: HttpContext) {
         const id = requestIdOf(request);
         return toResponse(await inference().moderations(caller, body, id, query.include_raw), id);
       },
-      { body: moderationsBody, query: moderationQuery, detail: { summary: "OpenAI Moderations" } },
+      { body: moderationsBody, query: moderationQuery, response: { 200: moderationResponse }, detail: { summary: "OpenAI Moderations" } },
     )
     .get(
       "/v1/models",
@@ -83,10 +84,11 @@ export function inferenceRoutes(ctx: HttpContext) {
         const caller = await authenticate(ctx, request);
         return inference().models.list(caller, query.provider);
       },
-      { query: modelsQuery, detail: { summary: "Models the caller may use, with pricing" } },
+      { query: modelsQuery, response: { 200: modelListResponse }, detail: { summary: "Models the caller may use, with pricing" } },
     )
     .get("/v1/models/:model_id", async ({ params, request }) => getModel(request, params.model_id), {
       params: z.object({ model_id: z.string() }),
+      response: { 200: modelObject },
       detail: { summary: "One model (model_id may contain '/' and ':')" },
     })
     .get("/v1/models/*", async ({ params, request }) => getModel(request, params["*"]), { params: z.object({ "*": z.string() }), detail: { hide: true } });

@@ -3,7 +3,16 @@
  * (every message needs a `role`, with the baseline's message text).
  */
 import { z } from "zod";
-import { anthropicRequestSchema, chatMessageSchema, chatRequestSchema, embeddingRequestSchema, moderationRequestSchema, responsesRequestSchema } from "../../../core/wire/index";
+import { gatewayToolFields } from "../../../core/schemas/gateway-tools";
+import {
+  anthropicRequestSchema,
+  chatMessageSchema,
+  chatRequestSchema,
+  embeddingRequestSchema,
+  moderationRequestSchema,
+  moderationResponseSchema,
+  responsesRequestSchema,
+} from "../../../core/wire/index";
 
 const messagesWithRoles = z
   .array(z.unknown())
@@ -17,11 +26,31 @@ const messagesWithRoles = z
   })
   .pipe(z.array(chatMessageSchema));
 
-export const chatBody = chatRequestSchema.extend({ messages: messagesWithRoles }).meta({ id: "ChatCompletionRequest" });
-export const messagesBody = anthropicRequestSchema.meta({ id: "MessagesRequest" });
+export const chatBody = chatRequestSchema.extend({ messages: messagesWithRoles, ...gatewayToolFields }).meta({ id: "ChatCompletionRequest" });
+
+/** Optional Messages fields also accept null (as the baseline's schema does); null reads as absent. */
+const orNull = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+const a = anthropicRequestSchema.shape;
+const messagesFields = {
+  system: orNull(a.system.unwrap()),
+  temperature: orNull(a.temperature.unwrap()),
+  top_p: orNull(a.top_p.unwrap()),
+  top_k: orNull(a.top_k.unwrap()),
+  stop_sequences: orNull(a.stop_sequences.unwrap()),
+  tools: orNull(a.tools.unwrap()),
+  tool_choice: orNull(a.tool_choice.unwrap()),
+  metadata: orNull(a.metadata.unwrap()),
+  thinking: orNull(a.thinking.unwrap()),
+  cache_control: orNull(z.record(z.string(), z.unknown())),
+  ...gatewayToolFields,
+};
+export const messagesBody = anthropicRequestSchema.extend(messagesFields).meta({ id: "MessagesRequest" });
 /** count_tokens takes the Messages body without `max_tokens` (Anthropic's own SDK sends none there). */
-export const countTokensBody = anthropicRequestSchema.extend({ max_tokens: z.number().int().optional() }).meta({ id: "CountTokensRequest" });
-export const responsesBody = responsesRequestSchema.meta({ id: "ResponsesRequest" });
+export const countTokensBody = anthropicRequestSchema.extend({ ...messagesFields, max_tokens: z.number().int().optional() }).meta({ id: "CountTokensRequest" });
+export const responsesBody = responsesRequestSchema
+  .extend({ tools: z.array(z.unknown()).nullish(), user: z.string().nullish(), ...gatewayToolFields })
+  .meta({ id: "ResponsesRequest" });
+export const moderationResponse = moderationResponseSchema.meta({ id: "ModerationResponse" });
 export const embeddingsBody = embeddingRequestSchema.meta({ id: "EmbeddingRequest" });
 export const moderationsBody = moderationRequestSchema.meta({ id: "ModerationRequest" });
 export const moderationQuery = z.object({
