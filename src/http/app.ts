@@ -96,15 +96,18 @@ export function createApp(ctx: HttpContext, options: { document?: () => OpenApiD
       } else err = toGatewayError(error);
       set.status = err.status; // for the request metrics in onAfterResponse
       return errorResponse(err, path, set.headers as Record<string, string>);
-    })
-    .onAfterResponse(({ request, route, set, responseValue }) => {
+    });
+  if (metrics) {
+    // Registered only with metrics on (Elysia's after-response phase has a per-request cost), and before the
+    // routes, which only pick up hooks registered ahead of them.
+    app.onAfterResponse(({ request, route, set, responseValue }) => {
       const t0 = started.get(request);
-      if (!metrics || t0 === undefined) return;
+      if (t0 === undefined) return;
       const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
       metrics.requestFinished(request.method, endpointLabel(route), status, (performance.now() - t0) / 1000);
-    })
-    .use(api)
-    .use(trpcRoutes(ctx));
+    });
+  }
+  app.use(api).use(trpcRoutes(ctx));
   if (ctx.config.enable_docs) app.use(docsRoutes(document));
   if (metrics && ctx.config.enable_metrics) app.use(metricsRoutes(metrics, ctx.config.metrics_token));
   return app;

@@ -134,10 +134,11 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
 
     /** K|M routes: the master key first, then the virtual-key path. */
     async authenticate(token: string): Promise<Caller> {
-      if (masterKey.matches(token)) return { kind: "master" };
+      const hash = sha256Hex(token);
+      if (masterKey.matchesHash(hash)) return { kind: "master" };
       const problem = keyFormatProblem(token);
       if (problem) return fail(`Invalid API key format: ${problem}`, "invalid_format");
-      const row = await lookup(sha256Hex(token));
+      const row = await lookup(hash);
       if (!row) return fail("Invalid API key", "invalid_key");
       if (!row.isActive) return fail("API key is inactive", "inactive_key");
       const at = now();

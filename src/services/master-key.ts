@@ -15,13 +15,17 @@ export interface MasterKey {
   /** Throws 503 when no master key exists, 401 when `token` is not it. */
   verify(token: string): void;
   matches(token: string): boolean;
+  /** `matches` for a token already hashed (the hot path hashes once for both checks). */
+  matchesHash(tokenHash: string): boolean;
 }
 
 export function createMasterKey(hash: string | null): MasterKey {
-  const matches = (token: string) => hash !== null && digestsEqual(sha256Hex(token), hash);
+  const matchesHash = (tokenHash: string) => hash !== null && digestsEqual(tokenHash, hash);
+  const matches = (token: string) => matchesHash(sha256Hex(token));
   return {
     hash,
     matches,
+    matchesHash,
     verify(token) {
       if (hash === null) {
         throw serviceUnavailable("Master key not configured. Set OTARI_MASTER_KEY environment variable.", "master_key_not_configured");
