@@ -53,12 +53,31 @@ describe("registry", () => {
   });
 
   test("providers without an adapter yet answer 400, never a fake success", () => {
-    for (const name of ["gemini", "vertexai", "bedrock", "cohere", "azure", "azureopenai", "azureanthropic", "watsonx", "sagemaker"]) {
+    for (const name of ["watsonx", "sagemaker"]) {
       const err = errorOf(() => getProvider(name));
       expect([err.status, err.message]).toEqual([400, `Provider '${name}' is not supported by this gateway yet`]);
     }
     expect(getProvider("Mistral").name).toBe("mistral");
     expect(getProvider("anthropic").wire).toBe("anthropic");
+  });
+
+  test("native adapters are registered under their SPEC §5.2 keys", () => {
+    for (const name of ["gemini", "vertexai", "bedrock", "cohere", "azure", "azureopenai", "azureanthropic", "vertexaianthropic"])
+      expect(getProvider(name).name).toBe(name);
+    expect(getProvider("azureanthropic").wire).toBe("anthropic");
+    expect(getProvider("vertexaianthropic").capabilities.messagesPassthrough).toBe(true);
+  });
+
+  test("cloud env vars reach the adapter as extra.env; templated default bases; config wins per key", () => {
+    const env = { GOOGLE_CLOUD_PROJECT: "p-env", GOOGLE_API_KEY: "g", AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "AKIA", OPENAI_API_KEY: "x" };
+    const vertex = buildProviderSettings("vertexai", { extra: { location: "global" } }, env, "1");
+    expect(vertex.apiBase).toBe("https://{location}-aiplatform.googleapis.com");
+    expect(vertex.extra).toEqual({ location: "global", env: { GOOGLE_CLOUD_PROJECT: "p-env" } });
+    const bedrock = buildProviderSettings("bedrock", { extra: { env: { AWS_REGION: "us-west-2" } } }, env, "1");
+    expect(bedrock.apiBase).toBe("https://bedrock-runtime.{region}.amazonaws.com");
+    expect(bedrock.extra["env"]).toEqual({ AWS_REGION: "us-west-2", AWS_ACCESS_KEY_ID: "AKIA" });
+    expect(buildProviderSettings("gemini", {}, env, "1")).toMatchObject({ apiKey: "g", extra: {} });
+    expect(buildProviderSettings("openai", {}, env, "1").extra).toEqual({});
   });
 
   test("capability flags", () => {

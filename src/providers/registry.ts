@@ -1,7 +1,17 @@
 import { GatewayError, badRequest } from "../core/errors.ts";
+import { BEDROCK_BASE_TEMPLATE } from "./bedrock/api.ts";
+import { VERTEX_BASE_TEMPLATE } from "./_shared/vertex/index.ts";
 import { anthropic } from "./anthropic/index.ts";
+import { azure } from "./azure/index.ts";
+import { azureanthropic } from "./azureanthropic/index.ts";
+import { azureopenai } from "./azureopenai/index.ts";
+import { bedrock } from "./bedrock/index.ts";
+import { cohere } from "./cohere/index.ts";
+import { gemini } from "./gemini/index.ts";
 import { mistral } from "./mistral/index.ts";
 import { openaiFamily } from "./openai-family/index.ts";
+import { vertexai } from "./vertexai/index.ts";
+import { vertexaianthropic } from "./vertexaianthropic/index.ts";
 import type { Provider, ProviderSettings } from "./types.ts";
 
 /**
@@ -18,6 +28,11 @@ export interface ProviderDefinition {
   apiKeyEnv: readonly string[];
   /** Env vars that may override the base URL. */
   apiBaseEnv: readonly string[];
+  /**
+   * Further env vars the adapter reads (cloud credentials, project, region): copied, when set, into
+   * `settings.extra.env` so providers never read process.env (Vertex: GOOGLE_*, Bedrock: AWS_*).
+   */
+  envPassthrough: readonly string[];
   /** The adapter, or null while no adapter speaks the provider's native format yet. */
   adapter: Provider | null;
 }
@@ -29,7 +44,13 @@ const def = (
   apiKeyEnv: string[],
   adapter: Provider | null,
   apiBaseEnv: string[] = [],
-): ProviderDefinition => ({ name, priority, defaultApiBase, apiKeyEnv, apiBaseEnv, adapter });
+  envPassthrough: string[] = [],
+): ProviderDefinition => ({ name, priority, defaultApiBase, apiKeyEnv, apiBaseEnv, adapter, envPassthrough });
+
+/** SPEC §5.2/§5.3: Vertex reads its key file, project and location from these when config has none. */
+const GOOGLE_ENV = ["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION"];
+/** SPEC §5.2: Bedrock signs with these when no API key (AWS_BEARER_TOKEN_BEDROCK) is set. */
+const AWS_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"];
 
 const oai = (name: string): Provider => {
   const p = openaiFamily[name];
@@ -40,11 +61,11 @@ const oai = (name: string): Provider => {
 const DEFINITIONS: ProviderDefinition[] = [
   def("openai", "core", "https://api.openai.com/v1", ["OPENAI_API_KEY"], oai("openai")),
   def("anthropic", "core", "https://api.anthropic.com", ["ANTHROPIC_API_KEY"], anthropic),
-  def("gemini", "core", "https://generativelanguage.googleapis.com", ["GEMINI_API_KEY", "GOOGLE_API_KEY"], null),
-  def("vertexai", "core", null, [], null),
+  def("gemini", "core", "https://generativelanguage.googleapis.com", ["GEMINI_API_KEY", "GOOGLE_API_KEY"], gemini),
+  def("vertexai", "core", VERTEX_BASE_TEMPLATE, [], vertexai, [], GOOGLE_ENV),
   def("mistral", "core", "https://api.mistral.ai/v1", ["MISTRAL_API_KEY"], mistral),
   def("groq", "core", "https://api.groq.com/openai/v1", ["GROQ_API_KEY"], oai("groq")),
-  def("cohere", "core", "https://api.cohere.com", ["COHERE_API_KEY", "CO_API_KEY"], null),
+  def("cohere", "core", "https://api.cohere.com", ["COHERE_API_KEY", "CO_API_KEY"], cohere),
   def("ollama", "core", "http://localhost:11434", [], oai("ollama"), ["OLLAMA_API_BASE"]),
   def("together", "core", "https://api.together.xyz/v1", ["TOGETHER_API_KEY"], oai("together")),
   def("deepseek", "core", "https://api.deepseek.com", ["DEEPSEEK_API_KEY"], oai("deepseek")),
@@ -52,8 +73,8 @@ const DEFINITIONS: ProviderDefinition[] = [
   def("openrouter", "core", "https://openrouter.ai/api/v1", ["OPENROUTER_API_KEY"], oai("openrouter")),
   def("fireworks", "core", "https://api.fireworks.ai/inference/v1", ["FIREWORKS_API_KEY"], oai("fireworks")),
   def("perplexity", "core", "https://api.perplexity.ai", ["PERPLEXITY_API_KEY"], oai("perplexity")),
-  def("azureopenai", "core", null, ["AZURE_OPENAI_API_KEY"], null, ["AZURE_OPENAI_ENDPOINT"]),
-  def("bedrock", "core", null, ["AWS_BEARER_TOKEN_BEDROCK"], null),
+  def("azureopenai", "core", null, ["AZURE_OPENAI_API_KEY"], azureopenai, ["AZURE_OPENAI_ENDPOINT"]),
+  def("bedrock", "core", BEDROCK_BASE_TEMPLATE, ["AWS_BEARER_TOKEN_BEDROCK"], bedrock, [], AWS_ENV),
   def("huggingface", "core", "https://router.huggingface.co/v1", ["HF_TOKEN", "HUGGINGFACE_API_KEY"], oai("huggingface")),
   def("llamacpp", "core", "http://127.0.0.1:8080/v1", [], oai("llamacpp")),
   def("llamafile", "core", "http://127.0.0.1:8080/v1", [], oai("llamafile"), ["LLAMAFILE_API_BASE"]),
@@ -62,8 +83,8 @@ const DEFINITIONS: ProviderDefinition[] = [
   def("cerebras", "core", "https://api.cerebras.ai/v1", ["CEREBRAS_API_KEY"], oai("cerebras")),
   def("deepinfra", "core", "https://api.deepinfra.com/v1/openai", ["DEEPINFRA_API_KEY"], oai("deepinfra")),
   def("voyage", "core", "https://api.voyageai.com/v1", ["VOYAGE_API_KEY"], oai("voyage")),
-  def("azureanthropic", "extended", null, ["AZURE_ANTHROPIC_API_KEY"], null),
-  def("vertexaianthropic", "extended", null, [], null),
+  def("azureanthropic", "extended", null, ["AZURE_ANTHROPIC_API_KEY"], azureanthropic),
+  def("vertexaianthropic", "extended", VERTEX_BASE_TEMPLATE, [], vertexaianthropic, [], GOOGLE_ENV),
   def("dashscope", "extended", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", ["DASHSCOPE_API_KEY"], oai("dashscope")),
   def("databricks", "extended", null, ["DATABRICKS_TOKEN"], oai("databricks"), ["DATABRICKS_HOST"]),
   def("inception", "extended", "https://api.inceptionlabs.ai/v1", ["INCEPTION_API_KEY"], oai("inception")),
@@ -73,7 +94,7 @@ const DEFINITIONS: ProviderDefinition[] = [
   def("sambanova", "extended", "https://api.sambanova.ai/v1", ["SAMBANOVA_API_KEY"], oai("sambanova")),
   def("watsonx", "extended", null, ["WATSONX_API_KEY"], null, ["WATSONX_URL"]),
   def("sagemaker", "extended", null, [], null),
-  def("azure", "extended", null, ["AZURE_API_KEY"], null),
+  def("azure", "extended", null, ["AZURE_API_KEY"], azure),
   def("openai-compatible", "core", null, [], oai("openai-compatible")),
 ];
 
@@ -170,6 +191,18 @@ export function buildProviderSettings(
     // The read timeout also bounds the wait for a stream's first event: a configured 5 s never waits 120 s.
     firstByteTimeoutMs: Math.min(input.firstByteTimeoutMs ?? 120_000, timeoutMs),
     version,
-    extra: input.extra ?? {},
+    extra: withEnv(input.extra ?? {}, d.envPassthrough, env),
   };
+}
+
+/** `extra.env` = the definition's passthrough vars that are set (a configured `extra.env` wins per key). */
+function withEnv(extra: Record<string, unknown>, names: readonly string[], env: Record<string, string | undefined>): Record<string, unknown> {
+  if (names.length === 0) return extra;
+  const picked: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value !== "") picked[name] = value;
+  }
+  const own = extra["env"] && typeof extra["env"] === "object" ? (extra["env"] as Record<string, unknown>) : {};
+  return { ...extra, env: { ...picked, ...own } };
 }

@@ -1,11 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { ProviderFailure } from "../_shared/errors.ts";
 import type { MockServer } from "../_mocks/index.ts";
-import { type ContractTarget, EXPECTED_MAPPING, chatReq, drain, gatewayError, settingsFor } from "./harness.ts";
+import type { ProviderSettings } from "../types.ts";
+import { type ContractTarget, EXPECTED_MAPPING, chatReq, drain, gatewayError, targetSettings } from "./harness.ts";
 
 /** Failures: SPEC §4.4 mapping before the first byte (JSON and stream), mid-stream failures, timeouts, cancel. */
 export function failureContract(t: ContractTarget, mock: () => MockServer): void {
   const p = t.provider;
+  const settingsFor = (m: MockServer, over: Partial<ProviderSettings> = {}) => targetSettings(t, m, over);
+  const hinted = t.retryHint ?? true;
 
   describe("upstream error statuses (SPEC §4.4)", () => {
     for (const status of t.errorStatuses) {
@@ -25,7 +28,7 @@ export function failureContract(t: ContractTarget, mock: () => MockServer): void
           expect(err.message).not.toMatch(/sk-[A-Za-z0-9]/);
           expect(err.cause).toBeInstanceOf(ProviderFailure);
           expect((err.cause as ProviderFailure).upstreamStatus).toBe(status);
-          if (status === 429) expect(err.headers["Retry-After"]).toBe("7");
+          if (status === 429) expect(err.headers["Retry-After"]).toBe(hinted ? "7" : undefined);
         }
       });
     }
@@ -37,9 +40,9 @@ export function failureContract(t: ContractTarget, mock: () => MockServer): void
       expect(err.message).not.toContain("abc.def.ghi");
     });
 
-    test("429 retry-after-ms is converted to whole seconds", async () => {
+    test("429 with a sub-second-precision hint (retry-after-ms or the wire's own) -> whole seconds, rounded up", async () => {
       const err = await gatewayError(p.chat(chatReq("error-429-ms"), settingsFor(mock())));
-      expect(err.headers["Retry-After"]).toBe("2");
+      expect(err.headers["Retry-After"]).toBe(hinted ? "2" : undefined);
     });
   });
 

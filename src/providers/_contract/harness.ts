@@ -8,8 +8,16 @@ export interface ContractTarget {
   label: string;
   provider: Provider;
   startMock: () => MockServer;
-  /** Upstream path of chat calls, e.g. `/v1/chat/completions`. */
-  chatPath: string;
+  /** Upstream path (with query) of a non-stream chat call, e.g. `/v1/chat/completions`; a function of the
+   * model for wires that put it in the URL (Gemini, Bedrock, Azure deployments). */
+  chatPath: string | ((model: string) => string);
+  /** The model as the upstream received it; default the body's `model` (Gemini and Bedrock use the path). */
+  modelOf?: (req: RecordedRequest) => string | undefined;
+  /** Adapter-specific settings on top of settingsFor (credentials in `extra`, a region...). */
+  configure?: (settings: ProviderSettings) => ProviderSettings;
+  /** Whether the provider's 429 carries a retry hint the gateway can forward (default true). When false the
+   * suite checks that no Retry-After is invented. */
+  retryHint?: boolean;
   /** The credential as the upstream received it (e.g. the Authorization or x-api-key header). */
   credentialOf: (req: RecordedRequest) => string | undefined;
   /** Canonical prompt_tokens for the mock's `cache` scenario (Anthropic adds cache reads and writes). */
@@ -36,6 +44,21 @@ export function settingsFor(mock: MockServer, over: Partial<ProviderSettings> = 
     ...over,
   };
 }
+
+/** settingsFor plus the target's own configuration: what every contract call uses. */
+export function targetSettings(t: ContractTarget, mock: MockServer, over: Partial<ProviderSettings> = {}): ProviderSettings {
+  const s = settingsFor(mock, over);
+  return t.configure ? { ...t.configure(s), ...over } : s;
+}
+
+export const expectedChatPath = (t: ContractTarget, model: string): string =>
+  typeof t.chatPath === "function" ? t.chatPath(model) : t.chatPath;
+
+export const upstreamModel = (t: ContractTarget, req: RecordedRequest): string | undefined => {
+  if (t.modelOf) return t.modelOf(req);
+  const body = req.body as Record<string, unknown> | null;
+  return typeof body?.["model"] === "string" ? body["model"] : undefined;
+};
 
 export const chatReq = (model: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({
   model,

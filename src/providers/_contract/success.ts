@@ -1,11 +1,22 @@
 import { describe, expect, test } from "bun:test";
 import type { ChatChunk } from "../../core/wire/index.ts";
 import { MOCK_TEXT, MOCK_USAGE, type MockServer, chunkText } from "../_mocks/index.ts";
-import { API_KEY, type ContractTarget, VERSION, chatReq, drain, settingsFor } from "./harness.ts";
+import type { ProviderSettings } from "../types.ts";
+import {
+  API_KEY,
+  type ContractTarget,
+  VERSION,
+  chatReq,
+  drain,
+  expectedChatPath,
+  targetSettings,
+  upstreamModel,
+} from "./harness.ts";
 
 /** Happy paths: chat JSON, streams (gate, order, usage), tool calls, cache and reasoning usage. */
 export function successContract(t: ContractTarget, mock: () => MockServer): void {
   const p = t.provider;
+  const settingsFor = (m: MockServer, over: Partial<ProviderSettings> = {}) => targetSettings(t, m, over);
 
   describe("chat JSON", () => {
     test("text, usage, model, and what went upstream", async () => {
@@ -18,12 +29,12 @@ export function successContract(t: ContractTarget, mock: () => MockServer): void
       expect(res.body.usage?.prompt_tokens).toBe(MOCK_USAGE.prompt);
       expect(res.usage).toMatchObject({ promptTokens: 12, completionTokens: 5, totalTokens: 17 });
       const sent = m.requests.at(-1)!;
-      expect(sent.path).toBe(t.chatPath);
+      expect(sent.path).toBe(expectedChatPath(t, "model-a"));
       expect(t.credentialOf(sent)).toContain(API_KEY);
       expect(sent.headers["user-agent"]).toBe(`otari-gateway/${VERSION}`);
       expect(sent.headers["x-custom-header"]).toBe("custom-value");
       const body = sent.body as Record<string, unknown>;
-      expect(body["model"]).toBe("model-a");
+      expect(upstreamModel(t, sent)).toBe("model-a");
       expect(body["mcp_servers"]).toBeUndefined();
     });
 

@@ -116,14 +116,24 @@ function messageStream(model: string, s: MockScenario, body: Record<string, unkn
   return sseResponse(timedSteps(events, s, failure), signal);
 }
 
+/**
+ * One Messages call (JSON or SSE by `stream`), for mocks of other hosts that speak the Anthropic wire
+ * (Azure Foundry, Vertex rawPredict): errors, malformed bodies and scenarios as startAnthropicMock.
+ */
+export function anthropicMessages(ctx: { req: Request; model: string; body: Record<string, unknown>; scenario: MockScenario }, stream: boolean): Response {
+  const s = ctx.scenario;
+  if (s.errorStatus !== null) return errorResponse(s);
+  const model = ctx.model || "claude-mock";
+  if (s.malformed && !stream) return new Response('{"id": "msg_broken", "content": [', { headers: { "content-type": "application/json" } });
+  return stream ? messageStream(model, s, ctx.body, ctx.req.signal) : messageJson(model, s, ctx.body);
+}
+
 export function startAnthropicMock(options: MockOptions = {}): MockServer {
-  return startMockServer(options, "", ({ req, path, body, scenario: s }) => {
+  return startMockServer(options, "", ({ req, path, body, model, scenario: s }) => {
     if (s.errorStatus !== null) return errorResponse(s);
-    const model = typeof body["model"] === "string" ? body["model"] : "claude-mock";
     if (req.method === "GET" && path === "/v1/models")
       return json({ data: [{ type: "model", id: "claude-sonnet-4-5", display_name: "Claude Sonnet 4.5", created_at: "2025-09-29T00:00:00Z" }], has_more: false, first_id: "claude-sonnet-4-5", last_id: "claude-sonnet-4-5" });
     if (path !== "/v1/messages") return json({ type: "error", error: { type: "not_found_error", message: "Not found" } }, 404);
-    if (s.malformed && body["stream"] !== true) return new Response('{"id": "msg_broken", "content": [', { headers: { "content-type": "application/json" } });
-    return body["stream"] === true ? messageStream(model, s, body, req.signal) : messageJson(model, s, body);
+    return anthropicMessages({ req, model, body, scenario: s }, body["stream"] === true);
   });
 }

@@ -109,6 +109,20 @@ function inputsOf(input: unknown): unknown[] {
   return Array.isArray(input) ? input : [input];
 }
 
+/** A chat completions call (JSON, or SSE when `stream`), for mocks of hosts that serve the OpenAI wire (Azure). */
+export function openAIChatCompletions(model: string, s: MockScenario, body: Record<string, unknown>, signal: AbortSignal): Response {
+  if (s.malformed && body["stream"] !== true) return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
+  if (body["stream"] !== true) return chatJson(model, s);
+  const opts = body["stream_options"] as { include_usage?: boolean } | undefined;
+  return chatStream(model, s, opts?.include_usage === true, signal);
+}
+
+/** An embeddings call: one 3-dimension vector per input, 3 prompt tokens each. */
+export function openAIEmbeddings(model: string, body: Record<string, unknown>): Response {
+  const data = inputsOf(body["input"]).map((_, index) => ({ object: "embedding", index, embedding: [0.1, 0.2, 0.3] }));
+  return json({ object: "list", data, model, usage: { prompt_tokens: 3 * data.length, total_tokens: 3 * data.length } });
+}
+
 export function startOpenAIMock(options: MockOptions = {}): MockServer {
   return startMockServer(options, "/v1", ({ req, path, body, scenario: s }) => {
     if (s.errorStatus !== null) return errorResponse(s);
@@ -116,15 +130,8 @@ export function startOpenAIMock(options: MockOptions = {}): MockServer {
     if (s.malformed && body["stream"] !== true) return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
     if (req.method === "GET" && path === "/v1/models")
       return json({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 1_700_000_000, owned_by: "system" }, { id: "text-embedding-3-small", object: "model", created: 1_700_000_001, owned_by: "system" }] });
-    if (path === "/v1/chat/completions") {
-      if (body["stream"] !== true) return chatJson(model, s);
-      const opts = body["stream_options"] as { include_usage?: boolean } | undefined;
-      return chatStream(model, s, opts?.include_usage === true, req.signal);
-    }
-    if (path === "/v1/embeddings") {
-      const data = inputsOf(body["input"]).map((_, index) => ({ object: "embedding", index, embedding: [0.1, 0.2, 0.3] }));
-      return json({ object: "list", data, model, usage: { prompt_tokens: 3 * data.length, total_tokens: 3 * data.length } });
-    }
+    if (path === "/v1/chat/completions") return openAIChatCompletions(model, s, body, req.signal);
+    if (path === "/v1/embeddings") return openAIEmbeddings(model, body);
     if (path === "/v1/moderations") {
       const results = inputsOf(body["input"]).map((text) => {
         const flagged = typeof text === "string" && text.includes("flag");

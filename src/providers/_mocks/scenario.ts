@@ -16,6 +16,8 @@
  *   stream-error         first events, then an in-stream error event
  *   error-first          a 200 stream whose first event is an error event
  *   tools / cache / reasoning / no-usage   response content and usage variants
+ *   blocked              the prompt is refused by a safety filter before any output (Gemini promptFeedback)
+ *   safety               the answer is stopped by a content filter (Gemini SAFETY, Bedrock guardrail...)
  */
 export interface MockScenario {
   errorStatus: number | null;
@@ -34,6 +36,8 @@ export interface MockScenario {
   cache: boolean;
   reasoning: boolean;
   noUsage: boolean;
+  blocked: boolean;
+  safety: boolean;
 }
 
 export const defaultScenario = (): MockScenario => ({
@@ -53,6 +57,8 @@ export const defaultScenario = (): MockScenario => ({
   cache: false,
   reasoning: false,
   noUsage: false,
+  blocked: false,
+  safety: false,
 });
 
 /** Token counts every mock reports, so tests can assert exact usage. */
@@ -94,6 +100,8 @@ export function parseScenario(model: string, base: MockScenario = defaultScenari
     else if (token === "cache") s.cache = true;
     else if (token === "reasoning") s.reasoning = true;
     else if (token === "no-usage") s.noUsage = true;
+    else if (token === "blocked") s.blocked = true;
+    else if (token === "safety") s.safety = true;
   }
   return s;
 }

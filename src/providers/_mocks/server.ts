@@ -34,17 +34,31 @@ export type MockHandler = (ctx: {
   req: Request;
   path: string;
   body: Record<string, unknown>;
+  /** The body exactly as received (signature checks hash these bytes). */
+  rawBody: string;
+  /** The model the scenario was chosen by (body `model`, or the wire's own place for it). */
+  model: string;
   scenario: MockScenario;
 }) => Response | Promise<Response>;
+
+/** Where a wire carries the model: the body's `model` by default; Gemini and Bedrock put it in the path. */
+export type ModelLocator = (path: string, body: Record<string, unknown>) => string;
+
+const modelInBody: ModelLocator = (_path, body) => (typeof body["model"] === "string" ? body["model"] : "");
 
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   Response.json(body, { status, headers });
 
-/** A step of a streamed body: text to send, a pause, silence until the client leaves, or a connection reset. */
-export type SseStep = string | { pauseMs: number } | "silence" | "reset";
+/** A step of a streamed body: text or bytes to send, a pause, silence until the client leaves, or a reset. */
+export type SseStep = string | Uint8Array | { pauseMs: number } | "silence" | "reset";
 
-/** Streams `steps`; stops early when the client disconnects. */
+/** Streams `steps` as text/event-stream; stops early when the client disconnects. */
 export function sseResponse(steps: SseStep[], signal: AbortSignal): Response {
+  return streamedResponse(steps, signal, "text/event-stream");
+}
+
+/** Streams `steps` under any content type (e.g. application/vnd.amazon.eventstream). */
+export function streamedResponse(steps: SseStep[], signal: AbortSignal, contentType: string): Response {
   const enc = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async start(c) {
@@ -53,16 +67,21 @@ export function sseResponse(steps: SseStep[], signal: AbortSignal): Response {
         if (step === "silence") return await new Promise<void>((r) => signal.addEventListener("abort", () => r()));
         if (step === "reset") return c.error(new Error("mock: connection reset mid-stream"));
         if (typeof step === "string") c.enqueue(enc.encode(step));
+        else if (step instanceof Uint8Array) c.enqueue(step);
         else if (step.pauseMs > 0) await Bun.sleep(step.pauseMs);
       }
       c.close();
     },
   });
-  return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+  return new Response(body, { headers: { "content-type": contentType, "cache-control": "no-cache" } });
 }
 
 /** Builds the stream steps: `events` in order with the scenario's pauses, breaks and silences spliced in. */
-export function timedSteps(events: string[], s: MockScenario, midStreamFailure: string | null): SseStep[] {
+export function timedSteps(
+  events: (string | Uint8Array)[],
+  s: MockScenario,
+  midStreamFailure: string | Uint8Array | null,
+): SseStep[] {
   const steps: SseStep[] = [];
   events.forEach((event, i) => {
     if (i > 0 && s.intervalMs > 0) steps.push({ pauseMs: s.intervalMs });
@@ -81,7 +100,12 @@ const hang = (signal: AbortSignal) =>
     signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 })), { once: true }),
   );
 
-export function startMockServer(options: MockOptions, apiPrefix: string, handle: MockHandler): MockServer {
+export function startMockServer(
+  options: MockOptions,
+  apiPrefix: string,
+  handle: MockHandler,
+  modelOf: ModelLocator = modelInBody,
+): MockServer {
   const requests: RecordedRequest[] = [];
   let base: MockScenario = defaultScenario();
   const server = Bun.serve({
@@ -103,11 +127,11 @@ export function startMockServer(options: MockOptions, apiPrefix: string, handle:
       });
       requests.push({ method: req.method, path: url.pathname + url.search, headers, body });
       const obj = body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-      const model = typeof obj["model"] === "string" ? obj["model"] : "";
+      const model = modelOf(url.pathname, obj);
       const scenario = parseScenario(model, base);
       if (scenario.hang) return hang(req.signal);
       if (scenario.firstByteDelayMs > 0) await Bun.sleep(scenario.firstByteDelayMs);
-      return handle({ req, path: url.pathname, body: obj, scenario });
+      return handle({ req, path: url.pathname, body: obj, rawBody: text, model, scenario });
     },
   });
   const url = `http://127.0.0.1:${server.port}`;

@@ -1,7 +1,14 @@
 import type { z } from "zod";
 import { GatewayError } from "../../core/errors.ts";
 import type { CallOptions, ProviderSettings } from "../types.ts";
-import { type FailureRoute, connectionError, malformedBodyError, timeoutError, upstreamHttpError } from "./errors.ts";
+import {
+  type FailureRoute,
+  type UpstreamErrorInput,
+  connectionError,
+  malformedBodyError,
+  timeoutError,
+  upstreamHttpError,
+} from "./errors.ts";
 
 /**
  * The one place providers call fetch. Bun's fetch pools keep-alive connections per origin, so no agent is
@@ -14,13 +21,28 @@ export interface UpstreamRequest {
   method?: "GET" | "POST";
   /** Serialised as JSON when present. */
   body?: unknown;
+  /** The exact body text to send (wins over `body`), for wires that sign the bytes (AWS SigV4). */
+  rawBody?: string;
   /** The provider's own headers (auth, versions); custom and per-call headers are layered on top. */
   headers: Record<string, string>;
+  /**
+   * A provider's own reading of a non-2xx answer (e.g. Google's RetryInfo in the body); it must still follow
+   * SPEC §4.4, so it normally ends in upstreamHttpError. Default: upstreamHttpError.
+   */
+  mapError?: (input: UpstreamErrorInput) => GatewayError;
 }
+
+/** The body text of a request, or undefined for none. */
+export const bodyText = (req: UpstreamRequest): string | undefined =>
+  req.rawBody ?? (req.body === undefined ? undefined : JSON.stringify(req.body));
+
+/** Maps a non-2xx answer with the request's own mapper, if any. */
+export const mapUpstreamError = (req: UpstreamRequest, input: UpstreamErrorInput): GatewayError =>
+  (req.mapError ?? upstreamHttpError)(input);
 
 export function buildHeaders(req: UpstreamRequest, settings: ProviderSettings, options: CallOptions): Headers {
   const headers = new Headers({ "user-agent": `otari-gateway/${settings.version}`, accept: "application/json" });
-  if (req.body !== undefined) headers.set("content-type", "application/json");
+  if (req.body !== undefined || req.rawBody !== undefined) headers.set("content-type", "application/json");
   for (const layer of [req.headers, settings.headers, options.headers ?? {}])
     for (const [k, v] of Object.entries(layer)) headers.set(k, v);
   return headers;
@@ -66,7 +88,7 @@ export async function requestJson<S extends z.ZodType>(
       res = await fetch(req.url, {
         method: req.method ?? "POST",
         headers: buildHeaders(req, settings, options),
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        body: bodyText(req),
         redirect: "manual",
         signal: controller.signal,
       });
@@ -79,7 +101,7 @@ export async function requestJson<S extends z.ZodType>(
     if (res.status >= 300 && res.status < 400)
       throw connectionError(route, new Error(`refused to follow redirect ${res.status} to ${res.headers.get("location")}`));
     if (!res.ok)
-      throw upstreamHttpError({ status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
+      throw mapUpstreamError(req, { status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
     let json: unknown;
     try {
       json = JSON.parse(text);

@@ -33,6 +33,11 @@ export interface OpenAIDialect {
   streamUsage?: boolean;
   /** The base the paths hang off, from the configured `api_base` (e.g. Ollama adds `/v1`). */
   resolveBase?: (settings: ProviderSettings) => string;
+  /**
+   * The full URL of `path` (`/chat/completions`, `/embeddings`...) for `model` (null for GET listings), when a
+   * provider needs more than base + path (Azure: deployment in the path, api-version query). Wins over resolveBase.
+   */
+  resolveUrl?: (settings: ProviderSettings, path: string, model: string | null) => string;
   /** Auth headers; default `Authorization: Bearer <key>` when a key is set. */
   authHeaders?: (settings: ProviderSettings) => Record<string, string>;
   adaptChatBody?: ChatBodyAdapter;
@@ -72,8 +77,10 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
   const auth = dialect.authHeaders ?? bearer;
   const adapt = dialect.adaptChatBody ?? ((b: JsonObject) => b);
 
-  function request(s: ProviderSettings, path: string, body?: unknown): UpstreamRequest {
-    return { url: joinUrl(base(s), path), method: body === undefined ? "GET" : "POST", body, headers: auth(s) };
+  function request(s: ProviderSettings, path: string, body?: JsonObject): UpstreamRequest {
+    const model = typeof body?.["model"] === "string" ? body["model"] : null;
+    const url = dialect.resolveUrl ? dialect.resolveUrl(s, path, model) : joinUrl(base(s), path);
+    return { url, method: body === undefined ? "GET" : "POST", body, headers: auth(s) };
   }
 
   function ensure(flag: keyof ProviderCapabilities, what: string): void {

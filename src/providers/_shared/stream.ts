@@ -1,8 +1,8 @@
 import { GatewayError } from "../../core/errors.ts";
 import { type NormalizedUsage, emptyUsage } from "../../core/wire/index.ts";
 import type { CallOptions, ProviderSettings, ProviderStream } from "../types.ts";
-import { type FailureRoute, connectionError, timeoutError, upstreamHttpError } from "./errors.ts";
-import { type UpstreamRequest, buildHeaders } from "./http.ts";
+import { type FailureRoute, connectionError, timeoutError } from "./errors.ts";
+import { type UpstreamRequest, bodyText, buildHeaders, mapUpstreamError } from "./http.ts";
 import { type SseEvent, readSse } from "./sse.ts";
 
 /** What a decoder reports while it translates: merged usage and whether content was produced (SPEC §6.3). */
@@ -14,15 +14,33 @@ export interface StreamState {
 /** Turns the upstream's SSE events into items; throws GatewayError for in-stream errors or bad data. */
 export type StreamDecoder<T> = (events: AsyncIterable<SseEvent>, state: StreamState) => AsyncIterable<T>;
 
+/** Splits a response body into frames (SSE events, AWS eventstream messages...). */
+export type FrameReader<E> = (body: ReadableStream<Uint8Array>) => AsyncIterable<E>;
+
+/** Turns frames into items; throws GatewayError for in-stream errors or bad data. */
+export type FrameDecoder<E, T> = (frames: AsyncIterable<E>, state: StreamState) => AsyncIterable<T>;
+
 /**
  * Opens an upstream SSE stream and returns once its first item is decoded (SPEC §6.1 gate). Until then every
  * failure is an ordinary GatewayError for the caller to answer as HTTP; the whole opening is bounded by
  * `firstByteTimeoutMs`. Afterwards each wait for the next item is bounded by `timeoutMs` (a read timeout: a slow
  * consumer never counts against the upstream).
  */
-export async function openEventStream<T>(
+export function openEventStream<T>(
   req: UpstreamRequest,
   decode: StreamDecoder<T>,
+  settings: ProviderSettings,
+  options: CallOptions,
+  route: FailureRoute,
+): Promise<ProviderStream<T>> {
+  return openFramedStream(req, readSse, decode, settings, options, route);
+}
+
+/** openEventStream for any framing: `read` splits the body into frames, `decode` turns them into items. */
+export async function openFramedStream<E, T>(
+  req: UpstreamRequest,
+  read: FrameReader<E>,
+  decode: FrameDecoder<E, T>,
   settings: ProviderSettings,
   options: CallOptions,
   route: FailureRoute,
@@ -62,7 +80,7 @@ export async function openEventStream<T>(
       fetch(req.url, {
         method: req.method ?? "POST",
         headers: buildHeaders(req, settings, options),
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        body: bodyText(req),
         redirect: "manual",
         signal: controller.signal,
       }),
@@ -73,9 +91,9 @@ export async function openEventStream<T>(
       const text = await guarded(res.text(), settings.firstByteTimeoutMs, firstByte);
       if (res.status >= 300 && res.status < 400) throw connectionError(route, new Error(`redirect ${res.status}`));
       if (!res.ok)
-        throw upstreamHttpError({ status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
+        throw mapUpstreamError(req, { status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
     }
-    iterator = decode(res.body ? readSse(res.body) : emptyEvents(), state)[Symbol.asyncIterator]();
+    iterator = decode(res.body ? read(res.body) : emptyFrames<E>(), state)[Symbol.asyncIterator]();
     first = await guarded(iterator.next(), settings.firstByteTimeoutMs, firstByte);
   } catch (err) {
     controller.abort();
@@ -124,7 +142,7 @@ export async function openEventStream<T>(
   };
 }
 
-async function* emptyEvents(): AsyncGenerator<SseEvent> {}
+async function* emptyFrames<E>(): AsyncGenerator<E> {}
 
 /**
  * A stream whose items are translated one to many (e.g. canonical chunks -> Anthropic events); `flush` runs

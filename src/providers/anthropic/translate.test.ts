@@ -1,9 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { settingsFor } from "../_contract/index.ts";
 import { startAnthropicMock } from "../_mocks/index.ts";
-import { fromAnthropicMessage } from "./from-anthropic.ts";
+import { fromAnthropicMessage, toAnthropicRequest } from "../_shared/anthropic-wire/index.ts";
 import { anthropic, toPassthroughBody } from "./index.ts";
-import { toAnthropicRequest } from "./to-anthropic.ts";
 
 describe("canonical -> Anthropic request (SPEC §5.4.1)", () => {
   test("system, merged turns, images, tool calls and results", () => {

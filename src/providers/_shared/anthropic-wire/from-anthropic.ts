@@ -7,7 +7,7 @@ import {
   finishReasonFromAnthropic,
   toOpenAIUsage,
   withTotal,
-} from "../../core/wire/index.ts";
+} from "../../../core/wire/index.ts";
 
 /** Anthropic Messages response -> canonical chat completion (SPEC §5.4.1). */
 

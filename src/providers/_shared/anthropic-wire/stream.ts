@@ -1,4 +1,4 @@
-import { GatewayError } from "../../core/errors.ts";
+import { GatewayError } from "../../../core/errors.ts";
 import {
   type AnthropicEvent,
   type AnthropicKnownEvent,
@@ -9,10 +9,10 @@ import {
   finishReasonFromAnthropic,
   hasUsage,
   toOpenAIUsage,
-} from "../../core/wire/index.ts";
-import { ProviderFailure, malformedBodyError, upstreamHttpError } from "../_shared/errors.ts";
-import type { SseEvent } from "../_shared/sse.ts";
-import type { StreamState } from "../_shared/stream.ts";
+} from "../../../core/wire/index.ts";
+import { ProviderFailure, malformedBodyError, upstreamHttpError } from "../errors.ts";
+import type { SseEvent } from "../sse.ts";
+import type { StreamState } from "../stream.ts";
 import { fromAnthropicUsage } from "./from-anthropic.ts";
 
 /** Anthropic SSE (SPEC §5.4.1): native pass-through, and translation to canonical chunks. */

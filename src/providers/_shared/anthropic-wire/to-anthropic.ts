@@ -1,6 +1,6 @@
-import type { AnthropicBlock, ChatMessage, ChatRequest, ChatTool, ToolChoice } from "../../core/wire/index.ts";
-import type { JsonObject } from "../_shared/openai-chat.ts";
-import { parseToolInput } from "../_shared/anthropic-bridge/index.ts";
+import type { AnthropicBlock, ChatMessage, ChatRequest, ChatTool, ToolChoice } from "../../../core/wire/index.ts";
+import type { JsonObject } from "../openai-chat.ts";
+import { parseToolInput } from "../anthropic-bridge/index.ts";
 
 /** Canonical chat request -> Anthropic Messages body (SPEC §5.4.1). */
 

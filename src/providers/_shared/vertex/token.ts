@@ -1,0 +1,96 @@
+import { createSign } from "node:crypto";
+import { z } from "zod";
+import type { CallOptions, ProviderSettings } from "../../types.ts";
+import { upstreamHttpError } from "../errors.ts";
+import { requestJson } from "../http.ts";
+import type { GoogleCredentials } from "./credentials.ts";
+
+/**
+ * OAuth 2.0 access tokens for Google APIs (SPEC §5.4.3). A service account signs an RS256 JWT assertion and
+ * trades it at its key file's `token_uri` with the JWT-bearer grant
+ * (https://developers.google.com/identity/protocols/oauth2/service-account#httprest); an authorized_user file
+ * uses its refresh token (RFC 6749 §6). Tokens are cached until 60 s before they expire, and concurrent callers
+ * share one exchange.
+ */
+
+export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
+const ASSERTION_LIFETIME_S = 3600;
+const REFRESH_MARGIN_MS = 60_000;
+
+const tokenResponseSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().positive().default(3600) }).loose();
+
+const b64url = (data: string | Buffer): string => Buffer.from(data).toString("base64url");
+
+/** The signed assertion (https://datatracker.ietf.org/doc/html/rfc7523#section-2.1). */
+export function signAssertion(creds: Extract<GoogleCredentials, { kind: "service_account" }>, nowMs: number): string {
+  const iat = Math.floor(nowMs / 1000);
+  const header: Record<string, string> = { alg: "RS256", typ: "JWT" };
+  if (creds.keyId) header["kid"] = creds.keyId;
+  const claims = { iss: creds.email, scope: CLOUD_PLATFORM_SCOPE, aud: creds.tokenUri, iat, exp: iat + ASSERTION_LIFETIME_S };
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  const signature = createSign("RSA-SHA256").update(input).sign(creds.key);
+  return `${input}.${b64url(signature)}`;
+}
+
+function grantBody(creds: GoogleCredentials, nowMs: number): string {
+  if (creds.kind === "service_account")
+    return new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: signAssertion(creds, nowMs) }).toString();
+  return new URLSearchParams({
+    grant_type: "refresh_token",
+    client_id: creds.clientId,
+    client_secret: creds.clientSecret,
+    refresh_token: creds.refreshToken,
+  }).toString();
+}
+
+const cacheKey = (c: GoogleCredentials): string =>
+  c.kind === "service_account" ? `sa|${c.email}|${c.keyId ?? ""}|${c.tokenUri}` : `user|${c.clientId}|${c.refreshToken.slice(-12)}`;
+
+const tokens = new Map<string, { token: string; refreshAt: number }>();
+const pending = new Map<string, Promise<string>>();
+
+async function exchange(creds: GoogleCredentials, s: ProviderSettings, key: string): Promise<string> {
+  const now = Date.now();
+  const req = {
+    url: creds.tokenUri,
+    rawBody: grantBody(creds, now),
+    // the deployment's custom headers are for the model API, not for Google's OAuth endpoint
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    // any refusal of the grant is the deployment's credentials failing, never the client's request
+    mapError: (input: Parameters<typeof upstreamHttpError>[0]) =>
+      upstreamHttpError({ ...input, status: input.status < 500 && input.status !== 429 ? 401 : input.status }),
+  };
+  // not tied to one caller's signal: concurrent callers share this exchange (each can still abandon it)
+  const res = await requestJson(req, tokenResponseSchema, { ...s, headers: {} }, {}, "inference");
+  tokens.set(key, { token: res.body.access_token, refreshAt: now + res.body.expires_in * 1000 - REFRESH_MARGIN_MS });
+  return res.body.access_token;
+}
+
+/** A valid access token for `creds`, from the cache when it has more than 60 s left. */
+export async function accessToken(creds: GoogleCredentials, s: ProviderSettings, o: CallOptions): Promise<string> {
+  const key = cacheKey(creds);
+  const hit = tokens.get(key);
+  if (hit && Date.now() < hit.refreshAt) return hit.token;
+  let inFlight = pending.get(key);
+  if (!inFlight) {
+    inFlight = exchange(creds, s, key).finally(() => pending.delete(key));
+    pending.set(key, inFlight);
+  }
+  return abandonable(inFlight, o.signal);
+}
+
+/** Rejects with the signal's reason as soon as it aborts, leaving the shared work running for others. */
+function abandonable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** Forgets cached tokens (tests; a rotated key). */
+export function clearTokenCache(): void {
+  tokens.clear();
+}
