@@ -39,7 +39,7 @@ export function createRouter(config: Config, version: string): Router {
     const entry = config.providers[name] ?? config.providers[Object.keys(config.providers).find((k) => k.toLowerCase() === name) ?? ""];
     const kind = canonicalProviderName(entry?.provider_type ?? name);
     if (!kind) throw badRequest(`Unsupported provider '${name}'`, "unsupported_provider");
-    const { api_key, api_base, provider_type: _type, client_args, credentials: _c, project: _p, location: _l, deployments: _d, ...extra } = entry ?? {};
+    const { api_key, api_base, provider_type: _type, client_args, deployments: _d, ...extra } = entry ?? {};
     const settings = buildProviderSettings(
       kind,
       {
