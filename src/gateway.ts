@@ -97,6 +97,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
     });
     inference = runtime;
     metrics?.watchQueueDepth(() => runtime.usage.depth());
+    metrics?.watchDbStatements(store.statements);
     await runtime.start();
     let draining = false;
     const app = createApp({ services, inference: () => runtime, config, metrics, draining: () => draining });

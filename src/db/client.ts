@@ -34,6 +34,8 @@ export interface Store {
   /** Raw SQL for migrations and one-off statements (not on the request path). */
   exec(statement: string): Promise<void>;
   query<R>(statement: string, params?: unknown[]): Promise<R[]>;
+  /** Statements sent to the database by this process so far (drizzle and raw), for the statements-per-request figure. */
+  statements(): number;
   /** Serialised multi-statement transaction over raw SQL (migrations, locks). */
   rawTx(fn: (exec: (statement: string, params?: unknown[]) => Promise<unknown[]>) => Promise<void>): Promise<void>;
   close(): Promise<void>;
@@ -49,19 +51,29 @@ function createMutex() {
   };
 }
 
+/** Counts statements: drizzle reports each query to its logger; raw paths count themselves. */
+function createCounter() {
+  let n = 0;
+  return { logger: { logQuery: () => void n++ }, inc: () => void n++, read: () => n };
+}
+
 function openSqlite(target: Extract<DatabaseTarget, { dialect: "sqlite" }>): Store {
   const client = new Database(target.path, { create: true, strict: true });
+  const counter = createCounter();
   client.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
-  const db = drizzleSqlite({ client, schema: sqliteSchema }) as unknown as Db;
+  const db = drizzleSqlite({ client, schema: sqliteSchema, logger: counter.logger }) as unknown as Db;
   const t = sqliteSchema as unknown as Tables;
   const lock = createMutex();
-  const run = (statement: string, params: unknown[] = []) =>
-    client.query(statement).all(...(params as import("bun:sqlite").SQLQueryBindings[])) as unknown[];
+  const run = (statement: string, params: unknown[] = []) => {
+    counter.inc();
+    return client.query(statement).all(...(params as import("bun:sqlite").SQLQueryBindings[])) as unknown[];
+  };
   return {
     dialect: "sqlite",
     display: target.display,
     db,
     t,
+    statements: counter.read,
     tx: (fn) =>
       lock(async () => {
         client.exec("BEGIN IMMEDIATE");
@@ -110,12 +122,14 @@ function openPg(target: Extract<DatabaseTarget, { dialect: "pg" }>, pool: PoolOp
     // Postgres NOTICEs (e.g. "schema already exists") are not errors.
     onnotice: () => undefined,
   } as ConstructorParameters<typeof SQL>[0]);
-  const db = drizzlePg({ client, schema: pgSchema });
+  const counter = createCounter();
+  const db = drizzlePg({ client, schema: pgSchema, logger: counter.logger });
   return {
     dialect: "pg",
     display: target.display,
     db,
     t: pgSchema,
+    statements: counter.read,
     tx: (fn) => db.transaction((tx) => fn(tx as unknown as Db)),
     ping: async (timeoutMs = 2000) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -133,12 +147,19 @@ function openPg(target: Extract<DatabaseTarget, { dialect: "pg" }>, pool: PoolOp
       }
     },
     exec: async (statement) => {
+      counter.inc();
       await client.unsafe(statement);
     },
-    query: async <R>(statement: string, params: unknown[] = []) => (await client.unsafe(statement, params)) as R[],
+    query: async <R>(statement: string, params: unknown[] = []) => {
+      counter.inc();
+      return (await client.unsafe(statement, params)) as R[];
+    },
     rawTx: async (fn) => {
       await client.begin(async (tx) => {
-        await fn(async (s, p = []) => (await tx.unsafe(s, p)) as unknown[]);
+        await fn(async (s, p = []) => {
+          counter.inc();
+          return (await tx.unsafe(s, p)) as unknown[];
+        });
       });
     },
     close: async () => client.close(),

@@ -19,6 +19,8 @@ export interface Recorder {
   streamDisconnect(): void;
   /** The usage writer's queue depth, read at scrape time. */
   watchQueueDepth(read: () => number): void;
+  /** Statements this process sent to the database, read at scrape time. */
+  watchDbStatements(read: () => number): void;
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -43,6 +45,15 @@ export function createRecorder(): Recorder {
     registers: [registry],
     collect() {
       this.set(queueDepth());
+    },
+  });
+  let dbStatements: () => number = () => 0;
+  new Gauge({
+    name: "gateway_db_statements",
+    help: "Statements this process has sent to the database (monotonic; divide its rate by the request rate)",
+    registers: [registry],
+    collect() {
+      this.set(dbStatements());
     },
   });
   const batchSize = new Histogram({ name: "gateway_usage_log_batch_size", help: "Rows per usage flush", labelNames: ["writer"], buckets: BATCH_BUCKETS, registers: [registry] });
@@ -79,6 +90,9 @@ export function createRecorder(): Recorder {
     streamDisconnect: () => disconnects.inc(),
     watchQueueDepth(read) {
       queueDepth = read;
+    },
+    watchDbStatements(read) {
+      dbStatements = read;
     },
   };
 }

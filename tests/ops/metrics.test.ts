@@ -63,6 +63,7 @@ describe("metrics", () => {
     expect(has(m, "gateway_budget_reservations_released_total")).toBe(true);
     expect(has(m, "gateway_stream_disconnects_total")).toBe(true);
     expect(has(m, "process_resident_memory_bytes")).toBe(true);
+    expect(m.get("gateway_db_statements{}")).toBeGreaterThan(0);
     expect([...m.keys()].some((k) => k.includes("/metrics"))).toBe(false);
   });
 });
