@@ -93,6 +93,12 @@ async function admin(base: string, method: string, path: string, body: unknown):
   return (await res.json()) as Record<string, string>;
 }
 
+/** The gateway's own count of database statements (gateway_db_statements on /metrics). */
+async function dbStatements(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^gateway_db_statements (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
 async function startGateway(bin: string, port: number, databaseUrl: string): Promise<{ proc: Subprocess; key: string; coldMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), "gw-bench-"));
   const config = join(dir, "config.yml");
@@ -103,6 +109,7 @@ async function startGateway(bin: string, port: number, databaseUrl: string): Pro
       `master_key: "${MASTER}"`,
       "log_level: warning",
       "log_writer_strategy: batch",
+      "enable_metrics: true",
       "rate_limit_rpm: 100000000",
       "providers:",
       "  bench:",
@@ -149,13 +156,13 @@ async function main() {
   await waitHttp(`http://127.0.0.1:${PORTS.upstream}/v1/models`);
   await waitHttp(`http://127.0.0.1:${PORTS.bare}/v1/models`);
 
-  const scenarios: { name: string; url: string; env: Record<string, string>; pid?: number }[] = [
+  const scenarios: { name: string; url: string; env: Record<string, string>; pid?: number; base?: string }[] = [
     { name: "direct", url: `http://127.0.0.1:${PORTS.upstream}/v1/chat/completions`, env: { WRK_MODEL: "bench-model" } },
     { name: "bare-proxy", url: `http://127.0.0.1:${PORTS.bare}/v1/chat/completions`, env: { WRK_MODEL: "bench-model" } },
   ];
   const sqliteDir = mkdtempSync(join(tmpdir(), "gw-bench-db-"));
   const sqlite = await startGateway(bin, PORTS.sqlite, `sqlite:///${join(sqliteDir, "bench.db")}`);
-  scenarios.push({ name: "gateway-sqlite", url: `http://127.0.0.1:${PORTS.sqlite}/v1/chat/completions`, env: { WRK_KEY: sqlite.key }, pid: sqlite.proc.pid });
+  scenarios.push({ name: "gateway-sqlite", url: `http://127.0.0.1:${PORTS.sqlite}/v1/chat/completions`, env: { WRK_KEY: sqlite.key }, pid: sqlite.proc.pid, base: `http://127.0.0.1:${PORTS.sqlite}` });
   let pgDb: string | null = null;
   if (!values["no-pg"]) {
     pgDb = `gw_bench_${Date.now()}`;
@@ -164,7 +171,7 @@ async function main() {
     await adminSql.unsafe(`CREATE DATABASE ${pgDb}`);
     await adminSql.close();
     const pg = await startGateway(bin, PORTS.pg, `${values.pg}/${pgDb}`);
-    scenarios.push({ name: "gateway-postgres", url: `http://127.0.0.1:${PORTS.pg}/v1/chat/completions`, env: { WRK_KEY: pg.key }, pid: pg.proc.pid });
+    scenarios.push({ name: "gateway-postgres", url: `http://127.0.0.1:${PORTS.pg}/v1/chat/completions`, env: { WRK_KEY: pg.key }, pid: pg.proc.pid, base: `http://127.0.0.1:${PORTS.pg}` });
   }
 
   const ceiling = wrk(`http://127.0.0.1:${PORTS.upstream}/v1/models`, 64, {}, false);
@@ -174,9 +181,14 @@ async function main() {
     const idle = s.pid ? rssMb(s.pid) : null;
     wrk(s.url, 8, env); // warm-up
     const c1 = wrk(s.url, 1, env);
+    const before = s.base ? await dbStatements(s.base) : null;
     const c64 = wrk(s.url, 64, env);
+    const after = s.base ? await dbStatements(s.base) : null;
     const loaded = s.pid ? rssMb(s.pid) : null;
-    rows.push({ scenario: s.name, c1, c64, rss_idle_mb: idle, rss_loaded_mb: loaded });
+    await Bun.sleep(2000);
+    const rssAfter = s.pid ? rssMb(s.pid) : null;
+    const statementsPerRequest = before !== null && after !== null && c64.requests ? Math.round(((after - before) / c64.requests) * 1000) / 1000 : null;
+    rows.push({ scenario: s.name, c1, c64, rss_idle_mb: idle, rss_loaded_mb: loaded, rss_after_mb: rssAfter, db_statements_per_request: statementsPerRequest });
     console.log(`${s.name.padEnd(18)} c=1 ${String(c1.rps).padStart(6)} rps p50 ${c1.p50}us p99 ${c1.p99}us | c=64 ${String(c64.rps).padStart(6)} rps p50 ${c64.p50}us p99 ${c64.p99}us non2xx ${c1.non2xx + c64.non2xx}`);
   }
   const cold = await coldStarts(bin);
@@ -186,11 +198,11 @@ async function main() {
   const md = [
     `Load generator ceiling (wrk, static GET on the mock, c=64): ${ceiling.rps} rps. Duration per run: ${DURATION}. ${values.stream ? "Streaming (SSE)." : "JSON."}`,
     "",
-    "| scenario | c=1 rps | c=1 p50 µs | c=1 p99 µs | c=1 p99.9 µs | added p50 µs | added p99 µs | c=64 rps | c=64 p99 µs | vs bare (c=64) | RSS idle/loaded MB |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| scenario | c=1 rps | c=1 p50 µs | c=1 p99 µs | c=1 p99.9 µs | added p50 µs | added p99 µs | c=64 rps | c=64 p99 µs | vs bare (c=64) | RSS idle/loaded/after MB | DB statements/request |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map((r) => {
       const { c1, c64 } = r as { c1: WrkResult; c64: WrkResult };
-      return `| ${r.scenario} | ${c1.rps} | ${c1.p50} | ${c1.p99} | ${c1.p999} | ${c1.p50 - direct.c1.p50} | ${c1.p99 - direct.c1.p99} | ${c64.rps} | ${c64.p99} | ${(c64.rps / bare.c64.rps).toFixed(2)}x | ${r.rss_idle_mb ?? "-"}/${r.rss_loaded_mb ?? "-"} |`;
+      return `| ${r.scenario} | ${c1.rps} | ${c1.p50} | ${c1.p99} | ${c1.p999} | ${c1.p50 - direct.c1.p50} | ${c1.p99 - direct.c1.p99} | ${c64.rps} | ${c64.p99} | ${(c64.rps / bare.c64.rps).toFixed(2)}x | ${r.rss_idle_mb ?? "-"}/${r.rss_loaded_mb ?? "-"}/${r.rss_after_mb ?? "-"} | ${r.db_statements_per_request ?? "-"} |`;
     }),
     "",
     `Cold start of dist/gateway to a 200 from /health (median of 10): ${cold} ms.`,
