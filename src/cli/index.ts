@@ -16,5 +16,6 @@ export const mainCommand = defineCommand({
     pricing: () => import("./pricing").then((m) => m.pricingCommand),
     usage: () => import("./usage").then((m) => m.usageCommand),
     openapi: () => import("./openapi").then((m) => m.openapiCommand),
+    "sandbox-worker": () => import("./sandbox-worker").then((m) => m.sandboxWorkerCommand),
   },
 });

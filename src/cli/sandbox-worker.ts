@@ -1,0 +1,22 @@
+/**
+ * `gateway sandbox-worker` (hidden): the embedded code sandbox's child process (SPEC §9.4a). The gateway starts it
+ * itself, under OS limits, and talks JSON lines over stdin/stdout; it is not meant to be run by hand.
+ */
+import { defineCommand } from "citty";
+
+export const sandboxWorkerCommand = defineCommand({
+  meta: { name: "sandbox-worker", description: "Internal: the embedded code sandbox's worker process", hidden: true },
+  args: {
+    "memory-mb": { type: "string", description: "Heap cap of the interpreter, MiB", default: "256" },
+    "output-cap": { type: "string", description: "Bytes of stdout/stderr kept per call", default: "65536" },
+  },
+  run: async ({ args }) => {
+    const { runSandboxWorker } = await import("../tools/code-execution/worker");
+    const memoryMb = Number(args["memory-mb"]);
+    const outputCapBytes = Number(args["output-cap"]);
+    await runSandboxWorker({
+      memoryMb: Number.isFinite(memoryMb) && memoryMb > 0 ? memoryMb : 256,
+      outputCapBytes: Number.isFinite(outputCapBytes) && outputCapBytes > 0 ? outputCapBytes : 65536,
+    });
+  },
+});
