@@ -8,6 +8,7 @@ import { z } from "zod";
 import { paginationQuery } from "../../core/schemas/common";
 import { pricingAsOfQuery, pricingDeleteQuery, pricingResponse, setPricingRequest } from "../../core/schemas/pricing";
 import type { HttpContext } from "../context";
+import { decodeParam } from "../decode";
 import { authenticate, requireMaster, securedDetail } from "../plugins/auth";
 
 const keyParams = z.object({ model_key: z.string() });
@@ -24,10 +25,10 @@ export function pricingRoutes(ctx: HttpContext) {
     },
   };
 
-  const readOne = (key: string, asOf: Date | undefined) => pricing.get(decodeURIComponent(key), asOf);
-  const readHistory = (key: string) => pricing.history(decodeURIComponent(key));
+  const readOne = (key: string, asOf: Date | undefined) => pricing.get(decodeParam(key), asOf);
+  const readHistory = (key: string) => pricing.history(decodeParam(key));
   const remove = async (rawKey: string, effectiveAt: Date | undefined) => {
-    await pricing.remove(decodeURIComponent(rawKey), effectiveAt);
+    await pricing.remove(decodeParam(rawKey), effectiveAt);
     return new Response(null, { status: 204 });
   };
 

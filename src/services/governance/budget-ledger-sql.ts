@@ -3,6 +3,9 @@
  * round trip; SQLite gets short BEGIN IMMEDIATE transactions of plain statements (in-process, microseconds).
  * Both keep the invariant the budget rests on: users.reserved_micros = the sum of the user's budget_reservations
  * rows (leases and plain reservations), so a dead process's holdings are released by the sweep.
+ * Crash recovery: a flush also stores, in the same statement or transaction, the spend watermark of the process's
+ * usage journal (`settings` row `ledger_spend_seq:<journal id>`): every settlement numbered up to it is in
+ * spend_micros, so a restart adds exactly the journaled costs above it (`recover`).
  */
 import type { Store } from "../../db/client";
 import { dueReset } from "../budget-period";
@@ -35,9 +38,25 @@ export interface FlushResult extends Snapshot {
   heldBefore: number | null;
 }
 
+/** The journal's spend watermark to store with a flush: settlements numbered <= `seq` are in spend_micros. */
+export interface SpendMark {
+  key: string;
+  seq: number;
+}
+/** A journaled settlement's cost, replayed after a crash. */
+export interface SpendEntry {
+  userId: string;
+  costMicros: number;
+  seq: number;
+}
+
 export interface LedgerSql {
   acquire(input: AcquireInput): Promise<(Snapshot & { granted: number }) | null>;
-  flush(deltas: FlushDelta[], expiresAt: Date): Promise<FlushResult[]>;
+  flush(deltas: FlushDelta[], expiresAt: Date, mark: SpendMark | null): Promise<FlushResult[]>;
+  /** The stored watermark under `key` (0 when none). */
+  readMark(key: string): Promise<number>;
+  /** Adds the costs of entries above the stored watermark to spend and raises the watermark, in one transaction. */
+  recover(key: string, entries: SpendEntry[]): Promise<{ mark: number; applied: number }>;
   read(userId: string): Promise<Snapshot | null>;
   /** Deletes budget_reservations rows past expires_at and subtracts them; returns rows that held money. */
   sweepExpired(now: Date): Promise<number>;
@@ -50,6 +69,13 @@ export interface LedgerSql {
 const num = (v: unknown): number => Number(v ?? 0);
 const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(Number(v)));
 
+/** Upsert of a spend watermark; parameters from `$first`: key, value (text), updated_at. */
+function markSql(pg: boolean, first: number): string {
+  const p = (i: number) => (pg ? `$${first + i}` : `?${first + i}`);
+  return `INSERT INTO settings (key, value, updated_at) VALUES (${p(0)}, ${p(1)}, ${p(2)})
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`;
+}
+
 export function ledgerSql(store: Store): LedgerSql {
   const pg = store.dialect === "pg";
   // Postgres takes Dates; SQLite stores epoch milliseconds.
@@ -57,6 +83,30 @@ export function ledgerSql(store: Store): LedgerSql {
   const p = (i: number) => (pg ? `$${i}` : `?${i}`);
 
   const common = {
+    async readMark(key: string) {
+      const rows = await store.query<{ v: string }>(`SELECT value AS v FROM settings WHERE key = ${p(1)}`, [key]);
+      return rows[0] ? Number(rows[0].v) : 0;
+    },
+    async recover(key: string, entries: SpendEntry[]) {
+      let out = { mark: 0, applied: 0 };
+      await store.rawTx(async (exec) => {
+        const [row] = (await exec(`SELECT value AS v FROM settings WHERE key = ${p(1)}${pg ? " FOR UPDATE" : ""}`, [key])) as { v: string }[];
+        const mark = row ? Number(row.v) : 0;
+        const byUser = new Map<string, number>();
+        let top = mark;
+        let applied = 0;
+        for (const e of entries) {
+          if (e.seq <= mark) continue;
+          top = Math.max(top, e.seq);
+          applied++;
+          byUser.set(e.userId, (byUser.get(e.userId) ?? 0) + e.costMicros);
+        }
+        for (const [userId, cost] of byUser) await exec(`UPDATE users SET spend_micros = spend_micros + ${p(2)} WHERE user_id = ${p(1)}`, [userId, cost]);
+        if (top > mark) await exec(markSql(pg, 1), [key, String(top), ts(new Date())]);
+        out = { mark: top, applied };
+      });
+      return out;
+    },
     async read(userId: string) {
       const rows = await store.query<{ s: unknown; r: unknown }>(`SELECT spend_micros AS s, reserved_micros AS r FROM users WHERE user_id = ${p(1)}`, [userId]);
       const row = rows[0];
@@ -128,8 +178,9 @@ export function ledgerSql(store: Store): LedgerSql {
         const row = rows[0];
         return row ? { spend: num(row.spend), reserved: num(row.reserved), granted: num(row.granted) } : null;
       },
-      async flush(deltas, expiresAt) {
+      async flush(deltas, expiresAt, mark) {
         // Users first, then the lease rows (the order acquire() locks in), so the two never deadlock each other.
+        // The watermark rides in the same statement: spend and the mark commit together or not at all.
         const rows = await store.query<{ user_id: string; s: unknown; r: unknown; held: unknown }>(
           `WITH d AS (
              SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) AS d(user_id, spend, rel, lease_id)
@@ -142,9 +193,20 @@ export function ledgerSql(store: Store): LedgerSql {
            ), l AS (
              UPDATE budget_reservations b SET amount_micros = b.amount_micros - LEAST(b.amount_micros, u.rel), expires_at = $5::timestamptz
              FROM u WHERE b.id = u.lease_id
+           ), m AS (
+             INSERT INTO settings (key, value, updated_at) SELECT $6::text, $7::text, now() WHERE $6::text IS NOT NULL
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
            )
            SELECT user_id, s, r, held FROM u`,
-          [deltas.map((d) => d.userId), deltas.map((d) => d.spend), deltas.map((d) => d.release), deltas.map((d) => d.leaseId), expiresAt],
+          [
+            deltas.map((d) => d.userId),
+            deltas.map((d) => d.spend),
+            deltas.map((d) => d.release),
+            deltas.map((d) => d.leaseId),
+            expiresAt,
+            mark?.key ?? null,
+            mark ? String(mark.seq) : null,
+          ],
         );
         return rows.map((r) => ({ userId: r.user_id, spend: num(r.s), reserved: num(r.r), heldBefore: r.held === null ? null : num(r.held) }));
       },
@@ -188,9 +250,10 @@ export function ledgerSql(store: Store): LedgerSql {
       });
       return out;
     },
-    async flush(deltas, expiresAt) {
+    async flush(deltas, expiresAt, mark) {
       const out: FlushResult[] = [];
       await store.rawTx(async (exec) => {
+        if (mark) await exec(markSql(false, 1), [mark.key, String(mark.seq), Date.now()]);
         for (const d of deltas) {
           const [lease] = (await exec("SELECT amount_micros AS a FROM budget_reservations WHERE id = ?1", [d.leaseId])) as { a: number }[];
           const taken = lease ? Math.min(lease.a, d.release) : 0;

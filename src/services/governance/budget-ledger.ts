@@ -8,11 +8,15 @@
  * replicas can overshoot; a lease is at most `leaseFraction` of what remains and is only used for `leaseMs`, so a
  * change made elsewhere (cap lowered, spend reset) binds within that time. A killed process's leases expire after
  * `leaseTtlSeconds` (renewed while alive) and the sweep gives them back.
+ *
+ * Crash safety of spend: with a usage journal, each settlement that adds spend gets a sequence number, journaled on
+ * its usage row; every flush stores the highest number whose spend it has committed (same statement). After a kill,
+ * the restart adds the journaled costs above that mark (`recover`), so settled spend is never lost nor counted twice.
  */
 import { forbidden } from "../../core/errors";
 import type { Store } from "../../db/client";
 import { logger } from "../../platform/logger";
-import { type LedgerSql, ledgerSql } from "./budget-ledger-sql";
+import { type LedgerSql, ledgerSql, type SpendEntry } from "./budget-ledger-sql";
 
 const log = logger("budget-ledger");
 
@@ -60,6 +64,8 @@ export interface BudgetLedgerOptions {
   leaseTtlSeconds?: number;
   /** Write-back period for settled spend. Default 200 ms (spend visible to other replicas well within 1 s). */
   flushMs?: number;
+  /** Identity of this process's usage journal; null/absent = no journal, settlements are not numbered. */
+  journalId?: string | null;
   metrics?: LedgerMetrics;
 }
 
@@ -74,13 +80,18 @@ interface UserState {
   acquiring: Promise<void> | null;
   snapshot: { spend: number; reserved: number; at: number } | null;
   knownNextReset: number | null;
+  /** Sequence number of the oldest settlement whose spend is still in `pendingSpend` (journal mode). */
+  pendingSeq: number | null;
 }
 
 export interface BudgetLedger {
   /** Reserves the estimate; throws the 403 when refused; null when no budget applies. */
   reserve(input: ReserveInput): Promise<Reservation | null>;
-  /** Adds the actual cost to spend (even over the cap) and releases the reservation; once per reservation. */
-  settle(reservation: Reservation | null, actual: { userId: string; actualMicros: number }): void;
+  /**
+   * Adds the actual cost to spend (even over the cap) and releases the reservation; once per reservation. Returns the
+   * settlement's sequence number (journal it with the usage row) when it added spend and a journal is configured.
+   */
+  settle(reservation: Reservation | null, actual: { userId: string; actualMicros: number }): number | null;
   /** Releases without charge (the provider call failed). */
   release(reservation: Reservation | null): void;
   /** Stale local reservations, expired rows of dead processes, due period resets. */
@@ -91,6 +102,12 @@ export interface BudgetLedger {
   flush(): Promise<void>;
   /** Marks leases stale (call when the change feed reports budget or user changes). */
   invalidate(userId?: string): void;
+  /** Journal mode: reads the stored spend watermark (call at start, before replaying the journal). */
+  resume(): Promise<void>;
+  /** Journal mode: adds the spend of journaled settlements a killed process had not committed; returns how many. */
+  recover(entries: SpendEntry[]): Promise<number>;
+  /** Highest settlement number whose spend is committed (journal segments up to it may be deleted). */
+  committedSeq(): number;
   close(): Promise<void>;
 }
 
@@ -103,6 +120,9 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
   const flushMs = opts.flushMs ?? 200;
   const metrics = opts.metrics ?? {};
   const prefix = `lease:${crypto.randomUUID()}:`;
+  const markKey = opts.journalId ? `ledger_spend_seq:${opts.journalId}` : null;
+  let lastSeq = 0;
+  let committed = 0;
   const users = new Map<string, UserState>();
   const active = new Map<string, Reservation>();
   let flushing: Promise<void> | null = null;
@@ -111,7 +131,19 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
   const state = (userId: string): UserState => {
     let st = users.get(userId);
     if (!st) {
-      st = { held: 0, inflight: 0, pendingSpend: 0, pendingRelease: 0, flushingSpend: 0, leaseUntil: 0, renewAt: 0, acquiring: null, snapshot: null, knownNextReset: null };
+      st = {
+        held: 0,
+        inflight: 0,
+        pendingSpend: 0,
+        pendingRelease: 0,
+        flushingSpend: 0,
+        leaseUntil: 0,
+        renewAt: 0,
+        acquiring: null,
+        snapshot: null,
+        knownNextReset: null,
+        pendingSeq: null,
+      };
       users.set(userId, st);
     }
     return st;
@@ -201,23 +233,31 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     return st;
   }
 
-  function settle(r: Reservation | null, actual: { userId: string; actualMicros: number }) {
+  /** Adds spend to flush; numbers it when a journal is configured. */
+  function addSpend(st: UserState, cost: number): number | null {
+    st.pendingSpend += cost;
+    if (!markKey || cost === 0) return null;
+    const seq = ++lastSeq;
+    st.pendingSeq ??= seq;
+    return seq;
+  }
+
+  function settle(r: Reservation | null, actual: { userId: string; actualMicros: number }): number | null {
     const cost = Math.max(0, Math.round(actual.actualMicros));
     if (r) {
       const st = finish(r);
-      if (!st) return; // settled already: exactly once
-      st.pendingSpend += cost;
+      if (!st) return null; // settled already: exactly once
       // The cost comes out of the lease (as far as it reaches): spend goes up, reserved down, at the next flush.
       st.pendingRelease += Math.min(cost, Math.max(0, freeOf(st)));
-      return;
+      return addSpend(st, cost);
     }
-    if (cost > 0) state(actual.userId).pendingSpend += cost;
+    return cost > 0 ? addSpend(state(actual.userId), cost) : null;
   }
 
   async function flushOnce(): Promise<void> {
     const now = clock();
     const deltas = [];
-    const taken: [UserState, number, number][] = [];
+    const taken: [UserState, number, number, number | null][] = [];
     for (const [userId, st] of users) {
       if (st.acquiring) continue;
       if (now >= st.leaseUntil && freeOf(st) > 0) st.pendingRelease += freeOf(st);
@@ -227,15 +267,20 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
         continue;
       }
       deltas.push({ userId, spend: st.pendingSpend, release: st.pendingRelease, leaseId: prefix + userId });
-      taken.push([st, st.pendingSpend, st.pendingRelease]);
+      taken.push([st, st.pendingSpend, st.pendingRelease, st.pendingSeq]);
       st.flushingSpend += st.pendingSpend;
       st.pendingSpend = 0;
       st.pendingRelease = 0;
+      st.pendingSeq = null;
       if (renew) st.renewAt = now + leaseTtlMs / 2;
     }
     if (deltas.length === 0) return;
+    // Everything numbered below the oldest settlement still pending (users skipped above) is in this flush or before.
+    let mark = lastSeq;
+    for (const st of users.values()) if (st.pendingSeq !== null) mark = Math.min(mark, st.pendingSeq - 1);
     try {
-      const results = await sql.flush(deltas, new Date(now + leaseTtlMs));
+      const results = await sql.flush(deltas, new Date(now + leaseTtlMs), markKey && mark > committed ? { key: markKey, seq: mark } : null);
+      committed = Math.max(committed, mark);
       const byUser = new Map(results.map((r) => [r.userId, r]));
       for (const [i, [st, spend, rel]] of taken.entries()) {
         st.flushingSpend -= spend;
@@ -245,10 +290,11 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
         st.snapshot = { spend: r.spend, reserved: r.reserved, at: clock() };
       }
     } catch (err) {
-      for (const [st, spend, rel] of taken) {
+      for (const [st, spend, rel, seq] of taken) {
         st.flushingSpend -= spend;
         st.pendingSpend += spend;
         st.pendingRelease += rel;
+        if (seq !== null) st.pendingSeq = st.pendingSeq === null ? seq : Math.min(st.pendingSeq, seq);
       }
       log.warn("budget flush failed; will retry", { users: deltas.length, error: String(err) });
     }
@@ -312,6 +358,20 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     invalidate(userId) {
       for (const [id, st] of users) if (!userId || id === userId) st.leaseUntil = 0;
     },
+    async resume() {
+      if (!markKey) return;
+      const stored = await sql.readMark(markKey);
+      lastSeq = Math.max(lastSeq, stored);
+      committed = Math.max(committed, stored);
+    },
+    async recover(entries) {
+      if (!markKey || entries.length === 0) return 0;
+      const { mark, applied } = await sql.recover(markKey, entries);
+      lastSeq = Math.max(lastSeq, mark);
+      committed = Math.max(committed, mark);
+      return applied;
+    },
+    committedSeq: () => (markKey ? committed : Number.POSITIVE_INFINITY),
     async close() {
       if (closed) return;
       closed = true;

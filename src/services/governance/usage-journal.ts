@@ -2,12 +2,15 @@
  * The usage crash journal (SPEC §0 Storage): one JSON line per row, appended with write() before `enqueue`
  * returns, so a killed process loses nothing. The active file is rotated into a numbered segment when a flush
  * takes its rows; a segment is deleted once its rows are committed. Whatever segments (or active file) an
- * earlier process left behind are replayed on start. One journal path per process.
+ * earlier process left behind are replayed on start. One journal path per process. The journal's identity (a
+ * UUID kept in `.<name>.id` beside it) survives restarts, so the budget ledger can key its spend watermark on it.
  */
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 export interface Journal {
+  /** Stable identity of this journal (created with the first journal at this path). */
+  readonly id: string;
   /** Appends one line (no newline in `line`); fsyncs when configured. */
   append(line: string): void;
   /** Closes the active file and renames it to a new segment; returns the segment path (null when empty). */
@@ -36,7 +39,14 @@ export function openJournal(path: string, fsync: boolean): Journal {
   // replay() can pick it up whenever it is called.
   if (existsSync(path) && statSync(path).size > 0) renameSync(path, segmentName());
 
+  // A hidden file beside the journal, not a segment: it stays when every segment is gone.
+  const idFile = join(dir, `.${base}.id`);
+  const stored = existsSync(idFile) ? readFileSync(idFile, "utf8").trim() : "";
+  const id = stored || crypto.randomUUID();
+  if (!stored) writeFileSync(idFile, id);
+
   return {
+    id,
     append(line) {
       if (fd === null) fd = openSync(path, "a");
       bytes += writeSync(fd, `${line}\n`);

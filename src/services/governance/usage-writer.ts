@@ -2,6 +2,8 @@
  * The usage writer (SPEC §7.4, §0 Storage): rows are journaled before `enqueue` returns, then written off the
  * request path in large idempotent batches. Failed flushes are retried with backoff; a row is only ever dropped
  * when the database rejects that very row (counted as `dropped`), never because the database was down.
+ * A row may carry its settlement's spend number (budget ledger): its journal segment is kept until the ledger has
+ * committed that spend, and on replay the ledger re-applies what a killed process had not committed.
  */
 import type { Store } from "../../db/client";
 import { logger } from "../../platform/logger";
@@ -34,10 +36,23 @@ export interface UsageWriterOptions {
   /** A flush starts as soon as this many rows are queued. Default 100. */
   batchSize?: number;
   onFlush?: (event: FlushEvent) => void;
+  /** The budget ledger's side of crash recovery (journal mode). */
+  spend?: {
+    /** Highest settlement number whose spend is committed. */
+    committed(): number;
+    /** Re-applies the spend of journaled settlements above the stored watermark. */
+    recover(entries: { userId: string; costMicros: number; seq: number }[]): Promise<number>;
+  };
 }
 
+/** A row as journaled: the insert plus its settlement number, when it added spend. */
+type JournalRow = UsageRowInsert & { spendSeq?: number };
+
 export interface UsageWriter {
-  enqueue(row: UsageRowInsert): void;
+  /** Journals and queues a row; `spendSeq` is the ledger's number for its spend (see the header). */
+  enqueue(row: UsageRowInsert, spendSeq?: number | null): void;
+  /** The crash journal's identity, null without a journal. */
+  readonly journalId: string | null;
   /** Writes everything queued so far (retrying once what failed before). */
   flush(): Promise<void>;
   /** Inserts the rows an earlier process left in the journal; idempotent. Returns how many rows were read. */
@@ -51,6 +66,8 @@ export interface UsageWriter {
 interface Batch {
   rows: UsageRowInsert[];
   segment: string | null;
+  /** Highest spend number among the rows (0 = none). */
+  maxSeq: number;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -61,7 +78,10 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
   const batchSize = strategy === "single" ? 1 : (opts.batchSize ?? 100);
   const journal: Journal | null = opts.journalPath ? openJournal(opts.journalPath, opts.fsync) : null;
   let queue: UsageRowInsert[] = [];
+  let queueSeq = 0;
   let retry: Batch[] = [];
+  /** Written segments whose rows' spend the ledger has not committed yet: deleted once it has. */
+  let awaiting: Batch[] = [];
   let inFlight = 0;
   let running: Promise<void> | null = null;
   let failures = 0;
@@ -87,6 +107,24 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
     timer.unref?.();
   };
 
+  const committedSeq = () => opts.spend?.committed() ?? Number.POSITIVE_INFINITY;
+
+  /** Deletes a written batch's segment, or keeps it until the ledger has committed the rows' spend. */
+  function done(batch: Batch): void {
+    if (batch.maxSeq <= committedSeq()) journal?.remove(batch.segment);
+    else awaiting.push(batch);
+  }
+
+  function releaseAwaiting(): void {
+    if (awaiting.length === 0) return;
+    const committed = committedSeq();
+    awaiting = awaiting.filter((b) => {
+      if (b.maxSeq > committed) return true;
+      journal?.remove(b.segment);
+      return false;
+    });
+  }
+
   /** Writes one batch; on a data error (database reachable) falls back to row by row. */
   async function writeBatch(batch: Batch): Promise<boolean> {
     const started = performance.now();
@@ -94,7 +132,7 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
     try {
       await insertUsageRows(store, batch.rows);
       emit({ writer: strategy, result: "ok", rows: batch.rows.length, written: batch.rows.length, dropped: 0, durationSeconds: (performance.now() - started) / 1000 });
-      journal?.remove(batch.segment);
+      done(batch);
       return true;
     } catch (err) {
       let reachable = true;
@@ -108,7 +146,7 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
       }
       const { written, dropped } = await writeOneByOne(batch.rows);
       emit({ writer: strategy, result: dropped ? "error" : "ok", rows: batch.rows.length, written, dropped, durationSeconds: (performance.now() - started) / 1000 });
-      journal?.remove(batch.segment);
+      done(batch);
       return true;
     } finally {
       inFlight -= batch.rows.length;
@@ -143,11 +181,13 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
   }
 
   async function runOnce(): Promise<void> {
+    releaseAwaiting();
     const batches = retry;
     retry = [];
     if (queue.length) {
-      batches.push({ rows: queue, segment: journal?.rotate() ?? null });
+      batches.push({ rows: queue, segment: journal?.rotate() ?? null, maxSeq: queueSeq });
       queue = [];
+      queueSeq = 0;
     }
     let failed = false;
     for (const batch of batches) {
@@ -176,9 +216,13 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
   schedule(intervalMs);
 
   return {
-    enqueue(row) {
+    journalId: journal?.id ?? null,
+    enqueue(row, spendSeq) {
       if (closed) throw new Error("usage writer is closed");
-      journal?.append(JSON.stringify(row));
+      if (journal) {
+        journal.append(JSON.stringify(spendSeq ? { ...row, spendSeq } : row));
+        if (spendSeq && spendSeq > queueSeq) queueSeq = spendSeq;
+      }
       queue.push(row);
       // Batch: a full batch flushes now rather than waiting for the timer; under load batches grow while a flush runs.
       if (queue.length >= batchSize && (!running || strategy === "single")) void flush();
@@ -189,9 +233,13 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
       if (!journal) return 0;
       let total = 0;
       for (const segment of journal.leftovers()) {
-        const { rows, corrupt } = readJournal<UsageRowInsert>(segment);
+        const { rows, corrupt } = readJournal<JournalRow>(segment);
         if (corrupt) log.warn("skipped torn lines in the usage journal", { segment, corrupt });
-        const batch: Batch = { rows: rows.map(fromJournal), segment };
+        // Spend first: the ledger's watermark makes this idempotent, and the segment stays until the rows are in.
+        const spent = rows.flatMap((r) => (r.spendSeq && r.userId && r.costMicros ? [{ userId: r.userId, costMicros: Number(r.costMicros), seq: r.spendSeq }] : []));
+        const recovered = spent.length && opts.spend ? await opts.spend.recover(spent) : 0;
+        if (recovered) log.info("re-applied spend a killed process had not committed", { segment, settlements: recovered });
+        const batch: Batch = { rows: rows.map(fromJournal), segment, maxSeq: 0 };
         total += rows.length;
         if (!(await writeBatch(batch))) {
           retry.push(batch);
@@ -210,6 +258,7 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
         await Bun.sleep(200 * (attempt + 1));
         await flush();
       }
+      releaseAwaiting();
       const left = depth();
       if (left) {
         if (journal) log.warn("usage rows kept in the journal for the next start", { rows: left });

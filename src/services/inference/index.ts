@@ -48,8 +48,18 @@ export function createInference(o: InferenceOptions) {
   const router = createRouter(config, o.version);
   const users = createUserDirectory(store);
   const prices = createPriceBook(store);
+  const usage = createUsageWriter({
+    store,
+    strategy: config.log_writer_strategy,
+    journalPath: journalPathFor(config),
+    fsync: config.usage_journal_fsync,
+    onFlush: hooks.onUsageFlush,
+    // Crash recovery of spend (the ledger numbers settlements; the journal keeps them until committed).
+    spend: { committed: () => ledger.committedSeq(), recover: (entries) => ledger.recover(entries) },
+  });
   const ledger = createBudgetLedger({
     store,
+    journalId: usage.journalId,
     reservationTtlSeconds: config.reservation_ttl_seconds,
     strategy: config.budget_strategy,
     metrics: {
@@ -59,13 +69,6 @@ export function createInference(o: InferenceOptions) {
     },
   });
   const limiter = createRateLimiter({ store: store.dialect === "pg" ? store : null, metrics: { rateLimitHit: hooks.onRateLimited } });
-  const usage = createUsageWriter({
-    store,
-    strategy: config.log_writer_strategy,
-    journalPath: journalPathFor(config),
-    fsync: config.usage_journal_fsync,
-    onFlush: hooks.onUsageFlush,
-  });
   const feed: ChangeFeed = createChangeFeed({ store });
   const invalidate = (topic: ChangeTopic) => {
     if (topic === "users" || topic === "keys") users.invalidate();
@@ -126,6 +129,7 @@ export function createInference(o: InferenceOptions) {
       feed.bump(topic).catch((err: unknown) => log.warn("change feed bump failed", { error: String(err) }));
     },
     async start() {
+      await ledger.resume();
       const replayed = await usage.replay();
       if (replayed) log.info(`Replayed ${replayed} usage rows from the journal`);
       await feed.start();

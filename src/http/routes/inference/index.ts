@@ -2,7 +2,9 @@
 import { Elysia } from "elysia";
 import { z } from "zod";
 import type { HttpContext } from "../../context";
+import { decodeParam } from "../../decode";
 import { authenticate, securedDetail } from "../../plugins/auth";
+import { createPromptLogger } from "./prompt-log";
 import { requestIdOf, requireModel, toResponse } from "./reply";
 import { modelListResponse, modelObject } from "../../../core/schemas/models";
 import { chatBody, countTokensBody, embeddingsBody, messagesBody, moderationQuery, moderationResponse, moderationsBody, modelsQuery, responsesBody } from "./schemas";
@@ -15,9 +17,10 @@ function anthropicHeaders(request: Request): Record<string, string> {
 
 export function inferenceRoutes(ctx: HttpContext) {
   const inference = () => ctx.inference();
+  const logPrompt = createPromptLogger(ctx.config);
   const getModel = async (request: Request, id: string) => {
     const caller = await authenticate(ctx, request);
-    return inference().models.get(caller, decodeURIComponent(id));
+    return inference().models.get(caller, decodeParam(id));
   };
   return new Elysia({ name: "inference", detail: { tags: ["inference"], ...securedDetail } })
     .post(
@@ -25,6 +28,7 @@ export function inferenceRoutes(ctx: HttpContext) {
       async ({ body, request }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
+        logPrompt("/v1/chat/completions", body);
         const id = requestIdOf(request);
         return toResponse(await inference().chat(caller, body, id), id);
       },
@@ -35,6 +39,7 @@ export function inferenceRoutes(ctx: HttpContext) {
       async ({ body, request }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
+        logPrompt("/v1/messages", body);
         const id = requestIdOf(request);
         return toResponse(await inference().messages(caller, body, id, anthropicHeaders(request)), id);
       },
@@ -53,6 +58,7 @@ export function inferenceRoutes(ctx: HttpContext) {
       async ({ body, request }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
+        logPrompt("/v1/responses", body);
         const id = requestIdOf(request);
         return toResponse(await inference().responses(caller, body, id), id);
       },
@@ -63,6 +69,7 @@ export function inferenceRoutes(ctx: HttpContext) {
       async ({ body, request }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
+        logPrompt("/v1/embeddings", body);
         const id = requestIdOf(request);
         return toResponse(await inference().embeddings(caller, body, id), id);
       },
@@ -73,6 +80,7 @@ export function inferenceRoutes(ctx: HttpContext) {
       async ({ body, query, request }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
+        logPrompt("/v1/moderations", body);
         const id = requestIdOf(request);
         return toResponse(await inference().moderations(caller, body, id, query.include_raw), id);
       },
