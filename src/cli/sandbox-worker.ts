@@ -1,6 +1,7 @@
 /**
- * `gateway sandbox-worker` (hidden): the embedded code sandbox's child process (SPEC §9.4a). The gateway starts it
- * itself, under OS limits, and talks JSON lines over stdin/stdout; it is not meant to be run by hand.
+ * `gateway sandbox-worker` (hidden): the embedded code sandbox's child process (SPEC §9.4a), or with `--extract`
+ * the web search's page-extraction child. The gateway starts it itself, under OS limits, and talks JSON lines over
+ * stdin/stdout; it is not meant to be run by hand.
  */
 import { defineCommand } from "citty";
 
@@ -9,8 +10,14 @@ export const sandboxWorkerCommand = defineCommand({
   args: {
     "memory-mb": { type: "string", description: "Heap cap of the interpreter, MiB", default: "256" },
     "output-cap": { type: "string", description: "Bytes of stdout/stderr kept per call", default: "65536" },
+    extract: { type: "boolean", description: "Run the web-search page extractor instead of Python", default: false },
   },
   run: async ({ args }) => {
+    if (args.extract) {
+      const { runExtractWorker } = await import("../tools/web-search/extract-worker");
+      await runExtractWorker();
+      return;
+    }
     const { runSandboxWorker } = await import("../tools/code-execution/worker");
     const memoryMb = Number(args["memory-mb"]);
     const outputCapBytes = Number(args["output-cap"]);

@@ -4,9 +4,8 @@
  * (os-limits.ts). One worker per request session: its variables persist across the session's calls, and the
  * process is recycled when the session closes. Results render exactly as the remote sandbox's (§9.4).
  */
-import { fileURLToPath } from "node:url";
 import type { ToolBackend, ToolSession } from "../types";
-import { detectIsolation, type SandboxIsolation, workerLimits, wrapWorkerArgv } from "./os-limits";
+import { detectIsolation, probeCommand, type SandboxIsolation, workerCommand, workerLimits, wrapWorkerArgv } from "./os-limits";
 import { SandboxPool } from "./pool";
 import { DEFAULT_OUTPUT_CAP_BYTES } from "./protocol";
 import { codeArgument, renderSandboxResult, toolError } from "./render";
@@ -35,15 +34,6 @@ export interface EmbeddedSandboxOptions {
 
 /** Resident memory the runtime itself needs beside the interpreter's heap, for the RSS watchdog. */
 const RUNTIME_RSS_MB = 512;
-
-/**
- * The command that starts a worker: the gateway binary itself. Compiled, `Bun.main` lives in the embedded
- * filesystem (`/$bunfs/...`) and `process.execPath` is the binary; from source it is `bun src/main.ts`.
- */
-export function workerCommand(): string[] {
-  if (Bun.main.startsWith("/$bunfs/")) return [process.execPath, "sandbox-worker"];
-  return [process.execPath, fileURLToPath(new URL("../../main.ts", import.meta.url)), "sandbox-worker"];
-}
 
 class EmbeddedSandboxSession implements ToolSession {
   private worker: Promise<WorkerProcess> | null;
@@ -132,7 +122,7 @@ export class EmbeddedSandbox implements ToolBackend {
       "--output-cap",
       String(this.options.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES),
     ];
-    const isolation = this.options.isolation ?? detectIsolation([...workerCommand().slice(0, -1), "--version"]);
+    const isolation = this.options.isolation ?? detectIsolation(probeCommand());
     const argv = wrapWorkerArgv(isolation, workerLimits(memoryMb, timeoutS), command);
     this.pool = new SandboxPool({
       spawnOptions: () => ({

@@ -14,6 +14,7 @@
  * is RUNTIME_RESERVE_MB + memoryMb; the tight caps are the wasm heap cap inside the worker (a Python MemoryError)
  * and the parent's RSS watchdog (see worker-process.ts).
  */
+import { fileURLToPath } from "node:url";
 import { logger } from "../../platform/logger";
 
 const log = logger("sandbox");
@@ -139,6 +140,21 @@ export function detectIsolation(probe: string[]): SandboxIsolation {
 /** The full argv of a worker: namespace, limits and privilege wrappers around the worker command. */
 export function wrapWorkerArgv(isolation: SandboxIsolation, limits: WorkerLimits, command: string[]): string[] {
   return [...netnsPrefix(isolation.netns, isolation.bin.unshare), ...limitPrefix(isolation.limits, limits, isolation.bin), ...(isolation.setpriv ?? []), ...command];
+}
+
+/**
+ * The command that starts a worker child: the gateway binary itself, hidden `sandbox-worker` subcommand.
+ * Compiled, `Bun.main` lives in the embedded filesystem (`/$bunfs/...`) and `process.execPath` is the binary;
+ * from source it is `bun src/main.ts`.
+ */
+export function workerCommand(): string[] {
+  if (Bun.main.startsWith("/$bunfs/")) return [process.execPath, "sandbox-worker"];
+  return [process.execPath, fileURLToPath(new URL("../../main.ts", import.meta.url)), "sandbox-worker"];
+}
+
+/** The probe command for setpriv detection: the worker binary answering --version. */
+export function probeCommand(): string[] {
+  return [...workerCommand().slice(0, -1), "--version"];
 }
 
 /** Forgets the detection (tests). */

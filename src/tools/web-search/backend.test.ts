@@ -2,11 +2,12 @@
  * Web search (SPEC §9.5, §13 items 73-75) against a local SearXNG-compatible mock and local pages. Page fetches
  * use the allow-private override where the pages are simply local; the SSRF tests run without it.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { classifyAddress } from "../ssrf";
 import { ToolBackendUnreachable } from "../types";
 import { DEFAULT_ENGINES, filterResults, hostMatches, renderResults, WebSearch, type WebSearchOptions, webSearchOptions } from "./backend";
 import { decodeBody, fetchPage, PAGE_MAX_BYTES } from "./fetch-page";
+import { PageExtractor } from "./extractor";
 
 interface Hit {
   path: string;
@@ -73,8 +74,13 @@ function pageRoutes(req: Request): Response {
 
 const result = (url: string, title = "Title", content = "snippet", extra: Record<string, unknown> = {}) => ({ url, title, content, ...extra });
 
+const created: WebSearch[] = [];
+afterEach(async () => {
+  await Promise.all(created.splice(0).map((b) => b.shutdown()));
+});
+
 function backend(overrides: Partial<WebSearchOptions> = {}): WebSearch {
-  return new WebSearch({
+  const b = new WebSearch({
     baseUrl: `http://127.0.0.1:${search.port}`,
     engines: DEFAULT_ENGINES,
     maxResults: 5,
@@ -83,6 +89,8 @@ function backend(overrides: Partial<WebSearchOptions> = {}): WebSearch {
     pageTimeoutMs: 1_000,
     ...overrides,
   });
+  created.push(b);
+  return b;
 }
 
 /** Strict SSRF (no override), except that 127.0.0.2 counts as a public address so redirects can be tested. */
@@ -250,9 +258,12 @@ describe("filters, max results and rendering", () => {
 });
 
 describe("page extraction (local pages, with the allow-private override)", () => {
-  test("main content to Markdown: boilerplate dropped, table kept, our User-Agent sent", async () => {
+  test("main content to Markdown (in the extraction child): boilerplate dropped, table kept, our User-Agent sent", async () => {
     searchReply = () => Response.json({ results: [result(`${PAGE}/article`, "Widgets", "snippet")] });
-    const text = await runSearch(backend(), "widgets");
+    const b = backend();
+    expect(b.extractor.running).toBe(false);
+    const text = await runSearch(b, "widgets");
+    expect(b.extractor.running).toBe(true);
     expect(text).toStartWith(`[1] Widgets\n${PAGE}/article\n`);
     expect(text).toContain("Widget prices rose sharply");
     expect(text).not.toContain("snippet");
@@ -370,5 +381,31 @@ describe("SSRF on result pages (no override)", () => {
     const text = await runSearch(backend({ allowPrivateHosts: true }), "q");
     expect(text).toContain("Widget prices rose sharply");
     expect(pageHits.map((h) => h.path)).toEqual(["/to-loopback", "/article"]);
+  });
+});
+
+describe("the extraction child", () => {
+  const sleeper = [process.execPath, "-e", "await Bun.sleep(60_000)"];
+
+  test("a page that takes too long kills the child; the next page gets a fresh one", async () => {
+    const stuck = new PageExtractor({ argv: sleeper, timeoutMs: 200, idleMs: 60_000, maxPages: 50 });
+    await expect(stuck.toMarkdown("<p>x</p>")).rejects.toThrow("extraction timed out after 200 ms");
+    expect(stuck.running).toBe(false);
+    stuck.stop();
+  });
+
+  test("a crash fails the pending pages; idle and worn children are stopped", async () => {
+    const crashing = new PageExtractor({ argv: [process.execPath, "-e", "process.exit(5)"], timeoutMs: 5_000, idleMs: 60_000, maxPages: 50 });
+    await expect(crashing.toMarkdown("<p>x</p>")).rejects.toThrow("the extraction process ended (code 5)");
+    // The real child (`bun src/main.ts sandbox-worker --extract` under the OS wrappers).
+    const idle = new PageExtractor({ timeoutMs: 5_000, idleMs: 100, maxPages: 2 });
+    expect(await idle.toMarkdown("<article><p>one</p></article>")).toBe("one");
+    expect(idle.running).toBe(true);
+    await Bun.sleep(300);
+    expect(idle.running).toBe(false);
+    expect(await idle.toMarkdown("<p>two</p>")).toBe("two");
+    expect(await idle.toMarkdown("<p>three</p>")).toBe("three");
+    // Two pages served: the worn child is recycled.
+    expect(idle.running).toBe(false);
   });
 });

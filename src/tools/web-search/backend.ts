@@ -7,7 +7,8 @@
 import { logger } from "../../platform/logger";
 import type { SsrfOptions } from "../ssrf";
 import { type ToolBackend, type ToolEntryOptions, ToolBackendUnreachable, type ToolSession, TOOL_ERROR_PREFIX } from "../types";
-import { fetchPage } from "./fetch-page";
+import { fetchPage, PAGE_TIMEOUT_MS } from "./fetch-page";
+import { PageExtractor } from "./extractor";
 
 const log = logger("web_search");
 
@@ -38,6 +39,8 @@ export interface WebSearchOptions {
   pageTimeoutMs?: number;
   resolve?: SsrfOptions["resolve"];
   classify?: SsrfOptions["classify"];
+  /** The extraction child's argv (tests); default: this binary's `sandbox-worker --extract`. */
+  extractorArgv?: string[];
 }
 
 export interface SearchResult {
@@ -131,8 +134,12 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 
 export class WebSearch implements ToolBackend {
   readonly name = "web_search" as const;
+  /** HTML -> Markdown runs in a child process: off the event loop, inside the sandbox's OS wall. */
+  readonly extractor: PageExtractor;
 
-  constructor(readonly options: WebSearchOptions) {}
+  constructor(readonly options: WebSearchOptions) {
+    this.extractor = new PageExtractor({ argv: options.extractorArgv, timeoutMs: PAGE_TIMEOUT_MS, idleMs: 60_000, maxPages: 50 });
+  }
 
   /** The backend query; transport failures, non-2xx, invalid JSON or a non-list `results` are unreachable errors. */
   async search(query: string): Promise<SearchResult[]> {
@@ -185,7 +192,7 @@ export class WebSearch implements ToolBackend {
     const bodies = await mapLimited(kept, EXTRACT_CONCURRENCY, async (r) => {
       if (r.extractedContent) return r.extractedContent;
       if (!this.options.extract) return r.content;
-      const page = await fetchPage(r.url, { ssrf, timeoutMs: this.options.pageTimeoutMs });
+      const page = await fetchPage(r.url, { ssrf, timeoutMs: this.options.pageTimeoutMs, toMarkdown: (html) => this.extractor.toMarkdown(html) });
       if (page.ok) return page.markdown;
       log.debug("page extraction fell back to the snippet", { url: r.url, reason: page.reason });
       return r.content;
@@ -201,5 +208,7 @@ export class WebSearch implements ToolBackend {
     return { run: (args) => this.run(args, entry), close: async () => {} };
   }
 
-  async shutdown(): Promise<void> {}
+  async shutdown(): Promise<void> {
+    this.extractor.stop();
+  }
 }

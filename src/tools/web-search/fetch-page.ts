@@ -19,6 +19,8 @@ export interface FetchPageOptions {
   ssrf: SsrfOptions;
   timeoutMs?: number;
   maxBytes?: number;
+  /** HTML -> Markdown; default: in this thread (the backend passes its extraction child). */
+  toMarkdown?: (html: string) => Promise<string>;
 }
 
 /** Reads at most `max` bytes of a body, then cancels the rest. */
@@ -75,6 +77,8 @@ export function decodeBody(bytes: Uint8Array, contentType: string | null): strin
   return decoder.decode(bytes);
 }
 
+const inThread = async (html: string) => htmlToMarkdown(html);
+
 /** Fetches and converts one page; never throws. */
 export async function fetchPage(rawUrl: string, options: FetchPageOptions): Promise<PageResult> {
   const signal = AbortSignal.timeout(options.timeoutMs ?? PAGE_TIMEOUT_MS);
@@ -105,7 +109,7 @@ export async function fetchPage(rawUrl: string, options: FetchPageOptions): Prom
       const mime = (contentType ?? "text/html").split(";")[0]?.trim().toLowerCase() ?? "";
       let markdown: string;
       if (mime === "text/plain" || mime === "text/markdown") markdown = text.trim();
-      else if (mime === "text/html" || mime === "application/xhtml+xml" || mime === "") markdown = htmlToMarkdown(text);
+      else if (mime === "text/html" || mime === "application/xhtml+xml" || mime === "") markdown = await (options.toMarkdown ?? inThread)(text);
       else return { ok: false, reason: `unsupported content type ${mime}` };
       if (!markdown) return { ok: false, reason: "no readable content" };
       return { ok: true, markdown, finalUrl: target.url.href, truncated };
