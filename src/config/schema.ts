@@ -94,7 +94,7 @@ export const configSchema = z.object({
     .pipe(z.enum(LOG_LEVELS))
     .describe("debug, info, warning, error or critical"),
   log_format: z.enum(["auto", "pretty", "json"]).default("auto").describe("auto = pretty on a TTY, else JSON lines"),
-  log_prompts: z.boolean().default(false).describe("Log prompt text (debugging only)"),
+  log_prompts: z.boolean().default(false).describe("Log request messages at debug level; needs log_level debug (debugging only)"),
   shutdown_grace_seconds: nonNegInt.default(30).describe("How long in-flight requests may finish on SIGTERM"),
   usage_journal_path: z.string().nullish().describe("Crash journal for usage rows"),
   usage_journal_fsync: z.boolean().default(false).describe("fsync the usage journal on every append"),

@@ -53,11 +53,18 @@ function jsonReporter(write: (line: string) => void) {
 }
 
 let root: ConsolaInstance = createConsola({ level: LEVEL.info, formatOptions: { date: true } });
+let threshold: number = LEVEL.info;
+
+/** True when lines of `level` are written: lets hot paths skip building fields for a line nobody will see. */
+export function logEnabled(level: LogLevelName): boolean {
+  return LEVEL[level] <= threshold;
+}
 
 /** Configures the process-wide logger once at start-up. */
 export function configureLogging(opts: { level: LogLevelName; format: LogFormat; stream?: NodeJS.WriteStream }): void {
   const stream = opts.stream ?? process.stderr;
   const json = opts.format === "json" || (opts.format === "auto" && !(stream as { isTTY?: boolean }).isTTY);
+  threshold = LEVEL[opts.level];
   root = createConsola({
     level: LEVEL[opts.level],
     formatOptions: { date: true },

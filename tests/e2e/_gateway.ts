@@ -86,6 +86,10 @@ export interface Served {
   url: string;
   /** Everything the process wrote so far (ANSI stripped). */
   output(): string;
+  /** What the process wrote to stderr so far (ANSI stripped). */
+  stderr(): string;
+  /** What the process wrote to stdout so far (ANSI stripped). */
+  stdout(): string;
   stop(): Promise<number>;
   /** Sends a signal without waiting. */
   kill(signal: NodeJS.Signals): void;
@@ -110,14 +114,24 @@ export async function startServe(args: string[], opts: { cwd: string; env?: Reco
   });
   running.add(proc);
   let text = "";
-  const sink = (chunk: string) => {
-    text += chunk;
-  };
-  const drained = Promise.all([collect(proc.stdout, sink), collect(proc.stderr, sink)]);
+  let out = "";
+  let err = "";
+  const drained = Promise.all([
+    collect(proc.stdout, (chunk) => {
+      text += chunk;
+      out += chunk;
+    }),
+    collect(proc.stderr, (chunk) => {
+      text += chunk;
+      err += chunk;
+    }),
+  ]);
   const url = `http://127.0.0.1:${port}`;
   const served: Served = {
     url,
     output: () => plain(text),
+    stderr: () => plain(err),
+    stdout: () => plain(out),
     kill: (signal) => proc.kill(signal),
     exited: proc.exited,
     stop: async () => {

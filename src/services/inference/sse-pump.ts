@@ -10,6 +10,8 @@ import type { ProviderStream } from "../../providers/types";
 
 export interface PumpEnd {
   kind: "completed" | "upstream_error" | "client_gone";
+  /** Set when the gateway itself cut the stream: shutdown after the grace period ran out. */
+  cutAtShutdown?: boolean;
   usage: NormalizedUsage;
   usageSeen: boolean;
   contentSeen: boolean;
@@ -31,14 +33,50 @@ export interface PumpOptions<T> {
 
 const encoder = new TextEncoder();
 
+interface LiveStream {
+  cut(): void;
+  ended: Promise<void>;
+}
+
+/** Streams in flight in this process, for the end of a graceful shutdown (one process = one server). */
+const live = new Set<LiveStream>();
+
+/**
+ * Cuts every stream still in flight (SPEC §0 "Drain": `shutdown_grace_seconds` is over): stops forwarding, cancels
+ * the upstream at once (no drain window), settles each as a stream the gateway ended, and ends the client's
+ * response with an error so it knows the stream is incomplete. Resolves with how many were cut once all have
+ * settled (their usage rows queued for the final flush), or after `timeoutMs`.
+ */
+export async function cutLiveStreams(timeoutMs = 2000): Promise<number> {
+  const streams = [...live];
+  for (const s of streams) s.cut();
+  const all = Promise.all(streams.map((s) => s.ended));
+  await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  return streams.length;
+}
+
 export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
   let clientGone = false;
   let drainTimer: ReturnType<typeof setTimeout> | null = null;
   let keepaliveTimer: ReturnType<typeof setInterval> | null = null;
   let lastWrite = Date.now();
+  let cutAtShutdown = false;
 
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      let markEnded = () => {};
+      const entry: LiveStream = {
+        ended: new Promise<void>((resolve) => {
+          markEnded = resolve;
+        }),
+        cut() {
+          cutAtShutdown = true;
+          clientGone = true;
+          if (drainTimer) clearTimeout(drainTimer);
+          void o.stream.cancel("gateway shutting down: grace period over");
+        },
+      };
+      live.add(entry);
       const write = (text: string) => {
         if (clientGone) return;
         try {
@@ -68,8 +106,20 @@ export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
         }
         if (keepaliveTimer) clearInterval(keepaliveTimer);
         if (drainTimer) clearTimeout(drainTimer);
-        for (const f of o.finish(end)) write(f);
-        if (!clientGone) {
+        if (cutAtShutdown) end = { ...end, kind: "client_gone", cutAtShutdown: true };
+        try {
+          for (const f of o.finish(end)) write(f);
+        } finally {
+          live.delete(entry);
+          markEnded();
+        }
+        if (cutAtShutdown) {
+          try {
+            controller.error(new Error("stream cut: the gateway is shutting down"));
+          } catch {
+            // already closed by the client
+          }
+        } else if (!clientGone) {
           try {
             controller.close();
           } catch {

@@ -16,6 +16,12 @@ export function settleStream(admission: Admission, end: PumpEnd): SettledInfo {
       return { costMicros: null, headers: {} };
     }
     case "client_gone":
+      if (end.cutAtShutdown) {
+        const errorMessage = "stream cut at shutdown (grace period over)";
+        return end.usageSeen
+          ? admission.finish({ usage: end.usage, statusCode: 499, errorMessage }, "error")
+          : admission.finish({ usage: admission.estimatedUsage(), estimated: true, statusCode: 499, errorMessage: `${errorMessage}; billed reservation estimate` }, "error");
+      }
       return end.usageSeen
         ? admission.finish({ usage: end.usage, statusCode: 200, errorMessage: "client disconnected before end of stream" }, "success")
         : admission.finish(

@@ -1,0 +1,83 @@
+/**
+ * Writes the metrics reference in README.md (between the metrics-reference markers) from the live registry in
+ * src/metrics/registry.ts: every gateway_* metric with its exposed name, type, labels and help text. `--check`
+ * exits 1 when README.md is stale; tests/ops/metrics-docs.test.ts runs the same comparison.
+ *
+ *   bun scripts/gen-metrics-docs.ts [--check]
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createRecorder } from "../src/metrics/registry";
+
+const BEGIN = "<!-- metrics-reference:begin -->";
+const END = "<!-- metrics-reference:end -->";
+const README = join(import.meta.dir, "..", "README.md");
+
+/** What each label's values are, for the table (SPEC §12). */
+const LABEL_VALUES: Record<string, string> = {
+  method: "HTTP method",
+  endpoint: "route template, e.g. `/v1/keys/{key_id}`; `unmatched` for 404s",
+  status: "HTTP status code",
+  provider: "provider name",
+  model: "model name (without the provider)",
+  type: "`input` \\| `output`",
+  reason: "`missing_credentials` \\| `invalid_format` \\| `invalid_key` \\| `inactive_key` \\| `expired_key` \\| `invalid_master_key`",
+  writer: "`single` \\| `batch`",
+  result: "`ok` \\| `error` (flush duration); `written` \\| `dropped` (rows)",
+};
+
+/** More than the one-line help text, where the help alone would leave a reader guessing. */
+const NOTES: Record<string, string> = {
+  gateway_requests_total: "`/metrics` itself is not counted",
+  gateway_tokens_total: "counted when a usage row settles; zero counts are not added",
+  gateway_request_cost_dollars: "only priced requests are observed; `_sum` is spend in USD",
+  gateway_rate_limit_hits_total: "RPM/TPM refusals (key or user)",
+  gateway_budget_exceeded_total: "requests refused because the user's budget could not cover the reservation",
+  gateway_usage_log_queue_depth: "read at scrape time; grows when the database is slow or down (rows stay in the journal)",
+  gateway_usage_log_rows_total: "`dropped` means a row the database rejected for good",
+  gateway_budget_reservations_released_total: "reservations of requests that never settled (crash, lost stream), freed after `reservation_ttl_seconds`",
+};
+
+export interface MetricDoc {
+  name: string;
+  type: string;
+  labels: string[];
+  help: string;
+}
+
+/** The gateway's own metrics (process_* and nodejs_* defaults left out), in registration order. */
+export function gatewayMetrics(): MetricDoc[] {
+  const recorder = createRecorder();
+  return recorder.registry
+    .getMetricsAsArray()
+    .filter((m) => m.name.startsWith("gateway_"))
+    .map((m) => {
+      const { labelNames, help, type } = m as unknown as { labelNames?: readonly string[]; help: string; type: string };
+      return { name: m.name, type: String(type), labels: [...(labelNames ?? [])], help };
+    });
+}
+
+export function renderMetricsReference(): string {
+  const rows = gatewayMetrics().map((m) => {
+    const exposed = m.type === "histogram" ? `\`${m.name}_bucket\` / \`_sum\` / \`_count\`` : `\`${m.name}\``;
+    const labels = m.labels.length ? m.labels.map((l) => `\`${l}\``).join(", ") : "—";
+    const meaning = NOTES[m.name] ? `${m.help}: ${NOTES[m.name]}` : m.help;
+    return `| ${exposed} | ${m.type} | ${labels} | ${meaning.replace(/\|/g, "\\|")} |`;
+  });
+  const labelRows = [...new Set(gatewayMetrics().flatMap((m) => m.labels))].map((l) => `| \`${l}\` | ${LABEL_VALUES[l] ?? ""} |`);
+  return [BEGIN, "| Metric | Type | Labels | Meaning |", "|---|---|---|---|", ...rows, "", "| Label | Values |", "|---|---|", ...labelRows, END].join("\n");
+}
+
+if (import.meta.main) {
+  const readme = readFileSync(README, "utf8");
+  const start = readme.indexOf(BEGIN);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < 0) throw new Error("README.md has no metrics-reference markers");
+  const next = readme.slice(0, start) + renderMetricsReference() + readme.slice(end + END.length);
+  if (process.argv.includes("--check")) {
+    if (next !== readme) {
+      console.error("README.md's metrics reference is stale: run bun scripts/gen-metrics-docs.ts");
+      process.exit(1);
+    }
+  } else writeFileSync(README, next);
+}
