@@ -6,7 +6,7 @@
 import { GatewayError, badRequest, forbidden, notFound } from "../../core/errors";
 import { costMicros, microsToUsd } from "../../core/money";
 import { hasUsage, type NormalizedUsage } from "../../core/wire/index";
-import { logger } from "../../platform/logger";
+import { logEnabled, logger } from "../../platform/logger";
 import { ProviderFailure } from "../../providers/_shared/errors";
 import type { Caller } from "../auth";
 import type { BudgetLedger, Reservation } from "../governance/budget-ledger";
@@ -19,6 +19,29 @@ import type { DirectoryUser, UserDirectory } from "./user-directory";
 const log = logger("admission");
 /** Models already warned about as unpriced (once per process, not per request). */
 const warnedUnpriced = new Set<string>();
+
+/**
+ * One line per settled request: debug on success, info when the client left a stream, warning on a failure (the
+ * provider's text is already redacted, SPEC §4.4). The request id is passed explicitly: a stream settles outside
+ * the request's async context. Never the prompt, the answer or a credential.
+ */
+function logSettled(row: UsageRowInsert): void {
+  if (row.status === "success" && !logEnabled("debug")) return;
+  const fields = {
+    request_id: row.requestId,
+    endpoint: row.endpoint,
+    provider: row.provider,
+    model: row.model,
+    status_code: row.statusCode,
+    prompt_tokens: row.promptTokens,
+    completion_tokens: row.completionTokens,
+    cost_usd: row.costMicros === null || row.costMicros === undefined ? null : microsToUsd(row.costMicros),
+    estimated: row.estimated || undefined,
+  };
+  if (row.status === "success") log.debug("request settled", fields);
+  else if (row.statusCode === 499) log.info("client left the stream before its end", fields);
+  else log.warn("request failed", { ...fields, error: row.errorMessage });
+}
 
 export interface AdmissionSettings {
   requirePricing: boolean;
@@ -142,7 +165,7 @@ export class Admission {
     const modelKey = `${this.route.providerName}:${this.route.model}`;
     if (!this.price && billable && this.input.endpoint !== "/v1/moderations" && !warnedUnpriced.has(modelKey)) {
       warnedUnpriced.add(modelKey);
-      log.warn(`No pricing configured for '${this.route.providerName}:${this.route.model}'. Usage will be tracked without cost.`);
+      log.warn(`No pricing configured for '${this.route.providerName}:${this.route.model}'. Usage will be tracked without cost.`, { request_id: this.input.requestId });
     }
     const row: UsageRowInsert = {
       id: crypto.randomUUID(),
@@ -169,6 +192,7 @@ export class Admission {
     // Journaled with the spend's number: a crash before the ledger's next flush cannot lose that spend.
     this.deps.usage.enqueue(row, spendSeq);
     this.deps.onSettled?.(row);
+    logSettled(row);
     const headers: Record<string, string> = { ...this.rateHeaders };
     if (cost !== null) headers["X-Gateway-Cost-USD"] = microsToUsd(cost).toFixed(6);
     return { costMicros: cost, headers };

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { HttpContext } from "../../context";
 import { decodeParam } from "../../decode";
 import { authenticate, securedDetail } from "../../plugins/auth";
+import { createPromptLogger } from "./prompt-log";
 import { requestIdOf, requireModel, toResponse } from "./reply";
 import { modelListResponse, modelObject } from "../../../core/schemas/models";
 import { chatBody, countTokensBody, embeddingsBody, messagesBody, moderationQuery, moderationResponse, moderationsBody, modelsQuery, responsesBody } from "./schemas";
@@ -16,6 +17,7 @@ function anthropicHeaders(request: Request): Record<string, string> {
 
 export function inferenceRoutes(ctx: HttpContext) {
   const inference = () => ctx.inference();
+  const logPrompt = createPromptLogger(ctx.config);
   const getModel = async (request: Request, id: string) => {
     const caller = await authenticate(ctx, request);
     return inference().models.get(caller, decodeParam(id));
@@ -26,6 +28,7 @@ export function inferenceRoutes(ctx: HttpContext) {
       async ({ body, request }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
+        logPrompt("/v1/chat/completions", body);
         const id = requestIdOf(request);
         return toResponse(await inference().chat(caller, body, id), id);
       },
@@ -36,6 +39,7 @@ export function inferenceRoutes(ctx: HttpContext) {
       async ({ body, request }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
+        logPrompt("/v1/messages", body);
         const id = requestIdOf(request);
         return toResponse(await inference().messages(caller, body, id, anthropicHeaders(request)), id);
       },
@@ -54,6 +58,7 @@ export function inferenceRoutes(ctx: HttpContext) {
       async ({ body, request }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
+        logPrompt("/v1/responses", body);
         const id = requestIdOf(request);
         return toResponse(await inference().responses(caller, body, id), id);
       },
@@ -64,6 +69,7 @@ export function inferenceRoutes(ctx: HttpContext) {
       async ({ body, request }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
+        logPrompt("/v1/embeddings", body);
         const id = requestIdOf(request);
         return toResponse(await inference().embeddings(caller, body, id), id);
       },
@@ -74,6 +80,7 @@ export function inferenceRoutes(ctx: HttpContext) {
       async ({ body, query, request }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
+        logPrompt("/v1/moderations", body);
         const id = requestIdOf(request);
         return toResponse(await inference().moderations(caller, body, id, query.include_raw), id);
       },
