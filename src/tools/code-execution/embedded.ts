@@ -93,7 +93,7 @@ class EmbeddedSandboxSession implements ToolSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue;
+    // Not waiting for a running call: a worker that ran code is killed at once (ends a stuck call too).
     const worker = this.worker;
     this.worker = null;
     if (!worker) return;

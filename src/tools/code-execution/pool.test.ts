@@ -139,4 +139,15 @@ describe("sandbox pool", () => {
     expect(worker.alive).toBe(false);
     await worker.exitedPromise;
   });
+
+  test("closing a session ends a running call at once", async () => {
+    const backend = fake("0", { spares: 0, timeoutS: 30 });
+    const session = await backend.openSession();
+    const running = session.run({ code: "sleep:20000" });
+    await Bun.sleep(200);
+    const started = performance.now();
+    await session.close();
+    expect(await running).toStartWith("[tool error] session ended");
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
 });

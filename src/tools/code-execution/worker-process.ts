@@ -157,8 +157,12 @@ export class WorkerProcess {
     }, RSS_POLL_MS);
     try {
       const reply = this.next(this.options.timeoutS * 1000);
-      this.proc.stdin.write(`${JSON.stringify({ id, code })}\n`);
-      this.proc.stdin.flush();
+      try {
+        this.proc.stdin.write(`${JSON.stringify({ id, code })}\n`);
+        this.proc.stdin.flush();
+      } catch {
+        // It died between the alive check and the write: the exit handler settles `reply`.
+      }
       const msg = await reply;
       if (msg === "timeout") {
         this.kill(`timed out after ${this.options.timeoutS} s`);

@@ -121,8 +121,12 @@ export class PageExtractor {
         this.stop();
       }, this.options.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      proc.stdin.write(`${JSON.stringify({ id, html })}\n`);
-      proc.stdin.flush();
+      try {
+        proc.stdin.write(`${JSON.stringify({ id, html })}\n`);
+        proc.stdin.flush();
+      } catch {
+        // The child is gone: its exit handler fails this page.
+      }
     });
   }
 
