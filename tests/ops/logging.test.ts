@@ -146,7 +146,7 @@ function expectCleanLogs(run: RunResult, opts: { promptsAllowed: boolean }): voi
   // Request-scoped lines name the request id the client saw; ids are never invented.
   const known = new Set(Object.values(run.ids));
   for (const line of run.lines) {
-    const scoped = line.logger === "admission" || line.logger === "prompts" || "endpoint" in line || "status_code" in line;
+    const scoped = line.logger === "admission" || line.msg === "prompt" || "endpoint" in line || "status_code" in line;
     if (scoped) expect(known).toContain(line.request_id ?? "(none)");
     if (line.request_id !== undefined) expect(known).toContain(line.request_id);
   }
@@ -162,7 +162,7 @@ describe("JSON logs", () => {
     const settled = run.lines.filter((l) => l.msg === "request settled");
     expect(settled.map((l) => l.request_id).sort()).toEqual([run.ids.success, run.ids.stream].sort());
     for (const l of settled) expect(l).toMatchObject({ level: "debug", provider: "openai", model: "gpt-4o-mini", status_code: 200 });
-    expect(run.lines.some((l) => l.logger === "prompts")).toBe(false);
+    expect(run.lines.some((l) => l.msg === "prompt")).toBe(false);
   }, 60_000);
 
   test("info level (default): no per-request success lines, the failure still logged", async () => {
@@ -175,8 +175,8 @@ describe("JSON logs", () => {
   test("log_prompts with log_level debug: the messages are logged at debug with the request id", async () => {
     const run = await scenario({ OTARI_LOG_LEVEL: "debug", OTARI_LOG_PROMPTS: "true" });
     expectCleanLogs(run, { promptsAllowed: true });
-    expect(run.lines.some((l) => l.level === "warning" && l.msg.startsWith("log_prompts is on"))).toBe(true);
-    const prompts = run.lines.filter((l) => l.logger === "prompts");
+    expect(run.lines.filter((l) => l.level === "warning" && l.msg.startsWith("log_prompts is on"))).toHaveLength(1);
+    const prompts = run.lines.filter((l) => l.logger === "prompts" && l.msg === "prompt");
     const byRequest = new Map(prompts.map((l) => [l.request_id, l]));
     expect(byRequest.get(run.ids.success)).toMatchObject({
       level: "debug",
@@ -191,7 +191,7 @@ describe("JSON logs", () => {
     expect(byRequest.has(run.ids.badKey)).toBe(false);
     expect(run.rawLines.some((l) => l.includes(PROMPTS.badKey))).toBe(false);
     // Prompt text appears only on the prompt lines.
-    for (const l of run.lines.filter((x) => x.logger !== "prompts")) {
+    for (const l of run.lines.filter((x) => x.msg !== "prompt")) {
       for (const prompt of Object.values(PROMPTS)) expect(JSON.stringify(l)).not.toContain(prompt);
     }
   }, 60_000);
@@ -199,7 +199,7 @@ describe("JSON logs", () => {
   test("log_prompts without log_level debug: nothing is logged, and start-up says why", async () => {
     const run = await scenario({ OTARI_LOG_PROMPTS: "true" });
     expectCleanLogs(run, { promptsAllowed: false });
-    expect(run.lines.some((l) => l.logger === "prompts")).toBe(false);
-    expect(run.lines.some((l) => l.level === "warning" && l.msg === "log_prompts has no effect unless log_level is debug")).toBe(true);
+    expect(run.lines.some((l) => l.msg === "prompt")).toBe(false);
+    expect(run.lines.filter((l) => l.level === "warning" && l.msg === "log_prompts has no effect unless log_level is debug")).toHaveLength(1);
   }, 60_000);
 });

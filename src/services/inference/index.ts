@@ -1,6 +1,7 @@
 /**
  * The inference runtime: routing, hot-path caches, the governance engine and the endpoint services, wired once.
- * Timers (sweeps, change feed) start with `start()`; `close()` flushes spend and usage (graceful shutdown).
+ * Timers (sweeps, change feed) start with `start()`; `close()` cuts streams still running, then flushes spend and
+ * usage (graceful shutdown).
  */
 import type { Config } from "../../config/load";
 import { logger } from "../../platform/logger";
@@ -15,6 +16,7 @@ import { createModelsService } from "./models";
 import { createPriceBook } from "./prices";
 import { createResponsesService } from "./responses";
 import { createRouter } from "./routing";
+import { cutLiveStreams } from "./sse-pump";
 import { createUserDirectory } from "./user-directory";
 import type { Store } from "../../db/client";
 import { journalPathFor } from "./journal-path";
@@ -140,6 +142,10 @@ export function createInference(o: InferenceOptions) {
     async close() {
       if (sweepTimer) clearInterval(sweepTimer);
       feed.stop();
+      // Streams still running at close (the shutdown grace is over) are cut and settled first, so their usage and
+      // spend are in the final flush below.
+      const cut = await cutLiveStreams();
+      if (cut) log.warn(`Cut ${cut} stream(s) at shutdown; billed as settled so far`);
       await ledger.close();
       await limiter.close();
       await usage.close();

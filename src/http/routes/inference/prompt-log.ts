@@ -23,8 +23,15 @@ export type PromptLogger = (endpoint: string, body: Record<string, unknown>) => 
 /** True when prompt logging is switched on by config (both settings). */
 export const promptLoggingEnabled = (config: Pick<Config, "log_prompts" | "log_level">): boolean => config.log_prompts && config.log_level === "debug";
 
-/** A no-op unless prompt logging is on; the request id comes from the request context. */
+let warned = false;
+
+/** A no-op unless prompt logging is on; the request id comes from the request context. Warns once per process. */
 export function createPromptLogger(config: Pick<Config, "log_prompts" | "log_level">): PromptLogger {
+  if (config.log_prompts && !warned) {
+    warned = true;
+    if (promptLoggingEnabled(config)) log.warn("log_prompts is on: request messages are written to the log (debugging only)");
+    else log.warn("log_prompts has no effect unless log_level is debug");
+  }
   if (!promptLoggingEnabled(config)) return () => undefined;
   return (endpoint, body) => {
     const fields: Record<string, unknown> = { endpoint, model: body.model };
