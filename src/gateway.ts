@@ -17,6 +17,7 @@ import { seedPricing } from "./services/pricing-seed";
 import { VERSION } from "./version";
 
 export interface Gateway {
+  mode: "standalone";
   config: Config;
   store: Store;
   services: Services;
@@ -102,6 +103,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
     let draining = false;
     const app = createApp({ services, inference: () => runtime, config, metrics, draining: () => draining });
     return {
+      mode: "standalone",
       config,
       store,
       services,

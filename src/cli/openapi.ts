@@ -1,49 +1,20 @@
 /**
  * `openapi [--write [PATH] | --check [PATH]]` (SPEC §0, §11): the exact document `/openapi.json` serves, built
- * without a server or the configured database. The routes are mounted over services on an in-memory SQLite store
- * that is never queried (route construction only reads references), with default config, because the document
- * depends on neither (SPEC §0). `buildOpenApiDocument` stays the single source for both paths.
+ * without a server or the configured database (see src/openapi-document.ts).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { loadConfig } from "../config/load";
-import { openStore } from "../db/client";
-import { providerChecker } from "../gateway";
-import { apiRoutes } from "../http/app";
-import { buildOpenApiDocument, type OpenApiDocument } from "../http/docs/document";
-import { createServices } from "../services";
-import { createMasterKey } from "../services/master-key";
+import type { OpenApiDocument } from "../http/docs/document";
+import { generateOpenApiDocument } from "../openapi-document";
 import { commonArgs } from "./_args";
 import { diffJson, formatDifference } from "./_json-diff";
 import { fail, UsageError } from "./_run";
 
 export const DEFAULT_OPENAPI_PATH = "docs/openapi.json";
 
-/** A directory that never holds a config.yml or .env, so the defaults are the defaults. */
-const NO_CONFIG_DIR = "/nonexistent/gateway-openapi";
-
-/** Builds the document from every API route; nothing touches a database or the network. */
-export async function generateOpenApiDocument(): Promise<OpenApiDocument> {
-  const config = loadConfig({ configPath: null, env: {}, cwd: NO_CONFIG_DIR, warn: () => undefined });
-  const store = openStore("sqlite:///:memory:");
-  try {
-    const services = createServices({ store, masterKey: createMasterKey(null), isKnownProvider: providerChecker(config) });
-    const ctx = {
-      services,
-      config,
-      draining: () => false,
-      // Routes resolve the inference runtime per request, never while being mounted.
-      inference: (): never => {
-        throw new Error("the OpenAPI document is built without an inference runtime");
-      },
-    };
-    return buildOpenApiDocument(apiRoutes(ctx));
-  } finally {
-    await store.close();
-  }
-}
+export { generateOpenApiDocument };
 
 /** The document as written to disk: 2-space indented, trailing newline. */
 export const serializeDocument = (doc: OpenApiDocument) => `${JSON.stringify(doc, null, 2)}\n`;

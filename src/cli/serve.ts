@@ -1,7 +1,8 @@
 /** `serve` (SPEC §11): start the gateway, drain on SIGTERM/SIGINT, exit 0. */
 import { defineCommand } from "citty";
 import { GatewayError } from "../core/errors";
-import { createGateway } from "../gateway";
+import { createGateway, type Gateway } from "../gateway";
+import { createPlatformGateway, type PlatformGateway } from "../gateway-platform";
 import { errorResponse } from "../http/errors";
 import { configureLogging, logger } from "../platform/logger";
 import { startServer } from "../platform/server";
@@ -41,22 +42,29 @@ export const serveCommand = defineCommand({
     configureLogging({ level: config.log_level, format: config.log_format });
     log.info(`Starting otari-gateway on ${config.host}:${config.port}`, { version: VERSION });
 
-    let gateway: Awaited<ReturnType<typeof createGateway>>;
+    let gateway: Gateway | PlatformGateway;
     try {
-      gateway = await createGateway(config);
+      // SPEC §10.1: platform mode opens no database (no migrations, no bootstrap).
+      gateway = config.mode === "platform" ? createPlatformGateway(config) : await createGateway(config);
     } catch (err) {
       log.error(`Start-up failed: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);
     }
-    log.info(`Database: ${gateway.store.display}`);
-    const providers = Object.keys(config.providers);
-    log.info(`Providers: ${providers.length ? providers.join(", ") : "(none configured; provider env vars are used)"}`);
+    if (gateway.mode === "platform") {
+      log.info("Database: disabled (platform mode)");
+      log.info(`Platform: ${gateway.runtime.client.baseUrl}`);
+    } else {
+      log.info(`Database: ${gateway.store.display}`);
+      const providers = Object.keys(config.providers);
+      log.info(`Providers: ${providers.length ? providers.join(", ") : "(none configured; provider env vars are used)"}`);
+    }
+    const app = gateway.app;
 
     const server = startServer({
       host: config.host,
       port: config.port,
       maxRequestBodySize: config.max_request_body_bytes + 1024 * 1024,
-      fetch: (request) => gateway.app.handle(request),
+      fetch: (request) => app.handle(request),
       refuse: (request) => errorResponse(new GatewayError(503, "Service is shutting down", { code: "shutting_down" }), new URL(request.url).pathname),
     });
     log.info(`Listening on ${server.url}`);

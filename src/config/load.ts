@@ -228,6 +228,27 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     throw new ConfigError(`Invalid configuration${configPath ? ` in ${configPath}` : ""}:\n${formatIssues(result.error)}`);
   }
   const envSettings = readEnvSettings(env);
-  const config: Config = { ...result.data, configPath, envSettings, env: Object.freeze({ ...env }) };
+  const data = resolveMode(result.data, envSettings.platformToken);
+  const config: Config = { ...data, configPath, envSettings, env: Object.freeze({ ...env }) };
   return Object.freeze(config);
+}
+
+/** The platform's API when platform mode is on and `platform.base_url` is unset (SPEC §10.1). */
+export const DEFAULT_PLATFORM_BASE_URL = "https://api.otari.ai/api/v1";
+
+/**
+ * SPEC §10.1: a platform token turns platform mode on (even with `mode: standalone`, as the baseline does);
+ * `mode: platform` without one, or with local `providers`, stops start-up. Platform mode gets the default base URL.
+ */
+function resolveMode(data: FileConfig, token: string | null): FileConfig {
+  if (!token) {
+    if (data.mode === "platform") {
+      throw new ConfigError("GATEWAY_MODE=platform requires OTARI_AI_TOKEN to be set (legacy aliases: OTARI_PLATFORM_TOKEN, ANY_LLM_PLATFORM_TOKEN).");
+    }
+    return data;
+  }
+  if (Object.keys(data.providers).length > 0) {
+    throw new ConfigError("Local provider credentials are not supported in platform mode. Remove configured providers.");
+  }
+  return { ...data, mode: "platform", platform: { ...data.platform, base_url: data.platform.base_url || DEFAULT_PLATFORM_BASE_URL } };
 }

@@ -4,6 +4,8 @@
  */
 import { type AnyElysia, Elysia } from "elysia";
 import { GatewayError } from "../core/errors";
+import type { Config } from "../config/load";
+import type { Recorder } from "../metrics/registry";
 import type { HttpContext } from "./context";
 import { buildOpenApiDocument, type OpenApiDocument } from "./docs/document";
 import { errorResponse, issuesToValidation, toGatewayError } from "./errors";
@@ -64,12 +66,19 @@ function methodsFor(app: AnyElysia, path: string): string[] {
 /** `/v1/keys/:key_id` -> `/v1/keys/{key_id}`; unmatched paths share one label (SPEC §12). */
 const endpointLabel = (route: string | undefined): string => (route ? route.replace(/:([^/]+)/g, "{$1}") : "unmatched");
 
-export function createApp(ctx: HttpContext, options: { document?: () => OpenApiDocument } = {}) {
-  const limit = ctx.config.max_request_body_bytes;
-  const metrics = ctx.metrics ?? null;
+export interface BaseAppOptions {
+  config: Config;
+  metrics: Recorder | null;
+}
+
+/**
+ * The app both modes share before any route: request id, security headers, the body limit, the error mapper
+ * (404/405 included) and, with metrics on, the request metrics. Routes are `use`d onto it by the caller.
+ */
+export function createBaseApp(o: BaseAppOptions) {
+  const limit = o.config.max_request_body_bytes;
+  const metrics = o.metrics;
   const started = new WeakMap<Request, number>();
-  const api = apiRoutes(ctx);
-  const document = options.document ?? (() => buildOpenApiDocument(apiRoutes(ctx)));
   const app = new Elysia()
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = enterRequest(request.headers.get("x-request-id"));
@@ -107,6 +116,14 @@ export function createApp(ctx: HttpContext, options: { document?: () => OpenApiD
       metrics.requestFinished(request.method, endpointLabel(route), status, (performance.now() - t0) / 1000);
     });
   }
+  return app;
+}
+
+export function createApp(ctx: HttpContext, options: { document?: () => OpenApiDocument } = {}) {
+  const metrics = ctx.metrics ?? null;
+  const api = apiRoutes(ctx);
+  const document = options.document ?? (() => buildOpenApiDocument(apiRoutes(ctx)));
+  const app = createBaseApp({ config: ctx.config, metrics });
   app.use(api).use(trpcRoutes(ctx));
   if (ctx.config.enable_docs) app.use(docsRoutes(document));
   if (metrics && ctx.config.enable_metrics) app.use(metricsRoutes(metrics, ctx.config.metrics_token));

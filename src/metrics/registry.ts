@@ -17,6 +17,8 @@ export interface Recorder {
   usageFlush(event: FlushEvent): void;
   reservationsReleased(n: number): void;
   streamDisconnect(): void;
+  /** Platform mode: usage reports dropped at the retry queue's cap (SPEC §0). */
+  platformUsageDropped(n: number): void;
   /** The usage writer's queue depth, read at scrape time. */
   watchQueueDepth(read: () => number): void;
   /** Statements this process sent to the database, read at scrape time. */
@@ -61,6 +63,7 @@ export function createRecorder(): Recorder {
   const rows = new Counter({ name: "gateway_usage_log_rows_total", help: "Usage rows by outcome", labelNames: ["writer", "result"], registers: [registry] });
   const released = new Counter({ name: "gateway_budget_reservations_released_total", help: "Stale budget reservations released by the sweep", registers: [registry] });
   const disconnects = new Counter({ name: "gateway_stream_disconnects_total", help: "Clients that left a stream before its end", registers: [registry] });
+  const platformDropped = new Counter({ name: "gateway_platform_usage_reports_dropped_total", help: "Platform usage reports dropped at the retry queue cap", registers: [registry] });
 
   return {
     registry,
@@ -88,6 +91,7 @@ export function createRecorder(): Recorder {
     },
     reservationsReleased: (n) => released.inc(n),
     streamDisconnect: () => disconnects.inc(),
+    platformUsageDropped: (n) => platformDropped.inc(n),
     watchQueueDepth(read) {
       queueDepth = read;
     },

@@ -13,11 +13,12 @@ const redocPage = `<!doctype html><html><head><meta charset="utf-8"><title>otari
 
 const html = (body: string) => new Response(body, { headers: { "content-type": "text/html; charset=utf-8" } });
 
-export function docsRoutes(document: () => OpenApiDocument) {
+/** `document` is built on the first request (it may be async: platform mode builds it off a throwaway store). */
+export function docsRoutes(document: () => OpenApiDocument | Promise<OpenApiDocument>) {
   let json: string | null = null;
   return new Elysia({ name: "docs" })
-    .get("/openapi.json", () => {
-      json ??= JSON.stringify(document());
+    .get("/openapi.json", async () => {
+      json ??= JSON.stringify(await document());
       return new Response(json, { headers: { "content-type": "application/json" } });
     })
     .get("/docs", () => html(swaggerPage))

@@ -8,8 +8,12 @@ import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 
 const GATEWAY_TOOL_TYPES = new Set(["otari_code_execution", "otari_web_search"]);
 
-export function refuseUnavailableTools(body: GatewayToolFields & { tools?: unknown }): void {
-  if (body.mcp_server_ids?.length) throw badRequest("mcp_server_ids is only available in platform mode", "invalid_request", "mcp_server_ids");
+export function refuseUnavailableTools(body: GatewayToolFields & { tools?: unknown }, mode: "standalone" | "platform" = "standalone"): void {
+  if (body.mcp_server_ids?.length) {
+    // Platform mode can resolve the ids (SPEC §10.2 item 8), but the MCP loop that would use them is not wired yet.
+    if (mode === "platform") throw badRequest("mcp_server_ids is not supported by this gateway yet", "tool_not_configured", "mcp_server_ids");
+    throw badRequest("mcp_server_ids is only available in platform mode", "invalid_request", "mcp_server_ids");
+  }
   if (body.mcp_servers?.length) throw badRequest("mcp_servers is not supported by this gateway yet", "tool_not_configured", "mcp_servers");
   if (!Array.isArray(body.tools)) return;
   for (const tool of body.tools) {

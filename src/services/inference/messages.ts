@@ -4,17 +4,15 @@
  */
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 import type { AnthropicEvent, AnthropicRequest } from "../../core/wire/index";
-import { sseEvent } from "../../providers/_shared/sse";
 import { withoutNulls } from "../../core/json";
 import type { Caller } from "../auth";
 import type { Admissions } from "./admission";
 import { estimateTokens } from "./estimate";
+import { messagesFraming } from "./framing";
 import { refuseUnavailableTools, withoutGatewayFields } from "./gateway-tools";
 import { guarded, relayJson, relayStream } from "./relay";
 import type { Reply } from "./reply";
 import type { StreamSettings } from "./stream-settings";
-
-const STREAM_ERROR = { type: "error", error: { type: "api_error", message: "An error occurred during streaming" } };
 
 export function createMessagesService(admissions: Admissions, streaming: StreamSettings) {
   return async function messages(caller: Caller, body: AnthropicRequest & GatewayToolFields, requestId: string, headers: Record<string, string>): Promise<Reply> {
@@ -37,9 +35,7 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
     }
     return relayStream<AnthropicEvent>(admission, streaming, {
       open: () => provider.messagesStream({ ...upstream, stream: true }, settings, options),
-      keepalive: sseEvent("ping", { type: "ping" }),
-      frame: (event) => sseEvent(event.type, withoutNulls(event)),
-      closing: (end) => [end.kind === "upstream_error" ? sseEvent("error", STREAM_ERROR) : sseEvent("done", {})],
+      ...messagesFraming(),
     });
   };
 }

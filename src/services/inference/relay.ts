@@ -6,6 +6,7 @@
 import type { ProviderResult, ProviderStream } from "../../providers/types";
 import type { Admission, SettledInfo } from "./admission";
 import { type Reply, SSE_HEADERS } from "./reply";
+import type { SseFraming } from "./framing";
 import { type PumpEnd, pumpSse } from "./sse-pump";
 import { settleStream } from "./stream-settlement";
 import type { StreamSettings } from "./stream-settings";
@@ -35,29 +36,38 @@ export async function relayJson<T>(admission: Admission, relay: JsonRelay<T>): P
   return { kind: "json", body, headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
 }
 
-export interface StreamRelay<T> {
+export interface StreamRelay<T> extends SseFraming<T> {
   open: () => Promise<ProviderStream<T>>;
-  keepalive: string;
-  /** The SSE frame for one item; null holds it back or swallows it. */
-  frame: (item: T) => string | null;
-  /** Closing frames after settlement (not called when the client is gone). */
-  closing: (end: PumpEnd, settled: SettledInfo) => string[];
 }
 
 /** Opens the stream (a failure before the first event is an ordinary HTTP error) and relays it as SSE. */
 export async function relayStream<T>(admission: Admission, streaming: StreamSettings, relay: StreamRelay<T>): Promise<Reply> {
   const stream = await guarded(admission, relay.open);
+  return sseReply(stream, streaming, relay, (end) => settleStream(admission, end).costMicros, admission.rateHeaders);
+}
+
+/**
+ * An open stream as an SSE Reply: items framed as they arrive, `settle` run exactly once when it ends (it returns
+ * the cost for the closing frames, null when unpriced), then the closing frames unless the client is gone.
+ */
+export function sseReply<T>(
+  stream: ProviderStream<T>,
+  streaming: StreamSettings,
+  framing: SseFraming<T>,
+  settle: (end: PumpEnd) => number | null,
+  headers: Record<string, string>,
+): Reply {
   const body = pumpSse<T>({
     stream,
-    keepalive: relay.keepalive,
+    keepalive: framing.keepalive,
     keepaliveMs: streaming.keepaliveMs,
     drainMs: streaming.drainMs,
     onDisconnect: streaming.onDisconnect,
-    frame: relay.frame,
+    frame: framing.frame,
     finish: (end) => {
-      const settled = settleStream(admission, end);
-      return end.kind === "client_gone" ? [] : relay.closing(end, settled);
+      const costMicros = settle(end);
+      return end.kind === "client_gone" ? [] : framing.closing(end, costMicros);
     },
   });
-  return { kind: "stream", body, headers: { ...SSE_HEADERS, ...admission.rateHeaders } };
+  return { kind: "stream", body, headers: { ...SSE_HEADERS, ...headers } };
 }

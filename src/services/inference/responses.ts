@@ -3,16 +3,14 @@ import { badRequest } from "../../core/errors";
 import { withoutNulls } from "../../core/json";
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 import type { ResponsesEvent, ResponsesRequest } from "../../core/wire/index";
-import { sseComment, sseEvent, SSE_DONE } from "../../providers/_shared/sse";
 import type { Caller } from "../auth";
 import type { Admissions } from "./admission";
 import { estimateTokens } from "./estimate";
+import { responsesFraming } from "./framing";
 import { refuseUnavailableTools, withoutGatewayFields } from "./gateway-tools";
 import { guarded, relayJson, relayStream } from "./relay";
 import type { Reply } from "./reply";
 import type { StreamSettings } from "./stream-settings";
-
-const STREAM_ERROR = { error: { message: "An error occurred during streaming", type: "server_error" } };
 
 export function createResponsesService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number) {
   return async function responses(caller: Caller, body: ResponsesRequest & GatewayToolFields, requestId: string): Promise<Reply> {
@@ -44,9 +42,7 @@ export function createResponsesService(admissions: Admissions, streaming: Stream
     }
     return relayStream<ResponsesEvent>(admission, streaming, {
       open: () => api.responsesStream.call(provider, { ...upstream, stream: true }, settings),
-      keepalive: sseComment("keepalive"),
-      frame: (event) => sseEvent(event.type, withoutNulls(event)),
-      closing: (end) => [end.kind === "upstream_error" ? sseEvent("error", STREAM_ERROR) : SSE_DONE],
+      ...responsesFraming(),
     });
   };
 }

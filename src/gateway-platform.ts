@@ -1,0 +1,65 @@
+/**
+ * The composition root of platform mode (SPEC §10.1): the platform runtime and its HTTP app. No database is
+ * opened, nothing is migrated or bootstrapped; usage reports go to the platform and are flushed on close.
+ */
+import type { Config } from "./config/load";
+import { createPlatformApp, type PlatformApp } from "./http/platform-app";
+import { createRecorder, type Recorder } from "./metrics/registry";
+import { generateOpenApiDocument } from "./openapi-document";
+import { createPlatformRuntime, type PlatformRuntime } from "./services/platform";
+import type { OpenApiDocument } from "./http/docs/document";
+import { VERSION } from "./version";
+
+/** How long shutdown waits for queued usage reports to reach the platform (after the request drain). */
+const USAGE_FLUSH_TIMEOUT_MS = 10_000;
+
+export interface PlatformGateway {
+  mode: "platform";
+  config: Config;
+  runtime: PlatformRuntime;
+  metrics: Recorder | null;
+  app: PlatformApp;
+  /** Set when drain starts (readiness turns 503). */
+  startDrain(): void;
+  /** Flushes the usage retry queue (up to `flushTimeoutMs`, default 10 s), then stops timers. */
+  close(flushTimeoutMs?: number): Promise<void>;
+}
+
+export interface PlatformGatewayOptions {
+  /** Injected for tests (the platform client's HTTP). */
+  fetch?: typeof fetch;
+}
+
+export function createPlatformGateway(config: Config, options: PlatformGatewayOptions = {}): PlatformGateway {
+  const metrics = config.enable_metrics ? createRecorder() : null;
+  const runtime = createPlatformRuntime(config, {
+    version: VERSION,
+    onUsageDropped: metrics?.platformUsageDropped,
+    onStreamDisconnect: metrics?.streamDisconnect,
+    fetch: options.fetch,
+  });
+  let draining = false;
+  let document: Promise<OpenApiDocument> | null = null;
+  const app = createPlatformApp({
+    config,
+    inference: runtime.inference,
+    client: runtime.client,
+    metrics,
+    draining: () => draining,
+    document: () => {
+      document ??= generateOpenApiDocument();
+      return document;
+    },
+  });
+  return {
+    mode: "platform",
+    config,
+    runtime,
+    metrics,
+    app,
+    startDrain: () => {
+      draining = true;
+    },
+    close: (flushTimeoutMs = USAGE_FLUSH_TIMEOUT_MS) => runtime.close(flushTimeoutMs),
+  };
+}

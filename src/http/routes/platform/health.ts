@@ -1,0 +1,20 @@
+/** Health probes in platform mode (SPEC §3.2): the platform's reachability instead of the database. */
+import { Elysia } from "elysia";
+import { GatewayError } from "../../../core/errors";
+import { VERSION } from "../../../version";
+import type { PlatformHttpContext } from "../../platform-context";
+
+export function platformHealthRoutes(ctx: PlatformHttpContext) {
+  return new Elysia({ name: "platform-health" })
+    .get("/health", async () => ({ status: "healthy", mode: "platform", platform_reachable: (await ctx.client.reachable()) ? "yes" : "no" }))
+    .get("/health/liveness", () => Response.json("I'm alive!"))
+    .get("/health/readiness", async () => {
+      if (ctx.draining() || !(await ctx.client.reachable())) {
+        throw new GatewayError(503, "Service not ready", {
+          code: "platform_unavailable",
+          detail: { status: "unhealthy", mode: "platform", platform: "unavailable", version: VERSION },
+        });
+      }
+      return { status: "healthy", mode: "platform", platform: "connected", version: VERSION };
+    });
+}

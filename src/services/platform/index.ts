@@ -1,0 +1,61 @@
+/**
+ * The platform-mode runtime (SPEC §10): the platform client, the usage reporter and the inference services,
+ * wired once from Config. `close()` flushes the usage retry queue (graceful shutdown).
+ */
+import type { Config } from "../../config/load";
+import { createPlatformClient, type PlatformClient } from "./client";
+import { createPlatformInference, type PlatformInference } from "./inference";
+import { createUsageReporter, type UsageReporter } from "./usage-reporter";
+
+export type { PlatformClient } from "./client";
+export type { PlatformInference } from "./inference";
+export type { UsageReporter } from "./usage-reporter";
+
+export interface PlatformRuntimeOptions {
+  version: string;
+  /** Told how many usage reports were dropped at the retry queue's cap (the metric). */
+  onUsageDropped?: (n: number) => void;
+  onStreamDisconnect?: () => void;
+  /** Injected for tests. */
+  fetch?: typeof fetch;
+}
+
+export interface PlatformRuntime {
+  client: PlatformClient;
+  reporter: UsageReporter;
+  inference: PlatformInference;
+  /** Delivers queued usage reports (up to `timeoutMs`), then stops the retry timer. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions): PlatformRuntime {
+  const token = config.envSettings.platformToken;
+  const baseUrl = config.platform.base_url;
+  if (!token || !baseUrl) throw new Error("platform mode needs a platform token and platform.base_url (see loadConfig)");
+  const p = config.platform;
+  const client = createPlatformClient({
+    baseUrl,
+    gatewayToken: token,
+    resolveTimeoutMs: p.resolve_timeout_ms,
+    usageTimeoutMs: p.usage_timeout_ms,
+    healthPath: p.health_path,
+    fetch: o.fetch,
+  });
+  const reporter = createUsageReporter({ send: client.sendUsage, maxAttempts: p.usage_max_retries, onDropped: o.onUsageDropped });
+  const inference = createPlatformInference({
+    client,
+    reporter,
+    version: o.version,
+    firstChunkTimeoutMs: p.streaming_first_chunk_timeout_ms,
+    streaming: { keepaliveMs: config.streaming_keepalive_interval_ms, drainMs: config.stream_drain_timeout_ms, onDisconnect: o.onStreamDisconnect },
+  });
+  return {
+    client,
+    reporter,
+    inference,
+    async close(timeoutMs) {
+      await reporter.flush(timeoutMs);
+      reporter.close();
+    },
+  };
+}

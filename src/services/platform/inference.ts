@@ -1,0 +1,166 @@
+/**
+ * Platform-mode inference (SPEC §10.2): chat, messages and responses resolved per request through the platform
+ * with the caller's token, served by the route's attempts in order (fallback before the first byte, the
+ * first-chunk timeout for streams), and reported attempt by attempt (SPEC §10.3). No local keys, budgets, rate
+ * limits or usage rows. Protocol framing and the SSE pump are the standalone services' own (src/services/inference).
+ */
+import { badRequest, GatewayError } from "../../core/errors";
+import { withoutNulls } from "../../core/json";
+import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
+import type { AnthropicEvent, AnthropicRequest, ChatChunk, ChatRequest, NormalizedUsage, ResponsesEvent, ResponsesRequest } from "../../core/wire/index";
+import { buildProviderSettings, getProvider } from "../../providers/registry";
+import type { Provider, ProviderResult, ProviderSettings, ProviderStream } from "../../providers/types";
+import { chatFraming, messagesFraming, responsesFraming, type SseFraming } from "../inference/framing";
+import { refuseUnavailableTools, withoutGatewayFields } from "../inference/gateway-tools";
+import { sseReply } from "../inference/relay";
+import type { Reply } from "../inference/reply";
+import type { PumpEnd } from "../inference/sse-pump";
+import type { StreamSettings } from "../inference/stream-settings";
+import { runAttempts } from "./attempts";
+import type { PlatformAttempt, PlatformClient, UsageReport } from "./client";
+import type { UsageReporter } from "./usage-reporter";
+
+export interface PlatformInferenceOptions {
+  client: PlatformClient;
+  reporter: UsageReporter;
+  version: string;
+  /** `platform.streaming_first_chunk_timeout_ms` (default 2000). */
+  firstChunkTimeoutMs: number;
+  streaming: StreamSettings;
+}
+
+/** One attempt made ready to call: its adapter and settings (the attempt's own key and base). */
+interface Prepared {
+  attempt: PlatformAttempt;
+  provider: Provider;
+  settings: ProviderSettings;
+}
+
+/** What differs between the three routes: the JSON call, the stream, its framing and the client body. */
+interface Endpoint<J, S> {
+  stream: boolean;
+  /** Checks an attempt can serve the request (a gateway-side 400 otherwise). */
+  check?: (p: Prepared) => void;
+  call: (p: Prepared) => Promise<ProviderResult<J>>;
+  open: (p: Prepared) => Promise<ProviderStream<S>>;
+  framing: (p: Prepared) => SseFraming<S>;
+  body?: (result: ProviderResult<J>) => unknown;
+}
+
+/** SPEC §10.3's usage object: zeros where the provider said nothing. */
+export function reportedUsage(u: NormalizedUsage): NonNullable<UsageReport["usage"]> {
+  const prompt = u.promptTokens ?? 0;
+  const completion = u.completionTokens ?? 0;
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: u.totalTokens ?? prompt + completion };
+}
+
+/** The same error with more headers (X-Otari-Request-ID on every answer after resolve). */
+function withHeaders(err: unknown, headers: Record<string, string>): unknown {
+  if (!(err instanceof GatewayError)) return err;
+  return new GatewayError(err.status, err.message, { code: err.code, param: err.param, detail: err.detail, headers: { ...err.headers, ...headers }, cause: err.cause });
+}
+
+export function createPlatformInference(o: PlatformInferenceOptions) {
+  const { client, reporter } = o;
+  // Platform attempts carry their own credentials: no provider env var is ever read in platform mode.
+  const noEnv = {};
+
+  function prepare(attempt: PlatformAttempt, stream: boolean): Prepared {
+    const provider = getProvider(attempt.provider);
+    const settings = buildProviderSettings(attempt.provider, { apiKey: attempt.apiKey, apiBase: attempt.apiBase, firstByteTimeoutMs: stream ? o.firstChunkTimeoutMs : null }, noEnv, o.version);
+    return { attempt, provider, settings };
+  }
+
+  /** The report for a stream's end (SPEC §10.3): mid-stream errors carry no error class. */
+  function streamReport(attempt: PlatformAttempt, end: PumpEnd): UsageReport {
+    if (end.kind === "upstream_error") return { correlation_id: attempt.attemptId, status: "error" };
+    return { correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(end.usage) };
+  }
+
+  async function serve<J, S>(token: string, selector: string, endpoint: Endpoint<J, S>): Promise<Reply> {
+    const route = await client.resolve(token, selector);
+    const head = { "X-Otari-Request-ID": route.requestId };
+    const attempts = route.fallbackEnabled ? route.attempts : route.attempts.slice(0, 1);
+    try {
+      const { attempt, result } = await runAttempts({
+        attempts,
+        onFailure: (a, failure) => reporter.report({ correlation_id: a.attemptId, status: "error", error_class: failure.errorClass }),
+        run: async (a) => {
+          const prepared = prepare(a, endpoint.stream);
+          endpoint.check?.(prepared);
+          if (!endpoint.stream) return { kind: "json" as const, prepared, result: await endpoint.call(prepared) };
+          return { kind: "stream" as const, prepared, stream: await endpoint.open(prepared) };
+        },
+      });
+      const headers = { ...head, "X-Correlation-ID": attempt.attemptId };
+      if (result.kind === "json") {
+        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(result.result.usage) });
+        return { kind: "json", body: endpoint.body ? endpoint.body(result.result) : result.result.body, headers };
+      }
+      return sseReply(
+        result.stream,
+        o.streaming,
+        endpoint.framing(result.prepared),
+        (end) => {
+          reporter.report(streamReport(attempt, end));
+          return null;
+        },
+        headers,
+      );
+    } catch (err) {
+      throw withHeaders(err, head);
+    }
+  }
+
+  return {
+    /** POST /v1/chat/completions in platform mode. */
+    chat(token: string, body: ChatRequest & GatewayToolFields, requestId: string): Promise<Reply> {
+      refuseUnavailableTools(body, "platform");
+      const upstream = withoutGatewayFields(body);
+      const includeUsage = body.stream_options?.include_usage === true;
+      return serve<unknown, ChatChunk>(token, body.model, {
+        stream: body.stream === true,
+        call: (p) => p.provider.chat({ ...upstream, model: p.attempt.model, stream: false }, p.settings),
+        open: (p) => p.provider.chatStream({ ...upstream, model: p.attempt.model, stream: true }, p.settings),
+        framing: (p) => chatFraming({ includeUsage, model: p.attempt.model, requestId }),
+      });
+    },
+
+    /** POST /v1/messages in platform mode (`headers`: the client's anthropic-beta). */
+    messages(token: string, body: AnthropicRequest & GatewayToolFields, headers: Record<string, string>): Promise<Reply> {
+      refuseUnavailableTools(body, "platform");
+      const upstream = withoutGatewayFields(body);
+      const options = { headers };
+      return serve<unknown, AnthropicEvent>(token, body.model, {
+        stream: body.stream === true,
+        call: (p) => p.provider.messages({ ...upstream, model: p.attempt.model, stream: false }, p.settings, options),
+        open: (p) => p.provider.messagesStream({ ...upstream, model: p.attempt.model, stream: true }, p.settings, options),
+        framing: () => messagesFraming(),
+        body: (r) => withoutNulls(r.body),
+      });
+    },
+
+    /** POST /v1/responses in platform mode. */
+    responses(token: string, body: ResponsesRequest & GatewayToolFields): Promise<Reply> {
+      refuseUnavailableTools(body, "platform");
+      const { user: _user, ...upstream } = withoutGatewayFields(body);
+      const api = (p: Prepared) => {
+        const { responses, responsesStream } = p.provider;
+        if (!p.provider.capabilities.responses || !responses || !responsesStream) {
+          throw badRequest(`Provider '${p.attempt.provider}' does not support the Responses API`, "unsupported_provider");
+        }
+        return { responses, responsesStream };
+      };
+      return serve<unknown, ResponsesEvent>(token, body.model, {
+        stream: body.stream === true,
+        check: (p) => void api(p),
+        call: (p) => api(p).responses.call(p.provider, { ...upstream, model: p.attempt.model, stream: false }, p.settings),
+        open: (p) => api(p).responsesStream.call(p.provider, { ...upstream, model: p.attempt.model, stream: true }, p.settings),
+        framing: () => responsesFraming(),
+        body: (r) => withoutNulls(r.body),
+      });
+    },
+  };
+}
+
+export type PlatformInference = ReturnType<typeof createPlatformInference>;
