@@ -44,11 +44,13 @@ export async function startTestGateway(
       log_level: "error",
       // A journal of its own per gateway: two test gateways on one Postgres (replicas) must never share one.
       usage_journal_path: join(journalDir, "usage-journal.jsonl"),
+      ...overrides,
+      // The mocks are always configured; `overrides.providers` adds entries or replaces these two.
       providers: {
         openai: { api_key: "sk-test-openai-key", api_base: openai.apiBase },
         anthropic: { api_key: "sk-ant-test-key", api_base: anthropic.apiBase },
+        ...(overrides.providers as Record<string, unknown> | undefined),
       },
-      ...overrides,
     },
   });
   const gateway = await createGateway(config, { printSecret: () => undefined, ...output });

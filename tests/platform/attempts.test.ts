@@ -13,20 +13,20 @@ const http = (status: number) => upstreamHttpError({ status, bodyText: "{}", hea
 
 describe("classifyFailure", () => {
   test("retryable: timeout, conn_err, 401, 403, 408, 429, 5xx", () => {
-    expect(classifyFailure(timeoutError("x"))).toEqual({ errorClass: "timeout", retryable: true, gatewaySide: false });
-    expect(classifyFailure(connectionError("inference", new Error("ECONNREFUSED")))).toEqual({ errorClass: "conn_err", retryable: true, gatewaySide: false });
+    expect(classifyFailure(timeoutError("x"))).toEqual({ errorClass: "timeout", retryable: true, gatewaySide: false, status: null });
+    expect(classifyFailure(connectionError("inference", new Error("ECONNREFUSED")))).toEqual({ errorClass: "conn_err", retryable: true, gatewaySide: false, status: null });
     for (const status of [401, 403, 408, 429, 500, 502, 503, 529, 599]) {
-      expect(classifyFailure(http(status))).toEqual({ errorClass: `http_${status}`, retryable: true, gatewaySide: false });
+      expect(classifyFailure(http(status))).toEqual({ errorClass: `http_${status}`, retryable: true, gatewaySide: false, status });
     }
   });
 
   test("not retryable: 400, 422, other statuses, unclassifiable", () => {
     for (const status of [400, 402, 404, 413, 422]) {
-      expect(classifyFailure(http(status))).toEqual({ errorClass: `http_${status}`, retryable: false, gatewaySide: false });
+      expect(classifyFailure(http(status))).toEqual({ errorClass: `http_${status}`, retryable: false, gatewaySide: false, status });
     }
-    expect(classifyFailure(malformedBodyError("inference", "not json"))).toEqual({ errorClass: "unknown", retryable: false, gatewaySide: false });
-    expect(classifyFailure(new TypeError("a bug"))).toEqual({ errorClass: "unknown", retryable: false, gatewaySide: false });
-    expect(classifyFailure(badRequest("Unsupported provider 'x'"))).toEqual({ errorClass: "unknown", retryable: false, gatewaySide: true });
+    expect(classifyFailure(malformedBodyError("inference", "not json"))).toEqual({ errorClass: "unknown", retryable: false, gatewaySide: false, status: null });
+    expect(classifyFailure(new TypeError("a bug"))).toEqual({ errorClass: "unknown", retryable: false, gatewaySide: false, status: null });
+    expect(classifyFailure(badRequest("Unsupported provider 'x'"))).toEqual({ errorClass: "unknown", retryable: false, gatewaySide: true, status: null });
   });
 });
 

@@ -180,6 +180,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     const est = Math.max(0, Math.ceil(input.estimateMicros));
     const st = state(userId);
     if (input.nextResetAt !== undefined || st.knownNextReset !== null) await applyDueReset(userId, st, input.nextResetAt);
+    let retried = false;
     for (;;) {
       const fresh = clock() < st.leaseUntil;
       const free = freeOf(st);
@@ -218,7 +219,16 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
       } finally {
         st.acquiring = null;
       }
-      if (granted === false) throw refuse(userId);
+      if (granted === false) {
+        // Refused while this process still holds lease it is giving back (a stale lease, released only at the
+        // next write-back): write it back now and ask once more, so the budget is not refused on our own holdings.
+        if (st.pendingRelease > 0 && !retried) {
+          retried = true;
+          await flush();
+          continue;
+        }
+        throw refuse(userId);
+      }
       // The database granted at least `need`, and nothing else ran between its answer and here: take it now.
       if (freeOf(st) >= est) return take(userId, st, est);
     }

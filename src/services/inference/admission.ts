@@ -6,42 +6,21 @@
 import { GatewayError, badRequest, forbidden, notFound } from "../../core/errors";
 import { costMicros, microsToUsd } from "../../core/money";
 import { hasUsage, type NormalizedUsage } from "../../core/wire/index";
-import { logEnabled, logger } from "../../platform/logger";
-import { ProviderFailure } from "../../providers/_shared/errors";
+import { logger } from "../../platform/logger";
 import type { Caller } from "../auth";
 import type { BudgetLedger, Reservation } from "../governance/budget-ledger";
 import type { RateLimiter, RateScope } from "../governance/rate-limiter";
 import type { UsageRowInsert, UsageWriter } from "../governance/usage-writer";
+import { type FallbackPolicy, runPlan } from "./fallback";
 import type { Price, PriceBook } from "./prices";
-import type { Route, Router } from "./routing";
+import type { Plan, Route, Router, Target } from "./routing";
+import { logSettled, usageRow } from "./usage-row";
+import { failureDetail } from "./failures";
 import type { DirectoryUser, UserDirectory } from "./user-directory";
 
 const log = logger("admission");
 /** Models already warned about as unpriced (once per process, not per request). */
 const warnedUnpriced = new Set<string>();
-
-/**
- * One line per settled request: debug on success, info when the client left a stream, warning on a failure (the
- * provider's text is already redacted, SPEC §4.4). The request id is passed explicitly: a stream settles outside
- * the request's async context. Never the prompt, the answer or a credential.
- */
-function logSettled(row: UsageRowInsert): void {
-  if (row.status === "success" && !logEnabled("debug")) return;
-  const fields = {
-    request_id: row.requestId,
-    endpoint: row.endpoint,
-    provider: row.provider,
-    model: row.model,
-    status_code: row.statusCode,
-    prompt_tokens: row.promptTokens,
-    completion_tokens: row.completionTokens,
-    cost_usd: row.costMicros === null || row.costMicros === undefined ? null : microsToUsd(row.costMicros),
-    estimated: row.estimated || undefined,
-  };
-  if (row.status === "success") log.debug("request settled", fields);
-  else if (row.statusCode === 499) log.info("client left the stream before its end", fields);
-  else log.warn("request failed", { ...fields, error: row.errorMessage });
-}
 
 export interface AdmissionSettings {
   requirePricing: boolean;
@@ -50,6 +29,8 @@ export interface AdmissionSettings {
   rateLimitRpm: number | null;
   rateLimitTpm: number | null;
   budgetsEnabled: boolean;
+  /** Retries, fallbacks and their deadline (config `routing`). */
+  fallback: FallbackPolicy;
 }
 
 export interface AdmissionDeps {
@@ -84,8 +65,6 @@ export interface Outcome {
   estimated?: boolean;
   statusCode: number;
   errorMessage?: string | null;
-  attempt?: number;
-  attempts?: number;
   /** Cost decided by the endpoint instead of tokens × rates (moderations: one request at the input rate). */
   fixedCostMicros?: number | null;
 }
@@ -94,18 +73,6 @@ export interface Outcome {
 export interface SettledInfo {
   costMicros: number | null;
   headers: Record<string, string>;
-}
-
-/**
- * The usage row's status_code and error_message for a failure: the upstream status and the provider's own
- * (internal, never client-facing) text when the provider failed, else the gateway's status and message.
- */
-export function failureDetail(err: unknown): { statusCode: number; errorMessage: string } {
-  if (err instanceof GatewayError && err.cause instanceof ProviderFailure) {
-    return { statusCode: err.cause.upstreamStatus ?? err.status, errorMessage: err.cause.message };
-  }
-  if (err instanceof GatewayError) return { statusCode: err.status, errorMessage: err.message };
-  return { statusCode: 500, errorMessage: err instanceof Error ? err.message : String(err) };
 }
 
 /** `provider:*` or an exact `provider:model` entry; null list = everything (SPEC §0 allow-lists). */
@@ -117,6 +84,12 @@ function allowed(list: string[] | null, providerName: string, model: string): bo
 
 export class Admission {
   private settled = false;
+  private tries = 0;
+  private servedAttempt: number | null = null;
+  /** The route that served (or, before any call, the plan's first target). */
+  route: Route;
+  /** The price of `route`'s model; null = unpriced. */
+  price: Price | null;
   readonly startedAt: Date;
 
   constructor(
@@ -124,15 +97,32 @@ export class Admission {
     readonly input: AdmitInput,
     readonly userId: string,
     readonly apiKeyId: string | null,
-    readonly route: Route,
-    readonly price: Price | null,
+    private readonly plan: Plan,
+    private readonly prices: Map<Target, Price | null>,
     readonly maxBudgetMicros: number | null,
     private readonly reservation: Reservation | null,
     private readonly scopes: RateScope[],
     readonly rateHeaders: Record<string, string>,
     startedAt: Date,
   ) {
+    const first = plan.targets[0]!;
+    this.route = deps.router.pick(first);
+    this.price = prices.get(first) ?? null;
     this.startedAt = startedAt;
+  }
+
+  /**
+   * Calls the provider through the plan: retries and fallbacks up to the first byte (SPEC §0 routing). The
+   * request is then billed at the price of the target that served.
+   */
+  async attempt<T>(call: (route: Route) => Promise<T>): Promise<T> {
+    const served = await runPlan(this.deps.router, this.plan, this.deps.settings.fallback, call, (n, target, route) => {
+      this.tries = n;
+      this.route = route;
+      this.price = this.prices.get(target) ?? null;
+    });
+    this.servedAttempt = served.attempt;
+    return served.value;
   }
 
   /** Tokens the reservation assumed, for settlement without provider usage (SPEC §6.3). */
@@ -167,28 +157,23 @@ export class Admission {
       warnedUnpriced.add(modelKey);
       log.warn(`No pricing configured for '${this.route.providerName}:${this.route.model}'. Usage will be tracked without cost.`, { request_id: this.input.requestId });
     }
-    const row: UsageRowInsert = {
-      id: crypto.randomUUID(),
+    const row = usageRow({
+      requestId: this.input.requestId,
+      endpoint: this.input.endpoint,
       apiKeyId: this.apiKeyId,
       userId: this.userId,
       timestamp: this.startedAt,
-      model: this.route.model,
       provider: this.route.providerName,
-      endpoint: this.input.endpoint,
-      promptTokens: prompt,
-      completionTokens: completion,
-      totalTokens: total,
-      costMicros: cost,
+      model: this.route.model,
       status,
-      errorMessage: outcome.errorMessage ?? null,
-      cacheReadTokens: u?.cacheReadTokens ?? null,
-      cacheWriteTokens: u?.cacheWriteTokens ?? null,
       statusCode: outcome.statusCode,
-      estimated: outcome.estimated ?? false,
-      requestId: this.input.requestId,
-      attempt: outcome.attempt ?? null,
-      attempts: outcome.attempts ?? null,
-    };
+      errorMessage: outcome.errorMessage,
+      usage: { prompt, completion, total, source: u },
+      costMicros: cost,
+      estimated: outcome.estimated,
+      attempt: this.servedAttempt,
+      attempts: this.tries || null,
+    });
     // Journaled with the spend's number: a crash before the ledger's next flush cannot lose that spend.
     this.deps.usage.enqueue(row, spendSeq);
     this.deps.onSettled?.(row);
@@ -246,28 +231,9 @@ export function createAdmissions(deps: AdmissionDeps) {
 
   /** Writes the error row for a refusal after the user is known (SPEC §4.4 last paragraph). */
   function refusalRow(input: AdmitInput, userId: string, apiKeyId: string | null, err: GatewayError, providerName: string | null, model: string) {
-    deps.usage.enqueue({
-      id: crypto.randomUUID(),
-      apiKeyId,
-      userId,
-      timestamp: deps.now(),
-      model,
-      provider: providerName,
-      endpoint: input.endpoint,
-      promptTokens: null,
-      completionTokens: null,
-      totalTokens: null,
-      costMicros: null,
-      status: "error",
-      errorMessage: err.message,
-      cacheReadTokens: null,
-      cacheWriteTokens: null,
-      statusCode: err.status,
-      estimated: false,
-      requestId: input.requestId,
-      attempt: null,
-      attempts: null,
-    });
+    deps.usage.enqueue(
+      usageRow({ requestId: input.requestId, endpoint: input.endpoint, apiKeyId, userId, timestamp: deps.now(), provider: providerName, model, status: "error", statusCode: err.status, errorMessage: err.message }),
+    );
   }
 
   return {
@@ -287,29 +253,37 @@ export function createAdmissions(deps: AdmissionDeps) {
         if (userRpm || userTpm) scopes.push({ scope: "user", subject: userId, rpm: userRpm, tpm: userTpm });
         const rateHeaders = scopes.length ? await deps.limiter.check(scopes) : {};
 
-        const route = deps.router.route(input.selector);
-        providerName = route.providerName;
-        model = route.model;
-        if (!allowed(key?.allowedModels ?? null, route.providerName, route.model) || !allowed(user.allowedModels, route.providerName, route.model)) {
-          throw forbidden(`Model '${route.providerName}:${route.model}' is not allowed for this key`, "model_not_allowed");
-        }
+        const plan = deps.router.plan(input.selector);
+        const first = plan.targets[0]!;
+        providerName = first.providerName;
+        model = first.model;
+        // A key or user allow-list narrows an alias's chain to the targets it may call (SPEC §0 allow-lists).
+        const targets = plan.targets.filter((t) => allowed(key?.allowedModels ?? null, t.providerName, t.model) && allowed(user.allowedModels, t.providerName, t.model));
+        if (targets.length === 0) throw forbidden(`Model '${first.providerName}:${first.model}' is not allowed for this key`, "model_not_allowed");
         if (user.blocked) throw forbidden(`User '${userId}' is blocked`, "user_blocked");
 
-        const price = await deps.prices.lookup(route.pricingKeys, startedAt.getTime());
-        const estimateMicros = price ? costMicros(input.estimate.promptTokens, input.estimate.outputTokens, price.inputRate, price.outputRate) : 0;
+        const at = startedAt.getTime();
+        const prices = new Map<Target, Price | null>(await Promise.all(targets.map(async (t) => [t, await deps.prices.lookup(t.pricingKeys, at)] as const)));
+        // The reservation covers whichever target may serve: the dearest estimate of the chain.
+        let estimateMicros = 0;
+        for (const p of prices.values()) {
+          if (p) estimateMicros = Math.max(estimateMicros, costMicros(input.estimate.promptTokens, input.estimate.outputTokens, p.inputRate, p.outputRate));
+        }
+        const unpriced = [...prices.values()].some((p) => p === null);
         const capped = settings.budgetsEnabled && user.hasBudget && user.maxBudgetMicros !== null;
         const reservation = await deps.ledger.reserve({
           userId,
           estimateMicros,
           maxBudgetMicros: capped ? user.maxBudgetMicros : null,
-          free: price?.free ?? false,
+          free: [...prices.values()].every((p) => p?.free === true),
           nextResetAt: user.nextResetAt,
         });
-        if (!price && settings.requirePricing) {
+        if (unpriced && settings.requirePricing) {
           deps.ledger.release(reservation);
-          throw new GatewayError(402, `No pricing configured for model '${route.providerName}:${route.model}'`, { code: "pricing_not_configured" });
+          const t = targets.find((x) => prices.get(x) === null)!;
+          throw new GatewayError(402, `No pricing configured for model '${t.providerName}:${t.model}'`, { code: "pricing_not_configured" });
         }
-        return new Admission(deps, input, userId, apiKeyId, route, price, capped ? user.maxBudgetMicros : null, reservation, scopes, rateHeaders, startedAt);
+        return new Admission(deps, input, userId, apiKeyId, { ...plan, targets }, prices, capped ? user.maxBudgetMicros : null, reservation, scopes, rateHeaders, startedAt);
       } catch (err) {
         if (err instanceof GatewayError) refusalRow(input, userId, apiKeyId, err, providerName, model);
         throw err;

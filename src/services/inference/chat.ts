@@ -22,14 +22,13 @@ export function createChatService(admissions: Admissions, streaming: StreamSetti
       estimate: estimateTokens([body.messages, body.tools], body.max_completion_tokens ?? body.max_tokens, defaultOutputTokens),
     });
     await guarded(admission, () => refuseUnavailableTools(body));
-    const { provider, settings, model } = admission.route;
-    const upstream: ChatRequest = { ...withoutGatewayFields(body), model };
+    const upstream: ChatRequest = withoutGatewayFields(body);
 
-    if (!body.stream) return relayJson(admission, { call: () => provider.chat({ ...upstream, stream: false }, settings) });
+    if (!body.stream) return relayJson(admission, { call: () => admission.attempt((r) => r.provider.chat({ ...upstream, model: r.model, stream: false }, r.settings)) });
 
     return relayStream<ChatChunk>(admission, streaming, {
-      open: () => provider.chatStream({ ...upstream, stream: true }, settings),
-      ...chatFraming({ includeUsage: body.stream_options?.include_usage === true, model, requestId }),
+      open: () => admission.attempt((r) => r.provider.chatStream({ ...upstream, model: r.model, stream: true }, r.settings)),
+      ...chatFraming({ includeUsage: body.stream_options?.include_usage === true, model: () => admission.route.model, requestId }),
     });
   };
 }

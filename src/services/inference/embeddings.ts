@@ -6,8 +6,21 @@ import type { Admissions } from "./admission";
 import { estimateTokens } from "./estimate";
 import { guarded, relayJson } from "./relay";
 import type { Reply } from "./reply";
+import type { Route } from "./routing";
 
 const USER_REQUIRED = "When using master key, 'user' field is required in request body";
+
+/** The route's embeddings call, or the 400 for a provider without one. */
+function embedApi({ provider, providerName }: Route) {
+  if (!provider.capabilities.embeddings || !provider.embed) throw badRequest(`Provider '${providerName}' does not support embeddings`, "unsupported_provider");
+  return provider.embed.bind(provider);
+}
+
+/** The route's moderation call, or the 400 whose phrase clients match (SPEC §3.7). */
+function moderateApi({ provider, providerName }: Route) {
+  if (!provider.capabilities.moderations || !provider.moderate) throw badRequest(`Provider '${providerName}' does not support moderation`, "unsupported_provider");
+  return provider.moderate.bind(provider);
+}
 
 export function createEmbeddingsService(admissions: Admissions) {
   return async function embeddings(caller: Caller, body: EmbeddingRequest, requestId: string): Promise<Reply> {
@@ -20,14 +33,10 @@ export function createEmbeddingsService(admissions: Admissions) {
       selector: body.model,
       estimate: estimateTokens([body.input], 0, 0),
     });
-    const { provider, settings, model, providerName } = admission.route;
-    const embed = await guarded(admission, () => {
-      if (!provider.capabilities.embeddings || !provider.embed) throw badRequest(`Provider '${providerName}' does not support embeddings`, "unsupported_provider");
-      return provider.embed;
-    });
+    await guarded(admission, () => embedApi(admission.route));
     const { user: _user, ...rest } = body;
     return relayJson(admission, {
-      call: () => embed.call(provider, { ...rest, model }, settings),
+      call: () => admission.attempt((r) => embedApi(r)({ ...rest, model: r.model }, r.settings)),
       settle: (r) => admission.finish({ usage: { ...r.usage, completionTokens: 0 }, statusCode: 200 }, "success"),
     });
   };
@@ -44,18 +53,13 @@ export function createModerationsService(admissions: Admissions) {
       selector: body.model,
       estimate: { promptTokens: 0, outputTokens: 0 },
     });
-    const { provider, settings, model, providerName } = admission.route;
-    const moderate = await guarded(admission, () => {
-      if (!provider.capabilities.moderations || !provider.moderate) throw badRequest(`Provider '${providerName}' does not support moderation`, "unsupported_provider");
-      return provider.moderate;
-    });
+    await guarded(admission, () => moderateApi(admission.route));
     const { user: _user, ...rest } = body;
-    // One request at the input rate, which holds USD per million requests here (SPEC §3.7).
-    const fixed = admission.price ? Math.round(admission.price.inputRate / 1_000_000) : 0;
     const usage = { promptTokens: null, completionTokens: 0, totalTokens: null, cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null };
     return relayJson(admission, {
-      call: () => moderate.call(provider, { ...rest, model }, settings),
-      settle: () => admission.finish({ usage, statusCode: 200, fixedCostMicros: fixed }, "success"),
+      call: () => admission.attempt((r) => moderateApi(r)({ ...rest, model: r.model }, r.settings)),
+      // One request at the input rate of the model that served, which holds USD per million requests (SPEC §3.7).
+      settle: () => admission.finish({ usage, statusCode: 200, fixedCostMicros: admission.price ? Math.round(admission.price.inputRate / 1_000_000) : 0 }, "success"),
       body: (r) => (includeRaw ? r.body : { ...r.body, results: r.body.results.map(({ provider_raw: _raw, ...x }) => x) }),
     });
   };

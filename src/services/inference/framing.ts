@@ -21,9 +21,10 @@ const MESSAGES_STREAM_ERROR = { type: "error", error: { type: "api_error", messa
 
 /**
  * Chat chunks as `data:` frames. The usage-only chunk is held back so it can carry the settled cost (SPEC §0),
- * and reaches the client only when it asked for usage (SPEC §6.2).
+ * and reaches the client only when it asked for usage (SPEC §6.2). `model` is read at the end: with fallbacks the
+ * model that served is known only once the stream opened.
  */
-export function chatFraming(o: { includeUsage: boolean; model: string; requestId: string }): SseFraming<ChatChunk> {
+export function chatFraming(o: { includeUsage: boolean; model: () => string; requestId: string }): SseFraming<ChatChunk> {
   let heldUsage: ChatChunk | null = null;
   return {
     keepalive: sseComment("keepalive"),
@@ -38,7 +39,7 @@ export function chatFraming(o: { includeUsage: boolean; model: string; requestId
     closing: (end, costMicros) => {
       if (end.kind === "upstream_error") return [sseData(STREAM_ERROR), SSE_DONE];
       if (!o.includeUsage || !end.usageSeen) return [SSE_DONE];
-      const base = heldUsage ?? { id: `chatcmpl-${o.requestId}`, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: o.model, choices: [] };
+      const base = heldUsage ?? { id: `chatcmpl-${o.requestId}`, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: o.model(), choices: [] };
       const usage = { ...toOpenAIUsage(end.usage), ...(costMicros !== null ? { cost_usd: costMicros / 1e6 } : {}) };
       return [sseData({ ...base, choices: [], usage }), SSE_DONE];
     },

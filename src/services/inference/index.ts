@@ -99,6 +99,7 @@ export function createInference(o: InferenceOptions) {
       rateLimitRpm: config.rate_limit_rpm ?? null,
       rateLimitTpm: config.rate_limit_tpm ?? null,
       budgetsEnabled: config.budget_strategy !== "disabled",
+      fallback: { retries: config.routing.retries, deadlineMs: config.routing.deadline_ms },
     },
   });
   const streaming = { keepaliveMs: config.streaming_keepalive_interval_ms, drainMs: config.stream_drain_timeout_ms, onDisconnect: hooks.onStreamDisconnect };

@@ -26,15 +26,17 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
       estimate: estimateTokens([body.messages, body.system, body.tools], body.max_tokens, body.max_tokens),
     });
     await guarded(admission, () => refuseUnavailableTools(body));
-    const { provider, settings, model } = admission.route;
-    const upstream: AnthropicRequest = { ...withoutGatewayFields(body), model };
+    const upstream: AnthropicRequest = withoutGatewayFields(body);
     const options = { headers };
 
     if (!body.stream) {
-      return relayJson(admission, { call: () => provider.messages({ ...upstream, stream: false }, settings, options), body: (r) => withoutNulls(r.body) });
+      return relayJson(admission, {
+        call: () => admission.attempt((r) => r.provider.messages({ ...upstream, model: r.model, stream: false }, r.settings, options)),
+        body: (r) => withoutNulls(r.body),
+      });
     }
     return relayStream<AnthropicEvent>(admission, streaming, {
-      open: () => provider.messagesStream({ ...upstream, stream: true }, settings, options),
+      open: () => admission.attempt((r) => r.provider.messagesStream({ ...upstream, model: r.model, stream: true }, r.settings, options)),
       ...messagesFraming(),
     });
   };

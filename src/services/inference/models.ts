@@ -81,7 +81,8 @@ export function createModelsService(o: ModelsOptions) {
         }
       }
     }
-    for (const p of await o.pricing.latestPerModel()) {
+    const latest = await o.pricing.latestPerModel();
+    for (const p of latest) {
       const colon = p.model_key.indexOf(":");
       const owner = colon > 0 ? p.model_key.slice(0, colon) : "unknown";
       if (provider && owner.toLowerCase() !== provider.toLowerCase()) continue;
@@ -89,13 +90,25 @@ export function createModelsService(o: ModelsOptions) {
       const existing = byId.get(p.model_key);
       byId.set(p.model_key, existing ? { ...existing, pricing } : { id: p.model_key, object: "model", created: Math.floor(Date.parse(p.created_at) / 1000), owned_by: owner, pricing });
     }
+    // Aliases are listed under their own name, priced through their first target (issue "routing").
+    if (!provider) {
+      for (const { name, target } of o.router.aliases()) {
+        const priced = latest.find((p) => p.model_key === target);
+        const pricing = priced ? { input_price_per_million: priced.input_price_per_million, output_price_per_million: priced.output_price_per_million } : null;
+        byId.set(name, { id: name, object: "model", created: 0, owned_by: "alias", pricing });
+      }
+    }
     return byId;
   }
 
   return {
     async list(caller: Caller, provider?: string): Promise<ModelListResponse> {
       const lists = await allowLists(caller);
-      const data = [...(await all(provider)).values()].filter((m) => lists.every((l) => matches(l, m.id))).sort((a, b) => a.id.localeCompare(b.id));
+      // An alias is visible when its first target is.
+      const aliasTarget = new Map(o.router.aliases().map((a) => [a.name, a.target]));
+      const data = [...(await all(provider)).values()]
+        .filter((m) => lists.every((l) => matches(l, aliasTarget.get(m.id) ?? m.id)))
+        .sort((a, b) => a.id.localeCompare(b.id));
       return { object: "list", data };
     },
 

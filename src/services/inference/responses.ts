@@ -10,7 +10,18 @@ import { responsesFraming } from "./framing";
 import { refuseUnavailableTools, withoutGatewayFields } from "./gateway-tools";
 import { guarded, relayJson, relayStream } from "./relay";
 import type { Reply } from "./reply";
+import type { Route } from "./routing";
 import type { StreamSettings } from "./stream-settings";
+
+/** The route's Responses API methods, or the 400 for a provider without it. */
+function responsesApi(route: Route) {
+  const { provider, providerName } = route;
+  const { responses, responsesStream } = provider;
+  if (!provider.capabilities.responses || !responses || !responsesStream) {
+    throw badRequest(`Provider '${providerName}' does not support the Responses API`, "unsupported_provider");
+  }
+  return { responses: responses.bind(provider), responsesStream: responsesStream.bind(provider) };
+}
 
 export function createResponsesService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number) {
   return async function responses(caller: Caller, body: ResponsesRequest & GatewayToolFields, requestId: string): Promise<Reply> {
@@ -24,24 +35,21 @@ export function createResponsesService(admissions: Admissions, streaming: Stream
       selector: body.model,
       estimate: estimateTokens([body.input, body.instructions, body.tools], cap, defaultOutputTokens),
     });
-    const { provider, settings, model, providerName } = admission.route;
-    // Checked after auth and budget, as the baseline did (SPEC §3.5).
-    const api = await guarded(admission, () => {
-      const { responses, responsesStream } = provider;
-      if (!provider.capabilities.responses || !responses || !responsesStream) {
-        throw badRequest(`Provider '${providerName}' does not support the Responses API`, "unsupported_provider");
-      }
+    // Checked after auth and budget, as the baseline did (SPEC §3.5); each fallback target is checked again.
+    await guarded(admission, () => {
+      responsesApi(admission.route);
       refuseUnavailableTools(body);
-      return { responses, responsesStream };
     });
-    const { user: _user, ...rest } = withoutGatewayFields(body);
-    const upstream: ResponsesRequest = { ...rest, model };
+    const { user: _user, ...upstream } = withoutGatewayFields(body);
 
     if (!body.stream) {
-      return relayJson(admission, { call: () => api.responses.call(provider, { ...upstream, stream: false }, settings), body: (r) => withoutNulls(r.body) });
+      return relayJson(admission, {
+        call: () => admission.attempt((r) => responsesApi(r).responses({ ...upstream, model: r.model, stream: false }, r.settings)),
+        body: (r) => withoutNulls(r.body),
+      });
     }
     return relayStream<ResponsesEvent>(admission, streaming, {
-      open: () => api.responsesStream.call(provider, { ...upstream, stream: true }, settings),
+      open: () => admission.attempt((r) => responsesApi(r).responsesStream({ ...upstream, model: r.model, stream: true }, r.settings)),
       ...responsesFraming(),
     });
   };

@@ -1,9 +1,11 @@
 /**
- * Model routing (SPEC §5.1, §5.3): `provider:model` (or a configured named instance) -> the adapter and its
- * settings. Settings are built once per provider or instance and reused: nothing here runs per request but a
- * string split and two map lookups.
+ * Model routing (SPEC §5.1, §5.3, §0 "Providers and routing"): a selector — an alias from config, or
+ * `provider:model` (a §5.2 key or a configured named instance) — becomes a plan: the ordered targets of a fallback
+ * chain, each with its provider adapter and one or more weighted deployments. Settings are built once per
+ * deployment and reused: per request there is only a map lookup or a string split.
  */
 import type { Config } from "../../config/load";
+import type { ProviderEntry } from "../../config/schema";
 import { badRequest } from "../../core/errors";
 import { logger } from "../../platform/logger";
 import { buildProviderSettings, canonicalProviderName, getProvider, parseModelSelector } from "../../providers/registry";
@@ -11,40 +13,83 @@ import type { Provider, ProviderSettings } from "../../providers/types";
 
 const log = logger("routing");
 
-export interface Route {
+/** After this many failures in a row a deployment is cooled down for `routing.cooldown_seconds`. */
+const FAILURES_BEFORE_COOLDOWN = 3;
+
+export interface Deployment {
+  settings: ProviderSettings;
+  weight: number;
+  failures: number;
+  cooledUntil: number;
+}
+
+export interface Target {
   /** The selector's provider part as it resolved: a §5.2 key or a configured instance name. */
   providerName: string;
   /** The model part, sent upstream unchanged. */
   model: string;
   provider: Provider;
-  settings: ProviderSettings;
+  deployments: Deployment[];
   /** Pricing lookup keys in order (SPEC §7.2): colon form, then the legacy slash form. */
   pricingKeys: readonly [string, string];
 }
 
+/** One target with the deployment chosen for an attempt. */
+export interface Route extends Omit<Target, "deployments"> {
+  settings: ProviderSettings;
+  deployment: Deployment;
+  /** How many deployments the target has. */
+  siblings: number;
+}
+
+export interface Plan {
+  /** The alias the selector named, if any. */
+  alias: string | null;
+  targets: Target[];
+}
+
 export interface Router {
+  plan(selector: string): Plan;
+  /** The first target's first deployment: what a single-target caller (model discovery) needs. */
   route(selector: string): Route;
+  /**
+   * Picks a deployment of a target: weighted among the ones not cooling down (the least cooled if all are),
+   * avoiding `avoid` (the deployment that just failed) when another one is ready.
+   */
+  pick(target: Target, avoid?: Deployment): Route;
+  /** Records an attempt's outcome on its deployment (cool-down bookkeeping, for targets with alternatives). */
+  report(route: Route, ok: boolean): void;
   /** Every configured provider or instance name (for model discovery). */
   configured(): string[];
+  /** Configured aliases and their first target's selector (for /v1/models). */
+  aliases(): { name: string; target: string }[];
+}
+
+/** A weighted random choice. */
+function weighted(ready: Deployment[]): Deployment {
+  if (ready.length === 1) return ready[0]!;
+  let r = Math.random() * ready.reduce((sum, d) => sum + d.weight, 0);
+  for (const d of ready) {
+    r -= d.weight;
+    if (r < 0) return d;
+  }
+  return ready[ready.length - 1]!;
 }
 
 export function createRouter(config: Config, version: string): Router {
   const instances = Object.keys(config.providers);
-  const cache = new Map<string, { provider: Provider; settings: ProviderSettings }>();
+  const providers = new Map<string, { provider: Provider; deployments: Deployment[] }>();
+  const aliasTargets = new Map(Object.entries(config.aliases).map(([name, value]) => [name, typeof value === "string" ? [value] : value]));
+  const cooldownMs = config.routing.cooldown_seconds * 1000;
   let warnedLegacy = false;
 
-  function resolve(name: string): { provider: Provider; settings: ProviderSettings } {
-    const hit = cache.get(name);
-    if (hit) return hit;
-    const entry = config.providers[name] ?? config.providers[Object.keys(config.providers).find((k) => k.toLowerCase() === name) ?? ""];
-    const kind = canonicalProviderName(entry?.provider_type ?? name);
-    if (!kind) throw badRequest(`Unsupported provider '${name}'`, "unsupported_provider");
+  function settingsFor(name: string, kind: string, entry: ProviderEntry | undefined, apiKey?: string | null, apiBase?: string | null): ProviderSettings {
     const { api_key, api_base, provider_type: _type, client_args, deployments: _d, ...extra } = entry ?? {};
     const settings = buildProviderSettings(
       kind,
       {
-        apiKey: api_key ?? null,
-        apiBase: api_base ?? null,
+        apiKey: apiKey ?? api_key ?? null,
+        apiBase: apiBase ?? api_base ?? null,
         headers: client_args?.custom_headers ?? {},
         timeoutSeconds: client_args?.timeout ?? null,
         extra: { ...extra, ...(client_args ?? {}) },
@@ -52,27 +97,72 @@ export function createRouter(config: Config, version: string): Router {
       config.env,
       version,
     );
-    const resolved = { provider: getProvider(kind), settings: { ...settings, name } };
-    cache.set(name, resolved);
+    return { ...settings, name };
+  }
+
+  function resolve(name: string): { provider: Provider; deployments: Deployment[] } {
+    const hit = providers.get(name);
+    if (hit) return hit;
+    const entry = config.providers[name] ?? config.providers[instances.find((k) => k.toLowerCase() === name) ?? ""];
+    const kind = canonicalProviderName(entry?.provider_type ?? name);
+    if (!kind) throw badRequest(`Unsupported provider '${name}'`, "unsupported_provider");
+    const deployments: Deployment[] = entry?.deployments?.length
+      ? entry.deployments.map((d) => ({ settings: settingsFor(name, kind, entry, d.api_key, d.api_base), weight: d.weight, failures: 0, cooledUntil: 0 }))
+      : [{ settings: settingsFor(name, kind, entry), weight: 1, failures: 0, cooledUntil: 0 }];
+    const resolved = { provider: getProvider(kind), deployments };
+    providers.set(name, resolved);
     return resolved;
   }
 
+  function target(selector: string): Target {
+    const parsed = parseModelSelector(selector, instances);
+    if (parsed.legacy && !warnedLegacy) {
+      warnedLegacy = true;
+      log.warn("The 'provider/model' selector form is deprecated; use 'provider:model'");
+    }
+    const { provider, deployments } = resolve(parsed.provider);
+    return {
+      providerName: parsed.provider,
+      model: parsed.model,
+      provider,
+      deployments,
+      pricingKeys: [`${parsed.provider}:${parsed.model}`, `${parsed.provider}/${parsed.model}`],
+    };
+  }
+
+  function pick(t: Target, avoid?: Deployment): Route {
+    const { deployments, ...rest } = t;
+    const now = Date.now();
+    const live = deployments.filter((d) => d.cooledUntil <= now);
+    const ready = live.length > 1 && avoid ? live.filter((d) => d !== avoid) : live;
+    const chosen = ready.length === 0 ? deployments.reduce((a, b) => (b.cooledUntil < a.cooledUntil ? b : a)) : weighted(ready);
+    return { ...rest, settings: chosen.settings, deployment: chosen, siblings: deployments.length };
+  }
+
   return {
+    plan(selector) {
+      const chain = aliasTargets.get(selector);
+      return chain ? { alias: selector, targets: chain.map(target) } : { alias: null, targets: [target(selector)] };
+    },
     route(selector) {
-      const parsed = parseModelSelector(selector, instances);
-      if (parsed.legacy && !warnedLegacy) {
-        warnedLegacy = true;
-        log.warn("The 'provider/model' selector form is deprecated; use 'provider:model'");
+      return pick(target(selector));
+    },
+    pick,
+    report(route, ok) {
+      const d = route.deployment;
+      if (ok) {
+        d.failures = 0;
+        return;
       }
-      const { provider, settings } = resolve(parsed.provider);
-      return {
-        providerName: parsed.provider,
-        model: parsed.model,
-        provider,
-        settings,
-        pricingKeys: [`${parsed.provider}:${parsed.model}`, `${parsed.provider}/${parsed.model}`],
-      };
+      d.failures++;
+      // Cooling the only deployment would change nothing: it is still picked (the least cooled).
+      if (d.failures >= FAILURES_BEFORE_COOLDOWN && cooldownMs > 0 && route.siblings > 1) {
+        d.cooledUntil = Date.now() + cooldownMs;
+        d.failures = 0;
+        log.warn("deployment cooled down after repeated failures", { provider: route.providerName, api_base: route.settings.apiBase, seconds: cooldownMs / 1000 });
+      }
     },
     configured: () => instances,
+    aliases: () => [...aliasTargets].map(([name, chain]) => ({ name, target: chain[0]! })),
   };
 }

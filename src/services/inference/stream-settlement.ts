@@ -1,5 +1,6 @@
 /** SPEC §6.3: how a stream's ending becomes its usage row and budget settlement. */
-import { type Admission, failureDetail, type SettledInfo } from "./admission";
+import type { Admission, SettledInfo } from "./admission";
+import { failureDetail } from "./failures";
 import type { PumpEnd } from "./sse-pump";
 
 export function settleStream(admission: Admission, end: PumpEnd): SettledInfo {

@@ -4,38 +4,17 @@
  * model response is locked in to its attempt. Every attempt that fails here is reported to the platform.
  */
 import { GatewayError } from "../../core/errors";
-import { PROVIDER_ERROR, PROVIDER_TIMEOUT, ProviderFailure } from "../../providers/_shared/errors";
+import { PROVIDER_ERROR, PROVIDER_TIMEOUT } from "../../providers/_shared/errors";
+import { classifyFailure, type FailureClass } from "../inference/failures";
 import { logger } from "../../platform/logger";
 import type { PlatformAttempt } from "./client";
+
+export { classifyFailure, type FailureClass };
 
 const log = logger("platform");
 
 export const ALL_FAILED = "All upstream providers failed";
 export const ALL_TIMED_OUT = "All upstream providers timed out";
-
-export interface FailureClass {
-  /** `timeout`, `conn_err`, `http_<code>` or `unknown` (SPEC §10.2 item 4). */
-  errorClass: string;
-  retryable: boolean;
-  /** A failure the gateway itself decided (bad request, unsupported provider): answered as it is. */
-  gatewaySide: boolean;
-}
-
-const RETRYABLE_STATUS = new Set([401, 403, 408, 429]);
-
-/** Classifies an attempt's failure from the provider layer's GatewayError and its ProviderFailure cause. */
-export function classifyFailure(err: unknown): FailureClass {
-  if (err instanceof GatewayError && err.cause instanceof ProviderFailure) {
-    const status = err.cause.upstreamStatus;
-    if (status !== null) return { errorClass: `http_${status}`, retryable: RETRYABLE_STATUS.has(status) || (status >= 500 && status <= 599), gatewaySide: false };
-    if (err.code === "provider_timeout") return { errorClass: "timeout", retryable: true, gatewaySide: false };
-    if (err.cause.message.startsWith("provider connection failed")) return { errorClass: "conn_err", retryable: true, gatewaySide: false };
-    return { errorClass: "unknown", retryable: false, gatewaySide: false };
-  }
-  if (err instanceof GatewayError && err.code === "provider_timeout") return { errorClass: "timeout", retryable: true, gatewaySide: false };
-  if (err instanceof GatewayError) return { errorClass: "unknown", retryable: false, gatewaySide: true };
-  return { errorClass: "unknown", retryable: false, gatewaySide: false };
-}
 
 export interface AttemptRun<R> {
   /** The attempts in the order to try them. */

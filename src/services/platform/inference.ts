@@ -122,7 +122,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
         stream: body.stream === true,
         call: (p) => p.provider.chat({ ...upstream, model: p.attempt.model, stream: false }, p.settings),
         open: (p) => p.provider.chatStream({ ...upstream, model: p.attempt.model, stream: true }, p.settings),
-        framing: (p) => chatFraming({ includeUsage, model: p.attempt.model, requestId }),
+        framing: (p) => chatFraming({ includeUsage, model: () => p.attempt.model, requestId }),
       });
     },
 

@@ -1,0 +1,88 @@
+/**
+ * Standalone routing's attempt loop (issue "Provider breadth and routing"): each target of the plan in order;
+ * on a target, retries with jittered backoff on 429/5xx (honouring the upstream's Retry-After), then the next
+ * target on any failure that can pass (timeout, connection error, 5xx, 429, rejected credentials), all within one
+ * total deadline. It runs only up to the first byte: callers pass the JSON call or the stream's opening.
+ */
+import { GatewayError } from "../../core/errors";
+import { logger } from "../../platform/logger";
+import { classifyFailure } from "./failures";
+import type { Plan, Route, Router, Target } from "./routing";
+
+const log = logger("routing");
+
+export interface FallbackPolicy {
+  /** Extra tries on the same target after a 429/5xx. */
+  retries: number;
+  /** Total time for all tries, backoff included. */
+  deadlineMs: number;
+}
+
+export interface Served<T> {
+  value: T;
+  target: Target;
+  route: Route;
+  /** 1-based number of the try that served. */
+  attempt: number;
+}
+
+const BASE_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 2000;
+/**
+ * The longest a client is kept waiting for one retry of the same target. An upstream asking for a longer pause
+ * (Retry-After) is not retried sooner than it asked: the plan moves to its next target, or the 429 is returned.
+ */
+const MAX_RETRY_WAIT_MS = 2000;
+
+/** Seconds from the error's Retry-After header (set by the provider layer from the upstream's hints). */
+function retryAfterMs(err: unknown): number | null {
+  if (!(err instanceof GatewayError)) return null;
+  const v = err.headers["Retry-After"] ?? err.headers["retry-after"];
+  const s = v === undefined ? Number.NaN : Number(v);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : null;
+}
+
+const backoffMs = (k: number) => Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** k) * (0.5 + Math.random());
+
+/**
+ * Tries the plan until one call succeeds. `onTry` hears each try (the usage row's `attempts` and, when everything
+ * failed, the target tried last). Throws the last failure, or at once a failure no other try could fix.
+ */
+export async function runPlan<T>(
+  router: Router,
+  plan: Plan,
+  policy: FallbackPolicy,
+  call: (route: Route) => Promise<T>,
+  onTry: (tries: number, target: Target, route: Route) => void,
+): Promise<Served<T>> {
+  const deadline = Date.now() + policy.deadlineMs;
+  let tries = 0;
+  let last: unknown = null;
+  for (const target of plan.targets) {
+    let failed: Route["deployment"] | undefined;
+    for (let k = 0; k <= policy.retries; k++) {
+      const route = router.pick(target, failed);
+      onTry(++tries, target, route);
+      try {
+        const value = await call(route);
+        router.report(route, true);
+        return { value, target, route, attempt: tries };
+      } catch (err) {
+        const failure = classifyFailure(err);
+        if (failure.gatewaySide || !failure.retryable) throw err;
+        router.report(route, false);
+        failed = route.deployment;
+        last = err;
+        log.warn("upstream attempt failed", { provider: route.providerName, model: route.model, error_class: failure.errorClass, attempt: tries });
+        // Same target again for load-shedding answers, or when it has other deployments to try; otherwise a
+        // timeout or a rejected credential moves on to the next target at once.
+        const again = failure.status === 429 || (failure.status !== null && failure.status >= 500) || target.deployments.length > 1;
+        const wait = retryAfterMs(err) ?? backoffMs(k);
+        if (!again || k === policy.retries || wait > MAX_RETRY_WAIT_MS || Date.now() + wait >= deadline) break;
+        await Bun.sleep(wait);
+      }
+    }
+    if (Date.now() >= deadline) break;
+  }
+  throw last;
+}
