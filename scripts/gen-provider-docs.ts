@@ -1,0 +1,49 @@
+/**
+ * Writes README.md's provider table (between the provider-table markers) from the registry: every provider key,
+ * how /v1/messages reaches it, default base URL, credential env vars and capabilities. `--check` exits 1 when stale;
+ * src/providers/docs.test.ts runs that check.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { providerDefinitions } from "../src/providers/registry";
+
+const BEGIN = "<!-- provider-table:begin -->";
+const END = "<!-- provider-table:end -->";
+
+/** Config keys beyond api_key / api_base / client_args that an adapter reads (SPEC §5.3). */
+const EXTRA_KEYS: Record<string, string> = {
+  vertexai: "`credentials`, `project`, `location`",
+  vertexaianthropic: "`credentials`, `project`, `location`",
+  bedrock: "`client_args.region`, `aws_access_key_id`, `aws_secret_access_key`, `aws_session_token`",
+  azureopenai: "`client_args.api_version` (`v1` for the v1 paths)",
+  azure: "`client_args.api_version`",
+};
+
+export function renderProviderTable(): string {
+  const rows = providerDefinitions().map((d) => {
+    const a = d.adapter;
+    const caps = a
+      ? Object.entries(a.capabilities)
+          .filter(([c, on]) => on && c !== "messagesPassthrough")
+          .map(([c]) => c)
+          .join(", ")
+      : "not supported yet (400)";
+    const env = [...d.apiKeyEnv, ...d.apiBaseEnv].map((e) => `\`${e}\``).join(", ") || "—";
+    const messages = a ? (a.capabilities.messagesPassthrough ? "native" : "translated") : "—";
+    return `| \`${d.name}\` | ${messages} | ${d.defaultApiBase ? `\`${d.defaultApiBase}\`` : "required (`api_base`)"} | ${env} | ${EXTRA_KEYS[d.name] ?? "—"} | ${caps} |`;
+  });
+  return [BEGIN, "| Key | `/v1/messages` | Default `api_base` | Env vars | Extra config keys | Capabilities |", "|---|---|---|---|---|---|", ...rows, END].join("\n");
+}
+
+if (import.meta.main) {
+  const readme = readFileSync("README.md", "utf8");
+  const start = readme.indexOf(BEGIN);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < 0) throw new Error("README.md has no provider-table markers");
+  const next = readme.slice(0, start) + renderProviderTable() + readme.slice(end + END.length);
+  if (process.argv.includes("--check")) {
+    if (next !== readme) {
+      console.error("README.md's provider table is stale: run bun scripts/gen-provider-docs.ts");
+      process.exit(1);
+    }
+  } else writeFileSync("README.md", next);
+}
