@@ -16,7 +16,7 @@ import { createModelsService } from "./models";
 import { createPriceBook } from "./prices";
 import { createResponsesService } from "./responses";
 import { createRouter } from "./routing";
-import { cutLiveStreams } from "./sse-pump";
+import { createLiveStreams } from "./sse-pump";
 import { createUserDirectory } from "./user-directory";
 import type { Store } from "../../db/client";
 import { journalPathFor } from "./journal-path";
@@ -102,7 +102,12 @@ export function createInference(o: InferenceOptions) {
       fallback: { retries: config.routing.retries, deadlineMs: config.routing.deadline_ms },
     },
   });
-  const streaming = { keepaliveMs: config.streaming_keepalive_interval_ms, drainMs: config.stream_drain_timeout_ms, onDisconnect: hooks.onStreamDisconnect };
+  const streaming = {
+    keepaliveMs: config.streaming_keepalive_interval_ms,
+    drainMs: config.stream_drain_timeout_ms,
+    onDisconnect: hooks.onStreamDisconnect,
+    live: createLiveStreams(),
+  };
   const defaultOut = config.budget_estimate_default_output_tokens;
 
   let sweepTimer: ReturnType<typeof setInterval> | null = null;
@@ -145,7 +150,7 @@ export function createInference(o: InferenceOptions) {
       feed.stop();
       // Streams still running at close (the shutdown grace is over) are cut and settled first, so their usage and
       // spend are in the final flush below.
-      const cut = await cutLiveStreams();
+      const cut = await streaming.live.cutAll();
       if (cut) log.warn(`Cut ${cut} stream(s) at shutdown; billed as settled so far`);
       await ledger.close();
       await limiter.close();

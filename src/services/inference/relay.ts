@@ -63,6 +63,7 @@ export function sseReply<T>(
     keepaliveMs: streaming.keepaliveMs,
     drainMs: streaming.drainMs,
     onDisconnect: streaming.onDisconnect,
+    live: streaming.live,
     frame: framing.frame,
     finish: (end) => {
       const costMicros = settle(end);

@@ -29,6 +29,8 @@ export interface PumpOptions<T> {
   drainMs: number;
   /** Told when a client disconnect is noticed (metrics). */
   onDisconnect?: () => void;
+  /** Where this stream registers while in flight (its runtime's shutdown cuts what is left). */
+  live: LiveStreams;
 }
 
 const encoder = new TextEncoder();
@@ -38,21 +40,32 @@ interface LiveStream {
   ended: Promise<void>;
 }
 
-/** Streams in flight in this process, for the end of a graceful shutdown (one process = one server). */
-const live = new Set<LiveStream>();
+/** The streams one runtime has in flight, for the end of its graceful shutdown. */
+export interface LiveStreams {
+  add(s: LiveStream): void;
+  delete(s: LiveStream): void;
+  /**
+   * Cuts every stream still in flight (SPEC §0 "Drain": `shutdown_grace_seconds` is over): stops forwarding,
+   * cancels the upstream at once (no drain window), settles each as a stream the gateway ended, and ends the
+   * client's response with an error so it knows the stream is incomplete. Resolves with how many were cut once all
+   * have settled (their usage rows queued for the final flush), or after `timeoutMs`.
+   */
+  cutAll(timeoutMs?: number): Promise<number>;
+}
 
-/**
- * Cuts every stream still in flight (SPEC §0 "Drain": `shutdown_grace_seconds` is over): stops forwarding, cancels
- * the upstream at once (no drain window), settles each as a stream the gateway ended, and ends the client's
- * response with an error so it knows the stream is incomplete. Resolves with how many were cut once all have
- * settled (their usage rows queued for the final flush), or after `timeoutMs`.
- */
-export async function cutLiveStreams(timeoutMs = 2000): Promise<number> {
-  const streams = [...live];
-  for (const s of streams) s.cut();
-  const all = Promise.all(streams.map((s) => s.ended));
-  await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
-  return streams.length;
+export function createLiveStreams(): LiveStreams {
+  const live = new Set<LiveStream>();
+  return {
+    add: (s) => void live.add(s),
+    delete: (s) => void live.delete(s),
+    async cutAll(timeoutMs = 2000) {
+      const streams = [...live];
+      for (const s of streams) s.cut();
+      const all = Promise.all(streams.map((s) => s.ended));
+      await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+      return streams.length;
+    },
+  };
 }
 
 export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
@@ -76,7 +89,7 @@ export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
           void o.stream.cancel("gateway shutting down: grace period over");
         },
       };
-      live.add(entry);
+      o.live.add(entry);
       const write = (text: string) => {
         if (clientGone) return;
         try {
@@ -110,7 +123,7 @@ export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
         try {
           for (const f of o.finish(end)) write(f);
         } finally {
-          live.delete(entry);
+          o.live.delete(entry);
           markEnded();
         }
         if (cutAtShutdown) {

@@ -3,6 +3,7 @@
  * wired once from Config. `close()` flushes the usage retry queue (graceful shutdown).
  */
 import type { Config } from "../../config/load";
+import { createLiveStreams } from "../inference/sse-pump";
 import { createPlatformClient, type PlatformClient } from "./client";
 import { createPlatformInference, type PlatformInference } from "./inference";
 import { createUsageReporter, type UsageReporter } from "./usage-reporter";
@@ -24,7 +25,7 @@ export interface PlatformRuntime {
   client: PlatformClient;
   reporter: UsageReporter;
   inference: PlatformInference;
-  /** Delivers queued usage reports (up to `timeoutMs`), then stops the retry timer. */
+  /** Cuts streams still in flight, delivers queued usage reports (up to `timeoutMs`), then stops the retry timer. */
   close(timeoutMs: number): Promise<void>;
 }
 
@@ -41,19 +42,22 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
     healthPath: p.health_path,
     fetch: o.fetch,
   });
+  const live = createLiveStreams();
   const reporter = createUsageReporter({ send: client.sendUsage, maxAttempts: p.usage_max_retries, onDropped: o.onUsageDropped });
   const inference = createPlatformInference({
     client,
     reporter,
     version: o.version,
     firstChunkTimeoutMs: p.streaming_first_chunk_timeout_ms,
-    streaming: { keepaliveMs: config.streaming_keepalive_interval_ms, drainMs: config.stream_drain_timeout_ms, onDisconnect: o.onStreamDisconnect },
+    streaming: { keepaliveMs: config.streaming_keepalive_interval_ms, drainMs: config.stream_drain_timeout_ms, onDisconnect: o.onStreamDisconnect, live },
   });
   return {
     client,
     reporter,
     inference,
     async close(timeoutMs) {
+      // Streams still running after the grace are cut, so their usage reports are queued before the flush.
+      await live.cutAll();
       await reporter.flush(timeoutMs);
       reporter.close();
     },
