@@ -24,6 +24,7 @@ export const providerEntrySchema = z
     credentials: z.string().nullish(),
     project: z.string().nullish(),
     location: z.string().nullish(),
+    models: z.array(z.string()).optional().describe("Models to list in /v1/models (for providers without a listing API)"),
     deployments: z
       .array(z.object({ api_key: z.string().nullish(), api_base: z.string().nullish(), weight: z.number().positive().default(1) }))
       .optional(),

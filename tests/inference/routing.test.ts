@@ -36,6 +36,7 @@ describe("routing", () => {
       },
       routing: { retries: 2, deadline_ms: 10_000, cooldown_seconds: 30 },
       providers: {
+        bedrock: { api_key: "bedrock-bearer-test", client_args: { region: "us-east-1" }, models: ["anthropic.claude-3-5-sonnet-20240620-v1:0"] },
         balanced: {
           provider_type: "openai-compatible",
           deployments: [
@@ -128,6 +129,10 @@ describe("routing", () => {
     expect(fast.owned_by).toBe("alias");
     expect(fast.pricing?.input_price_per_million).toBe(1);
     expect(list.data.map((m) => m.id)).toContain("chain");
+    // A provider without a listing API shows the models its config names; discovered ones appear too.
+    expect(list.data.map((m) => m.id)).toContain("bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0");
+    expect(list.data.some((m) => m.id.startsWith("openai:"))).toBe(true);
+    expect(list.data.some((m) => m.id.startsWith("balanced:"))).toBe(true);
   });
 
   test("a key's allow-list narrows an alias chain to the targets it may call", async () => {

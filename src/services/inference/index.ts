@@ -130,7 +130,14 @@ export function createInference(o: InferenceOptions) {
     responses: createResponsesService(admissions, streaming, defaultOut),
     embeddings: createEmbeddingsService(admissions),
     moderations: createModerationsService(admissions),
-    models: createModelsService({ router, pricing: o.pricing, users, discovery: config.model_discovery, ttlSeconds: config.model_cache_ttl_seconds }),
+    models: createModelsService({
+      router,
+      pricing: o.pricing,
+      users,
+      discovery: config.model_discovery,
+      ttlSeconds: config.model_cache_ttl_seconds,
+      configuredModels: Object.fromEntries(Object.entries(config.providers).flatMap(([name, e]) => (e.models?.length ? [[name, e.models]] : []))),
+    }),
     /** A committed local change: tell this process's caches now and other processes through the feed. */
     changed(topic: ChangeTopic) {
       invalidate(topic);

@@ -26,6 +26,8 @@ export interface ModelsOptions {
   users: UserDirectory;
   discovery: boolean;
   ttlSeconds: number;
+  /** Models named in config per provider (`providers.<name>.models`), listed with or without discovery. */
+  configuredModels: Record<string, string[]>;
 }
 
 const matches = (list: string[] | null, id: string) => {
@@ -79,6 +81,13 @@ export function createModelsService(o: ModelsOptions) {
           const id = `${name}:${m.id}`;
           byId.set(id, { id, object: "model", created: m.created ?? 0, owned_by: m.ownedBy ?? name, pricing: null });
         }
+      }
+    }
+    for (const [name, models] of Object.entries(o.configuredModels)) {
+      if (provider && name.toLowerCase() !== provider.toLowerCase()) continue;
+      for (const m of models) {
+        const id = `${name}:${m}`;
+        if (!byId.has(id)) byId.set(id, { id, object: "model", created: 0, owned_by: name, pricing: null });
       }
     }
     const latest = await o.pricing.latestPerModel();

@@ -84,7 +84,7 @@ export function createRouter(config: Config, version: string): Router {
   let warnedLegacy = false;
 
   function settingsFor(name: string, kind: string, entry: ProviderEntry | undefined, apiKey?: string | null, apiBase?: string | null): ProviderSettings {
-    const { api_key, api_base, provider_type: _type, client_args, deployments: _d, ...extra } = entry ?? {};
+    const { api_key, api_base, provider_type: _type, client_args, deployments: _d, models: _m, ...extra } = entry ?? {};
     const settings = buildProviderSettings(
       kind,
       {
