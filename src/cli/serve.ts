@@ -1,8 +1,8 @@
 /** `serve` (SPEC §11): start the gateway, drain on SIGTERM/SIGINT, exit 0. */
 import { defineCommand } from "citty";
 import { GatewayError } from "../core/errors";
-import { createGateway, type Gateway } from "../gateway";
-import { createPlatformGateway, type PlatformGateway } from "../gateway-platform";
+import type { Gateway } from "../gateway";
+import type { PlatformGateway } from "../gateway-platform";
 import { errorResponse } from "../http/errors";
 import { configureLogging, logger } from "../platform/logger";
 import { startServer } from "../platform/server";
@@ -45,7 +45,11 @@ export const serveCommand = defineCommand({
     let gateway: Gateway | PlatformGateway;
     try {
       // SPEC §10.1: platform mode opens no database (no migrations, no bootstrap).
-      gateway = config.mode === "platform" ? createPlatformGateway(config) : await createGateway(config);
+      // Only the mode in use is loaded: the other's modules would only cost start-up time and memory.
+      gateway =
+        config.mode === "platform"
+          ? (await import("../gateway-platform")).createPlatformGateway(config)
+          : await (await import("../gateway")).createGateway(config);
     } catch (err) {
       log.error(`Start-up failed: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);

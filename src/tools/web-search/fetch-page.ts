@@ -6,7 +6,6 @@
  * returns a reason instead of throwing: the caller falls back to the snippet.
  */
 import { checkUrl, pinnedFetch, type SsrfOptions } from "../ssrf";
-import { htmlToMarkdown } from "./extract";
 
 export const PAGE_TIMEOUT_MS = 5_000;
 export const PAGE_MAX_BYTES = 5 * 1024 * 1024;
@@ -77,7 +76,9 @@ export function decodeBody(bytes: Uint8Array, contentType: string | null): strin
   return decoder.decode(bytes);
 }
 
-const inThread = async (html: string) => htmlToMarkdown(html);
+// Loaded on first use: linkedom, readability and turndown cost ~20 MB resident, and the gateway's own process
+// normally hands extraction to the worker child.
+const inThread = async (html: string) => (await import("./extract")).htmlToMarkdown(html);
 
 /** Fetches and converts one page; never throws. */
 export async function fetchPage(rawUrl: string, options: FetchPageOptions): Promise<PageResult> {
