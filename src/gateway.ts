@@ -14,6 +14,7 @@ import { createInference, type Inference, type InferenceHooks } from "./services
 import { bootstrapKeyIfEmpty } from "./services/bootstrap";
 import { ensureMasterKey } from "./services/master-key";
 import { seedPricing } from "./services/pricing-seed";
+import { TOOL_PRICE_PROVIDER } from "./services/inference/tool-loop/plan";
 import { VERSION } from "./version";
 
 export interface Gateway {
@@ -29,9 +30,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Provider names a request may use: the built-in table plus named instances from config (SPEC §0). */
+/**
+ * Provider names pricing may use: the built-in table plus named instances from config (SPEC §0), and `otari`, under
+ * which gateway tool calls are priced (`otari:code_execution`, `otari:web_search`).
+ */
 export function providerChecker(config: Config): (name: string) => boolean {
-  const configured = new Set(Object.keys(config.providers).map((p) => p.toLowerCase()));
+  const configured = new Set([...Object.keys(config.providers).map((p) => p.toLowerCase()), TOOL_PRICE_PROVIDER]);
   return (name) => canonicalProviderName(name) !== null || configured.has(name.trim().toLowerCase());
 }
 
@@ -73,7 +77,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       const key = await bootstrapKeyIfEmpty(store, now);
       if (key) print(`WARNING: No API keys found. Created bootstrap key for first run. Save this key now: ${key}`);
     }
-    await seedPricing(store, config.pricing, Object.keys(config.providers), now);
+    await seedPricing(store, config.pricing, [...Object.keys(config.providers), TOOL_PRICE_PROVIDER], now);
     let inference: Inference | null = null;
     const metrics = config.enable_metrics ? createRecorder() : null;
     const services = createServices({

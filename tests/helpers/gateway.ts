@@ -31,12 +31,14 @@ export async function startTestGateway(
   db: TestDatabase,
   overrides: Partial<Record<keyof FileConfig, unknown>> = {},
   output: StartupOutput = {},
+  /** Environment the config is loaded with (e.g. GATEWAY_SANDBOX_URL); none by default. */
+  env: Record<string, string> = {},
 ): Promise<TestGateway> {
   const openai = startOpenAIMock();
   const anthropic = startAnthropicMock();
   const journalDir = mkdtempSync(join(tmpdir(), "gw-journal-"));
   const config = loadConfig({
-    env: {},
+    env,
     cwd: "/nonexistent-dir-for-tests",
     flags: {
       database_url: db.url,

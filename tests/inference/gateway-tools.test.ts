@@ -1,4 +1,4 @@
-/** Gateway-only fields (SPEC §3.3, §9.1): refused while their features are unavailable, never forwarded. */
+/** Gateway-only fields (SPEC §3.3, §9.1): refused when their feature is unavailable, never forwarded. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSqliteDatabase, type TestDatabase } from "../helpers/db";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
@@ -31,9 +31,9 @@ describe("gateway-only request fields", () => {
     expect(rows.some((r) => r.status_code === 400)).toBe(true);
   });
 
-  test("gateway tool types and mcp_servers are refused, not forwarded", async () => {
+  test("an unconfigured gateway tool and mcp_servers are refused, not forwarded (the tool loop: tests/tools)", async () => {
     const before = gw.openai.requests.length;
-    for (const extra of [{ tools: [{ type: "otari_code_execution" }] }, { tools: [{ type: "otari_web_search" }] }, { mcp_servers: [{ name: "m", url: "https://mcp.example.com/mcp" }] }]) {
+    for (const extra of [{ tools: [{ type: "otari_web_search" }] }, { mcp_servers: [{ name: "m", url: "https://mcp.example.com/mcp" }] }]) {
       const res = await chat(extra);
       expect(res.status).toBe(400);
     }

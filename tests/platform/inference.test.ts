@@ -128,7 +128,7 @@ describe("a resolved request (items 66, 67)", () => {
     expect(t.openai.requests).toHaveLength(1); // no failover after the first chunk
   });
 
-  test("gateway tools are refused before resolving (the tool loop is not wired yet)", async () => {
+  test("an unconfigured gateway tool and mcp_server_ids are refused before resolving", async () => {
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ tools: [{ type: "otari_web_search" }] }) });
     expect(res.status).toBe(400);
     const ids = await t.call("POST", "/v1/chat/completions", { body: chat({ mcp_server_ids: ["0b7e5b2c-6c1a-4d1b-9a52-1d2c3e4f5a6b"] }) });

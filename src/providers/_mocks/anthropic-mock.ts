@@ -1,5 +1,6 @@
 import { MOCK_TEXT, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
 import { type MockOptions, type MockServer, json, sseResponse, startMockServer, timedSteps } from "./server.ts";
+import { messagesLoopResponse } from "./tool-loop.ts";
 
 /**
  * An Anthropic Messages upstream speaking the real wire format (https://docs.anthropic.com/en/api/messages,
@@ -125,6 +126,7 @@ export function anthropicMessages(ctx: { req: Request; model: string; body: Reco
   if (s.errorStatus !== null) return errorResponse(s);
   const model = ctx.model || "claude-mock";
   if (s.malformed && !stream) return new Response('{"id": "msg_broken", "content": [', { headers: { "content-type": "application/json" } });
+  if (s.toolLoop > 0) return messagesLoopResponse(model, s, { ...ctx.body, stream }, ctx.req.signal);
   return stream ? messageStream(model, s, ctx.body, ctx.req.signal) : messageJson(model, s, ctx.body);
 }
 

@@ -1,5 +1,6 @@
 import { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
 import { type MockOptions, type MockServer, json, sseResponse, startMockServer, timedSteps } from "./server.ts";
+import { chatLoopResponse, responsesLoopResponse } from "./tool-loop.ts";
 
 /**
  * An OpenAI-format upstream speaking the real wire format (https://platform.openai.com/docs/api-reference):
@@ -112,6 +113,7 @@ function inputsOf(input: unknown): unknown[] {
 /** A chat completions call (JSON, or SSE when `stream`), for mocks of hosts that serve the OpenAI wire (Azure). */
 export function openAIChatCompletions(model: string, s: MockScenario, body: Record<string, unknown>, signal: AbortSignal): Response {
   if (s.malformed && body["stream"] !== true) return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
+  if (s.toolLoop > 0) return chatLoopResponse(model, s, body, signal);
   if (body["stream"] !== true) return chatJson(model, s);
   const opts = body["stream_options"] as { include_usage?: boolean } | undefined;
   return chatStream(model, s, opts?.include_usage === true, signal);
@@ -139,6 +141,7 @@ export function startOpenAIMock(options: MockOptions = {}): MockServer {
       });
       return json({ id: "modr-mock", model, results });
     }
+    if (path === "/v1/responses" && s.toolLoop > 0) return responsesLoopResponse(model, s, body, req.signal);
     if (path === "/v1/responses") return responsesApi(model, s, body["stream"] === true, req.signal);
     return json({ error: { message: `Unknown path ${path}`, type: "invalid_request_error", param: null, code: "unknown_url" } }, 404);
   });

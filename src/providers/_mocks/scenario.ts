@@ -18,6 +18,13 @@
  *   tools / cache / reasoning / no-usage   response content and usage variants
  *   blocked              the prompt is refused by a safety filter before any output (Gemini promptFeedback)
  *   safety               the answer is stopped by a content filter (Gemini SAFETY, Bedrock guardrail...)
+ *   toolloop[-N]         a model driving the gateway's tool loop (tool-loop.ts): it calls `code_execution` (else
+ *                        `web_search`, else the first tool offered) with the user's text as code/query until the
+ *                        conversation holds N tool results (default 1), then answers `Tool said: <last result>`
+ *                        (chat, messages and responses; JSON and SSE)
+ *   foreign              with toolloop: each tool turn also calls the client's own `get_weather`
+ *   badargs              with toolloop: the tool call's arguments are not JSON
+ *   failround-K          with toolloop: round K (1-based) answers 500 (a failure after the first model response)
  */
 export interface MockScenario {
   errorStatus: number | null;
@@ -38,6 +45,12 @@ export interface MockScenario {
   noUsage: boolean;
   blocked: boolean;
   safety: boolean;
+  /** Tool rounds a `toolloop` model asks for before it answers; 0 = not a tool-loop model. */
+  toolLoop: number;
+  foreign: boolean;
+  badArgs: boolean;
+  /** With toolLoop: the round (1-based) that fails with a 500; 0 = none. */
+  failRound: number;
 }
 
 export const defaultScenario = (): MockScenario => ({
@@ -59,6 +72,10 @@ export const defaultScenario = (): MockScenario => ({
   noUsage: false,
   blocked: false,
   safety: false,
+  toolLoop: 0,
+  foreign: false,
+  badArgs: false,
+  failRound: 0,
 });
 
 /** Token counts every mock reports, so tests can assert exact usage. */
@@ -102,6 +119,11 @@ export function parseScenario(model: string, base: MockScenario = defaultScenari
     else if (token === "no-usage") s.noUsage = true;
     else if (token === "blocked") s.blocked = true;
     else if (token === "safety") s.safety = true;
+    else if (token === "toolloop") s.toolLoop = 1;
+    else if (token.startsWith("toolloop-")) s.toolLoop = num("toolloop-");
+    else if (token === "foreign") s.foreign = true;
+    else if (token === "badargs") s.badArgs = true;
+    else if (token.startsWith("failround-")) s.failRound = num("failround-");
   }
   return s;
 }

@@ -67,6 +67,8 @@ export interface Outcome {
   errorMessage?: string | null;
   /** Cost decided by the endpoint instead of tokens × rates (moderations: one request at the input rate). */
   fixedCostMicros?: number | null;
+  /** Cost added to the tokens' (gateway tool calls priced per call, SPEC §0); billed even when the model is unpriced. */
+  extraCostMicros?: number;
 }
 
 /** Headers a settled response carries (SPEC §0 cost visibility, §3.0 rate limits). */
@@ -139,15 +141,17 @@ export class Admission {
     const prompt = u?.promptTokens ?? null;
     const completion = u?.completionTokens ?? (this.input.endpoint === "/v1/embeddings" && u ? 0 : null);
     const billable = u !== null && (prompt !== null || completion !== null);
-    const cost =
+    const tokensCost =
       outcome.fixedCostMicros !== undefined
         ? outcome.fixedCostMicros
         : billable && this.price
           ? costMicros(prompt ?? 0, completion ?? 0, this.price.inputRate, this.price.outputRate)
           : null;
+    const extra = outcome.extraCostMicros ?? 0;
+    const cost = extra > 0 ? (tokensCost ?? 0) + extra : tokensCost;
     const { ledger, limiter } = this.deps;
     let spendSeq: number | null = null;
-    if (billable || outcome.fixedCostMicros != null) spendSeq = ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
+    if (billable || outcome.fixedCostMicros != null || extra > 0) spendSeq = ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
     else ledger.release(this.reservation);
     // No prompt count means no total (moderations: prompt/total null, completion 0; SPEC §3.7).
     const total = u?.totalTokens ?? (prompt !== null ? prompt + (completion ?? 0) : null);
@@ -187,14 +191,14 @@ export class Admission {
    * A completed non-stream call. A provider that reported no usage is billed at the reservation estimate, as a
    * stream would be (SPEC §6.3 "normal end, no usage"): it produced tokens, so it is never free.
    */
-  succeed(usage: NormalizedUsage | null): SettledInfo {
-    if (usage && hasUsage(usage)) return this.finish({ usage, statusCode: 200 }, "success");
-    return this.finish({ usage: this.estimatedUsage(), estimated: true, statusCode: 200 }, "success");
+  succeed(usage: NormalizedUsage | null, extraCostMicros = 0): SettledInfo {
+    if (usage && hasUsage(usage)) return this.finish({ usage, statusCode: 200, extraCostMicros }, "success");
+    return this.finish({ usage: this.estimatedUsage(), estimated: true, statusCode: 200, extraCostMicros }, "success");
   }
 
-  /** A failed call: no charge unless tokens were produced (SPEC §6.3), one error row. */
-  fail(err: unknown, usage: NormalizedUsage | null = null, estimated = false): void {
-    this.finish({ usage, estimated, ...failureDetail(err) }, "error");
+  /** A failed call: no charge unless tokens were produced or tools ran (SPEC §6.3), one error row. */
+  fail(err: unknown, usage: NormalizedUsage | null = null, estimated = false, extraCostMicros = 0): void {
+    this.finish({ usage, estimated, extraCostMicros, ...failureDetail(err) }, "error");
   }
 
   /** X-Gateway-Budget-Remaining-USD after settlement (absent without a budget cap). */

@@ -1,16 +1,17 @@
-/** POST /v1/chat/completions (SPEC §3.3, §6): JSON and SSE, any provider, governed by the admission. */
+/** POST /v1/chat/completions (SPEC §3.3, §6, §9): JSON and SSE, any provider, governed by the admission. */
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 import type { ChatChunk, ChatRequest } from "../../core/wire/index";
 import type { Caller } from "../auth";
 import type { Admissions } from "./admission";
 import { estimateTokens } from "./estimate";
 import { chatFraming } from "./framing";
-import { refuseUnavailableTools, withoutGatewayFields } from "./gateway-tools";
+import { withoutGatewayFields } from "./gateway-tools";
 import { guarded, relayJson, relayStream } from "./relay";
 import type { Reply } from "./reply";
 import type { StreamSettings } from "./stream-settings";
+import { chatLoop, type GatewayTools, relayToolLoop } from "./tool-loop";
 
-export function createChatService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number) {
+export function createChatService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number, tools: GatewayTools) {
   return async function chatCompletions(caller: Caller, body: ChatRequest & GatewayToolFields, requestId: string): Promise<Reply> {
     const admission = await admissions.admit({
       caller,
@@ -21,14 +22,26 @@ export function createChatService(admissions: Admissions, streaming: StreamSetti
       selector: body.model,
       estimate: estimateTokens([body.messages, body.tools], body.max_completion_tokens ?? body.max_tokens, defaultOutputTokens),
     });
-    await guarded(admission, () => refuseUnavailableTools(body));
+    const plan = await guarded(admission, () => tools.plan(body));
     const upstream: ChatRequest = withoutGatewayFields(body);
+    const framing = () => chatFraming({ includeUsage: body.stream_options?.include_usage === true, model: () => admission.route.model, requestId });
 
+    if (plan) {
+      return relayToolLoop(admission, streaming, {
+        protocol: chatLoop,
+        plan,
+        tally: await guarded(admission, () => tools.tally(plan)),
+        request: upstream,
+        stream: body.stream === true,
+        call: (r, req) => r.provider.chat({ ...req, model: r.model, stream: false }, r.settings),
+        open: (r, req) => r.provider.chatStream({ ...req, model: r.model, stream: true }, r.settings),
+        framing: framing(),
+      });
+    }
     if (!body.stream) return relayJson(admission, { call: () => admission.attempt((r) => r.provider.chat({ ...upstream, model: r.model, stream: false }, r.settings)) });
-
     return relayStream<ChatChunk>(admission, streaming, {
       open: () => admission.attempt((r) => r.provider.chatStream({ ...upstream, model: r.model, stream: true }, r.settings)),
-      ...chatFraming({ includeUsage: body.stream_options?.include_usage === true, model: () => admission.route.model, requestId }),
+      ...framing(),
     });
   };
 }

@@ -18,6 +18,8 @@ import { createResponsesService } from "./responses";
 import { createRouter } from "./routing";
 import { createLiveStreams } from "./sse-pump";
 import { createUserDirectory } from "./user-directory";
+import { createToolBackends, type ToolBackends } from "../../tools/index";
+import { createGatewayTools, toolSettingsOf } from "./tool-loop";
 import type { Store } from "../../db/client";
 import { journalPathFor } from "./journal-path";
 
@@ -41,6 +43,8 @@ export interface InferenceOptions {
   onRemoteChange?: (topic: ChangeTopic) => void;
   hooks?: InferenceHooks;
   now?: () => Date;
+  /** The built-in tools' backends (default: from the config; they start nothing until used). */
+  tools?: ToolBackends;
 }
 
 export function createInference(o: InferenceOptions) {
@@ -109,6 +113,8 @@ export function createInference(o: InferenceOptions) {
     live: createLiveStreams(),
   };
   const defaultOut = config.budget_estimate_default_output_tokens;
+  const backends = o.tools ?? createToolBackends(toolSettingsOf(config), (m) => log.warn(m));
+  const tools = createGatewayTools({ backends, config, prices });
 
   let sweepTimer: ReturnType<typeof setInterval> | null = null;
   const sweep = async () => {
@@ -124,10 +130,10 @@ export function createInference(o: InferenceOptions) {
     router,
     ledger,
     usage,
-    chat: createChatService(admissions, streaming, defaultOut),
-    messages: createMessagesService(admissions, streaming),
+    chat: createChatService(admissions, streaming, defaultOut, tools),
+    messages: createMessagesService(admissions, streaming, tools),
     countTokens: countMessageTokens,
-    responses: createResponsesService(admissions, streaming, defaultOut),
+    responses: createResponsesService(admissions, streaming, defaultOut, tools),
     embeddings: createEmbeddingsService(admissions),
     moderations: createModerationsService(admissions),
     models: createModelsService({
@@ -159,6 +165,7 @@ export function createInference(o: InferenceOptions) {
       // spend are in the final flush below.
       const cut = await streaming.live.cutAll();
       if (cut) log.warn(`Cut ${cut} stream(s) at shutdown; billed as settled so far`);
+      await backends.shutdown();
       await ledger.close();
       await limiter.close();
       await usage.close();

@@ -1,5 +1,5 @@
 /**
- * POST /v1/messages (SPEC §3.4): Anthropic Messages API, JSON and SSE. Anthropic-wire providers get the body
+ * POST /v1/messages (SPEC §3.4, §9): Anthropic Messages API, JSON and SSE. Anthropic-wire providers get the body
  * natively; others are translated through chat by the adapter. Errors use Anthropic's envelope (the HTTP mapper).
  */
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
@@ -9,12 +9,13 @@ import type { Caller } from "../auth";
 import type { Admissions } from "./admission";
 import { estimateTokens } from "./estimate";
 import { messagesFraming } from "./framing";
-import { refuseUnavailableTools, withoutGatewayFields } from "./gateway-tools";
+import { withoutGatewayFields } from "./gateway-tools";
 import { guarded, relayJson, relayStream } from "./relay";
 import type { Reply } from "./reply";
 import type { StreamSettings } from "./stream-settings";
+import { type GatewayTools, messagesLoop, relayToolLoop } from "./tool-loop";
 
-export function createMessagesService(admissions: Admissions, streaming: StreamSettings) {
+export function createMessagesService(admissions: Admissions, streaming: StreamSettings, tools: GatewayTools) {
   return async function messages(caller: Caller, body: AnthropicRequest & GatewayToolFields, requestId: string, headers: Record<string, string>): Promise<Reply> {
     const admission = await admissions.admit({
       caller,
@@ -25,10 +26,23 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
       selector: body.model,
       estimate: estimateTokens([body.messages, body.system, body.tools], body.max_tokens, body.max_tokens),
     });
-    await guarded(admission, () => refuseUnavailableTools(body));
+    const plan = await guarded(admission, () => tools.plan(body));
     const upstream: AnthropicRequest = withoutGatewayFields(body);
     const options = { headers };
 
+    if (plan) {
+      return relayToolLoop(admission, streaming, {
+        protocol: messagesLoop,
+        plan,
+        tally: await guarded(admission, () => tools.tally(plan)),
+        request: upstream,
+        stream: body.stream === true,
+        call: (r, req) => r.provider.messages({ ...req, model: r.model, stream: false }, r.settings, options),
+        open: (r, req) => r.provider.messagesStream({ ...req, model: r.model, stream: true }, r.settings, options),
+        framing: messagesFraming(),
+        body: (b) => withoutNulls(b),
+      });
+    }
     if (!body.stream) {
       return relayJson(admission, {
         call: () => admission.attempt((r) => r.provider.messages({ ...upstream, model: r.model, stream: false }, r.settings, options)),

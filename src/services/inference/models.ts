@@ -9,6 +9,7 @@ import { logger } from "../../platform/logger";
 import type { ProviderModel } from "../../providers/types";
 import type { Caller } from "../auth";
 import type { PricingService } from "../pricing";
+import { TOOL_PRICE_PROVIDER } from "./tool-loop/plan";
 import type { Router } from "./routing";
 import type { UserDirectory } from "./user-directory";
 
@@ -95,6 +96,8 @@ export function createModelsService(o: ModelsOptions) {
       const colon = p.model_key.indexOf(":");
       const owner = colon > 0 ? p.model_key.slice(0, colon) : "unknown";
       if (provider && owner.toLowerCase() !== provider.toLowerCase()) continue;
+      // `otari:<tool>` prices gateway tool calls (SPEC §0), not a model.
+      if (owner === TOOL_PRICE_PROVIDER) continue;
       const pricing = { input_price_per_million: p.input_price_per_million, output_price_per_million: p.output_price_per_million };
       const existing = byId.get(p.model_key);
       byId.set(p.model_key, existing ? { ...existing, pricing } : { id: p.model_key, object: "model", created: Math.floor(Date.parse(p.created_at) / 1000), owned_by: owner, pricing });

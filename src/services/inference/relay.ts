@@ -56,6 +56,7 @@ export function sseReply<T>(
   framing: SseFraming<T>,
   settle: (end: PumpEnd) => number | null,
   headers: Record<string, string>,
+  onClientGone?: () => void,
 ): Reply {
   const body = pumpSse<T>({
     stream,
@@ -63,6 +64,7 @@ export function sseReply<T>(
     keepaliveMs: streaming.keepaliveMs,
     drainMs: streaming.drainMs,
     onDisconnect: streaming.onDisconnect,
+    onClientGone,
     live: streaming.live,
     frame: framing.frame,
     finish: (end) => {

@@ -1,4 +1,4 @@
-/** POST /v1/responses (SPEC §3.5): OpenAI Responses API, forwarded verbatim to providers that speak it. */
+/** POST /v1/responses (SPEC §3.5, §9): OpenAI Responses API, forwarded verbatim to providers that speak it. */
 import { badRequest } from "../../core/errors";
 import { withoutNulls } from "../../core/json";
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
@@ -7,11 +7,12 @@ import type { Caller } from "../auth";
 import type { Admissions } from "./admission";
 import { estimateTokens } from "./estimate";
 import { responsesFraming } from "./framing";
-import { refuseUnavailableTools, withoutGatewayFields } from "./gateway-tools";
+import { withoutGatewayFields } from "./gateway-tools";
 import { guarded, relayJson, relayStream } from "./relay";
 import type { Reply } from "./reply";
 import type { Route } from "./routing";
 import type { StreamSettings } from "./stream-settings";
+import { type GatewayTools, relayToolLoop, responsesLoop } from "./tool-loop";
 
 /** The route's Responses API methods, or the 400 for a provider without it. */
 function responsesApi(route: Route) {
@@ -23,7 +24,7 @@ function responsesApi(route: Route) {
   return { responses: responses.bind(provider), responsesStream: responsesStream.bind(provider) };
 }
 
-export function createResponsesService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number) {
+export function createResponsesService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number, tools: GatewayTools) {
   return async function responses(caller: Caller, body: ResponsesRequest & GatewayToolFields, requestId: string): Promise<Reply> {
     const cap = typeof body.max_output_tokens === "number" ? body.max_output_tokens : null;
     const admission = await admissions.admit({
@@ -36,11 +37,25 @@ export function createResponsesService(admissions: Admissions, streaming: Stream
       estimate: estimateTokens([body.input, body.instructions, body.tools], cap, defaultOutputTokens),
     });
     // Checked after auth and budget, as the baseline did (SPEC §3.5); each fallback target is checked again.
-    await guarded(admission, () => {
+    const plan = await guarded(admission, () => {
       responsesApi(admission.route);
-      refuseUnavailableTools(body);
+      return tools.plan(body);
     });
     const { user: _user, ...upstream } = withoutGatewayFields(body);
+
+    if (plan) {
+      return relayToolLoop(admission, streaming, {
+        protocol: responsesLoop,
+        plan,
+        tally: await guarded(admission, () => tools.tally(plan)),
+        request: upstream,
+        stream: body.stream === true,
+        call: (r, req) => responsesApi(r).responses({ ...req, model: r.model, stream: false }, r.settings),
+        open: (r, req) => responsesApi(r).responsesStream({ ...req, model: r.model, stream: true }, r.settings),
+        framing: responsesFraming(),
+        body: (b) => withoutNulls(b),
+      });
+    }
 
     if (!body.stream) {
       return relayJson(admission, {

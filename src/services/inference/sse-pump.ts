@@ -29,6 +29,8 @@ export interface PumpOptions<T> {
   drainMs: number;
   /** Told when a client disconnect is noticed (metrics). */
   onDisconnect?: () => void;
+  /** Told when the client goes away, before the drain window (a tool loop then starts no further round). */
+  onClientGone?: () => void;
   /** Where this stream registers while in flight (its runtime's shutdown cuts what is left). */
   live: LiveStreams;
 }
@@ -146,6 +148,7 @@ export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
       if (clientGone) return;
       clientGone = true;
       o.onDisconnect?.();
+      o.onClientGone?.();
       drainTimer = setTimeout(() => void o.stream.cancel("client disconnected; drain window over"), o.drainMs);
     },
   });

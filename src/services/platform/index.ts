@@ -4,6 +4,8 @@
  */
 import type { Config } from "../../config/load";
 import { createLiveStreams } from "../inference/sse-pump";
+import { createGatewayTools, toolSettingsOf } from "../inference/tool-loop";
+import { createToolBackends, type ToolBackends } from "../../tools/index";
 import { createPlatformClient, type PlatformClient } from "./client";
 import { createPlatformInference, type PlatformInference } from "./inference";
 import { createUsageReporter, type UsageReporter } from "./usage-reporter";
@@ -19,6 +21,8 @@ export interface PlatformRuntimeOptions {
   onStreamDisconnect?: () => void;
   /** Injected for tests. */
   fetch?: typeof fetch;
+  /** The built-in tools' backends (default: from the config). */
+  tools?: ToolBackends;
 }
 
 export interface PlatformRuntime {
@@ -44,11 +48,14 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
   });
   const live = createLiveStreams();
   const reporter = createUsageReporter({ send: client.sendUsage, maxAttempts: p.usage_max_retries, onDropped: o.onUsageDropped });
+  const backends = o.tools ?? createToolBackends(toolSettingsOf(config));
   const inference = createPlatformInference({
     client,
     reporter,
     version: o.version,
     firstChunkTimeoutMs: p.streaming_first_chunk_timeout_ms,
+    firstChunkTimeoutMsToolLoop: p.streaming_first_chunk_timeout_ms_tool_loop,
+    tools: createGatewayTools({ backends, config }),
     streaming: { keepaliveMs: config.streaming_keepalive_interval_ms, drainMs: config.stream_drain_timeout_ms, onDisconnect: o.onStreamDisconnect, live },
   });
   return {
@@ -58,6 +65,7 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
     async close(timeoutMs) {
       // Streams still running after the grace are cut, so their usage reports are queued before the flush.
       await live.cutAll();
+      await backends.shutdown();
       await reporter.flush(timeoutMs);
       reporter.close();
     },

@@ -7,12 +7,24 @@
 import { badRequest, GatewayError } from "../../core/errors";
 import { withoutNulls } from "../../core/json";
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
-import type { AnthropicEvent, AnthropicRequest, ChatChunk, ChatRequest, NormalizedUsage, ResponsesEvent, ResponsesRequest } from "../../core/wire/index";
+import type {
+  AnthropicEvent,
+  AnthropicMessage,
+  AnthropicRequest,
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  NormalizedUsage,
+  ResponsesEvent,
+  ResponsesObject,
+  ResponsesRequest,
+} from "../../core/wire/index";
 import { buildProviderSettings, getProvider } from "../../providers/registry";
 import type { Provider, ProviderResult, ProviderSettings, ProviderStream } from "../../providers/types";
 import { chatFraming, messagesFraming, responsesFraming, type SseFraming } from "../inference/framing";
-import { refuseUnavailableTools, withoutGatewayFields } from "../inference/gateway-tools";
+import { withoutGatewayFields } from "../inference/gateway-tools";
 import { sseReply } from "../inference/relay";
+import { chatLoop, type GatewayTools, type LoopProtocol, messagesLoop, responsesLoop, runJsonLoop, Tally, ToolLoopStream, type ToolPlan, ToolRunner } from "../inference/tool-loop";
 import type { Reply } from "../inference/reply";
 import type { PumpEnd } from "../inference/sse-pump";
 import type { StreamSettings } from "../inference/stream-settings";
@@ -26,7 +38,11 @@ export interface PlatformInferenceOptions {
   version: string;
   /** `platform.streaming_first_chunk_timeout_ms` (default 2000). */
   firstChunkTimeoutMs: number;
+  /** `platform.streaming_first_chunk_timeout_ms_tool_loop` (default 30000): streams of requests with gateway tools. */
+  firstChunkTimeoutMsToolLoop: number;
   streaming: StreamSettings;
+  /** The built-in tools (SPEC §9); MCP stays refused. */
+  tools: GatewayTools;
 }
 
 /** One attempt made ready to call: its adapter and settings (the attempt's own key and base). */
@@ -47,6 +63,22 @@ interface Endpoint<J, S> {
   body?: (result: ProviderResult<J>) => unknown;
 }
 
+/** A request with gateway tools (SPEC §9.3 on platform attempts, §10.2 items 5-6). */
+interface LoopEndpoint<Req, J, S> {
+  stream: boolean;
+  plan: ToolPlan;
+  protocol: LoopProtocol<Req, J, S>;
+  /** The client's request, gateway-only fields removed. */
+  request: Req;
+  check?: (p: Prepared) => void;
+  call: (p: Prepared, req: Req) => Promise<ProviderResult<J>>;
+  open: (p: Prepared, req: Req) => Promise<ProviderStream<S>>;
+  framing: (p: Prepared) => SseFraming<S>;
+  body?: (body: J) => unknown;
+  /** Messages and responses loops use only the route's first attempt (SPEC §10.2 item 6); chat may fall back. */
+  firstAttemptOnly: boolean;
+}
+
 /** SPEC §10.3's usage object: zeros where the provider said nothing. */
 export function reportedUsage(u: NormalizedUsage): NonNullable<UsageReport["usage"]> {
   const prompt = u.promptTokens ?? 0;
@@ -65,9 +97,10 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
   // Platform attempts carry their own credentials: no provider env var is ever read in platform mode.
   const noEnv = {};
 
-  function prepare(attempt: PlatformAttempt, stream: boolean): Prepared {
+  function prepare(attempt: PlatformAttempt, stream: boolean, toolLoop = false): Prepared {
     const provider = getProvider(attempt.provider);
-    const settings = buildProviderSettings(attempt.provider, { apiKey: attempt.apiKey, apiBase: attempt.apiBase, firstByteTimeoutMs: stream ? o.firstChunkTimeoutMs : null }, noEnv, o.version);
+    const firstByteTimeoutMs = stream ? (toolLoop ? o.firstChunkTimeoutMsToolLoop : o.firstChunkTimeoutMs) : null;
+    const settings = buildProviderSettings(attempt.provider, { apiKey: attempt.apiKey, apiBase: attempt.apiBase, firstByteTimeoutMs }, noEnv, o.version);
     return { attempt, provider, settings };
   }
 
@@ -112,12 +145,83 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
     }
   }
 
+  /**
+   * The tool loop on platform attempts: sessions opened after resolve and before any call (502 when unreachable);
+   * a JSON loop runs whole on one attempt, locked in once its first model response arrived (after that a failure is
+   * 502, SPEC §10.2 item 6); a streamed loop's attempt is chosen by its first round's first chunk. One usage report
+   * for the attempt that served, with the usage summed over the rounds.
+   */
+  async function serveLoop<Req, J, S>(token: string, selector: string, endpoint: LoopEndpoint<Req, J, S>): Promise<Reply> {
+    const route = await client.resolve(token, selector);
+    const head = { "X-Otari-Request-ID": route.requestId };
+    const attempts = route.fallbackEnabled && !endpoint.firstAttemptOnly ? route.attempts : route.attempts.slice(0, 1);
+    const { protocol, plan } = endpoint;
+    let runner: ToolRunner | null = null;
+    try {
+      const tally = new Tally();
+      runner = await ToolRunner.open(plan, tally);
+      const r = runner;
+      const prepared = protocol.prepare(endpoint.request, plan);
+      const { attempt, result } = await runAttempts({
+        attempts,
+        onFailure: (a, failure) => reporter.report({ correlation_id: a.attemptId, status: "error", error_class: failure.errorClass }),
+        run: async (a, lockIn) => {
+          const p = prepare(a, endpoint.stream, true);
+          endpoint.check?.(p);
+          if (!endpoint.stream) {
+            const result = await runJsonLoop({ protocol, plan, runner: r, request: endpoint.request, call: (req) => endpoint.call(p, req), onFirstResponse: lockIn });
+            return { kind: "json" as const, p, result };
+          }
+          const first = await endpoint.open(p, prepared);
+          lockIn();
+          return { kind: "stream" as const, p, stream: new ToolLoopStream<Req, S>({ protocol, plan, runner: r, request: prepared, first, open: (req) => endpoint.open(p, req) }) };
+        },
+      });
+      const headers = { ...head, "X-Correlation-ID": attempt.attemptId };
+      if (result.kind === "json") {
+        await r.close();
+        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(result.result.usage) });
+        return { kind: "json", body: endpoint.body ? endpoint.body(result.result.body) : result.result.body, headers };
+      }
+      const stream = result.stream;
+      return sseReply(
+        stream,
+        o.streaming,
+        endpoint.framing(result.p),
+        (end) => {
+          reporter.report(streamReport(attempt, end));
+          return null;
+        },
+        headers,
+        () => stream.stopAfterRound(),
+      );
+    } catch (err) {
+      await runner?.close();
+      throw withHeaders(err, head);
+    }
+  }
+
+  /** The request's gateway tools (SPEC §9.1 refusals first: 400 before resolving). */
+  const planOf = (body: GatewayToolFields & { tools?: unknown }) => o.tools.plan(body, "platform");
+
   return {
     /** POST /v1/chat/completions in platform mode. */
     chat(token: string, body: ChatRequest & GatewayToolFields, requestId: string): Promise<Reply> {
-      refuseUnavailableTools(body, "platform");
+      const plan = planOf(body);
       const upstream = withoutGatewayFields(body);
       const includeUsage = body.stream_options?.include_usage === true;
+      if (plan) {
+        return serveLoop<ChatRequest, ChatCompletion, ChatChunk>(token, body.model, {
+          stream: body.stream === true,
+          plan,
+          protocol: chatLoop,
+          request: upstream,
+          firstAttemptOnly: false,
+          call: (p, req) => p.provider.chat({ ...req, model: p.attempt.model, stream: false }, p.settings),
+          open: (p, req) => p.provider.chatStream({ ...req, model: p.attempt.model, stream: true }, p.settings),
+          framing: (p) => chatFraming({ includeUsage, model: () => p.attempt.model, requestId }),
+        });
+      }
       return serve<unknown, ChatChunk>(token, body.model, {
         stream: body.stream === true,
         call: (p) => p.provider.chat({ ...upstream, model: p.attempt.model, stream: false }, p.settings),
@@ -128,9 +232,22 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
 
     /** POST /v1/messages in platform mode (`headers`: the client's anthropic-beta). */
     messages(token: string, body: AnthropicRequest & GatewayToolFields, headers: Record<string, string>): Promise<Reply> {
-      refuseUnavailableTools(body, "platform");
+      const plan = planOf(body);
       const upstream = withoutGatewayFields(body);
       const options = { headers };
+      if (plan) {
+        return serveLoop<AnthropicRequest, AnthropicMessage, AnthropicEvent>(token, body.model, {
+          stream: body.stream === true,
+          plan,
+          protocol: messagesLoop,
+          request: upstream,
+          firstAttemptOnly: true,
+          call: (p, req) => p.provider.messages({ ...req, model: p.attempt.model, stream: false }, p.settings, options),
+          open: (p, req) => p.provider.messagesStream({ ...req, model: p.attempt.model, stream: true }, p.settings, options),
+          framing: () => messagesFraming(),
+          body: (b) => withoutNulls(b),
+        });
+      }
       return serve<unknown, AnthropicEvent>(token, body.model, {
         stream: body.stream === true,
         call: (p) => p.provider.messages({ ...upstream, model: p.attempt.model, stream: false }, p.settings, options),
@@ -142,7 +259,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
 
     /** POST /v1/responses in platform mode. */
     responses(token: string, body: ResponsesRequest & GatewayToolFields): Promise<Reply> {
-      refuseUnavailableTools(body, "platform");
+      const plan = planOf(body);
       const { user: _user, ...upstream } = withoutGatewayFields(body);
       const api = (p: Prepared) => {
         const { responses, responsesStream } = p.provider;
@@ -151,6 +268,20 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
         }
         return { responses, responsesStream };
       };
+      if (plan) {
+        return serveLoop<ResponsesRequest, ResponsesObject, ResponsesEvent>(token, body.model, {
+          stream: body.stream === true,
+          plan,
+          protocol: responsesLoop,
+          request: upstream,
+          firstAttemptOnly: true,
+          check: (p) => void api(p),
+          call: (p, req) => api(p).responses.call(p.provider, { ...req, model: p.attempt.model, stream: false }, p.settings),
+          open: (p, req) => api(p).responsesStream.call(p.provider, { ...req, model: p.attempt.model, stream: true }, p.settings),
+          framing: () => responsesFraming(),
+          body: (b) => withoutNulls(b),
+        });
+      }
       return serve<unknown, ResponsesEvent>(token, body.model, {
         stream: body.stream === true,
         check: (p) => void api(p),

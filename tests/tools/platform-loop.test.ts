@@ -1,0 +1,105 @@
+/**
+ * The tool loop in platform mode (SPEC §10.2 items 5-6, §13 item 69): chat falls back until an attempt's first
+ * model response, then is locked in (a later failure is 502 without trying the next attempt); messages and
+ * responses loops use only the first attempt; tool-loop streams wait `streaming_first_chunk_timeout_ms_tool_loop`
+ * for their first chunk; one usage report for the attempt that served, with the usage summed over the rounds.
+ */
+import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import type { UsageReport } from "../../src/services/platform/client";
+import { parseSse } from "../inference/_helpers";
+import { attempt, route } from "../helpers/platform-mock";
+import { startPlatformGateway } from "../platform/_gateway";
+import { startMockSandbox } from "./_helpers";
+
+const sandbox = startMockSandbox();
+// The ordinary first-chunk timeout is 400 ms here (STREAMING_FALLBACK_FIRST_CHUNK_TIMEOUT_MS in the helper).
+const t = startPlatformGateway({ PLATFORM_USAGE_TIMEOUT_MS: "300", GATEWAY_SANDBOX_URL: sandbox.url });
+afterAll(async () => {
+  await t.close();
+  sandbox.stop();
+});
+beforeEach(() => {
+  t.platform.reset();
+  t.openai.reset();
+  t.anthropic.reset();
+  sandbox.calls.length = 0;
+});
+
+const TOOLS = [{ type: "otari_code_execution" }];
+const oai = (id: string, model: string) => attempt(id, t.openai.apiBase, { model });
+const ant = (id: string, model: string) => attempt(id, t.anthropic.apiBase, { model, provider: "anthropic" });
+
+async function reports(n: number): Promise<UsageReport[]> {
+  await t.platform.waitFor("usage", n);
+  await Bun.sleep(30);
+  return t.platform.calls("usage").map((c) => c.body as UsageReport);
+}
+
+const chat = (extra: Record<string, unknown> = {}) => ({ model: "openai:m", messages: [{ role: "user", content: "print(2)" }], tools: TOOLS, ...extra });
+
+describe("chat tool loop on platform attempts", () => {
+  test("a failure before the first model response falls through; the report carries the summed usage", async () => {
+    t.platform.setResolve(route([oai("p-1", "error-503"), oai("p-2", "toolloop-1")]));
+    const res = await t.call("POST", "/v1/chat/completions", { body: chat() });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-correlation-id")).toBe("p-2");
+    const body = (await res.json()) as { choices: { message: { content: string } }[] };
+    expect(body.choices[0]?.message.content).toBe("Tool said: stdout:\nout:print(2)\n");
+    const sent = await reports(2);
+    expect(sent).toContainEqual({ correlation_id: "p-1", status: "error", error_class: "http_503" });
+    expect(sent).toContainEqual({ correlation_id: "p-2", status: "success", usage: { prompt_tokens: 24, completion_tokens: 10, total_tokens: 34 } });
+  });
+
+  test("after the first model response the attempt is locked in: a failure is 502, the next attempt is not tried", async () => {
+    t.platform.setResolve(route([oai("l-1", "toolloop-2+failround-2"), oai("l-2", "toolloop-1")]));
+    const res = await t.call("POST", "/v1/chat/completions", { body: chat() });
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { detail: string }).detail).toBe("LLM provider error");
+    expect(t.openai.requests.map((r) => (r.body as { model: string }).model)).toEqual(["toolloop-2+failround-2", "toolloop-2+failround-2"]);
+    expect(sandbox.calls.at(-1)?.method).toBe("DELETE");
+  });
+
+  test("streams use the tool-loop first-chunk timeout (a 700 ms first byte is not a failover)", async () => {
+    t.platform.setResolve(route([oai("s-1", "toolloop-1+slow-first-byte-700"), oai("s-2", "toolloop-1")]));
+    const res = await t.call("POST", "/v1/chat/completions", { body: chat({ stream: true }) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-correlation-id")).toBe("s-1");
+    const { events } = parseSse(await res.text());
+    expect(events.at(-1)?.data).toBe("[DONE]");
+    const finishes = events.flatMap((e) => ((e.json?.choices as { finish_reason: string | null }[] | undefined) ?? []).map((c) => c.finish_reason)).filter(Boolean);
+    expect(finishes).toEqual(["stop"]);
+  });
+
+  test("gateway tools are refused before resolving when not configured (web search here), MCP stays refused", async () => {
+    const res = await t.call("POST", "/v1/chat/completions", { body: chat({ tools: [{ type: "otari_web_search" }] }) });
+    expect(res.status).toBe(400);
+    const ids = await t.call("POST", "/v1/chat/completions", { body: chat({ tools: [], mcp_server_ids: ["0b7e5b2c-6c1a-4d1b-9a52-1d2c3e4f5a6b"] }) });
+    expect(ids.status).toBe(400);
+    expect(t.platform.calls("resolve")).toHaveLength(0);
+  });
+});
+
+describe("messages and responses loops use only the first attempt", () => {
+  test("messages: a first attempt failing before its first response is the answer (no fallback)", async () => {
+    t.platform.setResolve(route([ant("m-1", "error-503"), ant("m-2", "toolloop-1")]));
+    const res = await t.call("POST", "/v1/messages", { body: { model: "anthropic:m", max_tokens: 50, messages: [{ role: "user", content: "print(3)" }], tools: TOOLS } });
+    expect(res.status).toBe(502);
+    expect(t.anthropic.requests).toHaveLength(1);
+  });
+
+  test("messages and responses loops succeed on the first attempt, JSON and streamed", async () => {
+    t.platform.setResolve(route([ant("r-1", "toolloop-1")]));
+    const msg = await t.call("POST", "/v1/messages", { body: { model: "anthropic:m", max_tokens: 50, messages: [{ role: "user", content: "print(3)" }], tools: TOOLS, stream: true } });
+    expect(msg.status).toBe(200);
+    const { events } = parseSse(await msg.text());
+    expect(events.filter((e) => e.event === "message_delta")).toHaveLength(1);
+    expect(events.at(-1)?.event).toBe("done");
+
+    t.platform.setResolve(route([oai("r-2", "toolloop-1")]));
+    const resp = await t.call("POST", "/v1/responses", { body: { model: "openai:m", input: "print(4)", tools: TOOLS } });
+    expect(resp.status).toBe(200);
+    const body = (await resp.json()) as { output: { content: { text: string }[] }[]; usage: { input_tokens: number } };
+    expect(body.output[0]?.content[0]?.text).toBe("Tool said: stdout:\nout:print(4)\n");
+    expect(body.usage.input_tokens).toBe(24);
+  });
+});
