@@ -23,7 +23,7 @@ bun run build || status=1
 
 step "bun test"
 rm -f junit.xml
-bun test --reporter=junit --reporter-outfile=junit.xml "$@"
+bun test --timeout 30000 --reporter=junit --reporter-outfile=junit.xml "$@"
 test_status=$?
 [ $test_status -eq 0 ] || status=1
 if [ -f junit.xml ]; then
