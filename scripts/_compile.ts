@@ -14,6 +14,8 @@ import { dirname, join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const ENTRY = "src/main.ts";
+/** Worker threads are separate entry points of a standalone executable (Bun's docs: "Worker"). */
+export const WORKER_ENTRIES = ["src/services/governance/sqlite-usage-worker.ts"];
 
 /** The `bun build` arguments (without the bun executable); `target` is a Bun target such as `bun-linux-arm64-musl`. */
 export function compileArgs(outfile: string, target?: string): string[] {
@@ -28,6 +30,7 @@ export function compileArgs(outfile: string, target?: string): string[] {
     "--asset-naming=[name].[ext]",
     ...(target ? [`--target=${target}`] : []),
     ENTRY,
+    ...WORKER_ENTRIES,
     "--outfile",
     outfile,
   ];

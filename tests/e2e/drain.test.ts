@@ -76,6 +76,7 @@ test("SIGTERM under load: readiness 503 fast, in-flight work completes, usage fl
   for (const r of done.slice(15)) expect(JSON.parse(r.body).choices[0].message.content).toBeString();
 
   expect(await gw.exited).toBe(0);
+  if (process.env.GW_TEST_DEBUG) console.log(gw.output());
   const db = new Database(join(dir, "gw.db"), { readonly: true });
   const rows = db.query("SELECT status, count(*) AS n FROM usage_logs GROUP BY status").all() as { status: string; n: number }[];
   db.close();

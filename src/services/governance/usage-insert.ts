@@ -83,6 +83,17 @@ export function fromJournal(row: UsageRowInsert): UsageRowInsert {
   return { ...row, timestamp: toDate(row.timestamp) };
 }
 
+/** The SQLite statements (text and parameters) that insert `rows`, chunked; run them in one transaction. */
+export function sqliteInsertStatements(rows: UsageRowInsert[]): [string, unknown[]][] {
+  const size = CHUNK_ROWS.sqlite;
+  const out: [string, unknown[]][] = [];
+  for (let i = 0; i < rows.length; i += size) {
+    const chunk = rows.slice(i, i + size);
+    out.push([insertSql("sqlite", chunk.length), params("sqlite", chunk)]);
+  }
+  return out;
+}
+
 /**
  * Inserts rows idempotently. SQLite: every chunk in one transaction (one commit per batch is what makes it fast).
  * Postgres: one autocommit statement per chunk (no BEGIN/COMMIT round trips; each chunk is idempotent anyway).
@@ -92,10 +103,7 @@ export async function insertUsageRows(store: Store, rows: UsageRowInsert[]): Pro
   const size = CHUNK_ROWS[store.dialect];
   if (store.dialect === "sqlite") {
     await store.rawTx(async (exec) => {
-      for (let i = 0; i < rows.length; i += size) {
-        const chunk = rows.slice(i, i + size);
-        await exec(insertSql("sqlite", chunk.length), params("sqlite", chunk));
-      }
+      for (const [text, values] of sqliteInsertStatements(rows)) await exec(text, values);
     });
     return;
   }

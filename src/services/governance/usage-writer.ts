@@ -8,6 +8,7 @@
 import type { Store } from "../../db/client";
 import { logger } from "../../platform/logger";
 import { openJournal, readJournal, type Journal } from "./usage-journal";
+import type { UsageInserter } from "./sqlite-usage-inserter";
 import { fromJournal, insertUsageRows, isForeignKeyError, type UsageRowInsert } from "./usage-insert";
 
 export type { UsageRowInsert } from "./usage-insert";
@@ -36,6 +37,8 @@ export interface UsageWriterOptions {
   /** A flush starts as soon as this many rows are queued. Default 100. */
   batchSize?: number;
   onFlush?: (event: FlushEvent) => void;
+  /** Where batches are inserted; default: `store` on this thread (SQLite files use a worker thread instead). */
+  inserter?: UsageInserter;
   /** The budget ledger's side of crash recovery (journal mode). */
   spend?: {
     /** Highest settlement number whose spend is committed. */
@@ -77,6 +80,7 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
   const intervalMs = opts.flushIntervalMs ?? 1000;
   const batchSize = strategy === "single" ? 1 : (opts.batchSize ?? 100);
   const journal: Journal | null = opts.journalPath ? openJournal(opts.journalPath, opts.fsync) : null;
+  const insert = (rows: UsageRowInsert[]) => (opts.inserter ? opts.inserter.insert(rows) : insertUsageRows(store, rows));
   let queue: UsageRowInsert[] = [];
   let queueSeq = 0;
   let retry: Batch[] = [];
@@ -130,7 +134,7 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
     const started = performance.now();
     inFlight += batch.rows.length;
     try {
-      await insertUsageRows(store, batch.rows);
+      await insert(batch.rows);
       emit({ writer: strategy, result: "ok", rows: batch.rows.length, written: batch.rows.length, dropped: 0, durationSeconds: (performance.now() - started) / 1000 });
       done(batch);
       return true;
@@ -163,7 +167,7 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
       let lastError: unknown;
       for (const attempt of attempts) {
         try {
-          await insertUsageRows(store, [attempt]);
+          await insert([attempt]);
           ok = true;
           break;
         } catch (err) {
@@ -268,6 +272,7 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
         }
       }
       journal?.close();
+      await opts.inserter?.close();
     },
   };
 }

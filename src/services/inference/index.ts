@@ -21,7 +21,16 @@ import { createUserDirectory } from "./user-directory";
 import { createToolBackends, type ToolBackends } from "../../tools/index";
 import { createGatewayTools, toolSettingsOf } from "./tool-loop";
 import type { Store } from "../../db/client";
+import { createSqliteUsageInserter } from "../governance/sqlite-usage-inserter";
+import { insertUsageRows } from "../governance/usage-insert";
+import { parseDatabaseUrl } from "../../db/url";
 import { journalPathFor } from "./journal-path";
+
+/** The SQLite database file, or null for `:memory:` (a worker cannot share an in-memory database). */
+function sqliteFilePath(url: string): string | null {
+  const target = parseDatabaseUrl(url);
+  return target.dialect === "sqlite" && target.path !== ":memory:" ? target.path : null;
+}
 
 const log = logger("inference");
 
@@ -54,8 +63,11 @@ export function createInference(o: InferenceOptions) {
   const router = createRouter(config, o.version);
   const users = createUserDirectory(store);
   const prices = createPriceBook(store);
+  const sqliteFile = store.dialect === "sqlite" ? sqliteFilePath(config.database_url) : null;
   const usage = createUsageWriter({
     store,
+    // SQLite files take usage inserts on a worker thread: flushes and checkpoints stay off the request loop.
+    inserter: sqliteFile ? createSqliteUsageInserter(sqliteFile, (rows) => insertUsageRows(store, rows)) : undefined,
     strategy: config.log_writer_strategy,
     journalPath: journalPathFor(config),
     fsync: config.usage_journal_fsync,

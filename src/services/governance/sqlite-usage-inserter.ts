@@ -1,0 +1,74 @@
+/**
+ * The main-thread side of sqlite-usage-worker.ts: `insert(rows)` resolves when the rows are committed by the worker
+ * (or rejects with the database's error, e.g. a foreign-key failure the writer then isolates row by row). A worker
+ * that dies is not trusted again: inserts fall back to `fallback` (this thread), so rows are never stranded.
+ */
+import { logger } from "../../platform/logger";
+import type { UsageRowInsert } from "./usage-insert";
+
+const log = logger("usage-writer");
+
+export interface UsageInserter {
+  insert(rows: UsageRowInsert[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The worker's entry point. In the compiled binary it is an entry of its own, addressed relative to the main entry's
+ * folder (src/); from source it sits beside this file.
+ */
+function workerUrl(): string {
+  return Bun.main.startsWith("/$bunfs/") ? "./services/governance/sqlite-usage-worker.ts" : new URL("./sqlite-usage-worker.ts", import.meta.url).href;
+}
+
+export function createSqliteUsageInserter(path: string, fallback: (rows: UsageRowInsert[]) => Promise<void>): UsageInserter {
+  const worker = new Worker(workerUrl());
+  let broken = false;
+  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  let next = 0;
+  let closed: (() => void) | null = null;
+  worker.onmessage = (event: MessageEvent<{ id: number; ok: boolean; message?: string }>) => {
+    const { id, ok, message } = event.data;
+    if (id === -1) {
+      closed?.();
+      return;
+    }
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    if (pending.size === 0) worker.unref();
+    if (ok) p.resolve();
+    else p.reject(new Error(message ?? "usage insert failed"));
+  };
+  worker.onerror = (event) => {
+    broken = true;
+    log.error("usage worker failed; inserting usage rows on the main thread from now on", { error: event.message });
+    for (const p of pending.values()) p.reject(new Error(`usage worker failed: ${event.message}`));
+    pending.clear();
+    worker.unref();
+  };
+  worker.postMessage({ type: "open", path });
+  // Idle, the worker must not keep the process alive; with inserts pending it must (ref'd below), or a process whose
+  // server already closed could exit before the last batch is committed.
+  worker.unref();
+  return {
+    insert(rows) {
+      if (broken) return fallback(rows);
+      const id = next++;
+      return new Promise<void>((resolve, reject) => {
+        if (pending.size === 0) worker.ref();
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ type: "insert", id, rows });
+      });
+    },
+    async close() {
+      if (broken) return;
+      await new Promise<void>((resolve) => {
+        closed = resolve;
+        worker.postMessage({ type: "close" });
+        setTimeout(resolve, 2000).unref();
+      });
+      worker.terminate();
+    },
+  };
+}

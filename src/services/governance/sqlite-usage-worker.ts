@@ -1,0 +1,41 @@
+/**
+ * A worker thread that inserts usage rows into the SQLite database with a connection of its own, so a flush (and
+ * the WAL checkpoints that commits trigger) never blocks the event loop that serves requests. The main thread
+ * keeps the journal, the retries and the ordering; this thread only runs one transaction per batch.
+ * Messages: {type:"open", path} once, then {type:"insert", id, rows} → {id, ok} | {id, ok:false, message}.
+ * It is a separate entry point of the compiled binary (scripts/_compile.ts).
+ */
+import { Database, type SQLQueryBindings } from "bun:sqlite";
+import { sqliteInsertStatements, type UsageRowInsert } from "./usage-insert";
+
+declare const self: Worker;
+
+type Message = { type: "open"; path: string } | { type: "insert"; id: number; rows: UsageRowInsert[] } | { type: "close" };
+
+let db: Database | null = null;
+
+self.onmessage = (event: MessageEvent<Message>) => {
+  const msg = event.data;
+  if (msg.type === "open") {
+    db = new Database(msg.path, { strict: true });
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
+    return;
+  }
+  if (msg.type === "close") {
+    db?.close();
+    db = null;
+    self.postMessage({ id: -1, ok: true });
+    return;
+  }
+  try {
+    if (!db) throw new Error("usage worker: database not open");
+    const conn = db;
+    conn.transaction(() => {
+      // Dates cross the thread boundary as Dates (structured clone); the statements take epoch milliseconds.
+      for (const [text, values] of sqliteInsertStatements(msg.rows)) conn.query(text).run(...(values as SQLQueryBindings[]));
+    })();
+    self.postMessage({ id: msg.id, ok: true });
+  } catch (err) {
+    self.postMessage({ id: msg.id, ok: false, message: err instanceof Error ? err.message : String(err) });
+  }
+};
