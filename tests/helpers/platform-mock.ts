@@ -10,6 +10,7 @@
  *   platform.queue("usage", { status: 500 }, { status: 500 });   // the next two usage POSTs fail, then 204 again
  *   platform.calls("usage")                                       // what the gateway sent, in order
  */
+import { readRequest } from "../../src/providers/_mocks/server";
 
 export type PlatformEndpoint = "resolve" | "mcp" | "usage" | "health";
 
@@ -77,17 +78,7 @@ export function startPlatformMock(): PlatformMock {
       const url = new URL(req.url);
       const endpoint = ENDPOINTS[url.pathname];
       if (!endpoint) return Response.json({ detail: "Not Found" }, { status: 404 });
-      const text = req.method === "GET" ? "" : await req.text();
-      let body: unknown = null;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        body = text;
-      }
-      const headers: Record<string, string> = {};
-      req.headers.forEach((v, k) => {
-        headers[k.toLowerCase()] = v;
-      });
+      const { headers, body } = await readRequest(req);
       const call: PlatformCall = { path: url.pathname, headers, body, at: Date.now() };
       calls[endpoint].push(call);
       const fallback = defaults[endpoint];

@@ -100,6 +100,22 @@ const hang = (signal: AbortSignal) =>
     signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 })), { once: true }),
   );
 
+/** A request's lower-cased headers, raw body text and body (parsed JSON, else the text; null when empty or a GET). */
+export async function readRequest(req: Request): Promise<{ headers: Record<string, string>; text: string; body: unknown }> {
+  const text = req.method === "GET" ? "" : await req.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  const headers: Record<string, string> = {};
+  req.headers.forEach((v, k) => {
+    headers[k.toLowerCase()] = v;
+  });
+  return { headers, text, body };
+}
+
 export function startMockServer(
   options: MockOptions,
   apiPrefix: string,
@@ -114,17 +130,7 @@ export function startMockServer(
     idleTimeout: 0, // `hang` and `silent-stream` must outlive Bun's 10 s default
     async fetch(req) {
       const url = new URL(req.url);
-      const text = req.method === "GET" ? "" : await req.text();
-      let body: unknown = null;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        body = text;
-      }
-      const headers: Record<string, string> = {};
-      req.headers.forEach((v, k) => {
-        headers[k.toLowerCase()] = v;
-      });
+      const { headers, text, body } = await readRequest(req);
       requests.push({ method: req.method, path: url.pathname + url.search, headers, body });
       const obj = body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
       const model = modelOf(url.pathname, obj);

@@ -12,7 +12,7 @@ import {
 } from "../../core/wire/index.ts";
 import { type FailureRoute, ProviderFailure, malformedBodyError, upstreamHttpError } from "./errors.ts";
 import type { SseEvent } from "./sse.ts";
-import type { StreamState } from "./stream.ts";
+import { type StreamState, sseJson } from "./stream.ts";
 
 /** OpenAI Chat Completions on the wire (SPEC §5.4.7): request shaping, reasoning mapping, chunk decoding. */
 
@@ -87,16 +87,7 @@ export function inStreamError(error: unknown, route: FailureRoute): GatewayError
 
 /** OpenAI chat SSE -> canonical chunks; `[DONE]` or end of body ends the stream. */
 export async function* decodeOpenAIChunks(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<ChatChunk> {
-  for await (const event of events) {
-    const data = event.data.trim();
-    if (data === "[DONE]") return;
-    if (data === "") continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch (err) {
-      throw malformedBodyError("inference", `stream data is not JSON (${data.slice(0, 80)})`, err);
-    }
+  for await (const json of sseJson(events, "stream")) {
     if (json && typeof json === "object" && "error" in json && !("choices" in json))
       throw inStreamError((json as JsonObject)["error"], "inference");
     const parsed = chatChunkSchema.safeParse(json);

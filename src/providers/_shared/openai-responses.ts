@@ -10,7 +10,7 @@ import {
 import { malformedBodyError } from "./errors.ts";
 import { inStreamError } from "./openai-chat.ts";
 import type { SseEvent } from "./sse.ts";
-import type { StreamState } from "./stream.ts";
+import { type StreamState, sseJson } from "./stream.ts";
 
 /** OpenAI Responses API usage and stream events (SPEC §3.5): forwarded as-is, usage read on the way. */
 
@@ -34,16 +34,7 @@ export function fromResponsesUsage(u: z.infer<typeof responsesUsageSchema> | nul
  * `.failed` event's `response.usage`. A top-level `error` event is an upstream failure.
  */
 export async function* decodeResponsesEvents(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<ResponsesEvent> {
-  for await (const sse of events) {
-    const data = sse.data.trim();
-    if (data === "[DONE]") return;
-    if (data === "") continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch (err) {
-      throw malformedBodyError("inference", "responses stream data is not JSON", err);
-    }
+  for await (const json of sseJson(events, "responses stream")) {
     const parsed = responsesEventSchema.safeParse(json);
     if (!parsed.success) throw malformedBodyError("inference", parsed.error.message.slice(0, 300));
     const event = parsed.data;

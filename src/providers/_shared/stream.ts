@@ -1,7 +1,7 @@
 import { GatewayError } from "../../core/errors.ts";
 import { type NormalizedUsage, emptyUsage } from "../../core/wire/index.ts";
 import type { CallOptions, ProviderSettings, ProviderStream } from "../types.ts";
-import { type FailureRoute, connectionError, timeoutError } from "./errors.ts";
+import { type FailureRoute, connectionError, malformedBodyError, timeoutError } from "./errors.ts";
 import { type UpstreamRequest, bodyText, buildHeaders, mapUpstreamError } from "./http.ts";
 import { type SseEvent, readSse } from "./sse.ts";
 
@@ -169,4 +169,21 @@ export function mapStream<A, B>(
     cancel: (reason?: unknown) => source.cancel(reason),
     [Symbol.asyncIterator]: items,
   };
+}
+
+/**
+ * The JSON payload of each SSE event of an OpenAI-style stream: `[DONE]` or the end of the body ends it, empty data
+ * is skipped, anything that is not JSON is a malformed upstream body (`what` names the stream in the error).
+ */
+export async function* sseJson(events: AsyncIterable<SseEvent>, what: string): AsyncGenerator<unknown> {
+  for await (const event of events) {
+    const data = event.data.trim();
+    if (data === "[DONE]") return;
+    if (data === "") continue;
+    try {
+      yield JSON.parse(data);
+    } catch (err) {
+      throw malformedBodyError("inference", `${what} data is not JSON (${data.slice(0, 80)})`, err);
+    }
+  }
 }
