@@ -22,9 +22,12 @@ export interface TestDatabase {
 
 let counter = 0;
 
+/** Small pools: test files run in parallel against one Postgres and share its max_connections. */
+const TEST_POOL = { poolSize: 4, maxOverflow: 0, poolTimeoutSeconds: 30, poolRecycleSeconds: -1 };
+
 /** A migrated store on `url`, plus more stores on the same database on demand; `cleanup` runs after they close. */
 async function testDatabase(dialect: TestDatabase["dialect"], url: string, cleanup: () => Promise<void> | void): Promise<TestDatabase> {
-  const store = openStore(url);
+  const store = openStore(url, TEST_POOL);
   await migrate(store);
   const opened: Store[] = [store];
   return {
@@ -32,7 +35,7 @@ async function testDatabase(dialect: TestDatabase["dialect"], url: string, clean
     url,
     store,
     open: () => {
-      const s = openStore(url);
+      const s = openStore(url, TEST_POOL);
       opened.push(s);
       return s;
     },
