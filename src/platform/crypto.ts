@@ -24,3 +24,10 @@ export function digestsEqual(aHex: string, bHex: string): boolean {
 }
 
 export const uuid = (): string => crypto.randomUUID();
+
+/**
+ * A UUIDv7: time-ordered, so rows keyed by it land at the right edge of their primary-key B-tree instead of on a
+ * random page. For usage rows, inserted by the tens of thousands per second, that is the difference between
+ * rewriting one index page per row and a few pages per batch (SQLite WAL and Postgres alike).
+ */
+export const timeOrderedUuid = (): string => Bun.randomUUIDv7();

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { GatewayError } from "../../core/errors.ts";
+import { recordRawText } from "../../core/wire/raw-text.ts";
 import type { CallOptions, ProviderSettings } from "../types.ts";
 import {
   type FailureRoute,
@@ -40,11 +41,33 @@ export const bodyText = (req: UpstreamRequest): string | undefined =>
 export const mapUpstreamError = (req: UpstreamRequest, input: UpstreamErrorInput): GatewayError =>
   (req.mapError ?? upstreamHttpError)(input);
 
-export function buildHeaders(req: UpstreamRequest, settings: ProviderSettings, options: CallOptions): Headers {
-  const headers = new Headers({ "user-agent": `otari-gateway/${settings.version}`, accept: "application/json" });
-  if (req.body !== undefined || req.rawBody !== undefined) headers.set("content-type", "application/json");
-  for (const layer of [req.headers, settings.headers, options.headers ?? {}])
-    for (const [k, v] of Object.entries(layer)) headers.set(k, v);
+/** Copies `layer` into `into` with lower-cased names, so a later layer replaces an earlier one whatever its case. */
+function layer(into: Record<string, string>, from: Record<string, string>): void {
+  for (const k in from) into[k.toLowerCase()] = from[k] as string;
+}
+
+/** The headers every call with these settings starts from, built once per settings object (it never changes). */
+const baseHeaders = new WeakMap<ProviderSettings, Record<string, string>>();
+
+function settingsHeaders(settings: ProviderSettings): Record<string, string> {
+  let base = baseHeaders.get(settings);
+  if (!base) {
+    base = { "user-agent": `otari-gateway/${settings.version}`, accept: "application/json" };
+    baseHeaders.set(settings, base);
+  }
+  return base;
+}
+
+/**
+ * Upstream headers, later layers winning: defaults, the provider's own (auth, versions), `custom_headers`, then
+ * per-call headers. A plain object: cheaper for fetch than a Headers instance, and names are lower-cased here.
+ */
+export function buildHeaders(req: UpstreamRequest, settings: ProviderSettings, options: CallOptions): Record<string, string> {
+  const headers: Record<string, string> = { ...settingsHeaders(settings) };
+  if (req.body !== undefined || req.rawBody !== undefined) headers["content-type"] = "application/json";
+  layer(headers, req.headers);
+  layer(headers, settings.headers);
+  if (options.headers) layer(headers, options.headers);
   return headers;
 }
 
@@ -64,7 +87,8 @@ export interface JsonResult<T> {
 
 /**
  * One non-stream call under `settings.timeoutMs` (connect to last body byte). Non-2xx -> SPEC §4.4 mapping;
- * a 2xx body that is not JSON or does not match `schema` -> 502.
+ * a 2xx body that is not JSON or does not match `schema` -> 502. `canonical` (core/wire/canonical.ts) lets a body
+ * the schema would return unchanged skip the schema; its text is recorded for the relay (core/wire/raw-text.ts).
  */
 export async function requestJson<S extends z.ZodType>(
   req: UpstreamRequest,
@@ -72,6 +96,7 @@ export async function requestJson<S extends z.ZodType>(
   settings: ProviderSettings,
   options: CallOptions,
   route: FailureRoute,
+  canonical?: (json: unknown) => boolean,
 ): Promise<JsonResult<z.infer<S>>> {
   const controller = new AbortController();
   let timedOut = false;
@@ -107,6 +132,10 @@ export async function requestJson<S extends z.ZodType>(
       json = JSON.parse(text);
     } catch (err) {
       throw malformedBodyError(route, `not JSON (${text.slice(0, 80)})`, err);
+    }
+    if (canonical?.(json)) {
+      recordRawText(json as object, text);
+      return { body: json as z.infer<S>, status: res.status, headers: res.headers };
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw malformedBodyError(route, parsed.error.message.slice(0, 300));

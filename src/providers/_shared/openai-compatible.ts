@@ -14,6 +14,8 @@ import {
   responsesObjectSchema,
 } from "../../core/wire/index.ts";
 import { badRequest } from "../../core/errors.ts";
+import { isCanonicalCompletion } from "../../core/wire/canonical.ts";
+import { rawTextOf } from "../../core/wire/raw-text.ts";
 import type { CallOptions, Provider, ProviderCapabilities, ProviderModel, ProviderSettings } from "../types.ts";
 import { messagesStreamViaChat, messagesViaChat } from "./anthropic-bridge/index.ts";
 import { type UpstreamRequest, joinUrl, requestJson } from "./http.ts";
@@ -96,8 +98,9 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
     async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
       ensure("chat", "chat completions");
       const body = adapt(toOpenAIBody(req, false, streamUsage));
-      const res = await requestJson(request(s, "/chat/completions", body), chatCompletionSchema, s, o, "inference");
-      const completion = normalizeCompletion(res.body);
+      const res = await requestJson(request(s, "/chat/completions", body), chatCompletionSchema, s, o, "inference", isCanonicalCompletion);
+      // A canonical body needs no normalising (and must stay as recorded: see core/wire/raw-text.ts).
+      const completion = rawTextOf(res.body) === undefined ? normalizeCompletion(res.body) : res.body;
       return { ...res, body: completion, usage: fromOpenAIUsage(completion.usage) };
     },
 

@@ -4,7 +4,7 @@
  * that dies is not trusted again: inserts fall back to `fallback` (this thread), so rows are never stranded.
  */
 import { logger } from "../../platform/logger";
-import type { UsageRowInsert } from "./usage-insert";
+import { sqliteInsertValues, type UsageRowInsert } from "./usage-insert";
 
 const log = logger("usage-writer");
 
@@ -58,7 +58,7 @@ export function createSqliteUsageInserter(path: string, fallback: (rows: UsageRo
       return new Promise<void>((resolve, reject) => {
         if (pending.size === 0) worker.ref();
         pending.set(id, { resolve, reject });
-        worker.postMessage({ type: "insert", id, rows });
+        worker.postMessage({ type: "insert", id, values: sqliteInsertValues(rows) });
       });
     },
     async close() {

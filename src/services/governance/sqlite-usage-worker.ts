@@ -2,15 +2,16 @@
  * A worker thread that inserts usage rows into the SQLite database with a connection of its own, so a flush (and
  * the WAL checkpoints that commits trigger) never blocks the event loop that serves requests. The main thread
  * keeps the journal, the retries and the ordering; this thread only runs one transaction per batch.
- * Messages: {type:"open", path} once, then {type:"insert", id, rows} → {id, ok} | {id, ok:false, message}.
+ * Messages: {type:"open", path} once, then {type:"insert", id, values} → {id, ok} | {id, ok:false, message}, where
+ * `values` are the rows' parameters of the single-row INSERT, flattened (usage-insert.ts).
  * It is a separate entry point of the compiled binary (scripts/_compile.ts).
  */
 import { Database, type SQLQueryBindings } from "bun:sqlite";
-import { sqliteInsertStatements, type UsageRowInsert } from "./usage-insert";
+import { SQLITE_INSERT_SQL, SQLITE_INSERT_WIDTH } from "./usage-insert";
 
 declare const self: Worker;
 
-type Message = { type: "open"; path: string } | { type: "insert"; id: number; rows: UsageRowInsert[] } | { type: "close" };
+type Message = { type: "open"; path: string } | { type: "insert"; id: number; values: SQLQueryBindings[] } | { type: "close" };
 
 let db: Database | null = null;
 
@@ -29,10 +30,10 @@ self.onmessage = (event: MessageEvent<Message>) => {
   }
   try {
     if (!db) throw new Error("usage worker: database not open");
-    const conn = db;
-    conn.transaction(() => {
-      // Dates cross the thread boundary as Dates (structured clone); the statements take epoch milliseconds.
-      for (const [text, values] of sqliteInsertStatements(msg.rows)) conn.query(text).run(...(values as SQLQueryBindings[]));
+    const insert = db.query(SQLITE_INSERT_SQL);
+    const { values } = msg;
+    db.transaction(() => {
+      for (let i = 0; i < values.length; i += SQLITE_INSERT_WIDTH) insert.run(...values.slice(i, i + SQLITE_INSERT_WIDTH));
     })();
     self.postMessage({ id: msg.id, ok: true });
   } catch (err) {

@@ -6,7 +6,7 @@
 import type { Store } from "../../db/client";
 import type { usageLogs } from "../../db/schema/pg";
 
-/** A usage row as the writer takes it; `id` (UUIDv4) is what makes replay idempotent. */
+/** A usage row as the writer takes it; `id` (a time-ordered UUID, see timeOrderedUuid) makes replay idempotent. */
 export type UsageRowInsert = typeof usageLogs.$inferInsert;
 
 type Kind = "text" | "int" | "ts" | "bool";
@@ -92,6 +92,18 @@ export function sqliteInsertStatements(rows: UsageRowInsert[]): [string, unknown
     out.push([insertSql("sqlite", chunk.length), params("sqlite", chunk)]);
   }
   return out;
+}
+
+/**
+ * The usage worker's form: one single-row INSERT, prepared once and run per row inside the batch's transaction
+ * (batches come in every size, and preparing a many-row text per size costs more than the inserts), with every
+ * row's parameters flattened into one array (cheap to hand to another thread).
+ */
+export const SQLITE_INSERT_SQL = insertSql("sqlite", 1);
+export const SQLITE_INSERT_WIDTH = WIDTH;
+
+export function sqliteInsertValues(rows: UsageRowInsert[]): unknown[] {
+  return params("sqlite", rows);
 }
 
 /**

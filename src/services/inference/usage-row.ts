@@ -4,6 +4,7 @@
  */
 import { microsToUsd } from "../../core/money";
 import type { NormalizedUsage } from "../../core/wire/index";
+import { timeOrderedUuid } from "../../platform/crypto";
 import { logEnabled, logger } from "../../platform/logger";
 import type { UsageRowInsert } from "../governance/usage-writer";
 
@@ -29,7 +30,7 @@ export interface RowInput {
 
 export function usageRow(r: RowInput): UsageRowInsert {
   return {
-    id: crypto.randomUUID(),
+    id: timeOrderedUuid(),
     apiKeyId: r.apiKeyId,
     userId: r.userId,
     timestamp: r.timestamp,

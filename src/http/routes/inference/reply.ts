@@ -1,12 +1,15 @@
 /** Turns a service Reply into a Response; every inference route carries the request id. */
 import { badRequest } from "../../../core/errors";
+import { rawTextOf } from "../../../core/wire/raw-text";
 import { currentRequestId, requestIdFrom } from "../../../platform/request-context";
 import type { Reply } from "../../../services/inference/reply";
 
 export function toResponse(reply: Reply, requestId: string): Response {
   const headers = { ...reply.headers, "x-request-id": requestId };
   if (reply.kind === "stream") return new Response(reply.body, { status: 200, headers });
-  return new Response(JSON.stringify(reply.body), { status: 200, headers: { ...headers, "content-type": "application/json" } });
+  // An upstream body passed through unchanged goes out as the upstream's own bytes.
+  const text = rawTextOf(reply.body) ?? JSON.stringify(reply.body);
+  return new Response(text, { status: 200, headers: { ...headers, "content-type": "application/json" } });
 }
 
 /** The request id the app bound to this request (see src/platform/request-context.ts). */

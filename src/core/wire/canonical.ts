@@ -1,0 +1,64 @@
+/**
+ * Hot-path checks: is a parsed upstream body already exactly what its zod schema (and the provider layer's
+ * normalisation) would return? When yes, the gateway can skip the schema and hand the client the upstream bytes
+ * unchanged; when no, the caller takes the full schema path. So each check may only say yes where the schema
+ * would accept the value and change nothing (no default to fill, no shape to lift); a "no" is always safe.
+ * canonical.test.ts pins that against the schemas.
+ */
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+const optString = (v: unknown) => v === undefined || v === null || typeof v === "string";
+const optCount = (v: unknown) => v === undefined || v === null || typeof v === "number";
+
+function detailsOk(v: unknown, field: string): boolean {
+  return v === undefined || v === null || (isObj(v) && optCount(v[field]));
+}
+
+/** openAIUsageSchema, nullish. */
+export function isCanonicalOpenAIUsage(u: unknown): boolean {
+  if (u === undefined || u === null) return true;
+  return (
+    isObj(u) &&
+    optCount(u["prompt_tokens"]) &&
+    optCount(u["completion_tokens"]) &&
+    optCount(u["total_tokens"]) &&
+    detailsOk(u["prompt_tokens_details"], "cached_tokens") &&
+    detailsOk(u["completion_tokens_details"], "reasoning_tokens")
+  );
+}
+
+function isCanonicalToolCall(t: unknown): boolean {
+  if (!isObj(t) || typeof t["id"] !== "string" || typeof t["type"] !== "string") return false;
+  const f = t["function"];
+  return isObj(f) && typeof f["name"] === "string" && typeof f["arguments"] === "string";
+}
+
+function isCanonicalMessage(m: unknown): boolean {
+  if (!isObj(m) || typeof m["role"] !== "string" || !optString(m["content"])) return false;
+  // `reasoning_content` or a string `reasoning` is lifted to `reasoning: {content}` by the provider layer.
+  if ("reasoning_content" in m) return false;
+  const r = m["reasoning"];
+  if (r !== undefined && r !== null && !(isObj(r) && typeof r["content"] === "string")) return false;
+  const calls = m["tool_calls"];
+  if (calls === undefined || calls === null) return true;
+  return Array.isArray(calls) && calls.every(isCanonicalToolCall);
+}
+
+function isCanonicalChoice(c: unknown): boolean {
+  return isObj(c) && Number.isSafeInteger(c["index"]) && optString(c["finish_reason"]) && isCanonicalMessage(c["message"]);
+}
+
+/**
+ * chatCompletionSchema + normalizeCompletion would return `v` unchanged. `usage` must be present (an object or
+ * null): without it the provider layer looks for Groq's `x_groq.usage` and writes `usage` itself.
+ */
+export function isCanonicalCompletion(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  if (typeof v["id"] !== "string" || typeof v["object"] !== "string" || typeof v["created"] !== "number" || typeof v["model"] !== "string") return false;
+  const usage = v["usage"];
+  if (usage === undefined || (usage === null && "x_groq" in v) || !isCanonicalOpenAIUsage(usage)) return false;
+  const choices = v["choices"];
+  return Array.isArray(choices) && choices.every(isCanonicalChoice);
+}
