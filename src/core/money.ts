@@ -23,6 +23,10 @@ export function microsToUsd(micros: number): number {
  * in µ$ per million tokens, in exact integer arithmetic (SPEC §7.2).
  */
 export function costMicros(promptTokens: number, completionTokens: number, inputRate: number, outputRate: number): number {
+  // Every request runs this: plain numbers are exact while the sum stays a safe integer (it always does for real
+  // token counts and rates), and BigInt covers the rest.
+  const n = promptTokens * inputRate + completionTokens * outputRate + 500_000;
+  if (Number.isSafeInteger(n) && n >= 0) return (n - (n % 1_000_000)) / 1_000_000;
   const total = BigInt(promptTokens) * BigInt(inputRate) + BigInt(completionTokens) * BigInt(outputRate);
   return Number((total + 500_000n) / 1_000_000n);
 }

@@ -63,6 +63,14 @@ function methodsFor(app: AnyElysia, path: string): string[] {
   return [...methods];
 }
 
+/** The path of a request's absolute URL, without a full URL parse (this runs on every request). */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
+}
+
 /** `/v1/keys/:key_id` -> `/v1/keys/{key_id}`; unmatched paths share one label (SPEC §12). */
 const endpointLabel = (route: string | undefined): string => (route ? route.replace(/:([^/]+)/g, "{$1}") : "unmatched");
 
@@ -82,7 +90,7 @@ export function createBaseApp(o: BaseAppOptions) {
   const app = new Elysia()
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = enterRequest(request.headers.get("x-request-id"));
-      const path = new URL(request.url).pathname;
+      const path = pathOf(request.url);
       if (metrics && path !== "/metrics") {
         metrics.requestStarted();
         started.set(request, performance.now());

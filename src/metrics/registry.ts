@@ -3,6 +3,7 @@
  * Services and HTTP call the Recorder; only /metrics reads the registry.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { CellCounter, CellHistogram } from "./cells";
 import type { AuthFailureReason } from "../services/auth";
 import type { FlushEvent, UsageRowInsert } from "../services/governance";
 
@@ -32,11 +33,20 @@ const BATCH_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000];
 export function createRecorder(): Recorder {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({ name: "gateway_requests_total", help: "HTTP requests", labelNames: ["method", "endpoint", "status"], registers: [registry] });
-  const duration = new Histogram({ name: "gateway_request_duration_seconds", help: "HTTP request duration", labelNames: ["method", "endpoint"], buckets: DURATION_BUCKETS, registers: [registry] });
-  const active = new Gauge({ name: "gateway_active_requests", help: "In-flight HTTP requests", registers: [registry] });
-  const tokens = new Counter({ name: "gateway_tokens_total", help: "Tokens from successful usage", labelNames: ["provider", "model", "type"], registers: [registry] });
-  const cost = new Histogram({ name: "gateway_request_cost_dollars", help: "Per-request cost in USD (priced requests)", labelNames: ["provider", "model"], buckets: COST_BUCKETS, registers: [registry] });
+  // Touched on every request: cells (cells.ts) rather than prom-client's per-call label hashing.
+  const requests = new CellCounter("gateway_requests_total", "HTTP requests", ["method", "endpoint", "status"], registry);
+  const duration = new CellHistogram("gateway_request_duration_seconds", "HTTP request duration", ["method", "endpoint"], registry, DURATION_BUCKETS);
+  let inFlight = 0;
+  new Gauge({
+    name: "gateway_active_requests",
+    help: "In-flight HTTP requests",
+    registers: [registry],
+    collect() {
+      this.set(inFlight);
+    },
+  });
+  const tokens = new CellCounter("gateway_tokens_total", "Tokens from successful usage", ["provider", "model", "type"], registry);
+  const cost = new CellHistogram("gateway_request_cost_dollars", "Per-request cost in USD (priced requests)", ["provider", "model"], registry, COST_BUCKETS);
   const rateLimited = new Counter({ name: "gateway_rate_limit_hits_total", help: "429s from the rate limiter", registers: [registry] });
   const overBudget = new Counter({ name: "gateway_budget_exceeded_total", help: "403 over-budget refusals", registers: [registry] });
   const authFailures = new Counter({ name: "gateway_auth_failures_total", help: "401s by reason", labelNames: ["reason"], registers: [registry] });
@@ -67,18 +77,25 @@ export function createRecorder(): Recorder {
 
   return {
     registry,
-    requestStarted: () => active.inc(),
+    requestStarted: () => {
+      inFlight++;
+    },
     requestFinished(method, endpoint, status, seconds) {
-      active.dec();
-      requests.inc({ method, endpoint, status: String(status) });
-      duration.observe({ method, endpoint }, seconds);
+      inFlight--;
+      const route = `${method} ${endpoint}`;
+      requests.cell(`${route} ${status}`, () => [method, endpoint, String(status)]).value++;
+      duration.observe(
+        duration.cell(route, () => [method, endpoint]),
+        seconds,
+      );
     },
     settled(row) {
       if (row.status !== "success") return;
-      const labels = { provider: row.provider ?? "unknown", model: row.model };
-      if (row.promptTokens) tokens.inc({ ...labels, type: "input" }, row.promptTokens);
-      if (row.completionTokens) tokens.inc({ ...labels, type: "output" }, row.completionTokens);
-      if (row.costMicros !== null && row.costMicros !== undefined) cost.observe(labels, row.costMicros / 1e6);
+      const provider = row.provider ?? "unknown";
+      const model = `${provider}\u0000${row.model}`;
+      if (row.promptTokens) tokens.cell(`${model}\u0000input`, () => [provider, row.model, "input"]).value += row.promptTokens;
+      if (row.completionTokens) tokens.cell(`${model}\u0000output`, () => [provider, row.model, "output"]).value += row.completionTokens;
+      if (row.costMicros !== null && row.costMicros !== undefined) cost.observe(cost.cell(model, () => [provider, row.model]), row.costMicros / 1e6);
     },
     rateLimitHit: () => rateLimited.inc(),
     budgetExceeded: () => overBudget.inc(),

@@ -1,8 +1,10 @@
 /**
  * Who is calling (SPEC §2): one credential per request by header precedence, then the master key or a virtual key.
- * Virtual keys are served from an in-memory cache keyed by hash, so the hot path makes no DB round trip; the cache
- * is dropped on every local key/user change and entries expire after `cacheTtlMs` so changes made by another
- * process (CLI, replica) apply within that time.
+ * Virtual keys are served from an in-memory cache keyed by the presented token, so the hot path neither hashes nor
+ * makes a DB round trip (the token is in this process's memory anyway, in the request it came with; only the
+ * database must never hold it). The cache is dropped on every local key/user change and entries expire after
+ * `cacheTtlMs`, so changes made by another process (CLI, replica) apply within that time. The master key is never
+ * cached: it is checked first, and it cannot change while the process runs.
  */
 import { and, eq, isNull, lt, or } from "drizzle-orm";
 import { databaseUnavailable, GatewayError, } from "../core/errors";
@@ -92,10 +94,8 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
     throw new AuthError(message, reason);
   };
 
-  async function lookup(hash: string): Promise<KeyRow | null> {
+  async function lookup(token: string, hash: string): Promise<KeyRow | null> {
     const at = Date.now();
-    const hit = cache.get(hash);
-    if (hit && hit.expires > at) return hit.row;
     let row: KeyRow | undefined;
     try {
       [row] = await db.select().from(t.apiKeys).where(eq(t.apiKeys.keyHash, hash));
@@ -103,8 +103,14 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
       throw new GatewayError(503, "Authentication temporarily unavailable, please retry", { code: "database_unavailable", cause: databaseUnavailable(err) });
     }
     if (cache.size > 100_000) cache.clear();
-    cache.set(hash, { row: row ?? null, expires: at + cacheTtlMs });
+    cache.set(token, { row: row ?? null, expires: at + cacheTtlMs });
     return row ?? null;
+  }
+
+  /** A cached virtual-key answer for exactly this token (null row = known invalid), or undefined. */
+  function cached(token: string): CacheEntry | undefined {
+    const hit = cache.get(token);
+    return hit && hit.expires > Date.now() ? hit : undefined;
   }
 
   /** Off the critical path, at most once per 300 s per key (SPEC §2.3). */
@@ -134,11 +140,15 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
 
     /** K|M routes: the master key first, then the virtual-key path. */
     async authenticate(token: string): Promise<Caller> {
-      const hash = sha256Hex(token);
-      if (masterKey.matchesHash(hash)) return { kind: "master" };
-      const problem = keyFormatProblem(token);
-      if (problem) return fail(`Invalid API key format: ${problem}`, "invalid_format");
-      const row = await lookup(hash);
+      // Only tokens that passed the master check and the format check are ever cached.
+      let row = cached(token)?.row;
+      if (row === undefined) {
+        const hash = sha256Hex(token);
+        if (masterKey.matchesHash(hash)) return { kind: "master" };
+        const problem = keyFormatProblem(token);
+        if (problem) return fail(`Invalid API key format: ${problem}`, "invalid_format");
+        row = await lookup(token, hash);
+      }
       if (!row) return fail("Invalid API key", "invalid_key");
       if (!row.isActive) return fail("API key is inactive", "inactive_key");
       const at = now();

@@ -125,6 +125,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
   let committed = 0;
   const users = new Map<string, UserState>();
   const active = new Map<string, Reservation>();
+  let reservationSeq = 0;
   let flushing: Promise<void> | null = null;
   let closed = false;
 
@@ -152,7 +153,8 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
 
   const take = (userId: string, st: UserState, amount: number): Reservation => {
     st.inflight += amount;
-    const r: Reservation = { id: crypto.randomUUID(), userId, amountMicros: amount, expiresAtMs: clock() + opts.reservationTtlSeconds * 1000, settled: false };
+    // Reservations live only in this process (the database sees leases), so a counter names them.
+    const r: Reservation = { id: String(++reservationSeq), userId, amountMicros: amount, expiresAtMs: clock() + opts.reservationTtlSeconds * 1000, settled: false };
     active.set(r.id, r);
     return r;
   };

@@ -262,24 +262,34 @@ export function createAdmissions(deps: AdmissionDeps) {
         providerName = first.providerName;
         model = first.model;
         // A key or user allow-list narrows an alias's chain to the targets it may call (SPEC §0 allow-lists).
-        const targets = plan.targets.filter((t) => allowed(key?.allowedModels ?? null, t.providerName, t.model) && allowed(user.allowedModels, t.providerName, t.model));
+        const keyList = key?.allowedModels ?? null;
+        const targets =
+          keyList || user.allowedModels
+            ? plan.targets.filter((t) => allowed(keyList, t.providerName, t.model) && allowed(user.allowedModels, t.providerName, t.model))
+            : plan.targets;
         if (targets.length === 0) throw forbidden(`Model '${first.providerName}:${first.model}' is not allowed for this key`, "model_not_allowed");
         if (user.blocked) throw forbidden(`User '${userId}' is blocked`, "user_blocked");
 
         const at = startedAt.getTime();
-        const prices = new Map<Target, Price | null>(await Promise.all(targets.map(async (t) => [t, await deps.prices.lookup(t.pricingKeys, at)] as const)));
+        const prices = new Map<Target, Price | null>();
         // The reservation covers whichever target may serve: the dearest estimate of the chain.
         let estimateMicros = 0;
-        for (const p of prices.values()) {
+        let unpriced = false;
+        let free = true;
+        for (const t of targets) {
+          const peeked = deps.prices.peek(t.pricingKeys, at);
+          const p = peeked !== undefined ? peeked : await deps.prices.lookup(t.pricingKeys, at);
+          prices.set(t, p);
           if (p) estimateMicros = Math.max(estimateMicros, costMicros(input.estimate.promptTokens, input.estimate.outputTokens, p.inputRate, p.outputRate));
+          else unpriced = true;
+          if (p?.free !== true) free = false;
         }
-        const unpriced = [...prices.values()].some((p) => p === null);
         const capped = settings.budgetsEnabled && user.hasBudget && user.maxBudgetMicros !== null;
         const reservation = await deps.ledger.reserve({
           userId,
           estimateMicros,
           maxBudgetMicros: capped ? user.maxBudgetMicros : null,
-          free: [...prices.values()].every((p) => p?.free === true),
+          free,
           nextResetAt: user.nextResetAt,
         });
         if (unpriced && settings.requirePricing) {

@@ -31,15 +31,24 @@ export function createPriceBook(store: Store, ttlMs = 1000) {
     return byKey;
   }, ttlMs);
 
+  const find = (byKey: Map<string, Version[]>, keys: readonly string[], at: number): Price | null => {
+    for (const key of keys) {
+      const versions = byKey.get(key);
+      if (!versions) continue;
+      for (const v of versions) if (v.effectiveAt <= at) return v.price;
+    }
+    return null;
+  };
+
   return {
     /** The newest version at or before `at` of the first key that has one; null = unpriced. */
     async lookup(keys: readonly string[], at = Date.now()): Promise<Price | null> {
-      const byKey = await snapshot.get();
-      for (const key of keys) {
-        const hit = byKey.get(key)?.find((v) => v.effectiveAt <= at);
-        if (hit) return hit.price;
-      }
-      return null;
+      return find(await snapshot.get(), keys, at);
+    },
+    /** `lookup` without waiting: undefined while no snapshot is loaded (then call `lookup`). */
+    peek(keys: readonly string[], at = Date.now()): Price | null | undefined {
+      const byKey = snapshot.peek();
+      return byKey === undefined ? undefined : find(byKey, keys, at);
     },
     invalidate: snapshot.invalidate,
   };

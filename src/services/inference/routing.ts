@@ -139,10 +139,20 @@ export function createRouter(config: Config, version: string): Router {
     return { ...rest, settings: chosen.settings, deployment: chosen, siblings: deployments.length };
   }
 
+  // Plans are immutable (deployment health lives in the shared Deployment objects), so each selector is resolved
+  // once; only selectors that resolved are kept, and the map is bounded against clients sending endless new ones.
+  const plans = new Map<string, Plan>();
+
   return {
     plan(selector) {
-      const chain = aliasTargets.get(selector);
-      return chain ? { alias: selector, targets: chain.map(target) } : { alias: null, targets: [target(selector)] };
+      let plan = plans.get(selector);
+      if (!plan) {
+        const chain = aliasTargets.get(selector);
+        plan = chain ? { alias: selector, targets: chain.map(target) } : { alias: null, targets: [target(selector)] };
+        if (plans.size >= 10_000) plans.clear();
+        plans.set(selector, plan);
+      }
+      return plan;
     },
     route(selector) {
       return pick(target(selector));

@@ -5,6 +5,8 @@
  */
 export interface Snapshot<T> {
   get(): Promise<T>;
+  /** The value when one is loaded and not invalidated (what `get` would resolve to at once), else undefined. */
+  peek(): T | undefined;
   invalidate(): void;
 }
 
@@ -28,12 +30,17 @@ export function createSnapshot<T>(load: () => Promise<T>, ttlMs: number): Snapsh
     return loading;
   };
 
+  const peek = (): T | undefined => {
+    if (value === undefined || stale) return undefined;
+    if (Date.now() - loadedAt > ttlMs) reload().catch(() => undefined);
+    return value;
+  };
+
   return {
     async get() {
-      if (value === undefined || stale) return reload();
-      if (Date.now() - loadedAt > ttlMs) reload().catch(() => undefined);
-      return value;
+      return peek() ?? reload();
     },
+    peek,
     invalidate() {
       stale = true;
     },
