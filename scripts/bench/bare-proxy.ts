@@ -12,7 +12,7 @@ const server = Bun.serve({
   hostname: "127.0.0.1",
   async fetch(req) {
     const url = new URL(req.url);
-    const res = await fetch(upstream + url.pathname.replace(/^\/v1/, "/v1"), { method: req.method, headers: { "content-type": "application/json" }, body: await req.arrayBuffer() });
+    const res = await fetch(upstream + url.pathname, { method: req.method, headers: { "content-type": "application/json" }, body: await req.arrayBuffer() });
     return new Response(res.body, { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/json" } });
   },
 });

@@ -1,231 +1,387 @@
 /**
- * Side-by-side benchmark (one invocation, so ratios hold on a noisy machine):
- *   (a) direct to the mock upstream, (b) a bare Bun fetch proxy hop, (c) the gateway on SQLite and (d) on Postgres,
- *   with keys, budgets, pricing, rate limits and usage logging all ON. wrk drives each at c=1 and c=64.
- * Writes scripts/bench/results/<timestamp>.{json,md}.
- *   bun scripts/bench/run.ts [--duration 5] [--no-pg] [--stream]
+ * The benchmark of issue #8 in one command: `bun run bench` (= bun scripts/bench/run.ts).
+ * Scenarios run side by side in one invocation, so the ratios hold on a noisy machine:
+ *   direct (the mock upstream), bare-proxy (a bare Bun fetch hop: the floor), portkey (@portkey-ai/gateway on Node,
+ *   the peer), gateway-sqlite and gateway-postgres (dist/gateway with keys, budgets, pricing, rate limits and usage
+ *   logging all ON).
+ * Measures a wrk sweep over concurrency, stream TTFB and N concurrent streams, RSS, cold start, the usage writer,
+ * Postgres statements per request and, opt-in, a soak. Writes scripts/bench/results/<stamp>.{json,md,png}.
+ *
+ *   bun scripts/bench/run.ts [--duration 5] [--levels 1,8,32,64,128] [--quick] [--soak 600] [--stream]
+ *        [--streams 2000] [--no-pg] [--pg postgres://postgres@127.0.0.1:5432] [--no-peer] [--no-build]
  */
-import { spawn, spawnSync, type Subprocess } from "bun";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { spawn, spawnSync } from "bun";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { renderChart } from "./chart-png";
+import { BINARY, buildBinary, type Gateway, gatewayStatements, MASTER, MODELS, ROOT, startGateway, type Upstreams } from "./gateway";
+import { createDatabase, type Postgres, startPostgres, statementCalls } from "./pg-stats";
+import { ensurePortkey, PORTKEY_ENTRY, PORTKEY_VERSION, portkeyCommand, portkeyHeaders, startPortkey } from "./portkey";
+import { assertPortsFree, cleanupAll, rssMb, start, stop, stopAll, tempDir, track, waitReady, withPeakRss } from "./processes";
+import { type DbStatements, type Outcome, renderMarkdown, type Results, type ScenarioResult, type UsageWriterResult } from "./report";
+import { runSoak } from "./soak";
+import { coldStart } from "./startup";
+import { measureStalls, measureTtfb, type StreamTarget } from "./streams";
+import { ensureWrk, failures, runWrk } from "./wrk";
 
 const { values } = parseArgs({
-  options: { duration: { type: "string", default: "5" }, "no-pg": { type: "boolean", default: false }, stream: { type: "boolean", default: false }, pg: { type: "string", default: "postgres://postgres@127.0.0.1:5432" } },
+  options: {
+    duration: { type: "string" },
+    levels: { type: "string" },
+    quick: { type: "boolean", default: false },
+    soak: { type: "string", default: "0" },
+    stream: { type: "boolean", default: false },
+    streams: { type: "string", default: "2000" },
+    "no-pg": { type: "boolean", default: false },
+    pg: { type: "string", default: "postgres://postgres@127.0.0.1:5432" },
+    "no-peer": { type: "boolean", default: false },
+    "no-build": { type: "boolean", default: false },
+  },
 });
-const ROOT = resolve(import.meta.dir, "../..");
-const DURATION = `${values.duration}s`;
-const MASTER = "bench-master-key-0123456789";
-const PORTS = { upstream: 9101, bare: 9102, sqlite: 9103, pg: 9104 };
-const children: Subprocess[] = [];
-
-function ensureWrk(): void {
-  if (spawnSync(["which", "wrk"]).exitCode === 0) return;
-  console.log("installing wrk (Debian package)...");
-  spawnSync(["apt-get", "update", "-qq"]);
-  if (spawnSync(["apt-get", "install", "-y", "-qq", "wrk"]).exitCode !== 0) throw new Error("could not install wrk");
-}
-
-function ensureBinary(): string {
-  const bin = join(ROOT, "dist/gateway");
-  if (!existsSync(bin)) {
-    console.log("building dist/gateway...");
-    if (spawnSync(["bun", "run", "build"], { cwd: ROOT, stdout: "inherit", stderr: "inherit" }).exitCode !== 0) throw new Error("build failed");
-  }
-  return bin;
-}
-
-async function waitHttp(url: string, timeoutMs = 15_000): Promise<number> {
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    try {
-      const res = await fetch(url);
-      if (res.status < 500) return performance.now() - start;
-    } catch {
-      // not up yet
-    }
-    await Bun.sleep(5);
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-function start(cmd: string[], env: Record<string, string> = {}, cwd = ROOT): Subprocess {
-  const p = spawn(cmd, { cwd, env: { ...process.env, ...env }, stdout: "ignore", stderr: "pipe" });
-  children.push(p);
-  return p;
-}
-
-const rssMb = (pid: number): number => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
+const QUICK = values.quick;
+const SECONDS = Number(values.duration ?? (QUICK ? 2 : 5));
+const LEVELS = [...new Set([1, 64, ...(values.levels ?? (QUICK ? "1,8,64" : "1,8,32,64,128")).split(",").map(Number)])].sort((a, b) => a - b);
+const COLD_RUNS = QUICK ? 5 : 10;
+const TTFB_SAMPLES = QUICK ? 100 : 200;
+const TTFB_STREAM = { chunks: 3, intervalMs: 5 };
+const STALL = { streams: Number(values.streams), chunks: 20, intervalMs: 50, gapMs: 2000 };
+const PORTS = {
+  upstream: 9101,
+  bare: 9102,
+  sqlite: 9103,
+  pg: 9104,
+  cold: 9109,
+  upstreamTtfb: 9111,
+  upstreamStreams: 9112,
+  bareTtfb: 9113,
+  bareStreams: 9114,
+  portkey: 9120,
+  coldPeer: 9121,
+  diagnostic: 9125,
+  soak: 9130,
+  postgres: 9155,
 };
+const HERE = import.meta.dir;
+const BUN = process.execPath;
+const url = (port: number, path = "/v1/chat/completions") => `http://127.0.0.1:${port}${path}`;
+/** The bare hop is the floor, so Bun's default cap of 256 fetches in flight must not hold it back on 2,000 streams. */
+const UNCAPPED_FETCH = { BUN_CONFIG_MAX_HTTP_REQUESTS: "65535" };
 
-interface WrkResult {
-  requests: number;
-  duration_us: number;
-  non2xx: number;
-  errors_connect: number;
-  errors_read: number;
-  errors_timeout: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  rps: number;
+/** A scenario being measured: where its load goes, and the process whose memory counts. */
+interface Scenario {
+  result: ScenarioResult;
+  pid: number;
+  load: { url: string; env: Record<string, string>; headers?: Record<string, string> };
+  ttfb: StreamTarget;
+  streams: StreamTarget;
+  gateway?: Gateway;
+  db?: { pg: Postgres; name: string };
+  counters: DbStatements;
 }
 
-function wrk(url: string, connections: number, env: Record<string, string> = {}, script = true): WrkResult {
-  const args = ["wrk", "-t1", `-c${connections}`, `-d${DURATION}`, "--latency", ...(script ? ["-s", join(import.meta.dir, "post.lua")] : []), url];
-  const out = spawnSync(args, { env: { ...process.env, ...env } }).stdout.toString();
-  const json = /JSON(\{.*\})/.exec(out);
-  if (!json?.[1]) {
-    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-    return { requests: 0, duration_us: 0, non2xx: 0, errors_connect: 0, errors_read: 0, errors_timeout: 0, p50: 0, p90: 0, p99: 0, p999: 0, rps };
+const errorOf = (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) });
+async function attempt<T>(what: string, fn: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return await fn();
+  } catch (err) {
+    console.log(`  ${what} failed: ${errorOf(err).error}`);
+    return errorOf(err);
   }
-  const r = JSON.parse(json[1]) as Omit<WrkResult, "rps">;
-  return { ...r, rps: Math.round(r.requests / (r.duration_us / 1e6)) };
 }
 
-async function admin(base: string, method: string, path: string, body: unknown): Promise<Record<string, string>> {
-  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, string>;
+function newResult(name: string, what: string, skipped?: string): ScenarioResult {
+  return { name, what, skipped, sweep: [], rss: { idle_mb: null, loaded_peak_mb: null, after_mb: null } };
 }
 
-/** The gateway's own count of database statements (gateway_db_statements on /metrics). */
-async function dbStatements(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  return Number(/^gateway_db_statements (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+/** One JSON request and one stream through the scenario: both must reach the mock and come back whole. */
+async function smoke(s: Scenario): Promise<void> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...s.load.headers };
+  const key = s.load.env.WRK_KEY;
+  if (key) headers.authorization = `Bearer ${key}`;
+  const body = (model: string, stream: boolean) => JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], stream });
+  const json = await fetch(s.load.url, { method: "POST", headers, body: body(s.load.env.WRK_MODEL ?? MODELS.json, false) });
+  const text = await json.text();
+  if (json.status !== 200 || !text.includes("Hello from the benchmark upstream.")) throw new Error(`JSON smoke request: HTTP ${json.status} ${text.slice(0, 200)}`);
+  const sh = { ...headers, ...s.ttfb.headers };
+  const stream = await fetch(s.ttfb.url, { method: "POST", headers: sh, body: body(s.ttfb.model, true) });
+  const sse = await stream.text();
+  if (stream.status !== 200 || !sse.includes("tok ") || !sse.includes("[DONE]")) throw new Error(`stream smoke request: HTTP ${stream.status} ${sse.slice(0, 200)}`);
 }
 
-async function startGateway(bin: string, port: number, databaseUrl: string): Promise<{ proc: Subprocess; key: string; coldMs: number }> {
-  const dir = mkdtempSync(join(tmpdir(), "gw-bench-"));
-  const config = join(dir, "config.yml");
-  writeFileSync(
-    config,
-    [
-      `database_url: "${databaseUrl}"`,
-      `master_key: "${MASTER}"`,
-      "log_level: warning",
-      "log_writer_strategy: batch",
-      "enable_metrics: true",
-      "rate_limit_rpm: 100000000",
-      "providers:",
-      "  bench:",
-      "    provider_type: openai-compatible",
-      `    api_base: "http://127.0.0.1:${PORTS.upstream}/v1"`,
-      "    api_key: bench-upstream-key",
-      "pricing:",
-      '  "bench:bench-model":',
-      "    input_price_per_million: 1.0",
-      "    output_price_per_million: 2.0",
-    ].join("\n"),
-  );
-  const t0 = performance.now();
-  const proc = start([bin, "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"], {}, dir);
-  await waitHttp(`http://127.0.0.1:${port}/health`);
-  const coldMs = performance.now() - t0;
-  const base = `http://127.0.0.1:${port}`;
-  const budget = await admin(base, "POST", "/v1/budgets", { max_budget: 1_000_000 });
-  await admin(base, "POST", "/v1/users", { user_id: "bench-user", budget_id: budget.budget_id });
-  const key = await admin(base, "POST", "/v1/keys", { key_name: "bench", user_id: "bench-user", rpm_limit: 100_000_000, tpm_limit: 1_000_000_000 });
-  return { proc, key: key.key ?? "", coldMs };
+async function dbCounters(s: Scenario): Promise<{ pg: number | null; gw: number } | null> {
+  if (!s.gateway) return null;
+  const gw = await gatewayStatements(s.gateway.base);
+  const pg = s.db?.pg.statements ? await statementCalls(s.db.pg, s.db.name) : null;
+  return { pg, gw };
 }
 
-async function coldStarts(bin: string, n = 10): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const dir = mkdtempSync(join(tmpdir(), "gw-cold-"));
-    const t0 = performance.now();
-    const p = spawn([bin, "serve", "--port", "9109", "--host", "127.0.0.1", "--master-key", MASTER], { cwd: dir, stdout: "ignore", stderr: "ignore" });
-    await waitHttp("http://127.0.0.1:9109/health");
-    times.push(performance.now() - t0);
-    p.kill("SIGTERM");
-    await p.exited;
-  }
-  times.sort((a, b) => a - b);
-  return Math.round(((times[4]! + times[5]!) / 2) * 10) / 10;
-}
+async function startScenarios(upstreams: Upstreams, pg: Postgres | null, peerProblem: string | null): Promise<{ active: Scenario[]; results: ScenarioResult[] }> {
+  const results: ScenarioResult[] = [];
+  const active: Scenario[] = [];
+  const noCounters = (name: string): DbStatements => ({ scenario: name, requests: 0, pg_stat_statements: null, gateway_counter: 0, source: "" });
+  const add = async (name: string, what: string, make: () => Promise<Omit<Scenario, "result" | "counters">>) => {
+    const result = newResult(name, what);
+    results.push(result);
+    try {
+      const s: Scenario = { ...(await make()), result, counters: noCounters(name) };
+      await smoke(s);
+      active.push(s);
+    } catch (err) {
+      result.skipped = errorOf(err).error.slice(0, 500);
+      console.log(`${name}: not run: ${result.skipped}`);
+    }
+  };
 
-async function main() {
-  ensureWrk();
-  const bin = ensureBinary();
-  start(["bun", join(import.meta.dir, "upstream.ts"), "--port", String(PORTS.upstream)]);
-  start(["bun", join(import.meta.dir, "bare-proxy.ts"), "--port", String(PORTS.bare), "--upstream", `http://127.0.0.1:${PORTS.upstream}`]);
-  await waitHttp(`http://127.0.0.1:${PORTS.upstream}/v1/models`);
-  await waitHttp(`http://127.0.0.1:${PORTS.bare}/v1/models`);
+  const serve = async (name: string, script: string, port: number, args: string[], env?: Record<string, string>) => {
+    const child = start(name, [BUN, join(HERE, script), "--port", String(port), ...args], { env });
+    await waitReady(child, url(port, "/v1/models"));
+    return child;
+  };
+  const upstream = await serve("upstream", "upstream.ts", upstreams.json, []);
+  await serve("upstream-ttfb", "upstream.ts", upstreams.ttfb, ["--chunks", String(TTFB_STREAM.chunks), "--interval-ms", String(TTFB_STREAM.intervalMs)]);
+  await serve("upstream-streams", "upstream.ts", upstreams.streams, ["--chunks", String(STALL.chunks), "--interval-ms", String(STALL.intervalMs)]);
+  const bare = (name: string, port: number, to: number) => serve(name, "bare-proxy.ts", port, ["--upstream", `http://127.0.0.1:${to}`], UNCAPPED_FETCH);
+  const bareJson = await bare("bare-proxy", PORTS.bare, upstreams.json);
+  await bare("bare-proxy-ttfb", PORTS.bareTtfb, upstreams.ttfb);
+  await bare("bare-proxy-streams", PORTS.bareStreams, upstreams.streams);
 
-  const scenarios: { name: string; url: string; env: Record<string, string>; pid?: number; base?: string }[] = [
-    { name: "direct", url: `http://127.0.0.1:${PORTS.upstream}/v1/chat/completions`, env: { WRK_MODEL: "bench-model" } },
-    { name: "bare-proxy", url: `http://127.0.0.1:${PORTS.bare}/v1/chat/completions`, env: { WRK_MODEL: "bench-model" } },
-  ];
-  const sqliteDir = mkdtempSync(join(tmpdir(), "gw-bench-db-"));
-  const sqlite = await startGateway(bin, PORTS.sqlite, `sqlite:///${join(sqliteDir, "bench.db")}`);
-  scenarios.push({ name: "gateway-sqlite", url: `http://127.0.0.1:${PORTS.sqlite}/v1/chat/completions`, env: { WRK_KEY: sqlite.key }, pid: sqlite.proc.pid, base: `http://127.0.0.1:${PORTS.sqlite}` });
-  let pgDb: string | null = null;
-  if (!values["no-pg"]) {
-    pgDb = `gw_bench_${Date.now()}`;
-    const { SQL } = await import("bun");
-    const adminSql = new SQL(`${values.pg}/postgres`);
-    await adminSql.unsafe(`CREATE DATABASE ${pgDb}`);
-    await adminSql.close();
-    const pg = await startGateway(bin, PORTS.pg, `${values.pg}/${pgDb}`);
-    scenarios.push({ name: "gateway-postgres", url: `http://127.0.0.1:${PORTS.pg}/v1/chat/completions`, env: { WRK_KEY: pg.key }, pid: pg.proc.pid, base: `http://127.0.0.1:${PORTS.pg}` });
-  }
-
-  const ceiling = wrk(`http://127.0.0.1:${PORTS.upstream}/v1/models`, 64, {}, false);
-  const rows: Record<string, unknown>[] = [];
-  for (const s of scenarios) {
-    const env = { ...s.env, WRK_STREAM: values.stream ? "1" : "0" };
-    const idle = s.pid ? rssMb(s.pid) : null;
-    wrk(s.url, 8, env); // warm-up
-    const c1 = wrk(s.url, 1, env);
-    const before = s.base ? await dbStatements(s.base) : null;
-    const c64 = wrk(s.url, 64, env);
-    const after = s.base ? await dbStatements(s.base) : null;
-    const loaded = s.pid ? rssMb(s.pid) : null;
-    await Bun.sleep(2000);
-    const rssAfter = s.pid ? rssMb(s.pid) : null;
-    const statementsPerRequest = before !== null && after !== null && c64.requests ? Math.round(((after - before) / c64.requests) * 1000) / 1000 : null;
-    rows.push({ scenario: s.name, c1, c64, rss_idle_mb: idle, rss_loaded_mb: loaded, rss_after_mb: rssAfter, db_statements_per_request: statementsPerRequest });
-    console.log(`${s.name.padEnd(18)} c=1 ${String(c1.rps).padStart(6)} rps p50 ${c1.p50}us p99 ${c1.p99}us | c=64 ${String(c64.rps).padStart(6)} rps p50 ${c64.p50}us p99 ${c64.p99}us non2xx ${c1.non2xx + c64.non2xx}`);
-  }
-  const cold = await coldStarts(bin);
-
-  const direct = rows[0] as { c1: WrkResult; c64: WrkResult };
-  const bare = rows[1] as { c1: WrkResult; c64: WrkResult };
-  const md = [
-    `Load generator ceiling (wrk, static GET on the mock, c=64): ${ceiling.rps} rps. Duration per run: ${DURATION}. ${values.stream ? "Streaming (SSE)." : "JSON."}`,
-    "",
-    "| scenario | c=1 rps | c=1 p50 µs | c=1 p99 µs | c=1 p99.9 µs | added p50 µs | added p99 µs | c=64 rps | c=64 p99 µs | vs bare (c=64) | RSS idle/loaded/after MB | DB statements/request |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => {
-      const { c1, c64 } = r as { c1: WrkResult; c64: WrkResult };
-      return `| ${r.scenario} | ${c1.rps} | ${c1.p50} | ${c1.p99} | ${c1.p999} | ${c1.p50 - direct.c1.p50} | ${c1.p99 - direct.c1.p99} | ${c64.rps} | ${c64.p99} | ${(c64.rps / bare.c64.rps).toFixed(2)}x | ${r.rss_idle_mb ?? "-"}/${r.rss_loaded_mb ?? "-"}/${r.rss_after_mb ?? "-"} | ${r.db_statements_per_request ?? "-"} |`;
+  const mockModel = { WRK_MODEL: "bench-model" };
+  await add(
+    "direct",
+    "the mock upstream itself",
+    async () => ({
+      pid: upstream.proc.pid,
+      load: { url: url(upstreams.json), env: mockModel },
+      ttfb: { url: url(upstreams.ttfb), model: "bench-model" },
+      streams: { url: url(upstreams.streams), model: "bench-model" },
     }),
-    "",
-    `Cold start of dist/gateway to a 200 from /health (median of 10): ${cold} ms.`,
-  ].join("\n");
-  const outDir = join(import.meta.dir, "results");
-  mkdirSync(outDir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  writeFileSync(join(outDir, `${stamp}.json`), JSON.stringify({ ceiling, rows, cold_start_ms: cold, duration: DURATION }, null, 2));
-  writeFileSync(join(outDir, `${stamp}.md`), md);
-  console.log(`\n${md}\n\nwritten to scripts/bench/results/${stamp}.{json,md}`);
-
-  if (pgDb) {
-    for (const c of children) c.kill("SIGTERM");
-    await Promise.all(children.map((c) => c.exited));
-    const { SQL } = await import("bun");
-    const adminSql = new SQL(`${values.pg}/postgres`);
-    await adminSql.unsafe(`DROP DATABASE IF EXISTS ${pgDb} WITH (FORCE)`);
-    await adminSql.close();
+  );
+  await add(
+    "bare-proxy",
+    "a bare Bun fetch proxy hop (the floor)",
+    async () => ({
+      pid: bareJson.proc.pid,
+      load: { url: url(PORTS.bare), env: mockModel },
+      ttfb: { url: url(PORTS.bareTtfb), model: "bench-model" },
+      streams: { url: url(PORTS.bareStreams), model: "bench-model" },
+    }),
+  );
+  if (peerProblem) results.push(newResult("portkey", `@portkey-ai/gateway ${PORTKEY_VERSION} on Node`, peerProblem));
+  else {
+    const auth = { WRK_KEY: "sk-bench", WRK_MODEL: "bench-model" };
+    await add("portkey", `@portkey-ai/gateway ${PORTKEY_VERSION} on Node`, async () => {
+      const child = await startPortkey(PORTS.portkey);
+      return {
+        pid: child.proc.pid,
+        load: { url: url(PORTS.portkey), env: auth, headers: portkeyHeaders(upstreams.json) },
+        ttfb: { url: url(PORTS.portkey), model: "bench-model", key: auth.WRK_KEY, headers: portkeyHeaders(upstreams.ttfb) },
+        streams: { url: url(PORTS.portkey), model: "bench-model", key: auth.WRK_KEY, headers: portkeyHeaders(upstreams.streams) },
+      };
+    });
   }
+  const gatewayScenario = (name: string, port: number, databaseUrl: () => Promise<string>, db?: { pg: Postgres; name: string }) =>
+    add(name, "dist/gateway, governance all ON", async () => {
+      const gw = await startGateway({ name, port, databaseUrl: await databaseUrl(), upstreams });
+      return {
+        pid: gw.child.proc.pid,
+        load: { url: url(port), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json } },
+        ttfb: { url: url(port), model: MODELS.ttfb, key: gw.key },
+        streams: { url: url(port), model: MODELS.streams, key: gw.key },
+        gateway: gw,
+        db,
+      };
+    });
+  await gatewayScenario("gateway-sqlite", PORTS.sqlite, async () => `sqlite:///${join(tempDir("gw-bench-db-"), "bench.db")}`);
+  if (!pg) results.push(newResult("gateway-postgres", "dist/gateway, governance all ON", "--no-pg"));
+  else {
+    const name = `gw_bench_${Date.now()}`;
+    await gatewayScenario("gateway-postgres", PORTS.pg, () => createDatabase(pg, name), { pg, name });
+  }
+  return { active, results };
+}
+
+async function usageWriterBench(): Promise<Outcome<UsageWriterResult>> {
+  return attempt("usage writer", async () => {
+    const proc = track(spawn([BUN, join(HERE, "usage-writer.ts"), "--seconds", QUICK ? "3" : "5"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" }));
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const line = out.trim().split("\n").at(-1);
+    if (code !== 0 || !line) throw new Error(`exit ${code}: ${err.trim().slice(-300)}`);
+    return JSON.parse(line) as UsageWriterResult;
+  });
+}
+
+function meta(ceiling: number): Results["meta"] {
+  const git = (...args: string[]) => spawnSync(["git", ...args], { cwd: ROOT }).stdout.toString().trim();
+  const dirty = git("status", "--porcelain", "--untracked-files=no") ? " (with uncommitted changes)" : "";
+  const node = spawnSync(["node", "--version"]).stdout?.toString().trim() || null;
+  const wrkOut = spawnSync(["wrk", "-v"]);
+  const wrkVersion = /wrk \S+/.exec(wrkOut.stdout.toString() + wrkOut.stderr.toString())?.[0] ?? "wrk";
+  return {
+    started: new Date().toISOString(),
+    commit: `${git("rev-parse", "--short", "HEAD")}${dirty}`,
+    bun: Bun.version,
+    node,
+    wrk: wrkVersion,
+    cpu: cpus()[0]?.model.trim() ?? "unknown",
+    cores: cpus().length,
+    load_avg: loadavg()[0]!,
+    seconds_per_point: SECONDS,
+    levels: LEVELS,
+    wrk_ceiling_rps: ceiling,
+    body: values.stream ? "stream" : "json",
+    ttfb_stream: `${TTFB_STREAM.chunks} chunks ${TTFB_STREAM.intervalMs} ms apart, ${TTFB_SAMPLES} samples after 20 warm-up`,
+    stall_streams: STALL.streams,
+    stall_stream: `${STALL.streams} streams opened at once, ${STALL.chunks} chunks ${STALL.intervalMs} ms apart; stalled = incomplete, or first byte or a gap between reads over ${STALL.gapMs} ms`,
+  };
+}
+
+async function main(): Promise<void> {
+  // A leftover process on one of our ports would answer in place of the one we start, and be measured.
+  assertPortsFree(Object.values(PORTS));
+  ensureWrk();
+  if (!values["no-build"] || !existsSync(BINARY)) buildBinary();
+  const peerProblem = values["no-peer"] ? "--no-peer" : ensurePortkey();
+  const pg = values["no-pg"] ? null : await startPostgres({ privatePort: PORTS.postgres, fallbackUrl: values.pg });
+  const upstreams: Upstreams = { json: PORTS.upstream, ttfb: PORTS.upstreamTtfb, streams: PORTS.upstreamStreams };
+  const { active, results } = await startScenarios(upstreams, pg, peerProblem);
+  const notes: string[] = [];
+
+  await Bun.sleep(1000);
+  for (const s of active) s.result.rss.idle_mb = rssMb(s.pid);
+  const ceiling = (await runWrk({ url: url(PORTS.upstream, "/v1/models"), connections: 64, seconds: SECONDS, get: true })).rps;
+  const run: Results = { meta: meta(ceiling), scenarios: results, db_statements: [], notes };
+  console.log(`wrk ceiling ${ceiling} rps; ${SECONDS} s per point; levels ${LEVELS.join(", ")}`);
+
+  for (const s of active) await runWrk({ ...s.load, connections: 8, seconds: Math.min(2, SECONDS) }); // warm-up
+  // Concurrency outside, scenarios inside: each level's figures come from the same minute of machine noise.
+  for (const c of LEVELS) {
+    for (const s of active) {
+      const before = await dbCounters(s);
+      const { result, peakMb } = await withPeakRss(s.pid, runWrk({ ...s.load, connections: c, seconds: SECONDS, env: { ...s.load.env, WRK_STREAM: values.stream ? "1" : "0" } }));
+      const after = await dbCounters(s);
+      if (before && after) {
+        s.counters.requests += result.requests;
+        s.counters.gateway_counter += after.gw - before.gw;
+        if (before.pg !== null && after.pg !== null) s.counters.pg_stat_statements = (s.counters.pg_stat_statements ?? 0) + after.pg - before.pg;
+      }
+      s.result.sweep.push(result);
+      const rss = s.result.rss;
+      if (peakMb !== null) rss.loaded_peak_mb = Math.max(rss.loaded_peak_mb ?? 0, peakMb);
+      console.log(`${s.result.name.padEnd(17)} c=${String(c).padEnd(3)} ${String(result.rps).padStart(6)} rps  p50 ${result.p50} µs  p99 ${result.p99} µs  failed ${failures(result)}`);
+    }
+  }
+  await Bun.sleep(5000);
+  for (const s of active) s.result.rss.after_mb = rssMb(s.pid);
+  for (const s of active.filter((x) => x.gateway)) {
+    const pgSource = s.db ? (s.db.pg.statements ? `pg_stat_statements on the ${s.db.pg.source}` : `the ${s.db.pg.source} has no pg_stat_statements: gateway counter only`) : "SQLite: gateway counter only";
+    run.db_statements.push({ ...s.counters, source: pgSource });
+  }
+
+  console.log("streams: time to first byte...");
+  for (const s of active) {
+    s.result.ttfb = await attempt(`${s.result.name} TTFB`, () => measureTtfb(s.ttfb, TTFB_SAMPLES));
+    const t = s.result.ttfb;
+    if (!("error" in t)) console.log(`  ${s.result.name.padEnd(17)} p50 ${t.p50_ms} ms p99 ${t.p99_ms} ms (errors ${t.errors})`);
+  }
+  console.log(`streams: ${STALL.streams} at once...`);
+  for (const s of active) {
+    s.result.streams = await attempt(`${s.result.name} streams`, () => measureStalls(s.streams, STALL));
+    const x = s.result.streams;
+    if (!("error" in x)) console.log(`  ${s.result.name.padEnd(17)} ${x.completed}/${x.streams} complete, ${x.stalled} stalled, first byte max ${x.first_byte_max_ms} ms, max gap ${x.max_gap_ms} ms`);
+    await Bun.sleep(2000); // let the sockets of this round close before the next
+  }
+  const sqliteStreams = active.find((s) => s.result.name === "gateway-sqlite")?.result.streams;
+  if (sqliteStreams && !("error" in sqliteStreams) && sqliteStreams.stalled > 0) {
+    // Is it Bun's default cap of 256 fetches in flight? The same gateway with the cap raised answers that.
+    run.streams_diagnostic = await attempt("streams diagnostic", async () => {
+      const gw = await startGateway({ name: "gateway-diagnostic", port: PORTS.diagnostic, databaseUrl: `sqlite:///${join(tempDir("gw-bench-db-"), "diag.db")}`, upstreams, env: UNCAPPED_FETCH });
+      try {
+        return await measureStalls({ url: url(PORTS.diagnostic), model: MODELS.streams, key: gw.key }, STALL);
+      } finally {
+        await stop(gw.child.proc);
+      }
+    });
+  }
+
+  console.log("usage writer...");
+  run.usage_writer = await usageWriterBench();
+
+  console.log("cold starts...");
+  const cold = async (name: string, what: string, o: Parameters<typeof coldStart>[0]) => {
+    const s = results.find((r) => r.name === name);
+    if (s && !s.skipped) s.cold_start = await attempt(`${name} cold start`, async () => ({ ...(await coldStart(o)), what }));
+  };
+  await cold("gateway-sqlite", "dist/gateway, fresh SQLite", {
+    name: "gateway",
+    runs: COLD_RUNS,
+    url: url(PORTS.cold, "/health"),
+    cmd: (dir) => [BINARY, "serve", "--host", "127.0.0.1", "--port", String(PORTS.cold), "--database-url", `sqlite:///${join(dir, "gw.db")}`, "--master-key", MASTER],
+  });
+  await cold("direct", "bun upstream.ts", { name: "upstream", runs: COLD_RUNS, url: url(PORTS.coldPeer, "/v1/models"), cmd: () => [BUN, join(HERE, "upstream.ts"), "--port", String(PORTS.coldPeer)] });
+  await cold("bare-proxy", "bun bare-proxy.ts", {
+    name: "bare",
+    runs: COLD_RUNS,
+    url: url(PORTS.coldPeer, "/v1/models"),
+    cmd: () => [BUN, join(HERE, "bare-proxy.ts"), "--port", String(PORTS.coldPeer), "--upstream", `http://127.0.0.1:${PORTS.upstream}`],
+  });
+  await cold("portkey", "node start-server.js", { name: "portkey", runs: COLD_RUNS, url: url(PORTS.coldPeer, "/"), cmd: () => portkeyCommand(PORTS.coldPeer) });
+
+  const soakSeconds = Number(values.soak);
+  if (soakSeconds > 0) {
+    console.log(`soak: ${soakSeconds} s against a fresh gateway-sqlite...`);
+    run.soak = await attempt("soak", async () => {
+      const gw = await startGateway({ name: "gateway-soak", port: PORTS.soak, databaseUrl: `sqlite:///${join(tempDir("gw-bench-db-"), "soak.db")}`, upstreams });
+      try {
+        return await runSoak({ pid: gw.child.proc.pid, url: url(PORTS.soak), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json }, seconds: soakSeconds });
+      } finally {
+        await stop(gw.child.proc);
+      }
+    });
+  }
+
+  notes.push(
+    `Postgres: ${pg ? `${pg.source} (${pg.url})${pg.note ? `; the private cluster was not possible: ${pg.note}` : ""}` : "not run (--no-pg)"}. The gateway's pool: its defaults (10 + 20 overflow).`,
+    `bare-proxy runs with BUN_CONFIG_MAX_HTTP_REQUESTS=65535: Bun's fetch keeps at most 256 requests in flight by default, which would make the floor stall on ${STALL.streams} streams. The gateway runs as shipped.`,
+  );
+  if (!results.find((s) => s.name === "portkey")?.skipped) {
+    notes.push(
+      `Portkey: ${PORTKEY_ENTRY.replace(`${ROOT}/`, "")} on Node, routed with x-portkey-provider: openai and x-portkey-custom-host; @hono/node-server pinned to 1.14.1 (from 1.14.2 its streams fail with "TypeError: immutable", Portkey-AI/gateway#1389/#1550). Portkey waits 25 ms before forwarding the first chunk of a stream (a setTimeout in its stream handler), which is most of its TTFB.`,
+    );
+  }
+  notes.push(
+    "Cold start: the gateway is the compiled binary; direct and bare-proxy are Bun scripts, Portkey is Node; each to the first answer on its own health route.",
+    "RSS is of the one process serving each scenario (for direct: the mock). Under load = the peak sampled every 250 ms during the sweep; after = 5 s after it.",
+  );
+  if (run.streams_diagnostic && !("error" in run.streams_diagnostic)) {
+    notes.push(
+      `Streams diagnostic: the same gateway-sqlite with BUN_CONFIG_MAX_HTTP_REQUESTS=65535 had ${run.streams_diagnostic.stalled} of ${run.streams_diagnostic.streams} streams stalled (first byte max ${run.streams_diagnostic.first_byte_max_ms} ms).`,
+    );
+  }
+  notes.push(`Load average (1 min) at the start: ${run.meta.load_avg.toFixed(2)} on ${run.meta.cores} cores.`);
+  writeResults(run);
+}
+
+function writeResults(run: Results): void {
+  const outDir = join(HERE, "results");
+  mkdirSync(outDir, { recursive: true });
+  const stamp = run.meta.started.replace(/[:.]/g, "-");
+  const chart = renderChart(
+    run.scenarios.filter((s) => !s.skipped).map((s) => ({ name: s.name, points: s.sweep.map((w) => ({ c: w.connections, p50_us: w.p50, p99_us: w.p99, rps: w.rps })) })),
+    "Latency and throughput vs concurrency",
+    `${run.meta.started.slice(0, 16).replace("T", " ")} UTC, commit ${run.meta.commit}; wrk 1 thread, ${run.meta.seconds_per_point} s per point, ${run.meta.body} chat bodies`,
+  );
+  writeFileSync(join(outDir, `${stamp}.png`), chart);
+  writeFileSync(join(outDir, `${stamp}.json`), JSON.stringify(run, null, 2));
+  const md = renderMarkdown(run, `${stamp}.png`);
+  writeFileSync(join(outDir, `${stamp}.md`), md);
+  console.log(`\n${md}\nwritten to scripts/bench/results/${stamp}.{json,md,png}`);
 }
 
 try {
   await main();
 } finally {
-  for (const c of children) c.kill("SIGTERM");
+  await stopAll();
+  cleanupAll();
 }

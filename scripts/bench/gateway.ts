@@ -1,0 +1,71 @@
+/**
+ * The gateway under test: the compiled binary (dist/gateway) with governance all ON: a key with RPM/TPM limits,
+ * a user whose budget has a cap, prices for every model, batched usage logging and metrics.
+ */
+import { spawnSync } from "bun";
+import { join, resolve } from "node:path";
+import { stringify } from "yaml";
+import { type Child, start, tempDir, waitReady } from "./processes";
+
+export const ROOT = resolve(import.meta.dir, "../..");
+export const BINARY = join(ROOT, "dist/gateway");
+export const MASTER = "bench-master-key-0123456789";
+
+/** The mock upstreams the gateway routes to; one provider per upstream, so the model picks the upstream. */
+export interface Upstreams {
+  json: number;
+  ttfb: number;
+  streams: number;
+}
+export const MODELS = { json: "bench:bench-model", ttfb: "bench-ttfb:bench-model", streams: "bench-streams:bench-model" } as const;
+
+/** Builds dist/gateway from this checkout, so the figures belong to the code next to them. */
+export function buildBinary(): void {
+  console.log("building dist/gateway (bun run build)...");
+  const build = spawnSync(["bun", "run", "build"], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+  if (build.exitCode !== 0) throw new Error("bun run build failed");
+}
+
+async function admin(base: string, method: string, path: string, body: unknown): Promise<Record<string, string>> {
+  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, string>;
+}
+
+export interface Gateway {
+  child: Child;
+  base: string;
+  /** A key of a user with a capped budget, with RPM/TPM limits high enough not to reject the load. */
+  key: string;
+}
+
+export async function startGateway(o: { name: string; port: number; databaseUrl: string; upstreams: Upstreams; env?: Record<string, string> }): Promise<Gateway> {
+  const dir = tempDir("gw-bench-");
+  const provider = (port: number) => ({ provider_type: "openai-compatible", api_base: `http://127.0.0.1:${port}/v1`, api_key: "bench-upstream-key" });
+  const price = { input_price_per_million: 1.0, output_price_per_million: 2.0 };
+  const config = {
+    database_url: o.databaseUrl,
+    master_key: MASTER,
+    log_level: "warning",
+    log_writer_strategy: "batch",
+    enable_metrics: true,
+    rate_limit_rpm: 100_000_000,
+    providers: { bench: provider(o.upstreams.json), "bench-ttfb": provider(o.upstreams.ttfb), "bench-streams": provider(o.upstreams.streams) },
+    pricing: Object.fromEntries(Object.values(MODELS).map((m) => [m, price])),
+  };
+  await Bun.write(join(dir, "config.yml"), stringify(config));
+  const child = start(o.name, [BINARY, "serve", "--config", join(dir, "config.yml"), "--port", String(o.port), "--host", "127.0.0.1"], { cwd: dir, env: o.env });
+  const base = `http://127.0.0.1:${o.port}`;
+  await waitReady(child, `${base}/health`);
+  const budget = await admin(base, "POST", "/v1/budgets", { max_budget: 1_000_000 });
+  await admin(base, "POST", "/v1/users", { user_id: "bench-user", budget_id: budget.budget_id });
+  const key = await admin(base, "POST", "/v1/keys", { key_name: "bench", user_id: "bench-user", rpm_limit: 100_000_000, tpm_limit: 1_000_000_000 });
+  if (!key.key) throw new Error("the gateway returned no key");
+  return { child, base, key: key.key };
+}
+
+/** The gateway's own count of database statements (gateway_db_statements on /metrics). */
+export async function gatewayStatements(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^gateway_db_statements (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
