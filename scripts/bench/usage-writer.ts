@@ -15,7 +15,7 @@ import { openStore } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
 import { createUsageWriter, type UsageRowInsert } from "../../src/services/governance";
 import { createSqliteUsageInserter } from "../../src/services/governance/sqlite-usage-inserter";
-import { insertUsageRows } from "../../src/services/governance/usage-insert";
+import { insertUsageLines } from "../../src/services/governance/usage-insert";
 import { percentile, round } from "./stats";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" }, rate: { type: "string", default: "25000" } } });
@@ -69,7 +69,7 @@ try {
     strategy: "batch",
     journalPath: join(dir, "usage-journal.jsonl"),
     fsync: false,
-    inserter: createSqliteUsageInserter(dbFile, (rows) => insertUsageRows(store, rows)),
+    inserter: createSqliteUsageInserter(dbFile, (lines) => insertUsageLines(store, lines)),
     onFlush: (e) => {
       written += e.written;
     },

@@ -1,15 +1,15 @@
 /**
- * The main-thread side of sqlite-usage-worker.ts: `insert(rows)` resolves when the rows are committed by the worker
+ * The main-thread side of sqlite-usage-worker.ts: `insert(lines)` resolves when the rows are committed by the worker
  * (or rejects with the database's error, e.g. a foreign-key failure the writer then isolates row by row). A worker
  * that dies is not trusted again: inserts fall back to `fallback` (this thread), so rows are never stranded.
  */
 import { logger } from "../../platform/logger";
-import { sqliteInsertValues, type UsageRowInsert } from "./usage-insert";
 
 const log = logger("usage-writer");
 
 export interface UsageInserter {
-  insert(rows: UsageRowInsert[]): Promise<void>;
+  /** Inserts rows given as their usage lines (usage-insert.ts). */
+  insert(lines: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -21,7 +21,7 @@ function workerUrl(): string {
   return Bun.main.startsWith("/$bunfs/") ? "./services/governance/sqlite-usage-worker.ts" : new URL("./sqlite-usage-worker.ts", import.meta.url).href;
 }
 
-export function createSqliteUsageInserter(path: string, fallback: (rows: UsageRowInsert[]) => Promise<void>): UsageInserter {
+export function createSqliteUsageInserter(path: string, fallback: (lines: string[]) => Promise<void>): UsageInserter {
   const worker = new Worker(workerUrl());
   let broken = false;
   const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
@@ -52,13 +52,14 @@ export function createSqliteUsageInserter(path: string, fallback: (rows: UsageRo
   // server already closed could exit before the last batch is committed.
   worker.unref();
   return {
-    insert(rows) {
-      if (broken) return fallback(rows);
+    insert(lines) {
+      if (broken) return fallback(lines);
       const id = next++;
       return new Promise<void>((resolve, reject) => {
         if (pending.size === 0) worker.ref();
         pending.set(id, { resolve, reject });
-        worker.postMessage({ type: "insert", id, values: sqliteInsertValues(rows) });
+        // One string crosses the thread boundary (a copy, no per-row structured clone); the worker parses it.
+        worker.postMessage({ type: "insert", id, lines: lines.join("\n") });
       });
     },
     async close() {

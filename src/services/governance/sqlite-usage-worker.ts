@@ -2,16 +2,16 @@
  * A worker thread that inserts usage rows into the SQLite database with a connection of its own, so a flush (and
  * the WAL checkpoints that commits trigger) never blocks the event loop that serves requests. The main thread
  * keeps the journal, the retries and the ordering; this thread only runs one transaction per batch.
- * Messages: {type:"open", path} once, then {type:"insert", id, values} → {id, ok} | {id, ok:false, message}, where
- * `values` are the rows' parameters of the single-row INSERT, flattened (usage-insert.ts).
+ * Messages: {type:"open", path} once, then {type:"insert", id, lines} → {id, ok} | {id, ok:false, message}, where
+ * `lines` are the rows' usage lines (usage-insert.ts) joined by newlines.
  * It is a separate entry point of the compiled binary (scripts/_compile.ts).
  */
 import { Database, type SQLQueryBindings } from "bun:sqlite";
-import { SQLITE_INSERT_SQL, SQLITE_INSERT_WIDTH } from "./usage-insert";
+import { fromUsageLine, SQLITE_INSERT_SQL, SQLITE_INSERT_WIDTH, sqliteInsertValues } from "./usage-insert";
 
 declare const self: Worker;
 
-type Message = { type: "open"; path: string } | { type: "insert"; id: number; values: SQLQueryBindings[] } | { type: "close" };
+type Message = { type: "open"; path: string } | { type: "insert"; id: number; lines: string } | { type: "close" };
 
 let db: Database | null = null;
 
@@ -31,7 +31,7 @@ self.onmessage = (event: MessageEvent<Message>) => {
   try {
     if (!db) throw new Error("usage worker: database not open");
     const insert = db.query(SQLITE_INSERT_SQL);
-    const { values } = msg;
+    const values = sqliteInsertValues(msg.lines.split("\n").map(fromUsageLine)) as SQLQueryBindings[];
     db.transaction(() => {
       for (let i = 0; i < values.length; i += SQLITE_INSERT_WIDTH) insert.run(...values.slice(i, i + SQLITE_INSERT_WIDTH));
     })();

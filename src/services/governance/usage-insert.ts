@@ -78,8 +78,25 @@ function toDate(v: unknown): Date {
   return v instanceof Date ? v : new Date(v as string | number);
 }
 
-/** Normalises a row read back from the journal (JSON turns the Date into an ISO string). */
-export function fromJournal(row: UsageRowInsert): UsageRowInsert {
+/** A row as a journal line carries it: the insert plus its settlement's spend number, when it added spend. */
+export type UsageLineRow = UsageRowInsert & { spendSeq?: number };
+
+/**
+ * The one serialised form of a row (journal line, and what the writer queues and hands the SQLite worker). The
+ * timestamp is epoch milliseconds: serialising a Date costs several times the rest of the row.
+ */
+export function toUsageLine(row: UsageRowInsert, spendSeq?: number | null): string {
+  const timestamp = row.timestamp instanceof Date ? row.timestamp.getTime() : row.timestamp;
+  return JSON.stringify(spendSeq ? { ...row, timestamp, spendSeq } : { ...row, timestamp });
+}
+
+/** A line back to a row (the timestamp as a Date again; older journals hold an ISO string). */
+export function fromUsageLine(line: string): UsageLineRow {
+  return fromJournal(JSON.parse(line) as UsageLineRow);
+}
+
+/** Normalises a row read back from the journal (the timestamp as a Date). */
+export function fromJournal<R extends UsageRowInsert>(row: R): R {
   return { ...row, timestamp: toDate(row.timestamp) };
 }
 
@@ -123,6 +140,11 @@ export async function insertUsageRows(store: Store, rows: UsageRowInsert[]): Pro
     const chunk = rows.slice(i, i + size);
     await store.query(insertSql("pg", chunk.length), params("pg", chunk));
   }
+}
+
+/** insertUsageRows for rows given as usage lines. */
+export function insertUsageLines(store: Store, lines: string[]): Promise<void> {
+  return insertUsageRows(store, lines.map(fromUsageLine));
 }
 
 /** True when the error is a foreign-key violation (the key or user was deleted while the row was queued). */

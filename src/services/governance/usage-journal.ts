@@ -1,7 +1,7 @@
 /**
  * The usage crash journal (SPEC §0 Storage): one JSON line per row, appended with write() before `enqueue`
- * returns, so a killed process loses nothing. The active file is rotated into a numbered segment when a flush
- * takes its rows; a segment is deleted once its rows are committed. Whatever segments (or active file) an
+ * returns, so a killed process loses nothing. The writer rotates the active file into a numbered segment now and
+ * then, and deletes a segment once its rows are committed. Whatever segments (or active file) an
  * earlier process left behind are replayed on start. One journal path per process. The journal's identity (a
  * UUID kept in `.<name>.id` beside it) survives restarts, so the budget ledger can key its spend watermark on it.
  */
@@ -92,17 +92,18 @@ function segmentOrder(path: string): number {
   return m ? Number(m[1]) * 1e6 + Number(m[2]) : 0;
 }
 
-/** Parses a journal file; a torn last line (killed mid-write) is skipped and counted. */
-export function readJournal<T>(path: string): { rows: T[]; corrupt: number } {
-  const rows: T[] = [];
+/** A journal file's lines that are whole JSON; a torn last line (killed mid-write) is skipped and counted. */
+export function readJournalLines(path: string): { lines: string[]; corrupt: number } {
+  const lines: string[] = [];
   let corrupt = 0;
   for (const line of readFileSync(path, "utf8").split("\n")) {
     if (!line.trim()) continue;
     try {
-      rows.push(JSON.parse(line) as T);
+      JSON.parse(line);
+      lines.push(line);
     } catch {
       corrupt++;
     }
   }
-  return { rows, corrupt };
+  return { lines, corrupt };
 }

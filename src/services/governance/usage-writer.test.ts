@@ -69,9 +69,10 @@ for (const dialect of DIALECTS) {
       await dead.flush();
       for (let i = 0; i < 50; i++) dead.enqueue(row(i));
       expect(await count(store)).toBe(before + 50);
-      // The kill: the dead writer's journal still holds its last 50 rows, never flushed and never closed.
+      // The kill: the dead writer's journal still holds its last 50 rows, never flushed and never closed. The
+      // journal was not rotated since the first flush, so replay also re-reads the 50 already committed.
       const next = createUsageWriter({ store, strategy: "batch", journalPath: path, fsync: false, flushIntervalMs: 60_000 });
-      expect(await next.replay()).toBe(50);
+      expect(await next.replay()).toBe(100);
       expect(await count(store)).toBe(before + 100);
       expect(await next.replay()).toBe(0);
       await next.close();
@@ -90,6 +91,23 @@ for (const dialect of DIALECTS) {
         await next.close();
       }
       expect(await count(store)).toBe(before + 20);
+    });
+
+    test("segments rotate by size and are deleted once their rows are committed", async () => {
+      const name = "rotate.journal";
+      const w = createUsageWriter({ store, strategy: "batch", journalPath: join(tdb.dir, name), fsync: false, flushIntervalMs: 60_000, batchSize: 1_000_000, rotateRows: 25 });
+      const files = () => readdirSync(tdb.dir).filter((f) => f.startsWith(name));
+      for (let i = 0; i < 30; i++) w.enqueue(row(i));
+      expect(files()).toEqual([name]);
+      // The flush takes the 30 rows; the active file is over 25 rows, so it becomes a segment, deleted once written.
+      await w.flush();
+      expect(files()).toEqual([]);
+      for (let i = 0; i < 10; i++) w.enqueue(row(i));
+      await w.flush();
+      // Under the size and age thresholds: the active file stays, holding rows already committed.
+      expect(files()).toEqual([name]);
+      await w.close();
+      expect(files()).toEqual([]);
     });
 
     test("single strategy writes each row promptly", async () => {

@@ -4,12 +4,18 @@
  * when the database rejects that very row (counted as `dropped`), never because the database was down.
  * A row may carry its settlement's spend number (budget ledger): its journal segment is kept until the ledger has
  * committed that spend, and on replay the ledger re-applies what a killed process had not committed.
+ *
+ * Rows travel as their journal line (usage-insert.ts): serialised once, queued as strings, parsed again only where
+ * they are inserted (the SQLite worker thread, or the Postgres flush). The journal is rotated into a segment when
+ * the active file holds `rotateRows` rows or is `rotateMs` old, not at every flush, so a busy gateway renames and
+ * deletes a file every few thousand rows; a segment is deleted once every row in it is committed. Replay may
+ * therefore re-read rows that were already committed: inserts are idempotent (`ON CONFLICT (id) DO NOTHING`).
  */
 import type { Store } from "../../db/client";
 import { logger } from "../../platform/logger";
-import { openJournal, readJournal, type Journal } from "./usage-journal";
+import { openJournal, readJournalLines, type Journal } from "./usage-journal";
 import type { UsageInserter } from "./sqlite-usage-inserter";
-import { fromJournal, insertUsageRows, isForeignKeyError, type UsageRowInsert } from "./usage-insert";
+import { fromUsageLine, insertUsageLines, isForeignKeyError, toUsageLine, type UsageRowInsert } from "./usage-insert";
 
 export type { UsageRowInsert } from "./usage-insert";
 
@@ -36,6 +42,9 @@ export interface UsageWriterOptions {
   flushIntervalMs?: number;
   /** A flush starts as soon as this many rows are queued. Default 100. */
   batchSize?: number;
+  /** The active journal file becomes a segment at this many rows (default 10 000) or this age (default 5 000 ms). */
+  rotateRows?: number;
+  rotateMs?: number;
   onFlush?: (event: FlushEvent) => void;
   /** Where batches are inserted; default: `store` on this thread (SQLite files use a worker thread instead). */
   inserter?: UsageInserter;
@@ -47,9 +56,6 @@ export interface UsageWriterOptions {
     recover(entries: { userId: string; costMicros: number; seq: number }[]): Promise<number>;
   };
 }
-
-/** A row as journaled: the insert plus its settlement number, when it added spend. */
-type JournalRow = UsageRowInsert & { spendSeq?: number };
 
 export interface UsageWriter {
   /** Journals and queues a row; `spendSeq` is the ledger's number for its spend (see the header). */
@@ -66,11 +72,19 @@ export interface UsageWriter {
   depth(): number;
 }
 
-interface Batch {
-  rows: UsageRowInsert[];
-  segment: string | null;
-  /** Highest spend number among the rows (0 = none). */
+/** A journal file and what still holds it: rows not yet committed, and the highest spend number among its rows. */
+interface Segment {
+  /** null while it is the active file. */
+  path: string | null;
+  pending: number;
   maxSeq: number;
+  openedAt: number;
+}
+
+interface Batch {
+  lines: string[];
+  /** The segments the lines were journaled in, with how many lines each (rows are queued in journal order). */
+  parts: [Segment, number][];
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -79,13 +93,18 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
   const { store, strategy } = opts;
   const intervalMs = opts.flushIntervalMs ?? 1000;
   const batchSize = strategy === "single" ? 1 : (opts.batchSize ?? 100);
+  const rotateRows = opts.rotateRows ?? 10_000;
+  const rotateMs = opts.rotateMs ?? 5000;
   const journal: Journal | null = opts.journalPath ? openJournal(opts.journalPath, opts.fsync) : null;
-  const insert = (rows: UsageRowInsert[]) => (opts.inserter ? opts.inserter.insert(rows) : insertUsageRows(store, rows));
-  let queue: UsageRowInsert[] = [];
-  let queueSeq = 0;
+  const insert = (lines: string[]) => (opts.inserter ? opts.inserter.insert(lines) : insertUsageLines(store, lines));
+  const newSegment = (): Segment => ({ path: null, pending: 0, maxSeq: 0, openedAt: Date.now() });
+  let active = newSegment();
+  let activeRows = 0;
+  let queue: string[] = [];
+  let queueParts: [Segment, number][] = [];
   let retry: Batch[] = [];
-  /** Written segments whose rows' spend the ledger has not committed yet: deleted once it has. */
-  let awaiting: Batch[] = [];
+  /** Closed segments whose rows are all written but whose spend the ledger has not committed yet. */
+  let awaiting: Segment[] = [];
   let inFlight = 0;
   let running: Promise<void> | null = null;
   let failures = 0;
@@ -113,29 +132,49 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
 
   const committedSeq = () => opts.spend?.committed() ?? Number.POSITIVE_INFINITY;
 
-  /** Deletes a written batch's segment, or keeps it until the ledger has committed the rows' spend. */
-  function done(batch: Batch): void {
-    if (batch.maxSeq <= committedSeq()) journal?.remove(batch.segment);
-    else awaiting.push(batch);
+  /** Deletes a closed segment with nothing pending, or keeps it until the ledger has committed its rows' spend. */
+  function release(seg: Segment): void {
+    if (seg.path === null || seg.pending > 0) return;
+    if (seg.maxSeq <= committedSeq()) journal?.remove(seg.path);
+    else awaiting.push(seg);
   }
 
   function releaseAwaiting(): void {
     if (awaiting.length === 0) return;
     const committed = committedSeq();
-    awaiting = awaiting.filter((b) => {
-      if (b.maxSeq > committed) return true;
-      journal?.remove(b.segment);
+    awaiting = awaiting.filter((s) => {
+      if (s.maxSeq > committed) return true;
+      journal?.remove(s.path);
       return false;
     });
+  }
+
+  /** Closes the active file into a segment (when it has rows); `force` regardless of its size and age. */
+  function rotate(force: boolean): void {
+    if (!journal || activeRows === 0) return;
+    if (!force && activeRows < rotateRows && Date.now() - active.openedAt < rotateMs) return;
+    const seg = active;
+    seg.path = journal.rotate();
+    active = newSegment();
+    activeRows = 0;
+    release(seg);
+  }
+
+  function done(batch: Batch): void {
+    for (const [seg, n] of batch.parts) {
+      seg.pending -= n;
+      release(seg);
+    }
   }
 
   /** Writes one batch; on a data error (database reachable) falls back to row by row. */
   async function writeBatch(batch: Batch): Promise<boolean> {
     const started = performance.now();
-    inFlight += batch.rows.length;
+    const n = batch.lines.length;
+    inFlight += n;
     try {
-      await insert(batch.rows);
-      emit({ writer: strategy, result: "ok", rows: batch.rows.length, written: batch.rows.length, dropped: 0, durationSeconds: (performance.now() - started) / 1000 });
+      await insert(batch.lines);
+      emit({ writer: strategy, result: "ok", rows: n, written: n, dropped: 0, durationSeconds: (performance.now() - started) / 1000 });
       done(batch);
       return true;
     } catch (err) {
@@ -144,25 +183,26 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
         reachable = false;
       });
       if (!reachable) {
-        emit({ writer: strategy, result: "error", rows: batch.rows.length, written: 0, dropped: 0, durationSeconds: (performance.now() - started) / 1000 });
-        log.warn("usage flush failed; will retry", { rows: batch.rows.length, error: String(err) });
+        emit({ writer: strategy, result: "error", rows: n, written: 0, dropped: 0, durationSeconds: (performance.now() - started) / 1000 });
+        log.warn("usage flush failed; will retry", { rows: n, error: String(err) });
         return false;
       }
-      const { written, dropped } = await writeOneByOne(batch.rows);
-      emit({ writer: strategy, result: dropped ? "error" : "ok", rows: batch.rows.length, written, dropped, durationSeconds: (performance.now() - started) / 1000 });
+      const { written, dropped } = await writeOneByOne(batch.lines);
+      emit({ writer: strategy, result: dropped ? "error" : "ok", rows: n, written, dropped, durationSeconds: (performance.now() - started) / 1000 });
       done(batch);
       return true;
     } finally {
-      inFlight -= batch.rows.length;
+      inFlight -= n;
     }
   }
 
   /** Isolates the rows the database rejects; a vanished key or user is detached (as ON DELETE SET NULL would). */
-  async function writeOneByOne(rows: UsageRowInsert[]): Promise<{ written: number; dropped: number }> {
+  async function writeOneByOne(lines: string[]): Promise<{ written: number; dropped: number }> {
     let written = 0;
     let dropped = 0;
-    for (const row of rows) {
-      const attempts = [row, { ...row, apiKeyId: null }, { ...row, apiKeyId: null, userId: null }];
+    for (const line of lines) {
+      const row = fromUsageLine(line);
+      const attempts = [line, toUsageLine({ ...row, apiKeyId: null }), toUsageLine({ ...row, apiKeyId: null, userId: null })];
       let ok = false;
       let lastError: unknown;
       for (const attempt of attempts) {
@@ -184,15 +224,16 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
     return { written, dropped };
   }
 
-  async function runOnce(): Promise<void> {
+  async function runOnce(forceRotate = false): Promise<void> {
     releaseAwaiting();
     const batches = retry;
     retry = [];
     if (queue.length) {
-      batches.push({ rows: queue, segment: journal?.rotate() ?? null, maxSeq: queueSeq });
+      batches.push({ lines: queue, parts: queueParts });
       queue = [];
-      queueSeq = 0;
+      queueParts = [];
     }
+    rotate(forceRotate);
     let failed = false;
     for (const batch of batches) {
       // After one failure the database is down: keep the rest for the retry without hammering it.
@@ -204,18 +245,20 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
     failures = failed ? failures + 1 : 0;
   }
 
-  function flush(): Promise<void> {
+  function flush(forceRotate = false): Promise<void> {
     // Flushes never overlap; a call during a flush runs one more round after it, so it covers rows enqueued now.
-    const next: Promise<void> = (running ?? Promise.resolve()).then(runOnce).finally(() => {
-      if (running === next) running = null;
-      // Rows that piled up during this flush go now, not at the next tick: that is how batches grow under load.
-      if (!running && !failures && queue.length >= batchSize) void flush();
-    });
+    const next: Promise<void> = (running ?? Promise.resolve())
+      .then(() => runOnce(forceRotate))
+      .finally(() => {
+        if (running === next) running = null;
+        // Rows that piled up during this flush go now, not at the next tick: that is how batches grow under load.
+        if (!running && !failures && queue.length >= batchSize) void flush();
+      });
     running = next;
     return next;
   }
 
-  const depth = () => queue.length + inFlight + retry.reduce((n, b) => n + b.rows.length, 0);
+  const depth = () => queue.length + inFlight + retry.reduce((n, b) => n + b.lines.length, 0);
 
   schedule(intervalMs);
 
@@ -223,28 +266,36 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
     journalId: journal?.id ?? null,
     enqueue(row, spendSeq) {
       if (closed) throw new Error("usage writer is closed");
+      const line = toUsageLine(row, spendSeq);
       if (journal) {
-        journal.append(JSON.stringify(spendSeq ? { ...row, spendSeq } : row));
-        if (spendSeq && spendSeq > queueSeq) queueSeq = spendSeq;
+        journal.append(line);
+        activeRows++;
+        if (spendSeq && spendSeq > active.maxSeq) active.maxSeq = spendSeq;
       }
-      queue.push(row);
+      active.pending++;
+      const last = queueParts[queueParts.length - 1];
+      if (last && last[0] === active) last[1]++;
+      else queueParts.push([active, 1]);
+      queue.push(line);
       // Batch: a full batch flushes now rather than waiting for the timer; under load batches grow while a flush runs.
       if (queue.length >= batchSize && (!running || strategy === "single")) void flush();
     },
-    flush,
+    flush: () => flush(),
     depth,
     async replay() {
       if (!journal) return 0;
       let total = 0;
-      for (const segment of journal.leftovers()) {
-        const { rows, corrupt } = readJournal<JournalRow>(segment);
-        if (corrupt) log.warn("skipped torn lines in the usage journal", { segment, corrupt });
+      for (const path of journal.leftovers()) {
+        const { lines, corrupt } = readJournalLines(path);
+        if (corrupt) log.warn("skipped torn lines in the usage journal", { segment: path, corrupt });
+        const rows = lines.map(fromUsageLine);
         // Spend first: the ledger's watermark makes this idempotent, and the segment stays until the rows are in.
         const spent = rows.flatMap((r) => (r.spendSeq && r.userId && r.costMicros ? [{ userId: r.userId, costMicros: Number(r.costMicros), seq: r.spendSeq }] : []));
         const recovered = spent.length && opts.spend ? await opts.spend.recover(spent) : 0;
-        if (recovered) log.info("re-applied spend a killed process had not committed", { segment, settlements: recovered });
-        const batch: Batch = { rows: rows.map(fromJournal), segment, maxSeq: 0 };
-        total += rows.length;
+        if (recovered) log.info("re-applied spend a killed process had not committed", { segment: path, settlements: recovered });
+        const seg: Segment = { path, pending: lines.length, maxSeq: 0, openedAt: 0 };
+        const batch: Batch = { lines, parts: [[seg, lines.length]] };
+        total += lines.length;
         if (!(await writeBatch(batch))) {
           retry.push(batch);
           failures++;
@@ -257,10 +308,10 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
       if (closed) return;
       closed = true;
       if (timer) clearTimeout(timer);
-      await flush();
+      await flush(true);
       for (let attempt = 0; attempt < 3 && retry.length; attempt++) {
         await Bun.sleep(200 * (attempt + 1));
-        await flush();
+        await flush(true);
       }
       releaseAwaiting();
       const left = depth();

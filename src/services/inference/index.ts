@@ -22,7 +22,7 @@ import { createToolBackends, type ToolBackends } from "../../tools/index";
 import { createGatewayTools, toolSettingsOf } from "./tool-loop";
 import type { Store } from "../../db/client";
 import { createSqliteUsageInserter } from "../governance/sqlite-usage-inserter";
-import { insertUsageRows } from "../governance/usage-insert";
+import { insertUsageLines } from "../governance/usage-insert";
 import { parseDatabaseUrl } from "../../db/url";
 import { journalPathFor } from "./journal-path";
 
@@ -67,7 +67,7 @@ export function createInference(o: InferenceOptions) {
   const usage = createUsageWriter({
     store,
     // SQLite files take usage inserts on a worker thread: flushes and checkpoints stay off the request loop.
-    inserter: sqliteFile ? createSqliteUsageInserter(sqliteFile, (rows) => insertUsageRows(store, rows)) : undefined,
+    inserter: sqliteFile ? createSqliteUsageInserter(sqliteFile, (lines) => insertUsageLines(store, lines)) : undefined,
     strategy: config.log_writer_strategy,
     journalPath: journalPathFor(config),
     fsync: config.usage_journal_fsync,
