@@ -20,6 +20,7 @@ import { usageRoutes } from "./routes/usage";
 import { usersRoutes } from "./routes/users";
 import { enterRequest } from "../platform/request-context";
 import { applySecurityHeaders } from "./security-headers";
+import { takeSetHeaders } from "./set-headers";
 import { trpcRoutes } from "./trpc";
 
 /** Every API route, without docs: what the OpenAPI document is generated from. */
@@ -71,8 +72,17 @@ function pathOf(url: string): string {
   return query < 0 ? url.slice(start) : url.slice(start, query);
 }
 
-/** `/v1/keys/:key_id` -> `/v1/keys/{key_id}`; unmatched paths share one label (SPEC §12). */
-const endpointLabel = (route: string | undefined): string => (route ? route.replace(/:([^/]+)/g, "{$1}") : "unmatched");
+/** `/v1/keys/:key_id` -> `/v1/keys/{key_id}`; unmatched paths share one label (SPEC §12). Route templates are few. */
+const labels = new Map<string, string>();
+function endpointLabel(route: string | undefined): string {
+  if (!route) return "unmatched";
+  let label = labels.get(route);
+  if (label === undefined) {
+    label = route.replace(/:([^/]+)/g, "{$1}");
+    labels.set(route, label);
+  }
+  return label;
+}
 
 export interface BaseAppOptions {
   config: Config;
@@ -112,7 +122,7 @@ export function createBaseApp(o: BaseAppOptions) {
           : new GatewayError(404, "Not Found", { code: "not_found" });
       } else err = toGatewayError(error);
       set.status = err.status; // for the request metrics in onAfterResponse
-      return errorResponse(err, path, set.headers as Record<string, string>);
+      return errorResponse(err, path, takeSetHeaders(set));
     });
   if (metrics) {
     // Registered only with metrics on (Elysia's after-response phase has a per-request cost), and before the

@@ -7,7 +7,8 @@ export function applySecurityHeaders(path: string, headers: HeaderBag): void {
   headers["referrer-policy"] = "strict-origin-when-cross-origin";
   if (path.startsWith("/health")) return;
   headers["cache-control"] = "private, no-store, no-cache";
-  headers.vary = mergeVary(headers.vary === undefined ? undefined : String(headers.vary), "Authorization");
+  // Every request passes here, almost always with no Vary yet: skip the merge then.
+  headers.vary = headers.vary === undefined ? "Authorization" : mergeVary(String(headers.vary), "Authorization");
 }
 
 /** Merges Vary values: unique, sorted, comma+space separated. */

@@ -128,3 +128,22 @@ export class CellHistogram extends Cells<HistogramCell> {
     return out;
   }
 }
+
+/** A two-level map (a, b) -> value, created on first use: lookups hash only strings the caller already has. */
+export class PairMap<V> {
+  private readonly outer = new Map<string, Map<string, V>>();
+
+  get(a: string, b: string, create: () => V): V {
+    let inner = this.outer.get(a);
+    if (!inner) {
+      inner = new Map();
+      this.outer.set(a, inner);
+    }
+    let value = inner.get(b);
+    if (value === undefined) {
+      value = create();
+      inner.set(b, value);
+    }
+    return value;
+  }
+}

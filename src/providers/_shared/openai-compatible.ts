@@ -79,9 +79,25 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
   const auth = dialect.authHeaders ?? bearer;
   const adapt = dialect.adaptChatBody ?? ((b: JsonObject) => b);
 
+  // base + path depends on the settings alone (which never change), so it is joined once per settings and path.
+  const urls = new WeakMap<ProviderSettings, Map<string, string>>();
+  function urlFor(s: ProviderSettings, path: string): string {
+    let byPath = urls.get(s);
+    if (!byPath) {
+      byPath = new Map();
+      urls.set(s, byPath);
+    }
+    let url = byPath.get(path);
+    if (url === undefined) {
+      url = joinUrl(base(s), path);
+      byPath.set(path, url);
+    }
+    return url;
+  }
+
   function request(s: ProviderSettings, path: string, body?: JsonObject): UpstreamRequest {
     const model = typeof body?.["model"] === "string" ? body["model"] : null;
-    const url = dialect.resolveUrl ? dialect.resolveUrl(s, path, model) : joinUrl(base(s), path);
+    const url = dialect.resolveUrl ? dialect.resolveUrl(s, path, model) : urlFor(s, path);
     return { url, method: body === undefined ? "GET" : "POST", body, headers: auth(s) };
   }
 

@@ -4,9 +4,10 @@ import type { Store } from "../../db/client";
 import { createTestDb, DIALECTS, type TestDb } from "./_test-db";
 import { createRateLimiter, type RateLimiter, type RateScope, secondsUntil } from "./rate-limiter";
 
-async function refusal(p: Promise<unknown>): Promise<GatewayError> {
+/** The refusal of a check, thrown at once (in-memory counters) or rejected (shared counters). */
+async function refusal(check: () => unknown): Promise<GatewayError> {
   try {
-    await p;
+    await check();
   } catch (err) {
     expect(err).toBeInstanceOf(GatewayError);
     return err as GatewayError;
@@ -56,7 +57,7 @@ for (const dialect of DIALECTS) {
       expect(Number(first["X-RateLimit-Reset"])).toBeGreaterThan(1e9);
       await l.check(s);
       expect((await l.check(s))["X-RateLimit-Remaining"]).toBe("0");
-      const err = await refusal(l.check(s));
+      const err = await refusal(() => l.check(s));
       expect(err.status).toBe(429);
       expect(err.message).toBe("Rate limit exceeded");
       expect(err.code).toBe("rate_limit_exceeded");
@@ -71,7 +72,7 @@ for (const dialect of DIALECTS) {
       const s = [userScope("slide", 3)];
       for (let i = 0; i < 3; i++) await l.check(s);
       now = m + 10_000; // 3 × 5/6 = 2.5 still in the window
-      expect(Number((await refusal(l.check(s))).headers["Retry-After"])).toBe(10);
+      expect(Number((await refusal(() => l.check(s))).headers["Retry-After"])).toBe(10);
       now = m + 20_000;
       await l.check(s);
     });
@@ -84,7 +85,7 @@ for (const dialect of DIALECTS) {
       const h = await l.check([key, user]);
       expect(h).toMatchObject({ "X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1" });
       await l.check([key, user]);
-      await refusal(l.check([key, user]));
+      await refusal(() => l.check([key, user]));
       expect((await l.check([key]))["X-RateLimit-Remaining"]).toBe("7");
     });
 
@@ -98,7 +99,7 @@ for (const dialect of DIALECTS) {
       await l.check(s);
       l.recordTokens(s, 40);
       await Bun.sleep(120);
-      const err = await refusal(l.check(s));
+      const err = await refusal(() => l.check(s));
       expect(Number(err.headers["Retry-After"])).toBeGreaterThanOrEqual(1);
     });
 
@@ -112,13 +113,13 @@ for (const dialect of DIALECTS) {
         await a.check(s);
         await b.check(s);
         await a.check(s);
-        await refusal(b.check(s));
-        await refusal(a.check(s));
+        await refusal(() => b.check(s));
+        await refusal(() => a.check(s));
         const tok = [userScope("shared-tok", null, 500)];
         await b.check(tok);
         a.recordTokens(tok, 500);
         await Bun.sleep(1000);
-        await refusal(b.check(tok));
+        await refusal(() => b.check(tok));
       });
 
       test("100 concurrent checks on two replicas admit exactly the limit", async () => {

@@ -32,8 +32,11 @@ export interface RateLimiterOptions {
 }
 
 export interface RateLimiter {
-  /** Admits one request for every scope, or throws the 429 (Retry-After >= 1). Returns the success headers. */
-  check(scopes: RateScope[]): Promise<Record<string, string>>;
+  /**
+   * Admits one request for every scope, or throws the 429 (Retry-After >= 1). Returns the success headers; at once
+   * with in-memory counters, as a promise when a shared counter may have to be asked.
+   */
+  check(scopes: RateScope[]): Record<string, string> | Promise<Record<string, string>>;
   /** Adds a settled request's tokens to each scope's current window. */
   recordTokens(scopes: RateScope[], tokens: number): void;
   /** Deletes windows older than the previous minute. */
@@ -77,15 +80,24 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   const shared: SharedCounters | null = opts.store && opts.store.dialect === "pg" ? sharedCounters(opts.store) : null;
   const fraction = opts.leaseFraction ?? 0.05;
   const syncMs = opts.syncMs ?? 250;
-  const entries = new Map<string, Entry>();
+  // By scope, then subject: looked up with the strings the caller already has (their hashes are cached), where
+  // a joined key would be a new string to hash on every request.
+  const byScope = new Map<string, Map<string, Entry>>();
+  const allEntries = function* (): Generator<[Map<string, Entry>, string, Entry]> {
+    for (const subjects of byScope.values()) for (const [subject, e] of subjects) yield [subjects, subject, e];
+  };
 
   const entry = (s: RateScope, now: number): Entry => {
-    const id = `${s.scope}\u0000${s.subject}`;
     const bucket = Math.floor(now / MINUTE) * MINUTE;
-    let e = entries.get(id);
+    let subjects = byScope.get(s.scope);
+    if (!subjects) {
+      subjects = new Map();
+      byScope.set(s.scope, subjects);
+    }
+    let e = subjects.get(s.subject);
     if (!e) {
       e = { scope: s.scope, subject: s.subject, bucket, counts: { prevReq: 0, prevTok: 0, curReq: 0, curTok: 0 }, slots: 0, pendingTok: 0, carry: [], syncedAt: 0, usedAt: now, taking: null, refusedUntil: 0 };
-      entries.set(id, e);
+      subjects.set(s.subject, e);
     }
     if (e.bucket !== bucket) {
       // Roll the window: the old current bucket becomes the previous one (or nothing, after an idle minute).
@@ -154,7 +166,59 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     }
   }
 
-  async function check(scopes: RateScope[]): Promise<Record<string, string>> {
+  /** The success headers: the tightest request and token limits among the scopes (SPEC §3.0). */
+  function successHeaders(scopes: RateScope[], now: number): Record<string, string> {
+    let limit = 0;
+    let remaining = -1;
+    let limitTok = 0;
+    let remainingTok = -1;
+    for (const s of scopes) {
+      if (s.rpm === null && s.tpm === null) continue;
+      const e = entry(s, now);
+      const elapsed = now - e.bucket;
+      if (s.rpm !== null) {
+        // Slots this replica holds but has not used are not consumed requests.
+        const left = Math.max(0, Math.floor(s.rpm - weighted(e.counts.prevReq, e.counts.curReq - e.slots, elapsed) + 1e-9));
+        if (remaining < 0 || left < remaining) [limit, remaining] = [s.rpm, left];
+      }
+      if (s.tpm !== null) {
+        const left = Math.max(0, Math.floor(s.tpm - weighted(e.counts.prevTok, e.counts.curTok + e.pendingTok, elapsed)));
+        if (remainingTok < 0 || left < remainingTok) [limitTok, remainingTok] = [s.tpm, left];
+      }
+    }
+    const headers: Record<string, string> = {};
+    if (remaining >= 0) {
+      headers["X-RateLimit-Limit"] = String(limit);
+      headers["X-RateLimit-Remaining"] = String(remaining);
+      headers["X-RateLimit-Reset"] = String(Math.ceil((Math.floor(now / MINUTE) * MINUTE + MINUTE) / 1000));
+    }
+    if (remainingTok >= 0) {
+      headers["X-RateLimit-Limit-Tokens"] = String(limitTok);
+      headers["X-RateLimit-Remaining-Tokens"] = String(remainingTok);
+    }
+    return headers;
+  }
+
+  /** In-memory counters (one serving process): exact, and no promise on the hot path. */
+  function checkLocal(scopes: RateScope[]): Record<string, string> {
+    const now = clock();
+    // Every scope must pass before any is charged: a refusal costs no scope a request.
+    for (const s of scopes) {
+      if (s.rpm === null && s.tpm === null) continue;
+      const e = entry(s, now);
+      const elapsed = now - e.bucket;
+      if (s.tpm !== null && weighted(e.counts.prevTok, e.counts.curTok, elapsed) >= s.tpm) {
+        throw refuse(secondsUntil(e.counts.prevTok, e.counts.curTok, s.tpm - 1, elapsed));
+      }
+      if (s.rpm !== null && weighted(e.counts.prevReq, e.counts.curReq, elapsed) + 1 > s.rpm) {
+        throw refuse(secondsUntil(e.counts.prevReq, e.counts.curReq, s.rpm - 1, elapsed));
+      }
+    }
+    for (const s of scopes) if (s.rpm !== null) entry(s, now).counts.curReq++;
+    return successHeaders(scopes, now);
+  }
+
+  async function checkShared(scopes: RateScope[]): Promise<Record<string, string>> {
     const limited = scopes.filter((s) => s.rpm !== null || s.tpm !== null);
     if (limited.length === 0) return {};
     const now = clock();
@@ -185,27 +249,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
         throw fail(secondsUntil(e.counts.prevReq, e.counts.curReq, s.rpm - 1, elapsed));
       }
     }
-    let tightest: { limit: number; remaining: number } | null = null;
-    let tightestTok: { limit: number; remaining: number } | null = null;
-    for (const [s, e] of pairs) {
-      const elapsed = clock() - e.bucket;
-      if (s.rpm !== null) {
-        if (!shared) e.counts.curReq++;
-        // Slots this replica holds but has not used are not consumed requests.
-        const used = weighted(e.counts.prevReq, e.counts.curReq - e.slots, elapsed);
-        const remaining = Math.max(0, Math.floor(s.rpm - used + 1e-9));
-        if (!tightest || remaining < tightest.remaining) tightest = { limit: s.rpm, remaining };
-      }
-      if (s.tpm !== null) {
-        const remaining = Math.max(0, Math.floor(s.tpm - weighted(e.counts.prevTok, e.counts.curTok + e.pendingTok, elapsed)));
-        if (!tightestTok || remaining < tightestTok.remaining) tightestTok = { limit: s.tpm, remaining };
-      }
-    }
-    const headers: Record<string, string> = {};
-    const reset = String(Math.ceil((Math.floor(now / MINUTE) * MINUTE + MINUTE) / 1000));
-    if (tightest) Object.assign(headers, { "X-RateLimit-Limit": String(tightest.limit), "X-RateLimit-Remaining": String(tightest.remaining), "X-RateLimit-Reset": reset });
-    if (tightestTok) Object.assign(headers, { "X-RateLimit-Limit-Tokens": String(tightestTok.limit), "X-RateLimit-Remaining-Tokens": String(tightestTok.remaining) });
-    return headers;
+    return successHeaders(limited, now);
   }
 
   async function sync(): Promise<void> {
@@ -221,7 +265,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       } else items.set(id, { scope: e.scope, subject: e.subject, windowStart, requests, tokens });
     };
     const taken: [Entry, number, Entry["carry"]][] = [];
-    for (const e of entries.values()) {
+    for (const [, , e] of allEntries()) {
       if (e.taking) continue;
       const hot = now - e.usedAt < 5000 && now - e.syncedAt >= syncMs;
       if (!e.pendingTok && e.carry.length === 0 && !hot) continue;
@@ -262,7 +306,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   timer?.unref?.();
 
   return {
-    check,
+    check: shared ? checkShared : checkLocal,
     recordTokens(scopes, tokens) {
       if (!(tokens > 0)) return;
       const now = clock();
@@ -277,9 +321,9 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       const now = clock();
       const horizon = Math.floor(now / MINUTE) * MINUTE - MINUTE;
       let n = 0;
-      for (const [id, e] of entries) {
+      for (const [subjects, subject, e] of allEntries()) {
         if (e.bucket < horizon && !e.pendingTok && e.carry.length === 0 && !e.taking) {
-          entries.delete(id);
+          subjects.delete(subject);
           n++;
         }
       }
@@ -289,7 +333,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       if (timer) clearInterval(timer);
       await syncing;
       // Hand back every unused slot so a restart of this replica does not leave the window over-counted.
-      for (const e of entries.values()) {
+      for (const [, , e] of allEntries()) {
         if (e.slots > 0) e.carry.push({ bucket: e.bucket, req: -e.slots, tok: 0 });
         e.slots = 0;
       }

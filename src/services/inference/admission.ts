@@ -255,7 +255,8 @@ export function createAdmissions(deps: AdmissionDeps) {
         const userRpm = user.rpmLimit ?? settings.rateLimitRpm;
         const userTpm = user.tpmLimit ?? settings.rateLimitTpm;
         if (userRpm || userTpm) scopes.push({ scope: "user", subject: userId, rpm: userRpm, tpm: userTpm });
-        const rateHeaders = scopes.length ? await deps.limiter.check(scopes) : {};
+        const checked = scopes.length ? deps.limiter.check(scopes) : {};
+        const rateHeaders = checked instanceof Promise ? await checked : checked;
 
         const plan = deps.router.plan(input.selector);
         const first = plan.targets[0]!;

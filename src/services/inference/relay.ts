@@ -33,7 +33,7 @@ export async function relayJson<T>(admission: Admission, relay: JsonRelay<T>): P
   const result = await guarded(admission, relay.call);
   const settled = relay.settle ? relay.settle(result) : admission.succeed(result.usage);
   const body = relay.body ? relay.body(result) : result.body;
-  return { kind: "json", body, headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
+  return { kind: "json", body, headers: Object.assign(settled.headers, await admission.budgetHeaders()) };
 }
 
 export interface StreamRelay<T> extends SseFraming<T> {

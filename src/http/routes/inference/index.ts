@@ -25,23 +25,23 @@ export function inferenceRoutes(ctx: HttpContext) {
   return new Elysia({ name: "inference", detail: { tags: ["inference"], ...securedDetail } })
     .post(
       "/v1/chat/completions",
-      async ({ body, request }) => {
+      async ({ body, request, set }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/chat/completions", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().chat(caller, body, id), id);
+        return toResponse(await inference().chat(caller, body, id), id, set);
       },
       { body: chatBody, detail: { summary: "OpenAI Chat Completions (JSON or SSE), routed by provider:model" } },
     )
     .post(
       "/v1/messages",
-      async ({ body, request }) => {
+      async ({ body, request, set }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/messages", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().messages(caller, body, id, anthropicHeaders(request)), id);
+        return toResponse(await inference().messages(caller, body, id, anthropicHeaders(request)), id, set);
       },
       { body: messagesBody, detail: { summary: "Anthropic Messages API (JSON or SSE), routed by provider:model" } },
     )
@@ -55,34 +55,34 @@ export function inferenceRoutes(ctx: HttpContext) {
     )
     .post(
       "/v1/responses",
-      async ({ body, request }) => {
+      async ({ body, request, set }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/responses", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().responses(caller, body, id), id);
+        return toResponse(await inference().responses(caller, body, id), id, set);
       },
       { body: responsesBody, detail: { summary: "OpenAI Responses API (JSON or SSE)" } },
     )
     .post(
       "/v1/embeddings",
-      async ({ body, request }) => {
+      async ({ body, request, set }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/embeddings", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().embeddings(caller, body, id), id);
+        return toResponse(await inference().embeddings(caller, body, id), id, set);
       },
       { body: embeddingsBody, detail: { summary: "OpenAI Embeddings" } },
     )
     .post(
       "/v1/moderations",
-      async ({ body, query, request }) => {
+      async ({ body, query, request, set }) => {
         requireModel(body.model);
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/moderations", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().moderations(caller, body, id, query.include_raw), id);
+        return toResponse(await inference().moderations(caller, body, id, query.include_raw), id, set);
       },
       { body: moderationsBody, query: moderationQuery, response: { 200: moderationResponse }, detail: { summary: "OpenAI Moderations" } },
     )

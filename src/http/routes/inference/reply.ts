@@ -3,13 +3,17 @@ import { badRequest } from "../../../core/errors";
 import { rawTextOf } from "../../../core/wire/raw-text";
 import { currentRequestId, requestIdFrom } from "../../../platform/request-context";
 import type { Reply } from "../../../services/inference/reply";
+import { takeSetHeaders } from "../../set-headers";
 
-export function toResponse(reply: Reply, requestId: string): Response {
-  const headers = { ...reply.headers, "x-request-id": requestId };
+/** The Response for a Reply, carrying the app's headers from `set` (see set-headers.ts) under the reply's own. */
+export function toResponse(reply: Reply, requestId: string, set: { headers: Record<string, string | number | undefined> }): Response {
+  const headers = takeSetHeaders(set);
+  Object.assign(headers, reply.headers);
+  headers["x-request-id"] = requestId;
   if (reply.kind === "stream") return new Response(reply.body, { status: 200, headers });
+  headers["content-type"] = "application/json";
   // An upstream body passed through unchanged goes out as the upstream's own bytes.
-  const text = rawTextOf(reply.body) ?? JSON.stringify(reply.body);
-  return new Response(text, { status: 200, headers: { ...headers, "content-type": "application/json" } });
+  return new Response(rawTextOf(reply.body) ?? JSON.stringify(reply.body), { status: 200, headers });
 }
 
 /** The request id the app bound to this request (see src/platform/request-context.ts). */

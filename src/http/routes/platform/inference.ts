@@ -19,31 +19,31 @@ export function platformInferenceRoutes(ctx: PlatformHttpContext) {
   return new Elysia({ name: "platform-inference" })
     .post(
       "/v1/chat/completions",
-      async ({ body, request }) => {
+      async ({ body, request, set }) => {
         requireModel(body.model);
         const token = callerToken(request);
         const id = requestIdOf(request);
-        return toResponse(await inference.chat(token, body, id), id);
+        return toResponse(await inference.chat(token, body, id), id, set);
       },
       { body: chatBody },
     )
     .post(
       "/v1/messages",
-      async ({ body, request }) => {
+      async ({ body, request, set }) => {
         requireModel(body.model);
         const token = callerToken(request);
         const id = requestIdOf(request);
-        return toResponse(await inference.messages(token, body, anthropicHeaders(request)), id);
+        return toResponse(await inference.messages(token, body, anthropicHeaders(request)), id, set);
       },
       { body: messagesBody },
     )
     .post(
       "/v1/responses",
-      async ({ body, request }) => {
+      async ({ body, request, set }) => {
         requireModel(body.model);
         const token = callerToken(request);
         const id = requestIdOf(request);
-        return toResponse(await inference.responses(token, body), id);
+        return toResponse(await inference.responses(token, body), id, set);
       },
       { body: responsesBody },
     );
