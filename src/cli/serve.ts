@@ -69,6 +69,7 @@ export const serveCommand = defineCommand({
       port: config.port,
       maxRequestBodySize: config.max_request_body_bytes + 1024 * 1024,
       fetch: (request) => app.handle(request),
+      streamsInFlight: gateway.mode === "platform" ? gateway.runtime.streamsInFlight : gateway.inference.streamsInFlight,
       refuse: (request) => errorResponse(new GatewayError(503, "Service is shutting down", { code: "shutting_down" }), new URL(request.url).pathname),
     });
     log.info(`Listening on ${server.url}`);

@@ -62,3 +62,32 @@ export function isCanonicalCompletion(v: unknown): boolean {
   const choices = v["choices"];
   return Array.isArray(choices) && choices.every(isCanonicalChoice);
 }
+
+function isCanonicalToolCallDelta(t: unknown): boolean {
+  if (!isObj(t) || !Number.isSafeInteger(t["index"]) || !optString(t["id"]) || !optString(t["type"])) return false;
+  const f = t["function"];
+  return f === undefined || f === null || (isObj(f) && optString(f["name"]) && optString(f["arguments"]));
+}
+
+function isCanonicalDelta(d: unknown): boolean {
+  if (!isObj(d) || !optString(d["role"]) || !optString(d["content"]) || "reasoning_content" in d) return false;
+  const r = d["reasoning"];
+  if (r !== undefined && r !== null && !(isObj(r) && typeof r["content"] === "string")) return false;
+  const calls = d["tool_calls"];
+  return calls === undefined || calls === null || (Array.isArray(calls) && calls.every(isCanonicalToolCallDelta));
+}
+
+function isCanonicalChunkChoice(c: unknown): boolean {
+  return isObj(c) && Number.isSafeInteger(c["index"]) && optString(c["finish_reason"]) && isCanonicalDelta(c["delta"]);
+}
+
+/** chatChunkSchema + the provider layer's chunk normalisation would return `v` unchanged (see isCanonicalCompletion). */
+export function isCanonicalChunk(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  if (typeof v["id"] !== "string" || typeof v["object"] !== "string" || typeof v["created"] !== "number" || typeof v["model"] !== "string") return false;
+  const usage = v["usage"];
+  if ((usage === undefined || usage === null) && "x_groq" in v) return false;
+  if (!isCanonicalOpenAIUsage(usage)) return false;
+  const choices = v["choices"];
+  return Array.isArray(choices) && choices.every(isCanonicalChunkChoice);
+}

@@ -4,9 +4,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { isCanonicalCompletion } from "../../core/wire/canonical.ts";
-import { chatCompletionSchema } from "../../core/wire/index.ts";
-import { normalizeCompletion } from "./openai-chat.ts";
+import { isCanonicalChunk, isCanonicalCompletion } from "../../core/wire/canonical.ts";
+import { chatChunkSchema, chatCompletionSchema } from "../../core/wire/index.ts";
+import { normalizeChunk, normalizeCompletion } from "./openai-chat.ts";
 
 const MISSING = Symbol("missing");
 /** A member that is usually well-formed, else absent, null or of another type. */
@@ -59,6 +59,52 @@ const completion = object({
   usage: member(usage),
   system_fingerprint: member(fc.string()),
   x_groq: fc.oneof({ weight: 5, arbitrary: fc.constant(MISSING) }, { weight: 1, arbitrary: object({ usage: member(usage) }) }),
+});
+
+const toolCallDelta = object({
+  index: member(fc.nat(3)),
+  id: member(fc.string()),
+  type: member(fc.constant("function")),
+  function: member(object({ name: member(fc.string()), arguments: member(fc.string()) })),
+});
+const delta = object({
+  role: member(fc.constant("assistant")),
+  content: member(fc.string()),
+  reasoning: member(object({ content: member(fc.string()) })),
+  reasoning_content: fc.oneof({ weight: 5, arbitrary: fc.constant(MISSING) }, { weight: 1, arbitrary: member(fc.string()) }),
+  tool_calls: member(fc.array(member(toolCallDelta), { maxLength: 2 })),
+});
+const chunkChoice = object({
+  index: member(fc.oneof(fc.nat(4), fc.double({ min: 0.1, max: 3, noNaN: true }))),
+  delta: member(delta),
+  finish_reason: member(fc.constantFrom("stop", "length", "tool_calls")),
+  logprobs: member(fc.constant(null)),
+});
+export const chunk = object({
+  id: member(fc.string()),
+  object: member(fc.constant("chat.completion.chunk")),
+  created: member(fc.nat()),
+  model: member(fc.string()),
+  choices: member(fc.array(member(chunkChoice), { maxLength: 2 })),
+  usage: member(usage),
+  x_groq: fc.oneof({ weight: 5, arbitrary: fc.constant(MISSING) }, { weight: 1, arbitrary: object({ usage: member(usage) }) }),
+});
+
+describe("isCanonicalChunk", () => {
+  test("yes only where chatChunkSchema + normalizeChunk return the value unchanged", () => {
+    let canonical = 0;
+    fc.assert(
+      fc.property(chunk, (value) => {
+        if (!isCanonicalChunk(value)) return;
+        canonical++;
+        const parsed = chatChunkSchema.safeParse(structuredClone(value));
+        expect(parsed.success).toBe(true);
+        expect(normalizeChunk(parsed.data!) as unknown).toStrictEqual(value);
+      }),
+      { numRuns: 5000 },
+    );
+    expect(canonical).toBeGreaterThan(50);
+  });
 });
 
 describe("isCanonicalCompletion", () => {

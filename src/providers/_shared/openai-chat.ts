@@ -1,4 +1,6 @@
 import { GatewayError } from "../../core/errors.ts";
+import { isCanonicalChunk } from "../../core/wire/canonical.ts";
+import { recordRawText } from "../../core/wire/raw-text.ts";
 import {
   type ChatChunk,
   type ChatCompletion,
@@ -58,7 +60,7 @@ export function normalizeCompletion(body: ChatCompletion): ChatCompletion {
   return body;
 }
 
-function normalizeChunk(chunk: ChatChunk): ChatChunk {
+export function normalizeChunk(chunk: ChatChunk): ChatChunk {
   for (const choice of chunk.choices) liftReasoning(choice.delta);
   if (!chunk.usage) {
     const groq = groqUsage(chunk);
@@ -85,14 +87,23 @@ export function inStreamError(error: unknown, route: FailureRoute): GatewayError
   });
 }
 
-/** OpenAI chat SSE -> canonical chunks; `[DONE]` or end of body ends the stream. */
+/**
+ * OpenAI chat SSE -> canonical chunks; `[DONE]` or end of body ends the stream. A chunk already in canonical shape
+ * skips the schema and keeps its upstream text for the relay (core/wire/raw-text.ts).
+ */
 export async function* decodeOpenAIChunks(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<ChatChunk> {
-  for await (const json of sseJson(events, "stream")) {
+  for await (const { json, text } of sseJson(events, "stream")) {
     if (json && typeof json === "object" && "error" in json && !("choices" in json))
       throw inStreamError((json as JsonObject)["error"], "inference");
-    const parsed = chatChunkSchema.safeParse(json);
-    if (!parsed.success) throw malformedBodyError("inference", parsed.error.message.slice(0, 300));
-    const chunk = normalizeChunk(parsed.data);
+    let chunk: ChatChunk;
+    if (isCanonicalChunk(json)) {
+      chunk = json as ChatChunk;
+      recordRawText(chunk, text);
+    } else {
+      const parsed = chatChunkSchema.safeParse(json);
+      if (!parsed.success) throw malformedBodyError("inference", parsed.error.message.slice(0, 300));
+      chunk = normalizeChunk(parsed.data);
+    }
     if (chunk.usage) state.usage = mergeUsage(state.usage, fromOpenAIUsage(chunk.usage));
     if (!state.contentSeen && hasContent(chunk)) state.contentSeen = true;
     yield chunk;

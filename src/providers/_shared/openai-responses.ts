@@ -34,7 +34,7 @@ export function fromResponsesUsage(u: z.infer<typeof responsesUsageSchema> | nul
  * `.failed` event's `response.usage`. A top-level `error` event is an upstream failure.
  */
 export async function* decodeResponsesEvents(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<ResponsesEvent> {
-  for await (const json of sseJson(events, "responses stream")) {
+  for await (const { json } of sseJson(events, "responses stream")) {
     const parsed = responsesEventSchema.safeParse(json);
     if (!parsed.success) throw malformedBodyError("inference", parsed.error.message.slice(0, 300));
     const event = parsed.data;

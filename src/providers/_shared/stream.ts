@@ -53,7 +53,15 @@ export async function openFramedStream<E, T>(
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const release = () => options.signal?.removeEventListener("abort", onAbort);
 
-  /** Runs one upstream wait under a timer, mapping whatever goes wrong to the SPEC §4.4 table. */
+  /** What a failed upstream wait becomes (the SPEC §4.4 table). */
+  function failure(err: unknown): unknown {
+    if (timedOut) return timeoutError(timedOut);
+    if (options.signal?.aborted) return options.signal.reason ?? err;
+    if (err instanceof GatewayError) return err;
+    return connectionError(route, err);
+  }
+
+  /** Runs one upstream wait under a timer (the opening). */
   async function guarded<R>(work: Promise<R>, ms: number, what: string): Promise<R> {
     const timer = setTimeout(() => {
       timedOut = what;
@@ -62,10 +70,7 @@ export async function openFramedStream<E, T>(
     try {
       return await work;
     } catch (err) {
-      if (timedOut) throw timeoutError(timedOut);
-      if (options.signal?.aborted) throw options.signal.reason ?? err;
-      if (err instanceof GatewayError) throw err;
-      throw connectionError(route, err);
+      throw failure(err);
     } finally {
       clearTimeout(timer);
     }
@@ -102,23 +107,45 @@ export async function openFramedStream<E, T>(
   }
   if (first.done) release();
 
+  // One watchdog per stream rather than a timer per event: it cuts the upstream once a wait for the next event has
+  // lasted `timeoutMs` (checked a few times per period); only waits count, never the consumer's own pace.
   const idle = `no stream event for ${settings.timeoutMs} ms`;
+  let waitingSince = 0;
+  let watchdog: ReturnType<typeof setInterval> | null = null;
+  const stopWatchdog = () => {
+    if (watchdog) clearInterval(watchdog);
+    watchdog = null;
+  };
   async function* items(): AsyncGenerator<T> {
     try {
       if (first.done) return;
       yield first.value;
+      watchdog = setInterval(
+        () => {
+          if (waitingSince && Date.now() - waitingSince >= settings.timeoutMs) {
+            timedOut = idle;
+            controller.abort();
+          }
+        },
+        Math.min(1000, Math.max(10, settings.timeoutMs / 4)),
+      );
+      watchdog.unref?.();
       while (!cancelled) {
         let next: IteratorResult<T>;
+        waitingSince = Date.now();
         try {
-          next = await guarded(iterator.next(), settings.timeoutMs, idle);
+          next = await iterator.next();
         } catch (err) {
           if (cancelled) return;
-          throw err;
+          throw failure(err);
+        } finally {
+          waitingSince = 0;
         }
         if (next.done) return;
         yield next.value;
       }
     } finally {
+      stopWatchdog();
       release();
     }
   }
@@ -135,6 +162,7 @@ export async function openFramedStream<E, T>(
     async cancel(reason?: unknown) {
       if (cancelled) return;
       cancelled = true;
+      stopWatchdog();
       release();
       controller.abort(reason);
     },
@@ -172,18 +200,20 @@ export function mapStream<A, B>(
 }
 
 /**
- * The JSON payload of each SSE event of an OpenAI-style stream: `[DONE]` or the end of the body ends it, empty data
- * is skipped, anything that is not JSON is a malformed upstream body (`what` names the stream in the error).
+ * The JSON payload of each SSE event of an OpenAI-style stream, with its text: `[DONE]` or the end of the body ends
+ * it, empty data is skipped, anything that is not JSON is a malformed upstream body (`what` names the stream).
  */
-export async function* sseJson(events: AsyncIterable<SseEvent>, what: string): AsyncGenerator<unknown> {
+export async function* sseJson(events: AsyncIterable<SseEvent>, what: string): AsyncGenerator<{ json: unknown; text: string }> {
   for await (const event of events) {
-    const data = event.data.trim();
-    if (data === "[DONE]") return;
-    if (data === "") continue;
+    const text = event.data.trim();
+    if (text === "[DONE]") return;
+    if (text === "") continue;
+    let json: unknown;
     try {
-      yield JSON.parse(data);
+      json = JSON.parse(text);
     } catch (err) {
-      throw malformedBodyError("inference", `${what} data is not JSON (${data.slice(0, 80)})`, err);
+      throw malformedBodyError("inference", `${what} data is not JSON (${text.slice(0, 80)})`, err);
     }
+    yield { json, text };
   }
 }

@@ -5,6 +5,7 @@
  */
 import { withoutNulls } from "../../core/json";
 import { type AnthropicEvent, type ChatChunk, chunkForClient, type ResponsesEvent, toOpenAIUsage } from "../../core/wire/index";
+import { rawTextOf } from "../../core/wire/raw-text";
 import { SSE_DONE, sseComment, sseData, sseEvent } from "../../providers/_shared/sse";
 import type { PumpEnd } from "./sse-pump";
 
@@ -18,6 +19,24 @@ export interface SseFraming<T> {
 
 const STREAM_ERROR = { error: { message: "An error occurred during streaming", type: "server_error" } };
 const MESSAGES_STREAM_ERROR = { type: "error", error: { type: "api_error", message: "An error occurred during streaming" } };
+
+/**
+ * The upstream text of a chunk the client gets unchanged, or with only its top-level `"usage":null` dropped (what
+ * chunkForClient does for clients that did not ask for usage; the gateway always asks upstream, so OpenAI puts it on
+ * every chunk). The member is cut from the text only when it occurs exactly once: a structural `"usage":null` can
+ * only be a member (quotes inside strings are escaped), so once means it is the top-level one.
+ */
+function rawForClient(chunk: ChatChunk, out: ChatChunk): string | undefined {
+  const raw = rawTextOf(chunk);
+  if (raw === undefined || out === chunk) return raw;
+  if (chunk.usage !== null || out.usage !== undefined) return undefined;
+  const at = raw.indexOf(NULL_USAGE);
+  if (at < 0 || raw.indexOf(NULL_USAGE, at + 1) >= 0) return undefined;
+  if (raw[at - 1] === ",") return raw.slice(0, at - 1) + raw.slice(at + NULL_USAGE.length);
+  if (raw[at + NULL_USAGE.length] === ",") return raw.slice(0, at) + raw.slice(at + NULL_USAGE.length + 1);
+  return undefined;
+}
+const NULL_USAGE = '"usage":null';
 
 /**
  * Chat chunks as `data:` frames. The usage-only chunk is held back so it can carry the settled cost (SPEC §0),
@@ -34,7 +53,9 @@ export function chatFraming(o: { includeUsage: boolean; model: () => string; req
         return null;
       }
       const out = chunkForClient(chunk, o.includeUsage);
-      return out ? sseData(out) : null;
+      if (!out) return null;
+      const raw = rawForClient(chunk, out);
+      return raw === undefined ? sseData(out) : `data: ${raw}\n\n`;
     },
     closing: (end, costMicros) => {
       if (end.kind === "upstream_error") return [sseData(STREAM_ERROR), SSE_DONE];

@@ -156,6 +156,8 @@ export function createInference(o: InferenceOptions) {
       ttlSeconds: config.model_cache_ttl_seconds,
       configuredModels: Object.fromEntries(Object.entries(config.providers).flatMap(([name, e]) => (e.models?.length ? [[name, e.models]] : []))),
     }),
+    /** SSE responses still being relayed. */
+    streamsInFlight: () => streaming.live.size(),
     /** A committed local change: tell this process's caches now and other processes through the feed. */
     changed(topic: ChangeTopic) {
       invalidate(topic);

@@ -46,6 +46,8 @@ interface LiveStream {
 export interface LiveStreams {
   add(s: LiveStream): void;
   delete(s: LiveStream): void;
+  /** Streams in flight (the server's drain waits for them). */
+  size(): number;
   /**
    * Cuts every stream still in flight (SPEC §0 "Drain": `shutdown_grace_seconds` is over): stops forwarding,
    * cancels the upstream at once (no drain window), settles each as a stream the gateway ended, and ends the
@@ -60,6 +62,7 @@ export function createLiveStreams(): LiveStreams {
   return {
     add: (s) => void live.add(s),
     delete: (s) => void live.delete(s),
+    size: () => live.size,
     async cutAll(timeoutMs = 2000) {
       const streams = [...live];
       for (const s of streams) s.cut();

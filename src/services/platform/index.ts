@@ -29,6 +29,8 @@ export interface PlatformRuntime {
   client: PlatformClient;
   reporter: UsageReporter;
   inference: PlatformInference;
+  /** SSE responses still being relayed. */
+  streamsInFlight(): number;
   /** Cuts streams still in flight, delivers queued usage reports (up to `timeoutMs`), then stops the retry timer. */
   close(timeoutMs: number): Promise<void>;
 }
@@ -62,6 +64,7 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
     client,
     reporter,
     inference,
+    streamsInFlight: () => live.size(),
     async close(timeoutMs) {
       // Streams still running after the grace are cut, so their usage reports are queued before the flush.
       await live.cutAll();
