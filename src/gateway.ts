@@ -7,7 +7,7 @@ import { openStore, type Store } from "./db/client";
 import { migrate } from "./db/migrate";
 import { createApp } from "./http/app";
 import { createRecorder, type Recorder } from "./metrics/registry";
-import { canonicalProviderName } from "./providers/registry";
+import { canonicalProviderName, loadProviders } from "./providers/registry";
 import { printSecretOnce } from "./platform/logger";
 import { createServices, type Services } from "./services";
 import { createInference, type Inference, type InferenceHooks } from "./services/inference";
@@ -78,6 +78,8 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       if (key) print(`WARNING: No API keys found. Created bootstrap key for first run. Save this key now: ${key}`);
     }
     await seedPricing(store, config.pricing, [...Object.keys(config.providers), TOOL_PRICE_PROVIDER], now);
+    // Native adapters load on first use: the configured ones now, the rest (env-var credentials) when first called.
+    loadProviders(Object.entries(config.providers).map(([name, entry]) => entry.provider_type ?? name));
     let inference: Inference | null = null;
     const metrics = config.enable_metrics ? createRecorder() : null;
     const services = createServices({
