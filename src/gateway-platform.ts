@@ -5,6 +5,7 @@
 import type { Config } from "./config/load";
 import { createPlatformApp, type PlatformApp } from "./http/platform-app";
 import { createRecorder, type Recorder } from "./metrics/registry";
+import { engageJit } from "./platform/jit";
 import { createPlatformRuntime, type PlatformRuntime } from "./services/platform";
 import type { OpenApiDocument } from "./http/docs/document";
 import { VERSION } from "./version";
@@ -51,6 +52,8 @@ export function createPlatformGateway(config: Config, options: PlatformGatewayOp
       return document;
     },
   });
+  // Platform mode serves no management API: its traffic is inference from the start (platform/jit.ts).
+  engageJit();
   return {
     mode: "platform",
     config,

@@ -8,6 +8,7 @@ import { migrate } from "./db/migrate";
 import { createApp } from "./http/app";
 import { createRecorder, type Recorder } from "./metrics/registry";
 import { canonicalProviderName, loadProviders } from "./providers/registry";
+import { engageJit } from "./platform/jit";
 import { printSecretOnce } from "./platform/logger";
 import { createServices, type Services } from "./services";
 import { createInference, type Inference, type InferenceHooks } from "./services/inference";
@@ -39,11 +40,17 @@ export function providerChecker(config: Config): (name: string) => boolean {
   return (name) => canonicalProviderName(name) !== null || configured.has(name.trim().toLowerCase());
 }
 
-/** The inference runtime's hooks, feeding the metrics (none when metrics are off). */
-function metricHooks(m: Recorder | null): InferenceHooks {
-  if (!m) return {};
+/**
+ * The inference runtime's hooks: the metrics (when on), and the normal JIT policy from the first settled request,
+ * the traffic it pays for (platform/jit.ts; start-up, health checks and the management API run without it).
+ */
+function runtimeHooks(m: Recorder | null): InferenceHooks {
+  if (!m) return { onSettled: engageJit };
   return {
-    onSettled: m.settled,
+    onSettled: (row) => {
+      engageJit();
+      m.settled(row);
+    },
     onBudgetExceeded: m.budgetExceeded,
     onRateLimited: m.rateLimitHit,
     onReservationsReleased: m.reservationsReleased,
@@ -96,7 +103,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       store,
       pricing: services.pricing,
       version: VERSION,
-      hooks: output.hooks ?? metricHooks(metrics),
+      hooks: output.hooks ?? runtimeHooks(metrics),
       now: output.now,
       onRemoteChange: (topic) => {
         if (topic === "keys" || topic === "users") services.auth.invalidate();

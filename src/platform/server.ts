@@ -88,10 +88,6 @@ export function startServer(opts: ServerOptions): RunningServer {
     },
   });
 
-  // Listening, the process is interactive: restore the normal JIT tiering that the compiled binary starts without
-  // (scripts/_compile.ts STARTUP_JIT_POLICY), so request code gets compiled as usual.
-  Bun.unsafe.setJITPolicy(1);
-
   return {
     url: server.url.toString(),
     port: server.port ?? opts.port,
