@@ -5,7 +5,7 @@
 import type { Config } from "./config/load";
 import { createPlatformApp, type PlatformApp } from "./http/platform-app";
 import { createRecorder, type Recorder } from "./metrics/registry";
-import { engageJit } from "./platform/jit";
+import { engageJit } from "./platform/engine";
 import { createPlatformRuntime, type PlatformRuntime } from "./services/platform";
 import type { OpenApiDocument } from "./http/docs/document";
 import { VERSION } from "./version";
@@ -52,7 +52,7 @@ export function createPlatformGateway(config: Config, options: PlatformGatewayOp
       return document;
     },
   });
-  // Platform mode serves no management API: its traffic is inference from the start (platform/jit.ts).
+  // Platform mode serves no management API: its traffic is inference from the start (platform/engine.ts).
   engageJit();
   return {
     mode: "platform",

@@ -8,7 +8,7 @@ import { migrate } from "./db/migrate";
 import { createApp } from "./http/app";
 import { createRecorder, type Recorder } from "./metrics/registry";
 import { canonicalProviderName, loadProviders } from "./providers/registry";
-import { engageJit } from "./platform/jit";
+import { engageJit } from "./platform/engine";
 import { printSecretOnce } from "./platform/logger";
 import { createServices, type Services } from "./services";
 import { createInference, type Inference, type InferenceHooks } from "./services/inference";
@@ -42,7 +42,7 @@ export function providerChecker(config: Config): (name: string) => boolean {
 
 /**
  * The inference runtime's hooks: the metrics (when on), and the normal JIT policy from the first settled request,
- * the traffic it pays for (platform/jit.ts; start-up, health checks and the management API run without it).
+ * the traffic it pays for (platform/engine.ts; start-up, health checks and the management API run without it).
  */
 function runtimeHooks(m: Recorder | null): InferenceHooks {
   if (!m) return { onSettled: engageJit };
