@@ -3,7 +3,7 @@
  * 10) and prints the median time from spawn to the first 200 from /health, plus the binary's size. Each run pays
  * for migrations, master/bootstrap key generation and pricing seeding, as a first start does.
  *
- * Usage: bun scripts/cold-start.ts [--runs N] [--binary dist/gateway]   (run `bun run build` first)
+ * Usage: bun scripts/cold-start.ts [--runs N] [--binary dist/gateway] [--port P]   (run `bun run build` first; no --port: a free one)
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +16,7 @@ function option(name: string, fallback: string): string {
 
 const binary = resolve(import.meta.dir, "..", option("binary", "dist/gateway"));
 const runs = Number(option("runs", "10"));
+const fixedPort = process.argv.includes("--port") ? Number(option("port", "")) : null;
 if (!existsSync(binary)) {
   console.error(`${binary} not found: run \`bun run build\` first`);
   process.exit(1);
@@ -34,7 +35,7 @@ function freePort(): number {
 
 async function once(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "gw-cold-"));
-  const port = freePort();
+  const port = fixedPort ?? freePort();
   const started = performance.now();
   const child = Bun.spawn([binary, "serve", "--host", "127.0.0.1", "--port", String(port), "--database-url", `sqlite:///${join(dir, "gw.db")}`], {
     cwd: dir,

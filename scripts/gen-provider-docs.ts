@@ -20,7 +20,7 @@ const EXTRA_KEYS: Record<string, string> = {
 
 export function renderProviderTable(): string {
   const rows = providerDefinitions().map((d) => {
-    const a = d.adapter;
+    const a = d.adapter?.();
     const caps = a
       ? Object.entries(a.capabilities)
           .filter(([c, on]) => on && c !== "messagesPassthrough")

@@ -1,7 +1,8 @@
 /**
  * Release binaries: cross-compiles `gateway` for every supported platform with the same flags as scripts/build.ts
  * (scripts/_compile.ts), into dist/release/ with a SHA256SUMS file (`sha256sum -c SHA256SUMS` format).
- * Bun downloads each target's runtime from the npm registry on first use (TRIALS §3).
+ * Bun downloads each target's runtime from the npm registry on first use (TRIALS §3). The bytecode order profile is
+ * recorded once, on this machine, and lays out every target.
  *
  *   bun scripts/release.ts                                  # every target
  *   bun scripts/release.ts --only linux-x64,darwin-arm64    # some targets
@@ -10,9 +11,10 @@
  * Exits 1 when any requested target fails; SHA256SUMS then lists only what was built.
  * .github/workflows/release.yml runs this on a `v*` tag and publishes dist/release/* on the GitHub release.
  */
-import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { type CompileResult, compileGateway, ROOT } from "./_compile";
+import { type CompileResult, compileGateway, recordBytecodeOrder, ROOT } from "./_compile";
 
 export interface ReleaseTarget {
   /** Short name used by `--only` and in the artifact name. */
@@ -83,17 +85,24 @@ export async function buildRelease(opts: { outDir?: string; only?: readonly stri
     // no directory yet
   }
   const artifacts: ReleaseArtifact[] = [];
-  const queue = [...targets];
-  const worker = async () => {
-    for (let t = queue.shift(); t; t = queue.shift()) {
-      log(`building ${t.file} (--target=${t.target})`);
-      const result = await compileGateway({ outfile: join(outDir, t.file), target: t.target });
-      const sha256 = result.ok ? await sha256File(result.outfile) : null;
-      log(result.ok ? `  ok ${t.file}: ${(result.bytes / 1e6).toFixed(1)} MB in ${result.seconds.toFixed(1)} s${result.smokeTested ? " (smoke-tested)" : ""}` : `  FAILED ${t.file}: ${result.error}\n${result.output}`);
-      artifacts.push({ target: t, result, sha256 });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs ?? 2, targets.length)) }, worker));
+  const scratch = mkdtempSync(join(tmpdir(), "gw-order-"));
+  try {
+    log("recording the bytecode order profile");
+    const bytecodeOrder = await recordBytecodeOrder(scratch);
+    const queue = [...targets];
+    const worker = async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        log(`building ${t.file} (--target=${t.target})`);
+        const result = await compileGateway({ outfile: join(outDir, t.file), target: t.target, bytecodeOrder });
+        const sha256 = result.ok ? await sha256File(result.outfile) : null;
+        log(result.ok ? `  ok ${t.file}: ${(result.bytes / 1e6).toFixed(1)} MB in ${result.seconds.toFixed(1)} s${result.smokeTested ? " (smoke-tested)" : ""}` : `  FAILED ${t.file}: ${result.error}\n${result.output}`);
+        artifacts.push({ target: t, result, sha256 });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs ?? 2, targets.length)) }, worker));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
   artifacts.sort((a, b) => RELEASE_TARGETS.indexOf(a.target) - RELEASE_TARGETS.indexOf(b.target));
   const sumsFile = join(outDir, "SHA256SUMS");
   const lines = artifacts.filter((a) => a.sha256).map((a) => `${a.sha256}  ${basename(a.result.outfile)}\n`);

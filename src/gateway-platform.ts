@@ -5,7 +5,7 @@
 import type { Config } from "./config/load";
 import { createPlatformApp, type PlatformApp } from "./http/platform-app";
 import { createRecorder, type Recorder } from "./metrics/registry";
-import { generateOpenApiDocument } from "./openapi-document";
+import { engageJit } from "./platform/engine";
 import { createPlatformRuntime, type PlatformRuntime } from "./services/platform";
 import type { OpenApiDocument } from "./http/docs/document";
 import { VERSION } from "./version";
@@ -46,11 +46,14 @@ export function createPlatformGateway(config: Config, options: PlatformGatewayOp
     client: runtime.client,
     metrics,
     draining: () => draining,
+    // Built off a throwaway store on the first request; the standalone app behind it loads only then.
     document: () => {
-      document ??= generateOpenApiDocument();
+      document ??= import("./openapi-document").then((m) => m.generateOpenApiDocument());
       return document;
     },
   });
+  // Platform mode serves no management API: its traffic is inference from the start (platform/engine.ts).
+  engageJit();
   return {
     mode: "platform",
     config,

@@ -7,7 +7,8 @@ import { openStore, type Store } from "./db/client";
 import { migrate } from "./db/migrate";
 import { createApp } from "./http/app";
 import { createRecorder, type Recorder } from "./metrics/registry";
-import { canonicalProviderName } from "./providers/registry";
+import { canonicalProviderName, loadProviders } from "./providers/registry";
+import { engageJit } from "./platform/engine";
 import { printSecretOnce } from "./platform/logger";
 import { createServices, type Services } from "./services";
 import { createInference, type Inference, type InferenceHooks } from "./services/inference";
@@ -39,11 +40,17 @@ export function providerChecker(config: Config): (name: string) => boolean {
   return (name) => canonicalProviderName(name) !== null || configured.has(name.trim().toLowerCase());
 }
 
-/** The inference runtime's hooks, feeding the metrics (none when metrics are off). */
-function metricHooks(m: Recorder | null): InferenceHooks {
-  if (!m) return {};
+/**
+ * The inference runtime's hooks: the metrics (when on), and the normal JIT policy from the first settled request,
+ * the traffic it pays for (platform/engine.ts; start-up, health checks and the management API run without it).
+ */
+function runtimeHooks(m: Recorder | null): InferenceHooks {
+  if (!m) return { onSettled: engageJit };
   return {
-    onSettled: m.settled,
+    onSettled: (row) => {
+      engageJit();
+      m.settled(row);
+    },
     onBudgetExceeded: m.budgetExceeded,
     onRateLimited: m.rateLimitHit,
     onReservationsReleased: m.reservationsReleased,
@@ -78,6 +85,8 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       if (key) print(`WARNING: No API keys found. Created bootstrap key for first run. Save this key now: ${key}`);
     }
     await seedPricing(store, config.pricing, [...Object.keys(config.providers), TOOL_PRICE_PROVIDER], now);
+    // Native adapters load on first use: the configured ones now, the rest (env-var credentials) when first called.
+    loadProviders(Object.entries(config.providers).map(([name, entry]) => entry.provider_type ?? name));
     let inference: Inference | null = null;
     const metrics = config.enable_metrics ? createRecorder() : null;
     const services = createServices({
@@ -94,7 +103,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       store,
       pricing: services.pricing,
       version: VERSION,
-      hooks: output.hooks ?? metricHooks(metrics),
+      hooks: output.hooks ?? runtimeHooks(metrics),
       now: output.now,
       onRemoteChange: (topic) => {
         if (topic === "keys" || topic === "users") services.auth.invalidate();

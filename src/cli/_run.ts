@@ -2,7 +2,6 @@
  * The CLI's one error boundary: commands throw typed errors, this prints them (the §4.1 envelope on stderr with
  * --json, a readable line otherwise) and picks the exit code: 0 ok, 1 operational error, 2 bad usage.
  */
-import { consola } from "consola";
 import { ZodError, type z } from "zod";
 import { ConfigError, type Config, loadConfig } from "../config/load";
 import { GatewayError } from "../core/errors";
@@ -68,21 +67,27 @@ export async function runCommand<T>(flags: CommonFlags, body: (rt: CliRuntime) =
   }
 }
 
+/**
+ * consola's main entry inspects the terminal when imported (node:tty and the stream modules, ~2 MB): this module is
+ * on `serve`'s path, which only needs it to report a failure, so it is required then.
+ */
+export const printError = (message: string): void => (require("consola") as typeof import("consola")).consola.error(message);
+
 export function fail(err: unknown, json: boolean): never {
   if (err instanceof ZodError) err = issuesToValidation("args", err.issues);
   if (err instanceof GatewayError) {
     if (json) process.stderr.write(`${JSON.stringify(errorBody(err, false))}\n`);
-    else consola.error(err.status === 422 && Array.isArray(err.detail) ? `Invalid input: ${err.message}` : err.message);
+    else printError(err.status === 422 && Array.isArray(err.detail) ? `Invalid input: ${err.message}` : err.message);
     process.exit(1);
   }
   if (err instanceof UsageError) {
-    consola.error(err.message);
+    printError(err.message);
     process.exit(2);
   }
   if (err instanceof ConfigError) {
-    consola.error(err.message);
+    printError(err.message);
     process.exit(1);
   }
-  consola.error(err instanceof Error ? err.message : String(err));
+  printError(err instanceof Error ? err.message : String(err));
   process.exit(1);
 }

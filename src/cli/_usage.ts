@@ -5,8 +5,7 @@
  * its value hint ends in `?`), `--no-x` on a non-boolean, and missing or extra positional arguments. Number parsing helpers for flags live here too.
  */
 import { type ArgDef, type ArgsDef, type CommandDef, type Resolvable, showUsage } from "citty";
-import { consola } from "consola";
-import { fail, UsageError } from "./_run";
+import { fail, printError, UsageError } from "./_run";
 
 type CommandShape = CommandDef<ArgsDef>;
 
@@ -114,7 +113,7 @@ export async function enforceUsage(root: CommandShape, rawArgs: readonly string[
   const found = await findUsageError(root, rawArgs);
   if (!found) return;
   await showUsage(found.cmd, found.parent).catch(() => undefined);
-  consola.error(found.error.message);
+  printError(found.error.message);
   process.exit(2);
 }
 

@@ -4,6 +4,7 @@ import { GatewayError } from "../core/errors";
 import type { Gateway } from "../gateway";
 import type { PlatformGateway } from "../gateway-platform";
 import { errorResponse } from "../http/errors";
+import { releaseStartupMemory } from "../platform/engine";
 import { configureLogging, logger } from "../platform/logger";
 import { startServer } from "../platform/server";
 import { VERSION } from "../version";
@@ -73,6 +74,7 @@ export const serveCommand = defineCommand({
       refuse: (request) => errorResponse(new GatewayError(503, "Service is shutting down", { code: "shutting_down" }), new URL(request.url).pathname),
     });
     log.info(`Listening on ${server.url}`);
+    releaseStartupMemory();
 
     let stopping = false;
     const shutdown = async (signal: string) => {

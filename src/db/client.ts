@@ -4,11 +4,10 @@
  * the pg schema) and run unchanged on SQLite.
  */
 import { Database } from "bun:sqlite";
-import { SQL } from "bun";
 import { drizzle as drizzleSqlite } from "drizzle-orm/bun-sqlite";
-import { drizzle as drizzlePg } from "drizzle-orm/bun-sql";
+import type { drizzle as drizzlePg } from "drizzle-orm/bun-sql";
 import { databaseUnavailable } from "../core/errors";
-import * as pgSchema from "./schema/pg";
+import type * as pgSchema from "./schema/pg";
 import * as sqliteSchema from "./schema/sqlite";
 import { type DatabaseTarget, parseDatabaseUrl } from "./url";
 
@@ -52,7 +51,7 @@ function createMutex() {
 }
 
 /** Counts statements: drizzle reports each query to its logger; raw paths count themselves. */
-function createCounter() {
+export function createCounter() {
   let n = 0;
   return { logger: { logQuery: () => void n++ }, inc: () => void n++, read: () => n };
 }
@@ -112,63 +111,12 @@ function openSqlite(target: Extract<DatabaseTarget, { dialect: "sqlite" }>): Sto
   };
 }
 
-function openPg(target: Extract<DatabaseTarget, { dialect: "pg" }>, pool: PoolOptions): Store {
-  const client = new SQL({
-    url: target.url,
-    max: pool.poolSize + pool.maxOverflow,
-    connectionTimeout: pool.poolTimeoutSeconds,
-    idleTimeout: 60,
-    maxLifetime: Math.max(pool.poolRecycleSeconds, 0),
-    // Postgres NOTICEs (e.g. "schema already exists") are not errors.
-    onnotice: () => undefined,
-  } as ConstructorParameters<typeof SQL>[0]);
-  const counter = createCounter();
-  const db = drizzlePg({ client, schema: pgSchema, logger: counter.logger });
-  return {
-    dialect: "pg",
-    display: target.display,
-    db,
-    t: pgSchema,
-    statements: counter.read,
-    tx: (fn) => db.transaction((tx) => fn(tx as unknown as Db)),
-    ping: async (timeoutMs = 2000) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        await Promise.race([
-          client`SELECT 1`,
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error("database ping timed out")), timeoutMs);
-          }),
-        ]);
-      } catch (err) {
-        throw databaseUnavailable(err);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    exec: async (statement) => {
-      counter.inc();
-      await client.unsafe(statement);
-    },
-    query: async <R>(statement: string, params: unknown[] = []) => {
-      counter.inc();
-      return (await client.unsafe(statement, params)) as R[];
-    },
-    rawTx: async (fn) => {
-      await client.begin(async (tx) => {
-        await fn(async (s, p = []) => {
-          counter.inc();
-          return (await tx.unsafe(s, p)) as unknown[];
-        });
-      });
-    },
-    close: async () => client.close(),
-  };
-}
-
 export const DEFAULT_POOL: PoolOptions = { poolSize: 10, maxOverflow: 20, poolTimeoutSeconds: 30, poolRecycleSeconds: -1 };
 
 export function openStore(databaseUrl: string, pool: PoolOptions = DEFAULT_POOL): Store {
   const target = parseDatabaseUrl(databaseUrl);
-  return target.dialect === "sqlite" ? openSqlite(target) : openPg(target, pool);
+  if (target.dialect === "sqlite") return openSqlite(target);
+  // Bun's SQL client, and drizzle's driver over it, load Bun's Postgres, MySQL and SQLite client modules when
+  // imported (~1 MB): required only for a Postgres store. `require` because opening a store is synchronous.
+  return (require("./postgres") as typeof import("./postgres")).openPg(target, pool);
 }

@@ -7,7 +7,7 @@ import { GatewayError } from "../core/errors";
 import type { Config } from "../config/load";
 import type { Recorder } from "../metrics/registry";
 import type { HttpContext } from "./context";
-import { buildOpenApiDocument, type OpenApiDocument } from "./docs/document";
+import type { OpenApiDocument } from "./docs/document";
 import { errorResponse, issuesToValidation, toGatewayError } from "./errors";
 import { budgetsRoutes } from "./routes/budgets";
 import { docsRoutes } from "./routes/docs";
@@ -137,10 +137,11 @@ export function createBaseApp(o: BaseAppOptions) {
   return app;
 }
 
-export function createApp(ctx: HttpContext, options: { document?: () => OpenApiDocument } = {}) {
+export function createApp(ctx: HttpContext, options: { document?: () => OpenApiDocument | Promise<OpenApiDocument> } = {}) {
   const metrics = ctx.metrics ?? null;
   const api = apiRoutes(ctx);
-  const document = options.document ?? (() => buildOpenApiDocument(apiRoutes(ctx)));
+  // The builder (and @elysiajs/openapi) loads with the first /openapi.json request, not at start.
+  const document = options.document ?? (async () => (await import("./docs/document")).buildOpenApiDocument(apiRoutes(ctx)));
   const app = createBaseApp({ config: ctx.config, metrics });
   app.use(api).use(trpcRoutes(ctx));
   if (ctx.config.enable_docs) app.use(docsRoutes(document));

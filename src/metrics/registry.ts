@@ -2,7 +2,13 @@
  * Prometheus metrics with otari's names and labels (SPEC §12), on prom-client, plus process metrics.
  * Services and HTTP call the Recorder; only /metrics reads the registry.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+// The metric classes from their own files: prom-client's index also loads its Pushgateway and cluster aggregator
+// (node:http, https, zlib, cluster), which the gateway never uses and which cost memory at start.
+import Counter from "prom-client/lib/counter";
+import collectDefaultMetrics from "prom-client/lib/defaultMetrics";
+import Gauge from "prom-client/lib/gauge";
+import Histogram from "prom-client/lib/histogram";
+import Registry from "prom-client/lib/registry";
 import { CellCounter, CellHistogram, type CounterCell, type HistogramCell, PairMap } from "./cells";
 import type { AuthFailureReason } from "../services/auth";
 import type { FlushEvent, UsageRowInsert } from "../services/governance";

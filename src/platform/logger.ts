@@ -2,7 +2,7 @@
  * The logger factory: consola for people on a TTY, one JSON object per line otherwise (or with log_format json).
  * One tagged logger per module: `const log = logger("keys")`.
  */
-import { createConsola, LogLevels, type ConsolaInstance, type LogObject } from "consola";
+import { type ConsolaInstance, type ConsolaOptions, createConsola, LogLevels, type LogObject } from "consola/core";
 import { currentRequestId } from "./request-context";
 
 export type LogFormat = "auto" | "pretty" | "json";
@@ -52,8 +52,16 @@ function jsonReporter(write: (line: string) => void) {
   };
 }
 
-let root: ConsolaInstance = createConsola({ level: LEVEL.info, formatOptions: { date: true } });
+/**
+ * consola's main entry (its fancy reporter) inspects the terminal when imported, which loads node:tty and the stream
+ * modules: about 2 MB a server logging JSON lines never needs. It is required when a person reads the log.
+ */
+const prettyConsola = (options: Partial<ConsolaOptions>): ConsolaInstance => (require("consola") as typeof import("consola")).createConsola(options);
+
+let root: ConsolaInstance | null = null;
 let threshold: number = LEVEL.info;
+/** Until `configureLogging`, the pretty logger at info (CLI commands). */
+const current = (): ConsolaInstance => (root ??= prettyConsola({ level: LEVEL.info, formatOptions: { date: true } }));
 
 /** True when lines of `level` are written: lets hot paths skip building fields for a line nobody will see. */
 export function logEnabled(level: LogLevelName): boolean {
@@ -65,11 +73,9 @@ export function configureLogging(opts: { level: LogLevelName; format: LogFormat;
   const stream = opts.stream ?? process.stderr;
   const json = opts.format === "json" || (opts.format === "auto" && !(stream as { isTTY?: boolean }).isTTY);
   threshold = LEVEL[opts.level];
-  root = createConsola({
-    level: LEVEL[opts.level],
-    formatOptions: { date: true },
-    ...(json ? { reporters: [jsonReporter((line) => stream.write(line))] } : { stderr: stream, stdout: stream }),
-  });
+  root = json
+    ? createConsola({ level: LEVEL[opts.level], reporters: [jsonReporter((line) => stream.write(line))] })
+    : prettyConsola({ level: LEVEL[opts.level], formatOptions: { date: true }, stderr: stream, stdout: stream });
 }
 
 type LogFn = (message: string, fields?: Record<string, unknown>) => void;
@@ -86,7 +92,7 @@ export function logger(tag: string): Logger {
   const emit =
     (type: "debug" | "info" | "warn" | "error" | "fatal"): LogFn =>
     (message, fields) => {
-      const tagged = root.withTag(tag);
+      const tagged = current().withTag(tag);
       const requestId = currentRequestId();
       const all = requestId ? { request_id: requestId, ...fields } : fields;
       if (all) tagged[type](message, all);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { GatewayError } from "../core/errors.ts";
-import { buildProviderSettings, getProvider, parseModelSelector, providerDefinitions } from "./registry.ts";
+import { buildProviderSettings, getProvider, loadProviders, parseModelSelector, providerDefinitions } from "./registry.ts";
 
 function errorOf(fn: () => unknown): GatewayError {
   try {
@@ -66,6 +66,11 @@ describe("registry", () => {
       expect(getProvider(name).name).toBe(name);
     expect(getProvider("azureanthropic").wire).toBe("anthropic");
     expect(getProvider("vertexaianthropic").capabilities.messagesPassthrough).toBe(true);
+  });
+
+  test("a native adapter is loaded once: later lookups return the same object", () => {
+    loadProviders(["Bedrock", "no-such-provider"]);
+    expect(getProvider("bedrock")).toBe(getProvider("BEDROCK"));
   });
 
   test("cloud env vars reach the adapter as extra.env; templated default bases; config wins per key", () => {

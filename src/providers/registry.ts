@@ -1,17 +1,5 @@
 import { GatewayError, badRequest } from "../core/errors.ts";
-import { BEDROCK_BASE_TEMPLATE } from "./bedrock/api.ts";
-import { VERTEX_BASE_TEMPLATE } from "./_shared/vertex/index.ts";
-import { anthropic } from "./anthropic/index.ts";
-import { azure } from "./azure/index.ts";
-import { azureanthropic } from "./azureanthropic/index.ts";
-import { azureopenai } from "./azureopenai/index.ts";
-import { bedrock } from "./bedrock/index.ts";
-import { cohere } from "./cohere/index.ts";
-import { gemini } from "./gemini/index.ts";
-import { mistral } from "./mistral/index.ts";
 import { openaiFamily } from "./openai-family/index.ts";
-import { vertexai } from "./vertexai/index.ts";
-import { vertexaianthropic } from "./vertexaianthropic/index.ts";
 import type { Provider, ProviderSettings } from "./types.ts";
 
 /**
@@ -33,8 +21,8 @@ export interface ProviderDefinition {
    * `settings.extra.env` so providers never read process.env (Vertex: GOOGLE_*, Bedrock: AWS_*).
    */
   envPassthrough: readonly string[];
-  /** The adapter, or null while no adapter speaks the provider's native format yet. */
-  adapter: Provider | null;
+  /** The adapter (loaded on the first call, then cached), or null while no adapter speaks the provider's native format yet. */
+  adapter: (() => Provider) | null;
 }
 
 const def = (
@@ -42,7 +30,7 @@ const def = (
   priority: ProviderDefinition["priority"],
   defaultApiBase: string | null,
   apiKeyEnv: string[],
-  adapter: Provider | null,
+  adapter: (() => Provider) | null,
   apiBaseEnv: string[] = [],
   envPassthrough: string[] = [],
 ): ProviderDefinition => ({ name, priority, defaultApiBase, apiKeyEnv, apiBaseEnv, adapter, envPassthrough });
@@ -52,11 +40,36 @@ const GOOGLE_ENV = ["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "G
 /** SPEC §5.2: Bedrock signs with these when no API key (AWS_BEARER_TOKEN_BEDROCK) is set. */
 const AWS_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"];
 
-const oai = (name: string): Provider => {
+/** The Vertex AI default base: `{location}` is filled per deployment; a configured api_base is used as-is. */
+const VERTEX_BASE_TEMPLATE = "https://{location}-aiplatform.googleapis.com";
+/** The Bedrock runtime default base: `{region}` is filled per deployment; a configured api_base is used as-is. */
+const BEDROCK_BASE_TEMPLATE = "https://bedrock-runtime.{region}.amazonaws.com";
+
+const oai = (name: string): (() => Provider) => {
   const p = openaiFamily[name];
   if (!p) throw new Error(`no OpenAI-family adapter named ${name}`);
-  return p;
+  return () => p;
 };
+
+/**
+ * A native adapter, loaded on its first use and cached: each brings its own wire schemas and clients (AWS
+ * eventstream and SigV4, Google credentials...), which a gateway that never calls it should not hold in memory.
+ * The OpenAI family above is the shared base, always loaded. `require` because resolving a provider is synchronous.
+ */
+const native = (load: () => Provider): (() => Provider) => {
+  let adapter: Provider | null = null;
+  return () => (adapter ??= load());
+};
+const anthropic = native(() => (require("./anthropic/index.ts") as typeof import("./anthropic/index.ts")).anthropic);
+const azure = native(() => (require("./azure/index.ts") as typeof import("./azure/index.ts")).azure);
+const azureanthropic = native(() => (require("./azureanthropic/index.ts") as typeof import("./azureanthropic/index.ts")).azureanthropic);
+const azureopenai = native(() => (require("./azureopenai/index.ts") as typeof import("./azureopenai/index.ts")).azureopenai);
+const bedrock = native(() => (require("./bedrock/index.ts") as typeof import("./bedrock/index.ts")).bedrock);
+const cohere = native(() => (require("./cohere/index.ts") as typeof import("./cohere/index.ts")).cohere);
+const gemini = native(() => (require("./gemini/index.ts") as typeof import("./gemini/index.ts")).gemini);
+const mistral = native(() => (require("./mistral/index.ts") as typeof import("./mistral/index.ts")).mistral);
+const vertexai = native(() => (require("./vertexai/index.ts") as typeof import("./vertexai/index.ts")).vertexai);
+const vertexaianthropic = native(() => (require("./vertexaianthropic/index.ts") as typeof import("./vertexaianthropic/index.ts")).vertexaianthropic);
 
 const DEFINITIONS: ProviderDefinition[] = [
   def("openai", "core", "https://api.openai.com/v1", ["OPENAI_API_KEY"], oai("openai")),
@@ -116,12 +129,17 @@ export function getProviderDefinition(name: string): ProviderDefinition | null {
 
 export const providerDefinitions = (): readonly ProviderDefinition[] => DEFINITIONS;
 
+/** Loads the adapters of these provider keys now (unknown keys are skipped), so no request pays for loading one. */
+export function loadProviders(names: Iterable<string>): void {
+  for (const name of names) getProviderDefinition(name)?.adapter?.();
+}
+
 /** The adapter for a known key; 400 for an unknown key or one whose native format has no adapter yet. */
 export function getProvider(name: string): Provider {
   const d = getProviderDefinition(name);
   if (!d) throw badRequest(`Unsupported provider '${name}'`, "unsupported_provider");
   if (!d.adapter) throw badRequest(`Provider '${d.name}' is not supported by this gateway yet`, "unsupported_provider");
-  return d.adapter;
+  return d.adapter();
 }
 
 export interface ModelSelector {

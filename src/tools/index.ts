@@ -16,7 +16,6 @@ import { WebSearch, webSearchOptions } from "./web-search/backend";
 export * from "./types";
 export { EmbeddedSandbox } from "./code-execution/embedded";
 export { RemoteSandbox } from "./code-execution/remote";
-export { SsrfBlocked, checkUrl, classifyAddress } from "./ssrf";
 export { WebSearch, webSearchOptions } from "./web-search/backend";
 
 /** The EnvSettings fields the tools read (SPEC §0, §8.3). */

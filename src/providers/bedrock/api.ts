@@ -19,8 +19,6 @@ import { bedrockHttpError } from "./errors.ts";
 
 export const DEFAULT_REGION = "us-east-1";
 export const SIGNING_SERVICE = "bedrock";
-/** The registry's default base: `{region}` is filled per deployment; a configured api_base is used as-is. */
-export const BEDROCK_BASE_TEMPLATE = "https://bedrock-runtime.{region}.amazonaws.com";
 
 const str = (v: unknown): string | null => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
 

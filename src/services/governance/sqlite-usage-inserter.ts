@@ -21,55 +21,68 @@ function workerUrl(): string {
   return Bun.main.startsWith("/$bunfs/") ? "./services/governance/sqlite-usage-worker.ts" : new URL("./sqlite-usage-worker.ts", import.meta.url).href;
 }
 
+/**
+ * The worker starts with the first insert: a Worker is a second JavaScript VM (a few MB of heap and runtime), which
+ * a gateway that has served no inference yet does not need.
+ */
 export function createSqliteUsageInserter(path: string, fallback: (lines: string[]) => Promise<void>): UsageInserter {
-  const worker = new Worker(workerUrl());
+  let worker: Worker | null = null;
   let broken = false;
   const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   let next = 0;
   let closed: (() => void) | null = null;
-  worker.onmessage = (event: MessageEvent<{ id: number; ok: boolean; message?: string }>) => {
-    const { id, ok, message } = event.data;
-    if (id === -1) {
-      closed?.();
-      return;
-    }
-    const p = pending.get(id);
-    if (!p) return;
-    pending.delete(id);
-    if (pending.size === 0) worker.unref();
-    if (ok) p.resolve();
-    else p.reject(new Error(message ?? "usage insert failed"));
-  };
-  worker.onerror = (event) => {
-    broken = true;
-    log.error("usage worker failed; inserting usage rows on the main thread from now on", { error: event.message });
-    for (const p of pending.values()) p.reject(new Error(`usage worker failed: ${event.message}`));
-    pending.clear();
-    worker.unref();
-  };
-  worker.postMessage({ type: "open", path });
-  // Idle, the worker must not keep the process alive; with inserts pending it must (ref'd below), or a process whose
-  // server already closed could exit before the last batch is committed.
-  worker.unref();
+
+  function start(): Worker {
+    const w = new Worker(workerUrl());
+    w.onmessage = (event: MessageEvent<{ id: number; ok: boolean; message?: string }>) => {
+      const { id, ok, message } = event.data;
+      if (id === -1) {
+        closed?.();
+        return;
+      }
+      const p = pending.get(id);
+      if (!p) return;
+      pending.delete(id);
+      if (pending.size === 0) w.unref();
+      if (ok) p.resolve();
+      else p.reject(new Error(message ?? "usage insert failed"));
+    };
+    w.onerror = (event) => {
+      broken = true;
+      log.error("usage worker failed; inserting usage rows on the main thread from now on", { error: event.message });
+      for (const p of pending.values()) p.reject(new Error(`usage worker failed: ${event.message}`));
+      pending.clear();
+      w.unref();
+    };
+    w.postMessage({ type: "open", path });
+    // Idle, the worker must not keep the process alive; with inserts pending it must (ref'd below), or a process whose
+    // server already closed could exit before the last batch is committed.
+    w.unref();
+    return w;
+  }
+
   return {
     insert(lines) {
       if (broken) return fallback(lines);
+      worker ??= start();
+      const w = worker;
       const id = next++;
       return new Promise<void>((resolve, reject) => {
-        if (pending.size === 0) worker.ref();
+        if (pending.size === 0) w.ref();
         pending.set(id, { resolve, reject });
         // One string crosses the thread boundary (a copy, no per-row structured clone); the worker parses it.
-        worker.postMessage({ type: "insert", id, lines: lines.join("\n") });
+        w.postMessage({ type: "insert", id, lines: lines.join("\n") });
       });
     },
     async close() {
-      if (broken) return;
+      const w = worker;
+      if (!w || broken) return;
       await new Promise<void>((resolve) => {
         closed = resolve;
-        worker.postMessage({ type: "close" });
+        w.postMessage({ type: "close" });
         setTimeout(resolve, 2000).unref();
       });
-      worker.terminate();
+      w.terminate();
     },
   };
 }

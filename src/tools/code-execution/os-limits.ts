@@ -14,7 +14,6 @@
  * is RUNTIME_RESERVE_MB + memoryMb; the tight caps are the wasm heap cap inside the worker (a Python MemoryError)
  * and the parent's RSS watchdog (see worker-process.ts).
  */
-import { fileURLToPath } from "node:url";
 import { logger } from "../../platform/logger";
 
 const log = logger("sandbox");
@@ -149,7 +148,7 @@ export function wrapWorkerArgv(isolation: SandboxIsolation, limits: WorkerLimits
  */
 export function workerCommand(): string[] {
   if (Bun.main.startsWith("/$bunfs/")) return [process.execPath, "sandbox-worker"];
-  return [process.execPath, fileURLToPath(new URL("../../main.ts", import.meta.url)), "sandbox-worker"];
+  return [process.execPath, Bun.fileURLToPath(new URL("../../main.ts", import.meta.url)), "sandbox-worker"];
 }
 
 /** The probe command for setpriv detection: the worker binary answering --version. */

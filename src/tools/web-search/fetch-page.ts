@@ -5,7 +5,7 @@
  * Every failure (non-2xx, redirect without Location, blocked hop, too many hops, timeout, extraction error)
  * returns a reason instead of throwing: the caller falls back to the snippet.
  */
-import { checkUrl, pinnedFetch, type SsrfOptions } from "../ssrf";
+import type { SsrfOptions } from "../ssrf";
 
 export const PAGE_TIMEOUT_MS = 5_000;
 export const PAGE_MAX_BYTES = 5 * 1024 * 1024;
@@ -82,6 +82,8 @@ const inThread = async (html: string) => (await import("./extract")).htmlToMarkd
 
 /** Fetches and converts one page; never throws. */
 export async function fetchPage(rawUrl: string, options: FetchPageOptions): Promise<PageResult> {
+  // The SSRF guard needs node:net and node:dns (with node:stream behind them, ~1 MB): loaded by the first search.
+  const { checkUrl, pinnedFetch } = await import("../ssrf");
   const signal = AbortSignal.timeout(options.timeoutMs ?? PAGE_TIMEOUT_MS);
   let current = rawUrl;
   try {

@@ -16,8 +16,6 @@ export { credentialsError, loadCredentials, GOOGLE_TOKEN_URI } from "./credentia
 export { accessToken, clearTokenCache, signAssertion, CLOUD_PLATFORM_SCOPE } from "./token.ts";
 
 export const DEFAULT_LOCATION = "us-central1";
-/** The registry's default base: `{location}` is filled per deployment; a configured api_base is used as-is. */
-export const VERTEX_BASE_TEMPLATE = "https://{location}-aiplatform.googleapis.com";
 
 const str = (v: unknown): string | null => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
 
