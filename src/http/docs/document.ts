@@ -7,11 +7,12 @@ import { toOpenAPISchema } from "@elysiajs/openapi";
 import type { AnyElysia } from "elysia";
 import { z } from "zod";
 import { VERSION } from "../../version";
+import { zodOf } from "../fast-schema";
 
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, unknown> };
 
 export function buildOpenApiDocument(app: AnyElysia): OpenApiDocument {
-  const { paths, components } = toOpenAPISchema(app, { paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] }, undefined, { zod: (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) }, "3.1.0");
+  const { paths, components } = toOpenAPISchema(app, { paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] }, undefined, { zod: (schema: unknown) => z.toJSONSchema(zodOf(schema), { io: "input", unrepresentable: "any" }) }, "3.1.0");
   return {
     openapi: "3.1.0",
     info: {

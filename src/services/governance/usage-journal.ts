@@ -50,7 +50,6 @@ function writtenFile(path: string, fsync: boolean): ActiveFile {
 }
 
 const MAPPED_START_BYTES = 4 << 20;
-const encoder = new TextEncoder();
 
 /**
  * Appends into a shared memory mapping of the file: a copy instead of a system call per line. A killed process
@@ -66,7 +65,12 @@ function mappedFile(path: string): ActiveFile {
     closeSync(fd);
   };
   resize(size);
-  let map = Bun.mmap(path, { shared: true });
+  // A Buffer over the mapping: its write() encodes in place, without a view or a result object per line.
+  const mapBuffer = () => {
+    const m = Bun.mmap(path, { shared: true });
+    return Buffer.from(m.buffer, m.byteOffset, m.byteLength);
+  };
+  let map = mapBuffer();
   return {
     append(line) {
       // A UTF-8 line is at most 3 bytes per UTF-16 unit, plus the newline.
@@ -74,16 +78,16 @@ function mappedFile(path: string): ActiveFile {
       if (used + worst > size) {
         while (used + worst > size) size *= 2;
         resize(size);
-        map = Bun.mmap(path, { shared: true });
+        map = mapBuffer();
       }
-      used += encoder.encodeInto(line, map.subarray(used)).written;
+      used += map.write(line, used);
       map[used++] = 10;
     },
     get bytes() {
       return used;
     },
     close() {
-      map = new Uint8Array(0);
+      map = Buffer.alloc(0);
       resize(used);
     },
   };

@@ -3,6 +3,8 @@
  * (every message needs a `role`, with the baseline's message text).
  */
 import { z } from "zod";
+import { isCanonicalChatRequest } from "../../../core/wire/canonical";
+import { withFastAccept } from "../../fast-schema";
 import { gatewayToolFields } from "../../../core/schemas/gateway-tools";
 import {
   anthropicRequestSchema,
@@ -26,7 +28,10 @@ const messagesWithRoles = z
   })
   .pipe(z.array(chatMessageSchema));
 
-export const chatBody = chatRequestSchema.extend({ messages: messagesWithRoles, ...gatewayToolFields }).meta({ id: "ChatCompletionRequest" });
+export const chatBody = withFastAccept(
+  chatRequestSchema.extend({ messages: messagesWithRoles, ...gatewayToolFields }).meta({ id: "ChatCompletionRequest" }),
+  isCanonicalChatRequest,
+);
 
 /** Optional Messages fields also accept null (as the baseline's schema does); null reads as absent. */
 const orNull = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);

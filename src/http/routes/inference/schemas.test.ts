@@ -1,0 +1,70 @@
+/** The chat body's fast accept must only take bodies its zod schema would return unchanged. */
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { isCanonicalChatRequest } from "../../../core/wire/canonical";
+import { chatBody } from "./schemas";
+
+const MISSING = Symbol("missing");
+const member = <T>(good: fc.Arbitrary<T>) =>
+  fc.oneof(
+    { weight: 24, arbitrary: good },
+    { weight: 1, arbitrary: fc.constant(MISSING) },
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string(), fc.boolean(), fc.constant([]), fc.constant({})) },
+  );
+const optional = <T>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: fc.constant(MISSING) }, { weight: 2, arbitrary: member(good) });
+function object(members: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<Record<string, unknown>> {
+  return fc.record(members).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== MISSING)));
+}
+
+const part = object({ type: member(fc.constantFrom("text", "image_url")), text: optional(fc.string()), image_url: optional(object({ url: member(fc.webUrl()), detail: optional(fc.string()) })) });
+const toolCall = object({ id: member(fc.string()), type: optional(fc.constant("function")), function: member(object({ name: member(fc.string()), arguments: member(fc.string()) })) });
+const message = object({
+  role: member(fc.constantFrom("system", "user", "assistant", "tool")),
+  content: member(fc.oneof(fc.string(), fc.array(member(part), { maxLength: 2 }))),
+  name: optional(fc.string()),
+  tool_calls: optional(fc.array(member(toolCall), { maxLength: 2 })),
+  tool_call_id: optional(fc.string()),
+});
+const body = object({
+  model: member(fc.constant("openai:gpt-4o")),
+  messages: member(fc.array(member(message), { maxLength: 3 })),
+  stream: optional(fc.boolean()),
+  stream_options: optional(object({ include_usage: optional(fc.boolean()) })),
+  temperature: optional(fc.double({ min: 0, max: 2, noNaN: true })),
+  max_tokens: optional(fc.oneof(fc.nat(4096), fc.double({ min: 0.5, max: 9, noNaN: true }))),
+  n: optional(fc.nat(3)),
+  stop: optional(fc.oneof(fc.string(), fc.array(member(fc.string()), { maxLength: 2 }))),
+  tools: optional(fc.array(member(object({ type: member(fc.constant("function")), function: optional(object({ name: member(fc.string()), description: optional(fc.string()), parameters: optional(fc.object()) })) })), { maxLength: 2 })),
+  tool_choice: optional(fc.oneof(fc.constantFrom("auto", "none"), object({ type: member(fc.constant("function")), function: optional(object({ name: member(fc.string()) })) }))),
+  response_format: optional(object({ type: member(fc.constant("json_schema")), json_schema: optional(object({ name: optional(fc.string()), schema: optional(fc.object()) })) })),
+  user: optional(fc.string()),
+  metadata: optional(fc.object()),
+  tools_header: optional(fc.string({ maxLength: 20 })),
+  max_tool_iterations: optional(fc.integer({ min: -2, max: 30 })),
+  mcp_server_ids: fc.oneof({ weight: 9, arbitrary: fc.constant(MISSING) }, { weight: 1, arbitrary: fc.constant([]) }),
+});
+
+describe("isCanonicalChatRequest", () => {
+  test("yes only where the route's zod schema accepts the body and returns it unchanged", async () => {
+    let canonical = 0;
+    await fc.assert(
+      fc.asyncProperty(body, async (value) => {
+        if (!isCanonicalChatRequest(value)) return;
+        canonical++;
+        const result = await chatBody.zod["~standard"].validate(structuredClone(value));
+        expect(result.issues).toBeUndefined();
+        expect((result as { value: unknown }).value).toStrictEqual(value);
+      }),
+      { numRuns: 5000 },
+    );
+    expect(canonical).toBeGreaterThan(50);
+  });
+
+  test("the route schema takes canonical bodies as they are and still reports zod's errors", async () => {
+    const ok = { model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }], max_tokens: 16 };
+    expect(await chatBody["~standard"].validate(ok)).toEqual({ value: ok });
+    const bad = await chatBody["~standard"].validate({ model: "openai:gpt-4o", messages: [{ content: "no role" }] });
+    expect(bad.issues?.[0]?.message).toBe("messages[0]: 'role' is required");
+  });
+});
