@@ -142,9 +142,35 @@ export async function insertUsageRows(store: Store, rows: UsageRowInsert[]): Pro
   }
 }
 
-/** insertUsageRows for rows given as usage lines. */
-export function insertUsageLines(store: Store, lines: string[]): Promise<void> {
-  return insertUsageRows(store, lines.map(fromUsageLine));
+/** Postgres column types, for unpacking usage lines server-side. */
+const PG_TYPES: Record<Kind, string> = { text: "text", int: "bigint", ts: "jsonb", bool: "boolean" };
+
+/**
+ * Postgres: a chunk of usage lines goes as ONE jsonb parameter, unpacked by jsonb_to_recordset. The server parses
+ * the JSON; this process only joins the lines it already has, where binding twenty parameters per row cost it far
+ * more. The timestamp is epoch milliseconds (an ISO string in journals written before that). The parameter is typed
+ * text (`::text::jsonb`): Bun's driver would encode a string bound to a jsonb parameter as a JSON string.
+ */
+const PG_INSERT_FROM_LINES = (() => {
+  const field = (key: string) => `x."${key}"`;
+  const select = COLUMNS.map(([, key, kind]) => {
+    if (kind === "ts") return `CASE jsonb_typeof(${field(key)}) WHEN 'number' THEN to_timestamp((${field(key)})::text::double precision / 1000) ELSE (${field(key)} #>> '{}')::timestamptz END`;
+    if (kind === "bool") return `COALESCE(${field(key)}, false)`;
+    return field(key);
+  });
+  const record = COLUMNS.map(([, key, kind]) => `"${key}" ${PG_TYPES[kind]}`).join(", ");
+  return `INSERT INTO usage_logs (${COLUMN_LIST}) SELECT ${select.join(", ")} FROM jsonb_to_recordset($1::text::jsonb) AS x(${record}) ON CONFLICT (id) DO NOTHING`;
+})();
+
+/** Inserts rows given as usage lines, idempotently (see insertUsageRows for SQLite on this thread). */
+export async function insertUsageLines(store: Store, lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  if (store.dialect === "sqlite") return insertUsageRows(store, lines.map(fromUsageLine));
+  const size = CHUNK_ROWS.pg;
+  for (let i = 0; i < lines.length; i += size) {
+    const chunk = i === 0 && lines.length <= size ? lines : lines.slice(i, i + size);
+    await store.query(PG_INSERT_FROM_LINES, [`[${chunk.join(",")}]`]);
+  }
 }
 
 /** True when the error is a foreign-key violation (the key or user was deleted while the row was queued). */
