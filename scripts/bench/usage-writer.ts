@@ -24,7 +24,8 @@ const rate = Number(values.rate);
 const CAPACITY_ROWS = 100_000;
 
 const row = (i: number): UsageRowInsert => ({
-  id: crypto.randomUUID(),
+  // As the gateway keys them (services/inference/usage-row.ts): time-ordered.
+  id: Bun.randomUUIDv7(),
   apiKeyId: null,
   userId: null,
   timestamp: new Date(),

@@ -1,9 +1,11 @@
 /**
- * JavaScriptCore at start-up and after. The compiled binary starts with the JIT's tier-up thresholds scaled up
+ * The runtime's engine and threads. JavaScriptCore at start-up and after: the compiled binary starts with the JIT's tier-up thresholds scaled up
  * (scripts/_compile.ts STARTUP_JIT_POLICY): start-up, health checks and the management API run a handful of times,
  * and compiling them would only leave the compilers' code and output resident (~3 MB of an idle gateway).
  * From source (bun run, tests) the policy is already the normal one.
  */
+import { setPriority } from "node:os";
+
 let engaged = false;
 
 /** Restores the normal JIT policy, once the traffic the JIT pays for arrives; later calls do nothing. */
@@ -24,4 +26,18 @@ export function releaseStartupMemory(): void {
     Bun.gc(true);
     Bun.shrink();
   }, 100).unref();
+}
+
+/**
+ * Lowers the calling thread's scheduling priority (nice `niceness`), for background threads that must yield the
+ * CPU to the ones serving requests. Linux only: there setpriority(2) with pid 0 applies to the calling thread,
+ * elsewhere it would lower the whole process.
+ */
+export function lowerThreadPriority(niceness: number): void {
+  if (process.platform !== "linux") return;
+  try {
+    setPriority(0, niceness);
+  } catch {
+    // Not permitted here (container policy): the thread keeps its priority.
+  }
 }

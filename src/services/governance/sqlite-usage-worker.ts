@@ -7,6 +7,7 @@
  * It is a separate entry point of the compiled binary (scripts/_compile.ts).
  */
 import { Database, type SQLQueryBindings } from "bun:sqlite";
+import { lowerThreadPriority } from "../../platform/engine";
 import { fromUsageLine, SQLITE_INSERT_SQL, SQLITE_INSERT_WIDTH, sqliteInsertValues } from "./usage-insert";
 
 declare const self: Worker;
@@ -18,6 +19,8 @@ let db: Database | null = null;
 self.onmessage = (event: MessageEvent<Message>) => {
   const msg = event.data;
   if (msg.type === "open") {
+    // Inserts yield the CPU to the threads serving requests; rows wait safely in the journal meanwhile.
+    lowerThreadPriority(10);
     db = new Database(msg.path, { strict: true });
     db.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
     return;
