@@ -1,7 +1,8 @@
 /**
- * The runtime's engine and threads. JavaScriptCore at start-up and after: the compiled binary starts with the JIT's tier-up thresholds scaled up
- * (scripts/_compile.ts STARTUP_JIT_POLICY): start-up, health checks and the management API run a handful of times,
- * and compiling them would only leave the compilers' code and output resident (~3 MB of an idle gateway).
+ * The runtime's engine and threads. JavaScriptCore at start-up and after: the compiled binary starts with the JIT's
+ * tier-up thresholds scaled up (scripts/_compile.ts STARTUP_JIT_POLICY): start-up, health checks and the management
+ * API run a handful of times, and compiling them would only leave the compilers' code and output resident (~3 MB of
+ * an idle gateway).
  * From source (bun run, tests) the policy is already the normal one.
  */
 import { setPriority } from "node:os";
