@@ -39,7 +39,11 @@ export interface Gateway {
   key: string;
 }
 
-export async function startGateway(o: { name: string; port: number; databaseUrl: string; upstreams: Upstreams; env?: Record<string, string> }): Promise<Gateway> {
+/**
+ * Starts the gateway with governance on and provisions the bench's user and key. `command` runs something else than
+ * the compiled binary (the profiler runs the sources under Bun's CPU profiler); `serve` and its flags are appended.
+ */
+export async function startGateway(o: { name: string; port: number; databaseUrl: string; upstreams: Upstreams; env?: Record<string, string>; command?: string[] }): Promise<Gateway> {
   const dir = tempDir("gw-bench-");
   const provider = (port: number) => ({ provider_type: "openai-compatible", api_base: `http://127.0.0.1:${port}/v1`, api_key: "bench-upstream-key" });
   const price = { input_price_per_million: 1.0, output_price_per_million: 2.0 };
@@ -54,7 +58,7 @@ export async function startGateway(o: { name: string; port: number; databaseUrl:
     pricing: Object.fromEntries(Object.values(MODELS).map((m) => [m, price])),
   };
   await Bun.write(join(dir, "config.yml"), stringify(config));
-  const child = start(o.name, [BINARY, "serve", "--config", join(dir, "config.yml"), "--port", String(o.port), "--host", "127.0.0.1"], { cwd: dir, env: o.env });
+  const child = start(o.name, [...(o.command ?? [BINARY]), "serve", "--config", join(dir, "config.yml"), "--port", String(o.port), "--host", "127.0.0.1"], { cwd: dir, env: o.env });
   const base = `http://127.0.0.1:${o.port}`;
   await waitReady(child, `${base}/health`);
   const budget = await admin(base, "POST", "/v1/budgets", { max_budget: 1_000_000 });
