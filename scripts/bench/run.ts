@@ -147,27 +147,15 @@ async function startScenarios(upstreams: Upstreams, pg: Postgres | null, peerPro
   await bare("bare-proxy-ttfb", PORTS.bareTtfb, upstreams.ttfb);
   await bare("bare-proxy-streams", PORTS.bareStreams, upstreams.streams);
 
-  const mockModel = { WRK_MODEL: "bench-model" };
-  await add(
-    "direct",
-    "the mock upstream itself",
-    async () => ({
-      pid: upstream.proc.pid,
-      load: { url: url(upstreams.json), env: mockModel },
-      ttfb: { url: url(upstreams.ttfb), model: "bench-model" },
-      streams: { url: url(upstreams.streams), model: "bench-model" },
-    }),
-  );
-  await add(
-    "bare-proxy",
-    "a bare Bun fetch proxy hop (the floor)",
-    async () => ({
-      pid: bareJson.proc.pid,
-      load: { url: url(PORTS.bare), env: mockModel },
-      ttfb: { url: url(PORTS.bareTtfb), model: "bench-model" },
-      streams: { url: url(PORTS.bareStreams), model: "bench-model" },
-    }),
-  );
+  // Scenarios that speak to the mock with its own model name, on one port per kind of upstream.
+  const mockScenario = (pid: number, ports: { json: number; ttfb: number; streams: number }) => async () => ({
+    pid,
+    load: { url: url(ports.json), env: { WRK_MODEL: "bench-model" } },
+    ttfb: { url: url(ports.ttfb), model: "bench-model" },
+    streams: { url: url(ports.streams), model: "bench-model" },
+  });
+  await add("direct", "the mock upstream itself", mockScenario(upstream.proc.pid, upstreams));
+  await add("bare-proxy", "a bare Bun fetch proxy hop (the floor)", mockScenario(bareJson.proc.pid, { json: PORTS.bare, ttfb: PORTS.bareTtfb, streams: PORTS.bareStreams }));
   if (peerProblem) results.push(newResult("portkey", `@portkey-ai/gateway ${PORTKEY_VERSION} on Node`, peerProblem));
   else {
     const auth = { WRK_KEY: "sk-bench", WRK_MODEL: "bench-model" };

@@ -1,8 +1,8 @@
 /**
  * Counters and histograms for metrics touched on every request. prom-client validates and hashes the label object
- * on each `inc`/`observe` (several microseconds); here a caller resolves a label set to a cell once, keyed by a
- * string it already has, and then only adds numbers. prom-client's registry still renders them: each class has the
- * `get`/`getForPromString` members it reads, producing the same lines its own Counter and Histogram would.
+ * on each `inc`/`observe` (several microseconds); here a label set leads to its cell through maps keyed by the
+ * label values themselves, and the caller only adds numbers. prom-client's registry still renders them: each class
+ * has the `get`/`getForPromString` members it reads, producing the same lines its own Counter and Histogram would.
  */
 import type { Metric, Registry } from "prom-client";
 
@@ -24,8 +24,16 @@ interface MetricData {
   aggregator: "sum";
 }
 
+/** A label value as callers hold it (an HTTP status may stay a number). */
+type LabelValue = string | number;
+
+const pick = (i: number, a: LabelValue, b: LabelValue, c: LabelValue) => (i === 0 ? a : i === 1 ? b : c);
+
 abstract class Cells<C> {
-  private readonly cells = new Map<string, { labels: Labels; cell: C }>();
+  /** Cells in creation order, for rendering; lookups go through `index`. */
+  private readonly cells: { labels: Labels; cell: C }[] = [];
+  /** One map level per label, keyed by the caller's own values: no key string is built per lookup. */
+  private index = new Map<LabelValue, unknown>();
 
   constructor(
     readonly name: string,
@@ -40,24 +48,34 @@ abstract class Cells<C> {
   protected abstract render(labels: Labels, cell: C): Value[];
   abstract readonly type: MetricData["type"];
 
-  /** The cell for `key`; `values` (in label-name order) are read only the first time the key is seen. */
-  cell(key: string, values: () => readonly string[]): C {
-    let hit = this.cells.get(key);
-    if (!hit) {
-      const v = values();
+  /** The cell of these label values, in label-name order (up to three labels). */
+  cell(a: LabelValue, b: LabelValue = "", c: LabelValue = ""): C {
+    let level = this.index;
+    const last = this.labelNames.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = level.get(pick(i, a, b, c)) as Map<LabelValue, unknown> | undefined;
+      if (!next) {
+        next = new Map();
+        level.set(pick(i, a, b, c), next);
+      }
+      level = next;
+    }
+    let hit = level.get(pick(last, a, b, c)) as C | undefined;
+    if (hit === undefined) {
       const labels: Labels = {};
       this.labelNames.forEach((name, i) => {
-        labels[name] = v[i] ?? "";
+        labels[name] = String(pick(i, a, b, c));
       });
-      hit = { labels, cell: this.create() };
-      this.cells.set(key, hit);
+      hit = this.create();
+      this.cells.push({ labels, cell: hit });
+      level.set(pick(last, a, b, c), hit);
     }
-    return hit.cell;
+    return hit;
   }
 
   getForPromString(): MetricData {
     const values: Value[] = [];
-    for (const { labels, cell } of this.cells.values()) values.push(...this.render(labels, cell));
+    for (const { labels, cell } of this.cells) values.push(...this.render(labels, cell));
     return { name: this.name, help: this.help, type: this.type, values, aggregator: "sum" };
   }
 
@@ -69,7 +87,8 @@ abstract class Cells<C> {
   }
 
   reset(): void {
-    this.cells.clear();
+    this.cells.length = 0;
+    this.index = new Map();
   }
 }
 
@@ -126,24 +145,5 @@ export class CellHistogram extends Cells<HistogramCell> {
       { labels: {}, sharedLabels: labels, value: cell.count, metricName: `${this.name}_count` },
     );
     return out;
-  }
-}
-
-/** A two-level map (a, b) -> value, created on first use: lookups hash only strings the caller already has. */
-export class PairMap<V> {
-  private readonly outer = new Map<string, Map<string, V>>();
-
-  get(a: string, b: string, create: () => V): V {
-    let inner = this.outer.get(a);
-    if (!inner) {
-      inner = new Map();
-      this.outer.set(a, inner);
-    }
-    let value = inner.get(b);
-    if (value === undefined) {
-      value = create();
-      inner.set(b, value);
-    }
-    return value;
   }
 }

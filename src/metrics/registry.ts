@@ -9,7 +9,7 @@ import collectDefaultMetrics from "prom-client/lib/defaultMetrics";
 import Gauge from "prom-client/lib/gauge";
 import Histogram from "prom-client/lib/histogram";
 import Registry from "prom-client/lib/registry";
-import { CellCounter, CellHistogram, type CounterCell, type HistogramCell, PairMap } from "./cells";
+import { CellCounter, CellHistogram } from "./cells";
 import type { AuthFailureReason } from "../services/auth";
 import type { FlushEvent, UsageRowInsert } from "../services/governance";
 
@@ -39,10 +39,7 @@ const BATCH_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000];
 export function createRecorder(): Recorder {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  // Touched on every request: cells (cells.ts) rather than prom-client's per-call label hashing, found by the
-  // strings the caller already holds (no key string built per request).
-  const routeCells = new PairMap<{ duration: HistogramCell; byStatus: Map<number, CounterCell> }>();
-  const modelCells = new PairMap<{ input: CounterCell; output: CounterCell; cost: HistogramCell }>();
+  // Touched on every request: cells (cells.ts) rather than prom-client's per-call label hashing.
   const requests = new CellCounter("gateway_requests_total", "HTTP requests", ["method", "endpoint", "status"], registry);
   const duration = new CellHistogram("gateway_request_duration_seconds", "HTTP request duration", ["method", "endpoint"], registry, DURATION_BUCKETS);
   let inFlight = 0;
@@ -91,33 +88,15 @@ export function createRecorder(): Recorder {
     },
     requestFinished(method, endpoint, status, seconds) {
       inFlight--;
-      const cells = routeCells.get(method, endpoint, () => ({
-        duration: duration.cell(`${method} ${endpoint}`, () => [method, endpoint]),
-        byStatus: new Map<number, CounterCell>(),
-      }));
-      let count = cells.byStatus.get(status);
-      if (!count) {
-        count = requests.cell(`${method} ${endpoint} ${status}`, () => [method, endpoint, String(status)]);
-        cells.byStatus.set(status, count);
-      }
-      count.value++;
-      duration.observe(cells.duration, seconds);
+      requests.cell(method, endpoint, status).value++;
+      duration.observe(duration.cell(method, endpoint), seconds);
     },
     settled(row) {
       if (row.status !== "success") return;
       const provider = row.provider ?? "unknown";
-      const model = row.model;
-      const cells = modelCells.get(provider, model, () => {
-        const key = `${provider}\u0000${model}`;
-        return {
-          input: tokens.cell(`${key}\u0000input`, () => [provider, model, "input"]),
-          output: tokens.cell(`${key}\u0000output`, () => [provider, model, "output"]),
-          cost: cost.cell(key, () => [provider, model]),
-        };
-      });
-      if (row.promptTokens) cells.input.value += row.promptTokens;
-      if (row.completionTokens) cells.output.value += row.completionTokens;
-      if (row.costMicros !== null && row.costMicros !== undefined) cost.observe(cells.cost, row.costMicros / 1e6);
+      if (row.promptTokens) tokens.cell(provider, row.model, "input").value += row.promptTokens;
+      if (row.completionTokens) tokens.cell(provider, row.model, "output").value += row.completionTokens;
+      if (row.costMicros !== null && row.costMicros !== undefined) cost.observe(cost.cell(provider, row.model), row.costMicros / 1e6);
     },
     rateLimitHit: () => rateLimited.inc(),
     budgetExceeded: () => overBudget.inc(),

@@ -19,16 +19,21 @@ function files(dir: string): string[] {
 
 const inside = (dir: string, target: string) => !relative(dir, target).startsWith("..");
 
-/** Imports under `root` that leave it for anything but `<root>/../core`, or name a forbidden package. */
+/**
+ * Imports under `root` that leave it for anything but `<root>/../core`, or name a forbidden package. Tests may also
+ * use the shared test helpers (`<root>/../../tests/helpers`).
+ */
 function violations(root: string): string[] {
   const core = join(root, "..", "core");
+  const testHelpers = join(root, "..", "..", "tests", "helpers");
   const out: string[] = [];
   // this file quotes forbidden imports as test data
   for (const file of files(root).filter((f) => f !== import.meta.path))
     for (const m of readFileSync(file, "utf8").matchAll(IMPORT)) {
       const spec = m[1] ?? m[2] ?? m[3] ?? "";
+      const target = resolve(dirname(file), spec);
       const bad = spec.startsWith(".")
-        ? !inside(root, resolve(dirname(file), spec)) && !inside(core, resolve(dirname(file), spec))
+        ? !inside(root, target) && !inside(core, target) && !(file.endsWith(".test.ts") && inside(testHelpers, target))
         : FORBIDDEN_PACKAGES.some((re) => re.test(spec));
       if (bad) out.push(`${relative(root, file)} imports ${spec}`);
     }

@@ -4,23 +4,10 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { expectCanonicalKeptByFullPath, MISSING, member, object } from "../../../tests/helpers/arbitraries";
 import { isCanonicalChunk, isCanonicalCompletion } from "../../core/wire/canonical.ts";
 import { chatChunkSchema, chatCompletionSchema } from "../../core/wire/index.ts";
 import { normalizeChunk, normalizeCompletion } from "./openai-chat.ts";
-
-const MISSING = Symbol("missing");
-/** A member that is usually well-formed, else absent, null or of another type. */
-const member = <T>(good: fc.Arbitrary<T>) =>
-  fc.oneof(
-    { weight: 24, arbitrary: good },
-    { weight: 1, arbitrary: fc.constant(MISSING) },
-    { weight: 1, arbitrary: fc.constant(null) },
-    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant([]), fc.constant({})) },
-  );
-
-function object(members: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<Record<string, unknown>> {
-  return fc.record(members).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== MISSING)));
-}
 
 const count = member(fc.nat(100_000));
 const usage = object({
@@ -80,7 +67,7 @@ const chunkChoice = object({
   finish_reason: member(fc.constantFrom("stop", "length", "tool_calls")),
   logprobs: member(fc.constant(null)),
 });
-export const chunk = object({
+const chunk = object({
   id: member(fc.string()),
   object: member(fc.constant("chat.completion.chunk")),
   created: member(fc.nat()),
@@ -91,37 +78,14 @@ export const chunk = object({
 });
 
 describe("isCanonicalChunk", () => {
-  test("yes only where chatChunkSchema + normalizeChunk return the value unchanged", () => {
-    let canonical = 0;
-    fc.assert(
-      fc.property(chunk, (value) => {
-        if (!isCanonicalChunk(value)) return;
-        canonical++;
-        const parsed = chatChunkSchema.safeParse(structuredClone(value));
-        expect(parsed.success).toBe(true);
-        expect(normalizeChunk(parsed.data!) as unknown).toStrictEqual(value);
-      }),
-      { numRuns: 5000 },
-    );
-    expect(canonical).toBeGreaterThan(50);
+  test("yes only where chatChunkSchema + normalizeChunk return the value unchanged", async () => {
+    await expectCanonicalKeptByFullPath(chunk, isCanonicalChunk, (v) => normalizeChunk(chatChunkSchema.parse(v)));
   });
 });
 
 describe("isCanonicalCompletion", () => {
-  test("yes only where chatCompletionSchema + normalizeCompletion return the value unchanged", () => {
-    let canonical = 0;
-    fc.assert(
-      fc.property(completion, (value) => {
-        if (!isCanonicalCompletion(value)) return;
-        canonical++;
-        const parsed = chatCompletionSchema.safeParse(structuredClone(value));
-        expect(parsed.success).toBe(true);
-        expect(normalizeCompletion(parsed.data!) as unknown).toStrictEqual(value);
-      }),
-      { numRuns: 5000 },
-    );
-    // The property is only worth something if the generator reaches the yes side often.
-    expect(canonical).toBeGreaterThan(50);
+  test("yes only where chatCompletionSchema + normalizeCompletion return the value unchanged", async () => {
+    await expectCanonicalKeptByFullPath(completion, isCanonicalCompletion, (v) => normalizeCompletion(chatCompletionSchema.parse(v)));
   });
 
   test("a typical OpenAI completion is canonical; shapes the provider layer rewrites are not", () => {

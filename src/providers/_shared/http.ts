@@ -46,24 +46,12 @@ function layer(into: Record<string, string>, from: Record<string, string>): void
   for (const k in from) into[k.toLowerCase()] = from[k] as string;
 }
 
-/** The headers every call with these settings starts from, built once per settings object (it never changes). */
-const baseHeaders = new WeakMap<ProviderSettings, Record<string, string>>();
-
-function settingsHeaders(settings: ProviderSettings): Record<string, string> {
-  let base = baseHeaders.get(settings);
-  if (!base) {
-    base = { "user-agent": `otari-gateway/${settings.version}`, accept: "application/json" };
-    baseHeaders.set(settings, base);
-  }
-  return base;
-}
-
 /**
  * Upstream headers, later layers winning: defaults, the provider's own (auth, versions), `custom_headers`, then
  * per-call headers. A plain object: cheaper for fetch than a Headers instance, and names are lower-cased here.
  */
 export function buildHeaders(req: UpstreamRequest, settings: ProviderSettings, options: CallOptions): Record<string, string> {
-  const headers: Record<string, string> = { ...settingsHeaders(settings) };
+  const headers: Record<string, string> = { "user-agent": `otari-gateway/${settings.version}`, accept: "application/json" };
   if (req.body !== undefined || req.rawBody !== undefined) headers["content-type"] = "application/json";
   layer(headers, req.headers);
   layer(headers, settings.headers);

@@ -179,11 +179,17 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       if (s.rpm !== null) {
         // Slots this replica holds but has not used are not consumed requests.
         const left = Math.max(0, Math.floor(s.rpm - weighted(e.counts.prevReq, e.counts.curReq - e.slots, elapsed) + 1e-9));
-        if (remaining < 0 || left < remaining) [limit, remaining] = [s.rpm, left];
+        if (remaining < 0 || left < remaining) {
+          limit = s.rpm;
+          remaining = left;
+        }
       }
       if (s.tpm !== null) {
         const left = Math.max(0, Math.floor(s.tpm - weighted(e.counts.prevTok, e.counts.curTok + e.pendingTok, elapsed)));
-        if (remainingTok < 0 || left < remainingTok) [limitTok, remainingTok] = [s.tpm, left];
+        if (remainingTok < 0 || left < remainingTok) {
+          limitTok = s.tpm;
+          remainingTok = left;
+        }
       }
     }
     const headers: Record<string, string> = {};

@@ -1,7 +1,7 @@
 /**
- * Multi-row, idempotent INSERTs of usage rows for both dialects (raw SQL: drizzle's builder costs more per row than
- * the insert itself at tens of thousands of rows per second). `ON CONFLICT (id) DO NOTHING` makes journal replay
- * and retried flushes safe.
+ * Idempotent INSERTs of usage rows for both dialects (raw SQL: drizzle's builder costs more per row than the insert
+ * itself at tens of thousands of rows per second). `ON CONFLICT (id) DO NOTHING` makes journal replay and retried
+ * flushes safe.
  */
 import type { Store } from "../../db/client";
 import type { usageLogs } from "../../db/schema/pg";
@@ -35,39 +35,23 @@ const COLUMNS: ReadonlyArray<readonly [string, keyof UsageRowInsert, Kind]> = [
 const WIDTH = COLUMNS.length;
 const COLUMN_LIST = COLUMNS.map(([c]) => `"${c}"`).join(", ");
 
-/** Rows per statement: well under SQLite's 32 766 and Postgres' 65 535 bound parameters. */
-export const CHUNK_ROWS = { sqlite: 1000, pg: 1000 } as const;
+/**
+ * SQLite: one single-row INSERT, prepared once and run per row inside the batch's transaction (batches come in every
+ * size, and preparing a many-row text per size costs more than the inserts). Also what the usage worker runs.
+ */
+export const SQLITE_INSERT_SQL = `INSERT INTO usage_logs (${COLUMN_LIST}) VALUES (${COLUMNS.map(() => "?").join(",")}) ON CONFLICT (id) DO NOTHING`;
+export const SQLITE_INSERT_WIDTH = WIDTH;
 
-const statementCache = new Map<string, string>();
-
-function insertSql(dialect: Store["dialect"], rows: number): string {
-  const cacheKey = `${dialect}:${rows}`;
-  const cached = statementCache.get(cacheKey);
-  if (cached) return cached;
-  const tuples: string[] = [];
-  for (let r = 0; r < rows; r++) {
-    const cells: string[] = [];
-    for (let c = 0; c < WIDTH; c++) {
-      if (dialect === "sqlite") cells.push("?");
-      else cells.push(COLUMNS[c]![2] === "ts" ? `$${r * WIDTH + c + 1}::timestamptz` : `$${r * WIDTH + c + 1}`);
-    }
-    tuples.push(`(${cells.join(",")})`);
-  }
-  const text = `INSERT INTO usage_logs (${COLUMN_LIST}) VALUES ${tuples.join(",")} ON CONFLICT (id) DO NOTHING`;
-  // Full chunks repeat; odd tails would grow the cache without bound, so only full-size texts are kept.
-  if (rows === CHUNK_ROWS[dialect] || rows === 1) statementCache.set(cacheKey, text);
-  return text;
-}
-
-function params(dialect: Store["dialect"], rows: UsageRowInsert[]): unknown[] {
+/** Every row's parameters of SQLITE_INSERT_SQL, flattened into one array. */
+export function sqliteInsertValues(rows: UsageRowInsert[]): unknown[] {
   const out: unknown[] = new Array(rows.length * WIDTH);
   let i = 0;
   for (const row of rows) {
     for (const [, key, kind] of COLUMNS) {
       const v = row[key] ?? null;
-      if (v === null) out[i++] = kind === "bool" ? (dialect === "sqlite" ? 0 : false) : null;
-      else if (kind === "ts") out[i++] = dialect === "sqlite" ? toDate(v).getTime() : toDate(v);
-      else if (kind === "bool") out[i++] = dialect === "sqlite" ? (v ? 1 : 0) : Boolean(v);
+      if (v === null) out[i++] = kind === "bool" ? 0 : null;
+      else if (kind === "ts") out[i++] = toDate(v).getTime();
+      else if (kind === "bool") out[i++] = v ? 1 : 0;
       else out[i++] = v;
     }
   }
@@ -100,48 +84,6 @@ export function fromJournal<R extends UsageRowInsert>(row: R): R {
   return { ...row, timestamp: toDate(row.timestamp) };
 }
 
-/** The SQLite statements (text and parameters) that insert `rows`, chunked; run them in one transaction. */
-export function sqliteInsertStatements(rows: UsageRowInsert[]): [string, unknown[]][] {
-  const size = CHUNK_ROWS.sqlite;
-  const out: [string, unknown[]][] = [];
-  for (let i = 0; i < rows.length; i += size) {
-    const chunk = rows.slice(i, i + size);
-    out.push([insertSql("sqlite", chunk.length), params("sqlite", chunk)]);
-  }
-  return out;
-}
-
-/**
- * The usage worker's form: one single-row INSERT, prepared once and run per row inside the batch's transaction
- * (batches come in every size, and preparing a many-row text per size costs more than the inserts), with every
- * row's parameters flattened into one array (cheap to hand to another thread).
- */
-export const SQLITE_INSERT_SQL = insertSql("sqlite", 1);
-export const SQLITE_INSERT_WIDTH = WIDTH;
-
-export function sqliteInsertValues(rows: UsageRowInsert[]): unknown[] {
-  return params("sqlite", rows);
-}
-
-/**
- * Inserts rows idempotently. SQLite: every chunk in one transaction (one commit per batch is what makes it fast).
- * Postgres: one autocommit statement per chunk (no BEGIN/COMMIT round trips; each chunk is idempotent anyway).
- */
-export async function insertUsageRows(store: Store, rows: UsageRowInsert[]): Promise<void> {
-  if (rows.length === 0) return;
-  const size = CHUNK_ROWS[store.dialect];
-  if (store.dialect === "sqlite") {
-    await store.rawTx(async (exec) => {
-      for (const [text, values] of sqliteInsertStatements(rows)) await exec(text, values);
-    });
-    return;
-  }
-  for (let i = 0; i < rows.length; i += size) {
-    const chunk = rows.slice(i, i + size);
-    await store.query(insertSql("pg", chunk.length), params("pg", chunk));
-  }
-}
-
 /** Postgres column types, for unpacking usage lines server-side. */
 const PG_TYPES: Record<Kind, string> = { text: "text", int: "bigint", ts: "jsonb", bool: "boolean" };
 
@@ -162,13 +104,24 @@ const PG_INSERT_FROM_LINES = (() => {
   return `INSERT INTO usage_logs (${COLUMN_LIST}) SELECT ${select.join(", ")} FROM jsonb_to_recordset($1::text::jsonb) AS x(${record}) ON CONFLICT (id) DO NOTHING`;
 })();
 
-/** Inserts rows given as usage lines, idempotently (see insertUsageRows for SQLite on this thread). */
+/** Lines per Postgres statement (a few hundred kB of JSON). */
+const PG_CHUNK_LINES = 1000;
+
+/**
+ * Inserts rows given as usage lines, idempotently, on this thread. SQLite: every row in one transaction (one commit
+ * per batch is what makes it fast). Postgres: one autocommit statement per chunk (each chunk is idempotent anyway).
+ */
 export async function insertUsageLines(store: Store, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
-  if (store.dialect === "sqlite") return insertUsageRows(store, lines.map(fromUsageLine));
-  const size = CHUNK_ROWS.pg;
-  for (let i = 0; i < lines.length; i += size) {
-    const chunk = i === 0 && lines.length <= size ? lines : lines.slice(i, i + size);
+  if (store.dialect === "sqlite") {
+    const values = sqliteInsertValues(lines.map(fromUsageLine));
+    await store.rawTx(async (exec) => {
+      for (let i = 0; i < values.length; i += WIDTH) await exec(SQLITE_INSERT_SQL, values.slice(i, i + WIDTH));
+    });
+    return;
+  }
+  for (let i = 0; i < lines.length; i += PG_CHUNK_LINES) {
+    const chunk = lines.length <= PG_CHUNK_LINES ? lines : lines.slice(i, i + PG_CHUNK_LINES);
     await store.query(PG_INSERT_FROM_LINES, [`[${chunk.join(",")}]`]);
   }
 }
