@@ -5,7 +5,9 @@ import type { SandboxIsolation } from "./os-limits";
 import { WorkerProcess } from "./worker-process";
 
 const FAKE = new URL("./fixtures/fake-worker.ts", import.meta.url).pathname;
-const NONE: SandboxIsolation = { limits: "none", netns: "none", setpriv: null, bin: { prlimit: "", sh: "/bin/sh", unshare: "" } };
+const NONE: SandboxIsolation = { limits: "none", netns: "none", setpriv: null, bin: { prlimit: "", sh: "/bin/sh", unshare: "" },
+  confinement: { available: false, reason: "a stand-in worker" },
+};
 
 const backends: EmbeddedSandbox[] = [];
 function fake(mode = "0", opts: { spares?: number; idleMs?: number; maxProcesses?: number; timeoutS?: number } = {}) {
@@ -17,6 +19,7 @@ function fake(mode = "0", opts: { spares?: number; idleMs?: number; maxProcesses
     maxProcesses: opts.maxProcesses ?? 8,
     startTimeoutMs: 5_000,
     isolation: NONE,
+    requireConfinement: false,
     command: [process.execPath, FAKE, mode],
   });
   backends.push(backend);
