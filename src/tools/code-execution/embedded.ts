@@ -114,7 +114,7 @@ class EmbeddedSandboxSession implements ToolSession {
         // The acquire stays in line: the session's next call may find its worker ready.
         const { queueTimeoutS, maxProcesses } = this.settings;
         log.warn("sandbox call waited for a worker in vain", { queue_timeout_s: queueTimeoutS, max_processes: maxProcesses });
-        return toolError(`the sandbox is busy: all ${maxProcesses} sandbox workers are in use and none came free within ${queueTimeoutS} s; try again later`);
+        return toolError(`the sandbox is busy: no sandbox worker came free within ${queueTimeoutS} s (${maxProcesses} run at once at most); try again later`);
       }
       this.drop();
       return toolError(`the sandbox could not start: ${err instanceof Error ? err.message : String(err)}`);

@@ -10,16 +10,26 @@ const NONE: SandboxIsolation = { limits: "none", netns: "none", setpriv: null, b
 };
 
 const backends: EmbeddedSandbox[] = [];
-function fake(mode = "0", opts: { spares?: number; idleMs?: number; maxProcesses?: number; timeoutS?: number } = {}) {
+interface FakeOptions {
+  spares?: number;
+  idleMs?: number;
+  maxProcesses?: number;
+  timeoutS?: number;
+  queueTimeoutS?: number;
+  requireConfinement?: boolean;
+}
+
+function fake(mode = "0", opts: FakeOptions = {}) {
   const backend = new EmbeddedSandbox({
     timeoutS: opts.timeoutS ?? 5,
+    queueTimeoutS: opts.queueTimeoutS,
     memoryMb: 256,
     spares: opts.spares ?? 1,
     idleMs: opts.idleMs ?? 60_000,
     maxProcesses: opts.maxProcesses ?? 8,
     startTimeoutMs: 5_000,
     isolation: NONE,
-    requireConfinement: false,
+    requireConfinement: opts.requireConfinement ?? false,
     command: [process.execPath, FAKE, mode],
   });
   backends.push(backend);
@@ -91,6 +101,51 @@ describe("sandbox pool", () => {
     expect(backend.workers.size).toBe(1);
     await a.close();
     expect(await b).toBe("stdout:\nb\n");
+  });
+
+  test("a call waits at most the queue timeout for a worker, keeps its place in line, and gets the next free one", async () => {
+    const backend = fake("0", { spares: 0, maxProcesses: 1, queueTimeoutS: 0.3 });
+    const a = await backend.openSession();
+    expect(await a.run({ code: "a" })).toBe("stdout:\na\n");
+    const b = await backend.openSession();
+    const started = performance.now();
+    expect(await b.run({ code: "b" })).toBe(
+      "[tool error] the sandbox is busy: no sandbox worker came free within 0.3 s (1 run at once at most); try again later",
+    );
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await a.close();
+    expect(await b.run({ code: "b again" })).toBe("stdout:\nb again\n");
+    await b.close();
+  });
+
+  test("closing a session that waits in line returns at once and takes it out of the line", async () => {
+    const backend = fake("0", { spares: 0, maxProcesses: 1, queueTimeoutS: 30 });
+    const a = await backend.openSession();
+    expect(await a.run({ code: "a" })).toBe("stdout:\na\n");
+    const waiting = await backend.openSession();
+    const third = await backend.openSession();
+    const started = performance.now();
+    await waiting.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await a.close();
+    // The freed worker goes to the session still in line, not to the closed one.
+    expect(await third.run({ code: "third" })).toBe("stdout:\nthird\n");
+    await third.close();
+    expect(backend.workers.startedCount).toBe(2);
+  });
+
+  test("where workers cannot confine themselves, code is refused unless the operator opted out; nothing is started", async () => {
+    const strict = fake("0", { spares: 1, requireConfinement: true });
+    const session = await strict.openSession();
+    const text = await session.run({ code: "x" });
+    expect(text).toStartWith("[tool error] the sandbox could not start: code execution is off on this gateway");
+    expect(text).toContain("cannot confine themselves with seccomp here (a stand-in worker)");
+    expect(text).toContain("GATEWAY_SANDBOX_REQUIRE_CONFINEMENT=false");
+    await session.close();
+    expect(strict.workers.startedCount).toBe(0);
+    const optedOut = await fake("0", { spares: 0, requireConfinement: false }).openSession();
+    expect(await optedOut.run({ code: "x" })).toBe("stdout:\nx\n");
+    await optedOut.close();
   });
 
   test("a worker that dies mid-call gives a [tool error] and the session goes on with a fresh one", async () => {

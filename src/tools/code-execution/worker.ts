@@ -168,8 +168,8 @@ sys.modules["pyodide_js._api"] = _stand_in
 del sys, types, _api, _stand_in
 `;
 
-/** Step 5: the seccomp filter, on every thread; throws when this host cannot install it. */
-function confine(pid: number): void {
+/** Step 5: the seccomp filter, on every thread of this process (`pid`); throws when this host cannot install it. */
+export function confineProcess(pid: number): void {
   installSeccompFilter(buildSyscallFilter(process.arch, pid));
 }
 
@@ -179,7 +179,7 @@ function confine(pid: number): void {
  */
 export function probeConfinement(): number {
   try {
-    confine(process.pid);
+    confineProcess(process.pid);
   } catch (e) {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
@@ -275,7 +275,7 @@ export async function runSandboxWorker(options: Partial<WorkerOptions> = {}): Pr
     py.runPython(RUNNER_SOURCE, { globals: runnerNs });
     run = runnerNs.get("run") as PyFunction;
     try {
-      confine(pid);
+      confineProcess(pid);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       if (!allowUnconfined) throw new Error(`the worker could not confine itself with seccomp (${reason})`);
