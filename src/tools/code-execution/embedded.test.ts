@@ -71,31 +71,8 @@ async function run(code: string): Promise<string> {
   return text;
 }
 
-/**
- * Python that reaches Pyodide's real internal JS API (`API`: loadBinaryFile, the package manager, ...) without
- * sys.modules: a getter planted on Object.prototype for a property the API object reads on itself (`debug_ffi`,
- * read when a destroyed proxy is used) hands that object to Python.
- */
-const REACH_API = `
-import _pyodide_core
-import pyodide._package_loader as _pl
-from pyodide.ffi import create_proxy as _cp, to_js as _tj
-Obj = _pl.loadedPackages.constructor
-_found = []
-def _grab(this):
-    if not _found:
-        _found.append(this)
-Obj.defineProperty(Obj.prototype, "debug_ffi", _tj({"get": _cp(_grab, capture_this=True), "configurable": True}, dict_converter=Obj.fromEntries))
-_p = _cp(lambda: 1)
-_p.destroy()
-try:
-    Obj.keys(_p)
-except Exception:
-    pass
-del Obj.prototype.debug_ffi
-API = _found[0]
-print("reached:", "loadBinaryFile" in Obj.keys(API))
-`;
+/** Python that reaches Pyodide's real internal JS API by another way than sys.modules (see the file). */
+const REACH_API = readFileSync(new URL("./fixtures/reach-pyodide-api.py", import.meta.url), "utf8");
 
 /** Python that tries to read each path with `load(path)` (a JS promise) and prints what happened, one line each. */
 const readEach = (load: string, paths: string[]) => `
