@@ -179,11 +179,14 @@ export class EmbeddedSandbox implements ToolBackend {
     const isolation = this.options.isolation ?? detectIsolation(probeCommand());
     const maxProcesses = this.options.maxProcesses ?? 8;
     let refusal: string | null = null;
-    if (!isolation.confinement.available && requireConfinement) {
-      refusal =
-        `code execution is off on this gateway: its sandbox workers cannot confine themselves with seccomp here (${isolation.confinement.reason}). ` +
-        "The operator can set GATEWAY_SANDBOX_REQUIRE_CONFINEMENT=false to run code with the other walls only, or GATEWAY_SANDBOX_URL";
-      log.error(`embedded sandbox refuses to run code: ${refusal}`);
+    if (!isolation.confinement.available) {
+      const why = `its sandbox workers cannot confine themselves with seccomp here (${isolation.confinement.reason})`;
+      if (requireConfinement) {
+        refusal = `code execution is off on this gateway: ${why}. The operator can set GATEWAY_SANDBOX_REQUIRE_CONFINEMENT=false to run code with the other walls only, or GATEWAY_SANDBOX_URL`;
+        log.error(`embedded sandbox refuses to run code: ${refusal}`);
+      } else {
+        log.warn(`embedded sandbox runs code unconfined (GATEWAY_SANDBOX_REQUIRE_CONFINEMENT=false): ${why}`);
+      }
     }
     const argv = wrapWorkerArgv(isolation, workerLimits(memoryMb, timeoutS), command);
     const pool = new SandboxPool({

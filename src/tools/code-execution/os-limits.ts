@@ -8,8 +8,8 @@
  *    namespace with only a downed loopback, so nothing it could reach by escaping the wasm reaches a host port.
  *  - privileges: `setpriv --no-new-privs`, and when the gateway runs as root, the worker drops to nobody (65534).
  *  - confinement: whether a worker can install its seccomp filter here (worker.ts; probed by running the worker
- *    with `--probe-confinement` under the same user). Where it cannot, the embedded sandbox refuses to run code
- *    unless the operator opted out (embedded.ts).
+ *    with `--probe-confinement` under the same user). What follows when it cannot is the embedded sandbox's
+ *    decision, and its log line (embedded.ts).
  *
  * The wrappers exec in turn, so the spawned pid is the worker's own pid (kill and /proc/<pid> reach the worker).
  * Address space is not a tight memory cap for a Bun process: the runtime reserves about 2.5 GB of virtual memory
@@ -144,7 +144,6 @@ export function detectIsolation(probe: string[]): SandboxIsolation {
   if (limits === "none") warnings.push("no prlimit or ulimit: the worker runs without CPU/memory/file rlimits");
   if (netns === "none") warnings.push("unshare -n is not permitted here: the worker shares the host network namespace (its in-process hardening still blocks sockets)");
   if (!setpriv) warnings.push("setpriv unavailable: the worker keeps the gateway's user");
-  if (!confinement.available) warnings.push(`the worker cannot confine itself with seccomp (${confinement.reason})`);
   const summary = {
     limits,
     netns,

@@ -6,8 +6,10 @@ import { WorkerProcess } from "./worker-process";
 
 const FAKE = new URL("./fixtures/fake-worker.ts", import.meta.url).pathname;
 const NONE: SandboxIsolation = { limits: "none", netns: "none", setpriv: null, bin: { prlimit: "", sh: "/bin/sh", unshare: "" },
-  confinement: { available: false, reason: "a stand-in worker" },
+  confinement: { available: true },
 };
+/** A host where workers could not install their seccomp filter. */
+const NO_SECCOMP: SandboxIsolation = { ...NONE, confinement: { available: false, reason: "seccomp(SET_MODE_FILTER) failed (errno 1)" } };
 
 const backends: EmbeddedSandbox[] = [];
 interface FakeOptions {
@@ -17,6 +19,7 @@ interface FakeOptions {
   timeoutS?: number;
   queueTimeoutS?: number;
   requireConfinement?: boolean;
+  isolation?: SandboxIsolation;
 }
 
 function fake(mode = "0", opts: FakeOptions = {}) {
@@ -28,8 +31,8 @@ function fake(mode = "0", opts: FakeOptions = {}) {
     idleMs: opts.idleMs ?? 60_000,
     maxProcesses: opts.maxProcesses ?? 8,
     startTimeoutMs: 5_000,
-    isolation: NONE,
-    requireConfinement: opts.requireConfinement ?? false,
+    isolation: opts.isolation ?? NONE,
+    requireConfinement: opts.requireConfinement,
     command: [process.execPath, FAKE, mode],
   });
   backends.push(backend);
@@ -135,15 +138,15 @@ describe("sandbox pool", () => {
   });
 
   test("where workers cannot confine themselves, code is refused unless the operator opted out; nothing is started", async () => {
-    const strict = fake("0", { spares: 1, requireConfinement: true });
+    const strict = fake("0", { spares: 1, isolation: NO_SECCOMP });
     const session = await strict.openSession();
     const text = await session.run({ code: "x" });
     expect(text).toStartWith("[tool error] the sandbox could not start: code execution is off on this gateway");
-    expect(text).toContain("cannot confine themselves with seccomp here (a stand-in worker)");
+    expect(text).toContain("cannot confine themselves with seccomp here (seccomp(SET_MODE_FILTER) failed (errno 1))");
     expect(text).toContain("GATEWAY_SANDBOX_REQUIRE_CONFINEMENT=false");
     await session.close();
     expect(strict.workers.startedCount).toBe(0);
-    const optedOut = await fake("0", { spares: 0, requireConfinement: false }).openSession();
+    const optedOut = await fake("0", { spares: 0, isolation: NO_SECCOMP, requireConfinement: false }).openSession();
     expect(await optedOut.run({ code: "x" })).toBe("stdout:\nx\n");
     await optedOut.close();
   });

@@ -17,9 +17,10 @@
  *    memfd_create, SysV IPC and message queues, namespaces (unshare/setns), setuid/setgid families, personality,
  *    and every syscall added to the kernel later (an allow-list does not have to know them).
  *
- * Two syscalls are allowed only with some arguments: ioctl for a handful of terminal/descriptor queries Bun makes
- * on its stdio, and prctl for naming threads and memory regions. The program checks the architecture first (a
- * 32-bit or x32 call on x86-64 is another table: refused), then the syscall number.
+ * Some are allowed only with some arguments: clone with CLONE_THREAD (a thread, not a process), kill and tgkill at
+ * the worker's own pid, ioctl for the few terminal/descriptor queries Bun makes on its stdio, prctl for naming
+ * threads and memory regions, prlimit64 to read its own limits. The program checks the architecture first (a
+ * 32-bit or x32 call on x86-64 goes through another table: refused), then the syscall number.
  */
 
 export type FilterArch = "x64" | "arm64";
@@ -57,7 +58,6 @@ export const SYSCALL_TABLES = {
       clone: 56,
       exit: 60,
       kill: 62,
-      uname: 63,
       fcntl: 72,
       gettimeofday: 96,
       getrlimit: 97,
@@ -133,7 +133,6 @@ export const SYSCALL_TABLES = {
       clone: 220,
       exit: 93,
       kill: 129,
-      uname: 160,
       fcntl: 25,
       gettimeofday: 169,
       getrlimit: 163,
@@ -250,7 +249,6 @@ export const ALLOWED_SYSCALLS: readonly SyscallName[] = [
   "getrlimit",
   "getrusage",
   "sysinfo",
-  "uname",
   "exit",
   "exit_group",
 ];
