@@ -201,6 +201,13 @@ describe("sandbox pool", () => {
     await worker.exitedPromise;
   });
 
+  test("a worker that floods its reply channel without a newline is killed before the gateway buffers it all", async () => {
+    const worker = new WorkerProcess({ argv: [process.execPath, FAKE, "0"], timeoutS: 30, rssLimitBytes: 4 * 1024 ** 3, startTimeoutMs: 5_000 });
+    await worker.ready;
+    expect(await worker.exec("flood:64")).toEqual({ kind: "died", reason: "sent an oversized reply" });
+    await worker.exitedPromise;
+  });
+
   test("closing a session ends a running call at once", async () => {
     const backend = fake("0", { spares: 0, timeoutS: 30 });
     const session = await backend.openSession();
