@@ -11,8 +11,14 @@ export const sandboxWorkerCommand = defineCommand({
     "memory-mb": { type: "string", description: "Heap cap of the interpreter, MiB", default: "256" },
     "output-cap": { type: "string", description: "Bytes of stdout/stderr kept per call", default: "65536" },
     extract: { type: "boolean", description: "Run the web-search page extractor instead of Python", default: false },
+    "allow-unconfined": { type: "boolean", description: "Run code even where the seccomp confinement cannot be installed", default: false },
+    "probe-confinement": { type: "boolean", description: "Exit 0 when this host can confine a worker, else 1", default: false },
   },
   run: async ({ args }) => {
+    if (args["probe-confinement"]) {
+      const { probeConfinement } = await import("../tools/code-execution/worker");
+      process.exit(probeConfinement());
+    }
     if (args.extract) {
       const { runExtractWorker } = await import("../tools/web-search/extract-worker");
       await runExtractWorker();
@@ -24,6 +30,7 @@ export const sandboxWorkerCommand = defineCommand({
     await runSandboxWorker({
       memoryMb: Number.isFinite(memoryMb) && memoryMb > 0 ? memoryMb : 256,
       outputCapBytes: Number.isFinite(outputCapBytes) && outputCapBytes > 0 ? outputCapBytes : 65536,
+      allowUnconfined: args["allow-unconfined"],
     });
   },
 });

@@ -259,6 +259,15 @@ describe("environment-only settings", () => {
     expect(loadError({}, { env: { GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS: "perhaps" } }).message).toContain("GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS");
   });
 
+  test("sandbox queue timeout follows the call timeout unless set; confinement is required unless turned off", () => {
+    const defaults = load({}).config.envSettings;
+    expect(defaults).toMatchObject({ sandboxTimeoutS: 30, sandboxQueueTimeoutS: 30, sandboxRequireConfinement: true });
+    expect(load({}, { env: { GATEWAY_SANDBOX_TIMEOUT_S: "12" } }).config.envSettings.sandboxQueueTimeoutS).toBe(12);
+    const set = load({}, { env: { GATEWAY_SANDBOX_QUEUE_TIMEOUT_S: "5", GATEWAY_SANDBOX_REQUIRE_CONFINEMENT: "false" } }).config.envSettings;
+    expect(set).toMatchObject({ sandboxTimeoutS: 30, sandboxQueueTimeoutS: 5, sandboxRequireConfinement: false });
+    expect(loadError({}, { env: { GATEWAY_SANDBOX_QUEUE_TIMEOUT_S: "0" } }).message).toContain("GATEWAY_SANDBOX_QUEUE_TIMEOUT_S");
+  });
+
   test("platform env knobs override platform.* keys", () => {
     const { config } = load({ "config.yml": "platform:\n  base_url: http://yaml\n  resolve_timeout_ms: 100\n" }, { env: { PLATFORM_BASE_URL: "http://env", PLATFORM_RESOLVE_TIMEOUT_MS: "250" } });
     expect(config.platform.base_url).toBe("http://env");

@@ -19,6 +19,10 @@ export interface EnvSettings {
   sandboxEmbedded: boolean;
   sandboxTimeoutS: number;
   sandboxMemoryMb: number;
+  /** How long one sandbox call waits for a free worker; defaults to sandboxTimeoutS. */
+  sandboxQueueTimeoutS: number;
+  /** Refuse to run code where the embedded sandbox's workers cannot confine themselves with seccomp. */
+  sandboxRequireConfinement: boolean;
   webSearchUrl: string | null;
   webSearchEngines: string | null;
   webSearchMaxResults: string | null;
@@ -136,13 +140,16 @@ function readEnvSettings(env: Env): EnvSettings {
     if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`Invalid value for ${hit[0]}: '${hit[1]}' is not a positive number`);
     return n;
   };
+  const sandboxTimeoutS = num("SANDBOX_TIMEOUT_S", 30);
   return {
     platformToken: firstSet(env, ["OTARI_AI_TOKEN", "OTARI_PLATFORM_TOKEN", "ANY_LLM_PLATFORM_TOKEN"])?.[1]?.trim() || null,
     sandboxUrl: str("SANDBOX_URL")?.replace(/\/+$/, "") || null,
     sandboxPurposeHint: str("SANDBOX_PURPOSE_HINT"),
     sandboxEmbedded: bool("SANDBOX_EMBEDDED", true),
-    sandboxTimeoutS: num("SANDBOX_TIMEOUT_S", 30),
+    sandboxTimeoutS,
     sandboxMemoryMb: num("SANDBOX_MEMORY_MB", 256),
+    sandboxQueueTimeoutS: num("SANDBOX_QUEUE_TIMEOUT_S", sandboxTimeoutS),
+    sandboxRequireConfinement: bool("SANDBOX_REQUIRE_CONFINEMENT", true),
     webSearchUrl: str("WEB_SEARCH_URL")?.replace(/\/+$/, "") || null,
     webSearchEngines: str("WEB_SEARCH_ENGINES"),
     webSearchMaxResults: str("WEB_SEARCH_MAX_RESULTS"),

@@ -20,6 +20,8 @@ const base: ToolSettings = {
   sandboxEmbedded: true,
   sandboxTimeoutS: 30,
   sandboxMemoryMb: 256,
+  sandboxQueueTimeoutS: 30,
+  sandboxRequireConfinement: true,
   webSearchUrl: null,
   webSearchEngines: null,
   webSearchMaxResults: null,

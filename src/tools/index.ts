@@ -25,6 +25,8 @@ export type ToolSettings = Pick<
   | "sandboxEmbedded"
   | "sandboxTimeoutS"
   | "sandboxMemoryMb"
+  | "sandboxQueueTimeoutS"
+  | "sandboxRequireConfinement"
   | "webSearchUrl"
   | "webSearchEngines"
   | "webSearchMaxResults"
@@ -43,7 +45,12 @@ export function createToolBackends(settings: ToolSettings, warn?: (message: stri
   const code_execution: ToolBackend | null = settings.sandboxUrl
     ? new RemoteSandbox({ baseUrl: settings.sandboxUrl })
     : settings.sandboxEmbedded
-      ? new EmbeddedSandbox({ timeoutS: settings.sandboxTimeoutS, memoryMb: settings.sandboxMemoryMb })
+      ? new EmbeddedSandbox({
+          timeoutS: settings.sandboxTimeoutS,
+          memoryMb: settings.sandboxMemoryMb,
+          queueTimeoutS: settings.sandboxQueueTimeoutS,
+          requireConfinement: settings.sandboxRequireConfinement,
+        })
       : null;
   const web_search = settings.webSearchUrl ? new WebSearch(webSearchOptions({ ...settings, webSearchUrl: settings.webSearchUrl }, warn)) : null;
   return {

@@ -84,6 +84,8 @@ const running = new Set<Subprocess>();
 
 export interface Served {
   url: string;
+  /** The gateway's process id. */
+  pid: number;
   /** Everything the process wrote so far (ANSI stripped). */
   output(): string;
   /** What the process wrote to stderr so far (ANSI stripped). */
@@ -129,6 +131,7 @@ export async function startServe(args: string[], opts: { cwd: string; env?: Reco
   const url = `http://127.0.0.1:${port}`;
   const served: Served = {
     url,
+    pid: proc.pid,
     output: () => plain(text),
     stderr: () => plain(err),
     stdout: () => plain(out),

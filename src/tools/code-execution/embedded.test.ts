@@ -2,15 +2,18 @@
  * The embedded sandbox for real: Pyodide in `bun src/main.ts sandbox-worker` children under this host's OS
  * wrappers. Each escape path of TRIALS A3 is tried and must end as a clean `[tool error]` or its ordinary Python
  * error, with nothing happening on the host (no sentinel file, no connection to a local listener) and the
- * gateway process unharmed. One backend (pool of 2 spares) serves the whole file so workers start once or twice.
+ * gateway process unharmed. The paths into Pyodide's internals (its JS API, reached through sys.modules or a polluted
+ * Object.prototype) must find the worker process itself confined: every host file refused by the OS, as a Python
+ * exception, with the worker alive for the next call. One backend (pool of 2 spares) serves most of the file so
+ * workers start once or twice.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ToolSession } from "../types";
 import { EmbeddedSandbox } from "./embedded";
-import { detectIsolation } from "./os-limits";
+import { detectIsolation, workerCommand } from "./os-limits";
 
 const TIMEOUT_S = 3;
 const SLOW = 90_000;
@@ -23,11 +26,20 @@ let dir: string;
 let sentinel: string;
 let listener: Bun.TCPSocketListener<undefined>;
 let connections = 0;
+/** A secret the worker's user could read on this host (world-readable: as root the worker runs as nobody). */
+let hostDir: string;
+let secretFile: string;
+const SECRET = `master_key: sk-planted-${crypto.randomUUID()}`;
 
 beforeAll(() => {
   backend = new EmbeddedSandbox({ timeoutS: TIMEOUT_S, memoryMb: 256, spares: 2 });
   dir = mkdtempSync(join(tmpdir(), "sandbox-escape-"));
   sentinel = join(dir, "pwned");
+  hostDir = mkdtempSync(join(tmpdir(), "sandbox-host-"));
+  chmodSync(hostDir, 0o755);
+  secretFile = join(hostDir, "config.yml");
+  writeFileSync(secretFile, SECRET);
+  chmodSync(secretFile, 0o644);
   listener = Bun.listen<undefined>({
     hostname: "127.0.0.1",
     port: 0,
@@ -45,16 +57,33 @@ afterAll(async () => {
   await backend.shutdown();
   listener.stop(true);
   rmSync(dir, { recursive: true, force: true });
+  rmSync(hostDir, { recursive: true, force: true });
 });
 
-/** Runs in the shared session; the sentinel and listener must stay untouched whatever the code did. */
+/** Runs in the shared session; the sentinel, listener and planted secret must stay untouched whatever the code did. */
 async function run(code: string): Promise<string> {
   session ??= await backend.openSession();
   const text = await session.run({ code });
   expect(existsSync(sentinel)).toBe(false);
   expect(connections).toBe(0);
+  expect(readFileSync(secretFile, "utf8")).toBe(SECRET);
+  expect(readdirSync(hostDir)).toEqual(["config.yml"]);
   return text;
 }
+
+/** Python that reaches Pyodide's real internal JS API by another way than sys.modules (see the file). */
+const REACH_API = readFileSync(new URL("./fixtures/reach-pyodide-api.py", import.meta.url), "utf8");
+
+/** Python that tries to read each path with `load(path)` (a JS promise) and prints what happened, one line each. */
+const readEach = (load: string, paths: string[]) => `
+import _pyodide_core, sys
+for path in ${JSON.stringify(paths)}:
+    try:
+        data = bytes(_pyodide_core.run_sync(${load}).to_py())
+        print("READ", path, data[:200])
+    except Exception as e:
+        print("refused", path, type(e).__name__, str(e).splitlines()[0])
+`;
 
 describe("embedded sandbox: Python works", () => {
   test(
@@ -208,6 +237,196 @@ describe("embedded sandbox: TRIALS A3 escapes", () => {
   });
 });
 
+describe("embedded sandbox: Pyodide's internals reach no host file (the worker is confined)", () => {
+  test("the known path, sys.modules['pyodide_js._api'] + run_sync(loadBinaryFile), finds no internal API", async () => {
+    const text = await run(readEach('sys.modules["pyodide_js._api"].loadBinaryFile(path)', [secretFile, `/proc/${process.pid}/cmdline`]));
+    expect(text).not.toContain("sk-planted");
+    expect(text).not.toContain("READ");
+    expect(text).toContain(`refused ${secretFile} AttributeError`);
+  });
+
+  test(
+    "the real internal API, reached another way, gets EPERM from the OS for every host path, as a Python exception; the worker lives on",
+    async () => {
+      expect(await run("kept = 'state'")).toBe("(no output)");
+      const paths = [secretFile, `/proc/${process.pid}/cmdline`, `/proc/${process.pid}/environ`, "/etc/hostname", hostDir];
+      const text = await run(REACH_API + readEach("API.loadBinaryFile(path)", paths));
+      expect(text).toStartWith("stdout:\nreached: True\n");
+      expect(text).not.toContain("sk-planted");
+      expect(text).not.toContain("READ");
+      for (const path of paths) expect(text).toContain(`refused ${path} JsException Error: EPERM: operation not permitted, open '${path}'`);
+      // The same worker answers: the session's variables are still there.
+      expect(await run("kept")).toBe("stdout:\n'state'\n");
+    },
+    SLOW,
+  );
+
+  test("Pyodide's own mounts and package loading through that API reach no host file either", async () => {
+    const text = await run(
+      `${REACH_API}
+for label, f in [("mountNodeFS", lambda: API.public_api.mountNodeFS("/host", ${JSON.stringify(hostDir)})),
+                 ("loadPackage", lambda: _pyodide_core.run_sync(API.public_api.loadPackage("micropip"))),
+                 ("loadDynlib", lambda: _pyodide_core.run_sync(API.loadDynlib(${JSON.stringify(secretFile)}, True)))]:
+    try:
+        f()
+        print(label, "returned")
+    except Exception as e:
+        print(label, type(e).__name__)
+import os
+print(sorted(os.listdir("/host")) if os.path.exists("/host") else "no /host")`,
+    );
+    expect(text).not.toContain("sk-planted");
+    expect(text).not.toContain("config.yml");
+  });
+
+  test("every thread of the worker runs under the seccomp filter, with no_new_privs", async () => {
+    await run("1");
+    const [pid] = backend.workers.pids();
+    const tasks = readdirSync(`/proc/${pid}/task`);
+    expect(tasks.length).toBeGreaterThan(1);
+    for (const tid of tasks) {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+      expect(status).toMatch(/\nSeccomp:\s+2\n/);
+      expect(status).toMatch(/\nNoNewPrivs:\s+1\n/);
+    }
+  });
+
+  test("the JS objects Python can still reach from its modules are the event loop's timer and an empty package list", async () => {
+    // A session of its own: the others' namespaces hold what they reached.
+    const fresh = await backend.openSession();
+    const text = await fresh.run({
+      code: `
+import gc, sys
+from pyodide.ffi import JsProxy
+reach = set()
+for name, module in list(sys.modules.items()):
+    if isinstance(module, JsProxy):
+        reach.add("module " + name)
+        continue
+    for attr in dir(module):
+        try:
+            value = getattr(module, attr)
+        except BaseException:
+            continue
+        if isinstance(value, JsProxy):
+            reach.add(name + "." + attr)
+for o in gc.get_objects():
+    if isinstance(o, dict):
+        for k, v in list(o.items()):
+            if isinstance(v, JsProxy):
+                reach.add("dict " + str(k))
+print(sorted(reach))`,
+    });
+    await fresh.close();
+    expect(text).toBe(
+      "stdout:\n['dict loadedPackages', 'dict scheduleCallback', 'pyodide._package_loader.loadedPackages', 'pyodide.webloop.scheduleCallback']\n",
+    );
+  });
+
+  test("js through other modules, pyodide.http, pyodide.code and ctypes reach nothing", async () => {
+    const text = await run(`
+import sys
+print([n for n, m in sys.modules.items() if n in ("js", "pyodide_js") or getattr(m, "__name__", "") in ("js", "pyodide_js")])
+for label, code in [
+    ("run_js", "from pyodide.code import run_js; run_js('1')"),
+    ("pyfetch", "import pyodide.http, asyncio; asyncio.run(pyodide.http.pyfetch('file://${secretFile}'))"),
+    ("open_url", "import pyodide.http; pyodide.http.open_url('file://${secretFile}')"),
+    ("ctypes libc", "import ctypes; ctypes.CDLL('libc.so.6')"),
+    ("ctypes system", "import ctypes; print(ctypes.CDLL(None).system(b'cat ${secretFile} > ${sentinel}'))"),
+]:
+    try:
+        exec(code, {})
+        print(label, "returned")
+    except BaseException as e:
+        print(label, type(e).__name__)
+`);
+    expect(text).toStartWith("stdout:\n[]\n");
+    expect(text).not.toContain("sk-planted");
+    for (const label of ["run_js", "pyfetch", "open_url", "ctypes libc"]) expect(text).not.toContain(`${label} returned`);
+  });
+
+  test("host paths from Python: reads, listings, writes, unlinks and renames touch only the in-memory filesystem", async () => {
+    const text = await run(`
+import os
+for label, f in [("open", lambda: open(${JSON.stringify(secretFile)}).read()),
+                 ("os.open", lambda: os.open(${JSON.stringify(secretFile)}, os.O_RDONLY)),
+                 ("listdir", lambda: os.listdir(${JSON.stringify(hostDir)})),
+                 ("unlink", lambda: os.unlink(${JSON.stringify(secretFile)})),
+                 ("rename", lambda: os.rename(${JSON.stringify(secretFile)}, ${JSON.stringify(`${secretFile}.moved`)})),
+                 ("write", lambda: open(${JSON.stringify(secretFile)}, "w").write("pwned"))]:
+    try:
+        print(label, "returned", f())
+    except OSError as e:
+        print(label, type(e).__name__)
+os.makedirs(${JSON.stringify(hostDir)}, exist_ok=True)
+open(${JSON.stringify(secretFile)}, "w").write("pwned")
+os.rename(${JSON.stringify(secretFile)}, ${JSON.stringify(`${secretFile}.moved`)})
+print(sorted(os.listdir(${JSON.stringify(hostDir)})))`);
+    for (const label of ["open", "os.open", "listdir", "unlink", "rename", "write"]) expect(text).toContain(`${label} FileNotFoundError`);
+    expect(text).toContain("['config.yml.moved']");
+    expect(text).not.toContain("sk-planted");
+  });
+
+  test("signals to the gateway, exec and spawn fail as Python errors", async () => {
+    const text = await run(`
+import os, signal
+for label, f in [("kill", lambda: os.kill(${process.pid}, signal.SIGKILL)),
+                 ("killpg", lambda: os.killpg(0, signal.SIGKILL)),
+                 ("execv", lambda: os.execv("/bin/sh", ["sh", "-c", "touch ${sentinel}"])),
+                 ("posix_spawn", lambda: os.posix_spawn("/bin/sh", ["sh", "-c", "touch ${sentinel}"], {})),
+                 ("popen", lambda: os.popen("touch ${sentinel}").read())]:
+    try:
+        print(label, "returned", repr(f()))
+    except Exception as e:
+        print(label, type(e).__name__)`);
+    for (const label of ["kill", "killpg", "execv", "posix_spawn", "popen"]) expect(text).not.toContain(`${label} returned`);
+  });
+});
+
+describe("embedded sandbox: the worker process itself, confined", () => {
+  test("whatever it reaches, Bun refuses host files, programs, sockets and other processes; timers, threads and memory work", () => {
+    const fixture = new URL("./fixtures/confined-attempts.ts", import.meta.url).pathname;
+    const res = Bun.spawnSync([process.execPath, fixture, secretFile, hostDir, String(process.pid)], { stdout: "pipe", stderr: "pipe", cwd: "/" });
+    expect(res.stderr.toString()).toBe("");
+    const results = JSON.parse(res.stdout.toString()) as Record<string, string>;
+    const refused = ["readFileSync", "readFile", "Bun.file", "open for writing", "writeFileSync", "unlink", "rename", "stat", "readdir", "proc cmdline"];
+    for (const name of [...refused, "spawn", "fetch", "signal another process"]) expect([name, results[name]]).toEqual([name, "EPERM"]);
+    expect(results.listen).not.toStartWith("ok");
+    expect(results).toMatchObject({ "signal itself": "ok: true", timer: "ok: tick", thread: "ok: 42", "allocation and GC": "ok: 32" });
+    expect(results["wasm memory growth"]).toStartWith("ok: ");
+    expect(readFileSync(secretFile, "utf8")).toBe(SECRET);
+    expect(readdirSync(hostDir)).toEqual(["config.yml"]);
+  });
+
+  test(
+    "where seccomp is refused, the probe says why and the worker fails closed; --allow-unconfined runs code",
+    async () => {
+      const without = [process.execPath, new URL("./fixtures/without-seccomp.ts", import.meta.url).pathname];
+      const probe = Bun.spawnSync([...without, ...workerCommand(), "--probe-confinement"], { stdout: "pipe", stderr: "pipe" });
+      expect(probe.exitCode).toBe(1);
+      expect(probe.stderr.toString()).toContain("seccomp(SET_MODE_FILTER) failed (errno 1)");
+
+      const worker = (extra: string[]) => Bun.spawn([...without, ...workerCommand(), ...extra], { stdin: "pipe", stdout: "pipe", stderr: "pipe", cwd: "/", env: {} });
+      const strict = worker([]);
+      strict.stdin.end();
+      expect(await strict.exited).toBe(1);
+      expect(await new Response(strict.stdout).text()).toBe(
+        `${JSON.stringify({ type: "fatal", message: "sandbox failed to start: the worker could not confine itself with seccomp (seccomp(SET_MODE_FILTER) failed (errno 1))" })}\n`,
+      );
+
+      const lenient = worker(["--allow-unconfined"]);
+      lenient.stdin.write(`${JSON.stringify({ id: 1, code: "6 * 7" })}\n`);
+      lenient.stdin.end();
+      expect(await lenient.exited).toBe(0);
+      const lines = (await new Response(lenient.stdout).text()).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines[0]?.type).toBe("ready");
+      expect(lines[1]).toMatchObject({ type: "result", id: 1, stdout: "42\n", returnCode: 0 });
+      expect(await new Response(lenient.stderr).text()).toContain("sandbox worker running unconfined (allowed by the operator)");
+    },
+    SLOW,
+  );
+});
+
 describe("embedded sandbox: isolation between sessions and from the host", () => {
   test(
     "variables and module state do not cross sessions (the worker is recycled)",
@@ -226,6 +445,7 @@ describe("embedded sandbox: isolation between sessions and from the host", () =>
   test("the worker runs under the detected OS limits, namespace and user", async () => {
     await run("1");
     const isolation = detectIsolation([]);
+    expect(isolation.confinement).toEqual({ available: true });
     const pids = backend.workers.pids();
     expect(pids.length).toBeGreaterThan(0);
     const pid = pids[0]!;

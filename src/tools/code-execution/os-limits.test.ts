@@ -41,6 +41,7 @@ describe("sandbox OS limits", () => {
       netns: "unshare",
       setpriv: ["/usr/bin/setpriv", "--no-new-privs", "--"],
       bin: { prlimit: "/usr/bin/prlimit", sh: "/bin/sh", unshare: "/usr/bin/unshare" },
+      confinement: { available: true },
     };
     expect(wrapWorkerArgv(isolation, limits, ["gw", "sandbox-worker"])).toEqual([
       "/usr/bin/unshare",

@@ -7,6 +7,9 @@
  *  - network: `unshare -n` (root) or `unshare -r -n` (an unprivileged user namespace) gives the worker a network
  *    namespace with only a downed loopback, so nothing it could reach by escaping the wasm reaches a host port.
  *  - privileges: `setpriv --no-new-privs`, and when the gateway runs as root, the worker drops to nobody (65534).
+ *  - confinement: whether a worker can install its seccomp filter here (worker.ts; probed by running the worker
+ *    with `--probe-confinement` under the same user). What follows when it cannot is the embedded sandbox's
+ *    decision, and its log line (embedded.ts).
  *
  * The wrappers exec in turn, so the spawned pid is the worker's own pid (kill and /proc/<pid> reach the worker).
  * Address space is not a tight memory cap for a Bun process: the runtime reserves about 2.5 GB of virtual memory
@@ -28,6 +31,8 @@ export interface SandboxIsolation {
   bin: { prlimit: string; sh: string; unshare: string };
   /** `setpriv` prefix (no-new-privs, and uid/gid 65534 when running as root), or null when unavailable. */
   setpriv: string[] | null;
+  /** Whether a worker can confine itself with seccomp on this host, and if not, why. */
+  confinement: { available: true } | { available: false; reason: string };
 }
 
 export interface WorkerLimits {
@@ -58,6 +63,18 @@ function runs(argv: string[]): boolean {
     return res.exitCode === 0;
   } catch {
     return false;
+  }
+}
+
+/** Runs the worker's confinement probe under the worker's user. */
+function probeConfinement(setpriv: string[] | null): SandboxIsolation["confinement"] {
+  try {
+    const res = Bun.spawnSync([...(setpriv ?? []), ...workerCommand(), "--probe-confinement"], { stdin: "ignore", stdout: "ignore", stderr: "pipe", cwd: "/", env: {} });
+    if (res.exitCode === 0) return { available: true };
+    const said = res.stderr.toString().trim().split("\n").at(-1) ?? "";
+    return { available: false, reason: said || `the probe exited with code ${res.exitCode}` };
+  } catch (e) {
+    return { available: false, reason: e instanceof Error ? e.message : String(e) };
   }
 }
 
@@ -121,7 +138,8 @@ export function detectIsolation(probe: string[]): SandboxIsolation {
     candidates.push([setprivBin, "--no-new-privs", "--"]);
     setpriv = candidates.find((prefix) => runs([...prefix, ...probe])) ?? null;
   }
-  detected = { limits, netns, setpriv, bin };
+  const confinement = probeConfinement(setpriv);
+  detected = { limits, netns, setpriv, bin, confinement };
   const warnings: string[] = [];
   if (limits === "none") warnings.push("no prlimit or ulimit: the worker runs without CPU/memory/file rlimits");
   if (netns === "none") warnings.push("unshare -n is not permitted here: the worker shares the host network namespace (its in-process hardening still blocks sockets)");
@@ -130,6 +148,7 @@ export function detectIsolation(probe: string[]): SandboxIsolation {
     limits,
     netns,
     user: setpriv?.some((a) => a.startsWith("--reuid")) ? "nobody" : "inherited",
+    confinement: confinement.available ? "seccomp" : "none",
   };
   if (warnings.length > 0) log.warn(`embedded sandbox isolation reduced: ${warnings.join("; ")}`, summary);
   else log.info("embedded sandbox isolation", summary);

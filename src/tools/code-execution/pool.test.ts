@@ -5,18 +5,34 @@ import type { SandboxIsolation } from "./os-limits";
 import { WorkerProcess } from "./worker-process";
 
 const FAKE = new URL("./fixtures/fake-worker.ts", import.meta.url).pathname;
-const NONE: SandboxIsolation = { limits: "none", netns: "none", setpriv: null, bin: { prlimit: "", sh: "/bin/sh", unshare: "" } };
+const NONE: SandboxIsolation = { limits: "none", netns: "none", setpriv: null, bin: { prlimit: "", sh: "/bin/sh", unshare: "" },
+  confinement: { available: true },
+};
+/** A host where workers could not install their seccomp filter. */
+const NO_SECCOMP: SandboxIsolation = { ...NONE, confinement: { available: false, reason: "seccomp(SET_MODE_FILTER) failed (errno 1)" } };
 
 const backends: EmbeddedSandbox[] = [];
-function fake(mode = "0", opts: { spares?: number; idleMs?: number; maxProcesses?: number; timeoutS?: number } = {}) {
+interface FakeOptions {
+  spares?: number;
+  idleMs?: number;
+  maxProcesses?: number;
+  timeoutS?: number;
+  queueTimeoutS?: number;
+  requireConfinement?: boolean;
+  isolation?: SandboxIsolation;
+}
+
+function fake(mode = "0", opts: FakeOptions = {}) {
   const backend = new EmbeddedSandbox({
     timeoutS: opts.timeoutS ?? 5,
+    queueTimeoutS: opts.queueTimeoutS,
     memoryMb: 256,
     spares: opts.spares ?? 1,
     idleMs: opts.idleMs ?? 60_000,
     maxProcesses: opts.maxProcesses ?? 8,
     startTimeoutMs: 5_000,
-    isolation: NONE,
+    isolation: opts.isolation ?? NONE,
+    requireConfinement: opts.requireConfinement,
     command: [process.execPath, FAKE, mode],
   });
   backends.push(backend);
@@ -90,6 +106,51 @@ describe("sandbox pool", () => {
     expect(await b).toBe("stdout:\nb\n");
   });
 
+  test("a call waits at most the queue timeout for a worker, keeps its place in line, and gets the next free one", async () => {
+    const backend = fake("0", { spares: 0, maxProcesses: 1, queueTimeoutS: 0.3 });
+    const a = await backend.openSession();
+    expect(await a.run({ code: "a" })).toBe("stdout:\na\n");
+    const b = await backend.openSession();
+    const started = performance.now();
+    expect(await b.run({ code: "b" })).toBe(
+      "[tool error] the sandbox is busy: no sandbox worker came free within 0.3 s (1 run at once at most); try again later",
+    );
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await a.close();
+    expect(await b.run({ code: "b again" })).toBe("stdout:\nb again\n");
+    await b.close();
+  });
+
+  test("closing a session that waits in line returns at once and takes it out of the line", async () => {
+    const backend = fake("0", { spares: 0, maxProcesses: 1, queueTimeoutS: 30 });
+    const a = await backend.openSession();
+    expect(await a.run({ code: "a" })).toBe("stdout:\na\n");
+    const waiting = await backend.openSession();
+    const third = await backend.openSession();
+    const started = performance.now();
+    await waiting.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await a.close();
+    // The freed worker goes to the session still in line, not to the closed one.
+    expect(await third.run({ code: "third" })).toBe("stdout:\nthird\n");
+    await third.close();
+    expect(backend.workers.startedCount).toBe(2);
+  });
+
+  test("where workers cannot confine themselves, code is refused unless the operator opted out; nothing is started", async () => {
+    const strict = fake("0", { spares: 1, isolation: NO_SECCOMP });
+    const session = await strict.openSession();
+    const text = await session.run({ code: "x" });
+    expect(text).toStartWith("[tool error] the sandbox could not start: code execution is off on this gateway");
+    expect(text).toContain("cannot confine themselves with seccomp here (seccomp(SET_MODE_FILTER) failed (errno 1))");
+    expect(text).toContain("GATEWAY_SANDBOX_REQUIRE_CONFINEMENT=false");
+    await session.close();
+    expect(strict.workers.startedCount).toBe(0);
+    const optedOut = await fake("0", { spares: 0, isolation: NO_SECCOMP, requireConfinement: false }).openSession();
+    expect(await optedOut.run({ code: "x" })).toBe("stdout:\nx\n");
+    await optedOut.close();
+  });
+
   test("a worker that dies mid-call gives a [tool error] and the session goes on with a fresh one", async () => {
     const backend = fake("0", { spares: 1 });
     const session = await backend.openSession();
@@ -137,6 +198,13 @@ describe("sandbox pool", () => {
     const outcome = await worker.exec("alloc:400");
     expect(outcome).toEqual({ kind: "died", reason: "memory limit exceeded (resident memory over 150 MiB)" });
     expect(worker.alive).toBe(false);
+    await worker.exitedPromise;
+  });
+
+  test("a worker that floods its reply channel without a newline is killed before the gateway buffers it all", async () => {
+    const worker = new WorkerProcess({ argv: [process.execPath, FAKE, "0"], timeoutS: 30, rssLimitBytes: 4 * 1024 ** 3, startTimeoutMs: 5_000 });
+    await worker.ready;
+    expect(await worker.exec("flood:64")).toEqual({ kind: "died", reason: "sent an oversized reply" });
     await worker.exitedPromise;
   });
 

@@ -3,7 +3,8 @@
  * pristine workers are kept loaded so a session does not pay the ~2 s interpreter start. A worker serves one
  * session and is then killed (module state must not cross requests), unless it never ran a snippet, in which
  * case it goes back as a spare. After `idleMs` without a session the spares are stopped. At most
- * `maxProcesses` workers exist at once; sessions beyond that wait for one to finish.
+ * `maxProcesses` workers exist at once; sessions beyond that wait in line for one to finish (each call of a session
+ * bounds its own wait, see embedded.ts; the session keeps its place in line until it closes).
  */
 import { logger } from "../../platform/logger";
 import { WorkerProcess, type WorkerSpawnOptions } from "./worker-process";
@@ -84,9 +85,13 @@ export class SandboxPool {
     for (const worker of this.spares.splice(0)) worker.kill("idle");
   }
 
-  /** A worker for one session (pristine; maybe still loading: await `ready` or just `exec`). */
-  async acquire(): Promise<WorkerProcess> {
+  /**
+   * A worker for one session (pristine; maybe still loading: await `ready` or just `exec`). When all are in use it
+   * waits in line; `signal` takes it out of the line (the promise then rejects with the signal's reason).
+   */
+  async acquire(signal?: AbortSignal): Promise<WorkerProcess> {
     if (this.stopped) throw new Error("the sandbox pool is shut down");
+    signal?.throwIfAborted();
     this.touch();
     for (;;) {
       const spare = this.spares.shift();
@@ -100,9 +105,26 @@ export class SandboxPool {
         this.topUp();
         return worker;
       }
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await this.waitTurn(signal);
       if (this.stopped) throw new Error("the sandbox pool is shut down");
     }
+  }
+
+  /** Resolves when a worker exits (or the pool stops); rejects when `signal` aborts first, leaving the line. */
+  private waitTurn(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const leave = () => {
+        const i = this.waiters.indexOf(wake);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal?.reason);
+      };
+      const wake = () => {
+        signal?.removeEventListener("abort", leave);
+        resolve();
+      };
+      this.waiters.push(wake);
+      signal?.addEventListener("abort", leave, { once: true });
+    });
   }
 
   /** Ends a session's use of a worker: a pristine one goes back as a spare, any other is killed. */

@@ -40,6 +40,8 @@ export interface WorkerOptions {
   memoryMb: number;
   /** Bytes kept per stream (stdout, stderr) per call; the rest is dropped with a note. */
   outputCapBytes: number;
+  /** Run code even when the seccomp confinement cannot be installed (the operator opted out); default false. */
+  allowUnconfined: boolean;
 }
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;

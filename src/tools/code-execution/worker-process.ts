@@ -27,6 +27,8 @@ export interface WorkerSpawnOptions {
 
 const RSS_POLL_MS = 200;
 const STDERR_KEEP = 4096;
+/** Longest reply line the parent buffers (characters): far above two JSON-escaped 64 KiB outputs. */
+const MAX_REPLY_CHARS = 8 * 1024 * 1024;
 
 function readRssBytes(pid: number): number | null {
   try {
@@ -106,6 +108,11 @@ export class WorkerProcess {
     let buffered = "";
     for await (const chunk of this.proc.stdout) {
       buffered += decoder.decode(chunk, { stream: true });
+      // A reply holds two output-capped streams; a line far beyond that is a worker gone rogue, not a reply.
+      if (buffered.length > MAX_REPLY_CHARS) {
+        this.kill("sent an oversized reply");
+        return;
+      }
       let nl = buffered.indexOf("\n");
       while (nl >= 0) {
         const msg = parseWorkerMessage(buffered.slice(0, nl));

@@ -11,16 +11,27 @@
  *  2. WebAssembly.Memory#grow is capped, so the interpreter's heap stops at the memory cap with a Python
  *     MemoryError (the OS limit on the process is the backstop).
  *  3. `jsglobals` is a bare object with timers only; the `js` and `pyodide_js` modules are unregistered and popped
- *     from sys.modules (unregistering alone leaves `sys.modules['pyodide_js']`).
+ *     from sys.modules (unregistering alone leaves `sys.modules['pyodide_js']`), and `pyodide_js._api` (Pyodide's
+ *     internal API: file loading, the package manager, `runPythonInternal`), which stays there too, is replaced by
+ *     a plain module that keeps only the one flag Pyodide's asyncio support reads from it.
  *  4. Every string->code path is cut: the constructors of (async/generator) functions are replaced by undefined
  *     and `eval` by a no-op (not deleted: emscripten_run_script calls it), and the host globals (process, fetch,
  *     WebSocket, Worker, require, Buffer, ...) are deleted once what the worker needs is captured.
- * This is defence in depth inside one JS realm; the process boundary and its limits are the outer wall.
+ *  5. Last, once nothing is left to load, the process confines itself with a seccomp filter on every thread
+ *     (syscall-filter.ts): no file can be opened, no process started, no socket made, no other process signalled.
+ *     This is the wall that holds whatever JS object sandboxed code still reaches: Bun's own file reads fail with
+ *     EPERM, which Python sees as an exception, and the worker lives on. A worker that cannot confine itself
+ *     refuses to run code (`--allow-unconfined` lets it, for an operator who opted out).
+ * Steps 1 to 4 are defence in depth inside one JS realm; the seccomp filter, the process boundary and its OS limits
+ * are the outer wall.
  */
+import { openSync } from "node:fs";
 import type { PyodideAPI } from "pyodide";
 import type { PyDict } from "pyodide/ffi";
+import { installSeccompFilter } from "../../platform/seccomp";
 import { DEFAULT_OUTPUT_CAP_BYTES, type ExecReply, parseExecRequest, type WorkerMessage, type WorkerOptions } from "./protocol";
 import { RUNNER_SOURCE } from "./runner.py.ts";
+import { buildSyscallFilter } from "./syscall-filter";
 
 type RequireFn = (id: string) => unknown;
 interface NodeModuleShape {
@@ -101,6 +112,16 @@ function capWasmMemory(maxBytes: number): void {
   });
 }
 
+/**
+ * Pyodide treats a JS value as an error only when it has `name`, `message` and `stack`; a promise rejected with
+ * anything else is a fatal error in `run_sync` that kills the interpreter. Bun's asynchronous fs errors have no
+ * stack, so a refused file read (the seccomp filter's EPERM) would end the worker instead of raising in Python:
+ * an inherited, empty `stack` makes every Error one.
+ */
+function giveErrorsAStack(): void {
+  Object.defineProperty(Error.prototype, "stack", { value: "", writable: true, configurable: true });
+}
+
 /** Step 4: remove every string->code path and the host globals. */
 function cutStringToCode(): void {
   const protos = [
@@ -134,10 +155,50 @@ function cutStringToCode(): void {
   g.process = { getuid: () => 0, umask: () => 0o022, exitCode: undefined };
 }
 
+/** Step 3 in Python: the JS modules leave sys.modules, and Pyodide's internal API gives way to a plain stand-in. */
+const SEAL_SOURCE = `
+import sys, types
+sys.modules.pop("pyodide_js", None)
+sys.modules.pop("js", None)
+_api = sys.modules.get("pyodide_js._api")
+_stand_in = types.ModuleType("pyodide_js._api")
+# asyncio.run and loop.run_until_complete read this flag (pyodide/webloop.py).
+_stand_in.config = types.SimpleNamespace(enableRunUntilComplete=bool(getattr(getattr(_api, "config", None), "enableRunUntilComplete", False)))
+sys.modules["pyodide_js._api"] = _stand_in
+del sys, types, _api, _stand_in
+`;
+
+/** Step 5: the seccomp filter, on every thread of this process (`pid`); throws when this host cannot install it. */
+export function confineProcess(pid: number): void {
+  installSeccompFilter(buildSyscallFilter(process.arch, pid));
+}
+
+/**
+ * `gateway sandbox-worker --probe-confinement`: can this host confine a worker? Installs the filter, checks that it
+ * holds (opening "/" is refused), and returns the exit code: 0, or 1 with the reason on stderr.
+ */
+export function probeConfinement(): number {
+  try {
+    confineProcess(process.pid);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  try {
+    openSync("/", "r");
+  } catch (e) {
+    if (typeof e === "object" && e !== null && "code" in e && e.code === "EPERM") return 0;
+  }
+  process.stderr.write("the seccomp filter did not refuse an open\n");
+  return 1;
+}
+
 /** Runs the worker until stdin closes. Never returns normally: the process exits. */
 export async function runSandboxWorker(options: Partial<WorkerOptions> = {}): Promise<never> {
   const memoryMb = options.memoryMb ?? 256;
   const cap = options.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES;
+  const allowUnconfined = options.allowUnconfined ?? false;
+  const pid = process.pid;
   // Capture what the worker itself needs before the globals go.
   const stdoutWrite = process.stdout.write.bind(process.stdout);
   const stderrWrite = process.stderr.write.bind(process.stderr);
@@ -208,11 +269,19 @@ export async function runSandboxWorker(options: Partial<WorkerOptions> = {}): Pr
     // Step 3: cut the Python -> JS bridge.
     py.unregisterJsModule("pyodide_js");
     py.unregisterJsModule("js");
-    py.runPython("import sys\nsys.modules.pop('pyodide_js', None)\nsys.modules.pop('js', None)\ndel sys");
+    py.runPython(SEAL_SOURCE);
     const dict = py.globals.get("dict") as () => PyDict;
     const runnerNs = dict();
     py.runPython(RUNNER_SOURCE, { globals: runnerNs });
     run = runnerNs.get("run") as PyFunction;
+    try {
+      confineProcess(pid);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      if (!allowUnconfined) throw new Error(`the worker could not confine itself with seccomp (${reason})`);
+      stderrWrite(`sandbox worker running unconfined (allowed by the operator): ${reason}\n`);
+    }
+    giveErrorsAStack();
     cutStringToCode();
   } catch (e) {
     send({ type: "fatal", message: `sandbox failed to start: ${e instanceof Error ? e.message : String(e)}` });
