@@ -198,6 +198,13 @@ describe("OTLP/HTTP export", () => {
     expect(receiver.arrivals).toHaveLength(0);
   });
 
+  test("content capture: a key's own setting wins over the operator's default, either way", () => {
+    const off = createTelemetry(settings({ url: null }));
+    const on = createTelemetry(settings({ url: null, capture: { enabled: true, maxChars: 100, patterns: [] } }));
+    expect([off.capturesContent(null), off.capturesContent(undefined), off.capturesContent(true), off.capturesContent(false)]).toEqual([false, false, true, false]);
+    expect([on.capturesContent(null), on.capturesContent(true), on.capturesContent(false)]).toEqual([true, true, false]);
+  });
+
   test("Retry-After: seconds or an HTTP date", () => {
     expect(retryAfterMs("3", 0)).toBe(3000);
     expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);

@@ -231,6 +231,15 @@ export function setGatewayAttributes(span: Span, f: GatewayFacts): void {
     .setAttribute(ATTR.gatewayCacheHit, f.cacheHit);
 }
 
+/**
+ * A built-in tool call (code execution, web search, MCP): the conventions' execute_tool attributes. Gateway tools
+ * run on the gateway's side of the model call, which the conventions call an `extension`.
+ */
+export function setToolAttributes(span: Span, tool: { name: string; callId?: string | null }): void {
+  if (!span.recording) return;
+  span.setAttribute(ATTR.operationName, "execute_tool").setAttribute(ATTR.toolName, tool.name).setAttribute(ATTR.toolCallId, tool.callId).setAttribute(ATTR.toolType, "extension");
+}
+
 /** The server address and port of an upstream URL, on an attempt span. */
 export function setUpstreamAddress(span: Span, url: string): void {
   if (!span.recording) return;
