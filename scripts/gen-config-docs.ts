@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
-import { configSchema, SCALAR_KEYS } from "../src/config/schema";
+import { configSchema, type FileConfig, SCALAR_KEYS, STANDARD_ENV } from "../src/config/schema";
 
 const BEGIN = "<!-- config-reference:begin -->";
 const END = "<!-- config-reference:end -->";
@@ -31,7 +31,8 @@ export function renderConfigReference(): string {
   const rows = Object.entries(configSchema.shape).map(([key, field]) => {
     const json = z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as JsonField;
     const def = json.default === undefined ? "null" : `\`${JSON.stringify(json.default)}\``;
-    const envs = key in SCALAR_KEYS ? `\`OTARI_${key.toUpperCase()}\`` : "YAML only";
+    const standard = (STANDARD_ENV[key as keyof FileConfig] ?? []).map((name) => `\`${name}\``);
+    const envs = key in SCALAR_KEYS ? [`\`OTARI_${key.toUpperCase()}\``, ...standard].join(", ") : "YAML only";
     return `| \`${key}\` | ${typeOf(json)} | ${def} | ${envs} | ${(field.description ?? json.description ?? "").replace(/\|/g, "\\|")} |`;
   });
   return [BEGIN, "| Key | Type | Default | Env override | Meaning |", "|---|---|---|---|---|", ...rows, END].join("\n");

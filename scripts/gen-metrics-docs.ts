@@ -21,7 +21,8 @@ const LABEL_VALUES: Record<string, string> = {
   provider: "provider name",
   model: "model name (without the provider)",
   type: "`input` \\| `output`",
-  reason: "`missing_credentials` \\| `invalid_format` \\| `invalid_key` \\| `inactive_key` \\| `expired_key` \\| `invalid_master_key`",
+  reason:
+    "`missing_credentials` \\| `invalid_format` \\| `invalid_key` \\| `inactive_key` \\| `expired_key` \\| `invalid_master_key` (auth failures); `queue_full` \\| `export_failed` \\| `shutdown` (dropped spans)",
   writer: "`single` \\| `batch`",
   result: "`ok` \\| `error` (flush duration); `written` \\| `dropped` (rows)",
 };
@@ -35,6 +36,9 @@ const NOTES: Record<string, string> = {
   gateway_budget_exceeded_total: "requests refused because the user's budget could not cover the reservation",
   gateway_usage_log_queue_depth: "read at scrape time; grows when the database is slow or down (rows stay in the journal)",
   gateway_usage_log_rows_total: "`dropped` means a row the database rejected for good",
+  gateway_trace_spans_dropped_total:
+    "`queue_full`: the export queue (`otel_bsp_max_queue_size`) was full, the collector is slow or down; `export_failed`: the collector refused the batch or did not answer within `otel_bsp_export_timeout`; `shutdown`: still queued when the shutdown flush ran out of time",
+  gateway_trace_export_failures_total: "retries on 429/502/503/504 and network errors are not counted, only batches given up",
   gateway_budget_reservations_released_total: "reservations of requests that never settled (crash, lost stream), freed after `reservation_ttl_seconds`",
 };
 

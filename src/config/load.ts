@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { configSchema, type FileConfig, SCALAR_KEYS } from "./schema";
+import { configSchema, type FileConfig, SCALAR_KEYS, STANDARD_ENV } from "./schema";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -207,7 +207,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const merged: Record<string, unknown> = { ...raw };
   for (const key of Object.keys(SCALAR_KEYS)) {
     const upper = key.toUpperCase();
-    const names = key === "database_url" ? [`OTARI_${upper}`, `GATEWAY_${upper}`, "DATABASE_URL"] : [`OTARI_${upper}`, `GATEWAY_${upper}`];
+    const names = [`OTARI_${upper}`, `GATEWAY_${upper}`, ...(STANDARD_ENV[key as keyof FileConfig] ?? [])];
     const hit = firstSet(env, names);
     if (hit) merged[key] = coerceScalar(key, hit[0], hit[1]);
   }

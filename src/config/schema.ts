@@ -3,6 +3,7 @@
  * The README's configuration reference is generated from this file (scripts/gen-config-docs.ts).
  */
 import { z } from "zod";
+import { parseKeyValueList } from "./key-value-list";
 
 const nonNegInt = z.number().int().min(0);
 const posInt = z.number().int().min(1);
@@ -36,6 +37,31 @@ export const pricingEntrySchema = z.object({
   output_price_per_million: z.number().min(0),
   effective_at: z.string().nullish(),
 });
+
+/** A `k=v,k2=v2` list (as its OTEL_* variable holds it) or a YAML map; a map either way. */
+const keyValueList = z
+  .union([z.string(), z.record(z.string(), z.string())])
+  .transform((value, ctx) => {
+    if (typeof value !== "string") return value;
+    try {
+      return parseKeyValueList(value);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const regexSource = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(source);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: "not a valid regular expression" },
+);
 
 export const LOG_LEVELS = ["debug", "info", "warning", "error", "critical"] as const;
 
@@ -105,6 +131,32 @@ export const configSchema = z.object({
     .prefault({})
     .describe("Retries, total deadline and cooldown for fallbacks"),
   sandbox: z.object({ embedded: z.boolean().default(true) }).prefault({}).describe("Embedded code sandbox"),
+  // Tracing (docs/tracing.md): each otel_* key is the lowercase name of the OpenTelemetry variable that also sets it.
+  otel_sdk_disabled: z.boolean().default(false).describe("Turns tracing off whatever else is set"),
+  otel_exporter_otlp_endpoint: z.string().nullish().describe("OTLP/HTTP base URL; spans go to <url>/v1/traces. Tracing is off unless this or the traces endpoint is set"),
+  otel_exporter_otlp_traces_endpoint: z.string().nullish().describe("Full OTLP/HTTP traces URL, used as is (wins over the base URL)"),
+  otel_exporter_otlp_protocol: z
+    .enum(["http/protobuf", "http/json"], { error: "Expected 'http/protobuf' or 'http/json' (gRPC export is not supported)" })
+    .default("http/protobuf")
+    .describe("Export encoding"),
+  otel_exporter_otlp_headers: keyValueList.nullish().describe("Headers sent with every export (`k=v,k2=v2`, percent-encoded values, or a YAML map)"),
+  otel_exporter_otlp_timeout: posInt.default(10000).describe("Milliseconds one export request may take"),
+  otel_exporter_otlp_compression: z.enum(["none", "gzip"]).default("none").describe("Export body compression"),
+  otel_service_name: z.string().nullish().describe("service.name of the exported spans (default otari-gateway)"),
+  otel_resource_attributes: keyValueList.nullish().describe("More resource attributes (`k=v,k2=v2`, percent-encoded values, or a YAML map)"),
+  otel_traces_sampler: z
+    .enum(["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"])
+    .default("parentbased_always_on")
+    .describe("Which traces are kept"),
+  otel_traces_sampler_arg: z.number().min(0).max(1).nullish().describe("Ratio for the traceidratio samplers (default 1.0)"),
+  otel_bsp_schedule_delay: nonNegInt.default(5000).describe("Milliseconds between two exports of queued spans"),
+  otel_bsp_export_timeout: posInt.default(30000).describe("Milliseconds one batch's export may take, retries included"),
+  otel_bsp_max_queue_size: posInt.default(2048).describe("Spans waiting for export; more are dropped and counted"),
+  otel_bsp_max_export_batch_size: posInt.default(512).describe("Spans per export request (at most the queue size)"),
+  otel_propagate_upstream: z.boolean().default(true).describe("Send traceparent/tracestate to providers"),
+  otel_capture_content: z.boolean().default(false).describe("Put prompts and completions into spans (redacted, truncated); a key's own setting wins"),
+  otel_capture_max_chars: posInt.default(16384).describe("Longest captured content attribute, in characters, after redaction"),
+  otel_redact_patterns: z.array(regexSource).default([]).describe("Regular expressions removed from captured content, beside the built-in set"),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;
@@ -112,13 +164,39 @@ export type ProviderEntry = z.infer<typeof providerEntrySchema>;
 
 type ScalarKind = "string" | "number" | "boolean";
 
+/**
+ * Standard variables that set a key too, below OTARI_<KEY> and GATEWAY_<KEY> and above YAML; where two are
+ * listed, the first (OpenTelemetry's traces-specific one) wins.
+ */
+export const STANDARD_ENV: Readonly<Partial<Record<keyof FileConfig, readonly string[]>>> = {
+  database_url: ["DATABASE_URL"],
+  otel_sdk_disabled: ["OTEL_SDK_DISABLED"],
+  otel_exporter_otlp_endpoint: ["OTEL_EXPORTER_OTLP_ENDPOINT"],
+  otel_exporter_otlp_traces_endpoint: ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"],
+  otel_exporter_otlp_protocol: ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"],
+  otel_exporter_otlp_headers: ["OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"],
+  otel_exporter_otlp_timeout: ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"],
+  otel_exporter_otlp_compression: ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"],
+  otel_service_name: ["OTEL_SERVICE_NAME"],
+  otel_resource_attributes: ["OTEL_RESOURCE_ATTRIBUTES"],
+  otel_traces_sampler: ["OTEL_TRACES_SAMPLER"],
+  otel_traces_sampler_arg: ["OTEL_TRACES_SAMPLER_ARG"],
+  otel_bsp_schedule_delay: ["OTEL_BSP_SCHEDULE_DELAY"],
+  otel_bsp_export_timeout: ["OTEL_BSP_EXPORT_TIMEOUT"],
+  otel_bsp_max_queue_size: ["OTEL_BSP_MAX_QUEUE_SIZE"],
+  otel_bsp_max_export_batch_size: ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"],
+};
+
+type JsonType = { type?: string | string[]; anyOf?: JsonType[] };
+// A nullable field's type is a list (`["string", "null"]`) or an anyOf, nested for a nullable union: flattened, or
+// `master_key` and `otel_exporter_otlp_headers` would not be read from env.
+const typesOf = (json: JsonType): string[] => [...(json.type ? [json.type].flat() : []), ...(json.anyOf ?? []).flatMap(typesOf)];
+
 /** Scalar keys that env vars (OTARI_/GATEWAY_) and flags may set, with their kind; lists and maps come only from YAML. */
 export const SCALAR_KEYS: Readonly<Record<string, ScalarKind>> = Object.fromEntries(
   Object.entries(configSchema.shape).flatMap(([key, field]) => {
-    type Json = { type?: string | string[]; anyOf?: { type?: string | string[] }[] };
-    const json = z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as Json;
-    // A nullable field's type is a list (`["string", "null"]`): flatten, or `master_key` would not be read from env.
-    const types = (json.type ? [json.type] : (json.anyOf ?? []).map((t) => t.type)).flat();
+    const json = z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as JsonType;
+    const types = typesOf(json);
     const kind = types.includes("boolean") ? "boolean" : types.some((t) => t === "number" || t === "integer") ? "number" : types.includes("string") ? "string" : null;
     return kind ? [[key, kind]] : [];
   }),

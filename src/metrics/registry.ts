@@ -26,6 +26,12 @@ export interface Recorder {
   streamDisconnect(): void;
   /** Platform mode: usage reports dropped at the retry queue's cap (SPEC §0). */
   platformUsageDropped(n: number): void;
+  /** Trace export (src/telemetry): spans the collector accepted. */
+  spansExported(n: number): void;
+  /** Spans dropped before export, by reason (`queue_full`, `export_failed`, `shutdown`). */
+  spansDropped(reason: string, n: number): void;
+  /** Export requests that failed for good (after their retries). */
+  traceExportFailed(): void;
   /** The usage writer's queue depth, read at scrape time. */
   watchQueueDepth(read: () => number): void;
   /** Statements this process sent to the database, read at scrape time. */
@@ -80,6 +86,9 @@ export function createRecorder(): Recorder {
   const released = new Counter({ name: "gateway_budget_reservations_released_total", help: "Stale budget reservations released by the sweep", registers: [registry] });
   const disconnects = new Counter({ name: "gateway_stream_disconnects_total", help: "Clients that left a stream before its end", registers: [registry] });
   const platformDropped = new Counter({ name: "gateway_platform_usage_reports_dropped_total", help: "Platform usage reports dropped at the retry queue cap", registers: [registry] });
+  const spansExported = new Counter({ name: "gateway_trace_spans_exported_total", help: "Spans the OTLP collector accepted", registers: [registry] });
+  const spansDropped = new Counter({ name: "gateway_trace_spans_dropped_total", help: "Spans dropped before export", labelNames: ["reason"], registers: [registry] });
+  const exportFailures = new Counter({ name: "gateway_trace_export_failures_total", help: "OTLP export requests that failed after their retries", registers: [registry] });
 
   return {
     registry,
@@ -110,6 +119,9 @@ export function createRecorder(): Recorder {
     reservationsReleased: (n) => released.inc(n),
     streamDisconnect: () => disconnects.inc(),
     platformUsageDropped: (n) => platformDropped.inc(n),
+    spansExported: (n) => spansExported.inc(n),
+    spansDropped: (reason, n) => spansDropped.inc({ reason }, n),
+    traceExportFailed: () => exportFailures.inc(),
     watchQueueDepth(read) {
       queueDepth = read;
     },

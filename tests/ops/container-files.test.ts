@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { basename, dirname, join, posix } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { mainCommand } from "../../src/cli/index";
-import { configSchema, SCALAR_KEYS } from "../../src/config/schema";
+import { configSchema, SCALAR_KEYS, STANDARD_ENV } from "../../src/config/schema";
 import { ROOT, tempDir } from "../e2e/_gateway";
 
 // ---------------------------------------------------------------------------------------------- Dockerfile parsing
@@ -140,11 +140,14 @@ const ENV_ONLY = new Set([
   "MCP_ALLOW_PRIVATE_HOSTS",
 ]);
 
-/** True when the gateway reads this variable (a config key, an env-only knob, or a provider credential). */
+/** Standard variables that set a config key (DATABASE_URL, OTEL_*). */
+const STANDARD = new Set(Object.values(STANDARD_ENV).flat());
+
+/** True when the gateway reads this variable (a config key, an env-only knob, a standard variable, or a provider credential). */
 function gatewayReads(name: string): boolean {
   const m = /^(OTARI|GATEWAY)_(.+)$/.exec(name);
   if (m) return ENV_ONLY.has(m[2]!) || m[2]!.toLowerCase() in SCALAR_KEYS;
-  return /^[A-Z]+_API_KEY$/.test(name) || name === "DATABASE_URL";
+  return /^[A-Z]+_API_KEY$/.test(name) || STANDARD.has(name);
 }
 
 /** `sqlite:////data/x.db` -> `/data/x.db`. */
@@ -320,9 +323,9 @@ describe("docker-compose.yml", () => {
     for (const [dep, spec] of Object.entries(gateway.depends_on ?? {})) if (compose.services[dep]?.profiles) expect(spec.required).toBe(false);
   });
 
-  test("profiles postgres, web-search and code-exec: each documented and backed by its services", () => {
+  test("profiles postgres, web-search, code-exec and tracing: each documented and backed by its services", () => {
     const documented = compose["x-profiles"];
-    expect(Object.keys(documented).sort()).toEqual(["code-exec", "postgres", "web-search"]);
+    expect(Object.keys(documented).sort()).toEqual(["code-exec", "postgres", "tracing", "web-search"]);
     const used = new Set(Object.values(compose.services).flatMap((s) => s.profiles ?? []));
     for (const profile of used) expect(Object.keys(documented)).toContain(profile);
     for (const [profile, services] of Object.entries(documented)) {
@@ -366,6 +369,12 @@ describe("docker-compose.yml", () => {
     for (const scraper of ["google", "bing", "duckduckgo", "qwant", "startpage", "brave", "yahoo", "mojeek"]) expect(kept).not.toContain(scraper);
     expect(settings.engines.map((e) => e.name).sort()).toEqual([...kept].sort());
     expect(env.get("GATEWAY_SANDBOX_EMBEDDED")).toBe("true");
+
+    // tracing: the OTLP/HTTP base URL names the jaeger service and a port it exposes on the compose network.
+    const otlp = new URL(env.get("OTEL_EXPORTER_OTLP_ENDPOINT")!);
+    expect(otlp.hostname).toBe("jaeger");
+    expect(compose.services.jaeger!.expose).toContain(otlp.port);
+    expect(compose.services.jaeger!.profiles).toEqual(["tracing"]);
   });
 
   test("paths named in comments of the container files exist", () => {

@@ -1,0 +1,309 @@
+/**
+ * Gateway facts as span attributes, named by the OpenTelemetry GenAI semantic conventions (semantic-conventions-genai
+ * v0.1.0; the gen_ai.* names these helpers use are the same since semantic-conventions v1.37) plus the gateway's own
+ * under `gateway.`. docs/tracing.md lists them and which are still experimental upstream. Every helper returns at
+ * once for a span that is not recording; callers build fact objects only under `if (span.recording)`.
+ */
+import type { AnthropicRequest, ChatChoice, ChatMessage, ChatRequest, EmbeddingRequest, NormalizedUsage } from "../core/wire";
+import type { Redactor } from "./redaction";
+import type { Span } from "./span";
+
+/** Attribute names: the conventions' and the gateway's. */
+export const ATTR = {
+  operationName: "gen_ai.operation.name",
+  providerName: "gen_ai.provider.name",
+  requestModel: "gen_ai.request.model",
+  requestStream: "gen_ai.request.stream",
+  requestMaxTokens: "gen_ai.request.max_tokens",
+  requestTemperature: "gen_ai.request.temperature",
+  requestTopP: "gen_ai.request.top_p",
+  requestTopK: "gen_ai.request.top_k",
+  requestFrequencyPenalty: "gen_ai.request.frequency_penalty",
+  requestPresencePenalty: "gen_ai.request.presence_penalty",
+  requestStopSequences: "gen_ai.request.stop_sequences",
+  requestSeed: "gen_ai.request.seed",
+  requestChoiceCount: "gen_ai.request.choice.count",
+  requestEncodingFormats: "gen_ai.request.encoding_formats",
+  embeddingsDimensionCount: "gen_ai.embeddings.dimension.count",
+  responseId: "gen_ai.response.id",
+  responseModel: "gen_ai.response.model",
+  responseFinishReasons: "gen_ai.response.finish_reasons",
+  responseTimeToFirstChunk: "gen_ai.response.time_to_first_chunk",
+  usageInputTokens: "gen_ai.usage.input_tokens",
+  usageOutputTokens: "gen_ai.usage.output_tokens",
+  usageCacheReadInputTokens: "gen_ai.usage.cache_read.input_tokens",
+  usageReasoningOutputTokens: "gen_ai.usage.reasoning.output_tokens",
+  inputMessages: "gen_ai.input.messages",
+  outputMessages: "gen_ai.output.messages",
+  systemInstructions: "gen_ai.system_instructions",
+  toolName: "gen_ai.tool.name",
+  toolCallId: "gen_ai.tool.call.id",
+  toolType: "gen_ai.tool.type",
+  toolCallArguments: "gen_ai.tool.call.arguments",
+  toolCallResult: "gen_ai.tool.call.result",
+  errorType: "error.type",
+  serverAddress: "server.address",
+  serverPort: "server.port",
+  httpMethod: "http.request.method",
+  httpRoute: "http.route",
+  httpStatusCode: "http.response.status_code",
+  userAgent: "user_agent.original",
+  gatewayRequestId: "gateway.request.id",
+  gatewayKeyId: "gateway.key.id",
+  gatewayUserId: "gateway.user.id",
+  gatewayTeamId: "gateway.team.id",
+  gatewayEndUserId: "gateway.end_user.id",
+  gatewayCostUsd: "gateway.cost.usd",
+  gatewayBudgetDecision: "gateway.budget.decision",
+  gatewayCacheHit: "gateway.cache.hit",
+  gatewayProvider: "gateway.provider",
+  gatewayAttempt: "gateway.attempt",
+  gatewayAttempts: "gateway.attempts",
+} as const;
+
+/** Event names on the server span: first byte from the upstream, first byte to the client. */
+export const EVENT = {
+  upstreamFirstChunk: "gateway.upstream.first_chunk",
+  clientFirstByte: "gateway.client.first_byte",
+} as const;
+
+/** Operation names of the conventions the gateway's endpoints map to. */
+export type GenAiOperation = "chat" | "embeddings" | "text_completion" | "generate_content" | "execute_tool" | (string & {});
+
+/** `{operation} {model}`, the conventions' span name (the operation alone when there is no model). */
+export function genAiSpanName(operation: string, model: string | null | undefined): string {
+  return model ? `${operation} ${model}` : operation;
+}
+
+/** The conventions' well-known provider names for the gateway's provider keys; other keys stay as they are. */
+const PROVIDER_NAMES: Readonly<Record<string, string>> = {
+  openai: "openai",
+  anthropic: "anthropic",
+  gemini: "gcp.gemini",
+  vertexai: "gcp.vertex_ai",
+  vertexaianthropic: "gcp.vertex_ai",
+  bedrock: "aws.bedrock",
+  azureopenai: "azure.ai.openai",
+  azure: "azure.ai.inference",
+  azureanthropic: "azure.ai.inference",
+  cohere: "cohere",
+  mistral: "mistral_ai",
+  groq: "groq",
+  deepseek: "deepseek",
+  xai: "x_ai",
+  perplexity: "perplexity",
+  watsonx: "ibm.watsonx.ai",
+  moonshot: "moonshot_ai",
+};
+
+export function providerName(gatewayProvider: string): string {
+  return PROVIDER_NAMES[gatewayProvider] ?? gatewayProvider;
+}
+
+/** Request facts; absent members set nothing. */
+export interface GenAiRequestFacts {
+  operation: GenAiOperation;
+  /** The gateway's provider key (mapped to the conventions' name; the key itself goes to gateway.provider). */
+  provider?: string | null;
+  model?: string | null;
+  stream?: boolean | null;
+  maxTokens?: number | null;
+  temperature?: number | null;
+  topP?: number | null;
+  topK?: number | null;
+  frequencyPenalty?: number | null;
+  presencePenalty?: number | null;
+  stop?: string | readonly string[] | null;
+  seed?: number | null;
+  choiceCount?: number | null;
+  encodingFormats?: readonly string[] | null;
+  dimensions?: number | null;
+}
+
+export function setRequestAttributes(span: Span, f: GenAiRequestFacts): void {
+  if (!span.recording) return;
+  span.setAttribute(ATTR.operationName, f.operation);
+  if (f.provider) span.setAttribute(ATTR.providerName, providerName(f.provider)).setAttribute(ATTR.gatewayProvider, f.provider);
+  span
+    .setAttribute(ATTR.requestModel, f.model)
+    .setAttribute(ATTR.requestStream, f.stream)
+    .setAttribute(ATTR.requestMaxTokens, f.maxTokens)
+    .setDouble(ATTR.requestTemperature, f.temperature)
+    .setDouble(ATTR.requestTopP, f.topP)
+    .setAttribute(ATTR.requestTopK, f.topK)
+    .setDouble(ATTR.requestFrequencyPenalty, f.frequencyPenalty)
+    .setDouble(ATTR.requestPresencePenalty, f.presencePenalty)
+    .setAttribute(ATTR.requestStopSequences, typeof f.stop === "string" ? [f.stop] : f.stop)
+    .setAttribute(ATTR.requestSeed, f.seed)
+    .setAttribute(ATTR.requestEncodingFormats, f.encodingFormats)
+    .setAttribute(ATTR.embeddingsDimensionCount, f.dimensions);
+  // The conventions record a choice count only when it is not 1.
+  if (f.choiceCount !== null && f.choiceCount !== undefined && f.choiceCount !== 1) span.setAttribute(ATTR.requestChoiceCount, f.choiceCount);
+}
+
+const numberOrNull = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+/** Facts of an OpenAI chat request (the canonical form). */
+export function chatRequestFacts(req: ChatRequest): GenAiRequestFacts {
+  return {
+    operation: "chat",
+    model: req.model,
+    stream: req.stream ?? false,
+    maxTokens: req.max_completion_tokens ?? req.max_tokens,
+    temperature: req.temperature,
+    topP: req.top_p,
+    // Passed-through members the schema does not type: kept only when they are numbers.
+    frequencyPenalty: numberOrNull(req.frequency_penalty),
+    presencePenalty: numberOrNull(req.presence_penalty),
+    stop: req.stop,
+    seed: req.seed,
+    choiceCount: req.n,
+  };
+}
+
+/** Facts of an Anthropic Messages request. */
+export function anthropicRequestFacts(req: AnthropicRequest): GenAiRequestFacts {
+  return {
+    operation: "chat",
+    model: req.model,
+    stream: req.stream ?? false,
+    maxTokens: req.max_tokens,
+    temperature: req.temperature,
+    topP: req.top_p,
+    topK: req.top_k,
+    stop: req.stop_sequences,
+  };
+}
+
+/** Facts of an embeddings request. */
+export function embeddingRequestFacts(req: EmbeddingRequest): GenAiRequestFacts {
+  return { operation: "embeddings", model: req.model, encodingFormats: req.encoding_format ? [req.encoding_format] : null, dimensions: req.dimensions };
+}
+
+export interface GenAiResponseFacts {
+  id?: string | null;
+  model?: string | null;
+  finishReasons?: readonly string[] | null;
+  usage?: NormalizedUsage | null;
+}
+
+export function setResponseAttributes(span: Span, f: GenAiResponseFacts): void {
+  if (!span.recording) return;
+  span.setAttribute(ATTR.responseId, f.id).setAttribute(ATTR.responseModel, f.model).setAttribute(ATTR.responseFinishReasons, f.finishReasons);
+  const u = f.usage;
+  if (u) {
+    span
+      .setAttribute(ATTR.usageInputTokens, u.promptTokens)
+      .setAttribute(ATTR.usageOutputTokens, u.completionTokens)
+      .setAttribute(ATTR.usageCacheReadInputTokens, u.cacheReadTokens)
+      .setAttribute(ATTR.usageReasoningOutputTokens, u.reasoningTokens);
+  }
+}
+
+/** Finish reasons of a chat completion's choices, in choice order (null reasons left out). */
+export function finishReasons(choices: readonly ChatChoice[]): string[] {
+  return choices.flatMap((c) => (c.finish_reason ? [c.finish_reason] : []));
+}
+
+/** Who asked and what governance decided. */
+export interface GatewayFacts {
+  requestId?: string | null;
+  keyId?: string | null;
+  userId?: string | null;
+  teamId?: string | null;
+  endUserId?: string | null;
+  costUsd?: number | null;
+  /** e.g. `allowed`, `refused`, `unbudgeted`. */
+  budgetDecision?: string | null;
+  cacheHit?: boolean | null;
+}
+
+export function setGatewayAttributes(span: Span, f: GatewayFacts): void {
+  if (!span.recording) return;
+  span
+    .setAttribute(ATTR.gatewayRequestId, f.requestId)
+    .setAttribute(ATTR.gatewayKeyId, f.keyId)
+    .setAttribute(ATTR.gatewayUserId, f.userId)
+    .setAttribute(ATTR.gatewayTeamId, f.teamId)
+    .setAttribute(ATTR.gatewayEndUserId, f.endUserId)
+    .setDouble(ATTR.gatewayCostUsd, f.costUsd)
+    .setAttribute(ATTR.gatewayBudgetDecision, f.budgetDecision)
+    .setAttribute(ATTR.gatewayCacheHit, f.cacheHit);
+}
+
+/**
+ * A built-in tool call (code execution, web search, MCP): the conventions' execute_tool attributes. Gateway tools
+ * run on the gateway's side of the model call, which the conventions call an `extension`.
+ */
+export function setToolAttributes(span: Span, tool: { name: string; callId?: string | null }): void {
+  if (!span.recording) return;
+  span.setAttribute(ATTR.operationName, "execute_tool").setAttribute(ATTR.toolName, tool.name).setAttribute(ATTR.toolCallId, tool.callId).setAttribute(ATTR.toolType, "extension");
+}
+
+/** The server address and port of an upstream URL, on an attempt span. */
+export function setUpstreamAddress(span: Span, url: string): void {
+  if (!span.recording) return;
+  try {
+    const u = new URL(url);
+    const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+    span.setAttribute(ATTR.serverAddress, u.hostname).setAttribute(ATTR.serverPort, port);
+  } catch {
+    // Not a URL (a provider SDK's own transport): no address to record.
+  }
+}
+
+/** Records a stream's first chunk: seconds since `startMs` as the conventions' attribute, and an event. */
+export function markFirstChunk(span: Span, startMs: number, atMs: number): void {
+  if (!span.recording) return;
+  span.setDouble(ATTR.responseTimeToFirstChunk, (atMs - startMs) / 1000).addEvent(EVENT.upstreamFirstChunk, undefined, atMs);
+}
+
+// ------------------------------------------------------------------------------------------------ content capture
+
+type Part =
+  | { type: "text"; content: string }
+  | { type: "uri"; modality: string; uri: string }
+  | { type: "tool_call"; id: string; name: string; arguments: unknown }
+  | { type: "tool_call_response"; id: string; result: unknown }
+  | { type: string };
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function contentParts(content: ChatMessage["content"]): Part[] {
+  if (content === null || content === undefined) return [];
+  if (typeof content === "string") return [{ type: "text", content }];
+  return content.map((p): Part => {
+    if (p.type === "text" && typeof p.text === "string") return { type: "text", content: p.text };
+    if (p.type === "image_url" && p.image_url) return { type: "uri", modality: "image", uri: p.image_url.url };
+    return { type: p.type };
+  });
+}
+
+/** Chat messages in the conventions' input-messages shape (role + parts). */
+export function toInputMessages(messages: readonly ChatMessage[]): unknown[] {
+  return messages.map((m) => {
+    if (m.role === "tool") return { role: "tool", parts: [{ type: "tool_call_response", id: m.tool_call_id ?? "", result: m.content ?? null }] };
+    const parts = contentParts(m.content);
+    for (const call of m.tool_calls ?? []) parts.push({ type: "tool_call", id: call.id, name: call.function.name, arguments: parseJson(call.function.arguments) });
+    return m.name ? { role: m.role, name: m.name, parts } : { role: m.role, parts };
+  });
+}
+
+/** Chat choices in the conventions' output-messages shape (role, parts, finish_reason). */
+export function toOutputMessages(choices: readonly ChatChoice[]): unknown[] {
+  return choices.map((c) => ({ ...(toInputMessages([c.message as ChatMessage])[0] as object), finish_reason: c.finish_reason ?? "" }));
+}
+
+/**
+ * Captured content as an attribute, redacted and truncated (`redactor.content`). Call only when the request
+ * captures content (Telemetry.capturesContent); with capture off nothing of a prompt or completion is ever set.
+ */
+export function captureContent(span: Span, redactor: Redactor, attribute: string, value: unknown): void {
+  if (span.recording) span.setAttribute(attribute, redactor.content(value));
+}

@@ -1,0 +1,138 @@
+/**
+ * The encoders checked by an independent decoder: protobufjs with the OTLP definitions (tests/fixtures/otlp/)
+ * reads what encodeTraceRequest writes, and the OTLP/JSON body maps onto the same messages.
+ */
+import { describe, expect, test } from "bun:test";
+import { decodeTraceRequest } from "../../tests/helpers/otlp-receiver";
+import { encodeTraceRequestJson } from "./otlp-json";
+import { encodeTraceRequest, toNanos } from "./otlp-proto";
+import { RecordingSpan, type SpanData, type SpanSink } from "./span";
+
+const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+const sink = (ended: SpanData[]): SpanSink => ({ now: () => 1_733_300_000_123.456, redact: (t) => t, onEnd: (s) => void ended.push(s) });
+const resource = { "service.name": "otari-gateway", "service.version": "0.1.0", "deployment.replicas": 3, "feature.on": true };
+const scope = { name: "otari-gateway", version: "0.1.0" };
+const identity = (t: string) => t;
+
+function sampleSpans(): SpanData[] {
+  const ended: SpanData[] = [];
+  const s = sink(ended);
+  const server = new RecordingSpan(s, "chat gpt-4o", "server", TRACE, "00f067aa0ba902b7", 1, "rojo=1,congo=2", "1111111111111111", true, 1_733_300_000_000.25);
+  server
+    .setAttribute("gen_ai.operation.name", "chat")
+    .setAttribute("gen_ai.usage.input_tokens", 1234567)
+    .setAttribute("big.int", 2 ** 40 + 3)
+    .setAttribute("negative.int", -42)
+    .setAttribute("gen_ai.request.temperature", 0.7)
+    .setDouble("gen_ai.request.top_p", 1)
+    .setAttribute("gateway.cache.hit", false)
+    .setAttribute("gen_ai.response.finish_reasons", ["stop", "length"])
+    .setAttribute("unicode", "héllo — 你好 🚀")
+    .setAttribute("long", "x".repeat(70_000))
+    .setAttribute("ignored", null)
+    .addEvent("gateway.upstream.first_chunk", { "gateway.attempt": 1, ratio: 0.5, note: "first" }, 1_733_300_000_050.5)
+    .setStatus("error", "upstream 502");
+  const attempt = new RecordingSpan(s, "chat gpt-4o", "client", TRACE, "2222222222222222", 1, null, "00f067aa0ba902b7", false, 1_733_300_000_001);
+  attempt.setStatus("ok");
+  attempt.end(1_733_300_000_100);
+  server.end(1_733_300_000_200.75);
+  const root = new RecordingSpan(s, "internal work", "internal", "0123456789abcdef0123456789abcdef", "3333333333333333", 1, null, null, null, 1_733_300_000_000);
+  root.end(1_733_300_000_000);
+  return ended;
+}
+
+function checkDecoded(spans: ReturnType<typeof decodeTraceRequest>): void {
+  expect(spans).toHaveLength(3);
+  const [attempt, server, root] = spans;
+  for (const s of spans) {
+    expect(s.resource).toEqual(resource);
+    expect(s.scope).toEqual(scope);
+  }
+  expect(server!).toMatchObject({
+    traceId: TRACE,
+    spanId: "00f067aa0ba902b7",
+    parentSpanId: "1111111111111111",
+    traceState: "rojo=1,congo=2",
+    // sampled, parent remoteness known (0x100) and remote (0x200)
+    flags: 0x301,
+    name: "chat gpt-4o",
+    kind: 2,
+    startNanos: 1_733_300_000_000_250_000n,
+    endNanos: 1_733_300_000_200_750_000n,
+    status: { code: 2, message: "upstream 502" },
+  });
+  expect(server!.attributes).toEqual({
+    "gen_ai.operation.name": "chat",
+    "gen_ai.usage.input_tokens": 1234567,
+    "big.int": 2 ** 40 + 3,
+    "negative.int": -42,
+    "gen_ai.request.temperature": 0.7,
+    "gen_ai.request.top_p": 1,
+    "gateway.cache.hit": false,
+    "gen_ai.response.finish_reasons": ["stop", "length"],
+    unicode: "héllo — 你好 🚀",
+    long: "x".repeat(70_000),
+  });
+  expect(server!.attributeTypes).toEqual({
+    "gen_ai.operation.name": "string",
+    "gen_ai.usage.input_tokens": "int",
+    "big.int": "int",
+    "negative.int": "int",
+    "gen_ai.request.temperature": "double",
+    "gen_ai.request.top_p": "double",
+    "gateway.cache.hit": "bool",
+    "gen_ai.response.finish_reasons": "array",
+    unicode: "string",
+    long: "string",
+  });
+  expect(server!.events).toEqual([{ name: "gateway.upstream.first_chunk", timeNanos: 1_733_300_000_050_500_000n, attributes: { "gateway.attempt": 1, ratio: 0.5, note: "first" } }]);
+  expect(attempt!).toMatchObject({ parentSpanId: "00f067aa0ba902b7", kind: 3, flags: 0x101, traceState: "", status: { code: 1, message: "" } });
+  expect(root!).toMatchObject({ parentSpanId: "", kind: 1, flags: 0x01, status: { code: 0, message: "" }, startNanos: root!.endNanos, attributes: {}, events: [] });
+}
+
+describe("OTLP encoders, decoded independently", () => {
+  test("protobuf: every attribute type, events, status, parent ids, flags, trace state and resource", () => {
+    checkDecoded(decodeTraceRequest(encodeTraceRequest(sampleSpans(), resource, scope, identity), "application/x-protobuf"));
+  });
+
+  test("JSON: the same messages", () => {
+    checkDecoded(decodeTraceRequest(new TextEncoder().encode(encodeTraceRequestJson(sampleSpans(), resource, scope, identity)), "application/json"));
+  });
+
+  test("dropped attribute and event counts are carried", () => {
+    const ended: SpanData[] = [];
+    const span = new RecordingSpan(sink(ended), "busy", "internal", TRACE, "4444444444444444", 1, null, null, null, 1);
+    for (let i = 0; i < 130; i++) span.setAttribute(`a${i}`, i).addEvent(`e${i}`);
+    span.end(2);
+    for (const decoded of [
+      decodeTraceRequest(encodeTraceRequest(ended, {}, scope, identity), "application/x-protobuf"),
+      decodeTraceRequest(new TextEncoder().encode(encodeTraceRequestJson(ended, {}, scope, identity)), "application/json"),
+    ]) {
+      expect(Object.keys(decoded[0]!.attributes)).toHaveLength(128);
+      expect(decoded[0]!.droppedAttributesCount).toBe(2);
+      expect(decoded[0]!.events).toHaveLength(128);
+      expect(decoded[0]!.droppedEventsCount).toBe(2);
+    }
+  });
+
+  test("every string goes through the scrubber; ids and keys do not", () => {
+    const scrub = (t: string) => t.replaceAll("secret-value", "[REDACTED]");
+    const ended: SpanData[] = [];
+    const span = new RecordingSpan(sink(ended), "op secret-value", "internal", TRACE, "5555555555555555", 1, null, null, null, 1);
+    span.setAttribute("a", "has secret-value inside").setAttribute("list", ["secret-value"]).addEvent("e", { msg: "secret-value" }).setStatus("error", "secret-value leaked");
+    span.end(2);
+    const body = encodeTraceRequest(ended, { "host.name": "secret-value" }, scope, scrub);
+    expect(Buffer.from(body).toString("latin1")).not.toContain("secret-value");
+    const [decoded] = decodeTraceRequest(body, "application/x-protobuf");
+    expect(decoded!.attributes).toEqual({ a: "has [REDACTED] inside", list: ["[REDACTED]"] });
+    expect(decoded!.status.message).toBe("[REDACTED] leaked");
+    expect(encodeTraceRequestJson(ended, {}, scope, scrub)).not.toContain("secret-value");
+  });
+
+  test("nanosecond timestamps are exact to the microsecond", () => {
+    expect(toNanos(1_733_300_000_123.456)).toBe(1_733_300_000_123_456_000n);
+    expect(toNanos(0)).toBe(0n);
+    expect(toNanos(1.999)).toBe(1_999_000n);
+    expect(toNanos(1.9999)).toBe(2_000_000n);
+  });
+});

@@ -1,0 +1,220 @@
+/**
+ * Spans. A recording span keeps what the exporter sends; a non-recording span (unsampled, or the no-op tracer's)
+ * only carries its context for propagation and ignores everything else. Both are their own SpanContext, so a span
+ * costs one object. Callers guard work that only builds attribute values with `span.recording`.
+ */
+import { INVALID_SPAN_ID, INVALID_TRACE_ID } from "./ids";
+import type { SpanContext } from "./trace-context";
+
+/** Span kinds the gateway uses, with their OTLP numbers. */
+export const SPAN_KIND = { internal: 1, server: 2, client: 3 } as const;
+export type SpanKind = keyof typeof SPAN_KIND;
+
+/** What an attribute may hold: the gateway needs no int arrays or maps. */
+export type AttributeValue = string | number | boolean | readonly string[];
+export type Attributes = Readonly<Record<string, AttributeValue>>;
+
+/** How a value is encoded (OTLP's AnyValue arms). */
+export const ValueKind = { String: 0, Bool: 1, Int: 2, Double: 3, StringArray: 4 } as const;
+export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
+
+/** A number is an int when it is a safe integer, else a double; `setDouble` forces a double (temperature 1.0). */
+export function kindOf(value: AttributeValue): ValueKind {
+  if (typeof value === "string") return ValueKind.String;
+  if (typeof value === "boolean") return ValueKind.Bool;
+  if (typeof value === "number") return Number.isSafeInteger(value) ? ValueKind.Int : ValueKind.Double;
+  return ValueKind.StringArray;
+}
+
+export interface SpanEvent {
+  readonly name: string;
+  /** Epoch milliseconds (fractional). */
+  readonly timeMs: number;
+  readonly attributes: Attributes | null;
+}
+
+export type StatusCode = "unset" | "ok" | "error";
+
+export interface Span {
+  readonly context: SpanContext;
+  /** False for unsampled spans and the no-op tracer's: nothing set on them is kept. */
+  readonly recording: boolean;
+  /** Sets or replaces an attribute; null and undefined are ignored, so optional facts need no check. */
+  setAttribute(key: string, value: AttributeValue | null | undefined): Span;
+  /** A number always encoded as a double (conventions type temperature, top_p, cost as double). */
+  setDouble(key: string, value: number | null | undefined): Span;
+  addEvent(name: string, attributes?: Attributes, timeMs?: number): Span;
+  /** `error` wins over `ok`; an `ok` never clears an error (as the OpenTelemetry API specifies). */
+  setStatus(code: "ok" | "error", message?: string): Span;
+  /** An `exception` event (type and message, the message through the redactor) and the error status. */
+  recordException(error: unknown): Span;
+  updateName(name: string): Span;
+  /** Ends the span (later calls do nothing); a sampled span then goes to the export queue. */
+  end(timeMs?: number): void;
+}
+
+/** What a recording span hands to the export queue when it ends, and all the encoders read. */
+export interface SpanData {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** Null for a root span. */
+  readonly parentSpanId: string | null;
+  /** Whether the parent came from another process (null for a root span). */
+  readonly parentRemote: boolean | null;
+  readonly traceState: string | null;
+  readonly flags: number;
+  readonly name: string;
+  readonly kind: SpanKind;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly attrKeys: readonly string[];
+  readonly attrValues: readonly AttributeValue[];
+  readonly attrKinds: readonly ValueKind[];
+  readonly droppedAttributes: number;
+  readonly events: readonly SpanEvent[];
+  readonly droppedEvents: number;
+  readonly statusCode: StatusCode;
+  readonly statusMessage: string;
+}
+
+/** Where ended spans go, and what they need from the tracer. */
+export interface SpanSink {
+  now(): number;
+  /** Redaction applied to exception and status messages. */
+  redact(text: string): string;
+  onEnd(span: SpanData): void;
+}
+
+/** The OpenTelemetry SDK's default span limits. */
+const MAX_ATTRIBUTES = 128;
+const MAX_EVENTS = 128;
+
+/** An unsampled span, or the no-op span: a context and nothing else. */
+export class NonRecordingSpan implements Span, SpanContext {
+  readonly recording = false;
+  constructor(
+    readonly traceId: string,
+    readonly spanId: string,
+    readonly flags: number,
+    readonly traceState: string | null,
+  ) {}
+  get remote(): boolean {
+    return false;
+  }
+  get context(): SpanContext {
+    return this;
+  }
+  setAttribute(): Span {
+    return this;
+  }
+  setDouble(): Span {
+    return this;
+  }
+  addEvent(): Span {
+    return this;
+  }
+  setStatus(): Span {
+    return this;
+  }
+  recordException(): Span {
+    return this;
+  }
+  updateName(): Span {
+    return this;
+  }
+  end(): void {}
+}
+
+/** The span every no-op call returns: invalid ids, so nothing propagates it. */
+export const NOOP_SPAN: Span = new NonRecordingSpan(INVALID_TRACE_ID, INVALID_SPAN_ID, 0, null);
+
+export class RecordingSpan implements Span, SpanContext, SpanData {
+  readonly recording = true;
+  readonly attrKeys: string[] = [];
+  readonly attrValues: AttributeValue[] = [];
+  readonly attrKinds: ValueKind[] = [];
+  droppedAttributes = 0;
+  readonly events: SpanEvent[] = [];
+  droppedEvents = 0;
+  statusCode: StatusCode = "unset";
+  statusMessage = "";
+  endMs = 0;
+  private ended = false;
+
+  constructor(
+    private readonly sink: SpanSink,
+    public name: string,
+    readonly kind: SpanKind,
+    readonly traceId: string,
+    readonly spanId: string,
+    readonly flags: number,
+    readonly traceState: string | null,
+    readonly parentSpanId: string | null,
+    readonly parentRemote: boolean | null,
+    readonly startMs: number,
+  ) {}
+
+  get remote(): boolean {
+    return false;
+  }
+  get context(): SpanContext {
+    return this;
+  }
+
+  setAttribute(key: string, value: AttributeValue | null | undefined): Span {
+    if (value !== null && value !== undefined && !this.ended) this.put(key, value, kindOf(value));
+    return this;
+  }
+
+  setDouble(key: string, value: number | null | undefined): Span {
+    if (value !== null && value !== undefined && !this.ended) this.put(key, value, ValueKind.Double);
+    return this;
+  }
+
+  private put(key: string, value: AttributeValue, kind: ValueKind): void {
+    const at = this.attrKeys.indexOf(key);
+    if (at >= 0) {
+      this.attrValues[at] = value;
+      this.attrKinds[at] = kind;
+    } else if (this.attrKeys.length >= MAX_ATTRIBUTES) this.droppedAttributes++;
+    else {
+      this.attrKeys.push(key);
+      this.attrValues.push(value);
+      this.attrKinds.push(kind);
+    }
+  }
+
+  addEvent(name: string, attributes?: Attributes, timeMs?: number): Span {
+    if (this.ended) return this;
+    if (this.events.length >= MAX_EVENTS) this.droppedEvents++;
+    else this.events.push({ name, timeMs: timeMs ?? this.sink.now(), attributes: attributes ?? null });
+    return this;
+  }
+
+  setStatus(code: "ok" | "error", message?: string): Span {
+    if (this.ended || this.statusCode === "error") return this;
+    this.statusCode = code;
+    // A description belongs to an error only.
+    this.statusMessage = code === "error" && message ? this.sink.redact(message) : "";
+    return this;
+  }
+
+  recordException(error: unknown): Span {
+    const type = error instanceof Error ? error.name : typeof error;
+    const message = this.sink.redact(error instanceof Error ? error.message : String(error));
+    this.addEvent("exception", { "exception.type": type, "exception.message": message });
+    return this.setStatus("error", message);
+  }
+
+  updateName(name: string): Span {
+    if (!this.ended) this.name = name;
+    return this;
+  }
+
+  end(timeMs?: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endMs = Math.max(timeMs ?? this.sink.now(), this.startMs);
+    this.sink.onEnd(this);
+  }
+}
