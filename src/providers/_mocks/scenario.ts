@@ -15,6 +15,7 @@
  *   break-stream         first events, then the connection is reset
  *   stream-error         first events, then an in-stream error event
  *   error-first          a 200 stream whose first event is an error event
+ *   json-stream          a stream request answered with the JSON (non-stream) body, as a server ignoring `stream`
  *   tools / cache / reasoning / no-usage   response content and usage variants
  *   blocked              the prompt is refused by a safety filter before any output (Gemini promptFeedback)
  *   safety               the answer is stopped by a content filter (Gemini SAFETY, Bedrock guardrail...)
@@ -39,6 +40,7 @@ export interface MockScenario {
   breakStream: boolean;
   streamError: boolean;
   errorFirst: boolean;
+  jsonStream: boolean;
   tools: boolean;
   cache: boolean;
   reasoning: boolean;
@@ -66,6 +68,7 @@ export const defaultScenario = (): MockScenario => ({
   breakStream: false,
   streamError: false,
   errorFirst: false,
+  jsonStream: false,
   tools: false,
   cache: false,
   reasoning: false,
@@ -113,6 +116,7 @@ export function parseScenario(model: string, base: MockScenario = defaultScenari
     else if (token === "break-stream") s.breakStream = true;
     else if (token === "stream-error") s.streamError = true;
     else if (token === "error-first") s.errorFirst = true;
+    else if (token === "json-stream") s.jsonStream = true;
     else if (token === "tools") s.tools = true;
     else if (token === "cache") s.cache = true;
     else if (token === "reasoning") s.reasoning = true;

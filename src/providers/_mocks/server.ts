@@ -76,11 +76,15 @@ export function streamedResponse(steps: SseStep[], signal: AbortSignal, contentT
   return new Response(body, { headers: { "content-type": contentType, "cache-control": "no-cache" } });
 }
 
-/** Builds the stream steps: `events` in order with the scenario's pauses, breaks and silences spliced in. */
+/**
+ * Builds the stream steps: `events` in order with the scenario's pauses, breaks and silences spliced in. A break or
+ * an in-stream failure comes after event `failAfter` (default 1: once the first content event went out).
+ */
 export function timedSteps(
   events: (string | Uint8Array)[],
   s: MockScenario,
   midStreamFailure: string | Uint8Array | null,
+  failAfter = 1,
 ): SseStep[] {
   const steps: SseStep[] = [];
   events.forEach((event, i) => {
@@ -89,8 +93,8 @@ export function timedSteps(
     if (i === 0 && s.pauseMs > 0) steps.push({ pauseMs: s.pauseMs });
     if (i === 0 && s.silent) steps.push("silence");
     // the pause lets the events already written reach the client before the reset
-    if (i === 1 && s.breakStream) steps.push({ pauseMs: 20 }, "reset");
-    if (i === 1 && s.streamError && midStreamFailure) steps.push(midStreamFailure);
+    if (i === failAfter && s.breakStream) steps.push({ pauseMs: 20 }, "reset");
+    if (i === failAfter && s.streamError && midStreamFailure) steps.push(midStreamFailure);
   });
   return steps;
 }
