@@ -1,8 +1,8 @@
 /**
- * Who is billed (SPEC §0 "user binding"): a virtual key always bills its own user, whatever `user` (or, on
- * /v1/messages, `metadata.user_id`) says; that value is the calling app's end-user id, recorded as the row's
- * `end_user_id` and filterable on /v1/usage and /v1/users/{id}/usage. An unknown value is never a 404. The master key
- * keeps the baseline rule (the named user is billed and must exist), and `reject_user_mismatch` still refuses.
+ * Who is billed: a virtual key always bills its own user, whatever `user` (or, on /v1/messages, `metadata.user_id`)
+ * says; that value is the calling app's end-user id, recorded as the row's `end_user_id` and filterable on /v1/usage
+ * and /v1/users/{id}/usage. An unknown value is never a 404. The master key keeps the baseline rule (the named user
+ * is billed and must exist), and `reject_user_mismatch` still refuses.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DIALECTS, type TestDatabase } from "../helpers/db";

@@ -96,7 +96,8 @@ describe("a resolved request (items 66, 67)", () => {
     t.platform.setResolve(route([openaiAttempt("r-1")]));
     const res = await t.call("POST", "/v1/responses", { body: { model: "openai:gpt-4o-mini", input: "hi", user: "ignored" } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ object: "response", status: "completed" });
+    // the upstream's null members reach the client (OpenAI's Response requires them)
+    expect(await res.json()).toMatchObject({ object: "response", status: "completed", error: null, incomplete_details: null, instructions: null });
     expect(t.openai.requests.at(-1)?.body).not.toHaveProperty("user");
     const stream = await t.call("POST", "/v1/responses", { body: { model: "openai:gpt-4o-mini", input: "hi", stream: true } });
     const text = await stream.text();

@@ -45,7 +45,7 @@ describe("canonical -> Anthropic message and events", () => {
       usage,
     );
     expect(msg).toMatchObject({ type: "message", stop_reason: "max_tokens", content: [{ type: "text", text: "hi" }] });
-    expect(msg.usage).toEqual({ input_tokens: 15, output_tokens: 7, cache_read_input_tokens: 5 });
+    expect(msg.usage).toEqual({ input_tokens: 15, output_tokens: 7, cache_read_input_tokens: 5, cache_creation_input_tokens: null });
   });
 
   test("events: blocks open and close in order, text then tool", () => {
