@@ -106,9 +106,11 @@ describe.each(["openai", "openaiResponses", "anthropic"] as const)("%s", (which)
 
   test(`${label}: a stream cut mid-way rejects the iteration; an upstream 500 is a 5xx error; a revoked key a 401`, async () => {
     const user = `lc-errors-${which}`;
-    const models = await chatModels(user, { openai: "break-stream", anthropic: "break-stream" });
-    const cut = await rejection(collect(await models[which].stream("Say hello.")));
-    expect(cut).toBeInstanceOf(Error);
+    for (const tokens of ["break-stream", "cut-stream"]) {
+      const models = await chatModels(`${user}-${tokens}`, { openai: tokens, anthropic: tokens });
+      const cut = await rejection(collect(await models[which].stream("Say hello.")));
+      expect(cut).toBeInstanceOf(Error);
+    }
 
     const failing = await chatModels(`${user}-500`, { openai: "error-500", anthropic: "error-500" });
     const upstream = (await rejection(failing[which].invoke("hi"))) as { status?: number; constructor: { name: string } };

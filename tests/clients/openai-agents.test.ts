@@ -83,18 +83,20 @@ describe.each(["responses", "chat_completions"] as const)("Agent over %s", (api)
     expect((revoked as InstanceType<typeof OpenAI.APIError>).status).toBe(401);
   });
 
-  test("a stream cut mid-way fails the run, never a clean finish", async () => {
-    const { agent } = await agentFor(`agents-cut-${api}`, api, "break-stream");
-    const result = await run(agent, "Paris", { stream: true });
-    const failed = await rejection(
-      (async () => {
-        for await (const _ of result.toTextStream()) {
-          // drained for its failure
-        }
-        await result.completed;
-        if (result.error) throw result.error;
-      })(),
-    );
-    expect(failed).toBeInstanceOf(Error);
+  test("a stream cut mid-way (connection reset, or a body ending early) fails the run, never a clean finish", async () => {
+    for (const cut of ["break-stream", "cut-stream"]) {
+      const { agent } = await agentFor(`agents-${cut}-${api}`, api, cut);
+      const result = await run(agent, "Paris", { stream: true });
+      const failed = await rejection(
+        (async () => {
+          for await (const _ of result.toTextStream()) {
+            // drained for its failure
+          }
+          await result.completed;
+          if (result.error) throw result.error;
+        })(),
+      );
+      expect(failed).toBeInstanceOf(Error);
+    }
   });
 });

@@ -121,15 +121,17 @@ describe.each(["@ai-sdk/openai chat", "@ai-sdk/openai responses", "@ai-sdk/anthr
     expect(summed(rows)).toEqual(sdkUsage(await result.totalUsage));
   });
 
-  test("a stream cut mid-way is reported as an error, never as a clean finish", async () => {
+  test("a stream cut mid-way (connection reset, or a body ending early) is reported as an error, never a clean finish", async () => {
     const model = await modelFor(`vercel-cut-${slug}`);
-    const errors: unknown[] = [];
-    const result = streamText({ model: model("break-stream"), prompt: "Say hello.", onError: ({ error }) => void errors.push(error) });
-    const parts: string[] = [];
-    for await (const part of result.fullStream) parts.push(part.type);
-    expect(parts).toContain("error");
-    expect(errors.length).toBeGreaterThan(0);
-    expect(await result.finishReason).not.toBe("stop");
+    for (const cut of ["break-stream", "cut-stream"]) {
+      const errors: unknown[] = [];
+      const result = streamText({ model: model(cut), prompt: "Say hello.", onError: ({ error }) => void errors.push(error) });
+      const parts: string[] = [];
+      for await (const part of result.fullStream) parts.push(part.type);
+      expect(parts).toContain("error");
+      expect(errors.length).toBeGreaterThan(0);
+      expect(await result.finishReason).not.toBe("stop");
+    }
   });
 
   test("a revoked key is an APICallError with status 401; an upstream 500 one with 502 (retryable)", async () => {

@@ -119,7 +119,7 @@ const json = (text: string): unknown => JSON.parse(text);
 describe.each(TARGETS)("$model", (t) => {
   const m = (tokens = "") => (tokens ? `${t.model}+${tokens}` : t.model);
 
-  test("chat completions: JSON (plain, tools, reasoning) and streams (plain, tools, cut) conform to OpenAI's schema", async () => {
+  test("chat completions: JSON (plain, tools, reasoning) and streams (plain, tools, reset, cut) conform to OpenAI's schema", async () => {
     const found: string[] = [];
     for (const tokens of ["", "tools", "reasoning"]) {
       const r = await post("/v1/chat/completions", { model: m(tokens), messages: ask, tools: [weather] });
@@ -130,10 +130,12 @@ describe.each(TARGETS)("$model", (t) => {
     // translated or relayed, the members OpenAI requires are there even when null
     expect(plain.choices[0]?.message).toHaveProperty("refusal", null);
     expect(plain.choices[0]).toHaveProperty("logprobs");
-    for (const tokens of ["", "tools", "break-stream"]) {
+    for (const tokens of ["", "tools", "break-stream", "cut-stream"]) {
       const r = await post("/v1/chat/completions", { model: m(tokens), messages: ask, tools: [weather], stream: true, stream_options: { include_usage: true } });
       expect(r.status).toBe(200);
       found.push(...chatStreamProblems(r.text, `chat stream ${tokens || "plain"}`));
+      // a reset or an early end reaches the client as the error frame, never as a clean end
+      expect(r.text.includes('data: {"error":')).toBe(tokens.endsWith("-stream"));
     }
     expect(found).toEqual([]);
   });
@@ -145,11 +147,11 @@ describe.each(TARGETS)("$model", (t) => {
       expect(r.status).toBe(200);
       found.push(...problems(anthropicMessage, json(r.text), `messages JSON ${tokens || "plain"}`));
     }
-    for (const tokens of ["", "tools", "break-stream"]) {
+    for (const tokens of ["", "tools", "break-stream", "cut-stream"]) {
       const r = await post("/v1/messages", { model: m(tokens), max_tokens: 64, messages: ask, tools: [weatherAnthropic], stream: true });
       expect(r.status).toBe(200);
       found.push(...messagesStreamProblems(r.text, `messages stream ${tokens || "plain"}`));
-      if (tokens === "break-stream") expect(r.text).toContain("event: error");
+      if (tokens.endsWith("-stream")) expect(r.text).toContain("event: error");
       else expect(r.text.trimEnd()).toEndWith('event: message_stop\ndata: {"type":"message_stop"}');
     }
     expect(found).toEqual([]);
@@ -192,7 +194,7 @@ describe("the Responses API (OpenAI upstream)", () => {
 
   test("every stream event is its documented shape, numbered, nulls kept; a cut stream ends with ResponseErrorEvent", async () => {
     const found: string[] = [];
-    for (const tokens of ["", "tools", "break-stream", "stream-error"]) {
+    for (const tokens of ["", "tools", "break-stream", "cut-stream", "stream-error"]) {
       const r = await post("/v1/responses", { model: `openai:gpt-4o-mini${tokens ? `+${tokens}` : ""}`, input: "hi", stream: true });
       expect(r.status).toBe(200);
       found.push(...responsesStreamProblems(r.text, `responses stream ${tokens || "plain"}`));

@@ -13,6 +13,7 @@
  *   pause-MS             one silence of MS after the first stream event (keepalive tests)
  *   silent-stream        first stream event, then silence forever
  *   break-stream         first events, then the connection is reset
+ *   cut-stream           first events, then the body ends cleanly, before the wire's end marker (a proxy cutting it)
  *   stream-error         first events, then an in-stream error event
  *   error-first          a 200 stream whose first event is an error event
  *   json-stream          a stream request answered with the JSON (non-stream) body, as a server ignoring `stream`
@@ -38,6 +39,7 @@ export interface MockScenario {
   pauseMs: number;
   silent: boolean;
   breakStream: boolean;
+  cutStream: boolean;
   streamError: boolean;
   errorFirst: boolean;
   jsonStream: boolean;
@@ -66,6 +68,7 @@ export const defaultScenario = (): MockScenario => ({
   pauseMs: 0,
   silent: false,
   breakStream: false,
+  cutStream: false,
   streamError: false,
   errorFirst: false,
   jsonStream: false,
@@ -114,6 +117,7 @@ export function parseScenario(model: string, base: MockScenario = defaultScenari
     else if (token.startsWith("pause-")) s.pauseMs = num("pause-");
     else if (token === "silent-stream") s.silent = true;
     else if (token === "break-stream") s.breakStream = true;
+    else if (token === "cut-stream") s.cutStream = true;
     else if (token === "stream-error") s.streamError = true;
     else if (token === "error-first") s.errorFirst = true;
     else if (token === "json-stream") s.jsonStream = true;

@@ -216,13 +216,17 @@ export function mapStream<A, B>(
 }
 
 /**
- * The JSON payload of each SSE event of an OpenAI-style stream, with its text: `[DONE]` or the end of the body ends
- * it, empty data is skipped, anything that is not JSON is a malformed upstream body (`what` names the stream).
+ * The JSON payload of each SSE event of an OpenAI-style stream, with its text: `[DONE]` (noted in `end.done`) or the
+ * end of the body ends it, empty data is skipped, anything that is not JSON is a malformed upstream body (`what`
+ * names the stream).
  */
-export async function* sseJson(events: AsyncIterable<SseEvent>, what: string): AsyncGenerator<{ json: unknown; text: string }> {
+export async function* sseJson(events: AsyncIterable<SseEvent>, what: string, end?: { done: boolean }): AsyncGenerator<{ json: unknown; text: string }> {
   for await (const event of events) {
     const text = event.data.trim();
-    if (text === "[DONE]") return;
+    if (text === "[DONE]") {
+      if (end) end.done = true;
+      return;
+    }
     if (text === "") continue;
     let json: unknown;
     try {
