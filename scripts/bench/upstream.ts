@@ -17,7 +17,7 @@ const completion = JSON.stringify({
   object: "chat.completion",
   created: 1_700_000_000,
   model: "bench-model",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello from the benchmark upstream." }, finish_reason: "stop" }],
+  choices: [{ index: 0, message: { role: "assistant", content: "Hello from the benchmark upstream.", refusal: null }, logprobs: null, finish_reason: "stop" }],
   usage: { prompt_tokens: 12, completion_tokens: 8, total_tokens: 20 },
 });
 const chunk = (i: number) =>

@@ -20,6 +20,7 @@ export const usageCommand = defineCommand({
     provider: { type: "string", description: "Only this provider" },
     endpoint: { type: "string", description: "Only this endpoint (e.g. /v1/chat/completions)" },
     status: { type: "string", description: "success | error" },
+    "end-user-id": { type: "string", description: "Only this end user (the `user` a virtual key's request carried)" },
   },
   run: ({ args }) => {
     const query = parseFlags(args, () => ({
@@ -32,6 +33,7 @@ export const usageCommand = defineCommand({
       provider: args.provider,
       endpoint: args.endpoint,
       status: args.status,
+      end_user_id: args["end-user-id"],
     }));
     return runCommand(
       args,

@@ -107,7 +107,7 @@ export const configSchema = z.object({
     .prefault({})
     .describe("Platform-mode client settings"),
   require_pricing: z.boolean().default(false).describe("Refuse unpriced models with 402"),
-  reject_user_mismatch: z.boolean().default(false).describe("403 when a key names another user"),
+  reject_user_mismatch: z.boolean().default(false).describe("403 when a virtual key's `user` is not the key's own user"),
   budget_estimate_default_output_tokens: posInt.default(1024).describe("Output tokens assumed for reservations"),
   budget_sweep_interval_seconds: posInt.default(60).describe("How often stale reservations and due resets are swept"),
   reservation_ttl_seconds: posInt.default(900).describe("Age after which an unsettled reservation is released"),

@@ -29,6 +29,7 @@ export function toUsageEntry(row: UsageRow): UsageEntry {
     estimated: row.estimated,
     attempt: row.attempt,
     attempts: row.attempts,
+    end_user_id: row.endUserId,
   };
 }
 
@@ -46,6 +47,7 @@ export function createUsageService({ store }: Pick<ServiceDeps, "store">) {
       if (q.provider) where.push(eq(t.usageLogs.provider, q.provider));
       if (q.endpoint) where.push(eq(t.usageLogs.endpoint, q.endpoint));
       if (q.status) where.push(eq(t.usageLogs.status, q.status));
+      if (q.end_user_id) where.push(eq(t.usageLogs.endUserId, q.end_user_id));
       const rows = await db
         .select()
         .from(t.usageLogs)

@@ -3,7 +3,7 @@ import { and, desc, eq, isNull } from "drizzle-orm";
 import { conflict, notFound } from "../core/errors";
 import { microsToUsd } from "../core/money";
 import type { Pagination } from "../core/schemas/common";
-import type { UsageEntry } from "../core/schemas/usage";
+import type { UsageEntry, UserUsageQuery } from "../core/schemas/usage";
 import type { CreateUserInput, UpdateUserInput, UserResponse } from "../core/schemas/users";
 import { toIso, toIsoOrNull } from "../core/time";
 import { windowOnAssign } from "./budget-period";
@@ -157,13 +157,14 @@ export function createUsersService({ store, now, changed, flushSpend }: ServiceD
     },
 
     /** Newest first; works for soft-deleted users, 404 only when the user never existed. */
-    async usage(userId: string, { skip, limit }: Pagination): Promise<UsageEntry[]> {
+    async usage(userId: string, { skip, limit, end_user_id }: UserUsageQuery): Promise<UsageEntry[]> {
       const [row] = await db.select({ id: t.users.userId }).from(t.users).where(eq(t.users.userId, userId));
       if (!row) throw userNotFound(userId);
+      const byUser = eq(t.usageLogs.userId, userId);
       const rows = await db
         .select()
         .from(t.usageLogs)
-        .where(eq(t.usageLogs.userId, userId))
+        .where(end_user_id ? and(byUser, eq(t.usageLogs.endUserId, end_user_id)) : byUser)
         .orderBy(desc(t.usageLogs.timestamp), desc(t.usageLogs.id))
         .limit(limit)
         .offset(skip);

@@ -210,6 +210,7 @@ export interface UsageRowInput {
   costMicros?: number | null;
   status?: "success" | "error";
   errorMessage?: string | null;
+  endUserId?: string | null;
 }
 
 /** Inserts one usage row straight into the store (the usage writer is tested elsewhere); returns its id. */
@@ -231,6 +232,7 @@ export async function insertUsageRow(store: Store, input: UsageRowInput = {}): P
     costMicros: input.costMicros === undefined ? 1234 : input.costMicros,
     status: input.status ?? "success",
     errorMessage: input.errorMessage ?? null,
+    endUserId: input.endUserId ?? null,
   });
   return id;
 }

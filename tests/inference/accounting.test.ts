@@ -189,13 +189,13 @@ describe.each(DIALECTS)("accounting ($dialect)", ({ create }) => {
     const before = (await gw.usage("limit=1000")).length;
     await post(gw, "/v1/chat/completions", null, { model: "openai:gpt-4o-mini", messages: hi });
     await post(gw, "/v1/chat/completions", `gw-${"z".repeat(60)}`, { model: "openai:gpt-4o-mini", messages: hi });
-    const anyKey = await gw.createKey({ user_id: "acct-7" });
-    const ghost = await post(gw, "/v1/chat/completions", anyKey.key, { model: "openai:gpt-4o-mini", messages: hi, user: "ghost-user" });
+    const ghost = await post(gw, "/v1/chat/completions", MASTER_KEY, { model: "openai:gpt-4o-mini", messages: hi, user: "ghost-user" });
     expect(ghost.status).toBe(404);
     const ghostMaster = await post(gw, "/v1/messages", MASTER_KEY, { model: "anthropic:claude-sonnet-4-5+cache", max_tokens: 5, messages: hi, metadata: { user_id: "ghost-user" } });
     expect(ghostMaster.status).toBe(404);
     expect((await gw.usage("limit=1000")).length).toBe(before);
 
+    await gw.admin("POST", "/v1/users", { user_id: "acct-7" });
     const viaMaster = await post(gw, "/v1/chat/completions", MASTER_KEY, { model: "openai:gpt-4o-mini", messages: hi, user: "acct-7" });
     expect(viaMaster.status).toBe(200);
     expect(await rowsOf(gw, "acct-7")).toMatchObject([{ api_key_id: null, user_id: "acct-7", status: "success" }]);

@@ -67,8 +67,7 @@ describe.each(DIALECTS)("anthropic SDK on /v1/messages ($dialect)", ({ create })
   test("stream to an Anthropic model: finalMessage, events and one row", async () => {
     const stream = client.messages.stream({ model: "anthropic:claude-sonnet-4-5", max_tokens: 100, messages: ask });
     const events: string[] = [];
-    // the baseline's trailing `event: done` (data `{}`) reaches the iterator without a type; the SDK ignores it
-    for await (const e of stream) if (e.type) events.push(e.type);
+    for await (const e of stream) events.push(e.type);
     const final = await stream.finalMessage();
     expect(final.content as unknown[]).toEqual([{ type: "text", text: [0, 1, 2].map(chunkText).join("") }]);
     expect(final.stop_reason).toBe("end_turn");
@@ -80,12 +79,14 @@ describe.each(DIALECTS)("anthropic SDK on /v1/messages ($dialect)", ({ create })
     expect(row).toMatchObject({ endpoint: "/v1/messages", status: "success", prompt_tokens: 12, completion_tokens: 3 });
   });
 
-  test("the raw stream ends with the baseline `event: done` after message_stop", async () => {
-    const res = await post(gw, "/v1/messages", MASTER_KEY, { model: "anthropic:claude-sonnet-4-5", max_tokens: 10, messages: ask, stream: true, metadata: { user_id: user } });
-    expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
-    const text = await res.text();
-    expect(text).toContain("event: message_stop\n");
-    expect(text.trimEnd().endsWith("event: done\ndata: {}")).toBe(true);
+  test("the raw stream ends at message_stop, as Anthropic's does (nothing after it)", async () => {
+    for (const model of ["anthropic:claude-sonnet-4-5", "openai:gpt-4o-mini"]) {
+      const res = await post(gw, "/v1/messages", MASTER_KEY, { model, max_tokens: 10, messages: ask, stream: true, metadata: { user_id: user } });
+      expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+      const text = await res.text();
+      expect(text.trimEnd().endsWith('event: message_stop\ndata: {"type":"message_stop"}')).toBe(true);
+      expect(text).not.toContain("event: done");
+    }
   });
 
   test("tool_use: stop_reason tool_use and a tool_use block (JSON and stream)", async () => {

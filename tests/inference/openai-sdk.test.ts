@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
-import { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, chunkText } from "../../src/providers/_mocks";
+import { MOCK_EMBEDDING, MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, chunkText } from "../../src/providers/_mocks";
 import { DIALECTS, type TestDatabase } from "../helpers/db";
 import { MASTER_KEY, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { type Row, failure, hi, openaiClient, price, rowTracker } from "./_helpers";
@@ -130,7 +130,8 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
   test("embeddings: vectors, usage, a row with completion_tokens 0", async () => {
     const res = await client.embeddings.create({ model: "openai:text-embedding-3-small", input: ["a", "b"] });
     expect(res.data.length).toBe(2);
-    expect(res.data[0]?.embedding).toEqual([0.1, 0.2, 0.3]);
+    // the SDK asks for base64 and decodes it: the exact float32 values come back
+    expect(res.data[0]?.embedding).toEqual([...MOCK_EMBEDDING]);
     expect(res.usage.prompt_tokens).toBe(6);
     const [row, ...more] = await newRows();
     expect(more).toEqual([]);

@@ -103,7 +103,7 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
       expect(res.status).toBe(200);
       const { events } = parseSse(await res.text());
       expect(events.length).toBeGreaterThanOrEqual(3);
-      expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error" } });
+      expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "provider_error" } });
       expect(events.at(-1)?.data).toBe("[DONE]");
       const [row, ...more] = await rowsOf(gw, userId);
       expect(more).toEqual([]);
@@ -119,7 +119,12 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
     const text = await res.text();
     const { events } = parseSse(text);
     expect(events[0]?.event).toBe("response.created");
-    expect(events.at(-1)).toMatchObject({ event: "error", json: { error: { message: "An error occurred during streaming", type: "server_error" } } });
+    // OpenAI's ResponseErrorEvent, numbered after the last event the client got
+    const numbers = events.map((e) => e.json?.["sequence_number"]);
+    expect(numbers).toEqual(numbers.map((_, i) => i));
+    expect(events.at(-1)).toEqual(
+      expect.objectContaining({ event: "error", json: { type: "error", code: "provider_error", message: "An error occurred during streaming", param: null, sequence_number: events.length - 1 } }),
+    );
     expect(text).not.toContain("[DONE]");
     const [row] = await rowsOf(gw, userId);
     expect(row).toMatchObject({ endpoint: "/v1/responses", status: "error", estimated: true, completion_tokens: MAX_TOKENS });
@@ -152,7 +157,7 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
       const text = await res.text();
       const { events } = parseSse(text);
       if (c.done) {
-        expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error" } });
+        expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "provider_error" } });
         expect(events.at(-1)?.data).toBe("[DONE]");
       } else {
         expect(events.at(-1)?.event).toBe(c.last);
@@ -233,7 +238,7 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
     const pings = msgSse.events.filter((e, i) => e.event === "ping" && i > firstStart && e.json?.["type"] === "ping");
     // the mock sends one ping of its own right after message_start; the gateway adds more during the pause
     expect(pings.length).toBeGreaterThan(1);
-    expect(msgSse.events.at(-1)?.event).toBe("done");
+    expect(msgSse.events.at(-1)?.event).toBe("message_stop");
     const rows = await rowsOf(gw, userId);
     expect(rows.length).toBe(3);
     expect(rows.every((r) => r["status"] === "success" && r["estimated"] === false)).toBe(true);

@@ -85,7 +85,8 @@ describe("a resolved request (items 66, 67)", () => {
     expect(stream.headers.get("x-otari-request-id")).toBe("req-an");
     const events = parseSse(await stream.text()).events.map((e) => e.event);
     expect(events[0]).toBe("message_start");
-    expect(events.at(-1)).toBe("done");
+    // Anthropic's own stream ends at message_stop; nothing follows it
+    expect(events.at(-1)).toBe("message_stop");
     const sent = await reports(2);
     expect(sent.every((r) => r.correlation_id === "an-1" && r.status === "success")).toBe(true);
     expect(sent[1]?.usage?.prompt_tokens).toBeGreaterThan(0);
@@ -95,7 +96,8 @@ describe("a resolved request (items 66, 67)", () => {
     t.platform.setResolve(route([openaiAttempt("r-1")]));
     const res = await t.call("POST", "/v1/responses", { body: { model: "openai:gpt-4o-mini", input: "hi", user: "ignored" } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ object: "response", status: "completed" });
+    // the upstream's null members reach the client (OpenAI's Response requires them)
+    expect(await res.json()).toMatchObject({ object: "response", status: "completed", error: null, incomplete_details: null, instructions: null });
     expect(t.openai.requests.at(-1)?.body).not.toHaveProperty("user");
     const stream = await t.call("POST", "/v1/responses", { body: { model: "openai:gpt-4o-mini", input: "hi", stream: true } });
     const text = await stream.text();
@@ -123,7 +125,7 @@ describe("a resolved request (items 66, 67)", () => {
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ stream: true }) });
     expect(res.status).toBe(200);
     const { events } = parseSse(await res.text());
-    expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error" } });
+    expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "provider_error" } });
     expect(await reports(1)).toEqual([{ correlation_id: "m-1", status: "error" }]);
     expect(t.openai.requests).toHaveLength(1); // no failover after the first chunk
   });

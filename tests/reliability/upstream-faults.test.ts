@@ -1,9 +1,9 @@
 /**
  * Upstream faults against the compiled binary (SPEC §4.4, §6.1, §6.3): an upstream that hangs, refuses the
- * connection, answers 5xx or 429, sends malformed JSON, or cuts a stream mid-way. Each gives the client the
- * documented error, the reservation is settled or released (reserved back to 0), the usage row records it,
- * /metrics counts it, and after a few hundred such requests the process's RSS and open descriptors are back near
- * their baseline.
+ * connection, answers 5xx or 429, sends malformed JSON, cuts a stream mid-way, or answers a stream request with a
+ * JSON body. Each gives the client the documented error, the reservation is settled or released (reserved back to
+ * 0), the usage row records it, /metrics counts it, and after a few hundred such requests the process's RSS and open
+ * descriptors are back near their baseline.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSqliteDatabase, type TestDatabase } from "../helpers/db";
@@ -68,8 +68,23 @@ const FAULTS: Fault[] = [
     rowStatus: 502,
     check: (r) => {
       const { events } = parseSse(r.text);
-      expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error" } });
+      expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "provider_error" } });
       expect(events.at(-1)?.data).toBe("[DONE]");
+    },
+  },
+  {
+    // A server that ignored `stream: true`: never an empty stream the client takes for a success.
+    name: "stream answered with a JSON body instead of events",
+    model: "openai:gpt-4o-mini+json-stream",
+    stream: true,
+    status: 200,
+    rowStatus: 502,
+    check: (r) => {
+      const { events } = parseSse(r.text);
+      expect(events.map((e) => e.json ?? e.data)).toEqual([
+        { error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "provider_error" } },
+        "[DONE]",
+      ]);
     },
   },
   {

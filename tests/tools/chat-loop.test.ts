@@ -202,7 +202,7 @@ describe("chat streamed loop (SPEC §9.3, §13 item 78)", () => {
     const res = await chat("toolloop-99", { stream: true, max_tool_iterations: 2 });
     expect(res.status).toBe(200);
     const { events } = parseSse(res.text);
-    expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error" } });
+    expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "max_tool_iterations_exceeded" } });
     expect(events.at(-1)?.data).toBe("[DONE]");
     const [row] = await newRows();
     expect(row).toMatchObject({ status: "error", status_code: 422, error_message: "Exceeded max_tool_iterations=2" });

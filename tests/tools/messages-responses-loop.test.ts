@@ -82,7 +82,7 @@ describe("/v1/messages loop", () => {
     const deltas = events.filter((e) => e.event === "message_delta");
     expect(deltas).toHaveLength(1);
     expect(deltas[0]?.json).toMatchObject({ delta: { stop_reason: "end_turn" }, usage: { input_tokens: 36, output_tokens: 9 } });
-    expect(types.at(-1)).toBe("done");
+    expect(types.at(-1)).toBe("message_stop");
     const starts = events.filter((e) => e.event === "content_block_start").map((e) => [e.json?.index, ((e.json?.content_block ?? {}) as Json).type]);
     expect(starts).toEqual([
       [0, "text"],
@@ -113,7 +113,7 @@ describe("/v1/messages loop", () => {
     const { events } = parseSse(stream.text);
     const stops = events.filter((e) => e.event === "message_delta").map((e) => ((e.json?.delta ?? {}) as Json).stop_reason);
     expect(stops).toEqual(["end_turn"]);
-    expect(events.at(-1)?.event).toBe("done");
+    expect(events.at(-1)?.event).toBe("message_stop");
   });
 
   test("the cap on /v1/messages is a 422 in the Anthropic envelope", async () => {

@@ -93,7 +93,7 @@ describe("messages and responses loops use only the first attempt", () => {
     expect(msg.status).toBe(200);
     const { events } = parseSse(await msg.text());
     expect(events.filter((e) => e.event === "message_delta")).toHaveLength(1);
-    expect(events.at(-1)?.event).toBe("done");
+    expect(events.at(-1)?.event).toBe("message_stop");
 
     t.platform.setResolve(route([oai("r-2", "toolloop-1")]));
     const resp = await t.call("POST", "/v1/responses", { body: { model: "openai:m", input: "print(4)", tools: TOOLS } });

@@ -12,6 +12,13 @@ const dateOrEpoch = z.string().transform((text, ctx) => {
   return date;
 });
 
+/** `end_user_id`: the client's own end-user id a virtual key sent as `user` (`metadata.user_id` on /v1/messages). */
+const endUserFilter = z.string().optional().describe("Only rows whose end_user_id (the `user` a virtual key sent) is this value");
+
+/** GET /v1/users/{user_id}/usage. */
+export const userUsageQuery = paginationQuery.extend({ end_user_id: endUserFilter });
+export type UserUsageQuery = z.infer<typeof userUsageQuery>;
+
 export const usageQuery = paginationQuery.extend({
   start_date: dateOrEpoch.optional(),
   end_date: dateOrEpoch.optional(),
@@ -21,6 +28,7 @@ export const usageQuery = paginationQuery.extend({
   provider: z.string().optional(),
   endpoint: z.string().optional(),
   status: z.enum(["success", "error"]).optional(),
+  end_user_id: endUserFilter,
 });
 export type UsageQuery = z.infer<typeof usageQuery>;
 
@@ -45,6 +53,10 @@ export const usageEntry = z
     estimated: z.boolean(),
     attempt: z.number().int().nullable(),
     attempts: z.number().int().nullable(),
+    end_user_id: z
+      .string()
+      .nullable()
+      .describe("The `user` (`metadata.user_id` on /v1/messages) a virtual key's request carried: the client app's own end-user id. It never changes who is billed (`user_id`, the key's user). Null for master-key requests, where `user` names the billed user."),
   })
   .meta({ id: "UsageEntry" });
 export type UsageEntry = z.infer<typeof usageEntry>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requestUserSchema } from "./chat.ts";
 
 /**
  * Anthropic Messages shapes (SPEC §3.4, §5.4.1). Content blocks keep `type` an open string and every object is
@@ -63,7 +64,7 @@ export const anthropicRequestSchema = z
     stop_sequences: z.array(z.string()).optional(),
     tools: z.array(anthropicToolSchema).optional(),
     tool_choice: anthropicToolChoiceSchema.optional(),
-    metadata: z.object({ user_id: z.string().nullish() }).loose().optional(),
+    metadata: z.object({ user_id: requestUserSchema }).loose().optional(),
     thinking: z.object({ type: z.string(), budget_tokens: z.number().int().optional() }).loose().optional(),
   })
   .loose();

@@ -19,6 +19,10 @@ const absentOr = (check: Check): Check => (v) => v === undefined || check(v);
 const listOf = (check: Check): Check => (v) => Array.isArray(v) && v.every(check);
 
 const optString = nullishOr(isString);
+/** A `requiredNullable` member (core/wire/chat.ts): present, null or passing `check` (absent gets filled). */
+const presentOr = (check: Check): Check => (v) => v === null || (v !== undefined && check(v));
+const presentString = presentOr(isString);
+const present: Check = (v) => v !== undefined;
 const optCount = nullishOr((v) => typeof v === "number");
 const optBool = nullishOr((v) => typeof v === "boolean");
 const optInt = nullishOr(Number.isSafeInteger);
@@ -54,9 +58,11 @@ const isCanonicalToolCall: Check = (t) => {
 
 const toolCalls = nullishOr(listOf(isCanonicalToolCall));
 
-const isCanonicalMessage: Check = (m) => isObj(m) && isString(m["role"]) && optString(m["content"]) && noReasoningToLift(m) && toolCalls(m["tool_calls"]);
+const isCanonicalMessage: Check = (m) =>
+  isObj(m) && isString(m["role"]) && presentString(m["content"]) && presentString(m["refusal"]) && noReasoningToLift(m) && toolCalls(m["tool_calls"]);
 
-const isCanonicalChoice: Check = (c) => isObj(c) && Number.isSafeInteger(c["index"]) && optString(c["finish_reason"]) && isCanonicalMessage(c["message"]);
+const isCanonicalChoice: Check = (c) =>
+  isObj(c) && Number.isSafeInteger(c["index"]) && optString(c["finish_reason"]) && present(c["logprobs"]) && isCanonicalMessage(c["message"]);
 const choices = listOf(isCanonicalChoice);
 
 /**
@@ -77,7 +83,7 @@ const toolCallDeltas = nullishOr(listOf(isCanonicalToolCallDelta));
 
 const isCanonicalDelta: Check = (d) => isObj(d) && optString(d["role"]) && optString(d["content"]) && noReasoningToLift(d) && toolCallDeltas(d["tool_calls"]);
 
-const isCanonicalChunkChoice: Check = (c) => isObj(c) && Number.isSafeInteger(c["index"]) && optString(c["finish_reason"]) && isCanonicalDelta(c["delta"]);
+const isCanonicalChunkChoice: Check = (c) => isObj(c) && Number.isSafeInteger(c["index"]) && presentString(c["finish_reason"]) && isCanonicalDelta(c["delta"]);
 const chunkChoices = listOf(isCanonicalChunkChoice);
 
 /** chatChunkSchema + the provider layer's chunk normalisation would return `v` unchanged (see isCanonicalCompletion). */

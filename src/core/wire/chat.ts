@@ -63,6 +63,17 @@ export const responseFormatSchema = z
   })
   .loose();
 
+/**
+ * The request's `user` (on /v1/messages `metadata.user_id`): what decides who is billed depends on the credential.
+ * The same text documents it on every route.
+ */
+export const requestUserSchema = z
+  .string()
+  .nullish()
+  .describe(
+    "With the master key: the user billed for the request (required; must exist). With a virtual key: the calling app's own end-user id (as LibreChat, Open WebUI and agent frameworks send it); the key's user is always billed, the value is recorded as the usage row's `end_user_id` (filter with `end_user_id=` on /v1/usage), and any value is accepted, unless `reject_user_mismatch` is on: then a value other than the key's user is refused with 403.",
+  );
+
 export const chatRequestSchema = z
   .object({
     model: z.string(),
@@ -81,7 +92,7 @@ export const chatRequestSchema = z
     parallel_tool_calls: z.boolean().nullish(),
     response_format: responseFormatSchema.nullish(),
     reasoning_effort: z.string().nullish(),
-    user: z.string().nullish(),
+    user: requestUserSchema,
   })
   .loose();
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
@@ -105,10 +116,18 @@ export const reasoningSchema = z.object({ content: z.string() }).loose();
 /** Upstream `reasoning` may be a bare string (OpenRouter, Groq, vLLM): read it as `{content}`. */
 const upstreamReasoning = z.preprocess((v) => (typeof v === "string" ? { content: v } : v), reasoningSchema.nullish());
 
+/**
+ * Members OpenAI marks required but nullable are filled with null when an upstream leaves them out, and every body
+ * the gateway translates must set them (the output types require them): clients that validate responses against
+ * OpenAI's schema (the Vercel AI SDK, typed SDKs) reject a completion without them.
+ */
+const requiredNullable = <S extends z.ZodType>(schema: S) => schema.nullable().default(null);
+
 export const assistantMessageSchema = z
   .object({
     role: z.string().default("assistant"),
-    content: z.string().nullish(),
+    content: requiredNullable(z.string()),
+    refusal: requiredNullable(z.string()),
     tool_calls: z.array(toolCallSchema).nullish(),
     reasoning: upstreamReasoning,
   })
@@ -119,6 +138,7 @@ export const chatChoiceSchema = z
     index: z.number().int().default(0),
     message: assistantMessageSchema,
     finish_reason: z.string().nullish(),
+    logprobs: requiredNullable(z.unknown()),
   })
   .loose();
 
@@ -157,7 +177,7 @@ export const chunkChoiceSchema = z
       })
       .loose()
       .default({}),
-    finish_reason: z.string().nullish(),
+    finish_reason: requiredNullable(z.string()),
   })
   .loose();
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requestUserSchema } from "./chat.ts";
 
 /** OpenAI embeddings and moderation shapes (SPEC §3.6, §3.7). */
 
@@ -8,7 +9,7 @@ export const embeddingRequestSchema = z
     input: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))]),
     encoding_format: z.string().nullish(),
     dimensions: z.number().int().nullish(),
-    user: z.string().nullish(),
+    user: requestUserSchema,
   })
   .loose();
 export type EmbeddingRequest = z.infer<typeof embeddingRequestSchema>;
@@ -36,7 +37,7 @@ export const moderationRequestSchema = z
   .object({
     model: z.string(),
     input: z.union([z.string(), z.array(z.string()), z.array(z.object({ type: z.string() }).loose())]),
-    user: z.string().nullish(),
+    user: requestUserSchema,
   })
   .loose();
 export type ModerationRequest = z.infer<typeof moderationRequestSchema>;

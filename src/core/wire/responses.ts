@@ -23,6 +23,9 @@ export const responsesObjectSchema = z
   .loose();
 export type ResponsesObject = z.infer<typeof responsesObjectSchema>;
 
+/** The events that end a Responses stream (its `response` carries the final usage). */
+export const RESPONSES_TERMINAL_EVENTS: ReadonlySet<string> = new Set(["response.completed", "response.incomplete", "response.failed"]);
+
 /** A Responses stream event; the SSE `event:` name equals `type`. */
 export const responsesEventSchema = z
   .object({ type: z.string(), response: responsesObjectSchema.nullish() })

@@ -124,12 +124,16 @@ export const usageLogs = pgTable(
     requestId: text("request_id"),
     attempt: integer("attempt"),
     attempts: integer("attempts"),
+    /** The client's own end-user id (`user` / `metadata.user_id` with a virtual key); never decides who is billed. */
+    endUserId: text("end_user_id"),
   },
   (t) => [
     index("ix_usage_logs_api_key_id").on(t.apiKeyId),
     index("ix_usage_logs_user_id").on(t.userId),
     index("ix_usage_logs_timestamp").on(t.timestamp),
     index("ix_usage_logs_user_ts").on(t.userId, t.timestamp),
+    // Partial: rows without an end user (most) cost the index nothing on insert.
+    index("ix_usage_logs_end_user_id").on(t.endUserId).where(sql`end_user_id IS NOT NULL`),
   ],
 );
 

@@ -22,7 +22,7 @@ describe.each(DIALECTS)("usage route on $dialect", ({ create }) => {
     keyId = key.id as string;
     virtual = key.key as string;
     ids.a = await insertUsageRow(t.store, { userId: "u1", apiKeyId: keyId, timestamp: at(0), model: "gpt-4o", provider: "openai", costMicros: 1_500_000 });
-    ids.b = await insertUsageRow(t.store, { userId: "u1", timestamp: at(10), model: "claude", provider: "anthropic", endpoint: "/v1/messages", costMicros: null });
+    ids.b = await insertUsageRow(t.store, { userId: "u1", timestamp: at(10), model: "claude", provider: "anthropic", endpoint: "/v1/messages", costMicros: null, endUserId: "app-user-9" });
     ids.c = await insertUsageRow(t.store, {
       userId: "u2",
       timestamp: at(20),
@@ -71,8 +71,9 @@ describe.each(DIALECTS)("usage route on $dialect", ({ create }) => {
       estimated: false,
       attempt: null,
       attempts: null,
+      end_user_id: null,
     });
-    expect(rows.find((r) => r.id === ids.b)?.cost).toBeNull();
+    expect(rows.find((r) => r.id === ids.b)).toMatchObject({ cost: null, end_user_id: "app-user-9" });
     expect(rows.find((r) => r.id === ids.c)).toMatchObject({ status: "error", error_message: "LLM provider error", prompt_tokens: null, total_tokens: null });
     expect(rows.find((r) => r.id === ids.d)?.cost).toBe(0.000007);
   });
@@ -88,7 +89,7 @@ describe.each(DIALECTS)("usage route on $dialect", ({ create }) => {
     expect(await usage("?start_date=2025-04-02")).toEqual([]);
   });
 
-  test("filters: user_id, api_key_id, model, provider, endpoint, status", async () => {
+  test("filters: user_id, api_key_id, model, provider, endpoint, status, end_user_id", async () => {
     expect(await usage("?user_id=u1")).toEqual([ids.b, ids.a]);
     expect(await usage(`?api_key_id=${keyId}`)).toEqual([ids.a]);
     expect(await usage("?model=gpt-4o")).toEqual([ids.c, ids.a]);
@@ -97,6 +98,9 @@ describe.each(DIALECTS)("usage route on $dialect", ({ create }) => {
     expect(await usage("?status=error")).toEqual([ids.c]);
     expect(await usage("?status=success&user_id=u2")).toEqual([ids.d]);
     expect(await usage("?user_id=nobody")).toEqual([]);
+    expect(await usage("?end_user_id=app-user-9")).toEqual([ids.b]);
+    expect(await usage("?end_user_id=app-user-9&user_id=u2")).toEqual([]);
+    expect(await usage("?end_user_id=nobody")).toEqual([]);
   });
 
   test("skip/limit page through newest first", async () => {

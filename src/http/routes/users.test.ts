@@ -203,10 +203,12 @@ describe.each(DIALECTS)("users routes on $dialect", ({ create }) => {
     await createUser({ user_id: "kim" });
     const base = Date.now() - 3_600_000;
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push(await insertUsageRow(t.store, { userId: "kim", timestamp: new Date(base + i * 1000), model: `m${i}` }));
+    for (let i = 0; i < 3; i++) ids.push(await insertUsageRow(t.store, { userId: "kim", timestamp: new Date(base + i * 1000), model: `m${i}`, endUserId: i === 1 ? "kims-app-user" : null }));
     const rows = list(await t.call("GET", "/v1/users/kim/usage"));
     expect(rows.map((r) => r.id)).toEqual([...ids].reverse());
-    expect(rows[0]).toMatchObject({ user_id: "kim", model: "m2", provider: "openai", endpoint: "/v1/chat/completions", prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: 0.001234, status: "success" });
+    expect(rows[0]).toMatchObject({ user_id: "kim", model: "m2", provider: "openai", endpoint: "/v1/chat/completions", prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: 0.001234, status: "success", end_user_id: null });
+    expect(list(await t.call("GET", "/v1/users/kim/usage?end_user_id=kims-app-user")).map((r) => [r.id, r.end_user_id])).toEqual([[ids[1], "kims-app-user"]]);
+    expect(list(await t.call("GET", "/v1/users/kim/usage?end_user_id=unknown"))).toEqual([]);
     expect(list(await t.call("GET", "/v1/users/kim/usage?skip=1&limit=1")).map((r) => r.id)).toEqual([ids[1]]);
     expectError(await t.call("GET", "/v1/users/never-was/usage"), 404, "User with id 'never-was' not found");
     expectValidation(await t.call("GET", "/v1/users/kim/usage?limit=0"), ["query", "limit"]);

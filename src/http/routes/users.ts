@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import { z } from "zod";
 import { paginationQuery } from "../../core/schemas/common";
-import { usageEntry } from "../../core/schemas/usage";
+import { usageEntry, userUsageQuery } from "../../core/schemas/usage";
 import { createUserRequest, updateUserRequest, userResponse } from "../../core/schemas/users";
 import type { HttpContext } from "../context";
 import { requireMaster, securedDetail } from "../plugins/auth";
@@ -21,5 +21,5 @@ export function usersRoutes(ctx: HttpContext) {
       await users.remove(params.user_id);
       return new Response(null, { status: 204 });
     }, { params, detail: { summary: "Soft-delete a user and deactivate its keys" } })
-    .get("/:user_id/usage", ({ params, query }) => users.usage(params.user_id, query), { params, query: paginationQuery, response: { 200: z.array(usageEntry) }, detail: { summary: "A user's usage, newest first" } });
+    .get("/:user_id/usage", ({ params, query }) => users.usage(params.user_id, query), { params, query: userUsageQuery, response: { 200: z.array(usageEntry) }, detail: { summary: "A user's usage, newest first" } });
 }

@@ -11,7 +11,7 @@ import { createBudgetRequest, updateBudgetRequest } from "../../core/schemas/bud
 import { paginationQuery } from "../../core/schemas/common";
 import { createKeyRequest, updateKeyRequest } from "../../core/schemas/keys";
 import { pricingAsOfQuery, pricingDeleteQuery, setPricingRequest } from "../../core/schemas/pricing";
-import { usageQuery } from "../../core/schemas/usage";
+import { usageQuery, userUsageQuery } from "../../core/schemas/usage";
 import { createUserRequest, updateUserRequest } from "../../core/schemas/users";
 import type { Services } from "../../services";
 import { readCredential } from "../../services/auth";
@@ -133,7 +133,7 @@ const usersRouter = t.router({
     await ctx.services.users.remove(input.user_id);
     return deleted(input.user_id);
   }),
-  usage: procedure.input(paginationQuery.extend(userId.shape)).query(({ ctx, input }) => ctx.services.users.usage(input.user_id, input)),
+  usage: procedure.input(userUsageQuery.extend(userId.shape)).query(({ ctx, input }) => ctx.services.users.usage(input.user_id, input)),
 });
 
 const budgetsRouter = t.router({

@@ -75,6 +75,20 @@ export function failureContract(t: ContractTarget, mock: () => MockServer): void
       expect([err.status, err.message]).toEqual([502, "LLM provider error"]);
     });
 
+    test("a body that ends cleanly before the wire's end marker -> iteration throws 502 (a cut, not an end)", async () => {
+      const stream = await p.chatStream(chatReq("cut-stream+chunks-5"), settingsFor(mock()));
+      const err = await gatewayError(drain(stream));
+      expect([err.status, err.message]).toEqual([502, "LLM provider error"]);
+      expect((err.cause as ProviderFailure).message).toStartWith("stream cut:");
+    });
+
+    test("a 2xx JSON body answering a stream request -> the stream opens and its iteration throws 502", async () => {
+      const stream = await p.chatStream(chatReq("json-stream"), settingsFor(mock()));
+      const err = await gatewayError(drain(stream));
+      expect([err.status, err.message]).toEqual([502, "LLM provider error"]);
+      expect((err.cause as ProviderFailure).message).toContain("non-stream body");
+    });
+
     test("error event mid-stream -> iteration throws a mapped error", async () => {
       const stream = await p.chatStream(chatReq("stream-error+chunks-5"), settingsFor(mock()));
       const err = await gatewayError(drain(stream));

@@ -127,7 +127,7 @@ export function anthropicMessages(ctx: { req: Request; model: string; body: Reco
   const model = ctx.model || "claude-mock";
   if (s.malformed && !stream) return new Response('{"id": "msg_broken", "content": [', { headers: { "content-type": "application/json" } });
   if (s.toolLoop > 0) return messagesLoopResponse(model, s, { ...ctx.body, stream }, ctx.req.signal);
-  return stream ? messageStream(model, s, ctx.body, ctx.req.signal) : messageJson(model, s, ctx.body);
+  return stream && !s.jsonStream ? messageStream(model, s, ctx.body, ctx.req.signal) : messageJson(model, s, ctx.body);
 }
 
 export function startAnthropicMock(options: MockOptions = {}): MockServer {

@@ -154,7 +154,7 @@ export function startBedrockMock(options: BedrockMockOptions = {}): MockServer {
     const m = path.match(/^\/model\/[^/]+\/(converse|converse-stream)$/);
     if (!m) return bedrockError(404, "UnknownOperationException", `Unknown operation ${path}`);
     if (s.errorStatus !== null) return bedrockError(s.errorStatus);
-    if (m[1] === "converse") {
+    if (m[1] === "converse" || s.jsonStream) {
       if (s.malformed) return new Response('{"output": {', { headers: { "content-type": "application/json" } });
       return converseJson(s);
     }

@@ -87,7 +87,7 @@ export function startCohereMock(options: MockOptions = {}): MockServer {
     }
     if (path !== "/v2/chat") return error(404);
     if (s.malformed && body["stream"] !== true) return new Response('{"id": "co-broken", "message": {', { headers: { "content-type": "application/json" } });
-    return body["stream"] === true ? chatStream(s, req.signal) : chatJson(s);
+    return body["stream"] === true && !s.jsonStream ? chatStream(s, req.signal) : chatJson(s);
   };
   return startMockServer(options, "", handler);
 }

@@ -108,7 +108,7 @@ export const modelInPath = (path: string): string => decodeURIComponent(path.mat
 export function geminiCall(ctx: Parameters<MockHandler>[0], method: string, retryInfo: boolean): Response {
   const s = ctx.scenario;
   if (s.errorStatus !== null) return scenarioError(s, retryInfo);
-  if (method === "generateContent") {
+  if (method === "generateContent" || (method === "streamGenerateContent" && s.jsonStream)) {
     if (s.malformed) return new Response('{"candidates": [', { headers: { "content-type": "application/json" } });
     return generateJson(ctx.model, s);
   }

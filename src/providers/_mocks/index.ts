@@ -5,7 +5,7 @@
  * model `openai:error-429` or `anthropic:tools+cache` and get that behaviour.
  */
 export { startAnthropicMock, MOCK_ANTHROPIC_TOOL } from "./anthropic-mock.ts";
-export { startOpenAIMock } from "./openai-mock.ts";
+export { MOCK_EMBEDDING, startOpenAIMock } from "./openai-mock.ts";
 export { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, chunkText, parseScenario } from "./scenario.ts";
 export type { MockScenario } from "./scenario.ts";
 export type { MockOptions, MockServer, RecordedRequest } from "./server.ts";

@@ -1,11 +1,15 @@
+import { type ResponsesTurn, responseErrorFrame, responseEventFrames, responseObject } from "./responses-wire.ts";
 import { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
 import { type MockOptions, type MockServer, json, sseResponse, startMockServer, timedSteps } from "./server.ts";
+import { chatStructuredText, responsesStructuredText } from "./structured-output.ts";
 import { chatLoopResponse, responsesLoopResponse } from "./tool-loop.ts";
 
 /**
  * An OpenAI-format upstream speaking the real wire format (https://platform.openai.com/docs/api-reference):
  * POST /v1/chat/completions (JSON and SSE, usage chunk only when `stream_options.include_usage`),
- * /v1/embeddings, /v1/moderations, /v1/responses (JSON and SSE), GET /v1/models. Scenarios: see scenario.ts.
+ * /v1/embeddings (float or base64 vectors), /v1/moderations, /v1/responses (JSON and SSE, responses-wire.ts), GET
+ * /v1/models. A request asking for structured output (`response_format`, `text.format`) gets JSON fitting its schema
+ * (structured-output.ts). Scenarios: see scenario.ts.
  *
  *   const mock = startOpenAIMock();           // { url, apiBase: `${url}/v1`, requests, setScenario, reset, stop }
  *   ... model "tools+cache" / "error-429" / "break-stream" ...
@@ -55,10 +59,10 @@ function usageObject(s: MockScenario, completion: number) {
   return usage;
 }
 
-function chatJson(model: string, s: MockScenario): Response {
+function chatJson(model: string, s: MockScenario, request: Record<string, unknown>): Response {
   const message: Record<string, unknown> = s.tools
-    ? { role: "assistant", content: null, tool_calls: [{ id: MOCK_TOOL.id, type: "function", function: { name: MOCK_TOOL.name, arguments: MOCK_TOOL.arguments } }] }
-    : { role: "assistant", content: MOCK_TEXT };
+    ? { role: "assistant", content: null, refusal: null, annotations: [], tool_calls: [{ id: MOCK_TOOL.id, type: "function", function: { name: MOCK_TOOL.name, arguments: MOCK_TOOL.arguments } }] }
+    : { role: "assistant", content: chatStructuredText(request) ?? MOCK_TEXT, refusal: null, annotations: [] };
   if (s.reasoning) message["reasoning_content"] = "Thinking it over.";
   const body: Record<string, unknown> = {
     id: "chatcmpl-mock",
@@ -72,7 +76,9 @@ function chatJson(model: string, s: MockScenario): Response {
   return json(body, 200, { "x-request-id": "req_mock" });
 }
 
-function chatStream(model: string, s: MockScenario, includeUsage: boolean, signal: AbortSignal): Response {
+function chatStream(model: string, s: MockScenario, body: Record<string, unknown>, signal: AbortSignal): Response {
+  const includeUsage = (body["stream_options"] as { include_usage?: boolean } | undefined)?.include_usage === true;
+  const structured = chatStructuredText(body);
   const base = { id: "chatcmpl-mock", object: "chat.completion.chunk", created: created(), model, system_fingerprint: "fp_mock" };
   const data = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     `data: ${JSON.stringify({ ...base, choices, ...extra })}\n\n`;
@@ -85,25 +91,37 @@ function chatStream(model: string, s: MockScenario, includeUsage: boolean, signa
     events.push(data(delta({ tool_calls: [{ index: 0, id: MOCK_TOOL.id, type: "function", function: { name: MOCK_TOOL.name, arguments: "" } }] })));
     events.push(data(delta({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] })));
     events.push(data(delta({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] })));
+  } else if (structured !== null) {
+    for (const part of [structured.slice(0, 1), structured.slice(1)]) events.push(data(delta({ content: part })));
   } else for (let i = 0; i < s.chunks; i++) events.push(data(delta({ content: chunkText(i) })));
   events.push(data(delta({}, s.tools ? "tool_calls" : "stop")));
-  const completion = s.tools ? 3 : s.chunks;
+  const completion = s.tools ? 3 : structured !== null ? 2 : s.chunks;
   if (includeUsage && !s.noUsage) events.push(data([], { usage: usageObject(s, completion) }));
   events.push("data: [DONE]\n\n");
   const failure = `data: ${JSON.stringify({ error: { message: "Internal error mid-stream", type: "server_error", code: null } })}\n\n`;
   return sseResponse(timedSteps(events, s, failure), signal);
 }
 
-function responsesApi(model: string, s: MockScenario, stream: boolean, signal: AbortSignal): Response {
-  const usage = { input_tokens: MOCK_USAGE.prompt, output_tokens: MOCK_USAGE.completion, total_tokens: MOCK_USAGE.prompt + MOCK_USAGE.completion, input_tokens_details: { cached_tokens: s.cache ? MOCK_USAGE.cacheRead : 0 }, output_tokens_details: { reasoning_tokens: 0 } };
-  const output = [{ type: "message", id: "msg_mock", status: "completed", role: "assistant", content: [{ type: "output_text", text: MOCK_TEXT, annotations: [] }] }];
-  const response = { id: "resp_mock", object: "response", created_at: created(), status: "completed", model, output, usage };
-  if (!stream) return json(response);
-  const ev = (type: string, payload: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
-  const events = [ev("response.created", { response: { ...response, status: "in_progress", output: [], usage: null } })];
-  for (let i = 0; i < s.chunks; i++) events.push(ev("response.output_text.delta", { item_id: "msg_mock", output_index: 0, content_index: 0, delta: chunkText(i) }));
-  events.push(ev("response.completed", { response }));
-  return sseResponse(timedSteps(events, s, ev("error", { code: "server_error", message: "mid-stream failure" })), signal);
+/**
+ * /v1/responses: a message (the mock text, JSON for structured output; streamed as `chunks-N` deltas) or, with
+ * `tools`, a function call.
+ */
+function responsesApi(model: string, s: MockScenario, body: Record<string, unknown>, signal: AbortSignal): Response {
+  const stream = body["stream"] === true;
+  const structured = responsesStructuredText(body);
+  const pieces = structured !== null ? [structured] : stream ? Array.from({ length: s.chunks }, (_, i) => chunkText(i)) : [MOCK_TEXT];
+  const turn: ResponsesTurn = {
+    id: "resp_mock",
+    model,
+    request: body,
+    items: s.tools ? [{ kind: "call", callId: MOCK_TOOL.id, name: MOCK_TOOL.name, arguments: MOCK_TOOL.arguments }] : [{ kind: "text", text: pieces.join("") }],
+    usage: { input: MOCK_USAGE.prompt, output: MOCK_USAGE.completion, cached: s.cache ? MOCK_USAGE.cacheRead : 0 },
+  };
+  if (!stream || s.jsonStream) return json(responseObject(turn));
+  const events = responseEventFrames(turn, (text) => (text === pieces.join("") && pieces.length > 1 ? pieces : [text]));
+  // Failures come after the first delta (the events before it carry no content).
+  const firstDelta = events.findIndex((e) => e.startsWith("event: response.output_text.delta") || e.startsWith("event: response.function_call_arguments.delta"));
+  return sseResponse(timedSteps(events, s, responseErrorFrame("server_error", "mid-stream failure", firstDelta + 1), firstDelta), signal);
 }
 
 function inputsOf(input: unknown): unknown[] {
@@ -114,14 +132,22 @@ function inputsOf(input: unknown): unknown[] {
 export function openAIChatCompletions(model: string, s: MockScenario, body: Record<string, unknown>, signal: AbortSignal): Response {
   if (s.malformed && body["stream"] !== true) return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
   if (s.toolLoop > 0) return chatLoopResponse(model, s, body, signal);
-  if (body["stream"] !== true) return chatJson(model, s);
-  const opts = body["stream_options"] as { include_usage?: boolean } | undefined;
-  return chatStream(model, s, opts?.include_usage === true, signal);
+  if (body["stream"] !== true || s.jsonStream) return chatJson(model, s, body);
+  return chatStream(model, s, body, signal);
+}
+
+/** The mock's embedding vector. */
+export const MOCK_EMBEDDING: readonly number[] = [0.25, -0.5, 0.75];
+
+/** Float32 little-endian bytes in base64: `encoding_format: "base64"` (what the openai SDK asks for by default). */
+function base64Vector(vector: readonly number[]): string {
+  return Buffer.from(new Float32Array(vector).buffer).toString("base64");
 }
 
 /** An embeddings call: one 3-dimension vector per input, 3 prompt tokens each. */
 export function openAIEmbeddings(model: string, body: Record<string, unknown>): Response {
-  const data = inputsOf(body["input"]).map((_, index) => ({ object: "embedding", index, embedding: [0.1, 0.2, 0.3] }));
+  const embedding = body["encoding_format"] === "base64" ? base64Vector(MOCK_EMBEDDING) : [...MOCK_EMBEDDING];
+  const data = inputsOf(body["input"]).map((_, index) => ({ object: "embedding", index, embedding }));
   return json({ object: "list", data, model, usage: { prompt_tokens: 3 * data.length, total_tokens: 3 * data.length } });
 }
 
@@ -142,7 +168,7 @@ export function startOpenAIMock(options: MockOptions = {}): MockServer {
       return json({ id: "modr-mock", model, results });
     }
     if (path === "/v1/responses" && s.toolLoop > 0) return responsesLoopResponse(model, s, body, req.signal);
-    if (path === "/v1/responses") return responsesApi(model, s, body["stream"] === true, req.signal);
+    if (path === "/v1/responses") return responsesApi(model, s, body, req.signal);
     return json({ error: { message: `Unknown path ${path}`, type: "invalid_request_error", param: null, code: "unknown_url" } }, 404);
   });
 }

@@ -13,8 +13,10 @@
  *   pause-MS             one silence of MS after the first stream event (keepalive tests)
  *   silent-stream        first stream event, then silence forever
  *   break-stream         first events, then the connection is reset
+ *   cut-stream           first events, then the body ends cleanly, before the wire's end marker (a proxy cutting it)
  *   stream-error         first events, then an in-stream error event
  *   error-first          a 200 stream whose first event is an error event
+ *   json-stream          a stream request answered with the JSON (non-stream) body, as a server ignoring `stream`
  *   tools / cache / reasoning / no-usage   response content and usage variants
  *   blocked              the prompt is refused by a safety filter before any output (Gemini promptFeedback)
  *   safety               the answer is stopped by a content filter (Gemini SAFETY, Bedrock guardrail...)
@@ -37,8 +39,10 @@ export interface MockScenario {
   pauseMs: number;
   silent: boolean;
   breakStream: boolean;
+  cutStream: boolean;
   streamError: boolean;
   errorFirst: boolean;
+  jsonStream: boolean;
   tools: boolean;
   cache: boolean;
   reasoning: boolean;
@@ -64,8 +68,10 @@ export const defaultScenario = (): MockScenario => ({
   pauseMs: 0,
   silent: false,
   breakStream: false,
+  cutStream: false,
   streamError: false,
   errorFirst: false,
+  jsonStream: false,
   tools: false,
   cache: false,
   reasoning: false,
@@ -111,8 +117,10 @@ export function parseScenario(model: string, base: MockScenario = defaultScenari
     else if (token.startsWith("pause-")) s.pauseMs = num("pause-");
     else if (token === "silent-stream") s.silent = true;
     else if (token === "break-stream") s.breakStream = true;
+    else if (token === "cut-stream") s.cutStream = true;
     else if (token === "stream-error") s.streamError = true;
     else if (token === "error-first") s.errorFirst = true;
+    else if (token === "json-stream") s.jsonStream = true;
     else if (token === "tools") s.tools = true;
     else if (token === "cache") s.cache = true;
     else if (token === "reasoning") s.reasoning = true;

@@ -49,8 +49,8 @@ const modelInBody: ModelLocator = (_path, body) => (typeof body["model"] === "st
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   Response.json(body, { status, headers });
 
-/** A step of a streamed body: text or bytes to send, a pause, silence until the client leaves, or a reset. */
-export type SseStep = string | Uint8Array | { pauseMs: number } | "silence" | "reset";
+/** A step of a streamed body: text or bytes to send, a pause, silence until the client leaves, a reset, or the end. */
+export type SseStep = string | Uint8Array | { pauseMs: number } | "silence" | "reset" | "end";
 
 /** Streams `steps` as text/event-stream; stops early when the client disconnects. */
 export function sseResponse(steps: SseStep[], signal: AbortSignal): Response {
@@ -66,6 +66,7 @@ export function streamedResponse(steps: SseStep[], signal: AbortSignal, contentT
         if (signal.aborted) return;
         if (step === "silence") return await new Promise<void>((r) => signal.addEventListener("abort", () => r()));
         if (step === "reset") return c.error(new Error("mock: connection reset mid-stream"));
+        if (step === "end") return c.close();
         if (typeof step === "string") c.enqueue(enc.encode(step));
         else if (step instanceof Uint8Array) c.enqueue(step);
         else if (step.pauseMs > 0) await Bun.sleep(step.pauseMs);
@@ -76,11 +77,15 @@ export function streamedResponse(steps: SseStep[], signal: AbortSignal, contentT
   return new Response(body, { headers: { "content-type": contentType, "cache-control": "no-cache" } });
 }
 
-/** Builds the stream steps: `events` in order with the scenario's pauses, breaks and silences spliced in. */
+/**
+ * Builds the stream steps: `events` in order with the scenario's pauses, breaks and silences spliced in. A break or
+ * an in-stream failure comes after event `failAfter` (default 1: once the first content event went out).
+ */
 export function timedSteps(
   events: (string | Uint8Array)[],
   s: MockScenario,
   midStreamFailure: string | Uint8Array | null,
+  failAfter = 1,
 ): SseStep[] {
   const steps: SseStep[] = [];
   events.forEach((event, i) => {
@@ -89,8 +94,9 @@ export function timedSteps(
     if (i === 0 && s.pauseMs > 0) steps.push({ pauseMs: s.pauseMs });
     if (i === 0 && s.silent) steps.push("silence");
     // the pause lets the events already written reach the client before the reset
-    if (i === 1 && s.breakStream) steps.push({ pauseMs: 20 }, "reset");
-    if (i === 1 && s.streamError && midStreamFailure) steps.push(midStreamFailure);
+    if (i === failAfter && s.breakStream) steps.push({ pauseMs: 20 }, "reset");
+    if (i === failAfter && s.cutStream) steps.push("end");
+    if (i === failAfter && s.streamError && midStreamFailure) steps.push(midStreamFailure);
   });
   return steps;
 }

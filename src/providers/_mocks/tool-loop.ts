@@ -4,6 +4,7 @@
  * for one more tool call or answers with the last tool result. Turns report MOCK_USAGE (prompt 12, completion 5;
  * streams: 3 completion tokens per turn), so a loop of N rounds sums to (N + 1) x those.
  */
+import { responseEventFrames, responseObject, type ResponsesTurn } from "./responses-wire.ts";
 import { MOCK_TOOL, MOCK_USAGE, type MockScenario } from "./scenario.ts";
 import { json, sseResponse } from "./server.ts";
 
@@ -74,10 +75,10 @@ export function chatLoopResponse(model: string, s: MockScenario, body: Obj, sign
   if (body.stream !== true) {
     const message =
       turn.kind === "call"
-        ? { role: "assistant", content: null, tool_calls: turn.calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) }
-        : { role: "assistant", content: turn.text };
+        ? { role: "assistant", content: null, refusal: null, tool_calls: turn.calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) }
+        : { role: "assistant", content: turn.text, refusal: null };
     const finish = turn.kind === "call" ? "tool_calls" : "stop";
-    return json({ id, object: "chat.completion", created: created(), model, choices: [{ index: 0, message, finish_reason: finish }], usage: usageOpenAI(MOCK_USAGE.completion) });
+    return json({ id, object: "chat.completion", created: created(), model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage: usageOpenAI(MOCK_USAGE.completion) });
   }
   const base = { id, object: "chat.completion.chunk", created: created(), model };
   const chunk = (delta: Obj, finish: string | null = null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
@@ -166,28 +167,13 @@ export function responsesLoopTurn(s: MockScenario, body: Obj): LoopTurn {
 export function responsesLoopResponse(model: string, s: MockScenario, body: Obj, signal: AbortSignal): Response {
   const turn = responsesLoopTurn(s, body);
   if (turn.kind === "fail") return failure(false);
-  const id = `resp_loop_${crypto.randomUUID().slice(0, 8)}`;
-  const output =
-    turn.kind === "call"
-      ? turn.calls.map((c, i) => ({ type: "function_call", id: `fc_${i}_${c.id}`, call_id: c.id, name: c.name, arguments: c.arguments, status: "completed" }))
-      : [{ type: "message", id: "msg_loop", status: "completed", role: "assistant", content: [{ type: "output_text", text: turn.text, annotations: [] }] }];
-  const usage = (out: number) => ({ input_tokens: MOCK_USAGE.prompt, output_tokens: out, total_tokens: MOCK_USAGE.prompt + out });
-  const response = { id, object: "response", created_at: created(), status: "completed", model, output, usage: usage(MOCK_USAGE.completion) };
-  if (body.stream !== true) return json(response);
-  const ev = (type: string, payload: Obj) => `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
-  const events = [ev("response.created", { response: { ...response, status: "in_progress", output: [], usage: null } })];
-  output.forEach((item, output_index) => {
-    if (item.type === "function_call" && "call_id" in item) {
-      events.push(ev("response.output_item.added", { output_index, item: { ...item, arguments: "", status: "in_progress" } }));
-      for (const delta of halves(item.arguments)) events.push(ev("response.function_call_arguments.delta", { item_id: item.id, output_index, delta }));
-      events.push(ev("response.function_call_arguments.done", { item_id: item.id, output_index, arguments: item.arguments }));
-    } else {
-      events.push(ev("response.output_item.added", { output_index, item: { ...item, content: [], status: "in_progress" } }));
-      const text = turn.kind === "answer" ? turn.text : "";
-      events.push(ev("response.output_text.delta", { item_id: item.id, output_index, content_index: 0, delta: text }));
-    }
-    events.push(ev("response.output_item.done", { output_index, item }));
-  });
-  events.push(ev("response.completed", { response: { ...response, usage: usage(3) } }));
-  return sseResponse(events, signal);
+  const stream = body.stream === true;
+  const response: ResponsesTurn = {
+    id: `resp_loop_${crypto.randomUUID().slice(0, 8)}`,
+    model,
+    request: body,
+    items: turn.kind === "call" ? turn.calls.map((c) => ({ kind: "call", callId: c.id, name: c.name, arguments: c.arguments })) : [{ kind: "text", text: turn.text }],
+    usage: { input: MOCK_USAGE.prompt, output: stream ? 3 : MOCK_USAGE.completion },
+  };
+  return stream ? sseResponse(responseEventFrames(response), signal) : json(responseObject(response));
 }

@@ -180,6 +180,17 @@ export function malformedBodyError(route: FailureRoute, detail: string, cause?: 
   });
 }
 
+/**
+ * A stream whose body ended cleanly before the wire's end marker (`[DONE]`, `message_stop`, a finish reason...): a
+ * proxy or server cut it. Relayed as a clean end, the client would take a partial answer for a whole one.
+ */
+export function cutStreamError(what: string): GatewayError {
+  return new GatewayError(502, PROVIDER_ERROR, {
+    code: "provider_error",
+    cause: new ProviderFailure(`stream cut: the upstream body ended before ${what}`, null),
+  });
+}
+
 export function timeoutError(what: string): GatewayError {
   return new GatewayError(504, PROVIDER_TIMEOUT, {
     code: "provider_timeout",

@@ -12,7 +12,7 @@ import {
   mergeUsage,
   openAIUsageSchema,
 } from "../../core/wire/index.ts";
-import { type FailureRoute, ProviderFailure, malformedBodyError, upstreamHttpError } from "./errors.ts";
+import { type FailureRoute, ProviderFailure, cutStreamError, malformedBodyError, upstreamHttpError } from "./errors.ts";
 import type { SseEvent } from "./sse.ts";
 import { type StreamState, sseJson } from "./stream.ts";
 
@@ -89,10 +89,14 @@ export function inStreamError(error: unknown, route: FailureRoute): GatewayError
 
 /**
  * OpenAI chat SSE -> canonical chunks; `[DONE]` or end of body ends the stream. A chunk already in canonical shape
- * skips the schema and keeps its upstream text for the relay (core/wire/raw-text.ts).
+ * skips the schema and keeps its upstream text for the relay (core/wire/raw-text.ts). A body that ends after chunks
+ * but before both `[DONE]` and any finish_reason was cut.
  */
 export async function* decodeOpenAIChunks(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<ChatChunk> {
-  for await (const { json, text } of sseJson(events, "stream")) {
+  const end = { done: false };
+  let started = false;
+  let finished = false;
+  for await (const { json, text } of sseJson(events, "stream", end)) {
     if (json && typeof json === "object" && "error" in json && !("choices" in json))
       throw inStreamError((json as JsonObject)["error"], "inference");
     let chunk: ChatChunk;
@@ -106,6 +110,9 @@ export async function* decodeOpenAIChunks(events: AsyncIterable<SseEvent>, state
     }
     if (chunk.usage) state.usage = mergeUsage(state.usage, fromOpenAIUsage(chunk.usage));
     if (!state.contentSeen && hasContent(chunk)) state.contentSeen = true;
+    started = true;
+    if (!finished) finished = chunk.choices.some((c) => c.finish_reason);
     yield chunk;
   }
+  if (started && !end.done && !finished) throw cutStreamError("[DONE] or a finish_reason");
 }

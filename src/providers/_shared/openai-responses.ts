@@ -4,10 +4,11 @@ import {
   type ResponsesEvent,
   emptyUsage,
   mergeUsage,
+  RESPONSES_TERMINAL_EVENTS,
   responsesEventSchema,
   type responsesUsageSchema,
 } from "../../core/wire/index.ts";
-import { malformedBodyError } from "./errors.ts";
+import { cutStreamError, malformedBodyError } from "./errors.ts";
 import { inStreamError } from "./openai-chat.ts";
 import type { SseEvent } from "./sse.ts";
 import { type StreamState, sseJson } from "./stream.ts";
@@ -31,16 +32,23 @@ export function fromResponsesUsage(u: z.infer<typeof responsesUsageSchema> | nul
 
 /**
  * Events pass through untouched; usage comes from the terminal `response.completed` / `.incomplete` /
- * `.failed` event's `response.usage`. A top-level `error` event is an upstream failure.
+ * `.failed` event's `response.usage`. A top-level `error` event is an upstream failure; a body that ends after
+ * events but before a terminal one was cut.
  */
 export async function* decodeResponsesEvents(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<ResponsesEvent> {
-  for await (const { json } of sseJson(events, "responses stream")) {
+  const end = { done: false };
+  let started = false;
+  let finished = false;
+  for await (const { json } of sseJson(events, "responses stream", end)) {
     const parsed = responsesEventSchema.safeParse(json);
     if (!parsed.success) throw malformedBodyError("inference", parsed.error.message.slice(0, 300));
     const event = parsed.data;
     if (event.type === "error") throw inStreamError(event["error"] ?? event, "inference");
     if (event.response?.usage) state.usage = mergeUsage(state.usage, fromResponsesUsage(event.response.usage));
     if (!state.contentSeen && event.type.endsWith(".delta")) state.contentSeen = true;
+    started = true;
+    if (RESPONSES_TERMINAL_EVENTS.has(event.type)) finished = true;
     yield event;
   }
+  if (started && !end.done && !finished) throw cutStreamError("a response.completed, .incomplete or .failed event");
 }

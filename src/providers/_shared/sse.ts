@@ -65,16 +65,11 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
 /** `data: <json>\n\n` (OpenAI chat framing). */
 export const sseData = (payload: unknown): string => `data: ${JSON.stringify(payload)}\n\n`;
 
-/** `event: <name>\ndata: <json without null members>\n\n` (Anthropic and Responses framing, SPEC §6.1). */
-export const sseEvent = (name: string, payload: unknown): string =>
-  `event: ${name}\ndata: ${JSON.stringify(payload, dropNulls)}\n\n`;
+/** `event: <name>\ndata: <json>\n\n` (Anthropic and Responses framing, SPEC §6.1). */
+export const sseEvent = (name: string, payload: unknown): string => `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
 
 /** The chat stream terminator. */
 export const SSE_DONE = "data: [DONE]\n\n";
 
 /** A comment line, used for keepalives (SPEC §6.4). */
 export const sseComment = (text: string): string => `: ${text}\n\n`;
-
-function dropNulls(_key: string, value: unknown): unknown {
-  return value === null ? undefined : value;
-}

@@ -1,7 +1,7 @@
 import { GatewayError } from "../../core/errors.ts";
 import { type NormalizedUsage, emptyUsage } from "../../core/wire/index.ts";
 import type { CallOptions, ProviderSettings, ProviderStream } from "../types.ts";
-import { type FailureRoute, connectionError, malformedBodyError, timeoutError } from "./errors.ts";
+import { type FailureRoute, connectionError, malformedBodyError, redactSecrets, timeoutError } from "./errors.ts";
 import { type UpstreamRequest, bodyText, buildHeaders, mapUpstreamError } from "./http.ts";
 import { type SseEvent, readSse } from "./sse.ts";
 
@@ -20,11 +20,18 @@ export type FrameReader<E> = (body: ReadableStream<Uint8Array>) => AsyncIterable
 /** Turns frames into items; throws GatewayError for in-stream errors or bad data. */
 export type FrameDecoder<E, T> = (frames: AsyncIterable<E>, state: StreamState) => AsyncIterable<T>;
 
+/** A JSON content type: an answer that is not a stream, whatever its body says. */
+const JSON_CONTENT = /^application\/(?:[\w.+-]+\+)?json\b/i;
+
 /**
  * Opens an upstream SSE stream and returns once its first item is decoded (SPEC §6.1 gate). Until then every
  * failure is an ordinary GatewayError for the caller to answer as HTTP; the whole opening is bounded by
  * `firstByteTimeoutMs`. Afterwards each wait for the next item is bounded by `timeoutMs` (a read timeout: a slow
  * consumer never counts against the upstream).
+ *
+ * A 2xx JSON body (a proxy or server that ignored `stream: true`) holds no event: read as SSE it would be an empty
+ * stream the client takes for a success. It opens as a stream whose iteration fails at once, so the client gets
+ * its protocol's in-stream error event and the request an error row.
  */
 export function openEventStream<T>(
   req: UpstreamRequest,
@@ -78,8 +85,9 @@ export async function openFramedStream<E, T>(
 
   const firstByte = `no first event within ${settings.firstByteTimeoutMs} ms`;
   let res: Response;
-  let iterator: AsyncIterator<T>;
+  let iterator: AsyncIterator<T> | null = null;
   let first: IteratorResult<T>;
+  let notAStream: GatewayError | null = null;
   try {
     res = await guarded(
       fetch(req.url, {
@@ -98,8 +106,15 @@ export async function openFramedStream<E, T>(
       if (!res.ok)
         throw mapUpstreamError(req, { status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
     }
-    iterator = decode(res.body ? read(res.body) : emptyFrames<E>(), state)[Symbol.asyncIterator]();
-    first = await guarded(iterator.next(), settings.firstByteTimeoutMs, firstByte);
+    const type = res.headers.get("content-type") ?? "";
+    if (JSON_CONTENT.test(type)) {
+      const text = await guarded(res.text(), settings.firstByteTimeoutMs, firstByte);
+      notAStream = malformedBodyError(route, `a stream request was answered with a non-stream body (${type}): ${redactSecrets(text, [settings.apiKey]).slice(0, 300)}`);
+      first = { done: true, value: undefined };
+    } else {
+      iterator = decode(res.body ? read(res.body) : emptyFrames<E>(), state)[Symbol.asyncIterator]();
+      first = await guarded(iterator.next(), settings.firstByteTimeoutMs, firstByte);
+    }
   } catch (err) {
     controller.abort();
     release();
@@ -118,7 +133,8 @@ export async function openFramedStream<E, T>(
   };
   async function* items(): AsyncGenerator<T> {
     try {
-      if (first.done) return;
+      if (notAStream) throw notAStream;
+      if (first.done || !iterator) return;
       yield first.value;
       watchdog = setInterval(
         () => {
@@ -200,13 +216,17 @@ export function mapStream<A, B>(
 }
 
 /**
- * The JSON payload of each SSE event of an OpenAI-style stream, with its text: `[DONE]` or the end of the body ends
- * it, empty data is skipped, anything that is not JSON is a malformed upstream body (`what` names the stream).
+ * The JSON payload of each SSE event of an OpenAI-style stream, with its text: `[DONE]` (noted in `end.done`) or the
+ * end of the body ends it, empty data is skipped, anything that is not JSON is a malformed upstream body (`what`
+ * names the stream).
  */
-export async function* sseJson(events: AsyncIterable<SseEvent>, what: string): AsyncGenerator<{ json: unknown; text: string }> {
+export async function* sseJson(events: AsyncIterable<SseEvent>, what: string, end?: { done: boolean }): AsyncGenerator<{ json: unknown; text: string }> {
   for await (const event of events) {
     const text = event.data.trim();
-    if (text === "[DONE]") return;
+    if (text === "[DONE]") {
+      if (end) end.done = true;
+      return;
+    }
     if (text === "") continue;
     let json: unknown;
     try {

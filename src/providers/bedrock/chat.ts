@@ -199,12 +199,12 @@ export function fromConverseResponse(res: ConverseResponse, model: string, jsonT
   }
   let finish = finishReasonFromBedrock(res.stopReason) ?? "stop";
   if (jsonAnswer !== null && toolCalls.length === 0 && finish === "tool_calls") finish = "stop";
-  const message: ChatChoice["message"] = { role: "assistant", content: jsonAnswer ?? (text || (toolCalls.length > 0 ? null : "")) };
+  const message: ChatChoice["message"] = { role: "assistant", content: jsonAnswer ?? (text || (toolCalls.length > 0 ? null : "")), refusal: null };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   if (reasoning) message.reasoning = { content: reasoning };
   const usage = fromConverseUsage(res.usage);
   return {
-    body: { id: mintId(), object: "chat.completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message, finish_reason: finish }], usage: toOpenAIUsage(usage) },
+    body: { id: mintId(), object: "chat.completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message, finish_reason: finish, logprobs: null }], usage: toOpenAIUsage(usage) },
     usage,
   };
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { GatewayError } from "../../core/errors.ts";
 import { type ChatChunk, type ChunkChoice, hasUsage, mergeUsage, toOpenAIUsage } from "../../core/wire/index.ts";
 import type { EventStreamMessage } from "../_shared/aws/eventstream.ts";
-import { ProviderFailure, malformedBodyError } from "../_shared/errors.ts";
+import { ProviderFailure, cutStreamError, malformedBodyError } from "../_shared/errors.ts";
 import type { StreamState } from "../_shared/stream.ts";
 import { converseUsageSchema, finishReasonFromBedrock, fromConverseUsage, mintId } from "./chat.ts";
 import { bedrockStreamException } from "./errors.ts";
@@ -11,7 +11,8 @@ import { bedrockStreamException } from "./errors.ts";
  * ConverseStream eventstream frames -> canonical chunks (SPEC §5.4.6;
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStreamOutput.html).
  * Frames carry `:message-type` (event | exception | error) and `:event-type`; payloads are JSON. Order:
- * messageStart, (contentBlockStart?, contentBlockDelta*, contentBlockStop)*, messageStop, metadata.
+ * messageStart, (contentBlockStart?, contentBlockDelta*, contentBlockStop)*, messageStop, metadata. A body that ends
+ * after events but before messageStop was cut.
  */
 
 const eventSchemas = {
@@ -56,6 +57,7 @@ export function decodeConverseStream(model: string, jsonTool: string | null) {
     const blocks = new Map<number, { kind: "tool" | "json"; tool: number }>();
     let nextTool = 0;
     let started = false;
+    let stopped = false;
 
     for await (const frame of frames) {
       const messageType = String(frame.headers[":message-type"] ?? "event");
@@ -105,6 +107,7 @@ export function decodeConverseStream(model: string, jsonTool: string | null) {
           let finish = finishReasonFromBedrock(ev.stopReason) ?? "stop";
           // the forced JSON tool is how the answer arrives, not a call the client must run
           if (finish === "tool_calls" && nextTool === 0) finish = "stop";
+          stopped = true;
           yield chunk({}, finish);
           break;
         }
@@ -117,6 +120,7 @@ export function decodeConverseStream(model: string, jsonTool: string | null) {
           break; // messageStart, contentBlockStop, and event types added later
       }
     }
+    if (started && !stopped) throw cutStreamError("messageStop");
     if (hasUsage(state.usage)) yield { ...chunk({}), choices: [], usage: toOpenAIUsage(state.usage) };
   };
 }

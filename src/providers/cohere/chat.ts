@@ -131,7 +131,7 @@ export function fromCohereResponse(res: CohereResponse, model: string): { body: 
     type: "function",
     function: { name: c.function?.name ?? "", arguments: c.function?.arguments ?? "{}" },
   }));
-  const message: ChatChoice["message"] = { role: "assistant", content: text || (toolCalls.length > 0 ? null : "") };
+  const message: ChatChoice["message"] = { role: "assistant", content: text || (toolCalls.length > 0 ? null : ""), refusal: null };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   // tool_plan is the model's stated reasoning before calling tools
   const reasoning = thinking || res.message.tool_plan || "";
@@ -143,7 +143,7 @@ export function fromCohereResponse(res: CohereResponse, model: string): { body: 
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
       model,
-      choices: [{ index: 0, message, finish_reason: finishReasonFromCohere(res.finish_reason) }],
+      choices: [{ index: 0, message, finish_reason: finishReasonFromCohere(res.finish_reason), logprobs: null }],
       usage: toOpenAIUsage(usage),
     },
     usage,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type ChatChunk, type ChunkChoice, hasUsage, mergeUsage, toOpenAIUsage } from "../../core/wire/index.ts";
-import { ProviderFailure, malformedBodyError } from "../_shared/errors.ts";
+import { ProviderFailure, cutStreamError, malformedBodyError } from "../_shared/errors.ts";
 import type { SseEvent } from "../_shared/sse.ts";
 import type { StreamState } from "../_shared/stream.ts";
 import { GatewayError } from "../../core/errors.ts";
@@ -11,7 +11,8 @@ import { cohereUsageSchema, finishReasonFromCohere, fromCohereUsage } from "./ch
  * https://docs.cohere.com/docs/streaming). Each `data:` JSON has a `type`: message-start, content-start,
  * content-delta (`delta.message.content.text`, or `.thinking` on reasoning models), content-end,
  * tool-plan-delta, tool-call-start / tool-call-delta / tool-call-end (`index` = the call's index),
- * citation-start/end, message-end (`delta.finish_reason`, `delta.usage`).
+ * citation-start/end, message-end (`delta.finish_reason`, `delta.usage`). A body that ends after events but before
+ * message-end was cut.
  */
 
 /** message-start carries the full message's empty arrays where deltas carry single objects: arrays read as absent. */
@@ -56,9 +57,11 @@ export function decodeCohereChunks(model: string) {
     const chunk = (delta: ChunkChoice["delta"], finish: string | null = null): ChatChunk => ({
       id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }],
     });
+    let started = false;
     for await (const sse of events) {
       const data = sse.data.trim();
       if (!data || data === "[DONE]") continue;
+      started = true;
       let json: unknown;
       try {
         json = JSON.parse(data);
@@ -113,5 +116,6 @@ export function decodeCohereChunks(model: string) {
           break; // content-start/end, tool-call-end, citation-*, debug
       }
     }
+    if (started) throw cutStreamError("message-end");
   };
 }

@@ -31,6 +31,7 @@ const COLUMNS: ReadonlyArray<readonly [string, keyof UsageRowInsert, Kind]> = [
   ["request_id", "requestId", "text"],
   ["attempt", "attempt", "int"],
   ["attempts", "attempts", "int"],
+  ["end_user_id", "endUserId", "text"],
 ];
 const WIDTH = COLUMNS.length;
 const COLUMN_LIST = COLUMNS.map(([c]) => `"${c}"`).join(", ");

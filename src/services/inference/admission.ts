@@ -50,7 +50,10 @@ export interface AdmitInput {
   caller: Caller;
   endpoint: string;
   requestId: string;
-  /** `user` (or `metadata.user_id` on /v1/messages). */
+  /**
+   * `user` (or `metadata.user_id` on /v1/messages): with the master key, the user billed; with a virtual key, the
+   * client's own end-user id, recorded on the row (the key's user is billed).
+   */
   requestedUser: string | null | undefined;
   /** The 400 text when the master key names no user. */
   userRequiredMessage: string;
@@ -98,6 +101,7 @@ export class Admission {
     private readonly deps: AdmissionDeps,
     readonly input: AdmitInput,
     readonly userId: string,
+    readonly endUserId: string | null,
     readonly apiKeyId: string | null,
     private readonly plan: Plan,
     private readonly prices: Map<Target, Price | null>,
@@ -166,6 +170,7 @@ export class Admission {
       endpoint: this.input.endpoint,
       apiKeyId: this.apiKeyId,
       userId: this.userId,
+      endUserId: this.endUserId,
       timestamp: this.startedAt,
       provider: this.route.providerName,
       model: this.route.model,
@@ -213,30 +218,35 @@ export class Admission {
 export function createAdmissions(deps: AdmissionDeps) {
   const { settings } = deps;
 
-  async function resolveUser(input: AdmitInput): Promise<{ userId: string; user: DirectoryUser }> {
+  /**
+   * Who is billed. The master key names the user (it must exist). A virtual key always bills its own user: a `user`
+   * value is the client app's end-user id (LibreChat, Open WebUI and agent frameworks send their own there), kept
+   * on the row and never looked up, so a key can neither spend another user's budget nor fail on an unknown id.
+   */
+  async function resolveUser(input: AdmitInput): Promise<{ userId: string; endUserId: string | null; user: DirectoryUser }> {
     const { caller, requestedUser } = input;
     let userId: string;
+    let endUserId: string | null = null;
     if (caller.kind === "master") {
       if (!requestedUser) throw badRequest(input.userRequiredMessage, "user_required", "user");
       userId = requestedUser;
-    } else if (requestedUser) {
-      if (settings.rejectUserMismatch && requestedUser !== caller.key.userId) {
+    } else {
+      if (requestedUser && settings.rejectUserMismatch && requestedUser !== caller.key.userId) {
         throw forbidden("'user' field does not match the authenticated API key's user", "user_mismatch");
       }
-      userId = requestedUser;
-    } else {
       if (!caller.key.userId) throw new GatewayError(500, "API key has no associated user", { code: "internal_error" });
       userId = caller.key.userId;
+      endUserId = requestedUser || null;
     }
     const user = await deps.users.get(userId);
     if (!user || user.deleted) throw notFound(`User '${userId}' not found`, "user_not_found");
-    return { userId, user };
+    return { userId, endUserId, user };
   }
 
   /** Writes the error row for a refusal after the user is known (SPEC §4.4 last paragraph). */
-  function refusalRow(input: AdmitInput, userId: string, apiKeyId: string | null, err: GatewayError, providerName: string | null, model: string) {
+  function refusalRow(input: AdmitInput, userId: string, endUserId: string | null, apiKeyId: string | null, err: GatewayError, providerName: string | null, model: string) {
     deps.usage.enqueue(
-      usageRow({ requestId: input.requestId, endpoint: input.endpoint, apiKeyId, userId, timestamp: deps.now(), provider: providerName, model, status: "error", statusCode: err.status, errorMessage: err.message }),
+      usageRow({ requestId: input.requestId, endpoint: input.endpoint, apiKeyId, userId, endUserId, timestamp: deps.now(), provider: providerName, model, status: "error", statusCode: err.status, errorMessage: err.message }),
     );
   }
 
@@ -244,7 +254,7 @@ export function createAdmissions(deps: AdmissionDeps) {
     /** Runs the checks in SPEC §3.1 order and reserves the estimate; throws the refusal. */
     async admit(input: AdmitInput): Promise<Admission> {
       const startedAt = deps.now();
-      const { userId, user } = await resolveUser(input);
+      const { userId, endUserId, user } = await resolveUser(input);
       const key = input.caller.kind === "key" ? input.caller.key : null;
       const apiKeyId = key?.id ?? null;
       let providerName: string | null = null;
@@ -298,9 +308,9 @@ export function createAdmissions(deps: AdmissionDeps) {
           const t = targets.find((x) => prices.get(x) === null)!;
           throw new GatewayError(402, `No pricing configured for model '${t.providerName}:${t.model}'`, { code: "pricing_not_configured" });
         }
-        return new Admission(deps, input, userId, apiKeyId, { ...plan, targets }, prices, capped ? user.maxBudgetMicros : null, reservation, scopes, rateHeaders, startedAt);
+        return new Admission(deps, input, userId, endUserId, apiKeyId, { ...plan, targets }, prices, capped ? user.maxBudgetMicros : null, reservation, scopes, rateHeaders, startedAt);
       } catch (err) {
-        if (err instanceof GatewayError) refusalRow(input, userId, apiKeyId, err, providerName, model);
+        if (err instanceof GatewayError) refusalRow(input, userId, endUserId, apiKeyId, err, providerName, model);
         throw err;
       }
     },

@@ -3,7 +3,7 @@
  * keepalive, and the closing frames. Shared by the standalone services and platform mode (src/services/platform),
  * which differ only in how a stream is opened and settled.
  */
-import { withoutNulls } from "../../core/json";
+import { GatewayError } from "../../core/errors";
 import { type AnthropicEvent, type ChatChunk, chunkForClient, type ResponsesEvent, toOpenAIUsage } from "../../core/wire/index";
 import { rawTextOf } from "../../core/wire/raw-text";
 import { SSE_DONE, sseComment, sseData, sseEvent } from "../../providers/_shared/sse";
@@ -17,8 +17,14 @@ export interface SseFraming<T> {
   closing: (end: PumpEnd, costMicros: number | null) => string[];
 }
 
-const STREAM_ERROR = { error: { message: "An error occurred during streaming", type: "server_error" } };
-const MESSAGES_STREAM_ERROR = { type: "error", error: { type: "api_error", message: "An error occurred during streaming" } };
+const STREAM_ERROR_MESSAGE = "An error occurred during streaming";
+const MESSAGES_STREAM_ERROR = { type: "error", error: { type: "api_error", message: STREAM_ERROR_MESSAGE } };
+
+/** The failure's gateway code (`provider_error`, `provider_timeout`...): a fixed word, never provider text. */
+const codeOf = (end: PumpEnd): string | null => (end.error instanceof GatewayError ? end.error.code : null);
+
+/** OpenAI's `Error` object: `message`, `type`, `param` and `code` are all required (nullable). */
+const chatStreamError = (end: PumpEnd) => ({ error: { message: STREAM_ERROR_MESSAGE, type: "server_error", param: null, code: codeOf(end) } });
 
 /**
  * The upstream text of a chunk the client gets unchanged, or with only its top-level `"usage":null` dropped (what
@@ -58,7 +64,7 @@ export function chatFraming(o: { includeUsage: boolean; model: () => string; req
       return raw === undefined ? sseData(out) : `data: ${raw}\n\n`;
     },
     closing: (end, costMicros) => {
-      if (end.kind === "upstream_error") return [sseData(STREAM_ERROR), SSE_DONE];
+      if (end.kind === "upstream_error") return [sseData(chatStreamError(end)), SSE_DONE];
       if (!o.includeUsage || !end.usageSeen) return [SSE_DONE];
       const base = heldUsage ?? { id: `chatcmpl-${o.requestId}`, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: o.model(), choices: [] };
       const usage = { ...toOpenAIUsage(end.usage), ...(costMicros !== null ? { cost_usd: costMicros / 1e6 } : {}) };
@@ -67,20 +73,34 @@ export function chatFraming(o: { includeUsage: boolean; model: () => string; req
   };
 }
 
-/** Anthropic events as `event: <type>` frames, ending with the baseline's `event: done`. */
+/**
+ * Anthropic events as `event: <type>` frames, as the upstream sent them (null members included). The stream ends
+ * at `message_stop`, as Anthropic's does: clients that validate every event (the Vercel AI SDK) reject anything
+ * after it.
+ */
 export function messagesFraming(): SseFraming<AnthropicEvent> {
   return {
     keepalive: sseEvent("ping", { type: "ping" }),
-    frame: (event) => sseEvent(event.type, withoutNulls(event)),
-    closing: (end) => [end.kind === "upstream_error" ? sseEvent("error", MESSAGES_STREAM_ERROR) : sseEvent("done", {})],
+    frame: (event) => sseEvent(event.type, event),
+    closing: (end) => (end.kind === "upstream_error" ? [sseEvent("error", MESSAGES_STREAM_ERROR)] : []),
   };
 }
 
-/** Responses events as `event: <type>` frames, ending with `[DONE]` (no `[DONE]` after an error event). */
+/**
+ * Responses events as `event: <type>` frames, as the upstream sent them, ending with `[DONE]`. A failure is OpenAI's
+ * ResponseErrorEvent, numbered after the last event sent (and no `[DONE]` after it).
+ */
 export function responsesFraming(): SseFraming<ResponsesEvent> {
+  let lastSequence = -1;
   return {
     keepalive: sseComment("keepalive"),
-    frame: (event) => sseEvent(event.type, withoutNulls(event)),
-    closing: (end) => [end.kind === "upstream_error" ? sseEvent("error", STREAM_ERROR) : SSE_DONE],
+    frame: (event) => {
+      if (typeof event["sequence_number"] === "number") lastSequence = event["sequence_number"];
+      return sseEvent(event.type, event);
+    },
+    closing: (end) => {
+      if (end.kind !== "upstream_error") return [SSE_DONE];
+      return [sseEvent("error", { type: "error", code: codeOf(end), message: STREAM_ERROR_MESSAGE, param: null, sequence_number: lastSequence + 1 })];
+    },
   };
 }

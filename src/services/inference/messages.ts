@@ -4,7 +4,6 @@
  */
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 import type { AnthropicEvent, AnthropicRequest } from "../../core/wire/index";
-import { withoutNulls } from "../../core/json";
 import type { Caller } from "../auth";
 import type { Admissions } from "./admission";
 import { estimateTokens } from "./estimate";
@@ -40,13 +39,11 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
         call: (r, req) => r.provider.messages({ ...req, model: r.model, stream: false }, r.settings, options),
         open: (r, req) => r.provider.messagesStream({ ...req, model: r.model, stream: true }, r.settings, options),
         framing: messagesFraming(),
-        body: (b) => withoutNulls(b),
       });
     }
     if (!body.stream) {
       return relayJson(admission, {
         call: () => admission.attempt((r) => r.provider.messages({ ...upstream, model: r.model, stream: false }, r.settings, options)),
-        body: (r) => withoutNulls(r.body),
       });
     }
     return relayStream<AnthropicEvent>(admission, streaming, {

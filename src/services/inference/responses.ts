@@ -1,6 +1,5 @@
 /** POST /v1/responses (SPEC §3.5, §9): OpenAI Responses API, forwarded verbatim to providers that speak it. */
 import { badRequest } from "../../core/errors";
-import { withoutNulls } from "../../core/json";
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 import type { ResponsesEvent, ResponsesRequest } from "../../core/wire/index";
 import type { Caller } from "../auth";
@@ -53,14 +52,12 @@ export function createResponsesService(admissions: Admissions, streaming: Stream
         call: (r, req) => responsesApi(r).responses({ ...req, model: r.model, stream: false }, r.settings),
         open: (r, req) => responsesApi(r).responsesStream({ ...req, model: r.model, stream: true }, r.settings),
         framing: responsesFraming(),
-        body: (b) => withoutNulls(b),
       });
     }
 
     if (!body.stream) {
       return relayJson(admission, {
         call: () => admission.attempt((r) => responsesApi(r).responses({ ...upstream, model: r.model, stream: false }, r.settings)),
-        body: (r) => withoutNulls(r.body),
       });
     }
     return relayStream<ResponsesEvent>(admission, streaming, {

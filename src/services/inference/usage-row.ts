@@ -15,6 +15,8 @@ export interface RowInput {
   endpoint: string;
   apiKeyId: string | null;
   userId: string;
+  /** The client's end-user id (`user` with a virtual key); null otherwise. */
+  endUserId: string | null;
   timestamp: Date;
   provider: string | null;
   model: string;
@@ -50,6 +52,7 @@ export function usageRow(r: RowInput): UsageRowInsert {
     requestId: r.requestId,
     attempt: r.attempt ?? null,
     attempts: r.attempts ?? null,
+    endUserId: r.endUserId,
   };
 }
 

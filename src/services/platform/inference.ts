@@ -5,7 +5,6 @@
  * limits or usage rows. Protocol framing and the SSE pump are the standalone services' own (src/services/inference).
  */
 import { badRequest, GatewayError } from "../../core/errors";
-import { withoutNulls } from "../../core/json";
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 import type {
   AnthropicEvent,
@@ -52,7 +51,7 @@ interface Prepared {
   settings: ProviderSettings;
 }
 
-/** What differs between the three routes: the JSON call, the stream, its framing and the client body. */
+/** What differs between the three routes: the JSON call, the stream and its framing. */
 interface Endpoint<J, S> {
   stream: boolean;
   /** Checks an attempt can serve the request (a gateway-side 400 otherwise). */
@@ -60,7 +59,6 @@ interface Endpoint<J, S> {
   call: (p: Prepared) => Promise<ProviderResult<J>>;
   open: (p: Prepared) => Promise<ProviderStream<S>>;
   framing: (p: Prepared) => SseFraming<S>;
-  body?: (result: ProviderResult<J>) => unknown;
 }
 
 /** A request with gateway tools (SPEC §9.3 on platform attempts, §10.2 items 5-6). */
@@ -74,7 +72,6 @@ interface LoopEndpoint<Req, J, S> {
   call: (p: Prepared, req: Req) => Promise<ProviderResult<J>>;
   open: (p: Prepared, req: Req) => Promise<ProviderStream<S>>;
   framing: (p: Prepared) => SseFraming<S>;
-  body?: (body: J) => unknown;
   /** Messages and responses loops use only the route's first attempt (SPEC §10.2 item 6); chat may fall back. */
   firstAttemptOnly: boolean;
 }
@@ -128,7 +125,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       const headers = { ...head, "X-Correlation-ID": attempt.attemptId };
       if (result.kind === "json") {
         reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(result.result.usage) });
-        return { kind: "json", body: endpoint.body ? endpoint.body(result.result) : result.result.body, headers };
+        return { kind: "json", body: result.result.body, headers };
       }
       return sseReply(
         result.stream,
@@ -181,7 +178,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       if (result.kind === "json") {
         await r.close();
         reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(result.result.usage) });
-        return { kind: "json", body: endpoint.body ? endpoint.body(result.result.body) : result.result.body, headers };
+        return { kind: "json", body: result.result.body, headers };
       }
       const stream = result.stream;
       return sseReply(
@@ -245,7 +242,6 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           call: (p, req) => p.provider.messages({ ...req, model: p.attempt.model, stream: false }, p.settings, options),
           open: (p, req) => p.provider.messagesStream({ ...req, model: p.attempt.model, stream: true }, p.settings, options),
           framing: () => messagesFraming(),
-          body: (b) => withoutNulls(b),
         });
       }
       return serve<unknown, AnthropicEvent>(token, body.model, {
@@ -253,7 +249,6 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
         call: (p) => p.provider.messages({ ...upstream, model: p.attempt.model, stream: false }, p.settings, options),
         open: (p) => p.provider.messagesStream({ ...upstream, model: p.attempt.model, stream: true }, p.settings, options),
         framing: () => messagesFraming(),
-        body: (r) => withoutNulls(r.body),
       });
     },
 
@@ -279,7 +274,6 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           call: (p, req) => api(p).responses.call(p.provider, { ...req, model: p.attempt.model, stream: false }, p.settings),
           open: (p, req) => api(p).responsesStream.call(p.provider, { ...req, model: p.attempt.model, stream: true }, p.settings),
           framing: () => responsesFraming(),
-          body: (b) => withoutNulls(b),
         });
       }
       return serve<unknown, ResponsesEvent>(token, body.model, {
@@ -288,7 +282,6 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
         call: (p) => api(p).responses.call(p.provider, { ...upstream, model: p.attempt.model, stream: false }, p.settings),
         open: (p) => api(p).responsesStream.call(p.provider, { ...upstream, model: p.attempt.model, stream: true }, p.settings),
         framing: () => responsesFraming(),
-        body: (r) => withoutNulls(r.body),
       });
     },
   };

@@ -13,6 +13,7 @@ import {
   embeddingRequestSchema,
   moderationRequestSchema,
   moderationResponseSchema,
+  requestUserSchema,
   responsesRequestSchema,
 } from "../../../core/wire/index";
 
@@ -53,7 +54,7 @@ export const messagesBody = anthropicRequestSchema.extend(messagesFields).meta({
 /** count_tokens takes the Messages body without `max_tokens` (Anthropic's own SDK sends none there). */
 export const countTokensBody = anthropicRequestSchema.extend({ ...messagesFields, max_tokens: z.number().int().optional() }).meta({ id: "CountTokensRequest" });
 export const responsesBody = responsesRequestSchema
-  .extend({ tools: z.array(z.unknown()).nullish(), user: z.string().nullish(), ...gatewayToolFields })
+  .extend({ tools: z.array(z.unknown()).nullish(), user: requestUserSchema, ...gatewayToolFields })
   .meta({ id: "ResponsesRequest" });
 export const moderationResponse = moderationResponseSchema.meta({ id: "ModerationResponse" });
 export const embeddingsBody = embeddingRequestSchema.meta({ id: "EmbeddingRequest" });

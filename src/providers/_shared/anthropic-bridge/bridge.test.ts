@@ -41,21 +41,21 @@ describe("canonical -> Anthropic message and events", () => {
 
   test("message: cached part moved out of input_tokens", () => {
     const msg = toAnthropicMessage(
-      { id: "c1", object: "chat.completion", created: 1, model: "gpt", choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "length" }] },
+      { id: "c1", object: "chat.completion", created: 1, model: "gpt", choices: [{ index: 0, message: { role: "assistant", content: "hi", refusal: null }, finish_reason: "length", logprobs: null }] },
       usage,
     );
     expect(msg).toMatchObject({ type: "message", stop_reason: "max_tokens", content: [{ type: "text", text: "hi" }] });
-    expect(msg.usage).toEqual({ input_tokens: 15, output_tokens: 7, cache_read_input_tokens: 5 });
+    expect(msg.usage).toEqual({ input_tokens: 15, output_tokens: 7, cache_read_input_tokens: 5, cache_creation_input_tokens: null });
   });
 
   test("events: blocks open and close in order, text then tool", () => {
     const enc = createAnthropicEventEncoder();
     const base = { id: "c", object: "chat.completion.chunk", created: 1, model: "gpt" };
     const events = [
-      ...enc.push({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" } }] }),
-      ...enc.push({ ...base, choices: [{ index: 0, delta: { content: "Hi" } }] }),
-      ...enc.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "call", function: { name: "f", arguments: "" } }] } }] }),
-      ...enc.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"a":1}' } }] } }] }),
+      ...enc.push({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] }),
+      ...enc.push({ ...base, choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }] }),
+      ...enc.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "call", function: { name: "f", arguments: "" } }] }, finish_reason: null }] }),
+      ...enc.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"a":1}' } }] }, finish_reason: null }] }),
       ...enc.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] }),
       ...enc.finish(usage),
     ];

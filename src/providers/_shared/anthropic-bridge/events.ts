@@ -1,6 +1,7 @@
 import {
   type AnthropicEvent,
   type ChatChunk,
+  emptyUsage,
   type NormalizedUsage,
   stopReasonFromOpenAI,
 } from "../../../core/wire/index.ts";
@@ -38,7 +39,7 @@ export function createAnthropicEventEncoder(): AnthropicEventEncoder {
         stop_reason: null,
         stop_sequence: null,
         // chat providers report usage at the end; the real counts go out with message_delta
-        usage: { input_tokens: 0, output_tokens: 0 },
+        usage: toAnthropicUsage(emptyUsage()),
       },
     });
   }

@@ -9,17 +9,19 @@ import {
 
 /** Canonical results -> Anthropic shapes, for /v1/messages on OpenAI-format providers. */
 
-/** Anthropic counts input without the cached part; canonical prompt includes it (SPEC §5.4). */
+/**
+ * Anthropic counts input without the cached part; canonical prompt includes it (SPEC §5.4). The cache counts are
+ * always present, null when the provider did not say: Anthropic's Usage marks them required (nullable).
+ */
 export function toAnthropicUsage(u: NormalizedUsage): AnthropicUsage {
   const cacheRead = u.cacheReadTokens ?? 0;
   const cacheWrite = u.cacheWriteTokens ?? 0;
-  const usage: AnthropicUsage = {
+  return {
     input_tokens: Math.max(0, (u.promptTokens ?? 0) - cacheRead - cacheWrite),
     output_tokens: u.completionTokens ?? 0,
+    cache_creation_input_tokens: u.cacheWriteTokens,
+    cache_read_input_tokens: u.cacheReadTokens,
   };
-  if (u.cacheReadTokens !== null) usage.cache_read_input_tokens = u.cacheReadTokens;
-  if (u.cacheWriteTokens !== null) usage.cache_creation_input_tokens = u.cacheWriteTokens;
-  return usage;
 }
 
 /** Tool arguments are a JSON string that models sometimes get wrong; Anthropic needs an object. */

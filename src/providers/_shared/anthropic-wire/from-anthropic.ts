@@ -52,6 +52,7 @@ export function fromAnthropicMessage(msg: AnthropicMessage, jsonTool: string | n
   const message: ChatCompletion["choices"][number]["message"] = {
     role: "assistant",
     content: jsonAnswer ?? (text || (toolCalls.length > 0 ? null : "")),
+    refusal: null,
   };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   if (reasoning) message.reasoning = { content: reasoning };
@@ -61,7 +62,7 @@ export function fromAnthropicMessage(msg: AnthropicMessage, jsonTool: string | n
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
       model: msg.model,
-      choices: [{ index: 0, message, finish_reason: finish }],
+      choices: [{ index: 0, message, finish_reason: finish, logprobs: null }],
       usage: toOpenAIUsage(usage),
     },
     usage,

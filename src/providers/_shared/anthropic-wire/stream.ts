@@ -10,7 +10,7 @@ import {
   hasUsage,
   toOpenAIUsage,
 } from "../../../core/wire/index.ts";
-import { ProviderFailure, malformedBodyError, upstreamHttpError } from "../errors.ts";
+import { ProviderFailure, cutStreamError, malformedBodyError, upstreamHttpError } from "../errors.ts";
 import type { SseEvent } from "../sse.ts";
 import type { StreamState } from "../stream.ts";
 import { fromAnthropicUsage } from "./from-anthropic.ts";
@@ -86,16 +86,24 @@ function createTracker(state: StreamState) {
   };
 }
 
-/** Native events for /v1/messages pass-through: forwarded as received (unknown types included). */
+const CUT = "message_stop";
+
+/**
+ * Native events for /v1/messages pass-through: forwarded as received (unknown types included), up to message_stop; a
+ * body that ends after events but before it was cut.
+ */
 export async function* decodeAnthropicNative(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<AnthropicEvent> {
   const tracker = createTracker(state);
+  let started = false;
   for await (const sse of events) {
     if (!sse.data.trim()) continue;
     const { raw, known } = parseEvent(sse);
     tracker.see(known);
+    started = true;
     yield raw;
     if (raw.type === "message_stop") return;
   }
+  if (started) throw cutStreamError(CUT);
 }
 
 /** Anthropic events -> canonical chunks; `jsonTool` is the response_format stand-in whose input is content. */
@@ -115,10 +123,12 @@ export function decodeAnthropicToChunks(jsonTool: string | null) {
       choices: [{ index: 0, delta, finish_reason: finish }],
     });
 
+    let started = false;
     for await (const sse of events) {
       if (!sse.data.trim()) continue;
       const { known: ev } = parseEvent(sse);
       tracker.see(ev);
+      started = true;
       if (!ev) continue;
       switch (ev.type) {
         case "message_start":
@@ -165,5 +175,6 @@ export function decodeAnthropicToChunks(jsonTool: string | null) {
           break; // ping, content_block_stop, error (thrown by the tracker)
       }
     }
+    if (started) throw cutStreamError(CUT);
   };
 }

@@ -81,10 +81,10 @@ export function fromGeminiResponse(res: GeminiResponse, requestedModel: string):
       else if (part.thought) reasoning += part.text ?? "";
       else text += part.text ?? "";
     }
-    const message: ChatChoice["message"] = { role: "assistant", content: text || (toolCalls.length > 0 ? null : "") };
+    const message: ChatChoice["message"] = { role: "assistant", content: text || (toolCalls.length > 0 ? null : ""), refusal: null };
     if (toolCalls.length > 0) message.tool_calls = toolCalls;
     if (reasoning) message.reasoning = { content: reasoning };
-    return { index: c.index ?? i, message, finish_reason: finishReasonFromGemini(c.finishReason, toolCalls.length > 0) ?? "stop" };
+    return { index: c.index ?? i, message, finish_reason: finishReasonFromGemini(c.finishReason, toolCalls.length > 0) ?? "stop", logprobs: null };
   });
   const usage = fromGeminiUsage(res.usageMetadata);
   return {

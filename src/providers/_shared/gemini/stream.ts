@@ -5,7 +5,7 @@ import {
   mergeUsage,
   toOpenAIUsage,
 } from "../../../core/wire/index.ts";
-import { malformedBodyError } from "../errors.ts";
+import { cutStreamError, malformedBodyError } from "../errors.ts";
 import type { SseEvent } from "../sse.ts";
 import type { StreamState } from "../stream.ts";
 import { googleHttpError } from "./errors.ts";
@@ -15,7 +15,8 @@ import { geminiResponseSchema } from "./schema.ts";
 /**
  * streamGenerateContent?alt=sse -> canonical chunks (SPEC §5.4.2): every `data:` line is a whole
  * GenerateContentResponse with incremental parts; usageMetadata rides on the chunks (the last has the totals);
- * there is no [DONE]: the end of the body ends the stream (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent).
+ * there is no [DONE]: the end of the body ends the stream (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent),
+ * once a candidate has its finishReason; a body that ends before any was cut.
  */
 export function decodeGeminiChunks(requestedModel: string) {
   return async function* decode(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<ChatChunk> {
@@ -25,6 +26,7 @@ export function decodeGeminiChunks(requestedModel: string) {
     const started = new Set<number>();
     const toolIndex = new Map<number, number>();
     const chunk = (choices: ChunkChoice[]): ChatChunk => ({ id, object: "chat.completion.chunk", created, model, choices });
+    let finished = false;
 
     for await (const sse of events) {
       const data = sse.data.trim();
@@ -70,9 +72,13 @@ export function decodeGeminiChunks(requestedModel: string) {
           }
         }
         const finish = finishReasonFromGemini(c.finishReason, (toolIndex.get(index) ?? 0) > 0);
-        if (finish) yield chunk([{ index, delta: {}, finish_reason: finish }]);
+        if (finish) {
+          finished = true;
+          yield chunk([{ index, delta: {}, finish_reason: finish }]);
+        }
       }
     }
+    if (started.size > 0 && !finished) throw cutStreamError("a candidate's finishReason");
     if (hasUsage(state.usage)) yield { ...chunk([]), usage: toOpenAIUsage(state.usage) };
   };
 }

@@ -86,8 +86,6 @@ export interface LoopRelay<Req, Body, Ev> {
   call: (route: Route, req: Req) => Promise<ProviderResult<Body>>;
   open: (route: Route, req: Req) => Promise<ProviderStream<Ev>>;
   framing: SseFraming<Ev>;
-  /** The body the client gets; default: the loop's final body. */
-  body?: (body: Body) => unknown;
 }
 
 /**
@@ -110,8 +108,7 @@ export async function relayToolLoop<Req, Body, Ev>(admission: Admission, streami
       await runner.close();
     }
     const settled = admission.succeed(tally.usageOrNull(), tally.toolCostMicros());
-    const body = o.body ? o.body(result.body) : result.body;
-    return { kind: "json", body, headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
+    return { kind: "json", body: result.body, headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
   }
   const request = protocol.prepare(o.request, plan);
   let first: ProviderStream<Ev>;

@@ -5,7 +5,7 @@
  * once, output indexes and sequence numbers continuing across rounds, and a round's `response.completed` held back
  * until the loop ends (the last one then carries the summed usage and the first round's response id).
  */
-import type { NormalizedUsage, ResponsesEvent, ResponsesObject, ResponsesRequest } from "../../../core/wire/index";
+import { type NormalizedUsage, RESPONSES_TERMINAL_EVENTS, type ResponsesEvent, type ResponsesObject, type ResponsesRequest } from "../../../core/wire/index";
 import type { ToolPlan } from "./plan";
 import { type LoopProtocol, plannedDefinitions, type StreamLoopState, sumUsageObjects } from "./protocol";
 import type { ToolCall, ToolResult } from "./runner";
@@ -14,7 +14,6 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 
-const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
 /** The input as a list of items (a string is one user message). */
 function inputItems(input: unknown): unknown[] {
@@ -63,7 +62,7 @@ function streamState(): StreamLoopState<ResponsesRequest, ResponsesEvent> {
         sequence = sequence === null ? event.sequence_number : sequence + 1;
         out = { ...out, sequence_number: sequence };
       }
-      if (TERMINAL.has(event.type)) {
+      if (RESPONSES_TERMINAL_EVENTS.has(event.type)) {
         if (event.type === "response.completed") completed = event.response ?? null;
         held.push(out);
         return [];
