@@ -322,45 +322,51 @@ async function importUsage(
   const parallel = target?.dialect === "pg" ? 2 : 1;
   const writing: Promise<void>[] = [];
   let done = 0;
-  let pending = source.usagePage(null, batch);
-  for (;;) {
-    const page = await pending;
-    if (page.length === 0) break;
-    const last = page[page.length - 1]?.id;
-    pending = page.length < batch ? Promise.resolve([]) : source.usagePage(String(last), batch);
-    pending.catch(() => undefined); // awaited on the next turn; a failure of this batch must not leave it unhandled
-    const rows: UsageRow[] = [];
-    for (const raw of page) {
-      const row = take(plan, raw, "id", toUsage);
-      if (!row) continue;
-      if (row.apiKeyId && !keysPresent(row.apiKeyId)) {
-        plan.adjust(row.id, `its key '${row.apiKeyId}' does not exist: api_key_id cleared`);
-        row.apiKeyId = null;
+  try {
+    let pending = source.usagePage(null, batch);
+    for (;;) {
+      const page = await pending;
+      if (page.length === 0) break;
+      const last = page[page.length - 1]?.id;
+      pending = page.length < batch ? Promise.resolve([]) : source.usagePage(String(last), batch);
+      pending.catch(() => undefined); // awaited on the next turn; a failure of this batch must not leave it unhandled
+      const rows: UsageRow[] = [];
+      for (const raw of page) {
+        const row = take(plan, raw, "id", toUsage);
+        if (!row) continue;
+        if (row.apiKeyId && !keysPresent(row.apiKeyId)) {
+          plan.adjust(row.id, `its key '${row.apiKeyId}' does not exist: api_key_id cleared`);
+          row.apiKeyId = null;
+        }
+        if (row.userId && !usersPresent(row.userId)) {
+          plan.adjust(row.id, `its user '${row.userId}' does not exist: user_id cleared`);
+          row.userId = null;
+        }
+        rows.push(row);
       }
-      if (row.userId && !usersPresent(row.userId)) {
-        plan.adjust(row.id, `its user '${row.userId}' does not exist: user_id cleared`);
-        row.userId = null;
+      const existing =
+        lookUp && target && t
+          ? await existingBy(rows.map((r) => r.id), (c) => target.db.select().from(t.usageLogs).where(inArray(t.usageLogs.id, c)), (r) => r.id)
+          : new Map<string, UsageRow>();
+      const before = plan.fresh.length;
+      for (const row of rows) plan.place(row.id, row, existing.get(row.id), fields);
+      const fresh = plan.fresh.splice(before);
+      plan.present.clear(); // usage ids are referenced by nothing: no need to keep a million of them
+      if (target && !o.dryRun && fresh.length) {
+        const write = target.rawTx((exec) => insertUsageRows(target.dialect, exec, fresh));
+        write.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
+        writing.push(write);
+        if (writing.length >= parallel) await writing.shift();
       }
-      rows.push(row);
+      done += page.length;
+      o.onProgress?.("usage_logs", done, total);
     }
-    const existing =
-      lookUp && target && t
-        ? await existingBy(rows.map((r) => r.id), (c) => target.db.select().from(t.usageLogs).where(inArray(t.usageLogs.id, c)), (r) => r.id)
-        : new Map<string, UsageRow>();
-    const before = plan.fresh.length;
-    for (const row of rows) plan.place(row.id, row, existing.get(row.id), fields);
-    const fresh = plan.fresh.splice(before);
-    plan.present.clear(); // usage ids are referenced by nothing: no need to keep a million of them
-    if (target && !o.dryRun && fresh.length) {
-      const write = target.rawTx((exec) => insertUsageRows(target.dialect, exec, fresh));
-      write.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
-      writing.push(write);
-      if (writing.length >= parallel) await writing.shift();
-    }
-    done += page.length;
-    o.onProgress?.("usage_logs", done, total);
+    await Promise.all(writing);
+  } catch (err) {
+    // Let the batch still being written finish (commit or roll back) before reporting: no write outlives the call.
+    await Promise.allSettled(writing);
+    throw err;
   }
-  await Promise.all(writing);
 }
 
 /** Tables of the target that hold at least one row. */
