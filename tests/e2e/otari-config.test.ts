@@ -8,8 +8,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { PG_ADMIN_URL } from "../helpers/db";
+import { createOtariDb } from "../helpers/otari-db";
 import { startPlatformMock } from "../helpers/platform-mock";
-import { ensureBinary, freePort, http, startServe, stopAll, tempDir } from "./_gateway";
+import { ensureBinary, freePort, http, run, startServe, stopAll, tempDir } from "./_gateway";
 
 const EXAMPLE = readFileSync(join(import.meta.dir, "fixtures", "otari-config.example.yml"), "utf8");
 const SHIPPED_URL = 'database_url: "postgresql://gateway:gateway@postgres:5432/gateway"';
@@ -63,9 +64,9 @@ beforeAll(ensureBinary, 180_000);
 afterAll(stopAll);
 
 describe.each([
-  { dialect: "sqlite", databases: async (dir: string) => [sqlite(dir, "otari.db"), sqlite(dir, "from-env.db")] },
-  { dialect: "pg", databases: async () => [await pg(), await pg()] },
-])("otari's config on $dialect", ({ databases }) => {
+  { dialect: "sqlite" as const, databases: async (dir: string) => [sqlite(dir, "otari.db"), sqlite(dir, "from-env.db")] },
+  { dialect: "pg" as const, databases: async () => [await pg(), await pg()] },
+])("otari's config on $dialect", ({ dialect, databases }) => {
   const cwd = tempDir("gw-otari-config-");
   let yamlDb: Database;
   let envDb: Database;
@@ -142,6 +143,18 @@ describe.each([
       expect((await fetch(`${server.url}/docs`)).status).toBe(404);
     } finally {
       await server.stop();
+    }
+  }, 30_000);
+
+  test("pointed at otari's own database (its URL left as it was), serve stops and says to import it into a new one", async () => {
+    const otari = await createOtariDb(dialect);
+    try {
+      const result = await run(["serve", "--config", exampleConfig(cwd, otari.url)], { cwd, env: { OTARI_LOG_FORMAT: "pretty" } });
+      expect(result.code).toBe(1);
+      expect(result.stdout + result.stderr).toContain("This database is otari's");
+      expect(result.stdout + result.stderr).toContain("gateway import otari --from");
+    } finally {
+      await otari.close();
     }
   }, 30_000);
 });

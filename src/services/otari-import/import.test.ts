@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sha256Hex } from "../../platform/crypto";
-import { DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
+import { createSqliteDatabase, DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
 import { createOtariDb, type OtariDb, type Seeded, seedOtari } from "../../../tests/helpers/otari-db";
 import type { Db, Store } from "../../db/client";
 import { openReadOnly } from "../../db/read-only";
@@ -92,7 +92,7 @@ describe("from otari's SQLite, which never enforced foreign keys", () => {
   let source: OtariDb;
 
   beforeAll(async () => {
-    target = await DIALECTS[0].create();
+    target = await createSqliteDatabase();
     source = await createOtariDb("sqlite");
     await seedOtari(source, { usageRows: 10 });
     const ts = "2026-11-02 00:00:00.000000";
@@ -128,7 +128,7 @@ describe("otari's stored master-key hash", () => {
   const hash = sha256Hex("otari-master-key");
 
   beforeAll(async () => {
-    target = await DIALECTS[0].create();
+    target = await createSqliteDatabase();
     source = await createOtariDb("sqlite");
     await seedOtari(source, { usageRows: 1 });
     const { Database } = await import("bun:sqlite");

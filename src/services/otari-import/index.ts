@@ -23,6 +23,7 @@ import { currentRevision, migrate } from "../../db/migrate";
 import type { ReadOnlyDb } from "../../db/read-only";
 import { sha256Hex } from "../../platform/crypto";
 import { createChangeFeed } from "../governance/change-feed";
+import { MASTER_KEY_SETTING, storedMasterKeyHash } from "../master-key";
 import { insertUsageRows } from "../governance/usage-insert";
 import { differingColumns } from "./compare";
 import {
@@ -58,7 +59,6 @@ export interface OtariImportOptions {
   usageBatchRows?: number;
 }
 
-const MASTER_KEY_SETTING = "master_key_sha256";
 /** Rows per multi-row INSERT of the management tables (well under both dialects' bind-parameter limits). */
 const INSERT_CHUNK = 500;
 /** Ids per `IN (...)` lookup. */
@@ -91,7 +91,7 @@ function chunks<T>(items: T[], size: number): T[][] {
 /** One table's rows being imported: the report's notes and counts, and which rows go in. */
 class TablePlan<T extends object> {
   readonly fresh: T[] = [];
-  /** Ids of rows that end up in the target (fresh, unchanged or conflicting). */
+  /** Ids of rows that end up in the target (fresh, unchanged or conflicting), for tables other rows point at. */
   readonly present = new Set<string>();
   /** Ids of source rows that could not be taken. */
   readonly skippedIds = new Set<string>();
@@ -99,14 +99,16 @@ class TablePlan<T extends object> {
   constructor(
     private readonly report: Report,
     readonly table: ImportTable,
+    /** Usage rows are referenced by nothing: a million of their ids need not be kept. */
+    private readonly keepIds = true,
   ) {}
 
   private note(list: RowNote[], id: string, reason: string) {
     list.push({ table: this.table, id, reason });
   }
 
-  read(n = 1) {
-    this.report.tables[this.table].read += n;
+  read() {
+    this.report.tables[this.table].read++;
   }
 
   skip(id: string, reason: string) {
@@ -120,22 +122,23 @@ class TablePlan<T extends object> {
     this.note(this.report.adjusted, id, reason);
   }
 
+  /** A row the target holds otherwise: reported, the target's kept. */
+  conflict(id: string, reason: string) {
+    this.report.tables[this.table].conflicts++;
+    this.note(this.report.conflicts, id, reason);
+  }
+
   /** Files a converted row: fresh, or compared with the row the target holds under the same id. */
   place(id: string, row: T, existing: T | undefined, fields: readonly (keyof T & string)[]) {
-    this.present.add(id);
-    const counts = this.report.tables[this.table];
+    if (this.keepIds) this.present.add(id);
     if (!existing) {
       this.fresh.push(row);
-      counts.imported++;
+      this.report.tables[this.table].imported++;
       return;
     }
     const differ = differingColumns(existing, row, fields);
-    if (differ.length === 0) {
-      counts.unchanged++;
-      return;
-    }
-    counts.conflicts++;
-    this.note(this.report.conflicts, id, `the target holds other values for ${differ.join(", ")}; kept the target's`);
+    if (differ.length === 0) this.report.tables[this.table].unchanged++;
+    else this.conflict(id, `the target holds other values for ${differ.join(", ")}; kept the target's`);
   }
 }
 
@@ -173,15 +176,14 @@ interface ManagementPlan {
 
 /** Reads, converts and compares the management tables (nothing is written here). */
 async function planManagement(source: OtariSource, target: Store | null, report: Report): Promise<ManagementPlan> {
-  const q: Pick<Store, "db" | "t"> | null = target;
-  const allIds = async (query: (q: Pick<Store, "db" | "t">) => Promise<{ id: string }[]>) => new Set(q ? (await query(q)).map((r) => r.id) : []);
+  const allIds = async (query: (store: Store) => Promise<{ id: string }[]>) => new Set(target ? (await query(target)).map((r) => r.id) : []);
   const targetBudgets = await allIds(({ db, t }) => db.select({ id: t.budgets.budgetId }).from(t.budgets));
   const targetUsers = await allIds(({ db, t }) => db.select({ id: t.users.userId }).from(t.users));
 
   const budgets = new TablePlan<BudgetRow>(report, "budgets");
   const budgetRows = (await source.all("budgets")).flatMap((raw) => take(budgets, raw, "budget_id", toBudget) ?? []);
-  const existingBudgets = q
-    ? await existingBy(budgetRows.map((b) => b.budgetId), (c) => q.db.select().from(q.t.budgets).where(inArray(q.t.budgets.budgetId, c)), (b) => b.budgetId)
+  const existingBudgets = target
+    ? await existingBy(budgetRows.map((b) => b.budgetId), (c) => target.db.select().from(target.t.budgets).where(inArray(target.t.budgets.budgetId, c)), (b) => b.budgetId)
     : new Map<string, BudgetRow>();
   for (const row of budgetRows) budgets.place(row.budgetId, row, existingBudgets.get(row.budgetId), ["maxBudgetMicros", "budgetDurationSec", "createdAt"]);
 
@@ -194,8 +196,8 @@ async function planManagement(source: OtariSource, target: Store | null, report:
     if (row.budgetId && !budgets.present.has(row.budgetId) && !targetBudgets.has(row.budgetId)) users.skip(row.userId, missingParent(budgets, "budget", row.budgetId));
     else userRows.push(row);
   }
-  const existingUsers = q
-    ? await existingBy(userRows.map((u) => u.userId), (c) => q.db.select().from(q.t.users).where(inArray(q.t.users.userId, c)), (u) => u.userId)
+  const existingUsers = target
+    ? await existingBy(userRows.map((u) => u.userId), (c) => target.db.select().from(target.t.users).where(inArray(target.t.users.userId, c)), (u) => u.userId)
     : new Map<string, UserRow>();
   const userFields = ["alias", "spendMicros", "budgetId", "budgetStartedAt", "nextBudgetResetAt", "blocked", "deletedAt", "createdAt", "metadata"] as const;
   for (const row of userRows) users.place(row.userId, row, existingUsers.get(row.userId), userFields);
@@ -209,17 +211,16 @@ async function planManagement(source: OtariSource, target: Store | null, report:
     if (row.userId && !userPresent(row.userId)) keys.skip(row.id, missingParent(users, "user", row.userId));
     else keyRows.push(row);
   }
-  const existingKeys = q
-    ? await existingBy(keyRows.map((k) => k.id), (c) => q.db.select().from(q.t.apiKeys).where(inArray(q.t.apiKeys.id, c)), (k) => k.id)
+  const existingKeys = target
+    ? await existingBy(keyRows.map((k) => k.id), (c) => target.db.select().from(target.t.apiKeys).where(inArray(target.t.apiKeys.id, c)), (k) => k.id)
     : new Map<string, KeyRow>();
-  const sameHash = q
-    ? await existingBy(keyRows.map((k) => k.keyHash), (c) => q.db.select().from(q.t.apiKeys).where(inArray(q.t.apiKeys.keyHash, c)), (k) => k.keyHash)
+  const sameHash = target
+    ? await existingBy(keyRows.map((k) => k.keyHash), (c) => target.db.select().from(target.t.apiKeys).where(inArray(target.t.apiKeys.keyHash, c)), (k) => k.keyHash)
     : new Map<string, KeyRow>();
   for (const row of keyRows) {
     const holder = sameHash.get(row.keyHash);
     if (holder && holder.id !== row.id) {
-      report.tables.api_keys.conflicts++;
-      report.conflicts.push({ table: "api_keys", id: row.id, reason: `its key_hash belongs to the target's key '${holder.id}'; kept the target's` });
+      keys.conflict(row.id, `its key_hash belongs to the target's key '${holder.id}'; kept the target's`);
       continue;
     }
     keys.place(row.id, row, existingKeys.get(row.id), ["keyHash", "keyName", "userId", "createdAt", "expiresAt", "isActive", "metadata"]);
@@ -241,22 +242,22 @@ async function planManagement(source: OtariSource, target: Store | null, report:
     }
     logRows.push(row);
   }
-  const existingLogs = q
-    ? await existingBy(logRows.map((l) => String(l.id)), (c) => q.db.select().from(q.t.budgetResetLogs).where(inArray(q.t.budgetResetLogs.id, c.map(Number))), (l) => String(l.id))
+  const existingLogs = target
+    ? await existingBy(logRows.map((l) => String(l.id)), (c) => target.db.select().from(target.t.budgetResetLogs).where(inArray(target.t.budgetResetLogs.id, c.map(Number))), (l) => String(l.id))
     : new Map<string, ResetLogRow>();
   for (const row of logRows) resetLogs.place(String(row.id), row, existingLogs.get(String(row.id)), ["userId", "budgetId", "previousSpendMicros", "resetAt", "nextResetAt"]);
 
   const pricing = new TablePlan<PricingRow>(report, "model_pricing");
   const priceRows = (await source.all("model_pricing")).flatMap((raw) => take(pricing, raw, "model_key", toPricing) ?? []);
-  const existingPrices = q
-    ? await existingBy([...new Set(priceRows.map((p) => p.modelKey))], (c) => q.db.select().from(q.t.modelPricing).where(inArray(q.t.modelPricing.modelKey, c)), pricingId)
+  const existingPrices = target
+    ? await existingBy([...new Set(priceRows.map((p) => p.modelKey))], (c) => target.db.select().from(target.t.modelPricing).where(inArray(target.t.modelPricing.modelKey, c)), pricingId)
     : new Map<string, PricingRow>();
   for (const row of priceRows) pricing.place(pricingId(row), row, existingPrices.get(pricingId(row)), ["inputPricePerMillionMicros", "outputPricePerMillionMicros"]);
 
   const masterKey = await source.masterKeyHash();
   if (masterKey) {
-    const [stored] = q ? await q.db.select().from(q.t.settings).where(eq(q.t.settings.key, MASTER_KEY_SETTING)) : [];
-    report.master_key = !stored ? "imported" : stored.value === masterKey ? "unchanged" : "conflict";
+    const stored = target ? await storedMasterKeyHash(target) : null;
+    report.master_key = !stored ? "imported" : stored === masterKey ? "unchanged" : "conflict";
   }
   return { budgets, users, keys, resetLogs, pricing, masterKey: report.master_key === "imported" ? masterKey : null };
 }
@@ -291,7 +292,7 @@ async function importUsage(
   keysPresent: (id: string) => boolean,
   usersPresent: (id: string) => boolean,
 ): Promise<void> {
-  const plan = new TablePlan<UsageRow>(report, "usage_logs");
+  const plan = new TablePlan<UsageRow>(report, "usage_logs", false);
   const batch = o.usageBatchRows ?? 25_000;
   const total = await source.usageCount();
   const t = target?.t;
@@ -351,7 +352,6 @@ async function importUsage(
       const before = plan.fresh.length;
       for (const row of rows) plan.place(row.id, row, existing.get(row.id), fields);
       const fresh = plan.fresh.splice(before);
-      plan.present.clear(); // usage ids are referenced by nothing: no need to keep a million of them
       if (target && !o.dryRun && fresh.length) {
         const write = target.rawTx((exec) => insertUsageRows(target.dialect, exec, fresh));
         write.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
