@@ -4,7 +4,7 @@
  * connection. Rows come back as the driver gives them; the caller normalises types.
  */
 import { Database } from "bun:sqlite";
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { SQL } from "bun";
 import { parseDatabaseUrl } from "./url";
 
@@ -12,6 +12,8 @@ export interface ReadOnlyDb {
   readonly dialect: "sqlite" | "pg";
   /** The URL with its password masked. */
   readonly display: string;
+  /** Names the database however its URL was written: the file's absolute path, or the masked URL. */
+  readonly identity: string;
   /** Parameter placeholder number `n` (1-based) in this dialect. */
   param(n: number): string;
   query<R = Record<string, unknown>>(statement: string, params?: unknown[]): Promise<R[]>;
@@ -30,6 +32,7 @@ export function openReadOnly(url: string): ReadOnlyDb {
     return {
       dialect: "sqlite",
       display: target.display,
+      identity: realpathSync(target.path),
       param: () => "?",
       query,
       columns: async (table) => {
@@ -44,6 +47,7 @@ export function openReadOnly(url: string): ReadOnlyDb {
   return {
     dialect: "pg",
     display: target.display,
+    identity: target.display,
     param: (n) => `$${n}`,
     query,
     columns: async (table) => {

@@ -395,7 +395,7 @@ export async function importOtari(o: OtariImportOptions): Promise<ImportReport> 
   // A dry run writes nothing, not even the schema: an unmigrated target is an empty one.
   if (target && o.dryRun && (await currentRevision(target)) === null) target = null;
 
-  const marker = { key: `otari_import:${sha256Hex(source.display).slice(0, 16)}`, value: "" };
+  const marker = { key: `otari_import:${sha256Hex(source.identity).slice(0, 16)}`, value: "" };
   if (target) {
     const held = await tablesWithRows(target);
     const [rerun] = await target.db.select().from(target.t.settings).where(eq(target.t.settings.key, marker.key));

@@ -32,6 +32,7 @@ const MASTER_KEY_NAMES = ["master_key_hash", "master_key_sha256"];
 
 export interface OtariSource {
   readonly display: string;
+  readonly identity: string;
   /** Every row of a small table (everything but usage_logs), in primary-key order. */
   all(table: Exclude<ImportTable, "usage_logs">): Promise<Raw[]>;
   usageCount(): Promise<number>;
@@ -57,6 +58,7 @@ export async function openOtariSource(db: ReadOnlyDb): Promise<OtariSource> {
 
   return {
     display: db.display,
+    identity: db.identity,
     all: (table) => db.query<Raw>(`${selects[table]} ORDER BY ${COLUMNS[table].order}`),
     usageCount: async () => Number((await db.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM usage_logs`))[0]?.n ?? 0),
     usagePage: (afterId, limit) =>
