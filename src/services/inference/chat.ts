@@ -20,7 +20,7 @@ export function createChatService(admissions: Admissions, streaming: StreamSetti
       requestedUser: body.user,
       userRequiredMessage: "When using master key, 'user' field is required in request body",
       selector: body.model,
-      estimate: estimateTokens([body.messages, body.tools], body.max_completion_tokens ?? body.max_tokens, defaultOutputTokens),
+      estimate: estimateTokens([body.messages, body.tools], body.max_completion_tokens ?? body.max_tokens, defaultOutputTokens, body.n),
     });
     const plan = await guarded(admission, () => tools.plan(body));
     const upstream: ChatRequest = withoutGatewayFields(body);
