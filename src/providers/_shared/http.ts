@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { GatewayError } from "../../core/errors.ts";
+import { GatewayError, badRequest } from "../../core/errors.ts";
 import { recordRawText } from "../../core/wire/raw-text.ts";
 import type { CallOptions, ProviderSettings } from "../types.ts";
 import {
@@ -61,6 +61,22 @@ export function buildHeaders(req: UpstreamRequest, settings: ProviderSettings, o
 
 /** Joins a base URL and a path without doubling or dropping the slash. */
 export const joinUrl = (base: string, path: string): string => `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
+
+/** Characters no model id or deployment name contains, whatever the provider: control characters and backslashes. */
+const NEVER_IN_ID = /[\u0000-\u001f\u007f\\]/;
+
+/**
+ * A model id or deployment name as ONE percent-encoded path segment of an upstream URL: `?`, `#`, `%` and `/` stay
+ * inside it, so the id can never reach another path (or the operator's key another endpoint). Ids no provider
+ * names a model with are refused with a 400 before any upstream call: empty, `.` or `..`, control characters, and
+ * `/` unless the provider takes it inside one segment (`slash`: Bedrock ARNs and inference profiles).
+ */
+export function modelSegment(id: string, provider: string, slash = false): string {
+  if (id === "" || id === "." || id === ".." || NEVER_IN_ID.test(id) || (!slash && id.includes("/"))) {
+    throw badRequest(`Invalid model name for provider '${provider}': path separators, dot segments and control characters are not allowed`, "invalid_model", "model");
+  }
+  return encodeURIComponent(id);
+}
 
 /** A caller abort rejects with the caller's reason, untouched, so the service can tell it from a failure. */
 export function rethrowIfCallerAborted(options: CallOptions): void {

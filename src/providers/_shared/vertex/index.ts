@@ -1,6 +1,6 @@
 import { badRequest } from "../../../core/errors.ts";
 import type { CallOptions, ProviderSettings } from "../../types.ts";
-import { joinUrl } from "../http.ts";
+import { joinUrl, modelSegment } from "../http.ts";
 import { envOf, loadCredentials } from "./credentials.ts";
 import { accessToken } from "./token.ts";
 
@@ -49,7 +49,7 @@ export async function vertexProject(s: ProviderSettings): Promise<string> {
 export async function vertexModelUrl(s: ProviderSettings, publisher: string, model: string, method: string): Promise<string> {
   const project = await vertexProject(s);
   const location = vertexLocation(s);
-  const path = `/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/${publisher}/models/${encodeURIComponent(model)}:${method}`;
+  const path = `/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/${publisher}/models/${modelSegment(model, s.name)}:${method}`;
   return joinUrl(vertexBase(s), path);
 }
 
