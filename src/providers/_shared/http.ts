@@ -63,6 +63,7 @@ export function buildHeaders(req: UpstreamRequest, settings: ProviderSettings, o
 export const joinUrl = (base: string, path: string): string => `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 
 /** Characters no model id or deployment name contains, whatever the provider: control characters and backslashes. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const NEVER_IN_ID = /[\u0000-\u001f\u007f\\]/;
 
 /**
