@@ -35,6 +35,7 @@ const NOTES: Record<string, string> = {
   gateway_budget_exceeded_total: "requests refused because the user's budget could not cover the reservation",
   gateway_usage_log_queue_depth: "read at scrape time; grows when the database is slow or down (rows stay in the journal)",
   gateway_usage_log_rows_total: "`dropped` means a row the database rejected for good",
+  gateway_upstream_usage_anomalies_total: "one per upstream response whose usage was negative, fractional or above 1e9 tokens per field; clamped before billing and logged",
   gateway_budget_reservations_released_total: "reservations of requests that never settled (crash, lost stream), freed after `reservation_ttl_seconds`",
 };
 

@@ -5,7 +5,7 @@
  */
 import { GatewayError, badRequest, forbidden, notFound } from "../../core/errors";
 import { costMicros, microsToUsd } from "../../core/money";
-import { hasUsage, type NormalizedUsage } from "../../core/wire/index";
+import { hasUsage, MAX_REPORTED_TOKENS, type NormalizedUsage } from "../../core/wire/index";
 import { logger } from "../../platform/logger";
 import type { Caller } from "../auth";
 import type { BudgetLedger, Reservation } from "../governance/budget-ledger";
@@ -16,6 +16,7 @@ import type { Price, PriceBook } from "./prices";
 import type { Plan, Route, Router, Target } from "./routing";
 import { logSettled, usageRow } from "./usage-row";
 import { failureDetail } from "./failures";
+import type { UsageGuard } from "./usage-guard";
 import type { DirectoryUser, UserDirectory } from "./user-directory";
 
 const log = logger("admission");
@@ -42,6 +43,8 @@ export interface AdmissionDeps {
   usage: UsageWriter;
   settings: AdmissionSettings;
   now: () => Date;
+  /** Checks upstream usage before it is billed (usage-guard.ts). */
+  checkUsage: UsageGuard;
   /** Metric hooks (tokens, cost). */
   onSettled?: (row: UsageRowInsert) => void;
 }
@@ -127,17 +130,23 @@ export class Admission {
     return served.value;
   }
 
-  /** Tokens the reservation assumed, for settlement without provider usage (SPEC §6.3). */
+  /** Tokens the reservation assumed, for settlement without provider usage (SPEC §6.3), within what a row can hold. */
   estimatedUsage(): NormalizedUsage {
-    const { promptTokens, outputTokens } = this.input.estimate;
+    const promptTokens = Math.min(this.input.estimate.promptTokens, MAX_REPORTED_TOKENS);
+    const outputTokens = Math.min(this.input.estimate.outputTokens, MAX_REPORTED_TOKENS);
     return { promptTokens, completionTokens: outputTokens, totalTokens: promptTokens + outputTokens, cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null };
+  }
+
+  /** Upstream usage of the route that serves, checked before anything bills it (usage-guard.ts). */
+  checkedUsage(usage: NormalizedUsage): NormalizedUsage {
+    return this.deps.checkUsage(usage, this.route.providerName);
   }
 
   /** Settles at actual usage (or releases when there is none and the call failed); once per request. */
   finish(outcome: Outcome, status: "success" | "error"): SettledInfo {
     if (this.settled) return { costMicros: null, headers: {} };
     this.settled = true;
-    const u = outcome.usage;
+    const u = outcome.usage && !outcome.estimated ? this.checkedUsage(outcome.usage) : outcome.usage;
     const prompt = u?.promptTokens ?? null;
     const completion = u?.completionTokens ?? (this.input.endpoint === "/v1/embeddings" && u ? 0 : null);
     const billable = u !== null && (prompt !== null || completion !== null);

@@ -30,7 +30,7 @@ export function createChatService(admissions: Admissions, streaming: StreamSetti
       return relayToolLoop(admission, streaming, {
         protocol: chatLoop,
         plan,
-        tally: await guarded(admission, () => tools.tally(plan)),
+        tally: await guarded(admission, () => tools.tally(plan, (u) => admission.checkedUsage(u))),
         request: upstream,
         stream: body.stream === true,
         call: (r, req) => r.provider.chat({ ...req, model: r.model, stream: false }, r.settings),

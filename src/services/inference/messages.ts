@@ -34,7 +34,7 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
       return relayToolLoop(admission, streaming, {
         protocol: messagesLoop,
         plan,
-        tally: await guarded(admission, () => tools.tally(plan)),
+        tally: await guarded(admission, () => tools.tally(plan, (u) => admission.checkedUsage(u))),
         request: upstream,
         stream: body.stream === true,
         call: (r, req) => r.provider.messages({ ...req, model: r.model, stream: false }, r.settings, options),

@@ -47,7 +47,7 @@ export function createResponsesService(admissions: Admissions, streaming: Stream
       return relayToolLoop(admission, streaming, {
         protocol: responsesLoop,
         plan,
-        tally: await guarded(admission, () => tools.tally(plan)),
+        tally: await guarded(admission, () => tools.tally(plan, (u) => admission.checkedUsage(u))),
         request: upstream,
         stream: body.stream === true,
         call: (r, req) => responsesApi(r).responses({ ...req, model: r.model, stream: false }, r.settings),

@@ -28,6 +28,7 @@ import { chatLoop, type GatewayTools, type LoopProtocol, messagesLoop, responses
 import type { Reply } from "../inference/reply";
 import type { PumpEnd } from "../inference/sse-pump";
 import type { StreamSettings } from "../inference/stream-settings";
+import type { UsageGuard } from "../inference/usage-guard";
 import { runAttempts } from "./attempts";
 import type { PlatformAttempt, PlatformClient, UsageReport } from "./client";
 import type { UsageReporter } from "./usage-reporter";
@@ -43,6 +44,8 @@ export interface PlatformInferenceOptions {
   streaming: StreamSettings;
   /** The built-in tools (SPEC §9); MCP stays refused. */
   tools: GatewayTools;
+  /** Checks upstream usage before it is reported (src/services/inference/usage-guard.ts). */
+  checkUsage: UsageGuard;
 }
 
 /** One attempt made ready to call: its adapter and settings (the attempt's own key and base). */
@@ -93,7 +96,9 @@ function withHeaders(err: unknown, headers: Record<string, string>): unknown {
 }
 
 export function createPlatformInference(o: PlatformInferenceOptions) {
-  const { client, reporter } = o;
+  const { client, reporter, checkUsage } = o;
+  /** SPEC §10.3's usage object for what `attempt`'s provider reported, once checked. */
+  const usageOf = (attempt: PlatformAttempt, u: NormalizedUsage) => reportedUsage(checkUsage(u, attempt.provider));
   // Platform attempts carry their own credentials: no provider env var is ever read in platform mode.
   const noEnv = {};
 
@@ -107,7 +112,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
   /** The report for a stream's end (SPEC §10.3): mid-stream errors carry no error class. */
   function streamReport(attempt: PlatformAttempt, end: PumpEnd): UsageReport {
     if (end.kind === "upstream_error") return { correlation_id: attempt.attemptId, status: "error" };
-    return { correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(end.usage) };
+    return { correlation_id: attempt.attemptId, status: "success", usage: usageOf(attempt, end.usage) };
   }
 
   async function serve<J, S>(token: string, selector: string, endpoint: Endpoint<J, S>): Promise<Reply> {
@@ -127,7 +132,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       });
       const headers = { ...head, "X-Correlation-ID": attempt.attemptId };
       if (result.kind === "json") {
-        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(result.result.usage) });
+        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: usageOf(attempt, result.result.usage) });
         return { kind: "json", body: endpoint.body ? endpoint.body(result.result) : result.result.body, headers };
       }
       return sseReply(
@@ -158,7 +163,9 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
     const { protocol, plan } = endpoint;
     let runner: ToolRunner | null = null;
     try {
-      const tally = new Tally();
+      // Each round's usage is checked as the provider of the attempt running it reported it.
+      let provider = attempts[0]?.provider ?? "unknown";
+      const tally = new Tally({}, (u) => checkUsage(u, provider));
       runner = await ToolRunner.open(plan, tally);
       const r = runner;
       const prepared = protocol.prepare(endpoint.request, plan);
@@ -166,6 +173,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
         attempts,
         onFailure: (a, failure) => reporter.report({ correlation_id: a.attemptId, status: "error", error_class: failure.errorClass }),
         run: async (a, lockIn) => {
+          provider = a.provider;
           const p = prepare(a, endpoint.stream, true);
           endpoint.check?.(p);
           if (!endpoint.stream) {
@@ -180,7 +188,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       const headers = { ...head, "X-Correlation-ID": attempt.attemptId };
       if (result.kind === "json") {
         await r.close();
-        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(result.result.usage) });
+        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: usageOf(attempt, result.result.usage) });
         return { kind: "json", body: endpoint.body ? endpoint.body(result.result.body) : result.result.body, headers };
       }
       const stream = result.stream;

@@ -9,6 +9,7 @@
  *   chat.ts / messages.ts / responses.ts   the adapters (injected tools, purpose hints, turns, stream events)
  */
 import type { Config } from "../../../config/load";
+import type { NormalizedUsage } from "../../../core/wire/index";
 import type { ProviderResult, ProviderStream } from "../../../providers/types";
 import type { ToolBackend, ToolName } from "../../../tools/types";
 import type { ToolSettings } from "../../../tools/index";
@@ -60,8 +61,11 @@ export function createGatewayTools(deps: ToolLoopDeps) {
     /** SPEC §3.1 step 7: the request's gateway tools (null: none), or the §9.1 400. */
     plan: (body: Parameters<typeof planTools>[0], mode: "standalone" | "platform" = "standalone"): ToolPlan | null =>
       planTools(body, { backends: deps.backends, hints }, mode),
-    /** A fresh tally with the plan's tools' per-call prices (SPEC §0: USD per million calls). */
-    async tally(plan: ToolPlan, at = Date.now()): Promise<Tally> {
+    /**
+     * A fresh tally with the plan's tools' per-call prices (SPEC §0: USD per million calls); `check` vets each
+     * round's upstream usage.
+     */
+    async tally(plan: ToolPlan, check: (usage: NormalizedUsage) => NormalizedUsage, at = Date.now()): Promise<Tally> {
       const prices: ToolPrices = {};
       if (deps.prices) {
         for (const t of plan.tools) {
@@ -69,7 +73,7 @@ export function createGatewayTools(deps: ToolLoopDeps) {
           if (price) prices[t.name] = price.inputRate;
         }
       }
-      return new Tally(prices);
+      return new Tally(prices, check);
     },
   };
 }

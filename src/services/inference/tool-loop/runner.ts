@@ -48,10 +48,14 @@ export class Tally {
   usage: NormalizedUsage = emptyUsage();
   readonly calls: Record<ToolName, number> = { code_execution: 0, web_search: 0 };
 
-  constructor(private readonly prices: ToolPrices = {}) {}
+  /** `check`: each round's upstream usage is checked before it is added (src/services/inference/usage-guard.ts). */
+  constructor(
+    private readonly prices: ToolPrices = {},
+    private readonly check: (usage: NormalizedUsage) => NormalizedUsage = (u) => u,
+  ) {}
 
   addModel(usage: NormalizedUsage): void {
-    this.usage = addUsage(this.usage, usage);
+    this.usage = addUsage(this.usage, this.check(usage));
   }
 
   /** The summed usage, or null when no model call reported any. */
