@@ -7,6 +7,7 @@ import {
   type UpstreamErrorInput,
   connectionError,
   malformedBodyError,
+  oversizedError,
   timeoutError,
   upstreamHttpError,
 } from "./errors.ts";
@@ -84,6 +85,34 @@ export function rethrowIfCallerAborted(options: CallOptions): void {
   if (options.signal?.aborted) throw options.signal.reason ?? new DOMException("Aborted", "AbortError");
 }
 
+/**
+ * An upstream answer's body text, refused with a 502 past `maxBytes`. A body of declared length, not compressed,
+ * is checked against its header and read natively in one go (the common case); any other body is counted as its
+ * bytes arrive, so an endless or decompressing body costs at most the limit.
+ */
+export async function boundedText(res: Response, maxBytes: number, route: FailureRoute): Promise<string> {
+  const declared = res.headers.get("content-length");
+  if (declared !== null && !res.headers.has("content-encoding")) {
+    const length = Number(declared);
+    if (length > maxBytes) {
+      await res.body?.cancel().catch(() => undefined);
+      throw oversizedError(route, "body", maxBytes);
+    }
+    if (Number.isSafeInteger(length)) return res.text();
+  }
+  if (!res.body) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  for await (const chunk of res.body) {
+    bytes += chunk.byteLength;
+    // Leaving the loop cancels the body (and so the upstream connection).
+    if (bytes > maxBytes) throw oversizedError(route, "body", maxBytes);
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
 export interface JsonResult<T> {
   body: T;
   status: number;
@@ -122,8 +151,9 @@ export async function requestJson<S extends z.ZodType>(
         redirect: "manual",
         signal: controller.signal,
       });
-      text = await res.text();
+      text = await boundedText(res, settings.maxBodyBytes, route);
     } catch (err) {
+      if (err instanceof GatewayError) throw err;
       if (timedOut) throw timeoutError(`no complete response within ${settings.timeoutMs} ms`);
       rethrowIfCallerAborted(options);
       throw connectionError(route, err);

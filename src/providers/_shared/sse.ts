@@ -2,6 +2,7 @@
  * Server-sent events: an incremental reader (WHATWG framing: LF, CR or CRLF line ends, `:` comments,
  * multi-line `data:`, events split across network chunks) and the writer helpers the HTTP layer frames with.
  */
+import { oversizedError } from "./errors.ts";
 
 export interface SseEvent {
   /** The `event:` field, or null when absent (OpenAI chat streams). */
@@ -10,17 +11,22 @@ export interface SseEvent {
   data: string;
 }
 
-const LINE_END = /\r\n|\r|\n/g;
+const LINE_END = /\r\n|\r|\n/;
 
 /**
  * Yields each event as soon as its blank line arrives. An event pending at end of body is yielded too: some
  * servers omit the last blank line, and a truncated JSON payload then fails at the caller's parse instead.
+ * A line, or an event's data, longer than `maxEventBytes` (counted in decoded characters) fails the stream with a 502
+ * before more of it is held; each chunk is scanned for line ends once, so a long line costs linear time.
  */
-export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+export async function* readSse(body: ReadableStream<Uint8Array>, maxEventBytes = Number.POSITIVE_INFINITY): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
+  // One matcher per stream: a shared global regex's lastIndex would be moved by other streams between our yields.
+  const lineEnd = new RegExp(LINE_END, "g");
   let buffer = "";
   let event: string | null = null;
   let data: string[] = [];
+  let dataChars = 0;
   let hasData = false;
 
   function* takeLine(line: string): Generator<SseEvent> {
@@ -28,6 +34,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
       if (hasData) yield { event, data: data.join("\n") };
       event = null;
       data = [];
+      dataChars = 0;
       hasData = false;
       return;
     }
@@ -37,6 +44,8 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
     if (field === "data") {
+      dataChars += value.length + 1;
+      if (dataChars > maxEventBytes) throw oversizedError("inference", "stream event", maxEventBytes);
       data.push(value);
       hasData = true;
     } else if (field === "event") {
@@ -46,16 +55,19 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
   }
 
   for await (const bytes of body) {
+    // What is left of the buffer holds no line end (but perhaps a lone CR at its end): only the new text is scanned.
+    const scanned = Math.max(0, buffer.length - 1);
     buffer += decoder.decode(bytes, { stream: true });
     let start = 0;
-    LINE_END.lastIndex = 0;
-    for (let m = LINE_END.exec(buffer); m !== null; m = LINE_END.exec(buffer)) {
+    lineEnd.lastIndex = scanned;
+    for (let m = lineEnd.exec(buffer); m !== null; m = lineEnd.exec(buffer)) {
       // A lone CR at the very end may be the first half of a CRLF split across chunks: wait for more.
       if (m[0] === "\r" && m.index === buffer.length - 1) break;
       yield* takeLine(buffer.slice(start, m.index));
       start = m.index + m[0].length;
     }
     buffer = buffer.slice(start);
+    if (buffer.length > maxEventBytes) throw oversizedError("inference", "stream event", maxEventBytes);
   }
   buffer += decoder.decode();
   for (const line of buffer.split(LINE_END)) yield* takeLine(line);

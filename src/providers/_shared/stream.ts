@@ -2,7 +2,7 @@ import { GatewayError } from "../../core/errors.ts";
 import { type NormalizedUsage, emptyUsage } from "../../core/wire/index.ts";
 import type { CallOptions, ProviderSettings, ProviderStream } from "../types.ts";
 import { type FailureRoute, connectionError, malformedBodyError, timeoutError } from "./errors.ts";
-import { type UpstreamRequest, bodyText, buildHeaders, mapUpstreamError } from "./http.ts";
+import { type UpstreamRequest, bodyText, boundedText, buildHeaders, mapUpstreamError } from "./http.ts";
 import { type SseEvent, readSse } from "./sse.ts";
 
 /** What a decoder reports while it translates: merged usage and whether content was produced (SPEC §6.3). */
@@ -14,8 +14,8 @@ export interface StreamState {
 /** Turns the upstream's SSE events into items; throws GatewayError for in-stream errors or bad data. */
 export type StreamDecoder<T> = (events: AsyncIterable<SseEvent>, state: StreamState) => AsyncIterable<T>;
 
-/** Splits a response body into frames (SSE events, AWS eventstream messages...). */
-export type FrameReader<E> = (body: ReadableStream<Uint8Array>) => AsyncIterable<E>;
+/** Splits a response body into frames (SSE events, AWS eventstream messages...), none larger than `maxFrameBytes`. */
+export type FrameReader<E> = (body: ReadableStream<Uint8Array>, maxFrameBytes: number) => AsyncIterable<E>;
 
 /** Turns frames into items; throws GatewayError for in-stream errors or bad data. */
 export type FrameDecoder<E, T> = (frames: AsyncIterable<E>, state: StreamState) => AsyncIterable<T>;
@@ -93,12 +93,12 @@ export async function openFramedStream<E, T>(
       firstByte,
     );
     if (!res.ok || !res.body) {
-      const text = await guarded(res.text(), settings.firstByteTimeoutMs, firstByte);
+      const text = await guarded(boundedText(res, settings.maxBodyBytes, route), settings.firstByteTimeoutMs, firstByte);
       if (res.status >= 300 && res.status < 400) throw connectionError(route, new Error(`redirect ${res.status}`));
       if (!res.ok)
         throw mapUpstreamError(req, { status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
     }
-    iterator = decode(res.body ? read(res.body) : emptyFrames<E>(), state)[Symbol.asyncIterator]();
+    iterator = decode(res.body ? read(res.body, settings.maxEventBytes) : emptyFrames<E>(), state)[Symbol.asyncIterator]();
     first = await guarded(iterator.next(), settings.firstByteTimeoutMs, firstByte);
   } catch (err) {
     controller.abort();

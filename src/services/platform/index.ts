@@ -62,6 +62,7 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
     firstChunkTimeoutMsToolLoop: p.streaming_first_chunk_timeout_ms_tool_loop,
     tools: createGatewayTools({ backends, config }),
     checkUsage: createUsageGuard(o.onUsageAnomaly),
+    upstreamLimits: { maxBodyBytes: config.upstream_max_body_bytes, maxEventBytes: config.upstream_max_event_bytes },
     streaming: { keepaliveMs: config.streaming_keepalive_interval_ms, drainMs: config.stream_drain_timeout_ms, onDisconnect: o.onStreamDisconnect, live },
   });
   return {

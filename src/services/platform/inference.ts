@@ -46,6 +46,8 @@ export interface PlatformInferenceOptions {
   tools: GatewayTools;
   /** Checks upstream usage before it is reported (src/services/inference/usage-guard.ts). */
   checkUsage: UsageGuard;
+  /** Config `upstream_max_body_bytes` / `upstream_max_event_bytes`. */
+  upstreamLimits: { maxBodyBytes: number; maxEventBytes: number };
 }
 
 /** One attempt made ready to call: its adapter and settings (the attempt's own key and base). */
@@ -105,7 +107,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
   function prepare(attempt: PlatformAttempt, stream: boolean, toolLoop = false): Prepared {
     const provider = getProvider(attempt.provider);
     const firstByteTimeoutMs = stream ? (toolLoop ? o.firstChunkTimeoutMsToolLoop : o.firstChunkTimeoutMs) : null;
-    const settings = buildProviderSettings(attempt.provider, { apiKey: attempt.apiKey, apiBase: attempt.apiBase, firstByteTimeoutMs }, noEnv, o.version);
+    const input = { apiKey: attempt.apiKey, apiBase: attempt.apiBase, firstByteTimeoutMs, ...o.upstreamLimits };
+    const settings = buildProviderSettings(attempt.provider, input, noEnv, o.version);
     return { attempt, provider, settings };
   }
 
