@@ -15,6 +15,7 @@ import { type FallbackPolicy, runPlan } from "./fallback";
 import type { Price, PriceBook } from "./prices";
 import type { Plan, Route, Router, Target } from "./routing";
 import { logSettled, usageRow } from "./usage-row";
+import { estimateTokens } from "./estimate";
 import { failureDetail } from "./failures";
 import type { UsageGuard } from "./usage-guard";
 import type { DirectoryUser, UserDirectory } from "./user-directory";
@@ -80,6 +81,13 @@ export interface SettledInfo {
   headers: Record<string, string>;
 }
 
+/** µ$ of `estimate` at the dearest of `prices` (unpriced ones count 0): the reservation covers whichever serves. */
+function dearestEstimate(prices: Iterable<Price | null>, estimate: AdmitInput["estimate"]): number {
+  let micros = 0;
+  for (const p of prices) if (p) micros = Math.max(micros, costMicros(estimate.promptTokens, estimate.outputTokens, p.inputRate, p.outputRate));
+  return micros;
+}
+
 /** `provider:*` or an exact `provider:model` entry; null list = everything (SPEC §0 allow-lists). */
 function allowed(list: string[] | null, providerName: string, model: string): boolean {
   if (!list) return true;
@@ -91,6 +99,10 @@ export class Admission {
   private settled = false;
   private tries = 0;
   private servedAttempt: number | null = null;
+  /** Reservations taken after admission (tool-loop rounds), released at settlement. */
+  private readonly topUps: Reservation[] = [];
+  /** µ$ reserved for this request so far: the admission's estimate plus every top-up. */
+  private reservedMicros: number;
   /** The route that served (or, before any call, the plan's first target). */
   route: Route;
   /** The price of `route`'s model; null = unpriced. */
@@ -106,6 +118,7 @@ export class Admission {
     private readonly prices: Map<Target, Price | null>,
     readonly maxBudgetMicros: number | null,
     private readonly reservation: Reservation | null,
+    estimateMicros: number,
     private readonly scopes: RateScope[],
     readonly rateHeaders: Record<string, string>,
     startedAt: Date,
@@ -114,6 +127,31 @@ export class Admission {
     this.route = deps.router.pick(first);
     this.price = prices.get(first) ?? null;
     this.startedAt = startedAt;
+    this.reservedMicros = estimateMicros;
+  }
+
+  /**
+   * One more model round of a tool loop, cleared before it starts: the budget must hold what the request has
+   * spent so far (`usage` at the serving route's price, plus `extraMicros` of tool calls) and the round's estimate
+   * (the prompt of its request, `promptParts`, and the request's output cap). What the reservations held so far does
+   * not cover is reserved now; throws the 403 when the cap would pass. Without a budget cap this costs nothing.
+   */
+  async reserveRound(promptParts: unknown[], usage: NormalizedUsage | null, extraMicros: number): Promise<void> {
+    if (this.maxBudgetMicros === null || this.settled) return;
+    const { promptTokens } = estimateTokens(promptParts, 0, 0);
+    const price = this.price;
+    const spent = (usage && price ? costMicros(usage.promptTokens ?? 0, usage.completionTokens ?? 0, price.inputRate, price.outputRate) : 0) + extraMicros;
+    const need = spent + dearestEstimate(this.prices.values(), { promptTokens, outputTokens: this.input.estimate.outputTokens }) - this.reservedMicros;
+    if (need <= 0) return;
+    const reservation = await this.deps.ledger.reserve({ userId: this.userId, estimateMicros: need, maxBudgetMicros: this.maxBudgetMicros, free: this.free() });
+    if (reservation) this.topUps.push(reservation);
+    this.reservedMicros += need;
+  }
+
+  /** Every target that may serve is priced at 0/0: the budget never applies. */
+  private free(): boolean {
+    for (const p of this.prices.values()) if (p?.free !== true) return false;
+    return true;
   }
 
   /**
@@ -159,6 +197,8 @@ export class Admission {
     const extra = outcome.extraCostMicros ?? 0;
     const cost = extra > 0 ? (tokensCost ?? 0) + extra : tokensCost;
     const { ledger, limiter } = this.deps;
+    // Top-ups go back first, so the cost comes out of the request's whole reservation.
+    for (const r of this.topUps) ledger.release(r);
     let spendSeq: number | null = null;
     if (billable || outcome.fixedCostMicros != null || extra > 0) spendSeq = ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
     else ledger.release(this.reservation);
@@ -282,18 +322,16 @@ export function createAdmissions(deps: AdmissionDeps) {
 
         const at = startedAt.getTime();
         const prices = new Map<Target, Price | null>();
-        // The reservation covers whichever target may serve: the dearest estimate of the chain.
-        let estimateMicros = 0;
         let unpriced = false;
         let free = true;
         for (const t of targets) {
           const peeked = deps.prices.peek(t.pricingKeys, at);
           const p = peeked !== undefined ? peeked : await deps.prices.lookup(t.pricingKeys, at);
           prices.set(t, p);
-          if (p) estimateMicros = Math.max(estimateMicros, costMicros(input.estimate.promptTokens, input.estimate.outputTokens, p.inputRate, p.outputRate));
-          else unpriced = true;
+          if (!p) unpriced = true;
           if (p?.free !== true) free = false;
         }
+        const estimateMicros = dearestEstimate(prices.values(), input.estimate);
         const capped = settings.budgetsEnabled && user.hasBudget && user.maxBudgetMicros !== null;
         const reservation = await deps.ledger.reserve({
           userId,
@@ -307,7 +345,7 @@ export function createAdmissions(deps: AdmissionDeps) {
           const t = targets.find((x) => prices.get(x) === null)!;
           throw new GatewayError(402, `No pricing configured for model '${t.providerName}:${t.model}'`, { code: "pricing_not_configured" });
         }
-        return new Admission(deps, input, userId, apiKeyId, { ...plan, targets }, prices, capped ? user.maxBudgetMicros : null, reservation, scopes, rateHeaders, startedAt);
+        return new Admission(deps, input, userId, apiKeyId, { ...plan, targets }, prices, capped ? user.maxBudgetMicros : null, reservation, estimateMicros, scopes, rateHeaders, startedAt);
       } catch (err) {
         if (err instanceof GatewayError) refusalRow(input, userId, apiKeyId, err, providerName, model);
         throw err;

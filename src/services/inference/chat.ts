@@ -12,7 +12,8 @@ import type { StreamSettings } from "./stream-settings";
 import { chatLoop, type GatewayTools, relayToolLoop } from "./tool-loop";
 
 export function createChatService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number, tools: GatewayTools) {
-  return async function chatCompletions(caller: Caller, body: ChatRequest & GatewayToolFields, requestId: string): Promise<Reply> {
+  /** `signal`: the client's request; a tool loop stops when it aborts. */
+  return async function chatCompletions(caller: Caller, body: ChatRequest & GatewayToolFields, requestId: string, signal?: AbortSignal): Promise<Reply> {
     const admission = await admissions.admit({
       caller,
       endpoint: "/v1/chat/completions",
@@ -33,9 +34,10 @@ export function createChatService(admissions: Admissions, streaming: StreamSetti
         tally: await guarded(admission, () => tools.tally(plan, (u) => admission.checkedUsage(u))),
         request: upstream,
         stream: body.stream === true,
-        call: (r, req) => r.provider.chat({ ...req, model: r.model, stream: false }, r.settings),
+        call: (r, req, signal) => r.provider.chat({ ...req, model: r.model, stream: false }, r.settings, { signal }),
         open: (r, req) => r.provider.chatStream({ ...req, model: r.model, stream: true }, r.settings),
         framing: framing(),
+        signal,
       });
     }
     if (!body.stream) return relayJson(admission, { call: () => admission.attempt((r) => r.provider.chat({ ...upstream, model: r.model, stream: false }, r.settings)) });

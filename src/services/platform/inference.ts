@@ -24,7 +24,19 @@ import type { Provider, ProviderResult, ProviderSettings, ProviderStream } from 
 import { chatFraming, messagesFraming, responsesFraming, type SseFraming } from "../inference/framing";
 import { withoutGatewayFields } from "../inference/gateway-tools";
 import { sseReply } from "../inference/relay";
-import { chatLoop, type GatewayTools, type LoopProtocol, messagesLoop, responsesLoop, runJsonLoop, Tally, ToolLoopStream, type ToolPlan, ToolRunner } from "../inference/tool-loop";
+import {
+  chatLoop,
+  clientDisconnected,
+  type GatewayTools,
+  type LoopProtocol,
+  messagesLoop,
+  responsesLoop,
+  runJsonLoop,
+  Tally,
+  ToolLoopStream,
+  type ToolPlan,
+  ToolRunner,
+} from "../inference/tool-loop";
 import type { Reply } from "../inference/reply";
 import type { PumpEnd } from "../inference/sse-pump";
 import type { StreamSettings } from "../inference/stream-settings";
@@ -76,12 +88,15 @@ interface LoopEndpoint<Req, J, S> {
   /** The client's request, gateway-only fields removed. */
   request: Req;
   check?: (p: Prepared) => void;
-  call: (p: Prepared, req: Req) => Promise<ProviderResult<J>>;
+  /** One model call; `signal` aborts it (the client left). */
+  call: (p: Prepared, req: Req, signal?: AbortSignal) => Promise<ProviderResult<J>>;
   open: (p: Prepared, req: Req) => Promise<ProviderStream<S>>;
   framing: (p: Prepared) => SseFraming<S>;
   body?: (body: J) => unknown;
   /** Messages and responses loops use only the route's first attempt (SPEC §10.2 item 6); chat may fall back. */
   firstAttemptOnly: boolean;
+  /** The client's request signal: a JSON loop stops when it aborts. */
+  signal?: AbortSignal;
 }
 
 /** SPEC §10.3's usage object: zeros where the provider said nothing. */
@@ -157,13 +172,14 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
    * The tool loop on platform attempts: sessions opened after resolve and before any call (502 when unreachable);
    * a JSON loop runs whole on one attempt, locked in once its first model response arrived (after that a failure is
    * 502, SPEC §10.2 item 6); a streamed loop's attempt is chosen by its first round's first chunk. One usage report
-   * for the attempt that served, with the usage summed over the rounds.
+   * for the attempt that served, with the usage summed over the rounds; a JSON loop whose client left stops at once
+   * and reports the rounds it ran.
    */
   async function serveLoop<Req, J, S>(token: string, selector: string, endpoint: LoopEndpoint<Req, J, S>): Promise<Reply> {
     const route = await client.resolve(token, selector);
     const head = { "X-Otari-Request-ID": route.requestId };
     const attempts = route.fallbackEnabled && !endpoint.firstAttemptOnly ? route.attempts : route.attempts.slice(0, 1);
-    const { protocol, plan } = endpoint;
+    const { protocol, plan, signal } = endpoint;
     let runner: ToolRunner | null = null;
     try {
       // Each round's usage is checked as the provider of the attempt running it reported it.
@@ -180,8 +196,15 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           const p = prepare(a, endpoint.stream, true);
           endpoint.check?.(p);
           if (!endpoint.stream) {
-            const result = await runJsonLoop({ protocol, plan, runner: r, request: endpoint.request, call: (req) => endpoint.call(p, req), onFirstResponse: lockIn });
-            return { kind: "json" as const, p, result };
+            try {
+              const call = (req: Req) => endpoint.call(p, req, signal);
+              const result = await runJsonLoop({ protocol, plan, runner: r, request: endpoint.request, call, onFirstResponse: lockIn, signal });
+              return { kind: "json" as const, p, result };
+            } catch (err) {
+              // The client left: not the attempt's failure (no other attempt is tried, nothing reported as failed).
+              if (signal?.aborted) return { kind: "gone" as const };
+              throw err;
+            }
           }
           const first = await endpoint.open(p, prepared);
           lockIn();
@@ -189,6 +212,11 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
         },
       });
       const headers = { ...head, "X-Correlation-ID": attempt.attemptId };
+      if (result.kind === "gone") {
+        await r.close();
+        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(tally.usage) });
+        throw clientDisconnected();
+      }
       if (result.kind === "json") {
         await r.close();
         reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: usageOf(attempt, result.result.usage) });
@@ -216,8 +244,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
   const planOf = (body: GatewayToolFields & { tools?: unknown }) => o.tools.plan(body, "platform");
 
   return {
-    /** POST /v1/chat/completions in platform mode. */
-    chat(token: string, body: ChatRequest & GatewayToolFields, requestId: string): Promise<Reply> {
+    /** POST /v1/chat/completions in platform mode (`signal`: the client's request; a tool loop stops when it aborts). */
+    chat(token: string, body: ChatRequest & GatewayToolFields, requestId: string, signal?: AbortSignal): Promise<Reply> {
       const plan = planOf(body);
       const upstream = withoutGatewayFields(body);
       const includeUsage = body.stream_options?.include_usage === true;
@@ -228,9 +256,10 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           protocol: chatLoop,
           request: upstream,
           firstAttemptOnly: false,
-          call: (p, req) => p.provider.chat({ ...req, model: p.attempt.model, stream: false }, p.settings),
+          call: (p, req, signal) => p.provider.chat({ ...req, model: p.attempt.model, stream: false }, p.settings, { signal }),
           open: (p, req) => p.provider.chatStream({ ...req, model: p.attempt.model, stream: true }, p.settings),
           framing: (p) => chatFraming({ includeUsage, model: () => p.attempt.model, requestId }),
+          signal,
         });
       }
       return serve<unknown, ChatChunk>(token, body.model, {
@@ -241,8 +270,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       });
     },
 
-    /** POST /v1/messages in platform mode (`headers`: the client's anthropic-beta). */
-    messages(token: string, body: AnthropicRequest & GatewayToolFields, headers: Record<string, string>): Promise<Reply> {
+    /** POST /v1/messages in platform mode (`headers`: the client's anthropic-beta; `signal` as for chat). */
+    messages(token: string, body: AnthropicRequest & GatewayToolFields, headers: Record<string, string>, signal?: AbortSignal): Promise<Reply> {
       const plan = planOf(body);
       const upstream = withoutGatewayFields(body);
       const options = { headers };
@@ -253,10 +282,11 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           protocol: messagesLoop,
           request: upstream,
           firstAttemptOnly: true,
-          call: (p, req) => p.provider.messages({ ...req, model: p.attempt.model, stream: false }, p.settings, options),
+          call: (p, req, signal) => p.provider.messages({ ...req, model: p.attempt.model, stream: false }, p.settings, { ...options, signal }),
           open: (p, req) => p.provider.messagesStream({ ...req, model: p.attempt.model, stream: true }, p.settings, options),
           framing: () => messagesFraming(),
           body: (b) => withoutNulls(b),
+          signal,
         });
       }
       return serve<unknown, AnthropicEvent>(token, body.model, {
@@ -268,8 +298,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       });
     },
 
-    /** POST /v1/responses in platform mode. */
-    responses(token: string, body: ResponsesRequest & GatewayToolFields): Promise<Reply> {
+    /** POST /v1/responses in platform mode (`signal` as for chat). */
+    responses(token: string, body: ResponsesRequest & GatewayToolFields, signal?: AbortSignal): Promise<Reply> {
       const plan = planOf(body);
       const { user: _user, ...upstream } = withoutGatewayFields(body);
       const api = (p: Prepared) => {
@@ -287,10 +317,11 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           request: upstream,
           firstAttemptOnly: true,
           check: (p) => void api(p),
-          call: (p, req) => api(p).responses.call(p.provider, { ...req, model: p.attempt.model, stream: false }, p.settings),
+          call: (p, req, signal) => api(p).responses.call(p.provider, { ...req, model: p.attempt.model, stream: false }, p.settings, { signal }),
           open: (p, req) => api(p).responsesStream.call(p.provider, { ...req, model: p.attempt.model, stream: true }, p.settings),
           framing: () => responsesFraming(),
           body: (b) => withoutNulls(b),
+          signal,
         });
       }
       return serve<unknown, ResponsesEvent>(token, body.model, {
