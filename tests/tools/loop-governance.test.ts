@@ -91,6 +91,24 @@ describe.each(DIALECTS)("tool loops under a budget ($dialect)", ({ create }) => 
     expect(row).toMatchObject({ status: "error", status_code: 403, completion_tokens: rounds * 3 });
   });
 
+  test("a client leaving a streamed loop during a tool run: the round after it never starts", async () => {
+    gw.openai.reset();
+    sandbox.calls.length = 0;
+    const { key } = await budgetUser(gw, "loop-stream-gone", 100);
+    const controller = new AbortController();
+    const res = await loop(key, { stream: true, messages: [{ role: "user", content: "SLOW print(1)" }] }, controller.signal);
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect(await waitFor(() => sandbox.calls.some((c) => c.path.endsWith("/exec")), 5000, 5)).toBe(true);
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+    expect(await waitFor(() => sandbox.calls.at(-1)?.method === "DELETE", 3000)).toBe(true);
+    await Bun.sleep(600);
+    expect(upstreamBodies(gw.openai.requests, "/v1/chat/completions")).toHaveLength(1);
+    expect(await waitFor(async () => (await rowsOf(gw, "loop-stream-gone")).length === 1, 3000)).toBe(true);
+    expect((await settled("loop-stream-gone"))["spend"]).toBeCloseTo((3 * OUTPUT_RATE) / 1e6, 9);
+  });
+
   test("a client leaving a JSON loop stops it: no model call or sandbox run after the disconnect, the rounds run are billed", async () => {
     gw.openai.reset();
     sandbox.calls.length = 0;
