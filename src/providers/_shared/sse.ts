@@ -23,7 +23,6 @@ export async function* readSse(body: ReadableStream<Uint8Array>, maxEventBytes =
   const decoder = new TextDecoder();
   // One matcher per stream: a shared global regex's lastIndex would be moved by other streams between our yields.
   const lineEnd = new RegExp(LINE_END, "g");
-  let buffer = "";
   let event: string | null = null;
   let data: string[] = [];
   let dataChars = 0;
@@ -54,23 +53,37 @@ export async function* readSse(body: ReadableStream<Uint8Array>, maxEventBytes =
     // `id` and `retry` are irrelevant to a one-shot proxy read
   }
 
+  // The unfinished line: pieces that arrived with no line end in them (the last may end in a lone CR). Kept apart
+  // and joined once a line end arrives, so a long line costs linear time however many chunks bring it.
+  let pending: string[] = [];
+  let pendingChars = 0;
+  let crAtEnd = false;
   for await (const bytes of body) {
-    // What is left of the buffer holds no line end (but perhaps a lone CR at its end): only the new text is scanned.
-    const scanned = Math.max(0, buffer.length - 1);
-    buffer += decoder.decode(bytes, { stream: true });
+    const text = decoder.decode(bytes, { stream: true });
+    if (!crAtEnd && text.search(LINE_END) === -1) {
+      pending.push(text);
+      pendingChars += text.length;
+      if (pendingChars > maxEventBytes) throw oversizedError("inference", "stream event", maxEventBytes);
+      continue;
+    }
+    const buffer = pending.length === 0 ? text : pending.join("") + text;
     let start = 0;
-    lineEnd.lastIndex = scanned;
+    // Only the new text can hold a line end (or complete a CRLF): scanning starts there.
+    lineEnd.lastIndex = Math.max(0, pendingChars - 1);
     for (let m = lineEnd.exec(buffer); m !== null; m = lineEnd.exec(buffer)) {
       // A lone CR at the very end may be the first half of a CRLF split across chunks: wait for more.
       if (m[0] === "\r" && m.index === buffer.length - 1) break;
       yield* takeLine(buffer.slice(start, m.index));
       start = m.index + m[0].length;
     }
-    buffer = buffer.slice(start);
-    if (buffer.length > maxEventBytes) throw oversizedError("inference", "stream event", maxEventBytes);
+    const rest = buffer.slice(start);
+    pending = rest === "" ? [] : [rest];
+    pendingChars = rest.length;
+    crAtEnd = rest.endsWith("\r");
+    if (pendingChars > maxEventBytes) throw oversizedError("inference", "stream event", maxEventBytes);
   }
-  buffer += decoder.decode();
-  for (const line of buffer.split(LINE_END)) yield* takeLine(line);
+  const tail = pending.join("") + decoder.decode();
+  for (const line of tail.split(LINE_END)) yield* takeLine(line);
   yield* takeLine("");
 }
 
