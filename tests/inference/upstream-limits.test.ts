@@ -40,6 +40,12 @@ function startOversizedUpstream() {
         const message = { role: "assistant", content: "x".repeat(4 * MAX_BODY) };
         return Response.json({ id: "c", object: "chat.completion", created, model: body.model, choices: [{ index: 0, message, finish_reason: "stop" }] });
       }
+      if (body.model === "gzip-bomb") {
+        // Small on the wire (its content-length passes), four times the limit once decompressed.
+        const message = { role: "assistant", content: "x".repeat(4 * MAX_BODY) };
+        const text = JSON.stringify({ id: "c", object: "chat.completion", created, model: body.model, choices: [{ index: 0, message, finish_reason: "stop" }] });
+        return new Response(Bun.gzipSync(enc.encode(text)), { headers: { "content-type": "application/json", "content-encoding": "gzip" } });
+      }
       if (body.model === "endless-json" || body.model === "json-to-stream") {
         return new Response(endless('{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"'), { headers: { "content-type": "application/json" } });
       }
@@ -64,7 +70,7 @@ describe.each(DIALECTS)("upstream size limits ($dialect)", ({ create }) => {
       upstream_max_event_bytes: MAX_EVENT,
       providers: { wild: { provider_type: "openai", api_key: "k", api_base: `${upstream.url}/v1` } },
     });
-    for (const m of ["big-json", "endless-json", "json-to-stream", "big-line"]) await price(gw, `wild:${m}`, 1000, 1000);
+    for (const m of ["big-json", "gzip-bomb", "endless-json", "json-to-stream", "big-line"]) await price(gw, `wild:${m}`, 1000, 1000);
   });
   afterAll(async () => {
     await gw.close();
@@ -81,9 +87,9 @@ describe.each(DIALECTS)("upstream size limits ($dialect)", ({ create }) => {
     return user;
   };
 
-  test("a JSON body over the limit, declared or endless, is a 502 and releases the reservation", async () => {
+  test("a JSON body over the limit, declared, compressed or endless, is a 502 and releases the reservation", async () => {
     const { key } = await budgetUser(gw, "big-body", 10);
-    for (const model of ["wild:big-json", "wild:endless-json"]) {
+    for (const model of ["wild:big-json", "wild:gzip-bomb", "wild:endless-json"]) {
       const res = await post(gw, "/v1/chat/completions", key, { model, messages: hi, max_tokens: 10 });
       expect(res.status).toBe(502);
       const body = (await res.json()) as { error: { message: string; code: string } };
@@ -95,6 +101,7 @@ describe.each(DIALECTS)("upstream size limits ($dialect)", ({ create }) => {
     expect([user["reserved"], user["spend"]]).toEqual([0, 0]);
     const rows = await rowsOf(gw, "big-body");
     expect(rows.map((r) => [r["status"], r["status_code"], r["cost"]])).toEqual([
+      ["error", 502, null],
       ["error", 502, null],
       ["error", 502, null],
     ]);
