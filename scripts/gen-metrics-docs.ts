@@ -39,6 +39,7 @@ const NOTES: Record<string, string> = {
   gateway_trace_spans_dropped_total:
     "`queue_full`: the export queue (`otel_bsp_max_queue_size`) was full, the collector is slow or down; `export_failed`: the collector refused the batch or did not answer within `otel_bsp_export_timeout`; `shutdown`: still queued when the shutdown flush ran out of time",
   gateway_trace_export_failures_total: "retries on 429/502/503/504 and network errors are not counted, only batches given up",
+  gateway_upstream_usage_anomalies_total: "one per upstream response whose usage was negative, fractional or above 1e9 tokens per field; clamped before billing and logged",
   gateway_budget_reservations_released_total: "reservations of requests that never settled (crash, lost stream), freed after `reservation_ttl_seconds`",
 };
 

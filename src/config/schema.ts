@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { parseKeyValueList } from "./key-value-list";
+import { DEFAULT_UPSTREAM_MAX_BODY_BYTES, DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from "../core/upstream-limits";
 
 const nonNegInt = z.number().int().min(0);
 const posInt = z.number().int().min(1);
@@ -114,6 +115,12 @@ export const configSchema = z.object({
   streaming_keepalive_interval_ms: nonNegInt.default(15000).describe("SSE keepalive interval (0 disables)"),
   stream_drain_timeout_ms: nonNegInt.default(30000).describe("How long a disconnected stream is read for its usage"),
   max_request_body_bytes: posInt.default(33554432).describe("Request body limit (413 above it)"),
+  upstream_max_body_bytes: posInt
+    .default(DEFAULT_UPSTREAM_MAX_BODY_BYTES)
+    .describe("Largest upstream response body read whole (JSON answers, error bodies); larger is a 502"),
+  upstream_max_event_bytes: posInt
+    .default(DEFAULT_UPSTREAM_MAX_EVENT_BYTES)
+    .describe("Largest single upstream stream event (SSE line or event, AWS eventstream message); larger ends the stream with an error"),
   log_level: z
     .string()
     .default("info")

@@ -24,6 +24,8 @@ export interface Recorder {
   usageFlush(event: FlushEvent): void;
   reservationsReleased(n: number): void;
   streamDisconnect(): void;
+  /** Upstream usage with impossible token counts, clamped before billing. */
+  usageAnomaly(provider: string): void;
   /** Platform mode: usage reports dropped at the retry queue's cap (SPEC §0). */
   platformUsageDropped(n: number): void;
   /** Trace export (src/telemetry): spans the collector accepted. */
@@ -85,6 +87,12 @@ export function createRecorder(): Recorder {
   const rows = new Counter({ name: "gateway_usage_log_rows_total", help: "Usage rows by outcome", labelNames: ["writer", "result"], registers: [registry] });
   const released = new Counter({ name: "gateway_budget_reservations_released_total", help: "Stale budget reservations released by the sweep", registers: [registry] });
   const disconnects = new Counter({ name: "gateway_stream_disconnects_total", help: "Clients that left a stream before its end", registers: [registry] });
+  const usageAnomalies = new Counter({
+    name: "gateway_upstream_usage_anomalies_total",
+    help: "Upstream responses whose token counts were impossible (negative, fractional, huge) and were clamped",
+    labelNames: ["provider"],
+    registers: [registry],
+  });
   const platformDropped = new Counter({ name: "gateway_platform_usage_reports_dropped_total", help: "Platform usage reports dropped at the retry queue cap", registers: [registry] });
   const spansExported = new Counter({ name: "gateway_trace_spans_exported_total", help: "Spans the OTLP collector accepted", registers: [registry] });
   const spansDropped = new Counter({ name: "gateway_trace_spans_dropped_total", help: "Spans dropped before export", labelNames: ["reason"], registers: [registry] });
@@ -118,6 +126,7 @@ export function createRecorder(): Recorder {
     },
     reservationsReleased: (n) => released.inc(n),
     streamDisconnect: () => disconnects.inc(),
+    usageAnomaly: (provider) => usageAnomalies.inc({ provider }),
     platformUsageDropped: (n) => platformDropped.inc(n),
     spansExported: (n) => spansExported.inc(n),
     spansDropped: (reason, n) => spansDropped.inc({ reason }, n),

@@ -30,7 +30,7 @@ export function inferenceRoutes(ctx: HttpContext) {
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/chat/completions", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().chat(caller, body, id), id, set);
+        return toResponse(await inference().chat(caller, body, id, request.signal), id, set);
       },
       { body: chatBody, detail: { summary: "OpenAI Chat Completions (JSON or SSE), routed by provider:model" } },
     )
@@ -41,7 +41,7 @@ export function inferenceRoutes(ctx: HttpContext) {
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/messages", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().messages(caller, body, id, anthropicHeaders(request)), id, set);
+        return toResponse(await inference().messages(caller, body, id, anthropicHeaders(request), request.signal), id, set);
       },
       { body: messagesBody, detail: { summary: "Anthropic Messages API (JSON or SSE), routed by provider:model" } },
     )
@@ -60,7 +60,7 @@ export function inferenceRoutes(ctx: HttpContext) {
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/responses", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().responses(caller, body, id), id, set);
+        return toResponse(await inference().responses(caller, body, id, request.signal), id, set);
       },
       { body: responsesBody, detail: { summary: "OpenAI Responses API (JSON or SSE)" } },
     )

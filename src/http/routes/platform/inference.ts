@@ -23,7 +23,7 @@ export function platformInferenceRoutes(ctx: PlatformHttpContext) {
         requireModel(body.model);
         const token = callerToken(request);
         const id = requestIdOf(request);
-        return toResponse(await inference.chat(token, body, id), id, set);
+        return toResponse(await inference.chat(token, body, id, request.signal), id, set);
       },
       { body: chatBody },
     )
@@ -33,7 +33,7 @@ export function platformInferenceRoutes(ctx: PlatformHttpContext) {
         requireModel(body.model);
         const token = callerToken(request);
         const id = requestIdOf(request);
-        return toResponse(await inference.messages(token, body, anthropicHeaders(request)), id, set);
+        return toResponse(await inference.messages(token, body, anthropicHeaders(request), request.signal), id, set);
       },
       { body: messagesBody },
     )
@@ -43,7 +43,7 @@ export function platformInferenceRoutes(ctx: PlatformHttpContext) {
         requireModel(body.model);
         const token = callerToken(request);
         const id = requestIdOf(request);
-        return toResponse(await inference.responses(token, body), id, set);
+        return toResponse(await inference.responses(token, body, request.signal), id, set);
       },
       { body: responsesBody },
     );
