@@ -19,6 +19,7 @@ import { pricingRoutes } from "./routes/pricing";
 import { usageRoutes } from "./routes/usage";
 import { usersRoutes } from "./routes/users";
 import { enterRequest } from "../platform/request-context";
+import { createCors } from "./cors";
 import { applySecurityHeaders } from "./security-headers";
 import { takeSetHeaders } from "./set-headers";
 import { trpcRoutes } from "./trpc";
@@ -97,6 +98,7 @@ export function createBaseApp(o: BaseAppOptions) {
   const limit = o.config.max_request_body_bytes;
   const metrics = o.metrics;
   const started = new WeakMap<Request, number>();
+  const cors = createCors(o.config.cors_allow_origins);
   const app = new Elysia()
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = enterRequest(request.headers.get("x-request-id"));
@@ -106,6 +108,8 @@ export function createBaseApp(o: BaseAppOptions) {
         started.set(request, performance.now());
       }
       applySecurityHeaders(path, set.headers);
+      const preflight = cors?.(request, set.headers);
+      if (preflight) return preflight;
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > limit) {
         throw new GatewayError(413, `Request body too large: ${length} bytes exceeds the limit of ${limit} bytes`, { code: "request_too_large" });

@@ -104,10 +104,15 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: (text: string) 
   for await (const chunk of stream) sink(decoder.decode(chunk, { stream: true }));
 }
 
-/** Starts `gateway serve` and resolves once /health answers 200 (rejects with the output if it exits first). */
-export async function startServe(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Served> {
-  const port = freePort();
-  const proc = Bun.spawn([BINARY, "serve", "--host", "127.0.0.1", "--port", String(port), ...args], {
+/**
+ * Starts `gateway serve` and resolves once /health answers 200 (rejects with the output if it exits first). It
+ * listens on 127.0.0.1 and a free port given as flags, unless `port` is given: then the caller's env or config says
+ * where (e.g. OTARI_HOST / OTARI_PORT) and `port` is only where to find it.
+ */
+export async function startServe(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number; port?: number }): Promise<Served> {
+  const port = opts.port ?? freePort();
+  const listen = opts.port === undefined ? ["--host", "127.0.0.1", "--port", String(port)] : [];
+  const proc = Bun.spawn([BINARY, "serve", ...listen, ...args], {
     cwd: opts.cwd,
     env: cleanEnv(opts.env),
     stdout: "pipe",

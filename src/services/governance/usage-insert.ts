@@ -3,7 +3,7 @@
  * itself at tens of thousands of rows per second). `ON CONFLICT (id) DO NOTHING` makes journal replay and retried
  * flushes safe.
  */
-import type { Store } from "../../db/client";
+import type { RawExec, Store } from "../../db/client";
 import type { usageLogs } from "../../db/schema/pg";
 
 /** A usage row as the writer takes it; `id` (a time-ordered UUID, see timeOrderedUuid) makes replay idempotent. */
@@ -108,6 +108,17 @@ const PG_INSERT_FROM_LINES = (() => {
 /** Lines per Postgres statement (a few hundred kB of JSON). */
 const PG_CHUNK_LINES = 1000;
 
+async function insertSqliteValues(exec: RawExec, values: unknown[]): Promise<void> {
+  for (let i = 0; i < values.length; i += WIDTH) await exec(SQLITE_INSERT_SQL, values.slice(i, i + WIDTH));
+}
+
+async function insertPgLines(exec: RawExec, lines: string[]): Promise<void> {
+  for (let i = 0; i < lines.length; i += PG_CHUNK_LINES) {
+    const chunk = lines.length <= PG_CHUNK_LINES ? lines : lines.slice(i, i + PG_CHUNK_LINES);
+    await exec(PG_INSERT_FROM_LINES, [`[${chunk.join(",")}]`]);
+  }
+}
+
 /**
  * Inserts rows given as usage lines, idempotently, on this thread. SQLite: every row in one transaction (one commit
  * per batch is what makes it fast). Postgres: one autocommit statement per chunk (each chunk is idempotent anyway).
@@ -116,15 +127,16 @@ export async function insertUsageLines(store: Store, lines: string[]): Promise<v
   if (lines.length === 0) return;
   if (store.dialect === "sqlite") {
     const values = sqliteInsertValues(lines.map(fromUsageLine));
-    await store.rawTx(async (exec) => {
-      for (let i = 0; i < values.length; i += WIDTH) await exec(SQLITE_INSERT_SQL, values.slice(i, i + WIDTH));
-    });
+    await store.rawTx((exec) => insertSqliteValues(exec, values));
     return;
   }
-  for (let i = 0; i < lines.length; i += PG_CHUNK_LINES) {
-    const chunk = lines.length <= PG_CHUNK_LINES ? lines : lines.slice(i, i + PG_CHUNK_LINES);
-    await store.query(PG_INSERT_FROM_LINES, [`[${chunk.join(",")}]`]);
-  }
+  await insertPgLines((statement, params) => store.query(statement, params), lines);
+}
+
+/** Inserts rows idempotently through `exec`, inside the caller's transaction (the otari import's batches). */
+export function insertUsageRows(dialect: Store["dialect"], exec: RawExec, rows: UsageRowInsert[]): Promise<void> {
+  if (rows.length === 0) return Promise.resolve();
+  return dialect === "sqlite" ? insertSqliteValues(exec, sqliteInsertValues(rows)) : insertPgLines(exec, rows.map((row) => toUsageLine(row)));
 }
 
 /** True when the error is a foreign-key violation (the key or user was deleted while the row was queued). */
