@@ -1,7 +1,7 @@
 /**
- * Writes the metrics reference in README.md (between the metrics-reference markers) from the live registry in
- * src/metrics/registry.ts: every gateway_* metric with its exposed name, type, labels and help text. `--check`
- * exits 1 when README.md is stale; tests/ops/metrics-docs.test.ts runs the same comparison.
+ * Writes the metrics reference in docs/operations.md (between the metrics-reference markers) from the live registry
+ * in src/metrics/registry.ts: every gateway_* metric with its exposed name, type, labels and help text. `--check`
+ * exits 1 when the page is stale; tests/ops/metrics-docs.test.ts runs the same comparison.
  *
  *   bun scripts/gen-metrics-docs.ts [--check]
  */
@@ -11,9 +11,10 @@ import { createRecorder } from "../src/metrics/registry";
 
 const BEGIN = "<!-- metrics-reference:begin -->";
 const END = "<!-- metrics-reference:end -->";
-const README = join(import.meta.dir, "..", "README.md");
+/** The page the table lives in. */
+export const METRICS_DOC = join(import.meta.dir, "..", "docs", "operations.md");
 
-/** What each label's values are, for the table (SPEC §12). */
+/** What each label's values are, for the table. */
 const LABEL_VALUES: Record<string, string> = {
   method: "HTTP method",
   endpoint: "route template, e.g. `/v1/keys/{key_id}`; `unmatched` for 404s",
@@ -74,15 +75,15 @@ export function renderMetricsReference(): string {
 }
 
 if (import.meta.main) {
-  const readme = readFileSync(README, "utf8");
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < 0) throw new Error("README.md has no metrics-reference markers");
-  const next = readme.slice(0, start) + renderMetricsReference() + readme.slice(end + END.length);
+  const page = readFileSync(METRICS_DOC, "utf8");
+  const start = page.indexOf(BEGIN);
+  const end = page.indexOf(END);
+  if (start < 0 || end < 0) throw new Error("docs/operations.md has no metrics-reference markers");
+  const next = page.slice(0, start) + renderMetricsReference() + page.slice(end + END.length);
   if (process.argv.includes("--check")) {
-    if (next !== readme) {
-      console.error("README.md's metrics reference is stale: run bun scripts/gen-metrics-docs.ts");
+    if (next !== page) {
+      console.error("docs/operations.md's metrics reference is stale: run bun scripts/gen-metrics-docs.ts");
       process.exit(1);
     }
-  } else writeFileSync(README, next);
+  } else writeFileSync(METRICS_DOC, next);
 }
