@@ -102,10 +102,15 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: (text: string) 
   for await (const chunk of stream) sink(decoder.decode(chunk, { stream: true }));
 }
 
-/** Starts `gateway serve` and resolves once /health answers 200 (rejects with the output if it exits first). */
-export async function startServe(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Served> {
+/**
+ * Starts `gateway serve` and resolves once /health answers 200 (rejects with the output if it exits first).
+ * `fdLimit` runs it with that open-file limit (soft and hard), through the shell's ulimit.
+ */
+export async function startServe(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number; fdLimit?: number }): Promise<Served> {
   const port = freePort();
-  const proc = Bun.spawn([BINARY, "serve", "--host", "127.0.0.1", "--port", String(port), ...args], {
+  const command = [BINARY, "serve", "--host", "127.0.0.1", "--port", String(port), ...args];
+  const limited = opts.fdLimit ? ["bash", "-c", `ulimit -Sn ${opts.fdLimit} && ulimit -Hn ${opts.fdLimit} && exec "$@"`, "gateway", ...command] : command;
+  const proc = Bun.spawn(limited, {
     cwd: opts.cwd,
     env: cleanEnv(opts.env),
     stdout: "pipe",

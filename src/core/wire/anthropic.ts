@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requestModelSchema } from "./model-name.ts";
 
 /**
  * Anthropic Messages shapes (SPEC §3.4, §5.4.1). Content blocks keep `type` an open string and every object is
@@ -52,7 +53,7 @@ export type AnthropicToolChoice = z.infer<typeof anthropicToolChoiceSchema>;
 
 export const anthropicRequestSchema = z
   .object({
-    model: z.string(),
+    model: requestModelSchema,
     messages: z.array(anthropicMessageParamSchema).min(1),
     max_tokens: z.number().int(),
     system: z.union([z.string(), z.array(anthropicBlockSchema)]).optional(),

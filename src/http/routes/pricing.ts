@@ -7,7 +7,9 @@ import { Elysia } from "elysia";
 import { z } from "zod";
 import { paginationQuery } from "../../core/schemas/common";
 import { pricingAsOfQuery, pricingDeleteQuery, pricingResponse, setPricingRequest } from "../../core/schemas/pricing";
+import { bodyParser } from "../body";
 import type { HttpContext } from "../context";
+import { bodySchema } from "../fast-schema";
 import { decodeParam } from "../decode";
 import { authenticate, requireMaster, securedDetail } from "../plugins/auth";
 
@@ -33,9 +35,11 @@ export function pricingRoutes(ctx: HttpContext) {
   };
 
   return new Elysia({ name: "pricing", prefix: "/v1/pricing", detail: { tags: ["pricing"], ...securedDetail } })
+    // Every route with a body here is master-only.
+    .onParse(bodyParser((request) => requireMaster(ctx, request), ctx.config))
     .post("", ({ body }) => pricing.set(body), {
       ...master,
-      body: setPricingRequest,
+      body: bodySchema(setPricingRequest),
       response: { 200: pricingResponse },
       detail: { summary: "Set a model's price (a new version per effective_at)" },
     })
