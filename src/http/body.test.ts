@@ -1,7 +1,8 @@
 /**
  * Every route that takes a body (found in the app's own route table, so a new route cannot be missed) knows its
  * caller before it reads a byte of the body, refuses JSON nested too deep or holding an out-of-range number with a
- * 422, and gives a body that does not arrive in time a 408 that closes the connection.
+ * 422, and gives a body that does not arrive in time a 408 that closes the connection. Queries Elysia parses as
+ * JSON are refused as plainly.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, MASTER_KEY, type TestApp } from "../../tests/helpers/app";
@@ -84,6 +85,14 @@ describe("request bodies", () => {
     const created = (await (await send("POST", "/v1/keys", "{}", MASTER_KEY)).json()) as { id: string };
     expect((await send("DELETE", `/v1/keys/${created.id}`, "", MASTER_KEY)).status).toBe(204);
     expect((await send("POST", "/v1/users", "", MASTER_KEY)).status).toBe(422);
+  });
+
+  test("a query value of 100,000 nested brackets (Elysia parses it as JSON) is a plain 422", async () => {
+    const query = encodeURIComponent("[".repeat(100_000) + "]".repeat(100_000));
+    for (const path of [`/v1/models?provider=${query}`, `/v1/keys?limit=${query}`, `/v1/usage?user_id=${query}`]) {
+      const res = await t.app.handle(new Request(`http://localhost${path}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } }));
+      expect({ path: path.slice(0, 20), status: res.status }).toEqual({ path: path.slice(0, 20), status: 422 });
+    }
   });
 
   test("GET /v1/models authenticates before it validates its query", async () => {

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { isCanonicalChatRequest } from "../../../core/wire/canonical";
-import { bodySchema } from "../../fast-schema";
+import { bodySchema, querySchema } from "../../fast-schema";
 import { gatewayToolFields } from "../../../core/schemas/gateway-tools";
 import {
   anthropicRequestSchema,
@@ -60,10 +60,12 @@ export const responsesBody = bodySchema(
 export const moderationResponse = moderationResponseSchema.meta({ id: "ModerationResponse" });
 export const embeddingsBody = bodySchema(embeddingRequestSchema.meta({ id: "EmbeddingRequest" }));
 export const moderationsBody = bodySchema(moderationRequestSchema.meta({ id: "ModerationRequest" }));
-export const moderationQuery = z.object({
-  include_raw: z
-    .enum(["true", "false", "1", "0"])
-    .optional()
-    .transform((v) => v === "true" || v === "1"),
-});
-export const modelsQuery = z.object({ provider: z.string().optional() });
+export const moderationQuery = querySchema(
+  z.object({
+    include_raw: z
+      .enum(["true", "false", "1", "0"])
+      .optional()
+      .transform((v) => v === "true" || v === "1"),
+  }),
+);
+export const modelsQuery = querySchema(z.object({ provider: z.string().optional() }));
