@@ -92,8 +92,8 @@ export function createBaseApp(o: BaseAppOptions) {
   const started = new WeakMap<Request, number>();
   // Elysia's own router takes the path from index 11 of the URL on ("http://" plus a host of at least 4
   // characters): a shorter Host header would shift the routed path (`GET /zzzz/metrics` with `Host: x` served
-  // /metrics). From index 7 on it is right for every host `http://` can carry; requests whose URL is only a target
-  // (an invalid Host) are rebuilt by the server with a fixed host (src/platform/server.ts).
+  // /metrics). From index 7 on it is right for every host `http://` can carry; the server answers a Host that is no
+  // host with a 400 and gives HTTP/1.0 requests without one a URL of its own (src/platform/server.ts).
   const app = new Elysia({ handler: { standardHostname: false } })
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = enterRequest(request);

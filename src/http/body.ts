@@ -38,7 +38,7 @@ function refuseProblem(text: string): void {
 }
 
 /** JSON text to a value, refusing what jsonTextProblem finds. */
-export function parseJsonText(text: string): unknown {
+function parseJsonText(text: string): unknown {
   refuseProblem(text);
   return JSON.parse(text);
 }

@@ -15,8 +15,6 @@ const FD_DIR = "/proc/self/fd";
 const AUTO_SHARE = 0.9;
 
 export interface ConnectionGuard {
-  /** The cap in force; null where open descriptors cannot be counted (the guard is then off). */
-  readonly max: number | null;
   /** True while new requests are to be refused. */
   busy(): boolean;
   stop(): void;
@@ -50,8 +48,9 @@ export interface ConnectionGuardOptions {
   max: number | null;
   /** Closes idle keep-alive connections; returns how many. */
   closeIdle: () => number;
-  intervalMs?: number;
 }
+
+const SAMPLE_MS = 1000;
 
 export function startConnectionGuard(o: ConnectionGuardOptions): ConnectionGuard {
   const limit = openFileLimit();
@@ -59,7 +58,7 @@ export function startConnectionGuard(o: ConnectionGuardOptions): ConnectionGuard
   let busy = false;
   if (max === null) {
     log.warn("Connection cap unavailable: open file descriptors cannot be counted on this platform");
-    return { max, busy: () => false, stop: () => undefined };
+    return { busy: () => false, stop: () => undefined };
   }
   const sample = () => {
     let open = openDescriptors() ?? 0;
@@ -76,7 +75,7 @@ export function startConnectionGuard(o: ConnectionGuardOptions): ConnectionGuard
       else log.info("Back under the connection cap", { open_descriptors: shown, max });
     } else if (closed > 0) log.warn("Connection cap reached: closed idle connections", { idle_closed: closed, open_descriptors: shown, max });
   };
-  const timer = setInterval(sample, o.intervalMs ?? 1000);
+  const timer = setInterval(sample, SAMPLE_MS);
   timer.unref();
-  return { max, busy: () => busy, stop: () => clearInterval(timer) };
+  return { busy: () => busy, stop: () => clearInterval(timer) };
 }
