@@ -222,7 +222,7 @@ test("random paths and methods: 404/405, never 5xx", async () => {
  * Streams up to `total` bytes to the gateway (with `Content-Length: total`, or chunked without one) and stops as
  * soon as it answers; returns the status and how many bytes the client had produced by then.
  */
-async function oversized(path: string, declared: boolean, total: number, token = key): Promise<{ status: number; sent: number }> {
+async function oversized(path: string, declared: boolean, total: number, token: string): Promise<{ status: number; sent: number }> {
   let sent = 0;
   const chunk = new Uint8Array(64 * 1024).fill(0x61);
   const body = new ReadableStream<Uint8Array>({
@@ -241,12 +241,15 @@ async function oversized(path: string, declared: boolean, total: number, token =
 
 test("oversized bodies get 413 before they are read whole; RSS does not grow by the body size", async () => {
   const BODY = 256 * 1024 * 1024;
+  // A key of its own: the fuzz above may have deleted fuzz-user (and so deactivated `key`), and the caller is
+  // checked before the body is read.
+  const fresh = (await admin<{ key: string }>(gw.url, "POST", "/v1/keys", { user_id: "oversized-user" })).key;
   const before = procStats(gw.pid);
-  const declared = await oversized("/v1/chat/completions", true, BODY);
-  const chunked = await oversized("/v1/chat/completions", false, BODY);
+  const declared = await oversized("/v1/chat/completions", true, BODY, fresh);
+  const chunked = await oversized("/v1/chat/completions", false, BODY, fresh);
   const management = await oversized("/v1/users", false, BODY, MASTER);
   // A caller the route refuses is answered before a byte of the body is read.
-  const refused = await oversized("/v1/users", false, BODY);
+  const refused = await oversized("/v1/users", false, BODY, fresh);
   await Bun.sleep(300);
   const after = procStats(gw.pid);
   report("oversized bodies", {
