@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRecorder } from "../src/metrics/registry";
+import { createRecorder, MODEL_LABEL_LIMIT, OTHER_MODEL } from "../src/metrics/registry";
 
 const BEGIN = "<!-- metrics-reference:begin -->";
 const END = "<!-- metrics-reference:end -->";
@@ -20,7 +20,7 @@ const LABEL_VALUES: Record<string, string> = {
   endpoint: "route template, e.g. `/v1/keys/{key_id}`; `unmatched` for 404s",
   status: "HTTP status code",
   provider: "provider name",
-  model: "model name (without the provider)",
+  model: `model name (without the provider); past ${MODEL_LABEL_LIMIT} distinct models, \`${OTHER_MODEL}\``,
   type: "`input` \\| `output`",
   reason:
     "`missing_credentials` \\| `invalid_format` \\| `invalid_key` \\| `inactive_key` \\| `expired_key` \\| `invalid_master_key` (auth failures); `queue_full` \\| `export_failed` \\| `shutdown` (dropped spans)",

@@ -121,6 +121,14 @@ export const configSchema = z.object({
   upstream_max_event_bytes: posInt
     .default(DEFAULT_UPSTREAM_MAX_EVENT_BYTES)
     .describe("Largest single upstream stream event (SSE line or event, AWS eventstream message); larger ends the stream with an error"),
+  http_idle_timeout_seconds: posInt
+    .max(255)
+    .default(30)
+    .describe("Seconds a keep-alive connection may sit idle between requests before it is closed (a request's head has Bun's own 10 s)"),
+  http_body_timeout_seconds: posInt.default(60).describe("Seconds a client has to send a request body (408 and the connection closed after)"),
+  http_max_connections: posInt
+    .nullish()
+    .describe("Open connections above which idle ones are closed and new requests get 503 (counted as open file descriptors, Linux); null = 90% of the open-file limit"),
   log_level: z
     .string()
     .default("info")

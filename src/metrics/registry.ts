@@ -40,6 +40,31 @@ export interface Recorder {
   watchDbStatements(read: () => number): void;
 }
 
+/**
+ * Distinct models that get a `model` label of their own; the rest share OTHER_MODEL. Model names come from clients
+ * (any name an upstream accepts settles), and each label value is a series kept for the life of the process.
+ */
+export const MODEL_LABEL_LIMIT = 100;
+export const OTHER_MODEL = "other";
+
+/** `model` as a label: itself while fewer than `limit` models have a label, else OTHER_MODEL. */
+function modelLabels(limit: number): (provider: string, model: string) => string {
+  const byProvider = new Map<string, Set<string>>();
+  let count = 0;
+  return (provider, model) => {
+    let models = byProvider.get(provider);
+    if (models?.has(model)) return model;
+    if (count >= limit) return OTHER_MODEL;
+    if (!models) {
+      models = new Set();
+      byProvider.set(provider, models);
+    }
+    models.add(model);
+    count++;
+    return model;
+  };
+}
+
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 const COST_BUCKETS = [0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10];
 const BATCH_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000];
@@ -59,6 +84,7 @@ export function createRecorder(): Recorder {
       this.set(inFlight);
     },
   });
+  const modelLabel = modelLabels(MODEL_LABEL_LIMIT);
   const tokens = new CellCounter("gateway_tokens_total", "Tokens from successful usage", ["provider", "model", "type"], registry);
   const cost = new CellHistogram("gateway_request_cost_dollars", "Per-request cost in USD (priced requests)", ["provider", "model"], registry, COST_BUCKETS);
   const rateLimited = new Counter({ name: "gateway_rate_limit_hits_total", help: "429s from the rate limiter", registers: [registry] });
@@ -111,9 +137,10 @@ export function createRecorder(): Recorder {
     settled(row) {
       if (row.status !== "success") return;
       const provider = row.provider ?? "unknown";
-      if (row.promptTokens) tokens.cell(provider, row.model, "input").value += row.promptTokens;
-      if (row.completionTokens) tokens.cell(provider, row.model, "output").value += row.completionTokens;
-      if (row.costMicros !== null && row.costMicros !== undefined) cost.observe(cost.cell(provider, row.model), row.costMicros / 1e6);
+      const model = modelLabel(provider, row.model);
+      if (row.promptTokens) tokens.cell(provider, model, "input").value += row.promptTokens;
+      if (row.completionTokens) tokens.cell(provider, model, "output").value += row.completionTokens;
+      if (row.costMicros !== null && row.costMicros !== undefined) cost.observe(cost.cell(provider, model), row.costMicros / 1e6);
     },
     rateLimitHit: () => rateLimited.inc(),
     budgetExceeded: () => overBudget.inc(),

@@ -3,10 +3,11 @@ import { Elysia } from "elysia";
 import { z } from "zod";
 import { usageEntry, usageQuery } from "../../core/schemas/usage";
 import type { HttpContext } from "../context";
+import { querySchema } from "../fast-schema";
 import { requireMaster, securedDetail } from "../plugins/auth";
 
 export function usageRoutes(ctx: HttpContext) {
   return new Elysia({ name: "usage", detail: { tags: ["usage"], ...securedDetail } })
     .onTransform(({ request }) => requireMaster(ctx, request))
-    .get("/v1/usage", ({ query }) => ctx.services.usage.list(query), { query: usageQuery, response: { 200: z.array(usageEntry) }, detail: { summary: "Usage records, newest first" } });
+    .get("/v1/usage", ({ query }) => ctx.services.usage.list(query), { query: querySchema(usageQuery), response: { 200: z.array(usageEntry) }, detail: { summary: "Usage records, newest first" } });
 }

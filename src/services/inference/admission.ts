@@ -21,8 +21,9 @@ import type { UsageGuard } from "./usage-guard";
 import type { DirectoryUser, UserDirectory } from "./user-directory";
 
 const log = logger("admission");
-/** Models already warned about as unpriced (once per process, not per request). */
+/** Models already warned about as unpriced (once per process, not per request), up to a bound: names come from clients. */
 const warnedUnpriced = new Set<string>();
+const WARNED_UNPRICED_LIMIT = 1000;
 
 export interface AdmissionSettings {
   requirePricing: boolean;
@@ -209,10 +210,12 @@ export class Admission {
     // No prompt count means no total (moderations: prompt/total null, completion 0; SPEC §3.7).
     const total = u?.totalTokens ?? (prompt !== null ? prompt + (completion ?? 0) : null);
     if (total) limiter.recordTokens(this.scopes, total);
-    const modelKey = `${this.route.providerName}:${this.route.model}`;
-    if (!this.price && billable && this.input.endpoint !== "/v1/moderations" && !warnedUnpriced.has(modelKey)) {
-      warnedUnpriced.add(modelKey);
-      log.warn(`No pricing configured for '${this.route.providerName}:${this.route.model}'. Usage will be tracked without cost.`, { request_id: this.input.requestId });
+    if (!this.price && billable && this.input.endpoint !== "/v1/moderations" && warnedUnpriced.size < WARNED_UNPRICED_LIMIT) {
+      const modelKey = `${this.route.providerName}:${this.route.model}`;
+      if (!warnedUnpriced.has(modelKey)) {
+        warnedUnpriced.add(modelKey);
+        log.warn(`No pricing configured for '${modelKey}'. Usage will be tracked without cost.`, { request_id: this.input.requestId });
+      }
     }
     const row = usageRow({
       requestId: this.input.requestId,

@@ -3,6 +3,7 @@
  * then the platform-mode service. Thin: parse -> token -> service -> reply.
  */
 import { Elysia } from "elysia";
+import { bodyParser } from "../../body";
 import { callerToken } from "../../plugins/platform-auth";
 import type { PlatformHttpContext } from "../../platform-context";
 import { requestIdOf, requireModel, toResponse } from "../inference/reply";
@@ -17,6 +18,7 @@ function anthropicHeaders(request: Request): Record<string, string> {
 export function platformInferenceRoutes(ctx: PlatformHttpContext) {
   const { inference } = ctx;
   return new Elysia({ name: "platform-inference" })
+    .onParse(bodyParser(callerToken, ctx.config))
     .post(
       "/v1/chat/completions",
       async ({ body, request, set }) => {
