@@ -77,7 +77,7 @@ describe.each(DIALECTS)("tool loops under a budget ($dialect)", ({ create }) => 
     const res = await loop(key, { stream: true });
     expect(res.status).toBe(200);
     const { events } = parseSse(await res.text());
-    expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error" } });
+    expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "budget_exceeded" } });
     expect(events.at(-1)?.data).toBe("[DONE]");
     // Each streamed round reports 3 completion tokens (0.066 USD) against its estimate of 5 (0.11 USD).
     const rounds = upstreamBodies(gw.openai.requests, "/v1/chat/completions").length;
