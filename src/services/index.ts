@@ -28,7 +28,12 @@ export function createServices(opts: ServicesOptions) {
     if (topic === "keys" || topic === "users") auth.invalidate();
     opts.onChange?.(topic);
   };
-  const deps: ServiceDeps = { store: opts.store, now, changed, flushSpend: opts.flushSpend ?? (() => Promise.resolve()) };
+  const deps: ServiceDeps = {
+    store: opts.store,
+    now,
+    changed,
+    flushSpend: opts.flushSpend ?? (() => Promise.resolve()),
+  };
   return {
     store: opts.store,
     now,

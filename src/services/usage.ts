@@ -9,7 +9,8 @@ import type { ServiceDeps } from "./deps";
 type UsageRow = Store["t"]["usageLogs"]["$inferSelect"];
 
 /** What a row's numeric column holds, as a number (NaN when it holds none). */
-const storedNumber = (v: unknown): number => (typeof v === "number" ? v : typeof v === "string" || typeof v === "bigint" ? Number(v) : Number.NaN);
+const storedNumber = (v: unknown): number =>
+  typeof v === "number" ? v : typeof v === "string" || typeof v === "bigint" ? Number(v) : Number.NaN;
 
 /**
  * A stored count as the wire's integer, whatever the row holds: rows written before upstream usage was checked

@@ -131,7 +131,12 @@ export interface ErrorEnvelope {
 /** Narrows a response body to the error envelope (throws when it is not one). */
 export function errorOf(result: CallResult): ErrorEnvelope {
   const body = result.json as Partial<ErrorEnvelope> | null;
-  if (!body?.error || typeof body.error.message !== "string" || typeof body.error.type !== "string" || !("detail" in body)) {
+  if (
+    !body?.error ||
+    typeof body.error.message !== "string" ||
+    typeof body.error.type !== "string" ||
+    !("detail" in body)
+  ) {
     throw new Error(`not an error envelope (status ${result.status}): ${result.text}`);
   }
   return body as ErrorEnvelope;
@@ -146,7 +151,8 @@ export function validationItems(result: CallResult): { type: string; loc: (strin
 
 /** A fixed-shape object cast for reading response fields in tests. */
 export function obj(result: CallResult): Record<string, unknown> {
-  if (!result.json || typeof result.json !== "object" || Array.isArray(result.json)) throw new Error(`not an object (status ${result.status}): ${result.text}`);
+  if (!result.json || typeof result.json !== "object" || Array.isArray(result.json))
+    throw new Error(`not an object (status ${result.status}): ${result.text}`);
   return result.json as Record<string, unknown>;
 }
 
@@ -173,7 +179,12 @@ export function expectSecurityHeaders(result: CallResult, health = false): void 
  * 422), the error type for the status, the security headers (`healthPath`: a /health* path, so no
  * Cache-Control), and optionally the exact message.
  */
-export function expectError(result: CallResult, status: number, message?: string | RegExp, healthPath = false): ErrorEnvelope {
+export function expectError(
+  result: CallResult,
+  status: number,
+  message?: string | RegExp,
+  healthPath = false,
+): ErrorEnvelope {
   if (result.status !== status) throw new Error(`expected ${status}, got ${result.status}: ${result.text}`);
   const body = errorOf(result);
   expect(body.error.type).toBe(errorTypeForStatus(status));
@@ -254,15 +265,29 @@ export function headerForms(token: string): [string, Record<string, string>][] {
  * virtual key, and a bearer header without `Bearer ` are all 401 — before the body is validated (`body` should be
  * invalid, so a 422 would show validation ran first).
  */
-export async function expectMasterOnly(t: TestApp, method: string, path: string, virtualKey: string, body?: unknown): Promise<void> {
+export async function expectMasterOnly(
+  t: TestApp,
+  method: string,
+  path: string,
+  virtualKey: string,
+  body?: unknown,
+): Promise<void> {
   expectError(await t.call(method, path, { token: null, body }), 401, "Missing Otari-Key or Authorization header");
   expectError(await t.call(method, path, { token: virtualKey, body }), 401, "Invalid master key");
   for (const [, headers] of headerForms("not-the-master-key")) {
     expectError(await t.call(method, path, { token: null, headers, body }), 401, "Invalid master key");
   }
   for (const name of ["otari-key", "anyllm-key", "x-anyllm-key", "authorization"]) {
-    expectError(await t.call(method, path, { token: null, headers: { [name]: MASTER_KEY }, body }), 401, "Invalid header format. Expected 'Bearer <token>'");
+    expectError(
+      await t.call(method, path, { token: null, headers: { [name]: MASTER_KEY }, body }),
+      401,
+      "Invalid header format. Expected 'Bearer <token>'",
+    );
   }
   // An empty header counts as absent.
-  expectError(await t.call(method, path, { token: null, headers: { "otari-key": "" }, body }), 401, "Missing Otari-Key or Authorization header");
+  expectError(
+    await t.call(method, path, { token: null, headers: { "otari-key": "" }, body }),
+    401,
+    "Missing Otari-Key or Authorization header",
+  );
 }

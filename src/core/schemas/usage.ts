@@ -13,7 +13,10 @@ const dateOrEpoch = z.string().transform((text, ctx) => {
 });
 
 /** `end_user_id`: the client's own end-user id a virtual key sent as `user` (`metadata.user_id` on /v1/messages). */
-const endUserFilter = z.string().optional().describe("Only rows whose end_user_id (the `user` a virtual key sent) is this value");
+const endUserFilter = z
+  .string()
+  .optional()
+  .describe("Only rows whose end_user_id (the `user` a virtual key sent) is this value");
 
 /** GET /v1/users/{user_id}/usage. */
 export const userUsageQuery = paginationQuery.extend({ end_user_id: endUserFilter });
@@ -56,7 +59,9 @@ export const usageEntry = z
     end_user_id: z
       .string()
       .nullable()
-      .describe("The `user` (`metadata.user_id` on /v1/messages) a virtual key's request carried: the client app's own end-user id. It never changes who is billed (`user_id`, the key's user). Null for master-key requests, where `user` names the billed user."),
+      .describe(
+        "The `user` (`metadata.user_id` on /v1/messages) a virtual key's request carried: the client app's own end-user id. It never changes who is billed (`user_id`, the key's user). Null for master-key requests, where `user` names the billed user.",
+      ),
   })
   .meta({ id: "UsageEntry" });
 export type UsageEntry = z.infer<typeof usageEntry>;

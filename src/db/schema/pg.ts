@@ -146,7 +146,10 @@ export const budgetReservations = pgTable(
     createdAt: ts("created_at").notNull(),
     expiresAt: ts("expires_at").notNull(),
   },
-  (t) => [index("ix_budget_reservations_expires_at").on(t.expiresAt), index("ix_budget_reservations_user_id").on(t.userId)],
+  (t) => [
+    index("ix_budget_reservations_expires_at").on(t.expiresAt),
+    index("ix_budget_reservations_user_id").on(t.userId),
+  ],
 );
 
 export const rateLimitCounters = pgTable(

@@ -9,5 +9,9 @@ import { requireMaster, securedDetail } from "../plugins/auth";
 export function usageRoutes(ctx: HttpContext) {
   return new Elysia({ name: "usage", detail: { tags: ["usage"], ...securedDetail } })
     .onTransform(({ request }) => requireMaster(ctx, request))
-    .get("/v1/usage", ({ query }) => ctx.services.usage.list(query), { query: querySchema(usageQuery), response: { 200: z.array(usageEntry) }, detail: { summary: "Usage records, newest first" } });
+    .get("/v1/usage", ({ query }) => ctx.services.usage.list(query), {
+      query: querySchema(usageQuery),
+      response: { 200: z.array(usageEntry) },
+      detail: { summary: "Usage records, newest first" },
+    });
 }

@@ -22,7 +22,9 @@ self.onmessage = (event: MessageEvent<Message>) => {
     // Inserts yield the CPU to the threads serving requests; rows wait safely in the journal meanwhile.
     lowerThreadPriority(10);
     db = new Database(msg.path, { strict: true });
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
+    db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+    );
     return;
   }
   if (msg.type === "close") {
@@ -36,7 +38,8 @@ self.onmessage = (event: MessageEvent<Message>) => {
     const insert = db.query(SQLITE_INSERT_SQL);
     const values = sqliteInsertValues(msg.lines.split("\n").map(fromUsageLine)) as SQLQueryBindings[];
     db.transaction(() => {
-      for (let i = 0; i < values.length; i += SQLITE_INSERT_WIDTH) insert.run(...values.slice(i, i + SQLITE_INSERT_WIDTH));
+      for (let i = 0; i < values.length; i += SQLITE_INSERT_WIDTH)
+        insert.run(...values.slice(i, i + SQLITE_INSERT_WIDTH));
     })();
     self.postMessage({ id: msg.id, ok: true });
   } catch (err) {

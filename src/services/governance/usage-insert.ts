@@ -97,7 +97,8 @@ const PG_TYPES: Record<Kind, string> = { text: "text", int: "bigint", ts: "jsonb
 const PG_INSERT_FROM_LINES = (() => {
   const field = (key: string) => `x."${key}"`;
   const select = COLUMNS.map(([, key, kind]) => {
-    if (kind === "ts") return `CASE jsonb_typeof(${field(key)}) WHEN 'number' THEN to_timestamp((${field(key)})::text::double precision / 1000) ELSE (${field(key)} #>> '{}')::timestamptz END`;
+    if (kind === "ts")
+      return `CASE jsonb_typeof(${field(key)}) WHEN 'number' THEN to_timestamp((${field(key)})::text::double precision / 1000) ELSE (${field(key)} #>> '{}')::timestamptz END`;
     if (kind === "bool") return `COALESCE(${field(key)}, false)`;
     return field(key);
   });
@@ -136,11 +137,20 @@ export async function insertUsageLines(store: Store, lines: string[]): Promise<v
 /** Inserts rows idempotently through `exec`, inside the caller's transaction (the otari import's batches). */
 export function insertUsageRows(dialect: Store["dialect"], exec: RawExec, rows: UsageRowInsert[]): Promise<void> {
   if (rows.length === 0) return Promise.resolve();
-  return dialect === "sqlite" ? insertSqliteValues(exec, sqliteInsertValues(rows)) : insertPgLines(exec, rows.map((row) => toUsageLine(row)));
+  return dialect === "sqlite"
+    ? insertSqliteValues(exec, sqliteInsertValues(rows))
+    : insertPgLines(
+        exec,
+        rows.map((row) => toUsageLine(row)),
+      );
 }
 
 /** True when the error is a foreign-key violation (the key or user was deleted while the row was queued). */
 export function isForeignKeyError(err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown; message?: unknown };
-  return e?.code === "23503" || e?.errno === "23503" || /FOREIGN KEY constraint failed|foreign key constraint/i.test(String(e?.message ?? ""));
+  return (
+    e?.code === "23503" ||
+    e?.errno === "23503" ||
+    /FOREIGN KEY constraint failed|foreign key constraint/i.test(String(e?.message ?? ""))
+  );
 }
