@@ -42,7 +42,7 @@ export function createUsersService({ store, now, changed, flushSpend }: ServiceD
   /** Reads show a due period reset as applied (SPEC §7.3 item 6): the same CAS the budget ledger uses. */
   async function applyDueReset(row: UserRow, at: Date): Promise<UserRow> {
     if (!row.budgetId || !row.nextBudgetResetAt || row.nextBudgetResetAt.getTime() > at.getTime()) return row;
-    const { reset } = await resets.resetIfDue(row.userId, at);
+    const { reset } = await resets.resetIfDue({ kind: "user", id: row.userId }, at);
     if (!reset) return row;
     const [fresh] = await db.select().from(t.users).where(eq(t.users.userId, row.userId));
     changed("users");
@@ -90,7 +90,9 @@ export function createUsersService({ store, now, changed, flushSpend }: ServiceD
         const [existing] = await tx.select().from(t.users).where(eq(t.users.userId, input.user_id));
         if (existing && !existing.deletedAt) throw conflict(`User with id '${input.user_id}' already exists`);
         if (existing) {
-          await tx.delete(t.budgetReservations).where(eq(t.budgetReservations.userId, input.user_id));
+          await tx
+            .delete(t.budgetReservations)
+            .where(and(eq(t.budgetReservations.subjectKind, "user"), eq(t.budgetReservations.subjectId, input.user_id)));
           const [revived] = await tx.update(t.users).set(fields).where(eq(t.users.userId, input.user_id)).returning();
           return revived!;
         }
