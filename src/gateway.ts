@@ -98,6 +98,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       isKnownProvider: providerChecker(config),
       onChange: (topic) => inference?.changed(topic),
       flushSpend: () => inference?.ledger.flush() ?? Promise.resolve(),
+      rateLimits: config.rate_limits,
     });
     const runtime = createInference({
       config,

@@ -10,13 +10,17 @@ import type { HttpContext } from "./context";
 import type { OpenApiDocument } from "./docs/document";
 import { errorResponse, issuesToValidation, toGatewayError } from "./errors";
 import { pathOf } from "./url-path";
+import { alertsRoutes } from "./routes/alerts";
 import { budgetsRoutes } from "./routes/budgets";
 import { docsRoutes } from "./routes/docs";
+import { endUsersRoutes } from "./routes/end-users";
 import { healthRoutes } from "./routes/health";
 import { inferenceRoutes } from "./routes/inference";
 import { metricsRoutes } from "./routes/metrics";
 import { keysRoutes } from "./routes/keys";
 import { pricingRoutes } from "./routes/pricing";
+import { rateLimitsRoutes } from "./routes/rate-limits";
+import { teamsRoutes } from "./routes/teams";
 import { usageRoutes } from "./routes/usage";
 import { usersRoutes } from "./routes/users";
 import { enterRequest } from "../platform/request-context";
@@ -34,7 +38,11 @@ export function apiRoutes(ctx: HttpContext) {
     .use(usersRoutes(ctx))
     .use(budgetsRoutes(ctx))
     .use(pricingRoutes(ctx))
-    .use(usageRoutes(ctx));
+    .use(usageRoutes(ctx))
+    .use(teamsRoutes(ctx))
+    .use(endUsersRoutes(ctx))
+    .use(rateLimitsRoutes(ctx))
+    .use(alertsRoutes(ctx));
 }
 
 interface StandardSchemaLike {

@@ -15,7 +15,7 @@ import { platformInferenceRoutes } from "./routes/platform/inference";
 export const PLATFORM_UI_MESSAGE =
   "This endpoint is not available in platform mode. Manage this resource via the platform UI.";
 
-const MANAGED_ON_PLATFORM = /^\/v1\/(users|keys|budgets|spend)(\/|$)/;
+const MANAGED_ON_PLATFORM = /^\/v1\/(users|keys|budgets|spend|teams|end-users|rate-limits|alerts)(\/|$)/;
 
 export function createPlatformApp(ctx: PlatformHttpContext) {
   const metrics = ctx.metrics ?? null;

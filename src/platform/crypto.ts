@@ -1,9 +1,14 @@
 /** Secrets: generation, hashing and comparison. */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** Lowercase hex SHA-256 of the UTF-8 text (how keys are stored, SPEC §2.3). */
 export function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
+}
+
+/** Lowercase hex HMAC-SHA256 of the UTF-8 text under `secret` (webhook signatures). */
+export function hmacSha256Hex(secret: string, text: string): string {
+  return createHmac("sha256", secret).update(text).digest("hex");
 }
 
 /** `gw-` + 48 random bytes as URL-safe base64 without padding: 67 characters (SPEC §2.3). */

@@ -91,6 +91,7 @@ export function createTestApp(db: TestDatabase, options: TestAppOptions = {}): T
     masterKey: createMasterKey(masterKey === null ? null : sha256Hex(masterKey)),
     isKnownProvider: providerChecker(config),
     now: clock.now,
+    rateLimits: config.rate_limits,
   });
   const draining = { value: false };
   // Management tests never reach inference; its runtime (sweeps, journal) is left out.

@@ -296,19 +296,23 @@ export function ledgerSql(store: Store): LedgerSql {
           : null;
       },
       async flush(deltas, expiresAt, mark) {
-        const rows = await store.query<{ kind: SubjectKind; sid: string; s: unknown; r: unknown; w: unknown; held: unknown }>(
-          PG_FLUSH_SQL,
-          [
-            deltas.map((d) => d.kind),
-            deltas.map((d) => d.id),
-            deltas.map((d) => d.spend),
-            deltas.map((d) => d.release),
-            deltas.map((d) => d.leaseId),
-            expiresAt,
-            mark?.key ?? null,
-            mark ? String(mark.seq) : null,
-          ],
-        );
+        const rows = await store.query<{
+          kind: SubjectKind;
+          sid: string;
+          s: unknown;
+          r: unknown;
+          w: unknown;
+          held: unknown;
+        }>(PG_FLUSH_SQL, [
+          deltas.map((d) => d.kind),
+          deltas.map((d) => d.id),
+          deltas.map((d) => d.spend),
+          deltas.map((d) => d.release),
+          deltas.map((d) => d.leaseId),
+          expiresAt,
+          mark?.key ?? null,
+          mark ? String(mark.seq) : null,
+        ]);
         return rows.map((r) => ({
           kind: r.kind,
           id: r.sid,

@@ -510,7 +510,11 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     },
     async reserve(input) {
       if (!enforcing || input.free || input.maxBudgetMicros === null) return null;
-      return reservePath([userSubject(input.userId, input.maxBudgetMicros, input.nextResetAt)], input.estimateMicros, false);
+      return reservePath(
+        [userSubject(input.userId, input.maxBudgetMicros, input.nextResetAt)],
+        input.estimateMicros,
+        false,
+      );
     },
     settle(r, actual) {
       if (r) return settlePath(r, actual.actualMicros)?.seq ?? null;
