@@ -92,7 +92,9 @@ export const configSchema = z.object({
   rate_limits: z
     .array(rateLimitRuleInput)
     .default([])
-    .describe("Rate-limit rules {scope, scope_id, model, rpm, tpm, max_concurrent}; shown read-only by /v1/rate-limits"),
+    .describe(
+      "Rate-limit rules {scope, scope_id, model, rpm, tpm, max_concurrent}; shown read-only by /v1/rate-limits",
+    ),
   cors_allow_origins: z.array(z.string()).default([]).describe("CORS origins; empty disables CORS"),
   providers: z.record(z.string(), providerEntrySchema).default({}).describe("Provider credentials and endpoints"),
   pricing: z.record(z.string(), pricingEntrySchema).default({}).describe("Prices seeded into the DB at start-up"),

@@ -4,12 +4,7 @@
  */
 import { and, eq, isNull } from "drizzle-orm";
 import { notFound } from "../core/errors";
-import type {
-  AlertRuleResponse,
-  AlertTestResponse,
-  CreateAlertInput,
-  UpdateAlertInput,
-} from "../core/schemas/alerts";
+import type { AlertRuleResponse, AlertTestResponse, CreateAlertInput, UpdateAlertInput } from "../core/schemas/alerts";
 import { toIso } from "../core/time";
 import { uuid } from "../platform/crypto";
 import type { ServiceDeps } from "./deps";

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { GatewayError } from "../../core/errors";
 import type { Store } from "../../db/client";
 import { createTestDb, DIALECTS, type SeededLevels, seedBudget, seedLevels, type TestDb } from "./_test-db";
-import { type CostControl, createCostControl, type PathInput, type PathKey } from "./cost-control";
+import { testConfig } from "../../../tests/helpers/app";
+import type { FileConfig } from "../../config/schema";
+import { type CostControl, costControlOptions, createCostControl, type PathInput, type PathKey } from "./cost-control";
 import { endUserSubjectId } from "./subjects";
 
 async function refusal(run: () => unknown): Promise<GatewayError> {
@@ -24,16 +26,9 @@ for (const dialect of DIALECTS) {
     let tdb: TestDb;
     let store: Store;
     const engines: CostControl[] = [];
-    const engineOn = (s: Store, rateLimits: Parameters<typeof createCostControl>[0]["rateLimits"] = []) => {
-      const e = createCostControl({
-        store: s,
-        strategy: "for_update",
-        reservationTtlSeconds: 900,
-        journalId: null,
-        defaultRpm: null,
-        defaultTpm: null,
-        rateLimits,
-      });
+    /** An engine as the runtime builds it from config.yml (`rate_limits` given as the file would give them). */
+    const engineOn = (s: Store, rateLimits: FileConfig["rate_limits"] = []) => {
+      const e = createCostControl(costControlOptions(testConfig({ rate_limits: rateLimits }), s, null));
       engines.push(e);
       return e;
     };

@@ -6,6 +6,7 @@
  * none; `settle` charges the exact cost on every level once. Levels a request does not have cost it nothing; the
  * ones it has are served from memory (cached rows, budget leases, concurrency slots) almost always.
  */
+import type { Config } from "../../config/load";
 import { forbidden } from "../../core/errors";
 import type { RateLimitRuleInput } from "../../core/schemas/rate-limits";
 import type { Store } from "../../db/client";
@@ -89,6 +90,25 @@ export interface CostControlOptions {
   hooks?: CostControlHooks;
   /** Tests: the alert sender's timings. */
   alerts?: Partial<Parameters<typeof createSpendAlerts>[0]>;
+}
+
+/** The options the gateway's config gives (the runtime adds its store, journal and metric hooks). */
+export function costControlOptions(
+  config: Config,
+  store: Store,
+  journalId: string | null,
+  hooks: CostControlHooks = {},
+): CostControlOptions {
+  return {
+    store,
+    strategy: config.budget_strategy,
+    reservationTtlSeconds: config.reservation_ttl_seconds,
+    journalId,
+    defaultRpm: config.rate_limit_rpm ?? null,
+    defaultTpm: config.rate_limit_tpm ?? null,
+    rateLimits: config.rate_limits,
+    hooks,
+  };
 }
 
 const NO_LIMITS: LimitHold = { headers: {}, release: () => undefined };

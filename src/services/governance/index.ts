@@ -13,6 +13,7 @@ export {
   type CostControl,
   type CostControlHooks,
   type CostControlOptions,
+  costControlOptions,
   createCostControl,
   type GovernedPath,
   type PathInput,
