@@ -2,7 +2,7 @@
  * Teams (docs/behaviour/cost-control.md#teams): a budget, limits and an allow-list over all their members'
  * requests. A user belongs to at most one team (users.team_id); a team with live members cannot be deleted (409).
  */
-import { and, count, desc, eq, isNotNull, isNull } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import { conflict } from "../core/errors";
 import { microsToUsd } from "../core/money";
 import type { Pagination } from "../core/schemas/common";
@@ -53,13 +53,13 @@ export function createTeamsService({ store, now, changed, flushSpend }: ServiceD
   }
 
   /** The team as shown: spend settled so far, a due window reset applied, its live member count. */
-  async function show(row: TeamRow): Promise<TeamResponse> {
+  async function show(row: TeamRow, memberCount?: number): Promise<TeamResponse> {
     let current = row;
     if (await resetOnRead("team", row.teamId, row, now())) {
       current = await getRow(row.teamId);
       changed("teams");
     }
-    return toTeamResponse(current, await members(row.teamId));
+    return toTeamResponse(current, memberCount ?? (await members(row.teamId)));
   }
 
   return {
@@ -98,7 +98,22 @@ export function createTeamsService({ store, now, changed, flushSpend }: ServiceD
     async list({ skip, limit }: Pagination): Promise<TeamResponse[]> {
       await flushSpend();
       const rows = await db.select().from(t.teams).orderBy(t.teams.createdAt, t.teams.teamId).limit(limit).offset(skip);
-      return Promise.all(rows.map(show));
+      if (rows.length === 0) return [];
+      const counts = await db
+        .select({ teamId: t.users.teamId, n: count() })
+        .from(t.users)
+        .where(
+          and(
+            inArray(
+              t.users.teamId,
+              rows.map((r) => r.teamId),
+            ),
+            isNull(t.users.deletedAt),
+          ),
+        )
+        .groupBy(t.users.teamId);
+      const byTeam = new Map(counts.map((c) => [c.teamId, Number(c.n)]));
+      return Promise.all(rows.map((row) => show(row, byTeam.get(row.teamId) ?? 0)));
     },
 
     async get(teamId: string): Promise<TeamResponse> {

@@ -32,6 +32,8 @@ import {
 
 const log = logger("budget-ledger");
 
+const KIND_RANK: Readonly<Record<SubjectKind, number>> = { key: 0, user: 1, team: 2, end_user: 3 };
+
 /** Epoch milliseconds. */
 export type Clock = () => number;
 
@@ -446,6 +448,10 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
       }
     }
     if (deltas.length === 0) return;
+    // One order for every replica's write-back (level, then id), so two flushes lock rows in the same order.
+    deltas.sort((x, y) =>
+      x.kind === y.kind ? (x.id < y.id ? -1 : x.id > y.id ? 1 : 0) : KIND_RANK[x.kind] - KIND_RANK[y.kind],
+    );
     // Everything numbered below the oldest settlement still pending (levels skipped above) is in this flush or before.
     let mark = lastSeq;
     for (const st of allStates()) if (st.pendingSeq !== null) mark = Math.min(mark, st.pendingSeq - 1);
