@@ -255,7 +255,7 @@ export function createCostControl(o: CostControlOptions) {
         : null;
       const scopes = matched?.length ? [...path.limits, ...matched] : path.limits;
       if (scopes.length === 0) return NO_LIMITS;
-      return limiter.admit(scopes as RateScope[]);
+      return limiter.admit(scopes);
     },
 
     /** Reserves the estimate on every capped budget of the path, or throws 403 `budget_exceeded` naming the level. */

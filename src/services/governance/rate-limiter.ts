@@ -58,14 +58,14 @@ export interface RateLimiter {
    * Admits one request for every scope, or throws the 429 (Retry-After >= 1). Returns the success headers; at once
    * with in-memory counters, as a promise when a shared counter may have to be asked.
    */
-  check(scopes: RateScope[]): Record<string, string> | Promise<Record<string, string>>;
+  check(scopes: readonly RateScope[]): Record<string, string> | Promise<Record<string, string>>;
   /**
    * Admits one request on every scope's RPM, TPM and `max_concurrent`, all or none, or throws the 429 naming the
    * limit (Retry-After, X-RateLimit-Scope, X-RateLimit-Scope-Id, X-RateLimit-Rule, X-RateLimit-Limit-Type).
    */
-  admit(scopes: RateScope[]): LimitHold | Promise<LimitHold>;
+  admit(scopes: readonly RateScope[]): LimitHold | Promise<LimitHold>;
   /** Adds a settled request's tokens to each scope's current window. */
-  recordTokens(scopes: RateScope[], tokens: number): void;
+  recordTokens(scopes: readonly RateScope[], tokens: number): void;
   /** Deletes windows older than the previous minute. */
   sweep(): Promise<number>;
   close(): Promise<void>;
@@ -223,7 +223,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   }
 
   /** The success headers: the tightest request and token limits among the scopes (SPEC §3.0). */
-  function successHeaders(scopes: RateScope[], now: number): Record<string, string> {
+  function successHeaders(scopes: readonly RateScope[], now: number): Record<string, string> {
     let limit = 0;
     let remaining = -1;
     let limitTok = 0;
@@ -268,7 +268,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   }
 
   /** In-memory counters (one serving process): exact, and no promise on the hot path. */
-  function checkLocal(scopes: RateScope[]): Record<string, string> {
+  function checkLocal(scopes: readonly RateScope[]): Record<string, string> {
     const now = clock();
     // Every scope must pass before any is charged: a refusal costs no scope a request.
     for (const s of scopes) {
@@ -286,7 +286,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     return successHeaders(scopes, now);
   }
 
-  async function checkShared(scopes: RateScope[]): Promise<Record<string, string>> {
+  async function checkShared(scopes: readonly RateScope[]): Promise<Record<string, string>> {
     const limited = scopes.filter((s) => s.rpm !== null || s.tpm !== null);
     if (limited.length === 0) return {};
     const now = clock();
@@ -375,7 +375,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     : null;
   timer?.unref?.();
 
-  function recordTokens(scopes: RateScope[], tokens: number): void {
+  function recordTokens(scopes: readonly RateScope[], tokens: number): void {
     if (!(tokens > 0)) return;
     const now = clock();
     for (const s of scopes) {
@@ -386,7 +386,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     }
   }
 
-  function hold(scopes: RateScope[], headers: Record<string, string>): LimitHold {
+  function hold(scopes: readonly RateScope[], headers: Record<string, string>): LimitHold {
     let released = false;
     return {
       headers,
@@ -400,7 +400,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   }
 
   /** A concurrency refusal: slots taken before `at` go back, and so does the request each scope counted. */
-  function refuseSlots(scopes: RateScope[], at: number, bucket: number): GatewayError {
+  function refuseSlots(scopes: readonly RateScope[], at: number, bucket: number): GatewayError {
     for (let i = 0; i < at; i++) {
       const s = scopes[i] as RateScope;
       if (s.maxConcurrent) slots.release(s.scope, s.subject);
@@ -418,7 +418,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
 
   /** Takes a slot on every scope with `max_concurrent` from index `from` on; at once while no shared counter is asked. */
   function takeSlots(
-    scopes: RateScope[],
+    scopes: readonly RateScope[],
     from: number,
     headers: Record<string, string>,
     bucket: number,
@@ -437,7 +437,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     return hold(scopes, headers);
   }
 
-  function admit(scopes: RateScope[]): LimitHold | Promise<LimitHold> {
+  function admit(scopes: readonly RateScope[]): LimitHold | Promise<LimitHold> {
     const bucket = Math.floor(clock() / MINUTE) * MINUTE;
     const checked = shared ? checkShared(scopes) : checkLocal(scopes);
     if (checked instanceof Promise) return checked.then((headers) => takeSlots(scopes, 0, headers, bucket));
