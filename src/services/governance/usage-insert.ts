@@ -1,10 +1,12 @@
 /**
  * Idempotent INSERTs of usage rows for both dialects (raw SQL: drizzle's builder costs more per row than the insert
  * itself at tens of thousands of rows per second). `ON CONFLICT (id) DO NOTHING` makes journal replay and retried
- * flushes safe.
+ * flushes safe. The rows a statement actually inserted are added to the hourly rollups in the same transaction
+ * (rollups/write.ts), so a replayed row is never counted twice.
  */
 import type { Store } from "../../db/client";
 import type { usageLogs } from "../../db/schema/pg";
+import { pgInsertWithRollups, RollupBatch, SQLITE_DIRTY_SQL, SQLITE_ROLLUP_UPSERT_SQL, sqliteRollupParams } from "../rollups/write";
 
 /** A usage row as the writer takes it; `id` (a time-ordered UUID, see timeOrderedUuid) makes replay idempotent. */
 export type UsageRowInsert = typeof usageLogs.$inferInsert;
@@ -32,16 +34,36 @@ const COLUMNS: ReadonlyArray<readonly [string, keyof UsageRowInsert, Kind]> = [
   ["attempt", "attempt", "int"],
   ["attempts", "attempts", "int"],
   ["end_user_id", "endUserId", "text"],
+  ["latency_ms", "latencyMs", "int"],
+  ["ttfb_ms", "ttfbMs", "int"],
 ];
 const WIDTH = COLUMNS.length;
 const COLUMN_LIST = COLUMNS.map(([c]) => `"${c}"`).join(", ");
 
 /**
  * SQLite: one single-row INSERT, prepared once and run per row inside the batch's transaction (batches come in every
- * size, and preparing a many-row text per size costs more than the inserts). Also what the usage worker runs.
+ * size, and preparing a many-row text per size costs more than the inserts). Also what the usage worker runs. It
+ * returns a row exactly when the row was inserted (a conflict returns none).
  */
-export const SQLITE_INSERT_SQL = `INSERT INTO usage_logs (${COLUMN_LIST}) VALUES (${COLUMNS.map(() => "?").join(",")}) ON CONFLICT (id) DO NOTHING`;
+export const SQLITE_INSERT_SQL = `INSERT INTO usage_logs (${COLUMN_LIST}) VALUES (${COLUMNS.map(() => "?").join(",")}) ON CONFLICT (id) DO NOTHING RETURNING 1`;
 export const SQLITE_INSERT_WIDTH = WIDTH;
+export { SQLITE_DIRTY_SQL, SQLITE_ROLLUP_UPSERT_SQL, sqliteRollupParams };
+
+/**
+ * SQLite, inside the batch's transaction: inserts `rows` through `run` (a statement runner returning its result
+ * rows), then adds the inserted ones to the rollups. Synchronous runners (the usage worker's prepared statements)
+ * and the store's asynchronous one both fit.
+ */
+export async function insertSqliteRows(rows: UsageRowInsert[], run: (sql: string, params: unknown[]) => unknown[] | Promise<unknown[]>): Promise<void> {
+  const values = sqliteInsertValues(rows);
+  const batch = new RollupBatch();
+  for (let i = 0; i < rows.length; i++) {
+    const inserted = await run(SQLITE_INSERT_SQL, values.slice(i * WIDTH, (i + 1) * WIDTH));
+    if (inserted.length > 0) batch.add(rows[i]!);
+  }
+  for (const group of batch.sorted()) await run(SQLITE_ROLLUP_UPSERT_SQL, sqliteRollupParams(group));
+  for (const hour of batch.hours()) await run(SQLITE_DIRTY_SQL, [hour]);
+}
 
 /** Every row's parameters of SQLITE_INSERT_SQL, flattened into one array. */
 export function sqliteInsertValues(rows: UsageRowInsert[]): unknown[] {
@@ -102,7 +124,7 @@ const PG_INSERT_FROM_LINES = (() => {
     return field(key);
   });
   const record = COLUMNS.map(([, key, kind]) => `"${key}" ${PG_TYPES[kind]}`).join(", ");
-  return `INSERT INTO usage_logs (${COLUMN_LIST}) SELECT ${select.join(", ")} FROM jsonb_to_recordset($1::text::jsonb) AS x(${record}) ON CONFLICT (id) DO NOTHING`;
+  return pgInsertWithRollups(`INSERT INTO usage_logs (${COLUMN_LIST}) SELECT ${select.join(", ")} FROM jsonb_to_recordset($1::text::jsonb) AS x(${record}) ON CONFLICT (id) DO NOTHING`);
 })();
 
 /** Lines per Postgres statement (a few hundred kB of JSON). */
@@ -115,10 +137,8 @@ const PG_CHUNK_LINES = 1000;
 export async function insertUsageLines(store: Store, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
   if (store.dialect === "sqlite") {
-    const values = sqliteInsertValues(lines.map(fromUsageLine));
-    await store.rawTx(async (exec) => {
-      for (let i = 0; i < values.length; i += WIDTH) await exec(SQLITE_INSERT_SQL, values.slice(i, i + WIDTH));
-    });
+    const rows = lines.map(fromUsageLine);
+    await store.rawTx((exec) => insertSqliteRows(rows, exec));
     return;
   }
   for (let i = 0; i < lines.length; i += PG_CHUNK_LINES) {

@@ -96,6 +96,8 @@ export class Admission {
   /** The price of `route`'s model; null = unpriced. */
   price: Price | null;
   readonly startedAt: Date;
+  /** Milliseconds from admission to the first upstream byte of the try that served; null until one did. */
+  private firstByteMs: number | null = null;
 
   constructor(
     private readonly deps: AdmissionDeps,
@@ -110,6 +112,8 @@ export class Admission {
     private readonly scopes: RateScope[],
     readonly rateHeaders: Record<string, string>,
     startedAt: Date,
+    /** performance.now() when admission began: latency is measured on the monotonic clock. */
+    private readonly startedPerf: number,
   ) {
     const first = plan.targets[0]!;
     this.route = deps.router.pick(first);
@@ -128,6 +132,9 @@ export class Admission {
       this.price = this.prices.get(target) ?? null;
     });
     this.servedAttempt = served.attempt;
+    // A stream's opening resolves with its first event; a JSON call with its whole answer, which upstreams send at
+    // once. A tool loop's later rounds do not move it.
+    this.firstByteMs ??= performance.now() - this.startedPerf;
     return served.value;
   }
 
@@ -182,6 +189,8 @@ export class Admission {
       estimated: outcome.estimated,
       attempt: this.servedAttempt,
       attempts: this.tries || null,
+      latencyMs: performance.now() - this.startedPerf,
+      ttfbMs: this.firstByteMs,
     });
     // Journaled with the spend's number: a crash before the ledger's next flush cannot lose that spend.
     this.deps.usage.enqueue(row, spendSeq);
@@ -253,6 +262,7 @@ export function createAdmissions(deps: AdmissionDeps) {
   return {
     /** Runs the checks in SPEC §3.1 order and reserves the estimate; throws the refusal. */
     async admit(input: AdmitInput): Promise<Admission> {
+      const startedPerf = performance.now();
       const startedAt = deps.now();
       const { userId, endUserId, user } = await resolveUser(input);
       const key = input.caller.kind === "key" ? input.caller.key : null;
@@ -308,7 +318,7 @@ export function createAdmissions(deps: AdmissionDeps) {
           const t = targets.find((x) => prices.get(x) === null)!;
           throw new GatewayError(402, `No pricing configured for model '${t.providerName}:${t.model}'`, { code: "pricing_not_configured" });
         }
-        return new Admission(deps, input, userId, endUserId, apiKeyId, { ...plan, targets }, prices, capped ? user.maxBudgetMicros : null, reservation, scopes, rateHeaders, startedAt);
+        return new Admission(deps, input, userId, endUserId, apiKeyId, { ...plan, targets }, prices, capped ? user.maxBudgetMicros : null, reservation, scopes, rateHeaders, startedAt, startedPerf);
       } catch (err) {
         if (err instanceof GatewayError) refusalRow(input, userId, endUserId, apiKeyId, err, providerName, model);
         throw err;
