@@ -14,6 +14,7 @@ import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { inferenceRoutes } from "./routes/inference";
 import { metricsRoutes } from "./routes/metrics";
+import { overviewRoutes } from "./routes/overview";
 import { keysRoutes } from "./routes/keys";
 import { pricingRoutes } from "./routes/pricing";
 import { usageRoutes } from "./routes/usage";
@@ -32,7 +33,8 @@ export function apiRoutes(ctx: HttpContext) {
     .use(usersRoutes(ctx))
     .use(budgetsRoutes(ctx))
     .use(pricingRoutes(ctx))
-    .use(usageRoutes(ctx));
+    .use(usageRoutes(ctx))
+    .use(overviewRoutes(ctx));
 }
 
 interface StandardSchemaLike {

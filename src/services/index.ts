@@ -1,5 +1,6 @@
 /** Builds the service layer once; HTTP routes, tRPC procedures and CLI commands all call these same objects. */
 import type { Store } from "../db/client";
+import { createAnalyticsService } from "./analytics";
 import { createAuthService } from "./auth";
 import { createBudgetsService } from "./budgets";
 import type { ChangeTopic, ServiceDeps } from "./deps";
@@ -38,6 +39,7 @@ export function createServices(opts: ServicesOptions) {
     budgets: createBudgetsService(deps),
     pricing: createPricingService({ ...deps, isKnownProvider: opts.isKnownProvider }),
     usage: createUsageService(deps),
+    analytics: createAnalyticsService(deps),
   };
 }
 

@@ -13,6 +13,7 @@ import type { FileConfig } from "../../src/config/schema";
 import { errorTypeForStatus } from "../../src/core/errors";
 import type { Store } from "../../src/db/client";
 import { providerChecker } from "../../src/gateway";
+import { insertUsageLines, toUsageLine } from "../../src/services/governance/usage-insert";
 import { type App, createApp } from "../../src/http/app";
 import { sha256Hex } from "../../src/platform/crypto";
 import { createServices, type Services } from "../../src/services";
@@ -209,16 +210,24 @@ export interface UsageRowInput {
   completionTokens?: number | null;
   costMicros?: number | null;
   status?: "success" | "error";
+  statusCode?: number | null;
   errorMessage?: string | null;
   endUserId?: string | null;
+  latencyMs?: number | null;
+  ttfbMs?: number | null;
 }
 
-/** Inserts one usage row straight into the store (the usage writer is tested elsewhere); returns its id. */
+/**
+ * Inserts one usage row through the usage writer's insert (so the rollups see it too, as in production; the
+ * writer's batching and journal are tested elsewhere); returns its id.
+ */
 export async function insertUsageRow(store: Store, input: UsageRowInput = {}): Promise<string> {
   const id = crypto.randomUUID();
   const prompt = input.promptTokens === undefined ? 10 : input.promptTokens;
   const completion = input.completionTokens === undefined ? 5 : input.completionTokens;
-  await store.db.insert(store.t.usageLogs).values({
+  const status = input.status ?? "success";
+  await insertUsageLines(store, [
+    toUsageLine({
     id,
     userId: input.userId ?? null,
     apiKeyId: input.apiKeyId ?? null,
@@ -230,10 +239,16 @@ export async function insertUsageRow(store: Store, input: UsageRowInput = {}): P
     completionTokens: completion,
     totalTokens: prompt === null || completion === null ? null : prompt + completion,
     costMicros: input.costMicros === undefined ? 1234 : input.costMicros,
-    status: input.status ?? "success",
+    status,
+    statusCode: input.statusCode ?? null,
     errorMessage: input.errorMessage ?? null,
     endUserId: input.endUserId ?? null,
-  });
+    latencyMs: input.latencyMs ?? null,
+    ttfbMs: input.ttfbMs ?? null,
+    estimated: false,
+    requestId: null,
+  }),
+  ]);
   return id;
 }
 
