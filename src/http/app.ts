@@ -23,6 +23,8 @@ import { enterRequest } from "../platform/request-context";
 import { applySecurityHeaders } from "./security-headers";
 import { takeSetHeaders } from "./set-headers";
 import { trpcRoutes } from "./trpc";
+import { consoleRoutes } from "./ui/routes";
+import { rootRoutes } from "./routes/root";
 
 /** Every API route, without docs: what the OpenAPI document is generated from. */
 export function apiRoutes(ctx: HttpContext) {
@@ -145,7 +147,8 @@ export function createApp(ctx: HttpContext, options: { document?: () => OpenApiD
   // The builder (and @elysiajs/openapi) loads with the first /openapi.json request, not at start.
   const document = options.document ?? (async () => (await import("./docs/document")).buildOpenApiDocument(apiRoutes(ctx)));
   const app = createBaseApp({ config: ctx.config, metrics });
-  app.use(api).use(trpcRoutes(ctx));
+  app.use(api).use(trpcRoutes(ctx)).use(rootRoutes(ctx.config));
+  if (ctx.config.enable_ui) app.use(consoleRoutes(ctx));
   if (ctx.config.enable_docs) app.use(docsRoutes(document));
   if (metrics && ctx.config.enable_metrics) app.use(metricsRoutes(metrics, ctx.config.metrics_token));
   return app;

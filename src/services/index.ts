@@ -7,6 +7,7 @@ import type { ChangeTopic, ServiceDeps } from "./deps";
 import { createKeysService } from "./keys";
 import type { MasterKey } from "./master-key";
 import { createPricingService } from "./pricing";
+import { createSessionsService } from "./sessions";
 import { createUsageService } from "./usage";
 import { createUsersService } from "./users";
 
@@ -20,6 +21,8 @@ export interface ServicesOptions {
   onAuthFailure?: Parameters<typeof createAuthService>[0]["onFailure"];
   /** Writes spend settled in memory, so user reads are exact (the budget ledger batches its writes). */
   flushSpend?: () => Promise<void>;
+  /** How long a console sign-in lasts (config `ui_session_ttl_seconds`). */
+  sessionTtlSeconds?: number;
 }
 
 export function createServices(opts: ServicesOptions) {
@@ -40,6 +43,7 @@ export function createServices(opts: ServicesOptions) {
     pricing: createPricingService({ ...deps, isKnownProvider: opts.isKnownProvider }),
     usage: createUsageService(deps),
     analytics: createAnalyticsService(deps),
+    sessions: createSessionsService({ ...deps, masterKey: opts.masterKey, ttlSeconds: opts.sessionTtlSeconds ?? 43_200 }),
   };
 }
 

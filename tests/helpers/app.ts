@@ -13,6 +13,9 @@ import type { FileConfig } from "../../src/config/schema";
 import { errorTypeForStatus } from "../../src/core/errors";
 import type { Store } from "../../src/db/client";
 import { providerChecker } from "../../src/gateway";
+import { createRouter } from "../../src/services/inference/routing";
+import { createProvidersService } from "../../src/services/providers";
+import { VERSION } from "../../src/version";
 import { insertUsageLines, toUsageLine } from "../../src/services/governance/usage-insert";
 import { type App, createApp } from "../../src/http/app";
 import { sha256Hex } from "../../src/platform/crypto";
@@ -92,13 +95,17 @@ export function createTestApp(db: TestDatabase, options: TestAppOptions = {}): T
     masterKey: createMasterKey(masterKey === null ? null : sha256Hex(masterKey)),
     isKnownProvider: providerChecker(config),
     now: clock.now,
+    sessionTtlSeconds: config.ui_session_ttl_seconds,
   });
   const draining = { value: false };
   // Management tests never reach inference; its runtime (sweeps, journal) is left out.
   const inference = () => {
     throw new Error("the management test app has no inference runtime (use tests/helpers/gateway.ts)");
   };
-  const app = createApp({ services, inference, config, draining: () => draining.value });
+  // Routing health from a router over the test config; no model discovery (that needs the inference runtime).
+  const router = createRouter(config, VERSION);
+  const providers = createProvidersService({ health: router.health, aliases: router.aliases, models: async () => ({ object: "list", data: [] }) });
+  const app = createApp({ services, inference, providers: () => providers, config, draining: () => draining.value });
 
   async function call(method: string, path: string, opts: CallOptions = {}): Promise<CallResult> {
     const headers: Record<string, string> = { ...opts.headers };

@@ -169,7 +169,10 @@ export function createAggregator(store: Store) {
           const g = String(row.g ?? "");
           const b = Number(row.b ?? 0);
           let byBucket = cells.get(g);
-          if (!byBucket) cells.set(g, (byBucket = new Map()));
+          if (!byBucket) {
+            byBucket = new Map();
+            cells.set(g, byBucket);
+          }
           const v = byBucket.get(b);
           if (v) mergeVector(v, vectorOf(row));
           else byBucket.set(b, vectorOf(row));

@@ -54,7 +54,7 @@ function randomRow(r: ReturnType<typeof rng>, i: number): UsageRowInsert {
   };
 }
 
-const valueOf = (dim: AnalyticsDimension, row: UsageRowInsert): string => {
+const groupValueOf = (dim: AnalyticsDimension, row: UsageRowInsert): string => {
   switch (dim) {
     case "user":
       return row.userId ?? "";
@@ -93,9 +93,9 @@ function oracle(rows: UsageRowInsert[], start: number, end: number, f: Filter, d
   for (const row of rows) {
     const t = (row.timestamp as Date).getTime();
     if (t < start || t >= end || !matches(row, f)) continue;
-    const g = dim ? valueOf(dim, row) : "";
-    let v = out.get(g);
-    if (!v) out.set(g, (v = zeroVector()));
+    const g = dim ? groupValueOf(dim, row) : "";
+    const v = out.get(g) ?? zeroVector();
+    out.set(g, v);
     addRow(v, row);
   }
   return out;

@@ -17,9 +17,10 @@ const COMPACTOR_LOCK = 728_411_095;
 export interface RollupCompactor {
   /** Compacts up to `maxDays` days with dirty closed hours; returns how many hours it rebuilt. */
   compact(maxDays?: number): Promise<number>;
-  /** Compacts every `intervalMs` until `stop`. */
+  /** Compacts now and every `intervalMs` until `stop`. */
   start(intervalMs: number): void;
-  stop(): void;
+  /** Stops the timer and waits for a pass in progress. */
+  stop(): Promise<void>;
 }
 
 export function createRollupCompactor(o: { store: Store; now?: () => Date }): RollupCompactor {
@@ -68,25 +69,30 @@ export function createRollupCompactor(o: { store: Store; now?: () => Date }): Ro
     return rebuilt;
   }
 
+  /** One pass at a time per process; a call during a pass waits for it and runs its own. */
+  function serialised(maxDays?: number): Promise<number> {
+    const next: Promise<number> = (running ?? Promise.resolve(0)).catch(() => 0).then(() => compact(maxDays));
+    running = next;
+    return next.finally(() => {
+      if (running === next) running = null;
+    });
+  }
+
   return {
-    compact(maxDays) {
-      // One pass at a time per process; a call during a pass waits for it and runs its own.
-      const next: Promise<number> = (running ?? Promise.resolve(0)).catch(() => 0).then(() => compact(maxDays));
-      running = next;
-      return next.finally(() => {
-        if (running === next) running = null;
-      });
-    },
+    compact: serialised,
     start(intervalMs) {
-      timer = setInterval(() => {
+      const tick = () => {
         if (running) return;
-        this.compact().catch((err: unknown) => log.warn("rollup compaction failed; will retry", { error: err instanceof Error ? err.message : String(err) }));
-      }, intervalMs);
+        serialised().catch((err: unknown) => log.warn("rollup compaction failed; will retry", { error: err instanceof Error ? err.message : String(err) }));
+      };
+      timer = setInterval(tick, intervalMs);
       timer.unref();
+      tick();
     },
-    stop() {
+    async stop() {
       if (timer) clearInterval(timer);
       timer = null;
+      await running?.catch(() => undefined);
     },
   };
 }
