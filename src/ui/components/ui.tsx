@@ -1,6 +1,6 @@
 /** Small building blocks shared by the pages: cards, messages, tables, dialogs, the copy button. */
 import type { ComponentChildren, InputHTMLAttributes } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 
 export function Card(props: { label: string; value: string; hint?: string; testId?: string }) {
   return (
@@ -81,6 +81,7 @@ export function Table<T>(props: { caption: string; rows: T[]; columns: Column<T>
 /** A modal dialog (the native <dialog>: focus is trapped and Escape closes it). */
 export function Dialog(props: { title: string; open: boolean; onClose: () => void; children: ComponentChildren }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
@@ -88,9 +89,9 @@ export function Dialog(props: { title: string; open: boolean; onClose: () => voi
     if (!props.open && d.open) d.close();
   }, [props.open]);
   return (
-    <dialog ref={ref} aria-labelledby="dialog-title" onClose={props.onClose} onCancel={props.onClose}>
+    <dialog ref={ref} aria-labelledby={titleId} onClose={props.onClose} onCancel={props.onClose}>
       <div class="dialog-head">
-        <h2 id="dialog-title">{props.title}</h2>
+        <h2 id={titleId}>{props.title}</h2>
         <button type="button" class="ghost" onClick={props.onClose} aria-label="Close">
           ✕
         </button>

@@ -110,7 +110,7 @@ export function Budgets() {
                   <button type="button" onClick={() => setEditing(b)} aria-label={`Edit budget ${b.budget_id}`}>
                     Edit
                   </button>
-                  <button type="button" onClick={() => setResets(b.budget_id)} aria-label={`Reset log of budget ${b.budget_id}`}>
+                  <button type="button" onClick={() => setResets(b.budget_id)} aria-label={`Resets of budget ${b.budget_id}`}>
                     Resets
                   </button>
                   <button
