@@ -46,7 +46,7 @@ let context: BrowserContext;
 let page: Page;
 let userData: string;
 let budgetId: string;
-let dialogs: string[] = [];
+const dialogs: string[] = [];
 
 const cardValue = async (testId: string) => (await page.getByTestId(testId).locator(".card-value").textContent())?.trim();
 
@@ -101,16 +101,16 @@ afterAll(async () => {
 async function open(path: string): Promise<void> {
   await page.goto(gw.url + path);
   await page.locator("main h1").first().waitFor();
-  await page.waitForFunction(() => !document.querySelector("main")?.textContent?.includes("Loading…"));
+  await page.waitForFunction(`!document.querySelector("main")?.textContent?.includes("Loading…")`);
 }
 
 /** axe-core's serious and critical violations on the current page (axe is evaluated over CDP, outside the page's CSP). */
 async function axeViolations(): Promise<string[]> {
   await page.evaluate(readFileSync(join(ROOT, "node_modules/axe-core/axe.min.js"), "utf8"));
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown }[] }[] }> } }).axe;
-    return (await axe.run(document)).violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 3) }));
-  });
+  // A string, evaluated in the page (this file is typed without the DOM).
+  const result = (await page.evaluate(
+    "axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 3) })))",
+  )) as { id: string; impact: string | null; targets: string[] }[];
   return result.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}) at ${v.targets.join(", ")}`);
 }
 
@@ -124,7 +124,7 @@ describe("the console in Chromium", () => {
     await page.getByLabel("Master key").fill(MASTER);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Overview" }).waitFor();
-    const storage = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }));
+    const storage = await page.evaluate("JSON.stringify({ ...localStorage, ...sessionStorage })");
     expect(storage).not.toContain(MASTER);
     const cookies = await context.cookies();
     expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite, c.path])).toEqual([["otari_console", true, "Strict", "/ui"]]);
@@ -192,7 +192,7 @@ describe("the console in Chromium", () => {
     const secret = (await shown.getByTestId("new-secret").textContent())!;
     expect(secret).toMatch(/^gw-[\w-]{64}$/);
     await shown.getByRole("button", { name: "Copy the key" }).click();
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    expect(await page.evaluate("navigator.clipboard.readText()")).toBe(secret);
     await shown.getByRole("button", { name: "I saved it" }).click();
     await shown.waitFor({ state: "hidden" });
     expect(await page.content()).not.toContain(secret);
@@ -258,9 +258,9 @@ describe("the console in Chromium", () => {
   test("the theme switch applies and is remembered", async () => {
     await open("/ui");
     await page.getByLabel("Theme").selectOption("dark");
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark");
     await open("/ui/keys");
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark");
     await page.getByLabel("Theme").selectOption("system");
   }, 30_000);
 

@@ -12,7 +12,7 @@ import { zodOf } from "../fast-schema";
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, unknown> };
 
 export function buildOpenApiDocument(app: AnyElysia): OpenApiDocument {
-  const { paths, components } = toOpenAPISchema(app, { paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] }, undefined, { zod: (schema: unknown) => z.toJSONSchema(zodOf(schema), { io: "input", unrepresentable: "any" }) }, "3.1.0");
+  const { paths, components } = toOpenAPISchema(app, { staticFile: false, paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] }, undefined, { zod: (schema: unknown) => z.toJSONSchema(zodOf(schema), { io: "input", unrepresentable: "any" }) }, "3.1.0");
   return {
     openapi: "3.1.0",
     info: {

@@ -133,7 +133,7 @@ describe.each(DIALECTS)("console on $dialect", ({ create }) => {
     }
     const keys = await consoleCall(t, s, "GET", "/ui/api/trpc/keys.list");
     expect(JSON.stringify(keys.json)).not.toContain('"csrf"');
-    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }]) {
+    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }] as Record<string, string>[]) {
       expectError(await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", { body: { key_name: "x" }, headers }), 403, "Cross-site request refused");
       expectError(await t.call("POST", "/ui/api/session", { token: null, body: { master_key: MASTER_KEY }, headers }), 403, "Cross-site request refused");
     }

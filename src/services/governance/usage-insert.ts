@@ -39,6 +39,8 @@ const COLUMNS: ReadonlyArray<readonly [string, keyof UsageRowInsert, Kind]> = [
 ];
 const WIDTH = COLUMNS.length;
 const COLUMN_LIST = COLUMNS.map(([c]) => `"${c}"`).join(", ");
+/** The quoted column list every usage insert names, in the order of sqliteInsertValues (bulk loaders reuse it). */
+export const USAGE_INSERT_COLUMNS = COLUMN_LIST;
 
 /**
  * SQLite: one single-row INSERT, prepared once and run per row inside the batch's transaction (batches come in every
@@ -111,12 +113,13 @@ export function fromJournal<R extends UsageRowInsert>(row: R): R {
 const PG_TYPES: Record<Kind, string> = { text: "text", int: "bigint", ts: "jsonb", bool: "boolean" };
 
 /**
- * Postgres: a chunk of usage lines goes as ONE jsonb parameter, unpacked by jsonb_to_recordset. The server parses
+ * Postgres: a chunk of usage lines goes as ONE jsonb parameter, unpacked by jsonb_to_recordset (the rows only; the
+ * writer's statement adds the rollups, below). The server parses
  * the JSON; this process only joins the lines it already has, where binding twenty parameters per row cost it far
  * more. The timestamp is epoch milliseconds (an ISO string in journals written before that). The parameter is typed
  * text (`::text::jsonb`): Bun's driver would encode a string bound to a jsonb parameter as a JSON string.
  */
-const PG_INSERT_FROM_LINES = (() => {
+export const PG_INSERT_ROWS_SQL = (() => {
   const field = (key: string) => `x."${key}"`;
   const select = COLUMNS.map(([, key, kind]) => {
     if (kind === "ts") return `CASE jsonb_typeof(${field(key)}) WHEN 'number' THEN to_timestamp((${field(key)})::text::double precision / 1000) ELSE (${field(key)} #>> '{}')::timestamptz END`;
@@ -124,8 +127,11 @@ const PG_INSERT_FROM_LINES = (() => {
     return field(key);
   });
   const record = COLUMNS.map(([, key, kind]) => `"${key}" ${PG_TYPES[kind]}`).join(", ");
-  return pgInsertWithRollups(`INSERT INTO usage_logs (${COLUMN_LIST}) SELECT ${select.join(", ")} FROM jsonb_to_recordset($1::text::jsonb) AS x(${record}) ON CONFLICT (id) DO NOTHING`);
+  return `INSERT INTO usage_logs (${COLUMN_LIST}) SELECT ${select.join(", ")} FROM jsonb_to_recordset($1::text::jsonb) AS x(${record}) ON CONFLICT (id) DO NOTHING`;
 })();
+
+/** PG_INSERT_ROWS_SQL with the rollups of the rows it inserts (what the writer runs). */
+const PG_INSERT_FROM_LINES = pgInsertWithRollups(PG_INSERT_ROWS_SQL);
 
 /** Lines per Postgres statement (a few hundred kB of JSON). */
 const PG_CHUNK_LINES = 1000;
