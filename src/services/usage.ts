@@ -3,7 +3,7 @@
  * costs the same at any depth), and the CSV export, streamed in keyset chunks so memory stays flat at any size.
  * Writing is the usage writer's job.
  */
-import { and, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
 import { validationError } from "../core/errors";
 import { microsToUsd } from "../core/money";
 import type { ExportQuery, UsagePage } from "../core/schemas/analytics";
@@ -123,7 +123,9 @@ export function createUsageService({ store }: Pick<ServiceDeps, "store">) {
     const conds = [...where];
     if (after) {
       const at = new Date(after.ts);
-      conds.push(or(lt(t.usageLogs.timestamp, at), and(eq(t.usageLogs.timestamp, at), lt(t.usageLogs.id, after.id)))!);
+      // `timestamp <= at` on its own bounds the index range scan; the OR alone would make both dialects read and
+      // sort every older row (SQLite plans it as a multi-index OR).
+      conds.push(lte(t.usageLogs.timestamp, at), or(lt(t.usageLogs.timestamp, at), lt(t.usageLogs.id, after.id))!);
     }
     return db
       .select()

@@ -6,8 +6,8 @@
  * (not yet compacted, such as the current one), which are read from usage_rollups.
  */
 import type { Store } from "../../db/client";
-import { mergeVector, type MetricVector, vectorOf, zeroVector } from "../rollups/metrics";
-import { AGGREGATES, DAY_MS, type Dimension, DIMENSIONS, HOUR_MS, msOf, rowProjection, SqlParams } from "../rollups/sql";
+import { type MetricColumn, mergeVector, type MetricVector, vectorOf, zeroVector } from "../rollups/metrics";
+import { aggregatesOf, DAY_MS, type Dimension, DIMENSIONS, HOUR_MS, msOf, rowProjection, SqlParams } from "../rollups/sql";
 
 export type Bucket = "minute" | "hour" | "day";
 export const BUCKET_MS: Record<Bucket, number> = { minute: 60_000, hour: HOUR_MS, day: DAY_MS };
@@ -32,6 +32,8 @@ export interface AggregateRequest {
   bucket: Bucket | null;
   /** Only these group values (a series' top groups). */
   only?: readonly string[];
+  /** Only these metrics (the others read as 0): ranking all groups needs one or two, not every column. */
+  columns?: readonly MetricColumn[];
 }
 
 /** group value ('' when ungrouped or NULL) -> bucket start in ms (0 when unbucketed) -> metrics. */
@@ -81,9 +83,9 @@ export function createAggregator(store: Store) {
   const bucketOf = (t: string, bucket: Bucket | null) => (bucket ? `((${t}) / ${BUCKET_MS[bucket]}) * ${BUCKET_MS[bucket]}` : "0");
 
   /** SELECT list and GROUP BY of a source whose group expression is `g` (null: ungrouped). */
-  function shape(g: string | null, t: string, bucket: Bucket | null): { select: string; groupBy: string } {
-    const keys = [...(g ? [g] : []), ...(bucket ? [bucketOf(t, bucket)] : [])];
-    return { select: `${g ?? "''"} AS g, ${bucketOf(t, bucket)} AS b, ${AGGREGATES}`, groupBy: keys.length ? ` GROUP BY ${keys.join(", ")}` : "" };
+  function shape(req: AggregateRequest, g: string | null, t: string): { select: string; groupBy: string } {
+    const keys = [...(g ? [g] : []), ...(req.bucket ? [bucketOf(t, req.bucket)] : [])];
+    return { select: `${g ?? "''"} AS g, ${bucketOf(t, req.bucket)} AS b, ${aggregatesOf(req.columns)}`, groupBy: keys.length ? ` GROUP BY ${keys.join(", ")}` : "" };
   }
 
   /** Filter predicates on rollup key columns (the same names on usage_logs). */
@@ -99,7 +101,7 @@ export function createAggregator(store: Store) {
     const p = params();
     const g = req.group ? DIMENSIONS[req.group].value : null;
     const inner = [inRanges(p, '"timestamp"', ranges), ...filterSql(p, req.filters)];
-    const { select, groupBy } = shape(g, "t", req.bucket);
+    const { select, groupBy } = shape(req, g, "t");
     const outer = onlySql(p, g, req.only);
     const sql = `SELECT ${select} FROM (SELECT ${msOf(dialect, '"timestamp"')} AS t, ${rowProjection()} FROM usage_logs WHERE ${inner.join(" AND ")}) r${outer.length ? ` WHERE ${outer.join(" AND ")}` : ""}${groupBy}`;
     return store.query(sql, p.values);
@@ -109,7 +111,7 @@ export function createAggregator(store: Store) {
     const p = params();
     const g = req.group ? DIMENSIONS[req.group].value : null;
     const where = [inRanges(p, "hour", ranges), ...filterSql(p, req.filters), ...onlySql(p, g, req.only)];
-    const { select, groupBy } = shape(g, msOf(dialect, "hour"), req.bucket);
+    const { select, groupBy } = shape(req, g, msOf(dialect, "hour"));
     return store.query(`SELECT ${select} FROM usage_rollups WHERE ${where.join(" AND ")}${groupBy}`, p.values);
   }
 
@@ -119,7 +121,7 @@ export function createAggregator(store: Store) {
     if (m.value !== null) where.push(`value = ${p.add(m.value)}`);
     const g = req.group ? "value" : null;
     where.push(...onlySql(p, g, req.only));
-    const { select, groupBy } = shape(g, msOf(dialect, "bucket"), req.bucket);
+    const { select, groupBy } = shape(req, g, msOf(dialect, "bucket"));
     return store.query(`SELECT ${select} FROM usage_marginals WHERE ${where.join(" AND ")}${groupBy}`, p.values);
   }
 

@@ -18,7 +18,7 @@ import type {
 } from "../../core/schemas/analytics";
 import { toIso } from "../../core/time";
 import type { ServiceDeps } from "../deps";
-import { mergeVector, metric, type MetricVector, percentile, subtractVector, zeroVector } from "../rollups/metrics";
+import { type MetricColumn, metric, type MetricVector, percentile, subtractVector, zeroVector } from "../rollups/metrics";
 import { DAY_MS } from "../rollups/sql";
 import { type Bucket, BUCKET_MS, createAggregator, type Filters, total } from "./aggregate";
 
@@ -56,11 +56,17 @@ function filtersOf(q: AnalyticsFilters): Filters {
   return Object.fromEntries(Object.entries({ user_id, api_key_id, end_user_id, model, provider, status, status_code }).filter(([, v]) => v !== undefined));
 }
 
-const ORDER: Record<SummaryQuery["order_by"], (v: MetricVector) => number> = {
-  cost: (v) => metric(v, "cost_micros"),
-  requests: (v) => metric(v, "requests"),
-  tokens: (v) => metric(v, "total_tokens"),
-  errors: (v) => metric(v, "errors"),
+/** The column a summary's `order_by` ranks groups by. */
+const ORDER: Record<SummaryQuery["order_by"], MetricColumn> = { cost: "cost_micros", requests: "requests", tokens: "total_tokens", errors: "errors" };
+
+/** The column a series ranks its groups by: its metric's, or the request count for percentiles. */
+const SERIES_RANK: Record<SeriesQuery["metric"], MetricColumn> = {
+  requests: "requests",
+  tokens: "total_tokens",
+  cost: "cost_micros",
+  errors: "errors",
+  latency_p50: "requests",
+  latency_p95: "requests",
 };
 
 /** A series' value of one bucket's metrics. */
@@ -81,8 +87,6 @@ function seriesValue(m: SeriesQuery["metric"], v: MetricVector): number | null {
   }
 }
 
-/** What a series ranks its groups by: its own sum, or the request count for percentiles. */
-const rankValue = (m: SeriesQuery["metric"], v: MetricVector): number => (m === "latency_p50" || m === "latency_p95" ? metric(v, "requests") : (seriesValue(m, v) ?? 0));
 
 export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store" | "now">) {
   const { db, t } = store;
@@ -107,10 +111,15 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     return new Map(rows.map((r) => [r.id, r.label]));
   }
 
-  /** Groups by `dim` over a range, ordered by `order` descending. */
-  async function grouped(range: { start: number; end: number }, filters: Filters, dim: AnalyticsDimension, order: (v: MetricVector) => number) {
-    const cells = await agg.aggregate({ ...range, filters, group: dim, bucket: null });
-    return [...cells].map(([value, byBucket]) => ({ value, v: total(byBucket) })).sort((a, b) => order(b.v) - order(a.v) || (a.value < b.value ? -1 : 1));
+  /**
+   * Every group of `dim` over a range, ordered by `column` descending, with only that column and the request count
+   * read (ranking thousands of keys needs two sums each, not the whole vector).
+   */
+  async function ranked(range: { start: number; end: number }, filters: Filters, dim: AnalyticsDimension, column: MetricColumn) {
+    const cells = await agg.aggregate({ ...range, filters, group: dim, bucket: null, columns: [column, "requests"] });
+    return [...cells]
+      .map(([value, byBucket]) => ({ value, v: total(byBucket) }))
+      .sort((a, b) => metric(b.v, column) - metric(a.v, column) || (a.value < b.value ? -1 : 1));
   }
 
   async function summary(q: SummaryQuery): Promise<SummaryResponse> {
@@ -122,17 +131,21 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
       const cells = await agg.aggregate({ ...range, filters, group: null, bucket: null });
       return { ...base, totals: totalsOf(total(cells.get(""))), groups: [], groups_total: 0 };
     }
-    const groups = await grouped(range, filters, dim, ORDER[q.order_by]);
-    // Every row has exactly one value per dimension, so the groups add up to the totals.
-    const all = zeroVector();
-    for (const g of groups) mergeVector(all, g.v);
-    const top = groups.slice(0, q.limit).map((g) => ({ key: groupKey(dim, g.value), v: g.v }));
-    const names = await labels(dim, top.map((g) => g.key));
+    const order = await ranked(range, filters, dim, ORDER[q.order_by]);
+    const top = order.slice(0, q.limit).map((g) => g.value);
+    const [cells, all] = await Promise.all([
+      top.length ? agg.aggregate({ ...range, filters, group: dim, bucket: null, only: top }) : new Map(),
+      agg.aggregate({ ...range, filters, group: null, bucket: null }),
+    ]);
+    const names = await labels(dim, top.map((v) => groupKey(dim, v)));
     return {
       ...base,
-      totals: totalsOf(all),
-      groups: top.map((g) => ({ key: g.key, label: g.key === null ? null : (names.get(g.key) ?? null), ...totalsOf(g.v) })),
-      groups_total: groups.length,
+      totals: totalsOf(total(all.get(""))),
+      groups: top.map((value) => {
+        const key = groupKey(dim, value);
+        return { key, label: key === null ? null : (names.get(key) ?? null), ...totalsOf(total(cells.get(value))) };
+      }),
+      groups_total: order.length,
     };
   }
 
@@ -152,15 +165,15 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const totals = (await agg.aggregate({ ...range, filters, group: null, bucket })).get("") ?? new Map<number, MetricVector>();
     const out: SeriesResponse["series"] = [{ key: null, label: null, kind: "total", values: values(totals) }];
     if (dim) {
-      const ranked = await grouped(range, filters, dim, (v) => rankValue(q.metric, v));
-      const top = ranked.slice(0, q.top).map((g) => g.value);
+      const order = await ranked(range, filters, dim, SERIES_RANK[q.metric]);
+      const top = order.slice(0, q.top).map((g) => g.value);
       const cells = top.length ? await agg.aggregate({ ...range, filters, group: dim, bucket, only: top }) : new Map();
       const names = await labels(dim, top.map((v) => groupKey(dim, v)));
       for (const value of top) {
         const key = groupKey(dim, value);
         out.push({ key, label: key === null ? null : (names.get(key) ?? null), kind: "group", values: values(cells.get(value)) });
       }
-      if (ranked.length > top.length) {
+      if (order.length > top.length) {
         const rest = new Map<number, MetricVector>();
         for (const s of stamps) {
           let v = totals.get(s) ?? zeroVector();
@@ -230,8 +243,8 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const day = Math.floor(nowMs / DAY_MS) * DAY_MS;
     const month = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1);
     const cost = async (start: number) => (start < nowMs ? metric(total((await agg.aggregate({ start, end: nowMs, filters: {}, group: null, bucket: null })).get("")), "cost_micros") : 0);
-    const ranked = async (dim: AnalyticsDimension) => {
-      const groups = await grouped(range, {}, dim, ORDER.cost);
+    const topBy = async (dim: AnalyticsDimension) => {
+      const groups = await ranked(range, {}, dim, "cost_micros");
       const top = groups.slice(0, 5).map((g) => ({ key: groupKey(dim, g.value), v: g.v }));
       const names = await labels(dim, top.map((g) => g.key));
       return { count: groups.filter((g) => g.value !== "").length, top: top.map((g) => ({ key: g.key, label: g.key === null ? null : (names.get(g.key) ?? null), cost: microsToUsd(metric(g.v, "cost_micros")), requests: metric(g.v, "requests") })) };
@@ -240,9 +253,9 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
       cost(day),
       cost(month),
       agg.aggregate({ ...range, filters: {}, group: null, bucket: null }),
-      ranked("model"),
-      ranked("user"),
-      ranked("key"),
+      topBy("model"),
+      topBy("user"),
+      topBy("key"),
       Promise.all([
         db.select({ n: count() }).from(t.apiKeys),
         db

@@ -4,7 +4,7 @@
  * Time travels as epoch milliseconds in parameters and results; Postgres keeps timestamptz at rest.
  */
 import { HISTOGRAM_COLUMNS } from "../../db/schema/_rollup-columns";
-import { LATENCY_BOUNDS_MS, MAX_COLUMNS, METRIC_COLUMNS, SUM_COLUMNS } from "./metrics";
+import { LATENCY_BOUNDS_MS, MAX_COLUMNS, METRIC_COLUMNS, type MetricColumn } from "./metrics";
 
 export type Dialect = "sqlite" | "pg";
 
@@ -85,8 +85,12 @@ export function rowProjection(): string {
   return [...keys, ...metrics].join(", ");
 }
 
-/** SUM/MAX of every metric column, named as the columns. */
-export const AGGREGATES = [...SUM_COLUMNS.map((c) => `SUM(${c}) AS ${c}`), ...MAX_COLUMNS.map((c) => `MAX(${c}) AS ${c}`)].join(", ");
+/** SUM/MAX of `columns` (default every metric column), named as the columns. */
+export function aggregatesOf(columns: readonly MetricColumn[] = METRIC_COLUMNS): string {
+  return columns.map((c) => ((MAX_COLUMNS as readonly string[]).includes(c) ? `MAX(${c}) AS ${c}` : `SUM(${c}) AS ${c}`)).join(", ");
+}
+
+export const AGGREGATES = aggregatesOf();
 
 /** Collects parameters in the dialect's placeholder style. */
 export class SqlParams {
