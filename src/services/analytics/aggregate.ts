@@ -55,6 +55,9 @@ function runs(hours: number[]): Range[] {
   return out;
 }
 
+/** Whether a query's whole hours come from usage_marginals (otherwise from usage_rollups). */
+export const readsMarginals = (filters: Filters, group: Dimension | null): boolean => marginalFor(filters, group) !== null;
+
 /** The marginal that answers a query alone: its dimension ('' = total) and, for a filter, the value it fixes. */
 function marginalFor(filters: Filters, group: Dimension | null): { dim: string; value: string | null } | null {
   const set = Object.entries(filters).filter(([, v]) => v !== undefined) as [keyof Filters, string | number][];

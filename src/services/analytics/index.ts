@@ -19,9 +19,9 @@ import type {
 import { toIso } from "../../core/time";
 import { engageJit } from "../../platform/engine";
 import type { ServiceDeps } from "../deps";
-import { type MetricColumn, metric, type MetricVector, percentile, subtractVector, zeroVector } from "../rollups/metrics";
+import { METRIC_COLUMNS, type MetricColumn, mergeVector, metric, type MetricVector, percentile, subtractVector, zeroVector } from "../rollups/metrics";
 import { DAY_MS } from "../rollups/sql";
-import { type Bucket, BUCKET_MS, createAggregator, type Filters, total } from "./aggregate";
+import { type Bucket, BUCKET_MS, createAggregator, type Filters, readsMarginals, total } from "./aggregate";
 
 /** Longest series, in buckets. */
 export const MAX_BUCKETS = 2000;
@@ -116,8 +116,8 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
    * Every group of `dim` over a range, ordered by `column` descending, with only that column and the request count
    * read (ranking thousands of keys needs two sums each, not the whole vector).
    */
-  async function ranked(range: { start: number; end: number }, filters: Filters, dim: AnalyticsDimension, column: MetricColumn) {
-    const cells = await agg.aggregate({ ...range, filters, group: dim, bucket: null, columns: [column, "requests"] });
+  async function ranked(range: { start: number; end: number }, filters: Filters, dim: AnalyticsDimension, column: MetricColumn, columns: readonly MetricColumn[] = [column, "requests"]) {
+    const cells = await agg.aggregate({ ...range, filters, group: dim, bucket: null, columns });
     return [...cells]
       .map(([value, byBucket]) => ({ value, v: total(byBucket) }))
       .sort((a, b) => metric(b.v, column) - metric(a.v, column) || (a.value < b.value ? -1 : 1));
@@ -132,21 +132,38 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
       const cells = await agg.aggregate({ ...range, filters, group: null, bucket: null });
       return { ...base, totals: totalsOf(total(cells.get(""))), groups: [], groups_total: 0 };
     }
-    const order = await ranked(range, filters, dim, ORDER[q.order_by]);
-    const top = order.slice(0, q.limit).map((g) => g.value);
-    const [cells, all] = await Promise.all([
-      top.length ? agg.aggregate({ ...range, filters, group: dim, bucket: null, only: top }) : new Map(),
-      agg.aggregate({ ...range, filters, group: null, bucket: null }),
-    ]);
-    const names = await labels(dim, top.map((v) => groupKey(dim, v)));
+    // Marginals: ranked on one column, then the full metrics of the groups returned (two light reads). Rollups
+    // (a filter on another dimension): one full read, as a second pass would read the same rows again.
+    let top: { value: string; v: MetricVector }[];
+    let all: MetricVector;
+    let groupsTotal: number;
+    if (readsMarginals(filters, dim)) {
+      const order = await ranked(range, filters, dim, ORDER[q.order_by]);
+      const values = order.slice(0, q.limit).map((g) => g.value);
+      const [cells, totals] = await Promise.all([
+        values.length ? agg.aggregate({ ...range, filters, group: dim, bucket: null, only: values }) : new Map<string, Map<number, MetricVector>>(),
+        agg.aggregate({ ...range, filters, group: null, bucket: null }),
+      ]);
+      top = values.map((value) => ({ value, v: total(cells.get(value)) }));
+      all = total(totals.get(""));
+      groupsTotal = order.length;
+    } else {
+      const order = await ranked(range, filters, dim, ORDER[q.order_by], METRIC_COLUMNS);
+      // Every row has exactly one value per dimension, so the groups add up to the totals.
+      all = zeroVector();
+      for (const g of order) mergeVector(all, g.v);
+      top = order.slice(0, q.limit);
+      groupsTotal = order.length;
+    }
+    const names = await labels(dim, top.map((g) => groupKey(dim, g.value)));
     return {
       ...base,
-      totals: totalsOf(total(all.get(""))),
-      groups: top.map((value) => {
-        const key = groupKey(dim, value);
-        return { key, label: key === null ? null : (names.get(key) ?? null), ...totalsOf(total(cells.get(value))) };
+      totals: totalsOf(all),
+      groups: top.map((g) => {
+        const key = groupKey(dim, g.value);
+        return { key, label: key === null ? null : (names.get(key) ?? null), ...totalsOf(g.v) };
       }),
-      groups_total: order.length,
+      groups_total: groupsTotal,
     };
   }
 
