@@ -81,7 +81,8 @@ async function rowAt(store: Store, offset: number): Promise<{ ts: number; id: st
   return { ts: Number(rows[0]!.ts), id: rows[0]!.id };
 }
 
-async function exportRun(base: string, pid: number, startDate: number): Promise<Record<string, number | null>> {
+/** Streams the export; the gateway's RSS is sampled every 100 ms and read at each quarter of the rows. */
+async function exportRun(base: string, pid: number, startDate: number): Promise<Record<string, number | null | (number | null)[]>> {
   const samples: number[] = [];
   const before = rssMb(pid);
   const timer = setInterval(() => {
@@ -92,13 +93,15 @@ async function exportRun(base: string, pid: number, startDate: number): Promise<
   const res = await fetch(`${base}/v1/usage/export.csv?start_date=${encodeURIComponent(iso(startDate))}`, { headers: { authorization: `Bearer ${MASTER}` } });
   let lines = 0;
   let bytes = 0;
+  const quarters: (number | null)[] = [];
   for await (const chunk of res.body!) {
     bytes += chunk.length;
     for (const b of chunk) if (b === 10) lines++;
+    if (lines >= ((quarters.length + 1) * EXPORT_ROWS) / 4) quarters.push(rssMb(pid));
   }
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(timer);
-  return { rows: lines - 1, seconds: Math.round(seconds * 10) / 10, mb: Math.round(bytes / 1e5) / 10, rss_before_mb: before, rss_peak_mb: Math.max(...samples), rss_after_mb: rssMb(pid), rss_samples: samples.length };
+  return { rows: lines - 1, seconds: Math.round(seconds * 10) / 10, mb: Math.round(bytes / 1e5) / 10, rss_before_mb: before, rss_at_quarters_mb: quarters, rss_peak_mb: Math.max(...samples), rss_after_mb: rssMb(pid), rss_samples: samples.length };
 }
 
 async function firstLoad(base: string): Promise<Record<string, number> | { error: string }> {
@@ -255,12 +258,12 @@ const mark = (ok: boolean) => (ok ? "pass" : "miss");
 
 function markdown(results: Record<string, unknown>[]): string {
   const out = [`# Analytics benchmark, ${new Date().toISOString()}`, "", `${ROWS} usage rows over ${DAYS} days, 1,000 users, 5,000 keys, 50 models (scripts/bench/seed-usage.ts).`, ""];
-  for (const r of results as { dialect: string; seeded: { rollupRows: number; marginalRows: number; seconds: Record<string, number> }; timings: Timing[]; export: Record<string, number>; first_load: Record<string, number | string>; writer: Record<string, { with_rollups_rows_per_s: number; without_rollups_rows_per_s: number; cost: number }> }[]) {
+  for (const r of results as { dialect: string; seeded: { rollupRows: number; marginalRows: number; seconds: Record<string, number> }; timings: Timing[]; export: Record<string, number | number[]>; first_load: Record<string, number | string>; writer: Record<string, { with_rollups_rows_per_s: number; without_rollups_rows_per_s: number; cost: number }> }[]) {
     out.push(`## ${r.dialect}`, "", `Seeded: ${r.seeded.rollupRows} rollup rows, ${r.seeded.marginalRows} marginal rows; load ${round(r.seeded.seconds.rows ?? 0)} s, indexes ${round(r.seeded.seconds.indexes ?? 0)} s, rollups ${round(r.seeded.seconds.rollups ?? 0)} s.`, "");
     out.push("| request | p50 ms | p95 ms | target p95 | |", "|---|---|---|---|---|");
     for (const t of r.timings) out.push(`| ${t.name} | ${t.p50_ms} | ${t.p95_ms} | ${t.name.includes("skip") ? "-" : `≤ ${t.target_ms}`} | ${t.name.includes("skip") ? "" : mark(t.p95_ms <= t.target_ms)} |`);
     const e = r.export;
-    out.push("", `CSV export: ${e.rows} rows, ${e.mb} MB in ${e.seconds} s; gateway RSS ${e.rss_before_mb} MB before, peak ${e.rss_peak_mb} MB (${e.rss_samples} samples), ${e.rss_after_mb} MB after.`);
+    out.push("", `CSV export: ${e.rows} rows, ${e.mb} MB in ${e.seconds} s; gateway RSS ${e.rss_before_mb} MB before, ${(e.rss_at_quarters_mb as unknown as number[]).join(" / ")} MB after each quarter of the rows, peak ${e.rss_peak_mb} MB (${e.rss_samples} samples), ${e.rss_after_mb} MB after.`);
     const f = r.first_load;
     out.push("", "error" in f ? `Console first load: not measured (${f.error}).` : `Console first load (Chromium, cold cache, until the overview's cards show): median ${f.median_ms} ms, max ${f.max_ms} ms; page and assets ${f.transfer_kb} KB as sent (target ≤ ${TARGETS.firstLoadMs} ms: ${mark(Number(f.median_ms) <= TARGETS.firstLoadMs)}).`);
     out.push("", "| usage writer | rows/s with rollups | rows/s without | cost | target ≤ 10 % |", "|---|---|---|---|---|");
