@@ -4,6 +4,8 @@ const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFra
 
 export const fmtInt = (n: number | null | undefined): string => (n === null || n === undefined ? "—" : int.format(n));
 export const fmtCompact = (n: number): string => compact.format(n);
+/** "1 request", "3 requests". */
+export const plural = (n: number, word: string): string => `${int.format(n)} ${word}${n === 1 ? "" : "s"}`;
 
 /** USD with cents, or more digits for small amounts. */
 export function fmtUsd(n: number | null | undefined): string {

@@ -101,7 +101,9 @@ afterAll(async () => {
 async function open(path: string): Promise<void> {
   await page.goto(gw.url + path);
   await page.locator("main h1").first().waitFor();
-  await page.waitForFunction(`!document.querySelector("main")?.textContent?.includes("Loading…")`);
+  // A function, not a string: the page's CSP forbids the eval a string predicate would need.
+  type Doc = { document: { querySelector(s: string): { textContent: string | null } | null } };
+  await page.waitForFunction(() => !(globalThis as unknown as Doc).document.querySelector("main")?.textContent?.includes("Loading…"));
 }
 
 /** axe-core's serious and critical violations on the current page (axe is evaluated over CDP, outside the page's CSP). */

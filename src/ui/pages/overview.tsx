@@ -5,7 +5,7 @@ import { BarList, LineChart } from "../components/chart";
 import { RangePicker, type RangeKey, rangeOf } from "../components/range";
 import { useAsync } from "../components/use-async";
 import { Card, ErrorNote, Loading, Table } from "../components/ui";
-import { fmtCompact, fmtInt, fmtMs, fmtPct, fmtTime, fmtUsd } from "../format";
+import { fmtCompact, fmtInt, fmtMs, fmtPct, fmtTime, fmtUsd, plural } from "../format";
 
 export function Overview() {
   const [range, setRange] = useState<RangeKey>("24h");
@@ -19,7 +19,6 @@ export function Overview() {
     return { overview, cost, requests };
   }, [range]);
   const o = data.data?.overview;
-  const health = o?.budget_health[0];
   return (
     <section>
       <div class="page-head">
@@ -43,9 +42,9 @@ export function Overview() {
             <LineChart title="Spend (USD)" timestamps={data.data.cost.timestamps} series={[{ name: "Spend", values: data.data.cost.series[0]!.values }]} format={fmtUsd} testId="chart-spend" />
             <LineChart title="Requests" timestamps={data.data.requests.timestamps} series={[{ name: "Requests", values: data.data.requests.series[0]!.values }]} format={fmtCompact} testId="chart-requests" />
           </div>
-          {health && (
-            <section class="panel" aria-labelledby="health-title" data-testid="budget-health">
-              <h2 id="health-title">Budget health (users)</h2>
+          {o.budget_health.map((health) => (
+            <section class="panel" aria-labelledby={`health-${health.level}`} data-testid={`budget-health-${health.level}`} key={health.level}>
+              <h2 id={`health-${health.level}`}>Budget health ({health.level}s)</h2>
               <div class="cards">
                 <Card label="With a budget" value={fmtInt(health.with_budget)} />
                 <Card label="Above 80 %" value={fmtInt(health.above_80)} />
@@ -54,12 +53,12 @@ export function Overview() {
                 <Card label="Blocked" value={fmtInt(health.blocked)} />
               </div>
               <Table
-                caption="Users closest to their budget"
+                caption={`${health.level}s closest to their budget`}
                 rows={health.worst}
                 rowKey={(r) => r.id}
-                empty="No user has spent from a budget yet."
+                empty="Nothing spent from a budget yet."
                 columns={[
-                  { title: "User", cell: (r) => (r.label ? `${r.label} (${r.id})` : r.id) },
+                  { title: health.level === "user" ? "User" : "Subject", cell: (r) => (r.label ? `${r.label} (${r.id})` : r.id) },
                   { title: "Spend", cell: (r) => fmtUsd(r.spend), numeric: true },
                   { title: "Budget", cell: (r) => fmtUsd(r.max_budget), numeric: true },
                   { title: "Used", cell: (r) => `${r.percent} %`, numeric: true },
@@ -67,11 +66,11 @@ export function Overview() {
                 ]}
               />
             </section>
-          )}
+          ))}
           <div class="grid3">
-            <BarList title="Top models by spend" items={o.top_models.map((m) => ({ name: m.key ?? "(none)", value: m.cost, hint: `${fmtInt(m.requests)} requests` }))} format={fmtUsd} testId="top-models" />
-            <BarList title="Top users by spend" items={o.top_users.map((m) => ({ name: m.label ? `${m.label} (${m.key})` : (m.key ?? "(none)"), value: m.cost, hint: `${fmtInt(m.requests)} requests` }))} format={fmtUsd} testId="top-users" />
-            <BarList title="Top keys by spend" items={o.top_keys.map((m) => ({ name: m.label ?? m.key ?? "(master key)", value: m.cost, hint: `${fmtInt(m.requests)} requests` }))} format={fmtUsd} testId="top-keys" />
+            <BarList title="Top models by spend" items={o.top_models.map((m) => ({ name: m.key ?? "(none)", value: m.cost, hint: plural(m.requests, "request") }))} format={fmtUsd} testId="top-models" />
+            <BarList title="Top users by spend" items={o.top_users.map((m) => ({ name: m.label ? `${m.label} (${m.key})` : (m.key ?? "(none)"), value: m.cost, hint: plural(m.requests, "request") }))} format={fmtUsd} testId="top-users" />
+            <BarList title="Top keys by spend" items={o.top_keys.map((m) => ({ name: m.label ?? m.key ?? "(master key)", value: m.cost, hint: plural(m.requests, "request") }))} format={fmtUsd} testId="top-keys" />
           </div>
         </>
       )}
