@@ -10,10 +10,16 @@ export const RANGES = {
 } as const;
 export type RangeKey = keyof typeof RANGES;
 
-/** The range ending now, as ISO strings (the API's query format). */
+const BUCKET_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+
+/**
+ * The range ending now, starting on a whole bucket (so a chart's first bucket is complete and the server reads
+ * whole hours from its rollups), as ISO strings (the API's query format).
+ */
 export function rangeOf(key: RangeKey): { start: string; end: string; bucket: "minute" | "hour" | "day" } {
   const end = Date.now();
-  return { start: new Date(end - RANGES[key].ms).toISOString(), end: new Date(end).toISOString(), bucket: RANGES[key].bucket };
+  const step = BUCKET_MS[RANGES[key].bucket];
+  return { start: new Date(Math.floor((end - RANGES[key].ms) / step) * step).toISOString(), end: new Date(end).toISOString(), bucket: RANGES[key].bucket };
 }
 
 export function RangePicker(props: { value: RangeKey; onChange: (k: RangeKey) => void }) {
