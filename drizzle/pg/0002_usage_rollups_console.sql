@@ -90,6 +90,7 @@ ALTER TABLE "usage_logs" ADD COLUMN "latency_ms" integer;--> statement-breakpoin
 ALTER TABLE "usage_logs" ADD COLUMN "ttfb_ms" integer;--> statement-breakpoint
 CREATE INDEX "ix_ui_sessions_expires_at" ON "ui_sessions" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "ix_usage_marginals_value" ON "usage_marginals" USING btree ("dim","grain","value","bucket");--> statement-breakpoint
+CREATE INDEX "ix_usage_marginals_rank" ON "usage_marginals" USING btree ("dim","grain","bucket","value","requests","cost_micros","total_tokens","errors");--> statement-breakpoint
 CREATE INDEX "ix_usage_rollup_dirty_hour" ON "usage_rollup_dirty" USING btree ("hour");--> statement-breakpoint
 CREATE INDEX "ix_usage_rollups_key_hour" ON "usage_rollups" USING btree ("api_key_id","hour");--> statement-breakpoint
 CREATE INDEX "ix_usage_rollups_user_hour" ON "usage_rollups" USING btree ("user_id","hour");--> statement-breakpoint

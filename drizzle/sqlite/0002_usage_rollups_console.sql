@@ -41,6 +41,7 @@ CREATE TABLE `usage_marginals` (
 );
 --> statement-breakpoint
 CREATE INDEX `ix_usage_marginals_value` ON `usage_marginals` (`dim`,`grain`,`value`,`bucket`);--> statement-breakpoint
+CREATE INDEX `ix_usage_marginals_rank` ON `usage_marginals` (`dim`,`grain`,`bucket`,`value`,`requests`,`cost_micros`,`total_tokens`,`errors`);--> statement-breakpoint
 CREATE TABLE `usage_rollup_dirty` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`hour` integer NOT NULL

@@ -12,11 +12,11 @@ export const embeddedMigrations = {
   sqlite: [
     { tag: "0000_init", when: 1795616596640, sql: sqlite_0 },
     { tag: "0001_usage_end_user_id", when: 1796539091573, sql: sqlite_1 },
-    { tag: "0002_usage_rollups_console", when: 1796541988045, sql: sqlite_2 },
+    { tag: "0002_usage_rollups_console", when: 1796545822244, sql: sqlite_2 },
   ],
   pg: [
     { tag: "0000_init", when: 1795616596969, sql: pg_0 },
     { tag: "0001_usage_end_user_id", when: 1796539091919, sql: pg_1 },
-    { tag: "0002_usage_rollups_console", when: 1796541988503, sql: pg_2 },
+    { tag: "0002_usage_rollups_console", when: 1796545822875, sql: pg_2 },
   ],
 } as const;
