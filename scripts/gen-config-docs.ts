@@ -1,13 +1,17 @@
 /**
- * Writes the configuration reference in README.md (between the config-reference markers) from the zod schema in
- * src/config/schema.ts. `--check` exits 1 when README.md is stale; src/config/docs.test.ts runs that check.
+ * Writes the configuration reference in docs/configuration.md (between the config-reference markers) from the zod
+ * schema in src/config/schema.ts. `--check` exits 1 when the page is stale; tests/docs/config-reference.test.ts runs
+ * the same comparison.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { configSchema, type FileConfig, SCALAR_KEYS, STANDARD_ENV } from "../src/config/schema";
 
 const BEGIN = "<!-- config-reference:begin -->";
 const END = "<!-- config-reference:end -->";
+/** The page the table lives in. */
+export const CONFIG_DOC = join(import.meta.dir, "..", "docs", "configuration.md");
 
 interface JsonField {
   type?: string | string[];
@@ -39,15 +43,15 @@ export function renderConfigReference(): string {
 }
 
 if (import.meta.main) {
-  const readme = readFileSync("README.md", "utf8");
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < 0) throw new Error("README.md has no config-reference markers");
-  const next = readme.slice(0, start) + renderConfigReference() + readme.slice(end + END.length);
+  const page = readFileSync(CONFIG_DOC, "utf8");
+  const start = page.indexOf(BEGIN);
+  const end = page.indexOf(END);
+  if (start < 0 || end < 0) throw new Error("docs/configuration.md has no config-reference markers");
+  const next = page.slice(0, start) + renderConfigReference() + page.slice(end + END.length);
   if (process.argv.includes("--check")) {
-    if (next !== readme) {
-      console.error("README.md's configuration reference is stale: run bun scripts/gen-config-docs.ts");
+    if (next !== page) {
+      console.error("docs/configuration.md's configuration reference is stale: run bun scripts/gen-config-docs.ts");
       process.exit(1);
     }
-  } else writeFileSync("README.md", next);
+  } else writeFileSync(CONFIG_DOC, next);
 }

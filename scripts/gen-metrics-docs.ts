@@ -1,25 +1,26 @@
 /**
- * Writes the metrics reference in README.md (between the metrics-reference markers) from the live registry in
- * src/metrics/registry.ts: every gateway_* metric with its exposed name, type, labels and help text. `--check`
- * exits 1 when README.md is stale; tests/ops/metrics-docs.test.ts runs the same comparison.
+ * Writes the metrics reference in docs/operations.md (between the metrics-reference markers) from the live registry
+ * in src/metrics/registry.ts: every gateway_* metric with its exposed name, type, labels and help text. `--check`
+ * exits 1 when the page is stale; tests/ops/metrics-docs.test.ts runs the same comparison.
  *
  *   bun scripts/gen-metrics-docs.ts [--check]
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRecorder } from "../src/metrics/registry";
+import { createRecorder, MODEL_LABEL_LIMIT, OTHER_MODEL } from "../src/metrics/registry";
 
 const BEGIN = "<!-- metrics-reference:begin -->";
 const END = "<!-- metrics-reference:end -->";
-const README = join(import.meta.dir, "..", "README.md");
+/** The page the table lives in. */
+export const METRICS_DOC = join(import.meta.dir, "..", "docs", "operations.md");
 
-/** What each label's values are, for the table (SPEC §12). */
+/** What each label's values are, for the table. */
 const LABEL_VALUES: Record<string, string> = {
   method: "HTTP method",
   endpoint: "route template, e.g. `/v1/keys/{key_id}`; `unmatched` for 404s",
   status: "HTTP status code",
   provider: "provider name",
-  model: "model name (without the provider)",
+  model: `model name (without the provider); past ${MODEL_LABEL_LIMIT} distinct models, \`${OTHER_MODEL}\``,
   type: "`input` \\| `output`",
   reason:
     "`missing_credentials` \\| `invalid_format` \\| `invalid_key` \\| `inactive_key` \\| `expired_key` \\| `invalid_master_key` (auth failures); `queue_full` \\| `export_failed` \\| `shutdown` (dropped spans)",
@@ -39,6 +40,7 @@ const NOTES: Record<string, string> = {
   gateway_trace_spans_dropped_total:
     "`queue_full`: the export queue (`otel_bsp_max_queue_size`) was full, the collector is slow or down; `export_failed`: the collector refused the batch or did not answer within `otel_bsp_export_timeout`; `shutdown`: still queued when the shutdown flush ran out of time",
   gateway_trace_export_failures_total: "retries on 429/502/503/504 and network errors are not counted, only batches given up",
+  gateway_upstream_usage_anomalies_total: "one per upstream response whose usage was negative, fractional or above 1e9 tokens per field; clamped before billing and logged",
   gateway_budget_reservations_released_total: "reservations of requests that never settled (crash, lost stream), freed after `reservation_ttl_seconds`",
 };
 
@@ -73,15 +75,15 @@ export function renderMetricsReference(): string {
 }
 
 if (import.meta.main) {
-  const readme = readFileSync(README, "utf8");
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < 0) throw new Error("README.md has no metrics-reference markers");
-  const next = readme.slice(0, start) + renderMetricsReference() + readme.slice(end + END.length);
+  const page = readFileSync(METRICS_DOC, "utf8");
+  const start = page.indexOf(BEGIN);
+  const end = page.indexOf(END);
+  if (start < 0 || end < 0) throw new Error("docs/operations.md has no metrics-reference markers");
+  const next = page.slice(0, start) + renderMetricsReference() + page.slice(end + END.length);
   if (process.argv.includes("--check")) {
-    if (next !== readme) {
-      console.error("README.md's metrics reference is stale: run bun scripts/gen-metrics-docs.ts");
+    if (next !== page) {
+      console.error("docs/operations.md's metrics reference is stale: run bun scripts/gen-metrics-docs.ts");
       process.exit(1);
     }
-  } else writeFileSync(README, next);
+  } else writeFileSync(METRICS_DOC, next);
 }

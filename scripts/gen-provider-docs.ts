@@ -1,15 +1,18 @@
 /**
- * Writes README.md's provider table (between the provider-table markers) from the registry: every provider key,
- * how /v1/messages reaches it, default base URL, credential env vars and capabilities. `--check` exits 1 when stale;
- * src/providers/docs.test.ts runs that check.
+ * Writes the provider table of docs/behaviour/providers.md (between the provider-table markers) from the registry:
+ * every provider key, how /v1/messages reaches it, default base URL, credential env vars and capabilities. `--check`
+ * exits 1 when stale; tests/docs/provider-table.test.ts runs the same comparison.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { providerDefinitions } from "../src/providers/registry";
 
 const BEGIN = "<!-- provider-table:begin -->";
 const END = "<!-- provider-table:end -->";
+/** The page the table lives in. */
+export const PROVIDERS_DOC = join(import.meta.dir, "..", "docs", "behaviour", "providers.md");
 
-/** Config keys beyond api_key / api_base / client_args that an adapter reads (SPEC §5.3). */
+/** Config keys beyond api_key / api_base / client_args that an adapter reads (docs/behaviour/providers.md). */
 const EXTRA_KEYS: Record<string, string> = {
   vertexai: "`credentials`, `project`, `location`",
   vertexaianthropic: "`credentials`, `project`, `location`",
@@ -35,15 +38,15 @@ export function renderProviderTable(): string {
 }
 
 if (import.meta.main) {
-  const readme = readFileSync("README.md", "utf8");
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < 0) throw new Error("README.md has no provider-table markers");
-  const next = readme.slice(0, start) + renderProviderTable() + readme.slice(end + END.length);
+  const page = readFileSync(PROVIDERS_DOC, "utf8");
+  const start = page.indexOf(BEGIN);
+  const end = page.indexOf(END);
+  if (start < 0 || end < 0) throw new Error("docs/behaviour/providers.md has no provider-table markers");
+  const next = page.slice(0, start) + renderProviderTable() + page.slice(end + END.length);
   if (process.argv.includes("--check")) {
-    if (next !== readme) {
-      console.error("README.md's provider table is stale: run bun scripts/gen-provider-docs.ts");
+    if (next !== page) {
+      console.error("docs/behaviour/providers.md's provider table is stale: run bun scripts/gen-provider-docs.ts");
       process.exit(1);
     }
-  } else writeFileSync("README.md", next);
+  } else writeFileSync(PROVIDERS_DOC, next);
 }

@@ -36,6 +36,7 @@ export function createPlatformGateway(config: Config, options: PlatformGatewayOp
     version: VERSION,
     onUsageDropped: metrics?.platformUsageDropped,
     onStreamDisconnect: metrics?.streamDisconnect,
+    onUsageAnomaly: metrics?.usageAnomaly,
     fetch: options.fetch,
   });
   let draining = false;

@@ -60,6 +60,7 @@ function runtimeHooks(m: Recorder | null): InferenceHooks {
     onRateLimited: m.rateLimitHit,
     onReservationsReleased: m.reservationsReleased,
     onStreamDisconnect: m.streamDisconnect,
+    onUsageAnomaly: m.usageAnomaly,
     onUsageFlush: m.usageFlush,
   };
 }

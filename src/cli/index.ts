@@ -16,6 +16,7 @@ export const mainCommand = defineCommand({
     pricing: () => import("./pricing").then((m) => m.pricingCommand),
     usage: () => import("./usage").then((m) => m.usageCommand),
     overview: () => import("./usage").then((m) => m.overviewCommand),
+    import: () => import("./import").then((m) => m.importCommand),
     openapi: () => import("./openapi").then((m) => m.openapiCommand),
     "sandbox-worker": () => import("./sandbox-worker").then((m) => m.sandboxWorkerCommand),
   },

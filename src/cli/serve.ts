@@ -3,15 +3,23 @@ import { defineCommand } from "citty";
 import { GatewayError } from "../core/errors";
 import type { Gateway } from "../gateway";
 import type { PlatformGateway } from "../gateway-platform";
+import { pathOf } from "../http/url-path";
 import { errorResponse } from "../http/errors";
 import { releaseStartupMemory } from "../platform/engine";
 import { configureLogging, logger } from "../platform/logger";
-import { startServer } from "../platform/server";
+import { type Refusal, startServer } from "../platform/server";
 import { VERSION } from "../version";
 import { commonArgs } from "./_args";
 import { fail, loadCliConfig, UsageError } from "./_run";
 
 const log = logger("serve");
+
+/** What the server answers when it refuses a request itself (src/platform/server.ts). */
+const REFUSALS: Record<Refusal, GatewayError> = {
+  draining: new GatewayError(503, "Service is shutting down", { code: "shutting_down" }),
+  busy: new GatewayError(503, "Server busy: too many open connections", { code: "server_busy", headers: { connection: "close" } }),
+  invalid_host: new GatewayError(400, "Invalid Host header", { code: "invalid_host", headers: { connection: "close" } }),
+};
 
 export const serveCommand = defineCommand({
   meta: { name: "serve", description: "Run the gateway HTTP server" },
@@ -71,7 +79,9 @@ export const serveCommand = defineCommand({
       maxRequestBodySize: config.max_request_body_bytes + 1024 * 1024,
       fetch: (request) => app.handle(request),
       streamsInFlight: gateway.mode === "platform" ? gateway.runtime.streamsInFlight : gateway.inference.streamsInFlight,
-      refuse: (request) => errorResponse(new GatewayError(503, "Service is shutting down", { code: "shutting_down" }), new URL(request.url).pathname),
+      idleTimeoutSeconds: config.http_idle_timeout_seconds,
+      maxConnections: config.http_max_connections ?? null,
+      refuse: (request, reason) => errorResponse(REFUSALS[reason], pathOf(request.url)),
     });
     log.info(`Listening on ${server.url}`);
     releaseStartupMemory();

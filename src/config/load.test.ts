@@ -274,3 +274,205 @@ describe("environment-only settings", () => {
     expect(config.platform.resolve_timeout_ms).toBe(250);
   });
 });
+
+describe("otari's config files start unmodified", () => {
+  test("a section holding only comments (YAML null) reads as empty: maps, lists and named sections", () => {
+    const yaml = [
+      "providers:",
+      "  openai:",
+      "    api_key: sk-1",
+      "    client_args:",
+      "    #   timeout: 60",
+      "  anthropic:",
+      "  # api_key: later",
+      "pricing:",
+      "  # openai:gpt-5:",
+      "  #   input_price_per_million: 0.25",
+      "cors_allow_origins:",
+      "aliases:",
+      "routing:",
+      "platform:",
+      "sandbox:",
+    ].join("\n");
+    const { config, warnings } = load({ "config.yml": yaml });
+    expect(warnings).toEqual([]);
+    expect(config.pricing).toEqual({});
+    expect(config.cors_allow_origins).toEqual([]);
+    expect(config.aliases).toEqual({});
+    expect(config.routing).toEqual({ retries: 2, deadline_ms: 60000, cooldown_seconds: 30 });
+    expect(config.platform.resolve_timeout_ms).toBe(5000);
+    expect(config.sandbox.embedded).toBe(true);
+    expect(config.providers).toEqual({ openai: { api_key: "sk-1" }, anthropic: {} });
+  });
+
+  test("a null where a value is required still stops start-up naming the key", () => {
+    expect(loadError({ "config.yml": "pricing:\n  openai:gpt-4o:\n" }).message).toContain("pricing.openai:gpt-4o.input_price_per_million");
+    expect(loadError({ "config.yml": "port:\n" }).message).toContain("port");
+  });
+
+  test("every key otari's config accepted at the baseline is read, with no warning", () => {
+    const yaml = [
+      "database_url: postgresql+asyncpg://u:p@db:5432/gw",
+      "auto_migrate: false",
+      "db_pool_size: 3",
+      "db_max_overflow: 4",
+      "db_pool_timeout: 5.5",
+      "db_pool_recycle: 600",
+      "host: 127.0.0.1",
+      "port: 8111",
+      "master_key: mk",
+      "rate_limit_rpm: 60",
+      "cors_allow_origins: ['https://app.example']",
+      "providers:",
+      "  openai:",
+      "    api_key: sk-1",
+      "    api_base: https://api.openai.com/v1",
+      "    client_args: {custom_headers: {X-Team: a}, timeout: 60}",
+      "  vertexai: {credentials: /app/sa.json, project: p, location: us-central1}",
+      "pricing:",
+      "  openai:gpt-4o: {input_price_per_million: 2.5, output_price_per_million: 10, effective_at: '2025-01-01T00:00:00Z'}",
+      "enable_metrics: true",
+      "enable_docs: false",
+      "bootstrap_api_key: false",
+      "log_writer_strategy: single",
+      "budget_strategy: cas",
+      "model_discovery: false",
+      "model_cache_ttl_seconds: 0",
+      "mode: standalone",
+      "platform:",
+      "  base_url: https://platform.example/api/v1",
+      "  resolve_timeout_ms: 100",
+      "  usage_timeout_ms: 200",
+      "  usage_max_retries: 4",
+      "  streaming_first_chunk_timeout_ms: 300",
+    ].join("\n");
+    const { config, warnings } = load({ "config.yml": yaml });
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({
+      database_url: "postgresql+asyncpg://u:p@db:5432/gw",
+      auto_migrate: false,
+      db_pool_size: 3,
+      db_max_overflow: 4,
+      db_pool_timeout: 5.5,
+      db_pool_recycle: 600,
+      host: "127.0.0.1",
+      port: 8111,
+      master_key: "mk",
+      rate_limit_rpm: 60,
+      cors_allow_origins: ["https://app.example"],
+      enable_metrics: true,
+      enable_docs: false,
+      bootstrap_api_key: false,
+      log_writer_strategy: "single",
+      budget_strategy: "cas",
+      model_discovery: false,
+      model_cache_ttl_seconds: 0,
+      mode: "standalone",
+      platform: { base_url: "https://platform.example/api/v1", resolve_timeout_ms: 100, usage_timeout_ms: 200, usage_max_retries: 4, streaming_first_chunk_timeout_ms: 300 },
+    });
+    expect(config.providers.openai).toMatchObject({ api_key: "sk-1", client_args: { custom_headers: { "X-Team": "a" }, timeout: 60 } });
+    expect(config.providers.vertexai).toMatchObject({ credentials: "/app/sa.json", project: "p", location: "us-central1" });
+    expect(config.pricing["openai:gpt-4o"]).toMatchObject({ input_price_per_million: 2.5, output_price_per_million: 10 });
+  });
+
+  test("otari's documented environment variables set what they name", () => {
+    const env = {
+      OTARI_MASTER_KEY: "mk-otari",
+      OTARI_DATABASE_URL: "sqlite:///otari.db",
+      OTARI_HOST: "127.0.0.2",
+      OTARI_PORT: "8123",
+      OTARI_AUTO_MIGRATE: "false",
+      OTARI_BOOTSTRAP_API_KEY: "false",
+      GATEWAY_DB_POOL_SIZE: "7",
+      GATEWAY_DB_MAX_OVERFLOW: "1",
+      GATEWAY_DB_POOL_TIMEOUT: "2.5",
+      GATEWAY_DB_POOL_RECYCLE: "30",
+      GATEWAY_RATE_LIMIT_RPM: "90",
+      GATEWAY_ENABLE_METRICS: "true",
+      GATEWAY_ENABLE_DOCS: "false",
+      GATEWAY_LOG_WRITER_STRATEGY: "single",
+      GATEWAY_BUDGET_STRATEGY: "disabled",
+      GATEWAY_MODEL_DISCOVERY: "false",
+      GATEWAY_MODEL_CACHE_TTL_SECONDS: "60",
+      GATEWAY_MODE: "standalone",
+      GATEWAY_SANDBOX_URL: "http://sandbox:8080/",
+      GATEWAY_SANDBOX_PURPOSE_HINT: "numbers",
+      GATEWAY_WEB_SEARCH_URL: "http://searxng:8080",
+      GATEWAY_WEB_SEARCH_ENGINES: "duckduckgo",
+      GATEWAY_WEB_SEARCH_MAX_RESULTS: "3",
+      GATEWAY_WEB_SEARCH_EXTRACT: "false",
+      GATEWAY_WEB_SEARCH_PURPOSE_HINT: "news",
+      GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS: "true",
+      GATEWAY_TOOLS_HEADER: "Tools:",
+      GATEWAY_MCP_ALLOW_LOOPBACK: "false",
+      GATEWAY_MCP_ALLOW_PRIVATE_HOSTS: "true",
+      OPENAI_API_KEY: "sk-env",
+    };
+    const { config, warnings } = load({}, { env });
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({
+      master_key: "mk-otari",
+      database_url: "sqlite:///otari.db",
+      host: "127.0.0.2",
+      port: 8123,
+      auto_migrate: false,
+      bootstrap_api_key: false,
+      db_pool_size: 7,
+      db_max_overflow: 1,
+      db_pool_timeout: 2.5,
+      db_pool_recycle: 30,
+      rate_limit_rpm: 90,
+      enable_metrics: true,
+      enable_docs: false,
+      log_writer_strategy: "single",
+      budget_strategy: "disabled",
+      model_discovery: false,
+      model_cache_ttl_seconds: 60,
+      mode: "standalone",
+    });
+    expect(config.envSettings).toMatchObject({
+      sandboxUrl: "http://sandbox:8080",
+      sandboxPurposeHint: "numbers",
+      webSearchUrl: "http://searxng:8080",
+      webSearchEngines: "duckduckgo",
+      webSearchMaxResults: "3",
+      webSearchExtract: "false",
+      webSearchPurposeHint: "news",
+      webSearchAllowPrivateHosts: true,
+      toolsHeader: "Tools:",
+      mcpAllowLoopback: false,
+      mcpAllowPrivateHosts: true,
+    });
+    expect(config.env.OPENAI_API_KEY).toBe("sk-env");
+    // The GATEWAY_ spellings of otari's six OTARI_ variables, and DATABASE_URL (serve --database-url's variable).
+    const gateway = load({}, { env: { GATEWAY_MASTER_KEY: "g", GATEWAY_DATABASE_URL: "sqlite:///g.db", GATEWAY_HOST: "::1", GATEWAY_PORT: "1", GATEWAY_AUTO_MIGRATE: "0", GATEWAY_BOOTSTRAP_API_KEY: "off" } }).config;
+    expect(gateway).toMatchObject({ master_key: "g", database_url: "sqlite:///g.db", host: "::1", port: 1, auto_migrate: false, bootstrap_api_key: false });
+    expect(load({}, { env: { DATABASE_URL: "postgresql://d" } }).config.database_url).toBe("postgresql://d");
+  });
+
+  test("otari's platform variables: the token spellings and PLATFORM_* knobs", () => {
+    const env = {
+      ANY_LLM_PLATFORM_TOKEN: "legacy-token",
+      PLATFORM_BASE_URL: "http://platform.example/api/v1",
+      PLATFORM_RESOLVE_TIMEOUT_MS: "111",
+      PLATFORM_USAGE_TIMEOUT_MS: "222",
+      PLATFORM_USAGE_MAX_RETRIES: "5",
+      STREAMING_FALLBACK_FIRST_CHUNK_TIMEOUT_MS: "333",
+    };
+    const { config, warnings } = load({}, { env });
+    expect(warnings).toEqual([]);
+    expect(config.mode).toBe("platform");
+    expect(config.envSettings.platformToken).toBe("legacy-token");
+    expect(config.platform).toMatchObject({ base_url: "http://platform.example/api/v1", resolve_timeout_ms: 111, usage_timeout_ms: 222, usage_max_retries: 5, streaming_first_chunk_timeout_ms: 333 });
+    expect(load({}, { env: { OTARI_PLATFORM_TOKEN: "t" } }).config.envSettings.platformToken).toBe("t");
+    expect(load({}, { env: { OTARI_AI_TOKEN: "t2" } }).config.mode).toBe("platform");
+  });
+
+  test("a map or list given as an environment variable (otari read them as JSON) is ignored with one warning naming it", () => {
+    const { config, warnings } = load({}, { env: { GATEWAY_PROVIDERS: '{"openai": {"api_key": "sk"}}', OTARI_CORS_ALLOW_ORIGINS: '["*"]' } });
+    expect(config.providers).toEqual({});
+    expect(warnings).toHaveLength(2);
+    expect(warnings.find((w) => w.includes("'GATEWAY_PROVIDERS'"))).toContain("'providers'");
+    expect(warnings.find((w) => w.includes("'OTARI_CORS_ALLOW_ORIGINS'"))).toContain("'cors_allow_origins'");
+  });
+});

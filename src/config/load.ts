@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { z } from "zod";
+import { z } from "zod";
 import { configSchema, type FileConfig, SCALAR_KEYS, STANDARD_ENV } from "./schema";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -96,6 +96,45 @@ function interpolate(value: unknown, env: Env): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)]));
   }
   return value;
+}
+
+/** The input side of the config schema as JSON Schema: what shape each YAML position takes. */
+interface ShapeNode {
+  type?: string | string[];
+  properties?: Record<string, ShapeNode>;
+  additionalProperties?: ShapeNode | boolean;
+  items?: ShapeNode;
+}
+
+let shape: ShapeNode | null = null;
+const configShape = (): ShapeNode => {
+  shape ??= z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as ShapeNode;
+  return shape;
+};
+
+/** A map or list position that does not take null: where YAML's empty section (only comments under it) lands. */
+function emptyKind(node: ShapeNode | undefined): "map" | "list" | null {
+  if (!node || node.type === undefined || Array.isArray(node.type)) return null;
+  return node.type === "object" ? "map" : node.type === "array" ? "list" : null;
+}
+
+/**
+ * YAML reads a section holding only comments (`pricing:` above commented-out entries, as otari's example config
+ * ships it) as null: such a section reads as empty, at any depth. A named section (`routing:`) is dropped so its
+ * defaults apply; an entry of a map (`providers: {openai: }`) becomes an empty map or list.
+ */
+function emptyNullSections(value: unknown, node: ShapeNode): unknown {
+  if (Array.isArray(value)) return node.items ? value.map((v) => emptyNullSections(v, node.items as ShapeNode)) : value;
+  if (!value || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const named = node.properties?.[key];
+    const child = named ?? (typeof node.additionalProperties === "object" ? node.additionalProperties : undefined);
+    const kind = v === null ? emptyKind(child) : null;
+    if (kind && named) continue;
+    out[key] = kind === "map" ? {} : kind === "list" ? [] : child ? emptyNullSections(v, child) : v;
+  }
+  return out;
 }
 
 function firstSet(env: Env, names: string[]): [string, string] | null {
@@ -196,7 +235,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (parsed !== null && parsed !== undefined && (typeof parsed !== "object" || Array.isArray(parsed))) {
       throw new ConfigError(`${configPath}: the top level must be a mapping of config keys`);
     }
-    raw = interpolate(parsed ?? {}, env) as Record<string, unknown>;
+    raw = emptyNullSections(interpolate(parsed ?? {}, env), configShape()) as Record<string, unknown>;
     for (const [key, value] of Object.entries(raw)) {
       if (!(key in configSchema.shape)) warn(`Unknown config key '${key}' in ${configPath} is ignored`);
       // `port: ${PORT}` interpolates to a string: read it as the key's kind.
@@ -205,6 +244,14 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
 
   const merged: Record<string, unknown> = { ...raw };
+  // otari's settings class read every field from GATEWAY_<FIELD>, maps and lists as JSON; here those come only
+  // from the file, so such a variable would otherwise be dropped without a word.
+  for (const key of Object.keys(configSchema.shape)) {
+    if (key in SCALAR_KEYS) continue;
+    for (const name of [`OTARI_${key.toUpperCase()}`, `GATEWAY_${key.toUpperCase()}`]) {
+      if (env[name]) warn(`Environment variable '${name}' is ignored: '${key}' is read only from the config file`);
+    }
+  }
   for (const key of Object.keys(SCALAR_KEYS)) {
     const upper = key.toUpperCase();
     const names = [`OTARI_${upper}`, `GATEWAY_${upper}`, ...(STANDARD_ENV[key as keyof FileConfig] ?? [])];

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { parseKeyValueList } from "./key-value-list";
+import { DEFAULT_UPSTREAM_MAX_BODY_BYTES, DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from "../core/upstream-limits";
 
 const nonNegInt = z.number().int().min(0);
 const posInt = z.number().int().min(1);
@@ -116,6 +117,20 @@ export const configSchema = z.object({
   streaming_keepalive_interval_ms: nonNegInt.default(15000).describe("SSE keepalive interval (0 disables)"),
   stream_drain_timeout_ms: nonNegInt.default(30000).describe("How long a disconnected stream is read for its usage"),
   max_request_body_bytes: posInt.default(33554432).describe("Request body limit (413 above it)"),
+  upstream_max_body_bytes: posInt
+    .default(DEFAULT_UPSTREAM_MAX_BODY_BYTES)
+    .describe("Largest upstream response body read whole (JSON answers, error bodies); larger is a 502"),
+  upstream_max_event_bytes: posInt
+    .default(DEFAULT_UPSTREAM_MAX_EVENT_BYTES)
+    .describe("Largest single upstream stream event (SSE line or event, AWS eventstream message); larger ends the stream with an error"),
+  http_idle_timeout_seconds: posInt
+    .max(255)
+    .default(30)
+    .describe("Seconds a keep-alive connection may sit idle between requests before it is closed (a request's head has Bun's own 10 s)"),
+  http_body_timeout_seconds: posInt.default(60).describe("Seconds a client has to send a request body (408 and the connection closed after)"),
+  http_max_connections: posInt
+    .nullish()
+    .describe("Open connections above which idle ones are closed and new requests get 503 (counted as open file descriptors, Linux); null = 90% of the open-file limit"),
   log_level: z
     .string()
     .default("info")

@@ -2,16 +2,25 @@
 
 export const MICROS_PER_USD = 1_000_000;
 
-/** USD number -> µ$, parsed as a decimal string and rounded half-up to 6 places (no float drift). */
+/**
+ * USD number -> µ$, rounded half-up (away from zero) to 6 places on the number's shortest decimal form, the one
+ * JSON and Python print (0.0000005 is 5e-7, not the binary 4.99999…e-7), so amounts that were written as decimals,
+ * or kept as floats by otari, land on the micro-dollar they denote.
+ */
 export function usdToMicros(usd: number): number {
   if (!Number.isFinite(usd)) throw new RangeError(`not a finite amount: ${usd}`);
-  const negative = usd < 0;
-  const text = Math.abs(usd).toFixed(20).replace(/0+$/, "");
-  const [whole = "0", frac = ""] = text.split(".");
-  const padded = (frac + "0000000").slice(0, 7);
-  let micros = Number(whole) * MICROS_PER_USD + Number(padded.slice(0, 6));
-  if (Number(padded[6]) >= 5) micros += 1;
-  return negative ? -micros : micros;
+  const [mantissa = "0", exp = "0"] = String(Math.abs(usd)).split("e");
+  const [whole = "0", frac = ""] = mantissa.split(".");
+  // Shift the decimal point by the exponent: digits, and where the integer part ends.
+  const digits = whole + frac;
+  const point = whole.length + Number(exp);
+  const padded = point < 0 ? "0".repeat(-point) + digits : digits;
+  const at = Math.max(point, 0);
+  const intPart = padded.slice(0, at).padEnd(at, "0") || "0";
+  const fraction = `${padded.slice(at)}0000000`;
+  let micros = Number(intPart) * MICROS_PER_USD + Number(fraction.slice(0, 6));
+  if (fraction.charCodeAt(6) >= 53) micros += 1; // 7th decimal >= '5'
+  return usd < 0 ? -micros : micros;
 }
 
 export function microsToUsd(micros: number): number {

@@ -14,6 +14,9 @@ import { type DatabaseTarget, parseDatabaseUrl } from "./url";
 export type Tables = typeof pgSchema;
 export type Db = ReturnType<typeof drizzlePg<Tables>>;
 
+/** Runs one raw statement inside a transaction (Store.rawTx hands one to its callback). */
+export type RawExec = (statement: string, params?: unknown[]) => Promise<unknown[]>;
+
 export interface PoolOptions {
   poolSize: number;
   maxOverflow: number;
@@ -36,7 +39,7 @@ export interface Store {
   /** Statements sent to the database by this process so far (drizzle and raw), for the statements-per-request figure. */
   statements(): number;
   /** Serialised multi-statement transaction over raw SQL (migrations, locks). */
-  rawTx(fn: (exec: (statement: string, params?: unknown[]) => Promise<unknown[]>) => Promise<void>): Promise<void>;
+  rawTx(fn: (exec: RawExec) => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 

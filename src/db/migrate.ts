@@ -14,6 +14,17 @@ export interface MigrationResult {
 
 const MIGRATION_LOCK = 728_411_093;
 
+/**
+ * otari's own database (its alembic bookkeeping table) has tables of the same names as this gateway's: pointed at it
+ * unchanged (e.g. otari's config as is), the first migration would fail on `users` with a bare SQL error.
+ */
+const OTARI_PROBE = {
+  sqlite: `SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'`,
+  pg: `SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'alembic_version'`,
+};
+const OTARI_DATABASE =
+  "This database is otari's (it has otari's alembic_version table); this gateway keeps its data in tables of its own. Point database_url at a new, empty database and copy otari's data with `gateway import otari --from <this database's URL>` (see docs/migrating-from-otari.md).";
+
 function matchesRevision(tag: string, revision: string): boolean {
   return tag === revision || tag.split("_")[0] === revision;
 }
@@ -41,6 +52,7 @@ export async function migrate(store: Store, revision = "head"): Promise<Migratio
     }
     const rows = (await exec(`SELECT created_at FROM ${table} ORDER BY created_at DESC LIMIT 1`)) as { created_at: unknown }[];
     const last = rows[0] ? Number(rows[0].created_at) : null;
+    if (last === null && (await exec(OTARI_PROBE[store.dialect])).length > 0) throw new Error(OTARI_DATABASE);
     for (const [i, m] of all.entries()) {
       if (last !== null && m.when <= last) {
         current = m.tag;

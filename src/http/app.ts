@@ -9,6 +9,7 @@ import type { Recorder } from "../metrics/registry";
 import type { HttpContext } from "./context";
 import type { OpenApiDocument } from "./docs/document";
 import { errorResponse, issuesToValidation, toGatewayError } from "./errors";
+import { pathOf } from "./url-path";
 import { budgetsRoutes } from "./routes/budgets";
 import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
@@ -20,6 +21,7 @@ import { pricingRoutes } from "./routes/pricing";
 import { usageRoutes } from "./routes/usage";
 import { usersRoutes } from "./routes/users";
 import { enterRequest } from "../platform/request-context";
+import { createCors } from "./cors";
 import { applySecurityHeaders } from "./security-headers";
 import { takeSetHeaders } from "./set-headers";
 import { trpcRoutes } from "./trpc";
@@ -68,14 +70,6 @@ function methodsFor(app: AnyElysia, path: string): string[] {
   return [...methods];
 }
 
-/** The path of a request's absolute URL, without a full URL parse (this runs on every request). */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("://") + 3);
-  if (start < 0) return "/";
-  const query = url.indexOf("?", start);
-  return query < 0 ? url.slice(start) : url.slice(start, query);
-}
-
 /** `/v1/keys/:key_id` -> `/v1/keys/{key_id}`; unmatched paths share one label (SPEC §12). Route templates are few. */
 const labels = new Map<string, string>();
 function endpointLabel(route: string | undefined): string {
@@ -101,15 +95,22 @@ export function createBaseApp(o: BaseAppOptions) {
   const limit = o.config.max_request_body_bytes;
   const metrics = o.metrics;
   const started = new WeakMap<Request, number>();
-  const app = new Elysia()
+  const cors = createCors(o.config.cors_allow_origins);
+  // Elysia's own router takes the path from index 11 of the URL on ("http://" plus a host of at least 4
+  // characters): a shorter Host header would shift the routed path (`GET /zzzz/metrics` with `Host: x` served
+  // /metrics). From index 7 on it is right for every host `http://` can carry; the server answers a Host that is no
+  // host with a 400 and gives HTTP/1.0 requests without one a URL of its own (src/platform/server.ts).
+  const app = new Elysia({ handler: { standardHostname: false } })
     .onRequest(({ request, set }) => {
-      set.headers["x-request-id"] = enterRequest(request.headers.get("x-request-id"));
+      set.headers["x-request-id"] = enterRequest(request);
       const path = pathOf(request.url);
       if (metrics && path !== "/metrics") {
         metrics.requestStarted();
         started.set(request, performance.now());
       }
       applySecurityHeaders(path, set.headers);
+      const preflight = cors?.(request, set.headers);
+      if (preflight) return preflight;
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > limit) {
         throw new GatewayError(413, `Request body too large: ${length} bytes exceeds the limit of ${limit} bytes`, { code: "request_too_large" });
@@ -118,7 +119,9 @@ export function createBaseApp(o: BaseAppOptions) {
     .onError(({ code, error, request, set, path }) => {
       let err: GatewayError;
       if (code === "VALIDATION") err = validationFromElysia(error);
-      else if (code === "PARSE") err = issuesToValidation("body", [{ message: "JSON decode error: the body is not valid JSON", path: [] }]);
+      else if (code === "PARSE")
+        // The body parser (body.ts) refuses with GatewayErrors (401 before reading, 408, 422), which Elysia wraps.
+        err = error.cause instanceof GatewayError ? error.cause : issuesToValidation("body", [{ message: "JSON decode error: the body is not valid JSON", path: [] }]);
       else if (code === "NOT_FOUND") {
         const allowed = methodsFor(app, path).filter((m) => m !== request.method);
         err = allowed.length

@@ -6,6 +6,7 @@
 import { GatewayError } from "../core/errors";
 import { createBaseApp } from "./app";
 import type { PlatformHttpContext } from "./platform-context";
+import { pathOf } from "./url-path";
 import { docsRoutes } from "./routes/docs";
 import { metricsRoutes } from "./routes/metrics";
 import { platformHealthRoutes } from "./routes/platform/health";
@@ -20,7 +21,7 @@ export function createPlatformApp(ctx: PlatformHttpContext) {
   const app = createBaseApp({ config: ctx.config, metrics });
   // Before routing and body parsing, so no method or body can turn it into a 405 or a 422.
   app.onRequest(({ request }) => {
-    if (MANAGED_ON_PLATFORM.test(new URL(request.url).pathname)) throw new GatewayError(404, PLATFORM_UI_MESSAGE, { code: "not_found" });
+    if (MANAGED_ON_PLATFORM.test(pathOf(request.url))) throw new GatewayError(404, PLATFORM_UI_MESSAGE, { code: "not_found" });
   });
   app.use(platformHealthRoutes(ctx)).use(platformInferenceRoutes(ctx));
   if (ctx.config.enable_docs) app.use(docsRoutes(ctx.document));

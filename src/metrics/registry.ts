@@ -24,6 +24,8 @@ export interface Recorder {
   usageFlush(event: FlushEvent): void;
   reservationsReleased(n: number): void;
   streamDisconnect(): void;
+  /** Upstream usage with impossible token counts, clamped before billing. */
+  usageAnomaly(provider: string): void;
   /** Platform mode: usage reports dropped at the retry queue's cap (SPEC §0). */
   platformUsageDropped(n: number): void;
   /** Trace export (src/telemetry): spans the collector accepted. */
@@ -36,6 +38,31 @@ export interface Recorder {
   watchQueueDepth(read: () => number): void;
   /** Statements this process sent to the database, read at scrape time. */
   watchDbStatements(read: () => number): void;
+}
+
+/**
+ * Distinct models that get a `model` label of their own; the rest share OTHER_MODEL. Model names come from clients
+ * (any name an upstream accepts settles), and each label value is a series kept for the life of the process.
+ */
+export const MODEL_LABEL_LIMIT = 100;
+export const OTHER_MODEL = "other";
+
+/** `model` as a label: itself while fewer than `limit` models have a label, else OTHER_MODEL. */
+function modelLabels(limit: number): (provider: string, model: string) => string {
+  const byProvider = new Map<string, Set<string>>();
+  let count = 0;
+  return (provider, model) => {
+    let models = byProvider.get(provider);
+    if (models?.has(model)) return model;
+    if (count >= limit) return OTHER_MODEL;
+    if (!models) {
+      models = new Set();
+      byProvider.set(provider, models);
+    }
+    models.add(model);
+    count++;
+    return model;
+  };
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -57,6 +84,7 @@ export function createRecorder(): Recorder {
       this.set(inFlight);
     },
   });
+  const modelLabel = modelLabels(MODEL_LABEL_LIMIT);
   const tokens = new CellCounter("gateway_tokens_total", "Tokens from successful usage", ["provider", "model", "type"], registry);
   const cost = new CellHistogram("gateway_request_cost_dollars", "Per-request cost in USD (priced requests)", ["provider", "model"], registry, COST_BUCKETS);
   const rateLimited = new Counter({ name: "gateway_rate_limit_hits_total", help: "429s from the rate limiter", registers: [registry] });
@@ -85,6 +113,12 @@ export function createRecorder(): Recorder {
   const rows = new Counter({ name: "gateway_usage_log_rows_total", help: "Usage rows by outcome", labelNames: ["writer", "result"], registers: [registry] });
   const released = new Counter({ name: "gateway_budget_reservations_released_total", help: "Stale budget reservations released by the sweep", registers: [registry] });
   const disconnects = new Counter({ name: "gateway_stream_disconnects_total", help: "Clients that left a stream before its end", registers: [registry] });
+  const usageAnomalies = new Counter({
+    name: "gateway_upstream_usage_anomalies_total",
+    help: "Upstream responses whose token counts were impossible (negative, fractional, huge) and were clamped",
+    labelNames: ["provider"],
+    registers: [registry],
+  });
   const platformDropped = new Counter({ name: "gateway_platform_usage_reports_dropped_total", help: "Platform usage reports dropped at the retry queue cap", registers: [registry] });
   const spansExported = new Counter({ name: "gateway_trace_spans_exported_total", help: "Spans the OTLP collector accepted", registers: [registry] });
   const spansDropped = new Counter({ name: "gateway_trace_spans_dropped_total", help: "Spans dropped before export", labelNames: ["reason"], registers: [registry] });
@@ -103,9 +137,10 @@ export function createRecorder(): Recorder {
     settled(row) {
       if (row.status !== "success") return;
       const provider = row.provider ?? "unknown";
-      if (row.promptTokens) tokens.cell(provider, row.model, "input").value += row.promptTokens;
-      if (row.completionTokens) tokens.cell(provider, row.model, "output").value += row.completionTokens;
-      if (row.costMicros !== null && row.costMicros !== undefined) cost.observe(cost.cell(provider, row.model), row.costMicros / 1e6);
+      const model = modelLabel(provider, row.model);
+      if (row.promptTokens) tokens.cell(provider, model, "input").value += row.promptTokens;
+      if (row.completionTokens) tokens.cell(provider, model, "output").value += row.completionTokens;
+      if (row.costMicros !== null && row.costMicros !== undefined) cost.observe(cost.cell(provider, model), row.costMicros / 1e6);
     },
     rateLimitHit: () => rateLimited.inc(),
     budgetExceeded: () => overBudget.inc(),
@@ -118,6 +153,7 @@ export function createRecorder(): Recorder {
     },
     reservationsReleased: (n) => released.inc(n),
     streamDisconnect: () => disconnects.inc(),
+    usageAnomaly: (provider) => usageAnomalies.inc({ provider }),
     platformUsageDropped: (n) => platformDropped.inc(n),
     spansExported: (n) => spansExported.inc(n),
     spansDropped: (reason, n) => spansDropped.inc({ reason }, n),

@@ -60,6 +60,24 @@ const prettyConsola = (options: Partial<ConsolaOptions>): ConsolaInstance => (re
 
 let root: ConsolaInstance | null = null;
 let threshold: number = LEVEL.info;
+/** Lines for people (consola's reporter) rather than JSON, which escapes control characters itself. */
+let pretty = true;
+
+// Tab aside, C0 and C1 controls, DEL and the Unicode line separators.
+const CONTROL_CHARS = "[\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f\\u2028\\u2029]";
+const HAS_CONTROL = new RegExp(CONTROL_CHARS);
+const EVERY_CONTROL = new RegExp(CONTROL_CHARS, "g");
+const SHORT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r" };
+const escapeControl = (c: string) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+
+/**
+ * A message with its control characters written as escapes: text from clients (a model name, say) must not end a
+ * line, forge the next one or drive the terminal. Field values are printed inspected, which escapes them already.
+ */
+function printable(message: string): string {
+  return HAS_CONTROL.test(message) ? message.replace(EVERY_CONTROL, escapeControl) : message;
+}
+
 /** Until `configureLogging`, the pretty logger at info (CLI commands). */
 const current = (): ConsolaInstance => (root ??= prettyConsola({ level: LEVEL.info, formatOptions: { date: true } }));
 
@@ -73,6 +91,7 @@ export function configureLogging(opts: { level: LogLevelName; format: LogFormat;
   const stream = opts.stream ?? process.stderr;
   const json = opts.format === "json" || (opts.format === "auto" && !(stream as { isTTY?: boolean }).isTTY);
   threshold = LEVEL[opts.level];
+  pretty = !json;
   root = json
     ? createConsola({ level: LEVEL[opts.level], reporters: [jsonReporter((line) => stream.write(line))] })
     : prettyConsola({ level: LEVEL[opts.level], formatOptions: { date: true }, stderr: stream, stdout: stream });
@@ -95,8 +114,9 @@ export function logger(tag: string): Logger {
       const tagged = current().withTag(tag);
       const requestId = currentRequestId();
       const all = requestId ? { request_id: requestId, ...fields } : fields;
-      if (all) tagged[type](message, all);
-      else tagged[type](message);
+      const text = pretty ? printable(message) : message;
+      if (all) tagged[type](text, all);
+      else tagged[type](text);
     };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error"), fatal: emit("fatal") };
 }

@@ -1,4 +1,5 @@
 import { GatewayError, badRequest } from "../core/errors.ts";
+import { DEFAULT_UPSTREAM_MAX_BODY_BYTES, DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from "../core/upstream-limits.ts";
 import { openaiFamily } from "./openai-family/index.ts";
 import type { Provider, ProviderSettings } from "./types.ts";
 
@@ -181,6 +182,9 @@ export interface ProviderSettingsInput {
   /** `client_args.timeout` in seconds (default 600). */
   timeoutSeconds?: number | null;
   firstByteTimeoutMs?: number | null;
+  /** Config `upstream_max_body_bytes` / `upstream_max_event_bytes` (defaults: src/core/upstream-limits.ts). */
+  maxBodyBytes?: number | null;
+  maxEventBytes?: number | null;
   extra?: Record<string, unknown>;
 }
 
@@ -208,6 +212,8 @@ export function buildProviderSettings(
     timeoutMs,
     // The read timeout also bounds the wait for a stream's first event: a configured 5 s never waits 120 s.
     firstByteTimeoutMs: Math.min(input.firstByteTimeoutMs ?? 120_000, timeoutMs),
+    maxBodyBytes: input.maxBodyBytes ?? DEFAULT_UPSTREAM_MAX_BODY_BYTES,
+    maxEventBytes: input.maxEventBytes ?? DEFAULT_UPSTREAM_MAX_EVENT_BYTES,
     version,
     extra: withEnv(input.extra ?? {}, d.envPassthrough, env),
   };

@@ -42,6 +42,10 @@ export interface ProviderSettings {
   timeoutMs: number;
   /** Longest wait for a stream's first event, connect included (default 120 000). */
   firstByteTimeoutMs: number;
+  /** Largest response body read whole (JSON answers, error bodies); larger is a 502. */
+  maxBodyBytes: number;
+  /** Largest single stream event (SSE line or event, AWS eventstream message); larger fails the stream. */
+  maxEventBytes: number;
   /** Gateway version for `User-Agent: otari-gateway/<version>`. */
   version: string;
   /** Unknown keys of the provider's config entry (SPEC §5.3), e.g. `api_version`. */

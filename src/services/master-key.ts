@@ -7,7 +7,8 @@ import { GatewayError, serviceUnavailable, unauthorized } from "../core/errors";
 import type { Store } from "../db/client";
 import { digestsEqual, mintMasterKey, sha256Hex } from "../platform/crypto";
 
-const SETTING = "master_key_sha256";
+/** The `settings` row holding the master key's SHA-256 (generated at first start, or imported from otari). */
+export const MASTER_KEY_SETTING = "master_key_sha256";
 
 export interface MasterKey {
   /** Hex SHA-256 of the master key, or null when none exists (management then answers 503). */
@@ -37,7 +38,7 @@ export function createMasterKey(hash: string | null): MasterKey {
 
 /** The stored master key hash, if a previous start generated one. */
 export async function storedMasterKeyHash(store: Store): Promise<string | null> {
-  const [row] = await store.db.select().from(store.t.settings).where(eq(store.t.settings.key, SETTING));
+  const [row] = await store.db.select().from(store.t.settings).where(eq(store.t.settings.key, MASTER_KEY_SETTING));
   return row?.value ?? null;
 }
 
@@ -52,7 +53,7 @@ export async function ensureMasterKey(store: Store, configured: string | null | 
   const secret = mintMasterKey();
   const [inserted] = await store.db
     .insert(store.t.settings)
-    .values({ key: SETTING, value: sha256Hex(secret), updatedAt: now })
+    .values({ key: MASTER_KEY_SETTING, value: sha256Hex(secret), updatedAt: now })
     .onConflictDoNothing()
     .returning();
   if (inserted) return { key: createMasterKey(inserted.value), generated: secret };

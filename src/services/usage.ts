@@ -14,6 +14,26 @@ import type { ServiceDeps } from "./deps";
 
 type UsageRow = Store["t"]["usageLogs"]["$inferSelect"];
 
+/** What a row's numeric column holds, as a number (NaN when it holds none). */
+const storedNumber = (v: unknown): number => (typeof v === "number" ? v : typeof v === "string" || typeof v === "bigint" ? Number(v) : Number.NaN);
+
+/**
+ * A stored count as the wire's integer, whatever the row holds: rows written before upstream usage was checked
+ * (or by hand; SQLite keeps any value in any column) may carry 1e300, fractions or text, and must never make a
+ * listing fail its response schema. Not a finite number -> null; beyond the safe range -> its edge.
+ */
+function storedCount(v: unknown): number | null {
+  const n = storedNumber(v);
+  if (!Number.isFinite(n)) return null;
+  return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.trunc(n)));
+}
+
+/** A stored cost in µ$ as USD, null when the row holds no finite amount. */
+function storedCost(v: unknown): number | null {
+  const n = storedNumber(v);
+  return Number.isFinite(n) ? microsToUsd(n) : null;
+}
+
 export function toUsageEntry(row: UsageRow): UsageEntry {
   return {
     id: row.id,
@@ -23,18 +43,18 @@ export function toUsageEntry(row: UsageRow): UsageEntry {
     model: row.model,
     provider: row.provider,
     endpoint: row.endpoint,
-    prompt_tokens: row.promptTokens,
-    completion_tokens: row.completionTokens,
-    total_tokens: row.totalTokens,
-    cost: row.costMicros === null ? null : microsToUsd(row.costMicros),
+    prompt_tokens: storedCount(row.promptTokens),
+    completion_tokens: storedCount(row.completionTokens),
+    total_tokens: storedCount(row.totalTokens),
+    cost: storedCost(row.costMicros),
     status: row.status,
     error_message: row.errorMessage,
-    cache_read_tokens: row.cacheReadTokens,
-    cache_write_tokens: row.cacheWriteTokens,
-    status_code: row.statusCode,
+    cache_read_tokens: storedCount(row.cacheReadTokens),
+    cache_write_tokens: storedCount(row.cacheWriteTokens),
+    status_code: storedCount(row.statusCode),
     estimated: row.estimated,
-    attempt: row.attempt,
-    attempts: row.attempts,
+    attempt: storedCount(row.attempt),
+    attempts: storedCount(row.attempts),
     end_user_id: row.endUserId,
     latency_ms: row.latencyMs,
     ttfb_ms: row.ttfbMs,

@@ -104,10 +104,21 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: (text: string) 
   for await (const chunk of stream) sink(decoder.decode(chunk, { stream: true }));
 }
 
-/** Starts `gateway serve` and resolves once /health answers 200 (rejects with the output if it exits first). */
-export async function startServe(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Served> {
-  const port = freePort();
-  const proc = Bun.spawn([BINARY, "serve", "--host", "127.0.0.1", "--port", String(port), ...args], {
+/**
+ * Starts `gateway serve` and resolves once /health answers 200 (rejects with the output if it exits first). It
+ * listens on 127.0.0.1 and a free port given as flags, unless `port` is given: then the caller's env or config says
+ * where (e.g. OTARI_HOST / OTARI_PORT) and `port` is only where to find it. `fdLimit` runs it with that open-file
+ * limit (soft and hard), through the shell's ulimit.
+ */
+export async function startServe(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number; port?: number; fdLimit?: number },
+): Promise<Served> {
+  const port = opts.port ?? freePort();
+  const listen = opts.port === undefined ? ["--host", "127.0.0.1", "--port", String(port)] : [];
+  const command = [BINARY, "serve", ...listen, ...args];
+  const limited = opts.fdLimit ? ["bash", "-c", `ulimit -Sn ${opts.fdLimit} && ulimit -Hn ${opts.fdLimit} && exec "$@"`, "gateway", ...command] : command;
+  const proc = Bun.spawn(limited, {
     cwd: opts.cwd,
     env: cleanEnv(opts.env),
     stdout: "pipe",

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ensureBinary, ROOT, run, runJson, tempDir } from "./_gateway";
 
 const COMMITTED = join(ROOT, "docs", "openapi.json");
-const SUBCOMMANDS = ["serve", "init-db", "migrate", "keys", "users", "budgets", "pricing", "usage", "openapi"];
+const SUBCOMMANDS = ["serve", "init-db", "migrate", "keys", "users", "budgets", "pricing", "usage", "import", "openapi"];
 
 beforeAll(ensureBinary, 120_000);
 
@@ -20,7 +20,7 @@ describe("gateway --help", () => {
 
   test("each group lists its subcommands", async () => {
     const cwd = tempDir();
-    const groups: Record<string, string[]> = { keys: ["create", "list", "revoke", "rotate"], users: ["create", "list"], budgets: ["set", "list"], pricing: ["set", "list"] };
+    const groups: Record<string, string[]> = { keys: ["create", "list", "revoke", "rotate"], users: ["create", "list"], budgets: ["set", "list"], pricing: ["set", "list"], import: ["otari"] };
     for (const [group, subs] of Object.entries(groups)) {
       const { code, stdout } = await run([group, "--help"], { cwd });
       expect(code).toBe(0);
@@ -39,6 +39,7 @@ describe("bad usage exits 2", () => {
     ["non-numeric --max-budget", ["budgets", "set", "--max-budget", "lots"], /--max-budget must be a number/],
     ["missing positional", ["users", "create"], /Missing required argument: USER_ID/],
     ["missing required flag", ["pricing", "set", "openai:gpt-4o", "--input", "1"], /Missing required option: --output/],
+    ["import otari without --from", ["import", "otari", "--dry-run"], /Missing required option: --from/],
     ["extra positional", ["keys", "rotate", "a", "b"], /Unexpected argument: b/],
     ["option without its value", ["keys", "list", "-c"], /Option -c needs a value/],
     ["--no- on an option that takes a value", ["serve", "--no-port"], /--port takes a value and cannot be negated/],

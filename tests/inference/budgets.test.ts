@@ -118,6 +118,25 @@ describe.each(DIALECTS)("budgets under concurrency ($dialect)", ({ create }) => 
     expect(rows.filter((r) => r["status"] === "error").every((r) => r["cost"] === null)).toBe(true);
   });
 
+  test("the reservation scales with `n`: n=128 x max_tokens=500 (64 USD at most) is refused on a 1 USD budget", async () => {
+    const { key } = await budgetUser(gw, "conc-n", 1);
+    const ask = (n: number) => post(gw, "/v1/chat/completions", key, { model: "openai:priced", messages: hi, max_tokens: 500, n });
+    const one = await ask(1);
+    await one.arrayBuffer();
+    expect(one.status).toBe(200);
+    const many = await ask(128);
+    expect(many.status).toBe(403);
+    expect(((await many.json()) as { detail: string }).detail).toBe("User 'conc-n' has exceeded budget limit");
+    // Within the budget, n still counts: 2 x 400 output tokens (0.8 USD) fit, 3 x 400 (1.2 USD) do not.
+    const fits = await post(gw, "/v1/chat/completions", key, { model: "openai:priced", messages: hi, max_tokens: 400, n: 2 });
+    await fits.arrayBuffer();
+    expect(fits.status).toBe(200);
+    const over = await post(gw, "/v1/chat/completions", key, { model: "openai:priced", messages: hi, max_tokens: 400, n: 3 });
+    await over.arrayBuffer();
+    expect(over.status).toBe(403);
+    expect(gw.openai.requests.filter((r) => (r.body as { n?: number } | null)?.n === 128 || (r.body as { n?: number } | null)?.n === 3)).toHaveLength(0);
+  });
+
   test("max_budget 0 refuses priced and unpriced models, allows a 0/0-priced one (§13 item 30)", async () => {
     const { key } = await budgetUser(gw, "conc-zero", 0);
     const client = openaiClient(gw, key);

@@ -1,6 +1,6 @@
 /**
  * The metrics Recorder is the exporter's listener: exported, dropped (by reason) and failed exports show up on
- * /metrics under the names the README documents.
+ * /metrics under the names docs/operations.md documents.
  */
 import { afterEach, expect, test } from "bun:test";
 import { createRecorder } from "../../src/metrics/registry";

@@ -16,8 +16,11 @@ export interface PlatformTestGateway {
   platform: PlatformMock;
   openai: MockServer;
   anthropic: MockServer;
-  /** A request through the app; `token` is sent as `Authorization: Bearer` (default USER_TOKEN; null sends none). */
-  call(method: string, path: string, opts?: { body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<Response>;
+  /**
+   * A request through the app; `token` is sent as `Authorization: Bearer` (default USER_TOKEN; null sends none);
+   * aborting `signal` is the client leaving.
+   */
+  call(method: string, path: string, opts?: { body?: unknown; token?: string | null; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -45,7 +48,7 @@ export function startPlatformGateway(env: Record<string, string> = {}, flags: Re
         body = JSON.stringify(opts.body);
         headers["content-type"] = "application/json";
       }
-      return gateway.app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+      return gateway.app.handle(new Request(`http://localhost${path}`, { method, headers, body, signal: opts.signal }));
     },
     async close() {
       await gateway.close(2000);

@@ -120,6 +120,18 @@ describe("a resolved request (items 66, 67)", () => {
     expect(await reports(1)).toEqual([{ correlation_id: "s-1", status: "success", usage: usageOf(MOCK_USAGE.prompt, 3) }]);
   });
 
+  test("impossible upstream counts are clamped before they are reported (negative -> 0, huge -> 1e9)", async () => {
+    t.platform.setResolve(route([openaiAttempt("neg-1", "gpt-4o-mini+usage--40")]));
+    const neg = await t.call("POST", "/v1/chat/completions", { body: chat() });
+    expect(neg.status).toBe(200);
+    expect(await reports(1)).toEqual([{ correlation_id: "neg-1", status: "success", usage: usageOf(0, 0) }]);
+    t.platform.reset();
+    t.platform.setResolve(route([openaiAttempt("huge-1", "gpt-4o-mini+usage-1e300")]));
+    const huge = await t.call("POST", "/v1/chat/completions", { body: chat({ stream: true, stream_options: { include_usage: true } }) });
+    expect(huge.status).toBe(200);
+    expect(await reports(1)).toEqual([{ correlation_id: "huge-1", status: "success", usage: { prompt_tokens: 1e9, completion_tokens: 1e9, total_tokens: 1e9 } }]);
+  });
+
   test("a mid-stream error: the route's error event, and an error report without error_class", async () => {
     t.platform.setResolve(route([openaiAttempt("m-1", "stream-error"), openaiAttempt("m-2")]));
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ stream: true }) });

@@ -222,7 +222,7 @@ test("random paths and methods: 404/405, never 5xx", async () => {
  * Streams up to `total` bytes to the gateway (with `Content-Length: total`, or chunked without one) and stops as
  * soon as it answers; returns the status and how many bytes the client had produced by then.
  */
-async function oversized(path: string, declared: boolean, total: number): Promise<{ status: number; sent: number }> {
+async function oversized(path: string, declared: boolean, total: number, token: string): Promise<{ status: number; sent: number }> {
   let sent = 0;
   const chunk = new Uint8Array(64 * 1024).fill(0x61);
   const body = new ReadableStream<Uint8Array>({
@@ -232,7 +232,7 @@ async function oversized(path: string, declared: boolean, total: number): Promis
       controller.enqueue(chunk);
     },
   });
-  const headers: Record<string, string> = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, "content-type": "application/json" };
   if (declared) headers["content-length"] = String(total);
   const res = await fetch(gw.url + path, { method: "POST", headers, body, duplex: "half" } as RequestInit);
   await res.arrayBuffer();
@@ -241,10 +241,15 @@ async function oversized(path: string, declared: boolean, total: number): Promis
 
 test("oversized bodies get 413 before they are read whole; RSS does not grow by the body size", async () => {
   const BODY = 256 * 1024 * 1024;
+  // A key of its own: the fuzz above may have deleted fuzz-user (and so deactivated `key`), and the caller is
+  // checked before the body is read.
+  const fresh = (await admin<{ key: string }>(gw.url, "POST", "/v1/keys", { user_id: "oversized-user" })).key;
   const before = procStats(gw.pid);
-  const declared = await oversized("/v1/chat/completions", true, BODY);
-  const chunked = await oversized("/v1/chat/completions", false, BODY);
-  const management = await oversized("/v1/users", false, BODY);
+  const declared = await oversized("/v1/chat/completions", true, BODY, fresh);
+  const chunked = await oversized("/v1/chat/completions", false, BODY, fresh);
+  const management = await oversized("/v1/users", false, BODY, MASTER);
+  // A caller the route refuses is answered before a byte of the body is read.
+  const refused = await oversized("/v1/users", false, BODY, fresh);
   await Bun.sleep(300);
   const after = procStats(gw.pid);
   report("oversized bodies", {
@@ -260,6 +265,8 @@ test("oversized bodies get 413 before they are read whole; RSS does not grow by 
   expect(declared.status).toBe(413);
   expect(chunked.status).toBe(413);
   expect(management.status).toBe(413);
+  expect(refused.status).toBe(401);
+  expect(refused.sent).toBeLessThan(BODY / 4);
   // Refused long before the end of the body, and the body never held in memory.
   expect(declared.sent).toBeLessThan(BODY / 4);
   expect(chunked.sent).toBeLessThan(BODY / 4);

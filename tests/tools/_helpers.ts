@@ -3,7 +3,8 @@
  * SearXNG-compatible search backend with a local page server (SPEC §9.5), and a test gateway wired to them.
  *
  * The mock sandbox "runs" code by echoing it: `out:<code>` on stdout. Code containing `STDERR` answers with stderr
- * only and return code 1 (a `[tool error]` result); `DOWN` makes exec answer 500 (a transport failure, §9.1's 502).
+ * only and return code 1 (a `[tool error]` result); `DOWN` makes exec answer 500 (a transport failure, §9.1's 502);
+ * `SLOW` makes exec take 400 ms.
  */
 import type { TestDatabase } from "../helpers/db";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
@@ -41,6 +42,7 @@ export function startMockSandbox(): MockSandbox {
       if (req.method === "POST" && url.pathname.endsWith("/exec")) {
         const code = String((body as { input?: { code?: unknown } } | null)?.input?.code ?? "");
         if (code.includes("DOWN")) return new Response("exec backend down", { status: 500 });
+        if (code.includes("SLOW")) await Bun.sleep(400);
         const failed = code.includes("STDERR");
         const content = failed
           ? { type: "code_execution_result", stdout: "", stderr: "Traceback: boom", return_code: 1, content: [] }

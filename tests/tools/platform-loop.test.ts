@@ -59,6 +59,29 @@ describe("chat tool loop on platform attempts", () => {
     expect(sandbox.calls.at(-1)?.method).toBe("DELETE");
   });
 
+  test("a client leaving a JSON loop stops it at once: no model call or sandbox run after, one report with the rounds run", async () => {
+    t.platform.setResolve(route([oai("g-1", "toolloop-24+slow-first-byte-100"), oai("g-2", "toolloop-1")]));
+    const controller = new AbortController();
+    const pending = t.call("POST", "/v1/chat/completions", { body: chat(), signal: controller.signal }).catch((err: unknown) => err);
+    const calls = () => t.openai.requests.length;
+    for (let i = 0; i < 400 && calls() < 5; i++) await Bun.sleep(10);
+    controller.abort();
+    const atAbort = { model: calls(), execs: sandbox.calls.filter((c) => c.path.endsWith("/exec")).length };
+    await pending;
+    await Bun.sleep(500);
+    expect(atAbort.model).toBeGreaterThanOrEqual(5);
+    expect(calls()).toBe(atAbort.model);
+    expect(sandbox.calls.filter((c) => c.path.endsWith("/exec")).length).toBe(atAbort.execs);
+    expect(sandbox.calls.at(-1)?.method).toBe("DELETE");
+    // The next attempt is not tried, and the attempt that ran reports the rounds that answered.
+    expect(t.openai.requests.every((r) => (r.body as { model: string }).model.startsWith("toolloop-24"))).toBe(true);
+    const [report] = await reports(1);
+    expect(report?.correlation_id).toBe("g-1");
+    expect(report?.status).toBe("success");
+    const answered = (report?.usage?.prompt_tokens ?? 0) / 12;
+    expect(answered === atAbort.model || answered === atAbort.model - 1).toBe(true);
+  });
+
   test("streams use the tool-loop first-chunk timeout (a 700 ms first byte is not a failover)", async () => {
     t.platform.setResolve(route([oai("s-1", "toolloop-1+slow-first-byte-700"), oai("s-2", "toolloop-1")]));
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ stream: true }) });

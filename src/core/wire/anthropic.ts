@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { requestUserSchema } from "./chat.ts";
+import { requestModelSchema } from "./model-name.ts";
 
 /**
  * Anthropic Messages shapes (SPEC §3.4, §5.4.1). Content blocks keep `type` an open string and every object is
@@ -53,7 +54,7 @@ export type AnthropicToolChoice = z.infer<typeof anthropicToolChoiceSchema>;
 
 export const anthropicRequestSchema = z
   .object({
-    model: z.string(),
+    model: requestModelSchema,
     messages: z.array(anthropicMessageParamSchema).min(1),
     max_tokens: z.number().int(),
     system: z.union([z.string(), z.array(anthropicBlockSchema)]).optional(),

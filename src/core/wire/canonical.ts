@@ -6,6 +6,8 @@
  * canonical.test.ts and the route schemas' test pin that against the schemas.
  */
 
+import { MAX_MODEL_NAME_LENGTH } from "./model-name.ts";
+
 type Obj = Record<string, unknown>;
 type Check = (v: unknown) => boolean;
 
@@ -117,13 +119,15 @@ const isCanonicalStreamOptions = nullishOr((o) => isObj(o) && includeUsage(o["in
 const isCanonicalStop = nullishOr((s) => isString(s) || listOf(isString)(s));
 const isCanonicalToolsHeader = nullishOr((h) => typeof h === "string" && h.length <= 4000);
 const isCanonicalIterations = nullishOr((n) => Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= 25);
+/** A request number: zod's z.number() refuses Infinity, so the fast accept must too. */
+const optFinite = nullishOr(Number.isFinite);
 
 /**
  * The chat request body schema (routes' chatBody) would return `v` unchanged. Bodies naming gateway tool servers
  * (`mcp_servers`, `mcp_server_ids`) always take the schema: their validation is richer and they are rare.
  */
 export function isCanonicalChatRequest(v: unknown): boolean {
-  if (!isObj(v) || !isString(v["model"])) return false;
+  if (!isObj(v) || !isString(v["model"]) || (v["model"] as string).length > MAX_MODEL_NAME_LENGTH) return false;
   const messages = v["messages"];
   return (
     Array.isArray(messages) &&
@@ -133,8 +137,8 @@ export function isCanonicalChatRequest(v: unknown): boolean {
     isCanonicalStop(v["stop"]) &&
     tools(v["tools"]) &&
     optBool(v["stream"]) &&
-    optCount(v["temperature"]) &&
-    optCount(v["top_p"]) &&
+    optFinite(v["temperature"]) &&
+    optFinite(v["top_p"]) &&
     optInt(v["max_tokens"]) &&
     optInt(v["max_completion_tokens"]) &&
     optInt(v["n"]) &&

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requestModelSchema } from "./model-name.ts";
 import { openAIUsageSchema } from "./usage.ts";
 
 /**
@@ -76,7 +77,7 @@ export const requestUserSchema = z
 
 export const chatRequestSchema = z
   .object({
-    model: z.string(),
+    model: requestModelSchema,
     messages: z.array(chatMessageSchema).min(1),
     stream: z.boolean().nullish(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullish(),

@@ -1,11 +1,12 @@
 import { z } from "zod";
 import { requestUserSchema } from "./chat.ts";
+import { requestModelSchema } from "./model-name.ts";
 
 /** OpenAI embeddings and moderation shapes (SPEC §3.6, §3.7). */
 
 export const embeddingRequestSchema = z
   .object({
-    model: z.string(),
+    model: requestModelSchema,
     input: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))]),
     encoding_format: z.string().nullish(),
     dimensions: z.number().int().nullish(),
@@ -35,7 +36,7 @@ export type EmbeddingResponse = z.infer<typeof embeddingResponseSchema>;
 
 export const moderationRequestSchema = z
   .object({
-    model: z.string(),
+    model: requestModelSchema,
     input: z.union([z.string(), z.array(z.string()), z.array(z.object({ type: z.string() }).loose())]),
     user: requestUserSchema,
   })

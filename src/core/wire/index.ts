@@ -2,5 +2,6 @@
 export * from "./anthropic.ts";
 export * from "./chat.ts";
 export * from "./embeddings.ts";
+export * from "./model-name.ts";
 export * from "./responses.ts";
 export * from "./usage.ts";

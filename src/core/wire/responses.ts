@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { requestModelSchema } from "./model-name.ts";
 
 /** OpenAI Responses API: forwarded verbatim (SPEC §3.5); only `model`, `input` and usage are read. */
 
 export const responsesRequestSchema = z
-  .object({ model: z.string(), input: z.unknown(), stream: z.boolean().nullish() })
+  .object({ model: requestModelSchema, input: z.unknown(), stream: z.boolean().nullish() })
   .loose();
 export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
 

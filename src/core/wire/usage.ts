@@ -102,3 +102,45 @@ export function withTotal(u: NormalizedUsage): NormalizedUsage {
   if (u.totalTokens !== null || (u.promptTokens === null && u.completionTokens === null)) return u;
   return { ...u, totalTokens: (u.promptTokens ?? 0) + (u.completionTokens ?? 0) };
 }
+
+/**
+ * The largest token count one upstream response may report, per field: far above any real response (contexts are
+ * millions of tokens), small enough that costs stay exact integers and counts fit a 32-bit database column.
+ */
+export const MAX_REPORTED_TOKENS = 1_000_000_000;
+
+const USAGE_FIELDS = ["promptTokens", "completionTokens", "totalTokens", "cacheReadTokens", "cacheWriteTokens", "reasoningTokens"] as const;
+
+const saneCount = (v: number | null): boolean => v === null || (Number.isSafeInteger(v) && v >= 0 && v <= MAX_REPORTED_TOKENS);
+
+/** A count made sane: negative or not a number -> 0, above the maximum -> the maximum, fractions rounded. */
+const clampCount = (v: number | null): number | null => {
+  if (v === null) return null;
+  if (!(v > 0)) return 0;
+  return v >= MAX_REPORTED_TOKENS ? MAX_REPORTED_TOKENS : Math.round(v);
+};
+
+/**
+ * Upstream usage checked before anything bills it: null when every count is a non-negative safe integer up to
+ * MAX_REPORTED_TOKENS (the common case, no allocation); else the clamped usage and the offending fields with their
+ * values (`promptTokens=-5`), for the anomaly log line.
+ */
+export function usageAnomaly(u: NormalizedUsage): { usage: NormalizedUsage; fields: string[] } | null {
+  if (
+    saneCount(u.promptTokens) &&
+    saneCount(u.completionTokens) &&
+    saneCount(u.totalTokens) &&
+    saneCount(u.cacheReadTokens) &&
+    saneCount(u.cacheWriteTokens) &&
+    saneCount(u.reasoningTokens)
+  )
+    return null;
+  const usage = { ...u };
+  const fields: string[] = [];
+  for (const f of USAGE_FIELDS) {
+    if (saneCount(u[f])) continue;
+    fields.push(`${f}=${u[f]}`);
+    usage[f] = clampCount(u[f]);
+  }
+  return { usage, fields };
+}

@@ -11,8 +11,18 @@ import { zodOf } from "../fast-schema";
 
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, unknown> };
 
+/**
+ * The app as the generator reads it (its routes, and Elysia models: none are used), with every request body listed
+ * as JSON: the generator takes a body's content types from the route's named parsers, and the routes read bodies
+ * with their own parse hook (src/http/body.ts), which takes JSON only.
+ */
+function withJsonBodies(app: AnyElysia): AnyElysia {
+  const routes = () => app.routes.map((route) => (route.hooks?.body ? { ...route, hooks: { ...route.hooks, parse: [{ fn: "json" }] } } : route));
+  return { getGlobalRoutes: routes, getGlobalDefinitions: () => ({ type: {} }) } as unknown as AnyElysia;
+}
+
 export function buildOpenApiDocument(app: AnyElysia): OpenApiDocument {
-  const { paths, components } = toOpenAPISchema(app, { staticFile: false, paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] }, undefined, { zod: (schema: unknown) => z.toJSONSchema(zodOf(schema), { io: "input", unrepresentable: "any" }) }, "3.1.0");
+  const { paths, components } = toOpenAPISchema(withJsonBodies(app), { staticFile: false, paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] }, undefined, { zod: (schema: unknown) => z.toJSONSchema(zodOf(schema), { io: "input", unrepresentable: "any" }) }, "3.1.0");
   return {
     openapi: "3.1.0",
     info: {

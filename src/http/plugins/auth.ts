@@ -1,14 +1,28 @@
-/** Route guards: master-only and K|M (master or virtual key). The caller is derived once per request. */
-import { readCredential } from "../../services/auth";
+/**
+ * Route guards: master-only and K|M (master or virtual key). Each runs at most once per request: routes that take a
+ * body run it in their body parser (src/http/body.ts), before the body is read, and the handler or transform hook
+ * that asks again gets the same answer.
+ */
+import { type Caller, readCredential } from "../../services/auth";
 import { type HttpContext, headerReader } from "../context";
 
-/** Used as a transform hook, so a caller without the master key gets 401 before any body/query validation (baseline order). */
+const mastered = new WeakSet<Request>();
+const callers = new WeakMap<Request, Promise<Caller>>();
+
+/** Throws 401 unless the request carries the master key. */
 export function requireMaster(ctx: HttpContext, request: Request): void {
+  if (mastered.has(request)) return;
   ctx.services.auth.requireMaster(readCredential(headerReader(request)));
+  mastered.add(request);
 }
 
-export function authenticate(ctx: HttpContext, request: Request) {
-  return ctx.services.auth.authenticate(readCredential(headerReader(request)));
+export function authenticate(ctx: HttpContext, request: Request): Promise<Caller> {
+  let caller = callers.get(request);
+  if (!caller) {
+    caller = ctx.services.auth.authenticate(readCredential(headerReader(request)));
+    callers.set(request, caller);
+  }
+  return caller;
 }
 
 /** OpenAPI security requirement shared by authenticated routes. */

@@ -1,5 +1,6 @@
 /** /docs (Swagger UI), /redoc and /openapi.json (SPEC §3.15), assets served from the binary. */
 import { Elysia } from "elysia";
+import { notFound } from "../../core/errors";
 import { type DocAssetName, docAssets } from "../docs/assets";
 import type { OpenApiDocument } from "../docs/document";
 
@@ -23,9 +24,9 @@ export function docsRoutes(document: () => OpenApiDocument | Promise<OpenApiDocu
     })
     .get("/docs", () => html(swaggerPage))
     .get("/redoc", () => html(redocPage))
-    .get("/docs/assets/:name", ({ params, status }) => {
+    .get("/docs/assets/:name", ({ params }) => {
       const asset = docAssets[params.name as DocAssetName];
-      if (!asset) return status(404, { detail: "Not Found" });
+      if (!asset) throw notFound("Not Found");
       return new Response(Bun.file(asset.path), { headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" } });
     });
 }

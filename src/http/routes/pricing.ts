@@ -7,7 +7,9 @@ import { Elysia } from "elysia";
 import { z } from "zod";
 import { paginationQuery } from "../../core/schemas/common";
 import { pricingAsOfQuery, pricingDeleteQuery, pricingResponse, setPricingRequest } from "../../core/schemas/pricing";
+import { bodyParser } from "../body";
 import type { HttpContext } from "../context";
+import { bodySchema, querySchema } from "../fast-schema";
 import { decodeParam } from "../decode";
 import { authenticate, requireMaster, securedDetail } from "../plugins/auth";
 
@@ -33,22 +35,24 @@ export function pricingRoutes(ctx: HttpContext) {
   };
 
   return new Elysia({ name: "pricing", prefix: "/v1/pricing", detail: { tags: ["pricing"], ...securedDetail } })
+    // Every route with a body here is master-only.
+    .onParse(bodyParser((request) => requireMaster(ctx, request), ctx.config))
     .post("", ({ body }) => pricing.set(body), {
       ...master,
-      body: setPricingRequest,
+      body: bodySchema(setPricingRequest),
       response: { 200: pricingResponse },
       detail: { summary: "Set a model's price (a new version per effective_at)" },
     })
     .get("", ({ query }) => pricing.list(query), {
       ...anyKey,
-      query: paginationQuery,
+      query: querySchema(paginationQuery),
       response: { 200: z.array(pricingResponse) },
       detail: { summary: "List every pricing version" },
     })
     .get("/:model_key", ({ params, query }) => readOne(params.model_key, query.as_of), {
       ...anyKey,
       params: keyParams,
-      query: pricingAsOfQuery,
+      query: querySchema(pricingAsOfQuery),
       response: { 200: pricingResponse },
       detail: { summary: "Price of a model as of a time (default now)" },
     })
@@ -61,13 +65,13 @@ export function pricingRoutes(ctx: HttpContext) {
     .delete("/:model_key", ({ params, query }) => remove(params.model_key, query.effective_at), {
       ...master,
       params: keyParams,
-      query: pricingDeleteQuery,
+      query: querySchema(pricingDeleteQuery),
       detail: { summary: "Delete a model's pricing (one version with effective_at)" },
     })
     .get(
       "/*",
       ({ params, query }) => (params["*"].endsWith(HISTORY) ? readHistory(params["*"].slice(0, -HISTORY.length)) : readOne(params["*"], query.as_of)),
-      { ...anyKey, params: wildParams, query: pricingAsOfQuery, detail: { hide: true } },
+      { ...anyKey, params: wildParams, query: querySchema(pricingAsOfQuery), detail: { hide: true } },
     )
-    .delete("/*", ({ params, query }) => remove(params["*"], query.effective_at), { ...master, params: wildParams, query: pricingDeleteQuery, detail: { hide: true } });
+    .delete("/*", ({ params, query }) => remove(params["*"], query.effective_at), { ...master, params: wildParams, query: querySchema(pricingDeleteQuery), detail: { hide: true } });
 }

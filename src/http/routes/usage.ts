@@ -7,6 +7,7 @@ import { z } from "zod";
 import { exportQuery, seriesQuery, seriesResponse, summaryQuery, summaryResponse } from "../../core/schemas/analytics";
 import { usageEntry, usageQuery } from "../../core/schemas/usage";
 import type { HttpContext } from "../context";
+import { querySchema } from "../fast-schema";
 import { requireMaster, securedDetail } from "../plugins/auth";
 import { takeSetHeaders } from "../set-headers";
 
@@ -27,7 +28,7 @@ export function usageRoutes(ctx: HttpContext) {
         return page.items;
       },
       {
-        query: usageQuery,
+        query: querySchema(usageQuery),
         response: { 200: z.array(usageEntry) },
         detail: {
           summary: "Usage records, newest first",
@@ -36,17 +37,17 @@ export function usageRoutes(ctx: HttpContext) {
       },
     )
     .get("/v1/usage/summary", ({ query }) => analytics.summary(query), {
-      query: summaryQuery,
+      query: querySchema(summaryQuery),
       response: { 200: summaryResponse },
       detail: { summary: "Usage totals over a range, overall and per group" },
     })
     .get("/v1/usage/series", ({ query }) => analytics.series(query), {
-      query: seriesQuery,
+      query: querySchema(seriesQuery),
       response: { 200: seriesResponse },
       detail: { summary: "A usage metric per time bucket (zero-filled), overall and for the top groups" },
     })
     .get("/v1/usage/export.csv", ({ query, set }) => new Response(usage.exportCsv(query), { headers: { ...takeSetHeaders(set), ...csvHeaders(ctx.services.now()) } }), {
-      query: exportQuery,
+      query: querySchema(exportQuery),
       detail: {
         summary: "Usage records as CSV (streamed), newest first, with the filters of GET /v1/usage",
         responses: { 200: { description: "CSV, a header line then one line per record", content: { "text/csv": { schema: { type: "string" } } } } },

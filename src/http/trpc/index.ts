@@ -1,12 +1,14 @@
 /**
  * Mounts the tRPC router with tRPC's own fetch adapter on an Elysia route (@elysiajs/trpc is broken with tRPC v11,
  * TRIALS §8): at /trpc for the master key, and at /ui/api/trpc for console sessions (src/http/ui). The body is left
- * unparsed for the adapter; the app's headers, body limit and error mapper still apply. Not part of the OpenAPI
- * document. The router and @trpc/server load with the first tRPC request, not at start: a gateway that is never
- * managed over tRPC does not hold them in memory.
+ * unparsed for the adapter, which reads it after its auth middleware, with the deadline and JSON checks of
+ * src/http/body.ts; the app's headers, body limit and error mapper still apply. Not part of the OpenAPI document.
+ * The router and @trpc/server load with the first tRPC request, not at start: a gateway that is never managed over
+ * tRPC does not hold them in memory.
  */
 import { Elysia } from "elysia";
 import { readCredential } from "../../services/auth";
+import { withGuardedText } from "../body";
 import type { HttpContext } from "../context";
 import { headerReader } from "../context";
 
@@ -22,7 +24,7 @@ export function mountTrpc(ctx: HttpContext, name: string, endpoint: string, auth
     const [{ fetchRequestHandler }, { appRouter }] = await trpc;
     return fetchRequestHandler({
       endpoint,
-      req: request,
+      req: withGuardedText(request, ctx.config),
       router: appRouter,
       createContext: () => ({ services: ctx.services, providers: ctx.providers, config: ctx.config, authorize: () => authorize(request) }),
     });

@@ -39,6 +39,8 @@ export function settingsFor(mock: MockServer, over: Partial<ProviderSettings> = 
     headers: { "x-custom-header": "custom-value" },
     timeoutMs: 5_000,
     firstByteTimeoutMs: 5_000,
+    maxBodyBytes: 1024 * 1024,
+    maxEventBytes: 256 * 1024,
     version: VERSION,
     extra: {},
     ...over,

@@ -56,6 +56,7 @@ function usageObject(s: MockScenario, completion: number) {
   };
   if (s.cache) usage["prompt_tokens_details"] = { cached_tokens: MOCK_USAGE.cacheRead };
   if (s.reasoning) usage["completion_tokens_details"] = { reasoning_tokens: MOCK_USAGE.reasoning };
+  if (s.usageCount !== null) for (const k of ["prompt_tokens", "completion_tokens", "total_tokens"]) usage[k] = s.usageCount;
   return usage;
 }
 

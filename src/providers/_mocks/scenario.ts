@@ -27,6 +27,7 @@
  *   foreign              with toolloop: each tool turn also calls the client's own `get_weather`
  *   badargs              with toolloop: the tool call's arguments are not JSON
  *   failround-K          with toolloop: round K (1-based) answers 500 (a failure after the first model response)
+ *   usage-N              OpenAI wire: every token count of the usage object is N (`usage--5`, `usage-1e300`: a lying upstream)
  */
 export interface MockScenario {
   errorStatus: number | null;
@@ -55,6 +56,8 @@ export interface MockScenario {
   badArgs: boolean;
   /** With toolLoop: the round (1-based) that fails with a 500; 0 = none. */
   failRound: number;
+  /** Every token count the usage object reports (OpenAI wire); null = the real counts. */
+  usageCount: number | null;
 }
 
 export const defaultScenario = (): MockScenario => ({
@@ -82,6 +85,7 @@ export const defaultScenario = (): MockScenario => ({
   foreign: false,
   badArgs: false,
   failRound: 0,
+  usageCount: null,
 });
 
 /** Token counts every mock reports, so tests can assert exact usage. */
@@ -132,6 +136,7 @@ export function parseScenario(model: string, base: MockScenario = defaultScenari
     else if (token === "foreign") s.foreign = true;
     else if (token === "badargs") s.badArgs = true;
     else if (token.startsWith("failround-")) s.failRound = num("failround-");
+    else if (token.startsWith("usage-")) s.usageCount = num("usage-");
   }
   return s;
 }

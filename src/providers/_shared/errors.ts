@@ -191,6 +191,17 @@ export function cutStreamError(what: string): GatewayError {
   });
 }
 
+/**
+ * An upstream answer larger than the gateway holds (`what`: "body", "stream event"; the limit in bytes): a 502 in
+ * the SPEC §4.4 wording, told apart by its code; the usage row says which limit.
+ */
+export function oversizedError(route: FailureRoute, what: string, limit: number): GatewayError {
+  return new GatewayError(502, route === "inference" ? PROVIDER_ERROR : PASSTHROUGH_ERROR, {
+    code: "provider_response_too_large",
+    cause: new ProviderFailure(`provider response too large: ${what} over ${limit} bytes`, null),
+  });
+}
+
 export function timeoutError(what: string): GatewayError {
   return new GatewayError(504, PROVIDER_TIMEOUT, {
     code: "provider_timeout",

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { GatewayError } from "../../core/errors.ts";
+import { GatewayError, badRequest } from "../../core/errors.ts";
 import { recordRawText } from "../../core/wire/raw-text.ts";
 import type { CallOptions, ProviderSettings } from "../types.ts";
 import {
@@ -7,6 +7,7 @@ import {
   type UpstreamErrorInput,
   connectionError,
   malformedBodyError,
+  oversizedError,
   timeoutError,
   upstreamHttpError,
 } from "./errors.ts";
@@ -62,9 +63,54 @@ export function buildHeaders(req: UpstreamRequest, settings: ProviderSettings, o
 /** Joins a base URL and a path without doubling or dropping the slash. */
 export const joinUrl = (base: string, path: string): string => `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 
+/** Characters no model id or deployment name contains, whatever the provider: control characters and backslashes. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const NEVER_IN_ID = /[\u0000-\u001f\u007f\\]/;
+
+/**
+ * A model id or deployment name as ONE percent-encoded path segment of an upstream URL: `?`, `#`, `%` and `/` stay
+ * inside it, so the id can never reach another path (or the operator's key another endpoint). Ids no provider
+ * names a model with are refused with a 400 before any upstream call: empty, `.` or `..`, control characters, and
+ * `/` unless the provider takes it inside one segment (`slash`: Bedrock ARNs and inference profiles).
+ */
+export function modelSegment(id: string, provider: string, slash = false): string {
+  if (id === "" || id === "." || id === ".." || NEVER_IN_ID.test(id) || (!slash && id.includes("/"))) {
+    throw badRequest(`Invalid model name for provider '${provider}': path separators, dot segments and control characters are not allowed`, "invalid_model", "model");
+  }
+  return encodeURIComponent(id);
+}
+
 /** A caller abort rejects with the caller's reason, untouched, so the service can tell it from a failure. */
 export function rethrowIfCallerAborted(options: CallOptions): void {
   if (options.signal?.aborted) throw options.signal.reason ?? new DOMException("Aborted", "AbortError");
+}
+
+/**
+ * An upstream answer's body text, refused with a 502 past `maxBytes`. A body of declared length, not compressed,
+ * is checked against its header and read natively in one go (the common case); any other body is counted as its
+ * bytes arrive, so an endless or decompressing body costs at most the limit.
+ */
+export async function boundedText(res: Response, maxBytes: number, route: FailureRoute): Promise<string> {
+  const declared = res.headers.get("content-length");
+  if (declared !== null && !res.headers.has("content-encoding")) {
+    const length = Number(declared);
+    if (length > maxBytes) {
+      await res.body?.cancel().catch(() => undefined);
+      throw oversizedError(route, "body", maxBytes);
+    }
+    if (Number.isSafeInteger(length)) return res.text();
+  }
+  if (!res.body) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  for await (const chunk of res.body) {
+    bytes += chunk.byteLength;
+    // Leaving the loop cancels the body (and so the upstream connection).
+    if (bytes > maxBytes) throw oversizedError(route, "body", maxBytes);
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 export interface JsonResult<T> {
@@ -105,8 +151,9 @@ export async function requestJson<S extends z.ZodType>(
         redirect: "manual",
         signal: controller.signal,
       });
-      text = await res.text();
+      text = await boundedText(res, settings.maxBodyBytes, route);
     } catch (err) {
+      if (err instanceof GatewayError) throw err;
       if (timedOut) throw timeoutError(`no complete response within ${settings.timeoutMs} ms`);
       rethrowIfCallerAborted(options);
       throw connectionError(route, err);

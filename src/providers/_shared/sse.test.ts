@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import type { GatewayError } from "../../core/errors.ts";
 import { type SseEvent, readSse, sseData, sseEvent } from "./sse.ts";
 
 function streamOf(parts: string[]): ReadableStream<Uint8Array> {
@@ -58,6 +59,41 @@ describe("readSse", () => {
 
   test("a comment-only block yields nothing; a pending event at EOF is flushed", async () => {
     expect(await collect([": keepalive\n\n", "data: last"])).toEqual([{ event: null, data: "last" }]);
+  });
+
+  test("two streams read in turns keep their own place (no matcher state shared between them)", async () => {
+    const a = readSse(streamOf(["data: a1\n\ndata: a2\n\ndata: a3\n\n"]));
+    const b = readSse(streamOf(["data: bbbbbbbbbbbbbbbbbbbb1\n\ndata: b2\n\n"]));
+    const seen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      for (const it of [a, b]) {
+        const next = await it.next();
+        if (!next.done) seen.push(next.value.data);
+      }
+    }
+    expect(seen).toEqual(["a1", "bbbbbbbbbbbbbbbbbbbb1", "a2", "b2", "a3"]);
+  });
+
+  test("a line or an event's data beyond the limit fails with the 502 before more of it is held", async () => {
+    const tooLarge = async (parts: string[]) => {
+      try {
+        for await (const _ of readSse(streamOf(parts), 1000)) {
+          // read on
+        }
+      } catch (err) {
+        return err as GatewayError;
+      }
+      throw new Error("expected the read to fail");
+    };
+    // One line with no end, arriving in pieces: refused once the pending text passes the limit.
+    const line = await tooLarge(["data: ", ...Array(50).fill("x".repeat(100))]);
+    expect([line.status, line.code]).toEqual([502, "provider_response_too_large"]);
+    // Many short data lines of one event.
+    const event = await tooLarge([Array(200).fill("data: xxxxxxxx\n").join("")]);
+    expect(event.code).toBe("provider_response_too_large");
+    // Within the limit, the same shapes pass: a line in many pieces, a CR whose LF comes with the next piece.
+    expect(await collect(["data: ", ...Array(9).fill("x".repeat(100)), "\n\n"])).toEqual([{ event: null, data: "x".repeat(900) }]);
+    expect(await collect(["data: a", "b", "c\r", "\ndata: d\r", "e\n\n"])).toEqual([{ event: null, data: "abc\nd" }]);
   });
 });
 

@@ -2,7 +2,7 @@ import { GatewayError } from "../../core/errors.ts";
 import { type NormalizedUsage, emptyUsage } from "../../core/wire/index.ts";
 import type { CallOptions, ProviderSettings, ProviderStream } from "../types.ts";
 import { type FailureRoute, connectionError, malformedBodyError, redactSecrets, timeoutError } from "./errors.ts";
-import { type UpstreamRequest, bodyText, buildHeaders, mapUpstreamError } from "./http.ts";
+import { type UpstreamRequest, bodyText, boundedText, buildHeaders, mapUpstreamError } from "./http.ts";
 import { type SseEvent, readSse } from "./sse.ts";
 
 /** What a decoder reports while it translates: merged usage and whether content was produced (SPEC §6.3). */
@@ -14,14 +14,16 @@ export interface StreamState {
 /** Turns the upstream's SSE events into items; throws GatewayError for in-stream errors or bad data. */
 export type StreamDecoder<T> = (events: AsyncIterable<SseEvent>, state: StreamState) => AsyncIterable<T>;
 
-/** Splits a response body into frames (SSE events, AWS eventstream messages...). */
-export type FrameReader<E> = (body: ReadableStream<Uint8Array>) => AsyncIterable<E>;
+/** Splits a response body into frames (SSE events, AWS eventstream messages...), none larger than `maxFrameBytes`. */
+export type FrameReader<E> = (body: ReadableStream<Uint8Array>, maxFrameBytes: number) => AsyncIterable<E>;
 
 /** Turns frames into items; throws GatewayError for in-stream errors or bad data. */
 export type FrameDecoder<E, T> = (frames: AsyncIterable<E>, state: StreamState) => AsyncIterable<T>;
 
 /** A JSON content type: an answer that is not a stream, whatever its body says. */
 const JSON_CONTENT = /^application\/(?:[\w.+-]+\+)?json\b/i;
+/** The most of a non-stream answer to a stream request that is read for its error message. */
+const NON_STREAM_BODY_CAP = 1024 * 1024;
 
 /**
  * Opens an upstream SSE stream and returns once its first item is decoded (SPEC §6.1 gate). Until then every
@@ -101,18 +103,19 @@ export async function openFramedStream<E, T>(
       firstByte,
     );
     if (!res.ok || !res.body) {
-      const text = await guarded(res.text(), settings.firstByteTimeoutMs, firstByte);
+      const text = await guarded(boundedText(res, settings.maxBodyBytes, route), settings.firstByteTimeoutMs, firstByte);
       if (res.status >= 300 && res.status < 400) throw connectionError(route, new Error(`redirect ${res.status}`));
       if (!res.ok)
         throw mapUpstreamError(req, { status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
     }
     const type = res.headers.get("content-type") ?? "";
     if (JSON_CONTENT.test(type)) {
-      const text = await guarded(res.text(), settings.firstByteTimeoutMs, firstByte);
+      // Only the start of it is shown; a larger body is refused as oversized rather than held.
+      const text = await guarded(boundedText(res, Math.min(settings.maxBodyBytes, NON_STREAM_BODY_CAP), route), settings.firstByteTimeoutMs, firstByte);
       notAStream = malformedBodyError(route, `a stream request was answered with a non-stream body (${type}): ${redactSecrets(text, [settings.apiKey]).slice(0, 300)}`);
       first = { done: true, value: undefined };
     } else {
-      iterator = decode(res.body ? read(res.body) : emptyFrames<E>(), state)[Symbol.asyncIterator]();
+      iterator = decode(res.body ? read(res.body, settings.maxEventBytes) : emptyFrames<E>(), state)[Symbol.asyncIterator]();
       first = await guarded(iterator.next(), settings.firstByteTimeoutMs, firstByte);
     }
   } catch (err) {

@@ -1,4 +1,4 @@
-import { joinUrl } from "../_shared/http.ts";
+import { joinUrl, modelSegment } from "../_shared/http.ts";
 import { createOpenAICompatibleProvider } from "../_shared/openai-compatible.ts";
 import type { ProviderSettings } from "../types.ts";
 
@@ -27,7 +27,7 @@ export function azureOpenAIUrl(s: ProviderSettings, path: string, model: string 
   const version = apiVersionOf(s, DEFAULT_API_VERSION);
   if (version === "v1" || model === null) return joinUrl(endpointOf(s), `/openai/v1${path}`);
   const query = new URLSearchParams({ "api-version": version });
-  return `${joinUrl(endpointOf(s), `/openai/deployments/${encodeURIComponent(model)}${path}`)}?${query}`;
+  return `${joinUrl(endpointOf(s), `/openai/deployments/${modelSegment(model, s.name)}${path}`)}?${query}`;
 }
 
 export const azureApiKey = (s: ProviderSettings): Record<string, string> => (s.apiKey ? { "api-key": s.apiKey } : {});

@@ -1,7 +1,7 @@
 import { GatewayError } from "../../core/errors.ts";
 import { type AwsCredentials, signRequest } from "../_shared/aws/sigv4.ts";
 import { ProviderFailure } from "../_shared/errors.ts";
-import { type UpstreamRequest, joinUrl } from "../_shared/http.ts";
+import { type UpstreamRequest, joinUrl, modelSegment } from "../_shared/http.ts";
 import type { ProviderSettings } from "../types.ts";
 import { bedrockHttpError } from "./errors.ts";
 
@@ -51,7 +51,7 @@ export function bedrockCredentials(s: ProviderSettings): AwsCredentials | null {
 export type BedrockOperation = "converse" | "converse-stream";
 
 export const modelUrl = (s: ProviderSettings, modelId: string, op: BedrockOperation): string =>
-  joinUrl(bedrockBase(s), `/model/${encodeURIComponent(modelId)}/${op}`);
+  joinUrl(bedrockBase(s), `/model/${modelSegment(modelId, s.name, true)}/${op}`);
 
 /** The request, signed over the exact body bytes that will be sent. */
 export function bedrockRequest(s: ProviderSettings, modelId: string, op: BedrockOperation, body: unknown): UpstreamRequest {

@@ -84,6 +84,29 @@ describe("eventstream framing", () => {
     expect(seen).toEqual(["x", "y"]);
     const read = async () => { for await (const _ of readEventStream(body([all.subarray(0, all.length - 3)]))); };
     await expect(read()).rejects.toThrow("stream ended inside a message");
+    // Byte by byte, too.
+    const bytes: string[] = [];
+    for await (const m of readEventStream(body([...all].map((x) => new Uint8Array([x]))))) bytes.push(String(m.headers[":event-type"]));
+    expect(bytes).toEqual(["x", "y"]);
+  });
+
+  test("a message declaring more than the limit fails with the 502 as soon as its prelude arrives", async () => {
+    const big = encodeFrame({ ":event-type": "chunk" }, JSON.stringify({ text: "x".repeat(5000) }));
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        // Only the first 64 bytes, then the body would go on: the reader must not wait for the rest.
+        if (pulled++ === 0) c.enqueue(big.subarray(0, 64));
+      },
+    });
+    const err = await (async () => {
+      try {
+        for await (const _ of readEventStream(body, 4096));
+      } catch (e) {
+        return e as { status?: number; code?: string };
+      }
+    })();
+    expect([err?.status, err?.code]).toEqual([502, "provider_response_too_large"]);
   });
 });
 

@@ -53,6 +53,21 @@ describe("vertexai specifics", () => {
     expect(vertexBase(s("global", "http://proxy.internal"))).toBe("http://proxy.internal");
   });
 
+  test("the model is one encoded path segment; a name with a path separator or a dot segment is a 400 with no call", async () => {
+    const mock = startMock();
+    try {
+      for (const model of ["x/../../../other", "..", "a\tb"]) {
+        const err = await gatewayError(vertexai.chat({ ...req, model }, configure(settingsFor(mock))));
+        expect([err.status, err.code]).toEqual([400, "invalid_model"]);
+      }
+      expect(mock.requests.filter((r) => r.path.includes("/publishers/"))).toHaveLength(0);
+      await vertexai.chat({ ...req, model: "gemini-2.5-flash?x=1#y" }, configure(settingsFor(mock)));
+      expect(mock.requests.at(-1)?.path).toBe("/v1/projects/proj-1/locations/us-east5/publishers/google/models/gemini-2.5-flash%3Fx%3D1%23y:generateContent");
+    } finally {
+      await mock.stop();
+    }
+  });
+
   test("the access token is exchanged once and reused; a token within 60 s of expiry is replaced", async () => {
     const mock = startVertexMock({ publicKey: account.publicKey, clientEmail: account.clientEmail });
     const short = startVertexMock({ publicKey: account.publicKey, clientEmail: account.clientEmail, tokenLifetimeS: 30 });

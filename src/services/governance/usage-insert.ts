@@ -4,7 +4,7 @@
  * flushes safe. The rows a statement actually inserted are added to the hourly rollups in the same transaction
  * (rollups/write.ts), so a replayed row is never counted twice.
  */
-import type { Store } from "../../db/client";
+import type { RawExec, Store } from "../../db/client";
 import type { usageLogs } from "../../db/schema/pg";
 import { pgInsertWithRollups, RollupBatch, SQLITE_DIRTY_SQL, SQLITE_ROLLUP_UPSERT_SQL, sqliteRollupParams } from "../rollups/write";
 
@@ -136,6 +136,13 @@ const PG_INSERT_FROM_LINES = pgInsertWithRollups(PG_INSERT_ROWS_SQL);
 /** Lines per Postgres statement (a few hundred kB of JSON). */
 const PG_CHUNK_LINES = 1000;
 
+async function insertPgLines(exec: RawExec, lines: string[]): Promise<void> {
+  for (let i = 0; i < lines.length; i += PG_CHUNK_LINES) {
+    const chunk = lines.length <= PG_CHUNK_LINES ? lines : lines.slice(i, i + PG_CHUNK_LINES);
+    await exec(PG_INSERT_FROM_LINES, [`[${chunk.join(",")}]`]);
+  }
+}
+
 /**
  * Inserts rows given as usage lines, idempotently, on this thread. SQLite: every row in one transaction (one commit
  * per batch is what makes it fast). Postgres: one autocommit statement per chunk (each chunk is idempotent anyway).
@@ -147,10 +154,16 @@ export async function insertUsageLines(store: Store, lines: string[]): Promise<v
     await store.rawTx((exec) => insertSqliteRows(rows, exec));
     return;
   }
-  for (let i = 0; i < lines.length; i += PG_CHUNK_LINES) {
-    const chunk = lines.length <= PG_CHUNK_LINES ? lines : lines.slice(i, i + PG_CHUNK_LINES);
-    await store.query(PG_INSERT_FROM_LINES, [`[${chunk.join(",")}]`]);
-  }
+  await insertPgLines((statement, params) => store.query(statement, params), lines);
+}
+
+/**
+ * Inserts rows idempotently through `exec`, inside the caller's transaction (the otari import's batches), with their
+ * rollups as the writer adds them.
+ */
+export function insertUsageRows(dialect: Store["dialect"], exec: RawExec, rows: UsageRowInsert[]): Promise<void> {
+  if (rows.length === 0) return Promise.resolve();
+  return dialect === "sqlite" ? insertSqliteRows(rows, exec) : insertPgLines(exec, rows.map((row) => toUsageLine(row)));
 }
 
 /** True when the error is a foreign-key violation (the key or user was deleted while the row was queued). */

@@ -5,7 +5,7 @@
  */
 import { GatewayError, badRequest, forbidden, notFound } from "../../core/errors";
 import { costMicros, microsToUsd } from "../../core/money";
-import { hasUsage, type NormalizedUsage } from "../../core/wire/index";
+import { hasUsage, MAX_REPORTED_TOKENS, type NormalizedUsage } from "../../core/wire/index";
 import { logger } from "../../platform/logger";
 import type { Caller } from "../auth";
 import type { BudgetLedger, Reservation } from "../governance/budget-ledger";
@@ -15,12 +15,15 @@ import { type FallbackPolicy, runPlan } from "./fallback";
 import type { Price, PriceBook } from "./prices";
 import type { Plan, Route, Router, Target } from "./routing";
 import { logSettled, usageRow } from "./usage-row";
+import { estimateTokens } from "./estimate";
 import { failureDetail } from "./failures";
+import type { UsageGuard } from "./usage-guard";
 import type { DirectoryUser, UserDirectory } from "./user-directory";
 
 const log = logger("admission");
-/** Models already warned about as unpriced (once per process, not per request). */
+/** Models already warned about as unpriced (once per process, not per request), up to a bound: names come from clients. */
 const warnedUnpriced = new Set<string>();
+const WARNED_UNPRICED_LIMIT = 1000;
 
 export interface AdmissionSettings {
   requirePricing: boolean;
@@ -42,6 +45,8 @@ export interface AdmissionDeps {
   usage: UsageWriter;
   settings: AdmissionSettings;
   now: () => Date;
+  /** Checks upstream usage before it is billed (usage-guard.ts). */
+  checkUsage: UsageGuard;
   /** Metric hooks (tokens, cost). */
   onSettled?: (row: UsageRowInsert) => void;
 }
@@ -80,6 +85,13 @@ export interface SettledInfo {
   headers: Record<string, string>;
 }
 
+/** µ$ of `estimate` at the dearest of `prices` (unpriced ones count 0): the reservation covers whichever serves. */
+function dearestEstimate(prices: Iterable<Price | null>, estimate: AdmitInput["estimate"]): number {
+  let micros = 0;
+  for (const p of prices) if (p) micros = Math.max(micros, costMicros(estimate.promptTokens, estimate.outputTokens, p.inputRate, p.outputRate));
+  return micros;
+}
+
 /** `provider:*` or an exact `provider:model` entry; null list = everything (SPEC §0 allow-lists). */
 function allowed(list: string[] | null, providerName: string, model: string): boolean {
   if (!list) return true;
@@ -91,6 +103,10 @@ export class Admission {
   private settled = false;
   private tries = 0;
   private servedAttempt: number | null = null;
+  /** Reservations taken after admission (tool-loop rounds), released at settlement. */
+  private readonly topUps: Reservation[] = [];
+  /** µ$ reserved for this request so far: the admission's estimate plus every top-up. */
+  private reservedMicros: number;
   /** The route that served (or, before any call, the plan's first target). */
   route: Route;
   /** The price of `route`'s model; null = unpriced. */
@@ -109,6 +125,7 @@ export class Admission {
     private readonly prices: Map<Target, Price | null>,
     readonly maxBudgetMicros: number | null,
     private readonly reservation: Reservation | null,
+    estimateMicros: number,
     private readonly scopes: RateScope[],
     readonly rateHeaders: Record<string, string>,
     startedAt: Date,
@@ -119,6 +136,31 @@ export class Admission {
     this.route = deps.router.pick(first);
     this.price = prices.get(first) ?? null;
     this.startedAt = startedAt;
+    this.reservedMicros = estimateMicros;
+  }
+
+  /**
+   * One more model round of a tool loop, cleared before it starts: the budget must hold what the request has
+   * spent so far (`usage` at the serving route's price, plus `extraMicros` of tool calls) and the round's estimate
+   * (the prompt of its request, `promptParts`, and the request's output cap). What the reservations held so far does
+   * not cover is reserved now; throws the 403 when the cap would pass. Without a budget cap this costs nothing.
+   */
+  async reserveRound(promptParts: unknown[], usage: NormalizedUsage | null, extraMicros: number): Promise<void> {
+    if (this.maxBudgetMicros === null || this.settled) return;
+    const { promptTokens } = estimateTokens(promptParts, 0, 0);
+    const price = this.price;
+    const spent = (usage && price ? costMicros(usage.promptTokens ?? 0, usage.completionTokens ?? 0, price.inputRate, price.outputRate) : 0) + extraMicros;
+    const need = spent + dearestEstimate(this.prices.values(), { promptTokens, outputTokens: this.input.estimate.outputTokens }) - this.reservedMicros;
+    if (need <= 0) return;
+    const reservation = await this.deps.ledger.reserve({ userId: this.userId, estimateMicros: need, maxBudgetMicros: this.maxBudgetMicros, free: this.free() });
+    if (reservation) this.topUps.push(reservation);
+    this.reservedMicros += need;
+  }
+
+  /** Every target that may serve is priced at 0/0: the budget never applies. */
+  private free(): boolean {
+    for (const p of this.prices.values()) if (p?.free !== true) return false;
+    return true;
   }
 
   /**
@@ -138,17 +180,23 @@ export class Admission {
     return served.value;
   }
 
-  /** Tokens the reservation assumed, for settlement without provider usage (SPEC §6.3). */
+  /** Tokens the reservation assumed, for settlement without provider usage (SPEC §6.3), within what a row can hold. */
   estimatedUsage(): NormalizedUsage {
-    const { promptTokens, outputTokens } = this.input.estimate;
+    const promptTokens = Math.min(this.input.estimate.promptTokens, MAX_REPORTED_TOKENS);
+    const outputTokens = Math.min(this.input.estimate.outputTokens, MAX_REPORTED_TOKENS);
     return { promptTokens, completionTokens: outputTokens, totalTokens: promptTokens + outputTokens, cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null };
+  }
+
+  /** Upstream usage of the route that serves, checked before anything bills it (usage-guard.ts). */
+  checkedUsage(usage: NormalizedUsage): NormalizedUsage {
+    return this.deps.checkUsage(usage, this.route.providerName);
   }
 
   /** Settles at actual usage (or releases when there is none and the call failed); once per request. */
   finish(outcome: Outcome, status: "success" | "error"): SettledInfo {
     if (this.settled) return { costMicros: null, headers: {} };
     this.settled = true;
-    const u = outcome.usage;
+    const u = outcome.usage && !outcome.estimated ? this.checkedUsage(outcome.usage) : outcome.usage;
     const prompt = u?.promptTokens ?? null;
     const completion = u?.completionTokens ?? (this.input.endpoint === "/v1/embeddings" && u ? 0 : null);
     const billable = u !== null && (prompt !== null || completion !== null);
@@ -161,16 +209,20 @@ export class Admission {
     const extra = outcome.extraCostMicros ?? 0;
     const cost = extra > 0 ? (tokensCost ?? 0) + extra : tokensCost;
     const { ledger, limiter } = this.deps;
+    // Top-ups go back first, so the cost comes out of the request's whole reservation.
+    for (const r of this.topUps) ledger.release(r);
     let spendSeq: number | null = null;
     if (billable || outcome.fixedCostMicros != null || extra > 0) spendSeq = ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
     else ledger.release(this.reservation);
     // No prompt count means no total (moderations: prompt/total null, completion 0; SPEC §3.7).
     const total = u?.totalTokens ?? (prompt !== null ? prompt + (completion ?? 0) : null);
     if (total) limiter.recordTokens(this.scopes, total);
-    const modelKey = `${this.route.providerName}:${this.route.model}`;
-    if (!this.price && billable && this.input.endpoint !== "/v1/moderations" && !warnedUnpriced.has(modelKey)) {
-      warnedUnpriced.add(modelKey);
-      log.warn(`No pricing configured for '${this.route.providerName}:${this.route.model}'. Usage will be tracked without cost.`, { request_id: this.input.requestId });
+    if (!this.price && billable && this.input.endpoint !== "/v1/moderations" && warnedUnpriced.size < WARNED_UNPRICED_LIMIT) {
+      const modelKey = `${this.route.providerName}:${this.route.model}`;
+      if (!warnedUnpriced.has(modelKey)) {
+        warnedUnpriced.add(modelKey);
+        log.warn(`No pricing configured for '${modelKey}'. Usage will be tracked without cost.`, { request_id: this.input.requestId });
+      }
     }
     const row = usageRow({
       requestId: this.input.requestId,
@@ -293,18 +345,16 @@ export function createAdmissions(deps: AdmissionDeps) {
 
         const at = startedAt.getTime();
         const prices = new Map<Target, Price | null>();
-        // The reservation covers whichever target may serve: the dearest estimate of the chain.
-        let estimateMicros = 0;
         let unpriced = false;
         let free = true;
         for (const t of targets) {
           const peeked = deps.prices.peek(t.pricingKeys, at);
           const p = peeked !== undefined ? peeked : await deps.prices.lookup(t.pricingKeys, at);
           prices.set(t, p);
-          if (p) estimateMicros = Math.max(estimateMicros, costMicros(input.estimate.promptTokens, input.estimate.outputTokens, p.inputRate, p.outputRate));
-          else unpriced = true;
+          if (!p) unpriced = true;
           if (p?.free !== true) free = false;
         }
+        const estimateMicros = dearestEstimate(prices.values(), input.estimate);
         const capped = settings.budgetsEnabled && user.hasBudget && user.maxBudgetMicros !== null;
         const reservation = await deps.ledger.reserve({
           userId,
@@ -318,7 +368,7 @@ export function createAdmissions(deps: AdmissionDeps) {
           const t = targets.find((x) => prices.get(x) === null)!;
           throw new GatewayError(402, `No pricing configured for model '${t.providerName}:${t.model}'`, { code: "pricing_not_configured" });
         }
-        return new Admission(deps, input, userId, endUserId, apiKeyId, { ...plan, targets }, prices, capped ? user.maxBudgetMicros : null, reservation, scopes, rateHeaders, startedAt, startedPerf);
+        return new Admission(deps, input, userId, endUserId, apiKeyId, { ...plan, targets }, prices, capped ? user.maxBudgetMicros : null, reservation, estimateMicros, scopes, rateHeaders, startedAt, startedPerf);
       } catch (err) {
         if (err instanceof GatewayError) refusalRow(input, userId, endUserId, apiKeyId, err, providerName, model);
         throw err;

@@ -12,7 +12,8 @@ import type { StreamSettings } from "./stream-settings";
 import { chatLoop, type GatewayTools, relayToolLoop } from "./tool-loop";
 
 export function createChatService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number, tools: GatewayTools) {
-  return async function chatCompletions(caller: Caller, body: ChatRequest & GatewayToolFields, requestId: string): Promise<Reply> {
+  /** `signal`: the client's request; a tool loop stops when it aborts. */
+  return async function chatCompletions(caller: Caller, body: ChatRequest & GatewayToolFields, requestId: string, signal?: AbortSignal): Promise<Reply> {
     const admission = await admissions.admit({
       caller,
       endpoint: "/v1/chat/completions",
@@ -20,7 +21,7 @@ export function createChatService(admissions: Admissions, streaming: StreamSetti
       requestedUser: body.user,
       userRequiredMessage: "When using master key, 'user' field is required in request body",
       selector: body.model,
-      estimate: estimateTokens([body.messages, body.tools], body.max_completion_tokens ?? body.max_tokens, defaultOutputTokens),
+      estimate: estimateTokens([body.messages, body.tools], body.max_completion_tokens ?? body.max_tokens, defaultOutputTokens, body.n),
     });
     const plan = await guarded(admission, () => tools.plan(body));
     const upstream: ChatRequest = withoutGatewayFields(body);
@@ -30,12 +31,13 @@ export function createChatService(admissions: Admissions, streaming: StreamSetti
       return relayToolLoop(admission, streaming, {
         protocol: chatLoop,
         plan,
-        tally: await guarded(admission, () => tools.tally(plan)),
+        tally: await guarded(admission, () => tools.tally(plan, (u) => admission.checkedUsage(u))),
         request: upstream,
         stream: body.stream === true,
-        call: (r, req) => r.provider.chat({ ...req, model: r.model, stream: false }, r.settings),
+        call: (r, req, signal) => r.provider.chat({ ...req, model: r.model, stream: false }, r.settings, { signal }),
         open: (r, req) => r.provider.chatStream({ ...req, model: r.model, stream: true }, r.settings),
         framing: framing(),
+        signal,
       });
     }
     if (!body.stream) return relayJson(admission, { call: () => admission.attempt((r) => r.provider.chat({ ...upstream, model: r.model, stream: false }, r.settings)) });

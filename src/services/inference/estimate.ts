@@ -1,12 +1,20 @@
 /**
  * The reservation estimate (SPEC §7.3 item 1): cheap on purpose, it runs on every request. Prompt tokens ≈
- * ceil(characters of the JSON-serialised prompt parts / 4); output = the request's own cap or the default.
+ * ceil(characters of the JSON-serialised prompt parts / 4); output = the request's own cap or the default, once per
+ * completion the request asks for (`choices`: chat's `n`, where the prompt is billed once and every choice writes
+ * up to the cap).
  */
-export function estimateTokens(promptParts: unknown[], outputCap: number | null | undefined, defaultOutput: number): { promptTokens: number; outputTokens: number } {
+export function estimateTokens(
+  promptParts: unknown[],
+  outputCap: number | null | undefined,
+  defaultOutput: number,
+  choices: number | null | undefined = 1,
+): { promptTokens: number; outputTokens: number } {
   let chars = 0;
   for (const part of promptParts) {
     if (part === undefined || part === null) continue;
     chars += typeof part === "string" ? part.length : JSON.stringify(part).length;
   }
-  return { promptTokens: Math.ceil(chars / 4), outputTokens: outputCap && outputCap > 0 ? outputCap : defaultOutput };
+  const perChoice = outputCap && outputCap > 0 ? outputCap : defaultOutput;
+  return { promptTokens: Math.ceil(chars / 4), outputTokens: perChoice * (choices && choices > 1 ? choices : 1) };
 }

@@ -17,6 +17,7 @@ import { createPriceBook } from "./prices";
 import { createResponsesService } from "./responses";
 import { createRouter } from "./routing";
 import { createLiveStreams } from "./sse-pump";
+import { createUsageGuard } from "./usage-guard";
 import { createUserDirectory } from "./user-directory";
 import { createToolBackends, type ToolBackends } from "../../tools/index";
 import { createGatewayTools, toolSettingsOf } from "./tool-loop";
@@ -40,6 +41,8 @@ export interface InferenceHooks {
   onRateLimited?: () => void;
   onReservationsReleased?: (n: number) => void;
   onStreamDisconnect?: () => void;
+  /** Upstream usage clamped (usage-guard.ts), by provider. */
+  onUsageAnomaly?: (provider: string) => void;
   onUsageFlush?: Parameters<typeof createUsageWriter>[0]["onFlush"];
 }
 
@@ -107,6 +110,7 @@ export function createInference(o: InferenceOptions) {
     limiter,
     usage,
     now,
+    checkUsage: createUsageGuard(hooks.onUsageAnomaly),
     onSettled: hooks.onSettled,
     settings: {
       requirePricing: config.require_pricing,

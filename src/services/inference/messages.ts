@@ -15,7 +15,8 @@ import type { StreamSettings } from "./stream-settings";
 import { type GatewayTools, messagesLoop, relayToolLoop } from "./tool-loop";
 
 export function createMessagesService(admissions: Admissions, streaming: StreamSettings, tools: GatewayTools) {
-  return async function messages(caller: Caller, body: AnthropicRequest & GatewayToolFields, requestId: string, headers: Record<string, string>): Promise<Reply> {
+  /** `signal`: the client's request; a tool loop stops when it aborts. */
+  return async function messages(caller: Caller, body: AnthropicRequest & GatewayToolFields, requestId: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Reply> {
     const admission = await admissions.admit({
       caller,
       endpoint: "/v1/messages",
@@ -33,12 +34,13 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
       return relayToolLoop(admission, streaming, {
         protocol: messagesLoop,
         plan,
-        tally: await guarded(admission, () => tools.tally(plan)),
+        tally: await guarded(admission, () => tools.tally(plan, (u) => admission.checkedUsage(u))),
         request: upstream,
         stream: body.stream === true,
-        call: (r, req) => r.provider.messages({ ...req, model: r.model, stream: false }, r.settings, options),
+        call: (r, req, signal) => r.provider.messages({ ...req, model: r.model, stream: false }, r.settings, { ...options, signal }),
         open: (r, req) => r.provider.messagesStream({ ...req, model: r.model, stream: true }, r.settings, options),
         framing: messagesFraming(),
+        signal,
       });
     }
     if (!body.stream) {

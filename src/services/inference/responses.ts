@@ -24,7 +24,8 @@ function responsesApi(route: Route) {
 }
 
 export function createResponsesService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number, tools: GatewayTools) {
-  return async function responses(caller: Caller, body: ResponsesRequest & GatewayToolFields, requestId: string): Promise<Reply> {
+  /** `signal`: the client's request; a tool loop stops when it aborts. */
+  return async function responses(caller: Caller, body: ResponsesRequest & GatewayToolFields, requestId: string, signal?: AbortSignal): Promise<Reply> {
     const cap = typeof body.max_output_tokens === "number" ? body.max_output_tokens : null;
     const admission = await admissions.admit({
       caller,
@@ -46,12 +47,13 @@ export function createResponsesService(admissions: Admissions, streaming: Stream
       return relayToolLoop(admission, streaming, {
         protocol: responsesLoop,
         plan,
-        tally: await guarded(admission, () => tools.tally(plan)),
+        tally: await guarded(admission, () => tools.tally(plan, (u) => admission.checkedUsage(u))),
         request: upstream,
         stream: body.stream === true,
-        call: (r, req) => responsesApi(r).responses({ ...req, model: r.model, stream: false }, r.settings),
+        call: (r, req, signal) => responsesApi(r).responses({ ...req, model: r.model, stream: false }, r.settings, { signal }),
         open: (r, req) => responsesApi(r).responsesStream({ ...req, model: r.model, stream: true }, r.settings),
         framing: responsesFraming(),
+        signal,
       });
     }
 

@@ -102,6 +102,8 @@ export function createRouter(config: Config, version: string): Router {
         apiBase: apiBase ?? api_base ?? null,
         headers: client_args?.custom_headers ?? {},
         timeoutSeconds: client_args?.timeout ?? null,
+        maxBodyBytes: config.upstream_max_body_bytes,
+        maxEventBytes: config.upstream_max_event_bytes,
         extra: { ...extra, ...(client_args ?? {}) },
       },
       config.env,

@@ -6,6 +6,7 @@
  */
 import type { NormalizedUsage } from "../../core/wire/index";
 import { hasUsage } from "../../core/wire/index";
+import { holdConnection } from "../../platform/request-context";
 import type { ProviderStream } from "../../providers/types";
 
 export interface PumpEnd {
@@ -82,6 +83,8 @@ export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
 
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      // Silences between events are not an idle connection: the server's idle clock waits for the end.
+      const release = holdConnection();
       let markEnded = () => {};
       const entry: LiveStream = {
         ended: new Promise<void>((resolve) => {
@@ -130,6 +133,7 @@ export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
         } finally {
           o.live.delete(entry);
           markEnded();
+          release();
         }
         if (cutAtShutdown) {
           try {

@@ -4,6 +4,7 @@
  */
 import type { Config } from "../../config/load";
 import { createLiveStreams } from "../inference/sse-pump";
+import { createUsageGuard } from "../inference/usage-guard";
 import { createGatewayTools, toolSettingsOf } from "../inference/tool-loop";
 import { createToolBackends, type ToolBackends } from "../../tools/index";
 import { createPlatformClient, type PlatformClient } from "./client";
@@ -19,6 +20,8 @@ export interface PlatformRuntimeOptions {
   /** Told how many usage reports were dropped at the retry queue's cap (the metric). */
   onUsageDropped?: (n: number) => void;
   onStreamDisconnect?: () => void;
+  /** Upstream usage clamped before it was reported (src/services/inference/usage-guard.ts), by provider. */
+  onUsageAnomaly?: (provider: string) => void;
   /** Injected for tests. */
   fetch?: typeof fetch;
   /** The built-in tools' backends (default: from the config). */
@@ -58,6 +61,8 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
     firstChunkTimeoutMs: p.streaming_first_chunk_timeout_ms,
     firstChunkTimeoutMsToolLoop: p.streaming_first_chunk_timeout_ms_tool_loop,
     tools: createGatewayTools({ backends, config }),
+    checkUsage: createUsageGuard(o.onUsageAnomaly),
+    upstreamLimits: { maxBodyBytes: config.upstream_max_body_bytes, maxEventBytes: config.upstream_max_event_bytes },
     streaming: { keepaliveMs: config.streaming_keepalive_interval_ms, drainMs: config.stream_drain_timeout_ms, onDisconnect: o.onStreamDisconnect, live },
   });
   return {

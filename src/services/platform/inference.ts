@@ -23,10 +23,23 @@ import type { Provider, ProviderResult, ProviderSettings, ProviderStream } from 
 import { chatFraming, messagesFraming, responsesFraming, type SseFraming } from "../inference/framing";
 import { withoutGatewayFields } from "../inference/gateway-tools";
 import { sseReply } from "../inference/relay";
-import { chatLoop, type GatewayTools, type LoopProtocol, messagesLoop, responsesLoop, runJsonLoop, Tally, ToolLoopStream, type ToolPlan, ToolRunner } from "../inference/tool-loop";
+import {
+  chatLoop,
+  clientDisconnected,
+  type GatewayTools,
+  type LoopProtocol,
+  messagesLoop,
+  responsesLoop,
+  runJsonLoop,
+  Tally,
+  ToolLoopStream,
+  type ToolPlan,
+  ToolRunner,
+} from "../inference/tool-loop";
 import type { Reply } from "../inference/reply";
 import type { PumpEnd } from "../inference/sse-pump";
 import type { StreamSettings } from "../inference/stream-settings";
+import type { UsageGuard } from "../inference/usage-guard";
 import { runAttempts } from "./attempts";
 import type { PlatformAttempt, PlatformClient, UsageReport } from "./client";
 import type { UsageReporter } from "./usage-reporter";
@@ -42,6 +55,10 @@ export interface PlatformInferenceOptions {
   streaming: StreamSettings;
   /** The built-in tools (SPEC §9); MCP stays refused. */
   tools: GatewayTools;
+  /** Checks upstream usage before it is reported (src/services/inference/usage-guard.ts). */
+  checkUsage: UsageGuard;
+  /** Config `upstream_max_body_bytes` / `upstream_max_event_bytes`. */
+  upstreamLimits: { maxBodyBytes: number; maxEventBytes: number };
 }
 
 /** One attempt made ready to call: its adapter and settings (the attempt's own key and base). */
@@ -69,11 +86,14 @@ interface LoopEndpoint<Req, J, S> {
   /** The client's request, gateway-only fields removed. */
   request: Req;
   check?: (p: Prepared) => void;
-  call: (p: Prepared, req: Req) => Promise<ProviderResult<J>>;
+  /** One model call; `signal` aborts it (the client left). */
+  call: (p: Prepared, req: Req, signal?: AbortSignal) => Promise<ProviderResult<J>>;
   open: (p: Prepared, req: Req) => Promise<ProviderStream<S>>;
   framing: (p: Prepared) => SseFraming<S>;
   /** Messages and responses loops use only the route's first attempt (SPEC §10.2 item 6); chat may fall back. */
   firstAttemptOnly: boolean;
+  /** The client's request signal: a JSON loop stops when it aborts. */
+  signal?: AbortSignal;
 }
 
 /** SPEC §10.3's usage object: zeros where the provider said nothing. */
@@ -90,21 +110,24 @@ function withHeaders(err: unknown, headers: Record<string, string>): unknown {
 }
 
 export function createPlatformInference(o: PlatformInferenceOptions) {
-  const { client, reporter } = o;
+  const { client, reporter, checkUsage } = o;
+  /** SPEC §10.3's usage object for what `attempt`'s provider reported, once checked. */
+  const usageOf = (attempt: PlatformAttempt, u: NormalizedUsage) => reportedUsage(checkUsage(u, attempt.provider));
   // Platform attempts carry their own credentials: no provider env var is ever read in platform mode.
   const noEnv = {};
 
   function prepare(attempt: PlatformAttempt, stream: boolean, toolLoop = false): Prepared {
     const provider = getProvider(attempt.provider);
     const firstByteTimeoutMs = stream ? (toolLoop ? o.firstChunkTimeoutMsToolLoop : o.firstChunkTimeoutMs) : null;
-    const settings = buildProviderSettings(attempt.provider, { apiKey: attempt.apiKey, apiBase: attempt.apiBase, firstByteTimeoutMs }, noEnv, o.version);
+    const input = { apiKey: attempt.apiKey, apiBase: attempt.apiBase, firstByteTimeoutMs, ...o.upstreamLimits };
+    const settings = buildProviderSettings(attempt.provider, input, noEnv, o.version);
     return { attempt, provider, settings };
   }
 
   /** The report for a stream's end (SPEC §10.3): mid-stream errors carry no error class. */
   function streamReport(attempt: PlatformAttempt, end: PumpEnd): UsageReport {
     if (end.kind === "upstream_error") return { correlation_id: attempt.attemptId, status: "error" };
-    return { correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(end.usage) };
+    return { correlation_id: attempt.attemptId, status: "success", usage: usageOf(attempt, end.usage) };
   }
 
   async function serve<J, S>(token: string, selector: string, endpoint: Endpoint<J, S>): Promise<Reply> {
@@ -124,7 +147,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       });
       const headers = { ...head, "X-Correlation-ID": attempt.attemptId };
       if (result.kind === "json") {
-        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(result.result.usage) });
+        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: usageOf(attempt, result.result.usage) });
         return { kind: "json", body: result.result.body, headers };
       }
       return sseReply(
@@ -146,16 +169,19 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
    * The tool loop on platform attempts: sessions opened after resolve and before any call (502 when unreachable);
    * a JSON loop runs whole on one attempt, locked in once its first model response arrived (after that a failure is
    * 502, SPEC §10.2 item 6); a streamed loop's attempt is chosen by its first round's first chunk. One usage report
-   * for the attempt that served, with the usage summed over the rounds.
+   * for the attempt that served, with the usage summed over the rounds; a JSON loop whose client left stops at once
+   * and reports the rounds it ran.
    */
   async function serveLoop<Req, J, S>(token: string, selector: string, endpoint: LoopEndpoint<Req, J, S>): Promise<Reply> {
     const route = await client.resolve(token, selector);
     const head = { "X-Otari-Request-ID": route.requestId };
     const attempts = route.fallbackEnabled && !endpoint.firstAttemptOnly ? route.attempts : route.attempts.slice(0, 1);
-    const { protocol, plan } = endpoint;
+    const { protocol, plan, signal } = endpoint;
     let runner: ToolRunner | null = null;
     try {
-      const tally = new Tally();
+      // Each round's usage is checked as the provider of the attempt running it reported it.
+      let provider = attempts[0]?.provider ?? "unknown";
+      const tally = new Tally({}, (u) => checkUsage(u, provider));
       runner = await ToolRunner.open(plan, tally);
       const r = runner;
       const prepared = protocol.prepare(endpoint.request, plan);
@@ -163,11 +189,19 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
         attempts,
         onFailure: (a, failure) => reporter.report({ correlation_id: a.attemptId, status: "error", error_class: failure.errorClass }),
         run: async (a, lockIn) => {
+          provider = a.provider;
           const p = prepare(a, endpoint.stream, true);
           endpoint.check?.(p);
           if (!endpoint.stream) {
-            const result = await runJsonLoop({ protocol, plan, runner: r, request: endpoint.request, call: (req) => endpoint.call(p, req), onFirstResponse: lockIn });
-            return { kind: "json" as const, p, result };
+            try {
+              const call = (req: Req) => endpoint.call(p, req, signal);
+              const result = await runJsonLoop({ protocol, plan, runner: r, request: endpoint.request, call, onFirstResponse: lockIn, signal });
+              return { kind: "json" as const, p, result };
+            } catch (err) {
+              // The client left: not the attempt's failure (no other attempt is tried, nothing reported as failed).
+              if (signal?.aborted) return { kind: "gone" as const };
+              throw err;
+            }
           }
           const first = await endpoint.open(p, prepared);
           lockIn();
@@ -175,9 +209,14 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
         },
       });
       const headers = { ...head, "X-Correlation-ID": attempt.attemptId };
+      if (result.kind === "gone") {
+        await r.close();
+        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(tally.usage) });
+        throw clientDisconnected();
+      }
       if (result.kind === "json") {
         await r.close();
-        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: reportedUsage(result.result.usage) });
+        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: usageOf(attempt, result.result.usage) });
         return { kind: "json", body: result.result.body, headers };
       }
       const stream = result.stream;
@@ -202,8 +241,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
   const planOf = (body: GatewayToolFields & { tools?: unknown }) => o.tools.plan(body, "platform");
 
   return {
-    /** POST /v1/chat/completions in platform mode. */
-    chat(token: string, body: ChatRequest & GatewayToolFields, requestId: string): Promise<Reply> {
+    /** POST /v1/chat/completions in platform mode (`signal`: the client's request; a tool loop stops when it aborts). */
+    chat(token: string, body: ChatRequest & GatewayToolFields, requestId: string, signal?: AbortSignal): Promise<Reply> {
       const plan = planOf(body);
       const upstream = withoutGatewayFields(body);
       const includeUsage = body.stream_options?.include_usage === true;
@@ -214,9 +253,10 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           protocol: chatLoop,
           request: upstream,
           firstAttemptOnly: false,
-          call: (p, req) => p.provider.chat({ ...req, model: p.attempt.model, stream: false }, p.settings),
+          call: (p, req, signal) => p.provider.chat({ ...req, model: p.attempt.model, stream: false }, p.settings, { signal }),
           open: (p, req) => p.provider.chatStream({ ...req, model: p.attempt.model, stream: true }, p.settings),
           framing: (p) => chatFraming({ includeUsage, model: () => p.attempt.model, requestId }),
+          signal,
         });
       }
       return serve<unknown, ChatChunk>(token, body.model, {
@@ -227,8 +267,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       });
     },
 
-    /** POST /v1/messages in platform mode (`headers`: the client's anthropic-beta). */
-    messages(token: string, body: AnthropicRequest & GatewayToolFields, headers: Record<string, string>): Promise<Reply> {
+    /** POST /v1/messages in platform mode (`headers`: the client's anthropic-beta; `signal` as for chat). */
+    messages(token: string, body: AnthropicRequest & GatewayToolFields, headers: Record<string, string>, signal?: AbortSignal): Promise<Reply> {
       const plan = planOf(body);
       const upstream = withoutGatewayFields(body);
       const options = { headers };
@@ -239,9 +279,10 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           protocol: messagesLoop,
           request: upstream,
           firstAttemptOnly: true,
-          call: (p, req) => p.provider.messages({ ...req, model: p.attempt.model, stream: false }, p.settings, options),
+          call: (p, req, signal) => p.provider.messages({ ...req, model: p.attempt.model, stream: false }, p.settings, { ...options, signal }),
           open: (p, req) => p.provider.messagesStream({ ...req, model: p.attempt.model, stream: true }, p.settings, options),
           framing: () => messagesFraming(),
+          signal,
         });
       }
       return serve<unknown, AnthropicEvent>(token, body.model, {
@@ -252,8 +293,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       });
     },
 
-    /** POST /v1/responses in platform mode. */
-    responses(token: string, body: ResponsesRequest & GatewayToolFields): Promise<Reply> {
+    /** POST /v1/responses in platform mode (`signal` as for chat). */
+    responses(token: string, body: ResponsesRequest & GatewayToolFields, signal?: AbortSignal): Promise<Reply> {
       const plan = planOf(body);
       const { user: _user, ...upstream } = withoutGatewayFields(body);
       const api = (p: Prepared) => {
@@ -271,9 +312,10 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           request: upstream,
           firstAttemptOnly: true,
           check: (p) => void api(p),
-          call: (p, req) => api(p).responses.call(p.provider, { ...req, model: p.attempt.model, stream: false }, p.settings),
+          call: (p, req, signal) => api(p).responses.call(p.provider, { ...req, model: p.attempt.model, stream: false }, p.settings, { signal }),
           open: (p, req) => api(p).responsesStream.call(p.provider, { ...req, model: p.attempt.model, stream: true }, p.settings),
           framing: () => responsesFraming(),
+          signal,
         });
       }
       return serve<unknown, ResponsesEvent>(token, body.model, {

@@ -1,7 +1,12 @@
-/** Inference routes (SPEC §3.3-§3.8): parse -> authenticate -> service -> reply. Thin by design. */
+/**
+ * Inference routes (SPEC §3.3-§3.8): authenticate -> read and validate the body -> service -> reply. Thin by design.
+ * The caller is known before anything of the body is read (src/http/body.ts); on the GET routes before the query
+ * is validated.
+ */
 import { Elysia } from "elysia";
 import { z } from "zod";
 import type { HttpContext } from "../../context";
+import { bodyParser } from "../../body";
 import { decodeParam } from "../../decode";
 import { authenticate, securedDetail } from "../../plugins/auth";
 import { createPromptLogger } from "./prompt-log";
@@ -22,7 +27,9 @@ export function inferenceRoutes(ctx: HttpContext) {
     const caller = await authenticate(ctx, request);
     return inference().models.get(caller, decodeParam(id));
   };
+  const authenticated = { transform: async ({ request }: { request: Request }) => void (await authenticate(ctx, request)) };
   return new Elysia({ name: "inference", detail: { tags: ["inference"], ...securedDetail } })
+    .onParse(bodyParser((request) => authenticate(ctx, request), ctx.config))
     .post(
       "/v1/chat/completions",
       async ({ body, request, set }) => {
@@ -30,7 +37,7 @@ export function inferenceRoutes(ctx: HttpContext) {
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/chat/completions", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().chat(caller, body, id), id, set);
+        return toResponse(await inference().chat(caller, body, id, request.signal), id, set);
       },
       { body: chatBody, detail: { summary: "OpenAI Chat Completions (JSON or SSE), routed by provider:model" } },
     )
@@ -41,7 +48,7 @@ export function inferenceRoutes(ctx: HttpContext) {
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/messages", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().messages(caller, body, id, anthropicHeaders(request)), id, set);
+        return toResponse(await inference().messages(caller, body, id, anthropicHeaders(request), request.signal), id, set);
       },
       { body: messagesBody, detail: { summary: "Anthropic Messages API (JSON or SSE), routed by provider:model" } },
     )
@@ -60,7 +67,7 @@ export function inferenceRoutes(ctx: HttpContext) {
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/responses", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().responses(caller, body, id), id, set);
+        return toResponse(await inference().responses(caller, body, id, request.signal), id, set);
       },
       { body: responsesBody, detail: { summary: "OpenAI Responses API (JSON or SSE)" } },
     )
@@ -92,12 +99,13 @@ export function inferenceRoutes(ctx: HttpContext) {
         const caller = await authenticate(ctx, request);
         return inference().models.list(caller, query.provider);
       },
-      { query: modelsQuery, response: { 200: modelListResponse }, detail: { summary: "Models the caller may use, with pricing" } },
+      { ...authenticated, query: modelsQuery, response: { 200: modelListResponse }, detail: { summary: "Models the caller may use, with pricing" } },
     )
     .get("/v1/models/:model_id", async ({ params, request }) => getModel(request, params.model_id), {
+      ...authenticated,
       params: z.object({ model_id: z.string() }),
       response: { 200: modelObject },
       detail: { summary: "One model (model_id may contain '/' and ':')" },
     })
-    .get("/v1/models/*", async ({ params, request }) => getModel(request, params["*"]), { params: z.object({ "*": z.string() }), detail: { hide: true } });
+    .get("/v1/models/*", async ({ params, request }) => getModel(request, params["*"]), { ...authenticated, params: z.object({ "*": z.string() }), detail: { hide: true } });
 }

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { expectCanonicalKeptByFullPath, MISSING, member, object } from "../../../../tests/helpers/arbitraries";
 import { isCanonicalChatRequest } from "../../../core/wire/canonical";
+import { MAX_MODEL_NAME_LENGTH } from "../../../core/wire/model-name";
 import { chatBody } from "./schemas";
 
 const optional = <T>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: fc.constant(MISSING) }, { weight: 2, arbitrary: member(good) });
@@ -40,10 +41,18 @@ describe("isCanonicalChatRequest", () => {
     await expectCanonicalKeptByFullPath(body, isCanonicalChatRequest, (v) => chatBody.zod.parse(v));
   });
 
-  test("the route schema takes canonical bodies as they are and still reports zod's errors", async () => {
+  test("the route schema takes canonical bodies as they are and throws zod's errors as the 422", async () => {
     const ok = { model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }], max_tokens: 16 };
     expect(await chatBody["~standard"].validate(ok)).toEqual({ value: ok });
-    const bad = await chatBody["~standard"].validate({ model: "openai:gpt-4o", messages: [{ content: "no role" }] });
-    expect(bad.issues?.[0]?.message).toBe("messages[0]: 'role' is required");
+    const bad = (() => chatBody["~standard"].validate({ model: "openai:gpt-4o", messages: [{ content: "no role" }] })) as () => unknown;
+    expect(bad).toThrow(expect.objectContaining({ status: 422, detail: [{ type: "value_error", loc: ["body", "messages", 0], msg: "messages[0]: 'role' is required" }] }));
+  });
+
+  test("the fast accept refuses what the schema refuses: a model name over the limit, a number out of range", () => {
+    const base = { messages: [{ role: "user", content: "hi" }] };
+    expect(isCanonicalChatRequest({ ...base, model: "x".repeat(MAX_MODEL_NAME_LENGTH) })).toBe(true);
+    expect(isCanonicalChatRequest({ ...base, model: "x".repeat(MAX_MODEL_NAME_LENGTH + 1) })).toBe(false);
+    expect(isCanonicalChatRequest({ ...base, model: "m", temperature: Infinity })).toBe(false);
+    expect(chatBody.zod.safeParse({ ...base, model: "m", temperature: Infinity }).success).toBe(false);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { isCanonicalChatRequest } from "../../../core/wire/canonical";
-import { withFastAccept } from "../../fast-schema";
+import { bodySchema, querySchema } from "../../fast-schema";
 import { gatewayToolFields } from "../../../core/schemas/gateway-tools";
 import {
   anthropicRequestSchema,
@@ -29,7 +29,7 @@ const messagesWithRoles = z
   })
   .pipe(z.array(chatMessageSchema));
 
-export const chatBody = withFastAccept(
+export const chatBody = bodySchema(
   chatRequestSchema.extend({ messages: messagesWithRoles, ...gatewayToolFields }).meta({ id: "ChatCompletionRequest" }),
   isCanonicalChatRequest,
 );
@@ -50,19 +50,23 @@ const messagesFields = {
   cache_control: orNull(z.record(z.string(), z.unknown())),
   ...gatewayToolFields,
 };
-export const messagesBody = anthropicRequestSchema.extend(messagesFields).meta({ id: "MessagesRequest" });
+export const messagesBody = bodySchema(anthropicRequestSchema.extend(messagesFields).meta({ id: "MessagesRequest" }));
 /** count_tokens takes the Messages body without `max_tokens` (Anthropic's own SDK sends none there). */
-export const countTokensBody = anthropicRequestSchema.extend({ ...messagesFields, max_tokens: z.number().int().optional() }).meta({ id: "CountTokensRequest" });
-export const responsesBody = responsesRequestSchema
-  .extend({ tools: z.array(z.unknown()).nullish(), user: requestUserSchema, ...gatewayToolFields })
-  .meta({ id: "ResponsesRequest" });
+export const countTokensBody = bodySchema(
+  anthropicRequestSchema.extend({ ...messagesFields, max_tokens: z.number().int().optional() }).meta({ id: "CountTokensRequest" }),
+);
+export const responsesBody = bodySchema(
+  responsesRequestSchema.extend({ tools: z.array(z.unknown()).nullish(), user: requestUserSchema, ...gatewayToolFields }).meta({ id: "ResponsesRequest" }),
+);
 export const moderationResponse = moderationResponseSchema.meta({ id: "ModerationResponse" });
-export const embeddingsBody = embeddingRequestSchema.meta({ id: "EmbeddingRequest" });
-export const moderationsBody = moderationRequestSchema.meta({ id: "ModerationRequest" });
-export const moderationQuery = z.object({
-  include_raw: z
-    .enum(["true", "false", "1", "0"])
-    .optional()
-    .transform((v) => v === "true" || v === "1"),
-});
-export const modelsQuery = z.object({ provider: z.string().optional() });
+export const embeddingsBody = bodySchema(embeddingRequestSchema.meta({ id: "EmbeddingRequest" }));
+export const moderationsBody = bodySchema(moderationRequestSchema.meta({ id: "ModerationRequest" }));
+export const moderationQuery = querySchema(
+  z.object({
+    include_raw: z
+      .enum(["true", "false", "1", "0"])
+      .optional()
+      .transform((v) => v === "true" || v === "1"),
+  }),
+);
+export const modelsQuery = querySchema(z.object({ provider: z.string().optional() }));

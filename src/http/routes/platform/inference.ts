@@ -3,6 +3,7 @@
  * then the platform-mode service. Thin: parse -> token -> service -> reply.
  */
 import { Elysia } from "elysia";
+import { bodyParser } from "../../body";
 import { callerToken } from "../../plugins/platform-auth";
 import type { PlatformHttpContext } from "../../platform-context";
 import { requestIdOf, requireModel, toResponse } from "../inference/reply";
@@ -17,13 +18,14 @@ function anthropicHeaders(request: Request): Record<string, string> {
 export function platformInferenceRoutes(ctx: PlatformHttpContext) {
   const { inference } = ctx;
   return new Elysia({ name: "platform-inference" })
+    .onParse(bodyParser(callerToken, ctx.config))
     .post(
       "/v1/chat/completions",
       async ({ body, request, set }) => {
         requireModel(body.model);
         const token = callerToken(request);
         const id = requestIdOf(request);
-        return toResponse(await inference.chat(token, body, id), id, set);
+        return toResponse(await inference.chat(token, body, id, request.signal), id, set);
       },
       { body: chatBody },
     )
@@ -33,7 +35,7 @@ export function platformInferenceRoutes(ctx: PlatformHttpContext) {
         requireModel(body.model);
         const token = callerToken(request);
         const id = requestIdOf(request);
-        return toResponse(await inference.messages(token, body, anthropicHeaders(request)), id, set);
+        return toResponse(await inference.messages(token, body, anthropicHeaders(request), request.signal), id, set);
       },
       { body: messagesBody },
     )
@@ -43,7 +45,7 @@ export function platformInferenceRoutes(ctx: PlatformHttpContext) {
         requireModel(body.model);
         const token = callerToken(request);
         const id = requestIdOf(request);
-        return toResponse(await inference.responses(token, body), id, set);
+        return toResponse(await inference.responses(token, body, request.signal), id, set);
       },
       { body: responsesBody },
     );

@@ -1,4 +1,5 @@
 import { crc32 } from "node:zlib";
+import { oversizedError } from "../errors.ts";
 
 /**
  * The binary `application/vnd.amazon.eventstream` framing of AWS streaming responses (Bedrock ConverseStream):
@@ -78,24 +79,47 @@ export function decodeMessage(bytes: Uint8Array): EventStreamMessage {
   };
 }
 
-/** Splits a response body into messages as their bytes arrive; a body ending mid-message throws. */
-export async function* readEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<EventStreamMessage> {
-  let buffer = new Uint8Array(0);
+/**
+ * Splits a response body into messages as their bytes arrive; a body ending mid-message throws. A message declaring
+ * more than `maxMessageBytes` fails the stream with a 502 before it is held. Chunks are kept as they come and joined
+ * once a whole prelude or message is there (one copy per message, however small the chunks).
+ */
+export async function* readEventStream(body: ReadableStream<Uint8Array>, maxMessageBytes = MAX_MESSAGE): AsyncGenerator<EventStreamMessage> {
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  let need = PRELUDE;
   for await (const chunk of body) {
-    const merged = new Uint8Array(buffer.byteLength + chunk.byteLength);
-    merged.set(buffer);
-    merged.set(chunk, buffer.byteLength);
-    buffer = merged;
-    while (buffer.byteLength >= PRELUDE) {
+    parts.push(chunk);
+    size += chunk.byteLength;
+    while (size >= need) {
+      const buffer = parts.length === 1 ? parts[0]! : join(parts, size);
+      parts = [buffer];
       const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
       const total = view.getUint32(0);
       // the prelude CRC is checked before the length is trusted: a corrupt length must not stall the read
       if (view.getUint32(8) !== crc32(buffer.subarray(0, 8))) throw new EventStreamError("prelude CRC mismatch");
       if (total < MIN_MESSAGE || total > MAX_MESSAGE) throw new EventStreamError(`impossible message length ${total}`);
-      if (buffer.byteLength < total) break;
+      if (total > maxMessageBytes) throw oversizedError("inference", "stream event", maxMessageBytes);
+      if (size < total) {
+        need = total;
+        break;
+      }
       yield decodeMessage(buffer.subarray(0, total));
-      buffer = buffer.slice(total);
+      const rest = buffer.subarray(total);
+      parts = rest.byteLength > 0 ? [rest] : [];
+      size = rest.byteLength;
+      need = PRELUDE;
     }
   }
-  if (buffer.byteLength > 0) throw new EventStreamError(`stream ended inside a message (${buffer.byteLength} bytes left)`);
+  if (size > 0) throw new EventStreamError(`stream ended inside a message (${size} bytes left)`);
+}
+
+function join(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { badRequest } from "../../../core/errors.ts";
 import type { CallOptions, ProviderSettings } from "../../types.ts";
-import { joinUrl } from "../http.ts";
+import { joinUrl, modelSegment } from "../http.ts";
 import { envOf, loadCredentials } from "./credentials.ts";
 import { accessToken } from "./token.ts";
 
@@ -47,9 +47,10 @@ export async function vertexProject(s: ProviderSettings): Promise<string> {
 
 /** `{base}/v1/projects/{p}/locations/{l}/publishers/{publisher}/models/{model}:{method}` */
 export async function vertexModelUrl(s: ProviderSettings, publisher: string, model: string, method: string): Promise<string> {
+  const segment = modelSegment(model, s.name);
   const project = await vertexProject(s);
   const location = vertexLocation(s);
-  const path = `/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/${publisher}/models/${encodeURIComponent(model)}:${method}`;
+  const path = `/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/${publisher}/models/${segment}:${method}`;
   return joinUrl(vertexBase(s), path);
 }
 

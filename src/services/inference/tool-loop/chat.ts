@@ -116,4 +116,5 @@ export const chatLoop: LoopProtocol<ChatRequest, ChatCompletion, ChatChunk> = {
     return usage ? { ...body, usage } : body;
   },
   streamState,
+  promptParts: (req) => [req.messages, req.tools],
 };

@@ -9,6 +9,7 @@
  *   chat.ts / messages.ts / responses.ts   the adapters (injected tools, purpose hints, turns, stream events)
  */
 import type { Config } from "../../../config/load";
+import type { NormalizedUsage } from "../../../core/wire/index";
 import type { ProviderResult, ProviderStream } from "../../../providers/types";
 import type { ToolBackend, ToolName } from "../../../tools/types";
 import type { ToolSettings } from "../../../tools/index";
@@ -20,13 +21,13 @@ import type { Reply } from "../reply";
 import type { Route } from "../routing";
 import type { StreamSettings } from "../stream-settings";
 import { settleStream } from "../stream-settlement";
-import { runJsonLoop, ToolLoopStream } from "./loop";
+import { clientDisconnected, runJsonLoop, ToolLoopStream } from "./loop";
 import { planTools, TOOL_PRICE_PROVIDER, type ToolPlan } from "./plan";
 import type { LoopProtocol } from "./protocol";
 import { Tally, type ToolPrices, ToolRunner } from "./runner";
 
 export { chatLoop } from "./chat";
-export { maxIterationsExceeded, runJsonLoop, ToolLoopStream } from "./loop";
+export { clientDisconnected, maxIterationsExceeded, runJsonLoop, ToolLoopStream } from "./loop";
 export { messagesLoop } from "./messages";
 export * from "./plan";
 export type { LoopProtocol } from "./protocol";
@@ -60,8 +61,11 @@ export function createGatewayTools(deps: ToolLoopDeps) {
     /** SPEC §3.1 step 7: the request's gateway tools (null: none), or the §9.1 400. */
     plan: (body: Parameters<typeof planTools>[0], mode: "standalone" | "platform" = "standalone"): ToolPlan | null =>
       planTools(body, { backends: deps.backends, hints }, mode),
-    /** A fresh tally with the plan's tools' per-call prices (SPEC §0: USD per million calls). */
-    async tally(plan: ToolPlan, at = Date.now()): Promise<Tally> {
+    /**
+     * A fresh tally with the plan's tools' per-call prices (SPEC §0: USD per million calls); `check` vets each
+     * round's upstream usage.
+     */
+    async tally(plan: ToolPlan, check: (usage: NormalizedUsage) => NormalizedUsage, at = Date.now()): Promise<Tally> {
       const prices: ToolPrices = {};
       if (deps.prices) {
         for (const t of plan.tools) {
@@ -69,7 +73,7 @@ export function createGatewayTools(deps: ToolLoopDeps) {
           if (price) prices[t.name] = price.inputRate;
         }
       }
-      return new Tally(prices);
+      return new Tally(prices, check);
     },
   };
 }
@@ -83,27 +87,34 @@ export interface LoopRelay<Req, Body, Ev> {
   /** The client's request, gateway-only fields removed. */
   request: Req;
   stream: boolean;
-  call: (route: Route, req: Req) => Promise<ProviderResult<Body>>;
+  /** One model call; `signal` aborts it (the client left). */
+  call: (route: Route, req: Req, signal?: AbortSignal) => Promise<ProviderResult<Body>>;
   open: (route: Route, req: Req) => Promise<ProviderStream<Ev>>;
   framing: SseFraming<Ev>;
+  /** The client's request signal: a JSON loop stops when it aborts. */
+  signal?: AbortSignal;
 }
 
 /**
  * A standalone request with gateway tools: sessions opened before any byte (502 when a backend is unreachable),
  * every model call of a JSON loop through the routing plan (fallbacks allowed: nothing reached the client yet), a
- * streamed loop's first call through the plan and later rounds on the route that served. One settlement: usage
- * summed over the rounds, plus the tool calls' cost.
+ * streamed loop's first call through the plan and later rounds on the route that served. Each round reserves its
+ * budget before it starts (refused: the 403, as an HTTP error or, mid-stream, the in-stream error). A JSON loop
+ * whose client left stops at once. One settlement: usage summed over the rounds, plus the tool calls' cost.
  */
 export async function relayToolLoop<Req, Body, Ev>(admission: Admission, streaming: StreamSettings, o: LoopRelay<Req, Body, Ev>): Promise<Reply> {
-  const { protocol, plan, tally } = o;
+  const { protocol, plan, tally, signal } = o;
   const runner = await guarded(admission, () => ToolRunner.open(plan, tally));
+  const beforeRound = (req: Req) => admission.reserveRound(protocol.promptParts(req), tally.usageOrNull(), tally.toolCostMicros());
   if (!o.stream) {
     let result: ProviderResult<Body>;
     try {
-      result = await runJsonLoop({ protocol, plan, runner, request: o.request, call: (req) => admission.attempt((route) => o.call(route, req)) });
+      const call = (req: Req) => admission.attempt((route) => o.call(route, req, signal));
+      result = await runJsonLoop({ protocol, plan, runner, request: o.request, call, beforeRound, signal });
     } catch (err) {
-      admission.fail(err, tally.usageOrNull(), false, tally.toolCostMicros());
-      throw err;
+      const failure = signal?.aborted ? clientDisconnected() : err;
+      admission.fail(failure, tally.usageOrNull(), false, tally.toolCostMicros());
+      throw failure;
     } finally {
       await runner.close();
     }
@@ -113,12 +124,13 @@ export async function relayToolLoop<Req, Body, Ev>(admission: Admission, streami
   const request = protocol.prepare(o.request, plan);
   let first: ProviderStream<Ev>;
   try {
+    await beforeRound(request);
     first = await admission.attempt((route) => o.open(route, request));
   } catch (err) {
     await runner.close();
     admission.fail(err);
     throw err;
   }
-  const stream = new ToolLoopStream<Req, Ev>({ protocol, plan, runner, request, first, open: (req) => o.open(admission.route, req) });
+  const stream = new ToolLoopStream<Req, Ev>({ protocol, plan, runner, request, first, open: (req) => o.open(admission.route, req), beforeRound });
   return sseReply(stream, streaming, o.framing, (end) => settleStream(admission, end, tally.toolCostMicros()).costMicros, admission.rateHeaders, () => stream.stopAfterRound());
 }

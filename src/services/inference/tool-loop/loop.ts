@@ -5,17 +5,26 @@
  * JSON: call, run the owned calls, append, call again, until the model answers, hands foreign calls back, or the
  * cap is reached (422). Stream: one ProviderStream made of the rounds' streams, whose first event is the first
  * round's (so failures before it are ordinary HTTP errors); later failures are mid-stream errors.
+ *
+ * Every round is cleared before it starts (`beforeRound`: standalone reserves its budget, and refuses the round
+ * when the cap would pass), and a loop whose client left starts nothing more: JSON loops stop at once (`signal`,
+ * which also reaches the model call and the tool run in flight), streamed loops after the round in flight.
  */
 import { GatewayError } from "../../../core/errors";
 import { emptyUsage, type NormalizedUsage } from "../../../core/wire/index";
 import type { ProviderResult, ProviderStream } from "../../../providers/types";
 import type { ToolPlan } from "./plan";
 import type { LoopProtocol } from "./protocol";
-import { addUsage, type ToolRunner } from "./runner";
+import { addUsage, type ToolResult, type ToolRunner } from "./runner";
 
 /** SPEC §9.3 item 5. */
 export function maxIterationsExceeded(n: number): GatewayError {
   return new GatewayError(422, `Exceeded max_tool_iterations=${n}`, { code: "max_tool_iterations_exceeded" });
+}
+
+/** The client left a loop before it finished (its usage row's status; nobody reads the answer). */
+export function clientDisconnected(): GatewayError {
+  return new GatewayError(499, "Client disconnected before the tool loop finished", { code: "client_disconnected" });
 }
 
 export interface JsonLoopOptions<Req, Body, Ev> {
@@ -28,6 +37,10 @@ export interface JsonLoopOptions<Req, Body, Ev> {
   call: (req: Req) => Promise<ProviderResult<Body>>;
   /** Told once, when the first model response arrived (platform lock-in, SPEC §10.2 item 6). */
   onFirstResponse?: () => void;
+  /** Runs before each round's model call with its request (1-based); throwing ends the loop with that error. */
+  beforeRound?: (req: Req, round: number) => Promise<void>;
+  /** The client's request: once it aborts, no round or tool call starts and the one in flight is abandoned. */
+  signal?: AbortSignal;
 }
 
 /** Runs the loop to its end; the result carries the final body and the usage summed over every round. */
@@ -36,6 +49,8 @@ export async function runJsonLoop<Req, Body, Ev>(o: JsonLoopOptions<Req, Body, E
   let req = protocol.prepare(o.request, plan);
   const turns: Body[] = [];
   for (let round = 1; ; round++) {
+    o.signal?.throwIfAborted();
+    await o.beforeRound?.(req, round);
     const result = await o.call(req);
     if (round === 1) o.onFirstResponse?.();
     runner.tally.addModel(result.usage);
@@ -47,11 +62,11 @@ export async function runJsonLoop<Req, Body, Ev>(o: JsonLoopOptions<Req, Body, E
     if (owned.length < calls.length) {
       // Foreign calls: the client runs its tools. The gateway's own calls still run (results discarded, as the
       // baseline does) and are removed from what the client sees.
-      await runner.run(owned);
+      await runner.run(owned, o.signal);
       return done(protocol.handBack(result.body, (name) => runner.owns(name)));
     }
     if (round >= plan.maxIterations) throw maxIterationsExceeded(plan.maxIterations);
-    req = protocol.next(req, result.body, await runner.run(owned));
+    req = protocol.next(req, result.body, await runner.run(owned, o.signal));
   }
 }
 
@@ -65,6 +80,8 @@ export interface StreamLoopOptions<Req, Ev> {
   first: ProviderStream<Ev>;
   /** Opens a later round's stream (no fallback: the client has bytes already). */
   open: (req: Req) => Promise<ProviderStream<Ev>>;
+  /** Runs before each later round opens (round >= 2); throwing ends the stream with that error (mid-stream). */
+  beforeRound?: (req: Req, round: number) => Promise<void>;
 }
 
 /**
@@ -76,6 +93,8 @@ export class ToolLoopStream<Req, Ev> implements ProviderStream<Ev> {
   private seen = false;
   private cancelled = false;
   private stopping = false;
+  /** Aborted when the client leaves: a tool call running then is abandoned (its session is closed at the end). */
+  private readonly gone = new AbortController();
 
   constructor(private readonly o: StreamLoopOptions<Req, Ev>) {
     this.current = o.first;
@@ -97,9 +116,13 @@ export class ToolLoopStream<Req, Ev> implements ProviderStream<Ev> {
     return this.seen || (this.current?.contentSeen ?? false);
   }
 
-  /** The client left: the round in flight is read to its end (its usage is billed), no further round starts. */
+  /**
+   * The client left: the model round in flight is read to its end (its usage is billed), a tool call in flight is
+   * abandoned, no further round starts.
+   */
   stopAfterRound(): void {
     this.stopping = true;
+    this.gone.abort(new Error("client disconnected"));
   }
 
   async cancel(reason?: unknown): Promise<void> {
@@ -129,9 +152,16 @@ export class ToolLoopStream<Req, Ev> implements ProviderStream<Ev> {
           return;
         }
         if (round >= plan.maxIterations) throw maxIterationsExceeded(plan.maxIterations);
-        const results = await runner.run(owned);
-        if (this.cancelled) return;
+        let results: ToolResult[];
+        try {
+          results = await runner.run(owned, this.gone.signal);
+        } catch (err) {
+          if (this.stopping) return;
+          throw err;
+        }
+        if (this.cancelled || this.stopping) return;
         req = state.next(req, results);
+        await this.o.beforeRound?.(req, round + 1);
         stream = await this.o.open(req);
         if (this.cancelled) {
           await stream.cancel("cancelled between tool rounds");

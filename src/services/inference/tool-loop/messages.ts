@@ -150,4 +150,5 @@ export const messagesLoop: LoopProtocol<AnthropicRequest, AnthropicMessage, Anth
     return usage ? { ...body, usage } : body;
   },
   streamState,
+  promptParts: (req) => [req.messages, req.system, req.tools],
 };

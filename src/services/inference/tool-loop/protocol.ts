@@ -21,6 +21,8 @@ export interface LoopProtocol<Req, Body, Ev> {
   finalize(body: Body, turns: readonly Body[]): Body;
   /** Fresh state for a streamed loop (one per request, across its upstream streams). */
   streamState(): StreamLoopState<Req, Ev>;
+  /** What a round's request sends as prompt, for its reservation estimate (src/services/inference/estimate.ts). */
+  promptParts(req: Req): unknown[];
 }
 
 /**

@@ -122,4 +122,5 @@ export const responsesLoop: LoopProtocol<ResponsesRequest, ResponsesObject, Resp
     return usage ? { ...body, usage } : body;
   },
   streamState,
+  promptParts: (req) => [req.input, req.instructions, req.tools],
 };

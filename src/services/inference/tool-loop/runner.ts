@@ -48,10 +48,14 @@ export class Tally {
   usage: NormalizedUsage = emptyUsage();
   readonly calls: Record<ToolName, number> = { code_execution: 0, web_search: 0 };
 
-  constructor(private readonly prices: ToolPrices = {}) {}
+  /** `check`: each round's upstream usage is checked before it is added (src/services/inference/usage-guard.ts). */
+  constructor(
+    private readonly prices: ToolPrices = {},
+    private readonly check: (usage: NormalizedUsage) => NormalizedUsage = (u) => u,
+  ) {}
 
   addModel(usage: NormalizedUsage): void {
-    this.usage = addUsage(this.usage, usage);
+    this.usage = addUsage(this.usage, this.check(usage));
   }
 
   /** The summed usage, or null when no model call reported any. */
@@ -68,6 +72,16 @@ export class Tally {
     }
     return total;
   }
+}
+
+/** `work`, or the signal's reason as soon as it aborts (the work itself goes on until its owner stops it). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** Parses a call's JSON arguments; anything that is not valid JSON is `{}` (SPEC §9.3 item 3). */
@@ -105,17 +119,24 @@ export class ToolRunner {
     return this.sessions.has(name);
   }
 
-  /** Runs owned calls one after the other. A transport failure (ToolBackendUnreachable, a 502) is thrown. */
-  async run(calls: readonly ToolCall[]): Promise<ToolResult[]> {
+  /**
+   * Runs owned calls one after the other. A transport failure (ToolBackendUnreachable, a 502) is thrown. When
+   * `signal` aborts (the client left), no further call starts and the one running is abandoned at once with the
+   * signal's reason: closing the runner then ends it in its backend.
+   */
+  async run(calls: readonly ToolCall[], signal?: AbortSignal): Promise<ToolResult[]> {
     const out: ToolResult[] = [];
     for (const call of calls) {
       const session = this.sessions.get(call.name);
       if (!session) continue;
+      signal?.throwIfAborted();
       this.tally.calls[call.name as ToolName]++;
       let output: string;
       try {
-        output = await session.run(parseArguments(call.arguments));
+        const running = session.run(parseArguments(call.arguments));
+        output = await (signal ? untilAborted(running, signal) : running);
       } catch (err) {
+        if (signal?.aborted) throw signal.reason;
         if (err instanceof ToolBackendUnreachable) {
           log.warn("tool backend unreachable", { tool: err.tool, reason: err.reason });
           throw err;

@@ -1,0 +1,77 @@
+/**
+ * How every route that takes a body reads it (an Elysia parse hook, installed by each route module): the caller is
+ * checked first (`gate`), so without a credential the gateway never reads, parses or validates a body; the body
+ * must arrive within `http_body_timeout_seconds` (408 and the connection closed otherwise); JSON nested deeper
+ * than MAX_JSON_DEPTH or holding a number beyond the double range is a 422 before JSON.parse (one linear pass over
+ * the text the parser needs anyway: no second parse, no copy).
+ */
+import type { Config } from "../config/load";
+import { jsonTextProblem, MAX_JSON_DEPTH } from "../core/json-text";
+import { GatewayError } from "../core/errors";
+import { issuesToValidation } from "./errors";
+
+const PROBLEM_MESSAGE = {
+  too_deep: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
+  number_out_of_range: "JSON number out of range: numbers must be finite",
+} as const;
+
+/** `reading` (a body being read), or a 408 once `timeoutMs` has passed. */
+async function within(reading: Promise<string>, timeoutMs: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const seconds = timeoutMs / 1000;
+      reject(new GatewayError(408, `Request body not received within ${seconds} s`, { code: "request_timeout", headers: { connection: "close" } }));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([reading, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Throws the 422 (located at `body`) for what jsonTextProblem finds in `text`. */
+function refuseProblem(text: string): void {
+  const problem = jsonTextProblem(text);
+  if (problem) throw issuesToValidation("body", [{ message: PROBLEM_MESSAGE[problem], path: [] }]);
+}
+
+/** JSON text to a value, refusing what jsonTextProblem finds. */
+function parseJsonText(text: string): unknown {
+  refuseProblem(text);
+  return JSON.parse(text);
+}
+
+/**
+ * For a handler that reads the body itself (the tRPC adapter, which reads it only once the caller has passed its
+ * auth middleware): the same request whose `text()` keeps the deadline and refuses what jsonTextProblem finds.
+ */
+export function withGuardedText(request: Request, config: Pick<Config, "http_body_timeout_seconds">): Request {
+  const timeoutMs = config.http_body_timeout_seconds * 1000;
+  const guarded = new Request(request);
+  const read = guarded.text.bind(guarded);
+  return Object.assign(guarded, {
+    async text(): Promise<string> {
+      const text = await within(read(), timeoutMs);
+      refuseProblem(text);
+      return text;
+    },
+  });
+}
+
+/**
+ * The parse hook: `gate` (authentication, throws to refuse) runs before the body is read; JSON bodies are parsed as
+ * above, any other type is handed on as its text (the route schemas want objects, so those end as a 422), an empty
+ * body as null (a hook's undefined would send Elysia on to parse the body it has already read). Errors thrown here
+ * reach the error mapper as the cause of Elysia's ParseError.
+ */
+export function bodyParser(gate: (request: Request) => unknown, config: Pick<Config, "http_body_timeout_seconds">) {
+  const timeoutMs = config.http_body_timeout_seconds * 1000;
+  return async ({ request }: { request: Request }, contentType: string): Promise<unknown> => {
+    await gate(request);
+    const text = await within(request.text(), timeoutMs);
+    if (text === "") return null;
+    return contentType === "application/json" ? parseJsonText(text) : text;
+  };
+}
