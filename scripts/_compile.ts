@@ -80,9 +80,15 @@ export function smokeTest(outfile: string): string | null {
       [["--help"], "serve"],
       [["openapi", "--write", "openapi.json"], "Wrote openapi.json"],
     ] as const) {
-      const res = Bun.spawnSync([outfile, ...args], { cwd: scratch, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+      const res = Bun.spawnSync([outfile, ...args], {
+        cwd: scratch,
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, NO_COLOR: "1" },
+      });
       const text = `${res.stdout.toString()}${res.stderr.toString()}`;
-      if (res.exitCode !== 0 || !text.includes(expect)) return `${outfile} ${args.join(" ")} exited with ${res.exitCode}:\n${text}`;
+      if (res.exitCode !== 0 || !text.includes(expect))
+        return `${outfile} ${args.join(" ")} exited with ${res.exitCode}:\n${text}`;
     }
     return null;
   } finally {
@@ -91,7 +97,11 @@ export function smokeTest(outfile: string): string | null {
 }
 
 /** Runs `bun build`; the error, if any, and bun's own output. A failed build leaves no file behind. */
-async function bunBuild(outfile: string, target?: string, bytecodeOrder?: string): Promise<{ error?: string; output: string }> {
+async function bunBuild(
+  outfile: string,
+  target?: string,
+  bytecodeOrder?: string,
+): Promise<{ error?: string; output: string }> {
   mkdirSync(dirname(outfile), { recursive: true });
   rmSync(outfile, { force: true });
   // Bun inlines process.env.NODE_ENV at build time: pin it, or a build started by `bun test` (NODE_ENV=test) ships a
@@ -102,7 +112,11 @@ async function bunBuild(outfile: string, target?: string, bytecodeOrder?: string
     stderr: "pipe",
     env: { ...process.env, NODE_ENV: "production" },
   });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   const output = `${out}${err}`;
   const error =
     code !== 0
@@ -120,7 +134,11 @@ async function bunBuild(outfile: string, target?: string, bytecodeOrder?: string
  * Compiles src/main.ts into `outfile` (for `target`, default the host), laid out by `bytecodeOrder` when given.
  * A failed build leaves no file behind. Async so several cross builds can run side by side.
  */
-export async function compileGateway(opts: { outfile: string; target?: string; bytecodeOrder?: string }): Promise<CompileResult> {
+export async function compileGateway(opts: {
+  outfile: string;
+  target?: string;
+  bytecodeOrder?: string;
+}): Promise<CompileResult> {
   const outfile = resolve(ROOT, opts.outfile);
   const started = performance.now();
   const { error, output } = await bunBuild(outfile, opts.target, opts.bytecodeOrder);
@@ -174,14 +192,26 @@ export async function recordBytecodeOrder(dir: string): Promise<string> {
   );
   // Only the written config counts: the builder's OTARI_/GATEWAY_ variables must not shape the run.
   const env: Record<string, string> = { BUN_BYTECODE_ORDER_OUT: profile, NO_COLOR: "1" };
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(OTARI_|GATEWAY_|DATABASE_URL$)/.test(key)) env[key] ??= value;
-  const proc = Bun.spawn([binary, "serve", "--config", join(dir, "config.yml"), "--host", "127.0.0.1", "--port", String(port)], { cwd: dir, env, stdout: "pipe", stderr: "pipe" });
-  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]).then(([o, e]) => `${o}${e}`);
+  for (const [key, value] of Object.entries(process.env))
+    if (value !== undefined && !/^(OTARI_|GATEWAY_|DATABASE_URL$)/.test(key)) env[key] ??= value;
+  const proc = Bun.spawn(
+    [binary, "serve", "--config", join(dir, "config.yml"), "--host", "127.0.0.1", "--port", String(port)],
+    { cwd: dir, env, stdout: "pipe", stderr: "pipe" },
+  );
+  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]).then(
+    ([o, e]) => `${o}${e}`,
+  );
   const base = `http://127.0.0.1:${port}`;
   try {
     for (let deadline = performance.now() + 20_000; ; await Bun.sleep(10)) {
       if (proc.exitCode !== null || performance.now() > deadline) throw new Error("serve did not answer /health");
-      if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`${base}/health`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
     }
     const call = async (path: string, body?: unknown): Promise<Record<string, string>> => {
       const res = await fetch(base + path, {
@@ -202,6 +232,8 @@ export async function recordBytecodeOrder(dir: string): Promise<string> {
   } catch (err) {
     proc.kill("SIGKILL");
     await proc.exited;
-    throw new Error(`recording the bytecode order failed: ${err instanceof Error ? err.message : String(err)}\n${await output}`);
+    throw new Error(
+      `recording the bytecode order failed: ${err instanceof Error ? err.message : String(err)}\n${await output}`,
+    );
   }
 }

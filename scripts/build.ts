@@ -20,12 +20,20 @@ function option(name: string): string | undefined {
 const started = performance.now();
 const scratch = mkdtempSync(join(tmpdir(), "gw-order-"));
 const result = await recordBytecodeOrder(scratch)
-  .then((bytecodeOrder) => compileGateway({ outfile: option("outfile") ?? "dist/gateway", target: option("target"), bytecodeOrder }))
-  .catch((err: unknown) => ({ ok: false as const, output: "", error: err instanceof Error ? err.message : String(err) }))
+  .then((bytecodeOrder) =>
+    compileGateway({ outfile: option("outfile") ?? "dist/gateway", target: option("target"), bytecodeOrder }),
+  )
+  .catch((err: unknown) => ({
+    ok: false as const,
+    output: "",
+    error: err instanceof Error ? err.message : String(err),
+  }))
   .finally(() => rmSync(scratch, { recursive: true, force: true }));
 process.stdout.write(result.output);
 if (!result.ok) {
   console.error(`build failed: ${result.error}`);
   process.exit(1);
 }
-console.log(`built ${result.outfile} (${(result.bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `built ${result.outfile} (${(result.bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+);

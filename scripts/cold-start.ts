@@ -37,12 +37,24 @@ async function once(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "gw-cold-"));
   const port = fixedPort ?? freePort();
   const started = performance.now();
-  const child = Bun.spawn([binary, "serve", "--host", "127.0.0.1", "--port", String(port), "--database-url", `sqlite:///${join(dir, "gw.db")}`], {
-    cwd: dir,
-    stdout: "ignore",
-    stderr: "ignore",
-    env: { ...process.env, OTARI_MASTER_KEY: "cold-start-master-key" },
-  });
+  const child = Bun.spawn(
+    [
+      binary,
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--database-url",
+      `sqlite:///${join(dir, "gw.db")}`,
+    ],
+    {
+      cwd: dir,
+      stdout: "ignore",
+      stderr: "ignore",
+      env: { ...process.env, OTARI_MASTER_KEY: "cold-start-master-key" },
+    },
+  );
   try {
     const deadline = started + 20_000;
     while (performance.now() < deadline) {
@@ -70,4 +82,6 @@ const mid = Math.floor(times.length / 2);
 const median = times.length % 2 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
 const size = statSync(binary).size;
 console.log(`binary: ${binary} ${size} bytes (${(size / 1e6).toFixed(1)} MB)`);
-console.log(`cold start to first 200 from /health over ${runs} runs: median ${median.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times.at(-1)!.toFixed(1)})`);
+console.log(
+  `cold start to first 200 from /health over ${runs} runs: median ${median.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times.at(-1)!.toFixed(1)})`,
+);

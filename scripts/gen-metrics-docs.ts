@@ -35,13 +35,17 @@ const NOTES: Record<string, string> = {
   gateway_request_cost_dollars: "only priced requests are observed; `_sum` is spend in USD",
   gateway_rate_limit_hits_total: "RPM/TPM refusals (key or user)",
   gateway_budget_exceeded_total: "requests refused because the user's budget could not cover the reservation",
-  gateway_usage_log_queue_depth: "read at scrape time; grows when the database is slow or down (rows stay in the journal)",
+  gateway_usage_log_queue_depth:
+    "read at scrape time; grows when the database is slow or down (rows stay in the journal)",
   gateway_usage_log_rows_total: "`dropped` means a row the database rejected for good",
   gateway_trace_spans_dropped_total:
     "`queue_full`: the export queue (`otel_bsp_max_queue_size`) was full, the collector is slow or down; `export_failed`: the collector refused the batch or did not answer within `otel_bsp_export_timeout`; `shutdown`: still queued when the shutdown flush ran out of time",
-  gateway_trace_export_failures_total: "retries on 429/502/503/504 and network errors are not counted, only batches given up",
-  gateway_upstream_usage_anomalies_total: "one per upstream response whose usage was negative, fractional or above 1e9 tokens per field; clamped before billing and logged",
-  gateway_budget_reservations_released_total: "reservations of requests that never settled (crash, lost stream), freed after `reservation_ttl_seconds`",
+  gateway_trace_export_failures_total:
+    "retries on 429/502/503/504 and network errors are not counted, only batches given up",
+  gateway_upstream_usage_anomalies_total:
+    "one per upstream response whose usage was negative, fractional or above 1e9 tokens per field; clamped before billing and logged",
+  gateway_budget_reservations_released_total:
+    "reservations of requests that never settled (crash, lost stream), freed after `reservation_ttl_seconds`",
 };
 
 export interface MetricDoc {
@@ -70,8 +74,20 @@ export function renderMetricsReference(): string {
     const meaning = NOTES[m.name] ? `${m.help}: ${NOTES[m.name]}` : m.help;
     return `| ${exposed} | ${m.type} | ${labels} | ${meaning.replace(/\|/g, "\\|")} |`;
   });
-  const labelRows = [...new Set(gatewayMetrics().flatMap((m) => m.labels))].map((l) => `| \`${l}\` | ${LABEL_VALUES[l] ?? ""} |`);
-  return [BEGIN, "| Metric | Type | Labels | Meaning |", "|---|---|---|---|", ...rows, "", "| Label | Values |", "|---|---|", ...labelRows, END].join("\n");
+  const labelRows = [...new Set(gatewayMetrics().flatMap((m) => m.labels))].map(
+    (l) => `| \`${l}\` | ${LABEL_VALUES[l] ?? ""} |`,
+  );
+  return [
+    BEGIN,
+    "| Metric | Type | Labels | Meaning |",
+    "|---|---|---|---|",
+    ...rows,
+    "",
+    "| Label | Values |",
+    "|---|---|",
+    ...labelRows,
+    END,
+  ].join("\n");
 }
 
 if (import.meta.main) {

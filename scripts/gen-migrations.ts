@@ -24,7 +24,14 @@ for (const dialect of dialects) {
   }
   body.push(`  ${dialect}: [\n${entries.join("\n")}\n  ],`);
 }
-lines.push("", "/** Migrations per dialect, oldest first. */", "export const embeddedMigrations = {", ...body, "} as const;", "");
+lines.push(
+  "",
+  "/** Migrations per dialect, oldest first. */",
+  "export const embeddedMigrations = {",
+  ...body,
+  "} as const;",
+  "",
+);
 const out = lines.join("\n");
 const target = "src/db/migrations.gen.ts";
 if (process.argv.includes("--check")) {

@@ -34,7 +34,13 @@ export function renderProviderTable(): string {
     const messages = a ? (a.capabilities.messagesPassthrough ? "native" : "translated") : "—";
     return `| \`${d.name}\` | ${messages} | ${d.defaultApiBase ? `\`${d.defaultApiBase}\`` : "required (`api_base`)"} | ${env} | ${EXTRA_KEYS[d.name] ?? "—"} | ${caps} |`;
   });
-  return [BEGIN, "| Key | `/v1/messages` | Default `api_base` | Env vars | Extra config keys | Capabilities |", "|---|---|---|---|---|---|", ...rows, END].join("\n");
+  return [
+    BEGIN,
+    "| Key | `/v1/messages` | Default `api_base` | Env vars | Extra config keys | Capabilities |",
+    "|---|---|---|---|---|---|",
+    ...rows,
+    END,
+  ].join("\n");
 }
 
 if (import.meta.main) {

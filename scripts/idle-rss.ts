@@ -27,12 +27,14 @@ const UPSTREAM_PORT = Number(values.port);
 const PORT = UPSTREAM_PORT + 1;
 const base = `http://127.0.0.1:${PORT}`;
 
-const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const rssMb = (pid: number): number =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 async function waitOk(url: string, child?: Subprocess): Promise<void> {
   const deadline = performance.now() + 20_000;
   while (performance.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`exited with ${child.exitCode}: ${await new Response(child.stderr as ReadableStream).text()}`);
+    if (child && child.exitCode !== null)
+      throw new Error(`exited with ${child.exitCode}: ${await new Response(child.stderr as ReadableStream).text()}`);
     try {
       if ((await fetch(url)).status === 200) return;
     } catch {
@@ -44,16 +46,35 @@ async function waitOk(url: string, child?: Subprocess): Promise<void> {
 }
 
 async function admin(path: string, body: unknown): Promise<Record<string, string>> {
-  const res = await fetch(base + path, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(base + path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, string>;
 }
 
 function wrk(key: string): number {
-  const out = spawnSync(["wrk", "-t1", "-c64", `-d${values.duration}s`, "-s", join(import.meta.dir, "bench/post.lua"), `${base}/v1/chat/completions`], {
-    env: { ...process.env, WRK_KEY: key },
-  }).stdout.toString();
-  const r = JSON.parse(/JSON(\{.*\})/.exec(out)?.[1] ?? "{}") as { requests?: number; duration_us?: number; non2xx?: number };
+  const out = spawnSync(
+    [
+      "wrk",
+      "-t1",
+      "-c64",
+      `-d${values.duration}s`,
+      "-s",
+      join(import.meta.dir, "bench/post.lua"),
+      `${base}/v1/chat/completions`,
+    ],
+    {
+      env: { ...process.env, WRK_KEY: key },
+    },
+  ).stdout.toString();
+  const r = JSON.parse(/JSON(\{.*\})/.exec(out)?.[1] ?? "{}") as {
+    requests?: number;
+    duration_us?: number;
+    non2xx?: number;
+  };
   if (r.non2xx) throw new Error(`${r.non2xx} non-2xx answers under load`);
   return Math.round((r.requests ?? 0) / ((r.duration_us ?? 1) / 1e6));
 }
@@ -90,13 +111,22 @@ async function once(): Promise<Run> {
     ].join("\n"),
   );
   const started = performance.now();
-  const gw = spawn([BIN, "serve", "--config", config, "--port", String(PORT), "--host", "127.0.0.1"], { cwd: dir, stdout: "ignore", stderr: "pipe" });
+  const gw = spawn([BIN, "serve", "--config", config, "--port", String(PORT), "--host", "127.0.0.1"], {
+    cwd: dir,
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   try {
     await waitOk(`${base}/health`, gw);
     const coldMs = performance.now() - started;
     const budget = await admin("/v1/budgets", { max_budget: 1_000_000 });
     await admin("/v1/users", { user_id: "bench-user", budget_id: budget.budget_id });
-    const { key } = await admin("/v1/keys", { key_name: "bench", user_id: "bench-user", rpm_limit: 100_000_000, tpm_limit: 1_000_000_000 });
+    const { key } = await admin("/v1/keys", {
+      key_name: "bench",
+      user_id: "bench-user",
+      rpm_limit: 100_000_000,
+      tpm_limit: 1_000_000_000,
+    });
     await Bun.sleep(1000);
     const run: Run = { coldMs, idleMb: rssMb(gw.pid) };
     if (values.load) {
@@ -120,7 +150,10 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-const upstream = spawn(["bun", join(import.meta.dir, "bench/upstream.ts"), "--port", String(UPSTREAM_PORT)], { stdout: "ignore", stderr: "inherit" });
+const upstream = spawn(["bun", join(import.meta.dir, "bench/upstream.ts"), "--port", String(UPSTREAM_PORT)], {
+  stdout: "ignore",
+  stderr: "inherit",
+});
 try {
   await waitOk(`http://127.0.0.1:${UPSTREAM_PORT}/v1/models`);
   const runs: Run[] = [];
@@ -134,7 +167,9 @@ try {
   const pick = (f: (r: Run) => number | undefined) => median(runs.map(f).filter((x): x is number => x !== undefined));
   console.log(
     `median of ${runs.length}: cold ${pick((r) => r.coldMs).toFixed(1)} ms, idle RSS ${pick((r) => r.idleMb).toFixed(1)} MB` +
-      (values.load ? `, c=64 ${pick((r) => r.rps)} rps, RSS loaded ${pick((r) => r.loadedMb).toFixed(1)} MB, after ${pick((r) => r.afterMb).toFixed(1)} MB` : ""),
+      (values.load
+        ? `, c=64 ${pick((r) => r.rps)} rps, RSS loaded ${pick((r) => r.loadedMb).toFixed(1)} MB, after ${pick((r) => r.afterMb).toFixed(1)} MB`
+        : ""),
   );
 } finally {
   upstream.kill("SIGTERM");

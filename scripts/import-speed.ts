@@ -47,22 +47,36 @@ for (const dialect of ["sqlite", "pg"] as const) {
   const source = await createOtariDb(dialect);
   const seededAt = performance.now();
   await seedOtari(source, { usageRows: rows });
-  console.log(`${dialect}: built an otari database with ${rows} usage rows in ${((performance.now() - seededAt) / 1000).toFixed(1)} s`);
+  console.log(
+    `${dialect}: built an otari database with ${rows} usage rows in ${((performance.now() - seededAt) / 1000).toFixed(1)} s`,
+  );
   const target = await emptyTarget(dialect);
   try {
     const started = performance.now();
-    const proc = Bun.spawn([binary, "import", "otari", "--from", source.url, "--json"], { env: { ...process.env, DATABASE_URL: target.url }, stdout: "pipe", stderr: "inherit" });
+    const proc = Bun.spawn([binary, "import", "otari", "--from", source.url, "--json"], {
+      env: { ...process.env, DATABASE_URL: target.url },
+      stdout: "pipe",
+      stderr: "inherit",
+    });
     const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
     const wall = (performance.now() - started) / 1000;
     if (code !== 0) throw new Error(`import exited ${code}:\n${out}`);
     const report = JSON.parse(out) as { tables: { usage_logs: { imported: number } }; seconds: number };
     const imported = report.tables.usage_logs.imported;
-    console.log(`${dialect}: imported ${imported} usage rows (and the management tables) in ${wall.toFixed(1)} s wall, ${report.seconds} s in the import; ${Math.round(imported / wall)} rows/s`);
+    console.log(
+      `${dialect}: imported ${imported} usage rows (and the management tables) in ${wall.toFixed(1)} s wall, ${report.seconds} s in the import; ${Math.round(imported / wall)} rows/s`,
+    );
     const again = performance.now();
-    const rerun = Bun.spawn([binary, "import", "otari", "--from", source.url, "--json"], { env: { ...process.env, DATABASE_URL: target.url }, stdout: "pipe", stderr: "inherit" });
+    const rerun = Bun.spawn([binary, "import", "otari", "--from", source.url, "--json"], {
+      env: { ...process.env, DATABASE_URL: target.url },
+      stdout: "pipe",
+      stderr: "inherit",
+    });
     const [out2] = await Promise.all([new Response(rerun.stdout).text(), rerun.exited]);
     const second = JSON.parse(out2) as { tables: { usage_logs: { imported: number; unchanged: number } } };
-    console.log(`${dialect}: re-run took ${((performance.now() - again) / 1000).toFixed(1)} s, imported ${second.tables.usage_logs.imported}, unchanged ${second.tables.usage_logs.unchanged}`);
+    console.log(
+      `${dialect}: re-run took ${((performance.now() - again) / 1000).toFixed(1)} s, imported ${second.tables.usage_logs.imported}, unchanged ${second.tables.usage_logs.unchanged}`,
+    );
   } finally {
     await source.close();
     await target.drop();

@@ -69,18 +69,22 @@ export function parseSums(text: string): Map<string, string> {
 function selectTargets(only?: readonly string[]): ReleaseTarget[] {
   if (!only?.length) return [...RELEASE_TARGETS];
   const unknown = only.filter((n) => !RELEASE_TARGETS.some((t) => t.name === n));
-  if (unknown.length) throw new Error(`unknown target(s) ${unknown.join(", ")}; known: ${RELEASE_TARGETS.map((t) => t.name).join(", ")}`);
+  if (unknown.length)
+    throw new Error(`unknown target(s) ${unknown.join(", ")}; known: ${RELEASE_TARGETS.map((t) => t.name).join(", ")}`);
   return RELEASE_TARGETS.filter((t) => only.includes(t.name));
 }
 
 /** Builds the requested targets (all by default) into `outDir`, `jobs` at a time, and writes SHA256SUMS. */
-export async function buildRelease(opts: { outDir?: string; only?: readonly string[]; jobs?: number; log?: (line: string) => void } = {}): Promise<ReleaseResult> {
+export async function buildRelease(
+  opts: { outDir?: string; only?: readonly string[]; jobs?: number; log?: (line: string) => void } = {},
+): Promise<ReleaseResult> {
   const outDir = resolve(ROOT, opts.outDir ?? "dist/release");
   const log = opts.log ?? (() => undefined);
   const targets = selectTargets(opts.only);
   // A stale artifact from an earlier run must not be published beside fresh ones.
   try {
-    for (const f of readdirSync(outDir)) if (f.startsWith("gateway-") || f === "SHA256SUMS") rmSync(join(outDir, f), { force: true });
+    for (const f of readdirSync(outDir))
+      if (f.startsWith("gateway-") || f === "SHA256SUMS") rmSync(join(outDir, f), { force: true });
   } catch {
     // no directory yet
   }
@@ -95,7 +99,11 @@ export async function buildRelease(opts: { outDir?: string; only?: readonly stri
         log(`building ${t.file} (--target=${t.target})`);
         const result = await compileGateway({ outfile: join(outDir, t.file), target: t.target, bytecodeOrder });
         const sha256 = result.ok ? await sha256File(result.outfile) : null;
-        log(result.ok ? `  ok ${t.file}: ${(result.bytes / 1e6).toFixed(1)} MB in ${result.seconds.toFixed(1)} s${result.smokeTested ? " (smoke-tested)" : ""}` : `  FAILED ${t.file}: ${result.error}\n${result.output}`);
+        log(
+          result.ok
+            ? `  ok ${t.file}: ${(result.bytes / 1e6).toFixed(1)} MB in ${result.seconds.toFixed(1)} s${result.smokeTested ? " (smoke-tested)" : ""}`
+            : `  FAILED ${t.file}: ${result.error}\n${result.output}`,
+        );
         artifacts.push({ target: t, result, sha256 });
       }
     };
@@ -115,11 +123,21 @@ if (import.meta.main) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
-  const only = option("only")?.split(",").map((s) => s.trim()).filter(Boolean);
-  const release = await buildRelease({ outDir: option("out"), only, jobs: Number(option("jobs") ?? 2), log: (line) => console.log(line) });
+  const only = option("only")
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const release = await buildRelease({
+    outDir: option("out"),
+    only,
+    jobs: Number(option("jobs") ?? 2),
+    log: (line) => console.log(line),
+  });
   console.log(`\n${release.sumsFile}:`);
   for (const a of release.artifacts) {
-    console.log(`  ${a.result.ok ? "ok    " : "FAILED"} ${a.target.file.padEnd(28)} ${a.result.ok ? `${(a.result.bytes / 1e6).toFixed(1)} MB` : a.result.error}`);
+    console.log(
+      `  ${a.result.ok ? "ok    " : "FAILED"} ${a.target.file.padEnd(28)} ${a.result.ok ? `${(a.result.bytes / 1e6).toFixed(1)} MB` : a.result.error}`,
+    );
   }
   process.exit(release.ok ? 0 : 1);
 }

@@ -50,17 +50,33 @@ async function waitFor(url: string, timeoutMs: number): Promise<void> {
 }
 
 if (!existsSync(BINARY)) {
-  const build = Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+  const build = Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], {
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   if (build.exitCode !== 0) process.exit(1);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "gw-soak-"));
 const upstreamPort = freePort();
 const gatewayPort = freePort();
-const upstream = Bun.spawn([process.execPath, join(ROOT, "scripts", "bench", "upstream.ts"), "--port", String(upstreamPort), "--chunks", "10", "--interval-ms", "5"], {
-  stdout: "ignore",
-  stderr: "inherit",
-});
+const upstream = Bun.spawn(
+  [
+    process.execPath,
+    join(ROOT, "scripts", "bench", "upstream.ts"),
+    "--port",
+    String(upstreamPort),
+    "--chunks",
+    "10",
+    "--interval-ms",
+    "5",
+  ],
+  {
+    stdout: "ignore",
+    stderr: "inherit",
+  },
+);
 const dbPath = join(dir, "soak.db");
 writeFileSync(
   join(dir, "config.yml"),
@@ -77,11 +93,14 @@ writeFileSync(
     },
   }),
 );
-const gateway = Bun.spawn([BINARY, "serve", "--config", join(dir, "config.yml"), "--host", "127.0.0.1", "--port", String(gatewayPort)], {
-  cwd: dir,
-  stdout: "ignore",
-  stderr: "ignore",
-});
+const gateway = Bun.spawn(
+  [BINARY, "serve", "--config", join(dir, "config.yml"), "--host", "127.0.0.1", "--port", String(gatewayPort)],
+  {
+    cwd: dir,
+    stdout: "ignore",
+    stderr: "ignore",
+  },
+);
 const base = `http://127.0.0.1:${gatewayPort}`;
 const totalMs = minutes * 60_000;
 // Hard stop: whatever happens, nothing outlives the run by more than a minute.
@@ -94,11 +113,20 @@ const hardStop = setTimeout(() => {
 const stats = new Map<string, number>();
 const count = (label: string) => stats.set(label, (stats.get(label) ?? 0) + 1);
 
-async function call(label: string, method: string, path: string, token: string | null, body?: unknown): Promise<Response | null> {
+async function call(
+  label: string,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<Response | null> {
   try {
     const res = await fetch(base + path, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     await res.arrayBuffer();
@@ -125,7 +153,9 @@ function sample(started: number): Sample {
   for (const suffix of ["", "-wal", "-shm"]) if (existsSync(dbPath + suffix)) dbBytes += statSync(dbPath + suffix).size;
   const s = { t: (Date.now() - started) / 1000, rssMb, fds, dbMb: dbBytes / 2 ** 20 };
   samples.push(s);
-  console.log(`t=${s.t.toFixed(0)}s rss=${s.rssMb.toFixed(1)}MB fds=${s.fds} db=${s.dbMb.toFixed(2)}MB requests=${[...stats.values()].reduce((a, b) => a + b, 0)}`);
+  console.log(
+    `t=${s.t.toFixed(0)}s rss=${s.rssMb.toFixed(1)}MB fds=${s.fds} db=${s.dbMb.toFixed(2)}MB requests=${[...stats.values()].reduce((a, b) => a + b, 0)}`,
+  );
   return s;
 }
 
@@ -143,12 +173,28 @@ function slope(points: [number, number][]): number {
 try {
   await waitFor(`http://127.0.0.1:${upstreamPort}/v1/models`, 10_000);
   await waitFor(`${base}/health`, 20_000);
-  await call("setup", "POST", "/v1/pricing", MASTER, { model_key: "openai:bench-model", input_price_per_million: 1, output_price_per_million: 2 });
-  const budget = (await (await fetch(`${base}/v1/budgets`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify({ max_budget: 1_000_000 }) })).json()) as {
+  await call("setup", "POST", "/v1/pricing", MASTER, {
+    model_key: "openai:bench-model",
+    input_price_per_million: 1,
+    output_price_per_million: 2,
+  });
+  const budget = (await (
+    await fetch(`${base}/v1/budgets`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+      body: JSON.stringify({ max_budget: 1_000_000 }),
+    })
+  ).json()) as {
     budget_id: string;
   };
   await call("setup", "POST", "/v1/users", MASTER, { user_id: "soak-user", budget_id: budget.budget_id });
-  const { key } = (await (await fetch(`${base}/v1/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify({ user_id: "soak-user" }) })).json()) as {
+  const { key } = (await (
+    await fetch(`${base}/v1/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+      body: JSON.stringify({ user_id: "soak-user" }),
+    })
+  ).json()) as {
     key: string;
   };
 
@@ -160,9 +206,20 @@ try {
   let n = 0;
   const ops: [number, () => Promise<unknown>][] = [
     [50, () => call("chat", "POST", "/v1/chat/completions", key, chat)],
-    [20, () => call("stream", "POST", "/v1/chat/completions", key, { ...chat, stream: true, stream_options: { include_usage: true } })],
+    [
+      20,
+      () =>
+        call("stream", "POST", "/v1/chat/completions", key, {
+          ...chat,
+          stream: true,
+          stream_options: { include_usage: true },
+        }),
+    ],
     [3, () => call("err-bad-key", "POST", "/v1/chat/completions", `gw-${"x".repeat(60)}`, chat)],
-    [3, () => call("err-bad-body", "POST", "/v1/chat/completions", key, '{"model": "openai:bench-model", "messages": [')],
+    [
+      3,
+      () => call("err-bad-body", "POST", "/v1/chat/completions", key, '{"model": "openai:bench-model", "messages": ['),
+    ],
     [2, () => call("err-unknown-provider", "POST", "/v1/chat/completions", key, { ...chat, model: "nope:model" })],
     [2, () => call("err-dead-provider", "POST", "/v1/chat/completions", key, { ...chat, model: "dead:bench-model" })],
     [
@@ -170,7 +227,11 @@ try {
       async () => {
         const id = `soak-${n++}`;
         await call("mgmt-user", "POST", "/v1/users", MASTER, { user_id: id });
-        const res = await fetch(`${base}/v1/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify({ user_id: id }) });
+        const res = await fetch(`${base}/v1/keys`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+          body: JSON.stringify({ user_id: id }),
+        });
         const created = (await res.json()) as { id?: string };
         count(`mgmt-key ${res.status}`);
         if (created.id) await call("mgmt-key-delete", "DELETE", `/v1/keys/${created.id}`, MASTER);
@@ -204,14 +265,24 @@ try {
   const first = steady[0] ?? samples[0]!;
   const total = [...stats.values()].reduce((a, b) => a + b, 0);
   console.log("\n== soak summary ==");
-  console.log(`duration: ${minutes} min, concurrency ${concurrency}, requests ${total} (${(total / (minutes * 60)).toFixed(0)}/s)`);
+  console.log(
+    `duration: ${minutes} min, concurrency ${concurrency}, requests ${total} (${(total / (minutes * 60)).toFixed(0)}/s)`,
+  );
   for (const [label, c] of [...stats.entries()].sort()) console.log(`  ${label}: ${c}`);
-  console.log(`RSS: start ${samples[0]!.rssMb.toFixed(1)} MB, after warm-up ${first.rssMb.toFixed(1)} MB, end ${last.rssMb.toFixed(1)} MB, max ${Math.max(...samples.map((s) => s.rssMb)).toFixed(1)} MB`);
+  console.log(
+    `RSS: start ${samples[0]!.rssMb.toFixed(1)} MB, after warm-up ${first.rssMb.toFixed(1)} MB, end ${last.rssMb.toFixed(1)} MB, max ${Math.max(...samples.map((s) => s.rssMb)).toFixed(1)} MB`,
+  );
   console.log(`RSS slope after ${warmupMs / 1000}s warm-up: ${rssSlope.toFixed(2)} MB/min`);
-  console.log(`open fds: start ${samples[0]!.fds}, end ${last.fds}, max ${Math.max(...samples.map((s) => s.fds))}, slope ${fdSlope.toFixed(2)}/min`);
+  console.log(
+    `open fds: start ${samples[0]!.fds}, end ${last.fds}, max ${Math.max(...samples.map((s) => s.fds))}, slope ${fdSlope.toFixed(2)}/min`,
+  );
   console.log(`SQLite files: start ${samples[0]!.dbMb.toFixed(2)} MB, end ${last.dbMb.toFixed(2)} MB`);
-  const networkErrors = [...stats.entries()].filter(([l]) => l.endsWith("network-error")).reduce((a, [, c]) => a + c, 0);
-  const serverErrors = [...stats.entries()].filter(([l]) => / 5\d\d$/.test(l) && !l.startsWith("err-dead-provider")).reduce((a, [, c]) => a + c, 0);
+  const networkErrors = [...stats.entries()]
+    .filter(([l]) => l.endsWith("network-error"))
+    .reduce((a, [, c]) => a + c, 0);
+  const serverErrors = [...stats.entries()]
+    .filter(([l]) => / 5\d\d$/.test(l) && !l.startsWith("err-dead-provider"))
+    .reduce((a, [, c]) => a + c, 0);
   console.log(`unexpected: ${serverErrors} 5xx (outside the dead-provider case), ${networkErrors} network errors`);
 } finally {
   gateway.kill("SIGTERM");

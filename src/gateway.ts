@@ -129,7 +129,14 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       aliases: runtime.router.aliases,
       models: () => runtime.models.list({ kind: "master" }),
     });
-    const app = createApp({ services, inference: () => runtime, providers: () => providers, config, metrics, draining: () => draining });
+    const app = createApp({
+      services,
+      inference: () => runtime,
+      providers: () => providers,
+      config,
+      metrics,
+      draining: () => draining,
+    });
     return {
       mode: "standalone",
       config,

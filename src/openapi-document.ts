@@ -20,7 +20,11 @@ export async function generateOpenApiDocument(): Promise<OpenApiDocument> {
   const config = loadConfig({ configPath: null, env: {}, cwd: NO_CONFIG_DIR, warn: () => undefined });
   const store = openStore("sqlite:///:memory:");
   try {
-    const services = createServices({ store, masterKey: createMasterKey(null), isKnownProvider: providerChecker(config) });
+    const services = createServices({
+      store,
+      masterKey: createMasterKey(null),
+      isKnownProvider: providerChecker(config),
+    });
     const ctx = {
       services,
       config,

@@ -19,7 +19,14 @@ import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { openStore, type Store } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
-import { insertUsageLines, PG_INSERT_ROWS_SQL, SQLITE_INSERT_SQL, sqliteInsertValues, toUsageLine, type UsageRowInsert } from "../../src/services/governance/usage-insert";
+import {
+  insertUsageLines,
+  PG_INSERT_ROWS_SQL,
+  SQLITE_INSERT_SQL,
+  sqliteInsertValues,
+  toUsageLine,
+  type UsageRowInsert,
+} from "../../src/services/governance/usage-insert";
 import { encodeCursor } from "../../src/services/usage";
 import { BINARY, buildBinary, ROOT } from "./gateway";
 import { createDatabase, type Postgres } from "./pg-stats";
@@ -82,7 +89,11 @@ async function rowAt(store: Store, offset: number): Promise<{ ts: number; id: st
 }
 
 /** Streams the export; the gateway's RSS is sampled every 100 ms and read at each quarter of the rows. */
-async function exportRun(base: string, pid: number, startDate: number): Promise<Record<string, number | null | (number | null)[]>> {
+async function exportRun(
+  base: string,
+  pid: number,
+  startDate: number,
+): Promise<Record<string, number | null | (number | null)[]>> {
   const samples: number[] = [];
   const before = rssMb(pid);
   const timer = setInterval(() => {
@@ -90,7 +101,9 @@ async function exportRun(base: string, pid: number, startDate: number): Promise<
     if (mb !== null) samples.push(mb);
   }, 100);
   const t0 = performance.now();
-  const res = await fetch(`${base}/v1/usage/export.csv?start_date=${encodeURIComponent(iso(startDate))}`, { headers: { authorization: `Bearer ${MASTER}` } });
+  const res = await fetch(`${base}/v1/usage/export.csv?start_date=${encodeURIComponent(iso(startDate))}`, {
+    headers: { authorization: `Bearer ${MASTER}` },
+  });
   let lines = 0;
   let bytes = 0;
   const quarters: (number | null)[] = [];
@@ -101,15 +114,38 @@ async function exportRun(base: string, pid: number, startDate: number): Promise<
   }
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(timer);
-  return { rows: lines - 1, seconds: Math.round(seconds * 10) / 10, mb: Math.round(bytes / 1e5) / 10, rss_before_mb: before, rss_at_quarters_mb: quarters, rss_peak_mb: Math.max(...samples), rss_after_mb: rssMb(pid), rss_samples: samples.length };
+  return {
+    rows: lines - 1,
+    seconds: Math.round(seconds * 10) / 10,
+    mb: Math.round(bytes / 1e5) / 10,
+    rss_before_mb: before,
+    rss_at_quarters_mb: quarters,
+    rss_peak_mb: Math.max(...samples),
+    rss_after_mb: rssMb(pid),
+    rss_samples: samples.length,
+  };
 }
 
 async function firstLoad(base: string): Promise<Record<string, number> | { error: string }> {
   try {
     const { chromium } = await import("playwright-core");
-    const signIn = await fetch(`${base}/ui/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ master_key: MASTER }) });
+    const signIn = await fetch(`${base}/ui/api/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ master_key: MASTER }),
+    });
     const cookie = signIn.headers.get("set-cookie")!.split(";")[0]!.split("=");
-    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+      ],
+    });
     const runs: number[] = [];
     let transfer = 0;
     try {
@@ -130,7 +166,11 @@ async function firstLoad(base: string): Promise<Record<string, number> | { error
     } finally {
       await browser.close();
     }
-    return { median_ms: Math.round(median(runs)), max_ms: Math.round(Math.max(...runs)), transfer_kb: Math.round(transfer / 102.4) / 10 };
+    return {
+      median_ms: Math.round(median(runs)),
+      max_ms: Math.round(Math.max(...runs)),
+      transfer_kb: Math.round(transfer / 102.4) / 10,
+    };
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
   }
@@ -177,7 +217,9 @@ async function writerCost(dbUrl: () => Promise<string>): Promise<Record<string, 
           if (variant === "with") await insertUsageLines(store, batch);
           else if (store.dialect === "pg") await store.query(PG_INSERT_ROWS_SQL, [`[${batch.join(",")}]`]);
           else {
-            const values = sqliteInsertValues(batch.map((l) => ({ ...JSON.parse(l), timestamp: new Date(JSON.parse(l).timestamp) })));
+            const values = sqliteInsertValues(
+              batch.map((l) => ({ ...JSON.parse(l), timestamp: new Date(JSON.parse(l).timestamp) })),
+            );
             const width = values.length / batch.length;
             await store.rawTx(async (exec) => {
               for (let j = 0; j < values.length; j += width) await exec(SQLITE_INSERT_SQL, values.slice(j, j + width));
@@ -189,7 +231,11 @@ async function writerCost(dbUrl: () => Promise<string>): Promise<Record<string, 
       }
     }
     const best = { with: Math.max(...rate.with), without: Math.max(...rate.without) };
-    out[mix] = { with_rollups_rows_per_s: Math.round(best.with), without_rollups_rows_per_s: Math.round(best.without), cost: Math.round((1 - best.with / best.without) * 1000) / 10 };
+    out[mix] = {
+      with_rollups_rows_per_s: Math.round(best.with),
+      without_rollups_rows_per_s: Math.round(best.without),
+      cost: Math.round((1 - best.with / best.without) * 1000) / 10,
+    };
   }
   return out;
 }
@@ -198,12 +244,35 @@ async function benchDialect(dialect: "sqlite" | "pg"): Promise<Record<string, un
   const dir = tempDir(`gw-bench-analytics-${dialect}-`);
   const pg: Postgres = { url: values.pg!, source: "existing server", statements: false };
   let n = 0;
-  const freshDb = async () => (dialect === "sqlite" ? `sqlite:///${join(dir, `w${n++}.db`)}` : createDatabase(pg, `gw_bench_w_${process.pid}_${n++}`));
-  const dbUrl = dialect === "sqlite" ? `sqlite:///${join(dir, "usage.db")}` : await createDatabase(pg, `gw_bench_analytics_${process.pid}`);
+  const freshDb = async () =>
+    dialect === "sqlite"
+      ? `sqlite:///${join(dir, `w${n++}.db`)}`
+      : createDatabase(pg, `gw_bench_w_${process.pid}_${n++}`);
+  const dbUrl =
+    dialect === "sqlite"
+      ? `sqlite:///${join(dir, "usage.db")}`
+      : await createDatabase(pg, `gw_bench_analytics_${process.pid}`);
   console.log(`[${dialect}] seeding ${ROWS} rows over ${DAYS} days...`);
-  const seeded = await seedUsage({ db: dbUrl, rows: ROWS, days: DAYS, users: 1000, keys: 5000, models: 50, endUsers: 20000, seed: 1, log: (l) => console.log(`[${dialect}] ${l}`) });
-  writeFileSync(join(dir, "config.yml"), stringify({ database_url: dbUrl, master_key: MASTER, log_level: "warning", bootstrap_api_key: false }));
-  const gw = start(`analytics-${dialect}`, [BINARY, "serve", "--config", join(dir, "config.yml"), "--port", String(PORT), "--host", "127.0.0.1"], { cwd: dir });
+  const seeded = await seedUsage({
+    db: dbUrl,
+    rows: ROWS,
+    days: DAYS,
+    users: 1000,
+    keys: 5000,
+    models: 50,
+    endUsers: 20000,
+    seed: 1,
+    log: (l) => console.log(`[${dialect}] ${l}`),
+  });
+  writeFileSync(
+    join(dir, "config.yml"),
+    stringify({ database_url: dbUrl, master_key: MASTER, log_level: "warning", bootstrap_api_key: false }),
+  );
+  const gw = start(
+    `analytics-${dialect}`,
+    [BINARY, "serve", "--config", join(dir, "config.yml"), "--port", String(PORT), "--host", "127.0.0.1"],
+    { cwd: dir },
+  );
   const base = `http://127.0.0.1:${PORT}`;
   await waitReady(gw, `${base}/health`, 600_000);
   const end = seeded.end;
@@ -226,7 +295,13 @@ async function benchDialect(dialect: "sqlite" | "pg"): Promise<Record<string, un
   const timings: Timing[] = [];
   for (const [name, path] of queries) {
     const ms = await time(base, path, ITER);
-    timings.push({ name, path, p50_ms: round(percentile(ms, 50)), p95_ms: round(percentile(ms, 95)), target_ms: TARGETS.analyticsP95Ms });
+    timings.push({
+      name,
+      path,
+      p50_ms: round(percentile(ms, 50)),
+      p95_ms: round(percentile(ms, 95)),
+      target_ms: TARGETS.analyticsP95Ms,
+    });
     console.log(`[${dialect}] ${name}: p95 ${round(percentile(ms, 95))} ms`);
   }
   const store = openStore(dbUrl);
@@ -237,11 +312,21 @@ async function benchDialect(dialect: "sqlite" | "pg"): Promise<Record<string, un
   await store.close();
   for (const [name, path, n] of [
     ["/v1/usage page 1", "/v1/usage?limit=100", ITER],
-    [`/v1/usage page ${Math.floor(offset / 100) + 1} (keyset)`, `/v1/usage?limit=100&cursor=${encodeCursor(before)}`, ITER],
+    [
+      `/v1/usage page ${Math.floor(offset / 100) + 1} (keyset)`,
+      `/v1/usage?limit=100&cursor=${encodeCursor(before)}`,
+      ITER,
+    ],
     [`/v1/usage page ${Math.floor(offset / 100) + 1} (skip, for comparison)`, `/v1/usage?limit=100&skip=${offset}`, 5],
   ] as const) {
     const ms = await time(base, path, n);
-    timings.push({ name, path, p50_ms: round(percentile(ms, 50)), p95_ms: round(percentile(ms, 95)), target_ms: TARGETS.usagePageP95Ms });
+    timings.push({
+      name,
+      path,
+      p50_ms: round(percentile(ms, 50)),
+      p95_ms: round(percentile(ms, 95)),
+      target_ms: TARGETS.usagePageP95Ms,
+    });
     console.log(`[${dialect}] ${name}: p95 ${round(percentile(ms, 95))} ms`);
   }
   console.log(`[${dialect}] exporting ${EXPORT_ROWS} rows as CSV...`);
@@ -257,17 +342,52 @@ const round = (x: number) => Math.round(x * 10) / 10;
 const mark = (ok: boolean) => (ok ? "pass" : "miss");
 
 function markdown(results: Record<string, unknown>[]): string {
-  const out = [`# Analytics benchmark, ${new Date().toISOString()}`, "", `${ROWS} usage rows over ${DAYS} days, 1,000 users, 5,000 keys, 50 models (scripts/bench/seed-usage.ts).`, ""];
-  for (const r of results as { dialect: string; seeded: { rollupRows: number; marginalRows: number; seconds: Record<string, number> }; timings: Timing[]; export: Record<string, number | number[]>; first_load: Record<string, number | string>; writer: Record<string, { with_rollups_rows_per_s: number; without_rollups_rows_per_s: number; cost: number }> }[]) {
-    out.push(`## ${r.dialect}`, "", `Seeded: ${r.seeded.rollupRows} rollup rows, ${r.seeded.marginalRows} marginal rows; load ${round(r.seeded.seconds.rows ?? 0)} s, indexes ${round(r.seeded.seconds.indexes ?? 0)} s, rollups ${round(r.seeded.seconds.rollups ?? 0)} s.`, "");
+  const out = [
+    `# Analytics benchmark, ${new Date().toISOString()}`,
+    "",
+    `${ROWS} usage rows over ${DAYS} days, 1,000 users, 5,000 keys, 50 models (scripts/bench/seed-usage.ts).`,
+    "",
+  ];
+  for (const r of results as {
+    dialect: string;
+    seeded: { rollupRows: number; marginalRows: number; seconds: Record<string, number> };
+    timings: Timing[];
+    export: Record<string, number | number[]>;
+    first_load: Record<string, number | string>;
+    writer: Record<string, { with_rollups_rows_per_s: number; without_rollups_rows_per_s: number; cost: number }>;
+  }[]) {
+    out.push(
+      `## ${r.dialect}`,
+      "",
+      `Seeded: ${r.seeded.rollupRows} rollup rows, ${r.seeded.marginalRows} marginal rows; load ${round(r.seeded.seconds.rows ?? 0)} s, indexes ${round(r.seeded.seconds.indexes ?? 0)} s, rollups ${round(r.seeded.seconds.rollups ?? 0)} s.`,
+      "",
+    );
     out.push("| request | p50 ms | p95 ms | target p95 | |", "|---|---|---|---|---|");
-    for (const t of r.timings) out.push(`| ${t.name} | ${t.p50_ms} | ${t.p95_ms} | ${t.name.includes("skip") ? "-" : `≤ ${t.target_ms}`} | ${t.name.includes("skip") ? "" : mark(t.p95_ms <= t.target_ms)} |`);
+    for (const t of r.timings)
+      out.push(
+        `| ${t.name} | ${t.p50_ms} | ${t.p95_ms} | ${t.name.includes("skip") ? "-" : `≤ ${t.target_ms}`} | ${t.name.includes("skip") ? "" : mark(t.p95_ms <= t.target_ms)} |`,
+      );
     const e = r.export;
-    out.push("", `CSV export: ${e.rows} rows, ${e.mb} MB in ${e.seconds} s; gateway RSS ${e.rss_before_mb} MB before, ${(e.rss_at_quarters_mb as unknown as number[]).join(" / ")} MB after each quarter of the rows, peak ${e.rss_peak_mb} MB (${e.rss_samples} samples), ${e.rss_after_mb} MB after.`);
+    out.push(
+      "",
+      `CSV export: ${e.rows} rows, ${e.mb} MB in ${e.seconds} s; gateway RSS ${e.rss_before_mb} MB before, ${(e.rss_at_quarters_mb as unknown as number[]).join(" / ")} MB after each quarter of the rows, peak ${e.rss_peak_mb} MB (${e.rss_samples} samples), ${e.rss_after_mb} MB after.`,
+    );
     const f = r.first_load;
-    out.push("", "error" in f ? `Console first load: not measured (${f.error}).` : `Console first load (Chromium, cold cache, until the overview's cards show): median ${f.median_ms} ms, max ${f.max_ms} ms; page and assets ${f.transfer_kb} KB as sent (target ≤ ${TARGETS.firstLoadMs} ms: ${mark(Number(f.median_ms) <= TARGETS.firstLoadMs)}).`);
-    out.push("", "| usage writer | rows/s with rollups | rows/s without | cost | target ≤ 10 % |", "|---|---|---|---|---|");
-    for (const [mix, w] of Object.entries(r.writer)) out.push(`| ${mix} rows | ${w.with_rollups_rows_per_s} | ${w.without_rollups_rows_per_s} | ${w.cost} % | ${mark(w.cost <= TARGETS.writerCost * 100)} |`);
+    out.push(
+      "",
+      "error" in f
+        ? `Console first load: not measured (${f.error}).`
+        : `Console first load (Chromium, cold cache, until the overview's cards show): median ${f.median_ms} ms, max ${f.max_ms} ms; page and assets ${f.transfer_kb} KB as sent (target ≤ ${TARGETS.firstLoadMs} ms: ${mark(Number(f.median_ms) <= TARGETS.firstLoadMs)}).`,
+    );
+    out.push(
+      "",
+      "| usage writer | rows/s with rollups | rows/s without | cost | target ≤ 10 % |",
+      "|---|---|---|---|---|",
+    );
+    for (const [mix, w] of Object.entries(r.writer))
+      out.push(
+        `| ${mix} rows | ${w.with_rollups_rows_per_s} | ${w.without_rollups_rows_per_s} | ${w.cost} % | ${mark(w.cost <= TARGETS.writerCost * 100)} |`,
+      );
     out.push("");
   }
   return out.join("\n");

@@ -4,7 +4,12 @@
  */
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "9102" }, upstream: { type: "string", default: "http://127.0.0.1:9101" } } });
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "9102" },
+    upstream: { type: "string", default: "http://127.0.0.1:9101" },
+  },
+});
 const upstream = values.upstream;
 
 const server = Bun.serve({
@@ -12,8 +17,15 @@ const server = Bun.serve({
   hostname: "127.0.0.1",
   async fetch(req) {
     const url = new URL(req.url);
-    const res = await fetch(upstream + url.pathname, { method: req.method, headers: { "content-type": "application/json" }, body: await req.arrayBuffer() });
-    return new Response(res.body, { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/json" } });
+    const res = await fetch(upstream + url.pathname, {
+      method: req.method,
+      headers: { "content-type": "application/json" },
+      body: await req.arrayBuffer(),
+    });
+    return new Response(res.body, {
+      status: res.status,
+      headers: { "content-type": res.headers.get("content-type") ?? "application/json" },
+    });
   },
 });
 console.log(`bare proxy listening on ${server.url}`);

@@ -9,23 +9,99 @@ type Rgb = readonly [number, number, number];
 
 /** The classic 5x7 font (descenders in an 8th row): 5 columns per glyph, bit 0 = top row. */
 const FONT_HEX: Record<string, string> = {
-  " ": "0000000000", "!": "00005f0000", "#": "147f147f14", "%": "2313086462", "'": "0005030000", "(": "001c224100",
-  ")": "0041221c00", "*": "082a1c2a08", "+": "08083e0808", ",": "0050300000", "-": "0808080808", ".": "0060600000",
-  "/": "2010080402", "0": "3e5149453e", "1": "00427f4000", "2": "4261514946", "3": "2141454b31", "4": "1814127f10",
-  "5": "2745454539", "6": "3c4a494930", "7": "0171090503", "8": "3649494936", "9": "064949291e", ":": "0036360000",
-  ";": "0056360000", "<": "0814224100", "=": "1414141414", ">": "0041221408", "?": "0201510906", "@": "324979413e",
-  A: "7e1111117e", B: "7f49494936", C: "3e41414122", D: "7f4141221c", E: "7f49494941", F: "7f09090901",
-  G: "3e4149497a", H: "7f0808087f", I: "00417f4100", J: "2040413f01", K: "7f08142241", L: "7f40404040",
-  M: "7f020c027f", N: "7f0408107f", O: "3e4141413e", P: "7f09090906", Q: "3e4151215e", R: "7f09192946",
-  S: "4649494931", T: "01017f0101", U: "3f4040403f", V: "1f2040201f", W: "3f4038403f", X: "6314081463",
-  Y: "0708700807", Z: "6151494543", "[": "007f414100", "]": "0041417f00", _: "4040404040",
-  a: "2054545478", b: "7f48444438", c: "3844444420", d: "384444487f", e: "3854545418", f: "087e090102",
-  g: "98a4a4a47c", h: "7f08040478", i: "00447d4000", j: "4080847d00", k: "7f10284400", l: "00417f4000",
-  m: "7c04180478", n: "7c08040478", o: "3844444438", p: "fc24242418", q: "18242424fc", r: "7c08040408",
-  s: "4854545420", t: "043f444020", u: "3c4040207c", v: "1c2040201c", w: "3c4030403c", x: "4428102844",
-  y: "9ca0a0a07c", z: "4464544c44", "|": "00007f0000",
+  " ": "0000000000",
+  "!": "00005f0000",
+  "#": "147f147f14",
+  "%": "2313086462",
+  "'": "0005030000",
+  "(": "001c224100",
+  ")": "0041221c00",
+  "*": "082a1c2a08",
+  "+": "08083e0808",
+  ",": "0050300000",
+  "-": "0808080808",
+  ".": "0060600000",
+  "/": "2010080402",
+  "0": "3e5149453e",
+  "1": "00427f4000",
+  "2": "4261514946",
+  "3": "2141454b31",
+  "4": "1814127f10",
+  "5": "2745454539",
+  "6": "3c4a494930",
+  "7": "0171090503",
+  "8": "3649494936",
+  "9": "064949291e",
+  ":": "0036360000",
+  ";": "0056360000",
+  "<": "0814224100",
+  "=": "1414141414",
+  ">": "0041221408",
+  "?": "0201510906",
+  "@": "324979413e",
+  A: "7e1111117e",
+  B: "7f49494936",
+  C: "3e41414122",
+  D: "7f4141221c",
+  E: "7f49494941",
+  F: "7f09090901",
+  G: "3e4149497a",
+  H: "7f0808087f",
+  I: "00417f4100",
+  J: "2040413f01",
+  K: "7f08142241",
+  L: "7f40404040",
+  M: "7f020c027f",
+  N: "7f0408107f",
+  O: "3e4141413e",
+  P: "7f09090906",
+  Q: "3e4151215e",
+  R: "7f09192946",
+  S: "4649494931",
+  T: "01017f0101",
+  U: "3f4040403f",
+  V: "1f2040201f",
+  W: "3f4038403f",
+  X: "6314081463",
+  Y: "0708700807",
+  Z: "6151494543",
+  "[": "007f414100",
+  "]": "0041417f00",
+  _: "4040404040",
+  a: "2054545478",
+  b: "7f48444438",
+  c: "3844444420",
+  d: "384444487f",
+  e: "3854545418",
+  f: "087e090102",
+  g: "98a4a4a47c",
+  h: "7f08040478",
+  i: "00447d4000",
+  j: "4080847d00",
+  k: "7f10284400",
+  l: "00417f4000",
+  m: "7c04180478",
+  n: "7c08040478",
+  o: "3844444438",
+  p: "fc24242418",
+  q: "18242424fc",
+  r: "7c08040408",
+  s: "4854545420",
+  t: "043f444020",
+  u: "3c4040207c",
+  v: "1c2040201c",
+  w: "3c4030403c",
+  x: "4428102844",
+  y: "9ca0a0a07c",
+  z: "4464544c44",
+  "|": "00007f0000",
 };
-const FONT = new Map(Object.entries(FONT_HEX).map(([ch, hex]) => [ch, Array.from({ length: 5 }, (_, i) => Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16))]));
+const FONT = new Map(
+  Object.entries(FONT_HEX).map(([ch, hex]) => [
+    ch,
+    Array.from({ length: 5 }, (_, i) => Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16)),
+  ]),
+);
 
 class Canvas {
   readonly px: Uint8Array;
@@ -69,7 +145,8 @@ class Canvas {
     for (const ch of text) {
       const cols = FONT.get(ch) ?? FONT.get("?")!;
       cols.forEach((bits, col) => {
-        for (let row = 0; row < 8; row++) if (bits & (1 << row)) this.rect(x + col * scale, y + row * scale, scale, scale, c);
+        for (let row = 0; row < 8; row++)
+          if (bits & (1 << row)) this.rect(x + col * scale, y + row * scale, scale, scale, c);
       });
       x += 6 * scale;
     }
@@ -77,13 +154,19 @@ class Canvas {
 
   png(): Uint8Array {
     const raw = new Uint8Array((this.w * 3 + 1) * this.h);
-    for (let y = 0; y < this.h; y++) raw.set(this.px.subarray(y * this.w * 3, (y + 1) * this.w * 3), y * (this.w * 3 + 1) + 1);
+    for (let y = 0; y < this.h; y++)
+      raw.set(this.px.subarray(y * this.w * 3, (y + 1) * this.w * 3), y * (this.w * 3 + 1) + 1);
     const ihdr = new Uint8Array(13);
     const dv = new DataView(ihdr.buffer);
     dv.setUint32(0, this.w);
     dv.setUint32(4, this.h);
     ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, no filter per row (each row starts with filter byte 0), no interlace
-    const parts = [Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw, { level: 9 })), chunk("IEND", new Uint8Array())];
+    const parts = [
+      Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10),
+      chunk("IHDR", ihdr),
+      chunk("IDAT", deflateSync(raw, { level: 9 })),
+      chunk("IEND", new Uint8Array()),
+    ];
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let off = 0;
     for (const p of parts) {
@@ -149,7 +232,8 @@ function linearStep(hi: number): number {
 function ticks(lo: number, hi: number, log: boolean): number[] {
   if (log) {
     const out: number[] = [];
-    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) out.push(m * 10 ** e);
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++)
+      for (const m of [1, 2, 5]) out.push(m * 10 ** e);
     return out.filter((v) => v >= lo * 0.999 && v <= hi * 1.001);
   }
   const step = linearStep(hi);
@@ -163,7 +247,12 @@ interface PanelSpec {
   log: boolean;
 }
 
-function panel(cv: Canvas, box: { x: number; y: number; w: number; h: number }, series: ChartSeries[], spec: PanelSpec): void {
+function panel(
+  cv: Canvas,
+  box: { x: number; y: number; w: number; h: number },
+  series: ChartSeries[],
+  spec: PanelSpec,
+): void {
   const { title, value, log } = spec;
   const left = box.x + 70;
   const right = box.x + box.w - 15;
@@ -178,13 +267,22 @@ function panel(cv: Canvas, box: { x: number; y: number; w: number; h: number }, 
   let hi = Math.max(...vs) * (log ? 1.3 : 1.1);
   if (log) {
     // Snap to 1-2-5 values so the axis starts and ends on a labelled gridline.
-    lo = ticks(lo / 2.5, lo, true).filter((v) => v <= lo).at(-1) ?? lo;
+    lo =
+      ticks(lo / 2.5, lo, true)
+        .filter((v) => v <= lo)
+        .at(-1) ?? lo;
     hi = ticks(hi, hi * 2.5, true)[0] ?? hi;
   } else hi = Math.ceil(hi / linearStep(hi)) * linearStep(hi);
   const cMin = cs[0]!;
   const cMax = cs.at(-1)!;
-  const xOf = (c: number) => (cMax === cMin ? (left + right) / 2 : left + ((Math.log(c) - Math.log(cMin)) / (Math.log(cMax) - Math.log(cMin))) * (right - left));
-  const yOf = (v: number) => (log ? bottom - ((Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * (bottom - top) : bottom - (v / hi) * (bottom - top));
+  const xOf = (c: number) =>
+    cMax === cMin
+      ? (left + right) / 2
+      : left + ((Math.log(c) - Math.log(cMin)) / (Math.log(cMax) - Math.log(cMin))) * (right - left);
+  const yOf = (v: number) =>
+    log
+      ? bottom - ((Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * (bottom - top)
+      : bottom - (v / hi) * (bottom - top);
   for (const t of ticks(lo, hi, log)) {
     const y = yOf(t);
     cv.line(left, y, right, y, GRID);

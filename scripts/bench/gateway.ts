@@ -17,7 +17,11 @@ export interface Upstreams {
   ttfb: number;
   streams: number;
 }
-export const MODELS = { json: "bench:bench-model", ttfb: "bench-ttfb:bench-model", streams: "bench-streams:bench-model" } as const;
+export const MODELS = {
+  json: "bench:bench-model",
+  ttfb: "bench-ttfb:bench-model",
+  streams: "bench-streams:bench-model",
+} as const;
 
 /** Builds dist/gateway from this checkout, so the figures belong to the code next to them. */
 export function buildBinary(): void {
@@ -27,7 +31,11 @@ export function buildBinary(): void {
 }
 
 async function admin(base: string, method: string, path: string, body: unknown): Promise<Record<string, string>> {
-  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, string>;
 }
@@ -43,9 +51,20 @@ export interface Gateway {
  * Starts the gateway with governance on and provisions the bench's user and key. `command` runs something else than
  * the compiled binary (the profiler runs the sources under Bun's CPU profiler); `serve` and its flags are appended.
  */
-export async function startGateway(o: { name: string; port: number; databaseUrl: string; upstreams: Upstreams; env?: Record<string, string>; command?: string[] }): Promise<Gateway> {
+export async function startGateway(o: {
+  name: string;
+  port: number;
+  databaseUrl: string;
+  upstreams: Upstreams;
+  env?: Record<string, string>;
+  command?: string[];
+}): Promise<Gateway> {
   const dir = tempDir("gw-bench-");
-  const provider = (port: number) => ({ provider_type: "openai-compatible", api_base: `http://127.0.0.1:${port}/v1`, api_key: "bench-upstream-key" });
+  const provider = (port: number) => ({
+    provider_type: "openai-compatible",
+    api_base: `http://127.0.0.1:${port}/v1`,
+    api_key: "bench-upstream-key",
+  });
   const price = { input_price_per_million: 1.0, output_price_per_million: 2.0 };
   const config = {
     database_url: o.databaseUrl,
@@ -54,16 +73,38 @@ export async function startGateway(o: { name: string; port: number; databaseUrl:
     log_writer_strategy: "batch",
     enable_metrics: true,
     rate_limit_rpm: 100_000_000,
-    providers: { bench: provider(o.upstreams.json), "bench-ttfb": provider(o.upstreams.ttfb), "bench-streams": provider(o.upstreams.streams) },
+    providers: {
+      bench: provider(o.upstreams.json),
+      "bench-ttfb": provider(o.upstreams.ttfb),
+      "bench-streams": provider(o.upstreams.streams),
+    },
     pricing: Object.fromEntries(Object.values(MODELS).map((m) => [m, price])),
   };
   await Bun.write(join(dir, "config.yml"), stringify(config));
-  const child = start(o.name, [...(o.command ?? [BINARY]), "serve", "--config", join(dir, "config.yml"), "--port", String(o.port), "--host", "127.0.0.1"], { cwd: dir, env: o.env });
+  const child = start(
+    o.name,
+    [
+      ...(o.command ?? [BINARY]),
+      "serve",
+      "--config",
+      join(dir, "config.yml"),
+      "--port",
+      String(o.port),
+      "--host",
+      "127.0.0.1",
+    ],
+    { cwd: dir, env: o.env },
+  );
   const base = `http://127.0.0.1:${o.port}`;
   await waitReady(child, `${base}/health`);
   const budget = await admin(base, "POST", "/v1/budgets", { max_budget: 1_000_000 });
   await admin(base, "POST", "/v1/users", { user_id: "bench-user", budget_id: budget.budget_id });
-  const key = await admin(base, "POST", "/v1/keys", { key_name: "bench", user_id: "bench-user", rpm_limit: 100_000_000, tpm_limit: 1_000_000_000 });
+  const key = await admin(base, "POST", "/v1/keys", {
+    key_name: "bench",
+    user_id: "bench-user",
+    rpm_limit: 100_000_000,
+    tpm_limit: 1_000_000_000,
+  });
   if (!key.key) throw new Error("the gateway returned no key");
   return { child, base, key: key.key };
 }

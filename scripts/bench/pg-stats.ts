@@ -25,7 +25,8 @@ function pgBinDir(): string | null {
   const which = spawnSync(["which", "initdb"]).stdout.toString().trim();
   if (which) candidates.push(dirname(realpathSync(which)));
   if (existsSync("/usr/lib/postgresql")) {
-    for (const v of readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a))) candidates.push(`/usr/lib/postgresql/${v}/bin`);
+    for (const v of readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a)))
+      candidates.push(`/usr/lib/postgresql/${v}/bin`);
   }
   return candidates.find((d) => existsSync(join(d, "initdb")) && existsSync(join(d, "pg_ctl"))) ?? null;
 }
@@ -62,12 +63,37 @@ async function startPrivate(port: number): Promise<string> {
   const data = join(dir, "data");
   const run = (args: string[]) => {
     const r = spawnSync([...as.prefix, ...args], { stdout: "pipe", stderr: "pipe" });
-    if (r.exitCode !== 0) throw new Error(`${args[0]} failed: ${r.stderr.toString().trim().split("\n").slice(-3).join(" ")}`);
+    if (r.exitCode !== 0)
+      throw new Error(`${args[0]} failed: ${r.stderr.toString().trim().split("\n").slice(-3).join(" ")}`);
   };
   run([join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
-  const options = [`-p ${port}`, "-c listen_addresses=127.0.0.1", `-c unix_socket_directories=${dir}`, "-c shared_preload_libraries=pg_stat_statements", "-c max_connections=300"];
-  run([join(bin, "pg_ctl"), "-D", data, "-l", join(dir, "server.log"), "-w", "-t", "30", "-o", options.join(" "), "start"]);
-  onCleanup(() => void spawnSync([...as.prefix, join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"], { stdout: "ignore", stderr: "ignore" }));
+  const options = [
+    `-p ${port}`,
+    "-c listen_addresses=127.0.0.1",
+    `-c unix_socket_directories=${dir}`,
+    "-c shared_preload_libraries=pg_stat_statements",
+    "-c max_connections=300",
+  ];
+  run([
+    join(bin, "pg_ctl"),
+    "-D",
+    data,
+    "-l",
+    join(dir, "server.log"),
+    "-w",
+    "-t",
+    "30",
+    "-o",
+    options.join(" "),
+    "start",
+  ]);
+  onCleanup(
+    () =>
+      void spawnSync([...as.prefix, join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"], {
+        stdout: "ignore",
+        stderr: "ignore",
+      }),
+  );
   return `postgres://postgres@127.0.0.1:${port}`;
 }
 
@@ -101,7 +127,10 @@ export async function statementCalls(pg: Postgres, name: string): Promise<number
   // Run from the `postgres` database: the bench's own queries are recorded there, not under the gateway's database.
   const sql = new SQL(`${pg.url}/postgres`);
   try {
-    const rows = await sql.unsafe("SELECT COALESCE(SUM(s.calls), 0)::bigint AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1", [name]);
+    const rows = await sql.unsafe(
+      "SELECT COALESCE(SUM(s.calls), 0)::bigint AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1",
+      [name],
+    );
     return Number((rows[0] as { n: string | number }).n);
   } finally {
     await sql.close();

@@ -20,18 +20,34 @@ export const PORTKEY_ENTRY = join(PEER_DIR, "node_modules/@portkey-ai/gateway/bu
 export function ensurePortkey(): string | null {
   if (spawnSync(["which", "node"]).exitCode !== 0) return "node is not installed";
   const manifest = join(PEER_DIR, "node_modules/@portkey-ai/gateway/package.json");
-  const installed = existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version === PORTKEY_VERSION;
+  const installed =
+    existsSync(manifest) &&
+    (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version === PORTKEY_VERSION;
   const hono = join(PEER_DIR, "node_modules/@hono/node-server/package.json");
-  const honoOk = existsSync(hono) && (JSON.parse(readFileSync(hono, "utf8")) as { version: string }).version === HONO_NODE_SERVER;
+  const honoOk =
+    existsSync(hono) && (JSON.parse(readFileSync(hono, "utf8")) as { version: string }).version === HONO_NODE_SERVER;
   if (installed && honoOk) return null;
   console.log(`installing @portkey-ai/gateway@${PORTKEY_VERSION} into scripts/bench/.peer (npm)...`);
   mkdirSync(PEER_DIR, { recursive: true });
   writeFileSync(
     join(PEER_DIR, "package.json"),
-    JSON.stringify({ private: true, dependencies: { "@portkey-ai/gateway": PORTKEY_VERSION }, overrides: { "@hono/node-server": HONO_NODE_SERVER } }, null, 2),
+    JSON.stringify(
+      {
+        private: true,
+        dependencies: { "@portkey-ai/gateway": PORTKEY_VERSION },
+        overrides: { "@hono/node-server": HONO_NODE_SERVER },
+      },
+      null,
+      2,
+    ),
   );
-  const npm = spawnSync(["npm", "install", "--no-audit", "--no-fund", "--omit=dev"], { cwd: PEER_DIR, stdout: "inherit", stderr: "inherit" });
-  if (npm.exitCode !== 0 || !existsSync(PORTKEY_ENTRY)) return `npm install of @portkey-ai/gateway@${PORTKEY_VERSION} failed`;
+  const npm = spawnSync(["npm", "install", "--no-audit", "--no-fund", "--omit=dev"], {
+    cwd: PEER_DIR,
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  if (npm.exitCode !== 0 || !existsSync(PORTKEY_ENTRY))
+    return `npm install of @portkey-ai/gateway@${PORTKEY_VERSION} failed`;
   return null;
 }
 

@@ -42,7 +42,9 @@ export function track<T extends Subprocess>(proc: T): T {
 
 export function start(name: string, cmd: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Child {
   const log = join(logsDir(), `${name}.log`);
-  const proc = track(spawn(cmd, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdout: "ignore", stderr: Bun.file(log) }));
+  const proc = track(
+    spawn(cmd, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdout: "ignore", stderr: Bun.file(log) }),
+  );
   return { proc, log };
 }
 
@@ -52,7 +54,9 @@ export async function waitReady(child: Child, url: string, timeoutMs?: number): 
     await waitHttp(url, timeoutMs);
   } catch (err) {
     const tail = logTail(child, 5).replaceAll("\n", " / ");
-    throw new Error(`${err instanceof Error ? err.message : String(err)}${tail ? `; its stderr: ${tail.slice(0, 400)}` : ""}`);
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}${tail ? `; its stderr: ${tail.slice(0, 400)}` : ""}`,
+    );
   }
 }
 
@@ -82,7 +86,8 @@ export function assertPortsFree(ports: number[]): void {
       return true;
     }
   });
-  if (busy.length) throw new Error(`ports already in use: ${busy.join(", ")} (a bench still running, or leftovers of one?)`);
+  if (busy.length)
+    throw new Error(`ports already in use: ${busy.join(", ")} (a bench still running, or leftovers of one?)`);
 }
 
 /** Polls until `url` answers 2xx; returns the milliseconds it took. */
@@ -112,7 +117,11 @@ export function rssMb(pid: number): number | null {
 }
 
 /** Samples a process's RSS every `everyMs` while `work` runs; returns the work's result and the peak. */
-export async function withPeakRss<T>(pid: number, work: Promise<T>, everyMs = 250): Promise<{ result: T; peakMb: number | null }> {
+export async function withPeakRss<T>(
+  pid: number,
+  work: Promise<T>,
+  everyMs = 250,
+): Promise<{ result: T; peakMb: number | null }> {
   let peak: number | null = null;
   const sample = () => {
     const mb = rssMb(pid);

@@ -44,7 +44,12 @@ async function main(): Promise<void> {
   assertPortsFree(Object.values(PORTS));
   ensureWrk();
   const profileDir = tempDir("gw-profile-");
-  const upstream = start("upstream", [process.execPath, join(import.meta.dir, "upstream.ts"), "--port", String(PORTS.upstream)]);
+  const upstream = start("upstream", [
+    process.execPath,
+    join(import.meta.dir, "upstream.ts"),
+    "--port",
+    String(PORTS.upstream),
+  ]);
   await waitReady(upstream, `http://127.0.0.1:${PORTS.upstream}/v1/models`);
   const upstreams = { json: PORTS.upstream, ttfb: PORTS.upstream, streams: PORTS.upstream };
   const gw = await startGateway({
@@ -52,9 +57,18 @@ async function main(): Promise<void> {
     port: PORTS.gateway,
     databaseUrl: `sqlite:///${join(tempDir("gw-profile-db-"), "bench.db")}`,
     upstreams,
-    command: [process.execPath, "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=200", join(ROOT, "src/main.ts")],
+    command: [
+      process.execPath,
+      "--cpu-prof-md",
+      `--cpu-prof-dir=${profileDir}`,
+      "--cpu-prof-interval=200",
+      join(ROOT, "src/main.ts"),
+    ],
   });
-  const load = { url: `${gw.base}/v1/chat/completions`, env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json, WRK_STREAM: values.stream ? "1" : "0" } };
+  const load = {
+    url: `${gw.base}/v1/chat/completions`,
+    env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json, WRK_STREAM: values.stream ? "1" : "0" },
+  };
   await runWrk({ ...load, connections: 16, seconds: 3 }); // warm-up: the JIT settles before the measured run
   const run = await runWrk({ ...load, connections: Number(values.connections), seconds: Number(values.seconds) });
   // The profile is written when the process exits.

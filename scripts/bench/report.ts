@@ -9,7 +9,8 @@ import { failures, type WrkResult } from "./wrk";
 
 export type Failed = { error: string };
 export type Outcome<T> = T | Failed;
-export const failed = <T>(x: Outcome<T> | undefined): x is Failed => typeof x === "object" && x !== null && "error" in x;
+export const failed = <T>(x: Outcome<T> | undefined): x is Failed =>
+  typeof x === "object" && x !== null && "error" in x;
 const ok = <T>(x: Outcome<T> | undefined): T | undefined => (x === undefined || failed(x) ? undefined : x);
 
 export interface ScenarioResult {
@@ -99,7 +100,8 @@ const f = (x: number, d = 2) => x.toFixed(d);
 const signed = (x: number, unit: string, d = 0) => `${x >= 0 ? "+" : ""}${x.toFixed(d)} ${unit}`;
 const ms = (us: number) => f(us / 1000);
 type Mark = "pass" | "**miss**" | "n/a" | "not run";
-const mark = (value: number | undefined, good: (v: number) => boolean): Mark => (value === undefined || Number.isNaN(value) ? "not run" : good(value) ? "pass" : "**miss**");
+const mark = (value: number | undefined, good: (v: number) => boolean): Mark =>
+  value === undefined || Number.isNaN(value) ? "not run" : good(value) ? "pass" : "**miss**";
 
 /** One target row: a figure per scenario and a mark for each gateway. */
 interface TargetRow {
@@ -147,28 +149,48 @@ export function renderMarkdown(r: Results, chartFile: string): string {
     {
       target: "added latency over direct at c=1, p50",
       goal: `≤ ${TARGETS.addedP50Us} µs`,
-      cell: (s) => skippedCell(s) ?? (s === direct ? `${at(s, 1)?.p50 ?? "-"} µs (base)` : addedAt1(s, "p50") === undefined ? "-" : signed(addedAt1(s, "p50")!, "µs")),
+      cell: (s) =>
+        skippedCell(s) ??
+        (s === direct
+          ? `${at(s, 1)?.p50 ?? "-"} µs (base)`
+          : addedAt1(s, "p50") === undefined
+            ? "-"
+            : signed(addedAt1(s, "p50")!, "µs")),
       value: (s) => addedAt1(s, "p50"),
       good: (v) => v <= TARGETS.addedP50Us,
     },
     {
       target: "added latency over direct at c=1, p99",
       goal: `≤ ${TARGETS.addedP99Us} µs`,
-      cell: (s) => skippedCell(s) ?? (s === direct ? `${at(s, 1)?.p99 ?? "-"} µs (base)` : addedAt1(s, "p99") === undefined ? "-" : signed(addedAt1(s, "p99")!, "µs")),
+      cell: (s) =>
+        skippedCell(s) ??
+        (s === direct
+          ? `${at(s, 1)?.p99 ?? "-"} µs (base)`
+          : addedAt1(s, "p99") === undefined
+            ? "-"
+            : signed(addedAt1(s, "p99")!, "µs")),
       value: (s) => addedAt1(s, "p99"),
       good: (v) => v <= TARGETS.addedP99Us,
     },
     {
       target: "throughput at c=64 vs the bare hop",
       goal: `≥ ${TARGETS.vsBare}× bare`,
-      cell: (s) => skippedCell(s) ?? (rps64(s) === undefined ? "-" : `${n0(rps64(s)!)} rps${rps64(bare) ? ` (${f(rps64(s)! / rps64(bare)!)}×)` : ""}`),
+      cell: (s) =>
+        skippedCell(s) ??
+        (rps64(s) === undefined
+          ? "-"
+          : `${n0(rps64(s)!)} rps${rps64(bare) ? ` (${f(rps64(s)! / rps64(bare)!)}×)` : ""}`),
       value: (s) => (rps64(s) && rps64(bare) ? rps64(s)! / rps64(bare)! : undefined),
       good: (v) => v >= TARGETS.vsBare,
     },
     {
       target: "throughput at c=64 vs Portkey",
       goal: `≥ ${TARGETS.vsPortkey}× Portkey`,
-      cell: (s) => skippedCell(s) ?? (rps64(s) === undefined ? "-" : `${n0(rps64(s)!)} rps${rps64(portkey) ? ` (${f(rps64(s)! / rps64(portkey)!, 1)}×)` : ""}`),
+      cell: (s) =>
+        skippedCell(s) ??
+        (rps64(s) === undefined
+          ? "-"
+          : `${n0(rps64(s)!)} rps${rps64(portkey) ? ` (${f(rps64(s)! / rps64(portkey)!, 1)}×)` : ""}`),
       value: (s) => (rps64(s) && rps64(portkey) ? rps64(s)! / rps64(portkey)! : undefined),
       good: (v) => v >= TARGETS.vsPortkey,
     },
@@ -180,7 +202,9 @@ export function renderMarkdown(r: Results, chartFile: string): string {
         if (!t) return skippedCell(s) ?? "not run";
         if (failed(t)) return `error: ${t.error.slice(0, 60)}`;
         if (s === direct) return `${f(t.p50_ms, 3)} ms (base)`;
-        return directTtfb ? `${signed(t.p50_ms - directTtfb.p50_ms, "ms", 3)} (p99 ${signed(t.p99_ms - directTtfb.p99_ms, "ms", 2)})` : `${f(t.p50_ms, 3)} ms`;
+        return directTtfb
+          ? `${signed(t.p50_ms - directTtfb.p50_ms, "ms", 3)} (p99 ${signed(t.p99_ms - directTtfb.p99_ms, "ms", 2)})`
+          : `${f(t.p50_ms, 3)} ms`;
       },
       value: addedTtfb,
       good: (v) => v <= TARGETS.addedTtfbMs,
@@ -237,7 +261,9 @@ export function renderMarkdown(r: Results, chartFile: string): string {
       },
       value: (s) =>
         s.name === "gateway-sqlite" && writer
-          ? writer.committed_rows_per_s >= TARGETS.usageRowsPerS && writer.queue_depth_at_end < writer.offered_rows_per_s && writer.lag_load_p99_ms - writer.lag_idle_p99_ms <= TARGETS.usageLagMs
+          ? writer.committed_rows_per_s >= TARGETS.usageRowsPerS &&
+            writer.queue_depth_at_end < writer.offered_rows_per_s &&
+            writer.lag_load_p99_ms - writer.lag_idle_p99_ms <= TARGETS.usageLagMs
             ? 1
             : 0
           : undefined,
@@ -251,7 +277,8 @@ export function renderMarkdown(r: Results, chartFile: string): string {
         if (s.name !== "gateway-postgres") return "n/a";
         const d = stmts(s);
         if (!d?.requests) return skippedCell(s) ?? "not run";
-        const pgs = d.pg_stat_statements === null ? "" : `${f(d.pg_stat_statements / d.requests, 3)} (pg_stat_statements); `;
+        const pgs =
+          d.pg_stat_statements === null ? "" : `${f(d.pg_stat_statements / d.requests, 3)} (pg_stat_statements); `;
         return `${pgs}${f(d.gateway_counter / d.requests, 3)} (gateway counter)`;
       },
       value: (s) => {
@@ -279,17 +306,23 @@ export function renderMarkdown(r: Results, chartFile: string): string {
   out.push("");
   out.push("## Targets");
   out.push("");
-  out.push(`| target | goal | ${cols.map((s) => s.name).join(" | ")} | ${gateways.map((g) => `mark (${g.name.replace("gateway-", "")})`).join(" | ")} |`);
+  out.push(
+    `| target | goal | ${cols.map((s) => s.name).join(" | ")} | ${gateways.map((g) => `mark (${g.name.replace("gateway-", "")})`).join(" | ")} |`,
+  );
   out.push(`|---|---|${cols.map(() => "---").join("|")}|${gateways.map(() => "---").join("|")}|`);
   for (const row of rows) {
-    const marks = gateways.map((g) => (row.notFor?.includes(g.name) ? "n/a" : g.skipped ? "not run" : mark(row.value(g), row.good)));
+    const marks = gateways.map((g) =>
+      row.notFor?.includes(g.name) ? "n/a" : g.skipped ? "not run" : mark(row.value(g), row.good),
+    );
     out.push(`| ${row.target} | ${row.goal} | ${cols.map(row.cell).join(" | ")} | ${marks.join(" | ")} |`);
   }
   out.push("");
 
   out.push("## Load (wrk, chat completions)");
   out.push("");
-  out.push("| scenario | c=1 rps | c=1 p50 µs | c=1 p99 µs | c=1 p99.9 µs | c=64 rps | c=64 p50 ms | c=64 p99 ms | c=64 p99.9 ms | c=64 vs bare | failed requests |");
+  out.push(
+    "| scenario | c=1 rps | c=1 p50 µs | c=1 p99 µs | c=1 p99.9 µs | c=64 rps | c=64 p50 ms | c=64 p99 ms | c=64 p99.9 ms | c=64 vs bare | failed requests |",
+  );
   out.push("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const s of cols) {
     if (s.skipped) {
@@ -309,15 +342,21 @@ export function renderMarkdown(r: Results, chartFile: string): string {
   out.push(`| scenario | ${m.levels.map((c) => `c=${c}`).join(" | ")} |`);
   out.push(`|---|${m.levels.map(() => "---").join("|")}|`);
   for (const s of cols.filter((x) => !x.skipped)) {
-    out.push(`| ${s.name} | ${m.levels.map((c) => (at(s, c) ? `${n0(at(s, c)!.rps)} / ${ms(at(s, c)!.p50)} / ${ms(at(s, c)!.p99)}` : "-")).join(" | ")} |`);
+    out.push(
+      `| ${s.name} | ${m.levels.map((c) => (at(s, c) ? `${n0(at(s, c)!.rps)} / ${ms(at(s, c)!.p50)} / ${ms(at(s, c)!.p99)}` : "-")).join(" | ")} |`,
+    );
   }
   out.push("");
 
   out.push("## Streams");
   out.push("");
-  out.push(`Time to first byte (first SSE \`data:\` byte), sequential streams (${m.ttfb_stream}); stall test: ${m.stall_stream}.`);
+  out.push(
+    `Time to first byte (first SSE \`data:\` byte), sequential streams (${m.ttfb_stream}); stall test: ${m.stall_stream}.`,
+  );
   out.push("");
-  out.push("| scenario | TTFB p50 ms | TTFB p99 ms | added p50 ms | added p99 ms | streams complete | stalled | first byte p50 / max ms | max gap ms | wall ms |");
+  out.push(
+    "| scenario | TTFB p50 ms | TTFB p99 ms | added p50 ms | added p99 ms | streams complete | stalled | first byte p50 / max ms | max gap ms | wall ms |",
+  );
   out.push("|---|---|---|---|---|---|---|---|---|---|");
   const streamRow = (name: string, ttfb: Outcome<TtfbResult> | undefined, st: Outcome<StallResult> | undefined) => {
     const t = ok(ttfb);
@@ -327,8 +366,13 @@ export function renderMarkdown(r: Results, chartFile: string): string {
     return `| ${name} | ${t ? f(t.p50_ms, 3) : tErr} | ${t ? f(t.p99_ms, 3) : "-"} | ${t && directTtfb ? f(t.p50_ms - directTtfb.p50_ms, 3) : "-"} | ${t && directTtfb ? f(t.p99_ms - directTtfb.p99_ms, 3) : "-"} | ${x ? `${n0(x.completed)}/${n0(x.streams)}` : xErr} | ${x ? n0(x.stalled) : "-"} | ${x ? `${f(x.first_byte_p50_ms, 0)} / ${f(x.first_byte_max_ms, 0)}` : "-"} | ${x ? f(x.max_gap_ms, 0) : "-"} | ${x ? n0(x.wall_ms) : "-"} |`;
   };
   for (const s of cols.filter((x) => !x.skipped)) out.push(streamRow(s.name, s.ttfb, s.streams));
-  if (r.streams_diagnostic) out.push(streamRow("gateway-sqlite, BUN_CONFIG_MAX_HTTP_REQUESTS=65535 (diagnostic)", undefined, r.streams_diagnostic));
-  const errs = cols.flatMap((s) => Object.entries(ok(s.streams)?.errors ?? {}).map(([e, k]) => `${s.name}: ${k}× ${e}`));
+  if (r.streams_diagnostic)
+    out.push(
+      streamRow("gateway-sqlite, BUN_CONFIG_MAX_HTTP_REQUESTS=65535 (diagnostic)", undefined, r.streams_diagnostic),
+    );
+  const errs = cols.flatMap((s) =>
+    Object.entries(ok(s.streams)?.errors ?? {}).map(([e, k]) => `${s.name}: ${k}× ${e}`),
+  );
   if (errs.length) out.push("", `Stream errors: ${errs.join("; ")}`);
   out.push("");
 
@@ -338,7 +382,9 @@ export function renderMarkdown(r: Results, chartFile: string): string {
   out.push("|---|---|---|---|---|---|");
   for (const s of cols.filter((x) => !x.skipped)) {
     const c = ok(s.cold_start);
-    out.push(`| ${s.name} | ${s.rss.idle_mb ?? "-"} | ${s.rss.loaded_peak_mb ?? "-"} | ${s.rss.after_mb ?? "-"} | ${c ? `${f(c.median_ms, 1)} (${c.what})` : "-"} | ${c ? c.runs_ms.map((x) => f(x, 0)).join(", ") : "-"} |`);
+    out.push(
+      `| ${s.name} | ${s.rss.idle_mb ?? "-"} | ${s.rss.loaded_peak_mb ?? "-"} | ${s.rss.after_mb ?? "-"} | ${c ? `${f(c.median_ms, 1)} (${c.what})` : "-"} | ${c ? c.runs_ms.map((x) => f(x, 0)).join(", ") : "-"} |`,
+    );
   }
   out.push("");
 
@@ -348,7 +394,9 @@ export function renderMarkdown(r: Results, chartFile: string): string {
   else if (failed(r.usage_writer)) out.push(`Failed: ${r.usage_writer.error}`);
   else {
     const w = r.usage_writer;
-    out.push("| offered rows/s | committed rows/s | queue depth max / at end | drain ms | enqueue µs/row | timer lag p99 idle → load ms | lag max ms | capacity rows/s | rows in DB / expected |");
+    out.push(
+      "| offered rows/s | committed rows/s | queue depth max / at end | drain ms | enqueue µs/row | timer lag p99 idle → load ms | lag max ms | capacity rows/s | rows in DB / expected |",
+    );
     out.push("|---|---|---|---|---|---|---|---|---|");
     out.push(
       `| ${n0(w.offered_rows_per_s)} | ${n0(w.committed_rows_per_s)} | ${n0(w.max_queue_depth)} / ${n0(w.queue_depth_at_end)} | ${w.drain_ms} | ${f(w.enqueue_us_per_row)} | ${f(w.lag_idle_p99_ms)} → ${f(w.lag_load_p99_ms)} | ${f(w.lag_load_max_ms, 1)} | ${n0(w.capacity_rows_per_s)} | ${n0(w.rows_in_db)} / ${n0(w.rows_expected)} |`,
@@ -366,10 +414,14 @@ export function renderMarkdown(r: Results, chartFile: string): string {
   out.push("|---|---|---|---|---|---|---|");
   for (const d of r.db_statements) {
     const pgs = d.pg_stat_statements;
-    out.push(`| ${d.scenario} | ${n0(d.requests)} | ${pgs === null ? "-" : n0(pgs)} | ${pgs === null || !d.requests ? "-" : f(pgs / d.requests, 3)} | ${n0(d.gateway_counter)} | ${d.requests ? f(d.gateway_counter / d.requests, 3) : "-"} | ${d.source} |`);
+    out.push(
+      `| ${d.scenario} | ${n0(d.requests)} | ${pgs === null ? "-" : n0(pgs)} | ${pgs === null || !d.requests ? "-" : f(pgs / d.requests, 3)} | ${n0(d.gateway_counter)} | ${d.requests ? f(d.gateway_counter / d.requests, 3) : "-"} | ${d.source} |`,
+    );
   }
   out.push("");
-  out.push("Counted over all of the scenario's wrk runs (every concurrency level), background statements included; pg_stat_statements counts BEGIN/COMMIT too.");
+  out.push(
+    "Counted over all of the scenario's wrk runs (every concurrency level), background statements included; pg_stat_statements counts BEGIN/COMMIT too.",
+  );
   out.push("");
 
   out.push("## Soak");

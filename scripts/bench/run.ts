@@ -16,11 +16,39 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { renderChart } from "./chart-png";
-import { BINARY, buildBinary, type Gateway, gatewayStatements, MASTER, MODELS, ROOT, startGateway, type Upstreams } from "./gateway";
+import {
+  BINARY,
+  buildBinary,
+  type Gateway,
+  gatewayStatements,
+  MASTER,
+  MODELS,
+  ROOT,
+  startGateway,
+  type Upstreams,
+} from "./gateway";
 import { createDatabase, type Postgres, startPostgres, statementCalls } from "./pg-stats";
 import { ensurePortkey, PORTKEY_ENTRY, PORTKEY_VERSION, portkeyCommand, portkeyHeaders, startPortkey } from "./portkey";
-import { assertPortsFree, cleanupAll, rssMb, start, stop, stopAll, tempDir, track, waitReady, withPeakRss } from "./processes";
-import { type DbStatements, type Outcome, renderMarkdown, type Results, type ScenarioResult, type UsageWriterResult } from "./report";
+import {
+  assertPortsFree,
+  cleanupAll,
+  rssMb,
+  start,
+  stop,
+  stopAll,
+  tempDir,
+  track,
+  waitReady,
+  withPeakRss,
+} from "./processes";
+import {
+  type DbStatements,
+  type Outcome,
+  renderMarkdown,
+  type Results,
+  type ScenarioResult,
+  type UsageWriterResult,
+} from "./report";
 import { runSoak } from "./soak";
 import { coldStart } from "./startup";
 import { measureStalls, measureTtfb, type StreamTarget } from "./streams";
@@ -42,7 +70,9 @@ const { values } = parseArgs({
 });
 const QUICK = values.quick;
 const SECONDS = Number(values.duration ?? (QUICK ? 2 : 5));
-const LEVELS = [...new Set([1, 64, ...(values.levels ?? (QUICK ? "1,8,64" : "1,8,32,64,128")).split(",").map(Number)])].sort((a, b) => a - b);
+const LEVELS = [
+  ...new Set([1, 64, ...(values.levels ?? (QUICK ? "1,8,64" : "1,8,32,64,128")).split(",").map(Number)]),
+].sort((a, b) => a - b);
 const COLD_RUNS = QUICK ? 5 : 10;
 const TTFB_SAMPLES = QUICK ? 100 : 200;
 const TTFB_STREAM = { chunks: 3, intervalMs: 5 };
@@ -100,14 +130,21 @@ async function smoke(s: Scenario): Promise<void> {
   const headers: Record<string, string> = { "content-type": "application/json", ...s.load.headers };
   const key = s.load.env.WRK_KEY;
   if (key) headers.authorization = `Bearer ${key}`;
-  const body = (model: string, stream: boolean) => JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], stream });
-  const json = await fetch(s.load.url, { method: "POST", headers, body: body(s.load.env.WRK_MODEL ?? MODELS.json, false) });
+  const body = (model: string, stream: boolean) =>
+    JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], stream });
+  const json = await fetch(s.load.url, {
+    method: "POST",
+    headers,
+    body: body(s.load.env.WRK_MODEL ?? MODELS.json, false),
+  });
   const text = await json.text();
-  if (json.status !== 200 || !text.includes("Hello from the benchmark upstream.")) throw new Error(`JSON smoke request: HTTP ${json.status} ${text.slice(0, 200)}`);
+  if (json.status !== 200 || !text.includes("Hello from the benchmark upstream."))
+    throw new Error(`JSON smoke request: HTTP ${json.status} ${text.slice(0, 200)}`);
   const sh = { ...headers, ...s.ttfb.headers };
   const stream = await fetch(s.ttfb.url, { method: "POST", headers: sh, body: body(s.ttfb.model, true) });
   const sse = await stream.text();
-  if (stream.status !== 200 || !sse.includes("tok ") || !sse.includes("[DONE]")) throw new Error(`stream smoke request: HTTP ${stream.status} ${sse.slice(0, 200)}`);
+  if (stream.status !== 200 || !sse.includes("tok ") || !sse.includes("[DONE]"))
+    throw new Error(`stream smoke request: HTTP ${stream.status} ${sse.slice(0, 200)}`);
 }
 
 async function dbCounters(s: Scenario): Promise<{ pg: number | null; gw: number } | null> {
@@ -117,10 +154,20 @@ async function dbCounters(s: Scenario): Promise<{ pg: number | null; gw: number 
   return { pg, gw };
 }
 
-async function startScenarios(upstreams: Upstreams, pg: Postgres | null, peerProblem: string | null): Promise<{ active: Scenario[]; results: ScenarioResult[] }> {
+async function startScenarios(
+  upstreams: Upstreams,
+  pg: Postgres | null,
+  peerProblem: string | null,
+): Promise<{ active: Scenario[]; results: ScenarioResult[] }> {
   const results: ScenarioResult[] = [];
   const active: Scenario[] = [];
-  const noCounters = (name: string): DbStatements => ({ scenario: name, requests: 0, pg_stat_statements: null, gateway_counter: 0, source: "" });
+  const noCounters = (name: string): DbStatements => ({
+    scenario: name,
+    requests: 0,
+    pg_stat_statements: null,
+    gateway_counter: 0,
+    source: "",
+  });
   const add = async (name: string, what: string, make: () => Promise<Omit<Scenario, "result" | "counters">>) => {
     const result = newResult(name, what);
     results.push(result);
@@ -140,9 +187,20 @@ async function startScenarios(upstreams: Upstreams, pg: Postgres | null, peerPro
     return child;
   };
   const upstream = await serve("upstream", "upstream.ts", upstreams.json, []);
-  await serve("upstream-ttfb", "upstream.ts", upstreams.ttfb, ["--chunks", String(TTFB_STREAM.chunks), "--interval-ms", String(TTFB_STREAM.intervalMs)]);
-  await serve("upstream-streams", "upstream.ts", upstreams.streams, ["--chunks", String(STALL.chunks), "--interval-ms", String(STALL.intervalMs)]);
-  const bare = (name: string, port: number, to: number) => serve(name, "bare-proxy.ts", port, ["--upstream", `http://127.0.0.1:${to}`], UNCAPPED_FETCH);
+  await serve("upstream-ttfb", "upstream.ts", upstreams.ttfb, [
+    "--chunks",
+    String(TTFB_STREAM.chunks),
+    "--interval-ms",
+    String(TTFB_STREAM.intervalMs),
+  ]);
+  await serve("upstream-streams", "upstream.ts", upstreams.streams, [
+    "--chunks",
+    String(STALL.chunks),
+    "--interval-ms",
+    String(STALL.intervalMs),
+  ]);
+  const bare = (name: string, port: number, to: number) =>
+    serve(name, "bare-proxy.ts", port, ["--upstream", `http://127.0.0.1:${to}`], UNCAPPED_FETCH);
   const bareJson = await bare("bare-proxy", PORTS.bare, upstreams.json);
   await bare("bare-proxy-ttfb", PORTS.bareTtfb, upstreams.ttfb);
   await bare("bare-proxy-streams", PORTS.bareStreams, upstreams.streams);
@@ -155,7 +213,11 @@ async function startScenarios(upstreams: Upstreams, pg: Postgres | null, peerPro
     streams: { url: url(ports.streams), model: "bench-model" },
   });
   await add("direct", "the mock upstream itself", mockScenario(upstream.proc.pid, upstreams));
-  await add("bare-proxy", "a bare Bun fetch proxy hop (the floor)", mockScenario(bareJson.proc.pid, { json: PORTS.bare, ttfb: PORTS.bareTtfb, streams: PORTS.bareStreams }));
+  await add(
+    "bare-proxy",
+    "a bare Bun fetch proxy hop (the floor)",
+    mockScenario(bareJson.proc.pid, { json: PORTS.bare, ttfb: PORTS.bareTtfb, streams: PORTS.bareStreams }),
+  );
   if (peerProblem) results.push(newResult("portkey", `@portkey-ai/gateway ${PORTKEY_VERSION} on Node`, peerProblem));
   else {
     const auth = { WRK_KEY: "sk-bench", WRK_MODEL: "bench-model" };
@@ -164,12 +226,27 @@ async function startScenarios(upstreams: Upstreams, pg: Postgres | null, peerPro
       return {
         pid: child.proc.pid,
         load: { url: url(PORTS.portkey), env: auth, headers: portkeyHeaders(upstreams.json) },
-        ttfb: { url: url(PORTS.portkey), model: "bench-model", key: auth.WRK_KEY, headers: portkeyHeaders(upstreams.ttfb) },
-        streams: { url: url(PORTS.portkey), model: "bench-model", key: auth.WRK_KEY, headers: portkeyHeaders(upstreams.streams) },
+        ttfb: {
+          url: url(PORTS.portkey),
+          model: "bench-model",
+          key: auth.WRK_KEY,
+          headers: portkeyHeaders(upstreams.ttfb),
+        },
+        streams: {
+          url: url(PORTS.portkey),
+          model: "bench-model",
+          key: auth.WRK_KEY,
+          headers: portkeyHeaders(upstreams.streams),
+        },
       };
     });
   }
-  const gatewayScenario = (name: string, port: number, databaseUrl: () => Promise<string>, db?: { pg: Postgres; name: string }) =>
+  const gatewayScenario = (
+    name: string,
+    port: number,
+    databaseUrl: () => Promise<string>,
+    db?: { pg: Postgres; name: string },
+  ) =>
     add(name, "dist/gateway, governance all ON", async () => {
       const gw = await startGateway({ name, port, databaseUrl: await databaseUrl(), upstreams });
       return {
@@ -181,7 +258,11 @@ async function startScenarios(upstreams: Upstreams, pg: Postgres | null, peerPro
         db,
       };
     });
-  await gatewayScenario("gateway-sqlite", PORTS.sqlite, async () => `sqlite:///${join(tempDir("gw-bench-db-"), "bench.db")}`);
+  await gatewayScenario(
+    "gateway-sqlite",
+    PORTS.sqlite,
+    async () => `sqlite:///${join(tempDir("gw-bench-db-"), "bench.db")}`,
+  );
   if (!pg) results.push(newResult("gateway-postgres", "dist/gateway, governance all ON", "--no-pg"));
   else {
     const name = `gw_bench_${Date.now()}`;
@@ -192,8 +273,18 @@ async function startScenarios(upstreams: Upstreams, pg: Postgres | null, peerPro
 
 async function usageWriterBench(): Promise<Outcome<UsageWriterResult>> {
   return attempt("usage writer", async () => {
-    const proc = track(spawn([BUN, join(HERE, "usage-writer.ts"), "--seconds", QUICK ? "3" : "5"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" }));
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const proc = track(
+      spawn([BUN, join(HERE, "usage-writer.ts"), "--seconds", QUICK ? "3" : "5"], {
+        cwd: ROOT,
+        stdout: "pipe",
+        stderr: "pipe",
+      }),
+    );
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     const line = out.trim().split("\n").at(-1);
     if (code !== 0 || !line) throw new Error(`exit ${code}: ${err.trim().slice(-300)}`);
     return JSON.parse(line) as UsageWriterResult;
@@ -201,7 +292,10 @@ async function usageWriterBench(): Promise<Outcome<UsageWriterResult>> {
 }
 
 function meta(ceiling: number): Results["meta"] {
-  const git = (...args: string[]) => spawnSync(["git", ...args], { cwd: ROOT }).stdout.toString().trim();
+  const git = (...args: string[]) =>
+    spawnSync(["git", ...args], { cwd: ROOT })
+      .stdout.toString()
+      .trim();
   const dirty = git("status", "--porcelain", "--untracked-files=no") ? " (with uncommitted changes)" : "";
   const node = spawnSync(["node", "--version"]).stdout?.toString().trim() || null;
   const wrkOut = spawnSync(["wrk", "-v"]);
@@ -238,7 +332,9 @@ async function main(): Promise<void> {
 
   await Bun.sleep(1000);
   for (const s of active) s.result.rss.idle_mb = rssMb(s.pid);
-  const ceiling = (await runWrk({ url: url(PORTS.upstream, "/v1/models"), connections: 64, seconds: SECONDS, get: true })).rps;
+  const ceiling = (
+    await runWrk({ url: url(PORTS.upstream, "/v1/models"), connections: 64, seconds: SECONDS, get: true })
+  ).rps;
   const run: Results = { meta: meta(ceiling), scenarios: results, db_statements: [], notes };
   console.log(`wrk ceiling ${ceiling} rps; ${SECONDS} s per point; levels ${LEVELS.join(", ")}`);
 
@@ -247,23 +343,38 @@ async function main(): Promise<void> {
   for (const c of LEVELS) {
     for (const s of active) {
       const before = await dbCounters(s);
-      const { result, peakMb } = await withPeakRss(s.pid, runWrk({ ...s.load, connections: c, seconds: SECONDS, env: { ...s.load.env, WRK_STREAM: values.stream ? "1" : "0" } }));
+      const { result, peakMb } = await withPeakRss(
+        s.pid,
+        runWrk({
+          ...s.load,
+          connections: c,
+          seconds: SECONDS,
+          env: { ...s.load.env, WRK_STREAM: values.stream ? "1" : "0" },
+        }),
+      );
       const after = await dbCounters(s);
       if (before && after) {
         s.counters.requests += result.requests;
         s.counters.gateway_counter += after.gw - before.gw;
-        if (before.pg !== null && after.pg !== null) s.counters.pg_stat_statements = (s.counters.pg_stat_statements ?? 0) + after.pg - before.pg;
+        if (before.pg !== null && after.pg !== null)
+          s.counters.pg_stat_statements = (s.counters.pg_stat_statements ?? 0) + after.pg - before.pg;
       }
       s.result.sweep.push(result);
       const rss = s.result.rss;
       if (peakMb !== null) rss.loaded_peak_mb = Math.max(rss.loaded_peak_mb ?? 0, peakMb);
-      console.log(`${s.result.name.padEnd(17)} c=${String(c).padEnd(3)} ${String(result.rps).padStart(6)} rps  p50 ${result.p50} µs  p99 ${result.p99} µs  failed ${failures(result)}`);
+      console.log(
+        `${s.result.name.padEnd(17)} c=${String(c).padEnd(3)} ${String(result.rps).padStart(6)} rps  p50 ${result.p50} µs  p99 ${result.p99} µs  failed ${failures(result)}`,
+      );
     }
   }
   await Bun.sleep(5000);
   for (const s of active) s.result.rss.after_mb = rssMb(s.pid);
   for (const s of active.filter((x) => x.gateway)) {
-    const pgSource = s.db ? (s.db.pg.statements ? `pg_stat_statements on the ${s.db.pg.source}` : `the ${s.db.pg.source} has no pg_stat_statements: gateway counter only`) : "SQLite: gateway counter only";
+    const pgSource = s.db
+      ? s.db.pg.statements
+        ? `pg_stat_statements on the ${s.db.pg.source}`
+        : `the ${s.db.pg.source} has no pg_stat_statements: gateway counter only`
+      : "SQLite: gateway counter only";
     run.db_statements.push({ ...s.counters, source: pgSource });
   }
 
@@ -271,20 +382,30 @@ async function main(): Promise<void> {
   for (const s of active) {
     s.result.ttfb = await attempt(`${s.result.name} TTFB`, () => measureTtfb(s.ttfb, TTFB_SAMPLES));
     const t = s.result.ttfb;
-    if (!("error" in t)) console.log(`  ${s.result.name.padEnd(17)} p50 ${t.p50_ms} ms p99 ${t.p99_ms} ms (errors ${t.errors})`);
+    if (!("error" in t))
+      console.log(`  ${s.result.name.padEnd(17)} p50 ${t.p50_ms} ms p99 ${t.p99_ms} ms (errors ${t.errors})`);
   }
   console.log(`streams: ${STALL.streams} at once...`);
   for (const s of active) {
     s.result.streams = await attempt(`${s.result.name} streams`, () => measureStalls(s.streams, STALL));
     const x = s.result.streams;
-    if (!("error" in x)) console.log(`  ${s.result.name.padEnd(17)} ${x.completed}/${x.streams} complete, ${x.stalled} stalled, first byte max ${x.first_byte_max_ms} ms, max gap ${x.max_gap_ms} ms`);
+    if (!("error" in x))
+      console.log(
+        `  ${s.result.name.padEnd(17)} ${x.completed}/${x.streams} complete, ${x.stalled} stalled, first byte max ${x.first_byte_max_ms} ms, max gap ${x.max_gap_ms} ms`,
+      );
     await Bun.sleep(2000); // let the sockets of this round close before the next
   }
   const sqliteStreams = active.find((s) => s.result.name === "gateway-sqlite")?.result.streams;
   if (sqliteStreams && !("error" in sqliteStreams) && sqliteStreams.stalled > 0) {
     // Is it Bun's default cap of 256 fetches in flight? The same gateway with the cap raised answers that.
     run.streams_diagnostic = await attempt("streams diagnostic", async () => {
-      const gw = await startGateway({ name: "gateway-diagnostic", port: PORTS.diagnostic, databaseUrl: `sqlite:///${join(tempDir("gw-bench-db-"), "diag.db")}`, upstreams, env: UNCAPPED_FETCH });
+      const gw = await startGateway({
+        name: "gateway-diagnostic",
+        port: PORTS.diagnostic,
+        databaseUrl: `sqlite:///${join(tempDir("gw-bench-db-"), "diag.db")}`,
+        upstreams,
+        env: UNCAPPED_FETCH,
+      });
       try {
         return await measureStalls({ url: url(PORTS.diagnostic), model: MODELS.streams, key: gw.key }, STALL);
       } finally {
@@ -299,30 +420,69 @@ async function main(): Promise<void> {
   console.log("cold starts...");
   const cold = async (name: string, what: string, o: Parameters<typeof coldStart>[0]) => {
     const s = results.find((r) => r.name === name);
-    if (s && !s.skipped) s.cold_start = await attempt(`${name} cold start`, async () => ({ ...(await coldStart(o)), what }));
+    if (s && !s.skipped)
+      s.cold_start = await attempt(`${name} cold start`, async () => ({ ...(await coldStart(o)), what }));
   };
   await cold("gateway-sqlite", "dist/gateway, fresh SQLite", {
     name: "gateway",
     runs: COLD_RUNS,
     url: url(PORTS.cold, "/health"),
-    cmd: (dir) => [BINARY, "serve", "--host", "127.0.0.1", "--port", String(PORTS.cold), "--database-url", `sqlite:///${join(dir, "gw.db")}`, "--master-key", MASTER],
+    cmd: (dir) => [
+      BINARY,
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(PORTS.cold),
+      "--database-url",
+      `sqlite:///${join(dir, "gw.db")}`,
+      "--master-key",
+      MASTER,
+    ],
   });
-  await cold("direct", "bun upstream.ts", { name: "upstream", runs: COLD_RUNS, url: url(PORTS.coldPeer, "/v1/models"), cmd: () => [BUN, join(HERE, "upstream.ts"), "--port", String(PORTS.coldPeer)] });
+  await cold("direct", "bun upstream.ts", {
+    name: "upstream",
+    runs: COLD_RUNS,
+    url: url(PORTS.coldPeer, "/v1/models"),
+    cmd: () => [BUN, join(HERE, "upstream.ts"), "--port", String(PORTS.coldPeer)],
+  });
   await cold("bare-proxy", "bun bare-proxy.ts", {
     name: "bare",
     runs: COLD_RUNS,
     url: url(PORTS.coldPeer, "/v1/models"),
-    cmd: () => [BUN, join(HERE, "bare-proxy.ts"), "--port", String(PORTS.coldPeer), "--upstream", `http://127.0.0.1:${PORTS.upstream}`],
+    cmd: () => [
+      BUN,
+      join(HERE, "bare-proxy.ts"),
+      "--port",
+      String(PORTS.coldPeer),
+      "--upstream",
+      `http://127.0.0.1:${PORTS.upstream}`,
+    ],
   });
-  await cold("portkey", "node start-server.js", { name: "portkey", runs: COLD_RUNS, url: url(PORTS.coldPeer, "/"), cmd: () => portkeyCommand(PORTS.coldPeer) });
+  await cold("portkey", "node start-server.js", {
+    name: "portkey",
+    runs: COLD_RUNS,
+    url: url(PORTS.coldPeer, "/"),
+    cmd: () => portkeyCommand(PORTS.coldPeer),
+  });
 
   const soakSeconds = Number(values.soak);
   if (soakSeconds > 0) {
     console.log(`soak: ${soakSeconds} s against a fresh gateway-sqlite...`);
     run.soak = await attempt("soak", async () => {
-      const gw = await startGateway({ name: "gateway-soak", port: PORTS.soak, databaseUrl: `sqlite:///${join(tempDir("gw-bench-db-"), "soak.db")}`, upstreams });
+      const gw = await startGateway({
+        name: "gateway-soak",
+        port: PORTS.soak,
+        databaseUrl: `sqlite:///${join(tempDir("gw-bench-db-"), "soak.db")}`,
+        upstreams,
+      });
       try {
-        return await runSoak({ pid: gw.child.proc.pid, url: url(PORTS.soak), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json }, seconds: soakSeconds });
+        return await runSoak({
+          pid: gw.child.proc.pid,
+          url: url(PORTS.soak),
+          env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json },
+          seconds: soakSeconds,
+        });
       } finally {
         await stop(gw.child.proc);
       }
@@ -356,7 +516,12 @@ function writeResults(run: Results): void {
   mkdirSync(outDir, { recursive: true });
   const stamp = run.meta.started.replace(/[:.]/g, "-");
   const chart = renderChart(
-    run.scenarios.filter((s) => !s.skipped).map((s) => ({ name: s.name, points: s.sweep.map((w) => ({ c: w.connections, p50_us: w.p50, p99_us: w.p99, rps: w.rps })) })),
+    run.scenarios
+      .filter((s) => !s.skipped)
+      .map((s) => ({
+        name: s.name,
+        points: s.sweep.map((w) => ({ c: w.connections, p50_us: w.p50, p99_us: w.p99, rps: w.rps })),
+      })),
     "Latency and throughput vs concurrency",
     `${run.meta.started.slice(0, 16).replace("T", " ")} UTC, commit ${run.meta.commit}; wrk 1 thread, ${run.meta.seconds_per_point} s per point, ${run.meta.body} chat bodies`,
   );

@@ -17,7 +17,13 @@ import { Database, type SQLQueryBindings } from "bun:sqlite";
 import { parseArgs } from "node:util";
 import { openStore, type Store } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
-import { PG_INSERT_ROWS_SQL, sqliteInsertValues, toUsageLine, USAGE_INSERT_COLUMNS, type UsageRowInsert } from "../../src/services/governance/usage-insert";
+import {
+  PG_INSERT_ROWS_SQL,
+  sqliteInsertValues,
+  toUsageLine,
+  USAGE_INSERT_COLUMNS,
+  type UsageRowInsert,
+} from "../../src/services/governance/usage-insert";
 import { dailyMarginals, hourlyMarginals, rollupsFromRows } from "../../src/services/rollups/marginals";
 import { SqlParams } from "../../src/services/rollups/sql";
 
@@ -91,8 +97,23 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
     const start = end - o.days * 86_400_000;
     const at = new Date(start);
     const { db, t } = store;
-    const models = Array.from({ length: o.models }, (_, i) => ({ provider: PROVIDERS[i % PROVIDERS.length]!, model: `model-${String(i).padStart(2, "0")}`, input: 0.1 + (i % 10) * 0.5, output: 0.4 + (i % 10) * 2 }));
-    await db.insert(t.budgets).values(Array.from({ length: 10 }, (_, i) => ({ budgetId: `budget-${i}`, maxBudgetMicros: (i + 1) * 50_000_000, budgetDurationSec: 30 * 86_400, createdAt: at, updatedAt: at })));
+    const models = Array.from({ length: o.models }, (_, i) => ({
+      provider: PROVIDERS[i % PROVIDERS.length]!,
+      model: `model-${String(i).padStart(2, "0")}`,
+      input: 0.1 + (i % 10) * 0.5,
+      output: 0.4 + (i % 10) * 2,
+    }));
+    await db
+      .insert(t.budgets)
+      .values(
+        Array.from({ length: 10 }, (_, i) => ({
+          budgetId: `budget-${i}`,
+          maxBudgetMicros: (i + 1) * 50_000_000,
+          budgetDurationSec: 30 * 86_400,
+          createdAt: at,
+          updatedAt: at,
+        })),
+      );
     for (let i = 0; i < o.users; i += 500) {
       await db.insert(t.users).values(
         Array.from({ length: Math.min(500, o.users - i) }, (_, j) => {
@@ -114,13 +135,31 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
       await db.insert(t.apiKeys).values(
         Array.from({ length: Math.min(500, o.keys - i) }, (_, j) => {
           const n = i + j;
-          return { id: `key-${n}`, keyHash: `seed-hash-${n}`, keyPrefix: "gw-seed000", keyName: `key ${n}`, userId: `user-${n % o.users}`, createdAt: at, isActive: true, metadata: {} };
+          return {
+            id: `key-${n}`,
+            keyHash: `seed-hash-${n}`,
+            keyPrefix: "gw-seed000",
+            keyName: `key ${n}`,
+            userId: `user-${n % o.users}`,
+            createdAt: at,
+            isActive: true,
+            metadata: {},
+          };
         }),
       );
     }
-    await db.insert(t.modelPricing).values(
-      models.map((m) => ({ modelKey: `${m.provider}:${m.model}`, effectiveAt: at, inputPricePerMillionMicros: Math.round(m.input * 1e6), outputPricePerMillionMicros: Math.round(m.output * 1e6), createdAt: at, updatedAt: at })),
-    );
+    await db
+      .insert(t.modelPricing)
+      .values(
+        models.map((m) => ({
+          modelKey: `${m.provider}:${m.model}`,
+          effectiveAt: at,
+          inputPricePerMillionMicros: Math.round(m.input * 1e6),
+          outputPricePerMillionMicros: Math.round(m.output * 1e6),
+          createdAt: at,
+          updatedAt: at,
+        })),
+      );
 
     const key = zipf(o.keys, 1.1, random);
     const model = zipf(o.models, 1.2, random);
@@ -170,10 +209,16 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
     log(`indexes rebuilt in ${indexSeconds.toFixed(1)} s`);
     started = performance.now();
     const p = () => new SqlParams(store.dialect);
-    for (const s of [...rollupsFromRows(p, store.dialect, null), ...hourlyMarginals(p, null), ...dailyMarginals(p, store.dialect, null)]) await store.query(s.sql, s.params);
+    for (const s of [
+      ...rollupsFromRows(p, store.dialect, null),
+      ...hourlyMarginals(p, null),
+      ...dailyMarginals(p, store.dialect, null),
+    ])
+      await store.query(s.sql, s.params);
     await store.exec(store.dialect === "pg" ? "ANALYZE" : "ANALYZE");
     const rollupSeconds = (performance.now() - started) / 1000;
-    const count = async (table: string) => Number((await store.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
+    const count = async (table: string) =>
+      Number((await store.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
     const result = {
       rows: await count("usage_logs"),
       seconds: { rows: rowsSeconds, indexes: indexSeconds, rollups: rollupSeconds },
@@ -182,7 +227,9 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
       topKeyId: "key-0",
       end,
     };
-    log(`rollups and marginals built in ${rollupSeconds.toFixed(1)} s: ${result.rollupRows} rollup rows, ${result.marginalRows} marginal rows`);
+    log(
+      `rollups and marginals built in ${rollupSeconds.toFixed(1)} s: ${result.rollupRows} rollup rows, ${result.marginalRows} marginal rows`,
+    );
     return result;
   } finally {
     await store.close();
@@ -193,8 +240,16 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
 async function dropUsageIndexes(store: Store): Promise<string[]> {
   const defs =
     store.dialect === "sqlite"
-      ? (await store.query<{ name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_logs' AND sql IS NOT NULL")).map((r) => ({ name: r.name, sql: r.sql }))
-      : (await store.query<{ name: string; sql: string }>("SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE tablename = 'usage_logs' AND indexname <> 'usage_logs_pkey'")).map((r) => ({ name: r.name, sql: r.sql }));
+      ? (
+          await store.query<{ name: string; sql: string }>(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_logs' AND sql IS NOT NULL",
+          )
+        ).map((r) => ({ name: r.name, sql: r.sql }))
+      : (
+          await store.query<{ name: string; sql: string }>(
+            "SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE tablename = 'usage_logs' AND indexname <> 'usage_logs_pkey'",
+          )
+        ).map((r) => ({ name: r.name, sql: r.sql }));
   for (const d of defs) await store.exec(`DROP INDEX "${d.name}"`);
   return defs.map((d) => d.sql);
 }
@@ -202,27 +257,44 @@ async function dropUsageIndexes(store: Store): Promise<string[]> {
 const CHUNK = 200;
 const PROGRESS = 1_000_000;
 
-async function loadSqlite(o: SeedOptions, row: (i: number) => UsageRowInsert, log: (line: string) => void): Promise<void> {
+async function loadSqlite(
+  o: SeedOptions,
+  row: (i: number) => UsageRowInsert,
+  log: (line: string) => void,
+): Promise<void> {
   const path = o.db.slice("sqlite:///".length);
   const db = new Database(path, { strict: true });
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;");
+  db.exec(
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;",
+  );
   const width = USAGE_INSERT_COLUMNS.split(",").length;
-  const insert = db.query(`INSERT INTO usage_logs (${USAGE_INSERT_COLUMNS}) VALUES ${Array.from({ length: CHUNK }, () => `(${new Array(width).fill("?").join(",")})`).join(",")}`);
-  const one = db.query(`INSERT INTO usage_logs (${USAGE_INSERT_COLUMNS}) VALUES (${new Array(width).fill("?").join(",")})`);
+  const insert = db.query(
+    `INSERT INTO usage_logs (${USAGE_INSERT_COLUMNS}) VALUES ${Array.from({ length: CHUNK }, () => `(${new Array(width).fill("?").join(",")})`).join(",")}`,
+  );
+  const one = db.query(
+    `INSERT INTO usage_logs (${USAGE_INSERT_COLUMNS}) VALUES (${new Array(width).fill("?").join(",")})`,
+  );
   const started = performance.now();
   let i = 0;
   while (i < o.rows) {
     const upTo = Math.min(o.rows, i + 100_000);
     db.exec("BEGIN");
-    for (; i + CHUNK <= upTo; i += CHUNK) insert.run(...(sqliteInsertValues(Array.from({ length: CHUNK }, (_, j) => row(i + j))) as SQLQueryBindings[]));
+    for (; i + CHUNK <= upTo; i += CHUNK)
+      insert.run(...(sqliteInsertValues(Array.from({ length: CHUNK }, (_, j) => row(i + j))) as SQLQueryBindings[]));
     for (; i < upTo; i++) one.run(...(sqliteInsertValues([row(i)]) as SQLQueryBindings[]));
     db.exec("COMMIT");
-    if (i % PROGRESS === 0 || i === o.rows) log(`${i} rows (${Math.round(i / ((performance.now() - started) / 1000))} rows/s)`);
+    if (i % PROGRESS === 0 || i === o.rows)
+      log(`${i} rows (${Math.round(i / ((performance.now() - started) / 1000))} rows/s)`);
   }
   db.close();
 }
 
-async function loadPg(store: Store, o: SeedOptions, row: (i: number) => UsageRowInsert, log: (line: string) => void): Promise<void> {
+async function loadPg(
+  store: Store,
+  o: SeedOptions,
+  row: (i: number) => UsageRowInsert,
+  log: (line: string) => void,
+): Promise<void> {
   const started = performance.now();
   const chunk = 5000;
   // Two statements in flight: the server parses one chunk's JSON while this process builds the next.
@@ -234,7 +306,8 @@ async function loadPg(store: Store, o: SeedOptions, row: (i: number) => UsageRow
     inFlight = previous.then(() => store.query(PG_INSERT_ROWS_SQL, [`[${lines.join(",")}]`]));
     await previous;
     const done = Math.min(o.rows, i + chunk);
-    if (done % PROGRESS === 0 || done === o.rows) log(`${done} rows (${Math.round(done / ((performance.now() - started) / 1000))} rows/s)`);
+    if (done % PROGRESS === 0 || done === o.rows)
+      log(`${done} rows (${Math.round(done / ((performance.now() - started) / 1000))} rows/s)`);
   }
   await inFlight;
 }

@@ -22,7 +22,15 @@ export interface SoakResult {
   failed_requests: number;
 }
 
-export async function runSoak(o: { pid: number; url: string; env: Record<string, string>; seconds: number; connections?: number; sampleS?: number; warmupS?: number }): Promise<SoakResult> {
+export async function runSoak(o: {
+  pid: number;
+  url: string;
+  env: Record<string, string>;
+  seconds: number;
+  connections?: number;
+  sampleS?: number;
+  warmupS?: number;
+}): Promise<SoakResult> {
   const connections = o.connections ?? 16;
   const sampleS = o.sampleS ?? 5;
   const warmupS = o.warmupS ?? 60;

@@ -13,7 +13,13 @@ export interface ColdStart {
   runs_ms: number[];
 }
 
-export async function coldStart(o: { name: string; runs: number; url: string; cmd: (dir: string) => string[]; cwd?: string }): Promise<ColdStart> {
+export async function coldStart(o: {
+  name: string;
+  runs: number;
+  url: string;
+  cmd: (dir: string) => string[];
+  cwd?: string;
+}): Promise<ColdStart> {
   const runs: number[] = [];
   for (let i = 0; i < o.runs; i++) {
     const dir = mkdtempSync(join(tmpdir(), "gw-cold-"));

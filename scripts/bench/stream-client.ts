@@ -33,7 +33,12 @@ for (const h of values.header) {
   const i = h.indexOf(":");
   headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
 }
-const body = JSON.stringify({ model: values.model, messages: [{ role: "user", content: "Say hello in five words." }], max_tokens: 16, stream: true });
+const body = JSON.stringify({
+  model: values.model,
+  messages: [{ role: "user", content: "Say hello in five words." }],
+  max_tokens: 16,
+  stream: true,
+});
 const decoder = new TextDecoder();
 
 interface StreamOutcome {
@@ -87,7 +92,15 @@ async function ttfb(): Promise<Record<string, unknown>> {
       firstError ??= o.error ?? `incomplete stream (${o.chunks} chunks, [DONE] ${o.done})`;
     } else if (i >= warmup) samples.push(o.firstDataMs);
   }
-  return { samples: samples.length, errors, first_error: firstError, p50_ms: round(percentile(samples, 50), 3), p90_ms: round(percentile(samples, 90), 3), p99_ms: round(percentile(samples, 99), 3), max_ms: round(Math.max(...samples), 3) };
+  return {
+    samples: samples.length,
+    errors,
+    first_error: firstError,
+    p50_ms: round(percentile(samples, 50), 3),
+    p90_ms: round(percentile(samples, 90), 3),
+    p99_ms: round(percentile(samples, 99), 3),
+    max_ms: round(Math.max(...samples), 3),
+  };
 }
 
 async function stalls(): Promise<Record<string, unknown>> {
@@ -101,7 +114,8 @@ async function stalls(): Promise<Record<string, unknown>> {
   const stalled = outcomes.filter((o) => !complete(o) || o.firstDataMs > gapMs || o.maxGapMs > gapMs);
   const firsts = outcomes.map((o) => o.firstDataMs).filter((x) => !Number.isNaN(x));
   const errors = new Map<string, number>();
-  for (const o of outcomes) if (o.error) errors.set(o.error.slice(0, 120), (errors.get(o.error.slice(0, 120)) ?? 0) + 1);
+  for (const o of outcomes)
+    if (o.error) errors.set(o.error.slice(0, 120), (errors.get(o.error.slice(0, 120)) ?? 0) + 1);
   return {
     streams: n,
     completed: outcomes.filter(complete).length,

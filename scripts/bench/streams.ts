@@ -36,18 +36,47 @@ export interface StallResult {
 }
 
 async function client<T>(t: StreamTarget, args: string[]): Promise<T> {
-  const cmd = [process.execPath, join(import.meta.dir, "stream-client.ts"), "--url", t.url, "--model", t.model, ...args];
+  const cmd = [
+    process.execPath,
+    join(import.meta.dir, "stream-client.ts"),
+    "--url",
+    t.url,
+    "--model",
+    t.model,
+    ...args,
+  ];
   if (t.key) cmd.push("--key", t.key);
   for (const [name, value] of Object.entries(t.headers ?? {})) cmd.push("--header", `${name}: ${value}`);
   // The client is the load generator: it must not be held to Bun's default of 256 requests in flight.
-  const proc = track(spawn(cmd, { env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "65535" }, stdout: "pipe", stderr: "pipe" }));
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = track(
+    spawn(cmd, { env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "65535" }, stdout: "pipe", stderr: "pipe" }),
+  );
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   const line = out.trim().split("\n").at(-1);
   if (code !== 0 || !line) throw new Error(`stream client failed (${code}): ${err.trim().slice(-400)}`);
   return JSON.parse(line) as T;
 }
 
-export const measureTtfb = (t: StreamTarget, samples: number): Promise<TtfbResult> => client<TtfbResult>(t, ["--mode", "ttfb", "--n", String(samples)]);
+export const measureTtfb = (t: StreamTarget, samples: number): Promise<TtfbResult> =>
+  client<TtfbResult>(t, ["--mode", "ttfb", "--n", String(samples)]);
 
-export const measureStalls = (t: StreamTarget, o: { streams: number; chunks: number; gapMs: number }): Promise<StallResult> =>
-  client<StallResult>(t, ["--mode", "stalls", "--n", String(o.streams), "--chunks", String(o.chunks), "--gap-ms", String(o.gapMs), "--timeout-s", "120"]);
+export const measureStalls = (
+  t: StreamTarget,
+  o: { streams: number; chunks: number; gapMs: number },
+): Promise<StallResult> =>
+  client<StallResult>(t, [
+    "--mode",
+    "stalls",
+    "--n",
+    String(o.streams),
+    "--chunks",
+    String(o.chunks),
+    "--gap-ms",
+    String(o.gapMs),
+    "--timeout-s",
+    "120",
+  ]);

@@ -6,7 +6,12 @@
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
-  options: { port: { type: "string", default: "9101" }, "delay-ms": { type: "string", default: "0" }, chunks: { type: "string", default: "20" }, "interval-ms": { type: "string", default: "0" } },
+  options: {
+    port: { type: "string", default: "9101" },
+    "delay-ms": { type: "string", default: "0" },
+    chunks: { type: "string", default: "20" },
+    "interval-ms": { type: "string", default: "0" },
+  },
 });
 const delay = Number(values["delay-ms"]);
 const chunks = Number(values.chunks);
@@ -17,7 +22,14 @@ const completion = JSON.stringify({
   object: "chat.completion",
   created: 1_700_000_000,
   model: "bench-model",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello from the benchmark upstream.", refusal: null }, logprobs: null, finish_reason: "stop" }],
+  choices: [
+    {
+      index: 0,
+      message: { role: "assistant", content: "Hello from the benchmark upstream.", refusal: null },
+      logprobs: null,
+      finish_reason: "stop",
+    },
+  ],
   usage: { prompt_tokens: 12, completion_tokens: 8, total_tokens: 20 },
 });
 const chunk = (i: number) =>
@@ -33,7 +45,11 @@ const server = Bun.serve({
   hostname: "127.0.0.1",
   async fetch(req) {
     const url = new URL(req.url);
-    if (url.pathname.endsWith("/models")) return Response.json({ object: "list", data: [{ id: "bench-model", object: "model", created: 0, owned_by: "bench" }] });
+    if (url.pathname.endsWith("/models"))
+      return Response.json({
+        object: "list",
+        data: [{ id: "bench-model", object: "model", created: 0, owned_by: "bench" }],
+      });
     const body = (await req.json()) as { stream?: boolean };
     if (delay) await sleep(delay);
     if (!body.stream) return new Response(completion, { headers: { "content-type": "application/json" } });

@@ -18,7 +18,9 @@ import { createSqliteUsageInserter } from "../../src/services/governance/sqlite-
 import { insertUsageLines } from "../../src/services/governance/usage-insert";
 import { percentile, round } from "./stats";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" }, rate: { type: "string", default: "25000" } } });
+const { values } = parseArgs({
+  options: { seconds: { type: "string", default: "5" }, rate: { type: "string", default: "25000" } },
+});
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
 const CAPACITY_ROWS = 100_000;

@@ -27,7 +27,11 @@ export function ensureWrk(): void {
   console.log("installing wrk (Debian package)...");
   const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
   spawnSync([...sudo, "apt-get", "update", "-qq"], { stdout: "inherit", stderr: "inherit" });
-  const install = spawnSync([...sudo, "apt-get", "install", "-y", "-qq", "wrk"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, stdout: "inherit", stderr: "inherit" });
+  const install = spawnSync([...sudo, "apt-get", "install", "-y", "-qq", "wrk"], {
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   if (install.exitCode !== 0) throw new Error("could not install wrk: run `apt-get install wrk` as root");
 }
 
@@ -47,10 +51,17 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   const args = ["wrk", "-t1", `-c${o.connections}`, `-d${o.seconds}s`, "--timeout", "10s", "--latency"];
   for (const [name, value] of Object.entries(o.headers ?? {})) args.push("-H", `${name}: ${value}`);
   args.push("-s", join(import.meta.dir, "post.lua"), o.url);
-  const proc = track(spawn(args, { env: { ...process.env, ...o.env, WRK_GET: o.get ? "1" : "0" }, stdout: "pipe", stderr: "pipe" }));
-  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = track(
+    spawn(args, { env: { ...process.env, ...o.env, WRK_GET: o.get ? "1" : "0" }, stdout: "pipe", stderr: "pipe" }),
+  );
+  const [out, err] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   const json = /JSON(\{.*\})/.exec(out)?.[1];
-  if (!json) throw new Error(`wrk gave no result for ${o.url} (c=${o.connections}): ${(err || out).trim().slice(0, 400)}`);
+  if (!json)
+    throw new Error(`wrk gave no result for ${o.url} (c=${o.connections}): ${(err || out).trim().slice(0, 400)}`);
   const r = JSON.parse(json) as Omit<WrkResult, "rps" | "connections">;
   return { connections: o.connections, ...r, rps: Math.round(r.requests / (r.duration_us / 1e6)) };
 }

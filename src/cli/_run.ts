@@ -41,7 +41,11 @@ export async function openRuntime(flags: CommonFlags): Promise<CliRuntime> {
     poolRecycleSeconds: config.db_pool_recycle,
   });
   const stored = config.master_key ? sha256Hex(config.master_key) : await storedMasterKeyHash(store).catch(() => null);
-  const services = createServices({ store, masterKey: createMasterKey(stored), isKnownProvider: providerChecker(config) });
+  const services = createServices({
+    store,
+    masterKey: createMasterKey(stored),
+    isKnownProvider: providerChecker(config),
+  });
   return { config, store, services };
 }
 
@@ -56,7 +60,12 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.ou
  * Runs a command body and prints its result; never returns on failure. `json` picks what --json prints when it is
  * not the whole result (the HTTP twin's body).
  */
-export async function runCommand<T>(flags: CommonFlags, body: (rt: CliRuntime) => Promise<T>, human: (result: T) => void, json: (result: T) => unknown = (r) => r): Promise<void> {
+export async function runCommand<T>(
+  flags: CommonFlags,
+  body: (rt: CliRuntime) => Promise<T>,
+  human: (result: T) => void,
+  json: (result: T) => unknown = (r) => r,
+): Promise<void> {
   let rt: CliRuntime | null = null;
   try {
     rt = await openRuntime(flags);
@@ -74,7 +83,8 @@ export async function runCommand<T>(flags: CommonFlags, body: (rt: CliRuntime) =
  * consola's main entry inspects the terminal when imported (node:tty and the stream modules, ~2 MB): this module is
  * on `serve`'s path, which only needs it to report a failure, so it is required then.
  */
-export const printError = (message: string): void => (require("consola") as typeof import("consola")).consola.error(message);
+export const printError = (message: string): void =>
+  (require("consola") as typeof import("consola")).consola.error(message);
 
 export function fail(err: unknown, json: boolean): never {
   if (err instanceof ZodError) err = issuesToValidation("args", err.issues);

@@ -13,7 +13,11 @@ async function resolve<T>(value: Resolvable<T> | undefined): Promise<T | undefin
   return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
 }
 
-const kebab = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/_/g, "-").toLowerCase();
+const kebab = (name: string) =>
+  name
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .replace(/_/g, "-")
+    .toLowerCase();
 
 function findFlag(defs: ArgsDef, name: string): ArgDef | undefined {
   const wanted = kebab(name);
@@ -37,7 +41,8 @@ function checkFlag(defs: ArgsDef, tokens: readonly string[], i: number, seen?: S
   let def = findFlag(defs, name);
   if (!def && name.startsWith("no-")) {
     def = findFlag(defs, name.slice(3));
-    if (def && def.type !== "boolean") throw new UsageError(`Option --${name.slice(3)} takes a value and cannot be negated`);
+    if (def && def.type !== "boolean")
+      throw new UsageError(`Option --${name.slice(3)} takes a value and cannot be negated`);
     if (def) {
       seen?.add(def);
       return 0;
@@ -56,7 +61,10 @@ function checkFlag(defs: ArgsDef, tokens: readonly string[], i: number, seen?: S
 }
 
 /** Validates argv against the command tree; returns the command whose usage to show and the error, or null. */
-export async function findUsageError(root: CommandShape, rawArgs: readonly string[]): Promise<{ cmd: CommandShape; parent?: CommandShape; error: UsageError } | null> {
+export async function findUsageError(
+  root: CommandShape,
+  rawArgs: readonly string[],
+): Promise<{ cmd: CommandShape; parent?: CommandShape; error: UsageError } | null> {
   let cmd = root;
   let parent: CommandShape | undefined;
   let tokens = rawArgs;
@@ -102,9 +110,13 @@ export async function findUsageError(root: CommandShape, rawArgs: readonly strin
         if (token.startsWith("-") && token !== "-" && !/^-\d/.test(token)) i += checkFlag(defs, tokens, i, seen);
         else given.push(token);
       }
-      const missing = positionals.slice(given.length).find(([, def]) => def.required !== false && def.default === undefined);
+      const missing = positionals
+        .slice(given.length)
+        .find(([, def]) => def.required !== false && def.default === undefined);
       if (missing) throw new UsageError(`Missing required argument: ${missing[0].toUpperCase()}`);
-      const option = Object.entries(defs).find(([, def]) => def.type !== "positional" && def.required && def.default === undefined && !seen.has(def));
+      const option = Object.entries(defs).find(
+        ([, def]) => def.type !== "positional" && def.required && def.default === undefined && !seen.has(def),
+      );
       if (option) throw new UsageError(`Missing required option: --${option[0]}`);
       if (given.length > positionals.length) throw new UsageError(`Unexpected argument: ${given[positionals.length]}`);
       return null;
@@ -150,7 +162,10 @@ export function jsonFlag(name: string, value: string | undefined): unknown {
 }
 
 /** Reads `--skip`/`--limit` as numbers (validated for range by the route's own schema). */
-export function pageFlags(args: { skip?: string; limit?: string }): { skip: number | undefined; limit: number | undefined } {
+export function pageFlags(args: { skip?: string; limit?: string }): {
+  skip: number | undefined;
+  limit: number | undefined;
+} {
   return { skip: intFlag("skip", args.skip), limit: intFlag("limit", args.limit) };
 }
 

@@ -31,7 +31,8 @@ const setCommand = defineCommand({
         const input = parseInput(args.id === undefined ? createBudgetRequest : updateBudgetRequest, raw);
         // Check the user first so a typo does not leave an orphan budget behind.
         if (args.user !== undefined) await services.users.get(args.user);
-        const budget = args.id === undefined ? await services.budgets.create(input) : await services.budgets.update(args.id, input);
+        const budget =
+          args.id === undefined ? await services.budgets.create(input) : await services.budgets.update(args.id, input);
         if (args.user !== undefined) await services.users.update(args.user, { budget_id: budget.budget_id });
         return budget;
       },

@@ -36,13 +36,24 @@ function printReport(report: ImportReport): void {
 }
 
 const otariCommand = defineCommand({
-  meta: { name: "otari", description: "Import an otari database: users, budgets, keys (they keep working), pricing history and usage" },
+  meta: {
+    name: "otari",
+    description: "Import an otari database: users, budgets, keys (they keep working), pricing history and usage",
+  },
   args: {
     ...commonArgs,
     ...jsonArg,
-    from: { type: "string", required: true, description: "otari's database URL: sqlite:///path/to/otari.db or postgresql://…" },
+    from: {
+      type: "string",
+      required: true,
+      description: "otari's database URL: sqlite:///path/to/otari.db or postgresql://…",
+    },
     "dry-run": { type: "boolean", default: false, description: "Report what would be imported and write nothing" },
-    merge: { type: "boolean", default: false, description: "Import into a database that already holds data (conflicting rows are reported and kept)" },
+    merge: {
+      type: "boolean",
+      default: false,
+      description: "Import into a database that already holds data (conflicting rows are reported and kept)",
+    },
   },
   async run({ args }) {
     const json = args.json ?? false;
@@ -55,7 +66,15 @@ const otariCommand = defineCommand({
       source = openReadOnly(args.from);
       // A dry run must not even create the target's file.
       const missing = to.dialect === "sqlite" && !existsSync(to.path);
-      target = args["dry-run"] && missing ? null : openStore(config.database_url, { poolSize: 2, maxOverflow: 0, poolTimeoutSeconds: config.db_pool_timeout, poolRecycleSeconds: -1 });
+      target =
+        args["dry-run"] && missing
+          ? null
+          : openStore(config.database_url, {
+              poolSize: 2,
+              maxOverflow: 0,
+              poolTimeoutSeconds: config.db_pool_timeout,
+              poolRecycleSeconds: -1,
+            });
       let shown = 0;
       report = await importOtari({
         source,

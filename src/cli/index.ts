@@ -3,7 +3,11 @@ import { defineCommand } from "citty";
 import { VERSION } from "../version";
 
 export const mainCommand = defineCommand({
-  meta: { name: "gateway", version: VERSION, description: "otari-compatible LLM gateway: one binary for access control, cost control and observability" },
+  meta: {
+    name: "gateway",
+    version: VERSION,
+    description: "otari-compatible LLM gateway: one binary for access control, cost control and observability",
+  },
   // Bad usage (unknown command or flag, missing argument) exits 2 before any command runs (SPEC §11).
   setup: async ({ rawArgs }) => (await import("./_usage")).enforceUsage(mainCommand, rawArgs),
   subCommands: {

@@ -70,7 +70,12 @@ const listCommand = defineCommand({
 
 const revokeCommand = defineCommand({
   meta: { name: "revoke", description: "Deactivate a key (is_active=false), or delete it with --delete" },
-  args: { ...commonArgs, ...jsonArg, ...keyIdArg, delete: { type: "boolean", description: "Hard delete, like DELETE /v1/keys/{id}", default: false } },
+  args: {
+    ...commonArgs,
+    ...jsonArg,
+    ...keyIdArg,
+    delete: { type: "boolean", description: "Hard delete, like DELETE /v1/keys/{id}", default: false },
+  },
   run: ({ args }) =>
     runCommand(
       args,
@@ -79,7 +84,12 @@ const revokeCommand = defineCommand({
         await services.keys.remove(args.key_id);
         return { deleted: true as const, id: args.key_id };
       },
-      (result) => consola.success("deleted" in result ? `Deleted key ${result.id}` : `Revoked key ${result.id}: it now gets 401 API key is inactive`),
+      (result) =>
+        consola.success(
+          "deleted" in result
+            ? `Deleted key ${result.id}`
+            : `Revoked key ${result.id}: it now gets 401 API key is inactive`,
+        ),
     ),
 });
 

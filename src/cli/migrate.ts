@@ -21,7 +21,10 @@ async function run(flags: CommonFlags, revision: string, human: { before: (url: 
     else human.after();
   } catch (err) {
     if (!flags.json) consola.error(`Migration failed: ${err instanceof Error ? err.message : String(err)}`);
-    else process.stderr.write(`${JSON.stringify({ error: { message: `Migration failed: ${String(err)}`, type: "server_error" } })}\n`);
+    else
+      process.stderr.write(
+        `${JSON.stringify({ error: { message: `Migration failed: ${String(err)}`, type: "server_error" } })}\n`,
+      );
     process.exitCode = 1;
   } finally {
     await store.close();
@@ -40,7 +43,11 @@ export const initDbCommand = defineCommand({
 
 export const migrateCommand = defineCommand({
   meta: { name: "migrate", description: "Apply migrations up to a revision (default: all)" },
-  args: { ...commonArgs, ...jsonArg, revision: { type: "string", description: "Target drizzle tag (0003 or 0003_name)", default: "head" } },
+  args: {
+    ...commonArgs,
+    ...jsonArg,
+    revision: { type: "string", description: "Target drizzle tag (0003 or 0003_name)", default: "head" },
+  },
   run: ({ args }) =>
     run(args, args.revision, {
       before: (url) => {

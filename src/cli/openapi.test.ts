@@ -21,7 +21,12 @@ describe("gateway openapi", () => {
       configPath: null,
       env: {},
       cwd: dir,
-      flags: { database_url: `sqlite:///${join(dir, "gw.db")}`, master_key: "openapi-test-master", max_request_body_bytes: 1024, bootstrap_api_key: false },
+      flags: {
+        database_url: `sqlite:///${join(dir, "gw.db")}`,
+        master_key: "openapi-test-master",
+        max_request_body_bytes: 1024,
+        bootstrap_api_key: false,
+      },
     });
     gateway = await createGateway(config, { printSecret: () => undefined });
     const res = await gateway.app.handle(new Request("http://localhost/openapi.json"));
@@ -54,7 +59,9 @@ describe("diffJson", () => {
   });
 
   test("a type change is one difference at that pointer", () => {
-    expect(diffJson({ a: { b: 1 } }, { a: [1] })).toEqual([{ pointer: "/a", kind: "changed", old: { b: 1 }, new: [1] }]);
+    expect(diffJson({ a: { b: 1 } }, { a: [1] })).toEqual([
+      { pointer: "/a", kind: "changed", old: { b: 1 }, new: [1] },
+    ]);
     expect(diffJson(1, 2)).toEqual([{ pointer: "/", kind: "changed", old: 1, new: 2 }]);
   });
 });

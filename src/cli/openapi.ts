@@ -33,22 +33,36 @@ function check(path: string, doc: OpenApiDocument): void {
     consola.success(`${path} is up to date`);
     return;
   }
-  process.stderr.write(`${path} differs from the generated document (${differences.length} difference${differences.length === 1 ? "" : "s"}; old -> new):\n`);
+  process.stderr.write(
+    `${path} differs from the generated document (${differences.length} difference${differences.length === 1 ? "" : "s"}; old -> new):\n`,
+  );
   for (const d of differences) process.stderr.write(`${formatDifference(d)}\n`);
   process.stderr.write(`Run \`gateway openapi --write ${path}\` to update it.\n`);
   process.exit(1);
 }
 
 export const openapiCommand = defineCommand({
-  meta: { name: "openapi", description: "Print the OpenAPI document (no server, no database); --write or --check a file" },
+  meta: {
+    name: "openapi",
+    description: "Print the OpenAPI document (no server, no database); --write or --check a file",
+  },
   args: {
     ...commonArgs,
-    write: { type: "string", description: `Write the document to PATH (default ${DEFAULT_OPENAPI_PATH})`, valueHint: "PATH?" },
-    check: { type: "string", description: `Compare with PATH (default ${DEFAULT_OPENAPI_PATH}); exit 1 with a diff on drift`, valueHint: "PATH?" },
+    write: {
+      type: "string",
+      description: `Write the document to PATH (default ${DEFAULT_OPENAPI_PATH})`,
+      valueHint: "PATH?",
+    },
+    check: {
+      type: "string",
+      description: `Compare with PATH (default ${DEFAULT_OPENAPI_PATH}); exit 1 with a diff on drift`,
+      valueHint: "PATH?",
+    },
   },
   async run({ args }) {
     try {
-      if (args.write !== undefined && args.check !== undefined) throw new UsageError("Use either --write or --check, not both");
+      if (args.write !== undefined && args.check !== undefined)
+        throw new UsageError("Use either --write or --check, not both");
       const doc = await generateOpenApiDocument();
       if (args.check !== undefined) check(args.check || DEFAULT_OPENAPI_PATH, doc);
       else if (args.write !== undefined) {

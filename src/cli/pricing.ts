@@ -29,7 +29,9 @@ const setCommand = defineCommand({
       args,
       ({ services }) => services.pricing.set(parseInput(setPricingRequest, raw)),
       (p) =>
-        consola.success(`Priced ${p.model_key}: $${p.input_price_per_million}/M input, $${p.output_price_per_million}/M output, effective ${p.effective_at}`),
+        consola.success(
+          `Priced ${p.model_key}: $${p.input_price_per_million}/M input, $${p.output_price_per_million}/M output, effective ${p.effective_at}`,
+        ),
     );
   },
 });

@@ -11,8 +11,16 @@ export const sandboxWorkerCommand = defineCommand({
     "memory-mb": { type: "string", description: "Heap cap of the interpreter, MiB", default: "256" },
     "output-cap": { type: "string", description: "Bytes of stdout/stderr kept per call", default: "65536" },
     extract: { type: "boolean", description: "Run the web-search page extractor instead of Python", default: false },
-    "allow-unconfined": { type: "boolean", description: "Run code even where the seccomp confinement cannot be installed", default: false },
-    "probe-confinement": { type: "boolean", description: "Exit 0 when this host can confine a worker, else 1", default: false },
+    "allow-unconfined": {
+      type: "boolean",
+      description: "Run code even where the seccomp confinement cannot be installed",
+      default: false,
+    },
+    "probe-confinement": {
+      type: "boolean",
+      description: "Exit 0 when this host can confine a worker, else 1",
+      default: false,
+    },
   },
   run: async ({ args }) => {
     if (args["probe-confinement"]) {

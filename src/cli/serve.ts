@@ -17,8 +17,14 @@ const log = logger("serve");
 /** What the server answers when it refuses a request itself (src/platform/server.ts). */
 const REFUSALS: Record<Refusal, GatewayError> = {
   draining: new GatewayError(503, "Service is shutting down", { code: "shutting_down" }),
-  busy: new GatewayError(503, "Server busy: too many open connections", { code: "server_busy", headers: { connection: "close" } }),
-  invalid_host: new GatewayError(400, "Invalid Host header", { code: "invalid_host", headers: { connection: "close" } }),
+  busy: new GatewayError(503, "Server busy: too many open connections", {
+    code: "server_busy",
+    headers: { connection: "close" },
+  }),
+  invalid_host: new GatewayError(400, "Invalid Host header", {
+    code: "invalid_host",
+    headers: { connection: "close" },
+  }),
 };
 
 export const serveCommand = defineCommand({
@@ -28,7 +34,10 @@ export const serveCommand = defineCommand({
     host: { type: "string", description: "Bind address (default 0.0.0.0)" },
     port: { type: "string", description: "Bind port (default 8000)" },
     "master-key": { type: "string", description: "Master key (env OTARI_MASTER_KEY)" },
-    "auto-migrate": { type: "boolean", description: "Apply migrations at start (default true; --no-auto-migrate to skip)" },
+    "auto-migrate": {
+      type: "boolean",
+      description: "Apply migrations at start (default true; --no-auto-migrate to skip)",
+    },
     workers: { type: "string", description: "Must be 1: scale with replicas instead", default: "1" },
     "log-level": { type: "string", description: "debug | info | warning | error | critical" },
     "log-format": { type: "string", description: "auto | pretty | json" },
@@ -36,7 +45,8 @@ export const serveCommand = defineCommand({
   async run({ args }) {
     let config: ReturnType<typeof loadCliConfig>;
     try {
-      if (args.workers !== "1") throw new UsageError("--workers > 1 is not supported: run several replicas behind a load balancer instead");
+      if (args.workers !== "1")
+        throw new UsageError("--workers > 1 is not supported: run several replicas behind a load balancer instead");
       config = loadCliConfig(args, {
         host: args.host,
         port: args.port === undefined ? undefined : Number(args.port),
@@ -69,7 +79,9 @@ export const serveCommand = defineCommand({
     } else {
       log.info(`Database: ${gateway.store.display}`);
       const providers = Object.keys(config.providers);
-      log.info(`Providers: ${providers.length ? providers.join(", ") : "(none configured; provider env vars are used)"}`);
+      log.info(
+        `Providers: ${providers.length ? providers.join(", ") : "(none configured; provider env vars are used)"}`,
+      );
     }
     const app = gateway.app;
 
@@ -78,7 +90,8 @@ export const serveCommand = defineCommand({
       port: config.port,
       maxRequestBodySize: config.max_request_body_bytes + 1024 * 1024,
       fetch: (request) => app.handle(request),
-      streamsInFlight: gateway.mode === "platform" ? gateway.runtime.streamsInFlight : gateway.inference.streamsInFlight,
+      streamsInFlight:
+        gateway.mode === "platform" ? gateway.runtime.streamsInFlight : gateway.inference.streamsInFlight,
       idleTimeoutSeconds: config.http_idle_timeout_seconds,
       maxConnections: config.http_max_connections ?? null,
       refuse: (request, reason) => errorResponse(REFUSALS[reason], pathOf(request.url)),
@@ -94,7 +107,9 @@ export const serveCommand = defineCommand({
       }
       stopping = true;
       gateway.startDrain();
-      log.info(`${signal} received: draining (up to ${config.shutdown_grace_seconds}s)`, { in_flight: server.inFlight() });
+      log.info(`${signal} received: draining (up to ${config.shutdown_grace_seconds}s)`, {
+        in_flight: server.inFlight(),
+      });
       const clean = await server.drain(config.shutdown_grace_seconds * 1000);
       if (!clean) log.warn("Grace period over with requests still in flight", { in_flight: server.inFlight() });
       await server.close();

@@ -53,7 +53,14 @@ const listCommand = defineCommand({
   meta: { name: "list", description: "Show usage records, newest first (the default)" },
   args: listArgs,
   run: ({ args }) => {
-    const query = parseFlags(args, () => ({ ...pageFlags(args), start_date: args.start, end_date: args.end, ...filters(args), endpoint: args.endpoint, cursor: args.cursor }));
+    const query = parseFlags(args, () => ({
+      ...pageFlags(args),
+      start_date: args.start,
+      end_date: args.end,
+      ...filters(args),
+      endpoint: args.endpoint,
+      cursor: args.cursor,
+    }));
     return runCommand(
       args,
       ({ services }) => services.usage.page(parseInput(usageQuery, query)),
@@ -91,13 +98,22 @@ const summaryCommand = defineCommand({
     limit: { type: "string", description: "Groups to show (1..1000, default 100)" },
   },
   run: ({ args }) => {
-    const query = parseFlags(args, () => ({ start: args.start, end: args.end, ...filters(args), group_by: args["group-by"], order_by: args["order-by"], limit: intFlag("limit", args.limit) }));
+    const query = parseFlags(args, () => ({
+      start: args.start,
+      end: args.end,
+      ...filters(args),
+      group_by: args["group-by"],
+      order_by: args["order-by"],
+      limit: intFlag("limit", args.limit),
+    }));
     return runCommand(
       args,
       ({ services }) => services.analytics.summary(parseInput(summaryQuery, query)),
       (s) => {
         const t = s.totals;
-        consola.info(`${s.start} .. ${s.end}: ${t.requests} requests, ${t.errors} errors, ${t.total_tokens} tokens, ${usd(t.cost)}`);
+        consola.info(
+          `${s.start} .. ${s.end}: ${t.requests} requests, ${t.errors} errors, ${t.total_tokens} tokens, ${usd(t.cost)}`,
+        );
         if (s.group_by) {
           printTable(s.groups, [
             [s.group_by.toUpperCase(), (g) => g.key ?? "(none)"],
@@ -127,14 +143,31 @@ const seriesCommand = defineCommand({
     top: { type: "string", description: "With --group-by: groups with a series of their own (1..20, default 5)" },
   },
   run: ({ args }) => {
-    const query = parseFlags(args, () => ({ start: args.start, end: args.end, ...filters(args), bucket: args.bucket, metric: args.metric, group_by: args["group-by"], top: intFlag("top", args.top) }));
+    const query = parseFlags(args, () => ({
+      start: args.start,
+      end: args.end,
+      ...filters(args),
+      bucket: args.bucket,
+      metric: args.metric,
+      group_by: args["group-by"],
+      top: intFlag("top", args.top),
+    }));
     return runCommand(
       args,
       ({ services }) => services.analytics.series(parseInput(seriesQuery, query)),
       (s) =>
         printTable(
           s.timestamps.map((t, i) => ({ t, i })),
-          [["TIME", (r) => r.t], ...s.series.map((x) => [x.kind === "group" ? (x.label ?? x.key ?? "(none)") : x.kind.toUpperCase(), (r: { i: number }) => x.values[r.i]] as [string, (r: { i: number }) => number | null])],
+          [
+            ["TIME", (r) => r.t],
+            ...s.series.map(
+              (x) =>
+                [
+                  x.kind === "group" ? (x.label ?? x.key ?? "(none)") : x.kind.toUpperCase(),
+                  (r: { i: number }) => x.values[r.i],
+                ] as [string, (r: { i: number }) => number | null],
+            ),
+          ],
         ),
     );
   },
@@ -142,9 +175,20 @@ const seriesCommand = defineCommand({
 
 const exportCommand = defineCommand({
   meta: { name: "export", description: "Usage records as CSV, streamed (GET /v1/usage/export.csv)" },
-  args: { ...commonArgs, ...rangeArgs, ...filterArgs, endpoint: { type: "string", description: "Only this endpoint" }, output: { type: "string", alias: "o", description: "Write to this file (default: stdout)" } },
+  args: {
+    ...commonArgs,
+    ...rangeArgs,
+    ...filterArgs,
+    endpoint: { type: "string", description: "Only this endpoint" },
+    output: { type: "string", alias: "o", description: "Write to this file (default: stdout)" },
+  },
   run: async ({ args }) => {
-    const query = parseFlags({ json: false }, () => ({ start_date: args.start, end_date: args.end, ...filters(args), endpoint: args.endpoint }));
+    const query = parseFlags({ json: false }, () => ({
+      start_date: args.start,
+      end_date: args.end,
+      ...filters(args),
+      endpoint: args.endpoint,
+    }));
     try {
       const rt = await openRuntime(args);
       try {
@@ -173,13 +217,26 @@ export const overviewCommand = defineCommand({
   run: ({ args }) =>
     runCommand(
       args,
-      ({ services }) => services.analytics.overview({ start: args.start ? parseInput(summaryQuery.shape.start, args.start) : undefined, end: args.end ? parseInput(summaryQuery.shape.end, args.end) : undefined }),
+      ({ services }) =>
+        services.analytics.overview({
+          start: args.start ? parseInput(summaryQuery.shape.start, args.start) : undefined,
+          end: args.end ? parseInput(summaryQuery.shape.end, args.end) : undefined,
+        }),
       (o) => {
         consola.info(`Spend today ${usd(o.spend_today)}, this month ${usd(o.spend_month)}`);
-        consola.info(`${o.window.start} .. ${o.window.end}: ${o.window.requests} requests, error rate ${(o.window.error_rate * 100).toFixed(2)} %, ${usd(o.window.cost)}`);
+        consola.info(
+          `${o.window.start} .. ${o.window.end}: ${o.window.requests} requests, error rate ${(o.window.error_rate * 100).toFixed(2)} %, ${usd(o.window.cost)}`,
+        );
         consola.info(`Keys: ${o.keys.active} active of ${o.keys.total}, ${o.keys.used_in_window} used`);
-        for (const h of o.budget_health) consola.info(`Budgets (${h.level}): ${h.with_budget} capped, ${h.above_80} above 80 %, ${h.exhausted} exhausted, ${h.blocked} blocked`);
-        printTable(o.top_models, [["TOP MODEL", (m) => m.key], ["REQUESTS", (m) => m.requests], ["COST", (m) => usd(m.cost)]]);
+        for (const h of o.budget_health)
+          consola.info(
+            `Budgets (${h.level}): ${h.with_budget} capped, ${h.above_80} above 80 %, ${h.exhausted} exhausted, ${h.blocked} blocked`,
+          );
+        printTable(o.top_models, [
+          ["TOP MODEL", (m) => m.key],
+          ["REQUESTS", (m) => m.requests],
+          ["COST", (m) => usd(m.cost)],
+        ]);
       },
     ),
 });

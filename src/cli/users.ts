@@ -34,7 +34,10 @@ const createCommand = defineCommand({
     return runCommand(
       args,
       ({ services }) => services.users.create(parseInput(createUserRequest, raw)),
-      (user) => consola.success(`Created user ${user.user_id}${user.budget_id ? ` with budget ${user.budget_id}` : ""}${user.blocked ? " (blocked)" : ""}`),
+      (user) =>
+        consola.success(
+          `Created user ${user.user_id}${user.budget_id ? ` with budget ${user.budget_id}` : ""}${user.blocked ? " (blocked)" : ""}`,
+        ),
     );
   },
 });

@@ -80,12 +80,17 @@ describe("precedence (item 58)", () => {
   });
 
   test("an empty env value counts as unset", () => {
-    expect(load({ "config.yml": "port: 8001\n" }, { env: { OTARI_PORT: "", GATEWAY_PORT: "7000" } }).config.port).toBe(7000);
+    expect(load({ "config.yml": "port: 8001\n" }, { env: { OTARI_PORT: "", GATEWAY_PORT: "7000" } }).config.port).toBe(
+      7000,
+    );
     expect(load({ "config.yml": "port: 8001\n" }, { env: { OTARI_PORT: "" } }).config.port).toBe(8001);
   });
 
   test("nullable string keys are read from env too: OTARI_MASTER_KEY, GATEWAY_METRICS_TOKEN, OTARI_USAGE_JOURNAL_PATH", () => {
-    const { config } = load({ "config.yml": "master_key: from-yaml\n" }, { env: { OTARI_MASTER_KEY: "from-env", GATEWAY_METRICS_TOKEN: "mt", OTARI_USAGE_JOURNAL_PATH: "/tmp/j" } });
+    const { config } = load(
+      { "config.yml": "master_key: from-yaml\n" },
+      { env: { OTARI_MASTER_KEY: "from-env", GATEWAY_METRICS_TOKEN: "mt", OTARI_USAGE_JOURNAL_PATH: "/tmp/j" } },
+    );
     expect(config.master_key).toBe("from-env");
     expect(config.metrics_token).toBe("mt");
     expect(config.usage_journal_path).toBe("/tmp/j");
@@ -94,14 +99,20 @@ describe("precedence (item 58)", () => {
 
   test("CLI flags beat every env var", () => {
     expect(load({}, { env: { OTARI_PORT: "9001" }, flags: { port: 9100 } }).config.port).toBe(9100);
-    expect(load({}, { env: { OTARI_MASTER_KEY: "from-env" }, flags: { master_key: "from-flag" } }).config.master_key).toBe("from-flag");
+    expect(
+      load({}, { env: { OTARI_MASTER_KEY: "from-env" }, flags: { master_key: "from-flag" } }).config.master_key,
+    ).toBe("from-flag");
   });
 
   test("booleans: 1/true/yes/on and 0/false/no/off, any case (OTARI_AUTO_MIGRATE=false -> false)", () => {
     expect(load({}, { env: { OTARI_AUTO_MIGRATE: "false" } }).config.auto_migrate).toBe(false);
-    for (const v of ["0", "false", "no", "off", "FALSE", "Off"]) expect(load({}, { env: { OTARI_AUTO_MIGRATE: v } }).config.auto_migrate).toBe(false);
-    for (const v of ["1", "true", "yes", "on", "TRUE", "Yes"]) expect(load({}, { env: { GATEWAY_ENABLE_METRICS: v } }).config.enable_metrics).toBe(true);
-    expect(load({ "config.yml": "auto_migrate: true\n" }, { env: { GATEWAY_AUTO_MIGRATE: "no" } }).config.auto_migrate).toBe(false);
+    for (const v of ["0", "false", "no", "off", "FALSE", "Off"])
+      expect(load({}, { env: { OTARI_AUTO_MIGRATE: v } }).config.auto_migrate).toBe(false);
+    for (const v of ["1", "true", "yes", "on", "TRUE", "Yes"])
+      expect(load({}, { env: { GATEWAY_ENABLE_METRICS: v } }).config.enable_metrics).toBe(true);
+    expect(
+      load({ "config.yml": "auto_migrate: true\n" }, { env: { GATEWAY_AUTO_MIGRATE: "no" } }).config.auto_migrate,
+    ).toBe(false);
   });
 
   test("OTARI_PORT=abc or a bad boolean fails start-up, naming the variable", () => {
@@ -116,17 +127,33 @@ describe("precedence (item 58)", () => {
 
   test("database_url: flag > OTARI_ > GATEWAY_ > DATABASE_URL > YAML", () => {
     const files = { "config.yml": "database_url: sqlite:///yaml.db\n" };
-    const env = { OTARI_DATABASE_URL: "sqlite:///otari.db", GATEWAY_DATABASE_URL: "sqlite:///gateway.db", DATABASE_URL: "sqlite:///plain.db" };
-    expect(load(files, { env, flags: { database_url: "sqlite:///flag.db" } }).config.database_url).toBe("sqlite:///flag.db");
+    const env = {
+      OTARI_DATABASE_URL: "sqlite:///otari.db",
+      GATEWAY_DATABASE_URL: "sqlite:///gateway.db",
+      DATABASE_URL: "sqlite:///plain.db",
+    };
+    expect(load(files, { env, flags: { database_url: "sqlite:///flag.db" } }).config.database_url).toBe(
+      "sqlite:///flag.db",
+    );
     expect(load(files, { env }).config.database_url).toBe("sqlite:///otari.db");
-    expect(load(files, { env: { GATEWAY_DATABASE_URL: env.GATEWAY_DATABASE_URL, DATABASE_URL: env.DATABASE_URL } }).config.database_url).toBe("sqlite:///gateway.db");
+    expect(
+      load(files, { env: { GATEWAY_DATABASE_URL: env.GATEWAY_DATABASE_URL, DATABASE_URL: env.DATABASE_URL } }).config
+        .database_url,
+    ).toBe("sqlite:///gateway.db");
     expect(load(files, { env: { DATABASE_URL: env.DATABASE_URL } }).config.database_url).toBe("sqlite:///plain.db");
     expect(load(files).config.database_url).toBe("sqlite:///yaml.db");
   });
 
   test("which file: --config > OTARI_CONFIG > GATEWAY_CONFIG > ./config.yml", () => {
-    const files = { "config.yml": "port: 1001\n", "a.yml": "port: 1002\n", "b.yml": "port: 1003\n", "c.yml": "port: 1004\n" };
-    expect(load(files, { configPath: "a.yml", env: { OTARI_CONFIG: "b.yml", GATEWAY_CONFIG: "c.yml" } }).config.port).toBe(1002);
+    const files = {
+      "config.yml": "port: 1001\n",
+      "a.yml": "port: 1002\n",
+      "b.yml": "port: 1003\n",
+      "c.yml": "port: 1004\n",
+    };
+    expect(
+      load(files, { configPath: "a.yml", env: { OTARI_CONFIG: "b.yml", GATEWAY_CONFIG: "c.yml" } }).config.port,
+    ).toBe(1002);
     expect(load(files, { env: { OTARI_CONFIG: "b.yml", GATEWAY_CONFIG: "c.yml" } }).config.port).toBe(1003);
     expect(load(files, { env: { GATEWAY_CONFIG: "c.yml" } }).config.port).toBe(1004);
     const { config, cwd } = load(files);
@@ -136,7 +163,10 @@ describe("precedence (item 58)", () => {
   });
 
   test("list and map keys come only from YAML", () => {
-    const { config } = load({ "config.yml": "cors_allow_origins: [https://a.example]\nproviders:\n  openai:\n    api_key: sk-1\n" }, { env: { OTARI_CORS_ALLOW_ORIGINS: "https://b.example" } });
+    const { config } = load(
+      { "config.yml": "cors_allow_origins: [https://a.example]\nproviders:\n  openai:\n    api_key: sk-1\n" },
+      { env: { OTARI_CORS_ALLOW_ORIGINS: "https://b.example" } },
+    );
     expect(config.cors_allow_origins).toEqual(["https://a.example"]);
     expect(config.providers.openai?.api_key).toBe("sk-1");
   });
@@ -153,7 +183,10 @@ describe("${VAR} interpolation (item 59)", () => {
       "    api_key: ${OPENAI_KEY}",
       "cors_allow_origins: ['https://${HOST}']",
     ].join("\n");
-    const { config } = load({ "config.yml": yaml }, { env: { MK: "m-1", DB_USER: "u", DB_PASS: "p", PORT: "8123", OPENAI_KEY: "sk-x", HOST: "h.example" } });
+    const { config } = load(
+      { "config.yml": yaml },
+      { env: { MK: "m-1", DB_USER: "u", DB_PASS: "p", PORT: "8123", OPENAI_KEY: "sk-x", HOST: "h.example" } },
+    );
     expect(config.master_key).toBe("m-1");
     expect(config.database_url).toBe("postgresql://u:p@db:5432/gw");
     expect(config.port).toBe(8123);
@@ -163,7 +196,9 @@ describe("${VAR} interpolation (item 59)", () => {
 
   test("an unset variable fails start-up naming it", () => {
     const err = loadError({ "config.yml": "master_key: ${NOT_SET_ANYWHERE}\n" });
-    expect(err.message).toBe("Environment variable 'NOT_SET_ANYWHERE' is not set (referenced in config as '${NOT_SET_ANYWHERE}')");
+    expect(err.message).toBe(
+      "Environment variable 'NOT_SET_ANYWHERE' is not set (referenced in config as '${NOT_SET_ANYWHERE}')",
+    );
   });
 
   test("an empty variable is set (replaced by the empty string)", () => {
@@ -173,20 +208,36 @@ describe("${VAR} interpolation (item 59)", () => {
 
 describe(".env files (item 59)", () => {
   test(".env next to the config file is loaded and never overrides an existing env var", () => {
-    const files = { "conf/config.yml": "master_key: ${MK}\nport: ${PORT}\n", "conf/.env": "MK=from-dotenv\nPORT=8200\n" };
-    expect(load(files, { configPath: "conf/config.yml" }).config).toMatchObject({ master_key: "from-dotenv", port: 8200 });
-    expect(load(files, { configPath: "conf/config.yml", env: { MK: "from-env" } }).config).toMatchObject({ master_key: "from-env", port: 8200 });
+    const files = {
+      "conf/config.yml": "master_key: ${MK}\nport: ${PORT}\n",
+      "conf/.env": "MK=from-dotenv\nPORT=8200\n",
+    };
+    expect(load(files, { configPath: "conf/config.yml" }).config).toMatchObject({
+      master_key: "from-dotenv",
+      port: 8200,
+    });
+    expect(load(files, { configPath: "conf/config.yml", env: { MK: "from-env" } }).config).toMatchObject({
+      master_key: "from-env",
+      port: 8200,
+    });
   });
 
   test("./.env is loaded too, after the config dir's .env (which wins)", () => {
-    const files = { "conf/config.yml": "host: ${H}\n", "conf/.env": "H=conf-host\n", ".env": "H=cwd-host\nOTARI_PORT=8300\n" };
+    const files = {
+      "conf/config.yml": "host: ${H}\n",
+      "conf/.env": "H=conf-host\n",
+      ".env": "H=cwd-host\nOTARI_PORT=8300\n",
+    };
     const { config } = load(files, { configPath: "conf/config.yml" });
     expect(config.host).toBe("conf-host");
     expect(config.port).toBe(8300);
   });
 
   test(".env sets OTARI_ variables without a config file; quotes, export and comments are handled", () => {
-    const { config } = load({ ".env": "# comment\nexport OTARI_MASTER_KEY='quoted key'\nOTARI_PORT=8400 # trailing\nGATEWAY_HOST=\"127.0.0.1\"\n" });
+    const { config } = load({
+      ".env":
+        "# comment\nexport OTARI_MASTER_KEY='quoted key'\nOTARI_PORT=8400 # trailing\nGATEWAY_HOST=\"127.0.0.1\"\n",
+    });
     expect(config).toMatchObject({ master_key: "quoted key", port: 8400, host: "127.0.0.1" });
   });
 
@@ -226,10 +277,17 @@ describe("validation of the file", () => {
   });
 
   test("negative config prices fail start-up (item 22); zero is accepted", () => {
-    const err = loadError({ "config.yml": "pricing:\n  openai:gpt-4o:\n    input_price_per_million: -1\n    output_price_per_million: 1\n" });
+    const err = loadError({
+      "config.yml": "pricing:\n  openai:gpt-4o:\n    input_price_per_million: -1\n    output_price_per_million: 1\n",
+    });
     expect(err.message).toContain("input_price_per_million");
-    const ok = load({ "config.yml": "pricing:\n  openai:gpt-4o:\n    input_price_per_million: 0\n    output_price_per_million: 0\n" });
-    expect(ok.config.pricing["openai:gpt-4o"]).toMatchObject({ input_price_per_million: 0, output_price_per_million: 0 });
+    const ok = load({
+      "config.yml": "pricing:\n  openai:gpt-4o:\n    input_price_per_million: 0\n    output_price_per_million: 0\n",
+    });
+    expect(ok.config.pricing["openai:gpt-4o"]).toMatchObject({
+      input_price_per_million: 0,
+      output_price_per_million: 0,
+    });
   });
 
   test("unparseable YAML or a non-mapping top level fails start-up", () => {
@@ -255,21 +313,34 @@ describe("environment-only settings", () => {
     );
     expect(config.envSettings.sandboxUrl).toBe("http://otari");
     expect(config.envSettings.platformToken).toBe("new");
-    expect(load({}, { env: { ANY_LLM_PLATFORM_TOKEN: "older", OTARI_PLATFORM_TOKEN: "legacy" } }).config.envSettings.platformToken).toBe("legacy");
-    expect(loadError({}, { env: { GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS: "perhaps" } }).message).toContain("GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS");
+    expect(
+      load({}, { env: { ANY_LLM_PLATFORM_TOKEN: "older", OTARI_PLATFORM_TOKEN: "legacy" } }).config.envSettings
+        .platformToken,
+    ).toBe("legacy");
+    expect(loadError({}, { env: { GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS: "perhaps" } }).message).toContain(
+      "GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS",
+    );
   });
 
   test("sandbox queue timeout follows the call timeout unless set; confinement is required unless turned off", () => {
     const defaults = load({}).config.envSettings;
     expect(defaults).toMatchObject({ sandboxTimeoutS: 30, sandboxQueueTimeoutS: 30, sandboxRequireConfinement: true });
     expect(load({}, { env: { GATEWAY_SANDBOX_TIMEOUT_S: "12" } }).config.envSettings.sandboxQueueTimeoutS).toBe(12);
-    const set = load({}, { env: { GATEWAY_SANDBOX_QUEUE_TIMEOUT_S: "5", GATEWAY_SANDBOX_REQUIRE_CONFINEMENT: "false" } }).config.envSettings;
+    const set = load(
+      {},
+      { env: { GATEWAY_SANDBOX_QUEUE_TIMEOUT_S: "5", GATEWAY_SANDBOX_REQUIRE_CONFINEMENT: "false" } },
+    ).config.envSettings;
     expect(set).toMatchObject({ sandboxTimeoutS: 30, sandboxQueueTimeoutS: 5, sandboxRequireConfinement: false });
-    expect(loadError({}, { env: { GATEWAY_SANDBOX_QUEUE_TIMEOUT_S: "0" } }).message).toContain("GATEWAY_SANDBOX_QUEUE_TIMEOUT_S");
+    expect(loadError({}, { env: { GATEWAY_SANDBOX_QUEUE_TIMEOUT_S: "0" } }).message).toContain(
+      "GATEWAY_SANDBOX_QUEUE_TIMEOUT_S",
+    );
   });
 
   test("platform env knobs override platform.* keys", () => {
-    const { config } = load({ "config.yml": "platform:\n  base_url: http://yaml\n  resolve_timeout_ms: 100\n" }, { env: { PLATFORM_BASE_URL: "http://env", PLATFORM_RESOLVE_TIMEOUT_MS: "250" } });
+    const { config } = load(
+      { "config.yml": "platform:\n  base_url: http://yaml\n  resolve_timeout_ms: 100\n" },
+      { env: { PLATFORM_BASE_URL: "http://env", PLATFORM_RESOLVE_TIMEOUT_MS: "250" } },
+    );
     expect(config.platform.base_url).toBe("http://env");
     expect(config.platform.resolve_timeout_ms).toBe(250);
   });
@@ -306,7 +377,9 @@ describe("otari's config files start unmodified", () => {
   });
 
   test("a null where a value is required still stops start-up naming the key", () => {
-    expect(loadError({ "config.yml": "pricing:\n  openai:gpt-4o:\n" }).message).toContain("pricing.openai:gpt-4o.input_price_per_million");
+    expect(loadError({ "config.yml": "pricing:\n  openai:gpt-4o:\n" }).message).toContain(
+      "pricing.openai:gpt-4o.input_price_per_million",
+    );
     expect(loadError({ "config.yml": "port:\n" }).message).toContain("port");
   });
 
@@ -368,11 +441,27 @@ describe("otari's config files start unmodified", () => {
       model_discovery: false,
       model_cache_ttl_seconds: 0,
       mode: "standalone",
-      platform: { base_url: "https://platform.example/api/v1", resolve_timeout_ms: 100, usage_timeout_ms: 200, usage_max_retries: 4, streaming_first_chunk_timeout_ms: 300 },
+      platform: {
+        base_url: "https://platform.example/api/v1",
+        resolve_timeout_ms: 100,
+        usage_timeout_ms: 200,
+        usage_max_retries: 4,
+        streaming_first_chunk_timeout_ms: 300,
+      },
     });
-    expect(config.providers.openai).toMatchObject({ api_key: "sk-1", client_args: { custom_headers: { "X-Team": "a" }, timeout: 60 } });
-    expect(config.providers.vertexai).toMatchObject({ credentials: "/app/sa.json", project: "p", location: "us-central1" });
-    expect(config.pricing["openai:gpt-4o"]).toMatchObject({ input_price_per_million: 2.5, output_price_per_million: 10 });
+    expect(config.providers.openai).toMatchObject({
+      api_key: "sk-1",
+      client_args: { custom_headers: { "X-Team": "a" }, timeout: 60 },
+    });
+    expect(config.providers.vertexai).toMatchObject({
+      credentials: "/app/sa.json",
+      project: "p",
+      location: "us-central1",
+    });
+    expect(config.pricing["openai:gpt-4o"]).toMatchObject({
+      input_price_per_million: 2.5,
+      output_price_per_million: 10,
+    });
   });
 
   test("otari's documented environment variables set what they name", () => {
@@ -445,8 +534,27 @@ describe("otari's config files start unmodified", () => {
     });
     expect(config.env.OPENAI_API_KEY).toBe("sk-env");
     // The GATEWAY_ spellings of otari's six OTARI_ variables, and DATABASE_URL (serve --database-url's variable).
-    const gateway = load({}, { env: { GATEWAY_MASTER_KEY: "g", GATEWAY_DATABASE_URL: "sqlite:///g.db", GATEWAY_HOST: "::1", GATEWAY_PORT: "1", GATEWAY_AUTO_MIGRATE: "0", GATEWAY_BOOTSTRAP_API_KEY: "off" } }).config;
-    expect(gateway).toMatchObject({ master_key: "g", database_url: "sqlite:///g.db", host: "::1", port: 1, auto_migrate: false, bootstrap_api_key: false });
+    const gateway = load(
+      {},
+      {
+        env: {
+          GATEWAY_MASTER_KEY: "g",
+          GATEWAY_DATABASE_URL: "sqlite:///g.db",
+          GATEWAY_HOST: "::1",
+          GATEWAY_PORT: "1",
+          GATEWAY_AUTO_MIGRATE: "0",
+          GATEWAY_BOOTSTRAP_API_KEY: "off",
+        },
+      },
+    ).config;
+    expect(gateway).toMatchObject({
+      master_key: "g",
+      database_url: "sqlite:///g.db",
+      host: "::1",
+      port: 1,
+      auto_migrate: false,
+      bootstrap_api_key: false,
+    });
     expect(load({}, { env: { DATABASE_URL: "postgresql://d" } }).config.database_url).toBe("postgresql://d");
   });
 
@@ -463,13 +571,22 @@ describe("otari's config files start unmodified", () => {
     expect(warnings).toEqual([]);
     expect(config.mode).toBe("platform");
     expect(config.envSettings.platformToken).toBe("legacy-token");
-    expect(config.platform).toMatchObject({ base_url: "http://platform.example/api/v1", resolve_timeout_ms: 111, usage_timeout_ms: 222, usage_max_retries: 5, streaming_first_chunk_timeout_ms: 333 });
+    expect(config.platform).toMatchObject({
+      base_url: "http://platform.example/api/v1",
+      resolve_timeout_ms: 111,
+      usage_timeout_ms: 222,
+      usage_max_retries: 5,
+      streaming_first_chunk_timeout_ms: 333,
+    });
     expect(load({}, { env: { OTARI_PLATFORM_TOKEN: "t" } }).config.envSettings.platformToken).toBe("t");
     expect(load({}, { env: { OTARI_AI_TOKEN: "t2" } }).config.mode).toBe("platform");
   });
 
   test("a map or list given as an environment variable (otari read them as JSON) is ignored with one warning naming it", () => {
-    const { config, warnings } = load({}, { env: { GATEWAY_PROVIDERS: '{"openai": {"api_key": "sk"}}', OTARI_CORS_ALLOW_ORIGINS: '["*"]' } });
+    const { config, warnings } = load(
+      {},
+      { env: { GATEWAY_PROVIDERS: '{"openai": {"api_key": "sk"}}', OTARI_CORS_ALLOW_ORIGINS: '["*"]' } },
+    );
     expect(config.providers).toEqual({});
     expect(warnings).toHaveLength(2);
     expect(warnings.find((w) => w.includes("'GATEWAY_PROVIDERS'"))).toContain("'providers'");

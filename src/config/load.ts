@@ -87,7 +87,8 @@ function interpolate(value: unknown, env: Env): unknown {
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
       const v = env[name];
-      if (v === undefined) throw new ConfigError(`Environment variable '${name}' is not set (referenced in config as '\${${name}}')`);
+      if (v === undefined)
+        throw new ConfigError(`Environment variable '${name}' is not set (referenced in config as '\${${name}}')`);
       return v;
     });
   }
@@ -150,7 +151,8 @@ function coerceScalar(key: string, name: string, raw: string): unknown {
   if (kind === "boolean") return parseBool(name, raw);
   if (kind === "number") {
     const n = Number(raw.trim());
-    if (raw.trim() === "" || !Number.isFinite(n)) throw new ConfigError(`Invalid value for ${name}: '${raw}' is not a number`);
+    if (raw.trim() === "" || !Number.isFinite(n))
+      throw new ConfigError(`Invalid value for ${name}: '${raw}' is not a number`);
     return n;
   }
   return raw;
@@ -176,12 +178,14 @@ function readEnvSettings(env: Env): EnvSettings {
     const hit = firstSet(env, [`OTARI_${suffix}`, `GATEWAY_${suffix}`]);
     if (!hit) return fallback;
     const n = Number(hit[1]);
-    if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`Invalid value for ${hit[0]}: '${hit[1]}' is not a positive number`);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new ConfigError(`Invalid value for ${hit[0]}: '${hit[1]}' is not a positive number`);
     return n;
   };
   const sandboxTimeoutS = num("SANDBOX_TIMEOUT_S", 30);
   return {
-    platformToken: firstSet(env, ["OTARI_AI_TOKEN", "OTARI_PLATFORM_TOKEN", "ANY_LLM_PLATFORM_TOKEN"])?.[1]?.trim() || null,
+    platformToken:
+      firstSet(env, ["OTARI_AI_TOKEN", "OTARI_PLATFORM_TOKEN", "ANY_LLM_PLATFORM_TOKEN"])?.[1]?.trim() || null,
     sandboxUrl: str("SANDBOX_URL")?.replace(/\/+$/, "") || null,
     sandboxPurposeHint: str("SANDBOX_PURPOSE_HINT"),
     sandboxEmbedded: bool("SANDBOX_EMBEDDED", true),
@@ -279,7 +283,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
 
   const result = configSchema.safeParse(merged);
   if (!result.success) {
-    throw new ConfigError(`Invalid configuration${configPath ? ` in ${configPath}` : ""}:\n${formatIssues(result.error)}`);
+    throw new ConfigError(
+      `Invalid configuration${configPath ? ` in ${configPath}` : ""}:\n${formatIssues(result.error)}`,
+    );
   }
   const envSettings = readEnvSettings(env);
   const data = resolveMode(result.data, envSettings.platformToken);
@@ -297,12 +303,20 @@ export const DEFAULT_PLATFORM_BASE_URL = "https://api.otari.ai/api/v1";
 function resolveMode(data: FileConfig, token: string | null): FileConfig {
   if (!token) {
     if (data.mode === "platform") {
-      throw new ConfigError("GATEWAY_MODE=platform requires OTARI_AI_TOKEN to be set (legacy aliases: OTARI_PLATFORM_TOKEN, ANY_LLM_PLATFORM_TOKEN).");
+      throw new ConfigError(
+        "GATEWAY_MODE=platform requires OTARI_AI_TOKEN to be set (legacy aliases: OTARI_PLATFORM_TOKEN, ANY_LLM_PLATFORM_TOKEN).",
+      );
     }
     return data;
   }
   if (Object.keys(data.providers).length > 0) {
-    throw new ConfigError("Local provider credentials are not supported in platform mode. Remove configured providers.");
+    throw new ConfigError(
+      "Local provider credentials are not supported in platform mode. Remove configured providers.",
+    );
   }
-  return { ...data, mode: "platform", platform: { ...data.platform, base_url: data.platform.base_url || DEFAULT_PLATFORM_BASE_URL } };
+  return {
+    ...data,
+    mode: "platform",
+    platform: { ...data.platform, base_url: data.platform.base_url || DEFAULT_PLATFORM_BASE_URL },
+  };
 }

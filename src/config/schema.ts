@@ -26,9 +26,18 @@ export const providerEntrySchema = z
     credentials: z.string().nullish(),
     project: z.string().nullish(),
     location: z.string().nullish(),
-    models: z.array(z.string()).optional().describe("Models to list in /v1/models (for providers without a listing API)"),
+    models: z
+      .array(z.string())
+      .optional()
+      .describe("Models to list in /v1/models (for providers without a listing API)"),
     deployments: z
-      .array(z.object({ api_key: z.string().nullish(), api_base: z.string().nullish(), weight: z.number().positive().default(1) }))
+      .array(
+        z.object({
+          api_key: z.string().nullish(),
+          api_base: z.string().nullish(),
+          weight: z.number().positive().default(1),
+        }),
+      )
       .optional(),
   })
   .loose();
@@ -40,17 +49,15 @@ export const pricingEntrySchema = z.object({
 });
 
 /** A `k=v,k2=v2` list (as its OTEL_* variable holds it) or a YAML map; a map either way. */
-const keyValueList = z
-  .union([z.string(), z.record(z.string(), z.string())])
-  .transform((value, ctx) => {
-    if (typeof value !== "string") return value;
-    try {
-      return parseKeyValueList(value);
-    } catch (err) {
-      ctx.addIssue({ code: "custom", message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
+const keyValueList = z.union([z.string(), z.record(z.string(), z.string())]).transform((value, ctx) => {
+  if (typeof value !== "string") return value;
+  try {
+    return parseKeyValueList(value);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});
 
 const regexSource = z.string().refine(
   (source) => {
@@ -67,7 +74,10 @@ const regexSource = z.string().refine(
 export const LOG_LEVELS = ["debug", "info", "warning", "error", "critical"] as const;
 
 export const configSchema = z.object({
-  database_url: z.string().default("sqlite:///./otari-gateway.db").describe("sqlite:///<path>, sqlite:///:memory: or postgresql://…"),
+  database_url: z
+    .string()
+    .default("sqlite:///./otari-gateway.db")
+    .describe("sqlite:///<path>, sqlite:///:memory: or postgresql://…"),
   auto_migrate: z.boolean().default(true).describe("Apply migrations when `serve` starts"),
   db_pool_size: posInt.default(10).describe("Postgres pool size"),
   db_max_overflow: nonNegInt.default(20).describe("Extra Postgres connections above the pool size"),
@@ -95,7 +105,9 @@ export const configSchema = z.object({
     .string()
     .default("standalone")
     .transform((v) => v.toLowerCase())
-    .pipe(z.enum(["standalone", "platform"], { error: "Invalid GATEWAY_MODE value. Expected 'standalone' or 'platform'." }))
+    .pipe(
+      z.enum(["standalone", "platform"], { error: "Invalid GATEWAY_MODE value. Expected 'standalone' or 'platform'." }),
+    )
     .describe("standalone or platform"),
   platform: z
     .object({
@@ -110,7 +122,10 @@ export const configSchema = z.object({
     .prefault({})
     .describe("Platform-mode client settings"),
   require_pricing: z.boolean().default(false).describe("Refuse unpriced models with 402"),
-  reject_user_mismatch: z.boolean().default(false).describe("403 when a virtual key's `user` is not the key's own user"),
+  reject_user_mismatch: z
+    .boolean()
+    .default(false)
+    .describe("403 when a virtual key's `user` is not the key's own user"),
   budget_estimate_default_output_tokens: posInt.default(1024).describe("Output tokens assumed for reservations"),
   budget_sweep_interval_seconds: posInt.default(60).describe("How often stale reservations and due resets are swept"),
   reservation_ttl_seconds: posInt.default(900).describe("Age after which an unsettled reservation is released"),
@@ -122,15 +137,23 @@ export const configSchema = z.object({
     .describe("Largest upstream response body read whole (JSON answers, error bodies); larger is a 502"),
   upstream_max_event_bytes: posInt
     .default(DEFAULT_UPSTREAM_MAX_EVENT_BYTES)
-    .describe("Largest single upstream stream event (SSE line or event, AWS eventstream message); larger ends the stream with an error"),
+    .describe(
+      "Largest single upstream stream event (SSE line or event, AWS eventstream message); larger ends the stream with an error",
+    ),
   http_idle_timeout_seconds: posInt
     .max(255)
     .default(30)
-    .describe("Seconds a keep-alive connection may sit idle between requests before it is closed (a request's head has Bun's own 10 s)"),
-  http_body_timeout_seconds: posInt.default(60).describe("Seconds a client has to send a request body (408 and the connection closed after)"),
+    .describe(
+      "Seconds a keep-alive connection may sit idle between requests before it is closed (a request's head has Bun's own 10 s)",
+    ),
+  http_body_timeout_seconds: posInt
+    .default(60)
+    .describe("Seconds a client has to send a request body (408 and the connection closed after)"),
   http_max_connections: posInt
     .nullish()
-    .describe("Open connections above which idle ones are closed and new requests get 503 (counted as open file descriptors, Linux); null = 90% of the open-file limit"),
+    .describe(
+      "Open connections above which idle ones are closed and new requests get 503 (counted as open file descriptors, Linux); null = 90% of the open-file limit",
+    ),
   log_level: z
     .string()
     .default("info")
@@ -138,42 +161,89 @@ export const configSchema = z.object({
     .pipe(z.enum(LOG_LEVELS))
     .describe("debug, info, warning, error or critical"),
   log_format: z.enum(["auto", "pretty", "json"]).default("auto").describe("auto = pretty on a TTY, else JSON lines"),
-  log_prompts: z.boolean().default(false).describe("Log request messages at debug level; needs log_level debug (debugging only)"),
+  log_prompts: z
+    .boolean()
+    .default(false)
+    .describe("Log request messages at debug level; needs log_level debug (debugging only)"),
   shutdown_grace_seconds: nonNegInt.default(30).describe("How long in-flight requests may finish on SIGTERM"),
   usage_journal_path: z.string().nullish().describe("Crash journal for usage rows"),
   usage_journal_fsync: z.boolean().default(false).describe("fsync the usage journal on every append"),
-  aliases: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).default({}).describe("Model aliases"),
+  aliases: z
+    .record(z.string(), z.union([z.string(), z.array(z.string()).min(1)]))
+    .default({})
+    .describe("Model aliases"),
   routing: z
-    .object({ retries: nonNegInt.default(2), deadline_ms: posInt.default(60000), cooldown_seconds: nonNegInt.default(30) })
+    .object({
+      retries: nonNegInt.default(2),
+      deadline_ms: posInt.default(60000),
+      cooldown_seconds: nonNegInt.default(30),
+    })
     .prefault({})
     .describe("Retries, total deadline and cooldown for fallbacks"),
-  sandbox: z.object({ embedded: z.boolean().default(true) }).prefault({}).describe("Embedded code sandbox"),
+  sandbox: z
+    .object({ embedded: z.boolean().default(true) })
+    .prefault({})
+    .describe("Embedded code sandbox"),
   // Tracing (docs/tracing.md): each otel_* key is the lowercase name of the OpenTelemetry variable that also sets it.
   otel_sdk_disabled: z.boolean().default(false).describe("Turns tracing off whatever else is set"),
-  otel_exporter_otlp_endpoint: z.string().nullish().describe("OTLP/HTTP base URL; spans go to <url>/v1/traces. Tracing is off unless this or the traces endpoint is set"),
-  otel_exporter_otlp_traces_endpoint: z.string().nullish().describe("Full OTLP/HTTP traces URL, used as is (wins over the base URL)"),
+  otel_exporter_otlp_endpoint: z
+    .string()
+    .nullish()
+    .describe(
+      "OTLP/HTTP base URL; spans go to <url>/v1/traces. Tracing is off unless this or the traces endpoint is set",
+    ),
+  otel_exporter_otlp_traces_endpoint: z
+    .string()
+    .nullish()
+    .describe("Full OTLP/HTTP traces URL, used as is (wins over the base URL)"),
   otel_exporter_otlp_protocol: z
-    .enum(["http/protobuf", "http/json"], { error: "Expected 'http/protobuf' or 'http/json' (gRPC export is not supported)" })
+    .enum(["http/protobuf", "http/json"], {
+      error: "Expected 'http/protobuf' or 'http/json' (gRPC export is not supported)",
+    })
     .default("http/protobuf")
     .describe("Export encoding"),
-  otel_exporter_otlp_headers: keyValueList.nullish().describe("Headers sent with every export (`k=v,k2=v2`, percent-encoded values, or a YAML map)"),
+  otel_exporter_otlp_headers: keyValueList
+    .nullish()
+    .describe("Headers sent with every export (`k=v,k2=v2`, percent-encoded values, or a YAML map)"),
   otel_exporter_otlp_timeout: posInt.default(10000).describe("Milliseconds one export request may take"),
   otel_exporter_otlp_compression: z.enum(["none", "gzip"]).default("none").describe("Export body compression"),
   otel_service_name: z.string().nullish().describe("service.name of the exported spans (default otari-gateway)"),
-  otel_resource_attributes: keyValueList.nullish().describe("More resource attributes (`k=v,k2=v2`, percent-encoded values, or a YAML map)"),
+  otel_resource_attributes: keyValueList
+    .nullish()
+    .describe("More resource attributes (`k=v,k2=v2`, percent-encoded values, or a YAML map)"),
   otel_traces_sampler: z
-    .enum(["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"])
+    .enum([
+      "always_on",
+      "always_off",
+      "traceidratio",
+      "parentbased_always_on",
+      "parentbased_always_off",
+      "parentbased_traceidratio",
+    ])
     .default("parentbased_always_on")
     .describe("Which traces are kept"),
-  otel_traces_sampler_arg: z.number().min(0).max(1).nullish().describe("Ratio for the traceidratio samplers (default 1.0)"),
+  otel_traces_sampler_arg: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullish()
+    .describe("Ratio for the traceidratio samplers (default 1.0)"),
   otel_bsp_schedule_delay: nonNegInt.default(5000).describe("Milliseconds between two exports of queued spans"),
   otel_bsp_export_timeout: posInt.default(30000).describe("Milliseconds one batch's export may take, retries included"),
   otel_bsp_max_queue_size: posInt.default(2048).describe("Spans waiting for export; more are dropped and counted"),
   otel_bsp_max_export_batch_size: posInt.default(512).describe("Spans per export request (at most the queue size)"),
   otel_propagate_upstream: z.boolean().default(true).describe("Send traceparent/tracestate to providers"),
-  otel_capture_content: z.boolean().default(false).describe("Put prompts and completions into spans (redacted, truncated); a key's own setting wins"),
-  otel_capture_max_chars: posInt.default(16384).describe("Longest captured content attribute, in characters, after redaction"),
-  otel_redact_patterns: z.array(regexSource).default([]).describe("Regular expressions removed from captured content, beside the built-in set"),
+  otel_capture_content: z
+    .boolean()
+    .default(false)
+    .describe("Put prompts and completions into spans (redacted, truncated); a key's own setting wins"),
+  otel_capture_max_chars: posInt
+    .default(16384)
+    .describe("Longest captured content attribute, in characters, after redaction"),
+  otel_redact_patterns: z
+    .array(regexSource)
+    .default([])
+    .describe("Regular expressions removed from captured content, beside the built-in set"),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;
@@ -207,14 +277,23 @@ export const STANDARD_ENV: Readonly<Partial<Record<keyof FileConfig, readonly st
 type JsonType = { type?: string | string[]; anyOf?: JsonType[] };
 // A nullable field's type is a list (`["string", "null"]`) or an anyOf, nested for a nullable union: flattened, or
 // `master_key` and `otel_exporter_otlp_headers` would not be read from env.
-const typesOf = (json: JsonType): string[] => [...(json.type ? [json.type].flat() : []), ...(json.anyOf ?? []).flatMap(typesOf)];
+const typesOf = (json: JsonType): string[] => [
+  ...(json.type ? [json.type].flat() : []),
+  ...(json.anyOf ?? []).flatMap(typesOf),
+];
 
 /** Scalar keys that env vars (OTARI_/GATEWAY_) and flags may set, with their kind; lists and maps come only from YAML. */
 export const SCALAR_KEYS: Readonly<Record<string, ScalarKind>> = Object.fromEntries(
   Object.entries(configSchema.shape).flatMap(([key, field]) => {
     const json = z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as JsonType;
     const types = typesOf(json);
-    const kind = types.includes("boolean") ? "boolean" : types.some((t) => t === "number" || t === "integer") ? "number" : types.includes("string") ? "string" : null;
+    const kind = types.includes("boolean")
+      ? "boolean"
+      : types.some((t) => t === "number" || t === "integer")
+        ? "number"
+        : types.includes("string")
+          ? "string"
+          : null;
     return kind ? [[key, kind]] : [];
   }),
 );

@@ -13,10 +13,15 @@ function depthOf(value: unknown): number {
 describe("jsonTextProblem", () => {
   test("too deep exactly when the parsed value is deeper than the limit, whatever the strings and spacing", () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.integer({ min: 0, max: 9 }), fc.constantFrom(undefined, 1, "\t"), (value, limit, space) => {
-        const text = JSON.stringify(value, null, space);
-        expect(jsonTextProblem(text, limit)).toBe(depthOf(value) > limit ? "too_deep" : null);
-      }),
+      fc.property(
+        fc.jsonValue({ maxDepth: 8 }),
+        fc.integer({ min: 0, max: 9 }),
+        fc.constantFrom(undefined, 1, "\t"),
+        (value, limit, space) => {
+          const text = JSON.stringify(value, null, space);
+          expect(jsonTextProblem(text, limit)).toBe(depthOf(value) > limit ? "too_deep" : null);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -40,7 +45,15 @@ describe("jsonTextProblem", () => {
       expect(Number.isFinite(JSON.parse(n))).toBe(false);
       expect(jsonTextProblem(`{"temperature":${n}}`)).toBe("number_out_of_range");
     }
-    for (const n of ["1e308", "1.7976931348623157e308", "1e-400", "-0", "0.000001", `1${"0".repeat(300)}`, `0.${"0".repeat(400)}1`]) {
+    for (const n of [
+      "1e308",
+      "1.7976931348623157e308",
+      "1e-400",
+      "-0",
+      "0.000001",
+      `1${"0".repeat(300)}`,
+      `0.${"0".repeat(400)}1`,
+    ]) {
       expect(Number.isFinite(JSON.parse(n))).toBe(true);
       expect(jsonTextProblem(`[${n}, true, false, null]`)).toBeNull();
     }

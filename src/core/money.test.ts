@@ -2,12 +2,16 @@ import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { costMicros, usdToMicros } from "./money";
 
-const reference = (p: number, c: number, i: number, o: number) => Number((BigInt(p) * BigInt(i) + BigInt(c) * BigInt(o) + 500_000n) / 1_000_000n);
+const reference = (p: number, c: number, i: number, o: number) =>
+  Number((BigInt(p) * BigInt(i) + BigInt(c) * BigInt(o) + 500_000n) / 1_000_000n);
 
 test("costMicros rounds half up exactly, for ordinary and for huge counts and rates", () => {
   const count = fc.oneof(fc.nat(1_000_000), fc.nat({ max: Number.MAX_SAFE_INTEGER }));
   const rate = fc.oneof(fc.nat(100_000_000), fc.nat({ max: 2 ** 40 }));
-  fc.assert(fc.property(count, count, rate, rate, (p, c, i, o) => costMicros(p, c, i, o) === reference(p, c, i, o)), { numRuns: 20_000 });
+  fc.assert(
+    fc.property(count, count, rate, rate, (p, c, i, o) => costMicros(p, c, i, o) === reference(p, c, i, o)),
+    { numRuns: 20_000 },
+  );
   expect(costMicros(1, 0, 499_999, 0)).toBe(0);
   expect(costMicros(1, 0, 500_000, 0)).toBe(1);
   expect(costMicros(3, 2, 1_500_000, 2_000_000)).toBe(9);
@@ -35,10 +39,13 @@ test("usdToMicros rounds half-up on the shortest decimal form, whatever the floa
   // Any decimal of up to 13 significant digits converts exactly as its decimal text does.
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 10 ** 12 }), fc.integer({ min: 0, max: 9 }), (n, scale) => {
-      const exact = scale <= 6 ? BigInt(n) * 10n ** BigInt(6 - scale) : (() => {
-        const d = 10n ** BigInt(scale - 6);
-        return BigInt(n) / d + (2n * (BigInt(n) % d) >= d ? 1n : 0n);
-      })();
+      const exact =
+        scale <= 6
+          ? BigInt(n) * 10n ** BigInt(6 - scale)
+          : (() => {
+              const d = 10n ** BigInt(scale - 6);
+              return BigInt(n) / d + (2n * (BigInt(n) % d) >= d ? 1n : 0n);
+            })();
       return usdToMicros(n / 10 ** scale) === Number(exact);
     }),
     { numRuns: 20_000 },

@@ -31,7 +31,12 @@ export function microsToUsd(micros: number): number {
  * Cost in µ$ of a call: round_half_up((prompt × input_rate + completion × output_rate) / 1e6), with rates
  * in µ$ per million tokens, in exact integer arithmetic (SPEC §7.2).
  */
-export function costMicros(promptTokens: number, completionTokens: number, inputRate: number, outputRate: number): number {
+export function costMicros(
+  promptTokens: number,
+  completionTokens: number,
+  inputRate: number,
+  outputRate: number,
+): number {
   // Every request runs this: plain numbers are exact while the sum stays a safe integer (it always does for real
   // token counts and rates), and BigInt covers the rest.
   const n = promptTokens * inputRate + completionTokens * outputRate + 500_000;

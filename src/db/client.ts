@@ -62,7 +62,9 @@ export function createCounter() {
 function openSqlite(target: Extract<DatabaseTarget, { dialect: "sqlite" }>): Store {
   const client = new Database(target.path, { create: true, strict: true });
   const counter = createCounter();
-  client.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
+  client.exec(
+    "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+  );
   const db = drizzleSqlite({ client, schema: sqliteSchema, logger: counter.logger }) as unknown as Db;
   const t = sqliteSchema as unknown as Tables;
   const lock = createMutex();
@@ -114,7 +116,12 @@ function openSqlite(target: Extract<DatabaseTarget, { dialect: "sqlite" }>): Sto
   };
 }
 
-export const DEFAULT_POOL: PoolOptions = { poolSize: 10, maxOverflow: 20, poolTimeoutSeconds: 30, poolRecycleSeconds: -1 };
+export const DEFAULT_POOL: PoolOptions = {
+  poolSize: 10,
+  maxOverflow: 20,
+  poolTimeoutSeconds: 30,
+  poolRecycleSeconds: -1,
+};
 
 export function openStore(databaseUrl: string, pool: PoolOptions = DEFAULT_POOL): Store {
   const target = parseDatabaseUrl(databaseUrl);

@@ -48,9 +48,13 @@ export async function migrate(store: Store, revision = "head"): Promise<Migratio
       await exec(`CREATE SCHEMA IF NOT EXISTS "drizzle"`);
       await exec(`CREATE TABLE IF NOT EXISTS ${table} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`);
     } else {
-      await exec(`CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)`);
+      await exec(
+        `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)`,
+      );
     }
-    const rows = (await exec(`SELECT created_at FROM ${table} ORDER BY created_at DESC LIMIT 1`)) as { created_at: unknown }[];
+    const rows = (await exec(`SELECT created_at FROM ${table} ORDER BY created_at DESC LIMIT 1`)) as {
+      created_at: unknown;
+    }[];
     const last = rows[0] ? Number(rows[0].created_at) : null;
     if (last === null && (await exec(OTARI_PROBE[store.dialect])).length > 0) throw new Error(OTARI_DATABASE);
     for (const [i, m] of all.entries()) {
@@ -75,7 +79,9 @@ export async function migrate(store: Store, revision = "head"): Promise<Migratio
 export async function currentRevision(store: Store): Promise<string | null> {
   const table = store.dialect === "pg" ? `"drizzle"."__drizzle_migrations"` : `"__drizzle_migrations"`;
   try {
-    const rows = await store.query<{ created_at: unknown }>(`SELECT created_at FROM ${table} ORDER BY created_at DESC LIMIT 1`);
+    const rows = await store.query<{ created_at: unknown }>(
+      `SELECT created_at FROM ${table} ORDER BY created_at DESC LIMIT 1`,
+    );
     const when = rows[0] ? Number(rows[0].created_at) : null;
     return embeddedMigrations[store.dialect].find((m) => m.when === when)?.tag ?? null;
   } catch {

@@ -42,7 +42,9 @@ export function openReadOnly(url: string): ReadOnlyDb {
       close: async () => client.close(),
     };
   }
-  const client = new SQL({ url: target.url, max: 1, onnotice: () => undefined } as ConstructorParameters<typeof SQL>[0]);
+  const client = new SQL({ url: target.url, max: 1, onnotice: () => undefined } as ConstructorParameters<
+    typeof SQL
+  >[0]);
   const query = async <R>(statement: string, params: unknown[] = []) => (await client.unsafe(statement, params)) as R[];
   return {
     dialect: "pg",

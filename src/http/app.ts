@@ -55,7 +55,9 @@ function validationFromElysia(error: { type: string; validator: unknown; value: 
   const schema = wrapped.schema?.["~standard"] ? wrapped.schema : wrapped;
   const result = schema["~standard"]?.validate(error.value) as { issues?: Issue[] } | undefined;
   const issues = (result?.issues ?? []).flatMap((issue) =>
-    issue.keys?.length ? issue.keys.map((key) => ({ message: "Extra inputs are not permitted", path: [...(issue.path ?? []), key] })) : [issue],
+    issue.keys?.length
+      ? issue.keys.map((key) => ({ message: "Extra inputs are not permitted", path: [...(issue.path ?? []), key] }))
+      : [issue],
   );
   return issuesToValidation(where, issues.length ? issues : [{ message: "Invalid input" }]);
 }
@@ -113,7 +115,9 @@ export function createBaseApp(o: BaseAppOptions) {
       if (preflight) return preflight;
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > limit) {
-        throw new GatewayError(413, `Request body too large: ${length} bytes exceeds the limit of ${limit} bytes`, { code: "request_too_large" });
+        throw new GatewayError(413, `Request body too large: ${length} bytes exceeds the limit of ${limit} bytes`, {
+          code: "request_too_large",
+        });
       }
     })
     .onError(({ code, error, request, set, path }) => {
@@ -121,11 +125,17 @@ export function createBaseApp(o: BaseAppOptions) {
       if (code === "VALIDATION") err = validationFromElysia(error);
       else if (code === "PARSE")
         // The body parser (body.ts) refuses with GatewayErrors (401 before reading, 408, 422), which Elysia wraps.
-        err = error.cause instanceof GatewayError ? error.cause : issuesToValidation("body", [{ message: "JSON decode error: the body is not valid JSON", path: [] }]);
+        err =
+          error.cause instanceof GatewayError
+            ? error.cause
+            : issuesToValidation("body", [{ message: "JSON decode error: the body is not valid JSON", path: [] }]);
       else if (code === "NOT_FOUND") {
         const allowed = methodsFor(app, path).filter((m) => m !== request.method);
         err = allowed.length
-          ? new GatewayError(405, "Method Not Allowed", { code: "method_not_allowed", headers: { Allow: allowed.join(", ") } })
+          ? new GatewayError(405, "Method Not Allowed", {
+              code: "method_not_allowed",
+              headers: { Allow: allowed.join(", ") },
+            })
           : new GatewayError(404, "Not Found", { code: "not_found" });
       } else err = toGatewayError(error);
       set.status = err.status; // for the request metrics in onAfterResponse
@@ -137,18 +147,23 @@ export function createBaseApp(o: BaseAppOptions) {
     app.onAfterResponse(({ request, route, set, responseValue }) => {
       const t0 = started.get(request);
       if (t0 === undefined) return;
-      const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
+      const status =
+        responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
       metrics.requestFinished(request.method, endpointLabel(route), status, (performance.now() - t0) / 1000);
     });
   }
   return app;
 }
 
-export function createApp(ctx: HttpContext, options: { document?: () => OpenApiDocument | Promise<OpenApiDocument> } = {}) {
+export function createApp(
+  ctx: HttpContext,
+  options: { document?: () => OpenApiDocument | Promise<OpenApiDocument> } = {},
+) {
   const metrics = ctx.metrics ?? null;
   const api = apiRoutes(ctx);
   // The builder (and @elysiajs/openapi) loads with the first /openapi.json request, not at start.
-  const document = options.document ?? (async () => (await import("./docs/document")).buildOpenApiDocument(apiRoutes(ctx)));
+  const document =
+    options.document ?? (async () => (await import("./docs/document")).buildOpenApiDocument(apiRoutes(ctx)));
   const app = createBaseApp({ config: ctx.config, metrics });
   app.use(api).use(trpcRoutes(ctx)).use(rootRoutes(ctx.config));
   if (ctx.config.enable_ui) app.use(consoleRoutes(ctx));

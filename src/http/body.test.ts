@@ -43,7 +43,16 @@ describe("request bodies", () => {
 
   test("the route table has the body routes this test is about", () => {
     const paths = routes.map((r) => `${r.method} ${r.path}`);
-    for (const p of ["POST /v1/chat/completions", "POST /v1/messages", "POST /v1/responses", "POST /v1/embeddings", "POST /v1/moderations", "POST /v1/keys", "PATCH /v1/users/x", "POST /v1/pricing"]) {
+    for (const p of [
+      "POST /v1/chat/completions",
+      "POST /v1/messages",
+      "POST /v1/responses",
+      "POST /v1/embeddings",
+      "POST /v1/moderations",
+      "POST /v1/keys",
+      "PATCH /v1/users/x",
+      "POST /v1/pricing",
+    ]) {
       expect(paths).toContain(p);
     }
   });
@@ -68,7 +77,9 @@ describe("request bodies", () => {
   test("a number beyond the double range is a 422 wherever it sits; 128 levels are still fine", async () => {
     const res = await send("POST", "/v1/keys", '{"key_name":"x","metadata":{"deep":{"n":-2e308}}}', MASTER_KEY);
     expect(res.status).toBe(422);
-    expect(await res.json()).toMatchObject({ detail: [{ type: "value_error", loc: ["body"], msg: "JSON number out of range: numbers must be finite" }] });
+    expect(await res.json()).toMatchObject({
+      detail: [{ type: "value_error", loc: ["body"], msg: "JSON number out of range: numbers must be finite" }],
+    });
     const deep = `${"[".repeat(126)}1e308${"]".repeat(126)}`;
     const ok = await send("POST", "/v1/keys", `{"key_name":"x","metadata":{"a":${deep}}}`, MASTER_KEY);
     expect(ok.status).toBe(200);
@@ -90,7 +101,9 @@ describe("request bodies", () => {
   test("a query value of 100,000 nested brackets (Elysia parses it as JSON) is a plain 422", async () => {
     const query = encodeURIComponent("[".repeat(100_000) + "]".repeat(100_000));
     for (const path of [`/v1/models?provider=${query}`, `/v1/keys?limit=${query}`, `/v1/usage?user_id=${query}`]) {
-      const res = await t.app.handle(new Request(`http://localhost${path}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } }));
+      const res = await t.app.handle(
+        new Request(`http://localhost${path}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } }),
+      );
       expect({ path: path.slice(0, 20), status: res.status }).toEqual({ path: path.slice(0, 20), status: 422 });
     }
   });

@@ -21,7 +21,12 @@ async function within(reading: Promise<string>, timeoutMs: number): Promise<stri
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const seconds = timeoutMs / 1000;
-      reject(new GatewayError(408, `Request body not received within ${seconds} s`, { code: "request_timeout", headers: { connection: "close" } }));
+      reject(
+        new GatewayError(408, `Request body not received within ${seconds} s`, {
+          code: "request_timeout",
+          headers: { connection: "close" },
+        }),
+      );
     }, timeoutMs);
   });
   try {

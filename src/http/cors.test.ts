@@ -21,7 +21,10 @@ describe("without cors_allow_origins", () => {
     const res = await t.call("GET", "/v1/keys", { headers: { origin: "https://app.example" } });
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
-    const pre = await t.call("OPTIONS", "/v1/chat/completions", { token: null, headers: preflight("https://app.example") });
+    const pre = await t.call("OPTIONS", "/v1/chat/completions", {
+      token: null,
+      headers: preflight("https://app.example"),
+    });
     expect(pre.headers.get("access-control-allow-origin")).toBeNull();
     expect(pre.status).not.toBe(200);
   });
@@ -34,7 +37,10 @@ describe("with a list of origins", () => {
   });
 
   test("a preflight from an allowed origin: 200 with methods, headers, credentials and the origin", async () => {
-    const res = await t.call("OPTIONS", "/v1/chat/completions", { token: null, headers: preflight("https://app.example", "POST", "Authorization, Content-Type, Otari-Key, x-api-key") });
+    const res = await t.call("OPTIONS", "/v1/chat/completions", {
+      token: null,
+      headers: preflight("https://app.example", "POST", "Authorization, Content-Type, Otari-Key, x-api-key"),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(res.headers.get("access-control-allow-credentials")).toBe("true");
@@ -51,7 +57,10 @@ describe("with a list of origins", () => {
     expect(origin.status).toBe(400);
     expect(origin.text).toBe("Disallowed CORS origin");
     expect(origin.headers.get("access-control-allow-origin")).toBeNull();
-    const method = await t.call("OPTIONS", "/v1/keys", { token: null, headers: preflight("https://app.example", "PUT", "x-custom") });
+    const method = await t.call("OPTIONS", "/v1/keys", {
+      token: null,
+      headers: preflight("https://app.example", "PUT", "x-custom"),
+    });
     expect(method.status).toBe(400);
     expect(method.text).toBe("Disallowed CORS method, headers");
   });

@@ -7,7 +7,17 @@ import { mergeVary } from "./security-headers";
 
 const METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
 /** The gateway's credential headers, plus the CORS-safelisted request headers a browser may always send. */
-const HEADERS = ["Accept", "Accept-Language", "Authorization", "AnyLLM-Key", "Content-Language", "Content-Type", "Otari-Key", "X-AnyLLM-Key", "x-api-key"];
+const HEADERS = [
+  "Accept",
+  "Accept-Language",
+  "Authorization",
+  "AnyLLM-Key",
+  "Content-Language",
+  "Content-Type",
+  "Otari-Key",
+  "X-AnyLLM-Key",
+  "x-api-key",
+];
 
 type HeaderBag = Record<string, string | number | undefined>;
 
@@ -49,7 +59,9 @@ export function createCors(origins: readonly string[]): CorsHandler | null {
     const refused: string[] = [];
     if (!allowOrigin(origin, headers)) refused.push("origin");
     if (!METHODS.includes(wanted.toUpperCase())) refused.push("method");
-    const requested = (request.headers.get("access-control-request-headers") ?? "").split(",").map((h) => h.trim().toLowerCase());
+    const requested = (request.headers.get("access-control-request-headers") ?? "")
+      .split(",")
+      .map((h) => h.trim().toLowerCase());
     if (requested.some((h) => h && !allowedHeaders.has(h))) refused.push("headers");
     const out = new Headers();
     for (const [name, value] of Object.entries(headers)) if (value !== undefined) out.set(name, String(value));

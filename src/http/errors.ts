@@ -22,7 +22,12 @@ function anthropicType(status: number): string {
 
 /** Renders a GatewayError in the envelope the route's clients expect. */
 export function errorBody(err: GatewayError, anthropic: boolean): Record<string, unknown> {
-  const message = typeof err.detail === "string" || Array.isArray(err.detail) ? err.message : err.status === 503 ? "Service not ready" : err.message;
+  const message =
+    typeof err.detail === "string" || Array.isArray(err.detail)
+      ? err.message
+      : err.status === 503
+        ? "Service not ready"
+        : err.message;
   if (anthropic) return { type: "error", error: { type: anthropicType(err.status), message }, detail: err.detail };
   return { error: { message, type: err.type, code: err.code, param: err.param }, detail: err.detail };
 }
@@ -45,14 +50,19 @@ interface StandardIssue {
 /** Converts Standard Schema (zod) issues to the FastAPI list, located under `body`/`query`/`path`. */
 export function issuesToValidation(where: string, issues: readonly StandardIssue[]): GatewayError {
   const expanded = issues.flatMap((issue): StandardIssue[] =>
-    issue.keys?.length ? issue.keys.map((key) => ({ message: "Extra inputs are not permitted", path: [...(issue.path ?? []), key] })) : [issue],
+    issue.keys?.length
+      ? issue.keys.map((key) => ({ message: "Extra inputs are not permitted", path: [...(issue.path ?? []), key] }))
+      : [issue],
   );
   const list: ValidationIssue[] = expanded.map((issue) => ({
     type: "value_error",
-    loc: [where, ...(issue.path ?? []).map((p) => {
-      const key = typeof p === "object" ? p.key : p;
-      return typeof key === "number" ? key : String(key);
-    })],
+    loc: [
+      where,
+      ...(issue.path ?? []).map((p) => {
+        const key = typeof p === "object" ? p.key : p;
+        return typeof key === "number" ? key : String(key);
+      }),
+    ],
     msg: issue.message,
   }));
   return validationError(list);
@@ -60,7 +70,8 @@ export function issuesToValidation(where: string, issues: readonly StandardIssue
 
 /** Driver codes that mean "the database cannot be reached", not "the statement is wrong". */
 const UNREACHABLE_SQLSTATE = /^(08|57P0[123]|53300|3D000)/;
-const UNREACHABLE_CODE = /^(ERR_POSTGRES_(CONNECTION_|IDLE_TIMEOUT|LIFETIME_TIMEOUT)|SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR))/;
+const UNREACHABLE_CODE =
+  /^(ERR_POSTGRES_(CONNECTION_|IDLE_TIMEOUT|LIFETIME_TIMEOUT)|SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR))/;
 const UNREACHABLE_TEXT = /^(Cannot use a closed database|Database has closed)/;
 
 /** True when `err` (or one of its causes) says the database is down or closed (Bun SQL, bun:sqlite). */

@@ -17,7 +17,11 @@ export interface RouteSchema<T extends z.ZodType> {
 
 type Result<T extends z.ZodType> = Awaited<ReturnType<z.core.$ZodStandardSchema<T>["validate"]>>;
 
-function routeSchema<T extends z.ZodType>(where: "body" | "query", schema: T, canonical?: (value: unknown) => boolean): RouteSchema<T> {
+function routeSchema<T extends z.ZodType>(
+  where: "body" | "query",
+  schema: T,
+  canonical?: (value: unknown) => boolean,
+): RouteSchema<T> {
   const standard = schema["~standard"] as z.core.$ZodStandardSchema<T>;
   const orThrow = (result: Result<T>): Result<T> => {
     if (result.issues) throw issuesToValidation(where, result.issues);
@@ -36,7 +40,8 @@ function routeSchema<T extends z.ZodType>(where: "body" | "query", schema: T, ca
   };
 }
 
-export const bodySchema = <T extends z.ZodType>(schema: T, canonical?: (value: unknown) => boolean) => routeSchema("body", schema, canonical);
+export const bodySchema = <T extends z.ZodType>(schema: T, canonical?: (value: unknown) => boolean) =>
+  routeSchema("body", schema, canonical);
 export const querySchema = <T extends z.ZodType>(schema: T) => routeSchema("query", schema);
 
 /** The zod schema behind a route schema (itself when it is one). */

@@ -12,7 +12,8 @@ import { metricsRoutes } from "./routes/metrics";
 import { platformHealthRoutes } from "./routes/platform/health";
 import { platformInferenceRoutes } from "./routes/platform/inference";
 
-export const PLATFORM_UI_MESSAGE = "This endpoint is not available in platform mode. Manage this resource via the platform UI.";
+export const PLATFORM_UI_MESSAGE =
+  "This endpoint is not available in platform mode. Manage this resource via the platform UI.";
 
 const MANAGED_ON_PLATFORM = /^\/v1\/(users|keys|budgets|spend)(\/|$)/;
 
@@ -21,7 +22,8 @@ export function createPlatformApp(ctx: PlatformHttpContext) {
   const app = createBaseApp({ config: ctx.config, metrics });
   // Before routing and body parsing, so no method or body can turn it into a 405 or a 422.
   app.onRequest(({ request }) => {
-    if (MANAGED_ON_PLATFORM.test(pathOf(request.url))) throw new GatewayError(404, PLATFORM_UI_MESSAGE, { code: "not_found" });
+    if (MANAGED_ON_PLATFORM.test(pathOf(request.url)))
+      throw new GatewayError(404, PLATFORM_UI_MESSAGE, { code: "not_found" });
   });
   app.use(platformHealthRoutes(ctx)).use(platformInferenceRoutes(ctx));
   if (ctx.config.enable_docs) app.use(docsRoutes(ctx.document));

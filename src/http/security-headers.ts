@@ -13,7 +13,12 @@ export function applySecurityHeaders(path: string, headers: HeaderBag): void {
 
 /** Merges Vary values: unique, sorted, comma+space separated. */
 export function mergeVary(existing: string | undefined, ...add: string[]): string {
-  const values = new Set((existing ?? "").split(",").map((v) => v.trim()).filter(Boolean));
+  const values = new Set(
+    (existing ?? "")
+      .split(",")
+      .map((v) => v.trim())
+      .filter(Boolean),
+  );
   for (const v of add) values.add(v);
   return [...values].sort((a, b) => a.localeCompare(b)).join(", ");
 }

@@ -16,8 +16,19 @@ test("counter and histogram text match prom-client's", async () => {
   const theirs = new Registry();
   const c1 = new CellCounter("t_requests_total", "requests", ["method", "endpoint"], ours);
   const h1 = new CellHistogram("t_duration_seconds", "duration", ["method", "endpoint"], ours, BOUNDS);
-  const c2 = new Counter({ name: "t_requests_total", help: "requests", labelNames: ["method", "endpoint"], registers: [theirs] });
-  const h2 = new Histogram({ name: "t_duration_seconds", help: "duration", labelNames: ["method", "endpoint"], buckets: BOUNDS, registers: [theirs] });
+  const c2 = new Counter({
+    name: "t_requests_total",
+    help: "requests",
+    labelNames: ["method", "endpoint"],
+    registers: [theirs],
+  });
+  const h2 = new Histogram({
+    name: "t_duration_seconds",
+    help: "duration",
+    labelNames: ["method", "endpoint"],
+    buckets: BOUNDS,
+    registers: [theirs],
+  });
   for (const [method, endpoint, seconds] of observations) {
     c1.cell(method, endpoint).value++;
     h1.observe(h1.cell(method, endpoint), seconds);
@@ -26,7 +37,8 @@ test("counter and histogram text match prom-client's", async () => {
   }
   expect(await ours.metrics()).toBe(await theirs.metrics());
   // prom-client adds an empty `exemplar` member to histogram values; nothing reads it without exemplars enabled.
-  const json = async (r: Registry) => JSON.parse(JSON.stringify(await r.getMetricsAsJSON(), (k, v) => (k === "exemplar" ? undefined : v)));
+  const json = async (r: Registry) =>
+    JSON.parse(JSON.stringify(await r.getMetricsAsJSON(), (k, v) => (k === "exemplar" ? undefined : v)));
   expect(await json(ours)).toEqual(await json(theirs));
 });
 

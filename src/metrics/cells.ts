@@ -82,7 +82,10 @@ abstract class Cells<C> {
   /** The JSON form (registry.getMetricsAsJSON): shared labels merged in, as prom-client does. */
   get(): MetricData {
     const data = this.getForPromString();
-    data.values = data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } }));
+    data.values = data.values.map(({ sharedLabels, labels, ...rest }) => ({
+      ...rest,
+      labels: { ...labels, ...sharedLabels },
+    }));
     return data;
   }
 
@@ -116,7 +119,13 @@ export interface HistogramCell {
 export class CellHistogram extends Cells<HistogramCell> {
   readonly type = "histogram";
 
-  constructor(name: string, help: string, labelNames: readonly string[], registry: Registry, private readonly bounds: readonly number[]) {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    registry: Registry,
+    private readonly bounds: readonly number[],
+  ) {
     super(name, help, labelNames, registry);
   }
 

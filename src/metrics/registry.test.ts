@@ -29,6 +29,8 @@ test("model label: each model its own series up to the limit, then `other`; mode
   expect(models.has(`model-${MODEL_LABEL_LIMIT}`)).toBe(false);
   expect(text).toContain(`gateway_tokens_total{provider="openai",model="${OTHER_MODEL}",type="input"} ${50 * 3}`);
   expect(text).toContain('gateway_tokens_total{provider="openai",model="model-0",type="input"} 6');
-  const costModels = new Set([...text.matchAll(/gateway_request_cost_dollars_count\{[^}]*model="([^"]*)"/g)].map((m) => m[1]));
+  const costModels = new Set(
+    [...text.matchAll(/gateway_request_cost_dollars_count\{[^}]*model="([^"]*)"/g)].map((m) => m[1]),
+  );
   expect(costModels.size).toBeLessThanOrEqual(MODEL_LABEL_LIMIT + 1);
 });

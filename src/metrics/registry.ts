@@ -73,8 +73,19 @@ export function createRecorder(): Recorder {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // Touched on every request: cells (cells.ts) rather than prom-client's per-call label hashing.
-  const requests = new CellCounter("gateway_requests_total", "HTTP requests", ["method", "endpoint", "status"], registry);
-  const duration = new CellHistogram("gateway_request_duration_seconds", "HTTP request duration", ["method", "endpoint"], registry, DURATION_BUCKETS);
+  const requests = new CellCounter(
+    "gateway_requests_total",
+    "HTTP requests",
+    ["method", "endpoint", "status"],
+    registry,
+  );
+  const duration = new CellHistogram(
+    "gateway_request_duration_seconds",
+    "HTTP request duration",
+    ["method", "endpoint"],
+    registry,
+    DURATION_BUCKETS,
+  );
   let inFlight = 0;
   new Gauge({
     name: "gateway_active_requests",
@@ -85,11 +96,35 @@ export function createRecorder(): Recorder {
     },
   });
   const modelLabel = modelLabels(MODEL_LABEL_LIMIT);
-  const tokens = new CellCounter("gateway_tokens_total", "Tokens from successful usage", ["provider", "model", "type"], registry);
-  const cost = new CellHistogram("gateway_request_cost_dollars", "Per-request cost in USD (priced requests)", ["provider", "model"], registry, COST_BUCKETS);
-  const rateLimited = new Counter({ name: "gateway_rate_limit_hits_total", help: "429s from the rate limiter", registers: [registry] });
-  const overBudget = new Counter({ name: "gateway_budget_exceeded_total", help: "403 over-budget refusals", registers: [registry] });
-  const authFailures = new Counter({ name: "gateway_auth_failures_total", help: "401s by reason", labelNames: ["reason"], registers: [registry] });
+  const tokens = new CellCounter(
+    "gateway_tokens_total",
+    "Tokens from successful usage",
+    ["provider", "model", "type"],
+    registry,
+  );
+  const cost = new CellHistogram(
+    "gateway_request_cost_dollars",
+    "Per-request cost in USD (priced requests)",
+    ["provider", "model"],
+    registry,
+    COST_BUCKETS,
+  );
+  const rateLimited = new Counter({
+    name: "gateway_rate_limit_hits_total",
+    help: "429s from the rate limiter",
+    registers: [registry],
+  });
+  const overBudget = new Counter({
+    name: "gateway_budget_exceeded_total",
+    help: "403 over-budget refusals",
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: "gateway_auth_failures_total",
+    help: "401s by reason",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
   let queueDepth: () => number = () => 0;
   new Gauge({
     name: "gateway_usage_log_queue_depth",
@@ -108,21 +143,63 @@ export function createRecorder(): Recorder {
       this.set(dbStatements());
     },
   });
-  const batchSize = new Histogram({ name: "gateway_usage_log_batch_size", help: "Rows per usage flush", labelNames: ["writer"], buckets: BATCH_BUCKETS, registers: [registry] });
-  const flushDuration = new Histogram({ name: "gateway_usage_log_flush_duration_seconds", help: "Usage flush time", labelNames: ["writer", "result"], buckets: DURATION_BUCKETS, registers: [registry] });
-  const rows = new Counter({ name: "gateway_usage_log_rows_total", help: "Usage rows by outcome", labelNames: ["writer", "result"], registers: [registry] });
-  const released = new Counter({ name: "gateway_budget_reservations_released_total", help: "Stale budget reservations released by the sweep", registers: [registry] });
-  const disconnects = new Counter({ name: "gateway_stream_disconnects_total", help: "Clients that left a stream before its end", registers: [registry] });
+  const batchSize = new Histogram({
+    name: "gateway_usage_log_batch_size",
+    help: "Rows per usage flush",
+    labelNames: ["writer"],
+    buckets: BATCH_BUCKETS,
+    registers: [registry],
+  });
+  const flushDuration = new Histogram({
+    name: "gateway_usage_log_flush_duration_seconds",
+    help: "Usage flush time",
+    labelNames: ["writer", "result"],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const rows = new Counter({
+    name: "gateway_usage_log_rows_total",
+    help: "Usage rows by outcome",
+    labelNames: ["writer", "result"],
+    registers: [registry],
+  });
+  const released = new Counter({
+    name: "gateway_budget_reservations_released_total",
+    help: "Stale budget reservations released by the sweep",
+    registers: [registry],
+  });
+  const disconnects = new Counter({
+    name: "gateway_stream_disconnects_total",
+    help: "Clients that left a stream before its end",
+    registers: [registry],
+  });
   const usageAnomalies = new Counter({
     name: "gateway_upstream_usage_anomalies_total",
     help: "Upstream responses whose token counts were impossible (negative, fractional, huge) and were clamped",
     labelNames: ["provider"],
     registers: [registry],
   });
-  const platformDropped = new Counter({ name: "gateway_platform_usage_reports_dropped_total", help: "Platform usage reports dropped at the retry queue cap", registers: [registry] });
-  const spansExported = new Counter({ name: "gateway_trace_spans_exported_total", help: "Spans the OTLP collector accepted", registers: [registry] });
-  const spansDropped = new Counter({ name: "gateway_trace_spans_dropped_total", help: "Spans dropped before export", labelNames: ["reason"], registers: [registry] });
-  const exportFailures = new Counter({ name: "gateway_trace_export_failures_total", help: "OTLP export requests that failed after their retries", registers: [registry] });
+  const platformDropped = new Counter({
+    name: "gateway_platform_usage_reports_dropped_total",
+    help: "Platform usage reports dropped at the retry queue cap",
+    registers: [registry],
+  });
+  const spansExported = new Counter({
+    name: "gateway_trace_spans_exported_total",
+    help: "Spans the OTLP collector accepted",
+    registers: [registry],
+  });
+  const spansDropped = new Counter({
+    name: "gateway_trace_spans_dropped_total",
+    help: "Spans dropped before export",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  const exportFailures = new Counter({
+    name: "gateway_trace_export_failures_total",
+    help: "OTLP export requests that failed after their retries",
+    registers: [registry],
+  });
 
   return {
     registry,
@@ -140,7 +217,8 @@ export function createRecorder(): Recorder {
       const model = modelLabel(provider, row.model);
       if (row.promptTokens) tokens.cell(provider, model, "input").value += row.promptTokens;
       if (row.completionTokens) tokens.cell(provider, model, "output").value += row.completionTokens;
-      if (row.costMicros !== null && row.costMicros !== undefined) cost.observe(cost.cell(provider, model), row.costMicros / 1e6);
+      if (row.costMicros !== null && row.costMicros !== undefined)
+        cost.observe(cost.cell(provider, model), row.costMicros / 1e6);
     },
     rateLimitHit: () => rateLimited.inc(),
     budgetExceeded: () => overBudget.inc(),

@@ -71,9 +71,19 @@ export function startConnectionGuard(o: ConnectionGuardOptions): ConnectionGuard
     const over = open >= max;
     if (over !== busy) {
       busy = over;
-      if (over) log.warn("Connection cap reached: refusing new requests", { open_descriptors: shown, max, idle_closed: closed });
+      if (over)
+        log.warn("Connection cap reached: refusing new requests", {
+          open_descriptors: shown,
+          max,
+          idle_closed: closed,
+        });
       else log.info("Back under the connection cap", { open_descriptors: shown, max });
-    } else if (closed > 0) log.warn("Connection cap reached: closed idle connections", { idle_closed: closed, open_descriptors: shown, max });
+    } else if (closed > 0)
+      log.warn("Connection cap reached: closed idle connections", {
+        idle_closed: closed,
+        open_descriptors: shown,
+        max,
+      });
   };
   const timer = setInterval(sample, SAMPLE_MS);
   timer.unref();

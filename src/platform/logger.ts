@@ -56,7 +56,8 @@ function jsonReporter(write: (line: string) => void) {
  * consola's main entry (its fancy reporter) inspects the terminal when imported, which loads node:tty and the stream
  * modules: about 2 MB a server logging JSON lines never needs. It is required when a person reads the log.
  */
-const prettyConsola = (options: Partial<ConsolaOptions>): ConsolaInstance => (require("consola") as typeof import("consola")).createConsola(options);
+const prettyConsola = (options: Partial<ConsolaOptions>): ConsolaInstance =>
+  (require("consola") as typeof import("consola")).createConsola(options);
 
 let root: ConsolaInstance | null = null;
 let threshold: number = LEVEL.info;

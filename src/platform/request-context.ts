@@ -24,7 +24,11 @@ export function requestIdFrom(header: string | null): string {
  * Server side: runs `handle` in the request's own context. `release` runs when `handle` settles, unless a
  * streamed response took it over with holdConnection.
  */
-export async function withRequestContext<T>(request: Request, release: () => void, handle: () => Promise<T>): Promise<T> {
+export async function withRequestContext<T>(
+  request: Request,
+  release: () => void,
+  handle: () => Promise<T>,
+): Promise<T> {
   const context: RequestContext = { requestId: requestIdFrom(request.headers.get("x-request-id")), request, release };
   try {
     return await storage.run(context, handle);

@@ -39,13 +39,15 @@ export function installSeccompFilter(program: Uint8Array): void {
   if (process.platform !== "linux") throw new Error(`seccomp needs Linux (this is ${process.platform})`);
   const nr = SYS_SECCOMP[process.arch];
   if (nr === undefined) throw new Error(`no seccomp syscall number for the ${process.arch} architecture`);
-  if (program.byteLength % 8 !== 0 || program.byteLength === 0 || program.byteLength / 8 > 4096) throw new Error("malformed seccomp program");
+  if (program.byteLength % 8 !== 0 || program.byteLength === 0 || program.byteLength / 8 > 4096)
+    throw new Error("malformed seccomp program");
   const libc = openLibc();
   const errno = () => {
     const at = libc.__errno_location();
     return at === null ? "unknown" : String(read.i32(at, 0));
   };
-  if (libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) !== 0) throw new Error(`prctl(PR_SET_NO_NEW_PRIVS) failed (errno ${errno()})`);
+  if (libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) !== 0)
+    throw new Error(`prctl(PR_SET_NO_NEW_PRIVS) failed (errno ${errno()})`);
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (the pointer 8-aligned).
   const fprog = new DataView(new ArrayBuffer(16));
   fprog.setUint16(0, program.byteLength / 8, true);
@@ -53,5 +55,9 @@ export function installSeccompFilter(program: Uint8Array): void {
   const result = Number(libc.syscall(nr, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, ptr(fprog)));
   if (result === 0) return;
   // With TSYNC a positive result is the id of a thread that could not be synchronised.
-  throw new Error(result > 0 ? `seccomp: thread ${result} could not take the filter` : `seccomp(SET_MODE_FILTER) failed (errno ${errno()})`);
+  throw new Error(
+    result > 0
+      ? `seccomp: thread ${result} could not take the filter`
+      : `seccomp(SET_MODE_FILTER) failed (errno ${errno()})`,
+  );
 }

@@ -70,7 +70,11 @@ export function startServer(opts: ServerOptions): RunningServer {
       active++;
       srv.timeout(request, 0);
       try {
-        return await withRequestContext(routed, () => srv.timeout(request, opts.idleTimeoutSeconds), async () => opts.fetch(routed, srv));
+        return await withRequestContext(
+          routed,
+          () => srv.timeout(request, opts.idleTimeoutSeconds),
+          async () => opts.fetch(routed, srv),
+        );
       } finally {
         active--;
       }

@@ -15,6 +15,8 @@ export function ensureUpstreamCapacity(): void {
   if (process.env[VARIABLE] || typeof execve !== "function") return;
   // Compiled, argv is ["bun", "/$bunfs/root/<name>", ...args] and the binary re-applies its own embedded flags; from
   // source it is [bun, script, ...args], with Bun's own flags (--hot, --smol, --cpu-prof...) in execArgv.
-  const args = Bun.main.startsWith("/$bunfs/") ? process.argv.slice(2) : [...process.execArgv, ...process.argv.slice(1)];
+  const args = Bun.main.startsWith("/$bunfs/")
+    ? process.argv.slice(2)
+    : [...process.execArgv, ...process.argv.slice(1)];
   execve(process.execPath, [process.execPath, ...args], { ...process.env, [VARIABLE]: DEFAULT_UPSTREAM_REQUESTS });
 }

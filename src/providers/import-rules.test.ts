@@ -8,7 +8,8 @@ import { dirname, join, relative, resolve } from "node:path";
  * packages such as zod), never Elysia, tRPC, drizzle, services, db, http, config or cli.
  */
 const FORBIDDEN_PACKAGES = [/^elysia/, /^@elysiajs\//, /^drizzle-orm/, /^@trpc\//];
-const IMPORT = /(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|require\(\s*["']([^"']+)["']\s*\)/g;
+const IMPORT =
+  /(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|require\(\s*["']([^"']+)["']\s*\)/g;
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -1,6 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { GatewayError } from "../core/errors.ts";
-import { buildProviderSettings, getProvider, loadProviders, parseModelSelector, providerDefinitions } from "./registry.ts";
+import {
+  buildProviderSettings,
+  getProvider,
+  loadProviders,
+  parseModelSelector,
+  providerDefinitions,
+} from "./registry.ts";
 
 function errorOf(fn: () => unknown): GatewayError {
   try {
@@ -14,7 +20,11 @@ function errorOf(fn: () => unknown): GatewayError {
 
 describe("parseModelSelector (SPEC §5.1)", () => {
   test("colon before slash", () => {
-    expect(parseModelSelector("openrouter:openai/gpt-4o")).toEqual({ provider: "openrouter", model: "openai/gpt-4o", legacy: false });
+    expect(parseModelSelector("openrouter:openai/gpt-4o")).toEqual({
+      provider: "openrouter",
+      model: "openai/gpt-4o",
+      legacy: false,
+    });
     expect(parseModelSelector("ollama:llama3:8b")).toEqual({ provider: "ollama", model: "llama3:8b", legacy: false });
     expect(parseModelSelector(" OpenAI :gpt-4o")).toEqual({ provider: "openai", model: "gpt-4o", legacy: false });
   });
@@ -43,10 +53,42 @@ describe("registry", () => {
   test("every SPEC §5.2 key is known", () => {
     const names = providerDefinitions().map((d) => d.name);
     for (const key of [
-      "openai", "anthropic", "gemini", "vertexai", "mistral", "groq", "cohere", "ollama", "together", "deepseek", "xai",
-      "openrouter", "fireworks", "perplexity", "azureopenai", "bedrock", "huggingface", "llamacpp", "llamafile",
-      "lmstudio", "vllm", "cerebras", "deepinfra", "voyage", "azureanthropic", "vertexaianthropic", "dashscope",
-      "databricks", "inception", "minimax", "moonshot", "nebius", "sambanova", "watsonx", "sagemaker", "azure",
+      "openai",
+      "anthropic",
+      "gemini",
+      "vertexai",
+      "mistral",
+      "groq",
+      "cohere",
+      "ollama",
+      "together",
+      "deepseek",
+      "xai",
+      "openrouter",
+      "fireworks",
+      "perplexity",
+      "azureopenai",
+      "bedrock",
+      "huggingface",
+      "llamacpp",
+      "llamafile",
+      "lmstudio",
+      "vllm",
+      "cerebras",
+      "deepinfra",
+      "voyage",
+      "azureanthropic",
+      "vertexaianthropic",
+      "dashscope",
+      "databricks",
+      "inception",
+      "minimax",
+      "moonshot",
+      "nebius",
+      "sambanova",
+      "watsonx",
+      "sagemaker",
+      "azure",
       "openai-compatible",
     ])
       expect(names).toContain(key);
@@ -62,7 +104,16 @@ describe("registry", () => {
   });
 
   test("native adapters are registered under their SPEC §5.2 keys", () => {
-    for (const name of ["gemini", "vertexai", "bedrock", "cohere", "azure", "azureopenai", "azureanthropic", "vertexaianthropic"])
+    for (const name of [
+      "gemini",
+      "vertexai",
+      "bedrock",
+      "cohere",
+      "azure",
+      "azureopenai",
+      "azureanthropic",
+      "vertexaianthropic",
+    ])
       expect(getProvider(name).name).toBe(name);
     expect(getProvider("azureanthropic").wire).toBe("anthropic");
     expect(getProvider("vertexaianthropic").capabilities.messagesPassthrough).toBe(true);
@@ -74,7 +125,13 @@ describe("registry", () => {
   });
 
   test("cloud env vars reach the adapter as extra.env; templated default bases; config wins per key", () => {
-    const env = { GOOGLE_CLOUD_PROJECT: "p-env", GOOGLE_API_KEY: "g", AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "AKIA", OPENAI_API_KEY: "x" };
+    const env = {
+      GOOGLE_CLOUD_PROJECT: "p-env",
+      GOOGLE_API_KEY: "g",
+      AWS_REGION: "eu-west-1",
+      AWS_ACCESS_KEY_ID: "AKIA",
+      OPENAI_API_KEY: "x",
+    };
     const vertex = buildProviderSettings("vertexai", { extra: { location: "global" } }, env, "1");
     expect(vertex.apiBase).toBe("https://{location}-aiplatform.googleapis.com");
     expect(vertex.extra).toEqual({ location: "global", env: { GOOGLE_CLOUD_PROJECT: "p-env" } });
@@ -87,7 +144,11 @@ describe("registry", () => {
 
   test("capability flags", () => {
     expect(getProvider("openai").capabilities).toMatchObject({ responses: true, moderations: true });
-    expect(getProvider("anthropic").capabilities).toMatchObject({ messagesPassthrough: true, embeddings: false, moderations: false });
+    expect(getProvider("anthropic").capabilities).toMatchObject({
+      messagesPassthrough: true,
+      embeddings: false,
+      moderations: false,
+    });
     expect(getProvider("voyage").capabilities).toMatchObject({ chat: false, embeddings: true });
   });
 
@@ -99,7 +160,9 @@ describe("registry", () => {
       timeoutMs: 600_000,
       firstByteTimeoutMs: 120_000,
     });
-    expect(buildProviderSettings("openai", { apiKey: "cfg", apiBase: "http://x/v1/", timeoutSeconds: 5 }, env, "1").apiBase).toBe("http://x/v1");
+    expect(
+      buildProviderSettings("openai", { apiKey: "cfg", apiBase: "http://x/v1/", timeoutSeconds: 5 }, env, "1").apiBase,
+    ).toBe("http://x/v1");
     expect(buildProviderSettings("ollama", {}, env, "1").apiBase).toBe("http://gpu:11434");
     const err = errorOf(() => buildProviderSettings("openai-compatible", {}, {}, "1"));
     expect(err.status).toBe(400);

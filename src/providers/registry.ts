@@ -63,14 +63,20 @@ const native = (load: () => Provider): (() => Provider) => {
 };
 const anthropic = native(() => (require("./anthropic/index.ts") as typeof import("./anthropic/index.ts")).anthropic);
 const azure = native(() => (require("./azure/index.ts") as typeof import("./azure/index.ts")).azure);
-const azureanthropic = native(() => (require("./azureanthropic/index.ts") as typeof import("./azureanthropic/index.ts")).azureanthropic);
-const azureopenai = native(() => (require("./azureopenai/index.ts") as typeof import("./azureopenai/index.ts")).azureopenai);
+const azureanthropic = native(
+  () => (require("./azureanthropic/index.ts") as typeof import("./azureanthropic/index.ts")).azureanthropic,
+);
+const azureopenai = native(
+  () => (require("./azureopenai/index.ts") as typeof import("./azureopenai/index.ts")).azureopenai,
+);
 const bedrock = native(() => (require("./bedrock/index.ts") as typeof import("./bedrock/index.ts")).bedrock);
 const cohere = native(() => (require("./cohere/index.ts") as typeof import("./cohere/index.ts")).cohere);
 const gemini = native(() => (require("./gemini/index.ts") as typeof import("./gemini/index.ts")).gemini);
 const mistral = native(() => (require("./mistral/index.ts") as typeof import("./mistral/index.ts")).mistral);
 const vertexai = native(() => (require("./vertexai/index.ts") as typeof import("./vertexai/index.ts")).vertexai);
-const vertexaianthropic = native(() => (require("./vertexaianthropic/index.ts") as typeof import("./vertexaianthropic/index.ts")).vertexaianthropic);
+const vertexaianthropic = native(
+  () => (require("./vertexaianthropic/index.ts") as typeof import("./vertexaianthropic/index.ts")).vertexaianthropic,
+);
 
 const DEFINITIONS: ProviderDefinition[] = [
   def("openai", "core", "https://api.openai.com/v1", ["OPENAI_API_KEY"], oai("openai")),
@@ -89,7 +95,13 @@ const DEFINITIONS: ProviderDefinition[] = [
   def("perplexity", "core", "https://api.perplexity.ai", ["PERPLEXITY_API_KEY"], oai("perplexity")),
   def("azureopenai", "core", null, ["AZURE_OPENAI_API_KEY"], azureopenai, ["AZURE_OPENAI_ENDPOINT"]),
   def("bedrock", "core", BEDROCK_BASE_TEMPLATE, ["AWS_BEARER_TOKEN_BEDROCK"], bedrock, [], AWS_ENV),
-  def("huggingface", "core", "https://router.huggingface.co/v1", ["HF_TOKEN", "HUGGINGFACE_API_KEY"], oai("huggingface")),
+  def(
+    "huggingface",
+    "core",
+    "https://router.huggingface.co/v1",
+    ["HF_TOKEN", "HUGGINGFACE_API_KEY"],
+    oai("huggingface"),
+  ),
   def("llamacpp", "core", "http://127.0.0.1:8080/v1", [], oai("llamacpp")),
   def("llamafile", "core", "http://127.0.0.1:8080/v1", [], oai("llamafile"), ["LLAMAFILE_API_BASE"]),
   def("lmstudio", "core", "http://localhost:1234/v1", [], oai("lmstudio"), ["LM_STUDIO_API_BASE"]),
@@ -99,7 +111,13 @@ const DEFINITIONS: ProviderDefinition[] = [
   def("voyage", "core", "https://api.voyageai.com/v1", ["VOYAGE_API_KEY"], oai("voyage")),
   def("azureanthropic", "extended", null, ["AZURE_ANTHROPIC_API_KEY"], azureanthropic),
   def("vertexaianthropic", "extended", VERTEX_BASE_TEMPLATE, [], vertexaianthropic, [], GOOGLE_ENV),
-  def("dashscope", "extended", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", ["DASHSCOPE_API_KEY"], oai("dashscope")),
+  def(
+    "dashscope",
+    "extended",
+    "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+    ["DASHSCOPE_API_KEY"],
+    oai("dashscope"),
+  ),
   def("databricks", "extended", null, ["DATABRICKS_TOKEN"], oai("databricks"), ["DATABRICKS_HOST"]),
   def("inception", "extended", "https://api.inceptionlabs.ai/v1", ["INCEPTION_API_KEY"], oai("inception")),
   def("minimax", "extended", "https://api.minimax.io/v1", ["MINIMAX_API_KEY"], oai("minimax")),
@@ -163,7 +181,9 @@ export function parseModelSelector(selector: string, instances: Iterable<string>
   const useColon = colon !== -1 && (slash === -1 || colon < slash);
   const at = useColon ? colon : slash;
   const invalid = () =>
-    new GatewayError(400, `Invalid model format. Expected 'provider:model', got '${selector}'`, { code: "invalid_request" });
+    new GatewayError(400, `Invalid model format. Expected 'provider:model', got '${selector}'`, {
+      code: "invalid_request",
+    });
   if (at === -1) throw invalid();
   const rawProvider = selector.slice(0, at).trim();
   const model = selector.slice(at + 1);
@@ -220,7 +240,11 @@ export function buildProviderSettings(
 }
 
 /** `extra.env` = the definition's passthrough vars that are set (a configured `extra.env` wins per key). */
-function withEnv(extra: Record<string, unknown>, names: readonly string[], env: Record<string, string | undefined>): Record<string, unknown> {
+function withEnv(
+  extra: Record<string, unknown>,
+  names: readonly string[],
+  env: Record<string, string | undefined>,
+): Record<string, unknown> {
   if (names.length === 0) return extra;
   const picked: Record<string, string> = {};
   for (const name of names) {

@@ -7,7 +7,7 @@
  * cached: it is checked first, and it cannot change while the process runs.
  */
 import { and, eq, isNull, lt, or } from "drizzle-orm";
-import { databaseUnavailable, GatewayError, } from "../core/errors";
+import { databaseUnavailable, GatewayError } from "../core/errors";
 import type { Store } from "../db/client";
 import { sha256Hex } from "../platform/crypto";
 import { logger } from "../platform/logger";
@@ -52,7 +52,8 @@ export function readCredential(header: (name: string) => string | null | undefin
   for (const name of BEARER_HEADERS) {
     const value = header(name)?.trim();
     if (!value) continue;
-    if (!/^Bearer /i.test(value)) throw new AuthError("Invalid header format. Expected 'Bearer <token>'", "invalid_format");
+    if (!/^Bearer /i.test(value))
+      throw new AuthError("Invalid header format. Expected 'Bearer <token>'", "invalid_format");
     return value.slice(7).trim();
   }
   const raw = header("x-api-key")?.trim();
@@ -64,7 +65,8 @@ export function readCredential(header: (name: string) => string | null | undefin
 export function keyFormatProblem(token: string): string | null {
   if (!token.startsWith("gw-") && !token.startsWith("gw_")) return "API key must start with 'gw-' or 'gw_' prefix";
   if (token.length < 50) return `API key is too short. Expected at least 50 characters, got ${token.length}`;
-  if (!/^gw[-_][A-Za-z0-9_-]+$/.test(token)) return "API key contains invalid characters. Must match pattern: gw[-_][A-Za-z0-9_-]+";
+  if (!/^gw[-_][A-Za-z0-9_-]+$/.test(token))
+    return "API key contains invalid characters. Must match pattern: gw[-_][A-Za-z0-9_-]+";
   return null;
 }
 
@@ -100,7 +102,10 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
     try {
       [row] = await db.select().from(t.apiKeys).where(eq(t.apiKeys.keyHash, hash));
     } catch (err) {
-      throw new GatewayError(503, "Authentication temporarily unavailable, please retry", { code: "database_unavailable", cause: databaseUnavailable(err) });
+      throw new GatewayError(503, "Authentication temporarily unavailable, please retry", {
+        code: "database_unavailable",
+        cause: databaseUnavailable(err),
+      });
     }
     if (cache.size > 100_000) cache.clear();
     cache.set(token, { row: row ?? null, expires: at + cacheTtlMs });

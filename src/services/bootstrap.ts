@@ -19,7 +19,9 @@ export async function bootstrapKeyIfEmpty(store: Store, now: Date): Promise<stri
     const id = uuid();
     const secret = mintVirtualKey();
     const userId = `apikey-${id}`;
-    await tx.insert(t.users).values({ userId, alias: "Virtual user for API key: bootstrap", createdAt: now, updatedAt: now, metadata: {} });
+    await tx
+      .insert(t.users)
+      .values({ userId, alias: "Virtual user for API key: bootstrap", createdAt: now, updatedAt: now, metadata: {} });
     await tx.insert(t.apiKeys).values({
       id,
       keyHash: sha256Hex(secret),

@@ -48,7 +48,12 @@ export function createBudgetsService({ store, now, changed }: ServiceDeps) {
     },
 
     async list({ skip, limit }: Pagination): Promise<BudgetResponse[]> {
-      const rows = await db.select().from(t.budgets).orderBy(t.budgets.createdAt, t.budgets.budgetId).limit(limit).offset(skip);
+      const rows = await db
+        .select()
+        .from(t.budgets)
+        .orderBy(t.budgets.createdAt, t.budgets.budgetId)
+        .limit(limit)
+        .offset(skip);
       return rows.map(toBudgetResponse);
     },
 

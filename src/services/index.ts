@@ -32,7 +32,12 @@ export function createServices(opts: ServicesOptions) {
     if (topic === "keys" || topic === "users") auth.invalidate();
     opts.onChange?.(topic);
   };
-  const deps: ServiceDeps = { store: opts.store, now, changed, flushSpend: opts.flushSpend ?? (() => Promise.resolve()) };
+  const deps: ServiceDeps = {
+    store: opts.store,
+    now,
+    changed,
+    flushSpend: opts.flushSpend ?? (() => Promise.resolve()),
+  };
   return {
     store: opts.store,
     now,
@@ -43,7 +48,11 @@ export function createServices(opts: ServicesOptions) {
     pricing: createPricingService({ ...deps, isKnownProvider: opts.isKnownProvider }),
     usage: createUsageService(deps),
     analytics: createAnalyticsService(deps),
-    sessions: createSessionsService({ ...deps, masterKey: opts.masterKey, ttlSeconds: opts.sessionTtlSeconds ?? 43_200 }),
+    sessions: createSessionsService({
+      ...deps,
+      masterKey: opts.masterKey,
+      ttlSeconds: opts.sessionTtlSeconds ?? 43_200,
+    }),
   };
 }
 

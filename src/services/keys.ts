@@ -56,9 +56,12 @@ export function createKeysService({ store, now, changed }: ServiceDeps) {
       return userId;
     }
     const [user] = await tx.select().from(t.users).where(eq(t.users.userId, input.user_id));
-    if (user?.deletedAt) throw notFound(`User '${input.user_id}' has been deleted. Recreate via POST /v1/users first.`, "user_not_found");
+    if (user?.deletedAt)
+      throw notFound(`User '${input.user_id}' has been deleted. Recreate via POST /v1/users first.`, "user_not_found");
     if (!user) {
-      await tx.insert(t.users).values({ userId: input.user_id, alias: `User ${input.user_id}`, createdAt: at, updatedAt: at, metadata: {} });
+      await tx
+        .insert(t.users)
+        .values({ userId: input.user_id, alias: `User ${input.user_id}`, createdAt: at, updatedAt: at, metadata: {} });
     }
     return input.user_id;
   }
@@ -100,7 +103,12 @@ export function createKeysService({ store, now, changed }: ServiceDeps) {
     },
 
     async list({ skip, limit }: Pagination): Promise<KeyInfo[]> {
-      const rows = await db.select().from(t.apiKeys).orderBy(desc(t.apiKeys.createdAt), t.apiKeys.id).limit(limit).offset(skip);
+      const rows = await db
+        .select()
+        .from(t.apiKeys)
+        .orderBy(desc(t.apiKeys.createdAt), t.apiKeys.id)
+        .limit(limit)
+        .offset(skip);
       return rows.map(toKeyInfo);
     },
 

@@ -29,7 +29,10 @@ export function createMasterKey(hash: string | null): MasterKey {
     matchesHash,
     verify(token) {
       if (hash === null) {
-        throw serviceUnavailable("Master key not configured. Set OTARI_MASTER_KEY environment variable.", "master_key_not_configured");
+        throw serviceUnavailable(
+          "Master key not configured. Set OTARI_MASTER_KEY environment variable.",
+          "master_key_not_configured",
+        );
       }
       if (!matches(token)) throw unauthorized("Invalid master key", "invalid_master_key");
     },
@@ -46,7 +49,11 @@ export async function storedMasterKeyHash(store: Store): Promise<string | null> 
  * Resolves the master key for `serve`: the configured one, else the stored hash, else a new key (returned in
  * `generated` so the caller prints it once).
  */
-export async function ensureMasterKey(store: Store, configured: string | null | undefined, now: Date): Promise<{ key: MasterKey; generated: string | null }> {
+export async function ensureMasterKey(
+  store: Store,
+  configured: string | null | undefined,
+  now: Date,
+): Promise<{ key: MasterKey; generated: string | null }> {
   if (configured) return { key: createMasterKey(sha256Hex(configured)), generated: null };
   const existing = await storedMasterKeyHash(store);
   if (existing) return { key: createMasterKey(existing), generated: null };

@@ -19,7 +19,12 @@ export interface PricingSeedEntry {
 
 export class PricingSeedError extends Error {}
 
-export async function seedPricing(store: Store, entries: Record<string, PricingSeedEntry>, configuredProviders: string[], now: Date): Promise<number> {
+export async function seedPricing(
+  store: Store,
+  entries: Record<string, PricingSeedEntry>,
+  configuredProviders: string[],
+  now: Date,
+): Promise<number> {
   const { db, t } = store;
   const providers = new Set(configuredProviders.map((p) => p.toLowerCase()));
   let seeded = 0;
@@ -27,17 +32,24 @@ export async function seedPricing(store: Store, entries: Record<string, PricingS
     const parts = splitModelKey(rawKey);
     if (!parts) throw new PricingSeedError(`Cannot set pricing for model '${rawKey}': expected 'provider:model'`);
     if (!providers.has(parts.provider)) {
-      throw new PricingSeedError(`Cannot set pricing for model '${rawKey}': provider '${parts.provider}' is not configured in the providers section`);
+      throw new PricingSeedError(
+        `Cannot set pricing for model '${rawKey}': provider '${parts.provider}' is not configured in the providers section`,
+      );
     }
     const modelKey = `${parts.provider}:${parts.model}`;
     const effectiveAt = entry.effective_at ? parseIsoUtc(entry.effective_at) : now;
-    if (!effectiveAt) throw new PricingSeedError(`Cannot set pricing for model '${rawKey}': effective_at '${entry.effective_at}' is not a datetime`);
+    if (!effectiveAt)
+      throw new PricingSeedError(
+        `Cannot set pricing for model '${rawKey}': effective_at '${entry.effective_at}' is not a datetime`,
+      );
     const [existing] = await db
       .select({ key: t.modelPricing.modelKey })
       .from(t.modelPricing)
       .where(and(eq(t.modelPricing.modelKey, modelKey), eq(t.modelPricing.effectiveAt, effectiveAt)));
     if (existing) {
-      log.warn(`Pricing for '${modelKey}' at ${effectiveAt.toISOString()} already exists in the database; keeping the database value`);
+      log.warn(
+        `Pricing for '${modelKey}' at ${effectiveAt.toISOString()} already exists in the database; keeping the database value`,
+      );
       continue;
     }
     await db.insert(t.modelPricing).values({

@@ -64,7 +64,11 @@ export function createPricingService({ store, now, changed, isKnownProvider }: P
 
   async function history(key: string): Promise<PricingRow[]> {
     for (const candidate of lookupKeys(key)) {
-      const rows = await db.select().from(t.modelPricing).where(eq(t.modelPricing.modelKey, candidate)).orderBy(desc(t.modelPricing.effectiveAt));
+      const rows = await db
+        .select()
+        .from(t.modelPricing)
+        .where(eq(t.modelPricing.modelKey, candidate))
+        .orderBy(desc(t.modelPricing.effectiveAt));
       if (rows.length) return rows;
     }
     return [];
@@ -74,8 +78,14 @@ export function createPricingService({ store, now, changed, isKnownProvider }: P
     /** Normalises the key to colon form; an existing (key, effective_at) pair is updated in place. */
     async set(input: SetPricingInput): Promise<PricingResponse> {
       const parts = splitModelKey(input.model_key);
-      if (!parts) throw badRequest(`Invalid model format. Expected 'provider:model', got '${input.model_key}'`, "invalid_request", "model_key");
-      if (!isKnownProvider(parts.provider)) throw badRequest(`Unsupported provider '${parts.provider}'`, "unsupported_provider", "model_key");
+      if (!parts)
+        throw badRequest(
+          `Invalid model format. Expected 'provider:model', got '${input.model_key}'`,
+          "invalid_request",
+          "model_key",
+        );
+      if (!isKnownProvider(parts.provider))
+        throw badRequest(`Unsupported provider '${parts.provider}'`, "unsupported_provider", "model_key");
       const modelKey = `${parts.provider}:${parts.model}`;
       const at = now();
       const effectiveAt = input.effective_at ?? at;
@@ -123,8 +133,14 @@ export function createPricingService({ store, now, changed, isKnownProvider }: P
       const storedKey = rows[0]!.modelKey;
       if (effectiveAt) {
         const hit = rows.find((r) => r.effectiveAt.getTime() === effectiveAt.getTime());
-        if (!hit) throw notFound(`Pricing for model '${key}' with effective_at ${toIso(effectiveAt)} not found`, "model_not_found");
-        await db.delete(t.modelPricing).where(and(eq(t.modelPricing.modelKey, storedKey), eq(t.modelPricing.effectiveAt, hit.effectiveAt)));
+        if (!hit)
+          throw notFound(
+            `Pricing for model '${key}' with effective_at ${toIso(effectiveAt)} not found`,
+            "model_not_found",
+          );
+        await db
+          .delete(t.modelPricing)
+          .where(and(eq(t.modelPricing.modelKey, storedKey), eq(t.modelPricing.effectiveAt, hit.effectiveAt)));
       } else {
         await db.delete(t.modelPricing).where(inArray(t.modelPricing.modelKey, [storedKey]));
       }
@@ -133,7 +149,10 @@ export function createPricingService({ store, now, changed, isKnownProvider }: P
 
     /** Latest row per model_key (for /v1/models). */
     async latestPerModel(): Promise<PricingResponse[]> {
-      const rows = await db.select().from(t.modelPricing).orderBy(asc(t.modelPricing.modelKey), desc(t.modelPricing.effectiveAt));
+      const rows = await db
+        .select()
+        .from(t.modelPricing)
+        .orderBy(asc(t.modelPricing.modelKey), desc(t.modelPricing.effectiveAt));
       const seen = new Set<string>();
       return rows.filter((r) => !seen.has(r.modelKey) && seen.add(r.modelKey)).map(toPricingResponse);
     },

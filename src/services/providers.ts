@@ -35,7 +35,11 @@ export function createProvidersService(deps: ProvidersDeps) {
         })),
         models: models
           .filter((m) => m.id.startsWith(`${p.name}:`))
-          .map((m) => ({ id: m.id, input_price_per_million: m.pricing?.input_price_per_million ?? null, output_price_per_million: m.pricing?.output_price_per_million ?? null })),
+          .map((m) => ({
+            id: m.id,
+            input_price_per_million: m.pricing?.input_price_per_million ?? null,
+            output_price_per_million: m.pricing?.output_price_per_million ?? null,
+          })),
       }));
       return { providers, aliases: deps.aliases() };
     },

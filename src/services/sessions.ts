@@ -61,10 +61,17 @@ export function createSessionsService(deps: SessionsDeps) {
   return {
     /** Exchanges the master key for a new session; `client` (an address) is what failures are counted by. */
     async signIn(candidate: string, client: string): Promise<Session & { sessionId: string }> {
-      if (deps.masterKey.hash === null) throw serviceUnavailable("Master key not configured. Set OTARI_MASTER_KEY environment variable.", "master_key_not_configured");
+      if (deps.masterKey.hash === null)
+        throw serviceUnavailable(
+          "Master key not configured. Set OTARI_MASTER_KEY environment variable.",
+          "master_key_not_configured",
+        );
       const wait = failures.retryAfter(client);
       if (wait > 0) {
-        throw new GatewayError(429, `Too many failed sign-ins; retry in ${wait} s`, { code: "sign_in_rate_limited", headers: { "Retry-After": String(wait) } });
+        throw new GatewayError(429, `Too many failed sign-ins; retry in ${wait} s`, {
+          code: "sign_in_rate_limited",
+          headers: { "Retry-After": String(wait) },
+        });
       }
       if (!deps.masterKey.matches(candidate)) {
         failures.fail(client);

@@ -15,7 +15,8 @@ import type { ServiceDeps } from "./deps";
 type UsageRow = Store["t"]["usageLogs"]["$inferSelect"];
 
 /** What a row's numeric column holds, as a number (NaN when it holds none). */
-const storedNumber = (v: unknown): number => (typeof v === "number" ? v : typeof v === "string" || typeof v === "bigint" ? Number(v) : Number.NaN);
+const storedNumber = (v: unknown): number =>
+  typeof v === "number" ? v : typeof v === "string" || typeof v === "bigint" ? Number(v) : Number.NaN;
 
 /**
  * A stored count as the wire's integer, whatever the row holds: rows written before upstream usage was checked
@@ -77,7 +78,13 @@ function decodeCursor(text: string): Cursor {
   const ts = Number(raw.slice(0, dot));
   const id = raw.slice(dot + 1);
   if (dot < 1 || !Number.isSafeInteger(ts) || !id || id.length > 100) {
-    throw validationError([{ type: "value_error", loc: ["query", "cursor"], msg: "Invalid cursor: pass the X-Next-Cursor value of the previous page" }]);
+    throw validationError([
+      {
+        type: "value_error",
+        loc: ["query", "cursor"],
+        msg: "Invalid cursor: pass the X-Next-Cursor value of the previous page",
+      },
+    ]);
   }
   return { ts, id };
 }
@@ -158,12 +165,16 @@ export function createUsageService({ store }: Pick<ServiceDeps, "store">) {
 
   async function page(q: UsageQuery): Promise<UsagePage> {
     const after = q.cursor ? decodeCursor(q.cursor) : null;
-    if (after && q.skip > 0) throw validationError([{ type: "value_error", loc: ["query", "skip"], msg: "skip must be 0 with a cursor" }]);
+    if (after && q.skip > 0)
+      throw validationError([{ type: "value_error", loc: ["query", "skip"], msg: "skip must be 0 with a cursor" }]);
     // One row more than asked tells whether a next page exists.
     const rows = await rowsAfter(filters(q), after, q.limit + 1, after ? 0 : q.skip);
     const items = rows.slice(0, q.limit);
     const last = items[items.length - 1];
-    return { items: items.map(toUsageEntry), next_cursor: rows.length > q.limit && last ? encodeCursor({ ts: last.timestamp.getTime(), id: last.id }) : null };
+    return {
+      items: items.map(toUsageEntry),
+      next_cursor: rows.length > q.limit && last ? encodeCursor({ ts: last.timestamp.getTime(), id: last.id }) : null,
+    };
   }
 
   return {

@@ -49,7 +49,12 @@ export interface BatchProcessor {
 export function createBatchProcessor(o: BatchOptions): BatchProcessor {
   const batchSize = Math.min(o.maxExportBatchSize, o.maxQueueSize);
   const queue: SpanData[] = [];
-  const stats: ExportStats = { exported: 0, dropped: { queue_full: 0, export_failed: 0, shutdown: 0 }, failedExports: 0, queued: 0 };
+  const stats: ExportStats = {
+    exported: 0,
+    dropped: { queue_full: 0, export_failed: 0, shutdown: 0 },
+    failedExports: 0,
+    queued: 0,
+  };
   // Aborted when shutdown's deadline passes, cutting an export that is still trying.
   const stop = new AbortController();
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -126,7 +131,8 @@ export function createBatchProcessor(o: BatchOptions): BatchProcessor {
       const expire = setTimeout(() => stop.abort(), deadlineMs);
       try {
         if (running) await running;
-        while (queue.length > 0 && Date.now() < deadline) await exportBatch(Math.min(deadline, Date.now() + o.exportTimeoutMs));
+        while (queue.length > 0 && Date.now() < deadline)
+          await exportBatch(Math.min(deadline, Date.now() + o.exportTimeoutMs));
       } finally {
         clearTimeout(expire);
         drop("shutdown", queue.splice(0).length);

@@ -21,7 +21,10 @@ afterEach(async () => {
   await receiver.close();
 });
 
-function settings(over: Partial<TelemetrySettings> = {}, batch: Partial<TelemetrySettings["batch"]> = {}): TelemetrySettings {
+function settings(
+  over: Partial<TelemetrySettings> = {},
+  batch: Partial<TelemetrySettings["batch"]> = {},
+): TelemetrySettings {
   return {
     version: "9.9.9",
     url: receiver.tracesUrl,
@@ -93,8 +96,23 @@ describe("OTLP/HTTP export", () => {
   });
 
   test("full batches go at once; the rest waits for the schedule delay or a flush", async () => {
-    const exporter = createOtlpExporter({ url: receiver.tracesUrl, protocol: "http/protobuf", headers: {}, compression: "none", requestTimeoutMs: 2000, resource: {}, scope: { name: "s", version: "1" }, scrub: (x) => x });
-    const processor = createBatchProcessor({ exporter, maxQueueSize: 100, maxExportBatchSize: 3, scheduleDelayMs: 60_000, exportTimeoutMs: 5000 });
+    const exporter = createOtlpExporter({
+      url: receiver.tracesUrl,
+      protocol: "http/protobuf",
+      headers: {},
+      compression: "none",
+      requestTimeoutMs: 2000,
+      resource: {},
+      scope: { name: "s", version: "1" },
+      scrub: (x) => x,
+    });
+    const processor = createBatchProcessor({
+      exporter,
+      maxQueueSize: 100,
+      maxExportBatchSize: 3,
+      scheduleDelayMs: 60_000,
+      exportTimeoutMs: 5000,
+    });
     const t = createTracerFor(processor.onEnd);
     for (let i = 0; i < 7; i++) t.startSpan(`s${i}`, "internal", null).end();
     await receiver.waitForSpans(6);
@@ -109,7 +127,10 @@ describe("OTLP/HTTP export", () => {
     // One try takes the whole export timeout, so the one hanging answer costs exactly the first batch.
     receiver.script("hang");
     const listener = counting();
-    const t = createTelemetry(settings({ requestTimeoutMs: 300 }, { maxQueueSize: 20, maxExportBatchSize: 5, exportTimeoutMs: 300 }), { listener, initialBackoffMs: 10 });
+    const t = createTelemetry(
+      settings({ requestTimeoutMs: 300 }, { maxQueueSize: 20, maxExportBatchSize: 5, exportTimeoutMs: 300 }),
+      { listener, initialBackoffMs: 10 },
+    );
     for (let i = 0; i < 100; i++) {
       const result: unknown = t.tracer.startSpan(`s${i}`, "internal", null).end();
       // end() is synchronous: nothing for a caller to wait on.
@@ -129,7 +150,12 @@ describe("OTLP/HTTP export", () => {
   });
 
   test("429/502/503/504 are retried, honouring Retry-After; the batch arrives once", async () => {
-    receiver.script({ status: 503, headers: { "retry-after": "1" } }, { status: 429 }, { status: 502 }, { status: 504 });
+    receiver.script(
+      { status: 503, headers: { "retry-after": "1" } },
+      { status: 429 },
+      { status: 502 },
+      { status: 504 },
+    );
     const listener = counting();
     const t = createTelemetry(settings(), { listener, initialBackoffMs: 10 });
     endSpans(t, 2);
@@ -158,7 +184,10 @@ describe("OTLP/HTTP export", () => {
     const dead = `${receiver.url}/v1/traces`;
     await receiver.close();
     const listener = counting();
-    const t = createTelemetry(settings({ url: dead, requestTimeoutMs: 100 }, { exportTimeoutMs: 300 }), { listener, initialBackoffMs: 20 });
+    const t = createTelemetry(settings({ url: dead, requestTimeoutMs: 100 }, { exportTimeoutMs: 300 }), {
+      listener,
+      initialBackoffMs: 20,
+    });
     endSpans(t, 4);
     const deadline = Date.now() + 10_000;
     while (listener.failed === 0 && Date.now() < deadline) await Bun.sleep(10);
@@ -181,7 +210,10 @@ describe("OTLP/HTTP export", () => {
   test("shutdown against a hanging collector returns by its deadline and counts what was lost", async () => {
     receiver.script("hang", "hang", "hang");
     const listener = counting();
-    const t = createTelemetry(settings({ requestTimeoutMs: 30_000 }, { scheduleDelayMs: 60_000, exportTimeoutMs: 30_000 }), { listener });
+    const t = createTelemetry(
+      settings({ requestTimeoutMs: 30_000 }, { scheduleDelayMs: 60_000, exportTimeoutMs: 30_000 }),
+      { listener },
+    );
     endSpans(t, 3);
     const started = Date.now();
     await t.shutdown(300);
@@ -201,8 +233,17 @@ describe("OTLP/HTTP export", () => {
   test("content capture: a key's own setting wins over the operator's default, either way", () => {
     const off = createTelemetry(settings({ url: null }));
     const on = createTelemetry(settings({ url: null, capture: { enabled: true, maxChars: 100, patterns: [] } }));
-    expect([off.capturesContent(null), off.capturesContent(undefined), off.capturesContent(true), off.capturesContent(false)]).toEqual([false, false, true, false]);
-    expect([on.capturesContent(null), on.capturesContent(true), on.capturesContent(false)]).toEqual([true, true, false]);
+    expect([
+      off.capturesContent(null),
+      off.capturesContent(undefined),
+      off.capturesContent(true),
+      off.capturesContent(false),
+    ]).toEqual([false, false, true, false]);
+    expect([on.capturesContent(null), on.capturesContent(true), on.capturesContent(false)]).toEqual([
+      true,
+      true,
+      false,
+    ]);
   });
 
   test("Retry-After: seconds or an HTTP date", () => {
@@ -214,5 +255,9 @@ describe("OTLP/HTTP export", () => {
 });
 
 function createTracerFor(onEnd: (s: SpanData) => void) {
-  return createTracer({ sampler: createSampler("always_on", null), propagate: true, sink: { now: () => Date.now(), redact: (x) => x, onEnd } });
+  return createTracer({
+    sampler: createSampler("always_on", null),
+    propagate: true,
+    sink: { now: () => Date.now(), redact: (x) => x, onEnd },
+  });
 }

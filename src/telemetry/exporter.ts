@@ -72,7 +72,9 @@ export function createOtlpExporter(o: OtlpExporterOptions): SpanExporter {
 
   async function body(spans: readonly SpanData[]): Promise<Uint8Array | string> {
     const raw =
-      o.protocol === "http/json" ? encodeTraceRequestJson(spans, o.resource, o.scope, o.scrub) : encodeTraceRequest(spans, o.resource, o.scope, o.scrub);
+      o.protocol === "http/json"
+        ? encodeTraceRequestJson(spans, o.resource, o.scope, o.scrub)
+        : encodeTraceRequest(spans, o.resource, o.scope, o.scrub);
     if (o.compression !== "gzip") return raw;
     return gzip(typeof raw === "string" ? new TextEncoder().encode(raw) : raw);
   }

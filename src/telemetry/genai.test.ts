@@ -25,10 +25,24 @@ import { NOOP_SPAN, RecordingSpan, type SpanData } from "./span";
 
 function recording() {
   const ended: SpanData[] = [];
-  const span = new RecordingSpan({ now: () => 1000, redact: (t) => t, onEnd: (s) => void ended.push(s) }, "s", "server", "a".repeat(32), "b".repeat(16), 1, null, null, null, 1000);
+  const span = new RecordingSpan(
+    { now: () => 1000, redact: (t) => t, onEnd: (s) => void ended.push(s) },
+    "s",
+    "server",
+    "a".repeat(32),
+    "b".repeat(16),
+    1,
+    null,
+    null,
+    null,
+    1000,
+  );
   const decoded = () => {
     span.end(2000);
-    return decodeTraceRequest(encodeTraceRequest(ended, {}, { name: "t", version: "0" }, (t) => t), "application/x-protobuf")[0]!;
+    return decodeTraceRequest(
+      encodeTraceRequest(ended, {}, { name: "t", version: "0" }, (t) => t),
+      "application/x-protobuf",
+    )[0]!;
   };
   return { span, decoded };
 }
@@ -37,7 +51,19 @@ describe("GenAI conventions", () => {
   test("a chat request's parameters under the conventions' names and types", () => {
     const { span, decoded } = recording();
     setRequestAttributes(span, {
-      ...chatRequestFacts({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }], temperature: 1, top_p: 0.9, max_completion_tokens: 256, max_tokens: 10, stop: "END", seed: 7, n: 2, frequency_penalty: 0.5, presence_penalty: "bad" }),
+      ...chatRequestFacts({
+        model: "gpt-4o",
+        messages: [{ role: "user", content: "hi" }],
+        temperature: 1,
+        top_p: 0.9,
+        max_completion_tokens: 256,
+        max_tokens: 10,
+        stop: "END",
+        seed: 7,
+        n: 2,
+        frequency_penalty: 0.5,
+        presence_penalty: "bad",
+      }),
       provider: "openai",
     });
     const s = decoded();
@@ -61,8 +87,22 @@ describe("GenAI conventions", () => {
   });
 
   test("Anthropic and embeddings requests; a choice count of 1 is not recorded", () => {
-    expect(anthropicRequestFacts({ model: "claude", max_tokens: 100, messages: [], top_k: 5, stop_sequences: ["x"], stream: true })).toMatchObject({ operation: "chat", maxTokens: 100, topK: 5, stop: ["x"], stream: true });
-    expect(embeddingRequestFacts({ model: "e5", input: "x", encoding_format: "base64", dimensions: 256 })).toEqual({ operation: "embeddings", model: "e5", encodingFormats: ["base64"], dimensions: 256 });
+    expect(
+      anthropicRequestFacts({
+        model: "claude",
+        max_tokens: 100,
+        messages: [],
+        top_k: 5,
+        stop_sequences: ["x"],
+        stream: true,
+      }),
+    ).toMatchObject({ operation: "chat", maxTokens: 100, topK: 5, stop: ["x"], stream: true });
+    expect(embeddingRequestFacts({ model: "e5", input: "x", encoding_format: "base64", dimensions: 256 })).toEqual({
+      operation: "embeddings",
+      model: "e5",
+      encodingFormats: ["base64"],
+      dimensions: 256,
+    });
     const { span, decoded } = recording();
     setRequestAttributes(span, { operation: "chat", choiceCount: 1 });
     expect(Object.keys(decoded().attributes)).toEqual([ATTR.operationName]);
@@ -70,12 +110,22 @@ describe("GenAI conventions", () => {
 
   test("response facts: id, model, finish reasons, usage (cache reads and reasoning when known)", () => {
     const { span, decoded } = recording();
-    const choices = [{ index: 0, message: { role: "assistant", content: "a" }, finish_reason: "stop" }, { index: 1, message: { role: "assistant", content: "b" }, finish_reason: "length" }] as ChatChoice[];
+    const choices = [
+      { index: 0, message: { role: "assistant", content: "a" }, finish_reason: "stop" },
+      { index: 1, message: { role: "assistant", content: "b" }, finish_reason: "length" },
+    ] as ChatChoice[];
     setResponseAttributes(span, {
       id: "chatcmpl-1",
       model: "gpt-4o-2024-08-06",
       finishReasons: finishReasons(choices),
-      usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15, cacheReadTokens: 4, cacheWriteTokens: null, reasoningTokens: null },
+      usage: {
+        promptTokens: 10,
+        completionTokens: 5,
+        totalTokens: 15,
+        cacheReadTokens: 4,
+        cacheWriteTokens: null,
+        reasoningTokens: null,
+      },
     });
     expect(decoded().attributes).toEqual({
       [ATTR.responseId]: "chatcmpl-1",
@@ -89,7 +139,15 @@ describe("GenAI conventions", () => {
 
   test("gateway facts under gateway.*; cost as a double", () => {
     const { span, decoded } = recording();
-    setGatewayAttributes(span, { requestId: "r1", keyId: "k1", userId: "u1", endUserId: "eu", costUsd: 2, budgetDecision: "allowed", cacheHit: false });
+    setGatewayAttributes(span, {
+      requestId: "r1",
+      keyId: "k1",
+      userId: "u1",
+      endUserId: "eu",
+      costUsd: 2,
+      budgetDecision: "allowed",
+      cacheHit: false,
+    });
     setUpstreamAddress(span, "https://api.openai.com/v1");
     const s = decoded();
     expect(s.attributes).toEqual({
@@ -112,7 +170,12 @@ describe("GenAI conventions", () => {
     setToolAttributes(span, { name: "otari_web_search", callId: "call_9" });
     const s = decoded();
     expect(s.name).toBe("execute_tool otari_web_search");
-    expect(s.attributes).toEqual({ [ATTR.operationName]: "execute_tool", [ATTR.toolName]: "otari_web_search", [ATTR.toolCallId]: "call_9", [ATTR.toolType]: "extension" });
+    expect(s.attributes).toEqual({
+      [ATTR.operationName]: "execute_tool",
+      [ATTR.toolName]: "otari_web_search",
+      [ATTR.toolCallId]: "call_9",
+      [ATTR.toolType]: "extension",
+    });
   });
 
   test("stream timing: time to first chunk in seconds and an event at that moment", () => {
@@ -126,31 +189,72 @@ describe("GenAI conventions", () => {
   test("names: `{operation} {model}`, and the conventions' provider names", () => {
     expect(genAiSpanName("chat", "gpt-4o")).toBe("chat gpt-4o");
     expect(genAiSpanName("embeddings", null)).toBe("embeddings");
-    expect([providerName("gemini"), providerName("bedrock"), providerName("azureopenai"), providerName("mistral"), providerName("my-local")]).toEqual(["gcp.gemini", "aws.bedrock", "azure.ai.openai", "mistral_ai", "my-local"]);
+    expect([
+      providerName("gemini"),
+      providerName("bedrock"),
+      providerName("azureopenai"),
+      providerName("mistral"),
+      providerName("my-local"),
+    ]).toEqual(["gcp.gemini", "aws.bedrock", "azure.ai.openai", "mistral_ai", "my-local"]);
   });
 
   test("messages in the conventions' shape: text, images, tool calls and tool results; outputs with finish reasons", () => {
     const messages: ChatMessage[] = [
       { role: "system", content: "be brief" },
-      { role: "user", content: [{ type: "text", text: "what is this?" }, { type: "image_url", image_url: { url: "https://x/img.png" } }, { type: "input_audio" }] },
-      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "what is this?" },
+          { type: "image_url", image_url: { url: "https://x/img.png" } },
+          { type: "input_audio" },
+        ],
+      },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+        ],
+      },
       { role: "tool", tool_call_id: "call_1", content: "rainy" },
     ];
     expect(toInputMessages(messages)).toEqual([
       { role: "system", parts: [{ type: "text", content: "be brief" }] },
-      { role: "user", parts: [{ type: "text", content: "what is this?" }, { type: "uri", modality: "image", uri: "https://x/img.png" }, { type: "input_audio" }] },
-      { role: "assistant", parts: [{ type: "tool_call", id: "call_1", name: "get_weather", arguments: { city: "Paris" } }] },
+      {
+        role: "user",
+        parts: [
+          { type: "text", content: "what is this?" },
+          { type: "uri", modality: "image", uri: "https://x/img.png" },
+          { type: "input_audio" },
+        ],
+      },
+      {
+        role: "assistant",
+        parts: [{ type: "tool_call", id: "call_1", name: "get_weather", arguments: { city: "Paris" } }],
+      },
       { role: "tool", parts: [{ type: "tool_call_response", id: "call_1", result: "rainy" }] },
     ]);
-    expect(toOutputMessages([{ index: 0, message: { role: "assistant", content: "sunny" }, finish_reason: "stop" } as ChatChoice])).toEqual([
-      { role: "assistant", parts: [{ type: "text", content: "sunny" }], finish_reason: "stop" },
-    ]);
+    expect(
+      toOutputMessages([
+        { index: 0, message: { role: "assistant", content: "sunny" }, finish_reason: "stop" } as ChatChoice,
+      ]),
+    ).toEqual([{ role: "assistant", parts: [{ type: "text", content: "sunny" }], finish_reason: "stop" }]);
   });
 
   test("captured content is redacted and truncated; nothing is built for a span that is not recording", () => {
     const redactor = createRedactor({ secrets: [], patterns: [], maxChars: 60 });
     const { span, decoded } = recording();
-    captureContent(span, redactor, ATTR.inputMessages, toInputMessages([{ role: "user", content: "mail bob@example.com the key sk-abcdefghijklmnopqrstuvwx please, and then a long tail" }]));
+    captureContent(
+      span,
+      redactor,
+      ATTR.inputMessages,
+      toInputMessages([
+        {
+          role: "user",
+          content: "mail bob@example.com the key sk-abcdefghijklmnopqrstuvwx please, and then a long tail",
+        },
+      ]),
+    );
     const value = decoded().attributes[ATTR.inputMessages] as string;
     expect(value).not.toContain("bob@example.com");
     expect(value).not.toContain("sk-abcdefghijklmnopqrstuvwx");

@@ -4,7 +4,14 @@
  * under `gateway.`. docs/tracing.md lists them and which are still experimental upstream. Every helper returns at
  * once for a span that is not recording; callers build fact objects only under `if (span.recording)`.
  */
-import type { AnthropicRequest, ChatChoice, ChatMessage, ChatRequest, EmbeddingRequest, NormalizedUsage } from "../core/wire";
+import type {
+  AnthropicRequest,
+  ChatChoice,
+  ChatMessage,
+  ChatRequest,
+  EmbeddingRequest,
+  NormalizedUsage,
+} from "../core/wire";
 import type { Redactor } from "./redaction";
 import type { Span } from "./span";
 
@@ -68,7 +75,13 @@ export const EVENT = {
 } as const;
 
 /** Operation names of the conventions the gateway's endpoints map to. */
-export type GenAiOperation = "chat" | "embeddings" | "text_completion" | "generate_content" | "execute_tool" | (string & {});
+export type GenAiOperation =
+  | "chat"
+  | "embeddings"
+  | "text_completion"
+  | "generate_content"
+  | "execute_tool"
+  | (string & {});
 
 /** `{operation} {model}`, the conventions' span name (the operation alone when there is no model). */
 export function genAiSpanName(operation: string, model: string | null | undefined): string {
@@ -123,7 +136,8 @@ export interface GenAiRequestFacts {
 export function setRequestAttributes(span: Span, f: GenAiRequestFacts): void {
   if (!span.recording) return;
   span.setAttribute(ATTR.operationName, f.operation);
-  if (f.provider) span.setAttribute(ATTR.providerName, providerName(f.provider)).setAttribute(ATTR.gatewayProvider, f.provider);
+  if (f.provider)
+    span.setAttribute(ATTR.providerName, providerName(f.provider)).setAttribute(ATTR.gatewayProvider, f.provider);
   span
     .setAttribute(ATTR.requestModel, f.model)
     .setAttribute(ATTR.requestStream, f.stream)
@@ -138,7 +152,8 @@ export function setRequestAttributes(span: Span, f: GenAiRequestFacts): void {
     .setAttribute(ATTR.requestEncodingFormats, f.encodingFormats)
     .setAttribute(ATTR.embeddingsDimensionCount, f.dimensions);
   // The conventions record a choice count only when it is not 1.
-  if (f.choiceCount !== null && f.choiceCount !== undefined && f.choiceCount !== 1) span.setAttribute(ATTR.requestChoiceCount, f.choiceCount);
+  if (f.choiceCount !== null && f.choiceCount !== undefined && f.choiceCount !== 1)
+    span.setAttribute(ATTR.requestChoiceCount, f.choiceCount);
 }
 
 const numberOrNull = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -177,7 +192,12 @@ export function anthropicRequestFacts(req: AnthropicRequest): GenAiRequestFacts 
 
 /** Facts of an embeddings request. */
 export function embeddingRequestFacts(req: EmbeddingRequest): GenAiRequestFacts {
-  return { operation: "embeddings", model: req.model, encodingFormats: req.encoding_format ? [req.encoding_format] : null, dimensions: req.dimensions };
+  return {
+    operation: "embeddings",
+    model: req.model,
+    encodingFormats: req.encoding_format ? [req.encoding_format] : null,
+    dimensions: req.dimensions,
+  };
 }
 
 export interface GenAiResponseFacts {
@@ -189,7 +209,10 @@ export interface GenAiResponseFacts {
 
 export function setResponseAttributes(span: Span, f: GenAiResponseFacts): void {
   if (!span.recording) return;
-  span.setAttribute(ATTR.responseId, f.id).setAttribute(ATTR.responseModel, f.model).setAttribute(ATTR.responseFinishReasons, f.finishReasons);
+  span
+    .setAttribute(ATTR.responseId, f.id)
+    .setAttribute(ATTR.responseModel, f.model)
+    .setAttribute(ATTR.responseFinishReasons, f.finishReasons);
   const u = f.usage;
   if (u) {
     span
@@ -237,7 +260,11 @@ export function setGatewayAttributes(span: Span, f: GatewayFacts): void {
  */
 export function setToolAttributes(span: Span, tool: { name: string; callId?: string | null }): void {
   if (!span.recording) return;
-  span.setAttribute(ATTR.operationName, "execute_tool").setAttribute(ATTR.toolName, tool.name).setAttribute(ATTR.toolCallId, tool.callId).setAttribute(ATTR.toolType, "extension");
+  span
+    .setAttribute(ATTR.operationName, "execute_tool")
+    .setAttribute(ATTR.toolName, tool.name)
+    .setAttribute(ATTR.toolCallId, tool.callId)
+    .setAttribute(ATTR.toolType, "extension");
 }
 
 /** The server address and port of an upstream URL, on an attempt span. */
@@ -255,7 +282,9 @@ export function setUpstreamAddress(span: Span, url: string): void {
 /** Records a stream's first chunk: seconds since `startMs` as the conventions' attribute, and an event. */
 export function markFirstChunk(span: Span, startMs: number, atMs: number): void {
   if (!span.recording) return;
-  span.setDouble(ATTR.responseTimeToFirstChunk, (atMs - startMs) / 1000).addEvent(EVENT.upstreamFirstChunk, undefined, atMs);
+  span
+    .setDouble(ATTR.responseTimeToFirstChunk, (atMs - startMs) / 1000)
+    .addEvent(EVENT.upstreamFirstChunk, undefined, atMs);
 }
 
 // ------------------------------------------------------------------------------------------------ content capture
@@ -288,16 +317,29 @@ function contentParts(content: ChatMessage["content"]): Part[] {
 /** Chat messages in the conventions' input-messages shape (role + parts). */
 export function toInputMessages(messages: readonly ChatMessage[]): unknown[] {
   return messages.map((m) => {
-    if (m.role === "tool") return { role: "tool", parts: [{ type: "tool_call_response", id: m.tool_call_id ?? "", result: m.content ?? null }] };
+    if (m.role === "tool")
+      return {
+        role: "tool",
+        parts: [{ type: "tool_call_response", id: m.tool_call_id ?? "", result: m.content ?? null }],
+      };
     const parts = contentParts(m.content);
-    for (const call of m.tool_calls ?? []) parts.push({ type: "tool_call", id: call.id, name: call.function.name, arguments: parseJson(call.function.arguments) });
+    for (const call of m.tool_calls ?? [])
+      parts.push({
+        type: "tool_call",
+        id: call.id,
+        name: call.function.name,
+        arguments: parseJson(call.function.arguments),
+      });
     return m.name ? { role: m.role, name: m.name, parts } : { role: m.role, parts };
   });
 }
 
 /** Chat choices in the conventions' output-messages shape (role, parts, finish_reason). */
 export function toOutputMessages(choices: readonly ChatChoice[]): unknown[] {
-  return choices.map((c) => ({ ...(toInputMessages([c.message as ChatMessage])[0] as object), finish_reason: c.finish_reason ?? "" }));
+  return choices.map((c) => ({
+    ...(toInputMessages([c.message as ChatMessage])[0] as object),
+    finish_reason: c.finish_reason ?? "",
+  }));
 }
 
 /**

@@ -44,10 +44,19 @@ const SCOPE_NAME = "otari-gateway";
 const now = () => performance.timeOrigin + performance.now();
 
 export function createTelemetry(settings: TelemetrySettings, deps: TelemetryDeps = {}): Telemetry {
-  const redactor = createRedactor({ secrets: settings.secrets, patterns: settings.capture.patterns, maxChars: settings.capture.maxChars });
+  const redactor = createRedactor({
+    secrets: settings.secrets,
+    patterns: settings.capture.patterns,
+    maxChars: settings.capture.maxChars,
+  });
   const capturesContent = (keySetting: boolean | null | undefined) => keySetting ?? settings.capture.enabled;
   if (!settings.url) {
-    const empty: ExportStats = { exported: 0, dropped: { queue_full: 0, export_failed: 0, shutdown: 0 }, failedExports: 0, queued: 0 };
+    const empty: ExportStats = {
+      exported: 0,
+      dropped: { queue_full: 0, export_failed: 0, shutdown: 0 },
+      failedExports: 0,
+      queued: 0,
+    };
     return { tracer: NOOP_TRACER, capturesContent, redactor, stats: () => empty, shutdown: async () => {} };
   }
   const exporter = createOtlpExporter({
@@ -63,6 +72,10 @@ export function createTelemetry(settings: TelemetrySettings, deps: TelemetryDeps
     fetch: deps.fetch,
   });
   const processor: BatchProcessor = createBatchProcessor({ exporter, ...settings.batch, listener: deps.listener });
-  const tracer = createTracer({ sampler: settings.sampler, propagate: settings.propagateUpstream, sink: { now, redact: redactor.text, onEnd: processor.onEnd } });
+  const tracer = createTracer({
+    sampler: settings.sampler,
+    propagate: settings.propagateUpstream,
+    sink: { now, redact: redactor.text, onEnd: processor.onEnd },
+  });
   return { tracer, capturesContent, redactor, stats: processor.stats, shutdown: processor.shutdown };
 }

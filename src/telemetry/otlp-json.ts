@@ -6,7 +6,12 @@
 import { type Scope, type Scrub, spanFlags, toNanos } from "./otlp-proto";
 import { type Attributes, type AttributeValue, kindOf, SPAN_KIND, type SpanData, ValueKind } from "./span";
 
-type JsonValue = { stringValue: string } | { boolValue: boolean } | { intValue: string } | { doubleValue: number } | { arrayValue: { values: { stringValue: string }[] } };
+type JsonValue =
+  | { stringValue: string }
+  | { boolValue: boolean }
+  | { intValue: string }
+  | { doubleValue: number }
+  | { arrayValue: { values: { stringValue: string }[] } };
 
 const STATUS = { unset: 0, ok: 1, error: 2 } as const;
 
@@ -40,16 +45,30 @@ function span(s: SpanData, scrub: Scrub) {
     kind: SPAN_KIND[s.kind],
     startTimeUnixNano: toNanos(s.startMs).toString(),
     endTimeUnixNano: toNanos(s.endMs).toString(),
-    attributes: s.attrKeys.map((key, i) => ({ key, value: value(s.attrValues[i] as AttributeValue, s.attrKinds[i] as ValueKind, scrub) })),
+    attributes: s.attrKeys.map((key, i) => ({
+      key,
+      value: value(s.attrValues[i] as AttributeValue, s.attrKinds[i] as ValueKind, scrub),
+    })),
     ...(s.droppedAttributes ? { droppedAttributesCount: s.droppedAttributes } : {}),
-    events: s.events.map((e) => ({ timeUnixNano: toNanos(e.timeMs).toString(), name: e.name, attributes: e.attributes ? attributes(e.attributes, scrub) : [] })),
+    events: s.events.map((e) => ({
+      timeUnixNano: toNanos(e.timeMs).toString(),
+      name: e.name,
+      attributes: e.attributes ? attributes(e.attributes, scrub) : [],
+    })),
     ...(s.droppedEvents ? { droppedEventsCount: s.droppedEvents } : {}),
-    ...(s.statusCode === "unset" ? {} : { status: { code: STATUS[s.statusCode], ...(s.statusMessage ? { message: scrub(s.statusMessage) } : {}) } }),
+    ...(s.statusCode === "unset"
+      ? {}
+      : { status: { code: STATUS[s.statusCode], ...(s.statusMessage ? { message: scrub(s.statusMessage) } : {}) } }),
   };
 }
 
 /** The ExportTraceServiceRequest for `spans` as OTLP/JSON text. */
-export function encodeTraceRequestJson(spans: readonly SpanData[], resource: Attributes, scope: Scope, scrub: Scrub): string {
+export function encodeTraceRequestJson(
+  spans: readonly SpanData[],
+  resource: Attributes,
+  scope: Scope,
+  scrub: Scrub,
+): string {
   return JSON.stringify({
     resourceSpans: [
       {

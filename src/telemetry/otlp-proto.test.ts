@@ -9,15 +9,35 @@ import { encodeTraceRequest, toNanos } from "./otlp-proto";
 import { RecordingSpan, type SpanData, type SpanSink } from "./span";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
-const sink = (ended: SpanData[]): SpanSink => ({ now: () => 1_733_300_000_123.456, redact: (t) => t, onEnd: (s) => void ended.push(s) });
-const resource = { "service.name": "otari-gateway", "service.version": "0.1.0", "deployment.replicas": 3, "feature.on": true };
+const sink = (ended: SpanData[]): SpanSink => ({
+  now: () => 1_733_300_000_123.456,
+  redact: (t) => t,
+  onEnd: (s) => void ended.push(s),
+});
+const resource = {
+  "service.name": "otari-gateway",
+  "service.version": "0.1.0",
+  "deployment.replicas": 3,
+  "feature.on": true,
+};
 const scope = { name: "otari-gateway", version: "0.1.0" };
 const identity = (t: string) => t;
 
 function sampleSpans(): SpanData[] {
   const ended: SpanData[] = [];
   const s = sink(ended);
-  const server = new RecordingSpan(s, "chat gpt-4o", "server", TRACE, "00f067aa0ba902b7", 1, "rojo=1,congo=2", "1111111111111111", true, 1_733_300_000_000.25);
+  const server = new RecordingSpan(
+    s,
+    "chat gpt-4o",
+    "server",
+    TRACE,
+    "00f067aa0ba902b7",
+    1,
+    "rojo=1,congo=2",
+    "1111111111111111",
+    true,
+    1_733_300_000_000.25,
+  );
   server
     .setAttribute("gen_ai.operation.name", "chat")
     .setAttribute("gen_ai.usage.input_tokens", 1234567)
@@ -32,11 +52,33 @@ function sampleSpans(): SpanData[] {
     .setAttribute("ignored", null)
     .addEvent("gateway.upstream.first_chunk", { "gateway.attempt": 1, ratio: 0.5, note: "first" }, 1_733_300_000_050.5)
     .setStatus("error", "upstream 502");
-  const attempt = new RecordingSpan(s, "chat gpt-4o", "client", TRACE, "2222222222222222", 1, null, "00f067aa0ba902b7", false, 1_733_300_000_001);
+  const attempt = new RecordingSpan(
+    s,
+    "chat gpt-4o",
+    "client",
+    TRACE,
+    "2222222222222222",
+    1,
+    null,
+    "00f067aa0ba902b7",
+    false,
+    1_733_300_000_001,
+  );
   attempt.setStatus("ok");
   attempt.end(1_733_300_000_100);
   server.end(1_733_300_000_200.75);
-  const root = new RecordingSpan(s, "internal work", "internal", "0123456789abcdef0123456789abcdef", "3333333333333333", 1, null, null, null, 1_733_300_000_000);
+  const root = new RecordingSpan(
+    s,
+    "internal work",
+    "internal",
+    "0123456789abcdef0123456789abcdef",
+    "3333333333333333",
+    1,
+    null,
+    null,
+    null,
+    1_733_300_000_000,
+  );
   root.end(1_733_300_000_000);
   return ended;
 }
@@ -85,18 +127,45 @@ function checkDecoded(spans: ReturnType<typeof decodeTraceRequest>): void {
     unicode: "string",
     long: "string",
   });
-  expect(server!.events).toEqual([{ name: "gateway.upstream.first_chunk", timeNanos: 1_733_300_000_050_500_000n, attributes: { "gateway.attempt": 1, ratio: 0.5, note: "first" } }]);
-  expect(attempt!).toMatchObject({ parentSpanId: "00f067aa0ba902b7", kind: 3, flags: 0x101, traceState: "", status: { code: 1, message: "" } });
-  expect(root!).toMatchObject({ parentSpanId: "", kind: 1, flags: 0x01, status: { code: 0, message: "" }, startNanos: root!.endNanos, attributes: {}, events: [] });
+  expect(server!.events).toEqual([
+    {
+      name: "gateway.upstream.first_chunk",
+      timeNanos: 1_733_300_000_050_500_000n,
+      attributes: { "gateway.attempt": 1, ratio: 0.5, note: "first" },
+    },
+  ]);
+  expect(attempt!).toMatchObject({
+    parentSpanId: "00f067aa0ba902b7",
+    kind: 3,
+    flags: 0x101,
+    traceState: "",
+    status: { code: 1, message: "" },
+  });
+  expect(root!).toMatchObject({
+    parentSpanId: "",
+    kind: 1,
+    flags: 0x01,
+    status: { code: 0, message: "" },
+    startNanos: root!.endNanos,
+    attributes: {},
+    events: [],
+  });
 }
 
 describe("OTLP encoders, decoded independently", () => {
   test("protobuf: every attribute type, events, status, parent ids, flags, trace state and resource", () => {
-    checkDecoded(decodeTraceRequest(encodeTraceRequest(sampleSpans(), resource, scope, identity), "application/x-protobuf"));
+    checkDecoded(
+      decodeTraceRequest(encodeTraceRequest(sampleSpans(), resource, scope, identity), "application/x-protobuf"),
+    );
   });
 
   test("JSON: the same messages", () => {
-    checkDecoded(decodeTraceRequest(new TextEncoder().encode(encodeTraceRequestJson(sampleSpans(), resource, scope, identity)), "application/json"));
+    checkDecoded(
+      decodeTraceRequest(
+        new TextEncoder().encode(encodeTraceRequestJson(sampleSpans(), resource, scope, identity)),
+        "application/json",
+      ),
+    );
   });
 
   test("dropped attribute and event counts are carried", () => {
@@ -106,7 +175,10 @@ describe("OTLP encoders, decoded independently", () => {
     span.end(2);
     for (const decoded of [
       decodeTraceRequest(encodeTraceRequest(ended, {}, scope, identity), "application/x-protobuf"),
-      decodeTraceRequest(new TextEncoder().encode(encodeTraceRequestJson(ended, {}, scope, identity)), "application/json"),
+      decodeTraceRequest(
+        new TextEncoder().encode(encodeTraceRequestJson(ended, {}, scope, identity)),
+        "application/json",
+      ),
     ]) {
       expect(Object.keys(decoded[0]!.attributes)).toHaveLength(128);
       expect(decoded[0]!.droppedAttributesCount).toBe(2);
@@ -118,8 +190,23 @@ describe("OTLP encoders, decoded independently", () => {
   test("every string goes through the scrubber; ids and keys do not", () => {
     const scrub = (t: string) => t.replaceAll("secret-value", "[REDACTED]");
     const ended: SpanData[] = [];
-    const span = new RecordingSpan(sink(ended), "op secret-value", "internal", TRACE, "5555555555555555", 1, null, null, null, 1);
-    span.setAttribute("a", "has secret-value inside").setAttribute("list", ["secret-value"]).addEvent("e", { msg: "secret-value" }).setStatus("error", "secret-value leaked");
+    const span = new RecordingSpan(
+      sink(ended),
+      "op secret-value",
+      "internal",
+      TRACE,
+      "5555555555555555",
+      1,
+      null,
+      null,
+      null,
+      1,
+    );
+    span
+      .setAttribute("a", "has secret-value inside")
+      .setAttribute("list", ["secret-value"])
+      .addEvent("e", { msg: "secret-value" })
+      .setStatus("error", "secret-value leaked");
     span.end(2);
     const body = encodeTraceRequest(ended, { "host.name": "secret-value" }, scope, scrub);
     expect(Buffer.from(body).toString("latin1")).not.toContain("secret-value");

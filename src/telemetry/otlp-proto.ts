@@ -5,7 +5,15 @@
  * protobufjs and those definitions (tests/fixtures/otlp/). One growing buffer; a nested message is written in place
  * and its length prefix inserted in front of it when it closes.
  */
-import { type Attributes, type AttributeValue, kindOf, SPAN_KIND, type SpanData, type StatusCode, ValueKind } from "./span";
+import {
+  type Attributes,
+  type AttributeValue,
+  kindOf,
+  SPAN_KIND,
+  type SpanData,
+  type StatusCode,
+  ValueKind,
+} from "./span";
 
 export interface Scope {
   readonly name: string;
@@ -242,7 +250,12 @@ export function spanFlags(s: SpanData): number {
 }
 
 /** The ExportTraceServiceRequest for `spans`, all of one resource and one instrumentation scope. */
-export function encodeTraceRequest(spans: readonly SpanData[], resource: Attributes, scope: Scope, scrub: Scrub): Uint8Array {
+export function encodeTraceRequest(
+  spans: readonly SpanData[],
+  resource: Attributes,
+  scope: Scope,
+  scrub: Scrub,
+): Uint8Array {
   const w = new Writer();
   w.open(); // ResourceSpans
   w.open(); // Resource

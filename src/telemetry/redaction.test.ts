@@ -5,18 +5,33 @@ const PROVIDER_KEY = "prov-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 const MASTER = "gwm-master-secret-value-0123456789";
 
 const redactor = (over: Partial<Parameters<typeof createRedactor>[0]> = {}) =>
-  createRedactor({ secrets: [PROVIDER_KEY, MASTER, "short"], patterns: [String.raw`\bACCT-\d{6}\b`], maxChars: 10_000, ...over });
+  createRedactor({
+    secrets: [PROVIDER_KEY, MASTER, "short"],
+    patterns: [String.raw`\bACCT-\d{6}\b`],
+    maxChars: 10_000,
+    ...over,
+  });
 
 describe("redaction", () => {
   test("a planted API key and e-mail address are removed from captured content", () => {
     const messages = [
-      { role: "user", parts: [{ type: "text", content: "my key is sk-proj-AbCdEfGhIjKlMnOpQrStUvWx and mail me at jane.doe+tag@mail.example.co.uk" }] },
+      {
+        role: "user",
+        parts: [
+          {
+            type: "text",
+            content: "my key is sk-proj-AbCdEfGhIjKlMnOpQrStUvWx and mail me at jane.doe+tag@mail.example.co.uk",
+          },
+        ],
+      },
     ];
     const out = redactor().content(messages);
     expect(out).not.toContain("sk-proj-AbCdEfGhIjKlMnOpQrStUvWx");
     expect(out).not.toContain("jane.doe");
     expect(out).not.toContain("example.co.uk");
-    expect(JSON.parse(out)).toEqual([{ role: "user", parts: [{ type: "text", content: `my key is ${REDACTED} and mail me at ${REDACTED}` }] }]);
+    expect(JSON.parse(out)).toEqual([
+      { role: "user", parts: [{ type: "text", content: `my key is ${REDACTED} and mail me at ${REDACTED}` }] },
+    ]);
   });
 
   test.each([
@@ -47,7 +62,9 @@ describe("redaction", () => {
   test("configured secrets are removed everywhere, whatever the patterns; too-short ones are not scrubbed", () => {
     // No pattern matches these shapes: only the secrets list catches them.
     const r = redactor({ patterns: [] });
-    expect(r.scrubSecrets(`key=${PROVIDER_KEY}; master ${MASTER}; short stays`)).toBe(`key=${REDACTED}; master ${REDACTED}; short stays`);
+    expect(r.scrubSecrets(`key=${PROVIDER_KEY}; master ${MASTER}; short stays`)).toBe(
+      `key=${REDACTED}; master ${REDACTED}; short stays`,
+    );
     expect(r.text(`x${PROVIDER_KEY}x`)).toBe(`x${REDACTED}x`);
     expect(r.content({ deep: [{ v: `${PROVIDER_KEY}` }] })).toBe(`{"deep":[{"v":"${REDACTED}"}]}`);
     // A secret containing another is removed whole.

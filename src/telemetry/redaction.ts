@@ -56,17 +56,23 @@ export interface RedactorOptions {
 }
 
 export function createRedactor(o: RedactorOptions): Redactor {
-  const secrets = [...new Set(o.secrets.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
+  const secrets = [...new Set(o.secrets.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort(
+    (a, b) => b.length - a.length,
+  );
   // One alternation (longest first, so a secret containing another goes whole): one scan per string.
   const secretRe = secrets.length ? new RegExp(secrets.map(escapeRegex).join("|"), "g") : null;
-  const patternRe = new RegExp([...Object.values(BUILTIN_PATTERNS), ...o.patterns].map((p) => `(?:${p})`).join("|"), "g");
+  const patternRe = new RegExp(
+    [...Object.values(BUILTIN_PATTERNS), ...o.patterns].map((p) => `(?:${p})`).join("|"),
+    "g",
+  );
 
   const scrubSecrets = (text: string) => (secretRe ? text.replace(secretRe, REDACTED) : text);
   const redactText = (text: string) => scrubSecrets(text).replace(patternRe, REDACTED);
   const walk = (value: unknown): unknown => {
     if (typeof value === "string") return redactText(value);
     if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
+    if (value && typeof value === "object")
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
     return value;
   };
   return {

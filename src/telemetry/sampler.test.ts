@@ -3,7 +3,13 @@ import { newTraceId } from "./ids";
 import { createSampler, traceIdRatioSampler } from "./sampler";
 import type { SpanContext } from "./trace-context";
 
-const parent = (sampled: boolean, remote = true): SpanContext => ({ traceId: "a".repeat(32), spanId: "b".repeat(16), flags: sampled ? 1 : 0, traceState: null, remote });
+const parent = (sampled: boolean, remote = true): SpanContext => ({
+  traceId: "a".repeat(32),
+  spanId: "b".repeat(16),
+  flags: sampled ? 1 : 0,
+  traceState: null,
+  remote,
+});
 
 describe("samplers", () => {
   test("always_on and always_off ignore the parent", () => {
@@ -20,7 +26,9 @@ describe("samplers", () => {
     }
     expect(createSampler("parentbased_always_on", null).shouldSample(newTraceId(), null)).toBe(true);
     expect(createSampler("parentbased_always_off", null).shouldSample(newTraceId(), null)).toBe(false);
-    expect(createSampler("parentbased_traceidratio", 0.25).description).toBe("ParentBased{root=TraceIdRatioBased{0.25}}");
+    expect(createSampler("parentbased_traceidratio", 0.25).description).toBe(
+      "ParentBased{root=TraceIdRatioBased{0.25}}",
+    );
   });
 
   test("traceidratio decides from the trace id's rightmost 56 bits: deterministic, the same on every replica", () => {

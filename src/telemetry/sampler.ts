@@ -26,7 +26,6 @@ export interface Sampler {
 const alwaysOn: Sampler = { shouldSample: () => true, description: "AlwaysOnSampler" };
 const alwaysOff: Sampler = { shouldSample: () => false, description: "AlwaysOffSampler" };
 
-
 /** Keeps `ratio` (0..1) of traces, decided by the trace id. */
 export function traceIdRatioSampler(ratio: number): Sampler {
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`sampler ratio must be within 0..1, got ${ratio}`);
@@ -47,7 +46,8 @@ export function traceIdRatioSampler(ratio: number): Sampler {
 /** Follows a parent's `sampled` flag; asks `root` only for spans without a parent. */
 export function parentBasedSampler(root: Sampler): Sampler {
   return {
-    shouldSample: (traceId, parent) => (parent ? (parent.flags & FLAG_SAMPLED) !== 0 : root.shouldSample(traceId, null)),
+    shouldSample: (traceId, parent) =>
+      parent ? (parent.flags & FLAG_SAMPLED) !== 0 : root.shouldSample(traceId, null),
     description: `ParentBased{root=${root.description}}`,
   };
 }
@@ -70,4 +70,3 @@ export function createSampler(name: SamplerName, arg: number | null | undefined)
       return parentBasedSampler(traceIdRatioSampler(ratio));
   }
 }
-

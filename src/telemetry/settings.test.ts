@@ -38,7 +38,12 @@ describe("tracing settings", () => {
     expect(s.sampler.description).toBe("ParentBased{root=AlwaysOnSampler}");
     expect(s.propagateUpstream).toBe(true);
     expect(s.capture).toEqual({ enabled: false, maxChars: 16384, patterns: [] });
-    expect(s.batch).toEqual({ maxQueueSize: 2048, maxExportBatchSize: 512, scheduleDelayMs: 5000, exportTimeoutMs: 30000 });
+    expect(s.batch).toEqual({
+      maxQueueSize: 2048,
+      maxExportBatchSize: 512,
+      scheduleDelayMs: 5000,
+      exportTimeoutMs: 30000,
+    });
     expect(s.requestTimeoutMs).toBe(10000);
     expect(s.resource).toEqual({
       "service.name": DEFAULT_SERVICE_NAME,
@@ -50,10 +55,21 @@ describe("tracing settings", () => {
   });
 
   test("the base endpoint gets /v1/traces; the traces endpoint is used as it is and wins", () => {
-    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" }).url).toBe("http://collector:4318/v1/traces");
-    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" }).url).toBe("http://collector:4318/v1/traces");
-    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://otlp.example/api/public/otel" }).url).toBe("https://otlp.example/api/public/otel/v1/traces");
-    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:4318/custom" }).url).toBe("http://b:4318/custom");
+    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" }).url).toBe(
+      "http://collector:4318/v1/traces",
+    );
+    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" }).url).toBe(
+      "http://collector:4318/v1/traces",
+    );
+    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://otlp.example/api/public/otel" }).url).toBe(
+      "https://otlp.example/api/public/otel/v1/traces",
+    );
+    expect(
+      settings({
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:4318/custom",
+      }).url,
+    ).toBe("http://b:4318/custom");
     expect(settings({}, "otel_exporter_otlp_endpoint: http://yaml:4318\n").url).toBe("http://yaml:4318/v1/traces");
     expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318", OTEL_SDK_DISABLED: "true" }).url).toBeNull();
   });
@@ -62,14 +78,27 @@ describe("tracing settings", () => {
     const yaml = "otel_service_name: from-yaml\n";
     expect(settings({}, yaml).resource["service.name"]).toBe("from-yaml");
     expect(settings({ OTEL_SERVICE_NAME: "from-otel" }, yaml).resource["service.name"]).toBe("from-otel");
-    expect(settings({ OTEL_SERVICE_NAME: "from-otel", GATEWAY_OTEL_SERVICE_NAME: "from-gateway" }, yaml).resource["service.name"]).toBe("from-gateway");
-    expect(settings({ GATEWAY_OTEL_SERVICE_NAME: "from-gateway", OTARI_OTEL_SERVICE_NAME: "from-otari" }, yaml).resource["service.name"]).toBe("from-otari");
+    expect(
+      settings({ OTEL_SERVICE_NAME: "from-otel", GATEWAY_OTEL_SERVICE_NAME: "from-gateway" }, yaml).resource[
+        "service.name"
+      ],
+    ).toBe("from-gateway");
+    expect(
+      settings({ GATEWAY_OTEL_SERVICE_NAME: "from-gateway", OTARI_OTEL_SERVICE_NAME: "from-otari" }, yaml).resource[
+        "service.name"
+      ],
+    ).toBe("from-otari");
     // An empty variable counts as unset.
     expect(settings({ OTEL_SERVICE_NAME: "" }, yaml).resource["service.name"]).toBe("from-yaml");
   });
 
   test("the traces-specific variable wins over the generic one", () => {
-    const s = settings({ OTEL_EXPORTER_OTLP_HEADERS: "x-a=generic", OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-a=traces", OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json" });
+    const s = settings({
+      OTEL_EXPORTER_OTLP_HEADERS: "x-a=generic",
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-a=traces",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json",
+    });
     expect(s.headers).toEqual({ "x-a": "traces" });
     expect(s.protocol).toBe("http/json");
     expect(settings({ OTEL_EXPORTER_OTLP_TIMEOUT: "2500" }).requestTimeoutMs).toBe(2500);
@@ -82,27 +111,55 @@ describe("tracing settings", () => {
       OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=prod%20eu,team=a%2Cb,service.name=from-attrs",
     });
     expect(s.headers).toEqual({ Authorization: "Basic cGs6c2s=", "x-scope": "tenant-1" });
-    expect(s.resource).toMatchObject({ "deployment.environment": "prod eu", team: "a,b", "service.name": "from-attrs" });
+    expect(s.resource).toMatchObject({
+      "deployment.environment": "prod eu",
+      team: "a,b",
+      "service.name": "from-attrs",
+    });
     // OTEL_SERVICE_NAME wins over a service.name resource attribute.
-    expect(settings({ OTEL_RESOURCE_ATTRIBUTES: "service.name=from-attrs", OTEL_SERVICE_NAME: "svc" }).resource["service.name"]).toBe("svc");
-    const yaml = settings({}, "otel_exporter_otlp_headers:\n  authorization: Bearer abc\notel_resource_attributes:\n  region: eu-west-1\n");
+    expect(
+      settings({ OTEL_RESOURCE_ATTRIBUTES: "service.name=from-attrs", OTEL_SERVICE_NAME: "svc" }).resource[
+        "service.name"
+      ],
+    ).toBe("svc");
+    const yaml = settings(
+      {},
+      "otel_exporter_otlp_headers:\n  authorization: Bearer abc\notel_resource_attributes:\n  region: eu-west-1\n",
+    );
     expect(yaml.headers).toEqual({ authorization: "Bearer abc" });
     expect(yaml.resource.region).toBe("eu-west-1");
   });
 
   test("sampler from OTEL_TRACES_SAMPLER and its argument", () => {
-    expect(settings({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" }).sampler.description).toBe("TraceIdRatioBased{0.25}");
-    expect(settings({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio" }).sampler.description).toBe("ParentBased{root=TraceIdRatioBased{1}}");
+    expect(settings({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" }).sampler.description).toBe(
+      "TraceIdRatioBased{0.25}",
+    );
+    expect(settings({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio" }).sampler.description).toBe(
+      "ParentBased{root=TraceIdRatioBased{1}}",
+    );
     expect(settings({ OTEL_TRACES_SAMPLER: "always_off" }).sampler.description).toBe("AlwaysOffSampler");
   });
 
   test("batch settings from OTEL_BSP_*; the batch is never larger than the queue", () => {
-    const s = settings({ OTEL_BSP_MAX_QUEUE_SIZE: "100", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "500", OTEL_BSP_SCHEDULE_DELAY: "250", OTEL_BSP_EXPORT_TIMEOUT: "1000" });
-    expect(s.batch).toEqual({ maxQueueSize: 100, maxExportBatchSize: 100, scheduleDelayMs: 250, exportTimeoutMs: 1000 });
+    const s = settings({
+      OTEL_BSP_MAX_QUEUE_SIZE: "100",
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "500",
+      OTEL_BSP_SCHEDULE_DELAY: "250",
+      OTEL_BSP_EXPORT_TIMEOUT: "1000",
+    });
+    expect(s.batch).toEqual({
+      maxQueueSize: 100,
+      maxExportBatchSize: 100,
+      scheduleDelayMs: 250,
+      exportTimeoutMs: 1000,
+    });
   });
 
   test("propagation and content capture from YAML and env", () => {
-    const s = settings({ OTARI_OTEL_CAPTURE_CONTENT: "true" }, "otel_propagate_upstream: false\notel_capture_max_chars: 100\notel_redact_patterns: ['ACCT-\\d+']\n");
+    const s = settings(
+      { OTARI_OTEL_CAPTURE_CONTENT: "true" },
+      "otel_propagate_upstream: false\notel_capture_max_chars: 100\notel_redact_patterns: ['ACCT-\\d+']\n",
+    );
     expect(s.propagateUpstream).toBe(false);
     expect(s.capture).toEqual({ enabled: true, maxChars: 100, patterns: ["ACCT-\\d+"] });
   });
@@ -125,7 +182,12 @@ describe("tracing settings", () => {
 
   test("the gateway's secrets: master key, metrics token, provider keys, credential variables, DB password, exporter headers", () => {
     const config = load(
-      { OPENAI_API_KEY: "sk-env-openai-1234567890", AWS_SECRET_ACCESS_KEY: "aws-secret-abcdefgh", HOME: "/root", OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20tempo-token" },
+      {
+        OPENAI_API_KEY: "sk-env-openai-1234567890",
+        AWS_SECRET_ACCESS_KEY: "aws-secret-abcdefgh",
+        HOME: "/root",
+        OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20tempo-token",
+      },
       [
         "master_key: master-key-0123456789",
         "metrics_token: metrics-token-0123",
@@ -139,7 +201,17 @@ describe("tracing settings", () => {
       ].join("\n"),
     );
     const secrets = gatewaySecrets(config);
-    for (const s of ["master-key-0123456789", "metrics-token-0123", "db-pass-0123456", "sk-config-openai-0987654321", "header-secret-123", "deployment-key-12345", "sk-env-openai-1234567890", "aws-secret-abcdefgh", "Bearer tempo-token"]) {
+    for (const s of [
+      "master-key-0123456789",
+      "metrics-token-0123",
+      "db-pass-0123456",
+      "sk-config-openai-0987654321",
+      "header-secret-123",
+      "deployment-key-12345",
+      "sk-env-openai-1234567890",
+      "aws-secret-abcdefgh",
+      "Bearer tempo-token",
+    ]) {
       expect(secrets).toContain(s);
     }
     expect(secrets).not.toContain("/root");

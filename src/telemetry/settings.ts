@@ -32,7 +32,9 @@ export const DEFAULT_SERVICE_NAME = "otari-gateway";
  * The traces URL: the traces endpoint as it is, else the base endpoint with `/v1/traces` appended (one slash
  * between them), as the OTLP exporter specification resolves them.
  */
-export function tracesUrl(config: Pick<Config, "otel_exporter_otlp_endpoint" | "otel_exporter_otlp_traces_endpoint">): string | null {
+export function tracesUrl(
+  config: Pick<Config, "otel_exporter_otlp_endpoint" | "otel_exporter_otlp_traces_endpoint">,
+): string | null {
   if (config.otel_exporter_otlp_traces_endpoint) return config.otel_exporter_otlp_traces_endpoint;
   if (config.otel_exporter_otlp_endpoint) return `${config.otel_exporter_otlp_endpoint.replace(/\/+$/, "")}/v1/traces`;
   return null;
@@ -44,11 +46,16 @@ const SECRET_HEADER = /auth|key|token|secret/i;
 
 /** The gateway's own secrets, from config and environment. */
 export function gatewaySecrets(config: Config): string[] {
-  const out: (string | null | undefined)[] = [config.master_key, config.metrics_token, config.envSettings.platformToken];
+  const out: (string | null | undefined)[] = [
+    config.master_key,
+    config.metrics_token,
+    config.envSettings.platformToken,
+  ];
   for (const entry of Object.values(config.providers)) {
     out.push(entry.api_key, entry.credentials);
     for (const d of entry.deployments ?? []) out.push(d.api_key);
-    for (const [name, value] of Object.entries(entry.client_args?.custom_headers ?? {})) if (SECRET_HEADER.test(name)) out.push(value);
+    for (const [name, value] of Object.entries(entry.client_args?.custom_headers ?? {}))
+      if (SECRET_HEADER.test(name)) out.push(value);
   }
   for (const value of Object.values(config.otel_exporter_otlp_headers ?? {})) out.push(value);
   for (const [name, value] of Object.entries(config.env)) if (SECRET_VARIABLE.test(name)) out.push(value);
@@ -86,7 +93,11 @@ export function telemetrySettings(config: Config, version: string): TelemetrySet
       exportTimeoutMs: config.otel_bsp_export_timeout,
     },
     propagateUpstream: config.otel_propagate_upstream,
-    capture: { enabled: config.otel_capture_content, maxChars: config.otel_capture_max_chars, patterns: config.otel_redact_patterns },
+    capture: {
+      enabled: config.otel_capture_content,
+      maxChars: config.otel_capture_max_chars,
+      patterns: config.otel_redact_patterns,
+    },
     secrets: gatewaySecrets(config),
   };
 }

@@ -6,7 +6,13 @@ const SPAN = "00f067aa0ba902b7";
 
 describe("traceparent", () => {
   test("version 00 is read: ids, flags, remote", () => {
-    expect(parseTraceparent(`00-${TRACE}-${SPAN}-01`)).toEqual({ traceId: TRACE, spanId: SPAN, flags: 1, traceState: null, remote: true });
+    expect(parseTraceparent(`00-${TRACE}-${SPAN}-01`)).toEqual({
+      traceId: TRACE,
+      spanId: SPAN,
+      flags: 1,
+      traceState: null,
+      remote: true,
+    });
     expect(parseTraceparent(`00-${TRACE}-${SPAN}-00`)?.flags).toBe(0);
     // Surrounding whitespace is optional whitespace of the header, not part of the value.
     expect(parseTraceparent(` 00-${TRACE}-${SPAN}-01 `)?.traceId).toBe(TRACE);
@@ -35,13 +41,19 @@ describe("traceparent", () => {
   });
 
   test("tracestate rides along only with a valid traceparent", () => {
-    expect(parseTraceparent(`00-${TRACE}-${SPAN}-01`, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE")?.traceState).toBe("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+    expect(parseTraceparent(`00-${TRACE}-${SPAN}-01`, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE")?.traceState).toBe(
+      "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
+    );
     expect(parseTraceparent(`00-${TRACE.toUpperCase()}-${SPAN}-01`, "rojo=1")).toBeNull();
   });
 
   test("formatted for an upstream: version 00, only the sampled flag", () => {
-    expect(formatTraceparent({ traceId: TRACE, spanId: SPAN, flags: 0x01, traceState: null, remote: false })).toBe(`00-${TRACE}-${SPAN}-01`);
-    expect(formatTraceparent({ traceId: TRACE, spanId: SPAN, flags: 0x02, traceState: null, remote: false })).toBe(`00-${TRACE}-${SPAN}-00`);
+    expect(formatTraceparent({ traceId: TRACE, spanId: SPAN, flags: 0x01, traceState: null, remote: false })).toBe(
+      `00-${TRACE}-${SPAN}-01`,
+    );
+    expect(formatTraceparent({ traceId: TRACE, spanId: SPAN, flags: 0x02, traceState: null, remote: false })).toBe(
+      `00-${TRACE}-${SPAN}-00`,
+    );
     const parsed = parseTraceparent(`00-${TRACE}-${SPAN}-01`);
     expect(formatTraceparent(parsed!)).toBe(`00-${TRACE}-${SPAN}-01`);
   });

@@ -26,7 +26,10 @@ const VERSION_00 = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const VERSION_LATER = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?$/;
 
 /** The caller's context, or null when `traceparent` is absent or invalid (then `tracestate` is ignored too). */
-export function parseTraceparent(traceparent: string | null | undefined, tracestate?: string | null): SpanContext | null {
+export function parseTraceparent(
+  traceparent: string | null | undefined,
+  tracestate?: string | null,
+): SpanContext | null {
   if (!traceparent) return null;
   const value = traceparent.trim();
   let traceId: string;

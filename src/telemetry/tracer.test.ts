@@ -10,7 +10,11 @@ const CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 function setup(sampler = createSampler("parentbased_always_on", null), propagate = true) {
   const ended: SpanData[] = [];
   let clock = 1000;
-  const sink: SpanSink = { now: () => clock, redact: (t) => t.replaceAll("alice@example.com", "[REDACTED]"), onEnd: (s) => void ended.push(s) };
+  const sink: SpanSink = {
+    now: () => clock,
+    redact: (t) => t.replaceAll("alice@example.com", "[REDACTED]"),
+    onEnd: (s) => void ended.push(s),
+  };
   return { tracer: createTracer({ sampler, sink, propagate }), ended, tick: (ms: number) => (clock += ms) };
 }
 
@@ -35,7 +39,15 @@ describe("tracer", () => {
     const span = NOOP_TRACER.startSpan("chat", "server", NOOP_TRACER.extract(CALLER));
     expect(span).toBe(NOOP_SPAN);
     expect(NOOP_TRACER.startSpan("attempt", "client", span)).toBe(NOOP_SPAN);
-    expect(span.setAttribute("a", 1).setDouble("b", 2).addEvent("e").setStatus("error", "x").recordException(new Error("y")).updateName("z")).toBe(span);
+    expect(
+      span
+        .setAttribute("a", 1)
+        .setDouble("b", 2)
+        .addEvent("e")
+        .setStatus("error", "x")
+        .recordException(new Error("y"))
+        .updateName("z"),
+    ).toBe(span);
     span.end();
     const headers: Record<string, string> = {};
     NOOP_TRACER.inject(span, headers);
@@ -50,7 +62,12 @@ describe("tracer", () => {
     expect(server.recording).toBe(true);
     expect(server.context.traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
     server.end();
-    expect(ended[0]).toMatchObject({ parentSpanId: "00f067aa0ba902b7", parentRemote: true, traceState: "rojo=1", kind: "server" });
+    expect(ended[0]).toMatchObject({
+      parentSpanId: "00f067aa0ba902b7",
+      parentRemote: true,
+      traceState: "rojo=1",
+      kind: "server",
+    });
   });
 
   test("children share the trace and point at their parent; the upstream header names the attempt span", () => {
@@ -59,7 +76,11 @@ describe("tracer", () => {
     const attempt = tracer.startSpan("chat m", "client", server);
     const headers: Record<string, string> = { authorization: "Bearer k" };
     tracer.inject(attempt, headers);
-    expect(parseTraceparent(headers.traceparent)).toMatchObject({ traceId: server.context.traceId, spanId: attempt.context.spanId, flags: 1 });
+    expect(parseTraceparent(headers.traceparent)).toMatchObject({
+      traceId: server.context.traceId,
+      spanId: attempt.context.spanId,
+      flags: 1,
+    });
     expect(headers.tracestate).toBeUndefined();
     tick(5);
     attempt.end();
@@ -108,7 +129,10 @@ describe("tracer", () => {
     expect(data.attrValues).toEqual(["v2"]);
     expect(data.statusCode).toBe("error");
     expect(data.statusMessage).toBe("bad input from [REDACTED]");
-    expect(data.events[0]).toMatchObject({ name: "exception", attributes: { "exception.type": "TypeError", "exception.message": "bad input from [REDACTED]" } });
+    expect(data.events[0]).toMatchObject({
+      name: "exception",
+      attributes: { "exception.type": "TypeError", "exception.message": "bad input from [REDACTED]" },
+    });
     // An end before the start is clamped: a span never has a negative duration.
     expect([data.startMs, data.endMs]).toEqual([500, 500]);
   });

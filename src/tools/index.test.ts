@@ -36,14 +36,21 @@ describe("createToolBackends", () => {
     expect((embedded.code_execution as EmbeddedSandbox).workers.size).toBe(0);
     expect(embedded.web_search).toBeNull();
     await embedded.shutdown();
-    expect(createToolBackends({ ...base, sandboxUrl: "http://sandbox:8080" }).code_execution).toBeInstanceOf(RemoteSandbox);
-    expect(createToolBackends({ ...base, sandboxUrl: "http://sandbox:8080", sandboxEmbedded: false }).code_execution).toBeInstanceOf(RemoteSandbox);
+    expect(createToolBackends({ ...base, sandboxUrl: "http://sandbox:8080" }).code_execution).toBeInstanceOf(
+      RemoteSandbox,
+    );
+    expect(
+      createToolBackends({ ...base, sandboxUrl: "http://sandbox:8080", sandboxEmbedded: false }).code_execution,
+    ).toBeInstanceOf(RemoteSandbox);
     expect(createToolBackends({ ...base, sandboxEmbedded: false }).code_execution).toBeNull();
   });
 
   test("web_search with a URL; an invalid max results is warned about once", () => {
     const warnings: string[] = [];
-    const tools = createToolBackends({ ...base, webSearchUrl: "http://searx:8888/", webSearchMaxResults: "lots" }, (m) => warnings.push(m));
+    const tools = createToolBackends(
+      { ...base, webSearchUrl: "http://searx:8888/", webSearchMaxResults: "lots" },
+      (m) => warnings.push(m),
+    );
     expect(tools.web_search).toBeInstanceOf(WebSearch);
     expect((tools.web_search as WebSearch).options.maxResults).toBe(5);
     expect((tools.web_search as WebSearch).options.baseUrl).toBe("http://searx:8888");
@@ -54,8 +61,16 @@ describe("createToolBackends", () => {
 describe("contract pieces", () => {
   test("gateway tool types and the function definitions injected for the model", () => {
     expect(GATEWAY_TOOL_TYPES).toEqual({ otari_code_execution: "code_execution", otari_web_search: "web_search" });
-    expect(TOOL_DEFINITIONS.code_execution.parameters).toMatchObject({ type: "object", properties: { code: { type: "string" } }, required: ["code"] });
-    expect(TOOL_DEFINITIONS.web_search.parameters).toMatchObject({ type: "object", properties: { query: { type: "string" } }, required: ["query"] });
+    expect(TOOL_DEFINITIONS.code_execution.parameters).toMatchObject({
+      type: "object",
+      properties: { code: { type: "string" } },
+      required: ["code"],
+    });
+    expect(TOOL_DEFINITIONS.web_search.parameters).toMatchObject({
+      type: "object",
+      properties: { query: { type: "string" } },
+      required: ["query"],
+    });
   });
 
   test("ToolBackendUnreachable is a 502 GatewayError with SPEC §9.1's exact text", () => {
@@ -75,8 +90,14 @@ describe("contract pieces", () => {
       { name: "code_execution", hint: "run code" },
       { name: "web_search", hint: "search" },
     ];
-    expect(renderPurposeBlock(hints, null, settings)).toBe("You have access to the following tools:\n- code_execution: run code\n- web_search: search");
-    expect(renderPurposeBlock(hints.slice(0, 1), null, { toolsHeader: "Tools:" })).toBe("Tools:\n- code_execution: run code");
-    expect(renderPurposeBlock(hints.slice(0, 1), "Mine:", { toolsHeader: "Tools:" })).toBe("Mine:\n- code_execution: run code");
+    expect(renderPurposeBlock(hints, null, settings)).toBe(
+      "You have access to the following tools:\n- code_execution: run code\n- web_search: search",
+    );
+    expect(renderPurposeBlock(hints.slice(0, 1), null, { toolsHeader: "Tools:" })).toBe(
+      "Tools:\n- code_execution: run code",
+    );
+    expect(renderPurposeBlock(hints.slice(0, 1), "Mine:", { toolsHeader: "Tools:" })).toBe(
+      "Mine:\n- code_execution: run code",
+    );
   });
 });

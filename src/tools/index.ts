@@ -52,7 +52,9 @@ export function createToolBackends(settings: ToolSettings, warn?: (message: stri
           requireConfinement: settings.sandboxRequireConfinement,
         })
       : null;
-  const web_search = settings.webSearchUrl ? new WebSearch(webSearchOptions({ ...settings, webSearchUrl: settings.webSearchUrl }, warn)) : null;
+  const web_search = settings.webSearchUrl
+    ? new WebSearch(webSearchOptions({ ...settings, webSearchUrl: settings.webSearchUrl }, warn))
+    : null;
   return {
     code_execution,
     web_search,

@@ -5,7 +5,10 @@ import { checkUrl, classifyAddress, pinnedFetch, SsrfBlocked, type SsrfOptions }
 
 const VAR = "GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS";
 const strict: SsrfOptions = { allowPrivate: false, overrideVariable: VAR };
-const resolving = (answers: Record<string, string[]>): SsrfOptions => ({ ...strict, resolve: async (host) => answers[host] ?? [] });
+const resolving = (answers: Record<string, string[]>): SsrfOptions => ({
+  ...strict,
+  resolve: async (host) => answers[host] ?? [],
+});
 
 async function refused(url: string, options: SsrfOptions = strict): Promise<SsrfBlocked> {
   const err = await checkUrl(url, options).then(
@@ -53,7 +56,15 @@ describe("address classes", () => {
     expect(classifyAddress(address)).toContain(reason);
   });
 
-  test.each(["8.8.8.8", "1.1.1.1", "172.32.0.1", "93.184.215.14", "2606:4700:4700::1111", "2001:4860:4860::8888", "::ffff:8.8.8.8"])("%s is public", (address) => {
+  test.each([
+    "8.8.8.8",
+    "1.1.1.1",
+    "172.32.0.1",
+    "93.184.215.14",
+    "2606:4700:4700::1111",
+    "2001:4860:4860::8888",
+    "::ffff:8.8.8.8",
+  ])("%s is public", (address) => {
     expect(classifyAddress(address)).toBeNull();
   });
 
@@ -81,7 +92,10 @@ describe("checkUrl", () => {
   });
 
   test("the message names host, address, reason and the override variable", async () => {
-    const e = await refused("http://metadata.internal/computeMetadata", resolving({ "metadata.internal": ["169.254.169.254"] }));
+    const e = await refused(
+      "http://metadata.internal/computeMetadata",
+      resolving({ "metadata.internal": ["169.254.169.254"] }),
+    );
     expect(e.host).toBe("metadata.internal");
     expect(e.address).toBe("169.254.169.254");
     expect(e.message).toContain("metadata.internal");
@@ -147,7 +161,12 @@ describe("pinnedFetch: the connection goes to the validated address", () => {
   test("https: TLS is verified for the host name (SNI) while connecting to the IP", async () => {
     const cert = readFileSync(new URL("./fixtures/example-test.cert.pem", import.meta.url), "utf8");
     const key = readFileSync(new URL("./fixtures/example-test.key.pem", import.meta.url), "utf8");
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, tls: { cert, key }, fetch: (req) => new Response(`host=${req.headers.get("host")}`) });
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert, key },
+      fetch: (req) => new Response(`host=${req.headers.get("host")}`),
+    });
     const options: SsrfOptions = { ...strict, resolve: async () => ["127.0.0.1"], classify: () => null };
     const good = await checkUrl(`https://example.test:${server.port}/`, options);
     expect(await (await pinnedFetch(good, { tls: { ca: cert } })).text()).toBe(`host=example.test:${server.port}`);
@@ -158,7 +177,11 @@ describe("pinnedFetch: the connection goes to the validated address", () => {
   });
 
   test("redirects are not followed by fetch itself", async () => {
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.redirect("http://169.254.169.254/", 302) });
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => Response.redirect("http://169.254.169.254/", 302),
+    });
     const target = await checkUrl(`http://127.0.0.1:${server.port}/`, { ...strict, allowPrivate: true });
     const res = await pinnedFetch(target);
     expect(res.status).toBe(302);

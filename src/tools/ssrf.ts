@@ -169,7 +169,10 @@ export async function checkUrl(raw: string | URL, options: SsrfOptions): Promise
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const refuse = (address: string | null, reason: string): never => {
-    const where = address && address !== host ? `host '${host}' resolves to ${address}, which is` : `host '${host}' (address ${address}) is`;
+    const where =
+      address && address !== host
+        ? `host '${host}' resolves to ${address}, which is`
+        : `host '${host}' (address ${address}) is`;
     throw new SsrfBlocked(
       `Refusing to fetch ${url.href}: ${where} ${reason}. Set ${options.overrideVariable}=true to allow private and local hosts.`,
       host,
@@ -178,7 +181,12 @@ export async function checkUrl(raw: string | URL, options: SsrfOptions): Promise
     );
   };
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new SsrfBlocked(`Refusing to fetch ${url.href}: only http and https URLs are fetched (scheme '${url.protocol.replace(/:$/, "")}')`, host, null, "scheme not allowed");
+    throw new SsrfBlocked(
+      `Refusing to fetch ${url.href}: only http and https URLs are fetched (scheme '${url.protocol.replace(/:$/, "")}')`,
+      host,
+      null,
+      "scheme not allowed",
+    );
   }
   if (!host) throw new SsrfBlocked(`Refusing to fetch ${url.href}: the URL has no host`, "", null, "no host");
   if (options.allowPrivate) return { url, host, address: null };
@@ -222,6 +230,8 @@ export function pinnedFetch(target: CheckedTarget, init: BunFetchRequestInit = {
     redirect: "manual",
     proxy: false,
     // SNI and certificate name: the real host (an IP literal host needs neither).
-    ...(target.url.protocol === "https:" && !isIP(target.host) ? { tls: { ...init.tls, serverName: target.host } } : {}),
+    ...(target.url.protocol === "https:" && !isIP(target.host)
+      ? { tls: { ...init.tls, serverName: target.host } }
+      : {}),
   });
 }

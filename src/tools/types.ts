@@ -107,7 +107,9 @@ export const TOOL_DEFINITIONS: Record<ToolName, FunctionToolDefinition> = {
       "(or a snippet). Use it for recent events or facts you are unsure of, and cite the URLs you rely on.",
     parameters: {
       type: "object",
-      properties: { query: { type: "string", description: "The search query, as you would type it into a search engine." } },
+      properties: {
+        query: { type: "string", description: "The search query, as you would type it into a search engine." },
+      },
       required: ["query"],
     },
   },
@@ -132,7 +134,11 @@ export interface PurposeHintSettings {
 const nonBlank = (s: string | null | undefined): s is string => typeof s === "string" && s.trim() !== "";
 
 /** Hint = entry `purpose_hint` -> env hint -> built-in default. */
-export function resolvePurposeHint(tool: ToolName, entryHint: string | null | undefined, settings: PurposeHintSettings): string {
+export function resolvePurposeHint(
+  tool: ToolName,
+  entryHint: string | null | undefined,
+  settings: PurposeHintSettings,
+): string {
   if (nonBlank(entryHint)) return entryHint;
   const env = tool === "code_execution" ? settings.sandboxPurposeHint : settings.webSearchPurposeHint;
   return nonBlank(env) ? env : DEFAULT_PURPOSE_HINTS[tool];
@@ -144,6 +150,10 @@ export function renderPurposeBlock(
   requestHeader: string | null | undefined,
   settings: Pick<PurposeHintSettings, "toolsHeader">,
 ): string {
-  const header = nonBlank(requestHeader) ? requestHeader : nonBlank(settings.toolsHeader) ? settings.toolsHeader : DEFAULT_TOOLS_HEADER;
+  const header = nonBlank(requestHeader)
+    ? requestHeader
+    : nonBlank(settings.toolsHeader)
+      ? settings.toolsHeader
+      : DEFAULT_TOOLS_HEADER;
   return [header, ...hints.map((h) => `- ${h.name}: ${h.hint}`)].join("\n");
 }

@@ -56,7 +56,12 @@ export async function loadSession(): Promise<SessionInfo | null> {
 }
 
 export async function signIn(masterKey: string): Promise<SessionInfo> {
-  const res = await fetch("/ui/api/session", { method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" }, body: JSON.stringify({ master_key: masterKey }) });
+  const res = await fetch("/ui/api/session", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ master_key: masterKey }),
+  });
   if (!res.ok) throw new Error(await errorText(res));
   const info = (await res.json()) as SessionInfo;
   csrfToken = info.csrf_token;
@@ -64,7 +69,11 @@ export async function signIn(masterKey: string): Promise<SessionInfo> {
 }
 
 export async function signOut(): Promise<void> {
-  await fetch("/ui/api/session", { method: "DELETE", credentials: "same-origin", headers: csrfToken ? { "x-csrf-token": csrfToken } : {} });
+  await fetch("/ui/api/session", {
+    method: "DELETE",
+    credentials: "same-origin",
+    headers: csrfToken ? { "x-csrf-token": csrfToken } : {},
+  });
   csrfToken = null;
 }
 

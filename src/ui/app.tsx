@@ -73,7 +73,13 @@ function Shell(props: { onSignedOut: () => void }) {
         Skip to content
       </a>
       <header class="topbar">
-        <button type="button" class="ghost menu-button" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>
+        <button
+          type="button"
+          class="ghost menu-button"
+          aria-expanded={menuOpen}
+          aria-controls="nav"
+          onClick={() => setMenuOpen(!menuOpen)}
+        >
           Menu
         </button>
         <span class="brand">Gateway console</span>

@@ -14,13 +14,21 @@ export function fmtUsd(n: number | null | undefined): string {
   return `$${n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
 }
 
-export const fmtMs = (n: number | null | undefined): string => (n === null || n === undefined ? "—" : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
+export const fmtMs = (n: number | null | undefined): string =>
+  n === null || n === undefined ? "—" : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
 export const fmtPct = (n: number): string => `${(n * 100).toFixed(n < 0.1 ? 2 : 1)} %`;
 
 /** A timestamp in the browser's time zone. */
 export function fmtTime(iso: string | null | undefined): string {
   if (!iso) return "—";
-  return new Date(iso).toLocaleString("en-GB", { year: "numeric", month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return new Date(iso).toLocaleString("en-GB", {
+    year: "numeric",
+    month: "short",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
 }
 
 export function fmtDuration(seconds: number | null | undefined): string {
@@ -30,6 +38,7 @@ export function fmtDuration(seconds: number | null | undefined): string {
     [3600, "hour"],
     [60, "minute"],
   ];
-  for (const [size, name] of units) if (seconds % size === 0) return `every ${seconds / size} ${name}${seconds / size === 1 ? "" : "s"}`;
+  for (const [size, name] of units)
+    if (seconds % size === 0) return `every ${seconds / size} ${name}${seconds / size === 1 ? "" : "s"}`;
   return `every ${seconds} s`;
 }

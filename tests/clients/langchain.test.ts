@@ -27,19 +27,43 @@ afterAll(async () => {
 type Usage = { input_tokens: number; output_tokens: number; total_tokens: number };
 const rowUsage = (rows: UsageRow[]): Usage => {
   const sum = (k: string) => rows.reduce((n, r) => n + Number(r[k] ?? 0), 0);
-  return { input_tokens: sum("prompt_tokens"), output_tokens: sum("completion_tokens"), total_tokens: sum("total_tokens") };
+  return {
+    input_tokens: sum("prompt_tokens"),
+    output_tokens: sum("completion_tokens"),
+    total_tokens: sum("total_tokens"),
+  };
 };
 const usageOf = (m: { usage_metadata?: Usage }): Usage | undefined =>
-  m.usage_metadata && { input_tokens: m.usage_metadata.input_tokens, output_tokens: m.usage_metadata.output_tokens, total_tokens: m.usage_metadata.total_tokens };
+  m.usage_metadata && {
+    input_tokens: m.usage_metadata.input_tokens,
+    output_tokens: m.usage_metadata.output_tokens,
+    total_tokens: m.usage_metadata.total_tokens,
+  };
 
 /** The chat models of a fresh user of the test's own (no retries: failures surface as they are). */
 async function chatModels(userId: string, model: { openai?: string; anthropic?: string } = {}) {
   const { key, id } = await gw.keyFor(userId);
   return {
     keyId: id,
-    openai: new ChatOpenAI({ model: `openai:${model.openai ?? "gpt-4o-mini"}`, apiKey: key, configuration: { baseURL: `${gw.url}/v1` }, maxRetries: 0 }),
-    openaiResponses: new ChatOpenAI({ model: `openai:${model.openai ?? "gpt-4o-mini"}`, apiKey: key, configuration: { baseURL: `${gw.url}/v1` }, maxRetries: 0, useResponsesApi: true }),
-    anthropic: new ChatAnthropic({ model: `anthropic:${model.anthropic ?? "claude-sonnet-4-5"}`, apiKey: key, anthropicApiUrl: gw.url, maxRetries: 0 }),
+    openai: new ChatOpenAI({
+      model: `openai:${model.openai ?? "gpt-4o-mini"}`,
+      apiKey: key,
+      configuration: { baseURL: `${gw.url}/v1` },
+      maxRetries: 0,
+    }),
+    openaiResponses: new ChatOpenAI({
+      model: `openai:${model.openai ?? "gpt-4o-mini"}`,
+      apiKey: key,
+      configuration: { baseURL: `${gw.url}/v1` },
+      maxRetries: 0,
+      useResponsesApi: true,
+    }),
+    anthropic: new ChatAnthropic({
+      model: `anthropic:${model.anthropic ?? "claude-sonnet-4-5"}`,
+      apiKey: key,
+      anthropicApiUrl: gw.url,
+      maxRetries: 0,
+    }),
   };
 }
 
@@ -58,14 +82,20 @@ const lookup = tool(async ({ input }: { input: string }) => `sunny (${input})`, 
 });
 
 describe.each(["openai", "openaiResponses", "anthropic"] as const)("%s", (which) => {
-  const label = { openai: "ChatOpenAI", openaiResponses: "ChatOpenAI (useResponsesApi)", anthropic: "ChatAnthropic" }[which];
+  const label = { openai: "ChatOpenAI", openaiResponses: "ChatOpenAI (useResponsesApi)", anthropic: "ChatAnthropic" }[
+    which
+  ];
 
   test(`${label}.invoke: the text and usage_metadata equal to the row`, async () => {
     const user = `lc-invoke-${which}`;
     const models = await chatModels(user);
     const message = await models[which].invoke("Say hello.");
     expect(message.text).toBe(MOCK_TEXT);
-    expect(usageOf(message)).toEqual({ input_tokens: MOCK_USAGE.prompt, output_tokens: MOCK_USAGE.completion, total_tokens: MOCK_USAGE.prompt + MOCK_USAGE.completion });
+    expect(usageOf(message)).toEqual({
+      input_tokens: MOCK_USAGE.prompt,
+      output_tokens: MOCK_USAGE.completion,
+      total_tokens: MOCK_USAGE.prompt + MOCK_USAGE.completion,
+    });
     const rows = await gw.rows(user, 1);
     expect(rows).toHaveLength(1);
     expect(rowUsage(rows)).toEqual(usageOf(message)!);
@@ -83,8 +113,16 @@ describe.each(["openai", "openaiResponses", "anthropic"] as const)("%s", (which)
     else {
       // ChatAnthropic adds message_start's output_tokens (1) to message_delta's, which Anthropic documents as the
       // cumulative count (3): it does the same against Anthropic itself. The row has Anthropic's figure.
-      expect(rowUsage(rows)).toEqual({ input_tokens: MOCK_USAGE.prompt, output_tokens: 3, total_tokens: MOCK_USAGE.prompt + 3 });
-      expect(usageOf(message)).toEqual({ input_tokens: MOCK_USAGE.prompt, output_tokens: 4, total_tokens: MOCK_USAGE.prompt + 4 });
+      expect(rowUsage(rows)).toEqual({
+        input_tokens: MOCK_USAGE.prompt,
+        output_tokens: 3,
+        total_tokens: MOCK_USAGE.prompt + 3,
+      });
+      expect(usageOf(message)).toEqual({
+        input_tokens: MOCK_USAGE.prompt,
+        output_tokens: 4,
+        total_tokens: MOCK_USAGE.prompt + 4,
+      });
     }
   });
 
@@ -96,12 +134,17 @@ describe.each(["openai", "openaiResponses", "anthropic"] as const)("%s", (which)
     const first = await llm.invoke(history);
     expect(first.tool_calls?.map((c) => [c.name, c.args])).toEqual([["lookup", { input: "Paris" }]]);
     history.push(first);
-    for (const call of first.tool_calls ?? []) history.push(new ToolMessage({ content: await lookup.invoke(call.args as { input: string }), tool_call_id: call.id ?? "" }));
+    for (const call of first.tool_calls ?? [])
+      history.push(
+        new ToolMessage({ content: await lookup.invoke(call.args as { input: string }), tool_call_id: call.id ?? "" }),
+      );
     const answer = await llm.invoke(history);
     expect(answer.text).toBe("Tool said: sunny (Paris)");
     const rows = await gw.rows(user, 2);
     expect(rows).toHaveLength(2);
-    expect(rows.map((r) => [r["prompt_tokens"], r["completion_tokens"]])).toEqual([first, answer].map((m) => [m.usage_metadata?.input_tokens, m.usage_metadata?.output_tokens]));
+    expect(rows.map((r) => [r["prompt_tokens"], r["completion_tokens"]])).toEqual(
+      [first, answer].map((m) => [m.usage_metadata?.input_tokens, m.usage_metadata?.output_tokens]),
+    );
   });
 
   test(`${label}: a stream cut mid-way rejects the iteration; an upstream 500 is a 5xx error; a revoked key a 401`, async () => {
@@ -113,13 +156,20 @@ describe.each(["openai", "openaiResponses", "anthropic"] as const)("%s", (which)
     }
 
     const failing = await chatModels(`${user}-500`, { openai: "error-500", anthropic: "error-500" });
-    const upstream = (await rejection(failing[which].invoke("hi"))) as { status?: number; constructor: { name: string } };
+    const upstream = (await rejection(failing[which].invoke("hi"))) as {
+      status?: number;
+      constructor: { name: string };
+    };
     expect(upstream.status).toBe(502);
     expect(upstream.constructor.name).toBe("InternalServerError");
     if (which !== "anthropic") expect(upstream).toBeInstanceOf(OpenAI.InternalServerError);
 
     await gw.revoke(failing.keyId);
-    const revoked = (await rejection(failing[which].invoke("hi"))) as { status?: number; lc_error_code?: string; constructor: { name: string } };
+    const revoked = (await rejection(failing[which].invoke("hi"))) as {
+      status?: number;
+      lc_error_code?: string;
+      constructor: { name: string };
+    };
     expect(revoked.status).toBe(401);
     expect(revoked.constructor.name).toBe("AuthenticationError");
     expect(revoked.lc_error_code).toBe("MODEL_AUTHENTICATION");
@@ -131,7 +181,12 @@ describe("OpenAIEmbeddings", () => {
   test("embedQuery and embedDocuments: the vectors, and rows with the embedding tokens", async () => {
     const user = "lc-embeddings";
     const { key } = await gw.keyFor(user);
-    const embeddings = new OpenAIEmbeddings({ model: "openai:text-embedding-3-small", apiKey: key, configuration: { baseURL: `${gw.url}/v1` }, maxRetries: 0 });
+    const embeddings = new OpenAIEmbeddings({
+      model: "openai:text-embedding-3-small",
+      apiKey: key,
+      configuration: { baseURL: `${gw.url}/v1` },
+      maxRetries: 0,
+    });
     expect(await embeddings.embedQuery("hello")).toEqual([...MOCK_EMBEDDING]);
     expect(await embeddings.embedDocuments(["a", "b"])).toEqual([[...MOCK_EMBEDDING], [...MOCK_EMBEDDING]]);
     const rows = await gw.rows(user, 2);

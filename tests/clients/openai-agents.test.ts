@@ -5,7 +5,15 @@
  * 5xx, as the openai SDK's error classes the Agents SDK lets through.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Agent, type Model, OpenAIChatCompletionsModel, OpenAIResponsesModel, run, setTracingDisabled, tool } from "@openai/agents";
+import {
+  Agent,
+  type Model,
+  OpenAIChatCompletionsModel,
+  OpenAIResponsesModel,
+  run,
+  setTracingDisabled,
+  tool,
+} from "@openai/agents";
 import OpenAI from "openai";
 import { z } from "zod";
 import { type ClientGateway, rejection, startClientGateway, type UsageRow } from "./_gateway";
@@ -37,8 +45,14 @@ type Api = "responses" | "chat_completions";
 async function agentFor(userId: string, api: Api, model: string) {
   const { key, id } = await gw.keyFor(userId);
   const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 });
-  const m: Model = api === "responses" ? new OpenAIResponsesModel(client, `openai:${model}`) : new OpenAIChatCompletionsModel(client, `openai:${model}`);
-  return { keyId: id, agent: new Agent({ name: "weather", instructions: "Use the lookup tool.", tools: [lookup], model: m }) };
+  const m: Model =
+    api === "responses"
+      ? new OpenAIResponsesModel(client, `openai:${model}`)
+      : new OpenAIChatCompletionsModel(client, `openai:${model}`);
+  return {
+    keyId: id,
+    agent: new Agent({ name: "weather", instructions: "Use the lookup tool.", tools: [lookup], model: m }),
+  };
 }
 
 const rowTokens = (rows: UsageRow[]) => rows.map((r) => [r["prompt_tokens"], r["completion_tokens"]]);
@@ -53,7 +67,9 @@ describe.each(["responses", "chat_completions"] as const)("Agent over %s", (api)
     expect(result.finalOutput).toBe("Tool said: sunny (Paris)");
     expect(result.rawResponses).toHaveLength(2);
     const rows = await gw.rows(user, 2);
-    expect(rows.map((r) => r["endpoint"])).toEqual(api === "responses" ? ["/v1/responses", "/v1/responses"] : ["/v1/chat/completions", "/v1/chat/completions"]);
+    expect(rows.map((r) => r["endpoint"])).toEqual(
+      api === "responses" ? ["/v1/responses", "/v1/responses"] : ["/v1/chat/completions", "/v1/chat/completions"],
+    );
     expect(rowTokens(rows)).toEqual(result.rawResponses.map((r) => [r.usage.inputTokens, r.usage.outputTokens]));
   });
 

@@ -7,7 +7,18 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
-import { APICallError, embed, embedMany, generateObject, generateText, type LanguageModel, Output, stepCountIs, streamText, tool } from "ai";
+import {
+  APICallError,
+  embed,
+  embedMany,
+  generateObject,
+  generateText,
+  type LanguageModel,
+  Output,
+  stepCountIs,
+  streamText,
+  tool,
+} from "ai";
 import { z } from "zod";
 import { MOCK_EMBEDDING, MOCK_TEXT, MOCK_USAGE, chunkText } from "../../src/providers/_mocks";
 import { type ClientGateway, rejection, startClientGateway, type UsageRow } from "./_gateway";
@@ -36,9 +47,17 @@ type Tokens = { inputTokens?: number; outputTokens?: number; totalTokens?: numbe
 /** The usage rows' token sums, in the SDK's terms. */
 function summed(rows: UsageRow[]): Tokens {
   const sum = (k: string) => rows.reduce((n, r) => n + Number(r[k] ?? 0), 0);
-  return { inputTokens: sum("prompt_tokens"), outputTokens: sum("completion_tokens"), totalTokens: sum("total_tokens") };
+  return {
+    inputTokens: sum("prompt_tokens"),
+    outputTokens: sum("completion_tokens"),
+    totalTokens: sum("total_tokens"),
+  };
 }
-const sdkUsage = (u: Tokens): Tokens => ({ inputTokens: u.inputTokens, outputTokens: u.outputTokens, totalTokens: u.totalTokens });
+const sdkUsage = (u: Tokens): Tokens => ({
+  inputTokens: u.inputTokens,
+  outputTokens: u.outputTokens,
+  totalTokens: u.totalTokens,
+});
 
 /** A client-side tool: the mock model (`toolloop`) calls it with the user's text as `input`. */
 const lookup = tool({
@@ -72,7 +91,11 @@ describe.each(["@ai-sdk/openai chat", "@ai-sdk/openai responses", "@ai-sdk/anthr
     const result = await generateText({ model: model(), prompt: "Say hello." });
     expect(result.text).toBe(MOCK_TEXT);
     expect(result.finishReason).toBe("stop");
-    expect(sdkUsage(result.usage)).toEqual({ inputTokens: MOCK_USAGE.prompt, outputTokens: MOCK_USAGE.completion, totalTokens: MOCK_USAGE.prompt + MOCK_USAGE.completion });
+    expect(sdkUsage(result.usage)).toEqual({
+      inputTokens: MOCK_USAGE.prompt,
+      outputTokens: MOCK_USAGE.completion,
+      totalTokens: MOCK_USAGE.prompt + MOCK_USAGE.completion,
+    });
     const rows = await gw.rows(user, 1);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: "success", estimated: false });
@@ -99,7 +122,12 @@ describe.each(["@ai-sdk/openai chat", "@ai-sdk/openai responses", "@ai-sdk/anthr
   test("a tool() round trip: the model calls the client's tool, gets its result and answers with it", async () => {
     const user = `vercel-tool-${slug}`;
     const model = await modelFor(user);
-    const result = await generateText({ model: model("toolloop"), prompt: "Paris", tools: { lookup }, stopWhen: stepCountIs(3) });
+    const result = await generateText({
+      model: model("toolloop"),
+      prompt: "Paris",
+      tools: { lookup },
+      stopWhen: stepCountIs(3),
+    });
     expect(result.steps).toHaveLength(2);
     expect(result.steps[0]?.toolCalls.map((c) => [c.toolName, c.input])).toEqual([["lookup", { input: "Paris" }]]);
     expect(result.steps[0]?.toolResults.map((r) => r.output)).toEqual(["sunny (Paris)"]);
@@ -112,7 +140,12 @@ describe.each(["@ai-sdk/openai chat", "@ai-sdk/openai responses", "@ai-sdk/anthr
   test("a tool() round trip, streamed", async () => {
     const user = `vercel-tool-stream-${slug}`;
     const model = await modelFor(user);
-    const result = streamText({ model: model("toolloop"), prompt: "Rome", tools: { lookup }, stopWhen: stepCountIs(3) });
+    const result = streamText({
+      model: model("toolloop"),
+      prompt: "Rome",
+      tools: { lookup },
+      stopWhen: stepCountIs(3),
+    });
     expect(await result.text).toBe("Tool said: sunny (Rome)");
     const steps = await result.steps;
     expect(steps[0]?.toolResults.map((r) => r.output)).toEqual(["sunny (Rome)"]);
@@ -125,7 +158,11 @@ describe.each(["@ai-sdk/openai chat", "@ai-sdk/openai responses", "@ai-sdk/anthr
     const model = await modelFor(`vercel-cut-${slug}`);
     for (const cut of ["break-stream", "cut-stream"]) {
       const errors: unknown[] = [];
-      const result = streamText({ model: model(cut), prompt: "Say hello.", onError: ({ error }) => void errors.push(error) });
+      const result = streamText({
+        model: model(cut),
+        prompt: "Say hello.",
+        onError: ({ error }) => void errors.push(error),
+      });
       const parts: string[] = [];
       for await (const part of result.fullStream) parts.push(part.type);
       expect(parts).toContain("error");
@@ -163,7 +200,11 @@ describe("structured output and embeddings (@ai-sdk/openai)", () => {
     expect(sent[0]?.["response_format"]).toMatchObject({ type: "json_schema" });
     expect(sent[1]?.["text"]).toMatchObject({ format: { type: "json_schema" } });
     // generateObject's successor in ai 7: generateText with an output setting, streamed here
-    const streamed = streamText({ model: p.openai.responses("openai:gpt-4o-mini"), output: Output.object({ schema: structured }), prompt: "Weather in Paris?" });
+    const streamed = streamText({
+      model: p.openai.responses("openai:gpt-4o-mini"),
+      output: Output.object({ schema: structured }),
+      prompt: "Weather in Paris?",
+    });
     expect(await streamed.output).toEqual({ city: "mock", temperature: 42, sunny: true });
     const rows = await gw.rows(user, 3);
     expect(rows.map((r) => r["endpoint"])).toEqual(["/v1/chat/completions", "/v1/responses", "/v1/responses"]);
@@ -171,7 +212,11 @@ describe("structured output and embeddings (@ai-sdk/openai)", () => {
 
   test("Anthropic through the chat route: generateObject via the gateway's forced-tool translation", async () => {
     const p = await providers("vercel-object-anthropic");
-    const { object } = await generateObject({ model: p.openai.chat("anthropic:claude-sonnet-4-5"), schema: z.object({ answer: z.number() }), prompt: "The answer?" });
+    const { object } = await generateObject({
+      model: p.openai.chat("anthropic:claude-sonnet-4-5"),
+      schema: z.object({ answer: z.number() }),
+      prompt: "The answer?",
+    });
     expect(object).toEqual({ answer: 42 });
   });
 
@@ -193,7 +238,11 @@ describe("structured output and embeddings (@ai-sdk/openai)", () => {
   test("the app's end-user id (providerOptions.openai.user) is recorded on the row; the key's user is billed", async () => {
     const user = "vercel-end-user";
     const p = await providers(user);
-    await generateText({ model: p.openai.chat("openai:gpt-4o-mini"), prompt: "hi", providerOptions: { openai: { user: "app-user-77" } } });
+    await generateText({
+      model: p.openai.chat("openai:gpt-4o-mini"),
+      prompt: "hi",
+      providerOptions: { openai: { user: "app-user-77" } },
+    });
     const [row] = await gw.rows(user, 1);
     expect(row).toMatchObject({ user_id: user, end_user_id: "app-user-77", status: "success" });
   });

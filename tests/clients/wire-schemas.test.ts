@@ -35,8 +35,19 @@ import {
 } from "../helpers/vendor-schemas";
 
 const ask = [{ role: "user", content: "What is the weather in Paris?" }];
-const weather = { type: "function", function: { name: "get_weather", description: "Weather of a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } };
-const weatherAnthropic = { name: "get_weather", description: "Weather of a city", input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
+const weather = {
+  type: "function",
+  function: {
+    name: "get_weather",
+    description: "Weather of a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
+const weatherAnthropic = {
+  name: "get_weather",
+  description: "Weather of a city",
+  input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+};
 
 interface Target {
   /** `provider:model` without scenario tokens. */
@@ -76,7 +87,12 @@ beforeAll(async () => {
   // Mistral speaks OpenAI's dialect (without stream usage): an OpenAI mock of its own stands in for it.
   const mistral = startOpenAIMock();
   mocks.push(gemini, bedrock, cohere, azure, vertex, mistral);
-  const vertexEntry = { api_base: vertex.apiBase, credentials: JSON.stringify({ ...account.json, token_uri: vertex.tokenUrl }), project: "proj-1", location: "us-east5" };
+  const vertexEntry = {
+    api_base: vertex.apiBase,
+    credentials: JSON.stringify({ ...account.json, token_uri: vertex.tokenUrl }),
+    project: "proj-1",
+    location: "us-east5",
+  };
   gw = await startTestGateway(db, {
     // one attempt per request: the 5xx cases need no retry backoff here
     routing: { retries: 0 },
@@ -126,12 +142,20 @@ describe.each(TARGETS)("$model", (t) => {
       expect(r.status).toBe(200);
       found.push(...problems(chatCompletion, json(r.text), `chat JSON ${tokens || "plain"}`));
     }
-    const plain = json((await post("/v1/chat/completions", { model: m(), messages: ask })).text) as { choices: { message: Record<string, unknown>; logprobs?: unknown }[] };
+    const plain = json((await post("/v1/chat/completions", { model: m(), messages: ask })).text) as {
+      choices: { message: Record<string, unknown>; logprobs?: unknown }[];
+    };
     // translated or relayed, the members OpenAI requires are there even when null
     expect(plain.choices[0]?.message).toHaveProperty("refusal", null);
     expect(plain.choices[0]).toHaveProperty("logprobs");
     for (const tokens of ["", "tools", "break-stream", "cut-stream"]) {
-      const r = await post("/v1/chat/completions", { model: m(tokens), messages: ask, tools: [weather], stream: true, stream_options: { include_usage: true } });
+      const r = await post("/v1/chat/completions", {
+        model: m(tokens),
+        messages: ask,
+        tools: [weather],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       expect(r.status).toBe(200);
       found.push(...chatStreamProblems(r.text, `chat stream ${tokens || "plain"}`));
       // a reset or an early end reaches the client as the error frame, never as a clean end
@@ -143,12 +167,23 @@ describe.each(TARGETS)("$model", (t) => {
   test("/v1/messages: JSON and streams conform to Anthropic's schema and end at message_stop", async () => {
     const found: string[] = [];
     for (const tokens of ["", "tools"]) {
-      const r = await post("/v1/messages", { model: m(tokens), max_tokens: 64, messages: ask, tools: [weatherAnthropic] });
+      const r = await post("/v1/messages", {
+        model: m(tokens),
+        max_tokens: 64,
+        messages: ask,
+        tools: [weatherAnthropic],
+      });
       expect(r.status).toBe(200);
       found.push(...problems(anthropicMessage, json(r.text), `messages JSON ${tokens || "plain"}`));
     }
     for (const tokens of ["", "tools", "break-stream", "cut-stream"]) {
-      const r = await post("/v1/messages", { model: m(tokens), max_tokens: 64, messages: ask, tools: [weatherAnthropic], stream: true });
+      const r = await post("/v1/messages", {
+        model: m(tokens),
+        max_tokens: 64,
+        messages: ask,
+        tools: [weatherAnthropic],
+        stream: true,
+      });
       expect(r.status).toBe(200);
       found.push(...messagesStreamProblems(r.text, `messages stream ${tokens || "plain"}`));
       if (tokens.endsWith("-stream")) expect(r.text).toContain("event: error");
@@ -162,7 +197,10 @@ describe.each(TARGETS)("$model", (t) => {
     expect(chat.status).toBe(502);
     const messages = await post("/v1/messages", { model: m("error-500"), max_tokens: 8, messages: ask });
     expect(messages.status).toBe(502);
-    expect([...problems(openaiErrorBody, json(chat.text), "chat 502"), ...problems(anthropicErrorBody, json(messages.text), "messages 502")]).toEqual([]);
+    expect([
+      ...problems(openaiErrorBody, json(chat.text), "chat 502"),
+      ...problems(anthropicErrorBody, json(messages.text), "messages 502"),
+    ]).toEqual([]);
   });
 
   if (t.embeddings) {
@@ -181,9 +219,24 @@ describe("the Responses API (OpenAI upstream)", () => {
     for (const [tokens, extra] of [
       ["", {}],
       ["tools", { tools: [{ type: "function", name: "get_weather", parameters: weather.function.parameters }] }],
-      ["", { text: { format: { type: "json_schema", name: "city", schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } } }],
+      [
+        "",
+        {
+          text: {
+            format: {
+              type: "json_schema",
+              name: "city",
+              schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+            },
+          },
+        },
+      ],
     ] as const) {
-      const r = await post("/v1/responses", { model: `openai:gpt-4o-mini${tokens ? `+${tokens}` : ""}`, input: "hi", ...extra });
+      const r = await post("/v1/responses", {
+        model: `openai:gpt-4o-mini${tokens ? `+${tokens}` : ""}`,
+        input: "hi",
+        ...extra,
+      });
       expect(r.status).toBe(200);
       const body = json(r.text) as Record<string, unknown>;
       found.push(...problems(response, body, `responses JSON ${tokens || Object.keys(extra).join() || "plain"}`));
@@ -195,7 +248,11 @@ describe("the Responses API (OpenAI upstream)", () => {
   test("every stream event is its documented shape, numbered, nulls kept; a cut stream ends with ResponseErrorEvent", async () => {
     const found: string[] = [];
     for (const tokens of ["", "tools", "break-stream", "cut-stream", "stream-error"]) {
-      const r = await post("/v1/responses", { model: `openai:gpt-4o-mini${tokens ? `+${tokens}` : ""}`, input: "hi", stream: true });
+      const r = await post("/v1/responses", {
+        model: `openai:gpt-4o-mini${tokens ? `+${tokens}` : ""}`,
+        input: "hi",
+        stream: true,
+      });
       expect(r.status).toBe(200);
       found.push(...responsesStreamProblems(r.text, `responses stream ${tokens || "plain"}`));
       if (tokens.includes("stream")) expect(r.text).toContain("event: error\n");
@@ -210,13 +267,28 @@ describe("the Responses API (OpenAI upstream)", () => {
 
 describe("a stream request answered with a JSON body (json-stream)", () => {
   test("chat, messages and responses end with their protocol's error event, never an empty success", async () => {
-    const chat = await post("/v1/chat/completions", { model: "openai:gpt-4o-mini+json-stream", messages: ask, stream: true });
+    const chat = await post("/v1/chat/completions", {
+      model: "openai:gpt-4o-mini+json-stream",
+      messages: ask,
+      stream: true,
+    });
     expect(chatStreamProblems(chat.text, "chat")).toEqual([]);
-    expect(chat.text).toContain('"error":{"message":"An error occurred during streaming","type":"server_error","param":null,"code":"provider_error"}');
-    const messages = await post("/v1/messages", { model: "anthropic:claude-sonnet-4-5+json-stream", max_tokens: 8, messages: ask, stream: true });
+    expect(chat.text).toContain(
+      '"error":{"message":"An error occurred during streaming","type":"server_error","param":null,"code":"provider_error"}',
+    );
+    const messages = await post("/v1/messages", {
+      model: "anthropic:claude-sonnet-4-5+json-stream",
+      max_tokens: 8,
+      messages: ask,
+      stream: true,
+    });
     expect(messagesStreamProblems(messages.text, "messages")).toEqual([]);
     expect(messages.text).toStartWith("event: error\n");
-    const responses = await post("/v1/responses", { model: "openai:gpt-4o-mini+json-stream", input: "hi", stream: true });
+    const responses = await post("/v1/responses", {
+      model: "openai:gpt-4o-mini+json-stream",
+      input: "hi",
+      stream: true,
+    });
     expect(responsesStreamProblems(responses.text, "responses")).toEqual([]);
     expect(responses.text).toStartWith("event: error\n");
     const rows = await gw.usage("user_id=wire-schemas&status=error");
@@ -230,12 +302,18 @@ describe("models and gateway refusals", () => {
     expect(list.status).toBe(200);
     const one = await get("/v1/models/openai:gpt-4o-mini");
     expect(one.status).toBe(200);
-    expect([...problems(modelList, json(list.text), "models"), ...problems(model, json(one.text), "model")]).toEqual([]);
+    expect([...problems(modelList, json(list.text), "models"), ...problems(model, json(one.text), "model")]).toEqual(
+      [],
+    );
   });
 
   test("401, 400, 404 and 422 refusals are OpenAI ErrorResponses (Anthropic's on /v1/messages)", async () => {
     const refusals = [
-      await post("/v1/chat/completions", { model: "openai:gpt-4o-mini", messages: ask }, "gw-not-a-key-but-long-enough-to-pass-the-format-check-000"),
+      await post(
+        "/v1/chat/completions",
+        { model: "openai:gpt-4o-mini", messages: ask },
+        "gw-not-a-key-but-long-enough-to-pass-the-format-check-000",
+      ),
       await post("/v1/chat/completions", { model: "no-provider-prefix", messages: ask }),
       await post("/v1/chat/completions", { model: "openai:gpt-4o-mini" }),
       await post("/v1/chat/completions", { model: "openai:gpt-4o-mini", messages: ask }, MASTER_KEY),
@@ -243,7 +321,11 @@ describe("models and gateway refusals", () => {
     expect(refusals.map((r) => r.status)).toEqual([401, 400, 422, 400]);
     const missing = await get("/v1/models/openai:no-such-model");
     expect(missing.status).toBe(404);
-    const anthropic = await post("/v1/messages", { model: "anthropic:claude-sonnet-4-5", max_tokens: 8, messages: ask }, null);
+    const anthropic = await post(
+      "/v1/messages",
+      { model: "anthropic:claude-sonnet-4-5", max_tokens: 8, messages: ask },
+      null,
+    );
     expect(anthropic.status).toBe(401);
     expect([
       ...refusals.flatMap((r, i) => problems(openaiErrorBody, json(r.text), `refusal ${i}`)),

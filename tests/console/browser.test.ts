@@ -13,7 +13,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
-import { admin, baseConfig, call, type GatewayProc, killAll, MASTER, openaiProvider, spawnGateway, tempDir, until, writeConfig } from "../reliability/_harness";
+import {
+  admin,
+  baseConfig,
+  call,
+  type GatewayProc,
+  killAll,
+  MASTER,
+  openaiProvider,
+  spawnGateway,
+  tempDir,
+  until,
+  writeConfig,
+} from "../reliability/_harness";
 import { ROOT } from "../e2e/_gateway";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -48,17 +60,27 @@ let userData: string;
 let budgetId: string;
 const dialogs: string[] = [];
 
-const cardValue = async (testId: string) => (await page.getByTestId(testId).locator(".card-value").textContent())?.trim();
+const cardValue = async (testId: string) =>
+  (await page.getByTestId(testId).locator(".card-value").textContent())?.trim();
 
 beforeAll(async () => {
   mock = startOpenAIMock();
   const dir = tempDir("gw-console-");
-  const config = writeConfig(dir, baseConfig(`sqlite:///${join(dir, "gw.db")}`, { providers: openaiProvider(mock.apiBase) }));
+  const config = writeConfig(
+    dir,
+    baseConfig(`sqlite:///${join(dir, "gw.db")}`, { providers: openaiProvider(mock.apiBase) }),
+  );
   gw = await spawnGateway({ cwd: dir, config });
   for (const model of ["openai:gpt-4o-mini", "openai:gpt-4o", MARKUP_MODEL]) {
-    await admin(gw.url, "POST", "/v1/pricing", { model_key: model, input_price_per_million: 2.5, output_price_per_million: 10 });
+    await admin(gw.url, "POST", "/v1/pricing", {
+      model_key: model,
+      input_price_per_million: 2.5,
+      output_price_per_million: 10,
+    });
   }
-  budgetId = (await admin<{ budget_id: string }>(gw.url, "POST", "/v1/budgets", { max_budget: 5, budget_duration_sec: 86400 })).budget_id;
+  budgetId = (
+    await admin<{ budget_id: string }>(gw.url, "POST", "/v1/budgets", { max_budget: 5, budget_duration_sec: 86400 })
+  ).budget_id;
   await admin(gw.url, "POST", "/v1/users", { user_id: "alice", alias: MARKUP_ALIAS, budget_id: budgetId });
   await admin(gw.url, "POST", "/v1/users", { user_id: "bob" });
   const keys = [
@@ -69,17 +91,33 @@ beforeAll(async () => {
   for (let i = 0; i < 24; i++) {
     await call(`${gw.url}/v1/chat/completions`, {
       token: keys[i % 2],
-      body: { model: models[i % models.length], messages: [{ role: "user", content: `seed ${i}` }], max_tokens: 8, ...(i % 3 ? { user: `end-user-${i % 4}` } : {}) },
+      body: {
+        model: models[i % models.length],
+        messages: [{ role: "user", content: `seed ${i}` }],
+        max_tokens: 8,
+        ...(i % 3 ? { user: `end-user-${i % 4}` } : {}),
+      },
     });
   }
   // Every usage row written before the browser looks.
-  await until(async () => /^gateway_usage_log_queue_depth 0$/m.test((await call(`${gw.url}/metrics`)).text), 10_000, 100);
+  await until(
+    async () => /^gateway_usage_log_queue_depth 0$/m.test((await call(`${gw.url}/metrics`)).text),
+    10_000,
+    100,
+  );
   mkdirSync(ARTIFACTS, { recursive: true });
   userData = mkdtempSync(join(tmpdir(), "gw-chromium-"));
   context = await chromium.launchPersistentContext(userData, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+    ],
     viewport: { width: 1280, height: 860 },
     permissions: ["clipboard-read", "clipboard-write"],
   });
@@ -103,7 +141,9 @@ async function open(path: string): Promise<void> {
   await page.locator("main h1").first().waitFor();
   // A function, not a string: the page's CSP forbids the eval a string predicate would need.
   type Doc = { document: { querySelector(s: string): { textContent: string | null } | null } };
-  await page.waitForFunction(() => !(globalThis as unknown as Doc).document.querySelector("main")?.textContent?.includes("Loading…"));
+  await page.waitForFunction(
+    () => !(globalThis as unknown as Doc).document.querySelector("main")?.textContent?.includes("Loading…"),
+  );
 }
 
 /** axe-core's serious and critical violations on the current page (axe is evaluated over CDP, outside the page's CSP). */
@@ -113,7 +153,9 @@ async function axeViolations(): Promise<string[]> {
   const result = (await page.evaluate(
     "axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 3) })))",
   )) as { id: string; impact: string | null; targets: string[] }[];
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}) at ${v.targets.join(", ")}`);
+  return result
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}) at ${v.targets.join(", ")}`);
 }
 
 describe("the console in Chromium", () => {
@@ -129,7 +171,9 @@ describe("the console in Chromium", () => {
     const storage = await page.evaluate("JSON.stringify({ ...localStorage, ...sessionStorage })");
     expect(storage).not.toContain(MASTER);
     const cookies = await context.cookies();
-    expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite, c.path])).toEqual([["otari_console", true, "Strict", "/ui"]]);
+    expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite, c.path])).toEqual([
+      ["otari_console", true, "Strict", "/ui"],
+    ]);
     expect(cookies[0]!.value).not.toContain(MASTER);
   }, 30_000);
 
@@ -138,7 +182,11 @@ describe("the console in Chromium", () => {
     await page.getByTestId("card-requests").waitFor();
     const end = new Date(Date.now() + 60_000).toISOString();
     const start = new Date(Date.now() - 86_400_000).toISOString();
-    const o = await admin<{ window: { requests: number; cost: number; errors: number }; spend_today: number; top_models: { key: string }[] }>(gw.url, "GET", `/v1/overview?start=${start}&end=${end}`);
+    const o = await admin<{
+      window: { requests: number; cost: number; errors: number };
+      spend_today: number;
+      top_models: { key: string }[];
+    }>(gw.url, "GET", `/v1/overview?start=${start}&end=${end}`);
     expect(o.window.requests).toBe(24);
     expect(await cardValue("card-requests")).toBe(fmtInt(o.window.requests));
     expect(await cardValue("card-spend-window")).toBe(fmtUsd(o.window.cost));
@@ -148,7 +196,9 @@ describe("the console in Chromium", () => {
     await chart.getByRole("button", { name: "Show data" }).click();
     const cells = await chart.locator("tbody td.num").allTextContents();
     expect(cells.reduce((a, c) => a + Number(c.replace(/[^0-9.]/g, "") || 0), 0)).toBe(o.window.requests);
-    await expect(page.getByTestId("top-models").getByText(MARKUP_MODEL.slice("openai:".length), { exact: false }).count()).resolves.toBeGreaterThan(0);
+    await expect(
+      page.getByTestId("top-models").getByText(MARKUP_MODEL.slice("openai:".length), { exact: false }).count(),
+    ).resolves.toBeGreaterThan(0);
   }, 30_000);
 
   test("usage cards, chart and table equal the summary; markup in model names and aliases is text", async () => {
@@ -156,12 +206,21 @@ describe("the console in Chromium", () => {
     await page.getByTestId("usage-requests").waitFor();
     const end = new Date(Date.now() + 60_000).toISOString();
     const start = new Date(Date.now() - 7 * 86_400_000).toISOString();
-    const s = await admin<{ totals: { requests: number; cost: number; total_tokens: number }; groups: { key: string; requests: number }[] }>(gw.url, "GET", `/v1/usage/summary?start=${start}&end=${end}&group_by=model`);
+    const s = await admin<{
+      totals: { requests: number; cost: number; total_tokens: number };
+      groups: { key: string; requests: number }[];
+    }>(gw.url, "GET", `/v1/usage/summary?start=${start}&end=${end}&group_by=model`);
     expect(await cardValue("usage-requests")).toBe(fmtInt(s.totals.requests));
     expect(await cardValue("usage-cost")).toBe(fmtUsd(s.totals.cost));
     expect(await cardValue("usage-tokens")).toBe(fmtInt(s.totals.total_tokens));
     const table = page.getByRole("region", { name: "Usage by model" });
-    for (const g of s.groups) await table.getByRole("row").filter({ hasText: g.key }).filter({ hasText: fmtInt(g.requests) }).first().waitFor();
+    for (const g of s.groups)
+      await table
+        .getByRole("row")
+        .filter({ hasText: g.key })
+        .filter({ hasText: fmtInt(g.requests) })
+        .first()
+        .waitFor();
     expect(await page.locator("svg[onload], img[src='x']").count()).toBe(0);
     await open("/ui/users");
     await page.getByText(MARKUP_ALIAS, { exact: true }).waitFor();
@@ -200,11 +259,17 @@ describe("the console in Chromium", () => {
     expect(await page.content()).not.toContain(secret);
     await open("/ui/keys");
     expect(await page.content()).not.toContain(secret);
-    const ok = await call(`${gw.url}/v1/chat/completions`, { token: secret, body: { model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "hi" }] } });
+    const ok = await call(`${gw.url}/v1/chat/completions`, {
+      token: secret,
+      body: { model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "hi" }] },
+    });
     expect(ok.status).toBe(200);
     await page.getByRole("button", { name: "Revoke key browser key" }).click();
     await page.getByRole("button", { name: "Revoke key browser key" }).waitFor({ state: "detached" });
-    const refused = await call(`${gw.url}/v1/chat/completions`, { token: secret, body: { model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "hi" }] } });
+    const refused = await call(`${gw.url}/v1/chat/completions`, {
+      token: secret,
+      body: { model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "hi" }] },
+    });
     expect(refused.status).toBe(401);
     expect(JSON.parse(refused.text).error.message).toBe("API key is inactive");
     // The markup-named key is listed as text.
@@ -226,9 +291,17 @@ describe("the console in Chromium", () => {
     await open("/ui/keys");
     const statuses = await page.evaluate(async () => {
       const create = (headers: Record<string, string>) =>
-        fetch("/ui/api/trpc/keys.create", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ key_name: "csrf probe" }) }).then((r) => r.status);
+        fetch("/ui/api/trpc/keys.create", {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify({ key_name: "csrf probe" }),
+        }).then((r) => r.status);
       const { csrf_token } = (await (await fetch("/ui/api/session")).json()) as { csrf_token: string };
-      return { without: await create({}), wrong: await create({ "x-csrf-token": "0".repeat(64) }), with: await create({ "x-csrf-token": csrf_token }) };
+      return {
+        without: await create({}),
+        wrong: await create({ "x-csrf-token": "0".repeat(64) }),
+        with: await create({ "x-csrf-token": csrf_token }),
+      };
     });
     expect(statuses).toEqual({ without: 403, wrong: 403, with: 200 });
   }, 30_000);

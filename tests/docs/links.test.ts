@@ -80,7 +80,8 @@ function linksOf(markdown: string): Link[] {
   const links: Link[] = [];
   proseLines(markdown).forEach((raw, i) => {
     const line = raw.replace(/`[^`]*`|<!--.*?-->/g, (span) => " ".repeat(span.length));
-    for (const m of line.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) links.push({ line: i + 1, target: m[1]! });
+    for (const m of line.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g))
+      links.push({ line: i + 1, target: m[1]! });
     const def = /^\s*\[[^\]]+\]:\s*(\S+)/.exec(line);
     if (def) links.push({ line: i + 1, target: def[1]! });
   });
@@ -110,7 +111,8 @@ function brokenLinks(root: string, file: string): string[] {
       problems.push(`${where(link)}: anchors are checked on Markdown targets only; link the file without one`);
       continue;
     }
-    if (!anchorsOf(readFileSync(target, "utf8")).has(anchor)) problems.push(`${where(link)}: no heading with anchor #${anchor}`);
+    if (!anchorsOf(readFileSync(target, "utf8")).has(anchor))
+      problems.push(`${where(link)}: no heading with anchor #${anchor}`);
   }
   return problems;
 }
@@ -122,7 +124,8 @@ function citedSections(root: string, dirs: string[]): Set<string> {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (/\.(ts|tsx|js)$/.test(name)) for (const m of readFileSync(path, "utf8").matchAll(/SPEC §(\d+(?:\.\d+[a-z]?)*)/g)) found.add(`§${m[1]}`);
+      else if (/\.(ts|tsx|js)$/.test(name))
+        for (const m of readFileSync(path, "utf8").matchAll(/SPEC §(\d+(?:\.\d+[a-z]?)*)/g)) found.add(`§${m[1]}`);
     }
   };
   for (const dir of dirs) if (existsSync(join(root, dir))) walk(join(root, dir));
@@ -176,7 +179,9 @@ describe("README.md and docs/", () => {
   const files = docFiles(ROOT);
 
   test("there are docs to check", () => {
-    expect(files.map((f) => relative(ROOT, f))).toEqual(expect.arrayContaining(["README.md", "docs/README.md", "docs/api.md", "docs/configuration.md"]));
+    expect(files.map((f) => relative(ROOT, f))).toEqual(
+      expect.arrayContaining(["README.md", "docs/README.md", "docs/api.md", "docs/configuration.md"]),
+    );
   });
 
   test("every relative link points at a file and heading that exist", () => {

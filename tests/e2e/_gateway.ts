@@ -20,7 +20,8 @@ function newestInput(): number {
     if (st.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
     else if (!path.endsWith(".test.ts")) newest = Math.max(newest, st.mtimeMs);
   };
-  for (const input of ["src", "drizzle", "package.json", "bun.lock"]) if (existsSync(join(ROOT, input))) walk(join(ROOT, input));
+  for (const input of ["src", "drizzle", "package.json", "bun.lock"])
+    if (existsSync(join(ROOT, input))) walk(join(ROOT, input));
   return newest;
 }
 
@@ -31,7 +32,11 @@ export function ensureBinary(): Promise<void> {
   built ??= (async () => {
     if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= newestInput()) return;
     const proc = Bun.spawn([process.execPath, "scripts/build.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     if (code !== 0) throw new Error(`bun run build failed (${code}):\n${out}${err}`);
   })();
   return built;
@@ -61,15 +66,29 @@ export interface RunResult {
 }
 
 export async function run(args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<RunResult> {
-  const proc = Bun.spawn([BINARY, ...args], { cwd: opts.cwd, env: cleanEnv(opts.env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn([BINARY, ...args], {
+    cwd: opts.cwd,
+    env: cleanEnv(opts.env),
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout: plain(stdout), stderr: plain(stderr) };
 }
 
 /** `run` that expects exit 0 and parses stdout as JSON. */
-export async function runJson<T = unknown>(args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<T> {
+export async function runJson<T = unknown>(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string> },
+): Promise<T> {
   const result = await run(args, opts);
-  if (result.code !== 0) throw new Error(`gateway ${args.join(" ")} exited ${result.code}:\n${result.stderr}${result.stdout}`);
+  if (result.code !== 0)
+    throw new Error(`gateway ${args.join(" ")} exited ${result.code}:\n${result.stderr}${result.stdout}`);
   return JSON.parse(result.stdout) as T;
 }
 
@@ -117,7 +136,9 @@ export async function startServe(
   const port = opts.port ?? freePort();
   const listen = opts.port === undefined ? ["--host", "127.0.0.1", "--port", String(port)] : [];
   const command = [BINARY, "serve", ...listen, ...args];
-  const limited = opts.fdLimit ? ["bash", "-c", `ulimit -Sn ${opts.fdLimit} && ulimit -Hn ${opts.fdLimit} && exec "$@"`, "gateway", ...command] : command;
+  const limited = opts.fdLimit
+    ? ["bash", "-c", `ulimit -Sn ${opts.fdLimit} && ulimit -Hn ${opts.fdLimit} && exec "$@"`, "gateway", ...command]
+    : command;
   const proc = Bun.spawn(limited, {
     cwd: opts.cwd,
     env: cleanEnv(opts.env),
@@ -188,11 +209,18 @@ export interface HttpResult {
   json: unknown;
 }
 
-export async function http(url: string, opts: { method?: string; token?: string; body?: unknown } = {}): Promise<HttpResult> {
+export async function http(
+  url: string,
+  opts: { method?: string; token?: string; body?: unknown } = {},
+): Promise<HttpResult> {
   const headers: Record<string, string> = {};
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(url, { method: opts.method ?? "GET", headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const res = await fetch(url, {
+    method: opts.method ?? "GET",
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
   const text = await res.text();
   let json: unknown = null;
   try {

@@ -48,7 +48,10 @@ export async function connect(url: string): Promise<RawConnection> {
     async waitFor(expected, timeoutMs = 10_000) {
       const deadline = performance.now() + timeoutMs;
       while (!text.includes(expected)) {
-        if (performance.now() > deadline) throw new Error(`did not receive ${JSON.stringify(expected)} within ${timeoutMs} ms; got ${JSON.stringify(text.slice(0, 300))}`);
+        if (performance.now() > deadline)
+          throw new Error(
+            `did not receive ${JSON.stringify(expected)} within ${timeoutMs} ms; got ${JSON.stringify(text.slice(0, 300))}`,
+          );
         await Bun.sleep(10);
       }
     },
@@ -64,7 +67,11 @@ export function firstResponse(raw: string): { status: number; body: string; head
 }
 
 /** One request on its own connection, `Connection: close`; resolves with the whole answer. */
-export async function rawRequest(url: string, request: string, timeoutMs = 10_000): Promise<{ status: number; body: string; head: string }> {
+export async function rawRequest(
+  url: string,
+  request: string,
+  timeoutMs = 10_000,
+): Promise<{ status: number; body: string; head: string }> {
   const conn = await connect(url);
   conn.write(request);
   await Promise.race([conn.closed, Bun.sleep(timeoutMs)]);

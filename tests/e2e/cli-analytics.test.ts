@@ -24,7 +24,18 @@ beforeAll(async () => {
   store = openStore(env.DATABASE_URL!);
   await migrate(store);
   const lines = Array.from({ length: 30 }, (_, i) =>
-    toUsageLine({ id: `row-${String(i).padStart(2, "0")}`, timestamp: new Date(T0 + i * 17 * 60_000), model: i % 2 ? "gpt-4o" : "claude", provider: i % 2 ? "openai" : "anthropic", endpoint: "/v1/chat/completions", status: i % 6 ? "success" : "error", costMicros: 1000 * i, totalTokens: 10 + i, estimated: false, latencyMs: 50 * i }),
+    toUsageLine({
+      id: `row-${String(i).padStart(2, "0")}`,
+      timestamp: new Date(T0 + i * 17 * 60_000),
+      model: i % 2 ? "gpt-4o" : "claude",
+      provider: i % 2 ? "openai" : "anthropic",
+      endpoint: "/v1/chat/completions",
+      status: i % 6 ? "success" : "error",
+      costMicros: 1000 * i,
+      totalTokens: 10 + i,
+      estimated: false,
+      latencyMs: 50 * i,
+    }),
   );
   await insertUsageLines(store, lines);
 }, 120_000);
@@ -34,11 +45,51 @@ afterAll(async () => {
 
 test("usage summary and series --json equal the service's answers", async () => {
   const analytics = createAnalyticsService({ store, now: () => new Date() });
-  const summary = await runJson(["usage", "summary", "--json", "--start", START, "--end", END, "--group-by", "model"], { cwd, env });
-  expect(summary).toEqual(await analytics.summary({ start: new Date(START), end: new Date(END), group_by: "model", order_by: "cost", limit: 100 }));
-  const series = await runJson(["usage", "series", "--json", "--start", START, "--end", END, "--metric", "cost", "--group-by", "provider", "--top", "1"], { cwd, env });
-  expect(series).toEqual(await analytics.series({ start: new Date(START), end: new Date(END), bucket: "hour", metric: "cost", group_by: "provider", top: 1 }));
-  const overview = await runJson<{ window: { requests: number } }>(["overview", "--json", "--start", START, "--end", END], { cwd, env });
+  const summary = await runJson(["usage", "summary", "--json", "--start", START, "--end", END, "--group-by", "model"], {
+    cwd,
+    env,
+  });
+  expect(summary).toEqual(
+    await analytics.summary({
+      start: new Date(START),
+      end: new Date(END),
+      group_by: "model",
+      order_by: "cost",
+      limit: 100,
+    }),
+  );
+  const series = await runJson(
+    [
+      "usage",
+      "series",
+      "--json",
+      "--start",
+      START,
+      "--end",
+      END,
+      "--metric",
+      "cost",
+      "--group-by",
+      "provider",
+      "--top",
+      "1",
+    ],
+    { cwd, env },
+  );
+  expect(series).toEqual(
+    await analytics.series({
+      start: new Date(START),
+      end: new Date(END),
+      bucket: "hour",
+      metric: "cost",
+      group_by: "provider",
+      top: 1,
+    }),
+  );
+  const overview = await runJson<{ window: { requests: number } }>(
+    ["overview", "--json", "--start", START, "--end", END],
+    { cwd, env },
+  );
   expect(overview.window.requests).toBe(30);
 });
 
@@ -47,7 +98,10 @@ test("usage lists by keyset pages; usage export streams CSV; bad flags exit 2", 
   expect(first.code).toBe(0);
   const cursor = /--cursor (\S+)/.exec(first.stderr + first.stdout)?.[1];
   expect(cursor).toBeString();
-  const rest = await runJson<{ id: string }[]>(["usage", "list", "--json", "--limit", "20", "--cursor", cursor!], { cwd, env });
+  const rest = await runJson<{ id: string }[]>(["usage", "list", "--json", "--limit", "20", "--cursor", cursor!], {
+    cwd,
+    env,
+  });
   expect(rest.map((r) => r.id)).toEqual(Array.from({ length: 10 }, (_, i) => `row-${String(9 - i).padStart(2, "0")}`));
   const csv = await run(["usage", "export", "--status", "error"], { cwd, env });
   expect(csv.code).toBe(0);

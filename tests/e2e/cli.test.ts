@@ -5,7 +5,18 @@ import { join } from "node:path";
 import { ensureBinary, ROOT, run, runJson, tempDir } from "./_gateway";
 
 const COMMITTED = join(ROOT, "docs", "openapi.json");
-const SUBCOMMANDS = ["serve", "init-db", "migrate", "keys", "users", "budgets", "pricing", "usage", "import", "openapi"];
+const SUBCOMMANDS = [
+  "serve",
+  "init-db",
+  "migrate",
+  "keys",
+  "users",
+  "budgets",
+  "pricing",
+  "usage",
+  "import",
+  "openapi",
+];
 
 beforeAll(ensureBinary, 120_000);
 
@@ -20,7 +31,13 @@ describe("gateway --help", () => {
 
   test("each group lists its subcommands", async () => {
     const cwd = tempDir();
-    const groups: Record<string, string[]> = { keys: ["create", "list", "revoke", "rotate"], users: ["create", "list"], budgets: ["set", "list"], pricing: ["set", "list"], import: ["otari"] };
+    const groups: Record<string, string[]> = {
+      keys: ["create", "list", "revoke", "rotate"],
+      users: ["create", "list"],
+      budgets: ["set", "list"],
+      pricing: ["set", "list"],
+      import: ["otari"],
+    };
     for (const [group, subs] of Object.entries(groups)) {
       const { code, stdout } = await run([group, "--help"], { cwd });
       expect(code).toBe(0);
@@ -105,7 +122,10 @@ describe("openapi", () => {
 describe("init-db and migrate", () => {
   test("--json prints {applied, current}; a second run applies nothing", async () => {
     const cwd = tempDir();
-    const first = await runJson<{ applied: string[]; current: string }>(["init-db", "--json", "--database-url", sqlite(cwd)], { cwd });
+    const first = await runJson<{ applied: string[]; current: string }>(
+      ["init-db", "--json", "--database-url", sqlite(cwd)],
+      { cwd },
+    );
     expect(first.applied.length).toBeGreaterThan(0);
     expect(first.current).toBe(first.applied.at(-1)!);
     expect(Object.keys(first).sort()).toEqual(["applied", "current"]);
@@ -158,13 +178,18 @@ describe("operational errors exit 1", () => {
     const result = await run(["keys", "revoke", "no-such-key", "--json", "--database-url", sqlite(cwd)], { cwd });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
-    expect(JSON.parse(result.stderr)).toMatchObject({ error: { message: "API key with id 'no-such-key' not found", type: "not_found_error" } });
+    expect(JSON.parse(result.stderr)).toMatchObject({
+      error: { message: "API key with id 'no-such-key' not found", type: "not_found_error" },
+    });
   });
 
   test("validation by the route's own schema", async () => {
     const cwd = tempDir();
     await runJson(["init-db", "--json", "--database-url", sqlite(cwd)], { cwd });
-    const result = await run(["pricing", "set", "openai:gpt-4o", "--input", "-1", "--output", "1", "--json", "--database-url", sqlite(cwd)], { cwd });
+    const result = await run(
+      ["pricing", "set", "openai:gpt-4o", "--input", "-1", "--output", "1", "--json", "--database-url", sqlite(cwd)],
+      { cwd },
+    );
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stderr)).toMatchObject({ error: { type: "invalid_request_error" } });
   });

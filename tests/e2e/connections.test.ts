@@ -36,15 +36,22 @@ async function serve(extra: string[], fdLimit?: number): Promise<Served> {
 }
 
 async function virtualKey(gw: Served): Promise<string> {
-  const res = await fetch(`${gw.url}/v1/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: "{}" });
+  const res = await fetch(`${gw.url}/v1/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+    body: "{}",
+  });
   return ((await res.json()) as { key: string }).key;
 }
 
-const chatBody = (model: string, stream = false) => JSON.stringify({ model: `openai:${model}`, stream, messages: [{ role: "user", content: "hi" }] });
+const chatBody = (model: string, stream = false) =>
+  JSON.stringify({ model: `openai:${model}`, stream, messages: [{ role: "user", content: "hi" }] });
 
 function post(conn: RawConnection, key: string | null, body: string, contentLength = body.length): void {
   const auth = key ? `Authorization: Bearer ${key}\r\n` : "";
-  conn.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n${auth}Content-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n${body}`);
+  conn.write(
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n${auth}Content-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n${body}`,
+  );
 }
 
 /** Writes `text` a character every `everyMs` until it is all sent or the connection is closed. */
@@ -57,7 +64,8 @@ async function trickle(conn: RawConnection, text: string, everyMs: number): Prom
 }
 
 /** Milliseconds until `conn` closes, or null when it is still open after `limitMs`. */
-const closesWithin = (conn: RawConnection, limitMs: number) => Promise.race([conn.closed, Bun.sleep(limitMs).then(() => null)]);
+const closesWithin = (conn: RawConnection, limitMs: number) =>
+  Promise.race([conn.closed, Bun.sleep(limitMs).then(() => null)]);
 
 beforeAll(async () => {
   await ensureBinary();
@@ -73,7 +81,11 @@ describe("connection clocks", () => {
   let gw: Served;
   let key: string;
   beforeAll(async () => {
-    gw = await serve([`http_idle_timeout_seconds: ${IDLE_SECONDS}`, `http_body_timeout_seconds: ${BODY_SECONDS}`, "streaming_keepalive_interval_ms: 0"]);
+    gw = await serve([
+      `http_idle_timeout_seconds: ${IDLE_SECONDS}`,
+      `http_body_timeout_seconds: ${BODY_SECONDS}`,
+      "streaming_keepalive_interval_ms: 0",
+    ]);
     key = await virtualKey(gw);
   }, 60_000);
 
@@ -142,7 +154,11 @@ describe("connection floods", () => {
     const gw = await serve(["http_max_connections: 40"]);
     const key = await virtualKey(gw);
     const slow = Array.from({ length: 30 }, () =>
-      fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: chatBody("slow-first-byte-5000") }),
+      fetch(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: chatBody("slow-first-byte-5000"),
+      }),
     );
     let refused: Response | null = null;
     const deadline = performance.now() + 4000;

@@ -41,7 +41,11 @@ afterAll(async () => {
 });
 
 test("SIGTERM under load: readiness 503 fast, in-flight work completes, usage flushed, exit 0", async () => {
-  const res = await fetch(`${gw.url}/v1/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: "{}" });
+  const res = await fetch(`${gw.url}/v1/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+    body: "{}",
+  });
   const { key } = (await res.json()) as { key: string };
   const call = (model: string, stream: boolean) =>
     fetch(`${gw.url}/v1/chat/completions`, {
@@ -78,7 +82,10 @@ test("SIGTERM under load: readiness 503 fast, in-flight work completes, usage fl
   expect(await gw.exited).toBe(0);
   if (process.env.GW_TEST_DEBUG) console.log(gw.output());
   const db = new Database(join(dir, "gw.db"), { readonly: true });
-  const rows = db.query("SELECT status, count(*) AS n FROM usage_logs GROUP BY status").all() as { status: string; n: number }[];
+  const rows = db.query("SELECT status, count(*) AS n FROM usage_logs GROUP BY status").all() as {
+    status: string;
+    n: number;
+  }[];
   db.close();
   expect(rows).toEqual([{ status: "success", n: 30 }]);
 }, 60_000);

@@ -11,12 +11,16 @@ let gw: Served;
 
 beforeAll(async () => {
   await ensureBinary();
-  gw = await startServe([], { cwd: tempDir(), env: { OTARI_MASTER_KEY: "host-test-master-key-0123456789", OTARI_ENABLE_METRICS: "true" } });
+  gw = await startServe([], {
+    cwd: tempDir(),
+    env: { OTARI_MASTER_KEY: "host-test-master-key-0123456789", OTARI_ENABLE_METRICS: "true" },
+  });
 }, 120_000);
 
 afterAll(stopAll);
 
-const get = (path: string, hostLine: string, version = "1.1") => rawRequest(gw.url, `GET ${path} HTTP/${version}\r\n${hostLine}Connection: close\r\n\r\n`);
+const get = (path: string, hostLine: string, version = "1.1") =>
+  rawRequest(gw.url, `GET ${path} HTTP/${version}\r\n${hostLine}Connection: close\r\n\r\n`);
 
 describe("routing ignores the Host header", () => {
   test("a short Host shifts nothing: /zzzz/metrics and /xxx/health are 404, /metrics and /health answer at their own paths", async () => {

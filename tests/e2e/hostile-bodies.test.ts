@@ -11,7 +11,19 @@ import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
 import { ensureBinary, type Served, startServe, stopAll, tempDir } from "./_gateway";
 
 const MASTER = "hostile-test-master-key-0123456789";
-const BODY_ROUTES = ["/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1/responses", "/v1/embeddings", "/v1/moderations", "/v1/keys", "/v1/users", "/v1/budgets", "/v1/pricing", "/trpc/keys.create"];
+const BODY_ROUTES = [
+  "/v1/chat/completions",
+  "/v1/messages",
+  "/v1/messages/count_tokens",
+  "/v1/responses",
+  "/v1/embeddings",
+  "/v1/moderations",
+  "/v1/keys",
+  "/v1/users",
+  "/v1/budgets",
+  "/v1/pricing",
+  "/trpc/keys.create",
+];
 
 let mock: MockServer;
 let gw: Served;
@@ -44,7 +56,11 @@ beforeAll(async () => {
     ].join("\n"),
   );
   gw = await startServe(["--config", join(dir, "config.yml")], { cwd: dir });
-  const res = await fetch(`${gw.url}/v1/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify({ user_id: "hostile" }) });
+  const res = await fetch(`${gw.url}/v1/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+    body: JSON.stringify({ user_id: "hostile" }),
+  });
   key = ((await res.json()) as { key: string }).key;
 }, 120_000);
 
@@ -58,7 +74,14 @@ describe("deeply nested JSON", () => {
     const body = nested(30_000);
     for (const path of BODY_ROUTES) {
       expect({ path, status: (await post(path, body, null)).status }).toEqual({ path, status: 401 });
-      const token = path.startsWith("/v1/chat") || path.startsWith("/v1/messages") || path.startsWith("/v1/responses") || path.startsWith("/v1/embeddings") || path.startsWith("/v1/moderations") ? key : MASTER;
+      const token =
+        path.startsWith("/v1/chat") ||
+        path.startsWith("/v1/messages") ||
+        path.startsWith("/v1/responses") ||
+        path.startsWith("/v1/embeddings") ||
+        path.startsWith("/v1/moderations")
+          ? key
+          : MASTER;
       const res = await post(path, body, token);
       expect({ path, status: res.status }).toEqual({ path, status: 422 });
       expect(await res.text()).toContain("nested deeper than 128 levels");
@@ -78,7 +101,11 @@ describe("deeply nested JSON", () => {
     const deep = nested(100_000);
     for (const [path, body, token] of [
       ["/v1/chat/completions", deep, key],
-      ["/v1/chat/completions", `{"model":"openai:gpt-4o","messages":[{"role":"user","content":"x"}],"metadata":{"a":${deep}}}`, key],
+      [
+        "/v1/chat/completions",
+        `{"model":"openai:gpt-4o","messages":[{"role":"user","content":"x"}],"metadata":{"a":${deep}}}`,
+        key,
+      ],
       ["/v1/keys", `{"key_name":"x","metadata":{"a":${deep}}}`, MASTER],
       ["/trpc/keys.create", `{"key_name":"x","metadata":{"a":${deep}}}`, MASTER],
     ] as const) {
@@ -103,7 +130,10 @@ describe("numbers and names", () => {
       expect(mock.requests.length).toBe(before);
     }
     // Large but finite, and tiny (underflow to 0), are ordinary numbers.
-    const ordinary = JSON.stringify({ ...chat, temperature: 1e308, top_p: 0.5 }).replace('"top_p":0.5', '"top_p":1e-400');
+    const ordinary = JSON.stringify({ ...chat, temperature: 1e308, top_p: 0.5 }).replace(
+      '"top_p":0.5',
+      '"top_p":1e-400',
+    );
     expect((await post("/v1/chat/completions", ordinary, key)).status).toBe(200);
   });
 
@@ -111,7 +141,11 @@ describe("numbers and names", () => {
     const metricsBefore = (await (await fetch(`${gw.url}/metrics`)).text()).length;
     for (let i = 0; i < 20; i++) {
       const model = `openai:${String(i).padStart(2, "0")}${"m".repeat(1024 * 1024)}`;
-      const res = await post("/v1/chat/completions", JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }), key);
+      const res = await post(
+        "/v1/chat/completions",
+        JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+        key,
+      );
       expect(res.status).toBe(422);
       const text = await res.text();
       expect(text).toContain("model must be at most 256 characters");

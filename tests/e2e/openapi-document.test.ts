@@ -69,7 +69,10 @@ function deref(doc: Json, schemaRoot: Json, schema: Json): { schema: Json; name:
   for (let hops = 0; typeof current.$ref === "string" && hops < 20; hops++) {
     const ref = current.$ref as string;
     const base = ref.startsWith("#/$defs/") ? schemaRoot : doc;
-    const parts = ref.slice(2).split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const parts = ref
+      .slice(2)
+      .split("/")
+      .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
     name = parts.at(-1) ?? null;
     let next: unknown = base;
     for (const part of parts) next = (next as Json | undefined)?.[part];
@@ -97,7 +100,8 @@ function typesOf(doc: Json, schemaRoot: Json, schema: Json): Set<string> {
   const out = new Set<string>();
   if (Array.isArray(s.type)) for (const t of s.type) out.add(String(t));
   else if (typeof s.type === "string") out.add(s.type);
-  for (const key of ["anyOf", "oneOf"]) for (const v of (s[key] as Json[] | undefined) ?? []) for (const t of typesOf(doc, schemaRoot, v)) out.add(t);
+  for (const key of ["anyOf", "oneOf"])
+    for (const v of (s[key] as Json[] | undefined) ?? []) for (const t of typesOf(doc, schemaRoot, v)) out.add(t);
   if (out.size === 0 && (s.properties || s.additionalProperties)) out.add("object");
   return out;
 }
@@ -115,7 +119,9 @@ interface SchemaPair {
 }
 
 function jsonSchema(holder: unknown): Json | undefined {
-  return ((holder as Json | undefined)?.content as Record<string, Json> | undefined)?.["application/json"]?.schema as Json | undefined;
+  return ((holder as Json | undefined)?.content as Record<string, Json> | undefined)?.["application/json"]?.schema as
+    | Json
+    | undefined;
 }
 
 function schemaPairs(key: string, theirs: Json, ours: Json): SchemaPair[] {
@@ -178,7 +184,8 @@ describe("docs/openapi.json keeps the reference's surface", () => {
           }
           const want = typesOf(reference, pair.theirs, theirProp);
           const have = typesOf(committed, pair.ours, ourProp);
-          if (!typesCovered(have, want)) problems.push(`${pair.where}: '${name}' of ${theirs.name} is [${[...have]}], reference [${[...want]}]`);
+          if (!typesCovered(have, want))
+            problems.push(`${pair.where}: '${name}' of ${theirs.name} is [${[...have]}], reference [${[...want]}]`);
         }
       }
     }

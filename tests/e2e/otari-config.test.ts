@@ -48,7 +48,9 @@ async function pg(): Promise<Database> {
     url: url.replace(/^postgres:/, "postgresql:"),
     migrated: async () => {
       const sql = new SQL(url);
-      const [row] = (await sql.unsafe(`SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_name = 'api_keys'`)) as { n: number }[];
+      const [row] = (await sql.unsafe(
+        `SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_name = 'api_keys'`,
+      )) as { n: number }[];
       await sql.close();
       return row?.n === 1;
     },
@@ -64,7 +66,10 @@ beforeAll(ensureBinary, 180_000);
 afterAll(stopAll);
 
 describe.each([
-  { dialect: "sqlite" as const, databases: async (dir: string) => [sqlite(dir, "otari.db"), sqlite(dir, "from-env.db")] },
+  {
+    dialect: "sqlite" as const,
+    databases: async (dir: string) => [sqlite(dir, "otari.db"), sqlite(dir, "from-env.db")],
+  },
   { dialect: "pg" as const, databases: async () => [await pg(), await pg()] },
 ])("otari's config on $dialect", ({ dialect, databases }) => {
   const cwd = tempDir("gw-otari-config-");
@@ -81,7 +86,10 @@ describe.each([
   });
 
   test("config.example.yml as otari ships it starts and serves, with its master key and providers", async () => {
-    const server = await startServe(["--config", exampleConfig(cwd, yamlDb.url)], { cwd, env: { OTARI_LOG_FORMAT: "pretty" } });
+    const server = await startServe(["--config", exampleConfig(cwd, yamlDb.url)], {
+      cwd,
+      env: { OTARI_LOG_FORMAT: "pretty" },
+    });
     try {
       expect(server.output()).not.toMatch(COMPLAINTS);
       expect(server.output()).toContain("Providers: vertexai, openai, anthropic, mistral");
@@ -149,7 +157,10 @@ describe.each([
   test("pointed at otari's own database (its URL left as it was), serve stops and says to import it into a new one", async () => {
     const otari = await createOtariDb(dialect);
     try {
-      const result = await run(["serve", "--config", exampleConfig(cwd, otari.url)], { cwd, env: { OTARI_LOG_FORMAT: "pretty" } });
+      const result = await run(["serve", "--config", exampleConfig(cwd, otari.url)], {
+        cwd,
+        env: { OTARI_LOG_FORMAT: "pretty" },
+      });
       expect(result.code).toBe(1);
       expect(result.stdout + result.stderr).toContain("This database is otari's");
       expect(result.stdout + result.stderr).toContain("gateway import otari --from");
@@ -175,7 +186,10 @@ test("otari's platform variables: the legacy token and the PLATFORM_* knobs", as
       },
     });
     expect(server.output()).not.toMatch(COMPLAINTS);
-    expect(await http(`${server.url}/health`)).toEqual({ status: 200, json: { status: "healthy", mode: "platform", platform_reachable: "yes" } });
+    expect(await http(`${server.url}/health`)).toEqual({
+      status: 200,
+      json: { status: "healthy", mode: "platform", platform_reachable: "yes" },
+    });
     await server.stop();
   } finally {
     await platform.stop();

@@ -53,7 +53,9 @@ async function pgTarget(): Promise<Target> {
     url,
     tables: async () => {
       const sql = new SQL(url);
-      const rows = (await sql.unsafe(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)) as { table_name: string }[];
+      const rows = (await sql.unsafe(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
+      )) as { table_name: string }[];
       await sql.close();
       return rows.map((r) => r.table_name);
     },
@@ -68,7 +70,18 @@ async function pgTarget(): Promise<Target> {
 /** A config for `serve` on the imported database: openai is configured (never reached: the tests stop before). */
 function writeConfig(cwd: string): string {
   const path = join(cwd, "gateway.yml");
-  writeFileSync(path, [`master_key: ${MASTER}`, "model_discovery: false", "providers:", "  openai:", "    api_key: sk-test", "    api_base: http://127.0.0.1:9/v1", ""].join("\n"));
+  writeFileSync(
+    path,
+    [
+      `master_key: ${MASTER}`,
+      "model_discovery: false",
+      "providers:",
+      "  openai:",
+      "    api_key: sk-test",
+      "    api_base: http://127.0.0.1:9/v1",
+      "",
+    ].join("\n"),
+  );
   return path;
 }
 
@@ -85,7 +98,8 @@ describe.each([
   let target: Target;
   let first: ImportReport;
   const env = () => ({ DATABASE_URL: target.url });
-  const importJson = (...flags: string[]) => runJson<ImportReport>(["import", "otari", "--from", source.url, "--json", ...flags], { cwd, env: env() });
+  const importJson = (...flags: string[]) =>
+    runJson<ImportReport>(["import", "otari", "--from", source.url, "--json", ...flags], { cwd, env: env() });
 
   beforeAll(async () => {
     source = await createOtariDb(dialect);
@@ -120,8 +134,16 @@ describe.each([
       usage_logs: { read: USAGE_ROWS, imported: USAGE_ROWS - 1, unchanged: 0, conflicts: 0, skipped: 1, adjusted: 0 },
     });
     expect(first.skipped).toEqual([
-      { table: "api_keys", id: seeded.brokenKeyId, reason: "key_hash is not a SHA-256 hex digest: 'not-a-sha256-digest'" },
-      { table: "usage_logs", id: seeded.brokenUsageId, reason: `cost is not a number: ${dialect === "pg" ? "NaN" : "'n/a'"}` },
+      {
+        table: "api_keys",
+        id: seeded.brokenKeyId,
+        reason: "key_hash is not a SHA-256 hex digest: 'not-a-sha256-digest'",
+      },
+      {
+        table: "usage_logs",
+        id: seeded.brokenUsageId,
+        reason: `cost is not a number: ${dialect === "pg" ? "NaN" : "'n/a'"}`,
+      },
     ]);
     expect(first.conflicts).toEqual([]);
   }, 60_000);
@@ -146,10 +168,21 @@ describe.each([
         const res = await http(`${server.url}/v1/models`, { token: seeded.keys[name]!.token });
         expect([name, res.status]).toEqual([name, 200]);
       }
-      expect(await http(`${server.url}/v1/models`, { token: seeded.keys["alice-leaked"]!.token })).toMatchObject({ status: 401, json: { error: { message: "API key is inactive" } } });
-      expect(await http(`${server.url}/v1/models`, { token: seeded.keys["alice-old"]!.token })).toMatchObject({ status: 401, json: { error: { message: "API key has expired" } } });
+      expect(await http(`${server.url}/v1/models`, { token: seeded.keys["alice-leaked"]!.token })).toMatchObject({
+        status: 401,
+        json: { error: { message: "API key is inactive" } },
+      });
+      expect(await http(`${server.url}/v1/models`, { token: seeded.keys["alice-old"]!.token })).toMatchObject({
+        status: 401,
+        json: { error: { message: "API key has expired" } },
+      });
       const key = await http(`${server.url}/v1/keys/${seeded.keys["carol-main"]!.id}`, { token: MASTER });
-      expect(key.json).toMatchObject({ key_name: "carol-main", user_id: "carol", is_active: true, metadata: { team: "ops", tags: ["a", "b"] } });
+      expect(key.json).toMatchObject({
+        key_name: "carol-main",
+        user_id: "carol",
+        is_active: true,
+        metadata: { team: "ops", tags: ["a", "b"] },
+      });
     });
 
     test("each user's spend (micro-dollars, half-up) and budget window match the source", async () => {
@@ -157,13 +190,26 @@ describe.each([
         if (user.userId === "erin") continue; // soft-deleted in otari: not listed, as there
         const res = await http(`${server.url}/v1/users/${user.userId}`, { token: MASTER });
         expect(res.status).toBe(200);
-        const body = res.json as { spend: number; budget_id: string | null; budget_started_at: string | null; next_budget_reset_at: string | null };
+        const body = res.json as {
+          spend: number;
+          budget_id: string | null;
+          budget_started_at: string | null;
+          next_budget_reset_at: string | null;
+        };
         expect([user.userId, Math.round(body.spend * 1e6)]).toEqual([user.userId, usdToMicros(user.spend)]);
         expect(body.budget_id).toBe(user.budgetId);
-        expect(body.budget_started_at && new Date(body.budget_started_at).getTime()).toBe(user.budgetStartedAt?.getTime() ?? null);
-        expect(body.next_budget_reset_at && new Date(body.next_budget_reset_at).getTime()).toBe(user.nextBudgetResetAt?.getTime() ?? null);
+        expect(body.budget_started_at && new Date(body.budget_started_at).getTime()).toBe(
+          user.budgetStartedAt?.getTime() ?? null,
+        );
+        expect(body.next_budget_reset_at && new Date(body.next_budget_reset_at).getTime()).toBe(
+          user.nextBudgetResetAt?.getTime() ?? null,
+        );
       }
-      expect((await http(`${server.url}/v1/users/alice`, { token: MASTER })).json).toMatchObject({ spend: 1.234568, alias: "Alice", metadata: { team: "research" } });
+      expect((await http(`${server.url}/v1/users/alice`, { token: MASTER })).json).toMatchObject({
+        spend: 1.234568,
+        alias: "Alice",
+        metadata: { team: "research" },
+      });
       expect((await http(`${server.url}/v1/users/dave`, { token: MASTER })).json).toMatchObject({ blocked: true });
       expect((await http(`${server.url}/v1/users/erin`, { token: MASTER })).status).toBe(404);
     });
@@ -172,16 +218,26 @@ describe.each([
       for (const [modelKey, versions] of Object.entries(seeded.pricing)) {
         const res = await http(`${server.url}/v1/pricing/${encodeURIComponent(modelKey)}/history`, { token: MASTER });
         expect(res.status).toBe(200);
-        const got = (res.json as { effective_at: string; input_price_per_million: number; output_price_per_million: number }[])
-          .map((p) => ({ at: new Date(p.effective_at).getTime(), input: p.input_price_per_million, output: p.output_price_per_million }))
+        const got = (
+          res.json as { effective_at: string; input_price_per_million: number; output_price_per_million: number }[]
+        )
+          .map((p) => ({
+            at: new Date(p.effective_at).getTime(),
+            input: p.input_price_per_million,
+            output: p.output_price_per_million,
+          }))
           .sort((a, b) => a.at - b.at);
         expect(got).toEqual(versions.map((v) => ({ at: v.effectiveAt.getTime(), input: v.input, output: v.output })));
       }
     });
 
     test("/v1/usage adds up to the source: rows, tokens and cost", async () => {
-      const src = await source.query<{ cost: unknown; total_tokens: number | null; status: string }>("SELECT cost, total_tokens, status FROM usage_logs");
-      const readable = src.filter((r) => r.cost === null || Number.isFinite(typeof r.cost === "number" ? r.cost : Number.NaN));
+      const src = await source.query<{ cost: unknown; total_tokens: number | null; status: string }>(
+        "SELECT cost, total_tokens, status FROM usage_logs",
+      );
+      const readable = src.filter(
+        (r) => r.cost === null || Number.isFinite(typeof r.cost === "number" ? r.cost : Number.NaN),
+      );
       const want = {
         rows: readable.length,
         tokens: readable.reduce((n, r) => n + (r.total_tokens ?? 0), 0),
@@ -238,7 +294,10 @@ describe.each([
       expect(refused.stderr).toContain("already holds data (users)");
       expect(refused.stderr).toContain("--merge");
 
-      const merged = await runJson<ImportReport>(["import", "otari", "--from", source.url, "--merge", "--json"], { cwd, env: otherEnv });
+      const merged = await runJson<ImportReport>(["import", "otari", "--from", source.url, "--merge", "--json"], {
+        cwd,
+        env: otherEnv,
+      });
       expect(merged.tables.users).toMatchObject({ imported: Object.keys(seeded.users).length - 1, conflicts: 1 });
       expect(merged.conflicts).toHaveLength(1);
       expect(merged.conflicts[0]).toMatchObject({ table: "users", id: "alice" });
@@ -246,7 +305,10 @@ describe.each([
       expect(merged.conflicts[0]!.reason).toContain("spend_micros");
       // alice's keys come across (her user row exists), and her row stays the target's.
       expect(merged.tables.api_keys.imported).toBe(Object.keys(seeded.keys).length);
-      const users = await runJson<{ user_id: string; alias: string | null; spend: number }[]>(["users", "list", "--json", "--limit", "1000"], { cwd, env: otherEnv });
+      const users = await runJson<{ user_id: string; alias: string | null; spend: number }[]>(
+        ["users", "list", "--json", "--limit", "1000"],
+        { cwd, env: otherEnv },
+      );
       expect(users.find((u) => u.user_id === "alice")).toMatchObject({ alias: "Someone else", spend: 0 });
     }, 60_000);
   }

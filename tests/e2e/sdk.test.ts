@@ -12,7 +12,11 @@ import { ensureBinary, type Served, startServe, stopAll, tempDir } from "./_gate
 
 const MASTER = "sdk-e2e-master-key-0123456789";
 /** What a promise rejected with (bun's `rejects.toBeInstanceOf` misreads the SDKs' error classes). */
-const rejection = (p: Promise<unknown>) => p.then(() => new Error("resolved instead of rejecting"), (e: unknown) => e);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => new Error("resolved instead of rejecting"),
+    (e: unknown) => e,
+  );
 
 let oai: MockServer;
 let ant: MockServer;
@@ -42,7 +46,11 @@ beforeAll(async () => {
     ].join("\n"),
   );
   gw = await startServe(["--config", join(dir, "config.yml")], { cwd: dir });
-  const res = await fetch(`${gw.url}/v1/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify({ user_id: "sdk-user" }) });
+  const res = await fetch(`${gw.url}/v1/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+    body: JSON.stringify({ user_id: "sdk-user" }),
+  });
   const { key } = (await res.json()) as { key: string };
   openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: gw.url, apiKey: key, maxRetries: 0 });
@@ -56,14 +64,21 @@ afterAll(async () => {
 
 describe("openai SDK against dist/gateway", () => {
   test("chat: JSON with usage and cost header", async () => {
-    const { data, response } = await openai.chat.completions.create({ model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }] }).withResponse();
+    const { data, response } = await openai.chat.completions
+      .create({ model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
     expect(data.choices[0]?.message.content).toBeString();
     expect(data.usage?.prompt_tokens).toBe(MOCK_USAGE.prompt);
     expect(Number(response.headers.get("x-gateway-cost-usd"))).toBeGreaterThan(0);
   });
 
   test("chat: stream with usage and cost_usd", async () => {
-    const stream = await openai.chat.completions.create({ model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }], stream: true, stream_options: { include_usage: true } });
+    const stream = await openai.chat.completions.create({
+      model: "openai:gpt-4o",
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let usage: (OpenAI.CompletionUsage & { cost_usd?: number }) | undefined;
     for await (const chunk of stream) {
@@ -76,7 +91,11 @@ describe("openai SDK against dist/gateway", () => {
   });
 
   test("chat to an Anthropic model, streamed", async () => {
-    const stream = await openai.chat.completions.create({ model: "anthropic:claude-sonnet-4-6", messages: [{ role: "user", content: "hi" }], stream: true });
+    const stream = await openai.chat.completions.create({
+      model: "anthropic:claude-sonnet-4-6",
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+    });
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
     expect(text.length).toBeGreaterThan(0);
@@ -96,39 +115,83 @@ describe("openai SDK against dist/gateway", () => {
   });
 
   test("errors arrive as the SDK's typed exceptions", async () => {
-    const call = (model: string) => openai.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] });
+    const call = (model: string) =>
+      openai.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] });
     expect(await rejection(call("openai:error-429"))).toBeInstanceOf(OpenAI.RateLimitError);
     expect(await rejection(call("openai:error-500"))).toBeInstanceOf(OpenAI.InternalServerError);
     expect(await rejection(call("openai:error-400"))).toBeInstanceOf(OpenAI.BadRequestError);
     expect(await rejection(call("nope"))).toBeInstanceOf(OpenAI.BadRequestError);
-    const bad = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "gw-not-a-real-key-but-long-enough-for-the-format-check-0000", maxRetries: 0 });
-    expect(await rejection(bad.chat.completions.create({ model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }] }))).toBeInstanceOf(OpenAI.AuthenticationError);
+    const bad = new OpenAI({
+      baseURL: `${gw.url}/v1`,
+      apiKey: "gw-not-a-real-key-but-long-enough-for-the-format-check-0000",
+      maxRetries: 0,
+    });
+    expect(
+      await rejection(
+        bad.chat.completions.create({ model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }] }),
+      ),
+    ).toBeInstanceOf(OpenAI.AuthenticationError);
   });
 });
 
 describe("anthropic SDK against dist/gateway", () => {
   test("messages: JSON, stream, tool use, count_tokens", async () => {
-    const msg = await anthropic.messages.create({ model: "anthropic:claude-sonnet-4-6", max_tokens: 64, messages: [{ role: "user", content: "hi" }] });
+    const msg = await anthropic.messages.create({
+      model: "anthropic:claude-sonnet-4-6",
+      max_tokens: 64,
+      messages: [{ role: "user", content: "hi" }],
+    });
     expect(msg.type).toBe("message");
     expect(msg.stop_reason).toBe("end_turn");
-    const final = await anthropic.messages.stream({ model: "anthropic:claude-sonnet-4-6", max_tokens: 64, messages: [{ role: "user", content: "hi" }] }).finalMessage();
+    const final = await anthropic.messages
+      .stream({ model: "anthropic:claude-sonnet-4-6", max_tokens: 64, messages: [{ role: "user", content: "hi" }] })
+      .finalMessage();
     expect(final.content[0]?.type).toBe("text");
     const tool = await anthropic.messages.create({
       model: "anthropic:tools",
       max_tokens: 64,
-      tools: [{ name: "get_weather", description: "weather", input_schema: { type: "object", properties: { city: { type: "string" } } } }],
+      tools: [
+        {
+          name: "get_weather",
+          description: "weather",
+          input_schema: { type: "object", properties: { city: { type: "string" } } },
+        },
+      ],
       messages: [{ role: "user", content: "weather in Paris?" }],
     });
     expect(tool.stop_reason).toBe("tool_use");
     expect(tool.content.some((b) => b.type === "tool_use")).toBe(true);
-    const count = await anthropic.messages.countTokens({ model: "anthropic:claude-sonnet-4-6", messages: [{ role: "user", content: "hello there" }] });
+    const count = await anthropic.messages.countTokens({
+      model: "anthropic:claude-sonnet-4-6",
+      messages: [{ role: "user", content: "hello there" }],
+    });
     expect(count.input_tokens).toBeGreaterThan(0);
   });
 
   test("messages to an OpenAI-format model, and typed errors", async () => {
-    const msg = await anthropic.messages.create({ model: "openai:gpt-4o", max_tokens: 64, messages: [{ role: "user", content: "hi" }] });
+    const msg = await anthropic.messages.create({
+      model: "openai:gpt-4o",
+      max_tokens: 64,
+      messages: [{ role: "user", content: "hi" }],
+    });
     expect(msg.content[0]?.type).toBe("text");
-    expect(await rejection(anthropic.messages.create({ model: "anthropic:error-429", max_tokens: 8, messages: [{ role: "user", content: "hi" }] }))).toBeInstanceOf(Anthropic.RateLimitError);
-    expect(await rejection(anthropic.messages.create({ model: "anthropic:error-529", max_tokens: 8, messages: [{ role: "user", content: "hi" }] }))).toBeInstanceOf(Anthropic.InternalServerError);
+    expect(
+      await rejection(
+        anthropic.messages.create({
+          model: "anthropic:error-429",
+          max_tokens: 8,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      ),
+    ).toBeInstanceOf(Anthropic.RateLimitError);
+    expect(
+      await rejection(
+        anthropic.messages.create({
+          model: "anthropic:error-529",
+          max_tokens: 8,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      ),
+    ).toBeInstanceOf(Anthropic.InternalServerError);
   });
 });

@@ -10,7 +10,8 @@ import { PG_ADMIN_URL } from "../helpers/db";
 import { ensureBinary, eventually, http, run, runJson, type Served, startServe, stopAll, tempDir } from "./_gateway";
 
 const MASTER_LINE = /^Generated a master key[^\n]*: (\S+)$/m;
-const BOOTSTRAP_LINE = /^(?:WARNING: )?No API keys found\. Created bootstrap key for first run\. Save this key now: (\S+)$/m;
+const BOOTSTRAP_LINE =
+  /^(?:WARNING: )?No API keys found\. Created bootstrap key for first run\. Save this key now: (\S+)$/m;
 
 interface Database {
   url: string;
@@ -103,7 +104,16 @@ describe.each([
   });
 
   test("keys create --json prints a key that works over HTTP; keys revoke makes it 401 API key is inactive", async () => {
-    const created = await cliJson<KeyBody & Record<string, unknown>>(["keys", "create", "--name", "e2e", "--rpm", "100", "--metadata", '{"team":"qa"}']);
+    const created = await cliJson<KeyBody & Record<string, unknown>>([
+      "keys",
+      "create",
+      "--name",
+      "e2e",
+      "--rpm",
+      "100",
+      "--metadata",
+      '{"team":"qa"}',
+    ]);
     expect(created).toMatchObject({ key_name: "e2e", rpm_limit: 100, metadata: { team: "qa" }, is_active: true });
     expect(created.key).toStartWith(String(created.key_prefix));
     const fromHttp = await http(`${server.url}/v1/keys/${created.id}`, { token: master });
@@ -137,11 +147,31 @@ describe.each([
   });
 
   test("users create and budgets set --user change what the server returns", async () => {
-    const user = await cliJson<Record<string, unknown>>(["users", "create", "alice", "--alias", "Alice", "--tpm", "5000"]);
+    const user = await cliJson<Record<string, unknown>>([
+      "users",
+      "create",
+      "alice",
+      "--alias",
+      "Alice",
+      "--tpm",
+      "5000",
+    ]);
     expect(user).toMatchObject({ user_id: "alice", alias: "Alice", tpm_limit: 5000, budget_id: null, blocked: false });
-    expect((await http(`${server.url}/v1/users/alice`, { token: master })).json).toMatchObject({ alias: "Alice", tpm_limit: 5000 });
+    expect((await http(`${server.url}/v1/users/alice`, { token: master })).json).toMatchObject({
+      alias: "Alice",
+      tpm_limit: 5000,
+    });
 
-    const budget = await cliJson<{ budget_id: string; max_budget: number }>(["budgets", "set", "--max-budget", "12.5", "--duration-sec", "86400", "--user", "alice"]);
+    const budget = await cliJson<{ budget_id: string; max_budget: number }>([
+      "budgets",
+      "set",
+      "--max-budget",
+      "12.5",
+      "--duration-sec",
+      "86400",
+      "--user",
+      "alice",
+    ]);
     expect(budget).toMatchObject({ max_budget: 12.5, budget_duration_sec: 86400 });
     expect((await http(`${server.url}/v1/budgets/${budget.budget_id}`, { token: master })).json).toEqual(budget);
     const assigned = (await http(`${server.url}/v1/users/alice`, { token: master })).json as Record<string, unknown>;
@@ -150,7 +180,9 @@ describe.each([
 
     const updated = await cliJson(["budgets", "set", "--id", budget.budget_id, "--max-budget", "20"]);
     expect(updated).toMatchObject({ budget_id: budget.budget_id, max_budget: 20, budget_duration_sec: 86400 });
-    expect((await http(`${server.url}/v1/budgets/${budget.budget_id}`, { token: master })).json).toMatchObject({ max_budget: 20 });
+    expect((await http(`${server.url}/v1/budgets/${budget.budget_id}`, { token: master })).json).toMatchObject({
+      max_budget: 20,
+    });
 
     // A missing user is refused before any budget is created.
     const before = (await http(`${server.url}/v1/budgets`, { token: master })).json as unknown[];
@@ -161,7 +193,11 @@ describe.each([
 
   test("pricing set changes GET /v1/pricing/{model_key}", async () => {
     const price = await cliJson(["pricing", "set", "openai:e2e-model", "--input", "1.25", "--output", "5"]);
-    expect(price).toMatchObject({ model_key: "openai:e2e-model", input_price_per_million: 1.25, output_price_per_million: 5 });
+    expect(price).toMatchObject({
+      model_key: "openai:e2e-model",
+      input_price_per_million: 1.25,
+      output_price_per_million: 5,
+    });
     expect((await http(`${server.url}/v1/pricing/openai:e2e-model`, { token: master })).json).toEqual(price);
     const bad = await cli(["pricing", "set", "no-colon", "--input", "1", "--output", "1"]);
     expect(bad.code).toBe(1);
@@ -173,12 +209,22 @@ describe.each([
       [["budgets", "list"], "/v1/budgets"],
       [["pricing", "list", "--limit", "1000"], "/v1/pricing?limit=1000"],
       [["usage", "--user-id", "alice"], "/v1/usage?user_id=alice"],
-      [["usage", "--start", "2020-01-01T00:00:00Z", "--limit", "5"], "/v1/usage?start_date=2020-01-01T00:00:00Z&limit=5"],
+      [
+        ["usage", "--start", "2020-01-01T00:00:00Z", "--limit", "5"],
+        "/v1/usage?start_date=2020-01-01T00:00:00Z&limit=5",
+      ],
     ] as const) {
       const body = (await http(`${server.url}${path}`, { token: master })).json;
       expect(await cliJson([...args])).toEqual(body);
     }
-    const keys = await cliJson<{ id: string; last_used_at: string | null }[]>(["keys", "list", "--skip", "0", "--limit", "50"]);
+    const keys = await cliJson<{ id: string; last_used_at: string | null }[]>([
+      "keys",
+      "list",
+      "--skip",
+      "0",
+      "--limit",
+      "50",
+    ]);
     const overHttp = (await http(`${server.url}/v1/keys?limit=50`, { token: master })).json as { id: string }[];
     expect(keys.map((k) => k.id)).toEqual(overHttp.map((k) => k.id));
   });

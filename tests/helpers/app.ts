@@ -104,7 +104,11 @@ export function createTestApp(db: TestDatabase, options: TestAppOptions = {}): T
   };
   // Routing health from a router over the test config; no model discovery (that needs the inference runtime).
   const router = createRouter(config, VERSION);
-  const providers = createProvidersService({ health: router.health, aliases: router.aliases, models: async () => ({ object: "list", data: [] }) });
+  const providers = createProvidersService({
+    health: router.health,
+    aliases: router.aliases,
+    models: async () => ({ object: "list", data: [] }),
+  });
   const app = createApp({ services, inference, providers: () => providers, config, draining: () => draining.value });
 
   async function call(method: string, path: string, opts: CallOptions = {}): Promise<CallResult> {
@@ -139,7 +143,12 @@ export interface ErrorEnvelope {
 /** Narrows a response body to the error envelope (throws when it is not one). */
 export function errorOf(result: CallResult): ErrorEnvelope {
   const body = result.json as Partial<ErrorEnvelope> | null;
-  if (!body?.error || typeof body.error.message !== "string" || typeof body.error.type !== "string" || !("detail" in body)) {
+  if (
+    !body?.error ||
+    typeof body.error.message !== "string" ||
+    typeof body.error.type !== "string" ||
+    !("detail" in body)
+  ) {
     throw new Error(`not an error envelope (status ${result.status}): ${result.text}`);
   }
   return body as ErrorEnvelope;
@@ -154,7 +163,8 @@ export function validationItems(result: CallResult): { type: string; loc: (strin
 
 /** A fixed-shape object cast for reading response fields in tests. */
 export function obj(result: CallResult): Record<string, unknown> {
-  if (!result.json || typeof result.json !== "object" || Array.isArray(result.json)) throw new Error(`not an object (status ${result.status}): ${result.text}`);
+  if (!result.json || typeof result.json !== "object" || Array.isArray(result.json))
+    throw new Error(`not an object (status ${result.status}): ${result.text}`);
   return result.json as Record<string, unknown>;
 }
 
@@ -181,7 +191,12 @@ export function expectSecurityHeaders(result: CallResult, health = false): void 
  * 422), the error type for the status, the security headers (`healthPath`: a /health* path, so no
  * Cache-Control), and optionally the exact message.
  */
-export function expectError(result: CallResult, status: number, message?: string | RegExp, healthPath = false): ErrorEnvelope {
+export function expectError(
+  result: CallResult,
+  status: number,
+  message?: string | RegExp,
+  healthPath = false,
+): ErrorEnvelope {
   if (result.status !== status) throw new Error(`expected ${status}, got ${result.status}: ${result.text}`);
   const body = errorOf(result);
   expect(body.error.type).toBe(errorTypeForStatus(status));
@@ -235,26 +250,26 @@ export async function insertUsageRow(store: Store, input: UsageRowInput = {}): P
   const status = input.status ?? "success";
   await insertUsageLines(store, [
     toUsageLine({
-    id,
-    userId: input.userId ?? null,
-    apiKeyId: input.apiKeyId ?? null,
-    timestamp: input.timestamp ?? new Date(),
-    model: input.model ?? "gpt-4o",
-    provider: input.provider === undefined ? "openai" : input.provider,
-    endpoint: input.endpoint ?? "/v1/chat/completions",
-    promptTokens: prompt,
-    completionTokens: completion,
-    totalTokens: prompt === null || completion === null ? null : prompt + completion,
-    costMicros: input.costMicros === undefined ? 1234 : input.costMicros,
-    status,
-    statusCode: input.statusCode ?? null,
-    errorMessage: input.errorMessage ?? null,
-    endUserId: input.endUserId ?? null,
-    latencyMs: input.latencyMs ?? null,
-    ttfbMs: input.ttfbMs ?? null,
-    estimated: false,
-    requestId: null,
-  }),
+      id,
+      userId: input.userId ?? null,
+      apiKeyId: input.apiKeyId ?? null,
+      timestamp: input.timestamp ?? new Date(),
+      model: input.model ?? "gpt-4o",
+      provider: input.provider === undefined ? "openai" : input.provider,
+      endpoint: input.endpoint ?? "/v1/chat/completions",
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: prompt === null || completion === null ? null : prompt + completion,
+      costMicros: input.costMicros === undefined ? 1234 : input.costMicros,
+      status,
+      statusCode: input.statusCode ?? null,
+      errorMessage: input.errorMessage ?? null,
+      endUserId: input.endUserId ?? null,
+      latencyMs: input.latencyMs ?? null,
+      ttfbMs: input.ttfbMs ?? null,
+      estimated: false,
+      requestId: null,
+    }),
   ]);
   return id;
 }
@@ -276,15 +291,29 @@ export function headerForms(token: string): [string, Record<string, string>][] {
  * virtual key, and a bearer header without `Bearer ` are all 401 — before the body is validated (`body` should be
  * invalid, so a 422 would show validation ran first).
  */
-export async function expectMasterOnly(t: TestApp, method: string, path: string, virtualKey: string, body?: unknown): Promise<void> {
+export async function expectMasterOnly(
+  t: TestApp,
+  method: string,
+  path: string,
+  virtualKey: string,
+  body?: unknown,
+): Promise<void> {
   expectError(await t.call(method, path, { token: null, body }), 401, "Missing Otari-Key or Authorization header");
   expectError(await t.call(method, path, { token: virtualKey, body }), 401, "Invalid master key");
   for (const [, headers] of headerForms("not-the-master-key")) {
     expectError(await t.call(method, path, { token: null, headers, body }), 401, "Invalid master key");
   }
   for (const name of ["otari-key", "anyllm-key", "x-anyllm-key", "authorization"]) {
-    expectError(await t.call(method, path, { token: null, headers: { [name]: MASTER_KEY }, body }), 401, "Invalid header format. Expected 'Bearer <token>'");
+    expectError(
+      await t.call(method, path, { token: null, headers: { [name]: MASTER_KEY }, body }),
+      401,
+      "Invalid header format. Expected 'Bearer <token>'",
+    );
   }
   // An empty header counts as absent.
-  expectError(await t.call(method, path, { token: null, headers: { "otari-key": "" }, body }), 401, "Missing Otari-Key or Authorization header");
+  expectError(
+    await t.call(method, path, { token: null, headers: { "otari-key": "" }, body }),
+    401,
+    "Missing Otari-Key or Authorization header",
+  );
 }

@@ -13,7 +13,17 @@ export const member = <T>(good: fc.Arbitrary<T>) =>
     { weight: 24, arbitrary: good },
     { weight: 1, arbitrary: fc.constant(MISSING) },
     { weight: 1, arbitrary: fc.constant(null) },
-    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string(), fc.boolean(), fc.constant([]), fc.constant({})) },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        fc.integer(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.string(),
+        fc.boolean(),
+        fc.constant([]),
+        fc.constant({}),
+      ),
+    },
   );
 
 /** An object of the generated members, MISSING ones left out. */
@@ -25,7 +35,11 @@ export function object(members: Record<string, fc.Arbitrary<unknown>>): fc.Arbit
  * Wherever `canonical` says yes, `full` (the schema and normalisation it stands in for; it throws on a refusal)
  * accepts the value and returns it unchanged. The generator must reach the yes side often for this to mean much.
  */
-export async function expectCanonicalKeptByFullPath(values: fc.Arbitrary<unknown>, canonical: (v: unknown) => boolean, full: (v: unknown) => unknown): Promise<void> {
+export async function expectCanonicalKeptByFullPath(
+  values: fc.Arbitrary<unknown>,
+  canonical: (v: unknown) => boolean,
+  full: (v: unknown) => unknown,
+): Promise<void> {
   let yes = 0;
   await fc.assert(
     fc.asyncProperty(values, async (value) => {

@@ -26,7 +26,11 @@ let counter = 0;
 const TEST_POOL = { poolSize: 4, maxOverflow: 0, poolTimeoutSeconds: 30, poolRecycleSeconds: -1 };
 
 /** A migrated store on `url`, plus more stores on the same database on demand; `cleanup` runs after they close. */
-async function testDatabase(dialect: TestDatabase["dialect"], url: string, cleanup: () => Promise<void> | void): Promise<TestDatabase> {
+async function testDatabase(
+  dialect: TestDatabase["dialect"],
+  url: string,
+  cleanup: () => Promise<void> | void,
+): Promise<TestDatabase> {
   const store = openStore(url, TEST_POOL);
   await migrate(store);
   const opened: Store[] = [store];

@@ -91,9 +91,12 @@ export async function createOtariDb(dialect: "sqlite" | "pg"): Promise<OtariDb> 
       insert: async (table, rows) => {
         if (!rows.length) return;
         const columns = Object.keys(rows[0]!);
-        const stmt = db.prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`);
+        const stmt = db.prepare(
+          `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+        );
         db.transaction(() => {
-          for (const row of rows) stmt.run(...(columns.map((c) => sqliteValue(c, row[c])) as import("bun:sqlite").SQLQueryBindings[]));
+          for (const row of rows)
+            stmt.run(...(columns.map((c) => sqliteValue(c, row[c])) as import("bun:sqlite").SQLQueryBindings[]));
         })();
       },
       query: async <R>(statement: string) => db.query(statement).all() as R[],
@@ -118,14 +121,21 @@ export async function createOtariDb(dialect: "sqlite" | "pg"): Promise<OtariDb> 
       for (let i = 0; i < rows.length; i += per) {
         const chunk = rows.slice(i, i + per);
         const params: unknown[] = [];
-        const tuples = chunk.map((row) =>
-          `(${columns
-            .map((c) => {
-              const v = row[c];
-              params.push(JSON_COLUMNS.has(c) && v !== null && typeof v === "object" ? JSON.stringify(v) : v instanceof Date ? v.toISOString() : (v ?? null));
-              return JSON_COLUMNS.has(c) ? `$${params.length}::text::json` : `$${params.length}`;
-            })
-            .join(", ")})`,
+        const tuples = chunk.map(
+          (row) =>
+            `(${columns
+              .map((c) => {
+                const v = row[c];
+                params.push(
+                  JSON_COLUMNS.has(c) && v !== null && typeof v === "object"
+                    ? JSON.stringify(v)
+                    : v instanceof Date
+                      ? v.toISOString()
+                      : (v ?? null),
+                );
+                return JSON_COLUMNS.has(c) ? `$${params.length}::text::json` : `$${params.length}`;
+              })
+              .join(", ")})`,
         );
         await sql.unsafe(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${tuples.join(", ")}`, params);
       }
@@ -198,14 +208,28 @@ export async function seedOtari(db: OtariDb, opts: { usageRows: number; now?: Da
   const created = at(-90 * DAY);
 
   await db.insert("budgets", [
-    { budget_id: "b-monthly", max_budget: 5.0, budget_duration_sec: 30 * 86400, created_at: created, updated_at: created },
-    { budget_id: "b-weekly", max_budget: 1.0, budget_duration_sec: 7 * 86400, created_at: created, updated_at: created },
+    {
+      budget_id: "b-monthly",
+      max_budget: 5.0,
+      budget_duration_sec: 30 * 86400,
+      created_at: created,
+      updated_at: created,
+    },
+    {
+      budget_id: "b-weekly",
+      max_budget: 1.0,
+      budget_duration_sec: 7 * 86400,
+      created_at: created,
+      updated_at: created,
+    },
     { budget_id: "b-total", max_budget: 250.0, budget_duration_sec: null, created_at: created, updated_at: created },
   ]);
 
   const users: Record<string, SeededUser> = {};
   const userRows: Record<string, unknown>[] = [];
-  const addUser = (u: SeededUser & { alias?: string; blocked?: boolean; deletedAt?: Date | null; metadata?: Record<string, unknown> }) => {
+  const addUser = (
+    u: SeededUser & { alias?: string; blocked?: boolean; deletedAt?: Date | null; metadata?: Record<string, unknown> },
+  ) => {
     users[u.userId] = u;
     userRows.push({
       user_id: u.userId,
@@ -222,12 +246,52 @@ export async function seedOtari(db: OtariDb, opts: { usageRows: number; now?: Da
     });
   };
   // Mid-window: 10 of 30 days gone; a sub-micro-dollar float, as otari's running sums are.
-  addUser({ userId: "alice", alias: "Alice", spend: 1.2345675, budgetId: "b-monthly", maxBudget: 5, budgetStartedAt: at(-10 * DAY), nextBudgetResetAt: at(20 * DAY), metadata: { team: "research" } });
+  addUser({
+    userId: "alice",
+    alias: "Alice",
+    spend: 1.2345675,
+    budgetId: "b-monthly",
+    maxBudget: 5,
+    budgetStartedAt: at(-10 * DAY),
+    nextBudgetResetAt: at(20 * DAY),
+    metadata: { team: "research" },
+  });
   // Over her budget: a request must be refused once imported.
-  addUser({ userId: "bob", alias: "Bob", spend: 1.5000004, budgetId: "b-weekly", maxBudget: 1, budgetStartedAt: at(-3 * DAY), nextBudgetResetAt: at(4 * DAY) });
-  addUser({ userId: "carol", spend: 3.3, budgetId: null, maxBudget: null, budgetStartedAt: null, nextBudgetResetAt: null });
-  addUser({ userId: "dave", spend: 0, budgetId: "b-total", maxBudget: 250, budgetStartedAt: at(-40 * DAY), nextBudgetResetAt: null, blocked: true });
-  addUser({ userId: "erin", spend: 0.25, budgetId: null, maxBudget: null, budgetStartedAt: null, nextBudgetResetAt: null, deletedAt: at(-2 * DAY) });
+  addUser({
+    userId: "bob",
+    alias: "Bob",
+    spend: 1.5000004,
+    budgetId: "b-weekly",
+    maxBudget: 1,
+    budgetStartedAt: at(-3 * DAY),
+    nextBudgetResetAt: at(4 * DAY),
+  });
+  addUser({
+    userId: "carol",
+    spend: 3.3,
+    budgetId: null,
+    maxBudget: null,
+    budgetStartedAt: null,
+    nextBudgetResetAt: null,
+  });
+  addUser({
+    userId: "dave",
+    spend: 0,
+    budgetId: "b-total",
+    maxBudget: 250,
+    budgetStartedAt: at(-40 * DAY),
+    nextBudgetResetAt: null,
+    blocked: true,
+  });
+  addUser({
+    userId: "erin",
+    spend: 0.25,
+    budgetId: null,
+    maxBudget: null,
+    budgetStartedAt: null,
+    nextBudgetResetAt: null,
+    deletedAt: at(-2 * DAY),
+  });
   for (let i = 0; i < 20; i++) {
     const budgeted = i % 2 === 0;
     addUser({
@@ -242,7 +306,12 @@ export async function seedOtari(db: OtariDb, opts: { usageRows: number; now?: Da
 
   const keys: Record<string, SeededKey> = {};
   const keyRows: Record<string, unknown>[] = [];
-  const addKey = (name: string, userId: string | null, state: SeededKey["state"], metadata: Record<string, unknown> = {}) => {
+  const addKey = (
+    name: string,
+    userId: string | null,
+    state: SeededKey["state"],
+    metadata: Record<string, unknown> = {},
+  ) => {
     const { token, hash } = otariKey();
     const id = crypto.randomUUID();
     keys[name] = { id, token, userId, state };
@@ -266,18 +335,64 @@ export async function seedOtari(db: OtariDb, opts: { usageRows: number; now?: Da
   for (let i = 0; i < 20; i++) addKey(`user-${i}-key`, `user-${i}`, "active");
   // A key minted without a user: otari made a virtual user for it.
   const virtualId = crypto.randomUUID();
-  addUser({ userId: `apikey-${virtualId}`, alias: "Virtual user for API key: ci", spend: 0.5, budgetId: null, maxBudget: null, budgetStartedAt: null, nextBudgetResetAt: null });
+  addUser({
+    userId: `apikey-${virtualId}`,
+    alias: "Virtual user for API key: ci",
+    spend: 0.5,
+    budgetId: null,
+    maxBudget: null,
+    budgetStartedAt: null,
+    nextBudgetResetAt: null,
+  });
   addKey("ci", `apikey-${virtualId}`, "active");
   await db.insert("users", userRows);
   const brokenKeyId = crypto.randomUUID();
-  keyRows.push({ id: brokenKeyId, key_hash: "not-a-sha256-digest", key_name: "broken", user_id: "carol", created_at: at(-DAY), last_used_at: null, expires_at: null, is_active: true, metadata: {} });
+  keyRows.push({
+    id: brokenKeyId,
+    key_hash: "not-a-sha256-digest",
+    key_name: "broken",
+    user_id: "carol",
+    created_at: at(-DAY),
+    last_used_at: null,
+    expires_at: null,
+    is_active: true,
+    metadata: {},
+  });
   await db.insert("api_keys", keyRows);
 
   await db.insert("budget_reset_logs", [
-    { id: 1, user_id: "alice", budget_id: "b-monthly", previous_spend: 4.9999995, reset_at: at(-40 * DAY), next_reset_at: at(-10 * DAY) },
-    { id: 2, user_id: "alice", budget_id: "b-monthly", previous_spend: 3.25, reset_at: at(-10 * DAY), next_reset_at: at(20 * DAY) },
-    { id: 3, user_id: "bob", budget_id: "b-weekly", previous_spend: 1.0000001, reset_at: at(-3 * DAY), next_reset_at: at(4 * DAY) },
-    { id: 4, user_id: null, budget_id: "b-weekly", previous_spend: 0.75, reset_at: at(-20 * DAY), next_reset_at: at(-13 * DAY) },
+    {
+      id: 1,
+      user_id: "alice",
+      budget_id: "b-monthly",
+      previous_spend: 4.9999995,
+      reset_at: at(-40 * DAY),
+      next_reset_at: at(-10 * DAY),
+    },
+    {
+      id: 2,
+      user_id: "alice",
+      budget_id: "b-monthly",
+      previous_spend: 3.25,
+      reset_at: at(-10 * DAY),
+      next_reset_at: at(20 * DAY),
+    },
+    {
+      id: 3,
+      user_id: "bob",
+      budget_id: "b-weekly",
+      previous_spend: 1.0000001,
+      reset_at: at(-3 * DAY),
+      next_reset_at: at(4 * DAY),
+    },
+    {
+      id: 4,
+      user_id: null,
+      budget_id: "b-weekly",
+      previous_spend: 0.75,
+      reset_at: at(-20 * DAY),
+      next_reset_at: at(-13 * DAY),
+    },
   ]);
 
   const pricing: Seeded["pricing"] = {
@@ -295,7 +410,14 @@ export async function seedOtari(db: OtariDb, opts: { usageRows: number; now?: Da
   await db.insert(
     "model_pricing",
     Object.entries(pricing).flatMap(([model_key, versions]) =>
-      versions.map((v) => ({ model_key, effective_at: v.effectiveAt, input_price_per_million: v.input, output_price_per_million: v.output, created_at: v.effectiveAt, updated_at: v.effectiveAt })),
+      versions.map((v) => ({
+        model_key,
+        effective_at: v.effectiveAt,
+        input_price_per_million: v.input,
+        output_price_per_million: v.output,
+        created_at: v.effectiveAt,
+        updated_at: v.effectiveAt,
+      })),
     ),
   );
 
@@ -318,7 +440,9 @@ export async function seedOtari(db: OtariDb, opts: { usageRows: number; now?: Da
       const failed = i % 37 === 0;
       const prompt = failed ? null : 1 + Math.floor(rand() * 4000);
       const completion = failed ? null : Math.floor(rand() * 1500);
-      const price = m.key ? pricing[m.key]!.filter((p) => p.effectiveAt <= timestamp).at(-1) ?? pricing[m.key]![0]! : null;
+      const price = m.key
+        ? (pricing[m.key]!.filter((p) => p.effectiveAt <= timestamp).at(-1) ?? pricing[m.key]![0]!)
+        : null;
       rows.push({
         id: i === 1 ? brokenUsageId : crypto.randomUUID(),
         api_key_id: i % 50 === 0 ? null : k.id,
@@ -331,7 +455,14 @@ export async function seedOtari(db: OtariDb, opts: { usageRows: number; now?: Da
         completion_tokens: completion,
         total_tokens: prompt === null ? null : prompt + (completion ?? 0),
         // otari's cost: tokens × USD-per-million / 1e6, a float with sub-micro-dollar digits.
-        cost: i === 1 ? (db.dialect === "pg" ? "NaN" : "n/a") : failed || !price ? null : (prompt! * price.input + completion! * price.output) / 1_000_000,
+        cost:
+          i === 1
+            ? db.dialect === "pg"
+              ? "NaN"
+              : "n/a"
+            : failed || !price
+              ? null
+              : (prompt! * price.input + completion! * price.output) / 1_000_000,
         status: failed ? "error" : "success",
         error_message: failed ? "Provider returned 503: overloaded" : null,
       });

@@ -85,7 +85,8 @@ const TO_OBJECT = { longs: String, enums: Number, bytes: String, oneofs: true } 
 type Obj = Record<string, unknown>;
 
 const hex = (base64: unknown) => (typeof base64 === "string" ? Buffer.from(base64, "base64").toString("hex") : "");
-const base64 = (hexText: unknown) => (typeof hexText === "string" ? Buffer.from(hexText, "hex").toString("base64") : hexText);
+const base64 = (hexText: unknown) =>
+  typeof hexText === "string" ? Buffer.from(hexText, "hex").toString("base64") : hexText;
 
 function anyValue(v: Obj | undefined): [unknown, AttributeType] {
   switch (v?.value) {
@@ -143,9 +144,15 @@ function toSpans(message: Obj): ReceivedSpan[] {
             attributes: attributes(e.attributes).values,
           })),
           droppedEventsCount: (s.droppedEventsCount as number | undefined) ?? 0,
-          status: { code: (status.code as number | undefined) ?? 0, message: (status.message as string | undefined) ?? "" },
+          status: {
+            code: (status.code as number | undefined) ?? 0,
+            message: (status.message as string | undefined) ?? "",
+          },
           resource,
-          scope: { name: (scope.name as string | undefined) ?? "", version: (scope.version as string | undefined) ?? "" },
+          scope: {
+            name: (scope.name as string | undefined) ?? "",
+            version: (scope.version as string | undefined) ?? "",
+          },
         });
       }
     }
@@ -204,7 +211,8 @@ export function spanTree(spans: readonly ReceivedSpan[]): SpanNode[] {
     if (parent) parent.children.push(node);
     else roots.push(node);
   }
-  const byStart = (a: SpanNode, b: SpanNode) => (a.span.startNanos < b.span.startNanos ? -1 : a.span.startNanos > b.span.startNanos ? 1 : 0);
+  const byStart = (a: SpanNode, b: SpanNode) =>
+    a.span.startNanos < b.span.startNanos ? -1 : a.span.startNanos > b.span.startNanos ? 1 : 0;
   for (const node of nodes.values()) node.children.sort(byStart);
   return roots.sort(byStart);
 }
@@ -249,7 +257,9 @@ export function startOtlpReceiver(): OtlpReceiver {
       requests.push({ contentType, contentEncoding: encoding, headers: req.headers, rawBytes: raw.length, spans });
       for (const wake of waiters) wake();
       if (contentType.startsWith("application/json")) return Response.json({});
-      return new Response(ResponseType.encode(ResponseType.create({})).finish(), { headers: { "content-type": "application/x-protobuf" } });
+      return new Response(ResponseType.encode(ResponseType.create({})).finish(), {
+        headers: { "content-type": "application/x-protobuf" },
+      });
     },
   });
   const url = `http://127.0.0.1:${server.port}`;

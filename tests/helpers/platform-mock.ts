@@ -43,12 +43,29 @@ export interface PlatformMock {
 
 /** A resolve attempt entry (SPEC §10.2 item 2) for an OpenAI-format mock at `apiBase`. */
 export function attempt(id: string, apiBase: string, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return { attempt_id: id, position: 0, provider: "openai", model: "gpt-4o-mini", api_key: `sk-platform-${id}`, api_base: apiBase, managed: true, ...over };
+  return {
+    attempt_id: id,
+    position: 0,
+    provider: "openai",
+    model: "gpt-4o-mini",
+    api_key: `sk-platform-${id}`,
+    api_base: apiBase,
+    managed: true,
+    ...over,
+  };
 }
 
 /** A resolve body with these attempts (positions set in order). */
-export function route(attempts: Record<string, unknown>[], requestId = "req-platform-1", fallbackEnabled = true): Record<string, unknown> {
-  return { request_id: requestId, fallback_enabled: fallbackEnabled, attempts: attempts.map((a, i) => ({ ...a, position: i })) };
+export function route(
+  attempts: Record<string, unknown>[],
+  requestId = "req-platform-1",
+  fallbackEnabled = true,
+): Record<string, unknown> {
+  return {
+    request_id: requestId,
+    fallback_enabled: fallbackEnabled,
+    attempts: attempts.map((a, i) => ({ ...a, position: i })),
+  };
 }
 
 const ENDPOINTS: Record<string, PlatformEndpoint> = {
@@ -83,7 +100,10 @@ export function startPlatformMock(): PlatformMock {
       calls[endpoint].push(call);
       const fallback = defaults[endpoint];
       const reply = queued[endpoint].shift() ?? (typeof fallback === "function" ? fallback(call) : fallback);
-      if (reply === "hang") return new Promise<Response>((resolve) => req.signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 }))));
+      if (reply === "hang")
+        return new Promise<Response>((resolve) =>
+          req.signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 }))),
+        );
       // A body that fails before its first byte: Bun resets the connection, the client sees a network error.
       // (An `undefined` reason keeps Bun from printing a stack trace for it.)
       if (reply === "drop") return new Response(new ReadableStream({ pull: (c) => c.error(undefined) }));
@@ -109,7 +129,8 @@ export function startPlatformMock(): PlatformMock {
     async waitFor(endpoint, n, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (calls[endpoint].length < n) {
-        if (Date.now() > deadline) throw new Error(`platform mock: expected ${n} ${endpoint} call(s), got ${calls[endpoint].length}`);
+        if (Date.now() > deadline)
+          throw new Error(`platform mock: expected ${n} ${endpoint} call(s), got ${calls[endpoint].length}`);
         await Bun.sleep(10);
       }
       return calls[endpoint];

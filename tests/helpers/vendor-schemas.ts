@@ -21,7 +21,9 @@ const maybe = <S extends z.ZodType>(s: S) => s.nullish();
 // ------------------------------------------------------------------ OpenAI: errors
 
 /** `Error`: all four members are required; `code` and `param` are nullable. */
-export const openaiError = z.object({ message: z.string(), type: z.string(), param: nullable(z.string()), code: nullable(z.string()) }).loose();
+export const openaiError = z
+  .object({ message: z.string(), type: z.string(), param: nullable(z.string()), code: nullable(z.string()) })
+  .loose();
 /** `ErrorResponse`. */
 export const openaiErrorBody = z.object({ error: openaiError }).loose();
 
@@ -39,7 +41,13 @@ export const completionUsage = z
   .loose();
 
 /** `ChatCompletionMessageToolCall`. */
-const messageToolCall = z.object({ id: z.string(), type: z.literal("function"), function: z.object({ name: z.string(), arguments: z.string() }).loose() }).loose();
+const messageToolCall = z
+  .object({
+    id: z.string(),
+    type: z.literal("function"),
+    function: z.object({ name: z.string(), arguments: z.string() }).loose(),
+  })
+  .loose();
 
 /** `ChatCompletionResponseMessage`: `content`, `refusal` and `role` are required. */
 const responseMessage = z
@@ -54,7 +62,9 @@ const responseMessage = z
 
 const finishReason = z.enum(["stop", "length", "tool_calls", "content_filter", "function_call"]);
 /** `choices[].logprobs`: required, nullable; when present, `content` and `refusal` (both nullable arrays). */
-const logprobs = nullable(z.object({ content: nullable(z.array(z.unknown())), refusal: nullable(z.array(z.unknown())) }).loose());
+const logprobs = nullable(
+  z.object({ content: nullable(z.array(z.unknown())), refusal: nullable(z.array(z.unknown())) }).loose(),
+);
 
 /** `CreateChatCompletionResponse`. */
 export const chatCompletion = z
@@ -97,7 +107,9 @@ export const chatChunk = z
     object: z.literal("chat.completion.chunk"),
     created: int,
     model: z.string(),
-    choices: z.array(z.object({ index: int, delta, finish_reason: nullable(finishReason), logprobs: logprobs.optional() }).loose()),
+    choices: z.array(
+      z.object({ index: int, delta, finish_reason: nullable(finishReason), logprobs: logprobs.optional() }).loose(),
+    ),
     usage: maybe(completionUsage),
     system_fingerprint: z.string().optional(),
   })
@@ -110,25 +122,48 @@ export const embeddingsList = z
   .object({
     object: z.literal("list"),
     model: z.string(),
-    data: z.array(z.object({ object: z.literal("embedding"), index: int, embedding: z.union([z.array(z.number()), z.string()]) }).loose()),
+    data: z.array(
+      z
+        .object({ object: z.literal("embedding"), index: int, embedding: z.union([z.array(z.number()), z.string()]) })
+        .loose(),
+    ),
     usage: z.object({ prompt_tokens: int, total_tokens: int }).loose(),
   })
   .loose();
 
 /** `Model`. */
-export const model = z.object({ id: z.string(), object: z.literal("model"), created: int, owned_by: z.string() }).loose();
+export const model = z
+  .object({ id: z.string(), object: z.literal("model"), created: int, owned_by: z.string() })
+  .loose();
 /** `ListModelsResponse`. */
 export const modelList = z.object({ object: z.literal("list"), data: z.array(model) }).loose();
 
 // ------------------------------------------------------------------ OpenAI: Responses API
 
-const outputText = z.object({ type: z.literal("output_text"), text: z.string(), annotations: z.array(z.unknown()) }).loose();
+const outputText = z
+  .object({ type: z.literal("output_text"), text: z.string(), annotations: z.array(z.unknown()) })
+  .loose();
 /** `ResponseOutputMessage`. */
 const outputMessage = z
-  .object({ type: z.literal("message"), id: z.string(), role: z.literal("assistant"), status: z.string(), content: z.array(z.union([outputText, z.object({ type: z.literal("refusal"), refusal: z.string() }).loose()])) })
+  .object({
+    type: z.literal("message"),
+    id: z.string(),
+    role: z.literal("assistant"),
+    status: z.string(),
+    content: z.array(z.union([outputText, z.object({ type: z.literal("refusal"), refusal: z.string() }).loose()])),
+  })
   .loose();
 /** `ResponseFunctionToolCall`. */
-const functionCall = z.object({ type: z.literal("function_call"), call_id: z.string(), name: z.string(), arguments: z.string(), id: z.string().optional(), status: z.string().optional() }).loose();
+const functionCall = z
+  .object({
+    type: z.literal("function_call"),
+    call_id: z.string(),
+    name: z.string(),
+    arguments: z.string(),
+    id: z.string().optional(),
+    status: z.string().optional(),
+  })
+  .loose();
 const otherItem = z.object({ type: z.string().refine((t) => t !== "message" && t !== "function_call") }).loose();
 const outputItem = z.union([outputMessage, functionCall, otherItem]);
 
@@ -167,12 +202,21 @@ export const response = z
 
 const seq = { sequence_number: int };
 const responseEvent = (type: string) => z.object({ type: z.literal(type), response, ...seq }).loose();
-const itemEvent = (type: string) => z.object({ type: z.literal(type), output_index: int, item: outputItem, ...seq }).loose();
+const itemEvent = (type: string) =>
+  z.object({ type: z.literal(type), output_index: int, item: outputItem, ...seq }).loose();
 const located = { item_id: z.string(), output_index: int };
 const part = z.object({ type: z.string() }).loose();
 
 /** `ResponseErrorEvent`. */
-export const responseErrorEvent = z.object({ type: z.literal("error"), code: nullable(z.string()), message: z.string(), param: nullable(z.string()), ...seq }).loose();
+export const responseErrorEvent = z
+  .object({
+    type: z.literal("error"),
+    code: nullable(z.string()),
+    message: z.string(),
+    param: nullable(z.string()),
+    ...seq,
+  })
+  .loose();
 
 const knownEvents = {
   "response.created": responseEvent("response.created"),
@@ -182,19 +226,40 @@ const knownEvents = {
   "response.incomplete": responseEvent("response.incomplete"),
   "response.output_item.added": itemEvent("response.output_item.added"),
   "response.output_item.done": itemEvent("response.output_item.done"),
-  "response.content_part.added": z.object({ type: z.literal("response.content_part.added"), ...located, content_index: int, part, ...seq }).loose(),
-  "response.content_part.done": z.object({ type: z.literal("response.content_part.done"), ...located, content_index: int, part, ...seq }).loose(),
-  "response.output_text.delta": z.object({ type: z.literal("response.output_text.delta"), ...located, content_index: int, delta: z.string(), ...seq }).loose(),
-  "response.output_text.done": z.object({ type: z.literal("response.output_text.done"), ...located, content_index: int, text: z.string(), ...seq }).loose(),
-  "response.function_call_arguments.delta": z.object({ type: z.literal("response.function_call_arguments.delta"), ...located, delta: z.string(), ...seq }).loose(),
-  "response.function_call_arguments.done": z.object({ type: z.literal("response.function_call_arguments.done"), ...located, arguments: z.string(), ...seq }).loose(),
+  "response.content_part.added": z
+    .object({ type: z.literal("response.content_part.added"), ...located, content_index: int, part, ...seq })
+    .loose(),
+  "response.content_part.done": z
+    .object({ type: z.literal("response.content_part.done"), ...located, content_index: int, part, ...seq })
+    .loose(),
+  "response.output_text.delta": z
+    .object({
+      type: z.literal("response.output_text.delta"),
+      ...located,
+      content_index: int,
+      delta: z.string(),
+      ...seq,
+    })
+    .loose(),
+  "response.output_text.done": z
+    .object({ type: z.literal("response.output_text.done"), ...located, content_index: int, text: z.string(), ...seq })
+    .loose(),
+  "response.function_call_arguments.delta": z
+    .object({ type: z.literal("response.function_call_arguments.delta"), ...located, delta: z.string(), ...seq })
+    .loose(),
+  "response.function_call_arguments.done": z
+    .object({ type: z.literal("response.function_call_arguments.done"), ...located, arguments: z.string(), ...seq })
+    .loose(),
   error: responseErrorEvent,
 } as const;
 
 /** One `ResponseStreamEvent`: the documented shape of its type (every event carries `sequence_number`). */
 export function checkResponseEvent(event: unknown): z.ZodSafeParseResult<unknown> {
   const type = (event as { type?: unknown } | null)?.type;
-  const schema = typeof type === "string" && type in knownEvents ? knownEvents[type as keyof typeof knownEvents] : z.object({ type: z.string(), ...seq }).loose();
+  const schema =
+    typeof type === "string" && type in knownEvents
+      ? knownEvents[type as keyof typeof knownEvents]
+      : z.object({ type: z.string(), ...seq }).loose();
   return schema.safeParse(event);
 }
 
@@ -202,7 +267,12 @@ export function checkResponseEvent(event: unknown): z.ZodSafeParseResult<unknown
 
 /** `Usage`: the two cache counts are required, nullable. */
 const anthropicUsage = z
-  .object({ input_tokens: int, output_tokens: int, cache_creation_input_tokens: nullable(int), cache_read_input_tokens: nullable(int) })
+  .object({
+    input_tokens: int,
+    output_tokens: int,
+    cache_creation_input_tokens: nullable(int),
+    cache_read_input_tokens: nullable(int),
+  })
   .loose();
 const contentBlock = z.union([
   z.object({ type: z.literal("text"), text: z.string() }).loose(),
@@ -235,7 +305,9 @@ const blockDelta = z.union([
 ]);
 
 /** Anthropic's error shape (body and `error` stream event). */
-export const anthropicErrorBody = z.object({ type: z.literal("error"), error: z.object({ type: z.string(), message: z.string() }).loose() }).loose();
+export const anthropicErrorBody = z
+  .object({ type: z.literal("error"), error: z.object({ type: z.string(), message: z.string() }).loose() })
+  .loose();
 
 /** The streaming events (`event:` name equals `type`). */
 export const anthropicEvent = z.discriminatedUnion("type", [
@@ -278,10 +350,16 @@ export function sseFrames(text: string): SseFrame[] {
 }
 
 /** Problems of one value against a schema, as readable lines (empty when it conforms). */
-export function problems(schema: z.ZodType | ((v: unknown) => z.ZodSafeParseResult<unknown>), value: unknown, where: string): string[] {
+export function problems(
+  schema: z.ZodType | ((v: unknown) => z.ZodSafeParseResult<unknown>),
+  value: unknown,
+  where: string,
+): string[] {
   const result = typeof schema === "function" ? schema(value) : schema.safeParse(value);
   if (result.success) return [];
-  return result.error.issues.map((i) => `${where}: ${i.path.join(".") || "(root)"}: ${i.message} in ${JSON.stringify(value).slice(0, 300)}`);
+  return result.error.issues.map(
+    (i) => `${where}: ${i.path.join(".") || "(root)"}: ${i.message} in ${JSON.stringify(value).slice(0, 300)}`,
+  );
 }
 
 /** A chat stream: chunks (or the chat error object) until `[DONE]`, which must come last. */
@@ -309,7 +387,8 @@ export function responsesStreamProblems(text: string, where: string): string[] {
     if (f.data === "[DONE]") continue;
     const json = JSON.parse(f.data) as { type?: string; sequence_number?: number };
     if (f.event !== json.type) out.push(`${where} frame ${i}: event '${f.event}' but type '${json.type}'`);
-    if (json.sequence_number !== expected) out.push(`${where} frame ${i}: sequence_number ${json.sequence_number}, expected ${expected}`);
+    if (json.sequence_number !== expected)
+      out.push(`${where} frame ${i}: sequence_number ${json.sequence_number}, expected ${expected}`);
     expected = (json.sequence_number ?? expected) + 1;
     out.push(...problems(checkResponseEvent, json, `${where} frame ${i}`));
   }
@@ -321,7 +400,8 @@ export function messagesStreamProblems(text: string, where: string): string[] {
   const frames = sseFrames(text);
   const out: string[] = [];
   const last = frames.at(-1)?.event;
-  if (last !== "message_stop" && last !== "error") out.push(`${where}: the stream ends with '${last}', not message_stop`);
+  if (last !== "message_stop" && last !== "error")
+    out.push(`${where}: the stream ends with '${last}', not message_stop`);
   for (const [i, f] of frames.entries()) {
     const json = JSON.parse(f.data) as { type?: string };
     if (f.event !== json.type) out.push(`${where} frame ${i}: event '${f.event}' but type '${json.type}'`);

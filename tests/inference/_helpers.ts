@@ -51,7 +51,14 @@ export function parseSse(text: string): { events: SseEvent[]; comments: string[]
 }
 
 /** POST JSON with a bearer token; returns the raw Response. */
-export function post(gw: TestGateway, path: string, token: string | null, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+export function post(
+  gw: TestGateway,
+  path: string,
+  token: string | null,
+  body: unknown,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
   return fetch(gw.base + path, {
     method: "POST",
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
@@ -62,11 +69,19 @@ export function post(gw: TestGateway, path: string, token: string | null, body: 
 
 /** Prices `provider:model` (USD per million tokens). */
 export async function price(gw: TestGateway, modelKey: string, input: number, output: number): Promise<void> {
-  await gw.admin("POST", "/v1/pricing", { model_key: modelKey, input_price_per_million: input, output_price_per_million: output });
+  await gw.admin("POST", "/v1/pricing", {
+    model_key: modelKey,
+    input_price_per_million: input,
+    output_price_per_million: output,
+  });
 }
 
 /** Creates a budget and a user on it; returns a key for that user. */
-export async function budgetUser(gw: TestGateway, userId: string, maxBudget: number | null): Promise<{ key: string; id: string; budgetId: string }> {
+export async function budgetUser(
+  gw: TestGateway,
+  userId: string,
+  maxBudget: number | null,
+): Promise<{ key: string; id: string; budgetId: string }> {
   const budget = await gw.admin<{ budget_id: string }>("POST", "/v1/budgets", { max_budget: maxBudget });
   await gw.admin("POST", "/v1/users", { user_id: userId, budget_id: budget.budget_id });
   const key = await gw.createKey({ user_id: userId });
@@ -99,7 +114,11 @@ export async function failure(call: PromiseLike<unknown>): Promise<unknown> {
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; returns whether it succeeded. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 3000, stepMs = 25): Promise<boolean> {
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 3000,
+  stepMs = 25,
+): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;
@@ -111,4 +130,5 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
 export const hi = [{ role: "user" as const, content: "hi" }];
 
 /** USD cost of a usage at USD-per-million rates, as the spec computes it. */
-export const usd = (prompt: number, completion: number, inRate: number, outRate: number): number => (prompt * inRate + completion * outRate) / 1e6;
+export const usd = (prompt: number, completion: number, inRate: number, outRate: number): number =>
+  (prompt * inRate + completion * outRate) / 1e6;

@@ -9,7 +9,21 @@ import type OpenAI from "openai";
 import { MOCK_USAGE } from "../../src/providers/_mocks";
 import { DIALECTS, type TestDatabase } from "../helpers/db";
 import { MASTER_KEY, startTestGateway, type TestGateway } from "../helpers/gateway";
-import { type Row, anthropicClient, budgetUser, failure, hi, openaiClient, parseSse, post, price, rowTracker, rowsOf, usd, waitFor } from "./_helpers";
+import {
+  type Row,
+  anthropicClient,
+  budgetUser,
+  failure,
+  hi,
+  openaiClient,
+  parseSse,
+  post,
+  price,
+  rowTracker,
+  rowsOf,
+  usd,
+  waitFor,
+} from "./_helpers";
 
 /** |a - b| <= 1e-6 USD. */
 const closeUsd = (a: unknown, b: number) => expect(Math.abs(Number(a) - b)).toBeLessThanOrEqual(1e-6);
@@ -37,7 +51,9 @@ describe.each(DIALECTS)("accounting ($dialect)", ({ create }) => {
   test("non-stream chat: exact cost on the row and in X-Gateway-Cost-USD; budget remaining header", async () => {
     const { key } = await budgetUser(gw, "acct-1", 1);
     const client = openaiClient(gw, key);
-    const { data, response } = await client.chat.completions.create({ model: "openai:gpt-4o-mini+cache", messages: hi }).withResponse();
+    const { data, response } = await client.chat.completions
+      .create({ model: "openai:gpt-4o-mini+cache", messages: hi })
+      .withResponse();
     expect(data.usage?.prompt_tokens_details?.cached_tokens).toBe(MOCK_USAGE.cacheRead);
     const cost = usd(MOCK_USAGE.prompt, MOCK_USAGE.completion, 2.5, 10);
     expect(response.headers.get("x-gateway-cost-usd")).toBe(cost.toFixed(6));
@@ -63,17 +79,33 @@ describe.each(DIALECTS)("accounting ($dialect)", ({ create }) => {
   test("Anthropic cache tokens: prompt includes cache read + write, both recorded, cost from the total", async () => {
     const { key } = await budgetUser(gw, "acct-2", 5);
     const client = anthropicClient(gw, key);
-    const { data, response } = await client.messages.create({ model: "anthropic:claude-sonnet-4-5+cache", max_tokens: 64, messages: hi }).withResponse();
-    expect(data.usage).toMatchObject({ input_tokens: 12, cache_read_input_tokens: 4, cache_creation_input_tokens: 2, output_tokens: 5 });
+    const { data, response } = await client.messages
+      .create({ model: "anthropic:claude-sonnet-4-5+cache", max_tokens: 64, messages: hi })
+      .withResponse();
+    expect(data.usage).toMatchObject({
+      input_tokens: 12,
+      cache_read_input_tokens: 4,
+      cache_creation_input_tokens: 2,
+      output_tokens: 5,
+    });
     const prompt = MOCK_USAGE.prompt + MOCK_USAGE.cacheRead + MOCK_USAGE.cacheWrite;
     const cost = usd(prompt, MOCK_USAGE.completion, 3, 15);
     expect(response.headers.get("x-gateway-cost-usd")).toBe(cost.toFixed(6));
     const [row] = await rowsOf(gw, "acct-2");
-    expect(row).toMatchObject({ endpoint: "/v1/messages", prompt_tokens: prompt, completion_tokens: 5, cache_read_tokens: 4, cache_write_tokens: 2 });
+    expect(row).toMatchObject({
+      endpoint: "/v1/messages",
+      prompt_tokens: prompt,
+      completion_tokens: 5,
+      cache_read_tokens: 4,
+      cache_write_tokens: 2,
+    });
     closeUsd(row?.["cost"], cost);
 
     // the same through chat (translated): same tokens, same cost
-    const chat = await openaiClient(gw, key).chat.completions.create({ model: "anthropic:claude-sonnet-4-5+cache", messages: hi });
+    const chat = await openaiClient(gw, key).chat.completions.create({
+      model: "anthropic:claude-sonnet-4-5+cache",
+      messages: hi,
+    });
     expect(chat.usage).toMatchObject({ prompt_tokens: prompt, completion_tokens: 5 });
     expect(chat.usage?.prompt_tokens_details?.cached_tokens).toBe(4);
     const rows = await rowsOf(gw, "acct-2");
@@ -83,10 +115,17 @@ describe.each(DIALECTS)("accounting ($dialect)", ({ create }) => {
 
   test("stream: usage.cost_usd in the usage chunk, the same cost on the row", async () => {
     const { key } = await budgetUser(gw, "acct-3", 1);
-    const res = await post(gw, "/v1/chat/completions", key, { model: "openai:gpt-4o-mini", messages: hi, stream: true, stream_options: { include_usage: true } });
+    const res = await post(gw, "/v1/chat/completions", key, {
+      model: "openai:gpt-4o-mini",
+      messages: hi,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     expect(res.status).toBe(200);
     const { events } = parseSse(await res.text());
-    const usageChunk = events.find((e) => e.json && Array.isArray(e.json["choices"]) && (e.json["choices"] as unknown[]).length === 0)?.json;
+    const usageChunk = events.find(
+      (e) => e.json && Array.isArray(e.json["choices"]) && (e.json["choices"] as unknown[]).length === 0,
+    )?.json;
     const cost = usd(12, 3, 2.5, 10);
     expect(usageChunk?.["usage"]).toMatchObject({ prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 });
     closeUsd((usageChunk?.["usage"] as Row | undefined)?.["cost_usd"], cost);
@@ -94,7 +133,12 @@ describe.each(DIALECTS)("accounting ($dialect)", ({ create }) => {
     const [row] = await rowsOf(gw, "acct-3");
     closeUsd(row?.["cost"], cost);
     // the SDK sees the same chunk
-    const stream = await openaiClient(gw, key).chat.completions.create({ model: "openai:gpt-4o-mini", messages: hi, stream: true, stream_options: { include_usage: true } });
+    const stream = await openaiClient(gw, key).chat.completions.create({
+      model: "openai:gpt-4o-mini",
+      messages: hi,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let sdkUsage: OpenAI.CompletionUsage | undefined;
     for await (const c of stream) if (c.usage) sdkUsage = c.usage;
     closeUsd((sdkUsage as unknown as Row)["cost_usd"], cost);
@@ -103,7 +147,9 @@ describe.each(DIALECTS)("accounting ($dialect)", ({ create }) => {
   test("embeddings cost only the input side; moderation costs input_price/1e6 per request", async () => {
     const { key } = await budgetUser(gw, "acct-4", 1);
     const client = openaiClient(gw, key);
-    const { response } = await client.embeddings.create({ model: "openai:text-embedding-3-small", input: "abc" }).withResponse();
+    const { response } = await client.embeddings
+      .create({ model: "openai:text-embedding-3-small", input: "abc" })
+      .withResponse();
     expect(response.headers.get("x-gateway-cost-usd")).toBe(usd(3, 0, 0.02, 99).toFixed(6));
     await client.moderations.create({ model: "openai:omni-moderation-latest", input: "abc" });
     const rows = await rowsOf(gw, "acct-4");
@@ -123,7 +169,11 @@ describe.each(DIALECTS)("accounting ($dialect)", ({ create }) => {
     for await (const _ of s) {
       // drain
     }
-    await anthropicClient(gw, key).messages.create({ model: "anthropic:claude-sonnet-4-5+cache", max_tokens: 10, messages: hi });
+    await anthropicClient(gw, key).messages.create({
+      model: "anthropic:claude-sonnet-4-5+cache",
+      max_tokens: 10,
+      messages: hi,
+    });
     await failure(client.chat.completions.create({ model: "openai:error-500", messages: hi }));
     const rows = await rowsOf(gw, "acct-5");
     expect(rows.length).toBe(5);
@@ -154,7 +204,12 @@ describe.each(DIALECTS)("accounting ($dialect)", ({ create }) => {
     for await (const _ of s) {
       // drain
     }
-    expect(await oneRow()).toMatchObject({ status: "success", status_code: 200, error_message: null, completion_tokens: 3 });
+    expect(await oneRow()).toMatchObject({
+      status: "success",
+      status_code: 200,
+      error_message: null,
+      completion_tokens: 3,
+    });
 
     await failure(client.chat.completions.create({ model: "openai:error-500", messages: hi }));
     const failed = await oneRow();
@@ -162,11 +217,21 @@ describe.each(DIALECTS)("accounting ($dialect)", ({ create }) => {
     expect(String(failed["error_message"])).toContain("500");
 
     await failure(client.chat.completions.create({ model: "openai:unpriced-model", messages: hi }));
-    expect(await oneRow()).toMatchObject({ status: "error", status_code: 402, error_message: "No pricing configured for model 'openai:unpriced-model'", model: "unpriced-model", provider: "openai" });
+    expect(await oneRow()).toMatchObject({
+      status: "error",
+      status_code: 402,
+      error_message: "No pricing configured for model 'openai:unpriced-model'",
+      model: "unpriced-model",
+      provider: "openai",
+    });
 
     const narrow = openaiClient(gw, (await gw.createKey({ user_id: "acct-6", allowed_models: ["anthropic:*"] })).key);
     await failure(narrow.chat.completions.create({ model: "openai:gpt-4o-mini", messages: hi }));
-    expect(await oneRow()).toMatchObject({ status: "error", status_code: 403, error_message: "Model 'openai:gpt-4o-mini' is not allowed for this key" });
+    expect(await oneRow()).toMatchObject({
+      status: "error",
+      status_code: 403,
+      error_message: "Model 'openai:gpt-4o-mini' is not allowed for this key",
+    });
 
     const limited = openaiClient(gw, (await gw.createKey({ user_id: "acct-6", rpm_limit: 1 })).key);
     await limited.chat.completions.create({ model: "openai:gpt-4o-mini", messages: hi });
@@ -178,35 +243,71 @@ describe.each(DIALECTS)("accounting ($dialect)", ({ create }) => {
     await failure(openaiClient(gw, brokeKey).chat.completions.create({ model: "openai:gpt-4o-mini", messages: hi }));
     const [broke, ...none] = await rowsOf(gw, "acct-broke");
     expect(none).toEqual([]);
-    expect(broke).toMatchObject({ status: "error", status_code: 403, error_message: "User 'acct-broke' has exceeded budget limit", cost: null });
+    expect(broke).toMatchObject({
+      status: "error",
+      status_code: 403,
+      error_message: "User 'acct-broke' has exceeded budget limit",
+      cost: null,
+    });
 
     await gw.admin("POST", "/v1/users", { user_id: "acct-blocked", blocked: true });
-    await failure(openaiClient(gw, (await gw.createKey({ user_id: "acct-blocked" })).key).chat.completions.create({ model: "openai:gpt-4o-mini", messages: hi }));
-    expect(await rowsOf(gw, "acct-blocked")).toMatchObject([{ status: "error", status_code: 403, error_message: "User 'acct-blocked' is blocked" }]);
+    await failure(
+      openaiClient(gw, (await gw.createKey({ user_id: "acct-blocked" })).key).chat.completions.create({
+        model: "openai:gpt-4o-mini",
+        messages: hi,
+      }),
+    );
+    expect(await rowsOf(gw, "acct-blocked")).toMatchObject([
+      { status: "error", status_code: 403, error_message: "User 'acct-blocked' is blocked" },
+    ]);
   });
 
   test("no row for 401s or a 404 unknown user; the master key's rows have api_key_id null", async () => {
     const before = (await gw.usage("limit=1000")).length;
     await post(gw, "/v1/chat/completions", null, { model: "openai:gpt-4o-mini", messages: hi });
     await post(gw, "/v1/chat/completions", `gw-${"z".repeat(60)}`, { model: "openai:gpt-4o-mini", messages: hi });
-    const ghost = await post(gw, "/v1/chat/completions", MASTER_KEY, { model: "openai:gpt-4o-mini", messages: hi, user: "ghost-user" });
+    const ghost = await post(gw, "/v1/chat/completions", MASTER_KEY, {
+      model: "openai:gpt-4o-mini",
+      messages: hi,
+      user: "ghost-user",
+    });
     expect(ghost.status).toBe(404);
-    const ghostMaster = await post(gw, "/v1/messages", MASTER_KEY, { model: "anthropic:claude-sonnet-4-5+cache", max_tokens: 5, messages: hi, metadata: { user_id: "ghost-user" } });
+    const ghostMaster = await post(gw, "/v1/messages", MASTER_KEY, {
+      model: "anthropic:claude-sonnet-4-5+cache",
+      max_tokens: 5,
+      messages: hi,
+      metadata: { user_id: "ghost-user" },
+    });
     expect(ghostMaster.status).toBe(404);
     expect((await gw.usage("limit=1000")).length).toBe(before);
 
     await gw.admin("POST", "/v1/users", { user_id: "acct-7" });
-    const viaMaster = await post(gw, "/v1/chat/completions", MASTER_KEY, { model: "openai:gpt-4o-mini", messages: hi, user: "acct-7" });
+    const viaMaster = await post(gw, "/v1/chat/completions", MASTER_KEY, {
+      model: "openai:gpt-4o-mini",
+      messages: hi,
+      user: "acct-7",
+    });
     expect(viaMaster.status).toBe(200);
     expect(await rowsOf(gw, "acct-7")).toMatchObject([{ api_key_id: null, user_id: "acct-7", status: "success" }]);
-    const anth = await failure(anthropicClient(gw, `gw-${"q".repeat(60)}`).messages.create({ model: "anthropic:x", max_tokens: 1, messages: hi }));
+    const anth = await failure(
+      anthropicClient(gw, `gw-${"q".repeat(60)}`).messages.create({
+        model: "anthropic:x",
+        max_tokens: 1,
+        messages: hi,
+      }),
+    );
     expect(anth).toBeInstanceOf(Anthropic.AuthenticationError);
     expect((await gw.usage("limit=1000")).length).toBe(before + 1);
   });
 
   test("a stream that fails mid-way bills what it produced (error row, estimated per §6.3)", async () => {
     const { key } = await budgetUser(gw, "acct-8", 1);
-    const res = await post(gw, "/v1/chat/completions", key, { model: "openai:break-stream", messages: hi, stream: true, max_tokens: 20 });
+    const res = await post(gw, "/v1/chat/completions", key, {
+      model: "openai:break-stream",
+      messages: hi,
+      stream: true,
+      max_tokens: 20,
+    });
     expect(res.status).toBe(200);
     await res.text();
     const [row, ...more] = await rowsOf(gw, "acct-8");

@@ -19,14 +19,24 @@ async function fire(gateways: TestGateway[], key: string, n: number): Promise<nu
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const gw = gateways[i % gateways.length]!;
-      const res = await post(gw, "/v1/chat/completions", key, { model: "openai:gpt-4o-mini+interval-5", messages: PROMPT, max_tokens: 10 });
+      const res = await post(gw, "/v1/chat/completions", key, {
+        model: "openai:gpt-4o-mini+interval-5",
+        messages: PROMPT,
+        max_tokens: 10,
+      });
       await res.arrayBuffer();
       return res.status;
     }),
   );
 }
 
-async function checkNoOvershoot(gw: TestGateway, userId: string, statuses: number[], others: TestGateway[] = [], callCost = CALL_COST) {
+async function checkNoOvershoot(
+  gw: TestGateway,
+  userId: string,
+  statuses: number[],
+  others: TestGateway[] = [],
+  callCost = CALL_COST,
+) {
   for (const o of others) await o.gateway.inference.usage.flush();
   const rows = await rowsOf(gw, userId);
   const ok = statuses.filter((s) => s === 200).length;
@@ -39,7 +49,11 @@ async function checkNoOvershoot(gw: TestGateway, userId: string, statuses: numbe
   const settled = success.reduce((a, r) => a + Number(r["cost"]), 0);
   expect(settled).toBeLessThanOrEqual(CAP + 1e-9);
   expect(Math.abs(settled - ok * callCost)).toBeLessThan(1e-6);
-  expect(rows.filter((r) => r["status_code"] === 403).every((r) => r["error_message"] === `User '${userId}' has exceeded budget limit`)).toBe(true);
+  expect(
+    rows
+      .filter((r) => r["status_code"] === 403)
+      .every((r) => r["error_message"] === `User '${userId}' has exceeded budget limit`),
+  ).toBe(true);
   let user: Row = {};
   const drained = await waitFor(async () => {
     user = await gw.admin<Row>("GET", `/v1/users/${userId}`);
@@ -59,7 +73,11 @@ describe.each(DIALECTS)("budgets under concurrency ($dialect)", ({ create }) => 
     await price(gw, "openai:gpt-4o-mini+interval-5", RATE, RATE);
     await price(gw, "openai:error-500", RATE, RATE);
     await price(gw, "openai:priced", RATE, RATE);
-    await gw.admin("POST", "/v1/pricing", { model_key: "openai:free-model", input_price_per_million: 0, output_price_per_million: 0 });
+    await gw.admin("POST", "/v1/pricing", {
+      model_key: "openai:free-model",
+      input_price_per_million: 0,
+      output_price_per_million: 0,
+    });
   });
   afterAll(async () => {
     await gw.close();
@@ -77,7 +95,14 @@ describe.each(DIALECTS)("budgets under concurrency ($dialect)", ({ create }) => 
     const statuses = await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
         const controller = new AbortController();
-        const res = await post(gw, "/v1/chat/completions", key, { model: "openai:gpt-4o-mini+interval-5", messages: PROMPT, max_tokens: 10, stream: true }, {}, controller.signal);
+        const res = await post(
+          gw,
+          "/v1/chat/completions",
+          key,
+          { model: "openai:gpt-4o-mini+interval-5", messages: PROMPT, max_tokens: 10, stream: true },
+          {},
+          controller.signal,
+        );
         if (res.status !== 200 || i % 2 === 0) {
           await res.arrayBuffer();
           return res.status;
@@ -101,10 +126,16 @@ describe.each(DIALECTS)("budgets under concurrency ($dialect)", ({ create }) => 
     const { key } = await budgetUser(gw, "conc-2", estimate);
     const client = openaiClient(gw, key);
     for (let i = 0; i < 5; i++) {
-      const err = await failure(client.chat.completions.create({ model: "openai:error-500", messages: PROMPT as typeof hi, max_tokens: 10 }));
+      const err = await failure(
+        client.chat.completions.create({ model: "openai:error-500", messages: PROMPT as typeof hi, max_tokens: 10 }),
+      );
       expect((err as { status?: number }).status).toBe(502);
     }
-    const ok = await client.chat.completions.create({ model: "openai:gpt-4o-mini+interval-5", messages: PROMPT as typeof hi, max_tokens: 10 });
+    const ok = await client.chat.completions.create({
+      model: "openai:gpt-4o-mini+interval-5",
+      messages: PROMPT as typeof hi,
+      max_tokens: 10,
+    });
     expect(ok.choices.length).toBe(1);
     let user: Row = {};
     await waitFor(async () => {
@@ -120,7 +151,8 @@ describe.each(DIALECTS)("budgets under concurrency ($dialect)", ({ create }) => 
 
   test("the reservation scales with `n`: n=128 x max_tokens=500 (64 USD at most) is refused on a 1 USD budget", async () => {
     const { key } = await budgetUser(gw, "conc-n", 1);
-    const ask = (n: number) => post(gw, "/v1/chat/completions", key, { model: "openai:priced", messages: hi, max_tokens: 500, n });
+    const ask = (n: number) =>
+      post(gw, "/v1/chat/completions", key, { model: "openai:priced", messages: hi, max_tokens: 500, n });
     const one = await ask(1);
     await one.arrayBuffer();
     expect(one.status).toBe(200);
@@ -128,13 +160,27 @@ describe.each(DIALECTS)("budgets under concurrency ($dialect)", ({ create }) => 
     expect(many.status).toBe(403);
     expect(((await many.json()) as { detail: string }).detail).toBe("User 'conc-n' has exceeded budget limit");
     // Within the budget, n still counts: 2 x 400 output tokens (0.8 USD) fit, 3 x 400 (1.2 USD) do not.
-    const fits = await post(gw, "/v1/chat/completions", key, { model: "openai:priced", messages: hi, max_tokens: 400, n: 2 });
+    const fits = await post(gw, "/v1/chat/completions", key, {
+      model: "openai:priced",
+      messages: hi,
+      max_tokens: 400,
+      n: 2,
+    });
     await fits.arrayBuffer();
     expect(fits.status).toBe(200);
-    const over = await post(gw, "/v1/chat/completions", key, { model: "openai:priced", messages: hi, max_tokens: 400, n: 3 });
+    const over = await post(gw, "/v1/chat/completions", key, {
+      model: "openai:priced",
+      messages: hi,
+      max_tokens: 400,
+      n: 3,
+    });
     await over.arrayBuffer();
     expect(over.status).toBe(403);
-    expect(gw.openai.requests.filter((r) => (r.body as { n?: number } | null)?.n === 128 || (r.body as { n?: number } | null)?.n === 3)).toHaveLength(0);
+    expect(
+      gw.openai.requests.filter(
+        (r) => (r.body as { n?: number } | null)?.n === 128 || (r.body as { n?: number } | null)?.n === 3,
+      ),
+    ).toHaveLength(0);
   });
 
   test("max_budget 0 refuses priced and unpriced models, allows a 0/0-priced one (§13 item 30)", async () => {
@@ -174,7 +220,11 @@ describe("budgets across two gateways sharing Postgres", () => {
     const { key } = await budgetUser(a, "repl-1", CAP);
     // b learns of the price and the user through the change feed / its caches within ~1 s
     const seen = await waitFor(async () => {
-      const res = await post(b, "/v1/chat/completions", key, { model: "openai:gpt-4o-mini+interval-5", messages: PROMPT, max_tokens: 10 });
+      const res = await post(b, "/v1/chat/completions", key, {
+        model: "openai:gpt-4o-mini+interval-5",
+        messages: PROMPT,
+        max_tokens: 10,
+      });
       await res.arrayBuffer();
       return res.status === 200;
     }, 3000);
@@ -183,6 +233,11 @@ describe("budgets across two gateways sharing Postgres", () => {
     await checkNoOvershoot(a, "repl-1", statuses, [b]);
     // the other replica sees the same spend within 1 s
     const spendA = Number((await a.admin<Row>("GET", "/v1/users/repl-1"))["spend"]);
-    expect(await waitFor(async () => Math.abs(Number((await b.admin<Row>("GET", "/v1/users/repl-1"))["spend"]) - spendA) < 1e-6, 1500)).toBe(true);
+    expect(
+      await waitFor(
+        async () => Math.abs(Number((await b.admin<Row>("GET", "/v1/users/repl-1"))["spend"]) - spendA) < 1e-6,
+        1500,
+      ),
+    ).toBe(true);
   });
 });

@@ -16,13 +16,24 @@ const text = (err: ApiError): string | undefined => (err.error as { message?: st
 
 /** The typed error of a chat call. */
 async function chatError(client: OpenAI, model: string, extra: Record<string, unknown> = {}): Promise<ApiError> {
-  const err = await failure(client.chat.completions.create({ model, messages: hi, ...extra } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming));
+  const err = await failure(
+    client.chat.completions.create({
+      model,
+      messages: hi,
+      ...extra,
+    } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming),
+  );
   if (!(err instanceof OpenAI.APIError)) throw new Error(`not an APIError: ${String(err)}`);
   return err;
 }
 
 /** The raw error body of a chat call made with fetch. */
-async function rawError(gw: TestGateway, token: string | null, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Row; headers: Headers }> {
+async function rawError(
+  gw: TestGateway,
+  token: string | null,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Row; headers: Headers }> {
   const res = await post(gw, "/v1/chat/completions", token, body, headers);
   return { status: res.status, body: (await res.json()) as Row, headers: res.headers };
 }
@@ -78,12 +89,26 @@ describe.each(DIALECTS)("error classes through the openai SDK ($dialect)", ({ cr
   test("401: missing, malformed header, bad format, unknown, inactive, expired, rotated-old", async () => {
     const missing = await rawError(gw, null, { model: "openai:gpt-4o-mini", messages: hi });
     expect(missing.status).toBe(401);
-    expect(envelope(missing.body)).toEqual({ message: "Missing Otari-Key or Authorization header", type: "authentication_error", code: "missing_api_key" });
+    expect(envelope(missing.body)).toEqual({
+      message: "Missing Otari-Key or Authorization header",
+      type: "authentication_error",
+      code: "missing_api_key",
+    });
     expect(missing.body["detail"]).toBe("Missing Otari-Key or Authorization header");
-    const noHeaderSdk = new OpenAI({ apiKey: "unused", baseURL: `${gw.base}/v1`, maxRetries: 0, defaultHeaders: { authorization: null } });
+    const noHeaderSdk = new OpenAI({
+      apiKey: "unused",
+      baseURL: `${gw.base}/v1`,
+      maxRetries: 0,
+      defaultHeaders: { authorization: null },
+    });
     expect(await chatError(noHeaderSdk, "openai:gpt-4o-mini")).toBeInstanceOf(OpenAI.AuthenticationError);
 
-    const malformedSdk = new OpenAI({ apiKey: "unused", baseURL: `${gw.base}/v1`, maxRetries: 0, defaultHeaders: { authorization: "Token abc" } });
+    const malformedSdk = new OpenAI({
+      apiKey: "unused",
+      baseURL: `${gw.base}/v1`,
+      maxRetries: 0,
+      defaultHeaders: { authorization: "Token abc" },
+    });
     const malformed = await chatError(malformedSdk, "openai:gpt-4o-mini");
     expect(malformed).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(text(malformed)).toBe("Invalid header format. Expected 'Bearer <token>'");
@@ -120,13 +145,19 @@ describe.each(DIALECTS)("error classes through the openai SDK ($dialect)", ({ cr
     const oldErr = await chatError(openaiClient(gw, rotating.key), "openai:gpt-4o-mini");
     expect(oldErr).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(text(oldErr)).toBe("Invalid API key");
-    const ok = await openaiClient(gw, rotated.key).chat.completions.create({ model: "openai:gpt-4o-mini", messages: hi });
+    const ok = await openaiClient(gw, rotated.key).chat.completions.create({
+      model: "openai:gpt-4o-mini",
+      messages: hi,
+    });
     expect(ok.choices.length).toBe(1);
   });
 
   test("403: blocked user, budget exceeded, model not allowed", async () => {
     await gw.admin("POST", "/v1/users", { user_id: "blocked-user", blocked: true });
-    const blocked = await chatError(openaiClient(gw, (await gw.createKey({ user_id: "blocked-user" })).key), "openai:gpt-4o-mini");
+    const blocked = await chatError(
+      openaiClient(gw, (await gw.createKey({ user_id: "blocked-user" })).key),
+      "openai:gpt-4o-mini",
+    );
     expect(blocked).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(text(blocked)).toBe("User 'blocked-user' is blocked");
     expect(blocked.code).toBe("user_blocked");
@@ -142,7 +173,9 @@ describe.each(DIALECTS)("error classes through the openai SDK ($dialect)", ({ cr
     expect(notAllowed).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(text(notAllowed)).toBe("Model 'openai:gpt-4o-mini' is not allowed for this key");
     expect(notAllowed.code).toBe("model_not_allowed");
-    expect((await narrow.chat.completions.create({ model: "anthropic:claude-x", messages: hi })).choices.length).toBe(1);
+    expect((await narrow.chat.completions.create({ model: "anthropic:claude-x", messages: hi })).choices.length).toBe(
+      1,
+    );
   });
 
   test("404: the master key naming an unknown user (a key's `user` is its app's end-user id, never looked up)", async () => {
@@ -171,9 +204,14 @@ describe.each(DIALECTS)("error classes through the openai SDK ($dialect)", ({ cr
     const refused = await chatError(plain, "anthropic:claude-x");
     expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(text(refused)).toBe("Model 'anthropic:claude-x' is not allowed for this key");
-    const wider = openaiClient(gw, (await gw.createKey({ user_id: "listed-user", allowed_models: ["openai:*", "anthropic:*"] })).key);
+    const wider = openaiClient(
+      gw,
+      (await gw.createKey({ user_id: "listed-user", allowed_models: ["openai:*", "anthropic:*"] })).key,
+    );
     expect(await chatError(wider, "anthropic:claude-x")).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    const noUser = await failure(openaiClient(gw, MASTER_KEY).embeddings.create({ model: "openai:text-embedding-3-small", input: "x" }));
+    const noUser = await failure(
+      openaiClient(gw, MASTER_KEY).embeddings.create({ model: "openai:text-embedding-3-small", input: "x" }),
+    );
     expect(noUser).toBeInstanceOf(OpenAI.BadRequestError);
     expect(text(noUser as ApiError)).toBe("When using master key, 'user' field is required in request body");
   });
@@ -188,7 +226,10 @@ describe.each(DIALECTS)("error classes through the openai SDK ($dialect)", ({ cr
     const empty = await failure(client.chat.completions.create({ model: "openai:gpt-4o-mini", messages: [] }));
     expect(empty).toBeInstanceOf(OpenAI.UnprocessableEntityError);
     const noRole = await failure(
-      client.chat.completions.create({ model: "openai:gpt-4o-mini", messages: [{ content: "x" } as unknown as OpenAI.Chat.Completions.ChatCompletionMessageParam] }),
+      client.chat.completions.create({
+        model: "openai:gpt-4o-mini",
+        messages: [{ content: "x" } as unknown as OpenAI.Chat.Completions.ChatCompletionMessageParam],
+      }),
     );
     expect(noRole).toBeInstanceOf(OpenAI.UnprocessableEntityError);
     expect(text(noRole as ApiError)).toContain("messages[0]: 'role' is required");
@@ -196,7 +237,10 @@ describe.each(DIALECTS)("error classes through the openai SDK ($dialect)", ({ cr
     expect(raw.status).toBe(422);
     expect(Array.isArray(raw.body["detail"])).toBe(true);
     expect(envelope(raw.body).code).toBe("validation_error");
-    const nullContent = await client.chat.completions.create({ model: "openai:gpt-4o-mini", messages: [{ role: "user", content: null as unknown as string }] });
+    const nullContent = await client.chat.completions.create({
+      model: "openai:gpt-4o-mini",
+      messages: [{ role: "user", content: null as unknown as string }],
+    });
     expect(nullContent.choices.length).toBe(1);
   });
 
@@ -242,7 +286,9 @@ describe.each(DIALECTS)("error classes through the openai SDK ($dialect)", ({ cr
     expect(raw.body["detail"]).toBe("LLM provider error");
     expect(envelope(raw.body).message).toBe("LLM provider error");
     // a failing stream fails before the first byte: the same JSON error
-    const stream = await failure(client.chat.completions.create({ model: "openai:error-500", messages: hi, stream: true }));
+    const stream = await failure(
+      client.chat.completions.create({ model: "openai:error-500", messages: hi, stream: true }),
+    );
     expect(stream).toBeInstanceOf(OpenAI.InternalServerError);
   });
 
@@ -290,12 +336,22 @@ describe("configuration-dependent errors: 402 require_pricing, 504 provider time
     expect(text(err)).toBe("No pricing configured for model 'openai:gpt-4o-mini'");
     expect(err.type).toBe("billing_error");
     expect(err.code).toBe("pricing_not_configured");
-    await gw.admin("POST", "/v1/pricing", { model_key: "openai:gpt-4o-mini", input_price_per_million: 1, output_price_per_million: 1 });
-    expect((await client.chat.completions.create({ model: "openai:gpt-4o-mini", messages: hi })).choices.length).toBe(1);
+    await gw.admin("POST", "/v1/pricing", {
+      model_key: "openai:gpt-4o-mini",
+      input_price_per_million: 1,
+      output_price_per_million: 1,
+    });
+    expect((await client.chat.completions.create({ model: "openai:gpt-4o-mini", messages: hi })).choices.length).toBe(
+      1,
+    );
   });
 
   test("504: a hanging provider past client_args.timeout (JSON and stream)", async () => {
-    await gw.admin("POST", "/v1/pricing", { model_key: "openai:hang", input_price_per_million: 1, output_price_per_million: 1 });
+    await gw.admin("POST", "/v1/pricing", {
+      model_key: "openai:hang",
+      input_price_per_million: 1,
+      output_price_per_million: 1,
+    });
     const started = Date.now();
     const err = await chatError(client, "openai:hang");
     expect(Date.now() - started).toBeLessThan(3000);

@@ -33,7 +33,10 @@ describe("gateway-only request fields", () => {
 
   test("an unconfigured gateway tool and mcp_servers are refused, not forwarded (the tool loop: tests/tools)", async () => {
     const before = gw.openai.requests.length;
-    for (const extra of [{ tools: [{ type: "otari_web_search" }] }, { mcp_servers: [{ name: "m", url: "https://mcp.example.com/mcp" }] }]) {
+    for (const extra of [
+      { tools: [{ type: "otari_web_search" }] },
+      { mcp_servers: [{ name: "m", url: "https://mcp.example.com/mcp" }] },
+    ]) {
       const res = await chat(extra);
       expect(res.status).toBe(400);
     }

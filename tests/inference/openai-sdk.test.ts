@@ -33,19 +33,37 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
   const lastUpstream = (mock: "openai" | "anthropic"): Row => gw[mock].requests.at(-1)?.body as Row;
 
   test("chat non-stream returns the completion, strips the prefix and never forwards `user`", async () => {
-    const res = await client.chat.completions.create({ model: "openai:gpt-4o-mini", messages: hi, user: user, temperature: 0.2 });
+    const res = await client.chat.completions.create({
+      model: "openai:gpt-4o-mini",
+      messages: hi,
+      user: user,
+      temperature: 0.2,
+    });
     expect(res.object).toBe("chat.completion");
     expect(res.model).toBe("gpt-4o-mini");
     expect(res.choices[0]?.message.content).toBe(MOCK_TEXT);
     expect(res.choices[0]?.finish_reason).toBe("stop");
-    expect(res.usage).toMatchObject({ prompt_tokens: MOCK_USAGE.prompt, completion_tokens: MOCK_USAGE.completion, total_tokens: MOCK_USAGE.prompt + MOCK_USAGE.completion });
+    expect(res.usage).toMatchObject({
+      prompt_tokens: MOCK_USAGE.prompt,
+      completion_tokens: MOCK_USAGE.completion,
+      total_tokens: MOCK_USAGE.prompt + MOCK_USAGE.completion,
+    });
     const up = lastUpstream("openai");
     expect(up["model"]).toBe("gpt-4o-mini");
     expect(up["temperature"]).toBe(0.2);
     expect(up["user"]).toBeUndefined();
     const [row, ...more] = await newRows();
     expect(more).toEqual([]);
-    expect(row).toMatchObject({ model: "gpt-4o-mini", provider: "openai", endpoint: "/v1/chat/completions", status: "success", status_code: 200, prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 });
+    expect(row).toMatchObject({
+      model: "gpt-4o-mini",
+      provider: "openai",
+      endpoint: "/v1/chat/completions",
+      status: "success",
+      status_code: 200,
+      prompt_tokens: 12,
+      completion_tokens: 5,
+      total_tokens: 17,
+    });
   });
 
   test("chat stream without stream_options: no usage chunk for the client, include_usage upstream, tokens on the row", async () => {
@@ -60,11 +78,22 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     expect(lastUpstream("openai")["stream_options"]).toEqual({ include_usage: true });
     const [row, ...more] = await newRows();
     expect(more).toEqual([]);
-    expect(row).toMatchObject({ status: "success", prompt_tokens: 12, completion_tokens: 3, total_tokens: 15, estimated: false });
+    expect(row).toMatchObject({
+      status: "success",
+      prompt_tokens: 12,
+      completion_tokens: 3,
+      total_tokens: 15,
+      estimated: false,
+    });
   });
 
   test("chat stream with include_usage: the usage chunk arrives last with the merged counts", async () => {
-    const stream = await client.chat.completions.create({ model: "openai:gpt-4o-mini", messages: hi, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: "openai:gpt-4o-mini",
+      messages: hi,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
     for await (const c of stream) chunks.push(c);
     const last = chunks.at(-1);
@@ -90,7 +119,13 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     const res = await fetch(`${gw.base}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "openai:gpt-4o-mini", messages: hi, user, stream: true, stream_options: { include_usage: false, include_obfuscation: false } }),
+      body: JSON.stringify({
+        model: "openai:gpt-4o-mini",
+        messages: hi,
+        user,
+        stream: true,
+        stream_options: { include_usage: false, include_obfuscation: false },
+      }),
     });
     expect(res.status).toBe(200);
     const text = await res.text();
@@ -100,9 +135,21 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
 
   test("tools: tool_calls in JSON and reassembled from the stream", async () => {
     const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [
-      { type: "function", function: { name: "get_weather", description: "Weather", parameters: { type: "object", properties: { city: { type: "string" } } } } },
+      {
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: "Weather",
+          parameters: { type: "object", properties: { city: { type: "string" } } },
+        },
+      },
     ];
-    const res = await client.chat.completions.create({ model: "openai:gpt-4o-mini+tools", messages: hi, tools, tool_choice: "auto" });
+    const res = await client.chat.completions.create({
+      model: "openai:gpt-4o-mini+tools",
+      messages: hi,
+      tools,
+      tool_choice: "auto",
+    });
     expect(res.choices[0]?.finish_reason).toBe("tool_calls");
     const call = res.choices[0]?.message.tool_calls?.[0];
     expect(call?.type).toBe("function");
@@ -111,7 +158,12 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     expect(call.function).toEqual({ name: MOCK_TOOL.name, arguments: MOCK_TOOL.arguments });
     expect(lastUpstream("openai")["tools"]).toEqual(tools);
 
-    const stream = await client.chat.completions.create({ model: "openai:gpt-4o-mini+tools", messages: hi, tools, stream: true });
+    const stream = await client.chat.completions.create({
+      model: "openai:gpt-4o-mini+tools",
+      messages: hi,
+      tools,
+      stream: true,
+    });
     let args = "";
     let name = "";
     let finish: string | null = null;
@@ -135,7 +187,13 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     expect(res.usage.prompt_tokens).toBe(6);
     const [row, ...more] = await newRows();
     expect(more).toEqual([]);
-    expect(row).toMatchObject({ endpoint: "/v1/embeddings", status: "success", prompt_tokens: 6, completion_tokens: 0, model: "text-embedding-3-small" });
+    expect(row).toMatchObject({
+      endpoint: "/v1/embeddings",
+      status: "success",
+      prompt_tokens: 6,
+      completion_tokens: 0,
+      model: "text-embedding-3-small",
+    });
   });
 
   test("models.list and retrieve follow the key's allowed_models", async () => {
@@ -144,9 +202,19 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     const all = await client.models.list();
     const ids = all.data.map((m) => m.id);
     expect(ids).toEqual([...ids].sort());
-    expect(ids).toEqual(expect.arrayContaining(["openai:gpt-4o-mini", "openai:priced-model", "anthropic:claude-sonnet-4-5", "anthropic:claude-priced"]));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        "openai:gpt-4o-mini",
+        "openai:priced-model",
+        "anthropic:claude-sonnet-4-5",
+        "anthropic:claude-priced",
+      ]),
+    );
 
-    const narrow = openaiClient(gw, (await gw.createKey({ user_id: user, allowed_models: ["openai:*", "anthropic:claude-priced"] })).key);
+    const narrow = openaiClient(
+      gw,
+      (await gw.createKey({ user_id: user, allowed_models: ["openai:*", "anthropic:claude-priced"] })).key,
+    );
     const narrowIds = (await narrow.models.list()).data.map((m) => m.id);
     expect(narrowIds).toContain("openai:priced-model");
     expect(narrowIds).toContain("anthropic:claude-priced");
@@ -168,7 +236,12 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     expect(lastUpstream("openai")["user"]).toBeUndefined();
     let [row, ...more] = await newRows();
     expect(more).toEqual([]);
-    expect(row).toMatchObject({ endpoint: "/v1/responses", status: "success", prompt_tokens: 12, completion_tokens: 5 });
+    expect(row).toMatchObject({
+      endpoint: "/v1/responses",
+      status: "success",
+      prompt_tokens: 12,
+      completion_tokens: 5,
+    });
 
     const stream = await client.responses.create({ model: "openai:gpt-4o-mini", input: "hi", stream: true });
     const types: string[] = [];
@@ -182,7 +255,12 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     expect(text).toBe([0, 1, 2].map(chunkText).join(""));
     [row, ...more] = await newRows();
     expect(more).toEqual([]);
-    expect(row).toMatchObject({ endpoint: "/v1/responses", status: "success", prompt_tokens: 12, completion_tokens: 5 });
+    expect(row).toMatchObject({
+      endpoint: "/v1/responses",
+      status: "success",
+      prompt_tokens: 12,
+      completion_tokens: 5,
+    });
 
     const err = await failure(client.responses.create({ model: "anthropic:claude-x", input: "hi" }));
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
@@ -190,11 +268,21 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
   });
 
   test("moderations: openai works; anthropic is a 400 naming `does not support moderation`", async () => {
-    const res = await client.moderations.create({ model: "openai:omni-moderation-latest", input: ["please flag this", "fine"] });
+    const res = await client.moderations.create({
+      model: "openai:omni-moderation-latest",
+      input: ["please flag this", "fine"],
+    });
     expect(res.results.map((r) => r.flagged)).toEqual([true, false]);
     const [row, ...more] = await newRows();
     expect(more).toEqual([]);
-    expect(row).toMatchObject({ endpoint: "/v1/moderations", status: "success", prompt_tokens: null, total_tokens: null, completion_tokens: 0, cost: 0 });
+    expect(row).toMatchObject({
+      endpoint: "/v1/moderations",
+      status: "success",
+      prompt_tokens: null,
+      total_tokens: null,
+      completion_tokens: 0,
+      cost: 0,
+    });
 
     const err = await failure(client.moderations.create({ model: "anthropic:claude-x", input: "x" }));
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
@@ -215,18 +303,35 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     expect(res.choices[0]?.finish_reason).toBe("stop");
     expect(res.usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 });
     const up = lastUpstream("anthropic");
-    expect(up).toMatchObject({ model: "claude-sonnet-4-5", max_tokens: 64, system: "Be brief.", stop_sequences: ["END"], messages: [{ role: "user" }] });
+    expect(up).toMatchObject({
+      model: "claude-sonnet-4-5",
+      max_tokens: 64,
+      system: "Be brief.",
+      stop_sequences: ["END"],
+      messages: [{ role: "user" }],
+    });
     expect(gw.anthropic.requests.at(-1)?.headers["x-api-key"]).toBe("sk-ant-test-key");
 
-    const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: {} } } }];
-    const withTools = await client.chat.completions.create({ model: "anthropic:claude-sonnet-4-5+tools", messages: hi, tools, tool_choice: "required" });
+    const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [
+      { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: {} } } },
+    ];
+    const withTools = await client.chat.completions.create({
+      model: "anthropic:claude-sonnet-4-5+tools",
+      messages: hi,
+      tools,
+      tool_choice: "required",
+    });
     expect(withTools.choices[0]?.finish_reason).toBe("tool_calls");
     const call = withTools.choices[0]?.message.tool_calls?.[0];
     if (call?.type !== "function") throw new Error("expected a function call");
     expect(JSON.parse(call.function.arguments)).toEqual({ city: "Paris" });
     expect(lastUpstream("anthropic")["tool_choice"]).toEqual({ type: "any" });
 
-    const quiet = await client.chat.completions.create({ model: "anthropic:claude-sonnet-4-5", messages: hi, stream: true });
+    const quiet = await client.chat.completions.create({
+      model: "anthropic:claude-sonnet-4-5",
+      messages: hi,
+      stream: true,
+    });
     let quietText = "";
     for await (const c of quiet) {
       expect(c.usage ?? null).toBeNull();
@@ -235,7 +340,12 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     }
     expect(quietText).toBe([0, 1, 2].map(chunkText).join(""));
 
-    const stream = await client.chat.completions.create({ model: "anthropic:claude-sonnet-4-5", messages: hi, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: "anthropic:claude-sonnet-4-5",
+      messages: hi,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let usage: OpenAI.CompletionUsage | null | undefined = null;
     for await (const c of stream) {
@@ -246,7 +356,14 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     expect(usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 3 });
     const rows = await newRows();
     expect(rows.length).toBe(4);
-    expect(rows.filter((r) => r["model"] === "claude-sonnet-4-5").map((r) => r["completion_tokens"]).sort()).toEqual([3, 3, 5]);
-    expect(rows.every((r) => r["provider"] === "anthropic" && r["prompt_tokens"] === 12 && r["status"] === "success")).toBe(true);
+    expect(
+      rows
+        .filter((r) => r["model"] === "claude-sonnet-4-5")
+        .map((r) => r["completion_tokens"])
+        .sort(),
+    ).toEqual([3, 3, 5]);
+    expect(
+      rows.every((r) => r["provider"] === "anthropic" && r["prompt_tokens"] === 12 && r["status"] === "success"),
+    ).toBe(true);
   });
 });

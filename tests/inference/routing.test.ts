@@ -36,7 +36,11 @@ describe("routing", () => {
       },
       routing: { retries: 2, deadline_ms: 10_000, cooldown_seconds: 30 },
       providers: {
-        bedrock: { api_key: "bedrock-bearer-test", client_args: { region: "us-east-1" }, models: ["anthropic.claude-3-5-sonnet-20240620-v1:0"] },
+        bedrock: {
+          api_key: "bedrock-bearer-test",
+          client_args: { region: "us-east-1" },
+          models: ["anthropic.claude-3-5-sonnet-20240620-v1:0"],
+        },
         balanced: {
           provider_type: "openai-compatible",
           deployments: [
@@ -125,7 +129,10 @@ describe("routing", () => {
 
   test("aliases are listed by /v1/models, priced through their target", async () => {
     const list = await openaiClient(gw, key).models.list();
-    const fast = list.data.find((m) => m.id === "fast") as unknown as { owned_by: string; pricing: { input_price_per_million: number } | null };
+    const fast = list.data.find((m) => m.id === "fast") as unknown as {
+      owned_by: string;
+      pricing: { input_price_per_million: number } | null;
+    };
     expect(fast.owned_by).toBe("alias");
     expect(fast.pricing?.input_price_per_million).toBe(1);
     expect(list.data.map((m) => m.id)).toContain("chain");

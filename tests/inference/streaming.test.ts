@@ -20,15 +20,23 @@ const perToken = 1e-6;
 /** Waits until `userId` has `n` rows (a disconnected stream settles after the response is gone). */
 async function rowsWhen(gw: TestGateway, userId: string, n: number, timeoutMs = 4000): Promise<Row[]> {
   let rows: Row[] = [];
-  await waitFor(async () => {
-    rows = await rowsOf(gw, userId);
-    return rows.length >= n;
-  }, timeoutMs, 50);
+  await waitFor(
+    async () => {
+      rows = await rowsOf(gw, userId);
+      return rows.length >= n;
+    },
+    timeoutMs,
+    50,
+  );
   return rows;
 }
 
 /** Reads an SSE response until `until` matches the text so far, then aborts the request. */
-async function readThenAbort(res: Response, controller: AbortController, until: (text: string) => boolean): Promise<string> {
+async function readThenAbort(
+  res: Response,
+  controller: AbortController,
+  until: (text: string) => boolean,
+): Promise<string> {
   const reader = res.body!.getReader();
   const dec = new TextDecoder();
   let text = "";
@@ -57,8 +65,19 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
   beforeAll(async () => {
     db = await create();
     gw = await startTestGateway(db, { streaming_keepalive_interval_ms: 50 });
-    for (const m of ["break-stream", "stream-error", "no-usage", "chunks-50+interval-20", "error-500", "error-first", "pause-300", "gpt-4o-mini"]) await price(gw, `openai:${m}`, 1, 1);
-    for (const m of ["break-stream", "stream-error", "chunks-50+interval-20", "pause-300", "error-529"]) await price(gw, `anthropic:${m}`, 1, 1);
+    for (const m of [
+      "break-stream",
+      "stream-error",
+      "no-usage",
+      "chunks-50+interval-20",
+      "error-500",
+      "error-first",
+      "pause-300",
+      "gpt-4o-mini",
+    ])
+      await price(gw, `openai:${m}`, 1, 1);
+    for (const m of ["break-stream", "stream-error", "chunks-50+interval-20", "pause-300", "error-529"])
+      await price(gw, `anthropic:${m}`, 1, 1);
     key = (await fresh("stream")).key;
   });
   afterAll(async () => {
@@ -67,7 +86,11 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
   });
 
   test("chat stream: SSE content type, data chunks then [DONE] (§13 item 46)", async () => {
-    const res = await post(gw, "/v1/chat/completions", key, { model: "openai:gpt-4o-mini", messages: ask, stream: true });
+    const res = await post(gw, "/v1/chat/completions", key, {
+      model: "openai:gpt-4o-mini",
+      messages: ask,
+      stream: true,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
     const { events } = parseSse(await res.text());
@@ -93,28 +116,54 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
     const rows = await rowsOf(gw, userId);
     expect(rows.length).toBe(4);
     // nothing was produced: error rows without tokens, reservation released
-    expect(rows.every((r) => r["status"] === "error" && r["prompt_tokens"] === null && r["cost"] === null && r["estimated"] === false)).toBe(true);
+    expect(
+      rows.every(
+        (r) => r["status"] === "error" && r["prompt_tokens"] === null && r["cost"] === null && r["estimated"] === false,
+      ),
+    ).toBe(true);
   });
 
   test("chat mid-stream break: server_error data event then [DONE]; error row billed at the estimate", async () => {
     for (const model of ["openai:break-stream", "openai:stream-error"]) {
       const { userId, key: k } = await fresh("mid");
-      const res = await post(gw, "/v1/chat/completions", k, { model, messages: ask, stream: true, max_tokens: MAX_TOKENS });
+      const res = await post(gw, "/v1/chat/completions", k, {
+        model,
+        messages: ask,
+        stream: true,
+        max_tokens: MAX_TOKENS,
+      });
       expect(res.status).toBe(200);
       const { events } = parseSse(await res.text());
       expect(events.length).toBeGreaterThanOrEqual(3);
-      expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "provider_error" } });
+      expect(events.at(-2)?.json).toEqual({
+        error: {
+          message: "An error occurred during streaming",
+          type: "server_error",
+          param: null,
+          code: "provider_error",
+        },
+      });
       expect(events.at(-1)?.data).toBe("[DONE]");
       const [row, ...more] = await rowsOf(gw, userId);
       expect(more).toEqual([]);
-      expect(row).toMatchObject({ status: "error", estimated: true, prompt_tokens: PROMPT_ESTIMATE, completion_tokens: MAX_TOKENS });
+      expect(row).toMatchObject({
+        status: "error",
+        estimated: true,
+        prompt_tokens: PROMPT_ESTIMATE,
+        completion_tokens: MAX_TOKENS,
+      });
       expect(Number(row?.["cost"])).toBeCloseTo((PROMPT_ESTIMATE + MAX_TOKENS) * perToken, 9);
     }
   });
 
   test("responses mid-stream break: `event: error` and no [DONE]", async () => {
     const { userId, key: k } = await fresh("resp");
-    const res = await post(gw, "/v1/responses", k, { model: "openai:break-stream", input: "hi", stream: true, max_output_tokens: MAX_TOKENS });
+    const res = await post(gw, "/v1/responses", k, {
+      model: "openai:break-stream",
+      input: "hi",
+      stream: true,
+      max_output_tokens: MAX_TOKENS,
+    });
     expect(res.status).toBe(200);
     const text = await res.text();
     const { events } = parseSse(text);
@@ -123,32 +172,80 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
     const numbers = events.map((e) => e.json?.["sequence_number"]);
     expect(numbers).toEqual(numbers.map((_, i) => i));
     expect(events.at(-1)).toEqual(
-      expect.objectContaining({ event: "error", json: { type: "error", code: "provider_error", message: "An error occurred during streaming", param: null, sequence_number: events.length - 1 } }),
+      expect.objectContaining({
+        event: "error",
+        json: {
+          type: "error",
+          code: "provider_error",
+          message: "An error occurred during streaming",
+          param: null,
+          sequence_number: events.length - 1,
+        },
+      }),
     );
     expect(text).not.toContain("[DONE]");
     const [row] = await rowsOf(gw, userId);
-    expect(row).toMatchObject({ endpoint: "/v1/responses", status: "error", estimated: true, completion_tokens: MAX_TOKENS });
+    expect(row).toMatchObject({
+      endpoint: "/v1/responses",
+      status: "error",
+      estimated: true,
+      completion_tokens: MAX_TOKENS,
+    });
   });
 
   test("messages mid-stream break: Anthropic `event: error`; usage from message_start is billed as actual", async () => {
     const { userId, key: k } = await fresh("msg");
-    const res = await post(gw, "/v1/messages", k, { model: "anthropic:break-stream", max_tokens: MAX_TOKENS, messages: ask, stream: true });
+    const res = await post(gw, "/v1/messages", k, {
+      model: "anthropic:break-stream",
+      max_tokens: MAX_TOKENS,
+      messages: ask,
+      stream: true,
+    });
     expect(res.status).toBe(200);
     const { events } = parseSse(await res.text());
     expect(events[0]?.event).toBe("message_start");
-    expect(events.at(-1)).toMatchObject({ event: "error", json: { type: "error", error: { type: "api_error", message: "An error occurred during streaming" } } });
+    expect(events.at(-1)).toMatchObject({
+      event: "error",
+      json: { type: "error", error: { type: "api_error", message: "An error occurred during streaming" } },
+    });
     expect(events.some((e) => e.event === "done")).toBe(false);
     const [row] = await rowsOf(gw, userId);
-    expect(row).toMatchObject({ endpoint: "/v1/messages", status: "error", estimated: false, prompt_tokens: 12, completion_tokens: 1 });
+    expect(row).toMatchObject({
+      endpoint: "/v1/messages",
+      status: "error",
+      estimated: false,
+      prompt_tokens: 12,
+      completion_tokens: 1,
+    });
     expect(Number(row?.["cost"])).toBeCloseTo(13 * perToken, 9);
   });
 
   test("in-stream error events and translated routes end the same way", async () => {
     const cases = [
-      { path: "/v1/responses", body: { model: "openai:stream-error", input: "hi", stream: true }, last: "error", done: false },
-      { path: "/v1/messages", body: { model: "anthropic:stream-error", max_tokens: 10, messages: ask, stream: true }, last: "error", done: false },
-      { path: "/v1/messages", body: { model: "openai:break-stream", max_tokens: 10, messages: ask, stream: true }, last: "error", done: false },
-      { path: "/v1/chat/completions", body: { model: "anthropic:break-stream", messages: ask, stream: true }, last: null, done: true },
+      {
+        path: "/v1/responses",
+        body: { model: "openai:stream-error", input: "hi", stream: true },
+        last: "error",
+        done: false,
+      },
+      {
+        path: "/v1/messages",
+        body: { model: "anthropic:stream-error", max_tokens: 10, messages: ask, stream: true },
+        last: "error",
+        done: false,
+      },
+      {
+        path: "/v1/messages",
+        body: { model: "openai:break-stream", max_tokens: 10, messages: ask, stream: true },
+        last: "error",
+        done: false,
+      },
+      {
+        path: "/v1/chat/completions",
+        body: { model: "anthropic:break-stream", messages: ask, stream: true },
+        last: null,
+        done: true,
+      },
     ] as const;
     for (const c of cases) {
       const { userId, key: k } = await fresh("variant");
@@ -157,13 +254,24 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
       const text = await res.text();
       const { events } = parseSse(text);
       if (c.done) {
-        expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "provider_error" } });
+        expect(events.at(-2)?.json).toEqual({
+          error: {
+            message: "An error occurred during streaming",
+            type: "server_error",
+            param: null,
+            code: "provider_error",
+          },
+        });
         expect(events.at(-1)?.data).toBe("[DONE]");
       } else {
         expect(events.at(-1)?.event).toBe(c.last);
         expect(text).not.toContain("[DONE]");
       }
-      if (c.path === "/v1/messages") expect(events.at(-1)?.json).toEqual({ type: "error", error: { type: "api_error", message: "An error occurred during streaming" } });
+      if (c.path === "/v1/messages")
+        expect(events.at(-1)?.json).toEqual({
+          type: "error",
+          error: { type: "api_error", message: "An error occurred during streaming" },
+        });
       const rows = await rowsOf(gw, userId);
       expect(rows.length).toBe(1);
       expect(rows[0]).toMatchObject({ status: "error", endpoint: c.path });
@@ -174,32 +282,69 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
   test("client disconnect on /v1/messages: drained to the end, output tokens of the whole stream", async () => {
     const { userId, key: k } = await fresh("gone-msg");
     const controller = new AbortController();
-    const res = await post(gw, "/v1/messages", k, { model: "anthropic:chunks-50+interval-20", max_tokens: 100, messages: ask, stream: true }, {}, controller.signal);
+    const res = await post(
+      gw,
+      "/v1/messages",
+      k,
+      { model: "anthropic:chunks-50+interval-20", max_tokens: 100, messages: ask, stream: true },
+      {},
+      controller.signal,
+    );
     await readThenAbort(res, controller, (t) => t.includes(chunkText(1)));
     const [row] = await rowsWhen(gw, userId, 1);
-    expect(row).toMatchObject({ status: "success", error_message: "client disconnected before end of stream", prompt_tokens: 12, completion_tokens: 50 });
+    expect(row).toMatchObject({
+      status: "success",
+      error_message: "client disconnected before end of stream",
+      prompt_tokens: 12,
+      completion_tokens: 50,
+    });
   });
 
   test("client disconnect: the upstream is drained and the row carries the actual usage (§13 item 50)", async () => {
     const { userId, key: k } = await fresh("gone");
     const controller = new AbortController();
-    const res = await post(gw, "/v1/chat/completions", k, { model: "openai:chunks-50+interval-20", messages: ask, stream: true }, {}, controller.signal);
+    const res = await post(
+      gw,
+      "/v1/chat/completions",
+      k,
+      { model: "openai:chunks-50+interval-20", messages: ask, stream: true },
+      {},
+      controller.signal,
+    );
     expect(res.status).toBe(200);
     const seen = await readThenAbort(res, controller, (t) => t.includes(chunkText(1)));
     expect(seen).toContain(chunkText(0));
     const [row] = await rowsWhen(gw, userId, 1);
-    expect(row).toMatchObject({ status: "success", error_message: "client disconnected before end of stream", prompt_tokens: 12, completion_tokens: 50, estimated: false });
+    expect(row).toMatchObject({
+      status: "success",
+      error_message: "client disconnected before end of stream",
+      prompt_tokens: 12,
+      completion_tokens: 50,
+      estimated: false,
+    });
     expect(Number(row?.["cost"])).toBeCloseTo(62 * perToken, 9);
   });
 
   test("a provider that never reports usage is billed at the estimate (§13 item 51)", async () => {
     const { userId, key: k } = await fresh("nousage");
-    const res = await post(gw, "/v1/chat/completions", k, { model: "openai:no-usage", messages: ask, stream: true, max_tokens: MAX_TOKENS, stream_options: { include_usage: true } });
+    const res = await post(gw, "/v1/chat/completions", k, {
+      model: "openai:no-usage",
+      messages: ask,
+      stream: true,
+      max_tokens: MAX_TOKENS,
+      stream_options: { include_usage: true },
+    });
     const { events } = parseSse(await res.text());
     expect(events.at(-1)?.data).toBe("[DONE]");
     expect(events.some((e) => e.json?.["usage"])).toBe(false);
     const [row] = await rowsOf(gw, userId);
-    expect(row).toMatchObject({ status: "success", estimated: true, prompt_tokens: PROMPT_ESTIMATE, completion_tokens: MAX_TOKENS, error_message: null });
+    expect(row).toMatchObject({
+      status: "success",
+      estimated: true,
+      prompt_tokens: PROMPT_ESTIMATE,
+      completion_tokens: MAX_TOKENS,
+      error_message: null,
+    });
     expect(Number(row?.["cost"])).toBeCloseTo((PROMPT_ESTIMATE + MAX_TOKENS) * perToken, 9);
     const user = await gw.admin<Row>("GET", `/v1/users/${userId}`);
     expect(Number(user["spend"])).toBeCloseTo((PROMPT_ESTIMATE + MAX_TOKENS) * perToken, 9);
@@ -207,7 +352,11 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
 
   test("the same for a non-stream call without usage: billed at the estimate, estimated:true", async () => {
     const { userId, key: k } = await fresh("nousage-json");
-    const res = await post(gw, "/v1/chat/completions", k, { model: "openai:no-usage", messages: ask, max_tokens: MAX_TOKENS });
+    const res = await post(gw, "/v1/chat/completions", k, {
+      model: "openai:no-usage",
+      messages: ask,
+      max_tokens: MAX_TOKENS,
+    });
     expect(res.status).toBe(200);
     const cost = (PROMPT_ESTIMATE + MAX_TOKENS) * perToken;
     expect(res.headers.get("x-gateway-cost-usd")).toBe(cost.toFixed(6));
@@ -216,7 +365,12 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
     const rows = await rowsOf(gw, userId);
     expect(rows.length).toBe(2);
     for (const row of rows) {
-      expect(row).toMatchObject({ status: "success", estimated: true, prompt_tokens: PROMPT_ESTIMATE, completion_tokens: MAX_TOKENS });
+      expect(row).toMatchObject({
+        status: "success",
+        estimated: true,
+        prompt_tokens: PROMPT_ESTIMATE,
+        completion_tokens: MAX_TOKENS,
+      });
       expect(Number(row["cost"])).toBeCloseTo(cost, 9);
     }
   });
@@ -232,7 +386,12 @@ describe.each(DIALECTS)("streaming edge cases ($dialect)", ({ create }) => {
     const responses = await post(gw, "/v1/responses", k, { model: "openai:pause-300", input: "hi", stream: true });
     expect(parseSse(await responses.text()).comments).toContain("keepalive");
 
-    const messages = await post(gw, "/v1/messages", k, { model: "anthropic:pause-300", max_tokens: 10, messages: ask, stream: true });
+    const messages = await post(gw, "/v1/messages", k, {
+      model: "anthropic:pause-300",
+      max_tokens: 10,
+      messages: ask,
+      stream: true,
+    });
     const msgSse = parseSse(await messages.text());
     const firstStart = msgSse.events.findIndex((e) => e.event === "message_start");
     const pings = msgSse.events.filter((e, i) => e.event === "ping" && i > firstStart && e.json?.["type"] === "ping");
@@ -275,14 +434,32 @@ describe.each(DIALECTS)("client disconnect past the drain window ($dialect)", ({
     const rows = await rowsWhen(gw, "silent-user", 2);
     const chat = rows.find((r) => r["endpoint"] === "/v1/chat/completions");
     const messages = rows.find((r) => r["endpoint"] === "/v1/messages");
-    expect(chat).toMatchObject({ status: "error", estimated: true, error_message: "client disconnected; billed reservation estimate", completion_tokens: MAX_TOKENS });
-    expect(messages).toMatchObject({ status: "success", estimated: false, error_message: "client disconnected before end of stream", prompt_tokens: 12, completion_tokens: 1 });
+    expect(chat).toMatchObject({
+      status: "error",
+      estimated: true,
+      error_message: "client disconnected; billed reservation estimate",
+      completion_tokens: MAX_TOKENS,
+    });
+    expect(messages).toMatchObject({
+      status: "success",
+      estimated: false,
+      error_message: "client disconnected before end of stream",
+      prompt_tokens: 12,
+      completion_tokens: 1,
+    });
   });
 
   test("no usage within the drain window: error row at the estimate, estimated:true", async () => {
     const { key } = await budgetUser(gw, "drain-user", 10);
     const controller = new AbortController();
-    const res = await post(gw, "/v1/chat/completions", key, { model: "openai:chunks-50+interval-20", messages: ask, stream: true, max_tokens: MAX_TOKENS }, {}, controller.signal);
+    const res = await post(
+      gw,
+      "/v1/chat/completions",
+      key,
+      { model: "openai:chunks-50+interval-20", messages: ask, stream: true, max_tokens: MAX_TOKENS },
+      {},
+      controller.signal,
+    );
     await readThenAbort(res, controller, (t) => t.includes(chunkText(1)));
     const abortedAt = Date.now();
     const [row] = await rowsWhen(gw, "drain-user", 1);

@@ -38,20 +38,48 @@ function startOversizedUpstream() {
       const created = Math.floor(Date.now() / 1000);
       if (body.model === "big-json") {
         const message = { role: "assistant", content: "x".repeat(4 * MAX_BODY) };
-        return Response.json({ id: "c", object: "chat.completion", created, model: body.model, choices: [{ index: 0, message, finish_reason: "stop" }] });
+        return Response.json({
+          id: "c",
+          object: "chat.completion",
+          created,
+          model: body.model,
+          choices: [{ index: 0, message, finish_reason: "stop" }],
+        });
       }
       if (body.model === "gzip-bomb") {
         // Small on the wire (its content-length passes), four times the limit once decompressed.
         const message = { role: "assistant", content: "x".repeat(4 * MAX_BODY) };
-        const text = JSON.stringify({ id: "c", object: "chat.completion", created, model: body.model, choices: [{ index: 0, message, finish_reason: "stop" }] });
-        return new Response(Bun.gzipSync(enc.encode(text)), { headers: { "content-type": "application/json", "content-encoding": "gzip" } });
+        const text = JSON.stringify({
+          id: "c",
+          object: "chat.completion",
+          created,
+          model: body.model,
+          choices: [{ index: 0, message, finish_reason: "stop" }],
+        });
+        return new Response(Bun.gzipSync(enc.encode(text)), {
+          headers: { "content-type": "application/json", "content-encoding": "gzip" },
+        });
       }
       if (body.model === "endless-json" || body.model === "json-to-stream") {
-        return new Response(endless('{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"'), { headers: { "content-type": "application/json" } });
+        return new Response(
+          endless(
+            '{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"',
+          ),
+          { headers: { "content-type": "application/json" } },
+        );
       }
       // big-line: a real first chunk with content, then one data line that never ends.
-      const chunk = { id: "c", object: "chat.completion.chunk", created, model: body.model, choices: [{ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }] };
-      return new Response(endless(`data: ${JSON.stringify(chunk)}\n\ndata: {"id":"c","choices":[{"index":0,"delta":{"content":"`), { headers: { "content-type": "text/event-stream" } });
+      const chunk = {
+        id: "c",
+        object: "chat.completion.chunk",
+        created,
+        model: body.model,
+        choices: [{ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }],
+      };
+      return new Response(
+        endless(`data: ${JSON.stringify(chunk)}\n\ndata: {"id":"c","choices":[{"index":0,"delta":{"content":"`),
+        { headers: { "content-type": "text/event-stream" } },
+      );
     },
   });
   return { url: `http://127.0.0.1:${server.port}`, state, stop: () => server.stop(true) };
@@ -70,7 +98,8 @@ describe.each(DIALECTS)("upstream size limits ($dialect)", ({ create }) => {
       upstream_max_event_bytes: MAX_EVENT,
       providers: { wild: { provider_type: "openai", api_key: "k", api_base: `${upstream.url}/v1` } },
     });
-    for (const m of ["big-json", "gzip-bomb", "endless-json", "json-to-stream", "big-line"]) await price(gw, `wild:${m}`, 1000, 1000);
+    for (const m of ["big-json", "gzip-bomb", "endless-json", "json-to-stream", "big-line"])
+      await price(gw, `wild:${m}`, 1000, 1000);
   });
   afterAll(async () => {
     await gw.close();
@@ -105,12 +134,21 @@ describe.each(DIALECTS)("upstream size limits ($dialect)", ({ create }) => {
       ["error", 502, null],
       ["error", 502, null],
     ]);
-    expect(rows.every((r) => String(r["error_message"]).startsWith(`provider response too large: body over ${MAX_BODY} bytes`))).toBe(true);
+    expect(
+      rows.every((r) =>
+        String(r["error_message"]).startsWith(`provider response too large: body over ${MAX_BODY} bytes`),
+      ),
+    ).toBe(true);
   });
 
   test("a stream request answered with one endless JSON line is a 502 before any byte", async () => {
     const { key } = await budgetUser(gw, "big-first", 10);
-    const res = await post(gw, "/v1/chat/completions", key, { model: "wild:json-to-stream", messages: hi, max_tokens: 10, stream: true });
+    const res = await post(gw, "/v1/chat/completions", key, {
+      model: "wild:json-to-stream",
+      messages: hi,
+      max_tokens: 10,
+      stream: true,
+    });
     expect(res.status).toBe(502);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("provider_response_too_large");
     expect((await settledUser("big-first"))["spend"]).toBe(0);
@@ -118,7 +156,12 @@ describe.each(DIALECTS)("upstream size limits ($dialect)", ({ create }) => {
 
   test("an event outgrowing the limit mid-stream ends the stream with the in-stream error; the estimate is billed", async () => {
     const { key } = await budgetUser(gw, "big-line", 10);
-    const res = await post(gw, "/v1/chat/completions", key, { model: "wild:big-line", messages: hi, max_tokens: 10, stream: true });
+    const res = await post(gw, "/v1/chat/completions", key, {
+      model: "wild:big-line",
+      messages: hi,
+      max_tokens: 10,
+      stream: true,
+    });
     expect(res.status).toBe(200);
     const { events } = parseSse(await res.text());
     expect(events[0]?.json).toMatchObject({ choices: [{ delta: { content: "Hi" } }] });

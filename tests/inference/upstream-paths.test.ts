@@ -46,7 +46,14 @@ describe("model names in upstream URLs", () => {
   const chat = (model: string) => post(gw, "/v1/chat/completions", key, { model, messages: hi });
 
   test("traversal and path characters in a Gemini model name are refused before the operator's key leaves", async () => {
-    for (const model of ["gemini:x/../../../../v1beta/cachedContents#", "gemini:../../../anything?x=", "gemini:models/../../x", "gemini:..", "gemini:a\nb", "gemini:tunedModels/a/b"]) {
+    for (const model of [
+      "gemini:x/../../../../v1beta/cachedContents#",
+      "gemini:../../../anything?x=",
+      "gemini:models/../../x",
+      "gemini:..",
+      "gemini:a\nb",
+      "gemini:tunedModels/a/b",
+    ]) {
       const res = await chat(model);
       expect(res.status).toBe(400);
       const body = (await res.json()) as { error: { code: string; param: string } };
@@ -72,7 +79,13 @@ describe("model names in upstream URLs", () => {
   });
 
   test("Azure OpenAI deployments and Bedrock model ids cannot climb out of their path either", async () => {
-    for (const model of ["azureopenai:..", "azureopenai:dep/../../other", "azureopenai:.", "bedrock:..", "bedrock:x\u0000y"]) {
+    for (const model of [
+      "azureopenai:..",
+      "azureopenai:dep/../../other",
+      "azureopenai:.",
+      "bedrock:..",
+      "bedrock:x\u0000y",
+    ]) {
       const res = await chat(model);
       expect(res.status).toBe(400);
       await res.arrayBuffer();
@@ -88,6 +101,8 @@ describe("model names in upstream URLs", () => {
     const dep = await chat("azureopenai:my-deployment");
     expect(dep.status).toBe(200);
     await dep.arrayBuffer();
-    expect(azure.requests.map((r) => r.path.split("?")[0])).toEqual(["/openai/deployments/my-deployment/chat/completions"]);
+    expect(azure.requests.map((r) => r.path.split("?")[0])).toEqual([
+      "/openai/deployments/my-deployment/chat/completions",
+    ]);
   });
 });

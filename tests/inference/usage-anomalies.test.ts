@@ -27,7 +27,9 @@ describe.each(DIALECTS)("upstream usage anomalies ($dialect)", ({ create }) => {
 
   const anomalies = async (): Promise<number> => {
     const text = await (await fetch(`${gw.base}/metrics`)).text();
-    const line = text.split("\n").find((l) => l.startsWith('gateway_upstream_usage_anomalies_total{provider="openai"}'));
+    const line = text
+      .split("\n")
+      .find((l) => l.startsWith('gateway_upstream_usage_anomalies_total{provider="openai"}'));
     return line ? Number(line.split(" ").at(-1)) : 0;
   };
 
@@ -38,7 +40,12 @@ describe.each(DIALECTS)("upstream usage anomalies ($dialect)", ({ create }) => {
     expect(neg.status).toBe(200);
     expect(neg.headers.get("x-gateway-cost-usd")).toBe("0.000000");
     await neg.arrayBuffer();
-    const stream = await post(gw, "/v1/chat/completions", key, { model: "openai:m+usage--1000", messages: hi, stream: true, stream_options: { include_usage: true } });
+    const stream = await post(gw, "/v1/chat/completions", key, {
+      model: "openai:m+usage--1000",
+      messages: hi,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const usageChunk = parseSse(await stream.text()).events.find((e) => e.json?.["usage"])?.json?.["usage"] as Row;
     expect(usageChunk["cost_usd"]).toBe(0);
     const frac = await post(gw, "/v1/chat/completions", key, { model: "openai:m+usage-2.5", messages: hi });
@@ -60,7 +67,11 @@ describe.each(DIALECTS)("upstream usage anomalies ($dialect)", ({ create }) => {
     expect(huge.status).toBe(200);
     await huge.arrayBuffer();
     const [row] = await rowsOf(gw, "liar-2");
-    expect([row?.["prompt_tokens"], row?.["completion_tokens"], row?.["total_tokens"]]).toEqual([MAX_REPORTED_TOKENS, MAX_REPORTED_TOKENS, MAX_REPORTED_TOKENS]);
+    expect([row?.["prompt_tokens"], row?.["completion_tokens"], row?.["total_tokens"]]).toEqual([
+      MAX_REPORTED_TOKENS,
+      MAX_REPORTED_TOKENS,
+      MAX_REPORTED_TOKENS,
+    ]);
     // 2e9 tokens at 1000 USD per million: finite and exact, not 2e297.
     expect(row?.["cost"]).toBe(2_000_000);
     expect((await gw.admin<Row>("GET", "/v1/users/liar-2"))["spend"]).toBe(2_000_000);
@@ -97,7 +108,12 @@ describe.each(DIALECTS)("upstream usage anomalies ($dialect)", ({ create }) => {
         }
         expect(r["cost"] === null || Number.isFinite(r["cost"])).toBe(true);
       }
-      expect(rows.find((r) => r["id"] === "r2")).toMatchObject({ prompt_tokens: -5, completion_tokens: 7, total_tokens: 2, cost: -0.003 });
+      expect(rows.find((r) => r["id"] === "r2")).toMatchObject({
+        prompt_tokens: -5,
+        completion_tokens: 7,
+        total_tokens: 2,
+        cost: -0.003,
+      });
     }
   });
 });

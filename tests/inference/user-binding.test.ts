@@ -9,8 +9,10 @@ import { DIALECTS, type TestDatabase } from "../helpers/db";
 import { MASTER_KEY, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { type Row, budgetUser, hi, post, price, rowsOf } from "./_helpers";
 
-const chat = (gw: TestGateway, token: string, extra: Row = {}) => post(gw, "/v1/chat/completions", token, { model: "openai:gpt-4o-mini", messages: hi, ...extra });
-const spendOf = async (gw: TestGateway, userId: string) => Number((await gw.admin<Row>("GET", `/v1/users/${userId}`))["spend"]);
+const chat = (gw: TestGateway, token: string, extra: Row = {}) =>
+  post(gw, "/v1/chat/completions", token, { model: "openai:gpt-4o-mini", messages: hi, ...extra });
+const spendOf = async (gw: TestGateway, userId: string) =>
+  Number((await gw.admin<Row>("GET", `/v1/users/${userId}`))["spend"]);
 
 describe.each(DIALECTS)("user binding ($dialect)", ({ create }) => {
   let db: TestDatabase;
@@ -37,16 +39,27 @@ describe.each(DIALECTS)("user binding ($dialect)", ({ create }) => {
     expect(await spendOf(gw, "bind-rich")).toBe(0);
     expect(await rowsOf(gw, "bind-rich")).toEqual([]);
     // the refusal is the key's user's, and carries the value the app sent
-    expect(await rowsOf(gw, "bind-broke")).toMatchObject([{ status: "error", status_code: 403, end_user_id: "bind-rich" }]);
+    expect(await rowsOf(gw, "bind-broke")).toMatchObject([
+      { status: "error", status_code: 403, end_user_id: "bind-rich" },
+    ]);
   });
 
   test("an app's own end-user ids are served, billed to the key's user and recorded as end_user_id", async () => {
     const { key } = await budgetUser(gw, "bind-app", 100);
     const chatRes = await chat(gw, key, { user: "librechat-7f3a" });
     expect(chatRes.status).toBe(200);
-    const messages = await post(gw, "/v1/messages", key, { model: "anthropic:claude-sonnet-4-5", max_tokens: 10, messages: hi, metadata: { user_id: "openwebui-42" } });
+    const messages = await post(gw, "/v1/messages", key, {
+      model: "anthropic:claude-sonnet-4-5",
+      max_tokens: 10,
+      messages: hi,
+      metadata: { user_id: "openwebui-42" },
+    });
     expect(messages.status).toBe(200);
-    const embeddings = await post(gw, "/v1/embeddings", key, { model: "openai:text-embedding-3-small", input: "a", user: "librechat-7f3a" });
+    const embeddings = await post(gw, "/v1/embeddings", key, {
+      model: "openai:text-embedding-3-small",
+      input: "a",
+      user: "librechat-7f3a",
+    });
     expect(embeddings.status).toBe(200);
     const plain = await chat(gw, key);
     expect(plain.status).toBe(200);
@@ -85,7 +98,9 @@ describe.each(DIALECTS)("user binding ($dialect)", ({ create }) => {
   test("the master key: `user` names the billed user (end_user_id null); unknown 404, missing 400", async () => {
     await budgetUser(gw, "bind-master", 100);
     expect((await chat(gw, MASTER_KEY, { user: "bind-master" })).status).toBe(200);
-    expect(await rowsOf(gw, "bind-master")).toMatchObject([{ user_id: "bind-master", api_key_id: null, end_user_id: null, status: "success" }]);
+    expect(await rowsOf(gw, "bind-master")).toMatchObject([
+      { user_id: "bind-master", api_key_id: null, end_user_id: null, status: "success" },
+    ]);
     const unknown = await chat(gw, MASTER_KEY, { user: "bind-nobody" });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as Row)["detail"]).toBe("User 'bind-nobody' not found");
@@ -111,7 +126,12 @@ describe("reject_user_mismatch: true", () => {
     const refused = await chat(gw, key, { user: "someone-else" });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as Row)["error"]).toMatchObject({ code: "user_mismatch" });
-    const messages = await post(gw, "/v1/messages", key, { model: "anthropic:claude-sonnet-4-5", max_tokens: 10, messages: hi, metadata: { user_id: "someone-else" } });
+    const messages = await post(gw, "/v1/messages", key, {
+      model: "anthropic:claude-sonnet-4-5",
+      max_tokens: 10,
+      messages: hi,
+      metadata: { user_id: "someone-else" },
+    });
     expect(messages.status).toBe(403);
     expect((await chat(gw, key, { user: "strict-user" })).status).toBe(200);
     expect(await rowsOf(gw, "strict-user")).toMatchObject([{ status: "success", end_user_id: "strict-user" }]);

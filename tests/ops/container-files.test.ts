@@ -46,7 +46,8 @@ function parseDockerfile(text: string): Instruction[] {
 const execForm = (args: string): string[] | null => (args.startsWith("[") ? (JSON.parse(args) as string[]) : null);
 
 const dockerfile = parseDockerfile(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
-const ops = (op: string, stage?: number) => dockerfile.filter((i) => i.op === op && (stage === undefined || i.stage === stage));
+const ops = (op: string, stage?: number) =>
+  dockerfile.filter((i) => i.op === op && (stage === undefined || i.stage === stage));
 const lastStage = Math.max(...dockerfile.map((i) => i.stage));
 const one = (op: string, stage?: number): Instruction => {
   const found = ops(op, stage);
@@ -57,7 +58,8 @@ const one = (op: string, stage?: number): Instruction => {
 /** ENV of a stage as a map (`ENV A=1 B=2` form). */
 function envOf(stage: number): Map<string, string> {
   const env = new Map<string, string>();
-  for (const i of ops("ENV", stage)) for (const m of i.args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env.set(m[1]!, m[2]!.replace(/^"|"$/g, ""));
+  for (const i of ops("ENV", stage))
+    for (const m of i.args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env.set(m[1]!, m[2]!.replace(/^"|"$/g, ""));
   return env;
 }
 
@@ -73,7 +75,12 @@ function ignoreRules(): { negate: boolean; re: RegExp }[] {
       const pattern = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, "");
       const re = pattern
         .split("**")
-        .map((part) => part.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]"))
+        .map((part) =>
+          part
+            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+            .replace(/\*/g, "[^/]*")
+            .replace(/\?/g, "[^/]"),
+        )
         .join(".*");
       return { negate, re: new RegExp(`^${re}$`) };
     });
@@ -118,7 +125,9 @@ function copyContext(to: string): number {
 // ------------------------------------------------------------------------------------------------ shared facts
 
 const defaults = configSchema.parse({});
-const openapi = JSON.parse(readFileSync(join(ROOT, "docs", "openapi.json"), "utf8")) as { paths: Record<string, unknown> };
+const openapi = JSON.parse(readFileSync(join(ROOT, "docs", "openapi.json"), "utf8")) as {
+  paths: Record<string, unknown>;
+};
 const subcommands = Object.keys(mainCommand.subCommands ?? {});
 
 /** Env-only variables the gateway reads (SPEC §8.3), as suffixes after OTARI_/GATEWAY_. */
@@ -177,11 +186,21 @@ describe("Dockerfile", () => {
       }
     }
     // What the build reads must survive .dockerignore.
-    for (const needed of ["package.json", "bun.lock", "tsconfig.json", "src/main.ts", "scripts/build.ts", "scripts/_compile.ts", "drizzle/sqlite/meta/_journal.json", "drizzle/pg/meta/_journal.json"]) {
+    for (const needed of [
+      "package.json",
+      "bun.lock",
+      "tsconfig.json",
+      "src/main.ts",
+      "scripts/build.ts",
+      "scripts/_compile.ts",
+      "drizzle/sqlite/meta/_journal.json",
+      "drizzle/pg/meta/_journal.json",
+    ]) {
       expect(existsSync(join(ROOT, needed))).toBe(true);
       expect(ignored(needed)).toBe(false);
     }
-    for (const heavy of ["node_modules/x", "dist/gateway", ".git/HEAD", "tests/ops/x.ts"]) expect(ignored(heavy)).toBe(true);
+    for (const heavy of ["node_modules/x", "dist/gateway", ".git/HEAD", "tests/ops/x.ts"])
+      expect(ignored(heavy)).toBe(true);
   });
 
   test("the build command is the repo's build script, and it writes what the run stage copies", () => {
@@ -208,7 +227,9 @@ describe("Dockerfile", () => {
     expect(user).toMatch(/^\d+:\d+$/);
     const [uid, gid] = user.split(":");
     expect(uid).not.toBe("0");
-    const setup = ops("RUN", run).map((r) => r.args).join(" ");
+    const setup = ops("RUN", run)
+      .map((r) => r.args)
+      .join(" ");
     expect(setup).toContain(`useradd --system --uid ${uid} --gid ${gid}`);
     expect(setup).toMatch(new RegExp(`install -d -o ${uid} -g ${gid} [^&]*/data`));
     expect(execForm(one("VOLUME", run).args)).toEqual(["/data"]);
@@ -232,26 +253,31 @@ describe("Dockerfile", () => {
     expect(one("STOPSIGNAL", run).args).toBe("SIGTERM");
   });
 
-  test(
-    "the build stage, replayed on the .dockerignore'd context, produces dist/gateway",
-    async () => {
-      const ctx = tempDir("gw-docker-ctx-");
-      try {
-        const files = copyContext(ctx);
-        expect(files).toBeGreaterThan(50);
-        expect(existsSync(join(ctx, "node_modules"))).toBe(false);
-        for (const step of ops("RUN", build).map((r) => r.args)) {
-          const proc = Bun.spawn(["sh", "-c", step], { cwd: ctx, stdout: "pipe", stderr: "pipe", env: { ...process.env, NODE_ENV: "production" } });
-          const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-          if (code !== 0) throw new Error(`RUN ${step} failed (${code}):\n${out}${err}`);
-        }
-        expect(statSync(join(ctx, "dist", "gateway")).size).toBeGreaterThan(50e6);
-      } finally {
-        rmSync(ctx, { recursive: true, force: true });
+  test("the build stage, replayed on the .dockerignore'd context, produces dist/gateway", async () => {
+    const ctx = tempDir("gw-docker-ctx-");
+    try {
+      const files = copyContext(ctx);
+      expect(files).toBeGreaterThan(50);
+      expect(existsSync(join(ctx, "node_modules"))).toBe(false);
+      for (const step of ops("RUN", build).map((r) => r.args)) {
+        const proc = Bun.spawn(["sh", "-c", step], {
+          cwd: ctx,
+          stdout: "pipe",
+          stderr: "pipe",
+          env: { ...process.env, NODE_ENV: "production" },
+        });
+        const [out, err, code] = await Promise.all([
+          new Response(proc.stdout).text(),
+          new Response(proc.stderr).text(),
+          proc.exited,
+        ]);
+        if (code !== 0) throw new Error(`RUN ${step} failed (${code}):\n${out}${err}`);
       }
-    },
-    300_000,
-  );
+      expect(statSync(join(ctx, "dist", "gateway")).size).toBeGreaterThan(50e6);
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
 
 // ------------------------------------------------------------------------------------------------------ compose
@@ -302,25 +328,30 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(compose.volumes)).toContain(dataMount!.split(":")[0]!);
     expect(sqlitePath(defaultOf(gateway.environment?.OTARI_DATABASE_URL ?? ""))).toStartWith("/data/");
     // Docker must wait longer than the gateway's own drain before it kills.
-    const shutdownGrace = Number(defaultOf(gateway.environment?.OTARI_SHUTDOWN_GRACE_SECONDS ?? String(defaults.shutdown_grace_seconds)));
+    const shutdownGrace = Number(
+      defaultOf(gateway.environment?.OTARI_SHUTDOWN_GRACE_SECONDS ?? String(defaults.shutdown_grace_seconds)),
+    );
     expect(Number.parseInt(gateway.stop_grace_period ?? "10s", 10)).toBeGreaterThan(shutdownGrace);
   });
 
   test("every variable handed to the gateway is one it reads", () => {
-    for (const name of Object.keys(gateway.environment ?? {})) expect({ name, reads: gatewayReads(name) }).toEqual({ name, reads: true });
+    for (const name of Object.keys(gateway.environment ?? {}))
+      expect({ name, reads: gatewayReads(name) }).toEqual({ name, reads: true });
   });
 
   test("every bind-mounted file exists, every named volume and dependency is declared", () => {
     for (const [name, svc] of Object.entries(compose.services)) {
       for (const volume of svc.volumes ?? []) {
         const source = volume.split(":")[0]!;
-        if (source.startsWith(".") || source.startsWith("/")) expect({ name, source, exists: existsSync(join(ROOT, source)) }).toEqual({ name, source, exists: true });
+        if (source.startsWith(".") || source.startsWith("/"))
+          expect({ name, source, exists: existsSync(join(ROOT, source)) }).toEqual({ name, source, exists: true });
         else expect(Object.keys(compose.volumes)).toContain(source);
       }
       for (const dep of Object.keys(svc.depends_on ?? {})) expect(Object.keys(compose.services)).toContain(dep);
     }
     // Services that only exist under a profile are optional dependencies of the gateway.
-    for (const [dep, spec] of Object.entries(gateway.depends_on ?? {})) if (compose.services[dep]?.profiles) expect(spec.required).toBe(false);
+    for (const [dep, spec] of Object.entries(gateway.depends_on ?? {}))
+      if (compose.services[dep]?.profiles) expect(spec.required).toBe(false);
   });
 
   test("profiles postgres, web-search, code-exec and tracing: each documented and backed by its services", () => {
@@ -366,7 +397,8 @@ describe("docker-compose.yml", () => {
     for (const engine of env.get("GATEWAY_WEB_SEARCH_ENGINES")!.split(",")) expect(kept).toContain(engine);
     expect(settings.search.formats).toContain("json");
     // Engines that scrape result pages whose terms forbid automated queries stay off.
-    for (const scraper of ["google", "bing", "duckduckgo", "qwant", "startpage", "brave", "yahoo", "mojeek"]) expect(kept).not.toContain(scraper);
+    for (const scraper of ["google", "bing", "duckduckgo", "qwant", "startpage", "brave", "yahoo", "mojeek"])
+      expect(kept).not.toContain(scraper);
     expect(settings.engines.map((e) => e.name).sort()).toEqual([...kept].sort());
     expect(env.get("GATEWAY_SANDBOX_EMBEDDED")).toBe("true");
 

@@ -53,7 +53,13 @@ afterAll(async () => {
   mock.stop();
 });
 
-async function chat(url: string, key: string, model: string, prompt: string, stream = false): Promise<{ status: string; id: string; body: string }> {
+async function chat(
+  url: string,
+  key: string,
+  model: string,
+  prompt: string,
+  stream = false,
+): Promise<{ status: string; id: string; body: string }> {
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
@@ -67,7 +73,13 @@ async function scenario(env: Record<string, string>): Promise<RunResult> {
   const dir = tempDir("gw-logs-");
   writeFileSync(
     join(dir, "config.yml"),
-    [`database_url: "sqlite:///${join(dir, "gw.db")}"`, "providers:", "  openai:", `    api_key: ${PROVIDER_CREDENTIAL}`, `    api_base: "${mock.apiBase}"`].join("\n"),
+    [
+      `database_url: "sqlite:///${join(dir, "gw.db")}"`,
+      "providers:",
+      "  openai:",
+      `    api_key: ${PROVIDER_CREDENTIAL}`,
+      `    api_base: "${mock.apiBase}"`,
+    ].join("\n"),
   );
   const gw = await startServe(["--config", join(dir, "config.yml"), "--log-format", "json"], { cwd: dir, env });
   const startup = gw.stderr();
@@ -94,7 +106,10 @@ async function scenario(env: Record<string, string>): Promise<RunResult> {
   expect(badKey.status).toBe("401");
 
   const exitCode = await gw.stop();
-  const rawLines = gw.stderr().split("\n").filter((l) => l.trim() !== "");
+  const rawLines = gw
+    .stderr()
+    .split("\n")
+    .filter((l) => l.trim() !== "");
   const plainLines: string[] = [];
   const lines: LogLine[] = [];
   for (const raw of rawLines) {
@@ -152,7 +167,13 @@ function expectCleanLogs(run: RunResult, opts: { promptsAllowed: boolean }): voi
   }
   // The provider failure is logged as a warning for that request, with the upstream status.
   const failed = run.lines.find((l) => l.msg === "request failed" && l.request_id === run.ids.failure);
-  expect(failed).toMatchObject({ level: "warning", logger: "admission", provider: "openai", model: "error-500", status_code: 500 });
+  expect(failed).toMatchObject({
+    level: "warning",
+    logger: "admission",
+    provider: "openai",
+    model: "error-500",
+    status_code: 500,
+  });
 }
 
 describe("JSON logs", () => {
@@ -161,7 +182,8 @@ describe("JSON logs", () => {
     expectCleanLogs(run, { promptsAllowed: false });
     const settled = run.lines.filter((l) => l.msg === "request settled");
     expect(settled.map((l) => l.request_id).sort()).toEqual([run.ids.success, run.ids.stream].sort());
-    for (const l of settled) expect(l).toMatchObject({ level: "debug", provider: "openai", model: "gpt-4o-mini", status_code: 200 });
+    for (const l of settled)
+      expect(l).toMatchObject({ level: "debug", provider: "openai", model: "gpt-4o-mini", status_code: 200 });
     expect(run.lines.some((l) => l.msg === "prompt")).toBe(false);
   }, 60_000);
 
@@ -200,6 +222,8 @@ describe("JSON logs", () => {
     const run = await scenario({ OTARI_LOG_PROMPTS: "true" });
     expectCleanLogs(run, { promptsAllowed: false });
     expect(run.lines.some((l) => l.msg === "prompt")).toBe(false);
-    expect(run.lines.filter((l) => l.level === "warning" && l.msg === "log_prompts has no effect unless log_level is debug")).toHaveLength(1);
+    expect(
+      run.lines.filter((l) => l.level === "warning" && l.msg === "log_prompts has no effect unless log_level is debug"),
+    ).toHaveLength(1);
   }, 60_000);
 });

@@ -59,15 +59,29 @@ test("the Grafana dashboard queries only registered metrics and their labels, an
       expect(names.length).toBeGreaterThan(0);
       const allowed = new Set<string>();
       for (const name of names) {
-        expect({ panel: panel.title, name, known: series.has(name) }).toEqual({ panel: panel.title, name, known: true });
+        expect({ panel: panel.title, name, known: series.has(name) }).toEqual({
+          panel: panel.title,
+          name,
+          known: true,
+        });
         used.add(name);
         for (const l of series.get(name) ?? []) allowed.add(l);
       }
       for (const m of expr.matchAll(/(gateway_\w+)\{([^}]*)\}/g)) {
-        for (const matcher of m[2]!.matchAll(/(\w+)\s*(=~|!~|!=|=)/g)) expect({ metric: m[1], label: matcher[1], known: series.get(m[1]!)?.has(matcher[1]!) }).toEqual({ metric: m[1], label: matcher[1], known: true });
+        for (const matcher of m[2]!.matchAll(/(\w+)\s*(=~|!~|!=|=)/g))
+          expect({ metric: m[1], label: matcher[1], known: series.get(m[1]!)?.has(matcher[1]!) }).toEqual({
+            metric: m[1],
+            label: matcher[1],
+            known: true,
+          });
       }
       for (const by of expr.matchAll(/by \(([^)]*)\)/g)) {
-        for (const label of by[1]!.split(",").map((s) => s.trim())) expect({ panel: panel.title, label, known: allowed.has(label) }).toEqual({ panel: panel.title, label, known: true });
+        for (const label of by[1]!.split(",").map((s) => s.trim()))
+          expect({ panel: panel.title, label, known: allowed.has(label) }).toEqual({
+            panel: panel.title,
+            label,
+            known: true,
+          });
       }
     }
   }

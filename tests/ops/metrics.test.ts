@@ -13,7 +13,11 @@ describe("metrics", () => {
   let gw: TestGateway;
   beforeAll(async () => {
     db = await createSqliteDatabase();
-    gw = await startTestGateway(db, { enable_metrics: true, rate_limit_rpm: 3, pricing: { "openai:gpt-4o": { input_price_per_million: 1, output_price_per_million: 2 } } });
+    gw = await startTestGateway(db, {
+      enable_metrics: true,
+      rate_limit_rpm: 3,
+      pricing: { "openai:gpt-4o": { input_price_per_million: 1, output_price_per_million: 2 } },
+    });
   });
   afterAll(async () => {
     await gw.close();
@@ -32,20 +36,35 @@ describe("metrics", () => {
     const { key } = await gw.createKey({ user_id: "metrics-user" });
     const client = new OpenAI({ baseURL: `${gw.base}/v1`, apiKey: key, maxRetries: 0 });
     await client.chat.completions.create({ model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }] });
-    const stream = await client.chat.completions.create({ model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: "openai:gpt-4o",
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+    });
     for await (const _ of stream) {
       // drain
     }
     await client.embeddings.create({ model: "openai:text-embedding-3-small", input: "x" });
-    await client.chat.completions.create({ model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }] }).catch(() => undefined);
-    await fetch(`${gw.base}/v1/chat/completions`, { method: "POST", headers: { authorization: "Bearer gw-notarealkeybutlongenoughtopasstheformatcheck0123456789" , "content-type": "application/json" }, body: JSON.stringify({ model: "openai:gpt-4o", messages: [{ role: "user", content: "x" }] }) });
+    await client.chat.completions
+      .create({ model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }] })
+      .catch(() => undefined);
+    await fetch(`${gw.base}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        authorization: "Bearer gw-notarealkeybutlongenoughtopasstheformatcheck0123456789",
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ model: "openai:gpt-4o", messages: [{ role: "user", content: "x" }] }),
+    });
     await fetch(`${gw.base}/v1/keys/does-not-exist`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
     await fetch(`${gw.base}/nope/${crypto.randomUUID()}`);
     await gw.usage();
     const res = await fetch(`${gw.base}/metrics`);
     expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
     const m = parsePrometheus(await res.text());
-    expect(has(m, "gateway_requests_total", 'method="POST"', 'endpoint="/v1/chat/completions"', 'status="200"')).toBe(true);
+    expect(has(m, "gateway_requests_total", 'method="POST"', 'endpoint="/v1/chat/completions"', 'status="200"')).toBe(
+      true,
+    );
     expect(has(m, "gateway_requests_total", 'endpoint="/v1/keys/{key_id}"', 'status="404"')).toBe(true);
     expect(has(m, "gateway_requests_total", 'endpoint="unmatched"')).toBe(true);
     expect(has(m, "gateway_request_duration_seconds_count", 'endpoint="/v1/chat/completions"')).toBe(true);

@@ -26,10 +26,22 @@ test("a model name with \\x1b[2J and \\r\\n<timestamp> CRITICAL ... is logged es
   const dir = tempDir("gw-pretty-");
   writeFileSync(
     join(dir, "config.yml"),
-    [`master_key: "${MASTER}"`, `database_url: "sqlite:///${join(dir, "gw.db")}"`, "bootstrap_api_key: false", "providers:", "  openai:", "    api_key: sk-pretty", `    api_base: "${mock.apiBase}"`].join("\n"),
+    [
+      `master_key: "${MASTER}"`,
+      `database_url: "sqlite:///${join(dir, "gw.db")}"`,
+      "bootstrap_api_key: false",
+      "providers:",
+      "  openai:",
+      "    api_key: sk-pretty",
+      `    api_base: "${mock.apiBase}"`,
+    ].join("\n"),
   );
   const gw = await startServe(["--config", join(dir, "config.yml"), "--log-format", "pretty"], { cwd: dir });
-  const res = await fetch(`${gw.url}/v1/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: "{}" });
+  const res = await fetch(`${gw.url}/v1/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+    body: "{}",
+  });
   const { key } = (await res.json()) as { key: string };
   const model = `openai:evil\u001b[2J\r\n${FORGED}`;
   const chat = await fetch(`${gw.url}/v1/chat/completions`, {

@@ -20,12 +20,26 @@ test("demo/quick-tour.sh completes and exits 0", async () => {
     stdin: "ignore",
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 90_000);
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   const text = plain(`${out}${err}`);
   if (code !== 0) console.error(text);
   expect(code).toBe(0);
-  for (const step of ["budget: $5 a day", "user alice", "virtual key", "price for openai:gpt-4o-mini", "X-Gateway-Cost-USD: 0.", "usage chunk cost_usd: 0.", "gateway_tokens_total{", "gateway exited with 0", "quick tour finished"]) {
+  for (const step of [
+    "budget: $5 a day",
+    "user alice",
+    "virtual key",
+    "price for openai:gpt-4o-mini",
+    "X-Gateway-Cost-USD: 0.",
+    "usage chunk cost_usd: 0.",
+    "gateway_tokens_total{",
+    "gateway exited with 0",
+    "quick tour finished",
+  ]) {
     expect(text).toContain(step);
   }
 }, 120_000);

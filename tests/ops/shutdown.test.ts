@@ -40,7 +40,11 @@ async function gateway(grace: number): Promise<{ gw: Served; dir: string; key: s
     ].join("\n"),
   );
   const gw = await startServe(["--config", join(dir, "config.yml"), "--log-format", "json"], { cwd: dir });
-  const res = await fetch(`${gw.url}/v1/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: "{}" });
+  const res = await fetch(`${gw.url}/v1/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+    body: "{}",
+  });
   const { key } = (await res.json()) as { key: string };
   return { gw, dir, key };
 }
@@ -50,7 +54,12 @@ function stream(url: string, key: string, model: string): Promise<{ status: numb
   return fetch(`${url}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: JSON.stringify({ model: `openai:${model}`, stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "long" }] }),
+    body: JSON.stringify({
+      model: `openai:${model}`,
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "long" }],
+    }),
   }).then(
     async (r) => {
       let body = "";
@@ -103,7 +112,9 @@ test("shutdown_grace_seconds: a stream longer than the grace is cut, its usage f
   expect(gw.output()).toContain("Grace period over with requests still in flight");
 
   const db = new Database(join(dir, "gw.db"), { readonly: true });
-  const rows = db.query("SELECT status, status_code, estimated, completion_tokens FROM usage_logs ORDER BY status_code").all() as {
+  const rows = db
+    .query("SELECT status, status_code, estimated, completion_tokens FROM usage_logs ORDER BY status_code")
+    .all() as {
     status: string;
     status_code: number;
     estimated: number;

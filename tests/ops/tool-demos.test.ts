@@ -11,9 +11,19 @@ beforeAll(async () => {
 }, 180_000);
 
 async function runDemo(script: string): Promise<{ code: number; text: string }> {
-  const proc = Bun.spawn(["bash", join(ROOT, "demo", script)], { cwd: ROOT, env: cleanEnv({ GATEWAY_BIN: BINARY }), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const proc = Bun.spawn(["bash", join(ROOT, "demo", script)], {
+    cwd: ROOT,
+    env: cleanEnv({ GATEWAY_BIN: BINARY }),
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 90_000);
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, text: plain(`${out}${err}`) };
 }

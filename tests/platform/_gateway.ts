@@ -20,16 +20,28 @@ export interface PlatformTestGateway {
    * A request through the app; `token` is sent as `Authorization: Bearer` (default USER_TOKEN; null sends none);
    * aborting `signal` is the client leaving.
    */
-  call(method: string, path: string, opts?: { body?: unknown; token?: string | null; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    opts?: { body?: unknown; token?: string | null; headers?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<Response>;
   close(): Promise<void>;
 }
 
-export function startPlatformGateway(env: Record<string, string> = {}, flags: Record<string, unknown> = {}): PlatformTestGateway {
+export function startPlatformGateway(
+  env: Record<string, string> = {},
+  flags: Record<string, unknown> = {},
+): PlatformTestGateway {
   const platform = startPlatformMock();
   const openai = startOpenAIMock();
   const anthropic = startAnthropicMock();
   const config = loadConfig({
-    env: { OTARI_AI_TOKEN: GATEWAY_TOKEN, PLATFORM_BASE_URL: platform.baseUrl, STREAMING_FALLBACK_FIRST_CHUNK_TIMEOUT_MS: "400", ...env },
+    env: {
+      OTARI_AI_TOKEN: GATEWAY_TOKEN,
+      PLATFORM_BASE_URL: platform.baseUrl,
+      STREAMING_FALLBACK_FIRST_CHUNK_TIMEOUT_MS: "400",
+      ...env,
+    },
     cwd: "/nonexistent-dir-for-tests",
     flags: { log_level: "error", ...flags },
   });

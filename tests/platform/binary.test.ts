@@ -22,18 +22,30 @@ afterAll(async () => {
 describe("dist/gateway in platform mode", () => {
   test("starts with OTARI_AI_TOKEN and no database; serves, reports usage, flushes the queue on SIGTERM", async () => {
     const cwd = tempDir("gw-platform-");
-    const served = await startServe([], { cwd, env: { OTARI_AI_TOKEN: "gw-binary-token", PLATFORM_BASE_URL: platform.baseUrl, OTARI_LOG_FORMAT: "pretty" } });
+    const served = await startServe([], {
+      cwd,
+      env: { OTARI_AI_TOKEN: "gw-binary-token", PLATFORM_BASE_URL: platform.baseUrl, OTARI_LOG_FORMAT: "pretty" },
+    });
     expect(served.output()).toContain("Database: disabled (platform mode)");
     expect(served.output()).not.toMatch(/master key|bootstrap|migrat/i);
 
-    expect(await http(`${served.url}/health`)).toEqual({ status: 200, json: { status: "healthy", mode: "platform", platform_reachable: "yes" } });
+    expect(await http(`${served.url}/health`)).toEqual({
+      status: 200,
+      json: { status: "healthy", mode: "platform", platform_reachable: "yes" },
+    });
     const keys = await http(`${served.url}/v1/keys`, { token: "anything" });
     expect(keys.status).toBe(404);
-    expect(keys.json).toMatchObject({ detail: "This endpoint is not available in platform mode. Manage this resource via the platform UI." });
+    expect(keys.json).toMatchObject({
+      detail: "This endpoint is not available in platform mode. Manage this resource via the platform UI.",
+    });
 
     platform.setResolve(route([attempt("bin-1", openai.apiBase)], "req-bin"));
     const body = { model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "hi" }] };
-    const res = await fetch(`${served.url}/v1/chat/completions`, { method: "POST", headers: { authorization: "Bearer caller-1", "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${served.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer caller-1", "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-correlation-id")).toBe("bin-1");
     expect(res.headers.get("x-otari-request-id")).toBe("req-bin");
@@ -46,13 +58,20 @@ describe("dist/gateway in platform mode", () => {
     // The usage endpoint goes down: the next report fails its quick tries and waits in the queue...
     platform.setDefault("usage", { status: 503 });
     platform.setResolve(route([attempt("bin-2", openai.apiBase)], "req-bin-2"));
-    const second = await fetch(`${served.url}/v1/chat/completions`, { method: "POST", headers: { authorization: "Bearer caller-1", "content-type": "application/json" }, body: JSON.stringify(body) });
+    const second = await fetch(`${served.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer caller-1", "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     expect(second.status).toBe(200);
     await platform.waitFor("usage", 4); // 1 delivered + 3 quick tries
     // ...it comes back, and SIGTERM flushes what is queued before the process exits.
     platform.setDefault("usage", { status: 204 });
     expect(await served.stop()).toBe(0);
-    const delivered = platform.calls("usage").slice(4).map((c) => c.body as UsageReport);
+    const delivered = platform
+      .calls("usage")
+      .slice(4)
+      .map((c) => c.body as UsageReport);
     expect(delivered).toContainEqual(expect.objectContaining({ correlation_id: "bin-2", status: "success" }));
     expect(readdirSync(cwd)).toEqual([]);
   }, 60_000);
@@ -60,6 +79,8 @@ describe("dist/gateway in platform mode", () => {
   test("mode: platform without a token fails start-up with the exact message", async () => {
     const result = await run(["serve", "--port", "0"], { cwd: tempDir(), env: { GATEWAY_MODE: "platform" } });
     expect(result.code).toBe(1);
-    expect(result.stderr + result.stdout).toContain("GATEWAY_MODE=platform requires OTARI_AI_TOKEN to be set (legacy aliases: OTARI_PLATFORM_TOKEN, ANY_LLM_PLATFORM_TOKEN).");
+    expect(result.stderr + result.stdout).toContain(
+      "GATEWAY_MODE=platform requires OTARI_AI_TOKEN to be set (legacy aliases: OTARI_PLATFORM_TOKEN, ANY_LLM_PLATFORM_TOKEN).",
+    );
   });
 });

@@ -4,7 +4,15 @@
  */
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { GatewayError } from "../../src/core/errors";
-import { AUTH_REJECTED, AUTH_UNAVAILABLE, createPlatformClient, joinUrl, MCP_RESOLUTION_FAILED, NO_RESOLVABLE_PROVIDER, splitSelector } from "../../src/services/platform/client";
+import {
+  AUTH_REJECTED,
+  AUTH_UNAVAILABLE,
+  createPlatformClient,
+  joinUrl,
+  MCP_RESOLUTION_FAILED,
+  NO_RESOLVABLE_PROVIDER,
+  splitSelector,
+} from "../../src/services/platform/client";
 import { attempt, route, startPlatformMock } from "../helpers/platform-mock";
 
 const platform = startPlatformMock();
@@ -12,7 +20,14 @@ afterAll(() => platform.stop());
 beforeEach(() => platform.reset());
 
 const client = (over: Partial<Parameters<typeof createPlatformClient>[0]> = {}) =>
-  createPlatformClient({ baseUrl: `${platform.baseUrl}/`, gatewayToken: "gw-platform-token", resolveTimeoutMs: 300, usageTimeoutMs: 300, healthPath: "utils/health-check/", ...over });
+  createPlatformClient({
+    baseUrl: `${platform.baseUrl}/`,
+    gatewayToken: "gw-platform-token",
+    resolveTimeoutMs: 300,
+    usageTimeoutMs: 300,
+    healthPath: "utils/health-check/",
+    ...over,
+  });
 
 async function resolveError(selector = "openai:gpt-4o"): Promise<GatewayError> {
   try {
@@ -45,7 +60,10 @@ describe("resolve", () => {
     platform.setResolve({
       request_id: "req-9",
       fallback_enabled: true,
-      attempts: [attempt("second", "http://b", { position: 1 }), attempt("first", "http://a", { position: 0, api_base: null })],
+      attempts: [
+        attempt("second", "http://b", { position: 1 }),
+        attempt("first", "http://a", { position: 0, api_base: null }),
+      ],
     });
     const resolved = await client().resolve("user-token", "openai:gpt-4o");
     const [call] = platform.calls("resolve");
@@ -54,8 +72,16 @@ describe("resolve", () => {
     expect(call?.headers["x-user-token"]).toBe("user-token");
     expect(call?.body).toEqual({ provider: "openai", model: "gpt-4o" });
     expect(resolved.requestId).toBe("req-9");
-    expect(resolved.attempts.map((a) => [a.attemptId, a.apiBase])).toEqual([["first", null], ["second", "http://b"]]);
-    expect(resolved.attempts[0]).toMatchObject({ provider: "openai", model: "gpt-4o-mini", apiKey: "sk-platform-first", managed: true });
+    expect(resolved.attempts.map((a) => [a.attemptId, a.apiBase])).toEqual([
+      ["first", null],
+      ["second", "http://b"],
+    ]);
+    expect(resolved.attempts[0]).toMatchObject({
+      provider: "openai",
+      model: "gpt-4o-mini",
+      apiKey: "sk-platform-first",
+      managed: true,
+    });
   });
 
   test("a bare model is sent without `provider`", async () => {
@@ -65,10 +91,27 @@ describe("resolve", () => {
   });
 
   test("item 67: the legacy flat shape is one attempt whose ids are the correlation id", async () => {
-    platform.setResolve({ provider: "anthropic", model: "claude-x", api_key: "sk-ant", api_base: "http://an", managed: false, correlation_id: "corr-1" });
+    platform.setResolve({
+      provider: "anthropic",
+      model: "claude-x",
+      api_key: "sk-ant",
+      api_base: "http://an",
+      managed: false,
+      correlation_id: "corr-1",
+    });
     const resolved = await client().resolve("t", "anthropic:claude-x");
     expect(resolved.requestId).toBe("corr-1");
-    expect(resolved.attempts).toEqual([{ attemptId: "corr-1", position: 0, provider: "anthropic", model: "claude-x", apiKey: "sk-ant", apiBase: "http://an", managed: false }]);
+    expect(resolved.attempts).toEqual([
+      {
+        attemptId: "corr-1",
+        position: 0,
+        provider: "anthropic",
+        model: "claude-x",
+        apiKey: "sk-ant",
+        apiBase: "http://an",
+        managed: false,
+      },
+    ]);
   });
 
   test("empty attempts -> 502 'Authorization service returned no resolvable provider'", async () => {
@@ -79,9 +122,17 @@ describe("resolve", () => {
 
   for (const status of [401, 402, 403, 404, 429]) {
     test(`${status} -> ${status} with the platform's string detail, else 'Authorization request rejected'`, async () => {
-      platform.queue("resolve", { status, body: { detail: `platform says ${status}` } }, { status, body: { detail: [{ msg: "a list" }] } });
+      platform.queue(
+        "resolve",
+        { status, body: { detail: `platform says ${status}` } },
+        { status, body: { detail: [{ msg: "a list" }] } },
+      );
       const first = await resolveError();
-      expect([first.status, first.message, first.detail]).toEqual([status, `platform says ${status}`, `platform says ${status}`]);
+      expect([first.status, first.message, first.detail]).toEqual([
+        status,
+        `platform says ${status}`,
+        `platform says ${status}`,
+      ]);
       const second = await resolveError();
       expect([second.status, second.message]).toEqual([status, AUTH_REJECTED]);
     });
@@ -117,7 +168,13 @@ describe("resolve", () => {
     expect([timedOut.status, timedOut.message]).toEqual([502, AUTH_UNAVAILABLE]);
     const dropped = await resolveError();
     expect([dropped.status, dropped.message]).toEqual([502, AUTH_UNAVAILABLE]);
-    const refused = await createPlatformClient({ baseUrl: "http://127.0.0.1:1", gatewayToken: "g", resolveTimeoutMs: 300, usageTimeoutMs: 300, healthPath: "/h" })
+    const refused = await createPlatformClient({
+      baseUrl: "http://127.0.0.1:1",
+      gatewayToken: "g",
+      resolveTimeoutMs: 300,
+      usageTimeoutMs: 300,
+      healthPath: "/h",
+    })
       .resolve("t", "openai:x")
       .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(GatewayError);
@@ -127,9 +184,18 @@ describe("resolve", () => {
 
 describe("mcp-servers/resolve (SPEC §10.2 item 8)", () => {
   test("same headers, ids in the body, servers back; failures fall back to 'MCP server resolution failed'", async () => {
-    platform.queue("mcp", { status: 200, body: { servers: [{ name: "docs", url: "https://mcp.example/sse", authorization_token: "t", allowed_tools: ["search"] }] } });
+    platform.queue("mcp", {
+      status: 200,
+      body: {
+        servers: [
+          { name: "docs", url: "https://mcp.example/sse", authorization_token: "t", allowed_tools: ["search"] },
+        ],
+      },
+    });
     const servers = await client().resolveMcpServers("user-token", ["0b7e5b2c-6c1a-4d1b-9a52-1d2c3e4f5a6b"]);
-    expect(servers).toEqual([{ name: "docs", url: "https://mcp.example/sse", authorization_token: "t", allowed_tools: ["search"] }]);
+    expect(servers).toEqual([
+      { name: "docs", url: "https://mcp.example/sse", authorization_token: "t", allowed_tools: ["search"] },
+    ]);
     const [call] = platform.calls("mcp");
     expect(call?.headers["x-gateway-token"]).toBe("gw-platform-token");
     expect(call?.headers["x-user-token"]).toBe("user-token");
@@ -137,7 +203,9 @@ describe("mcp-servers/resolve (SPEC §10.2 item 8)", () => {
 
     platform.queue("mcp", { status: 500 }, { status: 403, body: { detail: "not yours" } });
     const mcpError = async () => {
-      const result = await client().resolveMcpServers("t", []).catch((e: unknown) => e);
+      const result = await client()
+        .resolveMcpServers("t", [])
+        .catch((e: unknown) => e);
       if (!(result instanceof GatewayError)) throw new Error("expected a GatewayError");
       return [result.status, result.message];
     };
@@ -148,11 +216,38 @@ describe("mcp-servers/resolve (SPEC §10.2 item 8)", () => {
 
 describe("usage and health", () => {
   test("a usage POST carries the gateway token; 2xx sent, 4xx rejected, 5xx/timeout/network retry", async () => {
-    const report = { correlation_id: "a1", status: "success" as const, usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } };
-    platform.queue("usage", { status: 204 }, { status: 401 }, { status: 404 }, { status: 409 }, { status: 422 }, { status: 302 }, { status: 500 }, { status: 503 }, "hang", "drop");
+    const report = {
+      correlation_id: "a1",
+      status: "success" as const,
+      usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    };
+    platform.queue(
+      "usage",
+      { status: 204 },
+      { status: 401 },
+      { status: 404 },
+      { status: 409 },
+      { status: 422 },
+      { status: 302 },
+      { status: 500 },
+      { status: 503 },
+      "hang",
+      "drop",
+    );
     const results = [];
     for (let i = 0; i < 10; i++) results.push(await client().sendUsage(report));
-    expect(results).toEqual(["sent", "rejected", "rejected", "rejected", "rejected", "rejected", "retry", "retry", "retry", "retry"]);
+    expect(results).toEqual([
+      "sent",
+      "rejected",
+      "rejected",
+      "rejected",
+      "rejected",
+      "rejected",
+      "retry",
+      "retry",
+      "retry",
+      "retry",
+    ]);
     const [call] = platform.calls("usage");
     expect(call?.headers["x-gateway-token"]).toBe("gw-platform-token");
     expect(call?.headers["x-user-token"]).toBeUndefined();

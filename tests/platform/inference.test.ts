@@ -18,9 +18,18 @@ beforeEach(() => {
   t.anthropic.reset();
 });
 
-const chat = (extra: Record<string, unknown> = {}) => ({ model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "hi" }], ...extra });
-const openaiAttempt = (id: string, model = "gpt-4o-mini", over: Record<string, unknown> = {}) => attempt(id, t.openai.apiBase, { model, ...over });
-const usageOf = (prompt: number, completion: number) => ({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion });
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: "openai:gpt-4o-mini",
+  messages: [{ role: "user", content: "hi" }],
+  ...extra,
+});
+const openaiAttempt = (id: string, model = "gpt-4o-mini", over: Record<string, unknown> = {}) =>
+  attempt(id, t.openai.apiBase, { model, ...over });
+const usageOf = (prompt: number, completion: number) => ({
+  prompt_tokens: prompt,
+  completion_tokens: completion,
+  total_tokens: prompt + completion,
+});
 
 /** Waits for `n` usage reports and returns their bodies (then checks no more arrive for a moment). */
 async function reports(n: number): Promise<UsageReport[]> {
@@ -54,12 +63,21 @@ describe("a resolved request (items 66, 67)", () => {
     expect(upstream?.headers.authorization).toBe("Bearer sk-platform-att-1");
     expect(upstream?.body).toMatchObject({ model: "gpt-4o-mini" });
 
-    expect(await reports(1)).toEqual([{ correlation_id: "att-1", status: "success", usage: usageOf(MOCK_USAGE.prompt, MOCK_USAGE.completion) }]);
+    expect(await reports(1)).toEqual([
+      { correlation_id: "att-1", status: "success", usage: usageOf(MOCK_USAGE.prompt, MOCK_USAGE.completion) },
+    ]);
     expect(t.platform.calls("usage")[0]?.headers["x-gateway-token"]).toBe(GATEWAY_TOKEN);
   });
 
   test("item 67: the legacy flat shape serves as one attempt; both ids are the correlation id", async () => {
-    t.platform.setResolve({ provider: "openai", model: "gpt-4o-mini", api_key: "sk-flat", api_base: t.openai.apiBase, managed: true, correlation_id: "corr-7" });
+    t.platform.setResolve({
+      provider: "openai",
+      model: "gpt-4o-mini",
+      api_key: "sk-flat",
+      api_base: t.openai.apiBase,
+      managed: true,
+      correlation_id: "corr-7",
+    });
     const res = await t.call("POST", "/v1/chat/completions", { body: chat() });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-correlation-id")).toBe("corr-7");
@@ -70,7 +88,9 @@ describe("a resolved request (items 66, 67)", () => {
 
   test("messages JSON and stream through an Anthropic attempt", async () => {
     const body = { model: "anthropic:claude-test", max_tokens: 50, messages: [{ role: "user", content: "hi" }] };
-    t.platform.setResolve(route([attempt("an-1", t.anthropic.apiBase, { provider: "anthropic", model: "claude-test" })], "req-an"));
+    t.platform.setResolve(
+      route([attempt("an-1", t.anthropic.apiBase, { provider: "anthropic", model: "claude-test" })], "req-an"),
+    );
     const res = await t.call("POST", "/v1/messages", { body, headers: { "anthropic-beta": "tools-2024" } });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ type: "message", role: "assistant" });
@@ -94,12 +114,22 @@ describe("a resolved request (items 66, 67)", () => {
 
   test("responses JSON and stream through an OpenAI attempt", async () => {
     t.platform.setResolve(route([openaiAttempt("r-1")]));
-    const res = await t.call("POST", "/v1/responses", { body: { model: "openai:gpt-4o-mini", input: "hi", user: "ignored" } });
+    const res = await t.call("POST", "/v1/responses", {
+      body: { model: "openai:gpt-4o-mini", input: "hi", user: "ignored" },
+    });
     expect(res.status).toBe(200);
     // the upstream's null members reach the client (OpenAI's Response requires them)
-    expect(await res.json()).toMatchObject({ object: "response", status: "completed", error: null, incomplete_details: null, instructions: null });
+    expect(await res.json()).toMatchObject({
+      object: "response",
+      status: "completed",
+      error: null,
+      incomplete_details: null,
+      instructions: null,
+    });
     expect(t.openai.requests.at(-1)?.body).not.toHaveProperty("user");
-    const stream = await t.call("POST", "/v1/responses", { body: { model: "openai:gpt-4o-mini", input: "hi", stream: true } });
+    const stream = await t.call("POST", "/v1/responses", {
+      body: { model: "openai:gpt-4o-mini", input: "hi", stream: true },
+    });
     const text = await stream.text();
     expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
     expect(await reports(2)).toEqual([
@@ -110,14 +140,18 @@ describe("a resolved request (items 66, 67)", () => {
 
   test("chat stream: the head carries both ids; the report has the stream's merged usage", async () => {
     t.platform.setResolve(route([openaiAttempt("s-1")], "req-s"));
-    const res = await t.call("POST", "/v1/chat/completions", { body: chat({ stream: true, stream_options: { include_usage: true } }) });
+    const res = await t.call("POST", "/v1/chat/completions", {
+      body: chat({ stream: true, stream_options: { include_usage: true } }),
+    });
     expect(res.headers.get("x-correlation-id")).toBe("s-1");
     expect(res.headers.get("x-otari-request-id")).toBe("req-s");
     const { events } = parseSse(await res.text());
     expect(events.at(-1)?.data).toBe("[DONE]");
     expect(events.at(-2)?.json?.usage).toMatchObject(usageOf(MOCK_USAGE.prompt, 3));
     expect(t.openai.requests.at(-1)?.body).toMatchObject({ stream_options: { include_usage: true } });
-    expect(await reports(1)).toEqual([{ correlation_id: "s-1", status: "success", usage: usageOf(MOCK_USAGE.prompt, 3) }]);
+    expect(await reports(1)).toEqual([
+      { correlation_id: "s-1", status: "success", usage: usageOf(MOCK_USAGE.prompt, 3) },
+    ]);
   });
 
   test("impossible upstream counts are clamped before they are reported (negative -> 0, huge -> 1e9)", async () => {
@@ -127,9 +161,17 @@ describe("a resolved request (items 66, 67)", () => {
     expect(await reports(1)).toEqual([{ correlation_id: "neg-1", status: "success", usage: usageOf(0, 0) }]);
     t.platform.reset();
     t.platform.setResolve(route([openaiAttempt("huge-1", "gpt-4o-mini+usage-1e300")]));
-    const huge = await t.call("POST", "/v1/chat/completions", { body: chat({ stream: true, stream_options: { include_usage: true } }) });
+    const huge = await t.call("POST", "/v1/chat/completions", {
+      body: chat({ stream: true, stream_options: { include_usage: true } }),
+    });
     expect(huge.status).toBe(200);
-    expect(await reports(1)).toEqual([{ correlation_id: "huge-1", status: "success", usage: { prompt_tokens: 1e9, completion_tokens: 1e9, total_tokens: 1e9 } }]);
+    expect(await reports(1)).toEqual([
+      {
+        correlation_id: "huge-1",
+        status: "success",
+        usage: { prompt_tokens: 1e9, completion_tokens: 1e9, total_tokens: 1e9 },
+      },
+    ]);
   });
 
   test("a mid-stream error: the route's error event, and an error report without error_class", async () => {
@@ -137,7 +179,14 @@ describe("a resolved request (items 66, 67)", () => {
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ stream: true }) });
     expect(res.status).toBe(200);
     const { events } = parseSse(await res.text());
-    expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "provider_error" } });
+    expect(events.at(-2)?.json).toEqual({
+      error: {
+        message: "An error occurred during streaming",
+        type: "server_error",
+        param: null,
+        code: "provider_error",
+      },
+    });
     expect(await reports(1)).toEqual([{ correlation_id: "m-1", status: "error" }]);
     expect(t.openai.requests).toHaveLength(1); // no failover after the first chunk
   });
@@ -145,7 +194,9 @@ describe("a resolved request (items 66, 67)", () => {
   test("an unconfigured gateway tool and mcp_server_ids are refused before resolving", async () => {
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ tools: [{ type: "otari_web_search" }] }) });
     expect(res.status).toBe(400);
-    const ids = await t.call("POST", "/v1/chat/completions", { body: chat({ mcp_server_ids: ["0b7e5b2c-6c1a-4d1b-9a52-1d2c3e4f5a6b"] }) });
+    const ids = await t.call("POST", "/v1/chat/completions", {
+      body: chat({ mcp_server_ids: ["0b7e5b2c-6c1a-4d1b-9a52-1d2c3e4f5a6b"] }),
+    });
     expect(ids.status).toBe(400);
     expect(t.platform.calls("resolve")).toHaveLength(0);
   });
@@ -160,11 +211,17 @@ describe("fallback before the first byte (items 66, 68)", () => {
     expect(res.headers.get("x-otari-request-id")).toBe("req-f");
     const sent = await reports(2);
     expect(sent).toContainEqual({ correlation_id: "f-1", status: "error", error_class: "http_503" });
-    expect(sent).toContainEqual({ correlation_id: "f-2", status: "success", usage: usageOf(MOCK_USAGE.prompt, MOCK_USAGE.completion) });
+    expect(sent).toContainEqual({
+      correlation_id: "f-2",
+      status: "success",
+      usage: usageOf(MOCK_USAGE.prompt, MOCK_USAGE.completion),
+    });
   });
 
   test("JSON: a connection failure (conn_err) and a 429 both fall over", async () => {
-    t.platform.setResolve(route([attempt("c-1", "http://127.0.0.1:1/v1"), openaiAttempt("c-2", "error-429"), openaiAttempt("c-3")]));
+    t.platform.setResolve(
+      route([attempt("c-1", "http://127.0.0.1:1/v1"), openaiAttempt("c-2", "error-429"), openaiAttempt("c-3")]),
+    );
     const res = await t.call("POST", "/v1/chat/completions", { body: chat() });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-correlation-id")).toBe("c-3");
@@ -217,7 +274,13 @@ describe("fallback before the first byte (items 66, 68)", () => {
   });
 
   test("item 68: all attempts failing -> 502 'All upstream providers failed' (a JSON error, not SSE)", async () => {
-    t.platform.setResolve(route([openaiAttempt("x-1", "error-500"), openaiAttempt("x-2", "slow-first-byte-3000"), openaiAttempt("x-3", "error-503")]));
+    t.platform.setResolve(
+      route([
+        openaiAttempt("x-1", "error-500"),
+        openaiAttempt("x-2", "slow-first-byte-3000"),
+        openaiAttempt("x-3", "error-503"),
+      ]),
+    );
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ stream: true }) });
     expect(res.status).toBe(502);
     expect(res.headers.get("content-type")).toContain("application/json");
@@ -250,9 +313,12 @@ describe("fallback before the first byte (items 66, 68)", () => {
   });
 
   test("messages stream falls over too (Anthropic 529 overloaded, then a healthy attempt)", async () => {
-    const anthropicAttempt = (id: string, model: string) => attempt(id, t.anthropic.apiBase, { provider: "anthropic", model });
+    const anthropicAttempt = (id: string, model: string) =>
+      attempt(id, t.anthropic.apiBase, { provider: "anthropic", model });
     t.platform.setResolve(route([anthropicAttempt("a-1", "error-529"), anthropicAttempt("a-2", "claude-ok")]));
-    const res = await t.call("POST", "/v1/messages", { body: { model: "anthropic:claude", max_tokens: 20, stream: true, messages: [{ role: "user", content: "hi" }] } });
+    const res = await t.call("POST", "/v1/messages", {
+      body: { model: "anthropic:claude", max_tokens: 20, stream: true, messages: [{ role: "user", content: "hi" }] },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-correlation-id")).toBe("a-2");
     await res.text();
@@ -274,15 +340,28 @@ describe("resolve errors as the client sees them (item 65)", () => {
   });
 
   test("429 -> 429 with the same Retry-After", async () => {
-    t.platform.queue("resolve", { status: 429, body: { detail: "Rate limit exceeded" }, headers: { "Retry-After": "42" } });
+    t.platform.queue("resolve", {
+      status: 429,
+      body: { detail: "Rate limit exceeded" },
+      headers: { "Retry-After": "42" },
+    });
     const res = await t.call("POST", "/v1/chat/completions", { body: chat() });
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe("42");
   });
 
   test("422, 5xx and timeouts -> 502 'Authorization service unavailable'; empty attempts -> 502 'no resolvable provider'", async () => {
-    t.platform.queue("resolve", { status: 422, body: { detail: [] } }, { status: 500 }, { status: 200, body: route([]) });
-    for (const message of ["Authorization service unavailable", "Authorization service unavailable", "Authorization service returned no resolvable provider"]) {
+    t.platform.queue(
+      "resolve",
+      { status: 422, body: { detail: [] } },
+      { status: 500 },
+      { status: 200, body: route([]) },
+    );
+    for (const message of [
+      "Authorization service unavailable",
+      "Authorization service unavailable",
+      "Authorization service returned no resolvable provider",
+    ]) {
       const res = await t.call("POST", "/v1/chat/completions", { body: chat() });
       expect(res.status).toBe(502);
       expect((await errorOf(res)).message).toBe(message);
@@ -293,9 +372,14 @@ describe("resolve errors as the client sees them (item 65)", () => {
 
   test("on /v1/messages the same refusals use the Anthropic envelope", async () => {
     t.platform.queue("resolve", { status: 403, body: { detail: "Model not allowed" } });
-    const res = await t.call("POST", "/v1/messages", { body: { model: "anthropic:x", max_tokens: 5, messages: [{ role: "user", content: "hi" }] } });
+    const res = await t.call("POST", "/v1/messages", {
+      body: { model: "anthropic:x", max_tokens: 5, messages: [{ role: "user", content: "hi" }] },
+    });
     expect(res.status).toBe(403);
-    expect(await res.json()).toMatchObject({ type: "error", error: { type: "permission_error", message: "Model not allowed" } });
+    expect(await res.json()).toMatchObject({
+      type: "error",
+      error: { type: "permission_error", message: "Model not allowed" },
+    });
   });
 });
 
@@ -303,7 +387,8 @@ describe("usage reports while the platform's usage endpoint is down", () => {
   test("no report is lost: they queue, and the queue drains when it comes back", async () => {
     t.platform.setResolve(route([openaiAttempt("d-1")]));
     t.platform.setDefault("usage", { status: 503 });
-    for (let i = 0; i < 3; i++) expect((await t.call("POST", "/v1/chat/completions", { body: chat() })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await t.call("POST", "/v1/chat/completions", { body: chat() })).status).toBe(200);
     const reporter = t.gateway.runtime.reporter;
     const deadline = Date.now() + 5000;
     while (reporter.stats().queued < 3 && Date.now() < deadline) await Bun.sleep(20);
@@ -313,7 +398,10 @@ describe("usage reports while the platform's usage endpoint is down", () => {
     await t.platform.waitFor("usage", 12, 10_000);
     while (reporter.stats().queued > 0 && Date.now() < deadline + 10_000) await Bun.sleep(20);
     expect(reporter.stats().queued).toBe(0);
-    const delivered = t.platform.calls("usage").slice(9).map((c) => c.body as UsageReport);
+    const delivered = t.platform
+      .calls("usage")
+      .slice(9)
+      .map((c) => c.body as UsageReport);
     expect(delivered).toHaveLength(3);
     expect(delivered.every((r) => r.correlation_id === "d-1" && r.status === "success")).toBe(true);
   }, 20_000);

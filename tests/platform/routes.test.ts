@@ -43,7 +43,9 @@ describe("routes (item 63)", () => {
   ];
   for (const [method, path] of managed) {
     test(`${method} ${path} -> 404 with the platform-UI message`, async () => {
-      const res = await t.call(method, path, { body: method === "GET" || method === "DELETE" ? undefined : "{not json" });
+      const res = await t.call(method, path, {
+        body: method === "GET" || method === "DELETE" ? undefined : "{not json",
+      });
       const body = await expectError(res, 404, PLATFORM_UI_MESSAGE);
       expect(body.error).toMatchObject({ message: PLATFORM_UI_MESSAGE, type: "not_found_error" });
       expect(res.headers.get("cache-control")).toBe("private, no-store, no-cache");
@@ -111,7 +113,12 @@ describe("health (SPEC §3.2)", () => {
     for (let i = 0; i < 2; i++) {
       const down = await t.call("GET", "/health/readiness", { token: null });
       expect(down.status).toBe(503);
-      expect((await json(down)).detail).toEqual({ status: "unhealthy", mode: "platform", platform: "unavailable", version: VERSION });
+      expect((await json(down)).detail).toEqual({
+        status: "unhealthy",
+        mode: "platform",
+        platform: "unavailable",
+        version: VERSION,
+      });
       expect(down.headers.get("cache-control")).toBeNull();
     }
     // A 4xx still means reachable.
@@ -133,12 +140,34 @@ describe("health (SPEC §3.2)", () => {
 describe("the caller's token (SPEC §10.2 item 1, item 65)", () => {
   const body = { model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "hi" }] };
   test("no Authorization, a blank bearer, or another credential header -> 401 'Missing authentication token'", async () => {
-    await expectError(await t.call("POST", "/v1/chat/completions", { body, token: null }), 401, "Missing authentication token");
-    await expectError(await t.call("POST", "/v1/chat/completions", { body, token: "   " }), 401, "Missing authentication token");
-    await expectError(await t.call("POST", "/v1/responses", { body: { model: "openai:x", input: "hi" }, token: null, headers: { "x-api-key": "k" } }), 401, "Missing authentication token");
-    const messages = await t.call("POST", "/v1/messages", { body: { model: "anthropic:x", max_tokens: 5, messages: [{ role: "user", content: "hi" }] }, token: null });
+    await expectError(
+      await t.call("POST", "/v1/chat/completions", { body, token: null }),
+      401,
+      "Missing authentication token",
+    );
+    await expectError(
+      await t.call("POST", "/v1/chat/completions", { body, token: "   " }),
+      401,
+      "Missing authentication token",
+    );
+    await expectError(
+      await t.call("POST", "/v1/responses", {
+        body: { model: "openai:x", input: "hi" },
+        token: null,
+        headers: { "x-api-key": "k" },
+      }),
+      401,
+      "Missing authentication token",
+    );
+    const messages = await t.call("POST", "/v1/messages", {
+      body: { model: "anthropic:x", max_tokens: 5, messages: [{ role: "user", content: "hi" }] },
+      token: null,
+    });
     expect(messages.status).toBe(401);
-    expect(await messages.json()).toMatchObject({ type: "error", error: { type: "authentication_error", message: "Missing authentication token" } });
+    expect(await messages.json()).toMatchObject({
+      type: "error",
+      error: { type: "authentication_error", message: "Missing authentication token" },
+    });
     expect(t.platform.calls("resolve")).toHaveLength(0);
   });
 });

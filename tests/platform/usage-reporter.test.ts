@@ -12,11 +12,28 @@ const platform = startPlatformMock();
 afterAll(() => platform.stop());
 beforeEach(() => platform.reset());
 
-const client = createPlatformClient({ baseUrl: platform.baseUrl, gatewayToken: "gw", resolveTimeoutMs: 500, usageTimeoutMs: 200, healthPath: "/utils/health-check/" });
-const report = (id: string): UsageReport => ({ correlation_id: id, status: "success", usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } });
+const client = createPlatformClient({
+  baseUrl: platform.baseUrl,
+  gatewayToken: "gw",
+  resolveTimeoutMs: 500,
+  usageTimeoutMs: 200,
+  healthPath: "/utils/health-check/",
+});
+const report = (id: string): UsageReport => ({
+  correlation_id: id,
+  status: "success",
+  usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
+});
 const reporters: UsageReporter[] = [];
 const reporter = (over: Partial<Parameters<typeof createUsageReporter>[0]> = {}) => {
-  const r = createUsageReporter({ send: client.sendUsage, maxAttempts: 3, baseDelayMs: 20, retryIntervalMs: 50, maxRetryIntervalMs: 100, ...over });
+  const r = createUsageReporter({
+    send: client.sendUsage,
+    maxAttempts: 3,
+    baseDelayMs: 20,
+    retryIntervalMs: 50,
+    maxRetryIntervalMs: 100,
+    ...over,
+  });
   reporters.push(r);
   return r;
 };
@@ -108,7 +125,10 @@ describe("the retry queue", () => {
     platform.setDefault("usage", { status: 204 });
     await until(() => r.stats().sent === 5);
     expect(r.stats()).toMatchObject({ queued: 0, dropped: 0 });
-    const delivered = platform.calls("usage").filter((_, i, all) => i >= all.length - 5).map((c) => (c.body as UsageReport).correlation_id);
+    const delivered = platform
+      .calls("usage")
+      .filter((_, i, all) => i >= all.length - 5)
+      .map((c) => (c.body as UsageReport).correlation_id);
     expect(delivered.sort()).toEqual(["down-0", "down-1", "down-2", "down-3", "down-4"]);
   });
 
@@ -139,7 +159,13 @@ describe("the retry queue", () => {
 
   test("the queue is capped: the oldest reports are dropped and counted", async () => {
     const dropped: number[] = [];
-    const r = createUsageReporter({ send: async () => "retry", maxAttempts: 1, queueCap: 3, retryIntervalMs: 60_000, onDropped: (n) => dropped.push(n) });
+    const r = createUsageReporter({
+      send: async () => "retry",
+      maxAttempts: 1,
+      queueCap: 3,
+      retryIntervalMs: 60_000,
+      onDropped: (n) => dropped.push(n),
+    });
     reporters.push(r);
     for (let i = 0; i < 5; i++) r.report(report(`c-${i}`));
     await until(() => r.stats().inFlight === 0);

@@ -43,7 +43,13 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: (text: string) 
 }
 
 /** Starts `gateway serve --config <path>` on `port` (default: a free one); resolves once /health answers. */
-export async function spawnGateway(opts: { cwd: string; config: string; port?: number; env?: Record<string, string>; timeoutMs?: number }): Promise<GatewayProc> {
+export async function spawnGateway(opts: {
+  cwd: string;
+  config: string;
+  port?: number;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}): Promise<GatewayProc> {
   await ensureBinary();
   const port = opts.port ?? freePort();
   const proc = Bun.spawn([BINARY, "serve", "--config", opts.config, "--host", "127.0.0.1", "--port", String(port)], {
@@ -132,7 +138,16 @@ export interface Reply {
 }
 
 /** One HTTP call; the body is read whole (so a 200 means a complete response). */
-export async function call(url: string, opts: { method?: string; token?: string | null; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Reply> {
+export async function call(
+  url: string,
+  opts: {
+    method?: string;
+    token?: string | null;
+    body?: unknown;
+    headers?: Record<string, string>;
+    signal?: AbortSignal;
+  } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers["content-type"] ??= "application/json";
@@ -142,11 +157,22 @@ export async function call(url: string, opts: { method?: string; token?: string 
     body: opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body),
     signal: opts.signal,
   });
-  return { status: res.status, requestId: res.headers.get("x-request-id"), headers: res.headers, text: await res.text() };
+  return {
+    status: res.status,
+    requestId: res.headers.get("x-request-id"),
+    headers: res.headers,
+    text: await res.text(),
+  };
 }
 
 /** JSON body of a management call with the master key; throws on a non-2xx. */
-export async function admin<T = Record<string, unknown>>(base: string, method: string, path: string, body?: unknown, master = MASTER): Promise<T> {
+export async function admin<T = Record<string, unknown>>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  master = MASTER,
+): Promise<T> {
   const r = await call(base + path, { method, token: master, body });
   if (r.status >= 300) throw new Error(`${method} ${path} -> ${r.status}: ${r.text}`);
   return (r.text ? JSON.parse(r.text) : null) as T;
@@ -191,27 +217,55 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs =
 }
 
 /** A provider-config block pointing `openai` at a mock's api_base. */
-export const openaiProvider = (apiBase: string, apiKey = "sk-rel-provider-key") => ({ openai: { api_key: apiKey, api_base: apiBase } });
+export const openaiProvider = (apiBase: string, apiKey = "sk-rel-provider-key") => ({
+  openai: { api_key: apiKey, api_base: apiBase },
+});
 
 /** Base config every suite starts from (quiet logs, no bootstrap key, a known master key). */
 export function baseConfig(databaseUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   // Small pools: three replicas and other suites share one Postgres server (max_connections 100).
   const pools = databaseUrl.startsWith("sqlite") ? {} : { db_pool_size: 5, db_max_overflow: 3 };
-  return { database_url: databaseUrl, master_key: MASTER, bootstrap_api_key: false, log_level: "warning", log_format: "json", enable_metrics: true, ...pools, ...extra };
+  return {
+    database_url: databaseUrl,
+    master_key: MASTER,
+    bootstrap_api_key: false,
+    log_level: "warning",
+    log_format: "json",
+    enable_metrics: true,
+    ...pools,
+    ...extra,
+  };
 }
 
 /** Users' money columns, in µ$. */
 export async function userMoney(db: DbReader, userId: string): Promise<{ spend: number; reserved: number }> {
-  const [row] = await db.all<{ s: unknown; r: unknown }>("SELECT spend_micros AS s, reserved_micros AS r FROM users WHERE user_id = $1", [userId]);
+  const [row] = await db.all<{ s: unknown; r: unknown }>(
+    "SELECT spend_micros AS s, reserved_micros AS r FROM users WHERE user_id = $1",
+    [userId],
+  );
   return { spend: Number(row?.s ?? 0), reserved: Number(row?.r ?? 0) };
 }
 
 /** Usage rows of a user: request id, status, status code, cost (µ$). */
-export async function usageRows(db: DbReader, userId: string): Promise<{ request_id: string | null; status: string; status_code: number | null; cost: number | null; total_tokens: number | null }[]> {
-  const rows = await db.all<{ request_id: string | null; status: string; status_code: unknown; cost_micros: unknown; total_tokens: unknown }>(
-    "SELECT request_id, status, status_code, cost_micros, total_tokens FROM usage_logs WHERE user_id = $1",
-    [userId],
-  );
+export async function usageRows(
+  db: DbReader,
+  userId: string,
+): Promise<
+  {
+    request_id: string | null;
+    status: string;
+    status_code: number | null;
+    cost: number | null;
+    total_tokens: number | null;
+  }[]
+> {
+  const rows = await db.all<{
+    request_id: string | null;
+    status: string;
+    status_code: unknown;
+    cost_micros: unknown;
+    total_tokens: unknown;
+  }>("SELECT request_id, status, status_code, cost_micros, total_tokens FROM usage_logs WHERE user_id = $1", [userId]);
   return rows.map((r) => ({
     request_id: r.request_id,
     status: r.status,
@@ -223,5 +277,9 @@ export async function usageRows(db: DbReader, userId: string): Promise<{ request
 
 /** Prints a figure line in the test output (the suites' reports). */
 export function report(label: string, figures: Record<string, unknown>): void {
-  console.log(`[reliability] ${label}: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  console.log(
+    `[reliability] ${label}: ${Object.entries(figures)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+  );
 }

@@ -29,17 +29,64 @@ const ROUTES: Route[] = [
   { method: "GET", path: "/health/liveness", kind: "public", ok: 200 },
   { method: "GET", path: "/health/readiness", kind: "public", ok: 200 },
   { method: "GET", path: "/metrics", kind: "public", ok: 200 },
-  { method: "POST", path: "/v1/chat/completions", kind: "km", ok: 200, body: () => ({ model: "openai:gpt-4o-mini", messages: hi, user: "auth-owner" }) },
-  { method: "POST", path: "/v1/messages", kind: "km", ok: 200, body: () => ({ model: "anthropic:claude-3-5-haiku", max_tokens: 8, messages: hi, metadata: { user_id: "auth-owner" } }) },
-  { method: "POST", path: "/v1/messages/count_tokens", kind: "km", ok: 200, body: () => ({ model: "anthropic:claude-3-5-haiku", messages: hi }) },
-  { method: "POST", path: "/v1/responses", kind: "km", ok: 200, body: () => ({ model: "openai:gpt-4o-mini", input: "hi", user: "auth-owner" }) },
-  { method: "POST", path: "/v1/embeddings", kind: "km", ok: 200, body: () => ({ model: "openai:text-embedding-3-small", input: "hi", user: "auth-owner" }) },
-  { method: "POST", path: "/v1/moderations", kind: "km", ok: 200, body: () => ({ model: "openai:omni-moderation-latest", input: "hi", user: "auth-owner" }) },
+  {
+    method: "POST",
+    path: "/v1/chat/completions",
+    kind: "km",
+    ok: 200,
+    body: () => ({ model: "openai:gpt-4o-mini", messages: hi, user: "auth-owner" }),
+  },
+  {
+    method: "POST",
+    path: "/v1/messages",
+    kind: "km",
+    ok: 200,
+    body: () => ({
+      model: "anthropic:claude-3-5-haiku",
+      max_tokens: 8,
+      messages: hi,
+      metadata: { user_id: "auth-owner" },
+    }),
+  },
+  {
+    method: "POST",
+    path: "/v1/messages/count_tokens",
+    kind: "km",
+    ok: 200,
+    body: () => ({ model: "anthropic:claude-3-5-haiku", messages: hi }),
+  },
+  {
+    method: "POST",
+    path: "/v1/responses",
+    kind: "km",
+    ok: 200,
+    body: () => ({ model: "openai:gpt-4o-mini", input: "hi", user: "auth-owner" }),
+  },
+  {
+    method: "POST",
+    path: "/v1/embeddings",
+    kind: "km",
+    ok: 200,
+    body: () => ({ model: "openai:text-embedding-3-small", input: "hi", user: "auth-owner" }),
+  },
+  {
+    method: "POST",
+    path: "/v1/moderations",
+    kind: "km",
+    ok: 200,
+    body: () => ({ model: "openai:omni-moderation-latest", input: "hi", user: "auth-owner" }),
+  },
   { method: "GET", path: "/v1/models", kind: "km", ok: 200 },
   { method: "GET", path: "/v1/pricing", kind: "km", ok: 200 },
   { method: "GET", path: "/v1/pricing/openai:gpt-4o-mini", kind: "km", ok: 200 },
   { method: "GET", path: "/v1/pricing/openai:gpt-4o-mini/history", kind: "km", ok: 200 },
-  { method: "POST", path: "/v1/pricing", kind: "master", ok: 200, body: () => ({ model_key: `openai:${unique()}`, input_price_per_million: 1, output_price_per_million: 1 }) },
+  {
+    method: "POST",
+    path: "/v1/pricing",
+    kind: "master",
+    ok: 200,
+    body: () => ({ model_key: `openai:${unique()}`, input_price_per_million: 1, output_price_per_million: 1 }),
+  },
   { method: "DELETE", path: "/v1/pricing/openai:missing-model", kind: "master", ok: 404 },
   { method: "POST", path: "/v1/keys", kind: "master", ok: 200, body: () => ({ user_id: "auth-scratch" }) },
   { method: "GET", path: "/v1/keys", kind: "master", ok: 200 },
@@ -78,7 +125,11 @@ const keys: Record<string, { key: string; id: string }> = {};
 beforeAll(async () => {
   db = await createSqliteDatabase();
   gw = await startTestGateway(db, { enable_metrics: true });
-  await gw.admin("POST", "/v1/pricing", { model_key: "openai:gpt-4o-mini", input_price_per_million: 1, output_price_per_million: 1 });
+  await gw.admin("POST", "/v1/pricing", {
+    model_key: "openai:gpt-4o-mini",
+    input_price_per_million: 1,
+    output_price_per_million: 1,
+  });
   for (const u of ["auth-owner", "auth-other", "auth-scratch"]) await gw.admin("POST", "/v1/users", { user_id: u });
   for (const name of ["active", "inactive", "expired", "deleted", "rotated", "other"]) {
     const k = await gw.createKey({ user_id: name === "other" ? "auth-other" : "auth-owner", key_name: name });
@@ -103,31 +154,61 @@ function credentials(): Credential[] {
     { name: "empty Authorization", headers: () => ({ authorization: "" }), outcome: "refused" },
     { name: "garbage bearer", headers: () => ({ authorization: "Bearer not-a-key" }), outcome: "refused" },
     { name: "garbage gw- key", headers: () => ({ authorization: `Bearer gw-${"x".repeat(64)}` }), outcome: "refused" },
-    { name: "Basic scheme", headers: () => ({ authorization: `Basic ${btoa(`user:${MASTER_KEY}`)}` }), outcome: "refused" },
+    {
+      name: "Basic scheme",
+      headers: () => ({ authorization: `Basic ${btoa(`user:${MASTER_KEY}`)}` }),
+      outcome: "refused",
+    },
     {
       name: "malformed Otari-Key over a valid Authorization",
       headers: () => ({ "otari-key": MASTER_KEY, authorization: `Bearer ${MASTER_KEY}` }),
       outcome: "refused",
     },
-    { name: "Otari-Key beats Authorization (key over master)", headers: () => ({ "otari-key": `Bearer ${keys.active!.key}`, authorization: `Bearer ${MASTER_KEY}` }), outcome: "key" },
+    {
+      name: "Otari-Key beats Authorization (key over master)",
+      headers: () => ({ "otari-key": `Bearer ${keys.active!.key}`, authorization: `Bearer ${MASTER_KEY}` }),
+      outcome: "key",
+    },
   ];
   for (const header of ["otari-key", "anyllm-key", "x-anyllm-key", "authorization"]) {
-    for (const [who, outcome] of [["master", "master"], ["active", "key"]] as const) {
+    for (const [who, outcome] of [
+      ["master", "master"],
+      ["active", "key"],
+    ] as const) {
       const token = () => (who === "master" ? MASTER_KEY : keys.active!.key);
       out.push({ name: `${header}: Bearer <${who}>`, headers: () => ({ [header]: `Bearer ${token()}` }), outcome });
-      out.push({ name: `${header}: <${who}> without Bearer`, headers: () => ({ [header]: token() }), outcome: "refused" });
+      out.push({
+        name: `${header}: <${who}> without Bearer`,
+        headers: () => ({ [header]: token() }),
+        outcome: "refused",
+      });
     }
   }
-  for (const [who, outcome] of [["master", "master"], ["active", "key"]] as const) {
+  for (const [who, outcome] of [
+    ["master", "master"],
+    ["active", "key"],
+  ] as const) {
     const token = () => (who === "master" ? MASTER_KEY : keys.active!.key);
     out.push({ name: `x-api-key: <${who}>`, headers: () => ({ "x-api-key": token() }), outcome });
     out.push({ name: `x-api-key: Bearer <${who}>`, headers: () => ({ "x-api-key": `Bearer ${token()}` }), outcome });
   }
   for (const state of ["inactive", "expired", "deleted", "rotated-old"]) {
-    out.push({ name: `${state} key`, headers: () => ({ authorization: `Bearer ${keys[state]!.key}` }), outcome: "refused" });
+    out.push({
+      name: `${state} key`,
+      headers: () => ({ authorization: `Bearer ${keys[state]!.key}` }),
+      outcome: "refused",
+    });
   }
-  out.push({ name: "rotated-new key", headers: () => ({ authorization: `Bearer ${keys["rotated-new"]!.key}` }), outcome: "key" });
-  out.push({ name: "another user's key naming auth-owner", headers: () => ({ authorization: `Bearer ${keys.other!.key}` }), outcome: "key" });
+  out.push({
+    name: "rotated-new key",
+    headers: () => ({ authorization: `Bearer ${keys["rotated-new"]!.key}` }),
+    outcome: "key",
+  });
+  out.push({
+    name: "another user's key naming auth-owner",
+    headers: () => ({ authorization: `Bearer ${keys.other!.key}` }),
+    outcome: "key",
+  });
   return out;
 }
 
@@ -166,22 +247,38 @@ test("every route × every credential form gets its expected status", async () =
       cases++;
       const r = await send(route, cred.headers());
       const want = expected(route, cred.outcome);
-      if (r.status !== want) mismatches.push(`${route.method} ${route.path} with ${cred.name}: ${r.status} (want ${want}) ${r.text.slice(0, 160)}`);
+      if (r.status !== want)
+        mismatches.push(
+          `${route.method} ${route.path} with ${cred.name}: ${r.status} (want ${want}) ${r.text.slice(0, 160)}`,
+        );
       if (want === 401 && r.status === 401 && !route.path.startsWith("/trpc")) {
         const detail = (JSON.parse(r.text) as { detail: string }).detail;
         // A virtual key on a master-only route is told it is not the master key (SPEC §13 item 2).
-        if (route.kind === "master" && cred.outcome === "key" && detail !== "Invalid master key") mismatches.push(`${route.method} ${route.path} with ${cred.name}: detail ${detail}`);
+        if (route.kind === "master" && cred.outcome === "key" && detail !== "Invalid master key")
+          mismatches.push(`${route.method} ${route.path} with ${cred.name}: detail ${detail}`);
       }
       if (r.status === 200 && route.kind === "master" && route.method === "POST") {
-        const t = route.path.includes("keys") ? "keys" : route.path.includes("budgets") ? "budgets" : route.path.includes("pricing") ? "pricing" : "users";
+        const t = route.path.includes("keys")
+          ? "keys"
+          : route.path.includes("budgets")
+            ? "budgets"
+            : route.path.includes("pricing")
+              ? "pricing"
+              : "users";
         masterCreates = { ...masterCreates, [t]: masterCreates[t] + 1 };
       }
     }
   }
   // Nothing was created except by the master key.
   const after = await counts();
-  for (const t of ["keys", "users", "budgets", "pricing"] as const) expect(after[t]! - before[t]!).toBe(masterCreates[t]);
-  report("auth matrix", { routes: ROUTES.length, credential_forms: creds.length, cases, mismatches: mismatches.length });
+  for (const t of ["keys", "users", "budgets", "pricing"] as const)
+    expect(after[t]! - before[t]!).toBe(masterCreates[t]);
+  report("auth matrix", {
+    routes: ROUTES.length,
+    credential_forms: creds.length,
+    cases,
+    mismatches: mismatches.length,
+  });
   expect(mismatches).toEqual([]);
 }, 60_000);
 
@@ -219,6 +316,8 @@ test("no virtual key (in any state) can change or delete a real key, user, budge
   const ownerAfter = await gw.admin<Record<string, unknown>>("GET", "/v1/users/auth-owner");
   expect(ownerAfter["blocked"]).toBe(owner["blocked"]);
   expect((await gw.admin<Record<string, unknown>>("GET", `/v1/keys/${keys.inactive!.id}`))["is_active"]).toBe(false);
-  expect((await fetch(`${gw.base}/v1/models`, { headers: { authorization: `Bearer ${keys.active!.key}` } })).status).toBe(200);
+  expect(
+    (await fetch(`${gw.base}/v1/models`, { headers: { authorization: `Bearer ${keys.active!.key}` } })).status,
+  ).toBe(200);
   report("auth management refusals", { cases });
 }, 30_000);

@@ -49,7 +49,12 @@ async function burst(replicas: GatewayProc[], key: string) {
       const stream = i % 3 === 0;
       return call(`${replicas[i % replicas.length]!.url}/v1/chat/completions`, {
         token: key,
-        body: { model: MODEL, messages: PROMPT, max_tokens: 10, ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) },
+        body: {
+          model: MODEL,
+          messages: PROMPT,
+          max_tokens: 10,
+          ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+        },
       });
     }),
   );
@@ -118,7 +123,11 @@ describe("budget race on SQLite (one binary)", () => {
     db = await createSqliteDatabase();
     [gw] = (await startReplicas(db, 1, mock)) as [GatewayProc];
     reader = dbReader(db.url);
-    await admin(gw.url, "POST", "/v1/pricing", { model_key: MODEL, input_price_per_million: RATE, output_price_per_million: RATE });
+    await admin(gw.url, "POST", "/v1/pricing", {
+      model_key: MODEL,
+      input_price_per_million: RATE,
+      output_price_per_million: RATE,
+    });
   }, 60_000);
   afterAll(async () => {
     await gw?.stop();
@@ -140,7 +149,11 @@ describe("budget and rate-limit races on Postgres (three binaries, one database)
     db = await createPgDatabase();
     replicas = await startReplicas(db, 3, mock);
     reader = dbReader(db.url);
-    await admin(replicas[0]!.url, "POST", "/v1/pricing", { model_key: MODEL, input_price_per_million: RATE, output_price_per_million: RATE });
+    await admin(replicas[0]!.url, "POST", "/v1/pricing", {
+      model_key: MODEL,
+      input_price_per_million: RATE,
+      output_price_per_million: RATE,
+    });
   }, 90_000);
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
@@ -167,15 +180,24 @@ describe("budget and rate-limit races on Postgres (three binaries, one database)
     await Bun.sleep(1200);
     await awayFromMinuteEdge();
     const replies = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => call(`${replicas[i % 3]!.url}/v1/chat/completions`, { token: key, body: { model: MODEL, messages: PROMPT } })),
+      Array.from({ length: 300 }, (_, i) =>
+        call(`${replicas[i % 3]!.url}/v1/chat/completions`, { token: key, body: { model: MODEL, messages: PROMPT } }),
+      ),
     );
     const admitted = replies.filter((r) => r.status === 200).length;
     const limited = replies.filter((r) => r.status === 429).length;
-    report("rpm across 3 replicas", { fired: 300, limit: LIMIT, admitted, refused_429: limited, overshoot: Math.max(0, admitted - LIMIT) });
+    report("rpm across 3 replicas", {
+      fired: 300,
+      limit: LIMIT,
+      admitted,
+      refused_429: limited,
+      overshoot: Math.max(0, admitted - LIMIT),
+    });
     expect(admitted + limited).toBe(300);
     expect(admitted).toBeLessThanOrEqual(LIMIT);
     expect(admitted).toBeGreaterThanOrEqual(LIMIT / 2);
-    for (const r of replies.filter((x) => x.status === 429)) expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    for (const r of replies.filter((x) => x.status === 429))
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   test("TPM: paced traffic over 3 replicas stops near the limit, far from limit × replicas", async () => {
@@ -190,7 +212,10 @@ describe("budget and rate-limit races on Postgres (three binaries, one database)
     await Promise.all(
       replicas.map(async (r) => {
         while (Date.now() < stopAt) {
-          statuses.push((await call(`${r.url}/v1/chat/completions`, { token: key, body: { model: MODEL, messages: PROMPT } })).status);
+          statuses.push(
+            (await call(`${r.url}/v1/chat/completions`, { token: key, body: { model: MODEL, messages: PROMPT } }))
+              .status,
+          );
           await Bun.sleep(PACE_MS);
         }
       }),

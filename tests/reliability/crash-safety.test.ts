@@ -8,7 +8,23 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DIALECTS, type TestDatabase } from "../helpers/db";
 import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
-import { admin, baseConfig, call, dbReader, type GatewayProc, killAll, openaiProvider, type Reply, report, spawnGateway, tempDir, until, usageRows, userMoney, writeConfig } from "./_harness";
+import {
+  admin,
+  baseConfig,
+  call,
+  dbReader,
+  type GatewayProc,
+  killAll,
+  openaiProvider,
+  type Reply,
+  report,
+  spawnGateway,
+  tempDir,
+  until,
+  usageRows,
+  userMoney,
+  writeConfig,
+} from "./_harness";
 
 const PROMPT = [{ role: "user", content: "A prompt long enough that its estimate covers the mock's usage." }];
 const MODEL = "openai:gpt-4o-mini";
@@ -37,11 +53,21 @@ describe.each(DIALECTS)("SIGKILL under load ($dialect)", ({ create }) => {
     const dir = tempDir("gw-rel-crash-");
     const config = writeConfig(
       dir,
-      baseConfig(db.url, { providers: openaiProvider(mock.apiBase), reservation_ttl_seconds: 2, budget_sweep_interval_seconds: 1, auto_migrate: false }),
+      baseConfig(db.url, {
+        providers: openaiProvider(mock.apiBase),
+        reservation_ttl_seconds: 2,
+        budget_sweep_interval_seconds: 1,
+        auto_migrate: false,
+      }),
     );
     let gw: GatewayProc = await spawnGateway({ cwd: dir, config });
     const port = gw.port;
-    for (const model of [MODEL, STREAM_MODEL]) await admin(gw.url, "POST", "/v1/pricing", { model_key: model, input_price_per_million: 1000, output_price_per_million: 1000 });
+    for (const model of [MODEL, STREAM_MODEL])
+      await admin(gw.url, "POST", "/v1/pricing", {
+        model_key: model,
+        input_price_per_million: 1000,
+        output_price_per_million: 1000,
+      });
     const budget = await admin<{ budget_id: string }>(gw.url, "POST", "/v1/budgets", { max_budget: 1000 });
     await admin(gw.url, "POST", "/v1/users", { user_id: "crash-user", budget_id: budget.budget_id });
     const { key } = await admin<{ key: string }>(gw.url, "POST", "/v1/keys", { user_id: "crash-user" });
@@ -56,9 +82,16 @@ describe.each(DIALECTS)("SIGKILL under load ($dialect)", ({ create }) => {
         try {
           const r = await call(`${gw.url}/v1/chat/completions`, {
             token: key,
-            body: { model: stream ? STREAM_MODEL : MODEL, messages: PROMPT, max_tokens: 16, ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) },
+            body: {
+              model: stream ? STREAM_MODEL : MODEL,
+              messages: PROMPT,
+              max_tokens: 16,
+              ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+            },
           });
-          const complete = r.status === 200 && (stream ? r.text.trimEnd().endsWith("data: [DONE]") : JSON.parse(r.text).choices?.length === 1);
+          const complete =
+            r.status === 200 &&
+            (stream ? r.text.trimEnd().endsWith("data: [DONE]") : JSON.parse(r.text).choices?.length === 1);
           if (complete) completed.push(r);
           else broken++;
         } catch {
@@ -110,10 +143,16 @@ describe.each(DIALECTS)("SIGKILL under load ($dialect)", ({ create }) => {
       expect(money.spend).toBe(rowSpend);
       expect(money.reserved).toBe(0);
       expect(settled).toBe(true);
-      const leases = await reader.all<{ n: unknown }>("SELECT COUNT(*) AS n FROM budget_reservations WHERE amount_micros > 0 AND user_id = $1", ["crash-user"]);
+      const leases = await reader.all<{ n: unknown }>(
+        "SELECT COUNT(*) AS n FROM budget_reservations WHERE amount_micros > 0 AND user_id = $1",
+        ["crash-user"],
+      );
       expect(Number(leases[0]?.n)).toBe(0);
       // The restarted process serves and bills normally.
-      const after = await call(`${gw.url}/v1/chat/completions`, { token: key, body: { model: MODEL, messages: PROMPT, max_tokens: 16 } });
+      const after = await call(`${gw.url}/v1/chat/completions`, {
+        token: key,
+        body: { model: MODEL, messages: PROMPT, max_tokens: 16 },
+      });
       expect(after.status).toBe(200);
     } finally {
       await reader.close();

@@ -8,10 +8,30 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DIALECTS, type TestDatabase } from "../helpers/db";
 import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
-import { admin, baseConfig, call, dbReader, type DbReader, type GatewayProc, killAll, MASTER, openaiProvider, report, spawnGateway, tempDir, until, writeConfig } from "./_harness";
+import {
+  admin,
+  baseConfig,
+  call,
+  dbReader,
+  type DbReader,
+  type GatewayProc,
+  killAll,
+  MASTER,
+  openaiProvider,
+  report,
+  spawnGateway,
+  tempDir,
+  until,
+  writeConfig,
+} from "./_harness";
 
 const HOUR = 3_600_000;
-const MODELS = ["openai:gpt-4o-mini", "openai:gpt-4o", "openai:gpt-4o-mini+error-500", "openai:gpt-4o-mini+chunks-4+interval-10"];
+const MODELS = [
+  "openai:gpt-4o-mini",
+  "openai:gpt-4o",
+  "openai:gpt-4o-mini+error-500",
+  "openai:gpt-4o-mini+chunks-4+interval-10",
+];
 
 let mock: MockServer;
 beforeAll(() => {
@@ -22,7 +42,18 @@ afterAll(async () => {
   await mock.stop();
 });
 
-type Group = { requests: number; errors: number; prompt: number; completion: number; total: number; cost: number; latencyCount: number; latencySum: number; ttfbCount: number; ttfbSum: number };
+type Group = {
+  requests: number;
+  errors: number;
+  prompt: number;
+  completion: number;
+  total: number;
+  cost: number;
+  latencyCount: number;
+  latencySum: number;
+  ttfbCount: number;
+  ttfbSum: number;
+};
 
 /** What the rows add up to per (hour, dimensions), computed here from the raw rows, not by the gateway's SQL. */
 async function fromRows(db: DbReader): Promise<Map<string, Group>> {
@@ -32,8 +63,28 @@ async function fromRows(db: DbReader): Promise<Map<string, Group>> {
   const out = new Map<string, Group>();
   for (const r of rows) {
     const t = r.timestamp instanceof Date ? r.timestamp.getTime() : Number(r.timestamp);
-    const key = [Math.floor(t / HOUR) * HOUR, r.user_id ?? "", r.api_key_id ?? "", r.end_user_id ?? "", r.model, r.provider ?? "", r.status, Number(r.status_code ?? 0)].join("|");
-    const g = out.get(key) ?? { requests: 0, errors: 0, prompt: 0, completion: 0, total: 0, cost: 0, latencyCount: 0, latencySum: 0, ttfbCount: 0, ttfbSum: 0 };
+    const key = [
+      Math.floor(t / HOUR) * HOUR,
+      r.user_id ?? "",
+      r.api_key_id ?? "",
+      r.end_user_id ?? "",
+      r.model,
+      r.provider ?? "",
+      r.status,
+      Number(r.status_code ?? 0),
+    ].join("|");
+    const g = out.get(key) ?? {
+      requests: 0,
+      errors: 0,
+      prompt: 0,
+      completion: 0,
+      total: 0,
+      cost: 0,
+      latencyCount: 0,
+      latencySum: 0,
+      ttfbCount: 0,
+      ttfbSum: 0,
+    };
     g.requests++;
     if (r.status === "error") g.errors++;
     g.prompt += Number(r.prompt_tokens ?? 0);
@@ -61,7 +112,9 @@ async function fromRollups(db: DbReader, dialect: string): Promise<Map<string, G
   );
   return new Map(
     rows.map((r) => [
-      [Number(r.h), r.user_id, r.api_key_id, r.end_user_id, r.model, r.provider, r.status, Number(r.status_code)].join("|"),
+      [Number(r.h), r.user_id, r.api_key_id, r.end_user_id, r.model, r.provider, r.status, Number(r.status_code)].join(
+        "|",
+      ),
       {
         requests: Number(r.requests),
         errors: Number(r.errors),
@@ -91,14 +144,26 @@ describe.each(DIALECTS)("usage rollups after SIGKILLs ($dialect)", ({ create }) 
 
   test("every rollup row equals its rows after two crashes and journal replays", async () => {
     const dir = tempDir("gw-rollup-crash-");
-    const config = writeConfig(dir, baseConfig(db.url, { providers: openaiProvider(mock.apiBase), auto_migrate: false }));
+    const config = writeConfig(
+      dir,
+      baseConfig(db.url, { providers: openaiProvider(mock.apiBase), auto_migrate: false }),
+    );
     let gw: GatewayProc = await spawnGateway({ cwd: dir, config });
     const port = gw.port;
-    for (const model of MODELS) await admin(gw.url, "POST", "/v1/pricing", { model_key: model, input_price_per_million: 3, output_price_per_million: 15 });
+    for (const model of MODELS)
+      await admin(gw.url, "POST", "/v1/pricing", {
+        model_key: model,
+        input_price_per_million: 3,
+        output_price_per_million: 15,
+      });
     const keys: string[] = [];
-    for (const [user, n] of [["rollup-a", 2], ["rollup-b", 1]] as const) {
+    for (const [user, n] of [
+      ["rollup-a", 2],
+      ["rollup-b", 1],
+    ] as const) {
       await admin(gw.url, "POST", "/v1/users", { user_id: user });
-      for (let i = 0; i < n; i++) keys.push((await admin<{ key: string }>(gw.url, "POST", "/v1/keys", { user_id: user })).key);
+      for (let i = 0; i < n; i++)
+        keys.push((await admin<{ key: string }>(gw.url, "POST", "/v1/keys", { user_id: user })).key);
     }
     let completed = 0;
     const load = async (ms: number) => {
@@ -111,7 +176,13 @@ describe.each(DIALECTS)("usage rollups after SIGKILLs ($dialect)", ({ create }) 
           try {
             const r = await call(`${gw.url}/v1/chat/completions`, {
               token: keys[(w + i) % keys.length],
-              body: { model, messages: [{ role: "user", content: `hello ${w} ${i}` }], max_tokens: 16, ...(endUser ? { user: endUser } : {}), ...(stream ? { stream: true } : {}) },
+              body: {
+                model,
+                messages: [{ role: "user", content: `hello ${w} ${i}` }],
+                max_tokens: 16,
+                ...(endUser ? { user: endUser } : {}),
+                ...(stream ? { stream: true } : {}),
+              },
             });
             if (r.status === 200) completed++;
           } catch {
@@ -155,8 +226,21 @@ describe.each(DIALECTS)("usage rollups after SIGKILLs ($dialect)", ({ create }) 
         undefined,
         MASTER,
       );
-      const all = [...want.values()].reduce((a, g) => ({ requests: a.requests + g.requests, errors: a.errors + g.errors, cost: a.cost + g.cost, total: a.total + g.total }), { requests: 0, errors: 0, cost: 0, total: 0 });
-      expect(summary.totals).toMatchObject({ requests: all.requests, errors: all.errors, total_tokens: all.total, cost: all.cost / 1e6 });
+      const all = [...want.values()].reduce(
+        (a, g) => ({
+          requests: a.requests + g.requests,
+          errors: a.errors + g.errors,
+          cost: a.cost + g.cost,
+          total: a.total + g.total,
+        }),
+        { requests: 0, errors: 0, cost: 0, total: 0 },
+      );
+      expect(summary.totals).toMatchObject({
+        requests: all.requests,
+        errors: all.errors,
+        total_tokens: all.total,
+        cost: all.cost / 1e6,
+      });
     } finally {
       await reader.close();
       await gw.stop();

@@ -56,10 +56,21 @@ test("no secret appears in logs, responses, metrics, rows or the journal (except
 
   const captured: string[] = [];
   /** `issues`: the response is where the spec returns a new key's secret, once (POST /v1/keys, rotate): not captured. */
-  const req = async (method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}, issues = false) => {
+  const req = async (
+    method: string,
+    path: string,
+    token: string | null,
+    body?: unknown,
+    headers: Record<string, string> = {},
+    issues = false,
+  ) => {
     const res = await fetch(gw.url + path, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await res.text();
@@ -72,22 +83,57 @@ test("no secret appears in logs, responses, metrics, rows or the journal (except
   };
   const json = <T>(r: { text: string }) => JSON.parse(r.text) as T;
 
-  await req("POST", "/v1/pricing", M, { model_key: "openai:gpt-4o-mini", input_price_per_million: 1, output_price_per_million: 2 });
+  await req("POST", "/v1/pricing", M, {
+    model_key: "openai:gpt-4o-mini",
+    input_price_per_million: 1,
+    output_price_per_million: 2,
+  });
   await req("POST", "/v1/users", M, { user_id: "sec-user" });
-  const k1 = json<{ key: string; id: string }>(await req("POST", "/v1/keys", M, { user_id: "sec-user", key_name: "k1" }, {}, true));
-  const k2 = json<{ key: string; id: string }>(await req("POST", "/v1/keys", M, { user_id: "sec-user", key_name: "k2" }, {}, true));
-  const k3 = json<{ key: string; id: string }>(await req("POST", "/v1/keys", M, { user_id: "sec-user", key_name: "k3" }, {}, true));
+  const k1 = json<{ key: string; id: string }>(
+    await req("POST", "/v1/keys", M, { user_id: "sec-user", key_name: "k1" }, {}, true),
+  );
+  const k2 = json<{ key: string; id: string }>(
+    await req("POST", "/v1/keys", M, { user_id: "sec-user", key_name: "k2" }, {}, true),
+  );
+  const k3 = json<{ key: string; id: string }>(
+    await req("POST", "/v1/keys", M, { user_id: "sec-user", key_name: "k3" }, {}, true),
+  );
   const rotated = json<{ key: string }>(await req("POST", `/v1/keys/${k2.id}/rotate`, M, undefined, {}, true));
   await req("DELETE", `/v1/keys/${k3.id}`, M);
-  const secrets: Record<string, string> = { master: M, bootstrap: B, k1: k1.key, "k2-old": k2.key, "k2-new": rotated.key, "k3-deleted": k3.key, provider: PROVIDER_SECRET };
+  const secrets: Record<string, string> = {
+    master: M,
+    bootstrap: B,
+    k1: k1.key,
+    "k2-old": k2.key,
+    "k2-new": rotated.key,
+    "k3-deleted": k3.key,
+    provider: PROVIDER_SECRET,
+  };
   for (const [name, value] of Object.entries(secrets)) expect(value.length, name).toBeGreaterThan(20);
 
-  const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: "user", content: "hi" }], ...extra });
+  const chat = (model: string, extra: Record<string, unknown> = {}) => ({
+    model,
+    messages: [{ role: "user", content: "hi" }],
+    ...extra,
+  });
   // Successes, streams, provider failures (401 from the provider, 400 with its message, 500), refusals and bad auth.
-  for (const token of [B, k1.key, rotated.key]) await req("POST", "/v1/chat/completions", token, chat("openai:gpt-4o-mini"));
-  await req("POST", "/v1/chat/completions", k1.key, chat("openai:gpt-4o-mini", { stream: true, stream_options: { include_usage: true } }));
+  for (const token of [B, k1.key, rotated.key])
+    await req("POST", "/v1/chat/completions", token, chat("openai:gpt-4o-mini"));
+  await req(
+    "POST",
+    "/v1/chat/completions",
+    k1.key,
+    chat("openai:gpt-4o-mini", { stream: true, stream_options: { include_usage: true } }),
+  );
   await req("POST", "/v1/chat/completions", M, chat("openai:gpt-4o-mini", { user: "sec-user" }));
-  for (const model of ["openai:error-401", "openai:error-400", "openai:error-500", "openai:error-429", "openai:malformed", "openai:gpt-4o-mini+break-stream"]) {
+  for (const model of [
+    "openai:error-401",
+    "openai:error-400",
+    "openai:error-500",
+    "openai:error-429",
+    "openai:malformed",
+    "openai:gpt-4o-mini+break-stream",
+  ]) {
     await req("POST", "/v1/chat/completions", k1.key, chat(model, model.includes("stream") ? { stream: true } : {}));
   }
   for (const token of [k2.key, k3.key]) await req("POST", "/v1/chat/completions", token, chat("openai:gpt-4o-mini"));
@@ -109,14 +155,23 @@ test("no secret appears in logs, responses, metrics, rows or the journal (except
 
   // The database: every row of every table, as text.
   const reader = dbReader(db.url);
-  const tables = (await reader.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")).map((t) => t.name);
+  const tables = (await reader.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")).map(
+    (t) => t.name,
+  );
   let dump = "";
   for (const t of tables) dump += JSON.stringify(await reader.all(`SELECT * FROM "${t}"`));
-  const hashes = (await reader.all<{ key_hash: string; key_prefix: string | null }>("SELECT key_hash, key_prefix FROM api_keys")).map((r) => r.key_hash);
-  const stored = (await reader.all<{ value: string }>("SELECT value FROM settings WHERE key = 'master_key_sha256'"))[0]?.value;
+  const hashes = (
+    await reader.all<{ key_hash: string; key_prefix: string | null }>("SELECT key_hash, key_prefix FROM api_keys")
+  ).map((r) => r.key_hash);
+  const stored = (await reader.all<{ value: string }>("SELECT value FROM settings WHERE key = 'master_key_sha256'"))[0]
+    ?.value;
   await reader.close();
   const journalDir = join(dir, "journal");
-  const journal = existsSync(journalDir) ? readdirSync(journalDir).map((f) => readFileSync(join(journalDir, f), "utf8")).join("\n") : "";
+  const journal = existsSync(journalDir)
+    ? readdirSync(journalDir)
+        .map((f) => readFileSync(join(journalDir, f), "utf8"))
+        .join("\n")
+    : "";
 
   // Keys are stored as their SHA-256, the master key too.
   for (const k of [B, k1.key, rotated.key]) expect(hashes).toContain(sha256(k));
@@ -129,8 +184,12 @@ test("no secret appears in logs, responses, metrics, rows or the journal (except
   const exemptMaster = stderr.filter((l) => l.includes(M));
   const exemptBootstrap = stderr.filter((l) => l.includes(B));
   expect(exemptMaster).toEqual([`Generated a master key (stored hashed; shown only now): ${M}`]);
-  expect(exemptBootstrap).toEqual([`WARNING: No API keys found. Created bootstrap key for first run. Save this key now: ${B}`]);
-  const logs = [...stderr.filter((l) => !exemptMaster.includes(l) && !exemptBootstrap.includes(l)), gw.stdout()].join("\n");
+  expect(exemptBootstrap).toEqual([
+    `WARNING: No API keys found. Created bootstrap key for first run. Save this key now: ${B}`,
+  ]);
+  const logs = [...stderr.filter((l) => !exemptMaster.includes(l) && !exemptBootstrap.includes(l)), gw.stdout()].join(
+    "\n",
+  );
   const jsonLines = logs.split("\n").filter((l) => l.trim().startsWith("{"));
   expect(jsonLines.length).toBeGreaterThan(10);
 
@@ -139,10 +198,17 @@ test("no secret appears in logs, responses, metrics, rows or the journal (except
   for (const [where, text] of Object.entries(haystacks)) {
     for (const [name, value] of Object.entries(secrets)) {
       // Also the secret without its prefix and its first 24 characters: a truncated echo is still a leak.
-      for (const needle of [value, value.slice(3), value.slice(0, 24)]) if (text.includes(needle)) leaks.push(`${name} in ${where}`);
+      for (const needle of [value, value.slice(3), value.slice(0, 24)])
+        if (text.includes(needle)) leaks.push(`${name} in ${where}`);
     }
   }
-  report("secrets", { secrets: Object.keys(secrets).length, log_lines: jsonLines.length, responses: captured.length, db_tables: tables.length, leaks: leaks.length });
+  report("secrets", {
+    secrets: Object.keys(secrets).length,
+    log_lines: jsonLines.length,
+    responses: captured.length,
+    db_tables: tables.length,
+    leaks: leaks.length,
+  });
   expect([...new Set(leaks)]).toEqual([]);
 }, 60_000);
 
@@ -154,9 +220,13 @@ test("the master key (and the metrics token) are compared in constant time", () 
   const metrics = read("src/http/routes/metrics.ts");
   // digestsEqual: SHA-256 both sides, equal lengths, then timingSafeEqual.
   expect(crypto).toMatch(/import \{[^}]*\btimingSafeEqual\b[^}]*\} from "node:crypto"/);
-  expect(crypto).toMatch(/export function digestsEqual\([^)]*\): boolean \{\s*const a = Buffer\.from\(aHex, "hex"\);\s*const b = Buffer\.from\(bHex, "hex"\);\s*return a\.length === b\.length && timingSafeEqual\(a, b\);/);
+  expect(crypto).toMatch(
+    /export function digestsEqual\([^)]*\): boolean \{\s*const a = Buffer\.from\(aHex, "hex"\);\s*const b = Buffer\.from\(bHex, "hex"\);\s*return a\.length === b\.length && timingSafeEqual\(a, b\);/,
+  );
   // The master key is only ever checked through digestsEqual on hashes, never with === on the token.
-  expect(masterKey).toMatch(/const matchesHash = \(tokenHash: string\) => hash !== null && digestsEqual\(tokenHash, hash\);/);
+  expect(masterKey).toMatch(
+    /const matchesHash = \(tokenHash: string\) => hash !== null && digestsEqual\(tokenHash, hash\);/,
+  );
   expect(masterKey).toMatch(/const matches = \(token: string\) => matchesHash\(sha256Hex\(token\)\);/);
   expect(masterKey).toMatch(/if \(!matches\(token\)\) throw unauthorized\("Invalid master key"/);
   expect(auth).toMatch(/if \(masterKey\.matchesHash\(hash\)\) return \{ kind: "master" \};/);
@@ -165,5 +235,6 @@ test("the master key (and the metrics token) are compared in constant time", () 
   // And behaviourally: wrong tokens of every length are refused, the right one accepted.
   const mk = createMasterKey(sha256("the-master"));
   expect(mk.matches("the-master")).toBe(true);
-  for (const wrong of ["", "t", "the-maste", "the-masterr", "THE-MASTER", "the-master\u0000"]) expect(mk.matches(wrong)).toBe(false);
+  for (const wrong of ["", "t", "the-maste", "the-masterr", "THE-MASTER", "the-master\u0000"])
+    expect(mk.matches(wrong)).toBe(false);
 });

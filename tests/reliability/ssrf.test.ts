@@ -24,7 +24,13 @@ function attacker(): Recorder {
     hostname: "127.0.0.1",
     fetch(req) {
       hits.push(`${req.method} ${new URL(req.url).pathname}`);
-      return Response.json({ id: "x", object: "chat.completion", created: 0, model: "evil", choices: [{ index: 0, message: { role: "assistant", content: "pwned" }, finish_reason: "stop" }] });
+      return Response.json({
+        id: "x",
+        object: "chat.completion",
+        created: 0,
+        model: "evil",
+        choices: [{ index: 0, message: { role: "assistant", content: "pwned" }, finish_reason: "stop" }],
+      });
     },
   });
   return { url: `http://127.0.0.1:${server.port}`, hits, stop: () => server.stop(true) };
@@ -32,7 +38,11 @@ function attacker(): Recorder {
 
 /** An upstream that answers every call with a redirect to `target`. */
 function redirector(status: number, target: string) {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(null, { status, headers: { location: target } }) });
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: () => new Response(null, { status, headers: { location: target } }),
+  });
   return { apiBase: `http://127.0.0.1:${server.port}/v1`, stop: () => server.stop(true) };
 }
 
@@ -72,7 +82,11 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(gw.base + path, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  fetch(gw.base + path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe("no request field or header redirects the gateway", () => {
   const hi = [{ role: "user", content: "hi" }];
@@ -138,7 +152,11 @@ describe("provider redirects are not followed", () => {
     test(`${status} to a private address: 502, the target never fetched (JSON and stream)`, async () => {
       for (const stream of [false, true]) {
         cases++;
-        const res = await post("/v1/chat/completions", { model: `redir${i}:gpt-4o-mini`, messages: [{ role: "user", content: "hi" }], stream });
+        const res = await post("/v1/chat/completions", {
+          model: `redir${i}:gpt-4o-mini`,
+          messages: [{ role: "user", content: "hi" }],
+          stream,
+        });
         const body = (await res.json()) as { detail: string };
         expect(res.status).toBe(502);
         expect(body.detail).toBe("LLM provider error");

@@ -46,8 +46,20 @@ interface Fault {
 }
 
 const FAULTS: Fault[] = [
-  { name: "hang (provider timeout 1 s)", model: "openai:hang", status: 504, detail: "LLM provider timeout", rowStatus: 504 },
-  { name: "connection refused", model: "deadprov:gpt-4o-mini", status: 502, detail: "LLM provider error", rowStatus: 502 },
+  {
+    name: "hang (provider timeout 1 s)",
+    model: "openai:hang",
+    status: 504,
+    detail: "LLM provider timeout",
+    rowStatus: 504,
+  },
+  {
+    name: "connection refused",
+    model: "deadprov:gpt-4o-mini",
+    status: 502,
+    detail: "LLM provider error",
+    rowStatus: 502,
+  },
   { name: "500", model: "openai:error-500", status: 502, detail: "LLM provider error", rowStatus: 500 },
   { name: "503", model: "openai:error-503", status: 502, detail: "LLM provider error", rowStatus: 503 },
   {
@@ -59,7 +71,14 @@ const FAULTS: Fault[] = [
     check: (r) => expect(r.headers.get("retry-after")).toBe("7"),
   },
   { name: "malformed JSON", model: "openai:malformed", status: 502, detail: "LLM provider error", rowStatus: 502 },
-  { name: "stream refused before the first byte (500)", model: "openai:error-500", stream: true, status: 502, detail: "LLM provider error", rowStatus: 500 },
+  {
+    name: "stream refused before the first byte (500)",
+    model: "openai:error-500",
+    stream: true,
+    status: 502,
+    detail: "LLM provider error",
+    rowStatus: 500,
+  },
   {
     name: "stream cut mid-way (connection reset)",
     model: "openai:gpt-4o-mini+break-stream",
@@ -68,7 +87,14 @@ const FAULTS: Fault[] = [
     rowStatus: 502,
     check: (r) => {
       const { events } = parseSse(r.text);
-      expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "provider_error" } });
+      expect(events.at(-2)?.json).toEqual({
+        error: {
+          message: "An error occurred during streaming",
+          type: "server_error",
+          param: null,
+          code: "provider_error",
+        },
+      });
       expect(events.at(-1)?.data).toBe("[DONE]");
     },
   },
@@ -82,7 +108,14 @@ const FAULTS: Fault[] = [
     check: (r) => {
       const { events } = parseSse(r.text);
       expect(events.map((e) => e.json ?? e.data)).toEqual([
-        { error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "provider_error" } },
+        {
+          error: {
+            message: "An error occurred during streaming",
+            type: "server_error",
+            param: null,
+            code: "provider_error",
+          },
+        },
         "[DONE]",
       ]);
     },
@@ -116,7 +149,10 @@ let gw: GatewayProc;
 let key: string;
 
 const fire = (f: Fault) =>
-  call(`${gw.url}/v1/chat/completions`, { token: key, body: { model: f.model, messages: PROMPT, max_tokens: 8, ...(f.stream ? { stream: true } : {}) } });
+  call(`${gw.url}/v1/chat/completions`, {
+    token: key,
+    body: { model: f.model, messages: PROMPT, max_tokens: 8, ...(f.stream ? { stream: true } : {}) },
+  });
 
 beforeAll(async () => {
   mock = startOpenAIMock();
@@ -136,7 +172,11 @@ beforeAll(async () => {
   reader = dbReader(db.url);
   for (const f of FAULTS) {
     const [provider, model] = f.model.split(/:(.*)/) as [string, string];
-    await admin(gw.url, "POST", "/v1/pricing", { model_key: `${provider}:${model}`, input_price_per_million: 100, output_price_per_million: 100 });
+    await admin(gw.url, "POST", "/v1/pricing", {
+      model_key: `${provider}:${model}`,
+      input_price_per_million: 100,
+      output_price_per_million: 100,
+    });
   }
   const budget = await admin<{ budget_id: string }>(gw.url, "POST", "/v1/budgets", { max_budget: 100 });
   await admin(gw.url, "POST", "/v1/users", { user_id: USER, budget_id: budget.budget_id });
@@ -177,10 +217,16 @@ describe("each upstream fault: documented error, reservation released, row writt
 
   test("/metrics counts the faults by status", async () => {
     const metrics = parsePrometheus((await call(`${gw.url}/metrics`)).text);
-    const count = (status: number) => metrics.get(`gateway_requests_total{method="POST",endpoint="/v1/chat/completions",status="${status}"}`) ?? 0;
+    const count = (status: number) =>
+      metrics.get(`gateway_requests_total{method="POST",endpoint="/v1/chat/completions",status="${status}"}`) ?? 0;
     const expected = (status: number) => FAULTS.filter((f) => f.status === status).length;
     for (const status of [502, 504, 429, 200]) expect(count(status)).toBeGreaterThanOrEqual(expected(status));
-    report("upstream faults metrics", { status_502: count(502), status_504: count(504), status_429: count(429), status_200: count(200) });
+    report("upstream faults metrics", {
+      status_502: count(502),
+      status_504: count(504),
+      status_429: count(429),
+      status_200: count(200),
+    });
   });
 });
 
@@ -195,10 +241,14 @@ test("a few hundred faulty requests leave RSS and open descriptors near their ba
   for (const [i, r] of replies.entries()) expect(r.status).toBe(FAULTS[i % FAULTS.length]!.status);
   // Sockets of hung upstream calls and abandoned streams must be closed, not leaked.
   let after = procStats(gw.pid);
-  await until(() => {
-    after = procStats(gw.pid);
-    return after.fds <= before.fds + 8 && after.rssMb <= before.rssMb + 48;
-  }, 8000, 250);
+  await until(
+    () => {
+      after = procStats(gw.pid);
+      return after.fds <= before.fds + 8 && after.rssMb <= before.rssMb + 48;
+    },
+    8000,
+    250,
+  );
   expect(await until(async () => (await userMoney(reader, USER)).reserved === 0, 5000)).toBe(true);
   report("upstream faults resources", {
     faulty_requests: N,

@@ -92,7 +92,11 @@ export function startMockSearch(): MockSearch {
       const url = new URL(req.url);
       if (url.pathname !== "/search") return new Response("not found", { status: 404 });
       queries.push(url.searchParams);
-      return Response.json({ results: [{ url: `http://127.0.0.1:${pages.port}/otters`, title: "Sea otters use tools", content: "a short snippet" }] });
+      return Response.json({
+        results: [
+          { url: `http://127.0.0.1:${pages.port}/otters`, title: "Sea otters use tools", content: "a short snippet" },
+        ],
+      });
     },
   });
   return {
@@ -106,7 +110,15 @@ export function startMockSearch(): MockSearch {
 }
 
 /** A test gateway whose code tool uses `sandbox` (remote protocol) and, when given, web search on `search`. */
-export function startToolGateway(db: TestDatabase, o: { sandbox?: MockSandbox; search?: MockSearch; env?: Record<string, string>; config?: Record<string, unknown> } = {}): Promise<TestGateway> {
+export function startToolGateway(
+  db: TestDatabase,
+  o: {
+    sandbox?: MockSandbox;
+    search?: MockSearch;
+    env?: Record<string, string>;
+    config?: Record<string, unknown>;
+  } = {},
+): Promise<TestGateway> {
   const env: Record<string, string> = { ...o.env };
   if (o.sandbox) env.GATEWAY_SANDBOX_URL = o.sandbox.url;
   if (o.search) {
@@ -119,8 +131,17 @@ export function startToolGateway(db: TestDatabase, o: { sandbox?: MockSandbox; s
 export type Json = Record<string, unknown>;
 
 /** POSTs JSON with a bearer token. */
-export async function postJson(gw: TestGateway, path: string, key: string, body: unknown): Promise<{ status: number; json: Json; text: string; headers: Headers }> {
-  const res = await fetch(gw.base + path, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+export async function postJson(
+  gw: TestGateway,
+  path: string,
+  key: string,
+  body: unknown,
+): Promise<{ status: number; json: Json; text: string; headers: Headers }> {
+  const res = await fetch(gw.base + path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   let json: Json = {};
   try {
@@ -132,4 +153,5 @@ export async function postJson(gw: TestGateway, path: string, key: string, body:
 }
 
 /** The upstream requests a mock received for one path. */
-export const upstreamBodies = (requests: { path: string; body: unknown }[], path: string): Json[] => requests.filter((r) => r.path.startsWith(path)).map((r) => r.body as Json);
+export const upstreamBodies = (requests: { path: string; body: unknown }[], path: string): Json[] =>
+  requests.filter((r) => r.path.startsWith(path)).map((r) => r.body as Json);

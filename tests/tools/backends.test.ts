@@ -28,13 +28,16 @@ afterAll(async () => {
   await db.drop();
 });
 
-const answerOf = (res: { json: Json }) => ((res.json.choices as Json[])[0] as { message: { content: string } }).message.content;
+const answerOf = (res: { json: Json }) =>
+  ((res.json.choices as Json[])[0] as { message: { content: string } }).message.content;
 
 describe("embedded sandbox (no GATEWAY_SANDBOX_URL)", () => {
   test("otari_code_execution computes 23 factorial, variables persisting across the request's calls", async () => {
     const res = await postJson(gw, "/v1/chat/completions", key, {
       model: "openai:toolloop-2",
-      messages: [{ role: "user", content: "import math\nx = math.factorial(23) if 'x' not in globals() else x\nprint(x)" }],
+      messages: [
+        { role: "user", content: "import math\nx = math.factorial(23) if 'x' not in globals() else x\nprint(x)" },
+      ],
       tools: [{ type: "otari_code_execution" }],
     });
     expect(res.status).toBe(200);
@@ -58,8 +61,13 @@ describe("web search (SearXNG-compatible backend)", () => {
     expect(answer).toContain("Sea otters crack open shellfish");
     expect(answer).not.toContain("Copyright Otter Times");
     expect(answer).not.toContain("a short snippet");
-    const sent = upstreamBodies(gw.openai.requests, "/v1/chat/completions")[0] as { messages: Json[]; tools: { function: { name: string } }[] };
-    expect(sent.messages[0]?.content).toBe("You have access to the following tools:\n- web_search: search the web for current information and facts to cite");
+    const sent = upstreamBodies(gw.openai.requests, "/v1/chat/completions")[0] as {
+      messages: Json[];
+      tools: { function: { name: string } }[];
+    };
+    expect(sent.messages[0]?.content).toBe(
+      "You have access to the following tools:\n- web_search: search the web for current information and facts to cite",
+    );
     expect(sent.tools.map((t) => t.function.name)).toEqual(["web_search"]);
   });
 });

@@ -36,7 +36,12 @@ beforeEach(async () => {
 
 const CODE_TOOL = { type: "otari_code_execution" };
 const chat = (model: string, extra: Json = {}, content = "print(6*7)") =>
-  postJson(gw, "/v1/chat/completions", key, { model: `openai:${model}`, messages: [{ role: "user", content }], tools: [CODE_TOOL], ...extra });
+  postJson(gw, "/v1/chat/completions", key, {
+    model: `openai:${model}`,
+    messages: [{ role: "user", content }],
+    tools: [CODE_TOOL],
+    ...extra,
+  });
 const chatUpstream = () => upstreamBodies(gw.openai.requests, "/v1/chat/completions");
 
 describe("chat JSON loop", () => {
@@ -52,34 +57,78 @@ describe("chat JSON loop", () => {
     expect(sent).toHaveLength(4);
     // Round 1: the client's message, the purpose block as a new system message, the injected function tool.
     const first = sent[0] as { messages: Json[]; tools: Json[] };
-    expect(first.messages[0]).toEqual({ role: "system", content: "You have access to the following tools:\n- code_execution: run Python code for calculations, data processing and checking your reasoning" });
-    expect(first.tools).toEqual([{ type: "function", function: expect.objectContaining({ name: "code_execution", parameters: expect.objectContaining({ required: ["code"] }) }) }]);
+    expect(first.messages[0]).toEqual({
+      role: "system",
+      content:
+        "You have access to the following tools:\n- code_execution: run Python code for calculations, data processing and checking your reasoning",
+    });
+    expect(first.tools).toEqual([
+      {
+        type: "function",
+        function: expect.objectContaining({
+          name: "code_execution",
+          parameters: expect.objectContaining({ required: ["code"] }),
+        }),
+      },
+    ]);
     // Round 4 carries three assistant turns and three tool results.
     const last = sent[3] as { messages: Json[] };
     expect(last.messages.filter((m) => m.role === "tool")).toHaveLength(3);
-    expect(last.messages.at(-2)).toEqual({ role: "assistant", content: null, tool_calls: [{ id: "call_loop_3", type: "function", function: { name: "code_execution", arguments: '{"code":"print(6*7)"}' } }] });
-    expect(last.messages.at(-1)).toEqual({ role: "tool", tool_call_id: "call_loop_3", content: "stdout:\nout:print(6*7)\n" });
+    expect(last.messages.at(-2)).toEqual({
+      role: "assistant",
+      content: null,
+      tool_calls: [
+        {
+          id: "call_loop_3",
+          type: "function",
+          function: { name: "code_execution", arguments: '{"code":"print(6*7)"}' },
+        },
+      ],
+    });
+    expect(last.messages.at(-1)).toEqual({
+      role: "tool",
+      tool_call_id: "call_loop_3",
+      content: "stdout:\nout:print(6*7)\n",
+    });
 
     // SPEC §13 item 71: one session, an exec per call with the exact body, then DELETE.
-    expect(sandbox.calls.map((c) => `${c.method} ${c.path}`)).toEqual(["POST /sessions", ...Array(3).fill("POST /sessions/sess-1/exec"), "DELETE /sessions/sess-1"]);
-    expect(sandbox.calls[1]?.body).toEqual({ tool: "code_execution", input: { code: "print(6*7)" }, timeout_seconds: 60 });
+    expect(sandbox.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      "POST /sessions",
+      ...Array(3).fill("POST /sessions/sess-1/exec"),
+      "DELETE /sessions/sess-1",
+    ]);
+    expect(sandbox.calls[1]?.body).toEqual({
+      tool: "code_execution",
+      input: { code: "print(6*7)" },
+      timeout_seconds: 60,
+    });
 
     const rows = await newRows();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: "success", prompt_tokens: 48, completion_tokens: 20, total_tokens: 68, endpoint: "/v1/chat/completions" });
+    expect(rows[0]).toMatchObject({
+      status: "success",
+      prompt_tokens: 48,
+      completion_tokens: 20,
+      total_tokens: 68,
+      endpoint: "/v1/chat/completions",
+    });
   });
 
   test("a backend failure becomes a `[tool error]` result and the loop goes on; invalid JSON arguments run as {}", async () => {
     const res = await chat("toolloop-1", {}, "STDERR please");
     expect(res.status).toBe(200);
-    expect(((res.json.choices as Json[])[0] as { message: Json }).message.content).toBe("Tool said: [tool error] stderr:\nTraceback: boom\nreturn_code: 1");
+    expect(((res.json.choices as Json[])[0] as { message: Json }).message.content).toBe(
+      "Tool said: [tool error] stderr:\nTraceback: boom\nreturn_code: 1",
+    );
 
     sandbox.calls.length = 0;
     const bad = await chat("toolloop-1+badargs");
     expect(bad.status).toBe(200);
     // `{}` has no code: the sandbox is not called, the model gets a tool error and answers.
     expect(sandbox.calls.filter((c) => c.path.endsWith("/exec"))).toHaveLength(0);
-    expect(((bad.json.choices as Json[])[0] as { message: { content: string } }).message.content).toStartWith("Tool said: [tool error] missing 'code'");
+    expect(((bad.json.choices as Json[])[0] as { message: { content: string } }).message.content).toStartWith(
+      "Tool said: [tool error] missing 'code'",
+    );
   });
 
   test("the cap: a model still asking after max_tool_iterations rounds is a 422 with an error row (default 10)", async () => {
@@ -99,11 +148,15 @@ describe("chat JSON loop", () => {
   });
 
   test("a foreign call is handed back with the owned calls removed (they still ran)", async () => {
-    const res = await chat("toolloop-2+foreign", { tools: [CODE_TOOL, { type: "function", function: { name: "get_weather", parameters: { type: "object" } } }] });
+    const res = await chat("toolloop-2+foreign", {
+      tools: [CODE_TOOL, { type: "function", function: { name: "get_weather", parameters: { type: "object" } } }],
+    });
     expect(res.status).toBe(200);
     const choice = (res.json.choices as Json[])[0] as { message: { tool_calls: Json[] }; finish_reason: string };
     expect(choice.finish_reason).toBe("tool_calls");
-    expect(choice.message.tool_calls).toEqual([{ id: "call_mock_1_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }]);
+    expect(choice.message.tool_calls).toEqual([
+      { id: "call_mock_1_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+    ]);
     expect(sandbox.calls.filter((c) => c.path.endsWith("/exec"))).toHaveLength(1);
     // The client's tool first, then the gateway's.
     const tools = (chatUpstream()[0] as { tools: { function: { name: string } }[] }).tools;
@@ -120,7 +173,10 @@ describe("chat JSON loop", () => {
       tools_header: "Tools here:",
     });
     const sent = chatUpstream()[0] as { messages: Json[] };
-    expect(sent.messages[0]).toEqual({ role: "system", content: "Be brief.\n\nTools here:\n- code_execution: do maths" });
+    expect(sent.messages[0]).toEqual({
+      role: "system",
+      content: "Be brief.\n\nTools here:\n- code_execution: do maths",
+    });
     expect(sent.messages).toHaveLength(2);
     expect(sent).not.toHaveProperty("tools_header");
   });
@@ -171,13 +227,17 @@ describe("chat streamed loop (SPEC §9.3, §13 item 78)", () => {
     expect(res.status).toBe(200);
     const { events } = parseSse(res.text);
     expect(events.at(-1)?.data).toBe("[DONE]");
-    const chunks = events.flatMap((e) => (e.json ? [e.json as { id: string; choices: { delta: Json; finish_reason: string | null }[]; usage?: Json }] : []));
+    const chunks = events.flatMap((e) =>
+      e.json ? [e.json as { id: string; choices: { delta: Json; finish_reason: string | null }[]; usage?: Json }] : [],
+    );
     const finishes = chunks.flatMap((c) => c.choices.map((ch) => ch.finish_reason)).filter((f) => f !== null);
     expect(finishes).toEqual(["stop"]);
     const text = chunks.flatMap((c) => c.choices.map((ch) => ch.delta.content ?? "")).join("");
     expect(text).toBe("Let me run that. Let me run that. Tool said: stdout:\nout:print(6*7)\n");
     // Tool-call deltas of both rounds, with indexes that continue across rounds, under one chunk id.
-    const starts = chunks.flatMap((c) => c.choices.flatMap((ch) => ((ch.delta.tool_calls as Json[] | undefined) ?? []).filter((tc) => tc.id)));
+    const starts = chunks.flatMap((c) =>
+      c.choices.flatMap((ch) => ((ch.delta.tool_calls as Json[] | undefined) ?? []).filter((tc) => tc.id)),
+    );
     expect(starts.map((tc) => [tc.index, tc.id])).toEqual([
       [0, "call_loop_1"],
       [1, "call_loop_2"],
@@ -192,7 +252,11 @@ describe("chat streamed loop (SPEC §9.3, §13 item 78)", () => {
   test("a foreign call in a streamed round: its terminal chunk is forwarded and the stream ends", async () => {
     const res = await chat("toolloop-1+foreign", { stream: true });
     const { events } = parseSse(res.text);
-    const finishes = events.flatMap((e) => ((e.json?.choices as { finish_reason: string | null }[] | undefined) ?? []).map((c) => c.finish_reason)).filter(Boolean);
+    const finishes = events
+      .flatMap((e) =>
+        ((e.json?.choices as { finish_reason: string | null }[] | undefined) ?? []).map((c) => c.finish_reason),
+      )
+      .filter(Boolean);
     expect(finishes).toEqual(["tool_calls"]);
     expect(events.at(-1)?.data).toBe("[DONE]");
     expect(chatUpstream()).toHaveLength(1);
@@ -202,7 +266,14 @@ describe("chat streamed loop (SPEC §9.3, §13 item 78)", () => {
     const res = await chat("toolloop-99", { stream: true, max_tool_iterations: 2 });
     expect(res.status).toBe(200);
     const { events } = parseSse(res.text);
-    expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "max_tool_iterations_exceeded" } });
+    expect(events.at(-2)?.json).toEqual({
+      error: {
+        message: "An error occurred during streaming",
+        type: "server_error",
+        param: null,
+        code: "max_tool_iterations_exceeded",
+      },
+    });
     expect(events.at(-1)?.data).toBe("[DONE]");
     const [row] = await newRows();
     expect(row).toMatchObject({ status: "error", status_code: 422, error_message: "Exceeded max_tool_iterations=2" });

@@ -8,7 +8,13 @@ import { testConfig } from "../helpers/app";
 import { createSqliteDatabase, type TestDatabase } from "../helpers/db";
 import type { TestGateway } from "../helpers/gateway";
 import { loadConfig } from "../../src/config/load";
-import { SANDBOX_MCP_CONFLICT, SANDBOX_NOT_CONFIGURED, toolSettingsOf, WEB_SEARCH_CONFLICT, WEB_SEARCH_NOT_CONFIGURED } from "../../src/services/inference/tool-loop";
+import {
+  SANDBOX_MCP_CONFLICT,
+  SANDBOX_NOT_CONFIGURED,
+  toolSettingsOf,
+  WEB_SEARCH_CONFLICT,
+  WEB_SEARCH_NOT_CONFIGURED,
+} from "../../src/services/inference/tool-loop";
 import { type Json, postJson, startToolGateway } from "./_helpers";
 
 let db: TestDatabase;
@@ -28,7 +34,12 @@ afterAll(async () => {
 });
 
 const MCP = [{ name: "m", url: "https://mcp.example.com/mcp" }];
-const chat = (extra: Json) => postJson(gw, "/v1/chat/completions", key, { model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }], ...extra });
+const chat = (extra: Json) =>
+  postJson(gw, "/v1/chat/completions", key, {
+    model: "openai:gpt-4o",
+    messages: [{ role: "user", content: "hi" }],
+    ...extra,
+  });
 
 describe("SPEC §9.1 refusals", () => {
   test("exact texts, in the baseline's order; nothing reaches the provider; an error row each", async () => {
@@ -50,9 +61,17 @@ describe("SPEC §9.1 refusals", () => {
   });
 
   test("the texts of the combination rules and of an unconfigured backend on /v1/messages (Anthropic envelope)", async () => {
-    const res = await postJson(gw, "/v1/messages", key, { model: "anthropic:claude", max_tokens: 10, messages: [{ role: "user", content: "hi" }], tools: [{ type: "otari_web_search" }] });
+    const res = await postJson(gw, "/v1/messages", key, {
+      model: "anthropic:claude",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "hi" }],
+      tools: [{ type: "otari_web_search" }],
+    });
     expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: WEB_SEARCH_NOT_CONFIGURED } });
+    expect(res.json).toMatchObject({
+      type: "error",
+      error: { type: "invalid_request_error", message: WEB_SEARCH_NOT_CONFIGURED },
+    });
   });
 });
 
@@ -60,7 +79,9 @@ describe("combination rules with configured backends", () => {
   let gw2: TestGateway;
   let key2: string;
   beforeAll(async () => {
-    gw2 = await startToolGateway(db, { env: { GATEWAY_SANDBOX_URL: "http://127.0.0.1:9", GATEWAY_WEB_SEARCH_URL: "http://127.0.0.1:9" } });
+    gw2 = await startToolGateway(db, {
+      env: { GATEWAY_SANDBOX_URL: "http://127.0.0.1:9", GATEWAY_WEB_SEARCH_URL: "http://127.0.0.1:9" },
+    });
     key2 = (await gw2.createKey({ user_id: "decl-user-2" })).key;
   });
   afterAll(async () => {
@@ -69,9 +90,15 @@ describe("combination rules with configured backends", () => {
   const post = (extra: Json) => postJson(gw2, "/v1/responses", key2, { model: "openai:gpt-4o", input: "hi", ...extra });
 
   test("code + mcp_servers, web + code, web + mcp_servers", async () => {
-    expect((await post({ tools: [{ type: "otari_code_execution" }], mcp_servers: MCP })).json.detail).toBe(SANDBOX_MCP_CONFLICT);
-    expect((await post({ tools: [{ type: "otari_code_execution" }, { type: "otari_web_search" }] })).json.detail).toBe(WEB_SEARCH_CONFLICT);
-    expect((await post({ tools: [{ type: "otari_web_search" }], mcp_servers: MCP })).json.detail).toBe(WEB_SEARCH_CONFLICT);
+    expect((await post({ tools: [{ type: "otari_code_execution" }], mcp_servers: MCP })).json.detail).toBe(
+      SANDBOX_MCP_CONFLICT,
+    );
+    expect((await post({ tools: [{ type: "otari_code_execution" }, { type: "otari_web_search" }] })).json.detail).toBe(
+      WEB_SEARCH_CONFLICT,
+    );
+    expect((await post({ tools: [{ type: "otari_web_search" }], mcp_servers: MCP })).json.detail).toBe(
+      WEB_SEARCH_CONFLICT,
+    );
   });
 });
 
@@ -94,9 +121,17 @@ describe("which sandbox (SPEC §9.1, §9.4a)", () => {
   test("sandbox.embedded from YAML unless GATEWAY_SANDBOX_EMBEDDED is set", () => {
     expect(toolSettingsOf(testConfig()).sandboxEmbedded).toBe(true);
     expect(toolSettingsOf(testConfig({ sandbox: { embedded: false } })).sandboxEmbedded).toBe(false);
-    const envWins = loadConfig({ env: { GATEWAY_SANDBOX_EMBEDDED: "true" }, cwd: "/nonexistent-dir-for-tests", flags: { sandbox: { embedded: false } } });
+    const envWins = loadConfig({
+      env: { GATEWAY_SANDBOX_EMBEDDED: "true" },
+      cwd: "/nonexistent-dir-for-tests",
+      flags: { sandbox: { embedded: false } },
+    });
     expect(toolSettingsOf(envWins).sandboxEmbedded).toBe(true);
-    const envOff = loadConfig({ env: { OTARI_SANDBOX_EMBEDDED: "false" }, cwd: "/nonexistent-dir-for-tests", flags: {} });
+    const envOff = loadConfig({
+      env: { OTARI_SANDBOX_EMBEDDED: "false" },
+      cwd: "/nonexistent-dir-for-tests",
+      flags: {},
+    });
     expect(toolSettingsOf(envOff).sandboxEmbedded).toBe(false);
   });
 });

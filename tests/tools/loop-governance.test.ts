@@ -28,7 +28,11 @@ describe.each(DIALECTS)("tool loops under a budget ($dialect)", ({ create }) => 
     sandbox = startMockSandbox();
     gw = await startToolGateway(db, { sandbox });
     for (const m of [MODEL, `${MODEL}+slow-first-byte-150`]) {
-      await gw.admin("POST", "/v1/pricing", { model_key: `openai:${m}`, input_price_per_million: 0, output_price_per_million: OUTPUT_RATE });
+      await gw.admin("POST", "/v1/pricing", {
+        model_key: `openai:${m}`,
+        input_price_per_million: 0,
+        output_price_per_million: OUTPUT_RATE,
+      });
     }
   });
   afterAll(async () => {
@@ -38,7 +42,21 @@ describe.each(DIALECTS)("tool loops under a budget ($dialect)", ({ create }) => 
   });
 
   const loop = (key: string, extra: Record<string, unknown> = {}, signal?: AbortSignal) =>
-    post(gw, "/v1/chat/completions", key, { model: `openai:${MODEL}`, messages: [{ role: "user", content: "print(1)" }], tools: [CODE_TOOL], max_tokens: 5, max_tool_iterations: 25, ...extra }, {}, signal);
+    post(
+      gw,
+      "/v1/chat/completions",
+      key,
+      {
+        model: `openai:${MODEL}`,
+        messages: [{ role: "user", content: "print(1)" }],
+        tools: [CODE_TOOL],
+        max_tokens: 5,
+        max_tool_iterations: 25,
+        ...extra,
+      },
+      {},
+      signal,
+    );
 
   const settled = async (userId: string): Promise<Row> => {
     let user: Row = {};
@@ -77,7 +95,14 @@ describe.each(DIALECTS)("tool loops under a budget ($dialect)", ({ create }) => 
     const res = await loop(key, { stream: true });
     expect(res.status).toBe(200);
     const { events } = parseSse(await res.text());
-    expect(events.at(-2)?.json).toEqual({ error: { message: "An error occurred during streaming", type: "server_error", param: null, code: "budget_exceeded" } });
+    expect(events.at(-2)?.json).toEqual({
+      error: {
+        message: "An error occurred during streaming",
+        type: "server_error",
+        param: null,
+        code: "budget_exceeded",
+      },
+    });
     expect(events.at(-1)?.data).toBe("[DONE]");
     // Each streamed round reports 3 completion tokens (0.066 USD) against its estimate of 5 (0.11 USD).
     const rounds = upstreamBodies(gw.openai.requests, "/v1/chat/completions").length;
@@ -96,7 +121,11 @@ describe.each(DIALECTS)("tool loops under a budget ($dialect)", ({ create }) => 
     sandbox.calls.length = 0;
     const { key } = await budgetUser(gw, "loop-stream-gone", 100);
     const controller = new AbortController();
-    const res = await loop(key, { stream: true, messages: [{ role: "user", content: "SLOW print(1)" }] }, controller.signal);
+    const res = await loop(
+      key,
+      { stream: true, messages: [{ role: "user", content: "SLOW print(1)" }] },
+      controller.signal,
+    );
     const reader = res.body!.getReader();
     await reader.read();
     expect(await waitFor(() => sandbox.calls.some((c) => c.path.endsWith("/exec")), 5000, 5)).toBe(true);
@@ -114,7 +143,9 @@ describe.each(DIALECTS)("tool loops under a budget ($dialect)", ({ create }) => 
     sandbox.calls.length = 0;
     const { key } = await budgetUser(gw, "loop-gone", 100);
     const controller = new AbortController();
-    const pending = loop(key, { model: `openai:${MODEL}+slow-first-byte-150` }, controller.signal).catch((err: unknown) => err);
+    const pending = loop(key, { model: `openai:${MODEL}+slow-first-byte-150` }, controller.signal).catch(
+      (err: unknown) => err,
+    );
     const calls = () => upstreamBodies(gw.openai.requests, "/v1/chat/completions").length;
     expect(await waitFor(() => calls() >= 8, 20_000, 10)).toBe(true);
     controller.abort();
@@ -126,7 +157,10 @@ describe.each(DIALECTS)("tool loops under a budget ($dialect)", ({ create }) => 
     expect(calls()).toBe(atAbort.model);
     expect(sandbox.calls.filter((c) => c.path.endsWith("/exec")).length).toBe(atAbort.execs);
     expect(atAbort.model).toBeLessThanOrEqual(9);
-    if (process.env.GW_TEST_DEBUG) console.log(`disconnect: ${atAbort.model} model calls, ${atAbort.execs} sandbox runs at abort; after: ${calls() - atAbort.model} calls`);
+    if (process.env.GW_TEST_DEBUG)
+      console.log(
+        `disconnect: ${atAbort.model} model calls, ${atAbort.execs} sandbox runs at abort; after: ${calls() - atAbort.model} calls`,
+      );
     await settled("loop-gone");
     const rows = await rowsOf(gw, "loop-gone");
     expect(rows).toHaveLength(1);

@@ -37,24 +37,59 @@ beforeEach(async () => {
 
 const ANSWER = "Tool said: stdout:\nout:print(1)\n";
 const messages = (model: string, extra: Json = {}) =>
-  postJson(gw, "/v1/messages", key, { model, max_tokens: 100, messages: [{ role: "user", content: "print(1)" }], tools: [{ type: "otari_code_execution" }], ...extra });
+  postJson(gw, "/v1/messages", key, {
+    model,
+    max_tokens: 100,
+    messages: [{ role: "user", content: "print(1)" }],
+    tools: [{ type: "otari_code_execution" }],
+    ...extra,
+  });
 
 describe("/v1/messages loop", () => {
   test("Anthropic wire, JSON: tool_use rounds answered with tool_result blocks; system prepended; usage summed", async () => {
     const res = await messages("anthropic:toolloop-2", { system: "Be brief." });
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ type: "message", stop_reason: "end_turn", content: [{ type: "text", text: ANSWER }] });
+    expect(res.json).toMatchObject({
+      type: "message",
+      stop_reason: "end_turn",
+      content: [{ type: "text", text: ANSWER }],
+    });
     expect(res.json.usage).toMatchObject({ input_tokens: 36, output_tokens: 15 });
-    const sent = upstreamBodies(gw.anthropic.requests, "/v1/messages") as { system: string; tools: Json[]; messages: { role: string; content: unknown }[] }[];
+    const sent = upstreamBodies(gw.anthropic.requests, "/v1/messages") as {
+      system: string;
+      tools: Json[];
+      messages: { role: string; content: unknown }[];
+    }[];
     expect(sent).toHaveLength(3);
-    expect(sent[0]?.system).toBe("You have access to the following tools:\n- code_execution: run Python code for calculations, data processing and checking your reasoning\n\nBe brief.");
-    expect(sent[0]?.tools).toEqual([expect.objectContaining({ name: "code_execution", input_schema: expect.objectContaining({ required: ["code"] }) })]);
+    expect(sent[0]?.system).toBe(
+      "You have access to the following tools:\n- code_execution: run Python code for calculations, data processing and checking your reasoning\n\nBe brief.",
+    );
+    expect(sent[0]?.tools).toEqual([
+      expect.objectContaining({
+        name: "code_execution",
+        input_schema: expect.objectContaining({ required: ["code"] }),
+      }),
+    ]);
     const last = sent[2]!;
-    expect(last.messages.at(-2)).toMatchObject({ role: "assistant", content: [{ type: "text" }, { type: "tool_use", id: "call_loop_2", name: "code_execution", input: { code: "print(1)" } }] });
-    expect(last.messages.at(-1)).toEqual({ role: "user", content: [{ type: "tool_result", tool_use_id: "call_loop_2", content: "stdout:\nout:print(1)\n" }] });
+    expect(last.messages.at(-2)).toMatchObject({
+      role: "assistant",
+      content: [
+        { type: "text" },
+        { type: "tool_use", id: "call_loop_2", name: "code_execution", input: { code: "print(1)" } },
+      ],
+    });
+    expect(last.messages.at(-1)).toEqual({
+      role: "user",
+      content: [{ type: "tool_result", tool_use_id: "call_loop_2", content: "stdout:\nout:print(1)\n" }],
+    });
     const rows = await newRows();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: "success", endpoint: "/v1/messages", prompt_tokens: 36, completion_tokens: 15 });
+    expect(rows[0]).toMatchObject({
+      status: "success",
+      endpoint: "/v1/messages",
+      prompt_tokens: 36,
+      completion_tokens: 15,
+    });
   });
 
   test("a list system gets a leading text block; a foreign tool_use is handed back without the owned one", async () => {
@@ -67,7 +102,10 @@ describe("/v1/messages loop", () => {
     const uses = (res.json.content as Json[]).filter((b) => b.type === "tool_use");
     expect(uses.map((b) => b.name)).toEqual(["get_weather"]);
     const sent = upstreamBodies(gw.anthropic.requests, "/v1/messages")[0] as { system: Json[]; tools: Json[] };
-    expect(sent.system[0]).toMatchObject({ type: "text", text: expect.stringMatching(/^You have access to the following tools:/) });
+    expect(sent.system[0]).toMatchObject({
+      type: "text",
+      text: expect.stringMatching(/^You have access to the following tools:/),
+    });
     expect(sent.system[1]).toEqual({ type: "text", text: "Be brief." });
     expect(sent.tools.map((t) => t.name)).toEqual(["get_weather", "code_execution"]);
   });
@@ -81,9 +119,14 @@ describe("/v1/messages loop", () => {
     expect(types.filter((t) => t === "message_stop")).toHaveLength(1);
     const deltas = events.filter((e) => e.event === "message_delta");
     expect(deltas).toHaveLength(1);
-    expect(deltas[0]?.json).toMatchObject({ delta: { stop_reason: "end_turn" }, usage: { input_tokens: 36, output_tokens: 9 } });
+    expect(deltas[0]?.json).toMatchObject({
+      delta: { stop_reason: "end_turn" },
+      usage: { input_tokens: 36, output_tokens: 9 },
+    });
     expect(types.at(-1)).toBe("message_stop");
-    const starts = events.filter((e) => e.event === "content_block_start").map((e) => [e.json?.index, ((e.json?.content_block ?? {}) as Json).type]);
+    const starts = events
+      .filter((e) => e.event === "content_block_start")
+      .map((e) => [e.json?.index, ((e.json?.content_block ?? {}) as Json).type]);
     expect(starts).toEqual([
       [0, "text"],
       [1, "tool_use"],
@@ -107,11 +150,17 @@ describe("/v1/messages loop", () => {
     expect(res.json).toMatchObject({ type: "message", content: [{ type: "text", text: ANSWER }] });
     const sent = upstreamBodies(gw.openai.requests, "/v1/chat/completions") as { messages: Json[] }[];
     expect(sent).toHaveLength(2);
-    expect(sent[1]?.messages.at(-1)).toMatchObject({ role: "tool", tool_call_id: "call_loop_1", content: "stdout:\nout:print(1)\n" });
+    expect(sent[1]?.messages.at(-1)).toMatchObject({
+      role: "tool",
+      tool_call_id: "call_loop_1",
+      content: "stdout:\nout:print(1)\n",
+    });
 
     const stream = await messages("openai:toolloop-1", { stream: true });
     const { events } = parseSse(stream.text);
-    const stops = events.filter((e) => e.event === "message_delta").map((e) => ((e.json?.delta ?? {}) as Json).stop_reason);
+    const stops = events
+      .filter((e) => e.event === "message_delta")
+      .map((e) => ((e.json?.delta ?? {}) as Json).stop_reason);
     expect(stops).toEqual(["end_turn"]);
     expect(events.at(-1)?.event).toBe("message_stop");
   });
@@ -123,19 +172,32 @@ describe("/v1/messages loop", () => {
   });
 });
 
-const responses = (model: string, extra: Json = {}) => postJson(gw, "/v1/responses", key, { model, input: "print(1)", tools: [{ type: "otari_code_execution" }], ...extra });
+const responses = (model: string, extra: Json = {}) =>
+  postJson(gw, "/v1/responses", key, { model, input: "print(1)", tools: [{ type: "otari_code_execution" }], ...extra });
 
 describe("/v1/responses loop", () => {
   test("JSON: function_call items answered with function_call_output items; instructions prepended; usage summed", async () => {
     const res = await responses("openai:toolloop-2", { instructions: "Be brief." });
     expect(res.status).toBe(200);
-    expect(res.json.output).toEqual([expect.objectContaining({ type: "message", content: [expect.objectContaining({ text: ANSWER })] })]);
+    expect(res.json.output).toEqual([
+      expect.objectContaining({ type: "message", content: [expect.objectContaining({ text: ANSWER })] }),
+    ]);
     expect(res.json.usage).toMatchObject({ input_tokens: 36, output_tokens: 15, total_tokens: 51 });
-    const sent = upstreamBodies(gw.openai.requests, "/v1/responses") as { instructions: string; tools: Json[]; input: Json[] }[];
+    const sent = upstreamBodies(gw.openai.requests, "/v1/responses") as {
+      instructions: string;
+      tools: Json[];
+      input: Json[];
+    }[];
     expect(sent).toHaveLength(3);
     expect(sent[0]?.instructions).toStartWith("You have access to the following tools:\n- code_execution: ");
     expect(sent[0]?.instructions).toEndWith("\n\nBe brief.");
-    expect(sent[0]?.tools).toEqual([expect.objectContaining({ type: "function", name: "code_execution", parameters: expect.objectContaining({ required: ["code"] }) })]);
+    expect(sent[0]?.tools).toEqual([
+      expect.objectContaining({
+        type: "function",
+        name: "code_execution",
+        parameters: expect.objectContaining({ required: ["code"] }),
+      }),
+    ]);
     expect(sent[2]?.input).toEqual([
       { role: "user", content: "print(1)" },
       { type: "function_call", call_id: "call_loop_1", name: "code_execution", arguments: '{"code":"print(1)"}' },
@@ -149,7 +211,12 @@ describe("/v1/responses loop", () => {
   });
 
   test("JSON: a foreign function_call is handed back without the owned one", async () => {
-    const res = await responses("openai:toolloop-1+foreign", { tools: [{ type: "otari_code_execution" }, { type: "function", name: "get_weather", parameters: { type: "object" } }] });
+    const res = await responses("openai:toolloop-1+foreign", {
+      tools: [
+        { type: "otari_code_execution" },
+        { type: "function", name: "get_weather", parameters: { type: "object" } },
+      ],
+    });
     expect((res.json.output as Json[]).map((i) => i.name)).toEqual(["get_weather"]);
   });
 
@@ -163,8 +230,14 @@ describe("/v1/responses loop", () => {
     expect(completed).toHaveLength(1);
     const firstId = ((named[0]?.json?.response ?? {}) as Json).id;
     expect(((completed[0]?.json?.response ?? {}) as Json).id).toBe(firstId);
-    expect(((completed[0]?.json?.response ?? {}) as Json).usage).toMatchObject({ input_tokens: 36, output_tokens: 9, total_tokens: 45 });
-    expect(named.filter((e) => e.event === "response.output_item.added").map((e) => e.json?.output_index)).toEqual([0, 1, 2]);
+    expect(((completed[0]?.json?.response ?? {}) as Json).usage).toMatchObject({
+      input_tokens: 36,
+      output_tokens: 9,
+      total_tokens: 45,
+    });
+    expect(named.filter((e) => e.event === "response.output_item.added").map((e) => e.json?.output_index)).toEqual([
+      0, 1, 2,
+    ]);
     expect(events.at(-1)?.data).toBe("[DONE]");
     const rows = await newRows();
     expect(rows).toHaveLength(1);

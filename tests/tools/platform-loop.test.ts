@@ -35,7 +35,12 @@ async function reports(n: number): Promise<UsageReport[]> {
   return t.platform.calls("usage").map((c) => c.body as UsageReport);
 }
 
-const chat = (extra: Record<string, unknown> = {}) => ({ model: "openai:m", messages: [{ role: "user", content: "print(2)" }], tools: TOOLS, ...extra });
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: "openai:m",
+  messages: [{ role: "user", content: "print(2)" }],
+  tools: TOOLS,
+  ...extra,
+});
 
 describe("chat tool loop on platform attempts", () => {
   test("a failure before the first model response falls through; the report carries the summed usage", async () => {
@@ -47,7 +52,11 @@ describe("chat tool loop on platform attempts", () => {
     expect(body.choices[0]?.message.content).toBe("Tool said: stdout:\nout:print(2)\n");
     const sent = await reports(2);
     expect(sent).toContainEqual({ correlation_id: "p-1", status: "error", error_class: "http_503" });
-    expect(sent).toContainEqual({ correlation_id: "p-2", status: "success", usage: { prompt_tokens: 24, completion_tokens: 10, total_tokens: 34 } });
+    expect(sent).toContainEqual({
+      correlation_id: "p-2",
+      status: "success",
+      usage: { prompt_tokens: 24, completion_tokens: 10, total_tokens: 34 },
+    });
   });
 
   test("after the first model response the attempt is locked in: a failure is 502, the next attempt is not tried", async () => {
@@ -55,14 +64,19 @@ describe("chat tool loop on platform attempts", () => {
     const res = await t.call("POST", "/v1/chat/completions", { body: chat() });
     expect(res.status).toBe(502);
     expect(((await res.json()) as { detail: string }).detail).toBe("LLM provider error");
-    expect(t.openai.requests.map((r) => (r.body as { model: string }).model)).toEqual(["toolloop-2+failround-2", "toolloop-2+failround-2"]);
+    expect(t.openai.requests.map((r) => (r.body as { model: string }).model)).toEqual([
+      "toolloop-2+failround-2",
+      "toolloop-2+failround-2",
+    ]);
     expect(sandbox.calls.at(-1)?.method).toBe("DELETE");
   });
 
   test("a client leaving a JSON loop stops it at once: no model call or sandbox run after, one report with the rounds run", async () => {
     t.platform.setResolve(route([oai("g-1", "toolloop-24+slow-first-byte-100"), oai("g-2", "toolloop-1")]));
     const controller = new AbortController();
-    const pending = t.call("POST", "/v1/chat/completions", { body: chat(), signal: controller.signal }).catch((err: unknown) => err);
+    const pending = t
+      .call("POST", "/v1/chat/completions", { body: chat(), signal: controller.signal })
+      .catch((err: unknown) => err);
     const calls = () => t.openai.requests.length;
     for (let i = 0; i < 400 && calls() < 5; i++) await Bun.sleep(10);
     controller.abort();
@@ -89,14 +103,20 @@ describe("chat tool loop on platform attempts", () => {
     expect(res.headers.get("x-correlation-id")).toBe("s-1");
     const { events } = parseSse(await res.text());
     expect(events.at(-1)?.data).toBe("[DONE]");
-    const finishes = events.flatMap((e) => ((e.json?.choices as { finish_reason: string | null }[] | undefined) ?? []).map((c) => c.finish_reason)).filter(Boolean);
+    const finishes = events
+      .flatMap((e) =>
+        ((e.json?.choices as { finish_reason: string | null }[] | undefined) ?? []).map((c) => c.finish_reason),
+      )
+      .filter(Boolean);
     expect(finishes).toEqual(["stop"]);
   });
 
   test("gateway tools are refused before resolving when not configured (web search here), MCP stays refused", async () => {
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ tools: [{ type: "otari_web_search" }] }) });
     expect(res.status).toBe(400);
-    const ids = await t.call("POST", "/v1/chat/completions", { body: chat({ tools: [], mcp_server_ids: ["0b7e5b2c-6c1a-4d1b-9a52-1d2c3e4f5a6b"] }) });
+    const ids = await t.call("POST", "/v1/chat/completions", {
+      body: chat({ tools: [], mcp_server_ids: ["0b7e5b2c-6c1a-4d1b-9a52-1d2c3e4f5a6b"] }),
+    });
     expect(ids.status).toBe(400);
     expect(t.platform.calls("resolve")).toHaveLength(0);
   });
@@ -105,21 +125,33 @@ describe("chat tool loop on platform attempts", () => {
 describe("messages and responses loops use only the first attempt", () => {
   test("messages: a first attempt failing before its first response is the answer (no fallback)", async () => {
     t.platform.setResolve(route([ant("m-1", "error-503"), ant("m-2", "toolloop-1")]));
-    const res = await t.call("POST", "/v1/messages", { body: { model: "anthropic:m", max_tokens: 50, messages: [{ role: "user", content: "print(3)" }], tools: TOOLS } });
+    const res = await t.call("POST", "/v1/messages", {
+      body: { model: "anthropic:m", max_tokens: 50, messages: [{ role: "user", content: "print(3)" }], tools: TOOLS },
+    });
     expect(res.status).toBe(502);
     expect(t.anthropic.requests).toHaveLength(1);
   });
 
   test("messages and responses loops succeed on the first attempt, JSON and streamed", async () => {
     t.platform.setResolve(route([ant("r-1", "toolloop-1")]));
-    const msg = await t.call("POST", "/v1/messages", { body: { model: "anthropic:m", max_tokens: 50, messages: [{ role: "user", content: "print(3)" }], tools: TOOLS, stream: true } });
+    const msg = await t.call("POST", "/v1/messages", {
+      body: {
+        model: "anthropic:m",
+        max_tokens: 50,
+        messages: [{ role: "user", content: "print(3)" }],
+        tools: TOOLS,
+        stream: true,
+      },
+    });
     expect(msg.status).toBe(200);
     const { events } = parseSse(await msg.text());
     expect(events.filter((e) => e.event === "message_delta")).toHaveLength(1);
     expect(events.at(-1)?.event).toBe("message_stop");
 
     t.platform.setResolve(route([oai("r-2", "toolloop-1")]));
-    const resp = await t.call("POST", "/v1/responses", { body: { model: "openai:m", input: "print(4)", tools: TOOLS } });
+    const resp = await t.call("POST", "/v1/responses", {
+      body: { model: "openai:m", input: "print(4)", tools: TOOLS },
+    });
     expect(resp.status).toBe(200);
     const body = (await resp.json()) as { output: { content: { text: string }[] }[]; usage: { input_tokens: number } };
     expect(body.output[0]?.content[0]?.text).toBe("Tool said: stdout:\nout:print(4)\n");

@@ -21,15 +21,26 @@ export const analyticsFilters = z.object({
 export type AnalyticsFilters = z.infer<typeof analyticsFilters>;
 
 const range = {
-  start: dateOrEpoch.optional().describe("From this time, inclusive (ISO 8601 or Unix epoch seconds; default: 24 hours before `end`)"),
+  start: dateOrEpoch
+    .optional()
+    .describe("From this time, inclusive (ISO 8601 or Unix epoch seconds; default: 24 hours before `end`)"),
   end: dateOrEpoch.optional().describe("Until this time, exclusive (default: now)"),
 };
 
 export const summaryQuery = analyticsFilters.extend({
   ...range,
   group_by: analyticsDimension.optional(),
-  order_by: z.enum(["cost", "requests", "tokens", "errors"]).default("cost").describe("How groups are ordered (descending)"),
-  limit: z.coerce.number().int().min(1).max(1000).default(100).describe("Groups returned (the totals cover every group)"),
+  order_by: z
+    .enum(["cost", "requests", "tokens", "errors"])
+    .default("cost")
+    .describe("How groups are ordered (descending)"),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .describe("Groups returned (the totals cover every group)"),
 });
 export type SummaryQuery = z.infer<typeof summaryQuery>;
 
@@ -41,7 +52,13 @@ export const seriesQuery = analyticsFilters.extend({
   bucket: z.enum(["minute", "hour", "day"]).default("hour").describe("UTC buckets; at most 2000 per series"),
   metric: seriesMetric.default("requests").describe("cost in USD; latency percentiles in ms, approximate (histogram)"),
   group_by: analyticsDimension.optional(),
-  top: z.coerce.number().int().min(1).max(20).default(5).describe("With group_by: the groups with the highest totals get a series each, the rest one `other` series"),
+  top: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(5)
+    .describe("With group_by: the groups with the highest totals get a series each, the rest one `other` series"),
 });
 export type SeriesQuery = z.infer<typeof seriesQuery>;
 
@@ -66,7 +83,12 @@ export const usageTotals = z
 export type UsageTotals = z.infer<typeof usageTotals>;
 
 const groupKey = {
-  key: z.string().nullable().describe("The group's value: an id, `provider:model`, a status; null for rows without one (e.g. master-key calls have no key)"),
+  key: z
+    .string()
+    .nullable()
+    .describe(
+      "The group's value: an id, `provider:model`, a status; null for rows without one (e.g. master-key calls have no key)",
+    ),
   label: z.string().nullable().describe("A readable name where one exists: the key's name, the user's alias"),
 };
 
@@ -107,10 +129,22 @@ export const budgetHealth = z.object({
   level: z.enum(["user"]).describe("The budget level (more levels come with key and team budgets)"),
   with_budget: z.number().int().describe("Subjects with a capped budget"),
   above_80: z.number().int().describe("Spend at or above 80 % of the cap, below it"),
-  exhausted: z.number().int().describe("Spend at or above the cap: priced requests are refused until the period resets"),
+  exhausted: z
+    .number()
+    .int()
+    .describe("Spend at or above the cap: priced requests are refused until the period resets"),
   over: z.number().int().describe("Spend above the cap (an actual cost beyond its reservation)"),
   blocked: z.number().int().describe("Blocked subjects (every request refused)"),
-  worst: z.array(z.object({ id: z.string(), label: z.string().nullable(), spend: z.number(), max_budget: z.number(), percent: z.number(), next_reset_at: z.string().nullable() })),
+  worst: z.array(
+    z.object({
+      id: z.string(),
+      label: z.string().nullable(),
+      spend: z.number(),
+      max_budget: z.number(),
+      percent: z.number(),
+      next_reset_at: z.string().nullable(),
+    }),
+  ),
 });
 
 export const overviewResponse = z

@@ -9,7 +9,9 @@ const duration = z.number().int().gt(0).max(315_360_000);
 export const createBudgetRequest = z
   .object({
     max_budget: maxBudget.nullish().describe("Maximum spending limit (USD; null = no cap)"),
-    budget_duration_sec: duration.nullish().describe("Budget duration in seconds (e.g. 86400 for daily); null = never resets"),
+    budget_duration_sec: duration
+      .nullish()
+      .describe("Budget duration in seconds (e.g. 86400 for daily); null = never resets"),
   })
   .strict()
   .meta({ id: "CreateBudgetRequest" });

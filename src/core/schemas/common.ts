@@ -21,7 +21,9 @@ export const metadataSchema = z.record(z.string(), z.unknown());
 export const limitSchema = z.number().int().min(1).max(1_000_000_000);
 
 /** `provider:model` or `provider:*` entries (SPEC §0 allow-lists). */
-export const allowedModelsSchema = z.array(z.string().regex(/^[A-Za-z0-9_.-]+[:/].+$/, "entries must be 'provider:model' or 'provider:*'")).max(1000);
+export const allowedModelsSchema = z
+  .array(z.string().regex(/^[A-Za-z0-9_.-]+[:/].+$/, "entries must be 'provider:model' or 'provider:*'"))
+  .max(1000);
 
 /** `skip`/`limit` query (SPEC §3.0): limit 1..1000, default 100. */
 export const paginationQuery = z.object({

@@ -11,10 +11,19 @@ export const providersResponse = z.object({
           api_base: z.string(),
           weight: z.number(),
           failures_in_a_row: z.number().int(),
-          cooling_until: z.string().nullable().describe("Set while the deployment is skipped after repeated failures (this replica's view)"),
+          cooling_until: z
+            .string()
+            .nullable()
+            .describe("Set while the deployment is skipped after repeated failures (this replica's view)"),
         }),
       ),
-      models: z.array(z.object({ id: z.string(), input_price_per_million: z.number().nullable(), output_price_per_million: z.number().nullable() })),
+      models: z.array(
+        z.object({
+          id: z.string(),
+          input_price_per_million: z.number().nullable(),
+          output_price_per_million: z.number().nullable(),
+        }),
+      ),
     }),
   ),
   aliases: z.array(z.object({ name: z.string(), target: z.string() })),
@@ -23,7 +32,9 @@ export type ProvidersResponse = z.infer<typeof providersResponse>;
 
 export const settingsResponse = z.object({
   config_path: z.string().nullable(),
-  values: z.record(z.string(), z.unknown()).describe("Every config key's effective value; secrets replaced by [redacted]"),
+  values: z
+    .record(z.string(), z.unknown())
+    .describe("Every config key's effective value; secrets replaced by [redacted]"),
 });
 export type SettingsResponse = z.infer<typeof settingsResponse>;
 

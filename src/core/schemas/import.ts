@@ -1,7 +1,14 @@
 /** What `gateway import otari` reports (its `--json` output). */
 import { z } from "zod";
 
-export const IMPORT_TABLES = ["budgets", "users", "api_keys", "budget_reset_logs", "model_pricing", "usage_logs"] as const;
+export const IMPORT_TABLES = [
+  "budgets",
+  "users",
+  "api_keys",
+  "budget_reset_logs",
+  "model_pricing",
+  "usage_logs",
+] as const;
 export type ImportTable = (typeof IMPORT_TABLES)[number];
 
 export const tableCounts = z.object({

@@ -16,5 +16,7 @@ export const modelObject = z
   .meta({ id: "ModelObject" });
 export type ModelObject = z.infer<typeof modelObject>;
 
-export const modelListResponse = z.object({ object: z.literal("list"), data: z.array(modelObject) }).meta({ id: "ModelListResponse" });
+export const modelListResponse = z
+  .object({ object: z.literal("list"), data: z.array(modelObject) })
+  .meta({ id: "ModelListResponse" });
 export type ModelListResponse = z.infer<typeof modelListResponse>;

@@ -10,7 +10,9 @@ export const setPricingRequest = z
     model_key: z.string().trim().min(1).max(512).describe("Model identifier in format 'provider:model'"),
     input_price_per_million: price.describe("Price per 1M input tokens"),
     output_price_per_million: price.describe("Price per 1M output tokens"),
-    effective_at: isoDateTime.nullish().describe("ISO 8601 datetime from which this price applies. Defaults to now if omitted."),
+    effective_at: isoDateTime
+      .nullish()
+      .describe("ISO 8601 datetime from which this price applies. Defaults to now if omitted."),
   })
   .strict()
   .meta({ id: "SetPricingRequest" });

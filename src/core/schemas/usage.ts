@@ -14,7 +14,10 @@ export const dateOrEpoch = z.string().transform((text, ctx) => {
 });
 
 /** `end_user_id`: the client's own end-user id a virtual key sent as `user` (`metadata.user_id` on /v1/messages). */
-const endUserFilter = z.string().optional().describe("Only rows whose end_user_id (the `user` a virtual key sent) is this value");
+const endUserFilter = z
+  .string()
+  .optional()
+  .describe("Only rows whose end_user_id (the `user` a virtual key sent) is this value");
 
 /** GET /v1/users/{user_id}/usage. */
 export const userUsageQuery = paginationQuery.extend({ end_user_id: endUserFilter });
@@ -25,7 +28,9 @@ export const usageQuery = paginationQuery.extend({
     .string()
     .max(200)
     .optional()
-    .describe("Keyset page: the `X-Next-Cursor` of the previous page (newest first). Costs the same on any page; `skip` must then be 0"),
+    .describe(
+      "Keyset page: the `X-Next-Cursor` of the previous page (newest first). Costs the same on any page; `skip` must then be 0",
+    ),
   start_date: dateOrEpoch.optional(),
   end_date: dateOrEpoch.optional(),
   user_id: z.string().optional(),
@@ -62,9 +67,23 @@ export const usageEntry = z
     end_user_id: z
       .string()
       .nullable()
-      .describe("The `user` (`metadata.user_id` on /v1/messages) a virtual key's request carried: the client app's own end-user id. It never changes who is billed (`user_id`, the key's user). Null for master-key requests, where `user` names the billed user."),
-    latency_ms: z.number().int().nullable().describe("Milliseconds from admission to the last byte relayed (null for refusals and rows written before it was recorded)"),
-    ttfb_ms: z.number().int().nullable().describe("Milliseconds from admission to the upstream's first byte: a stream's first event, a JSON answer's arrival"),
+      .describe(
+        "The `user` (`metadata.user_id` on /v1/messages) a virtual key's request carried: the client app's own end-user id. It never changes who is billed (`user_id`, the key's user). Null for master-key requests, where `user` names the billed user.",
+      ),
+    latency_ms: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        "Milliseconds from admission to the last byte relayed (null for refusals and rows written before it was recorded)",
+      ),
+    ttfb_ms: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        "Milliseconds from admission to the upstream's first byte: a stream's first event, a JSON answer's arrival",
+      ),
   })
   .meta({ id: "UsageEntry" });
 export type UsageEntry = z.infer<typeof usageEntry>;

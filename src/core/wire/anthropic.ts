@@ -19,7 +19,12 @@ export const anthropicBlockSchema = z
     thinking: z.string().optional(),
     signature: z.string().optional(),
     source: z
-      .object({ type: z.string(), media_type: z.string().optional(), data: z.string().optional(), url: z.string().optional() })
+      .object({
+        type: z.string(),
+        media_type: z.string().optional(),
+        data: z.string().optional(),
+        url: z.string().optional(),
+      })
       .loose()
       .optional(),
     is_error: z.boolean().optional(),

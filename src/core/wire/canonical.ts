@@ -15,14 +15,26 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 const isString: Check = (v) => typeof v === "string";
 const nullish = (v: unknown) => v === undefined || v === null;
 /** A `.nullish()` member: absent, null, or passing `check`. */
-const nullishOr = (check: Check): Check => (v) => nullish(v) || check(v);
+const nullishOr =
+  (check: Check): Check =>
+  (v) =>
+    nullish(v) || check(v);
 /** An `.optional()` member: absent or passing `check` (null fails the schema). */
-const absentOr = (check: Check): Check => (v) => v === undefined || check(v);
-const listOf = (check: Check): Check => (v) => Array.isArray(v) && v.every(check);
+const absentOr =
+  (check: Check): Check =>
+  (v) =>
+    v === undefined || check(v);
+const listOf =
+  (check: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(check);
 
 const optString = nullishOr(isString);
 /** A `requiredNullable` member (core/wire/chat.ts): present, null or passing `check` (absent gets filled). */
-const presentOr = (check: Check): Check => (v) => v === null || (v !== undefined && check(v));
+const presentOr =
+  (check: Check): Check =>
+  (v) =>
+    v === null || (v !== undefined && check(v));
 const presentString = presentOr(isString);
 const present: Check = (v) => v !== undefined;
 const optCount = nullishOr((v) => typeof v === "number");
@@ -46,7 +58,8 @@ export const isCanonicalOpenAIUsage = nullishOr(
 );
 
 /** `id`, `object`, `created` and `model` as the completion and chunk schemas take them without a default. */
-const hasCompletionHead = (v: Obj) => isString(v["id"]) && isString(v["object"]) && typeof v["created"] === "number" && isString(v["model"]);
+const hasCompletionHead = (v: Obj) =>
+  isString(v["id"]) && isString(v["object"]) && typeof v["created"] === "number" && isString(v["model"]);
 
 const reasoningObject = nullishOr((r) => isObj(r) && isString(r["content"]));
 /** No reasoning for the provider layer to lift: `reasoning_content`, or `reasoning` as a bare string. */
@@ -61,10 +74,19 @@ const isCanonicalToolCall: Check = (t) => {
 const toolCalls = nullishOr(listOf(isCanonicalToolCall));
 
 const isCanonicalMessage: Check = (m) =>
-  isObj(m) && isString(m["role"]) && presentString(m["content"]) && presentString(m["refusal"]) && noReasoningToLift(m) && toolCalls(m["tool_calls"]);
+  isObj(m) &&
+  isString(m["role"]) &&
+  presentString(m["content"]) &&
+  presentString(m["refusal"]) &&
+  noReasoningToLift(m) &&
+  toolCalls(m["tool_calls"]);
 
 const isCanonicalChoice: Check = (c) =>
-  isObj(c) && Number.isSafeInteger(c["index"]) && optString(c["finish_reason"]) && present(c["logprobs"]) && isCanonicalMessage(c["message"]);
+  isObj(c) &&
+  Number.isSafeInteger(c["index"]) &&
+  optString(c["finish_reason"]) &&
+  present(c["logprobs"]) &&
+  isCanonicalMessage(c["message"]);
 const choices = listOf(isCanonicalChoice);
 
 /**
@@ -80,12 +102,22 @@ export function isCanonicalCompletion(v: unknown): boolean {
 
 const functionDelta = nullishOr((f) => isObj(f) && optString(f["name"]) && optString(f["arguments"]));
 const isCanonicalToolCallDelta: Check = (t) =>
-  isObj(t) && Number.isSafeInteger(t["index"]) && optString(t["id"]) && optString(t["type"]) && functionDelta(t["function"]);
+  isObj(t) &&
+  Number.isSafeInteger(t["index"]) &&
+  optString(t["id"]) &&
+  optString(t["type"]) &&
+  functionDelta(t["function"]);
 const toolCallDeltas = nullishOr(listOf(isCanonicalToolCallDelta));
 
-const isCanonicalDelta: Check = (d) => isObj(d) && optString(d["role"]) && optString(d["content"]) && noReasoningToLift(d) && toolCallDeltas(d["tool_calls"]);
+const isCanonicalDelta: Check = (d) =>
+  isObj(d) &&
+  optString(d["role"]) &&
+  optString(d["content"]) &&
+  noReasoningToLift(d) &&
+  toolCallDeltas(d["tool_calls"]);
 
-const isCanonicalChunkChoice: Check = (c) => isObj(c) && Number.isSafeInteger(c["index"]) && presentString(c["finish_reason"]) && isCanonicalDelta(c["delta"]);
+const isCanonicalChunkChoice: Check = (c) =>
+  isObj(c) && Number.isSafeInteger(c["index"]) && presentString(c["finish_reason"]) && isCanonicalDelta(c["delta"]);
 const chunkChoices = listOf(isCanonicalChunkChoice);
 
 /** chatChunkSchema + the provider layer's chunk normalisation would return `v` unchanged (see isCanonicalCompletion). */
@@ -97,19 +129,27 @@ export function isCanonicalChunk(v: unknown): boolean {
 }
 
 const imageUrl = absentOr((i) => isObj(i) && isString(i["url"]) && absentOrString(i["detail"]));
-const isCanonicalPart: Check = (p) => isObj(p) && isString(p["type"]) && absentOrString(p["text"]) && imageUrl(p["image_url"]);
+const isCanonicalPart: Check = (p) =>
+  isObj(p) && isString(p["type"]) && absentOrString(p["text"]) && imageUrl(p["image_url"]);
 const parts = listOf(isCanonicalPart);
 const requestContent = nullishOr((c) => isString(c) || parts(c));
 
 const isCanonicalRequestMessage: Check = (m) =>
-  isObj(m) && isString(m["role"]) && absentOrString(m["name"]) && absentOrString(m["tool_call_id"]) && requestContent(m["content"]) && toolCalls(m["tool_calls"]);
+  isObj(m) &&
+  isString(m["role"]) &&
+  absentOrString(m["name"]) &&
+  absentOrString(m["tool_call_id"]) &&
+  requestContent(m["content"]) &&
+  toolCalls(m["tool_calls"]);
 
 const toolFunction = absentOr((f) => isObj(f) && isString(f["name"]) && absentOrString(f["description"]));
 const isCanonicalTool: Check = (t) => isObj(t) && isString(t["type"]) && toolFunction(t["function"]);
 const tools = nullishOr(listOf(isCanonicalTool));
 
 const namedFunction = absentOr((f) => isObj(f) && isString(f["name"]));
-const isCanonicalToolChoice = nullishOr((c) => isString(c) || (isObj(c) && isString(c["type"]) && namedFunction(c["function"])));
+const isCanonicalToolChoice = nullishOr(
+  (c) => isString(c) || (isObj(c) && isString(c["type"]) && namedFunction(c["function"])),
+);
 
 const jsonSchema = absentOr((s) => isObj(s) && absentOrString(s["name"]) && absentOrString(s["description"]));
 const isCanonicalResponseFormat = nullishOr((r) => isObj(r) && isString(r["type"]) && jsonSchema(r["json_schema"]));

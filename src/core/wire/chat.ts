@@ -103,14 +103,42 @@ export type ChatRequest = z.infer<typeof chatRequestSchema>;
  * standard OpenAI fields). Anything else, including `user` and the gateway-only fields, stays in the gateway.
  */
 export const FORWARDED_CHAT_FIELDS: readonly string[] = [
-  "model", "messages", "temperature", "max_tokens", "max_completion_tokens", "top_p", "stream",
-  "stream_options", "tools", "tool_choice", "response_format", "n", "stop", "seed", "presence_penalty",
-  "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "parallel_tool_calls", "reasoning_effort",
-  "service_tier", "metadata", "modalities", "store", "prediction", "audio",
+  "model",
+  "messages",
+  "temperature",
+  "max_tokens",
+  "max_completion_tokens",
+  "top_p",
+  "stream",
+  "stream_options",
+  "tools",
+  "tool_choice",
+  "response_format",
+  "n",
+  "stop",
+  "seed",
+  "presence_penalty",
+  "frequency_penalty",
+  "logit_bias",
+  "logprobs",
+  "top_logprobs",
+  "parallel_tool_calls",
+  "reasoning_effort",
+  "service_tier",
+  "metadata",
+  "modalities",
+  "store",
+  "prediction",
+  "audio",
 ];
 
 /** Gateway-only request fields (SPEC §3.3); never forwarded upstream on any route. */
-export const GATEWAY_ONLY_FIELDS: readonly string[] = ["mcp_servers", "mcp_server_ids", "tools_header", "max_tool_iterations"];
+export const GATEWAY_ONLY_FIELDS: readonly string[] = [
+  "mcp_servers",
+  "mcp_server_ids",
+  "tools_header",
+  "max_tool_iterations",
+];
 
 /** Reasoning text in the baseline's any-llm shape (SPEC §3.3). */
 export const reasoningSchema = z.object({ content: z.string() }).loose();

@@ -7,4 +7,6 @@ import { z } from "zod";
 export const MAX_MODEL_NAME_LENGTH = 256;
 
 /** `model` of every request body. */
-export const requestModelSchema = z.string().max(MAX_MODEL_NAME_LENGTH, { error: `model must be at most ${MAX_MODEL_NAME_LENGTH} characters` });
+export const requestModelSchema = z
+  .string()
+  .max(MAX_MODEL_NAME_LENGTH, { error: `model must be at most ${MAX_MODEL_NAME_LENGTH} characters` });

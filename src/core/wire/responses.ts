@@ -25,10 +25,12 @@ export const responsesObjectSchema = z
 export type ResponsesObject = z.infer<typeof responsesObjectSchema>;
 
 /** The events that end a Responses stream (its `response` carries the final usage). */
-export const RESPONSES_TERMINAL_EVENTS: ReadonlySet<string> = new Set(["response.completed", "response.incomplete", "response.failed"]);
+export const RESPONSES_TERMINAL_EVENTS: ReadonlySet<string> = new Set([
+  "response.completed",
+  "response.incomplete",
+  "response.failed",
+]);
 
 /** A Responses stream event; the SSE `event:` name equals `type`. */
-export const responsesEventSchema = z
-  .object({ type: z.string(), response: responsesObjectSchema.nullish() })
-  .loose();
+export const responsesEventSchema = z.object({ type: z.string(), response: responsesObjectSchema.nullish() }).loose();
 export type ResponsesEvent = z.infer<typeof responsesEventSchema>;

@@ -109,9 +109,17 @@ export function withTotal(u: NormalizedUsage): NormalizedUsage {
  */
 export const MAX_REPORTED_TOKENS = 1_000_000_000;
 
-const USAGE_FIELDS = ["promptTokens", "completionTokens", "totalTokens", "cacheReadTokens", "cacheWriteTokens", "reasoningTokens"] as const;
+const USAGE_FIELDS = [
+  "promptTokens",
+  "completionTokens",
+  "totalTokens",
+  "cacheReadTokens",
+  "cacheWriteTokens",
+  "reasoningTokens",
+] as const;
 
-const saneCount = (v: number | null): boolean => v === null || (Number.isSafeInteger(v) && v >= 0 && v <= MAX_REPORTED_TOKENS);
+const saneCount = (v: number | null): boolean =>
+  v === null || (Number.isSafeInteger(v) && v >= 0 && v <= MAX_REPORTED_TOKENS);
 
 /** A count made sane: negative or not a number -> 0, above the maximum -> the maximum, fractions rounded. */
 const clampCount = (v: number | null): number | null => {

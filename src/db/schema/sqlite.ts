@@ -184,7 +184,16 @@ export const usageMarginals = sqliteTable(
     index("ix_usage_marginals_value").on(t.dim, t.grain, t.value, t.bucket),
     // Covers ranking a dimension's values over a range on the columns groups are ordered by: no table reads. Only
     // the compactor writes this table, so the index costs neither requests nor the usage writer.
-    index("ix_usage_marginals_rank").on(t.dim, t.grain, t.bucket, t.value, t.requests, t.costMicros, t.totalTokens, t.errors),
+    index("ix_usage_marginals_rank").on(
+      t.dim,
+      t.grain,
+      t.bucket,
+      t.value,
+      t.requests,
+      t.costMicros,
+      t.totalTokens,
+      t.errors,
+    ),
   ],
 );
 
@@ -218,7 +227,10 @@ export const budgetReservations = sqliteTable(
     createdAt: ts("created_at").notNull(),
     expiresAt: ts("expires_at").notNull(),
   },
-  (t) => [index("ix_budget_reservations_expires_at").on(t.expiresAt), index("ix_budget_reservations_user_id").on(t.userId)],
+  (t) => [
+    index("ix_budget_reservations_expires_at").on(t.expiresAt),
+    index("ix_budget_reservations_user_id").on(t.userId),
+  ],
 );
 
 export const rateLimitCounters = sqliteTable(

@@ -17,24 +17,38 @@ export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, 
  * with their own parse hook (src/http/body.ts), which takes JSON only.
  */
 function withJsonBodies(app: AnyElysia): AnyElysia {
-  const routes = () => app.routes.map((route) => (route.hooks?.body ? { ...route, hooks: { ...route.hooks, parse: [{ fn: "json" }] } } : route));
+  const routes = () =>
+    app.routes.map((route) =>
+      route.hooks?.body ? { ...route, hooks: { ...route.hooks, parse: [{ fn: "json" }] } } : route,
+    );
   return { getGlobalRoutes: routes, getGlobalDefinitions: () => ({ type: {} }) } as unknown as AnyElysia;
 }
 
 export function buildOpenApiDocument(app: AnyElysia): OpenApiDocument {
-  const { paths, components } = toOpenAPISchema(withJsonBodies(app), { staticFile: false, paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] }, undefined, { zod: (schema: unknown) => z.toJSONSchema(zodOf(schema), { io: "input", unrepresentable: "any" }) }, "3.1.0");
+  const { paths, components } = toOpenAPISchema(
+    withJsonBodies(app),
+    { staticFile: false, paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] },
+    undefined,
+    { zod: (schema: unknown) => z.toJSONSchema(zodOf(schema), { io: "input", unrepresentable: "any" }) },
+    "3.1.0",
+  );
   return {
     openapi: "3.1.0",
     info: {
       title: "otari-gateway",
       version: VERSION,
-      description: "An OpenAI-compatible LLM gateway with virtual keys, budgets, usage tracking and built-in tools (otari-compatible).",
+      description:
+        "An OpenAI-compatible LLM gateway with virtual keys, budgets, usage tracking and built-in tools (otari-compatible).",
     },
     paths,
     components: {
       ...components,
       securitySchemes: {
-        bearerAuth: { type: "http", scheme: "bearer", description: "Master key or virtual key (also accepted in Otari-Key, AnyLLM-Key, X-AnyLLM-Key and x-api-key)" },
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          description: "Master key or virtual key (also accepted in Otari-Key, AnyLLM-Key, X-AnyLLM-Key and x-api-key)",
+        },
       },
     },
   };

@@ -6,7 +6,16 @@
  * src/services/analytics/analytics.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestApp, expectError, expectMasterOnly, expectValidation, insertUsageRow, list, obj, type TestApp } from "../../../tests/helpers/app";
+import {
+  createTestApp,
+  expectError,
+  expectMasterOnly,
+  expectValidation,
+  insertUsageRow,
+  list,
+  obj,
+  type TestApp,
+} from "../../../tests/helpers/app";
 import { DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
 import { overviewResponse, seriesResponse, summaryResponse } from "../../core/schemas/analytics";
 
@@ -34,7 +43,7 @@ describe.each(DIALECTS)("analytics routes on $dialect", ({ create }) => {
           userId: "u1",
           apiKeyId: i % 2 ? keyId : null,
           timestamp: at(i * 7),
-          model: i % 3 ? "gpt-4o" : "=HYPERLINK(\"http://evil\")",
+          model: i % 3 ? "gpt-4o" : '=HYPERLINK("http://evil")',
           provider: "openai",
           status: i % 5 === 0 ? "error" : "success",
           statusCode: i % 5 === 0 ? 502 : 200,
@@ -65,18 +74,24 @@ describe.each(DIALECTS)("analytics routes on $dialect", ({ create }) => {
     expect(s.groups.find((g) => g.key === keyId)?.label).toBe("ci key");
     const users = summaryResponse.parse(obj(await t.call("GET", `/v1/usage/summary?${RANGE}&group_by=user&limit=1`)));
     expect(users.groups).toEqual([expect.objectContaining({ key: "u1", label: "Alice", requests: 23 })]);
-    const filtered = summaryResponse.parse(obj(await t.call("GET", `/v1/usage/summary?${RANGE}&status=error&status_code=502`)));
+    const filtered = summaryResponse.parse(
+      obj(await t.call("GET", `/v1/usage/summary?${RANGE}&status=error&status_code=502`)),
+    );
     expect(filtered.totals.requests).toBe(5);
   });
 
   test("series: zero-filled buckets, top groups and the rest", async () => {
-    const s = seriesResponse.parse(obj(await t.call("GET", `/v1/usage/series?${RANGE}&bucket=hour&metric=requests&group_by=model&top=1`)));
+    const s = seriesResponse.parse(
+      obj(await t.call("GET", `/v1/usage/series?${RANGE}&bucket=hour&metric=requests&group_by=model&top=1`)),
+    );
     expect(s.timestamps).toHaveLength(6);
     const total = s.series.find((x) => x.kind === "total")!;
     expect(total.values.reduce((a, v) => a! + v!, 0)).toBe(23);
     expect(total.values[0]).toBe(0);
     expect(s.series.map((x) => x.kind)).toEqual(["total", "group", "other"]);
-    const p95 = seriesResponse.parse(obj(await t.call("GET", `/v1/usage/series?${RANGE}&bucket=day&metric=latency_p95`)));
+    const p95 = seriesResponse.parse(
+      obj(await t.call("GET", `/v1/usage/series?${RANGE}&bucket=day&metric=latency_p95`)),
+    );
     expect(p95.series[0]!.values).toEqual([null, expect.any(Number)]);
     expect(p95.series[0]!.values[1]).toBeGreaterThan(1500);
   });
@@ -91,8 +106,20 @@ describe.each(DIALECTS)("analytics routes on $dialect", ({ create }) => {
   test("bad input is 422", async () => {
     expectValidation(await t.call("GET", "/v1/usage/summary?group_by=team"), ["query", "group_by"]);
     expectValidation(await t.call("GET", "/v1/usage/series?metric=vibes"), ["query", "metric"]);
-    expectValidation(await t.call("GET", `/v1/usage/summary?start=${encodeURIComponent(at(10).toISOString())}&end=${encodeURIComponent(at(0).toISOString())}`), ["query", "end"]);
-    expectValidation(await t.call("GET", `/v1/usage/series?bucket=minute&start=${encodeURIComponent(at(0).toISOString())}&end=${encodeURIComponent(at(60 * 24 * 3).toISOString())}`), ["query", "bucket"]);
+    expectValidation(
+      await t.call(
+        "GET",
+        `/v1/usage/summary?start=${encodeURIComponent(at(10).toISOString())}&end=${encodeURIComponent(at(0).toISOString())}`,
+      ),
+      ["query", "end"],
+    );
+    expectValidation(
+      await t.call(
+        "GET",
+        `/v1/usage/series?bucket=minute&start=${encodeURIComponent(at(0).toISOString())}&end=${encodeURIComponent(at(60 * 24 * 3).toISOString())}`,
+      ),
+      ["query", "bucket"],
+    );
     expectValidation(await t.call("GET", "/v1/usage/summary?status_code=99"), ["query", "status_code"]);
   });
 

@@ -1,7 +1,15 @@
 /** /v1/budgets over HTTP on both dialects (SPEC §3.11, §13 items 21, 26; 409 while assigned; reset logs). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { createTestApp, expectError, expectMasterOnly, expectValidation, list, obj, type TestApp } from "../../../tests/helpers/app";
+import {
+  createTestApp,
+  expectError,
+  expectMasterOnly,
+  expectValidation,
+  list,
+  obj,
+  type TestApp,
+} from "../../../tests/helpers/app";
 import { DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$/;
@@ -49,11 +57,23 @@ describe.each(DIALECTS)("budgets routes on $dialect", ({ create }) => {
 
   test("max_budget -1, duration 0 / -5 / 1.5 on create or PATCH -> 422; max_budget 0 accepted (item 21)", async () => {
     expectValidation(await t.call("POST", "/v1/budgets", { body: { max_budget: -1 } }), ["body", "max_budget"]);
-    expectValidation(await t.call("POST", "/v1/budgets", { body: { budget_duration_sec: 0 } }), ["body", "budget_duration_sec"]);
-    expectValidation(await t.call("POST", "/v1/budgets", { body: { budget_duration_sec: -5 } }), ["body", "budget_duration_sec"]);
-    expectValidation(await t.call("POST", "/v1/budgets", { body: { budget_duration_sec: 1.5 } }), ["body", "budget_duration_sec"]);
+    expectValidation(await t.call("POST", "/v1/budgets", { body: { budget_duration_sec: 0 } }), [
+      "body",
+      "budget_duration_sec",
+    ]);
+    expectValidation(await t.call("POST", "/v1/budgets", { body: { budget_duration_sec: -5 } }), [
+      "body",
+      "budget_duration_sec",
+    ]);
+    expectValidation(await t.call("POST", "/v1/budgets", { body: { budget_duration_sec: 1.5 } }), [
+      "body",
+      "budget_duration_sec",
+    ]);
     expectValidation(await t.call("POST", "/v1/budgets", { body: { max_budget: 1e12 } }), ["body", "max_budget"]);
-    expectValidation(await t.call("POST", "/v1/budgets", { body: { budget_duration_sec: 1e12 } }), ["body", "budget_duration_sec"]);
+    expectValidation(await t.call("POST", "/v1/budgets", { body: { budget_duration_sec: 1e12 } }), [
+      "body",
+      "budget_duration_sec",
+    ]);
     expectValidation(await t.call("POST", "/v1/budgets", { body: { max_budget: "10" } }), ["body", "max_budget"]);
     expectValidation(await t.call("POST", "/v1/budgets", { body: { max_budget: 1, cap: 2 } }), ["body", "cap"]);
     expectValidation(await t.call("POST", "/v1/budgets", { body: "{max_budget: 1}" }), ["body"]);
@@ -61,9 +81,18 @@ describe.each(DIALECTS)("budgets routes on $dialect", ({ create }) => {
     expect(zero.max_budget).toBe(0);
     const id = zero.budget_id as string;
     expectValidation(await t.call("PATCH", `/v1/budgets/${id}`, { body: { max_budget: -1 } }), ["body", "max_budget"]);
-    expectValidation(await t.call("PATCH", `/v1/budgets/${id}`, { body: { budget_duration_sec: 0 } }), ["body", "budget_duration_sec"]);
-    expectValidation(await t.call("PATCH", `/v1/budgets/${id}`, { body: { budget_duration_sec: -5 } }), ["body", "budget_duration_sec"]);
-    expectValidation(await t.call("PATCH", `/v1/budgets/${id}`, { body: { budget_id: "other" } }), ["body", "budget_id"]);
+    expectValidation(await t.call("PATCH", `/v1/budgets/${id}`, { body: { budget_duration_sec: 0 } }), [
+      "body",
+      "budget_duration_sec",
+    ]);
+    expectValidation(await t.call("PATCH", `/v1/budgets/${id}`, { body: { budget_duration_sec: -5 } }), [
+      "body",
+      "budget_duration_sec",
+    ]);
+    expectValidation(await t.call("PATCH", `/v1/budgets/${id}`, { body: { budget_id: "other" } }), [
+      "body",
+      "budget_id",
+    ]);
     expect(obj(await t.call("GET", `/v1/budgets/${id}`)).max_budget).toBe(0);
   });
 
@@ -71,11 +100,21 @@ describe.each(DIALECTS)("budgets routes on $dialect", ({ create }) => {
     const b = await createBudget({ max_budget: 5, budget_duration_sec: 60 });
     t.clock.advance(1000);
     const p = obj(await t.call("PATCH", `/v1/budgets/${b.budget_id}`, { body: { max_budget: 7 } }));
-    expect(p).toMatchObject({ budget_id: b.budget_id, max_budget: 7, budget_duration_sec: 60, created_at: b.created_at });
+    expect(p).toMatchObject({
+      budget_id: b.budget_id,
+      max_budget: 7,
+      budget_duration_sec: 60,
+      created_at: b.created_at,
+    });
     expect(new Date(String(p.updated_at)).getTime()).toBe(new Date(String(b.updated_at)).getTime() + 1000);
-    const q = obj(await t.call("PATCH", `/v1/budgets/${b.budget_id}`, { body: { max_budget: null, budget_duration_sec: 120 } }));
+    const q = obj(
+      await t.call("PATCH", `/v1/budgets/${b.budget_id}`, { body: { max_budget: null, budget_duration_sec: 120 } }),
+    );
     expect(q).toMatchObject({ max_budget: 7, budget_duration_sec: 120 });
-    expect(obj(await t.call("PATCH", `/v1/budgets/${b.budget_id}`, { body: {} }))).toMatchObject({ max_budget: 7, budget_duration_sec: 120 });
+    expect(obj(await t.call("PATCH", `/v1/budgets/${b.budget_id}`, { body: {} }))).toMatchObject({
+      max_budget: 7,
+      budget_duration_sec: 120,
+    });
   });
 
   test("unknown budget id -> 404 on GET, PATCH, DELETE and reset-logs", async () => {
@@ -91,7 +130,11 @@ describe.each(DIALECTS)("budgets routes on $dialect", ({ create }) => {
     const id = b.budget_id as string;
     await t.call("POST", "/v1/users", { body: { user_id: "held-1", budget_id: id } });
     await t.call("POST", "/v1/users", { body: { user_id: "held-2", budget_id: id } });
-    const err = expectError(await t.call("DELETE", `/v1/budgets/${id}`), 409, `Budget '${id}' is assigned to 2 user(s)`);
+    const err = expectError(
+      await t.call("DELETE", `/v1/budgets/${id}`),
+      409,
+      `Budget '${id}' is assigned to 2 user(s)`,
+    );
     expect(err.error.code).toBe("conflict");
     expect(err.error.type).toBe("conflict_error");
     const other = await createBudget({});
@@ -120,7 +163,10 @@ describe.each(DIALECTS)("budgets routes on $dialect", ({ create }) => {
     await t.call("POST", "/v1/users", { body: { user_id: "resetter", budget_id: id } });
     const spends = [100_000, 200_000, 300_000];
     for (const micros of spends) {
-      await t.store.db.update(t.store.t.users).set({ spendMicros: micros }).where(eq(t.store.t.users.userId, "resetter"));
+      await t.store.db
+        .update(t.store.t.users)
+        .set({ spendMicros: micros })
+        .where(eq(t.store.t.users.userId, "resetter"));
       t.clock.advance(10_000);
       expect(obj(await t.call("GET", "/v1/users/resetter")).spend).toBe(0);
     }
@@ -132,7 +178,9 @@ describe.each(DIALECTS)("budgets routes on $dialect", ({ create }) => {
       expect(log.reset_at).toMatch(ISO);
       expect(log.next_reset_at).toMatch(ISO);
     }
-    expect(list(await t.call("GET", `/v1/budgets/${id}/reset-logs?skip=1&limit=1`)).map((l) => l.previous_spend)).toEqual([0.2]);
+    expect(
+      list(await t.call("GET", `/v1/budgets/${id}/reset-logs?skip=1&limit=1`)).map((l) => l.previous_spend),
+    ).toEqual([0.2]);
     expectValidation(await t.call("GET", `/v1/budgets/${id}/reset-logs?limit=0`), ["query", "limit"]);
   });
 
@@ -184,7 +232,11 @@ describe.each(DIALECTS)("budgets routes without a master key on $dialect", ({ cr
       ["DELETE", "/v1/budgets/b"],
       ["GET", "/v1/budgets/b/reset-logs"],
     ] as const) {
-      expectError(await t.call(method, path, { body: method === "POST" || method === "PATCH" ? {} : undefined }), 503, "Master key not configured. Set OTARI_MASTER_KEY environment variable.");
+      expectError(
+        await t.call(method, path, { body: method === "POST" || method === "PATCH" ? {} : undefined }),
+        503,
+        "Master key not configured. Set OTARI_MASTER_KEY environment variable.",
+      );
     }
   });
 });

@@ -27,6 +27,8 @@ export function docsRoutes(document: () => OpenApiDocument | Promise<OpenApiDocu
     .get("/docs/assets/:name", ({ params }) => {
       const asset = docAssets[params.name as DocAssetName];
       if (!asset) throw notFound("Not Found");
-      return new Response(Bun.file(asset.path), { headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" } });
+      return new Response(Bun.file(asset.path), {
+        headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" },
+      });
     });
 }

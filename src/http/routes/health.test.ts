@@ -5,7 +5,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { openStore } from "../../db/client";
 import { VERSION } from "../../version";
-import { type CallResult, createTestApp, errorOf, expectError, expectSecurityHeaders, MASTER_KEY, obj, type TestApp } from "../../../tests/helpers/app";
+import {
+  type CallResult,
+  createTestApp,
+  errorOf,
+  expectError,
+  expectSecurityHeaders,
+  MASTER_KEY,
+  obj,
+  type TestApp,
+} from "../../../tests/helpers/app";
 import { DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
 
 /** Management requests that must all answer 503 when the database is gone. */
@@ -60,7 +69,11 @@ async function expectAllUnavailable(t: TestApp, boundMs: number): Promise<void> 
     expect(took).toBeLessThan(boundMs);
   }
   // K|M routes with a virtual key: the auth lookup itself reports the outage.
-  expectError(await t.call("GET", "/v1/pricing", { token: `gw-${"b".repeat(60)}` }), 503, "Authentication temporarily unavailable, please retry");
+  expectError(
+    await t.call("GET", "/v1/pricing", { token: `gw-${"b".repeat(60)}` }),
+    503,
+    "Authentication temporarily unavailable, please retry",
+  );
 }
 
 describe.each(DIALECTS)("health and cross-cutting rules on $dialect", ({ create }) => {
@@ -84,7 +97,7 @@ describe.each(DIALECTS)("health and cross-cutting rules on $dialect", ({ create 
     expect((await t.call("GET", "/health", { token: "junk" })).status).toBe(200);
   });
 
-  test("GET /health/liveness -> the JSON string \"I'm alive!\"", async () => {
+  test('GET /health/liveness -> the JSON string "I\'m alive!"', async () => {
     const res = await t.call("GET", "/health/liveness", { token: null });
     expect(res.status).toBe(200);
     expect(res.text).toBe('"I\'m alive!"');
@@ -148,7 +161,9 @@ describe.each(DIALECTS)("health and cross-cutting rules on $dialect", ({ create 
       await t.call("GET", "/v1/keys", { token: null }),
       await t.call("GET", "/v1/keys/none"),
       await t.call("POST", "/v1/users", { body: "{oops" }),
-      await t.call("POST", "/v1/pricing", { body: { model_key: "x", input_price_per_million: 1, output_price_per_million: 1 } }),
+      await t.call("POST", "/v1/pricing", {
+        body: { model_key: "x", input_price_per_million: 1, output_price_per_million: 1 },
+      }),
       await t.call("GET", "/v1/nothing"),
       await t.call("PUT", "/v1/keys"),
     ];
@@ -224,7 +239,12 @@ describe("a Postgres store that cannot be reached", () => {
 
   test("a server that accepts but never answers: 503 once the pool's connect timeout passes, not a hang", async () => {
     const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const store = openStore(`postgres://postgres@127.0.0.1:${silent.port}/nowhere`, { poolSize: 1, maxOverflow: 0, poolTimeoutSeconds: 1, poolRecycleSeconds: -1 });
+    const store = openStore(`postgres://postgres@127.0.0.1:${silent.port}/nowhere`, {
+      poolSize: 1,
+      maxOverflow: 0,
+      poolTimeoutSeconds: 1,
+      poolRecycleSeconds: -1,
+    });
     try {
       const down = createTestApp(db, { store });
       expectNotReady(await down.call("GET", "/health/readiness", { token: null }));

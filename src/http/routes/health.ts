@@ -12,7 +12,10 @@ export function healthRoutes(ctx: HttpContext) {
       "/health/readiness",
       async () => {
         const unhealthy = () =>
-          new GatewayError(503, "Service not ready", { code: "database_unavailable", detail: { status: "unhealthy", database: "unavailable", version: VERSION } });
+          new GatewayError(503, "Service not ready", {
+            code: "database_unavailable",
+            detail: { status: "unhealthy", database: "unavailable", version: VERSION },
+          });
         if (ctx.draining()) throw unhealthy();
         try {
           await ctx.services.store.ping(2000);

@@ -61,7 +61,10 @@ describe.each(DIALECTS)("keys routes on $dialect", ({ create }) => {
 
   test("the secret is stored only as its SHA-256", async () => {
     const key = await createKey();
-    const [row] = await t.store.db.select().from(t.store.t.apiKeys).where(eq(t.store.t.apiKeys.id, key.id as string));
+    const [row] = await t.store.db
+      .select()
+      .from(t.store.t.apiKeys)
+      .where(eq(t.store.t.apiKeys.id, key.id as string));
     expect(row?.keyHash).toBe(new Bun.CryptoHasher("sha256").update(key.key as string).digest("hex"));
     expect(JSON.stringify(row)).not.toContain(key.key as string);
   });
@@ -82,7 +85,10 @@ describe.each(DIALECTS)("keys routes on $dialect", ({ create }) => {
   });
 
   test("item 10: a header without 'Bearer ' names Bearer; no header names Otari-Key", async () => {
-    const bad = expectError(await t.call("GET", "/v1/keys", { token: null, headers: { "otari-key": MASTER_KEY } }), 401);
+    const bad = expectError(
+      await t.call("GET", "/v1/keys", { token: null, headers: { "otari-key": MASTER_KEY } }),
+      401,
+    );
     expect(bad.error.message).toContain("Bearer");
     expect(bad.error.code).toBe("invalid_header_format");
     const none = expectError(await t.call("GET", "/v1/keys", { token: null }), 401);
@@ -98,12 +104,32 @@ describe.each(DIALECTS)("keys routes on $dialect", ({ create }) => {
   });
 
   test("header precedence: Otari-Key beats Authorization; a malformed higher header is an error", async () => {
-    const ok = await t.call("GET", "/v1/keys", { token: null, headers: { "otari-key": `Bearer ${MASTER_KEY}`, authorization: "Bearer wrong" } });
+    const ok = await t.call("GET", "/v1/keys", {
+      token: null,
+      headers: { "otari-key": `Bearer ${MASTER_KEY}`, authorization: "Bearer wrong" },
+    });
     expect(ok.status).toBe(200);
-    expectError(await t.call("GET", "/v1/keys", { token: null, headers: { "otari-key": "Bearer wrong", authorization: `Bearer ${MASTER_KEY}` } }), 401, "Invalid master key");
-    expectError(await t.call("GET", "/v1/keys", { token: null, headers: { "anyllm-key": "Bearer wrong", authorization: `Bearer ${MASTER_KEY}` } }), 401, "Invalid master key");
     expectError(
-      await t.call("GET", "/v1/keys", { token: null, headers: { "x-anyllm-key": MASTER_KEY, authorization: `Bearer ${MASTER_KEY}` } }),
+      await t.call("GET", "/v1/keys", {
+        token: null,
+        headers: { "otari-key": "Bearer wrong", authorization: `Bearer ${MASTER_KEY}` },
+      }),
+      401,
+      "Invalid master key",
+    );
+    expectError(
+      await t.call("GET", "/v1/keys", {
+        token: null,
+        headers: { "anyllm-key": "Bearer wrong", authorization: `Bearer ${MASTER_KEY}` },
+      }),
+      401,
+      "Invalid master key",
+    );
+    expectError(
+      await t.call("GET", "/v1/keys", {
+        token: null,
+        headers: { "x-anyllm-key": MASTER_KEY, authorization: `Bearer ${MASTER_KEY}` },
+      }),
       401,
       "Invalid header format. Expected 'Bearer <token>'",
     );
@@ -119,7 +145,11 @@ describe.each(DIALECTS)("keys routes on $dialect", ({ create }) => {
     expect(info.last_used_at).toBeNull();
     expect(info.key_prefix).toBe((key.key as string).slice(0, 10));
     expect(info.user_id).toBe(key.user_id);
-    const missing = expectError(await t.call("GET", "/v1/keys/no-such-key"), 404, "API key with id 'no-such-key' not found");
+    const missing = expectError(
+      await t.call("GET", "/v1/keys/no-such-key"),
+      404,
+      "API key with id 'no-such-key' not found",
+    );
     expect(missing.error.code).toBe("not_found");
   });
 
@@ -151,7 +181,9 @@ describe.each(DIALECTS)("keys routes on $dialect", ({ create }) => {
     expect(meta.metadata).toEqual({ z: true });
     expect(meta.key_name).toBe("x");
     // Absent and null fields are left unchanged.
-    const same = obj(await t.call("PATCH", `/v1/keys/${key.id}`, { body: { key_name: null, metadata: null, is_active: null } }));
+    const same = obj(
+      await t.call("PATCH", `/v1/keys/${key.id}`, { body: { key_name: null, metadata: null, is_active: null } }),
+    );
     expect(same.key_name).toBe("x");
     expect(same.metadata).toEqual({ z: true });
     expect(same.is_active).toBe(false);
@@ -166,7 +198,9 @@ describe.each(DIALECTS)("keys routes on $dialect", ({ create }) => {
     const key = await createKey({ expires_at: "2099-01-02T03:04:05" });
     expect(key.expires_at).toBe("2099-01-02T03:04:05.000+00:00");
     expect((await useKey(key.key as string)).status).toBe(200);
-    const past = obj(await t.call("PATCH", `/v1/keys/${key.id}`, { body: { expires_at: "2001-01-01T00:00:00+02:00" } }));
+    const past = obj(
+      await t.call("PATCH", `/v1/keys/${key.id}`, { body: { expires_at: "2001-01-01T00:00:00+02:00" } }),
+    );
     expect(past.expires_at).toBe("2000-12-31T22:00:00.000+00:00");
     expectError(await useKey(key.key as string), 401, "API key has expired");
   });
@@ -204,7 +238,18 @@ describe.each(DIALECTS)("keys routes on $dialect", ({ create }) => {
     expect(fresh).not.toBe(old);
     expect(fresh).toMatch(/^gw-[A-Za-z0-9_-]{64}$/);
     expect(rotated.key_prefix).toBe(fresh.slice(0, 10));
-    for (const field of ["id", "key_name", "user_id", "created_at", "expires_at", "is_active", "metadata", "rpm_limit", "tpm_limit", "allowed_models"]) {
+    for (const field of [
+      "id",
+      "key_name",
+      "user_id",
+      "created_at",
+      "expires_at",
+      "is_active",
+      "metadata",
+      "rpm_limit",
+      "tpm_limit",
+      "allowed_models",
+    ]) {
       expect({ field, value: rotated[field] }).toEqual({ field, value: key[field] });
     }
     expectError(await useKey(old), 401, "Invalid API key");
@@ -280,8 +325,15 @@ describe.each(DIALECTS)("keys routes on $dialect", ({ create }) => {
     expectValidation(await t.call("POST", "/v1/keys", { body: { tpm_limit: 1.5 } }), ["body", "tpm_limit"]);
     expectValidation(await t.call("POST", "/v1/keys", { body: { tpm_limit: 1e15 } }), ["body", "tpm_limit"]);
     expectValidation(await t.call("POST", "/v1/keys", { body: { rpm_limit: "5" } }), ["body", "rpm_limit"]);
-    expectValidation(await t.call("POST", "/v1/keys", { body: { allowed_models: ["gpt-4o"] } }), ["body", "allowed_models", 0]);
-    expectValidation(await t.call("POST", "/v1/keys", { body: { allowed_models: "openai:*" } }), ["body", "allowed_models"]);
+    expectValidation(await t.call("POST", "/v1/keys", { body: { allowed_models: ["gpt-4o"] } }), [
+      "body",
+      "allowed_models",
+      0,
+    ]);
+    expectValidation(await t.call("POST", "/v1/keys", { body: { allowed_models: "openai:*" } }), [
+      "body",
+      "allowed_models",
+    ]);
     const two = await t.call("POST", "/v1/keys", { body: { bogus: 1, other: 2 } });
     expectValidation(two, ["body", "other"]);
     expect(obj(two).error).toMatchObject({ message: expect.stringContaining("(and 1 more)") });
@@ -354,7 +406,11 @@ describe.each(DIALECTS)("keys routes without a master key on $dialect", ({ creat
       ["DELETE", "/v1/keys/x"],
       ["POST", "/v1/keys/x/rotate"],
     ] as const) {
-      const err = expectError(await t.call(method, path, { body: method === "GET" || method === "DELETE" ? undefined : {} }), 503, message);
+      const err = expectError(
+        await t.call(method, path, { body: method === "GET" || method === "DELETE" ? undefined : {} }),
+        503,
+        message,
+      );
       expect(err.error.code).toBe("master_key_not_configured");
       expectError(await t.call(method, path, { token: "anything" }), 503, message);
     }

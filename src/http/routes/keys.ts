@@ -15,13 +15,38 @@ export function keysRoutes(ctx: HttpContext) {
   return new Elysia({ name: "keys", prefix: "/v1/keys", detail: { tags: ["keys"], ...securedDetail } })
     .onParse(bodyParser((request) => requireMaster(ctx, request), ctx.config))
     .onTransform(({ request }) => requireMaster(ctx, request))
-    .post("", ({ body }) => keys.create(body), { body: bodySchema(createKeyRequest), response: { 200: createKeyResponse }, detail: { summary: "Create a virtual API key (the secret is shown once)" } })
-    .get("", ({ query }) => keys.list(query), { query: querySchema(paginationQuery), response: { 200: z.array(keyInfo) }, detail: { summary: "List keys" } })
-    .get("/:key_id", ({ params }) => keys.get(params.key_id), { params, response: { 200: keyInfo }, detail: { summary: "Get a key" } })
-    .patch("/:key_id", ({ params, body }) => keys.update(params.key_id, body), { params, body: bodySchema(updateKeyRequest), response: { 200: keyInfo }, detail: { summary: "Update a key" } })
-    .delete("/:key_id", async ({ params }) => {
-      await keys.remove(params.key_id);
-      return new Response(null, { status: 204 });
-    }, { params, detail: { summary: "Delete a key (hard delete)" } })
-    .post("/:key_id/rotate", ({ params }) => keys.rotate(params.key_id), { params, response: { 200: createKeyResponse }, detail: { summary: "Rotate a key's secret" } });
+    .post("", ({ body }) => keys.create(body), {
+      body: bodySchema(createKeyRequest),
+      response: { 200: createKeyResponse },
+      detail: { summary: "Create a virtual API key (the secret is shown once)" },
+    })
+    .get("", ({ query }) => keys.list(query), {
+      query: querySchema(paginationQuery),
+      response: { 200: z.array(keyInfo) },
+      detail: { summary: "List keys" },
+    })
+    .get("/:key_id", ({ params }) => keys.get(params.key_id), {
+      params,
+      response: { 200: keyInfo },
+      detail: { summary: "Get a key" },
+    })
+    .patch("/:key_id", ({ params, body }) => keys.update(params.key_id, body), {
+      params,
+      body: bodySchema(updateKeyRequest),
+      response: { 200: keyInfo },
+      detail: { summary: "Update a key" },
+    })
+    .delete(
+      "/:key_id",
+      async ({ params }) => {
+        await keys.remove(params.key_id);
+        return new Response(null, { status: 204 });
+      },
+      { params, detail: { summary: "Delete a key (hard delete)" } },
+    )
+    .post("/:key_id/rotate", ({ params }) => keys.rotate(params.key_id), {
+      params,
+      response: { 200: createKeyResponse },
+      detail: { summary: "Rotate a key's secret" },
+    });
 }

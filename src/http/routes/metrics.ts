@@ -11,6 +11,8 @@ export function metricsRoutes(recorder: Recorder, token: string | null | undefin
       const given = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1]?.trim() ?? "";
       if (!digestsEqual(sha256Hex(given), expected)) throw unauthorized("Invalid metrics token", "invalid_api_key");
     }
-    return new Response(await recorder.registry.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
+    return new Response(await recorder.registry.metrics(), {
+      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+    });
   });
 }

@@ -10,6 +10,9 @@ export function overviewRoutes(ctx: HttpContext) {
     .get("/v1/overview", ({ query }) => ctx.services.analytics.overview(query), {
       query: overviewQuery,
       response: { 200: overviewResponse },
-      detail: { summary: "Spend today and this month, the window's traffic and errors, keys, budget health, top models, users and keys" },
+      detail: {
+        summary:
+          "Spend today and this month, the window's traffic and errors, keys, budget health, top models, users and keys",
+      },
     });
 }

@@ -1,6 +1,15 @@
 /** GET /v1/usage over HTTP on both dialects (SPEC §3.13, §13 item 26). Rows are inserted straight into the store. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestApp, expectError, expectMasterOnly, expectValidation, insertUsageRow, list, obj, type TestApp } from "../../../tests/helpers/app";
+import {
+  createTestApp,
+  expectError,
+  expectMasterOnly,
+  expectValidation,
+  insertUsageRow,
+  list,
+  obj,
+  type TestApp,
+} from "../../../tests/helpers/app";
 import { DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
 
 const T0 = Date.parse("2025-04-01T00:00:00Z");
@@ -21,8 +30,23 @@ describe.each(DIALECTS)("usage route on $dialect", ({ create }) => {
     const key = obj(await t.call("POST", "/v1/keys", { body: { user_id: "u1" } }));
     keyId = key.id as string;
     virtual = key.key as string;
-    ids.a = await insertUsageRow(t.store, { userId: "u1", apiKeyId: keyId, timestamp: at(0), model: "gpt-4o", provider: "openai", costMicros: 1_500_000 });
-    ids.b = await insertUsageRow(t.store, { userId: "u1", timestamp: at(10), model: "claude", provider: "anthropic", endpoint: "/v1/messages", costMicros: null, endUserId: "app-user-9" });
+    ids.a = await insertUsageRow(t.store, {
+      userId: "u1",
+      apiKeyId: keyId,
+      timestamp: at(0),
+      model: "gpt-4o",
+      provider: "openai",
+      costMicros: 1_500_000,
+    });
+    ids.b = await insertUsageRow(t.store, {
+      userId: "u1",
+      timestamp: at(10),
+      model: "claude",
+      provider: "anthropic",
+      endpoint: "/v1/messages",
+      costMicros: null,
+      endUserId: "app-user-9",
+    });
     ids.c = await insertUsageRow(t.store, {
       userId: "u2",
       timestamp: at(20),
@@ -34,7 +58,15 @@ describe.each(DIALECTS)("usage route on $dialect", ({ create }) => {
       promptTokens: null,
       completionTokens: null,
     });
-    ids.d = await insertUsageRow(t.store, { userId: "u2", timestamp: at(30), model: "text-embedding", provider: "openai", endpoint: "/v1/embeddings", completionTokens: 0, costMicros: 7 });
+    ids.d = await insertUsageRow(t.store, {
+      userId: "u2",
+      timestamp: at(30),
+      model: "text-embedding",
+      provider: "openai",
+      endpoint: "/v1/embeddings",
+      completionTokens: 0,
+      costMicros: 7,
+    });
   });
   afterAll(async () => {
     await db.drop();
@@ -76,7 +108,12 @@ describe.each(DIALECTS)("usage route on $dialect", ({ create }) => {
       ttfb_ms: null,
     });
     expect(rows.find((r) => r.id === ids.b)).toMatchObject({ cost: null, end_user_id: "app-user-9" });
-    expect(rows.find((r) => r.id === ids.c)).toMatchObject({ status: "error", error_message: "LLM provider error", prompt_tokens: null, total_tokens: null });
+    expect(rows.find((r) => r.id === ids.c)).toMatchObject({
+      status: "error",
+      error_message: "LLM provider error",
+      prompt_tokens: null,
+      total_tokens: null,
+    });
     expect(rows.find((r) => r.id === ids.d)?.cost).toBe(0.000007);
   });
 
@@ -143,6 +180,10 @@ describe.each(DIALECTS)("usage route without a master key on $dialect", ({ creat
 
   test("503 (item 3)", async () => {
     const t = createTestApp(db, { masterKey: null });
-    expectError(await t.call("GET", "/v1/usage"), 503, "Master key not configured. Set OTARI_MASTER_KEY environment variable.");
+    expectError(
+      await t.call("GET", "/v1/usage"),
+      503,
+      "Master key not configured. Set OTARI_MASTER_KEY environment variable.",
+    );
   });
 });

@@ -13,7 +13,10 @@ import { takeSetHeaders } from "../set-headers";
 
 /** The CSV download's headers (a file name with the date it was taken). */
 export function csvHeaders(at: Date): Record<string, string> {
-  return { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="usage-${at.toISOString().slice(0, 10)}.csv"` };
+  return {
+    "content-type": "text/csv; charset=utf-8",
+    "content-disposition": `attachment; filename="usage-${at.toISOString().slice(0, 10)}.csv"`,
+  };
 }
 
 export function usageRoutes(ctx: HttpContext) {
@@ -32,7 +35,8 @@ export function usageRoutes(ctx: HttpContext) {
         response: { 200: z.array(usageEntry) },
         detail: {
           summary: "Usage records, newest first",
-          description: "Offset (`skip`) or keyset (`cursor`) paging. When more rows follow, the `X-Next-Cursor` response header holds the `cursor` of the next page.",
+          description:
+            "Offset (`skip`) or keyset (`cursor`) paging. When more rows follow, the `X-Next-Cursor` response header holds the `cursor` of the next page.",
         },
       },
     )
@@ -46,11 +50,23 @@ export function usageRoutes(ctx: HttpContext) {
       response: { 200: seriesResponse },
       detail: { summary: "A usage metric per time bucket (zero-filled), overall and for the top groups" },
     })
-    .get("/v1/usage/export.csv", ({ query, set }) => new Response(usage.exportCsv(query), { headers: { ...takeSetHeaders(set), ...csvHeaders(ctx.services.now()) } }), {
-      query: querySchema(exportQuery),
-      detail: {
-        summary: "Usage records as CSV (streamed), newest first, with the filters of GET /v1/usage",
-        responses: { 200: { description: "CSV, a header line then one line per record", content: { "text/csv": { schema: { type: "string" } } } } },
+    .get(
+      "/v1/usage/export.csv",
+      ({ query, set }) =>
+        new Response(usage.exportCsv(query), {
+          headers: { ...takeSetHeaders(set), ...csvHeaders(ctx.services.now()) },
+        }),
+      {
+        query: querySchema(exportQuery),
+        detail: {
+          summary: "Usage records as CSV (streamed), newest first, with the filters of GET /v1/usage",
+          responses: {
+            200: {
+              description: "CSV, a header line then one line per record",
+              content: { "text/csv": { schema: { type: "string" } } },
+            },
+          },
+        },
       },
-    });
+    );
 }

@@ -64,7 +64,11 @@ describe.each(DIALECTS)("users routes on $dialect", ({ create }) => {
 
   test("a duplicate live user id -> 409 (item 14)", async () => {
     await createUser({ user_id: "dup" });
-    const err = expectError(await t.call("POST", "/v1/users", { body: { user_id: "dup", alias: "again" } }), 409, "User with id 'dup' already exists");
+    const err = expectError(
+      await t.call("POST", "/v1/users", { body: { user_id: "dup", alias: "again" } }),
+      409,
+      "User with id 'dup' already exists",
+    );
     expect(err.error.code).toBe("conflict");
     expect(obj(await t.call("GET", "/v1/users/dup")).alias).toBeNull();
   });
@@ -105,14 +109,29 @@ describe.each(DIALECTS)("users routes on $dialect", ({ create }) => {
 
   test("re-creating a soft-deleted user revives it with the new fields and spend 0.0 (item 16)", async () => {
     const budget = await createBudget({ max_budget: 10 });
-    await createUser({ user_id: "carol", alias: "Old", blocked: true, metadata: { a: 1 }, budget_id: budget.budget_id });
+    await createUser({
+      user_id: "carol",
+      alias: "Old",
+      blocked: true,
+      metadata: { a: 1 },
+      budget_id: budget.budget_id,
+    });
     await setSpend("carol", 2_500_000);
     expect(obj(await t.call("GET", "/v1/users/carol")).spend).toBe(2.5);
     expect((await t.call("DELETE", "/v1/users/carol")).status).toBe(204);
     const res = await t.call("POST", "/v1/users", { body: { user_id: "carol", alias: "New" } });
     expect(res.status).toBe(200);
     const revived = obj(res);
-    expect(revived).toMatchObject({ user_id: "carol", alias: "New", spend: 0, reserved: 0, blocked: false, metadata: {}, budget_id: null, budget_started_at: null });
+    expect(revived).toMatchObject({
+      user_id: "carol",
+      alias: "New",
+      spend: 0,
+      reserved: 0,
+      blocked: false,
+      metadata: {},
+      budget_id: null,
+      budget_started_at: null,
+    });
     expect(list(await t.call("GET", "/v1/users?limit=1000")).map((u) => u.user_id)).toContain("carol");
     expectError(await t.call("POST", "/v1/users", { body: { user_id: "carol" } }), 409);
   });
@@ -140,12 +159,24 @@ describe.each(DIALECTS)("users routes on $dialect", ({ create }) => {
   });
 
   test("an unknown budget_id on create or update -> 404 (item 20)", async () => {
-    expectError(await t.call("POST", "/v1/users", { body: { user_id: "gus", budget_id: "no-budget" } }), 404, "Budget with id 'no-budget' not found");
+    expectError(
+      await t.call("POST", "/v1/users", { body: { user_id: "gus", budget_id: "no-budget" } }),
+      404,
+      "Budget with id 'no-budget' not found",
+    );
     expectError(await t.call("GET", "/v1/users/gus"), 404);
     await createUser({ user_id: "gus" });
-    expectError(await t.call("PATCH", "/v1/users/gus", { body: { budget_id: "no-budget" } }), 404, "Budget with id 'no-budget' not found");
+    expectError(
+      await t.call("PATCH", "/v1/users/gus", { body: { budget_id: "no-budget" } }),
+      404,
+      "Budget with id 'no-budget' not found",
+    );
     expect(obj(await t.call("GET", "/v1/users/gus")).budget_id).toBeNull();
-    expectError(await t.call("PATCH", "/v1/users/nobody", { body: { alias: "x" } }), 404, "User with id 'nobody' not found");
+    expectError(
+      await t.call("PATCH", "/v1/users/nobody", { body: { alias: "x" } }),
+      404,
+      "User with id 'nobody' not found",
+    );
   });
 
   test("GET /v1/users/{id} applies a due budget reset, anchored, once, with one reset log (§7.3, item 39)", async () => {
@@ -178,7 +209,9 @@ describe.each(DIALECTS)("users routes on $dialect", ({ create }) => {
     await createUser({ user_id: "ivy", alias: "Ivy", metadata: { a: 1, b: 2 } });
     const p = obj(await t.call("PATCH", "/v1/users/ivy", { body: { blocked: true, metadata: { c: 3 } } }));
     expect(p).toMatchObject({ alias: "Ivy", blocked: true, metadata: { c: 3 } });
-    const q = obj(await t.call("PATCH", "/v1/users/ivy", { body: { alias: null, blocked: null, metadata: null, budget_id: null } }));
+    const q = obj(
+      await t.call("PATCH", "/v1/users/ivy", { body: { alias: null, blocked: null, metadata: null, budget_id: null } }),
+    );
     expect(q).toMatchObject({ alias: "Ivy", blocked: true, metadata: { c: 3 }, budget_id: null });
     expect(ms(q.updated_at)).toBeGreaterThanOrEqual(ms(p.updated_at));
   });
@@ -186,8 +219,16 @@ describe.each(DIALECTS)("users routes on $dialect", ({ create }) => {
   test("rpm_limit, tpm_limit and allowed_models round-trip on create and PATCH", async () => {
     const u = await createUser({ user_id: "jay", rpm_limit: 3, tpm_limit: 3000, allowed_models: ["openai:*"] });
     expect([u.rpm_limit, u.tpm_limit, u.allowed_models]).toEqual([3, 3000, ["openai:*"]]);
-    const p = obj(await t.call("PATCH", "/v1/users/jay", { body: { tpm_limit: 9000, allowed_models: ["anthropic:claude-3-5-haiku", "openai/gpt-4o"] } }));
-    expect([p.rpm_limit, p.tpm_limit, p.allowed_models]).toEqual([3, 9000, ["anthropic:claude-3-5-haiku", "openai/gpt-4o"]]);
+    const p = obj(
+      await t.call("PATCH", "/v1/users/jay", {
+        body: { tpm_limit: 9000, allowed_models: ["anthropic:claude-3-5-haiku", "openai/gpt-4o"] },
+      }),
+    );
+    expect([p.rpm_limit, p.tpm_limit, p.allowed_models]).toEqual([
+      3,
+      9000,
+      ["anthropic:claude-3-5-haiku", "openai/gpt-4o"],
+    ]);
     const listed = list(await t.call("GET", "/v1/users?limit=1000")).find((x) => x.user_id === "jay");
     expect(listed?.tpm_limit).toBe(9000);
   });
@@ -203,11 +244,32 @@ describe.each(DIALECTS)("users routes on $dialect", ({ create }) => {
     await createUser({ user_id: "kim" });
     const base = Date.now() - 3_600_000;
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push(await insertUsageRow(t.store, { userId: "kim", timestamp: new Date(base + i * 1000), model: `m${i}`, endUserId: i === 1 ? "kims-app-user" : null }));
+    for (let i = 0; i < 3; i++)
+      ids.push(
+        await insertUsageRow(t.store, {
+          userId: "kim",
+          timestamp: new Date(base + i * 1000),
+          model: `m${i}`,
+          endUserId: i === 1 ? "kims-app-user" : null,
+        }),
+      );
     const rows = list(await t.call("GET", "/v1/users/kim/usage"));
     expect(rows.map((r) => r.id)).toEqual([...ids].reverse());
-    expect(rows[0]).toMatchObject({ user_id: "kim", model: "m2", provider: "openai", endpoint: "/v1/chat/completions", prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: 0.001234, status: "success", end_user_id: null });
-    expect(list(await t.call("GET", "/v1/users/kim/usage?end_user_id=kims-app-user")).map((r) => [r.id, r.end_user_id])).toEqual([[ids[1], "kims-app-user"]]);
+    expect(rows[0]).toMatchObject({
+      user_id: "kim",
+      model: "m2",
+      provider: "openai",
+      endpoint: "/v1/chat/completions",
+      prompt_tokens: 10,
+      completion_tokens: 5,
+      total_tokens: 15,
+      cost: 0.001234,
+      status: "success",
+      end_user_id: null,
+    });
+    expect(
+      list(await t.call("GET", "/v1/users/kim/usage?end_user_id=kims-app-user")).map((r) => [r.id, r.end_user_id]),
+    ).toEqual([[ids[1], "kims-app-user"]]);
     expect(list(await t.call("GET", "/v1/users/kim/usage?end_user_id=unknown"))).toEqual([]);
     expect(list(await t.call("GET", "/v1/users/kim/usage?skip=1&limit=1")).map((r) => r.id)).toEqual([ids[1]]);
     expectError(await t.call("GET", "/v1/users/never-was/usage"), 404, "User with id 'never-was' not found");
@@ -221,11 +283,24 @@ describe.each(DIALECTS)("users routes on $dialect", ({ create }) => {
     expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "   " } }), ["body", "user_id"]);
     expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "u".repeat(257) } }), ["body", "user_id"]);
     expectValidation(await t.call("POST", "/v1/users", { body: { user_id: 42 } }), ["body", "user_id"]);
-    expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "x1", blocked: "yes" } }), ["body", "blocked"]);
+    expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "x1", blocked: "yes" } }), [
+      "body",
+      "blocked",
+    ]);
     expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "x1", spend: 5 } }), ["body", "spend"]);
-    expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "x1", metadata: null, extra: 1 } }), ["body", "extra"]);
-    expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "x1", rpm_limit: 0 } }), ["body", "rpm_limit"]);
-    expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "x1", allowed_models: ["*"] } }), ["body", "allowed_models", 0]);
+    expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "x1", metadata: null, extra: 1 } }), [
+      "body",
+      "extra",
+    ]);
+    expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "x1", rpm_limit: 0 } }), [
+      "body",
+      "rpm_limit",
+    ]);
+    expectValidation(await t.call("POST", "/v1/users", { body: { user_id: "x1", allowed_models: ["*"] } }), [
+      "body",
+      "allowed_models",
+      0,
+    ]);
     expectError(await t.call("GET", "/v1/users/x1"), 404);
     await createUser({ user_id: "lee" });
     expectValidation(await t.call("PATCH", "/v1/users/lee", { body: { user_id: "other" } }), ["body", "user_id"]);
@@ -267,7 +342,11 @@ describe.each(DIALECTS)("users routes without a master key on $dialect", ({ crea
       ["DELETE", "/v1/users/u"],
       ["GET", "/v1/users/u/usage"],
     ] as const) {
-      expectError(await t.call(method, path, { body: method === "POST" || method === "PATCH" ? { user_id: "u" } : undefined }), 503, "Master key not configured. Set OTARI_MASTER_KEY environment variable.");
+      expectError(
+        await t.call(method, path, { body: method === "POST" || method === "PATCH" ? { user_id: "u" } : undefined }),
+        503,
+        "Master key not configured. Set OTARI_MASTER_KEY environment variable.",
+      );
     }
   });
 });

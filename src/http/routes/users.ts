@@ -16,13 +16,39 @@ export function usersRoutes(ctx: HttpContext) {
   return new Elysia({ name: "users", prefix: "/v1/users", detail: { tags: ["users"], ...securedDetail } })
     .onParse(bodyParser((request) => requireMaster(ctx, request), ctx.config))
     .onTransform(({ request }) => requireMaster(ctx, request))
-    .post("", ({ body }) => users.create(body), { body: bodySchema(createUserRequest), response: { 200: userResponse }, detail: { summary: "Create (or revive) a user" } })
-    .get("", ({ query }) => users.list(query), { query: querySchema(paginationQuery), response: { 200: z.array(userResponse) }, detail: { summary: "List users" } })
-    .get("/:user_id", ({ params }) => users.get(params.user_id), { params, response: { 200: userResponse }, detail: { summary: "Get a user" } })
-    .patch("/:user_id", ({ params, body }) => users.update(params.user_id, body), { params, body: bodySchema(updateUserRequest), response: { 200: userResponse }, detail: { summary: "Update a user" } })
-    .delete("/:user_id", async ({ params }) => {
-      await users.remove(params.user_id);
-      return new Response(null, { status: 204 });
-    }, { params, detail: { summary: "Soft-delete a user and deactivate its keys" } })
-    .get("/:user_id/usage", ({ params, query }) => users.usage(params.user_id, query), { params, query: querySchema(userUsageQuery), response: { 200: z.array(usageEntry) }, detail: { summary: "A user's usage, newest first" } });
+    .post("", ({ body }) => users.create(body), {
+      body: bodySchema(createUserRequest),
+      response: { 200: userResponse },
+      detail: { summary: "Create (or revive) a user" },
+    })
+    .get("", ({ query }) => users.list(query), {
+      query: querySchema(paginationQuery),
+      response: { 200: z.array(userResponse) },
+      detail: { summary: "List users" },
+    })
+    .get("/:user_id", ({ params }) => users.get(params.user_id), {
+      params,
+      response: { 200: userResponse },
+      detail: { summary: "Get a user" },
+    })
+    .patch("/:user_id", ({ params, body }) => users.update(params.user_id, body), {
+      params,
+      body: bodySchema(updateUserRequest),
+      response: { 200: userResponse },
+      detail: { summary: "Update a user" },
+    })
+    .delete(
+      "/:user_id",
+      async ({ params }) => {
+        await users.remove(params.user_id);
+        return new Response(null, { status: 204 });
+      },
+      { params, detail: { summary: "Soft-delete a user and deactivate its keys" } },
+    )
+    .get("/:user_id/usage", ({ params, query }) => users.usage(params.user_id, query), {
+      params,
+      query: querySchema(userUsageQuery),
+      response: { 200: z.array(usageEntry) },
+      detail: { summary: "A user's usage, newest first" },
+    });
 }

@@ -18,7 +18,12 @@ const loadTrpc = () => Promise.all([import("@trpc/server/adapters/fetch"), impor
 let trpc: ReturnType<typeof loadTrpc> | null = null;
 
 /** The router at `endpoint`, with `authorize(request)` checking each call's caller. */
-export function mountTrpc(ctx: HttpContext, name: string, endpoint: string, authorize: (request: Request) => void | Promise<void>) {
+export function mountTrpc(
+  ctx: HttpContext,
+  name: string,
+  endpoint: string,
+  authorize: (request: Request) => void | Promise<void>,
+) {
   const handle = async ({ request }: { request: Request }) => {
     trpc ??= loadTrpc();
     const [{ fetchRequestHandler }, { appRouter }] = await trpc;
@@ -26,7 +31,12 @@ export function mountTrpc(ctx: HttpContext, name: string, endpoint: string, auth
       endpoint,
       req: withGuardedText(request, ctx.config),
       router: appRouter,
-      createContext: () => ({ services: ctx.services, providers: ctx.providers, config: ctx.config, authorize: () => authorize(request) }),
+      createContext: () => ({
+        services: ctx.services,
+        providers: ctx.providers,
+        config: ctx.config,
+        authorize: () => authorize(request),
+      }),
     });
   };
   // GET (queries) and POST (mutations) by name: Elysia prefers any GET wildcard, such as the console's /ui/*, to an
@@ -37,7 +47,9 @@ export function mountTrpc(ctx: HttpContext, name: string, endpoint: string, auth
 
 /** /trpc: the master key, read as the REST routes read it. */
 export function trpcRoutes(ctx: HttpContext) {
-  return mountTrpc(ctx, "trpc", TRPC_ENDPOINT, (request) => ctx.services.auth.requireMaster(readCredential(headerReader(request))));
+  return mountTrpc(ctx, "trpc", TRPC_ENDPOINT, (request) =>
+    ctx.services.auth.requireMaster(readCredential(headerReader(request))),
+  );
 }
 
 export type { AppRouter } from "./router";

@@ -52,7 +52,8 @@ const CODE_BY_STATUS: Record<number, TrpcCode> = {
 
 /** Maps any thrown value to a TRPCError; non-gateway errors go through the HTTP mapper first (no leaked text). */
 export function toTrpcError(err: unknown): TRPCError {
-  if (err instanceof TRPCError && !(err.cause instanceof GatewayError) && err.code !== "INTERNAL_SERVER_ERROR") return err;
+  if (err instanceof TRPCError && !(err.cause instanceof GatewayError) && err.code !== "INTERNAL_SERVER_ERROR")
+    return err;
   const cause = err instanceof TRPCError && err.cause ? err.cause : err;
   const gw = toGatewayError(cause);
   const code = CODE_BY_STATUS[gw.status] ?? (gw.status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST");
@@ -122,7 +123,9 @@ const keysRouter = t.router({
   list: procedure.input(page).query(({ ctx, input }) => ctx.services.keys.list(input)),
   get: procedure.input(keyId).query(({ ctx, input }) => ctx.services.keys.get(input.key_id)),
   create: procedure.input(createKeyRequest).mutation(({ ctx, input }) => ctx.services.keys.create(input)),
-  update: procedure.input(keyId.extend({ data: updateKeyRequest })).mutation(({ ctx, input }) => ctx.services.keys.update(input.key_id, input.data)),
+  update: procedure
+    .input(keyId.extend({ data: updateKeyRequest }))
+    .mutation(({ ctx, input }) => ctx.services.keys.update(input.key_id, input.data)),
   delete: procedure.input(keyId).mutation(async ({ ctx, input }) => {
     await ctx.services.keys.remove(input.key_id);
     return deleted(input.key_id);
@@ -135,29 +138,41 @@ const usersRouter = t.router({
   list: procedure.input(page).query(({ ctx, input }) => ctx.services.users.list(input)),
   get: procedure.input(userId).query(({ ctx, input }) => ctx.services.users.get(input.user_id)),
   create: procedure.input(createUserRequest).mutation(({ ctx, input }) => ctx.services.users.create(input)),
-  update: procedure.input(userId.extend({ data: updateUserRequest })).mutation(({ ctx, input }) => ctx.services.users.update(input.user_id, input.data)),
+  update: procedure
+    .input(userId.extend({ data: updateUserRequest }))
+    .mutation(({ ctx, input }) => ctx.services.users.update(input.user_id, input.data)),
   delete: procedure.input(userId).mutation(async ({ ctx, input }) => {
     await ctx.services.users.remove(input.user_id);
     return deleted(input.user_id);
   }),
-  usage: procedure.input(userUsageQuery.extend(userId.shape)).query(({ ctx, input }) => ctx.services.users.usage(input.user_id, input)),
+  usage: procedure
+    .input(userUsageQuery.extend(userId.shape))
+    .query(({ ctx, input }) => ctx.services.users.usage(input.user_id, input)),
 });
 
 const budgetsRouter = t.router({
   list: procedure.input(page).query(({ ctx, input }) => ctx.services.budgets.list(input)),
   get: procedure.input(budgetId).query(({ ctx, input }) => ctx.services.budgets.get(input.budget_id)),
-  create: procedure.input(createBudgetRequest.prefault({})).mutation(({ ctx, input }) => ctx.services.budgets.create(input)),
-  update: procedure.input(budgetId.extend({ data: updateBudgetRequest })).mutation(({ ctx, input }) => ctx.services.budgets.update(input.budget_id, input.data)),
+  create: procedure
+    .input(createBudgetRequest.prefault({}))
+    .mutation(({ ctx, input }) => ctx.services.budgets.create(input)),
+  update: procedure
+    .input(budgetId.extend({ data: updateBudgetRequest }))
+    .mutation(({ ctx, input }) => ctx.services.budgets.update(input.budget_id, input.data)),
   delete: procedure.input(budgetId).mutation(async ({ ctx, input }) => {
     await ctx.services.budgets.remove(input.budget_id);
     return deleted(input.budget_id);
   }),
-  resetLogs: procedure.input(paginationQuery.extend(budgetId.shape)).query(({ ctx, input }) => ctx.services.budgets.resetLogs(input.budget_id, input)),
+  resetLogs: procedure
+    .input(paginationQuery.extend(budgetId.shape))
+    .query(({ ctx, input }) => ctx.services.budgets.resetLogs(input.budget_id, input)),
 });
 
 const pricingRouter = t.router({
   list: procedure.input(page).query(({ ctx, input }) => ctx.services.pricing.list(input)),
-  get: procedure.input(modelKey.extend(pricingAsOfQuery.shape)).query(({ ctx, input }) => ctx.services.pricing.get(input.model_key, input.as_of)),
+  get: procedure
+    .input(modelKey.extend(pricingAsOfQuery.shape))
+    .query(({ ctx, input }) => ctx.services.pricing.get(input.model_key, input.as_of)),
   history: procedure.input(modelKey).query(({ ctx, input }) => ctx.services.pricing.history(input.model_key)),
   set: procedure.input(setPricingRequest).mutation(({ ctx, input }) => ctx.services.pricing.set(input)),
   delete: procedure.input(modelKey.extend(pricingDeleteQuery.shape)).mutation(async ({ ctx, input }) => {
@@ -180,7 +195,9 @@ export const appRouter = t.router({
   budgets: budgetsRouter,
   pricing: pricingRouter,
   usage: usageRouter,
-  overview: procedure.input(overviewQuery.prefault({})).query(({ ctx, input }) => ctx.services.analytics.overview(input)),
+  overview: procedure
+    .input(overviewQuery.prefault({}))
+    .query(({ ctx, input }) => ctx.services.analytics.overview(input)),
   providers: procedure.query(({ ctx }) => ctx.providers().list()),
   settings: procedure.query(({ ctx }) => effectiveConfig(ctx.config)),
 });

@@ -65,9 +65,19 @@ describe.each(DIALECTS)("tRPC over HTTP on $dialect", ({ create }) => {
   test("users and keys: create, list, get, update, rotate, delete", async () => {
     const user = await gw.users.create.mutate({ user_id: "trpc-user", alias: "T", rpm_limit: 5 });
     expect(user).toMatchObject({ user_id: "trpc-user", alias: "T", spend: 0, blocked: false, rpm_limit: 5 });
-    const key = await gw.keys.create.mutate({ user_id: user.user_id, key_name: "ci", metadata: { a: 1 }, expires_at: "2099-01-01T00:00:00Z" });
+    const key = await gw.keys.create.mutate({
+      user_id: user.user_id,
+      key_name: "ci",
+      metadata: { a: 1 },
+      expires_at: "2099-01-01T00:00:00Z",
+    });
     expect(key.key).toMatch(/^gw-[A-Za-z0-9_-]{64}$/);
-    expect(key).toMatchObject({ user_id: "trpc-user", key_name: "ci", is_active: true, expires_at: "2099-01-01T00:00:00.000+00:00" });
+    expect(key).toMatchObject({
+      user_id: "trpc-user",
+      key_name: "ci",
+      is_active: true,
+      expires_at: "2099-01-01T00:00:00.000+00:00",
+    });
     const listed = await gw.keys.list.query();
     expect(listed.map((k) => k.id)).toContain(key.id);
     expect(listed.find((k) => k.id === key.id)).not.toHaveProperty("key");
@@ -95,9 +105,15 @@ describe.each(DIALECTS)("tRPC over HTTP on $dialect", ({ create }) => {
 
   test("analytics, providers and the effective configuration, over the same services as REST", async () => {
     await gw.users.create.mutate({ user_id: "trpc-analytics" });
-    const ids = [await insertUsageRow(t.store, { userId: "trpc-analytics", costMicros: 2_000_000 }), await insertUsageRow(t.store, { userId: "trpc-analytics", costMicros: 500_000 })];
+    const ids = [
+      await insertUsageRow(t.store, { userId: "trpc-analytics", costMicros: 2_000_000 }),
+      await insertUsageRow(t.store, { userId: "trpc-analytics", costMicros: 500_000 }),
+    ];
     // The test app's clock is frozen at its creation; the rows carry the real time.
-    const range = { start: new Date(Date.now() - 3_600_000).toISOString(), end: new Date(Date.now() + 3_600_000).toISOString() };
+    const range = {
+      start: new Date(Date.now() - 3_600_000).toISOString(),
+      end: new Date(Date.now() + 3_600_000).toISOString(),
+    };
     const summary = await gw.usage.summary.query({ ...range, user_id: "trpc-analytics", group_by: "user" });
     expect(summary.totals).toMatchObject({ requests: 2, cost: 2.5 });
     expect(summary.groups).toEqual([expect.objectContaining({ key: "trpc-analytics", requests: 2 })]);
@@ -118,38 +134,95 @@ describe.each(DIALECTS)("tRPC over HTTP on $dialect", ({ create }) => {
     const budget = await gw.budgets.create.mutate({ max_budget: 3, budget_duration_sec: 60 });
     expect(budget).toMatchObject({ max_budget: 3, budget_duration_sec: 60 });
     expect((await gw.budgets.create.mutate()).max_budget).toBeNull();
-    expect((await gw.budgets.update.mutate({ budget_id: budget.budget_id, data: { max_budget: 4 } })).max_budget).toBe(4);
+    expect((await gw.budgets.update.mutate({ budget_id: budget.budget_id, data: { max_budget: 4 } })).max_budget).toBe(
+      4,
+    );
     expect((await gw.budgets.list.query()).map((b) => b.budget_id)).toContain(budget.budget_id);
     expect(await gw.budgets.resetLogs.query({ budget_id: budget.budget_id })).toEqual([]);
     await gw.users.create.mutate({ user_id: "budgeted", budget_id: budget.budget_id });
-    await expectTrpcError(gw.budgets.delete.mutate({ budget_id: budget.budget_id }), "CONFLICT", 409, `Budget '${budget.budget_id}' is assigned to 1 user(s)`);
+    await expectTrpcError(
+      gw.budgets.delete.mutate({ budget_id: budget.budget_id }),
+      "CONFLICT",
+      409,
+      `Budget '${budget.budget_id}' is assigned to 1 user(s)`,
+    );
 
-    const price = await gw.pricing.set.mutate({ model_key: "openai/gpt-4o", input_price_per_million: 2.5, output_price_per_million: 10, effective_at: "2025-01-01T00:00:00Z" });
+    const price = await gw.pricing.set.mutate({
+      model_key: "openai/gpt-4o",
+      input_price_per_million: 2.5,
+      output_price_per_million: 10,
+      effective_at: "2025-01-01T00:00:00Z",
+    });
     expect(price.model_key).toBe("openai:gpt-4o");
-    await gw.pricing.set.mutate({ model_key: "openai:gpt-4o", input_price_per_million: 3, output_price_per_million: 12, effective_at: "2025-06-01T00:00:00Z" });
-    expect((await gw.pricing.get.query({ model_key: "openai:gpt-4o", as_of: "2025-03-01T00:00:00Z" })).input_price_per_million).toBe(2.5);
+    await gw.pricing.set.mutate({
+      model_key: "openai:gpt-4o",
+      input_price_per_million: 3,
+      output_price_per_million: 12,
+      effective_at: "2025-06-01T00:00:00Z",
+    });
+    expect(
+      (await gw.pricing.get.query({ model_key: "openai:gpt-4o", as_of: "2025-03-01T00:00:00Z" }))
+        .input_price_per_million,
+    ).toBe(2.5);
     expect((await gw.pricing.get.query({ model_key: "openai:gpt-4o" })).input_price_per_million).toBe(3);
     expect(await gw.pricing.history.query({ model_key: "openai:gpt-4o" })).toHaveLength(2);
-    expect(await gw.pricing.delete.mutate({ model_key: "openai:gpt-4o", effective_at: "2025-06-01T00:00:00Z" })).toEqual({ deleted: true, id: "openai:gpt-4o" });
+    expect(
+      await gw.pricing.delete.mutate({ model_key: "openai:gpt-4o", effective_at: "2025-06-01T00:00:00Z" }),
+    ).toEqual({ deleted: true, id: "openai:gpt-4o" });
     expect(await gw.pricing.list.query()).toHaveLength(1);
-    await expectTrpcError(gw.pricing.set.mutate({ model_key: "nosuch:model", input_price_per_million: 1, output_price_per_million: 1 }), "BAD_REQUEST", 400, "Unsupported provider 'nosuch'");
+    await expectTrpcError(
+      gw.pricing.set.mutate({ model_key: "nosuch:model", input_price_per_million: 1, output_price_per_million: 1 }),
+      "BAD_REQUEST",
+      400,
+      "Unsupported provider 'nosuch'",
+    );
   });
 
   test("calls in one tick are batched into one HTTP request", async () => {
     const before = requests;
-    const [keys, users, budgets] = await Promise.all([gw.keys.list.query(), gw.users.list.query(), gw.budgets.list.query()]);
+    const [keys, users, budgets] = await Promise.all([
+      gw.keys.list.query(),
+      gw.users.list.query(),
+      gw.budgets.list.query(),
+    ]);
     expect([Array.isArray(keys), Array.isArray(users), Array.isArray(budgets)]).toEqual([true, true, true]);
     expect(requests - before).toBe(1);
   });
 
   test("404 and 409 map to NOT_FOUND and CONFLICT, with the gateway's status and detail", async () => {
-    const missing = await expectTrpcError(gw.keys.get.query({ key_id: "nope" }), "NOT_FOUND", 404, "API key with id 'nope' not found");
-    expect(missing.data?.gateway).toEqual({ status: 404, type: "not_found_error", code: "not_found", param: null, detail: "API key with id 'nope' not found" });
+    const missing = await expectTrpcError(
+      gw.keys.get.query({ key_id: "nope" }),
+      "NOT_FOUND",
+      404,
+      "API key with id 'nope' not found",
+    );
+    expect(missing.data?.gateway).toEqual({
+      status: 404,
+      type: "not_found_error",
+      code: "not_found",
+      param: null,
+      detail: "API key with id 'nope' not found",
+    });
     await expectTrpcError(gw.users.get.query({ user_id: "ghost" }), "NOT_FOUND", 404, "User with id 'ghost' not found");
-    await expectTrpcError(gw.budgets.get.query({ budget_id: "none" }), "NOT_FOUND", 404, "Budget with id 'none' not found");
-    await expectTrpcError(gw.pricing.get.query({ model_key: "openai:none" }), "NOT_FOUND", 404, "Pricing for model 'openai:none' not found");
+    await expectTrpcError(
+      gw.budgets.get.query({ budget_id: "none" }),
+      "NOT_FOUND",
+      404,
+      "Budget with id 'none' not found",
+    );
+    await expectTrpcError(
+      gw.pricing.get.query({ model_key: "openai:none" }),
+      "NOT_FOUND",
+      404,
+      "Pricing for model 'openai:none' not found",
+    );
     await gw.users.create.mutate({ user_id: "twice" });
-    const dup = await expectTrpcError(gw.users.create.mutate({ user_id: "twice" }), "CONFLICT", 409, "User with id 'twice' already exists");
+    const dup = await expectTrpcError(
+      gw.users.create.mutate({ user_id: "twice" }),
+      "CONFLICT",
+      409,
+      "User with id 'twice' already exists",
+    );
     expect(dup.data?.gateway?.type).toBe("conflict_error");
   });
 
@@ -158,7 +231,12 @@ describe.each(DIALECTS)("tRPC over HTTP on $dialect", ({ create }) => {
     const err = await expectTrpcError(wrong.keys.list.query(), "UNAUTHORIZED", 401, "Invalid master key");
     expect(err.data?.gateway?.code).toBe("invalid_master_key");
     const key = await gw.keys.create.mutate({});
-    await expectTrpcError(createGatewayClient({ url: `${url}/trpc/`, masterKey: key.key }).users.list.query(), "UNAUTHORIZED", 401, "Invalid master key");
+    await expectTrpcError(
+      createGatewayClient({ url: `${url}/trpc/`, masterKey: key.key }).users.list.query(),
+      "UNAUTHORIZED",
+      401,
+      "Invalid master key",
+    );
     // Auth runs before input validation, as on the REST routes.
     await expectTrpcError(wrong.users.create.mutate({ user_id: "" }), "UNAUTHORIZED", 401);
     const raw = await fetch(`${url}/trpc/keys.list`);
@@ -175,12 +253,16 @@ describe.each(DIALECTS)("tRPC over HTTP on $dialect", ({ create }) => {
   test("invalid input -> BAD_REQUEST with the validation list; an unknown procedure -> NOT_FOUND", async () => {
     const err = await expectTrpcError(gw.budgets.create.mutate({ max_budget: -1 }), "BAD_REQUEST", 400);
     expect(err.data?.gateway?.code).toBe("validation_error");
-    expect(err.data?.gateway?.detail).toEqual([{ type: "value_error", loc: ["input", "max_budget"], msg: expect.any(String) }]);
+    expect(err.data?.gateway?.detail).toEqual([
+      { type: "value_error", loc: ["input", "max_budget"], msg: expect.any(String) },
+    ]);
     expect(err.message).toStartWith("input.max_budget:");
     // Strict bodies: an unknown field is refused and named (a cast stands in for an untyped script).
     const loose = gw.users.create.mutate({ user_id: "u", nope: 1 } as Parameters<typeof gw.users.create.mutate>[0]);
     const strict = await expectTrpcError(loose, "BAD_REQUEST", 400);
-    expect(strict.data?.gateway?.detail).toEqual([{ type: "value_error", loc: ["input", "nope"], msg: expect.any(String) }]);
+    expect(strict.data?.gateway?.detail).toEqual([
+      { type: "value_error", loc: ["input", "nope"], msg: expect.any(String) },
+    ]);
     await expectTrpcError(gw.keys.list.query({ limit: 5000 }), "BAD_REQUEST", 400);
     const res = await fetch(`${url}/trpc/keys.nothing`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
     expect(res.status).toBe(404);
@@ -201,7 +283,12 @@ describe.each(DIALECTS)("tRPC edge cases on $dialect", ({ create }) => {
     const server = serve(t);
     try {
       const gw = createGatewayClient({ url: `http://127.0.0.1:${server.port}`, masterKey: "anything" });
-      await expectTrpcError(gw.users.list.query(), "SERVICE_UNAVAILABLE", 503, "Master key not configured. Set OTARI_MASTER_KEY environment variable.");
+      await expectTrpcError(
+        gw.users.list.query(),
+        "SERVICE_UNAVAILABLE",
+        503,
+        "Master key not configured. Set OTARI_MASTER_KEY environment variable.",
+      );
     } finally {
       server.stop(true);
     }
@@ -215,7 +302,12 @@ describe.each(DIALECTS)("tRPC edge cases on $dialect", ({ create }) => {
     try {
       const gw = createGatewayClient({ url: `http://127.0.0.1:${server.port}`, masterKey: MASTER_KEY });
       const started = performance.now();
-      const err = await expectTrpcError(gw.users.list.query(), "SERVICE_UNAVAILABLE", 503, "Database unavailable, please retry");
+      const err = await expectTrpcError(
+        gw.users.list.query(),
+        "SERVICE_UNAVAILABLE",
+        503,
+        "Database unavailable, please retry",
+      );
       expect(performance.now() - started).toBeLessThan(3000);
       expect(JSON.stringify(err.data)).not.toMatch(/sqlite|postgres|select|closed/i);
     } finally {

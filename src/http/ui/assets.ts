@@ -19,7 +19,14 @@ export interface ConsoleAsset {
 export const consoleAssets = new Map<string, ConsoleAsset>(
   Object.entries(files).map(([name, body]) => {
     let gz: Uint8Array | null = null;
-    return [name, { body, type: TYPES[name.slice(name.lastIndexOf(".") + 1)] ?? "application/octet-stream", gzipped: () => (gz ??= gzipSync(body, { level: 9 })) }];
+    return [
+      name,
+      {
+        body,
+        type: TYPES[name.slice(name.lastIndexOf(".") + 1)] ?? "application/octet-stream",
+        gzipped: () => (gz ??= gzipSync(body, { level: 9 })),
+      },
+    ];
   }),
 );
 
@@ -29,7 +36,11 @@ const named = (ext: string) => [...consoleAssets.keys()].filter((n) => n.endsWit
 export const consoleHtml = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark"><title>Gateway console</title><link rel="icon" href="data:,">
-${named("css").map((n) => `<link rel="stylesheet" href="/ui/assets/${n}">`).join("")}
+${named("css")
+  .map((n) => `<link rel="stylesheet" href="/ui/assets/${n}">`)
+  .join("")}
 </head><body><div id="app"></div>
-${named("js").map((n) => `<script type="module" src="/ui/assets/${n}"></script>`).join("")}
+${named("js")
+  .map((n) => `<script type="module" src="/ui/assets/${n}"></script>`)
+  .join("")}
 </body></html>`;

@@ -13,10 +13,22 @@ export function bundleConsole(): Record<string, string> {
   try {
     const entry = join(import.meta.dir, "../../ui/main.tsx");
     const result = Bun.spawnSync(
-      [process.execPath, "build", entry, "--minify", "--target=browser", "--format=esm", "--outdir", out, "--entry-naming=[name]-[hash].[ext]", "--asset-naming=[name]-[hash].[ext]"],
+      [
+        process.execPath,
+        "build",
+        entry,
+        "--minify",
+        "--target=browser",
+        "--format=esm",
+        "--outdir",
+        out,
+        "--entry-naming=[name]-[hash].[ext]",
+        "--asset-naming=[name]-[hash].[ext]",
+      ],
       { stdout: "pipe", stderr: "pipe", env: { ...process.env, NODE_ENV: "production" } },
     );
-    if (result.exitCode !== 0) throw new Error(`bundling the console failed:\n${result.stdout.toString()}${result.stderr.toString()}`);
+    if (result.exitCode !== 0)
+      throw new Error(`bundling the console failed:\n${result.stdout.toString()}${result.stderr.toString()}`);
     return Object.fromEntries(readdirSync(out).map((name) => [name, readFileSync(join(out, name), "utf8")]));
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -5,7 +5,14 @@
  * mutation; cross-site requests refused; logout holding on another replica; `enable_ui: false`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type CallResult, createTestApp, expectError as expectRestError, MASTER_KEY, obj, type TestApp } from "../../../tests/helpers/app";
+import {
+  type CallResult,
+  createTestApp,
+  expectError as expectRestError,
+  MASTER_KEY,
+  obj,
+  type TestApp,
+} from "../../../tests/helpers/app";
 import { DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
 import { SIGN_IN_LIMITS } from "../../services/sessions";
 
@@ -27,7 +34,8 @@ const CONSOLE_API: [string, string][] = [
 
 /** A refusal in the envelope of the route that answered: the REST error body, or tRPC's with the gateway's data. */
 function expectError(res: CallResult, status: number, message?: string | RegExp): void {
-  const trpc = (res.json as { error?: { message?: string; data?: { httpStatus?: number; gateway?: unknown } } } | null)?.error;
+  const trpc = (res.json as { error?: { message?: string; data?: { httpStatus?: number; gateway?: unknown } } } | null)
+    ?.error;
   if (!trpc?.data) {
     expectRestError(res, status, message);
     return;
@@ -52,7 +60,13 @@ async function signIn(t: TestApp, headers: Record<string, string> = {}): Promise
 }
 
 /** A console call: the cookie and, unless `csrf: null`, the token. */
-function consoleCall(t: TestApp, s: Session, method: string, path: string, opts: { csrf?: string | null; body?: unknown; headers?: Record<string, string> } = {}) {
+function consoleCall(
+  t: TestApp,
+  s: Session,
+  method: string,
+  path: string,
+  opts: { csrf?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { cookie: s.cookie, ...opts.headers };
   const csrf = opts.csrf === undefined ? s.csrf : opts.csrf;
   if (csrf) headers["x-csrf-token"] = csrf;
@@ -82,7 +96,9 @@ describe.each(DIALECTS)("console on $dialect", ({ create }) => {
     const assets = [...page.text.matchAll(/\/ui\/assets\/([\w.-]+)/g)].map((m) => m[1]!);
     expect(assets.some((a) => a.endsWith(".js")) && assets.some((a) => a.endsWith(".css"))).toBe(true);
     for (const a of assets) {
-      const res = await t.app.handle(new Request(`http://localhost/ui/assets/${a}`, { headers: { "accept-encoding": "gzip" } }));
+      const res = await t.app.handle(
+        new Request(`http://localhost/ui/assets/${a}`, { headers: { "accept-encoding": "gzip" } }),
+      );
       expect(res.status).toBe(200);
       expect(res.headers.get("content-encoding")).toBe("gzip");
       expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
@@ -109,7 +125,11 @@ describe.each(DIALECTS)("console on $dialect", ({ create }) => {
   });
 
   test("a virtual key or a wrong key cannot sign in", async () => {
-    expectError(await t.call("POST", "/ui/api/session", { token: null, body: { master_key: virtual } }), 401, "Invalid master key");
+    expectError(
+      await t.call("POST", "/ui/api/session", { token: null, body: { master_key: virtual } }),
+      401,
+      "Invalid master key",
+    );
     expectError(await t.call("POST", "/ui/api/session", { token: null, body: {} }), 422);
   });
 
@@ -119,7 +139,14 @@ describe.each(DIALECTS)("console on $dialect", ({ create }) => {
       expectError(await t.call(method, path, { token: null, body }), 401);
       expectError(await t.call(method, path, { token: virtual, body }), 401);
       expectError(await t.call(method, path, { token: MASTER_KEY, body }), 401);
-      expectError(await t.call(method, path, { token: null, body, headers: { cookie: "otari_console=forged-session-id-AAAAAAAAAAAAAAAAAAAAAAAAAAAA" } }), 401);
+      expectError(
+        await t.call(method, path, {
+          token: null,
+          body,
+          headers: { cookie: "otari_console=forged-session-id-AAAAAAAAAAAAAAAAAAAAAAAAAAAA" },
+        }),
+        401,
+      );
     }
   });
 
@@ -127,24 +154,62 @@ describe.each(DIALECTS)("console on $dialect", ({ create }) => {
     const s = await signIn(t);
     expect((await consoleCall(t, s, "GET", "/ui/api/trpc/keys.list")).status).toBe(200);
     for (const csrf of [null, "0".repeat(64), (await signIn(t)).csrf]) {
-      expectError(await consoleCall(t, s, "GET", "/ui/api/trpc/keys.list", { csrf }), 403, "Missing or invalid CSRF token");
-      expectError(await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", { csrf, body: { key_name: "csrf" } }), 403, "Missing or invalid CSRF token");
+      expectError(
+        await consoleCall(t, s, "GET", "/ui/api/trpc/keys.list", { csrf }),
+        403,
+        "Missing or invalid CSRF token",
+      );
+      expectError(
+        await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", { csrf, body: { key_name: "csrf" } }),
+        403,
+        "Missing or invalid CSRF token",
+      );
       expectError(await consoleCall(t, s, "DELETE", "/ui/api/session", { csrf }), 403, "Missing or invalid CSRF token");
     }
     const keys = await consoleCall(t, s, "GET", "/ui/api/trpc/keys.list");
     expect(JSON.stringify(keys.json)).not.toContain('"csrf"');
-    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }] as Record<string, string>[]) {
-      expectError(await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", { body: { key_name: "x" }, headers }), 403, "Cross-site request refused");
-      expectError(await t.call("POST", "/ui/api/session", { token: null, body: { master_key: MASTER_KEY }, headers }), 403, "Cross-site request refused");
+    for (const headers of [
+      { origin: "https://evil.example" },
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "same-site" },
+    ] as Record<string, string>[]) {
+      expectError(
+        await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", { body: { key_name: "x" }, headers }),
+        403,
+        "Cross-site request refused",
+      );
+      expectError(
+        await t.call("POST", "/ui/api/session", { token: null, body: { master_key: MASTER_KEY }, headers }),
+        403,
+        "Cross-site request refused",
+      );
     }
     // The console's own origin passes, also behind a proxy that names the public host.
-    expect((await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", { body: { key_name: "same" }, headers: { origin: "http://localhost", "sec-fetch-site": "same-origin" } })).status).toBe(200);
-    expect((await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", { body: { key_name: "proxied" }, headers: { origin: "https://gw.example", "x-forwarded-host": "gw.example" } })).status).toBe(200);
+    expect(
+      (
+        await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", {
+          body: { key_name: "same" },
+          headers: { origin: "http://localhost", "sec-fetch-site": "same-origin" },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", {
+          body: { key_name: "proxied" },
+          headers: { origin: "https://gw.example", "x-forwarded-host": "gw.example" },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   test("the session works the console API: a key created there is shown once and is a real key", async () => {
     const s = await signIn(t);
-    const created = obj(await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", { body: { key_name: "<img src=x onerror=alert(1)>" } }));
+    const created = obj(
+      await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", {
+        body: { key_name: "<img src=x onerror=alert(1)>" },
+      }),
+    );
     const secret = (created.result as { data: { key: string } }).data.key;
     expect(await t.services.auth.authenticate(secret)).toMatchObject({ kind: "key" });
     const list = JSON.stringify((await consoleCall(t, s, "GET", "/ui/api/trpc/keys.list")).json);
@@ -166,16 +231,23 @@ describe.each(DIALECTS)("console on $dialect", ({ create }) => {
     expectError(await consoleCall(replica, s, "GET", "/ui/api/trpc/keys.list"), 401, "Session expired or signed out");
     const later = await signIn(t);
     t.clock.advance(t.config.ui_session_ttl_seconds * 1000 + 1000);
-    expectError(await consoleCall(t, later, "GET", "/ui/api/session", { csrf: null }), 401, "Session expired or signed out");
+    expectError(
+      await consoleCall(t, later, "GET", "/ui/api/session", { csrf: null }),
+      401,
+      "Session expired or signed out",
+    );
   });
 
   test("failed sign-ins are limited per client, then allowed again after the window", async () => {
-    for (let i = 0; i < SIGN_IN_LIMITS.perClient; i++) expectError(await t.call("POST", "/ui/api/session", { token: null, body: { master_key: `wrong-${i}` } }), 401);
+    for (let i = 0; i < SIGN_IN_LIMITS.perClient; i++)
+      expectError(await t.call("POST", "/ui/api/session", { token: null, body: { master_key: `wrong-${i}` } }), 401);
     const limited = await t.call("POST", "/ui/api/session", { token: null, body: { master_key: MASTER_KEY } });
     expectError(limited, 429, /^Too many failed sign-ins; retry in \d+ s$/);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     t.clock.advance(SIGN_IN_LIMITS.windowMs + 1000);
-    expect((await t.call("POST", "/ui/api/session", { token: null, body: { master_key: MASTER_KEY } })).status).toBe(200);
+    expect((await t.call("POST", "/ui/api/session", { token: null, body: { master_key: MASTER_KEY } })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -191,8 +263,11 @@ describe.each(DIALECTS)("enable_ui: false on $dialect", ({ create }) => {
   });
 
   test("no page, no console API, and GET / does not link to it", async () => {
-    for (const path of ["/ui", "/ui/keys", "/ui/api/session", "/ui/api/trpc/overview"]) expect((await t.call("GET", path, { token: null })).status).toBe(404);
-    expect((await t.call("POST", "/ui/api/session", { token: null, body: { master_key: MASTER_KEY } })).status).toBe(404);
+    for (const path of ["/ui", "/ui/keys", "/ui/api/session", "/ui/api/trpc/overview"])
+      expect((await t.call("GET", path, { token: null })).status).toBe(404);
+    expect((await t.call("POST", "/ui/api/session", { token: null, body: { master_key: MASTER_KEY } })).status).toBe(
+      404,
+    );
     expect((await t.call("GET", "/", { token: null })).text).not.toContain("/ui");
   });
 });

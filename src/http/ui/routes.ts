@@ -12,10 +12,19 @@ import type { HttpContext } from "../context";
 import { mountTrpc } from "../trpc";
 import { takeSetHeaders } from "../set-headers";
 import { csvHeaders } from "../routes/usage";
-import { clearedCookie, crossSiteRefused, fromSameOrigin, readCookie, requireSession, SESSION_COOKIE, sessionCookie } from "./session-guard";
+import {
+  clearedCookie,
+  crossSiteRefused,
+  fromSameOrigin,
+  readCookie,
+  requireSession,
+  SESSION_COOKIE,
+  sessionCookie,
+} from "./session-guard";
 
 /** The console loads only its own files and talks only to this origin. */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const loadAssets = () => import("./assets");
 let assets: ReturnType<typeof loadAssets> | null = null;
@@ -25,17 +34,29 @@ export function consoleRoutes(ctx: HttpContext) {
   const page = async ({ set }: { set: { headers: Record<string, string | number | undefined> } }) => {
     assets ??= loadAssets();
     const { consoleHtml } = await assets;
-    return new Response(consoleHtml, { headers: { ...takeSetHeaders(set), "content-type": "text/html; charset=utf-8", "content-security-policy": CSP } });
+    return new Response(consoleHtml, {
+      headers: { ...takeSetHeaders(set), "content-type": "text/html; charset=utf-8", "content-security-policy": CSP },
+    });
   };
   // The catch-all page route goes last: Elysia would otherwise let it answer /ui/api/trpc/* too.
   return new Elysia({ name: "console", detail: { hide: true } })
-    .use(mountTrpc(ctx, "console-trpc", "/ui/api/trpc", (request) => requireSession(sessions, request, true).then(() => undefined)))
+    .use(
+      mountTrpc(ctx, "console-trpc", "/ui/api/trpc", (request) =>
+        requireSession(sessions, request, true).then(() => undefined),
+      ),
+    )
     .get("/ui/assets/:name", async ({ params, request, set }) => {
       assets ??= loadAssets();
       const asset = (await assets).consoleAssets.get(params.name);
       if (!asset) return new Response("Not Found", { status: 404, headers: takeSetHeaders(set) });
-      const headers: Record<string, string> = { ...takeSetHeaders(set), "content-type": asset.type, "cache-control": "public, max-age=31536000, immutable", vary: "Accept-Encoding" };
-      if (/\bgzip\b/.test(request.headers.get("accept-encoding") ?? "")) return new Response(asset.gzipped(), { headers: { ...headers, "content-encoding": "gzip" } });
+      const headers: Record<string, string> = {
+        ...takeSetHeaders(set),
+        "content-type": asset.type,
+        "cache-control": "public, max-age=31536000, immutable",
+        vary: "Accept-Encoding",
+      };
+      if (/\bgzip\b/.test(request.headers.get("accept-encoding") ?? ""))
+        return new Response(asset.gzipped(), { headers: { ...headers, "content-encoding": "gzip" } });
       return new Response(asset.body, { headers });
     })
     .post(
@@ -49,17 +70,24 @@ export function consoleRoutes(ctx: HttpContext) {
       },
       { body: signInRequest, response: { 200: sessionInfo } },
     )
-    .get("/ui/api/session", async ({ request }) => sessionInfoOf(await requireSession(sessions, request, false)), { response: { 200: sessionInfo } })
+    .get("/ui/api/session", async ({ request }) => sessionInfoOf(await requireSession(sessions, request, false)), {
+      response: { 200: sessionInfo },
+    })
     .delete("/ui/api/session", async ({ request, set }) => {
       const { sessionId } = await requireSession(sessions, request, true);
       await sessions.signOut(sessionId);
-      return new Response(null, { status: 204, headers: { ...takeSetHeaders(set), "set-cookie": clearedCookie(request) } });
+      return new Response(null, {
+        status: 204,
+        headers: { ...takeSetHeaders(set), "set-cookie": clearedCookie(request) },
+      });
     })
     .get(
       "/ui/api/usage/export.csv",
       async ({ query, request, set }) => {
         await requireSession(sessions, request, false);
-        return new Response(ctx.services.usage.exportCsv(query), { headers: { ...takeSetHeaders(set), ...csvHeaders(ctx.services.now()) } });
+        return new Response(ctx.services.usage.exportCsv(query), {
+          headers: { ...takeSetHeaders(set), ...csvHeaders(ctx.services.now()) },
+        });
       },
       { query: exportQuery },
     )

@@ -22,7 +22,10 @@ export function readCookie(request: Request, name: string): string | null {
 
 /** Served over TLS, directly or behind a proxy that says so. */
 export function isSecure(request: Request): boolean {
-  return request.url.startsWith("https:") || request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() === "https";
+  return (
+    request.url.startsWith("https:") ||
+    request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() === "https"
+  );
 }
 
 export function sessionCookie(request: Request, sessionId: string, expiresAt: Date): string {
@@ -44,7 +47,10 @@ export function fromSameOrigin(request: Request): boolean {
   if (site && site !== "same-origin" && site !== "none") return false;
   const origin = request.headers.get("origin");
   if (!origin) return true;
-  const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim() || request.headers.get("host") || new URL(request.url).host;
+  const host =
+    request.headers.get("x-forwarded-host")?.split(",")[0]?.trim() ||
+    request.headers.get("host") ||
+    new URL(request.url).host;
   try {
     return new URL(origin).host === host;
   } catch {
@@ -52,13 +58,18 @@ export function fromSameOrigin(request: Request): boolean {
   }
 }
 
-export const crossSiteRefused = () => new GatewayError(403, "Cross-site request refused", { code: "cross_site_request" });
+export const crossSiteRefused = () =>
+  new GatewayError(403, "Cross-site request refused", { code: "cross_site_request" });
 
 /**
  * The request's live session; `csrf` also requires its CSRF token. Throws 403 for a cross-site request or a missing
  * or wrong token, 401 without a valid session.
  */
-export async function requireSession(sessions: SessionsService, request: Request, csrf: boolean): Promise<Session & { sessionId: string }> {
+export async function requireSession(
+  sessions: SessionsService,
+  request: Request,
+  csrf: boolean,
+): Promise<Session & { sessionId: string }> {
   if (!fromSameOrigin(request)) throw crossSiteRefused();
   const sessionId = readCookie(request, SESSION_COOKIE);
   if (!sessionId) throw unauthorized("Not signed in", "session_required");

@@ -48,7 +48,11 @@ export function settingsFor(mock: MockServer, over: Partial<ProviderSettings> = 
 }
 
 /** settingsFor plus the target's own configuration: what every contract call uses. */
-export function targetSettings(t: ContractTarget, mock: MockServer, over: Partial<ProviderSettings> = {}): ProviderSettings {
+export function targetSettings(
+  t: ContractTarget,
+  mock: MockServer,
+  over: Partial<ProviderSettings> = {},
+): ProviderSettings {
   const s = settingsFor(mock, over);
   return t.configure ? { ...t.configure(s), ...over } : s;
 }

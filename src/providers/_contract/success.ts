@@ -132,7 +132,10 @@ export function successContract(t: ContractTarget, mock: () => MockServer): void
     test("tool use comes back as a tool_use block with stop_reason tool_use", async () => {
       const res = await p.messages(messagesReq("tools"), settingsFor(mock()));
       expect(res.body.stop_reason).toBe("tool_use");
-      expect(res.body.content.find((b) => b.type === "tool_use")).toMatchObject({ name: "get_weather", input: { city: "Paris" } });
+      expect(res.body.content.find((b) => b.type === "tool_use")).toMatchObject({
+        name: "get_weather",
+        input: { city: "Paris" },
+      });
     });
 
     test("stream is a complete Anthropic event sequence with usage", async () => {

@@ -80,11 +80,24 @@ function messageJson(model: string, s: MockScenario, body: Record<string, unknow
 }
 
 function messageStream(model: string, s: MockScenario, body: Record<string, unknown>, signal: AbortSignal): Response {
-  const ev = (type: string, payload: Record<string, unknown> = {}) => `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
-  if (s.errorFirst) return sseResponse([ev("error", { error: { type: "overloaded_error", message: "Overloaded" } })], signal);
+  const ev = (type: string, payload: Record<string, unknown> = {}) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
+  if (s.errorFirst)
+    return sseResponse([ev("error", { error: { type: "overloaded_error", message: "Overloaded" } })], signal);
   const start = { ...usage(s, 1) };
   const events = [
-    ev("message_start", { message: { id: "msg_mock", type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: start } }),
+    ev("message_start", {
+      message: {
+        id: "msg_mock",
+        type: "message",
+        role: "assistant",
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: start,
+      },
+    }),
     ev("ping"),
   ];
   let index = 0;
@@ -98,20 +111,26 @@ function messageStream(model: string, s: MockScenario, body: Record<string, unkn
   const forced = forcedTool(body);
   let output = s.chunks;
   if (forced || s.tools) {
-    const tool = forced ? { id: "toolu_forced", name: forced } : { id: MOCK_ANTHROPIC_TOOL.id, name: MOCK_ANTHROPIC_TOOL.name };
+    const tool = forced
+      ? { id: "toolu_forced", name: forced }
+      : { id: MOCK_ANTHROPIC_TOOL.id, name: MOCK_ANTHROPIC_TOOL.name };
     const parts = forced ? ['{"answer"', ": 42}"] : ['{"city":', ' "Paris"}'];
     events.push(ev("content_block_start", { index, content_block: { type: "tool_use", ...tool, input: {} } }));
-    for (const partial_json of parts) events.push(ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json } }));
+    for (const partial_json of parts)
+      events.push(ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json } }));
     events.push(ev("content_block_stop", { index }));
     output = 3;
   } else {
     events.push(ev("content_block_start", { index, content_block: { type: "text", text: "" } }));
-    for (let i = 0; i < s.chunks; i++) events.push(ev("content_block_delta", { index, delta: { type: "text_delta", text: chunkText(i) } }));
+    for (let i = 0; i < s.chunks; i++)
+      events.push(ev("content_block_delta", { index, delta: { type: "text_delta", text: chunkText(i) } }));
     events.push(ev("content_block_stop", { index }));
   }
   const stop = forced || s.tools ? "tool_use" : "end_turn";
   // Newer API versions repeat input counts in message_delta; output_tokens is cumulative
-  events.push(ev("message_delta", { delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: output } }));
+  events.push(
+    ev("message_delta", { delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: output } }),
+  );
   events.push(ev("message_stop"));
   const failure = ev("error", { error: { type: "overloaded_error", message: "Overloaded" } });
   return sseResponse(timedSteps(events, s, failure), signal);
@@ -121,11 +140,15 @@ function messageStream(model: string, s: MockScenario, body: Record<string, unkn
  * One Messages call (JSON or SSE by `stream`), for mocks of other hosts that speak the Anthropic wire
  * (Azure Foundry, Vertex rawPredict): errors, malformed bodies and scenarios as startAnthropicMock.
  */
-export function anthropicMessages(ctx: { req: Request; model: string; body: Record<string, unknown>; scenario: MockScenario }, stream: boolean): Response {
+export function anthropicMessages(
+  ctx: { req: Request; model: string; body: Record<string, unknown>; scenario: MockScenario },
+  stream: boolean,
+): Response {
   const s = ctx.scenario;
   if (s.errorStatus !== null) return errorResponse(s);
   const model = ctx.model || "claude-mock";
-  if (s.malformed && !stream) return new Response('{"id": "msg_broken", "content": [', { headers: { "content-type": "application/json" } });
+  if (s.malformed && !stream)
+    return new Response('{"id": "msg_broken", "content": [', { headers: { "content-type": "application/json" } });
   if (s.toolLoop > 0) return messagesLoopResponse(model, s, { ...ctx.body, stream }, ctx.req.signal);
   return stream && !s.jsonStream ? messageStream(model, s, ctx.body, ctx.req.signal) : messageJson(model, s, ctx.body);
 }
@@ -134,8 +157,21 @@ export function startAnthropicMock(options: MockOptions = {}): MockServer {
   return startMockServer(options, "", ({ req, path, body, model, scenario: s }) => {
     if (s.errorStatus !== null) return errorResponse(s);
     if (req.method === "GET" && path === "/v1/models")
-      return json({ data: [{ type: "model", id: "claude-sonnet-4-5", display_name: "Claude Sonnet 4.5", created_at: "2025-09-29T00:00:00Z" }], has_more: false, first_id: "claude-sonnet-4-5", last_id: "claude-sonnet-4-5" });
-    if (path !== "/v1/messages") return json({ type: "error", error: { type: "not_found_error", message: "Not found" } }, 404);
+      return json({
+        data: [
+          {
+            type: "model",
+            id: "claude-sonnet-4-5",
+            display_name: "Claude Sonnet 4.5",
+            created_at: "2025-09-29T00:00:00Z",
+          },
+        ],
+        has_more: false,
+        first_id: "claude-sonnet-4-5",
+        last_id: "claude-sonnet-4-5",
+      });
+    if (path !== "/v1/messages")
+      return json({ type: "error", error: { type: "not_found_error", message: "Not found" } }, 404);
     return anthropicMessages({ req, model, body, scenario: s }, body["stream"] === true);
   });
 }

@@ -18,18 +18,30 @@ import { type MockHandler, type MockOptions, type MockServer, json, startMockSer
 
 const MESSAGES: Record<number, [string, string]> = {
   400: ["BadRequest", "Invalid value for 'temperature': sk-proj-abcdef1234567890XYZ was sent with Bearer abc.def.ghi"],
-  401: ["401", "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."],
+  401: [
+    "401",
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.",
+  ],
   403: ["403", "Public access is disabled. Please configure private endpoint."],
-  404: ["DeploymentNotFound", "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."],
+  404: [
+    "DeploymentNotFound",
+    "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.",
+  ],
   413: ["RequestTooLarge", "The request is too large."],
-  429: ["429", "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current AIServices S0 pricing tier. Please retry after 7 seconds."],
+  429: [
+    "429",
+    "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current AIServices S0 pricing tier. Please retry after 7 seconds.",
+  ],
   500: ["InternalServerError", "The server had an error while processing your request."],
   503: ["ServiceUnavailable", "The service is temporarily unable to process your request."],
 };
 
 function azureError(s: MockScenario): Response {
   const status = s.errorStatus ?? 500;
-  const [code, message] = MESSAGES[status] ?? ["InternalServerError", "The server had an error while processing your request."];
+  const [code, message] = MESSAGES[status] ?? [
+    "InternalServerError",
+    "The server had an error while processing your request.",
+  ];
   const headers: Record<string, string> = { "apim-request-id": "req-mock-error" };
   if (status === 429) {
     headers["x-ratelimit-remaining-requests"] = "0";
@@ -54,7 +66,8 @@ export function startAzureMock(options: MockOptions = {}): MockServer {
     const { req, path, body, model, scenario: s } = ctx;
     const apiVersion = new URL(req.url).searchParams.get("api-version");
     if (path === "/anthropic/v1/messages") {
-      if (!req.headers.get("x-api-key")) return json({ type: "error", error: { type: "authentication_error", message: "invalid x-api-key" } }, 401);
+      if (!req.headers.get("x-api-key"))
+        return json({ type: "error", error: { type: "authentication_error", message: "invalid x-api-key" } }, 401);
       return anthropicMessages(ctx, body["stream"] === true);
     }
     if (!req.headers.get("api-key")) return json({ error: { code: "401", message: MESSAGES[401]![1] } }, 401);

@@ -1,7 +1,15 @@
 import { createHash, createHmac } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
-import { type MockHandler, type MockOptions, type MockServer, json, startMockServer, streamedResponse, timedSteps } from "./server.ts";
+import {
+  type MockHandler,
+  type MockOptions,
+  type MockServer,
+  json,
+  startMockServer,
+  streamedResponse,
+  timedSteps,
+} from "./server.ts";
 
 /**
  * An AWS Bedrock runtime upstream (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html):
@@ -48,41 +56,68 @@ export function encodeFrame(headers: Record<string, string>, payload: Uint8Array
 
 const PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0";
 const event = (type: string, payload: Record<string, unknown>) =>
-  encodeFrame({ ":event-type": type, ":content-type": "application/json", ":message-type": "event" }, JSON.stringify({ ...payload, p: PADDING.slice(0, 10) }));
+  encodeFrame(
+    { ":event-type": type, ":content-type": "application/json", ":message-type": "event" },
+    JSON.stringify({ ...payload, p: PADDING.slice(0, 10) }),
+  );
 const exception = (type: string, message: string) =>
-  encodeFrame({ ":exception-type": type, ":content-type": "application/json", ":message-type": "exception" }, JSON.stringify({ message }));
+  encodeFrame(
+    { ":exception-type": type, ":content-type": "application/json", ":message-type": "exception" },
+    JSON.stringify({ message }),
+  );
 
 // --- SigV4 verification ---
 
 const hex = (d: string) => createHash("sha256").update(d).digest("hex");
 const mac = (k: string | Buffer, d: string) => createHmac("sha256", k).update(d).digest();
-const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+const rfc3986 = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
 
 function verifySigV4(req: Request, rawBody: string, o: BedrockMockOptions): string | null {
   const auth = req.headers.get("authorization") ?? "";
-  const m = auth.match(/^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/);
+  const m = auth.match(
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/,
+  );
   if (!m || !o.credentials) return "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature'.";
   const [, keyId, day, region, service, signedHeaders, signature] = m as unknown as string[];
   if (keyId !== o.credentials.accessKeyId) return "The security token included in the request is invalid.";
-  if (region !== (o.region ?? "us-east-1") || service !== "bedrock") return `Credential should be scoped to a valid region / service 'bedrock'.`;
+  if (region !== (o.region ?? "us-east-1") || service !== "bedrock")
+    return `Credential should be scoped to a valid region / service 'bedrock'.`;
   const date = req.headers.get("x-amz-date") ?? "";
-  const when = Date.parse(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
-  if (!date.startsWith(day!) || !(Math.abs(Date.now() - when) < 5 * 60_000)) return "Signature expired or not yet current.";
-  if (o.credentials.sessionToken && req.headers.get("x-amz-security-token") !== o.credentials.sessionToken) return "The security token included in the request is invalid.";
+  const when = Date.parse(
+    `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+  );
+  if (!date.startsWith(day!) || !(Math.abs(Date.now() - when) < 5 * 60_000))
+    return "Signature expired or not yet current.";
+  if (o.credentials.sessionToken && req.headers.get("x-amz-security-token") !== o.credentials.sessionToken)
+    return "The security token included in the request is invalid.";
   const names = signedHeaders!.split(";");
   if (!names.includes("host") || !names.includes("x-amz-date")) return "host and x-amz-date must be signed.";
   const url = new URL(req.url);
   const path = url.pathname.split("/").map(rfc3986).join("/");
-  const canonical = [req.method, path, "", ...names.map((n) => `${n}:${(req.headers.get(n) ?? "").trim()}`), "", signedHeaders, hex(rawBody)].join("\n");
+  const canonical = [
+    req.method,
+    path,
+    "",
+    ...names.map((n) => `${n}:${(req.headers.get(n) ?? "").trim()}`),
+    "",
+    signedHeaders,
+    hex(rawBody),
+  ].join("\n");
   const toSign = `AWS4-HMAC-SHA256\n${date}\n${day}/${region}/${service}/aws4_request\n${hex(canonical)}`;
   const key = mac(mac(mac(mac("AWS4" + o.credentials.secretAccessKey, day!), region!), service!), "aws4_request");
-  return mac(key, toSign).toString("hex") === signature ? null : "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+  return mac(key, toSign).toString("hex") === signature
+    ? null
+    : "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 }
 
 // --- responses ---
 
 const ERROR_TYPES: Record<number, [string, string]> = {
-  400: ["ValidationException", "The provided model identifier is invalid. (key sk-proj-abcdef1234567890XYZ, Bearer abc.def.ghi)"],
+  400: [
+    "ValidationException",
+    "The provided model identifier is invalid. (key sk-proj-abcdef1234567890XYZ, Bearer abc.def.ghi)",
+  ],
   403: ["AccessDeniedException", "You don't have access to the model with the specified model ID."],
   404: ["ResourceNotFoundException", "Could not resolve the foundation model from the provided model identifier."],
   408: ["ModelTimeoutException", "Model has timed out in processing the request."],
@@ -94,12 +129,16 @@ const ERROR_TYPES: Record<number, [string, string]> = {
 
 export function bedrockError(status: number, type?: string, message?: string): Response {
   const [t, msg] = ERROR_TYPES[status] ?? ["InternalServerException", "The server encountered an internal error."];
-  return json({ message: message ?? msg }, status, { "x-amzn-errortype": `${type ?? t}:http://internal.amazon.com/coral/com.amazon.bedrock/`, "x-amzn-requestid": "req-mock-error" });
+  return json({ message: message ?? msg }, status, {
+    "x-amzn-errortype": `${type ?? t}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
+    "x-amzn-requestid": "req-mock-error",
+  });
 }
 
 function usage(s: MockScenario, output: number): Record<string, number> {
   const u: Record<string, number> = { inputTokens: MOCK_USAGE.prompt, outputTokens: output };
-  if (s.cache) Object.assign(u, { cacheReadInputTokens: MOCK_USAGE.cacheRead, cacheWriteInputTokens: MOCK_USAGE.cacheWrite });
+  if (s.cache)
+    Object.assign(u, { cacheReadInputTokens: MOCK_USAGE.cacheRead, cacheWriteInputTokens: MOCK_USAGE.cacheWrite });
   u["totalTokens"] = MOCK_USAGE.prompt + output + (s.cache ? MOCK_USAGE.cacheRead + MOCK_USAGE.cacheWrite : 0);
   return u;
 }
@@ -109,30 +148,65 @@ const toolInput = () => JSON.parse(MOCK_TOOL.arguments) as unknown;
 
 function converseJson(s: MockScenario): Response {
   const content: Record<string, unknown>[] = [];
-  if (s.reasoning) content.push({ reasoningContent: { reasoningText: { text: "Thinking it over.", signature: "sig-mock" } } });
-  if (s.tools) content.push({ text: "Let me check." }, { toolUse: { toolUseId: "tooluse_mock_1", name: MOCK_TOOL.name, input: toolInput() } });
+  if (s.reasoning)
+    content.push({ reasoningContent: { reasoningText: { text: "Thinking it over.", signature: "sig-mock" } } });
+  if (s.tools)
+    content.push(
+      { text: "Let me check." },
+      { toolUse: { toolUseId: "tooluse_mock_1", name: MOCK_TOOL.name, input: toolInput() } },
+    );
   else content.push({ text: MOCK_TEXT });
-  const body: Record<string, unknown> = { output: { message: { role: "assistant", content } }, stopReason: stopOf(s), metrics: { latencyMs: 120 } };
+  const body: Record<string, unknown> = {
+    output: { message: { role: "assistant", content } },
+    stopReason: stopOf(s),
+    metrics: { latencyMs: 120 },
+  };
   if (!s.noUsage) body["usage"] = usage(s, MOCK_USAGE.completion);
   return json(body, 200, { "x-amzn-requestid": "req-mock" });
 }
 
 function converseStream(s: MockScenario, signal: AbortSignal): Response {
-  if (s.errorFirst) return streamedResponse([exception("serviceUnavailableException", "Bedrock is unable to process your request.")], signal, "application/vnd.amazon.eventstream");
+  if (s.errorFirst)
+    return streamedResponse(
+      [exception("serviceUnavailableException", "Bedrock is unable to process your request.")],
+      signal,
+      "application/vnd.amazon.eventstream",
+    );
   const frames: Uint8Array[] = [event("messageStart", { role: "assistant" })];
   let index = 0;
   if (s.reasoning) {
-    frames.push(event("contentBlockDelta", { contentBlockIndex: index, delta: { reasoningContent: { text: "Thinking it over." } } }));
-    frames.push(event("contentBlockDelta", { contentBlockIndex: index, delta: { reasoningContent: { signature: "sig-mock" } } }));
+    frames.push(
+      event("contentBlockDelta", {
+        contentBlockIndex: index,
+        delta: { reasoningContent: { text: "Thinking it over." } },
+      }),
+    );
+    frames.push(
+      event("contentBlockDelta", { contentBlockIndex: index, delta: { reasoningContent: { signature: "sig-mock" } } }),
+    );
     frames.push(event("contentBlockStop", { contentBlockIndex: index++ }));
   }
-  if (s.malformed) frames.push(encodeFrame({ ":event-type": "contentBlockDelta", ":content-type": "application/json", ":message-type": "event" }, "{not json"));
+  if (s.malformed)
+    frames.push(
+      encodeFrame(
+        { ":event-type": "contentBlockDelta", ":content-type": "application/json", ":message-type": "event" },
+        "{not json",
+      ),
+    );
   let output = s.chunks;
   if (s.tools) {
-    frames.push(event("contentBlockStart", { contentBlockIndex: index, start: { toolUse: { toolUseId: "tooluse_mock_1", name: MOCK_TOOL.name } } }));
-    for (const input of ['{"city":', '"Paris"}']) frames.push(event("contentBlockDelta", { contentBlockIndex: index, delta: { toolUse: { input } } }));
+    frames.push(
+      event("contentBlockStart", {
+        contentBlockIndex: index,
+        start: { toolUse: { toolUseId: "tooluse_mock_1", name: MOCK_TOOL.name } },
+      }),
+    );
+    for (const input of ['{"city":', '"Paris"}'])
+      frames.push(event("contentBlockDelta", { contentBlockIndex: index, delta: { toolUse: { input } } }));
     output = 3;
-  } else for (let i = 0; i < s.chunks; i++) frames.push(event("contentBlockDelta", { contentBlockIndex: index, delta: { text: chunkText(i) } }));
+  } else
+    for (let i = 0; i < s.chunks; i++)
+      frames.push(event("contentBlockDelta", { contentBlockIndex: index, delta: { text: chunkText(i) } }));
   frames.push(event("contentBlockStop", { contentBlockIndex: index }));
   frames.push(event("messageStop", { stopReason: stopOf(s) }));
   if (!s.noUsage) frames.push(event("metadata", { usage: usage(s, output), metrics: { latencyMs: 120 } }));
@@ -140,16 +214,27 @@ function converseStream(s: MockScenario, signal: AbortSignal): Response {
   return streamedResponse(timedSteps(frames, s, failure), signal, "application/vnd.amazon.eventstream");
 }
 
-export const modelOfBedrockPath = (path: string): string => decodeURIComponent(path.match(/^\/model\/([^/]+)\/converse(?:-stream)?$/)?.[1] ?? "");
+export const modelOfBedrockPath = (path: string): string =>
+  decodeURIComponent(path.match(/^\/model\/([^/]+)\/converse(?:-stream)?$/)?.[1] ?? "");
 
 export function startBedrockMock(options: BedrockMockOptions = {}): MockServer {
   const handler: MockHandler = ({ req, path, rawBody, scenario: s }) => {
     const auth = req.headers.get("authorization") ?? "";
     if (auth.startsWith("Bearer ")) {
-      if (!options.bearerToken || auth.slice(7) !== options.bearerToken) return bedrockError(403, "UnrecognizedClientException", "Invalid API Key format: Must start with pre-defined prefix");
+      if (!options.bearerToken || auth.slice(7) !== options.bearerToken)
+        return bedrockError(
+          403,
+          "UnrecognizedClientException",
+          "Invalid API Key format: Must start with pre-defined prefix",
+        );
     } else {
       const problem = verifySigV4(req, rawBody, options);
-      if (problem) return bedrockError(403, problem.includes("signature") ? "InvalidSignatureException" : "UnrecognizedClientException", problem);
+      if (problem)
+        return bedrockError(
+          403,
+          problem.includes("signature") ? "InvalidSignatureException" : "UnrecognizedClientException",
+          problem,
+        );
     }
     const m = path.match(/^\/model\/[^/]+\/(converse|converse-stream)$/);
     if (!m) return bedrockError(404, "UnknownOperationException", `Unknown operation ${path}`);

@@ -1,5 +1,13 @@
 import { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
-import { type MockHandler, type MockOptions, type MockServer, json, sseResponse, startMockServer, timedSteps } from "./server.ts";
+import {
+  type MockHandler,
+  type MockOptions,
+  type MockServer,
+  json,
+  sseResponse,
+  startMockServer,
+  timedSteps,
+} from "./server.ts";
 
 /**
  * A Gemini API upstream (Google AI Studio) speaking the documented wire (https://ai.google.dev/api):
@@ -13,12 +21,19 @@ import { type MockHandler, type MockOptions, type MockServer, json, sseResponse,
  */
 
 const STATUS_NAMES: Record<number, string> = {
-  400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 413: "INVALID_ARGUMENT",
-  429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  413: "INVALID_ARGUMENT",
+  429: "RESOURCE_EXHAUSTED",
+  500: "INTERNAL",
+  503: "UNAVAILABLE",
+  504: "DEADLINE_EXCEEDED",
 };
 const MESSAGES: Record<number, string> = {
   // the contract checks that a key-like string in a 400 message is redacted
-  400: "Invalid JSON payload received. Unknown name \"sk-proj-abcdef1234567890XYZ\": Cannot find field. Bearer abc.def.ghi",
+  400: 'Invalid JSON payload received. Unknown name "sk-proj-abcdef1234567890XYZ": Cannot find field. Bearer abc.def.ghi',
   401: "Request had invalid authentication credentials.",
   403: "Method doesn't allow unregistered callers (callers without established identity).",
   404: "models/missing-model is not found for API version v1beta, or is not supported for generateContent.",
@@ -51,11 +66,20 @@ function usage(s: MockScenario, candidates: number): Record<string, number> {
   return u;
 }
 
-const toolPart = () => ({ functionCall: { name: MOCK_TOOL.name, args: JSON.parse(MOCK_TOOL.arguments) }, thoughtSignature: "c2lnLW1vY2s=" });
+const toolPart = () => ({
+  functionCall: { name: MOCK_TOOL.name, args: JSON.parse(MOCK_TOOL.arguments) },
+  thoughtSignature: "c2lnLW1vY2s=",
+});
 const finishOf = (s: MockScenario) => (s.safety ? "SAFETY" : "STOP");
 
 function generateJson(model: string, s: MockScenario): Response {
-  if (s.blocked) return json({ promptFeedback: { blockReason: "SAFETY" }, usageMetadata: { promptTokenCount: MOCK_USAGE.prompt, totalTokenCount: MOCK_USAGE.prompt }, modelVersion: model, responseId: "resp-mock" });
+  if (s.blocked)
+    return json({
+      promptFeedback: { blockReason: "SAFETY" },
+      usageMetadata: { promptTokenCount: MOCK_USAGE.prompt, totalTokenCount: MOCK_USAGE.prompt },
+      modelVersion: model,
+      responseId: "resp-mock",
+    });
   const parts: Record<string, unknown>[] = [];
   if (s.reasoning) parts.push({ text: "Thinking it over.", thought: true });
   parts.push(s.tools ? toolPart() : { text: MOCK_TEXT });
@@ -70,8 +94,10 @@ function generateJson(model: string, s: MockScenario): Response {
 
 function generateStream(model: string, s: MockScenario, signal: AbortSignal): Response {
   const data = (payload: unknown) => `data: ${JSON.stringify(payload)}\r\n\r\n`;
-  if (s.errorFirst) return sseResponse([data({ error: { code: 503, message: MESSAGES[503], status: "UNAVAILABLE" } })], signal);
-  if (s.blocked) return sseResponse([data({ promptFeedback: { blockReason: "PROHIBITED_CONTENT" }, modelVersion: model })], signal);
+  if (s.errorFirst)
+    return sseResponse([data({ error: { code: 503, message: MESSAGES[503], status: "UNAVAILABLE" } })], signal);
+  if (s.blocked)
+    return sseResponse([data({ promptFeedback: { blockReason: "PROHIBITED_CONTENT" }, modelVersion: model })], signal);
   const event = (parts: unknown[], candidates: number, finish?: string) => {
     const candidate: Record<string, unknown> = { content: { role: "model", parts }, index: 0 };
     if (finish) candidate["finishReason"] = finish;
@@ -83,7 +109,9 @@ function generateStream(model: string, s: MockScenario, signal: AbortSignal): Re
   if (s.reasoning) events.push(event([{ text: "Thinking it over.", thought: true }], 0));
   if (s.malformed) events.push(event([{ text: chunkText(0) }], 1), "data: {not json\r\n\r\n");
   if (s.tools) events.push(event([toolPart()], 3, "STOP"));
-  else for (let i = 0; i < s.chunks; i++) events.push(event([{ text: chunkText(i) }], i + 1, i === s.chunks - 1 ? finishOf(s) : undefined));
+  else
+    for (let i = 0; i < s.chunks; i++)
+      events.push(event([{ text: chunkText(i) }], i + 1, i === s.chunks - 1 ? finishOf(s) : undefined));
   const failure = data({ error: { code: 500, message: "Internal error encountered.", status: "INTERNAL" } });
   return sseResponse(timedSteps(events, s, failure), signal);
 }
@@ -99,7 +127,8 @@ const MODEL_PAGES = [
 ];
 
 /** The model from `…/models/{model}:{method}` (AI Studio and Vertex URLs alike). */
-export const modelInPath = (path: string): string => decodeURIComponent(path.match(/\/models\/([^/:]+):[A-Za-z]+$/)?.[1] ?? "");
+export const modelInPath = (path: string): string =>
+  decodeURIComponent(path.match(/\/models\/([^/:]+):[A-Za-z]+$/)?.[1] ?? "");
 
 /**
  * Handles a generateContent-family call once the host-specific part (auth, URL prefix) has been checked.
@@ -113,7 +142,8 @@ export function geminiCall(ctx: Parameters<MockHandler>[0], method: string, retr
     return generateJson(ctx.model, s);
   }
   if (method === "streamGenerateContent") {
-    if (new URL(ctx.req.url).searchParams.get("alt") !== "sse") return googleError(400, null, "mock: only alt=sse is served");
+    if (new URL(ctx.req.url).searchParams.get("alt") !== "sse")
+      return googleError(400, null, "mock: only alt=sse is served");
     return generateStream(ctx.model, s, ctx.req.signal);
   }
   if (method === "batchEmbedContents") return batchEmbed(ctx.body);

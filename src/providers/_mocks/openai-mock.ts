@@ -18,8 +18,14 @@ import { chatLoopResponse, responsesLoopResponse } from "./tool-loop.ts";
  */
 
 const ERROR_MESSAGES: Record<number, [string, string]> = {
-  400: ["invalid_request_error", "Invalid value for 'temperature': sk-proj-abcdef1234567890XYZ was sent with Bearer abc.def.ghi"],
-  401: ["invalid_request_error", "Incorrect API key provided: sk-test-1234567890abcdef. You can find your API key at https://platform.openai.com/account/api-keys."],
+  400: [
+    "invalid_request_error",
+    "Invalid value for 'temperature': sk-proj-abcdef1234567890XYZ was sent with Bearer abc.def.ghi",
+  ],
+  401: [
+    "invalid_request_error",
+    "Incorrect API key provided: sk-test-1234567890abcdef. You can find your API key at https://platform.openai.com/account/api-keys.",
+  ],
   402: ["insufficient_quota", "You exceeded your current quota, please check your plan and billing details."],
   403: ["invalid_request_error", "You are not allowed to sample from this model"],
   404: ["invalid_request_error", "The model `missing-model` does not exist or you do not have access to it."],
@@ -29,8 +35,12 @@ const ERROR_MESSAGES: Record<number, [string, string]> = {
 
 function errorResponse(s: MockScenario): Response {
   const status = s.errorStatus ?? 500;
-  if (status === 422) return json({ detail: [{ loc: ["body", "messages"], msg: "Field required", type: "missing" }] }, 422);
-  const [type, message] = ERROR_MESSAGES[status] ?? ["server_error", "The server had an error while processing your request."];
+  if (status === 422)
+    return json({ detail: [{ loc: ["body", "messages"], msg: "Field required", type: "missing" }] }, 422);
+  const [type, message] = ERROR_MESSAGES[status] ?? [
+    "server_error",
+    "The server had an error while processing your request.",
+  ];
   const headers: Record<string, string> = { "x-request-id": "req_mock_error" };
   if (status === 429) {
     headers["x-ratelimit-limit-requests"] = "60";
@@ -43,7 +53,11 @@ function errorResponse(s: MockScenario): Response {
       headers["x-ratelimit-reset-tokens"] = "20ms";
     }
   }
-  return json({ error: { message, type, param: null, code: status === 429 ? "rate_limit_exceeded" : null } }, status, headers);
+  return json(
+    { error: { message, type, param: null, code: status === 429 ? "rate_limit_exceeded" : null } },
+    status,
+    headers,
+  );
 }
 
 const created = () => Math.floor(Date.now() / 1000);
@@ -56,13 +70,22 @@ function usageObject(s: MockScenario, completion: number) {
   };
   if (s.cache) usage["prompt_tokens_details"] = { cached_tokens: MOCK_USAGE.cacheRead };
   if (s.reasoning) usage["completion_tokens_details"] = { reasoning_tokens: MOCK_USAGE.reasoning };
-  if (s.usageCount !== null) for (const k of ["prompt_tokens", "completion_tokens", "total_tokens"]) usage[k] = s.usageCount;
+  if (s.usageCount !== null)
+    for (const k of ["prompt_tokens", "completion_tokens", "total_tokens"]) usage[k] = s.usageCount;
   return usage;
 }
 
 function chatJson(model: string, s: MockScenario, request: Record<string, unknown>): Response {
   const message: Record<string, unknown> = s.tools
-    ? { role: "assistant", content: null, refusal: null, annotations: [], tool_calls: [{ id: MOCK_TOOL.id, type: "function", function: { name: MOCK_TOOL.name, arguments: MOCK_TOOL.arguments } }] }
+    ? {
+        role: "assistant",
+        content: null,
+        refusal: null,
+        annotations: [],
+        tool_calls: [
+          { id: MOCK_TOOL.id, type: "function", function: { name: MOCK_TOOL.name, arguments: MOCK_TOOL.arguments } },
+        ],
+      }
     : { role: "assistant", content: chatStructuredText(request) ?? MOCK_TEXT, refusal: null, annotations: [] };
   if (s.reasoning) message["reasoning_content"] = "Thinking it over.";
   const body: Record<string, unknown> = {
@@ -80,16 +103,38 @@ function chatJson(model: string, s: MockScenario, request: Record<string, unknow
 function chatStream(model: string, s: MockScenario, body: Record<string, unknown>, signal: AbortSignal): Response {
   const includeUsage = (body["stream_options"] as { include_usage?: boolean } | undefined)?.include_usage === true;
   const structured = chatStructuredText(body);
-  const base = { id: "chatcmpl-mock", object: "chat.completion.chunk", created: created(), model, system_fingerprint: "fp_mock" };
+  const base = {
+    id: "chatcmpl-mock",
+    object: "chat.completion.chunk",
+    created: created(),
+    model,
+    system_fingerprint: "fp_mock",
+  };
   const data = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     `data: ${JSON.stringify({ ...base, choices, ...extra })}\n\n`;
-  const delta = (d: Record<string, unknown>, finish: string | null = null) => [{ index: 0, delta: d, logprobs: null, finish_reason: finish }];
-  if (s.errorFirst) return sseResponse([`data: ${JSON.stringify({ error: { message: "The server is overloaded", type: "server_error", code: null } })}\n\n`], signal);
+  const delta = (d: Record<string, unknown>, finish: string | null = null) => [
+    { index: 0, delta: d, logprobs: null, finish_reason: finish },
+  ];
+  if (s.errorFirst)
+    return sseResponse(
+      [
+        `data: ${JSON.stringify({ error: { message: "The server is overloaded", type: "server_error", code: null } })}\n\n`,
+      ],
+      signal,
+    );
   const events: string[] = [data(delta({ role: "assistant", content: "", refusal: null }))];
   if (s.reasoning) events.push(data(delta({ reasoning_content: "Thinking it over." })));
   if (s.malformed) events.push("data: {this is not json\n\n");
   if (s.tools) {
-    events.push(data(delta({ tool_calls: [{ index: 0, id: MOCK_TOOL.id, type: "function", function: { name: MOCK_TOOL.name, arguments: "" } }] })));
+    events.push(
+      data(
+        delta({
+          tool_calls: [
+            { index: 0, id: MOCK_TOOL.id, type: "function", function: { name: MOCK_TOOL.name, arguments: "" } },
+          ],
+        }),
+      ),
+    );
     events.push(data(delta({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] })));
     events.push(data(delta({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] })));
   } else if (structured !== null) {
@@ -110,19 +155,33 @@ function chatStream(model: string, s: MockScenario, body: Record<string, unknown
 function responsesApi(model: string, s: MockScenario, body: Record<string, unknown>, signal: AbortSignal): Response {
   const stream = body["stream"] === true;
   const structured = responsesStructuredText(body);
-  const pieces = structured !== null ? [structured] : stream ? Array.from({ length: s.chunks }, (_, i) => chunkText(i)) : [MOCK_TEXT];
+  const pieces =
+    structured !== null
+      ? [structured]
+      : stream
+        ? Array.from({ length: s.chunks }, (_, i) => chunkText(i))
+        : [MOCK_TEXT];
   const turn: ResponsesTurn = {
     id: "resp_mock",
     model,
     request: body,
-    items: s.tools ? [{ kind: "call", callId: MOCK_TOOL.id, name: MOCK_TOOL.name, arguments: MOCK_TOOL.arguments }] : [{ kind: "text", text: pieces.join("") }],
+    items: s.tools
+      ? [{ kind: "call", callId: MOCK_TOOL.id, name: MOCK_TOOL.name, arguments: MOCK_TOOL.arguments }]
+      : [{ kind: "text", text: pieces.join("") }],
     usage: { input: MOCK_USAGE.prompt, output: MOCK_USAGE.completion, cached: s.cache ? MOCK_USAGE.cacheRead : 0 },
   };
   if (!stream || s.jsonStream) return json(responseObject(turn));
   const events = responseEventFrames(turn, (text) => (text === pieces.join("") && pieces.length > 1 ? pieces : [text]));
   // Failures come after the first delta (the events before it carry no content).
-  const firstDelta = events.findIndex((e) => e.startsWith("event: response.output_text.delta") || e.startsWith("event: response.function_call_arguments.delta"));
-  return sseResponse(timedSteps(events, s, responseErrorFrame("server_error", "mid-stream failure", firstDelta + 1), firstDelta), signal);
+  const firstDelta = events.findIndex(
+    (e) =>
+      e.startsWith("event: response.output_text.delta") ||
+      e.startsWith("event: response.function_call_arguments.delta"),
+  );
+  return sseResponse(
+    timedSteps(events, s, responseErrorFrame("server_error", "mid-stream failure", firstDelta + 1), firstDelta),
+    signal,
+  );
 }
 
 function inputsOf(input: unknown): unknown[] {
@@ -130,8 +189,14 @@ function inputsOf(input: unknown): unknown[] {
 }
 
 /** A chat completions call (JSON, or SSE when `stream`), for mocks of hosts that serve the OpenAI wire (Azure). */
-export function openAIChatCompletions(model: string, s: MockScenario, body: Record<string, unknown>, signal: AbortSignal): Response {
-  if (s.malformed && body["stream"] !== true) return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
+export function openAIChatCompletions(
+  model: string,
+  s: MockScenario,
+  body: Record<string, unknown>,
+  signal: AbortSignal,
+): Response {
+  if (s.malformed && body["stream"] !== true)
+    return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
   if (s.toolLoop > 0) return chatLoopResponse(model, s, body, signal);
   if (body["stream"] !== true || s.jsonStream) return chatJson(model, s, body);
   return chatStream(model, s, body, signal);
@@ -149,27 +214,48 @@ function base64Vector(vector: readonly number[]): string {
 export function openAIEmbeddings(model: string, body: Record<string, unknown>): Response {
   const embedding = body["encoding_format"] === "base64" ? base64Vector(MOCK_EMBEDDING) : [...MOCK_EMBEDDING];
   const data = inputsOf(body["input"]).map((_, index) => ({ object: "embedding", index, embedding }));
-  return json({ object: "list", data, model, usage: { prompt_tokens: 3 * data.length, total_tokens: 3 * data.length } });
+  return json({
+    object: "list",
+    data,
+    model,
+    usage: { prompt_tokens: 3 * data.length, total_tokens: 3 * data.length },
+  });
 }
 
 export function startOpenAIMock(options: MockOptions = {}): MockServer {
   return startMockServer(options, "/v1", ({ req, path, body, scenario: s }) => {
     if (s.errorStatus !== null) return errorResponse(s);
     const model = typeof body["model"] === "string" ? body["model"] : "mock-model";
-    if (s.malformed && body["stream"] !== true) return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
+    if (s.malformed && body["stream"] !== true)
+      return new Response('{"id": "chatcmpl-broken", "choices": [', {
+        headers: { "content-type": "application/json" },
+      });
     if (req.method === "GET" && path === "/v1/models")
-      return json({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 1_700_000_000, owned_by: "system" }, { id: "text-embedding-3-small", object: "model", created: 1_700_000_001, owned_by: "system" }] });
+      return json({
+        object: "list",
+        data: [
+          { id: "gpt-4o-mini", object: "model", created: 1_700_000_000, owned_by: "system" },
+          { id: "text-embedding-3-small", object: "model", created: 1_700_000_001, owned_by: "system" },
+        ],
+      });
     if (path === "/v1/chat/completions") return openAIChatCompletions(model, s, body, req.signal);
     if (path === "/v1/embeddings") return openAIEmbeddings(model, body);
     if (path === "/v1/moderations") {
       const results = inputsOf(body["input"]).map((text) => {
         const flagged = typeof text === "string" && text.includes("flag");
-        return { flagged, categories: { violence: flagged, harassment: false }, category_scores: { violence: flagged ? 0.9 : 0.01, harassment: 0.0 } };
+        return {
+          flagged,
+          categories: { violence: flagged, harassment: false },
+          category_scores: { violence: flagged ? 0.9 : 0.01, harassment: 0.0 },
+        };
       });
       return json({ id: "modr-mock", model, results });
     }
     if (path === "/v1/responses" && s.toolLoop > 0) return responsesLoopResponse(model, s, body, req.signal);
     if (path === "/v1/responses") return responsesApi(model, s, body, req.signal);
-    return json({ error: { message: `Unknown path ${path}`, type: "invalid_request_error", param: null, code: "unknown_url" } }, 404);
+    return json(
+      { error: { message: `Unknown path ${path}`, type: "invalid_request_error", param: null, code: "unknown_url" } },
+      404,
+    );
   });
 }

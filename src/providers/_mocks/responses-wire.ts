@@ -9,7 +9,9 @@
 type Obj = Record<string, unknown>;
 
 /** One output item of a turn: a message with text, or a function call. */
-export type TurnItem = { kind: "text"; text: string } | { kind: "call"; callId: string; name: string; arguments: string };
+export type TurnItem =
+  | { kind: "text"; text: string }
+  | { kind: "call"; callId: string; name: string; arguments: string };
 
 export interface ResponsesTurn {
   id: string;
@@ -23,8 +25,22 @@ export interface ResponsesTurn {
 const created = () => Math.floor(Date.now() / 1000);
 
 function outputItem(item: TurnItem, i: number): Obj {
-  if (item.kind === "call") return { type: "function_call", id: `fc_${i}_${item.callId}`, call_id: item.callId, name: item.name, arguments: item.arguments, status: "completed" };
-  return { type: "message", id: `msg_${i}_mock`, status: "completed", role: "assistant", content: [{ type: "output_text", text: item.text, annotations: [], logprobs: [] }] };
+  if (item.kind === "call")
+    return {
+      type: "function_call",
+      id: `fc_${i}_${item.callId}`,
+      call_id: item.callId,
+      name: item.name,
+      arguments: item.arguments,
+      status: "completed",
+    };
+  return {
+    type: "message",
+    id: `msg_${i}_mock`,
+    status: "completed",
+    role: "assistant",
+    content: [{ type: "output_text", text: item.text, annotations: [], logprobs: [] }],
+  };
 }
 
 function usageOf(u: ResponsesTurn["usage"]): Obj {
@@ -77,7 +93,8 @@ export function responseObject(turn: ResponsesTurn, status: "completed" | "in_pr
 }
 
 /** Splits text in two halves (two deltas per item, as a real stream sends several). */
-const halves = (s: string): string[] => [s.slice(0, Math.ceil(s.length / 2)), s.slice(Math.ceil(s.length / 2))].filter((p) => p !== "");
+const halves = (s: string): string[] =>
+  [s.slice(0, Math.ceil(s.length / 2)), s.slice(Math.ceil(s.length / 2))].filter((p) => p !== "");
 
 /**
  * The SSE frames of a streamed turn: response.created / .in_progress, per output item its added ... done events
@@ -85,22 +102,50 @@ const halves = (s: string): string[] => [s.slice(0, Math.ceil(s.length / 2)), s.
  */
 export function responseEventFrames(turn: ResponsesTurn, deltas: (text: string) => string[] = halves): string[] {
   let sequence = 0;
-  const frame = (type: string, payload: Obj) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...payload })}\n\n`;
-  const events = [frame("response.created", { response: responseObject(turn, "in_progress") }), frame("response.in_progress", { response: responseObject(turn, "in_progress") })];
+  const frame = (type: string, payload: Obj) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...payload })}\n\n`;
+  const events = [
+    frame("response.created", { response: responseObject(turn, "in_progress") }),
+    frame("response.in_progress", { response: responseObject(turn, "in_progress") }),
+  ];
   turn.items.forEach((item, output_index) => {
     const done = outputItem(item, output_index);
     const item_id = done["id"];
     if (item.kind === "call") {
-      events.push(frame("response.output_item.added", { output_index, item: { ...done, arguments: "", status: "in_progress" } }));
-      for (const delta of deltas(item.arguments)) events.push(frame("response.function_call_arguments.delta", { item_id, output_index, delta }));
-      events.push(frame("response.function_call_arguments.done", { item_id, output_index, name: item.name, arguments: item.arguments }));
+      events.push(
+        frame("response.output_item.added", { output_index, item: { ...done, arguments: "", status: "in_progress" } }),
+      );
+      for (const delta of deltas(item.arguments))
+        events.push(frame("response.function_call_arguments.delta", { item_id, output_index, delta }));
+      events.push(
+        frame("response.function_call_arguments.done", {
+          item_id,
+          output_index,
+          name: item.name,
+          arguments: item.arguments,
+        }),
+      );
     } else {
       const part = { type: "output_text", text: "", annotations: [], logprobs: [] };
-      events.push(frame("response.output_item.added", { output_index, item: { ...done, status: "in_progress", content: [] } }));
+      events.push(
+        frame("response.output_item.added", { output_index, item: { ...done, status: "in_progress", content: [] } }),
+      );
       events.push(frame("response.content_part.added", { item_id, output_index, content_index: 0, part }));
-      for (const delta of deltas(item.text)) events.push(frame("response.output_text.delta", { item_id, output_index, content_index: 0, delta, logprobs: [] }));
-      events.push(frame("response.output_text.done", { item_id, output_index, content_index: 0, text: item.text, logprobs: [] }));
-      events.push(frame("response.content_part.done", { item_id, output_index, content_index: 0, part: { ...part, text: item.text } }));
+      for (const delta of deltas(item.text))
+        events.push(
+          frame("response.output_text.delta", { item_id, output_index, content_index: 0, delta, logprobs: [] }),
+        );
+      events.push(
+        frame("response.output_text.done", { item_id, output_index, content_index: 0, text: item.text, logprobs: [] }),
+      );
+      events.push(
+        frame("response.content_part.done", {
+          item_id,
+          output_index,
+          content_index: 0,
+          part: { ...part, text: item.text },
+        }),
+      );
     }
     events.push(frame("response.output_item.done", { output_index, item: done }));
   });

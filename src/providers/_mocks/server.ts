@@ -107,7 +107,9 @@ const hang = (signal: AbortSignal) =>
   );
 
 /** A request's lower-cased headers, raw body text and body (parsed JSON, else the text; null when empty or a GET). */
-export async function readRequest(req: Request): Promise<{ headers: Record<string, string>; text: string; body: unknown }> {
+export async function readRequest(
+  req: Request,
+): Promise<{ headers: Record<string, string>; text: string; body: unknown }> {
   const text = req.method === "GET" ? "" : await req.text();
   let body: unknown = null;
   try {

@@ -13,7 +13,8 @@ export function exampleOf(schema: unknown, depth = 0): unknown {
   if (Array.isArray(schema["enum"]) && schema["enum"].length > 0) return schema["enum"][0];
   if ("const" in schema) return schema["const"];
   const variants = schema["anyOf"] ?? schema["oneOf"];
-  if (Array.isArray(variants) && variants.length > 0) return exampleOf(variants.find((v) => !(isObj(v) && v["type"] === "null")) ?? variants[0], depth + 1);
+  if (Array.isArray(variants) && variants.length > 0)
+    return exampleOf(variants.find((v) => !(isObj(v) && v["type"] === "null")) ?? variants[0], depth + 1);
   const type = Array.isArray(schema["type"]) ? schema["type"].find((t) => t !== "null") : schema["type"];
   switch (type) {
     case "string":
@@ -40,7 +41,8 @@ export function exampleOf(schema: unknown, depth = 0): unknown {
 export function chatStructuredText(body: Obj): string | null {
   const format = body["response_format"];
   if (!isObj(format)) return null;
-  if (format["type"] === "json_schema") return JSON.stringify(exampleOf(isObj(format["json_schema"]) ? format["json_schema"]["schema"] : {}));
+  if (format["type"] === "json_schema")
+    return JSON.stringify(exampleOf(isObj(format["json_schema"]) ? format["json_schema"]["schema"] : {}));
   if (format["type"] === "json_object") return JSON.stringify({ answer: "mock" });
   return null;
 }

@@ -39,14 +39,16 @@ function verifyAssertion(assertion: string, o: VertexMockOptions, tokenUrl: stri
   const header = JSON.parse(Buffer.from(h, "base64url").toString()) as Record<string, unknown>;
   const claims = JSON.parse(Buffer.from(p, "base64url").toString()) as Record<string, unknown>;
   if (header["alg"] !== "RS256") return "alg must be RS256";
-  if (!createVerify("RSA-SHA256").update(`${h}.${p}`).verify(o.publicKey, Buffer.from(sig, "base64url"))) return "Invalid JWT Signature.";
+  if (!createVerify("RSA-SHA256").update(`${h}.${p}`).verify(o.publicKey, Buffer.from(sig, "base64url")))
+    return "Invalid JWT Signature.";
   const now = Date.now() / 1000;
   if (claims["iss"] !== o.clientEmail) return "Invalid issuer";
   if (claims["aud"] !== tokenUrl) return "Invalid JWT audience";
   if (claims["scope"] !== SCOPE) return "Invalid scope";
   const iat = Number(claims["iat"]);
   const exp = Number(claims["exp"]);
-  if (!(iat <= now + 60 && exp > now && exp - iat <= 3600)) return "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.";
+  if (!(iat <= now + 60 && exp > now && exp - iat <= 3600))
+    return "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.";
   return { kid: String(header["kid"] ?? "nokid") };
 }
 
@@ -67,14 +69,30 @@ export function startVertexMock(options: VertexMockOptions): VertexMockServer {
     }
     const bearer = ctx.req.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
     if (!issued.has(bearer)) return googleError(401);
-    const m = ctx.path.match(/^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/(google|anthropic)\/models\/[^/:]+:([A-Za-z]+)$/);
+    const m = ctx.path.match(
+      /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/(google|anthropic)\/models\/[^/:]+:([A-Za-z]+)$/,
+    );
     if (!m) return googleError(404, null, `Unknown path ${ctx.path}`);
     if (m[1] === "google") return geminiCall(ctx, m[2]!, false);
     if (m[2] !== "rawPredict" && m[2] !== "streamRawPredict") return googleError(404, null, `Unknown method ${m[2]}`);
     // quota errors come from Vertex itself, in Google's shape and without a retry hint
-    if (ctx.scenario.errorStatus === 429) return googleError(429, null, "Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model.");
+    if (ctx.scenario.errorStatus === 429)
+      return googleError(
+        429,
+        null,
+        "Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model.",
+      );
     if (ctx.body["model"] !== undefined || ctx.body["anthropic_version"] !== "vertex-2023-10-16")
-      return json({ type: "error", error: { type: "invalid_request_error", message: "anthropic_version: Input should be 'vertex-2023-10-16'; model: Extra inputs are not permitted" } }, 400);
+      return json(
+        {
+          type: "error",
+          error: {
+            type: "invalid_request_error",
+            message: "anthropic_version: Input should be 'vertex-2023-10-16'; model: Extra inputs are not permitted",
+          },
+        },
+        400,
+      );
     return anthropicMessages(ctx, m[2] === "streamRawPredict");
   };
   const server = startMockServer(options, "", handler, modelInPath);

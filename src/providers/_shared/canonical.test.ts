@@ -28,7 +28,10 @@ const message = object({
   content: member(fc.string()),
   refusal: member(fc.string()),
   reasoning: member(object({ content: member(fc.string()) })),
-  reasoning_content: fc.oneof({ weight: 5, arbitrary: fc.constant(MISSING) }, { weight: 1, arbitrary: member(fc.string()) }),
+  reasoning_content: fc.oneof(
+    { weight: 5, arbitrary: fc.constant(MISSING) },
+    { weight: 1, arbitrary: member(fc.string()) },
+  ),
   tool_calls: member(fc.array(member(toolCall), { maxLength: 3 })),
 });
 const choice = object({
@@ -45,7 +48,10 @@ const completion = object({
   choices: member(fc.array(member(choice), { maxLength: 3 })),
   usage: member(usage),
   system_fingerprint: member(fc.string()),
-  x_groq: fc.oneof({ weight: 5, arbitrary: fc.constant(MISSING) }, { weight: 1, arbitrary: object({ usage: member(usage) }) }),
+  x_groq: fc.oneof(
+    { weight: 5, arbitrary: fc.constant(MISSING) },
+    { weight: 1, arbitrary: object({ usage: member(usage) }) },
+  ),
 });
 
 const toolCallDelta = object({
@@ -58,7 +64,10 @@ const delta = object({
   role: member(fc.constant("assistant")),
   content: member(fc.string()),
   reasoning: member(object({ content: member(fc.string()) })),
-  reasoning_content: fc.oneof({ weight: 5, arbitrary: fc.constant(MISSING) }, { weight: 1, arbitrary: member(fc.string()) }),
+  reasoning_content: fc.oneof(
+    { weight: 5, arbitrary: fc.constant(MISSING) },
+    { weight: 1, arbitrary: member(fc.string()) },
+  ),
   tool_calls: member(fc.array(member(toolCallDelta), { maxLength: 2 })),
 });
 const chunkChoice = object({
@@ -74,7 +83,10 @@ const chunk = object({
   model: member(fc.string()),
   choices: member(fc.array(member(chunkChoice), { maxLength: 2 })),
   usage: member(usage),
-  x_groq: fc.oneof({ weight: 5, arbitrary: fc.constant(MISSING) }, { weight: 1, arbitrary: object({ usage: member(usage) }) }),
+  x_groq: fc.oneof(
+    { weight: 5, arbitrary: fc.constant(MISSING) },
+    { weight: 1, arbitrary: object({ usage: member(usage) }) },
+  ),
 });
 
 describe("isCanonicalChunk", () => {
@@ -85,7 +97,9 @@ describe("isCanonicalChunk", () => {
 
 describe("isCanonicalCompletion", () => {
   test("yes only where chatCompletionSchema + normalizeCompletion return the value unchanged", async () => {
-    await expectCanonicalKeptByFullPath(completion, isCanonicalCompletion, (v) => normalizeCompletion(chatCompletionSchema.parse(v)));
+    await expectCanonicalKeptByFullPath(completion, isCanonicalCompletion, (v) =>
+      normalizeCompletion(chatCompletionSchema.parse(v)),
+    );
   });
 
   test("a typical OpenAI completion is canonical; shapes the provider layer rewrites are not", () => {
@@ -94,11 +108,21 @@ describe("isCanonicalCompletion", () => {
       object: "chat.completion",
       created: 1,
       model: "gpt-4o",
-      choices: [{ index: 0, message: { role: "assistant", content: "hi", refusal: null }, logprobs: null, finish_reason: "stop" }],
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: "hi", refusal: null },
+          logprobs: null,
+          finish_reason: "stop",
+        },
+      ],
       usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, prompt_tokens_details: { cached_tokens: 0 } },
     };
     expect(isCanonicalCompletion(typical)).toBe(true);
-    const withMessage = (m: Record<string, unknown>) => ({ ...typical, choices: [{ ...typical.choices[0], message: { ...typical.choices[0]!.message, ...m } }] });
+    const withMessage = (m: Record<string, unknown>) => ({
+      ...typical,
+      choices: [{ ...typical.choices[0], message: { ...typical.choices[0]!.message, ...m } }],
+    });
     expect(isCanonicalCompletion(withMessage({ reasoning_content: "thinking" }))).toBe(false);
     expect(isCanonicalCompletion(withMessage({ reasoning: "thinking" }))).toBe(false);
     expect(isCanonicalCompletion({ ...typical, usage: undefined })).toBe(false);

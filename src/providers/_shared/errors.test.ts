@@ -29,7 +29,9 @@ describe("retryAfterSeconds", () => {
       "x-ratelimit-reset-tokens": "1.2s",
     });
     expect(retryAfterSeconds(exhausted)).toBe(2);
-    expect(retryAfterSeconds(h({ "x-ratelimit-reset-requests": "20ms", "x-ratelimit-reset-tokens": "1m30s" }))).toBe(90);
+    expect(retryAfterSeconds(h({ "x-ratelimit-reset-requests": "20ms", "x-ratelimit-reset-tokens": "1m30s" }))).toBe(
+      90,
+    );
   });
 
   test("no hint -> null", () => {

@@ -139,10 +139,7 @@ export function upstreamHttpError(input: UpstreamErrorInput): GatewayError {
   const { status, bodyText, headers, route } = input;
   const secrets = [input.apiKey ?? null];
   const raw = extractProviderMessage(parseBody(bodyText));
-  const cause = new ProviderFailure(
-    `upstream ${status}: ${redactSecrets(bodyText, secrets).slice(0, 2000)}`,
-    status,
-  );
+  const cause = new ProviderFailure(`upstream ${status}: ${redactSecrets(bodyText, secrets).slice(0, 2000)}`, status);
   const generic = route === "inference" ? PROVIDER_ERROR : PASSTHROUGH_ERROR;
   if (status === 400 || status === 422)
     return new GatewayError(400, clientMessage(raw, INVALID_FALLBACK, secrets), { code: "invalid_request", cause });

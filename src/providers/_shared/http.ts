@@ -51,8 +51,15 @@ function layer(into: Record<string, string>, from: Record<string, string>): void
  * Upstream headers, later layers winning: defaults, the provider's own (auth, versions), `custom_headers`, then
  * per-call headers. A plain object: cheaper for fetch than a Headers instance, and names are lower-cased here.
  */
-export function buildHeaders(req: UpstreamRequest, settings: ProviderSettings, options: CallOptions): Record<string, string> {
-  const headers: Record<string, string> = { "user-agent": `otari-gateway/${settings.version}`, accept: "application/json" };
+export function buildHeaders(
+  req: UpstreamRequest,
+  settings: ProviderSettings,
+  options: CallOptions,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    "user-agent": `otari-gateway/${settings.version}`,
+    accept: "application/json",
+  };
   if (req.body !== undefined || req.rawBody !== undefined) headers["content-type"] = "application/json";
   layer(headers, req.headers);
   layer(headers, settings.headers);
@@ -61,7 +68,8 @@ export function buildHeaders(req: UpstreamRequest, settings: ProviderSettings, o
 }
 
 /** Joins a base URL and a path without doubling or dropping the slash. */
-export const joinUrl = (base: string, path: string): string => `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
+export const joinUrl = (base: string, path: string): string =>
+  `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 
 /** Characters no model id or deployment name contains, whatever the provider: control characters and backslashes. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
@@ -75,7 +83,11 @@ const NEVER_IN_ID = /[\u0000-\u001f\u007f\\]/;
  */
 export function modelSegment(id: string, provider: string, slash = false): string {
   if (id === "" || id === "." || id === ".." || NEVER_IN_ID.test(id) || (!slash && id.includes("/"))) {
-    throw badRequest(`Invalid model name for provider '${provider}': path separators, dot segments and control characters are not allowed`, "invalid_model", "model");
+    throw badRequest(
+      `Invalid model name for provider '${provider}': path separators, dot segments and control characters are not allowed`,
+      "invalid_model",
+      "model",
+    );
   }
   return encodeURIComponent(id);
 }
@@ -159,9 +171,18 @@ export async function requestJson<S extends z.ZodType>(
       throw connectionError(route, err);
     }
     if (res.status >= 300 && res.status < 400)
-      throw connectionError(route, new Error(`refused to follow redirect ${res.status} to ${res.headers.get("location")}`));
+      throw connectionError(
+        route,
+        new Error(`refused to follow redirect ${res.status} to ${res.headers.get("location")}`),
+      );
     if (!res.ok)
-      throw mapUpstreamError(req, { status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
+      throw mapUpstreamError(req, {
+        status: res.status,
+        bodyText: text,
+        headers: res.headers,
+        route,
+        apiKey: settings.apiKey,
+      });
     let json: unknown;
     try {
       json = JSON.parse(text);

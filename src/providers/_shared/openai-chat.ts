@@ -30,7 +30,9 @@ export type ChatBodyAdapter = (body: JsonObject) => JsonObject;
 export function toOpenAIBody(req: ChatRequest, stream: boolean, streamUsage: boolean): JsonObject {
   const body: JsonObject = {};
   // Built without `delete` (it would turn the object into a slow dictionary on every request).
-  for (const key of FORWARDED_CHAT_FIELDS) if (key !== "stream" && key !== "stream_options" && req[key] !== undefined && req[key] !== null) body[key] = req[key];
+  for (const key of FORWARDED_CHAT_FIELDS)
+    if (key !== "stream" && key !== "stream_options" && req[key] !== undefined && req[key] !== null)
+      body[key] = req[key];
   body["stream"] = stream;
   if (stream && streamUsage) body["stream_options"] = { ...(req.stream_options ?? {}), include_usage: true };
   return body;
@@ -81,10 +83,14 @@ export function inStreamError(error: unknown, route: FailureRoute): GatewayError
   const bodyText = JSON.stringify({ error });
   if (typeof code === "number" && code >= 400 && code < 600)
     return upstreamHttpError({ status: code, bodyText, headers: new Headers(), route });
-  return new GatewayError(502, route === "inference" ? "LLM provider error" : "The request could not be completed by the provider", {
-    code: "provider_error",
-    cause: new ProviderFailure(`error event in stream: ${bodyText.slice(0, 2000)}`, null),
-  });
+  return new GatewayError(
+    502,
+    route === "inference" ? "LLM provider error" : "The request could not be completed by the provider",
+    {
+      code: "provider_error",
+      cause: new ProviderFailure(`error event in stream: ${bodyText.slice(0, 2000)}`, null),
+    },
+  );
 }
 
 /**
@@ -92,7 +98,10 @@ export function inStreamError(error: unknown, route: FailureRoute): GatewayError
  * skips the schema and keeps its upstream text for the relay (core/wire/raw-text.ts). A body that ends after chunks
  * but before both `[DONE]` and any finish_reason was cut.
  */
-export async function* decodeOpenAIChunks(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<ChatChunk> {
+export async function* decodeOpenAIChunks(
+  events: AsyncIterable<SseEvent>,
+  state: StreamState,
+): AsyncGenerator<ChatChunk> {
   const end = { done: false };
   let started = false;
   let finished = false;

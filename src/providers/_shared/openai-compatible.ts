@@ -19,7 +19,13 @@ import { rawTextOf } from "../../core/wire/raw-text.ts";
 import type { CallOptions, Provider, ProviderCapabilities, ProviderModel, ProviderSettings } from "../types.ts";
 import { messagesStreamViaChat, messagesViaChat } from "./anthropic-bridge/index.ts";
 import { type UpstreamRequest, joinUrl, requestJson } from "./http.ts";
-import { type ChatBodyAdapter, type JsonObject, decodeOpenAIChunks, normalizeCompletion, toOpenAIBody } from "./openai-chat.ts";
+import {
+  type ChatBodyAdapter,
+  type JsonObject,
+  decodeOpenAIChunks,
+  normalizeCompletion,
+  toOpenAIBody,
+} from "./openai-chat.ts";
 import { decodeResponsesEvents, fromResponsesUsage } from "./openai-responses.ts";
 import { openEventStream } from "./stream.ts";
 
@@ -63,7 +69,8 @@ const modelListSchema = z.object({
   data: z.array(z.object({ id: z.string(), created: z.number().nullish(), owned_by: z.string().nullish() }).loose()),
 });
 
-const bearer = (s: ProviderSettings): Record<string, string> => (s.apiKey ? { authorization: `Bearer ${s.apiKey}` } : {});
+const bearer = (s: ProviderSettings): Record<string, string> =>
+  s.apiKey ? { authorization: `Bearer ${s.apiKey}` } : {};
 
 /** Drops gateway-only fields and `user` (consumed by the gateway) from a body forwarded verbatim. */
 function withoutGatewayFields(body: JsonObject): JsonObject {
@@ -114,7 +121,14 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
     async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
       ensure("chat", "chat completions");
       const body = adapt(toOpenAIBody(req, false, streamUsage));
-      const res = await requestJson(request(s, "/chat/completions", body), chatCompletionSchema, s, o, "inference", isCanonicalCompletion);
+      const res = await requestJson(
+        request(s, "/chat/completions", body),
+        chatCompletionSchema,
+        s,
+        o,
+        "inference",
+        isCanonicalCompletion,
+      );
       // A canonical body needs no normalising (and must stay as recorded: see core/wire/raw-text.ts).
       const completion = rawTextOf(res.body) === undefined ? normalizeCompletion(res.body) : res.body;
       return { ...res, body: completion, usage: fromOpenAIUsage(completion.usage) };
@@ -137,7 +151,11 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
         if (req[key] !== undefined && req[key] !== null) body[key] = req[key];
       const res = await requestJson(request(s, "/embeddings", body), embeddingResponseSchema, s, o, "passthrough");
       const prompt = res.body.usage?.prompt_tokens ?? null;
-      const usage = fromOpenAIUsage({ prompt_tokens: prompt, completion_tokens: 0, total_tokens: res.body.usage?.total_tokens });
+      const usage = fromOpenAIUsage({
+        prompt_tokens: prompt,
+        completion_tokens: 0,
+        total_tokens: res.body.usage?.total_tokens,
+      });
       return { ...res, usage };
     },
 
@@ -146,7 +164,9 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
       const body = { model: req.model, input: req.input };
       const schema = dialect.adaptModeration ? z.unknown() : moderationResponseSchema;
       const res = await requestJson(request(s, "/moderations", body), schema, s, o, "passthrough");
-      const out = dialect.adaptModeration ? dialect.adaptModeration(res.body, req.model) : moderationResponseSchema.parse(res.body);
+      const out = dialect.adaptModeration
+        ? dialect.adaptModeration(res.body, req.model)
+        : moderationResponseSchema.parse(res.body);
       return { ...res, body: out, usage: fromOpenAIUsage(null) };
     },
 

@@ -35,7 +35,10 @@ export function fromResponsesUsage(u: z.infer<typeof responsesUsageSchema> | nul
  * `.failed` event's `response.usage`. A top-level `error` event is an upstream failure; a body that ends after
  * events but before a terminal one was cut.
  */
-export async function* decodeResponsesEvents(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<ResponsesEvent> {
+export async function* decodeResponsesEvents(
+  events: AsyncIterable<SseEvent>,
+  state: StreamState,
+): AsyncGenerator<ResponsesEvent> {
   const end = { done: false };
   let started = false;
   let finished = false;

@@ -92,7 +92,9 @@ describe("readSse", () => {
     const event = await tooLarge([Array(200).fill("data: xxxxxxxx\n").join("")]);
     expect(event.code).toBe("provider_response_too_large");
     // Within the limit, the same shapes pass: a line in many pieces, a CR whose LF comes with the next piece.
-    expect(await collect(["data: ", ...Array(9).fill("x".repeat(100)), "\n\n"])).toEqual([{ event: null, data: "x".repeat(900) }]);
+    expect(await collect(["data: ", ...Array(9).fill("x".repeat(100)), "\n\n"])).toEqual([
+      { event: null, data: "x".repeat(900) },
+    ]);
     expect(await collect(["data: a", "b", "c\r", "\ndata: d\r", "e\n\n"])).toEqual([{ event: null, data: "abc\nd" }]);
   });
 });

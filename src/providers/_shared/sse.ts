@@ -19,7 +19,10 @@ const LINE_END = /\r\n|\r|\n/;
  * A line, or an event's data, longer than `maxEventBytes` (counted in decoded characters) fails the stream with a 502
  * before more of it is held; each chunk is scanned for line ends once, so a long line costs linear time.
  */
-export async function* readSse(body: ReadableStream<Uint8Array>, maxEventBytes = Number.POSITIVE_INFINITY): AsyncGenerator<SseEvent> {
+export async function* readSse(
+  body: ReadableStream<Uint8Array>,
+  maxEventBytes = Number.POSITIVE_INFINITY,
+): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   // One matcher per stream: a shared global regex's lastIndex would be moved by other streams between our yields.
   const lineEnd = new RegExp(LINE_END, "g");
@@ -91,7 +94,8 @@ export async function* readSse(body: ReadableStream<Uint8Array>, maxEventBytes =
 export const sseData = (payload: unknown): string => `data: ${JSON.stringify(payload)}\n\n`;
 
 /** `event: <name>\ndata: <json>\n\n` (Anthropic and Responses framing, SPEC §6.1). */
-export const sseEvent = (name: string, payload: unknown): string => `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
+export const sseEvent = (name: string, payload: unknown): string =>
+  `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
 
 /** The chat stream terminator. */
 export const SSE_DONE = "data: [DONE]\n\n";

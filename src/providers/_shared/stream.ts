@@ -103,19 +103,38 @@ export async function openFramedStream<E, T>(
       firstByte,
     );
     if (!res.ok || !res.body) {
-      const text = await guarded(boundedText(res, settings.maxBodyBytes, route), settings.firstByteTimeoutMs, firstByte);
+      const text = await guarded(
+        boundedText(res, settings.maxBodyBytes, route),
+        settings.firstByteTimeoutMs,
+        firstByte,
+      );
       if (res.status >= 300 && res.status < 400) throw connectionError(route, new Error(`redirect ${res.status}`));
       if (!res.ok)
-        throw mapUpstreamError(req, { status: res.status, bodyText: text, headers: res.headers, route, apiKey: settings.apiKey });
+        throw mapUpstreamError(req, {
+          status: res.status,
+          bodyText: text,
+          headers: res.headers,
+          route,
+          apiKey: settings.apiKey,
+        });
     }
     const type = res.headers.get("content-type") ?? "";
     if (JSON_CONTENT.test(type)) {
       // Only the start of it is shown; a larger body is refused as oversized rather than held.
-      const text = await guarded(boundedText(res, Math.min(settings.maxBodyBytes, NON_STREAM_BODY_CAP), route), settings.firstByteTimeoutMs, firstByte);
-      notAStream = malformedBodyError(route, `a stream request was answered with a non-stream body (${type}): ${redactSecrets(text, [settings.apiKey]).slice(0, 300)}`);
+      const text = await guarded(
+        boundedText(res, Math.min(settings.maxBodyBytes, NON_STREAM_BODY_CAP), route),
+        settings.firstByteTimeoutMs,
+        firstByte,
+      );
+      notAStream = malformedBodyError(
+        route,
+        `a stream request was answered with a non-stream body (${type}): ${redactSecrets(text, [settings.apiKey]).slice(0, 300)}`,
+      );
       first = { done: true, value: undefined };
     } else {
-      iterator = decode(res.body ? read(res.body, settings.maxEventBytes) : emptyFrames<E>(), state)[Symbol.asyncIterator]();
+      iterator = decode(res.body ? read(res.body, settings.maxEventBytes) : emptyFrames<E>(), state)[
+        Symbol.asyncIterator
+      ]();
       first = await guarded(iterator.next(), settings.firstByteTimeoutMs, firstByte);
     }
   } catch (err) {
@@ -195,11 +214,7 @@ async function* emptyFrames<E>(): AsyncGenerator<E> {}
  * A stream whose items are translated one to many (e.g. canonical chunks -> Anthropic events); `flush` runs
  * once after the source ends normally. Usage, contentSeen and cancel stay the source's.
  */
-export function mapStream<A, B>(
-  source: ProviderStream<A>,
-  map: (item: A) => B[],
-  flush: () => B[],
-): ProviderStream<B> {
+export function mapStream<A, B>(source: ProviderStream<A>, map: (item: A) => B[], flush: () => B[]): ProviderStream<B> {
   async function* items(): AsyncGenerator<B> {
     for await (const item of source) yield* map(item);
     yield* flush();
@@ -223,7 +238,11 @@ export function mapStream<A, B>(
  * end of the body ends it, empty data is skipped, anything that is not JSON is a malformed upstream body (`what`
  * names the stream).
  */
-export async function* sseJson(events: AsyncIterable<SseEvent>, what: string, end?: { done: boolean }): AsyncGenerator<{ json: unknown; text: string }> {
+export async function* sseJson(
+  events: AsyncIterable<SseEvent>,
+  what: string,
+  end?: { done: boolean },
+): AsyncGenerator<{ json: unknown; text: string }> {
   for await (const event of events) {
     const text = event.data.trim();
     if (text === "[DONE]") {

@@ -13,8 +13,18 @@ describe("canonical -> Anthropic request (SPEC §5.4.1)", () => {
           { role: "system", content: "Be brief." },
           { role: "developer", content: [{ type: "text", text: "Use metric." }] },
           { role: "user", content: "Weather?" },
-          { role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }, { type: "image_url", image_url: { url: "https://x/y.png" } }] },
-          { role: "assistant", content: "Checking.", tool_calls: [{ id: "t1", type: "function", function: { name: "w", arguments: '{"c":"P"}' } }] },
+          {
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } },
+              { type: "image_url", image_url: { url: "https://x/y.png" } },
+            ],
+          },
+          {
+            role: "assistant",
+            content: "Checking.",
+            tool_calls: [{ id: "t1", type: "function", function: { name: "w", arguments: '{"c":"P"}' } }],
+          },
           { role: "tool", tool_call_id: "t1", content: "20C" },
           { role: "user", content: "Thanks" },
         ],
@@ -39,18 +49,35 @@ describe("canonical -> Anthropic request (SPEC §5.4.1)", () => {
           { type: "image", source: { type: "url", url: "https://x/y.png" } },
         ],
       },
-      { role: "assistant", content: [{ type: "text", text: "Checking." }, { type: "tool_use", id: "t1", name: "w", input: { c: "P" } }] },
-      { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "20C" }, { type: "text", text: "Thanks" }] },
+      {
+        role: "assistant",
+        content: [
+          { type: "text", text: "Checking." },
+          { type: "tool_use", id: "t1", name: "w", input: { c: "P" } },
+        ],
+      },
+      {
+        role: "user",
+        content: [
+          { type: "tool_result", tool_use_id: "t1", content: "20C" },
+          { type: "text", text: "Thanks" },
+        ],
+      },
     ]);
   });
 
   test("tools, tool_choice variants, parallel_tool_calls", () => {
-    const tools = [{ type: "function", function: { name: "w", description: "weather", parameters: { type: "object" } } }];
+    const tools = [
+      { type: "function", function: { name: "w", description: "weather", parameters: { type: "object" } } },
+    ];
     const choice = (tool_choice: unknown, extra = {}) =>
-      toAnthropicRequest({ model: "m", messages: [{ role: "user", content: "x" }], tools, tool_choice: tool_choice as never, ...extra }, false).body["tool_choice"];
-    expect(toAnthropicRequest({ model: "m", messages: [{ role: "user", content: "x" }], tools }, false).body["tools"]).toEqual([
-      { name: "w", description: "weather", input_schema: { type: "object" } },
-    ]);
+      toAnthropicRequest(
+        { model: "m", messages: [{ role: "user", content: "x" }], tools, tool_choice: tool_choice as never, ...extra },
+        false,
+      ).body["tool_choice"];
+    expect(
+      toAnthropicRequest({ model: "m", messages: [{ role: "user", content: "x" }], tools }, false).body["tools"],
+    ).toEqual([{ name: "w", description: "weather", input_schema: { type: "object" } }]);
     expect(choice("auto")).toEqual({ type: "auto" });
     expect(choice("required")).toEqual({ type: "any" });
     expect(choice("none")).toEqual({ type: "none" });
@@ -59,7 +86,16 @@ describe("canonical -> Anthropic request (SPEC §5.4.1)", () => {
   });
 
   test("reasoning_effort -> thinking budget, max_tokens raised, temperature dropped", () => {
-    const { body } = toAnthropicRequest({ model: "m", messages: [{ role: "user", content: "x" }], reasoning_effort: "medium", max_tokens: 1000, temperature: 0.5 }, true);
+    const { body } = toAnthropicRequest(
+      {
+        model: "m",
+        messages: [{ role: "user", content: "x" }],
+        reasoning_effort: "medium",
+        max_tokens: 1000,
+        temperature: 0.5,
+      },
+      true,
+    );
     expect(body["thinking"]).toEqual({ type: "enabled", budget_tokens: 4096 });
     expect(body["max_tokens"]).toBe(5096);
     expect(body["temperature"]).toBeUndefined();
@@ -68,13 +104,25 @@ describe("canonical -> Anthropic request (SPEC §5.4.1)", () => {
 
   test("response_format json_schema -> one forced tool whose input becomes the content", () => {
     const call = toAnthropicRequest(
-      { model: "m", messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema", json_schema: { name: "answer", schema: { type: "object" } } } },
+      {
+        model: "m",
+        messages: [{ role: "user", content: "x" }],
+        response_format: { type: "json_schema", json_schema: { name: "answer", schema: { type: "object" } } },
+      },
       false,
     );
     expect(call.jsonTool).toBe("answer");
     expect(call.body["tool_choice"]).toEqual({ type: "tool", name: "answer" });
     const { body } = fromAnthropicMessage(
-      { id: "msg", type: "message", role: "assistant", model: "m", content: [{ type: "tool_use", id: "t", name: "answer", input: { a: 1 } }], stop_reason: "tool_use", usage: { input_tokens: 1, output_tokens: 2 } },
+      {
+        id: "msg",
+        type: "message",
+        role: "assistant",
+        model: "m",
+        content: [{ type: "tool_use", id: "t", name: "answer", input: { a: 1 } }],
+        stop_reason: "tool_use",
+        usage: { input_tokens: 1, output_tokens: 2 },
+      },
       "answer",
     );
     expect(body.choices[0]?.message.content).toBe('{"a":1}');
@@ -84,10 +132,18 @@ describe("canonical -> Anthropic request (SPEC §5.4.1)", () => {
 
   test("stop_reason mapping", () => {
     const finish = (stop_reason: string) =>
-      fromAnthropicMessage({ id: "m", type: "message", role: "assistant", model: "m", content: [], stop_reason, usage: {} }, null).body.choices[0]?.finish_reason;
-    expect([finish("end_turn"), finish("stop_sequence"), finish("max_tokens"), finish("tool_use"), finish("refusal"), finish("pause_turn")]).toEqual([
-      "stop", "stop", "length", "tool_calls", "content_filter", "stop",
-    ]);
+      fromAnthropicMessage(
+        { id: "m", type: "message", role: "assistant", model: "m", content: [], stop_reason, usage: {} },
+        null,
+      ).body.choices[0]?.finish_reason;
+    expect([
+      finish("end_turn"),
+      finish("stop_sequence"),
+      finish("max_tokens"),
+      finish("tool_use"),
+      finish("refusal"),
+      finish("pause_turn"),
+    ]).toEqual(["stop", "stop", "length", "tool_calls", "content_filter", "stop"]);
   });
 });
 
@@ -99,11 +155,19 @@ describe("native /v1/messages pass-through", () => {
         model: "claude-x",
         max_tokens: 10,
         messages: [{ role: "user", content: "hi" }],
-        tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { a: { type: "string" } } } } }, { type: "web_search_20250305", name: "web_search" }],
+        tools: [
+          {
+            type: "function",
+            function: { name: "f", parameters: { type: "object", properties: { a: { type: "string" } } } },
+          },
+          { type: "web_search_20250305", name: "web_search" },
+        ],
         mcp_servers: [],
         cache_control: { type: "ephemeral" },
       };
-      const res = await anthropic.messages(req, settingsFor(mock), { headers: { "anthropic-beta": "prompt-caching-2024-07-31" } });
+      const res = await anthropic.messages(req, settingsFor(mock), {
+        headers: { "anthropic-beta": "prompt-caching-2024-07-31" },
+      });
       expect(res.body.id).toBe("msg_mock");
       const sent = mock.requests.at(-1)!;
       expect(sent.headers["anthropic-beta"]).toBe("prompt-caching-2024-07-31");
@@ -112,21 +176,32 @@ describe("native /v1/messages pass-through", () => {
         model: "claude-x",
         max_tokens: 10,
         messages: [{ role: "user", content: "hi" }],
-        tools: [{ name: "f", input_schema: { type: "object", properties: { a: { type: "string" } } } }, { type: "web_search_20250305", name: "web_search" }],
+        tools: [
+          { name: "f", input_schema: { type: "object", properties: { a: { type: "string" } } } },
+          { type: "web_search_20250305", name: "web_search" },
+        ],
         cache_control: { type: "ephemeral" },
       });
       const stream = await anthropic.messagesStream({ ...req, model: "cache" }, settingsFor(mock));
       const events = [];
       for await (const e of stream) events.push(e);
       expect(events.map((e) => e.type)).toContain("ping"); // native events, unknown ones included, pass untouched
-      expect(stream.usage).toMatchObject({ promptTokens: 18, cacheReadTokens: 4, cacheWriteTokens: 2, completionTokens: 3 });
+      expect(stream.usage).toMatchObject({
+        promptTokens: 18,
+        cacheReadTokens: 4,
+        cacheWriteTokens: 2,
+        completionTokens: 3,
+      });
     } finally {
       await mock.stop();
     }
   });
 
   test("toPassthroughBody keeps unknown keys and drops `user`", () => {
-    const body = toPassthroughBody({ model: "m", max_tokens: 1, messages: [{ role: "user", content: "x" }], user: "u", top_k: 3 }, true);
+    const body = toPassthroughBody(
+      { model: "m", max_tokens: 1, messages: [{ role: "user", content: "x" }], user: "u", top_k: 3 },
+      true,
+    );
     expect(body).toMatchObject({ model: "m", top_k: 3, stream: true });
     expect(body["user"]).toBeUndefined();
   });
@@ -135,7 +210,11 @@ describe("native /v1/messages pass-through", () => {
     const mock = startAnthropicMock();
     try {
       const stream = await anthropic.chatStream(
-        { model: "m", messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema", json_schema: { name: "out", schema: {} } } },
+        {
+          model: "m",
+          messages: [{ role: "user", content: "x" }],
+          response_format: { type: "json_schema", json_schema: { name: "out", schema: {} } },
+        },
         settingsFor(mock),
       );
       let text = "";

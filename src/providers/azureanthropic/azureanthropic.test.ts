@@ -23,7 +23,11 @@ describe("azureanthropic specifics", () => {
   test("/v1/messages is a pass-through with the Anthropic headers", async () => {
     const mock = withBase();
     try {
-      const res = await azureanthropic.messages({ model: "claude-prod", max_tokens: 5, messages: [{ role: "user", content: "hi" }] }, settingsFor(mock), { headers: { "anthropic-beta": "x" } });
+      const res = await azureanthropic.messages(
+        { model: "claude-prod", max_tokens: 5, messages: [{ role: "user", content: "hi" }] },
+        settingsFor(mock),
+        { headers: { "anthropic-beta": "x" } },
+      );
       expect(res.body.model).toBe("claude-prod");
       const sent = mock.requests.at(-1)!;
       expect(sent.headers["anthropic-version"]).toBe("2023-06-01");

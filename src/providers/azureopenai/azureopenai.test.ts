@@ -34,7 +34,9 @@ describe("azureopenai specifics", () => {
     try {
       const s = { ...settingsFor(mock), apiBase: `${mock.url}/openai`, extra: { api_version: "2025-04-01-preview" } };
       await azureopenai.chat({ model: "gpt-4o-prod", messages: [{ role: "user", content: "x" }] }, s);
-      expect(mock.requests.at(-1)!.path).toBe("/openai/deployments/gpt-4o-prod/chat/completions?api-version=2025-04-01-preview");
+      expect(mock.requests.at(-1)!.path).toBe(
+        "/openai/deployments/gpt-4o-prod/chat/completions?api-version=2025-04-01-preview",
+      );
       expect(mock.requests.at(-1)!.headers["authorization"]).toBeUndefined();
       const emb = await azureopenai.embed!({ model: "emb-prod", input: "x" }, s);
       expect(emb.usage.promptTokens).toBe(3);

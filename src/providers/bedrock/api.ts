@@ -29,7 +29,13 @@ function env(s: ProviderSettings): Record<string, unknown> {
 
 export function bedrockRegion(s: ProviderSettings): string {
   const e = env(s);
-  return str(s.extra["region"]) ?? str(s.extra["aws_region_name"]) ?? str(e["AWS_REGION"]) ?? str(e["AWS_DEFAULT_REGION"]) ?? DEFAULT_REGION;
+  return (
+    str(s.extra["region"]) ??
+    str(s.extra["aws_region_name"]) ??
+    str(e["AWS_REGION"]) ??
+    str(e["AWS_DEFAULT_REGION"]) ??
+    DEFAULT_REGION
+  );
 }
 
 export function bedrockBase(s: ProviderSettings): string {
@@ -41,10 +47,12 @@ export function bedrockCredentials(s: ProviderSettings): AwsCredentials | null {
   const e = env(s);
   const id = str(s.extra["aws_access_key_id"]);
   const secret = str(s.extra["aws_secret_access_key"]);
-  if (id && secret) return { accessKeyId: id, secretAccessKey: secret, sessionToken: str(s.extra["aws_session_token"]) };
+  if (id && secret)
+    return { accessKeyId: id, secretAccessKey: secret, sessionToken: str(s.extra["aws_session_token"]) };
   const envId = str(e["AWS_ACCESS_KEY_ID"]);
   const envSecret = str(e["AWS_SECRET_ACCESS_KEY"]);
-  if (envId && envSecret) return { accessKeyId: envId, secretAccessKey: envSecret, sessionToken: str(e["AWS_SESSION_TOKEN"]) };
+  if (envId && envSecret)
+    return { accessKeyId: envId, secretAccessKey: envSecret, sessionToken: str(e["AWS_SESSION_TOKEN"]) };
   return null;
 }
 
@@ -54,7 +62,12 @@ export const modelUrl = (s: ProviderSettings, modelId: string, op: BedrockOperat
   joinUrl(bedrockBase(s), `/model/${modelSegment(modelId, s.name, true)}/${op}`);
 
 /** The request, signed over the exact body bytes that will be sent. */
-export function bedrockRequest(s: ProviderSettings, modelId: string, op: BedrockOperation, body: unknown): UpstreamRequest {
+export function bedrockRequest(
+  s: ProviderSettings,
+  modelId: string,
+  op: BedrockOperation,
+  body: unknown,
+): UpstreamRequest {
   const url = modelUrl(s, modelId, op);
   const rawBody = JSON.stringify(body);
   const headers: Record<string, string> = {};
@@ -67,7 +80,14 @@ export function bedrockRequest(s: ProviderSettings, modelId: string, op: Bedrock
         code: "provider_credentials_error",
         cause: new ProviderFailure("bedrock: no api_key / AWS_BEARER_TOKEN_BEDROCK and no AWS access key pair", null),
       });
-    const signed = signRequest({ method: "POST", url, body: rawBody, region: bedrockRegion(s), service: SIGNING_SERVICE, credentials });
+    const signed = signRequest({
+      method: "POST",
+      url,
+      body: rawBody,
+      region: bedrockRegion(s),
+      service: SIGNING_SERVICE,
+      credentials,
+    });
     Object.assign(headers, signed.headers);
   }
   return { url, rawBody, headers, mapError: bedrockHttpError };

@@ -30,26 +30,49 @@ runProviderContract({
 runProviderContract({
   ...common,
   label: "bedrock (SigV4)",
-  startMock: () => startBedrockMock({ credentials: { accessKeyId: API_KEY, secretAccessKey: SECRET }, region: "eu-west-1" }),
-  configure: (s: ProviderSettings) => ({ ...s, apiKey: null, extra: { aws_access_key_id: API_KEY, aws_secret_access_key: SECRET, region: "eu-west-1" } }),
+  startMock: () =>
+    startBedrockMock({ credentials: { accessKeyId: API_KEY, secretAccessKey: SECRET }, region: "eu-west-1" }),
+  configure: (s: ProviderSettings) => ({
+    ...s,
+    apiKey: null,
+    extra: { aws_access_key_id: API_KEY, aws_secret_access_key: SECRET, region: "eu-west-1" },
+  }),
   credentialOf: (r) => r.headers["authorization"],
 });
 
 describe("SigV4 signer: AWS test-suite vectors", () => {
-  const base = { region: "us-east-1", service: "service", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: SECRET }, now: new Date(Date.UTC(2015, 7, 30, 12, 36, 0)), body: "" };
+  const base = {
+    region: "us-east-1",
+    service: "service",
+    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: SECRET },
+    now: new Date(Date.UTC(2015, 7, 30, 12, 36, 0)),
+    body: "",
+  };
   test("get-vanilla", () => {
     const r = signRequest({ ...base, method: "GET", url: "https://example.amazonaws.com/" });
-    expect(r.stringToSign).toBe("AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\nbb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
+    expect(r.stringToSign).toBe(
+      "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\nbb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
+    );
     expect(r.headers["authorization"]).toBe(
       "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
     );
   });
   test("post-vanilla and get-vanilla-query-order-key-case", () => {
-    expect(signRequest({ ...base, method: "POST", url: "https://example.amazonaws.com/" }).signature).toBe("5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b");
-    expect(signRequest({ ...base, method: "GET", url: "https://example.amazonaws.com/?Param2=value2&Param1=value1" }).signature).toBe("b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
+    expect(signRequest({ ...base, method: "POST", url: "https://example.amazonaws.com/" }).signature).toBe(
+      "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b",
+    );
+    expect(
+      signRequest({ ...base, method: "GET", url: "https://example.amazonaws.com/?Param2=value2&Param1=value1" })
+        .signature,
+    ).toBe("b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
   });
   test("model ids are double-encoded in the canonical path; the session token is signed", () => {
-    const r = signRequest({ ...base, method: "POST", url: "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-v2%3A1/converse", credentials: { ...base.credentials, sessionToken: "TOKEN" } });
+    const r = signRequest({
+      ...base,
+      method: "POST",
+      url: "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-v2%3A1/converse",
+      credentials: { ...base.credentials, sessionToken: "TOKEN" },
+    });
     expect(r.canonicalRequest.split("\n")[1]).toBe("/model/anthropic.claude-v2%253A1/converse");
     expect(r.headers["x-amz-security-token"]).toBe("TOKEN");
     expect(r.headers["authorization"]).toContain("SignedHeaders=host;x-amz-date;x-amz-security-token,");
@@ -58,7 +81,25 @@ describe("SigV4 signer: AWS test-suite vectors", () => {
 
 describe("eventstream framing", () => {
   // the published example frame for payload {"foo": "bar"} with no headers, and with a content-type header
-  const noHeaders = [0, 0, 0, 30, 0, 0, 0, 0, 186, 242, 246, 138, ...new TextEncoder().encode('{"foo": "bar"}'), 174, 114, 88, 228];
+  const noHeaders = [
+    0,
+    0,
+    0,
+    30,
+    0,
+    0,
+    0,
+    0,
+    186,
+    242,
+    246,
+    138,
+    ...new TextEncoder().encode('{"foo": "bar"}'),
+    174,
+    114,
+    88,
+    228,
+  ];
   test("decodes the reference frames and checks both CRCs", () => {
     const msg = decodeMessage(new Uint8Array(noHeaders));
     expect(new TextDecoder().decode(msg.payload)).toBe('{"foo": "bar"}');
@@ -78,15 +119,25 @@ describe("eventstream framing", () => {
     const a = encodeFrame({ ":event-type": "x" }, "{}");
     const b = encodeFrame({ ":event-type": "y" }, '{"k":1}');
     const all = new Uint8Array([...a, ...b]);
-    const body = (parts: Uint8Array[]) => new ReadableStream<Uint8Array>({ start(c) { for (const p of parts) c.enqueue(p); c.close(); } });
+    const body = (parts: Uint8Array[]) =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (const p of parts) c.enqueue(p);
+          c.close();
+        },
+      });
     const seen: unknown[] = [];
-    for await (const m of readEventStream(body([all.subarray(0, 5), all.subarray(5, 30), all.subarray(30)]))) seen.push(m.headers[":event-type"]);
+    for await (const m of readEventStream(body([all.subarray(0, 5), all.subarray(5, 30), all.subarray(30)])))
+      seen.push(m.headers[":event-type"]);
     expect(seen).toEqual(["x", "y"]);
-    const read = async () => { for await (const _ of readEventStream(body([all.subarray(0, all.length - 3)]))); };
+    const read = async () => {
+      for await (const _ of readEventStream(body([all.subarray(0, all.length - 3)])));
+    };
     await expect(read()).rejects.toThrow("stream ended inside a message");
     // Byte by byte, too.
     const bytes: string[] = [];
-    for await (const m of readEventStream(body([...all].map((x) => new Uint8Array([x]))))) bytes.push(String(m.headers[":event-type"]));
+    for await (const m of readEventStream(body([...all].map((x) => new Uint8Array([x])))))
+      bytes.push(String(m.headers[":event-type"]));
     expect(bytes).toEqual(["x", "y"]);
   });
 
@@ -116,8 +167,18 @@ describe("bedrock specifics", () => {
       model: "anthropic.claude-3-5-sonnet-20240620-v1:0",
       messages: [
         { role: "system", content: "Be brief." },
-        { role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] },
-        { role: "assistant", content: "Checking.", tool_calls: [{ id: "t1", type: "function", function: { name: "w", arguments: '{"c":"P"}' } }] },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is this?" },
+            { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } },
+          ],
+        },
+        {
+          role: "assistant",
+          content: "Checking.",
+          tool_calls: [{ id: "t1", type: "function", function: { name: "w", arguments: '{"c":"P"}' } }],
+        },
         { role: "tool", tool_call_id: "t1", content: '{"t":20}' },
         { role: "tool", tool_call_id: "t2", content: "plain" },
       ],
@@ -131,16 +192,36 @@ describe("bedrock specifics", () => {
       system: [{ text: "Be brief." }],
       messages: [
         { role: "user", content: [{ text: "What is this?" }, { image: { format: "png", source: { bytes: "AAAA" } } }] },
-        { role: "assistant", content: [{ text: "Checking." }, { toolUse: { toolUseId: "t1", name: "w", input: { c: "P" } } }] },
-        { role: "user", content: [{ toolResult: { toolUseId: "t1", content: [{ json: { t: 20 } }] } }, { toolResult: { toolUseId: "t2", content: [{ text: "plain" }] } }] },
+        {
+          role: "assistant",
+          content: [{ text: "Checking." }, { toolUse: { toolUseId: "t1", name: "w", input: { c: "P" } } }],
+        },
+        {
+          role: "user",
+          content: [
+            { toolResult: { toolUseId: "t1", content: [{ json: { t: 20 } }] } },
+            { toolResult: { toolUseId: "t2", content: [{ text: "plain" }] } },
+          ],
+        },
       ],
-      toolConfig: { tools: [{ toolSpec: { name: "w", description: "weather", inputSchema: { json: { type: "object" } } } }], toolChoice: { tool: { name: "w" } } },
+      toolConfig: {
+        tools: [{ toolSpec: { name: "w", description: "weather", inputSchema: { json: { type: "object" } } } }],
+        toolChoice: { tool: { name: "w" } },
+      },
       inferenceConfig: { maxTokens: 100, temperature: 0.3, stopSequences: ["END"] },
     });
   });
 
   test("an http image URL is refused with 400 before any call", async () => {
-    const err = await gatewayError(bedrock.chat({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x/y.png" } }] }] }, { ...settingsFor(startBedrockMockStub()), apiBase: "http://127.0.0.1:9" }));
+    const err = await gatewayError(
+      bedrock.chat(
+        {
+          model: "m",
+          messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x/y.png" } }] }],
+        },
+        { ...settingsFor(startBedrockMockStub()), apiBase: "http://127.0.0.1:9" },
+      ),
+    );
     expect(err.status).toBe(400);
   });
 
@@ -148,36 +229,68 @@ describe("bedrock specifics", () => {
     const creds = { accessKeyId: "AKIAMOCK", secretAccessKey: "s3cr3t", sessionToken: "FwoGZXIvYXdzEXAMPLE" };
     const mock = startBedrockMock({ credentials: creds, region: "ap-south-1" });
     try {
-      const env = { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, AWS_SESSION_TOKEN: creds.sessionToken, AWS_REGION: "ap-south-1" };
+      const env = {
+        AWS_ACCESS_KEY_ID: creds.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+        AWS_SESSION_TOKEN: creds.sessionToken,
+        AWS_REGION: "ap-south-1",
+      };
       const s = { ...settingsFor(mock), apiKey: null, extra: { env } };
-      const res = await bedrock.chat({ model: "anthropic.claude-v2:1", messages: [{ role: "user", content: "hi" }] }, s);
+      const res = await bedrock.chat(
+        { model: "anthropic.claude-v2:1", messages: [{ role: "user", content: "hi" }] },
+        s,
+      );
       expect(res.body.choices[0]!.message.content).toBe("Hello from the mock.");
       expect(mock.requests.at(-1)!.path).toBe("/model/anthropic.claude-v2%3A1/converse");
       const stream = await bedrock.chatStream({ model: "safety", messages: [{ role: "user", content: "hi" }] }, s);
       const finishes: string[] = [];
       for await (const c of stream) for (const ch of c.choices) if (ch.finish_reason) finishes.push(ch.finish_reason);
       expect(finishes).toEqual(["content_filter"]);
-      const err = await gatewayError(bedrock.chat({ model: "m", messages: [{ role: "user", content: "hi" }] }, { ...s, extra: { env: { ...env, AWS_SECRET_ACCESS_KEY: "wrong" } } }));
+      const err = await gatewayError(
+        bedrock.chat(
+          { model: "m", messages: [{ role: "user", content: "hi" }] },
+          { ...s, extra: { env: { ...env, AWS_SECRET_ACCESS_KEY: "wrong" } } },
+        ),
+      );
       expect([err.status, err.message]).toEqual([502, "The provider rejected the gateway's credentials"]);
-      expect((mock.requests.at(-1)!.headers["authorization"] ?? "")).toContain("/ap-south-1/bedrock/aws4_request");
+      expect(mock.requests.at(-1)!.headers["authorization"] ?? "").toContain("/ap-south-1/bedrock/aws4_request");
     } finally {
       await mock.stop();
     }
   });
 
   test("no API key and no AWS key pair -> 500 before any call", async () => {
-    const err = await gatewayError(bedrock.chat({ model: "m", messages: [{ role: "user", content: "hi" }] }, { ...settingsFor(startBedrockMockStub()), apiKey: null }));
+    const err = await gatewayError(
+      bedrock.chat(
+        { model: "m", messages: [{ role: "user", content: "hi" }] },
+        { ...settingsFor(startBedrockMockStub()), apiKey: null },
+      ),
+    );
     expect([err.status, err.message]).toEqual([500, "Unable to load AWS credentials for bedrock"]);
   });
 
   test("a frame with a bad CRC mid-stream -> 502", async () => {
     const good = encodeFrame({ ":event-type": "messageStart", ":message-type": "event" }, '{"role":"assistant"}');
-    const bad = encodeFrame({ ":event-type": "contentBlockDelta", ":message-type": "event" }, '{"contentBlockIndex":0,"delta":{"text":"x"}}');
+    const bad = encodeFrame(
+      { ":event-type": "contentBlockDelta", ":message-type": "event" },
+      '{"contentBlockIndex":0,"delta":{"text":"x"}}',
+    );
     bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xff;
-    const server = Bun.serve({ port: 0, fetch: () => new Response(new Blob([good, bad]), { headers: { "content-type": "application/vnd.amazon.eventstream" } }) });
+    const server = Bun.serve({
+      port: 0,
+      fetch: () =>
+        new Response(new Blob([good, bad]), { headers: { "content-type": "application/vnd.amazon.eventstream" } }),
+    });
     try {
-      const stream = await bedrock.chatStream({ model: "m", messages: [{ role: "user", content: "hi" }] }, { ...settingsFor(startBedrockMockStub()), apiBase: `http://127.0.0.1:${server.port}` });
-      const err = await gatewayError((async () => { for await (const _ of stream); })());
+      const stream = await bedrock.chatStream(
+        { model: "m", messages: [{ role: "user", content: "hi" }] },
+        { ...settingsFor(startBedrockMockStub()), apiBase: `http://127.0.0.1:${server.port}` },
+      );
+      const err = await gatewayError(
+        (async () => {
+          for await (const _ of stream);
+        })(),
+      );
       expect([err.status, err.message]).toEqual([502, "LLM provider error"]);
     } finally {
       await server.stop(true);

@@ -79,7 +79,9 @@ function toMessages(messages: ChatMessage[]): JsonObject[] {
       role = "assistant";
       content = blocksOf(m.content);
       for (const call of m.tool_calls ?? [])
-        content.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: parseToolInput(call.function.arguments) } });
+        content.push({
+          toolUse: { toolUseId: call.id, name: call.function.name, input: parseToolInput(call.function.arguments) },
+        });
     } else if (m.role === "tool") content = [toolResult(m)];
     else content = blocksOf(m.content);
     if (content.length === 0) continue;
@@ -91,7 +93,11 @@ function toMessages(messages: ChatMessage[]): JsonObject[] {
 }
 
 const toolSpec = (name: string, description: string | undefined, schema: unknown): JsonObject => ({
-  toolSpec: { name, ...(description ? { description } : {}), inputSchema: { json: schema ?? { type: "object", properties: {} } } },
+  toolSpec: {
+    name,
+    ...(description ? { description } : {}),
+    inputSchema: { json: schema ?? { type: "object", properties: {} } },
+  },
 });
 
 function toolChoiceOf(choice: ChatRequest["tool_choice"]): JsonObject | null {
@@ -104,7 +110,10 @@ function toolChoiceOf(choice: ChatRequest["tool_choice"]): JsonObject | null {
 
 export function toConverseRequest(req: ChatRequest): ConverseCall {
   const body: JsonObject = { messages: toMessages(req.messages) };
-  const system = req.messages.filter((m) => m.role === "system" || m.role === "developer").map((m) => textOf(m.content)).filter(Boolean);
+  const system = req.messages
+    .filter((m) => m.role === "system" || m.role === "developer")
+    .map((m) => textOf(m.content))
+    .filter(Boolean);
   if (system.length > 0) body["system"] = system.map((text) => ({ text }));
   const inference: JsonObject = {};
   const max = req.max_completion_tokens ?? req.max_tokens;
@@ -113,7 +122,9 @@ export function toConverseRequest(req: ChatRequest): ConverseCall {
   if (req.top_p != null) inference["topP"] = req.top_p;
   if (req.stop != null) inference["stopSequences"] = typeof req.stop === "string" ? [req.stop] : req.stop;
 
-  const tools = (req.tools ?? []).filter((t: ChatTool) => t.type === "function" && t.function).map((t) => toolSpec(t.function!.name, t.function!.description, t.function!.parameters));
+  const tools = (req.tools ?? [])
+    .filter((t: ChatTool) => t.type === "function" && t.function)
+    .map((t) => toolSpec(t.function!.name, t.function!.description, t.function!.parameters));
   let choice = toolChoiceOf(req.tool_choice);
   let jsonTool: string | null = null;
   const format = req.response_format;
@@ -127,7 +138,8 @@ export function toConverseRequest(req: ChatRequest): ConverseCall {
   const budget = req.reasoning_effort ? THINKING_BUDGET[req.reasoning_effort] : undefined;
   if (budget !== undefined && !jsonTool && /anthropic|claude/i.test(req.model)) {
     body["additionalModelRequestFields"] = { thinking: { type: "enabled", budget_tokens: budget } };
-    if (typeof inference["maxTokens"] === "number" && inference["maxTokens"] <= budget) inference["maxTokens"] += budget;
+    if (typeof inference["maxTokens"] === "number" && inference["maxTokens"] <= budget)
+      inference["maxTokens"] += budget;
     // Claude rejects temperature/top_p changes while thinking
     delete inference["temperature"];
     delete inference["topP"];
@@ -140,7 +152,10 @@ const converseBlockSchema = z
   .object({
     text: z.string().optional(),
     toolUse: z.object({ toolUseId: z.string(), name: z.string(), input: z.unknown().optional() }).loose().optional(),
-    reasoningContent: z.object({ reasoningText: z.object({ text: z.string().optional() }).loose().optional() }).loose().optional(),
+    reasoningContent: z
+      .object({ reasoningText: z.object({ text: z.string().optional() }).loose().optional() })
+      .loose()
+      .optional(),
   })
   .loose();
 
@@ -157,7 +172,9 @@ export type ConverseUsage = z.infer<typeof converseUsageSchema>;
 
 export const converseResponseSchema = z
   .object({
-    output: z.object({ message: z.object({ role: z.string().optional(), content: z.array(converseBlockSchema) }).loose() }).loose(),
+    output: z
+      .object({ message: z.object({ role: z.string().optional(), content: z.array(converseBlockSchema) }).loose() })
+      .loose(),
     stopReason: z.string(),
     usage: converseUsageSchema.optional(),
   })
@@ -180,12 +197,23 @@ export function fromConverseUsage(u: ConverseUsage | undefined): NormalizedUsage
   const read = num(u?.cacheReadInputTokens);
   const write = num(u?.cacheWriteInputTokens);
   const prompt = input === null && read === null && write === null ? null : (input ?? 0) + (read ?? 0) + (write ?? 0);
-  return withTotal({ promptTokens: prompt, completionTokens: num(u?.outputTokens), totalTokens: null, cacheReadTokens: read, cacheWriteTokens: write, reasoningTokens: null });
+  return withTotal({
+    promptTokens: prompt,
+    completionTokens: num(u?.outputTokens),
+    totalTokens: null,
+    cacheReadTokens: read,
+    cacheWriteTokens: write,
+    reasoningTokens: null,
+  });
 }
 
 export const mintId = (): string => `chatcmpl-${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
 
-export function fromConverseResponse(res: ConverseResponse, model: string, jsonTool: string | null): { body: ChatCompletion; usage: NormalizedUsage } {
+export function fromConverseResponse(
+  res: ConverseResponse,
+  model: string,
+  jsonTool: string | null,
+): { body: ChatCompletion; usage: NormalizedUsage } {
   let text = "";
   let reasoning = "";
   let jsonAnswer: string | null = null;
@@ -195,16 +223,31 @@ export function fromConverseResponse(res: ConverseResponse, model: string, jsonT
     else if (block.reasoningContent?.reasoningText?.text) reasoning += block.reasoningContent.reasoningText.text;
     else if (block.toolUse && block.toolUse.name === jsonTool) jsonAnswer = JSON.stringify(block.toolUse.input ?? {});
     else if (block.toolUse)
-      toolCalls.push({ id: block.toolUse.toolUseId, type: "function", function: { name: block.toolUse.name, arguments: JSON.stringify(block.toolUse.input ?? {}) } });
+      toolCalls.push({
+        id: block.toolUse.toolUseId,
+        type: "function",
+        function: { name: block.toolUse.name, arguments: JSON.stringify(block.toolUse.input ?? {}) },
+      });
   }
   let finish = finishReasonFromBedrock(res.stopReason) ?? "stop";
   if (jsonAnswer !== null && toolCalls.length === 0 && finish === "tool_calls") finish = "stop";
-  const message: ChatChoice["message"] = { role: "assistant", content: jsonAnswer ?? (text || (toolCalls.length > 0 ? null : "")), refusal: null };
+  const message: ChatChoice["message"] = {
+    role: "assistant",
+    content: jsonAnswer ?? (text || (toolCalls.length > 0 ? null : "")),
+    refusal: null,
+  };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   if (reasoning) message.reasoning = { content: reasoning };
   const usage = fromConverseUsage(res.usage);
   return {
-    body: { id: mintId(), object: "chat.completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message, finish_reason: finish, logprobs: null }], usage: toOpenAIUsage(usage) },
+    body: {
+      id: mintId(),
+      object: "chat.completion",
+      created: Math.floor(Date.now() / 1000),
+      model,
+      choices: [{ index: 0, message, finish_reason: finish, logprobs: null }],
+      usage: toOpenAIUsage(usage),
+    },
     usage,
   };
 }

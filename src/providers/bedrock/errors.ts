@@ -44,7 +44,12 @@ export function bedrockHttpError(input: UpstreamErrorInput): GatewayError {
 /** An exception frame received after the 200 (or as the first frame). */
 export function bedrockStreamException(type: string, payload: string): GatewayError {
   const status = statusOfException(type);
-  const mapped = upstreamHttpError({ status, bodyText: normalizeBody(payload), headers: new Headers(), route: "inference" });
+  const mapped = upstreamHttpError({
+    status,
+    bodyText: normalizeBody(payload),
+    headers: new Headers(),
+    route: "inference",
+  });
   return new GatewayError(mapped.status, mapped.message, {
     code: mapped.code,
     headers: mapped.headers,

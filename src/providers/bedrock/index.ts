@@ -12,11 +12,25 @@ import { decodeConverseStream } from "./stream.ts";
 export const bedrock: Provider = {
   name: "bedrock",
   wire: "openai",
-  capabilities: { chat: true, stream: true, embeddings: false, moderations: false, responses: false, models: false, messagesPassthrough: false },
+  capabilities: {
+    chat: true,
+    stream: true,
+    embeddings: false,
+    moderations: false,
+    responses: false,
+    models: false,
+    messagesPassthrough: false,
+  },
 
   async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
     const { body, jsonTool } = toConverseRequest(req);
-    const res = await requestJson(bedrockRequest(s, req.model, "converse", body), converseResponseSchema, s, o, "inference");
+    const res = await requestJson(
+      bedrockRequest(s, req.model, "converse", body),
+      converseResponseSchema,
+      s,
+      o,
+      "inference",
+    );
     return { ...res, ...fromConverseResponse(res.body, req.model, jsonTool) };
   },
 
@@ -27,5 +41,6 @@ export const bedrock: Provider = {
   },
 
   messages: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) => messagesViaChat(bedrock, req, s, o),
-  messagesStream: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) => messagesStreamViaChat(bedrock, req, s, o),
+  messagesStream: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) =>
+    messagesStreamViaChat(bedrock, req, s, o),
 };

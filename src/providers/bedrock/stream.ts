@@ -16,7 +16,15 @@ import { bedrockStreamException } from "./errors.ts";
  */
 
 const eventSchemas = {
-  contentBlockStart: z.object({ contentBlockIndex: z.number(), start: z.object({ toolUse: z.object({ toolUseId: z.string(), name: z.string() }).loose().optional() }).loose().optional() }).loose(),
+  contentBlockStart: z
+    .object({
+      contentBlockIndex: z.number(),
+      start: z
+        .object({ toolUse: z.object({ toolUseId: z.string(), name: z.string() }).loose().optional() })
+        .loose()
+        .optional(),
+    })
+    .loose(),
   contentBlockDelta: z
     .object({
       contentBlockIndex: z.number(),
@@ -48,11 +56,18 @@ function parsePayload<S extends z.ZodType>(schema: S, frame: EventStreamMessage,
 }
 
 export function decodeConverseStream(model: string, jsonTool: string | null) {
-  return async function* decode(frames: AsyncIterable<EventStreamMessage>, state: StreamState): AsyncGenerator<ChatChunk> {
+  return async function* decode(
+    frames: AsyncIterable<EventStreamMessage>,
+    state: StreamState,
+  ): AsyncGenerator<ChatChunk> {
     const id = mintId();
     const created = Math.floor(Date.now() / 1000);
     const chunk = (delta: ChunkChoice["delta"], finish: string | null = null): ChatChunk => ({
-      id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }],
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
     });
     const blocks = new Map<number, { kind: "tool" | "json"; tool: number }>();
     let nextTool = 0;
@@ -61,11 +76,18 @@ export function decodeConverseStream(model: string, jsonTool: string | null) {
 
     for await (const frame of frames) {
       const messageType = String(frame.headers[":message-type"] ?? "event");
-      if (messageType === "exception") throw bedrockStreamException(String(frame.headers[":exception-type"] ?? "internalServerException"), text.decode(frame.payload));
+      if (messageType === "exception")
+        throw bedrockStreamException(
+          String(frame.headers[":exception-type"] ?? "internalServerException"),
+          text.decode(frame.payload),
+        );
       if (messageType === "error")
         throw new GatewayError(502, "LLM provider error", {
           code: "provider_error",
-          cause: new ProviderFailure(`error frame in stream: ${String(frame.headers[":error-code"])}: ${String(frame.headers[":error-message"])}`, null),
+          cause: new ProviderFailure(
+            `error frame in stream: ${String(frame.headers[":error-code"])}: ${String(frame.headers[":error-message"])}`,
+            null,
+          ),
         });
       const type = String(frame.headers[":event-type"] ?? "");
       if (!started && type !== "metadata") {
@@ -82,7 +104,11 @@ export function decodeConverseStream(model: string, jsonTool: string | null) {
             const index = nextTool++;
             blocks.set(ev.contentBlockIndex, { kind: "tool", tool: index });
             state.contentSeen = true;
-            yield chunk({ tool_calls: [{ index, id: tool.toolUseId, type: "function", function: { name: tool.name, arguments: "" } }] });
+            yield chunk({
+              tool_calls: [
+                { index, id: tool.toolUseId, type: "function", function: { name: tool.name, arguments: "" } },
+              ],
+            });
           }
           break;
         }
@@ -98,7 +124,9 @@ export function decodeConverseStream(model: string, jsonTool: string | null) {
             yield chunk({ reasoning: { content: d.reasoningContent.text } });
           } else if (d.toolUse?.input && block) {
             state.contentSeen = true;
-            yield block.kind === "json" ? chunk({ content: d.toolUse.input }) : chunk({ tool_calls: [{ index: block.tool, function: { arguments: d.toolUse.input } }] });
+            yield block.kind === "json"
+              ? chunk({ content: d.toolUse.input })
+              : chunk({ tool_calls: [{ index: block.tool, function: { arguments: d.toolUse.input } }] });
           }
           break;
         }

@@ -19,7 +19,9 @@ function content(c: ChatMessage["content"]): string | JsonObject[] {
   // v2 takes text and image_url parts (https://docs.cohere.com/docs/image-inputs)
   return c
     .filter((p) => (p.type === "text" && p.text) || (p.type === "image_url" && p.image_url))
-    .map((p) => (p.type === "text" ? { type: "text", text: p.text } : { type: "image_url", image_url: { url: p.image_url!.url } }));
+    .map((p) =>
+      p.type === "text" ? { type: "text", text: p.text } : { type: "image_url", image_url: { url: p.image_url!.url } },
+    );
 }
 
 function textOf(c: ChatMessage["content"]): string {
@@ -35,7 +37,11 @@ function toMessage(m: ChatMessage): JsonObject {
     const text = textOf(m.content);
     if (text) out["content"] = text;
     if (m.tool_calls?.length)
-      out["tool_calls"] = m.tool_calls.map((c) => ({ id: c.id, type: "function", function: { name: c.function.name, arguments: c.function.arguments } }));
+      out["tool_calls"] = m.tool_calls.map((c) => ({
+        id: c.id,
+        type: "function",
+        function: { name: c.function.name, arguments: c.function.arguments },
+      }));
     return out;
   }
   return { role: "user", content: content(m.content) };
@@ -65,10 +71,12 @@ export function toCohereBody(req: ChatRequest, stream: boolean): JsonObject {
   if (tools.length > 0) body["tools"] = tools.map((t) => ({ type: "function", function: t.function }));
   const format = req.response_format;
   if (format?.type === "json_object") body["response_format"] = { type: "json_object" };
-  if (format?.type === "json_schema") body["response_format"] = { type: "json_object", json_schema: format.json_schema?.schema ?? { type: "object" } };
+  if (format?.type === "json_schema")
+    body["response_format"] = { type: "json_object", json_schema: format.json_schema?.schema ?? { type: "object" } };
   const effort = req.reasoning_effort;
   if (effort === "none") body["thinking"] = { type: "disabled" };
-  else if (effort && THINKING_BUDGET[effort]) body["thinking"] = { type: "enabled", token_budget: THINKING_BUDGET[effort] };
+  else if (effort && THINKING_BUDGET[effort])
+    body["thinking"] = { type: "enabled", token_budget: THINKING_BUDGET[effort] };
   return body;
 }
 
@@ -79,7 +87,11 @@ export const cohereUsageSchema = z
 export type CohereUsage = z.infer<typeof cohereUsageSchema>;
 
 const toolCallSchema = z
-  .object({ id: z.string().nullish(), type: z.string().nullish(), function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).loose().nullish() })
+  .object({
+    id: z.string().nullish(),
+    type: z.string().nullish(),
+    function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).loose().nullish(),
+  })
   .loose();
 
 export const cohereResponseSchema = z
@@ -88,7 +100,9 @@ export const cohereResponseSchema = z
     finish_reason: z.string().nullish(),
     message: z
       .object({
-        content: z.array(z.object({ type: z.string(), text: z.string().nullish(), thinking: z.string().nullish() }).loose()).nullish(),
+        content: z
+          .array(z.object({ type: z.string(), text: z.string().nullish(), thinking: z.string().nullish() }).loose())
+          .nullish(),
         tool_calls: z.array(toolCallSchema).nullish(),
         tool_plan: z.string().nullish(),
       })
@@ -119,7 +133,10 @@ export function fromCohereUsage(u: CohereUsage | null | undefined): NormalizedUs
   });
 }
 
-export function fromCohereResponse(res: CohereResponse, model: string): { body: ChatCompletion; usage: NormalizedUsage } {
+export function fromCohereResponse(
+  res: CohereResponse,
+  model: string,
+): { body: ChatCompletion; usage: NormalizedUsage } {
   let text = "";
   let thinking = "";
   for (const part of res.message.content ?? []) {
@@ -131,7 +148,11 @@ export function fromCohereResponse(res: CohereResponse, model: string): { body: 
     type: "function",
     function: { name: c.function?.name ?? "", arguments: c.function?.arguments ?? "{}" },
   }));
-  const message: ChatChoice["message"] = { role: "assistant", content: text || (toolCalls.length > 0 ? null : ""), refusal: null };
+  const message: ChatChoice["message"] = {
+    role: "assistant",
+    content: text || (toolCalls.length > 0 ? null : ""),
+    refusal: null,
+  };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   // tool_plan is the model's stated reasoning before calling tools
   const reasoning = thinking || res.message.tool_plan || "";

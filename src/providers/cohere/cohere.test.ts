@@ -25,10 +25,17 @@ describe("cohere specifics", () => {
         messages: [
           { role: "developer", content: "Be brief." },
           { role: "user", content: "Weather?" },
-          { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "w", arguments: '{"c":"P"}' } }] },
+          {
+            role: "assistant",
+            content: null,
+            tool_calls: [{ id: "c1", type: "function", function: { name: "w", arguments: '{"c":"P"}' } }],
+          },
           { role: "tool", tool_call_id: "c1", content: "20C" },
         ],
-        tools: [{ type: "function", function: { name: "w", parameters: { type: "object" } } }, { type: "function", function: { name: "x" } }],
+        tools: [
+          { type: "function", function: { name: "w", parameters: { type: "object" } } },
+          { type: "function", function: { name: "x" } },
+        ],
         tool_choice: { type: "function", function: { name: "w" } },
         top_p: 0.5,
         top_k: 3,
@@ -44,7 +51,10 @@ describe("cohere specifics", () => {
       messages: [
         { role: "system", content: "Be brief." },
         { role: "user", content: "Weather?" },
-        { role: "assistant", tool_calls: [{ id: "c1", type: "function", function: { name: "w", arguments: '{"c":"P"}' } }] },
+        {
+          role: "assistant",
+          tool_calls: [{ id: "c1", type: "function", function: { name: "w", arguments: '{"c":"P"}' } }],
+        },
         { role: "tool", tool_call_id: "c1", content: "20C" },
       ],
       tools: [{ type: "function", function: { name: "w", parameters: { type: "object" } } }],
@@ -65,7 +75,12 @@ describe("cohere specifics", () => {
       const emb = await cohere.embed!({ model: "embed-v4.0", input: ["a", "b"] }, settingsFor(mock));
       expect(emb.body.data.length).toBe(2);
       expect(emb.usage.promptTokens).toBe(4);
-      expect(mock.requests.at(-1)!.body).toEqual({ model: "embed-v4.0", texts: ["a", "b"], input_type: "search_document", embedding_types: ["float"] });
+      expect(mock.requests.at(-1)!.body).toEqual({
+        model: "embed-v4.0",
+        texts: ["a", "b"],
+        input_type: "search_document",
+        embedding_types: ["float"],
+      });
       const models = await cohere.listModels!(settingsFor(mock));
       expect(models.map((m) => m.id)).toEqual(["command-a-03-2025", "embed-v4.0"]);
     } finally {

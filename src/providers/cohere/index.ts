@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { badRequest } from "../../core/errors.ts";
-import { type AnthropicRequest, type ChatRequest, type EmbeddingRequest, fromOpenAIUsage } from "../../core/wire/index.ts";
+import {
+  type AnthropicRequest,
+  type ChatRequest,
+  type EmbeddingRequest,
+  fromOpenAIUsage,
+} from "../../core/wire/index.ts";
 import { messagesStreamViaChat, messagesViaChat } from "../_shared/anthropic-bridge/index.ts";
 import { type UpstreamRequest, joinUrl, requestJson } from "../_shared/http.ts";
 import { openEventStream } from "../_shared/stream.ts";
@@ -22,32 +27,59 @@ function request(s: ProviderSettings, path: string, body?: unknown): UpstreamReq
 const embedSchema = z
   .object({
     embeddings: z.object({ float: z.array(z.array(z.number())) }).loose(),
-    meta: z.object({ billed_units: z.object({ input_tokens: z.number().nullish() }).loose().nullish() }).loose().nullish(),
+    meta: z
+      .object({ billed_units: z.object({ input_tokens: z.number().nullish() }).loose().nullish() })
+      .loose()
+      .nullish(),
   })
   .loose();
 
 /** https://docs.cohere.com/reference/list-models */
 const modelListSchema = z
-  .object({ models: z.array(z.object({ name: z.string() }).loose()).default([]), next_page_token: z.string().nullish() })
+  .object({
+    models: z.array(z.object({ name: z.string() }).loose()).default([]),
+    next_page_token: z.string().nullish(),
+  })
   .loose();
 const MAX_MODEL_PAGES = 20;
 
 export const cohere: Provider = {
   name: "cohere",
   wire: "openai",
-  capabilities: { chat: true, stream: true, embeddings: true, moderations: false, responses: false, models: true, messagesPassthrough: false },
+  capabilities: {
+    chat: true,
+    stream: true,
+    embeddings: true,
+    moderations: false,
+    responses: false,
+    models: true,
+    messagesPassthrough: false,
+  },
 
   async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
-    const res = await requestJson(request(s, "/v2/chat", toCohereBody(req, false)), cohereResponseSchema, s, o, "inference");
+    const res = await requestJson(
+      request(s, "/v2/chat", toCohereBody(req, false)),
+      cohereResponseSchema,
+      s,
+      o,
+      "inference",
+    );
     return { ...res, ...fromCohereResponse(res.body, req.model) };
   },
 
   async chatStream(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
-    return openEventStream(request(s, "/v2/chat", toCohereBody(req, true)), decodeCohereChunks(req.model), s, o, "inference");
+    return openEventStream(
+      request(s, "/v2/chat", toCohereBody(req, true)),
+      decodeCohereChunks(req.model),
+      s,
+      o,
+      "inference",
+    );
   },
 
   messages: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) => messagesViaChat(cohere, req, s, o),
-  messagesStream: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) => messagesStreamViaChat(cohere, req, s, o),
+  messagesStream: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) =>
+    messagesStreamViaChat(cohere, req, s, o),
 
   async embed(req: EmbeddingRequest, s: ProviderSettings, o: CallOptions = {}) {
     const list: unknown[] = Array.isArray(req.input) ? req.input : [req.input];
@@ -65,7 +97,16 @@ export const cohere: Provider = {
     const tokens = res.body.meta?.billed_units?.input_tokens ?? null;
     const data = res.body.embeddings.float.map((embedding, index) => ({ object: "embedding", index, embedding }));
     const usage = fromOpenAIUsage({ prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens });
-    return { ...res, body: { object: "list", data, model: req.model, usage: { prompt_tokens: tokens ?? 0, total_tokens: tokens ?? 0 } }, usage };
+    return {
+      ...res,
+      body: {
+        object: "list",
+        data,
+        model: req.model,
+        usage: { prompt_tokens: tokens ?? 0, total_tokens: tokens ?? 0 },
+      },
+      usage,
+    };
   },
 
   async listModels(s: ProviderSettings, o: CallOptions = {}): Promise<ProviderModel[]> {

@@ -32,7 +32,12 @@ const eventSchema = z
             content: single(z.object({ text: z.string().nullish(), thinking: z.string().nullish() }).loose()),
             tool_plan: z.string().nullish(),
             tool_calls: single(
-              z.object({ id: z.string().nullish(), function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).loose().nullish() }).loose(),
+              z
+                .object({
+                  id: z.string().nullish(),
+                  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).loose().nullish(),
+                })
+                .loose(),
             ),
           })
           .loose()
@@ -55,7 +60,11 @@ export function decodeCohereChunks(model: string) {
     let id = "";
     const created = Math.floor(Date.now() / 1000);
     const chunk = (delta: ChunkChoice["delta"], finish: string | null = null): ChatChunk => ({
-      id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }],
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
     });
     let started = false;
     for await (const sse of events) {
@@ -72,7 +81,10 @@ export function decodeCohereChunks(model: string) {
       // an error object instead of an event (`{"message": ...}` without a type, or type "error")
       if (!parsed.success || parsed.data.type === "error") {
         if (json && typeof json === "object" && ("message" in json || "error" in json)) throw streamError(json);
-        throw malformedBodyError("inference", parsed.success ? "cohere error event" : parsed.error.message.slice(0, 300));
+        throw malformedBodyError(
+          "inference",
+          parsed.success ? "cohere error event" : parsed.error.message.slice(0, 300),
+        );
       }
       const ev = parsed.data;
       const msg = ev.delta?.message;
@@ -99,7 +111,16 @@ export function decodeCohereChunks(model: string) {
         case "tool-call-start": {
           const call = msg?.tool_calls;
           state.contentSeen = true;
-          yield chunk({ tool_calls: [{ index: ev.index ?? 0, id: call?.id ?? `call_${ev.index ?? 0}`, type: "function", function: { name: call?.function?.name ?? "", arguments: call?.function?.arguments ?? "" } }] });
+          yield chunk({
+            tool_calls: [
+              {
+                index: ev.index ?? 0,
+                id: call?.id ?? `call_${ev.index ?? 0}`,
+                type: "function",
+                function: { name: call?.function?.name ?? "", arguments: call?.function?.arguments ?? "" },
+              },
+            ],
+          });
           break;
         }
         case "tool-call-delta": {

@@ -24,7 +24,9 @@ const batchEmbedSchema = z.object({ embeddings: z.array(z.object({ values: z.arr
 /** https://ai.google.dev/api/models#method:-models.list */
 const modelListSchema = z
   .object({
-    models: z.array(z.object({ name: z.string(), supportedGenerationMethods: z.array(z.string()).optional() }).loose()).default([]),
+    models: z
+      .array(z.object({ name: z.string(), supportedGenerationMethods: z.array(z.string()).optional() }).loose())
+      .default([]),
     nextPageToken: z.string().optional(),
   })
   .loose();
@@ -51,12 +53,21 @@ export const gemini: Provider = {
       if (req.dimensions != null) r["outputDimensionality"] = req.dimensions;
       return r;
     });
-    const up = { url: modelUrl(s, req.model, "batchEmbedContents"), body: { requests }, headers: authHeaders(s), mapError: googleHttpError };
+    const up = {
+      url: modelUrl(s, req.model, "batchEmbedContents"),
+      body: { requests },
+      headers: authHeaders(s),
+      mapError: googleHttpError,
+    };
     const res = await requestJson(up, batchEmbedSchema, s, o, "passthrough");
     const data = res.body.embeddings.map((e, index) => ({ object: "embedding", index, embedding: e.values }));
     // Gemini reports no token counts for embeddings (SPEC §5.4.2): usage stays zero
     const usage = fromOpenAIUsage({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
-    return { ...res, body: { object: "list", data, model: req.model, usage: { prompt_tokens: 0, total_tokens: 0 } }, usage };
+    return {
+      ...res,
+      body: { object: "list", data, model: req.model, usage: { prompt_tokens: 0, total_tokens: 0 } },
+      usage,
+    };
   },
 
   async listModels(s: ProviderSettings, o: CallOptions = {}): Promise<ProviderModel[]> {
@@ -66,8 +77,15 @@ export const gemini: Provider = {
       const query = new URLSearchParams({ pageSize: "1000" });
       if (token) query.set("pageToken", token);
       const url = joinUrl(s.apiBase, `/${API_VERSION}/models?${query}`);
-      const res = await requestJson({ url, method: "GET", headers: authHeaders(s), mapError: googleHttpError }, modelListSchema, s, o, "passthrough");
-      for (const m of res.body.models) out.push({ id: m.name.replace(/^models\//, ""), created: null, ownedBy: "google" });
+      const res = await requestJson(
+        { url, method: "GET", headers: authHeaders(s), mapError: googleHttpError },
+        modelListSchema,
+        s,
+        o,
+        "passthrough",
+      );
+      for (const m of res.body.models)
+        out.push({ id: m.name.replace(/^models\//, ""), created: null, ownedBy: "google" });
       token = res.body.nextPageToken;
       if (!token) break;
     }

@@ -29,7 +29,10 @@ export const openaiFamily: Record<string, Provider> = {
   openrouter: createOpenAICompatibleProvider({ name: "openrouter", capabilities: noEmbeddings }),
   fireworks: createOpenAICompatibleProvider({ name: "fireworks" }),
   // Perplexity has no /models listing and no embeddings on its chat API
-  perplexity: createOpenAICompatibleProvider({ name: "perplexity", capabilities: { embeddings: false, models: false } }),
+  perplexity: createOpenAICompatibleProvider({
+    name: "perplexity",
+    capabilities: { embeddings: false, models: false },
+  }),
   huggingface: createOpenAICompatibleProvider({ name: "huggingface", capabilities: noEmbeddings }),
   ollama: createOpenAICompatibleProvider({ name: "ollama", resolveBase: ollamaBase }),
   llamacpp: createOpenAICompatibleProvider({ name: "llamacpp" }),

@@ -12,11 +12,20 @@ afterAll(() => mock.stop());
 
 const openai = openaiFamily["openai"]!;
 const lastBody = () => mock.requests.at(-1)?.body as Record<string, unknown>;
-const req = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: "user", content: "Hi" }], ...extra });
+const req = (model: string, extra: Record<string, unknown> = {}) => ({
+  model,
+  messages: [{ role: "user", content: "Hi" }],
+  ...extra,
+});
 
 describe("OpenAI-compatible request shaping", () => {
   test("streams always ask for usage, merged with the client's stream_options; user and gateway fields stay home", async () => {
-    await drain(await openai.chatStream(req("m", { stream_options: { foo: 1 }, user: "u", tools_header: "x", seed: 3, unknown_key: 1 }), settingsFor(mock)));
+    await drain(
+      await openai.chatStream(
+        req("m", { stream_options: { foo: 1 }, user: "u", tools_header: "x", seed: 3, unknown_key: 1 }),
+        settingsFor(mock),
+      ),
+    );
     const body = lastBody();
     expect(body["stream"]).toBe(true);
     expect(body["stream_options"]).toEqual({ foo: 1, include_usage: true });
@@ -31,7 +40,10 @@ describe("OpenAI-compatible request shaping", () => {
   });
 
   test("Mistral dialect: no stream_options, random_seed, tool_choice any, rejected fields dropped", async () => {
-    const stream = await mistral.chatStream(req("m", { seed: 7, tool_choice: "required", user: "u", logprobs: true, service_tier: "auto" }), settingsFor(mock));
+    const stream = await mistral.chatStream(
+      req("m", { seed: 7, tool_choice: "required", user: "u", logprobs: true, service_tier: "auto" }),
+      settingsFor(mock),
+    );
     await drain(stream);
     const body = lastBody();
     expect(body["stream_options"]).toBeUndefined();
@@ -76,7 +88,10 @@ describe("other endpoints", () => {
   });
 
   test("Responses API: JSON and stream with usage; others refuse", async () => {
-    const res = await openai.responses!({ model: "r", input: "hi", user: "u", max_tool_iterations: 3, truncation: "auto" }, settingsFor(mock));
+    const res = await openai.responses!(
+      { model: "r", input: "hi", user: "u", max_tool_iterations: 3, truncation: "auto" },
+      settingsFor(mock),
+    );
     expect(res.usage).toMatchObject({ promptTokens: 12, completionTokens: 5 });
     expect(lastBody()).toEqual({ model: "r", input: "hi", truncation: "auto", stream: false });
     const stream = await openai.responsesStream!({ model: "cache", input: "hi" }, settingsFor(mock));
@@ -102,12 +117,17 @@ describe("other endpoints", () => {
           object: "chat.completion",
           created: 1,
           model: "llama",
-          choices: [{ index: 0, message: { role: "assistant", content: "x", reasoning: "why" }, finish_reason: "stop" }],
+          choices: [
+            { index: 0, message: { role: "assistant", content: "x", reasoning: "why" }, finish_reason: "stop" },
+          ],
           x_groq: { id: "req", usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } },
         }),
     });
     try {
-      const res = await openaiFamily["groq"]!.chat(req("llama"), { ...settingsFor(mock), apiBase: `http://127.0.0.1:${server.port}` });
+      const res = await openaiFamily["groq"]!.chat(req("llama"), {
+        ...settingsFor(mock),
+        apiBase: `http://127.0.0.1:${server.port}`,
+      });
       expect(res.usage.totalTokens).toBe(7);
       expect(res.body.choices[0]?.message.reasoning).toEqual({ content: "why" });
     } finally {

@@ -41,7 +41,10 @@ const req = { model: "gemini-2.5-flash", messages: [{ role: "user", content: "Hi
 
 describe("vertexai specifics", () => {
   test("host per location, `global` host rule, configured api_base used as-is", () => {
-    const s = (location: string | undefined, apiBase = "https://{location}-aiplatform.googleapis.com"): ProviderSettings => ({
+    const s = (
+      location: string | undefined,
+      apiBase = "https://{location}-aiplatform.googleapis.com",
+    ): ProviderSettings => ({
       ...settingsFor({ url: "", apiBase, requests: [], setScenario() {}, reset() {}, stop: async () => {} }),
       apiBase,
       extra: location ? { location } : {},
@@ -49,7 +52,9 @@ describe("vertexai specifics", () => {
     expect(vertexBase(s("europe-west4"))).toBe("https://europe-west4-aiplatform.googleapis.com");
     expect(vertexBase(s("global"))).toBe("https://aiplatform.googleapis.com");
     expect(vertexBase(s(undefined))).toBe("https://us-central1-aiplatform.googleapis.com");
-    expect(vertexBase({ ...s(undefined), extra: { env: { GOOGLE_CLOUD_LOCATION: "asia-east1" } } })).toBe("https://asia-east1-aiplatform.googleapis.com");
+    expect(vertexBase({ ...s(undefined), extra: { env: { GOOGLE_CLOUD_LOCATION: "asia-east1" } } })).toBe(
+      "https://asia-east1-aiplatform.googleapis.com",
+    );
     expect(vertexBase(s("global", "http://proxy.internal"))).toBe("http://proxy.internal");
   });
 
@@ -62,7 +67,9 @@ describe("vertexai specifics", () => {
       }
       expect(mock.requests.filter((r) => r.path.includes("/publishers/"))).toHaveLength(0);
       await vertexai.chat({ ...req, model: "gemini-2.5-flash?x=1#y" }, configure(settingsFor(mock)));
-      expect(mock.requests.at(-1)?.path).toBe("/v1/projects/proj-1/locations/us-east5/publishers/google/models/gemini-2.5-flash%3Fx%3D1%23y:generateContent");
+      expect(mock.requests.at(-1)?.path).toBe(
+        "/v1/projects/proj-1/locations/us-east5/publishers/google/models/gemini-2.5-flash%3Fx%3D1%23y:generateContent",
+      );
     } finally {
       await mock.stop();
     }
@@ -70,7 +77,11 @@ describe("vertexai specifics", () => {
 
   test("the access token is exchanged once and reused; a token within 60 s of expiry is replaced", async () => {
     const mock = startVertexMock({ publicKey: account.publicKey, clientEmail: account.clientEmail });
-    const short = startVertexMock({ publicKey: account.publicKey, clientEmail: account.clientEmail, tokenLifetimeS: 30 });
+    const short = startVertexMock({
+      publicKey: account.publicKey,
+      clientEmail: account.clientEmail,
+      tokenLifetimeS: 30,
+    });
     try {
       const s = { ...settingsFor(mock), extra: { credentials: credentialsFor(mock), project: "p" } };
       await Promise.all([vertexai.chat(req, s), vertexai.chat(req, s)]);
@@ -102,7 +113,10 @@ describe("vertexai specifics", () => {
       await vertexai.chat(req, { ...settingsFor(mock), extra: { env } });
       expect(mock.requests.at(-1)!.path).toStartWith("/v1/projects/proj-env/");
       const err = await gatewayError(vertexai.chat(req, { ...settingsFor(mock), extra: { credentials: noProject } }));
-      expect([err.status, err.message]).toEqual([400, "Could not resolve GCP project ID from credentials or configuration"]);
+      expect([err.status, err.message]).toEqual([
+        400,
+        "Could not resolve GCP project ID from credentials or configuration",
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await mock.stop();
@@ -112,12 +126,21 @@ describe("vertexai specifics", () => {
   test("credential problems -> 500 Unable to load vertex credentials; a refused grant -> 502", async () => {
     const mock = startVertexMock({ publicKey: account.publicKey, clientEmail: account.clientEmail });
     try {
-      for (const extra of [{ project: "p" }, { project: "p", credentials: "/nonexistent/sa.json" }, { project: "p", credentials: '{"type":"service_account"}' }]) {
+      for (const extra of [
+        { project: "p" },
+        { project: "p", credentials: "/nonexistent/sa.json" },
+        { project: "p", credentials: '{"type":"service_account"}' },
+      ]) {
         const err = await gatewayError(vertexai.chat(req, { ...settingsFor(mock), extra }));
         expect([err.status, err.message]).toEqual([500, "Unable to load vertex credentials"]);
       }
       const other = createTestServiceAccount(mock.tokenUrl, "other-key");
-      const err = await gatewayError(vertexai.chat(req, { ...settingsFor(mock), extra: { project: "p", credentials: JSON.stringify({ ...other.json, client_email: account.clientEmail }) } }));
+      const err = await gatewayError(
+        vertexai.chat(req, {
+          ...settingsFor(mock),
+          extra: { project: "p", credentials: JSON.stringify({ ...other.json, client_email: account.clientEmail }) },
+        }),
+      );
       expect([err.status, err.message]).toEqual([502, "The provider rejected the gateway's credentials"]);
       expect(mock.tokensIssued()).toBe(0);
     } finally {

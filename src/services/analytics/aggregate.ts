@@ -7,7 +7,16 @@
  */
 import type { Store } from "../../db/client";
 import { type MetricColumn, mergeVector, type MetricVector, vectorOf, zeroVector } from "../rollups/metrics";
-import { aggregatesOf, DAY_MS, type Dimension, DIMENSIONS, HOUR_MS, msOf, rowProjection, SqlParams } from "../rollups/sql";
+import {
+  aggregatesOf,
+  DAY_MS,
+  type Dimension,
+  DIMENSIONS,
+  HOUR_MS,
+  msOf,
+  rowProjection,
+  SqlParams,
+} from "../rollups/sql";
 
 export type Bucket = "minute" | "hour" | "day";
 export const BUCKET_MS: Record<Bucket, number> = { minute: 60_000, hour: HOUR_MS, day: DAY_MS };
@@ -56,7 +65,8 @@ function runs(hours: number[]): Range[] {
 }
 
 /** Whether a query's whole hours come from usage_marginals (otherwise from usage_rollups). */
-export const readsMarginals = (filters: Filters, group: Dimension | null): boolean => marginalFor(filters, group) !== null;
+export const readsMarginals = (filters: Filters, group: Dimension | null): boolean =>
+  marginalFor(filters, group) !== null;
 
 /** The marginal that answers a query alone: its dimension ('' = total) and, for a filter, the value it fixes. */
 function marginalFor(filters: Filters, group: Dimension | null): { dim: string; value: string | null } | null {
@@ -81,14 +91,19 @@ export function createAggregator(store: Store) {
   const params = () => new SqlParams(dialect);
 
   /** `col` within one of `ranges` (epoch ms, [from, to)). */
-  const inRanges = (p: SqlParams, col: string, ranges: Range[]) => `(${ranges.map(([a, b]) => `(${col} >= ${p.time(a)} AND ${col} < ${p.time(b)})`).join(" OR ")})`;
+  const inRanges = (p: SqlParams, col: string, ranges: Range[]) =>
+    `(${ranges.map(([a, b]) => `(${col} >= ${p.time(a)} AND ${col} < ${p.time(b)})`).join(" OR ")})`;
 
-  const bucketOf = (t: string, bucket: Bucket | null) => (bucket ? `((${t}) / ${BUCKET_MS[bucket]}) * ${BUCKET_MS[bucket]}` : "0");
+  const bucketOf = (t: string, bucket: Bucket | null) =>
+    bucket ? `((${t}) / ${BUCKET_MS[bucket]}) * ${BUCKET_MS[bucket]}` : "0";
 
   /** SELECT list and GROUP BY of a source whose group expression is `g` (null: ungrouped). */
   function shape(req: AggregateRequest, g: string | null, t: string): { select: string; groupBy: string } {
     const keys = [...(g ? [g] : []), ...(req.bucket ? [bucketOf(t, req.bucket)] : [])];
-    return { select: `${g ?? "''"} AS g, ${bucketOf(t, req.bucket)} AS b, ${aggregatesOf(req.columns)}`, groupBy: keys.length ? ` GROUP BY ${keys.join(", ")}` : "" };
+    return {
+      select: `${g ?? "''"} AS g, ${bucketOf(t, req.bucket)} AS b, ${aggregatesOf(req.columns)}`,
+      groupBy: keys.length ? ` GROUP BY ${keys.join(", ")}` : "",
+    };
   }
 
   /** Filter predicates on rollup key columns (the same names on usage_logs). */
@@ -98,7 +113,8 @@ export function createAggregator(store: Store) {
       .map(([col, v]) => `${col} = ${p.add(v)}`);
   }
 
-  const onlySql = (p: SqlParams, g: string | null, only?: readonly string[]) => (g && only ? [`${g} IN (${only.length ? p.list(only) : "NULL"})`] : []);
+  const onlySql = (p: SqlParams, g: string | null, only?: readonly string[]) =>
+    g && only ? [`${g} IN (${only.length ? p.list(only) : "NULL"})`] : [];
 
   async function fromRows(req: AggregateRequest, ranges: Range[]): Promise<Record<string, unknown>[]> {
     const p = params();
@@ -118,7 +134,12 @@ export function createAggregator(store: Store) {
     return store.query(`SELECT ${select} FROM usage_rollups WHERE ${where.join(" AND ")}${groupBy}`, p.values);
   }
 
-  async function fromMarginals(req: AggregateRequest, m: { dim: string; value: string | null }, grain: "h" | "d", ranges: Range[]): Promise<Record<string, unknown>[]> {
+  async function fromMarginals(
+    req: AggregateRequest,
+    m: { dim: string; value: string | null },
+    grain: "h" | "d",
+    ranges: Range[],
+  ): Promise<Record<string, unknown>[]> {
     const p = params();
     const where = [`dim = ${p.add(m.dim)}`, `grain = ${p.add(grain)}`, inRanges(p, "bucket", ranges)];
     if (m.value !== null) where.push(`value = ${p.add(m.value)}`);
@@ -146,7 +167,10 @@ export function createAggregator(store: Store) {
         const h2 = floorTo(end, HOUR_MS);
         if (req.bucket === "minute" || h1 >= h2) jobs.push(fromRows(req, [[start, end]]));
         else {
-          const edges: Range[] = [...(start < h1 ? [[start, h1] as Range] : []), ...(h2 < end ? [[h2, end] as Range] : [])];
+          const edges: Range[] = [
+            ...(start < h1 ? [[start, h1] as Range] : []),
+            ...(h2 < end ? [[h2, end] as Range] : []),
+          ];
           if (edges.length) jobs.push(fromRows(req, edges));
           const m = marginalFor(req.filters, req.group);
           if (!m) jobs.push(fromRollups(req, [[h1, h2]]));
@@ -161,8 +185,17 @@ export function createAggregator(store: Store) {
             }
             const inDay = new Set(days);
             const clean: number[] = [];
-            for (let h = h1; h < h2; h += HOUR_MS) if (!dirtySet.has(h) && !inDay.has(floorTo(h, DAY_MS))) clean.push(h);
-            if (days.length) jobs.push(fromMarginals(req, m, "d", runs(days.flatMap((d) => Array.from({ length: 24 }, (_, i) => d + i * HOUR_MS)))));
+            for (let h = h1; h < h2; h += HOUR_MS)
+              if (!dirtySet.has(h) && !inDay.has(floorTo(h, DAY_MS))) clean.push(h);
+            if (days.length)
+              jobs.push(
+                fromMarginals(
+                  req,
+                  m,
+                  "d",
+                  runs(days.flatMap((d) => Array.from({ length: 24 }, (_, i) => d + i * HOUR_MS))),
+                ),
+              );
             if (clean.length) jobs.push(fromMarginals(req, m, "h", runs(clean)));
             if (dirty.length) jobs.push(fromRollups(req, runs(dirty)));
           }

@@ -73,7 +73,9 @@ const groupValueOf = (dim: AnalyticsDimension, row: UsageRowInsert): string => {
   }
 };
 
-type Filter = Partial<Record<"user_id" | "api_key_id" | "end_user_id" | "model" | "provider" | "status" | "status_code", string | number>>;
+type Filter = Partial<
+  Record<"user_id" | "api_key_id" | "end_user_id" | "model" | "provider" | "status" | "status_code", string | number>
+>;
 
 function matches(row: UsageRowInsert, f: Filter): boolean {
   return (
@@ -88,7 +90,13 @@ function matches(row: UsageRowInsert, f: Filter): boolean {
 }
 
 /** What the raw rows give: group value -> metrics. */
-function oracle(rows: UsageRowInsert[], start: number, end: number, f: Filter, dim: AnalyticsDimension | null): Map<string, MetricVector> {
+function oracle(
+  rows: UsageRowInsert[],
+  start: number,
+  end: number,
+  f: Filter,
+  dim: AnalyticsDimension | null,
+): Map<string, MetricVector> {
   const out = new Map<string, MetricVector>();
   for (const row of rows) {
     const t = (row.timestamp as Date).getTime();
@@ -102,7 +110,19 @@ function oracle(rows: UsageRowInsert[], start: number, end: number, f: Filter, d
 }
 
 const DIMS: AnalyticsDimension[] = ["user", "key", "end_user", "model", "provider", "status", "status_code"];
-const FILTERS: Filter[] = [{}, {}, { user_id: "u1" }, { api_key_id: "k2" }, { end_user_id: "eu-a" }, { provider: "openai" }, { model: "gpt-4o", provider: "openai" }, { status: "error" }, { status_code: 429 }, { model: "mini" }, { user_id: "u2", model: "claude" }];
+const FILTERS: Filter[] = [
+  {},
+  {},
+  { user_id: "u1" },
+  { api_key_id: "k2" },
+  { end_user_id: "eu-a" },
+  { provider: "openai" },
+  { model: "gpt-4o", provider: "openai" },
+  { status: "error" },
+  { status_code: 429 },
+  { model: "mini" },
+  { user_id: "u2", model: "claude" },
+];
 
 describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
   let db: TestDatabase;
@@ -114,10 +134,21 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     db = await create();
     const { t } = db.store;
     const at = new Date(T0);
-    await db.store.db.insert(t.users).values(["u1", "u2"].map((userId) => ({ userId, createdAt: at, updatedAt: at, metadata: {} })));
+    await db.store.db
+      .insert(t.users)
+      .values(["u1", "u2"].map((userId) => ({ userId, createdAt: at, updatedAt: at, metadata: {} })));
     await db.store.db
       .insert(t.apiKeys)
-      .values(["k1", "k2", "k3"].map((id, i) => ({ id, keyHash: `hash-${id}`, keyPrefix: "gw-test", userId: i ? "u2" : "u1", createdAt: at, metadata: {} })));
+      .values(
+        ["k1", "k2", "k3"].map((id, i) => ({
+          id,
+          keyHash: `hash-${id}`,
+          keyPrefix: "gw-test",
+          userId: i ? "u2" : "u1",
+          createdAt: at,
+          metadata: {},
+        })),
+      );
     const r = rng(17);
     for (let i = 0; i < 1500; i++) rows.push(randomRow(r, i));
     const lines = rows.map((row) => toUsageLine(row));
@@ -151,10 +182,18 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     for (const [start, end] of ranges(seed)) {
       const f = r.pick(FILTERS);
       const dim = r.next() < 0.2 ? null : r.pick(DIMS);
-      const res = await analytics.summary({ start: new Date(start), end: new Date(end), group_by: dim ?? undefined, order_by: "cost", limit: 1000, ...f } as never);
+      const res = await analytics.summary({
+        start: new Date(start),
+        end: new Date(end),
+        group_by: dim ?? undefined,
+        order_by: "cost",
+        limit: 1000,
+        ...f,
+      } as never);
       const want = oracle(rows, start, end, f, dim);
       const all = zeroVector();
-      for (const v of want.values()) for (let i = 0; i < all.length; i++) all[i] = i === all.length - 1 ? Math.max(all[i]!, v[i]!) : all[i]! + v[i]!;
+      for (const v of want.values())
+        for (let i = 0; i < all.length; i++) all[i] = i === all.length - 1 ? Math.max(all[i]!, v[i]!) : all[i]! + v[i]!;
       const label = JSON.stringify({ start, end, f, dim });
       expect({ label, totals: res.totals }).toEqual({ label, totals: totalsOf(all) });
       if (dim) {
@@ -162,7 +201,11 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
         expect(got.size).toBe([...want.values()].filter((v) => v[0]! > 0).length);
         for (const [value, v] of want) {
           const key = value === "" || (dim === "status_code" && value === "0") ? null : value;
-          expect({ label, key, totals: got.get(key) }).toEqual({ label, key, totals: { ...totalsOf(v), key: undefined, label: undefined } });
+          expect({ label, key, totals: got.get(key) }).toEqual({
+            label,
+            key,
+            totals: { ...totalsOf(v), key: undefined, label: undefined },
+          });
         }
       }
     }
@@ -170,13 +213,25 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
 
   async function expectSeriesMatch(seed: number) {
     const r = rng(seed);
-    for (const [bucket, span] of [["hour", 2 * DAY_MS], ["day", SPAN], ["minute", 3 * HOUR_MS]] as const) {
+    for (const [bucket, span] of [
+      ["hour", 2 * DAY_MS],
+      ["day", SPAN],
+      ["minute", 3 * HOUR_MS],
+    ] as const) {
       const start = T0 + r.int(SPAN - span);
       const end = start + span - r.int(HOUR_MS);
       const f = r.pick(FILTERS);
       const dim = r.pick([null, "model", "key"] as const);
       const metric = r.pick(["requests", "cost", "tokens", "errors", "latency_p95"] as const);
-      const res = await analytics.series({ start: new Date(start), end: new Date(end), bucket, metric, group_by: dim ?? undefined, top: 2, ...f } as never);
+      const res = await analytics.series({
+        start: new Date(start),
+        end: new Date(end),
+        bucket,
+        metric,
+        group_by: dim ?? undefined,
+        top: 2,
+        ...f,
+      } as never);
       const step = bucket === "minute" ? 60_000 : bucket === "hour" ? HOUR_MS : DAY_MS;
       expect(res.timestamps.length).toBe(Math.ceil((end - Math.floor(start / step) * step) / step));
       const totalSeries = res.series.find((s) => s.kind === "total")!;
@@ -184,7 +239,13 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
         const b = Date.parse(iso);
         const v = oracle(rows, Math.max(b, start), Math.min(b + step, end), f, null).get("") ?? zeroVector();
         const t = totalsOf(v);
-        const want = { requests: t.requests, cost: t.cost, tokens: t.total_tokens, errors: t.errors, latency_p95: t.latency_p95_ms }[metric];
+        const want = {
+          requests: t.requests,
+          cost: t.cost,
+          tokens: t.total_tokens,
+          errors: t.errors,
+          latency_p95: t.latency_p95_ms,
+        }[metric];
         expect({ iso, metric, v: totalSeries.values[i] }).toEqual({ iso, metric, v: want });
       });
       if (dim) {
@@ -238,7 +299,17 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
   });
 
   test("bad ranges and too many buckets are 422", async () => {
-    await expect(analytics.summary({ start: new Date(T0 + 10), end: new Date(T0), order_by: "cost", limit: 10 })).rejects.toMatchObject({ status: 422 });
-    await expect(analytics.series({ start: new Date(T0), end: new Date(T0 + 3 * DAY_MS), bucket: "minute", metric: "requests", top: 5 })).rejects.toMatchObject({ status: 422 });
+    await expect(
+      analytics.summary({ start: new Date(T0 + 10), end: new Date(T0), order_by: "cost", limit: 10 }),
+    ).rejects.toMatchObject({ status: 422 });
+    await expect(
+      analytics.series({
+        start: new Date(T0),
+        end: new Date(T0 + 3 * DAY_MS),
+        bucket: "minute",
+        metric: "requests",
+        top: 5,
+      }),
+    ).rejects.toMatchObject({ status: 422 });
   });
 });

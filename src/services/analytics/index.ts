@@ -19,7 +19,16 @@ import type {
 import { toIso } from "../../core/time";
 import { engageJit } from "../../platform/engine";
 import type { ServiceDeps } from "../deps";
-import { METRIC_COLUMNS, type MetricColumn, mergeVector, metric, type MetricVector, percentile, subtractVector, zeroVector } from "../rollups/metrics";
+import {
+  METRIC_COLUMNS,
+  type MetricColumn,
+  mergeVector,
+  metric,
+  type MetricVector,
+  percentile,
+  subtractVector,
+  zeroVector,
+} from "../rollups/metrics";
 import { DAY_MS } from "../rollups/sql";
 import { type Bucket, BUCKET_MS, createAggregator, type Filters, readsMarginals, total } from "./aggregate";
 
@@ -50,15 +59,25 @@ export function totalsOf(v: MetricVector): UsageTotals {
 }
 
 /** A group's value on the wire: '' (NULL at rest) and status code 0 are null. */
-const groupKey = (dim: AnalyticsDimension, value: string): string | null => (value === "" || (dim === "status_code" && value === "0") ? null : value);
+const groupKey = (dim: AnalyticsDimension, value: string): string | null =>
+  value === "" || (dim === "status_code" && value === "0") ? null : value;
 
 function filtersOf(q: AnalyticsFilters): Filters {
   const { user_id, api_key_id, end_user_id, model, provider, status, status_code } = q;
-  return Object.fromEntries(Object.entries({ user_id, api_key_id, end_user_id, model, provider, status, status_code }).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({ user_id, api_key_id, end_user_id, model, provider, status, status_code }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
 }
 
 /** The column a summary's `order_by` ranks groups by. */
-const ORDER: Record<SummaryQuery["order_by"], MetricColumn> = { cost: "cost_micros", requests: "requests", tokens: "total_tokens", errors: "errors" };
+const ORDER: Record<SummaryQuery["order_by"], MetricColumn> = {
+  cost: "cost_micros",
+  requests: "requests",
+  tokens: "total_tokens",
+  errors: "errors",
+};
 
 /** The column a series ranks its groups by: its metric's, or the request count for percentiles. */
 const SERIES_RANK: Record<SeriesQuery["metric"], MetricColumn> = {
@@ -88,7 +107,6 @@ function seriesValue(m: SeriesQuery["metric"], v: MetricVector): number | null {
   }
 }
 
-
 export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store" | "now">) {
   const { db, t } = store;
   const agg = createAggregator(store);
@@ -96,7 +114,8 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
   function rangeOf(q: { start?: Date; end?: Date }): { start: number; end: number } {
     const end = (q.end ?? now()).getTime();
     const start = q.start ? q.start.getTime() : end - DEFAULT_WINDOW_MS;
-    if (end <= start) throw validationError([{ type: "value_error", loc: ["query", "end"], msg: "end must be after start" }]);
+    if (end <= start)
+      throw validationError([{ type: "value_error", loc: ["query", "end"], msg: "end must be after start" }]);
     return { start, end };
   }
 
@@ -105,10 +124,16 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const ids = keys.filter((k): k is string => k !== null);
     if (!ids.length || (dim !== "key" && dim !== "user")) return new Map();
     if (dim === "key") {
-      const rows = await db.select({ id: t.apiKeys.id, label: t.apiKeys.keyName }).from(t.apiKeys).where(inArray(t.apiKeys.id, ids));
+      const rows = await db
+        .select({ id: t.apiKeys.id, label: t.apiKeys.keyName })
+        .from(t.apiKeys)
+        .where(inArray(t.apiKeys.id, ids));
       return new Map(rows.map((r) => [r.id, r.label]));
     }
-    const rows = await db.select({ id: t.users.userId, label: t.users.alias }).from(t.users).where(inArray(t.users.userId, ids));
+    const rows = await db
+      .select({ id: t.users.userId, label: t.users.alias })
+      .from(t.users)
+      .where(inArray(t.users.userId, ids));
     return new Map(rows.map((r) => [r.id, r.label]));
   }
 
@@ -116,7 +141,13 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
    * Every group of `dim` over a range, ordered by `column` descending, with only that column and the request count
    * read (ranking thousands of keys needs two sums each, not the whole vector).
    */
-  async function ranked(range: { start: number; end: number }, filters: Filters, dim: AnalyticsDimension, column: MetricColumn, columns: readonly MetricColumn[] = [column, "requests"]) {
+  async function ranked(
+    range: { start: number; end: number },
+    filters: Filters,
+    dim: AnalyticsDimension,
+    column: MetricColumn,
+    columns: readonly MetricColumn[] = [column, "requests"],
+  ) {
     const cells = await agg.aggregate({ ...range, filters, group: dim, bucket: null, columns });
     return [...cells]
       .map(([value, byBucket]) => ({ value, v: total(byBucket) }))
@@ -141,7 +172,9 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
       const order = await ranked(range, filters, dim, ORDER[q.order_by]);
       const values = order.slice(0, q.limit).map((g) => g.value);
       const [cells, totals] = await Promise.all([
-        values.length ? agg.aggregate({ ...range, filters, group: dim, bucket: null, only: values }) : new Map<string, Map<number, MetricVector>>(),
+        values.length
+          ? agg.aggregate({ ...range, filters, group: dim, bucket: null, only: values })
+          : new Map<string, Map<number, MetricVector>>(),
         agg.aggregate({ ...range, filters, group: null, bucket: null }),
       ]);
       top = values.map((value) => ({ value, v: total(cells.get(value)) }));
@@ -155,7 +188,10 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
       top = order.slice(0, q.limit);
       groupsTotal = order.length;
     }
-    const names = await labels(dim, top.map((g) => groupKey(dim, g.value)));
+    const names = await labels(
+      dim,
+      top.map((g) => groupKey(dim, g.value)),
+    );
     return {
       ...base,
       totals: totalsOf(all),
@@ -174,22 +210,38 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const first = Math.floor(range.start / step) * step;
     const n = Math.ceil((range.end - first) / step);
     if (n > MAX_BUCKETS) {
-      throw validationError([{ type: "value_error", loc: ["query", "bucket"], msg: `The range holds ${n} ${bucket} buckets; at most ${MAX_BUCKETS}: use a larger bucket or a shorter range` }]);
+      throw validationError([
+        {
+          type: "value_error",
+          loc: ["query", "bucket"],
+          msg: `The range holds ${n} ${bucket} buckets; at most ${MAX_BUCKETS}: use a larger bucket or a shorter range`,
+        },
+      ]);
     }
     const stamps = Array.from({ length: n }, (_, i) => first + i * step);
     const filters = filtersOf(q);
     const dim = q.group_by ?? null;
-    const values = (byBucket: Map<number, MetricVector> | undefined) => stamps.map((s) => seriesValue(q.metric, byBucket?.get(s) ?? zeroVector()));
-    const totals = (await agg.aggregate({ ...range, filters, group: null, bucket })).get("") ?? new Map<number, MetricVector>();
+    const values = (byBucket: Map<number, MetricVector> | undefined) =>
+      stamps.map((s) => seriesValue(q.metric, byBucket?.get(s) ?? zeroVector()));
+    const totals =
+      (await agg.aggregate({ ...range, filters, group: null, bucket })).get("") ?? new Map<number, MetricVector>();
     const out: SeriesResponse["series"] = [{ key: null, label: null, kind: "total", values: values(totals) }];
     if (dim) {
       const order = await ranked(range, filters, dim, SERIES_RANK[q.metric]);
       const top = order.slice(0, q.top).map((g) => g.value);
       const cells = top.length ? await agg.aggregate({ ...range, filters, group: dim, bucket, only: top }) : new Map();
-      const names = await labels(dim, top.map((v) => groupKey(dim, v)));
+      const names = await labels(
+        dim,
+        top.map((v) => groupKey(dim, v)),
+      );
       for (const value of top) {
         const key = groupKey(dim, value);
-        out.push({ key, label: key === null ? null : (names.get(key) ?? null), kind: "group", values: values(cells.get(value)) });
+        out.push({
+          key,
+          label: key === null ? null : (names.get(key) ?? null),
+          kind: "group",
+          values: values(cells.get(value)),
+        });
       }
       if (order.length > top.length) {
         const rest = new Map<number, MetricVector>();
@@ -260,12 +312,29 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const nowMs = at.getTime();
     const day = Math.floor(nowMs / DAY_MS) * DAY_MS;
     const month = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1);
-    const cost = async (start: number) => (start < nowMs ? metric(total((await agg.aggregate({ start, end: nowMs, filters: {}, group: null, bucket: null })).get("")), "cost_micros") : 0);
+    const cost = async (start: number) =>
+      start < nowMs
+        ? metric(
+            total((await agg.aggregate({ start, end: nowMs, filters: {}, group: null, bucket: null })).get("")),
+            "cost_micros",
+          )
+        : 0;
     const topBy = async (dim: AnalyticsDimension) => {
       const groups = await ranked(range, {}, dim, "cost_micros");
       const top = groups.slice(0, 5).map((g) => ({ key: groupKey(dim, g.value), v: g.v }));
-      const names = await labels(dim, top.map((g) => g.key));
-      return { count: groups.filter((g) => g.value !== "").length, top: top.map((g) => ({ key: g.key, label: g.key === null ? null : (names.get(g.key) ?? null), cost: microsToUsd(metric(g.v, "cost_micros")), requests: metric(g.v, "requests") })) };
+      const names = await labels(
+        dim,
+        top.map((g) => g.key),
+      );
+      return {
+        count: groups.filter((g) => g.value !== "").length,
+        top: top.map((g) => ({
+          key: g.key,
+          label: g.key === null ? null : (names.get(g.key) ?? null),
+          cost: microsToUsd(metric(g.v, "cost_micros")),
+          requests: metric(g.v, "requests"),
+        })),
+      };
     };
     const [today, monthSpend, window, models, users, keys, keyCounts, health] = await Promise.all([
       cost(day),
@@ -287,7 +356,11 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
       generated_at: toIso(at),
       spend_today: microsToUsd(today),
       spend_month: microsToUsd(monthSpend),
-      window: { start: toIso(new Date(range.start)), end: toIso(new Date(range.end)), ...totalsOf(total(window.get(""))) },
+      window: {
+        start: toIso(new Date(range.start)),
+        end: toIso(new Date(range.end)),
+        ...totalsOf(total(window.get(""))),
+      },
       keys: { active: keyCounts.active, total: keyCounts.total, used_in_window: keys.count },
       budget_health: health,
       top_models: models.top,
@@ -298,10 +371,12 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
 
   // Merging thousands of groups is work the JIT pays for: the compiled binary's start-up policy keeps JIT
   // compilation back until such traffic arrives (platform/engine.ts).
-  const jitted = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
-    engageJit();
-    return fn(...args);
-  };
+  const jitted =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A): R => {
+      engageJit();
+      return fn(...args);
+    };
   return { summary: jitted(summary), series: jitted(series), overview: jitted(overview) };
 }
 

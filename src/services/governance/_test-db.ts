@@ -36,7 +36,13 @@ export async function createTestDb(dialect: Dialect): Promise<TestDb> {
 /** Inserts a budget and a user holding it; returns the user id. */
 export async function seedUser(
   store: Store,
-  opts: { userId?: string; maxBudgetMicros?: number | null; durationSec?: number | null; nextResetAt?: Date | null; spendMicros?: number } = {},
+  opts: {
+    userId?: string;
+    maxBudgetMicros?: number | null;
+    durationSec?: number | null;
+    nextResetAt?: Date | null;
+    spendMicros?: number;
+  } = {},
 ): Promise<{ userId: string; budgetId: string }> {
   const now = new Date();
   const budgetId = crypto.randomUUID();

@@ -67,7 +67,8 @@ export interface LedgerSql {
 }
 
 const num = (v: unknown): number => Number(v ?? 0);
-const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(Number(v)));
+const toDate = (v: unknown): Date | null =>
+  v === null || v === undefined ? null : v instanceof Date ? v : new Date(Number(v));
 
 /** Upsert of a spend watermark; parameters from `$first`: key, value (text), updated_at. */
 function markSql(pg: boolean, first: number): string {
@@ -90,7 +91,9 @@ export function ledgerSql(store: Store): LedgerSql {
     async recover(key: string, entries: SpendEntry[]) {
       let out = { mark: 0, applied: 0 };
       await store.rawTx(async (exec) => {
-        const [row] = (await exec(`SELECT value AS v FROM settings WHERE key = ${p(1)}${pg ? " FOR UPDATE" : ""}`, [key])) as { v: string }[];
+        const [row] = (await exec(`SELECT value AS v FROM settings WHERE key = ${p(1)}${pg ? " FOR UPDATE" : ""}`, [
+          key,
+        ])) as { v: string }[];
         const mark = row ? Number(row.v) : 0;
         const byUser = new Map<string, number>();
         let top = mark;
@@ -101,14 +104,18 @@ export function ledgerSql(store: Store): LedgerSql {
           applied++;
           byUser.set(e.userId, (byUser.get(e.userId) ?? 0) + e.costMicros);
         }
-        for (const [userId, cost] of byUser) await exec(`UPDATE users SET spend_micros = spend_micros + ${p(2)} WHERE user_id = ${p(1)}`, [userId, cost]);
+        for (const [userId, cost] of byUser)
+          await exec(`UPDATE users SET spend_micros = spend_micros + ${p(2)} WHERE user_id = ${p(1)}`, [userId, cost]);
         if (top > mark) await exec(markSql(pg, 1), [key, String(top), ts(new Date())]);
         out = { mark: top, applied };
       });
       return out;
     },
     async read(userId: string) {
-      const rows = await store.query<{ s: unknown; r: unknown }>(`SELECT spend_micros AS s, reserved_micros AS r FROM users WHERE user_id = ${p(1)}`, [userId]);
+      const rows = await store.query<{ s: unknown; r: unknown }>(
+        `SELECT spend_micros AS s, reserved_micros AS r FROM users WHERE user_id = ${p(1)}`,
+        [userId],
+      );
       const row = rows[0];
       return row ? { spend: num(row.s), reserved: num(row.r) } : null;
     },
@@ -136,7 +143,9 @@ export function ledgerSql(store: Store): LedgerSql {
         out = { reset: false, nextResetAt: next };
         if (!due || !next) return;
         // Compare-and-swap on the old boundary: of two replicas applying the same reset, only one matches.
-        const cas = pg ? `date_trunc('milliseconds', next_budget_reset_at) = date_trunc('milliseconds', $5::timestamptz)` : `next_budget_reset_at = ?5`;
+        const cas = pg
+          ? `date_trunc('milliseconds', next_budget_reset_at) = date_trunc('milliseconds', $5::timestamptz)`
+          : `next_budget_reset_at = ?5`;
         const changed = await exec(
           `UPDATE users SET spend_micros = 0, budget_started_at = ${p(2)}, next_budget_reset_at = ${p(3)}, updated_at = ${p(4)}
            WHERE user_id = ${p(1)} AND ${cas} RETURNING user_id`,
@@ -208,7 +217,12 @@ export function ledgerSql(store: Store): LedgerSql {
             mark ? String(mark.seq) : null,
           ],
         );
-        return rows.map((r) => ({ userId: r.user_id, spend: num(r.s), reserved: num(r.r), heldBefore: r.held === null ? null : num(r.held) }));
+        return rows.map((r) => ({
+          userId: r.user_id,
+          spend: num(r.s),
+          reserved: num(r.r),
+          heldBefore: r.held === null ? null : num(r.held),
+        }));
       },
       async sweepExpired(now) {
         const rows = await store.query<{ n: unknown }>(
@@ -232,7 +246,10 @@ export function ledgerSql(store: Store): LedgerSql {
     async acquire(a) {
       let out: (Snapshot & { granted: number }) | null = null;
       await store.rawTx(async (exec) => {
-        const [row] = (await exec("SELECT spend_micros AS s, reserved_micros AS r FROM users WHERE user_id = ?1 AND deleted_at IS NULL", [a.userId])) as {
+        const [row] = (await exec(
+          "SELECT spend_micros AS s, reserved_micros AS r FROM users WHERE user_id = ?1 AND deleted_at IS NULL",
+          [a.userId],
+        )) as {
           s: number;
           r: number;
         }[];
@@ -255,14 +272,21 @@ export function ledgerSql(store: Store): LedgerSql {
       await store.rawTx(async (exec) => {
         if (mark) await exec(markSql(false, 1), [mark.key, String(mark.seq), Date.now()]);
         for (const d of deltas) {
-          const [lease] = (await exec("SELECT amount_micros AS a FROM budget_reservations WHERE id = ?1", [d.leaseId])) as { a: number }[];
+          const [lease] = (await exec("SELECT amount_micros AS a FROM budget_reservations WHERE id = ?1", [
+            d.leaseId,
+          ])) as { a: number }[];
           const taken = lease ? Math.min(lease.a, d.release) : 0;
           const [u] = (await exec(
             `UPDATE users SET spend_micros = spend_micros + ?2, reserved_micros = MAX(reserved_micros - ?3, 0) WHERE user_id = ?1
              RETURNING spend_micros AS s, reserved_micros AS r`,
             [d.userId, d.spend, taken],
           )) as { s: number; r: number }[];
-          if (lease) await exec("UPDATE budget_reservations SET amount_micros = ?2, expires_at = ?3 WHERE id = ?1", [d.leaseId, lease.a - taken, expiresAt.getTime()]);
+          if (lease)
+            await exec("UPDATE budget_reservations SET amount_micros = ?2, expires_at = ?3 WHERE id = ?1", [
+              d.leaseId,
+              lease.a - taken,
+              expiresAt.getTime(),
+            ]);
           if (u) out.push({ userId: d.userId, spend: u.s, reserved: u.r, heldBefore: lease ? lease.a : null });
         }
       });
@@ -271,7 +295,10 @@ export function ledgerSql(store: Store): LedgerSql {
     async sweepExpired(now) {
       let released = 0;
       await store.rawTx(async (exec) => {
-        const rows = (await exec("DELETE FROM budget_reservations WHERE expires_at < ?1 RETURNING user_id AS u, amount_micros AS a", [now.getTime()])) as {
+        const rows = (await exec(
+          "DELETE FROM budget_reservations WHERE expires_at < ?1 RETURNING user_id AS u, amount_micros AS a",
+          [now.getTime()],
+        )) as {
           u: string;
           a: number;
         }[];

@@ -9,10 +9,19 @@ async function userRow(store: Store, userId: string) {
     `SELECT spend_micros AS s, reserved_micros AS r, next_budget_reset_at AS n FROM users WHERE user_id = ${store.dialect === "pg" ? "$1" : "?"}`,
     [userId],
   );
-  return { spend: Number(row?.s), reserved: Number(row?.r), next: row?.n instanceof Date ? row.n.getTime() : Number(row?.n) };
+  return {
+    spend: Number(row?.s),
+    reserved: Number(row?.r),
+    next: row?.n instanceof Date ? row.n.getTime() : Number(row?.n),
+  };
 }
 
-async function tryReserve(ledger: BudgetLedger, userId: string, est: number, max: number): Promise<Reservation | "refused"> {
+async function tryReserve(
+  ledger: BudgetLedger,
+  userId: string,
+  est: number,
+  max: number,
+): Promise<Reservation | "refused"> {
   try {
     return (await ledger.reserve({ userId, estimateMicros: est, maxBudgetMicros: max, free: false })) as Reservation;
   } catch (err) {
@@ -105,14 +114,24 @@ for (const dialect of DIALECTS) {
     test("settle at actual, exactly once; spend exact locally before the write-back", async () => {
       const { userId } = await seedUser(store, { maxBudgetMicros: 10_000 });
       const ledger = make(store, { flushMs: 60_000 });
-      const r = (await ledger.reserve({ userId, estimateMicros: 500, maxBudgetMicros: 10_000, free: false })) as Reservation;
+      const r = (await ledger.reserve({
+        userId,
+        estimateMicros: 500,
+        maxBudgetMicros: 10_000,
+        free: false,
+      })) as Reservation;
       ledger.settle(r, { userId, actualMicros: 120 });
       ledger.settle(r, { userId, actualMicros: 120 });
       expect((await ledger.usage(userId))?.spendMicros).toBe(120);
       await ledger.flush();
       expect((await userRow(store, userId)).spend).toBe(120);
       // The actual cost is added even when it exceeds the estimate.
-      const r2 = (await ledger.reserve({ userId, estimateMicros: 10, maxBudgetMicros: 10_000, free: false })) as Reservation;
+      const r2 = (await ledger.reserve({
+        userId,
+        estimateMicros: 10,
+        maxBudgetMicros: 10_000,
+        free: false,
+      })) as Reservation;
       ledger.settle(r2, { userId, actualMicros: 400 });
       await ledger.close();
       expect(await userRow(store, userId)).toMatchObject({ spend: 520, reserved: 0 });
@@ -134,9 +153,13 @@ for (const dialect of DIALECTS) {
     test("a change made by another process binds once the lease lapses", async () => {
       const { userId } = await seedUser(store, { maxBudgetMicros: 100_000 });
       const ledger = make(store, { leaseMs: 200 });
-      ledger.release((await ledger.reserve({ userId, estimateMicros: 10, maxBudgetMicros: 100_000, free: false })) as Reservation);
+      ledger.release(
+        (await ledger.reserve({ userId, estimateMicros: 10, maxBudgetMicros: 100_000, free: false })) as Reservation,
+      );
       // "The CLI" spends the whole budget behind this process's back.
-      await store.query(`UPDATE users SET spend_micros = 100000 WHERE user_id = ${dialect === "pg" ? "$1" : "?"}`, [userId]);
+      await store.query(`UPDATE users SET spend_micros = 100000 WHERE user_id = ${dialect === "pg" ? "$1" : "?"}`, [
+        userId,
+      ]);
       await Bun.sleep(300);
       expect(await tryReserve(ledger, userId, 10, 100_000)).toBe("refused");
     });
@@ -144,7 +167,13 @@ for (const dialect of DIALECTS) {
     test("stale sweep releases what a killed process held", async () => {
       const { userId } = await seedUser(store, { maxBudgetMicros: 1000 });
       // A process whose clock is two hours behind stands in for one killed long ago: its lease has expired.
-      const dead = createBudgetLedger({ store: replica(), reservationTtlSeconds: 900, strategy: "for_update", clock: () => Date.now() - 7_200_000, flushMs: 3_600_000 });
+      const dead = createBudgetLedger({
+        store: replica(),
+        reservationTtlSeconds: 900,
+        strategy: "for_update",
+        clock: () => Date.now() - 7_200_000,
+        flushMs: 3_600_000,
+      });
       expect(await tryReserve(dead, userId, 400, 1000)).not.toBe("refused");
       expect((await userRow(store, userId)).reserved).toBeGreaterThanOrEqual(400);
       const released: number[] = [];
@@ -161,7 +190,12 @@ for (const dialect of DIALECTS) {
     test("an anchored reset is applied once (one reset-log row) by concurrent replicas, lazily and by the sweep", async () => {
       const now = Date.now();
       const oldNext = now - 150_000;
-      const { userId } = await seedUser(store, { maxBudgetMicros: 1000, durationSec: 60, nextResetAt: new Date(oldNext), spendMicros: 1000 });
+      const { userId } = await seedUser(store, {
+        maxBudgetMicros: 1000,
+        durationSec: 60,
+        nextResetAt: new Date(oldNext),
+        spendMicros: 1000,
+      });
       const a = make(replica());
       const b = make(replica());
       const input = { userId, estimateMicros: 10, maxBudgetMicros: 1000, free: false, nextResetAt: new Date(oldNext) };
@@ -177,7 +211,12 @@ for (const dialect of DIALECTS) {
       expect(row.spend).toBe(0);
       expect(row.next).toBe(oldNext + 180_000);
       // The sweep resets users nobody is using.
-      const idle = await seedUser(store, { maxBudgetMicros: 1000, durationSec: 60, nextResetAt: new Date(now - 1000), spendMicros: 700 });
+      const idle = await seedUser(store, {
+        maxBudgetMicros: 1000,
+        durationSec: 60,
+        nextResetAt: new Date(now - 1000),
+        spendMicros: 700,
+      });
       const swept = await a.sweep();
       expect(swept.resets).toBeGreaterThanOrEqual(1);
       expect(await userRow(store, idle.userId)).toMatchObject({ spend: 0, next: now - 1000 + 60_000 });
@@ -230,10 +269,15 @@ describe("statements per request (Postgres, printed)", () => {
       await lb.close();
       const seconds = (performance.now() - started) / 1000;
       const statements = a.count() + b.count();
-      const [row] = await seedStore.query<{ s: unknown; r: unknown }>("SELECT spend_micros AS s, reserved_micros AS r FROM users WHERE user_id = $1", [userId]);
+      const [row] = await seedStore.query<{ s: unknown; r: unknown }>(
+        "SELECT spend_micros AS s, reserved_micros AS r FROM users WHERE user_id = $1",
+        [userId],
+      );
       expect(Number(row?.s)).toBe(n * 900);
       expect(Number(row?.r)).toBe(0);
-      console.log(`[ledger pg] ${n} reserve+settle on 2 replicas in ${seconds.toFixed(2)} s: ${statements} statements = ${(statements / n).toFixed(3)} per request`);
+      console.log(
+        `[ledger pg] ${n} reserve+settle on 2 replicas in ${seconds.toFixed(2)} s: ${statements} statements = ${(statements / n).toFixed(3)} per request`,
+      );
     } finally {
       await tdb.cleanup();
     }

@@ -154,7 +154,13 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
   const take = (userId: string, st: UserState, amount: number): Reservation => {
     st.inflight += amount;
     // Reservations live only in this process (the database sees leases), so a counter names them.
-    const r: Reservation = { id: String(++reservationSeq), userId, amountMicros: amount, expiresAtMs: clock() + opts.reservationTtlSeconds * 1000, settled: false };
+    const r: Reservation = {
+      id: String(++reservationSeq),
+      userId,
+      amountMicros: amount,
+      expiresAtMs: clock() + opts.reservationTtlSeconds * 1000,
+      settled: false,
+    };
     active.set(r.id, r);
     return r;
   };
@@ -181,7 +187,8 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     const { userId } = input;
     const est = Math.max(0, Math.ceil(input.estimateMicros));
     const st = state(userId);
-    if (input.nextResetAt !== undefined || st.knownNextReset !== null) await applyDueReset(userId, st, input.nextResetAt);
+    if (input.nextResetAt !== undefined || st.knownNextReset !== null)
+      await applyDueReset(userId, st, input.nextResetAt);
     let retried = false;
     for (;;) {
       const fresh = clock() < st.leaseUntil;
@@ -291,7 +298,11 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     let mark = lastSeq;
     for (const st of users.values()) if (st.pendingSeq !== null) mark = Math.min(mark, st.pendingSeq - 1);
     try {
-      const results = await sql.flush(deltas, new Date(now + leaseTtlMs), markKey && mark > committed ? { key: markKey, seq: mark } : null);
+      const results = await sql.flush(
+        deltas,
+        new Date(now + leaseTtlMs),
+        markKey && mark > committed ? { key: markKey, seq: mark } : null,
+      );
       committed = Math.max(committed, mark);
       const byUser = new Map(results.map((r) => [r.userId, r]));
       for (const [i, [st, spend, rel]] of taken.entries()) {

@@ -1,5 +1,19 @@
 /** The governance engine: budgets, rate limits, usage writing and the cache change feed (SPEC §7). */
-export { type BudgetLedger, type BudgetLedgerOptions, type Clock, createBudgetLedger, type LedgerMetrics, type Reservation, type ReserveInput } from "./budget-ledger";
+export {
+  type BudgetLedger,
+  type BudgetLedgerOptions,
+  type Clock,
+  createBudgetLedger,
+  type LedgerMetrics,
+  type Reservation,
+  type ReserveInput,
+} from "./budget-ledger";
 export { type ChangeFeed, type ChangeFeedOptions, type ChangeTopic, createChangeFeed } from "./change-feed";
 export { createRateLimiter, type RateLimiter, type RateLimiterOptions, type RateScope } from "./rate-limiter";
-export { createUsageWriter, type FlushEvent, type UsageRowInsert, type UsageWriter, type UsageWriterOptions } from "./usage-writer";
+export {
+  createUsageWriter,
+  type FlushEvent,
+  type UsageRowInsert,
+  type UsageWriter,
+  type UsageWriterOptions,
+} from "./usage-writer";

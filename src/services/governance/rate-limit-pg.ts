@@ -23,7 +23,15 @@ const num = (v: unknown) => Number(v ?? 0);
 
 export interface SharedCounters {
   /** Takes `want` slots in window `cur` if prev × weight + cur + want <= limit; null when refused. */
-  take(scope: string, subject: string, cur: number, prev: number, want: number, weight: number, limit: number): Promise<Counts | null>;
+  take(
+    scope: string,
+    subject: string,
+    cur: number,
+    prev: number,
+    want: number,
+    weight: number,
+    limit: number,
+  ): Promise<Counts | null>;
   read(scope: string, subject: string, cur: number, prev: number): Promise<Counts>;
   /**
    * Adds deltas (requests may be negative: unused slots handed back) and returns the rows' current values. A
@@ -34,7 +42,8 @@ export interface SharedCounters {
 }
 
 export function sharedCounters(store: Store): SharedCounters {
-  const PREV = "(SELECT p.requests FROM rate_limit_counters p WHERE p.scope = $1 AND p.subject = $2 AND p.window_start = $4)";
+  const PREV =
+    "(SELECT p.requests FROM rate_limit_counters p WHERE p.scope = $1 AND p.subject = $2 AND p.window_start = $4)";
   return {
     async take(scope, subject, cur, prev, want, weight, limit) {
       const rows = await store.query<{ r: unknown; t: unknown; pr: unknown; pt: unknown }>(
@@ -66,9 +75,21 @@ export function sharedCounters(store: Store): SharedCounters {
          ON CONFLICT (scope, subject, window_start) DO UPDATE SET requests = GREATEST(c.requests + EXCLUDED.requests, 0),
            tokens = c.tokens + EXCLUDED.tokens
          RETURNING c.scope AS s, c.subject AS j, c.window_start AS w, c.requests AS r, c.tokens AS t`,
-        [items.map((i) => i.scope), items.map((i) => i.subject), items.map((i) => i.windowStart), items.map((i) => i.requests), items.map((i) => i.tokens)],
+        [
+          items.map((i) => i.scope),
+          items.map((i) => i.subject),
+          items.map((i) => i.windowStart),
+          items.map((i) => i.requests),
+          items.map((i) => i.tokens),
+        ],
       );
-      return rows.map((r) => ({ scope: r.s, subject: r.j, windowStart: num(r.w), requests: num(r.r), tokens: num(r.t) }));
+      return rows.map((r) => ({
+        scope: r.s,
+        subject: r.j,
+        windowStart: num(r.w),
+        requests: num(r.r),
+        tokens: num(r.t),
+      }));
     },
     async sweep(before) {
       const rows = await store.query<{ n: unknown }>(

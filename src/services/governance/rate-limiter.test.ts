@@ -15,7 +15,12 @@ async function refusal(check: () => unknown): Promise<GatewayError> {
   throw new Error("expected a 429");
 }
 
-const userScope = (subject: string, rpm: number | null, tpm: number | null = null): RateScope => ({ scope: "user", subject, rpm, tpm });
+const userScope = (subject: string, rpm: number | null, tpm: number | null = null): RateScope => ({
+  scope: "user",
+  subject,
+  rpm,
+  tpm,
+});
 
 test("secondsUntil: full current minute waits into the next one; a heavy previous minute decays", () => {
   // 3 requests this minute, limit 3, 10 s in: next minute the previous 3 must decay to 2 -> 20 s into it.
@@ -136,7 +141,10 @@ for (const dialect of DIALECTS) {
       test("the sweep deletes old windows", async () => {
         const l = make(store);
         const old = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
-        await store.query("INSERT INTO rate_limit_counters (scope, subject, window_start, requests, tokens) VALUES ('user', 'old', $1, 1, 0)", [old]);
+        await store.query(
+          "INSERT INTO rate_limit_counters (scope, subject, window_start, requests, tokens) VALUES ('user', 'old', $1, 1, 0)",
+          [old],
+        );
         expect(await l.sweep()).toBeGreaterThanOrEqual(1);
         expect((await store.query("SELECT 1 FROM rate_limit_counters WHERE subject = 'old'")).length).toBe(0);
       });

@@ -96,14 +96,31 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     }
     let e = subjects.get(s.subject);
     if (!e) {
-      e = { scope: s.scope, subject: s.subject, bucket, counts: { prevReq: 0, prevTok: 0, curReq: 0, curTok: 0 }, slots: 0, pendingTok: 0, carry: [], syncedAt: 0, usedAt: now, taking: null, refusedUntil: 0 };
+      e = {
+        scope: s.scope,
+        subject: s.subject,
+        bucket,
+        counts: { prevReq: 0, prevTok: 0, curReq: 0, curTok: 0 },
+        slots: 0,
+        pendingTok: 0,
+        carry: [],
+        syncedAt: 0,
+        usedAt: now,
+        taking: null,
+        refusedUntil: 0,
+      };
       subjects.set(s.subject, e);
     }
     if (e.bucket !== bucket) {
       // Roll the window: the old current bucket becomes the previous one (or nothing, after an idle minute).
       const adjacent = bucket - e.bucket === MINUTE;
       if (e.slots > 0 || e.pendingTok > 0) e.carry.push({ bucket: e.bucket, req: -e.slots, tok: e.pendingTok });
-      e.counts = { prevReq: adjacent ? e.counts.curReq - e.slots : 0, prevTok: adjacent ? e.counts.curTok + e.pendingTok : 0, curReq: 0, curTok: 0 };
+      e.counts = {
+        prevReq: adjacent ? e.counts.curReq - e.slots : 0,
+        prevTok: adjacent ? e.counts.curTok + e.pendingTok : 0,
+        curReq: 0,
+        curTok: 0,
+      };
       e.slots = 0;
       e.pendingTok = 0;
       e.bucket = bucket;
@@ -115,7 +132,10 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
 
   const refuse = (seconds: number) => {
     opts.metrics?.rateLimitHit?.();
-    return new GatewayError(429, "Rate limit exceeded", { code: "rate_limit_exceeded", headers: { "Retry-After": String(Math.max(1, Math.ceil(Math.round(seconds * 1000) / 1000))) } });
+    return new GatewayError(429, "Rate limit exceeded", {
+      code: "rate_limit_exceeded",
+      headers: { "Retry-After": String(Math.max(1, Math.ceil(Math.round(seconds * 1000) / 1000))) },
+    });
   };
 
   /** Shared mode: takes one slot (0), fetching more from the shared counter if needed, or returns the seconds to wait. */
@@ -178,14 +198,20 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       const elapsed = now - e.bucket;
       if (s.rpm !== null) {
         // Slots this replica holds but has not used are not consumed requests.
-        const left = Math.max(0, Math.floor(s.rpm - weighted(e.counts.prevReq, e.counts.curReq - e.slots, elapsed) + 1e-9));
+        const left = Math.max(
+          0,
+          Math.floor(s.rpm - weighted(e.counts.prevReq, e.counts.curReq - e.slots, elapsed) + 1e-9),
+        );
         if (remaining < 0 || left < remaining) {
           limit = s.rpm;
           remaining = left;
         }
       }
       if (s.tpm !== null) {
-        const left = Math.max(0, Math.floor(s.tpm - weighted(e.counts.prevTok, e.counts.curTok + e.pendingTok, elapsed)));
+        const left = Math.max(
+          0,
+          Math.floor(s.tpm - weighted(e.counts.prevTok, e.counts.curTok + e.pendingTok, elapsed)),
+        );
         if (remainingTok < 0 || left < remainingTok) {
           limitTok = s.tpm;
           remainingTok = left;
@@ -244,7 +270,8 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       }
       if (s.tpm !== null) {
         const tok = weighted(e.counts.prevTok, e.counts.curTok + e.pendingTok, elapsed);
-        if (tok >= s.tpm) throw fail(secondsUntil(e.counts.prevTok, e.counts.curTok + e.pendingTok, s.tpm - 1, elapsed));
+        if (tok >= s.tpm)
+          throw fail(secondsUntil(e.counts.prevTok, e.counts.curTok + e.pendingTok, s.tpm - 1, elapsed));
       }
       if (s.rpm === null) continue;
       if (shared) {
@@ -289,7 +316,8 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
         for (const r of rows) {
           if (r.scope !== e.scope || r.subject !== e.subject) continue;
           if (r.windowStart === e.bucket) Object.assign(e.counts, { curReq: r.requests, curTok: r.tokens });
-          else if (r.windowStart === e.bucket - MINUTE) Object.assign(e.counts, { prevReq: r.requests, prevTok: r.tokens });
+          else if (r.windowStart === e.bucket - MINUTE)
+            Object.assign(e.counts, { prevReq: r.requests, prevTok: r.tokens });
         }
         e.syncedAt = now;
       }

@@ -13,7 +13,17 @@ afterAll(async () => {
   await db.drop();
 });
 
-const row = (): string => toUsageLine({ id: crypto.randomUUID(), timestamp: new Date(), model: "m", endpoint: "/v1/chat/completions", status: "success", promptTokens: 1, completionTokens: 2, totalTokens: 3 });
+const row = (): string =>
+  toUsageLine({
+    id: crypto.randomUUID(),
+    timestamp: new Date(),
+    model: "m",
+    endpoint: "/v1/chat/completions",
+    status: "success",
+    promptTokens: 1,
+    completionTokens: 2,
+    totalTokens: 3,
+  });
 const count = async () => Number((await db.store.query<{ n: number }>("SELECT count(*) AS n FROM usage_logs"))[0]?.n);
 
 test("rows are committed by the worker thread and visible to the main connection", async () => {

@@ -18,7 +18,9 @@ export interface UsageInserter {
  * folder (src/); from source it sits beside this file.
  */
 function workerUrl(): string {
-  return Bun.main.startsWith("/$bunfs/") ? "./services/governance/sqlite-usage-worker.ts" : new URL("./sqlite-usage-worker.ts", import.meta.url).href;
+  return Bun.main.startsWith("/$bunfs/")
+    ? "./services/governance/sqlite-usage-worker.ts"
+    : new URL("./sqlite-usage-worker.ts", import.meta.url).href;
 }
 
 /**

@@ -25,7 +25,9 @@ self.onmessage = async (event: MessageEvent<Message>) => {
     // Inserts yield the CPU to the threads serving requests; rows wait safely in the journal meanwhile.
     lowerThreadPriority(10);
     db = new Database(msg.path, { strict: true });
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
+    db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+    );
     return;
   }
   if (msg.type === "close") {

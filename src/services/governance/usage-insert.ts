@@ -6,7 +6,13 @@
  */
 import type { RawExec, Store } from "../../db/client";
 import type { usageLogs } from "../../db/schema/pg";
-import { pgInsertWithRollups, RollupBatch, SQLITE_DIRTY_SQL, SQLITE_ROLLUP_UPSERT_SQL, sqliteRollupParams } from "../rollups/write";
+import {
+  pgInsertWithRollups,
+  RollupBatch,
+  SQLITE_DIRTY_SQL,
+  SQLITE_ROLLUP_UPSERT_SQL,
+  sqliteRollupParams,
+} from "../rollups/write";
 
 /** A usage row as the writer takes it; `id` (a time-ordered UUID, see timeOrderedUuid) makes replay idempotent. */
 export type UsageRowInsert = typeof usageLogs.$inferInsert;
@@ -56,7 +62,10 @@ export { SQLITE_DIRTY_SQL, SQLITE_ROLLUP_UPSERT_SQL, sqliteRollupParams };
  * rows), then adds the inserted ones to the rollups. Synchronous runners (the usage worker's prepared statements)
  * and the store's asynchronous one both fit.
  */
-export async function insertSqliteRows(rows: UsageRowInsert[], run: (sql: string, params: unknown[]) => unknown[] | Promise<unknown[]>): Promise<void> {
+export async function insertSqliteRows(
+  rows: UsageRowInsert[],
+  run: (sql: string, params: unknown[]) => unknown[] | Promise<unknown[]>,
+): Promise<void> {
   const values = sqliteInsertValues(rows);
   const batch = new RollupBatch();
   for (let i = 0; i < rows.length; i++) {
@@ -122,7 +131,8 @@ const PG_TYPES: Record<Kind, string> = { text: "text", int: "bigint", ts: "jsonb
 export const PG_INSERT_ROWS_SQL = (() => {
   const field = (key: string) => `x."${key}"`;
   const select = COLUMNS.map(([, key, kind]) => {
-    if (kind === "ts") return `CASE jsonb_typeof(${field(key)}) WHEN 'number' THEN to_timestamp((${field(key)})::text::double precision / 1000) ELSE (${field(key)} #>> '{}')::timestamptz END`;
+    if (kind === "ts")
+      return `CASE jsonb_typeof(${field(key)}) WHEN 'number' THEN to_timestamp((${field(key)})::text::double precision / 1000) ELSE (${field(key)} #>> '{}')::timestamptz END`;
     if (kind === "bool") return `COALESCE(${field(key)}, false)`;
     return field(key);
   });
@@ -163,11 +173,20 @@ export async function insertUsageLines(store: Store, lines: string[]): Promise<v
  */
 export function insertUsageRows(dialect: Store["dialect"], exec: RawExec, rows: UsageRowInsert[]): Promise<void> {
   if (rows.length === 0) return Promise.resolve();
-  return dialect === "sqlite" ? insertSqliteRows(rows, exec) : insertPgLines(exec, rows.map((row) => toUsageLine(row)));
+  return dialect === "sqlite"
+    ? insertSqliteRows(rows, exec)
+    : insertPgLines(
+        exec,
+        rows.map((row) => toUsageLine(row)),
+      );
 }
 
 /** True when the error is a foreign-key violation (the key or user was deleted while the row was queued). */
 export function isForeignKeyError(err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown; message?: unknown };
-  return e?.code === "23503" || e?.errno === "23503" || /FOREIGN KEY constraint failed|foreign key constraint/i.test(String(e?.message ?? ""));
+  return (
+    e?.code === "23503" ||
+    e?.errno === "23503" ||
+    /FOREIGN KEY constraint failed|foreign key constraint/i.test(String(e?.message ?? ""))
+  );
 }

@@ -41,7 +41,14 @@ for (const dialect of DIALECTS) {
 
     test("batch: rows land on flush, values round-trip, depth drains", async () => {
       const events: FlushEvent[] = [];
-      const w = createUsageWriter({ store, strategy: "batch", journalPath: join(tdb.dir, "a.journal"), fsync: false, flushIntervalMs: 60_000, onFlush: (e) => events.push(e) });
+      const w = createUsageWriter({
+        store,
+        strategy: "batch",
+        journalPath: join(tdb.dir, "a.journal"),
+        fsync: false,
+        flushIntervalMs: 60_000,
+        onFlush: (e) => events.push(e),
+      });
       const before = await count(store);
       const r = row(1);
       w.enqueue(r);
@@ -50,7 +57,10 @@ for (const dialect of DIALECTS) {
       await w.flush();
       expect(w.depth()).toBe(0);
       expect(await count(store)).toBe(before + 10);
-      const [back] = await store.db.select().from(store.t.usageLogs).where((await import("drizzle-orm")).eq(store.t.usageLogs.id, r.id));
+      const [back] = await store.db
+        .select()
+        .from(store.t.usageLogs)
+        .where((await import("drizzle-orm")).eq(store.t.usageLogs.id, r.id));
       expect(back?.timestamp.getTime()).toBe(r.timestamp?.getTime());
       expect(back?.estimated).toBe(false);
       expect(back?.promptTokens).toBe(11);
@@ -62,7 +72,14 @@ for (const dialect of DIALECTS) {
     test("crash: rows journaled by a writer whose close() never ran are replayed, idempotently", async () => {
       const path = join(tdb.dir, "crash.journal");
       const before = await count(store);
-      const dead = createUsageWriter({ store, strategy: "batch", journalPath: path, fsync: true, flushIntervalMs: 3_600_000, batchSize: 1_000_000 });
+      const dead = createUsageWriter({
+        store,
+        strategy: "batch",
+        journalPath: path,
+        fsync: true,
+        flushIntervalMs: 3_600_000,
+        batchSize: 1_000_000,
+      });
       for (let i = 0; i < 50; i++) dead.enqueue(row(i));
       expect(existsSync(path)).toBe(true);
       // Half of them reached the database before the "crash": replay must not duplicate them.
@@ -71,7 +88,13 @@ for (const dialect of DIALECTS) {
       expect(await count(store)).toBe(before + 50);
       // The kill: the dead writer's journal still holds its last 50 rows, never flushed and never closed. The
       // journal was not rotated since the first flush, so replay also re-reads the 50 already committed.
-      const next = createUsageWriter({ store, strategy: "batch", journalPath: path, fsync: false, flushIntervalMs: 60_000 });
+      const next = createUsageWriter({
+        store,
+        strategy: "batch",
+        journalPath: path,
+        fsync: false,
+        flushIntervalMs: 60_000,
+      });
       expect(await next.replay()).toBe(100);
       expect(await count(store)).toBe(before + 100);
       expect(await next.replay()).toBe(0);
@@ -84,9 +107,22 @@ for (const dialect of DIALECTS) {
       const rows = Array.from({ length: 20 }, (_, i) => row(i));
       const before = await count(store);
       for (let k = 0; k < 2; k++) {
-        const dead = createUsageWriter({ store, strategy: "batch", journalPath: path, fsync: false, flushIntervalMs: 3_600_000, batchSize: 1_000_000 });
+        const dead = createUsageWriter({
+          store,
+          strategy: "batch",
+          journalPath: path,
+          fsync: false,
+          flushIntervalMs: 3_600_000,
+          batchSize: 1_000_000,
+        });
         for (const r of rows) dead.enqueue(r);
-        const next = createUsageWriter({ store, strategy: "batch", journalPath: path, fsync: false, flushIntervalMs: 60_000 });
+        const next = createUsageWriter({
+          store,
+          strategy: "batch",
+          journalPath: path,
+          fsync: false,
+          flushIntervalMs: 60_000,
+        });
         expect(await next.replay()).toBe(20);
         await next.close();
       }
@@ -95,7 +131,15 @@ for (const dialect of DIALECTS) {
 
     test("segments rotate by size and are deleted once their rows are committed", async () => {
       const name = "rotate.journal";
-      const w = createUsageWriter({ store, strategy: "batch", journalPath: join(tdb.dir, name), fsync: false, flushIntervalMs: 60_000, batchSize: 1_000_000, rotateRows: 25 });
+      const w = createUsageWriter({
+        store,
+        strategy: "batch",
+        journalPath: join(tdb.dir, name),
+        fsync: false,
+        flushIntervalMs: 60_000,
+        batchSize: 1_000_000,
+        rotateRows: 25,
+      });
       const files = () => readdirSync(tdb.dir).filter((f) => f.startsWith(name));
       for (let i = 0; i < 30; i++) w.enqueue(row(i));
       expect(files()).toEqual([name]);
@@ -122,7 +166,14 @@ for (const dialect of DIALECTS) {
 
     test("a row whose user vanished is detached, a broken row is dropped and counted, the rest are written", async () => {
       const events: FlushEvent[] = [];
-      const w = createUsageWriter({ store, strategy: "batch", journalPath: null, fsync: false, flushIntervalMs: 60_000, onFlush: (e) => events.push(e) });
+      const w = createUsageWriter({
+        store,
+        strategy: "batch",
+        journalPath: null,
+        fsync: false,
+        flushIntervalMs: 60_000,
+        onFlush: (e) => events.push(e),
+      });
       const before = await count(store);
       w.enqueue({ ...row(1), userId: "no-such-user" });
       w.enqueue({ ...row(2), model: null as unknown as string });
@@ -135,7 +186,13 @@ for (const dialect of DIALECTS) {
 
     test("failed flushes keep the rows and retry them", async () => {
       const other = tdb.open();
-      const w = createUsageWriter({ store: other, strategy: "batch", journalPath: join(tdb.dir, "retry.journal"), fsync: false, flushIntervalMs: 60_000 });
+      const w = createUsageWriter({
+        store: other,
+        strategy: "batch",
+        journalPath: join(tdb.dir, "retry.journal"),
+        fsync: false,
+        flushIntervalMs: 60_000,
+      });
       const before = await count(store);
       w.enqueue(row(1));
       await other.close();
@@ -143,7 +200,13 @@ for (const dialect of DIALECTS) {
       expect(w.depth()).toBe(1);
       // The rows survive in the journal: a new writer on a working store replays them.
       await w.close();
-      const next = createUsageWriter({ store, strategy: "batch", journalPath: join(tdb.dir, "retry.journal"), fsync: false, flushIntervalMs: 60_000 });
+      const next = createUsageWriter({
+        store,
+        strategy: "batch",
+        journalPath: join(tdb.dir, "retry.journal"),
+        fsync: false,
+        flushIntervalMs: 60_000,
+      });
       expect(await next.replay()).toBe(1);
       await next.close();
       expect(await count(store)).toBe(before + 1);
@@ -151,7 +214,13 @@ for (const dialect of DIALECTS) {
 
     test("throughput (printed, not asserted)", async () => {
       const n = dialect === "sqlite" ? 100_000 : 50_000;
-      const w = createUsageWriter({ store, strategy: "batch", journalPath: join(tdb.dir, "perf.journal"), fsync: false, flushIntervalMs: 1000 });
+      const w = createUsageWriter({
+        store,
+        strategy: "batch",
+        journalPath: join(tdb.dir, "perf.journal"),
+        fsync: false,
+        flushIntervalMs: 1000,
+      });
       const before = await count(store);
       const rows = Array.from({ length: n }, (_, i) => row(i));
       const started = performance.now();
@@ -163,7 +232,9 @@ for (const dialect of DIALECTS) {
       await w.close();
       const seconds = (performance.now() - started) / 1000;
       expect(await count(store)).toBe(before + n);
-      console.log(`[usage-writer ${dialect}] ${n} rows journaled+inserted in ${seconds.toFixed(2)} s = ${Math.round(n / seconds)} rows/s`);
+      console.log(
+        `[usage-writer ${dialect}] ${n} rows journaled+inserted in ${seconds.toFixed(2)} s = ${Math.round(n / seconds)} rows/s`,
+      );
     }, 120_000);
   });
 }

@@ -124,7 +124,9 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
-      void flush().finally(() => schedule(failures ? Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS) : intervalMs));
+      void flush().finally(() =>
+        schedule(failures ? Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS) : intervalMs),
+      );
     }, ms);
     // The HTTP server keeps the process alive; close() flushes what is left.
     timer.unref?.();
@@ -174,7 +176,14 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
     inFlight += n;
     try {
       await insert(batch.lines);
-      emit({ writer: strategy, result: "ok", rows: n, written: n, dropped: 0, durationSeconds: (performance.now() - started) / 1000 });
+      emit({
+        writer: strategy,
+        result: "ok",
+        rows: n,
+        written: n,
+        dropped: 0,
+        durationSeconds: (performance.now() - started) / 1000,
+      });
       done(batch);
       return true;
     } catch (err) {
@@ -183,12 +192,26 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
         reachable = false;
       });
       if (!reachable) {
-        emit({ writer: strategy, result: "error", rows: n, written: 0, dropped: 0, durationSeconds: (performance.now() - started) / 1000 });
+        emit({
+          writer: strategy,
+          result: "error",
+          rows: n,
+          written: 0,
+          dropped: 0,
+          durationSeconds: (performance.now() - started) / 1000,
+        });
         log.warn("usage flush failed; will retry", { rows: n, error: String(err) });
         return false;
       }
       const { written, dropped } = await writeOneByOne(batch.lines);
-      emit({ writer: strategy, result: dropped ? "error" : "ok", rows: n, written, dropped, durationSeconds: (performance.now() - started) / 1000 });
+      emit({
+        writer: strategy,
+        result: dropped ? "error" : "ok",
+        rows: n,
+        written,
+        dropped,
+        durationSeconds: (performance.now() - started) / 1000,
+      });
       done(batch);
       return true;
     } finally {
@@ -202,7 +225,11 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
     let dropped = 0;
     for (const line of lines) {
       const row = fromUsageLine(line);
-      const attempts = [line, toUsageLine({ ...row, apiKeyId: null }), toUsageLine({ ...row, apiKeyId: null, userId: null })];
+      const attempts = [
+        line,
+        toUsageLine({ ...row, apiKeyId: null }),
+        toUsageLine({ ...row, apiKeyId: null, userId: null }),
+      ];
       let ok = false;
       let lastError: unknown;
       for (const attempt of attempts) {
@@ -290,9 +317,14 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
         if (corrupt) log.warn("skipped torn lines in the usage journal", { segment: path, corrupt });
         const rows = lines.map(fromUsageLine);
         // Spend first: the ledger's watermark makes this idempotent, and the segment stays until the rows are in.
-        const spent = rows.flatMap((r) => (r.spendSeq && r.userId && r.costMicros ? [{ userId: r.userId, costMicros: Number(r.costMicros), seq: r.spendSeq }] : []));
+        const spent = rows.flatMap((r) =>
+          r.spendSeq && r.userId && r.costMicros
+            ? [{ userId: r.userId, costMicros: Number(r.costMicros), seq: r.spendSeq }]
+            : [],
+        );
         const recovered = spent.length && opts.spend ? await opts.spend.recover(spent) : 0;
-        if (recovered) log.info("re-applied spend a killed process had not committed", { segment: path, settlements: recovered });
+        if (recovered)
+          log.info("re-applied spend a killed process had not committed", { segment: path, settlements: recovered });
         const seg: Segment = { path, pending: lines.length, maxSeq: 0, openedAt: 0 };
         const batch: Batch = { lines, parts: [[seg, lines.length]] };
         total += lines.length;

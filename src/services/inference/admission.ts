@@ -88,7 +88,9 @@ export interface SettledInfo {
 /** µ$ of `estimate` at the dearest of `prices` (unpriced ones count 0): the reservation covers whichever serves. */
 function dearestEstimate(prices: Iterable<Price | null>, estimate: AdmitInput["estimate"]): number {
   let micros = 0;
-  for (const p of prices) if (p) micros = Math.max(micros, costMicros(estimate.promptTokens, estimate.outputTokens, p.inputRate, p.outputRate));
+  for (const p of prices)
+    if (p)
+      micros = Math.max(micros, costMicros(estimate.promptTokens, estimate.outputTokens, p.inputRate, p.outputRate));
   return micros;
 }
 
@@ -149,10 +151,21 @@ export class Admission {
     if (this.maxBudgetMicros === null || this.settled) return;
     const { promptTokens } = estimateTokens(promptParts, 0, 0);
     const price = this.price;
-    const spent = (usage && price ? costMicros(usage.promptTokens ?? 0, usage.completionTokens ?? 0, price.inputRate, price.outputRate) : 0) + extraMicros;
-    const need = spent + dearestEstimate(this.prices.values(), { promptTokens, outputTokens: this.input.estimate.outputTokens }) - this.reservedMicros;
+    const spent =
+      (usage && price
+        ? costMicros(usage.promptTokens ?? 0, usage.completionTokens ?? 0, price.inputRate, price.outputRate)
+        : 0) + extraMicros;
+    const need =
+      spent +
+      dearestEstimate(this.prices.values(), { promptTokens, outputTokens: this.input.estimate.outputTokens }) -
+      this.reservedMicros;
     if (need <= 0) return;
-    const reservation = await this.deps.ledger.reserve({ userId: this.userId, estimateMicros: need, maxBudgetMicros: this.maxBudgetMicros, free: this.free() });
+    const reservation = await this.deps.ledger.reserve({
+      userId: this.userId,
+      estimateMicros: need,
+      maxBudgetMicros: this.maxBudgetMicros,
+      free: this.free(),
+    });
     if (reservation) this.topUps.push(reservation);
     this.reservedMicros += need;
   }
@@ -184,7 +197,14 @@ export class Admission {
   estimatedUsage(): NormalizedUsage {
     const promptTokens = Math.min(this.input.estimate.promptTokens, MAX_REPORTED_TOKENS);
     const outputTokens = Math.min(this.input.estimate.outputTokens, MAX_REPORTED_TOKENS);
-    return { promptTokens, completionTokens: outputTokens, totalTokens: promptTokens + outputTokens, cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null };
+    return {
+      promptTokens,
+      completionTokens: outputTokens,
+      totalTokens: promptTokens + outputTokens,
+      cacheReadTokens: null,
+      cacheWriteTokens: null,
+      reasoningTokens: null,
+    };
   }
 
   /** Upstream usage of the route that serves, checked before anything bills it (usage-guard.ts). */
@@ -212,16 +232,24 @@ export class Admission {
     // Top-ups go back first, so the cost comes out of the request's whole reservation.
     for (const r of this.topUps) ledger.release(r);
     let spendSeq: number | null = null;
-    if (billable || outcome.fixedCostMicros != null || extra > 0) spendSeq = ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
+    if (billable || outcome.fixedCostMicros != null || extra > 0)
+      spendSeq = ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
     else ledger.release(this.reservation);
     // No prompt count means no total (moderations: prompt/total null, completion 0; SPEC §3.7).
     const total = u?.totalTokens ?? (prompt !== null ? prompt + (completion ?? 0) : null);
     if (total) limiter.recordTokens(this.scopes, total);
-    if (!this.price && billable && this.input.endpoint !== "/v1/moderations" && warnedUnpriced.size < WARNED_UNPRICED_LIMIT) {
+    if (
+      !this.price &&
+      billable &&
+      this.input.endpoint !== "/v1/moderations" &&
+      warnedUnpriced.size < WARNED_UNPRICED_LIMIT
+    ) {
       const modelKey = `${this.route.providerName}:${this.route.model}`;
       if (!warnedUnpriced.has(modelKey)) {
         warnedUnpriced.add(modelKey);
-        log.warn(`No pricing configured for '${modelKey}'. Usage will be tracked without cost.`, { request_id: this.input.requestId });
+        log.warn(`No pricing configured for '${modelKey}'. Usage will be tracked without cost.`, {
+          request_id: this.input.requestId,
+        });
       }
     }
     const row = usageRow({
@@ -272,7 +300,9 @@ export class Admission {
     if (this.maxBudgetMicros === null) return {};
     const state = await this.deps.ledger.usage(this.userId);
     if (!state) return {};
-    return { "X-Gateway-Budget-Remaining-USD": microsToUsd(Math.max(this.maxBudgetMicros - state.spendMicros, 0)).toFixed(6) };
+    return {
+      "X-Gateway-Budget-Remaining-USD": microsToUsd(Math.max(this.maxBudgetMicros - state.spendMicros, 0)).toFixed(6),
+    };
   }
 }
 
@@ -284,7 +314,9 @@ export function createAdmissions(deps: AdmissionDeps) {
    * value is the client app's end-user id (LibreChat, Open WebUI and agent frameworks send their own there), kept
    * on the row and never looked up, so a key can neither spend another user's budget nor fail on an unknown id.
    */
-  async function resolveUser(input: AdmitInput): Promise<{ userId: string; endUserId: string | null; user: DirectoryUser }> {
+  async function resolveUser(
+    input: AdmitInput,
+  ): Promise<{ userId: string; endUserId: string | null; user: DirectoryUser }> {
     const { caller, requestedUser } = input;
     let userId: string;
     let endUserId: string | null = null;
@@ -305,9 +337,29 @@ export function createAdmissions(deps: AdmissionDeps) {
   }
 
   /** Writes the error row for a refusal after the user is known (SPEC §4.4 last paragraph). */
-  function refusalRow(input: AdmitInput, userId: string, endUserId: string | null, apiKeyId: string | null, err: GatewayError, providerName: string | null, model: string) {
+  function refusalRow(
+    input: AdmitInput,
+    userId: string,
+    endUserId: string | null,
+    apiKeyId: string | null,
+    err: GatewayError,
+    providerName: string | null,
+    model: string,
+  ) {
     deps.usage.enqueue(
-      usageRow({ requestId: input.requestId, endpoint: input.endpoint, apiKeyId, userId, endUserId, timestamp: deps.now(), provider: providerName, model, status: "error", statusCode: err.status, errorMessage: err.message }),
+      usageRow({
+        requestId: input.requestId,
+        endpoint: input.endpoint,
+        apiKeyId,
+        userId,
+        endUserId,
+        timestamp: deps.now(),
+        provider: providerName,
+        model,
+        status: "error",
+        statusCode: err.status,
+        errorMessage: err.message,
+      }),
     );
   }
 
@@ -323,7 +375,8 @@ export function createAdmissions(deps: AdmissionDeps) {
       let model = input.selector;
       try {
         const scopes: RateScope[] = [];
-        if (key && (key.rpmLimit || key.tpmLimit)) scopes.push({ scope: "key", subject: key.id, rpm: key.rpmLimit, tpm: key.tpmLimit });
+        if (key && (key.rpmLimit || key.tpmLimit))
+          scopes.push({ scope: "key", subject: key.id, rpm: key.rpmLimit, tpm: key.tpmLimit });
         const userRpm = user.rpmLimit ?? settings.rateLimitRpm;
         const userTpm = user.tpmLimit ?? settings.rateLimitTpm;
         if (userRpm || userTpm) scopes.push({ scope: "user", subject: userId, rpm: userRpm, tpm: userTpm });
@@ -338,9 +391,16 @@ export function createAdmissions(deps: AdmissionDeps) {
         const keyList = key?.allowedModels ?? null;
         const targets =
           keyList || user.allowedModels
-            ? plan.targets.filter((t) => allowed(keyList, t.providerName, t.model) && allowed(user.allowedModels, t.providerName, t.model))
+            ? plan.targets.filter(
+                (t) =>
+                  allowed(keyList, t.providerName, t.model) && allowed(user.allowedModels, t.providerName, t.model),
+              )
             : plan.targets;
-        if (targets.length === 0) throw forbidden(`Model '${first.providerName}:${first.model}' is not allowed for this key`, "model_not_allowed");
+        if (targets.length === 0)
+          throw forbidden(
+            `Model '${first.providerName}:${first.model}' is not allowed for this key`,
+            "model_not_allowed",
+          );
         if (user.blocked) throw forbidden(`User '${userId}' is blocked`, "user_blocked");
 
         const at = startedAt.getTime();
@@ -366,9 +426,26 @@ export function createAdmissions(deps: AdmissionDeps) {
         if (unpriced && settings.requirePricing) {
           deps.ledger.release(reservation);
           const t = targets.find((x) => prices.get(x) === null)!;
-          throw new GatewayError(402, `No pricing configured for model '${t.providerName}:${t.model}'`, { code: "pricing_not_configured" });
+          throw new GatewayError(402, `No pricing configured for model '${t.providerName}:${t.model}'`, {
+            code: "pricing_not_configured",
+          });
         }
-        return new Admission(deps, input, userId, endUserId, apiKeyId, { ...plan, targets }, prices, capped ? user.maxBudgetMicros : null, reservation, estimateMicros, scopes, rateHeaders, startedAt, startedPerf);
+        return new Admission(
+          deps,
+          input,
+          userId,
+          endUserId,
+          apiKeyId,
+          { ...plan, targets },
+          prices,
+          capped ? user.maxBudgetMicros : null,
+          reservation,
+          estimateMicros,
+          scopes,
+          rateHeaders,
+          startedAt,
+          startedPerf,
+        );
       } catch (err) {
         if (err instanceof GatewayError) refusalRow(input, userId, endUserId, apiKeyId, err, providerName, model);
         throw err;

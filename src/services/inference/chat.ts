@@ -11,9 +11,19 @@ import type { Reply } from "./reply";
 import type { StreamSettings } from "./stream-settings";
 import { chatLoop, type GatewayTools, relayToolLoop } from "./tool-loop";
 
-export function createChatService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number, tools: GatewayTools) {
+export function createChatService(
+  admissions: Admissions,
+  streaming: StreamSettings,
+  defaultOutputTokens: number,
+  tools: GatewayTools,
+) {
   /** `signal`: the client's request; a tool loop stops when it aborts. */
-  return async function chatCompletions(caller: Caller, body: ChatRequest & GatewayToolFields, requestId: string, signal?: AbortSignal): Promise<Reply> {
+  return async function chatCompletions(
+    caller: Caller,
+    body: ChatRequest & GatewayToolFields,
+    requestId: string,
+    signal?: AbortSignal,
+  ): Promise<Reply> {
     const admission = await admissions.admit({
       caller,
       endpoint: "/v1/chat/completions",
@@ -21,11 +31,21 @@ export function createChatService(admissions: Admissions, streaming: StreamSetti
       requestedUser: body.user,
       userRequiredMessage: "When using master key, 'user' field is required in request body",
       selector: body.model,
-      estimate: estimateTokens([body.messages, body.tools], body.max_completion_tokens ?? body.max_tokens, defaultOutputTokens, body.n),
+      estimate: estimateTokens(
+        [body.messages, body.tools],
+        body.max_completion_tokens ?? body.max_tokens,
+        defaultOutputTokens,
+        body.n,
+      ),
     });
     const plan = await guarded(admission, () => tools.plan(body));
     const upstream: ChatRequest = withoutGatewayFields(body);
-    const framing = () => chatFraming({ includeUsage: body.stream_options?.include_usage === true, model: () => admission.route.model, requestId });
+    const framing = () =>
+      chatFraming({
+        includeUsage: body.stream_options?.include_usage === true,
+        model: () => admission.route.model,
+        requestId,
+      });
 
     if (plan) {
       return relayToolLoop(admission, streaming, {
@@ -40,9 +60,14 @@ export function createChatService(admissions: Admissions, streaming: StreamSetti
         signal,
       });
     }
-    if (!body.stream) return relayJson(admission, { call: () => admission.attempt((r) => r.provider.chat({ ...upstream, model: r.model, stream: false }, r.settings)) });
+    if (!body.stream)
+      return relayJson(admission, {
+        call: () =>
+          admission.attempt((r) => r.provider.chat({ ...upstream, model: r.model, stream: false }, r.settings)),
+      });
     return relayStream<ChatChunk>(admission, streaming, {
-      open: () => admission.attempt((r) => r.provider.chatStream({ ...upstream, model: r.model, stream: true }, r.settings)),
+      open: () =>
+        admission.attempt((r) => r.provider.chatStream({ ...upstream, model: r.model, stream: true }, r.settings)),
       ...framing(),
     });
   };

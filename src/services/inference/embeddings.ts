@@ -12,13 +12,15 @@ const USER_REQUIRED = "When using master key, 'user' field is required in reques
 
 /** The route's embeddings call, or the 400 for a provider without one. */
 function embedApi({ provider, providerName }: Route) {
-  if (!provider.capabilities.embeddings || !provider.embed) throw badRequest(`Provider '${providerName}' does not support embeddings`, "unsupported_provider");
+  if (!provider.capabilities.embeddings || !provider.embed)
+    throw badRequest(`Provider '${providerName}' does not support embeddings`, "unsupported_provider");
   return provider.embed.bind(provider);
 }
 
 /** The route's moderation call, or the 400 whose phrase clients match (SPEC §3.7). */
 function moderateApi({ provider, providerName }: Route) {
-  if (!provider.capabilities.moderations || !provider.moderate) throw badRequest(`Provider '${providerName}' does not support moderation`, "unsupported_provider");
+  if (!provider.capabilities.moderations || !provider.moderate)
+    throw badRequest(`Provider '${providerName}' does not support moderation`, "unsupported_provider");
   return provider.moderate.bind(provider);
 }
 
@@ -43,7 +45,12 @@ export function createEmbeddingsService(admissions: Admissions) {
 }
 
 export function createModerationsService(admissions: Admissions) {
-  return async function moderations(caller: Caller, body: ModerationRequest, requestId: string, includeRaw: boolean): Promise<Reply> {
+  return async function moderations(
+    caller: Caller,
+    body: ModerationRequest,
+    requestId: string,
+    includeRaw: boolean,
+  ): Promise<Reply> {
     const admission = await admissions.admit({
       caller,
       endpoint: "/v1/moderations",
@@ -55,12 +62,28 @@ export function createModerationsService(admissions: Admissions) {
     });
     await guarded(admission, () => moderateApi(admission.route));
     const { user: _user, ...rest } = body;
-    const usage = { promptTokens: null, completionTokens: 0, totalTokens: null, cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null };
+    const usage = {
+      promptTokens: null,
+      completionTokens: 0,
+      totalTokens: null,
+      cacheReadTokens: null,
+      cacheWriteTokens: null,
+      reasoningTokens: null,
+    };
     return relayJson(admission, {
       call: () => admission.attempt((r) => moderateApi(r)({ ...rest, model: r.model }, r.settings)),
       // One request at the input rate of the model that served, which holds USD per million requests (SPEC §3.7).
-      settle: () => admission.finish({ usage, statusCode: 200, fixedCostMicros: admission.price ? Math.round(admission.price.inputRate / 1_000_000) : 0 }, "success"),
-      body: (r) => (includeRaw ? r.body : { ...r.body, results: r.body.results.map(({ provider_raw: _raw, ...x }) => x) }),
+      settle: () =>
+        admission.finish(
+          {
+            usage,
+            statusCode: 200,
+            fixedCostMicros: admission.price ? Math.round(admission.price.inputRate / 1_000_000) : 0,
+          },
+          "success",
+        ),
+      body: (r) =>
+        includeRaw ? r.body : { ...r.body, results: r.body.results.map(({ provider_raw: _raw, ...x }) => x) },
     });
   };
 }

@@ -34,12 +34,21 @@ const RETRYABLE_STATUS = new Set([401, 403, 408, 429]);
 export function classifyFailure(err: unknown): FailureClass {
   if (err instanceof GatewayError && err.cause instanceof ProviderFailure) {
     const status = err.cause.upstreamStatus;
-    if (status !== null) return { errorClass: `http_${status}`, retryable: RETRYABLE_STATUS.has(status) || (status >= 500 && status <= 599), gatewaySide: false, status };
-    if (err.code === "provider_timeout") return { errorClass: "timeout", retryable: true, gatewaySide: false, status: null };
-    if (err.cause.message.startsWith("provider connection failed")) return { errorClass: "conn_err", retryable: true, gatewaySide: false, status: null };
+    if (status !== null)
+      return {
+        errorClass: `http_${status}`,
+        retryable: RETRYABLE_STATUS.has(status) || (status >= 500 && status <= 599),
+        gatewaySide: false,
+        status,
+      };
+    if (err.code === "provider_timeout")
+      return { errorClass: "timeout", retryable: true, gatewaySide: false, status: null };
+    if (err.cause.message.startsWith("provider connection failed"))
+      return { errorClass: "conn_err", retryable: true, gatewaySide: false, status: null };
     return { errorClass: "unknown", retryable: false, gatewaySide: false, status: null };
   }
-  if (err instanceof GatewayError && err.code === "provider_timeout") return { errorClass: "timeout", retryable: true, gatewaySide: false, status: null };
+  if (err instanceof GatewayError && err.code === "provider_timeout")
+    return { errorClass: "timeout", retryable: true, gatewaySide: false, status: null };
   if (err instanceof GatewayError) return { errorClass: "unknown", retryable: false, gatewaySide: true, status: null };
   return { errorClass: "unknown", retryable: false, gatewaySide: false, status: null };
 }

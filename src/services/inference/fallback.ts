@@ -73,10 +73,16 @@ export async function runPlan<T>(
         router.report(route, false);
         failed = route.deployment;
         last = err;
-        log.warn("upstream attempt failed", { provider: route.providerName, model: route.model, error_class: failure.errorClass, attempt: tries });
+        log.warn("upstream attempt failed", {
+          provider: route.providerName,
+          model: route.model,
+          error_class: failure.errorClass,
+          attempt: tries,
+        });
         // Same target again for load-shedding answers, or when it has other deployments to try; otherwise a
         // timeout or a rejected credential moves on to the next target at once.
-        const again = failure.status === 429 || (failure.status !== null && failure.status >= 500) || target.deployments.length > 1;
+        const again =
+          failure.status === 429 || (failure.status !== null && failure.status >= 500) || target.deployments.length > 1;
         const wait = retryAfterMs(err) ?? backoffMs(k);
         if (!again || k === policy.retries || wait > MAX_RETRY_WAIT_MS || Date.now() + wait >= deadline) break;
         await Bun.sleep(wait);

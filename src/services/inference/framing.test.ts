@@ -5,7 +5,11 @@ import { type ChatChunk, chunkForClient } from "../../core/wire/index";
 import { recordRawText } from "../../core/wire/raw-text";
 import { chatFraming } from "./framing";
 
-const usageValue = fc.oneof(fc.constant(undefined), fc.constant(null), fc.constant({ prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 }));
+const usageValue = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(null),
+  fc.constant({ prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 }),
+);
 const members = fc.record({
   usage: usageValue,
   // A nested `"usage":null` must never be cut in place of the top-level one.
@@ -14,12 +18,28 @@ const members = fc.record({
   order: fc.integer({ min: 0, max: 2 }),
 });
 
-function upstreamChunk(m: { usage: unknown; logprobs: unknown; content: string; order: number }): { chunk: ChatChunk; text: string } {
+function upstreamChunk(m: { usage: unknown; logprobs: unknown; content: string; order: number }): {
+  chunk: ChatChunk;
+  text: string;
+} {
   const head = { id: "c1", object: "chat.completion.chunk", created: 1, model: "m" };
-  const choices = [{ index: 0, delta: { content: m.content }, finish_reason: null, ...(m.logprobs === undefined ? {} : { logprobs: m.logprobs }) }];
+  const choices = [
+    {
+      index: 0,
+      delta: { content: m.content },
+      finish_reason: null,
+      ...(m.logprobs === undefined ? {} : { logprobs: m.logprobs }),
+    },
+  ];
   const usage = m.usage === undefined ? {} : { usage: m.usage };
   // Upstreams put `usage` anywhere among the members.
-  const chunk = (m.order === 0 ? { ...usage, ...head, choices } : m.order === 1 ? { ...head, ...usage, choices } : { ...head, choices, ...usage }) as ChatChunk;
+  const chunk = (
+    m.order === 0
+      ? { ...usage, ...head, choices }
+      : m.order === 1
+        ? { ...head, ...usage, choices }
+        : { ...head, choices, ...usage }
+  ) as ChatChunk;
   const text = JSON.stringify(chunk);
   recordRawText(chunk, text);
   return { chunk, text };
@@ -41,8 +61,14 @@ test("a frame built from the upstream text parses to what chunkForClient gives",
 
 test("the upstream text is used as is, and cut only for a top-level null usage", () => {
   const plain = upstreamChunk({ usage: undefined, logprobs: undefined, content: "hi", order: 2 });
-  expect(chatFraming({ includeUsage: false, model: () => "m", requestId: "r" }).frame(plain.chunk)).toBe(`data: ${plain.text}\n\n`);
+  expect(chatFraming({ includeUsage: false, model: () => "m", requestId: "r" }).frame(plain.chunk)).toBe(
+    `data: ${plain.text}\n\n`,
+  );
   const nulled = upstreamChunk({ usage: null, logprobs: undefined, content: "hi", order: 2 });
-  expect(chatFraming({ includeUsage: false, model: () => "m", requestId: "r" }).frame(nulled.chunk)).toBe(`data: ${nulled.text.replace(',"usage":null', "")}\n\n`);
-  expect(chatFraming({ includeUsage: true, model: () => "m", requestId: "r" }).frame(nulled.chunk)).toBe(`data: ${nulled.text}\n\n`);
+  expect(chatFraming({ includeUsage: false, model: () => "m", requestId: "r" }).frame(nulled.chunk)).toBe(
+    `data: ${nulled.text.replace(',"usage":null', "")}\n\n`,
+  );
+  expect(chatFraming({ includeUsage: true, model: () => "m", requestId: "r" }).frame(nulled.chunk)).toBe(
+    `data: ${nulled.text}\n\n`,
+  );
 });

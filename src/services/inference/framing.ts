@@ -4,7 +4,13 @@
  * which differ only in how a stream is opened and settled.
  */
 import { GatewayError } from "../../core/errors";
-import { type AnthropicEvent, type ChatChunk, chunkForClient, type ResponsesEvent, toOpenAIUsage } from "../../core/wire/index";
+import {
+  type AnthropicEvent,
+  type ChatChunk,
+  chunkForClient,
+  type ResponsesEvent,
+  toOpenAIUsage,
+} from "../../core/wire/index";
 import { rawTextOf } from "../../core/wire/raw-text";
 import { SSE_DONE, sseComment, sseData, sseEvent } from "../../providers/_shared/sse";
 import type { PumpEnd } from "./sse-pump";
@@ -24,7 +30,9 @@ const MESSAGES_STREAM_ERROR = { type: "error", error: { type: "api_error", messa
 const codeOf = (end: PumpEnd): string | null => (end.error instanceof GatewayError ? end.error.code : null);
 
 /** OpenAI's `Error` object: `message`, `type`, `param` and `code` are all required (nullable). */
-const chatStreamError = (end: PumpEnd) => ({ error: { message: STREAM_ERROR_MESSAGE, type: "server_error", param: null, code: codeOf(end) } });
+const chatStreamError = (end: PumpEnd) => ({
+  error: { message: STREAM_ERROR_MESSAGE, type: "server_error", param: null, code: codeOf(end) },
+});
 
 /**
  * The upstream text of a chunk the client gets unchanged, or with only its top-level `"usage":null` dropped (what
@@ -49,7 +57,11 @@ const NULL_USAGE = '"usage":null';
  * and reaches the client only when it asked for usage (SPEC §6.2). `model` is read at the end: with fallbacks the
  * model that served is known only once the stream opened.
  */
-export function chatFraming(o: { includeUsage: boolean; model: () => string; requestId: string }): SseFraming<ChatChunk> {
+export function chatFraming(o: {
+  includeUsage: boolean;
+  model: () => string;
+  requestId: string;
+}): SseFraming<ChatChunk> {
   let heldUsage: ChatChunk | null = null;
   return {
     keepalive: sseComment("keepalive"),
@@ -66,7 +78,13 @@ export function chatFraming(o: { includeUsage: boolean; model: () => string; req
     closing: (end, costMicros) => {
       if (end.kind === "upstream_error") return [sseData(chatStreamError(end)), SSE_DONE];
       if (!o.includeUsage || !end.usageSeen) return [SSE_DONE];
-      const base = heldUsage ?? { id: `chatcmpl-${o.requestId}`, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: o.model(), choices: [] };
+      const base = heldUsage ?? {
+        id: `chatcmpl-${o.requestId}`,
+        object: "chat.completion.chunk",
+        created: Math.floor(Date.now() / 1000),
+        model: o.model(),
+        choices: [],
+      };
       const usage = { ...toOpenAIUsage(end.usage), ...(costMicros !== null ? { cost_usd: costMicros / 1e6 } : {}) };
       return [sseData({ ...base, choices: [], usage }), SSE_DONE];
     },
@@ -100,7 +118,15 @@ export function responsesFraming(): SseFraming<ResponsesEvent> {
     },
     closing: (end) => {
       if (end.kind !== "upstream_error") return [SSE_DONE];
-      return [sseEvent("error", { type: "error", code: codeOf(end), message: STREAM_ERROR_MESSAGE, param: null, sequence_number: lastSequence + 1 })];
+      return [
+        sseEvent("error", {
+          type: "error",
+          code: codeOf(end),
+          message: STREAM_ERROR_MESSAGE,
+          param: null,
+          sequence_number: lastSequence + 1,
+        }),
+      ];
     },
   };
 }

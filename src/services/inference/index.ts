@@ -6,7 +6,14 @@
 import type { Config } from "../../config/load";
 import { logger } from "../../platform/logger";
 import type { ChangeTopic } from "../deps";
-import { type ChangeFeed, createBudgetLedger, createChangeFeed, createRateLimiter, createUsageWriter, type UsageRowInsert } from "../governance";
+import {
+  type ChangeFeed,
+  createBudgetLedger,
+  createChangeFeed,
+  createRateLimiter,
+  createUsageWriter,
+  type UsageRowInsert,
+} from "../governance";
 import type { PricingService } from "../pricing";
 import { createAdmissions } from "./admission";
 import { createChatService } from "./chat";
@@ -89,7 +96,10 @@ export function createInference(o: InferenceOptions) {
       userReset: () => void feed.bump("users"),
     },
   });
-  const limiter = createRateLimiter({ store: store.dialect === "pg" ? store : null, metrics: { rateLimitHit: hooks.onRateLimited } });
+  const limiter = createRateLimiter({
+    store: store.dialect === "pg" ? store : null,
+    metrics: { rateLimitHit: hooks.onRateLimited },
+  });
   const feed: ChangeFeed = createChangeFeed({ store });
   const invalidate = (topic: ChangeTopic) => {
     if (topic === "users" || topic === "keys") users.invalidate();
@@ -158,7 +168,9 @@ export function createInference(o: InferenceOptions) {
       users,
       discovery: config.model_discovery,
       ttlSeconds: config.model_cache_ttl_seconds,
-      configuredModels: Object.fromEntries(Object.entries(config.providers).flatMap(([name, e]) => (e.models?.length ? [[name, e.models]] : []))),
+      configuredModels: Object.fromEntries(
+        Object.entries(config.providers).flatMap(([name, e]) => (e.models?.length ? [[name, e.models]] : [])),
+      ),
     }),
     /** SSE responses still being relayed. */
     streamsInFlight: () => streaming.live.size(),

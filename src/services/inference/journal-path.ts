@@ -11,6 +11,7 @@ export function journalPathFor(config: Config): string | null {
   if (config.log_writer_strategy === "single") return null;
   if (config.usage_journal_path) return resolve(config.usage_journal_path);
   const target = parseDatabaseUrl(config.database_url);
-  const dir = target.dialect === "sqlite" && target.path !== ":memory:" ? dirname(resolve(target.path)) : resolve(".gateway");
+  const dir =
+    target.dialect === "sqlite" && target.path !== ":memory:" ? dirname(resolve(target.path)) : resolve(".gateway");
   return join(dir, `usage-journal-${config.port}.jsonl`);
 }

@@ -16,7 +16,13 @@ import { type GatewayTools, messagesLoop, relayToolLoop } from "./tool-loop";
 
 export function createMessagesService(admissions: Admissions, streaming: StreamSettings, tools: GatewayTools) {
   /** `signal`: the client's request; a tool loop stops when it aborts. */
-  return async function messages(caller: Caller, body: AnthropicRequest & GatewayToolFields, requestId: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Reply> {
+  return async function messages(
+    caller: Caller,
+    body: AnthropicRequest & GatewayToolFields,
+    requestId: string,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Reply> {
     const admission = await admissions.admit({
       caller,
       endpoint: "/v1/messages",
@@ -37,7 +43,8 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
         tally: await guarded(admission, () => tools.tally(plan, (u) => admission.checkedUsage(u))),
         request: upstream,
         stream: body.stream === true,
-        call: (r, req, signal) => r.provider.messages({ ...req, model: r.model, stream: false }, r.settings, { ...options, signal }),
+        call: (r, req, signal) =>
+          r.provider.messages({ ...req, model: r.model, stream: false }, r.settings, { ...options, signal }),
         open: (r, req) => r.provider.messagesStream({ ...req, model: r.model, stream: true }, r.settings, options),
         framing: messagesFraming(),
         signal,
@@ -45,17 +52,25 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
     }
     if (!body.stream) {
       return relayJson(admission, {
-        call: () => admission.attempt((r) => r.provider.messages({ ...upstream, model: r.model, stream: false }, r.settings, options)),
+        call: () =>
+          admission.attempt((r) =>
+            r.provider.messages({ ...upstream, model: r.model, stream: false }, r.settings, options),
+          ),
       });
     }
     return relayStream<AnthropicEvent>(admission, streaming, {
-      open: () => admission.attempt((r) => r.provider.messagesStream({ ...upstream, model: r.model, stream: true }, r.settings, options)),
+      open: () =>
+        admission.attempt((r) =>
+          r.provider.messagesStream({ ...upstream, model: r.model, stream: true }, r.settings, options),
+        ),
       ...messagesFraming(),
     });
   };
 }
 
 /** POST /v1/messages/count_tokens (SPEC §0): a local estimate; no provider call, no budget, no usage row. */
-export function countMessageTokens(body: Pick<AnthropicRequest, "messages" | "system" | "tools">): { input_tokens: number } {
+export function countMessageTokens(body: Pick<AnthropicRequest, "messages" | "system" | "tools">): {
+  input_tokens: number;
+} {
   return { input_tokens: estimateTokens([body.messages, body.system, body.tools], 0, 0).promptTokens };
 }

@@ -15,7 +15,6 @@ import type { UserDirectory } from "./user-directory";
 
 const log = logger("models");
 
-
 interface CacheEntry {
   models: ProviderModel[];
   at: number;
@@ -54,7 +53,9 @@ export function createModelsService(o: ModelsOptions) {
           cache.set(name, { models, at: Date.now() });
           return models;
         } catch (err) {
-          log.warn(`Model discovery failed for provider '${name}'`, { error: err instanceof Error ? err.message : String(err) });
+          log.warn(`Model discovery failed for provider '${name}'`, {
+            error: err instanceof Error ? err.message : String(err),
+          });
           return hit?.models ?? [];
         } finally {
           refreshing.delete(name);
@@ -98,15 +99,34 @@ export function createModelsService(o: ModelsOptions) {
       if (provider && owner.toLowerCase() !== provider.toLowerCase()) continue;
       // `otari:<tool>` prices gateway tool calls (SPEC §0), not a model.
       if (owner === TOOL_PRICE_PROVIDER) continue;
-      const pricing = { input_price_per_million: p.input_price_per_million, output_price_per_million: p.output_price_per_million };
+      const pricing = {
+        input_price_per_million: p.input_price_per_million,
+        output_price_per_million: p.output_price_per_million,
+      };
       const existing = byId.get(p.model_key);
-      byId.set(p.model_key, existing ? { ...existing, pricing } : { id: p.model_key, object: "model", created: Math.floor(Date.parse(p.created_at) / 1000), owned_by: owner, pricing });
+      byId.set(
+        p.model_key,
+        existing
+          ? { ...existing, pricing }
+          : {
+              id: p.model_key,
+              object: "model",
+              created: Math.floor(Date.parse(p.created_at) / 1000),
+              owned_by: owner,
+              pricing,
+            },
+      );
     }
     // Aliases are listed under their own name, priced through their first target (issue "routing").
     if (!provider) {
       for (const { name, target } of o.router.aliases()) {
         const priced = latest.find((p) => p.model_key === target);
-        const pricing = priced ? { input_price_per_million: priced.input_price_per_million, output_price_per_million: priced.output_price_per_million } : null;
+        const pricing = priced
+          ? {
+              input_price_per_million: priced.input_price_per_million,
+              output_price_per_million: priced.output_price_per_million,
+            }
+          : null;
         byId.set(name, { id: name, object: "model", created: 0, owned_by: "alias", pricing });
       }
     }
@@ -133,14 +153,22 @@ export function createModelsService(o: ModelsOptions) {
       const colon = modelId.indexOf(":");
       const provider = colon > 0 ? modelId.slice(0, colon) : "";
       const cached = cache.get(provider);
-      const fresh = cached && (o.ttlSeconds === 0 || Date.now() - cached.at < o.ttlSeconds * 1000) ? cached.models.find((m) => m.id === modelId.slice(colon + 1)) : undefined;
+      const fresh =
+        cached && (o.ttlSeconds === 0 || Date.now() - cached.at < o.ttlSeconds * 1000)
+          ? cached.models.find((m) => m.id === modelId.slice(colon + 1))
+          : undefined;
       if (!priced && !fresh) throw missing();
       return {
         id: modelId,
         object: "model",
         created: fresh?.created ?? (priced ? Math.floor(Date.parse(priced.created_at) / 1000) : 0),
         owned_by: fresh?.ownedBy ?? (provider || "unknown"),
-        pricing: priced ? { input_price_per_million: priced.input_price_per_million, output_price_per_million: priced.output_price_per_million } : null,
+        pricing: priced
+          ? {
+              input_price_per_million: priced.input_price_per_million,
+              output_price_per_million: priced.output_price_per_million,
+            }
+          : null,
       };
     },
   };

@@ -20,11 +20,19 @@ interface Version {
 export function createPriceBook(store: Store, ttlMs = 1000) {
   const { db, t } = store;
   const snapshot = createSnapshot(async () => {
-    const rows = await db.select().from(t.modelPricing).orderBy(asc(t.modelPricing.modelKey), desc(t.modelPricing.effectiveAt));
+    const rows = await db
+      .select()
+      .from(t.modelPricing)
+      .orderBy(asc(t.modelPricing.modelKey), desc(t.modelPricing.effectiveAt));
     const byKey = new Map<string, Version[]>();
     for (const r of rows) {
       const list = byKey.get(r.modelKey) ?? [];
-      const price = { modelKey: r.modelKey, inputRate: r.inputPricePerMillionMicros, outputRate: r.outputPricePerMillionMicros, free: r.inputPricePerMillionMicros === 0 && r.outputPricePerMillionMicros === 0 };
+      const price = {
+        modelKey: r.modelKey,
+        inputRate: r.inputPricePerMillionMicros,
+        outputRate: r.outputPricePerMillionMicros,
+        free: r.inputPricePerMillionMicros === 0 && r.outputPricePerMillionMicros === 0,
+      };
       list.push({ effectiveAt: r.effectiveAt.getTime(), price });
       byKey.set(r.modelKey, list);
     }

@@ -41,7 +41,11 @@ export interface StreamRelay<T> extends SseFraming<T> {
 }
 
 /** Opens the stream (a failure before the first event is an ordinary HTTP error) and relays it as SSE. */
-export async function relayStream<T>(admission: Admission, streaming: StreamSettings, relay: StreamRelay<T>): Promise<Reply> {
+export async function relayStream<T>(
+  admission: Admission,
+  streaming: StreamSettings,
+  relay: StreamRelay<T>,
+): Promise<Reply> {
   const stream = await guarded(admission, relay.open);
   return sseReply(stream, streaming, relay, (end) => settleStream(admission, end).costMicros, admission.rateHeaders);
 }

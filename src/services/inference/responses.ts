@@ -23,9 +23,19 @@ function responsesApi(route: Route) {
   return { responses: responses.bind(provider), responsesStream: responsesStream.bind(provider) };
 }
 
-export function createResponsesService(admissions: Admissions, streaming: StreamSettings, defaultOutputTokens: number, tools: GatewayTools) {
+export function createResponsesService(
+  admissions: Admissions,
+  streaming: StreamSettings,
+  defaultOutputTokens: number,
+  tools: GatewayTools,
+) {
   /** `signal`: the client's request; a tool loop stops when it aborts. */
-  return async function responses(caller: Caller, body: ResponsesRequest & GatewayToolFields, requestId: string, signal?: AbortSignal): Promise<Reply> {
+  return async function responses(
+    caller: Caller,
+    body: ResponsesRequest & GatewayToolFields,
+    requestId: string,
+    signal?: AbortSignal,
+  ): Promise<Reply> {
     const cap = typeof body.max_output_tokens === "number" ? body.max_output_tokens : null;
     const admission = await admissions.admit({
       caller,
@@ -50,7 +60,8 @@ export function createResponsesService(admissions: Admissions, streaming: Stream
         tally: await guarded(admission, () => tools.tally(plan, (u) => admission.checkedUsage(u))),
         request: upstream,
         stream: body.stream === true,
-        call: (r, req, signal) => responsesApi(r).responses({ ...req, model: r.model, stream: false }, r.settings, { signal }),
+        call: (r, req, signal) =>
+          responsesApi(r).responses({ ...req, model: r.model, stream: false }, r.settings, { signal }),
         open: (r, req) => responsesApi(r).responsesStream({ ...req, model: r.model, stream: true }, r.settings),
         framing: responsesFraming(),
         signal,
@@ -59,11 +70,17 @@ export function createResponsesService(admissions: Admissions, streaming: Stream
 
     if (!body.stream) {
       return relayJson(admission, {
-        call: () => admission.attempt((r) => responsesApi(r).responses({ ...upstream, model: r.model, stream: false }, r.settings)),
+        call: () =>
+          admission.attempt((r) =>
+            responsesApi(r).responses({ ...upstream, model: r.model, stream: false }, r.settings),
+          ),
       });
     }
     return relayStream<ResponsesEvent>(admission, streaming, {
-      open: () => admission.attempt((r) => responsesApi(r).responsesStream({ ...upstream, model: r.model, stream: true }, r.settings)),
+      open: () =>
+        admission.attempt((r) =>
+          responsesApi(r).responsesStream({ ...upstream, model: r.model, stream: true }, r.settings),
+        ),
       ...responsesFraming(),
     });
   };

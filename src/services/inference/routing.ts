@@ -8,7 +8,12 @@ import type { Config } from "../../config/load";
 import type { ProviderEntry } from "../../config/schema";
 import { badRequest } from "../../core/errors";
 import { logger } from "../../platform/logger";
-import { buildProviderSettings, canonicalProviderName, getProvider, parseModelSelector } from "../../providers/registry";
+import {
+  buildProviderSettings,
+  canonicalProviderName,
+  getProvider,
+  parseModelSelector,
+} from "../../providers/registry";
 import type { Provider, ProviderSettings } from "../../providers/types";
 
 const log = logger("routing");
@@ -89,11 +94,19 @@ function weighted(ready: Deployment[]): Deployment {
 export function createRouter(config: Config, version: string): Router {
   const instances = Object.keys(config.providers);
   const providers = new Map<string, { provider: Provider; deployments: Deployment[] }>();
-  const aliasTargets = new Map(Object.entries(config.aliases).map(([name, value]) => [name, typeof value === "string" ? [value] : value]));
+  const aliasTargets = new Map(
+    Object.entries(config.aliases).map(([name, value]) => [name, typeof value === "string" ? [value] : value]),
+  );
   const cooldownMs = config.routing.cooldown_seconds * 1000;
   let warnedLegacy = false;
 
-  function settingsFor(name: string, kind: string, entry: ProviderEntry | undefined, apiKey?: string | null, apiBase?: string | null): ProviderSettings {
+  function settingsFor(
+    name: string,
+    kind: string,
+    entry: ProviderEntry | undefined,
+    apiKey?: string | null,
+    apiBase?: string | null,
+  ): ProviderSettings {
     const { api_key, api_base, provider_type: _type, client_args, deployments: _d, models: _m, ...extra } = entry ?? {};
     const settings = buildProviderSettings(
       kind,
@@ -119,7 +132,12 @@ export function createRouter(config: Config, version: string): Router {
     const kind = canonicalProviderName(entry?.provider_type ?? name);
     if (!kind) throw badRequest(`Unsupported provider '${name}'`, "unsupported_provider");
     const deployments: Deployment[] = entry?.deployments?.length
-      ? entry.deployments.map((d) => ({ settings: settingsFor(name, kind, entry, d.api_key, d.api_base), weight: d.weight, failures: 0, cooledUntil: 0 }))
+      ? entry.deployments.map((d) => ({
+          settings: settingsFor(name, kind, entry, d.api_key, d.api_base),
+          weight: d.weight,
+          failures: 0,
+          cooledUntil: 0,
+        }))
       : [{ settings: settingsFor(name, kind, entry), weight: 1, failures: 0, cooledUntil: 0 }];
     const resolved = { provider: getProvider(kind), deployments };
     providers.set(name, resolved);
@@ -147,7 +165,8 @@ export function createRouter(config: Config, version: string): Router {
     const now = Date.now();
     const live = deployments.filter((d) => d.cooledUntil <= now);
     const ready = live.length > 1 && avoid ? live.filter((d) => d !== avoid) : live;
-    const chosen = ready.length === 0 ? deployments.reduce((a, b) => (b.cooledUntil < a.cooledUntil ? b : a)) : weighted(ready);
+    const chosen =
+      ready.length === 0 ? deployments.reduce((a, b) => (b.cooledUntil < a.cooledUntil ? b : a)) : weighted(ready);
     return { ...rest, settings: chosen.settings, deployment: chosen, siblings: deployments.length };
   }
 
@@ -181,7 +200,11 @@ export function createRouter(config: Config, version: string): Router {
       if (d.failures >= FAILURES_BEFORE_COOLDOWN && cooldownMs > 0 && route.siblings > 1) {
         d.cooledUntil = Date.now() + cooldownMs;
         d.failures = 0;
-        log.warn("deployment cooled down after repeated failures", { provider: route.providerName, api_base: route.settings.apiBase, seconds: cooldownMs / 1000 });
+        log.warn("deployment cooled down after repeated failures", {
+          provider: route.providerName,
+          api_base: route.settings.apiBase,
+          seconds: cooldownMs / 1000,
+        });
       }
     },
     configured: () => instances,

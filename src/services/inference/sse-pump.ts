@@ -108,9 +108,12 @@ export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
         }
       };
       if (o.keepaliveMs > 0) {
-        keepaliveTimer = setInterval(() => {
-          if (Date.now() - lastWrite >= o.keepaliveMs) write(o.keepalive);
-        }, Math.max(Math.floor(o.keepaliveMs / 4), 10));
+        keepaliveTimer = setInterval(
+          () => {
+            if (Date.now() - lastWrite >= o.keepaliveMs) write(o.keepalive);
+          },
+          Math.max(Math.floor(o.keepaliveMs / 4), 10),
+        );
       }
       const run = async () => {
         let end: PumpEnd;
@@ -120,10 +123,21 @@ export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
             if (f !== null) write(f);
           }
           const usage = o.stream.usage;
-          end = { kind: clientGone ? "client_gone" : "completed", usage, usageSeen: hasUsage(usage), contentSeen: o.stream.contentSeen };
+          end = {
+            kind: clientGone ? "client_gone" : "completed",
+            usage,
+            usageSeen: hasUsage(usage),
+            contentSeen: o.stream.contentSeen,
+          };
         } catch (error) {
           const usage = o.stream.usage;
-          end = { kind: clientGone ? "client_gone" : "upstream_error", usage, usageSeen: hasUsage(usage), contentSeen: o.stream.contentSeen, error };
+          end = {
+            kind: clientGone ? "client_gone" : "upstream_error",
+            usage,
+            usageSeen: hasUsage(usage),
+            contentSeen: o.stream.contentSeen,
+            error,
+          };
         }
         if (keepaliveTimer) clearInterval(keepaliveTimer);
         if (drainTimer) clearTimeout(drainTimer);

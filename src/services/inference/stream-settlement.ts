@@ -10,11 +10,15 @@ export function settleStream(admission: Admission, end: PumpEnd, extraCostMicros
     case "completed":
       return end.usageSeen
         ? admission.finish({ usage: end.usage, statusCode: 200, ...extra }, "success")
-        : admission.finish({ usage: admission.estimatedUsage(), estimated: true, statusCode: 200, ...extra }, "success");
+        : admission.finish(
+            { usage: admission.estimatedUsage(), estimated: true, statusCode: 200, ...extra },
+            "success",
+          );
     case "upstream_error": {
       const detail = failureDetail(end.error);
       if (end.usageSeen) return admission.finish({ usage: end.usage, ...detail, ...extra }, "error");
-      if (end.contentSeen) return admission.finish({ usage: admission.estimatedUsage(), estimated: true, ...detail, ...extra }, "error");
+      if (end.contentSeen)
+        return admission.finish({ usage: admission.estimatedUsage(), estimated: true, ...detail, ...extra }, "error");
       admission.fail(end.error, null, false, extraCostMicros);
       return { costMicros: null, headers: {} };
     }
@@ -23,12 +27,30 @@ export function settleStream(admission: Admission, end: PumpEnd, extraCostMicros
         const errorMessage = "stream cut at shutdown (grace period over)";
         return end.usageSeen
           ? admission.finish({ usage: end.usage, statusCode: 499, errorMessage, ...extra }, "error")
-          : admission.finish({ usage: admission.estimatedUsage(), estimated: true, statusCode: 499, errorMessage: `${errorMessage}; billed reservation estimate`, ...extra }, "error");
+          : admission.finish(
+              {
+                usage: admission.estimatedUsage(),
+                estimated: true,
+                statusCode: 499,
+                errorMessage: `${errorMessage}; billed reservation estimate`,
+                ...extra,
+              },
+              "error",
+            );
       }
       return end.usageSeen
-        ? admission.finish({ usage: end.usage, statusCode: 200, errorMessage: "client disconnected before end of stream", ...extra }, "success")
+        ? admission.finish(
+            { usage: end.usage, statusCode: 200, errorMessage: "client disconnected before end of stream", ...extra },
+            "success",
+          )
         : admission.finish(
-            { usage: admission.estimatedUsage(), estimated: true, statusCode: 499, errorMessage: "client disconnected; billed reservation estimate", ...extra },
+            {
+              usage: admission.estimatedUsage(),
+              estimated: true,
+              statusCode: 499,
+              errorMessage: "client disconnected; billed reservation estimate",
+              ...extra,
+            },
             "error",
           );
   }

@@ -16,7 +16,10 @@ export function createUsageGuard(onAnomaly?: (provider: string) => void): UsageG
   return (usage, provider) => {
     const bad = usageAnomaly(usage);
     if (!bad) return usage;
-    log.warn("upstream reported impossible token counts; clamped before billing", { provider, fields: bad.fields.join(", ") });
+    log.warn("upstream reported impossible token counts; clamped before billing", {
+      provider,
+      fields: bad.fields.join(", "),
+    });
     onAnomaly?.(provider);
     return bad.usage;
   };

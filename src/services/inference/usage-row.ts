@@ -33,7 +33,8 @@ export interface RowInput {
   ttfbMs?: number | null;
 }
 
-const wholeMs = (ms: number | null | undefined): number | null => (ms === null || ms === undefined ? null : Math.max(0, Math.round(ms)));
+const wholeMs = (ms: number | null | undefined): number | null =>
+  ms === null || ms === undefined ? null : Math.max(0, Math.round(ms));
 
 export function usageRow(r: RowInput): UsageRowInsert {
   return {

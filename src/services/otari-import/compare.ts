@@ -11,6 +11,10 @@ const comparable = (v: unknown): unknown => {
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Column names (snake_case, as in the database) of `fields` whose values differ between the two rows. */
-export function differingColumns<T extends object>(existing: T, incoming: T, fields: readonly (keyof T & string)[]): string[] {
+export function differingColumns<T extends object>(
+  existing: T,
+  incoming: T,
+  fields: readonly (keyof T & string)[],
+): string[] {
   return fields.filter((f) => comparable(existing[f]) !== comparable(incoming[f])).map(snake);
 }

@@ -143,7 +143,12 @@ class TablePlan<T extends object> {
 }
 
 /** Runs `convert`, filing the row as skipped when it cannot be read; returns the row or null. */
-function take<T extends object>(plan: TablePlan<T>, raw: Record<string, unknown>, idColumn: string, fn: (row: Record<string, unknown>) => T): T | null {
+function take<T extends object>(
+  plan: TablePlan<T>,
+  raw: Record<string, unknown>,
+  idColumn: string,
+  fn: (row: Record<string, unknown>) => T,
+): T | null {
   plan.read();
   const result: Converted<T> = convert(fn, raw);
   if (result.ok) return result.row;
@@ -157,7 +162,11 @@ function missingParent(parentPlan: TablePlan<object>, what: string, id: string):
 }
 
 /** Rows the target holds under the given keys, read in chunks. */
-async function existingBy<T>(ids: string[], fetch: (chunk: string[]) => Promise<T[]>, key: (row: T) => string): Promise<Map<string, T>> {
+async function existingBy<T>(
+  ids: string[],
+  fetch: (chunk: string[]) => Promise<T[]>,
+  key: (row: T) => string,
+): Promise<Map<string, T>> {
   const out = new Map<string, T>();
   for (const chunk of chunks(ids, LOOKUP_CHUNK)) for (const row of await fetch(chunk)) out.set(key(row), row);
   return out;
@@ -176,16 +185,26 @@ interface ManagementPlan {
 
 /** Reads, converts and compares the management tables (nothing is written here). */
 async function planManagement(source: OtariSource, target: Store | null, report: Report): Promise<ManagementPlan> {
-  const allIds = async (query: (store: Store) => Promise<{ id: string }[]>) => new Set(target ? (await query(target)).map((r) => r.id) : []);
+  const allIds = async (query: (store: Store) => Promise<{ id: string }[]>) =>
+    new Set(target ? (await query(target)).map((r) => r.id) : []);
   const targetBudgets = await allIds(({ db, t }) => db.select({ id: t.budgets.budgetId }).from(t.budgets));
   const targetUsers = await allIds(({ db, t }) => db.select({ id: t.users.userId }).from(t.users));
 
   const budgets = new TablePlan<BudgetRow>(report, "budgets");
   const budgetRows = (await source.all("budgets")).flatMap((raw) => take(budgets, raw, "budget_id", toBudget) ?? []);
   const existingBudgets = target
-    ? await existingBy(budgetRows.map((b) => b.budgetId), (c) => target.db.select().from(target.t.budgets).where(inArray(target.t.budgets.budgetId, c)), (b) => b.budgetId)
+    ? await existingBy(
+        budgetRows.map((b) => b.budgetId),
+        (c) => target.db.select().from(target.t.budgets).where(inArray(target.t.budgets.budgetId, c)),
+        (b) => b.budgetId,
+      )
     : new Map<string, BudgetRow>();
-  for (const row of budgetRows) budgets.place(row.budgetId, row, existingBudgets.get(row.budgetId), ["maxBudgetMicros", "budgetDurationSec", "createdAt"]);
+  for (const row of budgetRows)
+    budgets.place(row.budgetId, row, existingBudgets.get(row.budgetId), [
+      "maxBudgetMicros",
+      "budgetDurationSec",
+      "createdAt",
+    ]);
 
   const users = new TablePlan<UserRow>(report, "users");
   const userRows: UserRow[] = [];
@@ -193,13 +212,28 @@ async function planManagement(source: OtariSource, target: Store | null, report:
     const row = take(users, raw, "user_id", toUser);
     if (!row) continue;
     // Without its budget a user would spend without a cap: the user (and so its keys) stays out instead.
-    if (row.budgetId && !budgets.present.has(row.budgetId) && !targetBudgets.has(row.budgetId)) users.skip(row.userId, missingParent(budgets, "budget", row.budgetId));
+    if (row.budgetId && !budgets.present.has(row.budgetId) && !targetBudgets.has(row.budgetId))
+      users.skip(row.userId, missingParent(budgets, "budget", row.budgetId));
     else userRows.push(row);
   }
   const existingUsers = target
-    ? await existingBy(userRows.map((u) => u.userId), (c) => target.db.select().from(target.t.users).where(inArray(target.t.users.userId, c)), (u) => u.userId)
+    ? await existingBy(
+        userRows.map((u) => u.userId),
+        (c) => target.db.select().from(target.t.users).where(inArray(target.t.users.userId, c)),
+        (u) => u.userId,
+      )
     : new Map<string, UserRow>();
-  const userFields = ["alias", "spendMicros", "budgetId", "budgetStartedAt", "nextBudgetResetAt", "blocked", "deletedAt", "createdAt", "metadata"] as const;
+  const userFields = [
+    "alias",
+    "spendMicros",
+    "budgetId",
+    "budgetStartedAt",
+    "nextBudgetResetAt",
+    "blocked",
+    "deletedAt",
+    "createdAt",
+    "metadata",
+  ] as const;
   for (const row of userRows) users.place(row.userId, row, existingUsers.get(row.userId), userFields);
   const userPresent = (id: string) => users.present.has(id) || targetUsers.has(id);
 
@@ -212,10 +246,18 @@ async function planManagement(source: OtariSource, target: Store | null, report:
     else keyRows.push(row);
   }
   const existingKeys = target
-    ? await existingBy(keyRows.map((k) => k.id), (c) => target.db.select().from(target.t.apiKeys).where(inArray(target.t.apiKeys.id, c)), (k) => k.id)
+    ? await existingBy(
+        keyRows.map((k) => k.id),
+        (c) => target.db.select().from(target.t.apiKeys).where(inArray(target.t.apiKeys.id, c)),
+        (k) => k.id,
+      )
     : new Map<string, KeyRow>();
   const sameHash = target
-    ? await existingBy(keyRows.map((k) => k.keyHash), (c) => target.db.select().from(target.t.apiKeys).where(inArray(target.t.apiKeys.keyHash, c)), (k) => k.keyHash)
+    ? await existingBy(
+        keyRows.map((k) => k.keyHash),
+        (c) => target.db.select().from(target.t.apiKeys).where(inArray(target.t.apiKeys.keyHash, c)),
+        (k) => k.keyHash,
+      )
     : new Map<string, KeyRow>();
   for (const row of keyRows) {
     const holder = sameHash.get(row.keyHash);
@@ -223,7 +265,15 @@ async function planManagement(source: OtariSource, target: Store | null, report:
       keys.conflict(row.id, `its key_hash belongs to the target's key '${holder.id}'; kept the target's`);
       continue;
     }
-    keys.place(row.id, row, existingKeys.get(row.id), ["keyHash", "keyName", "userId", "createdAt", "expiresAt", "isActive", "metadata"]);
+    keys.place(row.id, row, existingKeys.get(row.id), [
+      "keyHash",
+      "keyName",
+      "userId",
+      "createdAt",
+      "expiresAt",
+      "isActive",
+      "metadata",
+    ]);
   }
 
   const resetLogs = new TablePlan<ResetLogRow>(report, "budget_reset_logs");
@@ -243,16 +293,41 @@ async function planManagement(source: OtariSource, target: Store | null, report:
     logRows.push(row);
   }
   const existingLogs = target
-    ? await existingBy(logRows.map((l) => String(l.id)), (c) => target.db.select().from(target.t.budgetResetLogs).where(inArray(target.t.budgetResetLogs.id, c.map(Number))), (l) => String(l.id))
+    ? await existingBy(
+        logRows.map((l) => String(l.id)),
+        (c) =>
+          target.db
+            .select()
+            .from(target.t.budgetResetLogs)
+            .where(inArray(target.t.budgetResetLogs.id, c.map(Number))),
+        (l) => String(l.id),
+      )
     : new Map<string, ResetLogRow>();
-  for (const row of logRows) resetLogs.place(String(row.id), row, existingLogs.get(String(row.id)), ["userId", "budgetId", "previousSpendMicros", "resetAt", "nextResetAt"]);
+  for (const row of logRows)
+    resetLogs.place(String(row.id), row, existingLogs.get(String(row.id)), [
+      "userId",
+      "budgetId",
+      "previousSpendMicros",
+      "resetAt",
+      "nextResetAt",
+    ]);
 
   const pricing = new TablePlan<PricingRow>(report, "model_pricing");
-  const priceRows = (await source.all("model_pricing")).flatMap((raw) => take(pricing, raw, "model_key", toPricing) ?? []);
+  const priceRows = (await source.all("model_pricing")).flatMap(
+    (raw) => take(pricing, raw, "model_key", toPricing) ?? [],
+  );
   const existingPrices = target
-    ? await existingBy([...new Set(priceRows.map((p) => p.modelKey))], (c) => target.db.select().from(target.t.modelPricing).where(inArray(target.t.modelPricing.modelKey, c)), pricingId)
+    ? await existingBy(
+        [...new Set(priceRows.map((p) => p.modelKey))],
+        (c) => target.db.select().from(target.t.modelPricing).where(inArray(target.t.modelPricing.modelKey, c)),
+        pricingId,
+      )
     : new Map<string, PricingRow>();
-  for (const row of priceRows) pricing.place(pricingId(row), row, existingPrices.get(pricingId(row)), ["inputPricePerMillionMicros", "outputPricePerMillionMicros"]);
+  for (const row of priceRows)
+    pricing.place(pricingId(row), row, existingPrices.get(pricingId(row)), [
+      "inputPricePerMillionMicros",
+      "outputPricePerMillionMicros",
+    ]);
 
   const masterKey = await source.masterKeyHash();
   if (masterKey) {
@@ -263,7 +338,12 @@ async function planManagement(source: OtariSource, target: Store | null, report:
 }
 
 /** Writes the planned management rows, the master-key hash and the import marker in one transaction. */
-async function writeManagement(store: Store, plan: ManagementPlan, marker: { key: string; value: string }, now: Date): Promise<void> {
+async function writeManagement(
+  store: Store,
+  plan: ManagementPlan,
+  marker: { key: string; value: string },
+  now: Date,
+): Promise<void> {
   const { t } = store;
   await store.tx(async (tx) => {
     for (const chunk of chunks(plan.budgets.fresh, INSERT_CHUNK)) await tx.insert(t.budgets).values(chunk);
@@ -271,14 +351,17 @@ async function writeManagement(store: Store, plan: ManagementPlan, marker: { key
     for (const chunk of chunks(plan.keys.fresh, INSERT_CHUNK)) await tx.insert(t.apiKeys).values(chunk);
     for (const chunk of chunks(plan.resetLogs.fresh, INSERT_CHUNK)) await tx.insert(t.budgetResetLogs).values(chunk);
     for (const chunk of chunks(plan.pricing.fresh, INSERT_CHUNK)) await tx.insert(t.modelPricing).values(chunk);
-    if (plan.masterKey) await tx.insert(t.settings).values({ key: MASTER_KEY_SETTING, value: plan.masterKey, updatedAt: now });
+    if (plan.masterKey)
+      await tx.insert(t.settings).values({ key: MASTER_KEY_SETTING, value: plan.masterKey, updatedAt: now });
     await tx
       .insert(t.settings)
       .values({ key: marker.key, value: marker.value, updatedAt: now })
       .onConflictDoUpdate({ target: t.settings.key, set: { value: marker.value, updatedAt: now } });
     // Reset logs keep otari's ids: move the serial past them so the gateway's own resets do not collide.
     if (store.dialect === "pg" && plan.resetLogs.fresh.length) {
-      await tx.execute(sql`SELECT setval(pg_get_serial_sequence('budget_reset_logs', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM budget_reset_logs), false)`);
+      await tx.execute(
+        sql`SELECT setval(pg_get_serial_sequence('budget_reset_logs', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM budget_reset_logs), false)`,
+      );
     }
   });
 }
@@ -297,7 +380,10 @@ async function importUsage(
   const total = await source.usageCount();
   const t = target?.t;
   // A target without usage rows cannot hold any of these ids: the per-batch lookup is skipped then.
-  const lookUp = target !== null && t !== undefined && (await target.db.select({ id: t.usageLogs.id }).from(t.usageLogs).limit(1)).length > 0;
+  const lookUp =
+    target !== null &&
+    t !== undefined &&
+    (await target.db.select({ id: t.usageLogs.id }).from(t.usageLogs).limit(1)).length > 0;
   const fields = [
     "apiKeyId",
     "userId",
@@ -317,7 +403,8 @@ async function importUsage(
   // Rows come in id order but with random timestamps: every batch touches pages all over the timestamp indexes.
   // SQLite then rewrites those pages into the WAL per commit and copies them back per checkpoint; a page cache that
   // holds the indexes (256 MB) and checkpoints every 40 MB instead of 4 MB halve the import's time. This connection only.
-  if (target?.dialect === "sqlite" && !o.dryRun) await target.exec("PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 10000;");
+  if (target?.dialect === "sqlite" && !o.dryRun)
+    await target.exec("PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 10000;");
   // Postgres takes two batches at once, on two connections (each its own transaction): one is written while the
   // next is read and converted. SQLite has one writer.
   const parallel = target?.dialect === "pg" ? 2 : 1;
@@ -347,7 +434,11 @@ async function importUsage(
       }
       const existing =
         lookUp && target && t
-          ? await existingBy(rows.map((r) => r.id), (c) => target.db.select().from(t.usageLogs).where(inArray(t.usageLogs.id, c)), (r) => r.id)
+          ? await existingBy(
+              rows.map((r) => r.id),
+              (c) => target.db.select().from(t.usageLogs).where(inArray(t.usageLogs.id, c)),
+              (r) => r.id,
+            )
           : new Map<string, UsageRow>();
       const before = plan.fresh.length;
       for (const row of rows) plan.place(row.id, row, existing.get(row.id), fields);
@@ -414,8 +505,12 @@ export async function importOtari(o: OtariImportOptions): Promise<ImportReport> 
     await writeManagement(target, plan, marker, now());
   }
 
-  const targetKeys = target ? new Set((await target.db.select({ id: target.t.apiKeys.id }).from(target.t.apiKeys)).map((r) => r.id)) : new Set<string>();
-  const targetUsers = target ? new Set((await target.db.select({ id: target.t.users.userId }).from(target.t.users)).map((r) => r.id)) : new Set<string>();
+  const targetKeys = target
+    ? new Set((await target.db.select({ id: target.t.apiKeys.id }).from(target.t.apiKeys)).map((r) => r.id))
+    : new Set<string>();
+  const targetUsers = target
+    ? new Set((await target.db.select({ id: target.t.users.userId }).from(target.t.users)).map((r) => r.id))
+    : new Set<string>();
   await importUsage(
     source,
     target,

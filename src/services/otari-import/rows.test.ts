@@ -36,19 +36,68 @@ describe("values as SQLite and Postgres give them", () => {
 
   test("a key keeps its hash (lowercased) and gets an empty display prefix", () => {
     const hash = "AB".repeat(32);
-    const result = convert(toKey, { id: "k1", key_hash: hash, key_name: "n", user_id: null, created_at: "2026-01-01 00:00:00", last_used_at: null, expires_at: null, is_active: 1, metadata: null });
-    expect(result.ok && result.row).toMatchObject({ keyHash: hash.toLowerCase(), keyPrefix: "", isActive: true, metadata: {} });
+    const result = convert(toKey, {
+      id: "k1",
+      key_hash: hash,
+      key_name: "n",
+      user_id: null,
+      created_at: "2026-01-01 00:00:00",
+      last_used_at: null,
+      expires_at: null,
+      is_active: 1,
+      metadata: null,
+    });
+    expect(result.ok && result.row).toMatchObject({
+      keyHash: hash.toLowerCase(),
+      keyPrefix: "",
+      isActive: true,
+      metadata: {},
+    });
   });
 
   test("usage: null tokens and cost stay null (unpriced); the cache columns of a later otari are read when present", () => {
-    const base = { id: "r1", api_key_id: null, user_id: "u1", timestamp: "2026-11-02 00:00:00.000000", model: "m", provider: null, endpoint: "/v1/chat/completions", prompt_tokens: null, completion_tokens: null, total_tokens: null, cost: null, status: "error", error_message: "boom" };
-    expect(convert(toUsage, base)).toMatchObject({ ok: true, row: { costMicros: null, promptTokens: null, cacheReadTokens: null, estimated: false } });
-    expect(convert(toUsage, { ...base, cost: 0.0123454, cache_read_tokens: 7 })).toMatchObject({ ok: true, row: { costMicros: 12345, cacheReadTokens: 7 } });
+    const base = {
+      id: "r1",
+      api_key_id: null,
+      user_id: "u1",
+      timestamp: "2026-11-02 00:00:00.000000",
+      model: "m",
+      provider: null,
+      endpoint: "/v1/chat/completions",
+      prompt_tokens: null,
+      completion_tokens: null,
+      total_tokens: null,
+      cost: null,
+      status: "error",
+      error_message: "boom",
+    };
+    expect(convert(toUsage, base)).toMatchObject({
+      ok: true,
+      row: { costMicros: null, promptTokens: null, cacheReadTokens: null, estimated: false },
+    });
+    expect(convert(toUsage, { ...base, cost: 0.0123454, cache_read_tokens: 7 })).toMatchObject({
+      ok: true,
+      row: { costMicros: 12345, cacheReadTokens: 7 },
+    });
   });
 });
 
 describe("a row that cannot be read is reported, with the reason", () => {
-  const usage = { id: "r1", api_key_id: null, user_id: null, timestamp: "2026-11-02 00:00:00", model: "m", provider: null, endpoint: "/e", prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, cost: 0.1, status: "success", error_message: null };
+  const usage = {
+    id: "r1",
+    api_key_id: null,
+    user_id: null,
+    timestamp: "2026-11-02 00:00:00",
+    model: "m",
+    provider: null,
+    endpoint: "/e",
+    prompt_tokens: 1,
+    completion_tokens: 1,
+    total_tokens: 2,
+    cost: 0.1,
+    status: "success",
+    error_message: null,
+  };
   const cases: [string, Record<string, unknown>, string][] = [
     ["a cost that is not a number", { cost: "n/a" }, "cost is not a number: 'n/a'"],
     ["a NaN cost", { cost: Number.NaN }, "cost is not a number: NaN"],
@@ -62,11 +111,33 @@ describe("a row that cannot be read is reported, with the reason", () => {
   }
 
   test("a key hash that is not a SHA-256 digest, metadata that is not an object, a boolean that is not one", () => {
-    const key = { id: "k", key_hash: "a".repeat(64), key_name: null, user_id: null, created_at: "2026-01-01 00:00:00", last_used_at: null, expires_at: null, is_active: 1, metadata: "{}" };
-    expect(convert(toKey, { ...key, key_hash: "abc" })).toEqual({ ok: false, reason: "key_hash is not a SHA-256 hex digest: 'abc'" });
-    expect(convert(toKey, { ...key, metadata: "[1]" })).toEqual({ ok: false, reason: "metadata is not a JSON object: '[1]'" });
-    expect(convert(toKey, { ...key, metadata: "{oops" })).toEqual({ ok: false, reason: "metadata is not JSON: '{oops'" });
-    expect(convert(toKey, { ...key, is_active: "maybe" })).toEqual({ ok: false, reason: "is_active is not a boolean: 'maybe'" });
+    const key = {
+      id: "k",
+      key_hash: "a".repeat(64),
+      key_name: null,
+      user_id: null,
+      created_at: "2026-01-01 00:00:00",
+      last_used_at: null,
+      expires_at: null,
+      is_active: 1,
+      metadata: "{}",
+    };
+    expect(convert(toKey, { ...key, key_hash: "abc" })).toEqual({
+      ok: false,
+      reason: "key_hash is not a SHA-256 hex digest: 'abc'",
+    });
+    expect(convert(toKey, { ...key, metadata: "[1]" })).toEqual({
+      ok: false,
+      reason: "metadata is not a JSON object: '[1]'",
+    });
+    expect(convert(toKey, { ...key, metadata: "{oops" })).toEqual({
+      ok: false,
+      reason: "metadata is not JSON: '{oops'",
+    });
+    expect(convert(toKey, { ...key, is_active: "maybe" })).toEqual({
+      ok: false,
+      reason: "is_active is not a boolean: 'maybe'",
+    });
   });
 });
 

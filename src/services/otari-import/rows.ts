@@ -39,7 +39,12 @@ function requiredText(row: Raw, col: string): string {
 function int(row: Raw, col: string): number | null {
   const v = row[col];
   if (v === null || v === undefined) return null;
-  const n = typeof v === "number" ? v : typeof v === "bigint" || (typeof v === "string" && /^-?\d+$/.test(v.trim())) ? Number(v) : Number.NaN;
+  const n =
+    typeof v === "number"
+      ? v
+      : typeof v === "bigint" || (typeof v === "string" && /^-?\d+$/.test(v.trim()))
+        ? Number(v)
+        : Number.NaN;
   if (!Number.isSafeInteger(n)) throw new Unreadable(`${col} is not an integer: ${show(v)}`);
   return n;
 }
@@ -97,7 +102,8 @@ function metadata(row: Raw, col: string): Record<string, unknown> {
       throw new Unreadable(`${col} is not JSON: ${show(v)}`);
     }
   }
-  if (!v || typeof v !== "object" || Array.isArray(v)) throw new Unreadable(`${col} is not a JSON object: ${show(JSON.stringify(v))}`);
+  if (!v || typeof v !== "object" || Array.isArray(v))
+    throw new Unreadable(`${col} is not a JSON object: ${show(JSON.stringify(v))}`);
   return v as Record<string, unknown>;
 }
 
@@ -118,9 +124,16 @@ export function convert<T>(fn: (row: Raw) => T, row: Raw): Converted<T> {
 export function toBudget(r: Raw): BudgetRow {
   const maxBudgetMicros = money(r, "max_budget");
   const budgetDurationSec = int(r, "budget_duration_sec");
-  if (budgetDurationSec !== null && budgetDurationSec <= 0) throw new Unreadable(`budget_duration_sec is not positive: ${budgetDurationSec}`);
+  if (budgetDurationSec !== null && budgetDurationSec <= 0)
+    throw new Unreadable(`budget_duration_sec is not positive: ${budgetDurationSec}`);
   const createdAt = requiredTime(r, "created_at");
-  return { budgetId: requiredText(r, "budget_id"), maxBudgetMicros, budgetDurationSec, createdAt, updatedAt: time(r, "updated_at") ?? createdAt };
+  return {
+    budgetId: requiredText(r, "budget_id"),
+    maxBudgetMicros,
+    budgetDurationSec,
+    createdAt,
+    updatedAt: time(r, "updated_at") ?? createdAt,
+  };
 }
 
 /** Spend comes across as is: the budget ledger reads `spend_micros` from the row, so imported spend counts at once. */

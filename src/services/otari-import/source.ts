@@ -11,16 +11,71 @@ type Raw = Record<string, unknown>;
 
 /** Columns each table must have (baseline), and those read when a later otari added them. */
 const COLUMNS: Record<ImportTable, { required: string[]; optional?: string[]; order: string }> = {
-  budgets: { required: ["budget_id", "max_budget", "budget_duration_sec", "created_at", "updated_at"], order: "budget_id" },
+  budgets: {
+    required: ["budget_id", "max_budget", "budget_duration_sec", "created_at", "updated_at"],
+    order: "budget_id",
+  },
   users: {
-    required: ["user_id", "alias", "spend", "budget_id", "budget_started_at", "next_budget_reset_at", "blocked", "deleted_at", "created_at", "updated_at", "metadata"],
+    required: [
+      "user_id",
+      "alias",
+      "spend",
+      "budget_id",
+      "budget_started_at",
+      "next_budget_reset_at",
+      "blocked",
+      "deleted_at",
+      "created_at",
+      "updated_at",
+      "metadata",
+    ],
     order: "user_id",
   },
-  api_keys: { required: ["id", "key_hash", "key_name", "user_id", "created_at", "last_used_at", "expires_at", "is_active", "metadata"], order: "id" },
-  budget_reset_logs: { required: ["id", "user_id", "budget_id", "previous_spend", "reset_at", "next_reset_at"], order: "id" },
-  model_pricing: { required: ["model_key", "effective_at", "input_price_per_million", "output_price_per_million", "created_at", "updated_at"], order: "model_key, effective_at" },
+  api_keys: {
+    required: [
+      "id",
+      "key_hash",
+      "key_name",
+      "user_id",
+      "created_at",
+      "last_used_at",
+      "expires_at",
+      "is_active",
+      "metadata",
+    ],
+    order: "id",
+  },
+  budget_reset_logs: {
+    required: ["id", "user_id", "budget_id", "previous_spend", "reset_at", "next_reset_at"],
+    order: "id",
+  },
+  model_pricing: {
+    required: [
+      "model_key",
+      "effective_at",
+      "input_price_per_million",
+      "output_price_per_million",
+      "created_at",
+      "updated_at",
+    ],
+    order: "model_key, effective_at",
+  },
   usage_logs: {
-    required: ["id", "api_key_id", "user_id", "timestamp", "model", "provider", "endpoint", "prompt_tokens", "completion_tokens", "total_tokens", "cost", "status", "error_message"],
+    required: [
+      "id",
+      "api_key_id",
+      "user_id",
+      "timestamp",
+      "model",
+      "provider",
+      "endpoint",
+      "prompt_tokens",
+      "completion_tokens",
+      "total_tokens",
+      "cost",
+      "status",
+      "error_message",
+    ],
     optional: ["cache_read_tokens", "cache_write_tokens"],
     order: "id",
   },
@@ -51,7 +106,10 @@ export async function openOtariSource(db: ReadOnlyDb): Promise<OtariSource> {
     const present = await db.columns(table);
     if (!present) throw new Error(`${db.display} is not an otari database: it has no '${table}' table`);
     const missing = spec.required.filter((c) => !present.has(c));
-    if (missing.length) throw new Error(`${db.display} is not an otari database at a known schema: '${table}' lacks ${missing.map((c) => `'${c}'`).join(", ")}`);
+    if (missing.length)
+      throw new Error(
+        `${db.display} is not an otari database at a known schema: '${table}' lacks ${missing.map((c) => `'${c}'`).join(", ")}`,
+      );
     const columns = [...spec.required, ...(spec.optional ?? []).filter((c) => present.has(c))];
     selects[table] = `SELECT ${columns.map(quote).join(", ")} FROM ${quote(table)}`;
   }
@@ -70,7 +128,10 @@ export async function openOtariSource(db: ReadOnlyDb): Promise<OtariSource> {
         const columns = await db.columns(table);
         if (!columns?.has("key") || !columns.has("value")) continue;
         const placeholders = MASTER_KEY_NAMES.map((_, i) => db.param(i + 1)).join(", ");
-        const rows = await db.query<{ value: unknown }>(`SELECT value FROM ${quote(table)} WHERE key IN (${placeholders})`, MASTER_KEY_NAMES);
+        const rows = await db.query<{ value: unknown }>(
+          `SELECT value FROM ${quote(table)} WHERE key IN (${placeholders})`,
+          MASTER_KEY_NAMES,
+        );
         for (const row of rows) {
           const hash = masterKeyHash(row.value);
           if (hash) return hash;

@@ -51,10 +51,12 @@ export async function runAttempts<R>(o: AttemptRun<R>): Promise<{ attempt: Platf
         locked_in: lockedIn,
       });
       if (failure.gatewaySide) throw err;
-      if (lockedIn || !failure.retryable) throw new GatewayError(502, PROVIDER_ERROR, { code: "provider_error", cause: err });
+      if (lockedIn || !failure.retryable)
+        throw new GatewayError(502, PROVIDER_ERROR, { code: "provider_error", cause: err });
     }
   }
   const several = o.attempts.length > 1;
-  if (last?.errorClass === "timeout") throw new GatewayError(504, several ? ALL_TIMED_OUT : PROVIDER_TIMEOUT, { code: "provider_timeout" });
+  if (last?.errorClass === "timeout")
+    throw new GatewayError(504, several ? ALL_TIMED_OUT : PROVIDER_TIMEOUT, { code: "provider_timeout" });
   throw new GatewayError(502, several ? ALL_FAILED : PROVIDER_ERROR, { code: "provider_error" });
 }

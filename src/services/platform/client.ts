@@ -122,7 +122,8 @@ const mcpSchema = z.object({
 /** Statuses the platform's refusal is passed on with (SPEC §10.2 item 2). */
 const PASSED_ON = new Set([401, 402, 403, 404, 429]);
 
-const unavailable = (message: string, cause?: unknown) => new GatewayError(502, message, { code: "platform_unavailable", cause });
+const unavailable = (message: string, cause?: unknown) =>
+  new GatewayError(502, message, { code: "platform_unavailable", cause });
 
 async function readJson(res: Response): Promise<unknown> {
   try {
@@ -135,13 +136,27 @@ async function readJson(res: Response): Promise<unknown> {
 /** A 401/402/403/404/429 with the platform's string `detail` (or the fixed text); 429 keeps Retry-After. */
 async function refusal(res: Response): Promise<GatewayError> {
   const body = await readJson(res);
-  const detail = body && typeof body === "object" && "detail" in body && typeof body.detail === "string" && body.detail.trim() ? body.detail : AUTH_REJECTED;
+  const detail =
+    body && typeof body === "object" && "detail" in body && typeof body.detail === "string" && body.detail.trim()
+      ? body.detail
+      : AUTH_REJECTED;
   const retryAfter = res.status === 429 ? res.headers.get("retry-after") : null;
-  return new GatewayError(res.status, detail, { code: "platform_rejected", headers: retryAfter ? { "Retry-After": retryAfter } : {} });
+  return new GatewayError(res.status, detail, {
+    code: "platform_rejected",
+    headers: retryAfter ? { "Retry-After": retryAfter } : {},
+  });
 }
 
 function toAttempt(a: z.infer<typeof attemptSchema>): PlatformAttempt {
-  return { attemptId: a.attempt_id, position: a.position, provider: a.provider, model: a.model, apiKey: a.api_key, apiBase: a.api_base ?? null, managed: a.managed };
+  return {
+    attemptId: a.attempt_id,
+    position: a.position,
+    provider: a.provider,
+    model: a.model,
+    apiKey: a.api_key,
+    apiBase: a.api_base ?? null,
+    managed: a.managed,
+  };
 }
 
 /** Reads a 200 resolve body: the attempts shape, or the legacy flat shape as one attempt. */
@@ -159,7 +174,17 @@ function parseRoute(body: unknown): PlatformRoute {
   return {
     requestId: f.correlation_id,
     fallbackEnabled: false,
-    attempts: [{ attemptId: f.correlation_id, position: 0, provider: f.provider, model: f.model, apiKey: f.api_key, apiBase: f.api_base ?? null, managed: f.managed }],
+    attempts: [
+      {
+        attemptId: f.correlation_id,
+        position: 0,
+        provider: f.provider,
+        model: f.model,
+        apiKey: f.api_key,
+        apiBase: f.api_base ?? null,
+        managed: f.managed,
+      },
+    ],
   };
 }
 
@@ -171,11 +196,23 @@ export function createPlatformClient(o: PlatformClientOptions): PlatformClient {
   function post(path: string, body: unknown, timeoutMs: number, callerToken?: string): Promise<Response> {
     const headers: Record<string, string> = { "content-type": "application/json", "X-Gateway-Token": o.gatewayToken };
     if (callerToken !== undefined) headers["X-User-Token"] = callerToken;
-    return doFetch(joinUrl(baseUrl, path), { method: "POST", headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    return doFetch(joinUrl(baseUrl, path), {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
+    });
   }
 
   /** One authorization call with SPEC §10.2 item 2's error mapping; `fallback` is the 5xx/timeout text. */
-  async function authorized<T>(path: string, body: unknown, callerToken: string, fallback: string, parse: (json: unknown) => T): Promise<T> {
+  async function authorized<T>(
+    path: string,
+    body: unknown,
+    callerToken: string,
+    fallback: string,
+    parse: (json: unknown) => T,
+  ): Promise<T> {
     let res: Response;
     try {
       res = await post(path, body, o.resolveTimeoutMs, callerToken);
@@ -199,14 +236,26 @@ export function createPlatformClient(o: PlatformClientOptions): PlatformClient {
   return {
     baseUrl,
     resolve(callerToken, selector) {
-      return authorized("/gateway/provider-keys/resolve", splitSelector(selector), callerToken, AUTH_UNAVAILABLE, parseRoute);
+      return authorized(
+        "/gateway/provider-keys/resolve",
+        splitSelector(selector),
+        callerToken,
+        AUTH_UNAVAILABLE,
+        parseRoute,
+      );
     },
     resolveMcpServers(callerToken, ids) {
-      return authorized("/gateway/mcp-servers/resolve", { mcp_server_ids: ids }, callerToken, MCP_RESOLUTION_FAILED, (json) => {
-        const parsed = mcpSchema.safeParse(json);
-        if (!parsed.success) throw unavailable(MCP_RESOLUTION_FAILED, parsed.error);
-        return parsed.data.servers;
-      });
+      return authorized(
+        "/gateway/mcp-servers/resolve",
+        { mcp_server_ids: ids },
+        callerToken,
+        MCP_RESOLUTION_FAILED,
+        (json) => {
+          const parsed = mcpSchema.safeParse(json);
+          if (!parsed.success) throw unavailable(MCP_RESOLUTION_FAILED, parsed.error);
+          return parsed.data.servers;
+        },
+      );
     },
     async sendUsage(report) {
       let res: Response;
@@ -222,7 +271,10 @@ export function createPlatformClient(o: PlatformClientOptions): PlatformClient {
     },
     async reachable() {
       try {
-        const res = await doFetch(joinUrl(baseUrl, o.healthPath), { signal: AbortSignal.timeout(o.resolveTimeoutMs), redirect: "manual" });
+        const res = await doFetch(joinUrl(baseUrl, o.healthPath), {
+          signal: AbortSignal.timeout(o.resolveTimeoutMs),
+          redirect: "manual",
+        });
         await res.body?.cancel().catch(() => undefined);
         return res.status < 500;
       } catch {

@@ -41,7 +41,8 @@ export interface PlatformRuntime {
 export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions): PlatformRuntime {
   const token = config.envSettings.platformToken;
   const baseUrl = config.platform.base_url;
-  if (!token || !baseUrl) throw new Error("platform mode needs a platform token and platform.base_url (see loadConfig)");
+  if (!token || !baseUrl)
+    throw new Error("platform mode needs a platform token and platform.base_url (see loadConfig)");
   const p = config.platform;
   const client = createPlatformClient({
     baseUrl,
@@ -52,7 +53,11 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
     fetch: o.fetch,
   });
   const live = createLiveStreams();
-  const reporter = createUsageReporter({ send: client.sendUsage, maxAttempts: p.usage_max_retries, onDropped: o.onUsageDropped });
+  const reporter = createUsageReporter({
+    send: client.sendUsage,
+    maxAttempts: p.usage_max_retries,
+    onDropped: o.onUsageDropped,
+  });
   const backends = o.tools ?? createToolBackends(toolSettingsOf(config));
   const inference = createPlatformInference({
     client,
@@ -63,7 +68,12 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
     tools: createGatewayTools({ backends, config }),
     checkUsage: createUsageGuard(o.onUsageAnomaly),
     upstreamLimits: { maxBodyBytes: config.upstream_max_body_bytes, maxEventBytes: config.upstream_max_event_bytes },
-    streaming: { keepaliveMs: config.streaming_keepalive_interval_ms, drainMs: config.stream_drain_timeout_ms, onDisconnect: o.onStreamDisconnect, live },
+    streaming: {
+      keepaliveMs: config.streaming_keepalive_interval_ms,
+      drainMs: config.stream_drain_timeout_ms,
+      onDisconnect: o.onStreamDisconnect,
+      live,
+    },
   });
   return {
     client,

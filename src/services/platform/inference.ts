@@ -106,7 +106,13 @@ export function reportedUsage(u: NormalizedUsage): NonNullable<UsageReport["usag
 /** The same error with more headers (X-Otari-Request-ID on every answer after resolve). */
 function withHeaders(err: unknown, headers: Record<string, string>): unknown {
   if (!(err instanceof GatewayError)) return err;
-  return new GatewayError(err.status, err.message, { code: err.code, param: err.param, detail: err.detail, headers: { ...err.headers, ...headers }, cause: err.cause });
+  return new GatewayError(err.status, err.message, {
+    code: err.code,
+    param: err.param,
+    detail: err.detail,
+    headers: { ...err.headers, ...headers },
+    cause: err.cause,
+  });
 }
 
 export function createPlatformInference(o: PlatformInferenceOptions) {
@@ -137,7 +143,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
     try {
       const { attempt, result } = await runAttempts({
         attempts,
-        onFailure: (a, failure) => reporter.report({ correlation_id: a.attemptId, status: "error", error_class: failure.errorClass }),
+        onFailure: (a, failure) =>
+          reporter.report({ correlation_id: a.attemptId, status: "error", error_class: failure.errorClass }),
         run: async (a) => {
           const prepared = prepare(a, endpoint.stream);
           endpoint.check?.(prepared);
@@ -147,7 +154,11 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       });
       const headers = { ...head, "X-Correlation-ID": attempt.attemptId };
       if (result.kind === "json") {
-        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: usageOf(attempt, result.result.usage) });
+        reporter.report({
+          correlation_id: attempt.attemptId,
+          status: "success",
+          usage: usageOf(attempt, result.result.usage),
+        });
         return { kind: "json", body: result.result.body, headers };
       }
       return sseReply(
@@ -172,7 +183,11 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
    * for the attempt that served, with the usage summed over the rounds; a JSON loop whose client left stops at once
    * and reports the rounds it ran.
    */
-  async function serveLoop<Req, J, S>(token: string, selector: string, endpoint: LoopEndpoint<Req, J, S>): Promise<Reply> {
+  async function serveLoop<Req, J, S>(
+    token: string,
+    selector: string,
+    endpoint: LoopEndpoint<Req, J, S>,
+  ): Promise<Reply> {
     const route = await client.resolve(token, selector);
     const head = { "X-Otari-Request-ID": route.requestId };
     const attempts = route.fallbackEnabled && !endpoint.firstAttemptOnly ? route.attempts : route.attempts.slice(0, 1);
@@ -187,7 +202,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       const prepared = protocol.prepare(endpoint.request, plan);
       const { attempt, result } = await runAttempts({
         attempts,
-        onFailure: (a, failure) => reporter.report({ correlation_id: a.attemptId, status: "error", error_class: failure.errorClass }),
+        onFailure: (a, failure) =>
+          reporter.report({ correlation_id: a.attemptId, status: "error", error_class: failure.errorClass }),
         run: async (a, lockIn) => {
           provider = a.provider;
           const p = prepare(a, endpoint.stream, true);
@@ -195,7 +211,15 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           if (!endpoint.stream) {
             try {
               const call = (req: Req) => endpoint.call(p, req, signal);
-              const result = await runJsonLoop({ protocol, plan, runner: r, request: endpoint.request, call, onFirstResponse: lockIn, signal });
+              const result = await runJsonLoop({
+                protocol,
+                plan,
+                runner: r,
+                request: endpoint.request,
+                call,
+                onFirstResponse: lockIn,
+                signal,
+              });
               return { kind: "json" as const, p, result };
             } catch (err) {
               // The client left: not the attempt's failure (no other attempt is tried, nothing reported as failed).
@@ -205,7 +229,18 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           }
           const first = await endpoint.open(p, prepared);
           lockIn();
-          return { kind: "stream" as const, p, stream: new ToolLoopStream<Req, S>({ protocol, plan, runner: r, request: prepared, first, open: (req) => endpoint.open(p, req) }) };
+          return {
+            kind: "stream" as const,
+            p,
+            stream: new ToolLoopStream<Req, S>({
+              protocol,
+              plan,
+              runner: r,
+              request: prepared,
+              first,
+              open: (req) => endpoint.open(p, req),
+            }),
+          };
         },
       });
       const headers = { ...head, "X-Correlation-ID": attempt.attemptId };
@@ -216,7 +251,11 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       }
       if (result.kind === "json") {
         await r.close();
-        reporter.report({ correlation_id: attempt.attemptId, status: "success", usage: usageOf(attempt, result.result.usage) });
+        reporter.report({
+          correlation_id: attempt.attemptId,
+          status: "success",
+          usage: usageOf(attempt, result.result.usage),
+        });
         return { kind: "json", body: result.result.body, headers };
       }
       const stream = result.stream;
@@ -242,7 +281,12 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
 
   return {
     /** POST /v1/chat/completions in platform mode (`signal`: the client's request; a tool loop stops when it aborts). */
-    chat(token: string, body: ChatRequest & GatewayToolFields, requestId: string, signal?: AbortSignal): Promise<Reply> {
+    chat(
+      token: string,
+      body: ChatRequest & GatewayToolFields,
+      requestId: string,
+      signal?: AbortSignal,
+    ): Promise<Reply> {
       const plan = planOf(body);
       const upstream = withoutGatewayFields(body);
       const includeUsage = body.stream_options?.include_usage === true;
@@ -253,7 +297,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           protocol: chatLoop,
           request: upstream,
           firstAttemptOnly: false,
-          call: (p, req, signal) => p.provider.chat({ ...req, model: p.attempt.model, stream: false }, p.settings, { signal }),
+          call: (p, req, signal) =>
+            p.provider.chat({ ...req, model: p.attempt.model, stream: false }, p.settings, { signal }),
           open: (p, req) => p.provider.chatStream({ ...req, model: p.attempt.model, stream: true }, p.settings),
           framing: (p) => chatFraming({ includeUsage, model: () => p.attempt.model, requestId }),
           signal,
@@ -268,7 +313,12 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
     },
 
     /** POST /v1/messages in platform mode (`headers`: the client's anthropic-beta; `signal` as for chat). */
-    messages(token: string, body: AnthropicRequest & GatewayToolFields, headers: Record<string, string>, signal?: AbortSignal): Promise<Reply> {
+    messages(
+      token: string,
+      body: AnthropicRequest & GatewayToolFields,
+      headers: Record<string, string>,
+      signal?: AbortSignal,
+    ): Promise<Reply> {
       const plan = planOf(body);
       const upstream = withoutGatewayFields(body);
       const options = { headers };
@@ -279,8 +329,10 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           protocol: messagesLoop,
           request: upstream,
           firstAttemptOnly: true,
-          call: (p, req, signal) => p.provider.messages({ ...req, model: p.attempt.model, stream: false }, p.settings, { ...options, signal }),
-          open: (p, req) => p.provider.messagesStream({ ...req, model: p.attempt.model, stream: true }, p.settings, options),
+          call: (p, req, signal) =>
+            p.provider.messages({ ...req, model: p.attempt.model, stream: false }, p.settings, { ...options, signal }),
+          open: (p, req) =>
+            p.provider.messagesStream({ ...req, model: p.attempt.model, stream: true }, p.settings, options),
           framing: () => messagesFraming(),
           signal,
         });
@@ -288,7 +340,8 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       return serve<unknown, AnthropicEvent>(token, body.model, {
         stream: body.stream === true,
         call: (p) => p.provider.messages({ ...upstream, model: p.attempt.model, stream: false }, p.settings, options),
-        open: (p) => p.provider.messagesStream({ ...upstream, model: p.attempt.model, stream: true }, p.settings, options),
+        open: (p) =>
+          p.provider.messagesStream({ ...upstream, model: p.attempt.model, stream: true }, p.settings, options),
         framing: () => messagesFraming(),
       });
     },
@@ -300,7 +353,10 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       const api = (p: Prepared) => {
         const { responses, responsesStream } = p.provider;
         if (!p.provider.capabilities.responses || !responses || !responsesStream) {
-          throw badRequest(`Provider '${p.attempt.provider}' does not support the Responses API`, "unsupported_provider");
+          throw badRequest(
+            `Provider '${p.attempt.provider}' does not support the Responses API`,
+            "unsupported_provider",
+          );
         }
         return { responses, responsesStream };
       };
@@ -312,8 +368,12 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           request: upstream,
           firstAttemptOnly: true,
           check: (p) => void api(p),
-          call: (p, req, signal) => api(p).responses.call(p.provider, { ...req, model: p.attempt.model, stream: false }, p.settings, { signal }),
-          open: (p, req) => api(p).responsesStream.call(p.provider, { ...req, model: p.attempt.model, stream: true }, p.settings),
+          call: (p, req, signal) =>
+            api(p).responses.call(p.provider, { ...req, model: p.attempt.model, stream: false }, p.settings, {
+              signal,
+            }),
+          open: (p, req) =>
+            api(p).responsesStream.call(p.provider, { ...req, model: p.attempt.model, stream: true }, p.settings),
           framing: () => responsesFraming(),
           signal,
         });
@@ -321,8 +381,10 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
       return serve<unknown, ResponsesEvent>(token, body.model, {
         stream: body.stream === true,
         check: (p) => void api(p),
-        call: (p) => api(p).responses.call(p.provider, { ...upstream, model: p.attempt.model, stream: false }, p.settings),
-        open: (p) => api(p).responsesStream.call(p.provider, { ...upstream, model: p.attempt.model, stream: true }, p.settings),
+        call: (p) =>
+          api(p).responses.call(p.provider, { ...upstream, model: p.attempt.model, stream: false }, p.settings),
+        open: (p) =>
+          api(p).responsesStream.call(p.provider, { ...upstream, model: p.attempt.model, stream: true }, p.settings),
         framing: () => responsesFraming(),
       });
     },

@@ -88,7 +88,10 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
 
   function enqueue(report: UsageReport): void {
     // Once per outage, not per report: while the platform is down every report would say the same.
-    if (queue.length === 0) log.warn("usage reports are failing their quick tries; queueing them for retry", { first: report.correlation_id });
+    if (queue.length === 0)
+      log.warn("usage reports are failing their quick tries; queueing them for retry", {
+        first: report.correlation_id,
+      });
     queue.push(report);
     if (queue.length > cap) {
       const over = queue.length - cap;
@@ -162,7 +165,9 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
       const unsent = queue.length + inFlight.size;
       if (unsent > 0) {
         stats.abandoned = unsent;
-        log.error(`shutdown: ${unsent} usage report(s) could not be delivered to the platform`, { correlation_ids: queue.slice(0, 20).map((r) => r.correlation_id) });
+        log.error(`shutdown: ${unsent} usage report(s) could not be delivered to the platform`, {
+          correlation_ids: queue.slice(0, 20).map((r) => r.correlation_id),
+        });
       }
     },
     close() {

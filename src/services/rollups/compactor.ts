@@ -36,7 +36,10 @@ export function createRollupCompactor(o: { store: Store; now?: () => Date }): Ro
       const run = (s: Statement) => exec(s.sql, s.params);
       if (store.dialect === "pg") {
         await exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-        const [lock] = (await exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int) AS ok", [COMPACTOR_LOCK, day / DAY_MS])) as { ok: boolean }[];
+        const [lock] = (await exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int) AS ok", [
+          COMPACTOR_LOCK,
+          day / DAY_MS,
+        ])) as { ok: boolean }[];
         if (!lock?.ok) return;
       }
       const p = params();
@@ -45,11 +48,15 @@ export function createRollupCompactor(o: { store: Store; now?: () => Date }): Ro
         `SELECT ${msOf(store.dialect, "hour")} AS hour, MAX(id) AS max_id FROM usage_rollup_dirty WHERE hour >= ${p.time(day)} AND hour < ${p.time(upTo)} GROUP BY hour`,
         p.values,
       )) as { hour: unknown; max_id: unknown }[];
-      for (const { hour } of seen) for (const s of hourlyMarginals(params, { from: Number(hour), to: Number(hour) + HOUR_MS })) await run(s);
+      for (const { hour } of seen)
+        for (const s of hourlyMarginals(params, { from: Number(hour), to: Number(hour) + HOUR_MS })) await run(s);
       for (const s of dailyMarginals(params, store.dialect, { from: day, to: day + DAY_MS })) await run(s);
       for (const { hour, max_id } of seen) {
         const d = params();
-        await exec(`DELETE FROM usage_rollup_dirty WHERE hour = ${d.time(Number(hour))} AND id <= ${d.add(Number(max_id))}`, d.values);
+        await exec(
+          `DELETE FROM usage_rollup_dirty WHERE hour = ${d.time(Number(hour))} AND id <= ${d.add(Number(max_id))}`,
+          d.values,
+        );
       }
       rebuilt = seen.length;
     });
@@ -83,7 +90,9 @@ export function createRollupCompactor(o: { store: Store; now?: () => Date }): Ro
     start(intervalMs) {
       const tick = () => {
         if (running) return;
-        serialised().catch((err: unknown) => log.warn("rollup compaction failed; will retry", { error: err instanceof Error ? err.message : String(err) }));
+        serialised().catch((err: unknown) =>
+          log.warn("rollup compaction failed; will retry", { error: err instanceof Error ? err.message : String(err) }),
+        );
       };
       timer = setInterval(tick, intervalMs);
       timer.unref();

@@ -4,7 +4,16 @@
  * usage_rollups (one dimension at a time, '' the total), daily marginals from the hourly ones. Each first deletes
  * what it rebuilds, so running it again gives the same rows.
  */
-import { AGGREGATES, type Dialect, DIMENSIONS, dayOf, hourOf, KEY_COLUMN_LIST, rowProjection, type SqlParams } from "./sql";
+import {
+  AGGREGATES,
+  type Dialect,
+  DIMENSIONS,
+  dayOf,
+  hourOf,
+  KEY_COLUMN_LIST,
+  rowProjection,
+  type SqlParams,
+} from "./sql";
 import { METRIC_COLUMNS } from "./metrics";
 
 export interface Statement {
@@ -18,10 +27,16 @@ export type HourRange = { from: number; to: number } | null;
 const METRICS = METRIC_COLUMNS.join(", ");
 
 /** The marginal dimensions: the total ('') and each analytics dimension, with its value expression. */
-export const MARGINAL_DIMS: readonly (readonly [string, string])[] = [["", "''"], ...Object.entries(DIMENSIONS).map(([d, def]) => [d, def.value] as const)];
+export const MARGINAL_DIMS: readonly (readonly [string, string])[] = [
+  ["", "''"],
+  ...Object.entries(DIMENSIONS).map(([d, def]) => [d, def.value] as const),
+];
 
 function where(p: SqlParams, column: string, range: HourRange, extra?: string): string {
-  const conds = [...(extra ? [extra] : []), ...(range ? [`${column} >= ${p.time(range.from)}`, `${column} < ${p.time(range.to)}`] : [])];
+  const conds = [
+    ...(extra ? [extra] : []),
+    ...(range ? [`${column} >= ${p.time(range.from)}`, `${column} < ${p.time(range.to)}`] : []),
+  ];
   return conds.length ? ` WHERE ${conds.join(" AND ")}` : "";
 }
 
@@ -46,11 +61,15 @@ export function hourlyMarginals(p: () => SqlParams, range: HourRange): Statement
   const ins = p();
   const selects = MARGINAL_DIMS.map(
     // The total's value is a constant, which Postgres refuses in GROUP BY.
-    ([dim, value]) => `SELECT '${dim}', 'h', hour, ${value}, ${AGGREGATES} FROM usage_rollups${where(ins, "hour", range)} GROUP BY hour${dim ? `, ${value}` : ""}`,
+    ([dim, value]) =>
+      `SELECT '${dim}', 'h', hour, ${value}, ${AGGREGATES} FROM usage_rollups${where(ins, "hour", range)} GROUP BY hour${dim ? `, ${value}` : ""}`,
   );
   return [
     statement(del, `DELETE FROM usage_marginals${where(del, "bucket", range, "grain = 'h'")}`),
-    statement(ins, `INSERT INTO usage_marginals (dim, grain, bucket, value, ${METRICS}) ${selects.join(" UNION ALL ")}`),
+    statement(
+      ins,
+      `INSERT INTO usage_marginals (dim, grain, bucket, value, ${METRICS}) ${selects.join(" UNION ALL ")}`,
+    ),
   ];
 }
 

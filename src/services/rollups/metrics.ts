@@ -8,7 +8,9 @@
 import { HISTOGRAM_COLUMNS } from "../../db/schema/_rollup-columns";
 
 /** Upper bounds (exclusive, ms) of the latency buckets; the last bucket is open (at or above 60 s). */
-export const LATENCY_BOUNDS_MS = [100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10_000, 15_000, 30_000, 60_000] as const;
+export const LATENCY_BOUNDS_MS = [
+  100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10_000, 15_000, 30_000, 60_000,
+] as const;
 
 /** Summed columns, then the one maximum. */
 export const SUM_COLUMNS = [

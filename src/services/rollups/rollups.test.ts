@@ -67,10 +67,17 @@ describe.each(DIALECTS)("rollups on $dialect", ({ create }) => {
     expect(applied.applied).toEqual(["0002_usage_rollups_console"]);
     const sum = async (sql: string) => Number((await store.query<{ n: unknown }>(sql))[0]!.n);
     expect(await sum("SELECT SUM(requests) AS n FROM usage_rollups")).toBe(300);
-    expect(await sum("SELECT SUM(cost_micros) AS n FROM usage_rollups")).toBe(rows.reduce((a, r) => a + (r.cost ?? 0), 0));
-    expect(await sum("SELECT SUM(errors) AS n FROM usage_rollups")).toBe(rows.filter((r) => r.status === "error").length);
+    expect(await sum("SELECT SUM(cost_micros) AS n FROM usage_rollups")).toBe(
+      rows.reduce((a, r) => a + (r.cost ?? 0), 0),
+    );
+    expect(await sum("SELECT SUM(errors) AS n FROM usage_rollups")).toBe(
+      rows.filter((r) => r.status === "error").length,
+    );
     for (const dim of ["", "model", "end_user", "status", "key"]) {
-      for (const grain of ["h", "d"]) expect(await sum(`SELECT SUM(requests) AS n FROM usage_marginals WHERE dim = '${dim}' AND grain = '${grain}'`)).toBe(300);
+      for (const grain of ["h", "d"])
+        expect(
+          await sum(`SELECT SUM(requests) AS n FROM usage_marginals WHERE dim = '${dim}' AND grain = '${grain}'`),
+        ).toBe(300);
     }
     expect(await sum("SELECT COUNT(*) AS n FROM usage_rollup_dirty")).toBe(0);
     if (store !== db.store) await store.close();
@@ -107,8 +114,12 @@ describe.each(DIALECTS)("rollups on $dialect", ({ create }) => {
     const sum = async (sql: string) => Number((await store.query<{ n: unknown }>(sql))[0]!.n);
     for (const grain of ["h", "d"]) {
       for (const dim of ["", "model", "end_user"]) {
-        expect(await sum(`SELECT SUM(requests) AS n FROM usage_marginals WHERE dim = '${dim}' AND grain = '${grain}'`)).toBe(await sum("SELECT COUNT(*) AS n FROM usage_logs"));
-        expect(await sum(`SELECT SUM(cost_micros) AS n FROM usage_marginals WHERE dim = '${dim}' AND grain = '${grain}'`)).toBe(await sum("SELECT SUM(cost_micros) AS n FROM usage_logs WHERE cost_micros IS NOT NULL"));
+        expect(
+          await sum(`SELECT SUM(requests) AS n FROM usage_marginals WHERE dim = '${dim}' AND grain = '${grain}'`),
+        ).toBe(await sum("SELECT COUNT(*) AS n FROM usage_logs"));
+        expect(
+          await sum(`SELECT SUM(cost_micros) AS n FROM usage_marginals WHERE dim = '${dim}' AND grain = '${grain}'`),
+        ).toBe(await sum("SELECT SUM(cost_micros) AS n FROM usage_logs WHERE cost_micros IS NOT NULL"));
       }
     }
   });

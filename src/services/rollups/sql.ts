@@ -41,20 +41,29 @@ export type Dimension = keyof typeof DIMENSIONS;
 export const DIMENSION_NAMES = Object.keys(DIMENSIONS) as Dimension[];
 
 /** A bucket as epoch ms: SQLite stores ms already; Postgres timestamptz is converted. */
-export const msOf = (dialect: Dialect, column: string): string => (dialect === "pg" ? `(extract(epoch from ${column}) * 1000)::bigint` : column);
+export const msOf = (dialect: Dialect, column: string): string =>
+  dialect === "pg" ? `(extract(epoch from ${column}) * 1000)::bigint` : column;
 
 /** The start of `column`'s UTC hour, in the column's own type. */
 export const hourOf = (dialect: Dialect, column: string): string =>
-  dialect === "pg" ? `(date_trunc('hour', ${column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')` : `((${column} / ${HOUR_MS}) * ${HOUR_MS})`;
+  dialect === "pg"
+    ? `(date_trunc('hour', ${column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`
+    : `((${column} / ${HOUR_MS}) * ${HOUR_MS})`;
 
 /** The start of `column`'s UTC day, in the column's own type. */
 export const dayOf = (dialect: Dialect, column: string): string =>
-  dialect === "pg" ? `(date_trunc('day', ${column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')` : `((${column} / ${DAY_MS}) * ${DAY_MS})`;
+  dialect === "pg"
+    ? `(date_trunc('day', ${column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`
+    : `((${column} / ${DAY_MS}) * ${DAY_MS})`;
 
 const histogramCase = (i: number): string => {
   const lo = i === 0 ? null : LATENCY_BOUNDS_MS[i - 1];
   const hi = i < LATENCY_BOUNDS_MS.length ? LATENCY_BOUNDS_MS[i] : null;
-  const conds = ["latency_ms IS NOT NULL", ...(lo !== null ? [`latency_ms >= ${lo}`] : []), ...(hi !== null ? [`latency_ms < ${hi}`] : [])];
+  const conds = [
+    "latency_ms IS NOT NULL",
+    ...(lo !== null ? [`latency_ms >= ${lo}`] : []),
+    ...(hi !== null ? [`latency_ms < ${hi}`] : []),
+  ];
   return `CASE WHEN ${conds.join(" AND ")} THEN 1 ELSE 0 END`;
 };
 
@@ -71,7 +80,10 @@ const ROW_METRICS: Record<(typeof METRIC_COLUMNS)[number], string> = {
   ttfb_count: "CASE WHEN ttfb_ms IS NULL THEN 0 ELSE 1 END",
   ttfb_ms_sum: "COALESCE(ttfb_ms, 0)",
   latency_ms_max: "COALESCE(latency_ms, 0)",
-  ...(Object.fromEntries(HISTOGRAM_COLUMNS.map((c, i) => [c, histogramCase(i)])) as Record<(typeof HISTOGRAM_COLUMNS)[number], string>),
+  ...(Object.fromEntries(HISTOGRAM_COLUMNS.map((c, i) => [c, histogramCase(i)])) as Record<
+    (typeof HISTOGRAM_COLUMNS)[number],
+    string
+  >),
 };
 
 /**
@@ -80,14 +92,18 @@ const ROW_METRICS: Record<(typeof METRIC_COLUMNS)[number], string> = {
  * gives what the writer adds to usage_rollups for the same rows.
  */
 export function rowProjection(): string {
-  const keys = KEY_COLUMNS.map((k) => `COALESCE(${k.column}, ${typeof k.empty === "number" ? k.empty : "''"}) AS ${k.column}`);
+  const keys = KEY_COLUMNS.map(
+    (k) => `COALESCE(${k.column}, ${typeof k.empty === "number" ? k.empty : "''"}) AS ${k.column}`,
+  );
   const metrics = METRIC_COLUMNS.map((c) => `${ROW_METRICS[c]} AS ${c}`);
   return [...keys, ...metrics].join(", ");
 }
 
 /** SUM/MAX of `columns` (default every metric column), named as the columns. */
 export function aggregatesOf(columns: readonly MetricColumn[] = METRIC_COLUMNS): string {
-  return columns.map((c) => ((MAX_COLUMNS as readonly string[]).includes(c) ? `MAX(${c}) AS ${c}` : `SUM(${c}) AS ${c}`)).join(", ");
+  return columns
+    .map((c) => ((MAX_COLUMNS as readonly string[]).includes(c) ? `MAX(${c}) AS ${c}` : `SUM(${c}) AS ${c}`))
+    .join(", ");
 }
 
 export const AGGREGATES = aggregatesOf();

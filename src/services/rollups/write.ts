@@ -6,7 +6,15 @@
  * entries are plain inserts, so they lock nothing shared.
  */
 import { AGGREGATES, hourOf, HOUR_MS, KEY_COLUMN_LIST, KEY_COLUMNS, rowProjection } from "./sql";
-import { addRow, MAX_COLUMNS, METRIC_COLUMNS, type MetricVector, type RowMetrics, SUM_COLUMNS, zeroVector } from "./metrics";
+import {
+  addRow,
+  MAX_COLUMNS,
+  METRIC_COLUMNS,
+  type MetricVector,
+  type RowMetrics,
+  SUM_COLUMNS,
+  zeroVector,
+} from "./metrics";
 
 /** The columns of a usage row the rollup reads. */
 export interface RollupRow extends RowMetrics {
@@ -62,12 +70,19 @@ function compareKeys(a: (string | number)[], b: (string | number)[]): number {
 }
 
 const updateSet = (table: string) =>
-  [...SUM_COLUMNS.map((c) => `${c} = ${table}.${c} + excluded.${c}`), ...MAX_COLUMNS.map((c) => `${c} = MAX(${table}.${c}, excluded.${c})`)].join(", ");
+  [
+    ...SUM_COLUMNS.map((c) => `${c} = ${table}.${c} + excluded.${c}`),
+    ...MAX_COLUMNS.map((c) => `${c} = MAX(${table}.${c}, excluded.${c})`),
+  ].join(", ");
 
 /** SQLite: one group's upsert; parameters from `sqliteRollupParams`. */
 export const SQLITE_ROLLUP_UPSERT_SQL = `INSERT INTO usage_rollups (hour, ${KEY_COLUMN_LIST}, ${METRIC_COLUMNS.join(", ")}) VALUES (${new Array(1 + KEY_COLUMNS.length + METRIC_COLUMNS.length).fill("?").join(", ")}) ON CONFLICT (hour, ${KEY_COLUMN_LIST}) DO UPDATE SET ${updateSet("usage_rollups")}`;
 
-export const sqliteRollupParams = (g: { hour: number; keys: (string | number)[]; metrics: MetricVector }): (string | number)[] => [g.hour, ...g.keys, ...g.metrics];
+export const sqliteRollupParams = (g: {
+  hour: number;
+  keys: (string | number)[];
+  metrics: MetricVector;
+}): (string | number)[] => [g.hour, ...g.keys, ...g.metrics];
 
 /** SQLite: marks an hour's marginals stale. */
 export const SQLITE_DIRTY_SQL = "INSERT INTO usage_rollup_dirty (hour) VALUES (?)";
@@ -79,7 +94,10 @@ export const SQLITE_DIRTY_SQL = "INSERT INTO usage_rollup_dirty (hour) VALUES (?
  */
 export function pgInsertWithRollups(insertRows: string): string {
   const returning = `"timestamp", ${KEY_COLUMN_LIST}, prompt_tokens, completion_tokens, total_tokens, cost_micros, latency_ms, ttfb_ms`;
-  const pgSet = [...SUM_COLUMNS.map((c) => `${c} = usage_rollups.${c} + excluded.${c}`), ...MAX_COLUMNS.map((c) => `${c} = GREATEST(usage_rollups.${c}, excluded.${c})`)].join(", ");
+  const pgSet = [
+    ...SUM_COLUMNS.map((c) => `${c} = usage_rollups.${c} + excluded.${c}`),
+    ...MAX_COLUMNS.map((c) => `${c} = GREATEST(usage_rollups.${c}, excluded.${c})`),
+  ].join(", ");
   return [
     `WITH ins AS (${insertRows} RETURNING ${returning}),`,
     `g AS (SELECT hour, ${KEY_COLUMN_LIST}, ${AGGREGATES} FROM (SELECT ${hourOf("pg", '"timestamp"')} AS hour, ${rowProjection()} FROM ins) r GROUP BY hour, ${KEY_COLUMN_LIST}),`,

@@ -8,7 +8,16 @@
  * workers start once or twice.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ToolSession } from "../types";
@@ -103,7 +112,9 @@ describe("embedded sandbox: Python works", () => {
     expect(await run("def f():\n    return 1/0\nf()")).toBe(
       '[tool error] stderr:\nTraceback (most recent call last):\n  File "<code>", line 3, in <module>\n  File "<code>", line 2, in f\nZeroDivisionError: division by zero\n\nreturn_code: 1',
     );
-    expect(await run("print('partial')\nprint('oops', file=__import__('sys').stderr)")).toBe("stdout:\npartial\n\nstderr:\noops\n");
+    expect(await run("print('partial')\nprint('oops', file=__import__('sys').stderr)")).toBe(
+      "stdout:\npartial\n\nstderr:\noops\n",
+    );
     expect(await run("def broken(:\n  pass")).toStartWith("[tool error] stderr:\n");
   });
 
@@ -145,10 +156,14 @@ describe("embedded sandbox: TRIALS A3 escapes", () => {
 
   test("import js / pyodide_js and the ways back to them are cut", async () => {
     expect(await run("import js")).toContain("ModuleNotFoundError: No module named 'js'");
-    expect(await run("import pyodide_js\npyodide_js.mountNodeFS('/host', '/etc')")).toContain("ModuleNotFoundError: No module named 'pyodide_js'");
+    expect(await run("import pyodide_js\npyodide_js.mountNodeFS('/host', '/etc')")).toContain(
+      "ModuleNotFoundError: No module named 'pyodide_js'",
+    );
     expect(await run("from pyodide.code import run_js\nrun_js('process.pid')")).toContain("No module named 'js'");
     // A JsProxy's constructor chain no longer reaches Function.
-    expect(await run("from pyodide.ffi import to_js\nprint(to_js([1]).constructor.constructor)")).toBe("stdout:\nNone\n");
+    expect(await run("from pyodide.ffi import to_js\nprint(to_js([1]).constructor.constructor)")).toBe(
+      "stdout:\nNone\n",
+    );
     // Reviving the JS import hook from the GC finds nothing to import.
     const revived = await run(
       [
@@ -160,9 +175,11 @@ describe("embedded sandbox: TRIALS A3 escapes", () => {
     );
     expect(revived).toContain("No module named 'pyodide_js'");
     // emscripten_run_script calls eval(), which is a no-op.
-    expect(await run(`import ctypes\nctypes.CDLL(None).emscripten_run_script(b"require('fs').writeFileSync('${sentinel}', 'x')")\n'survived'`)).toContain(
-      "survived",
-    );
+    expect(
+      await run(
+        `import ctypes\nctypes.CDLL(None).emscripten_run_script(b"require('fs').writeFileSync('${sentinel}', 'x')")\n'survived'`,
+      ),
+    ).toContain("survived");
   });
 
   test("socket connect reaches no host port (and urllib neither)", async () => {
@@ -170,7 +187,9 @@ describe("embedded sandbox: TRIALS A3 escapes", () => {
     const text = await run(`import socket\ns = socket.create_connection(('127.0.0.1', ${port}), timeout=1)`);
     expect(text).toStartWith("[tool error]");
     expect(text).toContain("OSError");
-    const viaUrllib = await run(`import urllib.request\nurllib.request.urlopen('http://127.0.0.1:${port}/', timeout=1)`);
+    const viaUrllib = await run(
+      `import urllib.request\nurllib.request.urlopen('http://127.0.0.1:${port}/', timeout=1)`,
+    );
     expect(viaUrllib).toStartWith("[tool error]");
     await Bun.sleep(200);
     expect(connections).toBe(0);
@@ -179,7 +198,9 @@ describe("embedded sandbox: TRIALS A3 escapes", () => {
   test(
     "socket listen opens no host port: the worker dies cleanly, the session goes on in a fresh one",
     async () => {
-      const text = await run("import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 18089))\ns.listen()\n'listening'");
+      const text = await run(
+        "import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 18089))\ns.listen()\n'listening'",
+      );
       expect(text).toStartWith("[tool error]");
       expect(text).not.toContain("listening");
       const probe = await Bun.connect({ hostname: "127.0.0.1", port: 18089, socket: { data: () => {} } }).then(
@@ -215,7 +236,9 @@ describe("embedded sandbox: TRIALS A3 escapes", () => {
   test("SystemExit, sys.exit and os._exit become return codes", async () => {
     expect(await run("raise SystemExit(3)")).toBe("[tool error] return_code: 3");
     expect(await run("import sys\nprint('bye')\nsys.exit()")).toBe("stdout:\nbye\n");
-    expect(await run("import sys\nsys.exit('fatal: stop')")).toBe("[tool error] stderr:\nfatal: stop\n\nreturn_code: 1");
+    expect(await run("import sys\nsys.exit('fatal: stop')")).toBe(
+      "[tool error] stderr:\nfatal: stop\n\nreturn_code: 1",
+    );
     expect(await run("raise KeyboardInterrupt")).toContain("KeyboardInterrupt");
     expect(await run("'still here'")).toBe("stdout:\n'still here'\n");
   });
@@ -232,14 +255,18 @@ describe("embedded sandbox: TRIALS A3 escapes", () => {
   test("allocating 10 GB is Python's OverflowError; 1.5 GB under the 256 MB cap is a MemoryError", async () => {
     expect(await run("bytearray(10 * 1024**3)")).toContain("OverflowError");
     expect(await run("x = bytearray(1536 * 1024**2)")).toContain("MemoryError");
-    expect(await run("chunks = []\nfor _ in range(8): chunks.append(bytearray(64 * 1024**2))")).toContain("MemoryError");
+    expect(await run("chunks = []\nfor _ in range(8): chunks.append(bytearray(64 * 1024**2))")).toContain(
+      "MemoryError",
+    );
     expect(await run("del chunks\n'recovered'")).toBe("stdout:\n'recovered'\n");
   });
 });
 
 describe("embedded sandbox: Pyodide's internals reach no host file (the worker is confined)", () => {
   test("the known path, sys.modules['pyodide_js._api'] + run_sync(loadBinaryFile), finds no internal API", async () => {
-    const text = await run(readEach('sys.modules["pyodide_js._api"].loadBinaryFile(path)', [secretFile, `/proc/${process.pid}/cmdline`]));
+    const text = await run(
+      readEach('sys.modules["pyodide_js._api"].loadBinaryFile(path)', [secretFile, `/proc/${process.pid}/cmdline`]),
+    );
     expect(text).not.toContain("sk-planted");
     expect(text).not.toContain("READ");
     expect(text).toContain(`refused ${secretFile} AttributeError`);
@@ -249,12 +276,19 @@ describe("embedded sandbox: Pyodide's internals reach no host file (the worker i
     "the real internal API, reached another way, gets EPERM from the OS for every host path, as a Python exception; the worker lives on",
     async () => {
       expect(await run("kept = 'state'")).toBe("(no output)");
-      const paths = [secretFile, `/proc/${process.pid}/cmdline`, `/proc/${process.pid}/environ`, "/etc/hostname", hostDir];
+      const paths = [
+        secretFile,
+        `/proc/${process.pid}/cmdline`,
+        `/proc/${process.pid}/environ`,
+        "/etc/hostname",
+        hostDir,
+      ];
       const text = await run(REACH_API + readEach("API.loadBinaryFile(path)", paths));
       expect(text).toStartWith("stdout:\nreached: True\n");
       expect(text).not.toContain("sk-planted");
       expect(text).not.toContain("READ");
-      for (const path of paths) expect(text).toContain(`refused ${path} JsException Error: EPERM: operation not permitted, open '${path}'`);
+      for (const path of paths)
+        expect(text).toContain(`refused ${path} JsException Error: EPERM: operation not permitted, open '${path}'`);
       // The same worker answers: the session's variables are still there.
       expect(await run("kept")).toBe("stdout:\n'state'\n");
     },
@@ -342,7 +376,8 @@ for label, code in [
 `);
     expect(text).toStartWith("stdout:\n[]\n");
     expect(text).not.toContain("sk-planted");
-    for (const label of ["run_js", "pyfetch", "open_url", "ctypes libc"]) expect(text).not.toContain(`${label} returned`);
+    for (const label of ["run_js", "pyfetch", "open_url", "ctypes libc"])
+      expect(text).not.toContain(`${label} returned`);
   });
 
   test("host paths from Python: reads, listings, writes, unlinks and renames touch only the in-memory filesystem", async () => {
@@ -362,7 +397,8 @@ os.makedirs(${JSON.stringify(hostDir)}, exist_ok=True)
 open(${JSON.stringify(secretFile)}, "w").write("pwned")
 os.rename(${JSON.stringify(secretFile)}, ${JSON.stringify(`${secretFile}.moved`)})
 print(sorted(os.listdir(${JSON.stringify(hostDir)})))`);
-    for (const label of ["open", "os.open", "listdir", "unlink", "rename", "write"]) expect(text).toContain(`${label} FileNotFoundError`);
+    for (const label of ["open", "os.open", "listdir", "unlink", "rename", "write"])
+      expect(text).toContain(`${label} FileNotFoundError`);
     expect(text).toContain("['config.yml.moved']");
     expect(text).not.toContain("sk-planted");
   });
@@ -379,20 +415,42 @@ for label, f in [("kill", lambda: os.kill(${process.pid}, signal.SIGKILL)),
         print(label, "returned", repr(f()))
     except Exception as e:
         print(label, type(e).__name__)`);
-    for (const label of ["kill", "killpg", "execv", "posix_spawn", "popen"]) expect(text).not.toContain(`${label} returned`);
+    for (const label of ["kill", "killpg", "execv", "posix_spawn", "popen"])
+      expect(text).not.toContain(`${label} returned`);
   });
 });
 
 describe("embedded sandbox: the worker process itself, confined", () => {
   test("whatever it reaches, Bun refuses host files, programs, sockets and other processes; timers, threads and memory work", () => {
     const fixture = new URL("./fixtures/confined-attempts.ts", import.meta.url).pathname;
-    const res = Bun.spawnSync([process.execPath, fixture, secretFile, hostDir, String(process.pid)], { stdout: "pipe", stderr: "pipe", cwd: "/" });
+    const res = Bun.spawnSync([process.execPath, fixture, secretFile, hostDir, String(process.pid)], {
+      stdout: "pipe",
+      stderr: "pipe",
+      cwd: "/",
+    });
     expect(res.stderr.toString()).toBe("");
     const results = JSON.parse(res.stdout.toString()) as Record<string, string>;
-    const refused = ["readFileSync", "readFile", "Bun.file", "open for writing", "writeFileSync", "unlink", "rename", "stat", "readdir", "proc cmdline"];
-    for (const name of [...refused, "spawn", "fetch", "signal another process"]) expect([name, results[name]]).toEqual([name, "EPERM"]);
+    const refused = [
+      "readFileSync",
+      "readFile",
+      "Bun.file",
+      "open for writing",
+      "writeFileSync",
+      "unlink",
+      "rename",
+      "stat",
+      "readdir",
+      "proc cmdline",
+    ];
+    for (const name of [...refused, "spawn", "fetch", "signal another process"])
+      expect([name, results[name]]).toEqual([name, "EPERM"]);
     expect(results.listen).not.toStartWith("ok");
-    expect(results).toMatchObject({ "signal itself": "ok: true", timer: "ok: tick", thread: "ok: 42", "allocation and GC": "ok: 32" });
+    expect(results).toMatchObject({
+      "signal itself": "ok: true",
+      timer: "ok: tick",
+      thread: "ok: 42",
+      "allocation and GC": "ok: 32",
+    });
     expect(results["wasm memory growth"]).toStartWith("ok: ");
     expect(readFileSync(secretFile, "utf8")).toBe(SECRET);
     expect(readdirSync(hostDir)).toEqual(["config.yml"]);
@@ -402,11 +460,21 @@ describe("embedded sandbox: the worker process itself, confined", () => {
     "where seccomp is refused, the probe says why and the worker fails closed; --allow-unconfined runs code",
     async () => {
       const without = [process.execPath, new URL("./fixtures/without-seccomp.ts", import.meta.url).pathname];
-      const probe = Bun.spawnSync([...without, ...workerCommand(), "--probe-confinement"], { stdout: "pipe", stderr: "pipe" });
+      const probe = Bun.spawnSync([...without, ...workerCommand(), "--probe-confinement"], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       expect(probe.exitCode).toBe(1);
       expect(probe.stderr.toString()).toContain("seccomp(SET_MODE_FILTER) failed (errno 1)");
 
-      const worker = (extra: string[]) => Bun.spawn([...without, ...workerCommand(), ...extra], { stdin: "pipe", stdout: "pipe", stderr: "pipe", cwd: "/", env: {} });
+      const worker = (extra: string[]) =>
+        Bun.spawn([...without, ...workerCommand(), ...extra], {
+          stdin: "pipe",
+          stdout: "pipe",
+          stderr: "pipe",
+          cwd: "/",
+          env: {},
+        });
       const strict = worker([]);
       strict.stdin.end();
       expect(await strict.exited).toBe(1);
@@ -418,10 +486,15 @@ describe("embedded sandbox: the worker process itself, confined", () => {
       lenient.stdin.write(`${JSON.stringify({ id: 1, code: "6 * 7" })}\n`);
       lenient.stdin.end();
       expect(await lenient.exited).toBe(0);
-      const lines = (await new Response(lenient.stdout).text()).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = (await new Response(lenient.stdout).text())
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines[0]?.type).toBe("ready");
       expect(lines[1]).toMatchObject({ type: "result", id: 1, stdout: "42\n", returnCode: 0 });
-      expect(await new Response(lenient.stderr).text()).toContain("sandbox worker running unconfined (allowed by the operator)");
+      expect(await new Response(lenient.stderr).text()).toContain(
+        "sandbox worker running unconfined (allowed by the operator)",
+      );
     },
     SLOW,
   );
@@ -456,7 +529,8 @@ describe("embedded sandbox: isolation between sessions and from the host", () =>
       expect(limits).toMatch(/Max cpu time\s+\d+/);
       expect(limits).toMatch(/Max file size\s+0\s+0/);
     }
-    if (isolation.netns !== "none") expect(readlinkSync(`/proc/${pid}/ns/net`)).not.toBe(readlinkSync("/proc/self/ns/net"));
+    if (isolation.netns !== "none")
+      expect(readlinkSync(`/proc/${pid}/ns/net`)).not.toBe(readlinkSync("/proc/self/ns/net"));
     if (isolation.setpriv?.some((a) => a.startsWith("--reuid"))) {
       expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(/Uid:\s+65534\s/);
     }

@@ -7,7 +7,14 @@
  */
 import { logger } from "../../platform/logger";
 import type { ToolBackend, ToolSession } from "../types";
-import { detectIsolation, probeCommand, type SandboxIsolation, workerCommand, workerLimits, wrapWorkerArgv } from "./os-limits";
+import {
+  detectIsolation,
+  probeCommand,
+  type SandboxIsolation,
+  workerCommand,
+  workerLimits,
+  wrapWorkerArgv,
+} from "./os-limits";
 import { SandboxPool } from "./pool";
 import { DEFAULT_OUTPUT_CAP_BYTES } from "./protocol";
 import { codeArgument, renderSandboxResult, toolError } from "./render";
@@ -75,7 +82,9 @@ class EmbeddedSandboxSession implements ToolSession {
   }
 
   private take(): Promise<WorkerProcess> {
-    const worker = this.settings.refusal ? Promise.reject(new Error(this.settings.refusal)) : this.pool.acquire(this.leave.signal);
+    const worker = this.settings.refusal
+      ? Promise.reject(new Error(this.settings.refusal))
+      : this.pool.acquire(this.leave.signal);
     worker.catch(() => {});
     return worker;
   }
@@ -114,8 +123,13 @@ class EmbeddedSandboxSession implements ToolSession {
       if (err instanceof SandboxBusy) {
         // The acquire stays in line: the session's next call may find its worker ready.
         const { queueTimeoutS, maxProcesses } = this.settings;
-        log.warn("sandbox call waited for a worker in vain", { queue_timeout_s: queueTimeoutS, max_processes: maxProcesses });
-        return toolError(`the sandbox is busy: no sandbox worker came free within ${queueTimeoutS} s (${maxProcesses} run at once at most); try again later`);
+        log.warn("sandbox call waited for a worker in vain", {
+          queue_timeout_s: queueTimeoutS,
+          max_processes: maxProcesses,
+        });
+        return toolError(
+          `the sandbox is busy: no sandbox worker came free within ${queueTimeoutS} s (${maxProcesses} run at once at most); try again later`,
+        );
       }
       this.drop();
       return toolError(`the sandbox could not start: ${err instanceof Error ? err.message : String(err)}`);
@@ -123,7 +137,12 @@ class EmbeddedSandboxSession implements ToolSession {
     const outcome = await worker.exec(code);
     if (outcome.kind === "result") {
       if (!worker.alive) this.drop();
-      return renderSandboxResult({ stdout: outcome.stdout, stderr: outcome.stderr, returnCode: outcome.returnCode, files: [] });
+      return renderSandboxResult({
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        returnCode: outcome.returnCode,
+        files: [],
+      });
     }
     this.drop();
     const why = outcome.kind === "timeout" ? `execution timed out after ${this.settings.timeoutS} s` : outcome.reason;
@@ -201,7 +220,10 @@ export class EmbeddedSandbox implements ToolBackend {
       idleMs: this.options.idleMs ?? 5 * 60_000,
       maxProcesses,
     });
-    this.state = { pool, session: { timeoutS, queueTimeoutS: this.options.queueTimeoutS ?? timeoutS, maxProcesses, refusal } };
+    this.state = {
+      pool,
+      session: { timeoutS, queueTimeoutS: this.options.queueTimeoutS ?? timeoutS, maxProcesses, refusal },
+    };
     return this.state;
   }
 

@@ -60,6 +60,8 @@ describe("sandbox OS limits", () => {
       "gw",
       "sandbox-worker",
     ]);
-    expect(wrapWorkerArgv({ ...isolation, limits: "none", netns: "none", setpriv: null }, limits, ["gw"])).toEqual(["gw"]);
+    expect(wrapWorkerArgv({ ...isolation, limits: "none", netns: "none", setpriv: null }, limits, ["gw"])).toEqual([
+      "gw",
+    ]);
   });
 });

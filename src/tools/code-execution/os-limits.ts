@@ -69,7 +69,13 @@ function runs(argv: string[]): boolean {
 /** Runs the worker's confinement probe under the worker's user. */
 function probeConfinement(setpriv: string[] | null): SandboxIsolation["confinement"] {
   try {
-    const res = Bun.spawnSync([...(setpriv ?? []), ...workerCommand(), "--probe-confinement"], { stdin: "ignore", stdout: "ignore", stderr: "pipe", cwd: "/", env: {} });
+    const res = Bun.spawnSync([...(setpriv ?? []), ...workerCommand(), "--probe-confinement"], {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+      cwd: "/",
+      env: {},
+    });
     if (res.exitCode === 0) return { available: true };
     const said = res.stderr.toString().trim().split("\n").at(-1) ?? "";
     return { available: false, reason: said || `the probe exited with code ${res.exitCode}` };
@@ -134,7 +140,9 @@ export function detectIsolation(probe: string[]): SandboxIsolation {
   const setprivBin = which("setpriv");
   if (setprivBin) {
     const root = typeof process.getuid === "function" && process.getuid() === 0;
-    const candidates = root ? [[setprivBin, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--no-new-privs", "--"]] : [];
+    const candidates = root
+      ? [[setprivBin, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--no-new-privs", "--"]]
+      : [];
     candidates.push([setprivBin, "--no-new-privs", "--"]);
     setpriv = candidates.find((prefix) => runs([...prefix, ...probe])) ?? null;
   }
@@ -142,7 +150,10 @@ export function detectIsolation(probe: string[]): SandboxIsolation {
   detected = { limits, netns, setpriv, bin, confinement };
   const warnings: string[] = [];
   if (limits === "none") warnings.push("no prlimit or ulimit: the worker runs without CPU/memory/file rlimits");
-  if (netns === "none") warnings.push("unshare -n is not permitted here: the worker shares the host network namespace (its in-process hardening still blocks sockets)");
+  if (netns === "none")
+    warnings.push(
+      "unshare -n is not permitted here: the worker shares the host network namespace (its in-process hardening still blocks sockets)",
+    );
   if (!setpriv) warnings.push("setpriv unavailable: the worker keeps the gateway's user");
   const summary = {
     limits,
@@ -157,7 +168,12 @@ export function detectIsolation(probe: string[]): SandboxIsolation {
 
 /** The full argv of a worker: namespace, limits and privilege wrappers around the worker command. */
 export function wrapWorkerArgv(isolation: SandboxIsolation, limits: WorkerLimits, command: string[]): string[] {
-  return [...netnsPrefix(isolation.netns, isolation.bin.unshare), ...limitPrefix(isolation.limits, limits, isolation.bin), ...(isolation.setpriv ?? []), ...command];
+  return [
+    ...netnsPrefix(isolation.netns, isolation.bin.unshare),
+    ...limitPrefix(isolation.limits, limits, isolation.bin),
+    ...(isolation.setpriv ?? []),
+    ...command,
+  ];
 }
 
 /**

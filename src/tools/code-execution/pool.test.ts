@@ -5,11 +5,18 @@ import type { SandboxIsolation } from "./os-limits";
 import { WorkerProcess } from "./worker-process";
 
 const FAKE = new URL("./fixtures/fake-worker.ts", import.meta.url).pathname;
-const NONE: SandboxIsolation = { limits: "none", netns: "none", setpriv: null, bin: { prlimit: "", sh: "/bin/sh", unshare: "" },
+const NONE: SandboxIsolation = {
+  limits: "none",
+  netns: "none",
+  setpriv: null,
+  bin: { prlimit: "", sh: "/bin/sh", unshare: "" },
   confinement: { available: true },
 };
 /** A host where workers could not install their seccomp filter. */
-const NO_SECCOMP: SandboxIsolation = { ...NONE, confinement: { available: false, reason: "seccomp(SET_MODE_FILTER) failed (errno 1)" } };
+const NO_SECCOMP: SandboxIsolation = {
+  ...NONE,
+  confinement: { available: false, reason: "seccomp(SET_MODE_FILTER) failed (errno 1)" },
+};
 
 const backends: EmbeddedSandbox[] = [];
 interface FakeOptions {
@@ -187,13 +194,26 @@ describe("sandbox pool", () => {
   test("calls of one session run one at a time; bad arguments are a [tool error]", async () => {
     const backend = fake("0", { spares: 0 });
     const session = await backend.openSession();
-    const texts = await Promise.all([session.run({ code: "sleep:100" }), session.run({ code: "second" }), session.run({ nope: 1 })]);
-    expect(texts).toEqual(["stdout:\nsleep:100\n", "stdout:\nsecond\n", "[tool error] missing 'code': pass the Python source as a string"]);
+    const texts = await Promise.all([
+      session.run({ code: "sleep:100" }),
+      session.run({ code: "second" }),
+      session.run({ nope: 1 }),
+    ]);
+    expect(texts).toEqual([
+      "stdout:\nsleep:100\n",
+      "stdout:\nsecond\n",
+      "[tool error] missing 'code': pass the Python source as a string",
+    ]);
     await session.close();
   });
 
   test("the RSS watchdog kills a worker whose resident memory passes its limit", async () => {
-    const worker = new WorkerProcess({ argv: [process.execPath, FAKE, "0"], timeoutS: 10, rssLimitBytes: 150 * 1024 * 1024, startTimeoutMs: 5_000 });
+    const worker = new WorkerProcess({
+      argv: [process.execPath, FAKE, "0"],
+      timeoutS: 10,
+      rssLimitBytes: 150 * 1024 * 1024,
+      startTimeoutMs: 5_000,
+    });
     await worker.ready;
     const outcome = await worker.exec("alloc:400");
     expect(outcome).toEqual({ kind: "died", reason: "memory limit exceeded (resident memory over 150 MiB)" });
@@ -202,7 +222,12 @@ describe("sandbox pool", () => {
   });
 
   test("a worker that floods its reply channel without a newline is killed before the gateway buffers it all", async () => {
-    const worker = new WorkerProcess({ argv: [process.execPath, FAKE, "0"], timeoutS: 30, rssLimitBytes: 4 * 1024 ** 3, startTimeoutMs: 5_000 });
+    const worker = new WorkerProcess({
+      argv: [process.execPath, FAKE, "0"],
+      timeoutS: 30,
+      rssLimitBytes: 4 * 1024 ** 3,
+      startTimeoutMs: 5_000,
+    });
     await worker.ready;
     expect(await worker.exec("flood:64")).toEqual({ kind: "died", reason: "sent an oversized reply" });
     await worker.exitedPromise;

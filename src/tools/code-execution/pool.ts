@@ -53,7 +53,8 @@ export class SandboxPool {
     this.started++;
     this.live.add(worker);
     worker.ready.catch((err: unknown) => {
-      if (!worker.killedOnPurpose) log.error("sandbox worker failed to start", { error: err instanceof Error ? err.message : String(err) });
+      if (!worker.killedOnPurpose)
+        log.error("sandbox worker failed to start", { error: err instanceof Error ? err.message : String(err) });
     });
     void worker.exitedPromise.then(() => {
       this.live.delete(worker);
@@ -69,7 +70,8 @@ export class SandboxPool {
 
   private topUp(): void {
     if (this.stopped || this.idleTimer === null) return;
-    while (this.spares.length < this.options.spares && this.live.size < this.options.maxProcesses) this.spares.push(this.spawn());
+    while (this.spares.length < this.options.spares && this.live.size < this.options.maxProcesses)
+      this.spares.push(this.spawn());
   }
 
   private touch(): void {
@@ -130,7 +132,13 @@ export class SandboxPool {
   /** Ends a session's use of a worker: a pristine one goes back as a spare, any other is killed. */
   release(worker: WorkerProcess): void {
     // One spare over the target is fine: it saves a start, and the idle drain stops it.
-    if (!this.stopped && worker.alive && !worker.used && this.idleTimer !== null && this.spares.length <= this.options.spares) {
+    if (
+      !this.stopped &&
+      worker.alive &&
+      !worker.used &&
+      this.idleTimer !== null &&
+      this.spares.length <= this.options.spares
+    ) {
       this.spares.push(worker);
       return;
     }

@@ -68,7 +68,14 @@ export function parseWorkerMessage(line: string): WorkerMessage | null {
     typeof value.stderr === "string" &&
     typeof value.returnCode === "number"
   ) {
-    return { type: "result", id: value.id, stdout: value.stdout, stderr: value.stderr, returnCode: value.returnCode, final: value.final === true };
+    return {
+      type: "result",
+      id: value.id,
+      stdout: value.stdout,
+      stderr: value.stderr,
+      returnCode: value.returnCode,
+      final: value.final === true,
+    };
   }
   return null;
 }

@@ -17,7 +17,12 @@ let deleteStatus = 204;
 let server: ReturnType<typeof Bun.serve>;
 let base: string;
 
-const block = (stdout: string, stderr = "", return_code: number | null = 0, files: { file_id: string; filename: string }[] = []) => ({
+const block = (
+  stdout: string,
+  stderr = "",
+  return_code: number | null = 0,
+  files: { file_id: string; filename: string }[] = [],
+) => ({
   type: "code_execution_tool_result",
   tool_use_id: "t1",
   content: { type: "code_execution_result", stdout, stderr, return_code, content: files },
@@ -62,8 +67,16 @@ describe("remote sandbox protocol", () => {
     await session.close();
     expect(calls).toEqual([
       { method: "POST", path: "/sessions", body: {} },
-      { method: "POST", path: "/sessions/sess%201/exec", body: { tool: "code_execution", input: { code: "print('hi')" }, timeout_seconds: 60 } },
-      { method: "POST", path: "/sessions/sess%201/exec", body: { tool: "code_execution", input: { code: "x = 1" }, timeout_seconds: 60 } },
+      {
+        method: "POST",
+        path: "/sessions/sess%201/exec",
+        body: { tool: "code_execution", input: { code: "print('hi')" }, timeout_seconds: 60 },
+      },
+      {
+        method: "POST",
+        path: "/sessions/sess%201/exec",
+        body: { tool: "code_execution", input: { code: "x = 1" }, timeout_seconds: 60 },
+      },
       { method: "DELETE", path: "/sessions/sess%201", body: null },
     ]);
   });
@@ -133,7 +146,9 @@ describe("remote sandbox: unreachable -> ToolBackendUnreachable (502, SPEC §9.1
         return Response.json({ session_id: "s" });
       },
     });
-    const e = await unreachable(new RemoteSandbox({ baseUrl: `http://127.0.0.1:${slow.port}`, timeoutMs: 100 }).openSession());
+    const e = await unreachable(
+      new RemoteSandbox({ baseUrl: `http://127.0.0.1:${slow.port}`, timeoutMs: 100 }).openSession(),
+    );
     expect(e.reason).toContain("timed out");
     slow.stop(true);
   });
@@ -164,6 +179,8 @@ describe("result rendering (SPEC §9.4)", () => {
   });
 
   test("the embedded sandbox renders through the same function", () => {
-    expect(renderSandboxResult({ stdout: "", stderr: "", returnCode: 3, files: [] })).toBe("[tool error] return_code: 3");
+    expect(renderSandboxResult({ stdout: "", stderr: "", returnCode: 3, files: [] })).toBe(
+      "[tool error] return_code: 3",
+    );
   });
 });

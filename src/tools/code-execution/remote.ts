@@ -65,7 +65,10 @@ class RemoteSandboxSession implements ToolSession {
     try {
       await this.client.request("DELETE", `/sessions/${encodeURIComponent(this.sessionId)}`);
     } catch (err) {
-      log.warn("sandbox session delete failed", { session_id: this.sessionId, error: err instanceof ToolBackendUnreachable ? err.reason : String(err) });
+      log.warn("sandbox session delete failed", {
+        session_id: this.sessionId,
+        error: err instanceof ToolBackendUnreachable ? err.reason : String(err),
+      });
     }
   }
 }
@@ -92,7 +95,10 @@ export class RemoteSandbox implements ToolBackend {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      const reason = err instanceof DOMException && err.name === "TimeoutError" ? `timed out after ${this.timeoutMs} ms` : String(err);
+      const reason =
+        err instanceof DOMException && err.name === "TimeoutError"
+          ? `timed out after ${this.timeoutMs} ms`
+          : String(err);
       throw new ToolBackendUnreachable("code_execution", `${method} ${path}: ${reason}`, err);
     }
     if (!res.ok) {
@@ -113,7 +119,8 @@ export class RemoteSandbox implements ToolBackend {
   async openSession(): Promise<ToolSession> {
     const reply = await this.request("POST", "/sessions", {});
     const id = isRecord(reply) ? reply.session_id : undefined;
-    if (typeof id !== "string" || id === "") throw new ToolBackendUnreachable("code_execution", "POST /sessions: reply has no session_id");
+    if (typeof id !== "string" || id === "")
+      throw new ToolBackendUnreachable("code_execution", "POST /sessions: reply has no session_id");
     return new RemoteSandboxSession(this, id);
   }
 

@@ -20,7 +20,8 @@ export function renderSandboxResult(result: SandboxResult): string {
   if (result.returnCode !== null && result.returnCode !== 0) sections.push(`return_code: ${result.returnCode}`);
   if (result.files.length > 0) sections.push(`files: ${result.files.join(", ")}`);
   const text = sections.length > 0 ? sections.join("\n") : "(no output)";
-  const failed = (result.returnCode !== null && result.returnCode !== 0) || (result.stderr !== "" && result.stdout === "");
+  const failed =
+    (result.returnCode !== null && result.returnCode !== 0) || (result.stderr !== "" && result.stdout === "");
   return failed ? `${TOOL_ERROR_PREFIX}${text}` : text;
 }
 

@@ -147,11 +147,16 @@ describe.each(["x64", "arm64"] as const)("the worker's syscall filter on %s", (a
   test("every allow-listed syscall passes whatever its arguments", () => {
     const plain = ALLOWED_SYSCALLS.filter((name) => name in nr);
     expect(plain.length).toBeGreaterThan(50);
-    for (const name of plain) expect([name, decide(program, audit, (nr as Record<string, number>)[name] ?? -1, [9n, 9n, 9n])]).toEqual([name, "allow"]);
+    for (const name of plain)
+      expect([name, decide(program, audit, (nr as Record<string, number>)[name] ?? -1, [9n, 9n, 9n])]).toEqual([
+        name,
+        "allow",
+      ]);
   });
 
   test("paths, programs, sockets, other processes and kernel interfaces are refused with EPERM", () => {
-    for (const [name, number] of Object.entries(REFUSED[arch])) expect([name, decide(program, audit, number)]).toEqual([name, EPERM]);
+    for (const [name, number] of Object.entries(REFUSED[arch]))
+      expect([name, decide(program, audit, number)]).toEqual([name, EPERM]);
   });
 
   test("threads are allowed, new processes are not; clone3 answers ENOSYS so libc falls back to clone", () => {
@@ -189,7 +194,9 @@ describe.each(["x64", "arm64"] as const)("the worker's syscall filter on %s", (a
   test("a call through another architecture's table is refused; so are syscall numbers added to the kernel later", () => {
     const I386 = 0x40000003;
     expect(decide(program, I386, 3)).toEqual(EPERM); // read on i386, allowed on neither table as such
-    expect(decide(program, arch === "x64" ? SYSCALL_TABLES.arm64.audit : SYSCALL_TABLES.x64.audit, nr.read)).toEqual(EPERM);
+    expect(decide(program, arch === "x64" ? SYSCALL_TABLES.arm64.audit : SYSCALL_TABLES.x64.audit, nr.read)).toEqual(
+      EPERM,
+    );
     expect(decide(program, audit, 0x40000000 | nr.read)).toEqual(EPERM); // x32
     expect(decide(program, audit, 470)).toEqual(EPERM);
   });
@@ -205,8 +212,18 @@ function headerNumbers(arch: FilterArch, names: string[]): Record<string, number
   const header = arch === "x64" ? "/usr/include/x86_64-linux-gnu/asm/unistd_64.h" : "/usr/include/asm-generic/unistd.h";
   if (!gcc || !existsSync(header)) return null;
   // arm64 takes asm-generic's table with the options arch/arm64/include/uapi/asm/unistd.h turns on.
-  const arm64 = ["__BITS_PER_LONG 64", "__ARCH_WANT_RENAMEAT", "__ARCH_WANT_NEW_STAT", "__ARCH_WANT_SET_GET_RLIMIT", "__ARCH_WANT_SYS_CLONE3"];
-  const source = [...(arch === "arm64" ? arm64.map((d) => `#define ${d}`) : []), `#include <${header}>`, ...names.map((n) => `NR ${n} __NR_${n}`)].join("\n");
+  const arm64 = [
+    "__BITS_PER_LONG 64",
+    "__ARCH_WANT_RENAMEAT",
+    "__ARCH_WANT_NEW_STAT",
+    "__ARCH_WANT_SET_GET_RLIMIT",
+    "__ARCH_WANT_SYS_CLONE3",
+  ];
+  const source = [
+    ...(arch === "arm64" ? arm64.map((d) => `#define ${d}`) : []),
+    `#include <${header}>`,
+    ...names.map((n) => `NR ${n} __NR_${n}`),
+  ].join("\n");
   const dir = mkdtempSync(join(tmpdir(), "nr-"));
   writeFileSync(join(dir, "nr.c"), source);
   const res = Bun.spawnSync([gcc, "-E", "-P", join(dir, "nr.c")], { stdout: "pipe", stderr: "pipe" });

@@ -67,7 +67,9 @@ export class WorkerProcess {
     void this.proc.exited.then((code) => {
       this.exited = true;
       const signal = this.proc.signalCode;
-      this.deathReason ??= signal ? `the sandbox process was killed (${signal})` : `the sandbox process exited with code ${code}`;
+      this.deathReason ??= signal
+        ? `the sandbox process was killed (${signal})`
+        : `the sandbox process exited with code ${code}`;
       this.deliver(null);
     });
     void this.pumpStdout();
@@ -159,7 +161,9 @@ export class WorkerProcess {
     const watchdog = setInterval(() => {
       const rss = readRssBytes(this.pid);
       if (rss !== null && rss > this.options.rssLimitBytes) {
-        this.kill(`memory limit exceeded (resident memory over ${Math.round(this.options.rssLimitBytes / 1048576)} MiB)`);
+        this.kill(
+          `memory limit exceeded (resident memory over ${Math.round(this.options.rssLimitBytes / 1048576)} MiB)`,
+        );
       }
     }, RSS_POLL_MS);
     try {

@@ -29,7 +29,13 @@ import { openSync } from "node:fs";
 import type { PyodideAPI } from "pyodide";
 import type { PyDict } from "pyodide/ffi";
 import { installSeccompFilter } from "../../platform/seccomp";
-import { DEFAULT_OUTPUT_CAP_BYTES, type ExecReply, parseExecRequest, type WorkerMessage, type WorkerOptions } from "./protocol";
+import {
+  DEFAULT_OUTPUT_CAP_BYTES,
+  type ExecReply,
+  parseExecRequest,
+  type WorkerMessage,
+  type WorkerOptions,
+} from "./protocol";
 import { RUNNER_SOURCE } from "./runner.py.ts";
 import { buildSyscallFilter } from "./syscall-filter";
 
@@ -80,7 +86,8 @@ async function stubEmscriptenNodeHooks(): Promise<void> {
   mod.default.createRequire = (url: string | URL): RequireFn => {
     const real = original(url);
     return (id: string): unknown => {
-      if (/child_process/.test(id)) return { spawnSync: () => ({ status: 127, signal: null }), spawn: noSockets, execSync: noSockets };
+      if (/child_process/.test(id))
+        return { spawnSync: () => ({ status: 127, signal: null }), spawn: noSockets, execSync: noSockets };
       if (id === "node:fs" || id === "fs") return {};
       if (id === "ws") {
         const ws = Object.assign(noSockets, { Server: noSockets });
@@ -130,7 +137,8 @@ function cutStringToCode(): void {
     Object.getPrototypeOf(function* () {}),
     Object.getPrototypeOf(async function* () {}),
   ];
-  for (const proto of protos) Object.defineProperty(proto, "constructor", { value: undefined, writable: false, configurable: false });
+  for (const proto of protos)
+    Object.defineProperty(proto, "constructor", { value: undefined, writable: false, configurable: false });
   Object.defineProperty(globalThis, "eval", { value: () => undefined, writable: false, configurable: false });
   const g = globalThis as unknown as Record<string, unknown>;
   for (const name of [
@@ -226,10 +234,17 @@ export async function runSandboxWorker(options: Partial<WorkerOptions> = {}): Pr
     }
     exit(70);
   };
-  const onFatal = () => end(fatal?.find((line) => /Error:/.test(line))?.split("\n")[0]?.slice(0, 300) ?? "Pyodide fatal error");
+  const onFatal = () =>
+    end(
+      fatal
+        ?.find((line) => /Error:/.test(line))
+        ?.split("\n")[0]
+        ?.slice(0, 300) ?? "Pyodide fatal error",
+    );
   const onUncaught = (e: unknown) => {
     // os._exit(n) surfaces as Emscripten's ExitStatus: report it as the snippet's return code.
-    const status = typeof e === "object" && e !== null && "status" in e && typeof e.status === "number" ? e.status : null;
+    const status =
+      typeof e === "object" && e !== null && "status" in e && typeof e.status === "number" ? e.status : null;
     if (status !== null) end(null, status);
     else end(e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e));
   };
@@ -237,7 +252,9 @@ export async function runSandboxWorker(options: Partial<WorkerOptions> = {}): Pr
   process.on("unhandledRejection", onUncaught);
   // stdout is the protocol channel: anything printed through console goes to stderr.
   const toStderr = (...args: unknown[]) => {
-    const text = args.map((a) => (typeof a === "string" ? a : a instanceof Error ? `${a.name}: ${a.message}` : String(a))).join(" ");
+    const text = args
+      .map((a) => (typeof a === "string" ? a : a instanceof Error ? `${a.name}: ${a.message}` : String(a)))
+      .join(" ");
     stderrWrite(`${text}\n`);
     if (fatal) fatal.push(text);
     else if (text.includes("Pyodide has suffered a fatal error")) {
@@ -262,7 +279,13 @@ export async function runSandboxWorker(options: Partial<WorkerOptions> = {}): Pr
     const jsglobals = Object.create(null) as Record<string, unknown>;
     jsglobals.setTimeout = (f: () => void, ms?: number) => setTimeout(f, ms);
     jsglobals.clearTimeout = (id: ReturnType<typeof setTimeout>) => clearTimeout(id);
-    py = await loadPyodide({ ...pyodideAssets, jsglobals, env: { HOME: "/home/pyodide" }, stdout: () => {}, stderr: () => {} });
+    py = await loadPyodide({
+      ...pyodideAssets,
+      jsglobals,
+      env: { HOME: "/home/pyodide" },
+      stdout: () => {},
+      stderr: () => {},
+    });
     py.setStdout({ write: out.write });
     py.setStderr({ write: err.write });
     py.setStdin({ stdin: () => null });
@@ -304,12 +327,25 @@ export async function runSandboxWorker(options: Partial<WorkerOptions> = {}): Pr
       current = request.id;
       try {
         const returnCode = await run(request.code);
-        reply = { type: "result", id: request.id, stdout: out.take(), stderr: err.take(), returnCode: Number(returnCode) };
+        reply = {
+          type: "result",
+          id: request.id,
+          stdout: out.take(),
+          stderr: err.take(),
+          returnCode: Number(returnCode),
+        };
       } catch (e) {
         // The runner catches every Python exception, so this is the interpreter itself failing (a Pyodide fatal
         // error): report it and exit, the parent starts a fresh process.
         const message = e instanceof Error ? e.message.split("\n")[0] : String(e);
-        reply = { type: "result", id: request.id, stdout: out.take(), stderr: `${err.take()}\nsandbox crashed: ${message}`.trimStart(), returnCode: 1, final: true };
+        reply = {
+          type: "result",
+          id: request.id,
+          stdout: out.take(),
+          stderr: `${err.take()}\nsandbox crashed: ${message}`.trimStart(),
+          returnCode: 1,
+          final: true,
+        };
         send(reply);
         return exit(70);
       }

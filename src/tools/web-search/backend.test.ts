@@ -5,7 +5,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { classifyAddress } from "../ssrf";
 import { ToolBackendUnreachable } from "../types";
-import { DEFAULT_ENGINES, filterResults, hostMatches, renderResults, WebSearch, type WebSearchOptions, webSearchOptions } from "./backend";
+import {
+  DEFAULT_ENGINES,
+  filterResults,
+  hostMatches,
+  renderResults,
+  WebSearch,
+  type WebSearchOptions,
+  webSearchOptions,
+} from "./backend";
 import { decodeBody, fetchPage, PAGE_MAX_BYTES } from "./fetch-page";
 import { PageExtractor } from "./extractor";
 
@@ -40,7 +48,11 @@ function pageRoutes(req: Request): Response {
   pageHits.push({ path: url.pathname, host: req.headers.get("host"), userAgent: req.headers.get("user-agent") });
   const p = url.pathname;
   if (p === "/article") return new Response(ARTICLE, { headers: { "content-type": "text/html; charset=utf-8" } });
-  if (p === "/latin1") return new Response(new Uint8Array([...new TextEncoder().encode("<p>caf"), 0xe9, ...new TextEncoder().encode(" au lait</p>")]), { headers: { "content-type": "text/html; charset=iso-8859-1" } });
+  if (p === "/latin1")
+    return new Response(
+      new Uint8Array([...new TextEncoder().encode("<p>caf"), 0xe9, ...new TextEncoder().encode(" au lait</p>")]),
+      { headers: { "content-type": "text/html; charset=iso-8859-1" } },
+    );
   if (p === "/plain") return new Response("Just some plain text.", { headers: { "content-type": "text/plain" } });
   if (p === "/huge") {
     // 6 MiB of text: the reader stops at 5 MiB.
@@ -58,13 +70,19 @@ function pageRoutes(req: Request): Response {
     );
   }
   if (p === "/missing") return new Response("nope", { status: 404 });
-  if (p === "/binary") return new Response(new Uint8Array([1, 2, 3]), { headers: { "content-type": "application/octet-stream" } });
-  if (p === "/slow") return new Promise<Response>((resolve) => setTimeout(() => resolve(new Response("late")), 3_000)) as unknown as Response;
+  if (p === "/binary")
+    return new Response(new Uint8Array([1, 2, 3]), { headers: { "content-type": "application/octet-stream" } });
+  if (p === "/slow")
+    return new Promise<Response>((resolve) =>
+      setTimeout(() => resolve(new Response("late")), 3_000),
+    ) as unknown as Response;
   if (p === "/no-location") return new Response(null, { status: 302 });
   const hops = /^\/hops\/(\d+)$/.exec(p);
   if (hops) {
     const n = Number(hops[1]);
-    return n === 0 ? Response.redirect(`${url.origin}/article`, 302) : new Response(null, { status: 301, headers: { location: `/hops/${n - 1}` } });
+    return n === 0
+      ? Response.redirect(`${url.origin}/article`, 302)
+      : new Response(null, { status: 301, headers: { location: `/hops/${n - 1}` } });
   }
   if (p === "/to-loopback") return Response.redirect(`http://127.0.0.1:${pages.port}/article`, 302);
   if (p === "/to-metadata") return Response.redirect("http://169.254.169.254/latest/meta-data/", 302);
@@ -72,7 +90,12 @@ function pageRoutes(req: Request): Response {
   return new Response("unknown", { status: 404 });
 }
 
-const result = (url: string, title = "Title", content = "snippet", extra: Record<string, unknown> = {}) => ({ url, title, content, ...extra });
+const result = (url: string, title = "Title", content = "snippet", extra: Record<string, unknown> = {}) => ({
+  url,
+  title,
+  content,
+  ...extra,
+});
 
 const created: WebSearch[] = [];
 afterEach(async () => {
@@ -167,8 +190,14 @@ describe("the search request", () => {
 
   test("env knobs: max results (invalid ignored with a warning, clamped) and extraction switch", () => {
     const warnings: string[] = [];
-    const base = { webSearchUrl: "http://s", webSearchEngines: null, webSearchExtract: null, webSearchAllowPrivateHosts: false };
-    const opts = (max: string | null, extract: string | null = null) => webSearchOptions({ ...base, webSearchMaxResults: max, webSearchExtract: extract }, (m) => warnings.push(m));
+    const base = {
+      webSearchUrl: "http://s",
+      webSearchEngines: null,
+      webSearchExtract: null,
+      webSearchAllowPrivateHosts: false,
+    };
+    const opts = (max: string | null, extract: string | null = null) =>
+      webSearchOptions({ ...base, webSearchMaxResults: max, webSearchExtract: extract }, (m) => warnings.push(m));
     expect(opts(null).maxResults).toBe(5);
     expect(opts("3").maxResults).toBe(3);
     expect(opts("50").maxResults).toBe(20);
@@ -197,7 +226,9 @@ describe("unreachable backend -> ToolBackendUnreachable (502, SPEC §9.1 text)",
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ToolBackendUnreachable);
-    expect((err as ToolBackendUnreachable).message).toBe("web_search backend unreachable — check GATEWAY_WEB_SEARCH_URL");
+    expect((err as ToolBackendUnreachable).message).toBe(
+      "web_search backend unreachable — check GATEWAY_WEB_SEARCH_URL",
+    );
     expect((err as ToolBackendUnreachable).status).toBe(502);
   });
 
@@ -217,18 +248,30 @@ describe("filters, max results and rendering", () => {
     expect(hostMatches("docs.Python.org", "python.org")).toBe(true);
     expect(hostMatches("python.org", "PYTHON.ORG")).toBe(true);
     expect(hostMatches("notpython.org", "python.org")).toBe(false);
-    const rs = ["https://a.example.com/1", "https://example.com/2", "https://evil-example.com/3", "https://b.other.net/4"].map((url) => ({
+    const rs = [
+      "https://a.example.com/1",
+      "https://example.com/2",
+      "https://evil-example.com/3",
+      "https://b.other.net/4",
+    ].map((url) => ({
       url,
       title: url,
       content: "",
       extractedContent: null,
     }));
-    expect(filterResults(rs, { allowedDomains: ["Example.com"] }, 20).map((r) => r.url)).toEqual(["https://a.example.com/1", "https://example.com/2"]);
-    expect(filterResults(rs, { blockedDomains: ["example.com"] }, 20).map((r) => r.url)).toEqual(["https://evil-example.com/3", "https://b.other.net/4"]);
-    expect(filterResults(rs, { allowedDomains: ["example.com", "other.net"], blockedDomains: ["a.example.com"] }, 20).map((r) => r.url)).toEqual([
+    expect(filterResults(rs, { allowedDomains: ["Example.com"] }, 20).map((r) => r.url)).toEqual([
+      "https://a.example.com/1",
       "https://example.com/2",
+    ]);
+    expect(filterResults(rs, { blockedDomains: ["example.com"] }, 20).map((r) => r.url)).toEqual([
+      "https://evil-example.com/3",
       "https://b.other.net/4",
     ]);
+    expect(
+      filterResults(rs, { allowedDomains: ["example.com", "other.net"], blockedDomains: ["a.example.com"] }, 20).map(
+        (r) => r.url,
+      ),
+    ).toEqual(["https://example.com/2", "https://b.other.net/4"]);
   });
 
   test("[i] title\\nurl\\nbody, joined by a blank line; first max_results (default 5; entry wins, clamped 1..20)", async () => {
@@ -240,18 +283,30 @@ describe("filters, max results and rendering", () => {
     expect((await runSearch(b, "q", { maxResults: 2 })).split("\n\n")).toHaveLength(2);
     expect((await runSearch(b, "q", { maxResults: 0 })).split("\n\n")).toHaveLength(1);
     expect((await runSearch(b, "q", { maxResults: 99 })).split("\n\n")).toHaveLength(20);
-    expect(await runSearch(b, "q", { allowedDomains: ["site3.example.org"] })).toBe("[1] T3\nhttps://site3.example.org/p\nsnippet 3");
+    expect(await runSearch(b, "q", { allowedDomains: ["site3.example.org"] })).toBe(
+      "[1] T3\nhttps://site3.example.org/p\nsnippet 3",
+    );
   });
 
   test("items without url are dropped; missing titles are (untitled); bodies are trimmed and cut at 1500 chars + …", async () => {
-    searchReply = () => Response.json({ results: [{ title: "no url", content: "x" }, { url: "https://a.example/", content: `  ${"b".repeat(2000)}  ` }, "junk"] });
+    searchReply = () =>
+      Response.json({
+        results: [
+          { title: "no url", content: "x" },
+          { url: "https://a.example/", content: `  ${"b".repeat(2000)}  ` },
+          "junk",
+        ],
+      });
     const text = await runSearch(backend({ extract: false }), "q");
     expect(text).toBe(`[1] (untitled)\nhttps://a.example/\n${"b".repeat(1500)}…`);
     expect(renderResults("q", [{ url: "u", title: " T ", body: "exactly" }])).toBe("[1] T\nu\nexactly");
   });
 
   test("a backend-supplied extracted_content is used and the page is not fetched", async () => {
-    searchReply = () => Response.json({ results: [result(`${PAGE}/article`, "Widgets", "snippet", { extracted_content: "Backend markdown." })] });
+    searchReply = () =>
+      Response.json({
+        results: [result(`${PAGE}/article`, "Widgets", "snippet", { extracted_content: "Backend markdown." })],
+      });
     expect(await runSearch(backend(), "q")).toBe(`[1] Widgets\n${PAGE}/article\nBackend markdown.`);
     expect(pageHits).toHaveLength(0);
   });
@@ -299,17 +354,26 @@ describe("page extraction (local pages, with the allow-private override)", () =>
     const ssrf = { allowPrivate: true, overrideVariable: "X" };
     expect((await fetchPage(`${PAGE}/hops/4`, { ssrf })).ok).toBe(true);
     expect(await fetchPage(`${PAGE}/hops/5`, { ssrf })).toEqual({ ok: false, reason: "more than 5 redirects" });
-    expect(await fetchPage(`${PAGE}/no-location`, { ssrf })).toEqual({ ok: false, reason: "redirect (302) without Location" });
+    expect(await fetchPage(`${PAGE}/no-location`, { ssrf })).toEqual({
+      ok: false,
+      reason: "redirect (302) without Location",
+    });
   });
 
   test("non-2xx, non-text content and timeouts fall back to the snippet silently", async () => {
     searchReply = () =>
       Response.json({
-        results: [result(`${PAGE}/missing`, "A", "snippet A"), result(`${PAGE}/binary`, "B", "snippet B"), result(`${PAGE}/slow`, "C", "snippet C")],
+        results: [
+          result(`${PAGE}/missing`, "A", "snippet A"),
+          result(`${PAGE}/binary`, "B", "snippet B"),
+          result(`${PAGE}/slow`, "C", "snippet C"),
+        ],
       });
     const started = performance.now();
     const text = await runSearch(backend({ pageTimeoutMs: 300 }), "q");
-    expect(text).toBe(`[1] A\n${PAGE}/missing\nsnippet A\n\n[2] B\n${PAGE}/binary\nsnippet B\n\n[3] C\n${PAGE}/slow\nsnippet C`);
+    expect(text).toBe(
+      `[1] A\n${PAGE}/missing\nsnippet A\n\n[2] B\n${PAGE}/binary\nsnippet B\n\n[3] C\n${PAGE}/slow\nsnippet C`,
+    );
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 
@@ -367,7 +431,11 @@ describe("SSRF on result pages (no override)", () => {
 
   test("the refusal reason names the host, address, reason and override variable", async () => {
     const page = await fetchPage(`${PUBLIC}/to-metadata`, {
-      ssrf: { allowPrivate: false, overrideVariable: "GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS", classify: strictButPublicTwo.classify },
+      ssrf: {
+        allowPrivate: false,
+        overrideVariable: "GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS",
+        classify: strictButPublicTwo.classify,
+      },
     });
     expect(page.ok).toBe(false);
     if (page.ok) return;
@@ -395,7 +463,12 @@ describe("the extraction child", () => {
   });
 
   test("a crash fails the pending pages; idle and worn children are stopped", async () => {
-    const crashing = new PageExtractor({ argv: [process.execPath, "-e", "process.exit(5)"], timeoutMs: 5_000, idleMs: 60_000, maxPages: 50 });
+    const crashing = new PageExtractor({
+      argv: [process.execPath, "-e", "process.exit(5)"],
+      timeoutMs: 5_000,
+      idleMs: 60_000,
+      maxPages: 50,
+    });
     await expect(crashing.toMarkdown("<p>x</p>")).rejects.toThrow("the extraction process ended (code 5)");
     // The real child (`bun src/main.ts sandbox-worker --extract` under the OS wrappers).
     const idle = new PageExtractor({ timeoutMs: 5_000, idleMs: 100, maxPages: 2 });

@@ -6,7 +6,13 @@
  */
 import { logger } from "../../platform/logger";
 import type { SsrfOptions } from "../ssrf";
-import { type ToolBackend, type ToolEntryOptions, ToolBackendUnreachable, type ToolSession, TOOL_ERROR_PREFIX } from "../types";
+import {
+  type ToolBackend,
+  type ToolEntryOptions,
+  ToolBackendUnreachable,
+  type ToolSession,
+  TOOL_ERROR_PREFIX,
+} from "../types";
 import { fetchPage, PAGE_TIMEOUT_MS } from "./fetch-page";
 import { PageExtractor } from "./extractor";
 
@@ -54,7 +60,10 @@ const clamp = (n: number) => Math.min(20, Math.max(1, Math.trunc(n)));
 const FALSE_WORDS = new Set(["0", "false", "no", "off"]);
 
 /** Resolves the raw env strings: engines (blanks dropped), max results (invalid -> warning, default 5), extract. */
-export function webSearchOptions(settings: WebSearchSettings, warn: (message: string) => void = (m) => log.warn(m)): WebSearchOptions {
+export function webSearchOptions(
+  settings: WebSearchSettings,
+  warn: (message: string) => void = (m) => log.warn(m),
+): WebSearchOptions {
   const engines = (settings.webSearchEngines ?? "")
     .split(",")
     .map((e) => e.trim())
@@ -64,7 +73,10 @@ export function webSearchOptions(settings: WebSearchSettings, warn: (message: st
   if (raw) {
     const n = Number(raw);
     if (/^\d+$/.test(raw) && n >= 1) maxResults = clamp(n);
-    else warn(`Ignoring GATEWAY_WEB_SEARCH_MAX_RESULTS='${settings.webSearchMaxResults}': not an integer >= 1 (using ${DEFAULT_MAX_RESULTS})`);
+    else
+      warn(
+        `Ignoring GATEWAY_WEB_SEARCH_MAX_RESULTS='${settings.webSearchMaxResults}': not an integer >= 1 (using ${DEFAULT_MAX_RESULTS})`,
+      );
   }
   return {
     baseUrl: settings.webSearchUrl.replace(/\/+$/, ""),
@@ -78,7 +90,11 @@ export function webSearchOptions(settings: WebSearchSettings, warn: (message: st
 /** A host matches a domain when equal to it or ending in `.<domain>`, case-insensitive (SPEC §9.1). */
 export function hostMatches(host: string, domain: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");
-  const d = domain.trim().toLowerCase().replace(/^\*?\./, "").replace(/\.$/, "");
+  const d = domain
+    .trim()
+    .toLowerCase()
+    .replace(/^\*?\./, "")
+    .replace(/\.$/, "");
   return d !== "" && (h === d || h.endsWith(`.${d}`));
 }
 
@@ -138,7 +154,12 @@ export class WebSearch implements ToolBackend {
   readonly extractor: PageExtractor;
 
   constructor(readonly options: WebSearchOptions) {
-    this.extractor = new PageExtractor({ argv: options.extractorArgv, timeoutMs: PAGE_TIMEOUT_MS, idleMs: 60_000, maxPages: 50 });
+    this.extractor = new PageExtractor({
+      argv: options.extractorArgv,
+      timeoutMs: PAGE_TIMEOUT_MS,
+      idleMs: 60_000,
+      maxPages: 50,
+    });
   }
 
   /** The backend query; transport failures, non-2xx, invalid JSON or a non-list `results` are unreachable errors. */
@@ -152,7 +173,11 @@ export class WebSearch implements ToolBackend {
         signal: AbortSignal.timeout(this.options.searchTimeoutMs ?? SEARCH_TIMEOUT_MS),
       });
     } catch (err) {
-      throw new ToolBackendUnreachable("web_search", `GET /search: ${err instanceof Error ? err.message : String(err)}`, err);
+      throw new ToolBackendUnreachable(
+        "web_search",
+        `GET /search: ${err instanceof Error ? err.message : String(err)}`,
+        err,
+      );
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => {});
@@ -181,7 +206,10 @@ export class WebSearch implements ToolBackend {
     const raw = typeof args === "object" && args !== null ? (args as Record<string, unknown>).query : undefined;
     const query = typeof raw === "string" ? raw.trim() : "";
     if (!query) return `${TOOL_ERROR_PREFIX}empty query`;
-    const max = typeof entry.maxResults === "number" && Number.isFinite(entry.maxResults) ? clamp(entry.maxResults) : this.options.maxResults;
+    const max =
+      typeof entry.maxResults === "number" && Number.isFinite(entry.maxResults)
+        ? clamp(entry.maxResults)
+        : this.options.maxResults;
     const kept = filterResults(await this.search(query), entry, max);
     const ssrf: SsrfOptions = {
       allowPrivate: this.options.allowPrivateHosts,
@@ -192,7 +220,11 @@ export class WebSearch implements ToolBackend {
     const bodies = await mapLimited(kept, EXTRACT_CONCURRENCY, async (r) => {
       if (r.extractedContent) return r.extractedContent;
       if (!this.options.extract) return r.content;
-      const page = await fetchPage(r.url, { ssrf, timeoutMs: this.options.pageTimeoutMs, toMarkdown: (html) => this.extractor.toMarkdown(html) });
+      const page = await fetchPage(r.url, {
+        ssrf,
+        timeoutMs: this.options.pageTimeoutMs,
+        toMarkdown: (html) => this.extractor.toMarkdown(html),
+      });
       if (page.ok) return page.markdown;
       log.debug("page extraction fell back to the snippet", { url: r.url, reason: page.reason });
       return r.content;

@@ -10,7 +10,11 @@ import TurndownService from "turndown";
 
 type TdNode = TurndownService.Node;
 
-const cellText = (content: string) => content.replace(/\s*\n+\s*/g, " ").replace(/\|/g, "\\|").trim();
+const cellText = (content: string) =>
+  content
+    .replace(/\s*\n+\s*/g, " ")
+    .replace(/\|/g, "\\|")
+    .trim();
 
 /** The little of the DOM the table rules use (turndown's node type is the DOM's, which this project's lib lacks). */
 interface ElementLike {
@@ -38,7 +42,9 @@ function createTurndown(): TurndownService {
     replacement: (content, node) => {
       const row = `|${content}\n`;
       if (!firstRowOf(node)) return row;
-      const cells = Array.from((node as unknown as ElementLike).childNodes).filter((c) => c.nodeName === "TH" || c.nodeName === "TD").length;
+      const cells = Array.from((node as unknown as ElementLike).childNodes).filter(
+        (c) => c.nodeName === "TH" || c.nodeName === "TD",
+      ).length;
       return `${row}|${" --- |".repeat(Math.max(cells, 1))}\n`;
     },
   });
@@ -58,7 +64,9 @@ export function htmlToMarkdown(html: string): string {
   turndown ??= createTurndown();
   let body: string | null = null;
   try {
-    const article = new Readability(document as unknown as ConstructorParameters<typeof Readability>[0], { charThreshold: 200 }).parse();
+    const article = new Readability(document as unknown as ConstructorParameters<typeof Readability>[0], {
+      charThreshold: 200,
+    }).parse();
     if (article?.content && (article.textContent ?? "").trim().length > 0) body = article.content;
   } catch {
     body = null;

@@ -6,7 +6,13 @@
  * and the next page starts a fresh one.
  */
 import type { Subprocess } from "bun";
-import { detectIsolation, probeCommand, workerCommand, workerLimits, wrapWorkerArgv } from "../code-execution/os-limits";
+import {
+  detectIsolation,
+  probeCommand,
+  workerCommand,
+  workerLimits,
+  wrapWorkerArgv,
+} from "../code-execution/os-limits";
 import type { ExtractReply } from "./extract-worker";
 
 export interface ExtractorOptions {
@@ -44,7 +50,10 @@ export class PageExtractor {
   }
 
   private start(): Subprocess<"pipe", "pipe", "ignore"> {
-    this.argv ??= wrapWorkerArgv(detectIsolation(probeCommand()), workerLimits(EXTRACT_MEMORY_MB, 30), [...workerCommand(), "--extract"]);
+    this.argv ??= wrapWorkerArgv(detectIsolation(probeCommand()), workerLimits(EXTRACT_MEMORY_MB, 30), [
+      ...workerCommand(),
+      "--extract",
+    ]);
     const proc = Bun.spawn(this.argv, {
       stdin: "pipe",
       stdout: "pipe",

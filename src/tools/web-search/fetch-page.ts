@@ -12,7 +12,9 @@ export const PAGE_MAX_BYTES = 5 * 1024 * 1024;
 export const MAX_REDIRECTS = 5;
 export const USER_AGENT = "Mozilla/5.0 (compatible; otari-gateway-web-search)";
 
-export type PageResult = { ok: true; markdown: string; finalUrl: string; truncated: boolean } | { ok: false; reason: string };
+export type PageResult =
+  | { ok: true; markdown: string; finalUrl: string; truncated: boolean }
+  | { ok: false; reason: string };
 
 export interface FetchPageOptions {
   ssrf: SsrfOptions;
@@ -112,13 +114,19 @@ export async function fetchPage(rawUrl: string, options: FetchPageOptions): Prom
       const mime = (contentType ?? "text/html").split(";")[0]?.trim().toLowerCase() ?? "";
       let markdown: string;
       if (mime === "text/plain" || mime === "text/markdown") markdown = text.trim();
-      else if (mime === "text/html" || mime === "application/xhtml+xml" || mime === "") markdown = await (options.toMarkdown ?? inThread)(text);
+      else if (mime === "text/html" || mime === "application/xhtml+xml" || mime === "")
+        markdown = await (options.toMarkdown ?? inThread)(text);
       else return { ok: false, reason: `unsupported content type ${mime}` };
       if (!markdown) return { ok: false, reason: "no readable content" };
       return { ok: true, markdown, finalUrl: target.url.href, truncated };
     }
   } catch (err) {
-    const reason = err instanceof Error ? (err.name === "TimeoutError" ? `timed out after ${options.timeoutMs ?? PAGE_TIMEOUT_MS} ms` : err.message) : String(err);
+    const reason =
+      err instanceof Error
+        ? err.name === "TimeoutError"
+          ? `timed out after ${options.timeoutMs ?? PAGE_TIMEOUT_MS} ms`
+          : err.message
+        : String(err);
     return { ok: false, reason };
   }
 }

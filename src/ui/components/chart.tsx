@@ -30,7 +30,13 @@ function label(iso: string, spanMs: number): string {
   return d.toLocaleDateString("en-GB", { month: "short", day: "2-digit" });
 }
 
-export function LineChart(props: { title: string; timestamps: string[]; series: ChartSeries[]; format: (n: number) => string; testId?: string }) {
+export function LineChart(props: {
+  title: string;
+  timestamps: string[];
+  series: ChartSeries[];
+  format: (n: number) => string;
+  testId?: string;
+}) {
   const [showData, setShowData] = useState(false);
   const n = props.timestamps.length;
   const all = props.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
@@ -39,7 +45,8 @@ export function LineChart(props: { title: string; timestamps: string[]; series: 
   const y = (v: number) => H - M.bottom - (v / top) * (H - M.top - M.bottom);
   const span = n > 1 ? Date.parse(props.timestamps[n - 1]!) - Date.parse(props.timestamps[0]!) : 0;
   const ticks = Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step);
-  const xLabels = n <= 1 ? [0] : Array.from({ length: Math.min(6, n) }, (_, i) => Math.round((i * (n - 1)) / (Math.min(6, n) - 1)));
+  const xLabels =
+    n <= 1 ? [0] : Array.from({ length: Math.min(6, n) }, (_, i) => Math.round((i * (n - 1)) / (Math.min(6, n) - 1)));
   const path = (values: (number | null)[]) => {
     let d = "";
     let pen = false;
@@ -58,7 +65,11 @@ export function LineChart(props: { title: string; timestamps: string[]; series: 
   return (
     <figure class="chart" data-testid={props.testId}>
       <figcaption>{props.title}</figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${props.title}. ${props.series.map((s, i) => `${s.name}: ${props.format(totals[i]!)} in total`).join("; ")}`}>
+      <svg
+        viewBox={`0 0 ${W} ${H}`}
+        role="img"
+        aria-label={`${props.title}. ${props.series.map((s, i) => `${s.name}: ${props.format(totals[i]!)} in total`).join("; ")}`}
+      >
         {ticks.map((t) => (
           <g key={t}>
             <line class="grid" x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} />
@@ -68,11 +79,19 @@ export function LineChart(props: { title: string; timestamps: string[]; series: 
           </g>
         ))}
         {xLabels.map((i) => (
-          <text key={i} class="tick" x={x(i)} y={H - 6} text-anchor={i === 0 ? "start" : i === n - 1 ? "end" : "middle"}>
+          <text
+            key={i}
+            class="tick"
+            x={x(i)}
+            y={H - 6}
+            text-anchor={i === 0 ? "start" : i === n - 1 ? "end" : "middle"}
+          >
             {props.timestamps[i] ? label(props.timestamps[i]!, span) : ""}
           </text>
         ))}
-        {single && n > 1 && <path class="area s0" d={`${path(single.values.map((v) => v ?? 0))}L${x(n - 1)},${y(0)}L${x(0)},${y(0)}Z`} />}
+        {single && n > 1 && (
+          <path class="area s0" d={`${path(single.values.map((v) => v ?? 0))}L${x(n - 1)},${y(0)}L${x(0)},${y(0)}Z`} />
+        )}
         {props.series.map((s, i) => (
           <path key={s.name} class={`line s${i % 7}`} d={path(s.values)} />
         ))}
@@ -123,7 +142,12 @@ export function LineChart(props: { title: string; timestamps: string[]; series: 
 }
 
 /** Horizontal bars for a ranking (top models, keys...). */
-export function BarList(props: { title: string; items: { name: string; value: number; hint?: string }[]; format: (n: number) => string; testId?: string }) {
+export function BarList(props: {
+  title: string;
+  items: { name: string; value: number; hint?: string }[];
+  format: (n: number) => string;
+  testId?: string;
+}) {
   const max = Math.max(0, ...props.items.map((i) => i.value));
   return (
     <section class="panel" data-testid={props.testId} aria-label={props.title}>

@@ -21,7 +21,12 @@ export function checked(form: HTMLFormElement, name: string): boolean {
 /** A comma-separated list, or null when empty. */
 export function list(form: HTMLFormElement, name: string): string[] | null {
   const v = text(form, name);
-  return v === null ? null : v.split(",").map((s) => s.trim()).filter(Boolean);
+  return v === null
+    ? null
+    : v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 /** A datetime-local field as an ISO string in UTC. */

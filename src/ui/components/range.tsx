@@ -19,9 +19,20 @@ const BUCKET_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 export function rangeOf(key: RangeKey): { start: string; end: string; bucket: "minute" | "hour" | "day" } {
   const end = Date.now();
   const step = BUCKET_MS[RANGES[key].bucket];
-  return { start: new Date(Math.floor((end - RANGES[key].ms) / step) * step).toISOString(), end: new Date(end).toISOString(), bucket: RANGES[key].bucket };
+  return {
+    start: new Date(Math.floor((end - RANGES[key].ms) / step) * step).toISOString(),
+    end: new Date(end).toISOString(),
+    bucket: RANGES[key].bucket,
+  };
 }
 
 export function RangePicker(props: { value: RangeKey; onChange: (k: RangeKey) => void }) {
-  return <Select label="Range" value={props.value} onChange={(v) => props.onChange(v as RangeKey)} options={Object.entries(RANGES).map(([k, r]) => [k, r.label])} />;
+  return (
+    <Select
+      label="Range"
+      value={props.value}
+      onChange={(v) => props.onChange(v as RangeKey)}
+      options={Object.entries(RANGES).map(([k, r]) => [k, r.label])}
+    />
+  );
 }

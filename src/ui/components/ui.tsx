@@ -21,7 +21,11 @@ export function ErrorNote(props: { error: string | null }) {
 }
 
 export function Loading(props: { when: boolean }) {
-  return props.when ? <p class="muted" aria-live="polite">Loading…</p> : null;
+  return props.when ? (
+    <p class="muted" aria-live="polite">
+      Loading…
+    </p>
+  ) : null;
 }
 
 export interface Column<T> {
@@ -40,7 +44,13 @@ export function ScrollBox(props: { label: string; children: ComponentChildren })
   );
 }
 
-export function Table<T>(props: { caption: string; rows: T[]; columns: Column<T>[]; empty?: string; rowKey: (row: T) => string }) {
+export function Table<T>(props: {
+  caption: string;
+  rows: T[];
+  columns: Column<T>[];
+  empty?: string;
+  rowKey: (row: T) => string;
+}) {
   return (
     <ScrollBox label={props.caption}>
       <table>
@@ -133,7 +143,12 @@ export function Field(props: { label: string; hint?: string } & InputHTMLAttribu
   );
 }
 
-export function Select(props: { label: string; value: string; options: [string, string][]; onChange: (v: string) => void }) {
+export function Select(props: {
+  label: string;
+  value: string;
+  options: [string, string][];
+  onChange: (v: string) => void;
+}) {
   return (
     <label class="field">
       <span>{props.label}</span>

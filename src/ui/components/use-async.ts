@@ -10,14 +10,19 @@ export interface Async<T> {
 }
 
 export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): Async<T> {
-  const [state, setState] = useState<{ data: T | null; error: string | null; loading: boolean }>({ data: null, error: null, loading: true });
+  const [state, setState] = useState<{ data: T | null; error: string | null; loading: boolean }>({
+    data: null,
+    error: null,
+    loading: true,
+  });
   const seq = useRef(0);
   const run = useCallback(() => {
     const mine = ++seq.current;
     setState((s) => ({ ...s, loading: true }));
     load().then(
       (data) => mine === seq.current && setState({ data, error: null, loading: false }),
-      (err: unknown) => mine === seq.current && setState((s) => ({ data: s.data, error: errorMessage(err), loading: false })),
+      (err: unknown) =>
+        mine === seq.current && setState((s) => ({ data: s.data, error: errorMessage(err), loading: false })),
     );
   }, deps);
   useEffect(run, [run]);

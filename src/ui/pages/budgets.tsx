@@ -32,9 +32,32 @@ function BudgetForm(props: { initial?: Budget; onSubmit: (f: HTMLFormElement) =>
         }
       }}
     >
-      <Field label="Cap (USD)" name="max_budget" type="number" min={0} step="any" value={b?.max_budget ?? ""} hint="Empty: no cap" />
-      <Select label="Period" value={PERIODS.some(([v]) => v === period) ? period : "custom"} onChange={setPeriod} options={[...PERIODS, ...(PERIODS.some(([v]) => v === period) ? [] : ([["custom", "Custom"]] as [string, string][]))]} />
-      <Field label="Period in seconds" name="budget_duration_sec" type="number" min={1} value={period} onInput={(e) => setPeriod(e.currentTarget.value)} />
+      <Field
+        label="Cap (USD)"
+        name="max_budget"
+        type="number"
+        min={0}
+        step="any"
+        value={b?.max_budget ?? ""}
+        hint="Empty: no cap"
+      />
+      <Select
+        label="Period"
+        value={PERIODS.some(([v]) => v === period) ? period : "custom"}
+        onChange={setPeriod}
+        options={[
+          ...PERIODS,
+          ...(PERIODS.some(([v]) => v === period) ? [] : ([["custom", "Custom"]] as [string, string][])),
+        ]}
+      />
+      <Field
+        label="Period in seconds"
+        name="budget_duration_sec"
+        type="number"
+        min={1}
+        value={period}
+        onInput={(e) => setPeriod(e.currentTarget.value)}
+      />
       <ErrorNote error={error} />
       <button type="submit" class="primary">
         {b ? "Save" : "Create budget"}
@@ -72,15 +95,20 @@ export function Budgets() {
   const [resets, setResets] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const data = useAsync(async () => {
-    const [budgets, users] = await Promise.all([api.budgets.list.query({ limit: 1000 }), api.users.list.query({ limit: 1000 })]);
+    const [budgets, users] = await Promise.all([
+      api.budgets.list.query({ limit: 1000 }),
+      api.users.list.query({ limit: 1000 }),
+    ]);
     return { budgets, users };
   }, []);
-  const submit = (fn: (input: { max_budget: number | null; budget_duration_sec: number | null }) => Promise<unknown>) => async (f: HTMLFormElement) => {
-    await fn({ max_budget: num(f, "max_budget"), budget_duration_sec: int(f, "budget_duration_sec") });
-    setCreating(false);
-    setEditing(null);
-    data.reload();
-  };
+  const submit =
+    (fn: (input: { max_budget: number | null; budget_duration_sec: number | null }) => Promise<unknown>) =>
+    async (f: HTMLFormElement) => {
+      await fn({ max_budget: num(f, "max_budget"), budget_duration_sec: int(f, "budget_duration_sec") });
+      setCreating(false);
+      setEditing(null);
+      data.reload();
+    };
   return (
     <section>
       <div class="page-head">
@@ -89,7 +117,10 @@ export function Budgets() {
           New budget
         </button>
       </div>
-      <p class="muted">Budgets cap a user's spend per period; assign them on the Users page. Spend alerts come with key and team budgets.</p>
+      <p class="muted">
+        Budgets cap a user's spend per period; assign them on the Users page. Spend alerts come with key and team
+        budgets.
+      </p>
       <ErrorNote error={error ?? data.error} />
       <Loading when={data.loading && !data.data} />
       {data.data && (
@@ -102,7 +133,11 @@ export function Budgets() {
             { title: "Budget", cell: (b) => <code>{b.budget_id}</code> },
             { title: "Cap", cell: (b) => (b.max_budget === null ? "no cap" : fmtUsd(b.max_budget)), numeric: true },
             { title: "Period", cell: (b) => fmtDuration(b.budget_duration_sec) },
-            { title: "Users", cell: (b) => String(data.data!.users.filter((u) => u.budget_id === b.budget_id).length), numeric: true },
+            {
+              title: "Users",
+              cell: (b) => String(data.data!.users.filter((u) => u.budget_id === b.budget_id).length),
+              numeric: true,
+            },
             {
               title: "Actions",
               cell: (b) => (
@@ -110,7 +145,11 @@ export function Budgets() {
                   <button type="button" onClick={() => setEditing(b)} aria-label={`Edit budget ${b.budget_id}`}>
                     Edit
                   </button>
-                  <button type="button" onClick={() => setResets(b.budget_id)} aria-label={`Resets of budget ${b.budget_id}`}>
+                  <button
+                    type="button"
+                    onClick={() => setResets(b.budget_id)}
+                    aria-label={`Resets of budget ${b.budget_id}`}
+                  >
                     Resets
                   </button>
                   <button
@@ -139,7 +178,12 @@ export function Budgets() {
         <BudgetForm onSubmit={submit((input) => api.budgets.create.mutate(input))} />
       </Dialog>
       <Dialog title="Edit budget" open={editing !== null} onClose={() => setEditing(null)}>
-        {editing && <BudgetForm initial={editing} onSubmit={submit((input) => api.budgets.update.mutate({ budget_id: editing.budget_id, data: input }))} />}
+        {editing && (
+          <BudgetForm
+            initial={editing}
+            onSubmit={submit((input) => api.budgets.update.mutate({ budget_id: editing.budget_id, data: input }))}
+          />
+        )}
       </Dialog>
       <Dialog title="Reset log" open={resets !== null} onClose={() => setResets(null)}>
         {resets && <ResetLog budgetId={resets} />}

@@ -27,7 +27,11 @@ export function clean(f: UsageFilters): UsageFilters {
 /** Filters named in the page's query string (links from other pages). */
 export function filtersFromUrl(): UsageFilters {
   const q = new URLSearchParams(location.search);
-  return clean(Object.fromEntries(FIELDS.map(([k]) => [k, q.get(k) ?? undefined]).concat([["status", q.get("status") ?? undefined]])) as UsageFilters);
+  return clean(
+    Object.fromEntries(
+      FIELDS.map(([k]) => [k, q.get(k) ?? undefined]).concat([["status", q.get("status") ?? undefined]]),
+    ) as UsageFilters,
+  );
 }
 
 export function FilterForm(props: { value: UsageFilters; onApply: (f: UsageFilters) => void }) {
@@ -42,7 +46,12 @@ export function FilterForm(props: { value: UsageFilters; onApply: (f: UsageFilte
       }}
     >
       {FIELDS.map(([k, label]) => (
-        <Field key={k} label={label} value={draft[k] ?? ""} onInput={(e) => setDraft({ ...draft, [k]: e.currentTarget.value.trim() })} />
+        <Field
+          key={k}
+          label={label}
+          value={draft[k] ?? ""}
+          onInput={(e) => setDraft({ ...draft, [k]: e.currentTarget.value.trim() })}
+        />
       ))}
       <Select
         label="Status"

@@ -46,11 +46,18 @@ function KeyForm(props: { initial?: Key; onSubmit: (form: HTMLFormElement) => Pr
       }}
     >
       <Field label="Name" name="key_name" value={k?.key_name ?? ""} maxLength={256} />
-      {!k && <Field label="User id" name="user_id" hint="Created if missing; empty: a user of its own" maxLength={256} />}
+      {!k && (
+        <Field label="User id" name="user_id" hint="Created if missing; empty: a user of its own" maxLength={256} />
+      )}
       <Field label="Expires" name="expires_at" type="datetime-local" value={toLocalInput(k?.expires_at ?? null)} />
       <Field label="Requests per minute" name="rpm_limit" type="number" min={1} value={k?.rpm_limit ?? ""} />
       <Field label="Tokens per minute" name="tpm_limit" type="number" min={1} value={k?.tpm_limit ?? ""} />
-      <Field label="Allowed models" name="allowed_models" hint="provider:model or provider:*, comma-separated; empty: all" value={k?.allowed_models?.join(", ") ?? ""} />
+      <Field
+        label="Allowed models"
+        name="allowed_models"
+        hint="provider:model or provider:*, comma-separated; empty: all"
+        value={k?.allowed_models?.join(", ") ?? ""}
+      />
       {k && (
         <label class="check">
           <input type="checkbox" name="is_active" checked={k.is_active} /> Active
@@ -70,8 +77,16 @@ export function Keys() {
   const [secret, setSecret] = useState<{ id: string; key: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const data = useAsync(async () => {
-    const [keys, users, budgets] = await Promise.all([api.keys.list.query({ limit: 1000 }), api.users.list.query({ limit: 1000 }), api.budgets.list.query({ limit: 1000 })]);
-    return { keys, users: new Map(users.map((u) => [u.user_id, u])), budgets: new Map(budgets.map((b) => [b.budget_id, b])) };
+    const [keys, users, budgets] = await Promise.all([
+      api.keys.list.query({ limit: 1000 }),
+      api.users.list.query({ limit: 1000 }),
+      api.budgets.list.query({ limit: 1000 }),
+    ]);
+    return {
+      keys,
+      users: new Map(users.map((u) => [u.user_id, u])),
+      budgets: new Map(budgets.map((b) => [b.budget_id, b])),
+    };
   }, []);
   const act = async (fn: () => Promise<unknown>) => {
     setError(null);
@@ -108,8 +123,15 @@ export function Keys() {
             { title: "Name", cell: (k) => k.key_name ?? "—" },
             { title: "Prefix", cell: (k) => <code>{k.key_prefix}…</code> },
             { title: "User", cell: (k) => k.user_id ?? "—" },
-            { title: "State", cell: (k) => (k.is_active ? <Badge tone="ok">active</Badge> : <Badge tone="muted">revoked</Badge>) },
-            { title: "Limits", cell: (k) => `${k.rpm_limit ? `${fmtInt(k.rpm_limit)} rpm` : "—"} / ${k.tpm_limit ? `${fmtInt(k.tpm_limit)} tpm` : "—"}` },
+            {
+              title: "State",
+              cell: (k) => (k.is_active ? <Badge tone="ok">active</Badge> : <Badge tone="muted">revoked</Badge>),
+            },
+            {
+              title: "Limits",
+              cell: (k) =>
+                `${k.rpm_limit ? `${fmtInt(k.rpm_limit)} rpm` : "—"} / ${k.tpm_limit ? `${fmtInt(k.tpm_limit)} tpm` : "—"}`,
+            },
             { title: "Budget (user's)", cell: budgetOf },
             { title: "Expires", cell: (k) => fmtTime(k.expires_at) },
             { title: "Last used", cell: (k) => fmtTime(k.last_used_at) },
@@ -117,22 +139,43 @@ export function Keys() {
               title: "Actions",
               cell: (k) => (
                 <div class="row-actions">
-                  <button type="button" onClick={() => setEditing(k)} aria-label={`Edit key ${k.key_name ?? k.key_prefix}`}>
+                  <button
+                    type="button"
+                    onClick={() => setEditing(k)}
+                    aria-label={`Edit key ${k.key_name ?? k.key_prefix}`}
+                  >
                     Edit
                   </button>
                   <button
                     type="button"
                     aria-label={`Rotate key ${k.key_name ?? k.key_prefix}`}
-                    onClick={() => confirm("Rotate this key? The old secret stops working at once.") && act(async () => setSecret(await api.keys.rotate.mutate({ key_id: k.id })))}
+                    onClick={() =>
+                      confirm("Rotate this key? The old secret stops working at once.") &&
+                      act(async () => setSecret(await api.keys.rotate.mutate({ key_id: k.id })))
+                    }
                   >
                     Rotate
                   </button>
                   {k.is_active && (
-                    <button type="button" aria-label={`Revoke key ${k.key_name ?? k.key_prefix}`} onClick={() => confirm("Revoke this key? It stops working at once.") && act(() => api.keys.revoke.mutate({ key_id: k.id }))}>
+                    <button
+                      type="button"
+                      aria-label={`Revoke key ${k.key_name ?? k.key_prefix}`}
+                      onClick={() =>
+                        confirm("Revoke this key? It stops working at once.") &&
+                        act(() => api.keys.revoke.mutate({ key_id: k.id }))
+                      }
+                    >
                       Revoke
                     </button>
                   )}
-                  <button type="button" class="danger" aria-label={`Delete key ${k.key_name ?? k.key_prefix}`} onClick={() => confirm("Delete this key for good?") && act(() => api.keys.delete.mutate({ key_id: k.id }))}>
+                  <button
+                    type="button"
+                    class="danger"
+                    aria-label={`Delete key ${k.key_name ?? k.key_prefix}`}
+                    onClick={() =>
+                      confirm("Delete this key for good?") && act(() => api.keys.delete.mutate({ key_id: k.id }))
+                    }
+                  >
                     Delete
                   </button>
                 </div>

@@ -34,16 +34,48 @@ export function Overview() {
             <Card label="Spend this month" value={fmtUsd(o.spend_month)} testId="card-spend-month" />
             <Card label="Spend in range" value={fmtUsd(o.window.cost)} testId="card-spend-window" />
             <Card label="Requests in range" value={fmtInt(o.window.requests)} testId="card-requests" />
-            <Card label="Error rate" value={fmtPct(o.window.error_rate)} hint={`${fmtInt(o.window.errors)} errors`} testId="card-error-rate" />
-            <Card label="Latency p50 / p95" value={`${fmtMs(o.window.latency_p50_ms)} / ${fmtMs(o.window.latency_p95_ms)}`} hint="approximate" testId="card-latency" />
-            <Card label="Active keys" value={fmtInt(o.keys.active)} hint={`${fmtInt(o.keys.used_in_window)} used in range, ${fmtInt(o.keys.total)} in all`} testId="card-keys" />
+            <Card
+              label="Error rate"
+              value={fmtPct(o.window.error_rate)}
+              hint={`${fmtInt(o.window.errors)} errors`}
+              testId="card-error-rate"
+            />
+            <Card
+              label="Latency p50 / p95"
+              value={`${fmtMs(o.window.latency_p50_ms)} / ${fmtMs(o.window.latency_p95_ms)}`}
+              hint="approximate"
+              testId="card-latency"
+            />
+            <Card
+              label="Active keys"
+              value={fmtInt(o.keys.active)}
+              hint={`${fmtInt(o.keys.used_in_window)} used in range, ${fmtInt(o.keys.total)} in all`}
+              testId="card-keys"
+            />
           </div>
           <div class="grid2">
-            <LineChart title="Spend (USD)" timestamps={data.data.cost.timestamps} series={[{ name: "Spend", values: data.data.cost.series[0]!.values }]} format={fmtUsd} testId="chart-spend" />
-            <LineChart title="Requests" timestamps={data.data.requests.timestamps} series={[{ name: "Requests", values: data.data.requests.series[0]!.values }]} format={fmtCompact} testId="chart-requests" />
+            <LineChart
+              title="Spend (USD)"
+              timestamps={data.data.cost.timestamps}
+              series={[{ name: "Spend", values: data.data.cost.series[0]!.values }]}
+              format={fmtUsd}
+              testId="chart-spend"
+            />
+            <LineChart
+              title="Requests"
+              timestamps={data.data.requests.timestamps}
+              series={[{ name: "Requests", values: data.data.requests.series[0]!.values }]}
+              format={fmtCompact}
+              testId="chart-requests"
+            />
           </div>
           {o.budget_health.map((health) => (
-            <section class="panel" aria-labelledby={`health-${health.level}`} data-testid={`budget-health-${health.level}`} key={health.level}>
+            <section
+              class="panel"
+              aria-labelledby={`health-${health.level}`}
+              data-testid={`budget-health-${health.level}`}
+              key={health.level}
+            >
               <h2 id={`health-${health.level}`}>Budget health ({health.level}s)</h2>
               <div class="cards">
                 <Card label="With a budget" value={fmtInt(health.with_budget)} />
@@ -58,7 +90,10 @@ export function Overview() {
                 rowKey={(r) => r.id}
                 empty="Nothing spent from a budget yet."
                 columns={[
-                  { title: health.level === "user" ? "User" : "Subject", cell: (r) => (r.label ? `${r.label} (${r.id})` : r.id) },
+                  {
+                    title: health.level === "user" ? "User" : "Subject",
+                    cell: (r) => (r.label ? `${r.label} (${r.id})` : r.id),
+                  },
                   { title: "Spend", cell: (r) => fmtUsd(r.spend), numeric: true },
                   { title: "Budget", cell: (r) => fmtUsd(r.max_budget), numeric: true },
                   { title: "Used", cell: (r) => `${r.percent} %`, numeric: true },
@@ -68,9 +103,36 @@ export function Overview() {
             </section>
           ))}
           <div class="grid3">
-            <BarList title="Top models by spend" items={o.top_models.map((m) => ({ name: m.key ?? "(none)", value: m.cost, hint: plural(m.requests, "request") }))} format={fmtUsd} testId="top-models" />
-            <BarList title="Top users by spend" items={o.top_users.map((m) => ({ name: m.label ? `${m.label} (${m.key})` : (m.key ?? "(none)"), value: m.cost, hint: plural(m.requests, "request") }))} format={fmtUsd} testId="top-users" />
-            <BarList title="Top keys by spend" items={o.top_keys.map((m) => ({ name: m.label ?? m.key ?? "(master key)", value: m.cost, hint: plural(m.requests, "request") }))} format={fmtUsd} testId="top-keys" />
+            <BarList
+              title="Top models by spend"
+              items={o.top_models.map((m) => ({
+                name: m.key ?? "(none)",
+                value: m.cost,
+                hint: plural(m.requests, "request"),
+              }))}
+              format={fmtUsd}
+              testId="top-models"
+            />
+            <BarList
+              title="Top users by spend"
+              items={o.top_users.map((m) => ({
+                name: m.label ? `${m.label} (${m.key})` : (m.key ?? "(none)"),
+                value: m.cost,
+                hint: plural(m.requests, "request"),
+              }))}
+              format={fmtUsd}
+              testId="top-users"
+            />
+            <BarList
+              title="Top keys by spend"
+              items={o.top_keys.map((m) => ({
+                name: m.label ?? m.key ?? "(master key)",
+                value: m.cost,
+                hint: plural(m.requests, "request"),
+              }))}
+              format={fmtUsd}
+              testId="top-keys"
+            />
           </div>
         </>
       )}

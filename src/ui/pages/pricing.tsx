@@ -60,10 +60,18 @@ export function Pricing() {
               title: "Actions",
               cell: (p) => (
                 <div class="row-actions">
-                  <button type="button" onClick={() => setSetting(p.model_key)} aria-label={`New price for ${p.model_key}`}>
+                  <button
+                    type="button"
+                    onClick={() => setSetting(p.model_key)}
+                    aria-label={`New price for ${p.model_key}`}
+                  >
                     New price
                   </button>
-                  <button type="button" onClick={() => setHistory(p.model_key)} aria-label={`Price history of ${p.model_key}`}>
+                  <button
+                    type="button"
+                    onClick={() => setHistory(p.model_key)}
+                    aria-label={`Price history of ${p.model_key}`}
+                  >
                     History
                   </button>
                   <button

@@ -14,14 +14,20 @@ export function Providers() {
           Refresh
         </button>
       </div>
-      <p class="muted">Health is what this replica's routing has seen: a deployment that failed three times in a row is skipped during its cool-down.</p>
+      <p class="muted">
+        Health is what this replica's routing has seen: a deployment that failed three times in a row is skipped during
+        its cool-down.
+      </p>
       <ErrorNote error={data.error} />
       <Loading when={data.loading && !data.data} />
-      {data.data && data.data.providers.length === 0 && <p>No provider is configured; providers are used through their environment variables.</p>}
+      {data.data && data.data.providers.length === 0 && (
+        <p>No provider is configured; providers are used through their environment variables.</p>
+      )}
       {data.data?.providers.map((p) => (
         <section class="panel" key={p.name} aria-labelledby={`provider-${p.name}`}>
           <h2 id={`provider-${p.name}`}>
-            {p.name} {p.kind && p.kind !== p.name && <span class="muted">({p.kind})</span>} {!p.kind && <Badge tone="bad">unknown provider type</Badge>}
+            {p.name} {p.kind && p.kind !== p.name && <span class="muted">({p.kind})</span>}{" "}
+            {!p.kind && <Badge tone="bad">unknown provider type</Badge>}
           </h2>
           <Table
             caption={`Deployments of ${p.name}`}
@@ -31,7 +37,17 @@ export function Providers() {
               { title: "Endpoint", cell: (d) => <code>{d.api_base}</code> },
               { title: "Weight", cell: (d) => String(d.weight), numeric: true },
               { title: "Failures in a row", cell: (d) => fmtInt(d.failures_in_a_row), numeric: true },
-              { title: "Health", cell: (d) => (d.cooling_until ? <Badge tone="warn">cooling down until {fmtTime(d.cooling_until)}</Badge> : d.failures_in_a_row ? <Badge tone="warn">failing</Badge> : <Badge tone="ok">healthy</Badge>) },
+              {
+                title: "Health",
+                cell: (d) =>
+                  d.cooling_until ? (
+                    <Badge tone="warn">cooling down until {fmtTime(d.cooling_until)}</Badge>
+                  ) : d.failures_in_a_row ? (
+                    <Badge tone="warn">failing</Badge>
+                  ) : (
+                    <Badge tone="ok">healthy</Badge>
+                  ),
+              },
             ]}
           />
           <details>
@@ -53,7 +69,15 @@ export function Providers() {
         </section>
       ))}
       {data.data && data.data.aliases.length > 0 && (
-        <Table caption="Aliases" rows={data.data.aliases} rowKey={(a) => a.name} columns={[{ title: "Alias", cell: (a) => a.name }, { title: "First target", cell: (a) => a.target }]} />
+        <Table
+          caption="Aliases"
+          rows={data.data.aliases}
+          rowKey={(a) => a.name}
+          columns={[
+            { title: "Alias", cell: (a) => a.name },
+            { title: "First target", cell: (a) => a.target },
+          ]}
+        />
       )}
     </section>
   );

@@ -48,7 +48,10 @@ export function Requests() {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [open, setOpen] = useState<Row | null>(null);
   const cursor = cursors[cursors.length - 1] ?? undefined;
-  const page = useAsync(() => api.usage.page.query({ limit: PAGE, ...filters, cursor }), [JSON.stringify(filters), cursor]);
+  const page = useAsync(
+    () => api.usage.page.query({ limit: PAGE, ...filters, cursor }),
+    [JSON.stringify(filters), cursor],
+  );
   return (
     <section>
       <div class="page-head">
@@ -82,7 +85,10 @@ export function Requests() {
               { title: "Model", cell: (r) => (r.provider ? `${r.provider}:${r.model}` : r.model) },
               { title: "User", cell: (r) => r.user_id ?? "—" },
               { title: "End user", cell: (r) => r.end_user_id ?? "—" },
-              { title: "Status", cell: (r) => <Badge tone={r.status === "success" ? "ok" : "bad"}>{r.status_code ?? r.status}</Badge> },
+              {
+                title: "Status",
+                cell: (r) => <Badge tone={r.status === "success" ? "ok" : "bad"}>{r.status_code ?? r.status}</Badge>,
+              },
               { title: "Tokens", cell: (r) => fmtInt(r.total_tokens), numeric: true },
               { title: "Cost", cell: (r) => fmtUsd(r.cost), numeric: true },
               { title: "Latency", cell: (r) => fmtMs(r.latency_ms), numeric: true },
@@ -93,7 +99,11 @@ export function Requests() {
               Newer
             </button>
             <span class="muted">Page {cursors.length}</span>
-            <button type="button" disabled={!page.data.next_cursor} onClick={() => setCursors([...cursors, page.data!.next_cursor])}>
+            <button
+              type="button"
+              disabled={!page.data.next_cursor}
+              onClick={() => setCursors([...cursors, page.data!.next_cursor])}
+            >
               Older
             </button>
           </div>

@@ -3,7 +3,8 @@ import { api } from "../api";
 import { useAsync } from "../components/use-async";
 import { ErrorNote, Loading, Table } from "../components/ui";
 
-const show = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v, null, 1) : String(v));
+const show = (v: unknown) =>
+  v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v, null, 1) : String(v);
 
 export function Settings() {
   const data = useAsync(() => api.settings.query(), []);
@@ -12,7 +13,10 @@ export function Settings() {
       <div class="page-head">
         <h1>Settings</h1>
       </div>
-      <p class="muted">The effective configuration (file, environment and flags merged); secrets show as [redacted]. Change it in config.yml or the environment and restart.</p>
+      <p class="muted">
+        The effective configuration (file, environment and flags merged); secrets show as [redacted]. Change it in
+        config.yml or the environment and restart.
+      </p>
       <ErrorNote error={data.error} />
       <Loading when={data.loading && !data.data} />
       {data.data && (

@@ -42,21 +42,36 @@ export function Usage() {
     const r = rangeOf(range);
     const group = dim || undefined;
     const [series, summary] = await Promise.all([
-      api.usage.series.query({ start: r.start, end: r.end, bucket: r.bucket, metric, group_by: group, top: 5, ...filters }),
+      api.usage.series.query({
+        start: r.start,
+        end: r.end,
+        bucket: r.bucket,
+        metric,
+        group_by: group,
+        top: 5,
+        ...filters,
+      }),
       api.usage.summary.query({ start: r.start, end: r.end, group_by: group, order_by: "cost", limit: 50, ...filters }),
     ]);
     return { series, summary, range: r };
   }, [range, metric, dim, JSON.stringify(filters)]);
   const fmt = METRICS.find(([m]) => m === metric)![2];
   const d = data.data;
-  const csv = d ? `/ui/api/usage/export.csv?${new URLSearchParams({ start_date: d.range.start, end_date: d.range.end, ...filters }).toString()}` : null;
+  const csv = d
+    ? `/ui/api/usage/export.csv?${new URLSearchParams({ start_date: d.range.start, end_date: d.range.end, ...filters }).toString()}`
+    : null;
   return (
     <section>
       <div class="page-head">
         <h1>Usage</h1>
         <div class="controls">
           <RangePicker value={range} onChange={setRange} />
-          <Select label="Metric" value={metric} onChange={(v) => setMetric(v as Metric)} options={METRICS.map(([m, l]) => [m, l])} />
+          <Select
+            label="Metric"
+            value={metric}
+            onChange={(v) => setMetric(v as Metric)}
+            options={METRICS.map(([m, l]) => [m, l])}
+          />
           <Select label="Group by" value={dim} onChange={(v) => setDim(v as Dim | "")} options={DIMS} />
         </div>
       </div>
@@ -77,7 +92,10 @@ export function Usage() {
             timestamps={d.series.timestamps}
             series={d.series.series
               .filter((s) => s.kind !== "total" || d.series.series.length === 1)
-              .map((s) => ({ name: s.kind === "other" ? "Other" : s.kind === "total" ? "Total" : (s.label ?? s.key ?? "(none)"), values: s.values }))}
+              .map((s) => ({
+                name: s.kind === "other" ? "Other" : s.kind === "total" ? "Total" : (s.label ?? s.key ?? "(none)"),
+                values: s.values,
+              }))}
             format={fmt}
             testId="usage-chart"
           />
@@ -94,7 +112,10 @@ export function Usage() {
               rows={d.summary.groups}
               rowKey={(g) => g.key ?? "(none)"}
               columns={[
-                { title: DIMS.find(([k]) => k === dim)![1], cell: (g) => (g.label ? `${g.label} (${g.key})` : (g.key ?? "(none)")) },
+                {
+                  title: DIMS.find(([k]) => k === dim)![1],
+                  cell: (g) => (g.label ? `${g.label} (${g.key})` : (g.key ?? "(none)")),
+                },
                 { title: "Requests", cell: (g) => fmtInt(g.requests), numeric: true },
                 { title: "Errors", cell: (g) => fmtInt(g.errors), numeric: true },
                 { title: "Tokens", cell: (g) => fmtInt(g.total_tokens), numeric: true },

@@ -56,7 +56,10 @@ export function Users() {
   const [editing, setEditing] = useState<User | null>(null);
   const [error, setError] = useState<string | null>(null);
   const data = useAsync(async () => {
-    const [users, budgets] = await Promise.all([api.users.list.query({ limit: 1000 }), api.budgets.list.query({ limit: 1000 })]);
+    const [users, budgets] = await Promise.all([
+      api.users.list.query({ limit: 1000 }),
+      api.budgets.list.query({ limit: 1000 }),
+    ]);
     return { users, budgets };
   }, []);
   const budgetMax = (id: string | null) => {
@@ -84,8 +87,15 @@ export function Users() {
             { title: "Spend (period)", cell: (u) => fmtUsd(u.spend), numeric: true },
             { title: "Budget", cell: (u) => (u.budget_id ? `${u.budget_id}: ${budgetMax(u.budget_id)}` : "—") },
             { title: "Resets", cell: (u) => fmtTime(u.next_budget_reset_at) },
-            { title: "Limits", cell: (u) => `${u.rpm_limit ? `${fmtInt(u.rpm_limit)} rpm` : "—"} / ${u.tpm_limit ? `${fmtInt(u.tpm_limit)} tpm` : "—"}` },
-            { title: "State", cell: (u) => (u.blocked ? <Badge tone="bad">blocked</Badge> : <Badge tone="ok">active</Badge>) },
+            {
+              title: "Limits",
+              cell: (u) =>
+                `${u.rpm_limit ? `${fmtInt(u.rpm_limit)} rpm` : "—"} / ${u.tpm_limit ? `${fmtInt(u.tpm_limit)} tpm` : "—"}`,
+            },
+            {
+              title: "State",
+              cell: (u) => (u.blocked ? <Badge tone="bad">blocked</Badge> : <Badge tone="ok">active</Badge>),
+            },
             {
               title: "Actions",
               cell: (u) => (
@@ -120,7 +130,14 @@ export function Users() {
         <UserForm
           budgets={data.data?.budgets ?? []}
           onSubmit={async (f) => {
-            await api.users.create.mutate({ user_id: text(f, "user_id") ?? "", alias: text(f, "alias"), budget_id: text(f, "budget_id"), rpm_limit: int(f, "rpm_limit"), tpm_limit: int(f, "tpm_limit"), blocked: checked(f, "blocked") });
+            await api.users.create.mutate({
+              user_id: text(f, "user_id") ?? "",
+              alias: text(f, "alias"),
+              budget_id: text(f, "budget_id"),
+              rpm_limit: int(f, "rpm_limit"),
+              tpm_limit: int(f, "tpm_limit"),
+              blocked: checked(f, "blocked"),
+            });
             setCreating(false);
             data.reload();
           }}
@@ -134,7 +151,13 @@ export function Users() {
             onSubmit={async (f) => {
               await api.users.update.mutate({
                 user_id: editing.user_id,
-                data: { alias: text(f, "alias"), budget_id: text(f, "budget_id"), rpm_limit: int(f, "rpm_limit"), tpm_limit: int(f, "tpm_limit"), blocked: checked(f, "blocked") },
+                data: {
+                  alias: text(f, "alias"),
+                  budget_id: text(f, "budget_id"),
+                  rpm_limit: int(f, "rpm_limit"),
+                  tpm_limit: int(f, "tpm_limit"),
+                  blocked: checked(f, "blocked"),
+                },
               });
               setEditing(null);
               data.reload();

@@ -12,7 +12,17 @@ import { authenticate, securedDetail } from "../../plugins/auth";
 import { createPromptLogger } from "./prompt-log";
 import { requestIdOf, requireModel, toResponse } from "./reply";
 import { modelListResponse, modelObject } from "../../../core/schemas/models";
-import { chatBody, countTokensBody, embeddingsBody, messagesBody, moderationQuery, moderationResponse, moderationsBody, modelsQuery, responsesBody } from "./schemas";
+import {
+  chatBody,
+  countTokensBody,
+  embeddingsBody,
+  messagesBody,
+  moderationQuery,
+  moderationResponse,
+  moderationsBody,
+  modelsQuery,
+  responsesBody,
+} from "./schemas";
 
 /** Anthropic request headers forwarded on /v1/messages (SPEC §5.4.1). */
 function anthropicHeaders(request: Request): Record<string, string> {
@@ -27,7 +37,9 @@ export function inferenceRoutes(ctx: HttpContext) {
     const caller = await authenticate(ctx, request);
     return inference().models.get(caller, decodeParam(id));
   };
-  const authenticated = { transform: async ({ request }: { request: Request }) => void (await authenticate(ctx, request)) };
+  const authenticated = {
+    transform: async ({ request }: { request: Request }) => void (await authenticate(ctx, request)),
+  };
   return new Elysia({ name: "inference", detail: { tags: ["inference"], ...securedDetail } })
     .onParse(bodyParser((request) => authenticate(ctx, request), ctx.config))
     .post(
@@ -48,7 +60,11 @@ export function inferenceRoutes(ctx: HttpContext) {
         const caller = await authenticate(ctx, request);
         logPrompt("/v1/messages", body);
         const id = requestIdOf(request);
-        return toResponse(await inference().messages(caller, body, id, anthropicHeaders(request), request.signal), id, set);
+        return toResponse(
+          await inference().messages(caller, body, id, anthropicHeaders(request), request.signal),
+          id,
+          set,
+        );
       },
       { body: messagesBody, detail: { summary: "Anthropic Messages API (JSON or SSE), routed by provider:model" } },
     )
@@ -58,7 +74,11 @@ export function inferenceRoutes(ctx: HttpContext) {
         await authenticate(ctx, request);
         return inference().countTokens(body);
       },
-      { body: countTokensBody, response: { 200: z.object({ input_tokens: z.number().int() }) }, detail: { summary: "Estimate input tokens locally (no provider call)" } },
+      {
+        body: countTokensBody,
+        response: { 200: z.object({ input_tokens: z.number().int() }) },
+        detail: { summary: "Estimate input tokens locally (no provider call)" },
+      },
     )
     .post(
       "/v1/responses",
@@ -91,7 +111,12 @@ export function inferenceRoutes(ctx: HttpContext) {
         const id = requestIdOf(request);
         return toResponse(await inference().moderations(caller, body, id, query.include_raw), id, set);
       },
-      { body: moderationsBody, query: moderationQuery, response: { 200: moderationResponse }, detail: { summary: "OpenAI Moderations" } },
+      {
+        body: moderationsBody,
+        query: moderationQuery,
+        response: { 200: moderationResponse },
+        detail: { summary: "OpenAI Moderations" },
+      },
     )
     .get(
       "/v1/models",
@@ -99,7 +124,12 @@ export function inferenceRoutes(ctx: HttpContext) {
         const caller = await authenticate(ctx, request);
         return inference().models.list(caller, query.provider);
       },
-      { ...authenticated, query: modelsQuery, response: { 200: modelListResponse }, detail: { summary: "Models the caller may use, with pricing" } },
+      {
+        ...authenticated,
+        query: modelsQuery,
+        response: { 200: modelListResponse },
+        detail: { summary: "Models the caller may use, with pricing" },
+      },
     )
     .get("/v1/models/:model_id", async ({ params, request }) => getModel(request, params.model_id), {
       ...authenticated,
@@ -107,5 +137,9 @@ export function inferenceRoutes(ctx: HttpContext) {
       response: { 200: modelObject },
       detail: { summary: "One model (model_id may contain '/' and ':')" },
     })
-    .get("/v1/models/*", async ({ params, request }) => getModel(request, params["*"]), { ...authenticated, params: z.object({ "*": z.string() }), detail: { hide: true } });
+    .get("/v1/models/*", async ({ params, request }) => getModel(request, params["*"]), {
+      ...authenticated,
+      params: z.object({ "*": z.string() }),
+      detail: { hide: true },
+    });
 }

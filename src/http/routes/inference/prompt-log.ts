@@ -21,7 +21,8 @@ const PROMPT_FIELDS: Record<string, readonly string[]> = {
 export type PromptLogger = (endpoint: string, body: Record<string, unknown>) => void;
 
 /** True when prompt logging is switched on by config (both settings). */
-export const promptLoggingEnabled = (config: Pick<Config, "log_prompts" | "log_level">): boolean => config.log_prompts && config.log_level === "debug";
+export const promptLoggingEnabled = (config: Pick<Config, "log_prompts" | "log_level">): boolean =>
+  config.log_prompts && config.log_level === "debug";
 
 let warned = false;
 
@@ -29,7 +30,8 @@ let warned = false;
 export function createPromptLogger(config: Pick<Config, "log_prompts" | "log_level">): PromptLogger {
   if (config.log_prompts && !warned) {
     warned = true;
-    if (promptLoggingEnabled(config)) log.warn("log_prompts is on: request messages are written to the log (debugging only)");
+    if (promptLoggingEnabled(config))
+      log.warn("log_prompts is on: request messages are written to the log (debugging only)");
     else log.warn("log_prompts has no effect unless log_level is debug");
   }
   if (!promptLoggingEnabled(config)) return () => undefined;

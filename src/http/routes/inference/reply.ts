@@ -6,7 +6,11 @@ import type { Reply } from "../../../services/inference/reply";
 import { takeSetHeaders } from "../../set-headers";
 
 /** The Response for a Reply, carrying the app's headers from `set` (see set-headers.ts) under the reply's own. */
-export function toResponse(reply: Reply, requestId: string, set: { headers: Record<string, string | number | undefined> }): Response {
+export function toResponse(
+  reply: Reply,
+  requestId: string,
+  set: { headers: Record<string, string | number | undefined> },
+): Response {
   const headers = takeSetHeaders(set);
   Object.assign(headers, reply.headers);
   headers["x-request-id"] = requestId;

@@ -6,10 +6,19 @@ import { isCanonicalChatRequest } from "../../../core/wire/canonical";
 import { MAX_MODEL_NAME_LENGTH } from "../../../core/wire/model-name";
 import { chatBody } from "./schemas";
 
-const optional = <T>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: fc.constant(MISSING) }, { weight: 2, arbitrary: member(good) });
+const optional = <T>(good: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 3, arbitrary: fc.constant(MISSING) }, { weight: 2, arbitrary: member(good) });
 
-const part = object({ type: member(fc.constantFrom("text", "image_url")), text: optional(fc.string()), image_url: optional(object({ url: member(fc.webUrl()), detail: optional(fc.string()) })) });
-const toolCall = object({ id: member(fc.string()), type: optional(fc.constant("function")), function: member(object({ name: member(fc.string()), arguments: member(fc.string()) })) });
+const part = object({
+  type: member(fc.constantFrom("text", "image_url")),
+  text: optional(fc.string()),
+  image_url: optional(object({ url: member(fc.webUrl()), detail: optional(fc.string()) })),
+});
+const toolCall = object({
+  id: member(fc.string()),
+  type: optional(fc.constant("function")),
+  function: member(object({ name: member(fc.string()), arguments: member(fc.string()) })),
+});
 const message = object({
   role: member(fc.constantFrom("system", "user", "assistant", "tool")),
   content: member(fc.oneof(fc.string(), fc.array(member(part), { maxLength: 2 }))),
@@ -26,9 +35,35 @@ const body = object({
   max_tokens: optional(fc.oneof(fc.nat(4096), fc.double({ min: 0.5, max: 9, noNaN: true }))),
   n: optional(fc.nat(3)),
   stop: optional(fc.oneof(fc.string(), fc.array(member(fc.string()), { maxLength: 2 }))),
-  tools: optional(fc.array(member(object({ type: member(fc.constant("function")), function: optional(object({ name: member(fc.string()), description: optional(fc.string()), parameters: optional(fc.object()) })) })), { maxLength: 2 })),
-  tool_choice: optional(fc.oneof(fc.constantFrom("auto", "none"), object({ type: member(fc.constant("function")), function: optional(object({ name: member(fc.string()) })) }))),
-  response_format: optional(object({ type: member(fc.constant("json_schema")), json_schema: optional(object({ name: optional(fc.string()), schema: optional(fc.object()) })) })),
+  tools: optional(
+    fc.array(
+      member(
+        object({
+          type: member(fc.constant("function")),
+          function: optional(
+            object({
+              name: member(fc.string()),
+              description: optional(fc.string()),
+              parameters: optional(fc.object()),
+            }),
+          ),
+        }),
+      ),
+      { maxLength: 2 },
+    ),
+  ),
+  tool_choice: optional(
+    fc.oneof(
+      fc.constantFrom("auto", "none"),
+      object({ type: member(fc.constant("function")), function: optional(object({ name: member(fc.string()) })) }),
+    ),
+  ),
+  response_format: optional(
+    object({
+      type: member(fc.constant("json_schema")),
+      json_schema: optional(object({ name: optional(fc.string()), schema: optional(fc.object()) })),
+    }),
+  ),
   user: optional(fc.string()),
   metadata: optional(fc.object()),
   tools_header: optional(fc.string({ maxLength: 20 })),
@@ -44,8 +79,14 @@ describe("isCanonicalChatRequest", () => {
   test("the route schema takes canonical bodies as they are and throws zod's errors as the 422", async () => {
     const ok = { model: "openai:gpt-4o", messages: [{ role: "user", content: "hi" }], max_tokens: 16 };
     expect(await chatBody["~standard"].validate(ok)).toEqual({ value: ok });
-    const bad = (() => chatBody["~standard"].validate({ model: "openai:gpt-4o", messages: [{ content: "no role" }] })) as () => unknown;
-    expect(bad).toThrow(expect.objectContaining({ status: 422, detail: [{ type: "value_error", loc: ["body", "messages", 0], msg: "messages[0]: 'role' is required" }] }));
+    const bad = (() =>
+      chatBody["~standard"].validate({ model: "openai:gpt-4o", messages: [{ content: "no role" }] })) as () => unknown;
+    expect(bad).toThrow(
+      expect.objectContaining({
+        status: 422,
+        detail: [{ type: "value_error", loc: ["body", "messages", 0], msg: "messages[0]: 'role' is required" }],
+      }),
+    );
   });
 
   test("the fast accept refuses what the schema refuses: a model name over the limit, a number out of range", () => {

@@ -53,10 +53,14 @@ const messagesFields = {
 export const messagesBody = bodySchema(anthropicRequestSchema.extend(messagesFields).meta({ id: "MessagesRequest" }));
 /** count_tokens takes the Messages body without `max_tokens` (Anthropic's own SDK sends none there). */
 export const countTokensBody = bodySchema(
-  anthropicRequestSchema.extend({ ...messagesFields, max_tokens: z.number().int().optional() }).meta({ id: "CountTokensRequest" }),
+  anthropicRequestSchema
+    .extend({ ...messagesFields, max_tokens: z.number().int().optional() })
+    .meta({ id: "CountTokensRequest" }),
 );
 export const responsesBody = bodySchema(
-  responsesRequestSchema.extend({ tools: z.array(z.unknown()).nullish(), user: requestUserSchema, ...gatewayToolFields }).meta({ id: "ResponsesRequest" }),
+  responsesRequestSchema
+    .extend({ tools: z.array(z.unknown()).nullish(), user: requestUserSchema, ...gatewayToolFields })
+    .meta({ id: "ResponsesRequest" }),
 );
 export const moderationResponse = moderationResponseSchema.meta({ id: "ModerationResponse" });
 export const embeddingsBody = bodySchema(embeddingRequestSchema.meta({ id: "EmbeddingRequest" }));

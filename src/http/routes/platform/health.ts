@@ -6,7 +6,11 @@ import type { PlatformHttpContext } from "../../platform-context";
 
 export function platformHealthRoutes(ctx: PlatformHttpContext) {
   return new Elysia({ name: "platform-health" })
-    .get("/health", async () => ({ status: "healthy", mode: "platform", platform_reachable: (await ctx.client.reachable()) ? "yes" : "no" }))
+    .get("/health", async () => ({
+      status: "healthy",
+      mode: "platform",
+      platform_reachable: (await ctx.client.reachable()) ? "yes" : "no",
+    }))
     .get("/health/liveness", () => Response.json("I'm alive!"))
     .get("/health/readiness", async () => {
       if (ctx.draining() || !(await ctx.client.reachable())) {

@@ -71,12 +71,18 @@ export function createAnthropicEventEncoder(): AnthropicEventEncoder {
       for (const call of calls ?? []) {
         let index = toolBlocks.get(call.index);
         if (index === undefined) {
-          const block = { type: "tool_use", id: call.id || `toolu_${crypto.randomUUID().slice(0, 8)}`, name: call.function?.name ?? "", input: {} };
+          const block = {
+            type: "tool_use",
+            id: call.id || `toolu_${crypto.randomUUID().slice(0, 8)}`,
+            name: call.function?.name ?? "",
+            input: {},
+          };
           index = openBlock("tool", block, out);
           toolBlocks.set(call.index, index);
         }
         const args = call.function?.arguments;
-        if (args) out.push({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: args } });
+        if (args)
+          out.push({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: args } });
       }
       if (choice.finish_reason) finish = choice.finish_reason;
       return out;

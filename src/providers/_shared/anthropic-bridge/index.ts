@@ -31,5 +31,9 @@ export async function messagesStreamViaChat(
 ): Promise<ProviderStream<AnthropicEvent>> {
   const source = await provider.chatStream({ ...anthropicToCanonical(req), stream: true }, settings, options);
   const encoder = createAnthropicEventEncoder();
-  return mapStream(source, (chunk) => encoder.push(chunk), () => encoder.finish(source.usage));
+  return mapStream(
+    source,
+    (chunk) => encoder.push(chunk),
+    () => encoder.finish(source.usage),
+  );
 }

@@ -17,7 +17,9 @@ export function blocksText(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
   return content
-    .map((b) => (b && typeof b === "object" && typeof (b as AnthropicBlock).text === "string" ? (b as AnthropicBlock).text : ""))
+    .map((b) =>
+      b && typeof b === "object" && typeof (b as AnthropicBlock).text === "string" ? (b as AnthropicBlock).text : "",
+    )
     .filter((t) => t !== "")
     .join("\n\n");
 }
@@ -26,7 +28,8 @@ function toPart(block: AnthropicBlock): ContentPart | null {
   if (block.type === "text" && typeof block.text === "string") return { type: "text", text: block.text };
   if (block.type === "image" && block.source) {
     const s = block.source;
-    if (s.type === "base64" && s.data) return { type: "image_url", image_url: { url: `data:${s.media_type};base64,${s.data}` } };
+    if (s.type === "base64" && s.data)
+      return { type: "image_url", image_url: { url: `data:${s.media_type};base64,${s.data}` } };
     if (s.type === "url" && s.url) return { type: "image_url", image_url: { url: s.url } };
   }
   // documents, server-tool results and other Anthropic-only blocks have no chat equivalent

@@ -43,7 +43,12 @@ export function toAnthropicMessage(body: ChatCompletion, usage: NormalizedUsage)
   const text = choice?.message.content;
   if (text) content.push({ type: "text", text });
   for (const call of choice?.message.tool_calls ?? [])
-    content.push({ type: "tool_use", id: call.id, name: call.function.name, input: parseToolInput(call.function.arguments) });
+    content.push({
+      type: "tool_use",
+      id: call.id,
+      name: call.function.name,
+      input: parseToolInput(call.function.arguments),
+    });
   return {
     id: body.id || newMessageId(),
     type: "message",

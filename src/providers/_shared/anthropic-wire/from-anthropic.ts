@@ -29,7 +29,10 @@ export function fromAnthropicUsage(u: AnthropicUsage | null | undefined): Normal
   });
 }
 
-export function fromAnthropicMessage(msg: AnthropicMessage, jsonTool: string | null): { body: ChatCompletion; usage: NormalizedUsage } {
+export function fromAnthropicMessage(
+  msg: AnthropicMessage,
+  jsonTool: string | null,
+): { body: ChatCompletion; usage: NormalizedUsage } {
   let text = "";
   let reasoning = "";
   let jsonAnswer: string | null = null;

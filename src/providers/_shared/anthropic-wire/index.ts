@@ -41,7 +41,11 @@ export { DEFAULT_MAX_TOKENS, toAnthropicRequest } from "./to-anthropic.ts";
 function toNativeTool(tool: AnthropicTool): AnthropicTool {
   if (!tool.function) return tool;
   const { function: fn, type: _type, ...rest } = tool;
-  const out: AnthropicTool = { ...rest, name: fn.name, input_schema: fn.parameters ?? { type: "object", properties: {} } };
+  const out: AnthropicTool = {
+    ...rest,
+    name: fn.name,
+    input_schema: fn.parameters ?? { type: "object", properties: {} },
+  };
   if (fn.description) out.description = fn.description;
   return out;
 }
@@ -67,7 +71,13 @@ const CAPABILITIES: ProviderCapabilities = {
 
 export function createAnthropicWireProvider(endpoint: AnthropicEndpoint): Provider {
   const adapt = endpoint.adaptBody ?? ((b: JsonObject) => b);
-  async function request(s: ProviderSettings, o: CallOptions, model: string, body: JsonObject, stream: boolean): Promise<UpstreamRequest> {
+  async function request(
+    s: ProviderSettings,
+    o: CallOptions,
+    model: string,
+    body: JsonObject,
+    stream: boolean,
+  ): Promise<UpstreamRequest> {
     const url = await endpoint.messagesUrl(s, model, stream);
     return { url, body: adapt(body), headers: await endpoint.auth(s, o) };
   }
@@ -79,13 +89,25 @@ export function createAnthropicWireProvider(endpoint: AnthropicEndpoint): Provid
 
     async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
       const { body, jsonTool } = toAnthropicRequest(req, false);
-      const res = await requestJson(await request(s, o, req.model, body, false), anthropicMessageSchema, s, o, "inference");
+      const res = await requestJson(
+        await request(s, o, req.model, body, false),
+        anthropicMessageSchema,
+        s,
+        o,
+        "inference",
+      );
       return { ...res, ...fromAnthropicMessage(res.body, jsonTool) };
     },
 
     async chatStream(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
       const { body, jsonTool } = toAnthropicRequest(req, true);
-      return openEventStream(await request(s, o, req.model, body, true), decodeAnthropicToChunks(jsonTool), s, o, "inference");
+      return openEventStream(
+        await request(s, o, req.model, body, true),
+        decodeAnthropicToChunks(jsonTool),
+        s,
+        o,
+        "inference",
+      );
     },
 
     async messages(req: AnthropicRequest, s: ProviderSettings, o: CallOptions = {}) {

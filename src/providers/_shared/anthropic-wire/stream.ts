@@ -63,7 +63,12 @@ function parseEvent(sse: SseEvent): { raw: AnthropicEvent; known: AnthropicKnown
 function mergeAnthropicUsage(prev: AnthropicUsage, next: AnthropicUsage | null | undefined): AnthropicUsage {
   const out: AnthropicUsage = { ...prev };
   if (!next) return out;
-  for (const key of ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"] as const) {
+  for (const key of [
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+  ] as const) {
     const v = next[key];
     if (typeof v === "number" && (v !== 0 || typeof out[key] !== "number")) out[key] = v;
   }
@@ -92,7 +97,10 @@ const CUT = "message_stop";
  * Native events for /v1/messages pass-through: forwarded as received (unknown types included), up to message_stop; a
  * body that ends after events but before it was cut.
  */
-export async function* decodeAnthropicNative(events: AsyncIterable<SseEvent>, state: StreamState): AsyncGenerator<AnthropicEvent> {
+export async function* decodeAnthropicNative(
+  events: AsyncIterable<SseEvent>,
+  state: StreamState,
+): AsyncGenerator<AnthropicEvent> {
   const tracker = createTracker(state);
   let started = false;
   for await (const sse of events) {
@@ -138,12 +146,15 @@ export function decodeAnthropicToChunks(jsonTool: string | null) {
           break;
         case "content_block_start": {
           const b = ev.content_block;
-          if (b.type === "tool_use" && jsonTool !== null && b.name === jsonTool) blocks.set(ev.index, { kind: "json", tool: -1 });
+          if (b.type === "tool_use" && jsonTool !== null && b.name === jsonTool)
+            blocks.set(ev.index, { kind: "json", tool: -1 });
           else if (b.type === "tool_use") {
             const tool = nextTool++;
             blocks.set(ev.index, { kind: "tool", tool });
             yield chunk({
-              tool_calls: [{ index: tool, id: b.id ?? "", type: "function", function: { name: b.name ?? "", arguments: "" } }],
+              tool_calls: [
+                { index: tool, id: b.id ?? "", type: "function", function: { name: b.name ?? "", arguments: "" } },
+              ],
             });
           } else if (b.type === "text") {
             blocks.set(ev.index, { kind: "text", tool: -1 });
@@ -156,7 +167,8 @@ export function decodeAnthropicToChunks(jsonTool: string | null) {
           const d = ev.delta;
           if (d.type === "text_delta" && d.text) yield chunk({ content: d.text });
           else if (d.type === "thinking_delta" && d.thinking) yield chunk({ reasoning: { content: d.thinking } });
-          else if (d.type === "input_json_delta" && d.partial_json && block?.kind === "json") yield chunk({ content: d.partial_json });
+          else if (d.type === "input_json_delta" && d.partial_json && block?.kind === "json")
+            yield chunk({ content: d.partial_json });
           else if (d.type === "input_json_delta" && d.partial_json && block?.kind === "tool")
             yield chunk({ tool_calls: [{ index: block.tool, function: { arguments: d.partial_json } }] });
           break;

@@ -41,11 +41,19 @@ function turnOf(m: ChatMessage): { role: "user" | "assistant"; blocks: Anthropic
   if (m.role === "assistant") {
     const blocks = contentBlocks(m.content);
     for (const call of m.tool_calls ?? [])
-      blocks.push({ type: "tool_use", id: call.id, name: call.function.name, input: parseToolInput(call.function.arguments) });
+      blocks.push({
+        type: "tool_use",
+        id: call.id,
+        name: call.function.name,
+        input: parseToolInput(call.function.arguments),
+      });
     return { role: "assistant", blocks };
   }
   if (m.role === "tool")
-    return { role: "user", blocks: [{ type: "tool_result", tool_use_id: m.tool_call_id ?? "", content: textOf(m.content) }] };
+    return {
+      role: "user",
+      blocks: [{ type: "tool_result", tool_use_id: m.tool_call_id ?? "", content: textOf(m.content) }],
+    };
   return { role: "user", blocks: contentBlocks(m.content) };
 }
 
@@ -65,14 +73,16 @@ function toTurns(messages: ChatMessage[]): JsonObject[] {
 
 function toTool(tool: ChatTool): JsonObject {
   if (tool.type !== "function" || !tool.function) return tool; // server tools (web_search_20250305...) pass as-is
-  const out: JsonObject = { name: tool.function.name, input_schema: tool.function.parameters ?? { type: "object", properties: {} } };
+  const out: JsonObject = {
+    name: tool.function.name,
+    input_schema: tool.function.parameters ?? { type: "object", properties: {} },
+  };
   if (tool.function.description) out["description"] = tool.function.description;
   return out;
 }
 
 function toToolChoice(choice: ToolChoice): JsonObject {
-  if (typeof choice === "string")
-    return { type: choice === "required" ? "any" : choice === "none" ? "none" : "auto" };
+  if (typeof choice === "string") return { type: choice === "required" ? "any" : choice === "none" ? "none" : "auto" };
   if (choice.function?.name) return { type: "tool", name: choice.function.name };
   return { type: "auto" };
 }

@@ -38,14 +38,42 @@ function readHeaders(view: DataView, bytes: Uint8Array, start: number, end: numb
     at += nameLength;
     const type = view.getUint8(at++);
     switch (type) {
-      case 0: out[name] = true; break;
-      case 1: out[name] = false; break;
-      case 2: need(1); out[name] = view.getInt8(at); at += 1; break;
-      case 3: need(2); out[name] = view.getInt16(at); at += 2; break;
-      case 4: need(4); out[name] = view.getInt32(at); at += 4; break;
-      case 5: need(8); out[name] = view.getBigInt64(at); at += 8; break;
-      case 8: need(8); out[name] = view.getBigInt64(at); at += 8; break; // timestamp, ms since epoch
-      case 9: need(16); out[name] = bytes.slice(at, at + 16); at += 16; break; // uuid
+      case 0:
+        out[name] = true;
+        break;
+      case 1:
+        out[name] = false;
+        break;
+      case 2:
+        need(1);
+        out[name] = view.getInt8(at);
+        at += 1;
+        break;
+      case 3:
+        need(2);
+        out[name] = view.getInt16(at);
+        at += 2;
+        break;
+      case 4:
+        need(4);
+        out[name] = view.getInt32(at);
+        at += 4;
+        break;
+      case 5:
+        need(8);
+        out[name] = view.getBigInt64(at);
+        at += 8;
+        break;
+      case 8:
+        need(8);
+        out[name] = view.getBigInt64(at);
+        at += 8;
+        break; // timestamp, ms since epoch
+      case 9:
+        need(16);
+        out[name] = bytes.slice(at, at + 16);
+        at += 16;
+        break; // uuid
       case 6:
       case 7: {
         need(2);
@@ -71,7 +99,8 @@ export function decodeMessage(bytes: Uint8Array): EventStreamMessage {
   const headersLength = view.getUint32(4);
   if (view.getUint32(8) !== crc32(bytes.subarray(0, 8))) throw new EventStreamError("prelude CRC mismatch");
   if (total !== bytes.byteLength) throw new EventStreamError("message length mismatch");
-  if (view.getUint32(total - 4) !== crc32(bytes.subarray(0, total - 4))) throw new EventStreamError("message CRC mismatch");
+  if (view.getUint32(total - 4) !== crc32(bytes.subarray(0, total - 4)))
+    throw new EventStreamError("message CRC mismatch");
   if (PRELUDE + headersLength > total - 4) throw new EventStreamError("headers longer than the message");
   return {
     headers: readHeaders(view, bytes, PRELUDE, PRELUDE + headersLength),
@@ -84,7 +113,10 @@ export function decodeMessage(bytes: Uint8Array): EventStreamMessage {
  * more than `maxMessageBytes` fails the stream with a 502 before it is held. Chunks are kept as they come and joined
  * once a whole prelude or message is there (one copy per message, however small the chunks).
  */
-export async function* readEventStream(body: ReadableStream<Uint8Array>, maxMessageBytes = MAX_MESSAGE): AsyncGenerator<EventStreamMessage> {
+export async function* readEventStream(
+  body: ReadableStream<Uint8Array>,
+  maxMessageBytes = MAX_MESSAGE,
+): AsyncGenerator<EventStreamMessage> {
   let parts: Uint8Array[] = [];
   let size = 0;
   let need = PRELUDE;

@@ -56,7 +56,11 @@ export function canonicalQuery(search: string): string {
 }
 
 /** `20150830T123600Z` */
-export const amzDate = (d: Date): string => d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+export const amzDate = (d: Date): string =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
 
 export function signRequest(input: SignInput): Signed {
   const url = new URL(input.url);

@@ -44,7 +44,8 @@ const INVALID_KEY_REASONS = new Set(["API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED
 
 function isKeyProblem(error: Json | null): boolean {
   return details(error).some(
-    (d) => String(d["@type"] ?? "").endsWith("google.rpc.ErrorInfo") && INVALID_KEY_REASONS.has(String(d["reason"] ?? "")),
+    (d) =>
+      String(d["@type"] ?? "").endsWith("google.rpc.ErrorInfo") && INVALID_KEY_REASONS.has(String(d["reason"] ?? "")),
   );
 }
 

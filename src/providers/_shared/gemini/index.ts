@@ -41,8 +41,14 @@ const CAPABILITIES: ProviderCapabilities = {
 };
 
 export function createGeminiWireProvider(endpoint: GeminiEndpoint): Provider {
-  async function request(s: ProviderSettings, o: CallOptions, req: ChatRequest, method: GeminiMethod): Promise<UpstreamRequest> {
-    const url = (await endpoint.modelUrl(s, req.model, method)) + (method === "streamGenerateContent" ? "?alt=sse" : "");
+  async function request(
+    s: ProviderSettings,
+    o: CallOptions,
+    req: ChatRequest,
+    method: GeminiMethod,
+  ): Promise<UpstreamRequest> {
+    const url =
+      (await endpoint.modelUrl(s, req.model, method)) + (method === "streamGenerateContent" ? "?alt=sse" : "");
     return { url, body: toGeminiBody(req), headers: await endpoint.auth(s, o), mapError: googleHttpError };
   }
 
@@ -63,7 +69,8 @@ export function createGeminiWireProvider(endpoint: GeminiEndpoint): Provider {
     },
 
     messages: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) => messagesViaChat(provider, req, s, o),
-    messagesStream: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) => messagesStreamViaChat(provider, req, s, o),
+    messagesStream: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) =>
+      messagesStreamViaChat(provider, req, s, o),
   };
   return provider;
 }

@@ -9,9 +9,25 @@
 type Json = Record<string, unknown>;
 
 const KEPT = new Set([
-  "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "minProperties",
-  "maxProperties", "minLength", "maxLength", "pattern", "example", "default", "minimum", "maximum",
-  "propertyOrdering", "required",
+  "type",
+  "format",
+  "title",
+  "description",
+  "nullable",
+  "enum",
+  "maxItems",
+  "minItems",
+  "minProperties",
+  "maxProperties",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "example",
+  "default",
+  "minimum",
+  "maximum",
+  "propertyOrdering",
+  "required",
 ]);
 const MAX_REF_DEPTH = 8;
 
@@ -53,14 +69,16 @@ function clean(node: unknown, root: Json, depth: number): Json {
     for (const [name, sub] of Object.entries(node["properties"])) props[name] = clean(sub, root, depth);
     out["properties"] = props;
   }
-  if (node["items"] !== undefined) out["items"] = clean(Array.isArray(node["items"]) ? node["items"][0] : node["items"], root, depth);
+  if (node["items"] !== undefined)
+    out["items"] = clean(Array.isArray(node["items"]) ? node["items"][0] : node["items"], root, depth);
   const union = node["anyOf"] ?? node["oneOf"];
   if (Array.isArray(union)) {
     const variants = union.filter((v) => !(isObject(v) && v["type"] === "null"));
     if (variants.length < union.length) out["nullable"] = true;
     out["anyOf"] = variants.map((v) => clean(v, root, depth));
   }
-  if (Array.isArray(node["allOf"]) && node["allOf"].length === 1) Object.assign(out, clean(node["allOf"][0], root, depth));
+  if (Array.isArray(node["allOf"]) && node["allOf"].length === 1)
+    Object.assign(out, clean(node["allOf"][0], root, depth));
   if (Array.isArray(out["required"]) && isObject(out["properties"])) {
     const props = out["properties"];
     out["required"] = out["required"].filter((r) => typeof r === "string" && r in props);

@@ -20,12 +20,23 @@ export const SIGNATURE_SEPARATOR = "__thought__";
 
 export function splitToolCallId(id: string): { id: string; signature: string | null } {
   const at = id.indexOf(SIGNATURE_SEPARATOR);
-  return at === -1 ? { id, signature: null } : { id: id.slice(0, at), signature: id.slice(at + SIGNATURE_SEPARATOR.length) };
+  return at === -1
+    ? { id, signature: null }
+    : { id: id.slice(0, at), signature: id.slice(at + SIGNATURE_SEPARATOR.length) };
 }
 
 const MIME_BY_EXTENSION: Record<string, string> = {
-  png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp", heic: "image/heic",
-  pdf: "application/pdf", mp3: "audio/mp3", wav: "audio/wav", mp4: "video/mp4", txt: "text/plain",
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp",
+  heic: "image/heic",
+  pdf: "application/pdf",
+  mp3: "audio/mp3",
+  wav: "audio/wav",
+  mp4: "video/mp4",
+  txt: "text/plain",
 };
 
 function mimeOfUrl(url: string): string {
@@ -41,7 +52,8 @@ function partOf(p: ContentPart): JsonObject | null {
     return { fileData: { mimeType: mimeOfUrl(p.image_url.url), fileUri: p.image_url.url } };
   }
   const audio = p["input_audio"] as { data?: string; format?: string } | undefined;
-  if (p.type === "input_audio" && audio?.data) return { inlineData: { mimeType: `audio/${audio.format ?? "wav"}`, data: audio.data } };
+  if (p.type === "input_audio" && audio?.data)
+    return { inlineData: { mimeType: `audio/${audio.format ?? "wav"}`, data: audio.data } };
   return null;
 }
 
@@ -80,7 +92,9 @@ function toContents(messages: ChatMessage[]): JsonObject[] {
       parts = partsOf(m.content);
       for (const call of m.tool_calls ?? []) {
         names.set(call.id, call.function.name);
-        const part: JsonObject = { functionCall: { name: call.function.name, args: parseToolInput(call.function.arguments) } };
+        const part: JsonObject = {
+          functionCall: { name: call.function.name, args: parseToolInput(call.function.arguments) },
+        };
         const { signature } = splitToolCallId(call.id);
         if (signature) part["thoughtSignature"] = signature;
         parts.push(part);
@@ -112,7 +126,8 @@ function toTools(tools: ChatTool[]): JsonObject[] {
 function toToolConfig(choice: ToolChoice): JsonObject {
   if (typeof choice === "string")
     return { functionCallingConfig: { mode: choice === "required" ? "ANY" : choice === "none" ? "NONE" : "AUTO" } };
-  if (choice.function?.name) return { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [choice.function.name] } };
+  if (choice.function?.name)
+    return { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [choice.function.name] } };
   return { functionCallingConfig: { mode: "AUTO" } };
 }
 
@@ -125,7 +140,10 @@ function generationConfig(req: ChatRequest): JsonObject {
   if (req.stop != null) g["stopSequences"] = typeof req.stop === "string" ? [req.stop] : req.stop;
   if (req.n != null) g["candidateCount"] = req.n;
   if (req.seed != null) g["seed"] = req.seed;
-  for (const [from, to] of [["presence_penalty", "presencePenalty"], ["frequency_penalty", "frequencyPenalty"]] as const)
+  for (const [from, to] of [
+    ["presence_penalty", "presencePenalty"],
+    ["frequency_penalty", "frequencyPenalty"],
+  ] as const)
     if (typeof req[from] === "number") g[to] = req[from];
   const format = req.response_format;
   if (format?.type === "json_object") g["responseMimeType"] = "application/json";

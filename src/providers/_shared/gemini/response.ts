@@ -38,7 +38,8 @@ export function fromGeminiUsage(u: GeminiUsage | undefined): NormalizedUsage {
   return {
     promptTokens: prompt,
     completionTokens: completion,
-    totalTokens: n(u.totalTokenCount) ?? (prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : null),
+    totalTokens:
+      n(u.totalTokenCount) ?? (prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : null),
     cacheReadTokens: n(u.cachedContentTokenCount),
     cacheWriteTokens: null,
     reasoningTokens: thoughts,
@@ -51,7 +52,11 @@ export const mintId = (prefix: string): string => `${prefix}${crypto.randomUUID(
 export function toolCallOf(part: GeminiPart): ToolCall | null {
   if (!part.functionCall) return null;
   const id = mintId("call_") + (part.thoughtSignature ? SIGNATURE_SEPARATOR + part.thoughtSignature : "");
-  return { id, type: "function", function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) } };
+  return {
+    id,
+    type: "function",
+    function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
+  };
 }
 
 /**
@@ -62,13 +67,20 @@ export function blockedPromptError(res: GeminiResponse): GatewayError | null {
   const reason = res.promptFeedback?.blockReason;
   if (!reason || (res.candidates?.length ?? 0) > 0) return null;
   const detail = res.promptFeedback?.blockReasonMessage;
-  return new GatewayError(400, `The provider blocked the prompt (blockReason: ${reason})${detail ? `: ${detail}` : ""}`, {
-    code: "invalid_request",
-    cause: new ProviderFailure(`prompt blocked: ${reason}`, 200),
-  });
+  return new GatewayError(
+    400,
+    `The provider blocked the prompt (blockReason: ${reason})${detail ? `: ${detail}` : ""}`,
+    {
+      code: "invalid_request",
+      cause: new ProviderFailure(`prompt blocked: ${reason}`, 200),
+    },
+  );
 }
 
-export function fromGeminiResponse(res: GeminiResponse, requestedModel: string): { body: ChatCompletion; usage: NormalizedUsage } {
+export function fromGeminiResponse(
+  res: GeminiResponse,
+  requestedModel: string,
+): { body: ChatCompletion; usage: NormalizedUsage } {
   const blocked = blockedPromptError(res);
   if (blocked) throw blocked;
   const choices: ChatChoice[] = (res.candidates ?? []).map((c, i) => {
@@ -81,10 +93,19 @@ export function fromGeminiResponse(res: GeminiResponse, requestedModel: string):
       else if (part.thought) reasoning += part.text ?? "";
       else text += part.text ?? "";
     }
-    const message: ChatChoice["message"] = { role: "assistant", content: text || (toolCalls.length > 0 ? null : ""), refusal: null };
+    const message: ChatChoice["message"] = {
+      role: "assistant",
+      content: text || (toolCalls.length > 0 ? null : ""),
+      refusal: null,
+    };
     if (toolCalls.length > 0) message.tool_calls = toolCalls;
     if (reasoning) message.reasoning = { content: reasoning };
-    return { index: c.index ?? i, message, finish_reason: finishReasonFromGemini(c.finishReason, toolCalls.length > 0) ?? "stop", logprobs: null };
+    return {
+      index: c.index ?? i,
+      message,
+      finish_reason: finishReasonFromGemini(c.finishReason, toolCalls.length > 0) ?? "stop",
+      logprobs: null,
+    };
   });
   const usage = fromGeminiUsage(res.usageMetadata);
   return {

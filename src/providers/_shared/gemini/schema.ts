@@ -11,7 +11,10 @@ export const geminiPartSchema = z
     text: z.string().optional(),
     thought: z.boolean().optional(),
     thoughtSignature: z.string().optional(),
-    functionCall: z.object({ name: z.string(), args: z.unknown().optional(), id: z.string().optional() }).loose().optional(),
+    functionCall: z
+      .object({ name: z.string(), args: z.unknown().optional(), id: z.string().optional() })
+      .loose()
+      .optional(),
   })
   .loose();
 export type GeminiPart = z.infer<typeof geminiPartSchema>;
@@ -19,7 +22,10 @@ export type GeminiPart = z.infer<typeof geminiPartSchema>;
 export const geminiCandidateSchema = z
   .object({
     index: z.number().int().optional(),
-    content: z.object({ role: z.string().optional(), parts: z.array(geminiPartSchema).optional() }).loose().optional(),
+    content: z
+      .object({ role: z.string().optional(), parts: z.array(geminiPartSchema).optional() })
+      .loose()
+      .optional(),
     finishReason: z.string().optional(),
   })
   .loose();
@@ -40,7 +46,10 @@ export type GeminiUsage = z.infer<typeof geminiUsageSchema>;
 export const geminiResponseSchema = z
   .object({
     candidates: z.array(geminiCandidateSchema).optional(),
-    promptFeedback: z.object({ blockReason: z.string().optional(), blockReasonMessage: z.string().optional() }).loose().optional(),
+    promptFeedback: z
+      .object({ blockReason: z.string().optional(), blockReasonMessage: z.string().optional() })
+      .loose()
+      .optional(),
     usageMetadata: geminiUsageSchema.optional(),
     modelVersion: z.string().optional(),
     responseId: z.string().optional(),

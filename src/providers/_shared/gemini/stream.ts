@@ -1,10 +1,4 @@
-import {
-  type ChatChunk,
-  type ChunkChoice,
-  hasUsage,
-  mergeUsage,
-  toOpenAIUsage,
-} from "../../../core/wire/index.ts";
+import { type ChatChunk, type ChunkChoice, hasUsage, mergeUsage, toOpenAIUsage } from "../../../core/wire/index.ts";
 import { cutStreamError, malformedBodyError } from "../errors.ts";
 import type { SseEvent } from "../sse.ts";
 import type { StreamState } from "../stream.ts";
@@ -25,7 +19,13 @@ export function decodeGeminiChunks(requestedModel: string) {
     const created = Math.floor(Date.now() / 1000);
     const started = new Set<number>();
     const toolIndex = new Map<number, number>();
-    const chunk = (choices: ChunkChoice[]): ChatChunk => ({ id, object: "chat.completion.chunk", created, model, choices });
+    const chunk = (choices: ChunkChoice[]): ChatChunk => ({
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      choices,
+    });
     let finished = false;
 
     for await (const sse of events) {

@@ -37,8 +37,22 @@ const authorizedUserSchema = z
   .loose();
 
 export type GoogleCredentials =
-  | { kind: "service_account"; email: string; key: KeyObject; keyId: string | null; projectId: string | null; tokenUri: string }
-  | { kind: "authorized_user"; clientId: string; clientSecret: string; refreshToken: string; projectId: string | null; tokenUri: string };
+  | {
+      kind: "service_account";
+      email: string;
+      key: KeyObject;
+      keyId: string | null;
+      projectId: string | null;
+      tokenUri: string;
+    }
+  | {
+      kind: "authorized_user";
+      clientId: string;
+      clientSecret: string;
+      refreshToken: string;
+      projectId: string | null;
+      tokenUri: string;
+    };
 
 export function credentialsError(detail: string, cause?: unknown): GatewayError {
   return new GatewayError(500, "Unable to load vertex credentials", {
@@ -111,7 +125,8 @@ async function load(source: string): Promise<GoogleCredentials> {
 
 export function loadCredentials(s: ProviderSettings): Promise<GoogleCredentials> {
   const source = str(s.extra["credentials"]) ?? str(envOf(s)["GOOGLE_APPLICATION_CREDENTIALS"]);
-  if (!source) return Promise.reject(credentialsError("no `credentials` configured and GOOGLE_APPLICATION_CREDENTIALS unset"));
+  if (!source)
+    return Promise.reject(credentialsError("no `credentials` configured and GOOGLE_APPLICATION_CREDENTIALS unset"));
   let hit = cache.get(source);
   if (!hit) {
     hit = load(source);

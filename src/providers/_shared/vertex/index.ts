@@ -41,12 +41,18 @@ export async function vertexProject(s: ProviderSettings): Promise<string> {
     throw err;
   });
   const project = creds?.projectId ?? fromEnv;
-  if (!project) throw badRequest("Could not resolve GCP project ID from credentials or configuration", "invalid_request");
+  if (!project)
+    throw badRequest("Could not resolve GCP project ID from credentials or configuration", "invalid_request");
   return project;
 }
 
 /** `{base}/v1/projects/{p}/locations/{l}/publishers/{publisher}/models/{model}:{method}` */
-export async function vertexModelUrl(s: ProviderSettings, publisher: string, model: string, method: string): Promise<string> {
+export async function vertexModelUrl(
+  s: ProviderSettings,
+  publisher: string,
+  model: string,
+  method: string,
+): Promise<string> {
   const segment = modelSegment(model, s.name);
   const project = await vertexProject(s);
   const location = vertexLocation(s);

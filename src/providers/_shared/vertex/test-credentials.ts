@@ -10,7 +10,11 @@ export interface TestServiceAccount {
   clientEmail: string;
 }
 
-export function createTestServiceAccount(tokenUri: string, keyId: string, projectId: string | null = "proj-from-key"): TestServiceAccount {
+export function createTestServiceAccount(
+  tokenUri: string,
+  keyId: string,
+  projectId: string | null = "proj-from-key",
+): TestServiceAccount {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const clientEmail = "gateway-test@proj-from-key.iam.gserviceaccount.com";
   const json: Record<string, string> = {

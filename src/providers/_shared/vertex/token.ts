@@ -17,7 +17,9 @@ export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platf
 const ASSERTION_LIFETIME_S = 3600;
 const REFRESH_MARGIN_MS = 60_000;
 
-const tokenResponseSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().positive().default(3600) }).loose();
+const tokenResponseSchema = z
+  .object({ access_token: z.string().min(1), expires_in: z.number().positive().default(3600) })
+  .loose();
 
 const b64url = (data: string | Buffer): string => Buffer.from(data).toString("base64url");
 
@@ -26,7 +28,13 @@ export function signAssertion(creds: Extract<GoogleCredentials, { kind: "service
   const iat = Math.floor(nowMs / 1000);
   const header: Record<string, string> = { alg: "RS256", typ: "JWT" };
   if (creds.keyId) header["kid"] = creds.keyId;
-  const claims = { iss: creds.email, scope: CLOUD_PLATFORM_SCOPE, aud: creds.tokenUri, iat, exp: iat + ASSERTION_LIFETIME_S };
+  const claims = {
+    iss: creds.email,
+    scope: CLOUD_PLATFORM_SCOPE,
+    aud: creds.tokenUri,
+    iat,
+    exp: iat + ASSERTION_LIFETIME_S,
+  };
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
   const signature = createSign("RSA-SHA256").update(input).sign(creds.key);
   return `${input}.${b64url(signature)}`;
@@ -34,7 +42,10 @@ export function signAssertion(creds: Extract<GoogleCredentials, { kind: "service
 
 function grantBody(creds: GoogleCredentials, nowMs: number): string {
   if (creds.kind === "service_account")
-    return new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: signAssertion(creds, nowMs) }).toString();
+    return new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
+      assertion: signAssertion(creds, nowMs),
+    }).toString();
   return new URLSearchParams({
     grant_type: "refresh_token",
     client_id: creds.clientId,
@@ -44,7 +55,9 @@ function grantBody(creds: GoogleCredentials, nowMs: number): string {
 }
 
 const cacheKey = (c: GoogleCredentials): string =>
-  c.kind === "service_account" ? `sa|${c.email}|${c.keyId ?? ""}|${c.tokenUri}` : `user|${c.clientId}|${c.refreshToken.slice(-12)}`;
+  c.kind === "service_account"
+    ? `sa|${c.email}|${c.keyId ?? ""}|${c.tokenUri}`
+    : `user|${c.clientId}|${c.refreshToken.slice(-12)}`;
 
 const tokens = new Map<string, { token: string; refreshAt: number }>();
 const pending = new Map<string, Promise<string>>();

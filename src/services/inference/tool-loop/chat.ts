@@ -4,9 +4,22 @@
  * completion: one chunk id, tool-call indexes continuing across rounds, and the `finish_reason` chunk of a round
  * that ends in the gateway's own calls held back and dropped.
  */
-import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequest, ChatTool, NormalizedUsage } from "../../../core/wire/index";
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatMessage,
+  ChatRequest,
+  ChatTool,
+  NormalizedUsage,
+} from "../../../core/wire/index";
 import type { ToolPlan } from "./plan";
-import { endsInToolCalls, type LoopProtocol, plannedDefinitions, type StreamLoopState, sumUsageObjects } from "./protocol";
+import {
+  endsInToolCalls,
+  type LoopProtocol,
+  plannedDefinitions,
+  type StreamLoopState,
+  sumUsageObjects,
+} from "./protocol";
 import type { ToolCall, ToolResult } from "./runner";
 
 /** SPEC §9.2 chat placement: appended (after a blank line) to a leading system message, else a new first one. */
@@ -19,10 +32,15 @@ export function withPurposeBlock(messages: ChatMessage[], block: string): ChatMe
 }
 
 function assistantTurn(content: string | null, calls: readonly ToolCall[]): ChatMessage {
-  return { role: "assistant", content, tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) };
+  return {
+    role: "assistant",
+    content,
+    tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })),
+  };
 }
 
-const toolMessages = (results: readonly ToolResult[]): ChatMessage[] => results.map((r) => ({ role: "tool", tool_call_id: r.call.id, content: r.output }));
+const toolMessages = (results: readonly ToolResult[]): ChatMessage[] =>
+  results.map((r) => ({ role: "tool", tool_call_id: r.call.id, content: r.output }));
 
 interface Slot {
   id: string;
@@ -66,7 +84,8 @@ function streamState(): StreamLoopState<ChatRequest, ChatChunk> {
         if (choice.finish_reason) {
           terminal = true;
           // A late non-tool finish after `tool_calls` in the same round does not override it (SPEC §9.3).
-          if (choice.index === 0 && !(finish === "tool_calls" && choice.finish_reason !== "tool_calls")) finish = choice.finish_reason;
+          if (choice.index === 0 && !(finish === "tool_calls" && choice.finish_reason !== "tool_calls"))
+            finish = choice.finish_reason;
         }
         return toolCalls ? { ...choice, delta: { ...d, tool_calls: toolCalls } } : choice;
       });
@@ -92,23 +111,47 @@ function streamState(): StreamLoopState<ChatRequest, ChatChunk> {
 
 export const chatLoop: LoopProtocol<ChatRequest, ChatCompletion, ChatChunk> = {
   prepare(req, plan: ToolPlan) {
-    const injected: ChatTool[] = plannedDefinitions(plan).map((d) => ({ type: "function", function: { name: d.name, description: d.description, parameters: d.parameters } }));
+    const injected: ChatTool[] = plannedDefinitions(plan).map((d) => ({
+      type: "function",
+      function: { name: d.name, description: d.description, parameters: d.parameters },
+    }));
     const user = (req.tools ?? []).filter((t) => !plan.taken.has(t));
     return { ...req, tools: [...user, ...injected], messages: withPurposeBlock(req.messages, plan.purposeBlock) };
   },
   calls(body) {
     const choice = body.choices[0];
-    const calls = (choice?.message.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+    const calls = (choice?.message.tool_calls ?? []).map((c) => ({
+      id: c.id,
+      name: c.function.name,
+      arguments: c.function.arguments,
+    }));
     return endsInToolCalls(choice?.finish_reason, calls.length) ? calls : [];
   },
   next(req, body, results) {
     const message = body.choices[0]?.message;
-    return { ...req, messages: [...req.messages, assistantTurn(message?.content ?? null, results.map((r) => r.call)), ...toolMessages(results)] };
+    return {
+      ...req,
+      messages: [
+        ...req.messages,
+        assistantTurn(
+          message?.content ?? null,
+          results.map((r) => r.call),
+        ),
+        ...toolMessages(results),
+      ],
+    };
   },
   handBack(body, owns) {
     return {
       ...body,
-      choices: body.choices.map((c, i) => (i === 0 ? { ...c, message: { ...c.message, tool_calls: c.message.tool_calls?.filter((tc) => !owns(tc.function.name)) } } : c)),
+      choices: body.choices.map((c, i) =>
+        i === 0
+          ? {
+              ...c,
+              message: { ...c.message, tool_calls: c.message.tool_calls?.filter((tc) => !owns(tc.function.name)) },
+            }
+          : c,
+      ),
     };
   },
   finalize(body, turns) {

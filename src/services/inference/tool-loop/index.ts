@@ -41,7 +41,10 @@ export { addUsage, parseArguments, Tally, type ToolCall, type ToolPrices, type T
 export function toolSettingsOf(config: Config): ToolSettings {
   const env = config.env;
   const envSet = ["OTARI_SANDBOX_EMBEDDED", "GATEWAY_SANDBOX_EMBEDDED"].some((k) => (env[k] ?? "").trim() !== "");
-  return { ...config.envSettings, sandboxEmbedded: envSet ? config.envSettings.sandboxEmbedded : config.sandbox.embedded };
+  return {
+    ...config.envSettings,
+    sandboxEmbedded: envSet ? config.envSettings.sandboxEmbedded : config.sandbox.embedded,
+  };
 }
 
 export interface ToolLoopDeps {
@@ -69,7 +72,10 @@ export function createGatewayTools(deps: ToolLoopDeps) {
       const prices: ToolPrices = {};
       if (deps.prices) {
         for (const t of plan.tools) {
-          const price = await deps.prices.lookup([`${TOOL_PRICE_PROVIDER}:${t.name}`, `${TOOL_PRICE_PROVIDER}/${t.name}`], at);
+          const price = await deps.prices.lookup(
+            [`${TOOL_PRICE_PROVIDER}:${t.name}`, `${TOOL_PRICE_PROVIDER}/${t.name}`],
+            at,
+          );
           if (price) prices[t.name] = price.inputRate;
         }
       }
@@ -102,10 +108,15 @@ export interface LoopRelay<Req, Body, Ev> {
  * budget before it starts (refused: the 403, as an HTTP error or, mid-stream, the in-stream error). A JSON loop
  * whose client left stops at once. One settlement: usage summed over the rounds, plus the tool calls' cost.
  */
-export async function relayToolLoop<Req, Body, Ev>(admission: Admission, streaming: StreamSettings, o: LoopRelay<Req, Body, Ev>): Promise<Reply> {
+export async function relayToolLoop<Req, Body, Ev>(
+  admission: Admission,
+  streaming: StreamSettings,
+  o: LoopRelay<Req, Body, Ev>,
+): Promise<Reply> {
   const { protocol, plan, tally, signal } = o;
   const runner = await guarded(admission, () => ToolRunner.open(plan, tally));
-  const beforeRound = (req: Req) => admission.reserveRound(protocol.promptParts(req), tally.usageOrNull(), tally.toolCostMicros());
+  const beforeRound = (req: Req) =>
+    admission.reserveRound(protocol.promptParts(req), tally.usageOrNull(), tally.toolCostMicros());
   if (!o.stream) {
     let result: ProviderResult<Body>;
     try {
@@ -131,6 +142,21 @@ export async function relayToolLoop<Req, Body, Ev>(admission: Admission, streami
     admission.fail(err);
     throw err;
   }
-  const stream = new ToolLoopStream<Req, Ev>({ protocol, plan, runner, request, first, open: (req) => o.open(admission.route, req), beforeRound });
-  return sseReply(stream, streaming, o.framing, (end) => settleStream(admission, end, tally.toolCostMicros()).costMicros, admission.rateHeaders, () => stream.stopAfterRound());
+  const stream = new ToolLoopStream<Req, Ev>({
+    protocol,
+    plan,
+    runner,
+    request,
+    first,
+    open: (req) => o.open(admission.route, req),
+    beforeRound,
+  });
+  return sseReply(
+    stream,
+    streaming,
+    o.framing,
+    (end) => settleStream(admission, end, tally.toolCostMicros()).costMicros,
+    admission.rateHeaders,
+    () => stream.stopAfterRound(),
+  );
 }

@@ -5,14 +5,30 @@
  * continuing across rounds, and a round's `message_delta`/`message_stop` held back until the loop ends (the last
  * `message_delta` then carries the summed usage).
  */
-import type { AnthropicBlock, AnthropicEvent, AnthropicMessage, AnthropicRequest, AnthropicTool, NormalizedUsage } from "../../../core/wire/index";
+import type {
+  AnthropicBlock,
+  AnthropicEvent,
+  AnthropicMessage,
+  AnthropicRequest,
+  AnthropicTool,
+  NormalizedUsage,
+} from "../../../core/wire/index";
 import { TOOL_ERROR_PREFIX } from "../../../tools/types";
 import type { ToolPlan } from "./plan";
-import { endsInToolCalls, type LoopProtocol, plannedDefinitions, type StreamLoopState, sumUsageObjects } from "./protocol";
+import {
+  endsInToolCalls,
+  type LoopProtocol,
+  plannedDefinitions,
+  type StreamLoopState,
+  sumUsageObjects,
+} from "./protocol";
 import { parseArguments, type ToolCall, type ToolResult } from "./runner";
 
 /** SPEC §9.2 messages placement: prepended to `system` (string: `<block>\n\n<existing>`; list: a leading text block). */
-export function withPurposeSystem(system: AnthropicRequest["system"], block: string): NonNullable<AnthropicRequest["system"]> {
+export function withPurposeSystem(
+  system: AnthropicRequest["system"],
+  block: string,
+): NonNullable<AnthropicRequest["system"]> {
   if (Array.isArray(system)) return [{ type: "text", text: block }, ...system];
   return system ? `${block}\n\n${system}` : block;
 }
@@ -20,12 +36,19 @@ export function withPurposeSystem(system: AnthropicRequest["system"], block: str
 function resultTurn(results: readonly ToolResult[]): AnthropicRequest["messages"][number] {
   return {
     role: "user",
-    content: results.map((r) => ({ type: "tool_result", tool_use_id: r.call.id, content: r.output, ...(r.output.startsWith(TOOL_ERROR_PREFIX) ? { is_error: true } : {}) })),
+    content: results.map((r) => ({
+      type: "tool_result",
+      tool_use_id: r.call.id,
+      content: r.output,
+      ...(r.output.startsWith(TOOL_ERROR_PREFIX) ? { is_error: true } : {}),
+    })),
   };
 }
 
 const toolUses = (content: readonly AnthropicBlock[]): ToolCall[] =>
-  content.filter((b) => b.type === "tool_use").map((b) => ({ id: b.id ?? "", name: b.name ?? "", arguments: JSON.stringify(b.input ?? {}) }));
+  content
+    .filter((b) => b.type === "tool_use")
+    .map((b) => ({ id: b.id ?? "", name: b.name ?? "", arguments: JSON.stringify(b.input ?? {}) }));
 
 /** A content block being streamed: its start block plus the deltas so far. */
 interface Building {
@@ -41,9 +64,18 @@ function built(b: Building): AnthropicBlock {
     case "text":
       return { type: "text", text: (b.block.text ?? "") + b.text };
     case "thinking":
-      return { type: "thinking", thinking: (b.block.thinking ?? "") + b.thinking, signature: b.signature || (b.block.signature ?? "") };
+      return {
+        type: "thinking",
+        thinking: (b.block.thinking ?? "") + b.thinking,
+        signature: b.signature || (b.block.signature ?? ""),
+      };
     case "tool_use":
-      return { type: "tool_use", id: b.block.id, name: b.block.name, input: b.json ? parseArguments(b.json) : (b.block.input ?? {}) };
+      return {
+        type: "tool_use",
+        id: b.block.id,
+        name: b.block.name,
+        input: b.json ? parseArguments(b.json) : (b.block.input ?? {}),
+      };
     default:
       return b.block;
   }
@@ -55,7 +87,10 @@ const numberOf = (v: unknown): number | null => (typeof v === "number" ? v : nul
 function anthropicUsage(u: NormalizedUsage): Record<string, number> {
   const cacheRead = u.cacheReadTokens ?? 0;
   const cacheWrite = u.cacheWriteTokens ?? 0;
-  const out: Record<string, number> = { input_tokens: Math.max((u.promptTokens ?? 0) - cacheRead - cacheWrite, 0), output_tokens: u.completionTokens ?? 0 };
+  const out: Record<string, number> = {
+    input_tokens: Math.max((u.promptTokens ?? 0) - cacheRead - cacheWrite, 0),
+    output_tokens: u.completionTokens ?? 0,
+  };
   if (u.cacheReadTokens !== null) out.cache_read_input_tokens = cacheRead;
   if (u.cacheWriteTokens !== null) out.cache_creation_input_tokens = cacheWrite;
   return out;
@@ -119,7 +154,11 @@ function streamState(): StreamLoopState<AnthropicRequest, AnthropicEvent> {
       return stop === "tool_use" ? toolUses(ordered()) : [];
     },
     release(usage) {
-      return held.map((e) => (e.type === "message_delta" ? { ...e, usage: { ...((e.usage as object | undefined) ?? {}), ...anthropicUsage(usage) } } : e));
+      return held.map((e) =>
+        e.type === "message_delta"
+          ? { ...e, usage: { ...((e.usage as object | undefined) ?? {}), ...anthropicUsage(usage) } }
+          : e,
+      );
     },
     next(req, results) {
       const content = ordered();
@@ -131,7 +170,11 @@ function streamState(): StreamLoopState<AnthropicRequest, AnthropicEvent> {
 
 export const messagesLoop: LoopProtocol<AnthropicRequest, AnthropicMessage, AnthropicEvent> = {
   prepare(req, plan: ToolPlan) {
-    const injected: AnthropicTool[] = plannedDefinitions(plan).map((d) => ({ name: d.name, description: d.description, input_schema: d.parameters }));
+    const injected: AnthropicTool[] = plannedDefinitions(plan).map((d) => ({
+      name: d.name,
+      description: d.description,
+      input_schema: d.parameters,
+    }));
     const user = (req.tools ?? []).filter((t) => !plan.taken.has(t));
     return { ...req, tools: [...user, ...injected], system: withPurposeSystem(req.system, plan.purposeBlock) };
   },

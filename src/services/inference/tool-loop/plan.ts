@@ -28,8 +28,10 @@ export const SANDBOX_NOT_CONFIGURED =
   "otari_code_execution tool requested but no sandbox is configured on this gateway. Set GATEWAY_SANDBOX_URL on the gateway, or remove otari_code_execution from `tools`.";
 export const WEB_SEARCH_NOT_CONFIGURED =
   "otari_web_search tool requested but no search backend is configured on this gateway. Set GATEWAY_WEB_SEARCH_URL on the gateway, or remove otari_web_search from `tools`.";
-export const SANDBOX_MCP_CONFLICT = "otari_code_execution and mcp_servers cannot be combined in the same request yet; pick one. Multi-backend dispatch is a planned refinement.";
-export const WEB_SEARCH_CONFLICT = "otari_web_search cannot be combined with otari_code_execution or mcp_servers in the same request yet; pick one.";
+export const SANDBOX_MCP_CONFLICT =
+  "otari_code_execution and mcp_servers cannot be combined in the same request yet; pick one. Multi-backend dispatch is a planned refinement.";
+export const WEB_SEARCH_CONFLICT =
+  "otari_web_search cannot be combined with otari_code_execution or mcp_servers in the same request yet; pick one.";
 
 /** One gateway tool of a request. */
 export interface PlannedTool {
@@ -56,7 +58,8 @@ export interface ToolPlanSettings {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-const names = (v: unknown): string[] | null => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : null);
+const names = (v: unknown): string[] | null =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : null;
 
 /** The per-entry options (SPEC §9.1); values of the wrong type are ignored. */
 function entryOptions(entry: Obj): ToolEntryOptions {
@@ -69,22 +72,29 @@ function entryOptions(entry: Obj): ToolEntryOptions {
   };
 }
 
-const isGatewayType = (t: unknown): t is GatewayToolType => typeof t === "string" && Object.hasOwn(GATEWAY_TOOL_TYPES, t);
+const isGatewayType = (t: unknown): t is GatewayToolType =>
+  typeof t === "string" && Object.hasOwn(GATEWAY_TOOL_TYPES, t);
 
 /**
  * The request's gateway tools, or null when it asks for none (then MCP fields are still refused as before).
  * Throws SPEC §9.1's 400s. `mode` decides the text for `mcp_server_ids` (standalone: platform-only field).
  */
-export function planTools(body: GatewayToolFields & { tools?: unknown }, settings: ToolPlanSettings, mode: "standalone" | "platform"): ToolPlan | null {
+export function planTools(
+  body: GatewayToolFields & { tools?: unknown },
+  settings: ToolPlanSettings,
+  mode: "standalone" | "platform",
+): ToolPlan | null {
   if (body.mcp_server_ids?.length) {
-    if (mode === "platform") throw badRequest("mcp_server_ids is not supported by this gateway yet", "tool_not_configured", "mcp_server_ids");
+    if (mode === "platform")
+      throw badRequest("mcp_server_ids is not supported by this gateway yet", "tool_not_configured", "mcp_server_ids");
     throw badRequest("mcp_server_ids is only available in platform mode", "invalid_request", "mcp_server_ids");
   }
   const taken = new Map<ToolName, Obj>();
   for (const tool of Array.isArray(body.tools) ? body.tools : []) {
     const type = isObj(tool) ? tool.type : null;
     // Only the first entry of each type is the gateway's; a repeated one is forwarded like any other tool.
-    if (isObj(tool) && isGatewayType(type) && !taken.has(GATEWAY_TOOL_TYPES[type])) taken.set(GATEWAY_TOOL_TYPES[type], tool);
+    if (isObj(tool) && isGatewayType(type) && !taken.has(GATEWAY_TOOL_TYPES[type]))
+      taken.set(GATEWAY_TOOL_TYPES[type], tool);
   }
   const mcp = (body.mcp_servers?.length ?? 0) > 0;
   // Baseline order: the code tool's checks, then the web tool's.
@@ -104,7 +114,10 @@ export function planTools(body: GatewayToolFields & { tools?: unknown }, setting
     const backend = settings.backends[name];
     if (backend) tools.push({ name, backend, options: entryOptions(entry) });
   }
-  const hints = tools.map((t) => ({ name: t.name, hint: resolvePurposeHint(t.name, t.options.purposeHint, settings.hints) }));
+  const hints = tools.map((t) => ({
+    name: t.name,
+    hint: resolvePurposeHint(t.name, t.options.purposeHint, settings.hints),
+  }));
   return {
     tools,
     taken: new Set<unknown>(taken.values()),

@@ -43,7 +43,8 @@ export interface StreamLoopState<Req, Ev> {
 }
 
 /** The gateway's function tools of a plan, in the plan's order. */
-export const plannedDefinitions = (plan: ToolPlan): FunctionToolDefinition[] => plan.tools.map((t) => TOOL_DEFINITIONS[t.name]);
+export const plannedDefinitions = (plan: ToolPlan): FunctionToolDefinition[] =>
+  plan.tools.map((t) => TOOL_DEFINITIONS[t.name]);
 
 /** A tool-call stop: calls were made and the turn was not cut short (some servers say `stop` with calls). */
 export const endsInToolCalls = (finish: string | null | undefined, calls: number): boolean =>

@@ -5,7 +5,13 @@
  * once, output indexes and sequence numbers continuing across rounds, and a round's `response.completed` held back
  * until the loop ends (the last one then carries the summed usage and the first round's response id).
  */
-import { type NormalizedUsage, RESPONSES_TERMINAL_EVENTS, type ResponsesEvent, type ResponsesObject, type ResponsesRequest } from "../../../core/wire/index";
+import {
+  type NormalizedUsage,
+  RESPONSES_TERMINAL_EVENTS,
+  type ResponsesEvent,
+  type ResponsesObject,
+  type ResponsesRequest,
+} from "../../../core/wire/index";
 import type { ToolPlan } from "./plan";
 import { type LoopProtocol, plannedDefinitions, type StreamLoopState, sumUsageObjects } from "./protocol";
 import type { ToolCall, ToolResult } from "./runner";
@@ -13,7 +19,6 @@ import type { ToolCall, ToolResult } from "./runner";
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
-
 
 /** The input as a list of items (a string is one user message). */
 function inputItems(input: unknown): unknown[] {
@@ -30,7 +35,12 @@ function functionCalls(output: unknown): ToolCall[] {
 
 /** The calls and their outputs appended to the input (the baseline replays only the calls, without item ids). */
 function withResults(req: ResponsesRequest, results: readonly ToolResult[]): ResponsesRequest {
-  const calls = results.map((r) => ({ type: "function_call", call_id: r.call.id, name: r.call.name, arguments: r.call.arguments || "{}" }));
+  const calls = results.map((r) => ({
+    type: "function_call",
+    call_id: r.call.id,
+    name: r.call.name,
+    arguments: r.call.arguments || "{}",
+  }));
   const outputs = results.map((r) => ({ type: "function_call_output", call_id: r.call.id, output: r.output }));
   return { ...req, input: [...inputItems(req.input), ...calls, ...outputs] };
 }
@@ -45,7 +55,8 @@ function streamState(): StreamLoopState<ResponsesRequest, ResponsesEvent> {
   let calls = new Map<number, ToolCall>();
   let held: ResponsesEvent[] = [];
   let completed: ResponsesObject | null = null;
-  const withFirstId = (event: ResponsesEvent): ResponsesEvent => (event.response && responseId ? { ...event, response: { ...event.response, id: responseId } } : event);
+  const withFirstId = (event: ResponsesEvent): ResponsesEvent =>
+    event.response && responseId ? { ...event, response: { ...event.response, id: responseId } } : event;
   return {
     begin(n) {
       round = n;
@@ -71,9 +82,16 @@ function streamState(): StreamLoopState<ResponsesRequest, ResponsesEvent> {
       if (index === null) return [out];
       items = Math.max(items, index + 1);
       const item = isObj(event.item) ? event.item : null;
-      if (item?.type === "function_call" && (event.type === "response.output_item.added" || event.type === "response.output_item.done")) {
+      if (
+        item?.type === "function_call" &&
+        (event.type === "response.output_item.added" || event.type === "response.output_item.done")
+      ) {
         const prev = calls.get(index);
-        calls.set(index, { id: str(item.call_id), name: str(item.name), arguments: str(item.arguments) || (prev?.arguments ?? "") });
+        calls.set(index, {
+          id: str(item.call_id),
+          name: str(item.name),
+          arguments: str(item.arguments) || (prev?.arguments ?? ""),
+        });
       } else if (event.type === "response.function_call_arguments.delta") {
         const c = calls.get(index);
         if (c) c.arguments += str(event.delta);
@@ -93,7 +111,11 @@ function streamState(): StreamLoopState<ResponsesRequest, ResponsesEvent> {
         if (!e.response) return e;
         const prompt = usage.promptTokens ?? 0;
         const completion = usage.completionTokens ?? 0;
-        const summed = { input_tokens: prompt, output_tokens: completion, total_tokens: usage.totalTokens ?? prompt + completion };
+        const summed = {
+          input_tokens: prompt,
+          output_tokens: completion,
+          total_tokens: usage.totalTokens ?? prompt + completion,
+        };
         return { ...e, response: { ...e.response, usage: { ...(e.response.usage ?? {}), ...summed } } };
       });
     },
@@ -106,15 +128,25 @@ function streamState(): StreamLoopState<ResponsesRequest, ResponsesEvent> {
 
 export const responsesLoop: LoopProtocol<ResponsesRequest, ResponsesObject, ResponsesEvent> = {
   prepare(req, plan: ToolPlan) {
-    const injected = plannedDefinitions(plan).map((d) => ({ type: "function", name: d.name, description: d.description, parameters: d.parameters }));
+    const injected = plannedDefinitions(plan).map((d) => ({
+      type: "function",
+      name: d.name,
+      description: d.description,
+      parameters: d.parameters,
+    }));
     const user = (Array.isArray(req.tools) ? req.tools : []).filter((t) => !plan.taken.has(t));
-    const instructions = typeof req.instructions === "string" && req.instructions ? `${plan.purposeBlock}\n\n${req.instructions}` : plan.purposeBlock;
+    const instructions =
+      typeof req.instructions === "string" && req.instructions
+        ? `${plan.purposeBlock}\n\n${req.instructions}`
+        : plan.purposeBlock;
     return { ...req, tools: [...user, ...injected], instructions };
   },
   calls: (body) => functionCalls(body.output),
   next: (req, _body, results) => withResults(req, results),
   handBack(body, owns) {
-    const output = Array.isArray(body.output) ? body.output.filter((i) => !(isObj(i) && i.type === "function_call" && owns(str(i.name)))) : body.output;
+    const output = Array.isArray(body.output)
+      ? body.output.filter((i) => !(isObj(i) && i.type === "function_call" && owns(str(i.name))))
+      : body.output;
     return { ...body, output };
   },
   finalize(body, turns) {

@@ -29,7 +29,8 @@ export interface ToolResult {
 /** Per-call price in µ$ per million calls (SPEC §0: `otari:<tool>`'s input price), by tool; absent = unpriced. */
 export type ToolPrices = Partial<Record<ToolName, number>>;
 
-const addField = (a: number | null, b: number | null): number | null => (a === null && b === null ? null : (a ?? 0) + (b ?? 0));
+const addField = (a: number | null, b: number | null): number | null =>
+  a === null && b === null ? null : (a ?? 0) + (b ?? 0);
 
 /** Usage of two model calls added field by field (null only when neither said anything). */
 export function addUsage(a: NormalizedUsage, b: NormalizedUsage): NormalizedUsage {
