@@ -27,6 +27,8 @@ step "typecheck"
 bun run typecheck || status=1
 step "lint"
 bun run lint || status=1
+step "format"
+bun run format:check || status=1
 step "migrations embedded"
 bun scripts/gen-migrations.ts --check || status=1
 step "build binary"
