@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: bash scripts/test.sh
 # Installs Bun and packages, starts Postgres if it is down, installs Chromium when missing (console browser tests),
-# type-checks, lints, runs every test (each store suite on SQLite and on Postgres), builds the binary and smoke-tests
-# it. Exits non-zero on any failure.
+# type-checks, lints, checks formatting (Biome, line width 120), runs every test (each store suite on SQLite and on
+# Postgres), builds the binary and smoke-tests it. Exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-bun.sh || exit 1
@@ -27,6 +27,8 @@ step "typecheck"
 bun run typecheck || status=1
 step "lint"
 bun run lint || status=1
+step "format"
+bun run format:check || status=1
 step "format"
 bun run format:check || status=1
 step "migrations embedded"
