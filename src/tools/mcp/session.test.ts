@@ -173,7 +173,7 @@ describe("a server that goes away", () => {
       tool: tool("dying"),
       run: async (_args, _signal, notify) => {
         await notify("working on it");
-        setTimeout(() => server?.stop(), 20);
+        setTimeout(() => server?.stop(), 100);
         return new Promise(() => undefined);
       },
     };
