@@ -166,6 +166,19 @@ describe("calls", () => {
   });
 });
 
+test("no cancellation is sent for requests that have finished (a later abort, the open deadline passing)", async () => {
+  const server = serve({ tools: [echo] });
+  const source = await open(new McpTools(settings, { timeouts: { ...timeouts, connectMs: 200 } }), [
+    { name: "fx", url: server.url },
+  ]);
+  const client = new AbortController();
+  expect(await source.call("fx__echo", { text: "done" }, client.signal)).toBe("echo: done");
+  client.abort(new Error("client left later"));
+  await Bun.sleep(400);
+  expect(await source.call("fx__echo", { text: "again" })).toBe("echo: again");
+  expect(server.methods).toEqual(["initialize", "notifications/initialized", "tools/list", "tools/call", "tools/call"]);
+});
+
 describe("a server that goes away", () => {
   test("during a call whose answer has started: a tool error at once, not after the call timeout", async () => {
     let server: McpFixture | undefined;
@@ -249,6 +262,27 @@ describe("sessions", () => {
       expect((err as GatewayError).message).toBe("MCP server 'mute' unreachable: no answer within 0.3 s");
     } finally {
       silent.stop(true);
+    }
+  });
+
+  test("an error answer that echoes the token does not carry it into the 502", async () => {
+    const echoing = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req) => new Response(`bad credentials: ${req.headers.get("authorization")}`, { status: 403 }),
+    });
+    try {
+      const url = `http://127.0.0.1:${echoing.port}/mcp`;
+      const checked: CheckedMcpServer = {
+        config: { name: "fx", url, authorization_token: "s3cret-token" },
+        target: { url: new URL(url), host: "127.0.0.1", address: "127.0.0.1" },
+      };
+      const err = (await openMcpSource([checked], { timeouts }).catch((e: unknown) => e)) as GatewayError;
+      expect(err.message).toBe(
+        "MCP server 'fx' unreachable: HTTP 403: Streamable HTTP error: Error POSTing to endpoint: bad credentials: Bearer [token]",
+      );
+    } finally {
+      echoing.stop(true);
     }
   });
 

@@ -147,21 +147,40 @@ class McpConnection {
   }
 
   /**
-   * Runs one request of the session under `signal`; a response that breaks off aborts it too. An abort rejects with
-   * its own reason (the SDK would wrap any abort as a request timeout).
+   * Runs requests of the session under one signal of their own, aborted when `o.signal` aborts, when `o.deadlineMs`
+   * passes or when a response breaks off, and rejecting then with that reason (the SDK would wrap any abort as a
+   * request timeout). Only this signal reaches the SDK, and nothing aborts it once the work is over: the SDK keeps
+   * its abort listeners, and a later abort would send `notifications/cancelled` for a request that has finished.
    */
-  private async guarded<T>(signal: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async guarded<T>(
+    o: { signal?: AbortSignal; deadlineMs?: number },
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const local = new AbortController();
+    const follow = () => local.abort(o.signal?.reason);
+    if (o.signal?.aborted) follow();
+    o.signal?.addEventListener("abort", follow, { once: true });
+    const timer =
+      o.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => local.abort(new DOMException("deadline passed", "TimeoutError")), o.deadlineMs);
     this.inFlight.add(local);
     try {
-      return await work(signal ? AbortSignal.any([signal, local.signal]) : local.signal);
+      return await work(local.signal);
     } catch (err) {
-      if (signal?.aborted) throw signal.reason;
       if (local.signal.aborted) throw local.signal.reason;
       throw err;
     } finally {
+      clearTimeout(timer);
+      o.signal?.removeEventListener("abort", follow);
       this.inFlight.delete(local);
     }
+  }
+
+  /** An error text without the token (a server may echo the request's headers in its error body). */
+  private redacted(text: string): string {
+    const token = this.server.config.authorization_token;
+    return token ? text.replaceAll(token, "[token]") : text;
   }
 
   /** A response broke off: the requests in flight cannot get their answer any more. */
@@ -175,14 +194,14 @@ class McpConnection {
     const { connectMs } = this.timeouts;
     let listed: Tool[];
     try {
-      listed = await this.guarded(AbortSignal.timeout(connectMs), async (signal) => {
+      listed = await this.guarded({ deadlineMs: connectMs }, async (signal) => {
         const options = { timeout: connectMs, signal };
         await this.client.connect(this.transport, options);
         return listTools(this.client, options);
       });
     } catch (err) {
       await this.close();
-      throw new McpServerUnreachable(this.name, describe(err, connectMs), err);
+      throw new McpServerUnreachable(this.name, this.redacted(describe(err, connectMs)), err);
     }
     const allowed = this.server.config.allowed_tools;
     const allow = allowed?.length ? new Set(allowed) : null;
@@ -192,7 +211,7 @@ class McpConnection {
 
   async call(tool: string, args: unknown, signal?: AbortSignal): Promise<string> {
     try {
-      const result = await this.guarded(signal, (s) =>
+      const result = await this.guarded({ signal }, (s) =>
         this.client.callTool({ name: tool, arguments: isRecord(args) ? args : {} }, undefined, {
           timeout: this.timeouts.callMs,
           signal: s,
@@ -201,7 +220,7 @@ class McpConnection {
       return renderToolResult(result as CallToolResult);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      const why = describe(err, this.timeouts.callMs);
+      const why = this.redacted(describe(err, this.timeouts.callMs));
       log.warn("mcp tool call failed", { server: this.name, tool, error: why });
       return `${TOOL_ERROR_PREFIX}MCP server '${this.name}', tool '${tool}': ${why}`;
     }
