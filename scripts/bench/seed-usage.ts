@@ -103,17 +103,15 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
       input: 0.1 + (i % 10) * 0.5,
       output: 0.4 + (i % 10) * 2,
     }));
-    await db
-      .insert(t.budgets)
-      .values(
-        Array.from({ length: 10 }, (_, i) => ({
-          budgetId: `budget-${i}`,
-          maxBudgetMicros: (i + 1) * 50_000_000,
-          budgetDurationSec: 30 * 86_400,
-          createdAt: at,
-          updatedAt: at,
-        })),
-      );
+    await db.insert(t.budgets).values(
+      Array.from({ length: 10 }, (_, i) => ({
+        budgetId: `budget-${i}`,
+        maxBudgetMicros: (i + 1) * 50_000_000,
+        budgetDurationSec: 30 * 86_400,
+        createdAt: at,
+        updatedAt: at,
+      })),
+    );
     for (let i = 0; i < o.users; i += 500) {
       await db.insert(t.users).values(
         Array.from({ length: Math.min(500, o.users - i) }, (_, j) => {
@@ -148,18 +146,16 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
         }),
       );
     }
-    await db
-      .insert(t.modelPricing)
-      .values(
-        models.map((m) => ({
-          modelKey: `${m.provider}:${m.model}`,
-          effectiveAt: at,
-          inputPricePerMillionMicros: Math.round(m.input * 1e6),
-          outputPricePerMillionMicros: Math.round(m.output * 1e6),
-          createdAt: at,
-          updatedAt: at,
-        })),
-      );
+    await db.insert(t.modelPricing).values(
+      models.map((m) => ({
+        modelKey: `${m.provider}:${m.model}`,
+        effectiveAt: at,
+        inputPricePerMillionMicros: Math.round(m.input * 1e6),
+        outputPricePerMillionMicros: Math.round(m.output * 1e6),
+        createdAt: at,
+        updatedAt: at,
+      })),
+    );
 
     const key = zipf(o.keys, 1.1, random);
     const model = zipf(o.models, 1.2, random);

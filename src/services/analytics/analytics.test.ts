@@ -137,18 +137,16 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     await db.store.db
       .insert(t.users)
       .values(["u1", "u2"].map((userId) => ({ userId, createdAt: at, updatedAt: at, metadata: {} })));
-    await db.store.db
-      .insert(t.apiKeys)
-      .values(
-        ["k1", "k2", "k3"].map((id, i) => ({
-          id,
-          keyHash: `hash-${id}`,
-          keyPrefix: "gw-test",
-          userId: i ? "u2" : "u1",
-          createdAt: at,
-          metadata: {},
-        })),
-      );
+    await db.store.db.insert(t.apiKeys).values(
+      ["k1", "k2", "k3"].map((id, i) => ({
+        id,
+        keyHash: `hash-${id}`,
+        keyPrefix: "gw-test",
+        userId: i ? "u2" : "u1",
+        createdAt: at,
+        metadata: {},
+      })),
+    );
     const r = rng(17);
     for (let i = 0; i < 1500; i++) rows.push(randomRow(r, i));
     const lines = rows.map((row) => toUsageLine(row));
