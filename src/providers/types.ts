@@ -68,6 +68,12 @@ export interface ProviderResult<T> {
   status: number;
   /** Upstream response headers (request ids, provider rate-limit state). */
   headers: Headers;
+  /**
+   * The upstream's exact body text, present only while `body` is that text parsed and unchanged (a canonical body,
+   * core/wire/canonical.ts): the relay then sends these bytes instead of serialising `body` again. Whoever returns a
+   * different body (translated, usage summed) must leave it out.
+   */
+  raw?: string;
 }
 
 /**
@@ -84,6 +90,12 @@ export interface ProviderStream<T> extends AsyncIterable<T> {
   readonly usage: NormalizedUsage;
   /** True once an item carrying content (text, tool call, reasoning) was produced: SPEC §6.3 settlement. */
   readonly contentSeen: boolean;
+  /**
+   * The upstream's exact text of the item last yielded, when the item is that text parsed and unchanged (canonical
+   * chunks); undefined otherwise. Read it before asking for the next item. Streams that translate or rewrite their
+   * items leave it out.
+   */
+  readonly raw?: string;
   /** Aborts the upstream request and ends iteration; safe to call more than once and after the end. */
   cancel(reason?: unknown): Promise<void>;
 }

@@ -15,7 +15,6 @@ import {
 } from "../../core/wire/index.ts";
 import { badRequest } from "../../core/errors.ts";
 import { isCanonicalCompletion } from "../../core/wire/canonical.ts";
-import { rawTextOf } from "../../core/wire/raw-text.ts";
 import type { CallOptions, Provider, ProviderCapabilities, ProviderModel, ProviderSettings } from "../types.ts";
 import { messagesStreamViaChat, messagesViaChat } from "./anthropic-bridge/index.ts";
 import { type UpstreamRequest, joinUrl, requestJson } from "./http.ts";
@@ -129,8 +128,8 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
         "inference",
         isCanonicalCompletion,
       );
-      // A canonical body needs no normalising (and must stay as recorded: see core/wire/raw-text.ts).
-      const completion = rawTextOf(res.body) === undefined ? normalizeCompletion(res.body) : res.body;
+      // A canonical body needs no normalising (and must stay the text it was parsed from: `raw` goes out as is).
+      const completion = res.raw === undefined ? normalizeCompletion(res.body) : res.body;
       return { ...res, body: completion, usage: fromOpenAIUsage(completion.usage) };
     },
 

@@ -16,7 +16,7 @@ import type { Price, PriceBook } from "./prices";
 import type { Plan, Route, Router, Target } from "./routing";
 import { logSettled, usageRow } from "./usage-row";
 import { estimateTokens } from "./estimate";
-import { failureDetail } from "./failures";
+import { failureDetail } from "../../providers/failures";
 import type { UsageGuard } from "./usage-guard";
 import type { DirectoryUser, UserDirectory } from "./user-directory";
 

@@ -6,7 +6,7 @@
  */
 import { GatewayError } from "../../core/errors";
 import { logger } from "../../platform/logger";
-import { classifyFailure } from "./failures";
+import { classifyFailure } from "../../providers/failures";
 import type { Plan, Route, Router, Target } from "./routing";
 
 const log = logger("routing");

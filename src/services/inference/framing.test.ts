@@ -2,7 +2,6 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { type ChatChunk, chunkForClient } from "../../core/wire/index";
-import { recordRawText } from "../../core/wire/raw-text";
 import { chatFraming } from "./framing";
 
 const usageValue = fc.oneof(
@@ -40,16 +39,14 @@ function upstreamChunk(m: { usage: unknown; logprobs: unknown; content: string; 
         ? { ...head, ...usage, choices }
         : { ...head, choices, ...usage }
   ) as ChatChunk;
-  const text = JSON.stringify(chunk);
-  recordRawText(chunk, text);
-  return { chunk, text };
+  return { chunk, text: JSON.stringify(chunk) };
 }
 
 test("a frame built from the upstream text parses to what chunkForClient gives", () => {
   fc.assert(
     fc.property(members, fc.boolean(), (m, includeUsage) => {
-      const { chunk } = upstreamChunk(m);
-      const frame = chatFraming({ includeUsage, model: () => "m", requestId: "r" }).frame(chunk);
+      const { chunk, text } = upstreamChunk(m);
+      const frame = chatFraming({ includeUsage, model: () => "m", requestId: "r" }).frame(chunk, text);
       const expected = chunkForClient(chunk, includeUsage);
       if (expected === null || (chunk.choices.length === 0 && chunk.usage)) return;
       expect(frame?.startsWith("data: ") && frame.endsWith("\n\n")).toBe(true);
@@ -61,14 +58,14 @@ test("a frame built from the upstream text parses to what chunkForClient gives",
 
 test("the upstream text is used as is, and cut only for a top-level null usage", () => {
   const plain = upstreamChunk({ usage: undefined, logprobs: undefined, content: "hi", order: 2 });
-  expect(chatFraming({ includeUsage: false, model: () => "m", requestId: "r" }).frame(plain.chunk)).toBe(
+  expect(chatFraming({ includeUsage: false, model: () => "m", requestId: "r" }).frame(plain.chunk, plain.text)).toBe(
     `data: ${plain.text}\n\n`,
   );
   const nulled = upstreamChunk({ usage: null, logprobs: undefined, content: "hi", order: 2 });
-  expect(chatFraming({ includeUsage: false, model: () => "m", requestId: "r" }).frame(nulled.chunk)).toBe(
+  expect(chatFraming({ includeUsage: false, model: () => "m", requestId: "r" }).frame(nulled.chunk, nulled.text)).toBe(
     `data: ${nulled.text.replace(',"usage":null', "")}\n\n`,
   );
-  expect(chatFraming({ includeUsage: true, model: () => "m", requestId: "r" }).frame(nulled.chunk)).toBe(
+  expect(chatFraming({ includeUsage: true, model: () => "m", requestId: "r" }).frame(nulled.chunk, nulled.text)).toBe(
     `data: ${nulled.text}\n\n`,
   );
 });

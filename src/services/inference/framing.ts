@@ -11,14 +11,13 @@ import {
   type ResponsesEvent,
   toOpenAIUsage,
 } from "../../core/wire/index";
-import { rawTextOf } from "../../core/wire/raw-text";
-import { SSE_DONE, sseComment, sseData, sseEvent } from "../../providers/_shared/sse";
+import { SSE_DONE, sseComment, sseData, sseEvent } from "./pipeline/sse-frames";
 import type { PumpEnd } from "./sse-pump";
 
 export interface SseFraming<T> {
   keepalive: string;
-  /** The SSE frame for one item; null holds it back or swallows it. */
-  frame: (item: T) => string | null;
+  /** The SSE frame for one item (`raw`: its upstream text, when unchanged); null holds it back or swallows it. */
+  frame: (item: T, raw: string | undefined) => string | null;
   /** Closing frames once the stream is settled (not called when the client is gone); `costMicros` when priced. */
   closing: (end: PumpEnd, costMicros: number | null) => string[];
 }
@@ -40,8 +39,7 @@ const chatStreamError = (end: PumpEnd) => ({
  * every chunk). The member is cut from the text only when it occurs exactly once: a structural `"usage":null` can
  * only be a member (quotes inside strings are escaped), so once means it is the top-level one.
  */
-function rawForClient(chunk: ChatChunk, out: ChatChunk): string | undefined {
-  const raw = rawTextOf(chunk);
+function rawForClient(chunk: ChatChunk, raw: string | undefined, out: ChatChunk): string | undefined {
   if (raw === undefined || out === chunk) return raw;
   if (chunk.usage !== null || out.usage !== undefined) return undefined;
   const at = raw.indexOf(NULL_USAGE);
@@ -65,14 +63,14 @@ export function chatFraming(o: {
   let heldUsage: ChatChunk | null = null;
   return {
     keepalive: sseComment("keepalive"),
-    frame: (chunk) => {
+    frame: (chunk, upstreamText) => {
       if (chunk.choices.length === 0 && chunk.usage) {
         heldUsage = chunk;
         return null;
       }
       const out = chunkForClient(chunk, o.includeUsage);
       if (!out) return null;
-      const raw = rawForClient(chunk, out);
+      const raw = rawForClient(chunk, upstreamText, out);
       return raw === undefined ? sseData(out) : `data: ${raw}\n\n`;
     },
     closing: (end, costMicros) => {

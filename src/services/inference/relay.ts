@@ -32,8 +32,9 @@ export interface JsonRelay<T> {
 export async function relayJson<T>(admission: Admission, relay: JsonRelay<T>): Promise<Reply> {
   const result = await guarded(admission, relay.call);
   const settled = relay.settle ? relay.settle(result) : admission.succeed(result.usage);
-  const body = relay.body ? relay.body(result) : result.body;
-  return { kind: "json", body, headers: Object.assign(settled.headers, await admission.budgetHeaders()) };
+  const headers = Object.assign(settled.headers, await admission.budgetHeaders());
+  if (relay.body) return { kind: "json", body: relay.body(result), headers };
+  return { kind: "json", body: result.body, raw: result.raw, headers };
 }
 
 export interface StreamRelay<T> extends SseFraming<T> {

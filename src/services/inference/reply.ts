@@ -1,6 +1,7 @@
 /** What an inference service hands the HTTP layer: a JSON body or an SSE stream, with headers. */
 export type Reply =
-  | { kind: "json"; body: unknown; headers: Record<string, string> }
+  /** `raw`: the upstream's exact text of `body`, sent as it is (ProviderResult.raw). */
+  | { kind: "json"; body: unknown; raw?: string; headers: Record<string, string> }
   | { kind: "stream"; body: ReadableStream<Uint8Array>; headers: Record<string, string> };
 
 export const SSE_HEADERS = {

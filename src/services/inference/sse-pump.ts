@@ -21,8 +21,8 @@ export interface PumpEnd {
 
 export interface PumpOptions<T> {
   stream: ProviderStream<T>;
-  /** The SSE frame for one item; null skips it (held back or swallowed). */
-  frame(item: T): string | null;
+  /** The SSE frame for one item (`raw`: the stream's upstream text of it); null skips it (held back or swallowed). */
+  frame(item: T, raw: string | undefined): string | null;
   /** Settles and returns the closing frames (e.g. the usage chunk with its cost, then `[DONE]`). */
   finish(end: PumpEnd): string[];
   keepalive: string;
@@ -119,7 +119,7 @@ export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
         let end: PumpEnd;
         try {
           for await (const item of o.stream) {
-            const f = o.frame(item);
+            const f = o.frame(item, o.stream.raw);
             if (f !== null) write(f);
           }
           const usage = o.stream.usage;

@@ -1,6 +1,6 @@
 /** SPEC §6.3: how a stream's ending becomes its usage row and budget settlement. */
 import type { Admission, SettledInfo } from "./admission";
-import { failureDetail } from "./failures";
+import { failureDetail } from "../../providers/failures";
 import type { PumpEnd } from "./sse-pump";
 
 /** `extraCostMicros`: gateway tool calls made by a tool-loop stream (priced per call, SPEC §0). */

@@ -4,8 +4,7 @@
  * model response is locked in to its attempt. Every attempt that fails here is reported to the platform.
  */
 import { GatewayError } from "../../core/errors";
-import { PROVIDER_ERROR, PROVIDER_TIMEOUT } from "../../providers/_shared/errors";
-import { classifyFailure, type FailureClass } from "../inference/failures";
+import { classifyFailure, type FailureClass, PROVIDER_ERROR, PROVIDER_TIMEOUT } from "../../providers/failures";
 import { logger } from "../../platform/logger";
 import type { PlatformAttempt } from "./client";
 

@@ -159,7 +159,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           status: "success",
           usage: usageOf(attempt, result.result.usage),
         });
-        return { kind: "json", body: result.result.body, headers };
+        return { kind: "json", body: result.result.body, raw: result.result.raw, headers };
       }
       return sseReply(
         result.stream,
@@ -256,7 +256,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           status: "success",
           usage: usageOf(attempt, result.result.usage),
         });
-        return { kind: "json", body: result.result.body, headers };
+        return { kind: "json", body: result.result.body, raw: result.result.raw, headers };
       }
       const stream = result.stream;
       return sseReply(

@@ -20,7 +20,9 @@ export async function messagesViaChat(
   options?: CallOptions,
 ): Promise<ProviderResult<AnthropicMessage>> {
   const result = await provider.chat({ ...anthropicToCanonical(req), stream: false }, settings, options);
-  return { ...result, body: toAnthropicMessage(result.body, result.usage) };
+  // A new body: the chat answer's `raw` text does not describe it.
+  const { status, headers, usage } = result;
+  return { body: toAnthropicMessage(result.body, usage), usage, status, headers };
 }
 
 export async function messagesStreamViaChat(

@@ -130,7 +130,8 @@ export async function relayToolLoop<Req, Body, Ev>(
       await runner.close();
     }
     const settled = admission.succeed(tally.usageOrNull(), tally.toolCostMicros());
-    return { kind: "json", body: result.body, headers: { ...settled.headers, ...(await admission.budgetHeaders()) } };
+    const headers = { ...settled.headers, ...(await admission.budgetHeaders()) };
+    return { kind: "json", body: result.body, raw: result.raw, headers };
   }
   const request = protocol.prepare(o.request, plan);
   let first: ProviderStream<Ev>;

@@ -1,9 +1,13 @@
 /**
- * What a provider failure means for the request: how it is recorded on the usage row, and whether another try
- * (another deployment, target or platform attempt) may serve it. Shared by standalone routing and platform mode.
+ * What a provider failure means for the request, as the provider layer alone can tell (its errors carry their
+ * upstream detail as a private cause): how it is recorded on the usage row, and whether another try (another
+ * deployment, target or platform attempt) may serve it. The public face of the provider errors for services.
  */
-import { GatewayError } from "../../core/errors";
-import { ProviderFailure } from "../../providers/_shared/errors";
+import { GatewayError } from "../core/errors.ts";
+import { ProviderFailure } from "./_shared/errors.ts";
+
+/** The client-facing texts of a provider failure and timeout on the inference routes. */
+export { PROVIDER_ERROR, PROVIDER_TIMEOUT } from "./_shared/errors.ts";
 
 /**
  * The usage row's status_code and error_message for a failure: the upstream status and the provider's own
