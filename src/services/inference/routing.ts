@@ -45,6 +45,8 @@ export interface Route extends Omit<Target, "deployments"> {
   deployment: Deployment;
   /** How many deployments the target has. */
   siblings: number;
+  /** The target it was picked from (its price is the target's). */
+  target: Target;
 }
 
 export interface Plan {
@@ -157,7 +159,7 @@ export function createRouter(config: Config, version: string): Router {
     const ready = live.length > 1 && avoid ? live.filter((d) => d !== avoid) : live;
     const chosen =
       ready.length === 0 ? deployments.reduce((a, b) => (b.cooledUntil < a.cooledUntil ? b : a)) : weighted(ready);
-    return { ...rest, settings: chosen.settings, deployment: chosen, siblings: deployments.length };
+    return { ...rest, settings: chosen.settings, deployment: chosen, siblings: deployments.length, target: t };
   }
 
   // Plans are immutable (deployment health lives in the shared Deployment objects), so each selector is resolved

@@ -1,7 +1,7 @@
 /** Turns a service Reply into a Response; every inference route carries the request id. */
 import { badRequest } from "../../../core/errors";
 import { currentRequestId, requestIdFrom } from "../../../platform/request-context";
-import type { Reply } from "../../../services/inference/reply";
+import type { Reply } from "../../../services/inference/pipeline/reply";
 import { takeSetHeaders } from "../../set-headers";
 
 /** The Response for a Reply, carrying the app's headers from `set` (see set-headers.ts) under the reply's own. */

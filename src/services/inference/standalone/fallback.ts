@@ -4,10 +4,11 @@
  * target on any failure that can pass (timeout, connection error, 5xx, 429, rejected credentials), all within one
  * total deadline. It runs only up to the first byte: callers pass the JSON call or the stream's opening.
  */
-import { GatewayError } from "../../core/errors";
-import { logger } from "../../platform/logger";
-import { classifyFailure } from "../../providers/failures";
-import type { Plan, Route, Router, Target } from "./routing";
+import { GatewayError } from "../../../core/errors";
+import { logger } from "../../../platform/logger";
+import { classifyFailure } from "../../../providers/failures";
+import type { Attempted } from "../pipeline/types";
+import type { Plan, Route, Router } from "../routing";
 
 const log = logger("routing");
 
@@ -16,14 +17,6 @@ export interface FallbackPolicy {
   retries: number;
   /** Total time for all tries, backoff included. */
   deadlineMs: number;
-}
-
-export interface Served<T> {
-  value: T;
-  target: Target;
-  route: Route;
-  /** 1-based number of the try that served. */
-  attempt: number;
 }
 
 const BASE_BACKOFF_MS = 250;
@@ -45,34 +38,37 @@ function retryAfterMs(err: unknown): number | null {
 const backoffMs = (k: number) => Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** k) * (0.5 + Math.random());
 
 /**
- * Tries the plan until one call succeeds. `onTry` hears each try (the usage row's `attempts` and, when everything
- * failed, the target tried last). Throws the last failure, or at once a failure no other try could fix.
+ * Tries the plan until one call succeeds: what served (its route and try number), or the last failure with the route
+ * tried last, at once for a failure no other try could fix (or once `signal` aborted: the client left).
  */
 export async function runPlan<T>(
   router: Router,
   plan: Plan,
   policy: FallbackPolicy,
   call: (route: Route) => Promise<T>,
-  onTry: (tries: number, target: Target, route: Route) => void,
-): Promise<Served<T>> {
+  signal?: AbortSignal,
+): Promise<Attempted<T, Route>> {
   const deadline = Date.now() + policy.deadlineMs;
   let tries = 0;
   let last: unknown = null;
+  let lastRoute: Route | null = null;
   for (const target of plan.targets) {
     let failed: Route["deployment"] | undefined;
     for (let k = 0; k <= policy.retries; k++) {
       const route = router.pick(target, failed);
-      onTry(++tries, target, route);
+      tries++;
       try {
         const value = await call(route);
         router.report(route, true);
-        return { value, target, route, attempt: tries };
+        return { ok: true, value, route, attempt: tries };
       } catch (err) {
         const failure = classifyFailure(err);
-        if (failure.gatewaySide || !failure.retryable) throw err;
+        if (failure.gatewaySide || !failure.retryable || signal?.aborted)
+          return { ok: false, error: err, route, attempts: tries };
         router.report(route, false);
         failed = route.deployment;
         last = err;
+        lastRoute = route;
         log.warn("upstream attempt failed", {
           provider: route.providerName,
           model: route.model,
@@ -90,5 +86,5 @@ export async function runPlan<T>(
     }
     if (Date.now() >= deadline) break;
   }
-  throw last;
+  return { ok: false, error: last, route: lastRoute, attempts: tries };
 }

@@ -3,6 +3,7 @@
  * preflight gets 200 with the allowed methods and headers, or 400 naming what was refused; any other request from
  * an allowed origin gets that origin back (`*` for a `*` list, which also turns credentials off).
  */
+import { Elysia } from "elysia";
 import { mergeVary } from "./security-headers";
 
 const METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
@@ -71,4 +72,11 @@ export function createCors(origins: readonly string[]): CorsHandler | null {
       ? new Response(`Disallowed CORS ${refused.join(", ")}`, { status: 400, headers: out })
       : new Response("OK", { status: 200, headers: out });
   };
+}
+
+/** The CORS plugin: a preflight is answered before routing, other requests get their origin's headers. */
+export function cors(origins: readonly string[]) {
+  const handle = createCors(origins);
+  const plugin = new Elysia({ name: "cors", seed: origins });
+  return handle ? plugin.onRequest(({ request, set }) => handle(request, set.headers)) : plugin;
 }

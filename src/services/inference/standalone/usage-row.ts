@@ -2,11 +2,11 @@
  * One usage row per request (SPEC §7.4) and its log line. The row is built here for settled requests and for
  * refusals alike, so both carry the same fields.
  */
-import { microsToUsd } from "../../core/money";
-import type { NormalizedUsage } from "../../core/wire/index";
-import { timeOrderedUuid } from "../../platform/crypto";
-import { logEnabled, logger } from "../../platform/logger";
-import type { UsageRowInsert } from "../governance/usage-writer";
+import { microsToUsd } from "../../../core/money";
+import type { NormalizedUsage } from "../../../core/wire/index";
+import { timeOrderedUuid } from "../../../platform/crypto";
+import { logEnabled, logger } from "../../../platform/logger";
+import type { UsageRowInsert } from "../../governance/usage-writer";
 
 const log = logger("admission");
 

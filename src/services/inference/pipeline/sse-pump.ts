@@ -4,10 +4,10 @@
  * mid-stream, or a client that went away (then the upstream is still read, unforwarded, for up to `drainMs` so
  * the tokens it produced are billed).
  */
-import type { NormalizedUsage } from "../../core/wire/index";
-import { hasUsage } from "../../core/wire/index";
-import { holdConnection } from "../../platform/request-context";
-import type { ProviderStream } from "../../providers/types";
+import type { NormalizedUsage } from "../../../core/wire/index";
+import { hasUsage } from "../../../core/wire/index";
+import { holdConnection } from "../../../platform/request-context";
+import type { ProviderStream } from "../../../providers/types";
 
 export interface PumpEnd {
   kind: "completed" | "upstream_error" | "client_gone";

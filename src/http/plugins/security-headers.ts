@@ -1,4 +1,7 @@
 /** Headers on every response (SPEC §3.0). Health probes get no Cache-Control. */
+import { Elysia } from "elysia";
+import { pathOf } from "../url-path";
+
 type HeaderBag = Record<string, string | number | undefined> & { vary?: string | number };
 
 export function applySecurityHeaders(path: string, headers: HeaderBag): void {
@@ -22,3 +25,9 @@ export function mergeVary(existing: string | undefined, ...add: string[]): strin
   for (const v of add) values.add(v);
   return [...values].sort((a, b) => a.localeCompare(b)).join(", ");
 }
+
+/** The security headers plugin: set on every request before routing, so errors and 404s carry them too. */
+export const securityHeaders = () =>
+  new Elysia({ name: "security-headers" }).onRequest(({ request, set }) =>
+    applySecurityHeaders(pathOf(request.url), set.headers),
+  );

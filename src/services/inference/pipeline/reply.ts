@@ -1,4 +1,4 @@
-/** What an inference service hands the HTTP layer: a JSON body or an SSE stream, with headers. */
+/** What the pipeline hands the HTTP layer: a JSON body or an SSE stream, with headers. */
 export type Reply =
   /** `raw`: the upstream's exact text of `body`, sent as it is (ProviderResult.raw). */
   | { kind: "json"; body: unknown; raw?: string; headers: Record<string, string> }

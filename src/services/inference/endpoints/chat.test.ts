@@ -1,8 +1,8 @@
 /** Chat framing: a chunk sent as the upstream's text must say exactly what the serialised chunk would. */
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { type ChatChunk, chunkForClient } from "../../core/wire/index";
-import { chatFraming } from "./framing";
+import { type ChatChunk, chunkForClient } from "../../../core/wire/index";
+import { chatFraming } from "./chat";
 
 const usageValue = fc.oneof(
   fc.constant(undefined),
@@ -46,7 +46,7 @@ test("a frame built from the upstream text parses to what chunkForClient gives",
   fc.assert(
     fc.property(members, fc.boolean(), (m, includeUsage) => {
       const { chunk, text } = upstreamChunk(m);
-      const frame = chatFraming({ includeUsage, model: () => "m", requestId: "r" }).frame(chunk, text);
+      const frame = chatFraming({ includeUsage, model: "m", requestId: "r" }).frame(chunk, text);
       const expected = chunkForClient(chunk, includeUsage);
       if (expected === null || (chunk.choices.length === 0 && chunk.usage)) return;
       expect(frame?.startsWith("data: ") && frame.endsWith("\n\n")).toBe(true);
@@ -58,14 +58,14 @@ test("a frame built from the upstream text parses to what chunkForClient gives",
 
 test("the upstream text is used as is, and cut only for a top-level null usage", () => {
   const plain = upstreamChunk({ usage: undefined, logprobs: undefined, content: "hi", order: 2 });
-  expect(chatFraming({ includeUsage: false, model: () => "m", requestId: "r" }).frame(plain.chunk, plain.text)).toBe(
+  expect(chatFraming({ includeUsage: false, model: "m", requestId: "r" }).frame(plain.chunk, plain.text)).toBe(
     `data: ${plain.text}\n\n`,
   );
   const nulled = upstreamChunk({ usage: null, logprobs: undefined, content: "hi", order: 2 });
-  expect(chatFraming({ includeUsage: false, model: () => "m", requestId: "r" }).frame(nulled.chunk, nulled.text)).toBe(
+  expect(chatFraming({ includeUsage: false, model: "m", requestId: "r" }).frame(nulled.chunk, nulled.text)).toBe(
     `data: ${nulled.text.replace(',"usage":null', "")}\n\n`,
   );
-  expect(chatFraming({ includeUsage: true, model: () => "m", requestId: "r" }).frame(nulled.chunk, nulled.text)).toBe(
+  expect(chatFraming({ includeUsage: true, model: "m", requestId: "r" }).frame(nulled.chunk, nulled.text)).toBe(
     `data: ${nulled.text}\n\n`,
   );
 });
