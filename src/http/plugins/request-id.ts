@@ -1,5 +1,5 @@
 /**
- * The request id (SPEC §3.0): the client's `x-request-id` when it is a usable one, else a new one, on every
+ * The request id (docs/api.md#cross-cutting-rules): the client's `x-request-id` when it is a usable one, else a new one, on every
  * response and bound to the request's context for the logs (src/platform/request-context.ts).
  */
 import { Elysia } from "elysia";

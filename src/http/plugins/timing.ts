@@ -1,5 +1,5 @@
 /**
- * Request metrics (SPEC §12): in flight, count and duration by method, route template and status. Used only with
+ * Request metrics (docs/operations.md#metrics): in flight, count and duration by method, route template and status. Used only with
  * metrics on (Elysia's after-response phase has a per-request cost); /metrics itself is never counted.
  */
 import { Elysia } from "elysia";

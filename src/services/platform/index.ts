@@ -17,7 +17,7 @@ export type { PlatformClient } from "./client";
 export type { UsageReporter } from "./usage-reporter";
 export { bearerToken } from "./policy";
 
-/** The inference endpoints platform mode serves (SPEC §10.1): the platform resolves chat-style requests only. */
+/** The inference endpoints platform mode serves (docs/behaviour/platform-mode.md#activation). */
 export const PLATFORM_ENDPOINTS = [chat, messages, responses] as const;
 
 export interface PlatformRuntimeOptions {

@@ -1,5 +1,5 @@
 /**
- * Platform mode's policy for the inference pipeline (SPEC §10.2, §10.3): the caller's token resolves the request's
+ * Platform mode's policy for the inference pipeline (docs/behaviour/platform-mode.md): the caller's token resolves the request's
  * provider attempts through the platform; they are tried in order (fallback before the first byte, the first-chunk
  * timeout for streams, tool loops locked in to their attempt once it answered); each attempt is reported to the
  * platform. No local keys, budgets, rate limits or usage rows.
@@ -104,7 +104,7 @@ class PlatformTicket implements Ticket<AttemptRoute> {
     });
   }
 
-  /** A tool loop's later round stays on the attempt that answered (SPEC §10.2 item 6): any failure is the 502. */
+  /** A tool loop's later round stays on the attempt that answered (docs/behaviour/platform-mode.md#tool-loops). */
   again<T>(
     served: Served<unknown, AttemptRoute>,
     call: (route: AttemptRoute) => Promise<T>,
@@ -127,7 +127,7 @@ class PlatformTicket implements Ticket<AttemptRoute> {
   }
 
   /**
-   * The usage report of the attempt that served (SPEC §10.3): success with its usage, or, for a stream that failed
+   * The usage report of the attempt that served (docs/behaviour/platform-mode.md#usage-reports): success with its usage, or, for a stream that failed
    * mid-way, an error without a class. Failed attempts were reported as they failed; a tool loop that failed in the
    * gateway after its attempt answered reports that attempt's error; a client that left reports what ran.
    */

@@ -1,6 +1,6 @@
 /**
- * Inference routes the standalone gateway answers itself, without the pipeline: the model listing (SPEC §3.8) and
- * the local token count of /v1/messages (SPEC §0). Master key or virtual key, checked before the query is
+ * Inference routes the standalone gateway answers itself, without the pipeline: the model listing (docs/api.md#models)
+ * and the local token count of /v1/messages (docs/api.md#messages). Master key or virtual key, checked before the query is
  * validated.
  */
 import { Elysia } from "elysia";

@@ -34,7 +34,7 @@ export interface PipelineOptions<I, R extends Upstream> {
   checkUsage: UsageGuard;
 }
 
-export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>) {
+export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>): Pipeline<I> {
   const { policy, streaming, checkUsage } = o;
 
   function callJson<In extends { model: string }, Req, Body, Ev, Q>(
@@ -253,7 +253,6 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>) 
   }
 
   return {
-    /** Serves one request to `endpoint`: the stages above, in order. */
     async serve<In extends { model: string }, Req, Body, Ev, Q>(
       e: Endpoint<In, Req, Body, Ev, Q>,
       call: InferenceCall<In, I, Q>,
@@ -271,9 +270,11 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>) 
   };
 }
 
-export type Pipeline<I> = {
+/** The pipeline of a mode whose callers are identified as `I`. */
+export interface Pipeline<I> {
+  /** Serves one request to `endpoint`: the stages above, in order. */
   serve<In extends { model: string }, Req, Body, Ev, Q>(
-    e: Endpoint<In, Req, Body, Ev, Q>,
+    endpoint: Endpoint<In, Req, Body, Ev, Q>,
     call: InferenceCall<In, I, Q>,
   ): Promise<Reply>;
-};
+}

@@ -1,5 +1,5 @@
 /**
- * Standalone mode's admission (SPEC §3.1 steps 3-7, §7): who pays, may they call this model, within their rate
+ * Standalone mode's admission (docs/api.md#order-of-checks-on-an-inference-request, docs/behaviour/storage.md): who pays, may they call this model, within their rate
  * limits and budget (the estimate reserved), then what only the gateway can refuse (a provider that cannot serve
  * the endpoint, gateway tools that are not configured). A refusal once the user is known writes its error row.
  */
@@ -180,8 +180,9 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
         selector: body.model,
         estimate: e.estimate(body, settings.defaultOutputTokens),
       });
-      // SPEC §3.1 step 7, after auth and budget as the baseline has it: the first target must serve the endpoint
-      // (every fallback target is checked again when tried), and the gateway tools must be configured.
+      // After auth and budget, as the baseline has it (docs/api.md#order-of-checks-on-an-inference-request): the
+      // first target must serve the endpoint (every fallback target is checked again when tried), and the gateway
+      // tools must be configured.
       try {
         const first = ticket.firstTarget;
         checkSupport(e, first.provider, first.providerName);

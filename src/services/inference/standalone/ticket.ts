@@ -184,7 +184,7 @@ export class LocalTicket implements Ticket<Route> {
     return true;
   }
 
-  /** Rate-limit state (SPEC §3.0), the same whichever route served. */
+  /** Rate-limit state (docs/api.md#cross-cutting-rules), the same whichever route served. */
   headers(): Record<string, string> {
     return this.rateHeaders;
   }
