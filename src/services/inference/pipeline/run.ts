@@ -159,7 +159,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
   ): Promise<Reply> {
     const { protocol } = loop;
     const { plan } = grant;
-    // Each round's usage is checked as the provider of the route that served it reported it.
+    // The route of the round in flight: its provider is whose usage the usage guard checks as the round ends.
     let current: R | null = null;
     const tally = new Tally(grant.prices, (u) => (current ? checkUsage(u, current.providerName) : u));
     let runner: ToolRunner;
