@@ -22,5 +22,6 @@ export const mainCommand = defineCommand({
     import: () => import("./import").then((m) => m.importCommand),
     openapi: () => import("./openapi").then((m) => m.openapiCommand),
     "sandbox-worker": () => import("./sandbox-worker").then((m) => m.sandboxWorkerCommand),
+    "mcp-probe": () => import("./mcp-probe").then((m) => m.mcpProbeCommand),
   },
 });
