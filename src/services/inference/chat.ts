@@ -8,6 +8,7 @@ import { chatFraming } from "./framing";
 import { withoutGatewayFields } from "./gateway-tools";
 import { guarded, relayJson, relayStream } from "./relay";
 import type { Reply } from "./reply";
+import { providerFor } from "./routing";
 import type { StreamSettings } from "./stream-settings";
 import { chatLoop, type GatewayTools, relayToolLoop } from "./tool-loop";
 
@@ -54,8 +55,9 @@ export function createChatService(
         tally: await guarded(admission, () => tools.tally(plan, (u) => admission.checkedUsage(u))),
         request: upstream,
         stream: body.stream === true,
-        call: (r, req, signal) => r.provider.chat({ ...req, model: r.model, stream: false }, r.settings, { signal }),
-        open: (r, req) => r.provider.chatStream({ ...req, model: r.model, stream: true }, r.settings),
+        call: (r, req, signal) =>
+          providerFor(r, "chat").chat({ ...req, model: r.model, stream: false }, r.settings, { signal }),
+        open: (r, req) => providerFor(r, "stream").chatStream({ ...req, model: r.model, stream: true }, r.settings),
         framing: framing(),
         signal,
       });
@@ -63,11 +65,15 @@ export function createChatService(
     if (!body.stream)
       return relayJson(admission, {
         call: () =>
-          admission.attempt((r) => r.provider.chat({ ...upstream, model: r.model, stream: false }, r.settings)),
+          admission.attempt((r) =>
+            providerFor(r, "chat").chat({ ...upstream, model: r.model, stream: false }, r.settings),
+          ),
       });
     return relayStream<ChatChunk>(admission, streaming, {
       open: () =>
-        admission.attempt((r) => r.provider.chatStream({ ...upstream, model: r.model, stream: true }, r.settings)),
+        admission.attempt((r) =>
+          providerFor(r, "stream").chatStream({ ...upstream, model: r.model, stream: true }, r.settings),
+        ),
       ...framing(),
     });
   };

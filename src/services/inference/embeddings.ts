@@ -1,26 +1,23 @@
 /** POST /v1/embeddings and /v1/moderations (SPEC §3.6, §3.7): pass-through routes, JSON only. */
-import { badRequest } from "../../core/errors";
 import type { EmbeddingRequest, ModerationRequest } from "../../core/wire/index";
 import type { Caller } from "../auth";
 import type { Admissions } from "./admission";
 import { estimateTokens } from "./estimate";
 import { guarded, relayJson } from "./relay";
 import type { Reply } from "./reply";
-import type { Route } from "./routing";
+import { providerFor, type Route } from "./routing";
 
 const USER_REQUIRED = "When using master key, 'user' field is required in request body";
 
 /** The route's embeddings call, or the 400 for a provider without one. */
-function embedApi({ provider, providerName }: Route) {
-  if (!provider.capabilities.embeddings || !provider.embed)
-    throw badRequest(`Provider '${providerName}' does not support embeddings`, "unsupported_provider");
+function embedApi(route: Route) {
+  const provider = providerFor(route, "embeddings");
   return provider.embed.bind(provider);
 }
 
 /** The route's moderation call, or the 400 whose phrase clients match (SPEC §3.7). */
-function moderateApi({ provider, providerName }: Route) {
-  if (!provider.capabilities.moderations || !provider.moderate)
-    throw badRequest(`Provider '${providerName}' does not support moderation`, "unsupported_provider");
+function moderateApi(route: Route) {
+  const provider = providerFor(route, "moderations");
   return provider.moderate.bind(provider);
 }
 

@@ -11,6 +11,7 @@ import { messagesFraming } from "./framing";
 import { withoutGatewayFields } from "./gateway-tools";
 import { guarded, relayJson, relayStream } from "./relay";
 import type { Reply } from "./reply";
+import { providerFor } from "./routing";
 import type { StreamSettings } from "./stream-settings";
 import { type GatewayTools, messagesLoop, relayToolLoop } from "./tool-loop";
 
@@ -44,8 +45,12 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
         request: upstream,
         stream: body.stream === true,
         call: (r, req, signal) =>
-          r.provider.messages({ ...req, model: r.model, stream: false }, r.settings, { ...options, signal }),
-        open: (r, req) => r.provider.messagesStream({ ...req, model: r.model, stream: true }, r.settings, options),
+          providerFor(r, "chat").messages({ ...req, model: r.model, stream: false }, r.settings, {
+            ...options,
+            signal,
+          }),
+        open: (r, req) =>
+          providerFor(r, "stream").messagesStream({ ...req, model: r.model, stream: true }, r.settings, options),
         framing: messagesFraming(),
         signal,
       });
@@ -54,14 +59,14 @@ export function createMessagesService(admissions: Admissions, streaming: StreamS
       return relayJson(admission, {
         call: () =>
           admission.attempt((r) =>
-            r.provider.messages({ ...upstream, model: r.model, stream: false }, r.settings, options),
+            providerFor(r, "chat").messages({ ...upstream, model: r.model, stream: false }, r.settings, options),
           ),
       });
     }
     return relayStream<AnthropicEvent>(admission, streaming, {
       open: () =>
         admission.attempt((r) =>
-          r.provider.messagesStream({ ...upstream, model: r.model, stream: true }, r.settings, options),
+          providerFor(r, "stream").messagesStream({ ...upstream, model: r.model, stream: true }, r.settings, options),
         ),
       ...messagesFraming(),
     });

@@ -1,5 +1,4 @@
 /** POST /v1/responses (SPEC §3.5, §9): OpenAI Responses API, forwarded verbatim to providers that speak it. */
-import { badRequest } from "../../core/errors";
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 import type { ResponsesEvent, ResponsesRequest } from "../../core/wire/index";
 import type { Caller } from "../auth";
@@ -9,18 +8,14 @@ import { responsesFraming } from "./framing";
 import { withoutGatewayFields } from "./gateway-tools";
 import { guarded, relayJson, relayStream } from "./relay";
 import type { Reply } from "./reply";
-import type { Route } from "./routing";
+import { providerFor, type Route } from "./routing";
 import type { StreamSettings } from "./stream-settings";
 import { type GatewayTools, relayToolLoop, responsesLoop } from "./tool-loop";
 
 /** The route's Responses API methods, or the 400 for a provider without it. */
 function responsesApi(route: Route) {
-  const { provider, providerName } = route;
-  const { responses, responsesStream } = provider;
-  if (!provider.capabilities.responses || !responses || !responsesStream) {
-    throw badRequest(`Provider '${providerName}' does not support the Responses API`, "unsupported_provider");
-  }
-  return { responses: responses.bind(provider), responsesStream: responsesStream.bind(provider) };
+  const provider = providerFor(route, "responses");
+  return { responses: provider.responses.bind(provider), responsesStream: provider.responsesStream.bind(provider) };
 }
 
 export function createResponsesService(

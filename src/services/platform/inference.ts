@@ -4,7 +4,7 @@
  * first-chunk timeout for streams), and reported attempt by attempt (SPEC §10.3). No local keys, budgets, rate
  * limits or usage rows. Protocol framing and the SSE pump are the standalone services' own (src/services/inference).
  */
-import { badRequest, GatewayError } from "../../core/errors";
+import { GatewayError } from "../../core/errors";
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 import type {
   AnthropicEvent,
@@ -18,6 +18,7 @@ import type {
   ResponsesObject,
   ResponsesRequest,
 } from "../../core/wire/index";
+import { type Capability, requireCapability } from "../../providers/capabilities";
 import { buildProviderSettings, getProvider } from "../../providers/registry";
 import type { Provider, ProviderResult, ProviderSettings, ProviderStream } from "../../providers/types";
 import { chatFraming, messagesFraming, responsesFraming, type SseFraming } from "../inference/framing";
@@ -67,6 +68,10 @@ interface Prepared {
   provider: Provider;
   settings: ProviderSettings;
 }
+
+/** The attempt's adapter as having `capability`, or the 400 naming the attempt's provider. */
+const providerFor = <C extends Capability>(p: Prepared, capability: C) =>
+  requireCapability(p.provider, capability, p.attempt.provider);
 
 /** What differs between the three routes: the JSON call, the stream and its framing. */
 interface Endpoint<J, S> {
@@ -298,16 +303,18 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           request: upstream,
           firstAttemptOnly: false,
           call: (p, req, signal) =>
-            p.provider.chat({ ...req, model: p.attempt.model, stream: false }, p.settings, { signal }),
-          open: (p, req) => p.provider.chatStream({ ...req, model: p.attempt.model, stream: true }, p.settings),
+            providerFor(p, "chat").chat({ ...req, model: p.attempt.model, stream: false }, p.settings, { signal }),
+          open: (p, req) =>
+            providerFor(p, "stream").chatStream({ ...req, model: p.attempt.model, stream: true }, p.settings),
           framing: (p) => chatFraming({ includeUsage, model: () => p.attempt.model, requestId }),
           signal,
         });
       }
       return serve<unknown, ChatChunk>(token, body.model, {
         stream: body.stream === true,
-        call: (p) => p.provider.chat({ ...upstream, model: p.attempt.model, stream: false }, p.settings),
-        open: (p) => p.provider.chatStream({ ...upstream, model: p.attempt.model, stream: true }, p.settings),
+        call: (p) => providerFor(p, "chat").chat({ ...upstream, model: p.attempt.model, stream: false }, p.settings),
+        open: (p) =>
+          providerFor(p, "stream").chatStream({ ...upstream, model: p.attempt.model, stream: true }, p.settings),
         framing: (p) => chatFraming({ includeUsage, model: () => p.attempt.model, requestId }),
       });
     },
@@ -330,18 +337,30 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
           request: upstream,
           firstAttemptOnly: true,
           call: (p, req, signal) =>
-            p.provider.messages({ ...req, model: p.attempt.model, stream: false }, p.settings, { ...options, signal }),
+            providerFor(p, "chat").messages({ ...req, model: p.attempt.model, stream: false }, p.settings, {
+              ...options,
+              signal,
+            }),
           open: (p, req) =>
-            p.provider.messagesStream({ ...req, model: p.attempt.model, stream: true }, p.settings, options),
+            providerFor(p, "stream").messagesStream(
+              { ...req, model: p.attempt.model, stream: true },
+              p.settings,
+              options,
+            ),
           framing: () => messagesFraming(),
           signal,
         });
       }
       return serve<unknown, AnthropicEvent>(token, body.model, {
         stream: body.stream === true,
-        call: (p) => p.provider.messages({ ...upstream, model: p.attempt.model, stream: false }, p.settings, options),
+        call: (p) =>
+          providerFor(p, "chat").messages({ ...upstream, model: p.attempt.model, stream: false }, p.settings, options),
         open: (p) =>
-          p.provider.messagesStream({ ...upstream, model: p.attempt.model, stream: true }, p.settings, options),
+          providerFor(p, "stream").messagesStream(
+            { ...upstream, model: p.attempt.model, stream: true },
+            p.settings,
+            options,
+          ),
         framing: () => messagesFraming(),
       });
     },
@@ -350,16 +369,7 @@ export function createPlatformInference(o: PlatformInferenceOptions) {
     responses(token: string, body: ResponsesRequest & GatewayToolFields, signal?: AbortSignal): Promise<Reply> {
       const plan = planOf(body);
       const { user: _user, ...upstream } = withoutGatewayFields(body);
-      const api = (p: Prepared) => {
-        const { responses, responsesStream } = p.provider;
-        if (!p.provider.capabilities.responses || !responses || !responsesStream) {
-          throw badRequest(
-            `Provider '${p.attempt.provider}' does not support the Responses API`,
-            "unsupported_provider",
-          );
-        }
-        return { responses, responsesStream };
-      };
+      const api = (p: Prepared) => providerFor(p, "responses");
       if (plan) {
         return serveLoop<ResponsesRequest, ResponsesObject, ResponsesEvent>(token, body.model, {
           stream: body.stream === true,
