@@ -50,7 +50,7 @@ export interface ContractTarget {
   /**
    * The label of the target whose adapter has this one's transport, byte for byte (the same factory and decoders;
    * only the name, URLs or served endpoints differ): the timing scenarios (first-byte gate, no buffering, timeouts,
-   * cancellation) run there and are skipped here. The coverage test checks the label exists.
+   * cancellation) run there and not again here. The coverage test checks the label exists.
    */
   timingCoveredBy?: string;
 }
