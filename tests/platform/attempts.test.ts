@@ -9,7 +9,7 @@ import {
   malformedBodyError,
   timeoutError,
   upstreamHttpError,
-} from "../../src/providers/_shared/errors";
+} from "../../src/providers/_mocks/failures";
 import { ALL_FAILED, ALL_TIMED_OUT, classifyFailure, runAttempts } from "../../src/services/platform/attempts";
 import type { PlatformAttempt } from "../../src/services/platform/client";
 

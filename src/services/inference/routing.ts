@@ -14,6 +14,7 @@ import {
   getProvider,
   parseModelSelector,
 } from "../../providers/registry";
+import { type Capability, requireCapability } from "../../providers/capabilities";
 import type { Provider, ProviderSettings } from "../../providers/types";
 
 const log = logger("routing");
@@ -48,6 +49,10 @@ export interface Route extends Omit<Target, "deployments"> {
   /** The target it was picked from (its price is the target's). */
   target: Target;
 }
+
+/** The route's adapter as having `capability`, or the 400 naming the provider as the client selected it. */
+export const providerFor = <C extends Capability>(route: Route, capability: C) =>
+  requireCapability(route.provider, capability, route.providerName);
 
 export interface Plan {
   /** The alias the selector named, if any. */

@@ -13,7 +13,6 @@ export const embeddings: Endpoint<EmbeddingRequest, EmbeddingRequest, EmbeddingR
   estimate: (body) => estimateTokens([body.input], 0, 0),
   upstream: ({ user: _user, ...rest }) => rest,
   json: "embed",
-  requires: { capability: "embeddings", what: "embeddings" },
   // Input tokens only: an answer without usage is billed as reported, never at the estimate.
   billing: { usage: (reported) => ({ ...reported, completionTokens: 0 }), perRequest: false },
 };

@@ -22,7 +22,6 @@ export const moderations: Endpoint<ModerationRequest, ModerationRequest, Moderat
   estimate: () => ({ promptTokens: 0, outputTokens: 0 }),
   upstream: ({ user: _user, ...rest }) => rest,
   json: "moderate",
-  requires: { capability: "moderations", what: "moderation" },
   // One request at the input rate of the model that served, which holds USD per million requests (SPEC §3.7).
   billing: { usage: () => PER_REQUEST_USAGE, perRequest: true },
   /** `provider_raw` (a translated provider's own result) only when the client asked with `include_raw`. */

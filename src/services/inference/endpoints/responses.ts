@@ -58,6 +58,5 @@ export const responses: Endpoint<ResponsesBody, ResponsesRequest, ResponsesObjec
   },
   json: "responses",
   stream: { requested: (body) => body.stream === true, method: "responsesStream", framing: () => responsesFraming() },
-  requires: { capability: "responses", what: "the Responses API" },
   loop: { protocol: responsesLoop, fields: (body) => body, firstAttemptOnly: true },
 };

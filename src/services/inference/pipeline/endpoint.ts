@@ -4,16 +4,9 @@
  * without the gateway's tool loop. A descriptor names the provider methods once; the pipeline calls them with
  * `{...request, model: route.model, stream}` and the route's settings.
  */
-import { badRequest } from "../../../core/errors";
 import type { GatewayToolFields } from "../../../core/schemas/gateway-tools";
-import type {
-  CallOptions,
-  Provider,
-  ProviderCapabilities,
-  ProviderResult,
-  ProviderSettings,
-  ProviderStream,
-} from "../../../providers/types";
+import type { CallOptions, Provider, ProviderResult, ProviderSettings, ProviderStream } from "../../../providers/types";
+import { requireMember } from "../../../providers/capabilities";
 import type { Estimate } from "../estimate";
 import type { LoopProtocol } from "../tool-loop/protocol";
 import type { SseFraming } from "./framing";
@@ -81,8 +74,6 @@ export interface Endpoint<In extends { model: string }, Req, Body, Ev = never, Q
     method: StreamMethod<Req, Ev>;
     framing(call: InferenceCall<In, unknown, Q>, model: string): SseFraming<Ev>;
   };
-  /** What a provider needs to serve this endpoint (else the 400 `unsupported_provider`, "does not support <what>"). */
-  readonly requires?: { capability: keyof ProviderCapabilities; what: string };
   /** Per-call upstream headers taken from the client's request (e.g. `anthropic-beta`). */
   callHeaders?(call: InferenceCall<In, unknown, Q>): Record<string, string> | undefined;
   /** The body the client gets; default: the provider's body as it came (its upstream bytes when unchanged). */
@@ -93,13 +84,15 @@ export interface Endpoint<In extends { model: string }, Req, Body, Ev = never, Q
   readonly loop?: LoopSpec<In, Req, Body, Ev>;
 }
 
-/** Throws the 400 `unsupported_provider` when `provider` cannot serve `endpoint` (a gateway-side refusal). */
+/**
+ * Throws the 400 `unsupported_provider` when `provider` cannot serve `endpoint` as asked (a gateway-side refusal):
+ * the capability of the method the pipeline would call, the stream's when the client asked for one.
+ */
 export function checkSupport<In extends { model: string }, Req, Body, Ev, Q>(
   endpoint: Endpoint<In, Req, Body, Ev, Q>,
   provider: Provider,
   providerName: string,
+  streaming: boolean,
 ): void {
-  const need = endpoint.requires;
-  if (need && !(provider.capabilities[need.capability] && provider[endpoint.json]))
-    throw badRequest(`Provider '${providerName}' does not support ${need.what}`, "unsupported_provider");
+  requireMember(provider, streaming && endpoint.stream ? endpoint.stream.method : endpoint.json, providerName);
 }

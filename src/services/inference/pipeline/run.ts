@@ -43,7 +43,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     request: Req,
     options: CallOptions | undefined,
   ): Promise<ProviderResult<Body>> {
-    checkSupport(e, route.provider, route.providerName);
+    checkSupport(e, route.provider, route.providerName, false);
     const method = route.provider[e.json] as Method<Req, ProviderResult<Body>>;
     const req = e.stream ? { ...request, model: route.model, stream: false } : { ...request, model: route.model };
     return method.call(route.provider, req, route.settings, options);
@@ -56,7 +56,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     request: Req,
     options: CallOptions | undefined,
   ): Promise<ProviderStream<Ev>> {
-    checkSupport(e, route.provider, route.providerName);
+    checkSupport(e, route.provider, route.providerName, true);
     const open = route.provider[method] as Method<Req, ProviderStream<Ev>>;
     return open.call(route.provider, { ...request, model: route.model, stream: true }, route.settings, options);
   }

@@ -6,6 +6,7 @@
  */
 import { GatewayError } from "../../../core/errors";
 import { logger } from "../../../platform/logger";
+import { sleep } from "../../../platform/runtime";
 import { classifyFailure } from "../../../providers/failures";
 import type { Attempted } from "../pipeline/types";
 import type { Plan, Route, Router } from "../routing";
@@ -81,7 +82,7 @@ export async function runPlan<T>(
           failure.status === 429 || (failure.status !== null && failure.status >= 500) || target.deployments.length > 1;
         const wait = retryAfterMs(err) ?? backoffMs(k);
         if (!again || k === policy.retries || wait > MAX_RETRY_WAIT_MS || Date.now() + wait >= deadline) break;
-        await Bun.sleep(wait);
+        await sleep(wait);
       }
     }
     if (Date.now() >= deadline) break;

@@ -185,7 +185,7 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
       // tools must be configured.
       try {
         const first = ticket.firstTarget;
-        checkSupport(e, first.provider, first.providerName);
+        checkSupport(e, first.provider, first.providerName, e.stream?.requested(body) === true);
         const plan = e.loop ? tools.plan(e.loop.fields(body)) : null;
         if (plan) ticket.tools = { plan, prices: await tools.prices(plan) };
       } catch (err) {
