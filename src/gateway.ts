@@ -115,7 +115,14 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
     metrics?.watchDbStatements(store.statements);
     await runtime.start();
     let draining = false;
-    const app = createApp({ services, inference: () => runtime, config, metrics, draining: () => draining });
+    const app = createApp({
+      mode: "standalone",
+      services,
+      inference: () => runtime,
+      config,
+      metrics,
+      draining: () => draining,
+    });
     return {
       mode: "standalone",
       config,

@@ -97,7 +97,7 @@ export function createTestApp(db: TestDatabase, options: TestAppOptions = {}): T
   const inference = () => {
     throw new Error("the management test app has no inference runtime (use tests/helpers/gateway.ts)");
   };
-  const app = createApp({ services, inference, config, draining: () => draining.value });
+  const app = createApp({ mode: "standalone", services, inference, config, draining: () => draining.value });
 
   async function call(method: string, path: string, opts: CallOptions = {}): Promise<CallResult> {
     const headers: Record<string, string> = { ...opts.headers };

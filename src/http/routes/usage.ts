@@ -4,11 +4,11 @@ import { z } from "zod";
 import { usageEntry, usageQuery } from "../../core/schemas/usage";
 import type { HttpContext } from "../context";
 import { querySchema } from "../fast-schema";
-import { requireMaster, securedDetail } from "../plugins/auth";
+import { masterOnly, securedDetail } from "../plugins/auth";
 
 export function usageRoutes(ctx: HttpContext) {
   return new Elysia({ name: "usage", detail: { tags: ["usage"], ...securedDetail } })
-    .onTransform(({ request }) => requireMaster(ctx, request))
+    .use(masterOnly(ctx))
     .get("/v1/usage", ({ query }) => ctx.services.usage.list(query), {
       query: querySchema(usageQuery),
       response: { 200: z.array(usageEntry) },
