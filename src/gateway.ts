@@ -14,7 +14,7 @@ import { createServices, type Services } from "./services";
 import { createInference, type Inference, type InferenceHooks } from "./services/inference";
 import { bootstrapKeyIfEmpty } from "./services/bootstrap";
 import { ensureMasterKey } from "./services/master-key";
-import { createProvidersService } from "./services/providers";
+import { createProvidersService, type ProvidersService } from "./services/providers";
 import { createRollupCompactor } from "./services/rollups/compactor";
 import { seedPricing } from "./services/pricing-seed";
 import { TOOL_PRICE_PROVIDER } from "./services/inference/tool-loop/plan";
@@ -29,6 +29,8 @@ export interface Gateway {
   store: Store;
   services: Services;
   inference: Inference;
+  /** Providers and their routing health, as the console and tRPC show them. */
+  providers: ProvidersService;
   metrics: Recorder | null;
   app: ReturnType<typeof createApp>;
   /** Set when drain starts. */
@@ -130,6 +132,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       models: () => runtime.models.list({ kind: "master" }),
     });
     const app = createApp({
+      mode: "standalone",
       services,
       inference: () => runtime,
       providers: () => providers,
@@ -143,6 +146,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       store,
       services,
       inference: runtime,
+      providers,
       metrics,
       app,
       startDrain: () => {

@@ -26,6 +26,7 @@ export async function generateOpenApiDocument(): Promise<OpenApiDocument> {
       isKnownProvider: providerChecker(config),
     });
     const ctx = {
+      mode: "standalone" as const,
       services,
       config,
       draining: () => false,

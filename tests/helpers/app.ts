@@ -109,7 +109,14 @@ export function createTestApp(db: TestDatabase, options: TestAppOptions = {}): T
     aliases: router.aliases,
     models: async () => ({ object: "list", data: [] }),
   });
-  const app = createApp({ services, inference, providers: () => providers, config, draining: () => draining.value });
+  const app = createApp({
+    mode: "standalone",
+    services,
+    inference,
+    providers: () => providers,
+    config,
+    draining: () => draining.value,
+  });
 
   async function call(method: string, path: string, opts: CallOptions = {}): Promise<CallResult> {
     const headers: Record<string, string> = { ...opts.headers };

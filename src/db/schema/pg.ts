@@ -14,7 +14,7 @@ import {
   text,
   timestamp,
 } from "drizzle-orm/pg-core";
-import { histogramColumns } from "./_rollup-columns";
+import { histogramColumns } from "./rollup-columns";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 const micros = (name: string) => bigint(name, { mode: "number" });

@@ -1,7 +1,7 @@
 /** SQLite dialect of the store (bun:sqlite). Same logical tables as ./pg.ts; ./check.ts proves the row types agree. */
 import { sql } from "drizzle-orm";
 import { type AnySQLiteColumn, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { histogramColumns } from "./_rollup-columns";
+import { histogramColumns } from "./rollup-columns";
 
 const ts = (name: string) => integer(name, { mode: "timestamp_ms" });
 const bool = (name: string) => integer(name, { mode: "boolean" });

@@ -8,7 +8,7 @@ import { exportQuery, seriesQuery, seriesResponse, summaryQuery, summaryResponse
 import { usageEntry, usageQuery } from "../../core/schemas/usage";
 import type { HttpContext } from "../context";
 import { querySchema } from "../fast-schema";
-import { requireMaster, securedDetail } from "../plugins/auth";
+import { masterOnly, securedDetail } from "../plugins/auth";
 import { takeSetHeaders } from "../set-headers";
 
 /** The CSV download's headers (a file name with the date it was taken). */
@@ -22,7 +22,7 @@ export function csvHeaders(at: Date): Record<string, string> {
 export function usageRoutes(ctx: HttpContext) {
   const { usage, analytics } = ctx.services;
   return new Elysia({ name: "usage", detail: { tags: ["usage"], ...securedDetail } })
-    .onTransform(({ request }) => requireMaster(ctx, request))
+    .use(masterOnly(ctx))
     .get(
       "/v1/usage",
       async ({ query, set }) => {

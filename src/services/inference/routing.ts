@@ -14,6 +14,7 @@ import {
   getProvider,
   parseModelSelector,
 } from "../../providers/registry";
+import { type Capability, requireCapability } from "../../providers/capabilities";
 import type { Provider, ProviderSettings } from "../../providers/types";
 
 const log = logger("routing");
@@ -45,7 +46,13 @@ export interface Route extends Omit<Target, "deployments"> {
   deployment: Deployment;
   /** How many deployments the target has. */
   siblings: number;
+  /** The target it was picked from (its price is the target's). */
+  target: Target;
 }
+
+/** The route's adapter as having `capability`, or the 400 naming the provider as the client selected it. */
+export const providerFor = <C extends Capability>(route: Route, capability: C) =>
+  requireCapability(route.provider, capability, route.providerName);
 
 export interface Plan {
   /** The alias the selector named, if any. */
@@ -167,7 +174,7 @@ export function createRouter(config: Config, version: string): Router {
     const ready = live.length > 1 && avoid ? live.filter((d) => d !== avoid) : live;
     const chosen =
       ready.length === 0 ? deployments.reduce((a, b) => (b.cooledUntil < a.cooledUntil ? b : a)) : weighted(ready);
-    return { ...rest, settings: chosen.settings, deployment: chosen, siblings: deployments.length };
+    return { ...rest, settings: chosen.settings, deployment: chosen, siblings: deployments.length, target: t };
   }
 
   // Plans are immutable (deployment health lives in the shared Deployment objects), so each selector is resolved

@@ -5,7 +5,7 @@
  * that holds the rank, so they are approximate: the true value lies in that bucket, whose width is the error bound
  * (at most half of the bucket's upper bound; 100 ms below 200 ms, 250 ms around one second).
  */
-import { HISTOGRAM_COLUMNS } from "../../db/schema/_rollup-columns";
+import { HISTOGRAM_COLUMNS } from "../../db/schema/rollup-columns";
 
 /** Upper bounds (exclusive, ms) of the latency buckets; the last bucket is open (at or above 60 s). */
 export const LATENCY_BOUNDS_MS = [

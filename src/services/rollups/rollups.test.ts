@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
 import { openStore } from "../../db/client";
 import { migrate } from "../../db/migrate";
-import { HISTOGRAM_COLUMNS } from "../../db/schema/_rollup-columns";
+import { HISTOGRAM_COLUMNS } from "../../db/schema/rollup-columns";
 import { insertUsageLines, toUsageLine } from "../governance/usage-insert";
 import { createRollupCompactor } from "./compactor";
 import { addRow, LATENCY_BOUNDS_MS, latencyBucket, percentile, zeroVector } from "./metrics";

@@ -3,7 +3,7 @@
  * '' / 0, per-row metric values), the aggregates, the dimensions analytics group by, and a parameter builder.
  * Time travels as epoch milliseconds in parameters and results; Postgres keeps timestamptz at rest.
  */
-import { HISTOGRAM_COLUMNS } from "../../db/schema/_rollup-columns";
+import { HISTOGRAM_COLUMNS } from "../../db/schema/rollup-columns";
 import { LATENCY_BOUNDS_MS, MAX_COLUMNS, METRIC_COLUMNS, type MetricColumn } from "./metrics";
 
 export type Dialect = "sqlite" | "pg";
