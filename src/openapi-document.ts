@@ -34,6 +34,9 @@ export async function generateOpenApiDocument(): Promise<OpenApiDocument> {
       inference: (): never => {
         throw new Error("the OpenAPI document is built without an inference runtime");
       },
+      providers: (): never => {
+        throw new Error("the OpenAPI document is built without an inference runtime");
+      },
     };
     return buildOpenApiDocument(apiRoutes(ctx));
   } finally {

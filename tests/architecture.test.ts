@@ -19,6 +19,7 @@ type Layer =
   | "main"
   | "cli"
   | "client"
+  | "ui"
   | "root"
   | "http"
   | "services"
@@ -35,6 +36,7 @@ type Layer =
 const FOLDERS: Record<string, Layer> = {
   cli: "cli",
   client: "client",
+  ui: "ui",
   http: "http",
   services: "services",
   providers: "providers",
@@ -70,6 +72,8 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   cli: ["root", "http", "services", ...BELOW_SERVICES],
   // the typed tRPC client for callers of the gateway: the router's types and core's schemas
   client: ["http", "core"],
+  // the operator console's browser code: the typed tRPC client (router types only) and core's schemas
+  ui: ["client", "http", "core"],
   root: ["http", "services", ...BELOW_SERVICES],
   http: ["services", "providers", "tools", "metrics", "telemetry", "config", "platform", "core"],
   services: BELOW_SERVICES,
@@ -97,6 +101,7 @@ const PACKAGES: Record<string, Layer> = {
   "@elysiajs/openapi": "http",
   "@trpc/server": "http",
   "@trpc/client": "client",
+  preact: "ui",
   "drizzle-orm": "db",
   "bun:sqlite": "db",
   "prom-client": "metrics",
@@ -132,6 +137,8 @@ const RUNTIME_EXCEPTIONS: Record<string, string> = {
   "src/tools/web-search/extract-worker.ts":
     "the entry point of the page-extraction child process: JSON lines on stdin/stdout, exit",
   "src/tools/web-search/extractor.ts": "spawns and supervises the page-extraction child (Bun.spawn)",
+  "src/http/ui/bundle.ts":
+    "a build-time macro: bundles the console with `bun build` (Bun.spawnSync) as the binary is built",
 };
 
 /**

@@ -19,6 +19,7 @@ export const mainCommand = defineCommand({
     budgets: () => import("./budgets").then((m) => m.budgetsCommand),
     pricing: () => import("./pricing").then((m) => m.pricingCommand),
     usage: () => import("./usage").then((m) => m.usageCommand),
+    overview: () => import("./usage").then((m) => m.overviewCommand),
     import: () => import("./import").then((m) => m.importCommand),
     openapi: () => import("./openapi").then((m) => m.openapiCommand),
     "sandbox-worker": () => import("./sandbox-worker").then((m) => m.sandboxWorkerCommand),

@@ -18,6 +18,7 @@ import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { INFERENCE_ROUTES, type InferenceRoute, inferenceRoutes } from "./routes/inference";
 import { localInferenceRoutes } from "./routes/inference/local";
+import { overviewRoutes } from "./routes/overview";
 import { keysRoutes } from "./routes/keys";
 import { metricsRoutes } from "./routes/metrics";
 import { platformRoutes } from "./routes/platform";
@@ -25,6 +26,8 @@ import { pricingRoutes } from "./routes/pricing";
 import { usageRoutes } from "./routes/usage";
 import { usersRoutes } from "./routes/users";
 import { trpcRoutes } from "./trpc";
+import { consoleRoutes } from "./ui/routes";
+import { rootRoutes } from "./routes/root";
 
 /**
  * Every standalone API route, without docs: what the OpenAPI document is generated from. `routes`: the inference
@@ -47,7 +50,8 @@ export function apiRoutes(ctx: HttpContext, routes: readonly InferenceRoute[] = 
     .use(usersRoutes(ctx))
     .use(budgetsRoutes(ctx))
     .use(pricingRoutes(ctx))
-    .use(usageRoutes(ctx));
+    .use(usageRoutes(ctx))
+    .use(overviewRoutes(ctx));
 }
 
 export interface AppOptions {
@@ -77,7 +81,8 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
     app.use(platformRoutes(ctx));
     document ??= ctx.document;
   } else {
-    app.use(apiRoutes(ctx, options.inferenceRoutes)).use(trpcRoutes(ctx));
+    app.use(apiRoutes(ctx, options.inferenceRoutes)).use(trpcRoutes(ctx)).use(rootRoutes(config));
+    if (config.enable_ui) app.use(consoleRoutes(ctx));
     // The builder (and @elysiajs/openapi) loads with the first /openapi.json request, not at start.
     document ??= async () => (await import("./docs/document")).buildOpenApiDocument(apiRoutes(ctx));
   }

@@ -3,6 +3,7 @@ import type { Config } from "../config/load";
 import type { Recorder } from "../metrics/registry";
 import type { Services } from "../services";
 import type { Inference } from "../services/inference";
+import type { ProvidersService } from "../services/providers";
 import type { PlatformRuntime } from "../services/platform";
 import type { OpenApiDocument } from "./docs/document";
 
@@ -20,6 +21,8 @@ export interface HttpContext extends BaseContext {
   services: Services;
   /** The inference runtime (a function so the OpenAPI document can be built without one). */
   inference: () => Inference;
+  /** Providers and their routing health (needs the inference runtime, so a function too). */
+  providers: () => ProvidersService;
 }
 
 /** Platform mode (SPEC §10): no store, no local services. */

@@ -1,5 +1,5 @@
 /** Secrets: generation, hashing and comparison. */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** Lowercase hex SHA-256 of the UTF-8 text (how keys are stored, SPEC §2.3). */
 export function sha256Hex(text: string): string {
@@ -31,3 +31,11 @@ export const uuid = (): string => crypto.randomUUID();
  * rewriting one index page per row and a few pages per batch (SQLite WAL and Postgres alike).
  */
 export const timeOrderedUuid = (): string => Bun.randomUUIDv7();
+
+/** A console session id: 32 random bytes, URL-safe base64 (43 characters). */
+export const mintSessionId = (): string => randomBytes(32).toString("base64url");
+
+/** Lowercase hex HMAC-SHA256 of `text` under `key`. */
+export function hmacSha256Hex(key: string, text: string): string {
+  return createHmac("sha256", key).update(text).digest("hex");
+}

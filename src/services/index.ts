@@ -1,11 +1,13 @@
 /** Builds the service layer once; HTTP routes, tRPC procedures and CLI commands all call these same objects. */
 import type { Store } from "../db/client";
+import { createAnalyticsService } from "./analytics";
 import { createAuthService } from "./auth";
 import { createBudgetsService } from "./budgets";
 import type { ChangeTopic, ServiceDeps } from "./deps";
 import { createKeysService } from "./keys";
 import type { MasterKey } from "./master-key";
 import { createPricingService } from "./pricing";
+import { createSessionsService } from "./sessions";
 import { createUsageService } from "./usage";
 import { createUsersService } from "./users";
 
@@ -19,6 +21,8 @@ export interface ServicesOptions {
   onAuthFailure?: Parameters<typeof createAuthService>[0]["onFailure"];
   /** Writes spend settled in memory, so user reads are exact (the budget ledger batches its writes). */
   flushSpend?: () => Promise<void>;
+  /** How long a console sign-in lasts (config `ui_session_ttl_seconds`). */
+  sessionTtlSeconds?: number;
 }
 
 export function createServices(opts: ServicesOptions) {
@@ -43,6 +47,12 @@ export function createServices(opts: ServicesOptions) {
     budgets: createBudgetsService(deps),
     pricing: createPricingService({ ...deps, isKnownProvider: opts.isKnownProvider }),
     usage: createUsageService(deps),
+    analytics: createAnalyticsService(deps),
+    sessions: createSessionsService({
+      ...deps,
+      masterKey: opts.masterKey,
+      ttlSeconds: opts.sessionTtlSeconds ?? 43_200,
+    }),
   };
 }
 

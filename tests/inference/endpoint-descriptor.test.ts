@@ -72,6 +72,7 @@ describe("a test-only endpoint registered as one descriptor", () => {
         mode: "standalone",
         services: g.services,
         inference: () => g.inference,
+        providers: () => g.providers,
         config: g.config,
         draining: () => false,
       },

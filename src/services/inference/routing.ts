@@ -75,6 +75,16 @@ export interface Router {
   configured(): string[];
   /** Configured aliases and their first target's selector (for /v1/models). */
   aliases(): { name: string; target: string }[];
+  /** Every configured provider and each one used since start, with its deployments' health in this process. */
+  health(): ProviderHealth[];
+}
+
+/** A provider's deployments as routing sees them (credentials left out). */
+export interface ProviderHealth {
+  name: string;
+  /** The registry key it resolves to; null when the name is not a known provider. */
+  kind: string | null;
+  deployments: { apiBase: string; weight: number; failuresInARow: number; cooledUntil: number | null }[];
 }
 
 /** A weighted random choice. */
@@ -206,5 +216,28 @@ export function createRouter(config: Config, version: string): Router {
     },
     configured: () => instances,
     aliases: () => [...aliasTargets].map(([name, chain]) => ({ name, target: chain[0]! })),
+    health() {
+      const now = Date.now();
+      const names = [...new Set([...instances, ...providers.keys()])];
+      return names.map((name) => {
+        let resolved: { deployments: Deployment[] } | null = null;
+        try {
+          resolved = resolve(name);
+        } catch {
+          // An entry whose provider type is unknown: listed, with nothing to route to.
+        }
+        const entry = config.providers[name];
+        return {
+          name,
+          kind: canonicalProviderName(entry?.provider_type ?? name),
+          deployments: (resolved?.deployments ?? []).map((d) => ({
+            apiBase: d.settings.apiBase,
+            weight: d.weight,
+            failuresInARow: d.failures,
+            cooledUntil: d.cooledUntil > now ? d.cooledUntil : null,
+          })),
+        };
+      });
+    },
   };
 }

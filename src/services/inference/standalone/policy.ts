@@ -82,6 +82,7 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
 
   /** Runs the checks in SPEC §3.1 order and reserves the estimate; throws the refusal. */
   async function admitCaller(input: AdmitInput): Promise<LocalTicket> {
+    const startedPerf = performance.now();
     const startedAt = deps.now();
     const { userId, endUserId, user } = await resolveUser(input);
     const key = input.caller.kind === "key" ? input.caller.key : null;
@@ -158,6 +159,7 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
         scopes,
         rateHeaders,
         startedAt,
+        startedPerf,
       );
     } catch (err) {
       if (err instanceof GatewayError) refusalRow(input, userId, endUserId, apiKeyId, err, providerName, model);

@@ -106,6 +106,8 @@ export class LocalTicket implements Ticket<Route> {
   private readonly topUps: Reservation[] = [];
   /** µ$ reserved for this request so far: the admission's estimate plus every top-up. */
   private reservedMicros: number;
+  /** Milliseconds from admission to the first upstream byte of the try that served; null until one did. */
+  private firstByteMs: number | null = null;
 
   constructor(
     private readonly deps: AdmissionDeps,
@@ -121,12 +123,18 @@ export class LocalTicket implements Ticket<Route> {
     private readonly scopes: RateScope[],
     private readonly rateHeaders: Record<string, string>,
     private readonly startedAt: Date,
+    /** performance.now() when admission began: latency is measured on the monotonic clock. */
+    private readonly startedPerf: number,
   ) {
     this.reservedMicros = estimateMicros;
   }
 
-  attempt<T>(call: (route: Route) => Promise<T>, signal?: AbortSignal): Promise<Attempted<T, Route>> {
-    return runPlan(this.deps.router, this.plan, this.deps.settings.fallback, call, signal);
+  async attempt<T>(call: (route: Route) => Promise<T>, signal?: AbortSignal): Promise<Attempted<T, Route>> {
+    const attempted = await runPlan(this.deps.router, this.plan, this.deps.settings.fallback, call, signal);
+    // A stream's opening resolves with its first event; a JSON call with its whole answer, which upstreams send at
+    // once. A tool loop's later rounds do not move it.
+    if (attempted.ok) this.firstByteMs ??= performance.now() - this.startedPerf;
+    return attempted;
   }
 
   /** Every round of a JSON tool loop is tried through the whole plan: nothing has reached the client yet. */
@@ -346,6 +354,8 @@ export class LocalTicket implements Ticket<Route> {
         estimated: bill.estimated,
         attempt: where.attempt,
         attempts: where.attempts,
+        latencyMs: performance.now() - this.startedPerf,
+        ttfbMs: this.firstByteMs,
       }),
       spendSeq,
     );

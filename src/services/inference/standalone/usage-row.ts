@@ -28,7 +28,13 @@ export interface RowInput {
   estimated?: boolean;
   attempt?: number | null;
   attempts?: number | null;
+  /** Admission to settlement, and admission to the upstream's first byte (ms; rounded here). */
+  latencyMs?: number | null;
+  ttfbMs?: number | null;
 }
+
+const wholeMs = (ms: number | null | undefined): number | null =>
+  ms === null || ms === undefined ? null : Math.max(0, Math.round(ms));
 
 export function usageRow(r: RowInput): UsageRowInsert {
   return {
@@ -53,6 +59,8 @@ export function usageRow(r: RowInput): UsageRowInsert {
     attempt: r.attempt ?? null,
     attempts: r.attempts ?? null,
     endUserId: r.endUserId,
+    latencyMs: wholeMs(r.latencyMs),
+    ttfbMs: wholeMs(r.ttfbMs),
   };
 }
 
