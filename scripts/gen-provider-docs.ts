@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { capabilitiesOf, forwardsMessagesNatively, supports } from "../src/providers/capabilities";
 import { providerDefinitions } from "../src/providers/registry";
 
 const BEGIN = "<!-- provider-table:begin -->";
@@ -24,14 +25,9 @@ const EXTRA_KEYS: Record<string, string> = {
 export function renderProviderTable(): string {
   const rows = providerDefinitions().map((d) => {
     const a = d.adapter?.();
-    const caps = a
-      ? Object.entries(a.capabilities)
-          .filter(([c, on]) => on && c !== "messagesPassthrough")
-          .map(([c]) => c)
-          .join(", ")
-      : "not supported yet (400)";
+    const caps = a ? capabilitiesOf(a).join(", ") : "not supported yet (400)";
     const env = [...d.apiKeyEnv, ...d.apiBaseEnv].map((e) => `\`${e}\``).join(", ") || "—";
-    const messages = a ? (a.capabilities.messagesPassthrough ? "native" : "translated") : "—";
+    const messages = !a || !supports(a, "chat") ? "—" : forwardsMessagesNatively(a) ? "native" : "translated";
     return `| \`${d.name}\` | ${messages} | ${d.defaultApiBase ? `\`${d.defaultApiBase}\`` : "required (`api_base`)"} | ${env} | ${EXTRA_KEYS[d.name] ?? "—"} | ${caps} |`;
   });
   return [

@@ -3,7 +3,7 @@
  * opened, nothing is migrated or bootstrapped; usage reports go to the platform and are flushed on close.
  */
 import type { Config } from "./config/load";
-import { createPlatformApp, type PlatformApp } from "./http/platform-app";
+import { type App, createApp } from "./http/app";
 import { createRecorder, type Recorder } from "./metrics/registry";
 import { engageJit } from "./platform/engine";
 import { createPlatformRuntime, type PlatformRuntime } from "./services/platform";
@@ -18,7 +18,7 @@ export interface PlatformGateway {
   config: Config;
   runtime: PlatformRuntime;
   metrics: Recorder | null;
-  app: PlatformApp;
+  app: App;
   /** Set when drain starts (readiness turns 503). */
   startDrain(): void;
   /** Flushes the usage retry queue (up to `flushTimeoutMs`, default 10 s), then stops timers. */
@@ -41,10 +41,10 @@ export function createPlatformGateway(config: Config, options: PlatformGatewayOp
   });
   let draining = false;
   let document: Promise<OpenApiDocument> | null = null;
-  const app = createPlatformApp({
+  const app = createApp({
+    mode: "platform",
     config,
-    inference: runtime.inference,
-    client: runtime.client,
+    platform: runtime,
     metrics,
     draining: () => draining,
     // Built off a throwaway store on the first request; the standalone app behind it loads only then.

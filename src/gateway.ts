@@ -14,9 +14,14 @@ import { createServices, type Services } from "./services";
 import { createInference, type Inference, type InferenceHooks } from "./services/inference";
 import { bootstrapKeyIfEmpty } from "./services/bootstrap";
 import { ensureMasterKey } from "./services/master-key";
+import { createProvidersService, type ProvidersService } from "./services/providers";
+import { createRollupCompactor } from "./services/rollups/compactor";
 import { seedPricing } from "./services/pricing-seed";
 import { TOOL_PRICE_PROVIDER } from "./services/inference/tool-loop/plan";
 import { VERSION } from "./version";
+
+/** How often closed hours' usage marginals are brought up to date. */
+const ROLLUP_COMPACTION_MS = 60_000;
 
 export interface Gateway {
   mode: "standalone";
@@ -24,6 +29,8 @@ export interface Gateway {
   store: Store;
   services: Services;
   inference: Inference;
+  /** Providers and their routing health, as the console and tRPC show them. */
+  providers: ProvidersService;
   metrics: Recorder | null;
   app: ReturnType<typeof createApp>;
   /** Set when drain starts. */
@@ -99,6 +106,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       onChange: (topic) => inference?.changed(topic),
       flushSpend: () => inference?.ledger.flush() ?? Promise.resolve(),
       rateLimits: config.rate_limits,
+      sessionTtlSeconds: config.ui_session_ttl_seconds,
     });
     const runtime = createInference({
       config,
@@ -115,20 +123,38 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
     metrics?.watchQueueDepth(() => runtime.usage.depth());
     metrics?.watchDbStatements(store.statements);
     await runtime.start();
+    // Usage marginals of closed hours, rebuilt in the background (services/rollups/compactor.ts).
+    const compactor = createRollupCompactor({ store, now: output.now });
+    compactor.start(ROLLUP_COMPACTION_MS);
     let draining = false;
-    const app = createApp({ services, inference: () => runtime, config, metrics, draining: () => draining });
+    const providers = createProvidersService({
+      health: runtime.router.health,
+      aliases: runtime.router.aliases,
+      models: () => runtime.models.list({ kind: "master" }),
+    });
+    const app = createApp({
+      mode: "standalone",
+      services,
+      inference: () => runtime,
+      providers: () => providers,
+      config,
+      metrics,
+      draining: () => draining,
+    });
     return {
       mode: "standalone",
       config,
       store,
       services,
       inference: runtime,
+      providers,
       metrics,
       app,
       startDrain: () => {
         draining = true;
       },
       close: async () => {
+        await compactor.stop();
         await runtime.close();
         await store.close();
       },

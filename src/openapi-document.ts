@@ -26,11 +26,15 @@ export async function generateOpenApiDocument(): Promise<OpenApiDocument> {
       isKnownProvider: providerChecker(config),
     });
     const ctx = {
+      mode: "standalone" as const,
       services,
       config,
       draining: () => false,
       // Routes resolve the inference runtime per request, never while being mounted.
       inference: (): never => {
+        throw new Error("the OpenAPI document is built without an inference runtime");
+      },
+      providers: (): never => {
         throw new Error("the OpenAPI document is built without an inference runtime");
       },
     };

@@ -26,7 +26,7 @@ const rate = Number(values.rate);
 const CAPACITY_ROWS = 100_000;
 
 const row = (i: number): UsageRowInsert => ({
-  // As the gateway keys them (services/inference/usage-row.ts): time-ordered.
+  // As the gateway keys them (services/inference/standalone/usage-row.ts): time-ordered.
   id: Bun.randomUUIDv7(),
   apiKeyId: null,
   userId: null,

@@ -57,17 +57,21 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.ou
   return result.data;
 }
 
-/** Runs a command body and prints its result; never returns on failure. */
+/**
+ * Runs a command body and prints its result; never returns on failure. `json` picks what --json prints when it is
+ * not the whole result (the HTTP twin's body).
+ */
 export async function runCommand<T>(
   flags: CommonFlags,
   body: (rt: CliRuntime) => Promise<T>,
   human: (result: T) => void,
+  json: (result: T) => unknown = (r) => r,
 ): Promise<void> {
   let rt: CliRuntime | null = null;
   try {
     rt = await openRuntime(flags);
     const result = await body(rt);
-    if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (flags.json) process.stdout.write(`${JSON.stringify(json(result), null, 2)}\n`);
     else human(result);
     await rt.store.close();
   } catch (err) {

@@ -82,6 +82,13 @@ export async function findUsageError(
         const name = tokens[i];
         if (name === undefined || name === "--") {
           if (cmd.run) return null;
+          // A group with a default subcommand runs it with the same arguments (citty does the same).
+          const fallback = await resolve(cmd.default);
+          if (fallback && subs[fallback]) {
+            parent = cmd;
+            cmd = (await resolve(subs[fallback])) as CommandShape;
+            continue;
+          }
           throw new UsageError(`No command specified. Choose one of: ${Object.keys(subs).join(", ")}`);
         }
         const sub = subs[name];

@@ -22,8 +22,10 @@ export const mainCommand = defineCommand({
     teams: () => import("./teams").then((m) => m.teamsCommand),
     "rate-limits": () => import("./rate-limits").then((m) => m.rateLimitsCommand),
     alerts: () => import("./alerts").then((m) => m.alertsCommand),
+    overview: () => import("./usage").then((m) => m.overviewCommand),
     import: () => import("./import").then((m) => m.importCommand),
     openapi: () => import("./openapi").then((m) => m.openapiCommand),
     "sandbox-worker": () => import("./sandbox-worker").then((m) => m.sandboxWorkerCommand),
+    "mcp-probe": () => import("./mcp-probe").then((m) => m.mcpProbeCommand),
   },
 });

@@ -101,6 +101,8 @@ export const configSchema = z.object({
   enable_metrics: z.boolean().default(false).describe("Serve Prometheus metrics on /metrics"),
   metrics_token: z.string().nullish().describe("Bearer token required on /metrics (null = open)"),
   enable_docs: z.boolean().default(true).describe("Serve /docs, /redoc and /openapi.json"),
+  enable_ui: z.boolean().default(true).describe("Serve the operator console at /ui (sign-in with the master key)"),
+  ui_session_ttl_seconds: posInt.max(2_592_000).default(43_200).describe("How long a console sign-in lasts"),
   bootstrap_api_key: z.boolean().default(true).describe("Mint a first key when the key table is empty"),
   log_writer_strategy: z.enum(["single", "batch"]).default("batch").describe("Usage rows written inline or batched"),
   budget_strategy: z.enum(["for_update", "cas", "disabled"]).default("for_update").describe("Budget enforcement"),

@@ -2,7 +2,7 @@
 import { SQL } from "bun";
 import { drizzle as drizzlePg } from "drizzle-orm/bun-sql";
 import { databaseUnavailable } from "../core/errors";
-import { createCounter, type Db, type PoolOptions, type Store } from "./client";
+import { createCounter, type Db, type PoolOptions, type Store } from "./store";
 import * as pgSchema from "./schema/pg";
 import type { DatabaseTarget } from "./url";
 

@@ -27,9 +27,11 @@ describe("request bodies", () => {
   beforeAll(async () => {
     db = await createSqliteDatabase();
     t = createTestApp(db, { config: { http_body_timeout_seconds: 1 } });
+    // tRPC mounts (the wildcard routes) read their body in tRPC's adapter, after the procedure's own auth, with the
+    // same deadline and JSON checks: tests/e2e/hostile-bodies.test.ts sends them hostile bodies.
     routes = t.app.routes
-      .filter((r) => BODY_METHODS.has(r.method))
-      .map((r) => ({ method: r.method, path: r.path.replace(/:[^/]+/g, "x").replace(/\*$/, "x") }));
+      .filter((r) => BODY_METHODS.has(r.method) && !r.path.endsWith("*"))
+      .map((r) => ({ method: r.method, path: r.path.replace(/:[^/]+/g, "x") }));
   });
   afterAll(async () => {
     await db.drop();
@@ -58,7 +60,8 @@ describe("request bodies", () => {
   });
 
   test("without a credential: 401 without waiting for the body (it never ends here)", async () => {
-    for (const { method, path } of routes) {
+    // The console's sign-in takes its credential in the body (read under the body deadline, as the 408 test shows).
+    for (const { method, path } of routes.filter((r) => r.path !== "/ui/api/session")) {
       const res = await send(method, path, endless(), null);
       expect({ method, path, status: res.status }).toEqual({ method, path, status: 401 });
     }

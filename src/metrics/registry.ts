@@ -10,17 +10,37 @@ import Gauge from "prom-client/lib/gauge";
 import Histogram from "prom-client/lib/histogram";
 import Registry from "prom-client/lib/registry";
 import { CellCounter, CellHistogram } from "./cells";
-import type { AuthFailureReason } from "../services/auth";
-import type { FlushEvent, UsageRowInsert } from "../services/governance";
+
+/** What the metrics read of a settled usage row (the usage writer's rows have these columns and more). */
+export interface SettledUsage {
+  status: string;
+  provider?: string | null;
+  model: string;
+  promptTokens?: number | null;
+  completionTokens?: number | null;
+  costMicros?: number | null;
+}
+
+/** What one usage-writer flush did, for the `gateway_usage_log_*` metrics. */
+export interface FlushEvent {
+  writer: "single" | "batch";
+  result: "ok" | "error";
+  /** Rows in the attempt (the batch-size histogram). */
+  rows: number;
+  written: number;
+  dropped: number;
+  durationSeconds: number;
+}
 
 export interface Recorder {
   readonly registry: Registry;
   requestStarted(): void;
   requestFinished(method: string, endpoint: string, status: number, seconds: number): void;
-  settled(row: UsageRowInsert): void;
+  settled(row: SettledUsage): void;
   rateLimitHit(): void;
   budgetExceeded(): void;
-  authFailure(reason: AuthFailureReason): void;
+  /** `reason`: why authentication failed (services/auth.ts AuthFailureReason), the label value. */
+  authFailure(reason: string): void;
   usageFlush(event: FlushEvent): void;
   reservationsReleased(n: number): void;
   streamDisconnect(): void;

@@ -6,7 +6,7 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** Lowercase hex HMAC-SHA256 of the UTF-8 text under `secret` (webhook signatures). */
+/** Lowercase hex HMAC-SHA256 of the UTF-8 text under `secret` (webhook signatures, console CSRF tokens). */
 export function hmacSha256Hex(secret: string, text: string): string {
   return createHmac("sha256", secret).update(text).digest("hex");
 }
@@ -36,3 +36,6 @@ export const uuid = (): string => crypto.randomUUID();
  * rewriting one index page per row and a few pages per batch (SQLite WAL and Postgres alike).
  */
 export const timeOrderedUuid = (): string => Bun.randomUUIDv7();
+
+/** A console session id: 32 random bytes, URL-safe base64 (43 characters). */
+export const mintSessionId = (): string => randomBytes(32).toString("base64url");

@@ -4,6 +4,8 @@
  * environment at process start (`BUN_CONFIG_MAX_HTTP_REQUESTS`), so `serve` re-executes itself in place (same
  * PID, so signals and supervisors see one process) with it set, unless the operator set it already.
  */
+import { isCompiledBinary } from "./runtime";
+
 const VARIABLE = "BUN_CONFIG_MAX_HTTP_REQUESTS";
 /** Upstream requests in flight at once per process (Bun accepts up to 65535). */
 export const DEFAULT_UPSTREAM_REQUESTS = "16384";
@@ -15,8 +17,6 @@ export function ensureUpstreamCapacity(): void {
   if (process.env[VARIABLE] || typeof execve !== "function") return;
   // Compiled, argv is ["bun", "/$bunfs/root/<name>", ...args] and the binary re-applies its own embedded flags; from
   // source it is [bun, script, ...args], with Bun's own flags (--hot, --smol, --cpu-prof...) in execArgv.
-  const args = Bun.main.startsWith("/$bunfs/")
-    ? process.argv.slice(2)
-    : [...process.execArgv, ...process.argv.slice(1)];
+  const args = isCompiledBinary() ? process.argv.slice(2) : [...process.execArgv, ...process.argv.slice(1)];
   execve(process.execPath, [process.execPath, ...args], { ...process.env, [VARIABLE]: DEFAULT_UPSTREAM_REQUESTS });
 }

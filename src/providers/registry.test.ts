@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { GatewayError } from "../core/errors.ts";
+import { CAPABILITIES, capabilitiesOf, forwardsMessagesNatively, supports } from "./capabilities.ts";
 import {
   buildProviderSettings,
   getProvider,
@@ -7,6 +8,7 @@ import {
   parseModelSelector,
   providerDefinitions,
 } from "./registry.ts";
+import type { Provider } from "./types.ts";
 
 function errorOf(fn: () => unknown): GatewayError {
   try {
@@ -116,7 +118,7 @@ describe("registry", () => {
     ])
       expect(getProvider(name).name).toBe(name);
     expect(getProvider("azureanthropic").wire).toBe("anthropic");
-    expect(getProvider("vertexaianthropic").capabilities.messagesPassthrough).toBe(true);
+    expect(forwardsMessagesNatively(getProvider("vertexaianthropic"))).toBe(true);
   });
 
   test("a native adapter is loaded once: later lookups return the same object", () => {
@@ -142,14 +144,20 @@ describe("registry", () => {
     expect(buildProviderSettings("openai", {}, env, "1").extra).toEqual({});
   });
 
-  test("capability flags", () => {
-    expect(getProvider("openai").capabilities).toMatchObject({ responses: true, moderations: true });
-    expect(getProvider("anthropic").capabilities).toMatchObject({
+  test("capabilities are the adapter's methods", () => {
+    const flags = (p: Provider) => ({
+      ...Object.fromEntries(CAPABILITIES.map((c) => [c, supports(p, c)])),
+      messagesPassthrough: forwardsMessagesNatively(p),
+    });
+    expect(flags(getProvider("openai"))).toMatchObject({ responses: true, moderations: true });
+    expect(flags(getProvider("anthropic"))).toMatchObject({
       messagesPassthrough: true,
       embeddings: false,
       moderations: false,
     });
-    expect(getProvider("voyage").capabilities).toMatchObject({ chat: false, embeddings: true });
+    expect(flags(getProvider("voyage"))).toMatchObject({ chat: false, embeddings: true });
+    expect(capabilitiesOf(getProvider("voyage"))).toEqual(["embeddings"]);
+    expect(getProvider("voyage").chat).toBeUndefined();
   });
 
   test("buildProviderSettings: config over env, env over default, required bases", () => {

@@ -68,6 +68,12 @@ export interface ProviderResult<T> {
   status: number;
   /** Upstream response headers (request ids, provider rate-limit state). */
   headers: Headers;
+  /**
+   * The upstream's exact body text, present only while `body` is that text parsed and unchanged (a canonical body,
+   * core/wire/canonical.ts): the relay then sends these bytes instead of serialising `body` again. Whoever returns a
+   * different body (translated, usage summed) must leave it out.
+   */
+  raw?: string;
 }
 
 /**
@@ -84,25 +90,18 @@ export interface ProviderStream<T> extends AsyncIterable<T> {
   readonly usage: NormalizedUsage;
   /** True once an item carrying content (text, tool call, reasoning) was produced: SPEC §6.3 settlement. */
   readonly contentSeen: boolean;
+  /**
+   * The upstream's exact text of the item last yielded, when the item is that text parsed and unchanged (canonical
+   * chunks); undefined otherwise. Read it before asking for the next item. Streams that translate or rewrite their
+   * items leave it out.
+   */
+  readonly raw?: string;
   /** Aborts the upstream request and ends iteration; safe to call more than once and after the end. */
   cancel(reason?: unknown): Promise<void>;
 }
 
+/** The format the adapter's upstream speaks natively; "anthropic" means `/v1/messages` is forwarded as-is. */
 export type ProviderWire = "openai" | "anthropic";
-
-/** What a provider can do; a false flag means the gateway answers 400 without calling upstream. */
-export interface ProviderCapabilities {
-  chat: boolean;
-  stream: boolean;
-  embeddings: boolean;
-  moderations: boolean;
-  /** OpenAI Responses API (`/v1/responses`). */
-  responses: boolean;
-  /** `GET /models` discovery. */
-  models: boolean;
-  /** `/v1/messages` is forwarded natively (Anthropic wire) rather than translated through chat. */
-  messagesPassthrough: boolean;
-}
 
 /** One model of a provider's listing, before the gateway prefixes `provider:`. */
 export interface ProviderModel {
@@ -111,21 +110,28 @@ export interface ProviderModel {
   ownedBy: string | null;
 }
 
+/**
+ * An adapter has the members of what its upstream serves and no others: a missing member means the gateway answers
+ * 400 without calling upstream. Members come in the sets of capabilities.ts (chat and messages, their streams,
+ * both Responses calls); `supports(provider, "embeddings")` asks for one.
+ */
 export interface Provider {
   readonly name: string;
   readonly wire: ProviderWire;
-  readonly capabilities: ProviderCapabilities;
-  chat(req: ChatRequest, settings: ProviderSettings, options?: CallOptions): Promise<ProviderResult<ChatCompletion>>;
-  /** Canonical chunks, ending with a usage-only chunk (`choices: []`) when usage is known; see chunkForClient. */
-  chatStream(req: ChatRequest, settings: ProviderSettings, options?: CallOptions): Promise<ProviderStream<ChatChunk>>;
+  chat?(req: ChatRequest, settings: ProviderSettings, options?: CallOptions): Promise<ProviderResult<ChatCompletion>>;
+  /**
+   * Canonical chunks, ending with a usage-only chunk (`choices: []`) when usage is known, or with the usage on the
+   * finish chunk where the upstream puts it there (Mistral); see chunkForClient.
+   */
+  chatStream?(req: ChatRequest, settings: ProviderSettings, options?: CallOptions): Promise<ProviderStream<ChatChunk>>;
   /** `/v1/messages`: native pass-through on Anthropic wire, translated through chat elsewhere. */
-  messages(
+  messages?(
     req: AnthropicRequest,
     settings: ProviderSettings,
     options?: CallOptions,
   ): Promise<ProviderResult<AnthropicMessage>>;
   /** Anthropic events in order (message_start ... message_stop); the caller frames `event: <type>`. */
-  messagesStream(
+  messagesStream?(
     req: AnthropicRequest,
     settings: ProviderSettings,
     options?: CallOptions,

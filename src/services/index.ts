@@ -2,6 +2,7 @@
 import type { RateLimitRuleInput } from "../core/schemas/rate-limits";
 import type { Store } from "../db/client";
 import { createAlertsService } from "./alerts";
+import { createAnalyticsService } from "./analytics";
 import { createAuthService } from "./auth";
 import { createBudgetsService } from "./budgets";
 import type { ChangeTopic, ServiceDeps } from "./deps";
@@ -11,6 +12,7 @@ import type { MasterKey } from "./master-key";
 import { createPricingService } from "./pricing";
 import { createRateLimitsService } from "./rate-limits";
 import { createTeamsService } from "./teams";
+import { createSessionsService } from "./sessions";
 import { createUsageService } from "./usage";
 import { createUsersService } from "./users";
 
@@ -26,6 +28,8 @@ export interface ServicesOptions {
   flushSpend?: () => Promise<void>;
   /** config.yml's `rate_limits` (shown read-only by the rate-limits service). */
   rateLimits?: readonly RateLimitRuleInput[];
+  /** How long a console sign-in lasts (config `ui_session_ttl_seconds`). */
+  sessionTtlSeconds?: number;
 }
 
 export function createServices(opts: ServicesOptions) {
@@ -54,6 +58,12 @@ export function createServices(opts: ServicesOptions) {
     endUsers: createEndUsersService(deps),
     rateLimits: createRateLimitsService({ ...deps, configured: opts.rateLimits ?? [] }),
     alerts: createAlertsService(deps),
+    analytics: createAnalyticsService(deps),
+    sessions: createSessionsService({
+      ...deps,
+      masterKey: opts.masterKey,
+      ttlSeconds: opts.sessionTtlSeconds ?? 43_200,
+    }),
   };
 }
 

@@ -5,6 +5,7 @@ import {
   DEFAULT_PURPOSE_HINTS,
   EmbeddedSandbox,
   GATEWAY_TOOL_TYPES,
+  McpTools,
   RemoteSandbox,
   renderPurposeBlock,
   resolvePurposeHint,
@@ -27,6 +28,8 @@ const base: ToolSettings = {
   webSearchMaxResults: null,
   webSearchExtract: null,
   webSearchAllowPrivateHosts: false,
+  mcpAllowLoopback: true,
+  mcpAllowPrivateHosts: false,
 };
 
 describe("createToolBackends", () => {
@@ -55,6 +58,15 @@ describe("createToolBackends", () => {
     expect((tools.web_search as WebSearch).options.maxResults).toBe(5);
     expect((tools.web_search as WebSearch).options.baseUrl).toBe("http://searx:8888");
     expect(warnings).toHaveLength(1);
+  });
+
+  test("mcp: always there, with the settings' URL rules (a loopback server refused when loopback is off)", async () => {
+    expect(createToolBackends(base).mcp).toBeInstanceOf(McpTools);
+    const strict = createToolBackends({ ...base, mcpAllowLoopback: false }).mcp;
+    await expect(strict.check([{ name: "local", url: "http://127.0.0.1:9/mcp" }])).rejects.toThrow("loopback");
+    expect(await createToolBackends(base).mcp.check([{ name: "local", url: "http://127.0.0.1:9/mcp" }])).toHaveLength(
+      1,
+    );
   });
 });
 

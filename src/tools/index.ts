@@ -5,17 +5,21 @@
  *   const tools = createToolBackends(config.envSettings);  // at start-up; starts nothing
  *   tools.code_execution  // RemoteSandbox (GATEWAY_SANDBOX_URL), EmbeddedSandbox (default) or null (embedded off, no URL)
  *   tools.web_search      // WebSearch (GATEWAY_WEB_SEARCH_URL) or null
+ *   tools.mcp             // McpTools: a request's MCP servers checked and opened (always available)
  *   await tools.shutdown() // on drain: stops the embedded sandbox's workers
  */
 import type { EnvSettings } from "../config/load";
 import { EmbeddedSandbox } from "./code-execution/embedded";
 import { RemoteSandbox } from "./code-execution/remote";
+import { McpTools } from "./mcp/index";
 import type { ToolBackend, ToolName } from "./types";
 import { WebSearch, webSearchOptions } from "./web-search/backend";
 
 export * from "./types";
 export { EmbeddedSandbox } from "./code-execution/embedded";
 export { RemoteSandbox } from "./code-execution/remote";
+export { type CheckedMcpServer, type McpServerConfig, McpServerUnreachable, McpTools } from "./mcp/index";
+export { builtinSource, ToolSet } from "./toolset";
 export { WebSearch, webSearchOptions } from "./web-search/backend";
 
 /** The EnvSettings fields the tools read (SPEC §0, §8.3). */
@@ -32,9 +36,11 @@ export type ToolSettings = Pick<
   | "webSearchMaxResults"
   | "webSearchExtract"
   | "webSearchAllowPrivateHosts"
+  | "mcpAllowLoopback"
+  | "mcpAllowPrivateHosts"
 >;
 
-export type ToolBackends = Record<ToolName, ToolBackend | null> & { shutdown(): Promise<void> };
+export type ToolBackends = Record<ToolName, ToolBackend | null> & { mcp: McpTools; shutdown(): Promise<void> };
 
 /**
  * code_execution: the remote sandbox when `sandboxUrl` is set, else the embedded one unless `sandboxEmbedded` is
@@ -58,6 +64,7 @@ export function createToolBackends(settings: ToolSettings, warn?: (message: stri
   return {
     code_execution,
     web_search,
+    mcp: new McpTools(settings),
     shutdown: async () => {
       await Promise.all([code_execution?.shutdown(), web_search?.shutdown()]);
     },

@@ -235,3 +235,26 @@ export function pinnedFetch(target: CheckedTarget, init: BunFetchRequestInit = {
       : {}),
   });
 }
+
+/**
+ * A fetch bound to one checked target, for a client that makes several requests to it (an MCP session): each request
+ * must stay on the target's origin (anything else is refused, it was never checked) and is pinned like
+ * `pinnedFetch`.
+ */
+export function pinnedFetcher(
+  target: CheckedTarget,
+): (input: string | URL, init?: BunFetchRequestInit) => Promise<Response> {
+  return (input, init) => {
+    const url = new URL(input);
+    if (url.origin !== target.url.origin)
+      return Promise.reject(
+        new SsrfBlocked(
+          `Refusing to fetch ${url.origin}: not the checked origin ${target.url.origin}`,
+          url.hostname,
+          null,
+          "unchecked origin",
+        ),
+      );
+    return pinnedFetch({ ...target, url }, init);
+  };
+}

@@ -10,6 +10,11 @@
  * are `[tool error] ...` texts. It throws ToolBackendUnreachable on transport failures to a remote backend; the
  * caller turns that into the 502 of §9.1 (it is a GatewayError, so rethrowing it is enough). Any other exception
  * is a bug; §9.3 item 4 says to render it as `[tool error] <message>` and go on.
+ *
+ * Several kinds of tools in one request (built-ins and MCP servers, whose tools are only known once their sessions
+ * are open) meet in one shape, ToolSource: what it offers the model, its purpose lines, `call` by offered name and
+ * `close`. builtinSource (toolset.ts) wraps a backend's session as one; McpTools.open (mcp/) makes one of a
+ * request's MCP servers; ToolSet gathers a request's sources and dispatches each call to its owner.
  */
 import { GatewayError } from "../core/errors";
 
@@ -50,6 +55,35 @@ export interface ToolBackend {
   shutdown(): Promise<void>;
 }
 
+/** What runs a gateway tool, and what its calls are priced as (`otari:<kind>`, USD per million calls). */
+export type ToolKind = ToolName | "mcp";
+
+/** One line of the purpose block added to the system prompt: `- <name>: <hint>`. */
+export interface PurposeLine {
+  name: string;
+  hint: string;
+}
+
+/**
+ * One request's open tools of one kind, whatever runs them: a built-in backend's session (one fixed tool) or the
+ * request's MCP servers (the tools they listed). This is what the loop plans, offers and dispatches with, for every
+ * kind alike (toolset.ts gathers a request's sources).
+ */
+export interface ToolSource {
+  readonly kind: ToolKind;
+  /** The function tools offered to the model; names are unique within the request. */
+  readonly tools: readonly FunctionToolDefinition[];
+  /** This source's lines of the purpose block. */
+  readonly hints: readonly PurposeLine[];
+  /**
+   * Runs a call of one of `tools`, by its offered name. Tool-level failures are `[tool error] ...` texts; it throws
+   * only what ends the request (ToolBackendUnreachable) or, once `signal` aborts, the signal's reason.
+   */
+  call(name: string, args: unknown, signal?: AbortSignal): Promise<string>;
+  /** Releases everything the source holds (sessions closed on their servers). Never throws. */
+  close(): Promise<void>;
+}
+
 /** SPEC §9.1's 502 messages, exact text. */
 export const UNREACHABLE_MESSAGES: Record<ToolName, string> = {
   code_execution: "code_execution sandbox unreachable — check GATEWAY_SANDBOX_URL",
@@ -75,15 +109,19 @@ export class ToolBackendUnreachable extends GatewayError {
 /** The prefix of a tool result that reports a failure to the model. */
 export const TOOL_ERROR_PREFIX = "[tool error] ";
 
+/** A function's arguments as a JSON Schema object (the built-ins' own, or an MCP tool's `inputSchema`). */
+export interface ObjectSchema {
+  type: "object";
+  properties?: Record<string, unknown>;
+  required?: string[];
+  [keyword: string]: unknown;
+}
+
 /** A JSON-schema'd function tool, in OpenAI chat shape minus the wrapper (`{type:"function", function: def}`). */
 export interface FunctionToolDefinition {
-  name: ToolName;
+  name: string;
   description: string;
-  parameters: {
-    type: "object";
-    properties: Record<string, { type: "string"; description: string }>;
-    required: string[];
-  };
+  parameters: ObjectSchema;
 }
 
 /** The function tools injected for the model (SPEC §9.2). */

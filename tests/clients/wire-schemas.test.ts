@@ -16,7 +16,7 @@ import {
   startOpenAIMock,
   startVertexMock,
 } from "../../src/providers/_mocks";
-import { createTestServiceAccount } from "../../src/providers/_shared/vertex/test-credentials";
+import { createTestServiceAccount } from "../../src/providers/_mocks/vertex-credentials";
 import { createSqliteDatabase, type TestDatabase } from "../helpers/db";
 import { MASTER_KEY, startTestGateway, type TestGateway } from "../helpers/gateway";
 import {

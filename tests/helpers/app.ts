@@ -13,6 +13,10 @@ import type { FileConfig } from "../../src/config/schema";
 import { errorTypeForStatus } from "../../src/core/errors";
 import type { Store } from "../../src/db/client";
 import { providerChecker } from "../../src/gateway";
+import { createRouter } from "../../src/services/inference/routing";
+import { createProvidersService } from "../../src/services/providers";
+import { VERSION } from "../../src/version";
+import { insertUsageLines, toUsageLine } from "../../src/services/governance/usage-insert";
 import { type App, createApp } from "../../src/http/app";
 import { sha256Hex } from "../../src/platform/crypto";
 import { createServices, type Services } from "../../src/services";
@@ -92,13 +96,28 @@ export function createTestApp(db: TestDatabase, options: TestAppOptions = {}): T
     isKnownProvider: providerChecker(config),
     now: clock.now,
     rateLimits: config.rate_limits,
+    sessionTtlSeconds: config.ui_session_ttl_seconds,
   });
   const draining = { value: false };
   // Management tests never reach inference; its runtime (sweeps, journal) is left out.
   const inference = () => {
     throw new Error("the management test app has no inference runtime (use tests/helpers/gateway.ts)");
   };
-  const app = createApp({ services, inference, config, draining: () => draining.value });
+  // Routing health from a router over the test config; no model discovery (that needs the inference runtime).
+  const router = createRouter(config, VERSION);
+  const providers = createProvidersService({
+    health: router.health,
+    aliases: router.aliases,
+    models: async () => ({ object: "list", data: [] }),
+  });
+  const app = createApp({
+    mode: "standalone",
+    services,
+    inference,
+    providers: () => providers,
+    config,
+    draining: () => draining.value,
+  });
 
   async function call(method: string, path: string, opts: CallOptions = {}): Promise<CallResult> {
     const headers: Record<string, string> = { ...opts.headers };
@@ -221,31 +240,45 @@ export interface UsageRowInput {
   completionTokens?: number | null;
   costMicros?: number | null;
   status?: "success" | "error";
+  statusCode?: number | null;
   errorMessage?: string | null;
   endUserId?: string | null;
+  latencyMs?: number | null;
+  ttfbMs?: number | null;
 }
 
-/** Inserts one usage row straight into the store (the usage writer is tested elsewhere); returns its id. */
+/**
+ * Inserts one usage row through the usage writer's insert (so the rollups see it too, as in production; the
+ * writer's batching and journal are tested elsewhere); returns its id.
+ */
 export async function insertUsageRow(store: Store, input: UsageRowInput = {}): Promise<string> {
   const id = crypto.randomUUID();
   const prompt = input.promptTokens === undefined ? 10 : input.promptTokens;
   const completion = input.completionTokens === undefined ? 5 : input.completionTokens;
-  await store.db.insert(store.t.usageLogs).values({
-    id,
-    userId: input.userId ?? null,
-    apiKeyId: input.apiKeyId ?? null,
-    timestamp: input.timestamp ?? new Date(),
-    model: input.model ?? "gpt-4o",
-    provider: input.provider === undefined ? "openai" : input.provider,
-    endpoint: input.endpoint ?? "/v1/chat/completions",
-    promptTokens: prompt,
-    completionTokens: completion,
-    totalTokens: prompt === null || completion === null ? null : prompt + completion,
-    costMicros: input.costMicros === undefined ? 1234 : input.costMicros,
-    status: input.status ?? "success",
-    errorMessage: input.errorMessage ?? null,
-    endUserId: input.endUserId ?? null,
-  });
+  const status = input.status ?? "success";
+  await insertUsageLines(store, [
+    toUsageLine({
+      id,
+      userId: input.userId ?? null,
+      apiKeyId: input.apiKeyId ?? null,
+      timestamp: input.timestamp ?? new Date(),
+      model: input.model ?? "gpt-4o",
+      provider: input.provider === undefined ? "openai" : input.provider,
+      endpoint: input.endpoint ?? "/v1/chat/completions",
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: prompt === null || completion === null ? null : prompt + completion,
+      costMicros: input.costMicros === undefined ? 1234 : input.costMicros,
+      status,
+      statusCode: input.statusCode ?? null,
+      errorMessage: input.errorMessage ?? null,
+      endUserId: input.endUserId ?? null,
+      latencyMs: input.latencyMs ?? null,
+      ttfbMs: input.ttfbMs ?? null,
+      estimated: false,
+      requestId: null,
+    }),
+  ]);
   return id;
 }
 

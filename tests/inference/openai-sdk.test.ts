@@ -289,6 +289,22 @@ describe.each(DIALECTS)("openai SDK ($dialect)", ({ create }) => {
     expect((err as Error).message).toContain("does not support moderation");
   });
 
+  test("chat on an embeddings-only provider is a 400 before any upstream call, JSON and stream alike", async () => {
+    for (const stream of [false, true]) {
+      const err = await failure(
+        client.chat.completions.create({
+          model: "voyage:voyage-3.5",
+          messages: [{ role: "user", content: "x" }],
+          stream,
+        }),
+      );
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((err as Error).message).toContain(
+        `Provider 'voyage' does not support ${stream ? "streaming" : "chat completions"}`,
+      );
+    }
+  });
+
   test("chat to an Anthropic model is translated both ways", async () => {
     const res = await client.chat.completions.create({
       model: "anthropic:claude-sonnet-4-5",

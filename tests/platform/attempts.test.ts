@@ -9,7 +9,7 @@ import {
   malformedBodyError,
   timeoutError,
   upstreamHttpError,
-} from "../../src/providers/_shared/errors";
+} from "../../src/providers/_mocks/failures";
 import { ALL_FAILED, ALL_TIMED_OUT, classifyFailure, runAttempts } from "../../src/services/platform/attempts";
 import type { PlatformAttempt } from "../../src/services/platform/client";
 
@@ -83,21 +83,19 @@ describe("classifyFailure", () => {
 async function walk(attempts: PlatformAttempt[], failures: Record<string, unknown>, lockIn: string[] = []) {
   const tried: string[] = [];
   const reported: [string, string][] = [];
-  try {
-    const { attempt, result } = await runAttempts({
-      attempts,
-      onFailure: (a, f) => reported.push([a.attemptId, f.errorClass]),
-      run: async (a, lock) => {
-        tried.push(a.attemptId);
-        if (lockIn.includes(a.attemptId)) lock();
-        if (a.attemptId in failures) throw failures[a.attemptId];
-        return `served by ${a.attemptId}`;
-      },
-    });
-    return { tried, reported, winner: attempt.attemptId, result, error: null };
-  } catch (error) {
-    return { tried, reported, winner: null, result: null, error: error as GatewayError };
-  }
+  const r = await runAttempts({
+    attempts,
+    prepare: (a) => a,
+    onFailure: (a, f) => reported.push([a.attemptId, f.errorClass]),
+    run: async (a, lock) => {
+      tried.push(a.attemptId);
+      if (lockIn.includes(a.attemptId)) lock();
+      if (a.attemptId in failures) throw failures[a.attemptId];
+      return `served by ${a.attemptId}`;
+    },
+  });
+  if (r.ok) return { tried, reported, winner: r.route.attemptId, result: r.value, error: null };
+  return { tried, reported, winner: null, result: null, error: r.error as GatewayError };
 }
 
 describe("runAttempts", () => {

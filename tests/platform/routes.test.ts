@@ -6,7 +6,7 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { generateOpenApiDocument } from "../../src/openapi-document";
 import { VERSION } from "../../src/version";
-import { PLATFORM_UI_MESSAGE } from "../../src/http/platform-app";
+import { PLATFORM_UI_MESSAGE } from "../../src/http/routes/platform";
 import { startPlatformGateway } from "./_gateway";
 
 const t = startPlatformGateway({ PLATFORM_RESOLVE_TIMEOUT_MS: "300" });

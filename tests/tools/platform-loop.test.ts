@@ -96,6 +96,16 @@ describe("chat tool loop on platform attempts", () => {
     expect(answered === atAbort.model || answered === atAbort.model - 1).toBe(true);
   });
 
+  test("a loop that fails in the gateway after its attempt answered (the cap): 422, that attempt reported as failed", async () => {
+    t.platform.setResolve(route([oai("c-1", "toolloop-99"), oai("c-2", "toolloop-1")]));
+    const res = await t.call("POST", "/v1/chat/completions", { body: chat({ max_tool_iterations: 2 }) });
+    expect(res.status).toBe(422);
+    expect(res.headers.get("x-otari-request-id")).not.toBeNull();
+    expect(((await res.json()) as { detail: string }).detail).toBe("Exceeded max_tool_iterations=2");
+    expect(await reports(1)).toEqual([{ correlation_id: "c-1", status: "error", error_class: "unknown" }]);
+    expect(t.openai.requests.every((r) => (r.body as { model: string }).model === "toolloop-99")).toBe(true);
+  });
+
   test("streams use the tool-loop first-chunk timeout (a 700 ms first byte is not a failover)", async () => {
     t.platform.setResolve(route([oai("s-1", "toolloop-1+slow-first-byte-700"), oai("s-2", "toolloop-1")]));
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ stream: true }) });

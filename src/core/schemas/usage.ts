@@ -3,7 +3,8 @@ import { z } from "zod";
 import { parseDateOrEpoch } from "../time";
 import { paginationQuery } from "./common";
 
-const dateOrEpoch = z.string().transform((text, ctx) => {
+/** ISO 8601 or Unix epoch seconds, parsed to a Date. */
+export const dateOrEpoch = z.string().transform((text, ctx) => {
   const date = parseDateOrEpoch(text);
   if (!date) {
     ctx.addIssue({ code: "custom", message: "Input should be an ISO 8601 datetime or Unix epoch seconds" });
@@ -23,6 +24,13 @@ export const userUsageQuery = paginationQuery.extend({ end_user_id: endUserFilte
 export type UserUsageQuery = z.infer<typeof userUsageQuery>;
 
 export const usageQuery = paginationQuery.extend({
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .describe(
+      "Keyset page: the `X-Next-Cursor` of the previous page (newest first). Costs the same on any page; `skip` must then be 0",
+    ),
   start_date: dateOrEpoch.optional(),
   end_date: dateOrEpoch.optional(),
   user_id: z.string().optional(),
@@ -61,6 +69,20 @@ export const usageEntry = z
       .nullable()
       .describe(
         "The `user` (`metadata.user_id` on /v1/messages) a virtual key's request carried: the client app's own end-user id. It never changes who is billed (`user_id`, the key's user). Null for master-key requests, where `user` names the billed user.",
+      ),
+    latency_ms: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        "Milliseconds from admission to the last byte relayed (null for refusals and rows written before it was recorded)",
+      ),
+    ttfb_ms: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        "Milliseconds from admission to the upstream's first byte: a stream's first event, a JSON answer's arrival",
       ),
   })
   .meta({ id: "UsageEntry" });

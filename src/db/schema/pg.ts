@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
   bigint,
+  bigserial,
   boolean,
   customType,
   index,
@@ -14,6 +15,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import { histogramColumns } from "./rollup-columns";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 const micros = (name: string) => bigint(name, { mode: "number" });
@@ -198,16 +200,113 @@ export const usageLogs = pgTable(
     endUserId: text("end_user_id"),
     /** The billed user's team when the request was made (moving a user later does not rewrite history). */
     teamId: text("team_id"),
+    /** Milliseconds from admission to settlement (the last byte relayed); null for refusals and older rows. */
+    latencyMs: integer("latency_ms"),
+    /** Milliseconds from admission to the upstream's first byte (first stream event; a JSON answer's arrival). */
+    ttfbMs: integer("ttfb_ms"),
   },
   (t) => [
-    index("ix_usage_logs_api_key_id").on(t.apiKeyId),
-    index("ix_usage_logs_user_id").on(t.userId),
+    // (filter, timestamp) pairs serve the newest-first listing and its keyset pages per key, user and end user.
+    index("ix_usage_logs_key_ts").on(t.apiKeyId, t.timestamp),
     index("ix_usage_logs_timestamp").on(t.timestamp),
     index("ix_usage_logs_user_ts").on(t.userId, t.timestamp),
     // Partial: rows without an end user (most) cost the index nothing on insert.
-    index("ix_usage_logs_end_user_id").on(t.endUserId).where(sql`end_user_id IS NOT NULL`),
+    index("ix_usage_logs_end_user_ts").on(t.endUserId, t.timestamp).where(sql`end_user_id IS NOT NULL`),
     index("ix_usage_logs_team_ts").on(t.teamId, t.timestamp).where(sql`team_id IS NOT NULL`),
   ],
+);
+
+/** What every usage rollup sums per group (src/services/rollups/metrics.ts reads and writes these). */
+const rollupMetrics = () => ({
+  requests: micros("requests").notNull().default(0),
+  errors: micros("errors").notNull().default(0),
+  promptTokens: micros("prompt_tokens").notNull().default(0),
+  completionTokens: micros("completion_tokens").notNull().default(0),
+  totalTokens: micros("total_tokens").notNull().default(0),
+  costMicros: micros("cost_micros").notNull().default(0),
+  latencyCount: micros("latency_count").notNull().default(0),
+  latencyMsSum: micros("latency_ms_sum").notNull().default(0),
+  latencyMsMax: micros("latency_ms_max").notNull().default(0),
+  ttfbCount: micros("ttfb_count").notNull().default(0),
+  ttfbMsSum: micros("ttfb_ms_sum").notNull().default(0),
+  ...histogramColumns((name) => micros(name).notNull().default(0)),
+});
+
+/**
+ * Hourly usage by every dimension, kept by the usage writer in the transaction that inserts the rows (only rows
+ * actually inserted count, so a replayed row is never counted twice). NULL dimensions are stored as '' (0 for the
+ * status code) so that the primary key matches them on both dialects.
+ */
+export const usageRollups = pgTable(
+  "usage_rollups",
+  {
+    hour: ts("hour").notNull(),
+    userId: text("user_id").notNull().default(""),
+    apiKeyId: text("api_key_id").notNull().default(""),
+    endUserId: text("end_user_id").notNull().default(""),
+    model: text("model").notNull().default(""),
+    provider: text("provider").notNull().default(""),
+    status: text("status").notNull().default(""),
+    statusCode: integer("status_code").notNull().default(0),
+    ...rollupMetrics(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.hour, t.userId, t.apiKeyId, t.endUserId, t.model, t.provider, t.status, t.statusCode] }),
+    index("ix_usage_rollups_key_hour").on(t.apiKeyId, t.hour),
+    index("ix_usage_rollups_user_hour").on(t.userId, t.hour),
+  ],
+);
+
+/**
+ * One dimension at a time (`dim` '' is the total), per hour (`grain` 'h') and per UTC day ('d'): derived from
+ * usage_rollups by the compactor for hours no longer marked in usage_rollup_dirty, so long ranges read a few rows.
+ */
+export const usageMarginals = pgTable(
+  "usage_marginals",
+  {
+    dim: text("dim").notNull(),
+    grain: text("grain").notNull(),
+    bucket: ts("bucket").notNull(),
+    value: text("value").notNull(),
+    ...rollupMetrics(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.dim, t.grain, t.bucket, t.value] }),
+    index("ix_usage_marginals_value").on(t.dim, t.grain, t.value, t.bucket),
+    // Covers ranking a dimension's values over a range on the columns groups are ordered by: no table reads. Only
+    // the compactor writes this table, so the index costs neither requests nor the usage writer.
+    index("ix_usage_marginals_rank").on(
+      t.dim,
+      t.grain,
+      t.bucket,
+      t.value,
+      t.requests,
+      t.costMicros,
+      t.totalTokens,
+      t.errors,
+    ),
+  ],
+);
+
+/** Hours whose usage_rollups changed since their marginals were built: one entry per writer transaction and hour. */
+export const usageRollupDirty = pgTable(
+  "usage_rollup_dirty",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    hour: ts("hour").notNull(),
+  },
+  (t) => [index("ix_usage_rollup_dirty_hour").on(t.hour)],
+);
+
+/** Console sign-ins: only the SHA-256 of the session id is stored; a row's absence ends the session everywhere. */
+export const uiSessions = pgTable(
+  "ui_sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    createdAt: ts("created_at").notNull(),
+    expiresAt: ts("expires_at").notNull(),
+  },
+  (t) => [index("ix_ui_sessions_expires_at").on(t.expiresAt)],
 );
 
 /** Budget leases: one row per process and subject (a key, user, team or end user), see budget-ledger.ts. */

@@ -27,7 +27,7 @@ function withJsonBodies(app: AnyElysia): AnyElysia {
 export function buildOpenApiDocument(app: AnyElysia): OpenApiDocument {
   const { paths, components } = toOpenAPISchema(
     withJsonBodies(app),
-    { paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] },
+    { staticFile: false, paths: [/^\/docs/, "/redoc", "/openapi.json", "/", "/metrics", "/trpc/*"] },
     undefined,
     { zod: (schema: unknown) => z.toJSONSchema(zodOf(schema), { io: "input", unrepresentable: "any" }) },
     "3.1.0",

@@ -3,18 +3,16 @@ import { Elysia } from "elysia";
 import { z } from "zod";
 import { budgetResetLog, budgetResponse, createBudgetRequest, updateBudgetRequest } from "../../core/schemas/budgets";
 import { paginationQuery } from "../../core/schemas/common";
-import { bodyParser } from "../body";
 import type { HttpContext } from "../context";
 import { bodySchema, querySchema } from "../fast-schema";
-import { requireMaster, securedDetail } from "../plugins/auth";
+import { masterOnly, securedDetail } from "../plugins/auth";
 
 const params = z.object({ budget_id: z.string() });
 
 export function budgetsRoutes(ctx: HttpContext) {
   const budgets = ctx.services.budgets;
   return new Elysia({ name: "budgets", prefix: "/v1/budgets", detail: { tags: ["budgets"], ...securedDetail } })
-    .onParse(bodyParser((request) => requireMaster(ctx, request), ctx.config))
-    .onTransform(({ request }) => requireMaster(ctx, request))
+    .use(masterOnly(ctx))
     .post("", ({ body }) => budgets.create(body), {
       body: bodySchema(createBudgetRequest),
       response: { 200: budgetResponse },

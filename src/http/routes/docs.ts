@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import { notFound } from "../../core/errors";
 import { type DocAssetName, docAssets } from "../docs/assets";
 import type { OpenApiDocument } from "../docs/document";
+import { fileBody } from "../../platform/runtime";
 
 const swaggerPage = `<!doctype html><html><head><meta charset="utf-8"><title>otari-gateway API</title>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head><body><div id="ui"></div>
@@ -27,7 +28,7 @@ export function docsRoutes(document: () => OpenApiDocument | Promise<OpenApiDocu
     .get("/docs/assets/:name", ({ params }) => {
       const asset = docAssets[params.name as DocAssetName];
       if (!asset) throw notFound("Not Found");
-      return new Response(Bun.file(asset.path), {
+      return new Response(fileBody(asset.path), {
         headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" },
       });
     });

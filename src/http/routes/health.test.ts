@@ -136,7 +136,7 @@ describe.each(DIALECTS)("health and cross-cutting rules on $dialect", ({ create 
   });
 
   test("unknown path -> 404 Not Found; wrong method -> 405 Method Not Allowed (§3.0)", async () => {
-    for (const path of ["/", "/v1", "/v1/nothing", "/healthz", "/v1/keys/a/b/c"]) {
+    for (const path of ["/v1", "/v1/nothing", "/healthz", "/v1/keys/a/b/c"]) {
       const err = expectError(await t.call("GET", path, { token: null }), 404, "Not Found", path.startsWith("/health"));
       expect(err.detail).toBe("Not Found");
       expect(err.error.code).toBe("not_found");

@@ -3,18 +3,16 @@ import { Elysia } from "elysia";
 import { z } from "zod";
 import { paginationQuery } from "../../core/schemas/common";
 import { createKeyRequest, createKeyResponse, keyInfo, updateKeyRequest } from "../../core/schemas/keys";
-import { bodyParser } from "../body";
 import type { HttpContext } from "../context";
 import { bodySchema, querySchema } from "../fast-schema";
-import { requireMaster, securedDetail } from "../plugins/auth";
+import { masterOnly, securedDetail } from "../plugins/auth";
 
 const params = z.object({ key_id: z.string() });
 
 export function keysRoutes(ctx: HttpContext) {
   const keys = ctx.services.keys;
   return new Elysia({ name: "keys", prefix: "/v1/keys", detail: { tags: ["keys"], ...securedDetail } })
-    .onParse(bodyParser((request) => requireMaster(ctx, request), ctx.config))
-    .onTransform(({ request }) => requireMaster(ctx, request))
+    .use(masterOnly(ctx))
     .post("", ({ body }) => keys.create(body), {
       body: bodySchema(createKeyRequest),
       response: { 200: createKeyResponse },

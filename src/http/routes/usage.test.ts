@@ -104,6 +104,8 @@ describe.each(DIALECTS)("usage route on $dialect", ({ create }) => {
       attempt: null,
       attempts: null,
       end_user_id: null,
+      latency_ms: null,
+      ttfb_ms: null,
     });
     expect(rows.find((r) => r.id === ids.b)).toMatchObject({ cost: null, end_user_id: "app-user-9" });
     expect(rows.find((r) => r.id === ids.c)).toMatchObject({

@@ -4,18 +4,16 @@ import { z } from "zod";
 import { paginationQuery } from "../../core/schemas/common";
 import { usageEntry, userUsageQuery } from "../../core/schemas/usage";
 import { createUserRequest, updateUserRequest, userResponse } from "../../core/schemas/users";
-import { bodyParser } from "../body";
 import type { HttpContext } from "../context";
 import { bodySchema, querySchema } from "../fast-schema";
-import { requireMaster, securedDetail } from "../plugins/auth";
+import { masterOnly, securedDetail } from "../plugins/auth";
 
 const params = z.object({ user_id: z.string() });
 
 export function usersRoutes(ctx: HttpContext) {
   const users = ctx.services.users;
   return new Elysia({ name: "users", prefix: "/v1/users", detail: { tags: ["users"], ...securedDetail } })
-    .onParse(bodyParser((request) => requireMaster(ctx, request), ctx.config))
-    .onTransform(({ request }) => requireMaster(ctx, request))
+    .use(masterOnly(ctx))
     .post("", ({ body }) => users.create(body), {
       body: bodySchema(createUserRequest),
       response: { 200: userResponse },

@@ -1,8 +1,10 @@
 /**
- * The tRPC router: the management surface (keys, users, budgets, pricing, usage, teams, end users, rate-limit rules,
- * spend alerts) over the same services and the same zod schemas as the REST routes. Every procedure needs the master
- * key, read with the same readCredential + auth.requireMaster as the routes. GatewayErrors become TRPCErrors with the matching code; the gateway's own
- * status, code and detail ride along in `error.data.gateway`. Stack traces are never sent (isDev: false).
+ * The tRPC router: the management surface (keys, users, budgets, pricing, usage and its analytics, teams, end users,
+ * rate-limit rules, spend alerts, providers, the effective configuration) over the same services and the same zod
+ * schemas as the REST routes. Every procedure first runs the mount's `authorize`: the master key at /trpc (the same
+ * readCredential + auth.requireMaster as the routes), a console session and its CSRF token at /ui/api/trpc.
+ * GatewayErrors become TRPCErrors with the matching code; the gateway's own status, code and detail ride along in
+ * `error.data.gateway`. Stack traces are never sent (isDev: false).
  */
 import { initTRPC, TRPCError } from "@trpc/server";
 import { z } from "zod";
@@ -15,16 +17,21 @@ import { createKeyRequest, updateKeyRequest } from "../../core/schemas/keys";
 import { pricingAsOfQuery, pricingDeleteQuery, setPricingRequest } from "../../core/schemas/pricing";
 import { rateLimitRuleInput, updateRateLimitRequest } from "../../core/schemas/rate-limits";
 import { createTeamRequest, updateTeamRequest } from "../../core/schemas/teams";
+import { overviewQuery, seriesQuery, summaryQuery } from "../../core/schemas/analytics";
 import { usageQuery, userUsageQuery } from "../../core/schemas/usage";
 import { createUserRequest, updateUserRequest } from "../../core/schemas/users";
+import type { Config } from "../../config/load";
 import type { Services } from "../../services";
-import { readCredential } from "../../services/auth";
+import { effectiveConfig } from "../../services/config-view";
+import type { ProvidersService } from "../../services/providers";
 import { issuesToValidation, toGatewayError } from "../errors";
 
-/** Per-request context: the services and the request headers (for the credential). */
+/** Per-request context: the services, and how the mount checks its caller (throws when refused). */
 export interface TrpcContext {
   services: Services;
-  headers: Headers;
+  providers: () => ProvidersService;
+  config: Config;
+  authorize: () => void | Promise<void>;
 }
 
 type TrpcCode = TRPCError["code"];
@@ -99,13 +106,13 @@ const mapErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-/** Master key required, before the input is parsed (as the REST routes do it). */
-const requireMaster = t.middleware(({ ctx, next }) => {
-  ctx.services.auth.requireMaster(readCredential((name) => ctx.headers.get(name)));
+/** The caller checked before the input is parsed (as the REST routes do it). */
+const authorized = t.middleware(async ({ ctx, next }) => {
+  await ctx.authorize();
   return next();
 });
 
-const procedure = t.procedure.use(mapErrors).use(requireMaster);
+const procedure = t.procedure.use(mapErrors).use(authorized);
 
 const page = paginationQuery.prefault({});
 const keyId = z.object({ key_id: z.string() });
@@ -182,6 +189,10 @@ const pricingRouter = t.router({
 
 const usageRouter = t.router({
   list: procedure.input(usageQuery.prefault({})).query(({ ctx, input }) => ctx.services.usage.list(input)),
+  /** Keyset pages: the rows and the cursor of the next page. */
+  page: procedure.input(usageQuery.prefault({})).query(({ ctx, input }) => ctx.services.usage.page(input)),
+  summary: procedure.input(summaryQuery.prefault({})).query(({ ctx, input }) => ctx.services.analytics.summary(input)),
+  series: procedure.input(seriesQuery.prefault({})).query(({ ctx, input }) => ctx.services.analytics.series(input)),
 });
 
 const teamsRouter = t.router({
@@ -241,6 +252,11 @@ export const appRouter = t.router({
   endUsers: endUsersRouter,
   rateLimits: rateLimitsRouter,
   alerts: alertsRouter,
+  overview: procedure
+    .input(overviewQuery.prefault({}))
+    .query(({ ctx, input }) => ctx.services.analytics.overview(input)),
+  providers: procedure.query(({ ctx }) => ctx.providers().list()),
+  settings: procedure.query(({ ctx }) => effectiveConfig(ctx.config)),
 });
 
 export type AppRouter = typeof appRouter;

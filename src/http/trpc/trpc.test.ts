@@ -132,6 +132,33 @@ describe.each(DIALECTS)("tRPC over HTTP on $dialect", ({ create }) => {
     expect(bad.data?.gateway).toMatchObject({ code: "validation_error" });
   });
 
+  test("analytics, providers and the effective configuration, over the same services as REST", async () => {
+    await gw.users.create.mutate({ user_id: "trpc-analytics" });
+    const ids = [
+      await insertUsageRow(t.store, { userId: "trpc-analytics", costMicros: 2_000_000 }),
+      await insertUsageRow(t.store, { userId: "trpc-analytics", costMicros: 500_000 }),
+    ];
+    // The test app's clock is frozen at its creation; the rows carry the real time.
+    const range = {
+      start: new Date(Date.now() - 3_600_000).toISOString(),
+      end: new Date(Date.now() + 3_600_000).toISOString(),
+    };
+    const summary = await gw.usage.summary.query({ ...range, user_id: "trpc-analytics", group_by: "user" });
+    expect(summary.totals).toMatchObject({ requests: 2, cost: 2.5 });
+    expect(summary.groups).toEqual([expect.objectContaining({ key: "trpc-analytics", requests: 2 })]);
+    const series = await gw.usage.series.query({ ...range, user_id: "trpc-analytics", metric: "cost", bucket: "hour" });
+    expect(series.series[0]!.values.reduce((a, v) => a! + v!, 0)).toBe(2.5);
+    const first = await gw.usage.page.query({ user_id: "trpc-analytics", limit: 1 });
+    const second = await gw.usage.page.query({ user_id: "trpc-analytics", limit: 1, cursor: first.next_cursor! });
+    expect([...first.items, ...second.items].map((r) => r.id).sort()).toEqual(ids.sort());
+    expect(second.next_cursor).toBeNull();
+    expect((await gw.overview.query(range)).top_users[0]).toMatchObject({ key: "trpc-analytics", cost: 2.5 });
+    expect(await gw.providers.query()).toEqual({ providers: [], aliases: [] });
+    const settings = await gw.settings.query();
+    expect(settings.values.master_key).toBe("[redacted]");
+    expect(JSON.stringify(settings)).not.toContain(MASTER_KEY);
+  });
+
   test("budgets and pricing", async () => {
     const budget = await gw.budgets.create.mutate({ max_budget: 3, budget_duration_sec: 60 });
     expect(budget).toMatchObject({ max_budget: 3, budget_duration_sec: 60 });

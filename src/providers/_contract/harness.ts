@@ -1,18 +1,33 @@
+import { expect } from "bun:test";
 import { GatewayError } from "../../core/errors.ts";
 import type { ChatRequest } from "../../core/wire/index.ts";
 import type { MockServer, RecordedRequest } from "../_mocks/index.ts";
+import { type FailureRoute, PASSTHROUGH_ERROR, PROVIDER_ERROR, ProviderFailure } from "../_shared/errors.ts";
 import type { Provider, ProviderSettings, ProviderStream } from "../types.ts";
+
+/** What the chat scenarios (chat, its stream, /v1/messages) expect of one adapter. */
+export interface ChatExpectations {
+  /** Upstream path (with query) of a non-stream chat call, e.g. `/v1/chat/completions`; a function of the
+   * model for wires that put it in the URL (Gemini, Bedrock, Azure deployments). */
+  path: string | ((model: string) => string);
+  /** The model as the upstream received it; default the body's `model` (Gemini and Bedrock use the path). */
+  modelOf?: (req: RecordedRequest) => string | undefined;
+  /** Canonical prompt_tokens for the mock's `cache` scenario (Anthropic adds cache reads and writes). */
+  cachePromptTokens: number;
+  /** Cache-write tokens the adapter can see in the `cache` scenario (null when the wire has none). */
+  cacheWriteTokens: number | null;
+  /** The stream's usage rides on its finish chunk (Mistral) instead of a usage-only chunk after it. */
+  usageOnFinish?: boolean;
+}
+
+/** Where an endpoint call goes upstream: the path (query included), or a function of the model. */
+export type UpstreamPath = string | ((model: string) => string);
 
 /** What the contract suite needs to know about one adapter and its mock. */
 export interface ContractTarget {
   label: string;
   provider: Provider;
   startMock: () => MockServer;
-  /** Upstream path (with query) of a non-stream chat call, e.g. `/v1/chat/completions`; a function of the
-   * model for wires that put it in the URL (Gemini, Bedrock, Azure deployments). */
-  chatPath: string | ((model: string) => string);
-  /** The model as the upstream received it; default the body's `model` (Gemini and Bedrock use the path). */
-  modelOf?: (req: RecordedRequest) => string | undefined;
   /** Adapter-specific settings on top of settingsFor (credentials in `extra`, a region...). */
   configure?: (settings: ProviderSettings) => ProviderSettings;
   /** Whether the provider's 429 carries a retry hint the gateway can forward (default true). When false the
@@ -20,12 +35,24 @@ export interface ContractTarget {
   retryHint?: boolean;
   /** The credential as the upstream received it (e.g. the Authorization or x-api-key header). */
   credentialOf: (req: RecordedRequest) => string | undefined;
-  /** Canonical prompt_tokens for the mock's `cache` scenario (Anthropic adds cache reads and writes). */
-  cachePromptTokens: number;
-  /** Cache-write tokens the adapter can see in the `cache` scenario (null when the wire has none). */
-  cacheWriteTokens: number | null;
-  /** Statuses the provider really uses, each checked against the SPEC §4.4 table. */
+  /** Statuses the provider really uses, each checked against the SPEC §4.4 table on every endpoint it has. */
   errorStatuses: number[];
+  /**
+   * One entry per capability the adapter has (and none for one it lacks: the suite checks both ways). Chat covers
+   * chat, its stream and /v1/messages; embeddings expect `promptTokens` for the two-input call.
+   */
+  chat?: ChatExpectations;
+  embeddings?: { path: UpstreamPath; promptTokens: number };
+  moderations?: { path: UpstreamPath };
+  responses?: { path: UpstreamPath };
+  /** `path`: every listing request's path without its query; `ids`: the listing the mock's models give. */
+  models?: { path: string; ids: string[] };
+  /**
+   * The label of the target whose adapter has this one's transport, byte for byte (the same factory and decoders;
+   * only the name, URLs or served endpoints differ): the timing scenarios (first-byte gate, no buffering, timeouts,
+   * cancellation) run there and not again here. The coverage test checks the label exists.
+   */
+  timingCoveredBy?: string;
 }
 
 export const API_KEY = "sk-contract-test-key-123456";
@@ -57,11 +84,10 @@ export function targetSettings(
   return t.configure ? { ...t.configure(s), ...over } : s;
 }
 
-export const expectedChatPath = (t: ContractTarget, model: string): string =>
-  typeof t.chatPath === "function" ? t.chatPath(model) : t.chatPath;
+export const pathFor = (path: UpstreamPath, model: string): string => (typeof path === "function" ? path(model) : path);
 
-export const upstreamModel = (t: ContractTarget, req: RecordedRequest): string | undefined => {
-  if (t.modelOf) return t.modelOf(req);
+export const upstreamModel = (c: ChatExpectations, req: RecordedRequest): string | undefined => {
+  if (c.modelOf) return c.modelOf(req);
   const body = req.body as Record<string, unknown> | null;
   return typeof body?.["model"] === "string" ? body["model"] : undefined;
 };
@@ -90,7 +116,8 @@ export async function gatewayError(p: Promise<unknown>): Promise<GatewayError> {
   throw new Error("expected a GatewayError, but the call succeeded");
 }
 
-/** SPEC §4.4: upstream status -> [client status, client message or null when the provider's text is shown]. */
+/** SPEC §4.4: upstream status -> [client status, client message or null when the provider's text is shown].
+ * The 5xx message is the inference routes'; pass-through routes (embeddings, moderation, listing) say PASSTHROUGH. */
 export const EXPECTED_MAPPING: Record<number, [number, string | null]> = {
   400: [400, null],
   401: [502, "The provider rejected the gateway's credentials"],
@@ -100,7 +127,26 @@ export const EXPECTED_MAPPING: Record<number, [number, string | null]> = {
   413: [413, null],
   422: [400, null],
   429: [429, "The provider rate-limited this request"],
-  500: [502, "LLM provider error"],
-  503: [502, "LLM provider error"],
-  529: [502, "LLM provider error"],
+  500: [502, PROVIDER_ERROR],
+  503: [502, PROVIDER_ERROR],
+  529: [502, PROVIDER_ERROR],
 };
+
+/** The client status and message (null: the provider's own text) a route gives for an upstream status. */
+export function expectedFailure(status: number, route: FailureRoute): [number, string | null] {
+  const [clientStatus, message] = EXPECTED_MAPPING[status] ?? [502, PROVIDER_ERROR];
+  return [clientStatus, route === "passthrough" && message === PROVIDER_ERROR ? PASSTHROUGH_ERROR : message];
+}
+
+/** Checks a mapped upstream failure: status, message, no leaked secret, the upstream status kept as the cause. */
+export function expectMapped(err: GatewayError, status: number, route: FailureRoute, hinted: boolean): void {
+  const [clientStatus, message] = expectedFailure(status, route);
+  expect(err.status).toBe(clientStatus);
+  if (message) expect(err.message).toBe(message);
+  else expect(err.message.length).toBeGreaterThan(0);
+  expect(err.message.length).toBeLessThanOrEqual(400);
+  expect(err.message).not.toMatch(/sk-[A-Za-z0-9]/);
+  expect(err.cause).toBeInstanceOf(ProviderFailure);
+  expect((err.cause as ProviderFailure).upstreamStatus).toBe(status);
+  if (status === 429) expect(err.headers["Retry-After"]).toBe(hinted ? "7" : undefined);
+}

@@ -1,28 +1,70 @@
-import { afterAll, beforeAll, describe } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { MockServer } from "../_mocks/index.ts";
+import { CAPABILITIES, CAPABILITY_MEMBERS, type Capability, supports } from "../capabilities.ts";
+import type { ProviderSettings } from "../types.ts";
+import { embeddingsContract, modelsContract, moderationsContract, responsesContract } from "./endpoints.ts";
 import { failureContract } from "./failures.ts";
-import type { ContractTarget } from "./harness.ts";
+import { type ContractTarget, targetSettings } from "./harness.ts";
 import { successContract } from "./success.ts";
 
 /**
- * The ONE provider conformance suite (ARCHITECTURE "_contract"): every adapter runs it against its own mock.
- * Call it at the top level of a `*.test.ts` file: `runProviderContract({ label, provider, startMock, ... })`.
+ * The ONE provider conformance suite (ARCHITECTURE "_contract"): every adapter runs it against its own mock. Each
+ * capability's scenarios run when the adapter has its methods and are skipped (reported as such) when it has not;
+ * the target must state expectations for exactly the capabilities the adapter has. Every registered adapter has a
+ * target in targets.ts, run by contract.test.ts.
  */
-export function runProviderContract(target: ContractTarget): void {
-  describe(`provider contract: ${target.label}`, () => {
+export function runProviderContract(t: ContractTarget): void {
+  describe(`provider contract: ${t.label}`, () => {
     let server: MockServer | null = null;
     const mock = () => {
       if (!server) throw new Error("mock not started");
       return server;
     };
     beforeAll(() => {
-      server = target.startMock();
+      server = t.startMock();
     });
     afterAll(async () => {
       await server?.stop();
     });
-    successContract(target, mock);
-    failureContract(target, mock);
+    const settingsFor = (m: MockServer, over: Partial<ProviderSettings> = {}) => targetSettings(t, m, over);
+    const p = t.provider;
+
+    describe("capabilities", () => {
+      test("each capability's members are all present or all absent", () => {
+        for (const c of CAPABILITIES) {
+          const members = [...CAPABILITY_MEMBERS[c]];
+          const present = members.filter((m) => typeof p[m] === "function");
+          expect({ capability: c, present }).toEqual({ capability: c, present: present.length > 0 ? members : [] });
+        }
+      });
+
+      test("the target states expectations for exactly the capabilities the adapter has", () => {
+        const stated: Record<Capability, unknown> = {
+          chat: t.chat,
+          stream: t.chat,
+          embeddings: t.embeddings,
+          moderations: t.moderations,
+          responses: t.responses,
+          models: t.models,
+        };
+        for (const c of CAPABILITIES)
+          expect({ capability: c, stated: stated[c] !== undefined }).toEqual({ capability: c, stated: supports(p, c) });
+      });
+    });
+
+    const skipped = (what: string) => test.skip(`${what}: the adapter has no such methods`, () => undefined);
+    if (supports(p, "chat") && supports(p, "stream") && t.chat) {
+      successContract(t, t.chat, p, mock);
+      failureContract(t, p, mock);
+    } else skipped("chat, chat stream and /v1/messages");
+    if (supports(p, "embeddings") && t.embeddings) embeddingsContract(t, t.embeddings, p, mock, settingsFor);
+    else skipped("embeddings");
+    if (supports(p, "moderations") && t.moderations) moderationsContract(t, t.moderations, p, mock, settingsFor);
+    else skipped("moderations");
+    if (supports(p, "responses") && t.responses) responsesContract(t, t.responses, p, mock, settingsFor);
+    else skipped("Responses API");
+    if (supports(p, "models") && t.models) modelsContract(t, t.models, p, mock, settingsFor);
+    else skipped("model listing");
   });
 }
 

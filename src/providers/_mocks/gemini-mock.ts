@@ -154,6 +154,7 @@ export function startGeminiMock(options: MockOptions = {}): MockServer {
   const handler: MockHandler = (ctx) => {
     if (!ctx.req.headers.get("x-goog-api-key")) return googleError(403);
     if (ctx.req.method === "GET" && ctx.path === "/v1beta/models") {
+      if (ctx.scenario.errorStatus !== null) return scenarioError(ctx.scenario, true);
       const token = new URL(ctx.req.url).searchParams.get("pageToken");
       const page = token === "page-2" ? 1 : 0;
       return json({ models: MODEL_PAGES[page], ...(page === 0 ? { nextPageToken: "page-2" } : {}) });

@@ -6,13 +6,19 @@
  */
 export { startAnthropicMock, MOCK_ANTHROPIC_TOOL } from "./anthropic-mock.ts";
 export { MOCK_EMBEDDING, startOpenAIMock } from "./openai-mock.ts";
+export type { OpenAIWireDialect } from "./openai-mock.ts";
 export { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, chunkText, parseScenario } from "./scenario.ts";
 export type { MockScenario } from "./scenario.ts";
 export type { MockOptions, MockServer, RecordedRequest } from "./server.ts";
 export { startGeminiMock } from "./gemini-mock.ts";
 export { startVertexMock } from "./vertex-mock.ts";
 export type { VertexMockOptions, VertexMockServer } from "./vertex-mock.ts";
+export { createTestServiceAccount, createVertexFixture } from "./vertex-credentials.ts";
+export type { TestServiceAccount } from "./vertex-credentials.ts";
 export { startBedrockMock, encodeFrame } from "./bedrock-mock.ts";
 export type { BedrockMockOptions } from "./bedrock-mock.ts";
 export { startCohereMock } from "./cohere-mock.ts";
 export { startAzureMock } from "./azure-mock.ts";
+export { startMistralMock } from "./mistral-mock.ts";
+export { startDatabricksMock } from "./databricks-mock.ts";
+export { startVoyageMock } from "./voyage-mock.ts";

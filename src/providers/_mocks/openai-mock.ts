@@ -100,7 +100,13 @@ function chatJson(model: string, s: MockScenario, request: Record<string, unknow
   return json(body, 200, { "x-request-id": "req_mock" });
 }
 
-function chatStream(model: string, s: MockScenario, body: Record<string, unknown>, signal: AbortSignal): Response {
+function chatStream(
+  model: string,
+  s: MockScenario,
+  body: Record<string, unknown>,
+  signal: AbortSignal,
+  usageOnFinish: boolean,
+): Response {
   const includeUsage = (body["stream_options"] as { include_usage?: boolean } | undefined)?.include_usage === true;
   const structured = chatStructuredText(body);
   const base = {
@@ -140,9 +146,10 @@ function chatStream(model: string, s: MockScenario, body: Record<string, unknown
   } else if (structured !== null) {
     for (const part of [structured.slice(0, 1), structured.slice(1)]) events.push(data(delta({ content: part })));
   } else for (let i = 0; i < s.chunks; i++) events.push(data(delta({ content: chunkText(i) })));
-  events.push(data(delta({}, s.tools ? "tool_calls" : "stop")));
   const completion = s.tools ? 3 : structured !== null ? 2 : s.chunks;
-  if (includeUsage && !s.noUsage) events.push(data([], { usage: usageObject(s, completion) }));
+  const usage = s.noUsage ? {} : { usage: usageObject(s, completion) };
+  events.push(data(delta({}, s.tools ? "tool_calls" : "stop"), usageOnFinish ? usage : {}));
+  if (includeUsage && !usageOnFinish && !s.noUsage) events.push(data([], usage));
   events.push("data: [DONE]\n\n");
   const failure = `data: ${JSON.stringify({ error: { message: "Internal error mid-stream", type: "server_error", code: null } })}\n\n`;
   return sseResponse(timedSteps(events, s, failure), signal);
@@ -188,18 +195,22 @@ function inputsOf(input: unknown): unknown[] {
   return Array.isArray(input) ? input : [input];
 }
 
-/** A chat completions call (JSON, or SSE when `stream`), for mocks of hosts that serve the OpenAI wire (Azure). */
+/**
+ * A chat completions call (JSON, or SSE when `stream`), for mocks of hosts that serve the OpenAI wire (Azure).
+ * `usageOnFinish`: stream usage rides on the finish chunk, asked for or not (Mistral), instead of a usage-only chunk.
+ */
 export function openAIChatCompletions(
   model: string,
   s: MockScenario,
   body: Record<string, unknown>,
   signal: AbortSignal,
+  usageOnFinish = false,
 ): Response {
   if (s.malformed && body["stream"] !== true)
     return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
   if (s.toolLoop > 0) return chatLoopResponse(model, s, body, signal);
   if (body["stream"] !== true || s.jsonStream) return chatJson(model, s, body);
-  return chatStream(model, s, body, signal);
+  return chatStream(model, s, body, signal, usageOnFinish);
 }
 
 /** The mock's embedding vector. */
@@ -222,15 +233,44 @@ export function openAIEmbeddings(model: string, body: Record<string, unknown>): 
   });
 }
 
-export function startOpenAIMock(options: MockOptions = {}): MockServer {
-  return startMockServer(options, "/v1", ({ req, path, body, scenario: s }) => {
-    if (s.errorStatus !== null) return errorResponse(s);
+/** The moderation results for `input`: an input containing "flag" is flagged for violence. */
+export function moderationResults(input: unknown): { flagged: boolean; categories: Record<string, boolean> }[] {
+  return inputsOf(input).map((text) => {
+    const flagged = typeof text === "string" && text.includes("flag");
+    return { flagged, categories: { violence: flagged, harassment: false } };
+  });
+}
+
+/**
+ * How a host serving the OpenAI wire differs from OpenAI itself (mistral-mock.ts, databricks-mock.ts); every member
+ * is optional and defaults to OpenAI's behaviour.
+ */
+export interface OpenAIWireDialect {
+  /** Where the API hangs (default `/v1`). */
+  basePath?: string;
+  /** The host's error response for a scenario's status. */
+  error?: (s: MockScenario) => Response;
+  /** A refusal of the request body as the host validates it, or null when it is accepted. */
+  refuse?: (body: Record<string, unknown>) => Response | null;
+  /** Stream usage rides on the finish chunk whether asked for or not. */
+  usageOnFinish?: boolean;
+  /** The host's moderation body (default OpenAI's, with `flagged`). */
+  moderation?: (model: string, input: unknown) => unknown;
+}
+
+export function startOpenAIMock(options: MockOptions & { dialect?: OpenAIWireDialect } = {}): MockServer {
+  const d = options.dialect ?? {};
+  const base = d.basePath ?? "/v1";
+  return startMockServer(options, base, ({ req, path, body, scenario: s }) => {
+    if (s.errorStatus !== null) return (d.error ?? errorResponse)(s);
+    const refused = d.refuse?.(body);
+    if (refused) return refused;
     const model = typeof body["model"] === "string" ? body["model"] : "mock-model";
     if (s.malformed && body["stream"] !== true)
       return new Response('{"id": "chatcmpl-broken", "choices": [', {
         headers: { "content-type": "application/json" },
       });
-    if (req.method === "GET" && path === "/v1/models")
+    if (req.method === "GET" && path === `${base}/models`)
       return json({
         object: "list",
         data: [
@@ -238,21 +278,19 @@ export function startOpenAIMock(options: MockOptions = {}): MockServer {
           { id: "text-embedding-3-small", object: "model", created: 1_700_000_001, owned_by: "system" },
         ],
       });
-    if (path === "/v1/chat/completions") return openAIChatCompletions(model, s, body, req.signal);
-    if (path === "/v1/embeddings") return openAIEmbeddings(model, body);
-    if (path === "/v1/moderations") {
-      const results = inputsOf(body["input"]).map((text) => {
-        const flagged = typeof text === "string" && text.includes("flag");
-        return {
-          flagged,
-          categories: { violence: flagged, harassment: false },
-          category_scores: { violence: flagged ? 0.9 : 0.01, harassment: 0.0 },
-        };
-      });
+    if (path === `${base}/chat/completions`)
+      return openAIChatCompletions(model, s, body, req.signal, d.usageOnFinish ?? false);
+    if (path === `${base}/embeddings`) return openAIEmbeddings(model, body);
+    if (path === `${base}/moderations`) {
+      if (d.moderation) return json(d.moderation(model, body["input"]));
+      const results = moderationResults(body["input"]).map((r) => ({
+        ...r,
+        category_scores: { violence: r.flagged ? 0.9 : 0.01, harassment: 0.0 },
+      }));
       return json({ id: "modr-mock", model, results });
     }
-    if (path === "/v1/responses" && s.toolLoop > 0) return responsesLoopResponse(model, s, body, req.signal);
-    if (path === "/v1/responses") return responsesApi(model, s, body, req.signal);
+    if (path === `${base}/responses` && s.toolLoop > 0) return responsesLoopResponse(model, s, body, req.signal);
+    if (path === `${base}/responses`) return responsesApi(model, s, body, req.signal);
     return json(
       { error: { message: `Unknown path ${path}`, type: "invalid_request_error", param: null, code: "unknown_url" } },
       404,

@@ -1,6 +1,5 @@
 import type { z } from "zod";
 import { GatewayError, badRequest } from "../../core/errors.ts";
-import { recordRawText } from "../../core/wire/raw-text.ts";
 import type { CallOptions, ProviderSettings } from "../types.ts";
 import {
   type FailureRoute,
@@ -129,12 +128,14 @@ export interface JsonResult<T> {
   body: T;
   status: number;
   headers: Headers;
+  /** The body's exact text, when a canonical check let it skip the schema (see ProviderResult.raw). */
+  raw?: string;
 }
 
 /**
  * One non-stream call under `settings.timeoutMs` (connect to last body byte). Non-2xx -> SPEC §4.4 mapping;
  * a 2xx body that is not JSON or does not match `schema` -> 502. `canonical` (core/wire/canonical.ts) lets a body
- * the schema would return unchanged skip the schema; its text is recorded for the relay (core/wire/raw-text.ts).
+ * the schema would return unchanged skip the schema; its text comes back as `raw` for the relay.
  */
 export async function requestJson<S extends z.ZodType>(
   req: UpstreamRequest,
@@ -189,10 +190,7 @@ export async function requestJson<S extends z.ZodType>(
     } catch (err) {
       throw malformedBodyError(route, `not JSON (${text.slice(0, 80)})`, err);
     }
-    if (canonical?.(json)) {
-      recordRawText(json as object, text);
-      return { body: json as z.infer<S>, status: res.status, headers: res.headers };
-    }
+    if (canonical?.(json)) return { body: json as z.infer<S>, status: res.status, headers: res.headers, raw: text };
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw malformedBodyError(route, parsed.error.message.slice(0, 300));
     return { body: parsed.data, status: res.status, headers: res.headers };

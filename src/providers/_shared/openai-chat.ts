@@ -1,6 +1,5 @@
 import { GatewayError } from "../../core/errors.ts";
 import { isCanonicalChunk } from "../../core/wire/canonical.ts";
-import { recordRawText } from "../../core/wire/raw-text.ts";
 import {
   type ChatChunk,
   type ChatCompletion,
@@ -95,7 +94,7 @@ export function inStreamError(error: unknown, route: FailureRoute): GatewayError
 
 /**
  * OpenAI chat SSE -> canonical chunks; `[DONE]` or end of body ends the stream. A chunk already in canonical shape
- * skips the schema and keeps its upstream text for the relay (core/wire/raw-text.ts). A body that ends after chunks
+ * skips the schema and its upstream text is the stream's `raw` while it is the current item. A body that ends after chunks
  * but before both `[DONE]` and any finish_reason was cut.
  */
 export async function* decodeOpenAIChunks(
@@ -111,11 +110,12 @@ export async function* decodeOpenAIChunks(
     let chunk: ChatChunk;
     if (isCanonicalChunk(json)) {
       chunk = json as ChatChunk;
-      recordRawText(chunk, text);
+      state.raw = text;
     } else {
       const parsed = chatChunkSchema.safeParse(json);
       if (!parsed.success) throw malformedBodyError("inference", parsed.error.message.slice(0, 300));
       chunk = normalizeChunk(parsed.data);
+      state.raw = undefined;
     }
     if (chunk.usage) state.usage = mergeUsage(state.usage, fromOpenAIUsage(chunk.usage));
     if (!state.contentSeen && hasContent(chunk)) state.contentSeen = true;

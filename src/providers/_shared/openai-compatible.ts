@@ -13,10 +13,9 @@ import {
   moderationResponseSchema,
   responsesObjectSchema,
 } from "../../core/wire/index.ts";
-import { badRequest } from "../../core/errors.ts";
 import { isCanonicalCompletion } from "../../core/wire/canonical.ts";
-import { rawTextOf } from "../../core/wire/raw-text.ts";
-import type { CallOptions, Provider, ProviderCapabilities, ProviderModel, ProviderSettings } from "../types.ts";
+import { CAPABILITIES, CAPABILITY_MEMBERS, type Capability } from "../capabilities.ts";
+import type { CallOptions, Provider, ProviderModel, ProviderSettings } from "../types.ts";
 import { messagesStreamViaChat, messagesViaChat } from "./anthropic-bridge/index.ts";
 import { type UpstreamRequest, joinUrl, requestJson } from "./http.ts";
 import {
@@ -35,8 +34,8 @@ import { openEventStream } from "./stream.ts";
  */
 export interface OpenAIDialect {
   name: string;
-  /** Overrides of the default capabilities (chat, stream, embeddings, models: true; the rest false). */
-  capabilities?: Partial<ProviderCapabilities>;
+  /** What the upstream serves beyond or instead of the default (chat, stream, embeddings, models: on; the rest off). */
+  serves?: Partial<Record<Capability, boolean>>;
   /** Whether the upstream accepts `stream_options.include_usage` (default true; Mistral: false). */
   streamUsage?: boolean;
   /** The base the paths hang off, from the configured `api_base` (e.g. Ollama adds `/v1`). */
@@ -51,18 +50,19 @@ export interface OpenAIDialect {
   adaptChatBody?: ChatBodyAdapter;
   /** Extra embedding request fields the provider accepts beyond model/input/encoding_format/dimensions. */
   embeddingFields?: readonly string[];
+  /** The embedding body in the provider's own spelling (applied last). */
+  adaptEmbeddingBody?: (body: JsonObject) => JsonObject;
   /** Provider moderation body -> OpenAI shape; default: the body is already OpenAI's. */
   adaptModeration?: (raw: unknown, model: string) => ModerationResponse;
 }
 
-const DEFAULT_CAPABILITIES: ProviderCapabilities = {
+const SERVED_BY_DEFAULT: Record<Capability, boolean> = {
   chat: true,
   stream: true,
   embeddings: true,
   moderations: false,
   responses: false,
   models: true,
-  messagesPassthrough: false,
 };
 
 const modelListSchema = z.object({
@@ -80,11 +80,12 @@ function withoutGatewayFields(body: JsonObject): JsonObject {
 }
 
 export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider {
-  const capabilities: ProviderCapabilities = { ...DEFAULT_CAPABILITIES, ...dialect.capabilities };
+  const serves = { ...SERVED_BY_DEFAULT, ...dialect.serves };
   const streamUsage = dialect.streamUsage ?? true;
   const base = (s: ProviderSettings) => (dialect.resolveBase ? dialect.resolveBase(s) : s.apiBase);
   const auth = dialect.authHeaders ?? bearer;
   const adapt = dialect.adaptChatBody ?? ((b: JsonObject) => b);
+  const adaptEmbedding = dialect.adaptEmbeddingBody ?? ((b: JsonObject) => b);
 
   // base + path depends on the settings alone (which never change), so it is joined once per settings and path.
   const urls = new WeakMap<ProviderSettings, Map<string, string>>();
@@ -108,18 +109,9 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
     return { url, method: body === undefined ? "GET" : "POST", body, headers: auth(s) };
   }
 
-  function ensure(flag: keyof ProviderCapabilities, what: string): void {
-    if (!capabilities[flag])
-      throw badRequest(`Provider '${dialect.name}' does not support ${what}`, "unsupported_provider");
-  }
-
-  const provider: Provider = {
-    name: dialect.name,
-    wire: "openai",
-    capabilities,
-
+  // Every member is written once; the adapter gets the members of what this upstream serves and no others.
+  const members: Required<Omit<Provider, "name" | "wire">> = {
     async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
-      ensure("chat", "chat completions");
       const body = adapt(toOpenAIBody(req, false, streamUsage));
       const res = await requestJson(
         request(s, "/chat/completions", body),
@@ -129,28 +121,33 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
         "inference",
         isCanonicalCompletion,
       );
-      // A canonical body needs no normalising (and must stay as recorded: see core/wire/raw-text.ts).
-      const completion = rawTextOf(res.body) === undefined ? normalizeCompletion(res.body) : res.body;
+      // A canonical body needs no normalising (and must stay the text it was parsed from: `raw` goes out as is).
+      const completion = res.raw === undefined ? normalizeCompletion(res.body) : res.body;
       return { ...res, body: completion, usage: fromOpenAIUsage(completion.usage) };
     },
 
     async chatStream(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
-      ensure("stream", "streaming");
       const body = adapt(toOpenAIBody(req, true, streamUsage));
       return openEventStream(request(s, "/chat/completions", body), decodeOpenAIChunks, s, o, "inference");
     },
 
-    messages: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) => messagesViaChat(provider, req, s, o),
+    messages: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) => messagesViaChat(members, req, s, o),
     messagesStream: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) =>
-      messagesStreamViaChat(provider, req, s, o),
+      messagesStreamViaChat(members, req, s, o),
 
     async embed(req: EmbeddingRequest, s: ProviderSettings, o: CallOptions = {}) {
-      ensure("embeddings", "embeddings");
       const body: JsonObject = { model: req.model, input: req.input };
       for (const key of ["encoding_format", "dimensions", ...(dialect.embeddingFields ?? [])])
         if (req[key] !== undefined && req[key] !== null) body[key] = req[key];
-      const res = await requestJson(request(s, "/embeddings", body), embeddingResponseSchema, s, o, "passthrough");
-      const prompt = res.body.usage?.prompt_tokens ?? null;
+      const res = await requestJson(
+        request(s, "/embeddings", adaptEmbedding(body)),
+        embeddingResponseSchema,
+        s,
+        o,
+        "passthrough",
+      );
+      // An embedding has no output, so the total is the input (Voyage reports only total_tokens).
+      const prompt = res.body.usage?.prompt_tokens ?? res.body.usage?.total_tokens ?? null;
       const usage = fromOpenAIUsage({
         prompt_tokens: prompt,
         completion_tokens: 0,
@@ -160,7 +157,6 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
     },
 
     async moderate(req: ModerationRequest, s: ProviderSettings, o: CallOptions = {}) {
-      ensure("moderations", "moderation");
       const body = { model: req.model, input: req.input };
       const schema = dialect.adaptModeration ? z.unknown() : moderationResponseSchema;
       const res = await requestJson(request(s, "/moderations", body), schema, s, o, "passthrough");
@@ -171,23 +167,21 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
     },
 
     async responses(req: ResponsesRequest, s: ProviderSettings, o: CallOptions = {}) {
-      ensure("responses", "the Responses API");
       const body = { ...withoutGatewayFields(req), stream: false };
       const res = await requestJson(request(s, "/responses", body), responsesObjectSchema, s, o, "inference");
       return { ...res, usage: fromResponsesUsage(res.body.usage) };
     },
 
     async responsesStream(req: ResponsesRequest, s: ProviderSettings, o: CallOptions = {}) {
-      ensure("responses", "the Responses API");
       const body = { ...withoutGatewayFields(req), stream: true };
       return openEventStream(request(s, "/responses", body), decodeResponsesEvents, s, o, "inference");
     },
 
     async listModels(s: ProviderSettings, o: CallOptions = {}): Promise<ProviderModel[]> {
-      ensure("models", "model listing");
       const res = await requestJson(request(s, "/models"), modelListSchema, s, o, "passthrough");
       return res.body.data.map((m) => ({ id: m.id, created: m.created ?? null, ownedBy: m.owned_by ?? null }));
     },
   };
-  return provider;
+  const served = CAPABILITIES.filter((c) => serves[c]).flatMap((c) => CAPABILITY_MEMBERS[c]);
+  return { name: dialect.name, wire: "openai", ...Object.fromEntries(served.map((m) => [m, members[m]])) };
 }

@@ -1,6 +1,7 @@
 /**
  * Server-sent events: an incremental reader (WHATWG framing: LF, CR or CRLF line ends, `:` comments,
- * multi-line `data:`, events split across network chunks) and the writer helpers the HTTP layer frames with.
+ * multi-line `data:`, events split across network chunks). The frames written to clients are the inference
+ * pipeline's (src/services/inference/pipeline/sse-frames.ts).
  */
 import { oversizedError } from "./errors.ts";
 
@@ -89,16 +90,3 @@ export async function* readSse(
   for (const line of tail.split(LINE_END)) yield* takeLine(line);
   yield* takeLine("");
 }
-
-/** `data: <json>\n\n` (OpenAI chat framing). */
-export const sseData = (payload: unknown): string => `data: ${JSON.stringify(payload)}\n\n`;
-
-/** `event: <name>\ndata: <json>\n\n` (Anthropic and Responses framing, SPEC §6.1). */
-export const sseEvent = (name: string, payload: unknown): string =>
-  `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
-
-/** The chat stream terminator. */
-export const SSE_DONE = "data: [DONE]\n\n";
-
-/** A comment line, used for keepalives (SPEC §6.4). */
-export const sseComment = (text: string): string => `: ${text}\n\n`;

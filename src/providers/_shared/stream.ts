@@ -9,6 +9,8 @@ import { type SseEvent, readSse } from "./sse.ts";
 export interface StreamState {
   usage: NormalizedUsage;
   contentSeen: boolean;
+  /** The upstream text of the item being yielded, when the decoder passes it on unchanged (ProviderStream.raw). */
+  raw?: string;
 }
 
 /** Turns the upstream's SSE events into items; throws GatewayError for in-stream errors or bad data. */
@@ -196,6 +198,9 @@ export async function openFramedStream<E, T>(
     },
     get contentSeen() {
       return state.contentSeen;
+    },
+    get raw() {
+      return state.raw;
     },
     async cancel(reason?: unknown) {
       if (cancelled) return;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ANTHROPIC_VERSION, createAnthropicWireProvider } from "../_shared/anthropic-wire/index.ts";
 import { joinUrl, requestJson } from "../_shared/http.ts";
-import type { CallOptions, Provider, ProviderModel, ProviderSettings } from "../types.ts";
+import type { CallOptions, ProviderModel, ProviderSettings } from "../types.ts";
 
 /** Anthropic Messages API (SPEC §5.4.1; https://docs.anthropic.com/en/api/messages). */
 
@@ -26,7 +26,7 @@ async function listModels(s: ProviderSettings, o: CallOptions = {}): Promise<Pro
   });
 }
 
-export const anthropic: Provider = createAnthropicWireProvider({
+export const anthropic = createAnthropicWireProvider({
   name: "anthropic",
   messagesUrl: (s) => joinUrl(s.apiBase, "/v1/messages"),
   auth: async (s) => headers(s),

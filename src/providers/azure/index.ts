@@ -19,7 +19,7 @@ function url(s: ProviderSettings, path: string): string {
 
 export const azure = createOpenAICompatibleProvider({
   name: "azure",
-  capabilities: { models: false },
+  serves: { models: false },
   resolveUrl: url,
   authHeaders: (s): Record<string, string> => (s.apiKey ? { "api-key": s.apiKey } : {}),
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { runProviderContract, settingsFor } from "../_contract/index.ts";
+import { settingsFor } from "../_contract/index.ts";
+import { forwardsMessagesNatively } from "../capabilities.ts";
 import { startAzureMock } from "../_mocks/index.ts";
 import { azureanthropic } from "./index.ts";
 
@@ -7,17 +8,6 @@ const withBase = () => {
   const mock = startAzureMock();
   return { ...mock, apiBase: `${mock.url}/anthropic` };
 };
-
-runProviderContract({
-  label: "azureanthropic",
-  provider: azureanthropic,
-  startMock: withBase,
-  chatPath: "/anthropic/v1/messages",
-  credentialOf: (r) => r.headers["x-api-key"],
-  cachePromptTokens: 18,
-  cacheWriteTokens: 2,
-  errorStatuses: [400, 401, 402, 403, 404, 413, 429, 500, 529],
-});
 
 describe("azureanthropic specifics", () => {
   test("/v1/messages is a pass-through with the Anthropic headers", async () => {
@@ -33,7 +23,7 @@ describe("azureanthropic specifics", () => {
       expect(sent.headers["anthropic-version"]).toBe("2023-06-01");
       expect(sent.headers["anthropic-beta"]).toBe("x");
       expect(sent.body).toEqual({ model: "claude-prod", max_tokens: 5, messages: [{ role: "user", content: "hi" }] });
-      expect(azureanthropic.capabilities.messagesPassthrough).toBe(true);
+      expect(forwardsMessagesNatively(azureanthropic)).toBe(true);
     } finally {
       await mock.stop();
     }

@@ -1,6 +1,6 @@
 import { ANTHROPIC_VERSION, createAnthropicWireProvider } from "../_shared/anthropic-wire/index.ts";
 import { joinUrl } from "../_shared/http.ts";
-import type { Provider, ProviderSettings } from "../types.ts";
+import type { ProviderSettings } from "../types.ts";
 
 /**
  * Claude on Microsoft Foundry (SPEC §5.2 `azureanthropic`;
@@ -15,7 +15,7 @@ function headers(s: ProviderSettings): Record<string, string> {
   return h;
 }
 
-export const azureanthropic: Provider = createAnthropicWireProvider({
+export const azureanthropic = createAnthropicWireProvider({
   name: "azureanthropic",
   messagesUrl: (s) => joinUrl(s.apiBase, "/v1/messages"),
   auth: async (s) => headers(s),

@@ -34,7 +34,7 @@ export const azureApiKey = (s: ProviderSettings): Record<string, string> => (s.a
 
 export const azureopenai = createOpenAICompatibleProvider({
   name: "azureopenai",
-  capabilities: { models: false },
+  serves: { models: false },
   resolveUrl: azureOpenAIUrl,
   authHeaders: azureApiKey,
 });

@@ -1,44 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { API_KEY, gatewayError, runProviderContract, settingsFor } from "../_contract/index.ts";
+import { gatewayError, settingsFor } from "../_contract/index.ts";
 import { encodeFrame, startBedrockMock } from "../_mocks/index.ts";
 import { decodeMessage, readEventStream } from "../_shared/aws/eventstream.ts";
 import { signRequest } from "../_shared/aws/sigv4.ts";
-import type { ProviderSettings } from "../types.ts";
 import { toConverseRequest } from "./chat.ts";
 import { bedrock } from "./index.ts";
 
 const SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-const common = {
-  provider: bedrock,
-  chatPath: (model: string) => `/model/${model}/converse`,
-  modelOf: (r: { path: string }) => r.path.match(/^\/model\/([^/]+)\//)?.[1],
-  // inputTokens 12 + cache read 4 + cache write 2 (inputTokens excludes the cached parts)
-  cachePromptTokens: 18,
-  cacheWriteTokens: 2,
-  errorStatuses: [400, 403, 404, 429, 500, 503],
-  // ThrottlingException carries no retry hint
-  retryHint: false,
-};
-
-runProviderContract({
-  ...common,
-  label: "bedrock (bearer API key)",
-  startMock: () => startBedrockMock({ bearerToken: API_KEY }),
-  credentialOf: (r) => r.headers["authorization"],
-});
-
-runProviderContract({
-  ...common,
-  label: "bedrock (SigV4)",
-  startMock: () =>
-    startBedrockMock({ credentials: { accessKeyId: API_KEY, secretAccessKey: SECRET }, region: "eu-west-1" }),
-  configure: (s: ProviderSettings) => ({
-    ...s,
-    apiKey: null,
-    extra: { aws_access_key_id: API_KEY, aws_secret_access_key: SECRET, region: "eu-west-1" },
-  }),
-  credentialOf: (r) => r.headers["authorization"],
-});
 
 describe("SigV4 signer: AWS test-suite vectors", () => {
   const base = {

@@ -3,24 +3,16 @@ import { messagesStreamViaChat, messagesViaChat } from "../_shared/anthropic-bri
 import { readEventStream } from "../_shared/aws/eventstream.ts";
 import { requestJson } from "../_shared/http.ts";
 import { openFramedStream } from "../_shared/stream.ts";
-import type { CallOptions, Provider, ProviderSettings } from "../types.ts";
+import type { Capable } from "../capabilities.ts";
+import type { CallOptions, ProviderSettings } from "../types.ts";
 import { bedrockRequest } from "./api.ts";
 import { converseResponseSchema, fromConverseResponse, toConverseRequest } from "./chat.ts";
 import { decodeConverseStream } from "./stream.ts";
 
 /** AWS Bedrock through the Converse API (SPEC §5.4.6); /v1/messages is translated through chat. */
-export const bedrock: Provider = {
+export const bedrock: Capable<"chat" | "stream"> = {
   name: "bedrock",
   wire: "openai",
-  capabilities: {
-    chat: true,
-    stream: true,
-    embeddings: false,
-    moderations: false,
-    responses: false,
-    models: false,
-    messagesPassthrough: false,
-  },
 
   async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
     const { body, jsonTool } = toConverseRequest(req);

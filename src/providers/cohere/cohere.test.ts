@@ -1,21 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { runProviderContract, settingsFor } from "../_contract/index.ts";
+import { settingsFor } from "../_contract/index.ts";
 import { startCohereMock } from "../_mocks/index.ts";
 import { toCohereBody } from "./chat.ts";
 import { cohere } from "./index.ts";
-
-runProviderContract({
-  label: "cohere",
-  provider: cohere,
-  startMock: () => startCohereMock(),
-  chatPath: "/v2/chat",
-  credentialOf: (r) => r.headers["authorization"],
-  // usage.tokens.input_tokens already counts the cached tokens
-  cachePromptTokens: 12,
-  cacheWriteTokens: null,
-  errorStatuses: [400, 401, 402, 404, 422, 429, 500, 503],
-  retryHint: false,
-});
 
 describe("cohere specifics", () => {
   test("request: roles, tool calls and results, p/k/stop_sequences, tool_choice, json schema", () => {

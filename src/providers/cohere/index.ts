@@ -9,7 +9,8 @@ import {
 import { messagesStreamViaChat, messagesViaChat } from "../_shared/anthropic-bridge/index.ts";
 import { type UpstreamRequest, joinUrl, requestJson } from "../_shared/http.ts";
 import { openEventStream } from "../_shared/stream.ts";
-import type { CallOptions, Provider, ProviderModel, ProviderSettings } from "../types.ts";
+import type { Capable } from "../capabilities.ts";
+import type { CallOptions, ProviderModel, ProviderSettings } from "../types.ts";
 import { cohereResponseSchema, fromCohereResponse, toCohereBody } from "./chat.ts";
 import { decodeCohereChunks } from "./stream.ts";
 
@@ -43,18 +44,9 @@ const modelListSchema = z
   .loose();
 const MAX_MODEL_PAGES = 20;
 
-export const cohere: Provider = {
+export const cohere: Capable<"chat" | "stream" | "embeddings" | "models"> = {
   name: "cohere",
   wire: "openai",
-  capabilities: {
-    chat: true,
-    stream: true,
-    embeddings: true,
-    moderations: false,
-    responses: false,
-    models: true,
-    messagesPassthrough: false,
-  },
 
   async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
     const res = await requestJson(

@@ -1,20 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { gatewayError, runProviderContract, settingsFor } from "../_contract/index.ts";
+import { gatewayError, settingsFor } from "../_contract/index.ts";
 import { startGeminiMock } from "../_mocks/index.ts";
 import { gemini } from "./index.ts";
-
-runProviderContract({
-  label: "gemini",
-  provider: gemini,
-  startMock: () => startGeminiMock(),
-  chatPath: (model) => `/v1beta/models/${model}:generateContent`,
-  modelOf: (r) => r.path.match(/\/models\/([^/:]+):/)?.[1],
-  credentialOf: (r) => r.headers["x-goog-api-key"],
-  // promptTokenCount already includes cachedContentTokenCount; Gemini reports no cache writes
-  cachePromptTokens: 12,
-  cacheWriteTokens: null,
-  errorStatuses: [400, 401, 403, 404, 429, 500, 503],
-});
 
 describe("gemini specifics", () => {
   test("request body: systemInstruction, contents, tools, toolConfig, generationConfig; stream URL uses alt=sse", async () => {

@@ -3,7 +3,8 @@ import { badRequest } from "../../core/errors.ts";
 import { type EmbeddingRequest, fromOpenAIUsage } from "../../core/wire/index.ts";
 import { createGeminiWireProvider, googleHttpError } from "../_shared/gemini/index.ts";
 import { joinUrl, requestJson } from "../_shared/http.ts";
-import type { CallOptions, Provider, ProviderModel, ProviderSettings } from "../types.ts";
+import type { Capable } from "../capabilities.ts";
+import type { CallOptions, ProviderModel, ProviderSettings } from "../types.ts";
 import { API_VERSION, authHeaders, modelUrl, resourceName } from "./api.ts";
 
 /**
@@ -13,7 +14,6 @@ import { API_VERSION, authHeaders, modelUrl, resourceName } from "./api.ts";
 
 const wire = createGeminiWireProvider({
   name: "gemini",
-  capabilities: { embeddings: true, models: true },
   modelUrl,
   auth: async (s) => authHeaders(s),
 });
@@ -42,7 +42,7 @@ function embedInputs(input: EmbeddingRequest["input"]): string[] {
   return texts;
 }
 
-export const gemini: Provider = {
+export const gemini: Capable<"chat" | "stream" | "embeddings" | "models"> = {
   ...wire,
 
   async embed(req: EmbeddingRequest, s: ProviderSettings, o: CallOptions = {}) {

@@ -54,7 +54,7 @@ export function fromMistralModeration(raw: unknown, model: string): ModerationRe
 export const mistral = createOpenAICompatibleProvider({
   name: "mistral",
   streamUsage: false,
-  capabilities: { moderations: true },
+  serves: { moderations: true },
   adaptChatBody: toMistralBody,
   adaptModeration: fromMistralModeration,
 });

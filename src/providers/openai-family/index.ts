@@ -1,4 +1,5 @@
 import type { Provider, ProviderSettings } from "../types.ts";
+import type { JsonObject } from "../_shared/openai-chat.ts";
 import { createOpenAICompatibleProvider } from "../_shared/openai-compatible.ts";
 
 /**
@@ -18,41 +19,56 @@ const databricksBase = (s: ProviderSettings): string => {
   return base.endsWith("/serving-endpoints") ? base : `${base}/serving-endpoints`;
 };
 
+/**
+ * Voyage spells OpenAI's `dimensions` `output_dimension`, and its `encoding_format` is null (plain numbers) or
+ * "base64", so OpenAI's "float" is sent as absent (https://docs.voyageai.com/reference/embeddings-api).
+ */
+export function toVoyageBody(body: JsonObject): JsonObject {
+  const out: JsonObject = { ...body };
+  if (out["dimensions"] !== undefined) {
+    out["output_dimension"] ??= out["dimensions"];
+    delete out["dimensions"];
+  }
+  if (out["encoding_format"] === "float") delete out["encoding_format"];
+  return out;
+}
+
 const noEmbeddings = { embeddings: false } as const;
 
 export const openaiFamily: Record<string, Provider> = {
-  openai: createOpenAICompatibleProvider({ name: "openai", capabilities: { moderations: true, responses: true } }),
-  groq: createOpenAICompatibleProvider({ name: "groq", capabilities: noEmbeddings }),
+  openai: createOpenAICompatibleProvider({ name: "openai", serves: { moderations: true, responses: true } }),
+  groq: createOpenAICompatibleProvider({ name: "groq", serves: noEmbeddings }),
   together: createOpenAICompatibleProvider({ name: "together" }),
-  deepseek: createOpenAICompatibleProvider({ name: "deepseek", capabilities: noEmbeddings }),
-  xai: createOpenAICompatibleProvider({ name: "xai", capabilities: noEmbeddings }),
-  openrouter: createOpenAICompatibleProvider({ name: "openrouter", capabilities: noEmbeddings }),
+  deepseek: createOpenAICompatibleProvider({ name: "deepseek", serves: noEmbeddings }),
+  xai: createOpenAICompatibleProvider({ name: "xai", serves: noEmbeddings }),
+  openrouter: createOpenAICompatibleProvider({ name: "openrouter", serves: noEmbeddings }),
   fireworks: createOpenAICompatibleProvider({ name: "fireworks" }),
   // Perplexity has no /models listing and no embeddings on its chat API
   perplexity: createOpenAICompatibleProvider({
     name: "perplexity",
-    capabilities: { embeddings: false, models: false },
+    serves: { embeddings: false, models: false },
   }),
-  huggingface: createOpenAICompatibleProvider({ name: "huggingface", capabilities: noEmbeddings }),
+  huggingface: createOpenAICompatibleProvider({ name: "huggingface", serves: noEmbeddings }),
   ollama: createOpenAICompatibleProvider({ name: "ollama", resolveBase: ollamaBase }),
   llamacpp: createOpenAICompatibleProvider({ name: "llamacpp" }),
   llamafile: createOpenAICompatibleProvider({ name: "llamafile" }),
   lmstudio: createOpenAICompatibleProvider({ name: "lmstudio" }),
   vllm: createOpenAICompatibleProvider({ name: "vllm" }),
-  cerebras: createOpenAICompatibleProvider({ name: "cerebras", capabilities: noEmbeddings }),
+  cerebras: createOpenAICompatibleProvider({ name: "cerebras", serves: noEmbeddings }),
   deepinfra: createOpenAICompatibleProvider({ name: "deepinfra" }),
-  // Voyage is embeddings only, OpenAI-shaped with an optional `input_type` (https://docs.voyageai.com/reference)
+  // Voyage is embeddings only, OpenAI-shaped with fields of its own (https://docs.voyageai.com/reference)
   voyage: createOpenAICompatibleProvider({
     name: "voyage",
-    capabilities: { chat: false, stream: false, models: false },
-    embeddingFields: ["input_type"],
+    serves: { chat: false, stream: false, models: false },
+    embeddingFields: ["input_type", "truncation", "output_dimension", "output_dtype"],
+    adaptEmbeddingBody: toVoyageBody,
   }),
   dashscope: createOpenAICompatibleProvider({ name: "dashscope" }),
   databricks: createOpenAICompatibleProvider({ name: "databricks", resolveBase: databricksBase }),
-  inception: createOpenAICompatibleProvider({ name: "inception", capabilities: noEmbeddings }),
-  minimax: createOpenAICompatibleProvider({ name: "minimax", capabilities: noEmbeddings }),
-  moonshot: createOpenAICompatibleProvider({ name: "moonshot", capabilities: noEmbeddings }),
+  inception: createOpenAICompatibleProvider({ name: "inception", serves: noEmbeddings }),
+  minimax: createOpenAICompatibleProvider({ name: "minimax", serves: noEmbeddings }),
+  moonshot: createOpenAICompatibleProvider({ name: "moonshot", serves: noEmbeddings }),
   nebius: createOpenAICompatibleProvider({ name: "nebius" }),
-  sambanova: createOpenAICompatibleProvider({ name: "sambanova", capabilities: noEmbeddings }),
+  sambanova: createOpenAICompatibleProvider({ name: "sambanova", serves: noEmbeddings }),
   "openai-compatible": createOpenAICompatibleProvider({ name: "openai-compatible" }),
 };

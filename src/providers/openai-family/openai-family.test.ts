@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drain, gatewayError, settingsFor } from "../_contract/index.ts";
-import { type MockServer, startOpenAIMock } from "../_mocks/index.ts";
+import { type MockServer, startOpenAIMock, startVoyageMock } from "../_mocks/index.ts";
+import { requireCapability } from "../capabilities.ts";
 import { mistral } from "../mistral/index.ts";
 import { openaiFamily } from "./index.ts";
 
@@ -21,7 +22,7 @@ const req = (model: string, extra: Record<string, unknown> = {}) => ({
 describe("OpenAI-compatible request shaping", () => {
   test("streams always ask for usage, merged with the client's stream_options; user and gateway fields stay home", async () => {
     await drain(
-      await openai.chatStream(
+      await openai.chatStream!(
         req("m", { stream_options: { foo: 1 }, user: "u", tools_header: "x", seed: 3, unknown_key: 1 }),
         settingsFor(mock),
       ),
@@ -34,13 +35,13 @@ describe("OpenAI-compatible request shaping", () => {
   });
 
   test("non-stream calls send no stream_options", async () => {
-    await openai.chat(req("m", { stream_options: { include_usage: true } }), settingsFor(mock));
+    await openai.chat!(req("m", { stream_options: { include_usage: true } }), settingsFor(mock));
     expect(lastBody()["stream"]).toBe(false);
     expect(lastBody()["stream_options"]).toBeUndefined();
   });
 
   test("Mistral dialect: no stream_options, random_seed, tool_choice any, rejected fields dropped", async () => {
-    const stream = await mistral.chatStream(
+    const stream = await mistral.chatStream!(
       req("m", { seed: 7, tool_choice: "required", user: "u", logprobs: true, service_tier: "auto" }),
       settingsFor(mock),
     );
@@ -54,7 +55,7 @@ describe("OpenAI-compatible request shaping", () => {
   });
 
   test("Ollama serves under /v1 of its base", async () => {
-    await openaiFamily["ollama"]!.chat(req("llama3:8b"), { ...settingsFor(mock), apiKey: null, apiBase: mock.url });
+    await openaiFamily["ollama"]!.chat!(req("llama3:8b"), { ...settingsFor(mock), apiKey: null, apiBase: mock.url });
     const sent = mock.requests.at(-1)!;
     expect(sent.path).toBe("/v1/chat/completions");
     expect(sent.headers["authorization"]).toBeUndefined();
@@ -72,7 +73,9 @@ describe("other endpoints", () => {
   test("moderation: OpenAI shape; capability refusal names the provider", async () => {
     const res = await openai.moderate!({ model: "omni", input: ["fine", "flag me"] }, settingsFor(mock));
     expect(res.body.results.map((r) => r.flagged)).toEqual([false, true]);
-    const err = await gatewayError(openaiFamily["groq"]!.moderate!({ model: "x", input: "y" }, settingsFor(mock)));
+    const groq = openaiFamily["groq"]!;
+    expect(groq.moderate).toBeUndefined();
+    const err = await gatewayError(Promise.resolve().then(() => requireCapability(groq, "moderations", "groq")));
     expect([err.status, err.message]).toEqual([400, "Provider 'groq' does not support moderation"]);
   });
 
@@ -99,8 +102,29 @@ describe("other endpoints", () => {
     expect(types[0]).toBe("response.created");
     expect(types.at(-1)).toBe("response.completed");
     expect(stream.usage).toMatchObject({ promptTokens: 12, cacheReadTokens: 4 });
-    const err = await gatewayError(openaiFamily["groq"]!.responses!({ model: "r", input: "x" }, settingsFor(mock)));
+    const groq = openaiFamily["groq"]!;
+    expect([groq.responses, groq.responsesStream]).toEqual([undefined, undefined]);
+    const err = await gatewayError(Promise.resolve().then(() => requireCapability(groq, "responses", "groq")));
     expect(err.message).toBe("Provider 'groq' does not support the Responses API");
+  });
+
+  test("Voyage: its own field names, OpenAI's float format sent as absent, total_tokens as the input tokens", async () => {
+    const voyage = startVoyageMock();
+    try {
+      const res = await openaiFamily["voyage"]!.embed!(
+        { model: "voyage-3.5", input: ["a", "b"], dimensions: 256, encoding_format: "float", input_type: "query" },
+        settingsFor(voyage),
+      );
+      expect(voyage.requests.at(-1)?.body).toEqual({
+        model: "voyage-3.5",
+        input: ["a", "b"],
+        input_type: "query",
+        output_dimension: 256,
+      });
+      expect(res.usage).toMatchObject({ promptTokens: 4, completionTokens: 0, totalTokens: 4 });
+    } finally {
+      await voyage.stop();
+    }
   });
 
   test("model listing", async () => {
@@ -124,7 +148,7 @@ describe("other endpoints", () => {
         }),
     });
     try {
-      const res = await openaiFamily["groq"]!.chat(req("llama"), {
+      const res = await openaiFamily["groq"]!.chat!(req("llama"), {
         ...settingsFor(mock),
         apiBase: `http://127.0.0.1:${server.port}`,
       });

@@ -1,6 +1,5 @@
 import { createGeminiWireProvider } from "../_shared/gemini/index.ts";
 import { vertexAuth, vertexModelUrl } from "../_shared/vertex/index.ts";
-import type { Provider } from "../types.ts";
 
 /**
  * Gemini on Vertex AI (SPEC §5.4.3): the generateContent body of AI Studio on
@@ -8,7 +7,7 @@ import type { Provider } from "../types.ts";
  * (https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest/v1/projects.locations.endpoints/generateContent),
  * authorised with a service-account access token. Embeddings (`:predict`) and model discovery are not offered.
  */
-export const vertexai: Provider = createGeminiWireProvider({
+export const vertexai = createGeminiWireProvider({
   name: "vertexai",
   modelUrl: (s, model, method) => vertexModelUrl(s, "google", model, method),
   auth: vertexAuth,

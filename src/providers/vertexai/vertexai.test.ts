@@ -2,40 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { API_KEY, gatewayError, runProviderContract, settingsFor } from "../_contract/index.ts";
-import { type VertexMockServer, startVertexMock } from "../_mocks/index.ts";
-import { createTestServiceAccount } from "../_shared/vertex/test-credentials.ts";
+import { API_KEY, gatewayError, settingsFor } from "../_contract/index.ts";
+import { createTestServiceAccount, createVertexFixture, startVertexMock } from "../_mocks/index.ts";
 import { vertexBase } from "../_shared/vertex/index.ts";
 import type { ProviderSettings } from "../types.ts";
 import { vertexai } from "./index.ts";
 
 // one key pair for the file; the token URL is patched in once the mock has a port
-const account = createTestServiceAccount("", API_KEY);
-let mockRef: VertexMockServer | null = null;
-const credentialsFor = (m: VertexMockServer) => JSON.stringify({ ...account.json, token_uri: m.tokenUrl });
-const startMock = () => {
-  mockRef = startVertexMock({ publicKey: account.publicKey, clientEmail: account.clientEmail });
-  return mockRef;
-};
-const configure = (s: ProviderSettings): ProviderSettings => ({
-  ...s,
-  extra: { credentials: credentialsFor(mockRef!), project: "proj-1", location: "us-east5" },
-});
-
-runProviderContract({
-  label: "vertexai",
-  provider: vertexai,
-  startMock,
-  configure,
-  chatPath: (model) => `/v1/projects/proj-1/locations/us-east5/publishers/google/models/${model}:generateContent`,
-  modelOf: (r) => r.path.match(/\/models\/([^/:]+):/)?.[1],
-  // the access token the mock minted for this key (it embeds the key id, which is API_KEY here)
-  credentialOf: (r) => r.headers["authorization"],
-  cachePromptTokens: 12,
-  cacheWriteTokens: null,
-  errorStatuses: [400, 401, 403, 404, 429, 500, 503],
-  retryHint: false,
-});
+const { account, credentialsFor, startMock, configure } = createVertexFixture(API_KEY);
 
 const req = { model: "gemini-2.5-flash", messages: [{ role: "user", content: "Hi" }] };
 

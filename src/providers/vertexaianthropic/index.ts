@@ -1,7 +1,6 @@
 import { createAnthropicWireProvider } from "../_shared/anthropic-wire/index.ts";
 import type { JsonObject } from "../_shared/openai-chat.ts";
 import { vertexAuth, vertexModelUrl } from "../_shared/vertex/index.ts";
-import type { Provider } from "../types.ts";
 
 /**
  * Claude on Vertex AI (SPEC §5.4.3; https://docs.anthropic.com/en/api/claude-on-vertex-ai): the Messages body
@@ -17,7 +16,7 @@ export function toVertexAnthropicBody(body: JsonObject): JsonObject {
   return { ...rest, anthropic_version: VERTEX_ANTHROPIC_VERSION };
 }
 
-export const vertexaianthropic: Provider = createAnthropicWireProvider({
+export const vertexaianthropic = createAnthropicWireProvider({
   name: "vertexaianthropic",
   messagesUrl: (s, model, stream) => vertexModelUrl(s, "anthropic", model, stream ? "streamRawPredict" : "rawPredict"),
   auth: vertexAuth,

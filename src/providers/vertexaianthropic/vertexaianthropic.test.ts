@@ -1,35 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { API_KEY, runProviderContract, settingsFor } from "../_contract/index.ts";
-import { type VertexMockServer, startVertexMock } from "../_mocks/index.ts";
-import { createTestServiceAccount } from "../_shared/vertex/test-credentials.ts";
-import type { ProviderSettings } from "../types.ts";
+import { API_KEY, settingsFor } from "../_contract/index.ts";
+import { createVertexFixture, startVertexMock } from "../_mocks/index.ts";
 import { vertexaianthropic } from "./index.ts";
 
-const account = createTestServiceAccount("", API_KEY);
-let mockRef: VertexMockServer | null = null;
-const credentialsFor = (m: VertexMockServer) => JSON.stringify({ ...account.json, token_uri: m.tokenUrl });
-const configure = (s: ProviderSettings): ProviderSettings => ({
-  ...s,
-  extra: { credentials: credentialsFor(mockRef!), project: "proj-1", location: "us-east5" },
-});
-
-runProviderContract({
-  label: "vertexaianthropic",
-  provider: vertexaianthropic,
-  startMock: () => {
-    mockRef = startVertexMock({ publicKey: account.publicKey, clientEmail: account.clientEmail });
-    return mockRef;
-  },
-  configure,
-  chatPath: (model) => `/v1/projects/proj-1/locations/us-east5/publishers/anthropic/models/${model}:rawPredict`,
-  modelOf: (r) => r.path.match(/\/models\/([^/:]+):/)?.[1],
-  credentialOf: (r) => r.headers["authorization"],
-  // input 12 + cache write 2 + cache read 4 (SPEC §5.4.1)
-  cachePromptTokens: 18,
-  cacheWriteTokens: 2,
-  errorStatuses: [400, 401, 403, 404, 413, 429, 500, 529],
-  retryHint: false,
-});
+const { account, credentialsFor } = createVertexFixture(API_KEY);
 
 describe("vertexaianthropic specifics", () => {
   test("/v1/messages pass-through: model moves to the URL, anthropic_version goes in the body, streamRawPredict for SSE", async () => {

@@ -4,6 +4,7 @@
  * that dies is not trusted again: inserts fall back to `fallback` (this thread), so rows are never stranded.
  */
 import { logger } from "../../platform/logger";
+import { isCompiledBinary } from "../../platform/runtime";
 
 const log = logger("usage-writer");
 
@@ -18,7 +19,7 @@ export interface UsageInserter {
  * folder (src/); from source it sits beside this file.
  */
 function workerUrl(): string {
-  return Bun.main.startsWith("/$bunfs/")
+  return isCompiledBinary()
     ? "./services/governance/sqlite-usage-worker.ts"
     : new URL("./sqlite-usage-worker.ts", import.meta.url).href;
 }

@@ -8,7 +8,7 @@
  */
 import { Database, type SQLQueryBindings } from "bun:sqlite";
 import { lowerThreadPriority } from "../../platform/engine";
-import { fromUsageLine, SQLITE_INSERT_SQL, SQLITE_INSERT_WIDTH, sqliteInsertValues } from "./usage-insert";
+import { fromUsageLine, insertSqliteRows } from "./usage-insert";
 
 declare const self: Worker;
 
@@ -16,7 +16,10 @@ type Message = { type: "open"; path: string } | { type: "insert"; id: number; li
 
 let db: Database | null = null;
 
-self.onmessage = (event: MessageEvent<Message>) => {
+/** Runs a statement (bun:sqlite caches the prepared form per text) and returns its rows. */
+const run = (sql: string, params: unknown[]): unknown[] => db!.query(sql).all(...(params as SQLQueryBindings[]));
+
+self.onmessage = async (event: MessageEvent<Message>) => {
   const msg = event.data;
   if (msg.type === "open") {
     // Inserts yield the CPU to the threads serving requests; rows wait safely in the journal meanwhile.
@@ -35,12 +38,16 @@ self.onmessage = (event: MessageEvent<Message>) => {
   }
   try {
     if (!db) throw new Error("usage worker: database not open");
-    const insert = db.query(SQLITE_INSERT_SQL);
-    const values = sqliteInsertValues(msg.lines.split("\n").map(fromUsageLine)) as SQLQueryBindings[];
-    db.transaction(() => {
-      for (let i = 0; i < values.length; i += SQLITE_INSERT_WIDTH)
-        insert.run(...values.slice(i, i + SQLITE_INSERT_WIDTH));
-    })();
+    const rows = msg.lines.split("\n").map(fromUsageLine);
+    // Every await below resolves synchronously (bun:sqlite), so no other message runs inside this transaction.
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      await insertSqliteRows(rows, run);
+      db.exec("COMMIT");
+    } catch (err) {
+      db.exec("ROLLBACK");
+      throw err;
+    }
     self.postMessage({ id: msg.id, ok: true });
   } catch (err) {
     self.postMessage({ id: msg.id, ok: false, message: err instanceof Error ? err.message : String(err) });

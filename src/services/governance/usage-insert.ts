@@ -1,10 +1,18 @@
 /**
  * Idempotent INSERTs of usage rows for both dialects (raw SQL: drizzle's builder costs more per row than the insert
  * itself at tens of thousands of rows per second). `ON CONFLICT (id) DO NOTHING` makes journal replay and retried
- * flushes safe.
+ * flushes safe. The rows a statement actually inserted are added to the hourly rollups in the same transaction
+ * (rollups/write.ts), so a replayed row is never counted twice.
  */
 import type { RawExec, Store } from "../../db/client";
 import type { usageLogs } from "../../db/schema/pg";
+import {
+  pgInsertWithRollups,
+  RollupBatch,
+  SQLITE_DIRTY_SQL,
+  SQLITE_ROLLUP_UPSERT_SQL,
+  sqliteRollupParams,
+} from "../rollups/write";
 
 /** A usage row as the writer takes it; `id` (a time-ordered UUID, see timeOrderedUuid) makes replay idempotent. */
 export type UsageRowInsert = typeof usageLogs.$inferInsert;
@@ -33,16 +41,41 @@ const COLUMNS: ReadonlyArray<readonly [string, keyof UsageRowInsert, Kind]> = [
   ["attempts", "attempts", "int"],
   ["end_user_id", "endUserId", "text"],
   ["team_id", "teamId", "text"],
+  ["latency_ms", "latencyMs", "int"],
+  ["ttfb_ms", "ttfbMs", "int"],
 ];
 const WIDTH = COLUMNS.length;
 const COLUMN_LIST = COLUMNS.map(([c]) => `"${c}"`).join(", ");
+/** The quoted column list every usage insert names, in the order of sqliteInsertValues (bulk loaders reuse it). */
+export const USAGE_INSERT_COLUMNS = COLUMN_LIST;
 
 /**
  * SQLite: one single-row INSERT, prepared once and run per row inside the batch's transaction (batches come in every
- * size, and preparing a many-row text per size costs more than the inserts). Also what the usage worker runs.
+ * size, and preparing a many-row text per size costs more than the inserts). Also what the usage worker runs. It
+ * returns a row exactly when the row was inserted (a conflict returns none).
  */
-export const SQLITE_INSERT_SQL = `INSERT INTO usage_logs (${COLUMN_LIST}) VALUES (${COLUMNS.map(() => "?").join(",")}) ON CONFLICT (id) DO NOTHING`;
+export const SQLITE_INSERT_SQL = `INSERT INTO usage_logs (${COLUMN_LIST}) VALUES (${COLUMNS.map(() => "?").join(",")}) ON CONFLICT (id) DO NOTHING RETURNING 1`;
 export const SQLITE_INSERT_WIDTH = WIDTH;
+export { SQLITE_DIRTY_SQL, SQLITE_ROLLUP_UPSERT_SQL, sqliteRollupParams };
+
+/**
+ * SQLite, inside the batch's transaction: inserts `rows` through `run` (a statement runner returning its result
+ * rows), then adds the inserted ones to the rollups. Synchronous runners (the usage worker's prepared statements)
+ * and the store's asynchronous one both fit.
+ */
+export async function insertSqliteRows(
+  rows: UsageRowInsert[],
+  run: (sql: string, params: unknown[]) => unknown[] | Promise<unknown[]>,
+): Promise<void> {
+  const values = sqliteInsertValues(rows);
+  const batch = new RollupBatch();
+  for (let i = 0; i < rows.length; i++) {
+    const inserted = await run(SQLITE_INSERT_SQL, values.slice(i * WIDTH, (i + 1) * WIDTH));
+    if (inserted.length > 0) batch.add(rows[i]!);
+  }
+  for (const group of batch.sorted()) await run(SQLITE_ROLLUP_UPSERT_SQL, sqliteRollupParams(group));
+  for (const hour of batch.hours()) await run(SQLITE_DIRTY_SQL, [hour]);
+}
 
 /** Every row's parameters of SQLITE_INSERT_SQL, flattened into one array. */
 export function sqliteInsertValues(rows: UsageRowInsert[]): unknown[] {
@@ -93,12 +126,13 @@ export function fromJournal<R extends UsageRowInsert>(row: R): R {
 const PG_TYPES: Record<Kind, string> = { text: "text", int: "bigint", ts: "jsonb", bool: "boolean" };
 
 /**
- * Postgres: a chunk of usage lines goes as ONE jsonb parameter, unpacked by jsonb_to_recordset. The server parses
+ * Postgres: a chunk of usage lines goes as ONE jsonb parameter, unpacked by jsonb_to_recordset (the rows only; the
+ * writer's statement adds the rollups, below). The server parses
  * the JSON; this process only joins the lines it already has, where binding twenty parameters per row cost it far
  * more. The timestamp is epoch milliseconds (an ISO string in journals written before that). The parameter is typed
  * text (`::text::jsonb`): Bun's driver would encode a string bound to a jsonb parameter as a JSON string.
  */
-const PG_INSERT_FROM_LINES = (() => {
+export const PG_INSERT_ROWS_SQL = (() => {
   const field = (key: string) => `x."${key}"`;
   const select = COLUMNS.map(([, key, kind]) => {
     if (kind === "ts")
@@ -110,12 +144,11 @@ const PG_INSERT_FROM_LINES = (() => {
   return `INSERT INTO usage_logs (${COLUMN_LIST}) SELECT ${select.join(", ")} FROM jsonb_to_recordset($1::text::jsonb) AS x(${record}) ON CONFLICT (id) DO NOTHING`;
 })();
 
+/** PG_INSERT_ROWS_SQL with the rollups of the rows it inserts (what the writer runs). */
+const PG_INSERT_FROM_LINES = pgInsertWithRollups(PG_INSERT_ROWS_SQL);
+
 /** Lines per Postgres statement (a few hundred kB of JSON). */
 const PG_CHUNK_LINES = 1000;
-
-async function insertSqliteValues(exec: RawExec, values: unknown[]): Promise<void> {
-  for (let i = 0; i < values.length; i += WIDTH) await exec(SQLITE_INSERT_SQL, values.slice(i, i + WIDTH));
-}
 
 async function insertPgLines(exec: RawExec, lines: string[]): Promise<void> {
   for (let i = 0; i < lines.length; i += PG_CHUNK_LINES) {
@@ -131,18 +164,21 @@ async function insertPgLines(exec: RawExec, lines: string[]): Promise<void> {
 export async function insertUsageLines(store: Store, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
   if (store.dialect === "sqlite") {
-    const values = sqliteInsertValues(lines.map(fromUsageLine));
-    await store.rawTx((exec) => insertSqliteValues(exec, values));
+    const rows = lines.map(fromUsageLine);
+    await store.rawTx((exec) => insertSqliteRows(rows, exec));
     return;
   }
   await insertPgLines((statement, params) => store.query(statement, params), lines);
 }
 
-/** Inserts rows idempotently through `exec`, inside the caller's transaction (the otari import's batches). */
+/**
+ * Inserts rows idempotently through `exec`, inside the caller's transaction (the otari import's batches), with their
+ * rollups as the writer adds them.
+ */
 export function insertUsageRows(dialect: Store["dialect"], exec: RawExec, rows: UsageRowInsert[]): Promise<void> {
   if (rows.length === 0) return Promise.resolve();
   return dialect === "sqlite"
-    ? insertSqliteValues(exec, sqliteInsertValues(rows))
+    ? insertSqliteRows(rows, exec)
     : insertPgLines(
         exec,
         rows.map((row) => toUsageLine(row)),

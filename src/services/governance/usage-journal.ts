@@ -21,6 +21,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { canMapFiles, mapFileShared } from "../../platform/runtime";
 
 export interface Journal {
   /** Stable identity of this journal (created with the first journal at this path). */
@@ -80,11 +81,7 @@ function mappedFile(path: string): ActiveFile {
   };
   resize(size);
   // A Buffer over the mapping: its write() encodes in place, without a view or a result object per line.
-  const mapBuffer = () => {
-    const m = Bun.mmap(path, { shared: true });
-    return Buffer.from(m.buffer, m.byteOffset, m.byteLength);
-  };
-  let map = mapBuffer();
+  let map = mapFileShared(path);
   return {
     append(line) {
       // A UTF-8 line is at most 3 bytes per UTF-16 unit, plus the newline.
@@ -92,7 +89,7 @@ function mappedFile(path: string): ActiveFile {
       if (used + worst > size) {
         while (used + worst > size) size *= 2;
         resize(size);
-        map = mapBuffer();
+        map = mapFileShared(path);
       }
       used += map.write(line, used);
       map[used++] = 10;
@@ -108,7 +105,7 @@ function mappedFile(path: string): ActiveFile {
 }
 
 /** Whether lines go into a shared mapping (no fsync asked, and this Bun can map files). */
-const canMap = (fsync: boolean) => !fsync && typeof Bun.mmap === "function" && process.platform !== "win32";
+const canMap = (fsync: boolean) => !fsync && canMapFiles();
 
 export function openJournal(path: string, fsync: boolean): Journal {
   mkdirSync(dirname(path), { recursive: true });

@@ -12,7 +12,9 @@
  * therefore re-read rows that were already committed: inserts are idempotent (`ON CONFLICT (id) DO NOTHING`).
  */
 import type { Store } from "../../db/client";
+import type { FlushEvent } from "../../metrics/registry";
 import { logger } from "../../platform/logger";
+import { sleep } from "../../platform/runtime";
 import { openJournal, readJournalLines, type Journal } from "./usage-journal";
 import type { UsageInserter } from "./sqlite-usage-inserter";
 import type { SpendStamp } from "./budget-ledger";
@@ -31,16 +33,7 @@ export type { UsageRowInsert } from "./usage-insert";
 
 const log = logger("usage-writer");
 
-/** What one flush did, for the `gateway_usage_log_*` metrics (SPEC §12). */
-export interface FlushEvent {
-  writer: "single" | "batch";
-  result: "ok" | "error";
-  /** Rows in the attempt (the batch-size histogram). */
-  rows: number;
-  written: number;
-  dropped: number;
-  durationSeconds: number;
-}
+export type { FlushEvent } from "../../metrics/registry";
 
 export interface UsageWriterOptions {
   store: Store;
@@ -368,7 +361,7 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
       if (timer) clearTimeout(timer);
       await flush(true);
       for (let attempt = 0; attempt < 3 && retry.length; attempt++) {
-        await Bun.sleep(200 * (attempt + 1));
+        await sleep(200 * (attempt + 1));
         await flush(true);
       }
       releaseAwaiting();

@@ -4,12 +4,18 @@
  * completion the request asks for (`choices`: chat's `n`, where the prompt is billed once and every choice writes
  * up to the cap).
  */
+/** Tokens a request is expected to use (the reservation's basis). */
+export interface Estimate {
+  promptTokens: number;
+  outputTokens: number;
+}
+
 export function estimateTokens(
   promptParts: unknown[],
   outputCap: number | null | undefined,
   defaultOutput: number,
   choices: number | null | undefined = 1,
-): { promptTokens: number; outputTokens: number } {
+): Estimate {
   let chars = 0;
   for (const part of promptParts) {
     if (part === undefined || part === null) continue;

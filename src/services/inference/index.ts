@@ -1,7 +1,7 @@
 /**
- * The inference runtime: routing, hot-path caches, the governance engine and the endpoint services, wired once.
- * Timers (sweeps, change feed) start with `start()`; `close()` cuts streams still running, then flushes spend and
- * usage (graceful shutdown).
+ * The standalone inference runtime: routing, hot-path caches, the governance engine and the pipeline with the
+ * standalone policy, wired once. Timers (sweeps, change feed) start with `start()`; `close()` cuts streams still
+ * running, then flushes spend and usage (graceful shutdown).
  */
 import type { Config } from "../../config/load";
 import { logger } from "../../platform/logger";
@@ -15,15 +15,13 @@ import {
   type UsageRowInsert,
 } from "../governance";
 import type { PricingService } from "../pricing";
-import { createAdmissions } from "./admission";
-import { createChatService } from "./chat";
-import { createEmbeddingsService, createModerationsService } from "./embeddings";
-import { countMessageTokens, createMessagesService } from "./messages";
+import { countMessageTokens } from "./endpoints";
 import { createModelsService } from "./models";
+import { createPipeline } from "./pipeline/run";
+import { createLiveStreams } from "./pipeline/sse-pump";
 import { createPriceBook } from "./prices";
-import { createResponsesService } from "./responses";
 import { createRouter } from "./routing";
-import { createLiveStreams } from "./sse-pump";
+import { createStandalonePolicy } from "./standalone/policy";
 import { createUsageGuard } from "./usage-guard";
 import { createUserDirectory } from "./user-directory";
 import { createToolBackends, type ToolBackends } from "../../tools/index";
@@ -112,35 +110,36 @@ export function createInference(o: InferenceOptions) {
   };
   for (const topic of ["keys", "users", "budgets", "pricing"] as const) feed.subscribe(topic, () => invalidate(topic));
 
-  const admissions = createAdmissions({
-    router,
-    users,
-    prices,
-    ledger,
-    limiter,
-    usage,
-    now,
-    checkUsage: createUsageGuard(hooks.onUsageAnomaly),
-    onSettled: hooks.onSettled,
-    settings: {
-      requirePricing: config.require_pricing,
-      rejectUserMismatch: config.reject_user_mismatch,
-      defaultOutputTokens: config.budget_estimate_default_output_tokens,
-      rateLimitRpm: config.rate_limit_rpm ?? null,
-      rateLimitTpm: config.rate_limit_tpm ?? null,
-      budgetsEnabled: config.budget_strategy !== "disabled",
-      fallback: { retries: config.routing.retries, deadlineMs: config.routing.deadline_ms },
-    },
-  });
   const streaming = {
     keepaliveMs: config.streaming_keepalive_interval_ms,
     drainMs: config.stream_drain_timeout_ms,
     onDisconnect: hooks.onStreamDisconnect,
     live: createLiveStreams(),
   };
-  const defaultOut = config.budget_estimate_default_output_tokens;
   const backends = o.tools ?? createToolBackends(toolSettingsOf(config), (m) => log.warn(m));
-  const tools = createGatewayTools({ backends, config, prices });
+  const checkUsage = createUsageGuard(hooks.onUsageAnomaly);
+  const policy = createStandalonePolicy(
+    {
+      router,
+      users,
+      prices,
+      ledger,
+      limiter,
+      usage,
+      now,
+      onSettled: hooks.onSettled,
+      settings: {
+        requirePricing: config.require_pricing,
+        rejectUserMismatch: config.reject_user_mismatch,
+        defaultOutputTokens: config.budget_estimate_default_output_tokens,
+        rateLimitRpm: config.rate_limit_rpm ?? null,
+        rateLimitTpm: config.rate_limit_tpm ?? null,
+        budgetsEnabled: config.budget_strategy !== "disabled",
+        fallback: { retries: config.routing.retries, deadlineMs: config.routing.deadline_ms },
+      },
+    },
+    createGatewayTools({ backends, config, prices }),
+  );
 
   let sweepTimer: ReturnType<typeof setInterval> | null = null;
   const sweep = async () => {
@@ -156,12 +155,9 @@ export function createInference(o: InferenceOptions) {
     router,
     ledger,
     usage,
-    chat: createChatService(admissions, streaming, defaultOut, tools),
-    messages: createMessagesService(admissions, streaming, tools),
+    /** Serves every inference endpoint (src/services/inference/endpoints) for a caller. */
+    pipeline: createPipeline({ policy, streaming, checkUsage }),
     countTokens: countMessageTokens,
-    responses: createResponsesService(admissions, streaming, defaultOut, tools),
-    embeddings: createEmbeddingsService(admissions),
-    moderations: createModerationsService(admissions),
     models: createModelsService({
       router,
       pricing: o.pricing,

@@ -14,6 +14,7 @@ import {
   getProvider,
   parseModelSelector,
 } from "../../providers/registry";
+import { type Capability, requireCapability } from "../../providers/capabilities";
 import type { Provider, ProviderSettings } from "../../providers/types";
 
 const log = logger("routing");
@@ -45,7 +46,13 @@ export interface Route extends Omit<Target, "deployments"> {
   deployment: Deployment;
   /** How many deployments the target has. */
   siblings: number;
+  /** The target it was picked from (its price is the target's). */
+  target: Target;
 }
+
+/** The route's adapter as having `capability`, or the 400 naming the provider as the client selected it. */
+export const providerFor = <C extends Capability>(route: Route, capability: C) =>
+  requireCapability(route.provider, capability, route.providerName);
 
 export interface Plan {
   /** The alias the selector named, if any. */
@@ -68,6 +75,16 @@ export interface Router {
   configured(): string[];
   /** Configured aliases and their first target's selector (for /v1/models). */
   aliases(): { name: string; target: string }[];
+  /** Every configured provider and each one used since start, with its deployments' health in this process. */
+  health(): ProviderHealth[];
+}
+
+/** A provider's deployments as routing sees them (credentials left out). */
+export interface ProviderHealth {
+  name: string;
+  /** The registry key it resolves to; null when the name is not a known provider. */
+  kind: string | null;
+  deployments: { apiBase: string; weight: number; failuresInARow: number; cooledUntil: number | null }[];
 }
 
 /** A weighted random choice. */
@@ -157,7 +174,7 @@ export function createRouter(config: Config, version: string): Router {
     const ready = live.length > 1 && avoid ? live.filter((d) => d !== avoid) : live;
     const chosen =
       ready.length === 0 ? deployments.reduce((a, b) => (b.cooledUntil < a.cooledUntil ? b : a)) : weighted(ready);
-    return { ...rest, settings: chosen.settings, deployment: chosen, siblings: deployments.length };
+    return { ...rest, settings: chosen.settings, deployment: chosen, siblings: deployments.length, target: t };
   }
 
   // Plans are immutable (deployment health lives in the shared Deployment objects), so each selector is resolved
@@ -199,5 +216,28 @@ export function createRouter(config: Config, version: string): Router {
     },
     configured: () => instances,
     aliases: () => [...aliasTargets].map(([name, chain]) => ({ name, target: chain[0]! })),
+    health() {
+      const now = Date.now();
+      const names = [...new Set([...instances, ...providers.keys()])];
+      return names.map((name) => {
+        let resolved: { deployments: Deployment[] } | null = null;
+        try {
+          resolved = resolve(name);
+        } catch {
+          // An entry whose provider type is unknown: listed, with nothing to route to.
+        }
+        const entry = config.providers[name];
+        return {
+          name,
+          kind: canonicalProviderName(entry?.provider_type ?? name),
+          deployments: (resolved?.deployments ?? []).map((d) => ({
+            apiBase: d.settings.apiBase,
+            weight: d.weight,
+            failuresInARow: d.failures,
+            cooledUntil: d.cooledUntil > now ? d.cooledUntil : null,
+          })),
+        };
+      });
+    },
   };
 }

@@ -405,9 +405,9 @@ async function importUsage(
   // holds the indexes (256 MB) and checkpoints every 40 MB instead of 4 MB halve the import's time. This connection only.
   if (target?.dialect === "sqlite" && !o.dryRun)
     await target.exec("PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 10000;");
-  // Postgres takes two batches at once, on two connections (each its own transaction): one is written while the
-  // next is read and converted. SQLite has one writer.
-  const parallel = target?.dialect === "pg" ? 2 : 1;
+  // One batch written at a time, while the next is read and converted: a batch's transaction also adds its rows to
+  // the hourly rollups, and two such transactions touching the same rollup rows in different orders deadlock.
+  const parallel = 1;
   const writing: Promise<void>[] = [];
   let done = 0;
   try {

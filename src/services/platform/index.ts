@@ -1,19 +1,24 @@
 /**
- * The platform-mode runtime (SPEC §10): the platform client, the usage reporter and the inference services,
- * wired once from Config. `close()` flushes the usage retry queue (graceful shutdown).
+ * The platform-mode runtime (SPEC §10): the platform client, the usage reporter and the inference pipeline with
+ * platform mode's policy, wired once from Config. `close()` flushes the usage retry queue (graceful shutdown).
  */
 import type { Config } from "../../config/load";
-import { createLiveStreams } from "../inference/sse-pump";
+import { chat, messages, responses } from "../inference/endpoints";
+import { createPipeline, type Pipeline } from "../inference/pipeline/run";
+import { createLiveStreams } from "../inference/pipeline/sse-pump";
 import { createUsageGuard } from "../inference/usage-guard";
 import { createGatewayTools, toolSettingsOf } from "../inference/tool-loop";
 import { createToolBackends, type ToolBackends } from "../../tools/index";
 import { createPlatformClient, type PlatformClient } from "./client";
-import { createPlatformInference, type PlatformInference } from "./inference";
+import { createPlatformPolicy } from "./policy";
 import { createUsageReporter, type UsageReporter } from "./usage-reporter";
 
 export type { PlatformClient } from "./client";
-export type { PlatformInference } from "./inference";
 export type { UsageReporter } from "./usage-reporter";
+export { bearerToken } from "./policy";
+
+/** The inference endpoints platform mode serves (docs/behaviour/platform-mode.md#activation). */
+export const PLATFORM_ENDPOINTS = [chat, messages, responses] as const;
 
 export interface PlatformRuntimeOptions {
   version: string;
@@ -31,7 +36,8 @@ export interface PlatformRuntimeOptions {
 export interface PlatformRuntime {
   client: PlatformClient;
   reporter: UsageReporter;
-  inference: PlatformInference;
+  /** Serves the platform's endpoints for a caller's token (bearerToken). */
+  pipeline: Pipeline<string>;
   /** SSE responses still being relayed. */
   streamsInFlight(): number;
   /** Cuts streams still in flight, delivers queued usage reports (up to `timeoutMs`), then stops the retry timer. */
@@ -59,15 +65,18 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
     onDropped: o.onUsageDropped,
   });
   const backends = o.tools ?? createToolBackends(toolSettingsOf(config));
-  const inference = createPlatformInference({
+  const policy = createPlatformPolicy({
     client,
     reporter,
     version: o.version,
     firstChunkTimeoutMs: p.streaming_first_chunk_timeout_ms,
     firstChunkTimeoutMsToolLoop: p.streaming_first_chunk_timeout_ms_tool_loop,
     tools: createGatewayTools({ backends, config }),
-    checkUsage: createUsageGuard(o.onUsageAnomaly),
     upstreamLimits: { maxBodyBytes: config.upstream_max_body_bytes, maxEventBytes: config.upstream_max_event_bytes },
+  });
+  const pipeline = createPipeline({
+    policy,
+    checkUsage: createUsageGuard(o.onUsageAnomaly),
     streaming: {
       keepaliveMs: config.streaming_keepalive_interval_ms,
       drainMs: config.stream_drain_timeout_ms,
@@ -78,7 +87,7 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
   return {
     client,
     reporter,
-    inference,
+    pipeline,
     streamsInFlight: () => live.size(),
     async close(timeoutMs) {
       // Streams still running after the grace are cut, so their usage reports are queued before the flush.

@@ -6,6 +6,7 @@
  * Nothing is lost without a log line and a count.
  */
 import { logger } from "../../platform/logger";
+import { sleep } from "../../platform/runtime";
 import type { UsageReport, UsageSendResult } from "./client";
 
 const log = logger("platform-usage");
@@ -133,7 +134,7 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
   async function quickTries(report: UsageReport): Promise<void> {
     for (let attempt = 1; attempt <= o.maxAttempts; attempt++) {
       if (await sendOnce(report)) return;
-      if (attempt < o.maxAttempts) await Bun.sleep(jitter(baseDelay * 2 ** (attempt - 1)));
+      if (attempt < o.maxAttempts) await sleep(jitter(baseDelay * 2 ** (attempt - 1)));
     }
     enqueue(report);
   }
@@ -158,7 +159,7 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
         const results = await within(Promise.all(batch.map(sendOnce)), left());
         const failed = results ? batch.filter((_, i) => !results[i]) : batch;
         queue.unshift(...failed);
-        if (failed.length === batch.length) await Bun.sleep(Math.max(0, Math.min(baseDelay, left())));
+        if (failed.length === batch.length) await sleep(Math.max(0, Math.min(baseDelay, left())));
       }
       flushing = false;
       schedule();

@@ -6,19 +6,11 @@
  */
 import type { Config } from "../../../config/load";
 import { logger } from "../../../platform/logger";
+import type { EndpointInfo } from "../../../services/inference/pipeline/endpoint";
 
 const log = logger("prompts");
 
-/** The fields of a request body that carry prompt text, by endpoint. */
-const PROMPT_FIELDS: Record<string, readonly string[]> = {
-  "/v1/chat/completions": ["messages"],
-  "/v1/messages": ["system", "messages"],
-  "/v1/responses": ["instructions", "input"],
-  "/v1/embeddings": ["input"],
-  "/v1/moderations": ["input"],
-};
-
-export type PromptLogger = (endpoint: string, body: Record<string, unknown>) => void;
+export type PromptLogger = (endpoint: EndpointInfo, body: { model: string }) => void;
 
 /** True when prompt logging is switched on by config (both settings). */
 export const promptLoggingEnabled = (config: Pick<Config, "log_prompts" | "log_level">): boolean =>
@@ -36,8 +28,9 @@ export function createPromptLogger(config: Pick<Config, "log_prompts" | "log_lev
   }
   if (!promptLoggingEnabled(config)) return () => undefined;
   return (endpoint, body) => {
-    const fields: Record<string, unknown> = { endpoint, model: body.model };
-    for (const name of PROMPT_FIELDS[endpoint] ?? []) if (body[name] !== undefined) fields[name] = body[name];
+    const fields: Record<string, unknown> = { endpoint: endpoint.path, model: body.model };
+    const read = body as Record<string, unknown>;
+    for (const name of endpoint.promptFields) if (read[name] !== undefined) fields[name] = read[name];
     log.debug("prompt", fields);
   };
 }

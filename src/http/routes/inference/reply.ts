@@ -1,8 +1,7 @@
 /** Turns a service Reply into a Response; every inference route carries the request id. */
 import { badRequest } from "../../../core/errors";
-import { rawTextOf } from "../../../core/wire/raw-text";
 import { currentRequestId, requestIdFrom } from "../../../platform/request-context";
-import type { Reply } from "../../../services/inference/reply";
+import type { Reply } from "../../../services/inference/pipeline/reply";
 import { takeSetHeaders } from "../../set-headers";
 
 /** The Response for a Reply, carrying the app's headers from `set` (see set-headers.ts) under the reply's own. */
@@ -17,7 +16,7 @@ export function toResponse(
   if (reply.kind === "stream") return new Response(reply.body, { status: 200, headers });
   headers["content-type"] = "application/json";
   // An upstream body passed through unchanged goes out as the upstream's own bytes.
-  return new Response(rawTextOf(reply.body) ?? JSON.stringify(reply.body), { status: 200, headers });
+  return new Response(reply.raw ?? JSON.stringify(reply.body), { status: 200, headers });
 }
 
 /** The request id the app bound to this request (see src/platform/request-context.ts). */

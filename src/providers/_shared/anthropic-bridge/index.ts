@@ -1,5 +1,6 @@
 import type { AnthropicEvent, AnthropicMessage, AnthropicRequest } from "../../../core/wire/index.ts";
-import type { CallOptions, Provider, ProviderResult, ProviderSettings, ProviderStream } from "../../types.ts";
+import type { Capable } from "../../capabilities.ts";
+import type { CallOptions, ProviderResult, ProviderSettings, ProviderStream } from "../../types.ts";
 import { mapStream } from "../stream.ts";
 import { createAnthropicEventEncoder } from "./events.ts";
 import { anthropicToCanonical } from "./request.ts";
@@ -11,20 +12,20 @@ export { anthropicToCanonical, blocksText } from "./request.ts";
 export { createAnthropicEventEncoder } from "./events.ts";
 export { parseToolInput, toAnthropicMessage, toAnthropicUsage } from "./response.ts";
 
-type ChatCapable = Pick<Provider, "chat" | "chatStream">;
-
 export async function messagesViaChat(
-  provider: ChatCapable,
+  provider: Pick<Capable<"chat">, "chat">,
   req: AnthropicRequest,
   settings: ProviderSettings,
   options?: CallOptions,
 ): Promise<ProviderResult<AnthropicMessage>> {
   const result = await provider.chat({ ...anthropicToCanonical(req), stream: false }, settings, options);
-  return { ...result, body: toAnthropicMessage(result.body, result.usage) };
+  // A new body: the chat answer's `raw` text does not describe it.
+  const { status, headers, usage } = result;
+  return { body: toAnthropicMessage(result.body, usage), usage, status, headers };
 }
 
 export async function messagesStreamViaChat(
-  provider: ChatCapable,
+  provider: Pick<Capable<"stream">, "chatStream">,
   req: AnthropicRequest,
   settings: ProviderSettings,
   options?: CallOptions,

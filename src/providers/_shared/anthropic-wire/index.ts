@@ -5,7 +5,8 @@ import {
   GATEWAY_ONLY_FIELDS,
   anthropicMessageSchema,
 } from "../../../core/wire/index.ts";
-import type { CallOptions, Provider, ProviderCapabilities, ProviderModel, ProviderSettings } from "../../types.ts";
+import type { Capable } from "../../capabilities.ts";
+import type { CallOptions, ProviderModel, ProviderSettings } from "../../types.ts";
 import { type UpstreamRequest, requestJson } from "../http.ts";
 import type { JsonObject } from "../openai-chat.ts";
 import { openEventStream } from "../stream.ts";
@@ -21,7 +22,6 @@ import { toAnthropicRequest } from "./to-anthropic.ts";
 
 export interface AnthropicEndpoint {
   name: string;
-  capabilities?: Partial<ProviderCapabilities>;
   /** URL of a Messages call for `model` (Vertex puts the model and the stream flavour in the URL). */
   messagesUrl(settings: ProviderSettings, model: string, stream: boolean): string | Promise<string>;
   /** Auth and version headers; may fetch (Vertex exchanges a service-account JWT for an access token). */
@@ -59,17 +59,8 @@ export function toPassthroughBody(req: AnthropicRequest, stream: boolean): JsonO
   return body;
 }
 
-const CAPABILITIES: ProviderCapabilities = {
-  chat: true,
-  stream: true,
-  embeddings: false,
-  moderations: false,
-  responses: false,
-  models: false,
-  messagesPassthrough: true,
-};
-
-export function createAnthropicWireProvider(endpoint: AnthropicEndpoint): Provider {
+/** Chat and /v1/messages (JSON and stream) on every host; model listing where the host has one. */
+export function createAnthropicWireProvider(endpoint: AnthropicEndpoint): Capable<"chat" | "stream"> {
   const adapt = endpoint.adaptBody ?? ((b: JsonObject) => b);
   async function request(
     s: ProviderSettings,
@@ -82,10 +73,9 @@ export function createAnthropicWireProvider(endpoint: AnthropicEndpoint): Provid
     return { url, body: adapt(body), headers: await endpoint.auth(s, o) };
   }
 
-  const provider: Provider = {
+  const provider: Capable<"chat" | "stream"> = {
     name: endpoint.name,
     wire: "anthropic",
-    capabilities: { ...CAPABILITIES, models: endpoint.listModels !== undefined, ...endpoint.capabilities },
 
     async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
       const { body, jsonTool } = toAnthropicRequest(req, false);

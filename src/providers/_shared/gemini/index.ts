@@ -1,5 +1,6 @@
 import type { AnthropicRequest, ChatRequest } from "../../../core/wire/index.ts";
-import type { CallOptions, Provider, ProviderCapabilities, ProviderSettings } from "../../types.ts";
+import type { Capable } from "../../capabilities.ts";
+import type { CallOptions, ProviderSettings } from "../../types.ts";
 import { messagesStreamViaChat, messagesViaChat } from "../anthropic-bridge/index.ts";
 import { type UpstreamRequest, requestJson } from "../http.ts";
 import { openEventStream } from "../stream.ts";
@@ -18,7 +19,6 @@ export type GeminiMethod = "generateContent" | "streamGenerateContent";
 
 export interface GeminiEndpoint {
   name: string;
-  capabilities?: Partial<ProviderCapabilities>;
   /** URL of `method` for `model`, without query (the stream URL gets `?alt=sse`). */
   modelUrl(settings: ProviderSettings, model: string, method: GeminiMethod): string | Promise<string>;
   /** Auth headers; may fetch (Vertex exchanges a service-account JWT for an access token). */
@@ -30,17 +30,8 @@ export { toGeminiBody, splitToolCallId } from "./request.ts";
 export { fromGeminiResponse, fromGeminiUsage, finishReasonFromGemini } from "./response.ts";
 export { toGeminiSchema } from "./json-schema.ts";
 
-const CAPABILITIES: ProviderCapabilities = {
-  chat: true,
-  stream: true,
-  embeddings: false,
-  moderations: false,
-  responses: false,
-  models: false,
-  messagesPassthrough: false,
-};
-
-export function createGeminiWireProvider(endpoint: GeminiEndpoint): Provider {
+/** Chat and /v1/messages (translated) over generateContent; hosts add what else they serve (AI Studio: embeddings). */
+export function createGeminiWireProvider(endpoint: GeminiEndpoint): Capable<"chat" | "stream"> {
   async function request(
     s: ProviderSettings,
     o: CallOptions,
@@ -52,10 +43,9 @@ export function createGeminiWireProvider(endpoint: GeminiEndpoint): Provider {
     return { url, body: toGeminiBody(req), headers: await endpoint.auth(s, o), mapError: googleHttpError };
   }
 
-  const provider: Provider = {
+  const provider: Capable<"chat" | "stream"> = {
     name: endpoint.name,
     wire: "openai",
-    capabilities: { ...CAPABILITIES, ...endpoint.capabilities },
 
     async chat(req: ChatRequest, s: ProviderSettings, o: CallOptions = {}) {
       const up = await request(s, o, req, "generateContent");

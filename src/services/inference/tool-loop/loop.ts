@@ -57,11 +57,12 @@ export async function runJsonLoop<Req, Body, Ev>(o: JsonLoopOptions<Req, Body, E
     turns.push(result.body);
     const calls = protocol.calls(result.body);
     const owned = calls.filter((c) => runner.owns(c.name));
-    const done = (body: Body): ProviderResult<Body> => ({
-      ...result,
-      body: protocol.finalize(body, turns),
-      usage: runner.tally.usage,
-    });
+    const done = (body: Body): ProviderResult<Body> => {
+      const out = protocol.finalize(body, turns);
+      // The round's upstream text still describes the answer only when the answer is that round's body unchanged.
+      const raw = out === result.body ? result.raw : undefined;
+      return { body: out, usage: runner.tally.usage, status: result.status, headers: result.headers, raw };
+    };
     if (owned.length === 0) return done(result.body);
     if (owned.length < calls.length) {
       // Foreign calls: the client runs its tools. The gateway's own calls still run (results discarded, as the

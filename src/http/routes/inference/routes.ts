@@ -1,0 +1,102 @@
+/**
+ * Each inference endpoint as a route: its descriptor (src/services/inference/endpoints) paired with its request
+ * schemas (schemas.ts) and OpenAPI summary. A route mounts itself on the inference module (index.ts), so the module
+ * registers a list of them without knowing their types.
+ */
+import type { AnyElysia } from "elysia";
+import type { z } from "zod";
+import { chat, embeddings, messages, moderations, responses } from "../../../services/inference/endpoints";
+import type { Endpoint, EndpointInfo } from "../../../services/inference/pipeline/endpoint";
+import type { Pipeline } from "../../../services/inference/pipeline/run";
+import type { RouteSchema } from "../../fast-schema";
+import type { PromptLogger } from "./prompt-log";
+import { requestIdOf, requireModel, toResponse } from "./reply";
+import {
+  chatBody,
+  embeddingsBody,
+  messagesBody,
+  moderationQuery,
+  moderationResponse,
+  moderationsBody,
+  responsesBody,
+} from "./schemas";
+
+/** What a mounted route calls. */
+export interface RouteDeps<I> {
+  pipeline: () => Pipeline<I>;
+  logPrompt: PromptLogger;
+}
+
+/** The context a route's handler reads (the `identity` is the auth plugin's, src/http/plugins/auth.ts). */
+interface HandlerContext<I, In, Q> {
+  body: In;
+  query: Q;
+  request: Request;
+  identity: I;
+  set: { headers: Record<string, string | number | undefined> };
+}
+
+/** The one Elysia method a route needs, with the handler typed by the route rather than by Elysia's inference. */
+interface Mountable {
+  post(path: string, handler: (context: never) => Promise<Response>, hooks: Record<string, unknown>): unknown;
+}
+
+export interface InferenceRoute {
+  readonly endpoint: EndpointInfo;
+  mount<I>(app: AnyElysia, deps: RouteDeps<I>): void;
+}
+
+export interface RouteSpec<In extends { model: string }, Req, Body, Ev, Q> {
+  endpoint: Endpoint<In, Req, Body, Ev, Q>;
+  body: RouteSchema<z.ZodType<In>>;
+  query?: RouteSchema<z.ZodType<Q>>;
+  /** The 200 body's schema, when the document should carry it. */
+  response?: z.ZodType;
+  summary: string;
+}
+
+/** A POST route for `spec.endpoint`: blank model refused, prompt logged (when on), then the pipeline. */
+export function inferenceRoute<In extends { model: string }, Req, Body, Ev, Q = undefined>(
+  spec: RouteSpec<In, Req, Body, Ev, Q>,
+): InferenceRoute {
+  const { endpoint } = spec;
+  const hooks: Record<string, unknown> = { body: spec.body, detail: { summary: spec.summary } };
+  if (spec.query) hooks.query = spec.query;
+  if (spec.response) hooks.response = { 200: spec.response };
+  return {
+    endpoint,
+    mount<I>(app: AnyElysia, deps: RouteDeps<I>) {
+      const handler = async ({ body, query, request, identity, set }: HandlerContext<I, In, Q>) => {
+        requireModel(body.model);
+        deps.logPrompt(endpoint, body);
+        const requestId = requestIdOf(request);
+        const call = { identity, body, query, requestId, headers: request.headers, signal: request.signal };
+        return toResponse(await deps.pipeline().serve(endpoint, call), requestId, set);
+      };
+      (app as unknown as Mountable).post(endpoint.path, handler, hooks);
+    },
+  };
+}
+
+/** Every inference endpoint, in the order of the API reference. */
+export const INFERENCE_ROUTES: readonly InferenceRoute[] = [
+  inferenceRoute({
+    endpoint: chat,
+    body: chatBody,
+    summary: "OpenAI Chat Completions (JSON or SSE), routed by provider:model",
+  }),
+  inferenceRoute({
+    endpoint: messages,
+    body: messagesBody,
+    summary: "Anthropic Messages API (JSON or SSE), routed by provider:model",
+  }),
+  inferenceRoute({ endpoint: responses, body: responsesBody, summary: "OpenAI Responses API (JSON or SSE)" }),
+  inferenceRoute({ endpoint: embeddings, body: embeddingsBody, summary: "OpenAI Embeddings" }),
+  inferenceRoute({
+    endpoint: moderations,
+    body: moderationsBody,
+    query: moderationQuery,
+    response: moderationResponse,
+    summary: "OpenAI Moderations",
+  }),
+];

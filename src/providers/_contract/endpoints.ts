@@ -1,0 +1,161 @@
+import { describe, expect, test } from "bun:test";
+import { MOCK_USAGE, type MockServer, type RecordedRequest } from "../_mocks/index.ts";
+import type { FailureRoute } from "../_shared/errors.ts";
+import type { Capable } from "../capabilities.ts";
+import type { ProviderSettings } from "../types.ts";
+import {
+  API_KEY,
+  type ContractTarget,
+  type UpstreamPath,
+  VERSION,
+  drain,
+  expectMapped,
+  gatewayError,
+  pathFor,
+} from "./harness.ts";
+
+/**
+ * The endpoints beside chat: embeddings, moderation, the Responses API and model listing. Each block runs when the
+ * adapter has the capability (index.ts skips it otherwise): the happy path with what went upstream, then every
+ * status the provider uses, mapped as the route maps it.
+ */
+
+type Settings = (m: MockServer, over?: Partial<ProviderSettings>) => ProviderSettings;
+
+/** What every upstream call carries: the path, the credential, the gateway's user agent and the custom headers. */
+function expectSent(t: ContractTarget, sent: RecordedRequest | undefined, path: string): void {
+  expect(sent?.path).toBe(path);
+  expect(t.credentialOf(sent!)).toContain(API_KEY);
+  expect(sent?.headers["user-agent"]).toBe(`otari-gateway/${VERSION}`);
+  expect(sent?.headers["x-custom-header"]).toBe("custom-value");
+}
+
+/**
+ * One test per status the provider uses: each call with the mock's `error-<status>` model rejects as mapped. Calls
+ * are thunks, made one at a time: a second promise made up front would reject unobserved while the first is awaited.
+ */
+function statusTests(t: ContractTarget, route: FailureRoute, calls: ((model: string) => Promise<unknown>)[]): void {
+  for (const status of t.errorStatuses)
+    test(`upstream ${status} is mapped (${route} route)`, async () => {
+      for (const call of calls)
+        expectMapped(await gatewayError(call(`error-${status}`)), status, route, t.retryHint ?? true);
+    });
+}
+
+export function embeddingsContract(
+  t: ContractTarget,
+  e: { path: UpstreamPath; promptTokens: number },
+  p: Capable<"embeddings">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("embeddings", () => {
+    test("one vector per input in order, input tokens as usage, and what went upstream", async () => {
+      const m = mock();
+      const res = await p.embed({ model: "embed-a", input: ["first", "second"] }, settingsFor(m));
+      expect(res.status).toBe(200);
+      expect(res.body.data.map((d) => d.index)).toEqual([0, 1]);
+      for (const d of res.body.data) {
+        expect(Array.isArray(d.embedding)).toBe(true);
+        expect((d.embedding as unknown[]).every((x) => typeof x === "number")).toBe(true);
+      }
+      expect(res.usage.promptTokens).toBe(e.promptTokens);
+      expect(res.usage.completionTokens ?? 0).toBe(0);
+      expectSent(t, m.requests.at(-1), pathFor(e.path, "embed-a"));
+    });
+
+    statusTests(t, "passthrough", [(model) => p.embed({ model, input: "x" }, settingsFor(mock()))]);
+  });
+}
+
+export function moderationsContract(
+  t: ContractTarget,
+  e: { path: UpstreamPath },
+  p: Capable<"moderations">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("moderations", () => {
+    test("OpenAI-shaped results with `flagged` per input, and what went upstream", async () => {
+      const m = mock();
+      const res = await p.moderate({ model: "mod-a", input: ["fine", "flag me"] }, settingsFor(m));
+      expect(res.status).toBe(200);
+      expect(res.body.results.map((r) => r.flagged)).toEqual([false, true]);
+      expect(res.body.results[1]?.categories).toMatchObject({ violence: true });
+      expectSent(t, m.requests.at(-1), pathFor(e.path, "mod-a"));
+    });
+
+    statusTests(t, "passthrough", [(model) => p.moderate({ model, input: "x" }, settingsFor(mock()))]);
+  });
+}
+
+export function responsesContract(
+  t: ContractTarget,
+  e: { path: UpstreamPath },
+  p: Capable<"responses">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("Responses API", () => {
+    test("JSON: usage, and the body forwarded without the gateway's fields", async () => {
+      const m = mock();
+      const res = await p.responses(
+        { model: "resp-a", input: "hi", user: "u", max_tool_iterations: 3, truncation: "auto" },
+        settingsFor(m),
+      );
+      expect(res.status).toBe(200);
+      expect(res.usage).toMatchObject({ promptTokens: MOCK_USAGE.prompt, completionTokens: MOCK_USAGE.completion });
+      expectSent(t, m.requests.at(-1), pathFor(e.path, "resp-a"));
+      expect(m.requests.at(-1)?.body).toEqual({ model: "resp-a", input: "hi", truncation: "auto", stream: false });
+    });
+
+    test("stream: created first, completed last, merged usage with cache reads", async () => {
+      const stream = await p.responsesStream({ model: "cache", input: "hi" }, settingsFor(mock()));
+      const types = (await drain(stream)).map((e) => e.type);
+      expect(types[0]).toBe("response.created");
+      expect(types.at(-1)).toBe("response.completed");
+      expect(stream.usage).toMatchObject({ promptTokens: MOCK_USAGE.prompt, cacheReadTokens: MOCK_USAGE.cacheRead });
+      expect(stream.contentSeen).toBe(true);
+    });
+
+    statusTests(t, "inference", [
+      (model) => p.responses({ model, input: "x" }, settingsFor(mock())),
+      (model) => p.responsesStream({ model, input: "x" }, settingsFor(mock())),
+    ]);
+  });
+}
+
+export function modelsContract(
+  t: ContractTarget,
+  e: { path: string; ids: string[] },
+  p: Capable<"models">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("model listing", () => {
+    test("every page read, ids as listed, and what went upstream", async () => {
+      const m = mock();
+      const before = m.requests.length;
+      const models = await p.listModels(settingsFor(m));
+      expect(models.map((x) => x.id)).toEqual(e.ids);
+      const sent = m.requests.slice(before);
+      expect(sent.length).toBeGreaterThan(0);
+      for (const r of sent) {
+        expect(r.method).toBe("GET");
+        expectSent(t, { ...r, path: r.path.split("?")[0]! }, e.path);
+      }
+    });
+
+    // A listing names no model, so the mock's default scenario carries the status.
+    for (const status of t.errorStatuses)
+      test(`upstream ${status} is mapped (passthrough route)`, async () => {
+        const m = mock();
+        m.setScenario(`error-${status}`);
+        try {
+          expectMapped(await gatewayError(p.listModels(settingsFor(m))), status, "passthrough", t.retryHint ?? true);
+        } finally {
+          m.setScenario(null);
+        }
+      });
+  });
+}

@@ -1,0 +1,383 @@
+/**
+ * Usage analytics over the rollups (aggregate.ts): totals per group (summary), zero-filled time series, and the
+ * overview an operator opens first. HTTP routes, tRPC procedures and CLI commands all call these.
+ */
+import { and, count, eq, gt, inArray, isNotNull, isNull, or } from "drizzle-orm";
+import { validationError } from "../../core/errors";
+import { microsToUsd } from "../../core/money";
+import type {
+  AnalyticsDimension,
+  AnalyticsFilters,
+  OverviewQuery,
+  OverviewResponse,
+  SeriesQuery,
+  SeriesResponse,
+  SummaryQuery,
+  SummaryResponse,
+  UsageTotals,
+} from "../../core/schemas/analytics";
+import { toIso } from "../../core/time";
+import { engageJit } from "../../platform/engine";
+import type { ServiceDeps } from "../deps";
+import {
+  METRIC_COLUMNS,
+  type MetricColumn,
+  mergeVector,
+  metric,
+  type MetricVector,
+  percentile,
+  subtractVector,
+  zeroVector,
+} from "../rollups/metrics";
+import { DAY_MS } from "../rollups/sql";
+import { type Bucket, BUCKET_MS, createAggregator, type Filters, readsMarginals, total } from "./aggregate";
+
+/** Longest series, in buckets. */
+export const MAX_BUCKETS = 2000;
+const DEFAULT_WINDOW_MS = DAY_MS;
+
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export function totalsOf(v: MetricVector): UsageTotals {
+  const requests = metric(v, "requests");
+  const errors = metric(v, "errors");
+  const latencies = metric(v, "latency_count");
+  const ttfbs = metric(v, "ttfb_count");
+  return {
+    requests,
+    errors,
+    error_rate: requests ? round(errors / requests, 4) : 0,
+    prompt_tokens: metric(v, "prompt_tokens"),
+    completion_tokens: metric(v, "completion_tokens"),
+    total_tokens: metric(v, "total_tokens"),
+    cost: microsToUsd(metric(v, "cost_micros")),
+    latency_avg_ms: latencies ? round(metric(v, "latency_ms_sum") / latencies, 1) : null,
+    latency_p50_ms: percentile(v, 50),
+    latency_p95_ms: percentile(v, 95),
+    ttfb_avg_ms: ttfbs ? round(metric(v, "ttfb_ms_sum") / ttfbs, 1) : null,
+  };
+}
+
+/** A group's value on the wire: '' (NULL at rest) and status code 0 are null. */
+const groupKey = (dim: AnalyticsDimension, value: string): string | null =>
+  value === "" || (dim === "status_code" && value === "0") ? null : value;
+
+function filtersOf(q: AnalyticsFilters): Filters {
+  const { user_id, api_key_id, end_user_id, model, provider, status, status_code } = q;
+  return Object.fromEntries(
+    Object.entries({ user_id, api_key_id, end_user_id, model, provider, status, status_code }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
+}
+
+/** The column a summary's `order_by` ranks groups by. */
+const ORDER: Record<SummaryQuery["order_by"], MetricColumn> = {
+  cost: "cost_micros",
+  requests: "requests",
+  tokens: "total_tokens",
+  errors: "errors",
+};
+
+/** The column a series ranks its groups by: its metric's, or the request count for percentiles. */
+const SERIES_RANK: Record<SeriesQuery["metric"], MetricColumn> = {
+  requests: "requests",
+  tokens: "total_tokens",
+  cost: "cost_micros",
+  errors: "errors",
+  latency_p50: "requests",
+  latency_p95: "requests",
+};
+
+/** A series' value of one bucket's metrics. */
+function seriesValue(m: SeriesQuery["metric"], v: MetricVector): number | null {
+  switch (m) {
+    case "requests":
+      return metric(v, "requests");
+    case "tokens":
+      return metric(v, "total_tokens");
+    case "cost":
+      return microsToUsd(metric(v, "cost_micros"));
+    case "errors":
+      return metric(v, "errors");
+    case "latency_p50":
+      return percentile(v, 50);
+    case "latency_p95":
+      return percentile(v, 95);
+  }
+}
+
+export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store" | "now">) {
+  const { db, t } = store;
+  const agg = createAggregator(store);
+
+  function rangeOf(q: { start?: Date; end?: Date }): { start: number; end: number } {
+    const end = (q.end ?? now()).getTime();
+    const start = q.start ? q.start.getTime() : end - DEFAULT_WINDOW_MS;
+    if (end <= start)
+      throw validationError([{ type: "value_error", loc: ["query", "end"], msg: "end must be after start" }]);
+    return { start, end };
+  }
+
+  /** Readable names of key and user groups (key name, user alias). */
+  async function labels(dim: AnalyticsDimension | null, keys: (string | null)[]): Promise<Map<string, string | null>> {
+    const ids = keys.filter((k): k is string => k !== null);
+    if (!ids.length || (dim !== "key" && dim !== "user")) return new Map();
+    if (dim === "key") {
+      const rows = await db
+        .select({ id: t.apiKeys.id, label: t.apiKeys.keyName })
+        .from(t.apiKeys)
+        .where(inArray(t.apiKeys.id, ids));
+      return new Map(rows.map((r) => [r.id, r.label]));
+    }
+    const rows = await db
+      .select({ id: t.users.userId, label: t.users.alias })
+      .from(t.users)
+      .where(inArray(t.users.userId, ids));
+    return new Map(rows.map((r) => [r.id, r.label]));
+  }
+
+  /**
+   * Every group of `dim` over a range, ordered by `column` descending, with only that column and the request count
+   * read (ranking thousands of keys needs two sums each, not the whole vector).
+   */
+  async function ranked(
+    range: { start: number; end: number },
+    filters: Filters,
+    dim: AnalyticsDimension,
+    column: MetricColumn,
+    columns: readonly MetricColumn[] = [column, "requests"],
+  ) {
+    const cells = await agg.aggregate({ ...range, filters, group: dim, bucket: null, columns });
+    return [...cells]
+      .map(([value, byBucket]) => ({ value, v: total(byBucket) }))
+      .sort((a, b) => metric(b.v, column) - metric(a.v, column) || (a.value < b.value ? -1 : 1));
+  }
+
+  async function summary(q: SummaryQuery): Promise<SummaryResponse> {
+    const range = rangeOf(q);
+    const filters = filtersOf(q);
+    const dim = q.group_by ?? null;
+    const base = { start: toIso(new Date(range.start)), end: toIso(new Date(range.end)), group_by: dim };
+    if (!dim) {
+      const cells = await agg.aggregate({ ...range, filters, group: null, bucket: null });
+      return { ...base, totals: totalsOf(total(cells.get(""))), groups: [], groups_total: 0 };
+    }
+    // Marginals: ranked on one column, then the full metrics of the groups returned (two light reads). Rollups
+    // (a filter on another dimension): one full read, as a second pass would read the same rows again.
+    let top: { value: string; v: MetricVector }[];
+    let all: MetricVector;
+    let groupsTotal: number;
+    if (readsMarginals(filters, dim)) {
+      const order = await ranked(range, filters, dim, ORDER[q.order_by]);
+      const values = order.slice(0, q.limit).map((g) => g.value);
+      const [cells, totals] = await Promise.all([
+        values.length
+          ? agg.aggregate({ ...range, filters, group: dim, bucket: null, only: values })
+          : new Map<string, Map<number, MetricVector>>(),
+        agg.aggregate({ ...range, filters, group: null, bucket: null }),
+      ]);
+      top = values.map((value) => ({ value, v: total(cells.get(value)) }));
+      all = total(totals.get(""));
+      groupsTotal = order.length;
+    } else {
+      const order = await ranked(range, filters, dim, ORDER[q.order_by], METRIC_COLUMNS);
+      // Every row has exactly one value per dimension, so the groups add up to the totals.
+      all = zeroVector();
+      for (const g of order) mergeVector(all, g.v);
+      top = order.slice(0, q.limit);
+      groupsTotal = order.length;
+    }
+    const names = await labels(
+      dim,
+      top.map((g) => groupKey(dim, g.value)),
+    );
+    return {
+      ...base,
+      totals: totalsOf(all),
+      groups: top.map((g) => {
+        const key = groupKey(dim, g.value);
+        return { key, label: key === null ? null : (names.get(key) ?? null), ...totalsOf(g.v) };
+      }),
+      groups_total: groupsTotal,
+    };
+  }
+
+  async function series(q: SeriesQuery): Promise<SeriesResponse> {
+    const range = rangeOf(q);
+    const bucket: Bucket = q.bucket;
+    const step = BUCKET_MS[bucket];
+    const first = Math.floor(range.start / step) * step;
+    const n = Math.ceil((range.end - first) / step);
+    if (n > MAX_BUCKETS) {
+      throw validationError([
+        {
+          type: "value_error",
+          loc: ["query", "bucket"],
+          msg: `The range holds ${n} ${bucket} buckets; at most ${MAX_BUCKETS}: use a larger bucket or a shorter range`,
+        },
+      ]);
+    }
+    const stamps = Array.from({ length: n }, (_, i) => first + i * step);
+    const filters = filtersOf(q);
+    const dim = q.group_by ?? null;
+    const values = (byBucket: Map<number, MetricVector> | undefined) =>
+      stamps.map((s) => seriesValue(q.metric, byBucket?.get(s) ?? zeroVector()));
+    const totals =
+      (await agg.aggregate({ ...range, filters, group: null, bucket })).get("") ?? new Map<number, MetricVector>();
+    const out: SeriesResponse["series"] = [{ key: null, label: null, kind: "total", values: values(totals) }];
+    if (dim) {
+      const order = await ranked(range, filters, dim, SERIES_RANK[q.metric]);
+      const top = order.slice(0, q.top).map((g) => g.value);
+      const cells = top.length ? await agg.aggregate({ ...range, filters, group: dim, bucket, only: top }) : new Map();
+      const names = await labels(
+        dim,
+        top.map((v) => groupKey(dim, v)),
+      );
+      for (const value of top) {
+        const key = groupKey(dim, value);
+        out.push({
+          key,
+          label: key === null ? null : (names.get(key) ?? null),
+          kind: "group",
+          values: values(cells.get(value)),
+        });
+      }
+      if (order.length > top.length) {
+        const rest = new Map<number, MetricVector>();
+        for (const s of stamps) {
+          let v = totals.get(s) ?? zeroVector();
+          for (const value of top) {
+            const g = cells.get(value)?.get(s);
+            if (g) v = subtractVector(v, g);
+          }
+          rest.set(s, v);
+        }
+        out.push({ key: null, label: null, kind: "other", values: values(rest) });
+      }
+    }
+    return {
+      start: toIso(new Date(range.start)),
+      end: toIso(new Date(range.end)),
+      bucket,
+      metric: q.metric,
+      group_by: dim,
+      timestamps: stamps.map((s) => toIso(new Date(s))),
+      series: out,
+    };
+  }
+
+  async function budgetHealth(): Promise<OverviewResponse["budget_health"]> {
+    const rows = await db
+      .select({
+        id: t.users.userId,
+        label: t.users.alias,
+        spend: t.users.spendMicros,
+        max: t.budgets.maxBudgetMicros,
+        blocked: t.users.blocked,
+        nextReset: t.users.nextBudgetResetAt,
+      })
+      .from(t.users)
+      .leftJoin(t.budgets, eq(t.users.budgetId, t.budgets.budgetId))
+      .where(and(isNull(t.users.deletedAt), or(isNotNull(t.budgets.maxBudgetMicros), eq(t.users.blocked, true))));
+    const capped = rows.filter((r) => r.max !== null);
+    const pct = (r: (typeof rows)[number]) => (r.max ? r.spend / r.max : r.spend > 0 ? Number.POSITIVE_INFINITY : 1);
+    const worst = capped
+      .filter((r) => r.spend > 0)
+      .sort((a, b) => pct(b) - pct(a))
+      .slice(0, 10);
+    return [
+      {
+        level: "user",
+        with_budget: capped.length,
+        above_80: capped.filter((r) => r.spend >= 0.8 * r.max! && r.spend < r.max!).length,
+        exhausted: capped.filter((r) => r.spend >= r.max!).length,
+        over: capped.filter((r) => r.spend > r.max!).length,
+        blocked: rows.filter((r) => r.blocked).length,
+        worst: worst.map((r) => ({
+          id: r.id,
+          label: r.label,
+          spend: microsToUsd(r.spend),
+          max_budget: microsToUsd(r.max!),
+          percent: r.max ? round((r.spend / r.max) * 100, 1) : 100,
+          next_reset_at: r.nextReset ? toIso(r.nextReset) : null,
+        })),
+      },
+    ];
+  }
+
+  async function overview(q: OverviewQuery): Promise<OverviewResponse> {
+    const at = now();
+    const range = rangeOf(q);
+    const nowMs = at.getTime();
+    const day = Math.floor(nowMs / DAY_MS) * DAY_MS;
+    const month = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1);
+    const cost = async (start: number) =>
+      start < nowMs
+        ? metric(
+            total((await agg.aggregate({ start, end: nowMs, filters: {}, group: null, bucket: null })).get("")),
+            "cost_micros",
+          )
+        : 0;
+    const topBy = async (dim: AnalyticsDimension) => {
+      const groups = await ranked(range, {}, dim, "cost_micros");
+      const top = groups.slice(0, 5).map((g) => ({ key: groupKey(dim, g.value), v: g.v }));
+      const names = await labels(
+        dim,
+        top.map((g) => g.key),
+      );
+      return {
+        count: groups.filter((g) => g.value !== "").length,
+        top: top.map((g) => ({
+          key: g.key,
+          label: g.key === null ? null : (names.get(g.key) ?? null),
+          cost: microsToUsd(metric(g.v, "cost_micros")),
+          requests: metric(g.v, "requests"),
+        })),
+      };
+    };
+    const [today, monthSpend, window, models, users, keys, keyCounts, health] = await Promise.all([
+      cost(day),
+      cost(month),
+      agg.aggregate({ ...range, filters: {}, group: null, bucket: null }),
+      topBy("model"),
+      topBy("user"),
+      topBy("key"),
+      Promise.all([
+        db.select({ n: count() }).from(t.apiKeys),
+        db
+          .select({ n: count() })
+          .from(t.apiKeys)
+          .where(and(eq(t.apiKeys.isActive, true), or(isNull(t.apiKeys.expiresAt), gt(t.apiKeys.expiresAt, at)))),
+      ]).then(([[all], [active]]) => ({ total: Number(all?.n ?? 0), active: Number(active?.n ?? 0) })),
+      budgetHealth(),
+    ]);
+    return {
+      generated_at: toIso(at),
+      spend_today: microsToUsd(today),
+      spend_month: microsToUsd(monthSpend),
+      window: {
+        start: toIso(new Date(range.start)),
+        end: toIso(new Date(range.end)),
+        ...totalsOf(total(window.get(""))),
+      },
+      keys: { active: keyCounts.active, total: keyCounts.total, used_in_window: keys.count },
+      budget_health: health,
+      top_models: models.top,
+      top_users: users.top,
+      top_keys: keys.top,
+    };
+  }
+
+  // Merging thousands of groups is work the JIT pays for: the compiled binary's start-up policy keeps JIT
+  // compilation back until such traffic arrives (platform/engine.ts).
+  const jitted =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A): R => {
+      engageJit();
+      return fn(...args);
+    };
+  return { summary: jitted(summary), series: jitted(series), overview: jitted(overview) };
+}
+
+export type AnalyticsService = ReturnType<typeof createAnalyticsService>;

@@ -1,0 +1,54 @@
+/**
+ * POST /v1/messages (SPEC §3.4, §9): Anthropic Messages API, JSON and SSE. Anthropic-wire providers get the body
+ * natively; others are translated through chat by the adapter. Errors use Anthropic's envelope (src/http/errors.ts).
+ */
+import type { GatewayToolFields } from "../../../core/schemas/gateway-tools";
+import type { AnthropicEvent, AnthropicMessage, AnthropicRequest } from "../../../core/wire/index";
+import { estimateTokens } from "../estimate";
+import { withoutGatewayFields } from "../gateway-tools";
+import type { Endpoint } from "../pipeline/endpoint";
+import type { SseFraming } from "../pipeline/framing";
+import { sseEvent } from "../pipeline/sse-frames";
+import { messagesLoop } from "../tool-loop/messages";
+import { STREAM_ERROR_MESSAGE } from "../pipeline/framing";
+
+const KEEPALIVE = sseEvent("ping", { type: "ping" });
+const STREAM_ERROR = sseEvent("error", { type: "error", error: { type: "api_error", message: STREAM_ERROR_MESSAGE } });
+
+/**
+ * Anthropic events as `event: <type>` frames, as the upstream sent them (null members included). The stream ends
+ * at `message_stop`, as Anthropic's does: clients that validate every event (the Vercel AI SDK) reject anything
+ * after it.
+ */
+const FRAMING: SseFraming<AnthropicEvent> = {
+  keepalive: KEEPALIVE,
+  frame: (event) => sseEvent(event.type, event),
+  closing: (end) => (end.kind === "upstream_error" ? [STREAM_ERROR] : []),
+};
+
+type MessagesBody = AnthropicRequest & GatewayToolFields;
+
+export const messages: Endpoint<MessagesBody, AnthropicRequest, AnthropicMessage, AnthropicEvent> = {
+  path: "/v1/messages",
+  operation: "chat",
+  promptFields: ["system", "messages"],
+  user: (body) => body.metadata?.user_id,
+  userRequired: "When using master key, 'metadata.user_id' is required in request body",
+  estimate: (body) => estimateTokens([body.messages, body.system, body.tools], body.max_tokens, body.max_tokens),
+  upstream: withoutGatewayFields,
+  json: "messages",
+  stream: { requested: (body) => body.stream === true, method: "messagesStream", framing: () => FRAMING },
+  /** Anthropic request headers forwarded (SPEC §5.4.1). */
+  callHeaders(call) {
+    const beta = call.headers.get("anthropic-beta");
+    return beta ? { "anthropic-beta": beta } : undefined;
+  },
+  loop: { protocol: messagesLoop, fields: (body) => body, firstAttemptOnly: true },
+};
+
+/** POST /v1/messages/count_tokens (SPEC §0): a local estimate; no provider call, no budget, no usage row. */
+export function countMessageTokens(body: Pick<AnthropicRequest, "messages" | "system" | "tools">): {
+  input_tokens: number;
+} {
+  return { input_tokens: estimateTokens([body.messages, body.system, body.tools], 0, 0).promptTokens };
+}

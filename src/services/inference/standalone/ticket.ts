@@ -1,0 +1,393 @@
+/**
+ * One admitted standalone request (SPEC §3.1 steps 3-6 and 8, §7): the routing plan its calls are tried on, the
+ * budget it reserved, and, exactly once, its settlement: cost, spend, tokens for TPM, and one usage row (written
+ * off the request path by the usage writer).
+ */
+import { costMicros, microsToUsd } from "../../../core/money";
+import { MAX_REPORTED_TOKENS, type NormalizedUsage } from "../../../core/wire/index";
+import { logger } from "../../../platform/logger";
+import { failureDetail } from "../../../providers/failures";
+import type { Caller } from "../../auth";
+import type { BudgetLedger, Reservation } from "../../governance/budget-ledger";
+import type { RateLimiter, RateScope } from "../../governance/rate-limiter";
+import type { UsageRowInsert, UsageWriter } from "../../governance/usage-writer";
+import type { Estimate } from "../estimate";
+import type { Ticket, ToolGrant } from "../pipeline/policy";
+import type { PumpEnd } from "../pipeline/sse-pump";
+import type { Attempted, Outcome, Served, Settlement, Unserved } from "../pipeline/types";
+import type { Price, PriceBook } from "../prices";
+import type { Plan, Route, Router, Target } from "../routing";
+import type { UserDirectory } from "../user-directory";
+import { type FallbackPolicy, runPlan } from "./fallback";
+import { estimateTokens } from "../estimate";
+import { logSettled, usageRow } from "./usage-row";
+
+const log = logger("admission");
+/** Models already warned about as unpriced (once per process, not per request), up to a bound: names come from clients. */
+const warnedUnpriced = new Set<string>();
+const WARNED_UNPRICED_LIMIT = 1000;
+
+export interface AdmissionSettings {
+  requirePricing: boolean;
+  rejectUserMismatch: boolean;
+  defaultOutputTokens: number;
+  rateLimitRpm: number | null;
+  rateLimitTpm: number | null;
+  budgetsEnabled: boolean;
+  /** Retries, fallbacks and their deadline (config `routing`). */
+  fallback: FallbackPolicy;
+}
+
+export interface AdmissionDeps {
+  router: Router;
+  users: UserDirectory;
+  prices: PriceBook;
+  ledger: BudgetLedger;
+  limiter: RateLimiter;
+  usage: UsageWriter;
+  settings: AdmissionSettings;
+  now: () => Date;
+  /** Metric hooks (tokens, cost). */
+  onSettled?: (row: UsageRowInsert) => void;
+}
+
+export interface AdmitInput {
+  caller: Caller;
+  endpoint: string;
+  requestId: string;
+  /**
+   * `user` (or `metadata.user_id` on /v1/messages): with the master key, the user billed; with a virtual key, the
+   * client's own end-user id, recorded on the row (the key's user is billed).
+   */
+  requestedUser: string | null | undefined;
+  /** The 400 text when the master key names no user. */
+  userRequiredMessage: string;
+  selector: string;
+  /** SPEC §7.3 item 1. */
+  estimate: Estimate;
+}
+
+/** What a settlement bills: usage, status and the cost decided other than by tokens. */
+interface Bill {
+  usage: NormalizedUsage | null;
+  /** Tokens are the reservation's estimate (the provider reported none). */
+  estimated?: boolean;
+  statusCode: number;
+  errorMessage?: string | null;
+  /** Cost decided by the endpoint instead of tokens × rates (moderations: one request at the input rate). */
+  fixedCostMicros?: number;
+  /** Cost added to the tokens' (gateway tool calls priced per call, SPEC §0); billed even when the model is unpriced. */
+  extraCostMicros: number;
+}
+
+/** Where the request went, for its row: the route that served or was tried last, its price and the tries. */
+interface Where {
+  route: Route | null;
+  price: Price | null;
+  attempt: number | null;
+  attempts: number | null;
+}
+
+const ALREADY_SETTLED: Settlement = { costMicros: null, headers: {} };
+
+/** µ$ of `estimate` at the dearest of `prices` (unpriced ones count 0): the reservation covers whichever serves. */
+export function dearestEstimate(prices: Iterable<Price | null>, estimate: Estimate): number {
+  let micros = 0;
+  for (const p of prices)
+    if (p)
+      micros = Math.max(micros, costMicros(estimate.promptTokens, estimate.outputTokens, p.inputRate, p.outputRate));
+  return micros;
+}
+
+export class LocalTicket implements Ticket<Route> {
+  tools: ToolGrant | null = null;
+  private settled = false;
+  /** Reservations taken after admission (tool-loop rounds), released at settlement. */
+  private readonly topUps: Reservation[] = [];
+  /** µ$ reserved for this request so far: the admission's estimate plus every top-up. */
+  private reservedMicros: number;
+  /** Milliseconds from admission to the first upstream byte of the try that served; null until one did. */
+  private firstByteMs: number | null = null;
+
+  constructor(
+    private readonly deps: AdmissionDeps,
+    private readonly input: AdmitInput,
+    private readonly userId: string,
+    private readonly endUserId: string | null,
+    private readonly apiKeyId: string | null,
+    private readonly plan: Plan,
+    private readonly prices: Map<Target, Price | null>,
+    private readonly maxBudgetMicros: number | null,
+    private readonly reservation: Reservation | null,
+    estimateMicros: number,
+    private readonly scopes: RateScope[],
+    private readonly rateHeaders: Record<string, string>,
+    private readonly startedAt: Date,
+    /** performance.now() when admission began: latency is measured on the monotonic clock. */
+    private readonly startedPerf: number,
+  ) {
+    this.reservedMicros = estimateMicros;
+  }
+
+  async attempt<T>(call: (route: Route) => Promise<T>, signal?: AbortSignal): Promise<Attempted<T, Route>> {
+    const attempted = await runPlan(this.deps.router, this.plan, this.deps.settings.fallback, call, signal);
+    // A stream's opening resolves with its first event; a JSON call with its whole answer, which upstreams send at
+    // once. A tool loop's later rounds do not move it.
+    if (attempted.ok) this.firstByteMs ??= performance.now() - this.startedPerf;
+    return attempted;
+  }
+
+  /** Every round of a JSON tool loop is tried through the whole plan: nothing has reached the client yet. */
+  again<T>(_served: Served<unknown, Route>, call: (route: Route) => Promise<T>, signal?: AbortSignal) {
+    return this.attempt(call, signal);
+  }
+
+  /** The target tried first (the request's own model, or its alias's first that the caller may use). */
+  get firstTarget(): Target {
+    return this.plan.targets[0]!;
+  }
+
+  /** The price of `route`'s target, or of the first target before any call. */
+  private priceOf(route: Route | null): Price | null {
+    return this.prices.get(route ? route.target : this.firstTarget) ?? null;
+  }
+
+  /**
+   * One more model round of a tool loop, cleared before it starts: the budget must hold what the request has
+   * spent so far (`usage` at the price of the route that served last, plus `extraMicros` of tool calls) and the
+   * round's estimate (the prompt of its request and the request's output cap). What the reservations held so far
+   * does not cover is reserved now; throws the 403 when the cap would pass. Without a budget cap this costs nothing.
+   */
+  async beforeRound(
+    promptParts: unknown[],
+    spent: { usage: NormalizedUsage | null; extraMicros: number },
+    served: Served<unknown, Route> | null,
+  ): Promise<void> {
+    if (this.maxBudgetMicros === null || this.settled) return;
+    const { promptTokens } = estimateTokens(promptParts, 0, 0);
+    const price = this.priceOf(served?.route ?? null);
+    const { usage } = spent;
+    const sofar =
+      (usage && price
+        ? costMicros(usage.promptTokens ?? 0, usage.completionTokens ?? 0, price.inputRate, price.outputRate)
+        : 0) + spent.extraMicros;
+    const need =
+      sofar +
+      dearestEstimate(this.prices.values(), { promptTokens, outputTokens: this.input.estimate.outputTokens }) -
+      this.reservedMicros;
+    if (need <= 0) return;
+    const reservation = await this.deps.ledger.reserve({
+      userId: this.userId,
+      estimateMicros: need,
+      maxBudgetMicros: this.maxBudgetMicros,
+      free: this.free(),
+    });
+    if (reservation) this.topUps.push(reservation);
+    this.reservedMicros += need;
+  }
+
+  /** Every target that may serve is priced at 0/0: the budget never applies. */
+  private free(): boolean {
+    for (const p of this.prices.values()) if (p?.free !== true) return false;
+    return true;
+  }
+
+  /** Rate-limit state (docs/api.md#cross-cutting-rules), the same whichever route served. */
+  headers(): Record<string, string> {
+    return this.rateHeaders;
+  }
+
+  settle(outcome: Outcome, served: Served<unknown, Route> | null, tried: Unserved<Route> | null): Settlement {
+    if (this.settled) return ALREADY_SETTLED;
+    const route = tried?.route ?? served?.route ?? null;
+    const where: Where = {
+      route,
+      price: this.priceOf(route),
+      attempt: served?.attempt ?? null,
+      attempts: tried?.attempts ?? served?.attempt ?? null,
+    };
+    const extraCostMicros = outcome.extraMicros;
+    switch (outcome.kind) {
+      case "answered": {
+        const { usage } = outcome;
+        if (outcome.perRequest) {
+          const fixedCostMicros = where.price ? Math.round(where.price.inputRate / 1_000_000) : 0;
+          return this.finish({ usage, statusCode: 200, fixedCostMicros, extraCostMicros }, "success", where);
+        }
+        // A completed call without usage is billed at the reservation estimate, as a stream would be (SPEC §6.3
+        // "normal end, no usage"): it produced tokens, so it is never free.
+        if (usage) return this.finish({ usage, statusCode: 200, extraCostMicros }, "success", where);
+        return this.finish(
+          { usage: this.estimatedUsage(), estimated: true, statusCode: 200, extraCostMicros },
+          "success",
+          where,
+        );
+      }
+      case "streamed":
+        return this.settleStream(outcome.end, extraCostMicros, where);
+      case "failed":
+        // No charge unless tokens were produced or tools ran (SPEC §6.3), one error row.
+        return this.finish({ usage: outcome.usage, extraCostMicros, ...failureDetail(outcome.error) }, "error", where);
+    }
+  }
+
+  /** SPEC §6.3: how a stream's ending becomes its usage row and budget settlement. */
+  private settleStream(end: PumpEnd, extraCostMicros: number, where: Where): Settlement {
+    const usage = end.usage;
+    switch (end.kind) {
+      case "completed":
+        return end.usageSeen
+          ? this.finish({ usage, statusCode: 200, extraCostMicros }, "success", where)
+          : this.finish(
+              { usage: this.estimatedUsage(), estimated: true, statusCode: 200, extraCostMicros },
+              "success",
+              where,
+            );
+      case "upstream_error": {
+        const detail = failureDetail(end.error);
+        if (end.usageSeen) return this.finish({ usage, ...detail, extraCostMicros }, "error", where);
+        if (end.contentSeen)
+          return this.finish(
+            { usage: this.estimatedUsage(), estimated: true, ...detail, extraCostMicros },
+            "error",
+            where,
+          );
+        this.finish({ usage: null, ...detail, extraCostMicros }, "error", where);
+        return ALREADY_SETTLED;
+      }
+      case "client_gone":
+        if (end.cutAtShutdown) {
+          const errorMessage = "stream cut at shutdown (grace period over)";
+          return end.usageSeen
+            ? this.finish({ usage, statusCode: 499, errorMessage, extraCostMicros }, "error", where)
+            : this.finish(
+                {
+                  usage: this.estimatedUsage(),
+                  estimated: true,
+                  statusCode: 499,
+                  errorMessage: `${errorMessage}; billed reservation estimate`,
+                  extraCostMicros,
+                },
+                "error",
+                where,
+              );
+        }
+        return end.usageSeen
+          ? this.finish(
+              { usage, statusCode: 200, errorMessage: "client disconnected before end of stream", extraCostMicros },
+              "success",
+              where,
+            )
+          : this.finish(
+              {
+                usage: this.estimatedUsage(),
+                estimated: true,
+                statusCode: 499,
+                errorMessage: "client disconnected; billed reservation estimate",
+                extraCostMicros,
+              },
+              "error",
+              where,
+            );
+    }
+  }
+
+  /** Tokens the reservation assumed, for settlement without provider usage (SPEC §6.3), within what a row can hold. */
+  private estimatedUsage(): NormalizedUsage {
+    const promptTokens = Math.min(this.input.estimate.promptTokens, MAX_REPORTED_TOKENS);
+    const outputTokens = Math.min(this.input.estimate.outputTokens, MAX_REPORTED_TOKENS);
+    return {
+      promptTokens,
+      completionTokens: outputTokens,
+      totalTokens: promptTokens + outputTokens,
+      cacheReadTokens: null,
+      cacheWriteTokens: null,
+      reasoningTokens: null,
+    };
+  }
+
+  /** Settles at actual usage (or releases when there is none and the call failed), then records the request. */
+  private finish(bill: Bill, status: "success" | "error", where: Where): Settlement {
+    this.settled = true;
+    const u = bill.usage;
+    const price = where.price;
+    const prompt = u?.promptTokens ?? null;
+    const completion = u?.completionTokens ?? null;
+    const billable = u !== null && (prompt !== null || completion !== null);
+    const tokensCost =
+      bill.fixedCostMicros !== undefined
+        ? bill.fixedCostMicros
+        : billable && price
+          ? costMicros(prompt ?? 0, completion ?? 0, price.inputRate, price.outputRate)
+          : null;
+    const extra = bill.extraCostMicros;
+    const cost = extra > 0 ? (tokensCost ?? 0) + extra : tokensCost;
+    const { ledger, limiter } = this.deps;
+    // Top-ups go back first, so the cost comes out of the request's whole reservation.
+    for (const r of this.topUps) ledger.release(r);
+    let spendSeq: number | null = null;
+    if (billable || bill.fixedCostMicros !== undefined || extra > 0)
+      spendSeq = ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
+    else ledger.release(this.reservation);
+    // No prompt count means no total (moderations: prompt/total null, completion 0; SPEC §3.7).
+    const total = u?.totalTokens ?? (prompt !== null ? prompt + (completion ?? 0) : null);
+    if (total) limiter.recordTokens(this.scopes, total);
+    const first = this.firstTarget;
+    const providerName = where.route?.providerName ?? first.providerName;
+    const model = where.route?.model ?? first.model;
+    if (!price && billable && bill.fixedCostMicros === undefined) this.warnUnpriced(`${providerName}:${model}`);
+    this.record(
+      usageRow({
+        requestId: this.input.requestId,
+        endpoint: this.input.endpoint,
+        apiKeyId: this.apiKeyId,
+        userId: this.userId,
+        endUserId: this.endUserId,
+        timestamp: this.startedAt,
+        provider: providerName,
+        model,
+        status,
+        statusCode: bill.statusCode,
+        errorMessage: bill.errorMessage,
+        usage: { prompt, completion, total, source: u },
+        costMicros: cost,
+        estimated: bill.estimated,
+        attempt: where.attempt,
+        attempts: where.attempts,
+        latencyMs: performance.now() - this.startedPerf,
+        ttfbMs: this.firstByteMs,
+      }),
+      spendSeq,
+    );
+    return { costMicros: cost, headers: cost === null ? {} : { "X-Gateway-Cost-USD": microsToUsd(cost).toFixed(6) } };
+  }
+
+  /** The record stage: the usage row (journaled with the spend's number, so a crash cannot lose that spend), metrics. */
+  private record(row: UsageRowInsert, spendSeq: number | null): void {
+    this.deps.usage.enqueue(row, spendSeq);
+    this.deps.onSettled?.(row);
+    logSettled(row);
+  }
+
+  private warnUnpriced(modelKey: string): void {
+    if (warnedUnpriced.has(modelKey) || warnedUnpriced.size >= WARNED_UNPRICED_LIMIT) return;
+    warnedUnpriced.add(modelKey);
+    log.warn(`No pricing configured for '${modelKey}'. Usage will be tracked without cost.`, {
+      request_id: this.input.requestId,
+    });
+  }
+
+  /** X-Gateway-Budget-Remaining-USD after settlement (absent without a budget cap). */
+  async settledHeaders(): Promise<Record<string, string>> {
+    if (this.maxBudgetMicros === null) return {};
+    const state = await this.deps.ledger.usage(this.userId);
+    if (!state) return {};
+    return {
+      "X-Gateway-Budget-Remaining-USD": microsToUsd(Math.max(this.maxBudgetMicros - state.spendMicros, 0)).toFixed(6),
+    };
+  }
+
+  error(err: unknown): unknown {
+    return err;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The SQL both dialects share for usage rollups: the rollup's key columns, a usage row projected onto them (NULLs as
+ * '' / 0, per-row metric values), the aggregates, the dimensions analytics group by, and a parameter builder.
+ * Time travels as epoch milliseconds in parameters and results; Postgres keeps timestamptz at rest.
+ */
+import { HISTOGRAM_COLUMNS } from "../../db/schema/rollup-columns";
+import { LATENCY_BOUNDS_MS, MAX_COLUMNS, METRIC_COLUMNS, type MetricColumn } from "./metrics";
+
+export type Dialect = "sqlite" | "pg";
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+
+/** Columns usage_rollups is keyed by besides the hour, in primary-key order; `empty` stands for NULL. */
+export const KEY_COLUMNS = [
+  { column: "user_id", row: "userId", empty: "" },
+  { column: "api_key_id", row: "apiKeyId", empty: "" },
+  { column: "end_user_id", row: "endUserId", empty: "" },
+  { column: "model", row: "model", empty: "" },
+  { column: "provider", row: "provider", empty: "" },
+  { column: "status", row: "status", empty: "" },
+  { column: "status_code", row: "statusCode", empty: 0 },
+] as const;
+export const KEY_COLUMN_LIST = KEY_COLUMNS.map((k) => k.column).join(", ");
+
+/**
+ * What analytics group and filter by. `value` is the expression of a group's value over the rollup's key columns
+ * (also the `value` of a usage_marginals row of that `dim`); `filter` the key column a filter of the same name
+ * compares. Adding a dimension (e.g. a team) is one key column here, in the schemas and in the usage row.
+ */
+export const DIMENSIONS = {
+  user: { value: "user_id", filter: "user_id" },
+  key: { value: "api_key_id", filter: "api_key_id" },
+  end_user: { value: "end_user_id", filter: "end_user_id" },
+  model: { value: "provider || ':' || model", filter: "model" },
+  provider: { value: "provider", filter: "provider" },
+  status: { value: "status", filter: "status" },
+  status_code: { value: "CAST(status_code AS TEXT)", filter: "status_code" },
+} as const;
+export type Dimension = keyof typeof DIMENSIONS;
+export const DIMENSION_NAMES = Object.keys(DIMENSIONS) as Dimension[];
+
+/** A bucket as epoch ms: SQLite stores ms already; Postgres timestamptz is converted. */
+export const msOf = (dialect: Dialect, column: string): string =>
+  dialect === "pg" ? `(extract(epoch from ${column}) * 1000)::bigint` : column;
+
+/** The start of `column`'s UTC hour, in the column's own type. */
+export const hourOf = (dialect: Dialect, column: string): string =>
+  dialect === "pg"
+    ? `(date_trunc('hour', ${column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`
+    : `((${column} / ${HOUR_MS}) * ${HOUR_MS})`;
+
+/** The start of `column`'s UTC day, in the column's own type. */
+export const dayOf = (dialect: Dialect, column: string): string =>
+  dialect === "pg"
+    ? `(date_trunc('day', ${column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`
+    : `((${column} / ${DAY_MS}) * ${DAY_MS})`;
+
+const histogramCase = (i: number): string => {
+  const lo = i === 0 ? null : LATENCY_BOUNDS_MS[i - 1];
+  const hi = i < LATENCY_BOUNDS_MS.length ? LATENCY_BOUNDS_MS[i] : null;
+  const conds = [
+    "latency_ms IS NOT NULL",
+    ...(lo !== null ? [`latency_ms >= ${lo}`] : []),
+    ...(hi !== null ? [`latency_ms < ${hi}`] : []),
+  ];
+  return `CASE WHEN ${conds.join(" AND ")} THEN 1 ELSE 0 END`;
+};
+
+/** Per-row metric values of a usage_logs row (what metrics.ts addRow adds), named as METRIC_COLUMNS. */
+const ROW_METRICS: Record<(typeof METRIC_COLUMNS)[number], string> = {
+  requests: "1",
+  errors: "CASE WHEN status = 'error' THEN 1 ELSE 0 END",
+  prompt_tokens: "COALESCE(prompt_tokens, 0)",
+  completion_tokens: "COALESCE(completion_tokens, 0)",
+  total_tokens: "COALESCE(total_tokens, 0)",
+  cost_micros: "COALESCE(cost_micros, 0)",
+  latency_count: "CASE WHEN latency_ms IS NULL THEN 0 ELSE 1 END",
+  latency_ms_sum: "COALESCE(latency_ms, 0)",
+  ttfb_count: "CASE WHEN ttfb_ms IS NULL THEN 0 ELSE 1 END",
+  ttfb_ms_sum: "COALESCE(ttfb_ms, 0)",
+  latency_ms_max: "COALESCE(latency_ms, 0)",
+  ...(Object.fromEntries(HISTOGRAM_COLUMNS.map((c, i) => [c, histogramCase(i)])) as Record<
+    (typeof HISTOGRAM_COLUMNS)[number],
+    string
+  >),
+};
+
+/**
+ * A usage_logs row (or a RETURNING set with its columns) shaped like a rollup row: `t` the row's time (the column
+ * `timeColumn`), the key columns with NULLs replaced, each metric's per-row value. Aggregating it with AGGREGATES
+ * gives what the writer adds to usage_rollups for the same rows.
+ */
+export function rowProjection(): string {
+  const keys = KEY_COLUMNS.map(
+    (k) => `COALESCE(${k.column}, ${typeof k.empty === "number" ? k.empty : "''"}) AS ${k.column}`,
+  );
+  const metrics = METRIC_COLUMNS.map((c) => `${ROW_METRICS[c]} AS ${c}`);
+  return [...keys, ...metrics].join(", ");
+}
+
+/** SUM/MAX of `columns` (default every metric column), named as the columns. */
+export function aggregatesOf(columns: readonly MetricColumn[] = METRIC_COLUMNS): string {
+  return columns
+    .map((c) => ((MAX_COLUMNS as readonly string[]).includes(c) ? `MAX(${c}) AS ${c}` : `SUM(${c}) AS ${c}`))
+    .join(", ");
+}
+
+export const AGGREGATES = aggregatesOf();
+
+/** Collects parameters in the dialect's placeholder style. */
+export class SqlParams {
+  readonly values: unknown[] = [];
+  constructor(readonly dialect: Dialect) {}
+
+  add(value: unknown): string {
+    this.values.push(value);
+    return this.dialect === "pg" ? `$${this.values.length}` : "?";
+  }
+
+  /** A point in time given as epoch ms, in the type of the table's time columns. */
+  time(ms: number): string {
+    const p = this.add(ms);
+    return this.dialect === "pg" ? `to_timestamp(${p}::double precision / 1000)` : p;
+  }
+
+  list(values: readonly unknown[]): string {
+    return values.map((v) => this.add(v)).join(", ");
+  }
+}
