@@ -105,6 +105,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       isKnownProvider: providerChecker(config),
       onChange: (topic) => inference?.changed(topic),
       flushSpend: () => inference?.ledger.flush() ?? Promise.resolve(),
+      rateLimits: config.rate_limits,
       sessionTtlSeconds: config.ui_session_ttl_seconds,
     });
     const runtime = createInference({

@@ -45,6 +45,7 @@ export async function openRuntime(flags: CommonFlags): Promise<CliRuntime> {
     store,
     masterKey: createMasterKey(stored),
     isKnownProvider: providerChecker(config),
+    rateLimits: config.rate_limits,
   });
   return { config, store, services };
 }

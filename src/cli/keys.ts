@@ -5,7 +5,7 @@ import { paginationQuery } from "../core/schemas/common";
 import { createKeyRequest } from "../core/schemas/keys";
 import { commonArgs, jsonArg, pageArgs } from "./_args";
 import { parseInput, runCommand } from "./_run";
-import { printTable } from "./_table";
+import { printTable, usd } from "./_table";
 import { intFlag, jsonFlag, pageFlags, parseFlags } from "./_usage";
 
 const keyIdArg = { key_id: { type: "positional", description: "The key's id", required: true } } as const;
@@ -21,6 +21,9 @@ const createCommand = defineCommand({
     metadata: { type: "string", description: "Metadata as a JSON object" },
     rpm: { type: "string", description: "Requests per minute limit" },
     tpm: { type: "string", description: "Tokens per minute limit" },
+    "budget-id": { type: "string", description: "The key's own budget" },
+    "max-concurrent": { type: "string", description: "Requests in flight at once" },
+    "end-user-budget-id": { type: "string", description: "Budget each end user of this key gets a window on" },
   },
   run: ({ args }) => {
     const raw = parseFlags(args, () => ({
@@ -30,6 +33,9 @@ const createCommand = defineCommand({
       metadata: jsonFlag("metadata", args.metadata),
       rpm_limit: intFlag("rpm", args.rpm),
       tpm_limit: intFlag("tpm", args.tpm),
+      budget_id: args["budget-id"],
+      max_concurrent: intFlag("max-concurrent", args["max-concurrent"]),
+      end_user_budget_id: args["end-user-budget-id"],
     }));
     return runCommand(
       args,
@@ -59,6 +65,7 @@ const listCommand = defineCommand({
             ["NAME", (k) => k.key_name],
             ["USER", (k) => k.user_id],
             ["ACTIVE", (k) => k.is_active],
+            ["SPEND", (k) => usd(k.spend)],
             ["EXPIRES", (k) => k.expires_at],
             ["LAST USED", (k) => k.last_used_at],
           ],

@@ -20,6 +20,8 @@ const createCommand = defineCommand({
     metadata: { type: "string", description: "Metadata as a JSON object" },
     rpm: { type: "string", description: "Requests per minute limit" },
     tpm: { type: "string", description: "Tokens per minute limit" },
+    "team-id": { type: "string", description: "The team the user belongs to" },
+    "max-concurrent": { type: "string", description: "Requests in flight at once" },
   },
   run: ({ args }) => {
     const raw = parseFlags(args, () => ({
@@ -30,6 +32,8 @@ const createCommand = defineCommand({
       metadata: jsonFlag("metadata", args.metadata),
       rpm_limit: intFlag("rpm", args.rpm),
       tpm_limit: intFlag("tpm", args.tpm),
+      team_id: args["team-id"],
+      max_concurrent: intFlag("max-concurrent", args["max-concurrent"]),
     }));
     return runCommand(
       args,

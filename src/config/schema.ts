@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { parseKeyValueList } from "./key-value-list";
+import { rateLimitRuleInput } from "../core/schemas/rate-limits";
 import { DEFAULT_UPSTREAM_MAX_BODY_BYTES, DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from "../core/upstream-limits";
 
 const nonNegInt = z.number().int().min(0);
@@ -88,6 +89,12 @@ export const configSchema = z.object({
   master_key: z.string().nullish().describe("Master key for management routes; generated on first start when unset"),
   rate_limit_rpm: posInt.nullish().describe("Default per-user requests per minute"),
   rate_limit_tpm: posInt.nullish().describe("Default per-user tokens per minute"),
+  rate_limits: z
+    .array(rateLimitRuleInput)
+    .default([])
+    .describe(
+      "Rate-limit rules {scope, scope_id, model, rpm, tpm, max_concurrent}; shown read-only by /v1/rate-limits",
+    ),
   cors_allow_origins: z.array(z.string()).default([]).describe("CORS origins; empty disables CORS"),
   providers: z.record(z.string(), providerEntrySchema).default({}).describe("Provider credentials and endpoints"),
   pricing: z.record(z.string(), pricingEntrySchema).default({}).describe("Prices seeded into the DB at start-up"),

@@ -13,8 +13,10 @@ import { errorMapper } from "./plugins/error-mapper";
 import { requestId } from "./plugins/request-id";
 import { securityHeaders } from "./plugins/security-headers";
 import { timing } from "./plugins/timing";
+import { alertsRoutes } from "./routes/alerts";
 import { budgetsRoutes } from "./routes/budgets";
 import { docsRoutes } from "./routes/docs";
+import { endUsersRoutes } from "./routes/end-users";
 import { healthRoutes } from "./routes/health";
 import { INFERENCE_ROUTES, type InferenceRoute, inferenceRoutes } from "./routes/inference";
 import { localInferenceRoutes } from "./routes/inference/local";
@@ -23,6 +25,8 @@ import { keysRoutes } from "./routes/keys";
 import { metricsRoutes } from "./routes/metrics";
 import { platformRoutes } from "./routes/platform";
 import { pricingRoutes } from "./routes/pricing";
+import { rateLimitsRoutes } from "./routes/rate-limits";
+import { teamsRoutes } from "./routes/teams";
 import { usageRoutes } from "./routes/usage";
 import { usersRoutes } from "./routes/users";
 import { trpcRoutes } from "./trpc";
@@ -51,7 +55,11 @@ export function apiRoutes(ctx: HttpContext, routes: readonly InferenceRoute[] = 
     .use(budgetsRoutes(ctx))
     .use(pricingRoutes(ctx))
     .use(usageRoutes(ctx))
-    .use(overviewRoutes(ctx));
+    .use(overviewRoutes(ctx))
+    .use(teamsRoutes(ctx))
+    .use(endUsersRoutes(ctx))
+    .use(rateLimitsRoutes(ctx))
+    .use(alertsRoutes(ctx));
 }
 
 export interface AppOptions {

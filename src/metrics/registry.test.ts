@@ -34,3 +34,13 @@ test("model label: each model its own series up to the limit, then `other`; mode
   );
   expect(costModels.size).toBeLessThanOrEqual(MODEL_LABEL_LIMIT + 1);
 });
+
+test("spend alert outcomes are counted by result", async () => {
+  const recorder = createRecorder();
+  recorder.spendAlert("retry");
+  recorder.spendAlert("retry");
+  recorder.spendAlert("delivered");
+  const text = await recorder.registry.metrics();
+  expect(text).toContain('gateway_spend_alerts_total{result="retry"} 2');
+  expect(text).toContain('gateway_spend_alerts_total{result="delivered"} 1');
+});

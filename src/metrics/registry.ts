@@ -46,6 +46,8 @@ export interface Recorder {
   streamDisconnect(): void;
   /** Upstream usage with impossible token counts, clamped before billing. */
   usageAnomaly(provider: string): void;
+  /** A spend alert's delivery attempt ended: `delivered`, `retry`, `failed` (gave up) or `dropped` (queue full). */
+  spendAlert(result: string): void;
   /** Platform mode: usage reports dropped at the retry queue's cap (SPEC §0). */
   platformUsageDropped(n: number): void;
   /** Trace export (src/telemetry): spans the collector accepted. */
@@ -199,6 +201,12 @@ export function createRecorder(): Recorder {
     labelNames: ["provider"],
     registers: [registry],
   });
+  const spendAlerts = new Counter({
+    name: "gateway_spend_alerts_total",
+    help: "Spend alert webhook attempts by result (delivered, retry, failed, dropped)",
+    labelNames: ["result"],
+    registers: [registry],
+  });
   const platformDropped = new Counter({
     name: "gateway_platform_usage_reports_dropped_total",
     help: "Platform usage reports dropped at the retry queue cap",
@@ -252,6 +260,7 @@ export function createRecorder(): Recorder {
     reservationsReleased: (n) => released.inc(n),
     streamDisconnect: () => disconnects.inc(),
     usageAnomaly: (provider) => usageAnomalies.inc({ provider }),
+    spendAlert: (result) => spendAlerts.inc({ result }),
     platformUsageDropped: (n) => platformDropped.inc(n),
     spansExported: (n) => spansExported.inc(n),
     spansDropped: (reason, n) => spansDropped.inc({ reason }, n),

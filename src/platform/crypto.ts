@@ -6,6 +6,11 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
+/** Lowercase hex HMAC-SHA256 of the UTF-8 text under `secret` (webhook signatures, console CSRF tokens). */
+export function hmacSha256Hex(secret: string, text: string): string {
+  return createHmac("sha256", secret).update(text).digest("hex");
+}
+
 /** `gw-` + 48 random bytes as URL-safe base64 without padding: 67 characters (SPEC §2.3). */
 export function mintVirtualKey(): string {
   return `gw-${randomBytes(48).toString("base64url")}`;
@@ -34,8 +39,3 @@ export const timeOrderedUuid = (): string => Bun.randomUUIDv7();
 
 /** A console session id: 32 random bytes, URL-safe base64 (43 characters). */
 export const mintSessionId = (): string => randomBytes(32).toString("base64url");
-
-/** Lowercase hex HMAC-SHA256 of `text` under `key`. */
-export function hmacSha256Hex(key: string, text: string): string {
-  return createHmac("sha256", key).update(text).digest("hex");
-}

@@ -1,5 +1,5 @@
 /** Budgets: CRUD and reset logs (SPEC §3.11). */
-import { count, desc, eq } from "drizzle-orm";
+import { count, desc, eq, or } from "drizzle-orm";
 import { conflict, notFound } from "../core/errors";
 import { microsToUsd, usdToMicros } from "../core/money";
 import type { Pagination } from "../core/schemas/common";
@@ -72,12 +72,28 @@ export function createBudgetsService({ store, now, changed }: ServiceDeps) {
       return toBudgetResponse(row!);
     },
 
-    /** Refuses with 409 while users are assigned (the baseline leaked a constraint 500). */
+    /**
+     * Refuses with 409 while a user, key or team holds it, as its budget or its end users' (the baseline leaked a
+     * constraint 500). End users' windows on it are dropped with it (their rows keep their spend).
+     */
     async remove(budgetId: string): Promise<void> {
       await getRow(budgetId);
-      const [assigned] = await db.select({ n: count() }).from(t.users).where(eq(t.users.budgetId, budgetId));
-      const n = Number(assigned?.n ?? 0);
-      if (n > 0) throw conflict(`Budget '${budgetId}' is assigned to ${n} user(s)`);
+      const holders = await Promise.all([
+        db
+          .select({ n: count() })
+          .from(t.users)
+          .where(or(eq(t.users.budgetId, budgetId), eq(t.users.endUserBudgetId, budgetId))),
+        db
+          .select({ n: count() })
+          .from(t.apiKeys)
+          .where(or(eq(t.apiKeys.budgetId, budgetId), eq(t.apiKeys.endUserBudgetId, budgetId))),
+        db.select({ n: count() }).from(t.teams).where(eq(t.teams.budgetId, budgetId)),
+      ]);
+      const parts = ["user(s)", "key(s)", "team(s)"].flatMap((what, i) => {
+        const n = Number(holders[i]?.[0]?.n ?? 0);
+        return n > 0 ? [`${n} ${what}`] : [];
+      });
+      if (parts.length) throw conflict(`Budget '${budgetId}' is assigned to ${parts.join(", ")}`);
       await db.delete(t.budgets).where(eq(t.budgets.budgetId, budgetId));
       changed("budgets");
     },
@@ -98,6 +114,8 @@ export function createBudgetsService({ store, now, changed }: ServiceDeps) {
         previous_spend: microsToUsd(r.previousSpendMicros),
         reset_at: toIso(r.resetAt),
         next_reset_at: toIsoOrNull(r.nextResetAt),
+        level: r.subjectKind as BudgetResetLog["level"],
+        subject_id: r.subjectId,
       }));
     },
   };

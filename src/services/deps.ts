@@ -1,7 +1,7 @@
 /** What every service factory receives. Services never read process.env and never see HTTP. */
 import type { Store } from "../db/client";
 
-export type ChangeTopic = "keys" | "users" | "budgets" | "pricing";
+export type ChangeTopic = "keys" | "users" | "budgets" | "pricing" | "teams" | "rate_limits" | "alerts";
 
 export interface ServiceDeps {
   store: Store;

@@ -4,12 +4,14 @@
  */
 import { desc, eq } from "drizzle-orm";
 import { notFound } from "../core/errors";
+import { microsToUsd } from "../core/money";
 import type { Pagination } from "../core/schemas/common";
 import type { CreateKeyInput, CreateKeyResponse, KeyInfo, UpdateKeyInput } from "../core/schemas/keys";
 import { toIso, toIsoOrNull } from "../core/time";
 import type { Db, Store } from "../db/client";
 import { mintVirtualKey, sha256Hex, uuid } from "../platform/crypto";
 import type { ServiceDeps } from "./deps";
+import { assignBudget, budgetRef, createResetOnRead } from "./spend-windows";
 
 export type KeyRow = Store["t"]["apiKeys"]["$inferSelect"];
 
@@ -29,6 +31,13 @@ export function toKeyInfo(row: KeyRow): KeyInfo {
     rpm_limit: row.rpmLimit,
     tpm_limit: row.tpmLimit,
     allowed_models: row.allowedModels,
+    budget_id: row.budgetId,
+    spend: microsToUsd(row.spendMicros),
+    reserved: microsToUsd(row.reservedMicros),
+    budget_started_at: toIsoOrNull(row.budgetStartedAt),
+    next_budget_reset_at: toIsoOrNull(row.nextBudgetResetAt),
+    max_concurrent: row.maxConcurrent,
+    end_user_budget_id: row.endUserBudgetId,
   };
 }
 
@@ -37,10 +46,18 @@ function toCreateResponse(row: KeyRow, secret: string): CreateKeyResponse {
   return { ...info, key: secret };
 }
 
-const keyNotFound = (id: string) => notFound(`API key with id '${id}' not found`);
+export const keyNotFound = (id: string) => notFound(`API key with id '${id}' not found`);
 
-export function createKeysService({ store, now, changed }: ServiceDeps) {
+export function createKeysService({ store, now, changed, flushSpend }: ServiceDeps) {
   const { db, t } = store;
+  const resetOnRead = createResetOnRead(store);
+
+  /** Spend as settled so far, with a due window reset applied (as users show theirs). */
+  async function fresh(row: KeyRow): Promise<KeyRow> {
+    if (!(await resetOnRead("key", row.id, row, now()))) return row;
+    changed("keys");
+    return getRow(row.id);
+  }
 
   /** Resolves the owning user inside the key's transaction (SPEC §3.9 "User handling on create"). */
   async function ownerFor(tx: Db, input: CreateKeyInput, keyId: string, at: Date): Promise<string> {
@@ -72,11 +89,21 @@ export function createKeysService({ store, now, changed }: ServiceDeps) {
     return row;
   }
 
+  /** The budget fields of a create or PATCH body, every reference checked before anything is written. */
+  async function budgetFields(input: CreateKeyInput | UpdateKeyInput, at: Date): Promise<Partial<KeyRow>> {
+    const out: Partial<KeyRow> = {};
+    if (input.budget_id != null) Object.assign(out, await assignBudget(db, t, input.budget_id, at));
+    if (input.end_user_budget_id != null) out.endUserBudgetId = await budgetRef(db, t, input.end_user_budget_id);
+    if (input.max_concurrent != null) out.maxConcurrent = input.max_concurrent || null;
+    return out;
+  }
+
   return {
     async create(input: CreateKeyInput): Promise<CreateKeyResponse> {
       const at = now();
       const id = uuid();
       const secret = mintVirtualKey();
+      const budget = await budgetFields(input, at);
       const row = await store.tx(async (tx) => {
         const userId = await ownerFor(tx, input, id, at);
         const [inserted] = await tx
@@ -94,6 +121,7 @@ export function createKeysService({ store, now, changed }: ServiceDeps) {
             rpmLimit: input.rpm_limit ?? null,
             tpmLimit: input.tpm_limit ?? null,
             allowedModels: input.allowed_models ?? null,
+            ...budget,
           })
           .returning();
         return inserted!;
@@ -103,23 +131,28 @@ export function createKeysService({ store, now, changed }: ServiceDeps) {
     },
 
     async list({ skip, limit }: Pagination): Promise<KeyInfo[]> {
+      await flushSpend();
       const rows = await db
         .select()
         .from(t.apiKeys)
         .orderBy(desc(t.apiKeys.createdAt), t.apiKeys.id)
         .limit(limit)
         .offset(skip);
-      return rows.map(toKeyInfo);
+      return (await Promise.all(rows.map(fresh))).map(toKeyInfo);
     },
 
     async get(keyId: string): Promise<KeyInfo> {
-      return toKeyInfo(await getRow(keyId));
+      await flushSpend();
+      return toKeyInfo(await fresh(await getRow(keyId)));
     },
 
-    /** Absent or null fields are left unchanged; `metadata` replaces the whole object. */
+    /**
+     * Absent or null fields are left unchanged; `metadata` replaces the whole object; assigning a budget starts a
+     * new window; "" removes a budget, max_concurrent 0 the limit.
+     */
     async update(keyId: string, input: UpdateKeyInput): Promise<KeyInfo> {
       await getRow(keyId);
-      const patch: Partial<KeyRow> = {};
+      const patch: Partial<KeyRow> = await budgetFields(input, now());
       if (input.key_name != null) patch.keyName = input.key_name;
       if (input.is_active != null) patch.isActive = input.is_active;
       if (input.expires_at != null) patch.expiresAt = input.expires_at;

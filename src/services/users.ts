@@ -6,10 +6,8 @@ import type { Pagination } from "../core/schemas/common";
 import type { UsageEntry, UserUsageQuery } from "../core/schemas/usage";
 import type { CreateUserInput, UpdateUserInput, UserResponse } from "../core/schemas/users";
 import { toIso, toIsoOrNull } from "../core/time";
-import { windowOnAssign } from "./budget-period";
-import { ledgerSql } from "./governance/budget-ledger-sql";
-import { budgetNotFound } from "./budgets";
 import type { ServiceDeps } from "./deps";
+import { assignBudget, budgetRef, createResetOnRead, teamRef } from "./spend-windows";
 import { toUsageEntry } from "./usage";
 
 export function toUserResponse(row: UserRow): UserResponse {
@@ -28,6 +26,9 @@ export function toUserResponse(row: UserRow): UserResponse {
     rpm_limit: row.rpmLimit,
     tpm_limit: row.tpmLimit,
     allowed_models: row.allowedModels,
+    team_id: row.teamId,
+    max_concurrent: row.maxConcurrent,
+    end_user_budget_id: row.endUserBudgetId,
   };
 }
 
@@ -37,22 +38,14 @@ const userNotFound = (id: string) => notFound(`User with id '${id}' not found`, 
 
 export function createUsersService({ store, now, changed, flushSpend }: ServiceDeps) {
   const { db, t } = store;
-  const resets = ledgerSql(store);
+  const resetOnRead = createResetOnRead(store);
 
   /** Reads show a due period reset as applied (SPEC §7.3 item 6): the same CAS the budget ledger uses. */
   async function applyDueReset(row: UserRow, at: Date): Promise<UserRow> {
-    if (!row.budgetId || !row.nextBudgetResetAt || row.nextBudgetResetAt.getTime() > at.getTime()) return row;
-    const { reset } = await resets.resetIfDue(row.userId, at);
-    if (!reset) return row;
+    if (!(await resetOnRead("user", row.userId, row, at))) return row;
     const [fresh] = await db.select().from(t.users).where(eq(t.users.userId, row.userId));
     changed("users");
     return fresh ?? row;
-  }
-
-  async function budgetWindow(budgetId: string, at: Date) {
-    const [budget] = await db.select().from(t.budgets).where(eq(t.budgets.budgetId, budgetId));
-    if (!budget) throw budgetNotFound(budgetId);
-    return windowOnAssign(budget.budgetDurationSec, at);
   }
 
   /** A live (not soft-deleted) user, with any due reset applied. */
@@ -70,12 +63,13 @@ export function createUsersService({ store, now, changed, flushSpend }: ServiceD
     /** Creates a user, or revives a soft-deleted one with the request's fields and zero spend; 409 if live. */
     async create(input: CreateUserInput): Promise<UserResponse> {
       const at = now();
-      const window = input.budget_id ? await budgetWindow(input.budget_id, at) : null;
+      const window = await assignBudget(db, t, input.budget_id ?? "", at);
       const fields = {
         alias: input.alias ?? null,
-        budgetId: input.budget_id ?? null,
-        budgetStartedAt: window?.startedAt ?? null,
-        nextBudgetResetAt: window?.nextResetAt ?? null,
+        ...window,
+        teamId: await teamRef(db, t, input.team_id ?? ""),
+        maxConcurrent: input.max_concurrent || null,
+        endUserBudgetId: await budgetRef(db, t, input.end_user_budget_id ?? ""),
         blocked: input.blocked,
         metadata: input.metadata,
         rpmLimit: input.rpm_limit ?? null,
@@ -90,7 +84,11 @@ export function createUsersService({ store, now, changed, flushSpend }: ServiceD
         const [existing] = await tx.select().from(t.users).where(eq(t.users.userId, input.user_id));
         if (existing && !existing.deletedAt) throw conflict(`User with id '${input.user_id}' already exists`);
         if (existing) {
-          await tx.delete(t.budgetReservations).where(eq(t.budgetReservations.userId, input.user_id));
+          await tx
+            .delete(t.budgetReservations)
+            .where(
+              and(eq(t.budgetReservations.subjectKind, "user"), eq(t.budgetReservations.subjectId, input.user_id)),
+            );
           const [revived] = await tx.update(t.users).set(fields).where(eq(t.users.userId, input.user_id)).returning();
           return revived!;
         }
@@ -122,7 +120,10 @@ export function createUsersService({ store, now, changed, flushSpend }: ServiceD
       return toUserResponse(await liveRow(userId));
     },
 
-    /** Absent or null fields are unchanged; assigning a budget (even the same one) restarts its window. */
+    /**
+     * Absent or null fields are unchanged; assigning a budget (even the same one) restarts its window; "" removes a
+     * budget, team or end-user budget, and max_concurrent 0 the limit.
+     */
     async update(userId: string, input: UpdateUserInput): Promise<UserResponse> {
       await liveRow(userId);
       const at = now();
@@ -133,12 +134,10 @@ export function createUsersService({ store, now, changed, flushSpend }: ServiceD
       if (input.rpm_limit != null) patch.rpmLimit = input.rpm_limit;
       if (input.tpm_limit != null) patch.tpmLimit = input.tpm_limit;
       if (input.allowed_models != null) patch.allowedModels = input.allowed_models;
-      if (input.budget_id != null) {
-        const window = await budgetWindow(input.budget_id, at);
-        patch.budgetId = input.budget_id;
-        patch.budgetStartedAt = window.startedAt;
-        patch.nextBudgetResetAt = window.nextResetAt;
-      }
+      if (input.max_concurrent != null) patch.maxConcurrent = input.max_concurrent || null;
+      if (input.budget_id != null) Object.assign(patch, await assignBudget(db, t, input.budget_id, at));
+      if (input.team_id != null) patch.teamId = await teamRef(db, t, input.team_id);
+      if (input.end_user_budget_id != null) patch.endUserBudgetId = await budgetRef(db, t, input.end_user_budget_id);
       const [row] = await db.update(t.users).set(patch).where(eq(t.users.userId, userId)).returning();
       changed("users");
       return toUserResponse(row!);

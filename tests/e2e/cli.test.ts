@@ -16,6 +16,9 @@ const SUBCOMMANDS = [
   "usage",
   "import",
   "openapi",
+  "teams",
+  "rate-limits",
+  "alerts",
 ];
 
 beforeAll(ensureBinary, 120_000);
@@ -36,6 +39,9 @@ describe("gateway --help", () => {
       users: ["create", "list"],
       budgets: ["set", "list"],
       pricing: ["set", "list"],
+      teams: ["create", "list", "update"],
+      "rate-limits": ["add", "list", "rm"],
+      alerts: ["add", "list", "test"],
       import: ["otari"],
     };
     for (const [group, subs] of Object.entries(groups)) {

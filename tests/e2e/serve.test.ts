@@ -229,6 +229,74 @@ describe.each([
     expect(keys.map((k) => k.id)).toEqual(overHttp.map((k) => k.id));
   });
 
+  test("teams, key budgets, rate-limit rules and alerts from the CLI: --json prints exactly the HTTP bodies", async () => {
+    const get = async (path: string) => (await http(`${server.url}${path}`, { token: master })).json;
+    const team = await cliJson<{ team_id: string }>([
+      "teams",
+      "create",
+      "cli-team",
+      "--rpm",
+      "50",
+      "--max-concurrent",
+      "4",
+    ]);
+    expect(team).toMatchObject({ team_id: "cli-team", rpm_limit: 50, max_concurrent: 4, members: 0 });
+    expect(await get("/v1/teams/cli-team")).toEqual(team);
+    const updated = await cliJson(["teams", "update", "cli-team", "--alias", "CLI", "--blocked"]);
+    expect(updated).toMatchObject({ alias: "CLI", blocked: true });
+    expect(await cliJson(["teams", "list"])).toEqual(await get("/v1/teams"));
+    const budget = await cliJson<{ budget_id: string }>(["budgets", "set", "--max-budget", "3", "--team", "cli-team"]);
+    expect(((await get("/v1/teams/cli-team")) as { budget_id: string }).budget_id).toBe(budget.budget_id);
+
+    const key = await cliJson<KeyBody & Record<string, unknown>>([
+      "keys",
+      "create",
+      "--budget-id",
+      budget.budget_id,
+      "--max-concurrent",
+      "2",
+    ]);
+    expect(key).toMatchObject({ budget_id: budget.budget_id, max_concurrent: 2, spend: 0, reserved: 0 });
+    const { key: _secret, ...info } = key;
+    expect(await get(`/v1/keys/${key.id}`)).toMatchObject(info);
+    const keyBudget = await cliJson<{ budget_id: string }>(["budgets", "set", "--max-budget", "1", "--key", key.id]);
+    expect(((await get(`/v1/keys/${key.id}`)) as { budget_id: string }).budget_id).toBe(keyBudget.budget_id);
+    expect((await cli(["budgets", "set", "--max-budget", "1", "--team", "no-such-team"])).code).toBe(1);
+
+    const rule = await cliJson<{ id: string }>([
+      "rate-limits",
+      "add",
+      "--scope",
+      "team",
+      "--scope-id",
+      "cli-team",
+      "--rpm",
+      "9",
+    ]);
+    expect(await get(`/v1/rate-limits/${rule.id}`)).toEqual(rule);
+    expect(await cliJson(["rate-limits", "list"])).toEqual(await get("/v1/rate-limits"));
+    expect(await cliJson(["rate-limits", "rm", rule.id])).toEqual({ deleted: true, id: rule.id });
+    expect((await http(`${server.url}/v1/rate-limits/${rule.id}`, { token: master })).status).toBe(404);
+
+    const alert = await cliJson<{ id: string }>([
+      "alerts",
+      "add",
+      "--scope",
+      "team",
+      "--scope-id",
+      "cli-team",
+      "--url",
+      "http://127.0.0.1:9/unreachable",
+      "--thresholds",
+      "50,90",
+    ]);
+    expect(alert).toMatchObject({ thresholds: [50, 90], has_secret: false });
+    expect(await cliJson(["alerts", "list"])).toEqual(await get("/v1/alerts"));
+    expect(await cliJson(["alerts", "test", alert.id])).toMatchObject({ delivered: false, status_code: null });
+    const bad = await cli(["alerts", "add", "--scope", "team", "--url", "ftp://x"]);
+    expect(bad.code).toBe(1);
+  });
+
   test("human output is a short table or line", async () => {
     const users = await cli(["users", "list"]);
     expect(users.code).toBe(0);

@@ -95,6 +95,7 @@ export function createTestApp(db: TestDatabase, options: TestAppOptions = {}): T
     masterKey: createMasterKey(masterKey === null ? null : sha256Hex(masterKey)),
     isKnownProvider: providerChecker(config),
     now: clock.now,
+    rateLimits: config.rate_limits,
     sessionTtlSeconds: config.ui_session_ttl_seconds,
   });
   const draining = { value: false };

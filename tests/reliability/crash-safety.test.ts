@@ -144,7 +144,7 @@ describe.each(DIALECTS)("SIGKILL under load ($dialect)", ({ create }) => {
       expect(money.reserved).toBe(0);
       expect(settled).toBe(true);
       const leases = await reader.all<{ n: unknown }>(
-        "SELECT COUNT(*) AS n FROM budget_reservations WHERE amount_micros > 0 AND user_id = $1",
+        "SELECT COUNT(*) AS n FROM budget_reservations WHERE amount_micros > 0 AND subject_kind = 'user' AND subject_id = $1",
         ["crash-user"],
       );
       expect(Number(leases[0]?.n)).toBe(0);

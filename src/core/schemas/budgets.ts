@@ -39,6 +39,8 @@ export const budgetResetLog = z
     previous_spend: z.number(),
     reset_at: z.string(),
     next_reset_at: z.string().nullable(),
+    level: z.enum(["key", "user", "team", "end_user"]).describe("Which level's window was reset"),
+    subject_id: z.string().nullable().describe("The key, user or team id, or the end user's own id"),
   })
   .meta({ id: "BudgetResetLog" });
 export type BudgetResetLog = z.infer<typeof budgetResetLog>;

@@ -20,6 +20,18 @@ export const metadataSchema = z.record(z.string(), z.unknown());
 /** Per-minute limits: positive integers, capped so nothing absurd reaches the counters. */
 export const limitSchema = z.number().int().min(1).max(1_000_000_000);
 
+/** Requests in flight at once; 0 means no limit (how a PATCH removes one). */
+export const maxConcurrentSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(1_000_000)
+  .describe("Requests in flight at once (a stream counts until its last byte); 0 = no limit");
+
+/** A reference to another record (a team or budget id); an empty string removes it on PATCH. */
+export const clearableRef = (what: string) =>
+  z.string().max(256).describe(`${what}; an empty string removes it (PATCH)`);
+
 /** `provider:model` or `provider:*` entries (SPEC §0 allow-lists). */
 export const allowedModelsSchema = z
   .array(z.string().regex(/^[A-Za-z0-9_.-]+[:/].+$/, "entries must be 'provider:model' or 'provider:*'"))

@@ -1,6 +1,13 @@
 /** Wire schemas of /v1/keys (openapi: CreateKeyRequest, CreateKeyResponse, KeyInfo, UpdateKeyRequest). */
 import { z } from "zod";
-import { allowedModelsSchema, isoDateTime, limitSchema, metadataSchema } from "./common";
+import {
+  allowedModelsSchema,
+  clearableRef,
+  isoDateTime,
+  limitSchema,
+  maxConcurrentSchema,
+  metadataSchema,
+} from "./common";
 
 export const createKeyRequest = z
   .object({
@@ -11,6 +18,11 @@ export const createKeyRequest = z
     rpm_limit: limitSchema.nullish().describe("Requests per minute for this key"),
     tpm_limit: limitSchema.nullish().describe("Tokens per minute for this key"),
     allowed_models: allowedModelsSchema.nullish().describe("Models this key may call (null = all its user may)"),
+    budget_id: clearableRef("The key's own budget (on top of its user's and team's)").nullish(),
+    max_concurrent: maxConcurrentSchema.nullish(),
+    end_user_budget_id: clearableRef(
+      "Budget each end user of this key gets a window on (wins over the user's)",
+    ).nullish(),
   })
   .strict()
   .meta({ id: "CreateKeyRequest" });
@@ -25,6 +37,9 @@ export const updateKeyRequest = z
     rpm_limit: limitSchema.nullish(),
     tpm_limit: limitSchema.nullish(),
     allowed_models: allowedModelsSchema.nullish(),
+    budget_id: clearableRef("The key's own budget; assigning one starts a new window").nullish(),
+    max_concurrent: maxConcurrentSchema.nullish(),
+    end_user_budget_id: clearableRef("Budget each end user of this key gets a window on").nullish(),
   })
   .strict()
   .meta({ id: "UpdateKeyRequest" });
@@ -44,6 +59,13 @@ export const keyInfo = z
     rpm_limit: z.number().int().nullable(),
     tpm_limit: z.number().int().nullable(),
     allowed_models: z.array(z.string()).nullable(),
+    budget_id: z.string().nullable(),
+    spend: z.number().describe("USD spent through this key in its budget window (counted with or without a budget)"),
+    reserved: z.number().describe("USD held by in-flight requests' leases"),
+    budget_started_at: z.string().nullable(),
+    next_budget_reset_at: z.string().nullable(),
+    max_concurrent: z.number().int().nullable(),
+    end_user_budget_id: z.string().nullable(),
   })
   .meta({ id: "KeyInfo" });
 export type KeyInfo = z.infer<typeof keyInfo>;

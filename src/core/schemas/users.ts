@@ -1,6 +1,6 @@
 /** Wire schemas of /v1/users (openapi: CreateUserRequest, UserResponse, UpdateUserRequest). */
 import { z } from "zod";
-import { allowedModelsSchema, limitSchema, metadataSchema } from "./common";
+import { allowedModelsSchema, clearableRef, limitSchema, maxConcurrentSchema, metadataSchema } from "./common";
 
 export const createUserRequest = z
   .object({
@@ -12,6 +12,9 @@ export const createUserRequest = z
     rpm_limit: limitSchema.nullish(),
     tpm_limit: limitSchema.nullish(),
     allowed_models: allowedModelsSchema.nullish(),
+    team_id: clearableRef("The team this user belongs to (at most one)").nullish(),
+    max_concurrent: maxConcurrentSchema.nullish(),
+    end_user_budget_id: clearableRef("Budget each end user of this user gets a window on (a key's own wins)").nullish(),
   })
   .strict()
   .meta({ id: "CreateUserRequest" });
@@ -26,6 +29,9 @@ export const updateUserRequest = z
     rpm_limit: limitSchema.nullish(),
     tpm_limit: limitSchema.nullish(),
     allowed_models: allowedModelsSchema.nullish(),
+    team_id: clearableRef("Moves the user to this team").nullish(),
+    max_concurrent: maxConcurrentSchema.nullish(),
+    end_user_budget_id: clearableRef("Budget each end user of this user gets a window on").nullish(),
   })
   .strict()
   .meta({ id: "UpdateUserRequest" });
@@ -47,6 +53,9 @@ export const userResponse = z
     rpm_limit: z.number().int().nullable(),
     tpm_limit: z.number().int().nullable(),
     allowed_models: z.array(z.string()).nullable(),
+    team_id: z.string().nullable(),
+    max_concurrent: z.number().int().nullable(),
+    end_user_budget_id: z.string().nullable(),
   })
   .meta({ id: "UserResponse" });
 export type UserResponse = z.infer<typeof userResponse>;

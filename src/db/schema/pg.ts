@@ -13,6 +13,7 @@ import {
   serial,
   text,
   timestamp,
+  uniqueIndex,
 } from "drizzle-orm/pg-core";
 import { histogramColumns } from "./rollup-columns";
 
@@ -51,8 +52,40 @@ export const users = pgTable(
     rpmLimit: integer("rpm_limit"),
     tpmLimit: integer("tpm_limit"),
     allowedModels: jsonb<string[]>("allowed_models"),
+    /** At most one team per user; a team with members cannot be deleted. */
+    teamId: text("team_id").references((): AnyPgColumn => teams.teamId),
+    maxConcurrent: integer("max_concurrent"),
+    /** Each end user of this user's requests gets its own window on this budget (a key's own setting wins). */
+    endUserBudgetId: text("end_user_budget_id").references((): AnyPgColumn => budgets.budgetId),
   },
-  (t) => [index("ix_users_deleted_at").on(t.deletedAt), index("ix_users_next_reset").on(t.nextBudgetResetAt)],
+  (t) => [
+    index("ix_users_deleted_at").on(t.deletedAt),
+    index("ix_users_next_reset").on(t.nextBudgetResetAt),
+    index("ix_users_team_id").on(t.teamId),
+  ],
+);
+
+/** Teams (users belong to at most one): a budget, limits and an allow-list over all their members' requests. */
+export const teams = pgTable(
+  "teams",
+  {
+    teamId: text("team_id").primaryKey(),
+    alias: text("alias"),
+    spendMicros: micros("spend_micros").notNull().default(0),
+    reservedMicros: micros("reserved_micros").notNull().default(0),
+    budgetId: text("budget_id").references((): AnyPgColumn => budgets.budgetId),
+    budgetStartedAt: ts("budget_started_at"),
+    nextBudgetResetAt: ts("next_budget_reset_at"),
+    blocked: boolean("blocked").notNull().default(false),
+    metadata: jsonb<Record<string, unknown>>("metadata").notNull().default(sql`'{}'::jsonb`),
+    rpmLimit: integer("rpm_limit"),
+    tpmLimit: integer("tpm_limit"),
+    maxConcurrent: integer("max_concurrent"),
+    allowedModels: jsonb<string[]>("allowed_models"),
+    createdAt: ts("created_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [index("ix_teams_next_reset").on(t.nextBudgetResetAt)],
 );
 
 export const apiKeys = pgTable(
@@ -71,8 +104,42 @@ export const apiKeys = pgTable(
     rpmLimit: integer("rpm_limit"),
     tpmLimit: integer("tpm_limit"),
     allowedModels: jsonb<string[]>("allowed_models"),
+    /** The key's own budget and spend window (spend is tracked with or without a budget). */
+    budgetId: text("budget_id").references((): AnyPgColumn => budgets.budgetId),
+    spendMicros: micros("spend_micros").notNull().default(0),
+    reservedMicros: micros("reserved_micros").notNull().default(0),
+    budgetStartedAt: ts("budget_started_at"),
+    nextBudgetResetAt: ts("next_budget_reset_at"),
+    maxConcurrent: integer("max_concurrent"),
+    endUserBudgetId: text("end_user_budget_id").references((): AnyPgColumn => budgets.budgetId),
   },
-  (t) => [index("ix_api_keys_user_id").on(t.userId)],
+  (t) => [index("ix_api_keys_user_id").on(t.userId), index("ix_api_keys_next_reset").on(t.nextBudgetResetAt)],
+);
+
+/**
+ * End users of a billed user (the `user` field with a virtual key), created on first sight when an end-user budget
+ * applies: their spend window on that budget. `id` is the ledger's subject id for the pair (endUserSubjectId).
+ */
+export const endUsers = pgTable(
+  "end_users",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.userId, { onDelete: "cascade" }),
+    endUserId: text("end_user_id").notNull(),
+    budgetId: text("budget_id").references(() => budgets.budgetId, { onDelete: "set null" }),
+    spendMicros: micros("spend_micros").notNull().default(0),
+    reservedMicros: micros("reserved_micros").notNull().default(0),
+    budgetStartedAt: ts("budget_started_at"),
+    nextBudgetResetAt: ts("next_budget_reset_at"),
+    createdAt: ts("created_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [
+    index("ix_end_users_user").on(t.userId, t.endUserId),
+    index("ix_end_users_next_reset").on(t.nextBudgetResetAt),
+  ],
 );
 
 export const budgetResetLogs = pgTable(
@@ -86,6 +153,9 @@ export const budgetResetLogs = pgTable(
     previousSpendMicros: micros("previous_spend_micros").notNull(),
     resetAt: ts("reset_at").notNull(),
     nextResetAt: ts("next_reset_at"),
+    /** Which level was reset (key, user, team, end_user) and its id (an end user's own id; user_id is its user). */
+    subjectKind: text("subject_kind").notNull().default("user"),
+    subjectId: text("subject_id"),
   },
   (t) => [index("ix_budget_reset_logs_user_id").on(t.userId), index("ix_budget_reset_logs_budget_id").on(t.budgetId)],
 );
@@ -128,6 +198,8 @@ export const usageLogs = pgTable(
     attempts: integer("attempts"),
     /** The client's own end-user id (`user` / `metadata.user_id` with a virtual key); never decides who is billed. */
     endUserId: text("end_user_id"),
+    /** The billed user's team when the request was made (moving a user later does not rewrite history). */
+    teamId: text("team_id"),
     /** Milliseconds from admission to settlement (the last byte relayed); null for refusals and older rows. */
     latencyMs: integer("latency_ms"),
     /** Milliseconds from admission to the upstream's first byte (first stream event; a JSON answer's arrival). */
@@ -140,6 +212,7 @@ export const usageLogs = pgTable(
     index("ix_usage_logs_user_ts").on(t.userId, t.timestamp),
     // Partial: rows without an end user (most) cost the index nothing on insert.
     index("ix_usage_logs_end_user_ts").on(t.endUserId, t.timestamp).where(sql`end_user_id IS NOT NULL`),
+    index("ix_usage_logs_team_ts").on(t.teamId, t.timestamp).where(sql`team_id IS NOT NULL`),
   ],
 );
 
@@ -236,18 +309,20 @@ export const uiSessions = pgTable(
   (t) => [index("ix_ui_sessions_expires_at").on(t.expiresAt)],
 );
 
+/** Budget leases: one row per process and subject (a key, user, team or end user), see budget-ledger.ts. */
 export const budgetReservations = pgTable(
   "budget_reservations",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull(),
+    subjectKind: text("subject_kind").notNull().default("user"),
+    subjectId: text("subject_id").notNull(),
     amountMicros: micros("amount_micros").notNull(),
     createdAt: ts("created_at").notNull(),
     expiresAt: ts("expires_at").notNull(),
   },
   (t) => [
     index("ix_budget_reservations_expires_at").on(t.expiresAt),
-    index("ix_budget_reservations_user_id").on(t.userId),
+    index("ix_budget_reservations_subject").on(t.subjectKind, t.subjectId),
   ],
 );
 
@@ -261,6 +336,97 @@ export const rateLimitCounters = pgTable(
     tokens: micros("tokens").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.scope, t.subject, t.windowStart] })],
+);
+
+/**
+ * Concurrency slots shared by replicas: `held` is the sum of the live leases of (scope, subject); `granted` is what
+ * the last take granted (read back by that statement).
+ */
+export const concurrencyCounters = pgTable(
+  "concurrency_counters",
+  {
+    scope: text("scope").notNull(),
+    subject: text("subject").notNull(),
+    held: integer("held").notNull().default(0),
+    granted: integer("granted").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.subject] })],
+);
+
+/** One replica's slots of a concurrency counter; renewed while it lives, reclaimed once `expires_at` passes. */
+export const concurrencyLeases = pgTable(
+  "concurrency_leases",
+  {
+    id: text("id").primaryKey(),
+    scope: text("scope").notNull(),
+    subject: text("subject").notNull(),
+    slots: integer("slots").notNull(),
+    expiresAt: ts("expires_at").notNull(),
+  },
+  (t) => [
+    index("ix_concurrency_leases_subject").on(t.scope, t.subject),
+    index("ix_concurrency_leases_expires_at").on(t.expiresAt),
+  ],
+);
+
+/** Rate-limit rules made through the API (config.yml's `rate_limits` are not stored). */
+export const rateLimitRules = pgTable("rate_limit_rules", {
+  id: text("id").primaryKey(),
+  scope: text("scope").notNull(),
+  scopeId: text("scope_id"),
+  model: text("model"),
+  rpmLimit: integer("rpm_limit"),
+  tpmLimit: integer("tpm_limit"),
+  maxConcurrent: integer("max_concurrent"),
+  createdAt: ts("created_at").notNull(),
+  updatedAt: ts("updated_at").notNull(),
+});
+
+/** Spend alert rules: webhooks told when a subject's spend crosses a share of its budget, or the budget refuses. */
+export const alertRules = pgTable("alert_rules", {
+  id: text("id").primaryKey(),
+  scope: text("scope").notNull(),
+  scopeId: text("scope_id"),
+  thresholds: jsonb<number[]>("thresholds").notNull(),
+  url: text("url").notNull(),
+  format: text("format").notNull(),
+  secret: text("secret"),
+  createdAt: ts("created_at").notNull(),
+  updatedAt: ts("updated_at").notNull(),
+});
+
+/**
+ * One alert per (rule, subject, window, threshold): the unique index is what makes it fire once across replicas
+ * and restarts. A sender claims a row (`lease_until`) before posting it, and marks it delivered afterwards.
+ */
+export const alertDeliveries = pgTable(
+  "alert_deliveries",
+  {
+    id: text("id").primaryKey(),
+    ruleId: text("rule_id")
+      .notNull()
+      .references(() => alertRules.id, { onDelete: "cascade" }),
+    subjectKind: text("subject_kind").notNull(),
+    subjectId: text("subject_id").notNull(),
+    userId: text("user_id"),
+    label: text("label").notNull(),
+    windowStart: ts("window_start").notNull(),
+    threshold: text("threshold").notNull(),
+    spendMicros: micros("spend_micros").notNull(),
+    maxBudgetMicros: micros("max_budget_micros"),
+    status: text("status").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: ts("next_attempt_at").notNull(),
+    leaseUntil: ts("lease_until"),
+    claimedBy: text("claimed_by"),
+    lastError: text("last_error"),
+    createdAt: ts("created_at").notNull(),
+    deliveredAt: ts("delivered_at"),
+  },
+  (t) => [
+    uniqueIndex("ux_alert_deliveries_once").on(t.ruleId, t.subjectKind, t.subjectId, t.windowStart, t.threshold),
+    index("ix_alert_deliveries_due").on(t.status, t.nextAttemptAt),
+  ],
 );
 
 export const settings = pgTable("settings", {

@@ -1,18 +1,22 @@
 /**
- * The tRPC router: the management surface (keys, users, budgets, pricing, usage and its analytics, providers, the
- * effective configuration) over the same services and the same zod schemas as the REST routes. Every procedure
- * first runs the mount's `authorize`: the master key at /trpc (the same readCredential + auth.requireMaster as the
- * routes), a console session and its CSRF token at /ui/api/trpc. GatewayErrors become TRPCErrors with the matching
- * code; the gateway's own status, code and detail ride along in `error.data.gateway`. Stack traces are never sent
- * (isDev: false).
+ * The tRPC router: the management surface (keys, users, budgets, pricing, usage and its analytics, teams, end users,
+ * rate-limit rules, spend alerts, providers, the effective configuration) over the same services and the same zod
+ * schemas as the REST routes. Every procedure first runs the mount's `authorize`: the master key at /trpc (the same
+ * readCredential + auth.requireMaster as the routes), a console session and its CSRF token at /ui/api/trpc.
+ * GatewayErrors become TRPCErrors with the matching code; the gateway's own status, code and detail ride along in
+ * `error.data.gateway`. Stack traces are never sent (isDev: false).
  */
 import { initTRPC, TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { GatewayError } from "../../core/errors";
+import { createAlertRequest, updateAlertRequest } from "../../core/schemas/alerts";
 import { createBudgetRequest, updateBudgetRequest } from "../../core/schemas/budgets";
 import { paginationQuery } from "../../core/schemas/common";
+import { endUsersQuery } from "../../core/schemas/end-users";
 import { createKeyRequest, updateKeyRequest } from "../../core/schemas/keys";
 import { pricingAsOfQuery, pricingDeleteQuery, setPricingRequest } from "../../core/schemas/pricing";
+import { rateLimitRuleInput, updateRateLimitRequest } from "../../core/schemas/rate-limits";
+import { createTeamRequest, updateTeamRequest } from "../../core/schemas/teams";
 import { overviewQuery, seriesQuery, summaryQuery } from "../../core/schemas/analytics";
 import { usageQuery, userUsageQuery } from "../../core/schemas/usage";
 import { createUserRequest, updateUserRequest } from "../../core/schemas/users";
@@ -115,6 +119,8 @@ const keyId = z.object({ key_id: z.string() });
 const userId = z.object({ user_id: z.string() });
 const budgetId = z.object({ budget_id: z.string() });
 const modelKey = z.object({ model_key: z.string().min(1) });
+const teamId = z.object({ team_id: z.string() });
+const ruleId = z.object({ id: z.string() });
 
 /** What deletions return (as the CLI's `--json` does). */
 const deleted = (id: string) => ({ deleted: true as const, id });
@@ -189,12 +195,63 @@ const usageRouter = t.router({
   series: procedure.input(seriesQuery.prefault({})).query(({ ctx, input }) => ctx.services.analytics.series(input)),
 });
 
+const teamsRouter = t.router({
+  list: procedure.input(page).query(({ ctx, input }) => ctx.services.teams.list(input)),
+  get: procedure.input(teamId).query(({ ctx, input }) => ctx.services.teams.get(input.team_id)),
+  create: procedure.input(createTeamRequest).mutation(({ ctx, input }) => ctx.services.teams.create(input)),
+  update: procedure
+    .input(teamId.extend({ data: updateTeamRequest }))
+    .mutation(({ ctx, input }) => ctx.services.teams.update(input.team_id, input.data)),
+  delete: procedure.input(teamId).mutation(async ({ ctx, input }) => {
+    await ctx.services.teams.remove(input.team_id);
+    return deleted(input.team_id);
+  }),
+  usage: procedure
+    .input(paginationQuery.extend(teamId.shape))
+    .query(({ ctx, input }) => ctx.services.teams.usage(input.team_id, input)),
+});
+
+const endUsersRouter = t.router({
+  list: procedure.input(endUsersQuery.prefault({})).query(({ ctx, input }) => ctx.services.endUsers.list(input)),
+});
+
+const rateLimitsRouter = t.router({
+  list: procedure.query(({ ctx }) => ctx.services.rateLimits.list()),
+  get: procedure.input(ruleId).query(({ ctx, input }) => ctx.services.rateLimits.get(input.id)),
+  create: procedure.input(rateLimitRuleInput).mutation(({ ctx, input }) => ctx.services.rateLimits.create(input)),
+  update: procedure
+    .input(ruleId.extend({ data: updateRateLimitRequest }))
+    .mutation(({ ctx, input }) => ctx.services.rateLimits.update(input.id, input.data)),
+  delete: procedure.input(ruleId).mutation(async ({ ctx, input }) => {
+    await ctx.services.rateLimits.remove(input.id);
+    return deleted(input.id);
+  }),
+});
+
+const alertsRouter = t.router({
+  list: procedure.query(({ ctx }) => ctx.services.alerts.list()),
+  get: procedure.input(ruleId).query(({ ctx, input }) => ctx.services.alerts.get(input.id)),
+  create: procedure.input(createAlertRequest).mutation(({ ctx, input }) => ctx.services.alerts.create(input)),
+  update: procedure
+    .input(ruleId.extend({ data: updateAlertRequest }))
+    .mutation(({ ctx, input }) => ctx.services.alerts.update(input.id, input.data)),
+  delete: procedure.input(ruleId).mutation(async ({ ctx, input }) => {
+    await ctx.services.alerts.remove(input.id);
+    return deleted(input.id);
+  }),
+  test: procedure.input(ruleId).mutation(({ ctx, input }) => ctx.services.alerts.test(input.id)),
+});
+
 export const appRouter = t.router({
   keys: keysRouter,
   users: usersRouter,
   budgets: budgetsRouter,
   pricing: pricingRouter,
   usage: usageRouter,
+  teams: teamsRouter,
+  endUsers: endUsersRouter,
+  rateLimits: rateLimitsRouter,
+  alerts: alertsRouter,
   overview: procedure
     .input(overviewQuery.prefault({}))
     .query(({ ctx, input }) => ctx.services.analytics.overview(input)),

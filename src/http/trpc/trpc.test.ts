@@ -103,6 +103,35 @@ describe.each(DIALECTS)("tRPC over HTTP on $dialect", ({ create }) => {
     expect(await gw.users.delete.mutate({ user_id: "trpc-user" })).toEqual({ deleted: true, id: "trpc-user" });
   });
 
+  test("teams, end users, rate-limit rules and alerts", async () => {
+    const budget = await gw.budgets.create.mutate({ max_budget: 2 });
+    const team = await gw.teams.create.mutate({ team_id: "trpc-team", budget_id: budget.budget_id, max_concurrent: 3 });
+    expect(team).toMatchObject({ team_id: "trpc-team", budget_id: budget.budget_id, max_concurrent: 3, members: 0 });
+    await gw.users.create.mutate({ user_id: "trpc-member", team_id: "trpc-team" });
+    expect((await gw.teams.get.query({ team_id: "trpc-team" })).members).toBe(1);
+    expect((await gw.teams.update.mutate({ team_id: "trpc-team", data: { blocked: true } })).blocked).toBe(true);
+    expect((await gw.teams.list.query()).map((x) => x.team_id)).toContain("trpc-team");
+    expect(await gw.teams.usage.query({ team_id: "trpc-team" })).toEqual([]);
+    await expectTrpcError(gw.teams.delete.mutate({ team_id: "trpc-team" }), "CONFLICT", 409);
+    expect(await gw.endUsers.list.query({ user_id: "trpc-member" })).toEqual([]);
+    await expectTrpcError(gw.endUsers.list.query({ key_id: "nope" }), "NOT_FOUND", 404);
+
+    const rule = await gw.rateLimits.create.mutate({ scope: "team", scope_id: "trpc-team", rpm: 10 });
+    expect((await gw.rateLimits.update.mutate({ id: rule.id, data: { tpm: 100 } })).tpm).toBe(100);
+    expect((await gw.rateLimits.list.query()).map((r) => r.id)).toEqual([rule.id]);
+    expect(await gw.rateLimits.delete.mutate({ id: rule.id })).toEqual({ deleted: true, id: rule.id });
+    await expectTrpcError(gw.rateLimits.create.mutate({ scope: "user", scope_id: "nobody", rpm: 1 }), "NOT_FOUND", 404);
+
+    const alert = await gw.alerts.create.mutate({ scope: "team", url: "http://127.0.0.1:9/x" });
+    expect(alert).toMatchObject({ thresholds: [80, 100], format: "json", has_secret: false });
+    expect(await gw.alerts.test.mutate({ id: alert.id })).toMatchObject({ delivered: false, status_code: null });
+    expect((await gw.alerts.update.mutate({ id: alert.id, data: { thresholds: [95] } })).thresholds).toEqual([95]);
+    expect((await gw.alerts.list.query()).map((a) => a.id)).toEqual([alert.id]);
+    expect(await gw.alerts.delete.mutate({ id: alert.id })).toEqual({ deleted: true, id: alert.id });
+    const bad = await expectTrpcError(gw.alerts.create.mutate({ scope: "team", url: "ftp://x" }), "BAD_REQUEST", 400);
+    expect(bad.data?.gateway).toMatchObject({ code: "validation_error" });
+  });
+
   test("analytics, providers and the effective configuration, over the same services as REST", async () => {
     await gw.users.create.mutate({ user_id: "trpc-analytics" });
     const ids = [

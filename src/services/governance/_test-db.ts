@@ -65,3 +65,57 @@ export async function seedUser(
   });
   return { userId, budgetId };
 }
+
+/** A fresh budget row; returns its id. */
+export async function seedBudget(store: Store, maxBudgetMicros: number | null, durationSec: number | null = null) {
+  const now = new Date();
+  const budgetId = crypto.randomUUID();
+  await store.db
+    .insert(store.t.budgets)
+    .values({ budgetId, maxBudgetMicros, budgetDurationSec: durationSec, createdAt: now, updatedAt: now });
+  return budgetId;
+}
+
+export interface SeededLevels {
+  keyId: string;
+  userId: string;
+  teamId: string;
+  /** The end-user budget (for the end_user level's seed). */
+  endUserBudgetId: string;
+}
+
+/** A team, a user in it and a key of that user, each with its own budget of the given cap (null = none). */
+export async function seedLevels(
+  store: Store,
+  caps: { key: number | null; user: number | null; team: number | null; endUser: number | null },
+): Promise<SeededLevels> {
+  const now = new Date();
+  const tag = crypto.randomUUID().slice(0, 8);
+  const teamId = `t-${tag}`;
+  const userId = `u-${tag}`;
+  const keyId = `k-${tag}`;
+  const budget = async (cap: number | null) => (cap === null ? null : seedBudget(store, cap));
+  const endUserBudgetId = await seedBudget(store, caps.endUser);
+  await store.db
+    .insert(store.t.teams)
+    .values({ teamId, budgetId: await budget(caps.team), budgetStartedAt: now, createdAt: now, updatedAt: now });
+  await store.db.insert(store.t.users).values({
+    userId,
+    teamId,
+    budgetId: await budget(caps.user),
+    budgetStartedAt: now,
+    endUserBudgetId,
+    createdAt: now,
+    updatedAt: now,
+  });
+  await store.db.insert(store.t.apiKeys).values({
+    id: keyId,
+    keyHash: `hash-${tag}`,
+    keyPrefix: "gw-test",
+    userId,
+    budgetId: await budget(caps.key),
+    budgetStartedAt: now,
+    createdAt: now,
+  });
+  return { keyId, userId, teamId, endUserBudgetId };
+}

@@ -1,36 +1,90 @@
 /**
- * The budget ledger (SPEC §7.3): reserve before a call, settle after it, sweep what dead processes left.
+ * The budget ledger (docs/behaviour/storage.md#budgets, docs/behaviour/cost-control.md): reserve before a call,
+ * settle after it, sweep what dead processes left, on every level of a request's path (key, user, team, end user).
  *
- * Design (both dialects): each process leases a slice of a user's remaining budget in ONE atomic statement
- * (users.reserved_micros += lease, plus a budget_reservations row per process and user) and serves reservations
- * from it in memory. Settled spend and consumed/returned lease are written back by one batched statement every
- * `flushMs`. The database never lets spend + reserved exceed the cap, so no interleaving of requests, processes or
- * replicas can overshoot; a lease is at most `leaseFraction` of what remains and is only used for `leaseMs`, so a
- * change made elsewhere (cap lowered, spend reset) binds within that time. A killed process's leases expire after
+ * Design (both dialects): each process leases a slice of a subject's remaining budget in ONE atomic statement
+ * (reserved_micros += lease on the subject's row, plus a budget_reservations row per process and subject) and serves
+ * reservations from it in memory. A request reserves its estimate on every capped level of its path, or on none:
+ * the leases are checked and taken in one synchronous step, and a level without room is leased first (in
+ * parallel with the others), so the database is only asked when a lease runs out. Settled spend and
+ * consumed/returned lease are written back for every level by one batched statement every `flushMs`. The database
+ * never lets spend + reserved exceed a cap, so no interleaving of requests, processes or replicas can overshoot a
+ * level; a lease is at most `leaseFraction` of what remains and is only used for `leaseMs`, so a change made
+ * elsewhere (cap lowered, spend reset) binds within that time. A killed process's leases expire after
  * `leaseTtlSeconds` (renewed while alive) and the sweep gives them back.
  *
  * Crash safety of spend: with a usage journal, each settlement that adds spend gets a sequence number, journaled on
- * its usage row; every flush stores the highest number whose spend it has committed (same statement). After a kill,
- * the restart adds the journaled costs above that mark (`recover`), so settled spend is never lost nor counted twice.
+ * its usage row with the levels it charged; every flush stores the highest number whose spend it has committed
+ * (same statement). After a kill, the restart adds the journaled costs above that mark on those levels
+ * (`recover`), so settled spend is never lost nor counted twice.
  */
-import { forbidden } from "../../core/errors";
 import type { Store } from "../../db/client";
 import { logger } from "../../platform/logger";
-import { type LedgerSql, ledgerSql, type SpendEntry } from "./budget-ledger-sql";
+import { type FlushDelta, type LedgerSql, ledgerSql, type SpendEntry } from "./budget-ledger-sql";
+import {
+  type BudgetSubject,
+  budgetRefusal,
+  LEVEL_BIT,
+  type SubjectKind,
+  type SubjectRef,
+  SUBJECT_KINDS,
+} from "./subjects";
 
 const log = logger("budget-ledger");
+
+const KIND_RANK: Readonly<Record<SubjectKind, number>> = { key: 0, user: 1, team: 2, end_user: 3 };
 
 /** Epoch milliseconds. */
 export type Clock = () => number;
 
+/** One level of a reservation: its in-memory state. */
+interface SubjectState {
+  readonly kind: SubjectKind;
+  readonly id: string;
+  readonly leaseId: string;
+  /** The last description of this level seen on a request (label, cap, end-user seed). */
+  subject: BudgetSubject;
+  held: number;
+  inflight: number;
+  /** Unsettled reservations on this level (held or not): the state is kept while any may still settle. */
+  open: number;
+  pendingSpend: number;
+  pendingRelease: number;
+  flushingSpend: number;
+  leaseUntil: number;
+  renewAt: number;
+  acquiring: Promise<void> | null;
+  snapshot: { spend: number; reserved: number; at: number } | null;
+  knownNextReset: number | null;
+  /** `budget_started_at` as last read (alerts key their once-per-window on it). */
+  windowStart: number | null;
+  /** Sequence number of the oldest settlement whose spend is still in `pendingSpend` (journal mode). */
+  pendingSeq: number | null;
+  /** End users: the row is known to exist. */
+  ensured: boolean;
+}
+
+/** A request's hold on every level of its path; settled or released exactly once. */
 export interface Reservation {
   readonly id: string;
-  readonly userId: string;
+  /** µ$ held on each capped level (the same estimate on each). */
   readonly amountMicros: number;
   readonly expiresAtMs: number;
   settled: boolean;
+  /** @internal the levels, in path order. */
+  readonly states: readonly SubjectState[];
+  /** @internal bit i set = states[i] holds `amountMicros` for this reservation. */
+  readonly heldMask: number;
 }
 
+/** What a settlement journals with its usage row so a crash cannot lose its spend (usage-writer.ts). */
+export interface SpendStamp {
+  seq: number;
+  /** LEVEL_BIT of every level charged. */
+  levels: number;
+}
+
+/** The user-only reservation (the admission's call until it reserves a whole path). */
 export interface ReserveInput {
   userId: string;
   estimateMicros: number;
@@ -42,11 +96,24 @@ export interface ReserveInput {
   nextResetAt?: Date | null;
 }
 
+/** A level's spend after a write-back, for spend alerts (only levels with a cap). */
+export interface SpendObservation {
+  subject: BudgetSubject;
+  spendMicros: number;
+  windowStart: Date | null;
+}
+
 export interface LedgerMetrics {
   budgetExceeded?(): void;
   reservationsReleased?(n: number): void;
-  /** A period reset happened (e.g. bump the change feed so caches reload the user). */
+  /** A user's period reset happened (e.g. bump the change feed so caches reload the user). */
   userReset?(userId: string): void;
+  /** Any level's period reset happened. */
+  subjectReset?(subject: SubjectRef): void;
+  /** A level refused a reservation (spend alerts: "the budget started refusing"). Called on the request path: O(1). */
+  refused?(subject: BudgetSubject): void;
+  /** Spend of capped levels after each write-back (spend alerts). */
+  flushed?(observations: SpendObservation[]): void;
 }
 
 export interface BudgetLedgerOptions {
@@ -69,39 +136,35 @@ export interface BudgetLedgerOptions {
   metrics?: LedgerMetrics;
 }
 
-interface UserState {
-  held: number;
-  inflight: number;
-  pendingSpend: number;
-  pendingRelease: number;
-  flushingSpend: number;
-  leaseUntil: number;
-  renewAt: number;
-  acquiring: Promise<void> | null;
-  snapshot: { spend: number; reserved: number; at: number } | null;
-  knownNextReset: number | null;
-  /** Sequence number of the oldest settlement whose spend is still in `pendingSpend` (journal mode). */
-  pendingSeq: number | null;
-}
-
 export interface BudgetLedger {
-  /** Reserves the estimate; throws the 403 when refused; null when no budget applies. */
-  reserve(input: ReserveInput): Promise<Reservation | null>;
   /**
-   * Adds the actual cost to spend (even over the cap) and releases the reservation; once per reservation. Returns the
-   * settlement's sequence number (journal it with the usage row) when it added spend and a journal is configured.
+   * Reserves the estimate on every capped level of `path` (key, user, team, end user, in that order), or on none:
+   * throws 403 `budget_exceeded` naming the first level without room. Levels without a cap (and every level for a
+   * free model or with budgets disabled) only count spend at settlement. Creates an end user's row on first sight.
    */
+  reservePath(path: readonly BudgetSubject[], estimateMicros: number, free: boolean): Promise<Reservation>;
+  /**
+   * Adds the actual cost to spend on every level of the reservation (even over a cap) and releases what it held;
+   * once per reservation. Returns the stamp to journal with the usage row when it added spend and a journal is
+   * configured.
+   */
+  settlePath(reservation: Reservation, actualMicros: number): SpendStamp | null;
+  /** µ$ left on the tightest capped level of the reservation (X-Gateway-Budget-Remaining-USD); null = no cap. */
+  remaining(reservation: Reservation): Promise<number | null>;
+  /** The user-only form of reservePath; null when no budget applies. */
+  reserve(input: ReserveInput): Promise<Reservation | null>;
+  /** The user-only form of settlePath; without a reservation the cost is added to the user's spend. */
   settle(reservation: Reservation | null, actual: { userId: string; actualMicros: number }): number | null;
   /** Releases without charge (the provider call failed). */
   release(reservation: Reservation | null): void;
   /** Stale local reservations, expired rows of dead processes, due period resets. */
   sweep(): Promise<{ released: number; resets: number }>;
-  /** Spend as this process knows it (exact for what it served) for X-Gateway-Budget-Remaining-USD; null when unknown user. */
+  /** A user's spend as this process knows it (exact for what it served); null when unknown user. */
   usage(userId: string): Promise<{ spendMicros: number; reservedMicros: number } | null>;
   /** Writes settled spend now (management reads call this first so they never lag this process). */
   flush(): Promise<void>;
-  /** Marks leases stale (call when the change feed reports budget or user changes). */
-  invalidate(userId?: string): void;
+  /** Marks leases stale: of one level, or of every level (call when the change feed reports budget changes). */
+  invalidate(kind?: SubjectKind, id?: string): void;
   /** Journal mode: reads the stored spend watermark (call at start, before replaying the journal). */
   resume(): Promise<void>;
   /** Journal mode: adds the spend of journaled settlements a killed process had not committed; returns how many. */
@@ -119,22 +182,39 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
   const leaseTtlMs = (opts.leaseTtlSeconds ?? Math.min(60, opts.reservationTtlSeconds)) * 1000;
   const flushMs = opts.flushMs ?? 200;
   const metrics = opts.metrics ?? {};
+  const enforcing = opts.strategy !== "disabled";
   const prefix = `lease:${crypto.randomUUID()}:`;
   const markKey = opts.journalId ? `ledger_spend_seq:${opts.journalId}` : null;
   let lastSeq = 0;
   let committed = 0;
-  const users = new Map<string, UserState>();
+  // One map per level, looked up with the id strings the caller already has.
+  const byKind: Record<SubjectKind, Map<string, SubjectState>> = {
+    key: new Map(),
+    user: new Map(),
+    team: new Map(),
+    end_user: new Map(),
+  };
   const active = new Map<string, Reservation>();
   let reservationSeq = 0;
   let flushing: Promise<void> | null = null;
   let closed = false;
 
-  const state = (userId: string): UserState => {
-    let st = users.get(userId);
+  const allStates = function* (): Generator<SubjectState> {
+    for (const kind of SUBJECT_KINDS) yield* byKind[kind].values();
+  };
+
+  const state = (s: BudgetSubject): SubjectState => {
+    const map = byKind[s.kind];
+    let st = map.get(s.id);
     if (!st) {
       st = {
+        kind: s.kind,
+        id: s.id,
+        leaseId: `${prefix}${s.kind}:${s.id}`,
+        subject: s,
         held: 0,
         inflight: 0,
+        open: 0,
         pendingSpend: 0,
         pendingRelease: 0,
         flushingSpend: 0,
@@ -143,160 +223,238 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
         acquiring: null,
         snapshot: null,
         knownNextReset: null,
+        windowStart: null,
         pendingSeq: null,
+        ensured: s.kind !== "end_user",
       };
-      users.set(userId, st);
-    }
+      map.set(s.id, st);
+    } else st.subject = s;
     return st;
   };
-  const freeOf = (st: UserState) => st.held - st.inflight - st.pendingRelease;
+  const userSubject = (userId: string, maxMicros: number | null, nextResetAt?: Date | null): BudgetSubject => ({
+    kind: "user",
+    id: userId,
+    label: userId,
+    maxMicros,
+    nextResetAt,
+  });
+  const freeOf = (st: SubjectState) => st.held - st.inflight - st.pendingRelease;
+  /** The lease is fresh and covers `est` (an estimate of 0 still needs budget left: max_budget 0 refuses). */
+  const hasRoom = (st: SubjectState, est: number) => {
+    const free = freeOf(st);
+    return clock() < st.leaseUntil && free >= est && (est > 0 || free > 0);
+  };
 
-  const take = (userId: string, st: UserState, amount: number): Reservation => {
-    st.inflight += amount;
+  function refuse(st: SubjectState) {
+    metrics.budgetExceeded?.();
+    metrics.refused?.(st.subject);
+    return budgetRefusal(st.kind, st.subject.label);
+  }
+
+  function noteReset(st: SubjectState | undefined, ref: SubjectRef, r: { reset: boolean; nextResetAt: Date | null }) {
+    if (st) st.knownNextReset = r.nextResetAt?.getTime() ?? null;
+    if (!r.reset) return false;
+    if (st) {
+      st.snapshot = null;
+      st.windowStart = null;
+    }
+    if (ref.kind === "user") metrics.userReset?.(ref.id);
+    metrics.subjectReset?.({ kind: ref.kind, id: ref.id });
+    return true;
+  }
+
+  /** A due period reset is applied before reserving (cheap when none is due: no promise). */
+  function dueResetOf(st: SubjectState, cachedNext: Date | null | undefined): Promise<boolean> | null {
+    const known = st.knownNextReset ?? cachedNext?.getTime() ?? null;
+    if (known === null) return null;
+    const now = clock();
+    if (known > now) return null;
+    return sql.resetIfDue(st, new Date(now)).then((r) => noteReset(st, st, r));
+  }
+
+  /** Leases at least `est` for one level; false when the database refused (someone else's lease: true, re-check). */
+  async function acquireFor(st: SubjectState, est: number, maxMicros: number): Promise<boolean> {
+    if (st.acquiring) {
+      await st.acquiring;
+      return true;
+    }
+    const fresh = clock() < st.leaseUntil;
+    const free = freeOf(st);
+    let granted = false;
+    st.acquiring = (async () => {
+      if (!fresh && free > 0) st.pendingRelease += free; // a stale lease is given back, not reused
+      const need = fresh ? Math.max(0, est - Math.max(0, free)) : est;
+      const now = clock();
+      const res = await sql.acquire({
+        kind: st.kind,
+        id: st.id,
+        need,
+        maxMicros,
+        fraction,
+        leaseId: st.leaseId,
+        now: new Date(now),
+        expiresAt: new Date(now + leaseTtlMs),
+      });
+      if (!res) return;
+      st.held += res.granted;
+      st.leaseUntil = clock() + leaseMs;
+      st.renewAt = now + leaseTtlMs / 2;
+      st.snapshot = { spend: res.spend, reserved: res.reserved, at: clock() };
+      st.knownNextReset = res.nextResetAt?.getTime() ?? null;
+      st.windowStart = res.windowStart?.getTime() ?? null;
+      granted = true;
+    })();
+    try {
+      await st.acquiring;
+    } finally {
+      st.acquiring = null;
+    }
+    return granted;
+  }
+
+  function take(states: readonly SubjectState[], mask: number, est: number): Reservation {
+    for (let i = 0; i < states.length; i++) {
+      const st = states[i] as SubjectState;
+      st.open++;
+      if (mask & (1 << i)) st.inflight += est;
+    }
     // Reservations live only in this process (the database sees leases), so a counter names them.
     const r: Reservation = {
       id: String(++reservationSeq),
-      userId,
-      amountMicros: amount,
+      amountMicros: est,
       expiresAtMs: clock() + opts.reservationTtlSeconds * 1000,
       settled: false,
+      states,
+      heldMask: mask,
     };
     active.set(r.id, r);
     return r;
-  };
-
-  const refuse = (userId: string) => {
-    metrics.budgetExceeded?.();
-    return forbidden(`User '${userId}' has exceeded budget limit`, "budget_exceeded");
-  };
-
-  async function applyDueReset(userId: string, st: UserState, cachedNext: Date | null | undefined) {
-    const now = clock();
-    const known = st.knownNextReset ?? cachedNext?.getTime() ?? null;
-    if (known === null || known > now) return;
-    const r = await sql.resetIfDue(userId, new Date(now));
-    st.knownNextReset = r.nextResetAt?.getTime() ?? null;
-    if (r.reset) {
-      st.snapshot = null;
-      metrics.userReset?.(userId);
-    }
   }
 
-  async function reserve(input: ReserveInput): Promise<Reservation | null> {
-    if (opts.strategy === "disabled" || input.free || input.maxBudgetMicros === null) return null;
-    const { userId } = input;
-    const est = Math.max(0, Math.ceil(input.estimateMicros));
-    const st = state(userId);
-    if (input.nextResetAt !== undefined || st.knownNextReset !== null)
-      await applyDueReset(userId, st, input.nextResetAt);
-    let retried = false;
+  async function reservePath(path: readonly BudgetSubject[], estimateMicros: number, free: boolean) {
+    const est = Math.max(0, Math.ceil(estimateMicros));
+    const states: SubjectState[] = new Array(path.length);
+    let mask = 0;
+    for (let i = 0; i < path.length; i++) {
+      const s = path[i] as BudgetSubject;
+      const st = state(s);
+      states[i] = st;
+      if (!st.ensured && s.endUser) {
+        await sql.ensureEndUser(s.id, s.endUser, new Date(clock()));
+        st.ensured = true;
+      }
+      const reset = dueResetOf(st, s.nextResetAt);
+      if (reset) await reset;
+      if (enforcing && !free && s.maxMicros !== null) mask |= 1 << i;
+    }
+    if (mask === 0) return take(states, 0, est);
+    let retried = 0;
     for (;;) {
-      const fresh = clock() < st.leaseUntil;
-      const free = freeOf(st);
-      // An estimate of 0 still needs budget left (SPEC §7.3: max_budget 0 refuses unpriced calls): a free lease proves it.
-      if (fresh && free >= est && (est > 0 || free > 0)) return take(userId, st, est);
-      if (st.acquiring) {
-        await st.acquiring;
-        continue;
-      }
-      let granted: boolean | null = null;
-      st.acquiring = (async () => {
-        if (!fresh && free > 0) st.pendingRelease += free; // a stale lease is given back, not reused
-        const need = fresh ? Math.max(0, est - Math.max(0, free)) : est;
-        const now = clock();
-        const res = await sql.acquire({
-          userId,
-          need,
-          maxMicros: input.maxBudgetMicros as number,
-          fraction,
-          leaseId: prefix + userId,
-          now: new Date(now),
-          expiresAt: new Date(now + leaseTtlMs),
-        });
-        if (!res) {
-          granted = false;
-          return;
-        }
-        st.held += res.granted;
-        st.leaseUntil = clock() + leaseMs;
-        st.renewAt = now + leaseTtlMs / 2;
-        st.snapshot = { spend: res.spend, reserved: res.reserved, at: clock() };
-        granted = true;
-      })();
-      try {
-        await st.acquiring;
-      } finally {
-        st.acquiring = null;
-      }
-      if (granted === false) {
+      let short = 0;
+      for (let i = 0; i < states.length; i++)
+        if (mask & (1 << i) && !hasRoom(states[i] as SubjectState, est)) short |= 1 << i;
+      if (short === 0) return take(states, mask, est);
+      const asked: number[] = [];
+      for (let i = 0; i < states.length; i++) if (short & (1 << i)) asked.push(i);
+      const granted = await Promise.all(
+        asked.map((i) => acquireFor(states[i] as SubjectState, est, (path[i] as BudgetSubject).maxMicros as number)),
+      );
+      for (let k = 0; k < asked.length; k++) {
+        if (granted[k]) continue;
+        const i = asked[k] as number;
+        const st = states[i] as SubjectState;
         // Refused while this process still holds lease it is giving back (a stale lease, released only at the
-        // next write-back): write it back now and ask once more, so the budget is not refused on our own holdings.
-        if (st.pendingRelease > 0 && !retried) {
-          retried = true;
+        // next write-back): write it back now and ask once more, so a level is not refused on our own holdings.
+        if (st.pendingRelease > 0 && !(retried & (1 << i))) {
+          retried |= 1 << i;
           await flush();
-          continue;
+          break;
         }
-        throw refuse(userId);
+        throw refuse(st);
       }
-      // The database granted at least `need`, and nothing else ran between its answer and here: take it now.
-      if (freeOf(st) >= est) return take(userId, st, est);
+      // Whatever was granted is taken at the top of the loop, in one synchronous step over every level.
     }
   }
 
-  function finish(r: Reservation): UserState | null {
-    if (r.settled) return null;
+  function finish(r: Reservation): boolean {
+    if (r.settled) return false;
     r.settled = true;
     active.delete(r.id);
-    const st = state(r.userId);
-    st.inflight = Math.max(0, st.inflight - r.amountMicros);
-    return st;
-  }
-
-  /** Adds spend to flush; numbers it when a journal is configured. */
-  function addSpend(st: UserState, cost: number): number | null {
-    st.pendingSpend += cost;
-    if (!markKey || cost === 0) return null;
-    const seq = ++lastSeq;
-    st.pendingSeq ??= seq;
-    return seq;
-  }
-
-  function settle(r: Reservation | null, actual: { userId: string; actualMicros: number }): number | null {
-    const cost = Math.max(0, Math.round(actual.actualMicros));
-    if (r) {
-      const st = finish(r);
-      if (!st) return null; // settled already: exactly once
-      // The cost comes out of the lease (as far as it reaches): spend goes up, reserved down, at the next flush.
-      st.pendingRelease += Math.min(cost, Math.max(0, freeOf(st)));
-      return addSpend(st, cost);
+    for (let i = 0; i < r.states.length; i++) {
+      const st = r.states[i] as SubjectState;
+      st.open--;
+      if (r.heldMask & (1 << i)) st.inflight = Math.max(0, st.inflight - r.amountMicros);
     }
-    return cost > 0 ? addSpend(state(actual.userId), cost) : null;
+    return true;
+  }
+
+  /** Numbers a settlement's spend when a journal is configured. */
+  function nextSeq(cost: number): number | null {
+    return markKey && cost > 0 ? ++lastSeq : null;
+  }
+
+  function addSpend(st: SubjectState, cost: number, seq: number | null) {
+    st.pendingSpend += cost;
+    if (seq !== null) st.pendingSeq ??= seq;
+  }
+
+  function settlePath(r: Reservation, actualMicros: number): SpendStamp | null {
+    const cost = Math.max(0, Math.round(actualMicros));
+    if (!finish(r)) return null; // settled already: exactly once
+    const seq = nextSeq(cost);
+    let levels = 0;
+    for (let i = 0; i < r.states.length; i++) {
+      const st = r.states[i] as SubjectState;
+      // The cost comes out of the lease (as far as it reaches): spend goes up, reserved down, at the next flush.
+      if (r.heldMask & (1 << i)) st.pendingRelease += Math.min(cost, Math.max(0, freeOf(st)));
+      addSpend(st, cost, seq);
+      levels |= LEVEL_BIT[st.kind];
+    }
+    return seq === null ? null : { seq, levels };
+  }
+
+  async function snapshotOf(st: SubjectState) {
+    let snap = st.snapshot;
+    if (!snap || clock() - snap.at > 1000) {
+      const row = await sql.read(st);
+      if (!row) return null;
+      snap = { ...row, at: clock() };
+      st.snapshot = snap;
+    }
+    return { spendMicros: snap.spend + st.pendingSpend + st.flushingSpend, reservedMicros: snap.reserved };
   }
 
   async function flushOnce(): Promise<void> {
     const now = clock();
-    const deltas = [];
-    const taken: [UserState, number, number, number | null][] = [];
-    for (const [userId, st] of users) {
-      if (st.acquiring) continue;
-      if (now >= st.leaseUntil && freeOf(st) > 0) st.pendingRelease += freeOf(st);
-      const renew = st.held > 0 && now >= st.renewAt;
-      if (st.pendingSpend === 0 && st.pendingRelease === 0 && !renew) {
-        if (st.held === 0 && st.inflight === 0 && (!st.snapshot || now - st.snapshot.at > 60_000)) users.delete(userId);
-        continue;
+    const deltas: FlushDelta[] = [];
+    const taken: [SubjectState, number, number, number | null][] = [];
+    for (const kind of SUBJECT_KINDS) {
+      const map = byKind[kind];
+      for (const [id, st] of map) {
+        if (st.acquiring) continue;
+        if (now >= st.leaseUntil && freeOf(st) > 0) st.pendingRelease += freeOf(st);
+        const renew = st.held > 0 && now >= st.renewAt;
+        if (st.pendingSpend === 0 && st.pendingRelease === 0 && !renew) {
+          if (st.held === 0 && st.open === 0 && (!st.snapshot || now - st.snapshot.at > 60_000)) map.delete(id);
+          continue;
+        }
+        deltas.push({ kind, id, spend: st.pendingSpend, release: st.pendingRelease, leaseId: st.leaseId });
+        taken.push([st, st.pendingSpend, st.pendingRelease, st.pendingSeq]);
+        st.flushingSpend += st.pendingSpend;
+        st.pendingSpend = 0;
+        st.pendingRelease = 0;
+        st.pendingSeq = null;
+        if (renew) st.renewAt = now + leaseTtlMs / 2;
       }
-      deltas.push({ userId, spend: st.pendingSpend, release: st.pendingRelease, leaseId: prefix + userId });
-      taken.push([st, st.pendingSpend, st.pendingRelease, st.pendingSeq]);
-      st.flushingSpend += st.pendingSpend;
-      st.pendingSpend = 0;
-      st.pendingRelease = 0;
-      st.pendingSeq = null;
-      if (renew) st.renewAt = now + leaseTtlMs / 2;
     }
     if (deltas.length === 0) return;
-    // Everything numbered below the oldest settlement still pending (users skipped above) is in this flush or before.
+    // One order for every replica's write-back (level, then id), so two flushes lock rows in the same order.
+    deltas.sort((x, y) =>
+      x.kind === y.kind ? (x.id < y.id ? -1 : x.id > y.id ? 1 : 0) : KIND_RANK[x.kind] - KIND_RANK[y.kind],
+    );
+    // Everything numbered below the oldest settlement still pending (levels skipped above) is in this flush or before.
     let mark = lastSeq;
-    for (const st of users.values()) if (st.pendingSeq !== null) mark = Math.min(mark, st.pendingSeq - 1);
+    for (const st of allStates()) if (st.pendingSeq !== null) mark = Math.min(mark, st.pendingSeq - 1);
     try {
       const results = await sql.flush(
         deltas,
@@ -304,14 +462,19 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
         markKey && mark > committed ? { key: markKey, seq: mark } : null,
       );
       committed = Math.max(committed, mark);
-      const byUser = new Map(results.map((r) => [r.userId, r]));
-      for (const [i, [st, spend, rel]] of taken.entries()) {
+      const byRef = new Map(results.map((r) => [`${r.kind}\u0000${r.id}`, r]));
+      const observed: SpendObservation[] = [];
+      for (const [st, spend, rel] of taken) {
         st.flushingSpend -= spend;
-        const r = byUser.get(deltas[i]!.userId);
-        if (!r) continue; // user row gone
+        const r = byRef.get(`${st.kind}\u0000${st.id}`);
+        if (!r) continue; // row gone
         st.held = r.heldBefore === null ? 0 : Math.max(0, st.held - Math.min(rel, r.heldBefore));
         st.snapshot = { spend: r.spend, reserved: r.reserved, at: clock() };
+        st.windowStart = r.windowStart?.getTime() ?? null;
+        if (spend > 0 && st.subject.maxMicros !== null)
+          observed.push({ subject: st.subject, spendMicros: r.spend, windowStart: r.windowStart });
       }
+      if (observed.length) metrics.flushed?.(observed);
     } catch (err) {
       for (const [st, spend, rel, seq] of taken) {
         st.flushingSpend -= spend;
@@ -319,7 +482,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
         st.pendingRelease += rel;
         if (seq !== null) st.pendingSeq = st.pendingSeq === null ? seq : Math.min(st.pendingSeq, seq);
       }
-      log.warn("budget flush failed; will retry", { users: deltas.length, error: String(err) });
+      log.warn("budget flush failed; will retry", { subjects: deltas.length, error: String(err) });
     }
   }
 
@@ -337,8 +500,36 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
   timer.unref?.();
 
   return {
-    reserve,
-    settle,
+    reservePath,
+    settlePath,
+    async remaining(r) {
+      let least: number | null = null;
+      for (const st of r.states) {
+        const cap = st.subject.maxMicros;
+        if (cap === null) continue;
+        const known = await snapshotOf(st);
+        if (!known) continue;
+        const left = Math.max(cap - known.spendMicros, 0);
+        if (least === null || left < least) least = left;
+      }
+      return least;
+    },
+    async reserve(input) {
+      if (!enforcing || input.free || input.maxBudgetMicros === null) return null;
+      return reservePath(
+        [userSubject(input.userId, input.maxBudgetMicros, input.nextResetAt)],
+        input.estimateMicros,
+        false,
+      );
+    },
+    settle(r, actual) {
+      if (r) return settlePath(r, actual.actualMicros)?.seq ?? null;
+      const cost = Math.max(0, Math.round(actual.actualMicros));
+      if (cost === 0) return null;
+      const seq = nextSeq(cost);
+      addSpend(state(userSubject(actual.userId, null)), cost, seq);
+      return seq;
+    },
     release(r) {
       if (r) finish(r);
     },
@@ -354,32 +545,21 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
       const released = (await sql.sweepExpired(new Date(now))) + stale;
       if (released) metrics.reservationsReleased?.(released);
       let resets = 0;
-      for (const userId of await sql.dueUsers(new Date(now), 500)) {
-        const r = await sql.resetIfDue(userId, new Date(now));
-        const st = users.get(userId);
-        if (st) st.knownNextReset = r.nextResetAt?.getTime() ?? null;
-        if (r.reset) {
-          resets++;
-          if (st) st.snapshot = null;
-          metrics.userReset?.(userId);
-        }
+      for (const ref of await sql.dueSubjects(new Date(now), 500)) {
+        if (noteReset(byKind[ref.kind].get(ref.id), ref, await sql.resetIfDue(ref, new Date(now)))) resets++;
       }
       return { released, resets };
     },
     async usage(userId) {
-      const st = users.get(userId);
-      let snap = st?.snapshot ?? null;
-      if (!snap || clock() - snap.at > 1000) {
-        const row = await sql.read(userId);
-        if (!row) return null;
-        snap = { ...row, at: clock() };
-        if (st) st.snapshot = snap;
-      }
-      return { spendMicros: snap.spend + (st ? st.pendingSpend + st.flushingSpend : 0), reservedMicros: snap.reserved };
+      const st = byKind.user.get(userId);
+      if (st) return snapshotOf(st);
+      const row = await sql.read({ kind: "user", id: userId });
+      return row ? { spendMicros: row.spend, reservedMicros: row.reserved } : null;
     },
     flush,
-    invalidate(userId) {
-      for (const [id, st] of users) if (!userId || id === userId) st.leaseUntil = 0;
+    invalidate(kind, id) {
+      for (const k of kind ? [kind] : SUBJECT_KINDS)
+        for (const [sid, st] of byKind[k]) if (!id || sid === id) st.leaseUntil = 0;
     },
     async resume() {
       if (!markKey) return;
@@ -399,7 +579,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      for (const st of users.values()) st.leaseUntil = 0;
+      for (const st of allStates()) st.leaseUntil = 0;
       await flush();
       await sql.deleteEmptyLeases(prefix).catch(() => undefined);
     },

@@ -7,9 +7,28 @@ export {
   type LedgerMetrics,
   type Reservation,
   type ReserveInput,
+  type SpendStamp,
 } from "./budget-ledger";
+export {
+  type CostControl,
+  type CostControlHooks,
+  type CostControlOptions,
+  costControlOptions,
+  createCostControl,
+  type GovernedPath,
+  type PathInput,
+  type PathKey,
+  type PathUser,
+} from "./cost-control";
+export type { AlertOutcome } from "./alerts";
 export { type ChangeFeed, type ChangeFeedOptions, type ChangeTopic, createChangeFeed } from "./change-feed";
-export { createRateLimiter, type RateLimiter, type RateLimiterOptions, type RateScope } from "./rate-limiter";
+export {
+  createRateLimiter,
+  type LimitHold,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateScope,
+} from "./rate-limiter";
 export {
   createUsageWriter,
   type FlushEvent,

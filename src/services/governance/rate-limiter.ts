@@ -1,6 +1,7 @@
 /**
- * RPM and TPM limits per scope (SPEC §7.6): a sliding 60 s window from two fixed minute buckets, the previous one
- * weighted by the part of it still inside the window.
+ * RPM, TPM and concurrency limits per scope (SPEC §7.6, docs/behaviour/cost-control.md): a sliding 60 s window from
+ * two fixed minute buckets, the previous one weighted by the part of it still inside the window; `max_concurrent`
+ * counts requests in flight (concurrency.ts). Scopes are a key, a user, a team, or a rate-limit rule's counter.
  *
  * SQLite (one serving process): counters in memory, exact. Postgres: counters shared in `rate_limit_counters`.
  * A replica takes request slots in batches (`leaseFraction` of the limit, at least 1) with one conditional upsert
@@ -11,13 +12,32 @@
 import { GatewayError } from "../../core/errors";
 import type { Store } from "../../db/client";
 import type { Clock } from "./budget-ledger";
+import { type ConcurrencySlots, createConcurrencySlots } from "./concurrency";
 import { type Counts, type SharedCounters, type SyncItem, sharedCounters } from "./rate-limit-pg";
 
+/** The level a limit belongs to, as a refusal names it. */
+export type LimitLevel = "global" | "team" | "user" | "key";
+
 export interface RateScope {
-  scope: "key" | "user";
+  /** The counter's namespace: a level, or `rule:<id>` for a rate-limit rule's counter. */
+  scope: string;
   subject: string;
   rpm: number | null;
   tpm: number | null;
+  /** Requests in flight at once; absent or null = no limit. */
+  maxConcurrent?: number | null;
+  /** The level a refusal names (default: `scope`). */
+  level?: LimitLevel;
+  /** The rule a refusal names, for a rule's counter. */
+  rule?: string;
+}
+
+/** An admitted request's hold on its limits: release it once, when the response's last byte is out. */
+export interface LimitHold {
+  /** X-RateLimit-* of the tightest request and token limits. */
+  readonly headers: Record<string, string>;
+  /** Frees the concurrency slots and counts the request's tokens for TPM; once. */
+  release(tokens: number): void;
 }
 
 export interface RateLimiterOptions {
@@ -29,6 +49,8 @@ export interface RateLimiterOptions {
   /** Token push / snapshot refresh period on Postgres. Default 250 ms. */
   syncMs?: number;
   metrics?: { rateLimitHit?(): void };
+  /** The concurrency slots (default: a set of its own over `store`). */
+  slots?: ConcurrencySlots;
 }
 
 export interface RateLimiter {
@@ -36,9 +58,14 @@ export interface RateLimiter {
    * Admits one request for every scope, or throws the 429 (Retry-After >= 1). Returns the success headers; at once
    * with in-memory counters, as a promise when a shared counter may have to be asked.
    */
-  check(scopes: RateScope[]): Record<string, string> | Promise<Record<string, string>>;
+  check(scopes: readonly RateScope[]): Record<string, string> | Promise<Record<string, string>>;
+  /**
+   * Admits one request on every scope's RPM, TPM and `max_concurrent`, all or none, or throws the 429 naming the
+   * limit (Retry-After, X-RateLimit-Scope, X-RateLimit-Scope-Id, X-RateLimit-Rule, X-RateLimit-Limit-Type).
+   */
+  admit(scopes: readonly RateScope[]): LimitHold | Promise<LimitHold>;
   /** Adds a settled request's tokens to each scope's current window. */
-  recordTokens(scopes: RateScope[], tokens: number): void;
+  recordTokens(scopes: readonly RateScope[], tokens: number): void;
   /** Deletes windows older than the previous minute. */
   sweep(): Promise<number>;
   close(): Promise<void>;
@@ -130,12 +157,21 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     return e;
   };
 
-  const refuse = (seconds: number) => {
+  const slots = opts.slots ?? createConcurrencySlots({ store: opts.store, clock });
+
+  /** The 429, naming the limit that refused: its level, subject, rule (if any) and kind. */
+  const refuse = (seconds: number, s: RateScope, kind: "requests" | "tokens" | "concurrency") => {
     opts.metrics?.rateLimitHit?.();
-    return new GatewayError(429, "Rate limit exceeded", {
-      code: "rate_limit_exceeded",
-      headers: { "Retry-After": String(Math.max(1, Math.ceil(Math.round(seconds * 1000) / 1000))) },
-    });
+    const headers: Record<string, string> = {
+      "Retry-After": String(Math.max(1, Math.ceil(Math.round(seconds * 1000) / 1000))),
+      "X-RateLimit-Scope": s.level ?? s.scope,
+      "X-RateLimit-Limit-Type": kind,
+    };
+    if (s.subject !== "*") headers["X-RateLimit-Scope-Id"] = s.subject;
+    if (s.rule) headers["X-RateLimit-Rule"] = s.rule;
+    return kind === "concurrency"
+      ? new GatewayError(429, "Too many concurrent requests", { code: "concurrency_limit_exceeded", headers })
+      : new GatewayError(429, "Rate limit exceeded", { code: "rate_limit_exceeded", headers });
   };
 
   /** Shared mode: takes one slot (0), fetching more from the shared counter if needed, or returns the seconds to wait. */
@@ -187,7 +223,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   }
 
   /** The success headers: the tightest request and token limits among the scopes (SPEC §3.0). */
-  function successHeaders(scopes: RateScope[], now: number): Record<string, string> {
+  function successHeaders(scopes: readonly RateScope[], now: number): Record<string, string> {
     let limit = 0;
     let remaining = -1;
     let limitTok = 0;
@@ -232,7 +268,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   }
 
   /** In-memory counters (one serving process): exact, and no promise on the hot path. */
-  function checkLocal(scopes: RateScope[]): Record<string, string> {
+  function checkLocal(scopes: readonly RateScope[]): Record<string, string> {
     const now = clock();
     // Every scope must pass before any is charged: a refusal costs no scope a request.
     for (const s of scopes) {
@@ -240,26 +276,26 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       const e = entry(s, now);
       const elapsed = now - e.bucket;
       if (s.tpm !== null && weighted(e.counts.prevTok, e.counts.curTok, elapsed) >= s.tpm) {
-        throw refuse(secondsUntil(e.counts.prevTok, e.counts.curTok, s.tpm - 1, elapsed));
+        throw refuse(secondsUntil(e.counts.prevTok, e.counts.curTok, s.tpm - 1, elapsed), s, "tokens");
       }
       if (s.rpm !== null && weighted(e.counts.prevReq, e.counts.curReq, elapsed) + 1 > s.rpm) {
-        throw refuse(secondsUntil(e.counts.prevReq, e.counts.curReq, s.rpm - 1, elapsed));
+        throw refuse(secondsUntil(e.counts.prevReq, e.counts.curReq, s.rpm - 1, elapsed), s, "requests");
       }
     }
     for (const s of scopes) if (s.rpm !== null) entry(s, now).counts.curReq++;
     return successHeaders(scopes, now);
   }
 
-  async function checkShared(scopes: RateScope[]): Promise<Record<string, string>> {
+  async function checkShared(scopes: readonly RateScope[]): Promise<Record<string, string>> {
     const limited = scopes.filter((s) => s.rpm !== null || s.tpm !== null);
     if (limited.length === 0) return {};
     const now = clock();
     const pairs = limited.map((s) => [s, entry(s, now)] as const);
     // Every scope must pass before any is charged: a refusal costs no scope a request (taken slots go back).
     const held: Entry[] = [];
-    const fail = (seconds: number) => {
+    const fail = (seconds: number, s: RateScope, kind: "requests" | "tokens") => {
       for (const e of held) e.slots++;
-      return refuse(seconds);
+      return refuse(seconds, s, kind);
     };
     for (const [s, e] of pairs) {
       const elapsed = now - e.bucket;
@@ -271,15 +307,15 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       if (s.tpm !== null) {
         const tok = weighted(e.counts.prevTok, e.counts.curTok + e.pendingTok, elapsed);
         if (tok >= s.tpm)
-          throw fail(secondsUntil(e.counts.prevTok, e.counts.curTok + e.pendingTok, s.tpm - 1, elapsed));
+          throw fail(secondsUntil(e.counts.prevTok, e.counts.curTok + e.pendingTok, s.tpm - 1, elapsed), s, "tokens");
       }
       if (s.rpm === null) continue;
       if (shared) {
         const wait = await takeSlot(e, s.rpm);
-        if (wait > 0) throw fail(wait);
+        if (wait > 0) throw fail(wait, s, "requests");
         held.push(e);
       } else if (weighted(e.counts.prevReq, e.counts.curReq, elapsed) + 1 > s.rpm) {
-        throw fail(secondsUntil(e.counts.prevReq, e.counts.curReq, s.rpm - 1, elapsed));
+        throw fail(secondsUntil(e.counts.prevReq, e.counts.curReq, s.rpm - 1, elapsed), s, "requests");
       }
     }
     return successHeaders(limited, now);
@@ -339,18 +375,79 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     : null;
   timer?.unref?.();
 
+  function recordTokens(scopes: readonly RateScope[], tokens: number): void {
+    if (!(tokens > 0)) return;
+    const now = clock();
+    for (const s of scopes) {
+      if (s.tpm === null && s.rpm === null) continue;
+      const e = entry(s, now);
+      if (shared) e.pendingTok += tokens;
+      else e.counts.curTok += tokens;
+    }
+  }
+
+  function hold(scopes: readonly RateScope[], headers: Record<string, string>): LimitHold {
+    let released = false;
+    return {
+      headers,
+      release(tokens) {
+        if (released) return;
+        released = true;
+        for (const s of scopes) if (s.maxConcurrent) slots.release(s.scope, s.subject);
+        recordTokens(scopes, tokens);
+      },
+    };
+  }
+
+  /** A concurrency refusal: slots taken before `at` go back, and so does the request each scope counted. */
+  function refuseSlots(scopes: readonly RateScope[], at: number, bucket: number): GatewayError {
+    for (let i = 0; i < at; i++) {
+      const s = scopes[i] as RateScope;
+      if (s.maxConcurrent) slots.release(s.scope, s.subject);
+    }
+    const now = clock();
+    for (const s of scopes) {
+      if (s.rpm === null) continue;
+      const e = entry(s, now);
+      if (e.bucket !== bucket) continue; // the minute rolled: that count is history now
+      if (shared) e.slots++;
+      else e.counts.curReq = Math.max(0, e.counts.curReq - 1);
+    }
+    return refuse(1, scopes[at] as RateScope, "concurrency");
+  }
+
+  /** Takes a slot on every scope with `max_concurrent` from index `from` on; at once while no shared counter is asked. */
+  function takeSlots(
+    scopes: readonly RateScope[],
+    from: number,
+    headers: Record<string, string>,
+    bucket: number,
+  ): LimitHold | Promise<LimitHold> {
+    for (let i = from; i < scopes.length; i++) {
+      const s = scopes[i] as RateScope;
+      if (!s.maxConcurrent) continue;
+      const got = slots.take(s.scope, s.subject, s.maxConcurrent);
+      if (got === true) continue;
+      if (got === false) throw refuseSlots(scopes, i, bucket);
+      return got.then((ok) => {
+        if (!ok) throw refuseSlots(scopes, i, bucket);
+        return takeSlots(scopes, i + 1, headers, bucket);
+      });
+    }
+    return hold(scopes, headers);
+  }
+
+  function admit(scopes: readonly RateScope[]): LimitHold | Promise<LimitHold> {
+    const bucket = Math.floor(clock() / MINUTE) * MINUTE;
+    const checked = shared ? checkShared(scopes) : checkLocal(scopes);
+    if (checked instanceof Promise) return checked.then((headers) => takeSlots(scopes, 0, headers, bucket));
+    return takeSlots(scopes, 0, checked, bucket);
+  }
+
   return {
     check: shared ? checkShared : checkLocal,
-    recordTokens(scopes, tokens) {
-      if (!(tokens > 0)) return;
-      const now = clock();
-      for (const s of scopes) {
-        if (s.tpm === null && s.rpm === null) continue;
-        const e = entry(s, now);
-        if (shared) e.pendingTok += tokens;
-        else e.counts.curTok += tokens;
-      }
-    },
+    admit,
+    recordTokens,
     async sweep() {
       const now = clock();
       const horizon = Math.floor(now / MINUTE) * MINUTE - MINUTE;
@@ -361,6 +458,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
           n++;
         }
       }
+      await slots.sweep();
       return shared ? shared.sweep(horizon) : n;
     },
     async close() {
@@ -372,6 +470,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
         e.slots = 0;
       }
       await sync();
+      await slots.close();
     },
   };
 }

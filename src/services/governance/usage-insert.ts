@@ -40,6 +40,7 @@ const COLUMNS: ReadonlyArray<readonly [string, keyof UsageRowInsert, Kind]> = [
   ["attempt", "attempt", "int"],
   ["attempts", "attempts", "int"],
   ["end_user_id", "endUserId", "text"],
+  ["team_id", "teamId", "text"],
   ["latency_ms", "latencyMs", "int"],
   ["ttfb_ms", "ttfbMs", "int"],
 ];
@@ -96,16 +97,19 @@ function toDate(v: unknown): Date {
   return v instanceof Date ? v : new Date(v as string | number);
 }
 
-/** A row as a journal line carries it: the insert plus its settlement's spend number, when it added spend. */
-export type UsageLineRow = UsageRowInsert & { spendSeq?: number };
+/**
+ * A row as a journal line carries it: the insert plus its settlement's spend number, when it added spend, and the
+ * levels it charged (LEVEL_BIT bits; absent = the user only, as journals written before levels existed).
+ */
+export type UsageLineRow = UsageRowInsert & { spendSeq?: number; spendLevels?: number };
 
 /**
  * The one serialised form of a row (journal line, and what the writer queues and hands the SQLite worker). The
  * timestamp is epoch milliseconds: serialising a Date costs several times the rest of the row.
  */
-export function toUsageLine(row: UsageRowInsert, spendSeq?: number | null): string {
+export function toUsageLine(row: UsageRowInsert, spendSeq?: number | null, spendLevels?: number): string {
   const timestamp = row.timestamp instanceof Date ? row.timestamp.getTime() : row.timestamp;
-  return JSON.stringify(spendSeq ? { ...row, timestamp, spendSeq } : { ...row, timestamp });
+  return JSON.stringify(spendSeq ? { ...row, timestamp, spendSeq, spendLevels } : { ...row, timestamp });
 }
 
 /** A line back to a row (the timestamp as a Date again; older journals hold an ISO string). */

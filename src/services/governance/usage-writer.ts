@@ -17,7 +17,17 @@ import { logger } from "../../platform/logger";
 import { sleep } from "../../platform/runtime";
 import { openJournal, readJournalLines, type Journal } from "./usage-journal";
 import type { UsageInserter } from "./sqlite-usage-inserter";
-import { fromUsageLine, insertUsageLines, isForeignKeyError, toUsageLine, type UsageRowInsert } from "./usage-insert";
+import type { SpendStamp } from "./budget-ledger";
+import type { SpendEntry } from "./budget-ledger-sql";
+import { endUserSubjectId, LEVEL_BIT, type SubjectRef } from "./subjects";
+import {
+  fromUsageLine,
+  insertUsageLines,
+  isForeignKeyError,
+  toUsageLine,
+  type UsageLineRow,
+  type UsageRowInsert,
+} from "./usage-insert";
 
 export type { UsageRowInsert } from "./usage-insert";
 
@@ -46,13 +56,16 @@ export interface UsageWriterOptions {
     /** Highest settlement number whose spend is committed. */
     committed(): number;
     /** Re-applies the spend of journaled settlements above the stored watermark. */
-    recover(entries: { userId: string; costMicros: number; seq: number }[]): Promise<number>;
+    recover(entries: SpendEntry[]): Promise<number>;
   };
 }
 
 export interface UsageWriter {
-  /** Journals and queues a row; `spendSeq` is the ledger's number for its spend (see the header). */
-  enqueue(row: UsageRowInsert, spendSeq?: number | null): void;
+  /**
+   * Journals and queues a row; `spend` is the ledger's stamp for its spend (a bare number: the user's spend only).
+   * The row's ids must be the levels the stamp names (its key, user, team and end user).
+   */
+  enqueue(row: UsageRowInsert, spend?: number | SpendStamp | null): void;
   /** The crash journal's identity, null without a journal. */
   readonly journalId: string | null;
   /** Writes everything queued so far (retrying once what failed before). */
@@ -63,6 +76,18 @@ export interface UsageWriter {
   close(): Promise<void>;
   /** Rows not yet in the database (the queue-depth gauge). */
   depth(): number;
+}
+
+/** The levels a journaled settlement charged, from the row's ids (the user alone for lines without levels). */
+function chargedLevels(row: UsageLineRow): SubjectRef[] {
+  const levels = row.spendLevels ?? LEVEL_BIT.user;
+  const out: SubjectRef[] = [];
+  if (levels & LEVEL_BIT.key && row.apiKeyId) out.push({ kind: "key", id: row.apiKeyId });
+  if (levels & LEVEL_BIT.user && row.userId) out.push({ kind: "user", id: row.userId });
+  if (levels & LEVEL_BIT.team && row.teamId) out.push({ kind: "team", id: row.teamId });
+  if (levels & LEVEL_BIT.end_user && row.userId && row.endUserId)
+    out.push({ kind: "end_user", id: endUserSubjectId(row.userId, row.endUserId) });
+  return out;
 }
 
 /** A journal file and what still holds it: rows not yet committed, and the highest spend number among its rows. */
@@ -284,9 +309,10 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
 
   return {
     journalId: journal?.id ?? null,
-    enqueue(row, spendSeq) {
+    enqueue(row, spend) {
       if (closed) throw new Error("usage writer is closed");
-      const line = toUsageLine(row, spendSeq);
+      const spendSeq = typeof spend === "number" ? spend : (spend?.seq ?? null);
+      const line = toUsageLine(row, spendSeq, typeof spend === "object" && spend ? spend.levels : undefined);
       if (journal) {
         journal.append(line);
         activeRows++;
@@ -310,9 +336,9 @@ export function createUsageWriter(opts: UsageWriterOptions): UsageWriter {
         if (corrupt) log.warn("skipped torn lines in the usage journal", { segment: path, corrupt });
         const rows = lines.map(fromUsageLine);
         // Spend first: the ledger's watermark makes this idempotent, and the segment stays until the rows are in.
-        const spent = rows.flatMap((r) =>
+        const spent = rows.flatMap((r): SpendEntry[] =>
           r.spendSeq && r.userId && r.costMicros
-            ? [{ userId: r.userId, costMicros: Number(r.costMicros), seq: r.spendSeq }]
+            ? [{ costMicros: Number(r.costMicros), seq: r.spendSeq, subjects: chargedLevels(r) }]
             : [],
         );
         const recovered = spent.length && opts.spend ? await opts.spend.recover(spent) : 0;

@@ -14,7 +14,7 @@ import { platformHealthRoutes } from "./health";
 export const PLATFORM_UI_MESSAGE =
   "This endpoint is not available in platform mode. Manage this resource via the platform UI.";
 
-const MANAGED_ON_PLATFORM = /^\/v1\/(users|keys|budgets|spend)(\/|$)/;
+const MANAGED_ON_PLATFORM = /^\/v1\/(users|keys|budgets|spend|teams|end-users|rate-limits|alerts)(\/|$)/;
 
 const served = new Set<unknown>(PLATFORM_ENDPOINTS);
 
