@@ -24,7 +24,7 @@ export const WORKER_ENTRIES = ["src/services/governance/sqlite-usage-worker.ts"]
 
 /**
  * JavaScriptCore's tier-up thresholds are scaled by this until the first settled inference request
- * (src/platform/engine.ts sets 1): code that runs once at start-up is not worth compiling, and the compilers' code
+ * (src/runtime/engine.ts sets 1): code that runs once at start-up is not worth compiling, and the compilers' code
  * and output would stay resident.
  */
 export const STARTUP_JIT_POLICY = 100;

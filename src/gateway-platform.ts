@@ -5,7 +5,7 @@
 import type { Config } from "./config/load";
 import { type App, createApp } from "./http/app";
 import { createRecorder, type Recorder } from "./metrics/registry";
-import { engageJit } from "./platform/engine";
+import { engageJit } from "./runtime/engine";
 import { createPlatformRuntime, type PlatformRuntime } from "./services/platform";
 import type { OpenApiDocument } from "./http/docs/document";
 import { VERSION } from "./version";
@@ -53,7 +53,7 @@ export function createPlatformGateway(config: Config, options: PlatformGatewayOp
       return document;
     },
   });
-  // Platform mode serves no management API: its traffic is inference from the start (platform/engine.ts).
+  // Platform mode serves no management API: its traffic is inference from the start (runtime/engine.ts).
   engageJit();
   return {
     mode: "platform",

@@ -8,8 +8,8 @@ import { migrate } from "./db/migrate";
 import { createApp } from "./http/app";
 import { createRecorder, type Recorder } from "./metrics/registry";
 import { canonicalProviderName, loadProviders } from "./providers/registry";
-import { engageJit } from "./platform/engine";
-import { printSecretOnce } from "./platform/logger";
+import { engageJit } from "./runtime/engine";
+import { printSecretOnce } from "./runtime/logger";
 import { createServices, type Services } from "./services";
 import { createInference, type Inference, type InferenceHooks } from "./services/inference";
 import { bootstrapKeyIfEmpty } from "./services/bootstrap";
@@ -49,7 +49,7 @@ export function providerChecker(config: Config): (name: string) => boolean {
 
 /**
  * The inference runtime's hooks: the metrics (when on), and the normal JIT policy from the first settled request,
- * the traffic it pays for (platform/engine.ts; start-up, health checks and the management API run without it).
+ * the traffic it pays for (runtime/engine.ts; start-up, health checks and the management API run without it).
  */
 function runtimeHooks(m: Recorder | null): InferenceHooks {
   if (!m) return { onSettled: engageJit };

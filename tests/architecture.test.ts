@@ -3,7 +3,7 @@
  * parsed (tests/helpers/source-graph.ts) and checked against the tables below; a broken rule fails with the file, the
  * line, the import and the rule. The checker proves itself on planted violations (the last block).
  *
- *   main -> cli -> http -> services -> {providers, db, tools, metrics, telemetry} -> config -> platform -> core
+ *   main -> cli -> http -> services -> {providers, db, tools, metrics, telemetry} -> config -> runtime -> core
  *
  * `import type` counts like any import: a type import still ties a layer to the one it names. Privacy: a `_`-prefixed
  * file or folder under src is private to the folder holding it (its parent directory): only files in that directory
@@ -29,7 +29,7 @@ type Layer =
   | "metrics"
   | "telemetry"
   | "config"
-  | "platform"
+  | "runtime"
   | "core";
 
 /** The layer of each folder under src. */
@@ -45,7 +45,7 @@ const FOLDERS: Record<string, Layer> = {
   metrics: "metrics",
   telemetry: "telemetry",
   config: "config",
-  platform: "platform",
+  runtime: "runtime",
   core: "core",
 };
 
@@ -60,7 +60,7 @@ const TOP_FILES: Record<string, Layer> = {
   "version.ts": "core",
 };
 
-const BELOW_SERVICES: Layer[] = ["providers", "db", "tools", "metrics", "telemetry", "config", "platform", "core"];
+const BELOW_SERVICES: Layer[] = ["providers", "db", "tools", "metrics", "telemetry", "config", "runtime", "core"];
 
 /**
  * What each layer may import besides itself. A layer imports downward only; the five beside one another under
@@ -68,22 +68,22 @@ const BELOW_SERVICES: Layer[] = ["providers", "db", "tools", "metrics", "telemet
  * imports cli.
  */
 const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
-  main: ["cli", "platform"],
+  main: ["cli", "runtime"],
   cli: ["root", "http", "services", ...BELOW_SERVICES],
   // the typed tRPC client for callers of the gateway: the router's types and core's schemas
   client: ["http", "core"],
   // the operator console's browser code: the typed tRPC client (router types only) and core's schemas
   ui: ["client", "http", "core"],
   root: ["http", "services", ...BELOW_SERVICES],
-  http: ["services", "providers", "tools", "metrics", "telemetry", "config", "platform", "core"],
+  http: ["services", "providers", "tools", "metrics", "telemetry", "config", "runtime", "core"],
   services: BELOW_SERVICES,
-  providers: ["platform", "core"],
-  db: ["config", "platform", "core"],
-  tools: ["config", "platform", "core"],
-  metrics: ["config", "platform", "core"],
-  telemetry: ["config", "platform", "core"],
-  config: ["platform", "core"],
-  platform: ["core"],
+  providers: ["runtime", "core"],
+  db: ["config", "runtime", "core"],
+  tools: ["config", "runtime", "core"],
+  metrics: ["config", "runtime", "core"],
+  telemetry: ["config", "runtime", "core"],
+  config: ["runtime", "core"],
+  runtime: ["core"],
   core: [],
 };
 
@@ -95,8 +95,8 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
 const PACKAGES: Record<string, Layer> = {
   zod: "core",
   yaml: "config",
-  consola: "platform",
-  "bun:ffi": "platform",
+  consola: "runtime",
+  "bun:ffi": "runtime",
   elysia: "http",
   "@elysiajs/openapi": "http",
   "@trpc/server": "http",
@@ -123,7 +123,7 @@ const PROVIDERS_FACE = [
 ];
 
 /** Where `Bun` and `process` may be used: the runtime edge, the config loader (env) and the process entry points. */
-const RUNTIME_PLACES = ["src/platform/", "src/config/load.ts", "src/main.ts", "src/cli/"];
+const RUNTIME_PLACES = ["src/runtime/", "src/config/load.ts", "src/main.ts", "src/cli/"];
 
 /** Existing uses of `Bun`/`process` outside RUNTIME_PLACES, each with its reason. */
 const RUNTIME_EXCEPTIONS: Record<string, string> = {
@@ -348,7 +348,7 @@ function planted(files: Record<string, string>, only?: string): string[] {
 /** The files a planted import leads to, present so that paths resolve as in the real tree. */
 const TREE: Record<string, string> = {
   "src/core/errors.ts": "",
-  "src/platform/logger.ts": "",
+  "src/runtime/logger.ts": "",
   "src/config/load.ts": "",
   "src/db/client.ts": "",
   "src/services/auth.ts": "",
@@ -374,15 +374,15 @@ describe("the checker catches a planted violation of each rule", () => {
   test("core imports only zod", () => {
     caught("src/core/x.ts", 'import { Elysia } from "elysia";', "elysia belongs to http; core may import nothing");
     caught("src/core/x.ts", 'import { readFileSync } from "node:fs";', "core imports only zod");
-    caught("src/core/x.ts", 'import { log } from "../platform/logger";', "core may not import platform");
+    caught("src/core/x.ts", 'import { log } from "../runtime/logger";', "core may not import runtime");
     expect(planted({ ...TREE, "src/core/x.ts": 'import { z } from "zod";' })).toEqual([]);
   });
 
-  test("platform imports only core", () => {
-    caught("src/platform/x.ts", 'import { loadConfig } from "../config/load";', "platform may not import config");
+  test("runtime imports only core", () => {
+    caught("src/runtime/x.ts", 'import { loadConfig } from "../config/load";', "runtime may not import config");
   });
 
-  test("providers import core and platform only: never elysia, tRPC, drizzle, db, services, config", () => {
+  test("providers import core and runtime only: never elysia, tRPC, drizzle, db, services, config", () => {
     for (const bad of [
       'import { Elysia } from "elysia";',
       'import { initTRPC } from "@trpc/server";',
@@ -391,8 +391,8 @@ describe("the checker catches a planted violation of each rule", () => {
       'import type { Config } from "../../config/load";',
       'import { auth } from "../../services/auth";',
     ])
-      caught("src/providers/gemini/api.ts", bad, /providers may (not import|import platform, core)|belongs to/);
-    const fine = ['import { badRequest } from "../../core/errors.ts";', 'import { log } from "../../platform/logger";'];
+      caught("src/providers/gemini/api.ts", bad, /providers may (not import|import runtime, core)|belongs to/);
+    const fine = ['import { badRequest } from "../../core/errors.ts";', 'import { log } from "../../runtime/logger";'];
     expect(planted({ ...TREE, "src/providers/gemini/api.ts": fine.join("\n") })).toEqual([]);
   });
 
@@ -472,7 +472,7 @@ describe("the checker catches a planted violation of each rule", () => {
       "function f(process: number) { return process + 1; }",
     ];
     expect(planted({ ...TREE, "src/services/x.ts": fine.join("\n") })).toEqual([]);
-    expect(planted({ ...TREE, "src/platform/x.ts": "await Bun.sleep(1);" })).toEqual([]);
+    expect(planted({ ...TREE, "src/runtime/x.ts": "await Bun.sleep(1);" })).toEqual([]);
   });
 
   test("every form of import is read; imports named in strings and comments are not", () => {

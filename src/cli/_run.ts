@@ -10,7 +10,7 @@ import { errorBody, issuesToValidation } from "../http/errors";
 import { providerChecker } from "../gateway";
 import { createServices, type Services } from "../services";
 import { createMasterKey, storedMasterKeyHash } from "../services/master-key";
-import { sha256Hex } from "../platform/crypto";
+import { sha256Hex } from "../runtime/crypto";
 
 /** Bad command-line usage: exit code 2. */
 export class UsageError extends Error {}

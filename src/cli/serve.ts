@@ -5,16 +5,16 @@ import type { Gateway } from "../gateway";
 import type { PlatformGateway } from "../gateway-platform";
 import { pathOf } from "../http/url-path";
 import { errorResponse } from "../http/errors";
-import { releaseStartupMemory } from "../platform/engine";
-import { configureLogging, logger } from "../platform/logger";
-import { type Refusal, startServer } from "../platform/server";
+import { releaseStartupMemory } from "../runtime/engine";
+import { configureLogging, logger } from "../runtime/logger";
+import { type Refusal, startServer } from "../runtime/server";
 import { VERSION } from "../version";
 import { commonArgs } from "./_args";
 import { fail, loadCliConfig, UsageError } from "./_run";
 
 const log = logger("serve");
 
-/** What the server answers when it refuses a request itself (src/platform/server.ts). */
+/** What the server answers when it refuses a request itself (src/runtime/server.ts). */
 const REFUSALS: Record<Refusal, GatewayError> = {
   draining: new GatewayError(503, "Service is shutting down", { code: "shutting_down" }),
   busy: new GatewayError(503, "Server busy: too many open connections", {

@@ -75,7 +75,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
   // Elysia's own router takes the path from index 11 of the URL on ("http://" plus a host of at least 4
   // characters): a shorter Host header would shift the routed path (`GET /zzzz/metrics` with `Host: x` served
   // /metrics). From index 7 on it is right for every host `http://` can carry; the server answers a Host that is no
-  // host with a 400 and gives HTTP/1.0 requests without one a URL of its own (src/platform/server.ts).
+  // host with a 400 and gives HTTP/1.0 requests without one a URL of its own (src/runtime/server.ts).
   const app = new Elysia({ handler: { standardHostname: false } }).use(requestId());
   // Request metrics only with metrics on, and before the routes, which pick up only hooks registered ahead of them.
   if (metrics) app.use(timing(metrics));

@@ -3,7 +3,7 @@
  * top-level envelope on /v1/messages, FastAPI-style 422 lists for validation failures.
  */
 import { databaseUnavailable, GatewayError, type ValidationIssue, validationError } from "../core/errors";
-import { logger } from "../platform/logger";
+import { logger } from "../runtime/logger";
 
 const log = logger("http");
 

@@ -6,7 +6,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { notFound } from "../core/errors";
 import type { AlertRuleResponse, AlertTestResponse, CreateAlertInput, UpdateAlertInput } from "../core/schemas/alerts";
 import { toIso } from "../core/time";
-import { uuid } from "../platform/crypto";
+import { uuid } from "../runtime/crypto";
 import type { ServiceDeps } from "./deps";
 import { postAlert } from "./governance/alert-webhook";
 import type { SubjectKind } from "./governance/subjects";

@@ -9,8 +9,8 @@
 import { and, eq, isNull, lt, or } from "drizzle-orm";
 import { databaseUnavailable, GatewayError } from "../core/errors";
 import type { Store } from "../db/client";
-import { sha256Hex } from "../platform/crypto";
-import { logger } from "../platform/logger";
+import { sha256Hex } from "../runtime/crypto";
+import { logger } from "../runtime/logger";
 import type { KeyRow } from "./keys";
 import type { MasterKey } from "./master-key";
 

@@ -4,7 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Store } from "../db/client";
-import { mintVirtualKey, sha256Hex, uuid } from "../platform/crypto";
+import { mintVirtualKey, sha256Hex, uuid } from "../runtime/crypto";
 import { KEY_PREFIX_LENGTH } from "./keys";
 
 const BOOTSTRAP_LOCK = 728_411_094;

@@ -5,7 +5,7 @@ import { microsToUsd, usdToMicros } from "../core/money";
 import type { Pagination } from "../core/schemas/common";
 import type { BudgetResetLog, BudgetResponse, CreateBudgetInput, UpdateBudgetInput } from "../core/schemas/budgets";
 import { toIso, toIsoOrNull } from "../core/time";
-import { uuid } from "../platform/crypto";
+import { uuid } from "../runtime/crypto";
 import type { ServiceDeps } from "./deps";
 
 type BudgetRow = ServiceDeps["store"]["t"]["budgets"]["$inferSelect"];

@@ -9,7 +9,7 @@ import type { Pagination } from "../core/schemas/common";
 import type { CreateKeyInput, CreateKeyResponse, KeyInfo, UpdateKeyInput } from "../core/schemas/keys";
 import { toIso, toIsoOrNull } from "../core/time";
 import type { Db, Store } from "../db/client";
-import { mintVirtualKey, sha256Hex, uuid } from "../platform/crypto";
+import { mintVirtualKey, sha256Hex, uuid } from "../runtime/crypto";
 import type { ServiceDeps } from "./deps";
 import { assignBudget, budgetRef, createResetOnRead } from "./spend-windows";
 

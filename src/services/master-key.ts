@@ -5,7 +5,7 @@
 import { eq } from "drizzle-orm";
 import { GatewayError, serviceUnavailable, unauthorized } from "../core/errors";
 import type { Store } from "../db/client";
-import { digestsEqual, mintMasterKey, sha256Hex } from "../platform/crypto";
+import { digestsEqual, mintMasterKey, sha256Hex } from "../runtime/crypto";
 
 /** The `settings` row holding the master key's SHA-256 (generated at first start, or imported from otari). */
 export const MASTER_KEY_SETTING = "master_key_sha256";

@@ -6,7 +6,7 @@ import { and, eq } from "drizzle-orm";
 import { usdToMicros } from "../core/money";
 import { parseIsoUtc } from "../core/time";
 import type { Store } from "../db/client";
-import { logger } from "../platform/logger";
+import { logger } from "../runtime/logger";
 import { splitModelKey } from "./pricing";
 
 const log = logger("pricing");

@@ -7,7 +7,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { conflict, notFound } from "../core/errors";
 import type { RateLimitRuleInput, RateLimitRuleResponse, UpdateRateLimitInput } from "../core/schemas/rate-limits";
 import { toIsoOrNull } from "../core/time";
-import { uuid } from "../platform/crypto";
+import { uuid } from "../runtime/crypto";
 import type { ServiceDeps } from "./deps";
 import { CONFIG_RULE_PREFIX, configRules, fromRuleRow, type RateRule } from "./governance/rate-rules";
 import { keyNotFound } from "./keys";

@@ -9,7 +9,7 @@
 import { and, eq, gt, lt } from "drizzle-orm";
 import { GatewayError, serviceUnavailable, unauthorized } from "../core/errors";
 import { toIso } from "../core/time";
-import { digestsEqual, hmacSha256Hex, mintSessionId, sha256Hex } from "../platform/crypto";
+import { digestsEqual, hmacSha256Hex, mintSessionId, sha256Hex } from "../runtime/crypto";
 import type { ServiceDeps } from "./deps";
 import type { MasterKey } from "./master-key";
 

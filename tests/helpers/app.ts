@@ -18,7 +18,7 @@ import { createProvidersService } from "../../src/services/providers";
 import { VERSION } from "../../src/version";
 import { insertUsageLines, toUsageLine } from "../../src/services/governance/usage-insert";
 import { type App, createApp } from "../../src/http/app";
-import { sha256Hex } from "../../src/platform/crypto";
+import { sha256Hex } from "../../src/runtime/crypto";
 import { createServices, type Services } from "../../src/services";
 import { createMasterKey } from "../../src/services/master-key";
 import type { TestDatabase } from "./db";

@@ -3,7 +3,7 @@
  * it does standalone (docs/operations.md#prompt-logging): the inference routes are one module for both modes.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { configureLogging } from "../../src/platform/logger";
+import { configureLogging } from "../../src/runtime/logger";
 import { attempt, route } from "../helpers/platform-mock";
 import { startPlatformGateway } from "./_gateway";
 

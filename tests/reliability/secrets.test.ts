@@ -214,7 +214,7 @@ test("no secret appears in logs, responses, metrics, rows or the journal (except
 
 test("the master key (and the metrics token) are compared in constant time", () => {
   const read = (p: string) => readFileSync(join(ROOT, p), "utf8");
-  const crypto = read("src/platform/crypto.ts");
+  const crypto = read("src/runtime/crypto.ts");
   const masterKey = read("src/services/master-key.ts");
   const auth = read("src/services/auth.ts");
   const metrics = read("src/http/routes/metrics.ts");

@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import { notFound } from "../../core/errors";
 import { type DocAssetName, docAssets } from "../docs/assets";
 import type { OpenApiDocument } from "../docs/document";
-import { fileBody } from "../../platform/runtime";
+import { fileBody } from "../../runtime/host";
 
 const swaggerPage = `<!doctype html><html><head><meta charset="utf-8"><title>otari-gateway API</title>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head><body><div id="ui"></div>

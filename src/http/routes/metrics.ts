@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import { unauthorized } from "../../core/errors";
 import type { Recorder } from "../../metrics/registry";
-import { digestsEqual, sha256Hex } from "../../platform/crypto";
+import { digestsEqual, sha256Hex } from "../../runtime/crypto";
 
 export function metricsRoutes(recorder: Recorder, token: string | null | undefined) {
   const expected = token ? sha256Hex(token) : null;

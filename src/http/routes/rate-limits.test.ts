@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, expectError, expectValidation, list, obj, type TestApp } from "../../../tests/helpers/app";
 import { DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
-import { hmacSha256Hex } from "../../platform/crypto";
+import { hmacSha256Hex } from "../../runtime/crypto";
 
 describe.each(DIALECTS)("rate-limit rules and alert rules on $dialect", ({ create }) => {
   let db: TestDatabase;

@@ -17,7 +17,7 @@ import type {
   UsageTotals,
 } from "../../core/schemas/analytics";
 import { toIso } from "../../core/time";
-import { engageJit } from "../../platform/engine";
+import { engageJit } from "../../runtime/engine";
 import type { ServiceDeps } from "../deps";
 import {
   METRIC_COLUMNS,
@@ -370,7 +370,7 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
   }
 
   // Merging thousands of groups is work the JIT pays for: the compiled binary's start-up policy keeps JIT
-  // compilation back until such traffic arrives (platform/engine.ts).
+  // compilation back until such traffic arrives (runtime/engine.ts).
   const jitted =
     <A extends unknown[], R>(fn: (...args: A) => R) =>
     (...args: A): R => {

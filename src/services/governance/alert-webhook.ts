@@ -6,7 +6,7 @@
  */
 import { microsToUsd } from "../../core/money";
 import { toIso } from "../../core/time";
-import { hmacSha256Hex } from "../../platform/crypto";
+import { hmacSha256Hex } from "../../runtime/crypto";
 import type { SubjectKind } from "./subjects";
 
 export type AlertFormat = "json" | "slack";

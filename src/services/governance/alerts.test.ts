@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import type { Store } from "../../db/client";
-import { hmacSha256Hex } from "../../platform/crypto";
+import { hmacSha256Hex } from "../../runtime/crypto";
 import { createTestDb, DIALECTS, seedBudget, type TestDb } from "./_test-db";
 import type { AlertOutcome } from "./alerts";
 import { type CostControl, createCostControl, type PathInput } from "./cost-control";

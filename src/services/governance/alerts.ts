@@ -8,7 +8,7 @@
  * `batch` posts in flight; a dead or hanging webhook costs a timer, never a request.
  */
 import type { Store } from "../../db/client";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import { type AlertRule, type AlertSql, alertSql, type ClaimedAlert, REFUSING } from "./alert-sql";
 import { postAlert } from "./alert-webhook";
 import type { Clock, SpendObservation } from "./budget-ledger";

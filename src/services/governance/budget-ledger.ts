@@ -19,7 +19,7 @@
  * (`recover`), so settled spend is never lost nor counted twice.
  */
 import type { Store } from "../../db/client";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import { type FlushDelta, type LedgerSql, ledgerSql, type SpendEntry } from "./budget-ledger-sql";
 import {
   type BudgetSubject,

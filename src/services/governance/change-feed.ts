@@ -5,7 +5,7 @@
  * cost of 1000 / pollMs statements per second per process whatever the traffic.
  */
 import type { Store } from "../../db/client";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 
 const log = logger("change-feed");
 

@@ -9,7 +9,7 @@
  * The shared count never passes the limit; idle slots held elsewhere make it stricter, for about `idleMs`.
  */
 import type { Store } from "../../db/client";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import type { Clock } from "./budget-ledger";
 import { type SharedSlots, type SlotReturn, sharedSlots } from "./concurrency-pg";
 

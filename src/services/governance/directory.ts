@@ -6,7 +6,7 @@
 import { eq } from "drizzle-orm";
 import type { RateLimitRuleInput } from "../../core/schemas/rate-limits";
 import type { Store } from "../../db/client";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import { configRules, fromRuleRow, type RateRule } from "./rate-rules";
 
 const log = logger("governance-directory");

@@ -3,8 +3,8 @@
  * (or rejects with the database's error, e.g. a foreign-key failure the writer then isolates row by row). A worker
  * that dies is not trusted again: inserts fall back to `fallback` (this thread), so rows are never stranded.
  */
-import { logger } from "../../platform/logger";
-import { isCompiledBinary } from "../../platform/runtime";
+import { logger } from "../../runtime/logger";
+import { isCompiledBinary } from "../../runtime/host";
 
 const log = logger("usage-writer");
 

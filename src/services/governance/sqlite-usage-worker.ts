@@ -7,7 +7,7 @@
  * It is a separate entry point of the compiled binary (scripts/_compile.ts).
  */
 import { Database, type SQLQueryBindings } from "bun:sqlite";
-import { lowerThreadPriority } from "../../platform/engine";
+import { lowerThreadPriority } from "../../runtime/engine";
 import { fromUsageLine, insertSqliteRows } from "./usage-insert";
 
 declare const self: Worker;

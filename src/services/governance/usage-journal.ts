@@ -21,7 +21,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { canMapFiles, mapFileShared } from "../../platform/runtime";
+import { canMapFiles, mapFileShared } from "../../runtime/host";
 
 export interface Journal {
   /** Stable identity of this journal (created with the first journal at this path). */

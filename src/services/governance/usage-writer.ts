@@ -13,8 +13,8 @@
  */
 import type { Store } from "../../db/client";
 import type { FlushEvent } from "../../metrics/registry";
-import { logger } from "../../platform/logger";
-import { sleep } from "../../platform/runtime";
+import { logger } from "../../runtime/logger";
+import { sleep } from "../../runtime/host";
 import { openJournal, readJournalLines, type Journal } from "./usage-journal";
 import type { UsageInserter } from "./sqlite-usage-inserter";
 import type { SpendStamp } from "./budget-ledger";

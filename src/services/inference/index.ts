@@ -4,7 +4,7 @@
  * running, then flushes spend and usage (graceful shutdown).
  */
 import type { Config } from "../../config/load";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import type { ChangeTopic } from "../deps";
 import {
   type ChangeFeed,

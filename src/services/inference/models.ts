@@ -5,7 +5,7 @@
  */
 import { notFound } from "../../core/errors";
 import type { ModelListResponse, ModelObject } from "../../core/schemas/models";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import type { ProviderModel } from "../../providers/types";
 import type { Caller } from "../auth";
 import type { PricingService } from "../pricing";

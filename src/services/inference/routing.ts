@@ -7,7 +7,7 @@
 import type { Config } from "../../config/load";
 import type { ProviderEntry } from "../../config/schema";
 import { badRequest } from "../../core/errors";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import {
   buildProviderSettings,
   canonicalProviderName,

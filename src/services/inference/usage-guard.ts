@@ -4,7 +4,7 @@
  * upstream is clamped, logged once per response that carried it (field names and numbers only) and counted.
  */
 import { type NormalizedUsage, usageAnomaly } from "../../core/wire/index";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 
 const log = logger("usage-guard");
 

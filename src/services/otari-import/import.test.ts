@@ -5,7 +5,7 @@
  * otari's SQLite no longer holds (it never enforced foreign keys there).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { sha256Hex } from "../../platform/crypto";
+import { sha256Hex } from "../../runtime/crypto";
 import { createSqliteDatabase, DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
 import { createOtariDb, type OtariDb, type Seeded, seedOtari } from "../../../tests/helpers/otari-db";
 import type { Db, Store } from "../../db/client";

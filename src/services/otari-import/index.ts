@@ -21,7 +21,7 @@ import { toIso } from "../../core/time";
 import type { Store } from "../../db/client";
 import { currentRevision, migrate } from "../../db/migrate";
 import type { ReadOnlyDb } from "../../db/read-only";
-import { sha256Hex } from "../../platform/crypto";
+import { sha256Hex } from "../../runtime/crypto";
 import { createChangeFeed } from "../governance/change-feed";
 import { MASTER_KEY_SETTING, storedMasterKeyHash } from "../master-key";
 import { insertUsageRows } from "../governance/usage-insert";

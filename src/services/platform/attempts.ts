@@ -5,7 +5,7 @@
  * platform, unless the client left.
  */
 import { GatewayError } from "../../core/errors";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import { classifyFailure, type FailureClass, PROVIDER_ERROR, PROVIDER_TIMEOUT } from "../../providers/failures";
 import type { Attempted } from "../inference/pipeline/types";
 import type { PlatformAttempt } from "./client";

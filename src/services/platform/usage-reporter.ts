@@ -5,8 +5,8 @@
  * is dropped and counted), retried with growing backoff while the platform is down, and flushed on shutdown.
  * Nothing is lost without a log line and a count.
  */
-import { logger } from "../../platform/logger";
-import { sleep } from "../../platform/runtime";
+import { logger } from "../../runtime/logger";
+import { sleep } from "../../runtime/host";
 import type { UsageReport, UsageSendResult } from "./client";
 
 const log = logger("platform-usage");

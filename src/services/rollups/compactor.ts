@@ -6,7 +6,7 @@
  * pass. On Postgres, replicas share the work through a per-day advisory lock (a day taken by another is skipped).
  */
 import type { Store } from "../../db/client";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import { dailyMarginals, hourlyMarginals, type Statement } from "./marginals";
 import { DAY_MS, HOUR_MS, msOf, SqlParams } from "./sql";
 

@@ -5,7 +5,7 @@
  * persist across the session's calls, and the process is recycled when the session closes. Results render exactly
  * as the remote sandbox's (§9.4).
  */
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import type { ToolBackend, ToolSession } from "../types";
 import {
   detectIsolation,

@@ -17,7 +17,7 @@
  * is RUNTIME_RESERVE_MB + memoryMb; the tight caps are the wasm heap cap inside the worker (a Python MemoryError)
  * and the parent's RSS watchdog (see worker-process.ts).
  */
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 
 const log = logger("sandbox");
 

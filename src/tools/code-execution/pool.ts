@@ -6,7 +6,7 @@
  * `maxProcesses` workers exist at once; sessions beyond that wait in line for one to finish (each call of a session
  * bounds its own wait, see embedded.ts; the session keeps its place in line until it closes).
  */
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import { WorkerProcess, type WorkerSpawnOptions } from "./worker-process";
 
 const log = logger("sandbox");

@@ -3,7 +3,7 @@
  * then `DELETE {base}/sessions/{id}`. HTTP timeout 60 s. The base URL is an operator setting (trusted, loopback
  * included: no SSRF check).
  */
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import { type ToolBackend, ToolBackendUnreachable, type ToolSession } from "../types";
 import { codeArgument, renderSandboxResult, toolError } from "./render";
 

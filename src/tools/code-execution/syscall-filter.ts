@@ -1,6 +1,6 @@
 /**
  * The seccomp-bpf program that confines a sandbox worker once its interpreter is loaded (worker.ts installs it
- * through src/platform/seccomp.ts, on every thread at once). It is an allow-list: the worker may go on using the
+ * through src/runtime/seccomp.ts, on every thread at once). It is an allow-list: the worker may go on using the
  * descriptors it already holds (its stdin/stdout/stderr sockets to the gateway, its event loop), memory, threads,
  * timers and signals to itself, and nothing else. Every other system call fails with EPERM, which Bun reports as an
  * ordinary error (Python sees a JsException or OSError) and the worker lives on:

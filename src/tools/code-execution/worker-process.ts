@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import { parseWorkerMessage, type WorkerMessage } from "./protocol";
 
 const log = logger("sandbox");

@@ -28,7 +28,7 @@
 import { openSync } from "node:fs";
 import type { PyodideAPI } from "pyodide";
 import type { PyDict } from "pyodide/ffi";
-import { installSeccompFilter } from "../../platform/seccomp";
+import { installSeccompFilter } from "../../runtime/seccomp";
 import {
   DEFAULT_OUTPUT_CAP_BYTES,
   type ExecReply,

@@ -20,7 +20,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type CallToolResult, ErrorCode, McpError, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import { VERSION } from "../../version";
 import { pinnedFetcher } from "../ssrf";
 import { type FunctionToolDefinition, type ObjectSchema, TOOL_ERROR_PREFIX, type ToolSource } from "../types";

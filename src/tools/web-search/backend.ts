@@ -4,7 +4,7 @@
  * backend already sent `extracted_content` or extraction is switched off. The base URL is an operator setting
  * (trusted, loopback included); the result pages are not (SSRF-checked, ssrf.ts).
  */
-import { logger } from "../../platform/logger";
+import { logger } from "../../runtime/logger";
 import type { SsrfOptions } from "../ssrf";
 import {
   type ToolBackend,

@@ -5,7 +5,7 @@
  * may hold personal data or secrets: the log then holds them too.
  */
 import type { Config } from "../../../config/load";
-import { logger } from "../../../platform/logger";
+import { logger } from "../../../runtime/logger";
 import type { EndpointInfo } from "../../../services/inference/pipeline/endpoint";
 
 const log = logger("prompts");

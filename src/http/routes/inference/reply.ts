@@ -1,6 +1,6 @@
 /** Turns a service Reply into a Response; every inference route carries the request id. */
 import { badRequest } from "../../../core/errors";
-import { currentRequestId, requestIdFrom } from "../../../platform/request-context";
+import { currentRequestId, requestIdFrom } from "../../../runtime/request-context";
 import type { Reply } from "../../../services/inference/pipeline/reply";
 import { takeSetHeaders } from "../../set-headers";
 
@@ -19,7 +19,7 @@ export function toResponse(
   return new Response(reply.raw ?? JSON.stringify(reply.body), { status: 200, headers });
 }
 
-/** The request id the app bound to this request (see src/platform/request-context.ts). */
+/** The request id the app bound to this request (see src/runtime/request-context.ts). */
 export function requestIdOf(request: Request): string {
   return currentRequestId() ?? requestIdFrom(request.headers.get("x-request-id"));
 }

@@ -6,7 +6,7 @@
  */
 import type { NormalizedUsage } from "../../../core/wire/index";
 import { hasUsage } from "../../../core/wire/index";
-import { holdConnection } from "../../../platform/request-context";
+import { holdConnection } from "../../../runtime/request-context";
 import type { ProviderStream } from "../../../providers/types";
 
 export interface PumpEnd {

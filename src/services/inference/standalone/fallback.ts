@@ -5,8 +5,8 @@
  * total deadline. It runs only up to the first byte: callers pass the JSON call or the stream's opening.
  */
 import { GatewayError } from "../../../core/errors";
-import { logger } from "../../../platform/logger";
-import { sleep } from "../../../platform/runtime";
+import { logger } from "../../../runtime/logger";
+import { sleep } from "../../../runtime/host";
 import { classifyFailure } from "../../../providers/failures";
 import type { Attempted } from "../pipeline/types";
 import type { Plan, Route, Router } from "../routing";

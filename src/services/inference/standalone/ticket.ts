@@ -5,7 +5,7 @@
  */
 import { costMicros, microsToUsd } from "../../../core/money";
 import { MAX_REPORTED_TOKENS, type NormalizedUsage } from "../../../core/wire/index";
-import { logger } from "../../../platform/logger";
+import { logger } from "../../../runtime/logger";
 import { failureDetail } from "../../../providers/failures";
 import type { Caller } from "../../auth";
 import type { BudgetLedger, Reservation } from "../../governance/budget-ledger";

@@ -4,8 +4,8 @@
  */
 import { microsToUsd } from "../../../core/money";
 import type { NormalizedUsage } from "../../../core/wire/index";
-import { timeOrderedUuid } from "../../../platform/crypto";
-import { logEnabled, logger } from "../../../platform/logger";
+import { timeOrderedUuid } from "../../../runtime/crypto";
+import { logEnabled, logger } from "../../../runtime/logger";
 import type { UsageRowInsert } from "../../governance/usage-writer";
 
 const log = logger("admission");

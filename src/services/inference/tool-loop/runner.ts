@@ -7,7 +7,7 @@
  */
 import { costMicros } from "../../../core/money";
 import { emptyUsage, hasUsage, type NormalizedUsage } from "../../../core/wire/index";
-import { logger } from "../../../platform/logger";
+import { logger } from "../../../runtime/logger";
 import { TOOL_ERROR_PREFIX, ToolBackendUnreachable, type ToolName, type ToolSession } from "../../../tools/types";
 import type { ToolPlan } from "./plan";
 

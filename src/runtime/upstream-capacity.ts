@@ -4,7 +4,7 @@
  * environment at process start (`BUN_CONFIG_MAX_HTTP_REQUESTS`), so `serve` re-executes itself in place (same
  * PID, so signals and supervisors see one process) with it set, unless the operator set it already.
  */
-import { isCompiledBinary } from "./runtime";
+import { isCompiledBinary } from "./host";
 
 const VARIABLE = "BUN_CONFIG_MAX_HTTP_REQUESTS";
 /** Upstream requests in flight at once per process (Bun accepts up to 65535). */

@@ -7,7 +7,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 
 interface RequestContext {
   requestId: string;
-  /** The request the server opened this context for (src/platform/server.ts). */
+  /** The request the server opened this context for (src/runtime/server.ts). */
   request?: Request;
   /** Puts the connection back on the server's idle clock; taken over by a stream that outlives its handler. */
   release?: () => void;
