@@ -119,7 +119,10 @@ export interface LedgerMetrics {
 export interface BudgetLedgerOptions {
   store: Store;
   clock?: Clock;
-  /** Age after which an unsettled reservation is dropped by the sweep (SPEC default 900). */
+  /**
+   * Age after which an unsettled reservation is dropped by the sweep (the default of `reservation_ttl_seconds`,
+   * docs/configuration.md#keys).
+   */
   reservationTtlSeconds: number;
   /** `budget_strategy`: `for_update` and `cas` enforce; `disabled` only accumulates spend. */
   strategy: "for_update" | "cas" | "disabled";
