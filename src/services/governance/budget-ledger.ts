@@ -1,3 +1,4 @@
+// Over 500 lines on purpose: one closure owns the lease state every operation touches; its SQL is budget-ledger-sql.ts.
 /**
  * The budget ledger (docs/behaviour/storage.md#budgets, docs/behaviour/cost-control.md): reserve before a call,
  * settle after it, sweep what dead processes left, on every level of a request's path (key, user, team, end user).
