@@ -1,6 +1,7 @@
 /**
- * The composition root of platform mode (SPEC §10.1): the platform runtime and its HTTP app. No database is
- * opened, nothing is migrated or bootstrapped; usage reports go to the platform and are flushed on close.
+ * The composition root of platform mode (docs/behaviour/platform-mode.md#activation): the platform runtime and its HTTP
+ * app. No database is opened, nothing is migrated or bootstrapped; usage reports go to the platform and are flushed on
+ * close.
  */
 import type { Config } from "./config/load";
 import { type App, createApp } from "./http/app";

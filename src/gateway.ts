@@ -39,8 +39,9 @@ export interface Gateway {
 }
 
 /**
- * Provider names pricing may use: the built-in table plus named instances from config (SPEC §0), and `otari`, under
- * which gateway tool calls are priced (`otari:code_execution`, `otari:web_search`).
+ * Provider names pricing may use: the built-in table plus named instances from config
+ * (docs/behaviour/storage.md#pricing), and `otari`, under which gateway tool calls are priced (`otari:code_execution`,
+ * `otari:web_search`).
  */
 export function providerChecker(config: Config): (name: string) => boolean {
   const configured = new Set([...Object.keys(config.providers).map((p) => p.toLowerCase()), TOOL_PRICE_PROVIDER]);

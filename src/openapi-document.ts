@@ -1,8 +1,9 @@
 /**
  * The OpenAPI document without a server or the configured database, for `gateway openapi` and for platform mode's
- * /openapi.json (SPEC §0: the document depends on neither config nor mode). The routes are mounted over services
- * on an in-memory SQLite store that is never queried (route construction only reads references), with default
- * config; `buildOpenApiDocument` stays the single source for every path.
+ * /openapi.json (the document depends on neither config nor mode:
+ * docs/behaviour/compatibility.md#the-openapi-document). The routes are mounted over services on an in-memory SQLite
+ * store that is never queried (route construction only reads references), with default config; `buildOpenApiDocument`
+ * stays the single source for every path.
  */
 import { loadConfig } from "./config/load";
 import { openStore } from "./db/client";

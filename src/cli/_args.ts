@@ -1,4 +1,4 @@
-/** Flags every command shares (SPEC §11). */
+/** Flags every command shares (docs/cli.md#common-flags-and-exit-codes). */
 export const commonArgs = {
   config: { type: "string", alias: "c", description: "Path to config.yml (must exist)" },
   "database-url": { type: "string", description: "Database URL (env DATABASE_URL)" },

@@ -1,6 +1,7 @@
 /**
- * The CLI's one error boundary: commands throw typed errors, this prints them (the §4.1 envelope on stderr with
- * --json, a readable line otherwise) and picks the exit code: 0 ok, 1 operational error, 2 bad usage.
+ * The CLI's one error boundary: commands throw typed errors, this prints them (the error envelope on stderr with
+ * --json, a readable line otherwise) and picks the exit code: 0 ok, 1 operational error, 2 bad usage
+ * (docs/behaviour/errors.md#in-the-cli).
  */
 import { ZodError, type z } from "zod";
 import { ConfigError, type Config, loadConfig } from "../config/load";

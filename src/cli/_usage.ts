@@ -1,8 +1,9 @@
 /**
- * Strict usage checking (SPEC §11: bad usage exits 2). citty ignores unknown flags and reports a missing or unknown
- * subcommand as an ordinary failure (exit 1), so the root command's `setup` walks the command tree over argv first
- * and stops with exit 2 on: an unknown or missing subcommand, an unknown flag, a flag without its value (unless
- * its value hint ends in `?`), `--no-x` on a non-boolean, and missing or extra positional arguments. Number parsing helpers for flags live here too.
+ * Strict usage checking (bad usage exits 2: docs/cli.md#common-flags-and-exit-codes). citty ignores unknown flags and
+ * reports a missing or unknown subcommand as an ordinary failure (exit 1), so the root command's `setup` walks the
+ * command tree over argv first and stops with exit 2 on: an unknown or missing subcommand, an unknown flag, a flag
+ * without its value (unless its value hint ends in `?`), `--no-x` on a non-boolean, and missing or extra positional
+ * arguments. Number parsing helpers for flags live here too.
  */
 import { type ArgDef, type ArgsDef, type CommandDef, type Resolvable, showUsage } from "citty";
 import { fail, printError, UsageError } from "./_run";

@@ -1,5 +1,6 @@
 /**
- * `budgets set|list` (SPEC §11): the same service calls as /v1/budgets, and PATCH /v1/users|teams|keys/{id} for
+ * `budgets set|list` (docs/cli.md#budgets): the same service calls as /v1/budgets, and PATCH /v1/users|teams|keys/{id}
+ * for
  * --user, --team and --key.
  */
 import { defineCommand } from "citty";

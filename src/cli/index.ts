@@ -8,7 +8,8 @@ export const mainCommand = defineCommand({
     version: VERSION,
     description: "otari-compatible LLM gateway: one binary for access control, cost control and observability",
   },
-  // Bad usage (unknown command or flag, missing argument) exits 2 before any command runs (SPEC §11).
+  // Bad usage (unknown command or flag, missing argument) exits 2 before any command runs
+  // (docs/cli.md#common-flags-and-exit-codes).
   setup: async ({ rawArgs }) => (await import("./_usage")).enforceUsage(mainCommand, rawArgs),
   subCommands: {
     serve: () => import("./serve").then((m) => m.serveCommand),

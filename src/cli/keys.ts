@@ -1,4 +1,4 @@
-/** `keys create|list|revoke|rotate` (SPEC §11): the same service calls as /v1/keys, without HTTP. */
+/** `keys create|list|revoke|rotate` (docs/cli.md#keys): the same service calls as /v1/keys, without HTTP. */
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { paginationQuery } from "../core/schemas/common";

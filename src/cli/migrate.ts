@@ -1,4 +1,7 @@
-/** `init-db` and `migrate [--revision REV]` (SPEC §11): apply the migrations embedded in the binary. */
+/**
+ * `init-db` and `migrate [--revision REV]` (docs/cli.md#init-db-and-migrate): apply the migrations embedded in the
+ * binary.
+ */
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { openStore } from "../db/client";

@@ -1,5 +1,5 @@
 /**
- * `openapi [--write [PATH] | --check [PATH]]` (SPEC §0, §11): the exact document `/openapi.json` serves, built
+ * `openapi [--write [PATH] | --check [PATH]]` (docs/cli.md#openapi): the exact document `/openapi.json` serves, built
  * without a server or the configured database (see src/openapi-document.ts).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-/** `pricing set <model_key>|list` (SPEC §11): the same service calls as /v1/pricing, without HTTP. */
+/** `pricing set <model_key>|list` (docs/cli.md#pricing): the same service calls as /v1/pricing, without HTTP. */
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { paginationQuery } from "../core/schemas/common";

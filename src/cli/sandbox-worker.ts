@@ -1,7 +1,7 @@
 /**
- * `gateway sandbox-worker` (hidden): the embedded code sandbox's child process (SPEC §9.4a), or with `--extract`
- * the web search's page-extraction child. The gateway starts it itself, under OS limits, and talks JSON lines over
- * stdin/stdout; it is not meant to be run by hand.
+ * `gateway sandbox-worker` (hidden): the embedded code sandbox's child process
+ * (docs/behaviour/tools.md#embedded-sandbox), or with `--extract` the web search's page-extraction child. The gateway
+ * starts it itself, under OS limits, and talks JSON lines over stdin/stdout; it is not meant to be run by hand.
  */
 import { defineCommand } from "citty";
 

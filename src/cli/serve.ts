@@ -1,4 +1,4 @@
-/** `serve` (SPEC §11): start the gateway, drain on SIGTERM/SIGINT, exit 0. */
+/** `serve` (docs/cli.md#serve): start the gateway, drain on SIGTERM/SIGINT, exit 0. */
 import { defineCommand } from "citty";
 import { GatewayError } from "../core/errors";
 import type { Gateway } from "../gateway";
@@ -63,7 +63,7 @@ export const serveCommand = defineCommand({
 
     let gateway: Gateway | PlatformGateway;
     try {
-      // SPEC §10.1: platform mode opens no database (no migrations, no bootstrap).
+      // Platform mode opens no database: no migrations, no bootstrap (docs/behaviour/platform-mode.md#activation).
       // Only the mode in use is loaded: the other's modules would only cost start-up time and memory.
       gateway =
         config.mode === "platform"

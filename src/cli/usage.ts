@@ -1,6 +1,6 @@
 /**
- * `usage [list]|summary|series|export` (SPEC §11): the records GET /v1/usage returns, with the same filters, newest
- * first (keyset pages with --cursor), and the analytics twins of /v1/usage/summary, /v1/usage/series and
+ * `usage [list]|summary|series|export` (docs/cli.md#usage): the records GET /v1/usage returns, with the same filters,
+ * newest first (keyset pages with --cursor), and the analytics twins of /v1/usage/summary, /v1/usage/series and
  * /v1/usage/export.csv. `gateway usage` alone lists, as it always did.
  */
 import { createWriteStream } from "node:fs";

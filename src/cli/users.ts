@@ -1,4 +1,4 @@
-/** `users create <user_id>|list` (SPEC §11): the same service calls as /v1/users, without HTTP. */
+/** `users create <user_id>|list` (docs/cli.md#users): the same service calls as /v1/users, without HTTP. */
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { paginationQuery } from "../core/schemas/common";

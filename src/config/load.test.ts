@@ -1,4 +1,6 @@
-/** Config loading (SPEC §0 Config, §8.1, §13 items 58-60). Every test uses its own temp dir and an explicit env. */
+/**
+ * Config loading (docs/configuration.md#sources-and-precedence). Every test uses its own temp dir and an explicit env.
+ */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the YAML `${VAR}` syntax is what these tests feed the loader.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -1,7 +1,7 @@
 /**
- * Loads the gateway's configuration (SPEC §8.1): .env files, then the YAML file with ${VAR} interpolation, then
- * GATEWAY_ and OTARI_ env vars (OTARI_ wins), then CLI flags; validated once by the zod schema and frozen.
- * This is the only module that reads process.env.
+ * Loads the gateway's configuration (docs/configuration.md#sources-and-precedence): .env files, then the YAML file with
+ * ${VAR} interpolation, then GATEWAY_ and OTARI_ env vars (OTARI_ wins), then CLI flags; validated once by the zod
+ * schema and frozen. This is the only module that reads process.env.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -11,7 +11,7 @@ import { configSchema, type FileConfig, SCALAR_KEYS, STANDARD_ENV } from "./sche
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** Settings read only from the environment (SPEC §8.3), resolved once here. */
+/** Settings read only from the environment (docs/configuration.md#environment-only-variables), resolved once here. */
 export interface EnvSettings {
   platformToken: string | null;
   sandboxUrl: string | null;
@@ -38,7 +38,10 @@ export interface Config extends FileConfig {
   /** Path of the YAML file that was read, if any. */
   readonly configPath: string | null;
   readonly envSettings: EnvSettings;
-  /** Snapshot of the environment, for provider credential fallbacks (SPEC §5.2). */
+  /**
+   * Snapshot of the environment, for provider credential fallbacks
+   * (docs/behaviour/providers.md#credentials-from-the-environment).
+   */
   readonly env: Env;
 }
 
@@ -168,7 +171,7 @@ function formatIssues(error: z.ZodError): string {
 }
 
 function readEnvSettings(env: Env): EnvSettings {
-  // OTARI_<suffix> wins over GATEWAY_<suffix> (SPEC §8.3).
+  // OTARI_<suffix> wins over GATEWAY_<suffix> (docs/configuration.md#environment-only-variables).
   const str = (suffix: string): string | null => firstSet(env, [`OTARI_${suffix}`, `GATEWAY_${suffix}`])?.[1] ?? null;
   const bool = (suffix: string, fallback: boolean): boolean => {
     const hit = firstSet(env, [`OTARI_${suffix}`, `GATEWAY_${suffix}`]);
@@ -262,7 +265,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     const hit = firstSet(env, names);
     if (hit) merged[key] = coerceScalar(key, hit[0], hit[1]);
   }
-  // Platform env knobs override the matching platform.* keys (SPEC §8.3).
+  // Platform env knobs override the matching platform.* keys (docs/configuration.md#environment-only-variables).
   const platformEnv: [string, string][] = [
     ["PLATFORM_BASE_URL", "base_url"],
     ["PLATFORM_RESOLVE_TIMEOUT_MS", "resolve_timeout_ms"],
@@ -293,12 +296,16 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   return Object.freeze(config);
 }
 
-/** The platform's API when platform mode is on and `platform.base_url` is unset (SPEC §10.1). */
+/**
+ * The platform's API when platform mode is on and `platform.base_url` is unset
+ * (docs/behaviour/platform-mode.md#activation).
+ */
 export const DEFAULT_PLATFORM_BASE_URL = "https://api.otari.ai/api/v1";
 
 /**
- * SPEC §10.1: a platform token turns platform mode on (even with `mode: standalone`, as the baseline does);
- * `mode: platform` without one, or with local `providers`, stops start-up. Platform mode gets the default base URL.
+ * A platform token turns platform mode on (even with `mode: standalone`, as the baseline does);
+ * `mode: platform` without one, or with local `providers`, stops start-up. Platform mode gets the default base URL
+ * (docs/behaviour/platform-mode.md#activation).
  */
 function resolveMode(data: FileConfig, token: string | null): FileConfig {
   if (!token) {

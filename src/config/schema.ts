@@ -1,6 +1,6 @@
 /**
- * The one schema for config.yml (SPEC §8.2 plus §0). Defaults live here; the loader only merges sources.
- * The README's configuration reference is generated from this file (scripts/gen-config-docs.ts).
+ * The one schema for config.yml (docs/configuration.md#keys). Defaults live here; the loader only merges sources.
+ * The configuration reference (docs/configuration.md#keys) is generated from this file (scripts/gen-config-docs.ts).
  */
 import { z } from "zod";
 import { parseKeyValueList } from "./key-value-list";

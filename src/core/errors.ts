@@ -10,7 +10,7 @@ export interface ValidationIssue {
   msg: string;
 }
 
-/** OpenAI-style `error.type` by status (SPEC §4.1). */
+/** OpenAI-style `error.type` by status (docs/behaviour/errors.md#openai-style-envelope). */
 const TYPE_BY_STATUS: Record<number, string> = {
   400: "invalid_request_error",
   401: "authentication_error",
@@ -71,7 +71,10 @@ export const notFound = (message: string, code = "not_found") => new GatewayErro
 export const conflict = (message: string, code = "conflict") => new GatewayError(409, message, { code });
 export const serviceUnavailable = (message: string, code: string) => new GatewayError(503, message, { code });
 
-/** 422 with the FastAPI-style list in `detail` and a one-line summary as message (SPEC §4.1). */
+/**
+ * 422 with the FastAPI-style list in `detail` and a one-line summary as message
+ * (docs/behaviour/errors.md#openai-style-envelope).
+ */
 export function validationError(issues: ValidationIssue[]): GatewayError {
   const first = issues[0];
   const loc = first ? first.loc.join(".") : "";

@@ -1,4 +1,4 @@
-/** Money is integer micro-dollars (µ$) at rest and USD numbers on the wire (SPEC §7.1). */
+/** Money is integer micro-dollars (µ$) at rest and USD numbers on the wire (docs/behaviour/storage.md#tables). */
 
 export const MICROS_PER_USD = 1_000_000;
 
@@ -29,7 +29,7 @@ export function microsToUsd(micros: number): number {
 
 /**
  * Cost in µ$ of a call: round_half_up((prompt × input_rate + completion × output_rate) / 1e6), with rates
- * in µ$ per million tokens, in exact integer arithmetic (SPEC §7.2).
+ * in µ$ per million tokens, in exact integer arithmetic (docs/behaviour/storage.md#pricing).
  */
 export function costMicros(
   promptTokens: number,

@@ -1,4 +1,4 @@
-/** Parsing of `database_url` (SPEC §0 Storage, §8.2). */
+/** Parsing of `database_url` (docs/behaviour/storage.md#databases, docs/configuration.md#keys). */
 
 export type DatabaseTarget =
   | { dialect: "sqlite"; path: string; display: string }

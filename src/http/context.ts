@@ -25,11 +25,14 @@ export interface HttpContext extends BaseContext {
   providers: () => ProvidersService;
 }
 
-/** Platform mode (SPEC §10): no store, no local services. */
+/** Platform mode (docs/behaviour/platform-mode.md): no store, no local services. */
 export interface PlatformHttpContext extends BaseContext {
   mode: "platform";
   platform: Pick<PlatformRuntime, "client" | "pipeline">;
-  /** The mode-independent OpenAPI document (SPEC §0), built on first request. */
+  /**
+   * The mode-independent OpenAPI document (docs/behaviour/compatibility.md#the-openapi-document), built on first
+   * request.
+   */
   document: () => OpenApiDocument | Promise<OpenApiDocument>;
 }
 

@@ -1,13 +1,13 @@
 /**
- * The one place errors become HTTP responses (SPEC §4): OpenAI-style `{error:{…}, detail}` everywhere, Anthropic's
- * top-level envelope on /v1/messages, FastAPI-style 422 lists for validation failures.
+ * The one place errors become HTTP responses (docs/behaviour/errors.md): OpenAI-style `{error:{…}, detail}` everywhere,
+ * Anthropic's top-level envelope on /v1/messages, FastAPI-style 422 lists for validation failures.
  */
 import { databaseUnavailable, GatewayError, type ValidationIssue, validationError } from "../core/errors";
 import { logger } from "../runtime/logger";
 
 const log = logger("http");
 
-/** Anthropic error type by status (SPEC §4.2). */
+/** Anthropic error type by status (docs/behaviour/errors.md#anthropic-envelope-on-v1messages). */
 function anthropicType(status: number): string {
   if (status === 401) return "authentication_error";
   if (status === 402) return "billing_error";
@@ -93,8 +93,9 @@ function rootMessage(err: unknown): string {
 }
 
 /**
- * Anything that is not a GatewayError is a 500 whose text never leaks (SPEC §4.1); a database that cannot be
- * reached is a 503 (SPEC §4.1 `database_unavailable`), again without the driver's text.
+ * Anything that is not a GatewayError is a 500 whose text never leaks (docs/behaviour/errors.md#openai-style-envelope);
+ * a database that cannot be reached is a 503 (`database_unavailable`,
+ * docs/behaviour/errors.md#error-type-and-code-by-status), again without the driver's text.
  */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics with otari's names and labels (SPEC §12), on prom-client, plus process metrics.
+ * Prometheus metrics with otari's names and labels (docs/operations.md#metrics), on prom-client, plus process metrics.
  * Services and HTTP call the Recorder; only /metrics reads the registry.
  */
 // The metric classes from their own files: prom-client's index also loads its Pushgateway and cluster aggregator
@@ -48,7 +48,7 @@ export interface Recorder {
   usageAnomaly(provider: string): void;
   /** A spend alert's delivery attempt ended: `delivered`, `retry`, `failed` (gave up) or `dropped` (queue full). */
   spendAlert(result: string): void;
-  /** Platform mode: usage reports dropped at the retry queue's cap (SPEC §0). */
+  /** Platform mode: usage reports dropped at the retry queue's cap (docs/behaviour/platform-mode.md#usage-reports). */
   platformUsageDropped(n: number): void;
   /** Trace export (src/telemetry): spans the collector accepted. */
   spansExported(n: number): void;

@@ -22,7 +22,7 @@ export function failureDetail(err: unknown): { statusCode: number; errorMessage:
 }
 
 export interface FailureClass {
-  /** `timeout`, `conn_err`, `http_<code>` or `unknown` (SPEC §10.2 item 4). */
+  /** `timeout`, `conn_err`, `http_<code>` or `unknown` (docs/behaviour/platform-mode.md#attempts-and-failover). */
   errorClass: string;
   /** Another attempt may serve the request (failed before its first byte for a reason that can pass). */
   retryable: boolean;

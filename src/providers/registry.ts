@@ -4,9 +4,10 @@ import { openaiFamily } from "./openai-family/index.ts";
 import type { Provider, ProviderSettings } from "./types.ts";
 
 /**
- * Every provider key of SPEC §5.2 (core and extended rows) with its defaults. A key without an adapter is still
- * recognised by the selector parser; calling it answers 400 `Provider '<p>' is not supported by this gateway yet`.
- * Defaults come from each provider's public docs (SPEC §5.2 table).
+ * Every provider key of docs/behaviour/providers.md#provider-names (core and extended) with its defaults. A key without
+ * an adapter is still recognised by the selector parser; calling it answers 400
+ * `Provider '<p>' is not supported by this gateway yet`. Defaults come from each provider's public docs
+ * (docs/behaviour/providers.md#provider-names).
  */
 export interface ProviderDefinition {
   name: string;
@@ -36,9 +37,15 @@ const def = (
   envPassthrough: string[] = [],
 ): ProviderDefinition => ({ name, priority, defaultApiBase, apiKeyEnv, apiBaseEnv, adapter, envPassthrough });
 
-/** SPEC §5.2/§5.3: Vertex reads its key file, project and location from these when config has none. */
+/**
+ * Vertex reads its key file, project and location from these when config has none
+ * (docs/behaviour/providers.md#credentials-from-the-environment).
+ */
 const GOOGLE_ENV = ["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION"];
-/** SPEC §5.2: Bedrock signs with these when no API key (AWS_BEARER_TOKEN_BEDROCK) is set. */
+/**
+ * Bedrock signs with these when no API key (AWS_BEARER_TOKEN_BEDROCK) is set
+ * (docs/behaviour/providers.md#credentials-from-the-environment).
+ */
 const AWS_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"];
 
 /** The Vertex AI default base: `{location}` is filled per deployment; a configured api_base is used as-is. */
@@ -131,7 +138,7 @@ const DEFINITIONS: ProviderDefinition[] = [
 ];
 
 const BY_NAME = new Map(DEFINITIONS.map((d) => [d.name, d]));
-/** Spelling variants accepted for a key (SPEC §0). */
+/** Spelling variants accepted for a key (docs/behaviour/providers.md#provider-names). */
 const ALIASES: Record<string, string> = { openai_compatible: "openai-compatible" };
 
 /** Canonical key for a provider name (trimmed, case-insensitive, aliases applied), or null if unknown. */
@@ -171,9 +178,10 @@ export interface ModelSelector {
 }
 
 /**
- * SPEC §5.1: split at the first `:` when it comes before any `/` (`openrouter:openai/gpt-4o`,
+ * Split at the first `:` when it comes before any `/` (`openrouter:openai/gpt-4o`,
  * `ollama:llama3:8b`), else at the first `/` (legacy). `instances` are configured named instances
- * (`providers` keys with `provider_type`), accepted besides the §5.2 keys.
+ * (`providers` keys with `provider_type`), accepted besides the built-in keys
+ * (docs/behaviour/providers.md#model-selectors).
  */
 export function parseModelSelector(selector: string, instances: Iterable<string> = []): ModelSelector {
   const colon = selector.indexOf(":");
@@ -210,7 +218,8 @@ export interface ProviderSettingsInput {
 
 /**
  * Settings for a call from a config entry and the environment (passed in: providers never read process.env).
- * Config wins over env vars (SPEC §5.3); a provider without a default base needs one configured -> 400.
+ * Config wins over env vars (docs/behaviour/providers.md#provider-config-entries); a provider without a default base
+ * needs one configured -> 400.
  */
 export function buildProviderSettings(
   name: string,

@@ -1,14 +1,15 @@
 /**
- * The provider contract (SPEC §5, §6). A provider is a stateless object: settings and the abort signal come in
- * with every call, so one instance serves every configured deployment of its kind. Providers import only
- * src/core/**; they throw GatewayError (already mapped per SPEC §4.4) and never see HTTP, config or the DB.
+ * The provider contract (docs/behaviour/providers.md, docs/behaviour/streaming.md). A provider is a stateless object:
+ * settings and the abort signal come in with every call, so one instance serves every configured deployment of its
+ * kind. Providers import only src/core/**; they throw GatewayError (already mapped per
+ * docs/behaviour/errors.md#provider-failures) and never see HTTP, config or the DB.
  *
- * How a caller streams (SPEC §6.1):
+ * How a caller streams (docs/behaviour/streaming.md#wire-formats, docs/behaviour/streaming.md#usage-in-streams):
  *   const stream = await provider.chatStream(req, settings, { signal });  // throws GatewayError -> ordinary HTTP error
  *   // resolved = the upstream's first event has arrived: now send the 200 and the head
  *   try { for await (const chunk of stream) write(chunk) }               // chunks as they arrive, never buffered
  *   catch (e) { ...mid-stream failure: write the route's error event... }
- *   stream.usage                                                          // merged usage (SPEC §6.2), final after the loop
+ *   stream.usage                                                          // merged usage, final after the loop
  *   await stream.cancel()                                                 // client gone / drain timeout: abort upstream
  */
 import type {
@@ -48,7 +49,10 @@ export interface ProviderSettings {
   maxEventBytes: number;
   /** Gateway version for `User-Agent: otari-gateway/<version>`. */
   version: string;
-  /** Unknown keys of the provider's config entry (SPEC §5.3), e.g. `api_version`. */
+  /**
+   * Unknown keys of the provider's config entry (docs/behaviour/providers.md#provider-config-entries), e.g.
+   * `api_version`.
+   */
   extra: Record<string, unknown>;
 }
 
@@ -86,9 +90,15 @@ export interface ProviderStream<T> extends AsyncIterable<T> {
   /** Upstream HTTP status and headers of the stream's response. */
   readonly status: number;
   readonly headers: Headers;
-  /** Usage merged over every event so far (SPEC §6.2); final once iteration has ended. */
+  /**
+   * Usage merged over every event so far (docs/behaviour/streaming.md#usage-in-streams); final once iteration has
+   * ended.
+   */
   readonly usage: NormalizedUsage;
-  /** True once an item carrying content (text, tool call, reasoning) was produced: SPEC §6.3 settlement. */
+  /**
+   * True once an item carrying content (text, tool call, reasoning) was produced
+   * (docs/behaviour/streaming.md#settlement-of-a-stream).
+   */
   readonly contentSeen: boolean;
   /**
    * The upstream's exact text of the item last yielded, when the item is that text parsed and unchanged (canonical

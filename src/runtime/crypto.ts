@@ -1,7 +1,7 @@
 /** Secrets: generation, hashing and comparison. */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
-/** Lowercase hex SHA-256 of the UTF-8 text (how keys are stored, SPEC §2.3). */
+/** Lowercase hex SHA-256 of the UTF-8 text (how keys are stored, docs/behaviour/auth.md#virtual-keys). */
 export function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
@@ -11,7 +11,7 @@ export function hmacSha256Hex(secret: string, text: string): string {
   return createHmac("sha256", secret).update(text).digest("hex");
 }
 
-/** `gw-` + 48 random bytes as URL-safe base64 without padding: 67 characters (SPEC §2.3). */
+/** `gw-` + 48 random bytes as URL-safe base64 without padding: 67 characters (docs/behaviour/auth.md#virtual-keys). */
 export function mintVirtualKey(): string {
   return `gw-${randomBytes(48).toString("base64url")}`;
 }

@@ -122,7 +122,10 @@ export function logger(tag: string): Logger {
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error"), fatal: emit("fatal") };
 }
 
-/** Secrets printed once at first start go straight to stderr, never through the logger (SPEC §0). */
+/**
+ * Secrets printed once at first start go straight to stderr, never through the logger
+ * (docs/behaviour/auth.md#secrets-printed-once).
+ */
 export function printSecretOnce(line: string): void {
   process.stderr.write(`${line}\n`);
 }

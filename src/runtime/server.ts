@@ -1,9 +1,9 @@
 /**
- * Listening and draining (SPEC §0 "Drain"): on the first SIGTERM/SIGINT readiness turns 503 at once, new requests
- * get 503, in-flight requests and SSE streams get `graceMs` to finish, then `onDrained` runs (flush usage) and the
- * process exits 0. A second signal exits at once. A request counts here until its handler returns; the streams it
- * may go on sending are counted by the application (`streamsInFlight`), which knows when each ends, rather than by
- * wrapping every response body in one more stream.
+ * Listening and draining (docs/operations.md#shutdown-and-drain): on the first SIGTERM/SIGINT readiness turns 503 at
+ * once, new requests get 503, in-flight requests and SSE streams get `graceMs` to finish, then `onDrained` runs (flush
+ * usage) and the process exits 0. A second signal exits at once. A request counts here until its handler returns; the
+ * streams it may go on sending are counted by the application (`streamsInFlight`), which knows when each ends, rather
+ * than by wrapping every response body in one more stream.
  *
  * Connections: Bun's idle timeout (`idleTimeoutSeconds`) closes a keep-alive connection idle between requests (a
  * request head that does not arrive within about 10 s is Bun's own business). It would also count while a handler

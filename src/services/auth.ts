@@ -1,7 +1,7 @@
 /**
- * Who is calling (SPEC §2): one credential per request by header precedence, then the master key or a virtual key.
- * Virtual keys are served from an in-memory cache keyed by the presented token, so the hot path neither hashes nor
- * makes a DB round trip (the token is in this process's memory anyway, in the request it came with; only the
+ * Who is calling (docs/behaviour/auth.md): one credential per request by header precedence, then the master key or a
+ * virtual key. Virtual keys are served from an in-memory cache keyed by the presented token, so the hot path neither
+ * hashes nor makes a DB round trip (the token is in this process's memory anyway, in the request it came with; only the
  * database must never hold it). The cache is dropped on every local key/user change and entries expire after
  * `cacheTtlMs`, so changes made by another process (CLI, replica) apply within that time. The master key is never
  * cached: it is checked first, and it cannot change while the process runs.
@@ -27,7 +27,7 @@ export type AuthFailureReason =
   | "expired_key"
   | "invalid_master_key";
 
-/** `error.code` per failure (SPEC §4.1 table). */
+/** `error.code` per failure (docs/behaviour/errors.md#error-type-and-code-by-status). */
 const CODE_BY_REASON: Record<AuthFailureReason, string> = {
   missing_credentials: "missing_api_key",
   invalid_format: "invalid_header_format",
@@ -47,7 +47,10 @@ export class AuthError extends GatewayError {
   }
 }
 
-/** Extracts the token from request headers (SPEC §2.1). An empty header counts as absent. */
+/**
+ * Extracts the token from request headers (docs/behaviour/auth.md#credential-headers). An empty header counts as
+ * absent.
+ */
 export function readCredential(header: (name: string) => string | null | undefined): string {
   for (const name of BEARER_HEADERS) {
     const value = header(name)?.trim();
@@ -61,7 +64,10 @@ export function readCredential(header: (name: string) => string | null | undefin
   throw new AuthError("Missing Otari-Key or Authorization header", "missing_credentials");
 }
 
-/** Key format check before hashing (SPEC §2.3); returns the reason text or null when well-formed. */
+/**
+ * Key format check before hashing (docs/behaviour/auth.md#virtual-keys); returns the reason text or null when
+ * well-formed.
+ */
 export function keyFormatProblem(token: string): string | null {
   if (!token.startsWith("gw-") && !token.startsWith("gw_")) return "API key must start with 'gw-' or 'gw_' prefix";
   if (token.length < 50) return `API key is too short. Expected at least 50 characters, got ${token.length}`;
@@ -118,7 +124,7 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
     return hit && hit.expires > Date.now() ? hit : undefined;
   }
 
-  /** Off the critical path, at most once per 300 s per key (SPEC §2.3). */
+  /** Off the critical path, at most once per 300 s per key (docs/behaviour/auth.md#virtual-keys). */
   function touch(row: KeyRow, at: Date): void {
     if (row.lastUsedAt && at.getTime() - row.lastUsedAt.getTime() < LAST_USED_THROTTLE_MS) return;
     row.lastUsedAt = at;

@@ -1,6 +1,7 @@
 /**
- * The bootstrap key (SPEC §2.4): on an empty key table, mint one key owned by a virtual user, once, even when
- * several replicas start together (Postgres advisory lock; SQLite's BEGIN IMMEDIATE serialises writers).
+ * The bootstrap key (docs/behaviour/auth.md#bootstrap-key): on an empty key table, mint one key owned by a virtual
+ * user, once, even when several replicas start together (Postgres advisory lock; SQLite's BEGIN IMMEDIATE serialises
+ * writers).
  */
 import { sql } from "drizzle-orm";
 import type { Store } from "../db/client";

@@ -1,6 +1,6 @@
 /**
- * Rolling, anchored budget windows (SPEC §7.3 item 5): windows are [A + k·d, A + (k+1)·d) from the assignment time
- * A, so resets never drift however late they are applied.
+ * Rolling, anchored budget windows (docs/behaviour/storage.md#budget-periods): windows are [A + k·d, A + (k+1)·d) from
+ * the assignment time A, so resets never drift however late they are applied.
  */
 
 export interface DueReset {
@@ -22,7 +22,7 @@ export function dueReset(nextResetAt: Date | null, durationSec: number | null, n
   return { nextResetAt: new Date(next), startedAt: new Date(next - d) };
 }
 
-/** Window fields when a budget is assigned at `now` (SPEC §3.10). */
+/** Window fields when a budget is assigned at `now` (docs/api.md#users). */
 export function windowOnAssign(durationSec: number | null, now: Date): { startedAt: Date; nextResetAt: Date | null } {
   return { startedAt: now, nextResetAt: durationSec ? new Date(now.getTime() + durationSec * 1000) : null };
 }

@@ -1,4 +1,4 @@
-/** Budgets: CRUD and reset logs (SPEC §3.11). */
+/** Budgets: CRUD and reset logs (docs/api.md#budgets). */
 import { count, desc, eq, or } from "drizzle-orm";
 import { conflict, notFound } from "../core/errors";
 import { microsToUsd, usdToMicros } from "../core/money";

@@ -1,5 +1,5 @@
 /**
- * End users (docs/behaviour/cost-control.md#end-user-budgets): the client's own end-user ids of a billed user, with
+ * End users (docs/behaviour/cost-control.md#end-users): the client's own end-user ids of a billed user, with
  * their spend window on the end-user budget that applied when each was first seen.
  */
 import { and, desc, eq, exists, type SQL } from "drizzle-orm";

@@ -1,6 +1,6 @@
 /**
- * Virtual API keys (SPEC §2.3, §3.9, §0 rotation): the secret is shown once; only its SHA-256 and a 10-character
- * display prefix are stored.
+ * Virtual API keys (docs/behaviour/auth.md#virtual-keys, docs/api.md#keys, docs/behaviour/auth.md#rotation): the secret
+ * is shown once; only its SHA-256 and a 10-character display prefix are stored.
  */
 import { desc, eq } from "drizzle-orm";
 import { notFound } from "../core/errors";
@@ -59,7 +59,7 @@ export function createKeysService({ store, now, changed, flushSpend }: ServiceDe
     return getRow(row.id);
   }
 
-  /** Resolves the owning user inside the key's transaction (SPEC §3.9 "User handling on create"). */
+  /** Resolves the owning user inside the key's transaction (docs/behaviour/auth.md#key-lifecycle). */
   async function ownerFor(tx: Db, input: CreateKeyInput, keyId: string, at: Date): Promise<string> {
     if (!input.user_id) {
       const userId = `apikey-${keyId}`;
@@ -173,7 +173,7 @@ export function createKeysService({ store, now, changed, flushSpend }: ServiceDe
       changed("keys");
     },
 
-    /** New secret for the same key id; the old secret stops working at once (SPEC §0 Rotation). */
+    /** New secret for the same key id; the old secret stops working at once (docs/behaviour/auth.md#rotation). */
     async rotate(keyId: string): Promise<CreateKeyResponse> {
       await getRow(keyId);
       const secret = mintVirtualKey();

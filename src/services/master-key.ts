@@ -1,6 +1,7 @@
 /**
- * The master key (SPEC §0, §2.2): a configured key wins; with none, the first start generates one, stores only
- * its SHA-256 in `settings`, and prints it once. Replicas starting together agree through an insert-if-absent.
+ * The master key (docs/behaviour/auth.md#master-key): a configured key wins; with none, the first start generates one,
+ * stores only its SHA-256 in `settings`, and prints it once. Replicas starting together agree through an
+ * insert-if-absent.
  */
 import { eq } from "drizzle-orm";
 import { GatewayError, serviceUnavailable, unauthorized } from "../core/errors";

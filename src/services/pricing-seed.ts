@@ -1,6 +1,7 @@
 /**
- * Seeds `pricing` from config at start-up (SPEC §7.2): keys normalised to colon form; the provider must be
- * configured; an existing row for the same key and time wins over config (DB/API values take precedence).
+ * Seeds `pricing` from config at start-up (docs/behaviour/storage.md#pricing): keys normalised to colon form; the
+ * provider must be configured; an existing row for the same key and time wins over config (DB/API values take
+ * precedence).
  */
 import { and, eq } from "drizzle-orm";
 import { usdToMicros } from "../core/money";

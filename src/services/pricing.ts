@@ -1,4 +1,7 @@
-/** Model pricing with effective_at history (SPEC §3.12, §7.2). Rates are µ$ per million tokens at rest. */
+/**
+ * Model pricing with effective_at history (docs/api.md#pricing, docs/behaviour/storage.md#pricing). Rates are µ$ per
+ * million tokens at rest.
+ */
 import { and, asc, desc, eq, inArray, lte } from "drizzle-orm";
 import { badRequest, notFound } from "../core/errors";
 import { microsToUsd, usdToMicros } from "../core/money";
@@ -30,7 +33,7 @@ export function splitModelKey(key: string): { provider: string; model: string } 
   return { provider: key.slice(0, at).trim().toLowerCase(), model: key.slice(at + 1) };
 }
 
-/** The keys a lookup tries, in order: literal, colon form, legacy slash form (SPEC §3.12). */
+/** The keys a lookup tries, in order: literal, colon form, legacy slash form (docs/api.md#pricing). */
 function lookupKeys(key: string): string[] {
   const parts = splitModelKey(key);
   const keys = [key];
@@ -41,7 +44,7 @@ function lookupKeys(key: string): string[] {
 const pricingNotFound = (key: string) => notFound(`Pricing for model '${key}' not found`, "model_not_found");
 
 export interface PricingDeps extends ServiceDeps {
-  /** Provider names the selector parser accepts (SPEC §5.2). */
+  /** Provider names the selector parser accepts (docs/behaviour/providers.md#provider-names). */
   isKnownProvider: (name: string) => boolean;
 }
 

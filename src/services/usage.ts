@@ -1,5 +1,5 @@
 /**
- * Usage records: listing with otari's filters (SPEC §3.13), newest first, by offset or by keyset cursor (a page
+ * Usage records: listing with otari's filters (docs/api.md#usage), newest first, by offset or by keyset cursor (a page
  * costs the same at any depth), and the CSV export, streamed in keyset chunks so memory stays flat at any size.
  * Writing is the usage writer's job.
  */

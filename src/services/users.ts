@@ -1,4 +1,4 @@
-/** Users: CRUD, soft delete, revival and per-user usage (SPEC §3.10). */
+/** Users: CRUD, soft delete, revival and per-user usage (docs/api.md#users). */
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { conflict, notFound } from "../core/errors";
 import { microsToUsd } from "../core/money";
@@ -40,7 +40,10 @@ export function createUsersService({ store, now, changed, flushSpend }: ServiceD
   const { db, t } = store;
   const resetOnRead = createResetOnRead(store);
 
-  /** Reads show a due period reset as applied (SPEC §7.3 item 6): the same CAS the budget ledger uses. */
+  /**
+   * Reads show a due period reset as applied (docs/behaviour/storage.md#budget-periods): the same CAS the budget ledger
+   * uses.
+   */
   async function applyDueReset(row: UserRow, at: Date): Promise<UserRow> {
     if (!(await resetOnRead("user", row.userId, row, at))) return row;
     const [fresh] = await db.select().from(t.users).where(eq(t.users.userId, row.userId));

@@ -85,7 +85,7 @@ describe("contract pieces", () => {
     });
   });
 
-  test("ToolBackendUnreachable is a 502 GatewayError with SPEC §9.1's exact text", () => {
+  test("ToolBackendUnreachable is a 502 GatewayError with the documented exact text", () => {
     const e = new ToolBackendUnreachable("web_search", "connection refused");
     expect(e.status).toBe(502);
     expect(e.message).toBe("web_search backend unreachable — check GATEWAY_WEB_SEARCH_URL");

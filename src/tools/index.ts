@@ -22,7 +22,7 @@ export { type CheckedMcpServer, type McpServerConfig, McpServerUnreachable, McpT
 export { builtinSource, ToolSet } from "./toolset";
 export { WebSearch, webSearchOptions } from "./web-search/backend";
 
-/** The EnvSettings fields the tools read (SPEC §0, §8.3). */
+/** The EnvSettings fields the tools read (docs/configuration.md#environment-only-variables). */
 export type ToolSettings = Pick<
   EnvSettings,
   | "sandboxUrl"
@@ -44,8 +44,8 @@ export type ToolBackends = Record<ToolName, ToolBackend | null> & { mcp: McpTool
 
 /**
  * code_execution: the remote sandbox when `sandboxUrl` is set, else the embedded one unless `sandboxEmbedded` is
- * false (then null: the caller answers SPEC §9.1's 400). web_search: null without `webSearchUrl` (§9.1's 400).
- * Invalid GATEWAY_WEB_SEARCH_MAX_RESULTS is reported once, here, through `warn`.
+ * false (then null: the caller answers the 400 of docs/behaviour/tools.md#refusals). web_search: null without
+ * `webSearchUrl` (the same 400). Invalid GATEWAY_WEB_SEARCH_MAX_RESULTS is reported once, here, through `warn`.
  */
 export function createToolBackends(settings: ToolSettings, warn?: (message: string) => void): ToolBackends {
   const code_execution: ToolBackend | null = settings.sandboxUrl

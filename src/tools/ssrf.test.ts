@@ -1,4 +1,7 @@
-/** SSRF rules (SPEC §9.6): address classes, URL checks, error messages, and the pinned connection. */
+/**
+ * SSRF rules (docs/behaviour/tools.md#ssrf-rules): address classes, URL checks, error messages, and the pinned
+ * connection.
+ */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { checkUrl, classifyAddress, pinnedFetch, SsrfBlocked, type SsrfOptions } from "./ssrf";

@@ -1,9 +1,9 @@
 /**
- * SSRF guard (SPEC §9.6) for URLs that come from requests or fetched content (web-search result pages and their
- * redirects). A URL passes when its scheme is http/https, it has a host, and EVERY address the host resolves to
- * (a literal IP, or all DNS answers) is public: not unspecified, loopback, link-local (169.254.169.254 included),
- * multicast, private (RFC 1918, CGNAT, IPv6 ULA), documentation or otherwise reserved; IPv4-mapped, NAT64 and 6to4
- * IPv6 addresses are judged by the IPv4 address inside. A name that does not resolve is rejected.
+ * SSRF guard (docs/behaviour/tools.md#ssrf-rules) for URLs that come from requests or fetched content (web-search
+ * result pages and their redirects). A URL passes when its scheme is http/https, it has a host, and EVERY address the
+ * host resolves to (a literal IP, or all DNS answers) is public: not unspecified, loopback, link-local (169.254.169.254
+ * included), multicast, private (RFC 1918, CGNAT, IPv6 ULA), documentation or otherwise reserved; IPv4-mapped, NAT64
+ * and 6to4 IPv6 addresses are judged by the IPv4 address inside. A name that does not resolve is rejected.
  *
  * No second lookup (closing the DNS-rebinding window): `pinnedFetch` connects to the address that was validated.
  * The URL's host is replaced by that IP literal, the original `Host` header is sent, and for https the TLS
@@ -14,7 +14,10 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 
-/** Addresses that are private, local or reserved are allowed when this is true (SPEC §9.6's override). */
+/**
+ * Addresses that are private, local or reserved are allowed when this is true (the override of
+ * docs/behaviour/tools.md#ssrf-rules).
+ */
 export interface SsrfOptions {
   allowPrivate: boolean;
   /** Named in error messages (GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS for web search). */
@@ -159,7 +162,10 @@ async function systemResolve(host: string): Promise<string[]> {
   return answers.map((a) => a.address);
 }
 
-/** Checks a URL (SPEC §9.6); throws SsrfBlocked naming host, address, reason and the override variable. */
+/**
+ * Checks a URL (docs/behaviour/tools.md#ssrf-rules); throws SsrfBlocked naming host, address, reason and the override
+ * variable.
+ */
 export async function checkUrl(raw: string | URL, options: SsrfOptions): Promise<CheckedTarget> {
   let url: URL;
   try {

@@ -1,15 +1,18 @@
 /**
- * The built-in tools' contract (SPEC §9): what the tool loop in the inference services sees of a backend.
+ * The built-in tools' contract (docs/behaviour/tools.md): what the tool loop in the inference services sees of a
+ * backend. `null` below is the 400 of docs/behaviour/tools.md#refusals; the text for the model is
+ * docs/behaviour/tools.md#result-text.
  *
- *   const backend = createToolBackends(config.envSettings).code_execution   // null: not configured (§9.1's 400)
+ *   const backend = createToolBackends(config.envSettings).code_execution   // null: not configured (a 400)
  *   const session = await backend.openSession({ purposeHint, maxResults, ... })  // before the 200; may throw ToolBackendUnreachable
- *   const text = await session.run(parsedArguments)   // text for the model (§9.4 / §9.5 rendering, `[tool error]` included)
+ *   const text = await session.run(parsedArguments)   // text for the model, `[tool error]` included
  *   await session.close()                             // always, success or failure (finally)
  *
  * `run` never throws for tool-level failures (bad arguments, Python exceptions, timeouts, a dead sandbox): those
  * are `[tool error] ...` texts. It throws ToolBackendUnreachable on transport failures to a remote backend; the
- * caller turns that into the 502 of §9.1 (it is a GatewayError, so rethrowing it is enough). Any other exception
- * is a bug; §9.3 item 4 says to render it as `[tool error] <message>` and go on.
+ * caller turns that into the 502 of docs/behaviour/tools.md#refusals (it is a GatewayError, so rethrowing it is
+ * enough). Any other exception is a bug, rendered as `[tool error] <message>` while the loop goes on
+ * (docs/behaviour/tools.md#the-loop).
  *
  * Several kinds of tools in one request (built-ins and MCP servers, whose tools are only known once their sessions
  * are open) meet in one shape, ToolSource: what it offers the model, its purpose lines, `call` by offered name and
@@ -18,17 +21,22 @@
  */
 import { GatewayError } from "../core/errors";
 
-/** The function names the model sees (SPEC §9.2). */
+/** The function names the model sees (docs/behaviour/tools.md#what-the-model-sees). */
 export type ToolName = "code_execution" | "web_search";
 
-/** The request `tools[].type` strings the gateway runs itself (SPEC §9.1), by tool name. */
+/**
+ * The request `tools[].type` strings the gateway runs itself (docs/behaviour/tools.md#declaring-a-tool), by tool name.
+ */
 export const GATEWAY_TOOL_TYPES = {
   otari_code_execution: "code_execution",
   otari_web_search: "web_search",
 } as const satisfies Record<string, ToolName>;
 export type GatewayToolType = keyof typeof GATEWAY_TOOL_TYPES;
 
-/** Per-request options from the tool entry (SPEC §9.1). Only web_search reads the search ones. */
+/**
+ * Per-request options from the tool entry (docs/behaviour/tools.md#declaring-a-tool). Only web_search reads the search
+ * ones.
+ */
 export interface ToolEntryOptions {
   purposeHint?: string | null;
   /** web_search: overrides the env default; clamped to 1..20. */
@@ -84,7 +92,7 @@ export interface ToolSource {
   close(): Promise<void>;
 }
 
-/** SPEC §9.1's 502 messages, exact text. */
+/** The 502 messages of docs/behaviour/tools.md#refusals, exact text. */
 export const UNREACHABLE_MESSAGES: Record<ToolName, string> = {
   code_execution: "code_execution sandbox unreachable — check GATEWAY_SANDBOX_URL",
   web_search: "web_search backend unreachable — check GATEWAY_WEB_SEARCH_URL",
@@ -92,7 +100,7 @@ export const UNREACHABLE_MESSAGES: Record<ToolName, string> = {
 
 /**
  * The backend could not be reached (connection refused, timeout, non-2xx, a malformed reply). A 502 GatewayError
- * whose message is SPEC §9.1's exact text; `reason` says what happened, for the log only.
+ * whose message is the exact text of docs/behaviour/tools.md#refusals; `reason` says what happened, for the log only.
  */
 export class ToolBackendUnreachable extends GatewayError {
   readonly tool: ToolName;
@@ -124,7 +132,7 @@ export interface FunctionToolDefinition {
   parameters: ObjectSchema;
 }
 
-/** The function tools injected for the model (SPEC §9.2). */
+/** The function tools injected for the model (docs/behaviour/tools.md#what-the-model-sees). */
 export const TOOL_DEFINITIONS: Record<ToolName, FunctionToolDefinition> = {
   code_execution: {
     name: "code_execution",
@@ -153,7 +161,10 @@ export const TOOL_DEFINITIONS: Record<ToolName, FunctionToolDefinition> = {
   },
 };
 
-/** The built-in purpose hints, last in the chain entry `purpose_hint` -> env hint -> this (SPEC §9.2). */
+/**
+ * The built-in purpose hints, last in the chain entry `purpose_hint` -> env hint -> this
+ * (docs/behaviour/tools.md#what-the-model-sees).
+ */
 export const DEFAULT_PURPOSE_HINTS: Record<ToolName, string> = {
   code_execution: "run Python code for calculations, data processing and checking your reasoning",
   web_search: "search the web for current information and facts to cite",
@@ -182,7 +193,10 @@ export function resolvePurposeHint(
   return nonBlank(env) ? env : DEFAULT_PURPOSE_HINTS[tool];
 }
 
-/** The block added to the system prompt: header line, then `- <tool name>: <hint>` per tool (SPEC §9.2). */
+/**
+ * The block added to the system prompt: header line, then `- <tool name>: <hint>` per tool
+ * (docs/behaviour/tools.md#what-the-model-sees).
+ */
 export function renderPurposeBlock(
   hints: readonly { name: string; hint: string }[],
   requestHeader: string | null | undefined,

@@ -32,12 +32,12 @@ export const maxConcurrentSchema = z
 export const clearableRef = (what: string) =>
   z.string().max(256).describe(`${what}; an empty string removes it (PATCH)`);
 
-/** `provider:model` or `provider:*` entries (SPEC §0 allow-lists). */
+/** `provider:model` or `provider:*` entries (docs/behaviour/auth.md#model-allow-lists). */
 export const allowedModelsSchema = z
   .array(z.string().regex(/^[A-Za-z0-9_.-]+[:/].+$/, "entries must be 'provider:model' or 'provider:*'"))
   .max(1000);
 
-/** `skip`/`limit` query (SPEC §3.0): limit 1..1000, default 100. */
+/** `skip`/`limit` query (docs/api.md#cross-cutting-rules): limit 1..1000, default 100. */
 export const paginationQuery = z.object({
   skip: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),

@@ -1,5 +1,6 @@
 /**
- * Gateway-only request fields shared by chat, messages and responses (SPEC §3.3, §9): never forwarded upstream.
+ * Gateway-only request fields shared by chat, messages and responses (docs/api.md#chat-completions,
+ * docs/behaviour/tools.md): never forwarded upstream.
  */
 import { z } from "zod";
 

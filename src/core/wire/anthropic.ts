@@ -3,8 +3,9 @@ import { requestUserSchema } from "./chat.ts";
 import { requestModelSchema } from "./model-name.ts";
 
 /**
- * Anthropic Messages shapes (SPEC §3.4, §5.4.1). Content blocks keep `type` an open string and every object is
- * loose, so server tools, citations and new block kinds survive a pass-through untouched.
+ * Anthropic Messages shapes (docs/api.md#messages, docs/behaviour/providers.md#anthropic-messages). Content blocks keep
+ * `type` an open string and every object is loose, so server tools, citations and new block kinds survive a
+ * pass-through untouched.
  */
 
 export const anthropicBlockSchema = z
@@ -43,7 +44,7 @@ export const anthropicToolSchema = z
     type: z.string().optional(),
     description: z.string().optional(),
     input_schema: z.unknown().optional(),
-    // OpenAI function shape, accepted on /v1/messages and converted (SPEC §3.4)
+    // OpenAI function shape, accepted on /v1/messages and converted (docs/api.md#messages)
     function: z
       .object({ name: z.string(), description: z.string().optional(), parameters: z.unknown().optional() })
       .loose()
@@ -144,7 +145,7 @@ export const anthropicKnownEventSchema = z.discriminatedUnion("type", [
 ]);
 export type AnthropicKnownEvent = z.infer<typeof anthropicKnownEventSchema>;
 
-/** Anthropic `stop_reason` -> OpenAI `finish_reason` (SPEC §5.4.1). */
+/** Anthropic `stop_reason` -> OpenAI `finish_reason` (docs/behaviour/providers.md#anthropic-messages). */
 export function finishReasonFromAnthropic(stop: string | null | undefined): string | null {
   switch (stop) {
     case null:

@@ -3,8 +3,9 @@ import { requestModelSchema } from "./model-name.ts";
 import { openAIUsageSchema } from "./usage.ts";
 
 /**
- * Canonical OpenAI Chat Completions shapes (SPEC §3.3, §5.4). Every object is `.loose()`: unknown members are
- * kept, because providers and clients add fields the gateway must not drop on the way through.
+ * Canonical OpenAI Chat Completions shapes (docs/api.md#chat-completions,
+ * docs/behaviour/providers.md#canonical-form-and-usage). Every object is `.loose()`: unknown members are kept, because
+ * providers and clients add fields the gateway must not drop on the way through.
  */
 
 /** A content part; `type` stays an open string so new part kinds (input_audio, file...) pass through. */
@@ -99,8 +100,8 @@ export const chatRequestSchema = z
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
 /**
- * Top-level request fields forwarded to OpenAI-format providers (SPEC §3.3: the baseline's list plus the
- * standard OpenAI fields). Anything else, including `user` and the gateway-only fields, stays in the gateway.
+ * Top-level request fields forwarded to OpenAI-format providers (docs/api.md#chat-completions: the baseline's list plus
+ * the standard OpenAI fields). Anything else, including `user` and the gateway-only fields, stays in the gateway.
  */
 export const FORWARDED_CHAT_FIELDS: readonly string[] = [
   "model",
@@ -132,7 +133,7 @@ export const FORWARDED_CHAT_FIELDS: readonly string[] = [
   "audio",
 ];
 
-/** Gateway-only request fields (SPEC §3.3); never forwarded upstream on any route. */
+/** Gateway-only request fields (docs/api.md#chat-completions); never forwarded upstream on any route. */
 export const GATEWAY_ONLY_FIELDS: readonly string[] = [
   "mcp_servers",
   "mcp_server_ids",
@@ -140,7 +141,7 @@ export const GATEWAY_ONLY_FIELDS: readonly string[] = [
   "max_tool_iterations",
 ];
 
-/** Reasoning text in the baseline's any-llm shape (SPEC §3.3). */
+/** Reasoning text in the baseline's any-llm shape (docs/api.md#chat-completions). */
 export const reasoningSchema = z.object({ content: z.string() }).loose();
 /** Upstream `reasoning` may be a bare string (OpenRouter, Groq, vLLM): read it as `{content}`. */
 const upstreamReasoning = z.preprocess((v) => (typeof v === "string" ? { content: v } : v), reasoningSchema.nullish());
@@ -224,8 +225,8 @@ export type ChatChunk = z.infer<typeof chatChunkSchema>;
 export type ChunkChoice = z.infer<typeof chunkChoiceSchema>;
 
 /**
- * SPEC §6.2 downstream rule: a client that did not ask for usage gets no usage-only chunk and no `usage`
- * member on other chunks. Returns null when the chunk must be swallowed.
+ * Downstream (docs/behaviour/streaming.md#usage-in-streams): a client that did not ask for usage gets no usage-only
+ * chunk and no `usage` member on other chunks. Returns null when the chunk must be swallowed.
  */
 export function chunkForClient(chunk: ChatChunk, includeUsage: boolean): ChatChunk | null {
   if (includeUsage) return chunk;

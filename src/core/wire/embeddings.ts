@@ -2,7 +2,7 @@ import { z } from "zod";
 import { requestUserSchema } from "./chat.ts";
 import { requestModelSchema } from "./model-name.ts";
 
-/** OpenAI embeddings and moderation shapes (SPEC §3.6, §3.7). */
+/** OpenAI embeddings and moderation shapes (docs/api.md#embeddings, docs/api.md#moderations). */
 
 export const embeddingRequestSchema = z
   .object({

@@ -1,4 +1,7 @@
-/** Canonical wire types: OpenAI Chat Completions is the internal form (SPEC §5.4). */
+/**
+ * Canonical wire types: OpenAI Chat Completions is the internal form
+ * (docs/behaviour/providers.md#canonical-form-and-usage).
+ */
 export * from "./anthropic.ts";
 export * from "./chat.ts";
 export * from "./embeddings.ts";

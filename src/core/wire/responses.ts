@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { requestModelSchema } from "./model-name.ts";
 
-/** OpenAI Responses API: forwarded verbatim (SPEC §3.5); only `model`, `input` and usage are read. */
+/** OpenAI Responses API: forwarded verbatim (docs/api.md#responses); only `model`, `input` and usage are read. */
 
 export const responsesRequestSchema = z
   .object({ model: requestModelSchema, input: z.unknown(), stream: z.boolean().nullish() })

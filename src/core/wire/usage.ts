@@ -2,7 +2,8 @@ import { z } from "zod";
 
 /**
  * Token usage: the OpenAI wire shape (what clients see) and the gateway's normalised form (what billing reads).
- * Canonical `prompt_tokens` always includes cache-read and cache-write tokens (SPEC §5.4).
+ * Canonical `prompt_tokens` always includes cache-read and cache-write tokens
+ * (docs/behaviour/providers.md#canonical-form-and-usage).
  */
 
 const count = z.number().nullish();
@@ -38,7 +39,7 @@ export const emptyUsage = (): NormalizedUsage => ({
   reasoningTokens: null,
 });
 
-/** True when the provider reported any token count at all (SPEC §6.3 "usage seen"). */
+/** True when the provider reported any token count at all (docs/behaviour/streaming.md#settlement-of-a-stream). */
 export function hasUsage(u: NormalizedUsage): boolean {
   return u.promptTokens !== null || u.completionTokens !== null || u.totalTokens !== null;
 }
@@ -83,8 +84,8 @@ const pick = (prev: number | null, next: number | null): number | null =>
   next !== null && next !== 0 ? next : prev === null ? next : prev;
 
 /**
- * SPEC §6.2 merging rule: field by field, the last non-zero value wins (a later zero or null never erases an
- * earlier count, e.g. Anthropic's message_delta repeating `input_tokens: 0`).
+ * Merging (docs/behaviour/streaming.md#usage-in-streams): field by field, the last non-zero value wins (a later zero or
+ * null never erases an earlier count, e.g. Anthropic's message_delta repeating `input_tokens: 0`).
  */
 export function mergeUsage(prev: NormalizedUsage, next: NormalizedUsage): NormalizedUsage {
   return {

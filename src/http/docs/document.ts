@@ -1,7 +1,7 @@
 /**
  * The OpenAPI document, generated from the same zod schemas that validate requests. It never depends on config or
- * mode (SPEC §0): it is built from an app with every route mounted, and `gateway openapi --check` guards the
- * committed copy in docs/openapi.json.
+ * mode (docs/behaviour/compatibility.md#the-openapi-document): it is built from an app with every route mounted, and
+ * `gateway openapi --check` guards the committed copy in docs/openapi.json.
  */
 import { toOpenAPISchema } from "@elysiajs/openapi";
 import type { AnyElysia } from "elysia";

@@ -1,4 +1,7 @@
-/** CORS through the whole app (SPEC §3.0): off without `cors_allow_origins`; preflights and simple requests with it. */
+/**
+ * CORS through the whole app (docs/api.md#cross-cutting-rules): off without `cors_allow_origins`; preflights and simple
+ * requests with it.
+ */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../../../tests/helpers/app";
 import { createSqliteDatabase, type TestDatabase } from "../../../tests/helpers/db";

@@ -1,7 +1,7 @@
 /**
- * CORS (SPEC §3.0), on only when `cors_allow_origins` is non-empty, answering as otari's CORS middleware did: a
- * preflight gets 200 with the allowed methods and headers, or 400 naming what was refused; any other request from
- * an allowed origin gets that origin back (`*` for a `*` list, which also turns credentials off).
+ * CORS (docs/api.md#cross-cutting-rules), on only when `cors_allow_origins` is non-empty, answering as otari's CORS
+ * middleware did: a preflight gets 200 with the allowed methods and headers, or 400 naming what was refused; any other
+ * request from an allowed origin gets that origin back (`*` for a `*` list, which also turns credentials off).
  */
 import { Elysia } from "elysia";
 import { mergeVary } from "./security-headers";

@@ -1,4 +1,4 @@
-/** Headers on every response (SPEC §3.0). Health probes get no Cache-Control. */
+/** Headers on every response (docs/api.md#cross-cutting-rules). Health probes get no Cache-Control. */
 import { Elysia } from "elysia";
 import { pathOf } from "../url-path";
 

@@ -6,7 +6,10 @@ import { Elysia } from "elysia";
 import type { Recorder } from "../../metrics/registry";
 import { pathOf } from "../url-path";
 
-/** `/v1/keys/:key_id` -> `/v1/keys/{key_id}`; unmatched paths share one label (SPEC §12). Route templates are few. */
+/**
+ * `/v1/keys/:key_id` -> `/v1/keys/{key_id}`; unmatched paths share one label (docs/operations.md#metrics). Route
+ * templates are few.
+ */
 const labels = new Map<string, string>();
 function endpointLabel(route: string | undefined): string {
   if (!route) return "unmatched";

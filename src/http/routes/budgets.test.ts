@@ -1,4 +1,4 @@
-/** /v1/budgets over HTTP on both dialects (SPEC §3.11, §13 items 21, 26; 409 while assigned; reset logs). */
+/** /v1/budgets over HTTP on both dialects (docs/api.md#budgets; 409 while assigned; reset logs). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import {

@@ -1,4 +1,4 @@
-/** /v1/budgets (SPEC §3.11): master key only. */
+/** /v1/budgets (docs/api.md#budgets): master key only. */
 import { Elysia } from "elysia";
 import { z } from "zod";
 import { budgetResetLog, budgetResponse, createBudgetRequest, updateBudgetRequest } from "../../core/schemas/budgets";

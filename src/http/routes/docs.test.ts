@@ -1,4 +1,7 @@
-/** Docs assets (SPEC §3.15): a name that is not an asset is the standard 404 envelope, like every other 404. */
+/**
+ * Docs assets (docs/api.md#api-documentation-pages): a name that is not an asset is the standard 404 envelope, like
+ * every other 404.
+ */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createTestApp, expectError, type TestApp } from "../../../tests/helpers/app";
 import { createSqliteDatabase, type TestDatabase } from "../../../tests/helpers/db";

@@ -1,4 +1,6 @@
-/** /docs (Swagger UI), /redoc and /openapi.json (SPEC §3.15), assets served from the binary. */
+/**
+ * /docs (Swagger UI), /redoc and /openapi.json (docs/api.md#api-documentation-pages), assets served from the binary.
+ */
 import { Elysia } from "elysia";
 import { notFound } from "../../core/errors";
 import { type DocAssetName, docAssets } from "../docs/assets";

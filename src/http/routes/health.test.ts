@@ -1,6 +1,7 @@
 /**
- * Health probes and cross-cutting HTTP rules on both dialects (SPEC §3.0, §3.2, §4.1, §13 items 56-57): security
- * headers, readiness with the database down, and management routes answering 503 (promptly) when it is down.
+ * Health probes and cross-cutting HTTP rules on both dialects (docs/api.md#cross-cutting-rules, docs/api.md#health,
+ * docs/behaviour/errors.md#openai-style-envelope): security headers, readiness with the database down, and management
+ * routes answering 503 (promptly) when it is down.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { openStore } from "../../db/client";
@@ -135,7 +136,7 @@ describe.each(DIALECTS)("health and cross-cutting rules on $dialect", ({ create 
     }
   });
 
-  test("unknown path -> 404 Not Found; wrong method -> 405 Method Not Allowed (§3.0)", async () => {
+  test("unknown path -> 404 Not Found; wrong method -> 405 Method Not Allowed", async () => {
     for (const path of ["/v1", "/v1/nothing", "/healthz", "/v1/keys/a/b/c"]) {
       const err = expectError(await t.call("GET", path, { token: null }), 404, "Not Found", path.startsWith("/health"));
       expect(err.detail).toBe("Not Found");
@@ -156,7 +157,7 @@ describe.each(DIALECTS)("health and cross-cutting rules on $dialect", ({ create 
     }
   });
 
-  test("every error body has error.message, error.type and detail; 422 detail is a list (§4.1, item 35)", async () => {
+  test("every error body has error.message, error.type and detail; 422 detail is a list", async () => {
     const samples = [
       await t.call("GET", "/v1/keys", { token: null }),
       await t.call("GET", "/v1/keys/none"),
@@ -190,7 +191,7 @@ describe.each(DIALECTS)("health and cross-cutting rules on $dialect", ({ create 
     expect((await small.call("POST", "/v1/users", { body: { user_id: "fits" } })).status).toBe(200);
   });
 
-  test("database closed: readiness 503 without DB text; every management route 503 promptly (items 56, §4.1)", async () => {
+  test("database closed: readiness 503 without DB text; every management route 503 promptly", async () => {
     const doomed = db.open();
     const down = createTestApp(db, { store: doomed });
     expect((await down.call("GET", "/health/readiness")).status).toBe(200);

@@ -1,4 +1,4 @@
-/** Health probes (SPEC §3.2): no auth, never rate limited, no Cache-Control. */
+/** Health probes (docs/api.md#health): no auth, never rate limited, no Cache-Control. */
 import { Elysia } from "elysia";
 import { GatewayError } from "../../core/errors";
 import { VERSION } from "../../version";

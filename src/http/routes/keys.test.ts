@@ -1,4 +1,4 @@
-/** /v1/keys over HTTP on both dialects (SPEC §3.9, §0 rotation, §13 items 1-5, 7, 10, 17, 18, 26). */
+/** /v1/keys over HTTP on both dialects (docs/api.md#keys, docs/behaviour/auth.md). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import {
@@ -96,7 +96,7 @@ describe.each(DIALECTS)("keys routes on $dialect", ({ create }) => {
     expect(none.error.code).toBe("missing_api_key");
   });
 
-  test("each header form of SPEC §2.1 carries the master key", async () => {
+  test("each credential header form carries the master key", async () => {
     for (const [name, headers] of headerForms(MASTER_KEY)) {
       const res = await t.call("GET", "/v1/keys", { token: null, headers });
       expect({ name, status: res.status }).toEqual({ name, status: 200 });

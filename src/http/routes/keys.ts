@@ -1,4 +1,4 @@
-/** /v1/keys (SPEC §3.9): master key only. */
+/** /v1/keys (docs/api.md#keys): master key only. */
 import { Elysia } from "elysia";
 import { z } from "zod";
 import { paginationQuery } from "../../core/schemas/common";

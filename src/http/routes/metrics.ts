@@ -1,4 +1,7 @@
-/** GET /metrics (SPEC §3.14, §12): Prometheus text format, optionally behind a bearer token; never counted itself. */
+/**
+ * GET /metrics (docs/api.md#metrics, docs/operations.md#metrics): Prometheus text format, optionally behind a bearer
+ * token; never counted itself.
+ */
 import { Elysia } from "elysia";
 import { unauthorized } from "../../core/errors";
 import type { Recorder } from "../../metrics/registry";

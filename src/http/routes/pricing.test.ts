@@ -1,4 +1,4 @@
-/** /v1/pricing over HTTP on both dialects (SPEC §3.12, §7.2, §13 items 22-26). */
+/** /v1/pricing over HTTP on both dialects (docs/api.md#pricing, docs/behaviour/storage.md#pricing). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createGateway } from "../../gateway";
 import {

@@ -1,7 +1,7 @@
 /**
- * /v1/pricing (SPEC §3.12): reads with K|M, writes with the master key. `{model_key}` may contain `/`: the
+ * /v1/pricing (docs/api.md#pricing): reads with K|M, writes with the master key. `{model_key}` may contain `/`: the
  * documented single-segment routes are mirrored by a hidden wildcard for multi-segment keys, where a trailing
- * `/history` always means history (SPEC §0).
+ * `/history` always means history (docs/api.md#pricing).
  */
 import { Elysia } from "elysia";
 import { z } from "zod";

@@ -1,4 +1,4 @@
-/** GET /v1/usage over HTTP on both dialects (SPEC §3.13, §13 item 26). Rows are inserted straight into the store. */
+/** GET /v1/usage over HTTP on both dialects (docs/api.md#usage). Rows are inserted straight into the store. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   createTestApp,

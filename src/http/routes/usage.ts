@@ -1,5 +1,5 @@
 /**
- * GET /v1/usage (SPEC §3.13) and its analytics: summary, series, CSV export. Master key only. The listing keeps
+ * GET /v1/usage (docs/api.md#usage) and its analytics: summary, series, CSV export. Master key only. The listing keeps
  * skip/limit and adds keyset paging: `X-Next-Cursor` names the next page (absent on the last one).
  */
 import { Elysia } from "elysia";

@@ -1,4 +1,4 @@
-/** /v1/users over HTTP on both dialects (SPEC §3.10, §7.3 resets, §13 items 14-16, 19, 20, 26). */
+/** /v1/users over HTTP on both dialects (docs/api.md#users, docs/behaviour/storage.md#budget-periods). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import {
@@ -179,7 +179,7 @@ describe.each(DIALECTS)("users routes on $dialect", ({ create }) => {
     );
   });
 
-  test("GET /v1/users/{id} applies a due budget reset, anchored, once, with one reset log (§7.3, item 39)", async () => {
+  test("GET /v1/users/{id} applies a due budget reset, anchored, once, with one reset log", async () => {
     const minute = await createBudget({ max_budget: 1, budget_duration_sec: 60 });
     const assigned = await createUser({ user_id: "hal", budget_id: minute.budget_id });
     const oldNext = ms(assigned.next_budget_reset_at);

@@ -1,4 +1,4 @@
-/** /v1/users (SPEC §3.10): master key only. */
+/** /v1/users (docs/api.md#users): master key only. */
 import { Elysia } from "elysia";
 import { z } from "zod";
 import { paginationQuery } from "../../core/schemas/common";

@@ -1,10 +1,10 @@
 /**
- * Mounts the tRPC router with tRPC's own fetch adapter on an Elysia route (@elysiajs/trpc is broken with tRPC v11,
- * TRIALS §8): at /trpc for the master key, and at /ui/api/trpc for console sessions (src/http/ui). The body is left
- * unparsed for the adapter, which reads it after its auth middleware, with the deadline and JSON checks of
- * src/http/body.ts; the app's headers, body limit and error mapper still apply. Not part of the OpenAPI document.
- * The router and @trpc/server load with the first tRPC request, not at start: a gateway that is never managed over
- * tRPC does not hold them in memory.
+ * Mounts the tRPC router with tRPC's own fetch adapter on an Elysia route (@elysiajs/trpc, built for
+ * tRPC v10, type-checks with v11 but fails at run time): at /trpc for the master key, and at /ui/api/trpc for console
+ * sessions (src/http/ui). The body is left unparsed for the adapter, which reads it after its auth middleware, with the
+ * deadline and JSON checks of src/http/body.ts; the app's headers, body limit and error mapper still apply. Not part of
+ * the OpenAPI document. The router and @trpc/server load with the first tRPC request, not at start: a gateway that is
+ * never managed over tRPC does not hold them in memory.
  */
 import { Elysia } from "elysia";
 import { readCredential } from "../../services/auth";

@@ -5,7 +5,10 @@ import type { Capable } from "../capabilities.ts";
 import type { ProviderSettings } from "../types.ts";
 import { type ContractTarget, chatReq, drain, expectMapped, gatewayError, targetSettings } from "./harness.ts";
 
-/** Chat failures: SPEC §4.4 mapping before the first byte (JSON and stream), mid-stream failures, timeouts, cancel. */
+/**
+ * Chat failures: the status mapping of docs/behaviour/errors.md#provider-failures before the first byte (JSON and
+ * stream), mid-stream failures, timeouts, cancel.
+ */
 export function failureContract(t: ContractTarget, p: Capable<"chat" | "stream">, mock: () => MockServer): void {
   // the transport's timing scenarios run on the target named by timingCoveredBy, not again here
   const timed = (name: string, fn: () => void) => {
@@ -14,7 +17,7 @@ export function failureContract(t: ContractTarget, p: Capable<"chat" | "stream">
   const settingsFor = (m: MockServer, over: Partial<ProviderSettings> = {}) => targetSettings(t, m, over);
   const hinted = t.retryHint ?? true;
 
-  describe("upstream error statuses (SPEC §4.4)", () => {
+  describe("upstream error statuses", () => {
     for (const status of t.errorStatuses) {
       test(`${status}, JSON and stream open alike`, async () => {
         const m = mock();

@@ -35,7 +35,10 @@ export interface ContractTarget {
   retryHint?: boolean;
   /** The credential as the upstream received it (e.g. the Authorization or x-api-key header). */
   credentialOf: (req: RecordedRequest) => string | undefined;
-  /** Statuses the provider really uses, each checked against the SPEC §4.4 table on every endpoint it has. */
+  /**
+   * Statuses the provider really uses, each checked against the table of docs/behaviour/errors.md#provider-failures on
+   * every endpoint it has.
+   */
   errorStatuses: number[];
   /**
    * One entry per capability the adapter has (and none for one it lacks: the suite checks both ways). Chat covers
@@ -116,8 +119,11 @@ export async function gatewayError(p: Promise<unknown>): Promise<GatewayError> {
   throw new Error("expected a GatewayError, but the call succeeded");
 }
 
-/** SPEC §4.4: upstream status -> [client status, client message or null when the provider's text is shown].
- * The 5xx message is the inference routes'; pass-through routes (embeddings, moderation, listing) say PASSTHROUGH. */
+/**
+ * The table of docs/behaviour/errors.md#provider-failures: upstream status -> [client status, client message or null
+ * when the provider's text is shown]. The 5xx message is the inference routes'; pass-through routes (embeddings,
+ * moderation, listing) say PASSTHROUGH.
+ */
 export const EXPECTED_MAPPING: Record<number, [number, string | null]> = {
   400: [400, null],
   401: [502, "The provider rejected the gateway's credentials"],

@@ -44,7 +44,10 @@ function textOf(content: unknown): string {
     .join("");
 }
 
-/** SPEC §9.2: code_execution if offered, else web_search, else the first tool offered. */
+/**
+ * code_execution if offered, else web_search, else the first tool offered
+ * (docs/behaviour/tools.md#what-the-model-sees).
+ */
 function ownedName(names: string[]): string {
   if (names.includes("code_execution")) return "code_execution";
   if (names.includes("web_search")) return "web_search";

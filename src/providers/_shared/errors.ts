@@ -1,8 +1,9 @@
 import { GatewayError } from "../../core/errors.ts";
 
 /**
- * Upstream failure -> GatewayError, one table for every route (SPEC §4.4). The client-facing message never
- * carries provider text except where the table says so (400/404/413), and then only redacted and cut.
+ * Upstream failure -> GatewayError, one table for every route (docs/behaviour/errors.md#provider-failures). The
+ * client-facing message never carries provider text except where the table says so (400/404/413), and then only
+ * redacted and cut.
  */
 
 /** Which generic message a 5xx-class failure gets: chat/messages/responses vs pass-through routes. */
@@ -17,7 +18,7 @@ const MAX_MESSAGE = 400;
 
 /**
  * Internal detail of a provider failure, kept as the GatewayError's `cause` for the usage row's
- * `error_message` and `status_code` (SPEC §4.4); never rendered to clients.
+ * `error_message` and `status_code` (docs/behaviour/errors.md#provider-failures); never rendered to clients.
  */
 export class ProviderFailure extends Error {
   constructor(
@@ -134,7 +135,10 @@ export interface UpstreamErrorInput {
   apiKey?: string | null;
 }
 
-/** Maps a non-2xx upstream response (SPEC §4.4). Anthropic's 529 "overloaded" falls in the 5xx row. */
+/**
+ * Maps a non-2xx upstream response (docs/behaviour/errors.md#provider-failures). Anthropic's 529 "overloaded" falls in
+ * the 5xx row.
+ */
 export function upstreamHttpError(input: UpstreamErrorInput): GatewayError {
   const { status, bodyText, headers, route } = input;
   const secrets = [input.apiKey ?? null];
@@ -169,7 +173,7 @@ export function upstreamHttpError(input: UpstreamErrorInput): GatewayError {
   return new GatewayError(502, generic, { code: "provider_error", cause });
 }
 
-/** The upstream answered 2xx with a body we cannot read (SPEC §4.4 "malformed"). */
+/** The upstream answered 2xx with a body we cannot read (docs/behaviour/errors.md#provider-failures). */
 export function malformedBodyError(route: FailureRoute, detail: string, cause?: unknown): GatewayError {
   return new GatewayError(502, route === "inference" ? PROVIDER_ERROR : PASSTHROUGH_ERROR, {
     code: "provider_error",
@@ -190,7 +194,7 @@ export function cutStreamError(what: string): GatewayError {
 
 /**
  * An upstream answer larger than the gateway holds (`what`: "body", "stream event"; the limit in bytes): a 502 in
- * the SPEC §4.4 wording, told apart by its code; the usage row says which limit.
+ * the wording of docs/behaviour/errors.md#provider-failures, told apart by its code; the usage row says which limit.
  */
 export function oversizedError(route: FailureRoute, what: string, limit: number): GatewayError {
   return new GatewayError(502, route === "inference" ? PROVIDER_ERROR : PASSTHROUGH_ERROR, {
@@ -206,7 +210,10 @@ export function timeoutError(what: string): GatewayError {
   });
 }
 
-/** Connection refused, DNS, TLS, reset, or a redirect we refuse to follow (SPEC §5.3). */
+/**
+ * Connection refused, DNS, TLS, reset, or a redirect we refuse to follow
+ * (docs/behaviour/providers.md#upstream-http-client).
+ */
 export function connectionError(route: FailureRoute, cause: unknown): GatewayError {
   const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
   return new GatewayError(502, route === "inference" ? PROVIDER_ERROR : PASSTHROUGH_ERROR, {

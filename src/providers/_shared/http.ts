@@ -13,8 +13,8 @@ import {
 
 /**
  * The one place providers call fetch. Bun's fetch pools keep-alive connections per origin, so no agent is
- * needed; redirects are never followed (SPEC §5.3: a redirect from an API is a misconfiguration, and following
- * it could leak the credential to another host).
+ * needed; redirects are never followed (docs/behaviour/providers.md#upstream-http-client: a redirect from an API is a
+ * misconfiguration, and following it could leak the credential to another host).
  */
 
 export interface UpstreamRequest {
@@ -28,7 +28,8 @@ export interface UpstreamRequest {
   headers: Record<string, string>;
   /**
    * A provider's own reading of a non-2xx answer (e.g. Google's RetryInfo in the body); it must still follow
-   * SPEC §4.4, so it normally ends in upstreamHttpError. Default: upstreamHttpError.
+   * the table of docs/behaviour/errors.md#provider-failures, so it normally ends in upstreamHttpError. Default:
+   * upstreamHttpError.
    */
   mapError?: (input: UpstreamErrorInput) => GatewayError;
 }
@@ -133,9 +134,10 @@ export interface JsonResult<T> {
 }
 
 /**
- * One non-stream call under `settings.timeoutMs` (connect to last body byte). Non-2xx -> SPEC §4.4 mapping;
- * a 2xx body that is not JSON or does not match `schema` -> 502. `canonical` (core/wire/canonical.ts) lets a body
- * the schema would return unchanged skip the schema; its text comes back as `raw` for the relay.
+ * One non-stream call under `settings.timeoutMs` (connect to last body byte). Non-2xx -> the mapping of
+ * docs/behaviour/errors.md#provider-failures; a 2xx body that is not JSON or does not match `schema` -> 502.
+ * `canonical` (core/wire/canonical.ts) lets a body the schema would return unchanged skip the schema; its text comes
+ * back as `raw` for the relay.
  */
 export async function requestJson<S extends z.ZodType>(
   req: UpstreamRequest,

@@ -15,16 +15,20 @@ import { type FailureRoute, ProviderFailure, cutStreamError, malformedBodyError,
 import type { SseEvent } from "./sse.ts";
 import { type StreamState, sseJson } from "./stream.ts";
 
-/** OpenAI Chat Completions on the wire (SPEC §5.4.7): request shaping, reasoning mapping, chunk decoding. */
+/**
+ * OpenAI Chat Completions on the wire (docs/behaviour/providers.md#openai-format-providers): request shaping, reasoning
+ * mapping, chunk decoding.
+ */
 
 export type JsonObject = Record<string, unknown>;
 
-/** Per-provider request tweaks on top of the OpenAI body (e.g. Mistral, SPEC §5.4.5). */
+/** Per-provider request tweaks on top of the OpenAI body (e.g. Mistral, docs/behaviour/providers.md#mistral). */
 export type ChatBodyAdapter = (body: JsonObject) => JsonObject;
 
 /**
- * The upstream body: forwarded fields only (SPEC §3.3), `model` already bare. Streams always ask for usage
- * (SPEC §6.2), merged with the client's own `stream_options`, unless the dialect cannot take the option.
+ * The upstream body: forwarded fields only (docs/api.md#chat-completions), `model` already bare. Streams always ask for
+ * usage (docs/behaviour/streaming.md#usage-in-streams), merged with the client's own `stream_options`, unless the
+ * dialect cannot take the option.
  */
 export function toOpenAIBody(req: ChatRequest, stream: boolean, streamUsage: boolean): JsonObject {
   const body: JsonObject = {};
@@ -46,7 +50,7 @@ function liftReasoning(target: JsonObject): void {
   }
 }
 
-/** Groq reports usage under `x_groq.usage` (SPEC §5.4.7). */
+/** Groq reports usage under `x_groq.usage` (docs/behaviour/providers.md#openai-format-providers). */
 function groqUsage(body: JsonObject): OpenAIUsage | null {
   const x = body["x_groq"];
   if (!x || typeof x !== "object") return null;

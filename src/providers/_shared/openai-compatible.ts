@@ -29,8 +29,8 @@ import { decodeResponsesEvents, fromResponsesUsage } from "./openai-responses.ts
 import { openEventStream } from "./stream.ts";
 
 /**
- * The OpenAI-compatible base (SPEC §5.2 "OAI", §5.4.7): most providers are a dialect object on it.
- * Paths are relative to the resolved base: /chat/completions, /embeddings, /moderations, /responses, /models.
+ * The OpenAI-compatible base (docs/behaviour/providers.md#openai-format-providers): most providers are a dialect object
+ * on it. Paths are relative to the resolved base: /chat/completions, /embeddings, /moderations, /responses, /models.
  */
 export interface OpenAIDialect {
   name: string;

@@ -13,7 +13,7 @@ import { inStreamError } from "./openai-chat.ts";
 import type { SseEvent } from "./sse.ts";
 import { type StreamState, sseJson } from "./stream.ts";
 
-/** OpenAI Responses API usage and stream events (SPEC §3.5): forwarded as-is, usage read on the way. */
+/** OpenAI Responses API usage and stream events (docs/api.md#responses): forwarded as-is, usage read on the way. */
 
 export function fromResponsesUsage(u: z.infer<typeof responsesUsageSchema> | null | undefined): NormalizedUsage {
   if (!u) return emptyUsage();

@@ -5,7 +5,10 @@ import { type FailureRoute, connectionError, malformedBodyError, redactSecrets, 
 import { type UpstreamRequest, bodyText, boundedText, buildHeaders, mapUpstreamError } from "./http.ts";
 import { type SseEvent, readSse } from "./sse.ts";
 
-/** What a decoder reports while it translates: merged usage and whether content was produced (SPEC §6.3). */
+/**
+ * What a decoder reports while it translates: merged usage and whether content was produced
+ * (docs/behaviour/streaming.md#settlement-of-a-stream).
+ */
 export interface StreamState {
   usage: NormalizedUsage;
   contentSeen: boolean;
@@ -28,10 +31,10 @@ const JSON_CONTENT = /^application\/(?:[\w.+-]+\+)?json\b/i;
 const NON_STREAM_BODY_CAP = 1024 * 1024;
 
 /**
- * Opens an upstream SSE stream and returns once its first item is decoded (SPEC §6.1 gate). Until then every
- * failure is an ordinary GatewayError for the caller to answer as HTTP; the whole opening is bounded by
- * `firstByteTimeoutMs`. Afterwards each wait for the next item is bounded by `timeoutMs` (a read timeout: a slow
- * consumer never counts against the upstream).
+ * Opens an upstream SSE stream and returns once its first item is decoded
+ * (docs/behaviour/streaming.md#the-first-byte-gate). Until then every failure is an ordinary GatewayError for the
+ * caller to answer as HTTP; the whole opening is bounded by `firstByteTimeoutMs`. Afterwards each wait for the next
+ * item is bounded by `timeoutMs` (a read timeout: a slow consumer never counts against the upstream).
  *
  * A 2xx JSON body (a proxy or server that ignored `stream: true`) holds no event: read as SSE it would be an empty
  * stream the client takes for a success. It opens as a stream whose iteration fails at once, so the client gets
@@ -64,7 +67,7 @@ export async function openFramedStream<E, T>(
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const release = () => options.signal?.removeEventListener("abort", onAbort);
 
-  /** What a failed upstream wait becomes (the SPEC §4.4 table). */
+  /** What a failed upstream wait becomes (the table of docs/behaviour/errors.md#provider-failures). */
   function failure(err: unknown): unknown {
     if (timedOut) return timeoutError(timedOut);
     if (options.signal?.aborted) return options.signal.reason ?? err;

@@ -3,7 +3,9 @@ import { ANTHROPIC_VERSION, createAnthropicWireProvider } from "../_shared/anthr
 import { joinUrl, requestJson } from "../_shared/http.ts";
 import type { CallOptions, ProviderModel, ProviderSettings } from "../types.ts";
 
-/** Anthropic Messages API (SPEC §5.4.1; https://docs.anthropic.com/en/api/messages). */
+/**
+ * Anthropic Messages API (docs/behaviour/providers.md#anthropic-messages; https://docs.anthropic.com/en/api/messages).
+ */
 
 export { ANTHROPIC_VERSION, toPassthroughBody } from "../_shared/anthropic-wire/index.ts";
 

@@ -4,7 +4,7 @@ import { startAnthropicMock } from "../_mocks/index.ts";
 import { fromAnthropicMessage, toAnthropicRequest } from "../_shared/anthropic-wire/index.ts";
 import { anthropic, toPassthroughBody } from "./index.ts";
 
-describe("canonical -> Anthropic request (SPEC §5.4.1)", () => {
+describe("canonical -> Anthropic request", () => {
   test("system, merged turns, images, tool calls and results", () => {
     const { body } = toAnthropicRequest(
       {

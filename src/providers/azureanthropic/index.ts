@@ -3,7 +3,7 @@ import { joinUrl } from "../_shared/http.ts";
 import type { ProviderSettings } from "../types.ts";
 
 /**
- * Claude on Microsoft Foundry (SPEC §5.2 `azureanthropic`;
+ * Claude on Microsoft Foundry (`azureanthropic` in docs/behaviour/providers.md#provider-names;
  * https://docs.claude.com/en/docs/build-with-claude/claude-in-microsoft-foundry): the Anthropic Messages API at
  * `{api_base}/v1/messages`, `api_base` being `https://<resource>.services.ai.azure.com/anthropic`; the key goes
  * in `x-api-key` with `anthropic-version`, the model field names the Foundry deployment.

@@ -3,7 +3,7 @@ import { createOpenAICompatibleProvider } from "../_shared/openai-compatible.ts"
 import type { ProviderSettings } from "../types.ts";
 
 /**
- * Azure OpenAI (SPEC §0, §5.2): OpenAI Chat Completions on deployment URLs
+ * Azure OpenAI (docs/behaviour/providers.md#azure): OpenAI Chat Completions on deployment URLs
  * `{endpoint}/openai/deployments/{deployment}/chat/completions?api-version=<client_args.api_version>`
  * (https://learn.microsoft.com/azure/ai-foundry/openai/reference), or the version-less v1 API
  * `{endpoint}/openai/v1/chat/completions` when api_version is "v1"

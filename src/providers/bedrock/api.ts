@@ -6,10 +6,10 @@ import type { ProviderSettings } from "../types.ts";
 import { bedrockHttpError } from "./errors.ts";
 
 /**
- * Bedrock runtime addressing and auth (SPEC §5.2, §5.4.6):
- * `POST {base}/model/{urlencoded modelId}/converse` and `/converse-stream`
- * (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html).
- * Auth: an API key (`api_key` / AWS_BEARER_TOKEN_BEDROCK) as `Authorization: Bearer`
+ * Bedrock runtime addressing and auth (docs/behaviour/providers.md#provider-names,
+ * docs/behaviour/providers.md#aws-bedrock): `POST {base}/model/{urlencoded modelId}/converse` and `/converse-stream`
+ * (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html). Auth: an API key (`api_key` /
+ * AWS_BEARER_TOKEN_BEDROCK) as `Authorization: Bearer`
  * (https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-use.html), else SigV4 for service `bedrock`.
  *
  * Settings read from `extra`: `region`, `aws_access_key_id`, `aws_secret_access_key`, `aws_session_token`

@@ -15,9 +15,10 @@ import { parseToolInput } from "../_shared/anthropic-bridge/index.ts";
 import type { JsonObject } from "../_shared/openai-chat.ts";
 
 /**
- * Canonical chat <-> Bedrock Converse (SPEC §5.4.6; https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html).
- * `response_format: json_schema` has no Converse field: like the Anthropic adapter, it becomes one forced tool
- * whose input is returned as the message content.
+ * Canonical chat <-> Bedrock Converse (docs/behaviour/providers.md#aws-bedrock;
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html). `response_format: json_schema`
+ * has no Converse field: like the Anthropic adapter, it becomes one forced tool whose input is returned as the message
+ * content.
  */
 
 const JSON_TOOL = "json_response";
@@ -190,7 +191,10 @@ export function finishReasonFromBedrock(reason: string | undefined | null): stri
   return "stop";
 }
 
-/** inputTokens excludes the cached parts: canonical prompt = input + cache read + cache write (SPEC §5.4). */
+/**
+ * inputTokens excludes the cached parts: canonical prompt = input + cache read + cache write
+ * (docs/behaviour/providers.md#canonical-form-and-usage).
+ */
 export function fromConverseUsage(u: ConverseUsage | undefined): NormalizedUsage {
   const num = (v: number | undefined) => (typeof v === "number" ? v : null);
   const input = num(u?.inputTokens);

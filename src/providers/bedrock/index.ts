@@ -9,7 +9,10 @@ import { bedrockRequest } from "./api.ts";
 import { converseResponseSchema, fromConverseResponse, toConverseRequest } from "./chat.ts";
 import { decodeConverseStream } from "./stream.ts";
 
-/** AWS Bedrock through the Converse API (SPEC §5.4.6); /v1/messages is translated through chat. */
+/**
+ * AWS Bedrock through the Converse API (docs/behaviour/providers.md#aws-bedrock); /v1/messages is translated through
+ * chat.
+ */
 export const bedrock: Capable<"chat" | "stream"> = {
   name: "bedrock",
   wire: "openai",

@@ -8,7 +8,7 @@ import { converseUsageSchema, finishReasonFromBedrock, fromConverseUsage, mintId
 import { bedrockStreamException } from "./errors.ts";
 
 /**
- * ConverseStream eventstream frames -> canonical chunks (SPEC §5.4.6;
+ * ConverseStream eventstream frames -> canonical chunks (docs/behaviour/providers.md#aws-bedrock;
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStreamOutput.html).
  * Frames carry `:message-type` (event | exception | error) and `:event-type`; payloads are JSON. Order:
  * messageStart, (contentBlockStart?, contentBlockDelta*, contentBlockStop)*, messageStop, metadata. A body that ends

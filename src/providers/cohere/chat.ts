@@ -10,7 +10,7 @@ import {
 } from "../../core/wire/index.ts";
 import type { JsonObject } from "../_shared/openai-chat.ts";
 
-/** Canonical chat <-> Cohere v2 chat (SPEC §5.4.4; https://docs.cohere.com/reference/chat). */
+/** Canonical chat <-> Cohere v2 chat (docs/behaviour/providers.md#cohere; https://docs.cohere.com/reference/chat). */
 
 const THINKING_BUDGET: Record<string, number> = { low: 1024, medium: 4096, high: 16384 };
 
@@ -112,7 +112,10 @@ export const cohereResponseSchema = z
   .loose();
 export type CohereResponse = z.infer<typeof cohereResponseSchema>;
 
-/** COMPLETE/STOP_SEQUENCE -> stop, MAX_TOKENS -> length, TOOL_CALL -> tool_calls, ERROR/TIMEOUT -> stop (SPEC §5.4.4). */
+/**
+ * COMPLETE/STOP_SEQUENCE -> stop, MAX_TOKENS -> length, TOOL_CALL -> tool_calls, ERROR/TIMEOUT -> stop
+ * (docs/behaviour/providers.md#cohere).
+ */
 export function finishReasonFromCohere(reason: string | null | undefined): string {
   if (reason === "MAX_TOKENS") return "length";
   if (reason === "TOOL_CALL") return "tool_calls";

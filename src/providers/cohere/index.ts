@@ -15,8 +15,8 @@ import { cohereResponseSchema, fromCohereResponse, toCohereBody } from "./chat.t
 import { decodeCohereChunks } from "./stream.ts";
 
 /**
- * Cohere v2 (SPEC §5.4.4): POST {base}/v2/chat (JSON, or SSE with `stream: true`), POST {base}/v2/embed,
- * GET {base}/v1/models; `Authorization: Bearer <key>` (https://docs.cohere.com/reference/about).
+ * Cohere v2 (docs/behaviour/providers.md#cohere): POST {base}/v2/chat (JSON, or SSE with `stream: true`), POST
+ * {base}/v2/embed, GET {base}/v1/models; `Authorization: Bearer <key>` (https://docs.cohere.com/reference/about).
  */
 
 function request(s: ProviderSettings, path: string, body?: unknown): UpstreamRequest {

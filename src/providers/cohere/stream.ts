@@ -7,12 +7,12 @@ import { GatewayError } from "../../core/errors.ts";
 import { cohereUsageSchema, finishReasonFromCohere, fromCohereUsage } from "./chat.ts";
 
 /**
- * Cohere v2 chat stream -> canonical chunks (SPEC §5.4.4; https://docs.cohere.com/reference/chat-stream,
- * https://docs.cohere.com/docs/streaming). Each `data:` JSON has a `type`: message-start, content-start,
- * content-delta (`delta.message.content.text`, or `.thinking` on reasoning models), content-end,
- * tool-plan-delta, tool-call-start / tool-call-delta / tool-call-end (`index` = the call's index),
- * citation-start/end, message-end (`delta.finish_reason`, `delta.usage`). A body that ends after events but before
- * message-end was cut.
+ * Cohere v2 chat stream -> canonical chunks (docs/behaviour/providers.md#cohere;
+ * https://docs.cohere.com/reference/chat-stream, https://docs.cohere.com/docs/streaming). Each `data:` JSON has a
+ * `type`: message-start, content-start, content-delta (`delta.message.content.text`, or `.thinking` on reasoning
+ * models), content-end, tool-plan-delta, tool-call-start / tool-call-delta / tool-call-end (`index` = the call's
+ * index), citation-start/end, message-end (`delta.finish_reason`, `delta.usage`). A body that ends after events but
+ * before message-end was cut.
  */
 
 /** message-start carries the full message's empty arrays where deltas carry single objects: arrays read as absent. */

@@ -8,8 +8,8 @@ import type { CallOptions, ProviderModel, ProviderSettings } from "../types.ts";
 import { API_VERSION, authHeaders, modelUrl, resourceName } from "./api.ts";
 
 /**
- * Gemini on Google AI Studio (SPEC §5.4.2): chat through the shared generateContent wire, plus embeddings
- * (batchEmbedContents) and the paginated model listing.
+ * Gemini on Google AI Studio (docs/behaviour/providers.md#gemini): chat through the shared generateContent wire, plus
+ * embeddings (batchEmbedContents) and the paginated model listing.
  */
 
 const wire = createGeminiWireProvider({
@@ -61,7 +61,7 @@ export const gemini: Capable<"chat" | "stream" | "embeddings" | "models"> = {
     };
     const res = await requestJson(up, batchEmbedSchema, s, o, "passthrough");
     const data = res.body.embeddings.map((e, index) => ({ object: "embedding", index, embedding: e.values }));
-    // Gemini reports no token counts for embeddings (SPEC §5.4.2): usage stays zero
+    // Gemini reports no token counts for embeddings (docs/behaviour/providers.md#gemini): usage stays zero
     const usage = fromOpenAIUsage({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
     return {
       ...res,

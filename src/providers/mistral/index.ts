@@ -5,8 +5,8 @@ import { malformedBodyError } from "../_shared/errors.ts";
 import { z } from "zod";
 
 /**
- * Mistral: OpenAI paths with a dialect (SPEC §5.4.5, https://docs.mistral.ai/api/). Usage always arrives in
- * the final stream chunk, and `stream_options` is rejected, so it is never sent.
+ * Mistral: OpenAI paths with a dialect (docs/behaviour/providers.md#mistral, https://docs.mistral.ai/api/). Usage
+ * always arrives in the final stream chunk, and `stream_options` is rejected, so it is never sent.
  */
 
 /** Fields Mistral's chat endpoint rejects (422 "extra inputs are not permitted"). */

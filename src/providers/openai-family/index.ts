@@ -3,8 +3,9 @@ import type { JsonObject } from "../_shared/openai-chat.ts";
 import { createOpenAICompatibleProvider } from "../_shared/openai-compatible.ts";
 
 /**
- * Providers that speak plain OpenAI Chat Completions at their base URL (SPEC §5.2 "OAI" rows, §5.4.7).
- * Each is a dialect object; only the differences are written down.
+ * Providers that speak plain OpenAI Chat Completions at their base URL
+ * (docs/behaviour/providers.md#openai-format-providers). Each is a dialect object; only the differences are written
+ * down.
  */
 
 /** Ollama serves the OpenAI API under `/v1` of its native base (https://ollama.com/blog/openai-compatibility). */

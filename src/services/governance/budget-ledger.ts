@@ -1,3 +1,4 @@
+// Over 500 lines on purpose: one closure owns the lease state every operation touches; its SQL is budget-ledger-sql.ts.
 /**
  * The budget ledger (docs/behaviour/storage.md#budgets, docs/behaviour/cost-control.md): reserve before a call,
  * settle after it, sweep what dead processes left, on every level of a request's path (key, user, team, end user).
@@ -119,7 +120,10 @@ export interface LedgerMetrics {
 export interface BudgetLedgerOptions {
   store: Store;
   clock?: Clock;
-  /** Age after which an unsettled reservation is dropped by the sweep (SPEC default 900). */
+  /**
+   * Age after which an unsettled reservation is dropped by the sweep (the default of `reservation_ttl_seconds`,
+   * docs/configuration.md#keys).
+   */
   reservationTtlSeconds: number;
   /** `budget_strategy`: `for_update` and `cas` enforce; `disabled` only accumulates spend. */
   strategy: "for_update" | "cas" | "disabled";

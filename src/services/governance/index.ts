@@ -1,4 +1,4 @@
-/** The governance engine: budgets, rate limits, usage writing and the cache change feed (SPEC §7). */
+/** The governance engine: budgets, rate limits, usage writing and the cache change feed (docs/behaviour/storage.md). */
 export {
   type BudgetLedger,
   type BudgetLedgerOptions,

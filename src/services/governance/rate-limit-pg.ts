@@ -1,7 +1,7 @@
 /**
- * Shared rate-limit counters on Postgres (SPEC §7.6): `rate_limit_counters` rows per (scope, subject, minute).
- * A replica takes request slots in batches with one conditional upsert, so the shared count never passes the
- * limit; token deltas and unused slots go back in one multi-row upsert per sync tick.
+ * Shared rate-limit counters on Postgres (docs/behaviour/storage.md#rate-limits): `rate_limit_counters` rows per
+ * (scope, subject, minute). A replica takes request slots in batches with one conditional upsert, so the shared count
+ * never passes the limit; token deltas and unused slots go back in one multi-row upsert per sync tick.
  */
 import type { Store } from "../../db/client";
 

@@ -1,7 +1,8 @@
 /**
- * RPM, TPM and concurrency limits per scope (SPEC §7.6, docs/behaviour/cost-control.md): a sliding 60 s window from
- * two fixed minute buckets, the previous one weighted by the part of it still inside the window; `max_concurrent`
- * counts requests in flight (concurrency.ts). Scopes are a key, a user, a team, or a rate-limit rule's counter.
+ * RPM, TPM and concurrency limits per scope (docs/behaviour/storage.md#rate-limits, docs/behaviour/cost-control.md): a
+ * sliding 60 s window from two fixed minute buckets, the previous one weighted by the part of it still inside the
+ * window; `max_concurrent` counts requests in flight (concurrency.ts). Scopes are a key, a user, a team, or a
+ * rate-limit rule's counter.
  *
  * SQLite (one serving process): counters in memory, exact. Postgres: counters shared in `rate_limit_counters`.
  * A replica takes request slots in batches (`leaseFraction` of the limit, at least 1) with one conditional upsert
@@ -222,7 +223,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     }
   }
 
-  /** The success headers: the tightest request and token limits among the scopes (SPEC §3.0). */
+  /** The success headers: the tightest request and token limits among the scopes (docs/api.md#cross-cutting-rules). */
   function successHeaders(scopes: readonly RateScope[], now: number): Record<string, string> {
     let limit = 0;
     let remaining = -1;

@@ -1,9 +1,9 @@
 /**
- * The usage crash journal (SPEC §0 Storage): one JSON line per row, appended with write() before `enqueue`
- * returns, so a killed process loses nothing. The writer rotates the active file into a numbered segment now and
- * then, and deletes a segment once its rows are committed. Whatever segments (or active file) an
- * earlier process left behind are replayed on start. One journal path per process. The journal's identity (a
- * UUID kept in `.<name>.id` beside it) survives restarts, so the budget ledger can key its spend watermark on it.
+ * The usage crash journal (docs/behaviour/storage.md#usage-writer-and-journal): one JSON line per row, appended with
+ * write() before `enqueue` returns, so a killed process loses nothing. The writer rotates the active file into a
+ * numbered segment now and then, and deletes a segment once its rows are committed. Whatever segments (or active file)
+ * an earlier process left behind are replayed on start. One journal path per process. The journal's identity (a UUID
+ * kept in `.<name>.id` beside it) survives restarts, so the budget ledger can key its spend watermark on it.
  */
 import {
   closeSync,

@@ -1,9 +1,10 @@
 /**
- * The usage writer (SPEC §7.4, §0 Storage): rows are journaled before `enqueue` returns, then written off the
- * request path in large idempotent batches. Failed flushes are retried with backoff; a row is only ever dropped
- * when the database rejects that very row (counted as `dropped`), never because the database was down.
- * A row may carry its settlement's spend number (budget ledger): its journal segment is kept until the ledger has
- * committed that spend, and on replay the ledger re-applies what a killed process had not committed.
+ * The usage writer (docs/behaviour/storage.md#usage-rows, docs/behaviour/storage.md#usage-writer-and-journal): rows are
+ * journaled before `enqueue` returns, then written off the request path in large idempotent batches. Failed flushes are
+ * retried with backoff; a row is only ever dropped when the database rejects that very row (counted as `dropped`),
+ * never because the database was down. A row may carry its settlement's spend number (budget ledger): its journal
+ * segment is kept until the ledger has committed that spend, and on replay the ledger re-applies what a killed process
+ * had not committed.
  *
  * Rows travel as their journal line (usage-insert.ts): serialised once, queued as strings, parsed again only where
  * they are inserted (the SQLite worker thread, or the Postgres flush). The journal is rotated into a segment when

@@ -1,8 +1,8 @@
 /**
- * The reservation estimate (SPEC §7.3 item 1): cheap on purpose, it runs on every request. Prompt tokens ≈
- * ceil(characters of the JSON-serialised prompt parts / 4); output = the request's own cap or the default, once per
- * completion the request asks for (`choices`: chat's `n`, where the prompt is billed once and every choice writes
- * up to the cap).
+ * The reservation estimate (docs/behaviour/storage.md#estimate): cheap on purpose, it runs on every request. Prompt
+ * tokens ≈ ceil(characters of the JSON-serialised prompt parts / 4); output = the request's own cap or the default,
+ * once per completion the request asks for (`choices`: chat's `n`, where the prompt is billed once and every choice
+ * writes up to the cap).
  */
 /** Tokens a request is expected to use (the reservation's basis). */
 export interface Estimate {

@@ -1,6 +1,6 @@
 /**
- * Gateway-only request fields (SPEC §3.3, §9): read by the gateway (the tool loop, tool-loop/plan.ts) and never
- * forwarded to a provider.
+ * Gateway-only request fields (docs/api.md#chat-completions, docs/behaviour/tools.md): read by the gateway (the tool
+ * loop, tool-loop/plan.ts) and never forwarded to a provider.
  */
 import type { GatewayToolFields } from "../../core/schemas/gateway-tools";
 

@@ -1,7 +1,7 @@
 /**
- * Where this process journals usage rows (SPEC §0): `usage_journal_path`, else beside the SQLite file, else
- * `./.gateway/`. The name carries the port: stable across restarts (so a restarted instance replays what its killed
- * predecessor left) yet distinct for replicas sharing a directory.
+ * Where this process journals usage rows (docs/behaviour/storage.md#usage-writer-and-journal): `usage_journal_path`,
+ * else beside the SQLite file, else `./.gateway/`. The name carries the port: stable across restarts (so a restarted
+ * instance replays what its killed predecessor left) yet distinct for replicas sharing a directory.
  */
 import { dirname, join, resolve } from "node:path";
 import type { Config } from "../../config/load";

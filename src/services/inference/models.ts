@@ -1,6 +1,6 @@
 /**
- * GET /v1/models and /v1/models/{id} (SPEC §3.8): discovered provider models merged with priced models, filtered
- * by the caller's allow-lists. Discovery is cached per provider for `model_cache_ttl_seconds`, one refresh in
+ * GET /v1/models and /v1/models/{id} (docs/api.md#models): discovered provider models merged with priced models,
+ * filtered by the caller's allow-lists. Discovery is cached per provider for `model_cache_ttl_seconds`, one refresh in
  * flight per provider; a failing provider is logged and skipped.
  */
 import { notFound } from "../../core/errors";
@@ -97,7 +97,7 @@ export function createModelsService(o: ModelsOptions) {
       const colon = p.model_key.indexOf(":");
       const owner = colon > 0 ? p.model_key.slice(0, colon) : "unknown";
       if (provider && owner.toLowerCase() !== provider.toLowerCase()) continue;
-      // `otari:<tool>` prices gateway tool calls (SPEC §0), not a model.
+      // `otari:<tool>` prices gateway tool calls (docs/behaviour/tools.md#billing), not a model.
       if (owner === TOOL_PRICE_PROVIDER) continue;
       const pricing = {
         input_price_per_million: p.input_price_per_million,

@@ -1,4 +1,4 @@
-/** Current prices for the hot path (SPEC §7.2), from an in-memory snapshot of model_pricing. */
+/** Current prices for the hot path (docs/behaviour/storage.md#pricing), from an in-memory snapshot of model_pricing. */
 import { asc, desc } from "drizzle-orm";
 import type { Store } from "../../db/client";
 import { createSnapshot } from "./snapshot";
@@ -8,7 +8,7 @@ export interface Price {
   modelKey: string;
   inputRate: number;
   outputRate: number;
-  /** Both rates 0: allowed even over budget (SPEC §7.2). */
+  /** Both rates 0: allowed even over budget (docs/behaviour/storage.md#pricing). */
   free: boolean;
 }
 

@@ -1,7 +1,8 @@
 /**
- * Model routing (SPEC §5.1, §5.3, §0 "Providers and routing"): a selector — an alias from config, or
- * `provider:model` (a §5.2 key or a configured named instance) — becomes a plan: the ordered targets of a fallback
- * chain, each with its provider adapter and one or more weighted deployments. Settings are built once per
+ * Model routing (docs/behaviour/providers.md#model-selectors,
+ * docs/behaviour/providers.md#routing-aliases-fallbacks-retries-balancing): a selector — an alias from config, or
+ * `provider:model` (a built-in provider key or a configured named instance) — becomes a plan: the ordered targets of a
+ * fallback chain, each with its provider adapter and one or more weighted deployments. Settings are built once per
  * deployment and reused: per request there is only a map lookup or a string split.
  */
 import type { Config } from "../../config/load";
@@ -30,13 +31,13 @@ export interface Deployment {
 }
 
 export interface Target {
-  /** The selector's provider part as it resolved: a §5.2 key or a configured instance name. */
+  /** The selector's provider part as it resolved: a built-in provider key or a configured instance name. */
   providerName: string;
   /** The model part, sent upstream unchanged. */
   model: string;
   provider: Provider;
   deployments: Deployment[];
-  /** Pricing lookup keys in order (SPEC §7.2): colon form, then the legacy slash form. */
+  /** Pricing lookup keys in order (docs/behaviour/storage.md#pricing): colon form, then the legacy slash form. */
   pricingKeys: readonly [string, string];
 }
 

@@ -1,3 +1,4 @@
+// Over 500 lines on purpose: the steps of one import run share its report; rows, compare and source are split out.
 /**
  * `gateway import otari`: copies an otari database (baseline schema) into this gateway's, so users, budgets and
  * their current windows, pricing history and usage come across and every otari key keeps working (same unsalted

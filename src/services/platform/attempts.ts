@@ -1,8 +1,9 @@
 /**
- * The ordered attempts of a platform route (SPEC §10.2 items 4-7): each is tried in turn until one succeeds before
- * its first byte; retryable failures move on, others end the request at once; a call locked in to its attempt (a
- * tool loop's later round) ends the request on any failure. Every attempt that fails here is reported to the
- * platform, unless the client left.
+ * The ordered attempts of a platform route (docs/behaviour/platform-mode.md#attempts-and-failover,
+ * docs/behaviour/platform-mode.md#streaming, docs/behaviour/platform-mode.md#tool-loops): each is tried in turn until
+ * one succeeds before its first byte; retryable failures move on, others end the request at once; a call locked in to
+ * its attempt (a tool loop's later round) ends the request on any failure. Every attempt that fails here is reported to
+ * the platform, unless the client left.
  */
 import { GatewayError } from "../../core/errors";
 import { logger } from "../../runtime/logger";
@@ -27,7 +28,7 @@ export interface AttemptRun<T, R> {
    * no other attempt is tried, and any failure is the 502.
    */
   run: (route: R, lockIn: () => void) => Promise<T>;
-  /** Told about each failed attempt (the usage report of SPEC §10.3). */
+  /** Told about each failed attempt (the usage report of docs/behaviour/platform-mode.md#usage-reports). */
   onFailure: (attempt: PlatformAttempt, failure: FailureClass, err: unknown) => void;
   /** The client's request: once it is aborted a failure is the client's, neither reported nor tried again. */
   signal?: AbortSignal;

@@ -1,12 +1,13 @@
 /**
- * The platform's HTTP API as platform mode uses it (SPEC §10): resolving a request's provider attempts with the
- * caller's token, MCP server ids, usage reports and the health probe. Every upstream body is validated here;
- * every failure becomes the GatewayError SPEC §10.2 item 2 names, so callers only pass errors on.
+ * The platform's HTTP API as platform mode uses it (docs/behaviour/platform-mode.md): resolving a request's provider
+ * attempts with the caller's token, MCP server ids, usage reports and the health probe. Every upstream body is
+ * validated here; every failure becomes the GatewayError that docs/behaviour/platform-mode.md#resolve names, so callers
+ * only pass errors on.
  */
 import { z } from "zod";
 import { GatewayError } from "../../core/errors";
 
-/** One provider attempt of a resolved route (SPEC §10.2 item 2). */
+/** One provider attempt of a resolved route (docs/behaviour/platform-mode.md#resolve). */
 export interface PlatformAttempt {
   attemptId: string;
   position: number;
@@ -32,7 +33,7 @@ export interface PlatformMcpServer {
   allowed_tools?: string[] | null;
 }
 
-/** The body of `POST /gateway/usage` (SPEC §10.3). */
+/** The body of `POST /gateway/usage` (docs/behaviour/platform-mode.md#usage-reports). */
 export interface UsageReport {
   correlation_id: string;
   status: "success" | "error";
@@ -60,7 +61,7 @@ export interface PlatformClient {
   resolve(callerToken: string, selector: string): Promise<PlatformRoute>;
   resolveMcpServers(callerToken: string, ids: readonly string[]): Promise<PlatformMcpServer[]>;
   sendUsage(report: UsageReport): Promise<UsageSendResult>;
-  /** True iff the health path answers with a status below 500 within the resolve timeout (SPEC §3.2). */
+  /** True iff the health path answers with a status below 500 within the resolve timeout (docs/api.md#health). */
   reachable(): Promise<boolean>;
 }
 
@@ -74,7 +75,9 @@ export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 }
 
-/** SPEC §10.2 item 2: split at the first `:`, else the first `/`; a bare model names no provider. */
+/**
+ * Split at the first `:`, else the first `/`; a bare model names no provider (docs/behaviour/platform-mode.md#resolve).
+ */
 export function splitSelector(selector: string): { provider?: string; model: string } {
   const at = selector.includes(":") ? selector.indexOf(":") : selector.indexOf("/");
   if (at === -1) return { model: selector };
@@ -119,7 +122,7 @@ const mcpSchema = z.object({
   ),
 });
 
-/** Statuses the platform's refusal is passed on with (SPEC §10.2 item 2). */
+/** Statuses the platform's refusal is passed on with (docs/behaviour/platform-mode.md#resolve). */
 const PASSED_ON = new Set([401, 402, 403, 404, 429]);
 
 const unavailable = (message: string, cause?: unknown) =>
@@ -205,7 +208,10 @@ export function createPlatformClient(o: PlatformClientOptions): PlatformClient {
     });
   }
 
-  /** One authorization call with SPEC §10.2 item 2's error mapping; `fallback` is the 5xx/timeout text. */
+  /**
+   * One authorization call with the error mapping of docs/behaviour/platform-mode.md#resolve; `fallback` is the
+   * 5xx/timeout text.
+   */
   async function authorized<T>(
     path: string,
     body: unknown,
@@ -265,7 +271,8 @@ export function createPlatformClient(o: PlatformClientOptions): PlatformClient {
       } catch {
         return "retry"; // timeout or network error
       }
-      // SPEC §10.3: 204 ends; 5xx retries; 401, 404, 409, 422 and any other status end without retry.
+      // 204 ends; 5xx retries; 401, 404, 409, 422 and any other status end without retry
+      // (docs/behaviour/platform-mode.md#usage-reports).
       if (res.status >= 500) return "retry";
       return res.status >= 200 && res.status < 300 ? "sent" : "rejected";
     },

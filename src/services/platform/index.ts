@@ -1,6 +1,7 @@
 /**
- * The platform-mode runtime (SPEC §10): the platform client, the usage reporter and the inference pipeline with
- * platform mode's policy, wired once from Config. `close()` flushes the usage retry queue (graceful shutdown).
+ * The platform-mode runtime (docs/behaviour/platform-mode.md): the platform client, the usage reporter and the
+ * inference pipeline with platform mode's policy, wired once from Config. `close()` flushes the usage retry queue
+ * (graceful shutdown).
  */
 import type { Config } from "../../config/load";
 import { chat, messages, responses } from "../inference/endpoints";

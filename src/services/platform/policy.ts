@@ -37,20 +37,23 @@ export interface PlatformPolicyOptions {
   firstChunkTimeoutMs: number;
   /** `platform.streaming_first_chunk_timeout_ms_tool_loop` (default 30000): streams of requests with gateway tools. */
   firstChunkTimeoutMsToolLoop: number;
-  /** The built-in tools (SPEC §9); MCP stays refused. */
+  /** The built-in tools (docs/behaviour/tools.md); MCP stays refused. */
   tools: GatewayTools;
   /** Config `upstream_max_body_bytes` / `upstream_max_event_bytes`. */
   upstreamLimits: { maxBodyBytes: number; maxEventBytes: number };
 }
 
-/** The caller's token (SPEC §10.2 item 1): `Authorization: Bearer <token>`, passed on to the platform. */
+/**
+ * The caller's token (docs/behaviour/platform-mode.md#request-flow): `Authorization: Bearer <token>`, passed on to the
+ * platform.
+ */
 export function bearerToken(headers: Headers): string {
   const token = /^Bearer\s+(.*)$/i.exec(headers.get("authorization") ?? "")?.[1]?.trim();
   if (!token) throw unauthorized("Missing authentication token", "missing_token");
   return token;
 }
 
-/** SPEC §10.3's usage object: zeros where the provider said nothing. */
+/** The usage object of docs/behaviour/platform-mode.md#usage-reports: zeros where the provider said nothing. */
 export function reportedUsage(u: NormalizedUsage | null): NonNullable<UsageReport["usage"]> {
   const prompt = u?.promptTokens ?? 0;
   const completion = u?.completionTokens ?? 0;
@@ -194,9 +197,9 @@ export function createPlatformPolicy(o: PlatformPolicyOptions): ModePolicy<strin
 
   return {
     /**
-     * The request's gateway tools first (SPEC §9.1 refusals: 400 before resolving), then resolve with the caller's
-     * token. Messages and responses loops use the route's first attempt only (SPEC §10.2 item 6); without
-     * `fallback_enabled` every request does.
+     * The request's gateway tools first (docs/behaviour/tools.md#refusals: 400 before resolving), then resolve with the
+     * caller's token. Messages and responses loops use the route's first attempt only
+     * (docs/behaviour/platform-mode.md#tool-loops); without `fallback_enabled` every request does.
      */
     async admit<In extends { model: string }, Req, Body, Ev, Q>(
       e: Endpoint<In, Req, Body, Ev, Q>,

@@ -1,9 +1,9 @@
 /**
- * Usage reports to the platform (SPEC §10.3, §0): sent in the background after every attempt, with up to
- * `maxAttempts` quick tries (sleeping about 0.25 s, 0.5 s, 1 s... with ±20 % jitter) on 5xx, timeouts and network
- * errors, never on a 4xx. A report that still fails joins an in-memory retry queue (capped; at the cap the oldest
- * is dropped and counted), retried with growing backoff while the platform is down, and flushed on shutdown.
- * Nothing is lost without a log line and a count.
+ * Usage reports to the platform (docs/behaviour/platform-mode.md#usage-reports): sent in the background after every
+ * attempt, with up to `maxAttempts` quick tries (sleeping about 0.25 s, 0.5 s, 1 s... with ±20 % jitter) on 5xx,
+ * timeouts and network errors, never on a 4xx. A report that still fails joins an in-memory retry queue (capped; at the
+ * cap the oldest is dropped and counted), retried with growing backoff while the platform is down, and flushed on
+ * shutdown. Nothing is lost without a log line and a count.
  */
 import { logger } from "../../runtime/logger";
 import { sleep } from "../../runtime/host";

@@ -1,11 +1,11 @@
 /**
  * The embedded sandbox for real: Pyodide in `bun src/main.ts sandbox-worker` children under this host's OS
- * wrappers. Each escape path of TRIALS A3 is tried and must end as a clean `[tool error]` or its ordinary Python
- * error, with nothing happening on the host (no sentinel file, no connection to a local listener) and the
- * gateway process unharmed. The paths into Pyodide's internals (its JS API, reached through sys.modules or a polluted
- * Object.prototype) must find the worker process itself confined: every host file refused by the OS, as a Python
- * exception, with the worker alive for the next call. One backend (pool of 2 spares) serves most of the file so
- * workers start once or twice.
+ * wrappers. Each known escape path (docs/behaviour/tools.md#the-embedded-sandboxs-walls) is tried and must end as a
+ * clean `[tool error]` or its ordinary Python error, with nothing happening on the host (no sentinel file, no
+ * connection to a local listener) and the gateway process unharmed. The paths into Pyodide's internals (its JS API,
+ * reached through sys.modules or a polluted Object.prototype) must find the worker process itself confined: every host
+ * file refused by the OS, as a Python exception, with the worker alive for the next call. One backend (pool of 2
+ * spares) serves most of the file so workers start once or twice.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import {
@@ -129,7 +129,7 @@ describe("embedded sandbox: Python works", () => {
   });
 });
 
-describe("embedded sandbox: TRIALS A3 escapes", () => {
+describe("embedded sandbox: known escape paths", () => {
   test("reading /etc/passwd: the filesystem is Pyodide's in-memory one", async () => {
     const text = await run("open('/etc/passwd').read()");
     expect(text).toStartWith("[tool error] stderr:");

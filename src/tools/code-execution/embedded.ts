@@ -1,9 +1,9 @@
 /**
- * The embedded sandbox (SPEC §9.4a): Python (Pyodide) in a child process of the gateway, started from the gateway's
- * own binary as the hidden `sandbox-worker` subcommand, hardened inside and confined by its own seccomp filter
- * (worker.ts, syscall-filter.ts) and walled outside (os-limits.ts). One worker per request session: its variables
- * persist across the session's calls, and the process is recycled when the session closes. Results render exactly
- * as the remote sandbox's (§9.4).
+ * The embedded sandbox (docs/behaviour/tools.md#embedded-sandbox): Python (Pyodide) in a child process of the gateway,
+ * started from the gateway's own binary as the hidden `sandbox-worker` subcommand, hardened inside and confined by its
+ * own seccomp filter (worker.ts, syscall-filter.ts) and walled outside (os-limits.ts). One worker per request session:
+ * its variables persist across the session's calls, and the process is recycled when the session closes. Results render
+ * exactly as the remote sandbox's (docs/behaviour/tools.md#remote-sandbox-protocol).
  */
 import { logger } from "../../runtime/logger";
 import type { ToolBackend, ToolSession } from "../types";

@@ -1,8 +1,8 @@
 /**
- * Pyodide's runtime embedded in the binary (TRIALS A2): the wasm and the stdlib zip as files (they land at
- * /$bunfs/root/pyodide.asm.wasm and /$bunfs/root/python_stdlib.zip in the compiled binary, which is why the build
- * uses `--asset-naming=[name].[ext]`: Pyodide reads the wasm at the fixed path `indexURL + "pyodide.asm.wasm"`),
- * the lock file as parsed JSON and the Emscripten factory bundled as JS (the loader's own dynamic import of
+ * Pyodide's runtime embedded in the binary, so nothing ships beside it: the wasm and the stdlib zip as files (they land
+ * at /$bunfs/root/pyodide.asm.wasm and /$bunfs/root/python_stdlib.zip in the compiled binary, which is why the build
+ * uses `--asset-naming=[name].[ext]`: Pyodide reads the wasm at the fixed path `indexURL + "pyodide.asm.wasm"`), the
+ * lock file as parsed JSON and the Emscripten factory bundled as JS (the loader's own dynamic import of
  * `pyodide.asm.mjs` would miss it inside the binary). Imported only by the sandbox worker, and only after its
  * `createRequire` patch is in place.
  */

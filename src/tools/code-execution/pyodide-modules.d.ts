@@ -1,5 +1,6 @@
 // Pyodide's runtime files, embedded with `with { type: "file" }` (a path; inside the compiled binary /$bunfs/root/...),
-// and its Emscripten module factory, bundled as JS (TRIALS A2).
+// and its Emscripten module factory, bundled as JS (the loader's own dynamic import
+// would miss it inside the compiled binary).
 declare module "pyodide/pyodide.asm.wasm" {
   const path: string;
   export default path;

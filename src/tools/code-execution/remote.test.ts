@@ -1,4 +1,7 @@
-/** The remote sandbox client against a mock sandbox that records its calls (SPEC §9.4, §13 items 70-72). */
+/**
+ * The remote sandbox client against a mock sandbox that records its calls
+ * (docs/behaviour/tools.md#remote-sandbox-protocol).
+ */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { ToolBackendUnreachable } from "../types";
 import { RemoteSandbox, renderResultBlock } from "./remote";
@@ -96,7 +99,7 @@ describe("remote sandbox protocol", () => {
   });
 });
 
-describe("remote sandbox: unreachable -> ToolBackendUnreachable (502, SPEC §9.1 text)", () => {
+describe("remote sandbox: unreachable -> ToolBackendUnreachable (502, documented text)", () => {
   const message = "code_execution sandbox unreachable — check GATEWAY_SANDBOX_URL";
 
   async function unreachable(p: Promise<unknown>): Promise<ToolBackendUnreachable> {
@@ -154,7 +157,7 @@ describe("remote sandbox: unreachable -> ToolBackendUnreachable (502, SPEC §9.1
   });
 });
 
-describe("result rendering (SPEC §9.4)", () => {
+describe("result rendering", () => {
   test("sections, return code, files and the [tool error] rules", () => {
     expect(renderResultBlock(block("out\n", "warn\n"))).toBe("stdout:\nout\n\nstderr:\nwarn\n");
     expect(renderResultBlock(block("", "Traceback\n", 1))).toBe("[tool error] stderr:\nTraceback\n\nreturn_code: 1");

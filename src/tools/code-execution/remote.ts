@@ -1,7 +1,7 @@
 /**
- * The remote sandbox client (SPEC §9.4): `POST {base}/sessions`, then `POST {base}/sessions/{id}/exec` per call,
- * then `DELETE {base}/sessions/{id}`. HTTP timeout 60 s. The base URL is an operator setting (trusted, loopback
- * included: no SSRF check).
+ * The remote sandbox client (docs/behaviour/tools.md#remote-sandbox-protocol): `POST {base}/sessions`, then
+ * `POST {base}/sessions/{id}/exec` per call, then `DELETE {base}/sessions/{id}`. HTTP timeout 60 s. The base URL is an
+ * operator setting (trusted, loopback included: no SSRF check).
  */
 import { logger } from "../../runtime/logger";
 import { type ToolBackend, ToolBackendUnreachable, type ToolSession } from "../types";
@@ -9,7 +9,10 @@ import { codeArgument, renderSandboxResult, toolError } from "./render";
 
 const log = logger("sandbox");
 
-/** SPEC §9.4: every sandbox HTTP call times out after 60 s; exec asks the sandbox for the same. */
+/**
+ * Every sandbox HTTP call times out after 60 s; exec asks the sandbox for the same
+ * (docs/behaviour/tools.md#remote-sandbox-protocol).
+ */
 export const REMOTE_SANDBOX_TIMEOUT_S = 60;
 
 export interface RemoteSandboxOptions {
@@ -21,7 +24,10 @@ export interface RemoteSandboxOptions {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Renders an exec reply's `result_block` (SPEC §9.4); a non-object `content` stringifies the whole block. */
+/**
+ * Renders an exec reply's `result_block` (docs/behaviour/tools.md#result-text); a non-object `content` stringifies the
+ * whole block.
+ */
 export function renderResultBlock(block: Record<string, unknown>): string {
   const content = block.content;
   if (!isRecord(content)) return JSON.stringify(block);

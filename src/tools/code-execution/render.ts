@@ -1,4 +1,7 @@
-/** The text the model gets for one code execution (SPEC §9.4), shared by the remote and the embedded sandbox. */
+/**
+ * The text the model gets for one code execution (docs/behaviour/tools.md#result-text), shared by the remote and the
+ * embedded sandbox.
+ */
 import { TOOL_ERROR_PREFIX } from "../types";
 
 export interface SandboxResult {

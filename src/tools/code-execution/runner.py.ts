@@ -3,7 +3,7 @@
  * (top-level `await` allowed; the value of a final expression is printed as its repr), and turns the way it ended
  * into a return code: 0, 1 for an uncaught exception (traceback on stderr, the runner's own frames removed), or
  * `SystemExit.code`. It catches BaseException, so `sys.exit`, `raise SystemExit(3)` or `KeyboardInterrupt` never
- * reach the interpreter's top level (TRIALS A3: an uncaught SystemExit hung the hardened worker).
+ * reach the interpreter's top level (an uncaught SystemExit hung the hardened worker).
  */
 export const RUNNER_SOURCE = `
 import ast as _ast

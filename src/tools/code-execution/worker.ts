@@ -1,10 +1,11 @@
 /**
  * The sandbox worker: the body of the hidden `gateway sandbox-worker` command, run in a child process of the
- * gateway under OS limits (see os-limits.ts). It loads Pyodide hardened as TRIALS A3 found necessary, then answers
+ * gateway under OS limits (see os-limits.ts). It loads Pyodide hardened against the escapes below, then answers
  * JSON-lines exec requests on stdin (protocol.ts). Every snippet of one request session runs in the same
  * namespace; the parent recycles the whole process after the session, so nothing leaks across requests.
  *
- * Hardening, in order (each step closes an escape seen in TRIALS A3):
+ * Hardening, in order (each step closes an escape found by trying it;
+ * docs/behaviour/tools.md#the-embedded-sandboxs-walls):
  *  1. `createRequire` is patched before Pyodide's Emscripten module evaluates: `child_process` gets a spawnSync
  *     that runs nothing (os.system -> status 127), `fs` is empty (NODEFS / mountNodeFS reach no host file), `ws`
  *     throws (SOCKFS cannot open a WebSocket to a host port).
@@ -48,7 +49,10 @@ type PyFunction = (source: string) => Promise<number>;
 
 const WASM_PAGE = 65536;
 
-/** Output of one stream for one call, capped; partial lines are kept (Pyodide's `write` handler, TRIALS A5). */
+/**
+ * Output of one stream for one call, capped; partial lines are kept (Pyodide's `write` handler: the `batched` one drops
+ * a partial last line).
+ */
 class CappedOutput {
   private text = "";
   private kept = 0;

@@ -1,6 +1,6 @@
 /**
- * Web search (SPEC §9.5, §13 items 73-75) against a local SearXNG-compatible mock and local pages. Page fetches
- * use the allow-private override where the pages are simply local; the SSRF tests run without it.
+ * Web search (docs/behaviour/tools.md#web-search-backend) against a local SearXNG-compatible mock and local pages. Page
+ * fetches use the allow-private override where the pages are simply local; the SSRF tests run without it.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { classifyAddress } from "../ssrf";
@@ -212,7 +212,7 @@ describe("the search request", () => {
   });
 });
 
-describe("unreachable backend -> ToolBackendUnreachable (502, SPEC §9.1 text)", () => {
+describe("unreachable backend -> ToolBackendUnreachable (502, documented text)", () => {
   const cases: [string, () => Response][] = [
     ["non-2xx", () => new Response("down", { status: 500 })],
     ["invalid JSON", () => new Response("<html>")],

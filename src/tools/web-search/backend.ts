@@ -1,8 +1,9 @@
 /**
- * The web search backend (SPEC §9.5): a SearXNG-compatible `GET {base}/search?q=&format=json&engines=` (15 s),
- * then domain filters, the first `max_results`, and extraction of each kept page (at most 5 at a time) unless the
- * backend already sent `extracted_content` or extraction is switched off. The base URL is an operator setting
- * (trusted, loopback included); the result pages are not (SSRF-checked, ssrf.ts).
+ * The web search backend (docs/behaviour/tools.md#web-search-backend): a SearXNG-compatible
+ * `GET {base}/search?q=&format=json&engines=` (15 s), then domain filters, the first `max_results`, and extraction of
+ * each kept page (at most 5 at a time) unless the backend already sent `extracted_content` or extraction is switched
+ * off. The base URL is an operator setting (trusted, loopback included); the result pages are not (SSRF-checked,
+ * ssrf.ts).
  */
 import { logger } from "../../runtime/logger";
 import type { SsrfOptions } from "../ssrf";
@@ -25,7 +26,10 @@ export const EXTRACT_CONCURRENCY = 5;
 export const BODY_MAX_CHARS = 1500;
 export const ALLOW_PRIVATE_VARIABLE = "GATEWAY_WEB_SEARCH_ALLOW_PRIVATE_HOSTS";
 
-/** The EnvSettings fields web search reads (SPEC §8.3), raw as the config loader keeps them. */
+/**
+ * The EnvSettings fields web search reads (docs/configuration.md#environment-only-variables), raw as the config loader
+ * keeps them.
+ */
 export interface WebSearchSettings {
   webSearchUrl: string;
   webSearchEngines: string | null;
@@ -87,7 +91,10 @@ export function webSearchOptions(
   };
 }
 
-/** A host matches a domain when equal to it or ending in `.<domain>`, case-insensitive (SPEC §9.1). */
+/**
+ * A host matches a domain when equal to it or ending in `.<domain>`, case-insensitive
+ * (docs/behaviour/tools.md#declaring-a-tool).
+ */
 export function hostMatches(host: string, domain: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");
   const d = domain
@@ -120,7 +127,10 @@ export function filterResults(results: SearchResult[], entry: ToolEntryOptions, 
     .slice(0, max);
 }
 
-/** `[i] title\nurl\nbody` per result (body cut to 1500 chars + `…`), joined by a blank line (SPEC §9.5). */
+/**
+ * `[i] title\nurl\nbody` per result (body cut to 1500 chars + `…`), joined by a blank line
+ * (docs/behaviour/tools.md#web-search-backend).
+ */
 export function renderResults(query: string, results: readonly { url: string; title: string; body: string }[]): string {
   if (results.length === 0) return `No results for query: '${query}'`;
   return results

@@ -1,8 +1,8 @@
 /**
- * Main content of an HTML page as Markdown (SPEC §9.5; the baseline used trafilatura): linkedom parses,
- * @mozilla/readability keeps the article and drops the boilerplate (navigation, comments, ads), turndown writes
- * Markdown, with a rule that keeps tables as GFM pipe tables. When Readability finds no article, the body minus
- * its obvious chrome is converted instead.
+ * Main content of an HTML page as Markdown (docs/behaviour/tools.md#web-search-backend; the baseline used trafilatura):
+ * linkedom parses, @mozilla/readability keeps the article and drops the boilerplate (navigation, comments, ads),
+ * turndown writes Markdown, with a rule that keeps tables as GFM pipe tables. When Readability finds no article, the
+ * body minus its obvious chrome is converted instead.
  */
 import { Readability } from "@mozilla/readability";
 import { parseHTML } from "linkedom";

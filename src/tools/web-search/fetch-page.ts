@@ -1,8 +1,8 @@
 /**
- * Fetches one search-result page for extraction (SPEC §9.5): SSRF-checked and pinned to the checked address
- * (ssrf.ts), redirects followed by hand (at most 5, each hop checked again), a 5 s budget for the whole page,
- * at most 5 MiB read, decoded with the declared charset (else UTF-8, bad bytes replaced), converted to Markdown.
- * Every failure (non-2xx, redirect without Location, blocked hop, too many hops, timeout, extraction error)
+ * Fetches one search-result page for extraction (docs/behaviour/tools.md#web-search-backend): SSRF-checked and pinned
+ * to the checked address (ssrf.ts), redirects followed by hand (at most 5, each hop checked again), a 5 s budget for
+ * the whole page, at most 5 MiB read, decoded with the declared charset (else UTF-8, bad bytes replaced), converted to
+ * Markdown. Every failure (non-2xx, redirect without Location, blocked hop, too many hops, timeout, extraction error)
  * returns a reason instead of throwing: the caller falls back to the snippet.
  */
 import type { SsrfOptions } from "../ssrf";

@@ -1,8 +1,8 @@
 /**
- * `log_prompts` (SPEC §0 config): a debugging aid that writes what a request asked for (its messages, system
- * prompt, input) at debug level, after authentication, on the inference routes. It is on only when
- * `log_prompts: true` AND `log_level: debug`; otherwise nothing is built or written. Never enable it where prompts
- * may hold personal data or secrets: the log then holds them too.
+ * `log_prompts` (docs/operations.md#prompt-logging): a debugging aid that writes what a request asked for (its
+ * messages, system prompt, input) at debug level, after authentication, on the inference routes. It is on only when
+ * `log_prompts: true` AND `log_level: debug`; otherwise nothing is built or written. Never enable it where prompts may
+ * hold personal data or secrets: the log then holds them too.
  */
 import type { Config } from "../../../config/load";
 import { logger } from "../../../runtime/logger";

@@ -24,7 +24,7 @@ export function requestIdOf(request: Request): string {
   return currentRequestId() ?? requestIdFrom(request.headers.get("x-request-id"));
 }
 
-/** SPEC §3.3: a blank model is a 400 before anything else. */
+/** A blank model is a 400 before anything else (docs/api.md#chat-completions). */
 export function requireModel(model: string): void {
   if (!model.trim()) throw badRequest("Invalid request: model is required", "model_required", "model");
 }

@@ -1,6 +1,6 @@
 /**
- * Request bodies of the inference routes: the canonical wire schemas plus the checks SPEC §3.3 pins at the edge
- * (every message needs a `role`, with the baseline's message text).
+ * Request bodies of the inference routes: the canonical wire schemas plus the checks pinned at the edge
+ * (every message needs a `role`, with the baseline's message text; docs/api.md#chat-completions).
  */
 import { z } from "zod";
 import { isCanonicalChatRequest } from "../../../core/wire/canonical";

@@ -1,4 +1,4 @@
-/** Health probes in platform mode (SPEC §3.2): the platform's reachability instead of the database. */
+/** Health probes in platform mode (docs/api.md#health): the platform's reachability instead of the database. */
 import { Elysia } from "elysia";
 import { GatewayError } from "../../../core/errors";
 import { VERSION } from "../../../version";

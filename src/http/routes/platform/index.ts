@@ -1,7 +1,7 @@
 /**
- * Platform mode's routes (SPEC §10.1): health, the inference endpoints the platform resolves (chat, messages,
- * responses) and docs. Management resources answer 404 with the platform-UI message (any sub-path, any method);
- * every other route is 404 `Not Found`.
+ * Platform mode's routes (docs/behaviour/platform-mode.md#activation): health, the inference endpoints the platform
+ * resolves (chat, messages, responses) and docs. Management resources answer 404 with the platform-UI message (any
+ * sub-path, any method); every other route is 404 `Not Found`.
  */
 import { Elysia } from "elysia";
 import { GatewayError } from "../../../core/errors";

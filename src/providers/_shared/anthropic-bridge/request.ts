@@ -10,7 +10,10 @@ import type {
   ToolChoice,
 } from "../../../core/wire/index.ts";
 
-/** /v1/messages body -> canonical chat request, for providers without the Anthropic wire (SPEC §5.4 reverse). */
+/**
+ * /v1/messages body -> canonical chat request, for providers without the Anthropic wire
+ * (docs/behaviour/providers.md#v1messages-on-other-providers).
+ */
 
 /** Text of a `system` field or of a tool_result's content (string or blocks; non-text blocks are skipped). */
 export function blocksText(content: unknown): string {
@@ -78,7 +81,10 @@ function fromTurn(m: AnthropicMessageParam): ChatMessage[] {
   return m.role === "assistant" ? [fromAssistantTurn(m.content)] : fromUserTurn(m.content);
 }
 
-/** Anthropic tool -> OpenAI function tool; OpenAI-shaped and server tools pass unchanged (SPEC §13 item 76). */
+/**
+ * Anthropic tool -> OpenAI function tool; OpenAI-shaped and server tools pass unchanged
+ * (docs/behaviour/tools.md#declaring-a-tool).
+ */
 function toChatTool(tool: AnthropicTool): ChatTool {
   if (tool.function || tool.type === "function") return { ...tool, type: tool.type ?? "function" };
   if (tool.input_schema !== undefined || tool.type === undefined || tool.type === "custom")
@@ -106,7 +112,10 @@ function toChatToolChoice(choice: NonNullable<AnthropicRequest["tool_choice"]>):
   }
 }
 
-/** Thinking budget -> the nearest reasoning_effort (inverse of SPEC §5.4.1's 1024/4096/16384). */
+/**
+ * Thinking budget -> the nearest reasoning_effort (inverse of the 1024/4096/16384 of
+ * docs/behaviour/providers.md#anthropic-messages).
+ */
 function effortFor(budget: number | undefined): string {
   if (budget === undefined || budget > 4096) return "high";
   return budget > 1024 ? "medium" : "low";

@@ -10,8 +10,9 @@ import {
 /** Canonical results -> Anthropic shapes, for /v1/messages on OpenAI-format providers. */
 
 /**
- * Anthropic counts input without the cached part; canonical prompt includes it (SPEC §5.4). The cache counts are
- * always present, null when the provider did not say: Anthropic's Usage marks them required (nullable).
+ * Anthropic counts input without the cached part; canonical prompt includes it
+ * (docs/behaviour/providers.md#canonical-form-and-usage). The cache counts are always present, null when the provider
+ * did not say: Anthropic's Usage marks them required (nullable).
  */
 export function toAnthropicUsage(u: NormalizedUsage): AnthropicUsage {
   const cacheRead = u.cacheReadTokens ?? 0;

@@ -9,7 +9,7 @@ import {
   withTotal,
 } from "../../../core/wire/index.ts";
 
-/** Anthropic Messages response -> canonical chat completion (SPEC §5.4.1). */
+/** Anthropic Messages response -> canonical chat completion (docs/behaviour/providers.md#anthropic-messages). */
 
 const n = (v: number | null | undefined): number | null => (typeof v === "number" ? v : null);
 

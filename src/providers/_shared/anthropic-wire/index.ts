@@ -15,9 +15,10 @@ import { decodeAnthropicNative, decodeAnthropicToChunks } from "./stream.ts";
 import { toAnthropicRequest } from "./to-anthropic.ts";
 
 /**
- * The Anthropic Messages wire (SPEC §5.4.1), shared by every host that serves it: Anthropic itself, Azure
- * Foundry (`azureanthropic`) and Vertex AI (`vertexaianthropic`, SPEC §5.4.3). Hosts differ in URL, auth and
- * small body rules, given as an endpoint object; translation and stream decoding are the same.
+ * The Anthropic Messages wire (docs/behaviour/providers.md#anthropic-messages), shared by every host that serves it:
+ * Anthropic itself, Azure Foundry (`azureanthropic`) and Vertex AI (`vertexaianthropic`,
+ * docs/behaviour/providers.md#vertex-ai). Hosts differ in URL, auth and small body rules, given as an endpoint object;
+ * translation and stream decoding are the same.
  */
 
 export interface AnthropicEndpoint {
@@ -37,7 +38,7 @@ export { fromAnthropicMessage, fromAnthropicUsage } from "./from-anthropic.ts";
 export { anthropicStreamError, decodeAnthropicNative, decodeAnthropicToChunks } from "./stream.ts";
 export { DEFAULT_MAX_TOKENS, toAnthropicRequest } from "./to-anthropic.ts";
 
-/** /v1/messages accepts tools in OpenAI function shape too (SPEC §3.4); Anthropic only takes its own. */
+/** /v1/messages accepts tools in OpenAI function shape too (docs/api.md#messages); Anthropic only takes its own. */
 function toNativeTool(tool: AnthropicTool): AnthropicTool {
   if (!tool.function) return tool;
   const { function: fn, type: _type, ...rest } = tool;

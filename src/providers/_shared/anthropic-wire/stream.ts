@@ -15,7 +15,10 @@ import type { SseEvent } from "../sse.ts";
 import type { StreamState } from "../stream.ts";
 import { fromAnthropicUsage } from "./from-anthropic.ts";
 
-/** Anthropic SSE (SPEC §5.4.1): native pass-through, and translation to canonical chunks. */
+/**
+ * Anthropic SSE (docs/behaviour/providers.md#anthropic-messages): native pass-through, and translation to canonical
+ * chunks.
+ */
 
 /** In-stream `error` event types -> the HTTP status Anthropic would have answered with. */
 const STATUS_BY_ERROR_TYPE: Record<string, number> = {

@@ -2,7 +2,7 @@ import type { AnthropicBlock, ChatMessage, ChatRequest, ChatTool, ToolChoice } f
 import type { JsonObject } from "../openai-chat.ts";
 import { parseToolInput } from "../anthropic-bridge/index.ts";
 
-/** Canonical chat request -> Anthropic Messages body (SPEC §5.4.1). */
+/** Canonical chat request -> Anthropic Messages body (docs/behaviour/providers.md#anthropic-messages). */
 
 export const DEFAULT_MAX_TOKENS = 4096;
 const THINKING_BUDGET: Record<string, number> = { low: 1024, medium: 4096, high: 16384 };

@@ -4,7 +4,7 @@ import { type UpstreamErrorInput, upstreamHttpError } from "../errors.ts";
 /**
  * Google API errors (Gemini on AI Studio and on Vertex): `{"error":{"code","message","status","details":[...]}}`
  * (https://ai.google.dev/gemini-api/docs/troubleshooting, https://cloud.google.com/apis/design/errors).
- * Two quirks are read from the body before the SPEC §4.4 table applies:
+ * Two quirks are read from the body before the table of docs/behaviour/errors.md#provider-failures applies:
  * - a 429 names its wait in a `google.rpc.RetryInfo` detail (`"retryDelay": "7s"`, protobuf Duration JSON),
  *   not in a Retry-After header;
  * - a bad AI Studio key is a 400 INVALID_ARGUMENT with an `ErrorInfo` reason `API_KEY_INVALID`: that is a
@@ -57,7 +57,10 @@ function parse(text: string): unknown {
   }
 }
 
-/** SPEC §4.4 mapping of a Google API error, with the body's retry hint and key errors taken into account. */
+/**
+ * The mapping of docs/behaviour/errors.md#provider-failures for a Google API error, with the body's retry hint and key
+ * errors taken into account.
+ */
 export function googleHttpError(input: UpstreamErrorInput): GatewayError {
   const error = googleErrorObject(parse(input.bodyText));
   let headers = input.headers;

@@ -11,8 +11,8 @@ import { geminiResponseSchema } from "./schema.ts";
 import { decodeGeminiChunks } from "./stream.ts";
 
 /**
- * The Gemini generateContent wire (SPEC §5.4.2), shared by AI Studio (`gemini`) and Vertex AI (`vertexai`):
- * they differ only in URLs and auth, given here as an endpoint object.
+ * The Gemini generateContent wire (docs/behaviour/providers.md#gemini), shared by AI Studio (`gemini`) and Vertex AI
+ * (`vertexai`): they differ only in URLs and auth, given here as an endpoint object.
  */
 
 export type GeminiMethod = "generateContent" | "streamGenerateContent";

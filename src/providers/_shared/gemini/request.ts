@@ -4,8 +4,9 @@ import type { JsonObject } from "../openai-chat.ts";
 import { toGeminiSchema } from "./json-schema.ts";
 
 /**
- * Canonical chat request -> GenerateContentRequest (SPEC §5.4.2; https://ai.google.dev/api/generate-content).
- * The same body serves AI Studio and Vertex (SPEC §5.4.3); the model goes in the URL, never in the body.
+ * Canonical chat request -> GenerateContentRequest (docs/behaviour/providers.md#gemini;
+ * https://ai.google.dev/api/generate-content). The same body serves AI Studio and Vertex
+ * (docs/behaviour/providers.md#vertex-ai); the model goes in the URL, never in the body.
  */
 
 /** reasoning_effort -> thinkingBudget (https://ai.google.dev/gemini-api/docs/thinking#set-budget). */

@@ -11,7 +11,10 @@ import { ProviderFailure } from "../errors.ts";
 import { SIGNATURE_SEPARATOR } from "./request.ts";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "./schema.ts";
 
-/** GenerateContentResponse -> canonical (SPEC §5.4.2; https://ai.google.dev/api/generate-content#v1beta.Candidate). */
+/**
+ * GenerateContentResponse -> canonical (docs/behaviour/providers.md#gemini;
+ * https://ai.google.dev/api/generate-content#v1beta.Candidate).
+ */
 
 /** Finish reasons that mean a safety or policy filter stopped the answer (FinishReason enum). */
 const FILTERED = new Set(["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"]);
@@ -61,7 +64,7 @@ export function toolCallOf(part: GeminiPart): ToolCall | null {
 
 /**
  * A prompt blocked before any candidate (promptFeedback.blockReason, no candidates) is the client's request
- * being refused: 400 invalid_request_error (SPEC §0 "Gemini").
+ * being refused: 400 invalid_request_error (docs/behaviour/providers.md#gemini).
  */
 export function blockedPromptError(res: GeminiResponse): GatewayError | null {
   const reason = res.promptFeedback?.blockReason;

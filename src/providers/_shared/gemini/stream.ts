@@ -7,7 +7,7 @@ import { blockedPromptError, finishReasonFromGemini, fromGeminiUsage, mintId, to
 import { geminiResponseSchema } from "./schema.ts";
 
 /**
- * streamGenerateContent?alt=sse -> canonical chunks (SPEC §5.4.2): every `data:` line is a whole
+ * streamGenerateContent?alt=sse -> canonical chunks (docs/behaviour/providers.md#gemini): every `data:` line is a whole
  * GenerateContentResponse with incremental parts; usageMetadata rides on the chunks (the last has the totals);
  * there is no [DONE]: the end of the body ends the stream (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent),
  * once a candidate has its finishReason; a body that ends before any was cut.

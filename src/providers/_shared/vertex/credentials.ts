@@ -6,11 +6,11 @@ import type { ProviderSettings } from "../../types.ts";
 import { ProviderFailure } from "../errors.ts";
 
 /**
- * Google credentials for Vertex AI (SPEC §5.3): config `credentials` (a path to the JSON key file, or the JSON
- * itself), else `GOOGLE_APPLICATION_CREDENTIALS` (a path). Both arrive in `settings.extra`: `credentials` from
- * the config entry, the env var under `extra.env` (providers never read process.env; the registry copies it).
- * Service-account keys (https://cloud.google.com/iam/docs/keys-create-delete) and gcloud's `authorized_user`
- * ADC files are understood. Any problem -> 500 `Unable to load vertex credentials`.
+ * Google credentials for Vertex AI (docs/behaviour/providers.md#provider-config-entries): config `credentials` (a path
+ * to the JSON key file, or the JSON itself), else `GOOGLE_APPLICATION_CREDENTIALS` (a path). Both arrive in
+ * `settings.extra`: `credentials` from the config entry, the env var under `extra.env` (providers never read
+ * process.env; the registry copies it). Service-account keys (https://cloud.google.com/iam/docs/keys-create-delete) and
+ * gcloud's `authorized_user` ADC files are understood. Any problem -> 500 `Unable to load vertex credentials`.
  */
 
 export const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";

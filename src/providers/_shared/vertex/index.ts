@@ -6,7 +6,8 @@ import { accessToken } from "./token.ts";
 
 /**
  * Vertex AI addressing and auth, shared by `vertexai` (Gemini publisher) and `vertexaianthropic` (Anthropic
- * publisher): https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest and SPEC §5.3/§5.4.3.
+ * publisher): https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest and
+ * docs/behaviour/providers.md#provider-config-entries, docs/behaviour/providers.md#vertex-ai.
  *
  * Settings read from `extra`: `credentials`, `project`, `location` (config entry), and `env` with
  * GOOGLE_APPLICATION_CREDENTIALS / GOOGLE_CLOUD_PROJECT / GOOGLE_CLOUD_LOCATION (copied by the registry).
@@ -30,7 +31,10 @@ export function vertexBase(s: ProviderSettings): string {
   return location === "global" ? "https://aiplatform.googleapis.com" : s.apiBase.replaceAll("{location}", location);
 }
 
-/** Project: config, else the credentials' project_id, else GOOGLE_CLOUD_PROJECT, else 400 (SPEC §5.3). */
+/**
+ * Project: config, else the credentials' project_id, else GOOGLE_CLOUD_PROJECT, else 400
+ * (docs/behaviour/providers.md#provider-config-entries).
+ */
 export async function vertexProject(s: ProviderSettings): Promise<string> {
   const configured = str(s.extra["project"]);
   if (configured) return configured;

@@ -6,11 +6,11 @@ import { requestJson } from "../http.ts";
 import type { GoogleCredentials } from "./credentials.ts";
 
 /**
- * OAuth 2.0 access tokens for Google APIs (SPEC §5.4.3). A service account signs an RS256 JWT assertion and
- * trades it at its key file's `token_uri` with the JWT-bearer grant
- * (https://developers.google.com/identity/protocols/oauth2/service-account#httprest); an authorized_user file
- * uses its refresh token (RFC 6749 §6). Tokens are cached until 60 s before they expire, and concurrent callers
- * share one exchange.
+ * OAuth 2.0 access tokens for Google APIs (docs/behaviour/providers.md#vertex-ai). A service account signs an RS256 JWT
+ * assertion and trades it at its key file's `token_uri` with the JWT-bearer grant
+ * (https://developers.google.com/identity/protocols/oauth2/service-account#httprest); an authorized_user file uses its
+ * refresh token (RFC 6749 §6). Tokens are cached until 60 s before they expire, and concurrent callers share one
+ * exchange.
  */
 
 export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";

@@ -1,4 +1,7 @@
-/** POST /v1/chat/completions (SPEC §3.3, §6, §9): OpenAI Chat Completions, JSON and SSE, any provider. */
+/**
+ * POST /v1/chat/completions (docs/api.md#chat-completions, docs/behaviour/streaming.md, docs/behaviour/tools.md):
+ * OpenAI Chat Completions, JSON and SSE, any provider.
+ */
 import type { GatewayToolFields } from "../../../core/schemas/gateway-tools";
 import {
   type ChatChunk,
@@ -37,8 +40,9 @@ function rawForClient(chunk: ChatChunk, raw: string | undefined, out: ChatChunk)
 }
 
 /**
- * Chat chunks as `data:` frames. The usage-only chunk is held back so it can carry the settled cost (SPEC §0),
- * and reaches the client only when it asked for usage (SPEC §6.2). `model`: the model that served.
+ * Chat chunks as `data:` frames. The usage-only chunk is held back so it can carry the settled cost
+ * (docs/behaviour/streaming.md#usage-in-streams), and reaches the client only when it asked for usage
+ * (docs/behaviour/streaming.md#usage-in-streams). `model`: the model that served.
  */
 export function chatFraming(o: { includeUsage: boolean; model: string; requestId: string }): SseFraming<ChatChunk> {
   let heldUsage: ChatChunk | null = null;

@@ -1,4 +1,4 @@
-/** POST /v1/embeddings (SPEC §3.6): a pass-through route, JSON only. */
+/** POST /v1/embeddings (docs/api.md#embeddings): a pass-through route, JSON only. */
 import type { EmbeddingRequest, EmbeddingResponse } from "../../../core/wire/index";
 import { estimateTokens } from "../estimate";
 import type { Endpoint } from "../pipeline/endpoint";

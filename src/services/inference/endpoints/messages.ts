@@ -1,6 +1,7 @@
 /**
- * POST /v1/messages (SPEC §3.4, §9): Anthropic Messages API, JSON and SSE. Anthropic-wire providers get the body
- * natively; others are translated through chat by the adapter. Errors use Anthropic's envelope (src/http/errors.ts).
+ * POST /v1/messages (docs/api.md#messages, docs/behaviour/tools.md): Anthropic Messages API, JSON and SSE.
+ * Anthropic-wire providers get the body natively; others are translated through chat by the adapter. Errors use
+ * Anthropic's envelope (src/http/errors.ts).
  */
 import type { GatewayToolFields } from "../../../core/schemas/gateway-tools";
 import type { AnthropicEvent, AnthropicMessage, AnthropicRequest } from "../../../core/wire/index";
@@ -38,7 +39,7 @@ export const messages: Endpoint<MessagesBody, AnthropicRequest, AnthropicMessage
   upstream: withoutGatewayFields,
   json: "messages",
   stream: { requested: (body) => body.stream === true, method: "messagesStream", framing: () => FRAMING },
-  /** Anthropic request headers forwarded (SPEC §5.4.1). */
+  /** Anthropic request headers forwarded (docs/behaviour/providers.md#anthropic-messages). */
   callHeaders(call) {
     const beta = call.headers.get("anthropic-beta");
     return beta ? { "anthropic-beta": beta } : undefined;
@@ -46,7 +47,10 @@ export const messages: Endpoint<MessagesBody, AnthropicRequest, AnthropicMessage
   loop: { protocol: messagesLoop, fields: (body) => body, firstAttemptOnly: true },
 };
 
-/** POST /v1/messages/count_tokens (SPEC §0): a local estimate; no provider call, no budget, no usage row. */
+/**
+ * POST /v1/messages/count_tokens (docs/api.md#count-tokens): a local estimate; no provider call, no budget, no usage
+ * row.
+ */
 export function countMessageTokens(body: Pick<AnthropicRequest, "messages" | "system" | "tools">): {
   input_tokens: number;
 } {

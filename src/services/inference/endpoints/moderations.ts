@@ -1,4 +1,4 @@
-/** POST /v1/moderations (SPEC §3.7): a pass-through route, JSON only, billed per request. */
+/** POST /v1/moderations (docs/api.md#moderations): a pass-through route, JSON only, billed per request. */
 import type { ModerationRequest, ModerationResponse, NormalizedUsage } from "../../../core/wire/index";
 import type { Endpoint } from "../pipeline/endpoint";
 import { USER_REQUIRED } from "./chat";
@@ -22,7 +22,8 @@ export const moderations: Endpoint<ModerationRequest, ModerationRequest, Moderat
   estimate: () => ({ promptTokens: 0, outputTokens: 0 }),
   upstream: ({ user: _user, ...rest }) => rest,
   json: "moderate",
-  // One request at the input rate of the model that served, which holds USD per million requests (SPEC §3.7).
+  // One request at the input rate of the model that served, which holds USD per million requests
+  // (docs/api.md#moderations).
   billing: { usage: () => PER_REQUEST_USAGE, perRequest: true },
   /** `provider_raw` (a translated provider's own result) only when the client asked with `include_raw`. */
   reply: (result, call) =>

@@ -1,4 +1,7 @@
-/** POST /v1/responses (SPEC §3.5, §9): OpenAI Responses API, forwarded verbatim to providers that speak it. */
+/**
+ * POST /v1/responses (docs/api.md#responses, docs/behaviour/tools.md): OpenAI Responses API, forwarded verbatim to
+ * providers that speak it.
+ */
 import type { GatewayToolFields } from "../../../core/schemas/gateway-tools";
 import type { ResponsesEvent, ResponsesObject, ResponsesRequest } from "../../../core/wire/index";
 import { estimateTokens } from "../estimate";

@@ -1,7 +1,7 @@
 /**
- * The SSE framing contract of an endpoint's stream (SPEC §6.1, §6.2): how one provider item becomes a frame, the
- * keepalive, and the closing frames. Each endpoint (src/services/inference/endpoints) has its own; the failure
- * texts they share are here.
+ * The SSE framing contract of an endpoint's stream (docs/behaviour/streaming.md#wire-formats,
+ * docs/behaviour/streaming.md#usage-in-streams): how one provider item becomes a frame, the keepalive, and the closing
+ * frames. Each endpoint (src/services/inference/endpoints) has its own; the failure texts they share are here.
  */
 import { GatewayError } from "../../../core/errors";
 import type { PumpEnd } from "./sse-pump";

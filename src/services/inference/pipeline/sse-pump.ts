@@ -1,8 +1,8 @@
 /**
- * Relays a provider stream to the client as SSE (SPEC §6): frames are enqueued as they arrive, keepalives fill
- * silences, and the stream settles exactly once however it ends (SPEC §6.3): normal end, upstream failure
- * mid-stream, or a client that went away (then the upstream is still read, unforwarded, for up to `drainMs` so
- * the tokens it produced are billed).
+ * Relays a provider stream to the client as SSE (docs/behaviour/streaming.md): frames are enqueued as they arrive,
+ * keepalives fill silences, and the stream settles exactly once however it ends
+ * (docs/behaviour/streaming.md#settlement-of-a-stream): normal end, upstream failure mid-stream, or a client that went
+ * away (then the upstream is still read, unforwarded, for up to `drainMs` so the tokens it produced are billed).
  */
 import type { NormalizedUsage } from "../../../core/wire/index";
 import { hasUsage } from "../../../core/wire/index";
@@ -50,10 +50,11 @@ export interface LiveStreams {
   /** Streams in flight (the server's drain waits for them). */
   size(): number;
   /**
-   * Cuts every stream still in flight (SPEC §0 "Drain": `shutdown_grace_seconds` is over): stops forwarding,
-   * cancels the upstream at once (no drain window), settles each as a stream the gateway ended, and ends the
-   * client's response with an error so it knows the stream is incomplete. Resolves with how many were cut once all
-   * have settled (their usage rows queued for the final flush), or after `timeoutMs`.
+   * Cuts every stream still in flight (`shutdown_grace_seconds` is over,
+   * docs/behaviour/streaming.md#streams-at-shutdown): stops forwarding, cancels the upstream at once (no drain window),
+   * settles each as a stream the gateway ended, and ends the client's response with an error so it knows the stream is
+   * incomplete. Resolves with how many were cut once all have settled (their usage rows queued for the final flush), or
+   * after `timeoutMs`.
    */
   cutAll(timeoutMs?: number): Promise<number>;
 }

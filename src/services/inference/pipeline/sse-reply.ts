@@ -4,7 +4,10 @@ import type { SseFraming } from "./framing";
 import { type Reply, SSE_HEADERS } from "./reply";
 import { type LiveStreams, type PumpEnd, pumpSse } from "./sse-pump";
 
-/** Streaming knobs from config (SPEC §6.3-6.4), and the runtime's registry of streams in flight. */
+/**
+ * Streaming knobs from config (docs/behaviour/streaming.md#settlement-of-a-stream,
+ * docs/behaviour/streaming.md#keepalives), and the runtime's registry of streams in flight.
+ */
 export interface StreamSettings {
   live: LiveStreams;
   keepaliveMs: number;

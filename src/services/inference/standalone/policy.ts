@@ -16,7 +16,9 @@ import type { DirectoryUser } from "../user-directory";
 import { type AdmissionDeps, type AdmitInput, dearestEstimate, LocalTicket } from "./ticket";
 import { usageRow } from "./usage-row";
 
-/** `provider:*` or an exact `provider:model` entry; null list = everything (SPEC §0 allow-lists). */
+/**
+ * `provider:*` or an exact `provider:model` entry; null list = everything (docs/behaviour/auth.md#model-allow-lists).
+ */
 function allowed(list: string[] | null, providerName: string, model: string): boolean {
   if (!list) return true;
   const full = `${providerName}:${model}`;
@@ -53,7 +55,7 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
     return { userId, endUserId, user };
   }
 
-  /** Writes the error row for a refusal after the user is known (SPEC §4.4 last paragraph). */
+  /** Writes the error row for a refusal after the user is known (docs/behaviour/errors.md#usage-rows-for-failures). */
   function refusalRow(
     input: AdmitInput,
     userId: string,
@@ -80,7 +82,10 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
     );
   }
 
-  /** Runs the checks in SPEC §3.1 order and reserves the estimate; throws the refusal. */
+  /**
+   * Runs the checks in the order of docs/api.md#order-of-checks-on-an-inference-request and reserves the estimate;
+   * throws the refusal.
+   */
   async function admitCaller(input: AdmitInput): Promise<LocalTicket> {
     const startedPerf = performance.now();
     const startedAt = deps.now();
@@ -103,7 +108,8 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
       const first = plan.targets[0]!;
       providerName = first.providerName;
       model = first.model;
-      // A key or user allow-list narrows an alias's chain to the targets it may call (SPEC §0 allow-lists).
+      // A key or user allow-list narrows an alias's chain to the targets it may call
+      // (docs/behaviour/auth.md#model-allow-lists).
       const keyList = key?.allowedModels ?? null;
       const targets =
         keyList || user.allowedModels

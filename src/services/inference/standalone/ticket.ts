@@ -1,7 +1,7 @@
 /**
- * One admitted standalone request (SPEC §3.1 steps 3-6 and 8, §7): the routing plan its calls are tried on, the
- * budget it reserved, and, exactly once, its settlement: cost, spend, tokens for TPM, and one usage row (written
- * off the request path by the usage writer).
+ * One admitted standalone request (docs/api.md#order-of-checks-on-an-inference-request, docs/behaviour/storage.md): the
+ * routing plan its calls are tried on, the budget it reserved, and, exactly once, its settlement: cost, spend, tokens
+ * for TPM, and one usage row (written off the request path by the usage writer).
  */
 import { costMicros, microsToUsd } from "../../../core/money";
 import { MAX_REPORTED_TOKENS, type NormalizedUsage } from "../../../core/wire/index";
@@ -63,7 +63,7 @@ export interface AdmitInput {
   /** The 400 text when the master key names no user. */
   userRequiredMessage: string;
   selector: string;
-  /** SPEC §7.3 item 1. */
+  /** The reservation estimate (docs/behaviour/storage.md#estimate). */
   estimate: Estimate;
 }
 
@@ -76,7 +76,10 @@ interface Bill {
   errorMessage?: string | null;
   /** Cost decided by the endpoint instead of tokens × rates (moderations: one request at the input rate). */
   fixedCostMicros?: number;
-  /** Cost added to the tokens' (gateway tool calls priced per call, SPEC §0); billed even when the model is unpriced. */
+  /**
+   * Cost added to the tokens' (gateway tool calls priced per call, docs/behaviour/tools.md#billing); billed even when
+   * the model is unpriced.
+   */
   extraCostMicros: number;
 }
 
@@ -214,8 +217,9 @@ export class LocalTicket implements Ticket<Route> {
           const fixedCostMicros = where.price ? Math.round(where.price.inputRate / 1_000_000) : 0;
           return this.finish({ usage, statusCode: 200, fixedCostMicros, extraCostMicros }, "success", where);
         }
-        // A completed call without usage is billed at the reservation estimate, as a stream would be (SPEC §6.3
-        // "normal end, no usage"): it produced tokens, so it is never free.
+        // A completed call without usage is billed at the reservation estimate, as a stream would be
+        // (docs/behaviour/streaming.md#settlement-of-a-stream, normal end without usage): it produced tokens, so it is
+        // never free.
         if (usage) return this.finish({ usage, statusCode: 200, extraCostMicros }, "success", where);
         return this.finish(
           { usage: this.estimatedUsage(), estimated: true, statusCode: 200, extraCostMicros },
@@ -226,12 +230,16 @@ export class LocalTicket implements Ticket<Route> {
       case "streamed":
         return this.settleStream(outcome.end, extraCostMicros, where);
       case "failed":
-        // No charge unless tokens were produced or tools ran (SPEC §6.3), one error row.
+        // No charge unless tokens were produced or tools ran (docs/behaviour/streaming.md#settlement-of-a-stream), one
+        // error row.
         return this.finish({ usage: outcome.usage, extraCostMicros, ...failureDetail(outcome.error) }, "error", where);
     }
   }
 
-  /** SPEC §6.3: how a stream's ending becomes its usage row and budget settlement. */
+  /**
+   * How a stream's ending becomes its usage row and budget settlement
+   * (docs/behaviour/streaming.md#settlement-of-a-stream).
+   */
   private settleStream(end: PumpEnd, extraCostMicros: number, where: Where): Settlement {
     const usage = end.usage;
     switch (end.kind) {
@@ -292,7 +300,10 @@ export class LocalTicket implements Ticket<Route> {
     }
   }
 
-  /** Tokens the reservation assumed, for settlement without provider usage (SPEC §6.3), within what a row can hold. */
+  /**
+   * Tokens the reservation assumed, for settlement without provider usage
+   * (docs/behaviour/streaming.md#settlement-of-a-stream), within what a row can hold.
+   */
   private estimatedUsage(): NormalizedUsage {
     const promptTokens = Math.min(this.input.estimate.promptTokens, MAX_REPORTED_TOKENS);
     const outputTokens = Math.min(this.input.estimate.outputTokens, MAX_REPORTED_TOKENS);
@@ -329,7 +340,7 @@ export class LocalTicket implements Ticket<Route> {
     if (billable || bill.fixedCostMicros !== undefined || extra > 0)
       spendSeq = ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
     else ledger.release(this.reservation);
-    // No prompt count means no total (moderations: prompt/total null, completion 0; SPEC §3.7).
+    // No prompt count means no total (moderations: prompt/total null, completion 0; docs/api.md#moderations).
     const total = u?.totalTokens ?? (prompt !== null ? prompt + (completion ?? 0) : null);
     if (total) limiter.recordTokens(this.scopes, total);
     const first = this.firstTarget;

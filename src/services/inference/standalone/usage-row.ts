@@ -1,6 +1,6 @@
 /**
- * One usage row per request (SPEC §7.4) and its log line. The row is built here for settled requests and for
- * refusals alike, so both carry the same fields.
+ * One usage row per request (docs/behaviour/storage.md#usage-rows) and its log line. The row is built here for settled
+ * requests and for refusals alike, so both carry the same fields.
  */
 import { microsToUsd } from "../../../core/money";
 import type { NormalizedUsage } from "../../../core/wire/index";
@@ -66,8 +66,8 @@ export function usageRow(r: RowInput): UsageRowInsert {
 
 /**
  * One line per settled request: debug on success, info when the client left a stream, warning on a failure (the
- * provider's text is already redacted, SPEC §4.4). The request id is passed explicitly: a stream settles outside
- * the request's async context. Never the prompt, the answer or a credential.
+ * provider's text is already redacted, docs/behaviour/errors.md#provider-failures). The request id is passed
+ * explicitly: a stream settles outside the request's async context. Never the prompt, the answer or a credential.
  */
 export function logSettled(row: UsageRowInsert): void {
   if (row.status === "success" && !logEnabled("debug")) return;

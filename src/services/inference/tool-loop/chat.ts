@@ -1,8 +1,9 @@
 /**
- * The tool loop on /v1/chat/completions (SPEC §9.2, §9.3): function tools in OpenAI shape, the purpose block in the
- * system message, `tool_calls` on the assistant message and `role: "tool"` results. Streamed rounds read as one
- * completion: one chunk id, tool-call indexes continuing across rounds, and the `finish_reason` chunk of a round
- * that ends in the gateway's own calls held back and dropped.
+ * The tool loop on /v1/chat/completions (docs/behaviour/tools.md#what-the-model-sees,
+ * docs/behaviour/tools.md#the-loop): function tools in OpenAI shape, the purpose block in the system message,
+ * `tool_calls` on the assistant message and `role: "tool"` results. Streamed rounds read as one completion: one chunk
+ * id, tool-call indexes continuing across rounds, and the `finish_reason` chunk of a round that ends in the gateway's
+ * own calls held back and dropped.
  */
 import type {
   ChatChunk,
@@ -22,7 +23,10 @@ import {
 } from "./protocol";
 import type { ToolCall, ToolResult } from "./runner";
 
-/** SPEC §9.2 chat placement: appended (after a blank line) to a leading system message, else a new first one. */
+/**
+ * Where the purpose block goes on chat (docs/behaviour/tools.md#what-the-model-sees): appended (after a blank line) to
+ * a leading system message, else a new first one.
+ */
 export function withPurposeBlock(messages: ChatMessage[], block: string): ChatMessage[] {
   const [first, ...rest] = messages;
   if (first?.role !== "system") return [{ role: "system", content: block }, ...messages];
@@ -83,7 +87,8 @@ function streamState(): StreamLoopState<ChatRequest, ChatChunk> {
         });
         if (choice.finish_reason) {
           terminal = true;
-          // A late non-tool finish after `tool_calls` in the same round does not override it (SPEC §9.3).
+          // A late non-tool finish after `tool_calls` in the same round does not override it
+          // (docs/behaviour/tools.md#the-loop).
           if (choice.index === 0 && !(finish === "tool_calls" && choice.finish_reason !== "tool_calls"))
             finish = choice.finish_reason;
         }
@@ -99,7 +104,8 @@ function streamState(): StreamLoopState<ChatRequest, ChatChunk> {
       const calls = [...slots.entries()].sort(([a], [b]) => a - b).map(([, s]) => s);
       return endsInToolCalls(finish, calls.length) ? calls : [];
     },
-    // The usage chunk is the framing's (it reports the stream's summed usage, SPEC §6.2).
+    // The usage chunk is the framing's (it reports the stream's summed usage,
+    // docs/behaviour/streaming.md#usage-in-streams).
     release: (_usage: NormalizedUsage) => held,
     next(req, results) {
       const calls = [...slots.entries()].sort(([a], [b]) => a - b).map(([, s]) => s);

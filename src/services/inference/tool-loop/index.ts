@@ -1,9 +1,9 @@
 /**
- * The built-in tools on the inference routes (SPEC §9): a mode's admission asks `tools.plan(body)` at SPEC §3.1
- * step 7 (400s); the pipeline (src/services/inference/pipeline/run.ts) runs the loop when the request has gateway
- * tools.
+ * The built-in tools on the inference routes (docs/behaviour/tools.md): a mode's admission asks `tools.plan(body)`
+ * among its route-specific checks (400s, docs/api.md#order-of-checks-on-an-inference-request); the pipeline
+ * (src/services/inference/pipeline/run.ts) runs the loop when the request has gateway tools.
  *
- *   plan.ts       which tools, the §9.1 refusals, the cap, the purpose block
+ *   plan.ts       which tools, the refusals (docs/behaviour/tools.md#refusals), the cap, the purpose block
  *   runner.ts     the request's tool sessions and its tally (usage summed, tool calls counted and priced)
  *   loop.ts       the loop, JSON and streamed, over a protocol adapter
  *   chat.ts / messages.ts / responses.ts   the adapters (injected tools, purpose hints, turns, stream events)
@@ -25,7 +25,7 @@ export { addUsage, parseArguments, Tally, type ToolCall, type ToolPrices, type T
 
 /**
  * The tool settings of a Config: the env's, with `sandbox.embedded` from the YAML unless GATEWAY_SANDBOX_EMBEDDED
- * (or OTARI_SANDBOX_EMBEDDED) is set (env wins, SPEC §8.1).
+ * (or OTARI_SANDBOX_EMBEDDED) is set (env wins, docs/configuration.md#sources-and-precedence).
  */
 export function toolSettingsOf(config: Config): ToolSettings {
   const env = config.env;
@@ -50,10 +50,13 @@ export function createGatewayTools(deps: ToolLoopDeps) {
     toolsHeader: deps.config.envSettings.toolsHeader,
   };
   return {
-    /** SPEC §3.1 step 7: the request's gateway tools (null: none), or the §9.1 400. */
+    /** The request's gateway tools (null: none), or the 400 of docs/behaviour/tools.md#refusals. */
     plan: (body: Parameters<typeof planTools>[0], mode: "standalone" | "platform" = "standalone"): ToolPlan | null =>
       planTools(body, { backends: deps.backends, hints }, mode),
-    /** The plan's tools' per-call prices (SPEC §0: USD per million calls), priced under `otari:<tool>`. */
+    /**
+     * The plan's tools' per-call prices (docs/behaviour/tools.md#billing: USD per million calls), priced under
+     * `otari:<tool>`.
+     */
     async prices(plan: ToolPlan, at = Date.now()): Promise<ToolPrices> {
       const prices: ToolPrices = {};
       if (deps.prices) {

@@ -1,6 +1,7 @@
 /**
- * The built-in tool loop (SPEC §9.3), once for every protocol (see protocol.ts) and for both modes: the caller
- * supplies how a model call is made (standalone: through the admission's routing plan; platform: on one attempt).
+ * The built-in tool loop (docs/behaviour/tools.md#the-loop), once for every protocol (see protocol.ts) and for both
+ * modes: the caller supplies how a model call is made (standalone: through the admission's routing plan; platform: on
+ * one attempt).
  *
  * JSON: call, run the owned calls, append, call again, until the model answers, hands foreign calls back, or the
  * cap is reached (422). Stream: one ProviderStream made of the rounds' streams, whose first event is the first
@@ -17,7 +18,7 @@ import type { ToolPlan } from "./plan";
 import type { LoopProtocol } from "./protocol";
 import { addUsage, type ToolResult, type ToolRunner } from "./runner";
 
-/** SPEC §9.3 item 5. */
+/** The cap on rounds (docs/behaviour/tools.md#the-loop). */
 export function maxIterationsExceeded(n: number): GatewayError {
   return new GatewayError(422, `Exceeded max_tool_iterations=${n}`, { code: "max_tool_iterations_exceeded" });
 }
@@ -35,7 +36,9 @@ export interface JsonLoopOptions<Req, Body, Ev> {
   request: Req;
   /** One model call. */
   call: (req: Req) => Promise<ProviderResult<Body>>;
-  /** Told once, when the first model response arrived (platform lock-in, SPEC §10.2 item 6). */
+  /**
+   * Told once, when the first model response arrived (platform lock-in, docs/behaviour/platform-mode.md#tool-loops).
+   */
   onFirstResponse?: () => void;
   /** Runs before each round's model call with its request (1-based); throwing ends the loop with that error. */
   beforeRound?: (req: Req, round: number) => Promise<void>;

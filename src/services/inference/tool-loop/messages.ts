@@ -1,9 +1,9 @@
 /**
- * The tool loop on /v1/messages (SPEC §9.2, §9.3): tools in Anthropic shape (`{name, description, input_schema}`),
- * the purpose block prepended to `system`, `tool_use` blocks with `stop_reason: "tool_use"`, and `tool_result`
- * blocks in a user turn. Streamed rounds read as one message: one `message_start`, content block indexes
- * continuing across rounds, and a round's `message_delta`/`message_stop` held back until the loop ends (the last
- * `message_delta` then carries the summed usage).
+ * The tool loop on /v1/messages (docs/behaviour/tools.md#what-the-model-sees, docs/behaviour/tools.md#the-loop): tools
+ * in Anthropic shape (`{name, description, input_schema}`), the purpose block prepended to `system`, `tool_use` blocks
+ * with `stop_reason: "tool_use"`, and `tool_result` blocks in a user turn. Streamed rounds read as one message: one
+ * `message_start`, content block indexes continuing across rounds, and a round's `message_delta`/`message_stop` held
+ * back until the loop ends (the last `message_delta` then carries the summed usage).
  */
 import type {
   AnthropicBlock,
@@ -24,7 +24,10 @@ import {
 } from "./protocol";
 import { parseArguments, type ToolCall, type ToolResult } from "./runner";
 
-/** SPEC §9.2 messages placement: prepended to `system` (string: `<block>\n\n<existing>`; list: a leading text block). */
+/**
+ * Where the purpose block goes on messages (docs/behaviour/tools.md#what-the-model-sees): prepended to `system`
+ * (string: `<block>\n\n<existing>`; list: a leading text block).
+ */
 export function withPurposeSystem(
   system: AnthropicRequest["system"],
   block: string,

@@ -1,8 +1,9 @@
 /**
- * Which gateway tools a request asks for (SPEC §9.1) and what the loop needs to know about them: the first entry of
- * each `otari_*` type taken out of `tools` with its options, the §9.1 refusals (400, exact baseline texts, in the
- * baseline's order), the cap on rounds, and the purpose-hint block (§9.2). MCP is not run by this gateway:
- * `mcp_servers` stays a 400 of its own (after the combination rules, whose texts name it).
+ * Which gateway tools a request asks for (docs/behaviour/tools.md#declaring-a-tool) and what the loop needs to know
+ * about them: the first entry of each `otari_*` type taken out of `tools` with its options, the refusals
+ * (docs/behaviour/tools.md#refusals: 400, exact baseline texts, in the baseline's order), the cap on rounds, and the
+ * purpose-hint block (docs/behaviour/tools.md#what-the-model-sees). MCP is not run by this gateway: `mcp_servers` stays
+ * a 400 of its own (after the combination rules, whose texts name it).
  */
 import { badRequest } from "../../../core/errors";
 import type { GatewayToolFields } from "../../../core/schemas/gateway-tools";
@@ -17,10 +18,12 @@ import {
   type ToolName,
 } from "../../../tools/types";
 
-/** Gateway tool calls are priced under `otari:code_execution` / `otari:web_search` (SPEC §0). */
+/**
+ * Gateway tool calls are priced under `otari:code_execution` / `otari:web_search` (docs/behaviour/tools.md#billing).
+ */
 export const TOOL_PRICE_PROVIDER = "otari";
 
-/** SPEC §9.3 item 5. */
+/** The cap on rounds (docs/behaviour/tools.md#the-loop). */
 export const DEFAULT_MAX_TOOL_ITERATIONS = 10;
 export const MAX_TOOL_ITERATIONS_CAP = 25;
 
@@ -45,7 +48,7 @@ export interface ToolPlan {
   /** The `tools` entries the gateway took (by identity): every other entry is the client's and is forwarded. */
   taken: ReadonlySet<unknown>;
   maxIterations: number;
-  /** The block added to the system prompt (SPEC §9.2). */
+  /** The block added to the system prompt (docs/behaviour/tools.md#what-the-model-sees). */
   purposeBlock: string;
 }
 
@@ -61,7 +64,7 @@ const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 const names = (v: unknown): string[] | null =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : null;
 
-/** The per-entry options (SPEC §9.1); values of the wrong type are ignored. */
+/** The per-entry options (docs/behaviour/tools.md#declaring-a-tool); values of the wrong type are ignored. */
 function entryOptions(entry: Obj): ToolEntryOptions {
   const max = entry.max_results;
   return {
@@ -77,7 +80,8 @@ const isGatewayType = (t: unknown): t is GatewayToolType =>
 
 /**
  * The request's gateway tools, or null when it asks for none (then MCP fields are still refused as before).
- * Throws SPEC §9.1's 400s. `mode` decides the text for `mcp_server_ids` (standalone: platform-only field).
+ * Throws the 400s of docs/behaviour/tools.md#refusals. `mode` decides the text for `mcp_server_ids` (standalone:
+ * platform-only field).
  */
 export function planTools(
   body: GatewayToolFields & { tools?: unknown },

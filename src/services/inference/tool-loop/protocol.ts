@@ -9,13 +9,19 @@ import type { ToolPlan } from "./plan";
 import type { ToolCall, ToolResult } from "./runner";
 
 export interface LoopProtocol<Req, Body, Ev> {
-  /** The first request: the client's tools first, then the gateway's function tools; the purpose block placed (§9.2). */
+  /**
+   * The first request: the client's tools first, then the gateway's function tools; the purpose block placed
+   * (docs/behaviour/tools.md#what-the-model-sees).
+   */
   prepare(req: Req, plan: ToolPlan): Req;
   /** A JSON turn's tool calls when it ended in a tool-call stop; [] when it is an answer. */
   calls(body: Body): ToolCall[];
   /** The next round's request: the assistant turn (its calls) and one result per call appended. */
   next(req: Req, body: Body, results: readonly ToolResult[]): Req;
-  /** The body with the gateway's own calls removed, so the client sees only its tools' calls (§9.3 item 3). */
+  /**
+   * The body with the gateway's own calls removed, so the client sees only its tools' calls
+   * (docs/behaviour/tools.md#the-loop).
+   */
   handBack(body: Body, owns: (name: string) => boolean): Body;
   /** The body the client gets: the last turn with usage summed over every turn of the loop. */
   finalize(body: Body, turns: readonly Body[]): Body;
@@ -26,8 +32,8 @@ export interface LoopProtocol<Req, Body, Ev> {
 }
 
 /**
- * A streamed loop as one client stream (SPEC §9.3 "What the client sees"): the events of every round are forwarded
- * as they arrive, except the round's terminal events, which are held until the loop knows whether it goes on.
+ * A streamed loop as one client stream (docs/behaviour/tools.md#streamed-loops): the events of every round are
+ * forwarded as they arrive, except the round's terminal events, which are held until the loop knows whether it goes on.
  */
 export interface StreamLoopState<Req, Ev> {
   /** A round's upstream stream starts (1-based). */

@@ -1,9 +1,10 @@
 /**
- * The tool loop on /v1/responses (SPEC §9.2, §9.3): tools as `{type:"function", name, description, parameters}`,
- * the purpose block prepended to `instructions`, `function_call` output items answered by `function_call_output`
- * input items (the input becomes a list). Streamed rounds read as one response: `response.created`/`in_progress`
- * once, output indexes and sequence numbers continuing across rounds, and a round's `response.completed` held back
- * until the loop ends (the last one then carries the summed usage and the first round's response id).
+ * The tool loop on /v1/responses (docs/behaviour/tools.md#what-the-model-sees, docs/behaviour/tools.md#the-loop): tools
+ * as `{type:"function", name, description, parameters}`, the purpose block prepended to `instructions`, `function_call`
+ * output items answered by `function_call_output` input items (the input becomes a list). Streamed rounds read as one
+ * response: `response.created`/`in_progress` once, output indexes and sequence numbers continuing across rounds, and a
+ * round's `response.completed` held back until the loop ends (the last one then carries the summed usage and the first
+ * round's response id).
  */
 import {
   type NormalizedUsage,

@@ -1,9 +1,9 @@
 /**
- * One request's tool sessions (SPEC §9.1, §9.3 item 4): opened before the response starts (a backend that cannot be
- * reached is the 502 of §9.1), one call at a time, closed at the end whatever happened. A call's arguments are
- * parsed as JSON (invalid -> `{}`); an exception other than a transport failure becomes `[tool error] <message>`.
- * It also keeps the request's tally: usage summed over the loop's model calls and the tool calls made, for the
- * one usage row (SPEC §9.3 item 6, §0 tool pricing).
+ * One request's tool sessions (docs/behaviour/tools.md#declaring-a-tool, docs/behaviour/tools.md#the-loop): opened
+ * before the response starts (a backend that cannot be reached is the 502 of docs/behaviour/tools.md#refusals), one
+ * call at a time, closed at the end whatever happened. A call's arguments are parsed as JSON (invalid -> `{}`); an
+ * exception other than a transport failure becomes `[tool error] <message>`. It also keeps the request's tally: usage
+ * summed over the loop's model calls and the tool calls made, for the one usage row (docs/behaviour/tools.md#billing).
  */
 import { costMicros } from "../../../core/money";
 import { emptyUsage, hasUsage, type NormalizedUsage } from "../../../core/wire/index";
@@ -22,11 +22,17 @@ export interface ToolCall {
 
 export interface ToolResult {
   call: ToolCall;
-  /** The text for the model (SPEC §9.4 / §9.5 rendering, `[tool error]` included). */
+  /**
+   * The text for the model (docs/behaviour/tools.md#result-text, docs/behaviour/tools.md#web-search-backend;
+   * `[tool error]` included).
+   */
   output: string;
 }
 
-/** Per-call price in µ$ per million calls (SPEC §0: `otari:<tool>`'s input price), by tool; absent = unpriced. */
+/**
+ * Per-call price in µ$ per million calls (docs/behaviour/tools.md#billing: `otari:<tool>`'s input price), by tool;
+ * absent = unpriced.
+ */
 export type ToolPrices = Partial<Record<ToolName, number>>;
 
 const addField = (a: number | null, b: number | null): number | null =>
@@ -85,7 +91,7 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Parses a call's JSON arguments; anything that is not valid JSON is `{}` (SPEC §9.3 item 3). */
+/** Parses a call's JSON arguments; anything that is not valid JSON is `{}` (docs/behaviour/tools.md#the-loop). */
 export function parseArguments(text: string): unknown {
   if (!text.trim()) return {};
   try {
