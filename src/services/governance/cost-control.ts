@@ -62,6 +62,8 @@ export interface GovernedPath {
   readonly allowLists: readonly (readonly string[] | null)[];
   /** The budget levels, in path order. */
   readonly budgets: readonly BudgetSubject[];
+  /** Some level has a budget cap that is enforced (`budget_strategy` not `disabled`). */
+  readonly capped: boolean;
   /** The levels' own RPM/TPM/concurrency limits (rate-limit rules are added per model by `limit`). */
   readonly limits: readonly RateScope[];
 }
@@ -205,6 +207,7 @@ export function createCostControl(o: CostControlOptions) {
       endUserId,
       allowLists: [key?.allowedModels ?? null, user.allowedModels, team?.allowedModels ?? null],
       budgets,
+      capped: o.strategy !== "disabled" && budgets.some((b) => b.maxMicros !== null),
       limits,
     };
     return path;
