@@ -42,7 +42,7 @@ const TABLES: Record<Level, [string, string]> = {
 let mock: MockServer;
 let db: TestDatabase;
 let reader: DbReader;
-let replicas: GatewayProc[] = [];
+const replicas: GatewayProc[] = [];
 const first = () => replicas[0]!.url;
 
 beforeAll(async () => {
