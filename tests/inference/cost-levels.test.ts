@@ -233,6 +233,43 @@ describe.each(DIALECTS)("cost control on every inference route ($dialect)", ({ c
     await gw.admin("DELETE", `/v1/rate-limits/${rule["id"]}`);
   });
 
+  test("spend alerts fire from settlement: a team crossing its threshold is posted once, then once refusing", async () => {
+    const posts: Row[] = [];
+    const hook = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: async (req) => {
+        posts.push((await req.json()) as Row);
+        return new Response("ok");
+      },
+    });
+    try {
+      const l = await seed("alerts", 100);
+      // One call (estimate 0.034 USD, cost 0.017 USD) fits the team's cap and crosses 40 % of it; the next is refused.
+      await gw.admin("PATCH", `/v1/budgets/${l.budgets.team}`, { max_budget: 0.04 });
+      await gw.admin("POST", "/v1/alerts", {
+        scope: "team",
+        scope_id: l.teamId,
+        thresholds: [40],
+        url: `http://127.0.0.1:${hook.port}/hook`,
+      });
+      const chat = () => post(gw, "/v1/chat/completions", l.key, ROUTES[0]![2](l.endUser));
+      expect((await chat()).status).toBe(200);
+      const ofType = (type: string) => posts.filter((p) => p["type"] === type && p["subject_id"] === l.teamId);
+      expect(await waitFor(() => ofType("budget.threshold").length > 0, 15_000, 100)).toBe(true);
+      expect((await chat()).status).toBe(403);
+      expect(await waitFor(() => ofType("budget.refusing").length > 0, 15_000, 100)).toBe(true);
+      expect((await chat()).status).toBe(403);
+      // Another settlement and refusal later: still one alert of each for this window.
+      await Bun.sleep(300);
+      expect(ofType("budget.threshold")).toHaveLength(1);
+      expect(ofType("budget.threshold")[0]).toMatchObject({ level: "team", threshold: 40, max_budget: 0.04 });
+      expect(ofType("budget.refusing")).toHaveLength(1);
+    } finally {
+      hook.stop(true);
+    }
+  }, 40_000);
+
   test("allow-lists narrow team -> user -> key; a blocked team refuses its members", async () => {
     await gw.admin("POST", "/v1/teams", { team_id: "narrow-team", allowed_models: ["openai:*"] });
     await gw.admin("POST", "/v1/users", { user_id: "narrow-user", team_id: "narrow-team", allowed_models: [CLAUDE] });
