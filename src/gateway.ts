@@ -62,6 +62,7 @@ function runtimeHooks(m: Recorder | null): InferenceHooks {
     onBudgetExceeded: m.budgetExceeded,
     onRateLimited: m.rateLimitHit,
     onReservationsReleased: m.reservationsReleased,
+    onSpendAlert: m.spendAlert,
     onStreamDisconnect: m.streamDisconnect,
     onUsageAnomaly: m.usageAnomaly,
     onUsageFlush: m.usageFlush,

@@ -211,6 +211,8 @@ const COLORS: Record<string, Rgb> = {
   portkey: [148, 103, 189],
   "gateway-sqlite": [44, 160, 44],
   "gateway-postgres": [255, 127, 14],
+  "gateway-sqlite-all-levels": [23, 190, 207],
+  "gateway-postgres-all-levels": [188, 189, 34],
 };
 const FALLBACK: Rgb = [214, 39, 40];
 const colorOf = (name: string): Rgb => COLORS[name] ?? FALLBACK;

@@ -1,6 +1,8 @@
 /**
  * The gateway under test: the compiled binary (dist/gateway) with governance all ON: a key with RPM/TPM limits,
- * a user whose budget has a cap, prices for every model, batched usage logging and metrics.
+ * a user whose budget has a cap, prices for every model, batched usage logging and metrics. With `allLevels`, every
+ * level of cost control as well (docs/behaviour/cost-control.md): the key, the user and its team each with a capped
+ * budget and `max_concurrent`, and an end-user budget the requests' `user` field opens a window on.
  */
 import { spawnSync } from "bun";
 import { join, resolve } from "node:path";
@@ -45,7 +47,12 @@ export interface Gateway {
   base: string;
   /** A key of a user with a capped budget, with RPM/TPM limits high enough not to reject the load. */
   key: string;
+  /** With `allLevels`: the end-user id requests send (`user`), so the end-user level applies; else null. */
+  endUser: string | null;
 }
+
+/** Limits high enough never to refuse the bench's load, yet enforced (slots taken, budgets leased) on every request. */
+const ALL_LEVELS = { maxConcurrent: 100_000 };
 
 /**
  * Starts the gateway with governance on and provisions the bench's user and key. `command` runs something else than
@@ -58,6 +65,8 @@ export async function startGateway(o: {
   upstreams: Upstreams;
   env?: Record<string, string>;
   command?: string[];
+  /** Budgets and max_concurrent on the key, user, team and end user too. */
+  allLevels?: boolean;
 }): Promise<Gateway> {
   const dir = tempDir("gw-bench-");
   const provider = (port: number) => ({
@@ -97,16 +106,24 @@ export async function startGateway(o: {
   );
   const base = `http://127.0.0.1:${o.port}`;
   await waitReady(child, `${base}/health`);
-  const budget = await admin(base, "POST", "/v1/budgets", { max_budget: 1_000_000 });
-  await admin(base, "POST", "/v1/users", { user_id: "bench-user", budget_id: budget.budget_id });
+  const newBudget = async () => (await admin(base, "POST", "/v1/budgets", { max_budget: 1_000_000 })).budget_id;
+  const levels = o.allLevels ? { max_concurrent: ALL_LEVELS.maxConcurrent } : {};
+  if (o.allLevels)
+    await admin(base, "POST", "/v1/teams", { team_id: "bench-team", budget_id: await newBudget(), ...levels });
+  await admin(base, "POST", "/v1/users", {
+    user_id: "bench-user",
+    budget_id: await newBudget(),
+    ...(o.allLevels ? { team_id: "bench-team", ...levels } : {}),
+  });
   const key = await admin(base, "POST", "/v1/keys", {
     key_name: "bench",
     user_id: "bench-user",
     rpm_limit: 100_000_000,
     tpm_limit: 1_000_000_000,
+    ...(o.allLevels ? { budget_id: await newBudget(), end_user_budget_id: await newBudget(), ...levels } : {}),
   });
   if (!key.key) throw new Error("the gateway returned no key");
-  return { child, base, key: key.key };
+  return { child, base, key: key.key, endUser: o.allLevels ? "bench-end-user" : null };
 }
 
 /** The gateway's own count of database statements (gateway_db_statements on /metrics). */

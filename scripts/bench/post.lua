@@ -1,4 +1,5 @@
--- wrk script: POSTs a chat completion (key in WRK_KEY, model in WRK_MODEL, WRK_STREAM=1 for SSE) and prints the
+-- wrk script: POSTs a chat completion (key in WRK_KEY, model in WRK_MODEL, WRK_STREAM=1 for SSE, the end user in
+-- WRK_USER when set) and prints the
 -- latency percentiles as JSON at the end. WRK_GET=1 sends plain GETs instead (the load generator's own ceiling).
 -- Extra headers (e.g. Portkey's x-portkey-*) come from wrk's -H flags.
 if os.getenv("WRK_GET") ~= "1" then
@@ -8,7 +9,8 @@ if os.getenv("WRK_GET") ~= "1" then
   if key and key ~= "" then wrk.headers["Authorization"] = "Bearer " .. key end
   local model = os.getenv("WRK_MODEL") or "bench:bench-model"
   local stream = os.getenv("WRK_STREAM") == "1"
-  wrk.body = '{"model":"' .. model .. '","messages":[{"role":"user","content":"Say hello in five words."}],"max_tokens":16' .. (stream and ',"stream":true' or '') .. '}'
+  local user = os.getenv("WRK_USER")
+  wrk.body = '{"model":"' .. model .. '","messages":[{"role":"user","content":"Say hello in five words."}],"max_tokens":16' .. (stream and ',"stream":true' or '') .. ((user and user ~= "") and (',"user":"' .. user .. '"') or '') .. '}'
 end
 
 done = function(summary, latency, requests)

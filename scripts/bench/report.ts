@@ -221,13 +221,13 @@ export function renderMarkdown(r: Results, chartFile: string): string {
       goal: `≤ ${TARGETS.coldStartMs} ms`,
       cell: (s) => {
         const c = s.cold_start;
-        if (s.name === "gateway-postgres") return "n/a (same binary)";
+        if (s.name !== "gateway-sqlite" && s.name.startsWith("gateway-")) return "n/a (same binary)";
         if (!c) return skippedCell(s) ?? "not run";
         return failed(c) ? `error: ${c.error.slice(0, 60)}` : `${f(c.median_ms, 1)} ms (${c.what})`;
       },
       value: (s) => ok(s.cold_start)?.median_ms,
       good: (v) => v <= TARGETS.coldStartMs,
-      notFor: ["gateway-postgres"],
+      notFor: ["gateway-postgres", "gateway-sqlite-all-levels", "gateway-postgres-all-levels"],
     },
     {
       target: "idle RSS",
@@ -247,7 +247,7 @@ export function renderMarkdown(r: Results, chartFile: string): string {
       },
       value: (s) => (s.name === "gateway-sqlite" ? soak?.slope_mb_per_min : undefined),
       good: (v) => v < TARGETS.soakMbPerMin,
-      notFor: ["gateway-postgres"],
+      notFor: ["gateway-postgres", "gateway-sqlite-all-levels", "gateway-postgres-all-levels"],
     },
     {
       target: "usage writer into SQLite, without slowing requests",
@@ -268,13 +268,13 @@ export function renderMarkdown(r: Results, chartFile: string): string {
             : 0
           : undefined,
       good: (v) => v === 1,
-      notFor: ["gateway-postgres"],
+      notFor: ["gateway-postgres", "gateway-sqlite-all-levels", "gateway-postgres-all-levels"],
     },
     {
       target: "Postgres statements per served request (amortized)",
       goal: `≤ ${TARGETS.statementsPerRequest}`,
       cell: (s) => {
-        if (s.name !== "gateway-postgres") return "n/a";
+        if (!s.name.startsWith("gateway-postgres")) return "n/a";
         const d = stmts(s);
         if (!d?.requests) return skippedCell(s) ?? "not run";
         const pgs =
@@ -282,12 +282,12 @@ export function renderMarkdown(r: Results, chartFile: string): string {
         return `${pgs}${f(d.gateway_counter / d.requests, 3)} (gateway counter)`;
       },
       value: (s) => {
-        const d = s.name === "gateway-postgres" ? stmts(s) : undefined;
+        const d = s.name.startsWith("gateway-postgres") ? stmts(s) : undefined;
         if (!d?.requests) return undefined;
         return (d.pg_stat_statements ?? d.gateway_counter) / d.requests;
       },
       good: (v) => v <= TARGETS.statementsPerRequest,
-      notFor: ["gateway-sqlite"],
+      notFor: ["gateway-sqlite", "gateway-sqlite-all-levels"],
     },
   ];
 

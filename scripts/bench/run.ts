@@ -3,7 +3,8 @@
  * Scenarios run side by side in one invocation, so the ratios hold on a noisy machine:
  *   direct (the mock upstream), bare-proxy (a bare Bun fetch hop: the floor), portkey (@portkey-ai/gateway on Node,
  *   the peer), gateway-sqlite and gateway-postgres (dist/gateway with keys, budgets, pricing, rate limits and usage
- *   logging all ON).
+ *   logging all ON), and the same two "-all-levels" (every level of cost control configured besides: key, user,
+ *   team and end-user budgets and max_concurrent; their difference to the two before is what those levels cost).
  * Measures a wrk sweep over concurrency, stream TTFB and N concurrent streams, RSS, cold start, the usage writer,
  * Postgres statements per request and, opt-in, a soak. Writes scripts/bench/results/<stamp>.{json,md,png}.
  *
@@ -82,6 +83,8 @@ const PORTS = {
   bare: 9102,
   sqlite: 9103,
   pg: 9104,
+  sqliteAll: 9105,
+  pgAll: 9106,
   cold: 9109,
   upstreamTtfb: 9111,
   upstreamStreams: 9112,
@@ -94,6 +97,7 @@ const PORTS = {
   postgres: 9155,
 };
 const HERE = import.meta.dir;
+const ALL_LEVELS_LABEL = "dist/gateway, governance all ON + key, user, team and end-user budgets and max_concurrent";
 const BUN = process.execPath;
 const url = (port: number, path = "/v1/chat/completions") => `http://127.0.0.1:${port}${path}`;
 /** The bare hop is the floor, so Bun's default cap of 256 fetches in flight must not hold it back on 2,000 streams. */
@@ -246,12 +250,13 @@ async function startScenarios(
     port: number,
     databaseUrl: () => Promise<string>,
     db?: { pg: Postgres; name: string },
+    allLevels = false,
   ) =>
-    add(name, "dist/gateway, governance all ON", async () => {
-      const gw = await startGateway({ name, port, databaseUrl: await databaseUrl(), upstreams });
+    add(name, allLevels ? ALL_LEVELS_LABEL : "dist/gateway, governance all ON", async () => {
+      const gw = await startGateway({ name, port, databaseUrl: await databaseUrl(), upstreams, allLevels });
       return {
         pid: gw.child.proc.pid,
-        load: { url: url(port), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json } },
+        load: { url: url(port), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json, WRK_USER: gw.endUser ?? "" } },
         ttfb: { url: url(port), model: MODELS.ttfb, key: gw.key },
         streams: { url: url(port), model: MODELS.streams, key: gw.key },
         gateway: gw,
@@ -263,10 +268,28 @@ async function startScenarios(
     PORTS.sqlite,
     async () => `sqlite:///${join(tempDir("gw-bench-db-"), "bench.db")}`,
   );
-  if (!pg) results.push(newResult("gateway-postgres", "dist/gateway, governance all ON", "--no-pg"));
-  else {
+  // The same with every level of cost control configured: its cost is the difference to the row above it.
+  await gatewayScenario(
+    "gateway-sqlite-all-levels",
+    PORTS.sqliteAll,
+    async () => `sqlite:///${join(tempDir("gw-bench-db-"), "bench.db")}`,
+    undefined,
+    true,
+  );
+  if (!pg) {
+    results.push(newResult("gateway-postgres", "dist/gateway, governance all ON", "--no-pg"));
+    results.push(newResult("gateway-postgres-all-levels", ALL_LEVELS_LABEL, "--no-pg"));
+  } else {
     const name = `gw_bench_${Date.now()}`;
     await gatewayScenario("gateway-postgres", PORTS.pg, () => createDatabase(pg, name), { pg, name });
+    const all = `gw_bench_all_${Date.now()}`;
+    await gatewayScenario(
+      "gateway-postgres-all-levels",
+      PORTS.pgAll,
+      () => createDatabase(pg, all),
+      { pg, name: all },
+      true,
+    );
   }
   return { active, results };
 }

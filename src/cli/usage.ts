@@ -93,7 +93,10 @@ const summaryCommand = defineCommand({
     ...jsonArg,
     ...rangeArgs,
     ...filterArgs,
-    "group-by": { type: "string", description: "user | key | end_user | model | provider | status | status_code" },
+    "group-by": {
+      type: "string",
+      description: "user | key | end_user | model | provider | status | status_code | team",
+    },
     "order-by": { type: "string", description: "cost (default) | requests | tokens | errors" },
     limit: { type: "string", description: "Groups to show (1..1000, default 100)" },
   },
@@ -139,7 +142,10 @@ const seriesCommand = defineCommand({
     ...filterArgs,
     bucket: { type: "string", description: "minute | hour (default) | day" },
     metric: { type: "string", description: "requests (default) | tokens | cost | errors | latency_p50 | latency_p95" },
-    "group-by": { type: "string", description: "user | key | end_user | model | provider | status | status_code" },
+    "group-by": {
+      type: "string",
+      description: "user | key | end_user | model | provider | status | status_code | team",
+    },
     top: { type: "string", description: "With --group-by: groups with a series of their own (1..20, default 5)" },
   },
   run: ({ args }) => {

@@ -9,6 +9,7 @@ import { Usage } from "./pages/usage";
 import { Requests } from "./pages/requests";
 import { Keys } from "./pages/keys";
 import { Users } from "./pages/users";
+import { Teams } from "./pages/teams";
 import { Budgets } from "./pages/budgets";
 import { Pricing } from "./pages/pricing";
 import { Providers } from "./pages/providers";
@@ -20,6 +21,7 @@ const PAGES = [
   ["/requests", "Requests", Requests],
   ["/keys", "Keys", Keys],
   ["/users", "Users", Users],
+  ["/teams", "Teams", Teams],
   ["/budgets", "Budgets", Budgets],
   ["/pricing", "Pricing", Pricing],
   ["/providers", "Providers", Providers],

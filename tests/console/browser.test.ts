@@ -39,6 +39,7 @@ const PAGES: [string, string][] = [
   ["requests", "/ui/requests"],
   ["keys", "/ui/keys"],
   ["users", "/ui/users"],
+  ["teams", "/ui/teams"],
   ["budgets", "/ui/budgets"],
   ["pricing", "/ui/pricing"],
   ["providers", "/ui/providers"],
@@ -329,6 +330,56 @@ describe("the console in Chromium", () => {
     await page.setViewportSize({ width: 1280, height: 860 });
     expect(problems).toEqual([]);
   }, 120_000);
+
+  test("teams: create one in the console; members, window spend and the last day's usage as the API has them", async () => {
+    await open("/ui/teams");
+    await page.getByRole("button", { name: "New team" }).click();
+    const form = page.getByRole("dialog", { name: "New team" });
+    await form.getByLabel("Team id").fill("research");
+    await form.getByLabel("Alias").fill("Research");
+    await form.getByLabel("Requests in flight at once").fill("3");
+    await form.getByRole("button", { name: "Create team" }).click();
+    await form.waitFor({ state: "hidden" });
+    const table = page.getByRole("region", { name: "Teams" });
+    await table.getByRole("row").filter({ hasText: "research" }).filter({ hasText: "3 in flight" }).waitFor();
+    // A member spends through the gateway: the team's row shows what the API shows.
+    await admin(gw.url, "PATCH", "/v1/users/bob", { team_id: "research" });
+    const { key } = await admin<{ key: string }>(gw.url, "POST", "/v1/keys", { user_id: "bob" });
+    for (let i = 0; i < 2; i++) {
+      const r = await call(`${gw.url}/v1/chat/completions`, {
+        token: key,
+        body: { model: "openai:gpt-4o-mini", messages: [{ role: "user", content: `team ${i}` }], max_tokens: 8 },
+      });
+      expect(r.status).toBe(200);
+    }
+    await until(
+      async () => /^gateway_usage_log_queue_depth 0$/m.test((await call(`${gw.url}/metrics`)).text),
+      10_000,
+      100,
+    );
+    const team = await admin<{ spend: number; members: number }>(gw.url, "GET", "/v1/teams/research");
+    expect(team.members).toBe(1);
+    expect(team.spend).toBeGreaterThan(0);
+    const end = new Date(Date.now() + 60_000).toISOString();
+    const start = new Date(Date.now() - 86_400_000).toISOString();
+    const day = await admin<{ groups: { key: string; requests: number; cost: number }[] }>(
+      gw.url,
+      "GET",
+      `/v1/usage/summary?start=${start}&end=${end}&group_by=team&team_id=research`,
+    );
+    expect(day.groups.map((g) => [g.key, g.requests])).toEqual([["research", 2]]);
+    await open("/ui/teams");
+    const row = table.getByRole("row").filter({ hasText: "research" });
+    await row
+      .filter({ hasText: fmtUsd(team.spend) })
+      .filter({ hasText: fmtUsd(day.groups[0]!.cost) })
+      .waitFor();
+    expect((await row.locator("td").allTextContents()).map((c) => c.trim())).toContain("2");
+    // A team with members is not deleted: the console shows the API's refusal.
+    await row.getByRole("button", { name: "Delete team research" }).click();
+    await page.getByRole("alert").filter({ hasText: "Team 'research' has 1 member(s)" }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, "teams.png"), fullPage: true });
+  }, 60_000);
 
   test("the theme switch applies and is remembered", async () => {
     await open("/ui");

@@ -3,7 +3,16 @@ import { z } from "zod";
 import { dateOrEpoch, usageEntry, usageQuery } from "./usage";
 
 /** What summaries and series group by. `model` groups are `provider:model`. */
-export const analyticsDimension = z.enum(["user", "key", "end_user", "model", "provider", "status", "status_code"]);
+export const analyticsDimension = z.enum([
+  "user",
+  "key",
+  "end_user",
+  "model",
+  "provider",
+  "status",
+  "status_code",
+  "team",
+]);
 export type AnalyticsDimension = z.infer<typeof analyticsDimension>;
 
 const id = z.string().min(1).max(512);
@@ -17,6 +26,7 @@ export const analyticsFilters = z.object({
   provider: id.optional().describe("Only this provider"),
   status: z.enum(["success", "error"]).optional(),
   status_code: z.coerce.number().int().min(100).max(599).optional().describe("Only this HTTP status"),
+  team_id: id.optional().describe("Only this team (the billed user's team when the request was made)"),
 });
 export type AnalyticsFilters = z.infer<typeof analyticsFilters>;
 

@@ -237,10 +237,14 @@ export const usageRollups = sqliteTable(
     provider: text("provider").notNull().default(""),
     status: text("status").notNull().default(""),
     statusCode: integer("status_code").notNull().default(0),
+    /** The billed user's team at request time (usage_logs.team_id). */
+    teamId: text("team_id").notNull().default(""),
     ...rollupMetrics(),
   },
   (t) => [
-    primaryKey({ columns: [t.hour, t.userId, t.apiKeyId, t.endUserId, t.model, t.provider, t.status, t.statusCode] }),
+    primaryKey({
+      columns: [t.hour, t.userId, t.apiKeyId, t.endUserId, t.model, t.provider, t.status, t.statusCode, t.teamId],
+    }),
     index("ix_usage_rollups_key_hour").on(t.apiKeyId, t.hour),
     index("ix_usage_rollups_user_hour").on(t.userId, t.hour),
   ],

@@ -104,7 +104,7 @@ describe.each(DIALECTS)("analytics routes on $dialect", ({ create }) => {
   });
 
   test("bad input is 422", async () => {
-    expectValidation(await t.call("GET", "/v1/usage/summary?group_by=team"), ["query", "group_by"]);
+    expectValidation(await t.call("GET", "/v1/usage/summary?group_by=department"), ["query", "group_by"]);
     expectValidation(await t.call("GET", "/v1/usage/series?metric=vibes"), ["query", "metric"]);
     expectValidation(
       await t.call(

@@ -30,6 +30,7 @@ export interface Filters {
   provider?: string;
   status?: string;
   status_code?: number;
+  team_id?: string;
 }
 
 export interface AggregateRequest {

@@ -51,6 +51,7 @@ function randomRow(r: ReturnType<typeof rng>, i: number): UsageRowInsert {
     requestId: null,
     latencyMs: r.pick([null, 40, 180, 950, 2400, 70_000]),
     ttfbMs: r.pick([null, 12, 300]),
+    teamId: r.pick([null, "team-a", "team-b"]),
   };
 }
 
@@ -70,6 +71,8 @@ const groupValueOf = (dim: AnalyticsDimension, row: UsageRowInsert): string => {
       return row.status;
     case "status_code":
       return String(row.statusCode ?? 0);
+    case "team":
+      return row.teamId ?? "";
   }
 };
 

@@ -63,9 +63,9 @@ const groupKey = (dim: AnalyticsDimension, value: string): string | null =>
   value === "" || (dim === "status_code" && value === "0") ? null : value;
 
 function filtersOf(q: AnalyticsFilters): Filters {
-  const { user_id, api_key_id, end_user_id, model, provider, status, status_code } = q;
+  const { user_id, api_key_id, end_user_id, model, provider, status, status_code, team_id } = q;
   return Object.fromEntries(
-    Object.entries({ user_id, api_key_id, end_user_id, model, provider, status, status_code }).filter(
+    Object.entries({ user_id, api_key_id, end_user_id, model, provider, status, status_code, team_id }).filter(
       ([, v]) => v !== undefined,
     ),
   );
@@ -119,10 +119,17 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     return { start, end };
   }
 
-  /** Readable names of key and user groups (key name, user alias). */
+  /** Readable names of key, user and team groups (key name, user alias, team alias). */
   async function labels(dim: AnalyticsDimension | null, keys: (string | null)[]): Promise<Map<string, string | null>> {
     const ids = keys.filter((k): k is string => k !== null);
-    if (!ids.length || (dim !== "key" && dim !== "user")) return new Map();
+    if (!ids.length || (dim !== "key" && dim !== "user" && dim !== "team")) return new Map();
+    if (dim === "team") {
+      const rows = await db
+        .select({ id: t.teams.teamId, label: t.teams.alias })
+        .from(t.teams)
+        .where(inArray(t.teams.teamId, ids));
+      return new Map(rows.map((r) => [r.id, r.label]));
+    }
     if (dim === "key") {
       const rows = await db
         .select({ id: t.apiKeys.id, label: t.apiKeys.keyName })

@@ -187,39 +187,47 @@ export function createSpendAlerts(opts: AlertsOptions): SpendAlerts {
     }
   }
 
-  return {
-    observe(observations) {
-      if (clock() - rulesAt > rulesTtlMs) void loadRules();
-      if (rules.length === 0) return;
-      for (const o of observations) {
-        const cap = o.subject.maxMicros;
-        if (cap === null || o.windowStart === null) continue;
-        for (const rule of rules) {
-          if (!watches(rule, o.subject)) continue;
-          for (const t of rule.thresholds) {
-            if (o.spendMicros * 100 < cap * t) continue;
-            const key = `${rule.id}|${o.subject.kind}|${o.subject.id}|${o.windowStart.getTime()}|${t}`;
-            if (recorded.has(key)) continue;
-            if (recorded.size >= MEMO_LIMIT) recorded.clear();
-            recorded.add(key);
-            enqueue({ ruleId: rule.id, kind: o.subject.kind, id: o.subject.id, threshold: String(t) });
-          }
+  /** Runs `check` against fresh rules: at once while they are, else once they are read (a rule made just now counts). */
+  function withRules(check: () => void): void {
+    if (clock() - rulesAt > rulesTtlMs) void loadRules().then(check);
+    else check();
+  }
+
+  function observe(observations: SpendObservation[]): void {
+    if (rules.length === 0) return;
+    for (const o of observations) {
+      const cap = o.subject.maxMicros;
+      if (cap === null || o.windowStart === null) continue;
+      for (const rule of rules) {
+        if (!watches(rule, o.subject)) continue;
+        for (const t of rule.thresholds) {
+          if (o.spendMicros * 100 < cap * t) continue;
+          const key = `${rule.id}|${o.subject.kind}|${o.subject.id}|${o.windowStart.getTime()}|${t}`;
+          if (recorded.has(key)) continue;
+          if (recorded.size >= MEMO_LIMIT) recorded.clear();
+          recorded.add(key);
+          enqueue({ ruleId: rule.id, kind: o.subject.kind, id: o.subject.id, threshold: String(t) });
         }
       }
-      if (queue.length) kick();
-    },
-    refused(subject) {
-      if (rules.length === 0) return;
-      const key = `${subject.kind}|${subject.id}`;
-      const now = clock();
-      if (now - (refusedAt.get(key) ?? Number.NEGATIVE_INFINITY) < REFUSAL_REPORT_MS) return;
-      if (refusedAt.size >= MEMO_LIMIT) refusedAt.clear();
-      refusedAt.set(key, now);
-      for (const rule of rules)
-        if (watches(rule, subject))
-          enqueue({ ruleId: rule.id, kind: subject.kind, id: subject.id, threshold: REFUSING });
-      kick();
-    },
+    }
+    if (queue.length) kick();
+  }
+
+  function refused(subject: BudgetSubject): void {
+    if (rules.length === 0) return;
+    const key = `${subject.kind}|${subject.id}`;
+    const now = clock();
+    if (now - (refusedAt.get(key) ?? Number.NEGATIVE_INFINITY) < REFUSAL_REPORT_MS) return;
+    if (refusedAt.size >= MEMO_LIMIT) refusedAt.clear();
+    refusedAt.set(key, now);
+    for (const rule of rules)
+      if (watches(rule, subject)) enqueue({ ruleId: rule.id, kind: subject.kind, id: subject.id, threshold: REFUSING });
+    kick();
+  }
+
+  return {
+    observe: (observations) => withRules(() => observe(observations)),
+    refused: (subject) => withRules(() => refused(subject)),
     invalidate() {
       rulesAt = Number.NEGATIVE_INFINITY;
     },

@@ -52,6 +52,8 @@ interface SubjectState {
   pendingSpend: number;
   pendingRelease: number;
   flushingSpend: number;
+  /** Lease being given back by the write-back in flight: not free, though `held` still counts it until it returns. */
+  flushingRelease: number;
   leaseUntil: number;
   renewAt: number;
   acquiring: Promise<void> | null;
@@ -222,6 +224,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
         pendingSpend: 0,
         pendingRelease: 0,
         flushingSpend: 0,
+        flushingRelease: 0,
         leaseUntil: 0,
         renewAt: 0,
         acquiring: null,
@@ -242,7 +245,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     maxMicros,
     nextResetAt,
   });
-  const freeOf = (st: SubjectState) => st.held - st.inflight - st.pendingRelease;
+  const freeOf = (st: SubjectState) => st.held - st.inflight - st.pendingRelease - st.flushingRelease;
   /** The lease is fresh and covers `est` (an estimate of 0 still needs budget left: max_budget 0 refuses). */
   const hasRoom = (st: SubjectState, est: number) => {
     const free = freeOf(st);
@@ -316,12 +319,9 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     return granted;
   }
 
+  /** The states were opened (pinned) by reservePath; the reservation keeps them open until it settles. */
   function take(states: readonly SubjectState[], mask: number, est: number): Reservation {
-    for (let i = 0; i < states.length; i++) {
-      const st = states[i] as SubjectState;
-      st.open++;
-      if (mask & (1 << i)) st.inflight += est;
-    }
+    for (let i = 0; i < states.length; i++) if (mask & (1 << i)) (states[i] as SubjectState).inflight += est;
     // Reservations live only in this process (the database sees leases), so a counter names them.
     const r: Reservation = {
       id: String(++reservationSeq),
@@ -338,11 +338,31 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
   async function reservePath(path: readonly BudgetSubject[], estimateMicros: number, free: boolean) {
     const est = Math.max(0, Math.ceil(estimateMicros));
     const states: SubjectState[] = new Array(path.length);
+    // Each level's state is opened at once: a write-back while this waits (a lease, a reset, an end user's row)
+    // must not drop it from the map, or the spend settled on it later would never be written.
+    for (let i = 0; i < path.length; i++) {
+      const st = state(path[i] as BudgetSubject);
+      st.open++;
+      states[i] = st;
+    }
+    try {
+      return await reserveOpened(path, states, est, free);
+    } catch (err) {
+      for (const st of states) st.open--;
+      throw err;
+    }
+  }
+
+  async function reserveOpened(
+    path: readonly BudgetSubject[],
+    states: SubjectState[],
+    est: number,
+    free: boolean,
+  ): Promise<Reservation> {
     let mask = 0;
     for (let i = 0; i < path.length; i++) {
       const s = path[i] as BudgetSubject;
-      const st = state(s);
-      states[i] = st;
+      const st = states[i] as SubjectState;
       if (!st.ensured && s.endUser) {
         await sql.ensureEndUser(s.id, s.endUser, new Date(clock()));
         st.ensured = true;
@@ -445,6 +465,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
         deltas.push({ kind, id, spend: st.pendingSpend, release: st.pendingRelease, leaseId: st.leaseId });
         taken.push([st, st.pendingSpend, st.pendingRelease, st.pendingSeq]);
         st.flushingSpend += st.pendingSpend;
+        st.flushingRelease += st.pendingRelease;
         st.pendingSpend = 0;
         st.pendingRelease = 0;
         st.pendingSeq = null;
@@ -470,6 +491,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
       const observed: SpendObservation[] = [];
       for (const [st, spend, rel] of taken) {
         st.flushingSpend -= spend;
+        st.flushingRelease -= rel;
         const r = byRef.get(`${st.kind}\u0000${st.id}`);
         if (!r) continue; // row gone
         st.held = r.heldBefore === null ? 0 : Math.max(0, st.held - Math.min(rel, r.heldBefore));
@@ -482,6 +504,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     } catch (err) {
       for (const [st, spend, rel, seq] of taken) {
         st.flushingSpend -= spend;
+        st.flushingRelease -= rel;
         st.pendingSpend += spend;
         st.pendingRelease += rel;
         if (seq !== null) st.pendingSeq = st.pendingSeq === null ? seq : Math.min(st.pendingSeq, seq);

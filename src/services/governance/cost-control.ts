@@ -15,7 +15,7 @@ import { type AlertOutcome, createSpendAlerts, type SpendAlerts } from "./alerts
 import { type BudgetLedger, createBudgetLedger, type Reservation, type SpendStamp } from "./budget-ledger";
 import { type BudgetInfo, createGovernanceDirectory, type GovernanceDirectory, type TeamInfo } from "./directory";
 import { createRateLimiter, type LimitHold, type RateLimiter, type RateScope } from "./rate-limiter";
-import { matchRules } from "./rate-rules";
+import { matchRules, type RateRule } from "./rate-rules";
 import { type BudgetSubject, endUserSubjectId, type SubjectRef } from "./subjects";
 
 /** What a key contributes to a request's path (an api_keys row has all of it). */
@@ -62,6 +62,8 @@ export interface GovernedPath {
   readonly allowLists: readonly (readonly string[] | null)[];
   /** The budget levels, in path order. */
   readonly budgets: readonly BudgetSubject[];
+  /** Some level has a budget cap that is enforced (`budget_strategy` not `disabled`). */
+  readonly capped: boolean;
   /** The levels' own RPM/TPM/concurrency limits (rate-limit rules are added per model by `limit`). */
   readonly limits: readonly RateScope[];
 }
@@ -205,9 +207,25 @@ export function createCostControl(o: CostControlOptions) {
       endUserId,
       allowLists: [key?.allowedModels ?? null, user.allowedModels, team?.allowedModels ?? null],
       budgets,
+      capped: o.strategy !== "disabled" && budgets.some((b) => b.maxMicros !== null),
       limits,
     };
     return path;
+  }
+
+  /** The path's own limits and every rule matching `provider:model`, all or none. */
+  function limitWith(
+    rules: readonly RateRule[],
+    path: GovernedPath,
+    provider: string,
+    model: string,
+  ): LimitHold | Promise<LimitHold> {
+    const matched = rules.length
+      ? matchRules(rules, { keyId: path.keyId, userId: path.userId, teamId: path.teamId, provider, model })
+      : null;
+    const scopes = matched?.length ? [...path.limits, ...matched] : path.limits;
+    if (scopes.length === 0) return NO_LIMITS;
+    return limiter.admit(scopes);
   }
 
   /** The budgets of the key, user, team and end-user levels (null = none), read from the cache. */
@@ -250,12 +268,9 @@ export function createCostControl(o: CostControlOptions) {
      */
     limit(path: GovernedPath, provider: string, model: string): LimitHold | Promise<LimitHold> {
       const rules = directory.rules();
-      const matched = rules.length
-        ? matchRules(rules, { keyId: path.keyId, userId: path.userId, teamId: path.teamId, provider, model })
-        : null;
-      const scopes = matched?.length ? [...path.limits, ...matched] : path.limits;
-      if (scopes.length === 0) return NO_LIMITS;
-      return limiter.admit(scopes);
+      return rules instanceof Promise
+        ? rules.then((list) => limitWith(list, path, provider, model))
+        : limitWith(rules, path, provider, model);
     },
 
     /** Reserves the estimate on every capped budget of the path, or throws 403 `budget_exceeded` naming the level. */

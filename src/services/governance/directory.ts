@@ -104,8 +104,12 @@ export function createGovernanceDirectory(store: Store, configured: readonly Rat
   return {
     budget: budgets.get,
     team: teams.get,
-    /** The rules as last read (config.yml's first); a stale list is refreshed in the background. */
-    rules(): readonly RateRule[] {
+    /**
+     * The rules as last read (config.yml's first). A list past its ttl is refreshed in the background; after a
+     * change was reported (`invalidate`), the next caller waits for the fresh list, so a change binds at once.
+     */
+    rules(): readonly RateRule[] | Promise<readonly RateRule[]> {
+      if (rulesAt === Number.NEGATIVE_INFINITY) return loadRules().then(() => rules);
       if (Date.now() - rulesAt >= ttlMs) void loadRules();
       return rules;
     },

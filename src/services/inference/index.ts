@@ -7,10 +7,11 @@ import type { Config } from "../../config/load";
 import { logger } from "../../runtime/logger";
 import type { ChangeTopic } from "../deps";
 import {
+  type AlertOutcome,
   type ChangeFeed,
-  createBudgetLedger,
+  costControlOptions,
   createChangeFeed,
-  createRateLimiter,
+  createCostControl,
   createUsageWriter,
   type UsageRowInsert,
 } from "../governance";
@@ -31,6 +32,7 @@ import { createSqliteUsageInserter } from "../governance/sqlite-usage-inserter";
 import { insertUsageLines } from "../governance/usage-insert";
 import { parseDatabaseUrl } from "../../db/url";
 import { journalPathFor } from "./journal-path";
+import type { SubjectKind } from "../governance/subjects";
 
 /** The SQLite database file, or null for `:memory:` (a worker cannot share an in-memory database). */
 function sqliteFilePath(url: string): string | null {
@@ -40,11 +42,24 @@ function sqliteFilePath(url: string): string | null {
 
 const log = logger("inference");
 
+/** Every management change the hot path caches something of. */
+const FEED_TOPICS = ["keys", "users", "budgets", "pricing", "teams", "rate_limits", "alerts"] as const;
+
+/** The topic whose caches hold a level's next reset. */
+const RESET_TOPIC: Record<SubjectKind, ChangeTopic | null> = {
+  key: "keys",
+  user: "users",
+  team: "teams",
+  end_user: null,
+};
+
 export interface InferenceHooks {
   onSettled?: (row: UsageRowInsert) => void;
   onBudgetExceeded?: () => void;
   onRateLimited?: () => void;
   onReservationsReleased?: (n: number) => void;
+  /** A spend alert's delivery outcome. */
+  onSpendAlert?: (outcome: AlertOutcome) => void;
   onStreamDisconnect?: () => void;
   /** Upstream usage clamped (usage-guard.ts), by provider. */
   onUsageAnomaly?: (provider: string) => void;
@@ -83,32 +98,29 @@ export function createInference(o: InferenceOptions) {
     // Crash recovery of spend (the ledger numbers settlements; the journal keeps them until committed).
     spend: { committed: () => ledger.committedSeq(), recover: (entries) => ledger.recover(entries) },
   });
-  const ledger = createBudgetLedger({
-    store,
-    journalId: usage.journalId,
-    reservationTtlSeconds: config.reservation_ttl_seconds,
-    strategy: config.budget_strategy,
-    metrics: {
+  // Budgets, limits, rate-limit rules and spend alerts on every level of every inference route.
+  const costControl = createCostControl(
+    costControlOptions(config, store, usage.journalId, {
       budgetExceeded: hooks.onBudgetExceeded,
+      rateLimited: hooks.onRateLimited,
       reservationsReleased: hooks.onReservationsReleased,
-      userReset: () => void feed.bump("users"),
-    },
-  });
-  const limiter = createRateLimiter({
-    store: store.dialect === "pg" ? store : null,
-    metrics: { rateLimitHit: hooks.onRateLimited },
-  });
+      alert: hooks.onSpendAlert,
+      // A window reset changes the level's cached row (its next reset): every process reloads it.
+      subjectReset: (subject) => {
+        const topic = RESET_TOPIC[subject.kind];
+        if (topic) void feed.bump(topic).catch(() => undefined);
+      },
+    }),
+  );
+  const { ledger } = costControl;
   const feed: ChangeFeed = createChangeFeed({ store });
   const invalidate = (topic: ChangeTopic) => {
-    if (topic === "users" || topic === "keys") users.invalidate();
-    if (topic === "users" || topic === "budgets") {
-      users.invalidate();
-      ledger.invalidate();
-    }
+    if (topic === "users" || topic === "keys" || topic === "budgets") users.invalidate();
     if (topic === "pricing") prices.invalidate();
+    costControl.changed(topic);
     o.onRemoteChange?.(topic);
   };
-  for (const topic of ["keys", "users", "budgets", "pricing"] as const) feed.subscribe(topic, () => invalidate(topic));
+  for (const topic of FEED_TOPICS) feed.subscribe(topic, () => invalidate(topic));
 
   const streaming = {
     keepaliveMs: config.streaming_keepalive_interval_ms,
@@ -123,8 +135,7 @@ export function createInference(o: InferenceOptions) {
       router,
       users,
       prices,
-      ledger,
-      limiter,
+      costControl,
       usage,
       now,
       onSettled: hooks.onSettled,
@@ -132,9 +143,6 @@ export function createInference(o: InferenceOptions) {
         requirePricing: config.require_pricing,
         rejectUserMismatch: config.reject_user_mismatch,
         defaultOutputTokens: config.budget_estimate_default_output_tokens,
-        rateLimitRpm: config.rate_limit_rpm ?? null,
-        rateLimitTpm: config.rate_limit_tpm ?? null,
-        budgetsEnabled: config.budget_strategy !== "disabled",
         fallback: { retries: config.routing.retries, deadlineMs: config.routing.deadline_ms },
       },
     },
@@ -144,8 +152,7 @@ export function createInference(o: InferenceOptions) {
   let sweepTimer: ReturnType<typeof setInterval> | null = null;
   const sweep = async () => {
     try {
-      await ledger.sweep();
-      await limiter.sweep();
+      await costControl.sweep();
     } catch (err) {
       log.warn("sweep failed", { error: err instanceof Error ? err.message : String(err) });
     }
@@ -154,6 +161,8 @@ export function createInference(o: InferenceOptions) {
   return {
     router,
     ledger,
+    /** Budgets, limits and alerts on every level (tests and the bench read its state). */
+    costControl,
     usage,
     /** Serves every inference endpoint (src/services/inference/endpoints) for a caller. */
     pipeline: createPipeline({ policy, streaming, checkUsage }),
@@ -176,7 +185,7 @@ export function createInference(o: InferenceOptions) {
       feed.bump(topic).catch((err: unknown) => log.warn("change feed bump failed", { error: String(err) }));
     },
     async start() {
-      await ledger.resume();
+      await costControl.start();
       const replayed = await usage.replay();
       if (replayed) log.info(`Replayed ${replayed} usage rows from the journal`);
       await feed.start();
@@ -192,8 +201,7 @@ export function createInference(o: InferenceOptions) {
       const cut = await streaming.live.cutAll();
       if (cut) log.warn(`Cut ${cut} stream(s) at shutdown; billed as settled so far`);
       await backends.shutdown();
-      await ledger.close();
-      await limiter.close();
+      await costControl.close();
       await usage.close();
     },
   };

@@ -1,20 +1,16 @@
 /**
- * Users and their budgets for the hot path: one joined read per user at most once per `ttlMs`, dropped at once on
- * a local change, so a user blocked or re-budgeted elsewhere (CLI, replica) is seen within `ttlMs`.
+ * Users for the hot path: one read per user at most once per `ttlMs`, dropped at once on a local change, so a user
+ * blocked, re-budgeted or moved to another team elsewhere (CLI, replica) is seen within `ttlMs`. Budget caps and
+ * teams are the cost-control directory's (governance/directory.ts).
  */
 import { eq } from "drizzle-orm";
 import type { Store } from "../../db/client";
+import type { PathUser } from "../governance";
 
-export interface DirectoryUser {
-  userId: string;
+/** What a request's path needs of its billed user (cost control), and whether it may call at all. */
+export interface DirectoryUser extends PathUser {
   deleted: boolean;
   blocked: boolean;
-  maxBudgetMicros: number | null;
-  hasBudget: boolean;
-  nextResetAt: Date | null;
-  rpmLimit: number | null;
-  tpmLimit: number | null;
-  allowedModels: string[] | null;
 }
 
 interface Entry {
@@ -28,22 +24,20 @@ export function createUserDirectory(store: Store, ttlMs = 1000) {
   const inflight = new Map<string, Promise<DirectoryUser | null>>();
 
   async function load(userId: string): Promise<DirectoryUser | null> {
-    const [row] = await db
-      .select({ user: t.users, maxBudget: t.budgets.maxBudgetMicros, budgetId: t.budgets.budgetId })
-      .from(t.users)
-      .leftJoin(t.budgets, eq(t.users.budgetId, t.budgets.budgetId))
-      .where(eq(t.users.userId, userId));
+    const [row] = await db.select().from(t.users).where(eq(t.users.userId, userId));
     const user: DirectoryUser | null = row
       ? {
-          userId: row.user.userId,
-          deleted: row.user.deletedAt !== null,
-          blocked: row.user.blocked,
-          hasBudget: row.budgetId !== null,
-          maxBudgetMicros: row.budgetId !== null ? row.maxBudget : null,
-          nextResetAt: row.user.nextBudgetResetAt,
-          rpmLimit: row.user.rpmLimit,
-          tpmLimit: row.user.tpmLimit,
-          allowedModels: row.user.allowedModels,
+          userId: row.userId,
+          deleted: row.deletedAt !== null,
+          blocked: row.blocked,
+          budgetId: row.budgetId,
+          nextResetAt: row.nextBudgetResetAt,
+          teamId: row.teamId,
+          maxConcurrent: row.maxConcurrent,
+          endUserBudgetId: row.endUserBudgetId,
+          rpmLimit: row.rpmLimit,
+          tpmLimit: row.tpmLimit,
+          allowedModels: row.allowedModels,
         }
       : null;
     if (cache.size > 100_000) cache.clear();

@@ -73,7 +73,7 @@ describe.each(DIALECTS)("rollups on $dialect", ({ create }) => {
     expect(await sum("SELECT SUM(errors) AS n FROM usage_rollups")).toBe(
       rows.filter((r) => r.status === "error").length,
     );
-    for (const dim of ["", "model", "end_user", "status", "key"]) {
+    for (const dim of ["", "model", "end_user", "status", "key", "team"]) {
       for (const grain of ["h", "d"])
         expect(
           await sum(`SELECT SUM(requests) AS n FROM usage_marginals WHERE dim = '${dim}' AND grain = '${grain}'`),

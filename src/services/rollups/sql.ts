@@ -20,6 +20,7 @@ export const KEY_COLUMNS = [
   { column: "provider", row: "provider", empty: "" },
   { column: "status", row: "status", empty: "" },
   { column: "status_code", row: "statusCode", empty: 0 },
+  { column: "team_id", row: "teamId", empty: "" },
 ] as const;
 export const KEY_COLUMN_LIST = KEY_COLUMNS.map((k) => k.column).join(", ");
 
@@ -36,6 +37,7 @@ export const DIMENSIONS = {
   provider: { value: "provider", filter: "provider" },
   status: { value: "status", filter: "status" },
   status_code: { value: "CAST(status_code AS TEXT)", filter: "status_code" },
+  team: { value: "team_id", filter: "team_id" },
 } as const;
 export type Dimension = keyof typeof DIMENSIONS;
 export const DIMENSION_NAMES = Object.keys(DIMENSIONS) as Dimension[];

@@ -25,6 +25,7 @@ export interface RollupRow extends RowMetrics {
   model: string;
   provider?: string | null;
   statusCode?: number | null;
+  teamId?: string | null;
 }
 
 const SEP = "\u0000";

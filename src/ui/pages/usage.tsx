@@ -29,6 +29,7 @@ const DIMS: [Dim | "", string][] = [
   ["key", "Key"],
   ["user", "User"],
   ["end_user", "End user"],
+  ["team", "Team"],
   ["status", "Status"],
   ["status_code", "HTTP status"],
 ];

@@ -258,14 +258,21 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
       call: InferenceCall<In, I, Q>,
     ): Promise<Reply> {
       const ticket = await policy.admit(e, call);
-      // cache: a response cache, when one is built, answers here (before guardrails and attempts).
-      // guardrails: request checks, when built, run here (after admission, before any upstream call).
-      const request = e.upstream(call.body);
-      const headers = e.callHeaders?.(call);
-      const options = headers ? { headers } : undefined;
-      if (ticket.tools && e.loop) return serveLoop(e, e.loop, ticket.tools, ticket, call, request, options);
-      if (e.stream?.requested(call.body)) return relayStream(e, e.stream, ticket, call, request, options);
-      return relayJson(e, ticket, call, request, options);
+      try {
+        // cache: a response cache, when one is built, answers here (before guardrails and attempts).
+        // guardrails: request checks, when built, run here (after admission, before any upstream call).
+        const request = e.upstream(call.body);
+        const headers = e.callHeaders?.(call);
+        const options = headers ? { headers } : undefined;
+        if (ticket.tools && e.loop) return await serveLoop(e, e.loop, ticket.tools, ticket, call, request, options);
+        if (e.stream?.requested(call.body)) return await relayStream(e, e.stream, ticket, call, request, options);
+        return await relayJson(e, ticket, call, request, options);
+      } catch (err) {
+        // Whatever threw after admission, the ticket settles (a no-op when it did already): the request's budget
+        // reservations and concurrency slots never outlive it.
+        ticket.settle({ kind: "failed", error: err, usage: null, extraMicros: 0, clientLeft: false }, null, null);
+        throw err;
+      }
     },
   };
 }

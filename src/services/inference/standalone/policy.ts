@@ -1,32 +1,32 @@
 /**
- * Standalone mode's admission (docs/api.md#order-of-checks-on-an-inference-request, docs/behaviour/storage.md): who pays, may they call this model, within their rate
- * limits and budget (the estimate reserved), then what only the gateway can refuse (a provider that cannot serve
- * the endpoint, gateway tools that are not configured). A refusal once the user is known writes its error row.
+ * Standalone mode's admission (docs/api.md#order-of-checks-on-an-inference-request, docs/behaviour/cost-control.md):
+ * who pays, may they call this model, within the limits and budgets of every level of the request's path (key,
+ * user, team, end user; the estimate reserved on each), then what only the gateway can refuse (a provider that
+ * cannot serve the endpoint, gateway tools that are not configured). A refusal once the user is known writes its
+ * error row.
  */
 import { badRequest, forbidden, GatewayError, notFound } from "../../../core/errors";
-import type { RateScope } from "../../governance/rate-limiter";
+import type { LimitHold } from "../../governance/rate-limiter";
 import type { Caller } from "../../auth";
 import { checkSupport, type Endpoint } from "../pipeline/endpoint";
 import type { ModePolicy } from "../pipeline/policy";
 import type { InferenceCall } from "../pipeline/types";
 import type { Price } from "../prices";
-import type { Route, Target } from "../routing";
+import type { Plan, Route, Target } from "../routing";
 import type { GatewayTools } from "../tool-loop";
 import type { DirectoryUser } from "../user-directory";
 import { type AdmissionDeps, type AdmitInput, dearestEstimate, LocalTicket } from "./ticket";
 import { usageRow } from "./usage-row";
 
-/**
- * `provider:*` or an exact `provider:model` entry; null list = everything (docs/behaviour/auth.md#model-allow-lists).
- */
-function allowed(list: string[] | null, providerName: string, model: string): boolean {
+/** `provider:*` or an exact `provider:model` entry; null list = everything (docs/behaviour/auth.md#model-allow-lists). */
+function allowed(list: readonly string[] | null, providerName: string, model: string): boolean {
   if (!list) return true;
   const full = `${providerName}:${model}`;
   return list.some((e) => e === full || e === `${providerName}:*` || e === `${providerName}/${model}`);
 }
 
 export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools): ModePolicy<Caller, Route> {
-  const { settings } = deps;
+  const { settings, costControl } = deps;
 
   /**
    * Who is billed. The master key names the user (it must exist). A virtual key always bills its own user: a `user`
@@ -58,9 +58,7 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
   /** Writes the error row for a refusal after the user is known (docs/behaviour/errors.md#usage-rows-for-failures). */
   function refusalRow(
     input: AdmitInput,
-    userId: string,
-    endUserId: string | null,
-    apiKeyId: string | null,
+    who: { userId: string; endUserId: string | null; apiKeyId: string | null; teamId: string | null },
     err: GatewayError,
     providerName: string | null,
     model: string,
@@ -69,9 +67,7 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
       usageRow({
         requestId: input.requestId,
         endpoint: input.endpoint,
-        apiKeyId,
-        userId,
-        endUserId,
+        ...who,
         timestamp: deps.now(),
         provider: providerName,
         model,
@@ -83,40 +79,42 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
   }
 
   /**
-   * Runs the checks in the order of docs/api.md#order-of-checks-on-an-inference-request and reserves the estimate;
-   * throws the refusal.
+   * Runs the checks in docs/api.md#order-of-checks-on-an-inference-request order on every level of the request's
+   * path (key, user, team, end user: docs/behaviour/cost-control.md): limits and rate-limit rules taken, then the
+   * estimate reserved, all or none; throws the refusal, having given back whatever it took.
    */
   async function admitCaller(input: AdmitInput): Promise<LocalTicket> {
     const startedPerf = performance.now();
     const startedAt = deps.now();
     const { userId, endUserId, user } = await resolveUser(input);
     const key = input.caller.kind === "key" ? input.caller.key : null;
-    const apiKeyId = key?.id ?? null;
+    const who = { userId, endUserId, apiKeyId: key?.id ?? null, teamId: user.teamId };
     let providerName: string | null = null;
     let model = input.selector;
+    let hold: LimitHold | null = null;
     try {
-      const scopes: RateScope[] = [];
-      if (key && (key.rpmLimit || key.tpmLimit))
-        scopes.push({ scope: "key", subject: key.id, rpm: key.rpmLimit, tpm: key.tpmLimit });
-      const userRpm = user.rpmLimit ?? settings.rateLimitRpm;
-      const userTpm = user.tpmLimit ?? settings.rateLimitTpm;
-      if (userRpm || userTpm) scopes.push({ scope: "user", subject: userId, rpm: userRpm, tpm: userTpm });
-      const checked = scopes.length ? deps.limiter.check(scopes) : {};
-      const rateHeaders = checked instanceof Promise ? await checked : checked;
-
-      const plan = deps.router.plan(input.selector);
-      const first = plan.targets[0]!;
+      const resolved = costControl.resolve({ key, user, endUserId });
+      const path = resolved instanceof Promise ? await resolved : resolved;
+      who.teamId = path.teamId;
+      // Rate-limit rules count per model, so the selector is resolved first; a bad one is refused after the limits.
+      let plan: Plan | null = null;
+      let badSelector: unknown = null;
+      try {
+        plan = deps.router.plan(input.selector);
+      } catch (err) {
+        badSelector = err;
+      }
+      const first = plan?.targets[0];
+      const limited = costControl.limit(path, first?.providerName ?? "", first?.model ?? "");
+      hold = limited instanceof Promise ? await limited : limited;
+      if (!plan || !first) throw badSelector;
       providerName = first.providerName;
       model = first.model;
-      // A key or user allow-list narrows an alias's chain to the targets it may call
-      // (docs/behaviour/auth.md#model-allow-lists).
-      const keyList = key?.allowedModels ?? null;
-      const targets =
-        keyList || user.allowedModels
-          ? plan.targets.filter(
-              (t) => allowed(keyList, t.providerName, t.model) && allowed(user.allowedModels, t.providerName, t.model),
-            )
-          : plan.targets;
+      // The allow-lists on the path narrow an alias's chain to the targets it may call (docs/behaviour/auth.md#model-allow-lists).
+      const lists = path.allowLists;
+      const targets = lists.some((l) => l !== null)
+        ? plan.targets.filter((t) => lists.every((l) => allowed(l, t.providerName, t.model)))
+        : plan.targets;
       if (targets.length === 0)
         throw forbidden(
           `Model '${first.providerName}:${first.model}' is not allowed for this key`,
@@ -136,16 +134,9 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
         if (p?.free !== true) free = false;
       }
       const estimateMicros = dearestEstimate(prices.values(), input.estimate);
-      const capped = settings.budgetsEnabled && user.hasBudget && user.maxBudgetMicros !== null;
-      const reservation = await deps.ledger.reserve({
-        userId,
-        estimateMicros,
-        maxBudgetMicros: capped ? user.maxBudgetMicros : null,
-        free,
-        nextResetAt: user.nextResetAt,
-      });
+      const reservation = await costControl.reserve(path, estimateMicros, free);
       if (unpriced && settings.requirePricing) {
-        deps.ledger.release(reservation);
+        costControl.release(reservation);
         const t = targets.find((x) => prices.get(x) === null)!;
         throw new GatewayError(402, `No pricing configured for model '${t.providerName}:${t.model}'`, {
           code: "pricing_not_configured",
@@ -154,21 +145,18 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
       return new LocalTicket(
         deps,
         input,
-        userId,
-        endUserId,
-        apiKeyId,
+        path,
         targets === plan.targets ? plan : { ...plan, targets },
         prices,
-        capped ? user.maxBudgetMicros : null,
         reservation,
         estimateMicros,
-        scopes,
-        rateHeaders,
+        hold,
         startedAt,
         startedPerf,
       );
     } catch (err) {
-      if (err instanceof GatewayError) refusalRow(input, userId, endUserId, apiKeyId, err, providerName, model);
+      hold?.release(0);
+      if (err instanceof GatewayError) refusalRow(input, who, err, providerName, model);
       throw err;
     }
   }

@@ -8,8 +8,8 @@ import { MAX_REPORTED_TOKENS, type NormalizedUsage } from "../../../core/wire/in
 import { logger } from "../../../runtime/logger";
 import { failureDetail } from "../../../providers/failures";
 import type { Caller } from "../../auth";
-import type { BudgetLedger, Reservation } from "../../governance/budget-ledger";
-import type { RateLimiter, RateScope } from "../../governance/rate-limiter";
+import type { CostControl, GovernedPath, Reservation, SpendStamp } from "../../governance";
+import type { LimitHold } from "../../governance/rate-limiter";
 import type { UsageRowInsert, UsageWriter } from "../../governance/usage-writer";
 import type { Estimate } from "../estimate";
 import type { Ticket, ToolGrant } from "../pipeline/policy";
@@ -31,9 +31,6 @@ export interface AdmissionSettings {
   requirePricing: boolean;
   rejectUserMismatch: boolean;
   defaultOutputTokens: number;
-  rateLimitRpm: number | null;
-  rateLimitTpm: number | null;
-  budgetsEnabled: boolean;
   /** Retries, fallbacks and their deadline (config `routing`). */
   fallback: FallbackPolicy;
 }
@@ -42,8 +39,8 @@ export interface AdmissionDeps {
   router: Router;
   users: UserDirectory;
   prices: PriceBook;
-  ledger: BudgetLedger;
-  limiter: RateLimiter;
+  /** Budgets, limits and rate-limit rules on every level of a request's path (key, user, team, end user). */
+  costControl: CostControl;
   usage: UsageWriter;
   settings: AdmissionSettings;
   now: () => Date;
@@ -115,16 +112,15 @@ export class LocalTicket implements Ticket<Route> {
   constructor(
     private readonly deps: AdmissionDeps,
     private readonly input: AdmitInput,
-    private readonly userId: string,
-    private readonly endUserId: string | null,
-    private readonly apiKeyId: string | null,
+    /** The request's levels: what it reserved on, and what its usage row names (crash recovery charges those). */
+    private readonly path: GovernedPath,
     private readonly plan: Plan,
     private readonly prices: Map<Target, Price | null>,
-    private readonly maxBudgetMicros: number | null,
-    private readonly reservation: Reservation | null,
+    /** The estimate on every capped level of the path. */
+    private readonly reservation: Reservation,
     estimateMicros: number,
-    private readonly scopes: RateScope[],
-    private readonly rateHeaders: Record<string, string>,
+    /** Its limits' hold: concurrency slots until the last byte, tokens for TPM at settlement. */
+    private readonly hold: LimitHold,
     private readonly startedAt: Date,
     /** performance.now() when admission began: latency is measured on the monotonic clock. */
     private readonly startedPerf: number,
@@ -159,14 +155,16 @@ export class LocalTicket implements Ticket<Route> {
    * One more model round of a tool loop, cleared before it starts: the budget must hold what the request has
    * spent so far (`usage` at the price of the route that served last, plus `extraMicros` of tool calls) and the
    * round's estimate (the prompt of its request and the request's output cap). What the reservations held so far
-   * does not cover is reserved now; throws the 403 when the cap would pass. Without a budget cap this costs nothing.
+   * does not cover is reserved now, on every capped level of the path; throws the 403 naming the level when a cap
+   * would pass. Without a budget cap on the path this costs nothing.
    */
   async beforeRound(
     promptParts: unknown[],
     spent: { usage: NormalizedUsage | null; extraMicros: number },
     served: Served<unknown, Route> | null,
   ): Promise<void> {
-    if (this.maxBudgetMicros === null || this.settled) return;
+    const { costControl } = this.deps;
+    if (this.settled || !this.path.capped) return;
     const { promptTokens } = estimateTokens(promptParts, 0, 0);
     const price = this.priceOf(served?.route ?? null);
     const { usage } = spent;
@@ -179,17 +177,11 @@ export class LocalTicket implements Ticket<Route> {
       dearestEstimate(this.prices.values(), { promptTokens, outputTokens: this.input.estimate.outputTokens }) -
       this.reservedMicros;
     if (need <= 0) return;
-    const reservation = await this.deps.ledger.reserve({
-      userId: this.userId,
-      estimateMicros: need,
-      maxBudgetMicros: this.maxBudgetMicros,
-      free: this.free(),
-    });
-    if (reservation) this.topUps.push(reservation);
+    this.topUps.push(await costControl.reserve(this.path, need, this.free()));
     this.reservedMicros += need;
   }
 
-  /** Every target that may serve is priced at 0/0: the budget never applies. */
+  /** Every target that may serve is priced at 0/0: no budget applies. */
   private free(): boolean {
     for (const p of this.prices.values()) if (p?.free !== true) return false;
     return true;
@@ -197,7 +189,7 @@ export class LocalTicket implements Ticket<Route> {
 
   /** Rate-limit state (docs/api.md#cross-cutting-rules), the same whichever route served. */
   headers(): Record<string, string> {
-    return this.rateHeaders;
+    return this.hold.headers;
   }
 
   settle(outcome: Outcome, served: Served<unknown, Route> | null, tried: Unserved<Route> | null): Settlement {
@@ -333,16 +325,18 @@ export class LocalTicket implements Ticket<Route> {
           : null;
     const extra = bill.extraCostMicros;
     const cost = extra > 0 ? (tokensCost ?? 0) + extra : tokensCost;
-    const { ledger, limiter } = this.deps;
+    const { costControl } = this.deps;
     // Top-ups go back first, so the cost comes out of the request's whole reservation.
-    for (const r of this.topUps) ledger.release(r);
-    let spendSeq: number | null = null;
+    for (const r of this.topUps) costControl.release(r);
+    let stamp: SpendStamp | null = null;
     if (billable || bill.fixedCostMicros !== undefined || extra > 0)
-      spendSeq = ledger.settle(this.reservation, { userId: this.userId, actualMicros: cost ?? 0 });
-    else ledger.release(this.reservation);
+      stamp = costControl.settle(this.reservation, cost ?? 0);
+    else costControl.release(this.reservation);
     // No prompt count means no total (moderations: prompt/total null, completion 0; docs/api.md#moderations).
     const total = u?.totalTokens ?? (prompt !== null ? prompt + (completion ?? 0) : null);
-    if (total) limiter.recordTokens(this.scopes, total);
+    // The concurrency slots go back here, whatever ended the request (settlement runs once on every path).
+    this.hold.release(total ?? 0);
+    const { path } = this;
     const first = this.firstTarget;
     const providerName = where.route?.providerName ?? first.providerName;
     const model = where.route?.model ?? first.model;
@@ -351,9 +345,10 @@ export class LocalTicket implements Ticket<Route> {
       usageRow({
         requestId: this.input.requestId,
         endpoint: this.input.endpoint,
-        apiKeyId: this.apiKeyId,
-        userId: this.userId,
-        endUserId: this.endUserId,
+        apiKeyId: path.keyId,
+        userId: path.userId,
+        endUserId: path.endUserId,
+        teamId: path.teamId,
         timestamp: this.startedAt,
         provider: providerName,
         model,
@@ -368,14 +363,14 @@ export class LocalTicket implements Ticket<Route> {
         latencyMs: performance.now() - this.startedPerf,
         ttfbMs: this.firstByteMs,
       }),
-      spendSeq,
+      stamp,
     );
     return { costMicros: cost, headers: cost === null ? {} : { "X-Gateway-Cost-USD": microsToUsd(cost).toFixed(6) } };
   }
 
   /** The record stage: the usage row (journaled with the spend's number, so a crash cannot lose that spend), metrics. */
-  private record(row: UsageRowInsert, spendSeq: number | null): void {
-    this.deps.usage.enqueue(row, spendSeq);
+  private record(row: UsageRowInsert, stamp: SpendStamp | null): void {
+    this.deps.usage.enqueue(row, stamp);
     this.deps.onSettled?.(row);
     logSettled(row);
   }
@@ -388,14 +383,11 @@ export class LocalTicket implements Ticket<Route> {
     });
   }
 
-  /** X-Gateway-Budget-Remaining-USD after settlement (absent without a budget cap). */
+  /** X-Gateway-Budget-Remaining-USD after settlement: what the tightest capped level has left (absent without a cap). */
   async settledHeaders(): Promise<Record<string, string>> {
-    if (this.maxBudgetMicros === null) return {};
-    const state = await this.deps.ledger.usage(this.userId);
-    if (!state) return {};
-    return {
-      "X-Gateway-Budget-Remaining-USD": microsToUsd(Math.max(this.maxBudgetMicros - state.spendMicros, 0)).toFixed(6),
-    };
+    if (!this.path.capped) return {};
+    const left = await this.deps.costControl.remaining(this.reservation);
+    return left === null ? {} : { "X-Gateway-Budget-Remaining-USD": microsToUsd(left).toFixed(6) };
   }
 
   error(err: unknown): unknown {

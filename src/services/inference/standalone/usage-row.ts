@@ -17,6 +17,8 @@ export interface RowInput {
   userId: string;
   /** The client's end-user id (`user` with a virtual key); null otherwise. */
   endUserId: string | null;
+  /** The billed user's team at request time (null: none). */
+  teamId: string | null;
   timestamp: Date;
   provider: string | null;
   model: string;
@@ -59,6 +61,7 @@ export function usageRow(r: RowInput): UsageRowInsert {
     attempt: r.attempt ?? null,
     attempts: r.attempts ?? null,
     endUserId: r.endUserId,
+    teamId: r.teamId,
     latencyMs: wholeMs(r.latencyMs),
     ttfbMs: wholeMs(r.ttfbMs),
   };

@@ -1,0 +1,7 @@
+ALTER TABLE "usage_rollups" ADD COLUMN "team_id" text DEFAULT '' NOT NULL;
+--> statement-breakpoint
+ALTER TABLE "usage_rollups" DROP CONSTRAINT "usage_rollups_hour_user_id_api_key_id_end_user_id_model_provider_status_status_code_pk";--> statement-breakpoint
+ALTER TABLE "usage_rollups" ADD CONSTRAINT "usage_rollups_hour_user_id_api_key_id_end_user_id_model_provider_status_status_code_team_id_pk" PRIMARY KEY("hour","user_id","api_key_id","end_user_id","model","provider","status","status_code","team_id");
+--> statement-breakpoint
+-- Every rollup so far has no team: the team dimension's marginals are the totals' under the value ''.
+INSERT INTO usage_marginals (dim, grain, bucket, value, requests, errors, prompt_tokens, completion_tokens, total_tokens, cost_micros, latency_count, latency_ms_sum, ttfb_count, ttfb_ms_sum, lat_00, lat_01, lat_02, lat_03, lat_04, lat_05, lat_06, lat_07, lat_08, lat_09, lat_10, lat_11, lat_12, lat_13, lat_14, lat_15, latency_ms_max) SELECT 'team', grain, bucket, value, requests, errors, prompt_tokens, completion_tokens, total_tokens, cost_micros, latency_count, latency_ms_sum, ttfb_count, ttfb_ms_sum, lat_00, lat_01, lat_02, lat_03, lat_04, lat_05, lat_06, lat_07, lat_08, lat_09, lat_10, lat_11, lat_12, lat_13, lat_14, lat_15, latency_ms_max FROM usage_marginals WHERE dim = '';

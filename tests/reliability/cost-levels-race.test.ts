@@ -1,0 +1,247 @@
+/**
+ * Cost control at every level across replicas (docs/behaviour/cost-control.md): three compiled binaries on one
+ * Postgres. 500 concurrent requests against a tiny team budget shared by three users, then against tiny budgets on
+ * every level at once (key, user, team, end user): no level's spend passes its cap, every request has its row,
+ * and each level's spend equals the sum of its rows. Then a team's `max_concurrent` under streams spread over the
+ * three replicas: never more in flight than the limit, and every slot back once the streams end.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
+import { createPgDatabase, type TestDatabase } from "../helpers/db";
+import {
+  admin,
+  baseConfig,
+  call,
+  type DbReader,
+  dbReader,
+  type GatewayProc,
+  killAll,
+  openaiProvider,
+  report,
+  spawnGateway,
+  tempDir,
+  until,
+  writeConfig,
+} from "./_harness";
+
+const FIRED = 500;
+/** Longer than the mock's 12 prompt tokens once divided by 4: each actual cost stays under its estimate. */
+const PROMPT = [{ role: "user", content: "Please answer this question about budgets, leases and replicas briefly." }];
+/** 1000 USD per million tokens: one token = 1000 µ$. */
+const RATE = 1000;
+const MODEL = "openai:gpt-4o-mini";
+
+type Level = "key" | "user" | "team" | "end_user";
+const TABLES: Record<Level, [string, string]> = {
+  key: ["api_keys", "id"],
+  user: ["users", "user_id"],
+  team: ["teams", "team_id"],
+  end_user: ["end_users", "end_user_id"],
+};
+
+let mock: MockServer;
+let db: TestDatabase;
+let reader: DbReader;
+const replicas: GatewayProc[] = [];
+const first = () => replicas[0]!.url;
+
+beforeAll(async () => {
+  mock = startOpenAIMock();
+  db = await createPgDatabase();
+  const dir = tempDir("gw-rel-levels-");
+  const config = writeConfig(dir, baseConfig(db.url, { providers: openaiProvider(mock.apiBase), auto_migrate: false }));
+  for (let i = 0; i < 3; i++) replicas.push(await spawnGateway({ cwd: dir, config }));
+  reader = dbReader(db.url);
+  await admin(first(), "POST", "/v1/pricing", {
+    model_key: MODEL,
+    input_price_per_million: RATE,
+    output_price_per_million: RATE,
+  });
+}, 120_000);
+afterAll(async () => {
+  await Promise.all(replicas.map((r) => r.stop()));
+  await killAll();
+  await reader?.close();
+  await db?.drop();
+  await mock?.stop();
+});
+
+const budget = async (usd: number) =>
+  (await admin<{ budget_id: string }>(first(), "POST", "/v1/budgets", { max_budget: usd })).budget_id;
+
+/** A level's spend and reserved (µ$); for end users, summed over every row of that end-user id. */
+async function money(level: Level, id: string): Promise<{ spend: number; reserved: number }> {
+  const [table, col] = TABLES[level];
+  const [row] = await reader.all<{ s: unknown; r: unknown }>(
+    `SELECT COALESCE(SUM(spend_micros), 0) AS s, COALESCE(SUM(reserved_micros), 0) AS r FROM ${table} WHERE ${col} = $1`,
+    [id],
+  );
+  return { spend: Number(row?.s ?? 0), reserved: Number(row?.r ?? 0) };
+}
+
+/** Fires `FIRED` requests at once, round-robin over the replicas and `keys`, a third of them streamed. */
+function burst(keys: string[], endUser: string | null) {
+  return Promise.all(
+    Array.from({ length: FIRED }, (_, i) => {
+      const stream = i % 3 === 0;
+      return call(`${replicas[i % 3]!.url}/v1/chat/completions`, {
+        token: keys[i % keys.length]!,
+        body: {
+          model: MODEL,
+          messages: PROMPT,
+          max_tokens: 10,
+          ...(endUser ? { user: endUser } : {}),
+          ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+        },
+      });
+    }),
+  );
+}
+
+/** Served and refused add up, every request has its row, and each level's spend is its rows' sum, within its cap. */
+async function check(
+  label: string,
+  replies: Awaited<ReturnType<typeof burst>>,
+  rowsWhere: [string, string],
+  levels: { level: Level; id: string; capMicros: number }[],
+  refusals: string[],
+) {
+  const served = replies.filter((r) => r.status === 200);
+  const refused = replies.filter((r) => r.status === 403);
+  expect(served.length + refused.length).toBe(FIRED);
+  expect(served.length).toBeGreaterThan(0);
+  expect(refused.length).toBeGreaterThan(0);
+  for (const r of refused) expect(refusals).toContain(JSON.parse(r.text).detail);
+  let rows: { request_id: string; status_code: unknown; cost_micros: unknown }[] = [];
+  await until(async () => {
+    rows = await reader.all(`SELECT request_id, status_code, cost_micros FROM usage_logs WHERE ${rowsWhere[0]} = $1`, [
+      rowsWhere[1],
+    ]);
+    return rows.length >= FIRED;
+  }, 10_000);
+  expect(rows.length).toBe(FIRED);
+  const byId = new Map(rows.map((r) => [r.request_id, r]));
+  for (const r of served) expect(Number(byId.get(r.requestId!)?.status_code)).toBe(200);
+  for (const r of refused) expect(Number(byId.get(r.requestId!)?.status_code)).toBe(403);
+  const rowSpend = rows.reduce((a, r) => a + Number(r.cost_micros ?? 0), 0);
+  const figures: Record<string, unknown> = { fired: FIRED, served: served.length, refused: refused.length };
+  for (const { level, id, capMicros } of levels) {
+    let m = await money(level, id);
+    await until(async () => {
+      m = await money(level, id);
+      return m.reserved === 0 && m.spend === rowSpend;
+    }, 10_000);
+    figures[`${level}_spend_usd`] = (m.spend / 1e6).toFixed(6);
+    figures[`${level}_cap_usd`] = (capMicros / 1e6).toFixed(6);
+    expect({ level, spend: m.spend, reserved: m.reserved }).toEqual({ level, spend: rowSpend, reserved: 0 });
+    expect(m.spend).toBeLessThanOrEqual(capMicros);
+  }
+  report(label, figures);
+}
+
+describe("cost control at every level, three binaries on one Postgres", () => {
+  test(`${FIRED} concurrent requests of three users against a tiny team budget: the team never overshoots`, async () => {
+    const CAP = 0.3;
+    await admin(first(), "POST", "/v1/teams", { team_id: "race-team", budget_id: await budget(CAP) });
+    const keys: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await admin(first(), "POST", "/v1/users", { user_id: `race-member-${i}`, team_id: "race-team" });
+      keys.push((await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: `race-member-${i}` })).key);
+    }
+    await Bun.sleep(1200); // the other replicas hear of the new team, users and keys through the change feed
+    await check(
+      "team budget across 3 replicas",
+      await burst(keys, null),
+      ["team_id", "race-team"],
+      [{ level: "team", id: "race-team", capMicros: CAP * 1e6 }],
+      ["Team 'race-team' has exceeded budget limit"],
+    );
+  }, 120_000);
+
+  test(`${FIRED} concurrent requests against tiny budgets on every level at once: no level overshoots`, async () => {
+    const caps = { key: 0.3, user: 0.34, team: 0.32, end_user: 0.31 };
+    await admin(first(), "POST", "/v1/teams", { team_id: "all-team", budget_id: await budget(caps.team) });
+    await admin(first(), "POST", "/v1/users", {
+      user_id: "all-user",
+      team_id: "all-team",
+      budget_id: await budget(caps.user),
+    });
+    const key = await admin<{ key: string; id: string }>(first(), "POST", "/v1/keys", {
+      user_id: "all-user",
+      budget_id: await budget(caps.key),
+      end_user_budget_id: await budget(caps.end_user),
+    });
+    await Bun.sleep(1200);
+    await check(
+      "every level across 3 replicas",
+      await burst([key.key], "all-eu"),
+      ["user_id", "all-user"],
+      [
+        { level: "key", id: key.id, capMicros: caps.key * 1e6 },
+        { level: "user", id: "all-user", capMicros: caps.user * 1e6 },
+        { level: "team", id: "all-team", capMicros: caps.team * 1e6 },
+        { level: "end_user", id: "all-eu", capMicros: caps.end_user * 1e6 },
+      ],
+      [
+        `Key '${key.id}' has exceeded budget limit`,
+        "User 'all-user' has exceeded budget limit",
+        "Team 'all-team' has exceeded budget limit",
+        "End user 'all-eu' has exceeded budget limit",
+      ],
+    );
+  }, 120_000);
+
+  test("a team's max_concurrent holds across the replicas under streams, and every slot comes back", async () => {
+    const LIMIT = 6;
+    await admin(first(), "POST", "/v1/teams", { team_id: "conc-team", max_concurrent: LIMIT });
+    const keys: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await admin(first(), "POST", "/v1/users", { user_id: `conc-member-${i}`, team_id: "conc-team" });
+      keys.push((await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: `conc-member-${i}` })).key);
+    }
+    await Bun.sleep(1200);
+    // Each admitted stream is in flight from its head to its last byte, as its client sees it.
+    const spans: [number, number][] = [];
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const res = await fetch(`${replicas[i % 3]!.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${keys[i % 3]}`, "content-type": "application/json" },
+          body: JSON.stringify({ model: `${MODEL}+interval-30`, messages: PROMPT, max_tokens: 10, stream: true }),
+        });
+        const start = performance.now();
+        await res.text();
+        if (res.status === 200) spans.push([start, performance.now()]);
+        else expect(res.headers.get("x-ratelimit-limit-type")).toBe("concurrency");
+        return res.status;
+      }),
+    );
+    const events = spans.flatMap(([a, b]) => [
+      [a, 1],
+      [b, -1],
+    ]);
+    events.sort((x, y) => x[0]! - y[0]! || x[1]! - y[1]!);
+    let inFlight = 0;
+    let peak = 0;
+    for (const [, d] of events) {
+      inFlight += d!;
+      peak = Math.max(peak, inFlight);
+    }
+    const admitted = statuses.filter((s) => s === 200).length;
+    report("team max_concurrent across 3 replicas", { fired: 60, limit: LIMIT, admitted, peak_in_flight: peak });
+    expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(LIMIT);
+    expect(peak).toBeGreaterThanOrEqual(2);
+    // Every slot comes back: the shared counter holds none once the streams ended and replicas synced.
+    const held = async () =>
+      Number(
+        (
+          await reader.all<{ h: unknown }>(
+            "SELECT COALESCE(SUM(held), 0) AS h FROM concurrency_counters WHERE subject = 'conc-team'",
+          )
+        )[0]?.h ?? 0,
+      );
+    expect(await until(async () => (await held()) === 0, 10_000)).toBe(true);
+  }, 120_000);
+});
