@@ -193,6 +193,8 @@ export const usageLogs = sqliteTable(
     latencyMs: integer("latency_ms"),
     /** Milliseconds from admission to the upstream's first byte (first stream event; a JSON answer's arrival). */
     ttfbMs: integer("ttfb_ms"),
+    /** The request's trace id (32 hex) when it was traced (docs/tracing.md): a row, a log line and a trace meet. */
+    traceId: text("trace_id"),
   },
   (t) => [
     // (filter, timestamp) pairs serve the newest-first listing and its keyset pages per key, user and end user.

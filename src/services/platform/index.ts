@@ -12,6 +12,7 @@ import { createToolBackends, type ToolBackends } from "../../tools/index";
 import { createPlatformClient, type PlatformClient } from "./client";
 import { createPlatformPolicy } from "./policy";
 import { createUsageReporter, type UsageReporter } from "./usage-reporter";
+import type { Telemetry } from "../../telemetry/index";
 
 export type { PlatformClient } from "./client";
 export type { UsageReporter } from "./usage-reporter";
@@ -31,6 +32,8 @@ export interface PlatformRuntimeOptions {
   fetch?: typeof fetch;
   /** The built-in tools' backends (default: from the config). */
   tools?: ToolBackends;
+  /** Tracing (docs/tracing.md); absent: requests are not traced. */
+  telemetry?: Telemetry;
 }
 
 export interface PlatformRuntime {
@@ -77,6 +80,7 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
   const pipeline = createPipeline({
     policy,
     checkUsage: createUsageGuard(o.onUsageAnomaly),
+    telemetry: o.telemetry,
     streaming: {
       keepaliveMs: config.streaming_keepalive_interval_ms,
       drainMs: config.stream_drain_timeout_ms,

@@ -1,0 +1,209 @@
+/**
+ * Tracing on the inference pipeline (docs/tracing.md): the span tree of JSON and streamed requests, a fallback
+ * chain, an admission refusal and a tool-less failure, decoded by the OTLP test receiver; the caller's traceparent
+ * continued and the attempt's sent upstream; the trace id on the response header and the usage row; content
+ * captured only when the operator allows it, and then redacted.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createSqliteDatabase, type TestDatabase } from "../helpers/db";
+import { startTestGateway, type TestGateway } from "../helpers/gateway";
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../helpers/otlp-receiver";
+import { budgetUser, parseSse, post, price, rowsOf } from "./_helpers";
+
+const CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN = "00f067aa0ba902b7";
+const TRACEPARENT = `00-${CALLER_TRACE}-${CALLER_SPAN}-01`;
+
+/** The spans of one trace once its server span arrived, and that server span. */
+async function traceOf(rx: OtlpReceiver, traceId: string): Promise<{ server: ReceivedSpan; spans: ReceivedSpan[] }> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const spans = rx.spans().filter((s) => s.traceId === traceId);
+    const server = spans.find((s) => s.kind === 2);
+    if (server) {
+      // Child spans end before their server span, and leave in the same or an earlier batch.
+      return { server, spans };
+    }
+    if (Date.now() > deadline) throw new Error(`no server span for trace ${traceId}`);
+    await Bun.sleep(20);
+  }
+}
+
+const childrenOf = (spans: ReceivedSpan[], parent: ReceivedSpan) =>
+  spans.filter((s) => s.parentSpanId === parent.spanId).sort((a, b) => Number(a.startNanos - b.startNanos));
+
+describe("tracing on the pipeline", () => {
+  let db: TestDatabase;
+  let gw: TestGateway;
+  let rx: OtlpReceiver;
+  let key: string;
+  let keyId: string;
+
+  beforeAll(async () => {
+    rx = startOtlpReceiver();
+    db = await createSqliteDatabase();
+    gw = await startTestGateway(db, {
+      otel_exporter_otlp_endpoint: rx.url,
+      otel_bsp_schedule_delay: 10,
+      aliases: { chain: ["openai:error-503", "anthropic:claude-sonnet-4-6"] },
+      routing: { retries: 0, deadline_ms: 10_000 },
+    });
+    const created = await gw.createKey({ user_id: "trace-user" });
+    key = created.key;
+    keyId = created.id;
+    await price(gw, "openai:gpt-4o", 2, 8);
+  });
+  afterAll(async () => {
+    await gw.close();
+    await rx.close();
+    await db.drop();
+  });
+
+  test("chat JSON: the caller's trace continued, a server span with GenAI and gateway attributes, one attempt span", async () => {
+    gw.openai.reset();
+    const res = await post(
+      gw,
+      "/v1/chat/completions",
+      key,
+      {
+        model: "openai:gpt-4o",
+        messages: [{ role: "user", content: "hello there" }],
+        temperature: 0.5,
+        max_tokens: 50,
+      },
+      { traceparent: TRACEPARENT, tracestate: "vendor=abc" },
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { id: string; model: string };
+    expect(res.headers.get("x-trace-id")).toBe(CALLER_TRACE);
+
+    const { server, spans } = await traceOf(rx, CALLER_TRACE);
+    expect(server.parentSpanId).toBe(CALLER_SPAN);
+    expect(server.name).toBe("chat openai:gpt-4o");
+    expect(server.traceState).toBe("vendor=abc");
+    const a = server.attributes;
+    expect(a["gen_ai.operation.name"]).toBe("chat");
+    expect(a["gen_ai.request.model"]).toBe("openai:gpt-4o");
+    expect(a["gen_ai.request.temperature"]).toBe(0.5);
+    expect(server.attributeTypes["gen_ai.request.temperature"]).toBe("double");
+    expect(a["gen_ai.request.max_tokens"]).toBe(50);
+    expect(a["gen_ai.provider.name"]).toBe("openai");
+    expect(a["gen_ai.response.id"]).toBe(body.id);
+    expect(a["gen_ai.response.model"]).toBe(body.model);
+    expect(a["gen_ai.response.finish_reasons"]).toEqual(["stop"]);
+    expect(a["gen_ai.usage.input_tokens"]).toBeGreaterThan(0);
+    expect(a["gen_ai.usage.output_tokens"]).toBeGreaterThan(0);
+    expect(a["http.response.status_code"]).toBe(200);
+    expect(a["http.route"]).toBe("/v1/chat/completions");
+    expect(a["gateway.key.id"]).toBe(keyId);
+    expect(a["gateway.user.id"]).toBe("trace-user");
+    expect(a["gateway.budget.decision"]).toBe("unbudgeted");
+    expect(a["gateway.cost.usd"]).toBeGreaterThan(0);
+    expect(a["gateway.request.id"]).toBe(res.headers.get("x-request-id")!);
+
+    const [attempt, ...more] = childrenOf(spans, server);
+    expect(more).toEqual([]);
+    expect(attempt!.kind).toBe(3);
+    expect(attempt!.name).toBe("chat gpt-4o");
+    expect(attempt!.attributes["gateway.attempt"]).toBe(1);
+    expect(attempt!.attributes["server.address"]).toBe("127.0.0.1");
+    expect(attempt!.attributes["gen_ai.request.model"]).toBe("gpt-4o");
+    expect(attempt!.status.code).not.toBe(2);
+
+    // The upstream saw the attempt span as its parent, and the caller's tracestate.
+    const upstream = gw.openai.requests.at(-1)!;
+    expect(upstream.headers.traceparent).toBe(`00-${CALLER_TRACE}-${attempt!.spanId}-01`);
+    expect(upstream.headers.tracestate).toBe("vendor=abc");
+
+    // The usage row carries the trace id.
+    const rows = await rowsOf(gw, "trace-user");
+    expect(rows.length).toBe(1);
+    expect(rows[0]!["trace_id"]).toBe(CALLER_TRACE);
+  });
+
+  test("stream: first chunk from the upstream and first byte to the client, the attempt span open until the end", async () => {
+    const res = await post(gw, "/v1/chat/completions", key, {
+      model: "openai:gpt-4o",
+      messages: [{ role: "user", content: "stream it" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(res.status).toBe(200);
+    const traceId = res.headers.get("x-trace-id")!;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    parseSse(await res.text());
+    const { server, spans } = await traceOf(rx, traceId);
+    expect(server.parentSpanId).toBe("");
+    expect(server.attributes["gen_ai.request.stream"]).toBe(true);
+    const events = server.events.map((e) => e.name);
+    expect(events).toContain("gateway.upstream.first_chunk");
+    expect(events).toContain("gateway.client.first_byte");
+    expect(server.attributes["gen_ai.response.time_to_first_chunk"]).toBeGreaterThanOrEqual(0);
+    expect(server.attributes["gen_ai.usage.output_tokens"]).toBeGreaterThan(0);
+    const [attempt] = childrenOf(spans, server);
+    expect(attempt!.endNanos).toBeGreaterThanOrEqual(attempt!.startNanos);
+    expect(attempt!.events.map((e) => e.name)).toContain("gateway.upstream.first_chunk");
+    expect(server.endNanos).toBeGreaterThanOrEqual(attempt!.endNanos);
+  });
+
+  test("a fallback chain: two attempt spans, the first with its error class", async () => {
+    const res = await post(gw, "/v1/chat/completions", key, {
+      model: "chain",
+      messages: [{ role: "user", content: "x" }],
+    });
+    expect(res.status).toBe(200);
+    const { server, spans } = await traceOf(rx, res.headers.get("x-trace-id")!);
+    const attempts = childrenOf(spans, server);
+    expect(attempts.map((s) => s.attributes["gateway.provider"])).toEqual(["openai", "anthropic"]);
+    expect(attempts[0]!.attributes["error.type"]).toBe("http_503");
+    expect(attempts[0]!.status.code).toBe(2);
+    expect(attempts[0]!.events.map((e) => e.name)).toEqual(["exception"]);
+    expect(attempts[1]!.status.code).not.toBe(2);
+    expect(attempts[1]!.attributes["gateway.attempt"]).toBe(2);
+    expect(server.attributes["gateway.attempts"]).toBe(2);
+    expect(server.attributes["gen_ai.provider.name"]).toBe("anthropic");
+  });
+
+  test("an admission refusal: a gateway.admission span with the budget decision; the header on the error", async () => {
+    const { key: broke } = await budgetUser(gw, "trace-broke", 0);
+    const res = await post(gw, "/v1/chat/completions", broke, {
+      model: "openai:gpt-4o",
+      messages: [{ role: "user", content: "x" }],
+    });
+    expect(res.status).toBe(403);
+    const traceId = res.headers.get("x-trace-id")!;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const { server, spans } = await traceOf(rx, traceId);
+    expect(server.status.code).toBe(2);
+    expect(server.attributes["http.response.status_code"]).toBe(403);
+    expect(server.attributes["gateway.budget.decision"]).toBe("refused");
+    const [admission, ...more] = childrenOf(spans, server);
+    expect(more).toEqual([]);
+    expect(admission!.name).toBe("gateway.admission");
+    expect(admission!.attributes["error.type"]).toBe("budget_exceeded");
+    expect(admission!.status.code).toBe(2);
+    const row = (await rowsOf(gw, "trace-broke"))[0];
+    expect(row?.["trace_id"]).toBe(traceId);
+  });
+
+  test("an upstream failure after admission ends the server span with its error class", async () => {
+    const res = await post(gw, "/v1/chat/completions", key, {
+      model: "openai:error-400",
+      messages: [{ role: "user", content: "x" }],
+    });
+    expect(res.status).toBe(400);
+    const { server, spans } = await traceOf(rx, res.headers.get("x-trace-id")!);
+    expect(server.status.code).toBe(2);
+    expect(server.attributes["error.type"]).toBe("http_400");
+    expect(childrenOf(spans, server)[0]!.attributes["error.type"]).toBe("http_400");
+  });
+
+  test("content capture is off by default: no message text in any exported span", () => {
+    const exported = JSON.stringify(
+      rx.spans().map((s) => ({ a: s.attributes, e: s.events, m: s.status.message })),
+      (_k, v) => (typeof v === "bigint" ? String(v) : v),
+    );
+    expect(exported).not.toContain("hello there");
+    expect(exported).not.toContain("gen_ai.input.messages");
+  });
+});
