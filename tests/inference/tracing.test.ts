@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSqliteDatabase, type TestDatabase } from "../helpers/db";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../helpers/otlp-receiver";
+import { type MockSandbox, startMockSandbox, startToolGateway } from "../tools/_helpers";
 import { budgetUser, parseSse, post, price, rowsOf } from "./_helpers";
 
 const CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -205,5 +206,94 @@ describe("tracing on the pipeline", () => {
     );
     expect(exported).not.toContain("hello there");
     expect(exported).not.toContain("gen_ai.input.messages");
+  });
+});
+
+describe("content capture per key, propagation off, a tool loop", () => {
+  let db: TestDatabase;
+  let gw: TestGateway;
+  let rx: OtlpReceiver;
+  let sandbox: MockSandbox;
+  let capturing: string;
+  let plain: string;
+
+  beforeAll(async () => {
+    rx = startOtlpReceiver();
+    sandbox = startMockSandbox();
+    db = await createSqliteDatabase();
+    gw = await startToolGateway(db, {
+      sandbox,
+      config: {
+        otel_exporter_otlp_endpoint: rx.url,
+        otel_bsp_schedule_delay: 10,
+        otel_propagate_upstream: false,
+        otel_redact_patterns: ["project-[a-z]+"],
+      },
+    });
+    const created = await gw.createKey({ user_id: "capture-user", capture_content: true });
+    expect(created).toMatchObject({ capture_content: true });
+    capturing = created.key;
+    plain = (await gw.createKey({ user_id: "capture-user" })).key;
+  });
+  afterAll(async () => {
+    await gw.close();
+    sandbox.stop();
+    await rx.close();
+    await db.drop();
+  });
+
+  const SECRET_TEXT =
+    "my key is sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD, mail bob@example.com, codename project-falcon";
+
+  test("a key that captures: messages in the span, redacted by the built-in and the operator's patterns", async () => {
+    gw.openai.reset();
+    const res = await post(gw, "/v1/chat/completions", capturing, {
+      model: "openai:gpt-4o",
+      messages: [{ role: "user", content: SECRET_TEXT }],
+    });
+    expect(res.status).toBe(200);
+    const { server } = await traceOf(rx, res.headers.get("x-trace-id")!);
+    const input = String(server.attributes["gen_ai.input.messages"]);
+    expect(JSON.parse(input)).toEqual([{ role: "user", parts: [{ type: "text", content: expect.any(String) }] }]);
+    expect(input).toContain("my key is");
+    expect(input).toContain("[REDACTED]");
+    for (const secret of ["sk-proj-abcdef", "bob@example.com", "project-falcon"]) expect(input).not.toContain(secret);
+    expect(JSON.parse(String(server.attributes["gen_ai.output.messages"]))[0]).toMatchObject({ role: "assistant" });
+    // otel_propagate_upstream: false: the provider gets no trace context.
+    expect(gw.openai.requests.at(-1)!.headers.traceparent).toBeUndefined();
+  });
+
+  test("a key without the setting follows the gateway's (off): no message text", async () => {
+    const res = await post(gw, "/v1/chat/completions", plain, {
+      model: "openai:gpt-4o",
+      messages: [{ role: "user", content: "nothing to see unique-marker-42" }],
+    });
+    const { server } = await traceOf(rx, res.headers.get("x-trace-id")!);
+    expect(server.attributes["gen_ai.input.messages"]).toBeUndefined();
+    expect(JSON.stringify(server.attributes)).not.toContain("unique-marker-42");
+  });
+
+  test("a tool loop: an execute_tool span per gateway tool call, an attempt span per model round", async () => {
+    const res = await post(gw, "/v1/chat/completions", plain, {
+      model: "openai:toolloop-2",
+      messages: [{ role: "user", content: "print(1)" }],
+      tools: [{ type: "otari_code_execution" }],
+    });
+    expect(res.status).toBe(200);
+    const { server, spans } = await traceOf(rx, res.headers.get("x-trace-id")!);
+    const children = childrenOf(spans, server);
+    const tools = children.filter((s) => s.name === "execute_tool code_execution");
+    const attempts = children.filter((s) => s.kind === 3);
+    // toolloop-2: two rounds of one tool call each, so three model calls.
+    expect(tools.length).toBe(2);
+    expect(attempts.length).toBe(3);
+    // Model call, tool call, model call, ...: each in its place in time.
+    expect(children.map((s) => s.kind)).toEqual([3, 1, 3, 1, 3]);
+    expect(tools[0]!.attributes).toMatchObject({
+      "gen_ai.operation.name": "execute_tool",
+      "gen_ai.tool.name": "code_execution",
+      "gen_ai.tool.type": "extension",
+    });
+    expect(tools[0]!.attributes["gen_ai.tool.call.id"]).toBeString();
   });
 });

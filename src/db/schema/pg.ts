@@ -112,6 +112,8 @@ export const apiKeys = pgTable(
     nextBudgetResetAt: ts("next_budget_reset_at"),
     maxConcurrent: integer("max_concurrent"),
     endUserBudgetId: text("end_user_budget_id").references((): AnyPgColumn => budgets.budgetId),
+    /** Whether this key's requests capture prompts and completions in traces; null: `otel_capture_content`. */
+    captureContent: boolean("capture_content"),
   },
   (t) => [index("ix_api_keys_user_id").on(t.userId), index("ix_api_keys_next_reset").on(t.nextBudgetResetAt)],
 );

@@ -202,6 +202,7 @@ export class LocalTicket implements Ticket<Route> {
       userId: this.userId,
       endUserId: this.endUserId,
       budgetDecision: this.maxBudgetMicros === null ? "unbudgeted" : "allowed",
+      captureContent: this.input.caller.kind === "key" ? this.input.caller.key.captureContent : null,
     };
   }
 

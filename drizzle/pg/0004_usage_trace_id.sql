@@ -1,1 +1,0 @@
-ALTER TABLE "usage_logs" ADD COLUMN "trace_id" text;

@@ -1,1 +1,0 @@
-ALTER TABLE `usage_logs` ADD `trace_id` text;
