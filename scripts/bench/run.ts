@@ -3,7 +3,7 @@
  * Scenarios run side by side in one invocation, so the ratios hold on a noisy machine:
  *   direct (the mock upstream), bare-proxy (a bare Bun fetch hop: the floor), portkey (@portkey-ai/gateway on Node,
  *   the peer), gateway-sqlite and gateway-postgres (dist/gateway with keys, budgets, pricing, rate limits and usage
- *   logging all ON).
+ *   logging all ON), and traced (gateway-sqlite with tracing on at ratio 1.0, exporting to a local OTLP sink).
  * Measures a wrk sweep over concurrency, stream TTFB and N concurrent streams, RSS, cold start, the usage writer,
  * Postgres statements per request and, opt-in, a soak. Writes scripts/bench/results/<stamp>.{json,md,png}.
  *
@@ -82,6 +82,8 @@ const PORTS = {
   bare: 9102,
   sqlite: 9103,
   pg: 9104,
+  traced: 9105,
+  otlpSink: 9106,
   cold: 9109,
   upstreamTtfb: 9111,
   upstreamStreams: 9112,
@@ -246,22 +248,39 @@ async function startScenarios(
     port: number,
     databaseUrl: () => Promise<string>,
     db?: { pg: Postgres; name: string },
+    traced?: { sink: number },
   ) =>
-    add(name, "dist/gateway, governance all ON", async () => {
-      const gw = await startGateway({ name, port, databaseUrl: await databaseUrl(), upstreams });
-      return {
-        pid: gw.child.proc.pid,
-        load: { url: url(port), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json } },
-        ttfb: { url: url(port), model: MODELS.ttfb, key: gw.key },
-        streams: { url: url(port), model: MODELS.streams, key: gw.key },
-        gateway: gw,
-        db,
-      };
-    });
+    add(
+      name,
+      `dist/gateway, governance all ON${traced ? ", tracing on (ratio 1.0) to a local OTLP sink" : ""}`,
+      async () => {
+        // Every request traced and exported (docs/tracing.md): the default batch settings, the standard variables.
+        const env = traced
+          ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${traced.sink}`, OTEL_TRACES_SAMPLER: "always_on" }
+          : undefined;
+        const gw = await startGateway({ name, port, databaseUrl: await databaseUrl(), upstreams, env });
+        return {
+          pid: gw.child.proc.pid,
+          load: { url: url(port), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json } },
+          ttfb: { url: url(port), model: MODELS.ttfb, key: gw.key },
+          streams: { url: url(port), model: MODELS.streams, key: gw.key },
+          gateway: gw,
+          db,
+        };
+      },
+    );
   await gatewayScenario(
     "gateway-sqlite",
     PORTS.sqlite,
     async () => `sqlite:///${join(tempDir("gw-bench-db-"), "bench.db")}`,
+  );
+  await serve("otlp-sink", "otlp-sink.ts", PORTS.otlpSink, []);
+  await gatewayScenario(
+    "traced",
+    PORTS.traced,
+    async () => `sqlite:///${join(tempDir("gw-bench-db-"), "traced.db")}`,
+    undefined,
+    { sink: PORTS.otlpSink },
   );
   if (!pg) results.push(newResult("gateway-postgres", "dist/gateway, governance all ON", "--no-pg"));
   else {

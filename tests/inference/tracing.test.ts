@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSqliteDatabase, type TestDatabase } from "../helpers/db";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../helpers/otlp-receiver";
+import { type PlatformTestGateway, startPlatformGateway } from "../platform/_gateway";
+import { attempt, route } from "../helpers/platform-mock";
 import { type MockSandbox, startMockSandbox, startToolGateway } from "../tools/_helpers";
 import { budgetUser, parseSse, post, price, rowsOf } from "./_helpers";
 
@@ -295,5 +297,36 @@ describe("content capture per key, propagation off, a tool loop", () => {
       "gen_ai.tool.type": "extension",
     });
     expect(tools[0]!.attributes["gen_ai.tool.call.id"]).toBeString();
+  });
+});
+
+describe("platform mode: the same stage on the same pipeline", () => {
+  let rx: OtlpReceiver;
+  let t: PlatformTestGateway;
+
+  beforeAll(() => {
+    rx = startOtlpReceiver();
+    t = startPlatformGateway({}, { otel_exporter_otlp_endpoint: rx.url, otel_bsp_schedule_delay: 10 });
+  });
+  afterAll(async () => {
+    await t.close();
+    await rx.close();
+  });
+
+  test("a failed attempt then one that serves: two attempt spans under the request span, traceparent upstream", async () => {
+    t.platform.setResolve(
+      route([attempt("att-1", `${t.openai.url}/v1`, { model: "error-503" }), attempt("att-2", `${t.openai.url}/v1`)]),
+    );
+    const res = await t.call("POST", "/v1/chat/completions", {
+      body: { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] },
+      headers: { traceparent: TRACEPARENT },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-trace-id")).toBe(CALLER_TRACE);
+    const { server, spans } = await traceOf(rx, CALLER_TRACE);
+    expect(server.parentSpanId).toBe(CALLER_SPAN);
+    const attempts = childrenOf(spans, server);
+    expect(attempts.map((s) => s.attributes["error.type"] ?? null)).toEqual(["http_503", null]);
+    expect(t.openai.requests.at(-1)!.headers.traceparent).toBe(`00-${CALLER_TRACE}-${attempts[1]!.spanId}-01`);
   });
 });
