@@ -34,6 +34,14 @@ const FLAG_HAS_IS_REMOTE = 0x100;
 const FLAG_IS_REMOTE = 0x200;
 
 const encoder = new TextEncoder();
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, control characters included.
+const ASCII = /^[\u0000-\u007f]*$/;
+
+/** The value of the lowercase hex digit at `i` (ids are lowercase hex, checked where they are made or parsed). */
+function nibble(hex: string, i: number): number {
+  const c = hex.charCodeAt(i);
+  return c <= 57 ? c - 48 : c - 87;
+}
 
 class Writer {
   buf = new Uint8Array(64 * 1024);
@@ -82,6 +90,13 @@ class Writer {
 
   string(field: number, text: string): void {
     this.tag(field, WIRE_LEN);
+    // Short ASCII (names, ids, most values) is copied byte by byte: no encoder call, no move of the bytes.
+    if (text.length < 128 && ASCII.test(text)) {
+      this.room(1 + text.length);
+      this.buf[this.pos++] = text.length;
+      for (let i = 0; i < text.length; i++) this.buf[this.pos++] = text.charCodeAt(i);
+      return;
+    }
     // Worst case three bytes per UTF-16 unit; the length prefix is written once the size is known.
     this.room(5 + text.length * 3);
     const start = this.pos + 5;
@@ -96,7 +111,7 @@ class Writer {
     this.tag(field, WIRE_LEN);
     this.varint(hex.length / 2);
     this.room(hex.length / 2);
-    for (let i = 0; i < hex.length; i += 2) this.buf[this.pos++] = Number.parseInt(hex.slice(i, i + 2), 16);
+    for (let i = 0; i < hex.length; i += 2) this.buf[this.pos++] = (nibble(hex, i) << 4) | nibble(hex, i + 1);
   }
 
   fixed32(field: number, value: number): void {
