@@ -5,6 +5,7 @@
  * captured only when the operator allows it, and then redacted.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
 import { createSqliteDatabase, type TestDatabase } from "../helpers/db";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../helpers/otlp-receiver";
@@ -41,15 +42,20 @@ describe("tracing on the pipeline", () => {
   let rx: OtlpReceiver;
   let key: string;
   let keyId: string;
+  let slow: MockServer;
 
   beforeAll(async () => {
     rx = startOtlpReceiver();
+    slow = startOpenAIMock();
     db = await createSqliteDatabase();
     gw = await startTestGateway(db, {
       otel_exporter_otlp_endpoint: rx.url,
       otel_bsp_schedule_delay: 10,
       aliases: { chain: ["openai:error-503", "anthropic:claude-sonnet-4-6"] },
       routing: { retries: 0, deadline_ms: 10_000 },
+      providers: {
+        slow: { provider_type: "openai", api_key: "sk-slow", api_base: slow.apiBase, client_args: { timeout: 0.3 } },
+      },
     });
     const created = await gw.createKey({ user_id: "trace-user" });
     key = created.key;
@@ -59,6 +65,7 @@ describe("tracing on the pipeline", () => {
   afterAll(async () => {
     await gw.close();
     await rx.close();
+    await slow.stop();
     await db.drop();
   });
 
@@ -199,6 +206,48 @@ describe("tracing on the pipeline", () => {
     expect(server.status.code).toBe(2);
     expect(server.attributes["error.type"]).toBe("http_400");
     expect(childrenOf(spans, server)[0]!.attributes["error.type"]).toBe("http_400");
+  });
+
+  test("messages, responses and embeddings: the same span tree, each with its operation and response facts", async () => {
+    const cases = [
+      {
+        path: "/v1/messages",
+        body: { model: "anthropic:claude-sonnet-4-6", max_tokens: 20, messages: [{ role: "user", content: "x" }] },
+        operation: "chat",
+        provider: "anthropic",
+      },
+      { path: "/v1/responses", body: { model: "openai:gpt-4o", input: "x" }, operation: "chat", provider: "openai" },
+      {
+        path: "/v1/embeddings",
+        body: { model: "openai:text-embedding-3-small", input: "x", dimensions: 8 },
+        operation: "embeddings",
+        provider: "openai",
+      },
+    ];
+    for (const c of cases) {
+      const res = await post(gw, c.path, key, c.body);
+      expect(res.status).toBe(200);
+      const { server, spans } = await traceOf(rx, res.headers.get("x-trace-id")!);
+      expect(server.attributes).toMatchObject({
+        "gen_ai.operation.name": c.operation,
+        "gen_ai.provider.name": c.provider,
+        "http.route": c.path,
+      });
+      expect(server.attributes["gen_ai.usage.input_tokens"]).toBeGreaterThan(0);
+      const [attempt] = childrenOf(spans, server);
+      expect(attempt!.attributes["gen_ai.operation.name"]).toBe(c.operation);
+    }
+  });
+
+  test("an upstream timeout: the attempt span's error class is timeout, the request's status 504", async () => {
+    const res = await post(gw, "/v1/chat/completions", key, {
+      model: "slow:hang",
+      messages: [{ role: "user", content: "x" }],
+    });
+    expect(res.status).toBe(504);
+    const { server, spans } = await traceOf(rx, res.headers.get("x-trace-id")!);
+    expect(server.attributes["http.response.status_code"]).toBe(504);
+    expect(childrenOf(spans, server).map((s) => s.attributes["error.type"])).toEqual(["timeout"]);
   });
 
   test("content capture is off by default: no message text in any exported span", () => {

@@ -11,7 +11,8 @@
  *   settle     ticket.settle: billed (or reported) from what served and how it ended, exactly once
  *   record     inside ticket.settle: the usage row and metrics, or the platform's usage report
  *
- * Every upstream call goes through `callJson` / `openStream` (one place to time or trace an attempt).
+ * Every upstream call goes through `callJson` / `openStream` (one place to time or trace an attempt). Tracing
+ * (trace.ts) spans the stages: started before admission, told of each attempt, tool call, settlement and the end.
  */
 import { hasUsage, type NormalizedUsage } from "../../../core/wire/index";
 import type { CallOptions, ProviderResult, ProviderSettings, ProviderStream } from "../../../providers/types";
