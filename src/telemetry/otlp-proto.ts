@@ -43,20 +43,35 @@ function nibble(hex: string, i: number): number {
   return c <= 57 ? c - 48 : c - 87;
 }
 
+/**
+ * The buffer writers start from, grown to the largest batch so far. Encoding is synchronous and `bytes()` copies
+ * what was written, so one buffer serves every batch in turn.
+ */
+let scratch = new Uint8Array(64 * 1024);
+
 class Writer {
-  buf = new Uint8Array(64 * 1024);
+  buf = scratch;
   view = new DataView(this.buf.buffer);
   pos = 0;
+  /** The buffer's length, kept as a plain number: the bounds check runs for every value written. */
+  private cap = this.buf.length;
   private readonly opened: number[] = [];
 
   private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    if (this.pos + n <= this.cap) return;
+    this.grow(n);
+  }
+
+  private grow(n: number): void {
+    let size = this.cap * 2;
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
+    this.cap = size;
+    // Kept for the next batch: batches of one configured size need the same room each time.
+    scratch = next;
   }
 
   varint(value: number): void {
