@@ -67,6 +67,8 @@ export const ATTR = {
   gatewayProvider: "gateway.provider",
   gatewayAttempt: "gateway.attempt",
   gatewayAttempts: "gateway.attempts",
+  gatewayAdmissionDecision: "gateway.admission.decision",
+  gatewayStreamEnd: "gateway.stream.end",
 } as const;
 
 /** Event names on the server span: first byte from the upstream, first byte to the client. */

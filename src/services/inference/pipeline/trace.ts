@@ -173,7 +173,7 @@ export function startTrace<In extends { model: string }, Req, Body, Ev, Q>(
       if (server.recording) {
         const admission = tracer.startSpan("gateway.admission", "internal", server, startMs);
         const budget = error instanceof GatewayError && error.code !== null && BUDGET_CODES.has(error.code);
-        admission.setAttribute("gateway.admission.decision", "refused");
+        admission.setAttribute(ATTR.gatewayAdmissionDecision, "refused");
         if (budget) {
           admission.setAttribute(ATTR.gatewayBudgetDecision, "refused");
           server.setAttribute(ATTR.gatewayBudgetDecision, "refused");
@@ -250,7 +250,7 @@ export function startTrace<In extends { model: string }, Req, Body, Ev, Q>(
       }
       if (error !== undefined) server.setAttribute(ATTR.errorType, errorType(error)).recordException(error);
       else if (pumpEnd.kind === "client_gone")
-        server.setAttribute("gateway.stream.end", pumpEnd.cutAtShutdown ? "shutdown" : "client_gone");
+        server.setAttribute(ATTR.gatewayStreamEnd, pumpEnd.cutAtShutdown ? "shutdown" : "client_gone");
       end(200);
     },
     failed(error) {
