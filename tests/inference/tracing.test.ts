@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
-import { createSqliteDatabase, type TestDatabase } from "../helpers/db";
+import { createPgDatabase, createSqliteDatabase, type TestDatabase } from "../helpers/db";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../helpers/otlp-receiver";
 import { type PlatformTestGateway, startPlatformGateway } from "../platform/_gateway";
@@ -36,7 +36,10 @@ async function traceOf(rx: OtlpReceiver, traceId: string): Promise<{ server: Rec
 const childrenOf = (spans: ReceivedSpan[], parent: ReceivedSpan) =>
   spans.filter((s) => s.parentSpanId === parent.spanId).sort((a, b) => Number(a.startNanos - b.startNanos));
 
-describe("tracing on the pipeline", () => {
+describe.each([
+  { dialect: "sqlite", create: createSqliteDatabase },
+  { dialect: "pg", create: createPgDatabase },
+])("tracing on the pipeline ($dialect)", ({ create }) => {
   let db: TestDatabase;
   let gw: TestGateway;
   let rx: OtlpReceiver;
@@ -47,7 +50,7 @@ describe("tracing on the pipeline", () => {
   beforeAll(async () => {
     rx = startOtlpReceiver();
     slow = startOpenAIMock();
-    db = await createSqliteDatabase();
+    db = await create();
     gw = await startTestGateway(db, {
       otel_exporter_otlp_endpoint: rx.url,
       otel_bsp_schedule_delay: 10,
