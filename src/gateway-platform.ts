@@ -9,6 +9,7 @@ import { createRecorder, type Recorder } from "./metrics/registry";
 import { engageJit } from "./runtime/engine";
 import { createPlatformRuntime, type PlatformRuntime } from "./services/platform";
 import type { OpenApiDocument } from "./http/docs/document";
+import { createTelemetry, telemetrySettings, TRACE_FLUSH_TIMEOUT_MS } from "./telemetry/index";
 import { VERSION } from "./version";
 
 /** How long shutdown waits for queued usage reports to reach the platform (after the request drain). */
@@ -33,7 +34,9 @@ export interface PlatformGatewayOptions {
 
 export function createPlatformGateway(config: Config, options: PlatformGatewayOptions = {}): PlatformGateway {
   const metrics = config.enable_metrics ? createRecorder() : null;
+  const telemetry = createTelemetry(telemetrySettings(config, VERSION), { listener: metrics ?? undefined });
   const runtime = createPlatformRuntime(config, {
+    telemetry,
     version: VERSION,
     onUsageDropped: metrics?.platformUsageDropped,
     onStreamDisconnect: metrics?.streamDisconnect,
@@ -65,6 +68,10 @@ export function createPlatformGateway(config: Config, options: PlatformGatewayOp
     startDrain: () => {
       draining = true;
     },
-    close: (flushTimeoutMs = USAGE_FLUSH_TIMEOUT_MS) => runtime.close(flushTimeoutMs),
+    close: async (flushTimeoutMs = USAGE_FLUSH_TIMEOUT_MS) => {
+      await runtime.close(flushTimeoutMs);
+      // After the streams were cut and settled, so their spans are in the flush.
+      await telemetry.shutdown(TRACE_FLUSH_TIMEOUT_MS);
+    },
   };
 }

@@ -18,6 +18,7 @@ import { createProvidersService, type ProvidersService } from "./services/provid
 import { createRollupCompactor } from "./services/rollups/compactor";
 import { seedPricing } from "./services/pricing-seed";
 import { TOOL_PRICE_PROVIDER } from "./services/inference/tool-loop/plan";
+import { createTelemetry, telemetrySettings, TRACE_FLUSH_TIMEOUT_MS } from "./telemetry/index";
 import { VERSION } from "./version";
 
 /** How often closed hours' usage marginals are brought up to date. */
@@ -99,6 +100,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
     loadProviders(Object.entries(config.providers).map(([name, entry]) => entry.provider_type ?? name));
     let inference: Inference | null = null;
     const metrics = config.enable_metrics ? createRecorder() : null;
+    const telemetry = createTelemetry(telemetrySettings(config, VERSION), { listener: metrics ?? undefined });
     const services = createServices({
       onAuthFailure: metrics?.authFailure,
       store,
@@ -117,6 +119,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       version: VERSION,
       hooks: output.hooks ?? runtimeHooks(metrics),
       now: output.now,
+      telemetry,
       onRemoteChange: (topic) => {
         if (topic === "keys" || topic === "users") services.auth.invalidate();
       },
@@ -158,6 +161,8 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
       close: async () => {
         await compactor.stop();
         await runtime.close();
+        // After the streams were cut and settled, so their spans are in the flush.
+        await telemetry.shutdown(TRACE_FLUSH_TIMEOUT_MS);
         await store.close();
       },
     };

@@ -4,7 +4,8 @@
  *   direct (the mock upstream), bare-proxy (a bare Bun fetch hop: the floor), portkey (@portkey-ai/gateway on Node,
  *   the peer), gateway-sqlite and gateway-postgres (dist/gateway with keys, budgets, pricing, rate limits and usage
  *   logging all ON), and the same two "-all-levels" (every level of cost control configured besides: key, user,
- *   team and end-user budgets and max_concurrent; their difference to the two before is what those levels cost).
+ *   team and end-user budgets and max_concurrent; their difference to the two before is what those levels cost), and traced (gateway-sqlite
+ *   with tracing on at ratio 1.0, exporting to a local OTLP sink).
  * Measures a wrk sweep over concurrency, stream TTFB and N concurrent streams, RSS, cold start, the usage writer,
  * Postgres statements per request and, opt-in, a soak. Writes scripts/bench/results/<stamp>.{json,md,png}.
  *
@@ -85,6 +86,8 @@ const PORTS = {
   pg: 9104,
   sqliteAll: 9105,
   pgAll: 9106,
+  traced: 9107,
+  otlpSink: 9108,
   cold: 9109,
   upstreamTtfb: 9111,
   upstreamStreams: 9112,
@@ -251,18 +254,29 @@ async function startScenarios(
     databaseUrl: () => Promise<string>,
     db?: { pg: Postgres; name: string },
     allLevels = false,
+    traced?: { sink: number },
   ) =>
-    add(name, allLevels ? ALL_LEVELS_LABEL : "dist/gateway, governance all ON", async () => {
-      const gw = await startGateway({ name, port, databaseUrl: await databaseUrl(), upstreams, allLevels });
-      return {
-        pid: gw.child.proc.pid,
-        load: { url: url(port), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json, WRK_USER: gw.endUser ?? "" } },
-        ttfb: { url: url(port), model: MODELS.ttfb, key: gw.key },
-        streams: { url: url(port), model: MODELS.streams, key: gw.key },
-        gateway: gw,
-        db,
-      };
-    });
+    add(
+      name,
+      allLevels
+        ? ALL_LEVELS_LABEL
+        : `dist/gateway, governance all ON${traced ? ", tracing on (ratio 1.0) to a local OTLP sink" : ""}`,
+      async () => {
+        // Every request traced and exported (docs/tracing.md): the default batch settings, the standard variables.
+        const env = traced
+          ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${traced.sink}`, OTEL_TRACES_SAMPLER: "always_on" }
+          : undefined;
+        const gw = await startGateway({ name, port, databaseUrl: await databaseUrl(), upstreams, allLevels, env });
+        return {
+          pid: gw.child.proc.pid,
+          load: { url: url(port), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json, WRK_USER: gw.endUser ?? "" } },
+          ttfb: { url: url(port), model: MODELS.ttfb, key: gw.key },
+          streams: { url: url(port), model: MODELS.streams, key: gw.key },
+          gateway: gw,
+          db,
+        };
+      },
+    );
   await gatewayScenario(
     "gateway-sqlite",
     PORTS.sqlite,
@@ -275,6 +289,15 @@ async function startScenarios(
     async () => `sqlite:///${join(tempDir("gw-bench-db-"), "bench.db")}`,
     undefined,
     true,
+  );
+  await serve("otlp-sink", "otlp-sink.ts", PORTS.otlpSink, []);
+  await gatewayScenario(
+    "traced",
+    PORTS.traced,
+    async () => `sqlite:///${join(tempDir("gw-bench-db-"), "traced.db")}`,
+    undefined,
+    false,
+    { sink: PORTS.otlpSink },
   );
   if (!pg) {
     results.push(newResult("gateway-postgres", "dist/gateway, governance all ON", "--no-pg"));

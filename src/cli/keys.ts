@@ -24,6 +24,11 @@ const createCommand = defineCommand({
     "budget-id": { type: "string", description: "The key's own budget" },
     "max-concurrent": { type: "string", description: "Requests in flight at once" },
     "end-user-budget-id": { type: "string", description: "Budget each end user of this key gets a window on" },
+    "capture-content": {
+      type: "boolean",
+      description:
+        "Capture this key's prompts and completions in traces (redacted); --no-capture-content keeps them out",
+    },
   },
   run: ({ args }) => {
     const raw = parseFlags(args, () => ({
@@ -36,6 +41,7 @@ const createCommand = defineCommand({
       budget_id: args["budget-id"],
       max_concurrent: intFlag("max-concurrent", args["max-concurrent"]),
       end_user_budget_id: args["end-user-budget-id"],
+      capture_content: args["capture-content"],
     }));
     return runCommand(
       args,

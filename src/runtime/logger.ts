@@ -3,7 +3,7 @@
  * One tagged logger per module: `const log = logger("keys")`.
  */
 import { type ConsolaInstance, type ConsolaOptions, createConsola, LogLevels, type LogObject } from "consola/core";
-import { currentRequestId } from "./request-context";
+import { currentRequestId, currentTraceId } from "./request-context";
 
 export type LogFormat = "auto" | "pretty" | "json";
 export type LogLevelName = "debug" | "info" | "warning" | "error" | "critical";
@@ -39,6 +39,8 @@ function jsonReporter(write: (line: string) => void) {
       const fields: Record<string, unknown> = {};
       const requestId = currentRequestId();
       if (requestId) fields.request_id = requestId;
+      const traceId = currentTraceId();
+      if (traceId) fields.trace_id = traceId;
       const parts: string[] = [];
       for (const arg of [first, ...rest]) {
         if (arg instanceof Error) fields.error = arg.message;

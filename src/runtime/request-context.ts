@@ -7,6 +7,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 
 interface RequestContext {
   requestId: string;
+  /** The request's trace id when it is traced (docs/tracing.md): on its log lines and response. */
+  traceId?: string;
   /** The request the server opened this context for (src/runtime/server.ts). */
   request?: Request;
   /** Puts the connection back on the server's idle clock; taken over by a stream that outlives its handler. */
@@ -48,6 +50,16 @@ export function enterRequest(request: Request): string {
 
 export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
+}
+
+/** Binds the request's trace id to its context (the tracing stage, when a request is traced). */
+export function bindTraceId(traceId: string): void {
+  const context = storage.getStore();
+  if (context) context.traceId = traceId;
+}
+
+export function currentTraceId(): string | undefined {
+  return storage.getStore()?.traceId;
 }
 
 const nothingToRelease = () => undefined;

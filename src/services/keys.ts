@@ -38,6 +38,7 @@ export function toKeyInfo(row: KeyRow): KeyInfo {
     next_budget_reset_at: toIsoOrNull(row.nextBudgetResetAt),
     max_concurrent: row.maxConcurrent,
     end_user_budget_id: row.endUserBudgetId,
+    capture_content: row.captureContent,
   };
 }
 
@@ -121,6 +122,7 @@ export function createKeysService({ store, now, changed, flushSpend }: ServiceDe
             rpmLimit: input.rpm_limit ?? null,
             tpmLimit: input.tpm_limit ?? null,
             allowedModels: input.allowed_models ?? null,
+            captureContent: input.capture_content ?? null,
             ...budget,
           })
           .returning();
@@ -160,6 +162,7 @@ export function createKeysService({ store, now, changed, flushSpend }: ServiceDe
       if (input.rpm_limit != null) patch.rpmLimit = input.rpm_limit;
       if (input.tpm_limit != null) patch.tpmLimit = input.tpm_limit;
       if (input.allowed_models != null) patch.allowedModels = input.allowed_models;
+      if (input.capture_content != null) patch.captureContent = input.capture_content;
       if (Object.keys(patch).length === 0) return toKeyInfo(await getRow(keyId));
       const [row] = await db.update(t.apiKeys).set(patch).where(eq(t.apiKeys.id, keyId)).returning();
       changed("keys");

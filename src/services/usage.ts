@@ -59,6 +59,7 @@ export function toUsageEntry(row: UsageRow): UsageEntry {
     end_user_id: row.endUserId,
     latency_ms: row.latencyMs,
     ttfb_ms: row.ttfbMs,
+    trace_id: row.traceId,
   };
 }
 
@@ -109,6 +110,7 @@ const CSV_COLUMNS: (keyof UsageEntry)[] = [
   "estimated",
   "latency_ms",
   "ttfb_ms",
+  "trace_id",
   "attempt",
   "attempts",
   "error_message",

@@ -5,6 +5,7 @@
  * once for a span that is not recording; callers build fact objects only under `if (span.recording)`.
  */
 import type {
+  AnthropicMessage,
   AnthropicRequest,
   ChatChoice,
   ChatMessage,
@@ -66,6 +67,8 @@ export const ATTR = {
   gatewayProvider: "gateway.provider",
   gatewayAttempt: "gateway.attempt",
   gatewayAttempts: "gateway.attempts",
+  gatewayAdmissionDecision: "gateway.admission.decision",
+  gatewayStreamEnd: "gateway.stream.end",
 } as const;
 
 /** Event names on the server span: first byte from the upstream, first byte to the client. */
@@ -188,6 +191,18 @@ export function anthropicRequestFacts(req: AnthropicRequest): GenAiRequestFacts 
     topK: req.top_k,
     stop: req.stop_sequences,
   };
+}
+
+/** Facts of an OpenAI Responses request (passed through: its sampling members are read only when numbers). */
+export function responsesRequestFacts(req: { model: string; stream?: boolean | null } & Record<string, unknown>) {
+  return {
+    operation: "chat",
+    model: req.model,
+    stream: req.stream ?? false,
+    maxTokens: numberOrNull(req.max_output_tokens),
+    temperature: numberOrNull(req.temperature),
+    topP: numberOrNull(req.top_p),
+  } satisfies GenAiRequestFacts;
 }
 
 /** Facts of an embeddings request. */
@@ -332,6 +347,32 @@ export function toInputMessages(messages: readonly ChatMessage[]): unknown[] {
       });
     return m.name ? { role: m.role, name: m.name, parts } : { role: m.role, parts };
   });
+}
+
+type Block = { type: string } & Record<string, unknown>;
+
+/** Anthropic content blocks as the conventions' parts. */
+function blockParts(content: string | readonly Block[] | undefined): Part[] {
+  if (content === undefined) return [];
+  if (typeof content === "string") return [{ type: "text", content }];
+  return content.map((b): Part => {
+    if (b.type === "text" && typeof b.text === "string") return { type: "text", content: b.text };
+    if (b.type === "tool_use") return { type: "tool_call", id: String(b.id), name: String(b.name), arguments: b.input };
+    if (b.type === "tool_result") return { type: "tool_call_response", id: String(b.tool_use_id), result: b.content };
+    return { type: b.type };
+  });
+}
+
+/** An Anthropic Messages request's system prompt and messages in the conventions' input-messages shape. */
+export function anthropicInputMessages(req: AnthropicRequest): unknown[] {
+  const out: unknown[] = req.system ? [{ role: "system", parts: blockParts(req.system as string | Block[]) }] : [];
+  for (const m of req.messages) out.push({ role: m.role, parts: blockParts(m.content as string | Block[]) });
+  return out;
+}
+
+/** An Anthropic message in the conventions' output-messages shape. */
+export function anthropicOutputMessages(msg: AnthropicMessage): unknown[] {
+  return [{ role: msg.role, parts: blockParts(msg.content as Block[]), finish_reason: msg.stop_reason ?? "" }];
 }
 
 /** Chat choices in the conventions' output-messages shape (role, parts, finish_reason). */

@@ -38,6 +38,9 @@ export interface TelemetryDeps {
   initialBackoffMs?: number;
 }
 
+/** How long graceful shutdown waits for queued spans to reach the collector (after the request drain). */
+export const TRACE_FLUSH_TIMEOUT_MS = 5000;
+
 /** The instrumentation scope of every span: the gateway itself. */
 const SCOPE_NAME = "otari-gateway";
 

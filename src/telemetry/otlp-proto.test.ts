@@ -49,6 +49,9 @@ function sampleSpans(): SpanData[] {
     .setAttribute("gen_ai.response.finish_reasons", ["stop", "length"])
     .setAttribute("unicode", "héllo — 你好 🚀")
     .setAttribute("long", "x".repeat(70_000))
+    .setAttribute("ascii127", "a".repeat(127))
+    .setAttribute("ascii128", "b".repeat(128))
+    .setAttribute("control", "tab\there\u0000nul")
     .setAttribute("ignored", null)
     .addEvent("gateway.upstream.first_chunk", { "gateway.attempt": 1, ratio: 0.5, note: "first" }, 1_733_300_000_050.5)
     .setStatus("error", "upstream 502");
@@ -114,6 +117,9 @@ function checkDecoded(spans: ReturnType<typeof decodeTraceRequest>): void {
     "gen_ai.response.finish_reasons": ["stop", "length"],
     unicode: "héllo — 你好 🚀",
     long: "x".repeat(70_000),
+    ascii127: "a".repeat(127),
+    ascii128: "b".repeat(128),
+    control: "tab\there\u0000nul",
   });
   expect(server!.attributeTypes).toEqual({
     "gen_ai.operation.name": "string",
@@ -126,6 +132,9 @@ function checkDecoded(spans: ReturnType<typeof decodeTraceRequest>): void {
     "gen_ai.response.finish_reasons": "array",
     unicode: "string",
     long: "string",
+    ascii127: "string",
+    ascii128: "string",
+    control: "string",
   });
   expect(server!.events).toEqual([
     {

@@ -34,21 +34,44 @@ const FLAG_HAS_IS_REMOTE = 0x100;
 const FLAG_IS_REMOTE = 0x200;
 
 const encoder = new TextEncoder();
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, control characters included.
+const ASCII = /^[\u0000-\u007f]*$/;
+
+/** The value of the lowercase hex digit at `i` (ids are lowercase hex, checked where they are made or parsed). */
+function nibble(hex: string, i: number): number {
+  const c = hex.charCodeAt(i);
+  return c <= 57 ? c - 48 : c - 87;
+}
+
+/**
+ * The buffer writers start from, grown to the largest batch so far. Encoding is synchronous and `bytes()` copies
+ * what was written, so one buffer serves every batch in turn.
+ */
+let scratch = new Uint8Array(64 * 1024);
 
 class Writer {
-  buf = new Uint8Array(64 * 1024);
+  buf = scratch;
   view = new DataView(this.buf.buffer);
   pos = 0;
+  /** The buffer's length, kept as a plain number: the bounds check runs for every value written. */
+  private cap = this.buf.length;
   private readonly opened: number[] = [];
 
   private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    if (this.pos + n <= this.cap) return;
+    this.grow(n);
+  }
+
+  private grow(n: number): void {
+    let size = this.cap * 2;
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
+    this.cap = size;
+    // Kept for the next batch: batches of one configured size need the same room each time.
+    scratch = next;
   }
 
   varint(value: number): void {
@@ -82,6 +105,13 @@ class Writer {
 
   string(field: number, text: string): void {
     this.tag(field, WIRE_LEN);
+    // Short ASCII (names, ids, most values) is copied byte by byte: no encoder call, no move of the bytes.
+    if (text.length < 128 && ASCII.test(text)) {
+      this.room(1 + text.length);
+      this.buf[this.pos++] = text.length;
+      for (let i = 0; i < text.length; i++) this.buf[this.pos++] = text.charCodeAt(i);
+      return;
+    }
     // Worst case three bytes per UTF-16 unit; the length prefix is written once the size is known.
     this.room(5 + text.length * 3);
     const start = this.pos + 5;
@@ -96,7 +126,7 @@ class Writer {
     this.tag(field, WIRE_LEN);
     this.varint(hex.length / 2);
     this.room(hex.length / 2);
-    for (let i = 0; i < hex.length; i += 2) this.buf[this.pos++] = Number.parseInt(hex.slice(i, i + 2), 16);
+    for (let i = 0; i < hex.length; i += 2) this.buf[this.pos++] = (nibble(hex, i) << 4) | nibble(hex, i + 1);
   }
 
   fixed32(field: number, value: number): void {

@@ -23,6 +23,12 @@ export const createKeyRequest = z
     end_user_budget_id: clearableRef(
       "Budget each end user of this key gets a window on (wins over the user's)",
     ).nullish(),
+    capture_content: z
+      .boolean()
+      .nullish()
+      .describe(
+        "Capture this key's prompts and completions in traces, redacted (docs/tracing.md); unset: the gateway's otel_capture_content",
+      ),
   })
   .strict()
   .meta({ id: "CreateKeyRequest" });
@@ -40,6 +46,12 @@ export const updateKeyRequest = z
     budget_id: clearableRef("The key's own budget; assigning one starts a new window").nullish(),
     max_concurrent: maxConcurrentSchema.nullish(),
     end_user_budget_id: clearableRef("Budget each end user of this key gets a window on").nullish(),
+    capture_content: z
+      .boolean()
+      .nullish()
+      .describe(
+        "Capture this key's prompts and completions in traces, redacted (docs/tracing.md); unset: the gateway's otel_capture_content",
+      ),
   })
   .strict()
   .meta({ id: "UpdateKeyRequest" });
@@ -66,6 +78,10 @@ export const keyInfo = z
     next_budget_reset_at: z.string().nullable(),
     max_concurrent: z.number().int().nullable(),
     end_user_budget_id: z.string().nullable(),
+    capture_content: z
+      .boolean()
+      .nullable()
+      .describe("Content capture in traces for this key (null: the gateway's setting)"),
   })
   .meta({ id: "KeyInfo" });
 export type KeyInfo = z.infer<typeof keyInfo>;

@@ -84,6 +84,10 @@ export const usageEntry = z
       .describe(
         "Milliseconds from admission to the upstream's first byte: a stream's first event, a JSON answer's arrival",
       ),
+    trace_id: z
+      .string()
+      .nullable()
+      .describe("The request's trace id (32 hex digits) when it was traced: the same as its x-trace-id header"),
   })
   .meta({ id: "UsageEntry" });
 export type UsageEntry = z.infer<typeof usageEntry>;

@@ -101,6 +101,8 @@ export const apiKeys = sqliteTable(
     nextBudgetResetAt: ts("next_budget_reset_at"),
     maxConcurrent: integer("max_concurrent"),
     endUserBudgetId: text("end_user_budget_id").references((): AnySQLiteColumn => budgets.budgetId),
+    /** Whether this key's requests capture prompts and completions in traces; null: `otel_capture_content`. */
+    captureContent: bool("capture_content"),
   },
   (t) => [index("ix_api_keys_user_id").on(t.userId), index("ix_api_keys_next_reset").on(t.nextBudgetResetAt)],
 );
@@ -193,6 +195,8 @@ export const usageLogs = sqliteTable(
     latencyMs: integer("latency_ms"),
     /** Milliseconds from admission to the upstream's first byte (first stream event; a JSON answer's arrival). */
     ttfbMs: integer("ttfb_ms"),
+    /** The request's trace id (32 hex) when it was traced (docs/tracing.md): a row, a log line and a trace meet. */
+    traceId: text("trace_id"),
   },
   (t) => [
     // (filter, timestamp) pairs serve the newest-first listing and its keyset pages per key, user and end user.

@@ -106,6 +106,7 @@ describe.each(DIALECTS)("usage route on $dialect", ({ create }) => {
       end_user_id: null,
       latency_ms: null,
       ttfb_ms: null,
+      trace_id: null,
     });
     expect(rows.find((r) => r.id === ids.b)).toMatchObject({ cost: null, end_user_id: "app-user-9" });
     expect(rows.find((r) => r.id === ids.c)).toMatchObject({

@@ -82,6 +82,8 @@ export function createSqliteUsageInserter(path: string, fallback: (lines: string
       if (!w || broken) return;
       await new Promise<void>((resolve) => {
         closed = resolve;
+        // Ref'd until it answers: otherwise nothing keeps the loop alive and the process exits here, mid-shutdown.
+        w.ref();
         w.postMessage({ type: "close" });
         setTimeout(resolve, 2000).unref();
       });

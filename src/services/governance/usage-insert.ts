@@ -43,6 +43,7 @@ const COLUMNS: ReadonlyArray<readonly [string, keyof UsageRowInsert, Kind]> = [
   ["team_id", "teamId", "text"],
   ["latency_ms", "latencyMs", "int"],
   ["ttfb_ms", "ttfbMs", "int"],
+  ["trace_id", "traceId", "text"],
 ];
 const WIDTH = COLUMNS.length;
 const COLUMN_LIST = COLUMNS.map(([c]) => `"${c}"`).join(", ");

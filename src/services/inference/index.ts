@@ -33,6 +33,7 @@ import { insertUsageLines } from "../governance/usage-insert";
 import { parseDatabaseUrl } from "../../db/url";
 import { journalPathFor } from "./journal-path";
 import type { SubjectKind } from "../governance/subjects";
+import type { Telemetry } from "../../telemetry/index";
 
 /** The SQLite database file, or null for `:memory:` (a worker cannot share an in-memory database). */
 function sqliteFilePath(url: string): string | null {
@@ -77,6 +78,8 @@ export interface InferenceOptions {
   now?: () => Date;
   /** The built-in tools' backends (default: from the config; they start nothing until used). */
   tools?: ToolBackends;
+  /** Tracing (docs/tracing.md); absent: requests are not traced. */
+  telemetry?: Telemetry;
 }
 
 export function createInference(o: InferenceOptions) {
@@ -165,7 +168,7 @@ export function createInference(o: InferenceOptions) {
     costControl,
     usage,
     /** Serves every inference endpoint (src/services/inference/endpoints) for a caller. */
-    pipeline: createPipeline({ policy, streaming, checkUsage }),
+    pipeline: createPipeline({ policy, streaming, checkUsage, telemetry: o.telemetry }),
     countTokens: countMessageTokens,
     models: createModelsService({
       router,

@@ -13,6 +13,7 @@ import { createToolBackends, type ToolBackends } from "../../tools/index";
 import { createPlatformClient, type PlatformClient } from "./client";
 import { createPlatformPolicy } from "./policy";
 import { createUsageReporter, type UsageReporter } from "./usage-reporter";
+import type { Telemetry } from "../../telemetry/index";
 
 export type { PlatformClient } from "./client";
 export type { UsageReporter } from "./usage-reporter";
@@ -32,6 +33,8 @@ export interface PlatformRuntimeOptions {
   fetch?: typeof fetch;
   /** The built-in tools' backends (default: from the config). */
   tools?: ToolBackends;
+  /** Tracing (docs/tracing.md); absent: requests are not traced. */
+  telemetry?: Telemetry;
 }
 
 export interface PlatformRuntime {
@@ -78,6 +81,7 @@ export function createPlatformRuntime(config: Config, o: PlatformRuntimeOptions)
   const pipeline = createPipeline({
     policy,
     checkUsage: createUsageGuard(o.onUsageAnomaly),
+    telemetry: o.telemetry,
     streaming: {
       keepaliveMs: config.streaming_keepalive_interval_ms,
       drainMs: config.stream_drain_timeout_ms,

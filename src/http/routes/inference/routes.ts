@@ -10,7 +10,8 @@ import type { Endpoint, EndpointInfo } from "../../../services/inference/pipelin
 import type { Pipeline } from "../../../services/inference/pipeline/run";
 import type { RouteSchema } from "../../fast-schema";
 import type { PromptLogger } from "./prompt-log";
-import { requestIdOf, requireModel, toResponse } from "./reply";
+import { requestIdOf, requireModel, setTraceHeader, toResponse } from "./reply";
+import type { Reply } from "../../../services/inference/pipeline/reply";
 import {
   chatBody,
   embeddingsBody,
@@ -71,7 +72,13 @@ export function inferenceRoute<In extends { model: string }, Req, Body, Ev, Q = 
         deps.logPrompt(endpoint, body);
         const requestId = requestIdOf(request);
         const call = { identity, body, query, requestId, headers: request.headers, signal: request.signal };
-        return toResponse(await deps.pipeline().serve(endpoint, call), requestId, set);
+        let reply: Reply;
+        try {
+          reply = await deps.pipeline().serve(endpoint, call);
+        } finally {
+          setTraceHeader(set);
+        }
+        return toResponse(reply, requestId, set);
       };
       (app as unknown as Mountable).post(endpoint.path, handler, hooks);
     },

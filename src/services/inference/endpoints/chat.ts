@@ -16,6 +16,7 @@ import type { Endpoint } from "../pipeline/endpoint";
 import { failureCode, type SseFraming, STREAM_ERROR_MESSAGE } from "../pipeline/framing";
 import { SSE_DONE, sseComment, sseData } from "../pipeline/sse-frames";
 import { chatLoop } from "../tool-loop/chat";
+import { chatRequestFacts, finishReasons, toInputMessages, toOutputMessages } from "../../../telemetry/genai";
 
 /** The 400 text when the master key names no `user` (chat, responses, embeddings, moderations). */
 export const USER_REQUIRED = "When using master key, 'user' field is required in request body";
@@ -97,4 +98,9 @@ export const chat: Endpoint<ChatBody, ChatRequest, ChatCompletion, ChatChunk> = 
       chatFraming({ includeUsage: call.body.stream_options?.include_usage === true, model, requestId: call.requestId }),
   },
   loop: { protocol: chatLoop, fields: (body) => body, firstAttemptOnly: false },
+  trace: {
+    request: chatRequestFacts,
+    response: (body) => ({ id: body.id, model: body.model, finishReasons: finishReasons(body.choices) }),
+    content: { input: (body) => toInputMessages(body.messages), output: (body) => toOutputMessages(body.choices) },
+  },
 };

@@ -3,6 +3,7 @@ import type { EmbeddingRequest, EmbeddingResponse } from "../../../core/wire/ind
 import { estimateTokens } from "../estimate";
 import type { Endpoint } from "../pipeline/endpoint";
 import { USER_REQUIRED } from "./chat";
+import { embeddingRequestFacts } from "../../../telemetry/genai";
 
 export const embeddings: Endpoint<EmbeddingRequest, EmbeddingRequest, EmbeddingResponse> = {
   path: "/v1/embeddings",
@@ -15,4 +16,5 @@ export const embeddings: Endpoint<EmbeddingRequest, EmbeddingRequest, EmbeddingR
   json: "embed",
   // Input tokens only: an answer without usage is billed as reported, never at the estimate.
   billing: { usage: (reported) => ({ ...reported, completionTokens: 0 }), perRequest: false },
+  trace: { request: embeddingRequestFacts, response: (body) => ({ model: body.model }) },
 };

@@ -11,6 +11,7 @@ import type { Endpoint } from "../pipeline/endpoint";
 import type { SseFraming } from "../pipeline/framing";
 import { sseEvent } from "../pipeline/sse-frames";
 import { messagesLoop } from "../tool-loop/messages";
+import { anthropicInputMessages, anthropicOutputMessages, anthropicRequestFacts } from "../../../telemetry/genai";
 import { STREAM_ERROR_MESSAGE } from "../pipeline/framing";
 
 const KEEPALIVE = sseEvent("ping", { type: "ping" });
@@ -45,6 +46,11 @@ export const messages: Endpoint<MessagesBody, AnthropicRequest, AnthropicMessage
     return beta ? { "anthropic-beta": beta } : undefined;
   },
   loop: { protocol: messagesLoop, fields: (body) => body, firstAttemptOnly: true },
+  trace: {
+    request: anthropicRequestFacts,
+    response: (body) => ({ id: body.id, model: body.model, finishReasons: body.stop_reason ? [body.stop_reason] : [] }),
+    content: { input: anthropicInputMessages, output: anthropicOutputMessages },
+  },
 };
 
 /**

@@ -10,6 +10,7 @@ import type { Endpoint } from "../pipeline/endpoint";
 import { failureCode, type SseFraming, STREAM_ERROR_MESSAGE } from "../pipeline/framing";
 import { SSE_DONE, sseComment, sseEvent } from "../pipeline/sse-frames";
 import { responsesLoop } from "../tool-loop/responses";
+import { responsesRequestFacts } from "../../../telemetry/genai";
 import { USER_REQUIRED } from "./chat";
 
 const KEEPALIVE = sseComment("keepalive");
@@ -61,5 +62,9 @@ export const responses: Endpoint<ResponsesBody, ResponsesRequest, ResponsesObjec
   },
   json: "responses",
   stream: { requested: (body) => body.stream === true, method: "responsesStream", framing: () => responsesFraming() },
+  trace: {
+    request: responsesRequestFacts,
+    response: (body) => ({ id: body.id, model: typeof body.model === "string" ? body.model : null }),
+  },
   loop: { protocol: responsesLoop, fields: (body) => body, firstAttemptOnly: true },
 };

@@ -7,6 +7,7 @@
 import type { GatewayToolFields } from "../../../core/schemas/gateway-tools";
 import type { CallOptions, Provider, ProviderResult, ProviderSettings, ProviderStream } from "../../../providers/types";
 import { requireMember } from "../../../providers/capabilities";
+import type { GenAiRequestFacts, GenAiResponseFacts } from "../../../telemetry/genai";
 import type { Estimate } from "../estimate";
 import type { LoopProtocol } from "../tool-loop/protocol";
 import type { SseFraming } from "./framing";
@@ -82,6 +83,16 @@ export interface Endpoint<In extends { model: string }, Req, Body, Ev = never, Q
   readonly billing?: Billing;
   /** The gateway tool loop; absent: the endpoint takes no gateway tools. */
   readonly loop?: LoopSpec<In, Req, Body, Ev>;
+  /** What tracing reads of the request and its answer (docs/tracing.md); absent: the operation and model only. */
+  readonly trace?: TraceSpec<In, Body>;
+}
+
+/** An endpoint's request and answer as GenAI span attributes (src/telemetry/genai.ts). */
+export interface TraceSpec<In, Body> {
+  request(body: In): GenAiRequestFacts;
+  response?(body: Body): GenAiResponseFacts;
+  /** Prompt and completion in the conventions' message shape, captured only when the operator allows it. */
+  content?: { input(body: In): unknown; output(body: Body): unknown };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { NormalizedUsage } from "../../../core/wire/index";
 import type { ToolPlan } from "../tool-loop/plan";
 import type { ToolPrices } from "../tool-loop/runner";
 import type { Endpoint } from "./endpoint";
+import type { TicketFacts } from "./trace";
 import type { Attempted, InferenceCall, Outcome, Served, Settlement, Unserved, Upstream } from "./types";
 
 /** The gateway tools a request may use, and their per-call prices. */
@@ -48,6 +49,8 @@ export interface Ticket<R extends Upstream> {
   settle(outcome: Outcome, served: Served<unknown, R> | null, tried: Unserved<R> | null): Settlement;
   /** Headers a JSON reply gets after settlement (the budget left). Absent: none. */
   settledHeaders?(): Promise<Record<string, string>>;
+  /** Who the request bills and its key's content-capture setting, for its trace (trace.ts). Absent: unknown. */
+  traceFacts?(): TicketFacts;
   /** The error the client gets for a failure after admission (platform mode adds the resolve's request id). */
   error(err: unknown): unknown;
 }

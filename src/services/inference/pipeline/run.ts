@@ -11,7 +11,8 @@
  *   settle     ticket.settle: billed (or reported) from what served and how it ended, exactly once
  *   record     inside ticket.settle: the usage row and metrics, or the platform's usage report
  *
- * Every upstream call goes through `callJson` / `openStream` (one place to time or trace an attempt).
+ * Every upstream call goes through `callJson` / `openStream` (one place to time or trace an attempt). Tracing
+ * (trace.ts) spans the stages: started before admission, told of each attempt, tool call, settlement and the end.
  */
 import { hasUsage, type NormalizedUsage } from "../../../core/wire/index";
 import type { CallOptions, ProviderResult, ProviderSettings, ProviderStream } from "../../../providers/types";
@@ -23,7 +24,9 @@ import type { ModePolicy, Ticket, ToolGrant } from "./policy";
 import type { Reply } from "./reply";
 import type { PumpEnd } from "./sse-pump";
 import { sseReply, type StreamSettings } from "./sse-reply";
+import { type RequestTrace, startTrace } from "./trace";
 import type { InferenceCall, Outcome, Served, Settlement, Unserved, Upstream } from "./types";
+import type { Telemetry } from "../../../telemetry/index";
 
 type Method<Req, Out> = (req: Req, settings: ProviderSettings, options?: CallOptions) => Promise<Out>;
 
@@ -32,21 +35,35 @@ export interface PipelineOptions<I, R extends Upstream> {
   streaming: StreamSettings;
   /** Checks upstream usage before anything bills or reports it (usage-guard.ts). */
   checkUsage: UsageGuard;
+  /** Tracing (trace.ts); absent or off: no request is traced. */
+  telemetry?: Telemetry;
 }
 
 export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>): Pipeline<I> {
-  const { policy, streaming, checkUsage } = o;
+  const { policy, streaming, checkUsage, telemetry } = o;
 
   function callJson<In extends { model: string }, Req, Body, Ev, Q>(
     e: Endpoint<In, Req, Body, Ev, Q>,
     route: R,
     request: Req,
     options: CallOptions | undefined,
+    trace: RequestTrace,
   ): Promise<ProviderResult<Body>> {
     checkSupport(e, route.provider, route.providerName, false);
     const method = route.provider[e.json] as Method<Req, ProviderResult<Body>>;
     const req = e.stream ? { ...request, model: route.model, stream: false } : { ...request, model: route.model };
-    return method.call(route.provider, req, route.settings, options);
+    if (!trace.on) return method.call(route.provider, req, route.settings, options);
+    const traced = trace.attempt(route, options);
+    return method.call(route.provider, req, route.settings, traced.options).then(
+      (result) => {
+        traced.answered(result);
+        return result;
+      },
+      (err: unknown) => {
+        traced.failed(err);
+        throw err;
+      },
+    );
   }
 
   function openStream<In extends { model: string }, Req, Body, Ev, Q>(
@@ -55,10 +72,49 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     route: R,
     request: Req,
     options: CallOptions | undefined,
+    trace: RequestTrace,
   ): Promise<ProviderStream<Ev>> {
     checkSupport(e, route.provider, route.providerName, true);
     const open = route.provider[method] as Method<Req, ProviderStream<Ev>>;
-    return open.call(route.provider, { ...request, model: route.model, stream: true }, route.settings, options);
+    const req = { ...request, model: route.model, stream: true };
+    if (!trace.on) return open.call(route.provider, req, route.settings, options);
+    const traced = trace.attempt(route, options);
+    return open.call(route.provider, req, route.settings, traced.options).then(
+      (stream) => {
+        traced.opened();
+        return stream;
+      },
+      (err: unknown) => {
+        traced.failed(err);
+        throw err;
+      },
+    );
+  }
+
+  /** A stream's settlement at its end (the pump's `finish`); the trace ends with it. Returns the cost. */
+  function settleStream(
+    ticket: Ticket<R>,
+    trace: RequestTrace,
+    end: PumpEnd,
+    outcome: Outcome,
+    served: Served<unknown, R>,
+  ): number | null {
+    const { costMicros } = settle(ticket, trace, outcome, served, null);
+    if (trace.on) trace.streamEnded(end);
+    return costMicros;
+  }
+
+  /** Settles through the ticket, and tells the trace what settlement decided. */
+  function settle(
+    ticket: Ticket<R>,
+    trace: RequestTrace,
+    outcome: Outcome,
+    served: Served<unknown, R> | null,
+    tried: Unserved<R> | null,
+  ): Settlement {
+    const settled = ticket.settle(outcome, served, tried);
+    if (trace.on) trace.settled(outcome, settled.costMicros);
+    return settled;
   }
 
   /** The outcome of a JSON answer: its usage checked and billed as the endpoint bills it. */
@@ -84,6 +140,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
   /** Settles a failure after admission and returns the error the client gets. */
   function fail(
     ticket: Ticket<R>,
+    trace: RequestTrace,
     error: unknown,
     served: Served<unknown, R> | null,
     tried: Unserved<R> | null,
@@ -91,7 +148,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     extraMicros = 0,
     clientLeft = false,
   ): unknown {
-    ticket.settle({ kind: "failed", error, usage, extraMicros, clientLeft }, served, tried);
+    settle(ticket, trace, { kind: "failed", error, usage, extraMicros, clientLeft }, served, tried);
     return ticket.error(error);
   }
 
@@ -113,11 +170,12 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     call: InferenceCall<In, I, Q>,
     request: Req,
     options: CallOptions | undefined,
+    trace: RequestTrace,
   ): Promise<Reply> {
-    const served = await ticket.attempt((route) => callJson(e, route, request, options));
-    if (!served.ok) throw fail(ticket, served.error, null, served);
+    const served = await ticket.attempt((route) => callJson(e, route, request, options, trace));
+    if (!served.ok) throw fail(ticket, trace, served.error, null, served);
     const result = served.value;
-    const settled = ticket.settle(answered(e, result, served.route), served, null);
+    const settled = settle(ticket, trace, answered(e, result, served.route), served, null);
     if (e.reply) return jsonReply(ticket, served, settled, e.reply(result, call), undefined);
     return jsonReply(ticket, served, settled, result.body, result.raw);
   }
@@ -129,15 +187,18 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     call: InferenceCall<In, I, Q>,
     request: Req,
     options: CallOptions | undefined,
+    trace: RequestTrace,
   ): Promise<Reply> {
-    const served = await ticket.attempt((route) => openStream(e, stream.method, route, request, options));
-    if (!served.ok) throw fail(ticket, served.error, null, served);
+    const served = await ticket.attempt((route) => openStream(e, stream.method, route, request, options, trace));
+    if (!served.ok) throw fail(ticket, trace, served.error, null, served);
     return sseReply(
       served.value,
       streaming,
       stream.framing(call, served.route.model),
-      (end) => ticket.settle(streamed(end, served.route, 0), served, null).costMicros,
+      (end) => settleStream(ticket, trace, end, streamed(end, served.route, 0), served),
       ticket.headers(served),
+      undefined,
+      trace.on ? trace.clientFirstByte : undefined,
     );
   }
 
@@ -156,6 +217,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     call: InferenceCall<In, I, Q>,
     request: Req,
     options: CallOptions | undefined,
+    trace: RequestTrace,
   ): Promise<Reply> {
     const { protocol } = loop;
     const { plan } = grant;
@@ -164,9 +226,9 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     const tally = new Tally(grant.prices, (u) => (current ? checkUsage(u, current.providerName) : u));
     let runner: ToolRunner;
     try {
-      runner = await ToolRunner.open(plan, tally);
+      runner = await ToolRunner.open(plan, tally, trace.on ? trace.tool : undefined);
     } catch (err) {
-      throw fail(ticket, err, null, null);
+      throw fail(ticket, trace, err, null, null);
     }
     const clear = ticket.beforeRound?.bind(ticket);
     const clearRound = (req: Req, served: Served<unknown, R> | null) =>
@@ -179,12 +241,12 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
         await clearRound(first, null);
       } catch (err) {
         await runner.close();
-        throw fail(ticket, err, null, null);
+        throw fail(ticket, trace, err, null, null);
       }
-      const served = await ticket.attempt((route) => openStream(e, stream.method, route, first, options));
+      const served = await ticket.attempt((route) => openStream(e, stream.method, route, first, options, trace));
       if (!served.ok) {
         await runner.close();
-        throw fail(ticket, served.error, null, served);
+        throw fail(ticket, trace, served.error, null, served);
       }
       current = served.route;
       const rounds = new ToolLoopStream<Req, Ev>({
@@ -193,16 +255,17 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
         runner,
         request: first,
         first: served.value,
-        open: (req) => openStream(e, stream.method, served.route, req, options),
+        open: (req) => openStream(e, stream.method, served.route, req, options, trace),
         beforeRound: clear ? async (req) => clearRound(req, served) : undefined,
       });
       return sseReply(
         rounds,
         streaming,
         stream.framing(call, served.route.model),
-        (end) => ticket.settle(streamed(end, served.route, tally.toolCostMicros()), served, null).costMicros,
+        (end) => settleStream(ticket, trace, end, streamed(end, served.route, tally.toolCostMicros()), served),
         ticket.headers(served),
         () => rounds.stopAfterRound(),
+        trace.on ? trace.clientFirstByte : undefined,
       );
     }
 
@@ -223,7 +286,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
         beforeRound: clear ? async (req) => clearRound(req, at.served) : undefined,
         signal,
         call: async (req) => {
-          const run = (route: R) => callJson(e, route, req, roundOptions);
+          const run = (route: R) => callJson(e, route, req, roundOptions, trace);
           const a = at.served ? await ticket.again(at.served, run, signal) : await ticket.attempt(run, signal);
           if (!a.ok) {
             at.tried = a;
@@ -237,7 +300,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     } catch (err) {
       const left = signal?.aborted === true;
       const error = left ? clientDisconnected() : err;
-      throw fail(ticket, error, at.served, at.tried, tally.usageOrNull(), tally.toolCostMicros(), left);
+      throw fail(ticket, trace, error, at.served, at.tried, tally.usageOrNull(), tally.toolCostMicros(), left);
     } finally {
       await runner.close();
     }
@@ -249,7 +312,32 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
       extraMicros: tally.toolCostMicros(),
       perRequest: false,
     };
-    return jsonReply(ticket, served, ticket.settle(outcome, served, null), result.body, result.raw);
+    return jsonReply(ticket, served, settle(ticket, trace, outcome, served, null), result.body, result.raw);
+  }
+
+  /** The stages after admission: cache, guardrails, attempts, relay (settlement and record inside). */
+  async function serveTicket<In extends { model: string }, Req, Body, Ev, Q>(
+    e: Endpoint<In, Req, Body, Ev, Q>,
+    call: InferenceCall<In, I, Q>,
+    ticket: Ticket<R>,
+    trace: RequestTrace,
+  ): Promise<Reply> {
+    try {
+      // cache: a response cache, when one is built, answers here (before guardrails and attempts).
+      // guardrails: request checks, when built, run here (after admission, before any upstream call).
+      const request = e.upstream(call.body);
+      const headers = e.callHeaders?.(call);
+      const options = headers ? { headers } : undefined;
+      if (ticket.tools && e.loop)
+        return await serveLoop(e, e.loop, ticket.tools, ticket, call, request, options, trace);
+      if (e.stream?.requested(call.body)) return await relayStream(e, e.stream, ticket, call, request, options, trace);
+      return await relayJson(e, ticket, call, request, options, trace);
+    } catch (err) {
+      // Whatever threw after admission, the ticket settles (a no-op when it did already): the request's budget
+      // reservations and concurrency slots never outlive it.
+      ticket.settle({ kind: "failed", error: err, usage: null, extraMicros: 0, clientLeft: false }, null, null);
+      throw err;
+    }
   }
 
   return {
@@ -257,20 +345,23 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
       e: Endpoint<In, Req, Body, Ev, Q>,
       call: InferenceCall<In, I, Q>,
     ): Promise<Reply> {
-      const ticket = await policy.admit(e, call);
+      const trace = startTrace(telemetry, e, call);
+      if (!trace.on) return serveTicket(e, call, await policy.admit(e, call), trace);
+      const traced = { ...call, traceId: trace.traceId ?? undefined };
+      let ticket: Ticket<R>;
       try {
-        // cache: a response cache, when one is built, answers here (before guardrails and attempts).
-        // guardrails: request checks, when built, run here (after admission, before any upstream call).
-        const request = e.upstream(call.body);
-        const headers = e.callHeaders?.(call);
-        const options = headers ? { headers } : undefined;
-        if (ticket.tools && e.loop) return await serveLoop(e, e.loop, ticket.tools, ticket, call, request, options);
-        if (e.stream?.requested(call.body)) return await relayStream(e, e.stream, ticket, call, request, options);
-        return await relayJson(e, ticket, call, request, options);
+        ticket = await policy.admit(e, traced);
       } catch (err) {
-        // Whatever threw after admission, the ticket settles (a no-op when it did already): the request's budget
-        // reservations and concurrency slots never outlive it.
-        ticket.settle({ kind: "failed", error: err, usage: null, extraMicros: 0, clientLeft: false }, null, null);
+        trace.refused(err);
+        throw err;
+      }
+      trace.admitted(ticket.traceFacts?.());
+      try {
+        const reply = await serveTicket(e, traced, ticket, trace);
+        if (reply.kind === "json") trace.replied();
+        return reply;
+      } catch (err) {
+        trace.failed(err);
         throw err;
       }
     },

@@ -32,6 +32,8 @@ export interface PumpOptions<T> {
   onDisconnect?: () => void;
   /** Told when the client goes away, before the drain window (a tool loop then starts no further round). */
   onClientGone?: () => void;
+  /** Told when the first bytes are handed to the client (stream timing of a trace). */
+  onFirstByte?: () => void;
   /** Where this stream registers while in flight (its runtime's shutdown cuts what is left). */
   live: LiveStreams;
 }
@@ -99,11 +101,16 @@ export function pumpSse<T>(o: PumpOptions<T>): ReadableStream<Uint8Array> {
         },
       };
       o.live.add(entry);
+      let firstByte = o.onFirstByte;
       const write = (text: string) => {
         if (clientGone) return;
         try {
           controller.enqueue(encoder.encode(text));
           lastWrite = Date.now();
+          if (firstByte) {
+            firstByte();
+            firstByte = undefined;
+          }
         } catch {
           clientGone = true;
         }

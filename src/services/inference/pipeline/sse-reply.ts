@@ -18,7 +18,8 @@ export interface StreamSettings {
 /**
  * Items framed as they arrive, `settle` run exactly once when the stream ends (it returns the cost for the closing
  * frames, null when unpriced), then the closing frames unless the client is gone. `onClientGone`: told when the
- * client leaves (a tool loop then starts no further round).
+ * client leaves (a tool loop then starts no further round); `onFirstByte`: told when the client's first byte is
+ * sent (tracing).
  */
 export function sseReply<T>(
   stream: ProviderStream<T>,
@@ -27,6 +28,7 @@ export function sseReply<T>(
   settle: (end: PumpEnd) => number | null,
   headers: Record<string, string>,
   onClientGone?: () => void,
+  onFirstByte?: () => void,
 ): Reply {
   const body = pumpSse<T>({
     stream,
@@ -35,6 +37,7 @@ export function sseReply<T>(
     drainMs: streaming.drainMs,
     onDisconnect: streaming.onDisconnect,
     onClientGone,
+    onFirstByte,
     live: streaming.live,
     frame: framing.frame,
     finish: (end) => {

@@ -59,4 +59,6 @@ export interface InferenceCall<In, I, Q = undefined> {
   headers: Headers;
   /** Aborts when the client leaves (a tool loop then stops). */
   signal?: AbortSignal;
+  /** The request's trace id, set by the pipeline's tracing stage when the request is traced (trace.ts). */
+  traceId?: string;
 }

@@ -74,6 +74,7 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
         status: "error",
         statusCode: err.status,
         errorMessage: err.message,
+        traceId: input.traceId,
       }),
     );
   }
@@ -175,6 +176,7 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
         userRequiredMessage: e.userRequired,
         selector: body.model,
         estimate: e.estimate(body, settings.defaultOutputTokens),
+        traceId: call.traceId ?? null,
       });
       // After auth and budget, as the baseline has it (docs/api.md#order-of-checks-on-an-inference-request): the
       // first target must serve the endpoint (every fallback target is checked again when tried), and the gateway

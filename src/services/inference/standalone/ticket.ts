@@ -14,6 +14,7 @@ import type { UsageRowInsert, UsageWriter } from "../../governance/usage-writer"
 import type { Estimate } from "../estimate";
 import type { Ticket, ToolGrant } from "../pipeline/policy";
 import type { PumpEnd } from "../pipeline/sse-pump";
+import type { TicketFacts } from "../pipeline/trace";
 import type { Attempted, Outcome, Served, Settlement, Unserved } from "../pipeline/types";
 import type { Price, PriceBook } from "../prices";
 import type { Plan, Route, Router, Target } from "../routing";
@@ -62,6 +63,8 @@ export interface AdmitInput {
   selector: string;
   /** The reservation estimate (docs/behaviour/storage.md#estimate). */
   estimate: Estimate;
+  /** The request's trace id when it is traced (on its usage row). */
+  traceId: string | null;
 }
 
 /** What a settlement bills: usage, status and the cost decided other than by tokens. */
@@ -185,6 +188,18 @@ export class LocalTicket implements Ticket<Route> {
   private free(): boolean {
     for (const p of this.prices.values()) if (p?.free !== true) return false;
     return true;
+  }
+
+  /** Who the request bills, for its trace; the budget decision says whether a budget cap applied on any level. */
+  traceFacts(): TicketFacts {
+    return {
+      keyId: this.path.keyId,
+      userId: this.path.userId,
+      teamId: this.path.teamId,
+      endUserId: this.path.endUserId,
+      budgetDecision: this.path.capped ? "allowed" : "unbudgeted",
+      captureContent: this.input.caller.kind === "key" ? this.input.caller.key.captureContent : null,
+    };
   }
 
   /** Rate-limit state (docs/api.md#cross-cutting-rules), the same whichever route served. */
@@ -362,6 +377,7 @@ export class LocalTicket implements Ticket<Route> {
         attempts: where.attempts,
         latencyMs: performance.now() - this.startedPerf,
         ttfbMs: this.firstByteMs,
+        traceId: this.input.traceId,
       }),
       stamp,
     );

@@ -33,6 +33,8 @@ export interface RowInput {
   /** Admission to settlement, and admission to the upstream's first byte (ms; rounded here). */
   latencyMs?: number | null;
   ttfbMs?: number | null;
+  /** The request's trace id, when it is traced. */
+  traceId?: string | null;
 }
 
 const wholeMs = (ms: number | null | undefined): number | null =>
@@ -64,6 +66,7 @@ export function usageRow(r: RowInput): UsageRowInsert {
     teamId: r.teamId,
     latencyMs: wholeMs(r.latencyMs),
     ttfbMs: wholeMs(r.ttfbMs),
+    traceId: r.traceId ?? null,
   };
 }
 
@@ -76,6 +79,7 @@ export function logSettled(row: UsageRowInsert): void {
   if (row.status === "success" && !logEnabled("debug")) return;
   const fields = {
     request_id: row.requestId,
+    trace_id: row.traceId ?? undefined,
     endpoint: row.endpoint,
     provider: row.provider,
     model: row.model,

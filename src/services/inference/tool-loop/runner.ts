@@ -101,16 +101,20 @@ export function parseArguments(text: string): unknown {
   }
 }
 
+/** Told when a tool call starts; the function returned is told when it ends, with its failure if it failed (tracing). */
+export type ToolCallObserver = (name: string, callId: string) => (error?: unknown) => void;
+
 export class ToolRunner {
   private closed = false;
 
   private constructor(
     private readonly sessions: Map<string, ToolSession>,
     readonly tally: Tally,
+    private readonly observe: ToolCallObserver | undefined,
   ) {}
 
   /** Opens a session per planned tool; if one fails, those already open are closed and the failure is thrown. */
-  static async open(plan: ToolPlan, tally: Tally): Promise<ToolRunner> {
+  static async open(plan: ToolPlan, tally: Tally, observe?: ToolCallObserver): Promise<ToolRunner> {
     const sessions = new Map<string, ToolSession>();
     try {
       for (const tool of plan.tools) sessions.set(tool.name, await tool.backend.openSession(tool.options));
@@ -118,7 +122,7 @@ export class ToolRunner {
       await Promise.all([...sessions.values()].map((s) => s.close()));
       throw err;
     }
-    return new ToolRunner(sessions, tally);
+    return new ToolRunner(sessions, tally, observe);
   }
 
   /** True when the gateway runs this function name (the model's call is "owned"). */
@@ -138,11 +142,14 @@ export class ToolRunner {
       if (!session) continue;
       signal?.throwIfAborted();
       this.tally.calls[call.name as ToolName]++;
+      const ended = this.observe?.(call.name, call.id);
       let output: string;
       try {
         const running = session.run(parseArguments(call.arguments));
         output = await (signal ? untilAborted(running, signal) : running);
+        ended?.();
       } catch (err) {
+        ended?.(err);
         if (signal?.aborted) throw signal.reason;
         if (err instanceof ToolBackendUnreachable) {
           log.warn("tool backend unreachable", { tool: err.tool, reason: err.reason });
