@@ -278,9 +278,18 @@ describe.each(DIALECTS)("cost control on every inference route ($dialect)", ({ c
     const claude = await post(gw, "/v1/chat/completions", key, { model: CLAUDE, messages: PROMPT, max_tokens: 5 });
     expect(claude.status).toBe(403);
     expect(((await claude.json()) as { error: Row }).error["code"]).toBe("model_not_allowed");
+    const listed = async () => {
+      const res = await fetch(`${gw.base}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+      return ((await res.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+    };
+    // The model list narrows the same way: nothing is on both lists.
+    expect((await listed()).filter((id) => id === CHAT || id === CLAUDE)).toEqual([]);
     await gw.admin("PATCH", "/v1/users/narrow-user", { allowed_models: ["openai:*"] });
     const ok = await post(gw, "/v1/chat/completions", key, { model: CHAT, messages: PROMPT, max_tokens: 5 });
     expect(ok.status).toBe(200);
+    const models = await listed();
+    expect(models).toContain(CHAT);
+    expect(models).not.toContain(CLAUDE);
     await gw.admin("PATCH", "/v1/teams/narrow-team", { blocked: true });
     const blocked = await post(gw, "/v1/chat/completions", key, { model: CHAT, messages: PROMPT, max_tokens: 5 });
     expect(blocked.status).toBe(403);

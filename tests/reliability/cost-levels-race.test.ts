@@ -1,13 +1,14 @@
 /**
- * Cost control at every level across replicas (docs/behaviour/cost-control.md): three compiled binaries on one
- * Postgres. 500 concurrent requests against a tiny team budget shared by three users, then against tiny budgets on
- * every level at once (key, user, team, end user): no level's spend passes its cap, every request has its row,
- * and each level's spend equals the sum of its rows. Then a team's `max_concurrent` under streams spread over the
- * three replicas: never more in flight than the limit, and every slot back once the streams end.
+ * Cost control at every level across replicas (docs/behaviour/cost-control.md): one compiled binary on SQLite, then
+ * three on one Postgres. 500 concurrent requests against a tiny team budget shared by three users, then (Postgres)
+ * against tiny budgets on every level at once (key, user, team, end user): no level's spend passes its cap, every
+ * request has its row, and each level's spend equals the sum of its rows. Then a team's `max_concurrent` under
+ * streams spread over the three replicas: never more in flight than the limit, and every slot back once the streams
+ * end; and a replica SIGKILLed while holding the team's slots: they come back within the lease's 15 s.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
-import { createPgDatabase, type TestDatabase } from "../helpers/db";
+import { createPgDatabase, createSqliteDatabase, type TestDatabase } from "../helpers/db";
 import {
   admin,
   baseConfig,
@@ -40,31 +41,42 @@ const TABLES: Record<Level, [string, string]> = {
 };
 
 let mock: MockServer;
+/** The database and replicas of the describe block running. */
 let db: TestDatabase;
 let reader: DbReader;
-const replicas: GatewayProc[] = [];
+let replicas: GatewayProc[] = [];
+let spawnReplica: () => Promise<GatewayProc>;
 const first = () => replicas[0]!.url;
 
-beforeAll(async () => {
+beforeAll(() => {
   mock = startOpenAIMock();
-  db = await createPgDatabase();
+});
+afterAll(async () => {
+  await killAll();
+  await mock?.stop();
+});
+
+/** `n` binaries on a fresh database of `create`, with the model priced. */
+async function startOn(create: () => Promise<TestDatabase>, n: number): Promise<void> {
+  db = await create();
   const dir = tempDir("gw-rel-levels-");
   const config = writeConfig(dir, baseConfig(db.url, { providers: openaiProvider(mock.apiBase), auto_migrate: false }));
-  for (let i = 0; i < 3; i++) replicas.push(await spawnGateway({ cwd: dir, config }));
+  spawnReplica = () => spawnGateway({ cwd: dir, config });
+  replicas = [];
+  for (let i = 0; i < n; i++) replicas.push(await spawnReplica());
   reader = dbReader(db.url);
   await admin(first(), "POST", "/v1/pricing", {
     model_key: MODEL,
     input_price_per_million: RATE,
     output_price_per_million: RATE,
   });
-}, 120_000);
-afterAll(async () => {
+}
+
+async function stopAll(): Promise<void> {
   await Promise.all(replicas.map((r) => r.stop()));
-  await killAll();
   await reader?.close();
   await db?.drop();
-  await mock?.stop();
-});
+}
 
 const budget = async (usd: number) =>
   (await admin<{ budget_id: string }>(first(), "POST", "/v1/budgets", { max_budget: usd })).budget_id;
@@ -84,7 +96,7 @@ function burst(keys: string[], endUser: string | null) {
   return Promise.all(
     Array.from({ length: FIRED }, (_, i) => {
       const stream = i % 3 === 0;
-      return call(`${replicas[i % 3]!.url}/v1/chat/completions`, {
+      return call(`${replicas[i % replicas.length]!.url}/v1/chat/completions`, {
         token: keys[i % keys.length]!,
         body: {
           model: MODEL,
@@ -139,24 +151,43 @@ async function check(
   report(label, figures);
 }
 
+/** 500 concurrent requests of three users against a 0.30 USD team budget. */
+async function teamBudgetRace(label: string): Promise<void> {
+  const CAP = 0.3;
+  await admin(first(), "POST", "/v1/teams", { team_id: "race-team", budget_id: await budget(CAP) });
+  const keys: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    await admin(first(), "POST", "/v1/users", { user_id: `race-member-${i}`, team_id: "race-team" });
+    keys.push((await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: `race-member-${i}` })).key);
+  }
+  await Bun.sleep(1200); // the other replicas hear of the new team, users and keys through the change feed
+  await check(
+    label,
+    await burst(keys, null),
+    ["team_id", "race-team"],
+    [{ level: "team", id: "race-team", capMicros: CAP * 1e6 }],
+    ["Team 'race-team' has exceeded budget limit"],
+  );
+}
+
+describe("cost control at every level, one binary on SQLite", () => {
+  beforeAll(() => startOn(createSqliteDatabase, 1), 120_000);
+  afterAll(stopAll);
+  test(
+    `${FIRED} concurrent requests of three users against a tiny team budget: the team never overshoots`,
+    () => teamBudgetRace("team budget, SQLite x1"),
+    120_000,
+  );
+});
+
 describe("cost control at every level, three binaries on one Postgres", () => {
-  test(`${FIRED} concurrent requests of three users against a tiny team budget: the team never overshoots`, async () => {
-    const CAP = 0.3;
-    await admin(first(), "POST", "/v1/teams", { team_id: "race-team", budget_id: await budget(CAP) });
-    const keys: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      await admin(first(), "POST", "/v1/users", { user_id: `race-member-${i}`, team_id: "race-team" });
-      keys.push((await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: `race-member-${i}` })).key);
-    }
-    await Bun.sleep(1200); // the other replicas hear of the new team, users and keys through the change feed
-    await check(
-      "team budget across 3 replicas",
-      await burst(keys, null),
-      ["team_id", "race-team"],
-      [{ level: "team", id: "race-team", capMicros: CAP * 1e6 }],
-      ["Team 'race-team' has exceeded budget limit"],
-    );
-  }, 120_000);
+  beforeAll(() => startOn(createPgDatabase, 3), 120_000);
+  afterAll(stopAll);
+  test(
+    `${FIRED} concurrent requests of three users against a tiny team budget: the team never overshoots`,
+    () => teamBudgetRace("team budget, Postgres x3"),
+    120_000,
+  );
 
   test(`${FIRED} concurrent requests against tiny budgets on every level at once: no level overshoots`, async () => {
     const caps = { key: 0.3, user: 0.34, team: 0.32, end_user: 0.31 };
@@ -243,5 +274,48 @@ describe("cost control at every level, three binaries on one Postgres", () => {
         )[0]?.h ?? 0,
       );
     expect(await until(async () => (await held()) === 0, 10_000)).toBe(true);
+  }, 120_000);
+
+  test("a replica SIGKILLed while holding a team's slots: they come back within the lease's 15 s", async () => {
+    const LIMIT = 2;
+    await admin(first(), "POST", "/v1/teams", { team_id: "kill-team", max_concurrent: LIMIT });
+    await admin(first(), "POST", "/v1/users", { user_id: "kill-member", team_id: "kill-team" });
+    const { key } = await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: "kill-member" });
+    const doomed = await spawnReplica();
+    await Bun.sleep(1200);
+    const chat = (base: string, model: string, signal?: AbortSignal) =>
+      fetch(`${base}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model, messages: PROMPT, max_tokens: 10, stream: true }),
+        signal,
+      });
+    // Two long streams on the doomed replica hold both slots; the survivors refuse.
+    const ctrl = new AbortController();
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await chat(doomed.url, `${MODEL}+chunks-200+interval-500`, ctrl.signal);
+      expect(res.status).toBe(200);
+      void res.body?.getReader().read();
+    }
+    const busy = await chat(first(), MODEL);
+    await busy.text();
+    expect(busy.status).toBe(429);
+    doomed.kill("SIGKILL");
+    await doomed.exited;
+    ctrl.abort();
+    const killedAt = performance.now();
+    let waited = 0;
+    const back = await until(
+      async () => {
+        const res = await chat(replicas[1]!.url, MODEL);
+        await res.text();
+        waited = (performance.now() - killedAt) / 1000;
+        return res.status === 200;
+      },
+      25_000,
+      250,
+    );
+    report("slots of a killed replica", { limit: LIMIT, seconds_until_served: waited.toFixed(1), lease_ttl_s: 15 });
+    expect(back).toBe(true);
   }, 120_000);
 });

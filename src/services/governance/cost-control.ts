@@ -293,6 +293,11 @@ export function createCostControl(o: CostControlOptions) {
       return ledger.remaining(reservation);
     },
 
+    /** A team's allow-list (null = every model, or no such team), from the cache (model listings narrow by it). */
+    async teamModels(teamId: string): Promise<readonly string[] | null> {
+      return (await directory.team(teamId))?.allowedModels ?? null;
+    },
+
     /** A committed management change (here or through the change feed). */
     changed(topic: ChangeTopic): void {
       if (topic === "budgets") directory.invalidate("budgets");

@@ -174,6 +174,7 @@ export function createInference(o: InferenceOptions) {
       router,
       pricing: o.pricing,
       users,
+      teamModels: costControl.teamModels,
       discovery: config.model_discovery,
       ttlSeconds: config.model_cache_ttl_seconds,
       configuredModels: Object.fromEntries(

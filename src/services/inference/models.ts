@@ -24,13 +24,15 @@ export interface ModelsOptions {
   router: Router;
   pricing: PricingService;
   users: UserDirectory;
+  /** A team's allow-list (null = every model, or no such team), from the cost-control directory's cache. */
+  teamModels: (teamId: string) => Promise<readonly string[] | null>;
   discovery: boolean;
   ttlSeconds: number;
   /** Models named in config per provider (`providers.<name>.models`), listed with or without discovery. */
   configuredModels: Record<string, string[]>;
 }
 
-const matches = (list: string[] | null, id: string) => {
+const matches = (list: readonly string[] | null, id: string) => {
   if (!list) return true;
   const provider = id.slice(0, id.indexOf(":"));
   return list.some((e) => e === id || e === `${provider}:*`);
@@ -66,11 +68,12 @@ export function createModelsService(o: ModelsOptions) {
     return pending;
   }
 
-  /** Allow-lists of the caller: its key's and its user's (master: none). */
-  async function allowLists(caller: Caller): Promise<(string[] | null)[]> {
+  /** Allow-lists of the caller: its key's, its user's and its user's team's (master: none). */
+  async function allowLists(caller: Caller): Promise<(readonly string[] | null)[]> {
     if (caller.kind === "master") return [];
     const user = caller.key.userId ? await o.users.get(caller.key.userId) : null;
-    return [caller.key.allowedModels, user?.allowedModels ?? null];
+    const team = user?.teamId ? await o.teamModels(user.teamId) : null;
+    return [caller.key.allowedModels, user?.allowedModels ?? null, team];
   }
 
   async function all(provider: string | undefined): Promise<Map<string, ModelObject>> {
