@@ -38,13 +38,15 @@ const def = (
 
 /** SPEC §5.2/§5.3: Vertex reads its key file, project and location from these when config has none. */
 const GOOGLE_ENV = ["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION"];
-/** SPEC §5.2: Bedrock signs with these when no API key (AWS_BEARER_TOKEN_BEDROCK) is set. */
+/** SPEC §5.2: Bedrock signs with these when no API key (AWS_BEARER_TOKEN_BEDROCK) is set; SageMaker always does. */
 const AWS_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"];
 
 /** The Vertex AI default base: `{location}` is filled per deployment; a configured api_base is used as-is. */
 const VERTEX_BASE_TEMPLATE = "https://{location}-aiplatform.googleapis.com";
 /** The Bedrock runtime default base: `{region}` is filled per deployment; a configured api_base is used as-is. */
 const BEDROCK_BASE_TEMPLATE = "https://bedrock-runtime.{region}.amazonaws.com";
+/** The SageMaker runtime default base, filled like Bedrock's. */
+const SAGEMAKER_BASE_TEMPLATE = "https://runtime.sagemaker.{region}.amazonaws.com";
 
 const oai = (name: string): (() => Provider) => {
   const p = openaiFamily[name];
@@ -73,6 +75,7 @@ const bedrock = native(() => (require("./bedrock/index.ts") as typeof import("./
 const cohere = native(() => (require("./cohere/index.ts") as typeof import("./cohere/index.ts")).cohere);
 const gemini = native(() => (require("./gemini/index.ts") as typeof import("./gemini/index.ts")).gemini);
 const mistral = native(() => (require("./mistral/index.ts") as typeof import("./mistral/index.ts")).mistral);
+const sagemaker = native(() => (require("./sagemaker/index.ts") as typeof import("./sagemaker/index.ts")).sagemaker);
 const vertexai = native(() => (require("./vertexai/index.ts") as typeof import("./vertexai/index.ts")).vertexai);
 const vertexaianthropic = native(
   () => (require("./vertexaianthropic/index.ts") as typeof import("./vertexaianthropic/index.ts")).vertexaianthropic,
@@ -125,7 +128,7 @@ const DEFINITIONS: ProviderDefinition[] = [
   def("nebius", "extended", "https://api.studio.nebius.com/v1", ["NEBIUS_API_KEY"], oai("nebius")),
   def("sambanova", "extended", "https://api.sambanova.ai/v1", ["SAMBANOVA_API_KEY"], oai("sambanova")),
   def("watsonx", "extended", null, ["WATSONX_API_KEY"], null, ["WATSONX_URL"]),
-  def("sagemaker", "extended", null, [], null),
+  def("sagemaker", "extended", SAGEMAKER_BASE_TEMPLATE, [], sagemaker, [], AWS_ENV),
   def("azure", "extended", null, ["AZURE_API_KEY"], azure),
   def("openai-compatible", "core", null, [], oai("openai-compatible")),
 ];

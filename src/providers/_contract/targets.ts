@@ -10,6 +10,7 @@ import {
   startGeminiMock,
   startMistralMock,
   startOpenAIMock,
+  startSageMakerMock,
   startVoyageMock,
 } from "../_mocks/index.ts";
 import { anthropic } from "../anthropic/index.ts";
@@ -22,6 +23,7 @@ import { cohere } from "../cohere/index.ts";
 import { gemini } from "../gemini/index.ts";
 import { mistral } from "../mistral/index.ts";
 import { openaiFamily } from "../openai-family/index.ts";
+import { sagemaker } from "../sagemaker/index.ts";
 import type { ProviderDefinition } from "../registry.ts";
 import type { Provider, ProviderSettings } from "../types.ts";
 import { vertexai } from "../vertexai/index.ts";
@@ -277,6 +279,27 @@ export const CONTRACT_TARGETS: ContractTarget[] = [
       apiKey: null,
       extra: { aws_access_key_id: API_KEY, aws_secret_access_key: BEDROCK_SECRET, region: "eu-west-1" },
     }),
+  },
+  {
+    // an endpoint whose container serves the OpenAI chat wire; the endpoint name is the model
+    label: "sagemaker (SigV4)",
+    provider: sagemaker,
+    startMock: () =>
+      startSageMakerMock({ credentials: { accessKeyId: API_KEY, secretAccessKey: BEDROCK_SECRET }, region: "eu-west-1" }),
+    configure: (s: ProviderSettings) => ({
+      ...s,
+      apiKey: null,
+      extra: { aws_access_key_id: API_KEY, aws_secret_access_key: BEDROCK_SECRET, region: "eu-west-1" },
+    }),
+    credentialOf: bearer,
+    chat: {
+      path: (model: string) => `/endpoints/${model}/invocations`,
+      modelOf: (r: RecordedRequest) => r.path.match(/^\/endpoints\/([^/]+)\//)?.[1],
+      cachePromptTokens: 12,
+      cacheWriteTokens: null,
+    },
+    errorStatuses: [400, 403, 424, 429, 500, 503],
+    retryHint: false,
   },
   {
     ...azureCommon,
