@@ -59,10 +59,10 @@ export function awsAuthHeaders(
   if (req.bearer && s.apiKey) return { authorization: `Bearer ${s.apiKey}` };
   const credentials = awsCredentials(s);
   if (!credentials)
-    throw new GatewayError(500, `Unable to load AWS credentials for ${s.name}`, {
+    throw new GatewayError(500, `Unable to load AWS credentials for ${req.service}`, {
       code: "provider_credentials_error",
       cause: new ProviderFailure(
-        `${s.name}: no ${req.bearer ? "api_key and no " : ""}AWS access key pair (config or AWS_ACCESS_KEY_ID)`,
+        `${req.service}: no ${req.bearer ? "api_key and no " : ""}AWS access key pair (config or AWS_ACCESS_KEY_ID)`,
         null,
       ),
     });
