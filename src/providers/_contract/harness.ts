@@ -16,6 +16,9 @@ export interface ChatExpectations {
   cachePromptTokens: number;
   /** Cache-write tokens the adapter can see in the `cache` scenario (null when the wire has none). */
   cacheWriteTokens: number | null;
+  /** Cache-read tokens the adapter can see in the `cache` scenario: default the mock's; null when the wire reports
+   * none (watsonx), so none may be invented. */
+  cacheReadTokens?: number | null;
   /** The stream's usage rides on its finish chunk (Mistral) instead of a usage-only chunk after it. */
   usageOnFinish?: boolean;
 }

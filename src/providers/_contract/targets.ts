@@ -12,6 +12,7 @@ import {
   startOpenAIMock,
   startSageMakerMock,
   startVoyageMock,
+  startWatsonxMock,
 } from "../_mocks/index.ts";
 import { anthropic } from "../anthropic/index.ts";
 import { azure } from "../azure/index.ts";
@@ -28,6 +29,7 @@ import type { ProviderDefinition } from "../registry.ts";
 import type { Provider, ProviderSettings } from "../types.ts";
 import { vertexai } from "../vertexai/index.ts";
 import { vertexaianthropic } from "../vertexaianthropic/index.ts";
+import { watsonx } from "../watsonx/index.ts";
 import { API_KEY, type ContractTarget } from "./harness.ts";
 
 /**
@@ -285,7 +287,10 @@ export const CONTRACT_TARGETS: ContractTarget[] = [
     label: "sagemaker (SigV4)",
     provider: sagemaker,
     startMock: () =>
-      startSageMakerMock({ credentials: { accessKeyId: API_KEY, secretAccessKey: BEDROCK_SECRET }, region: "eu-west-1" }),
+      startSageMakerMock({
+        credentials: { accessKeyId: API_KEY, secretAccessKey: BEDROCK_SECRET },
+        region: "eu-west-1",
+      }),
     configure: (s: ProviderSettings) => ({
       ...s,
       apiKey: null,
@@ -299,6 +304,25 @@ export const CONTRACT_TARGETS: ContractTarget[] = [
       cacheWriteTokens: null,
     },
     errorStatuses: [400, 403, 424, 429, 500, 503],
+    retryHint: false,
+  },
+  {
+    // the IAM token service is the mock itself; the model API gets the token IAM minted for API_KEY
+    label: "watsonx",
+    provider: watsonx,
+    startMock: () => startWatsonxMock({ apiKey: API_KEY }),
+    configure: (s: ProviderSettings) => ({ ...s, extra: { iam_url: s.apiBase, project_id: "proj-contract" } }),
+    credentialOf: bearer,
+    chat: {
+      path: "/ml/v1/text/chat?version=2024-10-08",
+      modelOf: (r: RecordedRequest) => (r.body as { model_id?: string } | null)?.model_id,
+      cachePromptTokens: 12,
+      cacheWriteTokens: null,
+      cacheReadTokens: null,
+      usageOnFinish: true,
+    },
+    embeddings: { path: "/ml/v1/text/embeddings?version=2024-10-08", promptTokens: 6 },
+    errorStatuses: [400, 401, 403, 404, 413, 429, 500, 503],
     retryHint: false,
   },
   {
@@ -350,5 +374,5 @@ export function uncoveredProviders(
   targets: readonly ContractTarget[],
 ): string[] {
   const covered = new Set(targets.map((t) => t.provider));
-  return definitions.filter((d) => d.adapter && !covered.has(d.adapter())).map((d) => d.name);
+  return definitions.filter((d) => !covered.has(d.adapter())).map((d) => d.name);
 }

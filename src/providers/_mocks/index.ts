@@ -24,3 +24,5 @@ export { startMistralMock } from "./mistral-mock.ts";
 export { startDatabricksMock } from "./databricks-mock.ts";
 export { startVoyageMock } from "./voyage-mock.ts";
 export { startSageMakerMock } from "./sagemaker-mock.ts";
+export { startWatsonxMock } from "./watsonx-mock.ts";
+export type { WatsonxMockOptions } from "./watsonx-mock.ts";

@@ -17,13 +17,15 @@ import { type MockHandler, type MockOptions, type MockServer, json, startMockSer
 const ERRORS: Record<number, [string, Record<string, unknown>]> = {
   400: [
     "ValidationError",
-    { message: "Endpoint missing of account 123456789012 not found. (sk-proj-abcdef1234567890XYZ, Bearer abc.def.ghi)" },
+    {
+      message: "Endpoint missing of account 123456789012 not found. (sk-proj-abcdef1234567890XYZ, Bearer abc.def.ghi)",
+    },
   ],
   403: ["AccessDeniedException", { message: "User is not authorized to perform: sagemaker:InvokeEndpoint" }],
   424: [
     "ModelError",
     {
-      message: "Received server error (500) from primary with message \"CUDA out of memory\".",
+      message: 'Received server error (500) from primary with message "CUDA out of memory".',
       OriginalStatusCode: 500,
       OriginalMessage: "CUDA out of memory",
       LogStreamArn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/mock",
@@ -43,7 +45,10 @@ export function sagemakerError(status: number, type?: string, body?: Record<stri
 }
 
 const part = (bytes: Uint8Array) =>
-  encodeFrame({ ":event-type": "PayloadPart", ":content-type": "application/octet-stream", ":message-type": "event" }, bytes);
+  encodeFrame(
+    { ":event-type": "PayloadPart", ":content-type": "application/octet-stream", ":message-type": "event" },
+    bytes,
+  );
 const streamFailure = () =>
   exceptionFrame("ModelStreamError", { Message: "Model stream failed mid-response.", ErrorCode: "ModelError" });
 
@@ -71,7 +76,10 @@ function payloadParts(sse: Response, s: MockScenario): Response {
     cancel: (reason) => reader.cancel(reason),
   });
   return new Response(body, {
-    headers: { "content-type": "application/vnd.amazon.eventstream", "x-amzn-sagemaker-content-type": "text/event-stream" },
+    headers: {
+      "content-type": "application/vnd.amazon.eventstream",
+      "x-amzn-sagemaker-content-type": "text/event-stream",
+    },
   });
 }
 

@@ -1,6 +1,11 @@
 import { GatewayError } from "../../core/errors.ts";
 import { isCanonicalCompletion } from "../../core/wire/canonical.ts";
-import { type AnthropicRequest, type ChatRequest, chatCompletionSchema, fromOpenAIUsage } from "../../core/wire/index.ts";
+import {
+  type AnthropicRequest,
+  type ChatRequest,
+  chatCompletionSchema,
+  fromOpenAIUsage,
+} from "../../core/wire/index.ts";
 import { messagesStreamViaChat, messagesViaChat } from "../_shared/anthropic-bridge/index.ts";
 import { awsStreamException } from "../_shared/aws/errors.ts";
 import { type EventStreamMessage, readEventStream } from "../_shared/aws/eventstream.ts";
@@ -44,9 +49,8 @@ async function* payloadBytes(frames: AsyncIterable<EventStreamMessage>): AsyncGe
   }
 }
 
-const decodePayloadParts =
-  (maxEventBytes: number) => (frames: AsyncIterable<EventStreamMessage>, state: StreamState) =>
-    decodeOpenAIChunks(readSse(payloadBytes(frames), maxEventBytes), state);
+const decodePayloadParts = (maxEventBytes: number) => (frames: AsyncIterable<EventStreamMessage>, state: StreamState) =>
+  decodeOpenAIChunks(readSse(payloadBytes(frames), maxEventBytes), state);
 
 export const sagemaker: Capable<"chat" | "stream"> = {
   name: "sagemaker",
