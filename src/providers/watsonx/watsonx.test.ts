@@ -46,7 +46,7 @@ describe("watsonx specifics", () => {
     ]);
     expect(mock.requests.length).toBe(0);
     await watsonx.chat(hi, settings({ env: { WATSONX_SPACE_ID: "space-9" } }));
-    expect((mock.requests.at(-1)?.body as Record<string, unknown>)["space_id"]).toBe("space-9");
+    expect((mock.requests.at(-1)!.body as Record<string, unknown>)["space_id"]).toBe("space-9");
   });
 
   test("request shaping: model_id, tool choice spellings, max tokens, no stream flag or unknown fields", () => {
