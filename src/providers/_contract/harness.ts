@@ -50,6 +50,8 @@ export interface ContractTarget {
   responses?: { path: UpstreamPath };
   /** `path`: every listing request's path without its query; `ids`: the listing the mock's models give. */
   models?: { path: string; ids: string[] };
+  /** `prefix`: the API base path the batch and file paths hang off (OpenAI: `/v1`). */
+  batches?: { prefix: string };
   /**
    * The label of the target whose adapter has this one's transport, byte for byte (the same factory and decoders;
    * only the name, URLs or served endpoints differ): the timing scenarios (first-byte gate, no buffering, timeouts,

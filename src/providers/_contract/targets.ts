@@ -63,6 +63,7 @@ function openAIPaths(provider: Provider, prefix: string): Partial<ContractTarget
     moderations: supports(provider, "moderations") ? { path: `${prefix}/moderations` } : undefined,
     responses: supports(provider, "responses") ? { path: `${prefix}/responses` } : undefined,
     models: supports(provider, "models") ? { path: `${prefix}/models`, ids: OPENAI_MODEL_IDS } : undefined,
+    batches: supports(provider, "batches") ? { prefix } : undefined,
   };
 }
 
