@@ -60,7 +60,7 @@ export function batchesContract(
       const items: BatchResultItem[] = [];
       for await (const item of await p.batchResults(done, settingsFor(m))) items.push(item);
       expect(items.map((i) => i.custom_id)).toEqual(["req-0", "req-1+error-429", "req-2"]);
-      expect((items[0]?.result as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe(
+      expect((items[0]!.result as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe(
         MOCK_TEXT,
       );
       expect(items[0]?.usage).toMatchObject({
