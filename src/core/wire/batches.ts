@@ -18,7 +18,11 @@ export const batchRequestItemSchema = z.object({
 export const createBatchRequestSchema = z.object({
   model: requestModelSchema,
   requests: z.array(batchRequestItemSchema).min(1).max(MAX_BATCH_REQUESTS),
-  completion_window: z.string().default("24h"),
+  /** Whole hours (OpenAI takes `24h`; the hold on the budget lasts this long plus a day). */
+  completion_window: z
+    .string()
+    .regex(/^[1-9]\d{0,3}h$/, { error: "completion_window must be a whole number of hours, e.g. 24h" })
+    .default("24h"),
   metadata: z.record(z.string(), z.string()).nullish(),
 });
 export type CreateBatchRequest = z.infer<typeof createBatchRequestSchema>;
