@@ -157,6 +157,32 @@ describe.each(DIALECTS)("batches ($dialect)", ({ create }) => {
     expect((await json(cancelled))["status"]).toBe("cancelled");
   });
 
+  test("Anthropic message batches: answered as OpenAI batches, results as chat completions, settled", async () => {
+    await price(gw, "anthropic:claude-sonnet-4-5", RATE, RATE);
+    const { key } = await budgetUser(gw, "batch-anthropic", 10);
+    const ids = ["m-0", "m-1+error-529"];
+    const create = await post(gw, "/v1/batches", key, { model: "anthropic:claude-sonnet-4-5", requests: items(ids) });
+    expect(create.status).toBe(200);
+    const batch = await json(create);
+    expect(batch).toMatchObject({ object: "batch", status: "in_progress", request_counts: { total: 2 } });
+    const sent = gw.anthropic.requests.at(-1)!;
+    expect(sent.path).toBe("/v1/messages/batches");
+    expect((sent.body as { requests: { params: Row }[] }).requests[0]?.params).toMatchObject({
+      model: "claude-sonnet-4-5",
+      max_tokens: 10,
+    });
+    const path = `/v1/batches/${batch["id"]}`;
+    expect((await call(gw, "GET", `${path}/results?provider=anthropic`, key)).status).toBe(409);
+    expect((await json(await call(gw, "GET", `${path}?provider=anthropic`, key)))["status"]).toBe("completed");
+    const results = (await json(await call(gw, "GET", `${path}/results?provider=anthropic`, key)))["results"] as Row[];
+    expect(results.map((r) => r["custom_id"])).toEqual(ids);
+    expect(((results[0]!["result"] as Row)["choices"] as Row[])[0]).toMatchObject({ finish_reason: "stop" });
+    expect(results[1]).toMatchObject({ result: null, error: { code: "overloaded_error" } });
+    const after = await user("batch-anthropic");
+    expect(after["reserved"]).toBe(0);
+    expect(after["spend"]).toBeCloseTo(0.017, 9);
+  });
+
   test("bad input: auth, JSON and shape (422), window, unknown provider or batch, provider without batches", async () => {
     const { key } = await budgetUser(gw, "batch-bad", 10);
     const ok = { model: "openai:gpt-4o-mini", requests: items(["a"]) };
@@ -174,12 +200,12 @@ describe.each(DIALECTS)("batches ($dialect)", ({ create }) => {
     expect(window.status).toBe(422);
     const unknown = await post(gw, "/v1/batches", key, { ...ok, model: "nope:model" });
     expect(unknown.status).toBe(400);
-    const unsupported = await post(gw, "/v1/batches", key, { ...ok, model: "anthropic:claude-sonnet-4-5" });
+    const unsupported = await post(gw, "/v1/batches", key, { ...ok, model: "gemini:gemini-2.5-flash" });
     expect(unsupported.status).toBe(422);
     expect(((await json(unsupported))["error"] as Row)["message"]).toBe(
-      "Provider 'anthropic' does not support batch operations",
+      "Provider 'gemini' does not support batch operations",
     );
-    expect((await call(gw, "GET", "/v1/batches?provider=anthropic", key)).status).toBe(422);
+    expect((await call(gw, "GET", "/v1/batches?provider=gemini", key)).status).toBe(422);
     expect((await call(gw, "GET", "/v1/batches?provider=nope", key)).status).toBe(400);
     expect((await call(gw, "GET", "/v1/batches", key)).status).toBe(422);
     expect((await call(gw, "GET", "/v1/batches/batch_missing?provider=openai", key)).status).toBe(404);

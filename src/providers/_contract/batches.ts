@@ -11,7 +11,7 @@ import { API_KEY, type ContractTarget, VERSION, expectMapped, gatewayError } fro
  */
 export function batchesContract(
   t: ContractTarget,
-  e: { prefix: string },
+  e: { createCalls: string[]; keepsMetadata: boolean },
   p: Capable<"batches">,
   mock: () => MockServer,
   settingsFor: (m: MockServer, over?: Partial<ProviderSettings>) => ProviderSettings,
@@ -32,23 +32,24 @@ export function batchesContract(
     );
 
   describe("batches", () => {
-    test("create uploads the requests as one file, then names it; the batch is answered as OpenAI's Batch", async () => {
+    test("create sends the requests as the provider takes them; the batch is answered as OpenAI's Batch", async () => {
       const m = mock();
       const before = m.requests.length;
       const batch = await create(m, ["req-0"]);
       expect(batch.id).toBeTruthy();
       expect(batch.status).toBe("in_progress");
-      expect(batch.metadata).toEqual({ job: "contract" });
+      expect(batch.request_counts?.total).toBe(1);
+      expect(batch.metadata ?? null).toEqual(e.keepsMetadata ? { job: "contract" } : null);
       const sent = m.requests.slice(before);
-      expect(sent.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${e.prefix}/files`, `POST ${e.prefix}/batches`]);
+      expect(sent.map((r) => `${r.method} ${r.path}`)).toEqual(e.createCalls);
       for (const r of sent) {
         expect(t.credentialOf(r)).toContain(API_KEY);
         expect(r.headers["user-agent"]).toBe(`otari-gateway/${VERSION}`);
       }
-      expect(sent[0]?.headers["content-type"]).toStartWith("multipart/form-data; boundary=");
-      expect(String(sent[0]?.body)).toContain('"custom_id":"req-0"');
-      expect(String(sent[0]?.body)).toContain('"model":"gpt-4o-mini"');
-      expect(sent[1]?.body).toMatchObject({ endpoint: "/v1/chat/completions", completion_window: "24h" });
+      const wire = sent.map((r) => (typeof r.body === "string" ? r.body : JSON.stringify(r.body))).join("\n");
+      expect(wire).toContain('"custom_id":"req-0"');
+      expect(wire).toContain('"model":"gpt-4o-mini"');
+      expect(wire).toContain("Hi 0");
     });
 
     test("retrieve until completed, then the results: one item per request with its usage or its error", async () => {
@@ -67,7 +68,8 @@ export function batchesContract(
         promptTokens: MOCK_USAGE.prompt,
         completionTokens: MOCK_USAGE.completion,
       });
-      expect(items[1]).toMatchObject({ result: null, usage: null, error: { code: "429" } });
+      expect(items[1]).toMatchObject({ result: null, usage: null });
+      expect(items[1]?.error?.code).toBeTruthy();
       expect(items[1]?.error?.message.length).toBeGreaterThan(0);
     });
 

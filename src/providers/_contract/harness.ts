@@ -50,8 +50,9 @@ export interface ContractTarget {
   responses?: { path: UpstreamPath };
   /** `path`: every listing request's path without its query; `ids`: the listing the mock's models give. */
   models?: { path: string; ids: string[] };
-  /** `prefix`: the API base path the batch and file paths hang off (OpenAI: `/v1`). */
-  batches?: { prefix: string };
+  /** `createCalls`: what a batch's creation sends upstream, in order (`POST /v1/files`...); `keepsMetadata`: whether
+   * the provider stores the batch's metadata. */
+  batches?: { createCalls: string[]; keepsMetadata: boolean };
   /**
    * The label of the target whose adapter has this one's transport, byte for byte (the same factory and decoders;
    * only the name, URLs or served endpoints differ): the timing scenarios (first-byte gate, no buffering, timeouts,

@@ -63,7 +63,9 @@ function openAIPaths(provider: Provider, prefix: string): Partial<ContractTarget
     moderations: supports(provider, "moderations") ? { path: `${prefix}/moderations` } : undefined,
     responses: supports(provider, "responses") ? { path: `${prefix}/responses` } : undefined,
     models: supports(provider, "models") ? { path: `${prefix}/models`, ids: OPENAI_MODEL_IDS } : undefined,
-    batches: supports(provider, "batches") ? { prefix } : undefined,
+    batches: supports(provider, "batches")
+      ? { createCalls: [`POST ${prefix}/files`, `POST ${prefix}/batches`], keepsMetadata: true }
+      : undefined,
   };
 }
 
@@ -196,6 +198,7 @@ export const CONTRACT_TARGETS: ContractTarget[] = [
     // input 12 + cache write 2 + cache read 4
     chat: { path: "/v1/messages", cachePromptTokens: 18, cacheWriteTokens: 2 },
     models: { path: "/v1/models", ids: ["claude-sonnet-4-5"] },
+    batches: { createCalls: ["POST /v1/messages/batches"], keepsMetadata: false },
     errorStatuses: [400, 401, 402, 403, 404, 413, 429, 500, 529],
   },
   {

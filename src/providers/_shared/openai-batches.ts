@@ -130,8 +130,13 @@ export function openAIBatchMembers(request: OpenAIRequestBuilder) {
       const output = batch.output_file_id ? await openFile(batch.output_file_id, s, o) : null;
       const errorFile = batch.error_file_id ?? null;
       return (async function* items(): AsyncGenerator<BatchResultItem> {
-        if (output) yield* output;
-        if (errorFile) yield* await openFile(errorFile, s, o);
+        try {
+          if (output) yield* output;
+          if (errorFile) yield* await openFile(errorFile, s, o);
+        } finally {
+          // a reader that stops early (the client left) closes the upstream download too
+          await output?.cancel();
+        }
       })();
     },
   };
