@@ -183,6 +183,23 @@ describe.each(DIALECTS)("batches ($dialect)", ({ create }) => {
     expect(after["spend"]).toBeCloseTo(0.017, 9);
   });
 
+  test("creating a batch counts as one request against the key's RPM; allow-lists and blocked users apply", async () => {
+    await budgetUser(gw, "batch-rpm", 10);
+    const limited = await gw.createKey({ user_id: "batch-rpm", rpm_limit: 1 });
+    const body = { model: "openai:gpt-4o-mini", requests: items(["a"]) };
+    expect((await post(gw, "/v1/batches", limited.key, body)).status).toBe(200);
+    const second = await post(gw, "/v1/batches", limited.key, body);
+    expect(second.status).toBe(429);
+    expect(second.headers.get("retry-after")).toBeTruthy();
+    const narrow = await gw.createKey({ user_id: "batch-rpm", allowed_models: ["anthropic:*"] });
+    expect((await post(gw, "/v1/batches", narrow.key, body)).status).toBe(403);
+    await gw.admin("POST", "/v1/users", { user_id: "batch-blocked", blocked: true });
+    const blocked = await gw.createKey({ user_id: "batch-blocked" });
+    const refused = await post(gw, "/v1/batches", blocked.key, body);
+    expect(refused.status).toBe(403);
+    expect(((await json(refused))["error"] as Row)["message"]).toBe("User 'batch-blocked' is blocked");
+  });
+
   test("bad input: auth, JSON and shape (422), window, unknown provider or batch, provider without batches", async () => {
     const { key } = await budgetUser(gw, "batch-bad", 10);
     const ok = { model: "openai:gpt-4o-mini", requests: items(["a"]) };

@@ -22,6 +22,7 @@ import type { Capable } from "../../providers/capabilities";
 import { timeOrderedUuid } from "../../runtime/crypto";
 import type { Caller } from "../auth";
 import type { BatchHolds } from "../governance/batch-holds";
+import type { RateLimiter, RateScope } from "../governance/rate-limiter";
 import { budgetRefusal } from "../governance/subjects";
 import type { UsageRowInsert } from "../governance/usage-writer";
 import { estimateTokens } from "./estimate";
@@ -41,9 +42,15 @@ export interface BatchesDeps {
   users: UserDirectory;
   prices: PriceBook;
   holds: BatchHolds;
+  limiter: Pick<RateLimiter, "check">;
   usage: { enqueue(row: UsageRowInsert): void };
   now: () => Date;
-  settings: { budgetsEnabled: boolean; requirePricing: boolean; defaultOutputTokens: number };
+  settings: {
+    budgetsEnabled: boolean;
+    requirePricing: boolean;
+    defaultOutputTokens: number;
+    rateLimitRpm: number | null;
+  };
 }
 
 interface BatchRow {
@@ -120,6 +127,13 @@ export function createBatchesService(deps: BatchesDeps) {
       const target = plan.targets[0]!;
       const { route, provider } = batchRoute(target.providerName, target.model);
       const user = await callerUser(caller);
+      // creating a batch is one request against the key's and the user's RPM (its tokens are the provider's later)
+      const scopes: RateScope[] = [];
+      if (caller.kind === "key" && caller.key.rpmLimit)
+        scopes.push({ scope: "key", subject: caller.key.id, rpm: caller.key.rpmLimit, tpm: null });
+      const userRpm = user ? (user.rpmLimit ?? deps.settings.rateLimitRpm) : null;
+      if (user && userRpm) scopes.push({ scope: "user", subject: user.userId, rpm: userRpm, tpm: null });
+      if (scopes.length) await deps.limiter.check(scopes);
       const keyList = caller.kind === "key" ? caller.key.allowedModels : null;
       if (
         !allowed(keyList, target.providerName, target.model) ||

@@ -167,12 +167,14 @@ export function createInference(o: InferenceOptions) {
       users,
       prices,
       holds: createBatchHolds(store),
+      limiter,
       usage,
       now,
       settings: {
         budgetsEnabled: config.budget_strategy !== "disabled",
         requirePricing: config.require_pricing,
         defaultOutputTokens: config.budget_estimate_default_output_tokens,
+        rateLimitRpm: config.rate_limit_rpm ?? null,
       },
     }),
     models: createModelsService({
