@@ -20,14 +20,16 @@ const EXTRA_KEYS: Record<string, string> = {
   bedrock: "`client_args.region`, `aws_access_key_id`, `aws_secret_access_key`, `aws_session_token`",
   azureopenai: "`client_args.api_version` (`v1` for the v1 paths)",
   azure: "`client_args.api_version`",
+  watsonx: "`project_id` or `space_id`, `api_version`, `iam_url`",
+  sagemaker: "`region`, `aws_access_key_id`, `aws_secret_access_key`, `aws_session_token`, `inference_component`",
 };
 
 export function renderProviderTable(): string {
   const rows = providerDefinitions().map((d) => {
-    const a = d.adapter?.();
-    const caps = a ? capabilitiesOf(a).join(", ") : "not supported yet (400)";
+    const a = d.adapter();
+    const caps = capabilitiesOf(a).join(", ");
     const env = [...d.apiKeyEnv, ...d.apiBaseEnv].map((e) => `\`${e}\``).join(", ") || "—";
-    const messages = !a || !supports(a, "chat") ? "—" : forwardsMessagesNatively(a) ? "native" : "translated";
+    const messages = !supports(a, "chat") ? "—" : forwardsMessagesNatively(a) ? "native" : "translated";
     return `| \`${d.name}\` | ${messages} | ${d.defaultApiBase ? `\`${d.defaultApiBase}\`` : "required (`api_base`)"} | ${env} | ${EXTRA_KEYS[d.name] ?? "—"} | ${caps} |`;
   });
   return [

@@ -19,6 +19,7 @@ import { docsRoutes } from "./routes/docs";
 import { endUsersRoutes } from "./routes/end-users";
 import { healthRoutes } from "./routes/health";
 import { INFERENCE_ROUTES, type InferenceRoute, inferenceRoutes } from "./routes/inference";
+import { batchRoutes } from "./routes/inference/batches";
 import { localInferenceRoutes } from "./routes/inference/local";
 import { overviewRoutes } from "./routes/overview";
 import { keysRoutes } from "./routes/keys";
@@ -50,6 +51,7 @@ export function apiRoutes(ctx: HttpContext, routes: readonly InferenceRoute[] = 
       }),
     )
     .use(localInferenceRoutes(ctx, identify))
+    .use(batchRoutes(ctx, identify))
     .use(keysRoutes(ctx))
     .use(usersRoutes(ctx))
     .use(budgetsRoutes(ctx))

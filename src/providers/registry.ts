@@ -4,10 +4,8 @@ import { openaiFamily } from "./openai-family/index.ts";
 import type { Provider, ProviderSettings } from "./types.ts";
 
 /**
- * Every provider key of docs/behaviour/providers.md#provider-names (core and extended) with its defaults. A key without
- * an adapter is still recognised by the selector parser; calling it answers 400
- * `Provider '<p>' is not supported by this gateway yet`. Defaults come from each provider's public docs
- * (docs/behaviour/providers.md#provider-names).
+ * Every provider key of docs/behaviour/providers.md#provider-names (core and extended) with its defaults and its
+ * adapter. Defaults come from each provider's public docs.
  */
 export interface ProviderDefinition {
   name: string;
@@ -23,8 +21,8 @@ export interface ProviderDefinition {
    * `settings.extra.env` so providers never read process.env (Vertex: GOOGLE_*, Bedrock: AWS_*).
    */
   envPassthrough: readonly string[];
-  /** The adapter (loaded on the first call, then cached), or null while no adapter speaks the provider's native format yet. */
-  adapter: (() => Provider) | null;
+  /** The adapter (loaded on the first call, then cached). */
+  adapter: () => Provider;
 }
 
 const def = (
@@ -32,7 +30,7 @@ const def = (
   priority: ProviderDefinition["priority"],
   defaultApiBase: string | null,
   apiKeyEnv: string[],
-  adapter: (() => Provider) | null,
+  adapter: () => Provider,
   apiBaseEnv: string[] = [],
   envPassthrough: string[] = [],
 ): ProviderDefinition => ({ name, priority, defaultApiBase, apiKeyEnv, apiBaseEnv, adapter, envPassthrough });
@@ -43,15 +41,20 @@ const def = (
  */
 const GOOGLE_ENV = ["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION"];
 /**
- * Bedrock signs with these when no API key (AWS_BEARER_TOKEN_BEDROCK) is set
+ * Bedrock signs with these when no API key (AWS_BEARER_TOKEN_BEDROCK) is set; SageMaker always does
  * (docs/behaviour/providers.md#credentials-from-the-environment).
  */
 const AWS_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"];
+
+/** watsonx bills each call to a project or a deployment space. */
+const WATSONX_ENV = ["WATSONX_PROJECT_ID", "WATSONX_SPACE_ID"];
 
 /** The Vertex AI default base: `{location}` is filled per deployment; a configured api_base is used as-is. */
 const VERTEX_BASE_TEMPLATE = "https://{location}-aiplatform.googleapis.com";
 /** The Bedrock runtime default base: `{region}` is filled per deployment; a configured api_base is used as-is. */
 const BEDROCK_BASE_TEMPLATE = "https://bedrock-runtime.{region}.amazonaws.com";
+/** The SageMaker runtime default base, filled like Bedrock's. */
+const SAGEMAKER_BASE_TEMPLATE = "https://runtime.sagemaker.{region}.amazonaws.com";
 
 const oai = (name: string): (() => Provider) => {
   const p = openaiFamily[name];
@@ -80,6 +83,8 @@ const bedrock = native(() => (require("./bedrock/index.ts") as typeof import("./
 const cohere = native(() => (require("./cohere/index.ts") as typeof import("./cohere/index.ts")).cohere);
 const gemini = native(() => (require("./gemini/index.ts") as typeof import("./gemini/index.ts")).gemini);
 const mistral = native(() => (require("./mistral/index.ts") as typeof import("./mistral/index.ts")).mistral);
+const sagemaker = native(() => (require("./sagemaker/index.ts") as typeof import("./sagemaker/index.ts")).sagemaker);
+const watsonx = native(() => (require("./watsonx/index.ts") as typeof import("./watsonx/index.ts")).watsonx);
 const vertexai = native(() => (require("./vertexai/index.ts") as typeof import("./vertexai/index.ts")).vertexai);
 const vertexaianthropic = native(
   () => (require("./vertexaianthropic/index.ts") as typeof import("./vertexaianthropic/index.ts")).vertexaianthropic,
@@ -131,8 +136,8 @@ const DEFINITIONS: ProviderDefinition[] = [
   def("moonshot", "extended", "https://api.moonshot.ai/v1", ["MOONSHOT_API_KEY"], oai("moonshot")),
   def("nebius", "extended", "https://api.studio.nebius.com/v1", ["NEBIUS_API_KEY"], oai("nebius")),
   def("sambanova", "extended", "https://api.sambanova.ai/v1", ["SAMBANOVA_API_KEY"], oai("sambanova")),
-  def("watsonx", "extended", null, ["WATSONX_API_KEY"], null, ["WATSONX_URL"]),
-  def("sagemaker", "extended", null, [], null),
+  def("watsonx", "extended", null, ["WATSONX_API_KEY"], watsonx, ["WATSONX_URL"], WATSONX_ENV),
+  def("sagemaker", "extended", SAGEMAKER_BASE_TEMPLATE, [], sagemaker, [], AWS_ENV),
   def("azure", "extended", null, ["AZURE_API_KEY"], azure),
   def("openai-compatible", "core", null, [], oai("openai-compatible")),
 ];
@@ -160,11 +165,10 @@ export function loadProviders(names: Iterable<string>): void {
   for (const name of names) getProviderDefinition(name)?.adapter?.();
 }
 
-/** The adapter for a known key; 400 for an unknown key or one whose native format has no adapter yet. */
+/** The adapter for a known key; 400 for an unknown key. */
 export function getProvider(name: string): Provider {
   const d = getProviderDefinition(name);
   if (!d) throw badRequest(`Unsupported provider '${name}'`, "unsupported_provider");
-  if (!d.adapter) throw badRequest(`Provider '${d.name}' is not supported by this gateway yet`, "unsupported_provider");
   return d.adapter();
 }
 

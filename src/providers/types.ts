@@ -16,6 +16,9 @@ import type {
   AnthropicEvent,
   AnthropicMessage,
   AnthropicRequest,
+  Batch,
+  BatchList,
+  BatchResultItem,
   ChatChunk,
   ChatCompletion,
   ChatRequest,
@@ -110,6 +113,14 @@ export interface ProviderStream<T> extends AsyncIterable<T> {
   cancel(reason?: unknown): Promise<void>;
 }
 
+/** A batch of chat completions as the provider gets it: `model` bare, each body without it. */
+export interface ProviderBatchCreate {
+  model: string;
+  requests: { custom_id: string; body: Record<string, unknown> }[];
+  completion_window: string;
+  metadata?: Record<string, string> | null;
+}
+
 /** The format the adapter's upstream speaks natively; "anthropic" means `/v1/messages` is forwarded as-is. */
 export type ProviderWire = "openai" | "anthropic";
 
@@ -168,4 +179,22 @@ export interface Provider {
     options?: CallOptions,
   ): Promise<ProviderStream<ResponsesEvent>>;
   listModels?(settings: ProviderSettings, options?: CallOptions): Promise<ProviderModel[]>;
+  /** Batches (docs/api.md#batches), answered in OpenAI's Batch shape whatever the upstream's own. */
+  createBatch?(req: ProviderBatchCreate, settings: ProviderSettings, options?: CallOptions): Promise<Batch>;
+  retrieveBatch?(id: string, settings: ProviderSettings, options?: CallOptions): Promise<Batch>;
+  listBatches?(
+    query: { after?: string; limit?: number },
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<BatchList>;
+  cancelBatch?(id: string, settings: ProviderSettings, options?: CallOptions): Promise<Batch>;
+  /**
+   * A finished batch's results, one item per request, read as the upstream sends them (never held whole). The
+   * promise resolves once the upstream answered (its failures are ordinary GatewayErrors); iteration may still fail.
+   */
+  batchResults?(
+    batch: Batch,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<AsyncIterable<BatchResultItem>>;
 }

@@ -18,6 +18,7 @@ const BODY_ROUTES = [
   "/v1/responses",
   "/v1/embeddings",
   "/v1/moderations",
+  "/v1/batches",
   "/v1/keys",
   "/v1/users",
   "/v1/budgets",

@@ -18,11 +18,6 @@ const committed = JSON.parse(readFileSync(join(root, "docs", "openapi.json"), "u
 const PENDING = new Set([
   "post /v1/audio/speech",
   "post /v1/audio/transcriptions",
-  "get /v1/batches",
-  "post /v1/batches",
-  "get /v1/batches/{batch_id}",
-  "post /v1/batches/{batch_id}/cancel",
-  "get /v1/batches/{batch_id}/results",
   "post /v1/images/generations",
   "post /v1/rerank",
 ]);

@@ -57,6 +57,8 @@ describe("routes (item 63)", () => {
     ["POST", "/v1/embeddings"],
     ["POST", "/v1/moderations"],
     ["POST", "/v1/messages/count_tokens"],
+    ["POST", "/v1/batches"],
+    ["GET", "/v1/batches/batch_1/results"],
     ["GET", "/v1/pricing"],
     ["GET", "/v1/usage"],
     ["GET", "/trpc/users.list"],

@@ -57,6 +57,14 @@ const ROUTES: Route[] = [
   },
   {
     method: "POST",
+    path: "/v1/batches",
+    kind: "km",
+    ok: 200,
+    body: () => ({ model: "openai:gpt-4o-mini", requests: [{ custom_id: "a", body: { messages: hi } }] }),
+  },
+  { method: "GET", path: "/v1/batches?provider=openai", kind: "km", ok: 200 },
+  {
+    method: "POST",
     path: "/v1/responses",
     kind: "km",
     ok: 200,

@@ -8,3 +8,4 @@ export * from "./embeddings.ts";
 export * from "./model-name.ts";
 export * from "./responses.ts";
 export * from "./usage.ts";
+export * from "./batches.ts";

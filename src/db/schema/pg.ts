@@ -334,6 +334,28 @@ export const budgetReservations = pgTable(
   ],
 );
 
+/**
+ * Batches created through the gateway (services/batches.ts): who created each, what it was estimated at, the durable
+ * budget hold (a budget_reservations row `reservation_id`, alive until the batch's window is over) and its settlement.
+ */
+export const batches = pgTable(
+  "batches",
+  {
+    provider: text("provider").notNull(),
+    batchId: text("batch_id").notNull(),
+    model: text("model").notNull(),
+    userId: text("user_id"),
+    apiKeyId: text("api_key_id"),
+    requestCount: integer("request_count").notNull(),
+    estimateMicros: micros("estimate_micros").notNull(),
+    reservationId: text("reservation_id"),
+    createdAt: ts("created_at").notNull(),
+    settledAt: ts("settled_at"),
+    costMicros: micros("cost_micros"),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.batchId] }), index("ix_batches_user_id").on(t.userId)],
+);
+
 export const rateLimitCounters = pgTable(
   "rate_limit_counters",
   {

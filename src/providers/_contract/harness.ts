@@ -16,6 +16,9 @@ export interface ChatExpectations {
   cachePromptTokens: number;
   /** Cache-write tokens the adapter can see in the `cache` scenario (null when the wire has none). */
   cacheWriteTokens: number | null;
+  /** Cache-read tokens the adapter can see in the `cache` scenario: default the mock's; null when the wire reports
+   * none (watsonx), so none may be invented. */
+  cacheReadTokens?: number | null;
   /** The stream's usage rides on its finish chunk (Mistral) instead of a usage-only chunk after it. */
   usageOnFinish?: boolean;
 }
@@ -50,6 +53,9 @@ export interface ContractTarget {
   responses?: { path: UpstreamPath };
   /** `path`: every listing request's path without its query; `ids`: the listing the mock's models give. */
   models?: { path: string; ids: string[] };
+  /** `createCalls`: what a batch's creation sends upstream, in order (`POST /v1/files`...); `keepsMetadata`: whether
+   * the provider stores the batch's metadata. */
+  batches?: { createCalls: string[]; keepsMetadata: boolean };
   /**
    * The label of the target whose adapter has this one's transport, byte for byte (the same factory and decoders;
    * only the name, URLs or served endpoints differ): the timing scenarios (first-byte gate, no buffering, timeouts,

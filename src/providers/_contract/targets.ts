@@ -10,7 +10,9 @@ import {
   startGeminiMock,
   startMistralMock,
   startOpenAIMock,
+  startSageMakerMock,
   startVoyageMock,
+  startWatsonxMock,
 } from "../_mocks/index.ts";
 import { anthropic } from "../anthropic/index.ts";
 import { azure } from "../azure/index.ts";
@@ -22,10 +24,12 @@ import { cohere } from "../cohere/index.ts";
 import { gemini } from "../gemini/index.ts";
 import { mistral } from "../mistral/index.ts";
 import { openaiFamily } from "../openai-family/index.ts";
+import { sagemaker } from "../sagemaker/index.ts";
 import type { ProviderDefinition } from "../registry.ts";
 import type { Provider, ProviderSettings } from "../types.ts";
 import { vertexai } from "../vertexai/index.ts";
 import { vertexaianthropic } from "../vertexaianthropic/index.ts";
+import { watsonx } from "../watsonx/index.ts";
 import { API_KEY, type ContractTarget } from "./harness.ts";
 
 /**
@@ -59,6 +63,9 @@ function openAIPaths(provider: Provider, prefix: string): Partial<ContractTarget
     moderations: supports(provider, "moderations") ? { path: `${prefix}/moderations` } : undefined,
     responses: supports(provider, "responses") ? { path: `${prefix}/responses` } : undefined,
     models: supports(provider, "models") ? { path: `${prefix}/models`, ids: OPENAI_MODEL_IDS } : undefined,
+    batches: supports(provider, "batches")
+      ? { createCalls: [`POST ${prefix}/files`, `POST ${prefix}/batches`], keepsMetadata: true }
+      : undefined,
   };
 }
 
@@ -191,6 +198,7 @@ export const CONTRACT_TARGETS: ContractTarget[] = [
     // input 12 + cache write 2 + cache read 4
     chat: { path: "/v1/messages", cachePromptTokens: 18, cacheWriteTokens: 2 },
     models: { path: "/v1/models", ids: ["claude-sonnet-4-5"] },
+    batches: { createCalls: ["POST /v1/messages/batches"], keepsMetadata: false },
     errorStatuses: [400, 401, 402, 403, 404, 413, 429, 500, 529],
   },
   {
@@ -279,6 +287,49 @@ export const CONTRACT_TARGETS: ContractTarget[] = [
     }),
   },
   {
+    // an endpoint whose container serves the OpenAI chat wire; the endpoint name is the model
+    label: "sagemaker (SigV4)",
+    provider: sagemaker,
+    startMock: () =>
+      startSageMakerMock({
+        credentials: { accessKeyId: API_KEY, secretAccessKey: BEDROCK_SECRET },
+        region: "eu-west-1",
+      }),
+    configure: (s: ProviderSettings) => ({
+      ...s,
+      apiKey: null,
+      extra: { aws_access_key_id: API_KEY, aws_secret_access_key: BEDROCK_SECRET, region: "eu-west-1" },
+    }),
+    credentialOf: bearer,
+    chat: {
+      path: (model: string) => `/endpoints/${model}/invocations`,
+      modelOf: (r: RecordedRequest) => r.path.match(/^\/endpoints\/([^/]+)\//)?.[1],
+      cachePromptTokens: 12,
+      cacheWriteTokens: null,
+    },
+    errorStatuses: [400, 403, 424, 429, 500, 503],
+    retryHint: false,
+  },
+  {
+    // the IAM token service is the mock itself; the model API gets the token IAM minted for API_KEY
+    label: "watsonx",
+    provider: watsonx,
+    startMock: () => startWatsonxMock({ apiKey: API_KEY }),
+    configure: (s: ProviderSettings) => ({ ...s, extra: { iam_url: s.apiBase, project_id: "proj-contract" } }),
+    credentialOf: bearer,
+    chat: {
+      path: "/ml/v1/text/chat?version=2024-10-08",
+      modelOf: (r: RecordedRequest) => (r.body as { model_id?: string } | null)?.model_id,
+      cachePromptTokens: 12,
+      cacheWriteTokens: null,
+      cacheReadTokens: null,
+      usageOnFinish: true,
+    },
+    embeddings: { path: "/ml/v1/text/embeddings?version=2024-10-08", promptTokens: 6 },
+    errorStatuses: [400, 401, 403, 404, 413, 429, 500, 503],
+    retryHint: false,
+  },
+  {
     ...azureCommon,
     label: "azure (AI Inference)",
     provider: azure,
@@ -327,5 +378,5 @@ export function uncoveredProviders(
   targets: readonly ContractTarget[],
 ): string[] {
   const covered = new Set(targets.map((t) => t.provider));
-  return definitions.filter((d) => d.adapter && !covered.has(d.adapter())).map((d) => d.name);
+  return definitions.filter((d) => !covered.has(d.adapter())).map((d) => d.name);
 }

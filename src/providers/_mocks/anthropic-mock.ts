@@ -1,4 +1,5 @@
 import { MOCK_TEXT, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
+import { createMessageBatchStore } from "./anthropic-batches-mock.ts";
 import { type MockOptions, type MockServer, json, sseResponse, startMockServer, timedSteps } from "./server.ts";
 import { messagesLoopResponse } from "./tool-loop.ts";
 
@@ -154,8 +155,11 @@ export function anthropicMessages(
 }
 
 export function startAnthropicMock(options: MockOptions = {}): MockServer {
-  return startMockServer(options, "", ({ req, path, body, model, scenario: s }) => {
+  const batches = createMessageBatchStore((model, s, params) => messageJson(model, s, params));
+  return startMockServer(options, "", async ({ req, path, body, model, scenario: s }) => {
     if (s.errorStatus !== null) return errorResponse(s);
+    const batchAnswer = path.startsWith("/v1/messages/batches") ? await batches.handle(req, path, body) : null;
+    if (batchAnswer) return batchAnswer;
     if (req.method === "GET" && path === "/v1/models")
       return json({
         data: [

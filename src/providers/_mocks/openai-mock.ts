@@ -1,3 +1,4 @@
+import { createBatchStore } from "./openai-batches-mock.ts";
 import { type ResponsesTurn, responseErrorFrame, responseEventFrames, responseObject } from "./responses-wire.ts";
 import { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
 import { type MockOptions, type MockServer, json, sseResponse, startMockServer, timedSteps } from "./server.ts";
@@ -8,7 +9,7 @@ import { chatLoopResponse, responsesLoopResponse } from "./tool-loop.ts";
  * An OpenAI-format upstream speaking the real wire format (https://platform.openai.com/docs/api-reference):
  * POST /v1/chat/completions (JSON and SSE, usage chunk only when `stream_options.include_usage`),
  * /v1/embeddings (float or base64 vectors), /v1/moderations, /v1/responses (JSON and SSE, responses-wire.ts), GET
- * /v1/models. A request asking for structured output (`response_format`, `text.format`) gets JSON fitting its schema
+ * /v1/models, and the Batch API with its files (openai-batches-mock.ts). A request asking for structured output (`response_format`, `text.format`) gets JSON fitting its schema
  * (structured-output.ts). Scenarios: see scenario.ts.
  *
  *   const mock = startOpenAIMock();           // { url, apiBase: `${url}/v1`, requests, setScenario, reset, stop }
@@ -261,8 +262,18 @@ export interface OpenAIWireDialect {
 export function startOpenAIMock(options: MockOptions & { dialect?: OpenAIWireDialect } = {}): MockServer {
   const d = options.dialect ?? {};
   const base = d.basePath ?? "/v1";
-  return startMockServer(options, base, ({ req, path, body, scenario: s }) => {
+  const batchStore = createBatchStore((model, s, body) =>
+    s.errorStatus !== null
+      ? (d.error ?? errorResponse)(s)
+      : openAIChatCompletions(model, s, body, new AbortController().signal),
+  );
+  return startMockServer(options, base, async ({ req, path, body, rawBody, scenario: s }) => {
     if (s.errorStatus !== null) return (d.error ?? errorResponse)(s);
+    const batchAnswer =
+      path.startsWith(`${base}/batches`) || path.startsWith(`${base}/files`)
+        ? await batchStore.handle(req, path.slice(base.length), rawBody, body)
+        : null;
+    if (batchAnswer) return batchAnswer;
     const refused = d.refuse?.(body);
     if (refused) return refused;
     const model = typeof body["model"] === "string" ? body["model"] : "mock-model";

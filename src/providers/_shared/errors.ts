@@ -48,7 +48,10 @@ export function redactSecrets(text: string, knownSecrets: (string | null | undef
   return out;
 }
 
-/** error.message / error.msg / message / msg / detail (string or FastAPI list) / error as a string. */
+/**
+ * error.message / error.msg / message / msg / errorMessage (IBM IAM) / errors[0] (watsonx) / detail (string or
+ * FastAPI list) / error as a string.
+ */
 export function extractProviderMessage(body: unknown): string | null {
   if (typeof body === "string") return body.trim() || null;
   if (!body || typeof body !== "object") return null;
@@ -59,9 +62,14 @@ export function extractProviderMessage(body: unknown): string | null {
     const inner = extractProviderMessage(err);
     if (inner) return inner;
   }
-  for (const key of ["message", "msg"]) {
+  for (const key of ["message", "msg", "errorMessage"]) {
     const v = obj[key];
     if (typeof v === "string" && v.trim()) return v.trim();
+  }
+  const errors = obj["errors"];
+  if (Array.isArray(errors) && errors.length > 0) {
+    const inner = extractProviderMessage(errors[0]);
+    if (inner) return inner;
   }
   const detail = obj["detail"];
   if (typeof detail === "string" && detail.trim()) return detail.trim();

@@ -25,6 +25,7 @@ import {
   normalizeCompletion,
   toOpenAIBody,
 } from "./openai-chat.ts";
+import { openAIBatchMembers } from "./openai-batches.ts";
 import { decodeResponsesEvents, fromResponsesUsage } from "./openai-responses.ts";
 import { openEventStream } from "./stream.ts";
 
@@ -63,6 +64,7 @@ const SERVED_BY_DEFAULT: Record<Capability, boolean> = {
   moderations: false,
   responses: false,
   models: true,
+  batches: false,
 };
 
 const modelListSchema = z.object({
@@ -181,6 +183,8 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
       const res = await requestJson(request(s, "/models"), modelListSchema, s, o, "passthrough");
       return res.body.data.map((m) => ({ id: m.id, created: m.created ?? null, ownedBy: m.owned_by ?? null }));
     },
+
+    ...openAIBatchMembers(request),
   };
   const served = CAPABILITIES.filter((c) => serves[c]).flatMap((c) => CAPABILITY_MEMBERS[c]);
   return { name: dialect.name, wire: "openai", ...Object.fromEntries(served.map((m) => [m, members[m]])) };

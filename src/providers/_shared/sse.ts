@@ -21,7 +21,7 @@ const LINE_END = /\r\n|\r|\n/;
  * before more of it is held; each chunk is scanned for line ends once, so a long line costs linear time.
  */
 export async function* readSse(
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Uint8Array>,
   maxEventBytes = Number.POSITIVE_INFINITY,
 ): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();

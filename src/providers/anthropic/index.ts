@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { anthropicBatchMembers } from "../_shared/anthropic-wire/batches.ts";
 import { ANTHROPIC_VERSION, createAnthropicWireProvider } from "../_shared/anthropic-wire/index.ts";
 import { joinUrl, requestJson } from "../_shared/http.ts";
 import type { CallOptions, ProviderModel, ProviderSettings } from "../types.ts";
@@ -28,9 +29,15 @@ async function listModels(s: ProviderSettings, o: CallOptions = {}): Promise<Pro
   });
 }
 
-export const anthropic = createAnthropicWireProvider({
-  name: "anthropic",
-  messagesUrl: (s) => joinUrl(s.apiBase, "/v1/messages"),
-  auth: async (s) => headers(s),
-  listModels,
-});
+const auth = async (s: ProviderSettings) => headers(s);
+
+/** Messages, model listing and Message Batches. */
+export const anthropic = {
+  ...createAnthropicWireProvider({
+    name: "anthropic",
+    messagesUrl: (s) => joinUrl(s.apiBase, "/v1/messages"),
+    auth,
+    listModels,
+  }),
+  ...anthropicBatchMembers(auth),
+};

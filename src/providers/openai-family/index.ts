@@ -37,7 +37,10 @@ export function toVoyageBody(body: JsonObject): JsonObject {
 const noEmbeddings = { embeddings: false } as const;
 
 export const openaiFamily: Record<string, Provider> = {
-  openai: createOpenAICompatibleProvider({ name: "openai", serves: { moderations: true, responses: true } }),
+  openai: createOpenAICompatibleProvider({
+    name: "openai",
+    serves: { moderations: true, responses: true, batches: true },
+  }),
   groq: createOpenAICompatibleProvider({ name: "groq", serves: noEmbeddings }),
   together: createOpenAICompatibleProvider({ name: "together" }),
   deepseek: createOpenAICompatibleProvider({ name: "deepseek", serves: noEmbeddings }),

@@ -17,6 +17,8 @@ import {
 } from "../governance";
 import type { PricingService } from "../pricing";
 import { countMessageTokens } from "./endpoints";
+import { createBatchHolds } from "../governance/batch-holds";
+import { createBatchesService } from "./batches";
 import { createModelsService } from "./models";
 import { createPipeline } from "./pipeline/run";
 import { createLiveStreams } from "./pipeline/sse-pump";
@@ -170,6 +172,22 @@ export function createInference(o: InferenceOptions) {
     /** Serves every inference endpoint (src/services/inference/endpoints) for a caller. */
     pipeline: createPipeline({ policy, streaming, checkUsage, telemetry: o.telemetry }),
     countTokens: countMessageTokens,
+    /** Batches (docs/api.md#batches), their budget held durably until their results are read. */
+    batches: createBatchesService({
+      store,
+      router,
+      users,
+      prices,
+      holds: createBatchHolds(store),
+      costControl,
+      usage,
+      now,
+      settings: {
+        budgetsEnabled: config.budget_strategy !== "disabled",
+        requirePricing: config.require_pricing,
+        defaultOutputTokens: config.budget_estimate_default_output_tokens,
+      },
+    }),
     models: createModelsService({
       router,
       pricing: o.pricing,

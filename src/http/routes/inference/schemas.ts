@@ -3,6 +3,7 @@
  * (every message needs a `role`, with the baseline's message text; docs/api.md#chat-completions).
  */
 import { z } from "zod";
+import { batchListSchema, batchSchema, createBatchRequestSchema } from "../../../core/wire/batches";
 import { isCanonicalChatRequest } from "../../../core/wire/canonical";
 import { bodySchema, querySchema } from "../../fast-schema";
 import { gatewayToolFields } from "../../../core/schemas/gateway-tools";
@@ -74,3 +75,14 @@ export const moderationQuery = querySchema(
   }),
 );
 export const modelsQuery = querySchema(z.object({ provider: z.string().optional() }));
+export const createBatchBody = bodySchema(createBatchRequestSchema.meta({ id: "CreateBatchRequest" }));
+export const batchProviderQuery = querySchema(z.object({ provider: z.string().min(1) }));
+export const batchListQuery = querySchema(
+  z.object({
+    provider: z.string().min(1),
+    after: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(100).optional(),
+  }),
+);
+export const batchResponse = batchSchema.meta({ id: "Batch" });
+export const batchListResponse = batchListSchema.meta({ id: "BatchList" });

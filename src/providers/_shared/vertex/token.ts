@@ -3,14 +3,14 @@ import { z } from "zod";
 import type { CallOptions, ProviderSettings } from "../../types.ts";
 import { upstreamHttpError } from "../errors.ts";
 import { requestJson } from "../http.ts";
+import { type Exchanged, createTokenCache } from "../token-cache.ts";
 import type { GoogleCredentials } from "./credentials.ts";
 
 /**
- * OAuth 2.0 access tokens for Google APIs (docs/behaviour/providers.md#vertex-ai). A service account signs an RS256 JWT
- * assertion and trades it at its key file's `token_uri` with the JWT-bearer grant
- * (https://developers.google.com/identity/protocols/oauth2/service-account#httprest); an authorized_user file uses its
- * refresh token (RFC 6749 §6). Tokens are cached until 60 s before they expire, and concurrent callers share one
- * exchange.
+ * OAuth 2.0 access tokens for Google APIs (docs/behaviour/providers.md#vertex-ai). A service account signs an RS256 JWT assertion and
+ * trades it at its key file's `token_uri` with the JWT-bearer grant
+ * (https://developers.google.com/identity/protocols/oauth2/service-account#httprest); an authorized_user file
+ * uses its refresh token (RFC 6749 §6). Tokens are cached until 60 s before they expire (../token-cache.ts).
  */
 
 export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
@@ -59,14 +59,12 @@ const cacheKey = (c: GoogleCredentials): string =>
     ? `sa|${c.email}|${c.keyId ?? ""}|${c.tokenUri}`
     : `user|${c.clientId}|${c.refreshToken.slice(-12)}`;
 
-const tokens = new Map<string, { token: string; refreshAt: number }>();
-const pending = new Map<string, Promise<string>>();
+const cache = createTokenCache(REFRESH_MARGIN_MS);
 
-async function exchange(creds: GoogleCredentials, s: ProviderSettings, key: string): Promise<string> {
-  const now = Date.now();
+async function exchange(creds: GoogleCredentials, s: ProviderSettings): Promise<Exchanged> {
   const req = {
     url: creds.tokenUri,
-    rawBody: grantBody(creds, now),
+    rawBody: grantBody(creds, Date.now()),
     // the deployment's custom headers are for the model API, not for Google's OAuth endpoint
     headers: { "content-type": "application/x-www-form-urlencoded" },
     // any refusal of the grant is the deployment's credentials failing, never the client's request
@@ -75,35 +73,12 @@ async function exchange(creds: GoogleCredentials, s: ProviderSettings, key: stri
   };
   // not tied to one caller's signal: concurrent callers share this exchange (each can still abandon it)
   const res = await requestJson(req, tokenResponseSchema, { ...s, headers: {} }, {}, "inference");
-  tokens.set(key, { token: res.body.access_token, refreshAt: now + res.body.expires_in * 1000 - REFRESH_MARGIN_MS });
-  return res.body.access_token;
+  return { token: res.body.access_token, expiresInS: res.body.expires_in };
 }
 
 /** A valid access token for `creds`, from the cache when it has more than 60 s left. */
-export async function accessToken(creds: GoogleCredentials, s: ProviderSettings, o: CallOptions): Promise<string> {
-  const key = cacheKey(creds);
-  const hit = tokens.get(key);
-  if (hit && Date.now() < hit.refreshAt) return hit.token;
-  let inFlight = pending.get(key);
-  if (!inFlight) {
-    inFlight = exchange(creds, s, key).finally(() => pending.delete(key));
-    pending.set(key, inFlight);
-  }
-  return abandonable(inFlight, o.signal);
-}
-
-/** Rejects with the signal's reason as soon as it aborts, leaving the shared work running for others. */
-function abandonable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
+export const accessToken = (creds: GoogleCredentials, s: ProviderSettings, o: CallOptions): Promise<string> =>
+  cache.get(cacheKey(creds), () => exchange(creds, s), o.signal);
 
 /** Forgets cached tokens (tests; a rotated key). */
-export function clearTokenCache(): void {
-  tokens.clear();
-}
+export const clearTokenCache = (): void => cache.clear();

@@ -19,7 +19,7 @@ import { type AdmissionDeps, type AdmitInput, dearestEstimate, LocalTicket } fro
 import { usageRow } from "./usage-row";
 
 /** `provider:*` or an exact `provider:model` entry; null list = everything (docs/behaviour/auth.md#model-allow-lists). */
-function allowed(list: readonly string[] | null, providerName: string, model: string): boolean {
+export function allowed(list: readonly string[] | null, providerName: string, model: string): boolean {
   if (!list) return true;
   const full = `${providerName}:${model}`;
   return list.some((e) => e === full || e === `${providerName}:*` || e === `${providerName}/${model}`);

@@ -14,7 +14,8 @@ export interface RowInput {
   requestId: string;
   endpoint: string;
   apiKeyId: string | null;
-  userId: string;
+  /** Null only for what the master key does without naming a user (batches). */
+  userId: string | null;
   /** The client's end-user id (`user` with a virtual key); null otherwise. */
   endUserId: string | null;
   /** The billed user's team at request time (null: none). */
