@@ -174,7 +174,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
 
     const stream = e.stream?.requested(call.body) ? e.stream : undefined;
     if (stream) {
-      const first = protocol.prepare(request, plan);
+      const first = protocol.prepare(request, runner.offer);
       try {
         await clearRound(first, null);
       } catch (err) {

@@ -14,11 +14,9 @@ import type {
   NormalizedUsage,
 } from "../../../core/wire/index";
 import { TOOL_ERROR_PREFIX } from "../../../tools/types";
-import type { ToolPlan } from "./plan";
 import {
   endsInToolCalls,
   type LoopProtocol,
-  plannedDefinitions,
   type StreamLoopState,
   sumUsageObjects,
 } from "./protocol";
@@ -169,14 +167,15 @@ function streamState(): StreamLoopState<AnthropicRequest, AnthropicEvent> {
 }
 
 export const messagesLoop: LoopProtocol<AnthropicRequest, AnthropicMessage, AnthropicEvent> = {
-  prepare(req, plan: ToolPlan) {
-    const injected: AnthropicTool[] = plannedDefinitions(plan).map((d) => ({
+  prepare(req, offer) {
+    const injected: AnthropicTool[] = offer.definitions.map((d) => ({
       name: d.name,
       description: d.description,
       input_schema: d.parameters,
     }));
-    const user = (req.tools ?? []).filter((t) => !plan.taken.has(t));
-    return { ...req, tools: [...user, ...injected], system: withPurposeSystem(req.system, plan.purposeBlock) };
+    const user = (req.tools ?? []).filter((t) => !offer.taken.has(t));
+    const system = offer.purposeBlock === null ? req.system : withPurposeSystem(req.system, offer.purposeBlock);
+    return { ...req, tools: [...user, ...injected], system };
   },
   calls(body) {
     const calls = toolUses(body.content);
