@@ -66,7 +66,8 @@ describe.each(DIALECTS)("MCP servers in the tool loop ($dialect)", ({ create }) 
     key = (await gw.createKey({ user_id: "mcp-user" })).key;
     newRows = rowTracker(gw, "mcp-user");
     await price(gw, "otari:mcp", MCP_PRICE, 0);
-    for (const m of ["toolloop-1", "toolloop-2", "toolloop-3", "toolloop-1+foreign"]) await price(gw, `openai:${m}`, 1, 2);
+    for (const m of ["toolloop-1", "toolloop-2", "toolloop-3", "toolloop-1+foreign"])
+      await price(gw, `openai:${m}`, 1, 2);
   });
   afterAll(async () => {
     await gw.close();
@@ -82,7 +83,12 @@ describe.each(DIALECTS)("MCP servers in the tool loop ($dialect)", ({ create }) 
     await newRows();
   });
 
-  const DOCS = () => ({ name: "docs", url: docs.url, purpose_hint: "look things up in the docs", allowed_tools: ["echo"] });
+  const DOCS = () => ({
+    name: "docs",
+    url: docs.url,
+    purpose_hint: "look things up in the docs",
+    allowed_tools: ["echo"],
+  });
   const chatUpstream = () => upstreamBodies(gw.openai.requests, "/v1/chat/completions");
 
   test("chat JSON (openai SDK): allowed tools offered, a two-round loop, usage summed, calls priced under otari:mcp", async () => {

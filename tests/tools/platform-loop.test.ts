@@ -162,7 +162,10 @@ describe("mcp_server_ids (platform mode)", () => {
   });
 
   test("a resolved server passes the same URL rules (422), and a failed resolution is a 502", async () => {
-    t.platform.setDefault("mcp", { status: 200, body: { servers: [{ name: "intranet", url: "http://10.0.0.7/mcp" }] } });
+    t.platform.setDefault("mcp", {
+      status: 200,
+      body: { servers: [{ name: "intranet", url: "http://10.0.0.7/mcp" }] },
+    });
     const refused = await t.call("POST", "/v1/chat/completions", { body });
     expect(refused.status).toBe(422);
     expect(await refused.text()).toContain("private (RFC 1918)");

@@ -12,12 +12,7 @@ import type {
   ChatTool,
   NormalizedUsage,
 } from "../../../core/wire/index";
-import {
-  endsInToolCalls,
-  type LoopProtocol,
-  type StreamLoopState,
-  sumUsageObjects,
-} from "./protocol";
+import { endsInToolCalls, type LoopProtocol, type StreamLoopState, sumUsageObjects } from "./protocol";
 import type { ToolCall, ToolResult } from "./runner";
 
 /** SPEC §9.2 chat placement: appended (after a blank line) to a leading system message, else a new first one. */

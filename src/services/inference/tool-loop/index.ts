@@ -84,7 +84,10 @@ export function createGatewayTools(deps: ToolLoopDeps) {
       const kinds: ToolKind[] = plan.tools.map((t) => t.name);
       if (plan.mcpServers.length) kinds.push("mcp");
       for (const kind of kinds) {
-        const price = await deps.prices.lookup([`${TOOL_PRICE_PROVIDER}:${kind}`, `${TOOL_PRICE_PROVIDER}/${kind}`], at);
+        const price = await deps.prices.lookup(
+          [`${TOOL_PRICE_PROVIDER}:${kind}`, `${TOOL_PRICE_PROVIDER}/${kind}`],
+          at,
+        );
         if (price) prices[kind] = price.inputRate;
       }
       return prices;

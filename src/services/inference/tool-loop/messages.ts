@@ -14,12 +14,7 @@ import type {
   NormalizedUsage,
 } from "../../../core/wire/index";
 import { TOOL_ERROR_PREFIX } from "../../../tools/types";
-import {
-  endsInToolCalls,
-  type LoopProtocol,
-  type StreamLoopState,
-  sumUsageObjects,
-} from "./protocol";
+import { endsInToolCalls, type LoopProtocol, type StreamLoopState, sumUsageObjects } from "./protocol";
 import { parseArguments, type ToolCall, type ToolResult } from "./runner";
 
 /** SPEC §9.2 messages placement: prepended to `system` (string: `<block>\n\n<existing>`; list: a leading text block). */

@@ -94,7 +94,6 @@ function clientToolName(tool: unknown): string | null {
   return str(tool.name) ?? (isObj(tool.function) ? str(tool.function.name) : null);
 }
 
-
 /**
  * The request's gateway tools (built-ins and MCP servers), or null when it asks for none. Throws SPEC §9.1's 400s.
  * `mode` decides whether `mcp_server_ids` may be used (platform mode resolves them; standalone refuses them).
