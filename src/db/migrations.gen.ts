@@ -4,10 +4,12 @@ import sqlite_0 from "../../drizzle/sqlite/0000_init.sql" with { type: "text" };
 import sqlite_1 from "../../drizzle/sqlite/0001_usage_end_user_id.sql" with { type: "text" };
 import sqlite_2 from "../../drizzle/sqlite/0002_usage_rollups_console.sql" with { type: "text" };
 import sqlite_3 from "../../drizzle/sqlite/0003_cost_control.sql" with { type: "text" };
+import sqlite_4 from "../../drizzle/sqlite/0004_pricing_unit.sql" with { type: "text" };
 import pg_0 from "../../drizzle/pg/0000_init.sql" with { type: "text" };
 import pg_1 from "../../drizzle/pg/0001_usage_end_user_id.sql" with { type: "text" };
 import pg_2 from "../../drizzle/pg/0002_usage_rollups_console.sql" with { type: "text" };
 import pg_3 from "../../drizzle/pg/0003_cost_control.sql" with { type: "text" };
+import pg_4 from "../../drizzle/pg/0004_pricing_unit.sql" with { type: "text" };
 
 /** Migrations per dialect, oldest first. */
 export const embeddedMigrations = {
@@ -16,11 +18,13 @@ export const embeddedMigrations = {
     { tag: "0001_usage_end_user_id", when: 1796539091573, sql: sqlite_1 },
     { tag: "0002_usage_rollups_console", when: 1796545822244, sql: sqlite_2 },
     { tag: "0003_cost_control", when: 1796548128036, sql: sqlite_3 },
+    { tag: "0004_pricing_unit", when: 1796552046948, sql: sqlite_4 },
   ],
   pg: [
     { tag: "0000_init", when: 1795616596969, sql: pg_0 },
     { tag: "0001_usage_end_user_id", when: 1796539091919, sql: pg_1 },
     { tag: "0002_usage_rollups_console", when: 1796545822875, sql: pg_2 },
     { tag: "0003_cost_control", when: 1796548124723, sql: pg_3 },
+    { tag: "0004_pricing_unit", when: 1796552047797, sql: pg_4 },
   ],
 } as const;

@@ -66,13 +66,15 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     e: Endpoint<In, Req, Body, Ev, Q>,
     result: ProviderResult<Body>,
     route: R,
+    body: In,
   ): Outcome {
     if (e.billing) {
       const usage = checkUsage(e.billing.usage(result.usage), route.providerName);
-      return { kind: "answered", usage, extraMicros: 0, perRequest: e.billing.perRequest };
+      const units = e.billing.units?.(result.body, body) ?? null;
+      return { kind: "answered", usage, extraMicros: 0, perRequest: e.billing.perRequest, units };
     }
     const usage = hasUsage(result.usage) ? checkUsage(result.usage, route.providerName) : null;
-    return { kind: "answered", usage, extraMicros: 0, perRequest: false };
+    return { kind: "answered", usage, extraMicros: 0, perRequest: false, units: null };
   }
 
   /** The outcome of a stream's end, its usage checked. */
@@ -117,7 +119,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     const served = await ticket.attempt((route) => callJson(e, route, request, options));
     if (!served.ok) throw fail(ticket, served.error, null, served);
     const result = served.value;
-    const settled = ticket.settle(answered(e, result, served.route), served, null);
+    const settled = ticket.settle(answered(e, result, served.route, call.body), served, null);
     if (e.reply) return jsonReply(ticket, served, settled, e.reply(result, call), undefined);
     return jsonReply(ticket, served, settled, result.body, result.raw);
   }
@@ -248,6 +250,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
       usage: tally.usageOrNull(),
       extraMicros: tally.toolCostMicros(),
       perRequest: false,
+      units: null,
     };
     return jsonReply(ticket, served, ticket.settle(outcome, served, null), result.body, result.raw);
   }
