@@ -13,6 +13,7 @@ export const CAPABILITY_MEMBERS = {
   moderations: ["moderate"],
   responses: ["responses", "responsesStream"],
   models: ["listModels"],
+  rerank: ["rerank"],
 } as const satisfies Record<string, readonly (keyof Provider)[]>;
 
 export type Capability = keyof typeof CAPABILITY_MEMBERS;
@@ -47,6 +48,7 @@ const REFUSAL: Record<Capability, string> = {
   moderations: "moderation",
   responses: "the Responses API",
   models: "model listing",
+  rerank: "rerank",
 };
 
 /** The 400 for a request the provider cannot serve; `name` is the provider as the client selected it. */

@@ -23,6 +23,8 @@ import type {
   ModerationRequest,
   ModerationResponse,
   NormalizedUsage,
+  RerankRequest,
+  RerankResponse,
   ResponsesEvent,
   ResponsesObject,
   ResponsesRequest,
@@ -158,4 +160,10 @@ export interface Provider {
     options?: CallOptions,
   ): Promise<ProviderStream<ResponsesEvent>>;
   listModels?(settings: ProviderSettings, options?: CallOptions): Promise<ProviderModel[]>;
+  /** Documents ranked by relevance to a query, in the gateway's rerank shape (core/wire/rerank.ts). */
+  rerank?(
+    req: RerankRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<RerankResponse>>;
 }

@@ -3,5 +3,6 @@ export * from "./anthropic.ts";
 export * from "./chat.ts";
 export * from "./embeddings.ts";
 export * from "./model-name.ts";
+export * from "./rerank.ts";
 export * from "./responses.ts";
 export * from "./usage.ts";

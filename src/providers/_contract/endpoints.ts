@@ -159,3 +159,36 @@ export function modelsContract(
       });
   });
 }
+
+export function rerankContract(
+  t: ContractTarget,
+  e: { path: UpstreamPath; searchUnits: number | null; tokens: number | null },
+  p: Capable<"rerank">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("rerank", () => {
+    test("results by relevance naming their documents, top_n honoured, what it bills, and what went upstream", async () => {
+      const m = mock();
+      const documents = ["otters eat fish", "sea otters use stones to crack shells", "stock prices"];
+      const res = await p.rerank(
+        { model: "rerank-a", query: "sea otters stones", documents, top_n: 2, user: "u" },
+        settingsFor(m),
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.results.map((r) => r.index)).toEqual([1, 0]);
+      expect(res.body.results[0]!.relevance_score).toBeGreaterThan(res.body.results[1]!.relevance_score);
+      expect(res.body.id).toBeString();
+      expect(res.body.meta?.billed_units?.search_units ?? null).toBe(e.searchUnits);
+      expect(res.body.usage?.total_tokens ?? null).toBe(e.tokens);
+      expect(res.usage.promptTokens).toBe(e.tokens);
+      expect(res.usage.completionTokens ?? 0).toBe(0);
+      const sent = m.requests.at(-1);
+      expectSent(t, sent, pathFor(e.path, "rerank-a"));
+      expect(sent?.body).toMatchObject({ model: "rerank-a", query: "sea otters stones", documents });
+      expect(sent?.body).not.toHaveProperty("user");
+    });
+
+    statusTests(t, "passthrough", [(model) => p.rerank({ model, query: "q", documents: ["d"] }, settingsFor(mock()))]);
+  });
+}

@@ -45,6 +45,11 @@ export interface ContractTarget {
   embeddings?: { path: UpstreamPath; promptTokens: number };
   moderations?: { path: UpstreamPath };
   responses?: { path: UpstreamPath };
+  /**
+   * `path`: where the rerank goes; what the mock's answer to the suite's call (a query, three documents, top 2)
+   * reports: search units (Cohere) or tokens (the Jina / vLLM / Voyage shape), null when it reports none.
+   */
+  rerank?: { path: UpstreamPath; searchUnits: number | null; tokens: number | null };
   /** `path`: every listing request's path without its query; `ids`: the listing the mock's models give. */
   models?: { path: string; ids: string[] };
   /**

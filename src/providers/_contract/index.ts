@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { MockServer } from "../_mocks/index.ts";
 import { CAPABILITIES, CAPABILITY_MEMBERS, type Capability, supports } from "../capabilities.ts";
 import type { ProviderSettings } from "../types.ts";
-import { embeddingsContract, modelsContract, moderationsContract, responsesContract } from "./endpoints.ts";
+import {
+  embeddingsContract,
+  modelsContract,
+  moderationsContract,
+  rerankContract,
+  responsesContract,
+} from "./endpoints.ts";
 import { failureContract } from "./failures.ts";
 import { type ContractTarget, targetSettings } from "./harness.ts";
 import { successContract } from "./success.ts";
@@ -46,6 +52,7 @@ export function runProviderContract(t: ContractTarget): void {
           moderations: t.moderations,
           responses: t.responses,
           models: t.models,
+          rerank: t.rerank,
         };
         for (const c of CAPABILITIES)
           expect({ capability: c, stated: stated[c] !== undefined }).toEqual({ capability: c, stated: supports(p, c) });
@@ -65,6 +72,8 @@ export function runProviderContract(t: ContractTarget): void {
     else skipped("Responses API");
     if (supports(p, "models") && t.models) modelsContract(t, t.models, p, mock, settingsFor);
     else skipped("model listing");
+    if (supports(p, "rerank") && t.rerank) rerankContract(t, t.rerank, p, mock, settingsFor);
+    else skipped("rerank");
   });
 }
 

@@ -1,3 +1,4 @@
+import { rankDocuments, rerankInput, rerankTokens } from "./rerank-wire.ts";
 import { type ResponsesTurn, responseErrorFrame, responseEventFrames, responseObject } from "./responses-wire.ts";
 import { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
 import { type MockOptions, type MockServer, json, sseResponse, startMockServer, timedSteps } from "./server.ts";
@@ -288,6 +289,19 @@ export function startOpenAIMock(options: MockOptions & { dialect?: OpenAIWireDia
         category_scores: { violence: r.flagged ? 0.9 : 0.01, harassment: 0.0 },
       }));
       return json({ id: "modr-mock", model, results });
+    }
+    if (path === `${base}/rerank`) {
+      // The Jina / vLLM shape (https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html#re-rank-api).
+      const input = rerankInput(body);
+      if (typeof input === "string")
+        return json({ error: { message: input, type: "invalid_request_error", param: null, code: null } }, 400);
+      const topN = typeof body["top_n"] === "number" ? body["top_n"] : null;
+      const results = rankDocuments(input.query, input.documents, topN).map((r) => ({
+        ...r,
+        document: { text: input.documents[r.index] },
+      }));
+      const tokens = rerankTokens(input.query, input.documents);
+      return json({ id: `rerank-${crypto.randomUUID()}`, model, usage: { total_tokens: tokens }, results });
     }
     if (path === `${base}/responses` && s.toolLoop > 0) return responsesLoopResponse(model, s, body, req.signal);
     if (path === `${base}/responses`) return responsesApi(model, s, body, req.signal);

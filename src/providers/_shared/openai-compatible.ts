@@ -6,6 +6,7 @@ import {
   GATEWAY_ONLY_FIELDS,
   type ModerationRequest,
   type ModerationResponse,
+  type RerankRequest,
   type ResponsesRequest,
   chatCompletionSchema,
   embeddingResponseSchema,
@@ -26,11 +27,13 @@ import {
   toOpenAIBody,
 } from "./openai-chat.ts";
 import { decodeResponsesEvents, fromResponsesUsage } from "./openai-responses.ts";
+import { fromRerankUpstream, rerankBody, rerankUpstreamSchema } from "./rerank.ts";
 import { openEventStream } from "./stream.ts";
 
 /**
  * The OpenAI-compatible base (SPEC §5.2 "OAI", §5.4.7): most providers are a dialect object on it.
- * Paths are relative to the resolved base: /chat/completions, /embeddings, /moderations, /responses, /models.
+ * Paths are relative to the resolved base: /chat/completions, /embeddings, /moderations, /responses, /models,
+ * /rerank.
  */
 export interface OpenAIDialect {
   name: string;
@@ -52,6 +55,8 @@ export interface OpenAIDialect {
   embeddingFields?: readonly string[];
   /** The embedding body in the provider's own spelling (applied last). */
   adaptEmbeddingBody?: (body: JsonObject) => JsonObject;
+  /** The rerank body in the provider's own spelling (Voyage: `top_k`). */
+  adaptRerankBody?: (body: JsonObject) => JsonObject;
   /** Provider moderation body -> OpenAI shape; default: the body is already OpenAI's. */
   adaptModeration?: (raw: unknown, model: string) => ModerationResponse;
 }
@@ -63,6 +68,7 @@ const SERVED_BY_DEFAULT: Record<Capability, boolean> = {
   moderations: false,
   responses: false,
   models: true,
+  rerank: false,
 };
 
 const modelListSchema = z.object({
@@ -175,6 +181,13 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
     async responsesStream(req: ResponsesRequest, s: ProviderSettings, o: CallOptions = {}) {
       const body = { ...withoutGatewayFields(req), stream: true };
       return openEventStream(request(s, "/responses", body), decodeResponsesEvents, s, o, "inference");
+    },
+
+    async rerank(req: RerankRequest, s: ProviderSettings, o: CallOptions = {}) {
+      const body = rerankBody(req);
+      const sent = dialect.adaptRerankBody ? dialect.adaptRerankBody(body) : body;
+      const res = await requestJson(request(s, "/rerank", sent), rerankUpstreamSchema, s, o, "passthrough");
+      return fromRerankUpstream(res, req.model);
     },
 
     async listModels(s: ProviderSettings, o: CallOptions = {}): Promise<ProviderModel[]> {
