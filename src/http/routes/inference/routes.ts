@@ -5,9 +5,10 @@
  */
 import type { AnyElysia } from "elysia";
 import type { z } from "zod";
-import { chat, embeddings, messages, moderations, responses } from "../../../services/inference/endpoints";
+import { chat, embeddings, messages, moderations, rerank, responses } from "../../../services/inference/endpoints";
 import type { Endpoint, EndpointInfo } from "../../../services/inference/pipeline/endpoint";
 import type { Pipeline } from "../../../services/inference/pipeline/run";
+import { rerankResponseSchema } from "../../../core/wire/index";
 import type { RouteSchema } from "../../fast-schema";
 import type { PromptLogger } from "./prompt-log";
 import { requestIdOf, requireModel, toResponse } from "./reply";
@@ -18,6 +19,7 @@ import {
   moderationQuery,
   moderationResponse,
   moderationsBody,
+  rerankBody,
   responsesBody,
 } from "./schemas";
 
@@ -98,5 +100,11 @@ export const INFERENCE_ROUTES: readonly InferenceRoute[] = [
     query: moderationQuery,
     response: moderationResponse,
     summary: "OpenAI Moderations",
+  }),
+  inferenceRoute({
+    endpoint: rerank,
+    body: rerankBody,
+    response: rerankResponseSchema,
+    summary: "Rerank documents by relevance to a query (Cohere, Voyage, Jina-style and vLLM rerankers)",
   }),
 ];

@@ -11,6 +11,7 @@ import {
   chatMessageSchema,
   chatRequestSchema,
   embeddingRequestSchema,
+  rerankRequestSchema,
   moderationRequestSchema,
   moderationResponseSchema,
   requestUserSchema,
@@ -65,6 +66,7 @@ export const responsesBody = bodySchema(
 export const moderationResponse = moderationResponseSchema.meta({ id: "ModerationResponse" });
 export const embeddingsBody = bodySchema(embeddingRequestSchema.meta({ id: "EmbeddingRequest" }));
 export const moderationsBody = bodySchema(moderationRequestSchema.meta({ id: "ModerationRequest" }));
+export const rerankBody = bodySchema(rerankRequestSchema.meta({ id: "RerankRequest" }));
 export const moderationQuery = querySchema(
   z.object({
     include_raw: z

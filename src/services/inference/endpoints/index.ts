@@ -6,4 +6,5 @@ export { chat, chatFraming, USER_REQUIRED } from "./chat";
 export { embeddings } from "./embeddings";
 export { countMessageTokens, messages } from "./messages";
 export { type ModerationQuery, moderations } from "./moderations";
+export { rerank } from "./rerank";
 export { responses, responsesFraming } from "./responses";
