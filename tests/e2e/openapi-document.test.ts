@@ -24,7 +24,6 @@ const PENDING = new Set([
   "post /v1/batches/{batch_id}/cancel",
   "get /v1/batches/{batch_id}/results",
   "post /v1/images/generations",
-  "post /v1/rerank",
 ]);
 
 /**

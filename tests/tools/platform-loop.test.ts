@@ -156,7 +156,7 @@ describe("mcp_server_ids (platform mode)", () => {
     expect(resolved?.headers["x-user-token"]).toBe(USER_TOKEN);
     expect(resolved?.headers["x-gateway-token"]).toBe(GATEWAY_TOKEN);
     expect(resolved!.at).toBeLessThanOrEqual(t.platform.calls("resolve")[0]!.at);
-    const tools = (t.openai.requests[0]?.body as { tools: { function: { name: string } }[] }).tools;
+    const tools = (t.openai.requests[0]!.body as { tools: { function: { name: string } }[] }).tools;
     expect(tools.map((x) => x.function.name)).toEqual(["docs__echo"]);
     expect(mcp.calls.at(-1)).toBe('echo({"input":"hi"})');
   });

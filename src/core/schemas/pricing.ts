@@ -6,7 +6,7 @@ import { isoDateTime } from "./common";
 const price = z.number().min(0).max(1_000_000);
 
 /**
- * What a price counts (docs/behaviour/pricing.md#units): tokens (input and output rates), or one quantity priced at
+ * What a price counts (docs/behaviour/storage.md#units): tokens (input and output rates), or one quantity priced at
  * the input rate, in USD per million of it: search units (rerank), images, characters (speech), seconds
  * (transcriptions). Token pricing is the default and is unchanged.
  */

@@ -10,7 +10,7 @@ import type { UnitQuantities } from "../../core/schemas/pricing";
 export interface Estimate {
   promptTokens: number;
   outputTokens: number;
-  /** For models priced in a unit other than tokens (docs/behaviour/pricing.md#units). */
+  /** For models priced in a unit other than tokens (docs/behaviour/storage.md#units). */
   units?: UnitQuantities;
 }
 

@@ -1,6 +1,6 @@
 /**
  * POST /v1/rerank: a pass-through route, JSON only. Billed by the reported tokens at the input rate, or, for a model
- * priced per search unit, by the search units the provider billed (docs/behaviour/pricing.md#units).
+ * priced per search unit, by the search units the provider billed (docs/behaviour/storage.md#units).
  */
 import type { RerankRequest, RerankResponse } from "../../../core/wire/index";
 import { estimateTokens } from "../estimate";

@@ -33,7 +33,7 @@ export interface Billing<Body = unknown> {
   perRequest: boolean;
   /**
    * The quantities of units other than tokens the answer consumed (search units, images, characters, seconds): a
-   * model whose price is in one of these units is billed by it (docs/behaviour/pricing.md#units).
+   * model whose price is in one of these units is billed by it (docs/behaviour/storage.md#units).
    */
   units?(body: Body, request: unknown): UnitQuantities;
 }
