@@ -14,6 +14,7 @@ export const CAPABILITY_MEMBERS = {
   responses: ["responses", "responsesStream"],
   models: ["listModels"],
   rerank: ["rerank"],
+  images: ["generateImages"],
 } as const satisfies Record<string, readonly (keyof Provider)[]>;
 
 export type Capability = keyof typeof CAPABILITY_MEMBERS;
@@ -49,6 +50,7 @@ const REFUSAL: Record<Capability, string> = {
   responses: "the Responses API",
   models: "model listing",
   rerank: "rerank",
+  images: "image generation",
 };
 
 /** The 400 for a request the provider cannot serve; `name` is the provider as the client selected it. */

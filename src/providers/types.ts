@@ -23,6 +23,8 @@ import type {
   ModerationRequest,
   ModerationResponse,
   NormalizedUsage,
+  ImageRequest,
+  ImageResponse,
   RerankRequest,
   RerankResponse,
   ResponsesEvent,
@@ -160,6 +162,12 @@ export interface Provider {
     options?: CallOptions,
   ): Promise<ProviderStream<ResponsesEvent>>;
   listModels?(settings: ProviderSettings, options?: CallOptions): Promise<ProviderModel[]>;
+  /** Images generated from a prompt, in OpenAI's shape (core/wire/images.ts). */
+  generateImages?(
+    req: ImageRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<ImageResponse>>;
   /** Documents ranked by relevance to a query, in the gateway's rerank shape (core/wire/rerank.ts). */
   rerank?(
     req: RerankRequest,

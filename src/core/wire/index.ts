@@ -2,6 +2,7 @@
 export * from "./anthropic.ts";
 export * from "./chat.ts";
 export * from "./embeddings.ts";
+export * from "./images.ts";
 export * from "./model-name.ts";
 export * from "./rerank.ts";
 export * from "./responses.ts";

@@ -192,3 +192,30 @@ export function rerankContract(
     statusTests(t, "passthrough", [(model) => p.rerank({ model, query: "q", documents: ["d"] }, settingsFor(mock()))]);
   });
 }
+
+export function imagesContract(
+  t: ContractTarget,
+  e: { path: UpstreamPath },
+  p: Capable<"images">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("image generation", () => {
+    test("`n` images, token usage when reported, the upstream's bytes kept, and what went upstream", async () => {
+      const m = mock();
+      const res = await p.generateImages(
+        { model: "img-a", prompt: "an otter", n: 2, size: "256x256", user: "u", max_tool_iterations: 2 },
+        settingsFor(m),
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.data).toHaveLength(2);
+      expect(res.raw && JSON.parse(res.raw)).toEqual(res.body);
+      expect(res.usage).toMatchObject({ promptTokens: 10, completionTokens: 40 });
+      const sent = m.requests.at(-1);
+      expectSent(t, sent, pathFor(e.path, "img-a"));
+      expect(sent?.body).toEqual({ model: "img-a", prompt: "an otter", n: 2, size: "256x256" });
+    });
+
+    statusTests(t, "passthrough", [(model) => p.generateImages({ model, prompt: "x" }, settingsFor(mock()))]);
+  });
+}

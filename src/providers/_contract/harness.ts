@@ -50,6 +50,8 @@ export interface ContractTarget {
    * reports: search units (Cohere) or tokens (the Jina / vLLM / Voyage shape), null when it reports none.
    */
   rerank?: { path: UpstreamPath; searchUnits: number | null; tokens: number | null };
+  /** `path`: where image generation goes (the mock answers `n` images, with token usage). */
+  images?: { path: UpstreamPath };
   /** `path`: every listing request's path without its query; `ids`: the listing the mock's models give. */
   models?: { path: string; ids: string[] };
   /**

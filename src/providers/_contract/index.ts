@@ -4,6 +4,7 @@ import { CAPABILITIES, CAPABILITY_MEMBERS, type Capability, supports } from "../
 import type { ProviderSettings } from "../types.ts";
 import {
   embeddingsContract,
+  imagesContract,
   modelsContract,
   moderationsContract,
   rerankContract,
@@ -53,6 +54,7 @@ export function runProviderContract(t: ContractTarget): void {
           responses: t.responses,
           models: t.models,
           rerank: t.rerank,
+          images: t.images,
         };
         for (const c of CAPABILITIES)
           expect({ capability: c, stated: stated[c] !== undefined }).toEqual({ capability: c, stated: supports(p, c) });
@@ -74,6 +76,8 @@ export function runProviderContract(t: ContractTarget): void {
     else skipped("model listing");
     if (supports(p, "rerank") && t.rerank) rerankContract(t, t.rerank, p, mock, settingsFor);
     else skipped("rerank");
+    if (supports(p, "images") && t.images) imagesContract(t, t.images, p, mock, settingsFor);
+    else skipped("image generation");
   });
 }
 

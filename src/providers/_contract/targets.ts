@@ -61,6 +61,7 @@ function openAIPaths(provider: Provider, prefix: string): Partial<ContractTarget
     models: supports(provider, "models") ? { path: `${prefix}/models`, ids: OPENAI_MODEL_IDS } : undefined,
     // the mock counts a token per word: 3 in the query, 12 in the documents
     rerank: supports(provider, "rerank") ? { path: `${prefix}/rerank`, searchUnits: null, tokens: 15 } : undefined,
+    images: supports(provider, "images") ? { path: `${prefix}/images/generations` } : undefined,
   };
 }
 

@@ -222,6 +222,10 @@ function base64Vector(vector: readonly number[]): string {
   return Buffer.from(new Float32Array(vector).buffer).toString("base64");
 }
 
+/** A 1x1 transparent PNG: what every mock image is. */
+export const MOCK_IMAGE_B64 =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+
 /** An embeddings call: one 3-dimension vector per input, 3 prompt tokens each. */
 export function openAIEmbeddings(model: string, body: Record<string, unknown>): Response {
   const embedding = body["encoding_format"] === "base64" ? base64Vector(MOCK_EMBEDDING) : [...MOCK_EMBEDDING];
@@ -289,6 +293,29 @@ export function startOpenAIMock(options: MockOptions & { dialect?: OpenAIWireDia
         category_scores: { violence: r.flagged ? 0.9 : 0.01, harassment: 0.0 },
       }));
       return json({ id: "modr-mock", model, results });
+    }
+    if (path === `${base}/images/generations`) {
+      // https://platform.openai.com/docs/api-reference/images/create: `n` images (default 1), tokens for gpt-image.
+      if (typeof body["prompt"] !== "string" || body["prompt"] === "")
+        return json(
+          { error: { message: "prompt is required", type: "invalid_request_error", param: "prompt", code: null } },
+          400,
+        );
+      const n = typeof body["n"] === "number" ? body["n"] : 1;
+      const asUrl = body["response_format"] === "url";
+      const data = Array.from({ length: n }, (_, i) =>
+        asUrl ? { url: `https://images.example/${i}.png` } : { b64_json: MOCK_IMAGE_B64 },
+      );
+      return json({
+        created: 1_700_000_000,
+        data,
+        usage: {
+          input_tokens: 10,
+          output_tokens: 20 * n,
+          total_tokens: 10 + 20 * n,
+          input_tokens_details: { text_tokens: 10, image_tokens: 0 },
+        },
+      });
     }
     if (path === `${base}/rerank`) {
       // The Jina / vLLM shape (https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html#re-rank-api).

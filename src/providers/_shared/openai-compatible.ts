@@ -6,6 +6,8 @@ import {
   GATEWAY_ONLY_FIELDS,
   type ModerationRequest,
   type ModerationResponse,
+  type ImageRequest,
+  imageResponseSchema,
   type RerankRequest,
   type ResponsesRequest,
   chatCompletionSchema,
@@ -33,7 +35,7 @@ import { openEventStream } from "./stream.ts";
 /**
  * The OpenAI-compatible base (SPEC §5.2 "OAI", §5.4.7): most providers are a dialect object on it.
  * Paths are relative to the resolved base: /chat/completions, /embeddings, /moderations, /responses, /models,
- * /rerank.
+ * /rerank, /images/generations.
  */
 export interface OpenAIDialect {
   name: string;
@@ -69,6 +71,7 @@ const SERVED_BY_DEFAULT: Record<Capability, boolean> = {
   responses: false,
   models: true,
   rerank: false,
+  images: false,
 };
 
 const modelListSchema = z.object({
@@ -181,6 +184,29 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
     async responsesStream(req: ResponsesRequest, s: ProviderSettings, o: CallOptions = {}) {
       const body = { ...withoutGatewayFields(req), stream: true };
       return openEventStream(request(s, "/responses", body), decodeResponsesEvents, s, o, "inference");
+    },
+
+    async generateImages(req: ImageRequest, s: ProviderSettings, o: CallOptions = {}) {
+      const body = withoutGatewayFields(req);
+      // Checked, then the upstream's bytes go to the client unchanged (images are large: not serialised again).
+      const valid = (json: unknown) => imageResponseSchema.safeParse(json).success;
+      const res = await requestJson(
+        request(s, "/images/generations", body),
+        imageResponseSchema,
+        s,
+        o,
+        "passthrough",
+        valid,
+      );
+      const usage = res.body.usage;
+      return {
+        ...res,
+        usage: fromOpenAIUsage({
+          prompt_tokens: usage?.input_tokens ?? null,
+          completion_tokens: usage?.output_tokens ?? null,
+          total_tokens: usage?.total_tokens ?? null,
+        }),
+      };
     },
 
     async rerank(req: RerankRequest, s: ProviderSettings, o: CallOptions = {}) {

@@ -42,11 +42,14 @@ export function toVoyageRerankBody(body: JsonObject): JsonObject {
 const noEmbeddings = { embeddings: false } as const;
 
 export const openaiFamily: Record<string, Provider> = {
-  openai: createOpenAICompatibleProvider({ name: "openai", serves: { moderations: true, responses: true } }),
+  openai: createOpenAICompatibleProvider({
+    name: "openai",
+    serves: { moderations: true, responses: true, images: true },
+  }),
   groq: createOpenAICompatibleProvider({ name: "groq", serves: noEmbeddings }),
-  together: createOpenAICompatibleProvider({ name: "together", serves: { rerank: true } }),
+  together: createOpenAICompatibleProvider({ name: "together", serves: { rerank: true, images: true } }),
   deepseek: createOpenAICompatibleProvider({ name: "deepseek", serves: noEmbeddings }),
-  xai: createOpenAICompatibleProvider({ name: "xai", serves: noEmbeddings }),
+  xai: createOpenAICompatibleProvider({ name: "xai", serves: { embeddings: false, images: true } }),
   openrouter: createOpenAICompatibleProvider({ name: "openrouter", serves: noEmbeddings }),
   fireworks: createOpenAICompatibleProvider({ name: "fireworks" }),
   // Perplexity has no /models listing and no embeddings on its chat API
@@ -77,5 +80,8 @@ export const openaiFamily: Record<string, Provider> = {
   moonshot: createOpenAICompatibleProvider({ name: "moonshot", serves: noEmbeddings }),
   nebius: createOpenAICompatibleProvider({ name: "nebius" }),
   sambanova: createOpenAICompatibleProvider({ name: "sambanova", serves: noEmbeddings }),
-  "openai-compatible": createOpenAICompatibleProvider({ name: "openai-compatible", serves: { rerank: true } }),
+  "openai-compatible": createOpenAICompatibleProvider({
+    name: "openai-compatible",
+    serves: { rerank: true, images: true },
+  }),
 };
