@@ -23,7 +23,6 @@ const PENDING = new Set([
   "get /v1/batches/{batch_id}",
   "post /v1/batches/{batch_id}/cancel",
   "get /v1/batches/{batch_id}/results",
-  "post /v1/images/generations",
 ]);
 
 /**

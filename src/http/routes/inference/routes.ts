@@ -5,16 +5,25 @@
  */
 import type { AnyElysia } from "elysia";
 import type { z } from "zod";
-import { chat, embeddings, messages, moderations, rerank, responses } from "../../../services/inference/endpoints";
+import {
+  chat,
+  embeddings,
+  images,
+  messages,
+  moderations,
+  rerank,
+  responses,
+} from "../../../services/inference/endpoints";
 import type { Endpoint, EndpointInfo } from "../../../services/inference/pipeline/endpoint";
 import type { Pipeline } from "../../../services/inference/pipeline/run";
-import { rerankResponseSchema } from "../../../core/wire/index";
+import { imageResponseSchema, rerankResponseSchema } from "../../../core/wire/index";
 import type { RouteSchema } from "../../fast-schema";
 import type { PromptLogger } from "./prompt-log";
 import { requestIdOf, requireModel, toResponse } from "./reply";
 import {
   chatBody,
   embeddingsBody,
+  imagesBody,
   messagesBody,
   moderationQuery,
   moderationResponse,
@@ -100,6 +109,12 @@ export const INFERENCE_ROUTES: readonly InferenceRoute[] = [
     query: moderationQuery,
     response: moderationResponse,
     summary: "OpenAI Moderations",
+  }),
+  inferenceRoute({
+    endpoint: images,
+    body: imagesBody,
+    response: imageResponseSchema,
+    summary: "OpenAI image generation",
   }),
   inferenceRoute({
     endpoint: rerank,

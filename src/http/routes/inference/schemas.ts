@@ -11,6 +11,7 @@ import {
   chatMessageSchema,
   chatRequestSchema,
   embeddingRequestSchema,
+  imageRequestSchema,
   rerankRequestSchema,
   moderationRequestSchema,
   moderationResponseSchema,
@@ -67,6 +68,7 @@ export const moderationResponse = moderationResponseSchema.meta({ id: "Moderatio
 export const embeddingsBody = bodySchema(embeddingRequestSchema.meta({ id: "EmbeddingRequest" }));
 export const moderationsBody = bodySchema(moderationRequestSchema.meta({ id: "ModerationRequest" }));
 export const rerankBody = bodySchema(rerankRequestSchema.meta({ id: "RerankRequest" }));
+export const imagesBody = bodySchema(imageRequestSchema.meta({ id: "ImageGenerationRequest" }));
 export const moderationQuery = querySchema(
   z.object({
     include_raw: z
