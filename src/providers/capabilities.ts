@@ -15,6 +15,7 @@ export const CAPABILITY_MEMBERS = {
   models: ["listModels"],
   rerank: ["rerank"],
   images: ["generateImages"],
+  speech: ["speech"],
 } as const satisfies Record<string, readonly (keyof Provider)[]>;
 
 export type Capability = keyof typeof CAPABILITY_MEMBERS;
@@ -51,6 +52,7 @@ const REFUSAL: Record<Capability, string> = {
   models: "model listing",
   rerank: "rerank",
   images: "image generation",
+  speech: "speech",
 };
 
 /** The 400 for a request the provider cannot serve; `name` is the provider as the client selected it. */

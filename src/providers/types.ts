@@ -24,6 +24,7 @@ import type {
   ModerationResponse,
   NormalizedUsage,
   ImageRequest,
+  SpeechRequest,
   ImageResponse,
   RerankRequest,
   RerankResponse,
@@ -168,6 +169,12 @@ export interface Provider {
     settings: ProviderSettings,
     options?: CallOptions,
   ): Promise<ProviderResult<ImageResponse>>;
+  /** Speech from text: the audio bytes as the upstream sends them (its `content-type` says the format). */
+  speech?(
+    req: SpeechRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<ReadableStream<Uint8Array>>>;
   /** Documents ranked by relevance to a query, in the gateway's rerank shape (core/wire/rerank.ts). */
   rerank?(
     req: RerankRequest,

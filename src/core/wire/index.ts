@@ -1,5 +1,6 @@
 /** Canonical wire types: OpenAI Chat Completions is the internal form (SPEC §5.4). */
 export * from "./anthropic.ts";
+export * from "./audio.ts";
 export * from "./chat.ts";
 export * from "./embeddings.ts";
 export * from "./images.ts";

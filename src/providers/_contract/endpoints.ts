@@ -219,3 +219,32 @@ export function imagesContract(
     statusTests(t, "passthrough", [(model) => p.generateImages({ model, prompt: "x" }, settingsFor(mock()))]);
   });
 }
+
+export function speechContract(
+  t: ContractTarget,
+  e: { path: UpstreamPath },
+  p: Capable<"speech">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("speech", () => {
+    test("the audio bytes as sent, the upstream's content type, and what went upstream", async () => {
+      const m = mock();
+      const input = "x".repeat(40);
+      const res = await p.speech(
+        { model: "tts-a", input, voice: "alloy", response_format: "wav", user: "u" },
+        settingsFor(m),
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("audio/wav");
+      const bytes = new Uint8Array(await new Response(res.body).arrayBuffer());
+      expect(bytes.length).toBe(3 * 1024);
+      expect(bytes[1025]).toBe(1);
+      const sent = m.requests.at(-1);
+      expectSent(t, sent, pathFor(e.path, "tts-a"));
+      expect(sent?.body).toEqual({ model: "tts-a", input, voice: "alloy", response_format: "wav" });
+    });
+
+    statusTests(t, "passthrough", [(model) => p.speech({ model, input: "x", voice: "v" }, settingsFor(mock()))]);
+  });
+}

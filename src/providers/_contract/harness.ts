@@ -52,6 +52,8 @@ export interface ContractTarget {
   rerank?: { path: UpstreamPath; searchUnits: number | null; tokens: number | null };
   /** `path`: where image generation goes (the mock answers `n` images, with token usage). */
   images?: { path: UpstreamPath };
+  /** `path`: where speech goes (the mock streams 1024 bytes per 16 characters of input). */
+  speech?: { path: UpstreamPath };
   /** `path`: every listing request's path without its query; `ids`: the listing the mock's models give. */
   models?: { path: string; ids: string[] };
   /**

@@ -8,6 +8,7 @@ import {
   modelsContract,
   moderationsContract,
   rerankContract,
+  speechContract,
   responsesContract,
 } from "./endpoints.ts";
 import { failureContract } from "./failures.ts";
@@ -55,6 +56,7 @@ export function runProviderContract(t: ContractTarget): void {
           models: t.models,
           rerank: t.rerank,
           images: t.images,
+          speech: t.speech,
         };
         for (const c of CAPABILITIES)
           expect({ capability: c, stated: stated[c] !== undefined }).toEqual({ capability: c, stated: supports(p, c) });
@@ -78,6 +80,8 @@ export function runProviderContract(t: ContractTarget): void {
     else skipped("rerank");
     if (supports(p, "images") && t.images) imagesContract(t, t.images, p, mock, settingsFor);
     else skipped("image generation");
+    if (supports(p, "speech") && t.speech) speechContract(t, t.speech, p, mock, settingsFor);
+    else skipped("speech");
   });
 }
 

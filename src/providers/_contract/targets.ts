@@ -62,6 +62,7 @@ function openAIPaths(provider: Provider, prefix: string): Partial<ContractTarget
     // the mock counts a token per word: 3 in the query, 12 in the documents
     rerank: supports(provider, "rerank") ? { path: `${prefix}/rerank`, searchUnits: null, tokens: 15 } : undefined,
     images: supports(provider, "images") ? { path: `${prefix}/images/generations` } : undefined,
+    speech: supports(provider, "speech") ? { path: `${prefix}/audio/speech` } : undefined,
   };
 }
 

@@ -222,6 +222,31 @@ function base64Vector(vector: readonly number[]): string {
   return Buffer.from(new Float32Array(vector).buffer).toString("base64");
 }
 
+const AUDIO_TYPES: Record<string, string> = {
+  mp3: "audio/mpeg",
+  wav: "audio/wav",
+  opus: "audio/opus",
+  pcm: "audio/L16",
+};
+
+/**
+ * Speech for `input`: one chunk of 1024 bytes per 16 characters (at least one), each byte its index mod 256, sent
+ * `pauseMs` apart (scenario `pause-N`) so a test can see chunks arrive before the end.
+ */
+export function speechResponse(input: string, format: string, pauseMs: number): Response {
+  const chunks = Math.max(1, Math.ceil(input.length / 16));
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent === chunks) return controller.close();
+      if (sent > 0 && pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+      controller.enqueue(Uint8Array.from({ length: 1024 }, (_, i) => (sent * 1024 + i) % 256));
+      sent++;
+    },
+  });
+  return new Response(body, { headers: { "content-type": AUDIO_TYPES[format] ?? "audio/mpeg" } });
+}
+
 /** A 1x1 transparent PNG: what every mock image is. */
 export const MOCK_IMAGE_B64 =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
@@ -293,6 +318,17 @@ export function startOpenAIMock(options: MockOptions & { dialect?: OpenAIWireDia
         category_scores: { violence: r.flagged ? 0.9 : 0.01, harassment: 0.0 },
       }));
       return json({ id: "modr-mock", model, results });
+    }
+    if (path === `${base}/audio/speech`) {
+      // https://platform.openai.com/docs/api-reference/audio/createSpeech: the audio as a chunked byte stream.
+      if (typeof body["input"] !== "string" || typeof body["voice"] !== "string")
+        return json(
+          {
+            error: { message: "input and voice are required", type: "invalid_request_error", param: null, code: null },
+          },
+          400,
+        );
+      return speechResponse(body["input"], String(body["response_format"] ?? "mp3"), s.pauseMs);
     }
     if (path === `${base}/images/generations`) {
       // https://platform.openai.com/docs/api-reference/images/create: `n` images (default 1), tokens for gpt-image.

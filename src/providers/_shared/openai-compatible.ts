@@ -9,6 +9,7 @@ import {
   type ImageRequest,
   imageResponseSchema,
   type RerankRequest,
+  type SpeechRequest,
   type ResponsesRequest,
   chatCompletionSchema,
   embeddingResponseSchema,
@@ -20,7 +21,7 @@ import { isCanonicalCompletion } from "../../core/wire/canonical.ts";
 import { CAPABILITIES, CAPABILITY_MEMBERS, type Capability } from "../capabilities.ts";
 import type { CallOptions, Provider, ProviderModel, ProviderSettings } from "../types.ts";
 import { messagesStreamViaChat, messagesViaChat } from "./anthropic-bridge/index.ts";
-import { type UpstreamRequest, joinUrl, requestJson } from "./http.ts";
+import { type UpstreamRequest, joinUrl, requestBytes, requestJson } from "./http.ts";
 import {
   type ChatBodyAdapter,
   type JsonObject,
@@ -35,7 +36,7 @@ import { openEventStream } from "./stream.ts";
 /**
  * The OpenAI-compatible base (SPEC §5.2 "OAI", §5.4.7): most providers are a dialect object on it.
  * Paths are relative to the resolved base: /chat/completions, /embeddings, /moderations, /responses, /models,
- * /rerank, /images/generations.
+ * /rerank, /images/generations, /audio/speech.
  */
 export interface OpenAIDialect {
   name: string;
@@ -72,6 +73,7 @@ const SERVED_BY_DEFAULT: Record<Capability, boolean> = {
   models: true,
   rerank: false,
   images: false,
+  speech: false,
 };
 
 const modelListSchema = z.object({
@@ -207,6 +209,11 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
           total_tokens: usage?.total_tokens ?? null,
         }),
       };
+    },
+
+    async speech(req: SpeechRequest, s: ProviderSettings, o: CallOptions = {}) {
+      const res = await requestBytes(request(s, "/audio/speech", withoutGatewayFields(req)), s, o, "passthrough");
+      return { ...res, usage: fromOpenAIUsage(null) };
     },
 
     async rerank(req: RerankRequest, s: ProviderSettings, o: CallOptions = {}) {

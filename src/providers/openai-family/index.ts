@@ -44,7 +44,7 @@ const noEmbeddings = { embeddings: false } as const;
 export const openaiFamily: Record<string, Provider> = {
   openai: createOpenAICompatibleProvider({
     name: "openai",
-    serves: { moderations: true, responses: true, images: true },
+    serves: { moderations: true, responses: true, images: true, speech: true },
   }),
   groq: createOpenAICompatibleProvider({ name: "groq", serves: noEmbeddings }),
   together: createOpenAICompatibleProvider({ name: "together", serves: { rerank: true, images: true } }),
@@ -82,6 +82,6 @@ export const openaiFamily: Record<string, Provider> = {
   sambanova: createOpenAICompatibleProvider({ name: "sambanova", serves: noEmbeddings }),
   "openai-compatible": createOpenAICompatibleProvider({
     name: "openai-compatible",
-    serves: { rerank: true, images: true },
+    serves: { rerank: true, images: true, speech: true },
   }),
 };
