@@ -13,6 +13,7 @@ import {
   moderations,
   rerank,
   responses,
+  speech,
 } from "../../../services/inference/endpoints";
 import type { Endpoint, EndpointInfo } from "../../../services/inference/pipeline/endpoint";
 import type { Pipeline } from "../../../services/inference/pipeline/run";
@@ -30,6 +31,7 @@ import {
   moderationsBody,
   rerankBody,
   responsesBody,
+  speechBody,
 } from "./schemas";
 
 /** What a mounted route calls. */
@@ -116,6 +118,7 @@ export const INFERENCE_ROUTES: readonly InferenceRoute[] = [
     response: imageResponseSchema,
     summary: "OpenAI image generation",
   }),
+  inferenceRoute({ endpoint: speech, body: speechBody, summary: "OpenAI text to speech: the audio bytes, streamed" }),
   inferenceRoute({
     endpoint: rerank,
     body: rerankBody,

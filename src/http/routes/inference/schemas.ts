@@ -17,6 +17,7 @@ import {
   moderationResponseSchema,
   requestUserSchema,
   responsesRequestSchema,
+  speechRequestSchema,
 } from "../../../core/wire/index";
 
 const messagesWithRoles = z
@@ -69,6 +70,7 @@ export const embeddingsBody = bodySchema(embeddingRequestSchema.meta({ id: "Embe
 export const moderationsBody = bodySchema(moderationRequestSchema.meta({ id: "ModerationRequest" }));
 export const rerankBody = bodySchema(rerankRequestSchema.meta({ id: "RerankRequest" }));
 export const imagesBody = bodySchema(imageRequestSchema.meta({ id: "ImageGenerationRequest" }));
+export const speechBody = bodySchema(speechRequestSchema.meta({ id: "AudioSpeechRequest" }));
 export const moderationQuery = querySchema(
   z.object({
     include_raw: z

@@ -9,3 +9,4 @@ export { countMessageTokens, messages } from "./messages";
 export { type ModerationQuery, moderations } from "./moderations";
 export { rerank } from "./rerank";
 export { responses, responsesFraming } from "./responses";
+export { speech } from "./speech";

@@ -82,6 +82,11 @@ export interface Endpoint<In extends { model: string }, Req, Body, Ev = never, Q
   };
   /** Per-call upstream headers taken from the client's request (e.g. `anthropic-beta`). */
   callHeaders?(call: InferenceCall<In, unknown, Q>): Record<string, string> | undefined;
+  /**
+   * The answer is bytes (audio): the provider's body is a byte stream, passed to the client as it arrives with the
+   * upstream's content type, after settlement (what it costs is known from the request or the answer's headers).
+   */
+  readonly bytes?: boolean;
   /** The body the client gets; default: the provider's body as it came (its upstream bytes when unchanged). */
   reply?(result: ProviderResult<Body>, call: InferenceCall<In, unknown, Q>): unknown;
   /** Billing other than tokens × rates of the reported usage (a JSON answer without usage is billed at the estimate). */

@@ -120,6 +120,15 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     if (!served.ok) throw fail(ticket, served.error, null, served);
     const result = served.value;
     const settled = ticket.settle(answered(e, result, served.route, call.body), served, null);
+    if (e.bytes) {
+      const reply = await jsonReply(ticket, served, settled, null, undefined);
+      const type = result.headers.get("content-type") ?? "application/octet-stream";
+      return {
+        kind: "stream",
+        body: result.body as ReadableStream<Uint8Array>,
+        headers: { ...reply.headers, "content-type": type },
+      };
+    }
     if (e.reply) return jsonReply(ticket, served, settled, e.reply(result, call), undefined);
     return jsonReply(ticket, served, settled, result.body, result.raw);
   }
