@@ -175,6 +175,17 @@ describe.each(DIALECTS)("MCP servers in the tool loop ($dialect)", ({ create }) 
     expect(docs.calls).toEqual([]);
   });
 
+  test("allowed_tools naming no tool the server has: nothing offered, and no empty `tools` sent upstream", async () => {
+    const res = await postJson(gw, "/v1/chat/completions", key, {
+      model: "openai:toolloop-1",
+      messages: [{ role: "user", content: "x" }],
+      mcp_servers: [{ name: "docs", url: docs.url, allowed_tools: ["no_such_tool"] }],
+    });
+    expect(res.status).toBe(200);
+    expect(chatUpstream()[0]).not.toHaveProperty("tools");
+    expect(docs.calls).toEqual([]);
+  });
+
   test("a tool error is fed back to the model as text, and the loop goes on", async () => {
     const res = await postJson(gw, "/v1/chat/completions", key, {
       model: "openai:toolloop-1",

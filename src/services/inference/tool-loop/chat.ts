@@ -110,7 +110,10 @@ export const chatLoop: LoopProtocol<ChatRequest, ChatCompletion, ChatChunk> = {
     }));
     const user = (req.tools ?? []).filter((t) => !offer.taken.has(t));
     const messages = offer.purposeBlock === null ? req.messages : withPurposeBlock(req.messages, offer.purposeBlock);
-    return { ...req, tools: [...user, ...injected], messages };
+    // No tools left (an MCP server whose tools were all filtered out): the key is dropped, as for the built-ins.
+    const { tools: _taken, ...rest } = req;
+    const tools = [...user, ...injected];
+    return tools.length ? { ...rest, tools, messages } : { ...rest, messages };
   },
   calls(body) {
     const choice = body.choices[0];

@@ -72,7 +72,8 @@ export function createGatewayTools(deps: ToolLoopDeps) {
       if (!plan) return null;
       const resolved = plan.mcpServerIds.length && resolveIds ? await resolveIds(plan.mcpServerIds) : [];
       const servers = [...plan.mcpServers, ...resolved];
-      if (servers.length === 0) return plan;
+      // `mcp_server_ids` that resolved to no server, and nothing else: no loop to run.
+      if (servers.length === 0) return plan.tools.length ? plan : null;
       const checked = await deps.backends.mcp.check(servers);
       const open = () => deps.backends.mcp.open(checked, { reserved: plan.reserved });
       return { ...plan, mcpServers: servers, sources: [...plan.sources, open] };

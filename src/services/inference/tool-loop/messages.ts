@@ -170,7 +170,10 @@ export const messagesLoop: LoopProtocol<AnthropicRequest, AnthropicMessage, Anth
     }));
     const user = (req.tools ?? []).filter((t) => !offer.taken.has(t));
     const system = offer.purposeBlock === null ? req.system : withPurposeSystem(req.system, offer.purposeBlock);
-    return { ...req, tools: [...user, ...injected], system };
+    // No tools left (an MCP server whose tools were all filtered out): the key is dropped, as for the built-ins.
+    const { tools: _taken, ...rest } = req;
+    const tools = [...user, ...injected];
+    return tools.length ? { ...rest, tools, system } : { ...rest, system };
   },
   calls(body) {
     const calls = toolUses(body.content);

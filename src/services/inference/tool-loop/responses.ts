@@ -141,7 +141,10 @@ export const responsesLoop: LoopProtocol<ResponsesRequest, ResponsesObject, Resp
         : typeof req.instructions === "string" && req.instructions
           ? `${block}\n\n${req.instructions}`
           : block;
-    return { ...req, tools: [...user, ...injected], instructions };
+    // No tools left (an MCP server whose tools were all filtered out): the key is dropped, as for the built-ins.
+    const { tools: _taken, ...rest } = req;
+    const tools = [...user, ...injected];
+    return tools.length ? { ...rest, tools, instructions } : { ...rest, instructions };
   },
   calls: (body) => functionCalls(body.output),
   next: (req, _body, results) => withResults(req, results),
