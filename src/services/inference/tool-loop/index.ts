@@ -59,7 +59,7 @@ export function createGatewayTools(deps: ToolLoopDeps) {
   };
   return {
     /**
-     * SPEC §3.1 step 7: the request's gateway tools (null: none), or the §9.1 400. MCP servers are checked here
+     * The request's gateway tools (null: none), or a 400 of docs/behaviour/tools.md#refusals. MCP servers are checked here
      * against the URL rules (422 on a refused entry); platform mode passes `resolveIds`, which resolves
      * `mcp_server_ids` through the platform (the resolved servers pass the same rules, after the inline ones).
      */

@@ -22,7 +22,7 @@ import {
   type ToolSource,
 } from "../../../tools/types";
 
-/** Gateway tool calls are priced under `otari:code_execution` / `otari:web_search` / `otari:mcp` (SPEC §0). */
+/** Gateway tool calls are priced under `otari:code_execution` / `otari:web_search` / `otari:mcp` (docs/behaviour/tools.md#billing). */
 export const TOOL_PRICE_PROVIDER = "otari";
 
 /** SPEC §9.3 item 5. */
@@ -56,7 +56,7 @@ export interface ToolPlan {
   taken: ReadonlySet<unknown>;
   maxIterations: number;
   /**
-   * The block added to the system prompt (SPEC §9.2) from the opened sources' lines; null when no source has a line
+   * The block added to the system prompt (docs/behaviour/tools.md#what-the-model-sees) from the opened sources' lines; null when no source has a line
    * (MCP servers without a `purpose_hint`): the prompt is then left as it is.
    */
   purposeBlock(lines: readonly PurposeLine[]): string | null;
@@ -95,7 +95,8 @@ function clientToolName(tool: unknown): string | null {
 }
 
 /**
- * The request's gateway tools (built-ins and MCP servers), or null when it asks for none. Throws SPEC §9.1's 400s.
+ * The request's gateway tools (built-ins and MCP servers), or null when it asks for none. Throws the 400s of
+ * docs/behaviour/tools.md#refusals.
  * `mode` decides whether `mcp_server_ids` may be used (platform mode resolves them; standalone refuses them).
  */
 export function planTools(
