@@ -6,6 +6,7 @@ import { z } from "zod";
 import { parseKeyValueList } from "./key-value-list";
 import { rateLimitRuleInput } from "../core/schemas/rate-limits";
 import { DEFAULT_UPSTREAM_MAX_BODY_BYTES, DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from "../core/upstream-limits";
+import { pricingUnit } from "../core/schemas/pricing";
 
 const nonNegInt = z.number().int().min(0);
 const posInt = z.number().int().min(1);
@@ -46,6 +47,7 @@ export const providerEntrySchema = z
 export const pricingEntrySchema = z.object({
   input_price_per_million: z.number().min(0),
   output_price_per_million: z.number().min(0),
+  unit: pricingUnit.optional(),
   effective_at: z.string().nullish(),
 });
 

@@ -7,6 +7,7 @@ import sqlite_3 from "../../drizzle/sqlite/0003_cost_control.sql" with { type: "
 import sqlite_4 from "../../drizzle/sqlite/0004_rollup_team.sql" with { type: "text" };
 import sqlite_5 from "../../drizzle/sqlite/0005_trace_ids.sql" with { type: "text" };
 import sqlite_6 from "../../drizzle/sqlite/0006_batches.sql" with { type: "text" };
+import sqlite_7 from "../../drizzle/sqlite/0007_pricing_unit.sql" with { type: "text" };
 import pg_0 from "../../drizzle/pg/0000_init.sql" with { type: "text" };
 import pg_1 from "../../drizzle/pg/0001_usage_end_user_id.sql" with { type: "text" };
 import pg_2 from "../../drizzle/pg/0002_usage_rollups_console.sql" with { type: "text" };
@@ -14,6 +15,7 @@ import pg_3 from "../../drizzle/pg/0003_cost_control.sql" with { type: "text" };
 import pg_4 from "../../drizzle/pg/0004_rollup_team.sql" with { type: "text" };
 import pg_5 from "../../drizzle/pg/0005_trace_ids.sql" with { type: "text" };
 import pg_6 from "../../drizzle/pg/0006_batches.sql" with { type: "text" };
+import pg_7 from "../../drizzle/pg/0007_pricing_unit.sql" with { type: "text" };
 
 /** Migrations per dialect, oldest first. */
 export const embeddedMigrations = {
@@ -25,6 +27,7 @@ export const embeddedMigrations = {
     { tag: "0004_rollup_team", when: 1796552355446, sql: sqlite_4 },
     { tag: "0005_trace_ids", when: 1796555093334, sql: sqlite_5 },
     { tag: "0006_batches", when: 1796555618428, sql: sqlite_6 },
+    { tag: "0007_pricing_unit", when: 1796555909377, sql: sqlite_7 },
   ],
   pg: [
     { tag: "0000_init", when: 1795616596969, sql: pg_0 },
@@ -34,5 +37,6 @@ export const embeddedMigrations = {
     { tag: "0004_rollup_team", when: 1796552357939, sql: pg_4 },
     { tag: "0005_trace_ids", when: 1796555091532, sql: pg_5 },
     { tag: "0006_batches", when: 1796555617032, sql: pg_6 },
+    { tag: "0007_pricing_unit", when: 1796555908438, sql: pg_7 },
   ],
 } as const;

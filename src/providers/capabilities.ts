@@ -14,6 +14,9 @@ export const CAPABILITY_MEMBERS = {
   responses: ["responses", "responsesStream"],
   models: ["listModels"],
   batches: ["createBatch", "retrieveBatch", "listBatches", "cancelBatch", "batchResults"],
+  rerank: ["rerank"],
+  images: ["generateImages"],
+  speech: ["speech"],
 } as const satisfies Record<string, readonly (keyof Provider)[]>;
 
 export type Capability = keyof typeof CAPABILITY_MEMBERS;
@@ -49,6 +52,9 @@ const REFUSAL: Record<Capability, string> = {
   responses: "the Responses API",
   models: "model listing",
   batches: "batch operations",
+  rerank: "rerank",
+  images: "image generation",
+  speech: "speech",
 };
 
 /** The 400 for a request the provider cannot serve; `name` is the provider as the client selected it. */

@@ -153,7 +153,7 @@ describe("registry", () => {
       moderations: false,
     });
     expect(flags(getProvider("voyage"))).toMatchObject({ chat: false, embeddings: true });
-    expect(capabilitiesOf(getProvider("voyage"))).toEqual(["embeddings"]);
+    expect(capabilitiesOf(getProvider("voyage"))).toEqual(["embeddings", "rerank"]);
     expect(getProvider("voyage").chat).toBeUndefined();
   });
 

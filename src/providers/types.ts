@@ -27,6 +27,11 @@ import type {
   ModerationRequest,
   ModerationResponse,
   NormalizedUsage,
+  ImageRequest,
+  SpeechRequest,
+  ImageResponse,
+  RerankRequest,
+  RerankResponse,
   ResponsesEvent,
   ResponsesObject,
   ResponsesRequest,
@@ -197,4 +202,22 @@ export interface Provider {
     settings: ProviderSettings,
     options?: CallOptions,
   ): Promise<AsyncIterable<BatchResultItem>>;
+  /** Images generated from a prompt, in OpenAI's shape (core/wire/images.ts). */
+  generateImages?(
+    req: ImageRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<ImageResponse>>;
+  /** Speech from text: the audio bytes as the upstream sends them (its `content-type` says the format). */
+  speech?(
+    req: SpeechRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<ReadableStream<Uint8Array>>>;
+  /** Documents ranked by relevance to a query, in the gateway's rerank shape (core/wire/rerank.ts). */
+  rerank?(
+    req: RerankRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<RerankResponse>>;
 }

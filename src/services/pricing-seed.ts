@@ -5,6 +5,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { usdToMicros } from "../core/money";
+import type { PricingUnit } from "../core/schemas/pricing";
 import { parseIsoUtc } from "../core/time";
 import type { Store } from "../db/client";
 import { logger } from "../runtime/logger";
@@ -15,6 +16,7 @@ const log = logger("pricing");
 export interface PricingSeedEntry {
   input_price_per_million: number;
   output_price_per_million: number;
+  unit?: PricingUnit;
   effective_at?: string | null;
 }
 
@@ -58,6 +60,7 @@ export async function seedPricing(
       effectiveAt,
       inputPricePerMillionMicros: usdToMicros(entry.input_price_per_million),
       outputPricePerMillionMicros: usdToMicros(entry.output_price_per_million),
+      unit: entry.unit ?? "token",
       createdAt: now,
       updatedAt: now,
     });

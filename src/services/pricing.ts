@@ -6,7 +6,7 @@ import { and, asc, desc, eq, inArray, lte } from "drizzle-orm";
 import { badRequest, notFound } from "../core/errors";
 import { microsToUsd, usdToMicros } from "../core/money";
 import type { Pagination } from "../core/schemas/common";
-import type { PricingResponse, SetPricingInput } from "../core/schemas/pricing";
+import { asPricingUnit, type PricingResponse, type SetPricingInput } from "../core/schemas/pricing";
 import { toIso } from "../core/time";
 import type { Store } from "../db/client";
 import type { ServiceDeps } from "./deps";
@@ -19,6 +19,7 @@ export function toPricingResponse(row: PricingRow): PricingResponse {
     effective_at: toIso(row.effectiveAt),
     input_price_per_million: microsToUsd(row.inputPricePerMillionMicros),
     output_price_per_million: microsToUsd(row.outputPricePerMillionMicros),
+    unit: asPricingUnit(row.unit),
     created_at: toIso(row.createdAt),
     updated_at: toIso(row.updatedAt),
   };
@@ -95,6 +96,7 @@ export function createPricingService({ store, now, changed, isKnownProvider }: P
       const values = {
         inputPricePerMillionMicros: usdToMicros(input.input_price_per_million),
         outputPricePerMillionMicros: usdToMicros(input.output_price_per_million),
+        unit: input.unit ?? "token",
         updatedAt: at,
       };
       const [row] = await db

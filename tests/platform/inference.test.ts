@@ -191,13 +191,17 @@ describe("a resolved request (items 66, 67)", () => {
     expect(t.openai.requests).toHaveLength(1); // no failover after the first chunk
   });
 
-  test("an unconfigured gateway tool and mcp_server_ids are refused before resolving", async () => {
+  test("an unconfigured gateway tool is refused before resolving; mcp_server_ids are resolved first", async () => {
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ tools: [{ type: "otari_web_search" }] }) });
     expect(res.status).toBe(400);
+    expect(t.platform.calls("mcp")).toHaveLength(0);
+    // The MCP servers' resolution fails: the route is never resolved (the loop itself: tests/tools/platform-loop).
+    t.platform.setDefault("mcp", { status: 500, body: { detail: "down" } });
     const ids = await t.call("POST", "/v1/chat/completions", {
       body: chat({ mcp_server_ids: ["0b7e5b2c-6c1a-4d1b-9a52-1d2c3e4f5a6b"] }),
     });
-    expect(ids.status).toBe(400);
+    expect(ids.status).toBe(502);
+    expect(t.platform.calls("mcp")).toHaveLength(1);
     expect(t.platform.calls("resolve")).toHaveLength(0);
   });
 });

@@ -9,10 +9,8 @@ import { createSqliteDatabase, type TestDatabase } from "../helpers/db";
 import type { TestGateway } from "../helpers/gateway";
 import { loadConfig } from "../../src/config/load";
 import {
-  SANDBOX_MCP_CONFLICT,
   SANDBOX_NOT_CONFIGURED,
   toolSettingsOf,
-  WEB_SEARCH_CONFLICT,
   WEB_SEARCH_NOT_CONFIGURED,
 } from "../../src/services/inference/tool-loop";
 import { type Json, postJson, startToolGateway } from "./_helpers";
@@ -33,7 +31,8 @@ afterAll(async () => {
   await db.drop();
 });
 
-const MCP = [{ name: "m", url: "https://mcp.example.com/mcp" }];
+/** An MCP server nobody listens on (loopback is allowed by default): opening it is the 502 of an unreachable server. */
+const MCP = [{ name: "m", url: "http://127.0.0.1:9/mcp" }];
 const chat = (extra: Json) =>
   postJson(gw, "/v1/chat/completions", key, {
     model: "openai:gpt-4o",
@@ -47,7 +46,6 @@ describe("SPEC §9.1 refusals", () => {
     const cases: [Json, string][] = [
       [{ tools: [{ type: "otari_code_execution" }] }, SANDBOX_NOT_CONFIGURED],
       [{ tools: [{ type: "otari_web_search" }] }, WEB_SEARCH_NOT_CONFIGURED],
-      [{ mcp_servers: MCP }, "mcp_servers is not supported by this gateway yet"],
       [{ mcp_server_ids: [crypto.randomUUID()] }, "mcp_server_ids is only available in platform mode"],
     ];
     for (const [extra, detail] of cases) {
@@ -89,16 +87,21 @@ describe("combination rules with configured backends", () => {
   });
   const post = (extra: Json) => postJson(gw2, "/v1/responses", key2, { model: "openai:gpt-4o", input: "hi", ...extra });
 
-  test("code + mcp_servers, web + code, web + mcp_servers", async () => {
-    expect((await post({ tools: [{ type: "otari_code_execution" }], mcp_servers: MCP })).json.detail).toBe(
-      SANDBOX_MCP_CONFLICT,
-    );
-    expect((await post({ tools: [{ type: "otari_code_execution" }, { type: "otari_web_search" }] })).json.detail).toBe(
-      WEB_SEARCH_CONFLICT,
-    );
-    expect((await post({ tools: [{ type: "otari_web_search" }], mcp_servers: MCP })).json.detail).toBe(
-      WEB_SEARCH_CONFLICT,
-    );
+  test("code + mcp_servers, web + code, web + mcp_servers are no longer refused: every source is opened", async () => {
+    // Each backend listens nowhere, so the request gets as far as opening its sources; the first that fails to open
+    // (in source order) fails it. Web search opens no connection before its first search.
+    const sandbox = "code_execution sandbox unreachable — check GATEWAY_SANDBOX_URL";
+    const cases: [Json, string][] = [
+      [{ tools: [{ type: "otari_code_execution" }], mcp_servers: MCP }, sandbox],
+      [{ tools: [{ type: "otari_code_execution" }, { type: "otari_web_search" }] }, sandbox],
+      [{ tools: [{ type: "otari_web_search" }], mcp_servers: MCP }, "MCP server 'm' unreachable"],
+      [{ mcp_servers: MCP }, "MCP server 'm' unreachable"],
+    ];
+    for (const [extra, detail] of cases) {
+      const res = await post(extra);
+      expect(res.status).toBe(502);
+      expect(String(res.json.detail)).toStartWith(detail);
+    }
   });
 });
 

@@ -1,15 +1,18 @@
 /**
- * The MCP client bundled in the compiled binary (dist/gateway), through its hidden `mcp-probe` command: an https MCP
- * server behind a bearer token, with a self-signed certificate for `localhost` trusted through NODE_EXTRA_CA_CERTS.
- * The connection goes to the checked address (localhost's first) while TLS is verified for the name in the URL; the URL
- * rules use the gateway's own settings.
+ * The MCP client bundled in the compiled binary (dist/gateway), through its hidden `mcp-probe` command and through
+ * `serve` driven by the official openai client: an https MCP server behind a bearer token, with a self-signed
+ * certificate for `localhost` trusted through NODE_EXTRA_CA_CERTS. The connection goes to the checked address
+ * (localhost's first) while TLS is verified for the name in the URL; the URL rules use the gateway's own settings.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type McpFixture, startMcpServer, text, tool } from "../../src/tools/mcp/fixtures/mcp-server";
-import { ensureBinary, run, tempDir } from "../e2e/_gateway";
+import { writeFileSync } from "node:fs";
+import OpenAI from "openai";
+import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
+import { ensureBinary, run, startServe, stopAll, tempDir } from "../e2e/_gateway";
 
 setDefaultTimeout(60_000);
 const FIXTURES = join(import.meta.dir, "..", "..", "src", "tools", "mcp", "fixtures");
@@ -29,7 +32,10 @@ beforeAll(async () => {
     token: "mcp-token",
     tls: { cert: readFileSync(CERT, "utf8"), key: readFileSync(join(FIXTURES, "localhost.key.pem"), "utf8") },
     tools: [
-      { tool: tool("echo", "Echo the text back", { text: { type: "string" } }), run: (a) => text(`echo: ${a.text}`) },
+      {
+        tool: tool("echo", "Echo the text back", { text: { type: "string" } }),
+        run: (a) => text(`echo: ${a.text ?? a.input}`),
+      },
       { tool: tool("hidden"), run: () => text("never offered") },
     ],
   });
@@ -84,5 +90,81 @@ describe("dist/gateway's MCP client", () => {
       `MCP server 'fx': host 'localhost' resolves to ${address}, which is loopback; loopback MCP servers are refused while GATEWAY_MCP_ALLOW_LOOPBACK=false`,
     );
     expect(server.requests.length).toBe(before);
+  });
+});
+
+describe("dist/gateway serving a tool loop on an MCP server (openai client)", () => {
+  const MASTER = "mcp-e2e-master-key-0123456789";
+  let oai: MockServer;
+  let openai: OpenAI;
+
+  beforeAll(async () => {
+    oai = startOpenAIMock();
+    const cwd = tempDir("gw-mcp-serve-");
+    writeFileSync(
+      join(cwd, "config.yml"),
+      [
+        `master_key: "${MASTER}"`,
+        `database_url: "sqlite:///${join(cwd, "gw.db")}"`,
+        "providers:",
+        "  openai:",
+        "    api_key: sk-e2e-openai",
+        `    api_base: "${oai.apiBase}"`,
+        "pricing:",
+        '  "openai:toolloop-2": { input_price_per_million: 1, output_price_per_million: 2 }',
+        '  "otari:mcp": { input_price_per_million: 1000, output_price_per_million: 0 }',
+      ].join("\n"),
+    );
+    const gw = await startServe(["--config", join(cwd, "config.yml")], { cwd, env: { NODE_EXTRA_CA_CERTS: CERT } });
+    const res = await fetch(`${gw.url}/v1/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+      body: JSON.stringify({ user_id: "mcp-e2e" }),
+    });
+    const { key } = (await res.json()) as { key: string };
+    openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopAll();
+    oai.stop();
+  });
+
+  const create = (token: string) =>
+    openai.chat.completions
+      .create({
+        model: "openai:toolloop-2",
+        messages: [{ role: "user", content: "over tls" }],
+        ...({
+          mcp_servers: [
+            {
+              name: "fx",
+              url: `https://localhost:${server.port}/mcp`,
+              authorization_token: token,
+              allowed_tools: ["echo"],
+            },
+          ],
+        } as object),
+      })
+      .withResponse();
+
+  test("https with the token: two rounds through the MCP server, priced per call", async () => {
+    const calls = server.calls.length;
+    const { data, response } = await create("mcp-token");
+    expect(data.choices[0]?.message.content).toBe("Tool said: echo: over tls");
+    expect(server.calls.length - calls).toBe(2);
+    expect(data.usage?.total_tokens).toBe(51);
+    expect(Number(response.headers.get("x-gateway-cost-usd"))).toBeCloseTo((36 + 30) / 1e6 + 0.002, 9);
+  });
+
+  test("a wrong token is the server's 401: a 502 naming the server, the token not repeated", async () => {
+    const err = await create("wrong-token").then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect(String((err as Error).message)).toContain("MCP server 'fx' unreachable");
+    expect(String((err as Error).message)).not.toContain("wrong-token");
   });
 });

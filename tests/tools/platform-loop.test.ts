@@ -8,15 +8,23 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import type { UsageReport } from "../../src/services/platform/client";
 import { parseSse } from "../inference/_helpers";
 import { attempt, route } from "../helpers/platform-mock";
-import { startPlatformGateway } from "../platform/_gateway";
+import { GATEWAY_TOKEN, startPlatformGateway, USER_TOKEN } from "../platform/_gateway";
+import { startMcpServer, text, tool } from "../../src/tools/mcp/fixtures/mcp-server";
 import { startMockSandbox } from "./_helpers";
 
 const sandbox = startMockSandbox();
+const mcp = startMcpServer({
+  tools: [
+    { tool: tool("echo", "Echo the input back"), run: (a) => text(`echo: ${String(a.input)}`) },
+    { tool: tool("hidden"), run: () => text("never offered") },
+  ],
+});
 // The ordinary first-chunk timeout is 400 ms here (STREAMING_FALLBACK_FIRST_CHUNK_TIMEOUT_MS in the helper).
 const t = startPlatformGateway({ PLATFORM_USAGE_TIMEOUT_MS: "300", GATEWAY_SANDBOX_URL: sandbox.url });
 afterAll(async () => {
   await t.close();
   sandbox.stop();
+  mcp.stop();
 });
 beforeEach(() => {
   t.platform.reset();
@@ -121,14 +129,52 @@ describe("chat tool loop on platform attempts", () => {
     expect(finishes).toEqual(["stop"]);
   });
 
-  test("gateway tools are refused before resolving when not configured (web search here), MCP stays refused", async () => {
+  test("gateway tools are refused before resolving when not configured (web search here)", async () => {
     const res = await t.call("POST", "/v1/chat/completions", { body: chat({ tools: [{ type: "otari_web_search" }] }) });
     expect(res.status).toBe(400);
-    const ids = await t.call("POST", "/v1/chat/completions", {
-      body: chat({ tools: [], mcp_server_ids: ["0b7e5b2c-6c1a-4d1b-9a52-1d2c3e4f5a6b"] }),
-    });
-    expect(ids.status).toBe(400);
     expect(t.platform.calls("resolve")).toHaveLength(0);
+    expect(t.platform.calls("mcp")).toHaveLength(0);
+  });
+});
+
+describe("mcp_server_ids (platform mode)", () => {
+  const ID = "0b7e5b2c-6c1a-4d1b-9a52-1d2c3e4f5a6b";
+  const body = { model: "openai:m", messages: [{ role: "user", content: "hi" }], mcp_server_ids: [ID] };
+
+  test("resolved through the platform with the caller's token, before the route; their tools run in the loop", async () => {
+    t.platform.setDefault("mcp", {
+      status: 200,
+      body: { servers: [{ name: "docs", url: mcp.url, purpose_hint: "the docs", allowed_tools: ["echo"] }] },
+    });
+    t.platform.setResolve(route([oai("mcp-1", "toolloop-1")]));
+    const res = await t.call("POST", "/v1/chat/completions", { body });
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { choices: { message: { content: string } }[] };
+    expect(out.choices[0]?.message.content).toBe("Tool said: echo: hi");
+    const [resolved] = t.platform.calls("mcp");
+    expect(resolved?.body).toEqual({ mcp_server_ids: [ID] });
+    expect(resolved?.headers["x-user-token"]).toBe(USER_TOKEN);
+    expect(resolved?.headers["x-gateway-token"]).toBe(GATEWAY_TOKEN);
+    expect(resolved!.at).toBeLessThanOrEqual(t.platform.calls("resolve")[0]!.at);
+    const tools = (t.openai.requests[0]!.body as { tools: { function: { name: string } }[] }).tools;
+    expect(tools.map((x) => x.function.name)).toEqual(["docs__echo"]);
+    expect(mcp.calls.at(-1)).toBe('echo({"input":"hi"})');
+  });
+
+  test("a resolved server passes the same URL rules (422), and a failed resolution is a 502", async () => {
+    t.platform.setDefault("mcp", {
+      status: 200,
+      body: { servers: [{ name: "intranet", url: "http://10.0.0.7/mcp" }] },
+    });
+    const refused = await t.call("POST", "/v1/chat/completions", { body });
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toContain("private (RFC 1918)");
+    t.platform.setDefault("mcp", { status: 500, body: { detail: "boom" } });
+    const failed = await t.call("POST", "/v1/chat/completions", { body });
+    expect(failed.status).toBe(502);
+    expect(((await failed.json()) as { detail: string }).detail).toBe("MCP server resolution failed");
+    expect(t.platform.calls("resolve")).toHaveLength(0);
+    expect(t.openai.requests).toHaveLength(0);
   });
 });
 

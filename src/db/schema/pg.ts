@@ -169,6 +169,8 @@ export const modelPricing = pgTable(
     effectiveAt: ts("effective_at").notNull(),
     inputPricePerMillionMicros: micros("input_price_per_million_micros").notNull(),
     outputPricePerMillionMicros: micros("output_price_per_million_micros").notNull(),
+    /** What the rates count (core/schemas/pricing.ts PRICING_UNITS). */
+    unit: text("unit").notNull().default("token"),
     createdAt: ts("created_at").notNull(),
     updatedAt: ts("updated_at").notNull(),
   },

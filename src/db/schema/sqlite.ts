@@ -158,6 +158,8 @@ export const modelPricing = sqliteTable(
     effectiveAt: ts("effective_at").notNull(),
     inputPricePerMillionMicros: integer("input_price_per_million_micros").notNull(),
     outputPricePerMillionMicros: integer("output_price_per_million_micros").notNull(),
+    /** What the rates count (core/schemas/pricing.ts PRICING_UNITS). */
+    unit: text("unit").notNull().default("token"),
     createdAt: ts("created_at").notNull(),
     updatedAt: ts("updated_at").notNull(),
   },

@@ -159,3 +159,92 @@ export function modelsContract(
       });
   });
 }
+
+export function rerankContract(
+  t: ContractTarget,
+  e: { path: UpstreamPath; searchUnits: number | null; tokens: number | null },
+  p: Capable<"rerank">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("rerank", () => {
+    test("results by relevance naming their documents, top_n honoured, what it bills, and what went upstream", async () => {
+      const m = mock();
+      const documents = ["otters eat fish", "sea otters use stones to crack shells", "stock prices"];
+      const res = await p.rerank(
+        { model: "rerank-a", query: "sea otters stones", documents, top_n: 2, user: "u" },
+        settingsFor(m),
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.results.map((r) => r.index)).toEqual([1, 0]);
+      expect(res.body.results[0]!.relevance_score).toBeGreaterThan(res.body.results[1]!.relevance_score);
+      expect(res.body.id).toBeString();
+      expect(res.body.meta?.billed_units?.search_units ?? null).toBe(e.searchUnits);
+      expect(res.body.usage?.total_tokens ?? null).toBe(e.tokens);
+      expect(res.usage.promptTokens).toBe(e.tokens);
+      expect(res.usage.completionTokens ?? 0).toBe(0);
+      const sent = m.requests.at(-1);
+      expectSent(t, sent, pathFor(e.path, "rerank-a"));
+      expect(sent?.body).toMatchObject({ model: "rerank-a", query: "sea otters stones", documents });
+      expect(sent?.body).not.toHaveProperty("user");
+    });
+
+    statusTests(t, "passthrough", [(model) => p.rerank({ model, query: "q", documents: ["d"] }, settingsFor(mock()))]);
+  });
+}
+
+export function imagesContract(
+  t: ContractTarget,
+  e: { path: UpstreamPath },
+  p: Capable<"images">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("image generation", () => {
+    test("`n` images, token usage when reported, the upstream's bytes kept, and what went upstream", async () => {
+      const m = mock();
+      const res = await p.generateImages(
+        { model: "img-a", prompt: "an otter", n: 2, size: "256x256", user: "u", max_tool_iterations: 2 },
+        settingsFor(m),
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.data).toHaveLength(2);
+      expect(res.raw && JSON.parse(res.raw)).toEqual(res.body);
+      expect(res.usage).toMatchObject({ promptTokens: 10, completionTokens: 40 });
+      const sent = m.requests.at(-1);
+      expectSent(t, sent, pathFor(e.path, "img-a"));
+      expect(sent?.body).toEqual({ model: "img-a", prompt: "an otter", n: 2, size: "256x256" });
+    });
+
+    statusTests(t, "passthrough", [(model) => p.generateImages({ model, prompt: "x" }, settingsFor(mock()))]);
+  });
+}
+
+export function speechContract(
+  t: ContractTarget,
+  e: { path: UpstreamPath },
+  p: Capable<"speech">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("speech", () => {
+    test("the audio bytes as sent, the upstream's content type, and what went upstream", async () => {
+      const m = mock();
+      const input = "x".repeat(40);
+      const res = await p.speech(
+        { model: "tts-a", input, voice: "alloy", response_format: "wav", user: "u" },
+        settingsFor(m),
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("audio/wav");
+      const bytes = new Uint8Array(await new Response(res.body).arrayBuffer());
+      expect(bytes.length).toBe(3 * 1024);
+      expect(bytes[1025]).toBe(1);
+      const sent = m.requests.at(-1);
+      expectSent(t, sent, pathFor(e.path, "tts-a"));
+      expect(sent?.body).toEqual({ model: "tts-a", input, voice: "alloy", response_format: "wav" });
+    });
+
+    statusTests(t, "passthrough", [(model) => p.speech({ model, input: "x", voice: "v" }, settingsFor(mock()))]);
+  });
+}

@@ -51,6 +51,15 @@ export interface ContractTarget {
   embeddings?: { path: UpstreamPath; promptTokens: number };
   moderations?: { path: UpstreamPath };
   responses?: { path: UpstreamPath };
+  /**
+   * `path`: where the rerank goes; what the mock's answer to the suite's call (a query, three documents, top 2)
+   * reports: search units (Cohere) or tokens (the Jina / vLLM / Voyage shape), null when it reports none.
+   */
+  rerank?: { path: UpstreamPath; searchUnits: number | null; tokens: number | null };
+  /** `path`: where image generation goes (the mock answers `n` images, with token usage). */
+  images?: { path: UpstreamPath };
+  /** `path`: where speech goes (the mock streams 1024 bytes per 16 characters of input). */
+  speech?: { path: UpstreamPath };
   /** `path`: every listing request's path without its query; `ids`: the listing the mock's models give. */
   models?: { path: string; ids: string[] };
   /** `createCalls`: what a batch's creation sends upstream, in order (`POST /v1/files`...); `keepsMetadata`: whether

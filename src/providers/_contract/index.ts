@@ -3,7 +3,15 @@ import type { MockServer } from "../_mocks/index.ts";
 import { CAPABILITIES, CAPABILITY_MEMBERS, type Capability, supports } from "../capabilities.ts";
 import type { ProviderSettings } from "../types.ts";
 import { batchesContract } from "./batches.ts";
-import { embeddingsContract, modelsContract, moderationsContract, responsesContract } from "./endpoints.ts";
+import {
+  embeddingsContract,
+  imagesContract,
+  modelsContract,
+  moderationsContract,
+  rerankContract,
+  speechContract,
+  responsesContract,
+} from "./endpoints.ts";
 import { failureContract } from "./failures.ts";
 import { type ContractTarget, targetSettings } from "./harness.ts";
 import { successContract } from "./success.ts";
@@ -48,6 +56,9 @@ export function runProviderContract(t: ContractTarget): void {
           responses: t.responses,
           models: t.models,
           batches: t.batches,
+          rerank: t.rerank,
+          images: t.images,
+          speech: t.speech,
         };
         for (const c of CAPABILITIES)
           expect({ capability: c, stated: stated[c] !== undefined }).toEqual({ capability: c, stated: supports(p, c) });
@@ -69,6 +80,12 @@ export function runProviderContract(t: ContractTarget): void {
     else skipped("model listing");
     if (supports(p, "batches") && t.batches) batchesContract(t, t.batches, p, mock, settingsFor);
     else skipped("batches");
+    if (supports(p, "rerank") && t.rerank) rerankContract(t, t.rerank, p, mock, settingsFor);
+    else skipped("rerank");
+    if (supports(p, "images") && t.images) imagesContract(t, t.images, p, mock, settingsFor);
+    else skipped("image generation");
+    if (supports(p, "speech") && t.speech) speechContract(t, t.speech, p, mock, settingsFor);
+    else skipped("speech");
   });
 }
 

@@ -66,6 +66,10 @@ function openAIPaths(provider: Provider, prefix: string): Partial<ContractTarget
     batches: supports(provider, "batches")
       ? { createCalls: [`POST ${prefix}/files`, `POST ${prefix}/batches`], keepsMetadata: true }
       : undefined,
+    // the mock counts a token per word: 3 in the query, 12 in the documents
+    rerank: supports(provider, "rerank") ? { path: `${prefix}/rerank`, searchUnits: null, tokens: 15 } : undefined,
+    images: supports(provider, "images") ? { path: `${prefix}/images/generations` } : undefined,
+    speech: supports(provider, "speech") ? { path: `${prefix}/audio/speech` } : undefined,
   };
 }
 
@@ -189,6 +193,7 @@ export const CONTRACT_TARGETS: ContractTarget[] = [
     retryHint: false,
     // Voyage reports total_tokens only: 2 per input in the mock
     embeddings: { path: "/v1/embeddings", promptTokens: 4 },
+    rerank: { path: "/v1/rerank", searchUnits: null, tokens: 15 },
   },
   {
     label: "anthropic",
@@ -267,6 +272,8 @@ export const CONTRACT_TARGETS: ContractTarget[] = [
     // billed_units.input_tokens: 2 per text in the mock
     embeddings: { path: "/v2/embed", promptTokens: 4 },
     models: { path: "/v1/models", ids: ["command-a-03-2025", "embed-v4.0"] },
+    // one search unit per query with up to 100 documents; Cohere's answer counts no tokens
+    rerank: { path: "/v2/rerank", searchUnits: 1, tokens: null },
     errorStatuses: [400, 401, 402, 404, 422, 429, 500, 503],
     retryHint: false,
   },

@@ -1,3 +1,4 @@
+import { rankDocuments, rerankInput } from "./rerank-wire.ts";
 import { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
 import {
   type MockHandler,
@@ -129,6 +130,20 @@ export function startCohereMock(options: MockOptions = {}): MockServer {
         embeddings: { float: texts.map(() => [0.1, 0.2, 0.3]) },
         texts,
         meta: { api_version: { version: "2" }, billed_units: { input_tokens: 2 * texts.length } },
+      });
+    }
+    if (path === "/v2/rerank") {
+      // https://docs.cohere.com/reference/rerank: one search unit per query with up to 100 documents.
+      const input = rerankInput(body);
+      if (typeof input === "string") return json({ id: "err-mock", message: input }, 400);
+      const topN = typeof body["top_n"] === "number" ? body["top_n"] : null;
+      return json({
+        results: rankDocuments(input.query, input.documents, topN),
+        id: `rerank-${crypto.randomUUID()}`,
+        meta: {
+          api_version: { version: "2" },
+          billed_units: { search_units: Math.ceil(input.documents.length / 100) },
+        },
       });
     }
     if (path !== "/v2/chat") return error(404);

@@ -1,4 +1,5 @@
 import { createBatchStore } from "./openai-batches-mock.ts";
+import { rankDocuments, rerankInput, rerankTokens } from "./rerank-wire.ts";
 import { type ResponsesTurn, responseErrorFrame, responseEventFrames, responseObject } from "./responses-wire.ts";
 import { MOCK_TEXT, MOCK_TOOL, MOCK_USAGE, type MockScenario, chunkText } from "./scenario.ts";
 import { type MockOptions, type MockServer, json, sseResponse, startMockServer, timedSteps } from "./server.ts";
@@ -222,6 +223,35 @@ function base64Vector(vector: readonly number[]): string {
   return Buffer.from(new Float32Array(vector).buffer).toString("base64");
 }
 
+const AUDIO_TYPES: Record<string, string> = {
+  mp3: "audio/mpeg",
+  wav: "audio/wav",
+  opus: "audio/opus",
+  pcm: "audio/L16",
+};
+
+/**
+ * Speech for `input`: one chunk of 1024 bytes per 16 characters (at least one), each byte its index mod 256, sent
+ * `pauseMs` apart (scenario `pause-N`) so a test can see chunks arrive before the end.
+ */
+export function speechResponse(input: string, format: string, pauseMs: number): Response {
+  const chunks = Math.max(1, Math.ceil(input.length / 16));
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent === chunks) return controller.close();
+      if (sent > 0 && pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+      controller.enqueue(Uint8Array.from({ length: 1024 }, (_, i) => (sent * 1024 + i) % 256));
+      sent++;
+    },
+  });
+  return new Response(body, { headers: { "content-type": AUDIO_TYPES[format] ?? "audio/mpeg" } });
+}
+
+/** A 1x1 transparent PNG: what every mock image is. */
+export const MOCK_IMAGE_B64 =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+
 /** An embeddings call: one 3-dimension vector per input, 3 prompt tokens each. */
 export function openAIEmbeddings(model: string, body: Record<string, unknown>): Response {
   const embedding = body["encoding_format"] === "base64" ? base64Vector(MOCK_EMBEDDING) : [...MOCK_EMBEDDING];
@@ -299,6 +329,53 @@ export function startOpenAIMock(options: MockOptions & { dialect?: OpenAIWireDia
         category_scores: { violence: r.flagged ? 0.9 : 0.01, harassment: 0.0 },
       }));
       return json({ id: "modr-mock", model, results });
+    }
+    if (path === `${base}/audio/speech`) {
+      // https://platform.openai.com/docs/api-reference/audio/createSpeech: the audio as a chunked byte stream.
+      if (typeof body["input"] !== "string" || typeof body["voice"] !== "string")
+        return json(
+          {
+            error: { message: "input and voice are required", type: "invalid_request_error", param: null, code: null },
+          },
+          400,
+        );
+      return speechResponse(body["input"], String(body["response_format"] ?? "mp3"), s.pauseMs);
+    }
+    if (path === `${base}/images/generations`) {
+      // https://platform.openai.com/docs/api-reference/images/create: `n` images (default 1), tokens for gpt-image.
+      if (typeof body["prompt"] !== "string" || body["prompt"] === "")
+        return json(
+          { error: { message: "prompt is required", type: "invalid_request_error", param: "prompt", code: null } },
+          400,
+        );
+      const n = typeof body["n"] === "number" ? body["n"] : 1;
+      const asUrl = body["response_format"] === "url";
+      const data = Array.from({ length: n }, (_, i) =>
+        asUrl ? { url: `https://images.example/${i}.png` } : { b64_json: MOCK_IMAGE_B64 },
+      );
+      return json({
+        created: 1_700_000_000,
+        data,
+        usage: {
+          input_tokens: 10,
+          output_tokens: 20 * n,
+          total_tokens: 10 + 20 * n,
+          input_tokens_details: { text_tokens: 10, image_tokens: 0 },
+        },
+      });
+    }
+    if (path === `${base}/rerank`) {
+      // The Jina / vLLM shape (https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html#re-rank-api).
+      const input = rerankInput(body);
+      if (typeof input === "string")
+        return json({ error: { message: input, type: "invalid_request_error", param: null, code: null } }, 400);
+      const topN = typeof body["top_n"] === "number" ? body["top_n"] : null;
+      const results = rankDocuments(input.query, input.documents, topN).map((r) => ({
+        ...r,
+        document: { text: input.documents[r.index] },
+      }));
+      const tokens = rerankTokens(input.query, input.documents);
+      return json({ id: `rerank-${crypto.randomUUID()}`, model, usage: { total_tokens: tokens }, results });
     }
     if (path === `${base}/responses` && s.toolLoop > 0) return responsesLoopResponse(model, s, body, req.signal);
     if (path === `${base}/responses`) return responsesApi(model, s, body, req.signal);

@@ -1,8 +1,9 @@
 import { MOCK_EMBEDDING } from "./openai-mock.ts";
+import { rankDocuments, rerankInput, rerankTokens } from "./rerank-wire.ts";
 import { json, type MockHandler, type MockOptions, type MockServer, startMockServer } from "./server.ts";
 
 /**
- * A Voyage AI upstream (https://docs.voyageai.com/reference/embeddings-api): POST /v1/embeddings only, with
+ * A Voyage AI upstream (https://docs.voyageai.com/reference/embeddings-api): POST /v1/embeddings and /v1/rerank, with
  * `Authorization: Bearer` (else 401). The body takes `input` (a string or strings), `model`, `input_type`
  * (null | query | document), `truncation`, `output_dimension`, `output_dtype` and `encoding_format` (null or
  * "base64"); a value outside those is a 400. The answer is OpenAI-shaped with `usage: {total_tokens}` only (2 tokens
@@ -35,10 +36,31 @@ function refusal(body: Record<string, unknown>): Response | null {
   return null;
 }
 
+/**
+ * https://docs.voyageai.com/reference/reranker-api: `{query, documents, model, top_k?, return_documents?,
+ * truncation?}` (no `top_n`: an unknown field is a 400) -> `{object: "list", data: [{relevance_score, index}], model,
+ * usage: {total_tokens}}`.
+ */
+function rerank(body: Record<string, unknown>, model: string): Response {
+  const input = rerankInput(body);
+  if (typeof input === "string") return detail(400, input);
+  const known = new Set(["query", "documents", "model", "top_k", "return_documents", "truncation"]);
+  const unknown = Object.keys(body).find((k) => !known.has(k));
+  if (unknown) return detail(400, `Unexpected field: ${unknown}`);
+  const topK = typeof body["top_k"] === "number" ? body["top_k"] : null;
+  return json({
+    object: "list",
+    data: rankDocuments(input.query, input.documents, topK),
+    model,
+    usage: { total_tokens: rerankTokens(input.query, input.documents) },
+  });
+}
+
 export function startVoyageMock(options: MockOptions = {}): MockServer {
   const handler: MockHandler = ({ req, path, body, model, scenario: s }) => {
     if (!req.headers.get("authorization")?.startsWith("Bearer ")) return detail(401);
     if (s.errorStatus !== null) return detail(s.errorStatus);
+    if (path === "/v1/rerank" && req.method === "POST") return rerank(body, model);
     if (path !== "/v1/embeddings" || req.method !== "POST") return json({ detail: "Not Found" }, 404);
     const refused = refusal(body);
     if (refused) return refused;

@@ -205,3 +205,68 @@ export async function requestJson<S extends z.ZodType>(
     options.signal?.removeEventListener("abort", onAbort);
   }
 }
+
+/** A binary answer (audio) as it arrives: status and headers, and the body for the caller to pass on. */
+export interface BytesResult {
+  body: ReadableStream<Uint8Array>;
+  status: number;
+  headers: Headers;
+}
+
+/**
+ * A request whose answer is bytes to stream on (audio): the upstream's headers within `timeoutMs`, then its body
+ * untouched, so the client gets each chunk as it arrives; cancelling that body (the client left) closes the upstream
+ * connection. An error status is read (bounded) and mapped as for JSON.
+ */
+export async function requestBytes(
+  req: UpstreamRequest,
+  settings: ProviderSettings,
+  options: CallOptions,
+  route: FailureRoute,
+): Promise<BytesResult> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, settings.timeoutMs);
+  const onAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    let res: Response;
+    try {
+      res = await fetch(req.url, {
+        method: req.method ?? "POST",
+        headers: { ...buildHeaders(req, settings, options), accept: "*/*" },
+        body: bodyText(req),
+        redirect: "manual",
+        signal: controller.signal,
+      });
+    } catch (err) {
+      if (timedOut) throw timeoutError(`no response within ${settings.timeoutMs} ms`);
+      rethrowIfCallerAborted(options);
+      throw connectionError(route, err);
+    }
+    if (res.status >= 300 && res.status < 400)
+      throw connectionError(
+        route,
+        new Error(`refused to follow redirect ${res.status} to ${res.headers.get("location")}`),
+      );
+    if (!res.ok) {
+      const text = await boundedText(res, settings.maxBodyBytes, route);
+      throw mapUpstreamError(req, {
+        status: res.status,
+        bodyText: text,
+        headers: res.headers,
+        route,
+        apiKey: settings.apiKey,
+      });
+    }
+    const body = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    return { body, status: res.status, headers: res.headers };
+  } finally {
+    // The headers are in: from here the body's pace is the client's, and the client's leaving cancels it.
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}

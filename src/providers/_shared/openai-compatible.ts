@@ -6,6 +6,10 @@ import {
   GATEWAY_ONLY_FIELDS,
   type ModerationRequest,
   type ModerationResponse,
+  type ImageRequest,
+  imageResponseSchema,
+  type RerankRequest,
+  type SpeechRequest,
   type ResponsesRequest,
   chatCompletionSchema,
   embeddingResponseSchema,
@@ -17,7 +21,7 @@ import { isCanonicalCompletion } from "../../core/wire/canonical.ts";
 import { CAPABILITIES, CAPABILITY_MEMBERS, type Capability } from "../capabilities.ts";
 import type { CallOptions, Provider, ProviderModel, ProviderSettings } from "../types.ts";
 import { messagesStreamViaChat, messagesViaChat } from "./anthropic-bridge/index.ts";
-import { type UpstreamRequest, joinUrl, requestJson } from "./http.ts";
+import { type UpstreamRequest, joinUrl, requestBytes, requestJson } from "./http.ts";
 import {
   type ChatBodyAdapter,
   type JsonObject,
@@ -27,11 +31,13 @@ import {
 } from "./openai-chat.ts";
 import { openAIBatchMembers } from "./openai-batches.ts";
 import { decodeResponsesEvents, fromResponsesUsage } from "./openai-responses.ts";
+import { fromRerankUpstream, rerankBody, rerankUpstreamSchema } from "./rerank.ts";
 import { openEventStream } from "./stream.ts";
 
 /**
  * The OpenAI-compatible base (docs/behaviour/providers.md#openai-format-providers): most providers are a dialect object
- * on it. Paths are relative to the resolved base: /chat/completions, /embeddings, /moderations, /responses, /models.
+ * on it. Paths are relative to the resolved base: /chat/completions, /embeddings, /moderations, /responses, /models,
+ * /files and /batches, /rerank, /images/generations, /audio/speech.
  */
 export interface OpenAIDialect {
   name: string;
@@ -53,6 +59,8 @@ export interface OpenAIDialect {
   embeddingFields?: readonly string[];
   /** The embedding body in the provider's own spelling (applied last). */
   adaptEmbeddingBody?: (body: JsonObject) => JsonObject;
+  /** The rerank body in the provider's own spelling (Voyage: `top_k`). */
+  adaptRerankBody?: (body: JsonObject) => JsonObject;
   /** Provider moderation body -> OpenAI shape; default: the body is already OpenAI's. */
   adaptModeration?: (raw: unknown, model: string) => ModerationResponse;
 }
@@ -65,6 +73,9 @@ const SERVED_BY_DEFAULT: Record<Capability, boolean> = {
   responses: false,
   models: true,
   batches: false,
+  rerank: false,
+  images: false,
+  speech: false,
 };
 
 const modelListSchema = z.object({
@@ -177,6 +188,41 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
     async responsesStream(req: ResponsesRequest, s: ProviderSettings, o: CallOptions = {}) {
       const body = { ...withoutGatewayFields(req), stream: true };
       return openEventStream(request(s, "/responses", body), decodeResponsesEvents, s, o, "inference");
+    },
+
+    async generateImages(req: ImageRequest, s: ProviderSettings, o: CallOptions = {}) {
+      const body = withoutGatewayFields(req);
+      // Checked, then the upstream's bytes go to the client unchanged (images are large: not serialised again).
+      const valid = (json: unknown) => imageResponseSchema.safeParse(json).success;
+      const res = await requestJson(
+        request(s, "/images/generations", body),
+        imageResponseSchema,
+        s,
+        o,
+        "passthrough",
+        valid,
+      );
+      const usage = res.body.usage;
+      return {
+        ...res,
+        usage: fromOpenAIUsage({
+          prompt_tokens: usage?.input_tokens ?? null,
+          completion_tokens: usage?.output_tokens ?? null,
+          total_tokens: usage?.total_tokens ?? null,
+        }),
+      };
+    },
+
+    async speech(req: SpeechRequest, s: ProviderSettings, o: CallOptions = {}) {
+      const res = await requestBytes(request(s, "/audio/speech", withoutGatewayFields(req)), s, o, "passthrough");
+      return { ...res, usage: fromOpenAIUsage(null) };
+    },
+
+    async rerank(req: RerankRequest, s: ProviderSettings, o: CallOptions = {}) {
+      const body = rerankBody(req);
+      const sent = dialect.adaptRerankBody ? dialect.adaptRerankBody(body) : body;
+      const res = await requestJson(request(s, "/rerank", sent), rerankUpstreamSchema, s, o, "passthrough");
+      return fromRerankUpstream(res, req.model);
     },
 
     async listModels(s: ProviderSettings, o: CallOptions = {}): Promise<ProviderModel[]> {

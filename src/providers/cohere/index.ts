@@ -5,6 +5,7 @@ import {
   type ChatRequest,
   type EmbeddingRequest,
   fromOpenAIUsage,
+  type RerankRequest,
 } from "../../core/wire/index.ts";
 import { messagesStreamViaChat, messagesViaChat } from "../_shared/anthropic-bridge/index.ts";
 import { type UpstreamRequest, joinUrl, requestJson } from "../_shared/http.ts";
@@ -16,7 +17,7 @@ import { decodeCohereChunks } from "./stream.ts";
 
 /**
  * Cohere v2 (docs/behaviour/providers.md#cohere): POST {base}/v2/chat (JSON, or SSE with `stream: true`), POST
- * {base}/v2/embed, GET {base}/v1/models; `Authorization: Bearer <key>` (https://docs.cohere.com/reference/about).
+ * {base}/v2/embed and /v2/rerank, GET {base}/v1/models; `Authorization: Bearer <key>` (https://docs.cohere.com/reference/about).
  */
 
 function request(s: ProviderSettings, path: string, body?: unknown): UpstreamRequest {
@@ -44,7 +45,22 @@ const modelListSchema = z
   .loose();
 const MAX_MODEL_PAGES = 20;
 
-export const cohere: Capable<"chat" | "stream" | "embeddings" | "models"> = {
+/** https://docs.cohere.com/reference/rerank */
+const rerankSchema = z
+  .object({
+    id: z.string().nullish(),
+    results: z.array(z.object({ index: z.number().int(), relevance_score: z.number() }).loose()),
+    meta: z
+      .object({
+        billed_units: z.object({ search_units: z.number().nullish() }).loose().nullish(),
+        tokens: z.object({ input_tokens: z.number().nullish() }).loose().nullish(),
+      })
+      .loose()
+      .nullish(),
+  })
+  .loose();
+
+export const cohere: Capable<"chat" | "stream" | "embeddings" | "models" | "rerank"> = {
   name: "cohere",
   wire: "openai",
 
@@ -70,6 +86,28 @@ export const cohere: Capable<"chat" | "stream" | "embeddings" | "models"> = {
   },
 
   messages: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) => messagesViaChat(cohere, req, s, o),
+
+  /** Billed in search units (one query with up to 100 documents), which the answer carries in `meta`. */
+  async rerank(req: RerankRequest, s: ProviderSettings, o: CallOptions = {}) {
+    const body: Record<string, unknown> = { model: req.model, query: req.query, documents: req.documents };
+    if (req.top_n) body["top_n"] = req.top_n;
+    if (req.max_tokens_per_doc) body["max_tokens_per_doc"] = req.max_tokens_per_doc;
+    const res = await requestJson(request(s, "/v2/rerank", body), rerankSchema, s, o, "passthrough");
+    const searchUnits = res.body.meta?.billed_units?.search_units ?? null;
+    const tokens = res.body.meta?.tokens?.input_tokens ?? null;
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: {
+        id: res.body.id ?? `rerank-${crypto.randomUUID()}`,
+        model: req.model,
+        results: res.body.results.map((r) => ({ index: r.index, relevance_score: r.relevance_score })),
+        ...(searchUnits === null ? {} : { meta: { billed_units: { search_units: searchUnits } } }),
+        ...(tokens === null ? {} : { usage: { total_tokens: tokens } }),
+      },
+      usage: fromOpenAIUsage({ prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens }),
+    };
+  },
   messagesStream: (req: AnthropicRequest, s: ProviderSettings, o?: CallOptions) =>
     messagesStreamViaChat(cohere, req, s, o),
 

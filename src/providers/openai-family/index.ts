@@ -34,17 +34,23 @@ export function toVoyageBody(body: JsonObject): JsonObject {
   return out;
 }
 
+/** Voyage's reranker spells `top_n` `top_k` (https://docs.voyageai.com/reference/reranker-api). */
+export function toVoyageRerankBody(body: JsonObject): JsonObject {
+  const { top_n, ...rest } = body;
+  return top_n === undefined ? rest : { ...rest, top_k: top_n };
+}
+
 const noEmbeddings = { embeddings: false } as const;
 
 export const openaiFamily: Record<string, Provider> = {
   openai: createOpenAICompatibleProvider({
     name: "openai",
-    serves: { moderations: true, responses: true, batches: true },
+    serves: { moderations: true, responses: true, batches: true, images: true, speech: true },
   }),
   groq: createOpenAICompatibleProvider({ name: "groq", serves: noEmbeddings }),
-  together: createOpenAICompatibleProvider({ name: "together" }),
+  together: createOpenAICompatibleProvider({ name: "together", serves: { rerank: true, images: true } }),
   deepseek: createOpenAICompatibleProvider({ name: "deepseek", serves: noEmbeddings }),
-  xai: createOpenAICompatibleProvider({ name: "xai", serves: noEmbeddings }),
+  xai: createOpenAICompatibleProvider({ name: "xai", serves: { embeddings: false, images: true } }),
   openrouter: createOpenAICompatibleProvider({ name: "openrouter", serves: noEmbeddings }),
   fireworks: createOpenAICompatibleProvider({ name: "fireworks" }),
   // Perplexity has no /models listing and no embeddings on its chat API
@@ -57,15 +63,16 @@ export const openaiFamily: Record<string, Provider> = {
   llamacpp: createOpenAICompatibleProvider({ name: "llamacpp" }),
   llamafile: createOpenAICompatibleProvider({ name: "llamafile" }),
   lmstudio: createOpenAICompatibleProvider({ name: "lmstudio" }),
-  vllm: createOpenAICompatibleProvider({ name: "vllm" }),
+  vllm: createOpenAICompatibleProvider({ name: "vllm", serves: { rerank: true } }),
   cerebras: createOpenAICompatibleProvider({ name: "cerebras", serves: noEmbeddings }),
   deepinfra: createOpenAICompatibleProvider({ name: "deepinfra" }),
-  // Voyage is embeddings only, OpenAI-shaped with fields of its own (https://docs.voyageai.com/reference)
+  // Voyage is embeddings and rerank, OpenAI-shaped with fields of its own (https://docs.voyageai.com/reference)
   voyage: createOpenAICompatibleProvider({
     name: "voyage",
-    serves: { chat: false, stream: false, models: false },
+    serves: { chat: false, stream: false, models: false, rerank: true },
     embeddingFields: ["input_type", "truncation", "output_dimension", "output_dtype"],
     adaptEmbeddingBody: toVoyageBody,
+    adaptRerankBody: toVoyageRerankBody,
   }),
   dashscope: createOpenAICompatibleProvider({ name: "dashscope" }),
   databricks: createOpenAICompatibleProvider({ name: "databricks", resolveBase: databricksBase }),
@@ -74,5 +81,8 @@ export const openaiFamily: Record<string, Provider> = {
   moonshot: createOpenAICompatibleProvider({ name: "moonshot", serves: noEmbeddings }),
   nebius: createOpenAICompatibleProvider({ name: "nebius" }),
   sambanova: createOpenAICompatibleProvider({ name: "sambanova", serves: noEmbeddings }),
-  "openai-compatible": createOpenAICompatibleProvider({ name: "openai-compatible" }),
+  "openai-compatible": createOpenAICompatibleProvider({
+    name: "openai-compatible",
+    serves: { rerank: true, images: true, speech: true },
+  }),
 };

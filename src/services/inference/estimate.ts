@@ -4,10 +4,14 @@
  * once per completion the request asks for (`choices`: chat's `n`, where the prompt is billed once and every choice
  * writes up to the cap).
  */
-/** Tokens a request is expected to use (the reservation's basis). */
+import type { UnitQuantities } from "../../core/schemas/pricing";
+
+/** Tokens a request is expected to use (the reservation's basis), and quantities of other units where it has them. */
 export interface Estimate {
   promptTokens: number;
   outputTokens: number;
+  /** For models priced in a unit other than tokens (docs/behaviour/storage.md#units). */
+  units?: UnitQuantities;
 }
 
 export function estimateTokens(

@@ -1,13 +1,15 @@
 /** Current prices for the hot path (docs/behaviour/storage.md#pricing), from an in-memory snapshot of model_pricing. */
 import { asc, desc } from "drizzle-orm";
+import { asPricingUnit, type PricingUnit } from "../../core/schemas/pricing";
 import type { Store } from "../../db/client";
 import { createSnapshot } from "./snapshot";
 
-/** µ$ per million tokens. */
+/** µ$ per million tokens (or per million of `unit`, priced at the input rate). */
 export interface Price {
   modelKey: string;
   inputRate: number;
   outputRate: number;
+  unit: PricingUnit;
   /** Both rates 0: allowed even over budget (docs/behaviour/storage.md#pricing). */
   free: boolean;
 }
@@ -31,6 +33,7 @@ export function createPriceBook(store: Store, ttlMs = 1000) {
         modelKey: r.modelKey,
         inputRate: r.inputPricePerMillionMicros,
         outputRate: r.outputPricePerMillionMicros,
+        unit: asPricingUnit(r.unit),
         free: r.inputPricePerMillionMicros === 0 && r.outputPricePerMillionMicros === 0,
       };
       list.push({ effectiveAt: r.effectiveAt.getTime(), price });

@@ -205,7 +205,8 @@ export function createPlatformPolicy(o: PlatformPolicyOptions): ModePolicy<strin
       e: Endpoint<In, Req, Body, Ev, Q>,
       call: InferenceCall<In, string, Q>,
     ) {
-      const plan = e.loop ? o.tools.plan(e.loop.fields(call.body), "platform") : null;
+      const resolveIds = (ids: string[]) => client.resolveMcpServers(call.identity, ids);
+      const plan = e.loop ? await o.tools.plan(e.loop.fields(call.body), "platform", resolveIds) : null;
       const route = await client.resolve(call.identity, call.body.model);
       const onlyFirst = !route.fallbackEnabled || (plan !== null && e.loop?.firstAttemptOnly === true);
       const attempts = onlyFirst ? route.attempts.slice(0, 1) : route.attempts;

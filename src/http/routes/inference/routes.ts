@@ -5,9 +5,19 @@
  */
 import type { AnyElysia } from "elysia";
 import type { z } from "zod";
-import { chat, embeddings, messages, moderations, responses } from "../../../services/inference/endpoints";
+import {
+  chat,
+  embeddings,
+  images,
+  messages,
+  moderations,
+  rerank,
+  responses,
+  speech,
+} from "../../../services/inference/endpoints";
 import type { Endpoint, EndpointInfo } from "../../../services/inference/pipeline/endpoint";
 import type { Pipeline } from "../../../services/inference/pipeline/run";
+import { imageResponseSchema, rerankResponseSchema } from "../../../core/wire/index";
 import type { RouteSchema } from "../../fast-schema";
 import type { PromptLogger } from "./prompt-log";
 import { requestIdOf, requireModel, setTraceHeader, toResponse } from "./reply";
@@ -15,11 +25,14 @@ import type { Reply } from "../../../services/inference/pipeline/reply";
 import {
   chatBody,
   embeddingsBody,
+  imagesBody,
   messagesBody,
   moderationQuery,
   moderationResponse,
   moderationsBody,
+  rerankBody,
   responsesBody,
+  speechBody,
 } from "./schemas";
 
 /** What a mounted route calls. */
@@ -105,5 +118,18 @@ export const INFERENCE_ROUTES: readonly InferenceRoute[] = [
     query: moderationQuery,
     response: moderationResponse,
     summary: "OpenAI Moderations",
+  }),
+  inferenceRoute({
+    endpoint: images,
+    body: imagesBody,
+    response: imageResponseSchema,
+    summary: "OpenAI image generation",
+  }),
+  inferenceRoute({ endpoint: speech, body: speechBody, summary: "OpenAI text to speech: the audio bytes, streamed" }),
+  inferenceRoute({
+    endpoint: rerank,
+    body: rerankBody,
+    response: rerankResponseSchema,
+    summary: "Rerank documents by relevance to a query (Cohere, Voyage, Jina-style and vLLM rerankers)",
   }),
 ];

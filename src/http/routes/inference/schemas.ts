@@ -12,10 +12,13 @@ import {
   chatMessageSchema,
   chatRequestSchema,
   embeddingRequestSchema,
+  imageRequestSchema,
+  rerankRequestSchema,
   moderationRequestSchema,
   moderationResponseSchema,
   requestUserSchema,
   responsesRequestSchema,
+  speechRequestSchema,
 } from "../../../core/wire/index";
 
 const messagesWithRoles = z
@@ -66,6 +69,9 @@ export const responsesBody = bodySchema(
 export const moderationResponse = moderationResponseSchema.meta({ id: "ModerationResponse" });
 export const embeddingsBody = bodySchema(embeddingRequestSchema.meta({ id: "EmbeddingRequest" }));
 export const moderationsBody = bodySchema(moderationRequestSchema.meta({ id: "ModerationRequest" }));
+export const rerankBody = bodySchema(rerankRequestSchema.meta({ id: "RerankRequest" }));
+export const imagesBody = bodySchema(imageRequestSchema.meta({ id: "ImageGenerationRequest" }));
+export const speechBody = bodySchema(speechRequestSchema.meta({ id: "AudioSpeechRequest" }));
 export const moderationQuery = querySchema(
   z.object({
     include_raw: z

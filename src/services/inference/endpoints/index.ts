@@ -4,6 +4,9 @@
  */
 export { chat, chatFraming, USER_REQUIRED } from "./chat";
 export { embeddings } from "./embeddings";
+export { images } from "./images";
 export { countMessageTokens, messages } from "./messages";
 export { type ModerationQuery, moderations } from "./moderations";
+export { rerank } from "./rerank";
 export { responses, responsesFraming } from "./responses";
+export { speech } from "./speech";

@@ -5,6 +5,7 @@
  * `{...request, model: route.model, stream}` and the route's settings.
  */
 import type { GatewayToolFields } from "../../../core/schemas/gateway-tools";
+import type { UnitQuantities } from "../../../core/schemas/pricing";
 import type { CallOptions, Provider, ProviderResult, ProviderSettings, ProviderStream } from "../../../providers/types";
 import { requireMember } from "../../../providers/capabilities";
 import type { GenAiRequestFacts, GenAiResponseFacts } from "../../../telemetry/genai";
@@ -26,11 +27,16 @@ export type StreamMethod<Req, Ev> = {
 }[keyof Provider];
 
 /** How a JSON answer is billed when it is not tokens × rates of the usage the provider reported. */
-export interface Billing {
+export interface Billing<Body = unknown> {
   /** The usage billed, from what the provider reported (embeddings: no completion tokens, never the estimate). */
   usage(reported: ProviderResult<unknown>["usage"]): ProviderResult<unknown>["usage"];
   /** One request at the model's input rate, read as USD per million requests (moderations). */
   perRequest: boolean;
+  /**
+   * The quantities of units other than tokens the answer consumed (search units, images, characters, seconds): a
+   * model whose price is in one of these units is billed by it (docs/behaviour/storage.md#units).
+   */
+  units?(body: Body, request: unknown): UnitQuantities;
 }
 
 /** The gateway tool loop on an endpoint (docs: behaviour/tools.md). */
@@ -77,10 +83,15 @@ export interface Endpoint<In extends { model: string }, Req, Body, Ev = never, Q
   };
   /** Per-call upstream headers taken from the client's request (e.g. `anthropic-beta`). */
   callHeaders?(call: InferenceCall<In, unknown, Q>): Record<string, string> | undefined;
+  /**
+   * The answer is bytes (audio): the provider's body is a byte stream, passed to the client as it arrives with the
+   * upstream's content type, after settlement (what it costs is known from the request or the answer's headers).
+   */
+  readonly bytes?: boolean;
   /** The body the client gets; default: the provider's body as it came (its upstream bytes when unchanged). */
   reply?(result: ProviderResult<Body>, call: InferenceCall<In, unknown, Q>): unknown;
   /** Billing other than tokens × rates of the reported usage (a JSON answer without usage is billed at the estimate). */
-  readonly billing?: Billing;
+  readonly billing?: Billing<Body>;
   /** The gateway tool loop; absent: the endpoint takes no gateway tools. */
   readonly loop?: LoopSpec<In, Req, Body, Ev>;
   /** What tracing reads of the request and its answer (docs/tracing.md); absent: the operation and model only. */

@@ -122,13 +122,15 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     e: Endpoint<In, Req, Body, Ev, Q>,
     result: ProviderResult<Body>,
     route: R,
+    body: In,
   ): Outcome {
     if (e.billing) {
       const usage = checkUsage(e.billing.usage(result.usage), route.providerName);
-      return { kind: "answered", usage, extraMicros: 0, perRequest: e.billing.perRequest };
+      const units = e.billing.units?.(result.body, body) ?? null;
+      return { kind: "answered", usage, extraMicros: 0, perRequest: e.billing.perRequest, units };
     }
     const usage = hasUsage(result.usage) ? checkUsage(result.usage, route.providerName) : null;
-    return { kind: "answered", usage, extraMicros: 0, perRequest: false };
+    return { kind: "answered", usage, extraMicros: 0, perRequest: false, units: null };
   }
 
   /** The outcome of a stream's end, its usage checked. */
@@ -175,7 +177,16 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     const served = await ticket.attempt((route) => callJson(e, route, request, options, trace));
     if (!served.ok) throw fail(ticket, trace, served.error, null, served);
     const result = served.value;
-    const settled = settle(ticket, trace, answered(e, result, served.route), served, null);
+    const settled = settle(ticket, trace, answered(e, result, served.route, call.body), served, null);
+    if (e.bytes) {
+      const reply = await jsonReply(ticket, served, settled, null, undefined);
+      const type = result.headers.get("content-type") ?? "application/octet-stream";
+      return {
+        kind: "stream",
+        body: result.body as ReadableStream<Uint8Array>,
+        headers: { ...reply.headers, "content-type": type },
+      };
+    }
     if (e.reply) return jsonReply(ticket, served, settled, e.reply(result, call), undefined);
     return jsonReply(ticket, served, settled, result.body, result.raw);
   }
@@ -236,7 +247,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
 
     const stream = e.stream?.requested(call.body) ? e.stream : undefined;
     if (stream) {
-      const first = protocol.prepare(request, plan);
+      const first = protocol.prepare(request, runner.offer);
       try {
         await clearRound(first, null);
       } catch (err) {
@@ -311,6 +322,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
       usage: tally.usageOrNull(),
       extraMicros: tally.toolCostMicros(),
       perRequest: false,
+      units: null,
     };
     return jsonReply(ticket, served, settle(ticket, trace, outcome, served, null), result.body, result.raw);
   }

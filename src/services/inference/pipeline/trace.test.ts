@@ -94,7 +94,7 @@ describe("the tracing stage", () => {
       status: 200,
       headers: new Headers(),
     });
-    trace.settled({ kind: "answered", usage: null, extraMicros: 0, perRequest: false }, 1_500);
+    trace.settled({ kind: "answered", usage: null, extraMicros: 0, perRequest: false, units: null }, 1_500);
     trace.replied();
     const [client, server] = ended;
     expect(client!.spanId).toBe(traceparent!.split("-")[2]!);

@@ -1,4 +1,5 @@
 /** The values that flow through the pipeline (run.ts): where a call goes, what its attempts came to, how it ended. */
+import type { UnitQuantities } from "../../../core/schemas/pricing";
 import type { NormalizedUsage } from "../../../core/wire/index";
 import type { Provider, ProviderSettings } from "../../../providers/types";
 import type { PumpEnd } from "./sse-pump";
@@ -33,8 +34,17 @@ export type Attempted<T, R> = Served<T, R> | Unserved<R>;
 
 /** How a request ended, for its settlement. `extraMicros`: gateway tool calls' cost (priced per call). */
 export type Outcome =
-  /** A JSON answer. `usage` null: the provider reported none. `perRequest`: billed per request, not per token. */
-  | { kind: "answered"; usage: NormalizedUsage | null; extraMicros: number; perRequest: boolean }
+  /**
+   * A JSON answer. `usage` null: the provider reported none. `perRequest`: billed per request, not per token.
+   * `units`: the quantities of other units the answer consumed (a model priced in one of them is billed by it).
+   */
+  | {
+      kind: "answered";
+      usage: NormalizedUsage | null;
+      extraMicros: number;
+      perRequest: boolean;
+      units: UnitQuantities | null;
+    }
   /** A stream that ended (normally, with an upstream error, or with the client gone). */
   | { kind: "streamed"; end: PumpEnd; extraMicros: number }
   /**

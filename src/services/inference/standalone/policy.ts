@@ -184,7 +184,7 @@ export function createStandalonePolicy(deps: AdmissionDeps, tools: GatewayTools)
       try {
         const first = ticket.firstTarget;
         checkSupport(e, first.provider, first.providerName, e.stream?.requested(body) === true);
-        const plan = e.loop ? tools.plan(e.loop.fields(body)) : null;
+        const plan = e.loop ? await tools.plan(e.loop.fields(body)) : null;
         if (plan) ticket.tools = { plan, prices: await tools.prices(plan) };
       } catch (err) {
         ticket.settle({ kind: "failed", error: err, usage: null, extraMicros: 0, clientLeft: false }, null, null);

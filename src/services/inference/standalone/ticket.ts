@@ -4,6 +4,7 @@
  * for TPM, and one usage row (written off the request path by the usage writer).
  */
 import { costMicros, microsToUsd } from "../../../core/money";
+import type { PricingUnit, UnitQuantities } from "../../../core/schemas/pricing";
 import { MAX_REPORTED_TOKENS, type NormalizedUsage } from "../../../core/wire/index";
 import { logger } from "../../../runtime/logger";
 import { failureDetail } from "../../../providers/failures";
@@ -74,8 +75,11 @@ interface Bill {
   estimated?: boolean;
   statusCode: number;
   errorMessage?: string | null;
-  /** Cost decided by the endpoint instead of tokens × rates (moderations: one request at the input rate). */
-  fixedCostMicros?: number;
+  /**
+   * Cost decided by the endpoint instead of tokens × rates (moderations: one request at the input rate; a model priced
+   * in another unit: its quantity at the input rate). null: that quantity is unknown, so the cost is too.
+   */
+  fixedCostMicros?: number | null;
   /**
    * Cost added to the tokens' (gateway tool calls priced per call, docs/behaviour/tools.md#billing); billed even when
    * the model is unpriced.
@@ -96,9 +100,15 @@ const ALREADY_SETTLED: Settlement = { costMicros: null, headers: {} };
 /** µ$ of `estimate` at the dearest of `prices` (unpriced ones count 0): the reservation covers whichever serves. */
 export function dearestEstimate(prices: Iterable<Price | null>, estimate: Estimate): number {
   let micros = 0;
-  for (const p of prices)
-    if (p)
-      micros = Math.max(micros, costMicros(estimate.promptTokens, estimate.outputTokens, p.inputRate, p.outputRate));
+  for (const p of prices) {
+    if (!p) continue;
+    // A price in another unit reserves the estimate's quantity of it (none estimated: nothing to reserve).
+    const cost =
+      p.unit === "token"
+        ? costMicros(estimate.promptTokens, estimate.outputTokens, p.inputRate, p.outputRate)
+        : costMicros(estimate.units?.[p.unit] ?? 0, 0, p.inputRate, 0);
+    micros = Math.max(micros, cost);
+  }
   return micros;
 }
 
@@ -224,6 +234,10 @@ export class LocalTicket implements Ticket<Route> {
           const fixedCostMicros = where.price ? Math.round(where.price.inputRate / 1_000_000) : 0;
           return this.finish({ usage, statusCode: 200, fixedCostMicros, extraCostMicros }, "success", where);
         }
+        if (where.price && where.price.unit !== "token") {
+          const fixedCostMicros = this.unitCost(where.price, outcome.units);
+          return this.finish({ usage, statusCode: 200, fixedCostMicros, extraCostMicros }, "success", where);
+        }
         // A completed call without usage is billed at the reservation estimate, as a stream would be
         // (docs/behaviour/streaming.md#settlement-of-a-stream, normal end without usage): it produced tokens, so it is
         // never free.
@@ -241,6 +255,17 @@ export class LocalTicket implements Ticket<Route> {
         // error row.
         return this.finish({ usage: outcome.usage, extraCostMicros, ...failureDetail(outcome.error) }, "error", where);
     }
+  }
+
+  /** The cost of an answer priced in a unit other than tokens; null (and a warning) when it reported none of it. */
+  private unitCost(price: Price, units: UnitQuantities | null): number | null {
+    const unit = price.unit as Exclude<PricingUnit, "token">;
+    const quantity = units?.[unit];
+    if (quantity !== undefined) return costMicros(quantity, 0, price.inputRate, 0);
+    log.warn(`Pricing for '${price.modelKey}' is per ${unit}, but the answer reported no ${unit}s; cost left unknown`, {
+      request_id: this.input.requestId,
+    });
+    return null;
   }
 
   /**

@@ -13,14 +13,7 @@ import type {
   ChatTool,
   NormalizedUsage,
 } from "../../../core/wire/index";
-import type { ToolPlan } from "./plan";
-import {
-  endsInToolCalls,
-  type LoopProtocol,
-  plannedDefinitions,
-  type StreamLoopState,
-  sumUsageObjects,
-} from "./protocol";
+import { endsInToolCalls, type LoopProtocol, type StreamLoopState, sumUsageObjects } from "./protocol";
 import type { ToolCall, ToolResult } from "./runner";
 
 /**
@@ -116,13 +109,17 @@ function streamState(): StreamLoopState<ChatRequest, ChatChunk> {
 }
 
 export const chatLoop: LoopProtocol<ChatRequest, ChatCompletion, ChatChunk> = {
-  prepare(req, plan: ToolPlan) {
-    const injected: ChatTool[] = plannedDefinitions(plan).map((d) => ({
+  prepare(req, offer) {
+    const injected: ChatTool[] = offer.definitions.map((d) => ({
       type: "function",
       function: { name: d.name, description: d.description, parameters: d.parameters },
     }));
-    const user = (req.tools ?? []).filter((t) => !plan.taken.has(t));
-    return { ...req, tools: [...user, ...injected], messages: withPurposeBlock(req.messages, plan.purposeBlock) };
+    const user = (req.tools ?? []).filter((t) => !offer.taken.has(t));
+    const messages = offer.purposeBlock === null ? req.messages : withPurposeBlock(req.messages, offer.purposeBlock);
+    // No tools left (an MCP server whose tools were all filtered out): the key is dropped, as for the built-ins.
+    const { tools: _taken, ...rest } = req;
+    const tools = [...user, ...injected];
+    return tools.length ? { ...rest, tools, messages } : { ...rest, messages };
   },
   calls(body) {
     const choice = body.choices[0];

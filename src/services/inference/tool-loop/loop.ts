@@ -49,7 +49,7 @@ export interface JsonLoopOptions<Req, Body, Ev> {
 /** Runs the loop to its end; the result carries the final body and the usage summed over every round. */
 export async function runJsonLoop<Req, Body, Ev>(o: JsonLoopOptions<Req, Body, Ev>): Promise<ProviderResult<Body>> {
   const { protocol, plan, runner } = o;
-  let req = protocol.prepare(o.request, plan);
+  let req = protocol.prepare(o.request, runner.offer);
   const turns: Body[] = [];
   for (let round = 1; ; round++) {
     o.signal?.throwIfAborted();

@@ -14,14 +14,7 @@ import type {
   NormalizedUsage,
 } from "../../../core/wire/index";
 import { TOOL_ERROR_PREFIX } from "../../../tools/types";
-import type { ToolPlan } from "./plan";
-import {
-  endsInToolCalls,
-  type LoopProtocol,
-  plannedDefinitions,
-  type StreamLoopState,
-  sumUsageObjects,
-} from "./protocol";
+import { endsInToolCalls, type LoopProtocol, type StreamLoopState, sumUsageObjects } from "./protocol";
 import { parseArguments, type ToolCall, type ToolResult } from "./runner";
 
 /**
@@ -172,14 +165,18 @@ function streamState(): StreamLoopState<AnthropicRequest, AnthropicEvent> {
 }
 
 export const messagesLoop: LoopProtocol<AnthropicRequest, AnthropicMessage, AnthropicEvent> = {
-  prepare(req, plan: ToolPlan) {
-    const injected: AnthropicTool[] = plannedDefinitions(plan).map((d) => ({
+  prepare(req, offer) {
+    const injected: AnthropicTool[] = offer.definitions.map((d) => ({
       name: d.name,
       description: d.description,
       input_schema: d.parameters,
     }));
-    const user = (req.tools ?? []).filter((t) => !plan.taken.has(t));
-    return { ...req, tools: [...user, ...injected], system: withPurposeSystem(req.system, plan.purposeBlock) };
+    const user = (req.tools ?? []).filter((t) => !offer.taken.has(t));
+    const system = offer.purposeBlock === null ? req.system : withPurposeSystem(req.system, offer.purposeBlock);
+    // No tools left (an MCP server whose tools were all filtered out): the key is dropped, as for the built-ins.
+    const { tools: _taken, ...rest } = req;
+    const tools = [...user, ...injected];
+    return tools.length ? { ...rest, tools, system } : { ...rest, system };
   },
   calls(body) {
     const calls = toolUses(body.content);

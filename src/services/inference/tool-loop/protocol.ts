@@ -4,16 +4,12 @@
  * inside a request, body or stream event.
  */
 import type { NormalizedUsage } from "../../../core/wire/index";
-import { TOOL_DEFINITIONS, type FunctionToolDefinition } from "../../../tools/types";
-import type { ToolPlan } from "./plan";
-import type { ToolCall, ToolResult } from "./runner";
+import type { ToolCall, ToolOffer, ToolResult } from "./runner";
 
 export interface LoopProtocol<Req, Body, Ev> {
-  /**
-   * The first request: the client's tools first, then the gateway's function tools; the purpose block placed
-   * (docs/behaviour/tools.md#what-the-model-sees).
-   */
-  prepare(req: Req, plan: ToolPlan): Req;
+  /** The first request: the client's tools first, then the gateway's function tools; the purpose block placed
+   * (docs/behaviour/tools.md#what-the-model-sees). */
+  prepare(req: Req, offer: ToolOffer): Req;
   /** A JSON turn's tool calls when it ended in a tool-call stop; [] when it is an answer. */
   calls(body: Body): ToolCall[];
   /** The next round's request: the assistant turn (its calls) and one result per call appended. */
@@ -47,10 +43,6 @@ export interface StreamLoopState<Req, Ev> {
   /** The next round's request from what this round streamed and the results of its calls. */
   next(req: Req, results: readonly ToolResult[]): Req;
 }
-
-/** The gateway's function tools of a plan, in the plan's order. */
-export const plannedDefinitions = (plan: ToolPlan): FunctionToolDefinition[] =>
-  plan.tools.map((t) => TOOL_DEFINITIONS[t.name]);
 
 /** A tool-call stop: calls were made and the turn was not cut short (some servers say `stop` with calls). */
 export const endsInToolCalls = (finish: string | null | undefined, calls: number): boolean =>

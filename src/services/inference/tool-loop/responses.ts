@@ -13,8 +13,7 @@ import {
   type ResponsesObject,
   type ResponsesRequest,
 } from "../../../core/wire/index";
-import type { ToolPlan } from "./plan";
-import { type LoopProtocol, plannedDefinitions, type StreamLoopState, sumUsageObjects } from "./protocol";
+import { type LoopProtocol, type StreamLoopState, sumUsageObjects } from "./protocol";
 import type { ToolCall, ToolResult } from "./runner";
 
 type Obj = Record<string, unknown>;
@@ -128,19 +127,25 @@ function streamState(): StreamLoopState<ResponsesRequest, ResponsesEvent> {
 }
 
 export const responsesLoop: LoopProtocol<ResponsesRequest, ResponsesObject, ResponsesEvent> = {
-  prepare(req, plan: ToolPlan) {
-    const injected = plannedDefinitions(plan).map((d) => ({
+  prepare(req, offer) {
+    const injected = offer.definitions.map((d) => ({
       type: "function",
       name: d.name,
       description: d.description,
       parameters: d.parameters,
     }));
-    const user = (Array.isArray(req.tools) ? req.tools : []).filter((t) => !plan.taken.has(t));
+    const user = (Array.isArray(req.tools) ? req.tools : []).filter((t) => !offer.taken.has(t));
+    const block = offer.purposeBlock;
     const instructions =
-      typeof req.instructions === "string" && req.instructions
-        ? `${plan.purposeBlock}\n\n${req.instructions}`
-        : plan.purposeBlock;
-    return { ...req, tools: [...user, ...injected], instructions };
+      block === null
+        ? req.instructions
+        : typeof req.instructions === "string" && req.instructions
+          ? `${block}\n\n${req.instructions}`
+          : block;
+    // No tools left (an MCP server whose tools were all filtered out): the key is dropped, as for the built-ins.
+    const { tools: _taken, ...rest } = req;
+    const tools = [...user, ...injected];
+    return tools.length ? { ...rest, tools, instructions } : { ...rest, instructions };
   },
   calls: (body) => functionCalls(body.output),
   next: (req, _body, results) => withResults(req, results),

@@ -1,14 +1,21 @@
 /**
- * One request's tool sessions (docs/behaviour/tools.md#declaring-a-tool, docs/behaviour/tools.md#the-loop): opened
- * before the response starts (a backend that cannot be reached is the 502 of docs/behaviour/tools.md#refusals), one
- * call at a time, closed at the end whatever happened. A call's arguments are parsed as JSON (invalid -> `{}`); an
- * exception other than a transport failure becomes `[tool error] <message>`. It also keeps the request's tally: usage
- * summed over the loop's model calls and the tool calls made, for the one usage row (docs/behaviour/tools.md#billing).
+ * One request's tools (docs/behaviour/tools.md#the-loop): every source of the plan (built-in sessions, MCP servers) opened
+ * together before the response starts (a backend or MCP server that cannot be reached is a 502), what the model is
+ * offered, one call at a time dispatched to the source that offered its name, all closed at the end. A call's arguments are
+ * parsed as JSON (invalid -> `{}`); an exception other than a transport failure becomes `[tool error] <message>`.
+ * It also keeps the request's tally: usage summed over the loop's model calls and the tool calls made, for the
+ * one usage row (docs/behaviour/tools.md#billing).
  */
 import { costMicros } from "../../../core/money";
 import { emptyUsage, hasUsage, type NormalizedUsage } from "../../../core/wire/index";
 import { logger } from "../../../runtime/logger";
-import { TOOL_ERROR_PREFIX, ToolBackendUnreachable, type ToolName, type ToolSession } from "../../../tools/types";
+import {
+  type FunctionToolDefinition,
+  TOOL_ERROR_PREFIX,
+  ToolBackendUnreachable,
+  type ToolKind,
+  ToolSet,
+} from "../../../tools/index";
 import type { ToolPlan } from "./plan";
 
 const log = logger("tool-loop");
@@ -29,11 +36,8 @@ export interface ToolResult {
   output: string;
 }
 
-/**
- * Per-call price in µ$ per million calls (docs/behaviour/tools.md#billing: `otari:<tool>`'s input price), by tool;
- * absent = unpriced.
- */
-export type ToolPrices = Partial<Record<ToolName, number>>;
+/** Per-call price in µ$ per million calls (docs/behaviour/tools.md#billing: `otari:<kind>`'s input price), by tool kind; absent = unpriced. */
+export type ToolPrices = Partial<Record<ToolKind, number>>;
 
 const addField = (a: number | null, b: number | null): number | null =>
   a === null && b === null ? null : (a ?? 0) + (b ?? 0);
@@ -53,7 +57,7 @@ export function addUsage(a: NormalizedUsage, b: NormalizedUsage): NormalizedUsag
 /** What a request's loop has consumed so far: model usage over its calls, and gateway tool calls made. */
 export class Tally {
   usage: NormalizedUsage = emptyUsage();
-  readonly calls: Record<ToolName, number> = { code_execution: 0, web_search: 0 };
+  readonly calls: Record<ToolKind, number> = { code_execution: 0, web_search: 0, mcp: 0 };
 
   /** `check`: each round's upstream usage is checked before it is added (src/services/inference/usage-guard.ts). */
   constructor(
@@ -73,22 +77,12 @@ export class Tally {
   /** The tool calls' cost in µ$ (0 when no tool is priced). */
   toolCostMicros(): number {
     let total = 0;
-    for (const name of Object.keys(this.calls) as ToolName[]) {
+    for (const name of Object.keys(this.calls) as ToolKind[]) {
       const rate = this.prices[name];
       if (rate !== undefined && this.calls[name] > 0) total += costMicros(this.calls[name], 0, rate, 0);
     }
     return total;
   }
-}
-
-/** `work`, or the signal's reason as soon as it aborts (the work itself goes on until its owner stops it). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /** Parses a call's JSON arguments; anything that is not valid JSON is `{}` (docs/behaviour/tools.md#the-loop). */
@@ -101,6 +95,14 @@ export function parseArguments(text: string): unknown {
   }
 }
 
+/** What the model is offered: the gateway's function tools and the purpose block (null: the prompt stays as it is). */
+export interface ToolOffer {
+  definitions: readonly FunctionToolDefinition[];
+  purposeBlock: string | null;
+  /** The client's `tools` entries the gateway took: every other entry is forwarded. */
+  taken: ReadonlySet<unknown>;
+}
+
 /** Told when a tool call starts; the function returned is told when it ends, with its failure if it failed (tracing). */
 export type ToolCallObserver = (name: string, callId: string) => (error?: unknown) => void;
 
@@ -108,26 +110,22 @@ export class ToolRunner {
   private closed = false;
 
   private constructor(
-    private readonly sessions: Map<string, ToolSession>,
+    private readonly tools: ToolSet,
     readonly tally: Tally,
+    readonly offer: ToolOffer,
     private readonly observe: ToolCallObserver | undefined,
   ) {}
 
-  /** Opens a session per planned tool; if one fails, those already open are closed and the failure is thrown. */
+  /** Opens every source of the plan; if one fails, the others are closed and the failure is thrown. */
   static async open(plan: ToolPlan, tally: Tally, observe?: ToolCallObserver): Promise<ToolRunner> {
-    const sessions = new Map<string, ToolSession>();
-    try {
-      for (const tool of plan.tools) sessions.set(tool.name, await tool.backend.openSession(tool.options));
-    } catch (err) {
-      await Promise.all([...sessions.values()].map((s) => s.close()));
-      throw err;
-    }
-    return new ToolRunner(sessions, tally, observe);
+    const tools = await ToolSet.open(plan.sources);
+    const offer = { definitions: tools.definitions, purposeBlock: plan.purposeBlock(tools.hints), taken: plan.taken };
+    return new ToolRunner(tools, tally, offer, observe);
   }
 
   /** True when the gateway runs this function name (the model's call is "owned"). */
   owns(name: string): boolean {
-    return this.sessions.has(name);
+    return this.tools.owns(name);
   }
 
   /**
@@ -138,15 +136,14 @@ export class ToolRunner {
   async run(calls: readonly ToolCall[], signal?: AbortSignal): Promise<ToolResult[]> {
     const out: ToolResult[] = [];
     for (const call of calls) {
-      const session = this.sessions.get(call.name);
-      if (!session) continue;
+      const kind = this.tools.kindOf(call.name);
+      if (!kind) continue;
       signal?.throwIfAborted();
-      this.tally.calls[call.name as ToolName]++;
+      this.tally.calls[kind]++;
       const ended = this.observe?.(call.name, call.id);
       let output: string;
       try {
-        const running = session.run(parseArguments(call.arguments));
-        output = await (signal ? untilAborted(running, signal) : running);
+        output = await this.tools.call(call.name, parseArguments(call.arguments), signal);
         ended?.();
       } catch (err) {
         ended?.(err);
@@ -164,10 +161,10 @@ export class ToolRunner {
     return out;
   }
 
-  /** Closes every session (never throws; safe to call twice). */
+  /** Closes every source (never throws; safe to call twice). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.sessions.values()].map((s) => s.close().catch(() => undefined)));
+    await this.tools.close();
   }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `model_pricing` ADD `unit` text DEFAULT 'token' NOT NULL;
