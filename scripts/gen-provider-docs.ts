@@ -1,7 +1,8 @@
 /**
  * Writes the provider table of docs/behaviour/providers.md (between the provider-table markers) from the registry:
- * every provider key, how /v1/messages reaches it, default base URL, credential env vars and capabilities. `--check`
- * exits 1 when stale; tests/docs/provider-table.test.ts runs the same comparison.
+ * every provider key, how /v1/messages reaches it, default base URL, credential env vars and capabilities; and the
+ * README's short form (provider and capabilities, between the provider-capabilities markers). `--check` exits 1 when
+ * either is stale; tests/docs/provider-table.test.ts runs the same comparison.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,8 +11,11 @@ import { providerDefinitions } from "../src/providers/registry";
 
 const BEGIN = "<!-- provider-table:begin -->";
 const END = "<!-- provider-table:end -->";
+const README_BEGIN = "<!-- provider-capabilities:begin -->";
+const README_END = "<!-- provider-capabilities:end -->";
 /** The page the table lives in. */
 export const PROVIDERS_DOC = join(import.meta.dir, "..", "docs", "behaviour", "providers.md");
+export const README = join(import.meta.dir, "..", "README.md");
 
 /** Config keys beyond api_key / api_base / client_args that an adapter reads (docs/behaviour/providers.md). */
 const EXTRA_KEYS: Record<string, string> = {
@@ -41,16 +45,32 @@ export function renderProviderTable(): string {
   ].join("\n");
 }
 
+/** The README's table: what each provider serves through the gateway. */
+export function renderCapabilityTable(): string {
+  const rows = providerDefinitions().map((d) => `| \`${d.name}\` | ${capabilitiesOf(d.adapter()).join(", ")} |`);
+  return [README_BEGIN, "| Provider | Capabilities |", "|---|---|", ...rows, README_END].join("\n");
+}
+
+/** `path` with the text between `begin` and `end` replaced by `table` (markers included in `table`). */
+function withTable(path: string, begin: string, end: string, table: string): { page: string; next: string } {
+  const page = readFileSync(path, "utf8");
+  const start = page.indexOf(begin);
+  const stop = page.indexOf(end);
+  if (start < 0 || stop < 0) throw new Error(`${path} has no ${begin} ... ${end} markers`);
+  return { page, next: page.slice(0, start) + table + page.slice(stop + end.length) };
+}
+
 if (import.meta.main) {
-  const page = readFileSync(PROVIDERS_DOC, "utf8");
-  const start = page.indexOf(BEGIN);
-  const end = page.indexOf(END);
-  if (start < 0 || end < 0) throw new Error("docs/behaviour/providers.md has no provider-table markers");
-  const next = page.slice(0, start) + renderProviderTable() + page.slice(end + END.length);
-  if (process.argv.includes("--check")) {
-    if (next !== page) {
-      console.error("docs/behaviour/providers.md's provider table is stale: run bun scripts/gen-provider-docs.ts");
+  const files = [
+    { path: PROVIDERS_DOC, ...withTable(PROVIDERS_DOC, BEGIN, END, renderProviderTable()) },
+    { path: README, ...withTable(README, README_BEGIN, README_END, renderCapabilityTable()) },
+  ];
+  for (const f of files) {
+    if (f.next === f.page) continue;
+    if (process.argv.includes("--check")) {
+      console.error(`${f.path}'s provider table is stale: run bun scripts/gen-provider-docs.ts`);
       process.exit(1);
     }
-  } else writeFileSync(PROVIDERS_DOC, next);
+    writeFileSync(f.path, f.next);
+  }
 }
