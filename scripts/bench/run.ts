@@ -4,8 +4,8 @@
  *   direct (the mock upstream), bare-proxy (a bare Bun fetch hop: the floor), portkey (@portkey-ai/gateway on Node,
  *   the peer), gateway-sqlite and gateway-postgres (dist/gateway with keys, budgets, pricing, rate limits and usage
  *   logging all ON), and the same two "-all-levels" (every level of cost control configured besides: key, user,
- *   team and end-user budgets and max_concurrent; their difference to the two before is what those levels cost), and traced (gateway-sqlite
- *   with tracing on at ratio 1.0, exporting to a local OTLP sink).
+ *   team and end-user budgets and max_concurrent; their difference to the two before is what those levels cost),
+ *   and traced (gateway-sqlite with tracing on at ratio 1.0, exporting to a local OTLP sink).
  * Measures a wrk sweep over concurrency, stream TTFB and N concurrent streams, RSS, cold start, the usage writer,
  * Postgres statements per request and, opt-in, a soak. Writes scripts/bench/results/<stamp>.{json,md,png}.
  *
