@@ -95,7 +95,7 @@ function withoutGatewayFields(body: JsonObject): JsonObject {
   return out;
 }
 
-/** The upload as the multipart form OpenAI takes: the file under its name, every other field as text. */
+/** The upload as the multipart form OpenAI takes: the file under its name, other fields as text (repeated as came). */
 function transcriptionForm(req: TranscriptionRequest): FormData {
   const form = new FormData();
   for (const [key, value] of Object.entries(req)) {
@@ -106,8 +106,9 @@ function transcriptionForm(req: TranscriptionRequest): FormData {
       (GATEWAY_ONLY_FIELDS as readonly string[]).includes(key)
     )
       continue;
-    if (value instanceof File) form.append(key, value, value.name);
-    else form.append(key, String(value));
+    for (const item of Array.isArray(value) ? value : [value])
+      if (item instanceof File) form.append(key, item, item.name);
+      else form.append(key, String(item));
   }
   return form;
 }

@@ -14,6 +14,8 @@ import {
   rerank,
   responses,
   speech,
+  TRANSCRIPTION_UPLOAD_LIMIT,
+  transcriptions,
 } from "../../../services/inference/endpoints";
 import type { Endpoint, EndpointInfo } from "../../../services/inference/pipeline/endpoint";
 import type { Pipeline } from "../../../services/inference/pipeline/run";
@@ -32,6 +34,7 @@ import {
   rerankBody,
   responsesBody,
   speechBody,
+  transcriptionBody,
 } from "./schemas";
 
 /** What a mounted route calls. */
@@ -56,6 +59,8 @@ interface Mountable {
 
 export interface InferenceRoute {
   readonly endpoint: EndpointInfo;
+  /** The route takes its body as multipart/form-data, at most this many bytes (413 above). */
+  readonly uploadLimit?: number;
   mount<I>(app: AnyElysia, deps: RouteDeps<I>): void;
 }
 
@@ -65,6 +70,8 @@ export interface RouteSpec<In extends { model: string }, Req, Body, Ev, Q> {
   query?: RouteSchema<z.ZodType<Q>>;
   /** The 200 body's schema, when the document should carry it. */
   response?: z.ZodType;
+  /** The body is a multipart upload of at most this many bytes (its own cap, below the global one). */
+  uploadLimit?: number;
   summary: string;
 }
 
@@ -78,6 +85,7 @@ export function inferenceRoute<In extends { model: string }, Req, Body, Ev, Q = 
   if (spec.response) hooks.response = { 200: spec.response };
   return {
     endpoint,
+    ...(spec.uploadLimit === undefined ? {} : { uploadLimit: spec.uploadLimit }),
     mount<I>(app: AnyElysia, deps: RouteDeps<I>) {
       const handler = async ({ body, query, request, identity, set }: HandlerContext<I, In, Q>) => {
         requireModel(body.model);
@@ -119,6 +127,12 @@ export const INFERENCE_ROUTES: readonly InferenceRoute[] = [
     summary: "OpenAI image generation",
   }),
   inferenceRoute({ endpoint: speech, body: speechBody, summary: "OpenAI text to speech: the audio bytes, streamed" }),
+  inferenceRoute({
+    endpoint: transcriptions,
+    body: transcriptionBody,
+    uploadLimit: TRANSCRIPTION_UPLOAD_LIMIT,
+    summary: "OpenAI speech to text: a multipart upload (25 MiB at most), the transcript in the format asked for",
+  }),
   inferenceRoute({
     endpoint: rerank,
     body: rerankBody,

@@ -18,6 +18,7 @@ import {
   requestUserSchema,
   responsesRequestSchema,
   speechRequestSchema,
+  transcriptionRequestSchema,
 } from "../../../core/wire/index";
 
 const messagesWithRoles = z
@@ -71,6 +72,7 @@ export const moderationsBody = bodySchema(moderationRequestSchema.meta({ id: "Mo
 export const rerankBody = bodySchema(rerankRequestSchema.meta({ id: "RerankRequest" }));
 export const imagesBody = bodySchema(imageRequestSchema.meta({ id: "ImageGenerationRequest" }));
 export const speechBody = bodySchema(speechRequestSchema.meta({ id: "AudioSpeechRequest" }));
+export const transcriptionBody = bodySchema(transcriptionRequestSchema.meta({ id: "AudioTranscriptionRequest" }));
 export const moderationQuery = querySchema(
   z.object({
     include_raw: z
