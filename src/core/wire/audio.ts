@@ -29,10 +29,10 @@ export const transcriptionRequestSchema = z
   .object({
     file: z.file().describe("The audio file (flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav or webm)"),
     model: requestModelSchema,
-    language: z.string().min(1).optional(),
-    prompt: z.string().optional(),
-    response_format: z.enum(TRANSCRIPTION_FORMATS).optional(),
-    temperature: z.coerce.number().min(0).max(1).optional(),
+    language: z.string().min(1).nullish(),
+    prompt: z.string().nullish(),
+    response_format: z.enum(TRANSCRIPTION_FORMATS).nullish(),
+    temperature: z.coerce.number().min(0).max(1).nullish(),
     user: requestUserSchema,
   })
   .loose();

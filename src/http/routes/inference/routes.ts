@@ -83,6 +83,8 @@ export function inferenceRoute<In extends { model: string }, Req, Body, Ev, Q = 
   const hooks: Record<string, unknown> = { body: spec.body, detail: { summary: spec.summary } };
   if (spec.query) hooks.query = spec.query;
   if (spec.response) hooks.response = { 200: spec.response };
+  // The document's content type (the body parser reads uploads itself, bounded; see src/http/body.ts).
+  if (spec.uploadLimit !== undefined) hooks.parse = "multipart/form-data";
   return {
     endpoint,
     ...(spec.uploadLimit === undefined ? {} : { uploadLimit: spec.uploadLimit }),
