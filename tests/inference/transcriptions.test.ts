@@ -5,7 +5,7 @@
  * cap, bad input and upstream failures; on SQLite and Postgres.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
 import { budgetUser, failure, openaiClient, type Row, rowTracker, waitFor } from "./_helpers";
 import { DIALECTS, type TestDatabase } from "../helpers/db";
