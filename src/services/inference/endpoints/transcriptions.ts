@@ -16,13 +16,19 @@ export const TRANSCRIPTION_UPLOAD_LIMIT = 25 * 1024 * 1024;
 /** Bytes per second of audio assumed for the reservation: 128 kbit/s, a common mp3 rate (settlement uses the real). */
 const ESTIMATE_BYTES_PER_SECOND = 16_000;
 
-/** The end of the last cue of an srt (`00:00:02,000`) or vtt (`00:00:02.000`) transcript, in seconds. */
-const CUE_END = /--> (\d+):(\d{2}):(\d{2})[,.](\d{3})\s*(?:\n|$)(?![\s\S]*-->)/;
+/** A cue's end time, in srt (`00:00:02,000`) or vtt (`00:00:02.000`), right after its arrow. */
+const CUE_END = /--> (\d+):(\d{2}):(\d{2})[,.](\d{3})/y;
 
-/** The seconds of audio a transcript reports, or none. */
-export function transcribedSeconds(t: Transcription): number | undefined {
+/** The seconds of audio a transcript in `format` reports, or none. */
+export function transcribedSeconds(t: Transcription, format: string | null | undefined): number | undefined {
   if (t.json) return t.json.duration ?? (t.json.usage?.type === "duration" ? t.json.usage.seconds : undefined);
-  const end = CUE_END.exec(t.text);
+  if (format !== "srt" && format !== "vtt") return undefined;
+  // The last arrow followed by a time, searched from the end (an arrow in a cue's words is skipped): linear.
+  let end: RegExpExecArray | null = null;
+  for (let at = t.text.lastIndexOf("-->"); at !== -1 && !end; at = at > 0 ? t.text.lastIndexOf("-->", at - 1) : -1) {
+    CUE_END.lastIndex = at;
+    end = CUE_END.exec(t.text);
+  }
   if (!end) return undefined;
   const [, h, m, s, ms] = end.map(Number) as [number, number, number, number, number];
   return h * 3600 + m * 60 + s + ms / 1000;
@@ -44,8 +50,8 @@ export const transcriptions: Endpoint<TranscriptionRequest, TranscriptionRequest
   billing: {
     usage: (reported) => reported,
     perRequest: false,
-    units: (t) => {
-      const second = transcribedSeconds(t);
+    units: (t, request) => {
+      const second = transcribedSeconds(t, (request as TranscriptionRequest).response_format);
       return second === undefined ? {} : { second };
     },
   },
