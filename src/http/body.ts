@@ -10,6 +10,7 @@ import type { Config } from "../config/load";
 import { jsonTextProblem, MAX_JSON_DEPTH } from "../core/json-text";
 import { GatewayError } from "../core/errors";
 import { issuesToValidation } from "./errors";
+import { pathOf } from "./url-path";
 
 const PROBLEM_MESSAGE = {
   too_deep: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
@@ -92,13 +93,6 @@ export function bodyParser(
   };
 }
 
-/** The path of a request URL, without parsing the whole URL (the hot path has no use for the rest). */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const end = url.indexOf("?", start);
-  return url.slice(start, end === -1 ? undefined : end);
-}
-
 /** The 413 of a body past a route's own cap, in the envelope of the global one (plugins/body-limit.ts). */
 function refuseOversized(length: number, limit: number): void {
   if (length > limit)
@@ -135,7 +129,8 @@ async function formFields(bytes: Uint8Array, request: Request): Promise<Record<s
   for (const [name, value] of form.entries()) {
     const seen = fields[name];
     if (seen === undefined) fields[name] = value;
-    else fields[name] = Array.isArray(seen) ? [...seen, value] : [seen, value];
+    else if (Array.isArray(seen)) seen.push(value);
+    else fields[name] = [seen, value];
   }
   return fields;
 }

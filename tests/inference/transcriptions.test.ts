@@ -144,6 +144,12 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
       expect(res.status).toBe(422);
       expect(((await res.json()) as Json).detail).toBeDefined();
     }
+    const malformed = await fetch(`${gw.base}/v1/audio/transcriptions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "multipart/form-data; boundary=b0undary" },
+      body: '--b0undary\r\nContent-Disposition: form-data; name="model"\r\n\r\nopenai:whisper-1',
+    });
+    expect(malformed.status).toBe(422);
     const json = await fetch(`${gw.base}/v1/audio/transcriptions`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
