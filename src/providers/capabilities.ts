@@ -17,6 +17,7 @@ export const CAPABILITY_MEMBERS = {
   rerank: ["rerank"],
   images: ["generateImages"],
   speech: ["speech"],
+  transcription: ["transcribe"],
 } as const satisfies Record<string, readonly (keyof Provider)[]>;
 
 export type Capability = keyof typeof CAPABILITY_MEMBERS;
@@ -55,6 +56,7 @@ const REFUSAL: Record<Capability, string> = {
   rerank: "rerank",
   images: "image generation",
   speech: "speech",
+  transcription: "transcription",
 };
 
 /** The 400 for a request the provider cannot serve; `name` is the provider as the client selected it. */

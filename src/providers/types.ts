@@ -29,6 +29,8 @@ import type {
   NormalizedUsage,
   ImageRequest,
   SpeechRequest,
+  Transcription,
+  TranscriptionRequest,
   ImageResponse,
   RerankRequest,
   RerankResponse,
@@ -214,6 +216,12 @@ export interface Provider {
     settings: ProviderSettings,
     options?: CallOptions,
   ): Promise<ProviderResult<ReadableStream<Uint8Array>>>;
+  /** Speech to text from an uploaded file, the answer in the format asked for (core/wire/audio.ts). */
+  transcribe?(
+    req: TranscriptionRequest,
+    settings: ProviderSettings,
+    options?: CallOptions,
+  ): Promise<ProviderResult<Transcription>>;
   /** Documents ranked by relevance to a query, in the gateway's rerank shape (core/wire/rerank.ts). */
   rerank?(
     req: RerankRequest,

@@ -114,6 +114,17 @@ describe("openai SDK against dist/gateway", () => {
     expect(one.id).toBe("openai:gpt-4o");
   });
 
+  test("audio transcriptions: a multipart upload, JSON and text formats; an upload over 25 MiB is a 413", async () => {
+    const file = new File([new Uint8Array(32_000)], "clip.wav", { type: "audio/wav" });
+    const json = await openai.audio.transcriptions.create({ model: "openai:whisper-1", file });
+    expect(json.text).toBe("transcript of clip.wav");
+    const text = await openai.audio.transcriptions.create({ model: "openai:whisper-1", file, response_format: "text" });
+    expect(text as unknown).toBe("transcript of clip.wav\n");
+    const big = new File([new Uint8Array(25 * 1024 * 1024 + 1)], "big.wav", { type: "audio/wav" });
+    const err = await rejection(openai.audio.transcriptions.create({ model: "openai:whisper-1", file: big }));
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
+  });
+
   test("errors arrive as the SDK's typed exceptions", async () => {
     const call = (model: string) =>
       openai.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] });

@@ -13,14 +13,19 @@ export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, 
 
 /**
  * The app as the generator reads it (its routes, and Elysia models: none are used), with every request body listed
- * as JSON: the generator takes a body's content types from the route's named parsers, and the routes read bodies
- * with their own parse hook (src/http/body.ts), which takes JSON only.
+ * as JSON unless its route names another type: the generator takes a body's content types from the route's named
+ * parsers, and the routes read bodies with their own parse hook (src/http/body.ts), which takes JSON, and multipart
+ * uploads where a route names `multipart/form-data`.
  */
 function withJsonBodies(app: AnyElysia): AnyElysia {
+  const named = (parse: unknown) =>
+    Array.isArray(parse) ? parse.filter((p: { fn?: unknown }) => typeof p.fn === "string") : [];
   const routes = () =>
-    app.routes.map((route) =>
-      route.hooks?.body ? { ...route, hooks: { ...route.hooks, parse: [{ fn: "json" }] } } : route,
-    );
+    app.routes.map((route) => {
+      if (!route.hooks?.body) return route;
+      const types = named(route.hooks.parse);
+      return { ...route, hooks: { ...route.hooks, parse: types.length > 0 ? types : [{ fn: "json" }] } };
+    });
   return { getGlobalRoutes: routes, getGlobalDefinitions: () => ({ type: {} }) } as unknown as AnyElysia;
 }
 

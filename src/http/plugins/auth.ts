@@ -36,9 +36,14 @@ export function authenticate(ctx: Pick<HttpContext, "services">, request: Reques
 }
 
 /** The caller as `identity`, for every route of the module that uses it. */
-export function identified<I>(identify: Identify<I>, config: Pick<Config, "http_body_timeout_seconds">) {
-  return new Elysia({ name: "identified" })
-    .onParse({ as: "scoped" }, bodyParser(identify, config))
+export function identified<I>(
+  identify: Identify<I>,
+  config: Pick<Config, "http_body_timeout_seconds">,
+  uploadLimits?: ReadonlyMap<string, number>,
+) {
+  // The seed keeps a module with upload caps from being deduplicated against one without.
+  return new Elysia({ name: "identified", seed: uploadLimits ? [...uploadLimits] : undefined })
+    .onParse({ as: "scoped" }, bodyParser(identify, config, uploadLimits))
     .derive({ as: "scoped" }, async ({ request }) => ({ identity: await identify(request) }));
 }
 

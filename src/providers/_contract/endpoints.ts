@@ -248,3 +248,57 @@ export function speechContract(
     statusTests(t, "passthrough", [(model) => p.speech({ model, input: "x", voice: "v" }, settingsFor(mock()))]);
   });
 }
+
+export function transcriptionContract(
+  t: ContractTarget,
+  e: { path: UpstreamPath },
+  p: Capable<"transcription">,
+  mock: () => MockServer,
+  settingsFor: Settings,
+): void {
+  describe("transcription", () => {
+    const file = () => new File([new Uint8Array(32_000).fill(7)], "talk.wav", { type: "audio/wav" });
+
+    test("the file and fields go up as a multipart form; a JSON transcript comes back parsed, as sent", async () => {
+      const m = mock();
+      const res = await p.transcribe(
+        {
+          model: "whisper-a",
+          file: file(),
+          language: "en",
+          temperature: 0.2,
+          response_format: "verbose_json",
+          user: "u",
+        },
+        settingsFor(m),
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.json).toMatchObject({ text: "transcript of talk.wav", duration: 2 });
+      expect(JSON.parse(res.body.text)).toEqual(res.body.json as object);
+      const sent = m.requests.at(-1);
+      expectSent(t, sent, pathFor(e.path, "whisper-a"));
+      expect(sent?.headers["content-type"]).toStartWith("multipart/form-data; boundary=");
+      const fields = sent?.body as Record<string, unknown>;
+      expect(Object.keys(fields).sort()).toEqual(["file", "language", "model", "response_format", "temperature"]);
+      expect(fields).toMatchObject({ model: "whisper-a", language: "en", temperature: "0.2" });
+      const upload = fields["file"] as File;
+      expect({ name: upload.name, size: upload.size }).toEqual({ name: "talk.wav", size: 32_000 });
+      expect(new Uint8Array(await upload.arrayBuffer())[31_999]).toBe(7);
+    });
+
+    test("tokens reported (gpt-4o-transcribe) are the usage; a text format is the upstream's text", async () => {
+      const m = mock();
+      const tokens = await p.transcribe({ model: "gpt-4o-transcribe", file: file() }, settingsFor(m));
+      expect(tokens.usage).toMatchObject({ promptTokens: 32, completionTokens: 3 });
+      const text = await p.transcribe({ model: "whisper-a", file: file(), response_format: "srt" }, settingsFor(m));
+      expect(text.body).toEqual({
+        text: "1\n00:00:00,000 --> 00:00:02,000\ntranscript of talk.wav\n\n",
+        contentType: "text/plain; charset=utf-8",
+        json: null,
+      });
+      expect(text.usage.promptTokens).toBeNull();
+    });
+
+    statusTests(t, "passthrough", [(model) => p.transcribe({ model, file: file() }, settingsFor(mock()))]);
+  });
+}

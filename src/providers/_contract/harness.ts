@@ -60,6 +60,8 @@ export interface ContractTarget {
   images?: { path: UpstreamPath };
   /** `path`: where speech goes (the mock streams 1024 bytes per 16 characters of input). */
   speech?: { path: UpstreamPath };
+  /** `path`: where transcriptions go (the mock's transcript names the file; its audio lasts size / 16000 s). */
+  transcription?: { path: UpstreamPath };
   /** `path`: every listing request's path without its query; `ids`: the listing the mock's models give. */
   models?: { path: string; ids: string[] };
   /** `createCalls`: what a batch's creation sends upstream, in order (`POST /v1/files`...); `keepsMetadata`: whether

@@ -10,6 +10,7 @@ import {
   moderationsContract,
   rerankContract,
   speechContract,
+  transcriptionContract,
   responsesContract,
 } from "./endpoints.ts";
 import { failureContract } from "./failures.ts";
@@ -59,6 +60,7 @@ export function runProviderContract(t: ContractTarget): void {
           rerank: t.rerank,
           images: t.images,
           speech: t.speech,
+          transcription: t.transcription,
         };
         for (const c of CAPABILITIES)
           expect({ capability: c, stated: stated[c] !== undefined }).toEqual({ capability: c, stated: supports(p, c) });
@@ -86,6 +88,9 @@ export function runProviderContract(t: ContractTarget): void {
     else skipped("image generation");
     if (supports(p, "speech") && t.speech) speechContract(t, t.speech, p, mock, settingsFor);
     else skipped("speech");
+    if (supports(p, "transcription") && t.transcription)
+      transcriptionContract(t, t.transcription, p, mock, settingsFor);
+    else skipped("transcription");
   });
 }
 

@@ -70,6 +70,7 @@ function openAIPaths(provider: Provider, prefix: string): Partial<ContractTarget
     rerank: supports(provider, "rerank") ? { path: `${prefix}/rerank`, searchUnits: null, tokens: 15 } : undefined,
     images: supports(provider, "images") ? { path: `${prefix}/images/generations` } : undefined,
     speech: supports(provider, "speech") ? { path: `${prefix}/audio/speech` } : undefined,
+    transcription: supports(provider, "transcription") ? { path: `${prefix}/audio/transcriptions` } : undefined,
   };
 }
 

@@ -248,6 +248,50 @@ export function speechResponse(input: string, format: string, pauseMs: number): 
   return new Response(body, { headers: { "content-type": AUDIO_TYPES[format] ?? "audio/mpeg" } });
 }
 
+/** Bytes of mock audio per second: a transcript's duration is its file's size over this. */
+export const MOCK_AUDIO_BYTES_PER_SECOND = 16_000;
+
+/**
+ * A transcription as OpenAI answers it (https://platform.openai.com/docs/api-reference/audio/createTranscription):
+ * `json` with `usage` in tokens (gpt-4o models) or in seconds (whisper), `verbose_json` with `duration` and
+ * segments, and `text`, `srt` and `vtt` as plain text. The transcript is "transcript of <file name>"; the audio lasts
+ * its size over MOCK_AUDIO_BYTES_PER_SECOND.
+ */
+export function transcriptionResponse(model: string, file: File, format: string): Response {
+  const text = `transcript of ${file.name}`;
+  const duration = file.size / MOCK_AUDIO_BYTES_PER_SECOND;
+  const plain = (body: string) => new Response(body, { headers: { "content-type": "text/plain; charset=utf-8" } });
+  const stamp = (sep: string) => {
+    const ms = Math.round(duration * 1000);
+    const hh = String(Math.floor(ms / 3_600_000)).padStart(2, "0");
+    const mm = String(Math.floor(ms / 60_000) % 60).padStart(2, "0");
+    const ss = String(Math.floor(ms / 1000) % 60).padStart(2, "0");
+    return `${hh}:${mm}:${ss}${sep}${String(ms % 1000).padStart(3, "0")}`;
+  };
+  if (format === "text") return plain(`${text}\n`);
+  if (format === "srt") return plain(`1\n00:00:00,000 --> ${stamp(",")}\n${text}\n\n`);
+  if (format === "vtt") return plain(`WEBVTT\n\n00:00:00.000 --> ${stamp(".")}\n${text}\n\n`);
+  const usage = model.startsWith("gpt-4o")
+    ? {
+        type: "tokens",
+        input_tokens: Math.ceil(file.size / 1000),
+        input_token_details: { text_tokens: 0, audio_tokens: Math.ceil(file.size / 1000) },
+        output_tokens: text.split(" ").length,
+        total_tokens: Math.ceil(file.size / 1000) + text.split(" ").length,
+      }
+    : { type: "duration", seconds: Math.ceil(duration) };
+  if (format === "verbose_json")
+    return json({
+      task: "transcribe",
+      language: "english",
+      duration,
+      text,
+      segments: [{ id: 0, seek: 0, start: 0, end: duration, text, tokens: [1], temperature: 0 }],
+      usage,
+    });
+  return json({ text, usage });
+}
+
 /** A 1x1 transparent PNG: what every mock image is. */
 export const MOCK_IMAGE_B64 =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
@@ -340,6 +384,17 @@ export function startOpenAIMock(options: MockOptions & { dialect?: OpenAIWireDia
           400,
         );
       return speechResponse(body["input"], String(body["response_format"] ?? "mp3"), s.pauseMs);
+    }
+    if (path === `${base}/audio/transcriptions`) {
+      const file = body["file"];
+      if (!(file instanceof File) || typeof body["model"] !== "string")
+        return json(
+          {
+            error: { message: "file and model are required", type: "invalid_request_error", param: null, code: null },
+          },
+          400,
+        );
+      return transcriptionResponse(model, file, String(body["response_format"] ?? "json"));
     }
     if (path === `${base}/images/generations`) {
       // https://platform.openai.com/docs/api-reference/images/create: `n` images (default 1), tokens for gpt-image.

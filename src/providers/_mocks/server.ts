@@ -106,10 +106,17 @@ const hang = (signal: AbortSignal) =>
     signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 })), { once: true }),
   );
 
-/** A request's lower-cased headers, raw body text and body (parsed JSON, else the text; null when empty or a GET). */
+/**
+ * A request's lower-cased headers, raw body text and body (parsed JSON, else the text; null when empty or a GET). A
+ * multipart body is its fields, each file as a File (its text left empty).
+ */
 export async function readRequest(
   req: Request,
 ): Promise<{ headers: Record<string, string>; text: string; body: unknown }> {
+  if (req.headers.get("content-type")?.startsWith("multipart/form-data")) {
+    const form = await req.formData();
+    return { headers: headersOf(req), text: "", body: Object.fromEntries(form.entries()) };
+  }
   const text = req.method === "GET" ? "" : await req.text();
   let body: unknown = null;
   try {
@@ -117,11 +124,15 @@ export async function readRequest(
   } catch {
     body = text;
   }
+  return { headers: headersOf(req), text, body };
+}
+
+function headersOf(req: Request): Record<string, string> {
   const headers: Record<string, string> = {};
   req.headers.forEach((v, k) => {
     headers[k.toLowerCase()] = v;
   });
-  return { headers, text, body };
+  return headers;
 }
 
 export function startMockServer(

@@ -24,6 +24,8 @@ export interface UpstreamRequest {
   body?: unknown;
   /** The exact body text to send (wins over `body`), for wires that sign the bytes (AWS SigV4). */
   rawBody?: string;
+  /** A multipart body (uploads): wins over both; fetch writes its content type with the boundary. */
+  form?: FormData;
   /** The provider's own headers (auth, versions); custom and per-call headers are layered on top. */
   headers: Record<string, string>;
   /**
@@ -37,6 +39,9 @@ export interface UpstreamRequest {
 /** The body text of a request, or undefined for none. */
 export const bodyText = (req: UpstreamRequest): string | undefined =>
   req.rawBody ?? (req.body === undefined ? undefined : JSON.stringify(req.body));
+
+/** What fetch sends: the form, else the body text. */
+const sentBody = (req: UpstreamRequest): FormData | string | undefined => req.form ?? bodyText(req);
 
 /** Maps a non-2xx answer with the request's own mapper, if any. */
 export const mapUpstreamError = (req: UpstreamRequest, input: UpstreamErrorInput): GatewayError =>
@@ -60,7 +65,8 @@ export function buildHeaders(
     "user-agent": `otari-gateway/${settings.version}`,
     accept: "application/json",
   };
-  if (req.body !== undefined || req.rawBody !== undefined) headers["content-type"] = "application/json";
+  if (req.form === undefined && (req.body !== undefined || req.rawBody !== undefined))
+    headers["content-type"] = "application/json";
   layer(headers, req.headers);
   layer(headers, settings.headers);
   if (options.headers) layer(headers, options.headers);
@@ -134,10 +140,9 @@ export interface JsonResult<T> {
 }
 
 /**
- * One non-stream call under `settings.timeoutMs` (connect to last body byte). Non-2xx -> the mapping of
- * docs/behaviour/errors.md#provider-failures; a 2xx body that is not JSON or does not match `schema` -> 502.
- * `canonical` (core/wire/canonical.ts) lets a body the schema would return unchanged skip the schema; its text comes
- * back as `raw` for the relay.
+ * One non-stream call (requestText) whose answer is JSON: a 2xx body that is not JSON or does not match `schema` ->
+ * 502 (docs/behaviour/errors.md#provider-failures). `canonical` (core/wire/canonical.ts) lets a body the schema would
+ * return unchanged skip the schema; its text comes back as `raw` for the relay.
  */
 export async function requestJson<S extends z.ZodType>(
   req: UpstreamRequest,
@@ -147,6 +152,36 @@ export async function requestJson<S extends z.ZodType>(
   route: FailureRoute,
   canonical?: (json: unknown) => boolean,
 ): Promise<JsonResult<z.infer<S>>> {
+  const res = await requestText(req, settings, options, route);
+  let json: unknown;
+  try {
+    json = JSON.parse(res.text);
+  } catch (err) {
+    throw malformedBodyError(route, `not JSON (${res.text.slice(0, 80)})`, err);
+  }
+  if (canonical?.(json)) return { body: json as z.infer<S>, status: res.status, headers: res.headers, raw: res.text };
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw malformedBodyError(route, parsed.error.message.slice(0, 300));
+  return { body: parsed.data, status: res.status, headers: res.headers };
+}
+
+/** A 2xx answer's whole body text, with its status and headers. */
+export interface TextResult {
+  text: string;
+  status: number;
+  headers: Headers;
+}
+
+/**
+ * One non-stream call under `settings.timeoutMs` (connect to last body byte), its body read whole (bounded by
+ * `maxBodyBytes`); a non-2xx answer mapped as every upstream error is (errors.ts).
+ */
+export async function requestText(
+  req: UpstreamRequest,
+  settings: ProviderSettings,
+  options: CallOptions,
+  route: FailureRoute,
+): Promise<TextResult> {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -162,7 +197,7 @@ export async function requestJson<S extends z.ZodType>(
       res = await fetch(req.url, {
         method: req.method ?? "POST",
         headers: buildHeaders(req, settings, options),
-        body: bodyText(req),
+        body: sentBody(req),
         redirect: "manual",
         signal: controller.signal,
       });
@@ -186,16 +221,7 @@ export async function requestJson<S extends z.ZodType>(
         route,
         apiKey: settings.apiKey,
       });
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw malformedBodyError(route, `not JSON (${text.slice(0, 80)})`, err);
-    }
-    if (canonical?.(json)) return { body: json as z.infer<S>, status: res.status, headers: res.headers, raw: text };
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) throw malformedBodyError(route, parsed.error.message.slice(0, 300));
-    return { body: parsed.data, status: res.status, headers: res.headers };
+    return { text, status: res.status, headers: res.headers };
   } catch (err) {
     if (err instanceof GatewayError) throw err;
     rethrowIfCallerAborted(options);
@@ -238,7 +264,7 @@ export async function requestBytes(
       res = await fetch(req.url, {
         method: req.method ?? "POST",
         headers: { ...buildHeaders(req, settings, options), accept: "*/*" },
-        body: bodyText(req),
+        body: sentBody(req),
         redirect: "manual",
         signal: controller.signal,
       });

@@ -10,6 +10,9 @@ import {
   imageResponseSchema,
   type RerankRequest,
   type SpeechRequest,
+  type TranscriptionRequest,
+  type TranscriptionResponse,
+  transcriptionResponseSchema,
   type ResponsesRequest,
   chatCompletionSchema,
   embeddingResponseSchema,
@@ -21,7 +24,8 @@ import { isCanonicalCompletion } from "../../core/wire/canonical.ts";
 import { CAPABILITIES, CAPABILITY_MEMBERS, type Capability } from "../capabilities.ts";
 import type { CallOptions, Provider, ProviderModel, ProviderSettings } from "../types.ts";
 import { messagesStreamViaChat, messagesViaChat } from "./anthropic-bridge/index.ts";
-import { type UpstreamRequest, joinUrl, requestBytes, requestJson } from "./http.ts";
+import { malformedBodyError } from "./errors.ts";
+import { type UpstreamRequest, joinUrl, requestBytes, requestJson, requestText } from "./http.ts";
 import {
   type ChatBodyAdapter,
   type JsonObject,
@@ -37,7 +41,7 @@ import { openEventStream } from "./stream.ts";
 /**
  * The OpenAI-compatible base (docs/behaviour/providers.md#openai-format-providers): most providers are a dialect object
  * on it. Paths are relative to the resolved base: /chat/completions, /embeddings, /moderations, /responses, /models,
- * /files and /batches, /rerank, /images/generations, /audio/speech.
+ * /files and /batches, /rerank, /images/generations, /audio/speech, /audio/transcriptions.
  */
 export interface OpenAIDialect {
   name: string;
@@ -76,6 +80,7 @@ const SERVED_BY_DEFAULT: Record<Capability, boolean> = {
   rerank: false,
   images: false,
   speech: false,
+  transcription: false,
 };
 
 const modelListSchema = z.object({
@@ -90,6 +95,44 @@ function withoutGatewayFields(body: JsonObject): JsonObject {
   const out: JsonObject = { ...body };
   for (const key of [...GATEWAY_ONLY_FIELDS, "user"]) delete out[key];
   return out;
+}
+
+/** The upload as the multipart form OpenAI takes: the file under its name, other fields as text (repeated as came). */
+function transcriptionForm(req: TranscriptionRequest): FormData {
+  const form = new FormData();
+  for (const [key, value] of Object.entries(req)) {
+    if (
+      value === undefined ||
+      value === null ||
+      key === "user" ||
+      (GATEWAY_ONLY_FIELDS as readonly string[]).includes(key)
+    )
+      continue;
+    for (const item of Array.isArray(value) ? value : [value])
+      if (item instanceof File) form.append(key, item, item.name);
+      else form.append(key, String(item));
+  }
+  return form;
+}
+
+/** A JSON transcript, checked (a 502 when it is not one). */
+function parseTranscript(text: string): TranscriptionResponse {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw malformedBodyError("passthrough", `not JSON (${text.slice(0, 80)})`, err);
+  }
+  const parsed = transcriptionResponseSchema.safeParse(json);
+  if (!parsed.success) throw malformedBodyError("passthrough", parsed.error.message.slice(0, 300));
+  return parsed.data;
+}
+
+/** The tokens a transcript reports (gpt-4o-transcribe); none for one billed by duration or in a text format. */
+function transcriptUsage(json: TranscriptionResponse | null) {
+  const usage = json?.usage;
+  if (usage?.type !== "tokens") return fromOpenAIUsage(null);
+  return fromOpenAIUsage({ prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens });
 }
 
 export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider {
@@ -216,6 +259,19 @@ export function createOpenAICompatibleProvider(dialect: OpenAIDialect): Provider
     async speech(req: SpeechRequest, s: ProviderSettings, o: CallOptions = {}) {
       const res = await requestBytes(request(s, "/audio/speech", withoutGatewayFields(req)), s, o, "passthrough");
       return { ...res, usage: fromOpenAIUsage(null) };
+    },
+
+    async transcribe(req: TranscriptionRequest, s: ProviderSettings, o: CallOptions = {}) {
+      const sent = { ...request(s, "/audio/transcriptions", {}), body: undefined, form: transcriptionForm(req) };
+      const res = await requestText(sent, s, o, "passthrough");
+      const contentType = res.headers.get("content-type") ?? "text/plain";
+      const json = contentType.includes("json") ? parseTranscript(res.text) : null;
+      return {
+        status: res.status,
+        headers: res.headers,
+        body: { text: res.text, contentType, json },
+        usage: transcriptUsage(json),
+      };
     },
 
     async rerank(req: RerankRequest, s: ProviderSettings, o: CallOptions = {}) {

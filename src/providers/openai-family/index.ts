@@ -45,9 +45,9 @@ const noEmbeddings = { embeddings: false } as const;
 export const openaiFamily: Record<string, Provider> = {
   openai: createOpenAICompatibleProvider({
     name: "openai",
-    serves: { moderations: true, responses: true, batches: true, images: true, speech: true },
+    serves: { moderations: true, responses: true, batches: true, images: true, speech: true, transcription: true },
   }),
-  groq: createOpenAICompatibleProvider({ name: "groq", serves: noEmbeddings }),
+  groq: createOpenAICompatibleProvider({ name: "groq", serves: { ...noEmbeddings, transcription: true } }),
   together: createOpenAICompatibleProvider({ name: "together", serves: { rerank: true, images: true } }),
   deepseek: createOpenAICompatibleProvider({ name: "deepseek", serves: noEmbeddings }),
   xai: createOpenAICompatibleProvider({ name: "xai", serves: { embeddings: false, images: true } }),
@@ -83,6 +83,6 @@ export const openaiFamily: Record<string, Provider> = {
   sambanova: createOpenAICompatibleProvider({ name: "sambanova", serves: noEmbeddings }),
   "openai-compatible": createOpenAICompatibleProvider({
     name: "openai-compatible",
-    serves: { rerank: true, images: true, speech: true },
+    serves: { rerank: true, images: true, speech: true, transcription: true },
   }),
 };

@@ -22,10 +22,17 @@ export interface InferenceRoutesOptions<I> {
   config: Config;
 }
 
+/** The byte caps of the routes that take multipart uploads, by path. */
+function uploadLimits(routes: readonly InferenceRoute[]): ReadonlyMap<string, number> {
+  const limits = new Map<string, number>();
+  for (const route of routes) if (route.uploadLimit !== undefined) limits.set(route.endpoint.path, route.uploadLimit);
+  return limits;
+}
+
 export function inferenceRoutes<I>(o: InferenceRoutesOptions<I>) {
   const deps = { pipeline: o.pipeline, logPrompt: createPromptLogger(o.config) };
   const app = new Elysia({ name: "inference", detail: { tags: ["inference"], ...securedDetail } }).use(
-    identified(o.identify, o.config),
+    identified(o.identify, o.config, uploadLimits(o.routes)),
   );
   for (const route of o.routes) route.mount(app, deps);
   return app;

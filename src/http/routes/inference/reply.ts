@@ -14,7 +14,7 @@ export function toResponse(
   Object.assign(headers, reply.headers);
   headers["x-request-id"] = requestId;
   if (reply.kind === "stream") return new Response(reply.body, { status: 200, headers });
-  headers["content-type"] = "application/json";
+  headers["content-type"] = reply.contentType ?? "application/json";
   // An upstream body passed through unchanged goes out as the upstream's own bytes.
   return new Response(reply.raw ?? JSON.stringify(reply.body), { status: 200, headers });
 }

@@ -14,6 +14,8 @@ import {
   rerank,
   responses,
   speech,
+  TRANSCRIPTION_UPLOAD_LIMIT,
+  transcriptions,
 } from "../../../services/inference/endpoints";
 import type { Endpoint, EndpointInfo } from "../../../services/inference/pipeline/endpoint";
 import type { Pipeline } from "../../../services/inference/pipeline/run";
@@ -33,6 +35,7 @@ import {
   rerankBody,
   responsesBody,
   speechBody,
+  transcriptionBody,
 } from "./schemas";
 
 /** What a mounted route calls. */
@@ -57,6 +60,8 @@ interface Mountable {
 
 export interface InferenceRoute {
   readonly endpoint: EndpointInfo;
+  /** The route takes its body as multipart/form-data, at most this many bytes (413 above). */
+  readonly uploadLimit?: number;
   mount<I>(app: AnyElysia, deps: RouteDeps<I>): void;
 }
 
@@ -66,6 +71,8 @@ export interface RouteSpec<In extends { model: string }, Req, Body, Ev, Q> {
   query?: RouteSchema<z.ZodType<Q>>;
   /** The 200 body's schema, when the document should carry it. */
   response?: z.ZodType;
+  /** The body is a multipart upload of at most this many bytes (its own cap, below the global one). */
+  uploadLimit?: number;
   summary: string;
 }
 
@@ -77,8 +84,11 @@ export function inferenceRoute<In extends { model: string }, Req, Body, Ev, Q = 
   const hooks: Record<string, unknown> = { body: spec.body, detail: { summary: spec.summary } };
   if (spec.query) hooks.query = spec.query;
   if (spec.response) hooks.response = { 200: spec.response };
+  // The document's content type (the body parser reads uploads itself, bounded; see src/http/body.ts).
+  if (spec.uploadLimit !== undefined) hooks.parse = "multipart/form-data";
   return {
     endpoint,
+    ...(spec.uploadLimit === undefined ? {} : { uploadLimit: spec.uploadLimit }),
     mount<I>(app: AnyElysia, deps: RouteDeps<I>) {
       const handler = async ({ body, query, request, identity, set }: HandlerContext<I, In, Q>) => {
         requireModel(body.model);
@@ -126,6 +136,12 @@ export const INFERENCE_ROUTES: readonly InferenceRoute[] = [
     summary: "OpenAI image generation",
   }),
   inferenceRoute({ endpoint: speech, body: speechBody, summary: "OpenAI text to speech: the audio bytes, streamed" }),
+  inferenceRoute({
+    endpoint: transcriptions,
+    body: transcriptionBody,
+    uploadLimit: TRANSCRIPTION_UPLOAD_LIMIT,
+    summary: "OpenAI speech to text: a multipart upload (25 MiB at most), the transcript in the format asked for",
+  }),
   inferenceRoute({
     endpoint: rerank,
     body: rerankBody,

@@ -19,6 +19,7 @@ import {
   requestUserSchema,
   responsesRequestSchema,
   speechRequestSchema,
+  transcriptionRequestSchema,
 } from "../../../core/wire/index";
 
 const messagesWithRoles = z
@@ -72,6 +73,7 @@ export const moderationsBody = bodySchema(moderationRequestSchema.meta({ id: "Mo
 export const rerankBody = bodySchema(rerankRequestSchema.meta({ id: "RerankRequest" }));
 export const imagesBody = bodySchema(imageRequestSchema.meta({ id: "ImageGenerationRequest" }));
 export const speechBody = bodySchema(speechRequestSchema.meta({ id: "AudioSpeechRequest" }));
+export const transcriptionBody = bodySchema(transcriptionRequestSchema.meta({ id: "AudioTranscriptionRequest" }));
 export const moderationQuery = querySchema(
   z.object({
     include_raw: z

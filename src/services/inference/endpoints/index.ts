@@ -10,3 +10,4 @@ export { type ModerationQuery, moderations } from "./moderations";
 export { rerank } from "./rerank";
 export { responses, responsesFraming } from "./responses";
 export { speech } from "./speech";
+export { TRANSCRIPTION_UPLOAD_LIMIT, transcriptions } from "./transcriptions";

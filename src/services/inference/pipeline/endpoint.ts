@@ -88,6 +88,8 @@ export interface Endpoint<In extends { model: string }, Req, Body, Ev = never, Q
    * upstream's content type, after settlement (what it costs is known from the request or the answer's headers).
    */
   readonly bytes?: boolean;
+  /** The client gets the upstream's own text and content type (answers in a format the client picked: transcripts). */
+  verbatim?(body: Body): { text: string; contentType: string };
   /** The body the client gets; default: the provider's body as it came (its upstream bytes when unchanged). */
   reply?(result: ProviderResult<Body>, call: InferenceCall<In, unknown, Q>): unknown;
   /** Billing other than tokens × rates of the reported usage (a JSON answer without usage is billed at the estimate). */

@@ -187,6 +187,11 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
         headers: { ...reply.headers, "content-type": type },
       };
     }
+    if (e.verbatim) {
+      const { text, contentType } = e.verbatim(result.body);
+      const { headers } = await jsonReply(ticket, served, settled, null, undefined);
+      return { kind: "json", body: null, raw: text, contentType, headers };
+    }
     if (e.reply) return jsonReply(ticket, served, settled, e.reply(result, call), undefined);
     return jsonReply(ticket, served, settled, result.body, result.raw);
   }
