@@ -46,7 +46,7 @@ export function batchesContract(
         expect(t.credentialOf(r)).toContain(API_KEY);
         expect(r.headers["user-agent"]).toBe(`otari-gateway/${VERSION}`);
       }
-      const wire = sent.map((r) => (typeof r.body === "string" ? r.body : JSON.stringify(r.body))).join("\n");
+      const wire = sent.map((r) => r.text).join("\n");
       expect(wire).toContain('"custom_id":"req-0"');
       expect(wire).toContain('"model":"gpt-4o-mini"');
       expect(wire).toContain("Hi 0");

@@ -7,8 +7,10 @@ export interface RecordedRequest {
   path: string;
   /** Lower-cased header names. */
   headers: Record<string, string>;
-  /** Parsed JSON body, or the raw text when it is not JSON, or null for no body. */
+  /** Parsed JSON body, the fields of a multipart form, the raw text when it is neither, or null for no body. */
   body: unknown;
+  /** The body as text (a multipart form's whole encoding). */
+  text: string;
 }
 
 export interface MockServer {
@@ -113,9 +115,12 @@ const hang = (signal: AbortSignal) =>
 export async function readRequest(
   req: Request,
 ): Promise<{ headers: Record<string, string>; text: string; body: unknown }> {
-  if (req.headers.get("content-type")?.startsWith("multipart/form-data")) {
-    const form = await req.formData();
-    return { headers: headersOf(req), text: "", body: Object.fromEntries(form.entries()) };
+  const type = req.headers.get("content-type");
+  if (type?.startsWith("multipart/form-data")) {
+    // The fields for the handlers that read them (transcriptions), and the text for those that parse it again (files).
+    const bytes = await req.arrayBuffer();
+    const form = await new Response(bytes, { headers: { "content-type": type } }).formData();
+    return { headers: headersOf(req), text: new TextDecoder().decode(bytes), body: Object.fromEntries(form.entries()) };
   }
   const text = req.method === "GET" ? "" : await req.text();
   let body: unknown = null;
@@ -150,7 +155,7 @@ export function startMockServer(
     async fetch(req) {
       const url = new URL(req.url);
       const { headers, text, body } = await readRequest(req);
-      requests.push({ method: req.method, path: url.pathname + url.search, headers, body });
+      requests.push({ method: req.method, path: url.pathname + url.search, headers, body, text });
       const obj = body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
       const model = modelOf(url.pathname, obj);
       const scenario = parseScenario(model, base);

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import type { Store } from "../../db/client";
-import { DIALECTS, type TestDb, createTestDb, seedUser } from "./_test-db";
+import { DIALECTS, type TestDb, createTestDb, seedLevels, seedUser } from "./_test-db";
 import { createBatchHolds } from "./batch-holds";
 import { ledgerSql } from "./budget-ledger-sql";
 
-/** Batch holds on both dialects: atomic against the cap, settled once across replicas, and a hold that expired. */
+/**
+ * Batch holds on both dialects: atomic against the cap, all levels or none, settled once across replicas on every
+ * charged level, and a hold that expired.
+ */
 describe.each(DIALECTS)("batch holds (%s)", (dialect) => {
   let db: TestDb;
   let a: Store;
@@ -37,12 +40,19 @@ describe.each(DIALECTS)("batch holds (%s)", (dialect) => {
     const { userId } = await seedUser(a, { maxBudgetMicros: 1000 });
     // two replicas on Postgres; SQLite is one process, whose transactions its store serialises
     const holds = [createBatchHolds(a), createBatchHolds(dialect === "pg" ? b : a)];
-    const base = { userId, capMicros: 1000, now: new Date(), expiresAt: later(60_000) };
-    expect(await holds[0]!.hold({ ...base, holdId: "batch:h1", amountMicros: 600 })).toBe(true);
-    expect(await holds[1]!.hold({ ...base, holdId: "batch:h2", amountMicros: 600 })).toBe(false);
+    const levels = [{ kind: "user" as const, id: userId, capMicros: 1000 }];
+    const base = { levels, now: new Date(), expiresAt: later(60_000) };
+    expect(await holds[0]!.hold({ ...base, holdId: "batch:h1", amountMicros: 600 })).toBeNull();
+    expect(await holds[1]!.hold({ ...base, holdId: "batch:h2", amountMicros: 600 })).toEqual(levels[0]!);
     expect((await userRow(userId)).reservedMicros).toBe(600);
     await batchRow("openai", "b1", "batch:h1", userId);
-    const settle = { provider: "openai", batchId: "b1", userId, costMicros: 250, now: new Date() };
+    const settle = {
+      provider: "openai",
+      batchId: "b1",
+      charge: [{ kind: "user" as const, id: userId }],
+      costMicros: 250,
+      now: new Date(),
+    };
     const won = await Promise.all([holds[0]!.settle(settle), holds[1]!.settle(settle)]);
     expect(won.filter(Boolean).length).toBe(1);
     const row = await userRow(userId);
@@ -53,13 +63,13 @@ describe.each(DIALECTS)("batch holds (%s)", (dialect) => {
     const { userId } = await seedUser(a, { maxBudgetMicros: 1000 });
     const holds = createBatchHolds(a);
     const now = new Date();
-    expect(
-      await holds.hold({ holdId: "batch:h3", userId, amountMicros: 400, capMicros: 1000, now, expiresAt: later(50) }),
-    ).toBe(true);
+    const levels = [{ kind: "user" as const, id: userId, capMicros: 1000 }];
+    expect(await holds.hold({ holdId: "batch:h3", levels, amountMicros: 400, now, expiresAt: later(50) })).toBeNull();
     await batchRow("openai", "b3", "batch:h3", userId);
     await ledgerSql(a).sweepExpired(later(1000));
     expect((await userRow(userId)).reservedMicros).toBe(0);
-    expect(await holds.settle({ provider: "openai", batchId: "b3", userId, costMicros: 90, now: new Date() })).toBe(
+    const charge = [{ kind: "user" as const, id: userId }];
+    expect(await holds.settle({ provider: "openai", batchId: "b3", charge, costMicros: 90, now: new Date() })).toBe(
       true,
     );
     const row = await userRow(userId);
@@ -70,8 +80,39 @@ describe.each(DIALECTS)("batch holds (%s)", (dialect) => {
     const { userId } = await seedUser(a, { maxBudgetMicros: 1000 });
     const holds = createBatchHolds(a);
     const now = new Date();
-    await holds.hold({ holdId: "batch:h4", userId, amountMicros: 300, capMicros: 1000, now, expiresAt: later(60_000) });
-    await holds.release("batch:h4", userId);
+    const levels = [{ kind: "user" as const, id: userId, capMicros: 1000 }];
+    await holds.hold({ holdId: "batch:h4", levels, amountMicros: 300, now, expiresAt: later(60_000) });
+    await holds.release("batch:h4");
     expect((await userRow(userId)).reservedMicros).toBe(0);
+  });
+
+  test("every capped level holds, or none: a team over its cap refuses and the key and user get theirs back", async () => {
+    const seeded = await seedLevels(a, { key: 1000, user: 1000, team: 500, endUser: null });
+    const holds = createBatchHolds(a);
+    const levels = [
+      { kind: "key" as const, id: seeded.keyId, capMicros: 1000 },
+      { kind: "user" as const, id: seeded.userId, capMicros: 1000 },
+      { kind: "team" as const, id: seeded.teamId, capMicros: 500 },
+    ];
+    const reserved = async () => [
+      (await a.db.select().from(a.t.apiKeys).where(eq(a.t.apiKeys.id, seeded.keyId)))[0]!.reservedMicros,
+      (await userRow(seeded.userId)).reservedMicros,
+      (await a.db.select().from(a.t.teams).where(eq(a.t.teams.teamId, seeded.teamId)))[0]!.reservedMicros,
+    ];
+    const base = { levels, now: new Date(), expiresAt: later(60_000) };
+    expect(await holds.hold({ ...base, holdId: "batch:h5", amountMicros: 600 })).toEqual(levels[2]!);
+    expect(await reserved()).toEqual([0, 0, 0]);
+    expect(await holds.hold({ ...base, holdId: "batch:h6", amountMicros: 400 })).toBeNull();
+    expect(await reserved()).toEqual([400, 400, 400]);
+
+    await batchRow("openai", "b6", "batch:h6", seeded.userId);
+    const charge = levels.map(({ kind, id }) => ({ kind, id }));
+    expect(await holds.settle({ provider: "openai", batchId: "b6", charge, costMicros: 120, now: new Date() })).toBe(
+      true,
+    );
+    expect(await reserved()).toEqual([0, 0, 0]);
+    const key = (await a.db.select().from(a.t.apiKeys).where(eq(a.t.apiKeys.id, seeded.keyId)))[0]!;
+    const team = (await a.db.select().from(a.t.teams).where(eq(a.t.teams.teamId, seeded.teamId)))[0]!;
+    expect([key.spendMicros, (await userRow(seeded.userId)).spendMicros, team.spendMicros]).toEqual([120, 120, 120]);
   });
 });

@@ -90,6 +90,12 @@ const KIND_SQL: Readonly<Record<SubjectKind, KindSql>> = {
   end_user: { table: "end_users", id: "id", live: "", user: "t.user_id", label: "t.end_user_id" },
 };
 
+/** A level's table and id column, for statements outside the ledger that book on it (batch holds). */
+export function subjectTable(kind: SubjectKind): { table: string; id: string } {
+  const { table, id } = KIND_SQL[kind];
+  return { table, id };
+}
+
 const num = (v: unknown): number => Number(v ?? 0);
 const toDate = (v: unknown): Date | null =>
   v === null || v === undefined ? null : v instanceof Date ? v : new Date(Number(v));

@@ -2,9 +2,10 @@
  * Batches (docs/api.md#batches): a batch of chat completions handed to a provider's batch API, owned by the caller
  * that created it. Not an inference-pipeline endpoint: nothing is generated while the request lasts, and the
  * budget hold must outlive it. What the pipeline's admission checks for a request is checked here for the batch
- * (the key's user, blocked, allow-lists, pricing), and the batch's estimated cost is held durably on its user
- * (governance/batch-holds.ts) until its results are read: then one usage row per result is written and the hold
- * is settled against the real cost, once, whichever process reads them.
+ * (the key's user, blocked, allow-lists, limits, pricing), and the batch's estimated cost is held durably on every
+ * capped level of its path, key, user and team (governance/batch-holds.ts), until its results are read: then one usage
+ * row per result is written and the holds are settled against the real cost on every level, once, whichever process
+ * reads them.
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { GatewayError, conflict, forbidden, notFound } from "../../core/errors";
@@ -23,7 +24,7 @@ import { timeOrderedUuid } from "../../runtime/crypto";
 import type { Caller } from "../auth";
 import type { BatchHolds } from "../governance/batch-holds";
 import type { CostControl } from "../governance/cost-control";
-import { budgetRefusal } from "../governance/subjects";
+import { budgetRefusal, type SubjectRef } from "../governance/subjects";
 import type { UsageRowInsert } from "../governance/usage-writer";
 import { estimateTokens } from "./estimate";
 import type { Price, PriceBook } from "./prices";
@@ -147,19 +148,23 @@ export function createBatchesService(deps: BatchesDeps) {
         for (const r of req.requests) estimate += itemEstimate(r.body, price, deps.settings.defaultOutputTokens);
 
       let holdId: string | null = null;
-      // The hold is on the user's budget only (docs/api.md#batches): key, team and end-user levels are not held.
-      const capMicros = path?.budgets.find((b) => b.kind === "user")?.maxMicros ?? null;
-      if (user && deps.settings.budgetsEnabled && capMicros !== null && price && !price.free) {
+      // A batch has no end user: its path is key, user and team; every capped one holds the estimate.
+      const levels =
+        path && deps.settings.budgetsEnabled && price && !price.free
+          ? path.budgets.flatMap((b) =>
+              b.maxMicros === null ? [] : [{ kind: b.kind, id: b.id, capMicros: b.maxMicros, label: b.label }],
+            )
+          : [];
+      if (levels.length > 0) {
         holdId = `batch:${timeOrderedUuid()}`;
-        const held = await deps.holds.hold({
+        const refused = await deps.holds.hold({
           holdId,
-          userId: user.userId,
+          levels,
           amountMicros: estimate,
-          capMicros,
           now,
           expiresAt: new Date(now.getTime() + window + HOLD_GRACE_MS),
         });
-        if (!held) throw budgetRefusal("user", user.userId);
+        if (refused) throw budgetRefusal(refused.kind, levels.find((l) => l.kind === refused.kind)!.label);
       }
       let batch: Batch;
       try {
@@ -172,7 +177,7 @@ export function createBatchesService(deps: BatchesDeps) {
           route.settings,
         );
       } catch (err) {
-        if (holdId && user) await deps.holds.release(holdId, user.userId);
+        if (holdId) await deps.holds.release(holdId);
         throw err;
       }
       await db.insert(t.batches).values({
@@ -239,6 +244,13 @@ export function createBatchesService(deps: BatchesDeps) {
         [`${row.provider}:${row.model}`, `${row.provider}/${row.model}`],
         row.createdAt.getTime(),
       );
+      // The levels charged: the key, its user and the user's team as they are now (a batch outlives its request).
+      const owner = row.userId ? await deps.users.get(row.userId) : null;
+      const teamId = owner?.teamId ?? null;
+      const charge: SubjectRef[] = [];
+      if (row.apiKeyId) charge.push({ kind: "key", id: row.apiKeyId });
+      if (row.userId) charge.push({ kind: "user", id: row.userId });
+      if (teamId) charge.push({ kind: "team", id: teamId });
       return (async function* pieces(): AsyncGenerator<string> {
         const rows: UsageRowInsert[] = [];
         let total = 0;
@@ -258,8 +270,7 @@ export function createBatchesService(deps: BatchesDeps) {
               endpoint: BATCHES_ENDPOINT,
               apiKeyId: row.apiKeyId,
               userId: row.userId,
-              // No team: the team's ledger is not charged for batches, and its spend stays the sum of its rows.
-              teamId: null,
+              teamId,
               endUserId: null,
               timestamp: deps.now(),
               provider: row.provider,
@@ -285,7 +296,7 @@ export function createBatchesService(deps: BatchesDeps) {
         const won = await deps.holds.settle({
           provider: row.provider,
           batchId,
-          userId: row.userId,
+          charge,
           costMicros: total,
           now: deps.now(),
         });
