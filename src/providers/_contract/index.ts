@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { MockServer } from "../_mocks/index.ts";
-import { CAPABILITIES, CAPABILITY_MEMBERS, type Capability, supports } from "../capabilities.ts";
+import { CAPABILITIES, CAPABILITY_MEMBERS, type Capability, requireCapability, supports } from "../capabilities.ts";
 import type { ProviderSettings } from "../types.ts";
 import { batchesContract } from "./batches.ts";
 import {
@@ -19,8 +19,8 @@ import { successContract } from "./success.ts";
 
 /**
  * The ONE provider conformance suite (ARCHITECTURE "_contract"): every adapter runs it against its own mock. Each
- * capability's scenarios run when the adapter has its methods and are skipped (reported as such) when it has not;
- * the target must state expectations for exactly the capabilities the adapter has. Every registered adapter has a
+ * capability's scenarios run when the adapter has its methods; otherwise a test checks that the gateway refuses it with
+ * its 400. The target must state expectations for exactly the capabilities the adapter has. Every registered adapter has a
  * target in targets.ts, run by contract.test.ts.
  */
 export function runProviderContract(t: ContractTarget): void {
@@ -67,30 +67,45 @@ export function runProviderContract(t: ContractTarget): void {
       });
     });
 
-    const skipped = (what: string) => test.skip(`${what}: the adapter has no such methods`, () => undefined);
+    // What the adapter does not offer is still checked: the gateway refuses it with its 400 before any upstream call.
+    const refused = (what: string, ...capabilities: Capability[]) =>
+      test(`${what}: not offered, refused with a 400 naming it`, () => {
+        const missing = capabilities.filter((c) => !supports(p, c));
+        expect(missing.length).toBeGreaterThan(0);
+        for (const c of missing) {
+          const error = (() => {
+            try {
+              requireCapability(p, c, "contract");
+            } catch (err) {
+              return err;
+            }
+          })();
+          expect(error).toMatchObject({ status: 400, message: expect.stringContaining("'contract' does not support") });
+        }
+      });
     if (supports(p, "chat") && supports(p, "stream") && t.chat) {
       successContract(t, t.chat, p, mock);
       failureContract(t, p, mock);
-    } else skipped("chat, chat stream and /v1/messages");
+    } else refused("chat, chat stream and /v1/messages", "chat", "stream");
     if (supports(p, "embeddings") && t.embeddings) embeddingsContract(t, t.embeddings, p, mock, settingsFor);
-    else skipped("embeddings");
+    else refused("embeddings", "embeddings");
     if (supports(p, "moderations") && t.moderations) moderationsContract(t, t.moderations, p, mock, settingsFor);
-    else skipped("moderations");
+    else refused("moderations", "moderations");
     if (supports(p, "responses") && t.responses) responsesContract(t, t.responses, p, mock, settingsFor);
-    else skipped("Responses API");
+    else refused("Responses API", "responses");
     if (supports(p, "models") && t.models) modelsContract(t, t.models, p, mock, settingsFor);
-    else skipped("model listing");
+    else refused("model listing", "models");
     if (supports(p, "batches") && t.batches) batchesContract(t, t.batches, p, mock, settingsFor);
-    else skipped("batches");
+    else refused("batches", "batches");
     if (supports(p, "rerank") && t.rerank) rerankContract(t, t.rerank, p, mock, settingsFor);
-    else skipped("rerank");
+    else refused("rerank", "rerank");
     if (supports(p, "images") && t.images) imagesContract(t, t.images, p, mock, settingsFor);
-    else skipped("image generation");
+    else refused("image generation", "images");
     if (supports(p, "speech") && t.speech) speechContract(t, t.speech, p, mock, settingsFor);
-    else skipped("speech");
+    else refused("speech", "speech");
     if (supports(p, "transcription") && t.transcription)
       transcriptionContract(t, t.transcription, p, mock, settingsFor);
-    else skipped("transcription");
+    else refused("transcription", "transcription");
   });
 }
 
