@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       ...(gw.endUser ? { WRK_USER: gw.endUser } : {}),
     },
   };
-  await runWrk({ ...load, connections: 16, seconds: 3 }); // warm-up: the JIT settles before the measured run
+  const warm = await runWrk({ ...load, connections: 16, seconds: 3 }); // warm-up: the JIT settles before the measured run
   const run = await runWrk({ ...load, connections: Number(values.connections), seconds: Number(values.seconds) });
   // The profile is written when the process exits.
   await stop(gw.child.proc);
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const markdown = readFileSync(join(profileDir, file), "utf8");
   const { total, rows } = topFunctions(markdown, Number(values.top));
   const lines = [
-    `c=${run.connections}: ${run.rps} rps, p50 ${run.p50} µs, p99 ${run.p99} µs, ${run.non2xx} non-2xx; ${total} samples (warm-up included)`,
+    `c=${run.connections}: ${run.rps} rps, p50 ${run.p50} µs, p99 ${run.p99} µs, ${run.non2xx} non-2xx; ${total} samples over ${warm.requests + run.requests} requests (warm-up included)`,
     "",
     "| samples | share | function | where |",
     "|---:|---:|---|---|",
