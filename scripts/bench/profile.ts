@@ -2,7 +2,7 @@
  * Where the gateway's time goes: the sources under Bun's CPU profiler (`bun --cpu-prof-md`), governance on as in the
  * benchmark, driven by wrk against the mock upstream; prints the functions that hold the most samples and keeps the
  * whole profile (call tree included) in scripts/bench/results/<time>-profile.md.
- *   bun scripts/bench/profile.ts [--seconds 10] [--connections 64] [--stream] [--top 40]
+ *   bun scripts/bench/profile.ts [--seconds 10] [--connections 64] [--stream] [--all-levels] [--traced] [--top 40]
  * Samples are taken while JavaScript runs on the main thread: native frames (fetch, Response, the server's own work)
  * count where they are entered. The usage worker and Bun's HTTP client thread are not in it.
  */
@@ -18,10 +18,12 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     connections: { type: "string", default: "64" },
     stream: { type: "boolean", default: false },
+    "all-levels": { type: "boolean", default: false },
+    traced: { type: "boolean", default: false },
     top: { type: "string", default: "40" },
   },
 });
-const PORTS = { upstream: 9171, gateway: 9172 };
+const PORTS = { upstream: 9171, gateway: 9172, sink: 9173 };
 
 interface Row {
   samples: number;
@@ -52,11 +54,17 @@ async function main(): Promise<void> {
   ]);
   await waitReady(upstream, `http://127.0.0.1:${PORTS.upstream}/v1/models`);
   const upstreams = { json: PORTS.upstream, ttfb: PORTS.upstream, streams: PORTS.upstream };
+  if (values.traced)
+    start("otlp-sink", [process.execPath, join(import.meta.dir, "otlp-sink.ts"), "--port", String(PORTS.sink)]);
   const gw = await startGateway({
     name: "gateway-profiled",
     port: PORTS.gateway,
     databaseUrl: `sqlite:///${join(tempDir("gw-profile-db-"), "bench.db")}`,
     upstreams,
+    allLevels: values["all-levels"],
+    env: values.traced
+      ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${PORTS.sink}`, OTEL_TRACES_SAMPLER: "always_on" }
+      : undefined,
     command: [
       process.execPath,
       "--cpu-prof-md",
@@ -67,9 +75,14 @@ async function main(): Promise<void> {
   });
   const load = {
     url: `${gw.base}/v1/chat/completions`,
-    env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json, WRK_STREAM: values.stream ? "1" : "0" },
+    env: {
+      WRK_KEY: gw.key,
+      WRK_MODEL: MODELS.json,
+      WRK_STREAM: values.stream ? "1" : "0",
+      ...(gw.endUser ? { WRK_USER: gw.endUser } : {}),
+    },
   };
-  await runWrk({ ...load, connections: 16, seconds: 3 }); // warm-up: the JIT settles before the measured run
+  const warm = await runWrk({ ...load, connections: 16, seconds: 3 }); // warm-up: the JIT settles before the measured run
   const run = await runWrk({ ...load, connections: Number(values.connections), seconds: Number(values.seconds) });
   // The profile is written when the process exits.
   await stop(gw.child.proc);
@@ -78,7 +91,7 @@ async function main(): Promise<void> {
   const markdown = readFileSync(join(profileDir, file), "utf8");
   const { total, rows } = topFunctions(markdown, Number(values.top));
   const lines = [
-    `c=${run.connections}: ${run.rps} rps, p50 ${run.p50} µs, p99 ${run.p99} µs, ${run.non2xx} non-2xx; ${total} samples (warm-up included)`,
+    `c=${run.connections}: ${run.rps} rps, p50 ${run.p50} µs, p99 ${run.p99} µs, ${run.non2xx} non-2xx; ${total} samples over ${warm.requests + run.requests} requests (warm-up included)`,
     "",
     "| samples | share | function | where |",
     "|---:|---:|---|---|",

@@ -2,9 +2,11 @@
  * Shared pieces of the inference suites: the official SDK clients pointed at a test gateway (no retries), an SSE
  * reader for what the SDKs hide, and small admin shortcuts (price a model, give a user a budget).
  */
+import { afterAll, beforeAll } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import type { TestGateway } from "../helpers/gateway";
+import type { TestDatabase } from "../helpers/db";
+import { startTestGateway, type TestGateway } from "../helpers/gateway";
 
 export type Row = Record<string, unknown>;
 
@@ -74,6 +76,63 @@ export async function price(gw: TestGateway, modelKey: string, input: number, ou
     input_price_per_million: input,
     output_price_per_million: output,
   });
+}
+
+/** Prices `provider:model` in a unit other than tokens (`image`, `character`, ...): USD per million units. */
+export async function unitPrice(gw: TestGateway, modelKey: string, perMillion: number, unit: string): Promise<void> {
+  await gw.admin("POST", "/v1/pricing", {
+    model_key: modelKey,
+    input_price_per_million: perMillion,
+    output_price_per_million: 0,
+    unit,
+  });
+}
+
+/** What a route suite's tests use; read in tests (set up by the suite's beforeAll). */
+export interface RouteSuite {
+  readonly gw: TestGateway;
+  /** A key of the suite's user. */
+  readonly key: string;
+  /** That user's usage rows that appeared since the previous call. */
+  newRows(): Promise<Row[]>;
+}
+
+/**
+ * The frame every route suite shares: a fresh database, a gateway on it with `config` (a function when it needs
+ * what an earlier beforeAll started, e.g. a mock's address), a key of `userId`, torn down after the suite.
+ */
+export function routeSuite(
+  create: () => Promise<TestDatabase>,
+  userId: string,
+  config: () => Parameters<typeof startTestGateway>[1] = () => ({}),
+): RouteSuite {
+  let db: TestDatabase | undefined;
+  let gw: TestGateway | undefined;
+  let key = "";
+  let tracker: (() => Promise<Row[]>) | undefined;
+  beforeAll(async () => {
+    db = await create();
+    gw = await startTestGateway(db, config());
+    key = (await gw.createKey({ user_id: userId })).key;
+    tracker = rowTracker(gw, userId);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await db?.drop();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the route suite is not set up (used outside a test?)");
+    return value;
+  };
+  return {
+    get gw() {
+      return ready(gw);
+    },
+    get key() {
+      return key;
+    },
+    newRows: () => ready(tracker)(),
+  };
 }
 
 /** Creates a budget and a user on it; returns a key for that user. */

@@ -5,9 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type MockServer, startCohereMock, startOpenAIMock, startVoyageMock } from "../../src/providers/_mocks";
-import { budgetUser, post, price, type Row, rowTracker, waitFor } from "./_helpers";
-import { DIALECTS, type TestDatabase } from "../helpers/db";
-import { startTestGateway, type TestGateway } from "../helpers/gateway";
+import { budgetUser, post, price, waitFor, routeSuite, unitPrice } from "./_helpers";
+import { DIALECTS } from "../helpers/db";
 
 setDefaultTimeout(30_000);
 
@@ -19,46 +18,32 @@ const TOKENS = 15;
 type Json = Record<string, unknown>;
 
 describe.each(DIALECTS)("POST /v1/rerank ($dialect)", ({ create }) => {
-  let db: TestDatabase;
-  let gw: TestGateway;
   let cohere: MockServer;
   let voyage: MockServer;
   let vllm: MockServer;
-  let key: string;
-  let newRows: () => Promise<Row[]>;
-
-  beforeAll(async () => {
-    db = await create();
+  beforeAll(() => {
     cohere = startCohereMock();
     voyage = startVoyageMock();
     vllm = startOpenAIMock();
-    gw = await startTestGateway(db, {
-      max_request_body_bytes: 256 * 1024,
-      providers: {
-        cohere: { api_key: "co-key", api_base: cohere.apiBase },
-        voyage: { api_key: "vo-key", api_base: voyage.apiBase },
-        vllm: { api_key: "vllm-key", api_base: vllm.apiBase },
-      },
-    });
-    key = (await gw.createKey({ user_id: "rerank-user" })).key;
-    newRows = rowTracker(gw, "rerank-user");
-    // USD 2000 per million search units: 0.002 per search unit.
-    await gw.admin("POST", "/v1/pricing", {
-      model_key: "cohere:rerank-v3.5",
-      input_price_per_million: 2000,
-      output_price_per_million: 0,
-      unit: "search_unit",
-    });
-    await price(gw, "voyage:rerank-2", 50, 0);
   });
-  afterAll(async () => {
-    await gw.close();
+  const s = routeSuite(create, "rerank-user", () => ({
+    max_request_body_bytes: 256 * 1024,
+    providers: {
+      cohere: { api_key: "co-key", api_base: cohere.apiBase },
+      voyage: { api_key: "vo-key", api_base: voyage.apiBase },
+      vllm: { api_key: "vllm-key", api_base: vllm.apiBase },
+    },
+  }));
+  beforeAll(async () => {
+    await unitPrice(s.gw, "cohere:rerank-v3.5", 2000, "search_unit"); // 0.002 per search unit
+    await price(s.gw, "voyage:rerank-2", 50, 0);
+  });
+  afterAll(() => {
     for (const m of [cohere, voyage, vllm]) m.stop();
-    await db.drop();
   });
 
-  const rerank = (body: Json, token: string | null = key) =>
-    post(gw, "/v1/rerank", token, { query: QUERY, documents: DOCS, ...body });
+  const rerank = (body: Json, token: string | null = s.key) =>
+    post(s.gw, "/v1/rerank", token, { query: QUERY, documents: DOCS, ...body });
 
   test("Cohere: results by relevance, top_n, billed per search unit on one usage row", async () => {
     const res = await rerank({ model: "cohere:rerank-v3.5", top_n: 2 });
@@ -70,7 +55,7 @@ describe.each(DIALECTS)("POST /v1/rerank ($dialect)", ({ create }) => {
     const sent = cohere.requests.at(-1)!;
     expect(sent.path).toBe("/v2/rerank");
     expect(sent.body).toEqual({ model: "rerank-v3.5", query: QUERY, documents: DOCS, top_n: 2 });
-    const rows = await newRows();
+    const rows = await s.newRows();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       endpoint: "/v1/rerank",
@@ -88,7 +73,7 @@ describe.each(DIALECTS)("POST /v1/rerank ($dialect)", ({ create }) => {
     expect(body.results.map((r) => r.index)).toEqual([1]);
     expect(body.usage).toEqual({ total_tokens: TOKENS });
     expect(voyage.requests.at(-1)?.body).toEqual({ model: "rerank-2", query: QUERY, documents: DOCS, top_k: 1 });
-    const [row] = await newRows();
+    const [row] = await s.newRows();
     expect(row).toMatchObject({ prompt_tokens: TOKENS, completion_tokens: 0 });
     expect(Number(row!.cost)).toBeCloseTo((TOKENS * 50) / 1e6, 9);
   });
@@ -101,22 +86,22 @@ describe.each(DIALECTS)("POST /v1/rerank ($dialect)", ({ create }) => {
     // Only index and score reach the client, whatever else the upstream put in a result.
     expect(Object.keys(body.results[0]!).sort()).toEqual(["index", "relevance_score"]);
     expect(vllm.requests.at(-1)?.path).toBe("/v1/rerank");
-    const [row] = await newRows();
+    const [row] = await s.newRows();
     expect(row).toMatchObject({ prompt_tokens: TOKENS, cost: null });
   });
 
   test("a provider without rerank is a 400 naming it, before any upstream call", async () => {
-    const before = gw.openai.requests.length;
+    const before = s.gw.openai.requests.length;
     const res = await rerank({ model: "openai:gpt-4o" });
     expect(res.status).toBe(400);
     expect(((await res.json()) as Json).detail).toBe("Provider 'openai' does not support rerank");
-    expect(gw.openai.requests.length).toBe(before);
+    expect(s.gw.openai.requests.length).toBe(before);
   });
 
   test("bad input: malformed JSON, wrong types, missing fields, empty documents, unknown provider", async () => {
-    const raw = await fetch(`${gw.base}/v1/rerank`, {
+    const raw = await fetch(`${s.gw.base}/v1/rerank`, {
       method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" },
       body: "{not json",
     });
     expect([400, 422]).toContain(raw.status);
@@ -128,7 +113,7 @@ describe.each(DIALECTS)("POST /v1/rerank ($dialect)", ({ create }) => {
       { model: "cohere:rerank-v3.5", top_n: 0 },
       { query: QUERY },
     ])
-      expect((await post(gw, "/v1/rerank", key, { query: QUERY, documents: DOCS, ...body })).status).toBe(422);
+      expect((await post(s.gw, "/v1/rerank", s.key, { query: QUERY, documents: DOCS, ...body })).status).toBe(422);
     expect((await rerank({ model: "nosuch:model" })).status).toBe(400);
     expect(cohere.requests.filter((r) => r.path === "/v2/rerank")).toHaveLength(1);
   });
@@ -136,8 +121,8 @@ describe.each(DIALECTS)("POST /v1/rerank ($dialect)", ({ create }) => {
   test("auth: no key, an unknown key, a deactivated key", async () => {
     expect((await rerank({ model: "cohere:rerank-v3.5" }, null)).status).toBe(401);
     expect((await rerank({ model: "cohere:rerank-v3.5" }, "gw-not-a-real-key")).status).toBe(401);
-    const inactive = await gw.createKey({ user_id: "rerank-user" });
-    await gw.admin("PATCH", `/v1/keys/${inactive.id}`, { is_active: false });
+    const inactive = await s.gw.createKey({ user_id: "rerank-user" });
+    await s.gw.admin("PATCH", `/v1/keys/${inactive.id}`, { is_active: false });
     expect((await rerank({ model: "cohere:rerank-v3.5" }, inactive.key)).status).toBe(401);
   });
 
@@ -147,22 +132,22 @@ describe.each(DIALECTS)("POST /v1/rerank ($dialect)", ({ create }) => {
   });
 
   test("upstream failures map as on every pass-through route; an error row each", async () => {
-    await newRows();
+    await s.newRows();
     const failed = await rerank({ model: "cohere:error-500" });
     expect(failed.status).toBe(502);
     const limited = await rerank({ model: "cohere:error-429" });
     expect(limited.status).toBe(429);
-    const rows = await newRows();
+    const rows = await s.newRows();
     // The row keeps the upstream's status; the client got the mapped one.
     expect(rows.map((r) => r.status_code).sort()).toEqual([429, 500]);
   });
 
   test("budgets: an exhausted budget is refused; a reservation by search units settles at the cost", async () => {
-    const poor = await budgetUser(gw, `rr-poor-${crypto.randomUUID().slice(0, 6)}`, 0);
+    const poor = await budgetUser(s.gw, `rr-poor-${crypto.randomUUID().slice(0, 6)}`, 0);
     const refused = await rerank({ model: "cohere:rerank-v3.5" }, poor.key);
     expect(refused.status).toBe(403);
     const userId = `rr-rich-${crypto.randomUUID().slice(0, 6)}`;
-    const rich = await budgetUser(gw, userId, 1);
+    const rich = await budgetUser(s.gw, userId, 1);
     // 150 documents: two search units reserved and billed.
     const many = Array.from({ length: 150 }, (_, i) => `document ${i} about otters`);
     const res = await rerank({ model: "cohere:rerank-v3.5", documents: many }, rich.key);
@@ -171,7 +156,7 @@ describe.each(DIALECTS)("POST /v1/rerank ($dialect)", ({ create }) => {
     let user: Json = {};
     expect(
       await waitFor(async () => {
-        user = await gw.admin<Json>("GET", `/v1/users/${userId}`);
+        user = await s.gw.admin<Json>("GET", `/v1/users/${userId}`);
         return user.reserved === 0;
       }),
     ).toBe(true);
@@ -179,16 +164,16 @@ describe.each(DIALECTS)("POST /v1/rerank ($dialect)", ({ create }) => {
   });
 
   test("allow-lists: a key limited to other models is refused", async () => {
-    const limited = await gw.createKey({ user_id: "rerank-user", allowed_models: ["voyage:rerank-2"] });
+    const limited = await s.gw.createKey({ user_id: "rerank-user", allowed_models: ["voyage:rerank-2"] });
     expect((await rerank({ model: "cohere:rerank-v3.5" }, limited.key)).status).toBe(403);
     expect((await rerank({ model: "voyage:rerank-2" }, limited.key)).status).toBe(200);
   });
 
   test("the pricing unit on /v1/pricing: returned, token by default, an unknown unit refused", async () => {
-    const priced = await gw.admin<Json>("GET", "/v1/pricing/cohere:rerank-v3.5");
+    const priced = await s.gw.admin<Json>("GET", "/v1/pricing/cohere:rerank-v3.5");
     expect(priced.unit).toBe("search_unit");
-    expect((await gw.admin<Json>("GET", "/v1/pricing/voyage:rerank-2")).unit).toBe("token");
-    const bad = await fetch(`${gw.base}/v1/pricing`, {
+    expect((await s.gw.admin<Json>("GET", "/v1/pricing/voyage:rerank-2")).unit).toBe("token");
+    const bad = await fetch(`${s.gw.base}/v1/pricing`, {
       method: "POST",
       headers: { authorization: "Bearer test-master-key-0123456789", "content-type": "application/json" },
       body: JSON.stringify({

@@ -7,9 +7,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type OpenAI from "openai";
 import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
-import { budgetUser, failure, openaiClient, type Row, rowTracker, waitFor } from "./_helpers";
-import { DIALECTS, type TestDatabase } from "../helpers/db";
-import { startTestGateway, type TestGateway } from "../helpers/gateway";
+import { budgetUser, failure, openaiClient, waitFor, routeSuite, unitPrice, price } from "./_helpers";
+import { DIALECTS } from "../helpers/db";
 
 setDefaultTimeout(30_000);
 
@@ -20,16 +19,25 @@ const audio = (seconds: number, name = "talk.wav") =>
   new File([new Uint8Array(seconds * 16_000).fill(3)], name, { type: "audio/wav" });
 
 describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create }) => {
-  let db: TestDatabase;
-  let gw: TestGateway;
   let slow: MockServer;
-  let key: string;
+  beforeAll(() => {
+    slow = startOpenAIMock();
+  });
+  const s = routeSuite(create, "stt-user", () => ({
+    providers: {
+      slow: {
+        provider_type: "openai-compatible",
+        api_key: "sk-slow",
+        api_base: slow.apiBase,
+        client_args: { timeout: 0.4 },
+      },
+    },
+  }));
   let client: OpenAI;
-  let newRows: () => Promise<Row[]>;
 
   /** A raw multipart POST (for what the SDK will not send). */
-  const upload = (form: FormData, token: string | null = key, headers: Record<string, string> = {}) =>
-    fetch(`${gw.base}/v1/audio/transcriptions`, {
+  const upload = (form: FormData, token: string | null = s.key, headers: Record<string, string> = {}) =>
+    fetch(`${s.gw.base}/v1/audio/transcriptions`, {
       method: "POST",
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
       body: form,
@@ -41,39 +49,11 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
   };
 
   beforeAll(async () => {
-    db = await create();
-    slow = startOpenAIMock();
-    gw = await startTestGateway(db, {
-      providers: {
-        slow: {
-          provider_type: "openai-compatible",
-          api_key: "sk-slow",
-          api_base: slow.apiBase,
-          client_args: { timeout: 0.4 },
-        },
-      },
-    });
-    key = (await gw.createKey({ user_id: "stt-user" })).key;
-    client = openaiClient(gw, key);
-    newRows = rowTracker(gw, "stt-user");
-    // USD 100 per million seconds of audio; gpt-4o-transcribe by tokens.
-    await gw.admin("POST", "/v1/pricing", {
-      model_key: "openai:whisper-1",
-      input_price_per_million: 100,
-      output_price_per_million: 0,
-      unit: "second",
-    });
-    await gw.admin("POST", "/v1/pricing", {
-      model_key: "openai:gpt-4o-transcribe",
-      input_price_per_million: 2.5,
-      output_price_per_million: 10,
-    });
+    client = openaiClient(s.gw, s.key);
+    await unitPrice(s.gw, "openai:whisper-1", 100, "second"); // USD 100 per million seconds of audio
+    await price(s.gw, "openai:gpt-4o-transcribe", 2.5, 10);
   });
-  afterAll(async () => {
-    await gw.close();
-    await slow.stop();
-    await db.drop();
-  });
+  afterAll(() => slow.stop());
 
   test("openai SDK, json: the transcript as sent, the upload passed on, billed per second on one usage row", async () => {
     const res = await client.audio.transcriptions
@@ -81,7 +61,7 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
       .withResponse();
     expect(res.data).toEqual({ text: "transcript of talk.wav", usage: { type: "duration", seconds: 3 } } as never);
     expect(Number(res.response.headers.get("x-gateway-cost-usd"))).toBeCloseTo((3 * 100) / 1e6, 9);
-    const sent = gw.openai.requests.at(-1)!;
+    const sent = s.gw.openai.requests.at(-1)!;
     expect(sent.path).toBe("/v1/audio/transcriptions");
     expect(sent.headers["content-type"]).toStartWith("multipart/form-data; boundary=");
     const fields = sent.body as Record<string, unknown>;
@@ -90,7 +70,7 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
     const file = fields.file as File;
     expect({ name: file.name, size: file.size }).toEqual({ name: "talk.wav", size: 48_000 });
     expect(new Uint8Array(await file.arrayBuffer())[47_999]).toBe(3);
-    const rows = await newRows();
+    const rows = await s.newRows();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ endpoint: "/v1/audio/transcriptions", model: "whisper-1", status: "success" });
     expect(Number(rows[0]!.cost)).toBeCloseTo((3 * 100) / 1e6, 9);
@@ -114,7 +94,7 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
       .withResponse();
     expect(vtt.response.headers.get("content-type")).toBe("text/plain; charset=utf-8");
     expect(vtt.data as unknown).toBe("WEBVTT\n\n00:00:00.000 --> 00:00:04.000\ntranscript of talk.wav\n\n");
-    const rows = await newRows();
+    const rows = await s.newRows();
     // verbose_json: 2 s; text reports no duration (cost unknown); vtt: its last cue ends at 4 s.
     const micros = rows.map((r) => (r.cost === null ? null : Math.round(Number(r.cost) * 1e6)));
     expect(micros.sort()).toEqual([200, 400, null]);
@@ -124,13 +104,13 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
     const res = await client.audio.transcriptions.create({ model: "openai:gpt-4o-transcribe", file: audio(2) });
     // 32 000 bytes: 32 audio tokens in, 3 words out.
     expect(res.usage).toMatchObject({ type: "tokens", input_tokens: 32, output_tokens: 3 });
-    const [row] = await newRows();
+    const [row] = await s.newRows();
     expect(row).toMatchObject({ prompt_tokens: 32, completion_tokens: 3, status: "success" });
     expect(Number(row!.cost)).toBeCloseTo((32 * 2.5 + 3 * 10) / 1e6, 9);
   });
 
   test("bad input is a 422 without an upstream call; an unknown model and an unsupported provider 400", async () => {
-    const before = gw.openai.requests.length;
+    const before = s.gw.openai.requests.length;
     const wav = audio(1);
     for (const fields of [
       { model: "openai:whisper-1" }, // no file
@@ -144,15 +124,15 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
       expect(res.status).toBe(422);
       expect(((await res.json()) as Json).detail).toBeDefined();
     }
-    const malformed = await fetch(`${gw.base}/v1/audio/transcriptions`, {
+    const malformed = await fetch(`${s.gw.base}/v1/audio/transcriptions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "multipart/form-data; boundary=b0undary" },
+      headers: { authorization: `Bearer ${s.key}`, "content-type": "multipart/form-data; boundary=b0undary" },
       body: '--b0undary\r\nContent-Disposition: form-data; name="model"\r\n\r\nopenai:whisper-1',
     });
     expect(malformed.status).toBe(422);
-    const json = await fetch(`${gw.base}/v1/audio/transcriptions`, {
+    const json = await fetch(`${s.gw.base}/v1/audio/transcriptions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" },
       body: JSON.stringify({ model: "openai:whisper-1", file: "x" }),
     });
     expect(json.status).toBe(422);
@@ -161,27 +141,27 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
     const refused = await upload(formOf({ model: "anthropic:claude", file: wav }));
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as Json).detail).toBe("Provider 'anthropic' does not support transcription");
-    expect(gw.openai.requests.length).toBe(before);
+    expect(s.gw.openai.requests.length).toBe(before);
   });
 
   test("auth and allow-lists: no key, an unknown key, a deactivated key, a key limited to other models", async () => {
     const wav = audio(1);
     expect((await upload(formOf({ model: "openai:whisper-1", file: wav }), null)).status).toBe(401);
     expect((await upload(formOf({ model: "openai:whisper-1", file: wav }), "gw-not-a-real-key")).status).toBe(401);
-    const inactive = await gw.createKey({ user_id: "stt-user" });
-    await gw.admin("PATCH", `/v1/keys/${inactive.id}`, { is_active: false });
+    const inactive = await s.gw.createKey({ user_id: "stt-user" });
+    await s.gw.admin("PATCH", `/v1/keys/${inactive.id}`, { is_active: false });
     const revoked = await failure(
-      openaiClient(gw, inactive.key).audio.transcriptions.create({ model: "openai:whisper-1", file: wav }),
+      openaiClient(s.gw, inactive.key).audio.transcriptions.create({ model: "openai:whisper-1", file: wav }),
     );
     expect((revoked as InstanceType<typeof OpenAI.APIError>).status).toBe(401);
-    const limited = await gw.createKey({ user_id: "stt-user", allowed_models: ["openai:gpt-4o-transcribe"] });
+    const limited = await s.gw.createKey({ user_id: "stt-user", allowed_models: ["openai:gpt-4o-transcribe"] });
     expect((await upload(formOf({ model: "openai:whisper-1", file: wav }), limited.key)).status).toBe(403);
     expect((await upload(formOf({ model: "openai:gpt-4o-transcribe", file: wav }), limited.key)).status).toBe(200);
-    await newRows();
+    await s.newRows();
   });
 
   test("an upload over 25 MiB is a 413 in the documented envelope, declared or streamed", async () => {
-    const before = gw.openai.requests.length;
+    const before = s.gw.openai.requests.length;
     const big = new File([new Uint8Array(25 * 1024 * 1024 + 1)], "big.wav", { type: "audio/wav" });
     const res = await upload(formOf({ model: "openai:whisper-1", file: big }));
     expect(res.status).toBe(413);
@@ -192,9 +172,9 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
     const encoded = new Response(formOf({ model: "openai:whisper-1", file: big }));
     const type = encoded.headers.get("content-type")!;
     const bytes = new Uint8Array(await encoded.arrayBuffer());
-    const streamed = await fetch(`${gw.base}/v1/audio/transcriptions`, {
+    const streamed = await fetch(`${s.gw.base}/v1/audio/transcriptions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": type },
+      headers: { authorization: `Bearer ${s.key}`, "content-type": type },
       body: new ReadableStream({
         start(c) {
           c.enqueue(bytes);
@@ -203,7 +183,7 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
       }),
     });
     expect(streamed.status).toBe(413);
-    expect(gw.openai.requests.length).toBe(before);
+    expect(s.gw.openai.requests.length).toBe(before);
   });
 
   test("upstream failures: a 500 is a 502, a hang past the timeout a 504; an error row each", async () => {
@@ -211,25 +191,25 @@ describe.each(DIALECTS)("POST /v1/audio/transcriptions ($dialect)", ({ create })
     expect((failed as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
     const hung = await failure(client.audio.transcriptions.create({ model: "slow:hang", file: audio(1) }));
     expect((hung as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
-    const rows = await newRows();
+    const rows = await s.newRows();
     expect(rows.map((r) => r.status)).toEqual(["error", "error"]);
   });
 
   test("budgets: an exhausted budget is refused before any upstream call; a reservation settles at the cost", async () => {
-    const poor = await budgetUser(gw, `stt-poor-${crypto.randomUUID().slice(0, 6)}`, 0);
-    const before = gw.openai.requests.length;
+    const poor = await budgetUser(s.gw, `stt-poor-${crypto.randomUUID().slice(0, 6)}`, 0);
+    const before = s.gw.openai.requests.length;
     const refused = await failure(
-      openaiClient(gw, poor.key).audio.transcriptions.create({ model: "openai:whisper-1", file: audio(1) }),
+      openaiClient(s.gw, poor.key).audio.transcriptions.create({ model: "openai:whisper-1", file: audio(1) }),
     );
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(403);
-    expect(gw.openai.requests.length).toBe(before);
+    expect(s.gw.openai.requests.length).toBe(before);
     const userId = `stt-rich-${crypto.randomUUID().slice(0, 6)}`;
-    const rich = await budgetUser(gw, userId, 1);
-    await openaiClient(gw, rich.key).audio.transcriptions.create({ model: "openai:whisper-1", file: audio(5) });
+    const rich = await budgetUser(s.gw, userId, 1);
+    await openaiClient(s.gw, rich.key).audio.transcriptions.create({ model: "openai:whisper-1", file: audio(5) });
     let user: Json = {};
     expect(
       await waitFor(async () => {
-        user = await gw.admin<Json>("GET", `/v1/users/${userId}`);
+        user = await s.gw.admin<Json>("GET", `/v1/users/${userId}`);
         return user.reserved === 0;
       }),
     ).toBe(true);

@@ -173,6 +173,61 @@ export interface TextResult {
 }
 
 /**
+ * The abort wiring of one upstream call: its fetch is aborted when the caller's signal aborts (with the caller's
+ * reason) or by `abort()` (a timeout, or the consumer cancelling). Call `release()` once the call no longer needs the caller's signal.
+ */
+export function upstreamAbort(options: CallOptions): {
+  signal: AbortSignal;
+  abort(reason?: unknown): void;
+  release(): void;
+} {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    abort: (reason?: unknown) => controller.abort(reason),
+    release: () => options.signal?.removeEventListener("abort", onAbort),
+  };
+}
+
+/** upstreamAbort with a deadline `ms` from now: `timedOut()` tells a timeout from the caller leaving. */
+function deadlineAbort(options: CallOptions, ms: number) {
+  const wiring = upstreamAbort(options);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    wiring.abort();
+  }, ms);
+  return {
+    signal: wiring.signal,
+    timedOut: () => timedOut,
+    release() {
+      clearTimeout(timer);
+      wiring.release();
+    },
+  };
+}
+
+/** The one fetch of an upstream call: the layered headers, the body, redirects never followed. */
+export function fetchUpstream(
+  req: UpstreamRequest,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<Response> {
+  return fetch(req.url, { method: req.method ?? "POST", headers, body: sentBody(req), redirect: "manual", signal });
+}
+
+/** A 3xx answer is a misconfiguration (see the header of this file): refused as a connection failure. */
+export function refuseRedirect(res: Response, route: FailureRoute): void {
+  if (res.status >= 300 && res.status < 400)
+    throw connectionError(
+      route,
+      new Error(`refused to follow redirect ${res.status} to ${res.headers.get("location")}`),
+    );
+}
+
+/**
  * One non-stream call under `settings.timeoutMs` (connect to last body byte), its body read whole (bounded by
  * `maxBodyBytes`); a non-2xx answer mapped as every upstream error is (errors.ts).
  */
@@ -182,37 +237,20 @@ export async function requestText(
   options: CallOptions,
   route: FailureRoute,
 ): Promise<TextResult> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, settings.timeoutMs);
-  const onAbort = () => controller.abort(options.signal?.reason);
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const call = deadlineAbort(options, settings.timeoutMs);
   try {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(req.url, {
-        method: req.method ?? "POST",
-        headers: buildHeaders(req, settings, options),
-        body: sentBody(req),
-        redirect: "manual",
-        signal: controller.signal,
-      });
+      res = await fetchUpstream(req, buildHeaders(req, settings, options), call.signal);
       text = await boundedText(res, settings.maxBodyBytes, route);
     } catch (err) {
       if (err instanceof GatewayError) throw err;
-      if (timedOut) throw timeoutError(`no complete response within ${settings.timeoutMs} ms`);
+      if (call.timedOut()) throw timeoutError(`no complete response within ${settings.timeoutMs} ms`);
       rethrowIfCallerAborted(options);
       throw connectionError(route, err);
     }
-    if (res.status >= 300 && res.status < 400)
-      throw connectionError(
-        route,
-        new Error(`refused to follow redirect ${res.status} to ${res.headers.get("location")}`),
-      );
+    refuseRedirect(res, route);
     if (!res.ok)
       throw mapUpstreamError(req, {
         status: res.status,
@@ -227,8 +265,7 @@ export async function requestText(
     rethrowIfCallerAborted(options);
     throw err;
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
+    call.release();
   }
 }
 
@@ -250,34 +287,17 @@ export async function requestBytes(
   options: CallOptions,
   route: FailureRoute,
 ): Promise<BytesResult> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, settings.timeoutMs);
-  const onAbort = () => controller.abort(options.signal?.reason);
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const call = deadlineAbort(options, settings.timeoutMs);
   try {
     let res: Response;
     try {
-      res = await fetch(req.url, {
-        method: req.method ?? "POST",
-        headers: { ...buildHeaders(req, settings, options), accept: "*/*" },
-        body: sentBody(req),
-        redirect: "manual",
-        signal: controller.signal,
-      });
+      res = await fetchUpstream(req, { ...buildHeaders(req, settings, options), accept: "*/*" }, call.signal);
     } catch (err) {
-      if (timedOut) throw timeoutError(`no response within ${settings.timeoutMs} ms`);
+      if (call.timedOut()) throw timeoutError(`no response within ${settings.timeoutMs} ms`);
       rethrowIfCallerAborted(options);
       throw connectionError(route, err);
     }
-    if (res.status >= 300 && res.status < 400)
-      throw connectionError(
-        route,
-        new Error(`refused to follow redirect ${res.status} to ${res.headers.get("location")}`),
-      );
+    refuseRedirect(res, route);
     if (!res.ok) {
       const text = await boundedText(res, settings.maxBodyBytes, route);
       throw mapUpstreamError(req, {
@@ -292,7 +312,6 @@ export async function requestBytes(
     return { body, status: res.status, headers: res.headers };
   } finally {
     // The headers are in: from here the body's pace is the client's, and the client's leaving cancels it.
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
+    call.release();
   }
 }

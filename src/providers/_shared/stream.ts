@@ -2,7 +2,15 @@ import { GatewayError } from "../../core/errors.ts";
 import { type NormalizedUsage, emptyUsage } from "../../core/wire/index.ts";
 import type { CallOptions, ProviderSettings, ProviderStream } from "../types.ts";
 import { type FailureRoute, connectionError, malformedBodyError, redactSecrets, timeoutError } from "./errors.ts";
-import { type UpstreamRequest, bodyText, boundedText, buildHeaders, mapUpstreamError } from "./http.ts";
+import {
+  type UpstreamRequest,
+  boundedText,
+  buildHeaders,
+  fetchUpstream,
+  mapUpstreamError,
+  refuseRedirect,
+  upstreamAbort,
+} from "./http.ts";
 import { type SseEvent, readSse } from "./sse.ts";
 
 /**
@@ -59,13 +67,11 @@ export async function openFramedStream<E, T>(
   options: CallOptions,
   route: FailureRoute,
 ): Promise<ProviderStream<T>> {
-  const controller = new AbortController();
+  const call = upstreamAbort(options);
   const state: StreamState = { usage: emptyUsage(), contentSeen: false };
   let timedOut: string | null = null;
   let cancelled = false;
-  const onAbort = () => controller.abort(options.signal?.reason);
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  const release = () => options.signal?.removeEventListener("abort", onAbort);
+  const release = call.release;
 
   /** What a failed upstream wait becomes (the table of docs/behaviour/errors.md#provider-failures). */
   function failure(err: unknown): unknown {
@@ -79,7 +85,7 @@ export async function openFramedStream<E, T>(
   async function guarded<R>(work: Promise<R>, ms: number, what: string): Promise<R> {
     const timer = setTimeout(() => {
       timedOut = what;
-      controller.abort();
+      call.abort();
     }, ms);
     try {
       return await work;
@@ -97,13 +103,7 @@ export async function openFramedStream<E, T>(
   let notAStream: GatewayError | null = null;
   try {
     res = await guarded(
-      fetch(req.url, {
-        method: req.method ?? "POST",
-        headers: buildHeaders(req, settings, options),
-        body: bodyText(req),
-        redirect: "manual",
-        signal: controller.signal,
-      }),
+      fetchUpstream(req, buildHeaders(req, settings, options), call.signal),
       settings.firstByteTimeoutMs,
       firstByte,
     );
@@ -113,7 +113,7 @@ export async function openFramedStream<E, T>(
         settings.firstByteTimeoutMs,
         firstByte,
       );
-      if (res.status >= 300 && res.status < 400) throw connectionError(route, new Error(`redirect ${res.status}`));
+      refuseRedirect(res, route);
       if (!res.ok)
         throw mapUpstreamError(req, {
           status: res.status,
@@ -143,7 +143,7 @@ export async function openFramedStream<E, T>(
       first = await guarded(iterator.next(), settings.firstByteTimeoutMs, firstByte);
     }
   } catch (err) {
-    controller.abort();
+    call.abort();
     release();
     throw err;
   }
@@ -167,7 +167,7 @@ export async function openFramedStream<E, T>(
         () => {
           if (waitingSince && Date.now() - waitingSince >= settings.timeoutMs) {
             timedOut = idle;
-            controller.abort();
+            call.abort();
           }
         },
         Math.min(1000, Math.max(10, settings.timeoutMs / 4)),
@@ -210,7 +210,7 @@ export async function openFramedStream<E, T>(
       cancelled = true;
       stopWatchdog();
       release();
-      controller.abort(reason);
+      call.abort(reason);
     },
     [Symbol.asyncIterator]: items,
   };
