@@ -18,21 +18,13 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { openStore, type Store } from "../../src/db/client";
-import { migrate } from "../../src/db/migrate";
-import {
-  insertUsageLines,
-  PG_INSERT_ROWS_SQL,
-  SQLITE_INSERT_SQL,
-  sqliteInsertValues,
-  toUsageLine,
-  type UsageRowInsert,
-} from "../../src/services/governance/usage-insert";
 import { encodeCursor } from "../../src/services/usage";
 import { BINARY, buildBinary, ROOT } from "./gateway";
 import { createDatabase, type Postgres } from "./pg-stats";
 import { cleanupAll, rssMb, start, stopAll, tempDir, waitReady } from "./processes";
 import { seedUsage } from "./seed-usage";
 import { median, percentile } from "./stats";
+import { writerCost } from "./writer-cost";
 
 const { values } = parseArgs({
   options: {
@@ -176,70 +168,6 @@ async function firstLoad(base: string): Promise<Record<string, number> | { error
   }
 }
 
-/** Rows/s of the writer's insert with rollups and of the bare insert, on fresh databases, alternating to share noise. */
-async function writerCost(dbUrl: () => Promise<string>): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  for (const mix of ["bench", "heavy-tailed"] as const) {
-    let k = 0;
-    const row = (i: number): UsageRowInsert => {
-      const heavy = mix === "heavy-tailed";
-      const key = heavy ? Math.floor(5000 * Math.random() ** 3) : -1;
-      return {
-        id: Bun.randomUUIDv7(),
-        apiKeyId: null,
-        userId: null,
-        endUserId: heavy && Math.random() < 0.4 ? `eu-${Math.floor(20000 * Math.random() ** 3)}` : null,
-        timestamp: new Date(),
-        model: heavy ? `model-${Math.floor(50 * Math.random() ** 3)}` : "bench-model",
-        provider: heavy ? `p${key % 6}` : "bench",
-        endpoint: "/v1/chat/completions",
-        promptTokens: 12,
-        completionTokens: 8,
-        totalTokens: 20,
-        costMicros: 28,
-        status: "success",
-        statusCode: 200,
-        estimated: false,
-        requestId: `req-${k++}-${i}`,
-        latencyMs: 100 + (i % 900),
-        ttfbMs: 40,
-      };
-    };
-    const lines = Array.from({ length: WRITER_ROWS }, (_, i) => toUsageLine(row(i)));
-    const rate: { with: number[]; without: number[] } = { with: [], without: [] };
-    for (let round = 0; round < 3; round++) {
-      for (const variant of ["with", "without"] as const) {
-        const store = openStore(await dbUrl());
-        await migrate(store);
-        const t0 = performance.now();
-        for (let i = 0; i < lines.length; i += 500) {
-          const batch = lines.slice(i, i + 500);
-          if (variant === "with") await insertUsageLines(store, batch);
-          else if (store.dialect === "pg") await store.query(PG_INSERT_ROWS_SQL, [`[${batch.join(",")}]`]);
-          else {
-            const values = sqliteInsertValues(
-              batch.map((l) => ({ ...JSON.parse(l), timestamp: new Date(JSON.parse(l).timestamp) })),
-            );
-            const width = values.length / batch.length;
-            await store.rawTx(async (exec) => {
-              for (let j = 0; j < values.length; j += width) await exec(SQLITE_INSERT_SQL, values.slice(j, j + width));
-            });
-          }
-        }
-        rate[variant].push(lines.length / ((performance.now() - t0) / 1000));
-        await store.close();
-      }
-    }
-    const best = { with: Math.max(...rate.with), without: Math.max(...rate.without) };
-    out[mix] = {
-      with_rollups_rows_per_s: Math.round(best.with),
-      without_rollups_rows_per_s: Math.round(best.without),
-      cost: Math.round((1 - best.with / best.without) * 1000) / 10,
-    };
-  }
-  return out;
-}
-
 async function benchDialect(dialect: "sqlite" | "pg"): Promise<Record<string, unknown>> {
   const dir = tempDir(`gw-bench-analytics-${dialect}-`);
   const pg: Postgres = { url: values.pg!, source: "existing server", statements: false };
@@ -334,7 +262,7 @@ async function benchDialect(dialect: "sqlite" | "pg"): Promise<Record<string, un
   const load = values["no-browser"] ? { error: "--no-browser" } : await firstLoad(base);
   await stopAll();
   console.log(`[${dialect}] usage writer with and without rollups...`);
-  const writer = await writerCost(freshDb);
+  const writer = await writerCost(freshDb, WRITER_ROWS, ["bench", "heavy-tailed"]);
   return { dialect, seeded, timings, export: exported, first_load: load, writer };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The results chart as a PNG, drawn here without dependencies: an RGB canvas, lines and a 5x7 bitmap font, encoded
- * with node:zlib's deflate and a CRC32. Three panels, a line per scenario: p50 latency, p99 latency and throughput
- * against wrk's concurrency, all on log scales.
+ * with node:zlib's deflate and a CRC32. A line per scenario in each panel: p50, p99 and p99.9 latency and throughput
+ * against wrk's concurrency (log scales), and the distribution of stream time to first byte (its percentiles
+ * against the time, log scale).
  */
 import { deflateSync } from "node:zlib";
 
@@ -201,7 +202,9 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 
 export interface ChartSeries {
   name: string;
-  points: { c: number; p50_us: number; p99_us: number; rps: number }[];
+  points: { c: number; p50_us: number; p99_us: number; p999_us: number; rps: number }[];
+  /** Stream time to first byte, every sample sorted (ms); absent when not measured. */
+  ttfb_ms?: number[];
 }
 
 /** Fixed colours per scenario, so a chart reads the same when a scenario is missing. */
@@ -213,6 +216,7 @@ const COLORS: Record<string, Rgb> = {
   "gateway-postgres": [255, 127, 14],
   "gateway-sqlite-all-levels": [23, 190, 207],
   "gateway-postgres-all-levels": [188, 189, 34],
+  traced: [227, 119, 194],
 };
 const FALLBACK: Rgb = [214, 39, 40];
 const colorOf = (name: string): Rgb => COLORS[name] ?? FALLBACK;
@@ -311,24 +315,93 @@ function panel(
   }
 }
 
-/** The chart: a title, a legend and the three panels. */
+/**
+ * The distribution of stream time to first byte: for each scenario, its sorted samples as percentile (linear, 0-100)
+ * against the time (log), so a curve further left is faster and a long flat top is the tail.
+ */
+function cdfPanel(cv: Canvas, box: { x: number; y: number; w: number; h: number }, series: ChartSeries[]): void {
+  const left = box.x + 70;
+  const right = box.x + box.w - 15;
+  const top = box.y + 30;
+  const bottom = box.y + box.h - 45;
+  const title = "stream time to first byte: percentile vs ms (log)";
+  cv.text(box.x + (box.w - Canvas.textWidth(title, 2)) / 2, box.y, title, INK, 2);
+  const all = series.flatMap((s) => s.ttfb_ms ?? []).filter((v) => v > 0 && Number.isFinite(v));
+  if (all.length === 0) return;
+  const lo =
+    ticks(Math.min(...all) / 2.5, Math.min(...all), true)
+      .filter((v) => v <= Math.min(...all))
+      .at(-1) ?? Math.min(...all);
+  const hi = ticks(Math.max(...all), Math.max(...all) * 2.5, true)[0] ?? Math.max(...all);
+  const xOf = (v: number) => left + ((Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * (right - left);
+  const yOf = (q: number) => bottom - (q / 100) * (bottom - top);
+  for (const q of [0, 25, 50, 75, 90, 99]) {
+    cv.line(left, yOf(q), right, yOf(q), GRID);
+    cv.text(left - 8 - Canvas.textWidth(String(q), 2), yOf(q) - 7, String(q), INK, 2);
+  }
+  for (const t of ticks(lo, hi, true)) {
+    cv.line(xOf(t), top, xOf(t), bottom, GRID);
+    cv.text(xOf(t) - Canvas.textWidth(fmtMs(t), 2) / 2, bottom + 8, fmtMs(t), INK, 2);
+  }
+  cv.line(left, top, left, bottom, AXIS);
+  cv.line(left, bottom, right, bottom, AXIS);
+  const xLabel = "time to first byte, ms";
+  cv.text((left + right - Canvas.textWidth(xLabel, 2)) / 2, bottom + 28, xLabel, AXIS, 2);
+  for (const s of series) {
+    const xs = (s.ttfb_ms ?? []).filter((v) => v > 0 && Number.isFinite(v));
+    const pts = xs.map((v, i) => [xOf(v), yOf((100 * (i + 1)) / xs.length)] as const);
+    for (let k = 1; k < pts.length; k++)
+      cv.line(pts[k - 1]![0], pts[k - 1]![1], pts[k]![0], pts[k]![1], colorOf(s.name), 3);
+  }
+}
+
+/** The chart: a title, a legend, latency percentiles and throughput against concurrency, and the TTFB distribution. */
 export function renderChart(series: ChartSeries[], title: string, subtitle: string): Uint8Array {
   const W = 1560;
-  const H = 640;
-  const cv = new Canvas(W, H);
+  const rowH = 510;
+  // The legend wraps onto as many lines as it needs; the panels start below it.
+  const legend: { name: string; x: number; line: number }[] = [];
+  let x = 20;
+  let line = 0;
+  for (const s of series) {
+    const w = 24 + Canvas.textWidth(s.name, 2);
+    if (x + w > W - 20 && x > 20) {
+      x = 20;
+      line++;
+    }
+    legend.push({ name: s.name, x, line });
+    x += w + 36;
+  }
+  const top = 120 + 26 * line;
+  const cv = new Canvas(W, top + 2 * rowH + 10);
   cv.text(20, 16, title, INK, 3);
   cv.text(20, 50, subtitle, AXIS, 2);
-  let x = 20;
-  for (const s of series) {
-    cv.rect(x, 82, 16, 16, colorOf(s.name));
-    cv.text(x + 24, 83, s.name, INK, 2);
-    x += 24 + Canvas.textWidth(s.name, 2) + 36;
+  for (const l of legend) {
+    cv.rect(l.x, 82 + 26 * l.line, 16, 16, colorOf(l.name));
+    cv.text(l.x + 24, 83 + 26 * l.line, l.name, INK, 2);
   }
   const panelW = Math.floor((W - 20) / 3);
-  const box = (i: number) => ({ x: 10 + i * panelW, y: 120, w: panelW, h: H - 130 });
+  const box = (col: number, row: number, span = 1) => ({
+    x: 10 + col * panelW,
+    y: top + row * rowH,
+    w: panelW * span,
+    h: rowH - 10,
+  });
   const latency = (t: number) => fmtMs(t / 1000);
-  panel(cv, box(0), series, { title: "p50 latency, ms (log)", value: (p) => p.p50_us, label: latency, log: true });
-  panel(cv, box(1), series, { title: "p99 latency, ms (log)", value: (p) => p.p99_us, label: latency, log: true });
-  panel(cv, box(2), series, { title: "throughput, requests/s (log)", value: (p) => p.rps, label: fmtRps, log: true });
+  panel(cv, box(0, 0), series, { title: "p50 latency, ms (log)", value: (p) => p.p50_us, label: latency, log: true });
+  panel(cv, box(1, 0), series, { title: "p99 latency, ms (log)", value: (p) => p.p99_us, label: latency, log: true });
+  panel(cv, box(2, 0), series, {
+    title: "p99.9 latency, ms (log)",
+    value: (p) => p.p999_us,
+    label: latency,
+    log: true,
+  });
+  panel(cv, box(0, 1), series, {
+    title: "throughput, requests/s (log)",
+    value: (p) => p.rps,
+    label: fmtRps,
+    log: true,
+  });
+  cdfPanel(cv, box(1, 1, 2), series);
   return cv.png();
 }

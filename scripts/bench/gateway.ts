@@ -18,11 +18,14 @@ export interface Upstreams {
   json: number;
   ttfb: number;
   streams: number;
+  /** The realistic load's upstream (answers after 60 ms, streams over 1.5 s); run.ts alone has one. */
+  realistic?: number;
 }
 export const MODELS = {
   json: "bench:bench-model",
   ttfb: "bench-ttfb:bench-model",
   streams: "bench-streams:bench-model",
+  realistic: "bench-real:bench-model",
 } as const;
 
 /** Builds dist/gateway from this checkout, so the figures belong to the code next to them. */
@@ -86,6 +89,7 @@ export async function startGateway(o: {
       bench: provider(o.upstreams.json),
       "bench-ttfb": provider(o.upstreams.ttfb),
       "bench-streams": provider(o.upstreams.streams),
+      ...(o.upstreams.realistic ? { "bench-real": provider(o.upstreams.realistic) } : {}),
     },
     pricing: Object.fromEntries(Object.values(MODELS).map((m) => [m, price])),
   };

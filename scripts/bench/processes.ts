@@ -116,6 +116,16 @@ export function rssMb(pid: number): number | null {
   }
 }
 
+/** A process's soft limit on open files, from /proc (null once it is gone). */
+export function openFilesLimit(pid: number): number | null {
+  try {
+    const soft = /^Max open files\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, "utf8"))?.[1];
+    return soft === undefined ? null : soft === "unlimited" ? Number.POSITIVE_INFINITY : Number(soft);
+  } catch {
+    return null;
+  }
+}
+
 /** Samples a process's RSS every `everyMs` while `work` runs; returns the work's result and the peak. */
 export async function withPeakRss<T>(
   pid: number,

@@ -6,11 +6,14 @@
  *   logging all ON), and the same two "-all-levels" (every level of cost control configured besides: key, user,
  *   team and end-user budgets and max_concurrent; their difference to the two before is what those levels cost),
  *   and traced (gateway-sqlite with tracing on at ratio 1.0, exporting to a local OTLP sink).
- * Measures a wrk sweep over concurrency, stream TTFB and N concurrent streams, RSS, cold start, the usage writer,
- * Postgres statements per request and, opt-in, a soak. Writes scripts/bench/results/<stamp>.{json,md,png}.
+ * Measures a wrk sweep over concurrency, stream TTFB and the gaps between chunks, N concurrent streams, the realistic
+ * load (realistic.ts: 1,000 clients on a 60 ms upstream, against direct, Portkey and both gateways), RSS, cold
+ * start, the usage writer and what the rollups cost it, Postgres statements per request and, opt-in, a soak.
+ * Writes scripts/bench/results/<stamp>.{json,md,png}.
  *
  *   bun scripts/bench/run.ts [--duration 5] [--levels 1,8,32,64,128] [--quick] [--soak 600] [--stream]
- *        [--streams 2000] [--no-pg] [--pg postgres://postgres@127.0.0.1:5432] [--no-peer] [--no-build]
+ *        [--streams 2000] [--realistic 60] [--realistic-clients 1000] [--no-pg]
+ *        [--pg postgres://postgres@127.0.0.1:5432] [--no-peer] [--no-build]
  */
 import { spawn, spawnSync } from "bun";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -53,8 +56,10 @@ import {
 } from "./report";
 import { runSoak } from "./soak";
 import { coldStart } from "./startup";
+import { REALISTIC_UPSTREAM, type RealisticTarget, runRealistic, STREAM_SHARE } from "./realistic";
 import { measureStalls, measureTtfb, type StreamTarget } from "./streams";
 import { ensureWrk, failures, runWrk } from "./wrk";
+import { writerCost } from "./writer-cost";
 
 const { values } = parseArgs({
   options: {
@@ -64,6 +69,8 @@ const { values } = parseArgs({
     soak: { type: "string", default: "0" },
     stream: { type: "boolean", default: false },
     streams: { type: "string", default: "2000" },
+    realistic: { type: "string" },
+    "realistic-clients": { type: "string", default: "1000" },
     "no-pg": { type: "boolean", default: false },
     pg: { type: "string", default: "postgres://postgres@127.0.0.1:5432" },
     "no-peer": { type: "boolean", default: false },
@@ -79,6 +86,12 @@ const COLD_RUNS = QUICK ? 5 : 10;
 const TTFB_SAMPLES = QUICK ? 100 : 200;
 const TTFB_STREAM = { chunks: 3, intervalMs: 5 };
 const STALL = { streams: Number(values.streams), chunks: 20, intervalMs: 50, gapMs: 2000 };
+const REALISTIC = {
+  seconds: Number(values.realistic ?? (QUICK ? 10 : 60)),
+  clients: Number(values["realistic-clients"]),
+};
+/** Rows per variant and round of the rollups' writer cost (writer-cost.ts). */
+const WRITER_ROWS = QUICK ? 20_000 : 50_000;
 const PORTS = {
   upstream: 9101,
   bare: 9102,
@@ -91,6 +104,7 @@ const PORTS = {
   cold: 9109,
   upstreamTtfb: 9111,
   upstreamStreams: 9112,
+  upstreamRealistic: 9115,
   bareTtfb: 9113,
   bareStreams: 9114,
   portkey: 9120,
@@ -113,6 +127,10 @@ interface Scenario {
   load: { url: string; env: Record<string, string>; headers?: Record<string, string> };
   ttfb: StreamTarget;
   streams: StreamTarget;
+  /** Where the realistic load goes; scenarios without one are left out of it. */
+  realistic?: RealisticTarget;
+  /** The process whose memory counts under the realistic load when it is not `pid` (direct: the 60 ms mock). */
+  realisticPid?: number;
   gateway?: Gateway;
   db?: { pg: Postgres; name: string };
   counters: DbStatements;
@@ -162,7 +180,7 @@ async function dbCounters(s: Scenario): Promise<{ pg: number | null; gw: number 
 }
 
 async function startScenarios(
-  upstreams: Upstreams,
+  upstreams: Required<Upstreams>,
   pg: Postgres | null,
   peerProblem: string | null,
 ): Promise<{ active: Scenario[]; results: ScenarioResult[] }> {
@@ -206,6 +224,14 @@ async function startScenarios(
     "--interval-ms",
     String(STALL.intervalMs),
   ]);
+  const realisticUpstream = await serve("upstream-realistic", "upstream.ts", upstreams.realistic, [
+    "--delay-ms",
+    String(REALISTIC_UPSTREAM.delayMs),
+    "--chunks",
+    String(REALISTIC_UPSTREAM.chunks),
+    "--interval-ms",
+    String(REALISTIC_UPSTREAM.intervalMs),
+  ]);
   const bare = (name: string, port: number, to: number) =>
     serve(name, "bare-proxy.ts", port, ["--upstream", `http://127.0.0.1:${to}`], UNCAPPED_FETCH);
   const bareJson = await bare("bare-proxy", PORTS.bare, upstreams.json);
@@ -219,7 +245,12 @@ async function startScenarios(
     ttfb: { url: url(ports.ttfb), model: "bench-model" },
     streams: { url: url(ports.streams), model: "bench-model" },
   });
-  await add("direct", "the mock upstream itself", mockScenario(upstream.proc.pid, upstreams));
+  await add("direct", "the mock upstream itself", async () => ({
+    ...(await mockScenario(upstream.proc.pid, upstreams)()),
+    // Its own process under the realistic load: the mock answering after 60 ms.
+    realistic: { url: url(upstreams.realistic), env: { WRK_MODEL: "bench-model" } },
+    realisticPid: realisticUpstream.proc.pid,
+  }));
   await add(
     "bare-proxy",
     "a bare Bun fetch proxy hop (the floor)",
@@ -245,6 +276,7 @@ async function startScenarios(
           key: auth.WRK_KEY,
           headers: portkeyHeaders(upstreams.streams),
         },
+        realistic: { url: url(PORTS.portkey), env: auth, headers: portkeyHeaders(upstreams.realistic) },
       };
     });
   }
@@ -272,6 +304,8 @@ async function startScenarios(
           load: { url: url(port), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json, WRK_USER: gw.endUser ?? "" } },
           ttfb: { url: url(port), model: MODELS.ttfb, key: gw.key },
           streams: { url: url(port), model: MODELS.streams, key: gw.key },
+          realistic:
+            allLevels || traced ? undefined : { url: url(port), env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.realistic } },
           gateway: gw,
           db,
         };
@@ -362,6 +396,13 @@ function meta(ceiling: number): Results["meta"] {
     ttfb_stream: `${TTFB_STREAM.chunks} chunks ${TTFB_STREAM.intervalMs} ms apart, ${TTFB_SAMPLES} samples after 20 warm-up`,
     stall_streams: STALL.streams,
     stall_stream: `${STALL.streams} streams opened at once, ${STALL.chunks} chunks ${STALL.intervalMs} ms apart; stalled = incomplete, or first byte or a gap between reads over ${STALL.gapMs} ms`,
+    realistic: {
+      seconds: REALISTIC.seconds,
+      clients: REALISTIC.clients,
+      stream_clients: Math.round(REALISTIC.clients * STREAM_SHARE),
+      upstream: `answers after ${REALISTIC_UPSTREAM.delayMs} ms; streams: ${REALISTIC_UPSTREAM.chunks} chunks ${REALISTIC_UPSTREAM.intervalMs} ms apart after that`,
+    },
+    writer_rows: WRITER_ROWS,
   };
 }
 
@@ -372,7 +413,12 @@ async function main(): Promise<void> {
   if (!values["no-build"] || !existsSync(BINARY)) buildBinary();
   const peerProblem = values["no-peer"] ? "--no-peer" : ensurePortkey();
   const pg = values["no-pg"] ? null : await startPostgres({ privatePort: PORTS.postgres, fallbackUrl: values.pg });
-  const upstreams: Upstreams = { json: PORTS.upstream, ttfb: PORTS.upstreamTtfb, streams: PORTS.upstreamStreams };
+  const upstreams: Required<Upstreams> = {
+    json: PORTS.upstream,
+    ttfb: PORTS.upstreamTtfb,
+    streams: PORTS.upstreamStreams,
+    realistic: PORTS.upstreamRealistic,
+  };
   const { active, results } = await startScenarios(upstreams, pg, peerProblem);
   const notes: string[] = [];
 
@@ -405,7 +451,7 @@ async function main(): Promise<void> {
         if (before.pg !== null && after.pg !== null)
           s.counters.pg_stat_statements = (s.counters.pg_stat_statements ?? 0) + after.pg - before.pg;
       }
-      s.result.sweep.push(result);
+      s.result.sweep.push({ ...result, peak_rss_mb: peakMb });
       const rss = s.result.rss;
       if (peakMb !== null) rss.loaded_peak_mb = Math.max(rss.loaded_peak_mb ?? 0, peakMb);
       console.log(
@@ -460,8 +506,43 @@ async function main(): Promise<void> {
     });
   }
 
+  if (REALISTIC.seconds > 0) {
+    const streamClients = Math.round(REALISTIC.clients * STREAM_SHARE);
+    console.log(
+      `realistic load: ${REALISTIC.clients} clients (${REALISTIC.clients - streamClients} JSON, ${streamClients} streams) for ${REALISTIC.seconds} s...`,
+    );
+    for (const s of active.filter((x) => x.realistic)) {
+      s.result.realistic = await attempt(`${s.result.name} realistic`, () =>
+        runRealistic(s.realisticPid ?? s.pid, s.realistic!, REALISTIC),
+      );
+      const x = s.result.realistic;
+      if (!("error" in x))
+        console.log(
+          `  ${s.result.name.padEnd(17)} JSON ${x.json.rps} rps p99 ${(x.json.p99 / 1000).toFixed(1)} ms, streams ${x.streams.rps}/s p99 ${(x.streams.p99 / 1000).toFixed(1)} ms, failed ${failures(x.json) + failures(x.streams)}, peak RSS ${x.peak_rss_mb} MB`,
+        );
+      await Bun.sleep(3000); // the clients' sockets close before the next target's run
+    }
+  }
+
   console.log("usage writer...");
   run.usage_writer = await usageWriterBench();
+  console.log("what the rollups cost the usage writer...");
+  const freshDb = (dialect: "sqlite" | "pg") => async () =>
+    dialect === "pg" && pg
+      ? createDatabase(pg, `gw_bench_rollups_${Date.now()}_${Math.floor(Math.random() * 1e6)}`)
+      : `sqlite:///${join(tempDir("gw-bench-rollups-"), "w.db")}`;
+  run.rollups = {
+    sqlite: await attempt(
+      "rollups (SQLite)",
+      async () => (await writerCost(freshDb("sqlite"), WRITER_ROWS, ["bench"])).bench!,
+    ),
+    postgres: pg
+      ? await attempt(
+          "rollups (Postgres)",
+          async () => (await writerCost(freshDb("pg"), WRITER_ROWS, ["bench"])).bench!,
+        )
+      : undefined,
+  };
 
   console.log("cold starts...");
   const cold = async (name: string, what: string, o: Parameters<typeof coldStart>[0]) => {
@@ -548,6 +629,19 @@ async function main(): Promise<void> {
     "Cold start: the gateway is the compiled binary; direct and bare-proxy are Bun scripts, Portkey is Node; each to the first answer on its own health route.",
     "RSS is of the one process serving each scenario (for direct: the mock). Under load = the peak sampled every 250 ms during the sweep; after = 5 s after it.",
   );
+  if (REALISTIC.seconds > 0) {
+    notes.push(
+      `Realistic load: ${REALISTIC.seconds} s per target${QUICK ? " (--quick; the issue's figure is 60 s)" : ""}, run after the streams on the same processes (bare-proxy, the all-levels gateways and traced are left out to keep the run short). wrk raises its own open-files limit in the shell that starts it; each process under test shows its limit in the table.`,
+    );
+    const lowFd = results.filter((s) => {
+      const x = s.realistic && !("error" in s.realistic) ? s.realistic : undefined;
+      return x && x.open_files_limit !== null && x.open_files_limit < 2 * REALISTIC.clients + 64;
+    });
+    if (lowFd.length)
+      notes.push(
+        `Open files: ${lowFd.map((s) => s.name).join(", ")} ran with a limit under two descriptors per client; their errors may be that limit.`,
+      );
+  }
   if (run.streams_diagnostic && !("error" in run.streams_diagnostic)) {
     notes.push(
       `Streams diagnostic: the same gateway-sqlite with BUN_CONFIG_MAX_HTTP_REQUESTS=65535 had ${run.streams_diagnostic.stalled} of ${run.streams_diagnostic.streams} streams stalled (first byte max ${run.streams_diagnostic.first_byte_max_ms} ms).`,
@@ -566,9 +660,16 @@ function writeResults(run: Results): void {
       .filter((s) => !s.skipped)
       .map((s) => ({
         name: s.name,
-        points: s.sweep.map((w) => ({ c: w.connections, p50_us: w.p50, p99_us: w.p99, rps: w.rps })),
+        points: s.sweep.map((w) => ({
+          c: w.connections,
+          p50_us: w.p50,
+          p99_us: w.p99,
+          p999_us: w.p999,
+          rps: w.rps,
+        })),
+        ttfb_ms: s.ttfb && !("error" in s.ttfb) ? s.ttfb.samples_ms : undefined,
       })),
-    "Latency and throughput vs concurrency",
+    "Latency percentiles and throughput vs concurrency; stream time to first byte",
     `${run.meta.started.slice(0, 16).replace("T", " ")} UTC, commit ${run.meta.commit}; wrk 1 thread, ${run.meta.seconds_per_point} s per point, ${run.meta.body} chat bodies`,
   );
   writeFileSync(join(outDir, `${stamp}.png`), chart);

@@ -1,7 +1,9 @@
 /**
  * Streaming load client, run as its own process so the process under test never generates its own load.
  * Prints one JSON line.
- *   ttfb:   N sequential streaming requests (after a warm-up); time to the first SSE `data:` byte, p50/p99.
+ *   ttfb:   N sequential streaming requests (after a warm-up); time to the first SSE `data:` byte, p50/p99, the
+ *           samples themselves (for the chart's distribution), and the gaps between chunks: from each content chunk
+ *           ("tok ") to the next one or to `[DONE]`, as the client sees them arrive.
  *   stalls: N streams opened at once; a stream stalls if it does not bring every chunk plus [DONE], or if the first
  *           byte or any gap between reads exceeds --gap-ms.
  *   bun scripts/bench/stream-client.ts --mode ttfb|stalls --url URL --model M [--key K] [--header "name: value"]...
@@ -53,7 +55,11 @@ interface StreamOutcome {
   error?: string;
 }
 
-async function oneStream(signal: AbortSignal): Promise<StreamOutcome> {
+/** Content chunks and the closing `[DONE]` seen so far: the marks whose arrival times give the gaps. */
+const marks = (text: string) => text.split("tok ").length - 1 + (text.includes("data: [DONE]") ? 1 : 0);
+
+/** With `gaps`, the wait before each mark after the first is pushed to it (0 for marks that came in the same read). */
+async function oneStream(signal: AbortSignal, gaps?: number[]): Promise<StreamOutcome> {
   const started = performance.now();
   const out: StreamOutcome = { status: 0, firstDataMs: Number.NaN, maxGapMs: 0, chunks: 0, done: false };
   try {
@@ -62,9 +68,19 @@ async function oneStream(signal: AbortSignal): Promise<StreamOutcome> {
     if (!res.body) throw new Error("no body");
     let text = "";
     let last = performance.now();
+    let seen = 0;
+    let lastMark = Number.NaN;
     for await (const part of res.body) {
       const now = performance.now();
       text += decoder.decode(part, { stream: true });
+      if (gaps) {
+        const total = marks(text);
+        for (let k = seen; k < total; k++) {
+          if (!Number.isNaN(lastMark)) gaps.push(k === seen ? now - lastMark : 0);
+          lastMark = now;
+        }
+        seen = total;
+      }
       if (Number.isNaN(out.firstDataMs)) {
         if (text.includes("data:")) out.firstDataMs = now - started;
       } else if (now - last > out.maxGapMs) out.maxGapMs = now - last;
@@ -82,15 +98,20 @@ async function oneStream(signal: AbortSignal): Promise<StreamOutcome> {
 async function ttfb(): Promise<Record<string, unknown>> {
   const warmup = Math.min(20, n);
   const samples: number[] = [];
+  const gaps: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
   for (let i = 0; i < warmup + n; i++) {
-    const o = await oneStream(AbortSignal.timeout(Number(values["timeout-s"]) * 1000));
+    const streamGaps: number[] = [];
+    const o = await oneStream(AbortSignal.timeout(Number(values["timeout-s"]) * 1000), streamGaps);
     const ok = o.status === 200 && o.done && !o.error;
     if (!ok) {
       errors++;
       firstError ??= o.error ?? `incomplete stream (${o.chunks} chunks, [DONE] ${o.done})`;
-    } else if (i >= warmup) samples.push(o.firstDataMs);
+    } else if (i >= warmup) {
+      samples.push(o.firstDataMs);
+      gaps.push(...streamGaps);
+    }
   }
   return {
     samples: samples.length,
@@ -100,6 +121,11 @@ async function ttfb(): Promise<Record<string, unknown>> {
     p90_ms: round(percentile(samples, 90), 3),
     p99_ms: round(percentile(samples, 99), 3),
     max_ms: round(Math.max(...samples), 3),
+    samples_ms: [...samples].sort((a, b) => a - b).map((x) => round(x, 3)),
+    gaps: gaps.length,
+    gap_p50_ms: round(percentile(gaps, 50), 3),
+    gap_p99_ms: round(percentile(gaps, 99), 3),
+    gap_max_ms: round(Math.max(...gaps), 3),
   };
 }
 

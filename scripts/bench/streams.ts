@@ -21,6 +21,13 @@ export interface TtfbResult {
   p90_ms: number;
   p99_ms: number;
   max_ms: number;
+  /** Every sample, sorted: the distribution the chart draws. */
+  samples_ms: number[];
+  /** Gaps between chunks as the client saw them arrive (see stream-client.ts). */
+  gaps: number;
+  gap_p50_ms: number;
+  gap_p99_ms: number;
+  gap_max_ms: number;
 }
 
 export interface StallResult {

@@ -35,6 +35,9 @@ export function ensureWrk(): void {
   if (install.exitCode !== 0) throw new Error("could not install wrk: run `apt-get install wrk` as root");
 }
 
+/** The open-files limit wrk asks for (and the realistic load checks the processes under test against). */
+export const FD_LIMIT = 65_536;
+
 export interface WrkOptions {
   url: string;
   connections: number;
@@ -51,8 +54,14 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   const args = ["wrk", "-t1", `-c${o.connections}`, `-d${o.seconds}s`, "--timeout", "10s", "--latency"];
   for (const [name, value] of Object.entries(o.headers ?? {})) args.push("-H", `${name}: ${value}`);
   args.push("-s", join(import.meta.dir, "post.lua"), o.url);
+  // wrk needs a descriptor per connection: the shell lifts its soft limit (to the hard one at worst) for 1,000 of them.
+  const lifted = ["sh", "-c", `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, "sh"];
   const proc = track(
-    spawn(args, { env: { ...process.env, ...o.env, WRK_GET: o.get ? "1" : "0" }, stdout: "pipe", stderr: "pipe" }),
+    spawn([...lifted, ...args], {
+      env: { ...process.env, ...o.env, WRK_GET: o.get ? "1" : "0" },
+      stdout: "pipe",
+      stderr: "pipe",
+    }),
   );
   const [out, err] = await Promise.all([
     new Response(proc.stdout).text(),
