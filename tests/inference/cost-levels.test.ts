@@ -142,6 +142,13 @@ describe.each(DIALECTS)("cost control on every inference route ($dialect)", ({ c
     expect(rows.length).toBe(ROUTES.length);
     expect(rows.every((r) => r["status"] === "success")).toBe(true);
     expect((await gw.admin<Row[]>("GET", `/v1/teams/${l.teamId}/usage`)).length).toBe(rows.length);
+    // Each row names its team, and GET /v1/usage filters on it (another team's rows are left out).
+    expect(rows.every((r) => r["team_id"] === l.teamId)).toBe(true);
+    const other = await seed("all-other", 100);
+    await (await post(gw, "/v1/chat/completions", other.key, ROUTES[0]![2](other.endUser))).arrayBuffer();
+    const byTeam = await gw.usage(`team_id=${l.teamId}`);
+    expect(byTeam.map((r) => r["id"]).sort()).toEqual(rows.map((r) => r["id"]).sort());
+    expect((await gw.usage(`team_id=${other.teamId}`)).map((r) => r["user_id"])).toEqual([other.userId]);
     const total = rows.reduce((a, r) => a + Number(r["cost"]), 0);
     const spend = await spendOf(l);
     for (const level of LEVELS) expect(spend[level]).toBeCloseTo(total, 9);
