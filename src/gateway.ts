@@ -127,6 +127,7 @@ export async function createGateway(config: Config, output: StartupOutput = {}):
     inference = runtime;
     metrics?.watchQueueDepth(() => runtime.usage.depth());
     metrics?.watchDbStatements(store.statements);
+    metrics?.watchSpendAlerts(runtime.costControl.alerts.depth);
     await runtime.start();
     // Usage marginals of closed hours, rebuilt in the background (services/rollups/compactor.ts).
     const compactor = createRollupCompactor({ store, now: output.now });

@@ -138,6 +138,15 @@ export const configSchema = z.object({
   budget_estimate_default_output_tokens: posInt.default(1024).describe("Output tokens assumed for reservations"),
   budget_sweep_interval_seconds: posInt.default(60).describe("How often stale reservations and due resets are swept"),
   reservation_ttl_seconds: posInt.default(900).describe("Age after which an unsettled reservation is released"),
+  alert_delivery: z
+    .object({
+      poll_interval_ms: posInt.default(5000),
+      send_timeout_ms: posInt.default(10000),
+    })
+    .prefault({})
+    .describe(
+      "Spend-alert webhooks: how often due retries are looked for, and how long a webhook has to answer (a replica's claim on an alert lasts 3x that)",
+    ),
   streaming_keepalive_interval_ms: nonNegInt.default(15000).describe("SSE keepalive interval (0 disables)"),
   stream_drain_timeout_ms: nonNegInt.default(30000).describe("How long a disconnected stream is read for its usage"),
   max_request_body_bytes: posInt.default(33554432).describe("Request body limit (413 above it)"),

@@ -60,6 +60,8 @@ export interface Recorder {
   watchQueueDepth(read: () => number): void;
   /** Statements this process sent to the database, read at scrape time. */
   watchDbStatements(read: () => number): void;
+  /** Spend alerts in memory (queued candidates, posts awaiting an answer), read at scrape time. */
+  watchSpendAlerts(read: () => { queued: number; sending: number }): void;
 }
 
 /**
@@ -165,6 +167,23 @@ export function createRecorder(): Recorder {
       this.set(dbStatements());
     },
   });
+  let alertDepth: () => { queued: number; sending: number } = () => ({ queued: 0, sending: 0 });
+  new Gauge({
+    name: "gateway_spend_alerts_queue_depth",
+    help: "Spend alerts seen but not yet recorded in the database (capped; past the cap they count as dropped)",
+    registers: [registry],
+    collect() {
+      this.set(alertDepth().queued);
+    },
+  });
+  new Gauge({
+    name: "gateway_spend_alerts_in_flight",
+    help: "Spend alert webhook posts awaiting an answer (at most 4 per process)",
+    registers: [registry],
+    collect() {
+      this.set(alertDepth().sending);
+    },
+  });
   const batchSize = new Histogram({
     name: "gateway_usage_log_batch_size",
     help: "Rows per usage flush",
@@ -265,6 +284,9 @@ export function createRecorder(): Recorder {
     spansExported: (n) => spansExported.inc(n),
     spansDropped: (reason, n) => spansDropped.inc({ reason }, n),
     traceExportFailed: () => exportFailures.inc(),
+    watchSpendAlerts(read) {
+      alertDepth = read;
+    },
     watchQueueDepth(read) {
       queueDepth = read;
     },

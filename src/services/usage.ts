@@ -57,6 +57,7 @@ export function toUsageEntry(row: UsageRow): UsageEntry {
     attempt: storedCount(row.attempt),
     attempts: storedCount(row.attempts),
     end_user_id: row.endUserId,
+    team_id: row.teamId,
     latency_ms: row.latencyMs,
     ttfb_ms: row.ttfbMs,
     trace_id: row.traceId,
@@ -114,6 +115,7 @@ const CSV_COLUMNS: (keyof UsageEntry)[] = [
   "attempt",
   "attempts",
   "error_message",
+  "team_id",
 ];
 
 /**
@@ -144,6 +146,7 @@ export function createUsageService({ store }: Pick<ServiceDeps, "store">) {
     if (q.endpoint) where.push(eq(t.usageLogs.endpoint, q.endpoint));
     if (q.status) where.push(eq(t.usageLogs.status, q.status));
     if (q.end_user_id) where.push(eq(t.usageLogs.endUserId, q.end_user_id));
+    if (q.team_id) where.push(eq(t.usageLogs.teamId, q.team_id));
     return where;
   }
 

@@ -142,6 +142,13 @@ describe.each(DIALECTS)("cost control on every inference route ($dialect)", ({ c
     expect(rows.length).toBe(ROUTES.length);
     expect(rows.every((r) => r["status"] === "success")).toBe(true);
     expect((await gw.admin<Row[]>("GET", `/v1/teams/${l.teamId}/usage`)).length).toBe(rows.length);
+    // Each row names its team, and GET /v1/usage filters on it (another team's rows are left out).
+    expect(rows.every((r) => r["team_id"] === l.teamId)).toBe(true);
+    const other = await seed("all-other", 100);
+    await (await post(gw, "/v1/chat/completions", other.key, ROUTES[0]![2](other.endUser))).arrayBuffer();
+    const byTeam = await gw.usage(`team_id=${l.teamId}`);
+    expect(byTeam.map((r) => r["id"]).sort()).toEqual(rows.map((r) => r["id"]).sort());
+    expect((await gw.usage(`team_id=${other.teamId}`)).map((r) => r["user_id"])).toEqual([other.userId]);
     const total = rows.reduce((a, r) => a + Number(r["cost"]), 0);
     const spend = await spendOf(l);
     for (const level of LEVELS) expect(spend[level]).toBeCloseTo(total, 9);
@@ -272,9 +279,13 @@ describe.each(DIALECTS)("cost control on every inference route ($dialect)", ({ c
 
   test("allow-lists narrow team -> user -> key; a blocked team refuses its members", async () => {
     await gw.admin("POST", "/v1/teams", { team_id: "narrow-team", allowed_models: ["openai:*"] });
-    await gw.admin("POST", "/v1/users", { user_id: "narrow-user", team_id: "narrow-team", allowed_models: [CLAUDE] });
+    await gw.admin("POST", "/v1/users", { user_id: "narrow-user", allowed_models: [CLAUDE] });
     const { key } = await gw.createKey({ user_id: "narrow-user" });
-    // The user's list names a model the team's excludes: the narrower combination applies (nothing here).
+    // Moving the user into a team whose list excludes the user's models is accepted (not a 4xx)...
+    expect((await gw.admin<Row>("PATCH", "/v1/users/narrow-user", { team_id: "narrow-team" }))["team_id"]).toBe(
+      "narrow-team",
+    );
+    // ...and the narrower combination applies (nothing here).
     const claude = await post(gw, "/v1/chat/completions", key, { model: CLAUDE, messages: PROMPT, max_tokens: 5 });
     expect(claude.status).toBe(403);
     expect(((await claude.json()) as { error: Row }).error["code"]).toBe("model_not_allowed");

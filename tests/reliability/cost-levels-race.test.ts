@@ -1,7 +1,7 @@
 /**
  * Cost control at every level across replicas (docs/behaviour/cost-control.md): one compiled binary on SQLite, then
- * three on one Postgres. 500 concurrent requests against a tiny team budget shared by three users, then (Postgres)
- * against tiny budgets on every level at once (key, user, team, end user): no level's spend passes its cap, every
+ * three on one Postgres. 500 concurrent requests against a tiny key budget, team budget (shared by three users) and
+ * end-user budget in turn, then (Postgres) against tiny budgets on every level at once (key, user, team, end user): no level's spend passes its cap, every
  * request has its row, and each level's spend equals the sum of its rows. Then a team's `max_concurrent` under
  * streams spread over the three replicas: never more in flight than the limit, and every slot back once the streams
  * end; and a replica SIGKILLed while holding the team's slots: they come back within the lease's 15 s.
@@ -151,43 +151,70 @@ async function check(
   report(label, figures);
 }
 
-/** 500 concurrent requests of three users against a 0.30 USD team budget. */
-async function teamBudgetRace(label: string): Promise<void> {
+/**
+ * 500 concurrent requests against a 0.30 USD budget on one level, the others uncapped: a team's shared by three users,
+ * a single key's, or an end user's (the end-user budget on the key, every request sending that end user).
+ */
+async function levelRace(level: "key" | "team" | "end_user", label: string): Promise<void> {
   const CAP = 0.3;
-  await admin(first(), "POST", "/v1/teams", { team_id: "race-team", budget_id: await budget(CAP) });
-  const keys: string[] = [];
-  for (let i = 0; i < 3; i++) {
-    await admin(first(), "POST", "/v1/users", { user_id: `race-member-${i}`, team_id: "race-team" });
-    keys.push((await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: `race-member-${i}` })).key);
+  const tag = `race-${level.replace("_", "-")}-${replicas.length}`;
+  const capped = await budget(CAP);
+  if (level === "team") {
+    await admin(first(), "POST", "/v1/teams", { team_id: tag, budget_id: capped });
+    const keys: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await admin(first(), "POST", "/v1/users", { user_id: `${tag}-member-${i}`, team_id: tag });
+      keys.push((await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: `${tag}-member-${i}` })).key);
+    }
+    await Bun.sleep(1200); // the other replicas hear of the new team, users and keys through the change feed
+    await check(
+      label,
+      await burst(keys, null),
+      ["team_id", tag],
+      [{ level: "team", id: tag, capMicros: CAP * 1e6 }],
+      [`Team '${tag}' has exceeded budget limit`],
+    );
+    return;
   }
-  await Bun.sleep(1200); // the other replicas hear of the new team, users and keys through the change feed
+  await admin(first(), "POST", "/v1/users", { user_id: `${tag}-user` });
+  const key = await admin<{ key: string; id: string }>(first(), "POST", "/v1/keys", {
+    user_id: `${tag}-user`,
+    ...(level === "key" ? { budget_id: capped } : { end_user_budget_id: capped }),
+  });
+  await Bun.sleep(1200);
+  const endUser = `${tag}-eu`;
+  const id = level === "key" ? key.id : endUser;
   await check(
     label,
-    await burst(keys, null),
-    ["team_id", "race-team"],
-    [{ level: "team", id: "race-team", capMicros: CAP * 1e6 }],
-    ["Team 'race-team' has exceeded budget limit"],
+    await burst([key.key], level === "key" ? null : endUser),
+    level === "key" ? ["api_key_id", key.id] : ["end_user_id", endUser],
+    [{ level, id, capMicros: CAP * 1e6 }],
+    [`${level === "key" ? "Key" : "End user"} '${id}' has exceeded budget limit`],
   );
 }
+
+const RACED = ["key", "team", "end_user"] as const;
 
 describe("cost control at every level, one binary on SQLite", () => {
   beforeAll(() => startOn(createSqliteDatabase, 1), 120_000);
   afterAll(stopAll);
-  test(
-    `${FIRED} concurrent requests of three users against a tiny team budget: the team never overshoots`,
-    () => teamBudgetRace("team budget, SQLite x1"),
-    120_000,
-  );
+  for (const level of RACED)
+    test(
+      `${FIRED} concurrent requests against a tiny ${level} budget: the ${level} never overshoots`,
+      () => levelRace(level, `${level} budget, SQLite x1`),
+      120_000,
+    );
 });
 
 describe("cost control at every level, three binaries on one Postgres", () => {
   beforeAll(() => startOn(createPgDatabase, 3), 120_000);
   afterAll(stopAll);
-  test(
-    `${FIRED} concurrent requests of three users against a tiny team budget: the team never overshoots`,
-    () => teamBudgetRace("team budget, Postgres x3"),
-    120_000,
-  );
+  for (const level of RACED)
+    test(
+      `${FIRED} concurrent requests against a tiny ${level} budget: the ${level} never overshoots`,
+      () => levelRace(level, `${level} budget, Postgres x3`),
+      120_000,
+    );
 
   test(`${FIRED} concurrent requests against tiny budgets on every level at once: no level overshoots`, async () => {
     const caps = { key: 0.3, user: 0.34, team: 0.32, end_user: 0.31 };

@@ -40,6 +40,7 @@ export const usageQuery = paginationQuery.extend({
   endpoint: z.string().optional(),
   status: z.enum(["success", "error"]).optional(),
   end_user_id: endUserFilter,
+  team_id: z.string().optional().describe("Only rows of this team (the billed user's team when the request was made)"),
 });
 export type UsageQuery = z.infer<typeof usageQuery>;
 
@@ -70,6 +71,10 @@ export const usageEntry = z
       .describe(
         "The `user` (`metadata.user_id` on /v1/messages) a virtual key's request carried: the client app's own end-user id. It never changes who is billed (`user_id`, the key's user). Null for master-key requests, where `user` names the billed user.",
       ),
+    team_id: z
+      .string()
+      .nullable()
+      .describe("The billed user's team when the request was made (its budget was charged); null when none"),
     latency_ms: z
       .number()
       .int()

@@ -201,7 +201,8 @@ describe.each(DIALECTS)("teams and levels on $dialect", ({ create }) => {
     expect(held.error.message).toBe(`Budget '${b}' is assigned to 1 user(s), 1 key(s), 1 team(s)`);
     // A window that ended is shown reset on read, once, with a reset log naming the level.
     const p = (i: number) => (db.dialect === "pg" ? `$${i}` : `?${i}`);
-    const ago = new Date(Date.now() - 1000);
+    // A second before the app's clock (frozen at its start), not the wall clock: earlier tests take their time.
+    const ago = new Date(t.clock.now().getTime() - 1000);
     await t.store.query(
       `UPDATE teams SET spend_micros = 700000, next_budget_reset_at = ${p(1)} WHERE team_id = 'fin'`,
       [db.dialect === "pg" ? ago : ago.getTime()],

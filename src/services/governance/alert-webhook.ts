@@ -84,16 +84,9 @@ export function signature(secret: string, body: string, unixSeconds: number): st
 }
 
 /**
- * POSTs one alert; a 2xx is delivered. Never throws; gives up after `timeoutMs` (a hanging webhook) or when
- * `cancel` fires (shutdown).
+ * POSTs one alert; a 2xx is delivered. Never throws; gives up after `timeoutMs` (a hanging webhook).
  */
-export async function postAlert(
-  target: AlertTarget,
-  e: AlertEvent,
-  timeoutMs: number,
-  now: Date,
-  cancel?: AbortSignal,
-): Promise<PostResult> {
+export async function postAlert(target: AlertTarget, e: AlertEvent, timeoutMs: number, now: Date): Promise<PostResult> {
   const body = renderAlert(e, target.format);
   const headers: Record<string, string> = {
     "content-type": "application/json",
@@ -106,7 +99,7 @@ export async function postAlert(
       method: "POST",
       body,
       headers,
-      signal: cancel ? AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel]) : AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     await res.arrayBuffer().catch(() => undefined);
     return res.ok

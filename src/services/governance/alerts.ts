@@ -47,6 +47,9 @@ export interface SpendAlerts {
   start(): Promise<void>;
   /** Records what is queued and posts what is due, now; resolves when done (tests, shutdown). */
   drain(): Promise<void>;
+  /** Candidates in memory not yet recorded, and posts awaiting an answer (the `gateway_spend_alerts_*` gauges). */
+  depth(): { queued: number; sending: number };
+  /** Lets posts still out finish (each bounded by sendTimeoutMs) and records what is queued. */
   close(): Promise<void>;
 }
 
@@ -79,7 +82,6 @@ export function createSpendAlerts(opts: AlertsOptions): SpendAlerts {
   const giveUpMs = opts.giveUpMs ?? 86_400_000;
   const batch = opts.batch ?? 4;
   const holder = `alerts:${crypto.randomUUID()}`;
-  const cancel = new AbortController();
   let rules: AlertRule[] = [];
   let rulesAt = Number.NEGATIVE_INFINITY;
   let loading: Promise<void> | null = null;
@@ -87,6 +89,8 @@ export function createSpendAlerts(opts: AlertsOptions): SpendAlerts {
   const recorded = new Set<string>();
   const refusedAt = new Map<string, number>();
   let pumping: Promise<void> | null = null;
+  /** Posts awaiting their webhook's answer (at most `batch`). */
+  let sending = 0;
   let again = false;
   let timer: ReturnType<typeof setInterval> | null = null;
   let wake: ReturnType<typeof setTimeout> | null = null;
@@ -107,12 +111,14 @@ export function createSpendAlerts(opts: AlertsOptions): SpendAlerts {
     return loading;
   }
 
-  function enqueue(c: Candidate): void {
+  /** False when the queue is full (the candidate is dropped and counted; a later observation may bring it back). */
+  function enqueue(c: Candidate): boolean {
     if (queue.length >= QUEUE_LIMIT) {
       opts.onOutcome?.("dropped");
-      return;
+      return false;
     }
     queue.push(c);
+    return true;
   }
 
   function kick(): void {
@@ -147,7 +153,7 @@ export function createSpendAlerts(opts: AlertsOptions): SpendAlerts {
   }
 
   async function send(a: ClaimedAlert): Promise<void> {
-    const result = await postAlert(a.target, a.event, sendTimeoutMs, new Date(clock()), cancel.signal);
+    const result = await postAlert(a.target, a.event, sendTimeoutMs, new Date(clock()));
     const now = clock();
     if (result.ok) {
       await sql.delivered(a.event.id, holder, new Date(now));
@@ -167,19 +173,28 @@ export function createSpendAlerts(opts: AlertsOptions): SpendAlerts {
     });
   }
 
+  /** Records the queued candidates (the database holds what is pending, not memory); how many were new. */
+  async function record(): Promise<number> {
+    let fresh = 0;
+    while (queue.length) {
+      const c = queue.shift() as Candidate;
+      if (await sql.record(crypto.randomUUID(), c.ruleId, c.kind, c.id, c.threshold, new Date(clock()))) fresh++;
+    }
+    return fresh;
+  }
+
   async function pump(): Promise<void> {
     try {
       let fresh = 0;
-      while (queue.length) {
-        const c = queue.shift() as Candidate;
-        if (await sql.record(crypto.randomUUID(), c.ruleId, c.kind, c.id, c.threshold, new Date(clock()))) fresh++;
-      }
-      // Without rules there is nothing to post (deleting a rule deletes its alerts).
-      if (rules.length === 0 && fresh === 0) return;
       for (;;) {
+        // Candidates that came while posts were out are recorded before the next claim.
+        fresh += await record();
         if (closed) return;
+        // Without rules there is nothing to post (deleting a rule deletes its alerts).
+        if (rules.length === 0 && fresh === 0) return;
         const claimed = await sql.claim(holder, new Date(clock()), claimMs, batch);
-        await Promise.all(claimed.map(send));
+        sending += claimed.length;
+        await Promise.all(claimed.map((a) => send(a).finally(() => sending--)));
         if (claimed.length < batch) return;
       }
     } catch (err) {
@@ -204,9 +219,9 @@ export function createSpendAlerts(opts: AlertsOptions): SpendAlerts {
           if (o.spendMicros * 100 < cap * t) continue;
           const key = `${rule.id}|${o.subject.kind}|${o.subject.id}|${o.windowStart.getTime()}|${t}`;
           if (recorded.has(key)) continue;
+          if (!enqueue({ ruleId: rule.id, kind: o.subject.kind, id: o.subject.id, threshold: String(t) })) continue;
           if (recorded.size >= MEMO_LIMIT) recorded.clear();
           recorded.add(key);
-          enqueue({ ruleId: rule.id, kind: o.subject.kind, id: o.subject.id, threshold: String(t) });
         }
       }
     }
@@ -245,13 +260,16 @@ export function createSpendAlerts(opts: AlertsOptions): SpendAlerts {
       kick();
       while (pumping) await pumping;
     },
+    depth: () => ({ queued: queue.length, sending }),
     async close() {
       closed = true;
       if (timer) clearInterval(timer);
       if (wake) clearTimeout(wake);
-      // Posts still running are cut: their claims lapse and another replica (or the next start) posts them.
-      cancel.abort();
+      // Posts still out get their answer (each within sendTimeoutMs): one cut after the webhook acted on it would
+      // be posted again by another replica. What is queued is recorded, for whichever process runs next.
+      await loading;
       await pumping;
+      await record().catch((err: unknown) => log.warn("could not record queued alerts", { error: String(err) }));
     },
   };
 }

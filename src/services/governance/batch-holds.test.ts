@@ -40,7 +40,7 @@ describe.each(DIALECTS)("batch holds (%s)", (dialect) => {
     const { userId } = await seedUser(a, { maxBudgetMicros: 1000 });
     // two replicas on Postgres; SQLite is one process, whose transactions its store serialises
     const holds = [createBatchHolds(a), createBatchHolds(dialect === "pg" ? b : a)];
-    const levels = [{ kind: "user" as const, id: userId, capMicros: 1000 }];
+    const levels = [{ kind: "user" as const, id: userId, label: userId, capMicros: 1000 }];
     const base = { levels, now: new Date(), expiresAt: later(60_000) };
     expect(await holds[0]!.hold({ ...base, holdId: "batch:h1", amountMicros: 600 })).toBeNull();
     expect(await holds[1]!.hold({ ...base, holdId: "batch:h2", amountMicros: 600 })).toEqual(levels[0]!);
@@ -63,7 +63,7 @@ describe.each(DIALECTS)("batch holds (%s)", (dialect) => {
     const { userId } = await seedUser(a, { maxBudgetMicros: 1000 });
     const holds = createBatchHolds(a);
     const now = new Date();
-    const levels = [{ kind: "user" as const, id: userId, capMicros: 1000 }];
+    const levels = [{ kind: "user" as const, id: userId, label: userId, capMicros: 1000 }];
     expect(await holds.hold({ holdId: "batch:h3", levels, amountMicros: 400, now, expiresAt: later(50) })).toBeNull();
     await batchRow("openai", "b3", "batch:h3", userId);
     await ledgerSql(a).sweepExpired(later(1000));
@@ -80,7 +80,7 @@ describe.each(DIALECTS)("batch holds (%s)", (dialect) => {
     const { userId } = await seedUser(a, { maxBudgetMicros: 1000 });
     const holds = createBatchHolds(a);
     const now = new Date();
-    const levels = [{ kind: "user" as const, id: userId, capMicros: 1000 }];
+    const levels = [{ kind: "user" as const, id: userId, label: userId, capMicros: 1000 }];
     await holds.hold({ holdId: "batch:h4", levels, amountMicros: 300, now, expiresAt: later(60_000) });
     await holds.release("batch:h4");
     expect((await userRow(userId)).reservedMicros).toBe(0);
@@ -90,9 +90,9 @@ describe.each(DIALECTS)("batch holds (%s)", (dialect) => {
     const seeded = await seedLevels(a, { key: 1000, user: 1000, team: 500, endUser: null });
     const holds = createBatchHolds(a);
     const levels = [
-      { kind: "key" as const, id: seeded.keyId, capMicros: 1000 },
-      { kind: "user" as const, id: seeded.userId, capMicros: 1000 },
-      { kind: "team" as const, id: seeded.teamId, capMicros: 500 },
+      { kind: "key" as const, id: seeded.keyId, label: seeded.keyId, capMicros: 1000 },
+      { kind: "user" as const, id: seeded.userId, label: seeded.userId, capMicros: 1000 },
+      { kind: "team" as const, id: seeded.teamId, label: seeded.teamId, capMicros: 500 },
     ];
     const reserved = async () => [
       (await a.db.select().from(a.t.apiKeys).where(eq(a.t.apiKeys.id, seeded.keyId)))[0]!.reservedMicros,

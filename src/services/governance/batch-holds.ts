@@ -11,8 +11,9 @@ import type { RawExec } from "../../db/store";
 import { ledgerSql, subjectTable } from "./budget-ledger-sql";
 import type { SubjectKind, SubjectRef } from "./subjects";
 
-/** A capped level to hold the estimate on. */
+/** A capped level to hold the estimate on; `label` names it in the refusal when it is the one that refuses. */
 export interface LevelHold extends SubjectRef {
+  label: string;
   capMicros: number;
 }
 

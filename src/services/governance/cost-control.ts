@@ -90,7 +90,7 @@ export interface CostControlOptions {
   /** config.yml's `rate_limits`. */
   rateLimits: readonly RateLimitRuleInput[];
   hooks?: CostControlHooks;
-  /** Tests: the alert sender's timings. */
+  /** The alert sender's timings (config.yml's `alert_delivery`; tests shorten them). */
   alerts?: Partial<Parameters<typeof createSpendAlerts>[0]>;
 }
 
@@ -110,6 +110,11 @@ export function costControlOptions(
     defaultTpm: config.rate_limit_tpm ?? null,
     rateLimits: config.rate_limits,
     hooks,
+    alerts: {
+      pollMs: config.alert_delivery.poll_interval_ms,
+      sendTimeoutMs: config.alert_delivery.send_timeout_ms,
+      claimMs: 3 * config.alert_delivery.send_timeout_ms,
+    },
   };
 }
 
@@ -321,8 +326,9 @@ export function createCostControl(o: CostControlOptions) {
     },
 
     async close(): Promise<void> {
-      await alerts.close();
+      // The ledger's last write-back may cross a threshold: the alerts record it before they close.
       await ledger.close();
+      await alerts.close();
       await limiter.close();
     },
   };

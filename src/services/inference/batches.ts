@@ -164,7 +164,7 @@ export function createBatchesService(deps: BatchesDeps) {
           now,
           expiresAt: new Date(now.getTime() + window + HOLD_GRACE_MS),
         });
-        if (refused) throw budgetRefusal(refused.kind, levels.find((l) => l.kind === refused.kind)!.label);
+        if (refused) throw budgetRefusal(refused.kind, refused.label);
       }
       let batch: Batch;
       try {
