@@ -2,7 +2,7 @@
  * Gateway CPU per request (user + system time of the whole process, every thread, from /proc) for the governance
  * variants side by side: plain, every cost-control level, tracing on. CPU per request is what a feature costs, and
  * unlike throughput it holds still when the machine is busy.
- *   bun scripts/bench/cpu-cost.ts [--seconds 8] [--connections 64] [--rounds 2] [--pg URL] [--profile]
+ *   bun scripts/bench/cpu-cost.ts [--seconds 8] [--connections 64] [--rounds 2] [--warmup 15] [--only plain,traced] [--source]
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "8" },
     connections: { type: "string", default: "64" },
     rounds: { type: "string", default: "2" },
+    warmup: { type: "string", default: "15" },
     only: { type: "string" },
     source: { type: "boolean", default: false },
   },
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
           ...(gw.endUser ? { WRK_USER: gw.endUser } : {}),
         },
       };
-      await runWrk({ ...load, connections: 16, seconds: 3 });
+      await runWrk({ ...load, connections: 32, seconds: Number(values.warmup) }); // past the JIT's compile phase
       const pid = gw.child.proc.pid;
       const before = cpuUs(pid);
       const threadsBefore = threadCpu(pid);

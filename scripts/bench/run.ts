@@ -11,7 +11,7 @@
  * start, the usage writer and what the rollups cost it, Postgres statements per request and, opt-in, a soak.
  * Writes scripts/bench/results/<stamp>.{json,md,png}.
  *
- *   bun scripts/bench/run.ts [--duration 5] [--levels 1,8,32,64,128] [--quick] [--soak 600] [--stream]
+ *   bun scripts/bench/run.ts [--duration 5] [--warmup 15] [--levels 1,8,32,64,128] [--quick] [--soak 600] [--stream]
  *        [--streams 2000] [--realistic 60] [--realistic-clients 1000] [--no-pg]
  *        [--pg postgres://postgres@127.0.0.1:5432] [--no-peer] [--no-build]
  */
@@ -64,6 +64,7 @@ import { writerCost } from "./writer-cost";
 const { values } = parseArgs({
   options: {
     duration: { type: "string" },
+    warmup: { type: "string" },
     levels: { type: "string" },
     quick: { type: "boolean", default: false },
     soak: { type: "string", default: "0" },
@@ -82,6 +83,13 @@ const SECONDS = Number(values.duration ?? (QUICK ? 2 : 5));
 const LEVELS = [
   ...new Set([1, 64, ...(values.levels ?? (QUICK ? "1,8,64" : "1,8,32,64,128")).split(",").map(Number)]),
 ].sort((a, b) => a - b);
+/**
+ * Seconds of load (c=32) each system serves before anything is measured. JavaScriptCore keeps compiling the request
+ * path for about the first 50,000 requests (~15 s at c=64 here; its compiler threads then take a third of the
+ * gateway's CPU); a short warm-up measures the compiler, not the steady state a gateway lives in. Every system,
+ * the floor and the peer included, gets the same warm-up.
+ */
+const WARMUP_SECONDS = Number(values.warmup ?? (QUICK ? 8 : 15));
 const COLD_RUNS = QUICK ? 5 : 10;
 const TTFB_SAMPLES = QUICK ? 100 : 200;
 const TTFB_STREAM = { chunks: 3, intervalMs: 5 };
@@ -430,7 +438,7 @@ async function main(): Promise<void> {
   const run: Results = { meta: meta(ceiling), scenarios: results, db_statements: [], notes };
   console.log(`wrk ceiling ${ceiling} rps; ${SECONDS} s per point; levels ${LEVELS.join(", ")}`);
 
-  for (const s of active) await runWrk({ ...s.load, connections: 8, seconds: Math.min(2, SECONDS) }); // warm-up
+  for (const s of active) await runWrk({ ...s.load, connections: 32, seconds: WARMUP_SECONDS });
   // Concurrency outside, scenarios inside: each level's figures come from the same minute of machine noise.
   for (const c of LEVELS) {
     for (const s of active) {

@@ -3,7 +3,7 @@
  * exporting to a local OTLP sink, measured in alternation (off/on, then on/off) with a pause before each run so
  * the previous run's deferred work (usage rows, span export) has drained. The side-by-side sweep of run.ts runs
  * `traced` right after gateway-sqlite, which then pays for that scenario's deferred work; this does not.
- *   bun scripts/bench/tracing-ab.ts [--rounds 4] [--seconds 4] [--connections 64] [--no-build]
+ *   bun scripts/bench/tracing-ab.ts [--rounds 4] [--seconds 4] [--warmup 15] [--connections 64] [--no-build]
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "4" },
     seconds: { type: "string", default: "4" },
+    warmup: { type: "string", default: "15" },
     connections: { type: "string", default: "64" },
     "no-build": { type: "boolean", default: false },
   },
@@ -69,7 +70,8 @@ async function main(): Promise<void> {
       seconds,
     });
   };
-  for (const name of ["off", "on"] as const) await load(name, 8, 2); // warm-up
+  // Past the JIT's compile phase (the first ~50,000 requests; run.ts WARMUP_SECONDS), so the pair compares steady states.
+  for (const name of ["off", "on"] as const) await load(name, 32, Number(values.warmup));
   const rps: Record<"off" | "on", number[]> = { off: [], on: [] };
   const c = Number(values.connections);
   for (let round = 0; round < Number(values.rounds); round++) {
