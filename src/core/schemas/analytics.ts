@@ -136,7 +136,9 @@ export type SeriesResponse = z.infer<typeof seriesResponse>;
 const ranked = z.array(z.object({ ...groupKey, cost: z.number(), requests: z.number().int() }));
 
 export const budgetHealth = z.object({
-  level: z.enum(["user"]).describe("The budget level (more levels come with key and team budgets)"),
+  level: z
+    .enum(["key", "user", "team", "end_user"])
+    .describe("The budget level; end users are counted per billed user (their `label` is that user's id)"),
   with_budget: z.number().int().describe("Subjects with a capped budget"),
   above_80: z.number().int().describe("Spend at or above 80 % of the cap, below it"),
   exhausted: z

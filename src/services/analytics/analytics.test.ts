@@ -299,6 +299,61 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     expect(res.top_models[0]).toMatchObject({ key: top[0], requests: top[1][0] });
   });
 
+  test("budget health at every level: counted by the database, the furthest over first, blocked and revoked apart", async () => {
+    const { db: d, t } = db.store;
+    const at = new Date(T0);
+    const stamps = { createdAt: at, updatedAt: at };
+    // Caps in µ$: 100, and 0 (any spend is beyond it).
+    await d.insert(t.budgets).values([
+      { budgetId: "b100", maxBudgetMicros: 100, ...stamps },
+      { budgetId: "b0", maxBudgetMicros: 0, ...stamps },
+      { budgetId: "uncapped", maxBudgetMicros: null, ...stamps },
+    ]);
+    await d.insert(t.teams).values([
+      { teamId: "t-over", budgetId: "b100", spendMicros: 150, ...stamps },
+      { teamId: "t-blocked", blocked: true, ...stamps },
+    ]);
+    await d.insert(t.users).values([
+      { userId: "h-85", budgetId: "b100", spendMicros: 85, ...stamps },
+      { userId: "h-100", budgetId: "b100", spendMicros: 100, teamId: "t-over", ...stamps },
+      { userId: "h-free", budgetId: "uncapped", spendMicros: 5000, ...stamps },
+      { userId: "h-gone", budgetId: "b100", spendMicros: 500, deletedAt: at, ...stamps },
+    ]);
+    const key = (id: string, budgetId: string | null, spendMicros: number, isActive = true) => ({
+      id,
+      keyHash: `hash-${id}`,
+      keyPrefix: "gw-",
+      userId: "h-85",
+      budgetId,
+      spendMicros,
+      isActive,
+      createdAt: at,
+    });
+    await d
+      .insert(t.apiKeys)
+      .values([key("k-zero", "b0", 3), key("k-50", "b100", 50), key("k-revoked", "b100", 900, false)]);
+    await d.insert(t.endUsers).values([
+      { id: "h-85/alice", userId: "h-85", endUserId: "alice", budgetId: "b100", spendMicros: 120, ...stamps },
+      { id: "h-85/bob", userId: "h-85", endUserId: "bob", budgetId: "b100", spendMicros: 0, ...stamps },
+    ]);
+    const health = (await analytics.overview({ start: new Date(T0), end: new Date(T0 + SPAN) })).budget_health;
+    const level = (name: string) => health.find((h) => h.level === name)!;
+    expect(health.map((h) => h.level)).toEqual(["key", "user", "team", "end_user"]);
+    expect(level("key")).toMatchObject({ with_budget: 2, above_80: 0, exhausted: 1, over: 1, blocked: 0 });
+    expect(level("key").worst.map((w) => [w.id, w.percent])).toEqual([
+      ["k-zero", 100],
+      ["k-50", 50],
+    ]);
+    expect(level("user")).toMatchObject({ with_budget: 2, above_80: 1, exhausted: 1, over: 0, blocked: 0 });
+    expect(level("user").worst.map((w) => w.id)).toEqual(["h-100", "h-85"]);
+    expect(level("team")).toMatchObject({ with_budget: 1, exhausted: 1, over: 1, blocked: 1 });
+    expect(level("team").worst[0]).toMatchObject({ id: "t-over", spend: 0.00015, max_budget: 0.0001, percent: 150 });
+    expect(level("end_user")).toMatchObject({ with_budget: 2, exhausted: 1, over: 1 });
+    expect(level("end_user").worst).toEqual([
+      { id: "alice", label: "h-85", spend: 0.00012, max_budget: 0.0001, percent: 120, next_reset_at: null },
+    ]);
+  });
+
   test("bad ranges and too many buckets are 422", async () => {
     await expect(
       analytics.summary({ start: new Date(T0 + 10), end: new Date(T0), order_by: "cost", limit: 10 }),

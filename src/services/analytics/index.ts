@@ -2,7 +2,8 @@
  * Usage analytics over the rollups (aggregate.ts): totals per group (summary), zero-filled time series, and the
  * overview an operator opens first. HTTP routes, tRPC procedures and CLI commands all call these.
  */
-import { and, count, eq, gt, inArray, isNotNull, isNull, or } from "drizzle-orm";
+import { and, count, desc, eq, gt, inArray, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
+import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import { validationError } from "../../core/errors";
 import { microsToUsd } from "../../core/money";
 import type {
@@ -274,43 +275,116 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     };
   }
 
-  async function budgetHealth(): Promise<OverviewResponse["budget_health"]> {
-    const rows = await db
-      .select({
+  /**
+   * One level's budget health, counted by the database (a level may hold many subjects: end users are one per
+   * distinct id a user's app sends), with the ten subjects nearest or beyond their cap.
+   */
+  async function levelHealth(o: {
+    level: OverviewResponse["budget_health"][number]["level"];
+    table: PgTable;
+    id: AnyPgColumn;
+    label: AnyPgColumn;
+    spend: AnyPgColumn;
+    budgetId: AnyPgColumn;
+    nextReset: AnyPgColumn;
+    blocked: AnyPgColumn | null;
+    live?: SQL;
+  }): Promise<OverviewResponse["budget_health"][number]> {
+    const max = t.budgets.maxBudgetMicros;
+    const when = (cond: SQL) => sql<number>`coalesce(sum(case when ${cond} then 1 else 0 end), 0)`;
+    const capped = sql`${max} is not null`;
+    // A zero cap with any spend is the furthest over; it sorts first on both dialects.
+    const share = sql`case when ${max} <= 0 then 1e18 else ${o.spend} * 1.0 / ${max} end`;
+    const [counts, worst] = await Promise.all([
+      db
+        .select({
+          withBudget: when(capped),
+          above80: when(sql`${capped} and ${o.spend} >= 0.8 * ${max} and ${o.spend} < ${max}`),
+          exhausted: when(sql`${capped} and ${o.spend} >= ${max}`),
+          over: when(sql`${capped} and ${o.spend} > ${max}`),
+          blocked: o.blocked ? when(sql`${o.blocked}`) : sql<number>`0`,
+        })
+        .from(o.table)
+        .leftJoin(t.budgets, eq(o.budgetId, t.budgets.budgetId))
+        .where(o.live),
+      db
+        .select({ id: o.id, label: o.label, spend: o.spend, max, nextReset: o.nextReset })
+        .from(o.table)
+        .innerJoin(t.budgets, eq(o.budgetId, t.budgets.budgetId))
+        .where(and(o.live, isNotNull(max), gt(o.spend, 0)))
+        .orderBy(desc(share))
+        .limit(10),
+    ]);
+    const c = counts[0];
+    return {
+      level: o.level,
+      with_budget: Number(c?.withBudget ?? 0),
+      above_80: Number(c?.above80 ?? 0),
+      exhausted: Number(c?.exhausted ?? 0),
+      over: Number(c?.over ?? 0),
+      blocked: Number(c?.blocked ?? 0),
+      worst: worst.map((r) => {
+        const spend = Number(r.spend);
+        const cap = Number(r.max);
+        return {
+          id: String(r.id),
+          label: r.label === null ? null : String(r.label),
+          spend: microsToUsd(spend),
+          max_budget: microsToUsd(cap),
+          percent: cap > 0 ? round((spend / cap) * 100, 1) : 100,
+          next_reset_at: r.nextReset ? toIso(r.nextReset as Date) : null,
+        };
+      }),
+    };
+  }
+
+  /** Budget health at every level of cost control (docs/behaviour/cost-control.md), in path order. */
+  function budgetHealth(): Promise<OverviewResponse["budget_health"]> {
+    return Promise.all([
+      levelHealth({
+        level: "key",
+        table: t.apiKeys,
+        id: t.apiKeys.id,
+        label: t.apiKeys.keyName,
+        spend: t.apiKeys.spendMicros,
+        budgetId: t.apiKeys.budgetId,
+        nextReset: t.apiKeys.nextBudgetResetAt,
+        blocked: null,
+        live: eq(t.apiKeys.isActive, true),
+      }),
+      levelHealth({
+        level: "user",
+        table: t.users,
         id: t.users.userId,
         label: t.users.alias,
         spend: t.users.spendMicros,
-        max: t.budgets.maxBudgetMicros,
-        blocked: t.users.blocked,
+        budgetId: t.users.budgetId,
         nextReset: t.users.nextBudgetResetAt,
-      })
-      .from(t.users)
-      .leftJoin(t.budgets, eq(t.users.budgetId, t.budgets.budgetId))
-      .where(and(isNull(t.users.deletedAt), or(isNotNull(t.budgets.maxBudgetMicros), eq(t.users.blocked, true))));
-    const capped = rows.filter((r) => r.max !== null);
-    const pct = (r: (typeof rows)[number]) => (r.max ? r.spend / r.max : r.spend > 0 ? Number.POSITIVE_INFINITY : 1);
-    const worst = capped
-      .filter((r) => r.spend > 0)
-      .sort((a, b) => pct(b) - pct(a))
-      .slice(0, 10);
-    return [
-      {
-        level: "user",
-        with_budget: capped.length,
-        above_80: capped.filter((r) => r.spend >= 0.8 * r.max! && r.spend < r.max!).length,
-        exhausted: capped.filter((r) => r.spend >= r.max!).length,
-        over: capped.filter((r) => r.spend > r.max!).length,
-        blocked: rows.filter((r) => r.blocked).length,
-        worst: worst.map((r) => ({
-          id: r.id,
-          label: r.label,
-          spend: microsToUsd(r.spend),
-          max_budget: microsToUsd(r.max!),
-          percent: r.max ? round((r.spend / r.max) * 100, 1) : 100,
-          next_reset_at: r.nextReset ? toIso(r.nextReset) : null,
-        })),
-      },
-    ];
+        blocked: t.users.blocked,
+        live: isNull(t.users.deletedAt),
+      }),
+      levelHealth({
+        level: "team",
+        table: t.teams,
+        id: t.teams.teamId,
+        label: t.teams.alias,
+        spend: t.teams.spendMicros,
+        budgetId: t.teams.budgetId,
+        nextReset: t.teams.nextBudgetResetAt,
+        blocked: t.teams.blocked,
+      }),
+      levelHealth({
+        level: "end_user",
+        table: t.endUsers,
+        id: t.endUsers.endUserId,
+        // An end-user id is the app's own, unique only within its billed user: that user is its label.
+        label: t.endUsers.userId,
+        spend: t.endUsers.spendMicros,
+        budgetId: t.endUsers.budgetId,
+        nextReset: t.endUsers.nextBudgetResetAt,
+        blocked: null,
+      }),
+    ]);
   }
 
   async function overview(q: OverviewQuery): Promise<OverviewResponse> {
