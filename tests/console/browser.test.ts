@@ -2,12 +2,13 @@
  * The console in Chromium (playwright-core driving Debian's /usr/bin/chromium) against the compiled binary, seeded
  * through real inference calls to a mock upstream: sign in (the master key is not kept by the browser); overview
  * and usage numbers equal the API's; create a key and see its secret once (and copy it); revoke it and see the API
- * refuse it; change a budget and see /v1/budgets reflect it; assign a key's budget and end-user budget and see
- * /v1/keys and /v1/end-users reflect it; add, edit and delete rate-limit rules and alerts (and send a test alert to
- * a webhook) and see /v1/rate-limits and /v1/alerts reflect them, a config.yml rule read-only; a request without the
- * CSRF token is refused; markup in key names, aliases and model names shows as text; axe-core finds no serious or critical violation on any page
- * in light or dark; screenshots of every page (light, dark, phone) go to test-artifacts/console/; logout ends the
- * session. One browser and one binary for the whole file.
+ * refuse it; change a budget and see /v1/budgets reflect it; assign a key's budget and end-user budget (and a
+ * team's) and see /v1/keys, /v1/end-users and /v1/teams reflect it; add, edit and delete rate-limit rules and alerts
+ * (and send a test alert to a webhook) and see /v1/rate-limits and /v1/alerts reflect them, a config.yml rule
+ * read-only; a request without the CSRF token is refused; markup in key names, aliases and model names shows as
+ * text; axe-core finds no serious or critical violation on any page in light or dark; screenshots of every page
+ * (light, dark, phone) go to test-artifacts/console/; logout ends the session. One browser and one binary for the
+ * whole file.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -583,6 +584,23 @@ describe("the console in Chromium", () => {
     await row.getByRole("button", { name: "Delete team research" }).click();
     await page.getByRole("alert").filter({ hasText: "Team 'research' has 1 member(s)" }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, "teams.png"), fullPage: true });
+    // Its budget, assigned on the Budgets page, is the API's.
+    await open("/ui/budgets");
+    await page.getByRole("button", { name: "Assign budgets to team research" }).click();
+    const assign = page.getByRole("dialog", { name: "Assign budgets" });
+    expect(await assign.getByLabel("End-user budget").count()).toBe(0);
+    await assign.getByLabel("Budget", { exact: true }).selectOption(endUserBudgetId);
+    await assign.getByRole("button", { name: "Assign" }).click();
+    await assign.waitFor({ state: "hidden" });
+    expect((await admin<{ budget_id: string | null }>(gw.url, "GET", "/v1/teams/research")).budget_id).toBe(
+      endUserBudgetId,
+    );
+    await page
+      .getByRole("region", { name: "Team budgets" })
+      .getByRole("row")
+      .filter({ hasText: "research" })
+      .filter({ hasText: `${endUserBudgetId}: $1.00` })
+      .waitFor();
   }, 60_000);
 
   test("the theme switch applies and is remembered", async () => {
