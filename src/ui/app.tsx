@@ -11,6 +11,8 @@ import { Keys } from "./pages/keys";
 import { Users } from "./pages/users";
 import { Teams } from "./pages/teams";
 import { Budgets } from "./pages/budgets";
+import { RateLimits } from "./pages/rate-limits";
+import { Alerts } from "./pages/alerts";
 import { Pricing } from "./pages/pricing";
 import { Providers } from "./pages/providers";
 import { Settings } from "./pages/settings";
@@ -23,6 +25,8 @@ const PAGES = [
   ["/users", "Users", Users],
   ["/teams", "Teams", Teams],
   ["/budgets", "Budgets", Budgets],
+  ["/rate-limits", "Rate limits", RateLimits],
+  ["/alerts", "Alerts", Alerts],
   ["/pricing", "Pricing", Pricing],
   ["/providers", "Providers", Providers],
   ["/settings", "Settings", Settings],

@@ -42,3 +42,16 @@ export function fmtDuration(seconds: number | null | undefined): string {
     if (seconds % size === 0) return `every ${seconds / size} ${name}${seconds / size === 1 ? "" : "s"}`;
   return `every ${seconds} s`;
 }
+
+/** Request-rate, token-rate and in-flight limits in one cell ("—" when none is set). */
+export function fmtLimits(l: { rpm?: number | null; tpm?: number | null; concurrent?: number | null }): string {
+  return (
+    [
+      l.rpm ? `${int.format(l.rpm)} rpm` : null,
+      l.tpm ? `${int.format(l.tpm)} tpm` : null,
+      l.concurrent ? `${int.format(l.concurrent)} in flight` : null,
+    ]
+      .filter(Boolean)
+      .join(" / ") || "—"
+  );
+}

@@ -2,10 +2,13 @@
  * The console in Chromium (playwright-core driving Debian's /usr/bin/chromium) against the compiled binary, seeded
  * through real inference calls to a mock upstream: sign in (the master key is not kept by the browser); overview
  * and usage numbers equal the API's; create a key and see its secret once (and copy it); revoke it and see the API
- * refuse it; change a budget and see /v1/budgets reflect it; a request without the CSRF token is refused; markup
- * in key names, aliases and model names shows as text; axe-core finds no serious or critical violation on any page
- * in light or dark; screenshots of every page (light, dark, phone) go to test-artifacts/console/; logout ends the
- * session. One browser and one binary for the whole file.
+ * refuse it; change a budget and see /v1/budgets reflect it; assign a key's budget and end-user budget (and a
+ * team's) and see /v1/keys, /v1/end-users and /v1/teams reflect it; add, edit and delete rate-limit rules and alerts
+ * (and send a test alert to a webhook) and see /v1/rate-limits and /v1/alerts reflect them, a config.yml rule
+ * read-only; a request without the CSRF token is refused; markup in key names, aliases and model names shows as
+ * text; axe-core finds no serious or critical violation on any page in light or dark; screenshots of every page
+ * (light, dark, phone) go to test-artifacts/console/; logout ends the session. One browser and one binary for the
+ * whole file.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -41,6 +44,8 @@ const PAGES: [string, string][] = [
   ["users", "/ui/users"],
   ["teams", "/ui/teams"],
   ["budgets", "/ui/budgets"],
+  ["rate-limits", "/ui/rate-limits"],
+  ["alerts", "/ui/alerts"],
   ["pricing", "/ui/pricing"],
   ["providers", "/ui/providers"],
   ["settings", "/ui/settings"],
@@ -59,6 +64,10 @@ let context: BrowserContext;
 let page: Page;
 let userData: string;
 let budgetId: string;
+let endUserBudgetId: string;
+let bobKey: string;
+let webhook: ReturnType<typeof Bun.serve>;
+const posted: { signature: string | null; body: { type?: string } }[] = [];
 const dialogs: string[] = [];
 
 const cardValue = async (testId: string) =>
@@ -67,9 +76,21 @@ const cardValue = async (testId: string) =>
 beforeAll(async () => {
   mock = startOpenAIMock();
   const dir = tempDir("gw-console-");
+  webhook = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: async (req) => {
+      posted.push({ signature: req.headers.get("x-gateway-signature"), body: (await req.json()) as { type?: string } });
+      return new Response("ok");
+    },
+  });
   const config = writeConfig(
     dir,
-    baseConfig(`sqlite:///${join(dir, "gw.db")}`, { providers: openaiProvider(mock.apiBase) }),
+    baseConfig(`sqlite:///${join(dir, "gw.db")}`, {
+      providers: openaiProvider(mock.apiBase),
+      // Shown by the console, read-only; high enough never to refuse this file's calls.
+      rate_limits: [{ scope: "global", model: "openai:*", rpm: 100_000 }],
+    }),
   );
   gw = await spawnGateway({ cwd: dir, config });
   for (const model of ["openai:gpt-4o-mini", "openai:gpt-4o", MARKUP_MODEL]) {
@@ -82,12 +103,16 @@ beforeAll(async () => {
   budgetId = (
     await admin<{ budget_id: string }>(gw.url, "POST", "/v1/budgets", { max_budget: 5, budget_duration_sec: 86400 })
   ).budget_id;
+  endUserBudgetId = (
+    await admin<{ budget_id: string }>(gw.url, "POST", "/v1/budgets", { max_budget: 1, budget_duration_sec: 3600 })
+  ).budget_id;
   await admin(gw.url, "POST", "/v1/users", { user_id: "alice", alias: MARKUP_ALIAS, budget_id: budgetId });
   await admin(gw.url, "POST", "/v1/users", { user_id: "bob" });
   const keys = [
     (await admin<{ key: string }>(gw.url, "POST", "/v1/keys", { user_id: "alice", key_name: MARKUP_KEY })).key,
     (await admin<{ key: string }>(gw.url, "POST", "/v1/keys", { user_id: "bob", key_name: "bob's key" })).key,
   ];
+  bobKey = keys[1]!;
   const models = ["openai:gpt-4o-mini", "openai:gpt-4o", MARKUP_MODEL, "openai:gpt-4o-mini+error-500"];
   for (let i = 0; i < 24; i++) {
     await call(`${gw.url}/v1/chat/completions`, {
@@ -134,6 +159,7 @@ afterAll(async () => {
   if (userData) rmSync(userData, { recursive: true, force: true });
   await killAll();
   await mock?.stop();
+  webhook?.stop(true);
 });
 
 /** Opens a console page and waits for its data. */
@@ -284,7 +310,12 @@ describe("the console in Chromium", () => {
     await form.getByLabel("Cap (USD)").fill("12.5");
     await form.getByRole("button", { name: "Save" }).click();
     await form.waitFor({ state: "hidden" });
-    await page.getByRole("row").filter({ hasText: budgetId }).filter({ hasText: "$12.50" }).waitFor();
+    await page
+      .getByRole("region", { name: "Budgets", exact: true })
+      .getByRole("row")
+      .filter({ hasText: budgetId })
+      .filter({ hasText: "$12.50" })
+      .waitFor();
     expect((await admin<{ max_budget: number }>(gw.url, "GET", `/v1/budgets/${budgetId}`)).max_budget).toBe(12.5);
   }, 30_000);
 
@@ -306,6 +337,180 @@ describe("the console in Chromium", () => {
     });
     expect(statuses).toEqual({ without: 403, wrong: 403, with: 200 });
   }, 30_000);
+
+  test("assign a key's budget and end-user budget on the Budgets page: /v1/keys and /v1/end-users reflect it", async () => {
+    await open("/ui/budgets");
+    await page.getByRole("button", { name: "Assign budgets to key bob's key" }).click();
+    const form = page.getByRole("dialog", { name: "Assign budgets" });
+    await form.getByLabel("Budget", { exact: true }).selectOption(budgetId);
+    await form.getByLabel("End-user budget").selectOption(endUserBudgetId);
+    await form.getByRole("button", { name: "Assign" }).click();
+    await form.waitFor({ state: "hidden" });
+    const keys = await admin<
+      { id: string; key_name: string | null; budget_id: string | null; end_user_budget_id: string | null }[]
+    >(gw.url, "GET", "/v1/keys");
+    const bobs = keys.find((k) => k.key_name === "bob's key")!;
+    expect([bobs.budget_id, bobs.end_user_budget_id]).toEqual([budgetId, endUserBudgetId]);
+    const keyTable = page.getByRole("region", { name: "Key budgets" });
+    await keyTable
+      .getByRole("row")
+      .filter({ hasText: "bob's key" })
+      .filter({ hasText: `${budgetId}: $12.50` })
+      .waitFor();
+    // An end user of that key now gets its own window: listed with the API's spend.
+    for (let i = 0; i < 2; i++) {
+      const r = await call(`${gw.url}/v1/chat/completions`, {
+        token: bobKey,
+        body: {
+          model: "openai:gpt-4o-mini",
+          messages: [{ role: "user", content: `eu ${i}` }],
+          max_tokens: 8,
+          user: "eu-browser",
+        },
+      });
+      expect(r.status).toBe(200);
+    }
+    await until(
+      async () => /^gateway_usage_log_queue_depth 0$/m.test((await call(`${gw.url}/metrics`)).text),
+      10_000,
+      100,
+    );
+    const endUsers = await admin<{ end_user_id: string; budget_id: string | null; spend: number }[]>(
+      gw.url,
+      "GET",
+      `/v1/end-users?key_id=${bobs.id}`,
+    );
+    const eu = endUsers.find((e) => e.end_user_id === "eu-browser")!;
+    expect(eu.budget_id).toBe(endUserBudgetId);
+    expect(eu.spend).toBeGreaterThan(0);
+    await open("/ui/budgets");
+    await page.getByLabel("Through key").selectOption(bobs.id);
+    await page
+      .getByRole("region", { name: "End users" })
+      .getByRole("row")
+      .filter({ hasText: "eu-browser" })
+      .filter({ hasText: `${fmtUsd(eu.spend)} of $1.00` })
+      .waitFor();
+  }, 60_000);
+
+  test("rate limits: the config.yml rule is read-only; add, edit and delete rules in the browser, as /v1/rate-limits has them", async () => {
+    type Rule = {
+      id: string;
+      scope: string;
+      scope_id: string | null;
+      model: string | null;
+      rpm: number | null;
+      max_concurrent: number | null;
+      source: string;
+    };
+    await open("/ui/rate-limits");
+    const table = page.getByRole("region", { name: "Rate-limit rules" });
+    const fromConfig = table.getByRole("row").filter({ hasText: "config.yml" });
+    await fromConfig.filter({ hasText: "read-only" }).waitFor();
+    expect(await fromConfig.getByRole("button").count()).toBe(0);
+    const add = async (fill: Record<string, string>, scope: string) => {
+      await page.getByRole("button", { name: "New rule" }).click();
+      const form = page.getByRole("dialog", { name: "New rate-limit rule" });
+      await form.getByLabel("Scope", { exact: true }).selectOption(scope);
+      for (const [label, value] of Object.entries(fill)) await form.getByLabel(label, { exact: true }).fill(value);
+      await form.getByRole("button", { name: "Add rule" }).click();
+      await form.waitFor({ state: "hidden" });
+    };
+    await add(
+      { "Scope id": "alice", Model: "openai:*", "Requests per minute": "50", "Requests in flight at once": "2" },
+      "user",
+    );
+    await add({ "Tokens per minute": "900000" }, "global");
+    let rules = await admin<Rule[]>(gw.url, "GET", "/v1/rate-limits");
+    expect(rules.map((r) => [r.source, r.scope, r.scope_id, r.model, r.rpm, r.max_concurrent]).sort()).toEqual(
+      [
+        ["api", "global", null, null, null, null],
+        ["api", "user", "alice", "openai:*", 50, 2],
+        ["config", "global", null, "openai:*", 100_000, null],
+      ].sort(),
+    );
+    await page.getByRole("button", { name: "Edit rule user alice, openai:*" }).click();
+    const edit = page.getByRole("dialog", { name: "Edit rate-limit rule" });
+    await edit.getByLabel("Requests per minute").fill("60");
+    await edit.getByRole("button", { name: "Save" }).click();
+    await edit.waitFor({ state: "hidden" });
+    await page.getByRole("button", { name: "Delete rule global, all models" }).click();
+    await page.getByRole("button", { name: "Delete rule global, all models" }).waitFor({ state: "detached" });
+    rules = await admin<Rule[]>(gw.url, "GET", "/v1/rate-limits");
+    expect(rules.filter((r) => r.source === "api").map((r) => [r.scope_id, r.rpm])).toEqual([["alice", 60]]);
+    await table.getByRole("row").filter({ hasText: "user alice" }).filter({ hasText: "60" }).waitFor();
+    // The API's refusal of a bad rule is shown, and nothing is stored.
+    await page.getByRole("button", { name: "New rule" }).click();
+    const bad = page.getByRole("dialog", { name: "New rate-limit rule" });
+    await bad.getByLabel("Model").fill("openai:gpt-4o");
+    await bad.getByRole("button", { name: "Add rule" }).click();
+    await bad.getByRole("alert").filter({ hasText: "at least one of rpm, tpm, max_concurrent is required" }).waitFor();
+    await page.keyboard.press("Escape");
+    expect((await admin<Rule[]>(gw.url, "GET", "/v1/rate-limits")).length).toBe(2);
+  }, 60_000);
+
+  test("alerts: add one in the browser, send a test to its webhook (signed), edit it; /v1/alerts has it", async () => {
+    type Alert = {
+      id: string;
+      scope: string;
+      scope_id: string | null;
+      thresholds: number[];
+      url: string;
+      format: string;
+      has_secret: boolean;
+    };
+    const url = `http://127.0.0.1:${webhook.port}/hook`;
+    await open("/ui/alerts");
+    await page.getByRole("button", { name: "New alert" }).click();
+    const form = page.getByRole("dialog", { name: "New alert" });
+    await form.getByLabel("Level").selectOption("user");
+    await form.getByLabel("Subject id").fill("alice");
+    await form.getByLabel("Thresholds (% of the budget)").fill("50, 90");
+    // Not http(s): the API refuses it, the console shows why.
+    await form.getByLabel("Webhook URL").fill("ftp://127.0.0.1/hook");
+    await form.getByRole("button", { name: "Add alert" }).click();
+    await form.getByRole("alert").filter({ hasText: "must be an http(s) URL" }).waitFor();
+    expect(await admin<Alert[]>(gw.url, "GET", "/v1/alerts")).toEqual([]);
+    await form.getByLabel("Webhook URL").fill(url);
+    await form.getByLabel("Signing secret").fill("s3cret");
+    await form.getByRole("button", { name: "Add alert" }).click();
+    await form.waitFor({ state: "hidden" });
+    const [alert] = await admin<Alert[]>(gw.url, "GET", "/v1/alerts");
+    expect(alert).toMatchObject({
+      scope: "user",
+      scope_id: "alice",
+      thresholds: [50, 90],
+      url,
+      format: "json",
+      has_secret: true,
+    });
+    await page.getByRole("button", { name: `Send test to ${url}` }).click();
+    const result = page.getByRole("dialog", { name: "Test alert" });
+    await result.getByText("HTTP 200").waitFor();
+    await result.getByText("delivered", { exact: true }).waitFor();
+    expect(posted.map((p) => [p.body.type, /^t=\d+,v1=[0-9a-f]{64}$/.test(p.signature ?? "")])).toEqual([
+      ["test", true],
+    ]);
+    await page.keyboard.press("Escape");
+    await page.getByRole("button", { name: `Edit alert to ${url}` }).click();
+    const edit = page.getByRole("dialog", { name: "Edit alert" });
+    await edit.getByLabel("Thresholds (% of the budget)").fill("75");
+    await edit.getByLabel("Format").selectOption("slack");
+    await edit.getByLabel("Remove the secret").check();
+    await edit.getByRole("button", { name: "Save" }).click();
+    await edit.waitFor({ state: "hidden" });
+    expect(await admin<Alert>(gw.url, "GET", `/v1/alerts/${alert!.id}`)).toMatchObject({
+      thresholds: [75],
+      format: "slack",
+      has_secret: false,
+    });
+    await page
+      .getByRole("region", { name: "Spend alerts" })
+      .getByRole("row")
+      .filter({ hasText: "75 %" })
+      .filter({ hasText: "unsigned" })
+      .waitFor();
+  }, 60_000);
 
   test("every page: no serious or critical axe violation in light and dark; screenshots in light, dark and on a phone", async () => {
     const problems: string[] = [];
@@ -329,7 +534,7 @@ describe("the console in Chromium", () => {
     await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Settings" }).waitFor();
     await page.setViewportSize({ width: 1280, height: 860 });
     expect(problems).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 
   test("teams: create one in the console; members, window spend and the last day's usage as the API has them", async () => {
     await open("/ui/teams");
@@ -379,6 +584,23 @@ describe("the console in Chromium", () => {
     await row.getByRole("button", { name: "Delete team research" }).click();
     await page.getByRole("alert").filter({ hasText: "Team 'research' has 1 member(s)" }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, "teams.png"), fullPage: true });
+    // Its budget, assigned on the Budgets page, is the API's.
+    await open("/ui/budgets");
+    await page.getByRole("button", { name: "Assign budgets to team research" }).click();
+    const assign = page.getByRole("dialog", { name: "Assign budgets" });
+    expect(await assign.getByLabel("End-user budget").count()).toBe(0);
+    await assign.getByLabel("Budget", { exact: true }).selectOption(endUserBudgetId);
+    await assign.getByRole("button", { name: "Assign" }).click();
+    await assign.waitFor({ state: "hidden" });
+    expect((await admin<{ budget_id: string | null }>(gw.url, "GET", "/v1/teams/research")).budget_id).toBe(
+      endUserBudgetId,
+    );
+    await page
+      .getByRole("region", { name: "Team budgets" })
+      .getByRole("row")
+      .filter({ hasText: "research" })
+      .filter({ hasText: `${endUserBudgetId}: $1.00` })
+      .waitFor();
   }, 60_000);
 
   test("the theme switch applies and is remembered", async () => {

@@ -30,7 +30,18 @@ const CONSOLE_API: [string, string][] = [
   ["GET", "/ui/api/trpc/settings"],
   ["POST", "/ui/api/trpc/keys.create"],
   ["POST", "/ui/api/trpc/budgets.update"],
+  ["POST", "/ui/api/trpc/keys.update"],
+  ["GET", "/ui/api/trpc/endUsers.list"],
+  ["GET", "/ui/api/trpc/rateLimits.list"],
+  ["POST", "/ui/api/trpc/rateLimits.create"],
+  ["POST", "/ui/api/trpc/rateLimits.delete"],
+  ["GET", "/ui/api/trpc/alerts.list"],
+  ["POST", "/ui/api/trpc/alerts.create"],
+  ["POST", "/ui/api/trpc/alerts.test"],
 ];
+
+/** The console's first load (page, script and stylesheet, gzipped as sent) stays within this. */
+const FIRST_LOAD_BUDGET_BYTES = 250 * 1024;
 
 /** A refusal in the envelope of the route that answered: the REST error body, or tRPC's with the gateway's data. */
 function expectError(res: CallResult, status: number, message?: string | RegExp): void {
@@ -95,6 +106,7 @@ describe.each(DIALECTS)("console on $dialect", ({ create }) => {
     expect(page.text).not.toMatch(/https?:\/\//);
     const assets = [...page.text.matchAll(/\/ui\/assets\/([\w.-]+)/g)].map((m) => m[1]!);
     expect(assets.some((a) => a.endsWith(".js")) && assets.some((a) => a.endsWith(".css"))).toBe(true);
+    let firstLoad = Bun.gzipSync(page.text).length;
     for (const a of assets) {
       const res = await t.app.handle(
         new Request(`http://localhost/ui/assets/${a}`, { headers: { "accept-encoding": "gzip" } }),
@@ -102,9 +114,12 @@ describe.each(DIALECTS)("console on $dialect", ({ create }) => {
       expect(res.status).toBe(200);
       expect(res.headers.get("content-encoding")).toBe("gzip");
       expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      const sent = new Uint8Array(await res.arrayBuffer());
+      firstLoad += sent.length;
       // No CDN, no external font: the bundle names no other host.
-      expect(await new Response(res.body).text()).not.toMatch(/\b(https?:)?\/\/(cdn|fonts|unpkg|jsdelivr)/);
+      expect(new TextDecoder().decode(Bun.gunzipSync(sent))).not.toMatch(/\b(https?:)?\/\/(cdn|fonts|unpkg|jsdelivr)/);
     }
+    expect(firstLoad).toBeLessThanOrEqual(FIRST_LOAD_BUDGET_BYTES);
     expect((await t.call("GET", "/ui/assets/nope.js", { token: null })).status).toBe(404);
     const root = await t.call("GET", "/", { token: null });
     expect(root.status).toBe(200);
@@ -159,11 +174,16 @@ describe.each(DIALECTS)("console on $dialect", ({ create }) => {
         403,
         "Missing or invalid CSRF token",
       );
-      expectError(
-        await consoleCall(t, s, "POST", "/ui/api/trpc/keys.create", { csrf, body: { key_name: "csrf" } }),
-        403,
-        "Missing or invalid CSRF token",
-      );
+      for (const [path, body] of [
+        ["keys.create", { key_name: "csrf" }],
+        ["rateLimits.create", { scope: "global", rpm: 1 }],
+        ["alerts.create", { scope: "any", url: "http://127.0.0.1:9/" }],
+      ] as const)
+        expectError(
+          await consoleCall(t, s, "POST", `/ui/api/trpc/${path}`, { csrf, body }),
+          403,
+          "Missing or invalid CSRF token",
+        );
       expectError(await consoleCall(t, s, "DELETE", "/ui/api/session", { csrf }), 403, "Missing or invalid CSRF token");
     }
     const keys = await consoleCall(t, s, "GET", "/ui/api/trpc/keys.list");

@@ -41,3 +41,12 @@ export function toLocalInput(iso: string | null): string {
   const d = new Date(iso);
   return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
+
+/**
+ * A reference select (a budget, a team) in an edit form: undefined when unchanged, since re-assigning a budget starts
+ * a new window; "" removes it.
+ */
+export function refChange(form: HTMLFormElement, name: string, initial: string | null): string | undefined {
+  const v = text(form, name) ?? "";
+  return v === (initial ?? "") ? undefined : v;
+}

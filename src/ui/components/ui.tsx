@@ -1,6 +1,7 @@
 /** Small building blocks shared by the pages: cards, messages, tables, dialogs, the copy button. */
 import type { ComponentChildren, InputHTMLAttributes } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { errorMessage } from "../api";
 
 export function Card(props: { label: string; value: string; hint?: string; testId?: string }) {
   return (
@@ -131,34 +132,90 @@ export function CopyButton(props: { text: string; label?: string }) {
   );
 }
 
-/** A labelled input; the label is the accessible name. */
+/**
+ * A labelled input. The label alone is the accessible name (not the hint, which describes it), so assistive
+ * technology and tests find the field by its label.
+ */
 export function Field(props: { label: string; hint?: string } & InputHTMLAttributes<HTMLInputElement>) {
   const { label, hint, ...input } = props;
+  const hintId = useId();
   return (
     <label class="field">
       <span>{label}</span>
-      <input {...input} />
-      {hint && <small class="muted">{hint}</small>}
+      <input {...input} aria-label={label} aria-describedby={hint ? hintId : undefined} />
+      {hint && (
+        <small class="muted" id={hintId}>
+          {hint}
+        </small>
+      )}
     </label>
   );
 }
 
+/** A form that hands itself to `onSubmit` and shows what that threw (the API's refusal) above its submit button. */
+export function SubmitForm(props: {
+  submit: string;
+  onSubmit: (form: HTMLFormElement) => Promise<void>;
+  children: ComponentChildren;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <form
+      class="stack"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        try {
+          await props.onSubmit(e.currentTarget);
+          setError(null);
+        } catch (err) {
+          setError(errorMessage(err));
+        }
+      }}
+    >
+      {props.children}
+      <ErrorNote error={error} />
+      <button type="submit" class="primary">
+        {props.submit}
+      </button>
+    </form>
+  );
+}
+
+/**
+ * A labelled select: controlled (`onChange`) or submitted with its form (`name`). Named by its label alone, as Field
+ * is (not by its hint or its chosen option).
+ */
 export function Select(props: {
   label: string;
   value: string;
   options: [string, string][];
-  onChange: (v: string) => void;
+  onChange?: (v: string) => void;
+  name?: string;
+  hint?: string;
 }) {
+  const hintId = useId();
+  const onChange = props.onChange;
   return (
     <label class="field">
       <span>{props.label}</span>
-      <select value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+      <select
+        name={props.name}
+        value={props.value}
+        aria-label={props.label}
+        aria-describedby={props.hint ? hintId : undefined}
+        onChange={onChange && ((e) => onChange(e.currentTarget.value))}
+      >
         {props.options.map(([v, text]) => (
           <option value={v} key={v}>
             {text}
           </option>
         ))}
       </select>
+      {props.hint && (
+        <small class="muted" id={hintId}>
+          {props.hint}
+        </small>
+      )}
     </label>
   );
 }

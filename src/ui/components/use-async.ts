@@ -28,3 +28,21 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): Async<T> {
   useEffect(run, [run]);
   return { ...state, reload: run };
 }
+
+/** Runs a page's row actions (delete, revoke, …): on success `after` (a reload), on failure the error to show. */
+export function useAction(after: () => void): {
+  error: string | null;
+  act: (fn: () => Promise<unknown>) => Promise<void>;
+} {
+  const [error, setError] = useState<string | null>(null);
+  const act = async (fn: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await fn();
+      after();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  return { error, act };
+}

@@ -1,10 +1,11 @@
-/** Keys: create (the secret is shown once), rotate, revoke, delete, limits; the budget is the key's user's. */
+/** Keys: create (the secret is shown once), rotate, revoke, delete, limits, the key's own budget and end-user budget. */
 import { useState } from "preact/hooks";
-import { api, errorMessage, type Outputs } from "../api";
-import { checked, dateTime, int, list, text, toLocalInput } from "../components/forms";
-import { useAsync } from "../components/use-async";
-import { Badge, CopyButton, Dialog, ErrorNote, Field, Loading, Table } from "../components/ui";
-import { fmtInt, fmtTime, fmtUsd } from "../format";
+import { api, type Outputs } from "../api";
+import { type Budget, BudgetSelect, budgetLabel, SpendCell } from "../components/budgets";
+import { checked, dateTime, int, list, refChange, text, toLocalInput } from "../components/forms";
+import { useAction, useAsync } from "../components/use-async";
+import { Badge, CopyButton, Dialog, ErrorNote, Field, Loading, SubmitForm, Table } from "../components/ui";
+import { fmtLimits, fmtTime } from "../format";
 
 type Key = Outputs["keys"]["list"][number];
 
@@ -30,21 +31,10 @@ function SecretDialog(props: { secret: { id: string; key: string } | null; onClo
   );
 }
 
-function KeyForm(props: { initial?: Key; onSubmit: (form: HTMLFormElement) => Promise<void> }) {
+function KeyForm(props: { initial?: Key; budgets: Budget[]; onSubmit: (form: HTMLFormElement) => Promise<void> }) {
   const k = props.initial;
-  const [error, setError] = useState<string | null>(null);
   return (
-    <form
-      class="stack"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        try {
-          await props.onSubmit(e.currentTarget);
-        } catch (err) {
-          setError(errorMessage(err));
-        }
-      }}
-    >
+    <SubmitForm submit={k ? "Save" : "Create key"} onSubmit={props.onSubmit}>
       <Field label="Name" name="key_name" value={k?.key_name ?? ""} maxLength={256} />
       {!k && (
         <Field label="User id" name="user_id" hint="Created if missing; empty: a user of its own" maxLength={256} />
@@ -52,6 +42,28 @@ function KeyForm(props: { initial?: Key; onSubmit: (form: HTMLFormElement) => Pr
       <Field label="Expires" name="expires_at" type="datetime-local" value={toLocalInput(k?.expires_at ?? null)} />
       <Field label="Requests per minute" name="rpm_limit" type="number" min={1} value={k?.rpm_limit ?? ""} />
       <Field label="Tokens per minute" name="tpm_limit" type="number" min={1} value={k?.tpm_limit ?? ""} />
+      <Field
+        label="Requests in flight at once"
+        name="max_concurrent"
+        type="number"
+        min={0}
+        value={k?.max_concurrent ?? ""}
+        hint={k ? "0 removes the limit" : undefined}
+      />
+      <BudgetSelect
+        label="Budget"
+        name="budget_id"
+        value={k?.budget_id}
+        budgets={props.budgets}
+        hint="The key's own, on top of its user's and team's"
+      />
+      <BudgetSelect
+        label="End-user budget"
+        name="end_user_budget_id"
+        value={k?.end_user_budget_id}
+        budgets={props.budgets}
+        hint="Each end user of this key gets a window on it"
+      />
       <Field
         label="Allowed models"
         name="allowed_models"
@@ -63,11 +75,7 @@ function KeyForm(props: { initial?: Key; onSubmit: (form: HTMLFormElement) => Pr
           <input type="checkbox" name="is_active" checked={k.is_active} /> Active
         </label>
       )}
-      <ErrorNote error={error} />
-      <button type="submit" class="primary">
-        {k ? "Save" : "Create key"}
-      </button>
-    </form>
+    </SubmitForm>
   );
 }
 
@@ -75,34 +83,14 @@ export function Keys() {
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Key | null>(null);
   const [secret, setSecret] = useState<{ id: string; key: string } | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const data = useAsync(async () => {
-    const [keys, users, budgets] = await Promise.all([
+    const [keys, budgets] = await Promise.all([
       api.keys.list.query({ limit: 1000 }),
-      api.users.list.query({ limit: 1000 }),
       api.budgets.list.query({ limit: 1000 }),
     ]);
-    return {
-      keys,
-      users: new Map(users.map((u) => [u.user_id, u])),
-      budgets: new Map(budgets.map((b) => [b.budget_id, b])),
-    };
+    return { keys, budgets, budgetById: new Map(budgets.map((b) => [b.budget_id, b])) };
   }, []);
-  const act = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await fn();
-      data.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
-  };
-  const budgetOf = (k: Key) => {
-    const u = k.user_id ? data.data?.users.get(k.user_id) : undefined;
-    const b = u?.budget_id ? data.data?.budgets.get(u.budget_id) : undefined;
-    if (!u || !b) return "—";
-    return `${fmtUsd(u.spend)} of ${b.max_budget === null ? "no cap" : fmtUsd(b.max_budget)}`;
-  };
+  const { error, act } = useAction(data.reload);
   return (
     <section>
       <div class="page-head">
@@ -129,10 +117,14 @@ export function Keys() {
             },
             {
               title: "Limits",
-              cell: (k) =>
-                `${k.rpm_limit ? `${fmtInt(k.rpm_limit)} rpm` : "—"} / ${k.tpm_limit ? `${fmtInt(k.tpm_limit)} tpm` : "—"}`,
+              cell: (k) => fmtLimits({ rpm: k.rpm_limit, tpm: k.tpm_limit, concurrent: k.max_concurrent }),
             },
-            { title: "Budget (user's)", cell: budgetOf },
+            { title: "Budget", cell: (k) => budgetLabel(k.budget_id, data.data!.budgetById) },
+            {
+              title: "Spend (window)",
+              cell: (k) => <SpendCell spend={k.spend} budgetId={k.budget_id} budgets={data.data!.budgetById} />,
+              numeric: true,
+            },
             { title: "Expires", cell: (k) => fmtTime(k.expires_at) },
             { title: "Last used", cell: (k) => fmtTime(k.last_used_at) },
             {
@@ -186,6 +178,7 @@ export function Keys() {
       )}
       <Dialog title="New key" open={creating} onClose={() => setCreating(false)}>
         <KeyForm
+          budgets={data.data?.budgets ?? []}
           onSubmit={async (f) => {
             const created = await api.keys.create.mutate({
               key_name: text(f, "key_name"),
@@ -193,6 +186,9 @@ export function Keys() {
               expires_at: dateTime(f, "expires_at"),
               rpm_limit: int(f, "rpm_limit"),
               tpm_limit: int(f, "tpm_limit"),
+              max_concurrent: int(f, "max_concurrent"),
+              budget_id: text(f, "budget_id"),
+              end_user_budget_id: text(f, "end_user_budget_id"),
               allowed_models: list(f, "allowed_models"),
             });
             setCreating(false);
@@ -205,6 +201,7 @@ export function Keys() {
         {editing && (
           <KeyForm
             initial={editing}
+            budgets={data.data?.budgets ?? []}
             onSubmit={async (f) => {
               await api.keys.update.mutate({
                 key_id: editing.id,
@@ -213,6 +210,9 @@ export function Keys() {
                   expires_at: dateTime(f, "expires_at"),
                   rpm_limit: int(f, "rpm_limit"),
                   tpm_limit: int(f, "tpm_limit"),
+                  max_concurrent: int(f, "max_concurrent"),
+                  budget_id: refChange(f, "budget_id", editing.budget_id),
+                  end_user_budget_id: refChange(f, "end_user_budget_id", editing.end_user_budget_id),
                   allowed_models: list(f, "allowed_models"),
                   is_active: checked(f, "is_active"),
                 },

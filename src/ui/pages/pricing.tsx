@@ -1,9 +1,9 @@
 /** Pricing: the price in force per model, setting a new one (now or from a date), and each model's history. */
 import { useState } from "preact/hooks";
-import { api, errorMessage } from "../api";
+import { api } from "../api";
 import { dateTime, num, text } from "../components/forms";
-import { useAsync } from "../components/use-async";
-import { Dialog, ErrorNote, Field, Loading, Table } from "../components/ui";
+import { useAction, useAsync } from "../components/use-async";
+import { Dialog, ErrorNote, Field, Loading, SubmitForm, Table } from "../components/ui";
 import { fmtTime } from "../format";
 
 const price = (n: number) => `$${n.toLocaleString("en-US", { maximumFractionDigits: 6 })}`;
@@ -32,9 +32,8 @@ function History(props: { model: string }) {
 export function Pricing() {
   const [setting, setSetting] = useState<string | null>(null);
   const [history, setHistory] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [formError, setFormError] = useState<string | null>(null);
   const data = useAsync(() => api.pricing.list.query({ limit: 1000 }), []);
+  const { error, act } = useAction(data.reload);
   return (
     <section>
       <div class="page-head">
@@ -78,15 +77,10 @@ export function Pricing() {
                     type="button"
                     class="danger"
                     aria-label={`Delete prices of ${p.model_key}`}
-                    onClick={async () => {
-                      if (!confirm("Delete every price of this model?")) return;
-                      try {
-                        await api.pricing.delete.mutate({ model_key: p.model_key });
-                        data.reload();
-                      } catch (err) {
-                        setError(errorMessage(err));
-                      }
-                    }}
+                    onClick={() =>
+                      confirm("Delete every price of this model?") &&
+                      act(() => api.pricing.delete.mutate({ model_key: p.model_key }))
+                    }
                   >
                     Delete
                   </button>
@@ -97,35 +91,24 @@ export function Pricing() {
         />
       )}
       <Dialog title="Set a price" open={setting !== null} onClose={() => setSetting(null)}>
-        <form
-          class="stack"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            const f = e.currentTarget;
-            try {
-              await api.pricing.set.mutate({
-                model_key: text(f, "model_key") ?? "",
-                input_price_per_million: num(f, "input") ?? 0,
-                output_price_per_million: num(f, "output") ?? 0,
-                effective_at: dateTime(f, "effective_at"),
-              });
-              setSetting(null);
-              setFormError(null);
-              data.reload();
-            } catch (err) {
-              setFormError(errorMessage(err));
-            }
+        <SubmitForm
+          submit="Save price"
+          onSubmit={async (f) => {
+            await api.pricing.set.mutate({
+              model_key: text(f, "model_key") ?? "",
+              input_price_per_million: num(f, "input") ?? 0,
+              output_price_per_million: num(f, "output") ?? 0,
+              effective_at: dateTime(f, "effective_at"),
+            });
+            setSetting(null);
+            data.reload();
           }}
         >
           <Field label="Model" name="model_key" required placeholder="provider:model" value={setting ?? ""} />
           <Field label="Input, USD per 1M tokens" name="input" type="number" min={0} step="any" required />
           <Field label="Output, USD per 1M tokens" name="output" type="number" min={0} step="any" required />
           <Field label="Effective from" name="effective_at" type="datetime-local" hint="Empty: now" />
-          <ErrorNote error={formError} />
-          <button type="submit" class="primary">
-            Save price
-          </button>
-        </form>
+        </SubmitForm>
       </Dialog>
       <Dialog title="Price history" open={history !== null} onClose={() => setHistory(null)}>
         {history && <History model={history} />}
