@@ -91,7 +91,12 @@ export async function startGateway(o: {
       "bench-streams": provider(o.upstreams.streams),
       ...(o.upstreams.realistic ? { "bench-real": provider(o.upstreams.realistic) } : {}),
     },
-    pricing: Object.fromEntries(Object.values(MODELS).map((m) => [m, price])),
+    // Only the models of the providers configured above: a price for an unconfigured provider fails the start.
+    pricing: Object.fromEntries(
+      Object.values(MODELS)
+        .filter((m) => m !== MODELS.realistic || o.upstreams.realistic)
+        .map((m) => [m, price]),
+    ),
   };
   await Bun.write(join(dir, "config.yml"), stringify(config));
   const child = start(
