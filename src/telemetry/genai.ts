@@ -282,16 +282,29 @@ export function setToolAttributes(span: Span, tool: { name: string; callId?: str
     .setAttribute(ATTR.toolType, "extension");
 }
 
+/** Host and port per upstream base URL: the providers' few bases, parsed once rather than per attempt. */
+const addresses = new Map<string, { host: string; port: number } | null>();
+
+function addressOf(url: string): { host: string; port: number } | null {
+  let address = addresses.get(url);
+  if (address !== undefined) return address;
+  try {
+    const u = new URL(url);
+    address = { host: u.hostname, port: u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80 };
+  } catch {
+    // Not a URL (a provider SDK's own transport): no address to record.
+    address = null;
+  }
+  // Bases come from the configuration; the bound only guards against a provider that builds one per request.
+  if (addresses.size < 1000) addresses.set(url, address);
+  return address;
+}
+
 /** The server address and port of an upstream URL, on an attempt span. */
 export function setUpstreamAddress(span: Span, url: string): void {
   if (!span.recording) return;
-  try {
-    const u = new URL(url);
-    const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
-    span.setAttribute(ATTR.serverAddress, u.hostname).setAttribute(ATTR.serverPort, port);
-  } catch {
-    // Not a URL (a provider SDK's own transport): no address to record.
-  }
+  const address = addressOf(url);
+  if (address) span.setAttribute(ATTR.serverAddress, address.host).setAttribute(ATTR.serverPort, address.port);
 }
 
 /** Records a stream's first chunk: seconds since `startMs` as the conventions' attribute, and an event. */

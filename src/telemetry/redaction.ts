@@ -29,6 +29,10 @@ export const BUILTIN_PATTERNS: Readonly<Record<string, string>> = {
   "email-addresses": String.raw`\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b`,
 };
 
+/** Distinct strings whose scrubbed form is kept, and the longest kept (captured content is not worth keeping). */
+const SCRUB_CACHE_SIZE = 4096;
+const SCRUB_CACHE_MAX_CHARS = 256;
+
 /** Secrets shorter than this are not scrubbed: a value like "x" would garble every span. */
 const MIN_SECRET_LENGTH = 8;
 
@@ -66,7 +70,19 @@ export function createRedactor(o: RedactorOptions): Redactor {
     "g",
   );
 
-  const scrubSecrets = (text: string) => (secretRe ? text.replace(secretRe, REDACTED) : text);
+  // Most exported strings repeat (operation, route, model, provider, address): each distinct one is scanned once.
+  // The cache is bounded and forgets everything when full; request and response ids pass through it once each.
+  const scrubbed = new Map<string, string>();
+  const scrubSecrets = (text: string) => {
+    if (!secretRe) return text;
+    let out = scrubbed.get(text);
+    if (out === undefined) {
+      out = text.replace(secretRe, REDACTED);
+      if (scrubbed.size >= SCRUB_CACHE_SIZE) scrubbed.clear();
+      if (text.length <= SCRUB_CACHE_MAX_CHARS) scrubbed.set(text, out);
+    }
+    return out;
+  };
   const redactText = (text: string) => scrubSecrets(text).replace(patternRe, REDACTED);
   const walk = (value: unknown): unknown => {
     if (typeof value === "string") return redactText(value);

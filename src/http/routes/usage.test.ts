@@ -107,6 +107,7 @@ describe.each(DIALECTS)("usage route on $dialect", ({ create }) => {
       latency_ms: null,
       ttfb_ms: null,
       trace_id: null,
+      team_id: null,
     });
     expect(rows.find((r) => r.id === ids.b)).toMatchObject({ cost: null, end_user_id: "app-user-9" });
     expect(rows.find((r) => r.id === ids.c)).toMatchObject({
