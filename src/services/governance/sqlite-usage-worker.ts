@@ -25,8 +25,12 @@ self.onmessage = async (event: MessageEvent<Message>) => {
     // Inserts yield the CPU to the threads serving requests; rows wait safely in the journal meanwhile.
     lowerThreadPriority(10);
     db = new Database(msg.path, { strict: true });
+    // temp_store = MEMORY: the statement journal an insert keeps (to undo itself part-way) stays in memory. Once it
+    // spilled to a temp file, every page an insert touched became a 4 KiB write: with every cost level on, 5.7
+    // writes per row instead of 0.7 (the bulk of the levels' cost; docs/benchmark.md#cpu-per-request). This
+    // connection only inserts, so no large sort can land in that memory.
     db.exec(
-      "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+      "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
     );
     return;
   }
