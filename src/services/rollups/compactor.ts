@@ -2,9 +2,9 @@
  * Keeps usage_marginals in step with usage_rollups (and usage_logs, for end users), off the request and writer paths:
  * every closed hour marked in usage_rollup_dirty gets its hourly marginals rebuilt, then its day's. Exact under
  * concurrent writers: the dirty entries are read in the same snapshot as the rollups and rows (SQLite: the write
- * lock; Postgres: a REPEATABLE READ
- * transaction), and only entries seen are deleted, so a writer that commits meanwhile leaves its mark for the next
- * pass. On Postgres, replicas share the work through a per-day advisory lock (a day taken by another is skipped).
+ * lock; Postgres: a REPEATABLE READ transaction), and only entries seen are deleted, so a writer that commits
+ * meanwhile leaves its mark for the next pass. On Postgres, replicas share the work through a per-day advisory lock
+ * (a day taken by another is skipped).
  */
 import type { Store } from "../../db/client";
 import { logger } from "../../runtime/logger";
