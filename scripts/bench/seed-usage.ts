@@ -207,7 +207,7 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
     const p = () => new SqlParams(store.dialect);
     for (const s of [
       ...rollupsFromRows(p, store.dialect, null),
-      ...hourlyMarginals(p, null),
+      ...hourlyMarginals(p, store.dialect, null),
       ...dailyMarginals(p, store.dialect, null),
     ])
       await store.query(s.sql, s.params);

@@ -8,6 +8,7 @@ import sqlite_4 from "../../drizzle/sqlite/0004_rollup_team.sql" with { type: "t
 import sqlite_5 from "../../drizzle/sqlite/0005_trace_ids.sql" with { type: "text" };
 import sqlite_6 from "../../drizzle/sqlite/0006_batches.sql" with { type: "text" };
 import sqlite_7 from "../../drizzle/sqlite/0007_pricing_unit.sql" with { type: "text" };
+import sqlite_8 from "../../drizzle/sqlite/0008_rollups_without_end_users.sql" with { type: "text" };
 import pg_0 from "../../drizzle/pg/0000_init.sql" with { type: "text" };
 import pg_1 from "../../drizzle/pg/0001_usage_end_user_id.sql" with { type: "text" };
 import pg_2 from "../../drizzle/pg/0002_usage_rollups_console.sql" with { type: "text" };
@@ -16,6 +17,7 @@ import pg_4 from "../../drizzle/pg/0004_rollup_team.sql" with { type: "text" };
 import pg_5 from "../../drizzle/pg/0005_trace_ids.sql" with { type: "text" };
 import pg_6 from "../../drizzle/pg/0006_batches.sql" with { type: "text" };
 import pg_7 from "../../drizzle/pg/0007_pricing_unit.sql" with { type: "text" };
+import pg_8 from "../../drizzle/pg/0008_rollups_without_end_users.sql" with { type: "text" };
 
 /** Migrations per dialect, oldest first. */
 export const embeddedMigrations = {
@@ -28,6 +30,7 @@ export const embeddedMigrations = {
     { tag: "0005_trace_ids", when: 1796555093334, sql: sqlite_5 },
     { tag: "0006_batches", when: 1796555618428, sql: sqlite_6 },
     { tag: "0007_pricing_unit", when: 1796555909377, sql: sqlite_7 },
+    { tag: "0008_rollups_without_end_users", when: 1796563520064, sql: sqlite_8 },
   ],
   pg: [
     { tag: "0000_init", when: 1795616596969, sql: pg_0 },
@@ -38,5 +41,6 @@ export const embeddedMigrations = {
     { tag: "0005_trace_ids", when: 1796555091532, sql: pg_5 },
     { tag: "0006_batches", when: 1796555617032, sql: pg_6 },
     { tag: "0007_pricing_unit", when: 1796555908438, sql: pg_7 },
+    { tag: "0008_rollups_without_end_users", when: 1796563527120, sql: pg_8 },
   ],
 } as const;

@@ -3,7 +3,8 @@
  * end users, several models, upstream errors, streams) and is SIGKILLed mid-load twice; each restart replays the
  * usage journal (rows already committed are skipped, and must not be counted again). Then every usage_rollups row
  * must equal what the usage_logs rows of its hour and dimensions add up to, no group missing or extra, and the
- * analytics API's totals must equal the rows'. Both dialects.
+ * analytics API's totals, per end user (which the rollups do not keep) and per model of one end user, must equal
+ * the rows'. Both dialects.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DIALECTS, type TestDatabase } from "../helpers/db";
@@ -55,24 +56,29 @@ type Group = {
   ttfbSum: number;
 };
 
-/** What the rows add up to per (hour, dimensions), computed here from the raw rows, not by the gateway's SQL. */
-async function fromRows(db: DbReader): Promise<Map<string, Group>> {
+/**
+ * What the rows add up to per (hour, dimensions), computed here from the raw rows, not by the gateway's SQL; with
+ * `by`, per that row's value instead.
+ */
+async function fromRows(db: DbReader, by?: (r: Record<string, unknown>) => string | null): Promise<Map<string, Group>> {
   const rows = await db.all<Record<string, unknown>>(
     "SELECT timestamp, user_id, api_key_id, end_user_id, model, provider, status, status_code, prompt_tokens, completion_tokens, total_tokens, cost_micros, latency_ms, ttfb_ms FROM usage_logs",
   );
   const out = new Map<string, Group>();
   for (const r of rows) {
     const t = r.timestamp instanceof Date ? r.timestamp.getTime() : Number(r.timestamp);
-    const key = [
-      Math.floor(t / HOUR) * HOUR,
-      r.user_id ?? "",
-      r.api_key_id ?? "",
-      r.end_user_id ?? "",
-      r.model,
-      r.provider ?? "",
-      r.status,
-      Number(r.status_code ?? 0),
-    ].join("|");
+    const key = by
+      ? by(r)
+      : [
+          Math.floor(t / HOUR) * HOUR,
+          r.user_id ?? "",
+          r.api_key_id ?? "",
+          r.model,
+          r.provider ?? "",
+          r.status,
+          Number(r.status_code ?? 0),
+        ].join("|");
+    if (key === null) continue;
     const g = out.get(key) ?? {
       requests: 0,
       errors: 0,
@@ -108,13 +114,11 @@ async function fromRollups(db: DbReader, dialect: string): Promise<Map<string, G
   const hour = dialect === "pg" ? "(extract(epoch from hour) * 1000)::bigint" : "hour";
   const hist = Array.from({ length: 16 }, (_, i) => `lat_${String(i).padStart(2, "0")}`).join(" + ");
   const rows = await db.all<Record<string, unknown>>(
-    `SELECT ${hour} AS h, user_id, api_key_id, end_user_id, model, provider, status, status_code, requests, errors, prompt_tokens, completion_tokens, total_tokens, cost_micros, latency_count, latency_ms_sum, ttfb_count, ttfb_ms_sum, ${hist} AS histogram FROM usage_rollups`,
+    `SELECT ${hour} AS h, user_id, api_key_id, model, provider, status, status_code, requests, errors, prompt_tokens, completion_tokens, total_tokens, cost_micros, latency_count, latency_ms_sum, ttfb_count, ttfb_ms_sum, ${hist} AS histogram FROM usage_rollups`,
   );
   return new Map(
     rows.map((r) => [
-      [Number(r.h), r.user_id, r.api_key_id, r.end_user_id, r.model, r.provider, r.status, Number(r.status_code)].join(
-        "|",
-      ),
+      [Number(r.h), r.user_id, r.api_key_id, r.model, r.provider, r.status, Number(r.status_code)].join("|"),
       {
         requests: Number(r.requests),
         errors: Number(r.errors),
@@ -241,6 +245,40 @@ describe.each(DIALECTS)("usage rollups after SIGKILLs ($dialect)", ({ create }) 
         total_tokens: all.total,
         cost: all.cost / 1e6,
       });
+      // End users are not in the rollups: grouped by them, and one of them grouped by model, the API must still
+      // give the rows' sums exactly.
+      for (const [query, by] of [
+        ["group_by=end_user", (r: Record<string, unknown>) => (r.end_user_id as string | null) ?? ""],
+        [
+          "group_by=model&end_user_id=eu-1",
+          (r: Record<string, unknown>) => (r.end_user_id === "eu-1" ? `${r.provider ?? ""}:${r.model}` : null),
+        ],
+      ] as const) {
+        const groups = await fromRows(reader, by);
+        const res = await admin<{
+          groups: { key: string | null; requests: number; errors: number; total_tokens: number; cost: number }[];
+        }>(
+          gw.url,
+          "GET",
+          `/v1/usage/summary?${query}&limit=100&start=${encodeURIComponent(new Date(Date.now() - 2 * HOUR).toISOString())}&end=${encodeURIComponent(new Date(Date.now() + HOUR).toISOString())}`,
+          undefined,
+          MASTER,
+        );
+        expect(groups.size).toBeGreaterThan(1);
+        const got = new Map(
+          res.groups.map((g) => [
+            g.key ?? "",
+            { requests: g.requests, errors: g.errors, total: g.total_tokens, cost: g.cost },
+          ]),
+        );
+        const want = new Map(
+          [...groups].map(([k, g]) => [
+            k,
+            { requests: g.requests, errors: g.errors, total: g.total, cost: g.cost / 1e6 },
+          ]),
+        );
+        expect({ query, groups: got }).toEqual({ query, groups: want });
+      }
     } finally {
       await reader.close();
       await gw.stop();

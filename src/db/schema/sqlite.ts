@@ -228,9 +228,10 @@ const rollupMetrics = () => ({
 });
 
 /**
- * Hourly usage by every dimension, kept by the usage writer in the transaction that inserts the rows (only rows
- * actually inserted count, so a replayed row is never counted twice). NULL dimensions are stored as '' (0 for the
- * status code) so that the primary key matches them on both dialects.
+ * Hourly usage by every dimension but end users, kept by the usage writer in the transaction that inserts the rows
+ * (only rows actually inserted count, so a replayed row is never counted twice). NULL dimensions are stored as ''
+ * (0 for the status code) so that the primary key matches them on both dialects. End users would make it nearly a
+ * row per request: their marginals are built from usage_logs (src/services/rollups/sql.ts, ROW_ONLY_COLUMNS).
  */
 export const usageRollups = sqliteTable(
   "usage_rollups",
@@ -238,7 +239,6 @@ export const usageRollups = sqliteTable(
     hour: ts("hour").notNull(),
     userId: text("user_id").notNull().default(""),
     apiKeyId: text("api_key_id").notNull().default(""),
-    endUserId: text("end_user_id").notNull().default(""),
     model: text("model").notNull().default(""),
     provider: text("provider").notNull().default(""),
     status: text("status").notNull().default(""),
@@ -249,7 +249,7 @@ export const usageRollups = sqliteTable(
   },
   (t) => [
     primaryKey({
-      columns: [t.hour, t.userId, t.apiKeyId, t.endUserId, t.model, t.provider, t.status, t.statusCode, t.teamId],
+      columns: [t.hour, t.userId, t.apiKeyId, t.model, t.provider, t.status, t.statusCode, t.teamId],
     }),
     index("ix_usage_rollups_key_hour").on(t.apiKeyId, t.hour),
     index("ix_usage_rollups_user_hour").on(t.userId, t.hour),
@@ -258,7 +258,8 @@ export const usageRollups = sqliteTable(
 
 /**
  * One dimension at a time (`dim` '' is the total), per hour (`grain` 'h') and per UTC day ('d'): derived from
- * usage_rollups by the compactor for hours no longer marked in usage_rollup_dirty, so long ranges read a few rows.
+ * usage_rollups (end users: from usage_logs) by the compactor for hours no longer marked in usage_rollup_dirty, so
+ * long ranges read a few rows.
  */
 export const usageMarginals = sqliteTable(
   "usage_marginals",

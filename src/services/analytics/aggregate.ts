@@ -3,7 +3,9 @@
  * whatever the mix of sources. Partial hours at the range's edges (and minute buckets) come from usage_logs; whole
  * hours from usage_rollups; when a query needs at most one dimension (no filter, or a filter on the dimension it
  * groups by) whole hours and clean whole days come from usage_marginals instead, except hours still marked dirty
- * (not yet compacted, such as the current one), which are read from usage_rollups.
+ * (not yet compacted, such as the current one), which are read from usage_rollups. End users are not in
+ * usage_rollups: where the rollups would be read for a query on them, usage_logs is (through its end-user index
+ * when one is filtered).
  */
 import type { Store } from "../../db/client";
 import { type MetricColumn, mergeVector, type MetricVector, vectorOf, zeroVector } from "../rollups/metrics";
@@ -13,6 +15,7 @@ import {
   type Dimension,
   DIMENSIONS,
   HOUR_MS,
+  inRollups,
   msOf,
   rowProjection,
   SqlParams,
@@ -86,6 +89,11 @@ function marginalFor(filters: Filters, group: Dimension | null): { dim: string; 
   if (!dim || (group !== null && group !== dim)) return null;
   return { dim, value };
 }
+
+/** Whether usage_rollups holds what a query filters and groups by (else its whole hours come from usage_logs). */
+const rollupsAnswer = (filters: Filters, group: Dimension | null): boolean =>
+  (group === null || inRollups(DIMENSIONS[group].filter)) &&
+  Object.entries(filters).every(([col, v]) => v === undefined || inRollups(col));
 
 export function createAggregator(store: Store) {
   const dialect = store.dialect;
@@ -166,14 +174,15 @@ export function createAggregator(store: Store) {
       if (end > start) {
         const h1 = ceilTo(start, HOUR_MS);
         const h2 = floorTo(end, HOUR_MS);
-        if (req.bucket === "minute" || h1 >= h2) jobs.push(fromRows(req, [[start, end]]));
+        const m = marginalFor(req.filters, req.group);
+        const rollups = rollupsAnswer(req.filters, req.group);
+        if (req.bucket === "minute" || h1 >= h2 || (!m && !rollups)) jobs.push(fromRows(req, [[start, end]]));
         else {
           const edges: Range[] = [
             ...(start < h1 ? [[start, h1] as Range] : []),
             ...(h2 < end ? [[h2, end] as Range] : []),
           ];
           if (edges.length) jobs.push(fromRows(req, edges));
-          const m = marginalFor(req.filters, req.group);
           if (!m) jobs.push(fromRollups(req, [[h1, h2]]));
           else {
             const dirty = await dirtyHours(h1, h2);
@@ -198,7 +207,7 @@ export function createAggregator(store: Store) {
                 ),
               );
             if (clean.length) jobs.push(fromMarginals(req, m, "h", runs(clean)));
-            if (dirty.length) jobs.push(fromRollups(req, runs(dirty)));
+            if (dirty.length) jobs.push(rollups ? fromRollups(req, runs(dirty)) : fromRows(req, runs(dirty)));
           }
         }
       }

@@ -178,36 +178,53 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     return out;
   }
 
+  /**
+   * End users are not in usage_rollups: every way a query meets them (grouped, filtered, filtered and grouped by
+   * another dimension, by another filter) is checked on every range, besides the random picks.
+   */
+  const END_USER_CASES: [Filter, AnalyticsDimension | null][] = [
+    [{}, "end_user"],
+    [{ end_user_id: "eu-a" }, null],
+    [{ end_user_id: "eu-b" }, "end_user"],
+    [{ end_user_id: "eu-a" }, "model"],
+    [{ end_user_id: "eu-b" }, "key"],
+    [{ user_id: "u1" }, "end_user"],
+    [{ model: "gpt-4o", provider: "openai" }, "end_user"],
+  ];
+
   async function expectSummariesMatch(seed: number) {
     const r = rng(seed);
     for (const [start, end] of ranges(seed)) {
-      const f = r.pick(FILTERS);
-      const dim = r.next() < 0.2 ? null : r.pick(DIMS);
-      const res = await analytics.summary({
-        start: new Date(start),
-        end: new Date(end),
-        group_by: dim ?? undefined,
-        order_by: "cost",
-        limit: 1000,
-        ...f,
-      } as never);
-      const want = oracle(rows, start, end, f, dim);
-      const all = zeroVector();
-      for (const v of want.values())
-        for (let i = 0; i < all.length; i++) all[i] = i === all.length - 1 ? Math.max(all[i]!, v[i]!) : all[i]! + v[i]!;
-      const label = JSON.stringify({ start, end, f, dim });
-      expect({ label, totals: res.totals }).toEqual({ label, totals: totalsOf(all) });
-      if (dim) {
-        const got = new Map(res.groups.map((g) => [g.key, { ...g, key: undefined, label: undefined }]));
-        expect(got.size).toBe([...want.values()].filter((v) => v[0]! > 0).length);
-        for (const [value, v] of want) {
-          const key = value === "" || (dim === "status_code" && value === "0") ? null : value;
-          expect({ label, key, totals: got.get(key) }).toEqual({
-            label,
-            key,
-            totals: { ...totalsOf(v), key: undefined, label: undefined },
-          });
-        }
+      await expectSummaryMatches(start, end, r.pick(FILTERS), r.next() < 0.2 ? null : r.pick(DIMS));
+      for (const [f, dim] of END_USER_CASES) await expectSummaryMatches(start, end, f, dim);
+    }
+  }
+
+  async function expectSummaryMatches(start: number, end: number, f: Filter, dim: AnalyticsDimension | null) {
+    const res = await analytics.summary({
+      start: new Date(start),
+      end: new Date(end),
+      group_by: dim ?? undefined,
+      order_by: "cost",
+      limit: 1000,
+      ...f,
+    } as never);
+    const want = oracle(rows, start, end, f, dim);
+    const all = zeroVector();
+    for (const v of want.values())
+      for (let i = 0; i < all.length; i++) all[i] = i === all.length - 1 ? Math.max(all[i]!, v[i]!) : all[i]! + v[i]!;
+    const label = JSON.stringify({ start, end, f, dim });
+    expect({ label, totals: res.totals }).toEqual({ label, totals: totalsOf(all) });
+    if (dim) {
+      const got = new Map(res.groups.map((g) => [g.key, { ...g, key: undefined, label: undefined }]));
+      expect(got.size).toBe([...want.values()].filter((v) => v[0]! > 0).length);
+      for (const [value, v] of want) {
+        const key = value === "" || (dim === "status_code" && value === "0") ? null : value;
+        expect({ label, key, totals: got.get(key) }).toEqual({
+          label,
+          key,
+          totals: { ...totalsOf(v), key: undefined, label: undefined },
+        });
       }
     }
   }
@@ -222,7 +239,7 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
       const start = T0 + r.int(SPAN - span);
       const end = start + span - r.int(HOUR_MS);
       const f = r.pick(FILTERS);
-      const dim = r.pick([null, "model", "key"] as const);
+      const dim = r.pick([null, "model", "key", "end_user"] as const);
       const metric = r.pick(["requests", "cost", "tokens", "errors", "latency_p95"] as const);
       const res = await analytics.series({
         start: new Date(start),

@@ -171,8 +171,8 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
       const cells = await agg.aggregate({ ...range, filters, group: null, bucket: null });
       return { ...base, totals: totalsOf(total(cells.get(""))), groups: [], groups_total: 0 };
     }
-    // Marginals: ranked on one column, then the full metrics of the groups returned (two light reads). Rollups
-    // (a filter on another dimension): one full read, as a second pass would read the same rows again.
+    // Marginals: ranked on one column, then the full metrics of the groups returned (two light reads). Rollups or
+    // rows (a filter on another dimension): one full read, as a second pass would read the same rows again.
     let top: { value: string; v: MetricVector }[];
     let all: MetricVector;
     let groupsTotal: number;

@@ -1,9 +1,10 @@
 /**
- * Keeps usage_marginals in step with usage_rollups, off the request and writer paths: every closed hour marked in
- * usage_rollup_dirty gets its hourly marginals rebuilt, then its day's. Exact under concurrent writers: the dirty
- * entries are read in the same snapshot as the rollups (SQLite: the write lock; Postgres: a REPEATABLE READ
- * transaction), and only entries seen are deleted, so a writer that commits meanwhile leaves its mark for the next
- * pass. On Postgres, replicas share the work through a per-day advisory lock (a day taken by another is skipped).
+ * Keeps usage_marginals in step with usage_rollups (and usage_logs, for end users), off the request and writer paths:
+ * every closed hour marked in usage_rollup_dirty gets its hourly marginals rebuilt, then its day's. Exact under
+ * concurrent writers: the dirty entries are read in the same snapshot as the rollups and rows (SQLite: the write
+ * lock; Postgres: a REPEATABLE READ transaction), and only entries seen are deleted, so a writer that commits
+ * meanwhile leaves its mark for the next pass. On Postgres, replicas share the work through a per-day advisory lock
+ * (a day taken by another is skipped).
  */
 import type { Store } from "../../db/client";
 import { logger } from "../../runtime/logger";
@@ -49,7 +50,8 @@ export function createRollupCompactor(o: { store: Store; now?: () => Date }): Ro
         p.values,
       )) as { hour: unknown; max_id: unknown }[];
       for (const { hour } of seen)
-        for (const s of hourlyMarginals(params, { from: Number(hour), to: Number(hour) + HOUR_MS })) await run(s);
+        for (const s of hourlyMarginals(params, store.dialect, { from: Number(hour), to: Number(hour) + HOUR_MS }))
+          await run(s);
       for (const s of dailyMarginals(params, store.dialect, { from: day, to: day + DAY_MS })) await run(s);
       for (const { hour, max_id } of seen) {
         const d = params();

@@ -1,6 +1,7 @@
 /**
  * The rollups' own guarantees, on both dialects: the migration that created them backfills the rows already there
- * (an upgraded gateway shows its history), and compactors running at once (replicas) leave exact marginals. The
+ * (an upgraded gateway shows its history), the one that took end users out of their key sums what it merges and
+ * keeps the marginals (which the compactor derives again from the rows), and compactors running at once (replicas) leave exact marginals. The
  * latency histogram has a count column per bucket and its percentiles stay inside the bucket of the true value.
  */
 import { afterAll, describe, expect, test } from "bun:test";
@@ -10,8 +11,9 @@ import { migrate } from "../../db/migrate";
 import { HISTOGRAM_COLUMNS } from "../../db/schema/rollup-columns";
 import { insertUsageLines, toUsageLine } from "../governance/usage-insert";
 import { createRollupCompactor } from "./compactor";
-import { addRow, LATENCY_BOUNDS_MS, latencyBucket, percentile, zeroVector } from "./metrics";
-import { DAY_MS } from "./sql";
+import { addRow, LATENCY_BOUNDS_MS, latencyBucket, METRIC_COLUMNS, percentile, zeroVector } from "./metrics";
+import { rollupsFromRows } from "./marginals";
+import { DAY_MS, KEY_COLUMN_LIST, msOf, SqlParams } from "./sql";
 
 const T0 = Date.UTC(2026, 0, 10);
 
@@ -63,9 +65,39 @@ describe.each(DIALECTS)("rollups on $dialect", ({ create }) => {
         `INSERT INTO usage_logs (id, timestamp, model, provider, endpoint, status, cost_micros, prompt_tokens, completion_tokens, total_tokens, end_user_id, status_code, estimated) VALUES ('${r.id}', ${ts}, '${r.model}', '${r.provider}', '/v1/chat/completions', '${r.status}', ${r.cost ?? "NULL"}, 10, 5, 15, ${r.endUser ? `'${r.endUser}'` : "NULL"}, 200, ${store.dialect === "pg" ? "false" : "0"})`,
       );
     }
-    const applied = await migrate(store);
+    const applied = await migrate(store, "0007");
     expect(applied.applied[0]).toBe("0002_usage_rollups_console");
     const sum = async (sql: string) => Number((await store.query<{ n: unknown }>(sql))[0]!.n);
+    // Rows as text (Postgres returns sums as strings where the table gives numbers).
+    const rowsOf = async (sql: string) =>
+      (await store.query<Record<string, unknown>>(sql)).map((r) =>
+        Object.values(r)
+          .map((v) => (v instanceof Date ? v.getTime() : String(v)))
+          .join("|"),
+      );
+    const marginals = async () =>
+      rowsOf(
+        `SELECT dim, grain, ${msOf(store.dialect, "bucket")} AS bucket, value, ${METRIC_COLUMNS.join(", ")} FROM usage_marginals ORDER BY dim, grain, bucket, value`,
+      );
+    // Until 0008 the rollups were keyed by end user too: that migration sums the groups it collapses.
+    const keyed = await sum("SELECT COUNT(*) AS n FROM usage_rollups");
+    const before = await marginals();
+    expect((await migrate(store)).applied).toContain("0008_rollups_without_end_users");
+    expect(await sum("SELECT COUNT(*) AS n FROM usage_rollups")).toBeLessThan(keyed);
+    const p = () => new SqlParams(store.dialect);
+    const want = rollupsFromRows(p, store.dialect, null)[1]!.sql.replace(/^INSERT INTO usage_rollups \([^)]*\) /, "");
+    const order = `ORDER BY hour, ${KEY_COLUMN_LIST}`;
+    const got = await rowsOf(
+      `SELECT hour, ${KEY_COLUMN_LIST}, ${METRIC_COLUMNS.join(", ")} FROM usage_rollups ${order}`,
+    );
+    expect(got.length).toBeGreaterThan(0);
+    expect(got).toEqual(await rowsOf(`SELECT * FROM (${want}) w ${order}`));
+    expect(await marginals()).toEqual(before);
+    // Marked again, every hour's marginals (end users' from usage_logs) are rebuilt to the same rows.
+    await store.exec(`INSERT INTO usage_rollup_dirty (hour) SELECT DISTINCT hour FROM usage_rollups`);
+    const compactor = createRollupCompactor({ store, now: () => new Date(T0 + 30 * DAY_MS) });
+    while ((await compactor.compact(30)) > 0) {}
+    expect(await marginals()).toEqual(before);
     expect(await sum("SELECT SUM(requests) AS n FROM usage_rollups")).toBe(300);
     expect(await sum("SELECT SUM(cost_micros) AS n FROM usage_rollups")).toBe(
       rows.reduce((a, r) => a + (r.cost ?? 0), 0),

@@ -15,7 +15,6 @@ export const DAY_MS = 86_400_000;
 export const KEY_COLUMNS = [
   { column: "user_id", row: "userId", empty: "" },
   { column: "api_key_id", row: "apiKeyId", empty: "" },
-  { column: "end_user_id", row: "endUserId", empty: "" },
   { column: "model", row: "model", empty: "" },
   { column: "provider", row: "provider", empty: "" },
   { column: "status", row: "status", empty: "" },
@@ -25,9 +24,22 @@ export const KEY_COLUMNS = [
 export const KEY_COLUMN_LIST = KEY_COLUMNS.map((k) => k.column).join(", ");
 
 /**
- * What analytics group and filter by. `value` is the expression of a group's value over the rollup's key columns
- * (also the `value` of a usage_marginals row of that `dim`); `filter` the key column a filter of the same name
- * compares. Adding a dimension (e.g. a team) is one key column here, in the schemas and in the usage row.
+ * Usage row columns analytics group and filter by that usage_rollups does not keep: end users, whose distinct values
+ * would make the rollup nearly one row per request (and the writer's work grow with them). The compactor builds
+ * their marginals from usage_logs; every other read of them (dirty hours, a filter on one with a group by another
+ * dimension) reads usage_logs, through its (end_user_id, timestamp) index when filtered.
+ */
+export const ROW_ONLY_COLUMNS = [{ column: "end_user_id", row: "endUserId", empty: "" }] as const;
+
+/** Every column a usage row is grouped or filtered by. */
+export const ROW_COLUMNS = [...KEY_COLUMNS, ...ROW_ONLY_COLUMNS] as const;
+
+type KeyColumn = (typeof ROW_COLUMNS)[number];
+
+/**
+ * What analytics group and filter by. `value` is the expression of a group's value over the row columns (also the
+ * `value` of a usage_marginals row of that `dim`); `filter` the column a filter of the same name compares. Adding a
+ * dimension (e.g. a team) is one key column here, in the schemas and in the usage row.
  */
 export const DIMENSIONS = {
   user: { value: "user_id", filter: "user_id" },
@@ -41,6 +53,11 @@ export const DIMENSIONS = {
 } as const;
 export type Dimension = keyof typeof DIMENSIONS;
 export const DIMENSION_NAMES = Object.keys(DIMENSIONS) as Dimension[];
+
+const ROW_ONLY = new Set<string>(ROW_ONLY_COLUMNS.map((c) => c.column));
+
+/** Whether a filter or group on this column can be answered without usage_logs (usage_rollups keeps the column). */
+export const inRollups = (column: string): boolean => !ROW_ONLY.has(column);
 
 /** A bucket as epoch ms: SQLite stores ms already; Postgres timestamptz is converted. */
 export const msOf = (dialect: Dialect, column: string): string =>
@@ -89,12 +106,12 @@ const ROW_METRICS: Record<(typeof METRIC_COLUMNS)[number], string> = {
 };
 
 /**
- * A usage_logs row (or a RETURNING set with its columns) shaped like a rollup row: `t` the row's time (the column
- * `timeColumn`), the key columns with NULLs replaced, each metric's per-row value. Aggregating it with AGGREGATES
- * gives what the writer adds to usage_rollups for the same rows.
+ * A usage_logs row (or a RETURNING set with its columns) shaped like a rollup row: `columns` (default every row
+ * column) with NULLs replaced, each metric's per-row value. Aggregating it over KEY_COLUMNS with AGGREGATES gives
+ * what the writer adds to usage_rollups for the same rows.
  */
-export function rowProjection(): string {
-  const keys = KEY_COLUMNS.map(
+export function rowProjection(columns: readonly KeyColumn[] = ROW_COLUMNS): string {
+  const keys = columns.map(
     (k) => `COALESCE(${k.column}, ${typeof k.empty === "number" ? k.empty : "''"}) AS ${k.column}`,
   );
   const metrics = METRIC_COLUMNS.map((c) => `${ROW_METRICS[c]} AS ${c}`);

@@ -21,7 +21,6 @@ export interface RollupRow extends RowMetrics {
   timestamp: Date | number;
   userId?: string | null;
   apiKeyId?: string | null;
-  endUserId?: string | null;
   model: string;
   provider?: string | null;
   statusCode?: number | null;
@@ -101,7 +100,7 @@ export function pgInsertWithRollups(insertRows: string): string {
   ].join(", ");
   return [
     `WITH ins AS (${insertRows} RETURNING ${returning}),`,
-    `g AS (SELECT hour, ${KEY_COLUMN_LIST}, ${AGGREGATES} FROM (SELECT ${hourOf("pg", '"timestamp"')} AS hour, ${rowProjection()} FROM ins) r GROUP BY hour, ${KEY_COLUMN_LIST}),`,
+    `g AS (SELECT hour, ${KEY_COLUMN_LIST}, ${AGGREGATES} FROM (SELECT ${hourOf("pg", '"timestamp"')} AS hour, ${rowProjection(KEY_COLUMNS)} FROM ins) r GROUP BY hour, ${KEY_COLUMN_LIST}),`,
     "d AS (INSERT INTO usage_rollup_dirty (hour) SELECT DISTINCT hour FROM g)",
     `INSERT INTO usage_rollups (hour, ${KEY_COLUMN_LIST}, ${METRIC_COLUMNS.join(", ")}) SELECT hour, ${KEY_COLUMN_LIST}, ${METRIC_COLUMNS.join(", ")} FROM g`,
     `ORDER BY hour, ${KEY_COLUMN_LIST} ON CONFLICT (hour, ${KEY_COLUMN_LIST}) DO UPDATE SET ${pgSet}`,
