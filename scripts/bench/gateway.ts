@@ -70,6 +70,8 @@ export async function startGateway(o: {
   command?: string[];
   /** Budgets and max_concurrent on the key, user, team and end user too. */
   allLevels?: boolean;
+  /** How long the start may take (the sources under the profiler take far longer than the binary). */
+  readyTimeoutMs?: number;
 }): Promise<Gateway> {
   const dir = tempDir("gw-bench-");
   const provider = (port: number) => ({
@@ -114,7 +116,7 @@ export async function startGateway(o: {
     { cwd: dir, env: o.env },
   );
   const base = `http://127.0.0.1:${o.port}`;
-  await waitReady(child, `${base}/health`);
+  await waitReady(child, `${base}/health`, o.readyTimeoutMs);
   const newBudget = async () => (await admin(base, "POST", "/v1/budgets", { max_budget: 1_000_000 })).budget_id;
   const levels = o.allLevels ? { max_concurrent: ALL_LEVELS.maxConcurrent } : {};
   if (o.allLevels)

@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     databaseUrl: `sqlite:///${join(tempDir("gw-profile-db-"), "bench.db")}`,
     upstreams,
     allLevels: values["all-levels"],
+    readyTimeoutMs: 90_000,
     env: values.traced
       ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${PORTS.sink}`, OTEL_TRACES_SAMPLER: "always_on" }
       : undefined,
