@@ -43,9 +43,21 @@ export const bodyText = (req: UpstreamRequest): string | undefined =>
 /** What fetch sends: the form, else the body text. */
 const sentBody = (req: UpstreamRequest): FormData | string | undefined => req.form ?? bodyText(req);
 
-/** Maps a non-2xx answer with the request's own mapper, if any. */
-export const mapUpstreamError = (req: UpstreamRequest, input: UpstreamErrorInput): GatewayError =>
-  (req.mapError ?? upstreamHttpError)(input);
+/** A non-2xx answer (its body text read) as the request's own mapper, if any, or the common table maps it. */
+export const mapUpstreamError = (
+  req: UpstreamRequest,
+  res: Response,
+  bodyText: string,
+  settings: ProviderSettings,
+  route: FailureRoute,
+): GatewayError =>
+  (req.mapError ?? upstreamHttpError)({
+    status: res.status,
+    bodyText,
+    headers: res.headers,
+    route,
+    apiKey: settings.apiKey,
+  });
 
 /** Copies `layer` into `into` with lower-cased names, so a later layer replaces an earlier one whatever its case. */
 function layer(into: Record<string, string>, from: Record<string, string>): void {
@@ -209,6 +221,23 @@ function deadlineAbort(options: CallOptions, ms: number) {
   };
 }
 
+/**
+ * What a failed wait on the upstream becomes: a GatewayError as it is (an oversized body), the deadline a timeout,
+ * the caller's abort its own reason (rethrown), anything else a connection failure.
+ */
+function transportFailure(
+  err: unknown,
+  call: { timedOut(): boolean },
+  options: CallOptions,
+  route: FailureRoute,
+  timedOut: string,
+): unknown {
+  if (err instanceof GatewayError) return err;
+  if (call.timedOut()) return timeoutError(timedOut);
+  rethrowIfCallerAborted(options);
+  return connectionError(route, err);
+}
+
 /** The one fetch of an upstream call: the layered headers, the body, redirects never followed. */
 export function fetchUpstream(
   req: UpstreamRequest,
@@ -245,20 +274,10 @@ export async function requestText(
       res = await fetchUpstream(req, buildHeaders(req, settings, options), call.signal);
       text = await boundedText(res, settings.maxBodyBytes, route);
     } catch (err) {
-      if (err instanceof GatewayError) throw err;
-      if (call.timedOut()) throw timeoutError(`no complete response within ${settings.timeoutMs} ms`);
-      rethrowIfCallerAborted(options);
-      throw connectionError(route, err);
+      throw transportFailure(err, call, options, route, `no complete response within ${settings.timeoutMs} ms`);
     }
     refuseRedirect(res, route);
-    if (!res.ok)
-      throw mapUpstreamError(req, {
-        status: res.status,
-        bodyText: text,
-        headers: res.headers,
-        route,
-        apiKey: settings.apiKey,
-      });
+    if (!res.ok) throw mapUpstreamError(req, res, text, settings, route);
     return { text, status: res.status, headers: res.headers };
   } catch (err) {
     if (err instanceof GatewayError) throw err;
@@ -293,20 +312,12 @@ export async function requestBytes(
     try {
       res = await fetchUpstream(req, { ...buildHeaders(req, settings, options), accept: "*/*" }, call.signal);
     } catch (err) {
-      if (call.timedOut()) throw timeoutError(`no response within ${settings.timeoutMs} ms`);
-      rethrowIfCallerAborted(options);
-      throw connectionError(route, err);
+      throw transportFailure(err, call, options, route, `no response within ${settings.timeoutMs} ms`);
     }
     refuseRedirect(res, route);
     if (!res.ok) {
       const text = await boundedText(res, settings.maxBodyBytes, route);
-      throw mapUpstreamError(req, {
-        status: res.status,
-        bodyText: text,
-        headers: res.headers,
-        route,
-        apiKey: settings.apiKey,
-      });
+      throw mapUpstreamError(req, res, text, settings, route);
     }
     const body = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
     return { body, status: res.status, headers: res.headers };

@@ -114,14 +114,7 @@ export async function openFramedStream<E, T>(
         firstByte,
       );
       refuseRedirect(res, route);
-      if (!res.ok)
-        throw mapUpstreamError(req, {
-          status: res.status,
-          bodyText: text,
-          headers: res.headers,
-          route,
-          apiKey: settings.apiKey,
-        });
+      if (!res.ok) throw mapUpstreamError(req, res, text, settings, route);
     }
     const type = res.headers.get("content-type") ?? "";
     if (JSON_CONTENT.test(type)) {
