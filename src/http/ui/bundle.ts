@@ -25,7 +25,14 @@ export function bundleConsole(): Record<string, string> {
         "--entry-naming=[name]-[hash].[ext]",
         "--asset-naming=[name]-[hash].[ext]",
       ],
-      { stdout: "pipe", stderr: "pipe", env: { ...process.env, NODE_ENV: "production" } },
+      // From the repository root whatever the caller's directory: elsewhere Bun finds no node_modules beside the
+      // working directory and tries to auto-install the JSX runtime from the network, which hangs offline.
+      {
+        cwd: join(import.meta.dir, "../../.."),
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, NODE_ENV: "production" },
+      },
     );
     if (result.exitCode !== 0)
       throw new Error(`bundling the console failed:\n${result.stdout.toString()}${result.stderr.toString()}`);
