@@ -7,6 +7,7 @@
 import { spawnSync } from "bun";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
+import { DEFAULT_UPSTREAM_REQUESTS } from "../../src/runtime/upstream-capacity";
 import { type Child, start, tempDir, waitReady } from "./processes";
 
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -113,7 +114,9 @@ export async function startGateway(o: {
       "--host",
       "127.0.0.1",
     ],
-    { cwd: dir, env: o.env },
+    // Set up front, so `serve` does not re-execute itself to set it: a CPU profiler's SIGPWR that arrives during
+    // that execve stays pending into the new image before Bun's handler exists, and kills the process.
+    { cwd: dir, env: { BUN_CONFIG_MAX_HTTP_REQUESTS: DEFAULT_UPSTREAM_REQUESTS, ...o.env } },
   );
   const base = `http://127.0.0.1:${o.port}`;
   await waitReady(child, `${base}/health`, o.readyTimeoutMs);

@@ -228,14 +228,16 @@ export function setResponseAttributes(span: Span, f: GenAiResponseFacts): void {
     .setAttribute(ATTR.responseId, f.id)
     .setAttribute(ATTR.responseModel, f.model)
     .setAttribute(ATTR.responseFinishReasons, f.finishReasons);
-  const u = f.usage;
-  if (u) {
-    span
-      .setAttribute(ATTR.usageInputTokens, u.promptTokens)
-      .setAttribute(ATTR.usageOutputTokens, u.completionTokens)
-      .setAttribute(ATTR.usageCacheReadInputTokens, u.cacheReadTokens)
-      .setAttribute(ATTR.usageReasoningOutputTokens, u.reasoningTokens);
-  }
+  if (f.usage) setUsageAttributes(span, f.usage);
+}
+
+export function setUsageAttributes(span: Span, u: NormalizedUsage): void {
+  if (!span.recording) return;
+  span
+    .setAttribute(ATTR.usageInputTokens, u.promptTokens)
+    .setAttribute(ATTR.usageOutputTokens, u.completionTokens)
+    .setAttribute(ATTR.usageCacheReadInputTokens, u.cacheReadTokens)
+    .setAttribute(ATTR.usageReasoningOutputTokens, u.reasoningTokens);
 }
 
 /** Finish reasons of a chat completion's choices, in choice order (null reasons left out). */

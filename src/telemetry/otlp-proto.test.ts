@@ -231,4 +231,43 @@ describe("OTLP encoders, decoded independently", () => {
     expect(toNanos(1.999)).toBe(1_999_000n);
     expect(toNanos(1.9999)).toBe(2_000_000n);
   });
+
+  test("protobuf timestamps are toNanos's value for times across the whole epoch range", () => {
+    const ended: SpanData[] = [];
+    const times = [0, 0.0004, 1.9999, 65_535.9995, 65_536, 4_294_967.295, 1_733_300_000_123.456, 4_102_444_800_000.999];
+    for (let i = 0; i < 200; i++) times.push(Math.random() * 5e12);
+    times.forEach((t, i) => {
+      const id = (i + 1).toString(16).padStart(16, "0");
+      new RecordingSpan(sink(ended), "t", "internal", TRACE, id, 1, null, null, null, t).end(t + 0.5);
+    });
+    const decoded = decodeTraceRequest(encodeTraceRequest(ended, {}, scope, identity), "application/x-protobuf");
+    expect(decoded.map((s) => s.startNanos)).toEqual(times.map(toNanos));
+    expect(decoded.map((s) => s.endNanos)).toEqual(times.map((t) => toNanos(t + 0.5)));
+  });
+
+  test("UTF-8 sizes match the encoder's, lone surrogates included", () => {
+    const ended: SpanData[] = [];
+    const values = [
+      "\ud800",
+      "\udc00\udc00",
+      "a\udc00b",
+      "\ud83d\ude80",
+      "\ud83d",
+      "é",
+      "\u07ff\u0800\uffff",
+      "x".repeat(200) + "€",
+    ];
+    const span = new RecordingSpan(sink(ended), "u", "internal", TRACE, "6666666666666666", 1, null, null, null, 1);
+    values.forEach((v, i) => {
+      span.setAttribute(`v${i}`, v).setAttribute(`list${i}`, [v, "ok"]);
+    });
+    span.end(2);
+    const [decoded] = decodeTraceRequest(encodeTraceRequest(ended, {}, scope, identity), "application/x-protobuf");
+    // What TextEncoder makes of each value (a lone surrogate becomes U+FFFD), read back.
+    const roundTrip = (v: string) => new TextDecoder().decode(new TextEncoder().encode(v));
+    values.forEach((v, i) => {
+      expect(decoded!.attributes[`v${i}`]).toBe(roundTrip(v));
+      expect(decoded!.attributes[`list${i}`]).toEqual([roundTrip(v), "ok"]);
+    });
+  });
 });

@@ -34,8 +34,6 @@ const FLAG_HAS_IS_REMOTE = 0x100;
 const FLAG_IS_REMOTE = 0x200;
 
 const encoder = new TextEncoder();
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, control characters included.
-const ASCII = /^[\u0000-\u007f]*$/;
 
 /** The value of the lowercase hex digit at `i` (ids are lowercase hex, checked where they are made or parsed). */
 function nibble(hex: string, i: number): number {
@@ -43,12 +41,44 @@ function nibble(hex: string, i: number): number {
   return c <= 57 ? c - 48 : c - 87;
 }
 
+/** Bytes of `text` in UTF-8 as TextEncoder writes it (a lone surrogate becomes U+FFFD, three bytes). */
+function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a pair: two units, four bytes
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+function varintSize(value: number): number {
+  let n = 1;
+  for (let v = value; v > 0x7f; v = Math.floor(v / 0x80)) n++;
+  return n;
+}
+
+/** Size of a length-delimited field's body with its length prefix (the tag not included). */
+const delimited = (length: number) => varintSize(length) + length;
+
+/** Size of a string-valued AnyValue's body: tag 1, length, bytes. */
+const stringValueSize = (bytes: number) => 1 + delimited(bytes);
+
 /**
  * The buffer writers start from, grown to the largest batch so far. Encoding is synchronous and `bytes()` copies
  * what was written, so one buffer serves every batch in turn.
  */
 let scratch = new Uint8Array(64 * 1024);
 
+/**
+ * Attributes, most of what a span holds, are written with their sizes computed first: each goes in with one
+ * bounds check and no move of bytes. Spans and events, few per batch, are written in place and their length
+ * prefix inserted in front when they close.
+ */
 class Writer {
   buf = scratch;
   view = new DataView(this.buf.buffer);
@@ -56,6 +86,9 @@ class Writer {
   /** The buffer's length, kept as a plain number: the bounds check runs for every value written. */
   private cap = this.buf.length;
   private readonly opened: number[] = [];
+  // A string array's scrubbed items and their sizes, reused from one attribute to the next.
+  private readonly items: string[] = [];
+  private readonly itemBytes: number[] = [];
 
   private room(n: number): void {
     if (this.pos + n <= this.cap) return;
@@ -74,8 +107,8 @@ class Writer {
     scratch = next;
   }
 
-  varint(value: number): void {
-    this.room(10);
+  /** The put* methods write without a bounds check: their caller reserved the room. */
+  private putVarint(value: number): void {
     let v = value;
     while (v > 0x7f) {
       this.buf[this.pos++] = (v % 0x80) | 0x80;
@@ -84,19 +117,26 @@ class Writer {
     this.buf[this.pos++] = v;
   }
 
-  /** A signed 64-bit varint (negative numbers take ten bytes, as protobuf's int64 does). */
-  int64(value: number): void {
-    if (value >= 0) {
-      this.varint(value);
-      return;
+  /** `text` as UTF-8, `bytes` long (utf8Length): ASCII byte by byte, anything else by the encoder, in place. */
+  private putUtf8(text: string, bytes: number): void {
+    if (bytes === text.length) {
+      for (let i = 0; i < text.length; i++) this.buf[this.pos++] = text.charCodeAt(i);
+    } else {
+      encoder.encodeInto(text, this.buf.subarray(this.pos, this.pos + bytes));
+      this.pos += bytes;
     }
+  }
+
+  /** A length-delimited string field: tag, length, bytes. */
+  private putString(field: number, text: string, bytes: number): void {
+    this.buf[this.pos++] = field * 8 + WIRE_LEN;
+    this.putVarint(bytes);
+    this.putUtf8(text, bytes);
+  }
+
+  varint(value: number): void {
     this.room(10);
-    let v = BigInt.asUintN(64, BigInt(value));
-    while (v > 0x7fn) {
-      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    this.buf[this.pos++] = Number(v);
+    this.putVarint(value);
   }
 
   tag(field: number, wire: number): void {
@@ -104,49 +144,48 @@ class Writer {
   }
 
   string(field: number, text: string): void {
-    this.tag(field, WIRE_LEN);
-    // Short ASCII (names, ids, most values) is copied byte by byte: no encoder call, no move of the bytes.
-    if (text.length < 128 && ASCII.test(text)) {
-      this.room(1 + text.length);
-      this.buf[this.pos++] = text.length;
-      for (let i = 0; i < text.length; i++) this.buf[this.pos++] = text.charCodeAt(i);
-      return;
-    }
-    // Worst case three bytes per UTF-16 unit; the length prefix is written once the size is known.
-    this.room(5 + text.length * 3);
-    const start = this.pos + 5;
-    const { written } = encoder.encodeInto(text, this.buf.subarray(start));
-    const header = varintSize(written);
-    this.buf.copyWithin(this.pos + header, start, start + written);
-    this.varint(written);
-    this.pos += written;
+    const bytes = utf8Length(text);
+    this.room(10 + bytes);
+    this.putString(field, text, bytes);
   }
 
   hexBytes(field: number, hex: string): void {
-    this.tag(field, WIRE_LEN);
-    this.varint(hex.length / 2);
-    this.room(hex.length / 2);
+    this.room(2 + hex.length / 2);
+    this.buf[this.pos++] = field * 8 + WIRE_LEN;
+    this.buf[this.pos++] = hex.length / 2;
     for (let i = 0; i < hex.length; i += 2) this.buf[this.pos++] = (nibble(hex, i) << 4) | nibble(hex, i + 1);
   }
 
   fixed32(field: number, value: number): void {
-    this.tag(field, WIRE_FIXED32);
-    this.room(4);
+    this.room(6);
+    this.putVarint(field * 8 + WIRE_FIXED32);
     this.view.setUint32(this.pos, value, true);
     this.pos += 4;
   }
 
-  fixed64(field: number, value: bigint): void {
-    this.tag(field, WIRE_FIXED64);
-    this.room(8);
-    this.view.setBigUint64(this.pos, value, true);
-    this.pos += 8;
-  }
-
-  double(field: number, value: number): void {
-    this.tag(field, WIRE_FIXED64);
-    this.room(8);
-    this.view.setFloat64(this.pos, value, true);
+  /**
+   * Epoch milliseconds as fixed64 nanoseconds, the value toNanos gives, without a BigInt: nanoseconds since the
+   * epoch pass 2^53, so the milliseconds are split in 16-bit halves and the product carried by hand in doubles that
+   * stay exact. Negative times (none are made) go through toNanos.
+   */
+  time(field: number, ms: number): void {
+    this.room(10);
+    this.putVarint(field * 8 + WIRE_FIXED64);
+    if (!(ms >= 0)) {
+      this.view.setBigUint64(this.pos, BigInt.asUintN(64, toNanos(ms)), true);
+      this.pos += 8;
+      return;
+    }
+    const whole = Math.floor(ms);
+    const upper = Math.floor(whole / HALF_WORD);
+    // ns = a·2^16 + b
+    const a = upper * 1_000_000;
+    const b = (whole - upper * HALF_WORD) * 1_000_000 + Math.round((ms - whole) * 1000) * 1000;
+    const aLow = a % HALF_WORD;
+    const c = aLow * HALF_WORD + b;
+    const low = c % WORD;
+    this.view.setUint32(this.pos, low, true);
+    this.view.setUint32(this.pos + 4, (a - aLow) / HALF_WORD + (c - low) / WORD, true);
     this.pos += 8;
   }
 
@@ -154,6 +193,92 @@ class Writer {
     if (value === 0) return;
     this.tag(field, WIRE_VARINT);
     this.varint(value);
+  }
+
+  /** A KeyValue of `field`, sized before it is written. */
+  keyValue(field: number, key: string, value: AttributeValue, kind: ValueKind, scrub: Scrub): void {
+    const keyBytes = utf8Length(key);
+    let text = "";
+    let textBytes = 0;
+    let items = 0;
+    let valueSize: number; // the AnyValue's body
+    switch (kind) {
+      case ValueKind.String:
+        text = scrub(value as string);
+        textBytes = utf8Length(text);
+        valueSize = stringValueSize(textBytes);
+        break;
+      case ValueKind.Bool:
+        valueSize = 2;
+        break;
+      case ValueKind.Int:
+        valueSize = 1 + int64Size(value as number);
+        break;
+      case ValueKind.Double:
+        valueSize = 9;
+        break;
+      default: {
+        // ArrayValue: one `values` AnyValue per item.
+        let arraySize = 0;
+        for (const item of value as readonly string[]) {
+          const scrubbed = scrub(item);
+          const bytes = utf8Length(scrubbed);
+          this.items[items] = scrubbed;
+          this.itemBytes[items++] = bytes;
+          arraySize += 1 + delimited(stringValueSize(bytes));
+        }
+        textBytes = arraySize;
+        valueSize = 1 + delimited(arraySize);
+      }
+    }
+    const size = 1 + delimited(keyBytes) + 1 + delimited(valueSize);
+    this.room(10 + size);
+    this.buf[this.pos++] = field * 8 + WIRE_LEN;
+    this.putVarint(size);
+    this.putString(1, key, keyBytes);
+    this.buf[this.pos++] = 2 * 8 + WIRE_LEN;
+    this.putVarint(valueSize);
+    switch (kind) {
+      case ValueKind.String:
+        this.putString(1, text, textBytes);
+        break;
+      case ValueKind.Bool:
+        this.buf[this.pos++] = 2 * 8 + WIRE_VARINT;
+        this.buf[this.pos++] = value ? 1 : 0;
+        break;
+      case ValueKind.Int:
+        this.buf[this.pos++] = 3 * 8 + WIRE_VARINT;
+        this.putInt64(value as number);
+        break;
+      case ValueKind.Double:
+        this.buf[this.pos++] = 4 * 8 + WIRE_FIXED64;
+        this.view.setFloat64(this.pos, value as number, true);
+        this.pos += 8;
+        break;
+      default:
+        this.buf[this.pos++] = 5 * 8 + WIRE_LEN;
+        this.putVarint(textBytes);
+        for (let i = 0; i < items; i++) {
+          const bytes = this.itemBytes[i] as number;
+          this.buf[this.pos++] = 1 * 8 + WIRE_LEN;
+          this.putVarint(stringValueSize(bytes));
+          this.putString(1, this.items[i] as string, bytes);
+        }
+    }
+  }
+
+  /** A signed 64-bit varint (negative numbers take ten bytes, as protobuf's int64 does). */
+  private putInt64(value: number): void {
+    if (value >= 0) {
+      this.putVarint(value);
+      return;
+    }
+    let v = BigInt.asUintN(64, BigInt(value));
+    while (v > 0x7fn) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
   }
 
   /** Opens a nested message of `field`; `close` writes its tag and length in front of it. */
@@ -169,8 +294,8 @@ class Writer {
     this.buf.copyWithin(start + header, start, this.pos);
     const end = this.pos + header;
     this.pos = start;
-    this.tag(field, WIRE_LEN);
-    this.varint(length);
+    this.putVarint(field * 8 + WIRE_LEN);
+    this.putVarint(length);
     this.pos = end;
   }
 
@@ -179,11 +304,8 @@ class Writer {
   }
 }
 
-function varintSize(value: number): number {
-  let n = 1;
-  for (let v = value; v > 0x7f; v = Math.floor(v / 0x80)) n++;
-  return n;
-}
+/** Bytes of an int64 varint: a negative number always takes ten. */
+const int64Size = (value: number) => (value < 0 ? 10 : varintSize(value));
 
 /**
  * Epoch milliseconds (fractional) to nanoseconds. A double holds an epoch time to about a quarter of a microsecond,
@@ -194,47 +316,13 @@ export function toNanos(ms: number): bigint {
   return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1000)) * 1000n;
 }
 
-function anyValue(w: Writer, field: number, value: AttributeValue, kind: ValueKind, scrub: Scrub): void {
-  w.open();
-  switch (kind) {
-    case ValueKind.String:
-      w.string(1, scrub(value as string));
-      break;
-    case ValueKind.Bool:
-      w.tag(2, WIRE_VARINT);
-      w.varint(value ? 1 : 0);
-      break;
-    case ValueKind.Int:
-      w.tag(3, WIRE_VARINT);
-      w.int64(value as number);
-      break;
-    case ValueKind.Double:
-      w.double(4, value as number);
-      break;
-    case ValueKind.StringArray:
-      w.open();
-      for (const item of value as readonly string[]) {
-        w.open();
-        w.string(1, scrub(item));
-        w.close(1);
-      }
-      w.close(5);
-      break;
-  }
-  w.close(field);
-}
-
-function keyValue(w: Writer, field: number, key: string, value: AttributeValue, kind: ValueKind, scrub: Scrub): void {
-  w.open();
-  w.string(1, key);
-  anyValue(w, 2, value, kind, scrub);
-  w.close(field);
-}
+const WORD = 2 ** 32;
+const HALF_WORD = 2 ** 16;
 
 function attributes(w: Writer, field: number, attrs: Attributes, scrub: Scrub): void {
   for (const key in attrs) {
     const value = attrs[key] as AttributeValue;
-    keyValue(w, field, key, value, kindOf(value), scrub);
+    w.keyValue(field, key, value, kindOf(value), scrub);
   }
 }
 
@@ -247,15 +335,15 @@ function span(w: Writer, s: SpanData, scrub: Scrub): void {
   w.string(5, scrub(s.name));
   w.tag(6, WIRE_VARINT);
   w.varint(SPAN_KIND[s.kind]);
-  w.fixed64(7, toNanos(s.startMs));
-  w.fixed64(8, toNanos(s.endMs));
+  w.time(7, s.startMs);
+  w.time(8, s.endMs);
   for (let i = 0; i < s.attrKeys.length; i++) {
-    keyValue(w, 9, s.attrKeys[i] as string, s.attrValues[i] as AttributeValue, s.attrKinds[i] as ValueKind, scrub);
+    w.keyValue(9, s.attrKeys[i] as string, s.attrValues[i] as AttributeValue, s.attrKinds[i] as ValueKind, scrub);
   }
   w.uint(10, s.droppedAttributes);
   for (const event of s.events) {
     w.open();
-    w.fixed64(1, toNanos(event.timeMs));
+    w.time(1, event.timeMs);
     w.string(2, event.name);
     if (event.attributes) attributes(w, 3, event.attributes, scrub);
     w.close(11);

@@ -70,6 +70,9 @@ describe("redaction", () => {
     // A secret containing another is removed whole.
     const nested = createRedactor({ secrets: ["abcdefgh", "abcdefgh-longer"], patterns: [], maxChars: 100 });
     expect(nested.scrubSecrets("abcdefgh-longer")).toBe(REDACTED);
+    // A string exactly as long as the shortest secret is still checked; shorter ones cannot hold one.
+    expect(nested.scrubSecrets("abcdefgh")).toBe(REDACTED);
+    expect(nested.scrubSecrets("abcdefg")).toBe("abcdefg");
   });
 
   test("content is cut to the configured size after redaction, so a cut never exposes part of a secret", () => {

@@ -73,8 +73,10 @@ export function createRedactor(o: RedactorOptions): Redactor {
   // Most exported strings repeat (operation, route, model, provider, address): each distinct one is scanned once.
   // The cache is bounded and forgets everything when full; request and response ids pass through it once each.
   const scrubbed = new Map<string, string>();
+  // A string shorter than the shortest secret cannot hold one: most values (ids, models, finish reasons) are.
+  const shortest = secrets.length ? (secrets.at(-1) as string).length : 0;
   const scrubSecrets = (text: string) => {
-    if (!secretRe) return text;
+    if (!secretRe || text.length < shortest) return text;
     let out = scrubbed.get(text);
     if (out === undefined) {
       out = text.replace(secretRe, REDACTED);

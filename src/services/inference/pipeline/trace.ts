@@ -24,6 +24,7 @@ import {
   setResponseAttributes,
   setToolAttributes,
   setUpstreamAddress,
+  setUsageAttributes,
 } from "../../../telemetry/genai";
 import type { Span, Telemetry } from "../../../telemetry/index";
 import type { Endpoint } from "./endpoint";
@@ -107,10 +108,6 @@ function endWithError(span: Span, error: unknown): void {
   span.setAttribute(ATTR.errorType, errorType(error)).recordException(error).end();
 }
 
-function setUsage(span: Span, usage: NormalizedUsage | null): void {
-  if (usage) setResponseAttributes(span, { usage });
-}
-
 /** The usage a settlement bills. */
 function usageOf(outcome: Outcome): NormalizedUsage | null {
   return outcome.kind === "streamed" ? outcome.end.usage : outcome.usage;
@@ -192,15 +189,16 @@ export function startTrace<In extends { model: string }, Req, Body, Ev, Q>(
         if (route.settings.apiBase) setUpstreamAddress(span, route.settings.apiBase);
         server.setAttribute(ATTR.gatewayAttempts, n);
       }
-      const headers: Record<string, string> = { ...options?.headers };
+      const headers: Record<string, string> = options?.headers ? { ...options.headers } : {};
       tracer.inject(span, headers);
       const started = nowMs();
       return {
-        options: { ...options, headers },
+        options: { signal: options?.signal, headers },
         answered(result) {
           if (span.recording) {
             const facts: GenAiResponseFacts = e.trace?.response?.(result.body as Body) ?? {};
-            setResponseAttributes(span, { ...facts, usage: result.usage });
+            setResponseAttributes(span, facts);
+            setUsageAttributes(span, result.usage);
             setResponseAttributes(server, facts);
             served(route.providerName);
             if (capture && e.trace?.content)
@@ -233,7 +231,8 @@ export function startTrace<In extends { model: string }, Req, Body, Ev, Q>(
     },
     settled(outcome, costMicros) {
       if (!server.recording) return;
-      setUsage(server, usageOf(outcome));
+      const usage = usageOf(outcome);
+      if (usage) setUsageAttributes(server, usage);
       if (costMicros !== null) server.setDouble(ATTR.gatewayCostUsd, costMicros / 1_000_000);
     },
     replied() {
