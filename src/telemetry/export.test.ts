@@ -4,7 +4,7 @@
  * only bound times from below or loosely from above, so a loaded machine does not fail them.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { type OtlpReceiver, startOtlpReceiver } from "../../tests/helpers/otlp-receiver";
+import { decodeTraceRequest, type OtlpReceiver, startOtlpReceiver } from "../../tests/helpers/otlp-receiver";
 import { type DropReason, type ExportListener, createBatchProcessor } from "./batch";
 import { createOtlpExporter, retryAfterMs } from "./exporter";
 import { createTelemetry, type Telemetry } from "./index";
@@ -244,6 +244,65 @@ describe("OTLP/HTTP export", () => {
       true,
       false,
     ]);
+  });
+
+  test("fetch copies a request body when it is called, so the exporter may reuse its buffer right after", async () => {
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: async (req) => new Response(String(new Uint8Array(await req.arrayBuffer()).reduce((a, b) => a + b, 0))),
+    });
+    try {
+      for (const size of [100, 330_000, 4_000_000]) {
+        const buffer = new Uint8Array(size + 10).fill(7);
+        const sent = fetch(`http://127.0.0.1:${server.port}/`, { method: "POST", body: buffer.subarray(0, size) });
+        buffer.fill(0);
+        expect(await (await sent).text()).toBe(String(7 * size));
+      }
+    } finally {
+      server.stop(true);
+    }
+  });
+
+  test("overlapping exports each send their own batch (the reused buffer is never shared)", async () => {
+    const held: { body: Uint8Array; release: () => void }[] = [];
+    const exporter = createOtlpExporter({
+      url: receiver.tracesUrl,
+      protocol: "http/protobuf",
+      headers: {},
+      compression: "none",
+      requestTimeoutMs: 2000,
+      resource: {},
+      scope: { name: "s", version: "1" },
+      scrub: (x) => x,
+      // Keeps each body as given (no copy) and answers only when told.
+      fetch: ((_url: string, init: RequestInit) =>
+        new Promise<Response>((resolve) => {
+          held.push({ body: init.body as Uint8Array, release: () => resolve(new Response(null, { status: 200 })) });
+        })) as unknown as typeof fetch,
+    });
+    const batch = (name: string) => {
+      const spans: SpanData[] = [];
+      const t = createTracerFor((s) => spans.push(s));
+      for (let i = 0; i < 3; i++) t.startSpan(`${name} ${i}`, "internal", null).end();
+      return spans;
+    };
+    const first = exporter.export(batch("first"), Date.now() + 5000);
+    const second = exporter.export(batch("second"), Date.now() + 5000);
+    await Bun.sleep(10);
+    const names = (body: Uint8Array) => decodeTraceRequest(body, "application/x-protobuf").map((s) => s.name);
+    expect(held.map((h) => names(h.body))).toEqual([
+      ["first 0", "first 1", "first 2"],
+      ["second 0", "second 1", "second 2"],
+    ]);
+    for (const h of held) h.release();
+    expect(await Promise.all([first, second])).toEqual([true, true]);
+    // Once both ended, the next export reuses the buffer again and still sends its own spans.
+    const third = exporter.export(batch("third"), Date.now() + 5000);
+    await Bun.sleep(10);
+    expect(names(held[2]!.body)).toEqual(["third 0", "third 1", "third 2"]);
+    held[2]!.release();
+    expect(await third).toBe(true);
   });
 
   test("Retry-After: seconds or an HTTP date", () => {

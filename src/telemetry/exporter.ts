@@ -5,7 +5,7 @@
  * batch's deadline; any other status fails the batch at once (a collector refusing the data will refuse it again).
  */
 import { encodeTraceRequestJson } from "./otlp-json";
-import { encodeTraceRequest, type Scope, type Scrub } from "./otlp-proto";
+import { type Scope, type Scrub, TraceEncoder } from "./otlp-proto";
 import type { Attributes, SpanData } from "./span";
 
 export type OtlpProtocol = "http/protobuf" | "http/json";
@@ -70,45 +70,58 @@ export function createOtlpExporter(o: OtlpExporterOptions): SpanExporter {
   };
   if (o.compression === "gzip") headers["content-encoding"] = "gzip";
 
-  async function body(spans: readonly SpanData[]): Promise<Uint8Array | string> {
+  // One buffer serves batch after batch: the batch processor runs one export at a time, and fetch copies a body
+  // when it is called (export.test.ts checks that). An export that overlaps another gets an encoder of its own.
+  const encoder = new TraceEncoder();
+  let encoderBusy = false;
+
+  async function body(spans: readonly SpanData[], own: boolean): Promise<Uint8Array | string> {
     const raw =
       o.protocol === "http/json"
         ? encodeTraceRequestJson(spans, o.resource, o.scope, o.scrub)
-        : encodeTraceRequest(spans, o.resource, o.scope, o.scrub);
+        : (own ? encoder : new TraceEncoder()).encode(spans, o.resource, o.scope, o.scrub);
     if (o.compression !== "gzip") return raw;
     return gzip(typeof raw === "string" ? new TextEncoder().encode(raw) : raw);
   }
 
+  async function send(payload: Uint8Array | string, deadline: number, signal?: AbortSignal): Promise<boolean> {
+    let backoff = firstBackoff;
+    while (!signal?.aborted) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let wait: number | null = null;
+      try {
+        const timeout = AbortSignal.timeout(Math.min(o.requestTimeoutMs, left));
+        const res = await doFetch(o.url, {
+          method: "POST",
+          headers,
+          body: payload,
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+        // Read the answer so the connection can be reused.
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) return true;
+        if (!RETRYABLE.has(res.status)) return false;
+        wait = retryAfterMs(res.headers.get("retry-after"), Date.now());
+      } catch {
+        // Network error or timeout: worth another try while the deadline allows.
+      }
+      const delay = wait ?? Math.round(backoff * (0.8 + 0.4 * Math.random()));
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      if (Date.now() + delay >= deadline) return false;
+      await sleep(delay, signal);
+    }
+    return false;
+  }
   return {
     async export(spans, deadline, signal) {
-      const payload = await body(spans);
-      let backoff = firstBackoff;
-      while (!signal?.aborted) {
-        const left = deadline - Date.now();
-        if (left <= 0) return false;
-        let wait: number | null = null;
-        try {
-          const timeout = AbortSignal.timeout(Math.min(o.requestTimeoutMs, left));
-          const res = await doFetch(o.url, {
-            method: "POST",
-            headers,
-            body: payload,
-            signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-          });
-          // Read the answer so the connection can be reused.
-          await res.arrayBuffer().catch(() => undefined);
-          if (res.ok) return true;
-          if (!RETRYABLE.has(res.status)) return false;
-          wait = retryAfterMs(res.headers.get("retry-after"), Date.now());
-        } catch {
-          // Network error or timeout: worth another try while the deadline allows.
-        }
-        const delay = wait ?? Math.round(backoff * (0.8 + 0.4 * Math.random()));
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-        if (Date.now() + delay >= deadline) return false;
-        await sleep(delay, signal);
+      const own = !encoderBusy;
+      encoderBusy = true;
+      try {
+        return await send(await body(spans, own), deadline, signal);
+      } finally {
+        if (own) encoderBusy = false;
       }
-      return false;
     },
   };
 }
