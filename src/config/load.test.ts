@@ -6,7 +6,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { z } from "zod";
 import { ConfigError, type LoadOptions, loadConfig } from "./load";
+import { configSchema, SCALAR_KEYS } from "./schema";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -71,6 +73,31 @@ describe("defaults", () => {
     const { config } = load({});
     expect(Object.isFrozen(config)).toBe(true);
   });
+});
+
+test("SCALAR_KEYS: every key's kind is the one its input JSON Schema gives (z.toJSONSchema)", () => {
+  type Json = { type?: string | string[]; anyOf?: Json[] };
+  const typesOf = (json: Json): string[] => [
+    ...(json.type ? [json.type].flat() : []),
+    ...(json.anyOf ?? []).flatMap(typesOf),
+  ];
+  const expected: Record<string, string> = {};
+  for (const [key, field] of Object.entries(configSchema.shape)) {
+    const types = typesOf(z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as Json);
+    const kind = types.includes("boolean")
+      ? "boolean"
+      : types.some((t) => t === "number" || t === "integer")
+        ? "number"
+        : types.includes("string")
+          ? "string"
+          : null;
+    if (kind) expected[key] = kind;
+  }
+  expect({ ...SCALAR_KEYS } as Record<string, string>).toEqual(expected);
+  // Each kind occurs, and list and map keys are left to YAML.
+  expect(new Set(Object.values(SCALAR_KEYS))).toEqual(new Set(["boolean", "number", "string"]));
+  for (const key of ["providers", "pricing", "rate_limits", "aliases", "routing", "otel_redact_patterns"])
+    expect(SCALAR_KEYS[key]).toBeUndefined();
 });
 
 describe("precedence (item 58)", () => {

@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { configSchema, type FileConfig, SCALAR_KEYS, STANDARD_ENV } from "./schema";
 
@@ -235,7 +234,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (configPath) {
     let parsed: unknown;
     try {
-      parsed = parseYaml(readFileSync(configPath, "utf8"));
+      // Loaded only when there is a file to read: a start configured by env vars and flags never evaluates it.
+      parsed = (require("yaml") as typeof import("yaml")).parse(readFileSync(configPath, "utf8"));
     } catch (err) {
       throw new ConfigError(`Cannot parse ${configPath}: ${(err as Error).message.split("\n")[0]}`);
     }
@@ -284,7 +284,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (value !== undefined && value !== null) merged[key] = value;
   }
 
-  const result = configSchema.safeParse(merged);
+  // Parsed once per process: zod's compiled fast path (code generated on an object schema's first parse) would
+  // cost more than it saves.
+  const result = configSchema.safeParse(merged, { jitless: true });
   if (!result.success) {
     throw new ConfigError(
       `Invalid configuration${configPath ? ` in ${configPath}` : ""}:\n${formatIssues(result.error)}`,

@@ -292,22 +292,63 @@ export const STANDARD_ENV: Readonly<Partial<Record<keyof FileConfig, readonly st
   otel_bsp_max_export_batch_size: ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"],
 };
 
-type JsonType = { type?: string | string[]; anyOf?: JsonType[] };
-// A nullable field's type is a list (`["string", "null"]`) or an anyOf, nested for a nullable union: flattened, or
-// `master_key` and `otel_exporter_otlp_headers` would not be read from env.
-const typesOf = (json: JsonType): string[] => [
-  ...(json.type ? [json.type].flat() : []),
-  ...(json.anyOf ?? []).flatMap(typesOf),
-];
+/** The zod definition fields the walk below reads. */
+interface WalkedDef {
+  type: string;
+  innerType?: z.core.$ZodType;
+  in?: z.core.$ZodType;
+  options?: z.core.$ZodType[];
+  entries?: Record<string, unknown>;
+  values?: unknown[];
+}
+
+/**
+ * The JSON types a field's input may take, as `z.toJSONSchema(field, { io: "input" })` gives them (a nullable field's
+ * `["string", "null"]`, every member of a union, the input side of a pipe, nothing for a transform), read from the
+ * schema's definition: calling toJSONSchema on every field cost each start ~5 ms and ~1.5 MB of heap.
+ * src/config/load.test.ts holds the two to the same answer for every key.
+ */
+export function inputTypes(schema: z.core.$ZodType): string[] {
+  const def = schema._zod.def as WalkedDef;
+  switch (def.type) {
+    case "nullable":
+      return [...inputTypes(def.innerType!), "null"];
+    case "optional":
+    case "default":
+    case "prefault":
+    case "readonly":
+    case "catch":
+    case "nonoptional":
+      return inputTypes(def.innerType!);
+    case "pipe":
+      return inputTypes(def.in!);
+    case "union":
+      return def.options!.flatMap(inputTypes);
+    case "string":
+    case "number":
+    case "boolean":
+    case "object":
+    case "array":
+    case "null":
+      return [def.type];
+    case "record":
+      return ["object"];
+    case "enum":
+      return [...new Set(Object.values(def.entries!).map((v) => typeof v))];
+    case "literal":
+      return [...new Set(def.values!.map((v) => (v === null ? "null" : typeof v)))];
+    default:
+      return [];
+  }
+}
 
 /** Scalar keys that env vars (OTARI_/GATEWAY_) and flags may set, with their kind; lists and maps come only from YAML. */
 export const SCALAR_KEYS: Readonly<Record<string, ScalarKind>> = Object.fromEntries(
   Object.entries(configSchema.shape).flatMap(([key, field]) => {
-    const json = z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as JsonType;
-    const types = typesOf(json);
+    const types = inputTypes(field);
     const kind = types.includes("boolean")
       ? "boolean"
-      : types.some((t) => t === "number" || t === "integer")
+      : types.includes("number")
         ? "number"
         : types.includes("string")
           ? "string"

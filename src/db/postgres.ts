@@ -50,9 +50,12 @@ export function openPg(target: Extract<DatabaseTarget, { dialect: "pg" }>, pool:
     },
     rawTx: async (fn) => {
       await client.begin(async (tx) => {
-        await fn(async (s, p = []) => {
+        const exec = async (s: string, p: unknown[] = []) => {
           counter.inc();
           return (await tx.unsafe(s, p)) as unknown[];
+        };
+        await fn(exec, async (statements) => {
+          for (const s of statements) await exec(s);
         });
       });
     },
