@@ -28,7 +28,7 @@ function openSqlite(target: Extract<DatabaseTarget, { dialect: "sqlite" }>): Sto
   client.exec(
     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
   );
-  const db = drizzleSqlite({ client, schema: sqliteSchema, logger: counter.logger }) as unknown as Db;
+  const db = drizzleSqlite({ client, logger: counter.logger }) as unknown as Db;
   const t = sqliteSchema as unknown as Tables;
   const lock = createMutex();
   const run = (statement: string, params: unknown[] = []) => {

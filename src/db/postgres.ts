@@ -17,7 +17,7 @@ export function openPg(target: Extract<DatabaseTarget, { dialect: "pg" }>, pool:
     onnotice: () => undefined,
   } as ConstructorParameters<typeof SQL>[0]);
   const counter = createCounter();
-  const db = drizzlePg({ client, schema: pgSchema, logger: counter.logger });
+  const db = drizzlePg({ client, logger: counter.logger });
   return {
     dialect: "pg",
     display: target.display,

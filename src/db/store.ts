@@ -7,7 +7,8 @@ import type { drizzle as drizzlePg } from "drizzle-orm/bun-sql";
 import type * as pgSchema from "./schema/pg";
 
 export type Tables = typeof pgSchema;
-export type Db = ReturnType<typeof drizzlePg<Tables>>;
+/** Without drizzle's relational query API (`db.query`), which nothing uses: building it walks every table at start. */
+export type Db = ReturnType<typeof drizzlePg>;
 
 /** Runs one raw statement inside a transaction (Store.rawTx hands one to its callback). */
 export type RawExec = (statement: string, params?: unknown[]) => Promise<unknown[]>;
