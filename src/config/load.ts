@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { z } from "zod";
-import { configSchema, type FileConfig, SCALAR_KEYS, STANDARD_ENV } from "./schema";
+import type { z } from "zod";
+import { configSchema, type FileConfig, type InputShape, inputShape, SCALAR_KEYS, STANDARD_ENV } from "./schema";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -101,24 +101,16 @@ function interpolate(value: unknown, env: Env): unknown {
   return value;
 }
 
-/** The input side of the config schema as JSON Schema: what shape each YAML position takes. */
-interface ShapeNode {
-  type?: string | string[];
-  properties?: Record<string, ShapeNode>;
-  additionalProperties?: ShapeNode | boolean;
-  items?: ShapeNode;
-}
-
-let shape: ShapeNode | null = null;
-const configShape = (): ShapeNode => {
-  shape ??= z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as ShapeNode;
+/** What shape each YAML position takes (built with the first config file read). */
+let shape: InputShape | null = null;
+const configShape = (): InputShape => {
+  shape ??= inputShape(configSchema);
   return shape;
 };
 
 /** A map or list position that does not take null: where YAML's empty section (only comments under it) lands. */
-function emptyKind(node: ShapeNode | undefined): "map" | "list" | null {
-  if (!node || node.type === undefined || Array.isArray(node.type)) return null;
-  return node.type === "object" ? "map" : node.type === "array" ? "list" : null;
+function emptyKind(node: InputShape | undefined): "map" | "list" | null {
+  return node?.type === "object" ? "map" : node?.type === "array" ? "list" : null;
 }
 
 /**
@@ -126,13 +118,14 @@ function emptyKind(node: ShapeNode | undefined): "map" | "list" | null {
  * ships it) as null: such a section reads as empty, at any depth. A named section (`routing:`) is dropped so its
  * defaults apply; an entry of a map (`providers: {openai: }`) becomes an empty map or list.
  */
-function emptyNullSections(value: unknown, node: ShapeNode): unknown {
-  if (Array.isArray(value)) return node.items ? value.map((v) => emptyNullSections(v, node.items as ShapeNode)) : value;
+function emptyNullSections(value: unknown, node: InputShape): unknown {
+  if (Array.isArray(value))
+    return node.items ? value.map((v) => emptyNullSections(v, node.items as InputShape)) : value;
   if (!value || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     const named = node.properties?.[key];
-    const child = named ?? (typeof node.additionalProperties === "object" ? node.additionalProperties : undefined);
+    const child = named ?? node.additionalProperties;
     const kind = v === null ? emptyKind(child) : null;
     if (kind && named) continue;
     out[key] = kind === "map" ? {} : kind === "list" ? [] : child ? emptyNullSections(v, child) : v;

@@ -298,54 +298,79 @@ interface WalkedDef {
   innerType?: z.core.$ZodType;
   in?: z.core.$ZodType;
   options?: z.core.$ZodType[];
+  shape?: Record<string, z.core.$ZodType>;
+  catchall?: z.core.$ZodType;
+  valueType?: z.core.$ZodType;
+  element?: z.core.$ZodType;
   entries?: Record<string, unknown>;
   values?: unknown[];
 }
 
+/** What a config position takes as input: the part of its JSON Schema (`io: "input"`) the loader reads. */
+export interface InputShape {
+  /** Every JSON type it accepts: each member of a union, `null` for a nullable. */
+  types: string[];
+  /** Its one type, when it has exactly one (neither a union nor nullable). */
+  type?: string;
+  properties?: Record<string, InputShape>;
+  /** A map's values, or anything for a loose object. */
+  additionalProperties?: InputShape;
+  items?: InputShape;
+}
+
+const single = (types: string[]): InputShape => ({ types, ...(types.length === 1 ? { type: types[0] } : {}) });
+
 /**
- * The JSON types a field's input may take, as `z.toJSONSchema(field, { io: "input" })` gives them (a nullable field's
- * `["string", "null"]`, every member of a union, the input side of a pipe, nothing for a transform), read from the
- * schema's definition: calling toJSONSchema on every field cost each start ~5 ms and ~1.5 MB of heap.
- * src/config/load.test.ts holds the two to the same answer for every key.
+ * A schema's InputShape, read from its zod definition the way `z.toJSONSchema(schema, { io: "input" })` reads it (the
+ * input side of a pipe, nothing for a transform or a `$ref`): toJSONSchema itself cost each start ~5 ms and ~1.5 MB
+ * of heap.
+ * src/config/load.test.ts holds the two to the same answer for the whole config schema.
  */
-export function inputTypes(schema: z.core.$ZodType): string[] {
+export function inputShape(schema: z.core.$ZodType): InputShape {
+  // A schema with an id (`.meta({ id })`, an API type) is a `$ref` there, which the loader never followed.
+  if (z.globalRegistry.get(schema)?.id !== undefined) return { types: [] };
   const def = schema._zod.def as WalkedDef;
   switch (def.type) {
     case "nullable":
-      return [...inputTypes(def.innerType!), "null"];
+      return { types: [...inputShape(def.innerType!).types, "null"] };
     case "optional":
     case "default":
     case "prefault":
     case "readonly":
     case "catch":
     case "nonoptional":
-      return inputTypes(def.innerType!);
+      return inputShape(def.innerType!);
     case "pipe":
-      return inputTypes(def.in!);
+      return inputShape(def.in!);
     case "union":
-      return def.options!.flatMap(inputTypes);
+      return { types: def.options!.flatMap((option) => inputShape(option).types) };
+    case "object": {
+      const properties = Object.fromEntries(Object.entries(def.shape!).map(([key, value]) => [key, inputShape(value)]));
+      const rest = def.catchall && def.catchall._zod.def.type !== "never" ? inputShape(def.catchall) : undefined;
+      return { types: ["object"], type: "object", properties, ...(rest ? { additionalProperties: rest } : {}) };
+    }
+    case "record":
+      return { types: ["object"], type: "object", additionalProperties: inputShape(def.valueType!) };
+    case "array":
+      return { types: ["array"], type: "array", items: inputShape(def.element!) };
     case "string":
     case "number":
     case "boolean":
-    case "object":
-    case "array":
     case "null":
-      return [def.type];
-    case "record":
-      return ["object"];
+      return single([def.type]);
     case "enum":
-      return [...new Set(Object.values(def.entries!).map((v) => typeof v))];
+      return single([...new Set(Object.values(def.entries!).map((v) => typeof v))]);
     case "literal":
-      return [...new Set(def.values!.map((v) => (v === null ? "null" : typeof v)))];
+      return single([...new Set(def.values!.map((v) => (v === null ? "null" : typeof v)))]);
     default:
-      return [];
+      return { types: [] };
   }
 }
 
 /** Scalar keys that env vars (OTARI_/GATEWAY_) and flags may set, with their kind; lists and maps come only from YAML. */
 export const SCALAR_KEYS: Readonly<Record<string, ScalarKind>> = Object.fromEntries(
   Object.entries(configSchema.shape).flatMap(([key, field]) => {
-    const types = inputTypes(field);
+    const { types } = inputShape(field);
     const kind = types.includes("boolean")
       ? "boolean"
       : types.includes("number")
