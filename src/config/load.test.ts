@@ -6,7 +6,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { z } from "zod";
 import { ConfigError, type LoadOptions, loadConfig } from "./load";
+import { configSchema, type InputShape, inputShape, SCALAR_KEYS } from "./schema";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -70,6 +72,64 @@ describe("defaults", () => {
   test("the result is frozen", () => {
     const { config } = load({});
     expect(Object.isFrozen(config)).toBe(true);
+  });
+});
+
+describe("the schema's input shape, read from zod's definitions, is what z.toJSONSchema gives", () => {
+  type Json = {
+    type?: string | string[];
+    anyOf?: Json[];
+    properties?: Record<string, Json>;
+    additionalProperties?: Json | boolean;
+    items?: Json;
+  };
+  const typesOf = (json: Json): string[] => [
+    ...(json.type ? [json.type].flat() : []),
+    ...(json.anyOf ?? []).flatMap(typesOf),
+  ];
+  const kindOf = (types: string[]) =>
+    types.includes("boolean")
+      ? "boolean"
+      : types.some((t) => t === "number" || t === "integer")
+        ? "number"
+        : types.includes("string")
+          ? "string"
+          : null;
+  /** What the loader reads of a position: its one type, its named keys, its other keys' shape, its items. */
+  type Read = { type?: string; properties?: Record<string, Read>; rest?: Read; items?: Read };
+  const fromJson = (json: Json): Read => ({
+    ...(typeof json.type === "string" ? { type: json.type === "integer" ? "number" : json.type } : {}),
+    ...(json.properties
+      ? { properties: Object.fromEntries(Object.entries(json.properties).map(([k, v]) => [k, fromJson(v)])) }
+      : {}),
+    ...(typeof json.additionalProperties === "object" ? { rest: fromJson(json.additionalProperties) } : {}),
+    ...(json.items ? { items: fromJson(json.items) } : {}),
+  });
+  const fromShape = (shape: InputShape): Read => ({
+    ...(shape.type ? { type: shape.type } : {}),
+    ...(shape.properties
+      ? { properties: Object.fromEntries(Object.entries(shape.properties).map(([k, v]) => [k, fromShape(v)])) }
+      : {}),
+    ...(shape.additionalProperties ? { rest: fromShape(shape.additionalProperties) } : {}),
+    ...(shape.items ? { items: fromShape(shape.items) } : {}),
+  });
+  const json = z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as Json;
+
+  test("every position's type, keys and items (where an empty YAML section lands)", () => {
+    expect(fromShape(inputShape(configSchema))).toEqual(fromJson(json));
+  });
+
+  test("SCALAR_KEYS: every key's kind is the one its JSON Schema types give", () => {
+    const expected: Record<string, string> = {};
+    for (const [key, field] of Object.entries(json.properties ?? {})) {
+      const kind = kindOf(typesOf(field));
+      if (kind) expected[key] = kind;
+    }
+    expect({ ...SCALAR_KEYS } as Record<string, string>).toEqual(expected);
+    // Each kind occurs, and list and map keys are left to YAML.
+    expect(new Set(Object.values(SCALAR_KEYS))).toEqual(new Set(["boolean", "number", "string"]));
+    for (const key of ["providers", "pricing", "rate_limits", "aliases", "routing", "otel_redact_patterns"])
+      expect(SCALAR_KEYS[key]).toBeUndefined();
   });
 });
 

@@ -5,9 +5,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
-import { z } from "zod";
-import { configSchema, type FileConfig, SCALAR_KEYS, STANDARD_ENV } from "./schema";
+import type { z } from "zod";
+import { configSchema, type FileConfig, type InputShape, inputShape, SCALAR_KEYS, STANDARD_ENV } from "./schema";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -102,24 +101,16 @@ function interpolate(value: unknown, env: Env): unknown {
   return value;
 }
 
-/** The input side of the config schema as JSON Schema: what shape each YAML position takes. */
-interface ShapeNode {
-  type?: string | string[];
-  properties?: Record<string, ShapeNode>;
-  additionalProperties?: ShapeNode | boolean;
-  items?: ShapeNode;
-}
-
-let shape: ShapeNode | null = null;
-const configShape = (): ShapeNode => {
-  shape ??= z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as ShapeNode;
+/** What shape each YAML position takes (built with the first config file read). */
+let shape: InputShape | null = null;
+const configShape = (): InputShape => {
+  shape ??= inputShape(configSchema);
   return shape;
 };
 
 /** A map or list position that does not take null: where YAML's empty section (only comments under it) lands. */
-function emptyKind(node: ShapeNode | undefined): "map" | "list" | null {
-  if (!node || node.type === undefined || Array.isArray(node.type)) return null;
-  return node.type === "object" ? "map" : node.type === "array" ? "list" : null;
+function emptyKind(node: InputShape | undefined): "map" | "list" | null {
+  return node?.type === "object" ? "map" : node?.type === "array" ? "list" : null;
 }
 
 /**
@@ -127,13 +118,14 @@ function emptyKind(node: ShapeNode | undefined): "map" | "list" | null {
  * ships it) as null: such a section reads as empty, at any depth. A named section (`routing:`) is dropped so its
  * defaults apply; an entry of a map (`providers: {openai: }`) becomes an empty map or list.
  */
-function emptyNullSections(value: unknown, node: ShapeNode): unknown {
-  if (Array.isArray(value)) return node.items ? value.map((v) => emptyNullSections(v, node.items as ShapeNode)) : value;
+function emptyNullSections(value: unknown, node: InputShape): unknown {
+  if (Array.isArray(value))
+    return node.items ? value.map((v) => emptyNullSections(v, node.items as InputShape)) : value;
   if (!value || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     const named = node.properties?.[key];
-    const child = named ?? (typeof node.additionalProperties === "object" ? node.additionalProperties : undefined);
+    const child = named ?? node.additionalProperties;
     const kind = v === null ? emptyKind(child) : null;
     if (kind && named) continue;
     out[key] = kind === "map" ? {} : kind === "list" ? [] : child ? emptyNullSections(v, child) : v;
@@ -235,7 +227,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (configPath) {
     let parsed: unknown;
     try {
-      parsed = parseYaml(readFileSync(configPath, "utf8"));
+      // Loaded only when there is a file to read: a start configured by env vars and flags never evaluates it.
+      parsed = (require("yaml") as typeof import("yaml")).parse(readFileSync(configPath, "utf8"));
     } catch (err) {
       throw new ConfigError(`Cannot parse ${configPath}: ${(err as Error).message.split("\n")[0]}`);
     }
@@ -284,7 +277,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (value !== undefined && value !== null) merged[key] = value;
   }
 
-  const result = configSchema.safeParse(merged);
+  // Parsed once per process: zod's compiled fast path (code generated on an object schema's first parse) would
+  // cost more than it saves.
+  const result = configSchema.safeParse(merged, { jitless: true });
   if (!result.success) {
     throw new ConfigError(
       `Invalid configuration${configPath ? ` in ${configPath}` : ""}:\n${formatIssues(result.error)}`,

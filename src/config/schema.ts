@@ -292,22 +292,88 @@ export const STANDARD_ENV: Readonly<Partial<Record<keyof FileConfig, readonly st
   otel_bsp_max_export_batch_size: ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"],
 };
 
-type JsonType = { type?: string | string[]; anyOf?: JsonType[] };
-// A nullable field's type is a list (`["string", "null"]`) or an anyOf, nested for a nullable union: flattened, or
-// `master_key` and `otel_exporter_otlp_headers` would not be read from env.
-const typesOf = (json: JsonType): string[] => [
-  ...(json.type ? [json.type].flat() : []),
-  ...(json.anyOf ?? []).flatMap(typesOf),
-];
+/** The zod definition fields the walk below reads. */
+interface WalkedDef {
+  type: string;
+  innerType?: z.core.$ZodType;
+  in?: z.core.$ZodType;
+  options?: z.core.$ZodType[];
+  shape?: Record<string, z.core.$ZodType>;
+  catchall?: z.core.$ZodType;
+  valueType?: z.core.$ZodType;
+  element?: z.core.$ZodType;
+  entries?: Record<string, unknown>;
+  values?: unknown[];
+}
+
+/** What a config position takes as input: the part of its JSON Schema (`io: "input"`) the loader reads. */
+export interface InputShape {
+  /** Every JSON type it accepts: each member of a union, `null` for a nullable. */
+  types: string[];
+  /** Its one type, when it has exactly one (neither a union nor nullable). */
+  type?: string;
+  properties?: Record<string, InputShape>;
+  /** A map's values, or anything for a loose object. */
+  additionalProperties?: InputShape;
+  items?: InputShape;
+}
+
+const single = (types: string[]): InputShape => ({ types, ...(types.length === 1 ? { type: types[0] } : {}) });
+
+/**
+ * A schema's InputShape, read from its zod definition the way `z.toJSONSchema(schema, { io: "input" })` reads it (the
+ * input side of a pipe, nothing for a transform or a `$ref`): toJSONSchema itself cost each start ~5 ms and ~1.5 MB
+ * of heap.
+ * src/config/load.test.ts holds the two to the same answer for the whole config schema.
+ */
+export function inputShape(schema: z.core.$ZodType): InputShape {
+  // A schema with an id (`.meta({ id })`, an API type) is a `$ref` there, which the loader never followed.
+  if (z.globalRegistry.get(schema)?.id !== undefined) return { types: [] };
+  const def = schema._zod.def as WalkedDef;
+  switch (def.type) {
+    case "nullable":
+      return { types: [...inputShape(def.innerType!).types, "null"] };
+    case "optional":
+    case "default":
+    case "prefault":
+    case "readonly":
+    case "catch":
+    case "nonoptional":
+      return inputShape(def.innerType!);
+    case "pipe":
+      return inputShape(def.in!);
+    case "union":
+      return { types: def.options!.flatMap((option) => inputShape(option).types) };
+    case "object": {
+      const properties = Object.fromEntries(Object.entries(def.shape!).map(([key, value]) => [key, inputShape(value)]));
+      const rest = def.catchall && def.catchall._zod.def.type !== "never" ? inputShape(def.catchall) : undefined;
+      return { types: ["object"], type: "object", properties, ...(rest ? { additionalProperties: rest } : {}) };
+    }
+    case "record":
+      return { types: ["object"], type: "object", additionalProperties: inputShape(def.valueType!) };
+    case "array":
+      return { types: ["array"], type: "array", items: inputShape(def.element!) };
+    case "string":
+    case "number":
+    case "boolean":
+    case "null":
+      return single([def.type]);
+    case "enum":
+      return single([...new Set(Object.values(def.entries!).map((v) => typeof v))]);
+    case "literal":
+      return single([...new Set(def.values!.map((v) => (v === null ? "null" : typeof v)))]);
+    default:
+      return { types: [] };
+  }
+}
 
 /** Scalar keys that env vars (OTARI_/GATEWAY_) and flags may set, with their kind; lists and maps come only from YAML. */
 export const SCALAR_KEYS: Readonly<Record<string, ScalarKind>> = Object.fromEntries(
   Object.entries(configSchema.shape).flatMap(([key, field]) => {
-    const json = z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as JsonType;
-    const types = typesOf(json);
+    const { types } = inputShape(field);
     const kind = types.includes("boolean")
       ? "boolean"
-      : types.some((t) => t === "number" || t === "integer")
+      : types.includes("number")
         ? "number"
         : types.includes("string")
           ? "string"

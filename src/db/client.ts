@@ -10,7 +10,7 @@ import * as sqliteSchema from "./schema/sqlite";
 import { createCounter, type Db, type PoolOptions, type Store, type Tables } from "./store";
 import { type DatabaseTarget, parseDatabaseUrl } from "./url";
 
-export type { Db, PoolOptions, RawExec, Store, Tables } from "./store";
+export type { Db, PoolOptions, RawExec, RawScript, Store, Tables } from "./store";
 
 /** Serialises async critical sections (SQLite has one connection, so its transactions must not interleave). */
 function createMutex() {
@@ -28,7 +28,7 @@ function openSqlite(target: Extract<DatabaseTarget, { dialect: "sqlite" }>): Sto
   client.exec(
     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
   );
-  const db = drizzleSqlite({ client, schema: sqliteSchema, logger: counter.logger }) as unknown as Db;
+  const db = drizzleSqlite({ client, logger: counter.logger }) as unknown as Db;
   const t = sqliteSchema as unknown as Tables;
   const lock = createMutex();
   const run = (statement: string, params: unknown[] = []) => {
@@ -68,7 +68,13 @@ function openSqlite(target: Extract<DatabaseTarget, { dialect: "sqlite" }>): Sto
       lock(async () => {
         client.exec("BEGIN IMMEDIATE");
         try {
-          await fn(async (s, p) => run(s, p));
+          await fn(
+            async (s, p) => run(s, p),
+            async (statements) => {
+              for (const _ of statements) counter.inc();
+              client.exec(statements.join(";\n"));
+            },
+          );
           client.exec("COMMIT");
         } catch (err) {
           client.exec("ROLLBACK");

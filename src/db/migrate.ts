@@ -42,7 +42,7 @@ export async function migrate(store: Store, revision = "head"): Promise<Migratio
   const applied: string[] = [];
   let current: string | null = null;
 
-  await store.rawTx(async (exec) => {
+  await store.rawTx(async (exec, script) => {
     if (store.dialect === "pg") {
       await exec(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
       await exec(`CREATE SCHEMA IF NOT EXISTS "drizzle"`);
@@ -63,9 +63,7 @@ export async function migrate(store: Store, revision = "head"): Promise<Migratio
         continue;
       }
       if (i >= target) break;
-      for (const statement of m.sql.split("--> statement-breakpoint")) {
-        if (statement.trim()) await exec(statement);
-      }
+      await script(m.sql.split("--> statement-breakpoint").filter((statement) => statement.trim()));
       const hash = createHash("sha256").update(m.sql).digest("hex");
       await exec(`INSERT INTO ${table} (hash, created_at) VALUES ('${hash}', ${m.when})`);
       applied.push(m.tag);

@@ -17,7 +17,7 @@ export function openPg(target: Extract<DatabaseTarget, { dialect: "pg" }>, pool:
     onnotice: () => undefined,
   } as ConstructorParameters<typeof SQL>[0]);
   const counter = createCounter();
-  const db = drizzlePg({ client, schema: pgSchema, logger: counter.logger });
+  const db = drizzlePg({ client, logger: counter.logger });
   return {
     dialect: "pg",
     display: target.display,
@@ -50,9 +50,12 @@ export function openPg(target: Extract<DatabaseTarget, { dialect: "pg" }>, pool:
     },
     rawTx: async (fn) => {
       await client.begin(async (tx) => {
-        await fn(async (s, p = []) => {
+        const exec = async (s: string, p: unknown[] = []) => {
           counter.inc();
           return (await tx.unsafe(s, p)) as unknown[];
+        };
+        await fn(exec, async (statements) => {
+          for (const s of statements) await exec(s);
         });
       });
     },

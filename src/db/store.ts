@@ -7,10 +7,17 @@ import type { drizzle as drizzlePg } from "drizzle-orm/bun-sql";
 import type * as pgSchema from "./schema/pg";
 
 export type Tables = typeof pgSchema;
-export type Db = ReturnType<typeof drizzlePg<Tables>>;
+/** Without drizzle's relational query API (`db.query`), which nothing uses: building it walks every table at start. */
+export type Db = ReturnType<typeof drizzlePg>;
 
 /** Runs one raw statement inside a transaction (Store.rawTx hands one to its callback). */
 export type RawExec = (statement: string, params?: unknown[]) => Promise<unknown[]>;
+
+/**
+ * Runs statements in order inside the same transaction, without results (a migration's DDL): SQLite takes them in
+ * one call instead of preparing each, Postgres one after the other.
+ */
+export type RawScript = (statements: string[]) => Promise<void>;
 
 export interface PoolOptions {
   poolSize: number;
@@ -34,7 +41,7 @@ export interface Store {
   /** Statements sent to the database by this process so far (drizzle and raw), for the statements-per-request figure. */
   statements(): number;
   /** Serialised multi-statement transaction over raw SQL (migrations, locks). */
-  rawTx(fn: (exec: RawExec) => Promise<void>): Promise<void>;
+  rawTx(fn: (exec: RawExec, script: RawScript) => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 

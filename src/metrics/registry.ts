@@ -2,13 +2,7 @@
  * Prometheus metrics with otari's names and labels (docs/operations.md#metrics), on prom-client, plus process metrics.
  * Services and HTTP call the Recorder; only /metrics reads the registry.
  */
-// The metric classes from their own files: prom-client's index also loads its Pushgateway and cluster aggregator
-// (node:http, https, zlib, cluster), which the gateway never uses and which cost memory at start.
-import Counter from "prom-client/lib/counter";
-import collectDefaultMetrics from "prom-client/lib/defaultMetrics";
-import Gauge from "prom-client/lib/gauge";
-import Histogram from "prom-client/lib/histogram";
-import Registry from "prom-client/lib/registry";
+import type Registry from "prom-client/lib/registry";
 import { CellCounter, CellHistogram } from "./cells";
 
 /** What the metrics read of a settled usage row (the usage writer's rows have these columns and more). */
@@ -94,6 +88,15 @@ const COST_BUCKETS = [0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10];
 const BATCH_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000];
 
 export function createRecorder(): Recorder {
+  // prom-client loads with the first recorder, so a start with metrics off never evaluates it (its process metrics
+  // bring in @opentelemetry/api). The metric classes come from their own files: its index also loads the
+  // Pushgateway and cluster aggregator (node:http, https, zlib, cluster), which the gateway never uses.
+  const Registry = require("prom-client/lib/registry") as typeof import("prom-client/lib/registry");
+  const Counter = require("prom-client/lib/counter") as typeof import("prom-client/lib/counter");
+  const Gauge = require("prom-client/lib/gauge") as typeof import("prom-client/lib/gauge");
+  const Histogram = require("prom-client/lib/histogram") as typeof import("prom-client/lib/histogram");
+  const collectDefaultMetrics =
+    require("prom-client/lib/defaultMetrics") as typeof import("prom-client/lib/defaultMetrics");
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // Touched on every request: cells (cells.ts) rather than prom-client's per-call label hashing.
