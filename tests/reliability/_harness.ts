@@ -4,11 +4,14 @@
  * Every process started here is tracked so `killAll()` (afterAll) leaves nothing behind.
  */
 import { Database } from "bun:sqlite";
+import { afterAll, beforeAll } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SQL, type Subprocess } from "bun";
 import { stringify } from "yaml";
-import { BINARY, cleanEnv, ensureBinary, freePort, plain } from "../e2e/_gateway";
+import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
+import { BINARY, cleanEnv, ensureBinary, freePort, plain, tempDir } from "../e2e/_gateway";
+import type { TestDatabase } from "../helpers/db";
 
 export { ensureBinary, freePort, tempDir } from "../e2e/_gateway";
 
@@ -234,6 +237,88 @@ export function baseConfig(databaseUrl: string, extra: Record<string, unknown> =
     enable_metrics: true,
     ...pools,
     ...extra,
+  };
+}
+
+/** Binaries sharing one database, for the describe block running; see `clusterFixture`. */
+export interface Cluster {
+  /** The database, its reader and the replicas of the last `start`. */
+  readonly db: TestDatabase;
+  readonly reader: DbReader;
+  readonly replicas: GatewayProc[];
+  /** `n` binaries on a fresh database of `create`, with the model priced (a describe block's beforeAll). */
+  start(create: () => Promise<TestDatabase>, n: number): Promise<void>;
+  /** Stops the replicas, closes the reader and drops the database (its afterAll). */
+  stop(): Promise<void>;
+  /** The first replica's base URL. */
+  first(): string;
+  /** One more binary on the same database and config (not added to `replicas`). */
+  spawn(): Promise<GatewayProc>;
+  /** A budget of `usd` created through the first replica; its id. */
+  budget(usd: number): Promise<string>;
+}
+
+/**
+ * A file's cluster: registers the file-level hooks (an OpenAI mock up before the first test; every process killed and
+ * the mock stopped after the last) and returns what each describe block starts and stops on its own database. Every
+ * binary runs `baseConfig` with the mock as `openai` and `extra`, and `model` is priced at `rate` USD per million
+ * tokens, in and out. Call it at a file's top level.
+ */
+export function clusterFixture(opts: {
+  prefix: string;
+  model: string;
+  rate: number;
+  extra?: Record<string, unknown>;
+}): Cluster {
+  let mock: MockServer;
+  let db: TestDatabase | undefined;
+  let reader: DbReader | undefined;
+  let replicas: GatewayProc[] = [];
+  let spawn: () => Promise<GatewayProc> = () => Promise.reject(new Error("cluster not started"));
+  beforeAll(() => {
+    mock = startOpenAIMock();
+  });
+  afterAll(async () => {
+    await killAll();
+    await mock?.stop();
+  });
+  const first = () => replicas[0]!.url;
+  return {
+    get db() {
+      return db!;
+    },
+    get reader() {
+      return reader!;
+    },
+    get replicas() {
+      return replicas;
+    },
+    async start(create, n) {
+      db = await create();
+      const dir = tempDir(opts.prefix);
+      const config = writeConfig(
+        dir,
+        baseConfig(db.url, { providers: openaiProvider(mock.apiBase), auto_migrate: false, ...opts.extra }),
+      );
+      spawn = () => spawnGateway({ cwd: dir, config });
+      replicas = [];
+      for (let i = 0; i < n; i++) replicas.push(await spawn());
+      reader = dbReader(db.url);
+      await admin(first(), "POST", "/v1/pricing", {
+        model_key: opts.model,
+        input_price_per_million: opts.rate,
+        output_price_per_million: opts.rate,
+      });
+    },
+    async stop() {
+      await Promise.all(replicas.map((r) => r.stop()));
+      await reader?.close();
+      await db?.drop();
+    },
+    first,
+    spawn: () => spawn(),
+    budget: async (usd) =>
+      (await admin<{ budget_id: string }>(first(), "POST", "/v1/budgets", { max_budget: usd })).budget_id,
   };
 }
 

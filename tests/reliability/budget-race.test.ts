@@ -5,24 +5,17 @@
  * served and billed or refused with 403. RPM and TPM limits hold across the three replicas (not limit × replicas).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createPgDatabase, createSqliteDatabase, type TestDatabase } from "../helpers/db";
-import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
+import { createPgDatabase, createSqliteDatabase } from "../helpers/db";
 import {
   admin,
-  baseConfig,
   call,
+  clusterFixture,
   type DbReader,
-  dbReader,
   type GatewayProc,
-  killAll,
-  openaiProvider,
   report,
-  spawnGateway,
-  tempDir,
   until,
   usageRows,
   userMoney,
-  writeConfig,
 } from "./_harness";
 
 const FIRED = 500;
@@ -34,13 +27,9 @@ const CAP_USD = 0.3;
 const CAP = CAP_USD * 1e6;
 const MODEL = "openai:gpt-4o-mini";
 
-async function startReplicas(db: TestDatabase, n: number, mock: MockServer): Promise<GatewayProc[]> {
-  const dir = tempDir("gw-rel-race-");
-  const config = writeConfig(dir, baseConfig(db.url, { providers: openaiProvider(mock.apiBase), auto_migrate: false }));
-  const out: GatewayProc[] = [];
-  for (let i = 0; i < n; i++) out.push(await spawnGateway({ cwd: dir, config }));
-  return out;
-}
+/** The database and replicas of the describe block running. */
+const cluster = clusterFixture({ prefix: "gw-rel-race-", model: MODEL, rate: RATE });
+const { first } = cluster;
 
 /** Fires `FIRED` requests at once, round-robin over the replicas, a third of them streamed. */
 async function burst(replicas: GatewayProc[], key: string) {
@@ -100,71 +89,29 @@ async function checkBudget(label: string, db: DbReader, userId: string, replies:
   expect(money.reserved).toBe(0);
 }
 
-async function budgetUser(base: string, userId: string): Promise<string> {
-  const budget = await admin<{ budget_id: string }>(base, "POST", "/v1/budgets", { max_budget: CAP_USD });
-  await admin(base, "POST", "/v1/users", { user_id: userId, budget_id: budget.budget_id });
-  return (await admin<{ key: string }>(base, "POST", "/v1/keys", { user_id: userId })).key;
+async function budgetUser(userId: string): Promise<string> {
+  await admin(first(), "POST", "/v1/users", { user_id: userId, budget_id: await cluster.budget(CAP_USD) });
+  return (await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: userId })).key;
 }
 
-let mock: MockServer;
-beforeAll(() => {
-  mock = startOpenAIMock();
-});
-afterAll(async () => {
-  await killAll();
-  await mock.stop();
-});
-
 describe("budget race on SQLite (one binary)", () => {
-  let db: TestDatabase;
-  let reader: DbReader;
-  let gw: GatewayProc;
-  beforeAll(async () => {
-    db = await createSqliteDatabase();
-    [gw] = (await startReplicas(db, 1, mock)) as [GatewayProc];
-    reader = dbReader(db.url);
-    await admin(gw.url, "POST", "/v1/pricing", {
-      model_key: MODEL,
-      input_price_per_million: RATE,
-      output_price_per_million: RATE,
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await gw?.stop();
-    await reader?.close();
-    await db?.drop();
-  });
+  beforeAll(() => cluster.start(createSqliteDatabase, 1), 60_000);
+  afterAll(cluster.stop);
 
   test(`${FIRED} concurrent requests never push spend past the cap; each is billed or refused with 403`, async () => {
-    const key = await budgetUser(gw.url, "race-sqlite");
-    await checkBudget("sqlite x1", reader, "race-sqlite", await burst([gw], key));
+    const key = await budgetUser("race-sqlite");
+    await checkBudget("sqlite x1", cluster.reader, "race-sqlite", await burst(cluster.replicas, key));
   }, 60_000);
 });
 
 describe("budget and rate-limit races on Postgres (three binaries, one database)", () => {
-  let db: TestDatabase;
-  let reader: DbReader;
-  let replicas: GatewayProc[] = [];
-  beforeAll(async () => {
-    db = await createPgDatabase();
-    replicas = await startReplicas(db, 3, mock);
-    reader = dbReader(db.url);
-    await admin(replicas[0]!.url, "POST", "/v1/pricing", {
-      model_key: MODEL,
-      input_price_per_million: RATE,
-      output_price_per_million: RATE,
-    });
-  }, 90_000);
-  afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
-    await reader?.close();
-    await db?.drop();
-  });
+  beforeAll(() => cluster.start(createPgDatabase, 3), 90_000);
+  afterAll(cluster.stop);
 
   test(`${FIRED} concurrent requests over 3 replicas never push the shared spend past the cap`, async () => {
-    const key = await budgetUser(replicas[0]!.url, "race-pg");
+    const key = await budgetUser("race-pg");
     await Bun.sleep(1200); // the other replicas hear of the new price, user and key through the change feed
-    await checkBudget("postgres x3", reader, "race-pg", await burst(replicas, key));
+    await checkBudget("postgres x3", cluster.reader, "race-pg", await burst(cluster.replicas, key));
   }, 90_000);
 
   /** Waits out the last seconds of a minute: the sliding window's weighted previous bucket would blur the count. */
@@ -175,13 +122,16 @@ describe("budget and rate-limit races on Postgres (three binaries, one database)
 
   test("RPM: 300 concurrent requests over 3 replicas admit at most the limit", async () => {
     const LIMIT = 40;
-    await admin(replicas[0]!.url, "POST", "/v1/users", { user_id: "rpm-pg", rpm_limit: LIMIT });
-    const { key } = await admin<{ key: string }>(replicas[0]!.url, "POST", "/v1/keys", { user_id: "rpm-pg" });
+    await admin(first(), "POST", "/v1/users", { user_id: "rpm-pg", rpm_limit: LIMIT });
+    const { key } = await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: "rpm-pg" });
     await Bun.sleep(1200);
     await awayFromMinuteEdge();
     const replies = await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
-        call(`${replicas[i % 3]!.url}/v1/chat/completions`, { token: key, body: { model: MODEL, messages: PROMPT } }),
+        call(`${cluster.replicas[i % 3]!.url}/v1/chat/completions`, {
+          token: key,
+          body: { model: MODEL, messages: PROMPT },
+        }),
       ),
     );
     const admitted = replies.filter((r) => r.status === 200).length;
@@ -203,14 +153,14 @@ describe("budget and rate-limit races on Postgres (three binaries, one database)
   test("TPM: paced traffic over 3 replicas stops near the limit, far from limit × replicas", async () => {
     const LIMIT = 400;
     const PACE_MS = 100;
-    await admin(replicas[0]!.url, "POST", "/v1/users", { user_id: "tpm-pg", tpm_limit: LIMIT });
-    const { key } = await admin<{ key: string }>(replicas[0]!.url, "POST", "/v1/keys", { user_id: "tpm-pg" });
+    await admin(first(), "POST", "/v1/users", { user_id: "tpm-pg", tpm_limit: LIMIT });
+    const { key } = await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: "tpm-pg" });
     await Bun.sleep(1200);
     await awayFromMinuteEdge();
     const stopAt = Date.now() + 4000;
     const statuses: number[] = [];
     await Promise.all(
-      replicas.map(async (r) => {
+      cluster.replicas.map(async (r) => {
         while (Date.now() < stopAt) {
           statuses.push(
             (await call(`${r.url}/v1/chat/completions`, { token: key, body: { model: MODEL, messages: PROMPT } }))
@@ -220,8 +170,8 @@ describe("budget and rate-limit races on Postgres (three binaries, one database)
         }
       }),
     );
-    await until(async () => (await usageRows(reader, "tpm-pg")).length >= statuses.length, 5000);
-    const rows = await usageRows(reader, "tpm-pg");
+    await until(async () => (await usageRows(cluster.reader, "tpm-pg")).length >= statuses.length, 5000);
+    const rows = await usageRows(cluster.reader, "tpm-pg");
     const tokens = rows.filter((r) => r.status === "success").reduce((a, r) => a + (r.total_tokens ?? 0), 0);
     const perRequest = 17;
     // A replica learns the others' tokens at its next sync (250 ms, plus the statement): one sync lag of paced

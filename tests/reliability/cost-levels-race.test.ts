@@ -7,23 +7,8 @@
  * end; and a replica SIGKILLed while holding the team's slots: they come back within the lease's 15 s.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
-import { createPgDatabase, createSqliteDatabase, type TestDatabase } from "../helpers/db";
-import {
-  admin,
-  baseConfig,
-  call,
-  type DbReader,
-  dbReader,
-  type GatewayProc,
-  killAll,
-  openaiProvider,
-  report,
-  spawnGateway,
-  tempDir,
-  until,
-  writeConfig,
-} from "./_harness";
+import { createPgDatabase, createSqliteDatabase } from "../helpers/db";
+import { admin, call, clusterFixture, report, until } from "./_harness";
 
 const FIRED = 500;
 /** Longer than the mock's 12 prompt tokens once divided by 4: each actual cost stays under its estimate. */
@@ -40,51 +25,14 @@ const TABLES: Record<Level, [string, string]> = {
   end_user: ["end_users", "end_user_id"],
 };
 
-let mock: MockServer;
 /** The database and replicas of the describe block running. */
-let db: TestDatabase;
-let reader: DbReader;
-let replicas: GatewayProc[] = [];
-let spawnReplica: () => Promise<GatewayProc>;
-const first = () => replicas[0]!.url;
-
-beforeAll(() => {
-  mock = startOpenAIMock();
-});
-afterAll(async () => {
-  await killAll();
-  await mock?.stop();
-});
-
-/** `n` binaries on a fresh database of `create`, with the model priced. */
-async function startOn(create: () => Promise<TestDatabase>, n: number): Promise<void> {
-  db = await create();
-  const dir = tempDir("gw-rel-levels-");
-  const config = writeConfig(dir, baseConfig(db.url, { providers: openaiProvider(mock.apiBase), auto_migrate: false }));
-  spawnReplica = () => spawnGateway({ cwd: dir, config });
-  replicas = [];
-  for (let i = 0; i < n; i++) replicas.push(await spawnReplica());
-  reader = dbReader(db.url);
-  await admin(first(), "POST", "/v1/pricing", {
-    model_key: MODEL,
-    input_price_per_million: RATE,
-    output_price_per_million: RATE,
-  });
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(replicas.map((r) => r.stop()));
-  await reader?.close();
-  await db?.drop();
-}
-
-const budget = async (usd: number) =>
-  (await admin<{ budget_id: string }>(first(), "POST", "/v1/budgets", { max_budget: usd })).budget_id;
+const cluster = clusterFixture({ prefix: "gw-rel-levels-", model: MODEL, rate: RATE });
+const { first, budget } = cluster;
 
 /** A level's spend and reserved (µ$); for end users, summed over every row of that end-user id. */
 async function money(level: Level, id: string): Promise<{ spend: number; reserved: number }> {
   const [table, col] = TABLES[level];
-  const [row] = await reader.all<{ s: unknown; r: unknown }>(
+  const [row] = await cluster.reader.all<{ s: unknown; r: unknown }>(
     `SELECT COALESCE(SUM(spend_micros), 0) AS s, COALESCE(SUM(reserved_micros), 0) AS r FROM ${table} WHERE ${col} = $1`,
     [id],
   );
@@ -96,7 +44,7 @@ function burst(keys: string[], endUser: string | null) {
   return Promise.all(
     Array.from({ length: FIRED }, (_, i) => {
       const stream = i % 3 === 0;
-      return call(`${replicas[i % replicas.length]!.url}/v1/chat/completions`, {
+      return call(`${cluster.replicas[i % cluster.replicas.length]!.url}/v1/chat/completions`, {
         token: keys[i % keys.length]!,
         body: {
           model: MODEL,
@@ -126,9 +74,10 @@ async function check(
   for (const r of refused) expect(refusals).toContain(JSON.parse(r.text).detail);
   let rows: { request_id: string; status_code: unknown; cost_micros: unknown }[] = [];
   await until(async () => {
-    rows = await reader.all(`SELECT request_id, status_code, cost_micros FROM usage_logs WHERE ${rowsWhere[0]} = $1`, [
-      rowsWhere[1],
-    ]);
+    rows = await cluster.reader.all(
+      `SELECT request_id, status_code, cost_micros FROM usage_logs WHERE ${rowsWhere[0]} = $1`,
+      [rowsWhere[1]],
+    );
     return rows.length >= FIRED;
   }, 10_000);
   expect(rows.length).toBe(FIRED);
@@ -157,7 +106,7 @@ async function check(
  */
 async function levelRace(level: "key" | "team" | "end_user", label: string): Promise<void> {
   const CAP = 0.3;
-  const tag = `race-${level.replace("_", "-")}-${replicas.length}`;
+  const tag = `race-${level.replace("_", "-")}-${cluster.replicas.length}`;
   const capped = await budget(CAP);
   if (level === "team") {
     await admin(first(), "POST", "/v1/teams", { team_id: tag, budget_id: capped });
@@ -196,8 +145,8 @@ async function levelRace(level: "key" | "team" | "end_user", label: string): Pro
 const RACED = ["key", "team", "end_user"] as const;
 
 describe("cost control at every level, one binary on SQLite", () => {
-  beforeAll(() => startOn(createSqliteDatabase, 1), 120_000);
-  afterAll(stopAll);
+  beforeAll(() => cluster.start(createSqliteDatabase, 1), 120_000);
+  afterAll(cluster.stop);
   for (const level of RACED)
     test(
       `${FIRED} concurrent requests against a tiny ${level} budget: the ${level} never overshoots`,
@@ -207,8 +156,8 @@ describe("cost control at every level, one binary on SQLite", () => {
 });
 
 describe("cost control at every level, three binaries on one Postgres", () => {
-  beforeAll(() => startOn(createPgDatabase, 3), 120_000);
-  afterAll(stopAll);
+  beforeAll(() => cluster.start(createPgDatabase, 3), 120_000);
+  afterAll(cluster.stop);
   for (const level of RACED)
     test(
       `${FIRED} concurrent requests against a tiny ${level} budget: the ${level} never overshoots`,
@@ -262,7 +211,7 @@ describe("cost control at every level, three binaries on one Postgres", () => {
     const spans: [number, number][] = [];
     const statuses = await Promise.all(
       Array.from({ length: 60 }, async (_, i) => {
-        const res = await fetch(`${replicas[i % 3]!.url}/v1/chat/completions`, {
+        const res = await fetch(`${cluster.replicas[i % 3]!.url}/v1/chat/completions`, {
           method: "POST",
           headers: { authorization: `Bearer ${keys[i % 3]}`, "content-type": "application/json" },
           body: JSON.stringify({ model: `${MODEL}+interval-30`, messages: PROMPT, max_tokens: 10, stream: true }),
@@ -295,7 +244,7 @@ describe("cost control at every level, three binaries on one Postgres", () => {
     const held = async () =>
       Number(
         (
-          await reader.all<{ h: unknown }>(
+          await cluster.reader.all<{ h: unknown }>(
             "SELECT COALESCE(SUM(held), 0) AS h FROM concurrency_counters WHERE subject = 'conc-team'",
           )
         )[0]?.h ?? 0,
@@ -308,7 +257,7 @@ describe("cost control at every level, three binaries on one Postgres", () => {
     await admin(first(), "POST", "/v1/teams", { team_id: "kill-team", max_concurrent: LIMIT });
     await admin(first(), "POST", "/v1/users", { user_id: "kill-member", team_id: "kill-team" });
     const { key } = await admin<{ key: string }>(first(), "POST", "/v1/keys", { user_id: "kill-member" });
-    const doomed = await spawnReplica();
+    const doomed = await cluster.spawn();
     await Bun.sleep(1200);
     const chat = (base: string, model: string, signal?: AbortSignal) =>
       fetch(`${base}/v1/chat/completions`, {
@@ -334,7 +283,7 @@ describe("cost control at every level, three binaries on one Postgres", () => {
     let waited = 0;
     const back = await until(
       async () => {
-        const res = await chat(replicas[1]!.url, MODEL);
+        const res = await chat(cluster.replicas[1]!.url, MODEL);
         await res.text();
         waited = (performance.now() - killedAt) / 1000;
         return res.status === 200;

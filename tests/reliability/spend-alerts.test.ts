@@ -7,24 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server, TCPSocketListener } from "bun";
-import { type MockServer, startOpenAIMock } from "../../src/providers/_mocks";
-import { createPgDatabase, createSqliteDatabase, type TestDatabase } from "../helpers/db";
-import {
-  admin,
-  baseConfig,
-  call,
-  type DbReader,
-  dbReader,
-  freePort,
-  type GatewayProc,
-  killAll,
-  openaiProvider,
-  report,
-  spawnGateway,
-  tempDir,
-  until,
-  writeConfig,
-} from "./_harness";
+import { createPgDatabase, createSqliteDatabase } from "../helpers/db";
+import { admin, call, clusterFixture, freePort, report, until } from "./_harness";
 
 const MODEL = "openai:gpt-4o-mini";
 /** 1000 USD per million tokens: the mock's 17 tokens cost 0.017 USD a request. */
@@ -73,47 +57,13 @@ function webhook(port: number, answer: (n: number) => number = () => 200) {
   };
 }
 
-let mock: MockServer;
-let db: TestDatabase;
-let reader: DbReader;
-let replicas: GatewayProc[] = [];
-let spawnReplica: () => Promise<GatewayProc>;
-const first = () => replicas[0]!.url;
-
-beforeAll(() => {
-  mock = startOpenAIMock();
+const cluster = clusterFixture({
+  prefix: "gw-rel-alerts-",
+  model: MODEL,
+  rate: RATE,
+  extra: { alert_delivery: DELIVERY },
 });
-afterAll(async () => {
-  await killAll();
-  await mock?.stop();
-});
-
-async function startOn(create: () => Promise<TestDatabase>, n: number): Promise<void> {
-  db = await create();
-  const dir = tempDir("gw-rel-alerts-");
-  const config = writeConfig(
-    dir,
-    baseConfig(db.url, { providers: openaiProvider(mock.apiBase), auto_migrate: false, alert_delivery: DELIVERY }),
-  );
-  spawnReplica = () => spawnGateway({ cwd: dir, config });
-  replicas = [];
-  for (let i = 0; i < n; i++) replicas.push(await spawnReplica());
-  reader = dbReader(db.url);
-  await admin(first(), "POST", "/v1/pricing", {
-    model_key: MODEL,
-    input_price_per_million: RATE,
-    output_price_per_million: RATE,
-  });
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(replicas.map((r) => r.stop()));
-  await reader?.close();
-  await db?.drop();
-}
-
-const budget = async (usd: number) =>
-  (await admin<{ budget_id: string }>(first(), "POST", "/v1/budgets", { max_budget: usd })).budget_id;
+const { first, budget } = cluster;
 
 const chat = (base: string, key: string) =>
   call(`${base}/v1/chat/completions`, {
@@ -122,7 +72,7 @@ const chat = (base: string, key: string) =>
   });
 
 const deliveries = (ruleId: string) =>
-  reader.all<{ threshold: string; status: string; attempts: unknown; last_error: string | null }>(
+  cluster.reader.all<{ threshold: string; status: string; attempts: unknown; last_error: string | null }>(
     "SELECT threshold, status, attempts, last_error FROM alert_deliveries WHERE rule_id = $1 ORDER BY threshold",
     [ruleId],
   );
@@ -135,8 +85,8 @@ async function metric(base: string, series: string): Promise<number> {
 }
 
 describe("spend alerts, three binaries on one Postgres", () => {
-  beforeAll(() => startOn(createPgDatabase, 3), 120_000);
-  afterAll(stopAll);
+  beforeAll(() => cluster.start(createPgDatabase, 3), 120_000);
+  afterAll(cluster.stop);
 
   test("a replica restarted in the middle: each threshold and the refusal delivered exactly once", async () => {
     const hook = webhook(freePort());
@@ -158,7 +108,7 @@ describe("spend alerts, three binaries on one Postgres", () => {
       let served = 0;
       const send = async (i: number) => {
         fired++;
-        const r = await chat(replicas[i % 3]!.url, keys[i % 3]!);
+        const r = await chat(cluster.replicas[i % 3]!.url, keys[i % 3]!);
         expect([200, 403]).toContain(r.status);
         if (r.status === 200) served++;
         return r.status;
@@ -170,8 +120,8 @@ describe("spend alerts, three binaries on one Postgres", () => {
       }
       expect(hook.hits.length).toBeGreaterThan(0);
       // The restart: replica 1 stops (SIGTERM) and a new process takes its place on the same database.
-      await replicas[1]!.stop();
-      replicas[1] = await spawnReplica();
+      await cluster.replicas[1]!.stop();
+      cluster.replicas[1] = await cluster.spawn();
       // Spend on until every replica refuses.
       let refusing = 0;
       for (let i = 0; refusing < 3 && i < 120; i++) refusing = (await send(i)) === 403 ? refusing + 1 : 0;
@@ -202,8 +152,8 @@ describe("spend alerts, three binaries on one Postgres", () => {
 });
 
 describe("spend alerts, one binary on SQLite", () => {
-  beforeAll(() => startOn(createSqliteDatabase, 1), 120_000);
-  afterAll(stopAll);
+  beforeAll(() => cluster.start(createSqliteDatabase, 1), 120_000);
+  afterAll(cluster.stop);
 
   test("a webhook down then up: retried with backoff, delivered once", async () => {
     const port = freePort(); // nothing listens there yet: connections are refused
@@ -291,7 +241,7 @@ describe("spend alerts, one binary on SQLite", () => {
       // Every request has its row.
       const ids = new Set<string>();
       await until(async () => {
-        const rows = await reader.all<{ request_id: string }>(
+        const rows = await cluster.reader.all<{ request_id: string }>(
           "SELECT request_id FROM usage_logs WHERE user_id LIKE 'hang-user-%' AND status_code = 200",
         );
         for (const r of rows) ids.add(r.request_id);
@@ -301,7 +251,7 @@ describe("spend alerts, one binary on SQLite", () => {
       // Every alert is recorded (in the database, not in memory) and stays pending; posts time out and count.
       expect(
         await until(async () => {
-          const rows = await reader.all<{ n: unknown }>(
+          const rows = await cluster.reader.all<{ n: unknown }>(
             "SELECT COUNT(*) AS n FROM alert_deliveries WHERE rule_id = $1 AND status = 'pending'",
             [rule.id],
           );
