@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BINARY, MODELS, startGateway, type Upstreams } from "./gateway";
 import { createDatabase, startPostgres } from "./pg-stats";
-import { cleanupAll, start, tempDir, waitReady } from "./processes";
-import { median } from "./stats";
+import { cleanupAll, cpuUs, start, tempDir, waitReady } from "./processes";
+import { median, round as rounded } from "./stats";
 import { measureStalls, measureTtfb, type StreamTarget } from "./streams";
 
 const { values } = parseArgs({
@@ -47,6 +47,8 @@ const url = (port: number, path = "/v1/chat/completions") => `http://127.0.0.1:$
 
 interface Target {
   name: string;
+  /** The process whose CPU per stream is counted. */
+  pid: number;
   ttfb: StreamTarget;
   streams: StreamTarget;
 }
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
   const serve = async (name: string, script: string, port: number, args: string[], env?: Record<string, string>) => {
     const child = start(name, [BUN, join(HERE, script), "--port", String(port), ...args], { env });
     await waitReady(child, url(port, "/v1/models"));
+    return child.proc.pid;
   };
   await serve("ab-upstream-ttfb", "upstream.ts", PORTS.upstreamTtfb, [
     "--chunks",
@@ -70,15 +73,26 @@ async function main(): Promise<void> {
   ]);
   // The bare hop is the floor, so Bun's default cap of 256 fetches in flight must not hold it back (as in run.ts).
   const uncapped = { BUN_CONFIG_MAX_HTTP_REQUESTS: "65535" };
-  for (const [name, port, to] of [
-    ["ab-bare-ttfb", PORTS.bareTtfb, PORTS.upstreamTtfb],
-    ["ab-bare-streams", PORTS.bareStreams, PORTS.upstreamStreams],
-  ] as const)
-    await serve(name, "bare-proxy.ts", port, ["--upstream", `http://127.0.0.1:${to}`], uncapped);
+  // One bare process for both upstreams' paths would mix their CPU; the TTFB hop's is the one counted per stream.
+  const barePid = await serve(
+    "ab-bare-ttfb",
+    "bare-proxy.ts",
+    PORTS.bareTtfb,
+    ["--upstream", `http://127.0.0.1:${PORTS.upstreamTtfb}`],
+    uncapped,
+  );
+  const bareStreamsPid = await serve(
+    "ab-bare-streams",
+    "bare-proxy.ts",
+    PORTS.bareStreams,
+    ["--upstream", `http://127.0.0.1:${PORTS.upstreamStreams}`],
+    uncapped,
+  );
 
   const targets: Target[] = [
     {
       name: "bare",
+      pid: barePid,
       ttfb: { url: url(PORTS.bareTtfb), model: "bench-model" },
       streams: { url: url(PORTS.bareStreams), model: "bench-model" },
     },
@@ -105,6 +119,7 @@ async function main(): Promise<void> {
       });
       targets.push({
         name,
+        pid: gw.child.proc.pid,
         ttfb: { url: url(port), model: MODELS.ttfb, key: gw.key },
         streams: { url: url(port), model: MODELS.streams, key: gw.key },
       });
@@ -125,22 +140,30 @@ async function main(): Promise<void> {
     const load = loadavg().map((x) => x.toFixed(2));
     console.log(`round ${round} (load average ${load.join(" ")})`);
     for (const t of order) {
+      const cpu = cpuUs(t.pid);
       const r = await measureTtfb(t.ttfb, samples);
+      // Warm-up requests of the client included: CPU per stream opened, whatever the machine's load.
+      const cpuPerStream = (cpuUs(t.pid) - cpu) / (samples + Math.min(20, samples)) / 1000;
+      note(t.name, "cpu_ms_per_stream", rounded(cpuPerStream, 3));
       note(t.name, "ttfb_p50_ms", r.p50_ms);
       note(t.name, "ttfb_p99_ms", r.p99_ms);
       note(t.name, "gap_p99_ms", r.gap_p99_ms);
       console.log(
-        `  ${t.name.padEnd(12)} TTFB p50 ${r.p50_ms} p99 ${r.p99_ms} max ${r.max_ms} ms, gap p50 ${r.gap_p50_ms} p99 ${r.gap_p99_ms} ms, errors ${r.errors}`,
+        `  ${t.name.padEnd(12)} TTFB p50 ${r.p50_ms} p99 ${r.p99_ms} max ${r.max_ms} ms, gap p50 ${r.gap_p50_ms} p99 ${r.gap_p99_ms} ms, CPU ${cpuPerStream.toFixed(3)} ms/stream, errors ${r.errors}`,
       );
     }
     for (const t of order) {
       await Bun.sleep(2000);
+      const pid = t.pid === barePid ? bareStreamsPid : t.pid;
+      const cpu = cpuUs(pid);
       const s = await measureStalls(t.streams, STALL);
+      const burstCpu = (cpuUs(pid) - cpu) / STALL.streams / 1000;
+      note(t.name, "burst_cpu_ms_per_stream", rounded(burstCpu, 3));
       note(t.name, "stalled", s.stalled);
       note(t.name, "first_byte_max_ms", s.first_byte_max_ms);
       note(t.name, "first_byte_p50_ms", s.first_byte_p50_ms);
       console.log(
-        `  ${t.name.padEnd(12)} ${STALL.streams} streams: ${s.completed} complete, ${s.stalled} stalled, first byte p50 ${s.first_byte_p50_ms} max ${s.first_byte_max_ms} ms, max gap ${s.max_gap_ms} ms, wall ${s.wall_ms} ms ${JSON.stringify(s.errors)}`,
+        `  ${t.name.padEnd(12)} ${STALL.streams} streams: ${s.completed} complete, ${s.stalled} stalled, first byte p50 ${s.first_byte_p50_ms} max ${s.first_byte_max_ms} ms, max gap ${s.max_gap_ms} ms, wall ${s.wall_ms} ms, CPU ${burstCpu.toFixed(3)} ms/stream ${JSON.stringify(s.errors)}`,
       );
     }
   }
