@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MODELS, ROOT, startGateway } from "./gateway";
-import { assertPortsFree, cleanupAll, start, stop, stopAll, tempDir, waitReady } from "./processes";
+import { assertPortsFree, cleanupAll, cpuUs, start, stop, stopAll, tempDir, waitReady } from "./processes";
 import { ensureWrk, runWrk } from "./wrk";
 
 const { values } = parseArgs({
@@ -23,12 +23,6 @@ const { values } = parseArgs({
 });
 const PORTS = { upstream: 9181, sink: 9182, gateway: 9183 };
 const TICK_US = 1e6 / 100; // USER_HZ
-
-function cpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * TICK_US;
-}
 
 /** CPU µs per thread name (threads of one name summed), e.g. the HTTP client thread apart from the main thread. */
 function threadCpu(pid: number): Map<string, number> {

@@ -106,6 +106,15 @@ export async function waitHttp(url: string, timeoutMs = 20_000, pollMs = 2): Pro
   throw new Error(`${url} did not come up within ${timeoutMs} ms`);
 }
 
+const TICK_US = 1e6 / 100; // USER_HZ
+
+/** User + system CPU time of a process so far (every thread), in µs, from /proc. */
+export function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * TICK_US;
+}
+
 /** Resident set size in MB (one decimal), or null once the process is gone. */
 export function rssMb(pid: number): number | null {
   try {

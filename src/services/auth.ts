@@ -96,6 +96,11 @@ export interface AuthServiceDeps {
 export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, onFailure }: AuthServiceDeps) {
   const { db, t } = store;
   const cache = new Map<string, CacheEntry>();
+  // One lookup per token at a time: a burst of requests on a key whose entry expired shares one query instead of
+  // queueing one each on the connection pool (on Postgres, 2,000 streams opened at once waited seconds for them).
+  const inflight = new Map<string, Promise<KeyRow | null>>();
+  // Bumped by invalidate(): a lookup that started before a local key change neither caches its row nor is shared.
+  let generation = 0;
 
   const fail = (message: string, reason: AuthFailureReason): never => {
     onFailure?.(reason);
@@ -104,6 +109,7 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
 
   async function lookup(token: string, hash: string): Promise<KeyRow | null> {
     const at = Date.now();
+    const started = generation;
     let row: KeyRow | undefined;
     try {
       [row] = await db.select().from(t.apiKeys).where(eq(t.apiKeys.keyHash, hash));
@@ -113,9 +119,24 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
         cause: databaseUnavailable(err),
       });
     }
-    if (cache.size > 100_000) cache.clear();
-    cache.set(token, { row: row ?? null, expires: at + cacheTtlMs });
+    if (started === generation) {
+      if (cache.size > 100_000) cache.clear();
+      cache.set(token, { row: row ?? null, expires: at + cacheTtlMs });
+    }
     return row ?? null;
+  }
+
+  /** lookup, shared by every request on the same token while it runs. */
+  function sharedLookup(token: string, hash: string): Promise<KeyRow | null> {
+    let pending = inflight.get(token);
+    if (!pending) {
+      const mine = lookup(token, hash).finally(() => {
+        if (inflight.get(token) === mine) inflight.delete(token);
+      });
+      pending = mine;
+      inflight.set(token, pending);
+    }
+    return pending;
   }
 
   /** A cached virtual-key answer for exactly this token (null row = known invalid), or undefined. */
@@ -158,7 +179,7 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
         if (masterKey.matchesHash(hash)) return { kind: "master" };
         const problem = keyFormatProblem(token);
         if (problem) return fail(`Invalid API key format: ${problem}`, "invalid_format");
-        row = await lookup(token, hash);
+        row = await sharedLookup(token, hash);
       }
       if (!row) return fail("Invalid API key", "invalid_key");
       if (!row.isActive) return fail("API key is inactive", "inactive_key");
@@ -170,7 +191,9 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
 
     /** Drops cached keys; called on every local key or user change. */
     invalidate(): void {
+      generation++;
       cache.clear();
+      inflight.clear();
     },
   };
 }
