@@ -2,7 +2,7 @@
  * Seeds a gateway database with synthetic usage for the analytics benchmark (scripts/bench/analytics.ts), on SQLite
  * or Postgres: users, keys (each user owns keys/users of them), prices, budgets on a fifth of the users, and `rows`
  * usage rows spread evenly over the last `days` days, then the rollups and marginals built from them by the same
- * statements as the migration's backfill (src/services/rollups/marginals.ts).
+ * statements as the migration's backfill (src/services/rollups/marginals.ts), and the prefix points (prefix.ts).
  *
  * Traffic is heavy-tailed, as real traffic is: keys, models and end users are drawn from Zipf distributions (keys
  * s=1.1, models s=1.2, end users s=1.0), 40 % of the requests carry an end user, 3 % fail (429, 500, 502), latency
@@ -25,7 +25,8 @@ import {
   type UsageRowInsert,
 } from "../../src/services/governance/usage-insert";
 import { dailyMarginals, hourlyMarginals, rollupsFromRows } from "../../src/services/rollups/marginals";
-import { SqlParams } from "../../src/services/rollups/sql";
+import { rebuildPoints, RECENT_MS } from "../../src/services/rollups/prefix";
+import { HOUR_MS, SqlParams } from "../../src/services/rollups/sql";
 
 export interface SeedOptions {
   db: string;
@@ -211,7 +212,11 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
       ...dailyMarginals(p, store.dialect, null),
     ])
       await store.query(s.sql, s.params);
-    await store.exec(store.dialect === "pg" ? "ANALYZE" : "ANALYZE");
+    // The prefix points the compactor would have built: every day boundary, and every hour of the recent window.
+    const cutoff = Math.ceil(end / HOUR_MS) * HOUR_MS;
+    const recent = Array.from({ length: RECENT_MS / HOUR_MS }, (_, i) => cutoff - RECENT_MS + i * HOUR_MS);
+    await rebuildPoints((sql, params) => store.query(sql, params), p, store.dialect, recent, cutoff);
+    await store.exec("ANALYZE");
     const rollupSeconds = (performance.now() - started) / 1000;
     const count = async (table: string) =>
       Number((await store.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
