@@ -100,6 +100,9 @@ function marginalFor(filters: Filters, group: Dimension | null): { dim: string; 
   return { dim, value };
 }
 
+/** Filter columns usage_logs indexes with the time (the planner's choice when one is filtered). */
+const TIME_INDEXED = ["user_id", "api_key_id", "end_user_id", "team_id"] as const;
+
 /** Runs of clean hours at least this long are read from the prefix marginals (below it, hourly ones are fewer). */
 const PREFIX_MIN_HOURS = 6;
 
@@ -150,13 +153,23 @@ export function createAggregator(store: Store) {
   const onlySql = (p: SqlParams, g: string | null, only?: readonly string[]) =>
     g && only ? [`${g} IN (${only.length ? p.list(only) : "NULL"})`] : [];
 
+  /**
+   * SQLite, with no filter on a column indexed with the time: the time index. Grouped by key or user, its planner
+   * otherwise skip-scans the (key, time) or (user, time) index, every key's stretch of it (measured at a million
+   * rows: 7 to 24 ms for the current hour's rows, against under 2 ms through the time index).
+   */
+  const byTime = (filters: Filters) =>
+    dialect === "sqlite" && !TIME_INDEXED.some((c) => filters[c] !== undefined)
+      ? " INDEXED BY ix_usage_logs_timestamp"
+      : "";
+
   async function fromRows(req: AggregateRequest, ranges: Range[]): Promise<Record<string, unknown>[]> {
     const p = params();
     const g = req.group ? DIMENSIONS[req.group].value : null;
     const inner = [inRanges(p, '"timestamp"', ranges), ...filterSql(p, req.filters)];
     const { select, groupBy } = shape(req, g, "t");
     const outer = onlySql(p, g, req.only);
-    const sql = `SELECT ${select} FROM (SELECT ${msOf(dialect, '"timestamp"')} AS t, ${rowProjection()} FROM usage_logs WHERE ${inner.join(" AND ")}) r${outer.length ? ` WHERE ${outer.join(" AND ")}` : ""}${groupBy}`;
+    const sql = `SELECT ${select} FROM (SELECT ${msOf(dialect, '"timestamp"')} AS t, ${rowProjection()} FROM usage_logs${byTime(req.filters)} WHERE ${inner.join(" AND ")}) r${outer.length ? ` WHERE ${outer.join(" AND ")}` : ""}${groupBy}`;
     return store.query(sql, p.values);
   }
 
