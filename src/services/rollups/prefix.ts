@@ -14,7 +14,7 @@
  */
 import type { Statement } from "./marginals";
 import { METRIC_COLUMNS } from "./metrics";
-import { AGGREGATES, DAY_MS, type Dialect, HOUR_MS, msOf, type SqlParams } from "./sql";
+import { AGGREGATES, DAY_MS, DIMENSION_NAMES, type Dialect, HOUR_MS, msOf, type SqlParams } from "./sql";
 
 /** Hour points are kept this long behind the compacted hours; day points always. */
 export const RECENT_MS = 48 * HOUR_MS;
@@ -22,25 +22,42 @@ export const RECENT_MS = 48 * HOUR_MS;
 export const NO_PREFIX_DIMS = ["end_user"] as const;
 
 const METRICS = METRIC_COLUMNS.join(", ");
-const withPrefix = `dim NOT IN (${NO_PREFIX_DIMS.map((d) => `'${d}'`).join(", ")})`;
+/** The dimensions with points, listed: an equality on the indexes' leading column (a NOT IN would scan them all). */
+const withPrefix = `dim IN (${["", ...DIMENSION_NAMES.filter((d) => !(NO_PREFIX_DIMS as readonly string[]).includes(d))]
+  .map((d) => `'${d}'`)
+  .join(", ")})`;
 
 /**
- * The point at `t` rebuilt from the point at `base` (the latest before it) and the hourly marginals in between; with
- * no point before it, from every daily marginal before t's day and the hourly ones of its day.
+ * The point at `t` rebuilt from the point at `base` (the latest before it) and the hourly marginals in between (the
+ * daily ones for whole days, when the base is a day boundary); with no point before it, from every daily marginal
+ * before t's day and the hourly ones of its day.
  */
 export function prefixPoint(p: () => SqlParams, t: number, base: number | null): Statement[] {
   const del = p();
   const ins = p();
+  const day = Math.floor(t / DAY_MS) * DAY_MS;
   // SQLite's placeholders are positional: parameters in the order they appear.
   const at = ins.time(t);
-  const from =
-    base === null
-      ? `(grain = 'd' AND bucket < ${ins.time(Math.floor(t / DAY_MS) * DAY_MS)}) OR (grain = 'h' AND bucket >= ${ins.time(Math.floor(t / DAY_MS) * DAY_MS)} AND bucket < ${ins.time(t)})`
-      : `(grain = 'p' AND bucket = ${ins.time(base)}) OR (grain = 'h' AND bucket >= ${ins.time(base)} AND bucket < ${ins.time(t)})`;
+  const part = (cond: string) => `SELECT dim, value, ${METRICS} FROM usage_marginals WHERE ${withPrefix} AND ${cond}`;
+  const parts: string[] = [];
+  if (base !== null) parts.push(part(`grain = 'p' AND bucket = ${ins.time(base)}`));
+  if (base !== null && base % DAY_MS !== 0)
+    parts.push(part(`grain = 'h' AND bucket >= ${ins.time(base)} AND bucket < ${ins.time(t)}`));
+  else {
+    // From a day boundary (or the beginning): whole days, then the hours of t's day.
+    if (base === null || base < day) {
+      const since = base === null ? "" : `bucket >= ${ins.time(base)} AND `;
+      parts.push(part(`grain = 'd' AND ${since}bucket < ${ins.time(day)}`));
+    }
+    parts.push(part(`grain = 'h' AND bucket >= ${ins.time(day)} AND bucket < ${ins.time(t)}`));
+  }
   return [
-    { sql: `DELETE FROM usage_marginals WHERE grain = 'p' AND bucket = ${del.time(t)}`, params: [...del.values] },
     {
-      sql: `INSERT INTO usage_marginals (dim, grain, bucket, value, ${METRICS}) SELECT dim, 'p', ${at}, value, ${AGGREGATES} FROM usage_marginals WHERE ${withPrefix} AND (${from}) GROUP BY dim, value`,
+      sql: `DELETE FROM usage_marginals WHERE ${withPrefix} AND grain = 'p' AND bucket = ${del.time(t)}`,
+      params: [...del.values],
+    },
+    {
+      sql: `INSERT INTO usage_marginals (dim, grain, bucket, value, ${METRICS}) SELECT dim, 'p', ${at}, value, ${AGGREGATES} FROM (${parts.join(" UNION ALL ")}) m GROUP BY dim, value`,
       params: [...ins.values],
     },
   ];
@@ -53,7 +70,7 @@ export function prunePoints(p: SqlParams, dialect: Dialect, cutoff: number): Sta
       ? `bucket = date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`
       : `bucket % ${DAY_MS} = 0`;
   return {
-    sql: `DELETE FROM usage_marginals WHERE grain = 'p' AND bucket < ${p.time(cutoff - RECENT_MS)} AND NOT (${dayAligned})`,
+    sql: `DELETE FROM usage_marginals WHERE ${withPrefix} AND grain = 'p' AND bucket < ${p.time(cutoff - RECENT_MS)} AND NOT (${dayAligned})`,
     params: [...p.values],
   };
 }
