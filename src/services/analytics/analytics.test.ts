@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DIALECTS, type TestDatabase } from "../../../tests/helpers/db";
 import type { AnalyticsDimension } from "../../core/schemas/analytics";
 import { insertUsageLines, toUsageLine, type UsageRowInsert } from "../governance/usage-insert";
-import { addRow, type MetricVector, zeroVector } from "../rollups/metrics";
+import { addRow, type MetricVector, metric, zeroVector } from "../rollups/metrics";
 import { createRollupCompactor } from "../rollups/compactor";
 import { DAY_MS, HOUR_MS } from "../rollups/sql";
 import { createAnalyticsService, totalsOf } from ".";
+import { type Aggregator, createAggregator, total } from "./aggregate";
 
 /** Deterministic randomness (mulberry32), so a failure reproduces. */
 function rng(seed: number) {
@@ -132,6 +133,7 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
   const rows: UsageRowInsert[] = [];
   let clock = T0 + SPAN + HOUR_MS / 2;
   let analytics: ReturnType<typeof createAnalyticsService>;
+  let aggregator: Aggregator;
 
   beforeAll(async () => {
     db = await create();
@@ -157,6 +159,7 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     for (let i = 0; i < lines.length; i += 97) await insertUsageLines(db.store, lines.slice(i, i + 97));
     await insertUsageLines(db.store, lines.slice(200, 700));
     analytics = createAnalyticsService({ store: db.store, now: () => new Date(clock) });
+    aggregator = createAggregator(db.store);
   });
   afterAll(async () => {
     await db.drop();
@@ -197,6 +200,33 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     for (const [start, end] of ranges(seed)) {
       await expectSummaryMatches(start, end, r.pick(FILTERS), r.next() < 0.2 ? null : r.pick(DIMS));
       for (const [f, dim] of END_USER_CASES) await expectSummaryMatches(start, end, f, dim);
+      await expectRankingMatches(start, end);
+    }
+  }
+
+  /** What ranking reads (one or two sums per value; prefix marginals over long runs of clean hours) equals the rows. */
+  async function expectRankingMatches(start: number, end: number) {
+    for (const dim of ["key", "user", "model", "status"] as const) {
+      const cells = await aggregator.aggregate({
+        start,
+        end,
+        filters: {},
+        group: dim,
+        bucket: null,
+        columns: ["cost_micros", "requests"],
+      });
+      const got = [...cells].map(([value, byBucket]) => {
+        const v = total(byBucket);
+        return [value, metric(v, "requests"), metric(v, "cost_micros")];
+      });
+      const want = [...oracle(rows, start, end, {}, dim)].map(([value, v]) => [
+        value,
+        metric(v, "requests"),
+        metric(v, "cost_micros"),
+      ]);
+      const byValue = (a: (string | number)[], b: (string | number)[]) => (a[0]! < b[0]! ? -1 : 1);
+      const label = JSON.stringify({ start, end, dim });
+      expect({ label, got: got.sort(byValue) }).toEqual({ label, got: want.sort(byValue) });
     }
   }
 
@@ -216,6 +246,12 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     const label = JSON.stringify({ start, end, f, dim });
     expect({ label, totals: res.totals }).toEqual({ label, totals: totalsOf(all) });
     if (dim) {
+      // Ranked by cost (ties by value), as the rows rank them: the ranking reads other sources than the totals.
+      const ranking = [...want]
+        .filter(([, v]) => v[0]! > 0)
+        .sort(([a, v], [b, w]) => metric(w, "cost_micros") - metric(v, "cost_micros") || (a < b ? -1 : 1))
+        .map(([value]) => (value === "" || (dim === "status_code" && value === "0") ? null : value));
+      expect({ label, order: res.groups.map((g) => g.key) }).toEqual({ label, order: ranking });
       const got = new Map(res.groups.map((g) => [g.key, { ...g, key: undefined, label: undefined }]));
       expect(got.size).toBe([...want.values()].filter((v) => v[0]! > 0).length);
       for (const [value, v] of want) {

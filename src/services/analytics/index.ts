@@ -396,7 +396,18 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const cost = async (start: number) =>
       start < nowMs
         ? metric(
-            total((await agg.aggregate({ start, end: nowMs, filters: {}, group: null, bucket: null })).get("")),
+            total(
+              (
+                await agg.aggregate({
+                  start,
+                  end: nowMs,
+                  filters: {},
+                  group: null,
+                  bucket: null,
+                  columns: ["cost_micros"],
+                })
+              ).get(""),
+            ),
             "cost_micros",
           )
         : 0;

@@ -3,12 +3,15 @@
  * every closed hour marked in usage_rollup_dirty gets its hourly marginals rebuilt, then its day's. Exact under
  * concurrent writers: the dirty entries are read in the same snapshot as the rollups and rows (SQLite: the write
  * lock; Postgres: a REPEATABLE READ transaction), and only entries seen are deleted, so a writer that commits
- * meanwhile leaves its mark for the next pass. On Postgres, replicas share the work through a per-day advisory lock
- * (a day taken by another is skipped).
+ * meanwhile leaves its mark for the next pass. The prefix points after the rebuilt hours (prefix.ts) are rebuilt in
+ * the same transaction. On Postgres, one replica compacts at a time (an advisory lock; a replica that finds it taken
+ * skips the pass): the prefix points chain every day to the one before, so two days compacted at once would
+ * rebuild the same points.
  */
 import type { Store } from "../../db/client";
 import { logger } from "../../runtime/logger";
 import { dailyMarginals, hourlyMarginals, type Statement } from "./marginals";
+import { rebuildPoints } from "./prefix";
 import { DAY_MS, HOUR_MS, msOf, SqlParams } from "./sql";
 
 const log = logger("rollups");
@@ -37,10 +40,9 @@ export function createRollupCompactor(o: { store: Store; now?: () => Date }): Ro
       const run = (s: Statement) => exec(s.sql, s.params);
       if (store.dialect === "pg") {
         await exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-        const [lock] = (await exec("SELECT pg_try_advisory_xact_lock($1::int, $2::int) AS ok", [
-          COMPACTOR_LOCK,
-          day / DAY_MS,
-        ])) as { ok: boolean }[];
+        const [lock] = (await exec("SELECT pg_try_advisory_xact_lock($1::bigint) AS ok", [COMPACTOR_LOCK])) as {
+          ok: boolean;
+        }[];
         if (!lock?.ok) return;
       }
       const p = params();
@@ -53,6 +55,13 @@ export function createRollupCompactor(o: { store: Store; now?: () => Date }): Ro
         for (const s of hourlyMarginals(params, store.dialect, { from: Number(hour), to: Number(hour) + HOUR_MS }))
           await run(s);
       for (const s of dailyMarginals(params, store.dialect, { from: day, to: day + DAY_MS })) await run(s);
+      await rebuildPoints(
+        exec,
+        params,
+        store.dialect,
+        seen.map((s) => Number(s.hour)),
+        cutoff,
+      );
       for (const { hour, max_id } of seen) {
         const d = params();
         await exec(
