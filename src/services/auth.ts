@@ -128,15 +128,13 @@ export function createAuthService({ store, masterKey, now, cacheTtlMs = 1000, on
 
   /** lookup, shared by every request on the same token while it runs. */
   function sharedLookup(token: string, hash: string): Promise<KeyRow | null> {
-    let pending = inflight.get(token);
-    if (!pending) {
-      const mine = lookup(token, hash).finally(() => {
-        if (inflight.get(token) === mine) inflight.delete(token);
-      });
-      pending = mine;
-      inflight.set(token, pending);
-    }
-    return pending;
+    const pending = inflight.get(token);
+    if (pending) return pending;
+    const mine = lookup(token, hash).finally(() => {
+      if (inflight.get(token) === mine) inflight.delete(token);
+    });
+    inflight.set(token, mine);
+    return mine;
   }
 
   /** A cached virtual-key answer for exactly this token (null row = known invalid), or undefined. */

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { decodeTraceRequest, type OtlpReceiver, startOtlpReceiver } from "../../tests/helpers/otlp-receiver";
 import { type DropReason, type ExportListener, createBatchProcessor } from "./batch";
-import { createOtlpExporter, retryAfterMs } from "./exporter";
+import { createOtlpExporter, type OtlpExporterOptions, retryAfterMs } from "./exporter";
 import { createTelemetry, type Telemetry } from "./index";
 import { createSampler } from "./sampler";
 import type { TelemetrySettings } from "./settings";
@@ -96,16 +96,7 @@ describe("OTLP/HTTP export", () => {
   });
 
   test("full batches go at once; the rest waits for the schedule delay or a flush", async () => {
-    const exporter = createOtlpExporter({
-      url: receiver.tracesUrl,
-      protocol: "http/protobuf",
-      headers: {},
-      compression: "none",
-      requestTimeoutMs: 2000,
-      resource: {},
-      scope: { name: "s", version: "1" },
-      scrub: (x) => x,
-    });
+    const exporter = protobufExporter();
     const processor = createBatchProcessor({
       exporter,
       maxQueueSize: 100,
@@ -266,15 +257,7 @@ describe("OTLP/HTTP export", () => {
 
   test("overlapping exports each send their own batch (the reused buffer is never shared)", async () => {
     const held: { body: Uint8Array; release: () => void }[] = [];
-    const exporter = createOtlpExporter({
-      url: receiver.tracesUrl,
-      protocol: "http/protobuf",
-      headers: {},
-      compression: "none",
-      requestTimeoutMs: 2000,
-      resource: {},
-      scope: { name: "s", version: "1" },
-      scrub: (x) => x,
+    const exporter = protobufExporter({
       // Keeps each body as given (no copy) and answers only when told.
       fetch: ((_url: string, init: RequestInit) =>
         new Promise<Response>((resolve) => {
@@ -312,6 +295,21 @@ describe("OTLP/HTTP export", () => {
     expect(retryAfterMs(null, 0)).toBeNull();
   });
 });
+
+/** A protobuf exporter to the test receiver with no headers, resource or scrubbing; `extra` overrides. */
+function protobufExporter(extra: Partial<OtlpExporterOptions> = {}) {
+  return createOtlpExporter({
+    url: receiver.tracesUrl,
+    protocol: "http/protobuf",
+    headers: {},
+    compression: "none",
+    requestTimeoutMs: 2000,
+    resource: {},
+    scope: { name: "s", version: "1" },
+    scrub: (x) => x,
+    ...extra,
+  });
+}
 
 function createTracerFor(onEnd: (s: SpanData) => void) {
   return createTracer({
