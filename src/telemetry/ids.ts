@@ -8,18 +8,26 @@
 export const INVALID_TRACE_ID = "00000000000000000000000000000000";
 export const INVALID_SPAN_ID = "0000000000000000";
 
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const DIGITS = new TextEncoder().encode("0123456789abcdef");
 const pool = new Uint8Array(4096);
 let at = pool.length;
+const ascii = new TextDecoder();
+// One per id length, so decoding needs no view of a part.
+const scratch: Record<number, Uint8Array> = { 8: new Uint8Array(16), 16: new Uint8Array(32) };
 
-function hexFromPool(bytes: number): string {
+/** `bytes` pool bytes as hex, written into a scratch buffer and decoded once: a flat string, not a rope of pieces. */
+function hexFromPool(bytes: 8 | 16): string {
   if (at + bytes > pool.length) {
     crypto.getRandomValues(pool);
     at = 0;
   }
-  let out = "";
-  for (let i = 0; i < bytes; i++) out += HEX[pool[at++] as number];
-  return out;
+  const out = scratch[bytes] as Uint8Array;
+  for (let i = 0; i < bytes; i++) {
+    const b = pool[at++] as number;
+    out[2 * i] = DIGITS[b >> 4] as number;
+    out[2 * i + 1] = DIGITS[b & 15] as number;
+  }
+  return ascii.decode(out);
 }
 
 /** 16 random bytes as 32 lowercase hex characters. */

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { decodeTraceRequest } from "../../tests/helpers/otlp-receiver";
 import { encodeTraceRequestJson } from "./otlp-json";
-import { encodeTraceRequest, toNanos } from "./otlp-proto";
+import { encodeTraceRequest, TraceEncoder, toNanos } from "./otlp-proto";
 import { RecordingSpan, type SpanData, type SpanSink } from "./span";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -269,5 +269,27 @@ describe("OTLP encoders, decoded independently", () => {
       expect(decoded!.attributes[`v${i}`]).toBe(roundTrip(v));
       expect(decoded!.attributes[`list${i}`]).toEqual([roundTrip(v), "ok"]);
     });
+  });
+
+  test("one encoder, batch after batch: attribute keys written from its cache decode as the first time", () => {
+    const ended: SpanData[] = [];
+    const span = new RecordingSpan(sink(ended), "k", "internal", TRACE, "7777777777777777", 1, null, null, null, 1);
+    span.setAttribute("ключ.é", "v1").setAttribute("k".repeat(200), 2).setAttribute("gen_ai.operation.name", "chat");
+    span.end(2);
+    const encoder = new TraceEncoder();
+    const batches = [0, 1, 2].map(() =>
+      decodeTraceRequest(
+        encoder.encode([...sampleSpans(), ...ended], resource, scope, identity).slice(),
+        "application/x-protobuf",
+      ),
+    );
+    for (const decoded of batches) {
+      checkDecoded(decoded.slice(0, -1));
+      expect(decoded.at(-1)!.attributes).toEqual({
+        "ключ.é": "v1",
+        ["k".repeat(200)]: 2,
+        "gen_ai.operation.name": "chat",
+      });
+    }
   });
 });

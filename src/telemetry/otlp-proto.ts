@@ -83,6 +83,8 @@ class Writer {
   // A string array's scrubbed items and their sizes, reused from one attribute to the next.
   private readonly items: string[] = [];
   private readonly itemBytes: number[] = [];
+  // Each attribute key's field (tag, length, UTF-8), made once: the keys are the gateway's own few dozen names.
+  private readonly keys = new Map<string, Uint8Array>();
 
   private room(n: number): void {
     if (this.pos + n <= this.cap) return;
@@ -187,9 +189,24 @@ class Writer {
     this.varint(value);
   }
 
+  private keyField(key: string): Uint8Array {
+    let encoded = this.keys.get(key);
+    if (encoded === undefined) {
+      const bytes = utf8Length(key);
+      encoded = new Uint8Array(1 + delimited(bytes));
+      const at = this.pos;
+      this.room(encoded.length);
+      this.putString(1, key, bytes);
+      encoded.set(this.buf.subarray(at, this.pos));
+      this.pos = at;
+      if (this.keys.size < MAX_CACHED_KEYS) this.keys.set(key, encoded);
+    }
+    return encoded;
+  }
+
   /** A KeyValue of `field`, sized before it is written. */
   keyValue(field: number, key: string, value: AttributeValue, kind: ValueKind, scrub: Scrub): void {
-    const keyBytes = utf8Length(key);
+    const keyField = this.keyField(key);
     let text = "";
     let textBytes = 0;
     let items = 0;
@@ -223,11 +240,12 @@ class Writer {
         valueSize = 1 + delimited(arraySize);
       }
     }
-    const size = 1 + delimited(keyBytes) + 1 + delimited(valueSize);
+    const size = keyField.length + 1 + delimited(valueSize);
     this.room(10 + size);
     this.buf[this.pos++] = field * 8 + WIRE_LEN;
     this.putVarint(size);
-    this.putString(1, key, keyBytes);
+    this.buf.set(keyField, this.pos);
+    this.pos += keyField.length;
     this.buf[this.pos++] = 2 * 8 + WIRE_LEN;
     this.putVarint(valueSize);
     switch (kind) {
@@ -314,6 +332,9 @@ export function toNanos(ms: number): bigint {
   const whole = Math.floor(ms);
   return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1000)) * 1000n;
 }
+
+/** Attribute keys come from code and configuration; a bound keeps a caller's unexpected variety from growing it. */
+const MAX_CACHED_KEYS = 1024;
 
 const WORD = 2 ** 32;
 const HALF_WORD = 2 ** 16;

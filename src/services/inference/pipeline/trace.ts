@@ -182,7 +182,8 @@ export function startTrace<In extends { model: string }, Req, Body, Ev, Q>(
     },
     attempt(route, options) {
       const n = ++tries;
-      const span = tracer.startSpan(genAiSpanName(request.operation, route.model), "client", server);
+      const started = nowMs();
+      const span = tracer.startSpan(genAiSpanName(request.operation, route.model), "client", server, started);
       if (span.recording) {
         setRequestAttributes(span, { ...request, provider: route.providerName, model: route.model });
         span.setAttribute(ATTR.gatewayAttempt, n);
@@ -191,7 +192,6 @@ export function startTrace<In extends { model: string }, Req, Body, Ev, Q>(
       }
       const headers: Record<string, string> = options?.headers ? { ...options.headers } : {};
       tracer.inject(span, headers);
-      const started = nowMs();
       return {
         options: { signal: options?.signal, headers },
         answered(result) {
