@@ -22,9 +22,11 @@ USER 10001:10001
 WORKDIR /data
 # SQLite database, its usage journal (beside it) and, on Postgres, ./.gateway/ for the journal: all under /data.
 VOLUME ["/data"]
+# BUN_CONFIG_MAX_HTTP_REQUESTS: serve's own default, set here so it starts without re-executing itself to set it.
 ENV OTARI_HOST=0.0.0.0 \
     OTARI_PORT=8000 \
-    OTARI_DATABASE_URL=sqlite:////data/otari-gateway.db
+    OTARI_DATABASE_URL=sqlite:////data/otari-gateway.db \
+    BUN_CONFIG_MAX_HTTP_REQUESTS=16384
 EXPOSE 8000
 # Shell form so a changed OTARI_PORT is followed.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \

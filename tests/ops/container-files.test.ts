@@ -10,6 +10,7 @@ import { basename, dirname, join, posix } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { mainCommand } from "../../src/cli/index";
 import { configSchema, SCALAR_KEYS, STANDARD_ENV } from "../../src/config/schema";
+import { DEFAULT_UPSTREAM_REQUESTS, UPSTREAM_REQUESTS_VARIABLE } from "../../src/runtime/upstream-capacity";
 import { ROOT, tempDir } from "../e2e/_gateway";
 
 // ---------------------------------------------------------------------------------------------- Dockerfile parsing
@@ -240,7 +241,9 @@ describe("Dockerfile", () => {
 
   test("ports, env and health check agree with the config defaults and the served routes", () => {
     const env = envOf(run);
-    for (const name of env.keys()) expect(gatewayReads(name)).toBe(true);
+    for (const name of env.keys()) if (name !== UPSTREAM_REQUESTS_VARIABLE) expect(gatewayReads(name)).toBe(true);
+    // serve's own default, preset so the container's serve never re-executes itself to set it.
+    expect(env.get(UPSTREAM_REQUESTS_VARIABLE)).toBe(DEFAULT_UPSTREAM_REQUESTS);
     expect(Number(env.get("OTARI_PORT"))).toBe(defaults.port);
     expect(Number(one("EXPOSE", run).args)).toBe(defaults.port);
     const health = one("HEALTHCHECK", run).args;
