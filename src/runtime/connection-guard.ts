@@ -2,10 +2,10 @@
  * Keeps a flood of client connections from using up the process's file descriptors (after which nothing, not even
  * /health, is accepted). Bun.serve neither counts connections nor can refuse one at accept time, so the guard
  * counts the process's open file descriptors (Linux: /proc/self/fd; client connections are most of them under a
- * flood) once a second. At the cap it closes every idle keep-alive connection at once; while the count stays at
+ * flood) once a second, on the event loop. At the cap it closes every idle keep-alive connection at once; while the count stays at
  * the cap, the server refuses new requests (503, connection closed).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { logger } from "./logger";
 
 const log = logger("server");
@@ -20,10 +20,15 @@ export interface ConnectionGuard {
   stop(): void;
 }
 
-/** Open file descriptors; Infinity when none is left to list them with; null when they cannot be counted. */
-function openDescriptors(): number | null {
+/**
+ * Open file descriptors; Infinity when none is left to list them with; null when they cannot be counted. Linux 6.2+
+ * gives the count as the directory's size (µs); listing it instead takes milliseconds with thousands of connections
+ * open (0.6 ms at 2,000, 5 ms at 6,000), a stall of every stream's next chunk each second. Older kernels say 0.
+ */
+export function openDescriptors(): number | null {
   try {
-    return readdirSync(FD_DIR).length;
+    const size = statSync(FD_DIR).size;
+    return size > 0 ? size : readdirSync(FD_DIR).length;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     return code === "EMFILE" || code === "ENFILE" ? Number.POSITIVE_INFINITY : null;
