@@ -2,8 +2,8 @@
  * Keeps a flood of client connections from using up the process's file descriptors (after which nothing, not even
  * /health, is accepted). Bun.serve neither counts connections nor can refuse one at accept time, so the guard
  * counts the process's open file descriptors (Linux: /proc/self/fd; client connections are most of them under a
- * flood) once a second, on the event loop. At the cap it closes every idle keep-alive connection at once; while the count stays at
- * the cap, the server refuses new requests (503, connection closed).
+ * flood) once a second, on the event loop. At the cap it closes every idle keep-alive connection at once; while the
+ * count stays at the cap, the server refuses new requests (503, connection closed).
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { logger } from "./logger";
