@@ -24,7 +24,7 @@ import { createDatabase, type Postgres } from "./pg-stats";
 import { cleanupAll, rssMb, start, stopAll, tempDir, waitReady } from "./processes";
 import { seedUsage } from "./seed-usage";
 import { median, percentile } from "./stats";
-import { writerCost } from "./writer-cost";
+import { type WriterCost, writerCost } from "./writer-cost";
 
 const { values } = parseArgs({
   options: {
@@ -282,7 +282,7 @@ function markdown(results: Record<string, unknown>[]): string {
     timings: Timing[];
     export: Record<string, number | number[]>;
     first_load: Record<string, number | string>;
-    writer: Record<string, { with_rollups_rows_per_s: number; without_rollups_rows_per_s: number; cost: number }>;
+    writer: Record<string, WriterCost>;
   }[]) {
     out.push(
       `## ${r.dialect}`,
@@ -309,12 +309,12 @@ function markdown(results: Record<string, unknown>[]): string {
     );
     out.push(
       "",
-      "| usage writer | rows/s with rollups | rows/s without | cost | target ≤ 10 % |",
-      "|---|---|---|---|---|",
+      "| usage writer | rows/s with rollups | rows/s without | cost | CPU µs/row with / without | CPU cost | target ≤ 10 % |",
+      "|---|---|---|---|---|---|---|",
     );
     for (const [mix, w] of Object.entries(r.writer))
       out.push(
-        `| ${mix} rows | ${w.with_rollups_rows_per_s} | ${w.without_rollups_rows_per_s} | ${w.cost} % | ${mark(w.cost <= TARGETS.writerCost * 100)} |`,
+        `| ${mix} rows | ${w.with_rollups_rows_per_s} | ${w.without_rollups_rows_per_s} | ${w.cost} % | ${w.with_rollups_cpu_us_per_row ?? "n/a"} / ${w.without_rollups_cpu_us_per_row ?? "n/a"} | ${w.cpu_cost === null ? "n/a" : `${w.cpu_cost} %`} | ${mark(w.cost <= TARGETS.writerCost * 100)} |`,
       );
     out.push("");
   }

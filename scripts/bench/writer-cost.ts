@@ -1,11 +1,14 @@
 /**
  * What the rollups cost the usage writer: rows/s of its insert with the rollups (what the gateway runs) and of the
  * bare insert, on the same rows and fresh databases, three rounds alternating. Mixes: "bench" (the gateway bench's
- * one model, no end user) and "heavy-tailed" (the seed's Zipf-like keys, models and end users).
+ * one model, no end user) and "heavy-tailed" (the seed's Zipf-like keys, models and end users). Also the CPU time
+ * per row of this process plus, on Postgres, of the one server backend that runs the statements (from /proc, when
+ * the server is local): wall-clock rates swing with the machine's load, CPU per row holds still.
  */
 import { openStore } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
 import {
+  fromUsageLine,
   insertUsageLines,
   PG_INSERT_ROWS_SQL,
   SQLITE_INSERT_SQL,
@@ -13,6 +16,7 @@ import {
   toUsageLine,
   type UsageRowInsert,
 } from "../../src/services/governance/usage-insert";
+import { cpuUs } from "./processes";
 
 export type Mix = "bench" | "heavy-tailed";
 export interface WriterCost {
@@ -20,6 +24,31 @@ export interface WriterCost {
   without_rollups_rows_per_s: number;
   /** Percent of the bare insert's rate lost to the rollups. */
   cost: number;
+  /** CPU µs per row (this process and the Postgres backend); null when the backend's /proc is out of reach. */
+  with_rollups_cpu_us_per_row: number | null;
+  without_rollups_cpu_us_per_row: number | null;
+  /** Percent of the rate lost to the rollups when CPU bound (1 - CPU without / CPU with). */
+  cpu_cost: number | null;
+}
+
+/** One connection: the writer runs one statement at a time, and its backend's CPU is then one process's. */
+const ONE_CONNECTION = { poolSize: 1, maxOverflow: 0, poolTimeoutSeconds: 30, poolRecycleSeconds: -1 };
+
+/** CPU µs so far of this process plus the store's Postgres backend; null when that backend cannot be read. */
+async function cpuProbe(store: ReturnType<typeof openStore>): Promise<() => number | null> {
+  let backend: number | null = null;
+  if (store.dialect === "pg") {
+    const [row] = await store.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    backend = Number(row?.pid);
+  }
+  return () => {
+    const own = process.cpuUsage();
+    try {
+      return own.user + own.system + (backend === null ? 0 : cpuUs(backend));
+    } catch {
+      return null; // a remote server
+    }
+  };
 }
 
 /** Rows/s of the writer's insert with rollups and of the bare insert, on fresh databases, alternating to share noise. */
@@ -57,19 +86,20 @@ export async function writerCost(
     };
     const lines = Array.from({ length: rows }, (_, i) => toUsageLine(row(i)));
     const rate: { with: number[]; without: number[] } = { with: [], without: [] };
+    const cpu: { with: (number | null)[]; without: (number | null)[] } = { with: [], without: [] };
     for (let round = 0; round < 3; round++) {
       for (const variant of ["with", "without"] as const) {
-        const store = openStore(await dbUrl());
+        const store = openStore(await dbUrl(), ONE_CONNECTION);
         await migrate(store);
+        const cpuNow = await cpuProbe(store);
+        const cpu0 = cpuNow();
         const t0 = performance.now();
         for (let i = 0; i < lines.length; i += 500) {
           const batch = lines.slice(i, i + 500);
           if (variant === "with") await insertUsageLines(store, batch);
           else if (store.dialect === "pg") await store.query(PG_INSERT_ROWS_SQL, [`[${batch.join(",")}]`]);
           else {
-            const values = sqliteInsertValues(
-              batch.map((l) => ({ ...JSON.parse(l), timestamp: new Date(JSON.parse(l).timestamp) })),
-            );
+            const values = sqliteInsertValues(batch.map(fromUsageLine));
             const width = values.length / batch.length;
             await store.rawTx(async (exec) => {
               for (let j = 0; j < values.length; j += width) await exec(SQLITE_INSERT_SQL, values.slice(j, j + width));
@@ -77,14 +107,23 @@ export async function writerCost(
           }
         }
         rate[variant].push(lines.length / ((performance.now() - t0) / 1000));
+        const cpu1 = cpuNow();
+        cpu[variant].push(cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / lines.length);
         await store.close();
       }
     }
     const best = { with: Math.max(...rate.with), without: Math.max(...rate.without) };
+    const least = (xs: (number | null)[]) => (xs.includes(null) ? null : Math.min(...(xs as number[])));
+    const cpuWith = least(cpu.with);
+    const cpuWithout = least(cpu.without);
+    const tenth = (x: number) => Math.round(x * 10) / 10;
     out[mix] = {
       with_rollups_rows_per_s: Math.round(best.with),
       without_rollups_rows_per_s: Math.round(best.without),
-      cost: Math.round((1 - best.with / best.without) * 1000) / 10,
+      cost: tenth((1 - best.with / best.without) * 100),
+      with_rollups_cpu_us_per_row: cpuWith === null ? null : tenth(cpuWith),
+      without_rollups_cpu_us_per_row: cpuWithout === null ? null : tenth(cpuWithout),
+      cpu_cost: cpuWith === null || cpuWithout === null ? null : tenth((1 - cpuWithout / cpuWith) * 100),
     };
   }
   return out;

@@ -124,25 +124,28 @@ export function fromJournal<R extends UsageRowInsert>(row: R): R {
 }
 
 /** Postgres column types, for unpacking usage lines server-side. */
-const PG_TYPES: Record<Kind, string> = { text: "text", int: "bigint", ts: "jsonb", bool: "boolean" };
+const PG_TYPES: Record<Kind, string> = { text: "text", int: "bigint", ts: "json", bool: "boolean" };
 
 /**
- * Postgres: a chunk of usage lines goes as ONE jsonb parameter, unpacked by jsonb_to_recordset (the rows only; the
- * writer's statement adds the rollups, below). The server parses
- * the JSON; this process only joins the lines it already has, where binding twenty parameters per row cost it far
- * more. The timestamp is epoch milliseconds (an ISO string in journals written before that). The parameter is typed
- * text (`::text::jsonb`): Bun's driver would encode a string bound to a jsonb parameter as a JSON string.
+ * Postgres: a chunk of usage lines goes as ONE json parameter, unpacked by json_to_recordset (the rows only; the
+ * writer's statement adds the rollups, below). The server parses the JSON; this process only joins the lines it
+ * already has, where binding twenty parameters per row cost it far more. json, not jsonb: jsonb's input builds the
+ * whole chunk's tree and copies it into fresh memory (at planning, for a custom plan), which cost the server two to
+ * three times the CPU of the insert itself (docs/benchmark.md, writer cost); json_to_recordset reads the text once,
+ * a row at a time. The timestamp is epoch milliseconds (an ISO string in journals written before that). The
+ * parameter is typed text (`::text::json`): Bun's driver would encode a string bound to a json parameter as a JSON
+ * string.
  */
 export const PG_INSERT_ROWS_SQL = (() => {
   const field = (key: string) => `x."${key}"`;
   const select = COLUMNS.map(([, key, kind]) => {
     if (kind === "ts")
-      return `CASE jsonb_typeof(${field(key)}) WHEN 'number' THEN to_timestamp((${field(key)})::text::double precision / 1000) ELSE (${field(key)} #>> '{}')::timestamptz END`;
+      return `CASE json_typeof(${field(key)}) WHEN 'number' THEN to_timestamp((${field(key)})::text::double precision / 1000) ELSE (${field(key)} #>> '{}')::timestamptz END`;
     if (kind === "bool") return `COALESCE(${field(key)}, false)`;
     return field(key);
   });
   const record = COLUMNS.map(([, key, kind]) => `"${key}" ${PG_TYPES[kind]}`).join(", ");
-  return `INSERT INTO usage_logs (${COLUMN_LIST}) SELECT ${select.join(", ")} FROM jsonb_to_recordset($1::text::jsonb) AS x(${record}) ON CONFLICT (id) DO NOTHING`;
+  return `INSERT INTO usage_logs (${COLUMN_LIST}) SELECT ${select.join(", ")} FROM json_to_recordset($1::text::json) AS x(${record}) ON CONFLICT (id) DO NOTHING`;
 })();
 
 /** PG_INSERT_ROWS_SQL with the rollups of the rows it inserts (what the writer runs). */
