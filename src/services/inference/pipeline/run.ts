@@ -214,7 +214,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
       (end) => settleStream(ticket, trace, end, streamed(end, served.route, 0), served),
       ticket.headers(served),
       undefined,
-      trace.on ? trace.clientFirstByte : undefined,
+      trace.on ? () => trace.clientFirstByte() : undefined,
     );
   }
 
@@ -242,7 +242,11 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     const tally = new Tally(grant.prices, (u) => (current ? checkUsage(u, current.providerName) : u));
     let runner: ToolRunner;
     try {
-      runner = await ToolRunner.open(plan, tally, trace.on ? trace.tool : undefined);
+      runner = await ToolRunner.open(
+        plan,
+        tally,
+        trace.on ? (name: string, callId: string) => trace.tool(name, callId) : undefined,
+      );
     } catch (err) {
       throw fail(ticket, trace, err, null, null);
     }
@@ -281,7 +285,7 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
         (end) => settleStream(ticket, trace, end, streamed(end, served.route, tally.toolCostMicros()), served),
         ticket.headers(served),
         () => rounds.stopAfterRound(),
-        trace.on ? trace.clientFirstByte : undefined,
+        trace.on ? () => trace.clientFirstByte() : undefined,
       );
     }
 

@@ -27,7 +27,7 @@ import {
   setUsageAttributes,
 } from "../../../telemetry/genai";
 import type { Span, Telemetry } from "../../../telemetry/index";
-import type { Endpoint } from "./endpoint";
+import type { Endpoint, TraceSpec } from "./endpoint";
 import type { PumpEnd } from "./sse-pump";
 import type { InferenceCall, Outcome, Upstream } from "./types";
 
@@ -47,7 +47,7 @@ export interface AttemptTrace {
   failed(error: unknown): void;
 }
 
-/** One request as traced. */
+/** One request as traced. A live trace is a class instance: call its methods on it, never pass one detached. */
 export interface RequestTrace {
   /** False for the no-op trace: run.ts then calls nothing else. */
   readonly on: boolean;
@@ -123,139 +123,201 @@ export function startTrace<In extends { model: string }, Req, Body, Ev, Q>(
   call: InferenceCall<In, unknown, Q>,
 ): RequestTrace {
   if (!telemetry?.tracer.enabled) return NOOP_TRACE;
-  const { tracer, redactor } = telemetry;
-  const parent = tracer.extract(call.headers.get("traceparent"), call.headers.get("tracestate"));
-  const startMs = nowMs();
-  const server = tracer.startSpan(genAiSpanName(e.operation, call.body.model), "server", parent, startMs);
-  const traceId = server.context.traceId;
-  bindTraceId(traceId);
-  const request: GenAiRequestFacts = e.trace?.request(call.body) ?? { operation: e.operation, model: call.body.model };
-  if (server.recording) {
-    setRequestAttributes(server, request);
-    server
-      .setAttribute(ATTR.httpMethod, "POST")
-      .setAttribute(ATTR.httpRoute, e.path)
-      .setAttribute(ATTR.gatewayRequestId, call.requestId)
-      .setAttribute(ATTR.userAgent, call.headers.get("user-agent"));
+  return new LiveTrace(telemetry, e.path, e.operation, e.trace as TraceSpec<{ model: string }, unknown>, call);
+}
+
+/**
+ * A traced request. A class rather than an object of closures: a request allocates its state once, not a function
+ * per method (allocation is most of what tracing costs a request: docs/tracing.md#cost).
+ */
+class LiveTrace implements RequestTrace {
+  readonly on = true;
+  readonly traceId: string;
+  private readonly server: Span;
+  private readonly startMs: number;
+  private readonly request: GenAiRequestFacts;
+  private capture = false;
+  private tries = 0;
+  private firstChunk = false;
+  private ended = false;
+  /** Attempt spans of streams still being relayed (a streamed tool loop opens one per round); made on the first. */
+  private streaming: Span[] | null = null;
+
+  constructor(
+    private readonly telemetry: Telemetry,
+    path: string,
+    operation: string,
+    private readonly spec: TraceSpec<{ model: string }, unknown> | undefined,
+    private readonly call: InferenceCall<{ model: string }, unknown, unknown>,
+  ) {
+    const { tracer } = telemetry;
+    const parent = tracer.extract(call.headers.get("traceparent"), call.headers.get("tracestate"));
+    this.startMs = nowMs();
+    const server = tracer.startSpan(genAiSpanName(operation, call.body.model), "server", parent, this.startMs);
+    this.server = server;
+    this.traceId = server.context.traceId;
+    bindTraceId(this.traceId);
+    this.request = spec?.request(call.body) ?? { operation, model: call.body.model };
+    if (server.recording) {
+      setRequestAttributes(server, this.request);
+      server
+        .setAttribute(ATTR.httpMethod, "POST")
+        .setAttribute(ATTR.httpRoute, path)
+        .setAttribute(ATTR.gatewayRequestId, call.requestId)
+        .setAttribute(ATTR.userAgent, call.headers.get("user-agent"));
+    }
   }
-  let capture = false;
-  let tries = 0;
-  let firstChunk = false;
-  let ended = false;
-  /** Attempt spans of streams still being relayed (a streamed tool loop opens one per round). */
-  const streaming: Span[] = [];
 
   /** The provider that served, on the request span (the attempt spans carry their own). */
-  const served = (gatewayProvider: string) =>
-    server
+  served(gatewayProvider: string): void {
+    this.server
       .setAttribute(ATTR.providerName, providerName(gatewayProvider))
       .setAttribute(ATTR.gatewayProvider, gatewayProvider);
-  const end = (status: number) => {
-    if (ended) return;
-    ended = true;
-    server.setAttribute(ATTR.httpStatusCode, status).end();
-  };
+  }
 
-  return {
-    on: true,
-    traceId,
-    admitted(facts) {
-      if (!server.recording) return;
-      if (facts) setGatewayAttributes(server, facts);
-      capture = telemetry.capturesContent(facts?.captureContent);
-      if (capture && e.trace?.content)
-        captureContent(server, redactor, ATTR.inputMessages, e.trace.content.input(call.body));
-    },
-    refused(error) {
-      if (server.recording) {
-        const admission = tracer.startSpan("gateway.admission", "internal", server, startMs);
-        const budget = error instanceof GatewayError && error.code !== null && BUDGET_CODES.has(error.code);
-        admission.setAttribute(ATTR.gatewayAdmissionDecision, "refused");
-        if (budget) {
-          admission.setAttribute(ATTR.gatewayBudgetDecision, "refused");
-          server.setAttribute(ATTR.gatewayBudgetDecision, "refused");
-        }
-        endWithError(admission, error);
-        server.setAttribute(ATTR.errorType, errorType(error)).recordException(error);
+  private end(status: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.server.setAttribute(ATTR.httpStatusCode, status).end();
+  }
+
+  admitted(facts: TicketFacts | undefined): void {
+    if (!this.server.recording) return;
+    if (facts) setGatewayAttributes(this.server, facts);
+    const content = this.spec?.content;
+    this.capture = content !== undefined && this.telemetry.capturesContent(facts?.captureContent);
+    if (this.capture && content)
+      captureContent(this.server, this.telemetry.redactor, ATTR.inputMessages, content.input(this.call.body));
+  }
+
+  refused(error: unknown): void {
+    const server = this.server;
+    if (server.recording) {
+      const admission = this.telemetry.tracer.startSpan("gateway.admission", "internal", server, this.startMs);
+      const budget = error instanceof GatewayError && error.code !== null && BUDGET_CODES.has(error.code);
+      admission.setAttribute(ATTR.gatewayAdmissionDecision, "refused");
+      if (budget) {
+        admission.setAttribute(ATTR.gatewayBudgetDecision, "refused");
+        server.setAttribute(ATTR.gatewayBudgetDecision, "refused");
       }
-      end(statusOf(error));
-    },
-    attempt(route, options) {
-      const n = ++tries;
-      const started = nowMs();
-      const span = tracer.startSpan(genAiSpanName(request.operation, route.model), "client", server, started);
-      if (span.recording) {
-        setRequestAttributes(span, { ...request, provider: route.providerName, model: route.model });
-        span.setAttribute(ATTR.gatewayAttempt, n);
-        if (route.settings.apiBase) setUpstreamAddress(span, route.settings.apiBase);
-        server.setAttribute(ATTR.gatewayAttempts, n);
-      }
-      const headers: Record<string, string> = options?.headers ? { ...options.headers } : {};
-      tracer.inject(span, headers);
-      return {
-        options: { signal: options?.signal, headers },
-        answered(result) {
-          if (span.recording) {
-            const facts: GenAiResponseFacts = e.trace?.response?.(result.body as Body) ?? {};
-            setResponseAttributes(span, facts);
-            setUsageAttributes(span, result.usage);
-            setResponseAttributes(server, facts);
-            served(route.providerName);
-            if (capture && e.trace?.content)
-              captureContent(server, redactor, ATTR.outputMessages, e.trace.content.output(result.body as Body));
-          }
-          span.end();
-        },
-        opened() {
-          const at = nowMs();
-          markFirstChunk(span, started, at);
-          if (!firstChunk) {
-            firstChunk = true;
-            markFirstChunk(server, startMs, at);
-            served(route.providerName);
-          }
-          streaming.push(span);
-        },
-        failed(error) {
-          endWithError(span, error);
-        },
-      };
-    },
-    tool(name, callId) {
-      const span = tracer.startSpan(genAiSpanName("execute_tool", name), "internal", server);
-      setToolAttributes(span, { name, callId });
-      return (error) => {
-        if (error === undefined) span.end();
-        else endWithError(span, error);
-      };
-    },
-    settled(outcome, costMicros) {
-      if (!server.recording) return;
-      const usage = usageOf(outcome);
-      if (usage) setUsageAttributes(server, usage);
-      if (costMicros !== null) server.setDouble(ATTR.gatewayCostUsd, costMicros / 1_000_000);
-    },
-    replied() {
-      end(200);
-    },
-    clientFirstByte() {
-      server.addEvent(EVENT.clientFirstByte);
-    },
-    streamEnded(pumpEnd) {
-      const error = pumpEnd.kind === "upstream_error" ? pumpEnd.error : undefined;
-      for (const span of streaming.splice(0)) {
-        if (error === undefined) span.end();
-        else endWithError(span, error);
-      }
-      if (error !== undefined) server.setAttribute(ATTR.errorType, errorType(error)).recordException(error);
-      else if (pumpEnd.kind === "client_gone")
-        server.setAttribute(ATTR.gatewayStreamEnd, pumpEnd.cutAtShutdown ? "shutdown" : "client_gone");
-      end(200);
-    },
-    failed(error) {
-      for (const span of streaming.splice(0)) endWithError(span, error);
+      endWithError(admission, error);
       server.setAttribute(ATTR.errorType, errorType(error)).recordException(error);
-      end(statusOf(error));
-    },
-  };
+    }
+    this.end(statusOf(error));
+  }
+
+  attempt(route: Upstream, options: CallOptions | undefined): AttemptTrace {
+    const n = ++this.tries;
+    const started = nowMs();
+    const { tracer } = this.telemetry;
+    const span = tracer.startSpan(genAiSpanName(this.request.operation, route.model), "client", this.server, started);
+    if (span.recording) {
+      setRequestAttributes(span, { ...this.request, provider: route.providerName, model: route.model });
+      span.setAttribute(ATTR.gatewayAttempt, n);
+      if (route.settings.apiBase) setUpstreamAddress(span, route.settings.apiBase);
+      this.server.setAttribute(ATTR.gatewayAttempts, n);
+    }
+    const headers: Record<string, string> = options?.headers ? { ...options.headers } : {};
+    tracer.inject(span, headers);
+    return new LiveAttempt(this, route.providerName, span, started, { signal: options?.signal, headers });
+  }
+
+  /** A JSON answer of an attempt: its facts on the request span too, and the completion when captured. */
+  answered(result: ProviderResult<unknown>, facts: GenAiResponseFacts, provider: string): void {
+    setResponseAttributes(this.server, facts);
+    this.served(provider);
+    const content = this.spec?.content;
+    if (this.capture && content)
+      captureContent(this.server, this.telemetry.redactor, ATTR.outputMessages, content.output(result.body));
+  }
+
+  /** The spec's facts of an answer's body. */
+  responseFacts(body: unknown): GenAiResponseFacts {
+    return this.spec?.response?.(body) ?? {};
+  }
+
+  /** A streamed attempt's first event: the request span's first chunk too, when it is the first. */
+  opened(span: Span, provider: string, at: number): void {
+    if (!this.firstChunk) {
+      this.firstChunk = true;
+      markFirstChunk(this.server, this.startMs, at);
+      this.served(provider);
+    }
+    if (this.streaming) this.streaming.push(span);
+    else this.streaming = [span];
+  }
+
+  tool(name: string, callId: string): (error?: unknown) => void {
+    const span = this.telemetry.tracer.startSpan(genAiSpanName("execute_tool", name), "internal", this.server);
+    setToolAttributes(span, { name, callId });
+    return (error) => {
+      if (error === undefined) span.end();
+      else endWithError(span, error);
+    };
+  }
+
+  settled(outcome: Outcome, costMicros: number | null): void {
+    if (!this.server.recording) return;
+    const usage = usageOf(outcome);
+    if (usage) setUsageAttributes(this.server, usage);
+    if (costMicros !== null) this.server.setDouble(ATTR.gatewayCostUsd, costMicros / 1_000_000);
+  }
+
+  replied(): void {
+    this.end(200);
+  }
+
+  clientFirstByte(): void {
+    this.server.addEvent(EVENT.clientFirstByte);
+  }
+
+  streamEnded(pumpEnd: PumpEnd): void {
+    const error = pumpEnd.kind === "upstream_error" ? pumpEnd.error : undefined;
+    for (const span of this.streaming?.splice(0) ?? []) {
+      if (error === undefined) span.end();
+      else endWithError(span, error);
+    }
+    if (error !== undefined) this.server.setAttribute(ATTR.errorType, errorType(error)).recordException(error);
+    else if (pumpEnd.kind === "client_gone")
+      this.server.setAttribute(ATTR.gatewayStreamEnd, pumpEnd.cutAtShutdown ? "shutdown" : "client_gone");
+    this.end(200);
+  }
+
+  failed(error: unknown): void {
+    for (const span of this.streaming?.splice(0) ?? []) endWithError(span, error);
+    this.server.setAttribute(ATTR.errorType, errorType(error)).recordException(error);
+    this.end(statusOf(error));
+  }
+}
+
+/** One upstream try of a traced request. */
+class LiveAttempt implements AttemptTrace {
+  constructor(
+    private readonly trace: LiveTrace,
+    private readonly provider: string,
+    private readonly span: Span,
+    private readonly started: number,
+    readonly options: CallOptions,
+  ) {}
+
+  answered(result: ProviderResult<unknown>): void {
+    const span = this.span;
+    if (span.recording) {
+      const facts = this.trace.responseFacts(result.body);
+      setResponseAttributes(span, facts);
+      setUsageAttributes(span, result.usage);
+      this.trace.answered(result, facts, this.provider);
+    }
+    span.end();
+  }
+
+  opened(): void {
+    const at = nowMs();
+    markFirstChunk(this.span, this.started, at);
+    this.trace.opened(this.span, this.provider, at);
+  }
+
+  failed(error: unknown): void {
+    endWithError(this.span, error);
+  }
 }
