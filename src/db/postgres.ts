@@ -15,6 +15,9 @@ export function openPg(target: Extract<DatabaseTarget, { dialect: "pg" }>, pool:
     maxLifetime: Math.max(pool.poolRecycleSeconds, 0),
     // Postgres NOTICEs (e.g. "schema already exists") are not errors.
     onnotice: () => undefined,
+    // No JIT compilation: the gateway's statements run in milliseconds, and compiling one whose estimate passes
+    // jit_above_cost (an analytics read over ten million rows) takes tens to hundreds of ms (docs/benchmark.md).
+    connection: { jit: "off" },
   } as ConstructorParameters<typeof SQL>[0]);
   const counter = createCounter();
   const db = drizzlePg({ client, logger: counter.logger });
