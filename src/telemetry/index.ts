@@ -7,12 +7,13 @@ import { type BatchProcessor, createBatchProcessor, type ExportListener, type Ex
 import { createOtlpExporter } from "./exporter";
 import { createRedactor, type Redactor } from "./redaction";
 import type { TelemetrySettings } from "./settings";
+import { epochNowMs } from "./span";
 import { createTracer, NOOP_TRACER, type Tracer } from "./tracer";
 
 export type { DropReason, ExportListener, ExportStats } from "./batch";
 export type { Redactor } from "./redaction";
 export { DEFAULT_SERVICE_NAME, type TelemetrySettings, telemetrySettings } from "./settings";
-export type { Attributes, AttributeValue, Span, SpanKind } from "./span";
+export { type Attributes, type AttributeValue, epochNowMs, type Span, type SpanKind } from "./span";
 export type { SpanContext } from "./trace-context";
 export type { Tracer } from "./tracer";
 
@@ -43,8 +44,6 @@ export const TRACE_FLUSH_TIMEOUT_MS = 5000;
 
 /** The instrumentation scope of every span: the gateway itself. */
 const SCOPE_NAME = "otari-gateway";
-
-const now = () => performance.timeOrigin + performance.now();
 
 export function createTelemetry(settings: TelemetrySettings, deps: TelemetryDeps = {}): Telemetry {
   const redactor = createRedactor({
@@ -78,7 +77,7 @@ export function createTelemetry(settings: TelemetrySettings, deps: TelemetryDeps
   const tracer = createTracer({
     sampler: settings.sampler,
     propagate: settings.propagateUpstream,
-    sink: { now, redact: redactor.text, onEnd: processor.onEnd },
+    sink: { now: epochNowMs, redact: redactor.text, onEnd: processor.onEnd },
   });
   return { tracer, capturesContent, redactor, stats: processor.stats, shutdown: processor.shutdown };
 }

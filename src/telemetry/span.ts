@@ -77,6 +77,9 @@ export interface SpanData {
   readonly statusMessage: string;
 }
 
+/** Epoch milliseconds (fractional) on the monotonic clock: the time every span and span event carries. */
+export const epochNowMs = (): number => performance.timeOrigin + performance.now();
+
 /** Where ended spans go, and what they need from the tracer. */
 export interface SpanSink {
   now(): number;

@@ -26,7 +26,7 @@ import {
   setUpstreamAddress,
   setUsageAttributes,
 } from "../../../telemetry/genai";
-import type { Span, Telemetry } from "../../../telemetry/index";
+import { epochNowMs, type Span, type Telemetry } from "../../../telemetry/index";
 import type { Endpoint, TraceSpec } from "./endpoint";
 import type { PumpEnd } from "./sse-pump";
 import type { InferenceCall, Outcome, Upstream } from "./types";
@@ -101,8 +101,6 @@ export function errorType(error: unknown): string {
 
 const statusOf = (error: unknown): number => (error instanceof GatewayError ? error.status : 500);
 
-const nowMs = () => performance.timeOrigin + performance.now();
-
 /** Ends `span` with `error`: its class, an exception event and the error status. */
 function endWithError(span: Span, error: unknown): void {
   span.setAttribute(ATTR.errorType, errorType(error)).recordException(error).end();
@@ -152,7 +150,7 @@ class LiveTrace implements RequestTrace {
   ) {
     const { tracer } = telemetry;
     const parent = tracer.extract(call.headers.get("traceparent"), call.headers.get("tracestate"));
-    this.startMs = nowMs();
+    this.startMs = epochNowMs();
     const server = tracer.startSpan(genAiSpanName(operation, call.body.model), "server", parent, this.startMs);
     this.server = server;
     this.traceId = server.context.traceId;
@@ -169,7 +167,7 @@ class LiveTrace implements RequestTrace {
   }
 
   /** The provider that served, on the request span (the attempt spans carry their own). */
-  served(gatewayProvider: string): void {
+  private served(gatewayProvider: string): void {
     this.server
       .setAttribute(ATTR.providerName, providerName(gatewayProvider))
       .setAttribute(ATTR.gatewayProvider, gatewayProvider);
@@ -208,7 +206,7 @@ class LiveTrace implements RequestTrace {
 
   attempt(route: Upstream, options: CallOptions | undefined): AttemptTrace {
     const n = ++this.tries;
-    const started = nowMs();
+    const started = epochNowMs();
     const { tracer } = this.telemetry;
     const span = tracer.startSpan(genAiSpanName(this.request.operation, route.model), "client", this.server, started);
     if (span.recording) {
@@ -312,7 +310,7 @@ class LiveAttempt implements AttemptTrace {
   }
 
   opened(): void {
-    const at = nowMs();
+    const at = epochNowMs();
     markFirstChunk(this.span, this.started, at);
     this.trace.opened(this.span, this.provider, at);
   }
