@@ -225,6 +225,54 @@ for (const dialect of DIALECTS) {
   });
 }
 
+describe("budget ledger (pg): a refusal during this process's own write-back", () => {
+  test("a lease refused while the stale lease it replaces is being written back waits for the write-back and asks again", async () => {
+    const tdb = await createTestDb("pg");
+    try {
+      const store = tdb.open();
+      // The next statement issued while `gate` is set waits for it: here, the write-back's.
+      let gate: Promise<void> | null = null;
+      const gated: Store = {
+        ...store,
+        query: (q, p) => {
+          const held = gate;
+          gate = null;
+          return held ? held.then(() => store.query(q, p)) : store.query(q, p);
+        },
+      };
+      const max = 1000;
+      const { userId } = await seedUser(store, { maxBudgetMicros: max });
+      const ledger = createBudgetLedger({
+        store: gated,
+        reservationTtlSeconds: 900,
+        strategy: "for_update",
+        leaseMs: 20,
+        flushMs: 60_000,
+      });
+      const first = await tryReserve(ledger, userId, max, max);
+      expect(first).not.toBe("refused");
+      ledger.release(first as Reservation);
+      await Bun.sleep(40); // the lease is stale now: the next write-back gives it back
+      let open = () => {};
+      gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      const writeBack = ledger.flush();
+      await Bun.sleep(20); // the write-back has taken the stale lease and waits at the gate
+      const second = tryReserve(ledger, userId, max, max); // the database still counts the old lease as reserved
+      setTimeout(() => open(), 50);
+      const granted = await second;
+      expect(granted).not.toBe("refused");
+      await writeBack;
+      ledger.release(granted as Reservation);
+      await ledger.close();
+      expect(await userRow(store, userId)).toMatchObject({ spend: 0, reserved: 0 });
+    } finally {
+      await tdb.cleanup();
+    }
+  });
+});
+
 describe("statements per request (Postgres, printed)", () => {
   test("reserve + settle through two replicas", async () => {
     const tdb = await createTestDb("pg");

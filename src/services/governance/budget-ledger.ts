@@ -388,8 +388,9 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
         const i = asked[k] as number;
         const st = states[i] as SubjectState;
         // Refused while this process still holds lease it is giving back (a stale lease, released only at the
-        // next write-back): write it back now and ask once more, so a level is not refused on our own holdings.
-        if (st.pendingRelease > 0 && !(retried & (1 << i))) {
+        // next write-back, or in the write-back running now): write it back, or wait for it, and ask once more,
+        // so a level is not refused on our own holdings. flush() runs after any write-back in progress.
+        if ((st.pendingRelease > 0 || st.flushingRelease > 0) && !(retried & (1 << i))) {
           retried |= 1 << i;
           await flush();
           break;
