@@ -136,13 +136,19 @@ export interface GenAiRequestFacts {
   dimensions?: number | null;
 }
 
-export function setRequestAttributes(span: Span, f: GenAiRequestFacts): void {
+/** `provider` and `model` default to the facts': an attempt span passes its route's, with the request's facts. */
+export function setRequestAttributes(
+  span: Span,
+  f: GenAiRequestFacts,
+  provider: string | null | undefined = f.provider,
+  model: string | null | undefined = f.model,
+): void {
   if (!span.recording) return;
   span.setAttribute(ATTR.operationName, f.operation);
-  if (f.provider)
-    span.setAttribute(ATTR.providerName, providerName(f.provider)).setAttribute(ATTR.gatewayProvider, f.provider);
+  if (provider)
+    span.setAttribute(ATTR.providerName, providerName(provider)).setAttribute(ATTR.gatewayProvider, provider);
   span
-    .setAttribute(ATTR.requestModel, f.model)
+    .setAttribute(ATTR.requestModel, model)
     .setAttribute(ATTR.requestStream, f.stream)
     .setAttribute(ATTR.requestMaxTokens, f.maxTokens)
     .setDouble(ATTR.requestTemperature, f.temperature)

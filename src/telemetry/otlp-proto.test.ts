@@ -292,4 +292,52 @@ describe("OTLP encoders, decoded independently", () => {
       });
     }
   });
+
+  test("one encoder: string values and span names from its caches decode as written the first time, in any field", () => {
+    const encoder = new TraceEncoder();
+    const res = { "service.name": "otari-gateway", "shared.value": "chat" };
+    for (let batch = 0; batch < 3; batch++) {
+      const ended: SpanData[] = [];
+      // 300 distinct values of one key across the batches: past the per-key bound, the key is written uncached.
+      for (let i = 0; i < 100; i++) {
+        const id = (batch * 100 + i + 1).toString(16).padStart(16, "0");
+        new RecordingSpan(sink(ended), `chat model-${i % 3}`, "client", TRACE, id, 1, null, null, null, 1)
+          .setAttribute("gen_ai.operation.name", "chat")
+          .setAttribute("shared.value", "chat")
+          .setAttribute("gen_ai.response.id", `resp-${batch}-${i}`)
+          .addEvent("e", { "shared.value": "chat" }, 1.5)
+          .end(2);
+      }
+      const decoded = decodeTraceRequest(encoder.encode(ended, res, scope, identity).slice(), "application/x-protobuf");
+      expect(decoded.length).toBe(100);
+      decoded.forEach((s, i) => {
+        expect(s.name).toBe(`chat model-${i % 3}`);
+        expect(s.resource).toEqual(res);
+        expect(s.attributes).toEqual({
+          "gen_ai.operation.name": "chat",
+          "shared.value": "chat",
+          "gen_ai.response.id": `resp-${batch}-${i}`,
+        });
+        expect(s.events.map((e) => e.attributes)).toEqual([{ "shared.value": "chat" }]);
+      });
+    }
+  });
+
+  test("one encoder, another scrubber: values and names cached under the first are scrubbed by the second", () => {
+    const encoder = new TraceEncoder();
+    const secret = "sk-planted-secret-0123456789";
+    const spans = () => {
+      const ended: SpanData[] = [];
+      new RecordingSpan(sink(ended), `chat ${secret}`, "server", TRACE, "8888888888888888", 1, null, null, null, 1)
+        .setAttribute("gen_ai.request.model", secret)
+        .end(2);
+      return ended;
+    };
+    const first = decodeTraceRequest(encoder.encode(spans(), {}, scope, identity).slice(), "application/x-protobuf");
+    expect(first[0]!.attributes["gen_ai.request.model"]).toBe(secret);
+    const scrub = (t: string) => t.replaceAll(secret, "[REDACTED]");
+    const [second] = decodeTraceRequest(encoder.encode(spans(), {}, scope, scrub).slice(), "application/x-protobuf");
+    expect(second!.name).toBe("chat [REDACTED]");
+    expect(second!.attributes["gen_ai.request.model"]).toBe("[REDACTED]");
+  });
 });

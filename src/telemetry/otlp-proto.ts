@@ -85,6 +85,16 @@ class Writer {
   private readonly itemBytes: number[] = [];
   // Each attribute key's field (tag, length, UTF-8), made once: the keys are the gateway's own few dozen names.
   private readonly keys = new Map<string, Uint8Array>();
+  // A string attribute's whole KeyValue (length prefix and body, scrubbed), per key and value: most values repeat
+  // from span to span (operation, model, provider, route, address, finish reason), and a hit skips the scrub, the
+  // UTF-8 sizing and the byte-by-byte write. A key whose values do not repeat (ids) is marked null once it has seen
+  // MAX_CACHED_VALUES distinct ones, and is written as it comes from then on.
+  private readonly pairs = new Map<string, Map<string, Uint8Array> | null>();
+  private cachedPairs = 0;
+  // Span names (`{operation} {model}`) repeat as the pairs do: each one's name field, scrubbed, made once.
+  private readonly names = new Map<string, Uint8Array>();
+  // The scrubber the cached pairs and names went through: another one (a test's) starts the caches over.
+  private cachedScrub: Scrub | null = null;
 
   private room(n: number): void {
     if (this.pos + n <= this.cap) return;
@@ -204,8 +214,71 @@ class Writer {
     return encoded;
   }
 
-  /** A KeyValue of `field`, sized before it is written. */
+  /** `bytes` at the write position (a loop: the arrays are a few dozen bytes, shorter than a native call's cost). */
+  private putBytes(bytes: Uint8Array): void {
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < bytes.length; i++) buf[pos++] = bytes[i] as number;
+    this.pos = pos;
+  }
+
+  private useScrub(scrub: Scrub): void {
+    if (this.cachedScrub === scrub) return;
+    this.pairs.clear();
+    this.cachedPairs = 0;
+    this.names.clear();
+    this.cachedScrub = scrub;
+  }
+
+  /** A span's name (field 5), scrubbed. */
+  spanName(name: string, scrub: Scrub): void {
+    this.useScrub(scrub);
+    const cached = this.names.get(name);
+    if (cached !== undefined) {
+      this.room(cached.length);
+      this.putBytes(cached);
+      return;
+    }
+    const at = this.pos;
+    this.string(5, scrub(name));
+    if (this.names.size < MAX_CACHED_NAMES && name.length <= MAX_CACHED_VALUE_CHARS)
+      this.names.set(name, this.buf.slice(at, this.pos));
+  }
+
+  /** A KeyValue of `field`; a string value's pair comes from the cache when it has been written before. */
   keyValue(field: number, key: string, value: AttributeValue, kind: ValueKind, scrub: Scrub): void {
+    if (kind !== ValueKind.String) {
+      this.writeKeyValue(field, key, value, kind, scrub);
+      return;
+    }
+    this.useScrub(scrub);
+    let values = this.pairs.get(key);
+    const cached = values?.get(value as string);
+    if (cached !== undefined) {
+      this.room(1 + cached.length);
+      this.buf[this.pos++] = field * 8 + WIRE_LEN;
+      this.putBytes(cached);
+      return;
+    }
+    const at = this.pos;
+    this.writeKeyValue(field, key, value, kind, scrub);
+    if (values === null || (value as string).length > MAX_CACHED_VALUE_CHARS || this.cachedPairs >= MAX_CACHED_PAIRS)
+      return;
+    if (values === undefined) {
+      values = new Map();
+      this.pairs.set(key, values);
+    }
+    if (values.size >= MAX_CACHED_VALUES) {
+      this.cachedPairs -= values.size;
+      this.pairs.set(key, null);
+    } else {
+      values.set(value as string, this.buf.slice(at + 1, this.pos));
+      this.cachedPairs++;
+    }
+  }
+
+  /** A KeyValue of `field`, sized before it is written. */
+  private writeKeyValue(field: number, key: string, value: AttributeValue, kind: ValueKind, scrub: Scrub): void {
     const keyField = this.keyField(key);
     let text = "";
     let textBytes = 0;
@@ -244,8 +317,7 @@ class Writer {
     this.room(10 + size);
     this.buf[this.pos++] = field * 8 + WIRE_LEN;
     this.putVarint(size);
-    this.buf.set(keyField, this.pos);
-    this.pos += keyField.length;
+    this.putBytes(keyField);
     this.buf[this.pos++] = 2 * 8 + WIRE_LEN;
     this.putVarint(valueSize);
     switch (kind) {
@@ -335,6 +407,13 @@ export function toNanos(ms: number): bigint {
 
 /** Attribute keys come from code and configuration; a bound keeps a caller's unexpected variety from growing it. */
 const MAX_CACHED_KEYS = 1024;
+/** Distinct values a key's pair cache holds before the key counts as one whose values do not repeat. */
+const MAX_CACHED_VALUES = 256;
+/** The pair cache's bounds: all pairs (~0.5 MB), and the longest value kept (captured content never is). */
+const MAX_CACHED_PAIRS = 4096;
+/** Span names a client's model names can vary without bound: past this many, new ones are not kept. */
+const MAX_CACHED_NAMES = 1024;
+const MAX_CACHED_VALUE_CHARS = 128;
 
 const WORD = 2 ** 32;
 const HALF_WORD = 2 ** 16;
@@ -352,7 +431,7 @@ function span(w: Writer, s: SpanData, scrub: Scrub): void {
   w.hexBytes(2, s.spanId);
   if (s.traceState) w.string(3, s.traceState);
   if (s.parentSpanId) w.hexBytes(4, s.parentSpanId);
-  w.string(5, scrub(s.name));
+  w.spanName(s.name, scrub);
   w.tag(6, WIRE_VARINT);
   w.varint(SPAN_KIND[s.kind]);
   w.time(7, s.startMs);

@@ -29,10 +29,6 @@ export const BUILTIN_PATTERNS: Readonly<Record<string, string>> = {
   "email-addresses": String.raw`\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b`,
 };
 
-/** Distinct strings whose scrubbed form is kept, and the longest kept (captured content is not worth keeping). */
-const SCRUB_CACHE_SIZE = 4096;
-const SCRUB_CACHE_MAX_CHARS = 256;
-
 /** Secrets shorter than this are not scrubbed: a value like "x" would garble every span. */
 const MIN_SECRET_LENGTH = 8;
 
@@ -63,28 +59,20 @@ export function createRedactor(o: RedactorOptions): Redactor {
   const secrets = [...new Set(o.secrets.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort(
     (a, b) => b.length - a.length,
   );
-  // One alternation (longest first, so a secret containing another goes whole): one scan per string.
-  const secretRe = secrets.length ? new RegExp(secrets.map(escapeRegex).join("|"), "g") : null;
+  // One alternation (longest first, so a secret containing another goes whole): one scan per string. A string is
+  // tested before it is replaced: the test allocates nothing, and almost no exported string holds a secret.
+  const alternation = secrets.map(escapeRegex).join("|");
+  const secretRe = secrets.length ? new RegExp(alternation, "g") : null;
+  const secretTest = new RegExp(alternation);
   const patternRe = new RegExp(
     [...Object.values(BUILTIN_PATTERNS), ...o.patterns].map((p) => `(?:${p})`).join("|"),
     "g",
   );
 
-  // Most exported strings repeat (operation, route, model, provider, address): each distinct one is scanned once.
-  // The cache is bounded and forgets everything when full; request and response ids pass through it once each.
-  const scrubbed = new Map<string, string>();
   // A string shorter than the shortest secret cannot hold one: most values (ids, models, finish reasons) are.
   const shortest = secrets.length ? (secrets.at(-1) as string).length : 0;
-  const scrubSecrets = (text: string) => {
-    if (!secretRe || text.length < shortest) return text;
-    let out = scrubbed.get(text);
-    if (out === undefined) {
-      out = text.replace(secretRe, REDACTED);
-      if (scrubbed.size >= SCRUB_CACHE_SIZE) scrubbed.clear();
-      if (text.length <= SCRUB_CACHE_MAX_CHARS) scrubbed.set(text, out);
-    }
-    return out;
-  };
+  const scrubSecrets = (text: string) =>
+    !secretRe || text.length < shortest || !secretTest.test(text) ? text : text.replace(secretRe, REDACTED);
   const redactText = (text: string) => scrubSecrets(text).replace(patternRe, REDACTED);
   const walk = (value: unknown): unknown => {
     if (typeof value === "string") return redactText(value);

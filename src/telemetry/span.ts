@@ -77,8 +77,11 @@ export interface SpanData {
   readonly statusMessage: string;
 }
 
+// Read once: `performance.timeOrigin` is a getter call, and it never changes within a process.
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Epoch milliseconds (fractional) on the monotonic clock: the time every span and span event carries. */
-export const epochNowMs = (): number => performance.timeOrigin + performance.now();
+export const epochNowMs = (): number => TIME_ORIGIN + performance.now();
 
 /** Where ended spans go, and what they need from the tracer. */
 export interface SpanSink {
@@ -91,6 +94,9 @@ export interface SpanSink {
 /** The OpenTelemetry SDK's default span limits. */
 const MAX_ATTRIBUTES = 128;
 const MAX_EVENTS = 128;
+
+/** The events of a span that has none (never pushed to: the first event replaces it). */
+const NO_EVENTS: SpanEvent[] = [];
 
 /** An unsampled span, or the no-op span: a context and nothing else. */
 export class NonRecordingSpan implements Span, SpanContext {
@@ -137,7 +143,8 @@ export class RecordingSpan implements Span, SpanContext, SpanData {
   readonly attrValues: AttributeValue[] = [];
   readonly attrKinds: ValueKind[] = [];
   droppedAttributes = 0;
-  readonly events: SpanEvent[] = [];
+  /** NO_EVENTS until the first event: most spans have none. */
+  events: SpanEvent[] = NO_EVENTS;
   droppedEvents = 0;
   statusCode: StatusCode = "unset";
   statusMessage = "";
@@ -175,7 +182,11 @@ export class RecordingSpan implements Span, SpanContext, SpanData {
   }
 
   private put(key: string, value: AttributeValue, kind: ValueKind): void {
-    const at = this.attrKeys.indexOf(key);
+    // A loop rather than indexOf: the keys are the same string constants span after span, so it compares
+    // references inline, where Array.prototype.indexOf is a call into the runtime per attribute.
+    const keys = this.attrKeys;
+    let at = keys.length - 1;
+    while (at >= 0 && keys[at] !== key) at--;
     if (at >= 0) {
       this.attrValues[at] = value;
       this.attrKinds[at] = kind;
@@ -189,8 +200,10 @@ export class RecordingSpan implements Span, SpanContext, SpanData {
 
   addEvent(name: string, attributes?: Attributes, timeMs?: number): Span {
     if (this.ended) return this;
-    if (this.events.length >= MAX_EVENTS) this.droppedEvents++;
-    else this.events.push({ name, timeMs: timeMs ?? this.sink.now(), attributes: attributes ?? null });
+    const event = { name, timeMs: timeMs ?? this.sink.now(), attributes: attributes ?? null };
+    if (this.events === NO_EVENTS) this.events = [event];
+    else if (this.events.length >= MAX_EVENTS) this.droppedEvents++;
+    else this.events.push(event);
     return this;
   }
 

@@ -210,7 +210,7 @@ class LiveTrace implements RequestTrace {
     const { tracer } = this.telemetry;
     const span = tracer.startSpan(genAiSpanName(this.request.operation, route.model), "client", this.server, started);
     if (span.recording) {
-      setRequestAttributes(span, { ...this.request, provider: route.providerName, model: route.model });
+      setRequestAttributes(span, this.request, route.providerName, route.model);
       span.setAttribute(ATTR.gatewayAttempt, n);
       if (route.settings.apiBase) setUpstreamAddress(span, route.settings.apiBase);
       this.server.setAttribute(ATTR.gatewayAttempts, n);
