@@ -149,7 +149,8 @@ class LiveTrace implements RequestTrace {
     private readonly call: InferenceCall<{ model: string }, unknown, unknown>,
   ) {
     const { tracer } = telemetry;
-    const parent = tracer.extract(call.headers.get("traceparent"), call.headers.get("tracestate"));
+    const traceparent = call.headers.get("traceparent");
+    const parent = traceparent ? tracer.extract(traceparent, call.headers.get("tracestate")) : null;
     this.startMs = epochNowMs();
     const server = tracer.startSpan(genAiSpanName(operation, call.body.model), "server", parent, this.startMs);
     this.server = server;
