@@ -1,11 +1,13 @@
 /**
  * What the rollups cost the usage writer: rows/s of its insert with the rollups (what the gateway runs) and of the
- * bare insert, on the same rows and fresh databases, three rounds alternating. Mixes: "bench" (the gateway bench's
- * one model, no end user) and "heavy-tailed" (the seed's Zipf-like keys, models and end users). Also the CPU time
- * per row of this process plus, on Postgres, of the one server backend that runs the statements (from /proc, when
- * the server is local): wall-clock rates swing with the machine's load, CPU per row holds still.
+ * bare insert, on the same rows, three rounds on fresh databases. A round writes its two databases batch by batch in
+ * turn, so both share the machine's load of the moment (run one after the other, the same code's CPU cost differed
+ * by up to 20 points between runs here). Mixes: "bench" (the gateway bench's one model, no end user) and
+ * "heavy-tailed" (the seed's Zipf-like keys, models and end users). Also the CPU time per row of this process plus,
+ * on Postgres, of the one server backend that runs the statements (from /proc, when the server is local): wall-clock
+ * rates swing with the machine's load, CPU per row holds still.
  */
-import { openStore } from "../../src/db/client";
+import { openStore, type Store } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
 import {
   fromUsageLine,
@@ -19,6 +21,7 @@ import {
 import { cpuUs } from "./processes";
 
 export type Mix = "bench" | "heavy-tailed";
+type Variant = "with" | "without";
 export interface WriterCost {
   with_rollups_rows_per_s: number;
   without_rollups_rows_per_s: number;
@@ -35,7 +38,7 @@ export interface WriterCost {
 const ONE_CONNECTION = { poolSize: 1, maxOverflow: 0, poolTimeoutSeconds: 30, poolRecycleSeconds: -1 };
 
 /** CPU µs so far of this process plus the store's Postgres backend; null when that backend cannot be read. */
-async function cpuProbe(store: ReturnType<typeof openStore>): Promise<() => number | null> {
+async function cpuProbe(store: Store): Promise<() => number | null> {
   let backend: number | null = null;
   if (store.dialect === "pg") {
     const [row] = await store.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
@@ -51,7 +54,7 @@ async function cpuProbe(store: ReturnType<typeof openStore>): Promise<() => numb
   };
 }
 
-/** Rows/s of the writer's insert with rollups and of the bare insert, on fresh databases, alternating to share noise. */
+/** Rows/s and CPU per row of the writer's insert with rollups and of the bare insert, in turn per batch (above). */
 export async function writerCost(
   dbUrl: () => Promise<string>,
   rows: number,
@@ -87,29 +90,40 @@ export async function writerCost(
     const lines = Array.from({ length: rows }, (_, i) => toUsageLine(row(i)));
     const rate: { with: number[]; without: number[] } = { with: [], without: [] };
     const cpu: { with: (number | null)[]; without: (number | null)[] } = { with: [], without: [] };
+    const insert = async (variant: Variant, store: Store, batch: string[]) => {
+      if (variant === "with") await insertUsageLines(store, batch);
+      else if (store.dialect === "pg") await store.query(PG_INSERT_ROWS_SQL, [`[${batch.join(",")}]`]);
+      else {
+        const values = sqliteInsertValues(batch.map(fromUsageLine));
+        const width = values.length / batch.length;
+        await store.rawTx(async (exec) => {
+          for (let j = 0; j < values.length; j += width) await exec(SQLITE_INSERT_SQL, values.slice(j, j + width));
+        });
+      }
+    };
     for (let round = 0; round < 3; round++) {
-      for (const variant of ["with", "without"] as const) {
+      const open = async (variant: Variant) => {
         const store = openStore(await dbUrl(), ONE_CONNECTION);
         await migrate(store);
-        const cpuNow = await cpuProbe(store);
-        const cpu0 = cpuNow();
-        const t0 = performance.now();
-        for (let i = 0; i < lines.length; i += 500) {
-          const batch = lines.slice(i, i + 500);
-          if (variant === "with") await insertUsageLines(store, batch);
-          else if (store.dialect === "pg") await store.query(PG_INSERT_ROWS_SQL, [`[${batch.join(",")}]`]);
-          else {
-            const values = sqliteInsertValues(batch.map(fromUsageLine));
-            const width = values.length / batch.length;
-            await store.rawTx(async (exec) => {
-              for (let j = 0; j < values.length; j += width) await exec(SQLITE_INSERT_SQL, values.slice(j, j + width));
-            });
-          }
+        return { variant, store, cpuNow: await cpuProbe(store), ms: 0, cpu: 0 as number | null };
+      };
+      const both = [await open("with"), await open("without")];
+      // Which variant goes first alternates: neither always runs right after the other's commit.
+      for (let i = 0; i < lines.length; i += 500) {
+        const batch = lines.slice(i, i + 500);
+        for (const run of (i / 500) % 2 ? [...both].reverse() : both) {
+          const cpu0 = run.cpuNow();
+          const t0 = performance.now();
+          await insert(run.variant, run.store, batch);
+          run.ms += performance.now() - t0;
+          const cpu1 = run.cpuNow();
+          run.cpu = run.cpu === null || cpu0 === null || cpu1 === null ? null : run.cpu + cpu1 - cpu0;
         }
-        rate[variant].push(lines.length / ((performance.now() - t0) / 1000));
-        const cpu1 = cpuNow();
-        cpu[variant].push(cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / lines.length);
-        await store.close();
+      }
+      for (const run of both) {
+        rate[run.variant].push(lines.length / (run.ms / 1000));
+        cpu[run.variant].push(run.cpu === null ? null : run.cpu / lines.length);
+        await run.store.close();
       }
     }
     const best = { with: Math.max(...rate.with), without: Math.max(...rate.without) };
