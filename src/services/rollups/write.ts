@@ -27,36 +27,59 @@ export interface RollupRow extends RowMetrics {
   teamId?: string | null;
 }
 
-const SEP = "\u0000";
+type Group = { hour: number; keys: (string | number)[]; metrics: MetricVector };
+/** One key column's values in a batch, each leading to the next column's (the last column's: to the group). */
+type Level = Map<string | number, Level | Group>;
+const LAST = KEY_COLUMNS.length - 1;
 
-/** Usage rows summed per (hour, key columns), in memory, for one transaction. */
+/**
+ * Usage rows summed per (hour, key columns), in memory, for one transaction. A row finds its group through one map
+ * per key column: building and hashing a string joined from the whole key cost more per row (docs/benchmark.md).
+ */
 export class RollupBatch {
-  private readonly groups = new Map<string, { hour: number; keys: (string | number)[]; metrics: MetricVector }>();
+  private readonly byHour = new Map<number, Level>();
+  private readonly groups: Group[] = [];
 
   add(row: RollupRow): void {
     const t = row.timestamp instanceof Date ? row.timestamp.getTime() : Number(row.timestamp);
     const hour = Math.floor(t / HOUR_MS) * HOUR_MS;
-    const keys = KEY_COLUMNS.map((k) => (row[k.row] ?? k.empty) as string | number);
-    const id = `${hour}${SEP}${keys.join(SEP)}`;
-    let g = this.groups.get(id);
+    let level = this.byHour.get(hour);
+    if (!level) {
+      level = new Map();
+      this.byHour.set(hour, level);
+    }
+    for (let i = 0; i < LAST; i++) {
+      const k = KEY_COLUMNS[i]!;
+      const value = (row[k.row] ?? k.empty) as string | number;
+      let next = level.get(value) as Level | undefined;
+      if (!next) {
+        next = new Map();
+        level.set(value, next);
+      }
+      level = next;
+    }
+    const k = KEY_COLUMNS[LAST]!;
+    const value = (row[k.row] ?? k.empty) as string | number;
+    let g = level.get(value) as Group | undefined;
     if (!g) {
-      g = { hour, keys, metrics: zeroVector() };
-      this.groups.set(id, g);
+      g = { hour, keys: KEY_COLUMNS.map((c) => (row[c.row] ?? c.empty) as string | number), metrics: zeroVector() };
+      level.set(value, g);
+      this.groups.push(g);
     }
     addRow(g.metrics, row);
   }
 
   get size(): number {
-    return this.groups.size;
+    return this.groups.length;
   }
 
   /** Groups in primary-key order (the lock order every writer follows). */
-  sorted(): { hour: number; keys: (string | number)[]; metrics: MetricVector }[] {
-    return [...this.groups.values()].sort((a, b) => a.hour - b.hour || compareKeys(a.keys, b.keys));
+  sorted(): Group[] {
+    return [...this.groups].sort((a, b) => a.hour - b.hour || compareKeys(a.keys, b.keys));
   }
 
   hours(): number[] {
-    return [...new Set([...this.groups.values()].map((g) => g.hour))].sort((a, b) => a - b);
+    return [...this.byHour.keys()].sort((a, b) => a - b);
   }
 }
 
