@@ -339,6 +339,23 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     await expectSummariesMatch(6);
   });
 
+  test("rankings from starts across the first two days: from the nearer point before or after, or from none before", async () => {
+    // The last pass dropped the hour points before its last 48 hours: a start on the first day has no point before
+    // it (the first is the day's end), one on the second day has day boundaries on both sides, the nearer read.
+    const check = async () => {
+      for (let start = T0 + 7 * 60_000; start < T0 + 2 * DAY_MS; start += 100 * 60_000)
+        for (const end of [start + 9 * HOUR_MS, T0 + SPAN - 20 * 60_000]) await expectRankingMatches(start, end);
+    };
+    await check();
+    // No point at all (a database whose points are not built yet): every hourly marginal before t.
+    await db.store.exec("DELETE FROM usage_marginals WHERE grain = 'p'");
+    await check();
+    await db.store.exec("INSERT INTO usage_rollup_dirty (hour) SELECT DISTINCT hour FROM usage_rollups");
+    const compactor = createRollupCompactor({ store: db.store, now: () => new Date(clock) });
+    while ((await compactor.compact(30)) > 0) {}
+    await check();
+  });
+
   test("the overview's window and spend equal the rows'", async () => {
     clock = T0 + SPAN;
     const res = await analytics.overview({ start: new Date(T0), end: new Date(T0 + SPAN) });

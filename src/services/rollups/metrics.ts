@@ -88,9 +88,19 @@ export function subtractVector(a: MetricVector, b: MetricVector): MetricVector {
   return a.map((x, i) => (i === MAX ? x : x - b[i]!));
 }
 
-/** A vector from a result row whose columns are named as METRIC_COLUMNS (drivers may return numbers as strings). */
-export function vectorOf(row: Record<string, unknown>): MetricVector {
-  return METRIC_COLUMNS.map((c) => Number(row[c] ?? 0));
+/**
+ * A vector from a result row whose columns are named as METRIC_COLUMNS (drivers may return numbers as strings), or
+ * only `columns` (the others 0): looking up the two columns of a ranking row, not all of them, is most of the cost
+ * of turning thousands of rows into vectors.
+ */
+export function vectorOf(
+  row: Record<string, unknown>,
+  columns: readonly MetricColumn[] = METRIC_COLUMNS,
+): MetricVector {
+  if (columns === METRIC_COLUMNS) return METRIC_COLUMNS.map((c) => Number(row[c] ?? 0));
+  const v = zeroVector();
+  for (const c of columns) v[at[c]] = Number(row[c] ?? 0);
+  return v;
 }
 
 /** The `p`th percentile latency (ms) estimated from the histogram; null without latencies. */
