@@ -222,21 +222,17 @@ class Writer {
     this.pos = pos;
   }
 
-  private useScrub(scrub: Scrub): void {
-    if (this.cachedScrub === scrub) return;
-    this.pairs.clear();
-    this.cachedPairs = 0;
-    this.names.clear();
-    this.cachedScrub = scrub;
+  /** Cached bytes at the write position. */
+  private putCached(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.putBytes(bytes);
   }
 
   /** A span's name (field 5), scrubbed. */
   spanName(name: string, scrub: Scrub): void {
-    this.useScrub(scrub);
     const cached = this.names.get(name);
     if (cached !== undefined) {
-      this.room(cached.length);
-      this.putBytes(cached);
+      this.putCached(cached);
       return;
     }
     const at = this.pos;
@@ -251,13 +247,11 @@ class Writer {
       this.writeKeyValue(field, key, value, kind, scrub);
       return;
     }
-    this.useScrub(scrub);
     let values = this.pairs.get(key);
     const cached = values?.get(value as string);
     if (cached !== undefined) {
-      this.room(1 + cached.length);
-      this.buf[this.pos++] = field * 8 + WIRE_LEN;
-      this.putBytes(cached);
+      this.varint(field * 8 + WIRE_LEN);
+      this.putCached(cached);
       return;
     }
     const at = this.pos;
@@ -381,10 +375,18 @@ class Writer {
     this.pos = end;
   }
 
-  /** Starts over, keeping the buffer as grown: batches of one configured size need the same room each time. */
-  reset(): void {
+  /**
+   * Starts over for a batch scrubbed by `scrub`, keeping the buffer as grown (batches of one configured size need the
+   * same room each time) and the cached pairs and names unless they went through another scrubber.
+   */
+  reset(scrub: Scrub): void {
     this.pos = 0;
     this.opened.length = 0;
+    if (this.cachedScrub === scrub) return;
+    this.pairs.clear();
+    this.cachedPairs = 0;
+    this.names.clear();
+    this.cachedScrub = scrub;
   }
 
   /** What was written: a view, not a copy. */
@@ -479,7 +481,7 @@ export class TraceEncoder {
    */
   encode(spans: readonly SpanData[], resource: Attributes, scope: Scope, scrub: Scrub): Uint8Array {
     const w = this.w;
-    w.reset();
+    w.reset(scrub);
     w.open(); // ResourceSpans
     w.open(); // Resource
     attributes(w, 1, resource, scrub);

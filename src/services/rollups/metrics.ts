@@ -97,7 +97,6 @@ export function vectorOf(
   row: Record<string, unknown>,
   columns: readonly MetricColumn[] = METRIC_COLUMNS,
 ): MetricVector {
-  if (columns === METRIC_COLUMNS) return METRIC_COLUMNS.map((c) => Number(row[c] ?? 0));
   const v = zeroVector();
   for (const c of columns) v[at[c]] = Number(row[c] ?? 0);
   return v;

@@ -31,6 +31,7 @@ type Group = { hour: number; keys: (string | number)[]; metrics: MetricVector };
 /** One key column's values in a batch, each leading to the next column's (the last column's: to the group). */
 type Level = Map<string | number, Level | Group>;
 const LAST = KEY_COLUMNS.length - 1;
+const keyOf = (row: RollupRow, k: (typeof KEY_COLUMNS)[number]) => (row[k.row] ?? k.empty) as string | number;
 
 /**
  * Usage rows summed per (hour, key columns), in memory, for one transaction. A row finds its group through one map
@@ -49,8 +50,7 @@ export class RollupBatch {
       this.byHour.set(hour, level);
     }
     for (let i = 0; i < LAST; i++) {
-      const k = KEY_COLUMNS[i]!;
-      const value = (row[k.row] ?? k.empty) as string | number;
+      const value = keyOf(row, KEY_COLUMNS[i]!);
       let next = level.get(value) as Level | undefined;
       if (!next) {
         next = new Map();
@@ -58,11 +58,10 @@ export class RollupBatch {
       }
       level = next;
     }
-    const k = KEY_COLUMNS[LAST]!;
-    const value = (row[k.row] ?? k.empty) as string | number;
+    const value = keyOf(row, KEY_COLUMNS[LAST]!);
     let g = level.get(value) as Group | undefined;
     if (!g) {
-      g = { hour, keys: KEY_COLUMNS.map((c) => (row[c.row] ?? c.empty) as string | number), metrics: zeroVector() };
+      g = { hour, keys: KEY_COLUMNS.map((c) => keyOf(row, c)), metrics: zeroVector() };
       level.set(value, g);
       this.groups.push(g);
     }
