@@ -71,7 +71,6 @@ function request(t: Telemetry | undefined, i: number): void {
   const trace = startTrace(t, chat, { identity: null, body, query: undefined, requestId: `req-${i}`, headers });
   if (!trace.on) return;
   trace.admitted({
-    requestId: `req-${i}`,
     keyId: "8c1f4e2a-6b1d-4c1e-9a3e-2f4b5c6d7e8f",
     userId: "bench-user",
     budgetDecision: "allowed",

@@ -16,6 +16,7 @@ import {
   setResponseAttributes,
   setToolAttributes,
   setUpstreamAddress,
+  setUsageAttributes,
   toInputMessages,
   toOutputMessages,
 } from "./genai";
@@ -118,14 +119,14 @@ describe("GenAI conventions", () => {
       id: "chatcmpl-1",
       model: "gpt-4o-2024-08-06",
       finishReasons: finishReasons(choices),
-      usage: {
-        promptTokens: 10,
-        completionTokens: 5,
-        totalTokens: 15,
-        cacheReadTokens: 4,
-        cacheWriteTokens: null,
-        reasoningTokens: null,
-      },
+    });
+    setUsageAttributes(span, {
+      promptTokens: 10,
+      completionTokens: 5,
+      totalTokens: 15,
+      cacheReadTokens: 4,
+      cacheWriteTokens: null,
+      reasoningTokens: null,
     });
     expect(decoded().attributes).toEqual({
       [ATTR.responseId]: "chatcmpl-1",
@@ -137,31 +138,26 @@ describe("GenAI conventions", () => {
     });
   });
 
-  test("gateway facts under gateway.*; cost as a double", () => {
+  test("gateway facts under gateway.*", () => {
     const { span, decoded } = recording();
     setGatewayAttributes(span, {
-      requestId: "r1",
       keyId: "k1",
       userId: "u1",
       endUserId: "eu",
-      costUsd: 2,
       budgetDecision: "allowed",
       cacheHit: false,
     });
     setUpstreamAddress(span, "https://api.openai.com/v1");
     const s = decoded();
     expect(s.attributes).toEqual({
-      "gateway.request.id": "r1",
       "gateway.key.id": "k1",
       "gateway.user.id": "u1",
       "gateway.end_user.id": "eu",
-      "gateway.cost.usd": 2,
       "gateway.budget.decision": "allowed",
       "gateway.cache.hit": false,
       "server.address": "api.openai.com",
       "server.port": 443,
     });
-    expect(s.attributeTypes["gateway.cost.usd"]).toBe("double");
   });
 
   test("a tool call: execute_tool, its name and call id", () => {

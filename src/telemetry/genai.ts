@@ -1,8 +1,9 @@
 /**
  * Gateway facts as span attributes, named by the OpenTelemetry GenAI semantic conventions (semantic-conventions-genai
  * v0.1.0; the gen_ai.* names these helpers use are the same since semantic-conventions v1.37) plus the gateway's own
- * under `gateway.`. docs/tracing.md lists them and which are still experimental upstream. Every helper returns at
- * once for a span that is not recording; callers build fact objects only under `if (span.recording)`.
+ * under `gateway.`. docs/tracing.md lists them and which are still experimental upstream. The `set*Attributes`
+ * helpers write to any AttributeSink: a span, or an encoder expanding a span's deferred attributes (Span.setDeferred),
+ * so callers check `span.recording` before building facts for them.
  */
 import type {
   AnthropicMessage,
@@ -14,7 +15,7 @@ import type {
   NormalizedUsage,
 } from "../core/wire";
 import type { Redactor } from "./redaction";
-import type { Span } from "./span";
+import type { AttributeSink, Span } from "./span";
 
 /** Attribute names: the conventions' and the gateway's. */
 export const ATTR = {
@@ -86,9 +87,32 @@ export type GenAiOperation =
   | "execute_tool"
   | (string & {});
 
+/**
+ * Span names made so far, per operation and model: the same string each time, so the encoder's cache of encoded
+ * names finds it by a hash the string already holds (a name built per request is hashed anew each time).
+ */
+const spanNames = new Map<string, Map<string, string>>();
+/** Model names come from clients: past this many, a name is built per call and not kept. */
+const MAX_SPAN_NAMES = 1024;
+let spanNameCount = 0;
+
 /** `{operation} {model}`, the conventions' span name (the operation alone when there is no model). */
 export function genAiSpanName(operation: string, model: string | null | undefined): string {
-  return model ? `${operation} ${model}` : operation;
+  if (!model) return operation;
+  let names = spanNames.get(operation);
+  if (names === undefined) {
+    names = new Map();
+    spanNames.set(operation, names);
+  }
+  let name = names.get(model);
+  if (name === undefined) {
+    name = `${operation} ${model}`;
+    if (spanNameCount < MAX_SPAN_NAMES) {
+      names.set(model, name);
+      spanNameCount++;
+    }
+  }
+  return name;
 }
 
 /** The conventions' well-known provider names for the gateway's provider keys; other keys stay as they are. */
@@ -138,31 +162,34 @@ export interface GenAiRequestFacts {
 
 /** `provider` and `model` default to the facts': an attempt span passes its route's, with the request's facts. */
 export function setRequestAttributes(
-  span: Span,
+  out: AttributeSink,
   f: GenAiRequestFacts,
   provider: string | null | undefined = f.provider,
   model: string | null | undefined = f.model,
 ): void {
-  if (!span.recording) return;
-  span.setAttribute(ATTR.operationName, f.operation);
-  if (provider)
-    span.setAttribute(ATTR.providerName, providerName(provider)).setAttribute(ATTR.gatewayProvider, provider);
-  span
-    .setAttribute(ATTR.requestModel, model)
-    .setAttribute(ATTR.requestStream, f.stream)
-    .setAttribute(ATTR.requestMaxTokens, f.maxTokens)
-    .setDouble(ATTR.requestTemperature, f.temperature)
-    .setDouble(ATTR.requestTopP, f.topP)
-    .setAttribute(ATTR.requestTopK, f.topK)
-    .setDouble(ATTR.requestFrequencyPenalty, f.frequencyPenalty)
-    .setDouble(ATTR.requestPresencePenalty, f.presencePenalty)
-    .setAttribute(ATTR.requestStopSequences, typeof f.stop === "string" ? [f.stop] : f.stop)
-    .setAttribute(ATTR.requestSeed, f.seed)
-    .setAttribute(ATTR.requestEncodingFormats, f.encodingFormats)
-    .setAttribute(ATTR.embeddingsDimensionCount, f.dimensions);
+  out.setAttribute(ATTR.operationName, f.operation);
+  if (provider) setProviderAttributes(out, provider);
+  out.setAttribute(ATTR.requestModel, model);
+  out.setAttribute(ATTR.requestStream, f.stream);
+  out.setAttribute(ATTR.requestMaxTokens, f.maxTokens);
+  out.setDouble(ATTR.requestTemperature, f.temperature);
+  out.setDouble(ATTR.requestTopP, f.topP);
+  out.setAttribute(ATTR.requestTopK, f.topK);
+  out.setDouble(ATTR.requestFrequencyPenalty, f.frequencyPenalty);
+  out.setDouble(ATTR.requestPresencePenalty, f.presencePenalty);
+  out.setAttribute(ATTR.requestStopSequences, typeof f.stop === "string" ? [f.stop] : f.stop);
+  out.setAttribute(ATTR.requestSeed, f.seed);
+  out.setAttribute(ATTR.requestEncodingFormats, f.encodingFormats);
+  out.setAttribute(ATTR.embeddingsDimensionCount, f.dimensions);
   // The conventions record a choice count only when it is not 1.
   if (f.choiceCount !== null && f.choiceCount !== undefined && f.choiceCount !== 1)
-    span.setAttribute(ATTR.requestChoiceCount, f.choiceCount);
+    out.setAttribute(ATTR.requestChoiceCount, f.choiceCount);
+}
+
+/** The conventions' provider name, and the gateway's provider key as it is. */
+export function setProviderAttributes(out: AttributeSink, gatewayProvider: string): void {
+  out.setAttribute(ATTR.providerName, providerName(gatewayProvider));
+  out.setAttribute(ATTR.gatewayProvider, gatewayProvider);
 }
 
 const numberOrNull = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -221,60 +248,51 @@ export function embeddingRequestFacts(req: EmbeddingRequest): GenAiRequestFacts 
   };
 }
 
+/** A response's facts; its usage is recorded apart (setUsageAttributes), as billing settles it. */
 export interface GenAiResponseFacts {
   id?: string | null;
   model?: string | null;
   finishReasons?: readonly string[] | null;
-  usage?: NormalizedUsage | null;
 }
 
-export function setResponseAttributes(span: Span, f: GenAiResponseFacts): void {
-  if (!span.recording) return;
-  span
-    .setAttribute(ATTR.responseId, f.id)
-    .setAttribute(ATTR.responseModel, f.model)
-    .setAttribute(ATTR.responseFinishReasons, f.finishReasons);
-  if (f.usage) setUsageAttributes(span, f.usage);
+export function setResponseAttributes(out: AttributeSink, f: GenAiResponseFacts): void {
+  out.setAttribute(ATTR.responseId, f.id);
+  out.setAttribute(ATTR.responseModel, f.model);
+  out.setAttribute(ATTR.responseFinishReasons, f.finishReasons);
 }
 
-export function setUsageAttributes(span: Span, u: NormalizedUsage): void {
-  if (!span.recording) return;
-  span
-    .setAttribute(ATTR.usageInputTokens, u.promptTokens)
-    .setAttribute(ATTR.usageOutputTokens, u.completionTokens)
-    .setAttribute(ATTR.usageCacheReadInputTokens, u.cacheReadTokens)
-    .setAttribute(ATTR.usageReasoningOutputTokens, u.reasoningTokens);
+export function setUsageAttributes(out: AttributeSink, u: NormalizedUsage): void {
+  out.setAttribute(ATTR.usageInputTokens, u.promptTokens);
+  out.setAttribute(ATTR.usageOutputTokens, u.completionTokens);
+  out.setAttribute(ATTR.usageCacheReadInputTokens, u.cacheReadTokens);
+  out.setAttribute(ATTR.usageReasoningOutputTokens, u.reasoningTokens);
 }
 
 /** Finish reasons of a chat completion's choices, in choice order (null reasons left out). */
 export function finishReasons(choices: readonly ChatChoice[]): string[] {
-  return choices.flatMap((c) => (c.finish_reason ? [c.finish_reason] : []));
+  const reasons: string[] = [];
+  for (const c of choices) if (c.finish_reason) reasons.push(c.finish_reason);
+  return reasons;
 }
 
-/** Who asked and what governance decided. */
+/** Who asked and what governance decided at admission (the request id and the cost are the request's own). */
 export interface GatewayFacts {
-  requestId?: string | null;
   keyId?: string | null;
   userId?: string | null;
   teamId?: string | null;
   endUserId?: string | null;
-  costUsd?: number | null;
   /** e.g. `allowed`, `refused`, `unbudgeted`. */
   budgetDecision?: string | null;
   cacheHit?: boolean | null;
 }
 
-export function setGatewayAttributes(span: Span, f: GatewayFacts): void {
-  if (!span.recording) return;
-  span
-    .setAttribute(ATTR.gatewayRequestId, f.requestId)
-    .setAttribute(ATTR.gatewayKeyId, f.keyId)
-    .setAttribute(ATTR.gatewayUserId, f.userId)
-    .setAttribute(ATTR.gatewayTeamId, f.teamId)
-    .setAttribute(ATTR.gatewayEndUserId, f.endUserId)
-    .setDouble(ATTR.gatewayCostUsd, f.costUsd)
-    .setAttribute(ATTR.gatewayBudgetDecision, f.budgetDecision)
-    .setAttribute(ATTR.gatewayCacheHit, f.cacheHit);
+export function setGatewayAttributes(out: AttributeSink, f: GatewayFacts): void {
+  out.setAttribute(ATTR.gatewayKeyId, f.keyId);
+  out.setAttribute(ATTR.gatewayUserId, f.userId);
+  out.setAttribute(ATTR.gatewayTeamId, f.teamId);
+  out.setAttribute(ATTR.gatewayEndUserId, f.endUserId);
+  out.setAttribute(ATTR.gatewayBudgetDecision, f.budgetDecision);
+  out.setAttribute(ATTR.gatewayCacheHit, f.cacheHit);
 }
 
 /**
@@ -309,10 +327,11 @@ function addressOf(url: string): { host: string; port: number } | null {
 }
 
 /** The server address and port of an upstream URL, on an attempt span. */
-export function setUpstreamAddress(span: Span, url: string): void {
-  if (!span.recording) return;
+export function setUpstreamAddress(out: AttributeSink, url: string): void {
   const address = addressOf(url);
-  if (address) span.setAttribute(ATTR.serverAddress, address.host).setAttribute(ATTR.serverPort, address.port);
+  if (!address) return;
+  out.setAttribute(ATTR.serverAddress, address.host);
+  out.setAttribute(ATTR.serverPort, address.port);
 }
 
 /** Records a stream's first chunk: seconds since `startMs` as the conventions' attribute, and an event. */

@@ -13,7 +13,14 @@ import { createTracer, NOOP_TRACER, type Tracer } from "./tracer";
 export type { DropReason, ExportListener, ExportStats } from "./batch";
 export type { Redactor } from "./redaction";
 export { DEFAULT_SERVICE_NAME, type TelemetrySettings, telemetrySettings } from "./settings";
-export { type Attributes, type AttributeValue, epochNowMs, type Span, type SpanKind } from "./span";
+export {
+  type Attributes,
+  type AttributeSink,
+  type AttributeValue,
+  epochNowMs,
+  type Span,
+  type SpanKind,
+} from "./span";
 export type { SpanContext } from "./trace-context";
 export type { Tracer } from "./tracer";
 

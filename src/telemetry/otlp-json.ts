@@ -4,7 +4,15 @@
  * field names.
  */
 import { type Scope, type Scrub, spanFlags, toNanos } from "./otlp-proto";
-import { type Attributes, type AttributeValue, kindOf, SPAN_KIND, type SpanData, ValueKind } from "./span";
+import {
+  type Attributes,
+  type AttributeValue,
+  forEachAttribute,
+  kindOf,
+  SPAN_KIND,
+  type SpanData,
+  ValueKind,
+} from "./span";
 
 type JsonValue =
   | { stringValue: string }
@@ -35,6 +43,8 @@ function attributes(attrs: Attributes, scrub: Scrub) {
 }
 
 function span(s: SpanData, scrub: Scrub) {
+  const attrs: { key: string; value: JsonValue }[] = [];
+  forEachAttribute(s, (key, v, kind) => attrs.push({ key, value: value(v, kind, scrub) }));
   return {
     traceId: s.traceId,
     spanId: s.spanId,
@@ -45,10 +55,7 @@ function span(s: SpanData, scrub: Scrub) {
     kind: SPAN_KIND[s.kind],
     startTimeUnixNano: toNanos(s.startMs).toString(),
     endTimeUnixNano: toNanos(s.endMs).toString(),
-    attributes: s.attrKeys.map((key, i) => ({
-      key,
-      value: value(s.attrValues[i] as AttributeValue, s.attrKinds[i] as ValueKind, scrub),
-    })),
+    attributes: attrs,
     ...(s.droppedAttributes ? { droppedAttributesCount: s.droppedAttributes } : {}),
     events: s.events.map((e) => ({
       timeUnixNano: toNanos(e.timeMs).toString(),

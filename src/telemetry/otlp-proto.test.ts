@@ -67,8 +67,20 @@ function sampleSpans(): SpanData[] {
     false,
     1_733_300_000_001,
   );
-  attempt.setStatus("ok");
+  // Deferred attributes: written after the ones set one by one, read from their facts when encoded.
+  const facts = { model: "gpt-4o-2024", outputTokens: 17, costUsd: 2, missing: null as string | null };
+  attempt
+    .setAttribute("gateway.attempt", 1)
+    .setDeferred((f: typeof facts, out) => {
+      out.setAttribute("gen_ai.response.model", f.model);
+      out.setAttribute("gen_ai.usage.output_tokens", f.outputTokens);
+      out.setDouble("gateway.cost.usd", f.costUsd);
+      out.setAttribute("absent", f.missing);
+    }, facts)
+    .setStatus("ok");
   attempt.end(1_733_300_000_100);
+  // Ignored once the span has ended, as every other setter.
+  attempt.setDeferred((_f: null, out) => out.setAttribute("late", "x"), null);
   server.end(1_733_300_000_200.75);
   const root = new RecordingSpan(
     s,
@@ -150,6 +162,18 @@ function checkDecoded(spans: ReturnType<typeof decodeTraceRequest>): void {
     traceState: "",
     status: { code: 1, message: "" },
   });
+  expect(Object.entries(attempt!.attributes)).toEqual([
+    ["gateway.attempt", 1],
+    ["gen_ai.response.model", "gpt-4o-2024"],
+    ["gen_ai.usage.output_tokens", 17],
+    ["gateway.cost.usd", 2],
+  ]);
+  expect(attempt!.attributeTypes).toEqual({
+    "gateway.attempt": "int",
+    "gen_ai.response.model": "string",
+    "gen_ai.usage.output_tokens": "int",
+    "gateway.cost.usd": "double",
+  });
   expect(root!).toMatchObject({
     parentSpanId: "",
     kind: 1,
@@ -215,12 +239,17 @@ describe("OTLP encoders, decoded independently", () => {
       .setAttribute("a", "has secret-value inside")
       .setAttribute("list", ["secret-value"])
       .addEvent("e", { msg: "secret-value" })
+      .setDeferred((text: string, out) => out.setAttribute("deferred", text), "deferred secret-value")
       .setStatus("error", "secret-value leaked");
     span.end(2);
     const body = encodeTraceRequest(ended, { "host.name": "secret-value" }, scope, scrub);
     expect(Buffer.from(body).toString("latin1")).not.toContain("secret-value");
     const [decoded] = decodeTraceRequest(body, "application/x-protobuf");
-    expect(decoded!.attributes).toEqual({ a: "has [REDACTED] inside", list: ["[REDACTED]"] });
+    expect(decoded!.attributes).toEqual({
+      a: "has [REDACTED] inside",
+      list: ["[REDACTED]"],
+      deferred: "deferred [REDACTED]",
+    });
     expect(decoded!.status.message).toBe("[REDACTED] leaked");
     expect(encodeTraceRequestJson(ended, {}, scope, scrub)).not.toContain("secret-value");
   });

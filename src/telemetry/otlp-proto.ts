@@ -7,6 +7,7 @@
  */
 import {
   type Attributes,
+  type AttributeSink,
   type AttributeValue,
   kindOf,
   SPAN_KIND,
@@ -427,7 +428,21 @@ function attributes(w: Writer, field: number, attrs: Attributes, scrub: Scrub): 
   }
 }
 
-function span(w: Writer, s: SpanData, scrub: Scrub): void {
+/** A span's deferred attributes (Span.setDeferred) written straight into its message as the source lists them. */
+class DeferredAttributes implements AttributeSink {
+  scrub: Scrub = (text) => text;
+  constructor(private readonly w: Writer) {}
+
+  setAttribute(key: string, value: AttributeValue | null | undefined): void {
+    if (value !== null && value !== undefined) this.w.keyValue(9, key, value, kindOf(value), this.scrub);
+  }
+
+  setDouble(key: string, value: number | null | undefined): void {
+    if (value !== null && value !== undefined) this.w.keyValue(9, key, value, ValueKind.Double, this.scrub);
+  }
+}
+
+function span(w: Writer, s: SpanData, scrub: Scrub, deferred: DeferredAttributes): void {
   w.open();
   w.hexBytes(1, s.traceId);
   w.hexBytes(2, s.spanId);
@@ -441,6 +456,7 @@ function span(w: Writer, s: SpanData, scrub: Scrub): void {
   for (let i = 0; i < s.attrKeys.length; i++) {
     w.keyValue(9, s.attrKeys[i] as string, s.attrValues[i] as AttributeValue, s.attrKinds[i] as ValueKind, scrub);
   }
+  if (s.deferred) s.deferred(s.deferredFacts, deferred);
   w.uint(10, s.droppedAttributes);
   for (const event of s.events) {
     w.open();
@@ -474,6 +490,7 @@ export function spanFlags(s: SpanData): number {
  */
 export class TraceEncoder {
   private readonly w = new Writer();
+  private readonly deferred = new DeferredAttributes(this.w);
 
   /**
    * The request for `spans`, all of one resource and one instrumentation scope: a view into the encoder's buffer,
@@ -482,6 +499,7 @@ export class TraceEncoder {
   encode(spans: readonly SpanData[], resource: Attributes, scope: Scope, scrub: Scrub): Uint8Array {
     const w = this.w;
     w.reset(scrub);
+    this.deferred.scrub = scrub;
     w.open(); // ResourceSpans
     w.open(); // Resource
     attributes(w, 1, resource, scrub);
@@ -491,7 +509,7 @@ export class TraceEncoder {
     w.string(1, scope.name);
     w.string(2, scope.version);
     w.close(1);
-    for (const s of spans) span(w, s, scrub);
+    for (const s of spans) span(w, s, scrub, this.deferred);
     w.close(2);
     w.close(1);
     return w.written();

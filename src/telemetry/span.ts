@@ -26,6 +26,21 @@ export function kindOf(value: AttributeValue): ValueKind {
   return ValueKind.StringArray;
 }
 
+/** Where attributes go: a span as they are set, or an encoder writing a span's deferred attributes. */
+export interface AttributeSink {
+  /** Null and undefined are ignored, so optional facts need no check. */
+  setAttribute(key: string, value: AttributeValue | null | undefined): unknown;
+  /** A number always encoded as a double (conventions type temperature, top_p, cost as double). */
+  setDouble(key: string, value: number | null | undefined): unknown;
+}
+
+/**
+ * Attributes a span holds by reference: the span keeps `facts` and the exporter calls this with them when it encodes
+ * the span. Setting attributes one by one costs the request a lookup and three array slots each; a request's facts
+ * (request, admission, response, usage) are objects it has anyway.
+ */
+export type AttributeSource<T> = (facts: T, out: AttributeSink) => void;
+
 export interface SpanEvent {
   readonly name: string;
   /** Epoch milliseconds (fractional). */
@@ -35,14 +50,19 @@ export interface SpanEvent {
 
 export type StatusCode = "unset" | "ok" | "error";
 
-export interface Span {
+export interface Span extends AttributeSink {
   readonly context: SpanContext;
   /** False for unsampled spans and the no-op tracer's: nothing set on them is kept. */
   readonly recording: boolean;
   /** Sets or replaces an attribute; null and undefined are ignored, so optional facts need no check. */
   setAttribute(key: string, value: AttributeValue | null | undefined): Span;
-  /** A number always encoded as a double (conventions type temperature, top_p, cost as double). */
   setDouble(key: string, value: number | null | undefined): Span;
+  /**
+   * Attributes by reference (AttributeSource): `source(facts, …)` runs when the span is encoded, after the
+   * attributes set one by one, whose keys it must not repeat. `facts` must not change once the span has ended.
+   * One source per span: a second call replaces the first.
+   */
+  setDeferred<T>(source: AttributeSource<T>, facts: T): Span;
   addEvent(name: string, attributes?: Attributes, timeMs?: number): Span;
   /** `error` wins over `ok`; an `ok` never clears an error (as the OpenTelemetry API specifies). */
   setStatus(code: "ok" | "error", message?: string): Span;
@@ -71,6 +91,9 @@ export interface SpanData {
   readonly attrValues: readonly AttributeValue[];
   readonly attrKinds: readonly ValueKind[];
   readonly droppedAttributes: number;
+  /** The deferred attributes' source and facts (Span.setDeferred); null when there are none. */
+  readonly deferred: AttributeSource<unknown> | null;
+  readonly deferredFacts: unknown;
   readonly events: readonly SpanEvent[];
   readonly droppedEvents: number;
   readonly statusCode: StatusCode;
@@ -95,8 +118,11 @@ export interface SpanSink {
 const MAX_ATTRIBUTES = 128;
 const MAX_EVENTS = 128;
 
-/** The events of a span that has none (never pushed to: the first event replaces it). */
+/** The events and attribute lists of a span that has none (never pushed to: the first entry replaces them). */
 const NO_EVENTS: SpanEvent[] = [];
+const NO_KEYS: string[] = [];
+const NO_VALUES: AttributeValue[] = [];
+const NO_KINDS: ValueKind[] = [];
 
 /** An unsampled span, or the no-op span: a context and nothing else. */
 export class NonRecordingSpan implements Span, SpanContext {
@@ -119,6 +145,9 @@ export class NonRecordingSpan implements Span, SpanContext {
   setDouble(): Span {
     return this;
   }
+  setDeferred(): Span {
+    return this;
+  }
   addEvent(): Span {
     return this;
   }
@@ -139,10 +168,13 @@ export const NOOP_SPAN: Span = new NonRecordingSpan(INVALID_TRACE_ID, INVALID_SP
 
 export class RecordingSpan implements Span, SpanContext, SpanData {
   readonly recording = true;
-  readonly attrKeys: string[] = [];
-  readonly attrValues: AttributeValue[] = [];
-  readonly attrKinds: ValueKind[] = [];
+  // Empty until the first attribute set one by one: a traced request's spans keep most of theirs deferred.
+  attrKeys: string[] = NO_KEYS;
+  attrValues: AttributeValue[] = NO_VALUES;
+  attrKinds: ValueKind[] = NO_KINDS;
   droppedAttributes = 0;
+  deferred: AttributeSource<unknown> | null = null;
+  deferredFacts: unknown = null;
   /** NO_EVENTS until the first event: most spans have none. */
   events: SpanEvent[] = NO_EVENTS;
   droppedEvents = 0;
@@ -181,6 +213,14 @@ export class RecordingSpan implements Span, SpanContext, SpanData {
     return this;
   }
 
+  setDeferred<T>(source: AttributeSource<T>, facts: T): Span {
+    if (!this.ended) {
+      this.deferred = source as AttributeSource<unknown>;
+      this.deferredFacts = facts;
+    }
+    return this;
+  }
+
   private put(key: string, value: AttributeValue, kind: ValueKind): void {
     // A loop rather than indexOf: the keys are the same string constants span after span, so it compares
     // references inline, where Array.prototype.indexOf is a call into the runtime per attribute.
@@ -190,7 +230,11 @@ export class RecordingSpan implements Span, SpanContext, SpanData {
     if (at >= 0) {
       this.attrValues[at] = value;
       this.attrKinds[at] = kind;
-    } else if (this.attrKeys.length >= MAX_ATTRIBUTES) this.droppedAttributes++;
+    } else if (keys === NO_KEYS) {
+      this.attrKeys = [key];
+      this.attrValues = [value];
+      this.attrKinds = [kind];
+    } else if (keys.length >= MAX_ATTRIBUTES) this.droppedAttributes++;
     else {
       this.attrKeys.push(key);
       this.attrValues.push(value);
@@ -233,4 +277,24 @@ export class RecordingSpan implements Span, SpanContext, SpanData {
     this.endMs = Math.max(timeMs ?? this.sink.now(), this.startMs);
     this.sink.onEnd(this);
   }
+}
+
+/**
+ * Every attribute of `span` with its encoding, in the order the encoders write them: those set one by one, then the
+ * deferred ones (null values left out, as a span leaves them out).
+ */
+export function forEachAttribute(
+  span: SpanData,
+  fn: (key: string, value: AttributeValue, kind: ValueKind) => void,
+): void {
+  for (let i = 0; i < span.attrKeys.length; i++)
+    fn(span.attrKeys[i] as string, span.attrValues[i] as AttributeValue, span.attrKinds[i] as ValueKind);
+  span.deferred?.(span.deferredFacts, {
+    setAttribute: (key, value) => {
+      if (value !== null && value !== undefined) fn(key, value, kindOf(value));
+    },
+    setDouble: (key, value) => {
+      if (value !== null && value !== undefined) fn(key, value, ValueKind.Double);
+    },
+  });
 }

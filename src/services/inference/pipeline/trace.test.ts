@@ -4,7 +4,7 @@ import { GatewayError } from "../../../core/errors";
 import type { Provider, ProviderSettings } from "../../../providers/types";
 import { createRedactor } from "../../../telemetry/redaction";
 import { createSampler } from "../../../telemetry/sampler";
-import type { SpanData } from "../../../telemetry/span";
+import { type AttributeValue, forEachAttribute, type SpanData } from "../../../telemetry/span";
 import { createTracer } from "../../../telemetry/tracer";
 import type { Telemetry } from "../../../telemetry/index";
 import { chat } from "../endpoints";
@@ -58,7 +58,22 @@ const route: Upstream = {
   settings: { apiBase: "https://api.openai.com/v1" } as ProviderSettings,
 };
 
-const attr = (s: SpanData, key: string) => s.attrValues[s.attrKeys.indexOf(key)];
+/** A span's attributes as an exporter writes them (deferred ones expanded), in order, repeats kept. */
+function attributes(s: SpanData): [string, AttributeValue][] {
+  const out: [string, AttributeValue][] = [];
+  forEachAttribute(s, (key, value) => out.push([key, value]));
+  return out;
+}
+const attr = (s: SpanData, key: string) => attributes(s).find(([k]) => k === key)?.[1];
+const keysOf = (s: SpanData) => attributes(s).map(([k]) => k);
+const usage = {
+  promptTokens: 3,
+  completionTokens: 4,
+  totalTokens: 7,
+  cacheReadTokens: null,
+  cacheWriteTokens: null,
+  reasoningTokens: null,
+};
 
 describe("the tracing stage", () => {
   test("off (no telemetry, or the no-op tracer): the one shared no-op trace, nothing started", () => {
@@ -83,14 +98,7 @@ describe("the tracing stage", () => {
     expect(traceparent).toMatch(new RegExp(`^00-${CALLER_TRACE}-[0-9a-f]{16}-01$`));
     attempt.answered({
       body: { id: "chatcmpl-1", object: "chat.completion", created: 0, model: "gpt-4o-2024", choices: [] },
-      usage: {
-        promptTokens: 3,
-        completionTokens: 4,
-        totalTokens: 7,
-        cacheReadTokens: null,
-        cacheWriteTokens: null,
-        reasoningTokens: null,
-      },
+      usage,
       status: 200,
       headers: new Headers(),
     });
@@ -111,7 +119,64 @@ describe("the tracing stage", () => {
     expect(attr(client!, "server.address")).toBe("api.openai.com");
     expect(attr(client!, "server.port")).toBe(443);
     // Content capture is off: the prompt is nowhere.
-    expect(JSON.stringify(ended.map((s) => s.attrValues))).not.toContain("secret prompt");
+    expect(JSON.stringify(ended.map(attributes))).not.toContain("secret prompt");
+  });
+
+  test("each span writes every key once, whatever path the request took", () => {
+    const spans: SpanData[] = [];
+    const answer = { body: { id: "c", object: "chat.completion", created: 0, model: "m", choices: [] }, usage };
+    const settled = { kind: "answered", usage, extraMicros: 0, perRequest: false, units: null } as const;
+    // A fallback: the first try fails, the second answers; content captured.
+    {
+      const { t, ended } = telemetry({ capture: true });
+      const trace = startTrace(t, chat, call({ "user-agent": "ua" }));
+      trace.admitted({ keyId: "k", budgetDecision: "allowed" });
+      trace.attempt(route, undefined).failed(new GatewayError(503, "down", { code: "provider_error" }));
+      trace.attempt(route, undefined).answered({ ...answer, status: 200, headers: new Headers() });
+      trace.settled(settled, 10);
+      trace.replied();
+      spans.push(...ended);
+    }
+    // A stream cut by the client, and one broken by the upstream.
+    for (const end of [
+      { kind: "client_gone", cutAtShutdown: false },
+      { kind: "upstream_error", error: new Error("x") },
+    ]) {
+      const { t, ended } = telemetry();
+      const trace = startTrace(t, chat, call());
+      trace.admitted({ keyId: "k" });
+      trace.attempt(route, undefined).opened();
+      trace.clientFirstByte();
+      trace.settled(settled, 10);
+      trace.streamEnded(end as Parameters<typeof trace.streamEnded>[0]);
+      spans.push(...ended);
+    }
+    // A budget refusal.
+    {
+      const { t, ended } = telemetry();
+      startTrace(t, chat, call()).refused(new GatewayError(403, "Budget exceeded", { code: "budget_exceeded" }));
+      spans.push(...ended);
+    }
+    expect(spans.length).toBe(9);
+    for (const span of spans) expect(keysOf(span)).toEqual([...new Set(keysOf(span))]);
+    const fallback = spans[2]!;
+    expect(attr(fallback, "gateway.attempts")).toBe(2);
+    expect(attr(fallback, "gen_ai.provider.name")).toBe("openai");
+    expect(attr(spans[0]!, "error.type")).toBe("provider_error");
+    expect(attr(spans[4]!, "gateway.stream.end")).toBe("client_gone");
+    expect(attr(spans[6]!, "error.type")).toBe("Error");
+    expect(attr(spans[8]!, "gateway.budget.decision")).toBe("refused");
+  });
+
+  test("a span exports what its request was when it ended: later facts do not reach it", () => {
+    const { t, ended } = telemetry();
+    const trace = startTrace(t, chat, call());
+    trace.admitted({ keyId: "k" });
+    trace.replied();
+    trace.settled({ kind: "answered", usage, extraMicros: 0, perRequest: false, units: null }, 2_000_000);
+    expect(attr(ended[0]!, "gateway.cost.usd")).toBeUndefined();
+    expect(attr(ended[0]!, "gen_ai.usage.input_tokens")).toBeUndefined();
+    expect(attr(ended[0]!, "http.response.status_code")).toBe(200);
   });
 
   test("unsampled: nothing recorded, the context still propagated with the sampled flag off", () => {

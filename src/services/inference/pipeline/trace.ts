@@ -18,7 +18,6 @@ import {
   type GenAiResponseFacts,
   genAiSpanName,
   markFirstChunk,
-  providerName,
   setGatewayAttributes,
   setRequestAttributes,
   setResponseAttributes,
@@ -26,7 +25,7 @@ import {
   setUpstreamAddress,
   setUsageAttributes,
 } from "../../../telemetry/genai";
-import { epochNowMs, type Span, type Telemetry } from "../../../telemetry/index";
+import { type AttributeSink, epochNowMs, type Span, type Telemetry } from "../../../telemetry/index";
 import type { Endpoint, TraceSpec } from "./endpoint";
 import type { PumpEnd } from "./sse-pump";
 import type { InferenceCall, Outcome, Upstream } from "./types";
@@ -126,27 +125,46 @@ export function startTrace<In extends { model: string }, Req, Body, Ev, Q>(
 
 /**
  * A traced request. A class rather than an object of closures: a request allocates its state once, not a function
- * per method (allocation is most of what tracing costs a request: docs/tracing.md#cost).
+ * per method (allocation is most of what tracing costs a request: docs/tracing.md#cost). Its spans hold their
+ * GenAI and gateway attributes by reference (Span.setDeferred): the request span this object, an attempt span its
+ * LiveAttempt; `serverAttributes` and `attemptAttributes` write them when the span is encoded. What a span records
+ * only on rarer paths (an error's class, stream timing, captured content) it sets one by one, under keys those
+ * functions do not write.
  */
 class LiveTrace implements RequestTrace {
   readonly on = true;
   readonly traceId: string;
   private readonly server: Span;
   private readonly startMs: number;
-  private readonly request: GenAiRequestFacts;
+  readonly request: GenAiRequestFacts;
+  readonly route: string;
+  readonly requestId: string;
+  readonly userAgent: string | null;
+  /** The request body while admission may still capture it as input; dropped then, so spans do not keep it. */
+  private body: { model: string } | null;
   private capture = false;
-  private tries = 0;
+  // What the request span's deferred attributes read; none changes once the span has ended.
+  ticket: TicketFacts | null = null;
+  budgetRefused = false;
+  response: GenAiResponseFacts | null = null;
+  /** The provider key that answered (null until one did). */
+  servedBy: string | null = null;
+  usage: NormalizedUsage | null = null;
+  costMicros: number | null = null;
+  tries = 0;
+  status = 0;
+  streamEnd: string | null = null;
   private firstChunk = false;
   private ended = false;
-  /** Attempt spans of streams still being relayed (a streamed tool loop opens one per round); made on the first. */
-  private streaming: Span[] | null = null;
+  /** Attempts of streams still being relayed (a streamed tool loop opens one per round); made on the first. */
+  private streaming: LiveAttempt[] | null = null;
 
   constructor(
     private readonly telemetry: Telemetry,
     path: string,
     operation: string,
     private readonly spec: TraceSpec<{ model: string }, unknown> | undefined,
-    private readonly call: InferenceCall<{ model: string }, unknown, unknown>,
+    call: InferenceCall<{ model: string }, unknown, unknown>,
   ) {
     const { tracer } = telemetry;
     const traceparent = call.headers.get("traceparent");
@@ -157,48 +175,40 @@ class LiveTrace implements RequestTrace {
     this.traceId = server.context.traceId;
     bindTraceId(this.traceId);
     this.request = spec?.request(call.body) ?? { operation, model: call.body.model };
-    if (server.recording) {
-      setRequestAttributes(server, this.request);
-      server
-        .setAttribute(ATTR.httpMethod, "POST")
-        .setAttribute(ATTR.httpRoute, path)
-        .setAttribute(ATTR.gatewayRequestId, call.requestId)
-        .setAttribute(ATTR.userAgent, call.headers.get("user-agent"));
-    }
-  }
-
-  /** The provider that served, on the request span (the attempt spans carry their own). */
-  private served(gatewayProvider: string): void {
-    this.server
-      .setAttribute(ATTR.providerName, providerName(gatewayProvider))
-      .setAttribute(ATTR.gatewayProvider, gatewayProvider);
+    this.route = path;
+    this.requestId = call.requestId;
+    this.userAgent = server.recording ? call.headers.get("user-agent") : null;
+    this.body = spec?.content && server.recording ? call.body : null;
+    server.setDeferred(serverAttributes, this);
   }
 
   private end(status: number): void {
     if (this.ended) return;
     this.ended = true;
-    this.server.setAttribute(ATTR.httpStatusCode, status).end();
+    this.status = status;
+    this.server.end();
   }
 
   admitted(facts: TicketFacts | undefined): void {
+    const body = this.body;
+    this.body = null;
     if (!this.server.recording) return;
-    if (facts) setGatewayAttributes(this.server, facts);
+    this.ticket = facts ?? null;
     const content = this.spec?.content;
     this.capture = content !== undefined && this.telemetry.capturesContent(facts?.captureContent);
-    if (this.capture && content)
-      captureContent(this.server, this.telemetry.redactor, ATTR.inputMessages, content.input(this.call.body));
+    if (this.capture && content && body)
+      captureContent(this.server, this.telemetry.redactor, ATTR.inputMessages, content.input(body));
   }
 
   refused(error: unknown): void {
+    this.body = null;
     const server = this.server;
     if (server.recording) {
       const admission = this.telemetry.tracer.startSpan("gateway.admission", "internal", server, this.startMs);
       const budget = error instanceof GatewayError && error.code !== null && BUDGET_CODES.has(error.code);
       admission.setAttribute(ATTR.gatewayAdmissionDecision, "refused");
-      if (budget) {
-        admission.setAttribute(ATTR.gatewayBudgetDecision, "refused");
-        server.setAttribute(ATTR.gatewayBudgetDecision, "refused");
-      }
+      if (budget) admission.setAttribute(ATTR.gatewayBudgetDecision, "refused");
+      this.budgetRefused = budget;
       endWithError(admission, error);
       server.setAttribute(ATTR.errorType, errorType(error)).recordException(error);
     }
@@ -210,21 +220,18 @@ class LiveTrace implements RequestTrace {
     const started = epochNowMs();
     const { tracer } = this.telemetry;
     const span = tracer.startSpan(genAiSpanName(this.request.operation, route.model), "client", this.server, started);
-    if (span.recording) {
-      setRequestAttributes(span, this.request, route.providerName, route.model);
-      span.setAttribute(ATTR.gatewayAttempt, n);
-      if (route.settings.apiBase) setUpstreamAddress(span, route.settings.apiBase);
-      this.server.setAttribute(ATTR.gatewayAttempts, n);
-    }
     const headers: Record<string, string> = options?.headers ? { ...options.headers } : {};
     tracer.inject(span, headers);
-    return new LiveAttempt(this, route.providerName, span, started, { signal: options?.signal, headers });
+    const attempt = new LiveAttempt(this, route, n, span, started, { signal: options?.signal, headers });
+    span.setDeferred(attemptAttributes, attempt);
+    return attempt;
   }
 
   /** A JSON answer of an attempt: its facts on the request span too, and the completion when captured. */
   answered(result: ProviderResult<unknown>, facts: GenAiResponseFacts, provider: string): void {
-    setResponseAttributes(this.server, facts);
-    this.served(provider);
+    if (this.ended) return;
+    this.response = facts;
+    this.servedBy = provider;
     const content = this.spec?.content;
     if (this.capture && content)
       captureContent(this.server, this.telemetry.redactor, ATTR.outputMessages, content.output(result.body));
@@ -236,19 +243,19 @@ class LiveTrace implements RequestTrace {
   }
 
   /** A streamed attempt's first event: the request span's first chunk too, when it is the first. */
-  opened(span: Span, provider: string, at: number): void {
-    if (!this.firstChunk) {
+  opened(attempt: LiveAttempt, provider: string, at: number): void {
+    if (!this.firstChunk && !this.ended) {
       this.firstChunk = true;
       markFirstChunk(this.server, this.startMs, at);
-      this.served(provider);
+      this.servedBy = provider;
     }
-    if (this.streaming) this.streaming.push(span);
-    else this.streaming = [span];
+    if (this.streaming) this.streaming.push(attempt);
+    else this.streaming = [attempt];
   }
 
   tool(name: string, callId: string): (error?: unknown) => void {
     const span = this.telemetry.tracer.startSpan(genAiSpanName("execute_tool", name), "internal", this.server);
-    setToolAttributes(span, { name, callId });
+    if (span.recording) setToolAttributes(span, { name, callId });
     return (error) => {
       if (error === undefined) span.end();
       else endWithError(span, error);
@@ -256,10 +263,9 @@ class LiveTrace implements RequestTrace {
   }
 
   settled(outcome: Outcome, costMicros: number | null): void {
-    if (!this.server.recording) return;
-    const usage = usageOf(outcome);
-    if (usage) setUsageAttributes(this.server, usage);
-    if (costMicros !== null) this.server.setDouble(ATTR.gatewayCostUsd, costMicros / 1_000_000);
+    if (this.ended) return;
+    this.usage = usageOf(outcome);
+    this.costMicros = costMicros;
   }
 
   replied(): void {
@@ -272,51 +278,86 @@ class LiveTrace implements RequestTrace {
 
   streamEnded(pumpEnd: PumpEnd): void {
     const error = pumpEnd.kind === "upstream_error" ? pumpEnd.error : undefined;
-    for (const span of this.streaming?.splice(0) ?? []) {
-      if (error === undefined) span.end();
-      else endWithError(span, error);
-    }
+    for (const attempt of this.streaming?.splice(0) ?? []) attempt.end(error);
     if (error !== undefined) this.server.setAttribute(ATTR.errorType, errorType(error)).recordException(error);
-    else if (pumpEnd.kind === "client_gone")
-      this.server.setAttribute(ATTR.gatewayStreamEnd, pumpEnd.cutAtShutdown ? "shutdown" : "client_gone");
+    else if (pumpEnd.kind === "client_gone" && !this.ended)
+      this.streamEnd = pumpEnd.cutAtShutdown ? "shutdown" : "client_gone";
     this.end(200);
   }
 
   failed(error: unknown): void {
-    for (const span of this.streaming?.splice(0) ?? []) endWithError(span, error);
+    for (const attempt of this.streaming?.splice(0) ?? []) attempt.end(error);
     this.server.setAttribute(ATTR.errorType, errorType(error)).recordException(error);
     this.end(statusOf(error));
   }
 }
 
+/** The request span's deferred attributes (Span.setDeferred), read from its trace when the span is encoded. */
+function serverAttributes(t: LiveTrace, out: AttributeSink): void {
+  setRequestAttributes(out, t.request, t.servedBy ?? t.request.provider);
+  out.setAttribute(ATTR.httpMethod, "POST");
+  out.setAttribute(ATTR.httpRoute, t.route);
+  out.setAttribute(ATTR.httpStatusCode, t.status || null);
+  out.setAttribute(ATTR.userAgent, t.userAgent);
+  out.setAttribute(ATTR.gatewayRequestId, t.requestId);
+  if (t.ticket) setGatewayAttributes(out, t.ticket);
+  else if (t.budgetRefused) out.setAttribute(ATTR.gatewayBudgetDecision, "refused");
+  if (t.tries > 0) out.setAttribute(ATTR.gatewayAttempts, t.tries);
+  if (t.response) setResponseAttributes(out, t.response);
+  if (t.usage) setUsageAttributes(out, t.usage);
+  if (t.costMicros !== null) out.setDouble(ATTR.gatewayCostUsd, t.costMicros / 1_000_000);
+  out.setAttribute(ATTR.gatewayStreamEnd, t.streamEnd);
+}
+
 /** One upstream try of a traced request. */
 class LiveAttempt implements AttemptTrace {
+  // What the attempt span's deferred attributes read, set before the span ends.
+  response: GenAiResponseFacts | null = null;
+  usage: NormalizedUsage | null = null;
+
   constructor(
-    private readonly trace: LiveTrace,
-    private readonly provider: string,
+    readonly trace: LiveTrace,
+    readonly route: Upstream,
+    readonly n: number,
     private readonly span: Span,
     private readonly started: number,
-    readonly options: CallOptions,
+    /** Dropped when the try ends: the span keeps this object until its batch is sent, not the request's signal. */
+    public options: CallOptions | undefined,
   ) {}
 
   answered(result: ProviderResult<unknown>): void {
-    const span = this.span;
-    if (span.recording) {
+    if (this.span.recording) {
       const facts = this.trace.responseFacts(result.body);
-      setResponseAttributes(span, facts);
-      setUsageAttributes(span, result.usage);
-      this.trace.answered(result, facts, this.provider);
+      this.response = facts;
+      this.usage = result.usage;
+      this.trace.answered(result, facts, this.route.providerName);
     }
-    span.end();
+    this.end(undefined);
   }
 
   opened(): void {
     const at = epochNowMs();
     markFirstChunk(this.span, this.started, at);
-    this.trace.opened(this.span, this.provider, at);
+    this.trace.opened(this, this.route.providerName, at);
   }
 
   failed(error: unknown): void {
-    endWithError(this.span, error);
+    this.end(error);
   }
+
+  /** The try ended (with its error, if it failed): a JSON answer, a failure, or the end of its relayed stream. */
+  end(error: unknown): void {
+    this.options = undefined;
+    if (error === undefined) this.span.end();
+    else endWithError(this.span, error);
+  }
+}
+
+/** An attempt span's deferred attributes (Span.setDeferred). */
+function attemptAttributes(a: LiveAttempt, out: AttributeSink): void {
+  setRequestAttributes(out, a.trace.request, a.route.providerName, a.route.model);
+  out.setAttribute(ATTR.gatewayAttempt, a.n);
+  if (a.route.settings.apiBase) setUpstreamAddress(out, a.route.settings.apiBase);
+  if (a.response) setResponseAttributes(out, a.response);
+  if (a.usage) setUsageAttributes(out, a.usage);
 }
