@@ -1,7 +1,7 @@
-/** `rate-limits add|list|rm`: the same service calls as /v1/rate-limits, without HTTP. */
+/** `rate-limits add|update|list|rm`: the same service calls as /v1/rate-limits, without HTTP. */
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { rateLimitRuleInput } from "../core/schemas/rate-limits";
+import { rateLimitRuleInput, updateRateLimitRequest } from "../core/schemas/rate-limits";
 import { commonArgs, jsonArg } from "./_args";
 import { parseInput, runCommand } from "./_run";
 import { printTable } from "./_table";
@@ -32,6 +32,35 @@ const addCommand = defineCommand({
       args,
       ({ services }) => services.rateLimits.create(parseInput(rateLimitRuleInput, raw)),
       (rule) => consola.success(`Added rate-limit rule ${rule.id}`),
+    );
+  },
+});
+
+const updateCommand = defineCommand({
+  meta: {
+    name: "update",
+    description: "Change a rule's model or limits (0 removes a limit, an empty --model counts every model)",
+  },
+  args: {
+    ...commonArgs,
+    ...jsonArg,
+    id: { type: "positional", description: "The rule's id", required: true },
+    model: { type: "string", description: 'Only this model: provider:model or provider:*; "": every model' },
+    rpm: { type: "string", description: "Requests per minute (0: no limit)" },
+    tpm: { type: "string", description: "Tokens per minute (0: no limit)" },
+    "max-concurrent": { type: "string", description: "Requests in flight at once (0: no limit)" },
+  },
+  run: ({ args }) => {
+    const raw = parseFlags(args, () => ({
+      model: args.model,
+      rpm: intFlag("rpm", args.rpm),
+      tpm: intFlag("tpm", args.tpm),
+      max_concurrent: intFlag("max-concurrent", args["max-concurrent"]),
+    }));
+    return runCommand(
+      args,
+      ({ services }) => services.rateLimits.update(args.id, parseInput(updateRateLimitRequest, raw)),
+      (rule) => consola.success(`Updated rate-limit rule ${rule.id}`),
     );
   },
 });
@@ -76,5 +105,5 @@ const rmCommand = defineCommand({
 
 export const rateLimitsCommand = defineCommand({
   meta: { name: "rate-limits", description: "Manage rate-limit rules" },
-  subCommands: { add: addCommand, list: listCommand, rm: rmCommand },
+  subCommands: { add: addCommand, update: updateCommand, list: listCommand, rm: rmCommand },
 });

@@ -4,7 +4,7 @@
  * model.
  */
 import { and, eq, isNull } from "drizzle-orm";
-import { conflict, notFound } from "../core/errors";
+import { conflict, notFound, validationError } from "../core/errors";
 import type { RateLimitRuleInput, RateLimitRuleResponse, UpdateRateLimitInput } from "../core/schemas/rate-limits";
 import { toIsoOrNull } from "../core/time";
 import { uuid } from "../runtime/crypto";
@@ -96,16 +96,20 @@ export function createRateLimitsService(deps: ServiceDeps & { configured: readon
       return toRateLimitResponse(fromRuleRow(row));
     },
 
-    /** Absent or null fields are unchanged (so a rule always keeps at least one limit). */
+    /** Absent or null fields are unchanged; `0` removes a limit and `""` the model, if a limit remains. */
     async update(id: string, input: UpdateRateLimitInput): Promise<RateLimitRuleResponse> {
       const row = await apiRow(id);
       const patch = {
-        model: input.model ?? row.model,
-        rpmLimit: input.rpm ?? row.rpmLimit,
-        tpmLimit: input.tpm ?? row.tpmLimit,
-        maxConcurrent: input.max_concurrent ?? row.maxConcurrent,
+        model: input.model === "" ? null : (input.model ?? row.model),
+        rpmLimit: input.rpm === 0 ? null : (input.rpm ?? row.rpmLimit),
+        tpmLimit: input.tpm === 0 ? null : (input.tpm ?? row.tpmLimit),
+        maxConcurrent: input.max_concurrent === 0 ? null : (input.max_concurrent ?? row.maxConcurrent),
         updatedAt: now(),
       };
+      if (patch.rpmLimit === null && patch.tpmLimit === null && patch.maxConcurrent === null)
+        throw validationError([
+          { type: "value_error", loc: ["body"], msg: "a rule keeps at least one of rpm, tpm, max_concurrent" },
+        ]);
       const [updated] = await db.update(t.rateLimitRules).set(patch).where(eq(t.rateLimitRules.id, id)).returning();
       changed("rate_limits");
       return toRateLimitResponse(fromRuleRow(updated!));

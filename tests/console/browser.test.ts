@@ -432,12 +432,16 @@ describe("the console in Chromium", () => {
     await page.getByRole("button", { name: "Edit rule user alice, openai:*" }).click();
     const edit = page.getByRole("dialog", { name: "Edit rate-limit rule" });
     await edit.getByLabel("Requests per minute").fill("60");
+    // An emptied limit is removed (the rule keeps its rpm).
+    await edit.getByLabel("Requests in flight at once").fill("");
     await edit.getByRole("button", { name: "Save" }).click();
     await edit.waitFor({ state: "hidden" });
     await page.getByRole("button", { name: "Delete rule global, all models" }).click();
     await page.getByRole("button", { name: "Delete rule global, all models" }).waitFor({ state: "detached" });
     rules = await admin<Rule[]>(gw.url, "GET", "/v1/rate-limits");
-    expect(rules.filter((r) => r.source === "api").map((r) => [r.scope_id, r.rpm])).toEqual([["alice", 60]]);
+    expect(rules.filter((r) => r.source === "api").map((r) => [r.scope_id, r.model, r.rpm, r.max_concurrent])).toEqual([
+      ["alice", "openai:*", 60, null],
+    ]);
     await table.getByRole("row").filter({ hasText: "user alice" }).filter({ hasText: "60" }).waitFor();
     // The API's refusal of a bad rule is shown, and nothing is stored.
     await page.getByRole("button", { name: "New rule" }).click();

@@ -40,7 +40,7 @@ describe("gateway --help", () => {
       budgets: ["set", "list"],
       pricing: ["set", "list"],
       teams: ["create", "list", "update"],
-      "rate-limits": ["add", "list", "rm"],
+      "rate-limits": ["add", "update", "list", "rm"],
       alerts: ["add", "list", "test"],
       import: ["otari"],
     };

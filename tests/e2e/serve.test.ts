@@ -191,6 +191,26 @@ describe.each([
     expect((await http(`${server.url}/v1/budgets`, { token: master })).json).toHaveLength(before.length);
   });
 
+  test("rate-limits add and update (0 removes a limit) change GET /v1/rate-limits/{id}", async () => {
+    const rule = await cliJson<{ id: string }>([
+      "rate-limits",
+      "add",
+      "--scope",
+      "user",
+      "--rpm",
+      "50",
+      "--tpm",
+      "900",
+    ]);
+    const updated = await cliJson(["rate-limits", "update", rule.id, "--tpm", "0", "--model", "openai:*"]);
+    expect(updated).toMatchObject({ id: rule.id, rpm: 50, tpm: null, model: "openai:*" });
+    expect((await http(`${server.url}/v1/rate-limits/${rule.id}`, { token: master })).json).toEqual(updated);
+    // The last limit stays: the update is refused and nothing changes.
+    expect((await cli(["rate-limits", "update", rule.id, "--rpm", "0"])).code).toBe(1);
+    expect((await http(`${server.url}/v1/rate-limits/${rule.id}`, { token: master })).json).toEqual(updated);
+    expect((await cli(["rate-limits", "rm", rule.id])).code).toBe(0);
+  });
+
   test("pricing set changes GET /v1/pricing/{model_key}", async () => {
     const price = await cliJson(["pricing", "set", "openai:e2e-model", "--input", "1.25", "--output", "5"]);
     expect(price).toMatchObject({

@@ -41,9 +41,33 @@ export const rateLimitRuleInput = ruleFields
   .meta({ id: "CreateRateLimitRequest" });
 export type RateLimitRuleInput = z.infer<typeof rateLimitRuleInput>;
 
-/** PATCH: the limits and the model; absent or null fields unchanged (scope and scope_id are fixed: make a new rule). */
+/**
+ * PATCH: the limits and the model; absent or null fields unchanged (scope and scope_id are fixed: make a new rule).
+ * As elsewhere in PATCH bodies, `0` removes a limit and `""` the model (the rule then counts every model); the rule
+ * must keep at least one limit.
+ */
 export const updateRateLimitRequest = z
-  .object({ model: modelSelector.nullish(), ...limits })
+  .object({
+    model: z
+      .union([modelSelector, z.literal("")])
+      .nullish()
+      .describe('Only requests for this model (`provider:*`: that provider); "" = all models'),
+    rpm: z
+      .union([limitSchema, z.literal(0)])
+      .nullish()
+      .describe("Requests per minute; 0 removes the limit"),
+    tpm: z
+      .union([limitSchema, z.literal(0)])
+      .nullish()
+      .describe("Tokens per minute; 0 removes the limit"),
+    max_concurrent: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .nullish()
+      .describe("Requests in flight at once; 0 removes the limit"),
+  })
   .strict()
   .meta({ id: "UpdateRateLimitRequest" });
 export type UpdateRateLimitInput = z.infer<typeof updateRateLimitRequest>;

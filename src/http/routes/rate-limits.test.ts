@@ -81,6 +81,15 @@ describe.each(DIALECTS)("rate-limit rules and alert rules on $dialect", ({ creat
     });
     const patched = await ok("PATCH", `/v1/rate-limits/${rule.id}`, { rpm: 30, max_concurrent: 2 });
     expect(patched).toMatchObject({ tpm: 5000, rpm: 30, max_concurrent: 2, model: "anthropic:claude-x" });
+    // 0 removes a limit and "" the model; null and absent leave them.
+    const cleared = await ok("PATCH", `/v1/rate-limits/${rule.id}`, { tpm: 0, model: "", rpm: null });
+    expect(cleared).toMatchObject({ tpm: null, rpm: 30, max_concurrent: 2, model: null });
+    // Removing every limit left is refused, and the rule stays as it was.
+    expectValidation(await t.call("PATCH", `/v1/rate-limits/${rule.id}`, { body: { rpm: 0, max_concurrent: 0 } }), [
+      "body",
+    ]);
+    expectValidation(await t.call("PATCH", `/v1/rate-limits/${rule.id}`, { body: { rpm: -1 } }), ["body", "rpm"]);
+    expect(await ok("GET", `/v1/rate-limits/${rule.id}`)).toMatchObject({ tpm: null, rpm: 30, max_concurrent: 2 });
     expect(list(await t.call("GET", "/v1/rate-limits")).map((r) => r.id)).toEqual(["config-1", "config-2", rule.id]);
     expect((await t.call("DELETE", `/v1/rate-limits/${rule.id}`)).status).toBe(204);
     expectError(await t.call("GET", `/v1/rate-limits/${rule.id}`), 404, `Rate-limit rule '${rule.id}' not found`);

@@ -60,7 +60,7 @@ function RuleForm(props: { initial?: Rule; onSubmit: (f: HTMLFormElement) => Pro
         type="number"
         min={1}
         value={r?.max_concurrent ?? ""}
-        hint={r ? "An emptied limit stays as it is: delete the rule and add it anew to drop one" : "At least one limit"}
+        hint={r ? "An emptied limit is removed; at least one stays" : "At least one limit"}
       />
     </SubmitForm>
   );
@@ -82,6 +82,11 @@ export function RateLimits() {
     tpm: int(f, "tpm"),
     max_concurrent: int(f, "max_concurrent"),
   });
+  // An edit sends what the form shows: an emptied field clears its value (0 / "" in a PATCH), not "unchanged".
+  const edits = (f: HTMLFormElement) => {
+    const l = limits(f);
+    return { model: l.model ?? "", rpm: l.rpm ?? 0, tpm: l.tpm ?? 0, max_concurrent: l.max_concurrent ?? 0 };
+  };
   return (
     <section>
       <div class="page-head">
@@ -157,7 +162,7 @@ export function RateLimits() {
           <RuleForm
             initial={editing}
             onSubmit={async (f) => {
-              await api.rateLimits.update.mutate({ id: editing.id, data: limits(f) });
+              await api.rateLimits.update.mutate({ id: editing.id, data: edits(f) });
               done();
             }}
           />
