@@ -5,7 +5,7 @@
  * refuse it; change a budget and see /v1/budgets reflect it; assign a key's budget and end-user budget (and a
  * team's) and see /v1/keys, /v1/end-users and /v1/teams reflect it; add, edit and delete rate-limit rules and alerts
  * (and send a test alert to a webhook) and see /v1/rate-limits and /v1/alerts reflect them, a config.yml rule
- * read-only; a request without the CSRF token is refused; markup in key names, aliases and model names shows as
+ * read-only; auto-refresh shows new requests without a reload; a request without the CSRF token is refused; markup in key names, aliases and model names shows as
  * text; axe-core finds no serious or critical violation on any page in light or dark; screenshots of every page
  * (light, dark, phone) go to test-artifacts/console/; logout ends the session. One browser and one binary for the
  * whole file.
@@ -267,6 +267,35 @@ describe("the console in Chromium", () => {
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "hidden" });
   }, 30_000);
+
+  test("live updates: with auto-refresh on, the overview and the request log show new requests without a reload", async () => {
+    const chat = (content: string) =>
+      call(`${gw.url}/v1/chat/completions`, {
+        token: bobKey,
+        body: { model: "openai:gpt-4o-mini", messages: [{ role: "user", content }], max_tokens: 8 },
+      });
+    const written = () =>
+      until(async () => /^gateway_usage_log_queue_depth 0$/m.test((await call(`${gw.url}/metrics`)).text), 10_000, 100);
+    await open("/ui");
+    expect(await cardValue("card-requests")).toBe(fmtInt(24));
+    await page.getByLabel("Auto-refresh").selectOption("5");
+    await chat("live 1");
+    await written();
+    await page
+      .getByTestId("card-requests")
+      .locator(".card-value")
+      .filter({ hasText: fmtInt(25) })
+      .waitFor();
+    // The choice is kept: the request log refreshes too, on its first page.
+    await open("/ui/requests");
+    const rows = page.getByRole("region", { name: "Requests, newest first" }).locator("tbody tr");
+    expect(await rows.count()).toBe(25);
+    expect(await page.getByLabel("Auto-refresh").inputValue()).toBe("5");
+    await chat("live 2");
+    await written();
+    expect(await until(async () => (await rows.count()) === 26, 15_000, 200)).toBe(true);
+    await page.getByLabel("Auto-refresh").selectOption("0");
+  }, 40_000);
 
   test("create a key: the secret is shown once, copies, and works; revoke it: the API refuses it", async () => {
     await open("/ui/keys");

@@ -1,6 +1,7 @@
 /** Overview: the range's spend and traffic in cards and charts, budget health, and who spends most. */
 import { useState } from "preact/hooks";
 import { api } from "../api";
+import { AutoRefresh } from "../components/auto-refresh";
 import { BarList, LineChart } from "../components/chart";
 import { RangePicker, type RangeKey, rangeOf } from "../components/range";
 import { useAsync } from "../components/use-async";
@@ -23,7 +24,10 @@ export function Overview() {
     <section>
       <div class="page-head">
         <h1>Overview</h1>
-        <RangePicker value={range} onChange={setRange} />
+        <div class="controls">
+          <RangePicker value={range} onChange={setRange} />
+          <AutoRefresh reload={data.reload} busy={data.loading} />
+        </div>
       </div>
       <ErrorNote error={data.error} />
       <Loading when={data.loading && !data.data} />

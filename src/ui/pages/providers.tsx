@@ -1,5 +1,6 @@
 /** Providers: each configured provider's deployments with routing health (this replica's view) and its models. */
 import { api } from "../api";
+import { AutoRefresh } from "../components/auto-refresh";
 import { useAsync } from "../components/use-async";
 import { Badge, ErrorNote, Loading, Table } from "../components/ui";
 import { fmtInt, fmtTime } from "../format";
@@ -10,9 +11,12 @@ export function Providers() {
     <section>
       <div class="page-head">
         <h1>Providers</h1>
-        <button type="button" onClick={data.reload}>
-          Refresh
-        </button>
+        <div class="controls">
+          <AutoRefresh reload={data.reload} busy={data.loading} />
+          <button type="button" onClick={data.reload}>
+            Refresh
+          </button>
+        </div>
       </div>
       <p class="muted">
         Health is what this replica's routing has seen: a deployment that failed three times in a row is skipped during

@@ -1,6 +1,7 @@
 /** Requests: the usage log newest first, keyset pages (every page costs the same), a detail view per request. */
 import { useState } from "preact/hooks";
 import { api, type Outputs } from "../api";
+import { AutoRefresh } from "../components/auto-refresh";
 import { useAsync } from "../components/use-async";
 import { Badge, Dialog, ErrorNote, Loading, Table } from "../components/ui";
 import { fmtInt, fmtMs, fmtTime, fmtUsd } from "../format";
@@ -56,6 +57,11 @@ export function Requests() {
     <section>
       <div class="page-head">
         <h1>Requests</h1>
+        <AutoRefresh
+          reload={page.reload}
+          busy={page.loading}
+          paused={cursors.length > 1 ? "Paused past the first page" : null}
+        />
       </div>
       <FilterForm
         value={filters}

@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { api, type Inputs } from "../api";
 import { LineChart } from "../components/chart";
+import { AutoRefresh } from "../components/auto-refresh";
 import { RangePicker, type RangeKey, rangeOf } from "../components/range";
 import { useAsync } from "../components/use-async";
 import { Card, ErrorNote, Loading, Select, Table } from "../components/ui";
@@ -74,6 +75,7 @@ export function Usage() {
             options={METRICS.map(([m, l]) => [m, l])}
           />
           <Select label="Group by" value={dim} onChange={(v) => setDim(v as Dim | "")} options={DIMS} />
+          <AutoRefresh reload={data.reload} busy={data.loading} />
         </div>
       </div>
       <FilterForm value={filters} onApply={setFilters} />
