@@ -1,11 +1,11 @@
-/** `alerts add|list|test`: the same service calls as /v1/alerts, without HTTP. */
+/** `alerts add|list|test|deliveries`: the same service calls as /v1/alerts, without HTTP. */
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { createAlertRequest } from "../core/schemas/alerts";
+import { alertDeliveriesQuery, createAlertRequest } from "../core/schemas/alerts";
 import { commonArgs, jsonArg } from "./_args";
 import { parseInput, runCommand, UsageError } from "./_run";
 import { printTable } from "./_table";
-import { parseFlags } from "./_usage";
+import { intFlag, parseFlags } from "./_usage";
 
 /** `--thresholds 50,80,100` as numbers. */
 function thresholdsFlag(value: string | undefined): number[] | undefined {
@@ -84,7 +84,39 @@ const testCommand = defineCommand({
     ),
 });
 
+const deliveriesCommand = defineCommand({
+  meta: { name: "deliveries", description: "A rule's alerts, newest first: delivered, pending a retry, or failed" },
+  args: {
+    ...commonArgs,
+    ...jsonArg,
+    id: { type: "positional", description: "The rule's id", required: true },
+    status: { type: "string", description: "Only pending, delivered or failed" },
+    limit: { type: "string", description: "At most this many (default 100, at most 500)" },
+  },
+  run: ({ args }) => {
+    const raw = parseFlags(args, () => ({ status: args.status, limit: intFlag("limit", args.limit) }));
+    return runCommand(
+      args,
+      ({ services }) => services.alerts.deliveries(args.id, parseInput(alertDeliveriesQuery, raw)),
+      (rows) =>
+        printTable(
+          rows,
+          [
+            ["CREATED", (d) => d.created_at],
+            ["LEVEL", (d) => d.level],
+            ["SUBJECT", (d) => d.subject_id],
+            ["THRESHOLD", (d) => (d.threshold === null ? "refusing" : `${d.threshold} %`)],
+            ["STATUS", (d) => d.status],
+            ["ATTEMPTS", (d) => d.attempts],
+            ["LAST ERROR", (d) => d.last_error],
+          ],
+          "No alerts recorded for this rule.",
+        ),
+    );
+  },
+});
+
 export const alertsCommand = defineCommand({
   meta: { name: "alerts", description: "Manage spend alert rules" },
-  subCommands: { add: addCommand, list: listCommand, test: testCommand },
+  subCommands: { add: addCommand, list: listCommand, test: testCommand, deliveries: deliveriesCommand },
 });

@@ -2,18 +2,51 @@
  * Spend alert rules: CRUD and a test post (docs/behaviour/cost-control.md#spend-alerts). Deliveries themselves run
  * off the request path in the gateway (governance/alerts.ts).
  */
-import { and, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
 import { notFound } from "../core/errors";
-import type { AlertRuleResponse, AlertTestResponse, CreateAlertInput, UpdateAlertInput } from "../core/schemas/alerts";
-import { toIso } from "../core/time";
+import { microsToUsd } from "../core/money";
+import type {
+  AlertDeliveriesQuery,
+  AlertDeliveryResponse,
+  AlertRuleResponse,
+  AlertTestResponse,
+  CreateAlertInput,
+  UpdateAlertInput,
+} from "../core/schemas/alerts";
+import { toIso, toIsoOrNull } from "../core/time";
 import { uuid } from "../runtime/crypto";
 import type { ServiceDeps } from "./deps";
+import { REFUSING } from "./governance/alert-sql";
 import { postAlert } from "./governance/alert-webhook";
 import type { SubjectKind } from "./governance/subjects";
 import { keyNotFound } from "./keys";
 import { teamRef } from "./spend-windows";
 
 type AlertRow = ServiceDeps["store"]["t"]["alertRules"]["$inferSelect"];
+type DeliveryRow = ServiceDeps["store"]["t"]["alertDeliveries"]["$inferSelect"];
+
+function toDeliveryResponse(row: DeliveryRow): AlertDeliveryResponse {
+  const refusing = row.threshold === REFUSING;
+  const status = row.status as AlertDeliveryResponse["status"];
+  return {
+    id: row.id,
+    rule_id: row.ruleId,
+    type: refusing ? "budget.refusing" : "budget.threshold",
+    level: row.subjectKind as AlertDeliveryResponse["level"],
+    subject_id: row.label,
+    user_id: row.userId,
+    threshold: refusing ? null : Number(row.threshold),
+    spend: microsToUsd(row.spendMicros),
+    max_budget: row.maxBudgetMicros === null ? null : microsToUsd(row.maxBudgetMicros),
+    window_start: toIso(row.windowStart),
+    status,
+    attempts: row.attempts,
+    last_error: row.lastError,
+    created_at: toIso(row.createdAt),
+    next_attempt_at: status === "pending" ? toIso(row.nextAttemptAt) : null,
+    delivered_at: toIsoOrNull(row.deliveredAt),
+  };
+}
 
 function toAlertResponse(row: AlertRow): AlertRuleResponse {
   return {
@@ -109,6 +142,19 @@ export function createAlertsService({ store, now, changed }: ServiceDeps) {
       await getRow(id);
       await db.delete(t.alertRules).where(eq(t.alertRules.id, id));
       changed("alerts");
+    },
+
+    /** The rule's alerts, newest first: what was posted, what is still being retried and what gave up, and why. */
+    async deliveries(id: string, query: AlertDeliveriesQuery): Promise<AlertDeliveryResponse[]> {
+      await getRow(id);
+      const d = t.alertDeliveries;
+      const rows = await db
+        .select()
+        .from(d)
+        .where(query.status ? and(eq(d.ruleId, id), eq(d.status, query.status)) : eq(d.ruleId, id))
+        .orderBy(desc(d.createdAt), desc(d.id))
+        .limit(query.limit);
+      return rows.map(toDeliveryResponse);
     },
 
     /** Posts a `test` event to the rule's webhook now (signed like real alerts) and says how it answered. */

@@ -543,6 +543,35 @@ describe("the console in Chromium", () => {
       .filter({ hasText: "75 %" })
       .filter({ hasText: "unsigned" })
       .waitFor();
+    // A rule that fires on bob's next request (any level, a tiny share of its budget): its delivery history shows
+    // the alert the webhook received.
+    const anyUrl = `${url}?any`;
+    const fired = await admin<Alert>(gw.url, "POST", "/v1/alerts", { scope: "any", thresholds: [0.001], url: anyUrl });
+    await open("/ui/alerts");
+    await page.getByRole("button", { name: `Deliveries of the alert to ${anyUrl}` }).click();
+    const history = page.getByRole("dialog", { name: "Alert deliveries" });
+    await history.getByText("No alert has fired for this rule yet.").waitFor();
+    await page.keyboard.press("Escape");
+    await call(`${gw.url}/v1/chat/completions`, {
+      token: bobKey,
+      body: { model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "alert" }], max_tokens: 8 },
+    });
+    type Delivery = { status: string; level: string; subject_id: string };
+    const delivered = async () =>
+      (await admin<Delivery[]>(gw.url, "GET", `/v1/alerts/${fired.id}/deliveries`)).filter(
+        (d) => d.status === "delivered",
+      );
+    expect(await until(async () => (await delivered()).length > 0, 15_000, 100)).toBe(true);
+    expect(posted.some((p) => p.body.type === "budget.threshold")).toBe(true);
+    const first = (await delivered())[0]!;
+    await page.getByRole("button", { name: `Deliveries of the alert to ${anyUrl}` }).click();
+    await history
+      .getByRole("row")
+      .filter({ hasText: `${first.level.replace("_", " ")} ${first.subject_id}` })
+      .filter({ hasText: "delivered" })
+      .first()
+      .waitFor();
+    await page.keyboard.press("Escape");
   }, 60_000);
 
   test("every page: no serious or critical axe violation in light and dark; screenshots in light, dark and on a phone", async () => {

@@ -41,7 +41,7 @@ describe("gateway --help", () => {
       pricing: ["set", "list"],
       teams: ["create", "list", "update"],
       "rate-limits": ["add", "update", "list", "rm"],
-      alerts: ["add", "list", "test"],
+      alerts: ["add", "list", "test", "deliveries"],
       import: ["otari"],
     };
     for (const [group, subs] of Object.entries(groups)) {

@@ -211,6 +211,16 @@ describe.each([
     expect((await cli(["rate-limits", "rm", rule.id])).code).toBe(0);
   });
 
+  test("alerts deliveries prints GET /v1/alerts/{id}/deliveries; an unknown rule exits 1", async () => {
+    const rule = await cliJson<{ id: string }>(["alerts", "add", "--scope", "any", "--url", "http://127.0.0.1:9/hook"]);
+    const rows = await cliJson(["alerts", "deliveries", rule.id, "--status", "failed"]);
+    expect(rows).toEqual([]);
+    expect((await http(`${server.url}/v1/alerts/${rule.id}/deliveries?status=failed`, { token: master })).json).toEqual(
+      rows,
+    );
+    expect((await cli(["alerts", "deliveries", "no-such-rule"])).code).toBe(1);
+  });
+
   test("pricing set changes GET /v1/pricing/{model_key}", async () => {
     const price = await cliJson(["pricing", "set", "openai:e2e-model", "--input", "1.25", "--output", "5"]);
     expect(price).toMatchObject({

@@ -254,7 +254,7 @@ describe.each(DIALECTS)("cost control on every inference route ($dialect)", ({ c
       const l = await seed("alerts", 100);
       // One call (estimate 0.034 USD, cost 0.017 USD) fits the team's cap and crosses 40 % of it; the next is refused.
       await gw.admin("PATCH", `/v1/budgets/${l.budgets.team}`, { max_budget: 0.04 });
-      await gw.admin("POST", "/v1/alerts", {
+      const rule = await gw.admin<Row>("POST", "/v1/alerts", {
         scope: "team",
         scope_id: l.teamId,
         thresholds: [40],
@@ -272,6 +272,15 @@ describe.each(DIALECTS)("cost control on every inference route ($dialect)", ({ c
       expect(ofType("budget.threshold")).toHaveLength(1);
       expect(ofType("budget.threshold")[0]).toMatchObject({ level: "team", threshold: 40, max_budget: 0.04 });
       expect(ofType("budget.refusing")).toHaveLength(1);
+      // The rule's delivery history: both alerts, newest first, delivered on the first post.
+      const history = await gw.admin<Row[]>("GET", `/v1/alerts/${rule["id"]}/deliveries`);
+      expect(history.map((d) => [d["type"], d["threshold"], d["status"], d["attempts"], d["subject_id"]])).toEqual([
+        ["budget.refusing", null, "delivered", 1, l.teamId],
+        ["budget.threshold", 40, "delivered", 1, l.teamId],
+      ]);
+      expect(history[1]).toMatchObject({ level: "team", max_budget: 0.04, last_error: null });
+      expect(await gw.admin<Row[]>("GET", `/v1/alerts/${rule["id"]}/deliveries?status=failed`)).toEqual([]);
+      expect(await gw.admin<Row[]>("GET", `/v1/alerts/${rule["id"]}/deliveries?limit=1`)).toHaveLength(1);
     } finally {
       hook.stop(true);
     }

@@ -172,6 +172,20 @@ describe("spend alerts, one binary on SQLite", () => {
     const [down] = await deliveries(rule.id);
     expect(down?.status).toBe("pending");
     expect(down?.last_error).toBeTruthy();
+    // The API's delivery history says the same, with when the next try is due.
+    type Delivery = {
+      status: string;
+      attempts: number;
+      last_error: string | null;
+      next_attempt_at: string | null;
+      delivered_at: string | null;
+    };
+    const history = (query = "") => admin<Delivery[]>(first(), "GET", `/v1/alerts/${rule.id}/deliveries${query}`);
+    const [pending] = await history();
+    expect(pending).toMatchObject({ status: "pending", level: "team", subject_id: "down-team", threshold: 1 });
+    expect(pending!.last_error).toBeTruthy();
+    expect(pending!.next_attempt_at).not.toBeNull();
+    expect(await history("?status=delivered")).toEqual([]);
     // Up: its first answer is a 503, then it accepts.
     const hook = webhook(port, (n) => (n === 0 ? 503 : 200));
     try {
@@ -187,6 +201,9 @@ describe("spend alerts, one binary on SQLite", () => {
       expect(new Set(hook.hits.map((h) => h.id)).size).toBe(1); // the same alert each time
       expect([...hook.accepted().values()]).toEqual([1]);
       expect(Number(row?.attempts)).toBe(4);
+      const [delivered] = await history("?status=delivered");
+      expect(delivered).toMatchObject({ status: "delivered", attempts: 4, last_error: null, next_attempt_at: null });
+      expect(delivered!.delivered_at).not.toBeNull();
       // The backoff doubles: the 4th attempt waits 4 s after the 3rd failed (a lower bound, not a timing).
       expect(hook.hits[1]!.at - hook.hits[0]!.at).toBeGreaterThanOrEqual(3_500);
       expect(await metric(first(), 'gateway_spend_alerts_total{result="retry"}')).toBeGreaterThanOrEqual(3);

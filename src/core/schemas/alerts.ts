@@ -1,4 +1,4 @@
-/** Wire schemas of /v1/alerts (CreateAlertRequest, UpdateAlertRequest, AlertRule, AlertTestResult). */
+/** Wire schemas of /v1/alerts (CreateAlertRequest, UpdateAlertRequest, AlertRule, AlertTestResult, AlertDelivery). */
 import { z } from "zod";
 
 export const ALERT_SCOPES = ["key", "user", "team", "end_user", "any"] as const;
@@ -77,3 +77,34 @@ export const alertTestResponse = z
   })
   .meta({ id: "AlertTestResult" });
 export type AlertTestResponse = z.infer<typeof alertTestResponse>;
+
+/** pending: waiting for its first post or a retry; delivered; failed: retries gave up. */
+export const ALERT_DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
+
+export const alertDeliveriesQuery = z.object({
+  status: z.enum(ALERT_DELIVERY_STATUSES).optional().describe("Only deliveries in this state"),
+  limit: z.coerce.number().int().min(1).max(500).default(100).describe("Newest first, at most this many"),
+});
+export type AlertDeliveriesQuery = z.infer<typeof alertDeliveriesQuery>;
+
+export const alertDeliveryResponse = z
+  .object({
+    id: z.string().describe("Also the posted event's id"),
+    rule_id: z.string(),
+    type: z.enum(["budget.threshold", "budget.refusing"]),
+    level: z.enum(["key", "user", "team", "end_user"]),
+    subject_id: z.string().describe("The key id, user id, team id or end-user id the alert names"),
+    user_id: z.string().nullable(),
+    threshold: z.number().nullable().describe("Percent of the budget; null for budget.refusing"),
+    spend: z.number().describe("USD spent in the window when the alert was recorded"),
+    max_budget: z.number().nullable(),
+    window_start: z.string(),
+    status: z.enum(ALERT_DELIVERY_STATUSES),
+    attempts: z.number().int().describe("Posts tried so far"),
+    last_error: z.string().nullable().describe("Why the last post failed (null once delivered)"),
+    created_at: z.string().describe("When the threshold was crossed"),
+    next_attempt_at: z.string().nullable().describe("When a pending delivery is tried next"),
+    delivered_at: z.string().nullable(),
+  })
+  .meta({ id: "AlertDelivery" });
+export type AlertDeliveryResponse = z.infer<typeof alertDeliveryResponse>;

@@ -2,6 +2,8 @@
 import { Elysia } from "elysia";
 import { z } from "zod";
 import {
+  alertDeliveriesQuery,
+  alertDeliveryResponse,
   alertRuleResponse,
   alertTestResponse,
   createAlertRequest,
@@ -9,7 +11,7 @@ import {
 } from "../../core/schemas/alerts";
 import { bodyParser } from "../body";
 import type { HttpContext } from "../context";
-import { bodySchema } from "../fast-schema";
+import { bodySchema, querySchema } from "../fast-schema";
 import { requireMaster, securedDetail } from "../plugins/auth";
 
 const params = z.object({ id: z.string() });
@@ -47,6 +49,12 @@ export function alertsRoutes(ctx: HttpContext) {
       },
       { params, detail: { summary: "Delete a spend alert rule and its delivery history" } },
     )
+    .get("/:id/deliveries", ({ params, query }) => alerts.deliveries(params.id, query), {
+      params,
+      query: querySchema(alertDeliveriesQuery),
+      response: { 200: z.array(alertDeliveryResponse) },
+      detail: { summary: "A rule's alerts, newest first: delivered, pending a retry (with the last error) or failed" },
+    })
     .post("/:id/test", ({ params }) => alerts.test(params.id), {
       params,
       response: { 200: alertTestResponse },

@@ -150,7 +150,12 @@ describe.each(DIALECTS)("rate-limit rules and alert rules on $dialect", ({ creat
       "url",
     ]);
     expect((await ok("GET", `/v1/alerts/${rule.id}`)).format).toBe("slack");
+    // Delivery history: none yet; a bad filter or limit 422.
+    expect(list(await t.call("GET", `/v1/alerts/${rule.id}/deliveries`))).toEqual([]);
+    expectValidation(await t.call("GET", `/v1/alerts/${rule.id}/deliveries?status=sent`), ["query", "status"]);
+    expectValidation(await t.call("GET", `/v1/alerts/${rule.id}/deliveries?limit=0`), ["query", "limit"]);
     expect((await t.call("DELETE", `/v1/alerts/${rule.id}`)).status).toBe(204);
+    expectError(await t.call("GET", `/v1/alerts/${rule.id}/deliveries`), 404, `Alert rule '${rule.id}' not found`);
     expectError(await t.call("GET", `/v1/alerts/${rule.id}`), 404, `Alert rule '${rule.id}' not found`);
     expectError(await t.call("POST", `/v1/alerts/${rule.id}/test`), 404);
   });

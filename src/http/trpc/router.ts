@@ -9,7 +9,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { GatewayError } from "../../core/errors";
-import { createAlertRequest, updateAlertRequest } from "../../core/schemas/alerts";
+import { alertDeliveriesQuery, createAlertRequest, updateAlertRequest } from "../../core/schemas/alerts";
 import { createBudgetRequest, updateBudgetRequest } from "../../core/schemas/budgets";
 import { paginationQuery } from "../../core/schemas/common";
 import { endUsersQuery } from "../../core/schemas/end-users";
@@ -240,6 +240,9 @@ const alertsRouter = t.router({
     return deleted(input.id);
   }),
   test: procedure.input(ruleId).mutation(({ ctx, input }) => ctx.services.alerts.test(input.id)),
+  deliveries: procedure
+    .input(ruleId.extend({ query: alertDeliveriesQuery }))
+    .query(({ ctx, input }) => ctx.services.alerts.deliveries(input.id, input.query)),
 });
 
 export const appRouter = t.router({

@@ -1,18 +1,63 @@
 /**
  * Alerts: webhook rules that post when a key's, user's, team's or end user's spend crosses a share of its budget in
  * the current window, and when a budget starts refusing; each (rule, subject, window, threshold) once. "Send test"
- * posts a test event now and shows how the webhook answered.
+ * posts a test event now and shows how the webhook answered; "Deliveries" lists what the rule has posted, what is
+ * still being retried and what gave up, with the webhook's last error.
  */
 import { useState } from "preact/hooks";
 import { api, type Outputs } from "../api";
 import { checked, list, text } from "../components/forms";
 import { useAction, useAsync } from "../components/use-async";
 import { Badge, Dialog, ErrorNote, Field, Loading, Select, SubmitForm, Table } from "../components/ui";
-import { fmtTime } from "../format";
+import { fmtTime, fmtUsd } from "../format";
 
 type Alert = Outputs["alerts"]["list"][number];
 type Scope = Alert["scope"];
 type TestResult = Outputs["alerts"]["test"];
+type Delivery = Outputs["alerts"]["deliveries"][number];
+
+const STATUS_TONE: Record<Delivery["status"], "ok" | "warn" | "bad"> = {
+  delivered: "ok",
+  pending: "warn",
+  failed: "bad",
+};
+
+/** A rule's latest alerts (the API's default 100, newest first). */
+function Deliveries(props: { alert: Alert }) {
+  const data = useAsync(
+    () => api.alerts.deliveries.query({ id: props.alert.id, query: { limit: 100 } }),
+    [props.alert.id],
+  );
+  return (
+    <>
+      <ErrorNote error={data.error} />
+      <Loading when={data.loading && !data.data} />
+      {data.data && (
+        <Table
+          caption={`Deliveries of the alert to ${props.alert.url}`}
+          rows={data.data}
+          rowKey={(d) => d.id}
+          empty="No alert has fired for this rule yet."
+          columns={[
+            { title: "Crossed", cell: (d) => fmtTime(d.created_at) },
+            { title: "Subject", cell: (d) => `${d.level.replace("_", " ")} ${d.subject_id}` },
+            { title: "Threshold", cell: (d) => (d.threshold === null ? "refusing" : `${d.threshold} %`) },
+            { title: "Spend / budget", cell: (d) => `${fmtUsd(d.spend)} / ${fmtUsd(d.max_budget)}` },
+            { title: "Status", cell: (d) => <Badge tone={STATUS_TONE[d.status]}>{d.status}</Badge> },
+            { title: "Attempts", cell: (d) => String(d.attempts), numeric: true },
+            {
+              title: "Last error / delivered",
+              cell: (d) =>
+                d.status === "delivered"
+                  ? fmtTime(d.delivered_at)
+                  : `${d.last_error ?? ""}${d.next_attempt_at ? ` (next try ${fmtTime(d.next_attempt_at)})` : ""}`,
+            },
+          ]}
+        />
+      )}
+    </>
+  );
+}
 
 const SCOPES: [Scope, string][] = [
   ["any", "Any level"],
@@ -87,6 +132,7 @@ export function Alerts() {
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Alert | null>(null);
   const [tested, setTested] = useState<{ alert: Alert; result: TestResult } | null>(null);
+  const [history, setHistory] = useState<Alert | null>(null);
   const data = useAsync(() => api.alerts.list.query(), []);
   const { error, act } = useAction(data.reload);
   const done = () => {
@@ -141,6 +187,13 @@ export function Alerts() {
                   </button>
                   <button
                     type="button"
+                    aria-label={`Deliveries of the alert to ${a.url}`}
+                    onClick={() => setHistory(a)}
+                  >
+                    Deliveries
+                  </button>
+                  <button
+                    type="button"
                     class="danger"
                     aria-label={`Delete alert to ${a.url}`}
                     onClick={() =>
@@ -189,6 +242,9 @@ export function Alerts() {
             }}
           />
         )}
+      </Dialog>
+      <Dialog title="Alert deliveries" open={history !== null} onClose={() => setHistory(null)}>
+        {history && <Deliveries alert={history} />}
       </Dialog>
       <Dialog title="Test alert" open={tested !== null} onClose={() => setTested(null)}>
         {tested && (
