@@ -137,7 +137,7 @@ class LiveTrace implements RequestTrace {
   private readonly server: Span;
   private readonly startMs: number;
   readonly request: GenAiRequestFacts;
-  readonly route: string;
+  readonly httpRoute: string;
   readonly requestId: string;
   readonly userAgent: string | null;
   /** The request body while admission may still capture it as input; dropped then, so spans do not keep it. */
@@ -152,7 +152,8 @@ class LiveTrace implements RequestTrace {
   usage: NormalizedUsage | null = null;
   costMicros: number | null = null;
   tries = 0;
-  status = 0;
+  /** The HTTP status the request ended with (0 until it ended). */
+  httpStatus = 0;
   streamEnd: string | null = null;
   private firstChunk = false;
   private ended = false;
@@ -175,7 +176,7 @@ class LiveTrace implements RequestTrace {
     this.traceId = server.context.traceId;
     bindTraceId(this.traceId);
     this.request = spec?.request(call.body) ?? { operation, model: call.body.model };
-    this.route = path;
+    this.httpRoute = path;
     this.requestId = call.requestId;
     this.userAgent = server.recording ? call.headers.get("user-agent") : null;
     this.body = spec?.content && server.recording ? call.body : null;
@@ -185,7 +186,7 @@ class LiveTrace implements RequestTrace {
   private end(status: number): void {
     if (this.ended) return;
     this.ended = true;
-    this.status = status;
+    this.httpStatus = status;
     this.server.end();
   }
 
@@ -296,8 +297,8 @@ class LiveTrace implements RequestTrace {
 function serverAttributes(t: LiveTrace, out: AttributeSink): void {
   setRequestAttributes(out, t.request, t.servedBy ?? t.request.provider);
   out.setAttribute(ATTR.httpMethod, "POST");
-  out.setAttribute(ATTR.httpRoute, t.route);
-  out.setAttribute(ATTR.httpStatusCode, t.status || null);
+  out.setAttribute(ATTR.httpRoute, t.httpRoute);
+  out.setAttribute(ATTR.httpStatusCode, t.httpStatus || null);
   out.setAttribute(ATTR.userAgent, t.userAgent);
   out.setAttribute(ATTR.gatewayRequestId, t.requestId);
   if (t.ticket) setGatewayAttributes(out, t.ticket);
