@@ -227,6 +227,27 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
       const byValue = (a: (string | number)[], b: (string | number)[]) => (a[0]! < b[0]! ? -1 : 1);
       const label = JSON.stringify({ start, end, dim });
       expect({ label, got: got.sort(byValue) }).toEqual({ label, got: want.sort(byValue) });
+      // The database's ranking: the first groups by a sum (errors: ties at the cut are common), ties by value.
+      for (const column of ["cost_micros", "errors"] as const) {
+        const all = [...oracle(rows, start, end, {}, dim)].sort(
+          ([a, v], [b, w]) => metric(w, column) - metric(v, column) || (a < b ? -1 : 1),
+        );
+        for (const limit of [1, 2, 100]) {
+          const ranking = await aggregator.top({ start, end, filters: {}, group: dim }, column, limit);
+          const at = JSON.stringify({ start, end, dim, column, limit });
+          expect({
+            at,
+            top: ranking.top.map((g) => [g.value, metric(g.v, column), metric(g.v, "requests")]),
+            groups: ranking.groups,
+            blank: ranking.blank,
+          }).toEqual({
+            at,
+            top: all.slice(0, limit).map(([value, v]) => [value, metric(v, column), metric(v, "requests")]),
+            groups: all.length,
+            blank: all.some(([value]) => value === ""),
+          });
+        }
+      }
     }
   }
 
