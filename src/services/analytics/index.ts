@@ -399,24 +399,23 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const nowMs = at.getTime();
     const day = Math.floor(nowMs / DAY_MS) * DAY_MS;
     const month = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1);
-    const cost = async (start: number) =>
-      start < nowMs
-        ? metric(
-            total(
-              (
-                await agg.aggregate({
-                  start,
-                  end: nowMs,
-                  filters: {},
-                  group: null,
-                  bucket: null,
-                  columns: ["cost_micros"],
-                })
-              ).get(""),
-            ),
-            "cost_micros",
-          )
-        : 0;
+    // The month's spend by UTC day, today's its last day: one read for both.
+    const spend = async () => {
+      const byDay = (
+        await agg.aggregate({
+          start: month,
+          end: nowMs,
+          filters: {},
+          group: null,
+          bucket: "day",
+          columns: ["cost_micros"],
+        })
+      ).get("");
+      return {
+        today: metric(byDay?.get(day) ?? zeroVector(), "cost_micros"),
+        month: metric(total(byDay), "cost_micros"),
+      };
+    };
     const topBy = async (dim: AnalyticsDimension) => {
       const ranking = await agg.top({ ...range, filters: {}, group: dim }, "cost_micros", 5);
       const top = ranking.top.map((g) => ({ key: groupKey(dim, g.value), v: g.v }));
@@ -434,9 +433,8 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
         })),
       };
     };
-    const [today, monthSpend, window, models, users, keys, keyCounts, health] = await Promise.all([
-      cost(day),
-      cost(month),
+    const [spent, window, models, users, keys, keyCounts, health] = await Promise.all([
+      spend(),
       agg.aggregate({ ...range, filters: {}, group: null, bucket: null }),
       topBy("model"),
       topBy("user"),
@@ -452,8 +450,8 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     ]);
     return {
       generated_at: toIso(at),
-      spend_today: microsToUsd(today),
-      spend_month: microsToUsd(monthSpend),
+      spend_today: microsToUsd(spent.today),
+      spend_month: microsToUsd(spent.month),
       window: {
         start: toIso(new Date(range.start)),
         end: toIso(new Date(range.end)),
