@@ -30,16 +30,7 @@ import {
   zeroVector,
 } from "../rollups/metrics";
 import { DAY_MS } from "../rollups/sql";
-import {
-  type Bucket,
-  BUCKET_MS,
-  byColumn,
-  type Cells,
-  createAggregator,
-  type Filters,
-  readsMarginals,
-  total,
-} from "./aggregate";
+import { type Bucket, BUCKET_MS, byColumn, createAggregator, type Filters, readsMarginals, total } from "./aggregate";
 
 /** Longest series, in buckets. */
 export const MAX_BUCKETS = 2000;
@@ -169,15 +160,14 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     let groupsTotal: number;
     let names: Map<string, string | null>;
     if (readsMarginals(filters, dim)) {
-      // The totals read beside the ranking, the labels beside the top groups' metrics: independent round trips.
-      const [totals, ranking] = await Promise.all([
-        agg.aggregate({ ...range, filters, group: null, bucket: null }),
-        agg.top({ ...range, filters, group: dim }, ORDER[q.order_by], q.limit),
-      ]);
+      // The top groups' metrics, the totals and the labels: independent reads, side by side.
+      const ranking = await agg.top({ ...range, filters, group: dim }, ORDER[q.order_by], q.limit);
       const values = ranking.top.map((g) => g.value);
-      let cells: Cells;
-      [cells, names] = await Promise.all([
-        values.length ? agg.aggregate({ ...range, filters, group: dim, bucket: null, only: values }) : new Map(),
+      const [cells, totals, labelled] = await Promise.all([
+        values.length
+          ? agg.aggregate({ ...range, filters, group: dim, bucket: null, only: values })
+          : new Map<string, Map<number, MetricVector>>(),
+        agg.aggregate({ ...range, filters, group: null, bucket: null }),
         labels(
           dim,
           values.map((v) => groupKey(dim, v)),
@@ -186,6 +176,7 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
       top = values.map((value) => ({ value, v: total(cells.get(value)) }));
       all = total(totals.get(""));
       groupsTotal = ranking.groups;
+      names = labelled;
     } else {
       const cells = await agg.aggregate({ ...range, filters, group: dim, bucket: null });
       const order = [...cells]
