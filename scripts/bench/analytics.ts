@@ -11,7 +11,10 @@
  * Writes scripts/bench/results/<stamp>-analytics.{json,md}.
  *
  *   bun scripts/bench/analytics.ts [--rows 10000000] [--days 90] [--dialects sqlite,pg] [--pg postgres://postgres@127.0.0.1:5432]
- *        [--iterations 40] [--export-rows 1000000] [--writer-rows 100000] [--no-build] [--no-browser]
+ *        [--pg-database NAME] [--iterations 40] [--export-rows 1000000] [--writer-rows 100000] [--no-build] [--no-browser]
+ *
+ * --pg-database NAME: the Postgres database is NAME and is kept after the run: seeded when it does not exist yet,
+ * measured as it is when it does (a 10M seed takes about 20 minutes; --rows and --days are then those it holds).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,9 +23,9 @@ import { stringify } from "yaml";
 import { openStore, type Store } from "../../src/db/client";
 import { encodeCursor } from "../../src/services/usage";
 import { BINARY, buildBinary, ROOT } from "./gateway";
-import { createDatabase, type Postgres } from "./pg-stats";
+import { createDatabase, databaseExists, type Postgres } from "./pg-stats";
 import { cleanupAll, rssMb, start, stopAll, tempDir, waitReady } from "./processes";
-import { seedUsage } from "./seed-usage";
+import { seededFacts, seedUsage } from "./seed-usage";
 import { median, percentile } from "./stats";
 import { type WriterCost, writerCost } from "./writer-cost";
 
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     days: { type: "string", default: "90" },
     dialects: { type: "string", default: "sqlite,pg" },
     pg: { type: "string", default: "postgres://postgres@127.0.0.1:5432" },
+    "pg-database": { type: "string" },
     iterations: { type: "string", default: "40" },
     "export-rows": { type: "string", default: "1000000" },
     "writer-rows": { type: "string", default: "100000" },
@@ -176,22 +180,27 @@ async function benchDialect(dialect: "sqlite" | "pg"): Promise<Record<string, un
     dialect === "sqlite"
       ? `sqlite:///${join(dir, `w${n++}.db`)}`
       : createDatabase(pg, `gw_bench_w_${process.pid}_${n++}`);
-  const dbUrl =
-    dialect === "sqlite"
-      ? `sqlite:///${join(dir, "usage.db")}`
-      : await createDatabase(pg, `gw_bench_analytics_${process.pid}`);
-  console.log(`[${dialect}] seeding ${ROWS} rows over ${DAYS} days...`);
-  const seeded = await seedUsage({
-    db: dbUrl,
-    rows: ROWS,
-    days: DAYS,
-    users: 1000,
-    keys: 5000,
-    models: 50,
-    endUsers: 20000,
-    seed: 1,
-    log: (l) => console.log(`[${dialect}] ${l}`),
-  });
+  const kept = dialect === "pg" ? values["pg-database"] : undefined;
+  const reused = kept !== undefined && (await databaseExists(pg, kept));
+  let dbUrl: string;
+  if (dialect === "sqlite") dbUrl = `sqlite:///${join(dir, "usage.db")}`;
+  else if (kept === undefined) dbUrl = await createDatabase(pg, `gw_bench_analytics_${process.pid}`);
+  else dbUrl = reused ? `${pg.url}/${kept}` : await createDatabase(pg, kept, { keep: true });
+  if (reused) console.log(`[${dialect}] reusing the rows of ${kept}`);
+  else console.log(`[${dialect}] seeding ${ROWS} rows over ${DAYS} days...`);
+  const seeded = reused
+    ? await seededFacts(dbUrl)
+    : await seedUsage({
+        db: dbUrl,
+        rows: ROWS,
+        days: DAYS,
+        users: 1000,
+        keys: 5000,
+        models: 50,
+        endUsers: 20000,
+        seed: 1,
+        log: (l) => console.log(`[${dialect}] ${l}`),
+      });
   writeFileSync(
     join(dir, "config.yml"),
     stringify({ database_url: dbUrl, master_key: MASTER, log_level: "warning", bootstrap_api_key: false }),
@@ -278,7 +287,7 @@ function markdown(results: Record<string, unknown>[]): string {
   ];
   for (const r of results as {
     dialect: string;
-    seeded: { rollupRows: number; marginalRows: number; seconds: Record<string, number> };
+    seeded: { rows: number; rollupRows: number; marginalRows: number; seconds: Record<string, number> | null };
     timings: Timing[];
     export: Record<string, number | number[]>;
     first_load: Record<string, number | string>;
@@ -287,7 +296,9 @@ function markdown(results: Record<string, unknown>[]): string {
     out.push(
       `## ${r.dialect}`,
       "",
-      `Seeded: ${r.seeded.rollupRows} rollup rows, ${r.seeded.marginalRows} marginal rows; load ${round(r.seeded.seconds.rows ?? 0)} s, indexes ${round(r.seeded.seconds.indexes ?? 0)} s, rollups ${round(r.seeded.seconds.rollups ?? 0)} s.`,
+      r.seeded.seconds
+        ? `Seeded: ${r.seeded.rollupRows} rollup rows, ${r.seeded.marginalRows} marginal rows; load ${round(r.seeded.seconds.rows ?? 0)} s, indexes ${round(r.seeded.seconds.indexes ?? 0)} s, rollups ${round(r.seeded.seconds.rollups ?? 0)} s.`
+        : `Seeded by an earlier run (--pg-database): ${r.seeded.rows} usage rows, ${r.seeded.rollupRows} rollup rows, ${r.seeded.marginalRows} marginal rows.`,
       "",
     );
     out.push("| request | p50 ms | p95 ms | target p95 | |", "|---|---|---|---|---|");

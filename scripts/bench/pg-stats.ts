@@ -109,17 +109,30 @@ export async function startPostgres(o: { privatePort: number; fallbackUrl: strin
   }
 }
 
-/** A fresh database for one gateway; dropped at cleanup (on an existing server it would otherwise stay behind). */
-export async function createDatabase(pg: Postgres, name: string): Promise<string> {
+/**
+ * A fresh database for one gateway; dropped at cleanup (on an existing server it would otherwise stay behind), unless
+ * `keep` (a seeded database measured again later).
+ */
+export async function createDatabase(pg: Postgres, name: string, o: { keep?: boolean } = {}): Promise<string> {
   const sql = new SQL(`${pg.url}/postgres`);
   await sql.unsafe(`CREATE DATABASE ${name}`);
   await sql.close();
-  if (pg.source === "existing server") {
+  if (pg.source === "existing server" && !o.keep) {
     // Synchronous (cleanups also run from signal handlers): a short-lived bun process drops it.
     const script = `const s = new Bun.SQL(${JSON.stringify(`${pg.url}/postgres`)}); await s.unsafe("DROP DATABASE IF EXISTS ${name} WITH (FORCE)"); await s.close();`;
     onCleanup(() => void spawnSync([process.execPath, "-e", script], { stdout: "ignore", stderr: "ignore" }));
   }
   return `${pg.url}/${name}`;
+}
+
+/** Whether the server has a database of that name. */
+export async function databaseExists(pg: Postgres, name: string): Promise<boolean> {
+  const sql = new SQL(`${pg.url}/postgres`);
+  try {
+    return (await sql.unsafe("SELECT 1 FROM pg_database WHERE datname = $1", [name])).length > 0;
+  } finally {
+    await sql.close();
+  }
 }
 
 /** Statements executed in database `name` so far (sum of pg_stat_statements calls, BEGIN/COMMIT included). */

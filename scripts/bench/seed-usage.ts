@@ -26,7 +26,7 @@ import {
 } from "../../src/services/governance/usage-insert";
 import { dailyMarginals, hourlyMarginals, rollupsFromRows } from "../../src/services/rollups/marginals";
 import { rebuildPoints, RECENT_MS } from "../../src/services/rollups/prefix";
-import { DAY_MS, HOUR_MS, SqlParams } from "../../src/services/rollups/sql";
+import { DAY_MS, HOUR_MS, msOf, SqlParams } from "../../src/services/rollups/sql";
 
 export interface SeedOptions {
   db: string;
@@ -43,7 +43,8 @@ export interface SeedOptions {
 
 export interface SeedResult {
   rows: number;
-  seconds: { rows: number; indexes: number; rollups: number };
+  /** Null when the database was seeded by an earlier run (seededFacts). */
+  seconds: { rows: number; indexes: number; rollups: number } | null;
   rollupRows: number;
   marginalRows: number;
   /** The busiest key (for filtered queries). */
@@ -223,13 +224,9 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
     await rebuildPoints((sql, params) => store.query(sql, params), p, store.dialect, recent, cutoff);
     await store.exec("ANALYZE");
     const rollupSeconds = (performance.now() - started) / 1000;
-    const count = async (table: string) =>
-      Number((await store.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
     const result = {
-      rows: await count("usage_logs"),
+      ...(await counts(store)),
       seconds: { rows: rowsSeconds, indexes: indexSeconds, rollups: rollupSeconds },
-      rollupRows: await count("usage_rollups"),
-      marginalRows: await count("usage_marginals"),
       topKeyId: "key-0",
       end,
     };
@@ -237,6 +234,31 @@ export async function seedUsage(o: SeedOptions): Promise<SeedResult> {
       `rollups and marginals built in ${rollupSeconds.toFixed(1)} s: ${result.rollupRows} rollup rows, ${result.marginalRows} marginal rows`,
     );
     return result;
+  } finally {
+    await store.close();
+  }
+}
+
+async function counts(store: Store): Promise<Pick<SeedResult, "rows" | "rollupRows" | "marginalRows">> {
+  const count = async (table: string) =>
+    Number((await store.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
+  return {
+    rows: await count("usage_logs"),
+    rollupRows: await count("usage_rollups"),
+    marginalRows: await count("usage_marginals"),
+  };
+}
+
+/**
+ * What a database seeded by an earlier run holds, to measure it again: its range ends just after its last row (the
+ * seed's own end was at most one row's spacing later), the same end on every rerun.
+ */
+export async function seededFacts(db: string): Promise<SeedResult> {
+  const store = openStore(db);
+  try {
+    const last = `(SELECT MAX(${msOf(store.dialect, '"timestamp"')}) FROM usage_logs)`;
+    const [row] = await store.query<{ end: unknown }>(`SELECT ${last} + 1 AS "end"`);
+    return { ...(await counts(store)), seconds: null, topKeyId: "key-0", end: Number(row!.end) };
   } finally {
     await store.close();
   }

@@ -227,6 +227,27 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
       const byValue = (a: (string | number)[], b: (string | number)[]) => (a[0]! < b[0]! ? -1 : 1);
       const label = JSON.stringify({ start, end, dim });
       expect({ label, got: got.sort(byValue) }).toEqual({ label, got: want.sort(byValue) });
+      // The database's ranking: the first groups by a sum (errors: ties at the cut are common), ties by value.
+      for (const column of ["cost_micros", "errors"] as const) {
+        const all = [...oracle(rows, start, end, {}, dim)].sort(
+          ([a, v], [b, w]) => metric(w, column) - metric(v, column) || (a < b ? -1 : 1),
+        );
+        for (const limit of [1, 2, 100]) {
+          const ranking = await aggregator.top({ start, end, filters: {}, group: dim }, column, limit);
+          const at = JSON.stringify({ start, end, dim, column, limit });
+          expect({
+            at,
+            top: ranking.top.map((g) => [g.value, metric(g.v, column), metric(g.v, "requests")]),
+            groups: ranking.groups,
+            blank: ranking.blank,
+          }).toEqual({
+            at,
+            top: all.slice(0, limit).map(([value, v]) => [value, metric(v, column), metric(v, "requests")]),
+            groups: all.length,
+            blank: all.some(([value]) => value === ""),
+          });
+        }
+      }
     }
   }
 
@@ -362,8 +383,19 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     const all = oracle(rows, T0, T0 + SPAN, {}, null).get("")!;
     expect(res.window.requests).toBe(totalsOf(all).requests);
     expect(res.window.cost).toBe(totalsOf(all).cost);
-    const today = oracle(rows, Math.floor((T0 + SPAN) / DAY_MS) * DAY_MS, T0 + SPAN, {}, null).get("") ?? zeroVector();
-    expect(res.spend_today).toBe(totalsOf(today).cost);
+    // Spend today and this month (one read by day): at midnight (nothing today yet) and in the middle of a day.
+    for (const at of [T0 + SPAN, T0 + 2 * DAY_MS + 7 * HOUR_MS + 1234]) {
+      clock = at;
+      const { spend_today, spend_month } = await analytics.overview({});
+      const today = oracle(rows, Math.floor(at / DAY_MS) * DAY_MS, at, {}, null).get("") ?? zeroVector();
+      const month = oracle(rows, Date.UTC(2026, 2, 1), at, {}, null).get("")!;
+      expect({ at, spend_today, spend_month }).toEqual({
+        at,
+        spend_today: totalsOf(today).cost,
+        spend_month: totalsOf(month).cost,
+      });
+    }
+    clock = T0 + SPAN;
     const models = oracle(rows, T0, T0 + SPAN, {}, "model");
     const top = [...models].sort((a, b) => b[1][5]! - a[1][5]!)[0]!;
     expect(res.top_models[0]).toMatchObject({ key: top[0], requests: top[1][0] });

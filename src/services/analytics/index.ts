@@ -21,17 +21,16 @@ import { toIso } from "../../core/time";
 import { engageJit } from "../../runtime/engine";
 import type { ServiceDeps } from "../deps";
 import {
-  METRIC_COLUMNS,
-  type MetricColumn,
   mergeVector,
   metric,
   type MetricVector,
   percentile,
   subtractVector,
+  type SumColumn,
   zeroVector,
 } from "../rollups/metrics";
 import { DAY_MS } from "../rollups/sql";
-import { type Bucket, BUCKET_MS, createAggregator, type Filters, readsMarginals, total } from "./aggregate";
+import { type Bucket, BUCKET_MS, byColumn, createAggregator, type Filters, readsMarginals, total } from "./aggregate";
 
 /** Longest series, in buckets. */
 export const MAX_BUCKETS = 2000;
@@ -73,7 +72,7 @@ function filtersOf(q: AnalyticsFilters): Filters {
 }
 
 /** The column a summary's `order_by` ranks groups by. */
-const ORDER: Record<SummaryQuery["order_by"], MetricColumn> = {
+const ORDER: Record<SummaryQuery["order_by"], SumColumn> = {
   cost: "cost_micros",
   requests: "requests",
   tokens: "total_tokens",
@@ -81,7 +80,7 @@ const ORDER: Record<SummaryQuery["order_by"], MetricColumn> = {
 };
 
 /** The column a series ranks its groups by: its metric's, or the request count for percentiles. */
-const SERIES_RANK: Record<SeriesQuery["metric"], MetricColumn> = {
+const SERIES_RANK: Record<SeriesQuery["metric"], SumColumn> = {
   requests: "requests",
   tokens: "total_tokens",
   cost: "cost_micros",
@@ -145,23 +144,6 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     return new Map(rows.map((r) => [r.id, r.label]));
   }
 
-  /**
-   * Every group of `dim` over a range, ordered by `column` descending, with only that column and the request count
-   * read (ranking thousands of keys needs two sums each, not the whole vector).
-   */
-  async function ranked(
-    range: { start: number; end: number },
-    filters: Filters,
-    dim: AnalyticsDimension,
-    column: MetricColumn,
-    columns: readonly MetricColumn[] = [column, "requests"],
-  ) {
-    const cells = await agg.aggregate({ ...range, filters, group: dim, bucket: null, columns });
-    return [...cells]
-      .map(([value, byBucket]) => ({ value, v: total(byBucket) }))
-      .sort((a, b) => metric(b.v, column) - metric(a.v, column) || (a.value < b.value ? -1 : 1));
-  }
-
   async function summary(q: SummaryQuery): Promise<SummaryResponse> {
     const range = rangeOf(q);
     const filters = filtersOf(q);
@@ -176,30 +158,40 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     let top: { value: string; v: MetricVector }[];
     let all: MetricVector;
     let groupsTotal: number;
+    let names: Map<string, string | null>;
     if (readsMarginals(filters, dim)) {
-      const order = await ranked(range, filters, dim, ORDER[q.order_by]);
-      const values = order.slice(0, q.limit).map((g) => g.value);
-      const [cells, totals] = await Promise.all([
+      // The top groups' metrics, the totals and the labels: independent reads, side by side.
+      const ranking = await agg.top({ ...range, filters, group: dim }, ORDER[q.order_by], q.limit);
+      const values = ranking.top.map((g) => g.value);
+      const [cells, totals, labelled] = await Promise.all([
         values.length
           ? agg.aggregate({ ...range, filters, group: dim, bucket: null, only: values })
           : new Map<string, Map<number, MetricVector>>(),
         agg.aggregate({ ...range, filters, group: null, bucket: null }),
+        labels(
+          dim,
+          values.map((v) => groupKey(dim, v)),
+        ),
       ]);
       top = values.map((value) => ({ value, v: total(cells.get(value)) }));
       all = total(totals.get(""));
-      groupsTotal = order.length;
+      groupsTotal = ranking.groups;
+      names = labelled;
     } else {
-      const order = await ranked(range, filters, dim, ORDER[q.order_by], METRIC_COLUMNS);
+      const cells = await agg.aggregate({ ...range, filters, group: dim, bucket: null });
+      const order = [...cells]
+        .map(([value, byBucket]) => ({ value, v: total(byBucket) }))
+        .sort(byColumn(ORDER[q.order_by]));
       // Every row has exactly one value per dimension, so the groups add up to the totals.
       all = zeroVector();
       for (const g of order) mergeVector(all, g.v);
       top = order.slice(0, q.limit);
       groupsTotal = order.length;
+      names = await labels(
+        dim,
+        top.map((g) => groupKey(dim, g.value)),
+      );
     }
-    const names = await labels(
-      dim,
-      top.map((g) => groupKey(dim, g.value)),
-    );
     return {
       ...base,
       totals: totalsOf(all),
@@ -231,17 +223,22 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const dim = q.group_by ?? null;
     const values = (byBucket: Map<number, MetricVector> | undefined) =>
       stamps.map((s) => seriesValue(q.metric, byBucket?.get(s) ?? zeroVector()));
-    const totals =
-      (await agg.aggregate({ ...range, filters, group: null, bucket })).get("") ?? new Map<number, MetricVector>();
+    // The groups' ranking is read beside the totals, the labels beside the top groups' series.
+    const [cellsOfTotal, ranking] = await Promise.all([
+      agg.aggregate({ ...range, filters, group: null, bucket }),
+      dim ? agg.top({ ...range, filters, group: dim }, SERIES_RANK[q.metric], q.top) : null,
+    ]);
+    const totals = cellsOfTotal.get("") ?? new Map<number, MetricVector>();
     const out: SeriesResponse["series"] = [{ key: null, label: null, kind: "total", values: values(totals) }];
-    if (dim) {
-      const order = await ranked(range, filters, dim, SERIES_RANK[q.metric]);
-      const top = order.slice(0, q.top).map((g) => g.value);
-      const cells = top.length ? await agg.aggregate({ ...range, filters, group: dim, bucket, only: top }) : new Map();
-      const names = await labels(
-        dim,
-        top.map((v) => groupKey(dim, v)),
-      );
+    if (dim && ranking) {
+      const top = ranking.top.map((g) => g.value);
+      const [cells, names] = await Promise.all([
+        top.length ? agg.aggregate({ ...range, filters, group: dim, bucket, only: top }) : new Map(),
+        labels(
+          dim,
+          top.map((v) => groupKey(dim, v)),
+        ),
+      ]);
       for (const value of top) {
         const key = groupKey(dim, value);
         out.push({
@@ -251,7 +248,7 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
           values: values(cells.get(value)),
         });
       }
-      if (order.length > top.length) {
+      if (ranking.groups > top.length) {
         const rest = new Map<number, MetricVector>();
         for (const s of stamps) {
           let v = totals.get(s) ?? zeroVector();
@@ -393,33 +390,32 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const nowMs = at.getTime();
     const day = Math.floor(nowMs / DAY_MS) * DAY_MS;
     const month = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1);
-    const cost = async (start: number) =>
-      start < nowMs
-        ? metric(
-            total(
-              (
-                await agg.aggregate({
-                  start,
-                  end: nowMs,
-                  filters: {},
-                  group: null,
-                  bucket: null,
-                  columns: ["cost_micros"],
-                })
-              ).get(""),
-            ),
-            "cost_micros",
-          )
-        : 0;
+    // The month's spend by UTC day, today's its last day: one read for both.
+    const spend = async () => {
+      const byDay = (
+        await agg.aggregate({
+          start: month,
+          end: nowMs,
+          filters: {},
+          group: null,
+          bucket: "day",
+          columns: ["cost_micros"],
+        })
+      ).get("");
+      return {
+        today: metric(byDay?.get(day) ?? zeroVector(), "cost_micros"),
+        month: metric(total(byDay), "cost_micros"),
+      };
+    };
     const topBy = async (dim: AnalyticsDimension) => {
-      const groups = await ranked(range, {}, dim, "cost_micros");
-      const top = groups.slice(0, 5).map((g) => ({ key: groupKey(dim, g.value), v: g.v }));
+      const ranking = await agg.top({ ...range, filters: {}, group: dim }, "cost_micros", 5);
+      const top = ranking.top.map((g) => ({ key: groupKey(dim, g.value), v: g.v }));
       const names = await labels(
         dim,
         top.map((g) => g.key),
       );
       return {
-        count: groups.filter((g) => g.value !== "").length,
+        count: ranking.groups - (ranking.blank ? 1 : 0),
         top: top.map((g) => ({
           key: g.key,
           label: g.key === null ? null : (names.get(g.key) ?? null),
@@ -428,9 +424,8 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
         })),
       };
     };
-    const [today, monthSpend, window, models, users, keys, keyCounts, health] = await Promise.all([
-      cost(day),
-      cost(month),
+    const [spent, window, models, users, keys, keyCounts, health] = await Promise.all([
+      spend(),
       agg.aggregate({ ...range, filters: {}, group: null, bucket: null }),
       topBy("model"),
       topBy("user"),
@@ -446,8 +441,8 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     ]);
     return {
       generated_at: toIso(at),
-      spend_today: microsToUsd(today),
-      spend_month: microsToUsd(monthSpend),
+      spend_today: microsToUsd(spent.today),
+      spend_month: microsToUsd(spent.month),
       window: {
         start: toIso(new Date(range.start)),
         end: toIso(new Date(range.end)),

@@ -26,6 +26,7 @@ export const SUM_COLUMNS = [
   "ttfb_ms_sum",
   ...HISTOGRAM_COLUMNS,
 ] as const;
+export type SumColumn = (typeof SUM_COLUMNS)[number];
 export const MAX_COLUMNS = ["latency_ms_max"] as const;
 export const METRIC_COLUMNS = [...SUM_COLUMNS, ...MAX_COLUMNS] as const;
 export type MetricColumn = (typeof METRIC_COLUMNS)[number];
