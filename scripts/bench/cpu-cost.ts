@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MODELS, ROOT, startGateway } from "./gateway";
 import { assertPortsFree, cleanupAll, cpuUs, start, stop, stopAll, tempDir, waitReady } from "./processes";
+import { median } from "./stats";
 import { ensureWrk, runWrk } from "./wrk";
 
 const { values } = parseArgs({
@@ -114,14 +115,17 @@ async function main(): Promise<void> {
   }
   if (values.paired) {
     const first = variants[0]?.name ?? "";
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-    console.log(`\n| variant | CPU per request / ${first}'s (median of windows) | rps / ${first}'s |\n|---|---:|---:|`);
+    const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+    console.log(
+      `\n| variant | CPU per request / ${first}'s (median of windows) | rps / ${first}'s (median) | rps / ${first}'s (windows' range) |\n|---|---:|---:|---:|`,
+    );
     for (const v of variants.slice(1)) {
       const rs = results[v.name] ?? [];
       const ref = results[first] ?? [];
       const cpu = median(rs.map((r, i) => r.cpu / (ref[i]?.cpu ?? Number.NaN)));
-      const rps = median(rs.map((r, i) => r.rps / (ref[i]?.rps ?? Number.NaN)));
-      console.log(`| ${v.name} | ${(cpu * 100).toFixed(1)} % | ${(rps * 100).toFixed(1)} % |`);
+      const rpsRatios = rs.map((r, i) => r.rps / (ref[i]?.rps ?? Number.NaN));
+      const range = `${pct(Math.min(...rpsRatios))} to ${pct(Math.max(...rpsRatios))}`;
+      console.log(`| ${v.name} | ${pct(cpu)} | ${pct(median(rpsRatios))} | ${range} |`);
     }
   }
 }
