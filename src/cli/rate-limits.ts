@@ -7,6 +7,13 @@ import { parseInput, runCommand } from "./_run";
 import { printTable } from "./_table";
 import { intFlag, parseFlags } from "./_usage";
 
+/** The limit flags as the API's fields (absent flags stay absent). */
+const limitFlags = (args: { rpm?: string; tpm?: string; "max-concurrent"?: string }) => ({
+  rpm: intFlag("rpm", args.rpm),
+  tpm: intFlag("tpm", args.tpm),
+  max_concurrent: intFlag("max-concurrent", args["max-concurrent"]),
+});
+
 const addCommand = defineCommand({
   meta: { name: "add", description: "Add a rate-limit rule" },
   args: {
@@ -24,9 +31,7 @@ const addCommand = defineCommand({
       scope: args.scope,
       scope_id: args["scope-id"],
       model: args.model,
-      rpm: intFlag("rpm", args.rpm),
-      tpm: intFlag("tpm", args.tpm),
-      max_concurrent: intFlag("max-concurrent", args["max-concurrent"]),
+      ...limitFlags(args),
     }));
     return runCommand(
       args,
@@ -51,12 +56,7 @@ const updateCommand = defineCommand({
     "max-concurrent": { type: "string", description: "Requests in flight at once (0: no limit)" },
   },
   run: ({ args }) => {
-    const raw = parseFlags(args, () => ({
-      model: args.model,
-      rpm: intFlag("rpm", args.rpm),
-      tpm: intFlag("tpm", args.tpm),
-      max_concurrent: intFlag("max-concurrent", args["max-concurrent"]),
-    }));
+    const raw = parseFlags(args, () => ({ model: args.model, ...limitFlags(args) }));
     return runCommand(
       args,
       ({ services }) => services.rateLimits.update(args.id, parseInput(updateRateLimitRequest, raw)),

@@ -16,7 +16,7 @@ import type {
 import { toIso, toIsoOrNull } from "../core/time";
 import { uuid } from "../runtime/crypto";
 import type { ServiceDeps } from "./deps";
-import { REFUSING } from "./governance/alert-sql";
+import { alertKind } from "./governance/alert-sql";
 import { postAlert } from "./governance/alert-webhook";
 import type { SubjectKind } from "./governance/subjects";
 import { keyNotFound } from "./keys";
@@ -26,16 +26,16 @@ type AlertRow = ServiceDeps["store"]["t"]["alertRules"]["$inferSelect"];
 type DeliveryRow = ServiceDeps["store"]["t"]["alertDeliveries"]["$inferSelect"];
 
 function toDeliveryResponse(row: DeliveryRow): AlertDeliveryResponse {
-  const refusing = row.threshold === REFUSING;
+  const { type, threshold } = alertKind(row.threshold);
   const status = row.status as AlertDeliveryResponse["status"];
   return {
     id: row.id,
     rule_id: row.ruleId,
-    type: refusing ? "budget.refusing" : "budget.threshold",
+    type,
     level: row.subjectKind as AlertDeliveryResponse["level"],
     subject_id: row.label,
     user_id: row.userId,
-    threshold: refusing ? null : Number(row.threshold),
+    threshold,
     spend: microsToUsd(row.spendMicros),
     max_budget: row.maxBudgetMicros === null ? null : microsToUsd(row.maxBudgetMicros),
     window_start: toIso(row.windowStart),

@@ -187,7 +187,7 @@ export function setRequestAttributes(
 }
 
 /** The conventions' provider name, and the gateway's provider key as it is. */
-export function setProviderAttributes(out: AttributeSink, gatewayProvider: string): void {
+function setProviderAttributes(out: AttributeSink, gatewayProvider: string): void {
   out.setAttribute(ATTR.providerName, providerName(gatewayProvider));
   out.setAttribute(ATTR.gatewayProvider, gatewayProvider);
 }

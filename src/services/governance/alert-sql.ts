@@ -24,6 +24,16 @@ export interface ClaimedAlert {
 /** Threshold text of the refusal alert (percent thresholds are their number as text). */
 export const REFUSING = "refusing";
 
+/** An alert_deliveries row's threshold text as the alert it is: a percent crossed, or the budget refusing. */
+export function alertKind(threshold: string): {
+  type: "budget.refusing" | "budget.threshold";
+  threshold: number | null;
+} {
+  return threshold === REFUSING
+    ? { type: "budget.refusing", threshold: null }
+    : { type: "budget.threshold", threshold: Number(threshold) };
+}
+
 /** Where each level's row lives, and what an alert names it by. */
 const SUBJECT_SQL: Readonly<Record<SubjectKind, { table: string; id: string; user: string; label: string }>> = {
   key: { table: "api_keys", id: "id", user: "t.user_id", label: "t.id" },
@@ -53,16 +63,16 @@ interface DeliveryRow {
 }
 
 function toClaimed(r: DeliveryRow): ClaimedAlert {
-  const refusing = r.threshold === REFUSING;
+  const { type, threshold } = alertKind(r.threshold);
   return {
     event: {
       id: r.id,
-      type: refusing ? "budget.refusing" : "budget.threshold",
+      type,
       ruleId: r.rule_id,
       level: r.subject_kind,
       subjectId: r.label,
       userId: r.user_id,
-      threshold: refusing ? null : Number(r.threshold),
+      threshold,
       spendMicros: num(r.spend_micros),
       maxBudgetMicros: r.max_budget_micros === null ? null : num(r.max_budget_micros),
       windowStart: toDate(r.window_start),
