@@ -78,10 +78,15 @@ export interface Ranking {
 }
 
 /** Groups by `column` descending, ties by value. */
-export const byColumn =
+const byColumn =
   (column: MetricColumn) =>
   (a: { value: string; v: MetricVector }, b: { value: string; v: MetricVector }): number =>
     metric(b.v, column) - metric(a.v, column) || (a.value < b.value ? -1 : 1);
+
+/** Every group of `cells` with its total over the buckets, ordered by `column` (byColumn). */
+export function rankCells(cells: Cells, column: MetricColumn): { value: string; v: MetricVector }[] {
+  return [...cells].map(([value, byBucket]) => ({ value, v: total(byBucket) })).sort(byColumn(column));
+}
 
 const floorTo = (t: number, ms: number) => Math.floor(t / ms) * ms;
 const ceilTo = (t: number, ms: number) => Math.ceil(t / ms) * ms;
@@ -374,7 +379,7 @@ export function createAggregator(store: Store) {
       const columns = [...new Set<SumColumn>([column, "requests"])];
       if (dialect === "sqlite" || (FEW_VALUES as readonly string[]).includes(req.group)) {
         const cells = await aggregate({ ...req, bucket: null, columns });
-        const all = [...cells].map(([value, byBucket]) => ({ value, v: total(byBucket) })).sort(byColumn(column));
+        const all = rankCells(cells, column);
         return { top: all.slice(0, limit), groups: all.length, blank: cells.has("") };
       }
       const jobs = await sources({ ...req, bucket: null, columns }, true);

@@ -30,7 +30,7 @@ import {
   zeroVector,
 } from "../rollups/metrics";
 import { DAY_MS } from "../rollups/sql";
-import { type Bucket, BUCKET_MS, byColumn, createAggregator, type Filters, readsMarginals, total } from "./aggregate";
+import { type Bucket, BUCKET_MS, createAggregator, type Filters, rankCells, readsMarginals, total } from "./aggregate";
 
 /** Longest series, in buckets. */
 export const MAX_BUCKETS = 2000;
@@ -179,9 +179,7 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
       names = labelled;
     } else {
       const cells = await agg.aggregate({ ...range, filters, group: dim, bucket: null });
-      const order = [...cells]
-        .map(([value, byBucket]) => ({ value, v: total(byBucket) }))
-        .sort(byColumn(ORDER[q.order_by]));
+      const order = rankCells(cells, ORDER[q.order_by]);
       // Every row has exactly one value per dimension, so the groups add up to the totals.
       all = zeroVector();
       for (const g of order) mergeVector(all, g.v);

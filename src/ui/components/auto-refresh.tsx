@@ -38,17 +38,15 @@ export function AutoRefresh(props: {
   useEffect(() => {
     const every = Number(seconds) * 1000;
     if (every === 0 || paused) return;
-    const timer = setInterval(() => {
-      if (!document.hidden && !busy.current) reload();
-    }, every);
-    // Back on a tab that was hidden: what it shows may be old, so load now.
-    const onVisible = () => {
+    const tick = () => {
       if (!document.hidden && !busy.current) reload();
     };
-    document.addEventListener("visibilitychange", onVisible);
+    const timer = setInterval(tick, every);
+    // Back on a tab that was hidden: what it shows may be old, so load now.
+    document.addEventListener("visibilitychange", tick);
     return () => {
       clearInterval(timer);
-      document.removeEventListener("visibilitychange", onVisible);
+      document.removeEventListener("visibilitychange", tick);
     };
   }, [seconds, reload, paused]);
   return (
