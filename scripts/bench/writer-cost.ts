@@ -6,7 +6,13 @@
  * "heavy-tailed" (the seed's Zipf-like keys, models and end users). Also the CPU time per row of this process plus,
  * on Postgres, of the one server backend that runs the statements (from /proc, when the server is local): wall-clock
  * rates swing with the machine's load, CPU per row holds still.
+ *
+ * Run alone: `bun scripts/bench/writer-cost.ts [--dialects sqlite,pg] [--rows 50000] [--mixes bench,heavy-tailed]
+ * [--pg postgres://postgres@127.0.0.1:5432]` prints one JSON line per dialect, with the load average at its end.
  */
+import { join } from "node:path";
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
 import { openStore, type Store } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
 import {
@@ -18,7 +24,8 @@ import {
   toUsageLine,
   type UsageRowInsert,
 } from "../../src/services/governance/usage-insert";
-import { cpuUs } from "./processes";
+import { createDatabase } from "./pg-stats";
+import { cpuUs, tempDir } from "./processes";
 
 export type Mix = "bench" | "heavy-tailed";
 type Variant = "with" | "without";
@@ -141,4 +148,28 @@ export async function writerCost(
     };
   }
   return out;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      dialects: { type: "string", default: "sqlite,pg" },
+      rows: { type: "string", default: "50000" },
+      mixes: { type: "string", default: "bench,heavy-tailed" },
+      pg: { type: "string", default: "postgres://postgres@127.0.0.1:5432" },
+    },
+  });
+  let n = 0;
+  for (const dialect of values.dialects.split(",")) {
+    const dir = dialect === "sqlite" ? tempDir("gw-bench-writer-") : "";
+    const fresh = async () =>
+      dialect === "sqlite"
+        ? `sqlite:///${join(dir, `w${n++}.db`)}`
+        : createDatabase(
+            { url: values.pg, source: "existing server", statements: false },
+            `gw_bench_w_${process.pid}_${n++}`,
+          );
+    const result = await writerCost(fresh, Number(values.rows), values.mixes.split(",") as Mix[]);
+    console.log(JSON.stringify({ dialect, ...result, load: loadavg().map((x) => Math.round(x * 100) / 100) }));
+  }
 }
