@@ -111,7 +111,7 @@ export class CellCounter extends Cells<CounterCell> {
 
 export interface HistogramCell {
   /** Per bucket (not cumulative); the last slot counts values above every bound. */
-  counts: number[];
+  counts: Float64Array;
   sum: number;
   count: number;
 }
@@ -127,15 +127,23 @@ export class CellHistogram extends Cells<HistogramCell> {
     private readonly bounds: readonly number[],
   ) {
     super(name, help, labelNames, registry);
+    this.edges = Float64Array.from(bounds);
   }
 
+  /**
+   * The bounds as doubles: histograms with whole-number bounds and with fractional ones share `observe`, and plain
+   * arrays of both kinds made its optimized code exit on every switch between them.
+   */
+  private readonly edges: Float64Array;
+
   protected create(): HistogramCell {
-    return { counts: new Array(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
+    return { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
   }
 
   observe(cell: HistogramCell, value: number): void {
+    const edges = this.edges;
     let i = 0;
-    while (i < this.bounds.length && value > (this.bounds[i] as number)) i++;
+    while (i < edges.length && value > (edges[i] as number)) i++;
     (cell.counts[i] as number)++;
     cell.sum += value;
     cell.count++;

@@ -57,7 +57,8 @@ interface SubjectState {
   leaseUntil: number;
   renewAt: number;
   acquiring: Promise<void> | null;
-  snapshot: { spend: number; reserved: number; at: number } | null;
+  /** The row as last read or written; NO_SNAPSHOT until then (never null: see NO_SNAPSHOT). */
+  snapshot: Snapshot;
   knownNextReset: number | null;
   /** `budget_started_at` as last read (alerts key their once-per-window on it). */
   windowStart: number | null;
@@ -66,6 +67,20 @@ interface SubjectState {
   /** End users: the row is known to exist. */
   ensured: boolean;
 }
+
+interface Snapshot {
+  readonly spend: number;
+  readonly reserved: number;
+  /** When it was read (ms); -Infinity for NO_SNAPSHOT, which is thus always stale. */
+  readonly at: number;
+}
+
+/**
+ * A subject's snapshot before any read: a sentinel rather than null, so every state's `snapshot` holds an object of
+ * one shape. A nullable field read in the per-request budget path made the optimizing JIT exit and recompile on
+ * nearly every request (docs/benchmark.md#deoptimizations).
+ */
+const NO_SNAPSHOT: Snapshot = { spend: 0, reserved: 0, at: Number.NEGATIVE_INFINITY };
 
 /** A request's hold on every level of its path; settled or released exactly once. */
 export interface Reservation {
@@ -78,6 +93,8 @@ export interface Reservation {
   readonly states: readonly SubjectState[];
   /** @internal bit i set = states[i] holds `amountMicros` for this reservation. */
   readonly heldMask: number;
+  /** @internal bit i set = states[i] has a cap (whether or not this reservation holds on it). */
+  readonly cappedMask: number;
 }
 
 /** What a settlement journals with its usage row so a crash cannot lose its spend (usage-writer.ts). */
@@ -228,7 +245,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
         leaseUntil: 0,
         renewAt: 0,
         acquiring: null,
-        snapshot: null,
+        snapshot: NO_SNAPSHOT,
         knownNextReset: null,
         windowStart: null,
         pendingSeq: null,
@@ -262,7 +279,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     if (st) st.knownNextReset = r.nextResetAt?.getTime() ?? null;
     if (!r.reset) return false;
     if (st) {
-      st.snapshot = null;
+      st.snapshot = NO_SNAPSHOT;
       st.windowStart = null;
     }
     if (ref.kind === "user") metrics.userReset?.(ref.id);
@@ -320,7 +337,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
   }
 
   /** The states were opened (pinned) by reservePath; the reservation keeps them open until it settles. */
-  function take(states: readonly SubjectState[], mask: number, est: number): Reservation {
+  function take(states: readonly SubjectState[], mask: number, capped: number, est: number): Reservation {
     for (let i = 0; i < states.length; i++) if (mask & (1 << i)) (states[i] as SubjectState).inflight += est;
     // Reservations live only in this process (the database sees leases), so a counter names them.
     const r: Reservation = {
@@ -330,6 +347,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
       settled: false,
       states,
       heldMask: mask,
+      cappedMask: capped,
     };
     active.set(r.id, r);
     return r;
@@ -360,6 +378,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     free: boolean,
   ): Promise<Reservation> {
     let mask = 0;
+    let capped = 0;
     for (let i = 0; i < path.length; i++) {
       const s = path[i] as BudgetSubject;
       const st = states[i] as SubjectState;
@@ -369,15 +388,16 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
       }
       const reset = dueResetOf(st, s.nextResetAt);
       if (reset) await reset;
+      if (s.maxMicros !== null) capped |= 1 << i;
       if (enforcing && !free && s.maxMicros !== null) mask |= 1 << i;
     }
-    if (mask === 0) return take(states, 0, est);
+    if (mask === 0) return take(states, 0, capped, est);
     let retried = 0;
     for (;;) {
       let short = 0;
       for (let i = 0; i < states.length; i++)
         if (mask & (1 << i) && !hasRoom(states[i] as SubjectState, est)) short |= 1 << i;
-      if (short === 0) return take(states, mask, est);
+      if (short === 0) return take(states, mask, capped, est);
       const asked: number[] = [];
       for (let i = 0; i < states.length; i++) if (short & (1 << i)) asked.push(i);
       const granted = await Promise.all(
@@ -438,15 +458,41 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     return seq === null ? null : { seq, levels };
   }
 
+  /** Whether `st`'s snapshot is recent enough to answer without a read. */
+  const freshSnapshot = (st: SubjectState) => clock() - st.snapshot.at <= 1000;
+
+  /** Reads `st`'s row into its snapshot (NO_SNAPSHOT when the subject has no row). */
+  async function refreshSnapshot(st: SubjectState): Promise<void> {
+    const row = await sql.read(st);
+    st.snapshot = row ? { spend: row.spend, reserved: row.reserved, at: clock() } : NO_SNAPSHOT;
+  }
+
+  /** Spend so far of a subject with a snapshot: the stored spend plus what this process has not flushed yet. */
+  const spendOf = (st: SubjectState, snap: Snapshot) => snap.spend + st.pendingSpend + st.flushingSpend;
+
   async function snapshotOf(st: SubjectState) {
-    let snap = st.snapshot;
-    if (!snap || clock() - snap.at > 1000) {
-      const row = await sql.read(st);
-      if (!row) return null;
-      snap = { ...row, at: clock() };
-      st.snapshot = snap;
+    if (!freshSnapshot(st)) await refreshSnapshot(st);
+    const snap = st.snapshot;
+    if (snap === NO_SNAPSHOT) return null;
+    return { spendMicros: spendOf(st, snap), reservedMicros: snap.reserved };
+  }
+
+  /**
+   * The least budget left among `r`'s capped levels whose snapshots were read (null: none). Only the capped levels are
+   * visited, by their bits: a nullable cap, or a null snapshot, read on every request here made the optimizing JIT
+   * exit and recompile on nearly every call (docs/benchmark.md#deoptimizations).
+   */
+  function leastLeft(r: Reservation): number | null {
+    let least = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < r.states.length; i++) {
+      if (!(r.cappedMask & (1 << i))) continue;
+      const st = r.states[i] as SubjectState;
+      const snap = st.snapshot;
+      if (snap === NO_SNAPSHOT) continue;
+      const left = (st.subject.maxMicros as number) - spendOf(st, snap); // capped: a number
+      if (left < least) least = left;
     }
-    return { spendMicros: snap.spend + st.pendingSpend + st.flushingSpend, reservedMicros: snap.reserved };
+    return least === Number.POSITIVE_INFINITY ? null : Math.max(least, 0);
   }
 
   async function flushOnce(): Promise<void> {
@@ -460,7 +506,7 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
         if (now >= st.leaseUntil && freeOf(st) > 0) st.pendingRelease += freeOf(st);
         const renew = st.held > 0 && now >= st.renewAt;
         if (st.pendingSpend === 0 && st.pendingRelease === 0 && !renew) {
-          if (st.held === 0 && st.open === 0 && (!st.snapshot || now - st.snapshot.at > 60_000)) map.delete(id);
+          if (st.held === 0 && st.open === 0 && now - st.snapshot.at > 60_000) map.delete(id);
           continue;
         }
         deltas.push({ kind, id, spend: st.pendingSpend, release: st.pendingRelease, leaseId: st.leaseId });
@@ -531,16 +577,12 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
     reservePath,
     settlePath,
     async remaining(r) {
-      let least: number | null = null;
-      for (const st of r.states) {
-        const cap = st.subject.maxMicros;
-        if (cap === null) continue;
-        const known = await snapshotOf(st);
-        if (!known) continue;
-        const left = Math.max(cap - known.spendMicros, 0);
-        if (least === null || left < least) least = left;
+      // Fresh snapshots answer at once; a stale one is read first (a subject without a row is left out).
+      for (let i = 0; i < r.states.length; i++) {
+        const st = r.states[i] as SubjectState;
+        if (r.cappedMask & (1 << i) && !freshSnapshot(st)) await refreshSnapshot(st);
       }
-      return least;
+      return leastLeft(r);
     },
     async reserve(input) {
       if (!enforcing || input.free || input.maxBudgetMicros === null) return null;
