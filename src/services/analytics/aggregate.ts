@@ -492,14 +492,15 @@ export function createAggregator(store: Store) {
      * each of `dims` by `column`, equal to what aggregate and top give, with the range's dirty hours read once for
      * all of them. SQLite also reads the rows of the range's partial hours (spanOf) once, for the totals and every
      * ranking (edgeSums). On Postgres each statement reads them itself: sharing them cost more than it saved there
-     * (docs/benchmark.md, the overview's shared edge read).
+     * (docs/benchmark.md, the overview's shared edge read). Each answer is a promise of its own, settled when its
+     * reads are: what a caller reads next for one ranking (labels) need not wait for the slowest.
      */
     async window(
       range: { start: number; end: number },
       dims: readonly Dimension[],
       column: SumColumn,
       limit: number,
-    ): Promise<{ totals: MetricVector; rankings: Ranking[] }> {
+    ): Promise<{ totals: Promise<MetricVector>; rankings: Promise<Ranking>[] }> {
       const columns = rankColumns(column);
       const { h1, h2, rows: ranges } = spanOf(range.start, range.end);
       const apart = dialect === "sqlite";
@@ -521,8 +522,7 @@ export function createAggregator(store: Store) {
         for (const [value, v] of sums.byDim.get(group) ?? []) addCell(cells, value, 0, v);
         return rankingOf(cells, column, limit);
       };
-      const [all, ...rankings] = await Promise.all([totals(), ...dims.map(ranking)]);
-      return { totals: all!, rankings: rankings as Ranking[] };
+      return { totals: totals(), rankings: dims.map(ranking) };
     },
   };
 }

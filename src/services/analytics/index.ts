@@ -411,9 +411,10 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     // and on SQLite its edge rows once).
     const shown = async () => {
       const { totals, rankings } = await agg.window(range, OVERVIEW_TOPS, "cost_micros", 5);
-      const tops = await Promise.all(
-        OVERVIEW_TOPS.map(async (dim, i) => {
-          const ranking = rankings[i]!;
+      const [all, ...tops] = await Promise.all([
+        totals,
+        ...OVERVIEW_TOPS.map(async (dim, i) => {
+          const ranking = await rankings[i]!;
           const top = ranking.top.map((g) => ({ key: groupKey(dim, g.value), v: g.v }));
           const names = await labels(
             dim,
@@ -429,8 +430,8 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
             })),
           };
         }),
-      );
-      return { totals, models: tops[0]!, users: tops[1]!, keys: tops[2]! };
+      ]);
+      return { totals: all, models: tops[0]!, users: tops[1]!, keys: tops[2]! };
     };
     const [spent, { totals, models, users, keys }, keyCounts, health] = await Promise.all([
       spend(),
