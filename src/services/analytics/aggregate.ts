@@ -7,16 +7,21 @@
  * dimension over long runs of clean hours reads the prefix marginals instead (rollups/prefix.ts: two points per
  * run, whatever its length). End users are not in
  * usage_rollups: where the rollups would be read for a query on them, usage_logs is (through its end-user index
- * when one is filtered).
+ * when one is filtered). The overview's window (its totals and three rankings of one range) reads what they share
+ * once. Over 500 lines: the statement builders, the planner and both ways of ranking share one closure (the dialect,
+ * its placeholders, the sources of a range); split, each part would take all of it as arguments.
  */
 import type { Store } from "../../db/client";
 import {
+  addRow,
   MAX_COLUMNS,
   METRIC_COLUMNS,
   type MetricColumn,
   mergeVector,
   metric,
   type MetricVector,
+  ROW_METRIC_COLUMNS,
+  type RowMetrics,
   type SumColumn,
   vectorOf,
   zeroVector,
@@ -29,6 +34,7 @@ import {
   DIMENSIONS,
   HOUR_MS,
   inRollups,
+  keyProjection,
   msOf,
   rowProjection,
   SqlParams,
@@ -77,6 +83,39 @@ export interface Ranking {
   blank: boolean;
 }
 
+/** What the requests of one window share (window): the dirty hours of its range, read once; its rows read apart. */
+interface Shared {
+  dirty: number[];
+  /** Its rows are read by the caller (spanOf), once for several requests. */
+  rowsApart: boolean;
+}
+
+/** A range's rows summed (edgeSums): every metric in total, and per dimension and value. */
+interface EdgeSums {
+  total: MetricVector;
+  byDim: Map<Dimension, Map<string, MetricVector>>;
+}
+
+/** The columns a ranking by `column` reads: it and the request count. */
+const rankColumns = (column: SumColumn): SumColumn[] => [...new Set<SumColumn>([column, "requests"])];
+
+/** Adds `v` to the cell of group value `g` and bucket `b` (a new cell keeps `v` itself: the caller hands it over). */
+function addCell(cells: Cells, g: string, b: number, v: MetricVector): void {
+  let byBucket = cells.get(g);
+  if (!byBucket) {
+    byBucket = new Map();
+    cells.set(g, byBucket);
+  }
+  const into = byBucket.get(b);
+  if (into) mergeVector(into, v);
+  else byBucket.set(b, v);
+}
+
+/** Adds result rows (g: group value, b: bucket start, metric columns) to `cells`. */
+function addRows(cells: Cells, rows: Record<string, unknown>[], columns: readonly MetricColumn[]): void {
+  for (const row of rows) addCell(cells, String(row.g ?? ""), Number(row.b ?? 0), vectorOf(row, columns));
+}
+
 /** Groups by `column` descending, ties by value. */
 const byColumn =
   (column: MetricColumn) =>
@@ -86,6 +125,12 @@ const byColumn =
 /** Every group of `cells` with its total over the buckets, ordered by `column` (byColumn). */
 export function rankCells(cells: Cells, column: MetricColumn): { value: string; v: MetricVector }[] {
   return [...cells].map(([value, byBucket]) => ({ value, v: total(byBucket) })).sort(byColumn(column));
+}
+
+/** The first `limit` groups of `cells` by `column`, how many there are, and whether '' is one of them. */
+function rankingOf(cells: Cells, column: MetricColumn, limit: number): Ranking {
+  const all = rankCells(cells, column);
+  return { top: all.slice(0, limit), groups: all.length, blank: cells.has("") };
 }
 
 const floorTo = (t: number, ms: number) => Math.floor(t / ms) * ms;
@@ -100,6 +145,17 @@ function runs(hours: number[]): Range[] {
     else out.push([h, h + HOUR_MS]);
   }
   return out;
+}
+
+/**
+ * A range's whole hours [h1, h2) and the ranges of it read from usage_logs at most: the partial hours at its edges,
+ * or all of it when it holds no whole hour.
+ */
+function spanOf(start: number, end: number): { h1: number; h2: number; rows: Range[] } {
+  const h1 = ceilTo(start, HOUR_MS);
+  const h2 = floorTo(end, HOUR_MS);
+  if (h1 >= h2) return { h1, h2, rows: [[start, end]] };
+  return { h1, h2, rows: [...(start < h1 ? [[start, h1] as Range] : []), ...(h2 < end ? [[h2, end] as Range] : [])] };
 }
 
 /** Whether a query's whole hours come from usage_marginals (otherwise from usage_rollups). */
@@ -285,26 +341,26 @@ export function createAggregator(store: Store) {
   /**
    * The statements that together answer `req`, each adding its placeholders to the SqlParams it is given (its own,
    * or one shared when they are read as one statement). `ranking`: for `top`, the prefix marginals' rows unsummed.
+   * `shared` (the window's requests: no filter, not bucketed): the range's dirty hours, already read, and its rows
+   * (spanOf) left out, as the caller reads them once for several requests.
    */
-  async function sources(req: AggregateRequest, ranking = false): Promise<Source[]> {
+  async function sources(req: AggregateRequest, o: { ranking?: boolean; shared?: Shared } = {}): Promise<Source[]> {
     const { start, end } = req;
     const jobs: Source[] = [];
     if (end <= start) return jobs;
-    const h1 = ceilTo(start, HOUR_MS);
-    const h2 = floorTo(end, HOUR_MS);
+    const { h1, h2, rows } = spanOf(start, end);
     const m = marginalFor(req.filters, req.group);
     const rollups = rollupsAnswer(req.filters, req.group);
     if (req.bucket === "minute" || h1 >= h2 || (!m && !rollups)) {
-      jobs.push((p) => fromRows(p, req, [[start, end]]));
+      if (!o.shared?.rowsApart) jobs.push((p) => fromRows(p, req, [[start, end]]));
       return jobs;
     }
-    const edges: Range[] = [...(start < h1 ? [[start, h1] as Range] : []), ...(h2 < end ? [[h2, end] as Range] : [])];
-    if (edges.length) jobs.push((p) => fromRows(p, req, edges));
+    if (rows.length && !o.shared?.rowsApart) jobs.push((p) => fromRows(p, req, rows));
     if (!m) {
       jobs.push((p) => fromRollups(p, req, [[h1, h2]]));
       return jobs;
     }
-    const dirty = await dirtyHours(h1, h2);
+    const dirty = o.shared?.dirty ?? (await dirtyHours(h1, h2));
     const dirtySet = new Set(dirty);
     const prefixes = readsPrefixes(req, m);
     const days: number[] = [];
@@ -323,7 +379,7 @@ export function createAggregator(store: Store) {
     const cleanRuns = runs(clean);
     const long = prefixes ? cleanRuns.filter(([a, b]) => b - a >= PREFIX_MIN_HOURS * HOUR_MS) : [];
     const short = cleanRuns.filter((r) => !long.includes(r));
-    if (long.length) jobs.push((p) => fromPrefixes(p, req, m, long, ranking));
+    if (long.length) jobs.push((p) => fromPrefixes(p, req, m, long, o.ranking ?? false));
     if (short.length) jobs.push((p) => fromMarginals(p, req, m, "h", short));
     if (dirty.length) {
       const dirtyRuns = runs(dirty);
@@ -332,77 +388,141 @@ export function createAggregator(store: Store) {
     return jobs;
   }
 
-  async function aggregate(req: AggregateRequest): Promise<Cells> {
-    const jobs = (await sources(req)).map((source) => {
+  async function aggregate(req: AggregateRequest, shared?: Shared): Promise<Cells> {
+    const jobs = (await sources(req, { shared })).map((source) => {
       const p = params();
       const sql = source(p);
       return store.query<Record<string, unknown>>(sql, p.values);
     });
     const cells: Cells = new Map();
-    const columns = req.columns ?? METRIC_COLUMNS;
-    for (const rows of await Promise.all(jobs)) {
-      for (const row of rows) {
-        const g = String(row.g ?? "");
-        const b = Number(row.b ?? 0);
-        let byBucket = cells.get(g);
-        if (!byBucket) {
-          byBucket = new Map();
-          cells.set(g, byBucket);
-        }
-        const v = byBucket.get(b);
-        if (v) mergeVector(v, vectorOf(row, columns));
-        else byBucket.set(b, vectorOf(row, columns));
-      }
-    }
+    for (const rows of await Promise.all(jobs)) addRows(cells, rows, req.columns ?? METRIC_COLUMNS);
     return cells;
   }
+
+  /**
+   * SQLite: the rows of `ranges` read once and summed here in one pass (addRow, what the rollups' projection sums):
+   * every metric in total, and per value of each of `dims`. A day's window has about an hour of rows at its edges
+   * (4,600 at ten million rows over 90 days); grouping them in the database once for its totals and once per ranking
+   * cost four times the read, and one statement grouping a materialized read of them four ways more than that.
+   */
+  async function edgeSums(ranges: Range[], dims: readonly Dimension[]): Promise<EdgeSums> {
+    const p = params();
+    // The key columns with NULLs replaced (status among them), the metrics' columns as RowMetrics names them.
+    const fields = Object.entries(ROW_METRIC_COLUMNS).filter(([f]) => f !== "status");
+    const rows = await store.query<RowMetrics & Record<string, unknown>>(
+      `SELECT ${[...dims.map((d, i) => `${DIMENSIONS[d].value} AS d${i}`), "status", ...fields.map(([f]) => `"${f}"`)].join(", ")} FROM (SELECT ${keyProjection()}, ${fields.map(([f, c]) => `${c} AS "${f}"`).join(", ")} FROM usage_logs${byTime({})} WHERE ${inRanges(p, '"timestamp"', ranges)}) r`,
+      p.values,
+    );
+    const sums: EdgeSums = { total: zeroVector(), byDim: new Map(dims.map((d) => [d, new Map()])) };
+    for (const row of rows) {
+      addRow(sums.total, row);
+      dims.forEach((d, i) => {
+        const byValue = sums.byDim.get(d)!;
+        const value = String(row[`d${i}`]);
+        const v = byValue.get(value) ?? zeroVector();
+        if (!byValue.has(value)) byValue.set(value, v);
+        addRow(v, row);
+      });
+    }
+    return sums;
+  }
+
+  /**
+   * Postgres: one statement over every source of a ranking (UNION ALL), summed, counted and ranked by the database,
+   * so only the groups that can be among the first come back, not one row per value (thousands of keys: turning them
+   * into vectors here cost more of this process's CPU than the database spends on them). Ties are ordered here, not
+   * by the database's collation: it returns every group whose rank is at most `limit`, those tied with the last.
+   */
+  async function rankInDb(
+    jobs: Source[],
+    columns: readonly SumColumn[],
+    column: SumColumn,
+    limit: number,
+  ): Promise<Ranking> {
+    if (!jobs.length) return { top: [], groups: 0, blank: false };
+    const p = params();
+    const cols = columns.join(", ");
+    // As bigint: Postgres sums bigints faster than the numerics a SUM of them returns.
+    const casts = columns.map((c) => `CAST(${c} AS BIGINT) AS ${c}`).join(", ");
+    const union = jobs.map((source, i) => `SELECT g, ${casts} FROM (${source(p)}) s${i}`).join(" UNION ALL ");
+    const sums = columns.map((c) => `SUM(${c}) AS ${c}`).join(", ");
+    // The groups of rank `limit` or better, then one row that counts every group (measured cheaper than windows
+    // counting them beside the rank).
+    const rows = await store.query<Record<string, unknown>>(
+      `WITH t AS (SELECT g, ${sums} FROM (${union}) u GROUP BY g HAVING SUM(requests) <> 0) SELECT g, ${cols}, NULL AS n, NULL AS blank FROM (SELECT g, ${cols}, RANK() OVER (ORDER BY ${column} DESC) AS r FROM t) x WHERE r <= ${p.add(limit)} UNION ALL SELECT NULL, ${columns.map(() => "NULL").join(", ")}, COUNT(*), SUM(CASE WHEN g = '' THEN 1 ELSE 0 END) FROM t`,
+      p.values,
+    );
+    const counts = rows.find((row) => row.n !== null);
+    const top = rows
+      .filter((row) => row.n === null)
+      .map((row) => ({ value: String(row.g), v: vectorOf(row, columns) }))
+      .sort(byColumn(column))
+      .slice(0, limit);
+    return { top, groups: Number(counts?.n ?? 0), blank: Number(counts?.blank ?? 0) > 0 };
+  }
+
+  /**
+   * Whether a ranking of `group` is summed in this process (SQLite, and dimensions of few values on Postgres) rather
+   * than by the database (rankInDb). Dimensions of few values (FEW_VALUES) return few rows anyway: their sources are
+   * read in parallel and merged here, one statement each, sooner than one statement reading them in turn (2 to 3 ms at
+   * 10M rows for 50 models). SQLite runs in this process: its grouping and sorting of the union cost as much as
+   * merging the rows here (measured at a million rows), so it merges them.
+   */
+  const ranksHere = (group: Dimension) => dialect === "sqlite" || (FEW_VALUES as readonly string[]).includes(group);
 
   return {
     aggregate,
 
     /**
      * The first `limit` groups of `req.group` by `column` (descending, ties by value), with `column` and the request
-     * count, and how many groups there are. Postgres: one statement over every source of the range (UNION ALL),
-     * summed, counted and ranked by the database, so only the groups that can be among the first come back, not one
-     * row per value (thousands of keys: turning them into vectors here cost more of this process's CPU than the
-     * database spends on them). Ties are ordered here, not by the database's collation: it returns every group whose
-     * rank is at most `limit`, those tied with the last included. Dimensions of few values (FEW_VALUES) return few
-     * rows anyway: their sources are read in parallel and merged here, one statement each, sooner than one statement
-     * reading them in turn (2 to 3 ms at 10M rows for 50 models). SQLite runs in this process: its grouping and
-     * sorting of the union cost as much as merging the rows here (measured at a million rows), so it merges them.
+     * count, and how many groups there are: summed here (ranksHere) or by the database (rankInDb).
      */
     async top(
       req: Omit<AggregateRequest, "bucket" | "columns" | "only"> & { group: Dimension },
       column: SumColumn,
       limit: number,
     ): Promise<Ranking> {
-      const columns = [...new Set<SumColumn>([column, "requests"])];
-      if (dialect === "sqlite" || (FEW_VALUES as readonly string[]).includes(req.group)) {
-        const cells = await aggregate({ ...req, bucket: null, columns });
-        const all = rankCells(cells, column);
-        return { top: all.slice(0, limit), groups: all.length, blank: cells.has("") };
-      }
-      const jobs = await sources({ ...req, bucket: null, columns }, true);
-      if (!jobs.length) return { top: [], groups: 0, blank: false };
-      const p = params();
-      const cols = columns.join(", ");
-      // As bigint: Postgres sums bigints faster than the numerics a SUM of them returns.
-      const casts = columns.map((c) => `CAST(${c} AS BIGINT) AS ${c}`).join(", ");
-      const union = jobs.map((source, i) => `SELECT g, ${casts} FROM (${source(p)}) s${i}`).join(" UNION ALL ");
-      const sums = columns.map((c) => `SUM(${c}) AS ${c}`).join(", ");
-      // The groups of rank `limit` or better, then one row that counts every group (measured cheaper than windows
-      // counting them beside the rank).
-      const rows = await store.query<Record<string, unknown>>(
-        `WITH t AS (SELECT g, ${sums} FROM (${union}) u GROUP BY g HAVING SUM(requests) <> 0) SELECT g, ${cols}, NULL AS n, NULL AS blank FROM (SELECT g, ${cols}, RANK() OVER (ORDER BY ${column} DESC) AS r FROM t) x WHERE r <= ${p.add(limit)} UNION ALL SELECT NULL, ${columns.map(() => "NULL").join(", ")}, COUNT(*), SUM(CASE WHEN g = '' THEN 1 ELSE 0 END) FROM t`,
-        p.values,
-      );
-      const counts = rows.find((row) => row.n !== null);
-      const top = rows
-        .filter((row) => row.n === null)
-        .map((row) => ({ value: String(row.g), v: vectorOf(row, columns) }))
-        .sort(byColumn(column))
-        .slice(0, limit);
-      return { top, groups: Number(counts?.n ?? 0), blank: Number(counts?.blank ?? 0) > 0 };
+      const columns = rankColumns(column);
+      if (ranksHere(req.group)) return rankingOf(await aggregate({ ...req, bucket: null, columns }), column, limit);
+      return rankInDb(await sources({ ...req, bucket: null, columns }, { ranking: true }), columns, column, limit);
+    },
+
+    /**
+     * The overview's window: the totals of [start, end) (every metric, no filter) and the first `limit` groups of
+     * each of `dims` by `column`, equal to what aggregate and top give, with the range's dirty hours read once for
+     * all of them. SQLite also reads the rows of the range's partial hours (spanOf) once, for the totals and every
+     * ranking (edgeSums). On Postgres each statement reads them itself: sharing them cost more than it saved there
+     * (docs/benchmark.md, the overview's shared edge read). Each answer is a promise of its own, settled when its
+     * reads are: what a caller reads next for one ranking (labels) need not wait for the slowest.
+     */
+    async window(
+      range: { start: number; end: number },
+      dims: readonly Dimension[],
+      column: SumColumn,
+      limit: number,
+    ): Promise<{ totals: Promise<MetricVector>; rankings: Promise<Ranking>[] }> {
+      const columns = rankColumns(column);
+      const { h1, h2, rows: ranges } = spanOf(range.start, range.end);
+      const apart = dialect === "sqlite";
+      const shared: Shared = { dirty: h1 < h2 ? await dirtyHours(h1, h2) : [], rowsApart: apart };
+      const edges: Promise<EdgeSums> =
+        apart && ranges.length ? edgeSums(ranges, dims) : Promise.resolve({ total: zeroVector(), byDim: new Map() });
+      const req = { ...range, filters: {}, bucket: null } as const;
+      const totals = async () => {
+        const [cells, sums] = await Promise.all([aggregate({ ...req, group: null }, shared), edges]);
+        const v = total(cells.get(""));
+        mergeVector(v, sums.total);
+        return v;
+      };
+      const ranking = async (group: Dimension): Promise<Ranking> => {
+        const byGroup = { ...req, group, columns };
+        if (!ranksHere(group))
+          return rankInDb(await sources(byGroup, { ranking: true, shared }), columns, column, limit);
+        const [cells, sums] = await Promise.all([aggregate(byGroup, shared), edges]);
+        for (const [value, v] of sums.byDim.get(group) ?? []) addCell(cells, value, 0, v);
+        return rankingOf(cells, column, limit);
+      };
+      return { totals: totals(), rankings: dims.map(ranking) };
     },
   };
 }

@@ -12,7 +12,7 @@ import { addRow, type MetricVector, metric, zeroVector } from "../rollups/metric
 import { createRollupCompactor } from "../rollups/compactor";
 import { DAY_MS, HOUR_MS } from "../rollups/sql";
 import { createAnalyticsService, totalsOf } from ".";
-import { type Aggregator, createAggregator, total } from "./aggregate";
+import { type Aggregator, createAggregator, type Ranking, total } from "./aggregate";
 
 /** Deterministic randomness (mulberry32), so a failure reproduces. */
 function rng(seed: number) {
@@ -228,27 +228,54 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
       const label = JSON.stringify({ start, end, dim });
       expect({ label, got: got.sort(byValue) }).toEqual({ label, got: want.sort(byValue) });
       // The database's ranking: the first groups by a sum (errors: ties at the cut are common), ties by value.
-      for (const column of ["cost_micros", "errors"] as const) {
-        const all = [...oracle(rows, start, end, {}, dim)].sort(
-          ([a, v], [b, w]) => metric(w, column) - metric(v, column) || (a < b ? -1 : 1),
-        );
-        for (const limit of [1, 2, 100]) {
-          const ranking = await aggregator.top({ start, end, filters: {}, group: dim }, column, limit);
-          const at = JSON.stringify({ start, end, dim, column, limit });
-          expect({
-            at,
-            top: ranking.top.map((g) => [g.value, metric(g.v, column), metric(g.v, "requests")]),
-            groups: ranking.groups,
-            blank: ranking.blank,
-          }).toEqual({
-            at,
-            top: all.slice(0, limit).map(([value, v]) => [value, metric(v, column), metric(v, "requests")]),
-            groups: all.length,
-            blank: all.some(([value]) => value === ""),
-          });
-        }
-      }
+      for (const column of ["cost_micros", "errors"] as const)
+        for (const limit of [1, 2, 100])
+          expectRanked(
+            start,
+            end,
+            dim,
+            column,
+            limit,
+            await aggregator.top({ start, end, filters: {}, group: dim }, column, limit),
+          );
     }
+    // The overview's window: its totals and every ranking from one read of the edge rows.
+    const dims = ["key", "user", "model", "status"] as const;
+    for (const column of ["cost_micros", "errors"] as const)
+      for (const limit of [1, 100]) {
+        const window = await aggregator.window({ start, end }, dims, column, limit);
+        const [totals, ...rankings] = await Promise.all([window.totals, ...window.rankings]);
+        const all = oracle(rows, start, end, {}, null).get("") ?? zeroVector();
+        const label = JSON.stringify({ start, end, column, limit });
+        expect({ label, totals: totalsOf(totals!) }).toEqual({ label, totals: totalsOf(all) });
+        for (const [i, dim] of dims.entries()) expectRanked(start, end, dim, column, limit, rankings[i] as Ranking);
+      }
+  }
+
+  /** A ranking equals the rows': the first `limit` groups by `column`, ties by value, and how many groups. */
+  function expectRanked(
+    start: number,
+    end: number,
+    dim: AnalyticsDimension,
+    column: "cost_micros" | "errors",
+    limit: number,
+    ranking: Ranking,
+  ) {
+    const all = [...oracle(rows, start, end, {}, dim)].sort(
+      ([a, v], [b, w]) => metric(w, column) - metric(v, column) || (a < b ? -1 : 1),
+    );
+    const at = JSON.stringify({ start, end, dim, column, limit });
+    expect({
+      at,
+      top: ranking.top.map((g) => [g.value, metric(g.v, column), metric(g.v, "requests")]),
+      groups: ranking.groups,
+      blank: ranking.blank,
+    }).toEqual({
+      at,
+      top: all.slice(0, limit).map(([value, v]) => [value, metric(v, column), metric(v, "requests")]),
+      groups: all.length,
+      blank: all.some(([value]) => value === ""),
+    });
   }
 
   async function expectSummaryMatches(start: number, end: number, f: Filter, dim: AnalyticsDimension | null) {

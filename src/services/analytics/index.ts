@@ -35,6 +35,8 @@ import { type Bucket, BUCKET_MS, createAggregator, type Filters, rankCells, read
 /** Longest series, in buckets. */
 export const MAX_BUCKETS = 2000;
 const DEFAULT_WINDOW_MS = DAY_MS;
+/** The overview's rankings, in the order agg.window returns them. */
+const OVERVIEW_TOPS = ["model", "user", "key"] as const satisfies readonly AnalyticsDimension[];
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -405,29 +407,35 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
         month: metric(total(byDay), "cost_micros"),
       };
     };
-    const topBy = async (dim: AnalyticsDimension) => {
-      const ranking = await agg.top({ ...range, filters: {}, group: dim }, "cost_micros", 5);
-      const top = ranking.top.map((g) => ({ key: groupKey(dim, g.value), v: g.v }));
-      const names = await labels(
-        dim,
-        top.map((g) => g.key),
-      );
-      return {
-        count: ranking.groups - (ranking.blank ? 1 : 0),
-        top: top.map((g) => ({
-          key: g.key,
-          label: g.key === null ? null : (names.get(g.key) ?? null),
-          cost: microsToUsd(metric(g.v, "cost_micros")),
-          requests: metric(g.v, "requests"),
-        })),
-      };
+    // The window's totals and its top models, users and keys by cost, read together (agg.window: its dirty hours once,
+    // and on SQLite its edge rows once).
+    const shown = async () => {
+      const { totals, rankings } = await agg.window(range, OVERVIEW_TOPS, "cost_micros", 5);
+      const [all, ...tops] = await Promise.all([
+        totals,
+        ...OVERVIEW_TOPS.map(async (dim, i) => {
+          const ranking = await rankings[i]!;
+          const top = ranking.top.map((g) => ({ key: groupKey(dim, g.value), v: g.v }));
+          const names = await labels(
+            dim,
+            top.map((g) => g.key),
+          );
+          return {
+            count: ranking.groups - (ranking.blank ? 1 : 0),
+            top: top.map((g) => ({
+              key: g.key,
+              label: g.key === null ? null : (names.get(g.key) ?? null),
+              cost: microsToUsd(metric(g.v, "cost_micros")),
+              requests: metric(g.v, "requests"),
+            })),
+          };
+        }),
+      ]);
+      return { totals: all, models: tops[0]!, users: tops[1]!, keys: tops[2]! };
     };
-    const [spent, window, models, users, keys, keyCounts, health] = await Promise.all([
+    const [spent, { totals, models, users, keys }, keyCounts, health] = await Promise.all([
       spend(),
-      agg.aggregate({ ...range, filters: {}, group: null, bucket: null }),
-      topBy("model"),
-      topBy("user"),
-      topBy("key"),
+      shown(),
       Promise.all([
         db.select({ n: count() }).from(t.apiKeys),
         db
@@ -444,7 +452,7 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
       window: {
         start: toIso(new Date(range.start)),
         end: toIso(new Date(range.end)),
-        ...totalsOf(total(window.get(""))),
+        ...totalsOf(totals),
       },
       keys: { active: keyCounts.active, total: keyCounts.total, used_in_window: keys.count },
       budget_health: health,

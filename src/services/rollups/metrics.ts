@@ -58,6 +58,17 @@ export interface RowMetrics {
   ttfbMs?: number | null;
 }
 
+/** The usage_logs column of each RowMetrics field, for reading rows to add here. */
+export const ROW_METRIC_COLUMNS: Record<keyof RowMetrics, string> = {
+  status: "status",
+  promptTokens: "prompt_tokens",
+  completionTokens: "completion_tokens",
+  totalTokens: "total_tokens",
+  costMicros: "cost_micros",
+  latencyMs: "latency_ms",
+  ttfbMs: "ttfb_ms",
+};
+
 export function addRow(v: MetricVector, r: RowMetrics): void {
   v[at.requests]! += 1;
   if (r.status === "error") v[at.errors]! += 1;

@@ -111,12 +111,15 @@ const ROW_METRICS: Record<(typeof METRIC_COLUMNS)[number], string> = {
  * what the writer adds to usage_rollups for the same rows.
  */
 export function rowProjection(columns: readonly KeyColumn[] = ROW_COLUMNS): string {
-  const keys = columns.map(
-    (k) => `COALESCE(${k.column}, ${typeof k.empty === "number" ? k.empty : "''"}) AS ${k.column}`,
-  );
   const metrics = METRIC_COLUMNS.map((c) => `${ROW_METRICS[c]} AS ${c}`);
-  return [...keys, ...metrics].join(", ");
+  return [keyProjection(columns), ...metrics].join(", ");
 }
+
+/** `columns` (default every row column) of a usage_logs row with NULLs replaced, named as the columns. */
+export const keyProjection = (columns: readonly KeyColumn[] = ROW_COLUMNS): string =>
+  columns
+    .map((k) => `COALESCE(${k.column}, ${typeof k.empty === "number" ? k.empty : "''"}) AS ${k.column}`)
+    .join(", ");
 
 /** SUM/MAX of `columns` (default every metric column), named as the columns. */
 export function aggregatesOf(columns: readonly MetricColumn[] = METRIC_COLUMNS): string {
