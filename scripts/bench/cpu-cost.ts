@@ -11,8 +11,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { MODELS, ROOT, startGateway } from "./gateway";
-import { assertPortsFree, cleanupAll, cpuUs, start, stop, stopAll, tempDir, waitReady } from "./processes";
+import { MODELS, ROOT, startGateway, startMockUpstream, startOtlpSink } from "./gateway";
+import { assertPortsFree, cleanupAll, cpuUs, stop, stopAll, tempDir } from "./processes";
 import { median } from "./stats";
 import { ensureWrk, runWrk } from "./wrk";
 
@@ -50,14 +50,8 @@ function threadCpu(pid: number): Map<string, number> {
 async function main(): Promise<void> {
   assertPortsFree(Object.values(PORTS));
   ensureWrk();
-  const upstream = start("upstream", [
-    process.execPath,
-    join(import.meta.dir, "upstream.ts"),
-    "--port",
-    String(PORTS.upstream),
-  ]);
-  await waitReady(upstream, `http://127.0.0.1:${PORTS.upstream}/v1/models`);
-  start("otlp-sink", [process.execPath, join(import.meta.dir, "otlp-sink.ts"), "--port", String(PORTS.sink)]);
+  await startMockUpstream(PORTS.upstream);
+  startOtlpSink(PORTS.sink);
   await new Promise((r) => setTimeout(r, 500));
   const upstreams = { json: PORTS.upstream, ttfb: PORTS.upstream, streams: PORTS.upstream };
   const base: Variant[] = [

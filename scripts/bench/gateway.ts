@@ -14,6 +14,18 @@ export const ROOT = resolve(import.meta.dir, "../..");
 export const BINARY = join(ROOT, "dist/gateway");
 export const MASTER = "bench-master-key-0123456789";
 
+/** The mock upstream (upstream.ts) on `port`, once it answers: one port serves every model of MODELS but `realistic`. */
+export async function startMockUpstream(port: number): Promise<Child> {
+  const upstream = start("upstream", [process.execPath, join(import.meta.dir, "upstream.ts"), "--port", String(port)]);
+  await waitReady(upstream, `http://127.0.0.1:${port}/v1/models`);
+  return upstream;
+}
+
+/** The local OTLP endpoint (otlp-sink.ts) the traced variants export to. */
+export function startOtlpSink(port: number): Child {
+  return start("otlp-sink", [process.execPath, join(import.meta.dir, "otlp-sink.ts"), "--port", String(port)]);
+}
+
 /** The mock upstreams the gateway routes to; one provider per upstream, so the model picks the upstream. */
 export interface Upstreams {
   json: number;

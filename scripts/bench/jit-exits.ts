@@ -11,8 +11,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { BINARY, MODELS, ROOT, startGateway } from "./gateway";
-import { assertPortsFree, cleanupAll, start, stopAll, tempDir, waitReady } from "./processes";
+import { BINARY, MODELS, ROOT, startGateway, startMockUpstream, startOtlpSink } from "./gateway";
+import { assertPortsFree, cleanupAll, stopAll, tempDir } from "./processes";
 import { ensureWrk, runWrk } from "./wrk";
 
 const { values } = parseArgs({
@@ -31,15 +31,8 @@ async function main(): Promise<void> {
   assertPortsFree(Object.values(PORTS));
   ensureWrk();
   if (!values.source && !existsSync(BINARY)) throw new Error(`${BINARY} is missing: run bun run build first`);
-  const upstream = start("upstream", [
-    process.execPath,
-    join(import.meta.dir, "upstream.ts"),
-    "--port",
-    String(PORTS.upstream),
-  ]);
-  await waitReady(upstream, `http://127.0.0.1:${PORTS.upstream}/v1/models`);
-  if (values.traced)
-    start("otlp-sink", [process.execPath, join(import.meta.dir, "otlp-sink.ts"), "--port", String(PORTS.sink)]);
+  await startMockUpstream(PORTS.upstream);
+  if (values.traced) startOtlpSink(PORTS.sink);
   const gw = await startGateway({
     name: "gateway-jit-exits",
     port: PORTS.gateway,

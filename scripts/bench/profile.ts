@@ -9,8 +9,8 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { MODELS, ROOT, startGateway } from "./gateway";
-import { assertPortsFree, cleanupAll, start, stop, stopAll, tempDir, waitReady } from "./processes";
+import { MODELS, ROOT, startGateway, startMockUpstream, startOtlpSink } from "./gateway";
+import { assertPortsFree, cleanupAll, stop, stopAll, tempDir } from "./processes";
 import { ensureWrk, runWrk } from "./wrk";
 
 const { values } = parseArgs({
@@ -46,16 +46,9 @@ async function main(): Promise<void> {
   assertPortsFree(Object.values(PORTS));
   ensureWrk();
   const profileDir = tempDir("gw-profile-");
-  const upstream = start("upstream", [
-    process.execPath,
-    join(import.meta.dir, "upstream.ts"),
-    "--port",
-    String(PORTS.upstream),
-  ]);
-  await waitReady(upstream, `http://127.0.0.1:${PORTS.upstream}/v1/models`);
+  await startMockUpstream(PORTS.upstream);
   const upstreams = { json: PORTS.upstream, ttfb: PORTS.upstream, streams: PORTS.upstream };
-  if (values.traced)
-    start("otlp-sink", [process.execPath, join(import.meta.dir, "otlp-sink.ts"), "--port", String(PORTS.sink)]);
+  if (values.traced) startOtlpSink(PORTS.sink);
   const gw = await startGateway({
     name: "gateway-profiled",
     port: PORTS.gateway,
