@@ -4,7 +4,7 @@
  * recompiles and exits again, and costs far more than the code it runs (docs/benchmark.md has the case this found).
  * Starts the gateway with `BUN_JSC_printEachOSRExit`, drives it with wrk at c=64, and prints the exits per 1,000
  * requests after the warm-up, by function and reason (a healthy gateway stays in single digits).
- *   bun scripts/bench/jit-exits.ts [--seconds 20] [--warmup 15] [--traced] [--source] [--top 10]
+ *   bun scripts/bench/jit-exits.ts [--seconds 20] [--warmup 15] [--traced] [--all-levels] [--source] [--top 10]
  * It runs dist/gateway as built (`bun run build` first), or with `--source` src/main.ts, whose function names are the
  * sources' own rather than minified ones.
  */
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "20" },
     warmup: { type: "string", default: "15" },
     traced: { type: "boolean", default: false },
+    "all-levels": { type: "boolean", default: false },
     source: { type: "boolean", default: false },
     top: { type: "string", default: "10" },
   },
@@ -42,12 +43,18 @@ async function main(): Promise<void> {
       BUN_JSC_printEachOSRExit: "1",
       ...(values.traced ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${PORTS.sink}` } : {}),
     },
+    allLevels: values["all-levels"],
     readyTimeoutMs: 90_000,
     ...(values.source ? { command: [process.execPath, join(ROOT, "src/main.ts")] } : {}),
   });
   const load = {
     url: `${gw.base}/v1/chat/completions`,
-    env: { WRK_KEY: gw.key, WRK_MODEL: MODELS.json, WRK_STREAM: "0" },
+    env: {
+      WRK_KEY: gw.key,
+      WRK_MODEL: MODELS.json,
+      WRK_STREAM: "0",
+      ...(gw.endUser ? { WRK_USER: gw.endUser } : {}),
+    },
     connections: 64,
   };
   await runWrk({ ...load, seconds: Number(values.warmup) });
