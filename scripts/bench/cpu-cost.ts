@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { MODELS, ROOT, startGateway, startMockUpstream, startOtlpSink } from "./gateway";
+import { chatLoad, ROOT, startGateway, startMockUpstream, startOtlpSink } from "./gateway";
 import { assertPortsFree, cleanupAll, cpuUs, stop, stopAll, tempDir } from "./processes";
 import { median } from "./stats";
 import { ensureWrk, runWrk } from "./wrk";
@@ -80,16 +80,7 @@ async function main(): Promise<void> {
       env: v.env,
       ...(v.command ? { command: v.command } : {}),
     });
-    const load = {
-      url: `${gw.base}/v1/chat/completions`,
-      env: {
-        WRK_KEY: gw.key,
-        WRK_MODEL: MODELS.json,
-        WRK_STREAM: "0",
-        ...(gw.endUser ? { WRK_USER: gw.endUser } : {}),
-      },
-    };
-    return { variant: v, pid: gw.child.proc.pid, proc: gw.child.proc, load };
+    return { variant: v, pid: gw.child.proc.pid, proc: gw.child.proc, load: chatLoad(gw) };
   };
   const results: Record<string, { rps: number; cpu: number }[]> = {};
   if (values.paired) await paired(variants, launch, results);

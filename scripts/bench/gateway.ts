@@ -67,6 +67,19 @@ export interface Gateway {
   endUser: string | null;
 }
 
+/** wrk's chat load on `gw` (post.lua's settings): its key, the JSON model, streamed or not, and its end user if any. */
+export function chatLoad(gw: Gateway, stream = false): { url: string; env: Record<string, string> } {
+  return {
+    url: `${gw.base}/v1/chat/completions`,
+    env: {
+      WRK_KEY: gw.key,
+      WRK_MODEL: MODELS.json,
+      WRK_STREAM: stream ? "1" : "0",
+      ...(gw.endUser ? { WRK_USER: gw.endUser } : {}),
+    },
+  };
+}
+
 /** Limits high enough never to refuse the bench's load, yet enforced (slots taken, budgets leased) on every request. */
 const ALL_LEVELS = { maxConcurrent: 100_000 };
 

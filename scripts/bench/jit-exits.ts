@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { BINARY, MODELS, ROOT, startGateway, startMockUpstream, startOtlpSink } from "./gateway";
+import { BINARY, chatLoad, ROOT, startGateway, startMockUpstream, startOtlpSink } from "./gateway";
 import { assertPortsFree, cleanupAll, stopAll, tempDir } from "./processes";
 import { ensureWrk, runWrk } from "./wrk";
 
@@ -47,16 +47,7 @@ async function main(): Promise<void> {
     readyTimeoutMs: 90_000,
     ...(values.source ? { command: [process.execPath, join(ROOT, "src/main.ts")] } : {}),
   });
-  const load = {
-    url: `${gw.base}/v1/chat/completions`,
-    env: {
-      WRK_KEY: gw.key,
-      WRK_MODEL: MODELS.json,
-      WRK_STREAM: "0",
-      ...(gw.endUser ? { WRK_USER: gw.endUser } : {}),
-    },
-    connections: 64,
-  };
+  const load = { ...chatLoad(gw), connections: 64 };
   await runWrk({ ...load, seconds: Number(values.warmup) });
   const from = readFileSync(gw.child.log, "utf8").length;
   const run = await runWrk({ ...load, seconds: Number(values.seconds) });

@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { MODELS, ROOT, startGateway, startMockUpstream, startOtlpSink } from "./gateway";
+import { chatLoad, ROOT, startGateway, startMockUpstream, startOtlpSink } from "./gateway";
 import { assertPortsFree, cleanupAll, stop, stopAll, tempDir } from "./processes";
 import { ensureWrk, runWrk } from "./wrk";
 
@@ -67,15 +67,7 @@ async function main(): Promise<void> {
       join(ROOT, "src/main.ts"),
     ],
   });
-  const load = {
-    url: `${gw.base}/v1/chat/completions`,
-    env: {
-      WRK_KEY: gw.key,
-      WRK_MODEL: MODELS.json,
-      WRK_STREAM: values.stream ? "1" : "0",
-      ...(gw.endUser ? { WRK_USER: gw.endUser } : {}),
-    },
-  };
+  const load = chatLoad(gw, values.stream);
   const warm = await runWrk({ ...load, connections: 16, seconds: 3 }); // warm-up: the JIT settles before the measured run
   const run = await runWrk({ ...load, connections: Number(values.connections), seconds: Number(values.seconds) });
   // The profile is written when the process exits.

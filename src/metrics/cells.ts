@@ -124,20 +124,20 @@ export class CellHistogram extends Cells<HistogramCell> {
     help: string,
     labelNames: readonly string[],
     registry: Registry,
-    private readonly bounds: readonly number[],
+    bounds: readonly number[],
   ) {
     super(name, help, labelNames, registry);
     this.edges = Float64Array.from(bounds);
   }
 
   /**
-   * The bounds as doubles: histograms with whole-number bounds and with fractional ones share `observe`, and plain
-   * arrays of both kinds made its optimized code exit on every switch between them.
+   * The bucket bounds as doubles: histograms with whole-number bounds and with fractional ones share `observe`, and
+   * plain arrays of both kinds made its optimized code exit on every switch between them.
    */
   private readonly edges: Float64Array;
 
   protected create(): HistogramCell {
-    return { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
+    return { counts: new Float64Array(this.edges.length + 1), sum: 0, count: 0 };
   }
 
   observe(cell: HistogramCell, value: number): void {
@@ -152,7 +152,7 @@ export class CellHistogram extends Cells<HistogramCell> {
   protected render(labels: Labels, cell: HistogramCell): Value[] {
     const bucket = `${this.name}_bucket`;
     let acc = 0;
-    const out: Value[] = this.bounds.map((le, i) => {
+    const out: Value[] = Array.from(this.edges, (le, i) => {
       acc += cell.counts[i] as number;
       return { labels: { le }, sharedLabels: labels, value: acc, metricName: bucket };
     });

@@ -413,18 +413,23 @@ export function createAggregator(store: Store) {
       `SELECT ${[...dims.map((d, i) => `${DIMENSIONS[d].value} AS d${i}`), "status", ...fields.map(([f]) => `"${f}"`)].join(", ")} FROM (SELECT ${keyProjection()}, ${fields.map(([f, c]) => `${c} AS "${f}"`).join(", ")} FROM usage_logs${byTime({})} WHERE ${inRanges(p, '"timestamp"', ranges)}) r`,
       p.values,
     );
-    const sums: EdgeSums = { total: zeroVector(), byDim: new Map(dims.map((d) => [d, new Map()])) };
+    const perDim = dims.map(() => new Map<string, MetricVector>());
+    const names = dims.map((_, i) => `d${i}`);
+    const all = zeroVector();
     for (const row of rows) {
-      addRow(sums.total, row);
-      dims.forEach((d, i) => {
-        const byValue = sums.byDim.get(d)!;
-        const value = String(row[`d${i}`]);
-        const v = byValue.get(value) ?? zeroVector();
-        if (!byValue.has(value)) byValue.set(value, v);
+      addRow(all, row);
+      for (let i = 0; i < perDim.length; i++) {
+        const byValue = perDim[i] as Map<string, MetricVector>;
+        const value = String(row[names[i] as string]);
+        let v = byValue.get(value);
+        if (!v) {
+          v = zeroVector();
+          byValue.set(value, v);
+        }
         addRow(v, row);
-      });
+      }
     }
-    return sums;
+    return { total: all, byDim: new Map(dims.map((d, i) => [d, perDim[i] as Map<string, MetricVector>])) };
   }
 
   /**

@@ -388,8 +388,9 @@ export function createBudgetLedger(opts: BudgetLedgerOptions): BudgetLedger {
       }
       const reset = dueResetOf(st, s.nextResetAt);
       if (reset) await reset;
-      if (s.maxMicros !== null) capped |= 1 << i;
-      if (enforcing && !free && s.maxMicros !== null) mask |= 1 << i;
+      if (s.maxMicros === null) continue;
+      capped |= 1 << i;
+      if (enforcing && !free) mask |= 1 << i;
     }
     if (mask === 0) return take(states, 0, capped, est);
     let retried = 0;
