@@ -20,6 +20,7 @@ import {
   toInputMessages,
   toOutputMessages,
 } from "./genai";
+import { traceIdFromHex } from "./ids";
 import { encodeTraceRequest } from "./otlp-proto";
 import { createRedactor } from "./redaction";
 import { NOOP_SPAN, RecordingSpan, type SpanData } from "./span";
@@ -30,10 +31,10 @@ function recording() {
     { now: () => 1000, redact: (t) => t, onEnd: (s) => void ended.push(s) },
     "s",
     "server",
-    "a".repeat(32),
-    "b".repeat(16),
+    traceIdFromHex("a".repeat(32)),
+    0x0b0b0b0b,
+    0x0b0b0b0b,
     1,
-    null,
     null,
     null,
     1000,

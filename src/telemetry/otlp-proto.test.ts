@@ -6,9 +6,12 @@ import { describe, expect, test } from "bun:test";
 import { decodeTraceRequest } from "../../tests/helpers/otlp-receiver";
 import { encodeTraceRequestJson } from "./otlp-json";
 import { encodeTraceRequest, TraceEncoder, toNanos } from "./otlp-proto";
+import { traceIdFromHex } from "./ids";
 import { RecordingSpan, type SpanData, type SpanSink } from "./span";
+import { parseTraceparent } from "./trace-context";
 
-const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+const TRACE_HEX = "4bf92f3577b34da6a3ce929d0e0e4736";
+const TRACE = traceIdFromHex(TRACE_HEX);
 const sink = (ended: SpanData[]): SpanSink => ({
   now: () => 1_733_300_000_123.456,
   redact: (t) => t,
@@ -31,11 +34,11 @@ function sampleSpans(): SpanData[] {
     "chat gpt-4o",
     "server",
     TRACE,
-    "00f067aa0ba902b7",
+    0x00f067aa,
+    0x0ba902b7,
     1,
     "rojo=1,congo=2",
-    "1111111111111111",
-    true,
+    parseTraceparent(`00-${TRACE_HEX}-1111111111111111-01`),
     1_733_300_000_000.25,
   );
   server
@@ -60,11 +63,11 @@ function sampleSpans(): SpanData[] {
     "chat gpt-4o",
     "client",
     TRACE,
-    "2222222222222222",
+    0x22222222,
+    0x22222222,
     1,
     null,
-    "00f067aa0ba902b7",
-    false,
+    server,
     1_733_300_000_001,
   );
   // Deferred attributes: written after the ones set one by one, read from their facts when encoded.
@@ -86,10 +89,11 @@ function sampleSpans(): SpanData[] {
     s,
     "internal work",
     "internal",
-    "0123456789abcdef0123456789abcdef",
-    "3333333333333333",
+    // The high bit set in every word: words are signed 32-bit, their bytes unsigned.
+    traceIdFromHex("f123456789abcdef8123456789abcdef"),
+    0x93333333,
+    0xa3333333 | 0,
     1,
-    null,
     null,
     null,
     1_733_300_000_000,
@@ -106,7 +110,7 @@ function checkDecoded(spans: ReturnType<typeof decodeTraceRequest>): void {
     expect(s.scope).toEqual(scope);
   }
   expect(server!).toMatchObject({
-    traceId: TRACE,
+    traceId: TRACE_HEX,
     spanId: "00f067aa0ba902b7",
     parentSpanId: "1111111111111111",
     traceState: "rojo=1,congo=2",
@@ -156,6 +160,8 @@ function checkDecoded(spans: ReturnType<typeof decodeTraceRequest>): void {
     },
   ]);
   expect(attempt!).toMatchObject({
+    traceId: TRACE_HEX,
+    spanId: "2222222222222222",
     parentSpanId: "00f067aa0ba902b7",
     kind: 3,
     flags: 0x101,
@@ -175,6 +181,8 @@ function checkDecoded(spans: ReturnType<typeof decodeTraceRequest>): void {
     "gateway.cost.usd": "double",
   });
   expect(root!).toMatchObject({
+    traceId: "f123456789abcdef8123456789abcdef",
+    spanId: "93333333a3333333",
     parentSpanId: "",
     kind: 1,
     flags: 0x01,
@@ -203,7 +211,7 @@ describe("OTLP encoders, decoded independently", () => {
 
   test("dropped attribute and event counts are carried", () => {
     const ended: SpanData[] = [];
-    const span = new RecordingSpan(sink(ended), "busy", "internal", TRACE, "4444444444444444", 1, null, null, null, 1);
+    const span = new RecordingSpan(sink(ended), "busy", "internal", TRACE, 0x44444444, 0x44444444, 1, null, null, 1);
     for (let i = 0; i < 130; i++) span.setAttribute(`a${i}`, i).addEvent(`e${i}`);
     span.end(2);
     for (const decoded of [
@@ -228,9 +236,9 @@ describe("OTLP encoders, decoded independently", () => {
       "op secret-value",
       "internal",
       TRACE,
-      "5555555555555555",
+      0x55555555,
+      0x55555555,
       1,
-      null,
       null,
       null,
       1,
@@ -266,8 +274,7 @@ describe("OTLP encoders, decoded independently", () => {
     const times = [0, 0.0004, 1.9999, 65_535.9995, 65_536, 4_294_967.295, 1_733_300_000_123.456, 4_102_444_800_000.999];
     for (let i = 0; i < 200; i++) times.push(Math.random() * 5e12);
     times.forEach((t, i) => {
-      const id = (i + 1).toString(16).padStart(16, "0");
-      new RecordingSpan(sink(ended), "t", "internal", TRACE, id, 1, null, null, null, t).end(t + 0.5);
+      new RecordingSpan(sink(ended), "t", "internal", TRACE, 0, i + 1, 1, null, null, t).end(t + 0.5);
     });
     const decoded = decodeTraceRequest(encodeTraceRequest(ended, {}, scope, identity), "application/x-protobuf");
     expect(decoded.map((s) => s.startNanos)).toEqual(times.map(toNanos));
@@ -286,7 +293,7 @@ describe("OTLP encoders, decoded independently", () => {
       "\u07ff\u0800\uffff",
       "x".repeat(200) + "€",
     ];
-    const span = new RecordingSpan(sink(ended), "u", "internal", TRACE, "6666666666666666", 1, null, null, null, 1);
+    const span = new RecordingSpan(sink(ended), "u", "internal", TRACE, 0x66666666, 0x66666666, 1, null, null, 1);
     values.forEach((v, i) => {
       span.setAttribute(`v${i}`, v).setAttribute(`list${i}`, [v, "ok"]);
     });
@@ -302,7 +309,7 @@ describe("OTLP encoders, decoded independently", () => {
 
   test("one encoder, batch after batch: attribute keys written from its cache decode as the first time", () => {
     const ended: SpanData[] = [];
-    const span = new RecordingSpan(sink(ended), "k", "internal", TRACE, "7777777777777777", 1, null, null, null, 1);
+    const span = new RecordingSpan(sink(ended), "k", "internal", TRACE, 0x77777777, 0x77777777, 1, null, null, 1);
     span.setAttribute("ключ.é", "v1").setAttribute("k".repeat(200), 2).setAttribute("gen_ai.operation.name", "chat");
     span.end(2);
     const encoder = new TraceEncoder();
@@ -329,8 +336,8 @@ describe("OTLP encoders, decoded independently", () => {
       const ended: SpanData[] = [];
       // 300 distinct values of one key across the batches: past the per-key bound, the key is written uncached.
       for (let i = 0; i < 100; i++) {
-        const id = (batch * 100 + i + 1).toString(16).padStart(16, "0");
-        new RecordingSpan(sink(ended), `chat model-${i % 3}`, "client", TRACE, id, 1, null, null, null, 1)
+        const id = batch * 100 + i + 1;
+        new RecordingSpan(sink(ended), `chat model-${i % 3}`, "client", TRACE, 0, id, 1, null, null, 1)
           .setAttribute("gen_ai.operation.name", "chat")
           .setAttribute("shared.value", "chat")
           .setAttribute("gen_ai.response.id", `resp-${batch}-${i}`)
@@ -357,7 +364,7 @@ describe("OTLP encoders, decoded independently", () => {
     const secret = "sk-planted-secret-0123456789";
     const spans = () => {
       const ended: SpanData[] = [];
-      new RecordingSpan(sink(ended), `chat ${secret}`, "server", TRACE, "8888888888888888", 1, null, null, null, 1)
+      new RecordingSpan(sink(ended), `chat ${secret}`, "server", TRACE, 0x88888888, 0x88888888, 1, null, null, 1)
         .setAttribute("gen_ai.request.model", secret)
         .end(2);
       return ended;

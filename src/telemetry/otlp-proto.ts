@@ -5,6 +5,7 @@
  * protobufjs and those definitions (tests/fixtures/otlp/). One growing buffer; a nested message is written in place
  * and its length prefix inserted in front of it when it closes.
  */
+import type { TraceId } from "./ids";
 import {
   type Attributes,
   type AttributeSink,
@@ -35,12 +36,6 @@ const FLAG_HAS_IS_REMOTE = 0x100;
 const FLAG_IS_REMOTE = 0x200;
 
 const encoder = new TextEncoder();
-
-/** The value of the lowercase hex digit at `i` (ids are lowercase hex, checked where they are made or parsed). */
-function nibble(hex: string, i: number): number {
-  const c = hex.charCodeAt(i);
-  return c <= 57 ? c - 48 : c - 87;
-}
 
 /** Bytes of `text` in UTF-8 as TextEncoder writes it (a lone surrogate becomes U+FFFD, three bytes). */
 function utf8Length(text: string): number {
@@ -154,11 +149,35 @@ class Writer {
     this.putString(field, text, bytes);
   }
 
-  hexBytes(field: number, hex: string): void {
-    this.room(2 + hex.length / 2);
+  /** A trace id's bytes field (16 bytes) from its words, most significant byte first. */
+  traceId(field: number, id: TraceId): void {
+    this.room(18);
     this.buf[this.pos++] = field * 8 + WIRE_LEN;
-    this.buf[this.pos++] = hex.length / 2;
-    for (let i = 0; i < hex.length; i += 2) this.buf[this.pos++] = (nibble(hex, i) << 4) | nibble(hex, i + 1);
+    this.buf[this.pos++] = 16;
+    this.putWord(id.w0);
+    this.putWord(id.w1);
+    this.putWord(id.w2);
+    this.putWord(id.w3);
+  }
+
+  /** A span id's bytes field (8 bytes) from its words. */
+  spanId(field: number, hi: number, lo: number): void {
+    this.room(10);
+    this.buf[this.pos++] = field * 8 + WIRE_LEN;
+    this.buf[this.pos++] = 8;
+    this.putWord(hi);
+    this.putWord(lo);
+  }
+
+  /** A Uint8Array store keeps the low 8 bits: no masks. */
+  private putWord(word: number): void {
+    const buf = this.buf;
+    const pos = this.pos;
+    buf[pos] = word >>> 24;
+    buf[pos + 1] = word >>> 16;
+    buf[pos + 2] = word >>> 8;
+    buf[pos + 3] = word;
+    this.pos = pos + 4;
   }
 
   fixed32(field: number, value: number): void {
@@ -444,10 +463,10 @@ class DeferredAttributes implements AttributeSink {
 
 function span(w: Writer, s: SpanData, scrub: Scrub, deferred: DeferredAttributes): void {
   w.open();
-  w.hexBytes(1, s.traceId);
-  w.hexBytes(2, s.spanId);
+  w.traceId(1, s.trace);
+  w.spanId(2, s.spanHi, s.spanLo);
   if (s.traceState) w.string(3, s.traceState);
-  if (s.parentSpanId) w.hexBytes(4, s.parentSpanId);
+  if (s.parent) w.spanId(4, s.parent.spanHi, s.parent.spanLo);
   w.spanName(s.name, scrub);
   w.tag(6, WIRE_VARINT);
   w.varint(SPAN_KIND[s.kind]);
@@ -480,8 +499,8 @@ function span(w: Writer, s: SpanData, scrub: Scrub, deferred: DeferredAttributes
 /** Span.flags: the W3C trace flags, plus whether the parent is remote (bits 8 and 9) when there is a parent. */
 export function spanFlags(s: SpanData): number {
   const flags = s.flags & 0xff;
-  if (s.parentRemote === null) return flags;
-  return flags | FLAG_HAS_IS_REMOTE | (s.parentRemote ? FLAG_IS_REMOTE : 0);
+  if (s.parent === null) return flags;
+  return flags | FLAG_HAS_IS_REMOTE | (s.parent.remote ? FLAG_IS_REMOTE : 0);
 }
 
 /**

@@ -1,13 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { newTraceId } from "./ids";
+import { newTraceId, traceIdFromHex } from "./ids";
 import { createSampler, traceIdRatioSampler } from "./sampler";
-import type { SpanContext } from "./trace-context";
+import { parseTraceparent, type SpanContext } from "./trace-context";
 
 const parent = (sampled: boolean, remote = true): SpanContext => ({
-  traceId: "a".repeat(32),
-  spanId: "b".repeat(16),
-  flags: sampled ? 1 : 0,
-  traceState: null,
+  ...(parseTraceparent(`00-${"a".repeat(32)}-${"b".repeat(16)}-0${sampled ? 1 : 0}`) as SpanContext),
   remote,
 });
 
@@ -34,9 +31,11 @@ describe("samplers", () => {
   test("traceidratio decides from the trace id's rightmost 56 bits: deterministic, the same on every replica", () => {
     const s = traceIdRatioSampler(0.5);
     // R = 0x80000000000000 is exactly the 0.5 threshold: kept; one below it: dropped. The leftmost 9 bytes do not count.
-    expect(s.shouldSample(`${"f".repeat(18)}80000000000000`, null)).toBe(true);
-    expect(s.shouldSample(`${"0".repeat(18)}80000000000000`, null)).toBe(true);
-    expect(s.shouldSample(`${"f".repeat(18)}7fffffffffffff`, null)).toBe(false);
+    expect(s.shouldSample(traceIdFromHex(`${"f".repeat(18)}80000000000000`), null)).toBe(true);
+    expect(s.shouldSample(traceIdFromHex(`${"0".repeat(18)}80000000000000`), null)).toBe(true);
+    expect(s.shouldSample(traceIdFromHex(`${"f".repeat(18)}7fffffffffffff`), null)).toBe(false);
+    expect(s.shouldSample(traceIdFromHex(`${"0".repeat(18)}ffffffffffffff`), null)).toBe(true);
+    expect(s.shouldSample(traceIdFromHex(`${"f".repeat(18)}00000000000000`), null)).toBe(false);
     const other = traceIdRatioSampler(0.5);
     for (let i = 0; i < 200; i++) {
       const id = newTraceId();

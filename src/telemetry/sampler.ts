@@ -4,6 +4,7 @@
  * the rightmost 56 bits of the id are read as a random number R and the trace is kept when R >= (1 - ratio) * 2^56,
  * which is the threshold rule of the current SDK specification. A ratio kept at 0.1 is then also kept at 0.2.
  */
+import type { TraceId } from "./ids";
 import { FLAG_SAMPLED, type SpanContext } from "./trace-context";
 
 export const SAMPLER_NAMES = [
@@ -18,7 +19,7 @@ export type SamplerName = (typeof SAMPLER_NAMES)[number];
 
 export interface Sampler {
   /** `parent` is the valid parent context, or null for a root span. */
-  shouldSample(traceId: string, parent: SpanContext | null): boolean;
+  shouldSample(trace: TraceId, parent: SpanContext | null): boolean;
   /** e.g. `ParentBased{root=TraceIdRatioBased{0.25}}`, for start-up logs. */
   readonly description: string;
 }
@@ -34,9 +35,9 @@ export function traceIdRatioSampler(ratio: number): Sampler {
   const high = Number(threshold >> 32n);
   const low = Number(threshold & 0xffffffffn);
   return {
-    shouldSample(traceId) {
-      const r1 = Number.parseInt(traceId.slice(18, 24), 16);
-      const r0 = Number.parseInt(traceId.slice(24, 32), 16);
+    shouldSample(trace) {
+      const r1 = trace.w2 & 0xffffff;
+      const r0 = trace.w3 >>> 0;
       return r1 > high || (r1 === high && r0 >= low);
     },
     description: `TraceIdRatioBased{${ratio}}`,
@@ -46,8 +47,7 @@ export function traceIdRatioSampler(ratio: number): Sampler {
 /** Follows a parent's `sampled` flag; asks `root` only for spans without a parent. */
 export function parentBasedSampler(root: Sampler): Sampler {
   return {
-    shouldSample: (traceId, parent) =>
-      parent ? (parent.flags & FLAG_SAMPLED) !== 0 : root.shouldSample(traceId, null),
+    shouldSample: (trace, parent) => (parent ? (parent.flags & FLAG_SAMPLED) !== 0 : root.shouldSample(trace, null)),
     description: `ParentBased{root=${root.description}}`,
   };
 }

@@ -3,7 +3,7 @@
  * only carries its context for propagation and ignores everything else. Both are their own SpanContext, so a span
  * costs one object. Callers guard work that only builds attribute values with `span.recording`.
  */
-import { INVALID_SPAN_ID, INVALID_TRACE_ID } from "./ids";
+import { INVALID_TRACE, spanIdHex, type TraceId } from "./ids";
 import type { SpanContext } from "./trace-context";
 
 /** Span kinds the gateway uses, with their OTLP numbers. */
@@ -75,6 +75,12 @@ export interface Span extends AttributeSink {
 
 /** What a recording span hands to the export queue when it ends, and all the encoders read. */
 export interface SpanData {
+  readonly trace: TraceId;
+  /** The span id's words (ids.ts); the encoders write them, `spanId` is their hex text. */
+  readonly spanHi: number;
+  readonly spanLo: number;
+  /** Null for a root span. */
+  readonly parent: SpanContext | null;
   readonly traceId: string;
   readonly spanId: string;
   /** Null for a root span. */
@@ -128,11 +134,18 @@ const NO_KINDS: ValueKind[] = [];
 export class NonRecordingSpan implements Span, SpanContext {
   readonly recording = false;
   constructor(
-    readonly traceId: string,
-    readonly spanId: string,
+    readonly trace: TraceId,
+    readonly spanHi: number,
+    readonly spanLo: number,
     readonly flags: number,
     readonly traceState: string | null,
   ) {}
+  get traceId(): string {
+    return this.trace.hex;
+  }
+  get spanId(): string {
+    return spanIdHex(this.spanHi, this.spanLo);
+  }
   get remote(): boolean {
     return false;
   }
@@ -164,7 +177,7 @@ export class NonRecordingSpan implements Span, SpanContext {
 }
 
 /** The span every no-op call returns: invalid ids, so nothing propagates it. */
-export const NOOP_SPAN: Span = new NonRecordingSpan(INVALID_TRACE_ID, INVALID_SPAN_ID, 0, null);
+export const NOOP_SPAN: Span = new NonRecordingSpan(INVALID_TRACE, 0, 0, 0, null);
 
 export class RecordingSpan implements Span, SpanContext, SpanData {
   readonly recording = true;
@@ -187,15 +200,27 @@ export class RecordingSpan implements Span, SpanContext, SpanData {
     private readonly sink: SpanSink,
     public name: string,
     readonly kind: SpanKind,
-    readonly traceId: string,
-    readonly spanId: string,
+    readonly trace: TraceId,
+    readonly spanHi: number,
+    readonly spanLo: number,
     readonly flags: number,
     readonly traceState: string | null,
-    readonly parentSpanId: string | null,
-    readonly parentRemote: boolean | null,
+    readonly parent: SpanContext | null,
     readonly startMs: number,
   ) {}
 
+  get traceId(): string {
+    return this.trace.hex;
+  }
+  get spanId(): string {
+    return spanIdHex(this.spanHi, this.spanLo);
+  }
+  get parentSpanId(): string | null {
+    return this.parent ? this.parent.spanId : null;
+  }
+  get parentRemote(): boolean | null {
+    return this.parent ? this.parent.remote : null;
+  }
   get remote(): boolean {
     return false;
   }

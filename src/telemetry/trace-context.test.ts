@@ -6,13 +6,16 @@ const SPAN = "00f067aa0ba902b7";
 
 describe("traceparent", () => {
   test("version 00 is read: ids, flags, remote", () => {
-    expect(parseTraceparent(`00-${TRACE}-${SPAN}-01`)).toEqual({
-      traceId: TRACE,
-      spanId: SPAN,
-      flags: 1,
-      traceState: null,
-      remote: true,
-    });
+    const parsed = parseTraceparent(`00-${TRACE}-${SPAN}-01`);
+    expect(parsed).toMatchObject({ traceId: TRACE, spanId: SPAN, flags: 1, traceState: null, remote: true });
+    // The ids' words, read once: the encoder writes their bytes, formatTraceparent their hex.
+    expect(parsed).toMatchObject({ spanHi: 0x00f067aa, spanLo: 0x0ba902b7 });
+    expect([parsed!.trace.w0, parsed!.trace.w1, parsed!.trace.w2, parsed!.trace.w3]).toEqual([
+      0x4bf92f35,
+      0x77b34da6,
+      0xa3ce929d | 0,
+      0x0e0e4736,
+    ]);
     expect(parseTraceparent(`00-${TRACE}-${SPAN}-00`)?.flags).toBe(0);
     // Surrounding whitespace is optional whitespace of the header, not part of the value.
     expect(parseTraceparent(` 00-${TRACE}-${SPAN}-01 `)?.traceId).toBe(TRACE);
@@ -48,14 +51,11 @@ describe("traceparent", () => {
   });
 
   test("formatted for an upstream: version 00, only the sampled flag", () => {
-    expect(formatTraceparent({ traceId: TRACE, spanId: SPAN, flags: 0x01, traceState: null, remote: false })).toBe(
-      `00-${TRACE}-${SPAN}-01`,
-    );
-    expect(formatTraceparent({ traceId: TRACE, spanId: SPAN, flags: 0x02, traceState: null, remote: false })).toBe(
-      `00-${TRACE}-${SPAN}-00`,
-    );
-    const parsed = parseTraceparent(`00-${TRACE}-${SPAN}-01`);
-    expect(formatTraceparent(parsed!)).toBe(`00-${TRACE}-${SPAN}-01`);
+    const parsed = parseTraceparent(`00-${TRACE}-${SPAN}-01`)!;
+    expect(formatTraceparent(parsed)).toBe(`00-${TRACE}-${SPAN}-01`);
+    expect(formatTraceparent({ ...parsed, flags: 0x02 })).toBe(`00-${TRACE}-${SPAN}-00`);
+    const high = parseTraceparent(`00-${"f".repeat(32)}-${"8".repeat(16)}-01`)!;
+    expect(formatTraceparent(high)).toBe(`00-${"f".repeat(32)}-${"8".repeat(16)}-01`);
   });
 });
 

@@ -3,13 +3,17 @@
  * writing them for an upstream call. Invalid values are ignored, as the recommendation asks: the request then
  * starts a trace of its own instead of failing.
  */
-import { INVALID_SPAN_ID, INVALID_TRACE_ID } from "./ids";
+import { asciiText, hexWord, INVALID_SPAN_ID, INVALID_TRACE_ID, putHexWord, type TraceId, traceIdFromHex } from "./ids";
 
 /** What identifies a span across processes. A span object is its own context (see span.ts). */
 export interface SpanContext {
-  /** 32 lowercase hex characters. */
+  readonly trace: TraceId;
+  /** The span id's high and low 32-bit words (ids.ts). */
+  readonly spanHi: number;
+  readonly spanLo: number;
+  /** 32 lowercase hex characters (`trace.hex`). */
   readonly traceId: string;
-  /** 16 lowercase hex characters. */
+  /** 16 lowercase hex characters, made when read. */
   readonly spanId: string;
   /** W3C trace flags; bit 0 is `sampled`. */
   readonly flags: number;
@@ -44,7 +48,17 @@ export function parseTraceparent(
     [, , traceId = "", spanId = "", flags = ""] = later;
   }
   if (traceId === INVALID_TRACE_ID || spanId === INVALID_SPAN_ID) return null;
-  return { traceId, spanId, flags: Number.parseInt(flags, 16), traceState: parseTracestate(tracestate), remote: true };
+  const trace = traceIdFromHex(traceId);
+  return {
+    trace,
+    spanHi: hexWord(spanId, 0),
+    spanLo: hexWord(spanId, 8),
+    traceId,
+    spanId,
+    flags: Number.parseInt(flags, 16),
+    traceState: parseTracestate(tracestate),
+    remote: true,
+  };
 }
 
 const KEY = /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})$/;
@@ -75,12 +89,26 @@ export function parseTracestate(tracestate: string | null | undefined): string |
   return members.join(",");
 }
 
-/** The `traceparent` header value for a context (version 00; only the `sampled` flag is carried). */
+// `00-{trace id}-{span id}-{flags}`: the dashes and version stay, the ids and flags are written over.
+const TRACEPARENT = new TextEncoder().encode(`00-${INVALID_TRACE_ID}-${INVALID_SPAN_ID}-00`);
+
+/**
+ * The `traceparent` header value for a context (version 00; only the `sampled` flag is carried), written from the
+ * ids' words and decoded once: no hex text of the span id is made.
+ */
 export function formatTraceparent(ctx: SpanContext): string {
-  return `00-${ctx.traceId}-${ctx.spanId}-${ctx.flags & FLAG_SAMPLED ? "01" : "00"}`;
+  const { trace } = ctx;
+  putHexWord(TRACEPARENT, 3, trace.w0);
+  putHexWord(TRACEPARENT, 11, trace.w1);
+  putHexWord(TRACEPARENT, 19, trace.w2);
+  putHexWord(TRACEPARENT, 27, trace.w3);
+  putHexWord(TRACEPARENT, 36, ctx.spanHi);
+  putHexWord(TRACEPARENT, 44, ctx.spanLo);
+  TRACEPARENT[54] = ctx.flags & FLAG_SAMPLED ? 49 : 48; // "1" or "0"
+  return asciiText(TRACEPARENT);
 }
 
 /** True for a context with valid ids (the no-op span's context is not). */
 export function isValidContext(ctx: SpanContext): boolean {
-  return ctx.traceId !== INVALID_TRACE_ID && ctx.spanId !== INVALID_SPAN_ID;
+  return ctx.trace.valid && (ctx.spanHi | ctx.spanLo) !== 0;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { INVALID_SPAN_ID, INVALID_TRACE_ID, newSpanId, newTraceId } from "./ids";
+import { INVALID_SPAN_ID, INVALID_TRACE_ID } from "./ids";
 import { createSampler } from "./sampler";
 import { NOOP_SPAN, type SpanData, type SpanSink } from "./span";
 import { parseTraceparent } from "./trace-context";
@@ -20,17 +20,22 @@ function setup(sampler = createSampler("parentbased_always_on", null), propagate
 
 describe("ids", () => {
   test("hex of the right length, never all zero, not repeating", () => {
+    const { tracer } = setup();
     const traces = new Set<string>();
+    const spans = new Set<string>();
     for (let i = 0; i < 5000; i++) {
-      const t = newTraceId();
-      const s = newSpanId();
+      const span = tracer.startSpan("s", "server", null);
+      const t = span.context.traceId;
+      const s = span.context.spanId;
       expect(t).toMatch(/^[0-9a-f]{32}$/);
       expect(s).toMatch(/^[0-9a-f]{16}$/);
       expect(t).not.toBe(INVALID_TRACE_ID);
       expect(s).not.toBe(INVALID_SPAN_ID);
       traces.add(t);
+      spans.add(s);
     }
     expect(traces.size).toBe(5000);
+    expect(spans.size).toBe(5000);
   });
 });
 

@@ -3,7 +3,7 @@
  * context: the pipeline holds its spans. With tracing off the no-op tracer returns one shared span whose methods do
  * nothing, so an instrumented request allocates nothing for tracing.
  */
-import { newSpanId, newTraceId } from "./ids";
+import { newTraceId, randomWord } from "./ids";
 import type { Sampler } from "./sampler";
 import { NOOP_SPAN, NonRecordingSpan, RecordingSpan, type Span, type SpanKind, type SpanSink } from "./span";
 import { FLAG_SAMPLED, formatTraceparent, isValidContext, parseTraceparent, type SpanContext } from "./trace-context";
@@ -49,22 +49,18 @@ export function createTracer(o: TracerOptions): Tracer {
     startSpan(name, kind, parent, startMs) {
       const ctx = parent === null ? null : isSpan(parent) ? parent.context : parent;
       const parentCtx = ctx && isValidContext(ctx) ? ctx : null;
-      const traceId = parentCtx ? parentCtx.traceId : newTraceId();
+      const trace = parentCtx ? parentCtx.trace : newTraceId();
       const traceState = parentCtx ? parentCtx.traceState : null;
-      const spanId = newSpanId();
-      if (!sampler.shouldSample(traceId, parentCtx)) return new NonRecordingSpan(traceId, spanId, 0, traceState);
-      return new RecordingSpan(
-        sink,
-        name,
-        kind,
-        traceId,
-        spanId,
-        FLAG_SAMPLED,
-        traceState,
-        parentCtx ? parentCtx.spanId : null,
-        parentCtx ? parentCtx.remote : null,
-        startMs ?? sink.now(),
-      );
+      let hi = randomWord();
+      let lo = randomWord();
+      // An all-zero span id is invalid (W3C Trace Context).
+      while ((hi | lo) === 0) {
+        hi = randomWord();
+        lo = randomWord();
+      }
+      if (!sampler.shouldSample(trace, parentCtx)) return new NonRecordingSpan(trace, hi, lo, 0, traceState);
+      const start = startMs ?? sink.now();
+      return new RecordingSpan(sink, name, kind, trace, hi, lo, FLAG_SAMPLED, traceState, parentCtx, start);
     },
     inject(span, headers) {
       const ctx = span.context;
