@@ -341,7 +341,11 @@ describe("OTLP encoders, decoded independently", () => {
           .setAttribute("gen_ai.operation.name", "chat")
           .setAttribute("shared.value", "chat")
           .setAttribute("gen_ai.response.id", `resp-${batch}-${i}`)
-          .addEvent("e", { "shared.value": "chat" }, 1.5)
+          // One-item arrays are cached by their item, apart from string values: "chat" and ["chat"] differ.
+          .setAttribute("gen_ai.response.finish_reasons", [i % 2 ? "stop" : "length"])
+          .setAttribute("list.value", ["chat"])
+          .setAttribute("pair.value", ["chat", "stop"])
+          .addEvent("e", { "shared.value": "chat", "list.value": "chat" }, 1.5)
           .end(2);
       }
       const decoded = decodeTraceRequest(encoder.encode(ended, res, scope, identity).slice(), "application/x-protobuf");
@@ -353,8 +357,12 @@ describe("OTLP encoders, decoded independently", () => {
           "gen_ai.operation.name": "chat",
           "shared.value": "chat",
           "gen_ai.response.id": `resp-${batch}-${i}`,
+          "gen_ai.response.finish_reasons": [i % 2 ? "stop" : "length"],
+          "list.value": ["chat"],
+          "pair.value": ["chat", "stop"],
         });
-        expect(s.events.map((e) => e.attributes)).toEqual([{ "shared.value": "chat" }]);
+        expect(s.attributeTypes["list.value"]).toBe("array");
+        expect(s.events.map((e) => e.attributes)).toEqual([{ "shared.value": "chat", "list.value": "chat" }]);
       });
     }
   });
@@ -366,6 +374,7 @@ describe("OTLP encoders, decoded independently", () => {
       const ended: SpanData[] = [];
       new RecordingSpan(sink(ended), `chat ${secret}`, "server", TRACE, 0x88888888, 0x88888888, 1, null, null, 1)
         .setAttribute("gen_ai.request.model", secret)
+        .setAttribute("gen_ai.response.finish_reasons", [secret])
         .end(2);
       return ended;
     };
@@ -375,5 +384,6 @@ describe("OTLP encoders, decoded independently", () => {
     const [second] = decodeTraceRequest(encoder.encode(spans(), {}, scope, scrub).slice(), "application/x-protobuf");
     expect(second!.name).toBe("chat [REDACTED]");
     expect(second!.attributes["gen_ai.request.model"]).toBe("[REDACTED]");
+    expect(second!.attributes["gen_ai.response.finish_reasons"]).toEqual(["[REDACTED]"]);
   });
 });

@@ -86,6 +86,8 @@ class Writer {
   // UTF-8 sizing and the byte-by-byte write. A key whose values do not repeat (ids) is marked null once it has seen
   // MAX_CACHED_VALUES distinct ones, and is written as it comes from then on.
   private readonly pairs = new Map<string, Map<string, Uint8Array> | null>();
+  // The same for a one-item string array, by its item (finish reasons: `["stop"]` on most spans).
+  private readonly singles = new Map<string, Map<string, Uint8Array> | null>();
   private cachedPairs = 0;
   // Span names (`{operation} {model}`) repeat as the pairs do: each one's name field, scrubbed, made once.
   private readonly names = new Map<string, Uint8Array>();
@@ -261,14 +263,25 @@ class Writer {
       this.names.set(name, this.buf.slice(at, this.pos));
   }
 
-  /** A KeyValue of `field`; a string value's pair comes from the cache when it has been written before. */
+  /**
+   * A KeyValue of `field`; a string value's pair, or a one-item string array's, comes from the cache when it has been
+   * written before.
+   */
   keyValue(field: number, key: string, value: AttributeValue, kind: ValueKind, scrub: Scrub): void {
-    if (kind !== ValueKind.String) {
+    let text: string;
+    let pairs: Map<string, Map<string, Uint8Array> | null>;
+    if (kind === ValueKind.String) {
+      text = value as string;
+      pairs = this.pairs;
+    } else if (kind === ValueKind.StringArray && (value as readonly string[]).length === 1) {
+      text = (value as readonly string[])[0] as string;
+      pairs = this.singles;
+    } else {
       this.writeKeyValue(field, key, value, kind, scrub);
       return;
     }
-    let values = this.pairs.get(key);
-    const cached = values?.get(value as string);
+    let values = pairs.get(key);
+    const cached = values?.get(text);
     if (cached !== undefined) {
       this.varint(field * 8 + WIRE_LEN);
       this.putCached(cached);
@@ -276,17 +289,16 @@ class Writer {
     }
     const at = this.pos;
     this.writeKeyValue(field, key, value, kind, scrub);
-    if (values === null || (value as string).length > MAX_CACHED_VALUE_CHARS || this.cachedPairs >= MAX_CACHED_PAIRS)
-      return;
+    if (values === null || text.length > MAX_CACHED_VALUE_CHARS || this.cachedPairs >= MAX_CACHED_PAIRS) return;
     if (values === undefined) {
       values = new Map();
-      this.pairs.set(key, values);
+      pairs.set(key, values);
     }
     if (values.size >= MAX_CACHED_VALUES) {
       this.cachedPairs -= values.size;
-      this.pairs.set(key, null);
+      pairs.set(key, null);
     } else {
-      values.set(value as string, this.buf.slice(at + 1, this.pos));
+      values.set(text, this.buf.slice(at + 1, this.pos));
       this.cachedPairs++;
     }
   }
@@ -404,6 +416,7 @@ class Writer {
     this.opened.length = 0;
     if (this.cachedScrub === scrub) return;
     this.pairs.clear();
+    this.singles.clear();
     this.cachedPairs = 0;
     this.names.clear();
     this.cachedScrub = scrub;
