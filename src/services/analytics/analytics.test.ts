@@ -443,7 +443,13 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
       { budgetId: "uncapped", maxBudgetMicros: null, ...stamps },
     ]);
     await d.insert(t.teams).values([
-      { teamId: "t-over", budgetId: "b100", spendMicros: 150, ...stamps },
+      {
+        teamId: "t-over",
+        budgetId: "b100",
+        spendMicros: 150,
+        nextBudgetResetAt: new Date(T0 + DAY_MS + 1234),
+        ...stamps,
+      },
       { teamId: "t-blocked", blocked: true, ...stamps },
     ]);
     await d.insert(t.users).values([
@@ -480,7 +486,13 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
     expect(level("user")).toMatchObject({ with_budget: 2, above_80: 1, exhausted: 1, over: 0, blocked: 0 });
     expect(level("user").worst.map((w) => w.id)).toEqual(["h-100", "h-85"]);
     expect(level("team")).toMatchObject({ with_budget: 1, exhausted: 1, over: 1, blocked: 1 });
-    expect(level("team").worst[0]).toMatchObject({ id: "t-over", spend: 0.00015, max_budget: 0.0001, percent: 150 });
+    expect(level("team").worst[0]).toMatchObject({
+      id: "t-over",
+      spend: 0.00015,
+      max_budget: 0.0001,
+      percent: 150,
+      next_reset_at: new Date(T0 + DAY_MS + 1234).toISOString().replace("Z", "+00:00"),
+    });
     expect(level("end_user")).toMatchObject({ with_budget: 2, exhausted: 1, over: 1 });
     expect(level("end_user").worst).toEqual([
       { id: "alice", label: "h-85", spend: 0.00012, max_budget: 0.0001, percent: 120, next_reset_at: null },
