@@ -458,7 +458,7 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
       { userId: "h-free", budgetId: "uncapped", spendMicros: 5000, ...stamps },
       { userId: "h-gone", budgetId: "b100", spendMicros: 500, deletedAt: at, ...stamps },
     ]);
-    const key = (id: string, budgetId: string | null, spendMicros: number, isActive = true) => ({
+    const key = (id: string, budgetId: string | null, spendMicros: number, isActive = true, expiresAt?: Date) => ({
       id,
       keyHash: `hash-${id}`,
       keyPrefix: "gw-",
@@ -466,16 +466,26 @@ describe.each(DIALECTS)("usage analytics on $dialect", ({ create }) => {
       budgetId,
       spendMicros,
       isActive,
+      expiresAt,
       createdAt: at,
     });
     await d
       .insert(t.apiKeys)
-      .values([key("k-zero", "b0", 3), key("k-50", "b100", 50), key("k-revoked", "b100", 900, false)]);
+      .values([
+        key("k-zero", "b0", 3),
+        key("k-50", "b100", 50),
+        key("k-revoked", "b100", 900, false),
+        key("k-expired", null, 0, true, new Date(T0)),
+        key("k-expiring", null, 0, true, new Date(clock + DAY_MS)),
+      ]);
     await d.insert(t.endUsers).values([
       { id: "h-85/alice", userId: "h-85", endUserId: "alice", budgetId: "b100", spendMicros: 120, ...stamps },
       { id: "h-85/bob", userId: "h-85", endUserId: "bob", budgetId: "b100", spendMicros: 0, ...stamps },
     ]);
-    const health = (await analytics.overview({ start: new Date(T0), end: new Date(T0 + SPAN) })).budget_health;
+    const overview = await analytics.overview({ start: new Date(T0), end: new Date(T0 + SPAN) });
+    // k1, k2, k3 and the five above; revoked and expired keys are not active.
+    expect({ total: overview.keys.total, active: overview.keys.active }).toEqual({ total: 8, active: 6 });
+    const health = overview.budget_health;
     const level = (name: string) => health.find((h) => h.level === name)!;
     expect(health.map((h) => h.level)).toEqual(["key", "user", "team", "end_user"]);
     expect(level("key")).toMatchObject({ with_budget: 2, above_80: 0, exhausted: 1, over: 1, blocked: 0 });
