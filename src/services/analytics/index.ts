@@ -2,7 +2,7 @@
  * Usage analytics over the rollups (aggregate.ts): totals per group (summary), zero-filled time series, and the
  * overview an operator opens first. HTTP routes, tRPC procedures and CLI commands all call these.
  */
-import { and, count, desc, eq, gt, inArray, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
+import { and, count, eq, getTableName, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import { validationError } from "../../core/errors";
 import { microsToUsd } from "../../core/money";
@@ -29,7 +29,7 @@ import {
   type SumColumn,
   zeroVector,
 } from "../rollups/metrics";
-import { DAY_MS } from "../rollups/sql";
+import { DAY_MS, msOf } from "../rollups/sql";
 import { type Bucket, BUCKET_MS, createAggregator, type Filters, rankCells, readsMarginals, total } from "./aggregate";
 
 /** Longest series, in buckets. */
@@ -272,11 +272,8 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     };
   }
 
-  /**
-   * One level's budget health, counted by the database (a level may hold many subjects: end users are one per
-   * distinct id a user's app sends), with the ten subjects nearest or beyond their cap.
-   */
-  async function levelHealth(o: {
+  /** A level of cost control whose budget health the overview shows: its table and columns, and which rows count. */
+  interface Level {
     level: OverviewResponse["budget_health"][number]["level"];
     table: PgTable;
     id: AnyPgColumn;
@@ -285,103 +282,113 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     budgetId: AnyPgColumn;
     nextReset: AnyPgColumn;
     blocked: AnyPgColumn | null;
-    live?: SQL;
-  }): Promise<OverviewResponse["budget_health"][number]> {
-    const max = t.budgets.maxBudgetMicros;
-    const when = (cond: SQL) => sql<number>`coalesce(sum(case when ${cond} then 1 else 0 end), 0)`;
-    const capped = sql`${max} is not null`;
-    // A zero cap with any spend is the furthest over; it sorts first on both dialects.
-    const share = sql`case when ${max} <= 0 then 1e18 else ${o.spend} * 1.0 / ${max} end`;
-    const [counts, worst] = await Promise.all([
-      db
-        .select({
-          withBudget: when(capped),
-          above80: when(sql`${capped} and ${o.spend} >= 0.8 * ${max} and ${o.spend} < ${max}`),
-          exhausted: when(sql`${capped} and ${o.spend} >= ${max}`),
-          over: when(sql`${capped} and ${o.spend} > ${max}`),
-          blocked: o.blocked ? when(sql`${o.blocked}`) : sql<number>`0`,
-        })
-        .from(o.table)
-        .leftJoin(t.budgets, eq(o.budgetId, t.budgets.budgetId))
-        .where(o.live),
-      db
-        .select({ id: o.id, label: o.label, spend: o.spend, max, nextReset: o.nextReset })
-        .from(o.table)
-        .innerJoin(t.budgets, eq(o.budgetId, t.budgets.budgetId))
-        .where(and(o.live, isNotNull(max), gt(o.spend, 0)))
-        .orderBy(desc(share))
-        .limit(10),
-    ]);
-    const c = counts[0];
-    return {
-      level: o.level,
-      with_budget: Number(c?.withBudget ?? 0),
-      above_80: Number(c?.above80 ?? 0),
-      exhausted: Number(c?.exhausted ?? 0),
-      over: Number(c?.over ?? 0),
-      blocked: Number(c?.blocked ?? 0),
-      worst: worst.map((r) => {
-        const spend = Number(r.spend);
-        const cap = Number(r.max);
-        return {
-          id: String(r.id),
-          label: r.label === null ? null : String(r.label),
-          spend: microsToUsd(spend),
-          max_budget: microsToUsd(cap),
-          percent: cap > 0 ? round((spend / cap) * 100, 1) : 100,
-          next_reset_at: r.nextReset ? toIso(r.nextReset as Date) : null,
-        };
-      }),
-    };
+    /** The subjects counted (keys: active ones; users: not deleted), over the table's alias `x`. */
+    live: string | null;
   }
 
-  /** Budget health at every level of cost control (docs/behaviour/cost-control.md), in path order. */
-  function budgetHealth(): Promise<OverviewResponse["budget_health"]> {
-    return Promise.all([
-      levelHealth({
-        level: "key",
-        table: t.apiKeys,
-        id: t.apiKeys.id,
-        label: t.apiKeys.keyName,
-        spend: t.apiKeys.spendMicros,
-        budgetId: t.apiKeys.budgetId,
-        nextReset: t.apiKeys.nextBudgetResetAt,
-        blocked: null,
-        live: eq(t.apiKeys.isActive, true),
-      }),
-      levelHealth({
-        level: "user",
-        table: t.users,
-        id: t.users.userId,
-        label: t.users.alias,
-        spend: t.users.spendMicros,
-        budgetId: t.users.budgetId,
-        nextReset: t.users.nextBudgetResetAt,
-        blocked: t.users.blocked,
-        live: isNull(t.users.deletedAt),
-      }),
-      levelHealth({
-        level: "team",
-        table: t.teams,
-        id: t.teams.teamId,
-        label: t.teams.alias,
-        spend: t.teams.spendMicros,
-        budgetId: t.teams.budgetId,
-        nextReset: t.teams.nextBudgetResetAt,
-        blocked: t.teams.blocked,
-      }),
-      levelHealth({
-        level: "end_user",
-        table: t.endUsers,
-        id: t.endUsers.endUserId,
-        // An end-user id is the app's own, unique only within its billed user: that user is its label.
-        label: t.endUsers.userId,
-        spend: t.endUsers.spendMicros,
-        budgetId: t.endUsers.budgetId,
-        nextReset: t.endUsers.nextBudgetResetAt,
-        blocked: null,
-      }),
+  const col = (c: AnyPgColumn) => `x."${c.name}"`;
+  /** Every level, in path order (docs/behaviour/cost-control.md). */
+  const LEVELS: Level[] = [
+    {
+      level: "key",
+      table: t.apiKeys,
+      id: t.apiKeys.id,
+      label: t.apiKeys.keyName,
+      spend: t.apiKeys.spendMicros,
+      budgetId: t.apiKeys.budgetId,
+      nextReset: t.apiKeys.nextBudgetResetAt,
+      blocked: null,
+      live: col(t.apiKeys.isActive),
+    },
+    {
+      level: "user",
+      table: t.users,
+      id: t.users.userId,
+      label: t.users.alias,
+      spend: t.users.spendMicros,
+      budgetId: t.users.budgetId,
+      nextReset: t.users.nextBudgetResetAt,
+      blocked: t.users.blocked,
+      live: `${col(t.users.deletedAt)} IS NULL`,
+    },
+    {
+      level: "team",
+      table: t.teams,
+      id: t.teams.teamId,
+      label: t.teams.alias,
+      spend: t.teams.spendMicros,
+      budgetId: t.teams.budgetId,
+      nextReset: t.teams.nextBudgetResetAt,
+      blocked: t.teams.blocked,
+      live: null,
+    },
+    {
+      level: "end_user",
+      table: t.endUsers,
+      id: t.endUsers.endUserId,
+      // An end-user id is the app's own, unique only within its billed user: that user is its label.
+      label: t.endUsers.userId,
+      spend: t.endUsers.spendMicros,
+      budgetId: t.endUsers.budgetId,
+      nextReset: t.endUsers.nextBudgetResetAt,
+      blocked: null,
+      live: null,
+    },
+  ];
+
+  /**
+   * Budget health at every level, counted by the database (a level may hold many subjects: end users are one per
+   * distinct id a user's app sends), with the ten subjects nearest or beyond their cap per level. Two statements for
+   * the four levels (the counts, the nearest), not two per level: on Postgres the eight cost the overview more than
+   * their own work, about 10 ms at p50 under load (docs/benchmark.md).
+   */
+  async function budgetHealth(): Promise<OverviewResponse["budget_health"]> {
+    const max = `b."${t.budgets.maxBudgetMicros.name}"`;
+    const from = (l: Level, join: "LEFT JOIN" | "JOIN") =>
+      `FROM "${getTableName(l.table)}" x ${join} "${getTableName(t.budgets)}" b ON b."${t.budgets.budgetId.name}" = ${col(l.budgetId)}`;
+    const when = (cond: string) => `coalesce(sum(case when ${cond} then 1 else 0 end), 0)`;
+    const counts = LEVELS.map((l, i) => {
+      const spend = col(l.spend);
+      const capped = `${max} is not null`;
+      return `SELECT ${i} AS li, ${when(capped)} AS with_budget, ${when(`${capped} and ${spend} >= 0.8 * ${max} and ${spend} < ${max}`)} AS above_80, ${when(`${capped} and ${spend} >= ${max}`)} AS exhausted, ${when(`${capped} and ${spend} > ${max}`)} AS over, ${l.blocked ? when(col(l.blocked)) : "0"} AS blocked ${from(l, "LEFT JOIN")}${l.live ? ` WHERE ${l.live}` : ""}`;
+    });
+    // A zero cap with any spend is the furthest over; it sorts first on both dialects. Each level's ten in a
+    // subquery (SQLite allows no LIMIT on a member of a compound), ordered again outside (nothing else keeps them).
+    const nearest = LEVELS.map((l, i) => {
+      const spend = col(l.spend);
+      const where = [...(l.live ? [l.live] : []), `${max} IS NOT NULL`, `${spend} > 0`].join(" AND ");
+      return `SELECT * FROM (SELECT ${i} AS li, ${col(l.id)} AS id, ${col(l.label)} AS label, ${spend} AS spend, ${max} AS cap, ${msOf(store.dialect, col(l.nextReset))} AS next_reset, case when ${max} <= 0 then 1e18 else ${spend} * 1.0 / ${max} end AS share ${from(l, "JOIN")} WHERE ${where} ORDER BY share DESC LIMIT 10) w${i}`;
+    });
+    const [levels, worst] = await Promise.all([
+      // One row per level (each member is an ungrouped aggregate), found by its index.
+      store.query<Record<string, unknown>>(counts.join(" UNION ALL ")),
+      store.query<Record<string, unknown>>(`${nearest.join(" UNION ALL ")} ORDER BY li, share DESC`),
     ]);
+    return LEVELS.map((l, i) => {
+      const c = levels.find((r) => Number(r.li) === i);
+      return {
+        level: l.level,
+        with_budget: Number(c?.with_budget ?? 0),
+        above_80: Number(c?.above_80 ?? 0),
+        exhausted: Number(c?.exhausted ?? 0),
+        over: Number(c?.over ?? 0),
+        blocked: Number(c?.blocked ?? 0),
+        worst: worst
+          .filter((r) => Number(r.li) === i)
+          .map((r) => {
+            const spend = Number(r.spend);
+            const cap = Number(r.cap);
+            return {
+              id: String(r.id),
+              label: r.label === null ? null : String(r.label),
+              spend: microsToUsd(spend),
+              max_budget: microsToUsd(cap),
+              percent: cap > 0 ? round((spend / cap) * 100, 1) : 100,
+              next_reset_at: r.next_reset === null ? null : toIso(new Date(Number(r.next_reset))),
+            };
+          }),
+      };
+    });
   }
 
   async function overview(q: OverviewQuery): Promise<OverviewResponse> {
@@ -436,13 +443,14 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const [spent, { totals, models, users, keys }, keyCounts, health] = await Promise.all([
       spend(),
       shown(),
-      Promise.all([
-        db.select({ n: count() }).from(t.apiKeys),
-        db
-          .select({ n: count() })
-          .from(t.apiKeys)
-          .where(and(eq(t.apiKeys.isActive, true), or(isNull(t.apiKeys.expiresAt), gt(t.apiKeys.expiresAt, at)))),
-      ]).then(([[all], [active]]) => ({ total: Number(all?.n ?? 0), active: Number(active?.n ?? 0) })),
+      // Every key and the active ones, in one statement.
+      db
+        .select({
+          total: count(),
+          active: sql<number>`coalesce(sum(case when ${and(eq(t.apiKeys.isActive, true), or(isNull(t.apiKeys.expiresAt), gt(t.apiKeys.expiresAt, at)))} then 1 else 0 end), 0)`,
+        })
+        .from(t.apiKeys)
+        .then(([row]) => ({ total: Number(row?.total ?? 0), active: Number(row?.active ?? 0) })),
       budgetHealth(),
     ]);
     return {
