@@ -133,15 +133,20 @@ export function rankCells(cells: Cells, column: MetricColumn): { value: string; 
   return [...cells].map(([value, byBucket]) => ({ value, v: total(byBucket) })).sort(byColumn(column));
 }
 
+/** `value`'s sums in `tally`, zeros of `width` added first when it has none. */
+function sumsOf(tally: Tally, value: string, width: number): number[] {
+  let sums = tally.get(value);
+  if (!sums) {
+    sums = new Array<number>(width).fill(0);
+    tally.set(value, sums);
+  }
+  return sums;
+}
+
 /** Adds result rows (g: group value, `columns`) to `tally`. */
 function tallyRows(tally: Tally, rows: Record<string, unknown>[], columns: readonly SumColumn[]): void {
   for (const row of rows) {
-    const g = String(row.g ?? "");
-    let sums = tally.get(g);
-    if (!sums) {
-      sums = new Array<number>(columns.length).fill(0);
-      tally.set(g, sums);
-    }
+    const sums = sumsOf(tally, String(row.g ?? ""), columns.length);
     for (let i = 0; i < columns.length; i++) sums[i]! += Number(row[columns[i]!] ?? 0);
   }
 }
@@ -488,19 +493,14 @@ export function createAggregator(store: Store) {
     const all = zeroVector();
     // One row's metrics, added to the totals and its columns to each dimension's value.
     const one = zeroVector();
+    const at = columns.map((c) => METRIC_COLUMNS.indexOf(c));
     for (const row of rows) {
       one.fill(0);
       addRow(one, row);
       mergeVector(all, one);
       for (let i = 0; i < perDim.length; i++) {
-        const byValue = perDim[i] as Tally;
-        const value = String(row[names[i] as string]);
-        let sums = byValue.get(value);
-        if (!sums) {
-          sums = new Array<number>(columns.length).fill(0);
-          byValue.set(value, sums);
-        }
-        for (let j = 0; j < columns.length; j++) sums[j]! += metric(one, columns[j]!);
+        const sums = sumsOf(perDim[i] as Tally, String(row[names[i] as string]), columns.length);
+        for (let j = 0; j < at.length; j++) sums[j]! += one[at[j]!]!;
       }
     }
     return { total: all, byDim: new Map(dims.map((d, i) => [d, perDim[i] as Tally])) };
