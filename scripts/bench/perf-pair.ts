@@ -1,10 +1,12 @@
 /**
  * The tracing code's main-thread time per request in two checkouts at once: both sources' traced gateways under the
  * same wrk load while `perf record` samples them, so a change of a microsecond shows even on a busy machine, where
- * whole-process CPU per request (cpu-cost.ts) swings by more. JIT frames are named from the JITDump files Bun writes
+ * whole-process CPU per request (cpu-cost.ts) swings by more. `--plain` runs this checkout untraced as the other
+ * instead, and lists the functions whose main-thread time differs most: where tracing's cost lands outside the
+ * tracing code (callers it is inlined into, natives, the collector). JIT frames are named from the JITDump files Bun writes
  * with BUN_JSC_useJITDump=1 (/tmp/jit-<tid>-<pid>-*: `perf inject --jit` does not find them under that name); a
  * sample counts for the first JavaScript frame from its leaf, so natives count for their caller. Needs perf (root).
- *   bun scripts/bench/perf-pair.ts --other <checkout> [--seconds 35] [--warmup 40] [--connections 32] [--top 20]
+ *   bun scripts/bench/perf-pair.ts (--other <checkout> | --plain) [--seconds 35] [--warmup 40] [--connections 32] [--top 20]
  * "Tracing" is every function defined in src/telemetry or the pipeline's trace.ts and nowhere else in src (a name
  * defined twice, like `attempt`, is left out of the total but listed).
  */
@@ -18,13 +20,14 @@ import { ensureWrk, runWrk } from "./wrk";
 const { values } = parseArgs({
   options: {
     other: { type: "string" },
+    plain: { type: "boolean", default: false },
     seconds: { type: "string", default: "35" },
     warmup: { type: "string", default: "40" },
     connections: { type: "string", default: "32" },
     top: { type: "string", default: "20" },
   },
 });
-if (!values.other) throw new Error("--other <checkout> is required");
+if (!values.other === !values.plain) throw new Error("either --other <checkout> or --plain is required");
 const PORTS = { upstream: 9191, sink: 9192, gateway: 9193 };
 const HZ = 999;
 
@@ -99,14 +102,12 @@ async function main(): Promise<void> {
   await startMockUpstream(PORTS.upstream);
   startOtlpSink(PORTS.sink);
   const upstreams = { json: PORTS.upstream, ttfb: PORTS.upstream, streams: PORTS.upstream };
-  const env = {
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${PORTS.sink}`,
-    OTEL_TRACES_SAMPLER: "always_on",
-    BUN_JSC_useJITDump: "1",
-  };
+  const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${PORTS.sink}`, OTEL_TRACES_SAMPLER: "always_on" };
   const checkouts = [
-    { name: "this", root: ROOT },
-    { name: "other", root: values.other as string },
+    { name: "this", root: ROOT, env: traced },
+    values.plain
+      ? { name: "this, untraced", root: ROOT, env: {} }
+      : { name: "other", root: values.other as string, env: traced },
   ];
   const gateways = [];
   for (const [i, c] of checkouts.entries())
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
         port: PORTS.gateway + i,
         databaseUrl: `sqlite:///${join(tempDir("gw-perf-db-"), "bench.db")}`,
         upstreams,
-        env,
+        env: { ...c.env, BUN_JSC_useJITDump: "1" },
         command: [process.execPath, join(c.root, "src/main.ts")],
         readyTimeoutMs: 60_000,
       }),
@@ -177,6 +178,20 @@ async function main(): Promise<void> {
     console.log(
       `| ${name}${elsewhere.has(name) ? " (also defined elsewhere)" : ""} | ${v.map((x) => x.toFixed(2)).join(" | ")} |`,
     );
+  if (values.plain) printDifferences(counts, us);
+}
+
+/** Every function's main-thread µs per request in both gateways, the largest differences first. */
+function printDifferences(counts: Map<string, number>[], us: (i: number, n: number) => number): void {
+  const names = new Set(counts.flatMap((c) => [...c.keys()]));
+  const rows = [...names].map((name) => {
+    const v = counts.map((c, i) => us(i, c.get(name) ?? 0));
+    return { name, v, delta: (v[0] as number) - (v[1] as number) };
+  });
+  rows.sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta));
+  console.log("\n| function | traced | untraced | difference |\n|---|---:|---:|---:|");
+  for (const r of rows.slice(0, Number(values.top)))
+    console.log(`| ${r.name} | ${r.v.map((x) => x.toFixed(2)).join(" | ")} | ${r.delta.toFixed(2)} |`);
 }
 
 try {

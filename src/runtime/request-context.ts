@@ -31,7 +31,13 @@ export async function withRequestContext<T>(
   release: () => void,
   handle: () => Promise<T>,
 ): Promise<T> {
-  const context: RequestContext = { requestId: requestIdFrom(request.headers.get("x-request-id")), request, release };
+  // Every member present from the start, a trace id included: one object shape whether the request is traced or not.
+  const context: RequestContext = {
+    requestId: requestIdFrom(request.headers.get("x-request-id")),
+    traceId: undefined,
+    request,
+    release,
+  };
   try {
     return await storage.run(context, handle);
   } finally {

@@ -1,6 +1,6 @@
 /** Turns a service Reply into a Response; every inference route carries the request id. */
 import { badRequest } from "../../../core/errors";
-import { currentRequestId, currentTraceId, requestIdFrom } from "../../../runtime/request-context";
+import { currentRequestId, requestIdFrom } from "../../../runtime/request-context";
 import type { Reply } from "../../../services/inference/pipeline/reply";
 import { takeSetHeaders } from "../../set-headers";
 
@@ -21,12 +21,6 @@ export function toResponse(
 
 /** The response header naming the request's trace (docs/tracing.md#trace-context), success or error. */
 export const TRACE_ID_HEADER = "x-trace-id";
-
-/** Puts the trace id the pipeline bound to this request (when traced) among the reply's headers. */
-export function setTraceHeader(set: { headers: Record<string, string | number | undefined> }): void {
-  const traceId = currentTraceId();
-  if (traceId) set.headers[TRACE_ID_HEADER] = traceId;
-}
 
 /** The request id the app bound to this request (see src/runtime/request-context.ts). */
 export function requestIdOf(request: Request): string {

@@ -19,10 +19,11 @@ import {
 } from "../../../services/inference/endpoints";
 import type { Endpoint, EndpointInfo } from "../../../services/inference/pipeline/endpoint";
 import type { Pipeline } from "../../../services/inference/pipeline/run";
+import type { InferenceCall } from "../../../services/inference/pipeline/types";
 import { imageResponseSchema, rerankResponseSchema } from "../../../core/wire/index";
 import type { RouteSchema } from "../../fast-schema";
 import type { PromptLogger } from "./prompt-log";
-import { requestIdOf, requireModel, setTraceHeader, toResponse } from "./reply";
+import { requestIdOf, requireModel, TRACE_ID_HEADER, toResponse } from "./reply";
 import type { Reply } from "../../../services/inference/pipeline/reply";
 import {
   chatBody,
@@ -94,12 +95,21 @@ export function inferenceRoute<In extends { model: string }, Req, Body, Ev, Q = 
         requireModel(body.model);
         deps.logPrompt(endpoint, body);
         const requestId = requestIdOf(request);
-        const call = { identity, body, query, requestId, headers: request.headers, signal: request.signal };
+        // `traceId` is the tracing stage's to set (a traced request's id): a slot from the start keeps one shape.
+        const call: InferenceCall<In, I, Q> = {
+          identity,
+          body,
+          query,
+          requestId,
+          headers: request.headers,
+          signal: request.signal,
+          traceId: undefined,
+        };
         let reply: Reply;
         try {
           reply = await deps.pipeline().serve(endpoint, call);
         } finally {
-          setTraceHeader(set);
+          if (call.traceId) set.headers[TRACE_ID_HEADER] = call.traceId;
         }
         return toResponse(reply, requestId, set);
       };

@@ -368,17 +368,18 @@ export function createPipeline<I, R extends Upstream>(o: PipelineOptions<I, R>):
     ): Promise<Reply> {
       const trace = startTrace(telemetry, e, call);
       if (!trace.on) return serveTicket(e, call, await policy.admit(e, call), trace);
-      const traced = { ...call, traceId: trace.traceId ?? undefined };
+      // The trace id goes to the usage row (admission) and the response header (the route reads it off the call).
+      call.traceId = trace.traceId ?? undefined;
       let ticket: Ticket<R>;
       try {
-        ticket = await policy.admit(e, traced);
+        ticket = await policy.admit(e, call);
       } catch (err) {
         trace.refused(err);
         throw err;
       }
       trace.admitted(ticket.traceFacts?.());
       try {
-        const reply = await serveTicket(e, traced, ticket, trace);
+        const reply = await serveTicket(e, call, ticket, trace);
         if (reply.kind === "json") trace.replied();
         return reply;
       } catch (err) {
