@@ -121,6 +121,9 @@ describe.each([
     expect(attempt!.attributes["gateway.attempt"]).toBe(1);
     expect(attempt!.attributes["server.address"]).toBe("127.0.0.1");
     expect(attempt!.attributes["gen_ai.request.model"]).toBe("gpt-4o");
+    expect(attempt!.attributes["gen_ai.response.id"]).toBe(body.id);
+    // The tokens are the request span's alone: a backend that sums a trace's spans counts each once.
+    expect(Object.keys(attempt!.attributes).filter((k) => k.startsWith("gen_ai.usage."))).toEqual([]);
     expect(attempt!.status.code).not.toBe(2);
 
     // The upstream saw the attempt span as its parent, and the caller's tracestate.

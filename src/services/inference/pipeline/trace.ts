@@ -314,7 +314,6 @@ function serverAttributes(t: LiveTrace, out: AttributeSink): void {
 class LiveAttempt implements AttemptTrace {
   // What the attempt span's deferred attributes read, set before the span ends.
   response: GenAiResponseFacts | null = null;
-  usage: NormalizedUsage | null = null;
 
   constructor(
     readonly trace: LiveTrace,
@@ -330,7 +329,6 @@ class LiveAttempt implements AttemptTrace {
     if (this.span.recording) {
       const facts = this.trace.responseFacts(result.body);
       this.response = facts;
-      this.usage = result.usage;
       this.trace.answered(result, facts, this.route.providerName);
     }
     this.end(undefined);
@@ -354,11 +352,14 @@ class LiveAttempt implements AttemptTrace {
   }
 }
 
-/** An attempt span's deferred attributes (Span.setDeferred). */
+/**
+ * An attempt span's deferred attributes (Span.setDeferred). No usage: the request span carries what the request is
+ * billed for, and backends that sum `gen_ai.usage.*` over a trace's spans (Langfuse, Opik, Braintrust) would count a
+ * token twice if an attempt repeated it (docs/tracing.md#conventions-version).
+ */
 function attemptAttributes(a: LiveAttempt, out: AttributeSink): void {
   setRequestAttributes(out, a.trace.request, a.route.providerName, a.route.model);
   out.setAttribute(ATTR.gatewayAttempt, a.n);
   if (a.route.settings.apiBase) setUpstreamAddress(out, a.route.settings.apiBase);
   if (a.response) setResponseAttributes(out, a.response);
-  if (a.usage) setUsageAttributes(out, a.usage);
 }
