@@ -3,10 +3,12 @@
  * same wrk load while `perf record` samples them, so a change of a microsecond shows even on a busy machine, where
  * whole-process CPU per request (cpu-cost.ts) swings by more. `--plain` runs this checkout untraced as the other
  * instead, and lists the functions whose main-thread time differs most: where tracing's cost lands outside the
- * tracing code (callers it is inlined into, natives, the collector). JIT frames are named from the JITDump files Bun writes
- * with BUN_JSC_useJITDump=1 (/tmp/jit-<tid>-<pid>-*: `perf inject --jit` does not find them under that name); a
- * sample counts for the first JavaScript frame from its leaf, so natives count for their caller. Needs perf (root).
- *   bun scripts/bench/perf-pair.ts (--other <checkout> | --plain) [--seconds 35] [--warmup 40] [--connections 32] [--top 20]
+ * tracing code (callers it is inlined into, natives, the collector). JIT frames are named from the JITDump files
+ * Bun writes with BUN_JSC_useJITDump=1 (/tmp/jit-<tid>-<pid>-*: `perf inject --jit` does not find them under that
+ * name); a sample counts for the first JavaScript frame from its leaf, so natives count for their caller. Needs perf
+ * (root).
+ *   bun scripts/bench/perf-pair.ts (--other <checkout> | --plain) [--seconds 35] [--warmup 40] [--connections 32]
+ *        [--top 20]
  * "Tracing" is every function defined in src/telemetry or the pipeline's trace.ts and nowhere else in src (a name
  * defined twice, like `attempt`, is left out of the total but listed).
  */
