@@ -69,6 +69,6 @@ export interface InferenceCall<In, I, Q = undefined> {
   headers: Headers;
   /** Aborts when the client leaves (a tool loop then stops). */
   signal?: AbortSignal;
-  /** The request's trace id, set by the pipeline (run.ts) when the request is traced; the route puts it on the reply. */
+  /** The trace id, set by the pipeline (run.ts) when the request is traced; the route puts it on the reply. */
   traceId?: string;
 }
