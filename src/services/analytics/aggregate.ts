@@ -562,13 +562,9 @@ export function createAggregator(store: Store) {
       limit: number,
     ): Promise<Ranking> {
       const columns = rankColumns(column);
-      if (ranksHere(req.group))
-        return rankTally(
-          await tallyOf(await sources({ ...req, bucket: null, columns }, { ranking: true }), columns),
-          columns,
-          limit,
-        );
-      return rankInDb(await sources({ ...req, bucket: null, columns }, { ranking: true }), columns, column, limit);
+      const jobs = await sources({ ...req, bucket: null, columns }, { ranking: true });
+      if (ranksHere(req.group)) return rankTally(await tallyOf(jobs, columns), columns, limit);
+      return rankInDb(jobs, columns, column, limit);
     },
 
     /**

@@ -347,9 +347,9 @@ export function createAnalyticsService({ store, now }: Pick<ServiceDeps, "store"
     const from = (l: Level, join: "LEFT JOIN" | "JOIN") =>
       `FROM "${getTableName(l.table)}" x ${join} "${getTableName(t.budgets)}" b ON b."${t.budgets.budgetId.name}" = ${col(l.budgetId)}`;
     const when = (cond: string) => `coalesce(sum(case when ${cond} then 1 else 0 end), 0)`;
+    const capped = `${max} is not null`;
     const counts = LEVELS.map((l, i) => {
       const spend = col(l.spend);
-      const capped = `${max} is not null`;
       return `SELECT ${i} AS li, ${when(capped)} AS with_budget, ${when(`${capped} and ${spend} >= 0.8 * ${max} and ${spend} < ${max}`)} AS above_80, ${when(`${capped} and ${spend} >= ${max}`)} AS exhausted, ${when(`${capped} and ${spend} > ${max}`)} AS over, ${l.blocked ? when(col(l.blocked)) : "0"} AS blocked ${from(l, "LEFT JOIN")}${l.live ? ` WHERE ${l.live}` : ""}`;
     });
     // A zero cap with any spend is the furthest over; it sorts first on both dialects. Each level's ten in a
